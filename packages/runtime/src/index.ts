@@ -1,1 +1,5 @@
-export {};
+export { type BackoffOptions, backoffDelay, sleep } from './backoff.ts';
+export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.ts';
+export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';
+export { RetryExhaustedError, type RetryOptions, retry } from './retry.ts';
+export { onShutdown, type ShutdownOptions } from './shutdown.ts';

@@ -1,1 +1,3 @@
-export {};
+export { type MigrateOptions, type MigrationStatus, migrate, migrationStatus } from './migrate.ts';
+export { MigrationError } from './migration-error.ts';
+export { listMigrations, MIGRATIONS_DIR, type Migration } from './migration-files.ts';

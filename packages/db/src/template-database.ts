@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import postgres, { type Sql } from 'postgres';
+import { LOCK_NAMESPACE, LOCK_TEST_TEMPLATE } from './advisory-locks.ts';
+import { quoteIdent } from './database-url.ts';
+import { migrate } from './migrate.ts';
+import type { Migration } from './migration-files.ts';
+
+/** Every database this helper creates starts with one of these, so leftovers can be found and dropped. */
+export const TEMPLATE_PREFIX = 'cti_tmpl_';
+export const CLONE_PREFIX = 'cti_test_';
+
+/** Quiet client: migrations emit NOTICEs ("extension already exists") that would clutter test output. */
+export function connect(url: string, max = 1): Sql {
+  return postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+}
+
+/**
+ * Template name for a base database + migration set. A changed, added or removed migration changes
+ * the hash, so a stale template is never reused.
+ */
+export function templateName(baseDb: string, migrations: readonly Migration[]): string {
+  const hash = createHash('sha256').update(baseDb);
+  for (const m of migrations) hash.update(`\0${m.file}\0${m.checksum}`);
+  return `${TEMPLATE_PREFIX}${hash.digest('hex').slice(0, 16)}`;
+}
+
+export type EnsureTemplateOptions = {
+  admin: Sql;
+  /** Builds a server URL for a database name (same host and credentials). */
+  urlFor: (db: string) => string;
+  baseDb: string;
+  migrations: readonly Migration[];
+};
+
+/**
+ * Returns the name of the migrated template, building it once if needed. The template only appears
+ * under its final name when complete (built as `<name>_build`, then renamed), so the fast path needs
+ * no lock; builders serialise on a session advisory lock in the admin database.
+ */
+export async function ensureTemplate(opts: EnsureTemplateOptions): Promise<string> {
+  const name = templateName(opts.baseDb, opts.migrations);
+  if (await databaseExists(opts.admin, name)) return name;
+  await withTemplateLock(opts.admin, async () => {
+    if (await databaseExists(opts.admin, name)) return;
+    await dropStaleTestDatabases(opts.admin, name);
+    await buildTemplate(opts, name);
+  });
+  return name;
+}
+
+export async function withTemplateLock<T>(admin: Sql, fn: () => Promise<T>): Promise<T> {
+  await admin`SELECT pg_advisory_lock(${LOCK_NAMESPACE}, ${LOCK_TEST_TEMPLATE})`;
+  try {
+    return await fn();
+  } finally {
+    await admin`SELECT pg_advisory_unlock(${LOCK_NAMESPACE}, ${LOCK_TEST_TEMPLATE})`;
+  }
+}
+
+async function buildTemplate({ admin, urlFor, baseDb }: EnsureTemplateOptions, name: string): Promise<void> {
+  const building = `${name}_build`;
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(building)}`);
+  await copyDatabase(admin, building, baseDb);
+  try {
+    const sql = connect(urlFor(building));
+    try {
+      await migrate({ sql });
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+    // Nobody may connect to a template: CREATE DATABASE … TEMPLATE fails while it has sessions.
+    await retryWhileInUse(() =>
+      admin.unsafe(`ALTER DATABASE ${quoteIdent(building)} ALLOW_CONNECTIONS false`),
+    );
+    await retryWhileInUse(() =>
+      admin.unsafe(`ALTER DATABASE ${quoteIdent(building)} RENAME TO ${quoteIdent(name)}`),
+    );
+  } catch (err) {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(building)} WITH (FORCE)`).catch(() => {});
+    throw err;
+  }
+}
+
+/** CREATE DATABASE name TEMPLATE source (~0.1 s), retried while the source briefly has sessions. */
+export async function copyDatabase(admin: Sql, name: string, source: string): Promise<void> {
+  try {
+    await retryWhileInUse(() =>
+      admin.unsafe(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(source)}`),
+    );
+  } catch (err) {
+    if (pgCode(err) !== '55006') throw err;
+    const sessions = await admin<{ application_name: string; pid: number }[]>`
+      SELECT application_name, pid FROM pg_stat_activity WHERE datname = ${source}`;
+    const who = sessions.map((s) => `pid ${s.pid} (${s.application_name || 'no application_name'})`);
+    throw new Error(
+      `Cannot copy database ${source}: other sessions stay connected to it (${who.join(', ') || 'none left'}). ` +
+        `Tests must not connect to the base database directly; use createTestDatabase().`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Drops templates of other migration sets and their unused clones (never `cti_test_base_*`, which
+ * belong to no template). Clones still in use by a running
+ * test are skipped (plain DROP fails with 55006), so concurrent runs are not disturbed.
+ */
+async function dropStaleTestDatabases(admin: Sql, current: string): Promise<void> {
+  const rows = await admin<{ datname: string }[]>`
+    SELECT datname FROM pg_database
+    WHERE (starts_with(datname, ${TEMPLATE_PREFIX}) AND datname <> ${current})
+       OR (datname ~ ${`^${CLONE_PREFIX}[0-9a-f]{8}_`} AND NOT starts_with(datname, ${clonePrefixFor(current)}))`;
+  for (const { datname } of rows) {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`).catch((err: unknown) => {
+      if (pgCode(err) !== '55006') throw err;
+    });
+  }
+}
+
+/** Clone names carry their template's hash so clones of a stale template can be recognised. */
+export function clonePrefixFor(template: string): string {
+  return `${CLONE_PREFIX}${template.slice(TEMPLATE_PREFIX.length, TEMPLATE_PREFIX.length + 8)}_`;
+}
+
+export async function databaseExists(admin: Sql, name: string): Promise<boolean> {
+  const rows = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+  return rows.length > 0;
+}
+
+export function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+// Postgres itself waits up to 5 s for other sessions to leave; a just-closed postgres.js client can
+// take a moment to disappear on a loaded machine, so keep trying for a while longer.
+async function retryWhileInUse<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (pgCode(err) !== '55006' || i >= attempts) throw err;
+      await sleep(200 * i);
+    }
+  }
+}

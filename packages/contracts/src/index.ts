@@ -1,1 +1,34 @@
-export {};
+export { compileValidator } from './compile-validator.ts';
+export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
+export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';
+export { metaSchema } from './meta-schema.ts';
+export { mimeTypeForFile } from './mime-types.ts';
+export { formatProblem, type Problem, type ValidationResult } from './problems.ts';
+export {
+  fromIngestKeyUri,
+  isValidBucketName,
+  isValidCaptureId,
+  isValidDeviceCode,
+  isValidFileName,
+  META_FILE,
+  parseProcessedKey,
+  parseRawKey,
+  processedObjectKey,
+  type RawCaptureDirParts,
+  type RawKeyParts,
+  rawCaptureDir,
+  rawObjectKey,
+  toIngestKeyUri,
+} from './s3-layout.ts';
+export { validateWebhookBody, type WebhookBody, type WebhookObjectDetail } from './webhook-body.ts';
+export { webhookBodySchema } from './webhook-body-schema.ts';
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  SIGNATURE_HEADER,
+  type SignatureFailure,
+  type SignatureVerification,
+  signWebhook,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+  type WebhookSignatureHeaders,
+} from './webhook-signature.ts';

@@ -1,0 +1,108 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { metaSchema } from './meta-schema.ts';
+import { joinPointer, type Problem, uniqueProblems, type ValidationResult } from './problems.ts';
+
+// ajv-formats is CommonJS; under NodeNext its default import is typed as the module object.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/**
+ * One Ajv instance for the package: compiled validators are pure functions, so sharing the
+ * instance (and its schema cache) at module scope does no I/O and keeps compilation to once per schema.
+ * `allErrors` so a document reports every problem at once; `verbose` so messages can read the schema.
+ */
+const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
+// Registered up front so other schemas (the webhook body) can `$ref` meta.json by its $id.
+ajv.addSchema(metaSchema);
+
+type AjvError = ErrorObject<string, Record<string, unknown>, unknown>;
+
+function expectedHint(error: AjvError): string | undefined {
+  const hint = error.parentSchema?.['x-expected'];
+  return typeof hint === 'string' ? `must be ${hint}` : undefined;
+}
+
+function list(values: readonly unknown[]): string {
+  return values.map((v) => JSON.stringify(v)).join(', ');
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+const messages: Record<string, (e: AjvError, p: Record<string, unknown>) => string> = {
+  type: (_e, p) => `must be ${String(p.type).split(',').join(' or ')}`,
+  enum: (_e, p) => `must be one of ${list(p.allowedValues as unknown[])}`,
+  const: (_e, p) => `must be ${JSON.stringify(p.allowedValue)}`,
+  pattern: (e, p) => expectedHint(e) ?? `must match the pattern ${String(p.pattern)}`,
+  format: (e, p) => expectedHint(e) ?? `must be a valid ${String(p.format)}`,
+  contains: (e, p) =>
+    expectedHint(e) ?? `must contain at least ${plural(Number(p.minContains), 'matching item')}`,
+  minLength: (_e, p) =>
+    p.limit === 1 ? 'must not be empty' : `must be at least ${plural(Number(p.limit), 'character')} long`,
+  maxLength: (_e, p) => `must be at most ${plural(Number(p.limit), 'character')} long`,
+  minItems: (_e, p) => `must have at least ${plural(Number(p.limit), 'item')}`,
+  maxItems: (_e, p) => `must have at most ${plural(Number(p.limit), 'item')}`,
+  uniqueItems: (_e, p) => `must not contain duplicates (items ${p.j} and ${p.i} are equal)`,
+  minProperties: (_e, p) => `must have at least ${plural(Number(p.limit), 'property')}`,
+  maxProperties: (_e, p) => `must have at most ${plural(Number(p.limit), 'property')}`,
+};
+
+/** Convert one Ajv error into a Problem whose pointer names the offending value itself. */
+export function problemFromAjvError(error: AjvError): Problem {
+  const p = error.params;
+  switch (error.keyword) {
+    case 'required':
+      return { pointer: joinPointer(error.instancePath, String(p.missingProperty)), message: 'is required' };
+    case 'dependentRequired':
+      return {
+        pointer: joinPointer(error.instancePath, String(p.missingProperty)),
+        message: `is required when ${JSON.stringify(p.property)} is present`,
+      };
+    case 'additionalProperties':
+      return {
+        pointer: joinPointer(error.instancePath, String(p.additionalProperty)),
+        message: 'is not an allowed property',
+      };
+    case 'unevaluatedProperties':
+      return {
+        pointer: joinPointer(error.instancePath, String(p.unevaluatedProperty)),
+        message: 'is not an allowed property',
+      };
+  }
+  const format = messages[error.keyword];
+  return {
+    pointer: error.instancePath,
+    message: format ? format(error, p) : (error.message ?? 'is invalid'),
+  };
+}
+
+/** Problems for every Ajv error, in document order of discovery, without exact duplicates. */
+export function problemsFromAjvErrors(errors: readonly AjvError[] | null | undefined): Problem[] {
+  // `if`/`anyOf`/`oneOf` wrappers only repeat what their sub-errors already said; the sub-errors of a
+  // failed `contains` ("/objects/0: must be ...") are noise next to the contains error itself.
+  const meaningful = (errors ?? []).filter(
+    (e) => !['if', 'anyOf', 'oneOf'].includes(e.keyword) && !e.schemaPath.includes('/contains/'),
+  );
+  return uniqueProblems(meaningful.map(problemFromAjvError));
+}
+
+/**
+ * Compile a JSON Schema (draft 2020-12) once and return a validator producing `ValidationResult<T>`
+ * with readable, pointer-named problems. The schema may use formats from ajv-formats, the `x-expected`
+ * annotation (message used for pattern/format/contains failures) and `$ref` to meta.json's `$id`.
+ *
+ * @example
+ * const validateConfig = compileValidator<AgentConfig>(agentConfigSchema); // once, at module scope
+ * const r = validateConfig(JSON.parse(text));
+ * if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
+ */
+export function compileValidator<T>(schema: object): (data: unknown) => ValidationResult<T> {
+  const validate = ajv.compile(schema);
+  return (data: unknown): ValidationResult<T> => {
+    if (validate(data)) return { ok: true, value: data as T };
+    return { ok: false, problems: problemsFromAjvErrors(validate.errors as AjvError[]) };
+  };
+}

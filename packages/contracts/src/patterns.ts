@@ -1,0 +1,38 @@
+// Regular-expression sources shared by the JSON Schemas and the S3 layout helpers, so a key that the
+// layout accepts is exactly a value the schemas accept. Kept as plain strings: JSON Schema `pattern`
+// needs the source text, and Ajv compiles them with the `u` flag.
+
+/** device_code: lowercase so one Pi can never appear as two devices ('Dev-1' vs 'dev-1'); max 63 chars. */
+export const DEVICE_CODE_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+
+/** capture_id: the spec's `cap_` prefix, then up to 96 URL- and key-safe characters. */
+export const CAPTURE_ID_PATTERN = '^cap_[A-Za-z0-9_-]{1,96}$';
+
+/** A plain file name inside a capture directory: no slashes, no leading dot (so no '.', '..', hidden files). */
+export const FILE_NAME_PATTERN = '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$';
+
+/** The capture image: a plain file name ending in .png, .jpg or .jpeg. */
+export const IMAGE_FILE_PATTERN = '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,122}\\.(png|jpg|jpeg)$';
+
+/** The optional segmentation mask: a plain file name ending in .png (masks must be lossless). */
+export const MASK_FILE_PATTERN = '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,122}\\.png$';
+
+/** sha256 digest as 64 lowercase hex characters (the spec's `char(64)` columns). */
+export const SHA256_PATTERN = '^[0-9a-f]{64}$';
+
+/** ISO-8601 / RFC 3339 timestamp in UTC: must end in 'Z'; fractional seconds optional. */
+export const UTC_TIMESTAMP_PATTERN =
+  '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$';
+
+/** S3 bucket name (the general-purpose bucket rules: 3-63 chars, lowercase, digits, dots, hyphens). */
+export const BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
+
+/** meta_version within the major version this build reads (1.x.y). */
+export const META_VERSION_1_PATTERN = '^1\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$';
+
+/** Any semantic version, used to tell "unsupported major" apart from "not a version at all". */
+export const SEMVER_PATTERN = '^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$';
+
+/** The webhook's relative ingest_key: `raw/{device_code}/{YYYY}/{MM}/{DD}/{capture_id}/`. */
+export const INGEST_KEY_PATTERN =
+  '^raw/[a-z0-9][a-z0-9_-]{0,62}/[0-9]{4}/[0-9]{2}/[0-9]{2}/cap_[A-Za-z0-9_-]{1,96}/$';

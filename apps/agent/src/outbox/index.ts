@@ -1,0 +1,16 @@
+// The outbox's public surface for the rest of the agent (capture pipeline, CLI, status).
+export {
+  type CreateOutboxOptions,
+  createOutbox,
+  type Outbox,
+  type OutboxHooks,
+  type StatfsFn,
+} from './outbox.ts';
+export { type OutboxCommandIo, runOutboxCommand } from './outbox-command.ts';
+export {
+  DiskFloorError,
+  type DiskFloorReason,
+  DuplicateCaptureError,
+  OutboxInputError,
+} from './outbox-errors.ts';
+export type * from './outbox-types.ts';

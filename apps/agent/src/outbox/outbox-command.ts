@@ -1,0 +1,109 @@
+import type { Outbox } from './outbox.ts';
+import type { OutboxCapture } from './outbox-types.ts';
+
+export interface OutboxCommandIo {
+  outbox: Outbox;
+  stdout: { write(text: string): unknown };
+  stderr?: { write(text: string): unknown };
+}
+
+const USAGE = `usage: cti-agent outbox <command>
+  list [--state pending|uploaded|quarantined] [--limit N] [--json]   captures, oldest first
+  show <capture_id> [--json]                                       one capture and its objects
+  retry [<capture_id>]                                             requeue quarantined capture(s), retry now
+  quarantine [--json]                                              quarantined captures with reasons
+`;
+
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+function captureLine(c: OutboxCapture): string {
+  const reason = c.quarantineReason ? `  ${c.quarantineReason}` : '';
+  return `${c.captureId}  ${c.state.padEnd(11)}  committed ${iso(c.committedAt)}  captured ${c.capturedAt}${reason}\n`;
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function list(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  const state = flag(argv, '--state') ?? null;
+  if (state !== null && !['pending', 'uploaded', 'quarantined'].includes(state)) {
+    throw new UsageError(`--state must be pending, uploaded or quarantined, got ${JSON.stringify(state)}`);
+  }
+  const limit = Number(flag(argv, '--limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+  const rows = outbox.list({ state: state as OutboxCapture['state'] | null, limit });
+  if (argv.includes('--json')) stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else for (const row of rows) stdout.write(captureLine(row));
+  return 0;
+}
+
+function show(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  const id = argv.find((a) => !a.startsWith('--'));
+  if (!id) throw new UsageError('show needs a capture id');
+  const detail = outbox.show(id);
+  if (!detail) throw new UsageError(`no capture ${id} in the outbox`, 1);
+  if (argv.includes('--json')) {
+    stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
+    return 0;
+  }
+  stdout.write(captureLine(detail));
+  for (const o of detail.objects) {
+    const error = o.lastError ? `  last error ${iso(o.lastErrorAt)}: ${o.lastError}` : '';
+    stdout.write(
+      `  ${o.name.padEnd(12)} ${o.state.padEnd(11)} ${o.sizeBytes} B  attempts ${o.attempts}  ${o.key}${error}\n`,
+    );
+  }
+  return 0;
+}
+
+function retry(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  const id = argv.find((a) => !a.startsWith('--'));
+  if (id !== undefined && !outbox.show(id)) throw new UsageError(`no capture ${id} in the outbox`, 1);
+  const requeued = outbox.retry(id);
+  stdout.write(`${requeued} quarantined capture(s) requeued; pending uploads will be retried now\n`);
+  return 0;
+}
+
+function quarantine(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  const rows = outbox.quarantined();
+  if (argv.includes('--json')) stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else if (rows.length === 0) stdout.write('no quarantined captures\n');
+  else for (const row of rows) stdout.write(captureLine(row));
+  return 0;
+}
+
+class UsageError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+const commands = { list, show, retry, quarantine };
+
+/**
+ * Implements `cti-agent outbox list|show <id>|retry [<id>]|quarantine` on an open outbox; returns
+ * the exit code (0 ok, 1 not found, 2 usage). The CLI opens the outbox with `owner: false`.
+ *
+ * @example
+ * process.exitCode = runOutboxCommand(argv.slice(1), { outbox, stdout: process.stdout, stderr: process.stderr });
+ */
+export function runOutboxCommand(argv: string[], io: OutboxCommandIo): number {
+  const [name, ...rest] = argv;
+  const command = commands[name as keyof typeof commands];
+  const stderr = io.stderr ?? io.stdout;
+  if (!command) {
+    stderr.write(name ? `unknown outbox command ${JSON.stringify(name)}\n${USAGE}` : USAGE);
+    return 2;
+  }
+  try {
+    return command(rest, io);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    stderr.write(`${error.message}\n${error.exitCode === 2 ? USAGE : ''}`);
+    return error.exitCode;
+  }
+}

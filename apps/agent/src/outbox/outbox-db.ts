@@ -1,0 +1,70 @@
+import Database from 'better-sqlite3';
+
+/**
+ * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
+ * which a Pi without RTC may have wrong. `ord` orders objects inside a capture (image, mask, other,
+ * meta.json last). `stats` keeps counters that must survive retention deleting old rows.
+ */
+const SCHEMA_V1 = `
+CREATE TABLE captures (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  capture_id TEXT NOT NULL UNIQUE,
+  device_code TEXT NOT NULL,
+  captured_at TEXT NOT NULL,
+  committed_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'quarantined')),
+  quarantine_reason TEXT,
+  uploaded_at INTEGER
+);
+CREATE INDEX captures_state_seq ON captures (state, seq);
+CREATE INDEX captures_uploaded_at ON captures (uploaded_at) WHERE state = 'uploaded';
+CREATE TABLE objects (
+  capture_id TEXT NOT NULL REFERENCES captures (capture_id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'uploading', 'uploaded', 'quarantined')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  last_error_at INTEGER,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  uploaded_at INTEGER,
+  PRIMARY KEY (capture_id, name)
+);
+CREATE TABLE stats (
+  name TEXT PRIMARY KEY,
+  value TEXT
+);
+`;
+
+export type OutboxDb = Database.Database;
+
+/**
+ * Opens (creating if needed) the outbox database: WAL so readers (CLI, status) never block the
+ * service, synchronous=FULL so a committed capture survives power loss, incremental auto-vacuum so
+ * retention can give pages back without a full VACUUM.
+ */
+export function openOutboxDb(dbPath: string): OutboxDb {
+  const db = new Database(dbPath);
+  db.pragma('busy_timeout = 5000');
+  // auto_vacuum only takes effect before the first table exists.
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  const readVersion = () => db.pragma('user_version', { simple: true }) as number;
+  // Re-checked inside the write lock: the CLI and the service may open a fresh file at once.
+  db.transaction(() => {
+    if (readVersion() !== 0) return;
+    db.exec(SCHEMA_V1);
+    db.pragma('user_version = 1');
+  }).immediate();
+  const version = readVersion();
+  if (version !== 1) {
+    db.close();
+    throw new Error(`outbox database ${dbPath} has schema version ${version}; this agent reads version 1`);
+  }
+  return db;
+}

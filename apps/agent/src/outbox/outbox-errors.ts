@@ -1,0 +1,51 @@
+/** Why the disk guard refused a capture: below the configured floor, or the disk filled mid-write. */
+export type DiskFloorReason = 'below_floor' | 'disk_full';
+
+/**
+ * Thrown by `commitCapture` when accepting the capture would push free space on the spool volume
+ * below `minFreeBytes` (or the disk actually filled while writing). Nothing was written: the caller
+ * signals "refused" (status, log, LED) instead of failing half-way.
+ */
+export class DiskFloorError extends Error {
+  readonly reason: DiskFloorReason;
+  readonly freeBytes: number;
+  readonly minFreeBytes: number;
+  readonly neededBytes: number;
+
+  constructor(
+    reason: DiskFloorReason,
+    info: { freeBytes: number; minFreeBytes: number; neededBytes: number },
+  ) {
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    super(
+      reason === 'disk_full'
+        ? `capture refused: the spool disk filled up while writing (${mb(info.freeBytes)} free)`
+        : `capture refused: ${mb(info.freeBytes)} free on the spool disk, the floor is ${mb(info.minFreeBytes)} ` +
+            `and this capture needs ${mb(info.neededBytes)}; free space or lower outbox.minFreeBytes`,
+    );
+    this.name = 'DiskFloorError';
+    this.reason = reason;
+    this.freeBytes = info.freeBytes;
+    this.minFreeBytes = info.minFreeBytes;
+    this.neededBytes = info.neededBytes;
+  }
+}
+
+/** Thrown by `commitCapture` when the capture id is already in the outbox (committed earlier). */
+export class DuplicateCaptureError extends Error {
+  readonly captureId: string;
+
+  constructor(captureId: string) {
+    super(`capture ${captureId} is already in the outbox`);
+    this.name = 'DuplicateCaptureError';
+    this.captureId = captureId;
+  }
+}
+
+/** Thrown for a capture the outbox cannot accept as given (no meta.json, duplicate file names, …). */
+export class OutboxInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutboxInputError';
+  }
+}

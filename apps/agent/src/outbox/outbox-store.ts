@@ -1,0 +1,229 @@
+import type { OutboxDb } from './outbox-db.ts';
+import type {
+  CommittedObject,
+  OutboxCapture,
+  OutboxLastError,
+  OutboxObject,
+  OutboxSummary,
+} from './outbox-types.ts';
+
+interface CaptureRow {
+  seq: number;
+  capture_id: string;
+  device_code: string;
+  captured_at: string;
+  committed_at: number;
+  state: OutboxCapture['state'];
+  quarantine_reason: string | null;
+  uploaded_at: number | null;
+}
+
+interface ObjectRow {
+  name: string;
+  ord: number;
+  key: string;
+  sha256: string;
+  size_bytes: number;
+  state: OutboxObject['state'];
+  attempts: number;
+  last_error: string | null;
+  last_error_at: number | null;
+  next_attempt_at: number;
+  uploaded_at: number | null;
+}
+
+const toCapture = (r: CaptureRow): OutboxCapture => ({
+  seq: r.seq,
+  captureId: r.capture_id,
+  deviceCode: r.device_code,
+  capturedAt: r.captured_at,
+  committedAt: r.committed_at,
+  state: r.state,
+  quarantineReason: r.quarantine_reason,
+  uploadedAt: r.uploaded_at,
+});
+
+const toObject = (r: ObjectRow): OutboxObject => ({
+  name: r.name,
+  key: r.key,
+  sha256: r.sha256,
+  sizeBytes: r.size_bytes,
+  state: r.state,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  lastErrorAt: r.last_error_at,
+  nextAttemptAt: r.next_attempt_at,
+  uploadedAt: r.uploaded_at,
+});
+
+/** Upload order inside a capture: the image, then the mask, then anything else, meta.json last. */
+export function objectOrder(name: string): number {
+  if (name === 'meta.json') return 9;
+  if (name.startsWith('image.')) return 0;
+  if (name.startsWith('mask.')) return 1;
+  return 5;
+}
+
+/** All SQL of the outbox, as prepared statements wrapped in small typed functions. */
+export function createOutboxStore(db: OutboxDb) {
+  const q = {
+    insertCapture: db.prepare(
+      `INSERT INTO captures (capture_id, device_code, captured_at, committed_at, state)
+       VALUES (?, ?, ?, ?, 'pending')`,
+    ),
+    insertObject: db.prepare(
+      `INSERT INTO objects (capture_id, name, ord, key, sha256, size_bytes, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+    ),
+    captureExists: db.prepare('SELECT 1 FROM captures WHERE capture_id = ?').pluck(),
+    getCapture: db.prepare('SELECT * FROM captures WHERE capture_id = ?'),
+    objectsOf: db.prepare('SELECT * FROM objects WHERE capture_id = ? ORDER BY ord, name'),
+    list: db.prepare('SELECT * FROM captures WHERE (?1 IS NULL OR state = ?1) ORDER BY seq LIMIT ?2'),
+    // Captures whose next object may start now, oldest commit first.
+    claimable: db.prepare(
+      `SELECT c.* FROM captures c WHERE c.state = 'pending' AND NOT EXISTS (
+         SELECT 1 FROM objects o WHERE o.capture_id = c.capture_id AND o.state != 'uploaded' AND o.next_attempt_at > ?
+       ) ORDER BY c.seq LIMIT ?`,
+    ),
+    nextWake: db
+      .prepare(
+        `SELECT min(o.next_attempt_at) FROM objects o JOIN captures c USING (capture_id)
+         WHERE c.state = 'pending' AND o.state != 'uploaded'`,
+      )
+      .pluck(),
+    beginObject: db.prepare(
+      `UPDATE objects SET state = 'uploading', attempts = attempts + 1 WHERE capture_id = ? AND name = ?`,
+    ),
+    objectUploaded: db.prepare(
+      `UPDATE objects SET state = 'uploaded', uploaded_at = ?, next_attempt_at = 0 WHERE capture_id = ? AND name = ?`,
+    ),
+    captureUploaded: db.prepare(
+      `UPDATE captures SET state = 'uploaded', uploaded_at = ? WHERE capture_id = ?`,
+    ),
+    objectFailed: db.prepare(
+      `UPDATE objects SET state = 'pending', last_error = ?, last_error_at = ?, next_attempt_at = ?
+       WHERE capture_id = ? AND name = ?`,
+    ),
+    quarantineCapture: db.prepare(
+      `UPDATE captures SET state = 'quarantined', quarantine_reason = ? WHERE capture_id = ? AND state = 'pending'`,
+    ),
+    quarantineObject: db.prepare(
+      `UPDATE objects SET state = 'quarantined', last_error = ?, last_error_at = ? WHERE capture_id = ? AND name = ?`,
+    ),
+    retryCapture: db.prepare(
+      `UPDATE captures SET state = 'pending', quarantine_reason = NULL WHERE capture_id = ? AND state = 'quarantined'`,
+    ),
+    retryObjects: db.prepare(
+      `UPDATE objects SET state = 'pending', next_attempt_at = 0 WHERE capture_id = ? AND state IN ('pending', 'quarantined')`,
+    ),
+    retryAllCaptures: db.prepare(
+      `UPDATE captures SET state = 'pending', quarantine_reason = NULL WHERE state = 'quarantined'`,
+    ),
+    retryAllObjects: db.prepare(
+      `UPDATE objects SET state = 'pending', next_attempt_at = 0 WHERE state IN ('pending', 'quarantined')`,
+    ),
+    wakeAll: db.prepare(
+      `UPDATE objects SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0`,
+    ),
+    // A row left 'uploading' by a process that died: back to pending; attempts > 0 makes the
+    // uploader HEAD the key before sending again.
+    resetInterrupted: db.prepare(
+      `UPDATE objects SET state = 'pending', last_error = 'interrupted: the agent stopped during this upload',
+       last_error_at = ? WHERE state = 'uploading'`,
+    ),
+    pendingTotals: db.prepare(
+      `SELECT count(DISTINCT c.capture_id) AS captures, coalesce(sum(o.size_bytes), 0) AS bytes, min(c.committed_at) AS oldest
+       FROM captures c JOIN objects o USING (capture_id) WHERE c.state = 'pending' AND o.state != 'uploaded'`,
+    ),
+    countState: db.prepare('SELECT count(*) FROM captures WHERE state = ?').pluck(),
+    getStat: db.prepare('SELECT value FROM stats WHERE name = ?').pluck(),
+    setStat: db.prepare(
+      'INSERT INTO stats (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+    ),
+    expired: db
+      .prepare(
+        `SELECT capture_id FROM captures WHERE state = 'uploaded' AND uploaded_at < ? ORDER BY uploaded_at LIMIT ?`,
+      )
+      .pluck(),
+    deleteCapture: db.prepare(`DELETE FROM captures WHERE capture_id = ? AND state = 'uploaded'`),
+    knownIds: db.prepare('SELECT capture_id FROM captures').pluck(),
+  };
+
+  const stat = (name: string): string | null => (q.getStat.get(name) as string | undefined) ?? null;
+  const bumpUploaded = (now: number) => {
+    q.setStat.run('uploaded_total', String(Number(stat('uploaded_total') ?? 0) + 1));
+    q.setStat.run('last_success_at', String(now));
+  };
+  const recordError = (now: number, message: string, captureId: string) =>
+    q.setStat.run('last_error', JSON.stringify({ at: now, message, captureId } satisfies OutboxLastError));
+
+  return {
+    insertCapture: db.transaction(
+      (
+        c: { captureId: string; deviceCode: string; capturedAt: string; now: number },
+        objects: CommittedObject[],
+      ) => {
+        q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.now);
+        for (const o of objects)
+          q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+      },
+    ),
+    captureExists: (id: string) => q.captureExists.get(id) !== undefined,
+    getCapture: (id: string) => {
+      const row = q.getCapture.get(id) as CaptureRow | undefined;
+      return row ? toCapture(row) : null;
+    },
+    objectsOf: (id: string) => (q.objectsOf.all(id) as ObjectRow[]).map(toObject),
+    list: (state: string | null, limit: number) => (q.list.all(state, limit) as CaptureRow[]).map(toCapture),
+    claimable: (now: number, limit: number) => (q.claimable.all(now, limit) as CaptureRow[]).map(toCapture),
+    nextWake: () => (q.nextWake.get() as number | null) ?? null,
+    /** Marks `name` uploaded and, in the same transaction, `next` as starting (attempts + 1). */
+    advance: db.transaction((id: string, name: string | null, next: string | null, now: number) => {
+      if (name !== null) {
+        q.objectUploaded.run(now, id, name);
+        if (name === 'meta.json') {
+          q.captureUploaded.run(now, id);
+          bumpUploaded(now);
+        }
+      }
+      if (next !== null) q.beginObject.run(id, next);
+    }),
+    objectFailed: db.transaction((id: string, name: string, message: string, now: number, nextAt: number) => {
+      q.objectFailed.run(message, now, nextAt, id, name);
+      recordError(now, `${name}: ${message}`, id);
+    }),
+    quarantine: db.transaction((id: string, name: string | null, reason: string, now: number) => {
+      q.quarantineCapture.run(reason, id);
+      if (name !== null) q.quarantineObject.run(reason, now, id, name);
+      recordError(now, `quarantined: ${reason}`, id);
+    }),
+    retry: db.transaction((id: string | null) => {
+      if (id === null) {
+        const n = q.retryAllCaptures.run().changes;
+        q.retryAllObjects.run();
+        return n;
+      }
+      const n = q.retryCapture.run(id).changes;
+      q.retryObjects.run(id);
+      return n;
+    }),
+    wakeAll: () => q.wakeAll.run().changes,
+    resetInterrupted: (now: number) => q.resetInterrupted.run(now).changes,
+    summaryRows: () => {
+      const totals = q.pendingTotals.get() as { captures: number; bytes: number; oldest: number | null };
+      const lastError = stat('last_error');
+      return {
+        totals,
+        quarantined: q.countState.get('quarantined') as number,
+        uploadedTotal: Number(stat('uploaded_total') ?? 0),
+        lastSuccessAt: stat('last_success_at') === null ? null : Number(stat('last_success_at')),
+        lastError: lastError === null ? null : (JSON.parse(lastError) as OutboxLastError),
+      };
+    },
+    expired: (before: number, limit: number) => q.expired.all(before, limit) as string[],
+    deleteCapture: (id: string) => q.deleteCapture.run(id).changes,
+    knownIds: () => new Set(q.knownIds.all() as string[]),
+  };
+}
+
+export type OutboxStore = ReturnType<typeof createOutboxStore>;
+export type { OutboxSummary };

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
+import { createOutbox } from './outbox.ts';
+import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
+
+const dirs: Array<{ remove(): void }> = [];
+after(() => {
+  for (const d of dirs) d.remove();
+});
+function tempOutbox(options: Partial<Parameters<typeof createOutbox>[0]> = {}) {
+  const t = outboxTempDir();
+  dirs.push(t);
+  return { t, outbox: createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, ...options }) };
+}
+
+test('a committed capture is in the spool byte-exact and in the database with keys and hashes', async () => {
+  const { t, outbox } = tempOutbox();
+  const input = fakeCapture(1);
+  const result = await outbox.commitCapture(input);
+  assert.deepEqual(
+    result.objects.map((o) => o.key),
+    [
+      'raw/dev-test/2025/09/09/cap_t00001/image.png',
+      'raw/dev-test/2025/09/09/cap_t00001/mask.png',
+      'raw/dev-test/2025/09/09/cap_t00001/meta.json',
+    ],
+  );
+  for (const file of input.files) {
+    const onDisk = readFileSync(join(t.spoolDir, input.captureId, file.name));
+    assert.ok(onDisk.equals(file.data));
+    const row = result.objects.find((o) => o.name === file.name);
+    assert.equal(row?.sha256, sha256(file.data));
+    assert.equal(row?.sizeBytes, file.data.length);
+  }
+  const shown = outbox.show(input.captureId);
+  assert.equal(shown?.state, 'pending');
+  assert.deepEqual(
+    shown?.objects.map((o) => [o.name, o.state, o.attempts]),
+    [
+      ['image.png', 'pending', 0],
+      ['mask.png', 'pending', 0],
+      ['meta.json', 'pending', 0],
+    ],
+  );
+  const summary = outbox.summary();
+  assert.equal(summary.pendingCaptures, 1);
+  assert.equal(
+    summary.pendingBytes,
+    input.files.reduce((n, f) => n + f.data.length, 0),
+  );
+  assert.ok(result.fsyncs >= 6, 'files, temp dir, spool dir and the WAL are fsynced');
+  outbox.close();
+});
+
+test('a duplicate capture id is refused and the first one is untouched', async () => {
+  const { outbox } = tempOutbox();
+  await outbox.commitCapture(fakeCapture(2));
+  await assert.rejects(outbox.commitCapture(fakeCapture(2)), DuplicateCaptureError);
+  assert.equal(outbox.summary().pendingCaptures, 1);
+  outbox.close();
+});
+
+test('bad input is refused with a reason before anything is written', async () => {
+  const { t, outbox } = tempOutbox();
+  const noMeta = fakeCapture(3);
+  noMeta.files = noMeta.files.filter((f) => f.name !== 'meta.json');
+  await assert.rejects(
+    outbox.commitCapture(noMeta),
+    (e: unknown) => e instanceof OutboxInputError && /meta\.json/.test(e.message),
+  );
+  const badName = fakeCapture(4);
+  badName.files[0] = { name: '../evil', data: Buffer.from('x') };
+  await assert.rejects(outbox.commitCapture(badName), OutboxInputError);
+  await assert.rejects(outbox.commitCapture({ ...fakeCapture(5), captureId: 'nope' }), /capture_id/);
+  assert.deepEqual(readdirSync(t.spoolDir), []);
+  outbox.close();
+});
+
+test('below the disk floor a capture is refused with the reason, nothing is written', async () => {
+  const probe = outboxTempDir();
+  dirs.push(probe);
+  const free = (() => {
+    const s = statfsSync(probe.dir);
+    return s.bavail * s.bsize;
+  })();
+  // A floor 1 MB above what is free now: the real statfs of the real volume refuses.
+  const { t, outbox } = tempOutbox({ minFreeBytes: free + 1_000_000 });
+  const error = await outbox.commitCapture(fakeCapture(6)).catch((e: unknown) => e);
+  assert.ok(error instanceof DiskFloorError);
+  assert.equal(error.reason, 'below_floor');
+  assert.equal(error.minFreeBytes, free + 1_000_000);
+  assert.match(error.message, /floor/);
+  assert.deepEqual(readdirSync(t.spoolDir), []);
+  assert.equal(outbox.summary().pendingCaptures, 0);
+  outbox.close();
+});
+
+test('opening sweeps temp dirs and capture dirs that never got a row; committed ones stay', async () => {
+  const t = outboxTempDir();
+  dirs.push(t);
+  let outbox = createOutbox({
+    dbPath: t.dbPath,
+    spoolDir: t.spoolDir,
+    hooks: {
+      afterFilesWritten: ({ captureId }) => {
+        if (captureId === 'cap_t00008') throw new Error('simulated crash before the DB commit');
+      },
+    },
+  });
+  await outbox.commitCapture(fakeCapture(7));
+  await assert.rejects(outbox.commitCapture(fakeCapture(8)), /simulated crash/);
+  outbox.close();
+  // The in-process failure already cleans up; re-create the crash leftovers a killed process leaves.
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(join(t.spoolDir, 'cap_t00009'));
+  writeFileSync(join(t.spoolDir, 'cap_t00009', 'image.png'), 'half');
+  mkdirSync(join(t.spoolDir, '.tmp-cap_t00010-abcd'));
+  outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.deepEqual(readdirSync(t.spoolDir), ['cap_t00007']);
+  assert.equal(outbox.show('cap_t00008'), null);
+  assert.equal(outbox.summary().pendingCaptures, 1);
+  outbox.close();
+});
+
+test('retention removes only captures uploaded long enough ago', async () => {
+  let now = 1_000_000;
+  const { t, outbox } = tempOutbox({ clock: () => now });
+  for (const n of [11, 12, 13]) await outbox.commitCapture(fakeCapture(n));
+  const finish = (id: string) => {
+    outbox.store.advance(id, null, 'image.png', now);
+    outbox.store.advance(id, 'image.png', 'mask.png', now);
+    outbox.store.advance(id, 'mask.png', 'meta.json', now);
+    outbox.store.advance(id, 'meta.json', null, now);
+  };
+  finish('cap_t00011');
+  now += 8 * 86_400_000;
+  finish('cap_t00012');
+  now += 1000;
+  assert.equal(await outbox.prune({ olderThanMs: 7 * 86_400_000 }), 1);
+  assert.deepEqual(readdirSync(t.spoolDir).sort(), ['cap_t00012', 'cap_t00013']);
+  assert.equal(outbox.show('cap_t00011'), null);
+  assert.equal(outbox.show('cap_t00013')?.state, 'pending');
+  const summary = outbox.summary();
+  assert.equal(summary.uploadedTotal, 2, 'the counter survives retention');
+  assert.equal(summary.pendingCaptures, 1);
+  assert.equal(summary.lastSuccessAt, now - 1000);
+  assert.ok(existsSync(join(t.spoolDir, 'cap_t00013', 'meta.json')));
+  outbox.close();
+});

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommitCaptureInput } from '../outbox/outbox-types.ts';
+
+/** Deterministic pseudo-random bytes (xorshift) so a harness process and its test agree on content. */
+export function fakeBytes(seed: number, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Capture number `n`: an image, a mask and a meta.json, all content-derived from `n`. */
+export function fakeCapture(
+  n: number,
+  { imageBytes = 20_000, deviceCode = 'dev-test', withMask = true } = {},
+): CommitCaptureInput {
+  const captureId = `cap_t${String(n).padStart(5, '0')}`;
+  const capturedAt = new Date(Date.UTC(2025, 8, 9, 14, 0, n % 60)).toISOString();
+  const files = [{ name: 'image.png', data: fakeBytes(n + 1, imageBytes) }];
+  if (withMask) files.push({ name: 'mask.png', data: fakeBytes(n + 100_000, Math.ceil(imageBytes / 8)) });
+  const meta = {
+    meta_version: '1.0.0',
+    capture_id: captureId,
+    device_code: deviceCode,
+    captured_at: capturedAt,
+  };
+  files.push({ name: 'meta.json', data: Buffer.from(JSON.stringify(meta)) });
+  return { captureId, deviceCode, capturedAt, files };
+}
+
+/** A fresh temp directory with `db` and `spool` paths; `remove()` deletes it. */
+export function outboxTempDir(prefix = 'outbox-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dir,
+    dbPath: join(dir, 'outbox.db'),
+    spoolDir: join(dir, 'spool'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,1 +1,24 @@
-export {};
+export { type ExportOptions, exportDataset, type Manifest } from './export/export-dataset.ts';
+export type { ExportPlan } from './export/sample-plan.ts';
+export type { ManifestEntry } from './export/write-sample.ts';
+export type { GrayImage, RasterImage } from './gray-image.ts';
+export { toGray } from './gray-image.ts';
+export {
+  generatePhantom,
+  maskBounds,
+  type PhantomOptions,
+  renderPhantom,
+} from './phantom/generate-phantom.ts';
+export type {
+  Bbox,
+  BoneArc,
+  Phantom,
+  PhantomKind,
+  PhantomLabels,
+  PhantomParams,
+  PhantomPreset,
+  ProbeKind,
+  ScreenLayout,
+} from './phantom/phantom-types.ts';
+export type { PhantomOverrides } from './phantom/sample-params.ts';
+export { createRng, deriveSeed, type Rng } from './prng.ts';

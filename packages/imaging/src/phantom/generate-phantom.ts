@@ -1,0 +1,111 @@
+import { createRng, deriveSeed, type Rng } from '../prng.ts';
+import { renderEcho } from './echo-render.ts';
+import { buildNegativeScene } from './negative-scenes.ts';
+import type { Bbox, Phantom, PhantomKind, PhantomParams } from './phantom-types.ts';
+import { buildRibeyeScene } from './ribeye-scene.ts';
+import { type PhantomOverrides, sampleParams } from './sample-params.ts';
+import { scanConvert } from './scan-convert.ts';
+import { createScanGeometry, type ScanGeometry } from './scan-geometry.ts';
+import { drawFurniture, toChannels } from './screen-furniture.ts';
+
+export type PhantomOptions = PhantomOverrides & { seed: number };
+
+/** Ribeye smaller than this share of the field is redrawn (it slid out of the field). */
+const MIN_RIBEYE_SHARE = 0.02;
+
+/**
+ * One B-mode phantom with exact labels, a pure function of `seed` and the overrides.
+ *
+ * @example
+ * const { image, labels } = generatePhantom({ seed: 7, width: 320, height: 240 });
+ * labels.ribeyeBbox; // [x0, y0, x1, y1], max exclusive
+ */
+export function generatePhantom(options: PhantomOptions): Phantom {
+  const { seed, ...overrides } = options;
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const rng = createRng(attempt === 0 ? seed : deriveSeed(seed, `retry-${attempt}`));
+    const params = sampleParams(rng.fork('params'), overrides);
+    const phantom = renderPhantom(params, rng.fork('render'));
+    if (params.kind !== 'ribeye' || phantom.labels.ribeyeAreaPx >= MIN_RIBEYE_SHARE * fieldArea(params))
+      return phantom;
+  }
+  throw new Error(`seed ${seed}: no ribeye inside the field after 8 draws; check the size/depth overrides`);
+}
+
+/** Render from fully specified parameters (what `labels.params` records). */
+export function renderPhantom(params: PhantomParams, rng: Rng): Phantom {
+  const g = createScanGeometry({
+    probe: params.probe,
+    scanArea: params.scanArea,
+    depthMm: params.depthCm * 10,
+    convexRadiusMm: params.convexRadiusMm,
+    sectorHalfAngleDeg: params.sectorHalfAngleDeg,
+  });
+  const scene = buildScene(params.kind, g, params, rng.fork('scene'));
+  const beam = renderEcho(g, params, scene.maps, rng.fork('speckle'));
+  const converted = scanConvert(
+    g,
+    beam,
+    params.kind === 'ribeye' ? scene.maps.mask : null,
+    params.width,
+    params.height,
+  );
+  drawFurniture(converted.gray, params, g);
+  const mask = converted.mask;
+  const bbox = mask ? maskBounds(mask, params.width, params.height) : null;
+  const area = mask ? mask.reduce((s, v) => s + v, 0) : 0;
+  const fat = params.kind === 'ribeye' ? round2(scene.fatThicknessMm) : 0;
+  const finalParams: PhantomParams = { ...params, fatThicknessMm: fat };
+  return {
+    image: toChannels(converted.gray, params),
+    labels: {
+      kind: params.kind,
+      ribeyeBbox: bbox,
+      ribeyeMask: bbox ? mask : null,
+      ribeyeAreaPx: area,
+      fatThicknessMm: fat,
+      marblingDensity: params.kind === 'ribeye' ? params.marblingDensity : 0,
+      pixelSpacingMm: Math.round(g.spacingMm * 1e5) / 1e5,
+      depthCm: params.depthCm,
+      params: finalParams,
+    },
+  };
+}
+
+function buildScene(kind: PhantomKind, g: ScanGeometry, p: PhantomParams, rng: Rng) {
+  if (kind === 'ribeye') {
+    const { maps, anatomy } = buildRibeyeScene(g, p, rng);
+    return { maps, fatThicknessMm: anatomy.fatThicknessMm };
+  }
+  return { maps: buildNegativeScene(kind, g, p, rng), fatThicknessMm: 0 };
+}
+
+/** Tight bounds of the mask, [x_min, y_min, x_max, y_max] with max exclusive; null when empty. */
+export function maskBounds(mask: Uint8Array, width: number, height: number): Bbox | null {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    const off = y * width;
+    for (let x = 0; x < width; x++) {
+      if (mask[off + x] === 0) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  return x1 < 0 ? null : [x0, y0, x1 + 1, y1 + 1];
+}
+
+function fieldArea(p: PhantomParams): number {
+  const [x0, y0, x1, y1] = p.scanArea;
+  return (x1 - x0) * (y1 - y0);
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}

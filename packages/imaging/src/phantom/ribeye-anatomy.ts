@@ -1,0 +1,81 @@
+import type { PhantomParams } from './phantom-types.ts';
+import { createCurveNoise } from './value-noise.ts';
+
+/**
+ * The transverse anatomy at the 12th–13th rib as curves in the physical frame (X lateral mm,
+ * Z depth mm): skin arch, fat-layer boundaries, the ribeye lens and the bone arcs under it.
+ */
+export type RibeyeAnatomy = {
+  skinZ(x: number): number;
+  /** Boundaries below the skin: index 0 = skin inner surface, last = ribeye top (epimysium). */
+  layerZ(k: number, x: number): number;
+  layerCount: number;
+  ribeyeTop(x: number): number;
+  /** Ribeye bottom, or -Infinity where the lens does not reach. */
+  ribeyeBottom(x: number): number;
+  inRibeye(x: number, z: number): boolean;
+  /** Top surface of bone b at x, or Infinity outside its half width. */
+  boneTop(b: number, x: number): number;
+  medialSide: 'left' | 'right';
+  /** Fat thickness (skin inner surface → ribeye top) at 3/4 of the ribeye from the medial end. */
+  fatThicknessMm: number;
+};
+
+export function createRibeyeAnatomy(p: PhantomParams, seed: number): RibeyeAnatomy {
+  const wobble = p.fatLayersMm.map((_, k) => createCurveNoise(seed + 11 * k + 1, 25));
+  const bottomWobble = createCurveNoise(seed + 101, 18);
+  const cum: number[] = [];
+  let acc = p.skinThicknessMm;
+  cum.push(acc);
+  for (const f of p.fatLayersMm) {
+    acc += f;
+    cum.push(acc);
+  }
+  const skinZ = (x: number) => {
+    const dx = x - p.skinApexXMm;
+    return Math.max(0.4, p.standoffMm + p.skinCurvature * dx * dx + p.skinTilt * dx);
+  };
+  const last = cum.length - 1;
+  // Fat layers are parallel to the skin with a gentle wobble (never crossing: wobble ≤ 30 % of layer).
+  const layerZ = (k: number, x: number) => {
+    const base = skinZ(x) + (cum[k] ?? 0);
+    if (k === 0) return base;
+    const w = wobble[k - 1]!(x) * Math.min(1.2, 0.3 * (p.fatLayersMm[k - 1] ?? 0));
+    return base + w;
+  };
+  const ribeyeTop = (x: number) => layerZ(last, x);
+  const half = p.ribeyeWidthMm / 2;
+  const cx = p.ribeyeCenterXMm;
+  const eLeft = 1.8 * p.ribeyeAsymmetry;
+  const eRight = 1.8 / p.ribeyeAsymmetry;
+  const topC = ribeyeTop(cx);
+  const ribeyeBottom = (x: number) => {
+    const s = (x - cx) / half;
+    if (s <= -1 || s >= 1) return Number.NEGATIVE_INFINITY;
+    const e = s < 0 ? eLeft : eRight;
+    const shape = (1 - Math.abs(s) ** e) ** 0.55;
+    const base = 0.55 * topC + 0.45 * ribeyeTop(x);
+    return base + p.ribeyeHeightMm * shape + 2 * bottomWobble(x) * shape;
+  };
+  const inRibeye = (x: number, z: number) => z >= ribeyeTop(x) && z <= ribeyeBottom(x);
+  const boneTop = (b: number, x: number) => {
+    const bone = p.bones[b];
+    if (!bone) return Number.POSITIVE_INFINITY;
+    const s = (x - bone.xMm) / bone.halfWidthMm;
+    if (s <= -1 || s >= 1) return Number.POSITIVE_INFINITY;
+    return bone.zMm - bone.heightMm * (1 - s * s);
+  };
+  const medialSide = p.ribeyeAsymmetry >= 1 ? 'left' : 'right';
+  const x34 = medialSide === 'left' ? cx + 0.25 * p.ribeyeWidthMm : cx - 0.25 * p.ribeyeWidthMm;
+  return {
+    skinZ,
+    layerZ,
+    layerCount: cum.length,
+    ribeyeTop,
+    ribeyeBottom,
+    inRibeye,
+    boneTop,
+    medialSide,
+    fatThicknessMm: ribeyeTop(x34) - layerZ(0, x34),
+  };
+}

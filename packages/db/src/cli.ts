@@ -9,8 +9,8 @@ import { dropAllTestDatabases } from './testing.ts';
 const USAGE = `usage: cti-db <command>
   migrate               apply pending migrations to DATABASE_URL (idempotent)
   status                list applied/pending migrations and problems; exit 1 unless current
-  drop-test-databases   drop all cti_test_*/cti_tmpl_* databases on CTI_TEST_DATABASE_URL's server
-                        (leftovers of crashed test runs; never while tests run)`;
+  drop-test-databases   drop the cti_test_*/cti_tmpl_* databases made from CTI_TEST_DATABASE_URL's
+                        base database (leftovers of crashed test runs; never while tests run)`;
 
 type Command = (url: string | undefined) => Promise<number>;
 

@@ -1,28 +1,14 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres, { type Sql } from 'postgres';
 import { LOCK_NAMESPACE, LOCK_TEST_TEMPLATE } from './advisory-locks.ts';
+import type { TestDatabaseNames } from './database-names.ts';
 import { quoteIdent } from './database-url.ts';
 import { migrate } from './migrate.ts';
 import type { Migration } from './migration-files.ts';
 
-/** Every database this helper creates starts with one of these, so leftovers can be found and dropped. */
-export const TEMPLATE_PREFIX = 'cti_tmpl_';
-export const CLONE_PREFIX = 'cti_test_';
-
 /** Quiet client: migrations emit NOTICEs ("extension already exists") that would clutter test output. */
 export function connect(url: string, max = 1): Sql {
   return postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
-}
-
-/**
- * Template name for a base database + migration set. A changed, added or removed migration changes
- * the hash, so a stale template is never reused.
- */
-export function templateName(baseDb: string, migrations: readonly Migration[]): string {
-  const hash = createHash('sha256').update(baseDb);
-  for (const m of migrations) hash.update(`\0${m.file}\0${m.checksum}`);
-  return `${TEMPLATE_PREFIX}${hash.digest('hex').slice(0, 16)}`;
 }
 
 export type EnsureTemplateOptions = {
@@ -30,6 +16,7 @@ export type EnsureTemplateOptions = {
   /** Builds a server URL for a database name (same host and credentials). */
   urlFor: (db: string) => string;
   baseDb: string;
+  names: TestDatabaseNames;
   migrations: readonly Migration[];
 };
 
@@ -39,11 +26,11 @@ export type EnsureTemplateOptions = {
  * no lock; builders serialise on a session advisory lock in the admin database.
  */
 export async function ensureTemplate(opts: EnsureTemplateOptions): Promise<string> {
-  const name = templateName(opts.baseDb, opts.migrations);
+  const name = opts.names.template(opts.migrations);
   if (await databaseExists(opts.admin, name)) return name;
   await withTemplateLock(opts.admin, async () => {
     if (await databaseExists(opts.admin, name)) return;
-    await dropStaleTestDatabases(opts.admin, name);
+    await dropStaleTestDatabases(opts.admin, opts.names, name);
     await buildTemplate(opts, name);
   });
   return name;
@@ -102,25 +89,20 @@ export async function copyDatabase(admin: Sql, name: string, source: string): Pr
 }
 
 /**
- * Drops templates of other migration sets and their unused clones (never `cti_test_base_*`, which
- * belong to no template). Clones still in use by a running
+ * Drops this base's templates of other migration sets and their unused clones (never bare clones,
+ * which belong to no template). Clones still in use by a running
  * test are skipped (plain DROP fails with 55006), so concurrent runs are not disturbed.
  */
-async function dropStaleTestDatabases(admin: Sql, current: string): Promise<void> {
+async function dropStaleTestDatabases(admin: Sql, names: TestDatabaseNames, current: string): Promise<void> {
   const rows = await admin<{ datname: string }[]>`
     SELECT datname FROM pg_database
-    WHERE (starts_with(datname, ${TEMPLATE_PREFIX}) AND datname <> ${current})
-       OR (datname ~ ${`^${CLONE_PREFIX}[0-9a-f]{8}_`} AND NOT starts_with(datname, ${clonePrefixFor(current)}))`;
+    WHERE (starts_with(datname, ${names.templatePrefix}) AND datname <> ${current})
+       OR (datname ~ ${names.anyTemplateClone} AND NOT starts_with(datname, ${names.clonesOf(current)}))`;
   for (const { datname } of rows) {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`).catch((err: unknown) => {
       if (pgCode(err) !== '55006') throw err;
     });
   }
-}
-
-/** Clone names carry their template's hash so clones of a stale template can be recognised. */
-export function clonePrefixFor(template: string): string {
-  return `${CLONE_PREFIX}${template.slice(TEMPLATE_PREFIX.length, TEMPLATE_PREFIX.length + 8)}_`;
 }
 
 export async function databaseExists(admin: Sql, name: string): Promise<boolean> {

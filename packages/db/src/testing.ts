@@ -1,17 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Sql } from 'postgres';
+import { type TestDatabaseNames, testDatabaseNames } from './database-names.ts';
 import { databaseName, parseDatabaseUrl, quoteIdent, redactUrl, withDatabase } from './database-url.ts';
 import { listMigrations } from './migration-files.ts';
-import {
-  CLONE_PREFIX,
-  clonePrefixFor,
-  connect,
-  copyDatabase,
-  ensureTemplate,
-  pgCode,
-  TEMPLATE_PREFIX,
-  withTemplateLock,
-} from './template-database.ts';
+import { connect, copyDatabase, ensureTemplate, pgCode, withTemplateLock } from './template-database.ts';
 
 export type TestDatabaseOptions = {
   /** Server + base database (with the extensions) to clone from. Default: CTI_TEST_DATABASE_URL. */
@@ -38,7 +29,7 @@ const SETTING = 'CTI_TEST_DATABASE_URL';
 /**
  * A fresh database for one test file, copied (CREATE DATABASE … TEMPLATE, ~0.1 s) from a template
  * that holds the real migrations. The template is built once per migration set, race-free across
- * parallel test processes. Names start with `cti_test_`; `dropAllTestDatabases()` removes leftovers.
+ * parallel test processes. Names start with `cti_test_` (see database-names.ts); `dropAllTestDatabases()` removes leftovers.
  *
  * @example
  * const db = await createTestDatabase();
@@ -54,10 +45,7 @@ export async function createTestDatabase({
   const base = requireBaseUrl(baseUrl);
   const admin = await openAdmin(base, adminDatabase);
   try {
-    const baseDb = databaseName(base);
-    const source = migrated ? await templateFor(admin, base, baseDb) : baseDb;
-    const name = `${migrated ? clonePrefixFor(source) : `${CLONE_PREFIX}base_`}${process.pid}_${randomBytes(4).toString('hex')}`;
-    await copyDatabase(admin, name, source);
+    const name = migrated ? await cloneTemplate(admin, base) : await cloneBase(admin, base);
     const url = withDatabase(base, name);
     const sql = connect(url, max);
     return { sql, url, name, drop: dropper(sql, base, adminDatabase, name) };
@@ -66,17 +54,47 @@ export async function createTestDatabase({
   }
 }
 
-async function templateFor(admin: Sql, base: URL, baseDb: string): Promise<string> {
+async function cloneBase(admin: Sql, base: URL): Promise<string> {
+  const baseDb = databaseName(base);
+  const name = testDatabaseNames(baseDb).bareClone();
+  await copyDatabase(admin, name, baseDb).catch((err: unknown) => {
+    throw pgCode(err) === '3D000' ? missingBase(baseDb, err) : err;
+  });
+  return name;
+}
+
+// Migration files are re-read on every call, so a migration added mid-run gets a new template.
+// If the template vanishes between check and copy (a run with other migrations dropped it as stale),
+// it is rebuilt once.
+async function cloneTemplate(admin: Sql, base: URL, attempt = 1): Promise<string> {
+  const baseDb = databaseName(base);
+  const names = testDatabaseNames(baseDb);
+  const template = await templateFor(admin, base, names);
+  const name = names.clone(template);
+  try {
+    await copyDatabase(admin, name, template);
+    return name;
+  } catch (err) {
+    if (pgCode(err) !== '3D000' || attempt > 1) throw err;
+    return cloneTemplate(admin, base, attempt + 1);
+  }
+}
+
+async function templateFor(admin: Sql, base: URL, names: TestDatabaseNames): Promise<string> {
+  const baseDb = databaseName(base);
   const migrations = listMigrations();
   try {
-    return await ensureTemplate({ admin, urlFor: (db) => withDatabase(base, db), baseDb, migrations });
+    return await ensureTemplate({ admin, urlFor: (db) => withDatabase(base, db), baseDb, names, migrations });
   } catch (err) {
-    if (pgCode(err) !== '3D000') throw err;
-    throw new Error(
-      `The base database ${baseDb} named by ${SETTING} does not exist; create it with \`bash scripts/setup.sh\``,
-      { cause: err },
-    );
+    throw pgCode(err) === '3D000' ? missingBase(baseDb, err) : err;
   }
+}
+
+function missingBase(baseDb: string, cause: unknown): Error {
+  return new Error(
+    `The base database ${baseDb} named by ${SETTING} does not exist; create it with \`bash scripts/setup.sh\``,
+    { cause },
+  );
 }
 
 function dropper(sql: Sql, base: URL, adminDatabase: string, name: string): () => Promise<void> {
@@ -92,19 +110,22 @@ function dropper(sql: Sql, base: URL, adminDatabase: string, name: string): () =
 }
 
 /**
- * Drops every database this helper ever created on the server (clones and templates), e.g. after
- * crashed test runs. Do not call while tests are running: their databases are dropped too.
+ * Drops every database this helper created for the base database (its clones and templates), e.g.
+ * leftovers of crashed test runs; returns their names. Do not call while tests using that base run:
+ * their databases are dropped too.
  */
 export async function dropAllTestDatabases({
   baseUrl = process.env[SETTING],
   adminDatabase = 'postgres',
 }: Pick<TestDatabaseOptions, 'baseUrl' | 'adminDatabase'> = {}): Promise<string[]> {
-  const admin = await openAdmin(requireBaseUrl(baseUrl), adminDatabase);
+  const base = requireBaseUrl(baseUrl);
+  const names = testDatabaseNames(databaseName(base));
+  const admin = await openAdmin(base, adminDatabase);
   try {
     return await withTemplateLock(admin, async () => {
       const rows = await admin<{ datname: string }[]>`
         SELECT datname FROM pg_database
-        WHERE starts_with(datname, ${CLONE_PREFIX}) OR starts_with(datname, ${TEMPLATE_PREFIX})
+        WHERE starts_with(datname, ${names.clonePrefix}) OR starts_with(datname, ${names.templatePrefix})
         ORDER BY datname`;
       for (const { datname } of rows) {
         await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadRelayConfig, loadWatchConfig, secretsFromString } from './config.ts';
+
+const base = {
+  CTI_WEBHOOK_URL: 'http://127.0.0.1:8080/ingest/webhook',
+  CTI_WEBHOOK_SECRETS: 'a,b',
+  AWS_REGION: 'ca-central-1',
+};
+
+test('a complete environment gives typed settings with defaults', () => {
+  assert.deepEqual(loadRelayConfig(base), {
+    webhookUrl: base.CTI_WEBHOOK_URL,
+    webhookSecrets: ['a', 'b'],
+    webhookSecretsId: undefined,
+    s3Endpoint: undefined,
+    region: 'ca-central-1',
+    budgetMs: 60_000,
+    httpTimeoutMs: 10_000,
+  });
+  const local = loadRelayConfig({ ...base, AWS_REGION: undefined, S3_ENDPOINT: 'http://127.0.0.1:4568' });
+  assert.equal(local.region, 'us-east-1', 'an S3-compatible endpoint accepts any signing region');
+});
+
+test('every bad setting is named at once', () => {
+  const error = (() => {
+    try {
+      loadRelayConfig({ CTI_WEBHOOK_URL: 'ftp://x', CTI_WEBHOOK_SECRETS: 'a,,b', CTI_RELAY_BUDGET_MS: '-1' });
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof ConfigError);
+  assert.deepEqual(error.problems, [
+    'CTI_WEBHOOK_URL: must be an http(s) URL, got "ftp://x"',
+    'CTI_WEBHOOK_SECRETS: comma-separated secrets must not be empty (check for stray commas)',
+    'AWS_REGION: is required when S3_ENDPOINT is not set',
+    'CTI_RELAY_BUDGET_MS: must be an integer between 0 and 900000, got "-1"',
+  ]);
+  assert.throws(
+    () => loadRelayConfig({}),
+    /CTI_WEBHOOK_URL: is required[\s\S]*CTI_WEBHOOK_SECRETS: is required/,
+  );
+});
+
+test('a Secrets Manager id replaces the inline secrets', () => {
+  const config = loadRelayConfig({
+    ...base,
+    CTI_WEBHOOK_SECRETS: '',
+    CTI_WEBHOOK_SECRETS_ID: 'arn:aws:secretsmanager:x',
+  });
+  assert.equal(config.webhookSecretsId, 'arn:aws:secretsmanager:x');
+  assert.deepEqual(secretsFromString(' new , old ', 'secret x'), ['new', 'old']);
+  assert.throws(() => secretsFromString('  ', 'secret x'), /secret x: holds no secret/);
+});
+
+test('watch settings: flags win over the environment, bucket is required', () => {
+  assert.deepEqual(
+    loadWatchConfig({ CTI_RELAY_BUCKET: 'env-bucket', CTI_RELAY_POLL_MS: '250' }, { bucket: 'flag-bucket' }),
+    {
+      bucket: 'flag-bucket',
+      prefix: 'raw/',
+      stateFile: '.cti-relay/state.json',
+      pollMs: 250,
+      graceMs: 900_000,
+    },
+  );
+  assert.throws(() => loadWatchConfig({}), /CTI_RELAY_BUCKET: is required/);
+  assert.throws(
+    () => loadWatchConfig({ CTI_RELAY_BUCKET: 'b', CTI_RELAY_PREFIX: 'raw' }),
+    /CTI_RELAY_PREFIX: must end with "\/"/,
+  );
+});

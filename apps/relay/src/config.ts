@@ -1,0 +1,148 @@
+/** The relay's settings, read from the environment once at start-up (see README "Configuration"). */
+export interface RelayConfig {
+  /** Where signed webhooks go, e.g. http://127.0.0.1:8080/ingest/webhook. */
+  webhookUrl: string;
+  /** Signing secrets; the first signs, the rest exist so rotation can be staged like on the server. */
+  webhookSecrets: string[];
+  /** Secrets Manager secret id/ARN holding the comma-separated secrets (Lambda); replaces webhookSecrets. */
+  webhookSecretsId: string | undefined;
+  /** S3-compatible endpoint (s3rver, MinIO); undefined means AWS S3 itself. */
+  s3Endpoint: string | undefined;
+  region: string;
+  /** Total time one object may take: waiting for missing files plus delivery retries. */
+  budgetMs: number;
+  /** Timeout of one HTTP attempt. */
+  httpTimeoutMs: number;
+}
+
+/** Settings only the local watcher (`cti-relay watch`) needs. */
+export interface WatchConfig {
+  bucket: string;
+  prefix: string;
+  stateFile: string;
+  pollMs: number;
+  /** How far behind the listing's newest LastModified a late-appearing meta.json is still noticed. */
+  graceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** A bad or missing setting; the message names every offending variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid relay configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function collector(env: Env) {
+  const problems: string[] = [];
+  const get = (name: string) => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const url = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value;
+    } catch {}
+    problems.push(`${name}: must be an http(s) URL, got ${JSON.stringify(value)}`);
+    return undefined;
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (/^\d+$/.test(raw) && n >= min && n <= max) return n;
+    problems.push(`${name}: must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    return fallback;
+  };
+  return { problems, get, url, int };
+}
+
+function parseSecrets(raw: string | undefined, problems: string[], name: string): string[] {
+  if (raw === undefined) return [];
+  const secrets = raw.split(',').map((s) => s.trim());
+  if (secrets.some((s) => s.length === 0)) {
+    problems.push(`${name}: comma-separated secrets must not be empty (check for stray commas)`);
+  }
+  return secrets.filter((s) => s.length > 0);
+}
+
+/** Parse the comma-separated secret list stored in CTI_WEBHOOK_SECRETS or in a Secrets Manager secret. */
+export function secretsFromString(raw: string, source: string): string[] {
+  const problems: string[] = [];
+  const secrets = parseSecrets(raw.trim() === '' ? undefined : raw, problems, source);
+  if (secrets.length === 0) problems.push(`${source}: holds no secret`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return secrets;
+}
+
+/**
+ * Read and validate the relay's environment. Throws ConfigError naming every bad setting.
+ *
+ * @example
+ * const config = loadRelayConfig(process.env);
+ */
+export function loadRelayConfig(env: Env): RelayConfig {
+  const { problems, get, url, int } = collector(env);
+  const webhookUrl = url('CTI_WEBHOOK_URL', get('CTI_WEBHOOK_URL'));
+  if (get('CTI_WEBHOOK_URL') === undefined) problems.push('CTI_WEBHOOK_URL: is required');
+  const webhookSecrets = parseSecrets(get('CTI_WEBHOOK_SECRETS'), problems, 'CTI_WEBHOOK_SECRETS');
+  const webhookSecretsId = get('CTI_WEBHOOK_SECRETS_ID');
+  if (webhookSecrets.length === 0 && webhookSecretsId === undefined) {
+    problems.push(
+      'CTI_WEBHOOK_SECRETS: is required (or CTI_WEBHOOK_SECRETS_ID naming a Secrets Manager secret)',
+    );
+  }
+  const s3Endpoint = url('S3_ENDPOINT', get('S3_ENDPOINT'));
+  // AWS itself needs the bucket's region; an S3-compatible store accepts any signing region.
+  const region = get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? (s3Endpoint ? 'us-east-1' : undefined);
+  if (region === undefined) problems.push('AWS_REGION: is required when S3_ENDPOINT is not set');
+  const budgetMs = int('CTI_RELAY_BUDGET_MS', 60_000, 0, 15 * 60_000);
+  const httpTimeoutMs = int('CTI_RELAY_HTTP_TIMEOUT_MS', 10_000, 100, 120_000);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    webhookUrl: webhookUrl as string,
+    webhookSecrets,
+    webhookSecretsId,
+    s3Endpoint,
+    region: region as string,
+    budgetMs,
+    httpTimeoutMs,
+  };
+}
+
+/**
+ * Read the local watcher's settings; `overrides` are CLI flags, which win over the environment.
+ *
+ * @example
+ * const watch = loadWatchConfig(process.env, { bucket: 'cti-dev' });
+ */
+export function loadWatchConfig(
+  env: Env,
+  overrides: Partial<Record<keyof WatchConfig, string>> = {},
+): WatchConfig {
+  const merged: Env = {
+    ...env,
+    ...(overrides.bucket && { CTI_RELAY_BUCKET: overrides.bucket }),
+    ...(overrides.stateFile && { CTI_RELAY_STATE_FILE: overrides.stateFile }),
+    ...(overrides.pollMs && { CTI_RELAY_POLL_MS: overrides.pollMs }),
+    ...(overrides.prefix && { CTI_RELAY_PREFIX: overrides.prefix }),
+    ...(overrides.graceMs && { CTI_RELAY_GRACE_MS: overrides.graceMs }),
+  };
+  const { problems, get, int } = collector(merged);
+  const bucket = get('CTI_RELAY_BUCKET');
+  if (bucket === undefined) problems.push('CTI_RELAY_BUCKET: is required for watch (or pass --bucket)');
+  const prefix = get('CTI_RELAY_PREFIX') ?? 'raw/';
+  if (!prefix.endsWith('/'))
+    problems.push(`CTI_RELAY_PREFIX: must end with "/", got ${JSON.stringify(prefix)}`);
+  const stateFile = get('CTI_RELAY_STATE_FILE') ?? '.cti-relay/state.json';
+  const pollMs = int('CTI_RELAY_POLL_MS', 1000, 50, 3_600_000);
+  const graceMs = int('CTI_RELAY_GRACE_MS', 15 * 60_000, 0, 7 * 24 * 3_600_000);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { bucket: bucket as string, prefix, stateFile, pollMs, graceMs };
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { validateWebhookBody } from '@cti/contracts';
+import { silentLogger } from '@cti/runtime';
+import { type LocalS3, startS3rver } from '@cti/testkit';
+import type { Clock } from './clock.ts';
+import { createRelay } from './relay-core.ts';
+import { makeCapture, putObject, uploadCapture, uploadFiles, uploadMeta } from './test-captures.ts';
+import { fakeClock } from './test-clock.ts';
+import { type Receiver, type ReceiverOptions, startReceiver } from './test-receiver.ts';
+
+const secrets = ['relay-test-secret', 'older-secret'];
+let s3: LocalS3;
+before(async () => {
+  s3 = await startS3rver({ buckets: ['cti-relay-core'] });
+});
+after(() => s3.close());
+
+async function setup(
+  t: { after: (fn: () => Promise<void>) => void },
+  options: Partial<ReceiverOptions> = {},
+  clock?: Clock,
+) {
+  const receiver = await startReceiver({ secrets, ...options });
+  t.after(() => receiver.close());
+  const relay = createRelay({
+    s3: s3.client,
+    config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 30_000, httpTimeoutMs: 5000 },
+    log: silentLogger(),
+    clock: clock ?? fakeClock().clock,
+    source: 'test',
+    baseMs: 10,
+    capMs: 50,
+  });
+  return { receiver, relay };
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+test('a complete capture is delivered once, signed, with sizes and the meta.json hash', async (t) => {
+  const { receiver, relay } = await setup(t);
+  const capture = makeCapture({ extra: ['notes.txt'] });
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey, eventId: 'evt-1' });
+  assert.equal(outcome.kind, 'delivered');
+  assert.equal(outcome.kind === 'delivered' && outcome.scanId?.length, 36);
+  assert.equal(receiver.requests.length, 1);
+  const [request] = receiver.requests;
+  assert.ok(request?.signatureOk, 'signed with the first secret');
+  const body = request.body as Record<string, unknown>;
+  assert.ok(validateWebhookBody(body).ok);
+  assert.equal(body.ingest_key, capture.dir);
+  assert.deepEqual(body.objects, ['image.png', 'notes.txt', 'meta.json']);
+  assert.equal(body.meta_sha256, sha(capture.metaBytes));
+  assert.equal(body.meta_size_bytes, capture.metaBytes.length);
+  const notes = capture.files.get('notes.txt') as Buffer;
+  assert.deepEqual(body.object_details, [
+    { name: 'image.png', size_bytes: capture.files.get('image.png')?.length, sha256: null },
+    { name: 'notes.txt', size_bytes: notes.length, sha256: sha(notes) },
+    { name: 'meta.json', size_bytes: capture.metaBytes.length, sha256: sha(capture.metaBytes) },
+  ]);
+  assert.deepEqual(
+    { ...(body.relay as object), emitted_at: 'x' },
+    { source: 'test', event_id: 'evt-1', emitted_at: 'x' },
+  );
+});
+
+test('keys that are not a capture meta.json are ignored without a request', async (t) => {
+  const { receiver, relay } = await setup(t);
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  for (const key of [
+    `${capture.dir}image.png`,
+    'raw/meta.json',
+    'processed/cap_1/meta.json',
+    'raw/dev 1/x/meta.json',
+  ]) {
+    const outcome = await relay.relayObject({ bucket: s3.bucket, key });
+    assert.equal(outcome.kind, 'ignored', key);
+  }
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('meta.json before the image: no webhook while it is missing, then exactly one', async (t) => {
+  const capture = makeCapture();
+  let requestsWhenImageArrived = -1;
+  const { clock, sleeps } = fakeClock(async (_ms, n) => {
+    if (n !== 2) return;
+    requestsWhenImageArrived = receiver.requests.length;
+    await uploadFiles(s3.client, s3.bucket, capture);
+  });
+  const { receiver, relay } = await setup(t, {}, clock);
+  await uploadMeta(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(outcome.kind, 'delivered');
+  assert.equal(requestsWhenImageArrived, 0);
+  assert.equal(sleeps.length, 3, 'listed three times before the image was there');
+  assert.equal(receiver.requests.length, 1);
+});
+
+test('without a completion wait an incomplete capture reports what is missing', async (t) => {
+  const { receiver, relay } = await setup(t);
+  const capture = makeCapture({ withMask: true });
+  await putObject(s3.client, s3.bucket, `${capture.dir}mask.png`, capture.files.get('mask.png') as Buffer);
+  await uploadMeta(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject(
+    { bucket: s3.bucket, key: capture.metaKey },
+    { completionWaitMs: 0 },
+  );
+  assert.deepEqual(outcome, { kind: 'incomplete', ingestKey: capture.dir, missing: ['image.png'] });
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('invalid or oversized meta.json is rejected with the problem named, without a request', async (t) => {
+  const { receiver, relay } = await setup(t);
+  const capture = makeCapture();
+  const cases: [Buffer, RegExp][] = [
+    [Buffer.from('{"meta_version": '), /not valid JSON/],
+    [Buffer.from(JSON.stringify({ ...capture.meta, gps: { lat: 95, lon: 0 } })), /\/gps\/lat: must be <= 90/],
+    [Buffer.from(JSON.stringify({ ...capture.meta, capture_id: 'cap_other' })), /\/ingest_key: must be/],
+    [Buffer.alloc(300 * 1024, 32), /over the 262144 limit/],
+  ];
+  await uploadFiles(s3.client, s3.bucket, capture);
+  for (const [bytes, reason] of cases) {
+    await putObject(s3.client, s3.bucket, capture.metaKey, bytes);
+    const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+    assert.equal(outcome.kind, 'rejected');
+    assert.match(outcome.kind === 'rejected' ? outcome.reason : '', reason);
+  }
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('a meta.json that vanished after its event is a retryable failure', async (t) => {
+  const { relay } = await setup(t);
+  const capture = makeCapture();
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(outcome.kind, 'failed');
+  assert.match(outcome.kind === 'failed' ? outcome.reason : '', /does not exist/);
+});
+
+test('transient server errors are retried until delivered; a 422 is not retried', async (t) => {
+  const flaky = await setup(t, {
+    reply: (_r, n) =>
+      n < 2 ? { status: 503, body: { error: 'db_unavailable' }, headers: { 'retry-after': '1' } } : undefined,
+  });
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const delivered = await flaky.relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(delivered.kind === 'delivered' && delivered.attempts, 3);
+  assert.equal(flaky.receiver.requests.length, 3);
+
+  const strict = await setup(t, {
+    reply: () => ({
+      status: 422,
+      body: { error: 'invalid_body', problems: [{ pointer: '/bucket', message: 'is not accepted' }] },
+    }),
+  });
+  const rejected = await strict.relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.deepEqual(rejected, {
+    kind: 'rejected',
+    ingestKey: capture.dir,
+    status: 422,
+    reason: 'HTTP 422 invalid_body: /bucket: is not accepted',
+  });
+  assert.equal(strict.receiver.requests.length, 1);
+});
+
+test('a server that keeps failing exhausts the budget and reports failed', async (t) => {
+  const { receiver, relay } = await setup(t, { reply: () => ({ status: 500, body: 'boom' }) });
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey }, { budgetMs: 2000 });
+  assert.equal(outcome.kind, 'failed');
+  assert.match(outcome.kind === 'failed' ? outcome.reason : '', /HTTP 500 "boom".*budget spent/);
+  assert.ok(receiver.requests.length >= 2);
+});
+
+async function unusedPortUrl(): Promise<string> {
+  const receiver: Receiver = await startReceiver({ secrets });
+  await receiver.close();
+  return receiver.url;
+}
+
+test('network errors are transient', async () => {
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const { clock, sleeps } = fakeClock();
+  const relay = createRelay({
+    s3: s3.client,
+    config: {
+      webhookUrl: await unusedPortUrl(),
+      webhookSecrets: secrets,
+      budgetMs: 3000,
+      httpTimeoutMs: 2000,
+    },
+    log: silentLogger(),
+    clock,
+    source: 'test',
+    baseMs: 100,
+  });
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(outcome.kind, 'failed');
+  assert.match(outcome.kind === 'failed' ? outcome.reason : '', /network: .*ECONNREFUSED/);
+  assert.ok(sleeps.length >= 1);
+});

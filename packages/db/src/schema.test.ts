@@ -81,11 +81,14 @@ function specItemsNotCovered(schema: readonly string[]): string[] {
 }
 
 function pnpmDbMigrate(databaseUrl: string): Promise<{ code: number | null; output: string }> {
-  // Under `pnpm test` npm_execpath is pnpm itself; run directly, pnpm comes from PATH (scripts/lib/env.sh).
-  const pnpm = process.env.npm_execpath;
-  const [cmd, args] = pnpm?.includes('pnpm')
-    ? [process.execPath, [pnpm, 'db:migrate']]
-    : ['pnpm', ['db:migrate']];
+  // Under `pnpm test`, npm_execpath is the running pnpm (pnpm 12 ships a native binary; older ones a
+  // .cjs script). Run directly, pnpm comes from PATH (scripts/lib/env.sh).
+  const pnpm = process.env.npm_execpath ?? '';
+  const [cmd, args]: [string, string[]] = !/pnpm/.test(pnpm)
+    ? ['pnpm', ['db:migrate']]
+    : /\.[cm]?js$/.test(pnpm)
+      ? [process.execPath, [pnpm, 'db:migrate']]
+      : [pnpm, ['db:migrate']];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: databaseUrl } });
     let output = '';

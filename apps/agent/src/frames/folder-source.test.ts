@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { waitFor } from '@cti/testkit';
+import sharp from 'sharp';
+import { encodeBmpGray } from './bmp-decoder.ts';
+import { createFolderSource, isFrameFileName } from './folder-source.ts';
+import type { Frame } from './frame-source.ts';
+import { createSyntheticFrames } from './synthetic-frames.ts';
+
+const W = 96;
+const H = 64;
+const pixels = createSyntheticFrames({ width: W, height: H, seed: 3 });
+const png = (n: number) =>
+  sharp(Buffer.from(pixels(n)), { raw: { width: W, height: H, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
+
+describe('folder-drop frame source (chokidar)', () => {
+  let dir: string;
+  const frames: Frame[] = [];
+  let source: ReturnType<typeof createFolderSource>;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cti-folder-'));
+    source = createFolderSource({ dir, stableMs: 150, pollMs: 25 });
+    source.onFrame((f) => frames.push(f));
+    await source.start();
+  });
+  after(async () => {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('temp names and non-images are not frames', () => {
+    for (const n of [
+      '.frame.png',
+      'frame.png.tmp',
+      'frame.png.part',
+      'frame.png~',
+      'notes.txt',
+      'frame.json',
+    ]) {
+      assert.equal(isFrameFileName(n), false, n);
+    }
+    for (const n of ['frame.png', 'F.JPG', 'a.jpeg', 'scan-1.bmp']) assert.equal(isFrameFileName(n), true, n);
+  });
+
+  test('a PNG with a sidecar arrives once, pixel-exact, with the acquisition parameters', async () => {
+    frames.length = 0;
+    writeFileSync(
+      join(dir, 'scan-1.json'),
+      JSON.stringify({ probe_model: 'Console-X', depth_cm: 16, gain_db: 40 }),
+    );
+    writeFileSync(join(dir, 'scan-1.png'), await png(1));
+    await waitFor(() => frames.length === 1, { what: 'one frame' });
+    const [f] = frames;
+    assert.equal(f!.origin, 'folder:scan-1.png');
+    assert.deepEqual(Buffer.from(f!.gray), Buffer.from(pixels(1)));
+    assert.deepEqual(f!.acquisition, {
+      probeModel: 'Console-X',
+      frequencyMhz: undefined,
+      depthCm: 16,
+      gainDb: 40,
+    });
+  });
+
+  test('a partially written file is not taken; the completed file is', async () => {
+    frames.length = 0;
+    const bytes = await png(2);
+    const path = join(dir, 'scan-2.png');
+    writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
+    // Longer than the stability window: chokidar reports it, the decoder refuses the truncated PNG.
+    await waitFor(() => (source.status().detail.rejectedFiles as number) >= 1, {
+      what: 'truncated file refused',
+    });
+    await delay(300);
+    assert.equal(frames.length, 0);
+    appendFileSync(path, bytes.subarray(bytes.length >> 1));
+    await waitFor(() => frames.length === 1, { what: 'the completed frame' });
+    assert.deepEqual(Buffer.from(frames[0]!.gray), Buffer.from(pixels(2)));
+  });
+
+  test('a file written under a temp name then renamed is taken once; BMP decodes', async () => {
+    frames.length = 0;
+    const tmp = join(dir, 'scan-3.bmp.part');
+    writeFileSync(tmp, encodeBmpGray({ data: pixels(3), width: W, height: H }));
+    renameSync(tmp, join(dir, 'scan-3.bmp'));
+    await waitFor(() => frames.length === 1, { what: 'the renamed BMP' });
+    await delay(400);
+    assert.equal(frames.length, 1);
+    assert.deepEqual(Buffer.from(frames[0]!.gray), Buffer.from(pixels(3)));
+  });
+});

@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type Logger, silentLogger } from '@cti/runtime';
+import { type FSWatcher, watch } from 'chokidar';
+import { type Acquisition, createFrameListeners, type FrameSource } from './frame-source.ts';
+import { decodeImageGray } from './image-decode.ts';
+
+export type FolderSourceOptions = {
+  dir: string;
+  /** How long a file's size must stay unchanged before it is read (chokidar awaitWriteFinish). */
+  stableMs?: number;
+  pollMs?: number;
+  log?: Logger;
+  now?: () => number;
+};
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+// Names that writers use while a file is still being produced; only the final rename counts.
+const TEMP_NAME = /(^\.|~$|\.(tmp|temp|part|partial|crdownload|swp|download)$)/i;
+
+/** True for a file name the folder source takes as a frame. */
+export function isFrameFileName(name: string): boolean {
+  return !TEMP_NAME.test(name) && IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+}
+
+function sidecarAcquisition(data: Record<string, unknown>): Acquisition {
+  const num = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : undefined);
+  return {
+    probeModel: typeof data.probe_model === 'string' ? data.probe_model : undefined,
+    frequencyMhz: num('frequency_mhz'),
+    depthCm: num('depth_cm'),
+    gainDb: num('gain_db'),
+  };
+}
+
+/**
+ * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, optional `<name>.json`
+ * sidecar with probe_model, frequency_mhz, depth_cm, gain_db). Only complete files are taken: temp
+ * names are ignored, a file must stop growing for `stableMs`, and a file that still fails to decode
+ * (a writer that paused mid-file) is skipped until its next change.
+ */
+export function createFolderSource(options: FolderSourceOptions): FrameSource {
+  const { dir, stableMs = 300, pollMs = 50 } = options;
+  const log = options.log ?? silentLogger();
+  const now = options.now ?? (() => performance.now());
+  const listeners = createFrameListeners();
+  let watcher: FSWatcher | null = null;
+  let frames = 0;
+  let rejected = 0;
+  let lastFrameAt: number | null = null;
+  let lastFile: string | null = null;
+
+  const readSidecar = async (path: string): Promise<Acquisition> => {
+    const sidecar = join(dir, `${basename(path, extname(path))}.json`);
+    try {
+      return sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')) as Record<string, unknown>);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT')
+        log.warn({ sidecar, err: (err as Error).message }, 'ignoring unreadable sidecar');
+      return {};
+    }
+  };
+
+  const take = async (path: string) => {
+    const name = basename(path);
+    if (!isFrameFileName(name)) return;
+    try {
+      const image = await decodeImageGray(await readFile(path), name);
+      const acquisition = await readSidecar(path);
+      frames += 1;
+      lastFrameAt = now();
+      lastFile = name;
+      listeners.emit({
+        seq: frames,
+        receivedAt: lastFrameAt,
+        width: image.width,
+        height: image.height,
+        gray: image.data,
+        acquisition,
+        origin: `folder:${name}`,
+      });
+    } catch (err) {
+      rejected += 1;
+      log.warn({ file: name, err: (err as Error).message }, 'skipping incomplete or unreadable frame file');
+    }
+  };
+
+  return {
+    async start() {
+      if (watcher) return;
+      const w = watch(dir, {
+        ignoreInitial: true,
+        depth: 0,
+        ignored: (path: string) => path !== dir && TEMP_NAME.test(basename(path)),
+        awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: pollMs },
+      });
+      watcher = w;
+      w.on('add', (path) => void take(path));
+      w.on('change', (path) => void take(path));
+      w.on('error', (err) => log.error({ err: (err as Error).message, dir }, 'folder watch error'));
+      await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    },
+    async stop() {
+      await watcher?.close();
+      watcher = null;
+    },
+    onFrame: listeners.add,
+    identity: () => null,
+    status: () => ({
+      kind: 'folder',
+      connected: watcher !== null,
+      frames,
+      droppedFrames: 0,
+      lastFrameAt,
+      detail: { dir, rejectedFiles: rejected, lastFile },
+    }),
+  };
+}

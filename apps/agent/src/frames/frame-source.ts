@@ -1,0 +1,64 @@
+/** What the probe (or console) says about how a frame was acquired; all optional. */
+export type Acquisition = {
+  probeModel?: string;
+  frequencyMhz?: number;
+  depthCm?: number;
+  gainDb?: number;
+};
+
+/** One 8-bit grayscale frame as delivered by a source. */
+export type Frame = {
+  /** Source sequence number (probe seq, file counter or generator counter). */
+  seq: number;
+  /** When the agent received it, in ms of the agent's monotonic clock (`performance.now()`). */
+  receivedAt: number;
+  width: number;
+  height: number;
+  /** Row-major gray pixels, width × height bytes. */
+  gray: Uint8Array;
+  acquisition: Acquisition;
+  /** The probe reports its image is frozen (the sonographer pressed freeze). */
+  frozen?: boolean;
+  /** Where it came from: 'serial', 'folder:<file>', 'simulated'. */
+  origin: string;
+};
+
+/** Identity the probe reports (identify reply) or the config states. */
+export type ProbeIdentity = { model: string; frequencyMhz?: number; serial?: string; firmware?: string };
+
+export type SourceStatus = {
+  kind: 'serial' | 'folder' | 'simulated';
+  connected: boolean;
+  frames: number;
+  droppedFrames: number;
+  /** Agent monotonic ms of the last frame, null before the first. */
+  lastFrameAt: number | null;
+  detail: Record<string, unknown>;
+};
+
+/**
+ * Every frame source (serial probe, folder drop, simulated probe) behind one interface: the capture
+ * pipeline subscribes with `onFrame` and never knows which one it has.
+ */
+export type FrameSource = {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  onFrame(listener: (frame: Frame) => void): () => void;
+  status(): SourceStatus;
+  /** The probe's own identity when it can tell (serial identify reply), else null. */
+  identity(): ProbeIdentity | null;
+};
+
+/** Small listener registry shared by the sources. */
+export function createFrameListeners() {
+  const listeners = new Set<(frame: Frame) => void>();
+  return {
+    add(listener: (frame: Frame) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    emit(frame: Frame): void {
+      for (const listener of listeners) listener(frame);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { crc32 } from 'node:zlib';
+import { decodeHeader, HEADER_BYTES, MAGIC, type Message, TRAILER_BYTES } from './probe-protocol.ts';
+
+export type DecoderStats = {
+  messages: number;
+  /** Bytes thrown away while hunting for the next sync marker. */
+  skippedBytes: number;
+  /** Headers or trailers that failed their CRC or sanity checks. */
+  corruptMessages: number;
+  resyncs: number;
+};
+
+export type MessageDecoder = {
+  /** Feed bytes as they arrive; complete, checked messages go to `onMessage`. */
+  push(chunk: Buffer): void;
+  /** Drop any partial message (after a reconnect the stream starts fresh). */
+  reset(): void;
+  stats(): DecoderStats;
+};
+
+/**
+ * Streaming decoder with resynchronisation: it looks for MAGIC, checks the header CRC, waits for the
+ * payload, checks the trailer CRC. On any failure it restarts the search one byte after the rejected
+ * marker, so garbage or a truncated message costs that message only, never the stream.
+ */
+export function createMessageDecoder(onMessage: (message: Message) => void): MessageDecoder {
+  let buf: Buffer = Buffer.alloc(0);
+  let inResync = false;
+  const stats: DecoderStats = { messages: 0, skippedBytes: 0, corruptMessages: 0, resyncs: 0 };
+
+  const skip = (n: number) => {
+    stats.skippedBytes += n;
+    if (n > 0 && !inResync) {
+      inResync = true;
+      stats.resyncs += 1;
+    }
+    buf = buf.subarray(n);
+  };
+
+  // Returns false when more bytes are needed.
+  const step = (): boolean => {
+    const at = buf.indexOf(MAGIC);
+    if (at < 0) {
+      // Keep a tail that could be the start of a marker split across chunks.
+      skip(Math.max(0, buf.length - (MAGIC.length - 1)));
+      return false;
+    }
+    if (at > 0) skip(at);
+    if (buf.length < HEADER_BYTES) return false;
+    const check = decodeHeader(buf.subarray(0, HEADER_BYTES));
+    if (!check.ok) {
+      stats.corruptMessages += 1;
+      skip(1);
+      return true;
+    }
+    const total = HEADER_BYTES + check.header.payloadLength + TRAILER_BYTES;
+    if (buf.length < total) return false;
+    const end = total - TRAILER_BYTES;
+    if (buf.readUInt32LE(end) !== crc32(buf.subarray(0, end))) {
+      stats.corruptMessages += 1;
+      skip(1);
+      return true;
+    }
+    // Copy the payload out so the (possibly large) receive buffer can be released.
+    const payload = Buffer.from(buf.subarray(HEADER_BYTES, end));
+    buf = buf.subarray(total);
+    inResync = false;
+    stats.messages += 1;
+    onMessage({ header: check.header, payload });
+    return true;
+  };
+
+  return {
+    push(chunk) {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      while (buf.length > 0 && step()) {}
+    },
+    reset() {
+      buf = Buffer.alloc(0);
+      inResync = false;
+    },
+    stats: () => ({ ...stats }),
+  };
+}

@@ -1,0 +1,74 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type GpioChip = { name: string; label: string; base: number; ngpio: number };
+
+/** Labels of the SoC's main GPIO controller on Raspberry Pi models (BCM numbers are offsets on it). */
+export const PI_HEADER_CHIP_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] as const;
+
+export class GpioUnavailableError extends Error {
+  override name = 'GpioUnavailableError';
+  readonly code: 'no_sysfs_gpio' | 'no_chip' | 'line_out_of_range';
+  constructor(code: GpioUnavailableError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const FIX_NO_SYSFS =
+  'Fix: use a kernel with CONFIG_GPIO_SYSFS (Raspberry Pi OS has it), or set "trigger": { "kind": "none" } ' +
+  'in the agent config and trigger captures with `cti-agent capture`; for the LED and buzzer set their ' +
+  '"gpio" to null.';
+
+/** The gpiochips under `<sysfsRoot>/class/gpio` with their label, base and line count. */
+export function listGpioChips(sysfsRoot = '/sys'): GpioChip[] {
+  const dir = join(sysfsRoot, 'class', 'gpio');
+  if (!existsSync(dir)) {
+    throw new GpioUnavailableError(
+      'no_sysfs_gpio',
+      `GPIO sysfs interface ${dir} does not exist. ${FIX_NO_SYSFS}`,
+    );
+  }
+  const read = (chip: string, file: string) => readFileSync(join(dir, chip, file), 'utf8').trim();
+  return readdirSync(dir)
+    .filter((name) => /^gpiochip\d+$/.test(name))
+    .map((name) => ({
+      name,
+      label: read(name, 'label'),
+      base: Number(read(name, 'base')),
+      ngpio: Number(read(name, 'ngpio')),
+    }))
+    .sort((a, b) => a.base - b.base);
+}
+
+/**
+ * The sysfs GPIO number for a BCM line: the Pi header chip's base + the BCM number. Raspberry Pi
+ * kernels ≥ 6.6 moved the bases (512 on a Pi 4, 571 on a Pi 5), older ones used 0: never hard-code.
+ * `chipLabel` picks another controller by its label.
+ */
+export function resolveGpioLine(
+  bcm: number,
+  { sysfsRoot = '/sys', chipLabel }: { sysfsRoot?: string; chipLabel?: string } = {},
+): {
+  line: number;
+  chip: GpioChip;
+} {
+  const chips = listGpioChips(sysfsRoot);
+  const wanted: readonly string[] = chipLabel ? [chipLabel] : PI_HEADER_CHIP_LABELS;
+  const chip = wanted.map((label) => chips.find((c) => c.label === label)).find((c) => c !== undefined);
+  if (!chip) {
+    const seen = chips.map((c) => `${c.name} "${c.label}"`).join(', ') || 'none';
+    throw new GpioUnavailableError(
+      'no_chip',
+      `no GPIO controller labelled ${wanted.join(' or ')} under ${join(sysfsRoot, 'class/gpio')} (found: ${seen}). ` +
+        'Fix: set "gpio_chip_label" in the agent config to the label of the controller your button is wired to.',
+    );
+  }
+  if (!Number.isInteger(bcm) || bcm < 0 || bcm >= chip.ngpio) {
+    throw new GpioUnavailableError(
+      'line_out_of_range',
+      `GPIO ${bcm} is outside ${chip.label} (lines 0-${chip.ngpio - 1}). Fix: use the BCM number of the header pin.`,
+    );
+  }
+  return { line: chip.base + bcm, chip };
+}

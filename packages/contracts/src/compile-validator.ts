@@ -45,7 +45,10 @@ const messages: Record<string, (e: AjvError, p: Record<string, unknown>) => stri
   maxLength: (_e, p) => `must be at most ${plural(Number(p.limit), 'character')} long`,
   minItems: (_e, p) => `must have at least ${plural(Number(p.limit), 'item')}`,
   maxItems: (_e, p) => `must have at most ${plural(Number(p.limit), 'item')}`,
-  uniqueItems: (_e, p) => `must not contain duplicates (items ${p.j} and ${p.i} are equal)`,
+  uniqueItems: (_e, p) => {
+    const [a, b] = [Number(p.i), Number(p.j)].sort((x, y) => x - y);
+    return `must not contain duplicates (items ${a} and ${b} are equal)`;
+  },
   minProperties: (_e, p) => `must have at least ${plural(Number(p.limit), 'property')}`,
   maxProperties: (_e, p) => `must have at most ${plural(Number(p.limit), 'property')}`,
 };

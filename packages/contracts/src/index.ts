@@ -20,6 +20,7 @@ export {
   rawObjectKey,
   toIngestKeyUri,
 } from './s3-layout.ts';
+export { unknownFields } from './unknown-fields.ts';
 export { validateWebhookBody, type WebhookBody, type WebhookObjectDetail } from './webhook-body.ts';
 export { webhookBodySchema } from './webhook-body-schema.ts';
 export {

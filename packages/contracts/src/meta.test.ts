@@ -1,16 +1,298 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { formatProblem, validateMeta } from './index.ts';
-import { exampleMeta } from './testing.ts';
+import { describe, test } from 'node:test';
+import { formatProblem, META_VERSION, type MetaJson, validateMeta } from './index.ts';
+import { EXAMPLE_MASK_SHA256, exampleMeta } from './testing.ts';
 
-test('the spec example meta.json validates', () => {
-  assert.deepEqual(validateMeta(exampleMeta()), { ok: true, value: exampleMeta() });
+type Doc = Record<string, unknown> & MetaJson;
+const withMask = {
+  files: { image_relpath: 'image.png', mask_relpath: 'mask.png' },
+  mask_sha256: EXAMPLE_MASK_SHA256,
+};
+
+function problemLines(data: unknown): string[] {
+  const result = validateMeta(data);
+  return result.ok ? [] : result.problems.map(formatProblem);
+}
+
+function without(key: string): Doc {
+  const doc: Record<string, unknown> = exampleMeta();
+  delete doc[key];
+  return doc as Doc;
+}
+
+describe('valid meta.json documents', () => {
+  const valid: [string, unknown][] = [
+    ['the spec example (§5.2, real hashes)', exampleMeta()],
+    [
+      'only the required fields',
+      {
+        ...pick(exampleMeta(), ['meta_version', 'device_code', 'capture_id', 'captured_at', 'image_sha256']),
+        files: { image_relpath: 'image.png' },
+      },
+    ],
+    ['a mask with its hash', exampleMeta(withMask)],
+    [
+      'gps, probe, firmware, inference_summary null',
+      exampleMeta({ gps: null, probe: null, firmware: null, inference_summary: null }),
+    ],
+    [
+      'a newer minor version (additive fields)',
+      exampleMeta({ meta_version: '1.4.2', new_field: { any: 'thing' } }),
+    ],
+    ['fractional seconds in captured_at', exampleMeta({ captured_at: '2025-09-09T14:18:32.123Z' })],
+    ['a farm uuid', exampleMeta({ farm_id: '6f1c2a9e-3b7d-4c8e-9a0f-1b2c3d4e5f60' })],
+    [
+      'declared additive fields',
+      exampleMeta({
+        clock: { synced: false, source: 'fake-hwclock' },
+        acquisition: {
+          source: 'serial',
+          frame_seq: 4711,
+          depth_cm: 18,
+          gain_db: 42.5,
+          width_px: 640,
+          height_px: 480,
+          quality: { sharpness: 0.8, contrast: 0.6 },
+        },
+        gps: { lat: -90, lon: 180, accuracy_m: 3.5, alt_m: -12 },
+        inference_summary: {
+          ribeye_bbox: [0, 0, 1.5, 2.5],
+          mask_iou_hint: null,
+          model: { name: 'ribeye-bbox', version: '1.0.0' },
+        },
+      }),
+    ],
+    [
+      'extra files',
+      exampleMeta({
+        files: {
+          image_relpath: 'image.jpeg',
+          mask_relpath: null,
+          extra: ['frames.json', 'raw_frame-01.bmp'],
+        },
+      }),
+    ],
+  ];
+  for (const [name, doc] of valid) {
+    test(name, () => assert.deepEqual(problemLines(doc), []));
+  }
+
+  test('the value is returned as given (no defaults injected)', () => {
+    const doc = exampleMeta();
+    const result = validateMeta(doc);
+    assert.ok(result.ok);
+    assert.equal(result.value, doc);
+    assert.equal(META_VERSION, '1.0.0');
+  });
 });
 
-test('an unsupported major version is named instead of listing field errors', () => {
-  const r = validateMeta(exampleMeta({ meta_version: '2.0.0' }));
-  assert.equal(r.ok, false);
-  assert.deepEqual(!r.ok && r.problems.map(formatProblem), [
-    '/meta_version: unsupported major version 2 (this build reads 1.x)',
-  ]);
+function pick(doc: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, doc[k]]));
+}
+
+const sha = (c: string) => c.repeat(64);
+const bbox = (b: number[]) => exampleMeta({ inference_summary: { ribeye_bbox: b, mask_iou_hint: 0.5 } });
+const files = (f: Record<string, unknown>) =>
+  exampleMeta({ files: { image_relpath: 'image.jpg', ...f } as MetaJson['files'] });
+const SHA_HINT = 'must be a sha256 digest: 64 lowercase hex characters';
+const TIME_HINT = 'must be an ISO-8601 UTC timestamp ending in Z, e.g. "2025-09-09T14:18:32Z"';
+const DEVICE_HINT = 'must be a device code: 1-63 of a-z 0-9 _ -, starting with a letter or digit';
+const CAPTURE_HINT = 'must be a capture id: "cap_" then 1-96 of A-Z a-z 0-9 _ -';
+const IMAGE_HINT = 'must be a plain file name ending in .png, .jpg or .jpeg (no slashes)';
+
+// Each row: a document and EXACTLY the problem lines it must produce.
+const invalid: [string, unknown, string[]][] = [
+  ['not an object', [], ['(root): must be object']],
+  ['null', null, ['(root): must be object']],
+  ['missing captured_at', without('captured_at'), ['/captured_at: is required']],
+  ['missing meta_version', without('meta_version'), ['/meta_version: is required']],
+  ['missing device_code', without('device_code'), ['/device_code: is required']],
+  ['missing capture_id', without('capture_id'), ['/capture_id: is required']],
+  ['missing image_sha256', without('image_sha256'), ['/image_sha256: is required']],
+  ['missing files', without('files'), ['/files: is required']],
+  [
+    'files without image_relpath',
+    exampleMeta({ files: {} as MetaJson['files'] }),
+    ['/files/image_relpath: is required'],
+  ],
+  [
+    'major version 2',
+    exampleMeta({ meta_version: '2.0.0' }),
+    ['/meta_version: unsupported major version 2 (this build reads 1.x)'],
+  ],
+  [
+    'major version 0',
+    exampleMeta({ meta_version: '0.9.0' }),
+    ['/meta_version: unsupported major version 0 (this build reads 1.x)'],
+  ],
+  [
+    'meta_version not semver',
+    exampleMeta({ meta_version: '1.0' }),
+    ['/meta_version: must be a semantic version 1.x.y, e.g. "1.0.0"'],
+  ],
+  [
+    'meta_version a number',
+    exampleMeta({ meta_version: 1 as unknown as string }),
+    ['/meta_version: must be string'],
+  ],
+  [
+    'device_code with a space and capitals',
+    exampleMeta({ device_code: 'Dev 01' }),
+    [`/device_code: ${DEVICE_HINT}`],
+  ],
+  ['device_code escaping with ..', exampleMeta({ device_code: '../etc' }), [`/device_code: ${DEVICE_HINT}`]],
+  [
+    'capture_id without cap_ prefix',
+    exampleMeta({ capture_id: '1757423584' }),
+    [`/capture_id: ${CAPTURE_HINT}`],
+  ],
+  ['capture_id with a slash', exampleMeta({ capture_id: 'cap_a/b' }), [`/capture_id: ${CAPTURE_HINT}`]],
+  [
+    'captured_at with an offset',
+    exampleMeta({ captured_at: '2025-09-09T14:18:32+02:00' }),
+    [`/captured_at: ${TIME_HINT}`],
+  ],
+  [
+    'captured_at with a space',
+    exampleMeta({ captured_at: '2025-09-09 14:18:32Z' }),
+    [`/captured_at: ${TIME_HINT}`],
+  ],
+  [
+    'captured_at on Feb 30',
+    exampleMeta({ captured_at: '2025-02-30T00:00:00Z' }),
+    [`/captured_at: ${TIME_HINT}`],
+  ],
+  [
+    'captured_at unix seconds',
+    exampleMeta({ captured_at: 1757427512 as unknown as string }),
+    ['/captured_at: must be string'],
+  ],
+  ['gps.lat > 90', exampleMeta({ gps: { lat: 91, lon: 0 } }), ['/gps/lat: must be <= 90']],
+  ['gps.lon < -180', exampleMeta({ gps: { lat: 0, lon: -181 } }), ['/gps/lon: must be >= -180']],
+  ['gps without lon', exampleMeta({ gps: { lat: 1 } as MetaJson['gps'] }), ['/gps/lon: is required']],
+  [
+    'gps.lat a string',
+    exampleMeta({ gps: { lat: '43.6' as unknown as number, lon: 0 } }),
+    ['/gps/lat: must be number'],
+  ],
+  [
+    'gps an array',
+    exampleMeta({ gps: [43.6, -79.3] as unknown as MetaJson['gps'] }),
+    ['/gps: must be object or null'],
+  ],
+  [
+    'gps.accuracy_m negative',
+    exampleMeta({ gps: { lat: 0, lon: 0, accuracy_m: -1 } }),
+    ['/gps/accuracy_m: must be >= 0'],
+  ],
+  ['image_sha256 uppercase', exampleMeta({ image_sha256: sha('A') }), [`/image_sha256: ${SHA_HINT}`]],
+  ['image_sha256 63 chars', exampleMeta({ image_sha256: sha('a').slice(1) }), [`/image_sha256: ${SHA_HINT}`]],
+  [
+    'mask hash without mask file',
+    exampleMeta({ mask_sha256: EXAMPLE_MASK_SHA256 }),
+    ['/mask_sha256: must be null when files.mask_relpath is null'],
+  ],
+  [
+    'mask file without mask hash',
+    exampleMeta({ ...withMask, mask_sha256: null }),
+    ['/mask_sha256: must be a sha256 digest when files.mask_relpath is set'],
+  ],
+  [
+    'image_relpath escaping',
+    files({ image_relpath: '../image.jpg' }),
+    [`/files/image_relpath: ${IMAGE_HINT}`],
+  ],
+  [
+    'image_relpath in a subdirectory',
+    files({ image_relpath: 'sub/image.jpg' }),
+    [`/files/image_relpath: ${IMAGE_HINT}`],
+  ],
+  [
+    'image_relpath not an image',
+    files({ image_relpath: 'image.gif' }),
+    [`/files/image_relpath: ${IMAGE_HINT}`],
+  ],
+  [
+    'mask_relpath a jpeg',
+    exampleMeta({ ...withMask, files: { image_relpath: 'image.jpg', mask_relpath: 'mask.jpg' } }),
+    ['/files/mask_relpath: must be null or a plain file name ending in .png (no slashes)'],
+  ],
+  [
+    'mask and image the same file',
+    exampleMeta({ ...withMask, files: { image_relpath: 'x.png', mask_relpath: 'x.png' } }),
+    ['/files/mask_relpath: must differ from files.image_relpath'],
+  ],
+  [
+    'extra file twice',
+    files({ extra: ['a.json', 'a.json'] }),
+    ['/files/extra: must not contain duplicates (items 0 and 1 are equal)'],
+  ],
+  [
+    'extra file ..',
+    files({ extra: ['..'] }),
+    [
+      '/files/extra/0: must be a plain file name inside the capture directory (letters, digits, . _ -; no slashes)',
+    ],
+  ],
+  [
+    'extra repeats the image',
+    files({ extra: ['image.jpg'] }),
+    ['/files/extra/0: must not repeat "image.jpg"'],
+  ],
+  [
+    'bbox x_min >= x_max',
+    bbox([420, 88, 120, 300]),
+    ['/inference_summary/ribeye_bbox/2: x_max must be > x_min (420)'],
+  ],
+  [
+    'bbox y_min >= y_max',
+    bbox([120, 300, 420, 300]),
+    ['/inference_summary/ribeye_bbox/3: y_max must be > y_min (300)'],
+  ],
+  ['bbox with 3 numbers', bbox([1, 2, 3]), ['/inference_summary/ribeye_bbox: must have at least 4 items']],
+  ['bbox negative', bbox([-1, 2, 3, 4]), ['/inference_summary/ribeye_bbox/0: must be >= 0']],
+  [
+    'mask_iou_hint > 1',
+    exampleMeta({ inference_summary: { ribeye_bbox: null, mask_iou_hint: 1.2 } }),
+    ['/inference_summary/mask_iou_hint: must be <= 1'],
+  ],
+  ['farm_id not a uuid', exampleMeta({ farm_id: 'farm-1' }), ['/farm_id: must be a farm uuid or null']],
+  ['operator_id empty', exampleMeta({ operator_id: '' }), ['/operator_id: must not be empty']],
+  [
+    'probe frequency 0',
+    exampleMeta({ probe: { model: 'x', frequency_mhz: 0 } }),
+    ['/probe/frequency_mhz: must be > 0'],
+  ],
+  ['clock without synced', exampleMeta({ clock: {} as MetaJson['clock'] }), ['/clock/synced: is required']],
+  [
+    'clock.synced a string',
+    exampleMeta({ clock: { synced: 'yes' as unknown as boolean } }),
+    ['/clock/synced: must be boolean'],
+  ],
+  [
+    'acquisition.frame_seq fractional',
+    exampleMeta({ acquisition: { frame_seq: 1.5 } }),
+    ['/acquisition/frame_seq: must be integer'],
+  ],
+  [
+    'acquisition.quality not numbers',
+    exampleMeta({ acquisition: { quality: { sharpness: 'high' as unknown as number } } }),
+    ['/acquisition/quality/sharpness: must be number'],
+  ],
+  [
+    'inference model hash bad',
+    exampleMeta({ inference_summary: { model: { name: 'm', version: '1', sha256: 'd9c4' } } }),
+    [`/inference_summary/model/sha256: ${SHA_HINT}`],
+  ],
+  [
+    'several problems at once',
+    exampleMeta({ gps: { lat: 100, lon: 200 }, image_sha256: 'x' }),
+    ['/gps/lat: must be <= 90', '/gps/lon: must be <= 180', `/image_sha256: ${SHA_HINT}`],
+  ],
+];
+
+describe('invalid meta.json documents are rejected with the specific problem', () => {
+  for (const [name, doc, expected] of invalid) {
+    test(name, () => assert.deepEqual(problemLines(doc), expected));
+  }
 });

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileValidator, formatProblem, metaSchema, unknownFields, webhookBodySchema } from './index.ts';
+import { exampleMeta, exampleWebhookBody } from './testing.ts';
+
+// A config-like schema of the kind other packages compile: closed objects, enums, consts.
+const configSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['mode', 'port'],
+  properties: {
+    mode: { enum: ['serial', 'folder'] },
+    kind: { const: 'agent' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    name: { type: 'string', minLength: 3, maxLength: 5 },
+    code: { type: 'string', pattern: '^[A-Z]{3}$' },
+    url: { type: 'string', format: 'uri' },
+    tags: { type: 'array', items: { type: 'string' }, maxItems: 1 },
+    'odd/key~': { type: 'boolean' },
+    nested: { type: 'object', additionalProperties: false, properties: { a: { type: 'number' } } },
+  },
+} as const;
+const validateConfig = compileValidator<{ mode: string; port: number }>(configSchema);
+
+function lines(data: unknown): string[] {
+  const r = validateConfig(data);
+  return r.ok ? [] : r.problems.map(formatProblem);
+}
+
+describe('compileValidator', () => {
+  test('returns the value when valid', () => {
+    assert.deepEqual(validateConfig({ mode: 'serial', port: 8080 }), {
+      ok: true,
+      value: { mode: 'serial', port: 8080 },
+    });
+  });
+
+  const rows: [string, unknown, string[]][] = [
+    ['required names the missing property', {}, ['/mode: is required', '/port: is required']],
+    [
+      'additionalProperties names the property',
+      { mode: 'serial', port: 1, prot: 2 },
+      ['/prot: is not an allowed property'],
+    ],
+    [
+      'nested additionalProperties',
+      { mode: 'serial', port: 1, nested: { b: 1 } },
+      ['/nested/b: is not an allowed property'],
+    ],
+    [
+      'enum lists the allowed values',
+      { mode: 'gpio', port: 1 },
+      ['/mode: must be one of "serial", "folder"'],
+    ],
+    ['const names the value', { mode: 'serial', port: 1, kind: 'relay' }, ['/kind: must be "agent"']],
+    ['integer type', { mode: 'serial', port: 1.5 }, ['/port: must be integer']],
+    ['maximum', { mode: 'serial', port: 70000 }, ['/port: must be <= 65535']],
+    ['minLength', { mode: 'serial', port: 1, name: 'ab' }, ['/name: must be at least 3 characters long']],
+    ['maxLength', { mode: 'serial', port: 1, name: 'abcdef' }, ['/name: must be at most 5 characters long']],
+    [
+      'pattern without a hint shows the pattern',
+      { mode: 'serial', port: 1, code: 'ab' },
+      ['/code: must match the pattern ^[A-Z]{3}$'],
+    ],
+    [
+      'format without a hint names the format',
+      { mode: 'serial', port: 1, url: 'not a uri' },
+      ['/url: must be a valid uri'],
+    ],
+    ['maxItems', { mode: 'serial', port: 1, tags: ['a', 'b'] }, ['/tags: must have at most 1 item']],
+    [
+      'pointer escaping (RFC 6901)',
+      { mode: 'serial', port: 1, 'odd/key~': 'x' },
+      ['/odd~1key~0: must be boolean'],
+    ],
+  ];
+  for (const [name, data, expected] of rows) {
+    test(name, () => assert.deepEqual(lines(data), expected));
+  }
+
+  test('compiles the published schemas (webhook body resolves meta.json by $id)', () => {
+    const validateBody = compileValidator(webhookBodySchema);
+    assert.equal(validateBody(exampleWebhookBody()).ok, true);
+    const r = validateBody(exampleWebhookBody({ meta_json: exampleMeta({ gps: { lat: 0, lon: 200 } }) }));
+    assert.deepEqual(!r.ok && r.problems.map(formatProblem), ['/meta_json/gps/lon: must be <= 180']);
+    assert.equal(compileValidator(metaSchema)(exampleMeta()).ok, true);
+  });
+
+  test('formatProblem renders the root as (root)', () => {
+    assert.equal(formatProblem({ pointer: '', message: 'must be object' }), '(root): must be object');
+  });
+});
+
+describe('unknownFields', () => {
+  test('lists undeclared properties at any depth, not declared ones', () => {
+    const meta = {
+      ...exampleMeta({ acquisition: { quality: { sharpness: 1 } } }),
+      captured_on: 'x',
+      gps: { lat: 1, lon: 2, hdop: 1 },
+    };
+    assert.deepEqual(unknownFields(metaSchema, meta), ['/gps/hdop', '/captured_on']);
+    assert.deepEqual(unknownFields(metaSchema, exampleMeta()), []);
+  });
+
+  test('follows meta_json in the webhook body and array items', () => {
+    const body = {
+      ...exampleWebhookBody({
+        object_details: [{ name: 'meta.json', size_bytes: 1, sha256: null, etag: 'x' }] as never,
+      }),
+      trace: 1,
+    };
+    body.meta_json = { ...body.meta_json, extra_top: true } as typeof body.meta_json;
+    assert.deepEqual(unknownFields(webhookBodySchema, body), [
+      '/object_details/0/etag',
+      '/meta_json/extra_top',
+      '/trace',
+    ]);
+  });
+
+  test('ignores values of the wrong shape (validation reports those)', () => {
+    assert.deepEqual(unknownFields(metaSchema, 'text'), []);
+    assert.deepEqual(unknownFields(metaSchema, { gps: [1, 2] }), []);
+  });
+});

@@ -1,0 +1,49 @@
+// Failures that mean "try again later", never "your request is wrong": the database is unreachable,
+// restarting or overloaded, or it aborted our transaction to keep concurrent ones correct.
+
+/** SQLSTATEs (and classes) after which the same request can succeed on retry. */
+const RETRYABLE_SQLSTATES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available
+  '57014', // query_canceled (statement_timeout)
+  '57P01', // admin_shutdown (also pg_terminate_backend)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up / recovery)
+  '53300', // too_many_connections
+  '53400', // configuration_limit_exceeded
+  '25006', // read_only_sql_transaction (failover to a replica)
+]);
+
+/** postgres.js connection error codes and the Node socket errors behind them. */
+const CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True when the error says the database is unavailable or asked us to retry (→ 503 + Retry-After). */
+export function isRetryableDatabaseError(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === undefined) return false;
+  // Class 08: connection exceptions reported by the server itself.
+  return RETRYABLE_SQLSTATES.has(code) || CONNECTION_CODES.has(code) || code.startsWith('08');
+}
+
+export function databaseErrorCode(err: unknown): string {
+  return codeOf(err) ?? 'unknown';
+}

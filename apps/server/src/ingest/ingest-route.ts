@@ -1,0 +1,134 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { ServerConfig } from '../config.ts';
+import { databaseErrorCode, isRetryableDatabaseError } from '../db/database-errors.ts';
+import { errorResponse, HttpError, internalError } from '../errors.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import { planIngest } from './ingest-plan.ts';
+import { type IngestResult, ingestCapture } from './ingest-transaction.ts';
+import type { IngestionLogWriter } from './ingestion-log-writer.ts';
+import { readBodyLimited } from './read-body.ts';
+import {
+  checkContentType,
+  checkSignature,
+  checkWebhookBody,
+  identify,
+  parseJson,
+  signatureHeaders,
+} from './webhook-request.ts';
+
+export type IngestRouteOptions = {
+  sql: Sql;
+  config: Pick<
+    ServerConfig,
+    'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
+  >;
+  log: Logger;
+  metrics: ServerMetrics;
+  logWriter: IngestionLogWriter;
+  /** Milliseconds since the epoch; injectable so tests can sign with a fixed time. */
+  clock: () => number;
+};
+
+/** What one request revealed about itself, for its ingestion_log row. */
+type Seen = { bytesIn: number; captureId: string; ingestKey: string };
+
+/**
+ * POST /ingest/webhook: size limit (413), content type (415), signature (401), JSON (400), schema and
+ * consistency (422), then the ingest transaction: 201 for a new scan, 200 for a replay, 503 with
+ * Retry-After when the database is unavailable. Every request leaves exactly one ingestion_log row.
+ */
+export function createIngestRoute(options: IngestRouteOptions): Hono {
+  const app = new Hono();
+  app.post('/ingest/webhook', (c) => handleWebhook(c, options));
+  return app;
+}
+
+async function handleWebhook(c: Context, options: IngestRouteOptions) {
+  const started = performance.now();
+  const seen: Seen = { bytesIn: 0, captureId: '', ingestKey: '' };
+  const requestId: string = c.get('requestId');
+  let status = 500;
+  let failure: HttpError | undefined;
+  try {
+    const result = await ingestWebhook(c, options, seen, requestId);
+    options.metrics.ingestOutcomes.inc({ outcome: result.replayed ? 'replayed' : 'accepted', reason: 'ok' });
+    status = result.replayed ? 200 : 201;
+    return c.json(
+      {
+        scan_id: result.scanId,
+        capture_id: seen.captureId,
+        ingest_key: seen.ingestKey,
+        replayed: result.replayed,
+        request_id: requestId,
+      },
+      result.replayed ? 200 : 201,
+    );
+  } catch (err) {
+    failure = toHttpError(err, options);
+    status = failure.status;
+    countFailure(options, failure);
+    return errorResponse(c, failure);
+  } finally {
+    options.logWriter.write({
+      ...seen,
+      httpStatus: status,
+      ms: Math.round(performance.now() - started),
+      error: failure ? failure.message : null,
+      errorCode: failure ? failure.code : null,
+      requestId,
+    });
+  }
+}
+
+async function ingestWebhook(
+  c: Context,
+  options: IngestRouteOptions,
+  seen: Seen,
+  requestId: string,
+): Promise<IngestResult> {
+  const { config, clock } = options;
+  checkContentType(c.req.header('content-type'));
+  const raw = await readBodyLimited(c.req.raw, {
+    limitBytes: config.bodyLimitBytes,
+    onBytes: (n) => (seen.bytesIn = n),
+  });
+  checkSignature({
+    body: raw,
+    ...signatureHeaders((name) => c.req.header(name)),
+    secrets: config.webhookSecrets,
+    nowSeconds: Math.floor(clock() / 1000),
+    toleranceSeconds: config.signatureToleranceSeconds,
+  });
+  const data = parseJson(raw);
+  Object.assign(seen, identify(data));
+  const body = checkWebhookBody(data, config.s3Buckets);
+  options.metrics.dbInFlight.inc();
+  try {
+    return await ingestCapture(options.sql, planIngest(body), { requestId });
+  } finally {
+    options.metrics.dbInFlight.dec();
+  }
+}
+
+function toHttpError(err: unknown, { config, log, metrics }: IngestRouteOptions): HttpError {
+  if (err instanceof HttpError) return err;
+  if (isRetryableDatabaseError(err)) {
+    const code = databaseErrorCode(err);
+    metrics.dbErrors.inc({ code });
+    log.warn({ err: { code, message: (err as Error).message } }, 'database unavailable; answering 503');
+    return new HttpError(503, 'database_unavailable', `database unavailable (${code}); retry later`, {
+      headers: { 'Retry-After': String(config.retryAfterSeconds) },
+      cause: err,
+    });
+  }
+  log.error({ err }, 'ingest failed unexpectedly');
+  return internalError(err);
+}
+
+function countFailure({ metrics }: IngestRouteOptions, failure: HttpError): void {
+  const outcome = failure.status === 503 ? 'unavailable' : failure.status >= 500 ? 'error' : 'rejected';
+  metrics.ingestOutcomes.inc({ outcome, reason: failure.code });
+}

@@ -1,0 +1,48 @@
+import { HttpError } from '../errors.ts';
+
+/**
+ * Read a request body into memory, refusing more than `limitBytes` (413) without buffering the rest:
+ * a declared Content-Length over the limit is refused before reading, a chunked or lying body as soon
+ * as it crosses the limit. `onBytes` reports what was read so far, for ingestion_log.bytes_in.
+ */
+export async function readBodyLimited(
+  request: Request,
+  { limitBytes, onBytes }: { limitBytes: number; onBytes: (n: number) => void },
+): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limitBytes) {
+    onBytes(Number(declared));
+    throw tooLarge(limitBytes, `Content-Length ${declared}`);
+  }
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    onBytes(total);
+    if (total > limitBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limitBytes, `more than ${limitBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return concat(chunks, total);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(limitBytes: number, what: string): HttpError {
+  return new HttpError(413, 'body_too_large', `request body is ${what}; the limit is ${limitBytes} bytes`);
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { migrate } from '@cti/db';
+import { createLogger, onShutdown } from '@cti/runtime';
+import { pino } from 'pino';
+import postgres from 'postgres';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+import { listen } from './http-server.ts';
+import { createServerMetrics } from './metrics.ts';
+
+const USAGE = `usage: cti-server [serve]
+
+  serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.
+Configuration comes from the environment; see apps/server/README.md.`;
+
+/** Exit status for a bad configuration (sysexits EX_CONFIG), so supervisors can tell it from a crash. */
+const EXIT_CONFIG = 78;
+
+async function serveCommand(config: ServerConfig): Promise<void> {
+  // Asynchronous stdout: a synchronous write per request line would cap throughput (flushed on exit).
+  const log = createLogger({
+    name: 'cti-server',
+    level: config.logLevel,
+    destination: pino.destination({ dest: 1, sync: false }),
+  });
+  const sql = postgres(config.databaseUrl, {
+    max: config.dbPoolMax,
+    connect_timeout: config.dbConnectTimeoutSeconds,
+    onnotice: () => {},
+    connection: { application_name: 'cti-server' },
+  });
+  if (config.migrateOnStart) {
+    const { applied } = await migrate({ sql, log: (message) => log.info(message) });
+    log.info({ applied }, 'migrations done');
+  }
+  const metrics = createServerMetrics({ dbPoolMax: config.dbPoolMax });
+  const server = createApp({ sql, config, log, metrics });
+  const http = await listen({ app: server.app, host: config.host, port: config.port });
+  log.info({ host: config.host, port: http.port }, 'listening');
+  onShutdown(
+    async () => {
+      await http.close();
+      await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });
+      await sql.end({ timeout: 5 });
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+    },
+    { log, timeoutMs: config.shutdownTimeoutMs },
+  );
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [command = 'serve', ...rest] = argv;
+  if (command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command !== 'serve' || rest.length > 0) {
+    console.error(`cti-server: unknown command ${JSON.stringify(argv.join(' '))}\n${USAGE}`);
+    return 2;
+  }
+  let config: ServerConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`cti-server: configuration error: ${err.message}`);
+    return EXIT_CONFIG;
+  }
+  await serveCommand(config);
+  return undefined;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error('cti-server: failed to start:', err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeS3Key, targetsFromEvent } from './s3-events.ts';
+import { eventBridgeObjectCreated, s3NotificationRecord } from './test-events.ts';
+
+const META_KEY = 'raw/dev-0001/2025/09/09/cap_1757423584/meta.json';
+
+test('URL-encoded keys decode: + is a space, %2B a plus, percent escapes and UTF-8', () => {
+  assert.equal(decodeS3Key('raw/dev+1/a%2Bb.png'), 'raw/dev 1/a+b.png');
+  assert.equal(decodeS3Key('raw/caf%C3%A9/x%25y+%2B+z'), 'raw/café/x%y + z');
+  assert.equal(decodeS3Key(META_KEY), META_KEY, 'layout keys are unchanged by decoding');
+});
+
+test('the EventBridge Object Created example gives one decoded target with the event id', () => {
+  const event = eventBridgeObjectCreated('cti-dev-406214277746', 'raw/dev+0001/my+scan%2B1/meta.json');
+  assert.deepEqual(targetsFromEvent(event), {
+    targets: [
+      {
+        bucket: 'cti-dev-406214277746',
+        key: 'raw/dev 0001/my scan+1/meta.json',
+        eventId: '17793124-05d4-b198-2fde-7ededc63b103',
+      },
+    ],
+    skipped: [],
+  });
+  const deleted = { ...event, 'detail-type': 'Object Deleted' };
+  assert.deepEqual(targetsFromEvent(deleted), { targets: [], skipped: ['EventBridge Object Deleted event'] });
+});
+
+test('S3 notification records: every object-created record, others skipped', () => {
+  const event = {
+    Records: [
+      s3NotificationRecord('b1', 'raw/a+b/c%2Bd.png'),
+      s3NotificationRecord('b1', META_KEY, 'ObjectRemoved:Delete'),
+      s3NotificationRecord('b2', META_KEY, 'ObjectCreated:CompleteMultipartUpload'),
+    ],
+  };
+  assert.deepEqual(targetsFromEvent(event), {
+    targets: [
+      { bucket: 'b1', key: 'raw/a b/c+d.png', eventId: '0A1B2C3D4E5F678901' },
+      { bucket: 'b2', key: META_KEY, eventId: '0A1B2C3D4E5F678901' },
+    ],
+    skipped: ['Records[1]: aws:s3 ObjectRemoved:Delete'],
+  });
+});
+
+test('unrecognised or malformed events throw, naming what was expected', () => {
+  assert.throws(() => targetsFromEvent({ hello: 1 }), /unrecognised event \(expected EventBridge/);
+  assert.throws(() => targetsFromEvent(null), /not an object/);
+  assert.throws(
+    () => targetsFromEvent({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] }),
+    /Records\[0\] has no s3.bucket.name/,
+  );
+  const broken = eventBridgeObjectCreated('b', 'k');
+  broken.detail.object = undefined as never;
+  assert.throws(() => targetsFromEvent(broken), /without detail.bucket.name/);
+});

@@ -1,0 +1,83 @@
+import type { RelayTarget } from './relay-core.ts';
+
+/**
+ * Keys in S3 event notifications are URL-encoded form values: a space arrives as '+', a real '+' as
+ * '%2B'. Decode '+' first, then the percent escapes (the reverse order would turn '%2B' into a space).
+ */
+export function decodeS3Key(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+interface EventBridgeObjectCreated {
+  id?: string;
+  source: 'aws.s3';
+  'detail-type': string;
+  detail: { bucket: { name: string }; object: { key: string; sequencer?: string } };
+}
+
+interface S3NotificationRecord {
+  eventSource?: string;
+  eventName?: string;
+  s3?: { bucket?: { name?: string }; object?: { key?: string; sequencer?: string } };
+}
+
+/** Targets found in an event plus the records deliberately skipped (not object-created). */
+export interface ParsedEvent {
+  targets: RelayTarget[];
+  skipped: string[];
+}
+
+function isEventBridge(
+  event: Record<string, unknown>,
+): event is EventBridgeObjectCreated & Record<string, unknown> {
+  return (
+    event.source === 'aws.s3' && typeof event['detail-type'] === 'string' && typeof event.detail === 'object'
+  );
+}
+
+function fromEventBridge(event: EventBridgeObjectCreated): ParsedEvent {
+  if (event['detail-type'] !== 'Object Created') {
+    return { targets: [], skipped: [`EventBridge ${event['detail-type']} event`] };
+  }
+  const bucket = event.detail?.bucket?.name;
+  const key = event.detail?.object?.key;
+  if (typeof bucket !== 'string' || typeof key !== 'string') {
+    throw new TypeError('EventBridge Object Created event without detail.bucket.name / detail.object.key');
+  }
+  // EventBridge keys are encoded like notification keys; capture keys (a-z 0-9 . _ - /) are the same either way.
+  const eventId = event.id ?? event.detail.object.sequencer;
+  return { targets: [{ bucket, key: decodeS3Key(key), ...(eventId && { eventId }) }], skipped: [] };
+}
+
+function fromRecords(records: S3NotificationRecord[]): ParsedEvent {
+  const parsed: ParsedEvent = { targets: [], skipped: [] };
+  records.forEach((record, i) => {
+    if (record.eventSource !== 'aws:s3' || !record.eventName?.startsWith('ObjectCreated:')) {
+      parsed.skipped.push(`Records[${i}]: ${record.eventSource ?? '?'} ${record.eventName ?? '?'}`);
+      return;
+    }
+    const bucket = record.s3?.bucket?.name;
+    const key = record.s3?.object?.key;
+    if (typeof bucket !== 'string' || typeof key !== 'string') {
+      throw new TypeError(`Records[${i}] has no s3.bucket.name / s3.object.key`);
+    }
+    const eventId = record.s3?.object?.sequencer;
+    parsed.targets.push({ bucket, key: decodeS3Key(key), ...(eventId && { eventId }) });
+  });
+  return parsed;
+}
+
+/**
+ * The objects an invocation is about: an EventBridge "Object Created" event (one object) or a classic
+ * S3 notification (`Records[].s3`, possibly several). Anything else throws, so a mis-wired trigger
+ * fails loudly and lands in the dead-letter queue instead of being silently dropped.
+ */
+export function targetsFromEvent(event: unknown): ParsedEvent {
+  if (typeof event !== 'object' || event === null) throw new TypeError('event is not an object');
+  const e = event as Record<string, unknown>;
+  if (isEventBridge(e)) return fromEventBridge(e);
+  if (Array.isArray(e.Records)) return fromRecords(e.Records as S3NotificationRecord[]);
+  throw new TypeError(
+    `unrecognised event (expected EventBridge aws.s3 "Object Created" or S3 Records[]): ${JSON.stringify(event).slice(0, 200)}`,
+  );
+}

@@ -1,3 +1,4 @@
+export { agentConfigSchema } from './agent-config-schema.ts';
 export { compileValidator } from './compile-validator.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';

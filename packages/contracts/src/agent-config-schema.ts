@@ -1,0 +1,185 @@
+import { BUCKET_PATTERN, DEVICE_CODE_PATTERN } from './patterns.ts';
+
+// The capture agent's config file (/etc/cti/agent.json), owned by the agent (apps/agent/src/config).
+// Closed objects (additionalProperties false): a misspelt key on a Pi in a
+// barn must fail at start-up with its pointer, not be silently ignored. Defaults are applied by the
+// agent after validation and documented in docs/agent.md.
+
+const ms = { type: 'integer', minimum: 0, maximum: 3_600_000 } as const;
+const bcm = { type: 'integer', minimum: 0, maximum: 63, 'x-expected': 'a BCM GPIO number (0-63)' } as const;
+const path = { type: 'string', minLength: 1 } as const;
+const fraction = { type: 'number', minimum: 0, maximum: 1 } as const;
+
+const kindIs = (kind: string) => ({ properties: { kind: { const: kind } }, required: ['kind'] }) as const;
+// Ajv's strictRequired wants each required key declared beside it; `true` defers to the outer schema.
+const requiredWhen = (kind: string, required: string[]) =>
+  ({
+    if: kindIs(kind),
+    // biome-ignore lint/suspicious/noThenProperty: the JSON Schema if/then keyword, not a thenable
+    then: { required, properties: Object.fromEntries(required.map((k) => [k, true])) },
+  }) as const;
+
+// Each tagged object lists every key of every kind at one level with `additionalProperties: false`
+// and makes the kind's keys required through if/then: errors then name only the offending key
+// (failed if/then branches do not leak "is not an allowed property" noise as unevaluatedProperties would).
+const source = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['serial', 'folder', 'simulated'] },
+    path,
+    baud_rate: { type: 'integer', minimum: 1200 },
+    reconnect_cap_ms: ms,
+    dir: path,
+    stable_ms: ms,
+    fps: { type: 'number', exclusiveMinimum: 0, maximum: 120 },
+    width: { type: 'integer', minimum: 16, maximum: 4096 },
+    height: { type: 'integer', minimum: 16, maximum: 4096 },
+  },
+  allOf: [requiredWhen('serial', ['path']), requiredWhen('folder', ['dir'])],
+} as const;
+
+const trigger = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['gpio', 'none'] },
+    bcm,
+    active_low: { type: 'boolean' },
+    debounce_ms: ms,
+    lockout_ms: ms,
+    long_press_ms: ms,
+    mode: { enum: ['auto', 'interrupt', 'poll'] },
+  },
+  allOf: [requiredWhen('gpio', ['bcm'])],
+} as const;
+
+const gps = {
+  type: ['object', 'null'],
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['fixed', 'nmea'] },
+    lat: { type: 'number', minimum: -90, maximum: 90 },
+    lon: { type: 'number', minimum: -180, maximum: 180 },
+    path,
+    baud_rate: { type: 'integer', minimum: 1200 },
+    max_age_s: { type: 'number', minimum: 1 },
+  },
+  allOf: [requiredWhen('fixed', ['lat', 'lon']), requiredWhen('nmea', ['path'])],
+} as const;
+
+const output = {
+  type: ['object', 'null'],
+  required: ['bcm'],
+  properties: { bcm },
+  additionalProperties: false,
+} as const;
+
+/**
+ * JSON Schema (draft 2020-12) of the capture agent's config file. Validate with
+ * `compileValidator<AgentConfigFile>(agentConfigSchema)`.
+ *
+ * @example
+ * { "device_code": "dev-0001", "source": { "kind": "serial", "path": "/dev/cti-probe" },
+ *   "trigger": { "kind": "gpio", "bcm": 17 }, "upload": { "bucket": "cti-dev-406214277746" } }
+ */
+export const agentConfigSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://cti.example/schemas/agent-config-1.json',
+  title: 'CTI capture agent config',
+  type: 'object',
+  required: ['device_code', 'source', 'upload'],
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    device_code: {
+      type: 'string',
+      pattern: DEVICE_CODE_PATTERN,
+      'x-expected': 'a device code: 1-63 of a-z 0-9 _ -, starting with a letter or digit',
+    },
+    operator_id: { type: ['string', 'null'], minLength: 1, maxLength: 128 },
+    farm_id: { type: ['string', 'null'], format: 'uuid', 'x-expected': 'a farm uuid or null' },
+    data_dir: path,
+    source,
+    probe: {
+      type: ['object', 'null'],
+      required: ['model'],
+      additionalProperties: false,
+      properties: {
+        model: { type: 'string', minLength: 1, maxLength: 128 },
+        frequency_mhz: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    trigger,
+    gpio_chip_label: { type: ['string', 'null'], minLength: 1 },
+    sysfs_root: path,
+    led: output,
+    buzzer: output,
+    capture: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ring_ms: { type: 'integer', minimum: 100, maximum: 30_000 },
+        window_before_ms: ms,
+        window_after_ms: { type: 'integer', minimum: 0, maximum: 1000 },
+        format: { enum: ['png', 'jpeg'] },
+        jpeg_quality: { type: 'integer', minimum: 50, maximum: 100 },
+        quality_gate: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            min_mean_intensity: { type: 'number', minimum: 0, maximum: 255 },
+            max_dark_fraction: fraction,
+            max_saturated_fraction: fraction,
+            min_contrast: { type: 'number', minimum: 0 },
+            frozen_max_difference: { type: 'number', minimum: 0 },
+          },
+        },
+      },
+    },
+    gps,
+    hint: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, model_path: { type: ['string', 'null'], minLength: 1 } },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
+    },
+    upload: {
+      type: 'object',
+      required: ['bucket'],
+      additionalProperties: false,
+      properties: {
+        bucket: { type: 'string', pattern: BUCKET_PATTERN, 'x-expected': 'an S3 bucket name' },
+        region: { type: 'string', minLength: 1 },
+        endpoint: { type: ['string', 'null'], format: 'uri' },
+        force_path_style: { type: 'boolean' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 16 },
+        enabled: { type: 'boolean' },
+      },
+    },
+    outbox: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        min_free_mb: { type: 'integer', minimum: 0 },
+        retention_days: { type: 'number', minimum: 0 },
+      },
+    },
+    watchdog: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { max_frame_gap_ms: { type: 'integer', minimum: 100 } },
+    },
+  },
+} as const;

@@ -7,6 +7,7 @@ import {
   META_VERSION_1_PATTERN,
   SHA256_PATTERN,
   UTC_TIMESTAMP_PATTERN,
+  UUID_PATTERN,
 } from './patterns.ts';
 
 // `x-expected` is an annotation keyword registered with Ajv (see compile-validator.ts): it replaces
@@ -108,7 +109,14 @@ export const metaSchema = {
     },
     captured_at: utcTimestampSchema,
     operator_id: { ...label, type: ['string', 'null'] },
-    farm_id: { type: ['string', 'null'], format: 'uuid', 'x-expected': 'a farm uuid or null' },
+    // The pattern as well as the format: ajv-formats' uuid also accepts a "urn:uuid:" prefix,
+    // which Postgres' uuid type does not.
+    farm_id: {
+      type: ['string', 'null'],
+      format: 'uuid',
+      pattern: UUID_PATTERN,
+      'x-expected': 'a farm uuid or null',
+    },
     gps,
     probe: {
       type: ['object', 'null'],

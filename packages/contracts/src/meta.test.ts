@@ -102,6 +102,26 @@ const IMAGE_HINT = 'must be a plain file name ending in .png, .jpg or .jpeg (no 
 
 // Each row: a document and EXACTLY the problem lines it must produce.
 const invalid: [string, unknown, string[]][] = [
+  [
+    'captured_at a leap second',
+    exampleMeta({ captured_at: '2016-12-31T23:59:60Z' }),
+    ['/captured_at: must be a representable UTC time (leap second :60 is not accepted)'],
+  ],
+  [
+    'captured_at before 1970',
+    exampleMeta({ captured_at: '1969-12-31T23:59:59Z' }),
+    ['/captured_at: must not be before 1970-01-01T00:00:00Z'],
+  ],
+  [
+    'captured_at hour 24',
+    exampleMeta({ captured_at: '2025-09-09T24:00:00Z' }),
+    [`/captured_at: ${TIME_HINT}`],
+  ],
+  [
+    'farm_id as a urn',
+    exampleMeta({ farm_id: 'urn:uuid:6f1c2a9e-3b7d-4c8e-9a0f-1b2c3d4e5f60' }),
+    ['/farm_id: must be a farm uuid or null'],
+  ],
   ['not an object', [], ['(root): must be object']],
   ['null', null, ['(root): must be object']],
   ['missing captured_at', without('captured_at'), ['/captured_at: is required']],

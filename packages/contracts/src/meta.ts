@@ -29,9 +29,29 @@ function unsupportedMajor(data: unknown): Problem | null {
   };
 }
 
+/**
+ * captured_at names the S3 directory, so it must be an instant the layout can place: JavaScript
+ * cannot represent a leap second (":60"), and the layout's years are 1970-9999.
+ */
+function capturedAtProblem(capturedAt: string): Problem | null {
+  const date = new Date(capturedAt);
+  if (Number.isNaN(date.getTime())) {
+    return {
+      pointer: '/captured_at',
+      message: 'must be a representable UTC time (leap second :60 is not accepted)',
+    };
+  }
+  if (date.getUTCFullYear() < 1970) {
+    return { pointer: '/captured_at', message: 'must not be before 1970-01-01T00:00:00Z' };
+  }
+  return null;
+}
+
 /** Rules that span fields, which JSON Schema cannot state readably. */
 function semanticProblems(meta: MetaJson): Problem[] {
   const problems: Problem[] = [];
+  const timeProblem = capturedAtProblem(meta.captured_at);
+  if (timeProblem) problems.push(timeProblem);
   const bbox = meta.inference_summary?.ribeye_bbox;
   if (bbox) {
     const [xMin = 0, yMin = 0, xMax = 0, yMax = 0] = bbox;

@@ -36,3 +36,6 @@ export const SEMVER_PATTERN = '^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9
 /** The webhook's relative ingest_key: `raw/{device_code}/{YYYY}/{MM}/{DD}/{capture_id}/`. */
 export const INGEST_KEY_PATTERN =
   '^raw/[a-z0-9][a-z0-9_-]{0,62}/[0-9]{4}/[0-9]{2}/[0-9]{2}/cap_[A-Za-z0-9_-]{1,96}/$';
+
+/** A uuid in its canonical hyphenated form (either case), as Postgres prints and reads it. */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';

@@ -66,6 +66,11 @@ const KEY = 'raw/dev-0001/2025/09/09/cap_1757423584/';
 
 // Each row: a body and EXACTLY the problem lines it must produce.
 const invalid: [string, unknown, string[]][] = [
+  [
+    'meta_json captured_at the layout cannot place',
+    body({ meta_json: exampleMeta({ captured_at: '1969-07-20T20:17:40Z' }) }),
+    ['/meta_json/captured_at: must not be before 1970-01-01T00:00:00Z'],
+  ],
   ['not an object', 'hello', ['(root): must be object']],
   ['missing bucket', without('bucket'), ['/bucket: is required']],
   ['missing meta_json', without('meta_json'), ['/meta_json: is required']],

@@ -51,6 +51,7 @@ function keyProblems(body: WebhookBody): Problem[] {
       message: `must equal device_code (${JSON.stringify(body.device_code)})`,
     });
   }
+  // validateMeta has already checked every part rawCaptureDir needs, so this cannot throw.
   const expectedDir = rawCaptureDir({
     deviceCode: meta.device_code,
     capturedAt: meta.captured_at,

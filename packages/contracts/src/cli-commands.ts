@@ -54,7 +54,10 @@ function readInput(io: CliIo, path: string): Buffer {
 }
 
 function readJson(io: CliIo, path: string): unknown {
-  const text = readInput(io, path).toString('utf8');
+  // Editors on some consoles save UTF-8 with a byte-order mark; JSON.parse would reject it.
+  const text = readInput(io, path)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -58,6 +58,13 @@ describe('cti-contracts validate', () => {
     ]);
   });
 
+  test('accepts a UTF-8 byte-order mark', () => {
+    assert.equal(
+      run(['validate', 'meta', file('bom.json', `\uFEFF${JSON.stringify(exampleMeta())}`)]).stdout,
+      'valid\n',
+    );
+  });
+
   test('reads standard input for "-"', () => {
     assert.equal(run(['validate', 'meta', '-'], JSON.stringify(exampleMeta())).stdout, 'valid\n');
   });

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { silentLogger } from '@cti/runtime';
+import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { type Clock, systemClock } from '../clock.ts';
+import { createRelay } from '../relay-core.ts';
+import { makeCapture, putObject, uploadCapture, uploadFiles, uploadMeta } from '../test-captures.ts';
+import { fakeClock } from '../test-clock.ts';
+import { type Receiver, startReceiver } from '../test-receiver.ts';
+import { createWatcher } from './watcher.ts';
+
+const secrets = ['watch-secret'];
+let s3: LocalS3;
+let receiver: Receiver;
+let dir: string;
+before(async () => {
+  s3 = await startS3rver({ buckets: Array.from({ length: 8 }, (_, i) => `cti-watch-${i}`) });
+  receiver = await startReceiver({ secrets });
+  dir = await mkdtemp(join(tmpdir(), 'relay-watch-'));
+});
+after(async () => {
+  await receiver.close();
+  await s3.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+// Each test gets its own bucket, so a fresh cursor never sees another test's captures.
+let buckets = 0;
+function freshBucket(): string {
+  return `cti-watch-${buckets++}`;
+}
+
+function watcherFor({
+  bucket = freshBucket(),
+  stateFile = join(dir, `${bucket}-${Math.random()}.json`),
+  clock = fakeClock().clock as Clock,
+  graceMs = 60_000,
+} = {}) {
+  const relay = createRelay({
+    s3: s3.client,
+    config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 5000, httpTimeoutMs: 5000 },
+    log: silentLogger(),
+    clock,
+    source: 'local',
+    baseMs: 10,
+  });
+  const config = { bucket, prefix: 'raw/', stateFile, pollMs: 50, graceMs };
+  return {
+    watcher: createWatcher({ s3: s3.client, relay, config, log: silentLogger(), clock }),
+    stateFile,
+    bucket,
+  };
+}
+
+test('each new capture is relayed once, however often the bucket is polled', async () => {
+  const { watcher, bucket } = watcherFor();
+  const a = makeCapture();
+  const b = makeCapture();
+  await uploadCapture(s3.client, bucket, a);
+  await watcher.pollOnce();
+  await uploadCapture(s3.client, bucket, b);
+  await watcher.pollOnce();
+  await watcher.pollOnce();
+  assert.equal(receiver.for(a.dir).length, 1);
+  assert.equal(receiver.for(b.dir).length, 1);
+});
+
+test('meta.json before the image: pending without a webhook, then exactly one once the image exists', async () => {
+  const { clock } = fakeClock();
+  const { watcher, bucket } = watcherFor({ clock });
+  const capture = makeCapture();
+  await uploadMeta(s3.client, bucket, capture);
+  await watcher.pollOnce();
+  const pending = (await watcher.state()).pending[capture.metaKey];
+  assert.equal(pending?.last, 'incomplete, missing image.png');
+  await clock.sleep(120_000);
+  await watcher.pollOnce();
+  assert.equal((await watcher.state()).pending[capture.metaKey]?.attempts, 2, 'still pending, checked again');
+  assert.equal(receiver.for(capture.dir).length, 0);
+  await uploadFiles(s3.client, bucket, capture);
+  await watcher.pollOnce();
+  assert.equal(receiver.for(capture.dir).length, 0, 'not before its retry time');
+  await clock.sleep(120_000);
+  await watcher.pollOnce();
+  await watcher.pollOnce();
+  assert.equal(receiver.for(capture.dir).length, 1);
+  assert.equal((await watcher.state()).pending[capture.metaKey], undefined);
+});
+
+test('a restart resumes from the cursor: no miss (even lexically earlier keys), no repeat', async () => {
+  const first = watcherFor();
+  const bucket = first.bucket;
+  const seen = makeCapture({ deviceCode: 'dev-mmm' });
+  await uploadCapture(s3.client, bucket, seen);
+  await first.watcher.pollOnce();
+  // While the watcher is down: one key sorts after everything seen, one before.
+  const later = makeCapture({ deviceCode: 'dev-zzz' });
+  const earlier = makeCapture({ deviceCode: 'dev-aaa', capturedAt: '2024-01-01T00:00:00Z' });
+  await uploadCapture(s3.client, bucket, later);
+  await uploadCapture(s3.client, bucket, earlier);
+  const second = watcherFor({ bucket: first.bucket, stateFile: first.stateFile });
+  await second.watcher.pollOnce();
+  assert.deepEqual(
+    [seen, later, earlier].map((c) => receiver.for(c.dir).length),
+    [1, 1, 1],
+  );
+  const saved = JSON.parse(await readFile(first.stateFile, 'utf8'));
+  assert.equal(saved.settled[later.metaKey].outcome, 'delivered');
+});
+
+test('an overwritten meta.json (new ETag) is relayed again; a rejected one is settled with its reason', async () => {
+  const { watcher, bucket } = watcherFor();
+  const capture = makeCapture();
+  await uploadCapture(s3.client, bucket, capture);
+  await watcher.pollOnce();
+  await putObject(s3.client, bucket, capture.metaKey, Buffer.from(JSON.stringify(capture.meta)));
+  await watcher.pollOnce();
+  assert.equal(receiver.for(capture.dir).length, 2);
+  const broken = makeCapture();
+  await uploadFiles(s3.client, bucket, broken);
+  await putObject(s3.client, bucket, broken.metaKey, Buffer.from('{"meta_version":"2.0.0"}'));
+  await watcher.pollOnce();
+  await watcher.pollOnce();
+  const settled = (await watcher.state()).settled[broken.metaKey];
+  assert.equal(settled?.outcome, 'rejected');
+  assert.match(settled?.reason ?? '', /unsupported major version 2/);
+});
+
+test('the cursor forgets settled keys older than watermark − grace without re-relaying them', async () => {
+  const { watcher, stateFile, bucket } = watcherFor({ graceMs: 0 });
+  const old = makeCapture();
+  await uploadCapture(s3.client, bucket, old);
+  await watcher.pollOnce();
+  const oldModified = Date.parse((await watcher.state()).settled[old.metaKey]?.lastModified ?? '');
+  // S3 LastModified has one-second resolution: re-upload until the new capture is strictly newer.
+  const fresh = makeCapture();
+  await waitFor(
+    async () => {
+      await uploadCapture(s3.client, bucket, fresh);
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: fresh.metaKey }));
+      return (head.LastModified?.getTime() ?? 0) > oldModified;
+    },
+    { intervalMs: 200, what: 'a strictly newer LastModified' },
+  );
+  await watcher.pollOnce();
+  assert.deepEqual(Object.keys((await watcher.state()).settled), [fresh.metaKey], 'the old key was pruned');
+  const restarted = watcherFor({ bucket, stateFile, graceMs: 0 });
+  await restarted.watcher.pollOnce();
+  assert.deepEqual(
+    [old, fresh].map((c) => receiver.for(c.dir).length),
+    [1, 1],
+  );
+});
+
+test('start/poke/stop: the polling loop relays without an explicit poll', async () => {
+  const { watcher, bucket } = watcherFor({ clock: systemClock });
+  await watcher.start();
+  const capture = makeCapture();
+  await uploadCapture(s3.client, bucket, capture);
+  watcher.poke();
+  await waitFor(() => receiver.for(capture.dir).length === 1, { what: 'the watcher to relay the capture' });
+  await watcher.stop();
+});

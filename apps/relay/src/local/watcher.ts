@@ -1,0 +1,193 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { META_FILE } from '@cti/contracts';
+import { backoffDelay, type Logger } from '@cti/runtime';
+import type { Clock } from '../clock.ts';
+import type { WatchConfig } from '../config.ts';
+import type { Relay, RelayOutcome } from '../relay-core.ts';
+import { loadState, saveState, type WatchState } from './watch-state.ts';
+
+interface MetaObject {
+  key: string;
+  etag: string;
+  lastModified: Date;
+}
+
+export interface WatcherOptions {
+  s3: S3Client;
+  relay: Relay;
+  config: WatchConfig;
+  log: Logger;
+  clock: Clock;
+  /** Captures relayed at the same time. */
+  concurrency?: number;
+  /** Cap of the backoff between retries of one pending capture. */
+  retryCapMs?: number;
+}
+
+/** Every `…/meta.json` under the prefix, from a full paginated listing. */
+async function listMetaObjects(s3: S3Client, bucket: string, prefix: string): Promise<MetaObject[]> {
+  const found: MetaObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const item of page.Contents ?? []) {
+      if (item.Key?.endsWith(`/${META_FILE}`)) {
+        found.push({ key: item.Key, etag: item.ETag ?? '', lastModified: item.LastModified ?? new Date(0) });
+      }
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return found;
+}
+
+async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+}
+
+/**
+ * The local relay (`cti-relay watch`): polls ListObjectsV2 for meta.json keys and runs the relay
+ * core on each new one. Why a full listing with a persisted cursor instead of StartAfter: capture keys
+ * are ordered by device and capture date, not by upload time (a Pi uploading yesterday's backlog writes
+ * below keys already seen), so only "not yet settled" is a safe filter. The cursor keeps the settled
+ * keys (with ETag: an overwritten meta.json is relayed again) and the incomplete ones, which are
+ * re-checked with backoff until their files arrive; a restart resumes from it, missing and repeating nothing.
+ *
+ * @example
+ * const watcher = createWatcher({ s3, relay, config, log, clock: systemClock });
+ * await watcher.start(); // until watcher.stop()
+ */
+export function createWatcher({
+  s3,
+  relay,
+  config,
+  log,
+  clock,
+  concurrency = 4,
+  retryCapMs = 60_000,
+}: WatcherOptions) {
+  let state: WatchState | undefined;
+  let stopping: AbortController | undefined;
+  let wake: AbortController | undefined;
+  let running: Promise<void> | undefined;
+  let poked = false;
+  let saving: Promise<void> = Promise.resolve();
+
+  /** Saves one after another, each writing the state as it is when its turn comes. */
+  function persist(s: WatchState): Promise<void> {
+    saving = saving.catch(() => {}).then(() => saveState(config.stateFile, s));
+    return saving;
+  }
+
+  async function current(): Promise<WatchState> {
+    state ??= await loadState(config.stateFile, config.bucket, config.prefix);
+    return state;
+  }
+
+  function isDue(object: MetaObject, s: WatchState, floor: number): boolean {
+    const pending = s.pending[object.key];
+    if (pending && pending.etag === object.etag) return pending.nextAttemptAt <= clock.now();
+    const settled = s.settled[object.key];
+    if (settled && settled.etag === object.etag) return false;
+    return pending !== undefined || settled !== undefined || object.lastModified.getTime() >= floor;
+  }
+
+  function record(s: WatchState, object: MetaObject, outcome: RelayOutcome): void {
+    const base = { etag: object.etag, lastModified: object.lastModified.toISOString() };
+    const at = new Date(clock.now()).toISOString();
+    if (outcome.kind === 'delivered' || outcome.kind === 'ignored' || outcome.kind === 'rejected') {
+      delete s.pending[object.key];
+      const reason = outcome.kind === 'delivered' ? undefined : outcome.reason;
+      s.settled[object.key] = { ...base, outcome: outcome.kind, ...(reason && { reason }), at };
+      return;
+    }
+    const attempts =
+      (s.pending[object.key]?.etag === object.etag ? (s.pending[object.key]?.attempts ?? 0) : 0) + 1;
+    const delay = config.pollMs + backoffDelay(attempts - 1, { baseMs: config.pollMs, capMs: retryCapMs });
+    const last =
+      outcome.kind === 'incomplete' ? `incomplete, missing ${outcome.missing.join(', ')}` : outcome.reason;
+    s.pending[object.key] = { ...base, attempts, nextAttemptAt: clock.now() + delay, last };
+  }
+
+  function advance(s: WatchState, listing: MetaObject[]): void {
+    const newest = Math.max(
+      Date.parse(s.watermark ?? '1970-01-01T00:00:00Z'),
+      ...listing.map((o) => o.lastModified.getTime()),
+    );
+    s.watermark = new Date(newest).toISOString();
+    const floor = newest - config.graceMs;
+    const present = new Set(listing.map((o) => o.key));
+    for (const [key, entry] of Object.entries(s.settled)) {
+      if (Date.parse(entry.lastModified) < floor) delete s.settled[key];
+    }
+    for (const key of Object.keys(s.pending)) if (!present.has(key)) delete s.pending[key];
+  }
+
+  /** One pass: list, relay what is due, persist after every outcome and at the end. */
+  async function pollOnce(signal?: AbortSignal): Promise<{ relayed: number }> {
+    const s = await current();
+    const listing = await listMetaObjects(s3, config.bucket, config.prefix);
+    const floor = s.watermark ? Date.parse(s.watermark) - config.graceMs : Number.NEGATIVE_INFINITY;
+    const due = listing.filter((o) => isDue(o, s, floor)).sort((a, b) => +a.lastModified - +b.lastModified);
+    await runPool(due, concurrency, async (object) => {
+      const outcome = await relay.relayObject(
+        { bucket: config.bucket, key: object.key },
+        { completionWaitMs: 0, signal },
+      );
+      record(s, object, outcome);
+      await persist(s);
+    });
+    advance(s, listing);
+    await persist(s);
+    return { relayed: due.length };
+  }
+
+  async function loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        poked = false;
+        await pollOnce(signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        log.error({ err: error }, 'poll failed; trying again next interval');
+      }
+      if (poked) {
+        poked = false;
+        continue;
+      }
+      wake = new AbortController();
+      await clock.sleep(config.pollMs, AbortSignal.any([signal, wake.signal])).catch(() => {});
+    }
+  }
+
+  return {
+    pollOnce,
+    /** Loads the cursor (failing fast on a bad state file) and starts polling in the background. */
+    async start(): Promise<void> {
+      if (running) throw new Error('watcher already started');
+      await current();
+      stopping = new AbortController();
+      log.info({ bucket: config.bucket, prefix: config.prefix, stateFile: config.stateFile }, 'watching');
+      running = loop(stopping.signal);
+    },
+    /** Poll now instead of at the next interval (e.g. on an in-process s3rver event). */
+    poke(): void {
+      poked = true;
+      wake?.abort();
+    },
+    /** Stops polling; an in-flight delivery is abandoned and retried after the next start. */
+    async stop(): Promise<void> {
+      stopping?.abort(new Error('watcher stopping'));
+      await running;
+      running = undefined;
+    },
+    state: current,
+  };
+}
+
+export type Watcher = ReturnType<typeof createWatcher>;

@@ -148,6 +148,11 @@ export function createOutboxStore(db: OutboxDb) {
     knownIds: db.prepare('SELECT capture_id FROM captures').pluck(),
   };
 
+  // Plain function types (not better-sqlite3's Transaction) so declarations can name them.
+  const tx = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const run = db.transaction(fn);
+    return (...args: A): R => run(...args);
+  };
   const stat = (name: string): string | null => (q.getStat.get(name) as string | undefined) ?? null;
   const bumpUploaded = (now: number) => {
     q.setStat.run('uploaded_total', String(Number(stat('uploaded_total') ?? 0) + 1));
@@ -157,7 +162,7 @@ export function createOutboxStore(db: OutboxDb) {
     q.setStat.run('last_error', JSON.stringify({ at: now, message, captureId } satisfies OutboxLastError));
 
   return {
-    insertCapture: db.transaction(
+    insertCapture: tx(
       (
         c: { captureId: string; deviceCode: string; capturedAt: string; now: number },
         objects: CommittedObject[],
@@ -177,7 +182,7 @@ export function createOutboxStore(db: OutboxDb) {
     claimable: (now: number, limit: number) => (q.claimable.all(now, limit) as CaptureRow[]).map(toCapture),
     nextWake: () => (q.nextWake.get() as number | null) ?? null,
     /** Marks `name` uploaded and, in the same transaction, `next` as starting (attempts + 1). */
-    advance: db.transaction((id: string, name: string | null, next: string | null, now: number) => {
+    advance: tx((id: string, name: string | null, next: string | null, now: number) => {
       if (name !== null) {
         q.objectUploaded.run(now, id, name);
         if (name === 'meta.json') {
@@ -187,16 +192,16 @@ export function createOutboxStore(db: OutboxDb) {
       }
       if (next !== null) q.beginObject.run(id, next);
     }),
-    objectFailed: db.transaction((id: string, name: string, message: string, now: number, nextAt: number) => {
+    objectFailed: tx((id: string, name: string, message: string, now: number, nextAt: number) => {
       q.objectFailed.run(message, now, nextAt, id, name);
       recordError(now, `${name}: ${message}`, id);
     }),
-    quarantine: db.transaction((id: string, name: string | null, reason: string, now: number) => {
+    quarantine: tx((id: string, name: string | null, reason: string, now: number) => {
       q.quarantineCapture.run(reason, id);
       if (name !== null) q.quarantineObject.run(reason, now, id, name);
       recordError(now, `quarantined: ${reason}`, id);
     }),
-    retry: db.transaction((id: string | null) => {
+    retry: tx((id: string | null) => {
       if (id === null) {
         const n = q.retryAllCaptures.run().changes;
         q.retryAllObjects.run();

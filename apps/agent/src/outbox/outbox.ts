@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
@@ -97,6 +98,8 @@ export function createOutbox({
   const db = openOutboxDb(dbPath);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
+  // 'committed' lets an uploader in the same process start at once instead of at its next poll.
+  const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
   if (owner) recoverAtOpen();
 
   /** Crash leftovers: temp dirs and renamed dirs whose DB commit never happened (never told "taken"). */
@@ -171,6 +174,7 @@ export function createOutbox({
         throw error;
       }
       log?.debug({ captureId, bytes: neededBytes }, 'capture committed to outbox');
+      events.emit('committed', { captureId });
       return { captureId, objects, fsyncs: fsyncs + 1 };
     } finally {
       committing.delete(captureId);
@@ -236,10 +240,13 @@ export function createOutbox({
     prune,
     spoolPath: (captureId: string, name: string) => join(spoolDir, captureId, name),
     spoolDir,
+    events,
     /** Internal API for the uploader (same package). */
     store,
     clock,
-    close: () => db.close(),
+    close: (): void => {
+      db.close();
+    },
   };
 }
 

@@ -1,0 +1,240 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { mimeTypeForFile } from '@cti/contracts';
+import type { Logger } from 'pino';
+import { ConflictError, errorCode, httpStatus, IntegrityError } from './s3-errors.ts';
+
+export interface TransferTarget {
+  bucket: string;
+  key: string;
+  name: string;
+  /** The spool file. */
+  path: string;
+  /** Hex sha256 recorded at capture time. */
+  sha256: string;
+  sizeBytes: number;
+}
+
+export interface TransferOptions {
+  s3: S3Client;
+  signal: AbortSignal;
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
+  /** Send `If-None-Match: *` so a store that supports conditional writes never overwrites. */
+  conditionalWrites: boolean;
+  /** A previous attempt may have reached the store: look before sending again. */
+  verifyFirst: boolean;
+  log?: Logger;
+}
+
+/** sent: our bytes were stored now; already_present: the store already had exactly them. */
+export type TransferOutcome = 'sent' | 'already_present';
+
+interface HeadResult {
+  size: number | undefined;
+  checksumSha256: string | undefined;
+  etag: string | undefined;
+}
+
+const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+
+async function head(target: TransferTarget, options: TransferOptions): Promise<HeadResult | null> {
+  try {
+    const out = await options.s3.send(
+      new HeadObjectCommand({ Bucket: target.bucket, Key: target.key, ChecksumMode: 'ENABLED' }),
+      { abortSignal: options.signal },
+    );
+    return { size: out.ContentLength, checksumSha256: out.ChecksumSHA256, etag: out.ETag };
+  } catch (error) {
+    if (httpStatus(error) === 404 || errorCode(error) === 'NotFound' || errorCode(error) === 'NoSuchKey')
+      return null;
+    throw error;
+  }
+}
+
+/**
+ * Does the stored object hold our bytes? Size always; the sha256 checksum when the store returns a
+ * full-object one (real S3); else a plain single-part ETag is the MD5 of the bytes (s3rver, S3
+ * without KMS), compared when we have the bytes in memory.
+ */
+function sameObject(found: HeadResult, target: TransferTarget, data: Buffer | null): boolean {
+  if (found.size !== target.sizeBytes) return false;
+  if (found.checksumSha256 && !found.checksumSha256.includes('-')) {
+    return found.checksumSha256 === hexToBase64(target.sha256);
+  }
+  const etag = found.etag?.replaceAll('"', '');
+  if (data && etag && /^[0-9a-f]{32}$/.test(etag))
+    return etag === createHash('md5').update(data).digest('hex');
+  return true;
+}
+
+async function readVerified(target: TransferTarget): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await readFile(target.path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new IntegrityError(`spool file ${target.path} is missing`);
+    throw error;
+  }
+  const actual = createHash('sha256').update(data).digest('hex');
+  if (data.length !== target.sizeBytes || actual !== target.sha256) {
+    throw new IntegrityError(
+      `spool file ${target.name} changed since capture: sha256 ${actual} (${data.length} B), expected ${target.sha256} (${target.sizeBytes} B)`,
+    );
+  }
+  return data;
+}
+
+const isPreconditionFailed = (error: unknown) =>
+  httpStatus(error) === 412 || errorCode(error) === 'PreconditionFailed';
+
+/** After a 412 to `If-None-Match: *`: success only when the object there is ours. */
+async function confirmExisting(target: TransferTarget, options: TransferOptions, data: Buffer | null) {
+  const found = await head(target, options);
+  if (found && sameObject(found, target, data)) return 'already_present' as const;
+  throw new ConflictError(
+    `a different object already exists at ${target.key} (size ${found?.size ?? 'unknown'})`,
+  );
+}
+
+async function putSmall(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
+  const data = await readVerified(target);
+  let conditional = options.conditionalWrites;
+  if (options.verifyFirst) {
+    const found = await head(target, options);
+    if (found && sameObject(found, target, data)) return 'already_present';
+    // Other bytes after an interrupted attempt: a partial write by a store without atomic PUTs. Ours win.
+    if (found) {
+      options.log?.warn(
+        { key: target.key, size: found.size },
+        'replacing a different object left by an interrupted upload',
+      );
+      conditional = false;
+    }
+  }
+  try {
+    await options.s3.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Body: data, // a Buffer, never a stream: no aws-chunked framing (see PLATFORM-NOTES)
+        ContentLength: data.length,
+        ContentType: mimeTypeForFile(target.name),
+        ChecksumSHA256: hexToBase64(target.sha256), // real S3 rejects bytes that do not match
+        IfNoneMatch: conditional ? '*' : undefined,
+      }),
+      { abortSignal: options.signal },
+    );
+    return 'sent';
+  } catch (error) {
+    if (conditional && isPreconditionFailed(error)) return confirmExisting(target, options, data);
+    throw error;
+  }
+}
+
+/**
+ * Streams the file while hashing it; a mismatch fails the stream before the last part is handed
+ * over, so the multipart upload is never completed. `failure()` keeps the integrity error, which
+ * lib-storage may otherwise replace with the error of its own abort request.
+ */
+function verifyingStream(target: TransferTarget): { body: PassThrough; failure: () => Error | null } {
+  const hash = createHash('sha256');
+  let size = 0;
+  let failure: Error | null = null;
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      const actual = hash.digest('hex');
+      if (actual === target.sha256 && size === target.sizeBytes) return done();
+      done(
+        new IntegrityError(
+          `spool file ${target.name} changed since capture: sha256 ${actual}, expected ${target.sha256}`,
+        ),
+      );
+    },
+  });
+  const body = new PassThrough();
+  pipeline(createReadStream(target.path), check, body).catch((error: unknown) => {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    failure = missing ? new IntegrityError(`spool file ${target.path} is missing`) : (error as Error);
+    body.destroy(failure);
+  });
+  return { body, failure: () => failure };
+}
+
+async function abortMultipart(
+  target: TransferTarget,
+  options: TransferOptions,
+  uploadId: string,
+): Promise<void> {
+  await options.s3
+    .send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), {
+      abortSignal: AbortSignal.timeout(10_000),
+    })
+    .catch((error: unknown) =>
+      options.log?.warn({ key: target.key, uploadId, err: error }, 'could not abort multipart upload'),
+    );
+}
+
+async function putMultipart(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
+  // Always look first: a HEAD is cheap next to re-sending a large object.
+  const found = await head(target, options);
+  if (found && sameObject(found, target, null)) return 'already_present';
+  const conditional = options.conditionalWrites && !found;
+  const source = verifyingStream(target);
+  const upload = new Upload({
+    client: options.s3,
+    params: {
+      Bucket: target.bucket,
+      Key: target.key,
+      Body: source.body,
+      ContentLength: target.sizeBytes,
+      ContentType: mimeTypeForFile(target.name),
+      ChecksumAlgorithm: 'SHA256', // per-part sha256, verified by real S3
+      IfNoneMatch: conditional ? '*' : undefined, // forwarded to CompleteMultipartUpload
+    },
+    partSize: options.partSizeBytes,
+    queueSize: 2,
+    leavePartsOnError: false,
+  });
+  const onAbort = () => void upload.abort();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await upload.done();
+    return 'sent';
+  } catch (error) {
+    // lib-storage aborts on part failures itself, but not when aborted from outside: make sure.
+    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
+    if (uploadId) await abortMultipart(target, options, uploadId);
+    if (conditional && isPreconditionFailed(error)) return confirmExisting(target, options, null);
+    throw source.failure() ?? error;
+  } finally {
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Uploads one spool file to its key, idempotently: the same key and bytes on every attempt, the
+ * capture-time sha256 as `x-amz-checksum-sha256`, a local re-hash before sending (IntegrityError on
+ * mismatch), and HEAD checks so an object that already arrived is never sent twice.
+ */
+export function transferObject(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
+  return target.sizeBytes > options.multipartThresholdBytes
+    ? putMultipart(target, options)
+    : putSmall(target, options);
+}

@@ -1,0 +1,75 @@
+/** What the uploader does about a failed request. */
+export type ErrorKind = 'transient' | 'permanent';
+
+/** A spool file no longer matches the sha256 recorded at capture time (disk corruption, tampering). */
+export class IntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+/** An object at the capture's key holds other bytes than ours, and conditional writes refused ours. */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+// Codes S3 answers with when retrying cannot help until an operator acts (credentials, policy,
+// bucket, or bytes that the store says do not match their digest even though we re-hashed them).
+const PERMANENT_CODES = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'NoSuchBucket',
+  'InvalidBucketName',
+  'InvalidBucketState',
+  'BadDigest',
+  'InvalidDigest',
+  'XAmzContentSHA256Mismatch',
+  'EntityTooLarge',
+  'KeyTooLongError',
+  'InvalidStorageClass',
+  'MethodNotAllowed',
+]);
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+  cause?: unknown;
+}
+
+/** The S3 error code ('AccessDenied'), a network errno ('ECONNREFUSED'), or the error name. */
+export function errorCode(error: unknown): string {
+  const e = (error ?? {}) as SdkLikeError;
+  return e.Code ?? e.code ?? (e.cause as SdkLikeError | undefined)?.code ?? e.name ?? 'Unknown';
+}
+
+export function httpStatus(error: unknown): number | undefined {
+  return (error as SdkLikeError | undefined)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * Transient: network failures, timeouts, throttling, 5xx, and any unrecognised answer (retrying
+ * with capped backoff never loses data; a captive portal's odd 403 page must not quarantine
+ * everything). Permanent: the known codes above and local integrity/conflict failures.
+ */
+export function classifyError(error: unknown): ErrorKind {
+  if (error instanceof IntegrityError || error instanceof ConflictError) return 'permanent';
+  return PERMANENT_CODES.has(errorCode(error)) ? 'permanent' : 'transient';
+}
+
+/** One line for logs and the outbox's last_error: code, HTTP status and message. */
+export function describeError(error: unknown): string {
+  const status = httpStatus(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  return `${code}${status ? ` (HTTP ${status})` : ''}: ${message}`.slice(0, 500);
+}

@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { after, test } from 'node:test';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createLocalS3Client, type S3CreatedEvent, startS3rver, waitFor } from '@cti/testkit';
+import { Registry } from 'prom-client';
+import { createOutbox } from '../outbox/outbox.ts';
+import type { CommitCaptureInput } from '../outbox/outbox-types.ts';
+import { startDenyProxy } from '../test-support/outbox-deny-proxy.ts';
+import { fakeBytes, fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
+import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
+import { createUploader } from './uploader.ts';
+
+const localClientConfig = (endpoint: string) => ({
+  endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+  responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  maxAttempts: 1,
+});
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+function tempOutbox() {
+  const t = outboxTempDir();
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(t.remove, outbox.close);
+  return outbox;
+}
+
+/** What the store must hold: exactly these keys with exactly these bytes. */
+function expected(captures: CommitCaptureInput[]): Map<string, Buffer> {
+  const map = new Map<string, Buffer>();
+  for (const c of captures)
+    for (const f of c.files) map.set(`${captureDir(c.captureId)}${f.name}`, Buffer.from(f.data));
+  return map;
+}
+
+function assertSameObjects(actual: Map<string, Buffer>, wanted: Map<string, Buffer>): void {
+  assert.deepEqual([...actual.keys()].sort(), [...wanted.keys()].sort());
+  for (const [key, bytes] of wanted)
+    assert.equal(sha256(actual.get(key) as Buffer), sha256(bytes), `bytes of ${key}`);
+}
+
+/** meta.json is the last object of each capture to arrive, and every key arrived exactly once. */
+function assertMetaLastOnce(events: S3CreatedEvent[], captures: CommitCaptureInput[]): void {
+  const keys = events.map((e) => e.key);
+  assert.equal(
+    new Set(keys).size,
+    keys.length,
+    `duplicate uploads: ${keys.filter((k, i) => keys.indexOf(k) !== i)}`,
+  );
+  for (const c of captures) {
+    const dir = captureDir(c.captureId);
+    const mine = keys.filter((k) => k.startsWith(dir));
+    assert.equal(mine.at(-1), `${dir}meta.json`, `meta.json last for ${c.captureId}: ${mine}`);
+  }
+}
+
+test('happy path: captures land at their keys byte-exact, meta.json last, oldest first; large files go multipart', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const outbox = tempOutbox();
+  const captures = Array.from({ length: 12 }, (_, i) => fakeCapture(i));
+  // One capture with an image over the multipart threshold (two 5 MiB parts).
+  captures[5] = {
+    ...captures[5]!,
+    files: captures[5]!.files.map((f) =>
+      f.name === 'image.png' ? { ...f, data: fakeBytes(77, 6 * 1024 * 1024) } : f,
+    ),
+  };
+  for (const c of captures) await outbox.commitCapture(c);
+  const registry = new Registry();
+  const uploader = createUploader({
+    outbox,
+    s3: s3.client,
+    bucket: s3.bucket,
+    concurrency: 3,
+    multipartThresholdBytes: 5 * 1024 * 1024,
+    partSizeBytes: 5 * 1024 * 1024,
+    metrics: registry,
+  });
+  const started: string[] = [];
+  uploader.events.on('object-uploaded', (e) => {
+    if (e.name === 'image.png') started.push(e.captureId);
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, {
+    what: 'the outbox to drain',
+    timeoutMs: 60_000,
+  });
+  await uploader.stop();
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
+  assertMetaLastOnce(s3.events, captures);
+  const summary = outbox.summary();
+  assert.equal(summary.uploadedTotal, 12);
+  assert.equal(summary.pendingBytes, 0);
+  assert.ok(summary.lastSuccessAt !== null);
+  const text = await registry.metrics();
+  assert.match(text, /cti_agent_upload_captures_total 12/);
+  assert.match(text, /cti_agent_upload_objects_total\{outcome="sent"\} 36/);
+  assert.match(text, /cti_agent_outbox_pending_captures 0/);
+});
+
+test('with one slot the store sees captures strictly oldest first, objects image, mask, meta.json', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const outbox = tempOutbox();
+  const captures = [3, 1, 2].map((n) => fakeCapture(n + 100)); // commit order, not id order, decides
+  for (const c of captures) await outbox.commitCapture(c);
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, concurrency: 1 });
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain' });
+  await uploader.stop();
+  const order = captures.flatMap((c) =>
+    ['image.png', 'mask.png', 'meta.json'].map((f) => `${captureDir(c.captureId)}${f}`),
+  );
+  assert.deepEqual(
+    s3.events.map((e) => e.key),
+    order,
+  );
+});
+
+test('store down for a while, then up: the backlog drains in order with no duplicates', async () => {
+  const first = await startS3rver({ directory: outboxTempDir('s3-').dir });
+  // No keep-alive, so closing s3rver refuses the very next request instead of serving on open sockets.
+  const client = new S3Client({
+    ...localClientConfig(first.endpoint),
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
+  cleanups.push(() => client.destroy());
+  const outbox = tempOutbox();
+  const captures = Array.from({ length: 20 }, (_, i) => fakeCapture(i + 200));
+  for (const c of captures) await outbox.commitCapture(c);
+  const uploader = createUploader({
+    outbox,
+    s3: client,
+    bucket: first.bucket,
+    concurrency: 2,
+    backoffBaseMs: 100,
+    backoffCapMs: 1000,
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  let errors = 0;
+  uploader.events.on('upload-error', () => errors++);
+  let done = 0;
+  uploader.events.on('capture-uploaded', () => done++);
+  uploader.start();
+  await waitFor(() => done >= 3, { what: 'a few uploads before the outage' });
+  await first.close();
+  await waitFor(() => errors >= 4, { what: 'failed attempts while the store is down', timeoutMs: 30_000 });
+  const during = outbox.summary();
+  assert.ok(during.pendingCaptures > 0);
+  assert.ok(during.lastError !== null);
+  const second = await startS3rver({ directory: first.directory, port: first.port });
+  cleanups.push(second.close);
+  await waitFor(() => outbox.summary().pendingCaptures === 0, {
+    what: 'the backlog to drain',
+    timeoutMs: 60_000,
+  });
+  await uploader.stop();
+  assertSameObjects(await readBucket(second.client, second.bucket), expected(captures));
+  assertMetaLastOnce([...first.events, ...second.events], captures);
+  assert.equal(outbox.summary().uploadedTotal, 20);
+});
+
+test('a corrupted spool file quarantines its capture with the reason; the others continue; retry after repair', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const outbox = tempOutbox();
+  const captures = Array.from({ length: 5 }, (_, i) => fakeCapture(i + 300));
+  for (const c of captures) await outbox.commitCapture(c);
+  const bad = captures[2]!;
+  const original = Buffer.from(bad.files[1]!.data); // mask.png: the image before it will upload
+  const corrupted = Buffer.from(original);
+  corrupted[10] = (corrupted[10] ?? 0) ^ 0xff;
+  writeFileSync(outbox.spoolPath(bad.captureId, 'mask.png'), corrupted);
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, concurrency: 2 });
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain' });
+  const summary = outbox.summary();
+  assert.equal(summary.quarantined, 1);
+  const shown = outbox.show(bad.captureId);
+  assert.equal(shown?.state, 'quarantined');
+  assert.match(shown?.quarantineReason ?? '', /mask\.png: .*changed since capture/);
+  const stored = await readBucket(s3.client, s3.bucket);
+  assert.equal(
+    stored.has(`${captureDir(bad.captureId)}meta.json`),
+    false,
+    'the relay must not see a half capture',
+  );
+  assertSameObjects(
+    new Map([...stored].filter(([k]) => !k.startsWith(captureDir(bad.captureId)))),
+    expected(captures.filter((c) => c !== bad)),
+  );
+  writeFileSync(outbox.spoolPath(bad.captureId, 'mask.png'), original);
+  assert.equal(outbox.retry(bad.captureId), 1);
+  uploader.wakeNow();
+  await waitFor(() => outbox.show(bad.captureId)?.state === 'uploaded', { what: 'the repaired capture' });
+  await uploader.stop();
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
+});
+
+test('a corrupted large file aborts its multipart upload and quarantines', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const outbox = tempOutbox();
+  const big = fakeCapture(400);
+  big.files[0] = { name: 'image.png', data: fakeBytes(400, 11 * 1024 * 1024) };
+  await outbox.commitCapture(big);
+  const path = outbox.spoolPath(big.captureId, 'image.png');
+  const data = Buffer.from(big.files[0].data);
+  data[data.length - 5] = (data[data.length - 5] ?? 0) ^ 1; // in the last part
+  writeFileSync(path, data);
+  const uploader = createUploader({
+    outbox,
+    s3: s3.client,
+    bucket: s3.bucket,
+    multipartThresholdBytes: 5 * 1024 * 1024,
+    partSizeBytes: 5 * 1024 * 1024,
+  });
+  uploader.start();
+  await waitFor(() => outbox.summary().quarantined === 1, { what: 'quarantine' });
+  await uploader.stop();
+  assert.match(outbox.show(big.captureId)?.quarantineReason ?? '', /image\.png: .*changed since capture/);
+  assert.equal((await readBucket(s3.client, s3.bucket)).size, 0);
+});
+
+test('a permanent 403 AccessDenied quarantines that capture; the others upload', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const captures = Array.from({ length: 4 }, (_, i) => fakeCapture(i + 500));
+  const denied = captures[1]!;
+  const proxy = await startDenyProxy({
+    target: s3.endpoint,
+    deny: (method, path) => method === 'PUT' && path.includes(`${denied.captureId}/image.png`),
+  });
+  cleanups.push(proxy.close);
+  const client = createLocalS3Client({ endpoint: proxy.endpoint });
+  cleanups.push(() => client.destroy());
+  const outbox = tempOutbox();
+  for (const c of captures) await outbox.commitCapture(c);
+  const uploader = createUploader({ outbox, s3: client, bucket: s3.bucket, concurrency: 2 });
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain' });
+  await uploader.stop();
+  assert.equal(proxy.denied.length, 1, 'a permanent error is not retried');
+  const shown = outbox.show(denied.captureId);
+  assert.equal(shown?.state, 'quarantined');
+  assert.match(shown?.quarantineReason ?? '', /image\.png: AccessDenied \(HTTP 403\)/);
+  assert.equal(outbox.summary().quarantined, 1);
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures.filter((c) => c !== denied)));
+});

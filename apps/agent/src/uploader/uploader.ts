@@ -1,0 +1,298 @@
+import { EventEmitter } from 'node:events';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { backoffDelay } from '@cti/runtime';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Outbox } from '../outbox/outbox.ts';
+import type { OutboxCapture, OutboxObject } from '../outbox/outbox-types.ts';
+import { type TransferOutcome, transferObject } from './object-transfer.ts';
+import { classifyError, describeError, type ErrorKind } from './s3-errors.ts';
+import { createUploaderMetrics } from './uploader-metrics.ts';
+
+export interface CreateUploaderOptions {
+  outbox: Outbox;
+  s3: S3Client;
+  bucket: string;
+  /** Captures uploaded at once (each sends its objects in order: image, mask, meta.json last). */
+  concurrency?: number;
+  /** Objects larger than this go multipart via @aws-sdk/lib-storage. */
+  multipartThresholdBytes?: number;
+  partSizeBytes?: number;
+  log?: Logger;
+  clock?: () => number;
+  random?: () => number;
+  metrics?: Registry;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** How often an idle uploader looks for work committed by another process or a CLI retry. */
+  pollIntervalMs?: number;
+  /** Time allowed per object: this plus 1 ms per 50 bytes (≥ 50 KB/s on a poor link). */
+  requestTimeoutMs?: number;
+  /** Send `If-None-Match: *` (S3 honours it; s3rver ignores it, HEAD checks cover that). */
+  conditionalWrites?: boolean;
+  /** Remove uploaded captures' files and rows after this many days; null keeps everything. */
+  retentionDays?: number | null;
+  retentionIntervalMs?: number;
+}
+
+export interface UploaderEvents {
+  'object-uploaded': [
+    { captureId: string; name: string; key: string; outcome: TransferOutcome; bytes: number },
+  ];
+  'capture-uploaded': [{ captureId: string }];
+  quarantined: [{ captureId: string; name: string; reason: string }];
+  'upload-error': [
+    { captureId: string; name: string; kind: ErrorKind | 'abandoned'; message: string; retryInMs: number },
+  ];
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Drains the outbox to S3: oldest captures first, `concurrency` captures at once, each capture's
+ * objects in order with meta.json last. Transient failures back off (capped full jitter) and the
+ * whole backlog wakes as soon as a request succeeds again; permanent ones quarantine the capture.
+ *
+ * @example
+ * const uploader = createUploader({ outbox, s3, bucket: 'cti-raw', log, metrics: registry });
+ * uploader.start();
+ * onShutdown(() => uploader.stop({ abandonAfterMs: 10_000 }), { log });
+ */
+export function createUploader({
+  outbox,
+  s3,
+  bucket,
+  concurrency = 4,
+  multipartThresholdBytes = 16 * 1024 * 1024,
+  partSizeBytes = 8 * 1024 * 1024,
+  log,
+  clock = outbox.clock,
+  random = Math.random,
+  metrics: registry,
+  backoffBaseMs = 1000,
+  backoffCapMs = 300_000,
+  pollIntervalMs = 2000,
+  requestTimeoutMs = 120_000,
+  conditionalWrites = true,
+  retentionDays = 7,
+  retentionIntervalMs = 3_600_000,
+}: CreateUploaderOptions) {
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`uploader concurrency must be ≥ 1, got ${concurrency}`);
+  const store = outbox.store;
+  const events = new EventEmitter<UploaderEvents>();
+  const metrics = createUploaderMetrics(registry, outbox.summary);
+  const inflight = new Map<string, Promise<void>>();
+  let running = false;
+  let stopping = false;
+  let timer: NodeJS.Timeout | null = null;
+  let retentionTimer: NodeJS.Timeout | null = null;
+  let failures = 0; // consecutive transient failures, store-wide
+  let pausedUntil = 0;
+  const stopController = new AbortController();
+
+  function schedule(delayMs: number): void {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(pump, Math.max(0, delayMs));
+  }
+
+  /** Starts as many captures as there are free slots, then sleeps until the next retry time or poll. */
+  function pump(): void {
+    if (!running || stopping) return;
+    const now = clock();
+    if (now < pausedUntil) {
+      schedule(pausedUntil - now);
+      return;
+    }
+    const free = concurrency - inflight.size;
+    if (free > 0) {
+      const ready = store
+        .claimable(now, concurrency + inflight.size)
+        .filter((c) => !inflight.has(c.captureId));
+      for (const capture of ready.slice(0, free)) launch(capture);
+    }
+    const wake = store.nextWake();
+    schedule(Math.min(pollIntervalMs, wake !== null && wake > now ? wake - now : pollIntervalMs));
+  }
+
+  function launch(capture: OutboxCapture): void {
+    const run = uploadCapture(capture)
+      .catch((error: unknown) =>
+        log?.error({ err: error, captureId: capture.captureId }, 'uploader bug: capture upload threw'),
+      )
+      .finally(() => {
+        inflight.delete(capture.captureId);
+        pump();
+      });
+    inflight.set(capture.captureId, run);
+  }
+
+  /**
+   * Uploads the capture's remaining objects in order. Each DB step records the previous object as
+   * uploaded and the next as started in one transaction; meta.json uploaded completes the capture.
+   */
+  async function uploadCapture(capture: OutboxCapture): Promise<void> {
+    const id = capture.captureId;
+    const remaining = store.objectsOf(id).filter((o) => o.state !== 'uploaded');
+    let previous: string | null = null;
+    for (const object of remaining) {
+      if (stopping) break;
+      store.advance(id, previous, object.name, clock());
+      previous = null;
+      if (!(await uploadObject(capture, object))) return;
+      previous = object.name;
+    }
+    if (previous !== null) store.advance(id, previous, null, clock());
+    if (previous === 'meta.json') captureDone(capture);
+  }
+
+  function captureDone(capture: OutboxCapture): void {
+    metrics?.captures.inc();
+    metrics?.delivery.observe(Math.max(0, clock() - capture.committedAt) / 1000);
+    events.emit('capture-uploaded', { captureId: capture.captureId });
+    log?.info({ captureId: capture.captureId }, 'capture uploaded');
+  }
+
+  async function uploadObject(capture: OutboxCapture, object: OutboxObject): Promise<boolean> {
+    const timeoutMs = requestTimeoutMs + Math.ceil(object.sizeBytes / 50);
+    const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(timeoutMs)]);
+    const target = {
+      bucket,
+      key: object.key,
+      name: object.name,
+      path: outbox.spoolPath(capture.captureId, object.name),
+      sha256: object.sha256,
+      sizeBytes: object.sizeBytes,
+    };
+    try {
+      const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log };
+      // attempts > 0: an earlier attempt may have reached the store before we lost track of it.
+      const outcome = await transferObject(target, { ...options, verifyFirst: object.attempts > 0 });
+      succeeded(capture.captureId, object, outcome);
+      return true;
+    } catch (error) {
+      failed(
+        capture.captureId,
+        object,
+        signal.aborted && !stopController.signal.aborted ? timeoutError(timeoutMs, error) : error,
+      );
+      return false;
+    }
+  }
+
+  function succeeded(captureId: string, object: OutboxObject, outcome: TransferOutcome): void {
+    metrics?.objects.inc({ outcome });
+    if (outcome === 'sent') metrics?.bytes.inc(object.sizeBytes);
+    events.emit('object-uploaded', {
+      captureId,
+      name: object.name,
+      key: object.key,
+      outcome,
+      bytes: object.sizeBytes,
+    });
+    if (failures > 0) {
+      // The store answers again: retry the whole backlog now instead of at each item's backoff time.
+      log?.info({ after: failures }, 'store reachable again; waking the backlog');
+      failures = 0;
+      pausedUntil = 0;
+      store.wakeAll();
+    }
+  }
+
+  function failed(captureId: string, object: OutboxObject, error: unknown): void {
+    const now = clock();
+    const message = describeError(error);
+    if (stopController.signal.aborted) {
+      store.objectFailed(captureId, object.name, 'abandoned at shutdown', now, 0);
+      metrics?.errors.inc({ kind: 'abandoned' });
+      events.emit('upload-error', { captureId, name: object.name, kind: 'abandoned', message, retryInMs: 0 });
+      return;
+    }
+    const kind = classifyError(error);
+    metrics?.errors.inc({ kind });
+    if (kind === 'permanent') {
+      quarantine(captureId, object, message);
+      return;
+    }
+    failures++;
+    const options = { baseMs: backoffBaseMs, capMs: backoffCapMs, random };
+    pausedUntil = Math.max(pausedUntil, now + backoffDelay(failures - 1, options));
+    const retryInMs = Math.max(pausedUntil - now, backoffDelay(object.attempts, options));
+    store.objectFailed(captureId, object.name, message, now, now + retryInMs);
+    events.emit('upload-error', { captureId, name: object.name, kind, message, retryInMs });
+    log?.warn({ captureId, object: object.name, err: message, retryInMs }, 'upload failed; will retry');
+  }
+
+  function quarantine(captureId: string, object: OutboxObject, message: string): void {
+    const reason = `${object.name}: ${message}`;
+    store.quarantine(captureId, object.name, reason, clock());
+    events.emit('quarantined', { captureId, name: object.name, reason });
+    log?.error(
+      { captureId, object: object.name, reason },
+      'capture quarantined; needs an operator (cti-agent outbox retry)',
+    );
+  }
+
+  function runRetention(): void {
+    if (retentionDays === null) return;
+    outbox
+      .prune({ olderThanMs: retentionDays * DAY_MS })
+      .catch((error: unknown) => log?.error({ err: error }, 'outbox retention failed'));
+  }
+
+  return {
+    events,
+    start(): void {
+      if (running) return;
+      running = true;
+      outbox.events.on('committed', pump);
+      runRetention();
+      retentionTimer = setInterval(runRetention, retentionIntervalMs);
+      retentionTimer.unref();
+      pump();
+    },
+    /** Retry everything now (a technician's long press, `cti-agent outbox retry`). */
+    wakeNow(): void {
+      failures = 0;
+      pausedUntil = 0;
+      store.wakeAll();
+      pump();
+    },
+    /**
+     * Stops taking work and lets in-flight objects finish for up to `abandonAfterMs`, then aborts
+     * them (multipart uploads aborted on the store); every object ends pending or uploaded.
+     */
+    async stop({ abandonAfterMs = 10_000 }: { abandonAfterMs?: number } = {}): Promise<void> {
+      stopping = true;
+      outbox.events.off('committed', pump);
+      if (timer) clearTimeout(timer);
+      if (retentionTimer) clearInterval(retentionTimer);
+      const all = Promise.allSettled([...inflight.values()]);
+      let grace: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => {
+          grace = setTimeout(() => resolve(true), abandonAfterMs);
+        }),
+      ]);
+      clearTimeout(grace);
+      if (expired) {
+        log?.warn({ inflight: inflight.size }, 'abandoning in-flight uploads');
+        stopController.abort(new Error('uploader stopping'));
+        await all;
+      }
+      running = false;
+    },
+    get inflight(): number {
+      return inflight.size;
+    },
+  };
+}
+
+function timeoutError(timeoutMs: number, cause: unknown): Error {
+  const error = new Error(`no answer within ${timeoutMs} ms`, { cause });
+  error.name = 'RequestTimeout';
+  return error;
+}
+
+export type Uploader = ReturnType<typeof createUploader>;

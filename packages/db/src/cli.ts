@@ -2,6 +2,7 @@
 // cti-db: apply or inspect migrations against DATABASE_URL. Exit 0 ok, 1 migration problem or
 // database not current (status), 2 bad usage, missing setting or unreachable database.
 import postgres from 'postgres';
+import { redactUrl } from './database-url.ts';
 import { migrate, migrationStatus } from './migrate.ts';
 import { MigrationError } from './migration-error.ts';
 import { dropAllTestDatabases } from './testing.ts';
@@ -45,6 +46,12 @@ async function withSql(url: string | undefined, fn: (sql: postgres.Sql) => Promi
   }
   const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
+    try {
+      await sql`SELECT 1`;
+    } catch (err) {
+      console.error(`cti-db: cannot connect to DATABASE_URL=${redactUrl(url)}: ${(err as Error).message}`);
+      return 2;
+    }
     return await fn(sql);
   } finally {
     await sql.end({ timeout: 5 });

@@ -36,3 +36,8 @@ export function redactUrl(url: string): string {
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/** Single-quoted SQL string literal (standard_conforming_strings is on since Postgres 9.1). */
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

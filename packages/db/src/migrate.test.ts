@@ -95,6 +95,23 @@ describe('migrate', () => {
     await assert.rejects(migrate({ sql, dir }), /9000_extra\.sql is applied in the database/);
   });
 
+  test('a new migration numbered below an applied one is refused until renumbered', async (t) => {
+    const { sql } = await emptyDatabase(t);
+    const dir = migrationsCopy(t);
+    writeFileSync(join(dir, '9000_later.sql'), 'CREATE TABLE later(id int);');
+    await migrate({ sql, dir });
+    writeFileSync(join(dir, '8000_late.sql'), 'CREATE TABLE late(id int);');
+    const status = await migrationStatus(sql, { dir });
+    assert.deepEqual(status.pending, ['8000_late.sql']);
+    assert.deepEqual(status.problems, [
+      '8000_late.sql is pending but the newer migration 9000_later.sql is already applied; ' +
+        'renumber 8000_late.sql after 9000_later.sql',
+    ]);
+    await assert.rejects(migrate({ sql, dir }), /8000_late\.sql is pending but the newer migration/);
+    const [row] = await sql`SELECT to_regclass('late') AS t`;
+    assert.equal(row?.t, null);
+  });
+
   test('a failing migration rolls back all of its statements and names the file and line', async (t) => {
     const { sql } = await emptyDatabase(t);
     const dir = migrationsCopy(t);

@@ -2,13 +2,34 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres, { type Sql } from 'postgres';
 import { LOCK_NAMESPACE, LOCK_TEST_TEMPLATE } from './advisory-locks.ts';
 import type { TestDatabaseNames } from './database-names.ts';
-import { quoteIdent } from './database-url.ts';
+import { quoteIdent, quoteLiteral } from './database-url.ts';
 import { migrate } from './migrate.ts';
 import type { Migration } from './migration-files.ts';
 
-/** Quiet client: migrations emit NOTICEs ("extension already exists") that would clutter test output. */
+/**
+ * Every database the helper creates gets this comment plus its base database's name, so leftovers
+ * whose base database is gone (e.g. a test's private base) can be recognised and dropped.
+ */
+const MARK = 'cti-db test database; base=';
+
+export async function markTestDatabase(admin: Sql, name: string, baseDb: string): Promise<void> {
+  await admin.unsafe(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(MARK + baseDb)}`);
+}
+
+/** Sessions of the test helper show up in pg_stat_activity under this name (with the process id). */
+export const APPLICATION_NAME = 'cti-db/testing';
+
+/**
+ * Quiet client (migrations emit NOTICEs such as "extension already exists" that would clutter test
+ * output), named so that a session blocking a copy can be traced to its process.
+ */
 export function connect(url: string, max = 1): Sql {
-  return postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 10,
+    connection: { application_name: `${APPLICATION_NAME} pid ${process.pid}` },
+  });
 }
 
 export type EnsureTemplateOptions = {
@@ -50,6 +71,7 @@ async function buildTemplate({ admin, urlFor, baseDb }: EnsureTemplateOptions, n
   await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(building)}`);
   await copyDatabase(admin, building, baseDb);
   try {
+    await markTestDatabase(admin, building, baseDb);
     const sql = connect(urlFor(building));
     try {
       await migrate({ sql });
@@ -90,14 +112,18 @@ export async function copyDatabase(admin: Sql, name: string, source: string): Pr
 
 /**
  * Drops this base's templates of other migration sets and their unused clones (never bare clones,
- * which belong to no template). Clones still in use by a running
- * test are skipped (plain DROP fails with 55006), so concurrent runs are not disturbed.
+ * which belong to no template), and any test database whose base database no longer exists.
+ * Databases still in use by a running test are skipped (plain DROP fails with 55006), so
+ * concurrent runs are not disturbed.
  */
 async function dropStaleTestDatabases(admin: Sql, names: TestDatabaseNames, current: string): Promise<void> {
   const rows = await admin<{ datname: string }[]>`
-    SELECT datname FROM pg_database
+    SELECT datname FROM pg_database d
     WHERE (starts_with(datname, ${names.templatePrefix}) AND datname <> ${current})
-       OR (datname ~ ${names.anyTemplateClone} AND NOT starts_with(datname, ${names.clonesOf(current)}))`;
+       OR (datname ~ ${names.anyTemplateClone} AND NOT starts_with(datname, ${names.clonesOf(current)}))
+       OR (starts_with(shobj_description(d.oid, 'pg_database'), ${MARK}) AND NOT EXISTS (
+             SELECT 1 FROM pg_database b
+             WHERE b.datname = substr(shobj_description(d.oid, 'pg_database'), ${MARK.length + 1})))`;
   for (const { datname } of rows) {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`).catch((err: unknown) => {
       if (pgCode(err) !== '55006') throw err;

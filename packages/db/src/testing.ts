@@ -2,7 +2,14 @@ import type { Sql } from 'postgres';
 import { type TestDatabaseNames, testDatabaseNames } from './database-names.ts';
 import { databaseName, parseDatabaseUrl, quoteIdent, redactUrl, withDatabase } from './database-url.ts';
 import { listMigrations } from './migration-files.ts';
-import { connect, copyDatabase, ensureTemplate, pgCode, withTemplateLock } from './template-database.ts';
+import {
+  connect,
+  copyDatabase,
+  ensureTemplate,
+  markTestDatabase,
+  pgCode,
+  withTemplateLock,
+} from './template-database.ts';
 
 export type TestDatabaseOptions = {
   /** Server + base database (with the extensions) to clone from. Default: CTI_TEST_DATABASE_URL. */
@@ -60,6 +67,7 @@ async function cloneBase(admin: Sql, base: URL): Promise<string> {
   await copyDatabase(admin, name, baseDb).catch((err: unknown) => {
     throw pgCode(err) === '3D000' ? missingBase(baseDb, err) : err;
   });
+  await markTestDatabase(admin, name, baseDb);
   return name;
 }
 
@@ -73,6 +81,7 @@ async function cloneTemplate(admin: Sql, base: URL, attempt = 1): Promise<string
   const name = names.clone(template);
   try {
     await copyDatabase(admin, name, template);
+    await markTestDatabase(admin, name, baseDb);
     return name;
   } catch (err) {
     if (pgCode(err) !== '3D000' || attempt > 1) throw err;

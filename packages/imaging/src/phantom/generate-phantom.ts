@@ -1,10 +1,10 @@
 import { createRng, deriveSeed, type Rng } from '../prng.ts';
-import { renderEcho } from './echo-render.ts';
+import { renderEcho, toDisplayRows } from './echo-render.ts';
 import { buildNegativeScene } from './negative-scenes.ts';
 import type { Bbox, Phantom, PhantomKind, PhantomParams } from './phantom-types.ts';
 import { buildRibeyeScene } from './ribeye-scene.ts';
 import { type PhantomOverrides, sampleParams } from './sample-params.ts';
-import { scanConvert } from './scan-convert.ts';
+import { rasterizeMask, scanConvert } from './scan-convert.ts';
 import { createScanGeometry, type ScanGeometry } from './scan-geometry.ts';
 import { drawFurniture, toChannels } from './screen-furniture.ts';
 
@@ -36,26 +36,26 @@ export function generatePhantom(options: PhantomOptions): Phantom {
 
 /** Render from fully specified parameters (what `labels.params` records). */
 export function renderPhantom(params: PhantomParams, rng: Rng): Phantom {
-  const g = createScanGeometry({
+  const base = {
     probe: params.probe,
     scanArea: params.scanArea,
     depthMm: params.depthCm * 10,
     convexRadiusMm: params.convexRadiusMm,
     sectorHalfAngleDeg: params.sectorHalfAngleDeg,
-  });
-  const scene = buildScene(params.kind, g, params, rng.fork('scene'));
-  const beam = renderEcho(g, params, scene.maps, rng.fork('speckle'));
-  const converted = scanConvert(
-    g,
-    beam,
-    params.kind === 'ribeye' ? scene.maps.mask : null,
-    params.width,
-    params.height,
-  );
+    lineCount: params.beamLines,
+  };
+  const g = createScanGeometry(base);
+  // Speckle finer than ~1.5 display pixels axially is simulated finer and averaged down.
+  const k = Math.min(3, Math.max(1, Math.ceil(0.6 / (params.speckleAxialMm / g.spacingMm))));
+  const fine = k === 1 ? g : createScanGeometry({ ...base, oversample: k });
+  const scene = buildScene(params.kind, fine, params, rng.fork('scene'));
+  const echo = renderEcho(fine, params, scene.maps, rng.fork('speckle'));
+  const beam = toDisplayRows(echo, fine.lines, fine.samples, k, params.smoothing);
+  const converted = scanConvert(g, beam, params.width, params.height);
+  const labelMask = scene.inRibeye ? rasterizeMask(g, converted.field, scene.inRibeye, params.width) : null;
   drawFurniture(converted.gray, params, g);
-  const mask = converted.mask;
-  const bbox = mask ? maskBounds(mask, params.width, params.height) : null;
-  const area = mask ? mask.reduce((s, v) => s + v, 0) : 0;
+  const bbox = labelMask ? maskBounds(labelMask, params.width, params.height) : null;
+  const area = labelMask ? labelMask.reduce((s, v) => s + v, 0) : 0;
   const fat = params.kind === 'ribeye' ? round2(scene.fatThicknessMm) : 0;
   const finalParams: PhantomParams = { ...params, fatThicknessMm: fat };
   return {
@@ -63,7 +63,7 @@ export function renderPhantom(params: PhantomParams, rng: Rng): Phantom {
     labels: {
       kind: params.kind,
       ribeyeBbox: bbox,
-      ribeyeMask: bbox ? mask : null,
+      ribeyeMask: bbox ? labelMask : null,
       ribeyeAreaPx: area,
       fatThicknessMm: fat,
       marblingDensity: params.kind === 'ribeye' ? params.marblingDensity : 0,
@@ -77,9 +77,9 @@ export function renderPhantom(params: PhantomParams, rng: Rng): Phantom {
 function buildScene(kind: PhantomKind, g: ScanGeometry, p: PhantomParams, rng: Rng) {
   if (kind === 'ribeye') {
     const { maps, anatomy } = buildRibeyeScene(g, p, rng);
-    return { maps, fatThicknessMm: anatomy.fatThicknessMm };
+    return { maps, fatThicknessMm: anatomy.fatThicknessMm, inRibeye: anatomy.inRibeye };
   }
-  return { maps: buildNegativeScene(kind, g, p, rng), fatThicknessMm: 0 };
+  return { maps: buildNegativeScene(kind, g, p, rng), fatThicknessMm: 0, inRibeye: null };
 }
 
 /** Tight bounds of the mask, [x_min, y_min, x_max, y_max] with max exclusive; null when empty. */

@@ -68,8 +68,8 @@ function longitudinal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
     });
   }
   const params = { ...p, bones };
-  const texture = createValueNoise(rng.int(0, 2 ** 30), 6);
-  const fibres = createValueNoise(rng.int(0, 2 ** 30), 3);
+  const texture = createValueNoise(rng.int(0, 2 ** 30), 6, g.bounds);
+  const fibres = createValueNoise(rng.int(0, 2 ** 30), 3, g.bounds);
   const lineW = Math.max(0.35, 0.55 * g.spacingMm);
   for (let idx = 0; idx < maps.sigma.length; idx++) {
     const x = g.xMm[idx]!;
@@ -103,7 +103,7 @@ function longitudinal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
 function noiseScene(g: ScanGeometry, rng: Rng): TissueMaps {
   const maps = createTissueMaps(g);
   const style = rng.int(0, 2);
-  const blotch = createValueNoise(rng.int(0, 2 ** 30), rng.range(3, 40));
+  const blotch = createValueNoise(rng.int(0, 2 ** 30), rng.range(3, 40), g.bounds);
   const level = rng.range(0.05, 1.2);
   for (let idx = 0; idx < maps.sigma.length; idx++) {
     const v = blotch(g.xMm[idx]!, g.zMm[idx]!);

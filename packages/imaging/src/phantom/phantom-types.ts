@@ -66,6 +66,13 @@ export type PhantomParams = {
   deepHaze: number;
   /** Electronic noise floor relative to mean tissue echo (dB), amplified by TGC with depth. */
   noiseDb: number;
+  /** Beam lines across the field; the display interpolates between them. */
+  beamLines: number;
+  /** Where mean muscle echo sits in the display window (0 = black end, 1 = white end). */
+  muscleLevel: number;
+  /** Gray-map exponent (>1 darkens mid-tones) and the gray that the window's bottom maps to. */
+  grayGamma: number;
+  blackLevel: number;
   tint: [number, number, number];
   furniture: { header: boolean; ruler: boolean; grayBar: boolean; focusMarker: boolean; headerText: string };
 };

@@ -1,5 +1,5 @@
 import type { PhantomParams } from './phantom-types.ts';
-import { createCurveNoise } from './value-noise.ts';
+import { createCurveNoise, type NoiseBounds, tabulate } from './value-noise.ts';
 
 /**
  * The transverse anatomy at the 12th–13th rib as curves in the physical frame (X lateral mm,
@@ -11,7 +11,7 @@ export type RibeyeAnatomy = {
   layerZ(k: number, x: number): number;
   layerCount: number;
   ribeyeTop(x: number): number;
-  /** Ribeye bottom, or -Infinity where the lens does not reach. */
+  /** Ribeye bottom, or NO_RIBEYE where the lens does not reach. */
   ribeyeBottom(x: number): number;
   inRibeye(x: number, z: number): boolean;
   /** Top surface of bone b at x, or Infinity outside its half width. */
@@ -21,9 +21,18 @@ export type RibeyeAnatomy = {
   fatThicknessMm: number;
 };
 
-export function createRibeyeAnatomy(p: PhantomParams, seed: number): RibeyeAnatomy {
-  const wobble = p.fatLayersMm.map((_, k) => createCurveNoise(seed + 11 * k + 1, 25));
-  const bottomWobble = createCurveNoise(seed + 101, 18);
+/** Where the lens does not reach: far above any sample, and safe to interpolate (unlike -Infinity). */
+export const NO_RIBEYE = -1e6;
+
+export function createRibeyeAnatomy(
+  p: PhantomParams,
+  seed: number,
+  b: NoiseBounds,
+  stepMm: number,
+): RibeyeAnatomy {
+  const wobble = p.fatLayersMm.map((_, k) => createCurveNoise(seed + 11 * k + 1, 25, b));
+  const bottomWobble = createCurveNoise(seed + 101, 18, b);
+  const tab = (fn: (x: number) => number) => tabulate(fn, b.x0, b.x1, stepMm);
   const cum: number[] = [];
   let acc = p.skinThicknessMm;
   cum.push(acc);
@@ -31,32 +40,36 @@ export function createRibeyeAnatomy(p: PhantomParams, seed: number): RibeyeAnato
     acc += f;
     cum.push(acc);
   }
-  const skinZ = (x: number) => {
+  const skinZRaw = (x: number) => {
     const dx = x - p.skinApexXMm;
     return Math.max(0.4, p.standoffMm + p.skinCurvature * dx * dx + p.skinTilt * dx);
   };
+  const skinZ = tab(skinZRaw);
   const last = cum.length - 1;
   // Fat layers are parallel to the skin with a gentle wobble (never crossing: wobble ≤ 30 % of layer).
-  const layerZ = (k: number, x: number) => {
-    const base = skinZ(x) + (cum[k] ?? 0);
-    if (k === 0) return base;
-    const w = wobble[k - 1]!(x) * Math.min(1.2, 0.3 * (p.fatLayersMm[k - 1] ?? 0));
-    return base + w;
-  };
-  const ribeyeTop = (x: number) => layerZ(last, x);
+  const layers = cum.map((c, k) =>
+    tab(
+      (x) =>
+        skinZRaw(x) +
+        c +
+        (k === 0 ? 0 : wobble[k - 1]!(x) * Math.min(1.2, 0.3 * (p.fatLayersMm[k - 1] ?? 0))),
+    ),
+  );
+  const layerZ = (k: number, x: number) => layers[k]!(x);
+  const ribeyeTop = layers[last]!;
   const half = p.ribeyeWidthMm / 2;
   const cx = p.ribeyeCenterXMm;
   const eLeft = 1.8 * p.ribeyeAsymmetry;
   const eRight = 1.8 / p.ribeyeAsymmetry;
   const topC = ribeyeTop(cx);
-  const ribeyeBottom = (x: number) => {
+  const ribeyeBottom = tab((x: number) => {
     const s = (x - cx) / half;
-    if (s <= -1 || s >= 1) return Number.NEGATIVE_INFINITY;
+    if (s <= -1 || s >= 1) return NO_RIBEYE;
     const e = s < 0 ? eLeft : eRight;
     const shape = (1 - Math.abs(s) ** e) ** 0.55;
     const base = 0.55 * topC + 0.45 * ribeyeTop(x);
     return base + p.ribeyeHeightMm * shape + 2 * bottomWobble(x) * shape;
-  };
+  });
   const inRibeye = (x: number, z: number) => z >= ribeyeTop(x) && z <= ribeyeBottom(x);
   const boneTop = (b: number, x: number) => {
     const bone = p.bones[b];

@@ -1,6 +1,7 @@
 import type { Rng } from '../prng.ts';
+import { createCellTexture } from './muscle-texture.ts';
 import type { PhantomParams } from './phantom-types.ts';
-import { createRibeyeAnatomy, type RibeyeAnatomy } from './ribeye-anatomy.ts';
+import { createRibeyeAnatomy, NO_RIBEYE, type RibeyeAnatomy } from './ribeye-anatomy.ts';
 import type { ScanGeometry } from './scan-geometry.ts';
 import { addBoneSurfaces, addReverberation, applyBoneShadows, applyDropouts } from './scene-effects.ts';
 import { createTissueMaps, incidence, lineProfile, stamp, strand, type TissueMaps } from './tissue-maps.ts';
@@ -12,9 +13,9 @@ export function buildRibeyeScene(
   p: PhantomParams,
   rng: Rng,
 ): { maps: TissueMaps; anatomy: RibeyeAnatomy } {
-  const anatomy = createRibeyeAnatomy(p, rng.int(0, 2 ** 30));
+  const anatomy = createRibeyeAnatomy(p, rng.int(0, 2 ** 30), g.bounds, 0.5 * g.spacingMm);
   const maps = createTissueMaps(g);
-  fillLayers(g, p, anatomy, maps, rng.int(0, 2 ** 30));
+  fillLayers(g, p, anatomy, maps, rng.fork('layers'));
   addMarbling(g, p, anatomy, maps, rng.fork('marbling'));
   addBoneSurfaces(g, p, maps, (b, x) => anatomy.boneTop(b, x));
   addReverberation(g, p, maps, anatomy.skinZ);
@@ -23,57 +24,93 @@ export function buildRibeyeScene(
   return { maps, anatomy };
 }
 
-function fillLayers(
-  g: ScanGeometry,
-  p: PhantomParams,
-  a: RibeyeAnatomy,
-  maps: TissueMaps,
-  seed: number,
-): void {
-  const blotch = createValueNoise(seed, 7);
-  const fine = createValueNoise(seed + 1, 2.2);
-  const fascia = createValueNoise(seed + 2, 14);
-  const deep = createValueNoise(seed + 3, 30);
-  const lineW = Math.max(0.35, 0.55 * g.spacingMm);
+function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: TissueMaps, rng: Rng): void {
+  const b = g.bounds;
+  const blotch = createValueNoise(rng.int(0, 2 ** 30), 7, b);
+  const fine = createValueNoise(rng.int(0, 2 ** 30), 2.2, b);
+  const fascia = createValueNoise(rng.int(0, 2 ** 30), 14, b);
+  const deep = createValueNoise(rng.int(0, 2 ** 30), 30, b);
+  // Laminar streaks (fat lobules, fibre bundles cut lengthwise): noise squeezed 8× along X.
+  const streakCell = rng.range(0.8, 1.6);
+  const streakNoise = createValueNoise(rng.int(0, 2 ** 30), streakCell, { ...b, x0: b.x0 / 8, x1: b.x1 / 8 });
+  const streak = (x: number, z: number) => Math.max(0, streakNoise(x / 8, z));
+  const fascicles = createCellTexture(rng.int(0, 2 ** 30), {
+    cellMm: rng.range(3, 7),
+    aspect: rng.range(1, 1.8),
+    septa: 0.15 + 0.45 * p.marblingDensity,
+    widthMm: Math.max(0.25, 0.35 * g.spacingMm),
+    bounds: b,
+  });
+  const otherMuscle = createCellTexture(rng.int(0, 2 ** 30), {
+    cellMm: rng.range(4, 10),
+    aspect: rng.range(1.2, 3),
+    septa: rng.range(0.2, 0.6),
+    widthMm: Math.max(0.3, 0.4 * g.spacingMm),
+    bounds: b,
+  });
+  const cell = { cell: 0, septum: 0 };
+  const lineW = Math.max(0.3, 0.5 * g.spacingMm);
   const ribeyeAmp = 10 ** (p.ribeyeEchoDb / 20);
+  const fatAmp = rng.range(0.35, 1);
+  const fatStreaks = rng.range(0.5, 2.5);
+  const septaAmp = rng.range(0.5, 1.4);
+  const muscleAmp = rng.range(1, 1.6);
+  // Interfaces are semi-specular: bright but grainy and broken along their length.
+  const grain = createValueNoise(rng.int(0, 2 ** 30), rng.range(1.2, 3), b);
+  const interfaceAt = (x: number, k: number) => 0.35 + 0.65 * Math.max(0, 0.5 + grain(x, 7 * k));
   const fasciaCut = 1 - 2 * p.fasciaVisibility;
+  const topC = a.ribeyeTop(p.ribeyeCenterXMm);
   const n = g.lines * g.samples;
   for (let idx = 0; idx < n; idx++) {
     const x = g.xMm[idx]!;
     const z = g.zMm[idx]!;
     const skin = a.skinZ(x);
-    const slope = (a.skinZ(x + 1) - a.skinZ(x - 1)) / 2;
-    const inc = incidence(slope);
+    const inc = incidence((a.skinZ(x + 1) - a.skinZ(x - 1)) / 2);
     let sigma: number;
     let coh = 0;
-    if (z < skin) {
-      sigma = 0.02;
-    } else if (z < a.layerZ(0, x)) {
-      sigma = 1.3 * (1 + 0.3 * fine(x, z));
-    } else {
+    if (z < skin) sigma = 0.015;
+    else if (z < a.layerZ(0, x)) sigma = 1.5 * (1 + 0.3 * fine(x, z));
+    else {
       const top = a.ribeyeTop(x);
-      if (z < top) sigma = 0.3 * (1 + 0.5 * blotch(x, z)) * (1 + 0.4 * fine(x, z));
-      else if (a.inRibeye(x, z)) {
+      if (z < top) sigma = fatAmp * (1 + 0.4 * blotch(x, z)) * (0.6 + fatStreaks * streak(x, z));
+      else if (z <= a.ribeyeBottom(x)) {
         maps.mask[idx] = 1;
-        sigma = ribeyeAmp * (1 + 0.45 * blotch(x, z)) * (1 + 0.25 * fine(x, z));
+        fascicles(x, z, cell);
+        sigma = ribeyeAmp * (1 + 0.55 * cell.cell) * (1 + 0.3 * blotch(x, z)) + septaAmp * cell.septum;
+        coh = 0.8 * cell.septum;
       } else {
-        const depthFade = 1 - 0.5 * p.deepHaze * Math.min(1, (z - top) / (0.6 * g.depthMm));
-        sigma = 0.7 * depthFade * (1 + 0.45 * blotch(x, z) + 0.25 * deep(x, z)) * (1 + 0.3 * fine(x, z));
+        otherMuscle(x, z, cell);
+        // Below the ribeye's level tissue fades (fewer strong scatterers, beam spread): real deep
+        // fields are dark and low in contrast.
+        const below = Math.max(0, z - topC - p.ribeyeHeightMm - 10);
+        const depthFade = 1 - (0.3 + 0.55 * p.deepHaze) * Math.min(1, below / 40);
+        sigma =
+          muscleAmp *
+            depthFade *
+            (1 + 0.35 * blotch(x, z) + 0.25 * deep(x, z)) *
+            (0.6 + 1.2 * streak(x, z) + 0.2 * cell.cell) +
+          cell.septum;
       }
     }
-    coh += 5 * inc * lineProfile(z - skin, lineW);
+    let lit = 11 * inc * interfaceAt(x, 0) * lineProfile(z - skin, lineW);
     for (let k = 0; k < a.layerCount; k++) {
-      const strength = k === 0 ? 3.2 : k === a.layerCount - 1 ? 3 : 2.2;
       const d = z - a.layerZ(k, x);
-      if (d > -4 && d < 4) coh += strength * inc * (0.6 + 0.4 * fascia(x, 3 * k)) * lineProfile(d, lineW);
+      if (d < -4 || d > 4) continue;
+      const strength = k === 0 ? 6 : k === a.layerCount - 1 ? 5 : 4;
+      lit += strength * inc * interfaceAt(x, k + 1) * (0.5 + 0.5 * fascia(x, 3 * k)) * lineProfile(d, lineW);
     }
     const bottom = a.ribeyeBottom(x);
-    if (bottom > Number.NEGATIVE_INFINITY) {
+    if (bottom > NO_RIBEYE) {
       const d = z - bottom;
-      const visible = Math.max(0, Math.min(1, (fascia(x, 40) - fasciaCut) * 2));
-      if (d > -4 && d < 4) coh += 3.2 * visible * lineProfile(d, lineW * 1.3);
+      if (d > -4 && d < 4) {
+        const visible = Math.max(0, Math.min(1, (fascia(x, 40) - fasciaCut) * 2));
+        const tilt = incidence((a.ribeyeBottom(x + 1) - a.ribeyeBottom(x - 1)) / 2, 2.5);
+        lit += 6 * visible * tilt * interfaceAt(x, 9) * lineProfile(d, lineW * 1.3);
+      }
     }
-    maps.sigma[idx] = Math.max(0, sigma);
+    coh += lit;
+    sigma += 0.4 * lit;
+    maps.sigma[idx] = sigma > 0 ? sigma : 0;
     maps.coherent[idx] = coh;
   }
 }
@@ -108,7 +145,7 @@ function addMarbling(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: 
       true,
     );
   }
-  const strands = Math.round(2 + p.marblingDensity * 10);
+  const strands = Math.round(p.marblingDensity * 4);
   for (let s = 0; s < strands; s++) {
     const at = inside();
     if (!at) continue;

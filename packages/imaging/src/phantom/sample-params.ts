@@ -47,22 +47,25 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
   const kind: PhantomKind = o.kind ?? 'ribeye';
   const layout = sampleLayout(rng.fork('layout'), preset, o);
   const probe: ProbeKind = o.probe ?? (rng.chance(0.62) ? 'linear' : 'convex');
-  const depthCm = o.depthCm ?? round(rng.range(r.depthCm[0], r.depthCm[1]), 1);
+  const field = fitField(rng.fork('field'), r, o, layout, probe);
+  const { depthCm, fieldMm } = field;
+  layout.scanArea = field.scanArea;
   const depthMm = depthCm * 10;
-  const aw = layout.scanArea[2] - layout.scanArea[0];
-  const ah = layout.scanArea[3] - layout.scanArea[1];
-  const fieldMm = probe === 'linear' ? (aw / ah) * depthMm : 0.9 * (aw / ah) * depthMm;
   const a = rng.fork('anatomy');
   const standoffMm = a.chance(0.35) ? a.range(0, 3) : a.range(3, 0.12 * depthMm);
   const skinThicknessMm = a.range(1.2, 3);
   const fatLayersMm = sampleFatLayers(a, o.fatThicknessMm);
   const fatSum = fatLayersMm.reduce((s, v) => s + v, 0);
   const top = standoffMm + skinThicknessMm + fatSum;
-  const maxHeight = Math.max(15, 0.8 * depthMm - top);
-  const ribeyeHeightMm = Math.min(maxHeight, a.range(38, 85) * (depthMm < 140 ? 0.8 : 1));
-  const ribeyeWidthMm = Math.min(a.range(0.45, 0.95) * fieldMm, a.range(90, 190));
-  const slack = Math.max(0, fieldMm / 2 - ribeyeWidthMm / 2);
-  const ribeyeCenterXMm = a.range(-1.15, 1.15) * slack;
+  // Real ribeyes are 110–190 mm wide and 2.2–3.6× wider than deep; a narrow field shows only part.
+  const ribeyeWidthMm = a.range(110, 190);
+  const ribeyeHeightMm = Math.max(15, Math.min(0.8 * depthMm - top, ribeyeWidthMm / a.range(2.2, 3.6)));
+  const slack = Math.abs(fieldMm / 2 - ribeyeWidthMm / 2) + 0.1 * fieldMm;
+  const ribeyeCenterXMm = a.range(-1, 1) * slack;
+  const skinApexXMm = round(a.range(-0.25, 0.25) * fieldMm, 1);
+  const skinCurvature = a.chance(0.15) ? a.range(0, 0.0004) : a.range(0.0004, 0.0025);
+  const skinTilt = round(a.range(-0.12, 0.12), 3);
+  const asymmetry = round(Math.exp(a.range(-0.8, 0.8)), 3);
   return {
     preset,
     kind,
@@ -78,27 +81,38 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     gainDb: o.gainDb ?? round(rng.range(r.gainDb[0], r.gainDb[1]), 1),
     dynamicRangeDb: o.dynamicRangeDb ?? Math.round(rng.range(r.dynamicRangeDb[0], r.dynamicRangeDb[1])),
     attenuationDbPerCmMHz: round(a.range(0.4, 1), 2),
-    tgcResidualDbPerCm: round(a.range(-1.6, 0.6), 2),
+    tgcResidualDbPerCm: round(a.range(-2.4, 0), 2),
     convexRadiusMm: round(a.range(40, 80), 1),
     sectorHalfAngleDeg: round(a.range(22, 38), 1),
     standoffMm: round(standoffMm, 2),
-    skinApexXMm: round(a.range(-0.35, 0.35) * fieldMm, 1),
-    skinCurvature: a.chance(0.15) ? a.range(0, 0.0004) : a.range(0.0008, 0.004),
-    skinTilt: round(a.range(-0.12, 0.12), 3),
+    skinApexXMm,
+    skinCurvature,
+    skinTilt,
     skinThicknessMm: round(skinThicknessMm, 2),
     fatLayersMm,
     fatThicknessMm: 0,
     ribeyeCenterXMm: round(ribeyeCenterXMm, 1),
     ribeyeWidthMm: round(ribeyeWidthMm, 1),
     ribeyeHeightMm: round(ribeyeHeightMm, 1),
-    ribeyeAsymmetry: round(Math.exp(a.range(-0.8, 0.8)), 3),
-    ribeyeEchoDb: round(a.range(-9, -3), 1),
+    ribeyeAsymmetry: asymmetry,
+    ribeyeEchoDb: round(a.range(-10, -4), 1),
     marblingDensity: o.marblingDensity ?? round(a.range(0.05, 1), 3),
-    fasciaVisibility: round(a.range(0.25, 1), 2),
-    bones: sampleBones(a, { ribeyeCenterXMm, ribeyeWidthMm, bottomMm: top + ribeyeHeightMm, fieldMm }),
-    speckleAxialMm: round(a.range(0.12, 0.32), 3),
-    speckleLateralMm: round(a.range(0.3, 0.9), 3),
-    speckleLateralGrowth: round(a.range(0.02, 0.12), 3),
+    fasciaVisibility: round(a.chance(0.3) ? a.range(0, 0.3) : a.range(0.3, 1), 2),
+    bones: sampleBones(a, {
+      ribeyeCenterXMm,
+      ribeyeWidthMm,
+      ribeyeHeightMm,
+      asymmetry,
+      topMm: (x) =>
+        Math.max(0.4, standoffMm + skinCurvature * (x - skinApexXMm) ** 2 + skinTilt * (x - skinApexXMm)) +
+        skinThicknessMm +
+        fatSum,
+    }),
+    // Calibrated on the reference scans: intensity autocorrelation half-widths ≈ 0.45 mm axial and
+    // ≈ 1.7 mm lateral, i.e. Gaussian PSF sigmas ≈ 0.38 mm and ≈ 1.45 mm (half-width = 1.18 σ).
+    speckleAxialMm: round(a.range(0.26, 0.5), 3),
+    speckleLateralMm: round(a.range(0.9, 1.7), 3),
+    speckleLateralGrowth: round(a.range(0.02, 0.1), 3),
     reverberation: round(a.range(0, 1), 2),
     dropouts: sampleDropouts(a),
     smoothing: round(rng.range(0, 0.8), 2),
@@ -106,7 +120,44 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     tint: sampleTint(rng),
     furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }),
     noiseDb: round(rng.range(r.noiseDb[0], r.noiseDb[1]), 1),
+    beamLines: a.int(100, 260),
+    muscleLevel: round(rng.range(0.32, 0.58), 3),
+    grayGamma: round(rng.range(1, 1.6), 2),
+    blackLevel: rng.chance(0.6) ? 0 : Math.round(rng.range(5, 60)),
   };
+}
+
+/**
+ * A linear probe is 100–190 mm wide whatever the depth: on a screen a deep field is a narrow image
+ * centred in the scan area; a crop shows the field's width, so its depth follows from its aspect.
+ */
+function fitField(
+  rng: Rng,
+  r: Ranges,
+  o: PhantomOverrides,
+  layout: { layout: ScreenLayout; scanArea: Bbox },
+  probe: ProbeKind,
+): { depthCm: number; fieldMm: number; scanArea: Bbox } {
+  const [x0, y0, x1, y1] = layout.scanArea;
+  const aw = x1 - x0;
+  const ah = y1 - y0;
+  const probeMm = rng.range(100, 190);
+  if (probe === 'convex' || (layout.layout === 'crop' && o.depthCm === undefined)) {
+    const depthCm =
+      o.depthCm ??
+      (probe === 'linear'
+        ? round(Math.min(28, Math.max(6, (probeMm * ah) / aw / 10)), 1)
+        : round(rng.range(r.depthCm[0], r.depthCm[1]), 1));
+    return {
+      depthCm,
+      fieldMm: (probe === 'linear' ? 1 : 0.9) * (aw / ah) * depthCm * 10,
+      scanArea: layout.scanArea,
+    };
+  }
+  const depthCm = o.depthCm ?? round(rng.range(r.depthCm[0], r.depthCm[1]), 1);
+  const width = Math.max(16, Math.min(aw, Math.round((ah * probeMm) / (depthCm * 10))));
+  const left = x0 + Math.floor((aw - width) / 2);
+  return { depthCm, fieldMm: (width / ah) * depthCm * 10, scanArea: [left, y0, left + width, y1] };
 }
 
 function sampleFatLayers(a: Rng, total?: number): number[] {
@@ -117,19 +168,35 @@ function sampleFatLayers(a: Rng, total?: number): number[] {
   return w.map((v) => round((v / ws) * sum, 2));
 }
 
-function sampleBones(
-  a: Rng,
-  r: { ribeyeCenterXMm: number; ribeyeWidthMm: number; bottomMm: number; fieldMm: number },
-): BoneArc[] {
-  const n = a.pick([0, 1, 1, 2, 2, 3]);
+type BoneContext = {
+  ribeyeCenterXMm: number;
+  ribeyeWidthMm: number;
+  ribeyeHeightMm: number;
+  asymmetry: number;
+  topMm: (x: number) => number;
+};
+
+/**
+ * Ribs and transverse processes sit right under the ribeye's floor: 1–3 bright arcs whose tops touch
+ * or nearly touch the lens bottom (same lens formula as ribeye-anatomy, without the wobble).
+ */
+function sampleBones(a: Rng, r: BoneContext): BoneArc[] {
+  const n = a.pick([1, 1, 2, 2, 2, 3]);
+  const half = r.ribeyeWidthMm / 2;
+  const topC = r.topMm(r.ribeyeCenterXMm);
   return Array.from({ length: n }, (): BoneArc => {
-    const xMm = r.ribeyeCenterXMm + a.range(-0.7, 0.9) * r.ribeyeWidthMm;
+    const s = a.range(-0.75, 1.1) * (a.chance(0.5) ? 1 : -1);
+    const xMm = r.ribeyeCenterXMm + s * half;
+    const e = s < 0 ? 1.8 * r.asymmetry : 1.8 / r.asymmetry;
+    const lens = Math.abs(s) < 1 ? (1 - Math.abs(s) ** e) ** 0.55 : 0;
+    const floor = 0.55 * topC + 0.45 * r.topMm(xMm) + r.ribeyeHeightMm * lens;
+    const heightMm = a.range(3, 14);
     return {
       xMm: round(xMm, 1),
-      zMm: round(r.bottomMm + a.range(-4, 25), 1),
-      halfWidthMm: round(a.range(8, 30), 1),
-      heightMm: round(a.range(2, 12), 1),
-      transmission: round(a.range(0.12, 0.5), 2),
+      zMm: round(floor + heightMm + a.range(0, 8), 1),
+      halfWidthMm: round(a.range(10, 35), 1),
+      heightMm: round(heightMm, 1),
+      transmission: round(a.range(0.06, 0.35), 2),
     };
   });
 }

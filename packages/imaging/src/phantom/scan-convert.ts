@@ -3,20 +3,27 @@ import type { ScanGeometry } from './scan-geometry.ts';
 /**
  * Scan conversion: beam grid → canvas pixels (black outside the field). Linear probes copy 1:1;
  * convex probes are resampled bilinearly through the polar mapping. The ribeye mask goes through the
- * same mapping with nearest-neighbour sampling, so labels match the pixels exactly.
+ * same mapping, so labels match the pixels exactly (see rasterizeMask).
  */
 export function scanConvert(
   g: ScanGeometry,
   beam: Uint8Array,
-  beamMask: Uint8Array | null,
   width: number,
   height: number,
-): { gray: Uint8Array; mask: Uint8Array | null; field: Uint8Array } {
+): { gray: Uint8Array; field: Uint8Array } {
   const gray = new Uint8Array(width * height);
-  const mask = beamMask ? new Uint8Array(width * height) : null;
   const field = new Uint8Array(width * height);
   const [x0, y0, x1, y1] = g.scanArea;
   const { lines, samples } = g;
+  if (g.probe === 'linear' && lines === x1 - x0 && samples === y1 - y0) {
+    // The beam grid is the scan area itself.
+    for (let j = 0; j < samples && y0 + j < y1; j++) {
+      const o = (y0 + j) * width + x0;
+      gray.set(beam.subarray(j * lines, j * lines + lines), o);
+      field.fill(1, o, o + lines);
+    }
+    return { gray, field };
+  }
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       const xm = (x + 0.5 - g.originX) * g.spacingMm;
@@ -36,8 +43,29 @@ export function scanConvert(
       const o = y * width + x;
       gray[o] = Math.round(a * (1 - fs) + b * fs);
       field[o] = 1;
-      if (mask && beamMask) mask[o] = beamMask[Math.round(s) * lines + Math.round(l)]!;
     }
   }
-  return { gray, mask, field };
+  return { gray, field };
+}
+
+/**
+ * The ribeye label in canvas pixels: every pixel of the field whose centre lies inside the ribeye
+ * anatomy. Evaluated on the geometry itself (not on the beam grid), so it is exact at any line count.
+ */
+export function rasterizeMask(
+  g: ScanGeometry,
+  field: Uint8Array,
+  inside: (xMm: number, zMm: number) => boolean,
+  width: number,
+): Uint8Array {
+  const mask = new Uint8Array(field.length);
+  const [x0, y0, x1, y1] = g.scanArea;
+  for (let y = y0; y < y1; y++) {
+    const z = (y + 0.5 - y0) * g.spacingMm + g.topZMm;
+    for (let x = x0; x < x1; x++) {
+      const o = y * width + x;
+      if (field[o] && inside((x + 0.5 - g.originX) * g.spacingMm, z)) mask[o] = 1;
+    }
+  }
+  return mask;
 }

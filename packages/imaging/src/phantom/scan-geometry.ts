@@ -1,4 +1,5 @@
 import type { ProbeKind } from './phantom-types.ts';
+import type { NoiseBounds } from './value-noise.ts';
 
 /**
  * Where each echo sample sits. The echo is simulated on a "beam grid" (lines × samples along each
@@ -27,6 +28,8 @@ export type ScanGeometry = {
   fieldHalfWidthMm: number;
   convexRadiusMm: number;
   sectorHalfAngleRad: number;
+  /** Physical extent of the field with a margin, for noise lattices and curve tables. */
+  bounds: NoiseBounds;
 };
 
 type GeometryOptions = {
@@ -35,23 +38,33 @@ type GeometryOptions = {
   depthMm: number;
   convexRadiusMm: number;
   sectorHalfAngleDeg: number;
+  /** Beam samples per canvas pixel along the beam (speckle finer than a pixel is averaged, as a
+   * scanner's display does when it shows a deep field on few pixels). */
+  oversample?: number;
+  /** Beam lines across the field (a scanner has 96–256, fewer than screen columns: the display
+   * interpolates between them). Default: one per canvas column. */
+  lineCount?: number;
 };
 
 export function createScanGeometry(o: GeometryOptions): ScanGeometry {
   return o.probe === 'linear' ? linearGeometry(o) : convexGeometry(o);
 }
 
-function linearGeometry({ scanArea, depthMm, convexRadiusMm, sectorHalfAngleDeg }: GeometryOptions) {
+function linearGeometry(o: GeometryOptions) {
+  const { scanArea, depthMm, convexRadiusMm, sectorHalfAngleDeg, oversample = 1 } = o;
   const [x0, y0, x1, y1] = scanArea;
-  const lines = x1 - x0;
-  const samples = y1 - y0;
-  const sp = depthMm / samples;
+  const aw = x1 - x0;
+  const lines = Math.min(aw, o.lineCount ?? aw);
+  const samples = (y1 - y0) * oversample;
+  const sp = depthMm / (y1 - y0);
+  const ls = (aw * sp) / lines;
+  const ss = sp / oversample;
   const xMm = new Float32Array(lines * samples);
   const zMm = new Float32Array(lines * samples);
   for (let j = 0; j < samples; j++) {
     for (let i = 0; i < lines; i++) {
-      xMm[j * lines + i] = (i + 0.5 - lines / 2) * sp;
-      zMm[j * lines + i] = (j + 0.5) * sp;
+      xMm[j * lines + i] = (i + 0.5 - lines / 2) * ls;
+      zMm[j * lines + i] = (j + 0.5) * ss;
     }
   }
   const geometry: ScanGeometry = {
@@ -62,24 +75,26 @@ function linearGeometry({ scanArea, depthMm, convexRadiusMm, sectorHalfAngleDeg 
     depthMm,
     xMm,
     zMm,
-    lineSpacingAt: () => sp,
+    lineSpacingAt: () => ls,
     toGrid(x, z) {
-      const line = x / sp + lines / 2 - 0.5;
-      const sample = z / sp - 0.5;
+      const line = x / ls + lines / 2 - 0.5;
+      const sample = z / ss - 0.5;
       if (line < -0.5 || line > lines - 0.5 || sample < -0.5 || sample > samples - 0.5) return null;
       return { line, sample };
     },
-    originX: x0 + lines / 2,
+    originX: x0 + aw / 2,
     topZMm: 0,
     scanArea,
-    fieldHalfWidthMm: (lines / 2) * sp,
+    fieldHalfWidthMm: (aw / 2) * sp,
     convexRadiusMm,
     sectorHalfAngleRad: (sectorHalfAngleDeg * Math.PI) / 180,
+    bounds: { x0: -(aw / 2) * sp - 20, x1: (aw / 2) * sp + 20, z0: -10, z1: depthMm + 10 },
   };
   return geometry;
 }
 
-function convexGeometry({ scanArea, depthMm, convexRadiusMm: R, sectorHalfAngleDeg }: GeometryOptions) {
+function convexGeometry(o: GeometryOptions) {
+  const { scanArea, depthMm, convexRadiusMm: R, sectorHalfAngleDeg, oversample = 1 } = o;
   const [x0, y0, x1, y1] = scanArea;
   const aw = x1 - x0;
   const ah = y1 - y0;
@@ -87,8 +102,8 @@ function convexGeometry({ scanArea, depthMm, convexRadiusMm: R, sectorHalfAngleD
   const extentZ = depthMm + R * (1 - Math.cos(tm));
   const extentX = 2 * (R + depthMm) * Math.sin(tm);
   const sp = Math.max(extentZ / ah, extentX / aw);
-  const lines = aw;
-  const samples = Math.max(8, Math.round(depthMm / sp));
+  const lines = Math.min(aw, o.lineCount ?? aw);
+  const samples = Math.max(8, Math.round(depthMm / sp)) * oversample;
   const dTheta = (2 * tm) / lines;
   const xMm = new Float32Array(lines * samples);
   const zMm = new Float32Array(lines * samples);
@@ -123,6 +138,12 @@ function convexGeometry({ scanArea, depthMm, convexRadiusMm: R, sectorHalfAngleD
     fieldHalfWidthMm: (R + depthMm) * Math.sin(tm),
     convexRadiusMm: R,
     sectorHalfAngleRad: tm,
+    bounds: {
+      x0: -(R + depthMm) * Math.sin(tm) - 20,
+      x1: (R + depthMm) * Math.sin(tm) + 20,
+      z0: -R * (1 - Math.cos(tm)) - 10,
+      z1: depthMm + 10,
+    },
   };
   return geometry;
 }

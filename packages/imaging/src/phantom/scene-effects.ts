@@ -17,8 +17,8 @@ export function addBoneSurfaces(g: ScanGeometry, p: PhantomParams, maps: TissueM
       if (d < -4 || d > 6) continue;
       const slope = (boneTop(b, x + 0.5) - boneTop(b, x - 0.5)) / 1;
       const inc = 1 / (1 + (2 * slope) ** 2);
-      maps.coherent[idx] = maps.coherent[idx]! + 4.5 * inc * lineProfile(d, lineW * 1.4);
-      if (d > 0 && d < 3) maps.sigma[idx] = maps.sigma[idx]! + 0.8 * (1 - d / 3);
+      maps.coherent[idx] = maps.coherent[idx]! + 9 * inc * lineProfile(d, lineW * 1.6);
+      if (d > -1 && d < 4) maps.sigma[idx] = maps.sigma[idx]! + 3 * inc * (1 - Math.abs(d) / 4);
     }
   }
 }

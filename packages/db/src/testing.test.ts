@@ -33,7 +33,9 @@ describe('createTestDatabase', () => {
     await other.sql`INSERT INTO farms(name) VALUES ('only in other')`;
     const [row] = await db.sql`SELECT count(*)::int AS n FROM farms WHERE name = 'only in other'`;
     assert.equal(row?.n, 0);
-    const [fromUrl] = await connect(other.url)`SELECT current_database() AS name`;
+    const byUrl = connect(other.url);
+    t.after(() => byUrl.end());
+    const [fromUrl] = await byUrl`SELECT current_database() AS name`;
     assert.equal(fromUrl?.name, other.name);
   });
 

@@ -77,7 +77,9 @@ export function createOutboxStore(db: OutboxDb) {
     captureExists: db.prepare('SELECT 1 FROM captures WHERE capture_id = ?').pluck(),
     getCapture: db.prepare('SELECT * FROM captures WHERE capture_id = ?'),
     objectsOf: db.prepare('SELECT * FROM objects WHERE capture_id = ? ORDER BY ord, name'),
-    list: db.prepare('SELECT * FROM captures WHERE (?1 IS NULL OR state = ?1) ORDER BY seq LIMIT ?2'),
+    list: db.prepare(
+      'SELECT * FROM captures WHERE (@state IS NULL OR state = @state) ORDER BY seq LIMIT @limit',
+    ),
     // Captures whose next object may start now, oldest commit first.
     claimable: db.prepare(
       `SELECT c.* FROM captures c WHERE c.state = 'pending' AND NOT EXISTS (
@@ -178,7 +180,8 @@ export function createOutboxStore(db: OutboxDb) {
       return row ? toCapture(row) : null;
     },
     objectsOf: (id: string) => (q.objectsOf.all(id) as ObjectRow[]).map(toObject),
-    list: (state: string | null, limit: number) => (q.list.all(state, limit) as CaptureRow[]).map(toCapture),
+    list: (state: string | null, limit: number) =>
+      (q.list.all({ state, limit }) as CaptureRow[]).map(toCapture),
     claimable: (now: number, limit: number) => (q.claimable.all(now, limit) as CaptureRow[]).map(toCapture),
     nextWake: () => (q.nextWake.get() as number | null) ?? null,
     /** Marks `name` uploaded and, in the same transaction, `next` as starting (attempts + 1). */

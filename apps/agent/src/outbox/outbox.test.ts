@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
@@ -80,21 +80,32 @@ test('bad input is refused with a reason before anything is written', async () =
 });
 
 test('below the disk floor a capture is refused with the reason, nothing is written', async () => {
-  const probe = outboxTempDir();
-  dirs.push(probe);
-  const free = (() => {
-    const s = statfsSync(probe.dir);
-    return s.bavail * s.bsize;
-  })();
-  // A floor 1 MB above what is free now: the real statfs of the real volume refuses.
-  const { t, outbox } = tempOutbox({ minFreeBytes: free + 1_000_000 });
+  // The real statfs of the real volume: no disk here has a petabyte free.
+  const { t, outbox } = tempOutbox({ minFreeBytes: 1e15 });
   const error = await outbox.commitCapture(fakeCapture(6)).catch((e: unknown) => e);
   assert.ok(error instanceof DiskFloorError);
   assert.equal(error.reason, 'below_floor');
-  assert.equal(error.minFreeBytes, free + 1_000_000);
+  assert.ok(error.freeBytes > 0 && error.freeBytes < 1e15);
   assert.match(error.message, /floor/);
   assert.deepEqual(readdirSync(t.spoolDir), []);
   assert.equal(outbox.summary().pendingCaptures, 0);
+  outbox.close();
+});
+
+test('the floor counts the capture itself: accepted while it fits above the floor, refused once it does not', async () => {
+  let free = 10_000_000;
+  const input = fakeCapture(7);
+  const size = input.files.reduce((n, f) => n + f.data.length, 0);
+  const { outbox } = tempOutbox({
+    minFreeBytes: 10_000_000 - size,
+    statfs: () => ({ bavail: free, bsize: 1 }),
+  });
+  await outbox.commitCapture(input);
+  free -= 1;
+  const error = await outbox.commitCapture(fakeCapture(8)).catch((e: unknown) => e);
+  assert.ok(error instanceof DiskFloorError);
+  assert.equal(error.neededBytes, size);
+  assert.equal(outbox.summary().pendingCaptures, 1, 'the accepted capture is intact');
   outbox.close();
 });
 
@@ -148,5 +159,24 @@ test('retention removes only captures uploaded long enough ago', async () => {
   assert.equal(summary.pendingCaptures, 1);
   assert.equal(summary.lastSuccessAt, now - 1000);
   assert.ok(existsSync(join(t.spoolDir, 'cap_t00013', 'meta.json')));
+  outbox.close();
+});
+
+test('list filters by state in commit order', async () => {
+  const { outbox } = tempOutbox();
+  for (const n of [21, 22, 23]) await outbox.commitCapture(fakeCapture(n));
+  outbox.store.quarantine('cap_t00022', 'image.png', 'test reason', 1);
+  assert.deepEqual(
+    outbox.list().map((c) => c.captureId),
+    ['cap_t00021', 'cap_t00022', 'cap_t00023'],
+  );
+  assert.deepEqual(
+    outbox.list({ state: 'pending', limit: 1 }).map((c) => c.captureId),
+    ['cap_t00021'],
+  );
+  assert.deepEqual(
+    outbox.quarantined().map((c) => [c.captureId, c.quarantineReason]),
+    [['cap_t00022', 'test reason']],
+  );
   outbox.close();
 });

@@ -24,7 +24,15 @@ import { createWebhookClient } from './webhook-client.ts';
  */
 export type RelayOutcome =
   | { kind: 'ignored'; reason: string }
-  | { kind: 'delivered'; ingestKey: string; status: number; scanId: string | null; attempts: number }
+  | {
+      kind: 'delivered';
+      ingestKey: string;
+      status: number;
+      scanId: string | null;
+      /** The server already had this capture (an idempotent replay). */
+      replayed: boolean;
+      attempts: number;
+    }
   | { kind: 'rejected'; ingestKey: string; status: number | null; reason: string }
   | { kind: 'incomplete'; ingestKey: string; missing: string[] }
   | { kind: 'failed'; ingestKey: string; status: number | null; reason: string };
@@ -238,8 +246,9 @@ export function createRelay({
     if ('outcome' in body) return body.outcome;
     const delivery = await webhook.deliver(body.ok, { deadline, signal: options.signal });
     if (delivery.kind === 'delivered') {
-      const { status, scanId, attempts } = delivery;
-      return { kind: 'delivered', ingestKey: capture.dir, status, scanId, attempts } as const;
+      const { status, scanId, attempts, response } = delivery;
+      const replayed = (response as { replayed?: unknown } | null)?.replayed === true;
+      return { kind: 'delivered', ingestKey: capture.dir, status, scanId, replayed, attempts };
     }
     return { kind: delivery.kind, ingestKey: capture.dir, status: delivery.status, reason: delivery.reason };
   }

@@ -94,6 +94,10 @@ test('the same event delivered 5 times gives one scan and counts the device once
   const rows = await scans(capture);
   assert.equal(rows.length, 1);
   assert.deepEqual([...scanIds], [rows[0]?.id], 'all five answered with the one scan id');
+  const replays = results.filter(
+    ({ results: [first] }) => first?.outcome.kind === 'delivered' && first.outcome.replayed,
+  );
+  assert.equal(replays.length, 4, 'the server saw four replays');
   const [device] = await db.sql`select captures_count from devices where device_code = 'dev-replay'`;
   assert.equal(device?.captures_count, 1);
   assert.equal((await logRows(capture, 5)).length, 5);

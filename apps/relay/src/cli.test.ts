@@ -1,0 +1,100 @@
+// The built cti-relay, spawned: exit codes, stdout JSON, errors naming settings, status of a watch cursor.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type LocalS3, startS3rver } from '@cti/testkit';
+import { emptyState, saveState } from './local/watch-state.ts';
+import { makeCapture, uploadCapture, uploadMeta } from './test-captures.ts';
+import { type Receiver, startReceiver } from './test-receiver.ts';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+let s3: LocalS3;
+let receiver: Receiver;
+let dir: string;
+before(async () => {
+  s3 = await startS3rver({ buckets: ['cti-cli'] });
+  receiver = await startReceiver({ secrets: ['cli-secret'] });
+  dir = await mkdtemp(join(tmpdir(), 'relay-cli-'));
+});
+after(async () => {
+  await receiver.close();
+  await s3.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function env(extra: Record<string, string> = {}) {
+  return {
+    PATH: process.env.PATH ?? '',
+    CTI_WEBHOOK_URL: receiver.url,
+    CTI_WEBHOOK_SECRETS: 'cli-secret',
+    S3_ENDPOINT: s3.endpoint,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    CTI_RELAY_BUDGET_MS: '2000',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+}
+
+/** Run the CLI without blocking the event loop (the receiver and s3rver live in this process). */
+function run(args: string[], environment: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env: environment }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('once relays one object, prints the outcome and exits 0', async () => {
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const { code, stdout } = await run(['once', s3.bucket, capture.metaKey], env());
+  assert.equal(code, 0);
+  const outcome = JSON.parse(stdout);
+  assert.equal(outcome.kind, 'delivered');
+  assert.equal(receiver.for(capture.dir).length, 1);
+  assert.equal((receiver.for(capture.dir)[0]!.body.relay as { source: string }).source, 'replay');
+});
+
+test('once exits 1 for an incomplete capture and 0 for an ignored key', async () => {
+  const capture = makeCapture();
+  await uploadMeta(s3.client, s3.bucket, capture);
+  const incomplete = await run(['once', s3.bucket, capture.metaKey, '--budget-ms', '0'], env());
+  assert.equal(incomplete.code, 1);
+  assert.deepEqual(JSON.parse(incomplete.stdout).missing, ['image.png']);
+  const ignored = await run(['once', s3.bucket, 'raw/readme.txt'], env());
+  assert.equal(ignored.code, 0);
+  assert.equal(JSON.parse(ignored.stdout).kind, 'ignored');
+});
+
+test('bad configuration exits 1 naming the setting; bad usage exits 2 with the usage', async () => {
+  const bad = await run(
+    ['once', 'b', 'k'],
+    env({ CTI_WEBHOOK_URL: 'not a url', CTI_RELAY_BUDGET_MS: 'soon' }),
+  );
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /CTI_WEBHOOK_URL: must be an http\(s\) URL/);
+  assert.match(bad.stderr, /CTI_RELAY_BUDGET_MS: must be an integer/);
+  const usage = await run(['frobnicate'], env());
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /unknown command "frobnicate"[\s\S]*Usage:/);
+  const watchWithoutBucket = await run(['watch'], env());
+  assert.equal(watchWithoutBucket.code, 1);
+  assert.match(watchWithoutBucket.stderr, /CTI_RELAY_BUCKET: is required for watch/);
+});
+
+test('status reads a cursor; a cursor of another bucket is refused', async () => {
+  const stateFile = join(dir, 'missing.json');
+  const fresh = await run(['status', '--bucket', 'cti-cli', '--state', stateFile], env());
+  assert.equal(fresh.code, 0);
+  assert.deepEqual(JSON.parse(fresh.stdout), { watermark: null, settled: 0, pending: {}, rejected: {} });
+  const other = join(dir, 'other.json');
+  await saveState(other, emptyState('other-bucket', 'raw/'));
+  const refused = await run(['status', '--bucket', 'cti-cli', '--state', other], env());
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /belongs to s3:\/\/other-bucket\/raw\/, not s3:\/\/cti-cli\/raw\//);
+});

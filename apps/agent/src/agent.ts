@@ -1,0 +1,221 @@
+import { statfsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { type Logger, silentLogger } from '@cti/runtime';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createCaptureIdGenerator } from './capture/capture-id.ts';
+import {
+  type Attribution,
+  type CapturePipeline,
+  type CaptureResult,
+  createCapturePipeline,
+} from './capture/capture-pipeline.ts';
+import { createFrameRing } from './capture/frame-ring.ts';
+import type { Hint } from './capture/hint.ts';
+import { InvalidMetaError } from './capture/meta-builder.ts';
+import type { AgentConfig } from './config/agent-config.ts';
+import type { ClockStatus } from './device/clock-sync.ts';
+import type { Firmware } from './device/firmware.ts';
+import type { FrameSource } from './frames/frame-source.ts';
+import type { GpsSource } from './gps/gps-source.ts';
+import type { Outbox } from './outbox/index.ts';
+import type { StatusSignals } from './signals/status-signals.ts';
+import type { Button } from './trigger/button.ts';
+
+export type CaptureVia = 'button' | 'http' | 'bench';
+
+export type AgentDeps = {
+  config: AgentConfig;
+  source: FrameSource;
+  outbox: Outbox;
+  /** Optional: the uploader (absent when upload.enabled is false or in tests). */
+  uploader?: {
+    start(): void;
+    stop(opts?: { abandonAfterMs?: number }): Promise<void>;
+    wakeNow(): void;
+  } | null;
+  button?: Button | null;
+  signals?: StatusSignals | null;
+  hint?: Hint | null;
+  gps?: GpsSource | null;
+  clockStatus: () => ClockStatus;
+  firmware: Firmware;
+  metrics?: Registry;
+  log?: Logger;
+  now?: () => number;
+};
+
+/**
+ * The capture agent, assembled from injected parts (frame source, button, outbox, uploader, hint,
+ * LED): frames flow into the ring, presses become captures, one at a time, each ending in a durable
+ * outbox commit or a clear refusal. `health()` drives the systemd watchdog.
+ */
+export function createAgent(deps: AgentDeps) {
+  const { config, source, outbox, uploader, button, signals, hint, gps } = deps;
+  const log = deps.log ?? silentLogger();
+  const now = deps.now ?? (() => performance.now());
+  const ring = createFrameRing({ ringMs: config.capture.ringMs });
+  let session: Attribution = { operatorId: config.operatorId, farmId: config.farmId };
+  let chain: Promise<unknown> = Promise.resolve();
+  let lastCapture: (CaptureResult & { at: string; via: CaptureVia }) | null = null;
+  let fatal: string | null = null;
+  let baseTimer: NodeJS.Timeout | null = null;
+  const counts = { captured: 0, refused: 0, failed: 0 };
+  const latency = deps.metrics
+    ? new Histogram({
+        name: 'cti_agent_capture_latency_seconds',
+        help: 'Press to durable outbox commit',
+        buckets: [0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2],
+        registers: [deps.metrics],
+      })
+    : null;
+  const results = deps.metrics
+    ? new Counter({
+        name: 'cti_agent_captures_total',
+        help: 'Captures by result',
+        labelNames: ['result'],
+        registers: [deps.metrics],
+      })
+    : null;
+
+  const pipeline: CapturePipeline = createCapturePipeline({
+    config,
+    ring,
+    sink: outbox,
+    sourceKind: config.source.kind,
+    hint,
+    attribution: () => session,
+    probeIdentity: () => source.identity(),
+    gps: () => gps?.current() ?? null,
+    clockStatus: deps.clockStatus,
+    firmware: deps.firmware,
+    newCaptureId: createCaptureIdGenerator(),
+    now,
+    log: log.child({ mod: 'capture' }),
+  });
+
+  const runCapture = async (pressAt: number, via: CaptureVia): Promise<CaptureResult> => {
+    signals?.show('capturing');
+    try {
+      const result = await pipeline.capture(pressAt);
+      lastCapture = { ...result, at: new Date().toISOString(), via };
+      counts[result.status] += 1;
+      results?.inc({ result: result.status === 'captured' ? 'captured' : result.reason });
+      if (result.status === 'captured') {
+        latency?.observe(result.latencyMs / 1000);
+        signals?.show('captured');
+        log.info({ captureId: result.captureId, latencyMs: Math.round(result.latencyMs), via }, 'captured');
+      } else {
+        signals?.show('refused');
+        log.warn({ reason: result.reason, via }, result.message);
+      }
+      return result;
+    } catch (err) {
+      counts.failed += 1;
+      results?.inc({ result: 'error' });
+      // An invalid meta.json is a bug: stay up (the button must keep answering) but show error loudly.
+      if (err instanceof InvalidMetaError) fatal = err.message;
+      log.error({ err }, 'capture failed');
+      signals?.setBase('error');
+      signals?.show('refused');
+      throw err;
+    }
+  };
+
+  /** Captures run one at a time; a press during a capture waits its turn (timed from its own press). */
+  const capture = (pressAt: number = now(), via: CaptureVia = 'http'): Promise<CaptureResult> => {
+    const run = chain.then(() => runCapture(pressAt, via));
+    chain = run.catch(() => {});
+    return run;
+  };
+
+  const frameGapMs = () => {
+    const last = source.status().lastFrameAt;
+    return last === null ? null : now() - last;
+  };
+
+  const health = (): { ok: boolean; reason: string | null } => {
+    if (fatal) return { ok: false, reason: fatal };
+    const s = source.status();
+    if (!s.connected) return { ok: false, reason: `${s.kind} source not connected` };
+    if (s.kind !== 'folder') {
+      const gap = frameGapMs();
+      if (gap === null || gap > config.watchdog.maxFrameGapMs)
+        return { ok: false, reason: `no frames for ${gap === null ? 'ever' : `${Math.round(gap)} ms`}` };
+    }
+    return { ok: true, reason: null };
+  };
+
+  const updateBase = () => {
+    if (!signals) return;
+    const summary = outbox.summary();
+    const backlog = summary.pendingCaptures > 0 && (summary.oldestPendingAgeMs ?? 0) > 60_000;
+    signals.setBase(
+      !health().ok ? 'error' : backlog || summary.quarantined > 0 ? 'offline_backlog' : 'ready',
+    );
+  };
+
+  const diskFree = () => {
+    try {
+      const s = statfsSync(config.paths.spoolDir);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return null;
+    }
+  };
+
+  return {
+    ring,
+    capture,
+    health,
+    async start() {
+      source.onFrame((frame) => ring.push(frame));
+      button?.onPress((pressAt) => void capture(pressAt, 'button').catch(() => {}));
+      button?.onLongPress(() => {
+        log.info('long press: retrying uploads now');
+        uploader?.wakeNow();
+      });
+      await source.start();
+      await gps?.start();
+      uploader?.start();
+      signals?.start();
+      baseTimer = setInterval(updateBase, 2000);
+      baseTimer.unref();
+    },
+    async stop() {
+      if (baseTimer) clearInterval(baseTimer);
+      button?.stop();
+      await chain;
+      await source.stop();
+      await gps?.stop();
+      await uploader?.stop({ abandonAfterMs: 5000 });
+      signals?.stop();
+      await hint?.close?.();
+    },
+    retryUploads: () => uploader?.wakeNow(),
+    setSession(next: Partial<Attribution>) {
+      session = { ...session, ...next };
+      return session;
+    },
+    status() {
+      return {
+        device_code: config.deviceCode,
+        session,
+        health: health(),
+        source: { ...source.status(), identity: source.identity() ?? config.probe },
+        trigger: button
+          ? { kind: 'gpio', pressed: button.isPressed(), ...button.stats() }
+          : { kind: config.trigger.kind },
+        clock: deps.clockStatus(),
+        disk: { free_bytes: diskFree(), floor_bytes: config.outbox.minFreeBytes },
+        outbox: outbox.summary(),
+        hint: hint ? 'loaded' : 'absent',
+        gps: gps?.status() ?? null,
+        captures: counts,
+        last_capture: lastCapture && { ...lastCapture, meta: undefined },
+        signal: signals?.current() ?? null,
+      };
+    },
+  };
+}
+
+export type Agent = ReturnType<typeof createAgent>;

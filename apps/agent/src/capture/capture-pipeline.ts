@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { MetaJson } from '@cti/contracts';
+import { type Logger, silentLogger } from '@cti/runtime';
+import sharp from 'sharp';
+import type { AgentConfig } from '../config/agent-config.ts';
+import type { ClockStatus } from '../device/clock-sync.ts';
+import type { Firmware } from '../device/firmware.ts';
+import type { Frame, ProbeIdentity } from '../frames/frame-source.ts';
+import type { GpsFix } from '../gps/nmea.ts';
+import { DiskFloorError } from '../outbox/index.ts';
+import { type FrameQuality, frameDifference, frameQuality, frameScore } from './frame-quality.ts';
+import type { FrameRing } from './frame-ring.ts';
+import type { Hint, HintOutput } from './hint.ts';
+import { buildMeta } from './meta-builder.ts';
+import { checkQuality, type RefusalReason } from './quality-gate.ts';
+
+export type CaptureFile = { name: string; data: Buffer };
+/** The slice of the outbox the pipeline needs (see src/outbox). */
+export type CaptureSink = {
+  commitCapture(input: {
+    captureId: string;
+    deviceCode: string;
+    capturedAt: Date;
+    files: CaptureFile[];
+  }): Promise<unknown>;
+};
+
+export type CaptureResult =
+  | {
+      status: 'captured';
+      captureId: string;
+      capturedAt: string;
+      latencyMs: number;
+      meta: MetaJson;
+      frameSeq: number;
+    }
+  | { status: 'refused'; reason: RefusalReason; message: string; latencyMs: number };
+
+/** Who the capture belongs to: from the config, overridable by the current session. */
+export type Attribution = { operatorId: string | null; farmId: string | null };
+
+export type CapturePipelineOptions = {
+  config: Pick<AgentConfig, 'deviceCode' | 'capture' | 'probe'>;
+  ring: FrameRing;
+  sink: CaptureSink;
+  sourceKind: string;
+  hint?: Hint | null;
+  attribution: () => Attribution;
+  probeIdentity: () => ProbeIdentity | null;
+  gps: () => GpsFix | null;
+  clockStatus: () => ClockStatus;
+  firmware: Firmware;
+  newCaptureId: (capturedAt: Date) => string;
+  /** Monotonic ms (press times use this clock). */
+  now?: () => number;
+  /** Wall clock. */
+  wallClock?: () => Date;
+  log?: Logger;
+};
+
+type Candidate = { frame: Frame; quality: FrameQuality };
+
+const pixelsOf = (frame: Frame) => ({ data: frame.gray, width: frame.width, height: frame.height });
+
+/**
+ * Press → best frame → quality gate → PNG/JPEG + sha256 → hint → meta.json (validated) → one outbox
+ * commit. Latency is measured from the press to the return of the durable commit.
+ */
+export function createCapturePipeline(options: CapturePipelineOptions) {
+  const { config, ring, sink, hint, log = silentLogger() } = options;
+  const now = options.now ?? (() => performance.now());
+  const wallClock = options.wallClock ?? (() => new Date());
+  const { windowBeforeMs, windowAfterMs, qualityGate, format, jpegQuality } = config.capture;
+  let lastCaptured: Frame | null = null;
+
+  const pickBest = (pressAt: number): Candidate | null => {
+    let frames = ring.between(pressAt - windowBeforeMs, pressAt + windowAfterMs);
+    // A slow source (folder drop, 1-2 fps probe) may have nothing in the window: take the latest
+    // frame if it is still fresh enough to be "what was on screen".
+    if (frames.length === 0) {
+      const latest = ring.latest();
+      frames = latest && pressAt - latest.receivedAt <= Math.max(windowBeforeMs, 1000) ? [latest] : [];
+    }
+    let best: Candidate | null = null;
+    for (const frame of frames) {
+      const quality = frameQuality(pixelsOf(frame));
+      if (!best || frameScore(quality) > frameScore(best.quality)) best = { frame, quality };
+    }
+    return best;
+  };
+
+  const encode = async (frame: Frame): Promise<CaptureFile> => {
+    const image = sharp(frame.gray, {
+      raw: { width: frame.width, height: frame.height, channels: 1 },
+    }).toColourspace('b-w');
+    if (format === 'jpeg')
+      return { name: 'image.jpg', data: await image.jpeg({ quality: jpegQuality }).toBuffer() };
+    return { name: 'image.png', data: await image.png({ compressionLevel: 6 }).toBuffer() };
+  };
+
+  const runHint = async (frame: Frame): Promise<(HintOutput & { sha256?: string }) | null> => {
+    if (!hint) return null;
+    try {
+      const out = await hint.run(pixelsOf(frame));
+      return { ...out, sha256: hint.sha256 };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'hint failed; capture continues without inference_summary');
+      return null;
+    }
+  };
+
+  const refused = (reason: RefusalReason, message: string, pressAt: number): CaptureResult => ({
+    status: 'refused',
+    reason,
+    message,
+    latencyMs: now() - pressAt,
+  });
+
+  async function capture(pressAt: number = now()): Promise<CaptureResult> {
+    if (windowAfterMs > 0) {
+      while (now() < pressAt + windowAfterMs) await ring.nextFrame(pressAt + windowAfterMs - now());
+    }
+    const best = pickBest(pressAt);
+    if (!best)
+      return refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
+    const { frame, quality } = best;
+    const diff = lastCaptured ? frameDifference(pixelsOf(frame), pixelsOf(lastCaptured)) : null;
+    const verdict = checkQuality(quality, qualityGate, diff);
+    if (!verdict.ok) return refused(verdict.reason, verdict.message, pressAt);
+
+    const capturedAt = new Date(wallClock().getTime() - (now() - pressAt));
+    const captureId = options.newCaptureId(capturedAt);
+    const [image, hintOut] = await Promise.all([encode(frame), runHint(frame)]);
+    const { operatorId, farmId } = options.attribution();
+    const meta = buildMeta({
+      deviceCode: config.deviceCode,
+      captureId,
+      capturedAt,
+      operatorId,
+      farmId,
+      gps: options.gps(),
+      probe: options.probeIdentity() ?? config.probe,
+      firmware: options.firmware,
+      imageName: image.name,
+      imageSha256: createHash('sha256').update(image.data).digest('hex'),
+      clock: options.clockStatus(),
+      frame,
+      sourceKind: options.sourceKind,
+      quality,
+      hint: hintOut,
+    });
+    const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
+    try {
+      await sink.commitCapture({
+        captureId,
+        deviceCode: config.deviceCode,
+        capturedAt,
+        files: [image, { name: 'meta.json', data: metaBytes }],
+      });
+    } catch (err) {
+      if (err instanceof DiskFloorError) return refused('disk_floor', err.message, pressAt);
+      throw err;
+    }
+    lastCaptured = frame;
+    return {
+      status: 'captured',
+      captureId,
+      capturedAt: meta.captured_at,
+      latencyMs: now() - pressAt,
+      meta,
+      frameSeq: frame.seq,
+    };
+  }
+
+  return { capture };
+}
+
+export type CapturePipeline = ReturnType<typeof createCapturePipeline>;

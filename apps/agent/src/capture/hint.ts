@@ -1,0 +1,45 @@
+import type { Logger } from '@cti/runtime';
+import type { GrayPixels } from './frame-quality.ts';
+
+export type HintOutput = {
+  ribeyeBbox: [number, number, number, number];
+  score: number;
+  /** 'name@version'. */
+  model: string;
+  ms: number;
+};
+
+/** The on-device ribeye hint, injected; absent → meta.json has no inference_summary. */
+export type Hint = {
+  run(gray: GrayPixels): Promise<HintOutput>;
+  /** sha256 of the model file, for meta.json's inference_summary.model.sha256. */
+  sha256?: string;
+  close?(): Promise<void>;
+};
+
+/**
+ * Load the hint model from @cti/models when that package provides it and its model file is present.
+ * Any failure leaves the agent running without a hint (logged once), because a capture without a
+ * hint is still a complete capture.
+ */
+export async function loadHint({
+  log,
+  modelPath,
+}: {
+  log: Logger;
+  modelPath?: string | null;
+}): Promise<Hint | null> {
+  try {
+    const models = (await import('@cti/models')) as Record<string, unknown>;
+    const load = models.loadHintModel as
+      | ((opts: { modelPath?: string; cardPath?: string }) => Promise<Hint & { sha256: string }>)
+      | undefined;
+    if (typeof load !== 'function') throw new Error('@cti/models has no loadHintModel');
+    const model = await load(modelPath ? { cardPath: modelPath } : {});
+    log.info({ model: (model as { model?: string }).model }, 'hint model loaded');
+    return model;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'hint model unavailable; captures carry no inference_summary');
+    return null;
+  }
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { rawObjectKey, validateMeta } from '@cti/contracts';
+import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { startNotifySocket } from './test-support/notify-socket.ts';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)', () => {
+  let dir: string;
+  let s3: LocalS3;
+  let agent: ChildProcess;
+  let notify: Awaited<ReturnType<typeof startNotifySocket>>;
+  let env: NodeJS.ProcessEnv;
+  let config: string;
+  let exit: Promise<{ code: number | null; signal: string | null }>;
+  const logs: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cti-run-'));
+    s3 = await startS3rver({ buckets: ['cti-test'] });
+    notify = await startNotifySocket(join(dir, 'notify.sock'));
+    config = join(dir, 'agent.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        device_code: 'dev-0001',
+        operator_id: 'tech-abc',
+        data_dir: join(dir, 'data'),
+        source: { kind: 'simulated', fps: 20, width: 256, height: 192 },
+        trigger: { kind: 'none' },
+        hint: { enabled: false },
+        http: { port: 0 },
+        upload: { bucket: 'cti-test', endpoint: s3.endpoint, region: 'us-east-1' },
+        outbox: { min_free_mb: 1 },
+      }),
+    );
+    env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      LOG_LEVEL: 'info',
+    };
+    agent = spawn(process.execPath, [cli, '--config', config, 'run'], {
+      env: { ...env, NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '400000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stdout!.on('data', (c: Buffer) => logs.push(c.toString()));
+    agent.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+    exit = new Promise((resolve) => agent.once('exit', (code, signal) => resolve({ code, signal })));
+    await waitFor(() => existsSync(join(dir, 'data', 'agent-http.json')), {
+      what: 'agent ready',
+      timeoutMs: 30_000,
+    });
+  });
+
+  after(async () => {
+    if (agent.exitCode === null) agent.kill('SIGKILL');
+    notify.close();
+    await s3.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('it tells systemd READY=1 and pings the watchdog while frames flow', async () => {
+    await waitFor(() => notify.messages.some((m) => m.split('\n').includes('READY=1')), { what: 'READY=1' });
+    await waitFor(() => notify.messages.filter((m) => m === 'WATCHDOG=1').length >= 2, {
+      what: 'watchdog pings',
+    });
+  });
+
+  test('`cti-agent capture` takes a capture that reaches S3 with a valid meta.json', async () => {
+    const { code, stdout } = await runCli(['--config', config, 'capture'], env);
+    assert.equal(code, 0, stdout + logs.join(''));
+    const result = JSON.parse(stdout) as {
+      status: string;
+      captureId: string;
+      capturedAt: string;
+      latencyMs: number;
+    };
+    assert.equal(result.status, 'captured');
+    assert.ok(result.latencyMs > 0);
+    const key = rawObjectKey({
+      deviceCode: 'dev-0001',
+      capturedAt: result.capturedAt,
+      captureId: result.captureId,
+      file: 'meta.json',
+    });
+    await waitFor(() => s3.events.some((e) => e.key === key), { what: 'meta.json in S3', timeoutMs: 30_000 });
+    const keys = s3.events.map((e) => e.key);
+    assert.ok(
+      keys.indexOf(key.replace('meta.json', 'image.png')) < keys.indexOf(key),
+      'image before meta.json',
+    );
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: 'cti-test', Key: key }));
+    const meta = JSON.parse(await object.Body!.transformToString());
+    assert.ok(validateMeta(meta).ok);
+    assert.equal(meta.capture_id, result.captureId);
+    assert.equal(meta.operator_id, 'tech-abc');
+  });
+
+  test('`cti-agent status` reports the source, clock and the drained outbox', async () => {
+    await waitFor(
+      async () => {
+        const { stdout } = await runCli(['--config', config, 'status'], env);
+        return (JSON.parse(stdout) as { outbox: { pendingCaptures: number } }).outbox.pendingCaptures === 0;
+      },
+      { what: 'outbox drained', timeoutMs: 30_000, intervalMs: 300 },
+    );
+    const { code, stdout } = await runCli(['--config', config, 'status'], env);
+    assert.equal(code, 0);
+    const status = JSON.parse(stdout);
+    assert.equal(status.service, 'running');
+    assert.equal(status.source.kind, 'simulated');
+    assert.equal(status.source.connected, true);
+    assert.equal(status.captures.captured, 1);
+    assert.equal(typeof status.clock.synced, 'boolean');
+    assert.equal(status.outbox.uploadedTotal, 1);
+  });
+
+  test('SIGTERM: STOPPING=1, exit code 0, runtime file removed', async () => {
+    agent.kill('SIGTERM');
+    const { code, signal } = await exit;
+    assert.equal(signal, null);
+    assert.equal(code, 0, logs.join(''));
+    assert.ok(notify.messages.includes('STOPPING=1'));
+    assert.equal(existsSync(join(dir, 'data', 'agent-http.json')), false);
+    const { code: capCode, stderr } = await runCli(['--config', config, 'capture'], env);
+    assert.equal(capCode, 2);
+    assert.match(stderr, /does not answer .* Fix: start it/);
+  });
+});
+
+describe('cti-agent config errors', () => {
+  test('an invalid config names every bad key and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-cfg-'));
+    try {
+      const file = join(dir, 'agent.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'Bad Code',
+          source: { kind: 'serial' },
+          upload: { bucket: 'b-1' },
+          trigerr: {},
+        }),
+      );
+      const { code, stderr } = await runCli(['--config', file, 'status'], process.env);
+      assert.equal(code, 2);
+      assert.match(stderr, /\/device_code: must be a device code/);
+      assert.match(stderr, /\/source\/path: is required/);
+      assert.match(stderr, /\/trigerr: is not an allowed property/);
+      const missing = await runCli(['--config', join(dir, 'nope.json'), 'status'], process.env);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /cannot read agent config .*nope\.json.*Fix:/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import {
+  captureCommand,
+  doctorCommand,
+  hintCommand,
+  type Io,
+  outboxCommand,
+  statusCommand,
+} from './cli/commands.ts';
+import { ServiceUnavailableError } from './cli/local-client.ts';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
+
+const USAGE = `usage: cti-agent [--config <file>] <command>
+  run                 run the capture service (systemd runs this)
+  capture             take a capture through the running service (exit 0 taken, 3 refused)
+  status              probe, trigger, clock, disk and outbox summary
+  doctor              check GPIO, probe, S3, disk, clock, config; each failure with a fix
+  hint <image>        run the on-device ribeye hint on an image file, print JSON
+  outbox <command>    list | show <id> | retry [<id>] | quarantine   (see \`cti-agent outbox\`)
+config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
+`;
+
+function parse(argv: string[]): { configPath: string; command: string | undefined; rest: string[] } {
+  const args = [...argv];
+  let configPath = process.env.CTI_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const i = args.indexOf('--config');
+  if (i >= 0) {
+    const value = args[i + 1];
+    if (!value) throw new ConfigError('--config needs a file path');
+    configPath = value;
+    args.splice(i, 2);
+  }
+  return { configPath, command: args[0], rest: args.slice(1) };
+}
+
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  const { configPath, command, rest } = parse(argv);
+  if (!command || command === 'help' || command === '--help') {
+    io.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig(configPath);
+  switch (command) {
+    case 'run': {
+      const { runAgent } = await import('./main.ts');
+      await runAgent(config);
+      return -1; // keeps running; exits through the shutdown handler
+    }
+    case 'capture':
+      return captureCommand(config, io);
+    case 'status':
+      return statusCommand(config, io);
+    case 'doctor':
+      return doctorCommand(config, io);
+    case 'hint':
+      return hintCommand(config, rest[0], io);
+    case 'outbox':
+      return outboxCommand(config, rest, io);
+    default:
+      io.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    const known = err instanceof ConfigError || err instanceof ServiceUnavailableError;
+    process.stderr.write(
+      `cti-agent: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`,
+    );
+    process.exitCode = known ? 2 : 1;
+  },
+);

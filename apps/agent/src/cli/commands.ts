@@ -1,0 +1,115 @@
+import { createLogger } from '@cti/runtime';
+import { loadHint } from '../capture/hint.ts';
+import { inferenceSummary } from '../capture/meta-builder.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { createClockSyncMonitor } from '../device/clock-sync.ts';
+import { decodeImageGray } from '../frames/image-decode.ts';
+import { createOutbox, runOutboxCommand } from '../outbox/index.ts';
+import {
+  type Check,
+  checkClock,
+  checkDisk,
+  checkGpio,
+  checkHint,
+  checkProbe,
+  checkS3,
+  checkService,
+} from './doctor-checks.ts';
+import { callService } from './local-client.ts';
+
+export type Io = { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } };
+
+/** `cti-agent capture`: exit 0 captured, 3 refused (the reason is printed), 1 service error. */
+export async function captureCommand(config: AgentConfig, io: Io): Promise<number> {
+  const { status, json } = await callService(config, 'POST', '/capture', { timeoutMs: 30_000 });
+  io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  return status === 201 ? 0 : status === 409 ? 3 : 1;
+}
+
+/** `cti-agent status`: the service's view, or an offline view (outbox, clock, disk) when it is down. */
+export async function statusCommand(config: AgentConfig, io: Io): Promise<number> {
+  try {
+    const { json } = await callService(config, 'GET', '/status', { timeoutMs: 5000 });
+    io.stdout.write(`${JSON.stringify({ service: 'running', ...(json as object) }, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    const outbox = createOutbox({
+      dbPath: config.paths.outboxDb,
+      spoolDir: config.paths.spoolDir,
+      owner: false,
+    });
+    try {
+      const clock = await createClockSyncMonitor().refresh();
+      const offline = {
+        service: 'not running',
+        hint: (err as Error).message,
+        clock,
+        disk: checkDisk(config),
+        outbox: outbox.summary(),
+      };
+      io.stdout.write(`${JSON.stringify(offline, null, 2)}\n`);
+    } finally {
+      outbox.close();
+    }
+    return 1;
+  }
+}
+
+/** `cti-agent doctor`: every check with a fix hint; exit 1 when any required check fails. */
+export async function doctorCommand(config: AgentConfig, io: Io): Promise<number> {
+  const checks: Check[] = [
+    { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
+    ...checkGpio(config),
+    await checkProbe(config),
+    await checkS3(config),
+    checkDisk(config),
+    await checkClock(),
+    await checkHint(config),
+    await checkService(config),
+  ];
+  for (const c of checks) {
+    const mark = c.ok ? (c.warn ? 'WARN' : ' OK ') : 'FAIL';
+    io.stdout.write(`[${mark}] ${c.name.padEnd(12)} ${c.detail}\n`);
+    if (c.fix && (!c.ok || c.warn)) io.stdout.write(`       fix: ${c.fix}\n`);
+  }
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** `cti-agent hint <image>`: the same hint call and inference_summary the capture pipeline makes. */
+export async function hintCommand(config: AgentConfig, file: string | undefined, io: Io): Promise<number> {
+  if (!file) {
+    io.stderr.write('usage: cti-agent hint <image.png|jpg|bmp>\n');
+    return 2;
+  }
+  const log = createLogger({ name: 'cti-agent', level: 'warn' });
+  const hint = await loadHint({ log, modelPath: config.hint.modelPath });
+  if (!hint) {
+    io.stderr.write('hint model unavailable (see the warning above); install the @cti/models model files\n');
+    return 2;
+  }
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const gray = await decodeImageGray(await readFile(file), file);
+    const out = await hint.run(gray);
+    const summary = inferenceSummary({ ...out, sha256: hint.sha256 });
+    io.stdout.write(
+      `${JSON.stringify({ image: file, width: gray.width, height: gray.height, ...out, inference_summary: summary }, null, 2)}\n`,
+    );
+    return 0;
+  } finally {
+    await hint.close?.();
+  }
+}
+
+export function outboxCommand(config: AgentConfig, argv: string[], io: Io): number {
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    owner: false,
+  });
+  try {
+    return runOutboxCommand(argv, { outbox, stdout: io.stdout, stderr: io.stderr });
+  } finally {
+    outbox.close();
+  }
+}

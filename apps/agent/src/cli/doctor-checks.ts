@@ -1,0 +1,212 @@
+import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { silentLogger } from '@cti/runtime';
+import { loadHint } from '../capture/hint.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { createClockSyncMonitor } from '../device/clock-sync.ts';
+import { createS3Client } from '../device/s3-client.ts';
+import { resolveGpioLine } from '../trigger/gpio-lines.ts';
+import { callService } from './local-client.ts';
+
+export type Check = { name: string; ok: boolean; warn?: boolean; detail: string; fix?: string };
+
+const writable = (path: string) => {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export function checkGpio(config: AgentConfig): Check[] {
+  const wanted = [
+    ...(config.trigger.kind === 'gpio' ? [['button', config.trigger.bcm] as const] : []),
+    ...(config.led ? [['led', config.led.bcm] as const] : []),
+    ...(config.buzzer ? [['buzzer', config.buzzer.bcm] as const] : []),
+  ];
+  if (wanted.length === 0)
+    return [{ name: 'gpio', ok: true, detail: 'no GPIO configured (trigger kind none)' }];
+  return wanted.map(([what, bcm]) => {
+    try {
+      const { line, chip } = resolveGpioLine(bcm, {
+        sysfsRoot: config.sysfsRoot,
+        chipLabel: config.gpioChipLabel ?? undefined,
+      });
+      const exportFile = join(config.sysfsRoot, 'class/gpio/export');
+      if (!writable(exportFile) && !existsSync(join(config.sysfsRoot, `class/gpio/gpio${line}`))) {
+        return {
+          name: `gpio ${what}`,
+          ok: false,
+          detail: `cannot write ${exportFile}`,
+          fix: 'add the service user to the gpio group: sudo usermod -aG gpio cti',
+        };
+      }
+      return {
+        name: `gpio ${what}`,
+        ok: true,
+        detail: `BCM ${bcm} = sysfs line ${line} on ${chip.label} (base ${chip.base})`,
+      };
+    } catch (err) {
+      return { name: `gpio ${what}`, ok: false, detail: (err as Error).message };
+    }
+  });
+}
+
+export async function checkProbe(config: AgentConfig): Promise<Check> {
+  const s = config.source;
+  try {
+    const { json } = await callService(config, 'GET', '/status', { timeoutMs: 3000 });
+    const src = (json as { source: { connected: boolean; frames: number; droppedFrames: number } }).source;
+    return {
+      name: 'probe',
+      ok: src.connected && src.frames > 0,
+      detail: `service reports ${s.kind} source ${src.connected ? 'connected' : 'NOT connected'}, ${src.frames} frames, ${src.droppedFrames} dropped`,
+      fix: src.connected
+        ? undefined
+        : 'check the probe cable and `ls -l /dev/cti-probe` (udev rule 99-cti-probe.rules)',
+    };
+  } catch {
+    // Service not running: check what can be checked offline.
+  }
+  if (s.kind === 'serial') {
+    if (!existsSync(s.path)) {
+      return {
+        name: 'probe',
+        ok: false,
+        detail: `${s.path} does not exist`,
+        fix: 'plug in the probe; check `dmesg | tail` and the udev rule giving it /dev/cti-probe',
+      };
+    }
+    return writable(s.path)
+      ? { name: 'probe', ok: true, detail: `${s.path} present and accessible` }
+      : {
+          name: 'probe',
+          ok: false,
+          detail: `${s.path} not accessible`,
+          fix: 'add the service user to the dialout group: sudo usermod -aG dialout cti',
+        };
+  }
+  if (s.kind === 'folder') {
+    return existsSync(s.dir)
+      ? { name: 'probe', ok: true, detail: `drop folder ${s.dir} exists` }
+      : {
+          name: 'probe',
+          ok: false,
+          detail: `drop folder ${s.dir} missing`,
+          fix: `create it: sudo install -d -o cti ${s.dir}`,
+        };
+  }
+  return { name: 'probe', ok: true, warn: true, detail: 'simulated probe (demo mode)' };
+}
+
+export async function checkS3(config: AgentConfig): Promise<Check> {
+  if (!config.upload.enabled)
+    return { name: 's3', ok: true, warn: true, detail: 'upload disabled in config' };
+  const s3 = createS3Client(config);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: config.upload.bucket }), {
+      abortSignal: AbortSignal.timeout(8000),
+    });
+    return {
+      name: 's3',
+      ok: true,
+      detail: `bucket ${config.upload.bucket} reachable with the current credentials`,
+    };
+  } catch (err) {
+    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    const fix =
+      e.name === 'CredentialsProviderError'
+        ? 'set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in /etc/cti/agent.env (or an instance profile)'
+        : status === 403
+          ? `the credentials lack access: allow s3:PutObject, s3:GetObject (HEAD) on ${config.upload.bucket}/raw/*`
+          : status === 404
+            ? `bucket ${config.upload.bucket} does not exist: check upload.bucket / CTI_S3_BUCKET`
+            : 'check network access to S3 (or S3_ENDPOINT) and the region';
+    return {
+      name: 's3',
+      ok: false,
+      detail: `${e.name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`,
+      fix,
+    };
+  } finally {
+    s3.destroy();
+  }
+}
+
+export function checkDisk(config: AgentConfig): Check {
+  const dir = existsSync(config.paths.spoolDir) ? config.paths.spoolDir : config.dataDir;
+  try {
+    const s = statfsSync(dir);
+    const free = Number(s.bavail) * Number(s.bsize);
+    const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+    return free > config.outbox.minFreeBytes
+      ? {
+          name: 'disk',
+          ok: true,
+          detail: `${mb(free)} free on ${dir} (floor ${mb(config.outbox.minFreeBytes)})`,
+        }
+      : {
+          name: 'disk',
+          ok: false,
+          detail: `${mb(free)} free on ${dir}, below the floor ${mb(config.outbox.minFreeBytes)}`,
+          fix: 'free space, or let uploads drain (`cti-agent outbox list`)',
+        };
+  } catch (err) {
+    return {
+      name: 'disk',
+      ok: false,
+      detail: `${dir}: ${(err as Error).message}`,
+      fix: `create the data dir: sudo install -d -o cti ${config.dataDir}`,
+    };
+  }
+}
+
+export async function checkClock(): Promise<Check> {
+  const status = await createClockSyncMonitor().refresh();
+  return status.synced
+    ? { name: 'clock', ok: true, detail: `synchronised (${status.source})` }
+    : {
+        name: 'clock',
+        ok: false,
+        warn: true,
+        detail: `not NTP-synchronised (${status.source}); captures are marked clock.synced=false`,
+        fix: 'enable time sync: sudo timedatectl set-ntp true (needs network to an NTP server)',
+      };
+}
+
+export async function checkHint(config: AgentConfig): Promise<Check> {
+  if (!config.hint.enabled) return { name: 'hint', ok: true, warn: true, detail: 'hint disabled in config' };
+  const hint = await loadHint({ log: silentLogger(), modelPath: config.hint.modelPath });
+  await hint?.close?.();
+  return hint
+    ? { name: 'hint', ok: true, detail: 'hint model loads' }
+    : {
+        name: 'hint',
+        ok: true,
+        warn: true,
+        detail: 'hint model unavailable: captures carry no inference_summary',
+        fix: 'install the model files of @cti/models',
+      };
+}
+
+export async function checkService(config: AgentConfig): Promise<Check> {
+  try {
+    const { json } = await callService(config, 'GET', '/healthz', { timeoutMs: 3000 });
+    const h = json as { ok: boolean; reason: string | null };
+    return {
+      name: 'service',
+      ok: h.ok,
+      detail: h.ok ? 'running, capture loop healthy' : `running but unhealthy: ${h.reason}`,
+    };
+  } catch (err) {
+    return {
+      name: 'service',
+      ok: false,
+      detail: 'not running',
+      fix: (err as Error).message.split('Fix: ')[1],
+    };
+  }
+}

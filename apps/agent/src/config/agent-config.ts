@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentConfigSchema, compileValidator, formatProblem } from '@cti/contracts';
+
+export const DEFAULT_CONFIG_PATH = '/etc/cti/agent.json';
+
+export type SourceConfig =
+  | { kind: 'serial'; path: string; baudRate: number; reconnectCapMs: number }
+  | { kind: 'folder'; dir: string; stableMs: number }
+  | { kind: 'simulated'; fps: number; width: number; height: number };
+
+export type TriggerConfig =
+  | {
+      kind: 'gpio';
+      bcm: number;
+      activeLow: boolean;
+      debounceMs: number;
+      lockoutMs: number;
+      longPressMs: number;
+      mode: 'auto' | 'interrupt' | 'poll';
+    }
+  | { kind: 'none' };
+
+export type GpsConfig =
+  | { kind: 'fixed'; lat: number; lon: number }
+  | { kind: 'nmea'; path: string; baudRate: number; maxAgeS: number }
+  | null;
+
+export type QualityGateConfig = {
+  enabled: boolean;
+  minMeanIntensity: number;
+  maxDarkFraction: number;
+  maxSaturatedFraction: number;
+  minContrast: number;
+  frozenMaxDifference: number;
+};
+
+/** The validated config with every default applied (keys documented in docs/agent.md). */
+export type AgentConfig = {
+  deviceCode: string;
+  operatorId: string | null;
+  farmId: string | null;
+  dataDir: string;
+  source: SourceConfig;
+  probe: { model: string; frequencyMhz?: number } | null;
+  trigger: TriggerConfig;
+  gpioChipLabel: string | null;
+  sysfsRoot: string;
+  led: { bcm: number } | null;
+  buzzer: { bcm: number } | null;
+  capture: {
+    ringMs: number;
+    windowBeforeMs: number;
+    windowAfterMs: number;
+    format: 'png' | 'jpeg';
+    jpegQuality: number;
+    qualityGate: QualityGateConfig;
+  };
+  gps: GpsConfig;
+  hint: { enabled: boolean; modelPath: string | null };
+  http: { host: string; port: number };
+  upload: {
+    enabled: boolean;
+    bucket: string;
+    region: string;
+    endpoint: string | null;
+    forcePathStyle: boolean;
+    concurrency: number;
+  };
+  outbox: { minFreeBytes: number; retentionDays: number };
+  watchdog: { maxFrameGapMs: number };
+  /** Derived paths inside dataDir. */
+  paths: { outboxDb: string; spoolDir: string; runtimeFile: string };
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the raw file is validated by the schema before use
+type Raw = Record<string, any>;
+const validateFile = compileValidator<Raw>(agentConfigSchema);
+
+/**
+ * Read, validate (schema from @cti/contracts) and resolve the agent config. Secrets never live in the
+ * file: AWS credentials come from the standard AWS chain (env, /etc/cti/agent.env via systemd's
+ * EnvironmentFile); `S3_ENDPOINT`, `CTI_S3_BUCKET`, `AWS_REGION`, `CTI_OPERATOR_ID` override the file.
+ */
+export function loadConfig(
+  path: string = DEFAULT_CONFIG_PATH,
+  env: NodeJS.ProcessEnv = process.env,
+): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `cannot read agent config ${path}: ${(err as Error).message}. Fix: create it from infra/pi/agent.json.template or pass --config <file>.`,
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`agent config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return resolveConfig(data, env, path);
+}
+
+export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin = 'config'): AgentConfig {
+  const result = validateFile(data);
+  if (!result.ok) {
+    throw new ConfigError(
+      `invalid agent config ${origin}:\n  ${result.problems.map(formatProblem).join('\n  ')}`,
+    );
+  }
+  const f = result.value;
+  const dataDir: string = f.data_dir ?? '/var/lib/cti';
+  const gate = f.capture?.quality_gate ?? {};
+  const upload = f.upload;
+  return {
+    deviceCode: f.device_code,
+    operatorId: env.CTI_OPERATOR_ID ?? f.operator_id ?? null,
+    farmId: f.farm_id ?? null,
+    dataDir,
+    source: resolveSource(f.source),
+    probe: f.probe ? { model: f.probe.model, frequencyMhz: f.probe.frequency_mhz } : null,
+    trigger: resolveTrigger(f.trigger ?? { kind: 'none' }),
+    gpioChipLabel: f.gpio_chip_label ?? null,
+    sysfsRoot: f.sysfs_root ?? '/sys',
+    led: f.led ?? null,
+    buzzer: f.buzzer ?? null,
+    capture: {
+      ringMs: f.capture?.ring_ms ?? 2000,
+      windowBeforeMs: f.capture?.window_before_ms ?? 400,
+      windowAfterMs: f.capture?.window_after_ms ?? 0,
+      format: f.capture?.format ?? 'png',
+      jpegQuality: f.capture?.jpeg_quality ?? 92,
+      qualityGate: {
+        enabled: gate.enabled ?? true,
+        minMeanIntensity: gate.min_mean_intensity ?? 12,
+        maxDarkFraction: gate.max_dark_fraction ?? 0.92,
+        maxSaturatedFraction: gate.max_saturated_fraction ?? 0.25,
+        minContrast: gate.min_contrast ?? 6,
+        frozenMaxDifference: gate.frozen_max_difference ?? 0.5,
+      },
+    },
+    gps: resolveGps(f.gps ?? null),
+    hint: { enabled: f.hint?.enabled ?? true, modelPath: f.hint?.model_path ?? null },
+    http: { host: f.http?.host ?? '127.0.0.1', port: f.http?.port ?? 8787 },
+    upload: {
+      enabled: upload.enabled ?? true,
+      bucket: env.CTI_S3_BUCKET ?? upload.bucket,
+      region: env.AWS_REGION ?? upload.region ?? 'ca-central-1',
+      endpoint: env.S3_ENDPOINT ?? upload.endpoint ?? null,
+      forcePathStyle: upload.force_path_style ?? Boolean(env.S3_ENDPOINT ?? upload.endpoint),
+      concurrency: upload.concurrency ?? 2,
+    },
+    outbox: {
+      minFreeBytes: (f.outbox?.min_free_mb ?? 200) * 1024 * 1024,
+      retentionDays: f.outbox?.retention_days ?? 7,
+    },
+    watchdog: { maxFrameGapMs: f.watchdog?.max_frame_gap_ms ?? 5000 },
+    paths: {
+      outboxDb: join(dataDir, 'outbox.db'),
+      spoolDir: join(dataDir, 'spool'),
+      runtimeFile: join(dataDir, 'agent-http.json'),
+    },
+  };
+}
+
+function resolveSource(s: Raw): SourceConfig {
+  if (s.kind === 'serial') {
+    return {
+      kind: 'serial',
+      path: s.path,
+      baudRate: s.baud_rate ?? 115200,
+      reconnectCapMs: s.reconnect_cap_ms ?? 5000,
+    };
+  }
+  if (s.kind === 'folder') return { kind: 'folder', dir: s.dir, stableMs: s.stable_ms ?? 300 };
+  return { kind: 'simulated', fps: s.fps ?? 15, width: s.width ?? 512, height: s.height ?? 384 };
+}
+
+function resolveTrigger(t: Raw): TriggerConfig {
+  if (t.kind === 'none') return { kind: 'none' };
+  return {
+    kind: 'gpio',
+    bcm: t.bcm,
+    activeLow: t.active_low ?? true,
+    debounceMs: t.debounce_ms ?? 30,
+    lockoutMs: t.lockout_ms ?? 1500,
+    longPressMs: t.long_press_ms ?? 3000,
+    mode: t.mode ?? 'auto',
+  };
+}
+
+function resolveGps(g: Raw | null): GpsConfig {
+  if (!g) return null;
+  if (g.kind === 'fixed') return { kind: 'fixed', lat: g.lat, lon: g.lon };
+  return { kind: 'nmea', path: g.path, baudRate: g.baud_rate ?? 9600, maxAgeS: g.max_age_s ?? 30 };
+}

@@ -1,0 +1,135 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createLogger, createMetricsRegistry, type Logger, onShutdown } from '@cti/runtime';
+import { serve } from '@hono/node-server';
+import { createAgent } from './agent.ts';
+import { loadHint } from './capture/hint.ts';
+import type { AgentConfig } from './config/agent-config.ts';
+import { createClockSyncMonitor } from './device/clock-sync.ts';
+import { readFirmware } from './device/firmware.ts';
+import { createS3Client } from './device/s3-client.ts';
+import { createFrameSource } from './frames/create-frame-source.ts';
+import { createGpsSource } from './gps/gps-source.ts';
+import { createLocalApi } from './http/local-api.ts';
+import { createOutbox } from './outbox/index.ts';
+import { createStatusSignals } from './signals/status-signals.ts';
+import { createSystemdNotifier, startWatchdog } from './systemd/systemd-notifier.ts';
+import { openGpioButton, openGpioOutput } from './trigger/gpio-button.ts';
+import { resolveGpioLine } from './trigger/gpio-lines.ts';
+import { createUploader } from './uploader/uploader.ts';
+
+async function openSignals(config: AgentConfig) {
+  const line = (bcm: number) =>
+    resolveGpioLine(bcm, { sysfsRoot: config.sysfsRoot, chipLabel: config.gpioChipLabel ?? undefined }).line;
+  const led = config.led ? await openGpioOutput(line(config.led.bcm)) : undefined;
+  const buzzer = config.buzzer ? await openGpioOutput(line(config.buzzer.bcm)) : undefined;
+  return { signals: led || buzzer ? createStatusSignals({ led, buzzer }) : null, outputs: [led, buzzer] };
+}
+
+async function openButton(config: AgentConfig, log: Logger) {
+  const t = config.trigger;
+  if (t.kind !== 'gpio') return null;
+  const { line, chip } = resolveGpioLine(t.bcm, {
+    sysfsRoot: config.sysfsRoot,
+    chipLabel: config.gpioChipLabel ?? undefined,
+  });
+  log.info({ bcm: t.bcm, line, chip: chip.label, base: chip.base }, 'capture button line resolved');
+  return openGpioButton({
+    line,
+    pressedLevel: t.activeLow ? 0 : 1,
+    debounceMs: t.debounceMs,
+    lockoutMs: t.lockoutMs,
+    longPressMs: t.longPressMs,
+    mode: t.mode,
+    log,
+  });
+}
+
+function openUploader(
+  config: AgentConfig,
+  outbox: ReturnType<typeof createOutbox>,
+  log: Logger,
+  metrics: ReturnType<typeof createMetricsRegistry>,
+) {
+  if (!config.upload.enabled) return null;
+  return createUploader({
+    outbox,
+    s3: createS3Client(config),
+    bucket: config.upload.bucket,
+    concurrency: config.upload.concurrency,
+    log: log.child({ mod: 'uploader' }),
+    metrics,
+    retentionDays: config.outbox.retentionDays,
+  });
+}
+
+/** `cti-agent run`: build every part from the config, start, serve 127.0.0.1, notify systemd. */
+export async function runAgent(config: AgentConfig): Promise<void> {
+  const log = createLogger({ name: 'cti-agent' });
+  const metrics = createMetricsRegistry({ prefix: 'cti_agent_' });
+  const notifier = createSystemdNotifier();
+  mkdirSync(config.paths.spoolDir, { recursive: true });
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    log: log.child({ mod: 'outbox' }),
+    minFreeBytes: config.outbox.minFreeBytes,
+  });
+  const clock = createClockSyncMonitor();
+  await clock.start();
+  const { signals, outputs } = await openSignals(config);
+  const button = await openButton(config, log);
+  const agent = createAgent({
+    config,
+    source: createFrameSource(config, log.child({ mod: 'source' })),
+    outbox,
+    uploader: openUploader(config, outbox, log, metrics),
+    button,
+    signals,
+    hint: config.hint.enabled ? await loadHint({ log, modelPath: config.hint.modelPath }) : null,
+    gps: createGpsSource(config.gps, log.child({ mod: 'gps' })),
+    clockStatus: clock.current,
+    firmware: readFirmware(),
+    metrics,
+    log,
+  });
+  await agent.start();
+  const server = serve({
+    fetch: createLocalApi({ agent, metrics }).fetch,
+    hostname: config.http.host,
+    port: config.http.port,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  writeFileSync(config.paths.runtimeFile, JSON.stringify({ host: config.http.host, port, pid: process.pid }));
+  log.info(
+    { port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
+    'agent ready',
+  );
+  await notifier
+    .send('READY=1', `--status=capturing from ${config.source.kind}`)
+    .catch((err) => log.warn({ err }, 'sd_notify failed'));
+  const stopWatchdog = startWatchdog({
+    notifier,
+    healthy: agent.health,
+    onUnhealthy: (reason) => log.warn({ reason }, 'capture loop unhealthy: withholding watchdog ping'),
+  });
+
+  onShutdown(
+    async () => {
+      await notifier.send('STOPPING=1').catch(() => {});
+      stopWatchdog();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await agent.stop();
+      button?.close();
+      for (const o of outputs) o?.close();
+      clock.stop();
+      outbox.close();
+      rmSync(config.paths.runtimeFile, { force: true });
+    },
+    { log, timeoutMs: 15_000 },
+  );
+}

@@ -1,0 +1,36 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { waitFor } from '@cti/testkit';
+
+/**
+ * A stand-in for systemd's notify socket: Node cannot bind a unix datagram socket, so a tiny Python
+ * process does and prints each sd_notify message as one JSON line.
+ */
+export async function startNotifySocket(path: string) {
+  const messages: string[] = [];
+  const script = [
+    'import socket, sys, json',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    `s.bind(${JSON.stringify(path)})`,
+    'while True:',
+    '    print(json.dumps(s.recv(65536).decode()), flush=True)',
+  ].join('\n');
+  const child: ChildProcess = spawn(process.env.CTI_PYTHON ?? 'python3', ['-c', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) if (line) messages.push(JSON.parse(line) as string);
+  });
+  await waitFor(() => existsSync(path), { what: 'notify socket bound' });
+  return {
+    path,
+    messages,
+    close() {
+      child.kill();
+    },
+  };
+}

@@ -60,7 +60,7 @@ test('watch settings: flags win over the environment, bucket is required', () =>
     {
       bucket: 'flag-bucket',
       prefix: 'raw/',
-      stateFile: '.cti-relay/state.json',
+      stateFile: '.cti/relay-state.json',
       pollMs: 250,
       graceMs: 900_000,
     },

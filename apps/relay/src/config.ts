@@ -140,7 +140,7 @@ export function loadWatchConfig(
   const prefix = get('CTI_RELAY_PREFIX') ?? 'raw/';
   if (!prefix.endsWith('/'))
     problems.push(`CTI_RELAY_PREFIX: must end with "/", got ${JSON.stringify(prefix)}`);
-  const stateFile = get('CTI_RELAY_STATE_FILE') ?? '.cti-relay/state.json';
+  const stateFile = get('CTI_RELAY_STATE_FILE') ?? '.cti/relay-state.json';
   const pollMs = int('CTI_RELAY_POLL_MS', 1000, 50, 3_600_000);
   const graceMs = int('CTI_RELAY_GRACE_MS', 15 * 60_000, 0, 7 * 24 * 3_600_000);
   if (problems.length > 0) throw new ConfigError(problems);

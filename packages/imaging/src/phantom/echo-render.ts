@@ -13,7 +13,16 @@ import type { TissueMaps } from './tissue-maps.ts';
  *    noise that TGC amplifies with depth;
  * 4. envelope → dB → dynamic range window → gray map → optional speckle-reduction smoothing.
  */
-export function renderEcho(g: ScanGeometry, p: PhantomParams, maps: TissueMaps, rng: Rng): Uint8Array {
+/** Live streams: speckle = rho · (fixed pattern) + √(1-rho²) · (this frame's draw). */
+export type SpeckleRefresh = { rng: Rng; rho: number };
+
+export function renderEcho(
+  g: ScanGeometry,
+  p: PhantomParams,
+  maps: TissueMaps,
+  rng: Rng,
+  refresh?: SpeckleRefresh,
+): Uint8Array {
   const n = g.lines * g.samples;
   const re = new Float32Array(n);
   const im = new Float32Array(n);
@@ -21,9 +30,20 @@ export function renderEcho(g: ScanGeometry, p: PhantomParams, maps: TissueMaps, 
     const u = (rng.next() * 4294967296) >>> 0;
     const r = maps.sigma[i]! * RAYLEIGH[u & 0xffff]!;
     const phase = u >>> 20;
-    re[i] = r * COS[phase]! + maps.coherent[i]!;
+    re[i] = r * COS[phase]!;
     im[i] = r * SIN[phase]!;
   }
+  if (refresh) {
+    const keep = refresh.rho;
+    const add = Math.sqrt(1 - keep * keep);
+    for (let i = 0; i < n; i++) {
+      const u = (refresh.rng.next() * 4294967296) >>> 0;
+      const r = maps.sigma[i]! * RAYLEIGH[u & 0xffff]! * add;
+      re[i] = re[i]! * keep + r * COS[u >>> 20]!;
+      im[i] = im[i]! * keep + r * SIN[u >>> 20]!;
+    }
+  }
+  for (let i = 0; i < n; i++) re[i] = re[i]! + maps.coherent[i]!;
   const sampleMm = g.depthMm / g.samples;
   const focusMm = g.depthMm * 0.35;
   const lateral = (j: number) => {
@@ -33,7 +53,7 @@ export function renderEcho(g: ScanGeometry, p: PhantomParams, maps: TissueMaps, 
   };
   blurRows(re, im, g.lines, g.samples, lateral);
   blurColumns(re, im, g.lines, g.samples, p.speckleAxialMm / sampleMm);
-  return compress(g, p, maps, re, im, rng);
+  return compress(g, p, maps, re, im, refresh?.rng ?? rng);
 }
 
 function compress(

@@ -1,5 +1,5 @@
 import { createRng, deriveSeed, type Rng } from '../prng.ts';
-import { renderEcho, toDisplayRows } from './echo-render.ts';
+import { renderEcho, type SpeckleRefresh, toDisplayRows } from './echo-render.ts';
 import { buildNegativeScene } from './negative-scenes.ts';
 import type { Bbox, Phantom, PhantomKind, PhantomParams } from './phantom-types.ts';
 import { buildRibeyeScene } from './ribeye-scene.ts';
@@ -34,8 +34,9 @@ export function generatePhantom(options: PhantomOptions): Phantom {
   throw new Error(`seed ${seed}: no ribeye inside the field after 8 draws; check the size/depth overrides`);
 }
 
-/** Render from fully specified parameters (what `labels.params` records). */
-export function renderPhantom(params: PhantomParams, rng: Rng): Phantom {
+/** Render from fully specified parameters (what `labels.params` records). `refresh` redraws part of
+ * the speckle (live streams: frames of one animal decorrelate but keep the anatomy's textures). */
+export function renderPhantom(params: PhantomParams, rng: Rng, refresh?: SpeckleRefresh): Phantom {
   const base = {
     probe: params.probe,
     scanArea: params.scanArea,
@@ -46,10 +47,10 @@ export function renderPhantom(params: PhantomParams, rng: Rng): Phantom {
   };
   const g = createScanGeometry(base);
   // Speckle finer than ~1.5 display pixels axially is simulated finer and averaged down.
-  const k = Math.min(3, Math.max(1, Math.ceil(0.6 / (params.speckleAxialMm / g.spacingMm))));
+  const k = Math.min(2, Math.max(1, Math.ceil(0.6 / (params.speckleAxialMm / g.spacingMm))));
   const fine = k === 1 ? g : createScanGeometry({ ...base, oversample: k });
   const scene = buildScene(params.kind, fine, params, rng.fork('scene'));
-  const echo = renderEcho(fine, params, scene.maps, rng.fork('speckle'));
+  const echo = renderEcho(fine, params, scene.maps, rng.fork('speckle'), refresh);
   const beam = toDisplayRows(echo, fine.lines, fine.samples, k, params.smoothing);
   const converted = scanConvert(g, beam, params.width, params.height);
   const labelMask = scene.inRibeye ? rasterizeMask(g, converted.field, scene.inRibeye, params.width) : null;

@@ -5,7 +5,7 @@ import { createRibeyeAnatomy, NO_RIBEYE, type RibeyeAnatomy } from './ribeye-ana
 import type { ScanGeometry } from './scan-geometry.ts';
 import { addBoneSurfaces, addReverberation, applyBoneShadows, applyDropouts } from './scene-effects.ts';
 import { createTissueMaps, incidence, lineProfile, stamp, strand, type TissueMaps } from './tissue-maps.ts';
-import { createValueNoise } from './value-noise.ts';
+import { createValueNoise, tabulate } from './value-noise.ts';
 
 /** Fill the beam-grid maps for a transverse ribeye view; returns the maps and the anatomy used. */
 export function buildRibeyeScene(
@@ -60,12 +60,13 @@ function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: T
   const interfaceAt = (x: number, k: number) => 0.35 + 0.65 * Math.max(0, 0.5 + grain(x, 7 * k));
   const fasciaCut = 1 - 2 * p.fasciaVisibility;
   const topC = a.ribeyeTop(p.ribeyeCenterXMm);
+  const skinIncidence = tabulate((x) => incidence((a.skinZ(x + 1) - a.skinZ(x - 1)) / 2), b.x0, b.x1, 0.5);
   const n = g.lines * g.samples;
   for (let idx = 0; idx < n; idx++) {
     const x = g.xMm[idx]!;
     const z = g.zMm[idx]!;
     const skin = a.skinZ(x);
-    const inc = incidence((a.skinZ(x + 1) - a.skinZ(x - 1)) / 2);
+    const inc = skinIncidence(x);
     let sigma: number;
     let coh = 0;
     if (z < skin) sigma = 0.015;

@@ -81,7 +81,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     gainDb: o.gainDb ?? round(rng.range(r.gainDb[0], r.gainDb[1]), 1),
     dynamicRangeDb: o.dynamicRangeDb ?? Math.round(rng.range(r.dynamicRangeDb[0], r.dynamicRangeDb[1])),
     attenuationDbPerCmMHz: round(a.range(0.4, 1), 2),
-    tgcResidualDbPerCm: round(a.range(-2.4, 0), 2),
+    tgcResidualDbPerCm: round(a.range(-1.4, 0.2), 2),
     convexRadiusMm: round(a.range(40, 80), 1),
     sectorHalfAngleDeg: round(a.range(22, 38), 1),
     standoffMm: round(standoffMm, 2),
@@ -110,7 +110,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     }),
     // Calibrated on the reference scans: intensity autocorrelation half-widths ≈ 0.45 mm axial and
     // ≈ 1.7 mm lateral, i.e. Gaussian PSF sigmas ≈ 0.38 mm and ≈ 1.45 mm (half-width = 1.18 σ).
-    speckleAxialMm: round(a.range(0.26, 0.5), 3),
+    speckleAxialMm: round(a.range(0.2, 0.42), 3),
     speckleLateralMm: round(a.range(0.9, 1.7), 3),
     speckleLateralGrowth: round(a.range(0.02, 0.1), 3),
     reverberation: round(a.range(0, 1), 2),
@@ -121,9 +121,9 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }),
     noiseDb: round(rng.range(r.noiseDb[0], r.noiseDb[1]), 1),
     beamLines: a.int(100, 260),
-    muscleLevel: round(rng.range(0.32, 0.58), 3),
+    muscleLevel: round(rng.range(0.28, 0.55), 3),
     grayGamma: round(rng.range(1, 1.6), 2),
-    blackLevel: rng.chance(0.6) ? 0 : Math.round(rng.range(5, 60)),
+    blackLevel: rng.chance(0.5) ? 0 : Math.round(rng.range(10, 80)),
   };
 }
 

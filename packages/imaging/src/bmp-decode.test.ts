@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { decodeBmp, encodeBmp8 } from './bmp-decode.ts';
+import { ImageDecodeError } from './image-decode-error.ts';
+import { pattern, USTOOL_BMP } from './test-fixtures.ts';
+
+/** A 24- or 32-bit BMP written by hand (bottom-up unless topDown). */
+function rgbBmp(
+  width: number,
+  height: number,
+  bpp: 24 | 32,
+  px: (x: number, y: number) => [number, number, number],
+  topDown = false,
+) {
+  const stride = Math.ceil((bpp * width) / 32) * 4;
+  const buf = new Uint8Array(54 + stride * height);
+  const v = new DataView(buf.buffer);
+  buf.set([0x42, 0x4d]);
+  v.setUint32(2, buf.length, true);
+  v.setUint32(10, 54, true);
+  v.setUint32(14, 40, true);
+  v.setInt32(18, width, true);
+  v.setInt32(22, topDown ? -height : height, true);
+  v.setUint16(26, 1, true);
+  v.setUint16(28, bpp, true);
+  for (let y = 0; y < height; y++) {
+    const row = 54 + (topDown ? y : height - 1 - y) * stride;
+    for (let x = 0; x < width; x++) {
+      const [r, g, b] = px(x, y);
+      buf.set([b, g, r], row + (x * bpp) / 8);
+    }
+  }
+  return buf;
+}
+
+describe('decodeBmp', () => {
+  it('decodes the real 8-bit reference scan', async () => {
+    const g = decodeBmp(await readFile(USTOOL_BMP));
+    assert.equal(g.width, 309);
+    assert.equal(g.height, 213);
+    const mean = g.data.reduce((s, v) => s + v, 0) / g.data.length;
+    assert.ok(mean > 30 && mean < 70, `mean ${mean}`);
+    // Bottom-up storage: the bright skin line is near the top of the decoded image, not the bottom.
+    const rowMean = (y: number) => g.data.subarray(y * 309, y * 309 + 309).reduce((s, v) => s + v, 0) / 309;
+    const top = Math.max(...Array.from({ length: 40 }, (_, y) => rowMean(y)));
+    const bottom = Math.max(...Array.from({ length: 40 }, (_, y) => rowMean(212 - y)));
+    assert.ok(top > 2 * bottom, `brightest top row ${top} vs bottom ${bottom}`);
+  });
+
+  it('round-trips a generated 8-bit palette BMP with odd width (row padding)', () => {
+    const src = pattern(37, 23);
+    assert.deepEqual(decodeBmp(encodeBmp8(src)), src);
+  });
+
+  it('decodes 24-bit bottom-up and 32-bit top-down BMPs to luma', () => {
+    const px = (x: number, y: number): [number, number, number] => [x * 20, y * 30, 100];
+    for (const [bpp, topDown] of [
+      [24, false],
+      [32, true],
+    ] as const) {
+      const g = decodeBmp(rgbBmp(5, 3, bpp, px, topDown));
+      assert.equal(g.width, 5);
+      assert.equal(g.height, 3);
+      for (let y = 0; y < 3; y++) {
+        for (let x = 0; x < 5; x++) {
+          const [r, gg, b] = px(x, y);
+          assert.equal(
+            g.data[y * 5 + x],
+            Math.round(0.299 * r + 0.587 * gg + 0.114 * b),
+            `${bpp}-bit at ${x},${y}`,
+          );
+        }
+      }
+    }
+  });
+
+  it('rejects unsupported and broken BMPs with a named reason', () => {
+    const bmp16 = rgbBmp(4, 4, 24, () => [0, 0, 0]);
+    new DataView(bmp16.buffer).setUint16(28, 16, true);
+    assert.throws(
+      () => decodeBmp(bmp16, 'x.bmp'),
+      (e: unknown) =>
+        e instanceof ImageDecodeError && e.code === 'unsupported_bmp' && /16-bit/.test(e.message),
+    );
+    const rle = encodeBmp8(pattern(8, 8));
+    new DataView(rle.buffer).setUint32(30, 1, true);
+    assert.throws(
+      () => decodeBmp(rle),
+      (e: unknown) => e instanceof ImageDecodeError && /compressed/.test(e.message),
+    );
+    const cut = encodeBmp8(pattern(64, 64)).subarray(0, 2000);
+    assert.throws(
+      () => decodeBmp(cut),
+      (e: unknown) => e instanceof ImageDecodeError && e.code === 'truncated',
+    );
+  });
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { toGray } from '../gray-image.ts';
+import { decodeGray } from '../image-codec.ts';
+import { generatePhantom, type PhantomOptions } from '../phantom/generate-phantom.ts';
+import { boxBlur, HZAU_BOX, HZAU_PNG, USTOOL_BMP, USTOOL_BOX } from '../test-fixtures.ts';
+import { grayHistogram, histogramDistance, regionMean, speckleWidths } from './image-statistics.ts';
+
+type Roi = [number, number, number, number];
+/** Inner part of a ribeye box: speckle without the boundary. */
+const core = ([x0, y0, x1, y1]: Roi): Roi => {
+  const w = x1 - x0;
+  const h = y1 - y0;
+  return [x0 + 0.2 * w, y0 + 0.25 * h, x1 - 0.2 * w, y1 - 0.3 * h].map(Math.round) as Roi;
+};
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+
+const REFERENCES: { name: string; file: string; area: Roi; box: Roi; like: Omit<PhantomOptions, 'seed'> }[] =
+  [
+    {
+      name: 'ustool crop',
+      file: USTOOL_BMP,
+      area: [0, 0, 309, 213],
+      box: USTOOL_BOX,
+      like: { width: 309, height: 213, layout: 'crop', probe: 'linear' },
+    },
+    {
+      name: 'hzau screen',
+      file: HZAU_PNG,
+      area: [160, 42, 760, 715],
+      box: HZAU_BOX,
+      like: { width: 940, height: 720, layout: 'screen', probe: 'linear', depthCm: 20 },
+    },
+  ];
+
+describe('phantom realism against the reference scans', () => {
+  for (const ref of REFERENCES) {
+    it(`matches ${ref.name}: speckle size, histogram, brightness range`, async () => {
+      const real = await decodeGray(ref.file);
+      const realSpeckle = speckleWidths(real, core(ref.box));
+      const realHist = grayHistogram(real, ref.area);
+      const realMean = regionMean(real, ref.area);
+      const lateral: number[] = [];
+      const axial: number[] = [];
+      const emd: number[] = [];
+      const means: number[] = [];
+      for (let seed = 0; seed < 12; seed++) {
+        const { image, labels } = generatePhantom({ seed, ...ref.like });
+        const g = toGray(image);
+        const s = speckleWidths(g, core(labels.ribeyeBbox!));
+        lateral.push(s.lateral);
+        axial.push(s.axial);
+        emd.push(histogramDistance(realHist, grayHistogram(g, labels.params.scanArea)));
+        means.push(regionMean(g, labels.params.scanArea));
+      }
+      const band = (v: number, r: number) => v > 0.6 * r && v < 1.6 * r;
+      assert.ok(
+        band(median(lateral), realSpeckle.lateral),
+        `lateral speckle ${median(lateral)} vs real ${realSpeckle.lateral}`,
+      );
+      assert.ok(
+        band(median(axial), realSpeckle.axial),
+        `axial speckle ${median(axial)} vs real ${realSpeckle.axial}`,
+      );
+      assert.ok(median(emd) < 35, `median histogram distance ${median(emd)} gray levels`);
+      assert.ok(
+        emd.filter((d) => d < 20).length >= 3,
+        `phantoms within 20 gray levels of the real histogram: ${emd}`,
+      );
+      assert.ok(
+        Math.min(...means) < realMean && realMean < Math.max(...means),
+        `real mean ${realMean} outside ${means}`,
+      );
+    });
+  }
+
+  it('the speckle statistic can fail: a blurred phantom leaves the band', () => {
+    const { image, labels } = generatePhantom({ seed: 1, ...REFERENCES[0]!.like });
+    const sharp = speckleWidths(toGray(image), core(labels.ribeyeBbox!));
+    const blurred = speckleWidths(boxBlur(toGray(image), 4), core(labels.ribeyeBbox!));
+    assert.ok(
+      blurred.axial > 1.6 * 0.8 && blurred.axial > 2 * sharp.axial,
+      `blurred axial ${blurred.axial} vs ${sharp.axial}`,
+    );
+  });
+
+  it('puts bright interfaces above a darker ribeye', () => {
+    let brighter = 0;
+    for (let seed = 0; seed < 10; seed++) {
+      const { image, labels } = generatePhantom({ seed, maxSide: 320, layout: 'crop' });
+      const g = toGray(image);
+      const [x0, y0, x1] = labels.ribeyeBbox!;
+      const cx0 = Math.round(x0 + 0.3 * (x1 - x0));
+      const cx1 = Math.round(x1 - 0.3 * (x1 - x0));
+      let best = 0;
+      for (let y = labels.params.scanArea[1]; y < y0; y++)
+        best = Math.max(best, regionMean(g, [cx0, y, cx1, y + 1]));
+      if (best > regionMean(g, core(labels.ribeyeBbox!)) + 20) brighter++;
+    }
+    assert.ok(brighter >= 8, `bright interface above the ribeye in ${brighter}/10`);
+  });
+});

@@ -1,8 +1,5 @@
-import type { Sql, TransactionSql } from 'postgres';
+import type { Sql } from 'postgres';
 import type { IngestPlan } from './ingest-plan.ts';
-
-/** Advisory-lock namespace for ingest ("CTII"); the second key is hashtext(ingest_key). */
-export const INGEST_LOCK_NAMESPACE = 0x43544949;
 
 export type FarmSource = 'meta' | 'device' | 'geofence' | null;
 
@@ -26,45 +23,43 @@ type Row = {
   operator_id: string | null;
 };
 
-/** Thrown when the scan neither existed nor could be inserted: only a writer bypassing the lock does that. */
+/** How often a statement that lost a race is re-run with a fresh snapshot before giving up (→ 503). */
+const MAX_ATTEMPTS = 5;
+
+/** The capture neither existed nor could be inserted after MAX_ATTEMPTS fresh snapshots: retry later. */
 export class IngestConflictError extends Error {
   readonly code = '40001';
 }
 
 /**
- * Ingest one capture in ONE transaction (READ COMMITTED): a transaction-level advisory lock on the
- * ingest_key, then a single CTE statement that either records a `replayed` event for the existing scan
- * or writes device, assets, scan, events and the grading job. The lock serialises identical webhooks;
- * because it is taken by an earlier statement, the CTE's snapshot already sees a scan committed by the
- * winner, so the loser takes the replay branch and counts nothing. Different captures never wait on
- * each other except on their shared device row.
+ * Ingest one capture in ONE transaction: a single data-modifying CTE statement (one round trip, its
+ * own implicit transaction) that either records a `replayed` event for the existing scan or writes
+ * device, assets, scan, `uploaded` + `ingested` events and the grading job.
+ *
+ * Races under READ COMMITTED: all sub-statements share the snapshot taken when the statement starts.
+ * When an identical webhook commits the scan after that, our `ON CONFLICT (ingest_key) DO NOTHING`
+ * inserts nothing, so nothing else is written or counted (every other write hangs off the inserted
+ * scan, or is an ON CONFLICT DO NOTHING that the winner already satisfied), and the statement reports
+ * neither an existing nor a new scan. The same happens when the device row was created concurrently.
+ * Either way the statement is simply re-run: its new snapshot sees the winner's rows.
  *
  * @example const result = await ingestCapture(sql, planIngest(body), { requestId });
  */
 export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestContext): Promise<IngestResult> {
-  const row = await sql.begin(async (tx) => {
-    // Both statements are sent without waiting in between (postgres.js pipelines on the connection).
-    const [, rows] = await Promise.all([lockIngestKey(tx, plan.ingestKey), writeCapture(tx, plan, ctx)]);
-    const first = rows[0];
-    if (!first || (first.existing_id === null && first.new_id === null)) {
-      throw new IngestConflictError(
-        `scan for ${plan.ingestKey} was inserted concurrently without the ingest lock`,
-      );
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const [row] = await writeCapture(sql, plan, ctx);
+    if (row?.existing_id) return { replayed: true, scanId: row.existing_id };
+    if (row?.new_id) {
+      return {
+        replayed: false,
+        scanId: row.new_id,
+        farmId: row.farm_id,
+        farmSource: row.farm_source,
+        operatorId: row.operator_id,
+      };
     }
-    return first;
-  });
-  if (row.existing_id !== null) return { replayed: true, scanId: row.existing_id };
-  return {
-    replayed: false,
-    scanId: row.new_id as string,
-    farmId: row.farm_id,
-    farmSource: row.farm_source,
-    operatorId: row.operator_id,
-  };
-}
-
-function lockIngestKey(tx: TransactionSql, ingestKey: string) {
-  return tx`SELECT pg_advisory_xact_lock(${INGEST_LOCK_NAMESPACE}::int, hashtext(${ingestKey}))`;
+  }
+  throw new IngestConflictError(`${plan.ingestKey} lost ${MAX_ATTEMPTS} races in a row; retry later`);
 }
 
 function eventMeta(plan: IngestPlan, ctx: IngestContext) {
@@ -81,7 +76,7 @@ function eventMeta(plan: IngestPlan, ctx: IngestContext) {
   };
 }
 
-function writeCapture(tx: TransactionSql, plan: IngestPlan, ctx: IngestContext) {
+function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
   const meta = eventMeta(plan, ctx);
   const a = plan.assets;
   const lon = plan.gps?.lon ?? null;
@@ -92,30 +87,36 @@ function writeCapture(tx: TransactionSql, plan: IngestPlan, ctx: IngestContext) 
     ), replay AS (
       INSERT INTO scan_events (scan_id, event, meta)
       SELECT id, 'replayed', ${tx.json(meta.replayed)}::jsonb FROM existing
-    ), dev AS (
-      INSERT INTO devices AS d (device_code, s3_prefix_hint, last_upload_at, last_seen_at, captures_count)
+    ), new_device AS (
+      -- A brand-new device is created already counted: its first scan cannot be a replay, because
+      -- an existing scan for this ingest_key implies its device (same device_code) exists.
+      INSERT INTO devices (device_code, s3_prefix_hint, last_upload_at, last_seen_at, captures_count)
       SELECT ${plan.deviceCode}, ${plan.s3PrefixHint}, now(), LEAST(${plan.capturedAt}::timestamptz, now()), 1
       WHERE NOT EXISTS (SELECT 1 FROM existing)
-      ON CONFLICT (device_code) DO UPDATE SET
-        s3_prefix_hint = EXCLUDED.s3_prefix_hint,
-        last_upload_at = EXCLUDED.last_upload_at,
-        last_seen_at = GREATEST(d.last_seen_at, EXCLUDED.last_seen_at),
-        captures_count = COALESCE(d.captures_count, 0) + 1,
-        updated_at = now()
+      ON CONFLICT (device_code) DO NOTHING
       RETURNING id, farm_id
+    ), dev AS (
+      SELECT id, farm_id, true AS created FROM new_device
+      UNION ALL
+      SELECT id, farm_id, false FROM devices
+      WHERE device_code = ${plan.deviceCode} AND NOT EXISTS (SELECT 1 FROM existing)
+      LIMIT 1
     ), new_assets AS (
-      INSERT INTO assets AS x (bucket, object_key, sha256, size_bytes, mime_type)
+      INSERT INTO assets (bucket, object_key, sha256, size_bytes, mime_type)
       SELECT ${plan.bucket}, k, s, z, m
       FROM unnest(
         ${a.map((x) => x.objectKey)}::text[], ${a.map((x) => x.sha256)}::text[],
         ${a.map((x) => x.sizeBytes)}::bigint[], ${a.map((x) => x.mimeType)}::text[]
       ) AS u(k, s, z, m)
       WHERE EXISTS (SELECT 1 FROM dev)
-      ON CONFLICT (bucket, object_key) DO UPDATE SET
-        sha256 = EXCLUDED.sha256,
-        size_bytes = COALESCE(EXCLUDED.size_bytes, x.size_bytes),
-        mime_type = EXCLUDED.mime_type
+      ON CONFLICT (bucket, object_key) DO NOTHING
       RETURNING id, object_key
+    ), asset_ids AS (
+      -- Assets already present (written by another path without their scan) are reused, not changed.
+      SELECT id, object_key FROM new_assets
+      UNION ALL
+      SELECT id, object_key FROM assets
+      WHERE bucket = ${plan.bucket} AND object_key = ANY(${a.map((x) => x.objectKey)}::text[])
     ), farm AS (
       SELECT
         (SELECT f.id FROM farms f WHERE f.id = ${plan.metaFarmId}::uuid) AS meta_farm,
@@ -134,8 +135,8 @@ function writeCapture(tx: TransactionSql, plan: IngestPlan, ctx: IngestContext) 
         CASE WHEN ${lon}::float8 IS NULL THEN NULL
              ELSE ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326) END,
         ${plan.capturedAt}::timestamptz, 'ingested',
-        (SELECT id FROM new_assets WHERE object_key = ${plan.imageKey}),
-        (SELECT id FROM new_assets WHERE object_key = ${plan.maskKey}::text)
+        (SELECT id FROM asset_ids WHERE object_key = ${plan.imageKey} LIMIT 1),
+        (SELECT id FROM asset_ids WHERE object_key = ${plan.maskKey}::text LIMIT 1)
       FROM dev, farm, op
       ON CONFLICT (ingest_key) DO NOTHING
       RETURNING id, farm_id, operator_id,
@@ -155,6 +156,15 @@ function writeCapture(tx: TransactionSql, plan: IngestPlan, ctx: IngestContext) 
       ORDER BY e.ord
     ), job AS (
       INSERT INTO grading_jobs (scan_id) SELECT id FROM scan
+    ), counted AS (
+      -- Only an existing device is updated here (a row inserted by this statement is invisible to it).
+      UPDATE devices SET
+        s3_prefix_hint = ${plan.s3PrefixHint},
+        last_upload_at = now(),
+        last_seen_at = GREATEST(last_seen_at, LEAST(${plan.capturedAt}::timestamptz, now())),
+        captures_count = COALESCE(captures_count, 0) + 1,
+        updated_at = now()
+      WHERE id = (SELECT id FROM dev WHERE NOT created) AND EXISTS (SELECT 1 FROM scan)
     )
     SELECT (SELECT id FROM existing) AS existing_id, scan.id AS new_id, scan.farm_id, scan.farm_source,
            scan.operator_id

@@ -1,0 +1,144 @@
+// pnpm bench:ingest — prints figures, asserts nothing (see apps/server/README.md "Benchmark").
+//
+// 1. direct: the ingest transaction (ingestCapture) through postgres.js at CONCURRENCY, no HTTP —
+//    the database's own ceiling for this workload on this machine.
+// 2. http: the same number of distinct signed webhooks against a spawned `cti-server` process
+//    (real HTTP, keep-alive, body limit, HMAC, schema, consistency, transaction, ingestion_log).
+// 3. replays of both, which must be at least as fast.
+// Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (32), BENCH_POOL (server and direct pool, 10).
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { createTestDatabase } from '@cti/db/testing';
+import postgres from 'postgres';
+import { planIngest } from '../src/ingest/ingest-plan.ts';
+import { ingestCapture } from '../src/ingest/ingest-transaction.ts';
+import { distinctWebhook, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
+
+const N = Number(process.env.BENCH_N ?? 4000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const POOL = Number(process.env.BENCH_POOL ?? 10);
+
+type Figures = { label: string; ok: number; failed: number; seconds: number; p50: number; p99: number };
+
+async function runAtConcurrency(
+  label: string,
+  count: number,
+  op: (i: number) => Promise<boolean>,
+): Promise<Figures> {
+  const latencies: number[] = [];
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const t = performance.now();
+      const good = await op(i).catch(() => false);
+      latencies.push(performance.now() - t);
+      if (good) ok++;
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return { label, ok, failed, seconds, p50: pct(0.5), p99: pct(0.99) };
+}
+
+function print(f: Figures): number {
+  const rate = f.ok / f.seconds;
+  console.log(
+    `${f.label.padEnd(22)} ${String(f.ok).padStart(6)} ok ${String(f.failed).padStart(4)} failed  ` +
+      `${rate.toFixed(0).padStart(6)}/s  p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`,
+  );
+  return rate;
+}
+
+async function startServer(url: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      CTI_WEBHOOK_SECRETS: TEST_SECRET,
+      CTI_S3_BUCKETS: TEST_BUCKET,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CTI_DB_POOL_MAX: String(POOL),
+      LOG_LEVEL: 'info', // the 'listening' line (with the port) is logged at info
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; port?: number };
+      if (entry.msg === 'listening' && entry.port) resolve(entry.port);
+    });
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { port, stop };
+}
+
+function post(agent: Agent, port: number, init: RequestInit): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/ingest/webhook',
+        method: 'POST',
+        agent,
+        headers: init.headers as Record<string, string>,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body as string);
+  });
+}
+
+async function main() {
+  const db = await createTestDatabase({ max: 1 });
+  const direct = postgres(db.url, { max: POOL, onnotice: () => {} });
+  try {
+    console.log(
+      `ingest benchmark: N=${N} concurrency=${CONCURRENCY} pool=${POOL} cpus=${(await import('node:os')).availableParallelism()}`,
+    );
+    const plans = Array.from({ length: N }, (_, i) => planIngest(distinctWebhook(i, { devices: 64 })));
+    const viaSql = (i: number) =>
+      ingestCapture(direct, plans[i]!, { requestId: `bench-${i}` }).then(() => true);
+    const directRate = print(await runAtConcurrency('direct SQL (new)', N, viaSql));
+    const directReplayRate = print(await runAtConcurrency('direct SQL (replay)', N, viaSql));
+
+    const server = await startServer(db.url);
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    try {
+      const inits = Array.from({ length: N }, (_, i) => signedInit(distinctWebhook(N + i, { devices: 64 })));
+      const viaHttp = (expected: number) => (i: number) =>
+        post(agent, server.port, inits[i]!).then((s) => s === expected);
+      const httpRate = print(await runAtConcurrency('HTTP webhook (new)', N, viaHttp(201)));
+      const httpReplayRate = print(await runAtConcurrency('HTTP webhook (replay)', N, viaHttp(200)));
+      console.log(`ratio HTTP/direct (new):    ${(httpRate / directRate).toFixed(2)}`);
+      console.log(`ratio HTTP/direct (replay): ${(httpReplayRate / directReplayRate).toFixed(2)}`);
+      console.log(`replay/new over HTTP:       ${(httpReplayRate / httpRate).toFixed(2)}`);
+    } finally {
+      agent.destroy();
+      await server.stop();
+    }
+  } finally {
+    await direct.end({ timeout: 5 });
+    await db.drop();
+  }
+}
+
+await main();

@@ -39,9 +39,11 @@ function watcherFor({
   stateFile = join(dir, `${bucket}-${Math.random()}.json`),
   clock = fakeClock().clock as Clock,
   graceMs = 60_000,
+  fetch = globalThis.fetch,
 } = {}) {
   const relay = createRelay({
     s3: s3.client,
+    fetch,
     config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 5000, httpTimeoutMs: 5000 },
     log: silentLogger(),
     clock,
@@ -164,4 +166,28 @@ test('start/poke/stop: the polling loop relays without an explicit poll', async 
   watcher.poke();
   await waitFor(() => receiver.for(capture.dir).length === 1, { what: 'the watcher to relay the capture' });
   await watcher.stop();
+});
+
+test('stop() lets an in-flight delivery finish and records it, so a restart does not re-send it', async () => {
+  let inFlight = false;
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const slowFetch: typeof fetch = async (input, init) => {
+    inFlight = true;
+    await released;
+    return fetch(input, init);
+  };
+  const { watcher, bucket, stateFile } = watcherFor({ clock: systemClock, fetch: slowFetch });
+  const capture = makeCapture();
+  await uploadCapture(s3.client, bucket, capture);
+  await watcher.start();
+  await waitFor(() => inFlight, { what: 'the webhook to be in flight' });
+  const stopped = watcher.stop();
+  release();
+  await stopped;
+  assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).settled[capture.metaKey]?.outcome, 'delivered');
+  await watcherFor({ bucket, stateFile }).watcher.pollOnce();
+  assert.equal(receiver.for(capture.dir).length, 1);
 });

@@ -22,6 +22,8 @@ export interface WatcherOptions {
   concurrency?: number;
   /** Cap of the backoff between retries of one pending capture. */
   retryCapMs?: number;
+  /** How long stop() lets in-flight deliveries finish before abandoning them. */
+  stopGraceMs?: number;
 }
 
 /** Every `…/meta.json` under the prefix, from a full paginated listing. */
@@ -42,12 +44,19 @@ async function listMetaObjects(s3: S3Client, bucket: string, prefix: string): Pr
   return found;
 }
 
-async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+/** Runs `work` over items, `concurrency` at a time; takes no new item once `halt` aborted. Returns whether all ran. */
+async function runPool<T>(
+  items: T[],
+  { concurrency, halt }: { concurrency: number; halt?: AbortSignal },
+  work: (item: T) => Promise<void>,
+): Promise<boolean> {
   const queue = [...items];
   const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    for (let item = queue.shift(); item !== undefined && !halt?.aborted; item = queue.shift())
+      await work(item);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  return queue.length === 0 && !halt?.aborted;
 }
 
 /**
@@ -70,9 +79,11 @@ export function createWatcher({
   clock,
   concurrency = 4,
   retryCapMs = 60_000,
+  stopGraceMs = 10_000,
 }: WatcherOptions) {
   let state: WatchState | undefined;
   let stopping: AbortController | undefined;
+  let abandon: AbortController | undefined;
   let wake: AbortController | undefined;
   let running: Promise<void> | undefined;
   let poked = false;
@@ -128,13 +139,22 @@ export function createWatcher({
     for (const key of Object.keys(s.pending)) if (!present.has(key)) delete s.pending[key];
   }
 
-  /** One pass: list, relay what is due, persist after every outcome and at the end. */
-  async function pollOnce(signal?: AbortSignal): Promise<{ relayed: number }> {
+  /**
+   * One pass: list, relay what is due, persist after every outcome and at the end. `halt` stops taking
+   * new captures (in-flight ones finish); `signal` abandons in-flight ones.
+   */
+  async function pollOnce({
+    signal,
+    halt,
+  }: {
+    signal?: AbortSignal;
+    halt?: AbortSignal;
+  } = {}): Promise<{ relayed: number }> {
     const s = await current();
     const listing = await listMetaObjects(s3, config.bucket, config.prefix);
     const floor = s.watermark ? Date.parse(s.watermark) - config.graceMs : Number.NEGATIVE_INFINITY;
     const due = listing.filter((o) => isDue(o, s, floor)).sort((a, b) => +a.lastModified - +b.lastModified);
-    await runPool(due, concurrency, async (object) => {
+    const finished = await runPool(due, { concurrency, halt }, async (object) => {
       const outcome = await relay.relayObject(
         { bucket: config.bucket, key: object.key },
         { completionWaitMs: 0, signal },
@@ -142,18 +162,19 @@ export function createWatcher({
       record(s, object, outcome);
       await persist(s);
     });
-    advance(s, listing);
+    // Only a poll that handled everything due may move the watermark past it.
+    if (finished) advance(s, listing);
     await persist(s);
     return { relayed: due.length };
   }
 
-  async function loop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+  async function loop(halt: AbortSignal, signal: AbortSignal): Promise<void> {
+    while (!halt.aborted) {
       try {
         poked = false;
-        await pollOnce(signal);
+        await pollOnce({ signal, halt });
       } catch (error) {
-        if (signal.aborted) break;
+        if (halt.aborted) break;
         log.error({ err: error }, 'poll failed; trying again next interval');
       }
       if (poked) {
@@ -161,7 +182,7 @@ export function createWatcher({
         continue;
       }
       wake = new AbortController();
-      await clock.sleep(config.pollMs, AbortSignal.any([signal, wake.signal])).catch(() => {});
+      await clock.sleep(config.pollMs, AbortSignal.any([halt, wake.signal])).catch(() => {});
     }
   }
 
@@ -172,17 +193,28 @@ export function createWatcher({
       if (running) throw new Error('watcher already started');
       await current();
       stopping = new AbortController();
+      abandon = new AbortController();
       log.info({ bucket: config.bucket, prefix: config.prefix, stateFile: config.stateFile }, 'watching');
-      running = loop(stopping.signal);
+      running = loop(stopping.signal, abandon.signal);
     },
     /** Poll now instead of at the next interval (e.g. on an in-process s3rver event). */
     poke(): void {
       poked = true;
       wake?.abort();
     },
-    /** Stops polling; an in-flight delivery is abandoned and retried after the next start. */
-    async stop(): Promise<void> {
+    /**
+     * Stops polling. In-flight deliveries get `graceMs` to finish and be recorded (abandoning one whose
+     * POST already reached the server would re-send it after a restart); then they are abandoned.
+     */
+    async stop({ graceMs = stopGraceMs }: { graceMs?: number } = {}): Promise<void> {
       stopping?.abort(new Error('watcher stopping'));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([running, grace]);
+      clearTimeout(timer);
+      abandon?.abort(new Error('watcher stopped; delivery abandoned'));
       await running;
       running = undefined;
     },

@@ -73,14 +73,25 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
   const wallClock = options.wallClock ?? (() => new Date());
   const { windowBeforeMs, windowAfterMs, qualityGate, format, jpegQuality } = config.capture;
   let lastCaptured: Frame | null = null;
+  // libvips' operation cache only helps repeated identical pipelines; here it just holds memory.
+  // One libvips worker: a single 640×480 encode gains nothing from more, and each thread holds a
+  // malloc arena (tens of MB of RSS on a Pi).
+  sharp.cache(false);
+  sharp.concurrency(1);
 
   const pickBest = (pressAt: number): Candidate | null => {
-    let frames = ring.between(pressAt - windowBeforeMs, pressAt + windowAfterMs);
+    // Never reuse the frame the previous capture took (two quick presses share a window).
+    const after = lastCaptured?.receivedAt ?? Number.NEGATIVE_INFINITY;
+    let frames = ring
+      .between(pressAt - windowBeforeMs, pressAt + windowAfterMs)
+      .filter((f) => f.receivedAt > after);
     // A slow source (folder drop, 1-2 fps probe) may have nothing in the window: take the latest
     // frame if it is still fresh enough to be "what was on screen".
     if (frames.length === 0) {
       const latest = ring.latest();
-      frames = latest && pressAt - latest.receivedAt <= Math.max(windowBeforeMs, 1000) ? [latest] : [];
+      const fresh =
+        latest && latest.receivedAt > after && pressAt - latest.receivedAt <= Math.max(windowBeforeMs, 1000);
+      frames = fresh ? [latest] : [];
     }
     let best: Candidate | null = null;
     for (const frame of frames) {
@@ -122,8 +133,12 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       while (now() < pressAt + windowAfterMs) await ring.nextFrame(pressAt + windowAfterMs - now());
     }
     const best = pickBest(pressAt);
-    if (!best)
-      return refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
+    if (!best) {
+      const stale = lastCaptured !== null && ring.latest() === lastCaptured;
+      return stale
+        ? refused('frozen', 'no new frame since the previous capture: is the probe feed stalled?', pressAt)
+        : refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
+    }
     const { frame, quality } = best;
     const diff = lastCaptured ? frameDifference(pixelsOf(frame), pixelsOf(lastCaptured)) : null;
     const verdict = checkQuality(quality, qualityGate, diff);

@@ -24,6 +24,12 @@ export type ProbeEmulatorOptions = {
   gainDb?: number;
   /** Pixels for frame n; defaults to the synthetic B-mode generator. */
   framePixels?: (n: number) => Uint8Array;
+  /**
+   * Start streaming only after the host's first identify (default true). Bytes written into a PTY
+   * before the host end is open can wedge socat's relay; a real probe front-end also waits for the
+   * host to enumerate it.
+   */
+  waitForHost?: boolean;
 };
 
 export type ProbeEmulator = {
@@ -45,7 +51,7 @@ export type ProbeEmulator = {
  * dropped-frame count sees the gap.
  */
 export function createProbeEmulator(options: ProbeEmulatorOptions): ProbeEmulator {
-  const { path, width = 512, height = 384, fps = 10, seed = 1 } = options;
+  const { path, width = 512, height = 384, fps = 10, seed = 1, waitForHost = true } = options;
   const {
     model = 'EMU-Convex-3.5',
     serial = 'EMU-0001',
@@ -103,6 +109,7 @@ export function createProbeEmulator(options: ProbeEmulatorOptions): ProbeEmulato
     const reply = (type: number, payload?: Buffer) =>
       write(encodeMessage(defaultHeader(type, header.seq), payload)).catch(() => {});
     if (header.type === MessageType.identify) {
+      startStreaming();
       const identity = { model, serial, firmware: 'emu-1.0.0', frequency_mhz: frequencyMhz, width, height };
       void reply(MessageType.identifyReply, Buffer.from(JSON.stringify(identity)));
     } else if (header.type === MessageType.freeze) {
@@ -115,6 +122,18 @@ export function createProbeEmulator(options: ProbeEmulatorOptions): ProbeEmulato
   };
   const decoder = createMessageDecoder(onCommand);
 
+  function startStreaming() {
+    if (timer || fps <= 0) return;
+    timer = setInterval(() => {
+      if (draining) {
+        seq += 1;
+        skipped += 1;
+        return;
+      }
+      sendFrame().catch(() => {});
+    }, 1000 / fps);
+  }
+
   return {
     async start() {
       port = await new Promise<SerialPort>((resolve, reject) => {
@@ -123,19 +142,11 @@ export function createProbeEmulator(options: ProbeEmulatorOptions): ProbeEmulato
       });
       port.on('data', (chunk: Buffer) => decoder.push(chunk));
       port.on('error', () => {});
-      if (fps > 0) {
-        timer = setInterval(() => {
-          if (draining) {
-            seq += 1;
-            skipped += 1;
-            return;
-          }
-          sendFrame().catch(() => {});
-        }, 1000 / fps);
-      }
+      if (!waitForHost) startStreaming();
     },
     async stop() {
       if (timer) clearInterval(timer);
+      timer = null;
       const p = port;
       port = null;
       if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));

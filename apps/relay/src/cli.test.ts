@@ -1,7 +1,7 @@
 // The built cti-relay, spawned: exit codes, stdout JSON, errors naming settings, status of a watch cursor.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import { emptyState, saveState } from './local/watch-state.ts';
 import { makeCapture, uploadCapture, uploadMeta } from './test-captures.ts';
+import { s3NotificationRecord } from './test-events.ts';
 import { type Receiver, startReceiver } from './test-receiver.ts';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -97,4 +98,47 @@ test('status reads a cursor; a cursor of another bucket is refused', async () =>
   const refused = await run(['status', '--bucket', 'cti-cli', '--state', other], env());
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /belongs to s3:\/\/other-bucket\/raw\/, not s3:\/\/cti-cli\/raw\//);
+});
+
+test('replay re-runs a dead-letter message (Lambda on-failure record) and prints one line per object', async () => {
+  const delivered = makeCapture();
+  const ignoredKey = 'raw/dev+1/notes.txt';
+  await uploadCapture(s3.client, s3.bucket, delivered);
+  const message = {
+    version: '1.0',
+    timestamp: '2025-09-09T14:20:00.000Z',
+    requestContext: {
+      requestId: 'r',
+      functionArn: 'arn:aws:lambda:ca-central-1:1:function:cti-relay',
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: 3,
+    },
+    requestPayload: {
+      Records: [
+        s3NotificationRecord(s3.bucket, delivered.metaKey),
+        s3NotificationRecord(s3.bucket, ignoredKey),
+      ],
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'RelayBatchError', errorMessage: '1 of 2 record(s) not relayed' },
+  };
+  const file = join(dir, 'dlq-message.json');
+  await writeFile(file, JSON.stringify(message));
+  const { code, stdout } = await run(['replay', file], env());
+  assert.equal(code, 0);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => [l.key, l.outcome.kind]),
+    [
+      [delivered.metaKey, 'delivered'],
+      ['raw/dev 1/notes.txt', 'ignored'],
+    ],
+  );
+  assert.equal(receiver.for(delivered.dir).length, 1);
+  const notJson = await run(['replay', join(dir, 'missing.json')], env());
+  assert.equal(notJson.code, 1);
+  assert.match(notJson.stderr, /ENOENT/);
 });

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { text as readStream } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger, onShutdown } from '@cti/runtime';
 import { pino } from 'pino';
@@ -6,8 +8,9 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadRelayConfig, loadWatchConfig } from './config.ts';
 import { loadState } from './local/watch-state.ts';
 import { createWatcher } from './local/watcher.ts';
-import type { Relay } from './relay-core.ts';
+import type { Relay, RelayTarget } from './relay-core.ts';
 import { createRelayFactory } from './relay-from-env.ts';
+import { targetsFromEvent } from './s3-events.ts';
 
 const USAGE = `Usage:
   cti-relay watch [--bucket B] [--state FILE] [--poll-ms N]
@@ -15,6 +18,9 @@ const USAGE = `Usage:
   cti-relay once <bucket> <key> [--budget-ms N]
       Relay one object now (ops replay, e.g. from the dead-letter queue). Prints the outcome as JSON;
       exit 0 when delivered or ignored, 1 when rejected, incomplete or failed.
+  cti-relay replay <file|-> [--budget-ms N]
+      Re-run an event from a file or stdin: an EventBridge/S3 event, or a dead-letter message from the
+      Lambda's on-failure destination (its requestPayload). One JSON line per object; exit as for once.
   cti-relay status [--bucket B] [--state FILE]
       Print the watcher's pending and rejected captures from its state file.
 
@@ -51,18 +57,47 @@ async function watch(flags: Flags, log: Logger): Promise<number> {
   return new Promise<number>(() => {});
 }
 
-async function once(positionals: string[], flags: Flags, log: Logger): Promise<number> {
-  const [bucket, key] = positionals;
-  if (!bucket || !key || positionals.length > 2) throw new UsageError('once needs exactly <bucket> <key>');
+/** Relay targets one after another, print one JSON outcome line each; 0 when all delivered or ignored. */
+async function relayTargets(targets: RelayTarget[], flags: Flags, log: Logger): Promise<number> {
   const config = loadRelayConfig({
     ...process.env,
     ...(flags['budget-ms'] && { CTI_RELAY_BUDGET_MS: flags['budget-ms'] }),
   });
   const relays = createRelayFactory({ config, log, source: 'replay' });
-  const outcome = await (await relays.get()).relayObject({ bucket, key });
-  process.stdout.write(`${JSON.stringify(outcome)}\n`);
-  relays.s3.destroy();
-  return outcome.kind === 'delivered' || outcome.kind === 'ignored' ? 0 : 1;
+  let failures = 0;
+  try {
+    for (const target of targets) {
+      const outcome = await (await relays.get()).relayObject(target);
+      if (outcome.kind !== 'delivered' && outcome.kind !== 'ignored') failures++;
+      process.stdout.write(`${JSON.stringify(targets.length === 1 ? outcome : { ...target, outcome })}\n`);
+    }
+  } finally {
+    relays.s3.destroy();
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+async function once(positionals: string[], flags: Flags, log: Logger): Promise<number> {
+  const [bucket, key] = positionals;
+  if (!bucket || !key || positionals.length > 2) throw new UsageError('once needs exactly <bucket> <key>');
+  return relayTargets([{ bucket, key }], flags, log);
+}
+
+/** Re-run an event: a raw EventBridge/S3 event or a DLQ message from Lambda's on-failure destination. */
+async function replay(positionals: string[], flags: Flags, log: Logger): Promise<number> {
+  const [file] = positionals;
+  if (!file || positionals.length > 1)
+    throw new UsageError('replay needs exactly one <file> (or - for stdin)');
+  const source = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
+  let data: { requestPayload?: unknown };
+  try {
+    data = JSON.parse(source);
+  } catch (error) {
+    throw new Error(`${file} is not JSON: ${(error as Error).message}`);
+  }
+  // Lambda destinations wrap the original event as requestPayload (with the error as responsePayload).
+  const { targets } = targetsFromEvent(data.requestPayload ?? data);
+  return relayTargets(targets, flags, log);
 }
 
 async function status(flags: Flags): Promise<number> {
@@ -97,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
   });
   if (command === 'watch') return watch(flags, log);
   if (command === 'once') return once(rest, flags, log);
+  if (command === 'replay') return replay(rest, flags, log);
   if (command === 'status') return status(flags);
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }

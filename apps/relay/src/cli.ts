@@ -13,8 +13,9 @@ import { createRelayFactory } from './relay-from-env.ts';
 import { targetsFromEvent } from './s3-events.ts';
 
 const USAGE = `Usage:
-  cti-relay watch [--bucket B] [--state FILE] [--poll-ms N]
+  cti-relay watch [--bucket B] [--state FILE] [--poll-ms N] [--retry-rejected]
       Poll the bucket for new raw/**/meta.json and relay each finished capture (local mode).
+      --retry-rejected relays captures the server rejected before again (e.g. after fixing a secret).
   cti-relay once <bucket> <key> [--budget-ms N]
       Relay one object now (ops replay, e.g. from the dead-letter queue). Prints the outcome as JSON;
       exit 0 when delivered or ignored, 1 when rejected, incomplete or failed.
@@ -32,6 +33,7 @@ const options = {
   state: { type: 'string' },
   'poll-ms': { type: 'string' },
   'budget-ms': { type: 'string' },
+  'retry-rejected': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,7 +53,14 @@ async function watch(flags: Flags, log: Logger): Promise<number> {
     relayObject: async (...args: Parameters<Relay['relayObject']>) =>
       (await relays.get()).relayObject(...args),
   };
-  const watcher = createWatcher({ s3: relays.s3, relay, config: watchConfig, log, clock: systemClock });
+  const watcher = createWatcher({
+    s3: relays.s3,
+    relay,
+    config: watchConfig,
+    log,
+    clock: systemClock,
+    retryRejected: flags['retry-rejected'] === true,
+  });
   await watcher.start();
   onShutdown(() => watcher.stop(), { log });
   return new Promise<number>(() => {});

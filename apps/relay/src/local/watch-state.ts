@@ -22,7 +22,8 @@ export interface PendingEntry {
 
 /**
  * The watcher's persisted cursor. `watermark` is the newest LastModified seen by a completed poll;
- * keys older than watermark − grace are assumed settled and are not kept in `settled`, so the file
+ * keys older than watermark − grace are assumed settled and are not kept in `settled` (rejections
+ * excepted: they are the local dead letters), so the file
  * stays small while a meta.json that shows up late (or out of lexical order) is still noticed.
  */
 export interface WatchState {

@@ -40,11 +40,13 @@ function watcherFor({
   clock = fakeClock().clock as Clock,
   graceMs = 60_000,
   fetch = globalThis.fetch,
+  secret = secrets[0] as string,
+  retryRejected = false,
 } = {}) {
   const relay = createRelay({
     s3: s3.client,
     fetch,
-    config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 5000, httpTimeoutMs: 5000 },
+    config: { webhookUrl: receiver.url, webhookSecrets: [secret], budgetMs: 5000, httpTimeoutMs: 5000 },
     log: silentLogger(),
     clock,
     source: 'local',
@@ -52,7 +54,7 @@ function watcherFor({
   });
   const config = { bucket, prefix: 'raw/', stateFile, pollMs: 50, graceMs };
   return {
-    watcher: createWatcher({ s3: s3.client, relay, config, log: silentLogger(), clock }),
+    watcher: createWatcher({ s3: s3.client, relay, config, log: silentLogger(), clock, retryRejected }),
     stateFile,
     bucket,
   };
@@ -190,4 +192,23 @@ test('stop() lets an in-flight delivery finish and records it, so a restart does
   assert.equal(JSON.parse(await readFile(stateFile, 'utf8')).settled[capture.metaKey]?.outcome, 'delivered');
   await watcherFor({ bucket, stateFile }).watcher.pollOnce();
   assert.equal(receiver.for(capture.dir).length, 1);
+});
+
+test('a capture the server rejected stays settled until the watcher is started with retryRejected', async () => {
+  const wrong = watcherFor({ secret: 'not-the-receiver-secret' });
+  const { bucket, stateFile } = wrong;
+  const capture = makeCapture();
+  await uploadCapture(s3.client, bucket, capture);
+  await wrong.watcher.pollOnce();
+  await wrong.watcher.pollOnce();
+  const settled = (await wrong.watcher.state()).settled[capture.metaKey];
+  assert.equal(settled?.outcome, 'rejected');
+  assert.match(settled?.reason ?? '', /^HTTP 401 bad_signature/);
+  assert.equal(receiver.for(capture.dir).length, 1, 'a permanent rejection is not retried');
+  await watcherFor({ bucket, stateFile }).watcher.pollOnce();
+  assert.equal(receiver.for(capture.dir).length, 1, 'a plain restart keeps it settled');
+  const fixed = watcherFor({ bucket, stateFile, retryRejected: true });
+  await fixed.watcher.pollOnce();
+  assert.equal((await fixed.watcher.state()).settled[capture.metaKey]?.outcome, 'delivered');
+  assert.equal(receiver.for(capture.dir).filter((r) => r.signatureOk).length, 1);
 });

@@ -24,6 +24,8 @@ export interface WatcherOptions {
   retryCapMs?: number;
   /** How long stop() lets in-flight deliveries finish before abandoning them. */
   stopGraceMs?: number;
+  /** Forget earlier rejections when the cursor is loaded, so those captures are relayed again. */
+  retryRejected?: boolean;
 }
 
 /** Every `…/meta.json` under the prefix, from a full paginated listing. */
@@ -80,6 +82,7 @@ export function createWatcher({
   concurrency = 4,
   retryCapMs = 60_000,
   stopGraceMs = 10_000,
+  retryRejected = false,
 }: WatcherOptions) {
   let state: WatchState | undefined;
   let stopping: AbortController | undefined;
@@ -96,7 +99,16 @@ export function createWatcher({
   }
 
   async function current(): Promise<WatchState> {
-    state ??= await loadState(config.stateFile, config.bucket, config.prefix);
+    if (state) return state;
+    state = await loadState(config.stateFile, config.bucket, config.prefix);
+    if (retryRejected) {
+      // The local dead-letter redrive: e.g. after fixing a secret that made the server answer 401.
+      const requeued = Object.keys(state.settled).filter(
+        (key) => state?.settled[key]?.outcome === 'rejected',
+      );
+      for (const key of requeued) delete state.settled[key];
+      if (requeued.length > 0) log.info({ requeued }, 'rejected captures will be relayed again');
+    }
     return state;
   }
 
@@ -134,7 +146,8 @@ export function createWatcher({
     const floor = newest - config.graceMs;
     const present = new Set(listing.map((o) => o.key));
     for (const [key, entry] of Object.entries(s.settled)) {
-      if (Date.parse(entry.lastModified) < floor) delete s.settled[key];
+      // Rejections stay: they are the local dead letters (see status, --retry-rejected).
+      if (entry.outcome !== 'rejected' && Date.parse(entry.lastModified) < floor) delete s.settled[key];
     }
     for (const key of Object.keys(s.pending)) if (!present.has(key)) delete s.pending[key];
   }

@@ -12,6 +12,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { createHandler } from './lambda.ts';
 import { createRelay } from './relay-core.ts';
 import { makeCapture, type TestCapture, uploadCapture, uploadFiles, uploadMeta } from './test-captures.ts';
+import { fakeClock } from './test-clock.ts';
 import { eventBridgeObjectCreated } from './test-events.ts';
 import { type CtiServer, startCtiServer, startRelayCli } from './test-processes.ts';
 
@@ -80,6 +81,29 @@ test('a capture uploaded with meta.json last becomes exactly one scan', async ()
     assets.map((a) => a.object_key.slice(capture.dir.length)),
     ['image.png', 'meta.json', 'notes.txt'],
   );
+});
+
+test('Lambda: meta.json before the image waits within the budget, then exactly one scan', async () => {
+  const capture = makeCapture();
+  let scansWhileWaiting = -1;
+  const { clock } = fakeClock(async (_ms, n) => {
+    if (n !== 1) return;
+    scansWhileWaiting = (await scans(capture)).length;
+    await uploadFiles(s3.client, BUCKET, capture);
+  });
+  await uploadMeta(s3.client, BUCKET, capture);
+  const handle = createHandler({
+    getRelay: async () => relayWith({ clock }),
+    log: silentLogger(),
+    budgetMs: 60_000,
+  });
+  const result = await handle(eventBridgeObjectCreated(BUCKET, capture.metaKey), {
+    getRemainingTimeInMillis: () => 120_000,
+  });
+  assert.equal(result.results[0]?.outcome.kind, 'delivered');
+  assert.equal(scansWhileWaiting, 0);
+  assert.equal((await scans(capture)).length, 1);
+  assert.equal((await logRows(capture, 1)).length, 1, 'one webhook');
 });
 
 test('the same event delivered 5 times gives one scan and counts the device once', async () => {

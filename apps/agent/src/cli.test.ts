@@ -174,3 +174,42 @@ describe('cti-agent config errors', () => {
     }
   });
 });
+
+describe('cti-agent doctor', () => {
+  test('reports each check with a fix: Pi 5 GPIO lines resolved, S3 unreachable, service down', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-'));
+    try {
+      const file = join(dir, 'agent.json');
+      const sysfs = join(dirname(cli), '..', 'test-fixtures', 'sysfs', 'pi5-kernel-6.6');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'dev-0001',
+          data_dir: dir,
+          source: { kind: 'serial', path: join(dir, 'no-probe') },
+          trigger: { kind: 'gpio', bcm: 17 },
+          led: { bcm: 27 },
+          sysfs_root: sysfs,
+          hint: { enabled: false },
+          upload: { bucket: 'cti-test', endpoint: 'http://127.0.0.1:9', region: 'us-east-1' },
+          outbox: { min_free_mb: 1 },
+        }),
+      );
+      const { code, stdout } = await runCli(['--config', file, 'doctor'], {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'y',
+      });
+      assert.equal(code, 1);
+      assert.match(stdout, /\[ OK \] config/);
+      assert.match(stdout, /\[ OK \] gpio button\s+BCM 17 = sysfs line 588 on pinctrl-rp1 \(base 571\)/);
+      assert.match(stdout, /\[ OK \] gpio led\s+BCM 27 = sysfs line 598/);
+      assert.match(stdout, /\[FAIL\] probe .*no-probe does not exist\n\s+fix: plug in the probe/);
+      assert.match(stdout, /\[FAIL\] s3 .*\n\s+fix: check network access to S3/);
+      assert.match(stdout, /\[ OK \] disk/);
+      assert.match(stdout, /\[FAIL\] service\s+not running\n\s+fix: start it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

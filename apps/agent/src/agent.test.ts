@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { validateMeta } from '@cti/contracts';
+import { waitFor } from '@cti/testkit';
+import { createAgent } from './agent.ts';
+import { resolveConfig } from './config/agent-config.ts';
+import { createSerialSource } from './frames/serial-source.ts';
+import { createOutbox } from './outbox/index.ts';
+import { createProbeEmulator } from './probe-emulator/probe-emulator.ts';
+import { createStatusSignals } from './signals/status-signals.ts';
+import { createPtyPair } from './test-support/pty-pair.ts';
+import { createButton, type Level } from './trigger/button.ts';
+
+// The whole chain on real peers (socat PTY + emulator process-equivalent, real outbox on disk); only
+// the GPIO interrupt is injected, as edges into the real debouncer.
+test('button press → best serial frame → committed outbox entry with a valid meta.json; long press retries uploads', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-agent-'));
+  const pty = await createPtyPair(dir);
+  const emulator = createProbeEmulator({
+    path: pty.devicePath,
+    width: 320,
+    height: 240,
+    fps: 25,
+    serial: 'EMU-42',
+  });
+  await emulator.start();
+  const config = resolveConfig({
+    device_code: 'dev-0007',
+    farm_id: '6f1c2a3e-5b7d-4c8e-9f01-23456789abcd',
+    data_dir: dir,
+    source: { kind: 'serial', path: pty.hostPath },
+    trigger: { kind: 'gpio', bcm: 17 },
+    upload: { bucket: 'cti-test' },
+  });
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    minFreeBytes: 0,
+  });
+  let level: Level = 1;
+  const button = createButton({
+    pressedLevel: 0,
+    readLevel: () => level,
+    debounceMs: 10,
+    lockoutMs: 200,
+    longPressMs: 300,
+  });
+  const led: Level[] = [];
+  const signals = createStatusSignals({ led: { write: (l) => led.push(l) } });
+  let wakes = 0;
+  const uploader = { start() {}, stop: async () => {}, wakeNow: () => void wakes++ };
+  const source = createSerialSource({ path: pty.hostPath });
+  const agent = createAgent({
+    config,
+    source,
+    outbox,
+    button,
+    signals,
+    uploader,
+    clockStatus: () => ({ synced: false, source: 'unsynchronized' }),
+    firmware: { pi_os: 'Debian GNU/Linux 12 (bookworm)', app_version: '0.1.0' },
+  });
+  try {
+    agent.setSession({ operatorId: 'tech-xyz' });
+    await agent.start();
+    await waitFor(() => source.status().frames >= 5, { what: 'probe frames' });
+    const press = (l: Level) => {
+      level = l;
+      button.edge();
+    };
+    press(0);
+    await waitFor(() => outbox.summary().pendingCaptures === 1, { what: 'a committed capture' });
+    await waitFor(() => wakes === 1, { what: 'long press → retry uploads' });
+    press(1);
+    const [entry] = outbox.list();
+    const meta = JSON.parse(readFileSync(outbox.spoolPath(entry!.captureId, 'meta.json'), 'utf8'));
+    assert.ok(validateMeta(meta).ok);
+    assert.equal(meta.device_code, 'dev-0007');
+    assert.equal(meta.operator_id, 'tech-xyz', 'the session overrides the config');
+    assert.deepEqual(meta.probe, { model: 'EMU-Convex-3.5', frequency_mhz: 3.5 });
+    assert.deepEqual(meta.clock, { synced: false, source: 'unsynchronized' });
+    assert.equal(meta.acquisition.source, 'serial');
+    const status = agent.status();
+    assert.equal(status.captures.captured, 1);
+    assert.equal(status.last_capture?.via, 'button');
+    assert.equal(status.health.ok, true);
+    assert.ok(led.includes(1), 'the LED was driven');
+  } finally {
+    await agent.stop();
+    await emulator.stop();
+    await pty.close();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -44,7 +44,7 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
         device_code: 'dev-0001',
         operator_id: 'tech-abc',
         data_dir: join(dir, 'data'),
-        source: { kind: 'simulated', fps: 20, width: 256, height: 192 },
+        source: { kind: 'simulated', fps: 20, width: 256, height: 192, pattern: 'synthetic' },
         trigger: { kind: 'none' },
         hint: { enabled: false },
         http: { port: 0 },

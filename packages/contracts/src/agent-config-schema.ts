@@ -36,6 +36,7 @@ const source = {
     fps: { type: 'number', exclusiveMinimum: 0, maximum: 120 },
     width: { type: 'integer', minimum: 16, maximum: 4096 },
     height: { type: 'integer', minimum: 16, maximum: 4096 },
+    pattern: { enum: ['phantom', 'synthetic'] },
   },
   allOf: [requiredWhen('serial', ['path']), requiredWhen('folder', ['dir'])],
 } as const;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MetaJson } from '@cti/contracts';
+import { type FrameQuality, frameDifference, frameQuality } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import sharp from 'sharp';
 import type { AgentConfig } from '../config/agent-config.ts';
@@ -9,7 +10,6 @@ import type { Firmware } from '../device/firmware.ts';
 import type { Frame, ProbeIdentity } from '../frames/frame-source.ts';
 import type { GpsFix } from '../gps/nmea.ts';
 import { DiskFloorError } from '../outbox/index.ts';
-import { type FrameQuality, frameDifference, frameQuality, frameScore } from './frame-quality.ts';
 import type { FrameRing } from './frame-ring.ts';
 import type { Hint, HintOutput } from './hint.ts';
 import { buildMeta } from './meta-builder.ts';
@@ -62,6 +62,15 @@ export type CapturePipelineOptions = {
 type Candidate = { frame: Frame; quality: FrameQuality };
 
 const pixelsOf = (frame: Frame) => ({ data: frame.gray, width: frame.width, height: frame.height });
+
+/** Ranking for "best frame in the window": crisp (Laplacian variance) and contrasty wins. */
+const frameScore = (q: FrameQuality) => q.sharpness * Math.sqrt(q.contrast);
+
+/** Mean absolute difference to the previous capture; null when there is none or the size changed. */
+const differenceTo = (frame: Frame, previous: Frame | null) =>
+  previous && previous.width === frame.width && previous.height === frame.height
+    ? frameDifference(pixelsOf(frame), pixelsOf(previous))
+    : null;
 
 /**
  * Press → best frame → quality gate → PNG/JPEG + sha256 → hint → meta.json (validated) → one outbox
@@ -140,7 +149,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
         : refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
     }
     const { frame, quality } = best;
-    const diff = lastCaptured ? frameDifference(pixelsOf(frame), pixelsOf(lastCaptured)) : null;
+    const diff = differenceTo(frame, lastCaptured);
     const verdict = checkQuality(quality, qualityGate, diff);
     if (!verdict.ok) return refused(verdict.reason, verdict.message, pressAt);
 

@@ -1,5 +1,5 @@
+import type { GrayImage } from '@cti/imaging';
 import type { Logger } from '@cti/runtime';
-import type { GrayPixels } from './frame-quality.ts';
 
 export type HintOutput = {
   ribeyeBbox: [number, number, number, number];
@@ -11,7 +11,7 @@ export type HintOutput = {
 
 /** The on-device ribeye hint, injected; absent → meta.json has no inference_summary. */
 export type Hint = {
-  run(gray: GrayPixels): Promise<HintOutput>;
+  run(gray: GrayImage): Promise<HintOutput>;
   /** sha256 of the model file, for meta.json's inference_summary.model.sha256. */
   sha256?: string;
   close?(): Promise<void>;

@@ -1,9 +1,9 @@
 import { formatProblem, META_VERSION, type MetaJson, validateMeta } from '@cti/contracts';
+import type { FrameQuality } from '@cti/imaging';
 import type { ClockStatus } from '../device/clock-sync.ts';
 import type { Firmware } from '../device/firmware.ts';
 import type { Frame, ProbeIdentity } from '../frames/frame-source.ts';
 import type { GpsFix } from '../gps/nmea.ts';
-import type { FrameQuality } from './frame-quality.ts';
 import type { HintOutput } from './hint.ts';
 
 export type MetaInput = {

@@ -1,5 +1,5 @@
+import type { FrameQuality } from '@cti/imaging';
 import type { QualityGateConfig } from '../config/agent-config.ts';
-import type { FrameQuality } from './frame-quality.ts';
 
 export type RefusalReason = 'no_frames' | 'off_animal' | 'saturated' | 'no_image' | 'frozen' | 'disk_floor';
 
@@ -17,7 +17,12 @@ export function checkQuality(
   differenceToLastCapture: number | null,
 ): GateVerdict {
   if (!gate.enabled) return { ok: true };
-  if (q.meanIntensity < gate.minMeanIntensity || q.darkFraction > gate.maxDarkFraction) {
+  // Sector scans on a console screen have wide black margins (mean can fall below 10 with real
+  // echoes inside), so a low mean only counts as "near-black" when there is little structure too.
+  const nearBlack =
+    q.darkFraction > gate.maxDarkFraction ||
+    (q.meanIntensity < gate.minMeanIntensity && q.contrast < 2 * gate.minContrast);
+  if (nearBlack) {
     return {
       ok: false,
       reason: 'off_animal',

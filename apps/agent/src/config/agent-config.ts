@@ -7,7 +7,7 @@ export const DEFAULT_CONFIG_PATH = '/etc/cti/agent.json';
 export type SourceConfig =
   | { kind: 'serial'; path: string; baudRate: number; reconnectCapMs: number }
   | { kind: 'folder'; dir: string; stableMs: number }
-  | { kind: 'simulated'; fps: number; width: number; height: number };
+  | { kind: 'simulated'; fps: number; width: number; height: number; pattern: 'phantom' | 'synthetic' };
 
 export type TriggerConfig =
   | {
@@ -179,7 +179,13 @@ function resolveSource(s: Raw): SourceConfig {
     };
   }
   if (s.kind === 'folder') return { kind: 'folder', dir: s.dir, stableMs: s.stable_ms ?? 300 };
-  return { kind: 'simulated', fps: s.fps ?? 15, width: s.width ?? 512, height: s.height ?? 384 };
+  return {
+    kind: 'simulated',
+    fps: s.fps ?? 15,
+    width: s.width ?? 512,
+    height: s.height ?? 384,
+    pattern: s.pattern ?? 'phantom',
+  };
 }
 
 function resolveTrigger(t: Raw): TriggerConfig {

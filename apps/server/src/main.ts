@@ -2,9 +2,9 @@
 import { migrate } from '@cti/db';
 import { createLogger, onShutdown } from '@cti/runtime';
 import { pino } from 'pino';
-import postgres from 'postgres';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+import { createDatabaseClient } from './db/database-client.ts';
 import { listen } from './http-server.ts';
 import { createServerMetrics } from './metrics.ts';
 
@@ -23,11 +23,10 @@ async function serveCommand(config: ServerConfig): Promise<void> {
     level: config.logLevel,
     destination: pino.destination({ dest: 1, sync: false }),
   });
-  const sql = postgres(config.databaseUrl, {
+  const sql = createDatabaseClient({
+    url: config.databaseUrl,
     max: config.dbPoolMax,
-    connect_timeout: config.dbConnectTimeoutSeconds,
-    onnotice: () => {},
-    connection: { application_name: 'cti-server' },
+    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
   });
   if (config.migrateOnStart) {
     const { applied } = await migrate({ sql, log: (message) => log.info(message) });

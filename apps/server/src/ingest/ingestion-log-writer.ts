@@ -59,7 +59,7 @@ export function createIngestionLogWriter({
     if (timer || running || closed) return;
     timer = setTimeout(() => {
       timer = undefined;
-      void drain();
+      drain().catch(() => {}); // failures are logged in drain and retried by its finally
     }, delayMs);
   };
 

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+const minimal = {
+  DATABASE_URL: 'postgres://cti:cti@db:5432/cti',
+  CTI_WEBHOOK_SECRETS: 'new-secret-0123456789, old-secret-0123456789',
+  CTI_S3_BUCKETS: 'cti-dev-406214277746,cti-prod',
+};
+
+test('defaults and lists', () => {
+  const config = loadConfig(minimal);
+  assert.deepEqual(config.webhookSecrets, ['new-secret-0123456789', 'old-secret-0123456789']);
+  assert.deepEqual(config.s3Buckets, ['cti-dev-406214277746', 'cti-prod']);
+  assert.equal(config.port, 8080);
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.migrateOnStart, false);
+  assert.equal(config.bodyLimitBytes, 1024 * 1024);
+  assert.equal(config.signatureToleranceSeconds, 300);
+  assert.equal(config.dbPoolMax, 10);
+});
+
+test('overrides', () => {
+  const config = loadConfig({
+    ...minimal,
+    PORT: '9000',
+    CTI_MIGRATE_ON_START: 'true',
+    CTI_DB_POOL_MAX: '20',
+    LOG_LEVEL: 'debug',
+  });
+  assert.equal(config.port, 9000);
+  assert.equal(config.migrateOnStart, true);
+  assert.equal(config.dbPoolMax, 20);
+  assert.equal(config.logLevel, 'debug');
+});
+
+test('each bad setting is named', () => {
+  const bad: [Record<string, string>, string][] = [
+    [{ CTI_S3_BUCKETS: 'a,,b' }, 'CTI_S3_BUCKETS'],
+    [{ CTI_WEBHOOK_SECRETS: ' ' }, 'CTI_WEBHOOK_SECRETS'],
+    [{ DATABASE_URL: 'postgres://host' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ CTI_DB_POOL_MAX: '0' }, 'CTI_DB_POOL_MAX'],
+    [{ CTI_BODY_LIMIT_BYTES: '1e6' }, 'CTI_BODY_LIMIT_BYTES'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ];
+  for (const [overrides, setting] of bad) {
+    assert.throws(
+      () => loadConfig({ ...minimal, ...overrides }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.setting === setting && err.message.startsWith(setting),
+      setting,
+    );
+  }
+});

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { after, describe, test } from 'node:test';
+import { signWebhook } from '@cti/contracts';
+import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { waitFor } from '@cti/testkit';
+import { distinctWebhook, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+
+// The real program, spawned: configuration errors, migrate-on-start, graceful SIGTERM.
+
+const MAIN = new URL('./main.ts', import.meta.url).pathname;
+const databases: TestDatabase[] = [];
+after(async () => {
+  for (const db of databases) await db.drop();
+});
+
+type Spawned = {
+  child: ChildProcess;
+  lines: string[];
+  stderr: () => string;
+  exit: Promise<number | null>;
+  waitForLog: (msg: string) => Promise<Record<string, unknown>>;
+};
+
+function spawnServer(env: Record<string, string | undefined>, args: string[] = []): Spawned {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitForLog = (msg: string) =>
+    waitFor(
+      () =>
+        lines
+          .map((l) => {
+            try {
+              return JSON.parse(l) as Record<string, unknown>;
+            } catch {
+              return undefined;
+            }
+          })
+          .find((entry) => entry?.msg === msg),
+      { what: `log line "${msg}"; stdout so far: ${lines.join('\n')} stderr: ${stderr}`, timeoutMs: 30_000 },
+    );
+  return { child, lines, stderr: () => stderr, exit, waitForLog };
+}
+
+const validEnv = (databaseUrl: string) => ({
+  DATABASE_URL: databaseUrl,
+  CTI_WEBHOOK_SECRETS: TEST_SECRET,
+  CTI_S3_BUCKETS: TEST_BUCKET,
+  HOST: '127.0.0.1',
+  PORT: '0',
+});
+
+describe('configuration errors name the setting and exit 78', () => {
+  const cases: [string, Record<string, string | undefined>, RegExp][] = [
+    ['DATABASE_URL missing', { DATABASE_URL: undefined }, /DATABASE_URL is not set/],
+    [
+      'DATABASE_URL not postgres',
+      { DATABASE_URL: 'mysql://x@y/z' },
+      /DATABASE_URL must start with postgres:\/\//,
+    ],
+    ['CTI_WEBHOOK_SECRETS missing', { CTI_WEBHOOK_SECRETS: undefined }, /CTI_WEBHOOK_SECRETS is not set/],
+    [
+      'CTI_WEBHOOK_SECRETS too short',
+      { CTI_WEBHOOK_SECRETS: 'short' },
+      /CTI_WEBHOOK_SECRETS entry 1 is shorter than 16/,
+    ],
+    [
+      'CTI_S3_BUCKETS invalid',
+      { CTI_S3_BUCKETS: 'Bad_Bucket' },
+      /CTI_S3_BUCKETS has an invalid bucket name "Bad_Bucket"/,
+    ],
+    ['PORT not a number', { PORT: 'http' }, /PORT must be an integer from 0 to 65535/],
+    [
+      'CTI_MIGRATE_ON_START not a flag',
+      { CTI_MIGRATE_ON_START: 'yes please' },
+      /CTI_MIGRATE_ON_START must be 1\/true or 0\/false/,
+    ],
+  ];
+  for (const [name, overrides, message] of cases) {
+    test(name, async () => {
+      const spawned = spawnServer({ ...validEnv('postgres://cti:cti@127.0.0.1:1/none'), ...overrides });
+      assert.equal(await spawned.exit, 78);
+      assert.match(spawned.stderr(), /^cti-server: configuration error: /);
+      assert.match(spawned.stderr(), message);
+    });
+  }
+
+  test('an unknown command prints the usage and exits 2', async () => {
+    const spawned = spawnServer(validEnv('postgres://cti:cti@127.0.0.1:1/none'), ['worker-typo']);
+    assert.equal(await spawned.exit, 2);
+    assert.match(spawned.stderr(), /unknown command "worker-typo"[\s\S]*usage: cti-server/);
+  });
+});
+
+async function stopAndWait(spawned: Spawned): Promise<number | null> {
+  spawned.child.kill('SIGTERM');
+  return spawned.exit;
+}
+
+describe('CTI_MIGRATE_ON_START', () => {
+  test('=1 migrates a bare database, then serves and is ready', async () => {
+    const db = await createTestDatabase({ migrated: false });
+    databases.push(db);
+    const spawned = spawnServer({ ...validEnv(db.url), CTI_MIGRATE_ON_START: '1' });
+    const { port } = (await spawned.waitForLog('listening')) as { port: number };
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200);
+    const applied = await db.sql`SELECT name FROM schema_migrations ORDER BY version`;
+    assert.deepEqual(
+      applied.map((r) => r.name),
+      ['0001_spec_schema.sql', '0002_ingest_and_grading_queue.sql'],
+    );
+    assert.equal(await stopAndWait(spawned), 0);
+  });
+
+  test('unset, a bare database is not ready and names the pending migrations', async () => {
+    const db = await createTestDatabase({ migrated: false });
+    databases.push(db);
+    const spawned = spawnServer(validEnv(db.url));
+    const { port } = (await spawned.waitForLog('listening')) as { port: number };
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { reason: string; pending: string[] };
+    assert.equal(body.reason, 'migrations');
+    assert.ok(body.pending.includes('0002_ingest_and_grading_queue.sql'));
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.equal(await stopAndWait(spawned), 0);
+  });
+});
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+test('SIGTERM: stops accepting, finishes the in-flight webhook, writes its log row, exits 0', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const spawned = spawnServer(validEnv(db.url));
+  const { port } = (await spawned.waitForLog('listening')) as { port: number };
+
+  const payload = Buffer.from(JSON.stringify(distinctWebhook(1)));
+  const headers = {
+    ...signWebhook({ body: payload, secret: TEST_SECRET }),
+    'content-type': 'application/json',
+    'content-length': String(payload.length),
+    expect: '100-continue',
+  };
+  const req = request({ host: '127.0.0.1', port, path: '/ingest/webhook', method: 'POST', headers });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+  // "100 Continue" means the server has parsed the headers: the request is in flight, body pending.
+  await new Promise<void>((resolve) => {
+    req.once('continue', resolve);
+    req.flushHeaders();
+  });
+
+  spawned.child.kill('SIGTERM');
+  await spawned.waitForLog('shutting down');
+  await waitFor(() => refused(port), { what: 'new connections refused after SIGTERM' });
+
+  req.end(payload);
+  const answer = await response;
+  assert.equal(answer.status, 201, answer.body);
+  assert.equal(await spawned.exit, 0);
+  await spawned.waitForLog('stopped');
+
+  const [scan] = await db.sql`SELECT capture_id FROM scans`;
+  assert.equal(scan?.capture_id, 'cap_1757400001');
+  const logs = await db.sql`SELECT http_status FROM ingestion_log`;
+  assert.deepEqual(
+    logs.map((l) => l.http_status),
+    [201],
+    'the in-flight request was logged before the pool closed',
+  );
+});

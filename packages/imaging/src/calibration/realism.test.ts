@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toGray } from '../gray-image.ts';
+import { type GrayImage, toGray } from '../gray-image.ts';
 import { decodeGray } from '../image-codec.ts';
 import { generatePhantom, type PhantomOptions } from '../phantom/generate-phantom.ts';
 import { boxBlur, HZAU_BOX, HZAU_PNG, USTOOL_BMP, USTOOL_BOX } from '../test-fixtures.ts';
@@ -44,6 +44,8 @@ describe('phantom realism against the reference scans', () => {
       const axial: number[] = [];
       const emd: number[] = [];
       const means: number[] = [];
+      const lifts: number[] = [];
+      const realLift = interfaceRow(real, ref.area, ref.box) / realMean;
       for (let seed = 0; seed < 12; seed++) {
         const { image, labels } = generatePhantom({ seed, ...ref.like });
         const g = toGray(image);
@@ -52,6 +54,7 @@ describe('phantom realism against the reference scans', () => {
         axial.push(s.axial);
         emd.push(histogramDistance(realHist, grayHistogram(g, labels.params.scanArea)));
         means.push(regionMean(g, labels.params.scanArea));
+        lifts.push(interfaceRow(g, labels.params.scanArea, labels.ribeyeBbox!) / means.at(-1)!);
       }
       const band = (v: number, r: number) => v > 0.6 * r && v < 1.6 * r;
       assert.ok(
@@ -71,6 +74,12 @@ describe('phantom realism against the reference scans', () => {
         Math.min(...means) < realMean && realMean < Math.max(...means),
         `real mean ${realMean} outside ${means}`,
       );
+      // Skin and fat lines stand out of the image as much as in the real scan (the generator before
+      // this check drew them at 0.55–0.6× the real crop's lift).
+      assert.ok(
+        band(median(lifts), realLift),
+        `interface lift over the scan-area mean: median ${median(lifts)} vs real ${realLift}`,
+      );
     });
   }
 
@@ -82,6 +91,16 @@ describe('phantom realism against the reference scans', () => {
       blurred.axial > 1.6 * 0.8 && blurred.axial > 2 * sharp.axial,
       `blurred axial ${blurred.axial} vs ${sharp.axial}`,
     );
+  });
+
+  it('bounds the ribeye below with a brighter floor (fascia, seam, bone) in most draws', () => {
+    const steps: number[] = [];
+    for (let seed = 0; seed < 16; seed++) {
+      const { image, labels } = generatePhantom({ seed, maxSide: 320, layout: 'crop' });
+      steps.push(floorStep(toGray(image), labels.ribeyeMask!, labels.ribeyeBbox!, labels.pixelSpacingMm));
+    }
+    assert.ok(median(steps) > 30, `median floor step ${median(steps)} gray levels: ${steps}`);
+    assert.ok(steps.filter((d) => d > 10).length >= 12, `floor brighter than the ribeye: ${steps}`);
   });
 
   it('puts bright interfaces above a darker ribeye', () => {
@@ -100,3 +119,32 @@ describe('phantom realism against the reference scans', () => {
     assert.ok(brighter >= 8, `bright interface above the ribeye in ${brighter}/10`);
   });
 });
+
+/** Brightest row mean above the ribeye box, over its central 40 % of columns (skin / fat lines). */
+function interfaceRow(g: GrayImage, area: Roi, [x0, y0, x1]: Roi): number {
+  const cx0 = Math.round(x0 + 0.3 * (x1 - x0));
+  const cx1 = Math.round(x1 - 0.3 * (x1 - x0));
+  let best = 0;
+  for (let y = area[1]; y < y0; y++) best = Math.max(best, regionMean(g, [cx0, y, cx1, y + 1]));
+  return best;
+}
+
+/** Mean gray in the 3 mm under the ribeye's floor minus the 3 mm just inside it (central 70 %). */
+function floorStep(g: GrayImage, mask: Uint8Array, [x0, , x1]: Roi, spacingMm: number): number {
+  const k = Math.max(2, Math.round(3 / spacingMm));
+  const w = g.width;
+  let inside = 0;
+  let below = 0;
+  let n = 0;
+  for (let x = x0 + Math.round(0.15 * (x1 - x0)); x < x1 - Math.round(0.15 * (x1 - x0)); x++) {
+    let floor = -1;
+    for (let y = g.height - 1; y >= 0 && floor < 0; y--) if (mask[y * w + x]) floor = y;
+    if (floor < k || floor + k >= g.height) continue;
+    for (let t = 1; t <= k; t++) {
+      below += g.data[(floor + t) * w + x]!;
+      inside += g.data[(floor - k - 1 + t) * w + x]!;
+      n++;
+    }
+  }
+  return (below - inside) / Math.max(1, n);
+}

@@ -28,7 +28,7 @@ export type PhantomStream = {
 
 /**
  * A live B-mode stream of one animal for the agent's simulated probe: the same anatomy every frame,
- * a slow lateral sway and pressure change of the probe (tissue, bones and labels move together) and
+ * a slow lateral sway and pressure change of the probe (tissue textures, bones and labels move together) and
  * partial speckle decorrelation between frames. Rendering 640×480 takes ~0.1–0.2 s on this machine;
  * pass a smaller width/height for higher rates.
  *
@@ -86,6 +86,8 @@ function moveProbe(p: PhantomParams, seed: number, index: number, motionMm: numb
   return {
     ...p,
     skinApexXMm: p.skinApexXMm + dx,
+    // Fascicles, septa, fat streaks and wobbles move with the tissue, not with the probe.
+    tissueShiftMm: (p.tissueShiftMm ?? 0) + dx,
     ribeyeCenterXMm: p.ribeyeCenterXMm + dx,
     standoffMm: Math.max(0, p.standoffMm + dz),
     bones: p.bones.map((b) => ({ ...b, xMm: b.xMm + dx, zMm: b.zMm + dz })),

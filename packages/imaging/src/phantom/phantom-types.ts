@@ -74,6 +74,18 @@ export type PhantomParams = {
   grayGamma: number;
   blackLevel: number;
   tint: [number, number, number];
+  /** Extra brightness of specular interfaces (skin, fat lines, fascia, bone) over the default (×). */
+  interfaceGain?: number;
+  /** Diffuse scatter of the intermuscular fat / connective tissue wrapping the ribeye (0 = none). */
+  seamStrength?: number;
+  /** Decay length of that wrapping band outside the ribeye, mm. */
+  haloWidthMm?: number;
+  /** Visibility of the ribeye's outline (epimysium) at its sides and floor, 0–1. */
+  outlineVisibility?: number;
+  /** Thickness (Gaussian sigma) of the specular interface lines, mm. */
+  interfaceWidthMm?: number;
+  /** Lateral shift of the tissue textures against the probe (live streams: the sway moves them). */
+  tissueShiftMm?: number;
   furniture: { header: boolean; ruler: boolean; grayBar: boolean; focusMarker: boolean; headerText: string };
 };
 

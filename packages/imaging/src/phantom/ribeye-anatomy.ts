@@ -30,8 +30,14 @@ export function createRibeyeAnatomy(
   b: NoiseBounds,
   stepMm: number,
 ): RibeyeAnatomy {
-  const wobble = p.fatLayersMm.map((_, k) => createCurveNoise(seed + 11 * k + 1, 25, b));
-  const bottomWobble = createCurveNoise(seed + 101, 18, b);
+  // Textures belong to the tissue: a probe sway (tissueShiftMm) moves them with the anatomy.
+  const shift = p.tissueShiftMm ?? 0;
+  const curve = (s: number, cellMm: number) => {
+    const noise = createCurveNoise(s, cellMm, b);
+    return (x: number) => noise(x - shift);
+  };
+  const wobble = p.fatLayersMm.map((_, k) => curve(seed + 11 * k + 1, 25));
+  const bottomWobble = curve(seed + 101, 18);
   const tab = (fn: (x: number) => number) => tabulate(fn, b.x0, b.x1, stepMm);
   const cum: number[] = [];
   let acc = p.skinThicknessMm;
@@ -62,15 +68,6 @@ export function createRibeyeAnatomy(
   const eLeft = 1.8 * p.ribeyeAsymmetry;
   const eRight = 1.8 / p.ribeyeAsymmetry;
   const topC = ribeyeTop(cx);
-  const ribeyeBottom = tab((x: number) => {
-    const s = (x - cx) / half;
-    if (s <= -1 || s >= 1) return NO_RIBEYE;
-    const e = s < 0 ? eLeft : eRight;
-    const shape = (1 - Math.abs(s) ** e) ** 0.55;
-    const base = 0.55 * topC + 0.45 * ribeyeTop(x);
-    return base + p.ribeyeHeightMm * shape + 2 * bottomWobble(x) * shape;
-  });
-  const inRibeye = (x: number, z: number) => z >= ribeyeTop(x) && z <= ribeyeBottom(x);
   const boneTop = (b: number, x: number) => {
     const bone = p.bones[b];
     if (!bone) return Number.POSITIVE_INFINITY;
@@ -78,6 +75,19 @@ export function createRibeyeAnatomy(
     if (s <= -1 || s >= 1) return Number.POSITIVE_INFINITY;
     return bone.zMm - bone.heightMm * (1 - s * s);
   };
+  // The ribeye lies on the ribs / transverse processes: where a dome rises into the lens the floor
+  // follows the bone 1 mm above it (a thin fascia between).
+  const ribeyeBottom = tab((x: number) => {
+    const s = (x - cx) / half;
+    if (s <= -1 || s >= 1) return NO_RIBEYE;
+    const e = s < 0 ? eLeft : eRight;
+    const shape = (1 - Math.abs(s) ** e) ** 0.55;
+    const base = 0.55 * topC + 0.45 * ribeyeTop(x);
+    let bottom = base + p.ribeyeHeightMm * shape + 2 * bottomWobble(x) * shape;
+    for (let k = 0; k < p.bones.length; k++) bottom = Math.min(bottom, boneTop(k, x) - 1);
+    return bottom;
+  });
+  const inRibeye = (x: number, z: number) => z >= ribeyeTop(x) && z <= ribeyeBottom(x);
   const medialSide = p.ribeyeAsymmetry >= 1 ? 'left' : 'right';
   const x34 = medialSide === 'left' ? cx + 0.25 * p.ribeyeWidthMm : cx - 0.25 * p.ribeyeWidthMm;
   return {

@@ -57,9 +57,9 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
   const fatLayersMm = sampleFatLayers(a, o.fatThicknessMm);
   const fatSum = fatLayersMm.reduce((s, v) => s + v, 0);
   const top = standoffMm + skinThicknessMm + fatSum;
-  // Real ribeyes are 110–190 mm wide and 2.2–3.6× wider than deep; a narrow field shows only part.
-  const ribeyeWidthMm = a.range(110, 190);
-  const ribeyeHeightMm = Math.max(15, Math.min(0.8 * depthMm - top, ribeyeWidthMm / a.range(2.2, 3.6)));
+  // Real ribeyes are 85–190 mm wide and 2–3.4× wider than deep; a narrow field shows only part.
+  const ribeyeWidthMm = a.range(85, 190);
+  const ribeyeHeightMm = Math.max(15, Math.min(0.8 * depthMm - top, ribeyeWidthMm / a.range(2, 3.4)));
   const slack = Math.abs(fieldMm / 2 - ribeyeWidthMm / 2) + 0.1 * fieldMm;
   const ribeyeCenterXMm = a.range(-1, 1) * slack;
   const skinApexXMm = round(a.range(-0.25, 0.25) * fieldMm, 1);
@@ -95,7 +95,8 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     ribeyeWidthMm: round(ribeyeWidthMm, 1),
     ribeyeHeightMm: round(ribeyeHeightMm, 1),
     ribeyeAsymmetry: asymmetry,
-    ribeyeEchoDb: round(a.range(-10, -4), 1),
+    // Mostly darker than the muscles around it (ustool); sometimes brighter (hzau), never equal.
+    ribeyeEchoDb: round(a.chance(0.75) ? a.range(-10, -3) : a.range(1.5, 4), 1),
     marblingDensity: o.marblingDensity ?? round(a.range(0.05, 1), 3),
     fasciaVisibility: round(a.chance(0.3) ? a.range(0, 0.3) : a.range(0.3, 1), 2),
     bones: sampleBones(a, {
@@ -110,8 +111,8 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     }),
     // Calibrated on the reference scans: intensity autocorrelation half-widths ≈ 0.45 mm axial and
     // ≈ 1.7 mm lateral, i.e. Gaussian PSF sigmas ≈ 0.38 mm and ≈ 1.45 mm (half-width = 1.18 σ).
-    speckleAxialMm: round(a.range(0.2, 0.42), 3),
-    speckleLateralMm: round(a.range(0.9, 1.7), 3),
+    speckleAxialMm: round(a.range(0.15, 0.4), 3),
+    speckleLateralMm: round(a.range(0.6, 1.4), 3),
     speckleLateralGrowth: round(a.range(0.02, 0.1), 3),
     reverberation: round(a.range(0, 1), 2),
     dropouts: sampleDropouts(a),
@@ -120,10 +121,16 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     tint: sampleTint(rng),
     furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }),
     noiseDb: round(rng.range(r.noiseDb[0], r.noiseDb[1]), 1),
-    beamLines: a.int(100, 260),
-    muscleLevel: round(rng.range(0.28, 0.55), 3),
+    beamLines: a.int(128, 320),
+    muscleLevel: round(rng.range(0.18, 0.58), 3),
     grayGamma: round(rng.range(1, 1.6), 2),
-    blackLevel: rng.chance(0.5) ? 0 : Math.round(rng.range(10, 80)),
+    blackLevel: rng.chance(0.55) ? 0 : Math.round(rng.range(8, 75)),
+    // Real scans show skin, fat lines and bone near saturation while muscle stays mid-dark.
+    interfaceGain: round(10 ** (a.range(-2, 6) / 20), 3),
+    seamStrength: round(a.chance(0.15) ? 0 : a.range(0.5, 3), 2),
+    haloWidthMm: round(a.range(2, 9), 1),
+    outlineVisibility: round(a.range(0.2, 1), 2),
+    interfaceWidthMm: round(a.range(0.3, 0.8), 2),
   };
 }
 
@@ -141,7 +148,8 @@ function fitField(
   const [x0, y0, x1, y1] = layout.scanArea;
   const aw = x1 - x0;
   const ah = y1 - y0;
-  const probeMm = rng.range(100, 190);
+  // Crops usually show the whole footprint of a long ribeye probe (the ribeye in the upper half).
+  const probeMm = layout.layout === 'crop' ? rng.range(120, 220) : rng.range(100, 190);
   if (probe === 'convex' || (layout.layout === 'crop' && o.depthCm === undefined)) {
     const depthCm =
       o.depthCm ??
@@ -181,7 +189,7 @@ type BoneContext = {
  * or nearly touch the lens bottom (same lens formula as ribeye-anatomy, without the wobble).
  */
 function sampleBones(a: Rng, r: BoneContext): BoneArc[] {
-  const n = a.pick([1, 1, 2, 2, 2, 3]);
+  const n = a.pick([0, 1, 1, 2, 2, 2, 3]);
   const half = r.ribeyeWidthMm / 2;
   const topC = r.topMm(r.ribeyeCenterXMm);
   return Array.from({ length: n }, (): BoneArc => {
@@ -189,14 +197,17 @@ function sampleBones(a: Rng, r: BoneContext): BoneArc[] {
     const xMm = r.ribeyeCenterXMm + s * half;
     const e = s < 0 ? 1.8 * r.asymmetry : 1.8 / r.asymmetry;
     const lens = Math.abs(s) < 1 ? (1 - Math.abs(s) ** e) ** 0.55 : 0;
-    const floor = 0.55 * topC + 0.45 * r.topMm(xMm) + r.ribeyeHeightMm * lens;
-    const heightMm = a.range(3, 14);
+    // Past the lens' thin ends the bones lie deeper (ribs under the lateral muscles), not at the fat.
+    const floor = 0.55 * topC + 0.45 * r.topMm(xMm) + r.ribeyeHeightMm * Math.max(lens, 0.55);
+    const heightMm = a.range(4, 16);
+    // The bone's top touches the lens floor (the ribeye lies on it); ribeye-anatomy lifts the floor
+    // over the dome where they overlap.
     return {
       xMm: round(xMm, 1),
-      zMm: round(floor + heightMm + a.range(0, 8), 1),
-      halfWidthMm: round(a.range(10, 35), 1),
+      zMm: round(floor + heightMm + a.range(-3, 2.5), 1),
+      halfWidthMm: round(a.range(10, 30), 1),
       heightMm: round(heightMm, 1),
-      transmission: round(a.range(0.06, 0.35), 2),
+      transmission: round(a.range(0.08, 0.5), 2),
     };
   });
 }

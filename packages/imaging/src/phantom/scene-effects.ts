@@ -7,6 +7,7 @@ type BoneTop = (bone: number, xMm: number) => number;
 /** Bone surfaces reflect strongly (specular arc) with a thin band of bright scatter just beneath. */
 export function addBoneSurfaces(g: ScanGeometry, p: PhantomParams, maps: TissueMaps, boneTop: BoneTop): void {
   const lineW = Math.max(0.5, 0.6 * g.spacingMm);
+  const gain = p.interfaceGain ?? 1;
   const n = g.lines * g.samples;
   for (let b = 0; b < p.bones.length; b++) {
     for (let idx = 0; idx < n; idx++) {
@@ -16,9 +17,10 @@ export function addBoneSurfaces(g: ScanGeometry, p: PhantomParams, maps: TissueM
       const d = g.zMm[idx]! - top;
       if (d < -4 || d > 6) continue;
       const slope = (boneTop(b, x + 0.5) - boneTop(b, x - 0.5)) / 1;
-      const inc = 1 / (1 + (2 * slope) ** 2);
-      maps.coherent[idx] = maps.coherent[idx]! + 9 * inc * lineProfile(d, lineW * 1.6);
-      if (d > -1 && d < 4) maps.sigma[idx] = maps.sigma[idx]! + 3 * inc * (1 - Math.abs(d) / 4);
+      const inc = 1 / (1 + (1.5 * slope) ** 2);
+      // Periosteum + cortex: a thick near-saturated cap, the brightest echo in a real ribeye scan.
+      maps.coherent[idx] = maps.coherent[idx]! + 15 * gain * inc * lineProfile(d, lineW * 2.2);
+      if (d > -1 && d < 6) maps.sigma[idx] = maps.sigma[idx]! + 4 * gain * inc * (1 - Math.abs(d) / 6);
     }
   }
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Probe emulator: speaks docs/probe-protocol.md over a socat PTY pair, for the demo, tests and bench.
 //   node scripts/probe-emulator.ts --link /tmp/cti-probe [--width 640 --height 480 --fps 10 --seed 1]
+//                                  [--pattern phantom|synthetic] [--clip-frames 12]
 // The agent opens --link (set "source": { "kind": "serial", "path": "/tmp/cti-probe" }); the emulator
 // opens the other end (<link>.emu). Or pass --path <existing device end> to skip socat.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createPhantomLoop } from '../src/frames/phantom-loop.ts';
 import { createProbeEmulator } from '../src/probe-emulator/probe-emulator.ts';
 
 const { values } = parseArgs({
@@ -17,6 +19,8 @@ const { values } = parseArgs({
     fps: { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
     model: { type: 'string', default: 'EMU-Convex-3.5' },
+    pattern: { type: 'string', default: 'phantom' },
+    'clip-frames': { type: 'string', default: '12' },
   },
 });
 
@@ -40,10 +44,28 @@ if (!devicePath) {
   await waitForPath(devicePath);
 }
 
+// Phantom frames from @cti/imaging (rendered once into a short clip before streaming starts), or the
+// cheap synthetic generator with --pattern synthetic.
+const width = Number(values.width);
+const height = Number(values.height);
+let framePixels: ((n: number) => Uint8Array) | undefined;
+if (values.pattern === 'phantom') {
+  const loop = createPhantomLoop({
+    width,
+    height,
+    seed: Number(values.seed),
+    frames: Number(values['clip-frames']),
+  });
+  await loop.ready;
+  if (loop.error()) throw loop.error();
+  framePixels = loop.pixels;
+}
+
 const emulator = createProbeEmulator({
+  framePixels,
   path: devicePath,
-  width: Number(values.width),
-  height: Number(values.height),
+  width,
+  height,
   fps: Number(values.fps),
   seed: Number(values.seed),
   model: values.model,

@@ -213,3 +213,45 @@ describe('cti-agent doctor', () => {
     }
   });
 });
+
+describe('cti-agent hint <image>', () => {
+  test('runs the on-device hint model on a phantom PNG and prints the inference_summary a capture would carry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-hint-'));
+    try {
+      const { createPhantomStream } = await import('@cti/imaging');
+      const sharp = (await import('sharp')).default;
+      const frame = createPhantomStream({ seed: 3, width: 512, height: 384 }).next(0);
+      const png = join(dir, 'phantom.png');
+      await sharp(Buffer.from(frame.image.data), {
+        raw: { width: 512, height: 384, channels: frame.image.channels },
+      })
+        .png()
+        .toFile(png);
+      const file = join(dir, 'agent.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'dev-1',
+          data_dir: dir,
+          source: { kind: 'simulated' },
+          upload: { bucket: 'cti-test' },
+        }),
+      );
+      const { code, stdout, stderr } = await runCli(['--config', file, 'hint', png], process.env);
+      assert.equal(code, 0, stderr);
+      const out = JSON.parse(stdout);
+      const [x0, y0, x1, y1] = out.ribeyeBbox as number[];
+      assert.ok(x0! < x1! && y0! < y1! && x1! <= 512 && y1! <= 384, `box ${out.ribeyeBbox}`);
+      assert.ok(out.score >= 0 && out.score <= 1);
+      assert.match(out.model, /^ribeye-hint@\d+\.\d+\.\d+$/);
+      assert.deepEqual(out.inference_summary.ribeye_bbox, out.ribeyeBbox);
+      assert.equal(out.inference_summary.mask_iou_hint, out.score);
+      assert.match(out.inference_summary.model.sha256, /^[0-9a-f]{64}$/);
+      const missing = await runCli(['--config', file, 'hint'], process.env);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /usage: cti-agent hint/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -14,7 +14,8 @@ export type PhantomLoopOptions = {
  * B-mode phantom frames from @cti/imaging for the simulated probe. Rendering one frame takes 0.1-0.4 s
  * of synchronous work, far too slow to do per frame on the capture loop, so a short clip of `frames`
  * consecutive frames (probe sway, speckle decorrelation) is rendered once in the background, yielding
- * to the event loop between frames, then played in a loop (forward then backward, so it never jumps).
+ * to the event loop between frames, then played in a loop. Forward only: a back-and-forth loop would
+ * repeat bit-identical frames around its turning points, which the quality gate rightly calls frozen.
  * Until the clip is ready the cheap synthetic generator stands in.
  */
 export function createPhantomLoop({ width, height, seed = 3, frames = 24, fps = 10 }: PhantomLoopOptions) {
@@ -35,9 +36,7 @@ export function createPhantomLoop({ width, height, seed = 3, frames = 24, fps = 
     error: () => failed,
     pixels(n: number): Uint8Array {
       if (clip.length < frames) return fallback(n);
-      const period = 2 * frames - 2;
-      const k = n % period;
-      return clip[k < frames ? k : period - k]!;
+      return clip[n % frames]!;
     },
   };
 }

@@ -105,6 +105,22 @@ describe('capture pipeline: press → committed outbox entry', () => {
   });
 });
 
+test('capture.format jpeg writes image.jpg and names it in meta.json', async () => {
+  const rig = createCaptureRig({ format: 'jpeg' });
+  try {
+    rig.push(synthetic(4));
+    const result = await rig.pipeline.capture(rig.now());
+    assert.equal(result.status, 'captured');
+    if (result.status !== 'captured') return;
+    assert.equal(result.meta.files.image_relpath, 'image.jpg');
+    const jpg = readFileSync(rig.outbox.spoolPath(result.captureId, 'image.jpg'));
+    assert.equal((await sharp(jpg).metadata()).format, 'jpeg');
+    assert.equal(result.meta.image_sha256, createHash('sha256').update(jpg).digest('hex'));
+  } finally {
+    rig.close();
+  }
+});
+
 describe('quality gate', () => {
   const cases: [string, (n: number) => Uint8Array, string][] = [
     ['near-black (probe off the animal)', () => new Uint8Array(W * H).fill(3), 'off_animal'],

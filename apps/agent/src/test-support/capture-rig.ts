@@ -18,9 +18,11 @@ export const synthetic = createSyntheticFrames({ width: W, height: H, seed: 11 }
 export function createCaptureRig({
   hint = null,
   gate = {},
+  format = 'png',
 }: {
   hint?: Hint | null;
   gate?: Record<string, unknown>;
+  format?: 'png' | 'jpeg';
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cti-capture-'));
   const config = resolveConfig({
@@ -30,7 +32,7 @@ export function createCaptureRig({
     data_dir: dir,
     source: { kind: 'simulated' },
     upload: { bucket: 'cti-test' },
-    capture: { quality_gate: gate },
+    capture: { quality_gate: gate, format },
   });
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,

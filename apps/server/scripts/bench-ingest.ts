@@ -5,9 +5,10 @@
 // 2. http: the same number of distinct signed webhooks against a spawned `cti-server` process
 //    (real HTTP, keep-alive, body limit, HMAC, schema, consistency, transaction, ingestion_log).
 // 3. replays of both, which must be at least as fast.
-// Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (32), BENCH_POOL (server and direct pool, 10).
+// Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10).
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
 import postgres from 'postgres';
@@ -16,7 +17,7 @@ import { ingestCapture } from '../src/ingest/ingest-transaction.ts';
 import { distinctWebhook, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
 
 const N = Number(process.env.BENCH_N ?? 4000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const POOL = Number(process.env.BENCH_POOL ?? 10);
 
 type Figures = { label: string; ok: number; failed: number; seconds: number; p50: number; p99: number };

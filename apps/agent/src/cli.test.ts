@@ -175,6 +175,34 @@ describe('cti-agent config errors', () => {
   });
 });
 
+describe('cti-agent run without sysfs GPIO', () => {
+  test('exits 2 with a message naming the fix, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-nogpio-'));
+    try {
+      const file = join(dir, 'agent.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'dev-0001',
+          data_dir: dir,
+          source: { kind: 'simulated', pattern: 'synthetic' },
+          trigger: { kind: 'gpio', bcm: 17 },
+          sysfs_root: join(dir, 'sys'),
+          hint: { enabled: false },
+          upload: { bucket: 'cti-test', enabled: false },
+          outbox: { min_free_mb: 1 },
+        }),
+      );
+      const { code, stderr } = await runCli(['--config', file, 'run'], process.env);
+      assert.equal(code, 2);
+      assert.match(stderr, /cti-agent: GPIO sysfs interface .*sys\/class\/gpio does not exist\. Fix: /);
+      assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('cti-agent doctor', () => {
   test('reports each check with a fix: Pi 5 GPIO lines resolved, S3 unreachable, service down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-'));

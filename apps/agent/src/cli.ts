@@ -9,6 +9,7 @@ import {
 } from './cli/commands.ts';
 import { ServiceUnavailableError } from './cli/local-client.ts';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
+import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 
 const USAGE = `usage: cti-agent [--config <file>] <command>
   run                 run the capture service (systemd runs this)
@@ -67,7 +68,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof ServiceUnavailableError;
+    const known =
+      err instanceof ConfigError ||
+      err instanceof ServiceUnavailableError ||
+      err instanceof GpioUnavailableError;
     process.stderr.write(
       `cti-agent: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`,
     );

@@ -168,7 +168,10 @@ export function createAgent(deps: AgentDeps) {
     capture,
     health,
     async start() {
-      source.onFrame((frame) => ring.push(frame));
+      source.onFrame((frame) => {
+        ring.push(frame);
+        setImmediate(() => pipeline.prepare(frame));
+      });
       button?.onPress((pressAt) => void capture(pressAt, 'button').catch(() => {}));
       button?.onLongPress(() => {
         log.info('long press: retrying uploads now');

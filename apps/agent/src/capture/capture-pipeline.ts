@@ -84,6 +84,15 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
   const wallClock = options.wallClock ?? (() => new Date());
   const { windowBeforeMs, windowAfterMs, qualityGate, format, jpegQuality } = config.capture;
   let lastCaptured: Frame | null = null;
+  const qualities = new WeakMap<Frame, FrameQuality>();
+  const qualityOf = (frame: Frame): FrameQuality => {
+    let q = qualities.get(frame);
+    if (!q) {
+      q = frameQuality(pixelsOf(frame));
+      qualities.set(frame, q);
+    }
+    return q;
+  };
   // libvips' operation cache only helps repeated identical pipelines; here it just holds memory.
   // One libvips worker: a single 640×480 encode gains nothing from more, and each thread holds a
   // malloc arena (tens of MB of RSS on a Pi).
@@ -106,7 +115,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     }
     let best: Candidate | null = null;
     for (const frame of frames) {
-      const quality = frameQuality(pixelsOf(frame));
+      const quality = qualityOf(frame);
       if (!best || frameScore(quality) > frameScore(best.quality)) best = { frame, quality };
     }
     return best;
@@ -211,7 +220,16 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     };
   }
 
-  return { capture };
+  return {
+    capture,
+    /**
+     * Score a frame ahead of any press (the agent calls this off the data path, in setImmediate), so
+     * a press only compares cached figures instead of scoring the whole window on the latency path.
+     */
+    prepare(frame: Frame): void {
+      qualityOf(frame);
+    },
+  };
 }
 
 export type CapturePipeline = ReturnType<typeof createCapturePipeline>;

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { signWebhook, type WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { waitFor } from '@cti/testkit';
 import {
   countRows,
   createTestApp,
@@ -383,6 +384,27 @@ const cases: Case[] = [
     error: 'invalid_webhook',
     pointer: '/objects/2',
   },
+  // strings Postgres cannot store → 422, not a 500 at insert time
+  {
+    name: 'NUL character in operator_id',
+    init: () => signedInit(body({ meta_json: meta({ operator_id: 'tech\u0000abc' }) })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/operator_id',
+  },
+  {
+    name: 'NUL character in relay.source',
+    init: () => signedInit(body({ relay: { source: 'la\u0000mbda', emitted_at: '2025-09-09T14:18:40Z' } })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/relay/source',
+  },
+  {
+    name: 'raw NUL byte in a non-JSON body',
+    init: () => signedInit(new Uint8Array([0x7b, 0x00, 0x7d])),
+    status: 400,
+    error: 'invalid_json',
+  },
   // bucket → 422
   {
     name: 'bucket this server does not ingest',
@@ -492,6 +514,80 @@ describe('bad input through a real listening server', () => {
     const [log] = await db.sql`SELECT http_status, bytes_in FROM ingestion_log ORDER BY id DESC LIMIT 1`;
     assert.equal(log?.http_status, 413);
     assert.ok(log?.bytes_in > 1024 * 1024, 'bytes_in counts what was read before the cut');
+  });
+
+  test('a client that disconnects mid-body is logged as 400 body_incomplete, not a server error', async () => {
+    const http = await listenTestApp(server);
+    const before = await countRows(db.sql);
+    try {
+      const payload = Buffer.from(JSON.stringify(body()));
+      const headers = {
+        ...signWebhook({ body: payload, secret: TEST_SECRET }),
+        'content-type': 'application/json',
+        'content-length': String(payload.length),
+        expect: '100-continue',
+      };
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: http.port,
+        path: '/ingest/webhook',
+        method: 'POST',
+        headers,
+      });
+      req.on('error', () => {});
+      // "100 Continue": the server has dispatched the request and is reading its body.
+      await new Promise<void>((resolve) => {
+        req.once('continue', resolve);
+        req.flushHeaders();
+      });
+      req.write(payload.subarray(0, 100));
+      req.destroy();
+      await waitFor(
+        async () => {
+          await server.ingestionLog.flush();
+          return (await countRows(db.sql)).ingestionLog === before.ingestionLog + 1;
+        },
+        { what: "the aborted request's log row" },
+      );
+    } finally {
+      await http.close();
+    }
+    const [log] =
+      await db.sql`SELECT http_status, error_code, bytes_in FROM ingestion_log ORDER BY id DESC LIMIT 1`;
+    assert.deepEqual(
+      { ...log, bytes_in: undefined },
+      { http_status: 400, error_code: 'body_incomplete', bytes_in: undefined },
+    );
+    assert.ok(log?.bytes_in <= 100, 'at most the bytes that were sent (a reset may discard unread ones)');
+  });
+
+  test('a lying Content-Length over the limit is 413 before reading, and its log row is still written', async () => {
+    const http = await listenTestApp(server);
+    try {
+      const payload = Buffer.from(JSON.stringify(body()));
+      const headers = {
+        ...signWebhook({ body: payload, secret: TEST_SECRET }),
+        'content-type': 'application/json',
+        'content-length': '99999999999',
+      };
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port: http.port, path: '/ingest/webhook', method: 'POST', headers },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.write(payload);
+      });
+      assert.equal(status, 413);
+    } finally {
+      await http.close();
+    }
+    await server.ingestionLog.flush();
+    const [log] = await db.sql`SELECT http_status, bytes_in FROM ingestion_log ORDER BY id DESC LIMIT 1`;
+    assert.deepEqual({ ...log }, { http_status: 413, bytes_in: 2 ** 31 - 1 });
   });
 
   test('GET on the webhook route is 404 and writes no ingestion_log row', async () => {

@@ -32,6 +32,9 @@ export type IngestRouteOptions = {
   clock: () => number;
 };
 
+/** ingestion_log.bytes_in is an int: a lying Content-Length must not make the row unwritable. */
+const MAX_INT4 = 2 ** 31 - 1;
+
 /** What one request revealed about itself, for its ingestion_log row. */
 type Seen = { bytesIn: number; captureId: string; ingestKey: string };
 
@@ -93,7 +96,7 @@ async function ingestWebhook(
   checkContentType(c.req.header('content-type'));
   const raw = await readBodyLimited(c.req.raw, {
     limitBytes: config.bodyLimitBytes,
-    onBytes: (n) => (seen.bytesIn = n),
+    onBytes: (n) => (seen.bytesIn = Math.min(n, MAX_INT4)),
   });
   checkSignature({
     body: raw,

@@ -1,6 +1,7 @@
 import { backoffDelay } from '@cti/runtime';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { isRetryableDatabaseError } from '../db/database-errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 
 /** One ingestion_log row; capture_id and ingest_key are '' when the request never revealed them. */
@@ -30,7 +31,7 @@ export type IngestionLogWriterOptions = {
   /** How long a row may wait for companions before a batch is written. */
   flushIntervalMs?: number;
   maxBatch?: number;
-  /** Rows kept in memory while the database is down; beyond that the oldest are dropped (counted). */
+  /** Rows kept in memory while the database is down; beyond that new rows are dropped (counted). */
   maxBuffered?: number;
 };
 
@@ -67,8 +68,24 @@ export function createIngestionLogWriter({
     metrics.dbInFlight.inc();
     try {
       await insertRows(sql, batch);
+    } catch (err) {
+      if (isRetryableDatabaseError(err)) throw err;
+      // A row the database refuses (a bug, never an outage) must not block every row behind it.
+      await insertOneByOne(batch);
     } finally {
       metrics.dbInFlight.dec();
+    }
+  };
+
+  const insertOneByOne = async (batch: IngestionLogRow[]) => {
+    for (const [i, row] of batch.entries()) {
+      try {
+        await insertRows(sql, [row]);
+      } catch (err) {
+        if (isRetryableDatabaseError(err)) throw new PartialWriteError(i, err);
+        log.error({ err, row }, 'ingestion_log row refused by the database; dropped');
+        metrics.ingestionLogDropped.inc();
+      }
     }
   };
 
@@ -80,6 +97,10 @@ export function createIngestionLogWriter({
         try {
           await writeBatch(batch);
         } catch (err) {
+          if (err instanceof PartialWriteError) {
+            buffer = buffer.slice(err.processed); // written (or dropped) already: never write twice
+            metrics.ingestionLogWritten.inc(err.processed);
+          }
           failures++;
           if (failures === 1 || failures % 50 === 0)
             log.warn({ err, buffered: buffer.length }, 'ingestion_log write failed; retrying');
@@ -113,11 +134,12 @@ export function createIngestionLogWriter({
 
   return {
     write(row) {
-      buffer.push(row);
-      if (buffer.length > maxBuffered) {
-        buffer.shift();
+      // Full (a long outage): drop the new row rather than shift the array under an in-flight batch.
+      if (buffer.length >= maxBuffered) {
         metrics.ingestionLogDropped.inc();
+        return;
       }
+      buffer.push(sanitize(row));
       metrics.ingestionLogBuffered.set(buffer.length);
       if (buffer.length >= maxBatch) {
         clearTimeout(timer);
@@ -137,6 +159,31 @@ export function createIngestionLogWriter({
         buffer = [];
       }
     },
+  };
+}
+
+/** The outage began halfway through a row-by-row fallback: the first `processed` rows are done. */
+class PartialWriteError extends Error {
+  readonly processed: number;
+  readonly code: string | undefined;
+
+  constructor(processed: number, cause: unknown) {
+    super('ingestion_log fallback interrupted', { cause });
+    this.processed = processed;
+    this.code = (cause as { code?: string }).code;
+  }
+}
+
+const text = (s: string) => s.replaceAll('\u0000', '\uFFFD');
+
+/** Postgres text cannot hold U+0000 (it can appear in a JSON parse error about a hostile body). */
+function sanitize(row: IngestionLogRow): IngestionLogRow {
+  return {
+    ...row,
+    captureId: text(row.captureId),
+    ingestKey: text(row.ingestKey),
+    error: row.error === null ? null : text(row.error),
+    requestId: text(row.requestId),
   };
 }
 

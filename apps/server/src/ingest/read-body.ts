@@ -19,7 +19,7 @@ export async function readBodyLimited(
   let total = 0;
   const reader = request.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readChunk(reader);
     if (done) break;
     total += value.byteLength;
     onBytes(total);
@@ -30,6 +30,17 @@ export async function readBodyLimited(
     chunks.push(value);
   }
   return concat(chunks, total);
+}
+
+/** A client that disconnects mid-body made a bad request, not the server an error. */
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  try {
+    return await reader.read();
+  } catch (err) {
+    throw new HttpError(400, 'body_incomplete', 'the request body ended before it was complete', {
+      cause: err,
+    });
+  }
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {

@@ -1,4 +1,5 @@
 import {
+  type Problem,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   toIngestKeyUri,
@@ -68,6 +69,8 @@ export function parseJson(body: Uint8Array): unknown {
 }
 
 export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string[]): WebhookBody {
+  const nul = nulProblems(data, '');
+  if (nul.length > 0) throw new HttpError(422, 'invalid_webhook', describeProblems(nul), { problems: nul });
   const result = validateWebhookBody(data);
   if (!result.ok) {
     throw new HttpError(422, 'invalid_webhook', describeProblems(result.problems), {
@@ -86,7 +89,25 @@ export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string
   return result.value;
 }
 
-function describeProblems(problems: readonly { pointer: string; message: string }[]): string {
+/**
+ * Postgres text and jsonb cannot hold U+0000; free-text fields (operator_id, relay.source…) would
+ * otherwise fail at insert time as a 500. Reported like any schema problem, one pointer per string.
+ */
+function nulProblems(value: unknown, pointer: string): Problem[] {
+  if (typeof value === 'string') {
+    return value.includes('\u0000')
+      ? [{ pointer, message: 'must not contain the NUL character (U+0000)' }]
+      : [];
+  }
+  if (typeof value !== 'object' || value === null) return [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  return entries.flatMap(([key, v]) => [
+    ...(key.includes('\u0000') ? [{ pointer, message: 'property names must not contain U+0000' }] : []),
+    ...nulProblems(v, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`),
+  ]);
+}
+
+function describeProblems(problems: readonly Problem[]): string {
   const first = problems[0];
   const where = first ? `${first.pointer === '' ? '(root)' : first.pointer}: ${first.message}` : '';
   return `webhook body is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); first: ${where}`;
@@ -98,6 +119,11 @@ export function signatureHeaders(header: (name: string) => string | undefined) {
 
 const MAX_LOGGED = 512;
 
+/** Truncated, and without U+0000 (which Postgres text cannot store). */
+function loggable(s: string): string {
+  return s.slice(0, MAX_LOGGED).replaceAll('\u0000', '\uFFFD');
+}
+
 /**
  * Best-effort identity of an (authenticated) body for ingestion_log, valid or not: the capture_id
  * from meta_json and the ingest key as `s3://bucket/raw/…/` when it parses, else as sent (truncated).
@@ -107,8 +133,8 @@ export function identify(data: unknown): { captureId: string; ingestKey: string 
   const meta = (
     typeof body.meta_json === 'object' && body.meta_json !== null ? body.meta_json : {}
   ) as Record<string, unknown>;
-  const captureId = typeof meta.capture_id === 'string' ? meta.capture_id.slice(0, MAX_LOGGED) : '';
-  let ingestKey = typeof body.ingest_key === 'string' ? body.ingest_key.slice(0, MAX_LOGGED) : '';
+  const captureId = typeof meta.capture_id === 'string' ? loggable(meta.capture_id) : '';
+  let ingestKey = typeof body.ingest_key === 'string' ? loggable(body.ingest_key) : '';
   try {
     ingestKey = toIngestKeyUri(body.bucket as string, body.ingest_key as string);
   } catch {

@@ -51,7 +51,7 @@ export function renderPhantom(params: PhantomParams, rng: Rng, refresh?: Speckle
   const fine = k === 1 ? g : createScanGeometry({ ...base, oversample: k });
   const scene = buildScene(params.kind, fine, params, rng.fork('scene'));
   const echo = renderEcho(fine, params, scene.maps, rng.fork('speckle'), refresh);
-  const beam = toDisplayRows(echo, fine.lines, fine.samples, k, params.smoothing);
+  const beam = toDisplayRows(echo, fine.lines, fine.samples, k, params.smoothing, params.smoothingRadius);
   const converted = scanConvert(g, beam, params.width, params.height);
   const labelMask = scene.inRibeye ? rasterizeMask(g, converted.field, scene.inRibeye, params.width) : null;
   drawFurniture(converted.gray, params, g);

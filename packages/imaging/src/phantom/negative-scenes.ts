@@ -1,5 +1,6 @@
 import type { Rng } from '../prng.ts';
 import type { BoneArc, PhantomKind, PhantomParams } from './phantom-types.ts';
+import { skinDepthMm } from './ribeye-anatomy.ts';
 import type { ScanGeometry } from './scan-geometry.ts';
 import { addBoneSurfaces, addReverberation, applyBoneShadows, applyDropouts } from './scene-effects.ts';
 import { createTissueMaps, incidence, lineProfile, type TissueMaps } from './tissue-maps.ts';
@@ -50,10 +51,12 @@ function offAnimal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
 
 function longitudinal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
   const maps = createTissueMaps(g);
-  const skin = p.standoffMm;
   const tilt = rng.range(-0.06, 0.06);
+  // Along the back the skin is straight (tilted); a convex face still presses it into an arc.
+  const skinAt = (x: number) => skinDepthMm({ ...p, skinCurvature: 0, skinTilt: tilt }, x);
   const fat = p.fatLayersMm.reduce((s, v) => s + v, 0);
-  const muscleTop = (x: number) => skin + tilt * x + p.skinThicknessMm + fat;
+  const muscleTop = (x: number) => skinAt(x) + p.skinThicknessMm + fat;
+  const gain = p.interfaceGain ?? 1;
   const ribDepth = muscleTop(0) + rng.range(15, 45);
   const period = rng.range(22, 40);
   const phase = rng.range(0, period);
@@ -70,11 +73,11 @@ function longitudinal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
   const params = { ...p, bones };
   const texture = createValueNoise(rng.int(0, 2 ** 30), 6, g.bounds);
   const fibres = createValueNoise(rng.int(0, 2 ** 30), 3, g.bounds);
-  const lineW = Math.max(0.35, 0.55 * g.spacingMm);
+  const lineW = Math.max(p.interfaceWidthMm ?? 0.35, 0.55 * g.spacingMm);
   for (let idx = 0; idx < maps.sigma.length; idx++) {
     const x = g.xMm[idx]!;
     const z = g.zMm[idx]!;
-    const s = skin + tilt * x;
+    const s = skinAt(x);
     const top = muscleTop(x);
     let sigma = 0.02;
     if (z >= s && z < s + p.skinThicknessMm) sigma = 1.3;
@@ -82,10 +85,12 @@ function longitudinal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
     else if (z >= top) sigma = 0.85 * (1 + 0.4 * texture(x, z)) * (1 + 0.35 * fibres(x * 0.3, z * 3));
     const inc = incidence(tilt);
     maps.sigma[idx] = sigma;
+    // Same interface brightness as the ribeye scenes: brightness alone must not tell them apart.
     maps.coherent[idx] =
-      5 * inc * lineProfile(z - s, lineW) +
-      3 * inc * lineProfile(z - top, lineW) +
-      1.5 * lineProfile(z - (s + p.skinThicknessMm), lineW);
+      gain *
+      (16 * inc * lineProfile(z - s, lineW) +
+        8 * inc * lineProfile(z - top, lineW) +
+        6 * lineProfile(z - (s + p.skinThicknessMm), lineW));
   }
   const boneTop = (b: number, x: number) => {
     const bone = bones[b];
@@ -94,7 +99,7 @@ function longitudinal(g: ScanGeometry, p: PhantomParams, rng: Rng): TissueMaps {
     return u <= -1 || u >= 1 ? Number.POSITIVE_INFINITY : bone.zMm - bone.heightMm * (1 - u * u);
   };
   addBoneSurfaces(g, params, maps, boneTop);
-  addReverberation(g, p, maps, (x) => skin + tilt * x);
+  addReverberation(g, p, maps, skinAt);
   applyBoneShadows(g, params, maps, boneTop);
   applyDropouts(g, p, maps);
   return maps;

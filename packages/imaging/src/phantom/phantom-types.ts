@@ -63,6 +63,8 @@ export type PhantomParams = {
   reverberation: number;
   dropouts: { xFrac: number; widthFrac: number; depthLoss: number }[];
   smoothing: number;
+  /** Box radius of the speckle-reduction blend (1 = 3×3, 2 = 5×5; default 1). */
+  smoothingRadius?: number;
   deepHaze: number;
   /** Electronic noise floor relative to mean tissue echo (dB), amplified by TGC with depth. */
   noiseDb: number;

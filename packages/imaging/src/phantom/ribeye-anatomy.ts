@@ -21,6 +21,24 @@ export type RibeyeAnatomy = {
   fatThicknessMm: number;
 };
 
+type SkinShape = Pick<
+  PhantomParams,
+  'probe' | 'convexRadiusMm' | 'standoffMm' | 'skinApexXMm' | 'skinCurvature' | 'skinTilt'
+>;
+
+/**
+ * Skin surface depth at lateral x. The back arches away from a linear probe (parabola + tilt); a
+ * convex probe is pressed in, so the skin follows its curved face (plus a little residual arch).
+ */
+export function skinDepthMm(p: SkinShape, x: number): number {
+  const dx = x - p.skinApexXMm;
+  const arch = p.skinCurvature * dx * dx + p.skinTilt * dx;
+  if (p.probe === 'linear') return Math.max(0.4, p.standoffMm + arch);
+  const r = p.convexRadiusMm;
+  const face = Math.sqrt(Math.max(0, r * r - x * x)) - r;
+  return face + Math.max(0.4, p.standoffMm + 0.3 * arch);
+}
+
 /** Where the lens does not reach: far above any sample, and safe to interpolate (unlike -Infinity). */
 export const NO_RIBEYE = -1e6;
 
@@ -46,10 +64,7 @@ export function createRibeyeAnatomy(
     acc += f;
     cum.push(acc);
   }
-  const skinZRaw = (x: number) => {
-    const dx = x - p.skinApexXMm;
-    return Math.max(0.4, p.standoffMm + p.skinCurvature * dx * dx + p.skinTilt * dx);
-  };
+  const skinZRaw = (x: number) => skinDepthMm(p, x);
   const skinZ = tab(skinZRaw);
   const last = cum.length - 1;
   // Fat layers are parallel to the skin with a gentle wobble (never crossing: wobble ≤ 30 % of layer).

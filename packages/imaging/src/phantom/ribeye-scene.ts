@@ -53,12 +53,13 @@ function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: T
   const cell = { cell: 0, septum: 0 };
   const lineW = Math.max(p.interfaceWidthMm ?? 0.3, 0.5 * g.spacingMm);
   const ribeyeAmp = 10 ** (p.ribeyeEchoDb / 20);
-  const fatAmp = rng.range(0.35, 1);
+  const fatAmp = rng.range(0.35, 1.6);
   const fatStreaks = rng.range(0.5, 2.5);
   // Septa relative to the ribeye's own echo: a visible network that does not drown its speckle.
   const septaAmp = ribeyeAmp * rng.range(0.3, 2.5);
   const cellContrast = rng.range(0.15, 0.5);
   const muscleAmp = rng.range(0.8, 1.5);
+  const otherSepta = rng.range(0.1, 0.6);
   const dermis = rng.range(1.5, 3.5);
   const gain = p.interfaceGain ?? 1;
   // Interfaces are semi-specular: bright but grainy and broken along their length.
@@ -100,13 +101,14 @@ function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: T
         // Below the ribeye's level tissue fades (fewer strong scatterers, beam spread): real deep
         // fields are dark and low in contrast.
         const below = Math.max(0, z - topC - p.ribeyeHeightMm - 5);
-        const depthFade = 1 - (0.4 + 0.5 * p.deepHaze) * Math.min(1, below / 30);
+        const depthFade = 1 - (0.35 + 0.55 * p.deepHaze) * Math.min(1, below / 30);
         sigma =
           muscleAmp *
             depthFade *
             (1 + 0.35 * blotch(tx, z) + 0.25 * deep(tx, z)) *
             (0.6 + 1.2 * streak(tx, z) + 0.2 * cell.cell) +
-          cell.septum;
+          // The muscles around the ribeye read as streaky, not as its polygonal septa network.
+          otherSepta * cell.septum;
       }
     }
     let lit = 16 * gain * inc * (0.6 + 0.4 * interfaceAt(tx, 0)) * lineProfile(z - skin, lineW * 1.2);

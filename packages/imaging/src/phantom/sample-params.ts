@@ -8,6 +8,7 @@ import type {
   ProbeKind,
   ScreenLayout,
 } from './phantom-types.ts';
+import { skinDepthMm } from './ribeye-anatomy.ts';
 import { sampleFurniture, sampleLayout } from './sample-layout.ts';
 
 /** What a caller may pin; everything else is drawn from the preset's ranges. */
@@ -36,9 +37,9 @@ type Ranges = {
 };
 
 const RANGES: Record<PhantomPreset, Ranges> = {
-  training: { depthCm: [10, 24], noiseDb: [-34, -22], dynamicRangeDb: [45, 75], gainDb: [-6, 6] },
+  training: { depthCm: [10, 24], noiseDb: [-32, -12], dynamicRangeDb: [45, 75], gainDb: [-6, 6] },
   // Held-out: deeper fields, more electronic noise, wider gain/DR, screen layouts never used in training.
-  heldout: { depthCm: [18, 28], noiseDb: [-26, -16], dynamicRangeDb: [38, 85], gainDb: [-9, 9] },
+  heldout: { depthCm: [18, 28], noiseDb: [-24, -10], dynamicRangeDb: [38, 85], gainDb: [-9, 9] },
 };
 
 export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
@@ -66,6 +67,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
   const skinCurvature = a.chance(0.15) ? a.range(0, 0.0004) : a.range(0.0004, 0.0025);
   const skinTilt = round(a.range(-0.12, 0.12), 3);
   const asymmetry = round(Math.exp(a.range(-0.8, 0.8)), 3);
+  const convexRadiusMm = round(a.range(40, 80), 1);
   return {
     preset,
     kind,
@@ -81,8 +83,8 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     gainDb: o.gainDb ?? round(rng.range(r.gainDb[0], r.gainDb[1]), 1),
     dynamicRangeDb: o.dynamicRangeDb ?? Math.round(rng.range(r.dynamicRangeDb[0], r.dynamicRangeDb[1])),
     attenuationDbPerCmMHz: round(a.range(0.4, 1), 2),
-    tgcResidualDbPerCm: round(a.range(-1.4, 0.2), 2),
-    convexRadiusMm: round(a.range(40, 80), 1),
+    tgcResidualDbPerCm: round(a.range(-1.2, 0.6), 2),
+    convexRadiusMm,
     sectorHalfAngleDeg: round(a.range(22, 38), 1),
     standoffMm: round(standoffMm, 2),
     skinApexXMm,
@@ -105,7 +107,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
       ribeyeHeightMm,
       asymmetry,
       topMm: (x) =>
-        Math.max(0.4, standoffMm + skinCurvature * (x - skinApexXMm) ** 2 + skinTilt * (x - skinApexXMm)) +
+        skinDepthMm({ probe, convexRadiusMm, standoffMm, skinApexXMm, skinCurvature, skinTilt }, x) +
         skinThicknessMm +
         fatSum,
     }),
@@ -117,16 +119,15 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     reverberation: round(a.range(0, 1), 2),
     dropouts: sampleDropouts(a),
     smoothing: round(rng.range(0, 0.8), 2),
+    smoothingRadius: rng.fork('sri').chance(0.35) ? 2 : 1,
     deepHaze: round(rng.range(0, 1), 2),
     tint: sampleTint(rng),
     furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }),
     noiseDb: round(rng.range(r.noiseDb[0], r.noiseDb[1]), 1),
     beamLines: a.int(128, 320),
-    muscleLevel: round(rng.range(0.18, 0.58), 3),
-    grayGamma: round(rng.range(1, 1.6), 2),
-    blackLevel: rng.chance(0.55) ? 0 : Math.round(rng.range(8, 75)),
+    ...sampleGrayMap(rng),
     // Real scans show skin, fat lines and bone near saturation while muscle stays mid-dark.
-    interfaceGain: round(10 ** (a.range(-2, 6) / 20), 3),
+    interfaceGain: round(10 ** (a.range(0, 8) / 20), 3),
     seamStrength: round(a.chance(0.15) ? 0 : a.range(0.5, 3), 2),
     haloWidthMm: round(a.range(2, 9), 1),
     outlineVisibility: round(a.range(0.2, 1), 2),
@@ -210,6 +211,21 @@ function sampleBones(a: Rng, r: BoneContext): BoneArc[] {
       transmission: round(a.range(0.08, 0.5), 2),
     };
   });
+}
+
+/**
+ * The gray map and where muscle sits in it. Operators set the gain so that muscle shows mid-dark
+ * (gray 18–115 before the gain offset): the level is drawn as that gray and inverted
+ * through the map, so gamma and black level do not stack into unreadably dark or washed-out frames.
+ */
+function sampleGrayMap(rng: Rng): Pick<PhantomParams, 'muscleLevel' | 'grayGamma' | 'blackLevel'> {
+  const grayGamma = round(rng.range(1, 1.6), 2);
+  // Most scanners map the window's bottom to black (a deep haze is the TGC-lifted noise floor, as
+  // on the hzau screen); some lift the whole gray map.
+  const blackLevel = rng.chance(0.7) ? 0 : Math.round(rng.range(5, 50));
+  const muscleGray = rng.range(Math.max(18, blackLevel + 15), 115);
+  const muscleLevel = round(((muscleGray - blackLevel) / (255 - blackLevel)) ** (1 / grayGamma), 3);
+  return { muscleLevel, grayGamma, blackLevel };
 }
 
 function sampleDropouts(a: Rng): PhantomParams['dropouts'] {

@@ -115,6 +115,7 @@ export function addReverberation(
   if (p.reverberation <= 0) return;
   const lineW = Math.max(0.35, 0.55 * g.spacingMm);
   const ring = Math.max(0.8, 1.2 * g.spacingMm);
+  const sampleMm = g.depthMm / g.samples;
   const n = g.lines * g.samples;
   for (let idx = 0; idx < n; idx++) {
     const x = g.xMm[idx]!;
@@ -126,7 +127,10 @@ export function addReverberation(
       add += 0.7 * p.reverberation * lineProfile(z - 3 * s, lineW * 2);
     }
     if (z < s) {
-      for (let k = 1; k <= 3; k++) add += (0.9 * p.reverberation * lineProfile(z - k * ring, lineW)) / k;
+      // The face rings along the beam: arcs parallel to a convex face, not horizontal lines.
+      const alongBeam = (Math.floor(idx / g.lines) + 0.5) * sampleMm;
+      for (let k = 1; k <= 3; k++)
+        add += (0.9 * p.reverberation * lineProfile(alongBeam - k * ring, lineW)) / k;
     }
     if (add > 0) maps.coherent[idx] = maps.coherent[idx]! + add;
   }

@@ -155,6 +155,23 @@ export function createOutboxStore(db: OutboxDb) {
     const run = db.transaction(fn);
     return (...args: A): R => run(...args);
   };
+  /**
+   * Upload progress commits without waiting for fsync (synchronous=NORMAL for that one transaction):
+   * a process crash loses none of it (WAL is in the OS cache), a power cut may roll back the last
+   * marks, and the uploader's HEAD-before-resend and If-None-Match make replaying them harmless.
+   * The next FULL commit (a capture) makes everything before it durable anyway.
+   */
+  const relaxedTx = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const run = db.transaction(fn);
+    return (...args: A): R => {
+      db.pragma('synchronous = NORMAL');
+      try {
+        return run(...args);
+      } finally {
+        db.pragma('synchronous = FULL');
+      }
+    };
+  };
   const stat = (name: string): string | null => (q.getStat.get(name) as string | undefined) ?? null;
   const bumpUploaded = (now: number) => {
     q.setStat.run('uploaded_total', String(Number(stat('uploaded_total') ?? 0) + 1));
@@ -185,7 +202,7 @@ export function createOutboxStore(db: OutboxDb) {
     claimable: (now: number, limit: number) => (q.claimable.all(now, limit) as CaptureRow[]).map(toCapture),
     nextWake: () => (q.nextWake.get() as number | null) ?? null,
     /** Marks `name` uploaded and, in the same transaction, `next` as starting (attempts + 1). */
-    advance: tx((id: string, name: string | null, next: string | null, now: number) => {
+    advance: relaxedTx((id: string, name: string | null, next: string | null, now: number) => {
       if (name !== null) {
         q.objectUploaded.run(now, id, name);
         if (name === 'meta.json') {
@@ -195,7 +212,7 @@ export function createOutboxStore(db: OutboxDb) {
       }
       if (next !== null) q.beginObject.run(id, next);
     }),
-    objectFailed: tx((id: string, name: string, message: string, now: number, nextAt: number) => {
+    objectFailed: relaxedTx((id: string, name: string, message: string, now: number, nextAt: number) => {
       q.objectFailed.run(message, now, nextAt, id, name);
       recordError(now, `${name}: ${message}`, id);
     }),

@@ -45,7 +45,12 @@ export async function writeCaptureDir(
   const temp = join(spoolDir, `${TEMP_PREFIX}${captureId}-${randomBytes(4).toString('hex')}`);
   await mkdir(temp);
   try {
-    for (const file of files) await writeDurably(join(temp, file.name), file.data);
+    // Written and fsynced in parallel (libuv threads): the commit waits for the slowest, not the sum.
+    const written = await Promise.allSettled(
+      files.map((file) => writeDurably(join(temp, file.name), file.data)),
+    );
+    const failure = written.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
     await fsyncDir(temp);
     await rename(temp, join(spoolDir, captureId));
   } catch (error) {

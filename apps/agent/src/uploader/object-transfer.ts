@@ -108,6 +108,20 @@ async function confirmExisting(target: TransferTarget, options: TransferOptions,
   );
 }
 
+/**
+ * SigV4 signs the payload's sha256 (x-amz-content-sha256) and would hash the body again to get it;
+ * we already know it and have just verified it, so hand it over. Real S3 checks this value too.
+ */
+function withKnownPayloadHash(command: PutObjectCommand, sha256Hex: string): void {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = sha256Hex;
+      return next(args);
+    },
+    { step: 'build', name: 'ctiKnownPayloadHash' },
+  );
+}
+
 async function putSmall(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
   const data = await readVerified(target);
   let conditional = options.conditionalWrites;
@@ -123,19 +137,18 @@ async function putSmall(target: TransferTarget, options: TransferOptions): Promi
       conditional = false;
     }
   }
+  const command = new PutObjectCommand({
+    Bucket: target.bucket,
+    Key: target.key,
+    Body: data, // a Buffer, never a stream: no aws-chunked framing (see PLATFORM-NOTES)
+    ContentLength: data.length,
+    ContentType: mimeTypeForFile(target.name),
+    ChecksumSHA256: hexToBase64(target.sha256), // real S3 rejects bytes that do not match
+    IfNoneMatch: conditional ? '*' : undefined,
+  });
+  withKnownPayloadHash(command, target.sha256);
   try {
-    await options.s3.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: target.key,
-        Body: data, // a Buffer, never a stream: no aws-chunked framing (see PLATFORM-NOTES)
-        ContentLength: data.length,
-        ContentType: mimeTypeForFile(target.name),
-        ChecksumSHA256: hexToBase64(target.sha256), // real S3 rejects bytes that do not match
-        IfNoneMatch: conditional ? '*' : undefined,
-      }),
-      { abortSignal: options.signal },
-    );
+    await options.s3.send(command, { abortSignal: options.signal });
     return 'sent';
   } catch (error) {
     if (conditional && isPreconditionFailed(error)) return confirmExisting(target, options, data);

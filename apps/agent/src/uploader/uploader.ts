@@ -105,12 +105,11 @@ export function createUploader({
       return;
     }
     const free = concurrency - inflight.size;
-    if (free > 0) {
-      const ready = store
-        .claimable(now, concurrency + inflight.size)
-        .filter((c) => !inflight.has(c.captureId));
-      for (const capture of ready.slice(0, free)) launch(capture);
-    }
+    if (free === 0) return; // a finishing capture pumps again
+    const ready = store.claimable(now, concurrency + inflight.size).filter((c) => !inflight.has(c.captureId));
+    for (const capture of ready.slice(0, free)) launch(capture);
+    if (ready.length >= free) return;
+    // Idle slots: sleep until the earliest backoff expires, or poll for work from other processes.
     const wake = store.nextWake();
     schedule(Math.min(pollIntervalMs, wake !== null && wake > now ? wake - now : pollIntervalMs));
   }

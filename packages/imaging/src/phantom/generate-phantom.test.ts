@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { generatePhantom, maskBounds } from './generate-phantom.ts';
+import { createRng } from '../prng.ts';
+import { generatePhantom, maskBounds, renderPhantom } from './generate-phantom.ts';
 
 const digest = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -31,6 +32,26 @@ describe('generatePhantom', () => {
       assert.ok(bx0 >= x0 && by0 >= y0 && bx1 <= x1 && by1 <= y1, `seed ${seed}: bbox inside scan area`);
       assert.ok(labels.fatThicknessMm > 0 && labels.pixelSpacingMm > 0);
     }
+  });
+
+  it('draws calipers and a readout on some frames without touching the labels', () => {
+    let seen = 0;
+    for (let seed = 0; seed < 40 && seen < 3; seed++) {
+      const a = generatePhantom({ seed, maxSide: 256, layout: 'screen' });
+      const notes = a.labels.params.annotations;
+      if (!notes || (notes.calipers === 0 && !notes.text)) continue;
+      seen++;
+      const clean = renderPhantom({ ...a.labels.params, annotations: undefined }, createRng(0));
+      const again = renderPhantom(a.labels.params, createRng(0));
+      assert.deepEqual(again.labels.ribeyeBbox, clean.labels.ribeyeBbox);
+      assert.equal(again.labels.ribeyeAreaPx, clean.labels.ribeyeAreaPx);
+      let changed = 0;
+      for (let i = 0; i < again.image.data.length; i++)
+        if (again.image.data[i] !== clean.image.data[i]) changed++;
+      const share = changed / again.image.data.length;
+      assert.ok(share > 0 && share < 0.02, `seed ${seed}: marks changed ${share} of the image`);
+    }
+    assert.equal(seen, 3, 'annotated frames among 40 screen draws');
   });
 
   it('gives negatives no ribeye label', () => {

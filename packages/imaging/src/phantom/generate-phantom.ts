@@ -1,4 +1,5 @@
 import { createRng, deriveSeed, type Rng } from '../prng.ts';
+import { drawAnnotations } from './annotations.ts';
 import { renderEcho, type SpeckleRefresh, toDisplayRows } from './echo-render.ts';
 import { buildNegativeScene } from './negative-scenes.ts';
 import type { Bbox, Phantom, PhantomKind, PhantomParams } from './phantom-types.ts';
@@ -59,8 +60,9 @@ export function renderPhantom(params: PhantomParams, rng: Rng, refresh?: Speckle
   const area = labelMask ? labelMask.reduce((s, v) => s + v, 0) : 0;
   const fat = params.kind === 'ribeye' ? round2(scene.fatThicknessMm) : 0;
   const finalParams: PhantomParams = { ...params, fatThicknessMm: fat };
+  const overlay = drawAnnotations(converted.gray, finalParams, bbox, g.spacingMm, rng.fork('annotations'));
   return {
-    image: toChannels(converted.gray, params),
+    image: toChannels(converted.gray, params, overlay),
     labels: {
       kind: params.kind,
       ribeyeBbox: bbox,

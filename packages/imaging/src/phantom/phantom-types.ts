@@ -1,4 +1,5 @@
 import type { RasterImage } from '../gray-image.ts';
+import type { Annotations } from './annotations.ts';
 
 export type PhantomKind = 'ribeye' | 'off_animal' | 'backfat_longitudinal' | 'noise';
 export type ProbeKind = 'linear' | 'convex';
@@ -88,6 +89,8 @@ export type PhantomParams = {
   interfaceWidthMm?: number;
   /** Lateral shift of the tissue textures against the probe (live streams: the sway moves them). */
   tissueShiftMm?: number;
+  /** Calipers and a readout drawn on the frame (undefined: a clean frame). */
+  annotations?: Annotations;
   furniture: { header: boolean; ruler: boolean; grayBar: boolean; focusMarker: boolean; headerText: string };
 };
 

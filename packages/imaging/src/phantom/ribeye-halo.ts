@@ -88,9 +88,11 @@ export function addRibeyeHalo(
     if (z < a.ribeyeTop(x) + 0.5) continue;
     const tx = x - shift;
     const gate = Math.max(0, Math.min(1.4, 0.6 + 1.2 * broken(tx, z)));
+    // The epimysium shows in pieces (real scans never draw the whole lens outline).
+    const piece = Math.max(0, Math.min(1, 1.8 * broken(tx + 40, z) - 0.1));
     const streak = 0.4 + 1.4 * Math.max(0, 0.3 + streakNoise(tx / 6, z));
     maps.sigma[idx] = maps.sigma[idx]! + strength * gate * streak * Math.exp(-d / width);
     if (d < 3 * lineW)
-      maps.coherent[idx] = maps.coherent[idx]! + 8 * gain * outline * gate * lineProfile(d, lineW);
+      maps.coherent[idx] = maps.coherent[idx]! + 5 * gain * outline * piece * lineProfile(d, lineW);
   }
 }

@@ -133,7 +133,7 @@ function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: T
         const across = d / Math.sqrt(1 + slope * slope);
         const visible = Math.max(0, Math.min(1, (fascia(tx, 40) - fasciaCut) * 2));
         const tilt = incidence(slope, 2.5);
-        lit += gain * 9 * visible * tilt * interfaceAt(tx, 9) * lineProfile(across, lineW * 1.3);
+        lit += gain * 7 * visible * tilt * interfaceAt(tx, 9) * lineProfile(across, lineW * 1.5);
       }
     }
     coh += lit;

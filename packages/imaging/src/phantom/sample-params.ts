@@ -1,4 +1,5 @@
 import type { Rng } from '../prng.ts';
+import { sampleAnnotations } from './annotations.ts';
 import type {
   Bbox,
   BoneArc,
@@ -100,7 +101,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     // Mostly darker than the muscles around it (ustool); sometimes brighter (hzau), never equal.
     ribeyeEchoDb: round(a.chance(0.75) ? a.range(-10, -3) : a.range(1.5, 4), 1),
     marblingDensity: o.marblingDensity ?? round(a.range(0.05, 1), 3),
-    fasciaVisibility: round(a.chance(0.3) ? a.range(0, 0.3) : a.range(0.3, 1), 2),
+    fasciaVisibility: round(a.chance(0.3) ? a.range(0, 0.3) : a.range(0.3, 0.8), 2),
     bones: sampleBones(a, {
       ribeyeCenterXMm,
       ribeyeWidthMm,
@@ -123,6 +124,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     deepHaze: round(rng.range(0, 1), 2),
     tint: sampleTint(rng),
     furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }),
+    annotations: sampleAnnotations(rng.fork('annotations'), layout.layout),
     noiseDb: round(rng.range(r.noiseDb[0], r.noiseDb[1]), 1),
     beamLines: a.int(128, 320),
     ...sampleGrayMap(rng),
@@ -238,6 +240,9 @@ function sampleDropouts(a: Rng): PhantomParams['dropouts'] {
 }
 
 function sampleTint(rng: Rng): [number, number, number] {
+  // Some scanners export a warm (sepia / bronze) map; drawn from a fork so other draws stay put.
+  const warm = rng.fork('warm');
+  if (warm.chance(0.15)) return [1, round(warm.range(0.85, 0.95), 3), round(warm.range(0.6, 0.8), 3)];
   if (rng.chance(0.5)) return [1, 1, 1];
   const b = rng.range(1, 1.12);
   return [round(rng.range(0.9, 1), 3), round(rng.range(0.94, 1.02), 3), round(b, 3)];

@@ -63,13 +63,21 @@ function drawRuler(gray: Uint8Array, p: PhantomParams, g: ScanGeometry, scale: n
   }
 }
 
-/** Gray → the exported channel count; RGB screens get the scanner's tint (many are bluish). */
-export function toChannels(gray: Uint8Array, p: PhantomParams): RasterImage {
+/** Gray → the exported channel count; RGB screens get the scanner's tint (many are bluish) and
+ * coloured measurement marks where `overlay` is set. */
+export function toChannels(gray: Uint8Array, p: PhantomParams, overlay?: Uint8Array | null): RasterImage {
   if (p.channels === 1) return { data: gray, width: p.width, height: p.height, channels: 1 };
   const out = new Uint8Array(gray.length * 3);
   const [tr, tg, tb] = p.tint;
+  const color = overlay ? p.annotations?.color : null;
   for (let i = 0, o = 0; i < gray.length; i++, o += 3) {
     const v = gray[i]!;
+    if (color && overlay?.[i]) {
+      out[o] = color[0];
+      out[o + 1] = color[1];
+      out[o + 2] = color[2];
+      continue;
+    }
     out[o] = Math.min(255, Math.round(v * tr));
     out[o + 1] = Math.min(255, Math.round(v * tg));
     out[o + 2] = Math.min(255, Math.round(v * tb));

@@ -113,7 +113,10 @@ async function main() {
   const direct = postgres(db.url, { max: POOL, onnotice: () => {} });
   try {
     console.log(
-      `ingest benchmark: N=${N} concurrency=${CONCURRENCY} pool=${POOL} cpus=${(await import('node:os')).availableParallelism()}`,
+      `ingest benchmark: N=${N} concurrency=${CONCURRENCY} pool=${POOL} cpus=${availableParallelism()} ` +
+        `load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
     );
     const plans = Array.from({ length: N }, (_, i) => planIngest(distinctWebhook(i, { devices: 64 })));
     const viaSql = (i: number) =>

@@ -17,7 +17,8 @@ Configuration comes from the environment; see apps/server/README.md.`;
 const EXIT_CONFIG = 78;
 
 async function serveCommand(config: ServerConfig): Promise<void> {
-  // Asynchronous stdout: a synchronous write per request line would cap throughput (flushed on exit).
+  // Asynchronous stdout: a request never waits for its log line. No minLength batching: a quiet
+  // server's warnings (e.g. "database unavailable") must reach the log at once. Flushed on shutdown.
   const log = createLogger({
     name: 'cti-server',
     level: config.logLevel,

@@ -58,20 +58,7 @@ if (values.pattern === 'phantom') {
   });
   await loop.ready;
   if (loop.error()) throw loop.error();
-  // A real probe never sends the same bytes twice (thermal noise): ±2 gray levels per pixel keep a
-  // looped clip from repeating bit-identical frames, which the quality gate would rightly call frozen.
-  const noisy = new Uint8Array(width * height);
-  framePixels = (n) => {
-    const src = loop.pixels(n);
-    let x = (n * 2654435761) >>> 0 || 1;
-    for (let i = 0; i < src.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      noisy[i] = Math.min(255, Math.max(0, src[i]! + ((x >>> 0) % 5) - 2));
-    }
-    return noisy;
-  };
+  framePixels = loop.pixels;
 }
 
 const emulator = createProbeEmulator({

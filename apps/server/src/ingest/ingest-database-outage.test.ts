@@ -104,6 +104,7 @@ test('database outage: 503 + Retry-After, then success once it is back, nothing 
   const sent = warmup.length + burstResults.length + down.length + again.length;
   await waitFor(async () => (await countRows(db.sql)).ingestionLog === sent, {
     what: `${sent} ingestion_log rows`,
+    timeoutMs: 30_000,
   });
   const [unavailable] = await db.sql`SELECT count(*)::int AS n FROM ingestion_log WHERE http_status = 503`;
   assert.ok((unavailable?.n ?? 0) >= down.length);

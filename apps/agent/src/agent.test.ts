@@ -96,3 +96,67 @@ test('button press → best serial frame → committed outbox entry with a valid
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('health: an unplugged probe is not restartable, a connected but silent one is', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-health-'));
+  const config = resolveConfig({
+    device_code: 'dev-0001',
+    data_dir: dir,
+    source: { kind: 'simulated', pattern: 'synthetic' },
+    upload: { bucket: 'cti-test' },
+    watchdog: { max_frame_gap_ms: 1000 },
+  });
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    minFreeBytes: 0,
+  });
+  let clock = 0;
+  let connected = false;
+  let lastFrameAt: number | null = null;
+  // A stand-in source reporting whatever link state the test sets (the states are what matter here).
+  const source = {
+    start: async () => {},
+    stop: async () => {},
+    onFrame: () => () => {},
+    identity: () => null,
+    status: () => ({
+      kind: 'serial' as const,
+      connected,
+      frames: 0,
+      droppedFrames: 0,
+      lastFrameAt,
+      detail: {},
+    }),
+  };
+  const agent = createAgent({
+    config,
+    source,
+    outbox,
+    now: () => clock,
+    clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+    firmware: { pi_os: 'test', app_version: '0.1.0' },
+  });
+  try {
+    await agent.start();
+    assert.deepEqual(agent.health(), {
+      ok: false,
+      reason: 'serial source not connected',
+      restartable: false,
+    });
+    connected = true;
+    lastFrameAt = 0;
+    clock = 500;
+    assert.equal(agent.health().ok, true);
+    clock = 2500;
+    assert.deepEqual(agent.health(), {
+      ok: false,
+      reason: 'source connected but no frames for 2500 ms',
+      restartable: true,
+    });
+  } finally {
+    await agent.stop();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

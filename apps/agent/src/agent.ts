@@ -133,16 +133,28 @@ export function createAgent(deps: AgentDeps) {
     return last === null ? null : now() - last;
   };
 
-  const health = (): { ok: boolean; reason: string | null } => {
-    if (fatal) return { ok: false, reason: fatal };
+  let startedAt = now();
+  /**
+   * `ok` drives status, /healthz and the LED. `restartable` says whether a service restart could fix
+   * it: a bug or a link that is open but silent (wedged driver, stuck event loop) — yes; an unplugged
+   * probe — no, the reconnect loop is already doing the right thing. The watchdog stops pinging only
+   * for restartable problems, so a Pi without its probe does not restart every 30 s.
+   */
+  const health = (): { ok: boolean; reason: string | null; restartable: boolean } => {
+    if (fatal) return { ok: false, reason: fatal, restartable: true };
     const s = source.status();
-    if (!s.connected) return { ok: false, reason: `${s.kind} source not connected` };
+    if (!s.connected) return { ok: false, reason: `${s.kind} source not connected`, restartable: false };
     if (s.kind !== 'folder') {
-      const gap = frameGapMs();
-      if (gap === null || gap > config.watchdog.maxFrameGapMs)
-        return { ok: false, reason: `no frames for ${gap === null ? 'ever' : `${Math.round(gap)} ms`}` };
+      const gap = frameGapMs() ?? now() - startedAt;
+      if (gap > config.watchdog.maxFrameGapMs) {
+        return {
+          ok: false,
+          reason: `source connected but no frames for ${Math.round(gap)} ms`,
+          restartable: true,
+        };
+      }
     }
-    return { ok: true, reason: null };
+    return { ok: true, reason: null, restartable: false };
   };
 
   const updateBase = () => {
@@ -177,6 +189,7 @@ export function createAgent(deps: AgentDeps) {
         log.info('long press: retrying uploads now');
         uploader?.wakeNow();
       });
+      startedAt = now();
       await source.start();
       await gps?.start();
       uploader?.start();

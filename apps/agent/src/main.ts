@@ -114,7 +114,10 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     .catch((err) => log.warn({ err }, 'sd_notify failed'));
   const stopWatchdog = startWatchdog({
     notifier,
-    healthy: agent.health,
+    healthy: () => {
+      const h = agent.health();
+      return { ok: h.ok || !h.restartable, reason: h.reason };
+    },
     onUnhealthy: (reason) => log.warn({ reason }, 'capture loop unhealthy: withholding watchdog ping'),
   });
 

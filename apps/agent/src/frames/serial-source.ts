@@ -114,7 +114,12 @@ export function createSerialSource(options: SerialSourceOptions): SerialFrameSou
     while (!abort.signal.aborted) {
       try {
         port = await openOnce();
-        if (abort.signal.aborted) break;
+        if (abort.signal.aborted) {
+          // stop() ran while the open was in flight: close what it opened.
+          const late = port;
+          await new Promise<void>((resolve) => late.close(() => resolve()));
+          break;
+        }
         connections += 1;
         attempt = 0;
         lastError = null;

@@ -7,11 +7,12 @@
 // 3. replays of both, which must be at least as fast.
 // Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import { planIngest } from '../src/ingest/ingest-plan.ts';
 import { ingestCapture } from '../src/ingest/ingest-transaction.ts';
 import { distinctWebhook, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
@@ -21,6 +22,57 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const POOL = Number(process.env.BENCH_POOL ?? 10);
 
 type Figures = { label: string; ok: number; failed: number; seconds: number; p50: number; p99: number };
+
+// CPU accounting, so figures can be read independently of what else loads the machine: CPU seconds
+// used by the Postgres backends of the bench database, the server process and this client process.
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
+  } catch {
+    return 0; // the process ended
+  }
+}
+
+type CpuSnapshot = { backends: Map<number, number>; server: number; client: number };
+
+async function cpuSnapshot(admin: Sql, serverPid: number | undefined): Promise<CpuSnapshot> {
+  const rows = await admin<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+  const usage = process.cpuUsage();
+  return {
+    backends: new Map(rows.map((r) => [r.pid, processCpuSeconds(r.pid)])),
+    server: serverPid === undefined ? 0 : processCpuSeconds(serverPid),
+    client: (usage.user + usage.system) / 1e6,
+  };
+}
+
+/** CPU milliseconds per operation between two snapshots (backends new since `a` count from 0). */
+function cpuPerOp(a: CpuSnapshot, b: CpuSnapshot, ops: number) {
+  let postgresSeconds = 0;
+  for (const [pid, seconds] of b.backends) postgresSeconds += seconds - (a.backends.get(pid) ?? 0);
+  const ms = (seconds: number) => (seconds * 1000) / ops;
+  return { postgres: ms(postgresSeconds), server: ms(b.server - a.server), client: ms(b.client - a.client) };
+}
+
+async function measured(
+  admin: Sql,
+  serverPid: number | undefined,
+  run: () => Promise<Figures>,
+): Promise<{ rate: number; cpu: ReturnType<typeof cpuPerOp> }> {
+  const before = await cpuSnapshot(admin, serverPid);
+  const figures = await run();
+  const cpu = cpuPerOp(before, await cpuSnapshot(admin, serverPid), figures.ok);
+  const rate = print(figures);
+  console.log(
+    `${''.padEnd(22)} CPU per op: postgres ${cpu.postgres.toFixed(2)} ms, server ${cpu.server.toFixed(2)} ms, ` +
+      `bench client ${cpu.client.toFixed(2)} ms`,
+  );
+  return { rate, cpu };
+}
 
 async function runAtConcurrency(
   label: string,
@@ -58,7 +110,7 @@ function print(f: Figures): number {
   return rate;
 }
 
-async function startServer(url: string): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startServer(url: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname], {
     env: {
       ...process.env,
@@ -84,7 +136,7 @@ async function startServer(url: string): Promise<{ port: number; stop: () => Pro
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     });
-  return { port, stop };
+  return { port, pid: child.pid!, stop };
 }
 
 function post(agent: Agent, port: number, init: RequestInit): Promise<number> {
@@ -121,8 +173,11 @@ async function main() {
     const plans = Array.from({ length: N }, (_, i) => planIngest(distinctWebhook(i, { devices: 64 })));
     const viaSql = (i: number) =>
       ingestCapture(direct, plans[i]!, { requestId: `bench-${i}` }).then(() => true);
-    const directRate = print(await runAtConcurrency('direct SQL (new)', N, viaSql));
-    const directReplayRate = print(await runAtConcurrency('direct SQL (replay)', N, viaSql));
+    const admin = db.sql;
+    const directNew = await measured(admin, undefined, () => runAtConcurrency('direct SQL (new)', N, viaSql));
+    const directReplay = await measured(admin, undefined, () =>
+      runAtConcurrency('direct SQL (replay)', N, viaSql),
+    );
 
     const server = await startServer(db.url);
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -130,11 +185,26 @@ async function main() {
       const inits = Array.from({ length: N }, (_, i) => signedInit(distinctWebhook(N + i, { devices: 64 })));
       const viaHttp = (expected: number) => (i: number) =>
         post(agent, server.port, inits[i]!).then((s) => s === expected);
-      const httpRate = print(await runAtConcurrency('HTTP webhook (new)', N, viaHttp(201)));
-      const httpReplayRate = print(await runAtConcurrency('HTTP webhook (replay)', N, viaHttp(200)));
-      console.log(`ratio HTTP/direct (new):    ${(httpRate / directRate).toFixed(2)}`);
-      console.log(`ratio HTTP/direct (replay): ${(httpReplayRate / directReplayRate).toFixed(2)}`);
-      console.log(`replay/new over HTTP:       ${(httpReplayRate / httpRate).toFixed(2)}`);
+      const httpNew = await measured(admin, server.pid, () =>
+        runAtConcurrency('HTTP webhook (new)', N, viaHttp(201)),
+      );
+      const httpReplay = await measured(admin, server.pid, () =>
+        runAtConcurrency('HTTP webhook (replay)', N, viaHttp(200)),
+      );
+      console.log(`ratio HTTP/direct (new):    ${(httpNew.rate / directNew.rate).toFixed(2)}`);
+      console.log(`ratio HTTP/direct (replay): ${(httpReplay.rate / directReplay.rate).toFixed(2)}`);
+      console.log(`replay/new over HTTP:       ${(httpReplay.rate / httpNew.rate).toFixed(2)}`);
+      // What server + Postgres could do with this machine's cores to themselves (client elsewhere).
+      for (const [label, { cpu }] of [
+        ['new', httpNew],
+        ['replay', httpReplay],
+      ] as const) {
+        const perOp = cpu.postgres + cpu.server;
+        console.log(
+          `CPU-bound estimate (${label}): ${((availableParallelism() * 1000) / perOp).toFixed(0)}/s ` +
+            `on ${availableParallelism()} idle cores (postgres + server ${perOp.toFixed(2)} ms CPU per webhook)`,
+        );
+      }
     } finally {
       agent.destroy();
       await server.stop();

@@ -1,6 +1,7 @@
 import { type Logger, silentLogger } from '@cti/runtime';
 import type { Gpio } from 'onoff';
 import { type Button, createButton, type Level, type Timers } from './button.ts';
+import { explainGpioAccessError } from './gpio-lines.ts';
 
 export type GpioButtonOptions = {
   /** sysfs GPIO number (already resolved from the chip base, see gpio-lines.ts). */
@@ -27,7 +28,12 @@ export async function openGpioButton(options: GpioButtonOptions): Promise<GpioBu
   const { line, mode = 'auto', pollMs = 5 } = options;
   const log = options.log ?? silentLogger();
   const { Gpio } = await import('onoff');
-  const gpio: Gpio = new Gpio(line, 'in', 'both');
+  let gpio: Gpio;
+  try {
+    gpio = new Gpio(line, 'in', 'both');
+  } catch (err) {
+    throw explainGpioAccessError(err, line);
+  }
   const read = () => gpio.readSync() as Level;
   const button = createButton({ ...options, readLevel: read });
   let active: 'interrupt' | 'poll' = 'poll';
@@ -88,7 +94,12 @@ function forgetFailedWatch(gpio: Gpio): void {
 /** An output line (LED, buzzer) via onoff, starting low. */
 export async function openGpioOutput(line: number): Promise<{ write(level: Level): void; close(): void }> {
   const { Gpio } = await import('onoff');
-  const gpio: Gpio = new Gpio(line, 'low');
+  let gpio: Gpio;
+  try {
+    gpio = new Gpio(line, 'low');
+  } catch (err) {
+    throw explainGpioAccessError(err, line);
+  }
   return {
     write: (level) => gpio.writeSync(level),
     close: () => {

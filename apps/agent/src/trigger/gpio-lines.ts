@@ -8,7 +8,7 @@ export const PI_HEADER_CHIP_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl
 
 export class GpioUnavailableError extends Error {
   override name = 'GpioUnavailableError';
-  readonly code: 'no_sysfs_gpio' | 'no_chip' | 'line_out_of_range';
+  readonly code: 'no_sysfs_gpio' | 'no_chip' | 'line_out_of_range' | 'no_access';
   constructor(code: GpioUnavailableError['code'], message: string) {
     super(message);
     this.code = code;
@@ -71,4 +71,16 @@ export function resolveGpioLine(
     );
   }
   return { line: chip.base + bcm, chip };
+}
+
+/** onoff's raw EACCES/EPERM on the sysfs files, turned into an error that names the fix. */
+export function explainGpioAccessError(err: unknown, line: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return err;
+  return new GpioUnavailableError(
+    'no_access',
+    `no permission to use sysfs GPIO ${line} (${code}). Fix: add the service user to the gpio group ` +
+      '(sudo usermod -aG gpio cti; the unit sets SupplementaryGroups=gpio) and check the udev rule that ' +
+      'gives /sys/class/gpio to that group.',
+  );
 }

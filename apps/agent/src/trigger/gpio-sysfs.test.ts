@@ -4,7 +4,12 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { GpioUnavailableError, listGpioChips, resolveGpioLine } from './gpio-lines.ts';
+import {
+  explainGpioAccessError,
+  GpioUnavailableError,
+  listGpioChips,
+  resolveGpioLine,
+} from './gpio-lines.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, '..', '..', 'test-fixtures', 'sysfs');
@@ -43,6 +48,16 @@ describe('GPIO line resolution from sysfs gpiochip label/base/ngpio', () => {
         err.code === 'no_sysfs_gpio' &&
         /Fix: .*"trigger": \{ "kind": "none" \}.*cti-agent capture/.test(err.message),
     );
+  });
+
+  test('EACCES from onoff becomes an error naming the gpio group fix; other errors pass through', () => {
+    const eacces = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    const explained = explainGpioAccessError(eacces, 529);
+    assert.ok(explained instanceof GpioUnavailableError);
+    assert.equal(explained.code, 'no_access');
+    assert.match(explained.message, /GPIO 529 \(EACCES\)\. Fix: add the service user to the gpio group/);
+    const other = new Error('boom');
+    assert.equal(explainGpioAccessError(other, 1), other);
   });
 
   test('a line beyond the chip or an unknown label is refused with the chips found', () => {

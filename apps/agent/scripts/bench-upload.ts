@@ -6,7 +6,7 @@
 // 3. Memory: peak RSS of an agent-like process holding 10,000 pending captures while committing
 //    and draining them, next to a plain PutObject loop process, with default and tuned V8 flags.
 // s3rver runs in its own process so agent-side figures are not mixed with the store's.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +121,12 @@ async function drain(outbox: Outbox, s3: S3Client, bucket: string, count: number
 }
 
 function spawnChild(args: string[], flags: string[] = []): { child: ChildProcess; output: Promise<string> } {
-  const child = spawn(process.execPath, [...flags, SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Tuned runs also cap glibc malloc arenas (libuv's fs threads otherwise each get one).
+  const env = flags.length ? { ...process.env, MALLOC_ARENA_MAX: '2' } : process.env;
+  const child = spawn(process.execPath, [...flags, SELF, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -155,15 +160,24 @@ async function throughput(s3: S3Client, bucket: string, dir: string): Promise<vo
     }
     const outbox = openOutbox(join(dir, `round-${round}`));
     fsyncs = await commitAll(outbox, inputs, times);
-    // Alternate which goes first so a warming or cooling store favours neither.
+    // Alternate which goes first so a warming or cooling store favours neither, and flush dirty
+    // pages (the spool, the store's last writes) before each timed run so neither pays for the other.
     let plain = 0;
     let ours = 0;
+    const timedPlain = async () => {
+      execFileSync('sync');
+      plain = await plainPutLoop(s3, bucket, inputs, `round-${round}`);
+    };
+    const timedOutbox = async () => {
+      execFileSync('sync');
+      ours = await drain(outbox, s3, bucket, CAPTURES);
+    };
     if (round % 2 === 1) {
-      plain = await plainPutLoop(s3, bucket, inputs, `round-${round}`);
-      ours = await drain(outbox, s3, bucket, CAPTURES);
+      await timedPlain();
+      await timedOutbox();
     } else {
-      ours = await drain(outbox, s3, bucket, CAPTURES);
-      plain = await plainPutLoop(s3, bucket, inputs, `round-${round}`);
+      await timedOutbox();
+      await timedPlain();
     }
     outbox.close();
     const rate = (s: number) => `${fmt(CAPTURES / s)} captures/s ${fmt(mb(bytes) / s)} MB/s`;
@@ -194,7 +208,7 @@ async function memory(endpoint: string, bucket: string, dir: string): Promise<vo
   const run = async (kind: string, flags: string[]) =>
     JSON.parse(await spawnChild(['rss', cfg(kind)], flags).output) as Record<string, number>;
   for (const flags of [[], TUNED_FLAGS]) {
-    const label = flags.length ? flags.join(' ') : 'default V8 flags';
+    const label = flags.length ? `MALLOC_ARENA_MAX=2 node ${flags.join(' ')}` : 'default V8 flags';
     // The first run commits the backlog; later runs open it and drain the next 2,000 of it.
     const agent = await run(flags.length ? 'outbox-drain' : 'outbox-commit-drain', flags);
     const plain = await run('plain', flags);

@@ -1,11 +1,5 @@
 import type { OutboxDb } from './outbox-db.ts';
-import type {
-  CommittedObject,
-  OutboxCapture,
-  OutboxLastError,
-  OutboxObject,
-  OutboxSummary,
-} from './outbox-types.ts';
+import type { CommittedObject, OutboxCapture, OutboxLastError, OutboxObject } from './outbox-types.ts';
 
 interface CaptureRow {
   seq: number;
@@ -251,4 +245,3 @@ export function createOutboxStore(db: OutboxDb) {
 }
 
 export type OutboxStore = ReturnType<typeof createOutboxStore>;
-export type { OutboxSummary };

@@ -171,7 +171,13 @@ export function createOutbox({
         store.insertCapture({ captureId, deviceCode: input.deviceCode, capturedAt, now: clock() }, objects);
       } catch (error) {
         await removeCaptureDir(spoolDir, captureId);
-        throw error;
+        if ((error as { code?: string }).code !== 'SQLITE_FULL') throw error;
+        const { bavail, bsize } = statfs(spoolDir);
+        throw new DiskFloorError('disk_full', {
+          freeBytes: Number(bavail) * Number(bsize),
+          minFreeBytes,
+          neededBytes,
+        });
       }
       log?.debug({ captureId, bytes: neededBytes }, 'capture committed to outbox');
       events.emit('committed', { captureId });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Prefix of a capture directory still being written; never a valid capture id, so never confused. */
@@ -65,16 +65,4 @@ export async function writeCaptureDir(
 export async function removeCaptureDir(spoolDir: string, captureId: string): Promise<void> {
   await rm(join(spoolDir, captureId), { recursive: true, force: true });
   await fsyncDir(spoolDir);
-}
-
-/** Names in the spool directory: temp directories and capture directories, split. */
-export async function listSpool(spoolDir: string): Promise<{ temp: string[]; captures: string[] }> {
-  const entries = await readdir(spoolDir, { withFileTypes: true });
-  const temp: string[] = [];
-  const captures: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith(TEMP_PREFIX)) temp.push(entry.name);
-    else if (entry.isDirectory()) captures.push(entry.name);
-  }
-  return { temp, captures };
 }

@@ -34,7 +34,6 @@ const PERMANENT_CODES = new Set([
   'EntityTooLarge',
   'KeyTooLongError',
   'InvalidStorageClass',
-  'MethodNotAllowed',
 ]);
 
 interface SdkLikeError {

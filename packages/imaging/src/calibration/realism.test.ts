@@ -83,13 +83,18 @@ describe('phantom realism against the reference scans', () => {
     });
   }
 
-  it('the speckle statistic can fail: a blurred phantom leaves the band', () => {
-    const { image, labels } = generatePhantom({ seed: 1, ...REFERENCES[0]!.like });
-    const sharp = speckleWidths(toGray(image), core(labels.ribeyeBbox!));
-    const blurred = speckleWidths(boxBlur(toGray(image), 4), core(labels.ribeyeBbox!));
+  it('the speckle statistic can fail: blurred phantoms leave the band', () => {
+    // Medians over six draws: one draw's ribeye core can hold a bone cap or septa that already widen it.
+    const sharp: number[] = [];
+    const blurred: number[] = [];
+    for (let seed = 0; seed < 6; seed++) {
+      const { image, labels } = generatePhantom({ seed, ...REFERENCES[0]!.like });
+      sharp.push(speckleWidths(toGray(image), core(labels.ribeyeBbox!)).axial);
+      blurred.push(speckleWidths(boxBlur(toGray(image), 4), core(labels.ribeyeBbox!)).axial);
+    }
     assert.ok(
-      blurred.axial > 1.6 * 0.8 && blurred.axial > 2 * sharp.axial,
-      `blurred axial ${blurred.axial} vs ${sharp.axial}`,
+      median(blurred) > 1.6 * 0.8 && median(blurred) > 2 * median(sharp),
+      `blurred axial ${blurred} vs ${sharp}`,
     );
   });
 

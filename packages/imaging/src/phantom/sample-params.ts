@@ -114,7 +114,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     }),
     // Calibrated on the reference scans: intensity autocorrelation half-widths ≈ 0.45 mm axial and
     // ≈ 1.7 mm lateral, i.e. Gaussian PSF sigmas ≈ 0.38 mm and ≈ 1.45 mm (half-width = 1.18 σ).
-    speckleAxialMm: round(a.range(0.15, 0.4), 3),
+    speckleAxialMm: round(a.range(0.13, 0.36), 3),
     speckleLateralMm: round(a.range(0.6, 1.4), 3),
     speckleLateralGrowth: round(a.range(0.02, 0.1), 3),
     reverberation: round(a.range(0, 1), 2),
@@ -152,7 +152,7 @@ function fitField(
   const aw = x1 - x0;
   const ah = y1 - y0;
   // Crops usually show the whole footprint of a long ribeye probe (the ribeye in the upper half).
-  const probeMm = layout.layout === 'crop' ? rng.range(120, 220) : rng.range(100, 190);
+  const probeMm = layout.layout === 'crop' ? rng.range(130, 240) : rng.range(100, 190);
   if (probe === 'convex' || (layout.layout === 'crop' && o.depthCm === undefined)) {
     const depthCm =
       o.depthCm ??
@@ -195,20 +195,24 @@ function sampleBones(a: Rng, r: BoneContext): BoneArc[] {
   const n = a.pick([0, 1, 1, 2, 2, 2, 3]);
   const half = r.ribeyeWidthMm / 2;
   const topC = r.topMm(r.ribeyeCenterXMm);
-  return Array.from({ length: n }, (): BoneArc => {
+  return Array.from({ length: n }, (_, i): BoneArc => {
+    // A rib cut obliquely is a long, flat bright band with a wide shadow (the ustool crop's right
+    // side); drawn from a fork so the other anatomy draws stay put.
+    const shape = a.fork(`bone-${i}`);
+    const flat = shape.chance(0.3);
     const s = a.range(-0.75, 1.1) * (a.chance(0.5) ? 1 : -1);
     const xMm = r.ribeyeCenterXMm + s * half;
     const e = s < 0 ? 1.8 * r.asymmetry : 1.8 / r.asymmetry;
     const lens = Math.abs(s) < 1 ? (1 - Math.abs(s) ** e) ** 0.55 : 0;
     // Past the lens' thin ends the bones lie deeper (ribs under the lateral muscles), not at the fat.
     const floor = 0.55 * topC + 0.45 * r.topMm(xMm) + r.ribeyeHeightMm * Math.max(lens, 0.55);
-    const heightMm = a.range(4, 16);
+    const heightMm = flat ? shape.range(2, 6) : a.range(4, 16);
     // The bone's top touches the lens floor (the ribeye lies on it); ribeye-anatomy lifts the floor
     // over the dome where they overlap.
     return {
       xMm: round(xMm, 1),
       zMm: round(floor + heightMm + a.range(-3, 2.5), 1),
-      halfWidthMm: round(a.range(10, 30), 1),
+      halfWidthMm: round(flat ? shape.range(30, 60) : a.range(10, 30), 1),
       heightMm: round(heightMm, 1),
       transmission: round(a.range(0.08, 0.5), 2),
     };

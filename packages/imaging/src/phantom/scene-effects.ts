@@ -1,6 +1,7 @@
 import type { PhantomParams } from './phantom-types.ts';
 import type { ScanGeometry } from './scan-geometry.ts';
 import { lineProfile, type TissueMaps } from './tissue-maps.ts';
+import { createValueNoise } from './value-noise.ts';
 
 type BoneTop = (bone: number, xMm: number) => number;
 
@@ -10,6 +11,16 @@ export function addBoneSurfaces(g: ScanGeometry, p: PhantomParams, maps: TissueM
   const gain = p.interfaceGain ?? 1;
   const n = g.lines * g.samples;
   for (let b = 0; b < p.bones.length; b++) {
+    const bone = p.bones[b]!;
+    // Grain along the surface, in the bone's own frame (it sways with the bone in streams). A long
+    // flat arc is a rib cut obliquely: dimmer and more broken than a dome facing the beam.
+    const grain = createValueNoise(1009 * (b + 1) + Math.round(bone.halfWidthMm * 10), 4, {
+      x0: -bone.halfWidthMm - 5,
+      x1: bone.halfWidthMm + 5,
+      z0: 0,
+      z1: 10,
+    });
+    const level = 15 * gain * (bone.halfWidthMm > 30 ? 0.3 : 1);
     for (let idx = 0; idx < n; idx++) {
       const x = g.xMm[idx]!;
       const top = boneTop(b, x);
@@ -17,9 +28,9 @@ export function addBoneSurfaces(g: ScanGeometry, p: PhantomParams, maps: TissueM
       const d = g.zMm[idx]! - top;
       if (d < -4 || d > 6) continue;
       const slope = (boneTop(b, x + 0.5) - boneTop(b, x - 0.5)) / 1;
-      const inc = 1 / (1 + (1.5 * slope) ** 2);
+      const inc = (1 / (1 + (1.5 * slope) ** 2)) * (0.65 + 0.45 * grain(x - bone.xMm, 5));
       // Periosteum + cortex: a thick near-saturated cap, the brightest echo in a real ribeye scan.
-      maps.coherent[idx] = maps.coherent[idx]! + 15 * gain * inc * lineProfile(d, lineW * 2.2);
+      maps.coherent[idx] = maps.coherent[idx]! + level * inc * lineProfile(d, lineW * 2.2);
       if (d > -1 && d < 6) maps.sigma[idx] = maps.sigma[idx]! + 4 * gain * inc * (1 - Math.abs(d) / 6);
     }
   }

@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -9,7 +10,7 @@ import type { ServerMetrics } from '../metrics.ts';
 import { planIngest } from './ingest-plan.ts';
 import { type IngestResult, ingestCapture } from './ingest-transaction.ts';
 import type { IngestionLogWriter } from './ingestion-log-writer.ts';
-import { readBodyLimited } from './read-body.ts';
+import { type BodyLimit, readBodyLimited, readIncomingLimited } from './read-body.ts';
 import {
   checkContentType,
   checkSignature,
@@ -94,7 +95,11 @@ async function ingestWebhook(
 ): Promise<IngestResult> {
   const { config, clock } = options;
   checkContentType(c.req.header('content-type'));
-  const raw = await readBodyLimited(c.req.raw, {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  const read = incoming
+    ? (l: BodyLimit) => readIncomingLimited(incoming, l)
+    : (l: BodyLimit) => readBodyLimited(c.req.raw, l);
+  const raw = await read({
     limitBytes: config.bodyLimitBytes,
     onBytes: (n) => (seen.bytesIn = Math.min(n, MAX_INT4)),
   });

@@ -1,4 +1,41 @@
+import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.ts';
+
+export type BodyLimit = { limitBytes: number; onBytes: (n: number) => void };
+
+/**
+ * Read the body straight from Node's IncomingMessage when the app runs under @hono/node-server:
+ * materialising a WHATWG Request + ReadableStream for every webhook costs measurable CPU. Same
+ * limits and errors as `readBodyLimited`; on 413 the rest is discarded and the connection closed.
+ */
+export function readIncomingLimited(
+  incoming: IncomingMessage,
+  { limitBytes, onBytes }: BodyLimit,
+): Promise<Uint8Array> {
+  const declared = incoming.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limitBytes) {
+    onBytes(Number(declared));
+    return Promise.reject(tooLarge(limitBytes, `Content-Length ${declared}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (settle: () => void) => {
+      incoming.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      settle();
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      onBytes(total);
+      if (total <= limitBytes) return void chunks.push(chunk);
+      incoming.resume(); // discard the rest; the 413 answer closes the connection
+      done(() => reject(tooLarge(limitBytes, `more than ${limitBytes} bytes`)));
+    };
+    const onEnd = () => done(() => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+    const onClose = () => done(() => reject(incomplete()));
+    incoming.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
+  });
+}
 
 /**
  * Read a request body into memory, refusing more than `limitBytes` (413) without buffering the rest:
@@ -7,7 +44,7 @@ import { HttpError } from '../errors.ts';
  */
 export async function readBodyLimited(
   request: Request,
-  { limitBytes, onBytes }: { limitBytes: number; onBytes: (n: number) => void },
+  { limitBytes, onBytes }: BodyLimit,
 ): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limitBytes) {
@@ -55,5 +92,11 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 function tooLarge(limitBytes: number, what: string): HttpError {
-  return new HttpError(413, 'body_too_large', `request body is ${what}; the limit is ${limitBytes} bytes`);
+  return new HttpError(413, 'body_too_large', `request body is ${what}; the limit is ${limitBytes} bytes`, {
+    headers: { Connection: 'close' },
+  });
+}
+
+function incomplete(cause?: unknown): HttpError {
+  return new HttpError(400, 'body_incomplete', 'the request body ended before it was complete', { cause });
 }

@@ -31,42 +31,6 @@ export function speckleWidths(g: GrayImage, roi: Roi): { lateral: number; axial:
   return { lateral: halfWidth(1, 0), axial: halfWidth(0, 1) };
 }
 
-/**
- * Speckle size that bright structure cannot inflate: the region is cut into windows of about
- * `windowPx` square (at least 16 px high) and the median of the per-window widths is returned. A
- * fascia, bone cap or marbling fleck crossing one window moves the plain estimate; the median
- * follows the speckle that fills most windows.
- */
-export function robustSpeckleWidths(
-  g: GrayImage,
-  roi: Roi,
-  windowPx = 28,
-): { lateral: number; axial: number } {
-  const [x0, y0, x1, y1] = roi;
-  const nx = Math.max(1, Math.floor((x1 - x0) / windowPx));
-  const ny = Math.max(1, Math.floor((y1 - y0) / Math.max(16, windowPx)));
-  const lateral: number[] = [];
-  const axial: number[] = [];
-  for (let j = 0; j < ny; j++) {
-    for (let i = 0; i < nx; i++) {
-      const wx0 = x0 + Math.floor(((x1 - x0) * i) / nx);
-      const wx1 = x0 + Math.floor(((x1 - x0) * (i + 1)) / nx);
-      const wy0 = y0 + Math.floor(((y1 - y0) * j) / ny);
-      const wy1 = y0 + Math.floor(((y1 - y0) * (j + 1)) / ny);
-      const s = speckleWidths(g, [wx0, wy0, wx1, wy1]);
-      lateral.push(s.lateral);
-      axial.push(s.axial);
-    }
-  }
-  return { lateral: medianOf(lateral), axial: medianOf(axial) };
-}
-
-function medianOf(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function highPass(g: GrayImage, [x0, y0, x1, y1]: Roi, r: number): Float64Array {
   const w = x1 - x0;
   const h = y1 - y0;

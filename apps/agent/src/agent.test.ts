@@ -97,7 +97,7 @@ test('button press → best serial frame → committed outbox entry with a valid
   }
 });
 
-test('health: an unplugged probe is not restartable, a connected but silent one is', async () => {
+test('health: an unplugged probe or a full disk is not restartable, a connected but silent probe is', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-health-'));
   const config = resolveConfig({
     device_code: 'dev-0001',
@@ -154,6 +154,19 @@ test('health: an unplugged probe is not restartable, a connected but silent one 
       reason: 'source connected but no frames for 2500 ms',
       restartable: true,
     });
+    await agent.stop();
+    const full = createAgent({
+      config: { ...config, outbox: { ...config.outbox, minFreeBytes: Number.MAX_SAFE_INTEGER } },
+      source,
+      outbox,
+      now: () => clock,
+      clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+      firmware: { pi_os: 'test', app_version: '0.1.0' },
+    });
+    const h = full.health();
+    assert.equal(h.ok, false);
+    assert.equal(h.restartable, false);
+    assert.match(h.reason ?? '', /^disk below the floor .*: captures are refused$/);
   } finally {
     await agent.stop();
     outbox.close();

@@ -133,6 +133,15 @@ export function createAgent(deps: AgentDeps) {
     return last === null ? null : now() - last;
   };
 
+  const diskFree = () => {
+    try {
+      const s = statfsSync(config.paths.spoolDir);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return null;
+    }
+  };
+
   let startedAt = now();
   /**
    * `ok` drives status, /healthz and the LED. `restartable` says whether a service restart could fix
@@ -142,6 +151,15 @@ export function createAgent(deps: AgentDeps) {
    */
   const health = (): { ok: boolean; reason: string | null; restartable: boolean } => {
     if (fatal) return { ok: false, reason: fatal, restartable: true };
+    const free = diskFree();
+    if (free !== null && free < config.outbox.minFreeBytes) {
+      const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+      return {
+        ok: false,
+        reason: `disk below the floor (${mb(free)} free < ${mb(config.outbox.minFreeBytes)}): captures are refused`,
+        restartable: false,
+      };
+    }
     const s = source.status();
     if (!s.connected) return { ok: false, reason: `${s.kind} source not connected`, restartable: false };
     if (s.kind !== 'folder') {
@@ -164,15 +182,6 @@ export function createAgent(deps: AgentDeps) {
     signals.setBase(
       !health().ok ? 'error' : backlog || summary.quarantined > 0 ? 'offline_backlog' : 'ready',
     );
-  };
-
-  const diskFree = () => {
-    try {
-      const s = statfsSync(config.paths.spoolDir);
-      return Number(s.bavail) * Number(s.bsize);
-    } catch {
-      return null;
-    }
   };
 
   return {

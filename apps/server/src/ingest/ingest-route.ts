@@ -40,7 +40,7 @@ const MAX_INT4 = 2 ** 31 - 1;
 type Seen = { bytesIn: number; captureId: string; ingestKey: string };
 
 /**
- * POST /ingest/webhook: size limit (413), content type (415), signature (401), JSON (400), schema and
+ * POST /ingest/webhook: content type (415), size limit (413), signature (401), JSON (400), schema and
  * consistency (422), then the ingest transaction: 201 for a new scan, 200 for a replay, 503 with
  * Retry-After when the database is unavailable. Every request leaves exactly one ingestion_log row.
  */
@@ -95,11 +95,7 @@ async function ingestWebhook(
 ): Promise<IngestResult> {
   const { config, clock } = options;
   checkContentType(c.req.header('content-type'));
-  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  const read = incoming
-    ? (l: BodyLimit) => readIncomingLimited(incoming, l)
-    : (l: BodyLimit) => readBodyLimited(c.req.raw, l);
-  const raw = await read({
+  const raw = await readBody(c, {
     limitBytes: config.bodyLimitBytes,
     onBytes: (n) => (seen.bytesIn = Math.min(n, MAX_INT4)),
   });
@@ -119,6 +115,12 @@ async function ingestWebhook(
   } finally {
     options.metrics.dbInFlight.dec();
   }
+}
+
+/** From Node's IncomingMessage when served by @hono/node-server; from the Request under app.request(). */
+function readBody(c: Context, limit: BodyLimit): Promise<Uint8Array> {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  return incoming ? readIncomingLimited(incoming, limit) : readBodyLimited(c.req.raw, limit);
 }
 
 function toHttpError(err: unknown, { config, log, metrics }: IngestRouteOptions): HttpError {

@@ -1,1 +1,22 @@
-export {};
+export { type Bbox, cropBoxToImage, type HintModel, type HintResult, loadHintModel } from './hint-model.ts';
+export { type ImageInput, ImageInputError, toGrayImage } from './image-input.ts';
+export type { LoadModelOptions } from './load-model.ts';
+export { writeMaskPng, writeOverlayPng } from './mask-images.ts';
+export { fillHoles, largestComponent, type Mask, maskBbox } from './mask-ops.ts';
+export {
+  DEFAULT_MODELS_DIR,
+  loadVerifiedModel,
+  type ModelCard,
+  ModelCardError,
+  ModelIntegrityError,
+  readModelCard,
+  sha256Hex,
+} from './model-card.ts';
+export { type CropBox, findScanArea, PREPROCESSING_ID, preprocess } from './preprocess.ts';
+export {
+  loadSegmentationModel,
+  type SegmentationModel,
+  type SegmentationResult,
+  type SegmentOptions,
+} from './segmentation-model.ts';
+export { GLCM_LEVELS, glcmContrast, meanIntensity } from './texture-features.ts';

@@ -1,0 +1,97 @@
+/**
+ * pnpm eval:models [--count N] [--seed S] [--data DIR] [--reference-dir DIR] [--json FILE]
+ *
+ * Scores the committed models: real reference scans (original + shifted/flipped/cropped copies) vs a
+ * constant-box prior, and a held-out phantom set exported now with the heldout preset (other seeds,
+ * shifted parameter ranges). Prints a table with the targets; nothing is cached or hard-coded.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import type { Box } from '../src/evaluation/box-metrics.ts';
+import { realTable, summaryTable, targetRows } from '../src/evaluation/eval-report.ts';
+import { evaluatePhantoms } from '../src/evaluation/phantom-eval.ts';
+import { evaluateRealScans } from '../src/evaluation/real-scan-eval.ts';
+import { loadHintModel } from '../src/hint-model.ts';
+import { DEFAULT_MODELS_DIR, sha256Hex } from '../src/model-card.ts';
+import { createOnnxSession } from '../src/onnx-session.ts';
+import { loadSegmentationModel } from '../src/segmentation-model.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '300' },
+    seed: { type: 'string', default: '9001' },
+    data: { type: 'string' },
+    'reference-dir': { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+const REFERENCE_DIR =
+  values['reference-dir'] ??
+  process.env.CTI_REFERENCE_SCANS ??
+  fileURLToPath(new URL('../../../../shared/reference-scans/', import.meta.url));
+const PHANTOM_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@cti/imaging')));
+
+async function exportHeldout(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  if (values.data) return { dir: values.data, cleanup: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'cti-heldout-'));
+  const args = [
+    'export',
+    '--out',
+    dir,
+    '--count',
+    values.count!,
+    '--seed',
+    values.seed!,
+    '--preset',
+    'heldout',
+    '--negatives',
+    '0.2',
+  ];
+  process.stderr.write(`exporting held-out phantoms: cti-phantom ${args.join(' ')}\n`);
+  await promisify(execFile)(process.execPath, [PHANTOM_CLI, ...args], { maxBuffer: 16 << 20 });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const hint = await loadHintModel({ intraOpThreads: 1 });
+const seg = await loadSegmentationModel({ intraOpThreads: 1 });
+const ref = hint.card.fp32Reference!;
+const fp32Bytes = await readFile(join(DEFAULT_MODELS_DIR, ref.file));
+if (sha256Hex(fp32Bytes) !== ref.sha256)
+  throw new Error(`${ref.file} does not match the sha256 in the hint card`);
+const hintFp32 = await createOnnxSession(fp32Bytes, { intraOpThreads: 1 });
+const segSession = await createOnnxSession(await readFile(join(DEFAULT_MODELS_DIR, seg.card.file)), {
+  intraOpThreads: 1,
+});
+
+const out: string[] = [];
+out.push(`models: ${hint.model} (${hint.card.sizeBytes} B, sha256 ${hint.sha256})`);
+out.push(`        ${seg.model} (${seg.card.sizeBytes} B, sha256 ${seg.sha256})`);
+let real = null;
+if (existsSync(join(REFERENCE_DIR, 'README.md'))) {
+  real = await evaluateRealScans({
+    dir: REFERENCE_DIR,
+    hint,
+    prior: hint.card.constantPrior as Box,
+    cropPrior: hint.card.constantPriorInScanArea as Box,
+  });
+  out.push('', `Real reference scans (${REFERENCE_DIR}), true box moved with each copy:`, realTable(real));
+} else {
+  out.push('', `Real reference scans: NOT EVALUATED — ${REFERENCE_DIR} not found (set --reference-dir).`);
+}
+const heldout = await exportHeldout();
+const phantom = await evaluatePhantoms({ dir: heldout.dir, hint, hintFp32, seg, segSession });
+await heldout.cleanup();
+const rows = targetRows(real, phantom, hint.card.acceptThreshold ?? 0.5);
+out.push(
+  '',
+  `Held-out phantoms (preset heldout, seed ${values.seed}, ${phantom.positives + phantom.negatives} images):`,
+);
+out.push(summaryTable(rows));
+process.stdout.write(`${out.join('\n')}\n`);
+if (values.json) await writeFile(values.json, `${JSON.stringify({ real, phantom, rows }, null, 2)}\n`);
+await Promise.all([hint.close(), seg.close(), hintFp32.close(), segSession.close()]);

@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { loadHintModel } from './hint-model.ts';
+import { ImageInputError, toGrayImage } from './image-input.ts';
+import { writeMaskPng, writeOverlayPng } from './mask-images.ts';
+import { loadSegmentationModel } from './segmentation-model.ts';
+
+export type CliIo = { stdout: (line: string) => void; stderr: (line: string) => void };
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+/** Usage errors and unreadable / non-image input. */
+export const EXIT_BAD_INPUT = 2;
+
+const USAGE = `usage:
+  cti-models hint <image> [--threads N] [--models-dir DIR]
+  cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
+Images: PNG, JPEG or BMP, grayscale or RGB, any size. Prints one JSON object on stdout.
+Exit codes: 0 ok, 1 model/internal failure, 2 usage error or unreadable image.`;
+
+class UsageError extends Error {}
+
+function positive(value: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  }
+  return n;
+}
+
+function parse(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      mask: { type: 'string' },
+      overlay: { type: 'string' },
+      'pixel-spacing-mm': { type: 'string' },
+      threads: { type: 'string' },
+      'models-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, image, ...rest] = positionals;
+  if (values.help) return { help: true as const };
+  if (command !== 'hint' && command !== 'segment') throw new UsageError(`unknown command "${command ?? ''}"`);
+  if (!image || rest.length > 0) throw new UsageError(`${command} takes exactly one image path`);
+  if (command === 'hint' && (values.mask || values.overlay || values['pixel-spacing-mm'])) {
+    throw new UsageError('--mask, --overlay and --pixel-spacing-mm only apply to "segment"');
+  }
+  const threads = positive(values.threads, '--threads', true);
+  const spacing = positive(values['pixel-spacing-mm'], '--pixel-spacing-mm', false);
+  const load = {
+    ...(threads !== undefined ? { intraOpThreads: threads } : {}),
+    ...(values['models-dir'] ? { modelsDir: values['models-dir'] } : {}),
+  };
+  return { help: false as const, command, image, load, spacing, mask: values.mask, overlay: values.overlay };
+}
+
+async function runHint(image: string, load: object, io: CliIo): Promise<void> {
+  const gray = await toGrayImage(image);
+  const model = await loadHintModel(load);
+  try {
+    const r = await model.run(gray);
+    io.stdout(JSON.stringify({ ribeye_bbox: r.ribeyeBbox, score: r.score, model: r.model, ms: r.ms }));
+  } finally {
+    await model.close();
+  }
+}
+
+async function runSegment(
+  args: Extract<ReturnType<typeof parse>, { help: false }>,
+  io: CliIo,
+): Promise<void> {
+  const gray = await toGrayImage(args.image);
+  const model = await loadSegmentationModel(args.load);
+  try {
+    const r = await model.run(gray, args.spacing !== undefined ? { pixelSpacingMm: args.spacing } : {});
+    if (args.mask) await writeMaskPng(r.mask, args.mask);
+    if (args.overlay) await writeOverlayPng(gray, r.mask, args.overlay);
+    io.stdout(
+      JSON.stringify({
+        area_px: r.areaPx,
+        area_cm2: r.areaCm2,
+        mean_intensity: r.meanIntensity,
+        glcm_contrast: r.glcmContrast,
+        score: r.score,
+        ribeye_bbox: r.ribeyeBbox,
+        model: r.model,
+        sha256: r.sha256,
+        ms: r.ms,
+      }),
+    );
+  } finally {
+    await model.close();
+  }
+}
+
+/** Runs the CLI and returns the exit code (main.ts-style split: cli.ts only wires process I/O). */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const args = parse(argv);
+    if (args.help) {
+      io.stdout(USAGE);
+      return EXIT_OK;
+    }
+    if (args.command === 'hint') await runHint(args.image, args.load, io);
+    else await runSegment(args, io);
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      io.stderr(`cti-models: ${(err as Error).message}\n${USAGE}`);
+      return EXIT_BAD_INPUT;
+    }
+    if (err instanceof ImageInputError) {
+      io.stderr(`cti-models: ${err.message}`);
+      return EXIT_BAD_INPUT;
+    }
+    io.stderr(`cti-models: ${(err as Error).message}`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { toGrayImage } from './image-input.ts';
+import { encodeBmp24, encodePng, padGray, syntheticScan, tintedRgb } from './test-fixtures.ts';
+
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+let dir = '';
+
+type Run = { code: number; stdout: string; stderr: string };
+function cli(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cti-cli-'));
+  const img = padGray(syntheticScan({ width: 331, height: 229, seed: 31 }), 40, 30, 20, 10);
+  await writeFile(join(dir, 'scan.png'), await encodePng(img));
+  await writeFile(join(dir, 'scan.bmp'), encodeBmp24(tintedRgb(img), img.width, img.height));
+  await writeFile(join(dir, 'notes.png'), 'this is text, not a PNG');
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('hint prints exactly {ribeye_bbox, score, model, ms} in input pixels', async () => {
+  for (const file of ['scan.png', 'scan.bmp']) {
+    const r = await cli(['hint', join(dir, file)]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(out), ['ribeye_bbox', 'score', 'model', 'ms']);
+    const [x0, y0, x1, y1] = out.ribeye_bbox as number[];
+    assert.ok(0 <= x0! && x0! <= x1! && x1! <= 391 && 0 <= y0! && y0! <= y1! && y1! <= 269);
+    assert.match(out.model as string, /^ribeye-hint@\d+\.\d+\.\d+$/);
+    assert.equal(typeof out.score, 'number');
+  }
+});
+
+test('segment writes the mask and overlay and reports cm² when the pixel spacing is given', async () => {
+  const mask = join(dir, 'mask.png');
+  const overlay = join(dir, 'overlay.png');
+  const r = await cli([
+    'segment',
+    join(dir, 'scan.png'),
+    '--mask',
+    mask,
+    '--overlay',
+    overlay,
+    '--pixel-spacing-mm',
+    '0.2',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, number | null | string>;
+  for (const key of [
+    'area_px',
+    'area_cm2',
+    'mean_intensity',
+    'glcm_contrast',
+    'score',
+    'model',
+    'sha256',
+    'ms',
+  ]) {
+    assert.ok(key in out, key);
+  }
+  assert.match(out.model as string, /^ribeye-seg@/);
+  assert.equal(out.area_cm2, Math.round((((out.area_px as number) * 0.04) / 100) * 1000) / 1000);
+  const m = await toGrayImage(mask);
+  assert.deepEqual([m.width, m.height], [391, 269]);
+  assert.equal(m.data.filter((v) => v === 255).length, out.area_px);
+  assert.ok((await readFile(overlay)).length > 0);
+  const noSpacing = JSON.parse((await cli(['segment', join(dir, 'scan.png')])).stdout) as Record<
+    string,
+    unknown
+  >;
+  assert.equal(noSpacing.area_cm2, null);
+});
+
+test('a non-image, a missing file and usage errors exit 2 with a clear message', async () => {
+  const text = await cli(['hint', join(dir, 'notes.png')]);
+  assert.equal(text.code, 2);
+  assert.match(text.stderr, /notes\.png: not a readable PNG\/JPEG\/BMP image/);
+  assert.equal(text.stdout, '');
+  const missing = await cli(['segment', join(dir, 'nope.jpg')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read .*nope\.jpg: ENOENT/);
+  const usage = await cli(['classify', 'x.png']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /unknown command "classify"/);
+  const spacing = await cli(['segment', join(dir, 'scan.png'), '--pixel-spacing-mm', 'abc']);
+  assert.equal(spacing.code, 2);
+  assert.match(spacing.stderr, /--pixel-spacing-mm must be a positive number/);
+  assert.equal((await cli(['hint'])).code, 2);
+});
+
+test('a tampered models dir exits 1 naming the sha256 mismatch', async () => {
+  const models = join(dir, 'models');
+  const { cp } = await import('node:fs/promises');
+  await cp(fileURLToPath(new URL('../models/', import.meta.url)), models, { recursive: true });
+  const card = JSON.parse(await readFile(join(models, 'ribeye-hint.card.json'), 'utf8')) as { file: string };
+  const bytes = await readFile(join(models, card.file));
+  bytes[100]! ^= 0xff;
+  await writeFile(join(models, card.file), bytes);
+  const r = await cli(['hint', join(dir, 'scan.png'), '--models-dir', models]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /refusing to load/);
+});

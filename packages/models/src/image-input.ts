@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { type GrayImage, toGray } from '@cti/imaging';
+import { decodeRaster } from './decode-image.ts';
+
+/** A path, encoded bytes (PNG/JPEG/BMP), or an already decoded 1-channel image. */
+export type ImageInput = string | Uint8Array | GrayImage;
+
+/** The input is not a readable PNG/JPEG/BMP image (CLI exit code 2). */
+export class ImageInputError extends Error {
+  readonly code = 'unreadable_image';
+}
+
+function isGrayImage(input: ImageInput): input is GrayImage {
+  return typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input;
+}
+
+function checkGray(image: GrayImage, label: string): GrayImage {
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new ImageInputError(`${label}: width and height must be positive integers, got ${width}x${height}`);
+  }
+  if (data.length !== width * height) {
+    throw new ImageInputError(`${label}: expected ${width * height} gray bytes, got ${data.length}`);
+  }
+  return image;
+}
+
+/** Decodes any supported input to 8-bit gray (RGB -> Rec. 601 luma, as training did). */
+export async function toGrayImage(input: ImageInput): Promise<GrayImage> {
+  if (isGrayImage(input)) return checkGray(input, 'gray image');
+  const label = typeof input === 'string' ? input : `${input.length}-byte buffer`;
+  let bytes: Uint8Array;
+  if (typeof input === 'string') {
+    try {
+      bytes = await readFile(input);
+    } catch (err) {
+      throw new ImageInputError(
+        `cannot read ${input}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  } else {
+    bytes = input;
+  }
+  if (bytes.length === 0) throw new ImageInputError(`${label}: empty file, not an image`);
+  try {
+    return checkGray(toGray(await decodeRaster(bytes)), label);
+  } catch (err) {
+    if (err instanceof ImageInputError) throw err;
+    throw new ImageInputError(`${label}: not a readable PNG/JPEG/BMP image (${(err as Error).message})`);
+  }
+}

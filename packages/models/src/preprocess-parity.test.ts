@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { toGrayImage } from './image-input.ts';
+import { preprocess } from './preprocess.ts';
+import {
+  encodeBmp8,
+  encodeBmp24,
+  encodePng,
+  encodeRgbPng,
+  padGray,
+  syntheticScan,
+  tintedRgb,
+} from './test-fixtures.ts';
+
+const PYTHON = process.env.CTI_PYTHON ?? '/usr/bin/python3';
+const SCRIPT = fileURLToPath(new URL('../training/cti_preprocess.py', import.meta.url));
+const run = promisify(execFile);
+let dir = '';
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cti-parity-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+type PyOut = { width: number; height: number; graySum: number; crop: number[]; data: number[] };
+
+async function compare(name: string, bytes: Buffer, size: number, cropped = false): Promise<void> {
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  const { stdout } = await run(PYTHON, [SCRIPT, path, String(size)], { maxBuffer: 64 << 20 });
+  const py = JSON.parse(stdout) as PyOut;
+  const gray = await toGrayImage(path);
+  const ts = preprocess(gray, size);
+  let sum = 0;
+  for (const v of gray.data) sum += v;
+  assert.deepEqual(
+    [gray.width, gray.height, sum],
+    [py.width, py.height, py.graySum],
+    `${name}: decoded gray differs`,
+  );
+  assert.deepEqual(ts.crop, py.crop, `${name}: scan-area crop differs`);
+  if (cropped) assert.notDeepEqual(ts.crop, [0, 0, gray.width, gray.height], `${name}: margins not cropped`);
+  assert.equal(py.data.length, ts.tensor.length);
+  let maxDiff = 0;
+  for (let i = 0; i < ts.tensor.length; i++)
+    maxDiff = Math.max(maxDiff, Math.abs(ts.tensor[i]! - py.data[i]!));
+  assert.ok(maxDiff < 1e-5, `${name}: max |ts - py| = ${maxDiff}`);
+}
+
+test('gray PNG with black margins: same crop and tensor in Python and TypeScript', async () => {
+  const img = padGray(syntheticScan({ width: 301, height: 187, seed: 3 }), 37, 21, 11, 40);
+  await compare('margins.png', await encodePng(img), 128, true);
+});
+
+test('RGB PNG screen with header blocks and a side bar: same result', async () => {
+  const scan = padGray(syntheticScan({ width: 600, height: 430, seed: 4 }), 150, 50, 190, 20);
+  for (let x = 180; x < 700; x += 40) {
+    for (let y = 12; y < 30; y++) for (let k = 0; k < 22; k++) scan.data[y * scan.width + x + k] = 220;
+  }
+  for (let y = 40; y < 200; y++) for (let x = 0; x < 14; x++) scan.data[y * scan.width + x] = 255 - y;
+  await compare('screen.png', await encodeRgbPng(tintedRgb(scan), scan.width, scan.height), 96, true);
+});
+
+test('8-bit palette BMP and 24-bit BMP with row padding: same result', async () => {
+  const img = syntheticScan({ width: 309, height: 213, seed: 5 });
+  await compare('crop8.bmp', encodeBmp8(img), 128);
+  const odd = padGray(syntheticScan({ width: 201, height: 150, seed: 6 }), 0, 9, 2, 0);
+  await compare('odd24.bmp', encodeBmp24(tintedRgb(odd), odd.width, odd.height), 96);
+});
+
+test('tiny and all-black images fall back to the whole frame identically', async () => {
+  await compare('black.png', await encodePng({ data: new Uint8Array(40 * 30), width: 40, height: 30 }), 128);
+  await compare('tiny.png', await encodePng(syntheticScan({ width: 7, height: 5, seed: 8 })), 128);
+});

@@ -1,0 +1,135 @@
+/**
+ * Preprocessing shared with training — a line-by-line mirror of training/cti_preprocess.py
+ * (preprocess-parity.test.ts runs both on the same fixtures). Change both together and bump
+ * PREPROCESSING_ID; the model cards name the id they were trained with.
+ */
+import type { GrayImage } from '@cti/imaging';
+
+export const PREPROCESSING_ID = 'gray601-scanarea-v1-area';
+
+const LIT_THRESHOLD = 24; // a pixel is "lit" when gray > this
+const COL_LIT_PCT = 30; // a column belongs to the scan when >= 30 % of its pixels are lit
+const ROW_LIT_PCT = 20; // a row (within the chosen columns) when >= 20 % of its pixels are lit
+const COL_GAP_PCT = 6; // dark columns (probe lift-off) narrower than 6 % of the width are bridged
+const ROW_GAP_PCT = 1; // dark rows narrower than 1 % of the height are bridged
+const MIN_CROP_FRACTION = 4; // a crop narrower/shorter than 1/4 of the image falls back to the whole image
+
+/** [x0, y0, x1, y1] with exclusive ends, in pixels. */
+export type CropBox = [number, number, number, number];
+
+export type Preprocessed = { tensor: Float32Array; size: number; crop: CropBox };
+
+/** Runs of active indices (gaps <= maxGap bridged); the run with the largest count sum wins. */
+function bestRun(
+  counts: Int32Array,
+  active: (i: number) => boolean,
+  maxGap: number,
+): [number, number] | null {
+  let best: [number, number] | null = null;
+  let bestSum = -1;
+  let start = -1;
+  let last = -1;
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) {
+    if (!active(i)) continue;
+    if (start >= 0 && i - last - 1 <= maxGap) {
+      for (let k = last + 1; k <= i; k++) total += counts[k]!;
+    } else {
+      if (start >= 0 && total > bestSum) {
+        best = [start, last + 1];
+        bestSum = total;
+      }
+      start = i;
+      total = counts[i]!;
+    }
+    last = i;
+  }
+  if (start >= 0 && total > bestSum) best = [start, last + 1];
+  return best;
+}
+
+/** The lit scan area (drops black margins, header text, colour bars, rulers); whole image if none. */
+export function findScanArea(image: GrayImage): CropBox {
+  const { data, width: w, height: h } = image;
+  const colCounts = new Int32Array(w);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) if (data[row + x]! > LIT_THRESHOLD) colCounts[x]!++;
+  }
+  const cols = bestRun(
+    colCounts,
+    (x) => colCounts[x]! * 100 >= COL_LIT_PCT * h,
+    Math.floor((w * COL_GAP_PCT) / 100),
+  );
+  if (!cols) return [0, 0, w, h];
+  const [x0, x1] = cols;
+  const rowCounts = new Int32Array(h);
+  for (let y = 0; y < h; y++) {
+    let n = 0;
+    for (let x = x0; x < x1; x++) if (data[y * w + x]! > LIT_THRESHOLD) n++;
+    rowCounts[y] = n;
+  }
+  const minRow = ROW_LIT_PCT * (x1 - x0);
+  const rows = bestRun(rowCounts, (y) => rowCounts[y]! * 100 >= minRow, Math.floor((h * ROW_GAP_PCT) / 100));
+  if (!rows) return [0, 0, w, h];
+  const [y0, y1] = rows;
+  if ((x1 - x0) * MIN_CROP_FRACTION < w || (y1 - y0) * MIN_CROP_FRACTION < h) return [0, 0, w, h];
+  return [x0, y0, x1, y1];
+}
+
+type AreaWeights = { start: Int32Array; weights: Float64Array[] };
+
+/** Output cell i averages input [i*nIn/nOut, (i+1)*nIn/nOut) with fractional edge weights. */
+export function areaWeights(nIn: number, nOut: number): AreaWeights {
+  const scale = nIn / nOut;
+  const start = new Int32Array(nOut);
+  const weights: Float64Array[] = [];
+  for (let i = 0; i < nOut; i++) {
+    const a = i * scale;
+    const b = (i + 1) * scale;
+    const j0 = Math.floor(a);
+    const j1 = Math.min(Math.ceil(b), nIn);
+    const w = new Float64Array(j1 - j0);
+    for (let j = j0; j < j1; j++) w[j - j0] = (Math.min(b, j + 1) - Math.max(a, j)) / scale;
+    start[i] = j0;
+    weights.push(w);
+  }
+  return { start, weights };
+}
+
+/** Area-average resize of the crop of `image` to outW×outH, float64 in gray units (rows first). */
+export function areaResizeCrop(image: GrayImage, crop: CropBox, outW: number, outH: number): Float64Array {
+  const [x0, y0, x1, y1] = crop;
+  const cw = x1 - x0;
+  const ry = areaWeights(y1 - y0, outH);
+  const rx = areaWeights(cw, outW);
+  const rows = new Float64Array(outH * cw); // vertical pass: outH rows of the crop width
+  for (let i = 0; i < outH; i++) {
+    const wts = ry.weights[i]!;
+    for (let k = 0; k < wts.length; k++) {
+      const src = (y0 + ry.start[i]! + k) * image.width + x0;
+      const wk = wts[k]!;
+      for (let x = 0; x < cw; x++) rows[i * cw + x]! += wk * image.data[src + x]!;
+    }
+  }
+  const out = new Float64Array(outW * outH);
+  for (let i = 0; i < outH; i++) {
+    for (let o = 0; o < outW; o++) {
+      const wts = rx.weights[o]!;
+      const base = i * cw + rx.start[o]!;
+      let acc = 0;
+      for (let k = 0; k < wts.length; k++) acc += wts[k]! * rows[base + k]!;
+      out[i * outW + o] = acc;
+    }
+  }
+  return out;
+}
+
+/** Gray image -> model input (size×size float32 in [0,1]) and the scan-area crop it came from. */
+export function preprocess(image: GrayImage, size: number): Preprocessed {
+  const crop = findScanArea(image);
+  const resized = areaResizeCrop(image, crop, size, size);
+  const tensor = new Float32Array(size * size);
+  for (let i = 0; i < tensor.length; i++) tensor[i] = resized[i]! / 255;
+  return { tensor, size, crop };
+}

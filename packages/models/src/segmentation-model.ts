@@ -1,0 +1,104 @@
+import type { GrayImage } from '@cti/imaging';
+import { type ImageInput, toGrayImage } from './image-input.ts';
+import { type LoadModelOptions, loadModel } from './load-model.ts';
+import { fillHoles, largestComponent, type Mask, maskBbox, resizeThreshold } from './mask-ops.ts';
+import type { ModelCard } from './model-card.ts';
+import { type CropBox, preprocess } from './preprocess.ts';
+import { glcmContrast, meanIntensity } from './texture-features.ts';
+
+export type SegmentOptions = { pixelSpacingMm?: number };
+
+export type SegmentationResult = {
+  /** Original-size mask, 0/1 per pixel: largest component, holes filled. */
+  mask: Mask;
+  ribeyeBbox: [number, number, number, number] | null;
+  areaPx: number;
+  /** Present when a pixel spacing was given (square pixels assumed). */
+  areaCm2: number | null;
+  meanIntensity: number | null;
+  glcmContrast: number | null;
+  /** Crispness of the probability map: soft IoU between it and its thresholded mask, 0–1. */
+  score: number;
+  model: string;
+  sha256: string;
+  ms: number;
+};
+
+export type SegmentationModel = {
+  card: ModelCard;
+  sha256: string;
+  model: string;
+  run(image: ImageInput, opts?: SegmentOptions): Promise<SegmentationResult>;
+  close(): Promise<void>;
+};
+
+/** Soft IoU between p and (p >= t): high when the map is confidently 0 or 1; 0 for an empty mask. */
+export function crispness(prob: Float32Array, threshold: number): number {
+  let inter = 0;
+  let union = 0;
+  for (const p of prob) {
+    const m = p >= threshold ? 1 : 0;
+    inter += p * m;
+    union += p + m - p * m;
+  }
+  return union === 0 ? 0 : inter / union;
+}
+
+/** Probability map of the crop -> full-size binary mask (threshold, paste, largest component, fill). */
+export function probToMask(
+  prob: Float32Array,
+  size: number,
+  crop: CropBox,
+  image: GrayImage,
+  t: number,
+): Mask {
+  const [x0, y0, x1, y1] = crop;
+  const cw = x1 - x0;
+  const inCrop = resizeThreshold(prob, size, size, cw, y1 - y0, t);
+  const data = new Uint8Array(image.width * image.height);
+  for (let y = y0; y < y1; y++)
+    data.set(inCrop.subarray((y - y0) * cw, (y - y0 + 1) * cw), y * image.width + x0);
+  return fillHoles(largestComponent({ data, width: image.width, height: image.height }));
+}
+
+function validSpacing(mm: number | undefined): number | undefined {
+  if (mm === undefined) return undefined;
+  if (!Number.isFinite(mm) || mm <= 0)
+    throw new RangeError(`pixelSpacingMm must be a positive number, got ${mm}`);
+  return mm;
+}
+
+export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promise<SegmentationModel> {
+  const { card, sha256, session, id } = await loadModel('ribeye-seg', 'segmentation', opts);
+  const size = card.preprocessing.size;
+  const threshold = card.maskThreshold ?? 0.5;
+  return {
+    card,
+    sha256,
+    model: id,
+    async run(image, runOpts = {}) {
+      const spacing = validSpacing(runOpts.pixelSpacingMm);
+      const gray = await toGrayImage(image);
+      const t0 = performance.now();
+      const pre = preprocess(gray, size);
+      const prob = await session.run(pre.tensor, [1, 1, size, size]);
+      const mask = probToMask(prob, size, pre.crop, gray, threshold);
+      let areaPx = 0;
+      for (const v of mask.data) areaPx += v;
+      const round = (v: number | null, d: number) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
+      return {
+        mask,
+        ribeyeBbox: maskBbox(mask),
+        areaPx,
+        areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing) / 100, 3),
+        meanIntensity: round(meanIntensity(gray, mask), 2),
+        glcmContrast: round(glcmContrast(gray, mask), 4),
+        score: areaPx === 0 ? 0 : Math.round(crispness(prob, threshold) * 10000) / 10000,
+        model: id,
+        sha256,
+        ms: Math.round((performance.now() - t0) * 100) / 100,
+      };
+    },
+    close: () => session.close(),
+  };
+}

@@ -1,0 +1,76 @@
+"""Batch augmentation in torch: random crops (the box moves/clips with the image), flips, gain/gamma/noise.
+
+Crops are taken from the larger `aug` copy and resized with antialiased bilinear interpolation, an
+approximation of the exact area resize used at inference; half the batch keeps the exact input.
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def random_windows(n: int, gen: torch.Generator, min_frac: float) -> torch.Tensor:
+    """(n, 4) crop windows x0,y0,x1,y1 in [0,1]."""
+    sw = min_frac + (1 - min_frac) * torch.rand(n, generator=gen)
+    sh = min_frac + (1 - min_frac) * torch.rand(n, generator=gen)
+    ox = (1 - sw) * torch.rand(n, generator=gen)
+    oy = (1 - sh) * torch.rand(n, generator=gen)
+    return torch.stack([ox, oy, ox + sw, oy + sh], dim=1)
+
+
+def crop_resize(img: torch.Tensor, win: torch.Tensor, size: int) -> torch.Tensor:
+    """img (N,1,A,A) float; crop each window and resize to (size,size)."""
+    a = img.shape[-1]
+    out = []
+    for i in range(img.shape[0]):
+        x0, y0, x1, y1 = (win[i] * a).round().long().tolist()
+        x1, y1 = max(x1, x0 + 8), max(y1, y0 + 8)
+        patch = img[i : i + 1, :, y0:y1, x0:x1]
+        out.append(F.interpolate(patch, size=(size, size), mode="bilinear", align_corners=False, antialias=True))
+    return torch.cat(out)
+
+
+def window_box(box: torch.Tensor, win: torch.Tensor) -> torch.Tensor:
+    """Boxes in [0,1] of the full crop -> boxes in [0,1] of each window (clipped)."""
+    w = (win[:, 2] - win[:, 0])[:, None]
+    h = (win[:, 3] - win[:, 1])[:, None]
+    xs = (box[:, [0, 2]] - win[:, [0]]) / w
+    ys = (box[:, [1, 3]] - win[:, [1]]) / h
+    return torch.stack([xs[:, 0], ys[:, 0], xs[:, 1], ys[:, 1]], dim=1).clamp(0, 1)
+
+
+def photometric(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    n = x.shape[0]
+    gamma = torch.exp((torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.7)
+    gain = 0.8 + 0.4 * torch.rand(n, 1, 1, 1, generator=gen)
+    noise = torch.randn(x.shape, generator=gen) * 0.02 * torch.rand(n, 1, 1, 1, generator=gen)
+    return (x.clamp(0, 1) ** gamma * gain + noise).clamp(0, 1)
+
+
+def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_aug=None, crop_p=0.5, min_frac=0.6):
+    """Returns (x, box, positive, mask) for a batch; box is None-safe for negatives (zeros).
+
+    A crop that leaves under 35 % of the ribeye box inside turns the sample into a negative.
+    """
+    n = exact.shape[0]
+    x = exact.clone()
+    box = box.clone()
+    positive = positive.clone()
+    mask = mask_exact.clone() if mask_exact is not None else None
+    do_crop = torch.rand(n, generator=gen) < crop_p
+    idx = do_crop.nonzero().flatten()
+    if len(idx):
+        win = random_windows(len(idx), gen, min_frac)
+        x[idx] = crop_resize(aug[idx], win, size)
+        nb = window_box(box[idx], win)
+        area = lambda b: (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
+        kept = area(nb) * (win[:, 2] - win[:, 0]) * (win[:, 3] - win[:, 1]) / area(box[idx]).clamp(min=1e-6)
+        positive[idx] = positive[idx] & (kept >= 0.35)
+        box[idx] = nb
+        if mask is not None:
+            mask[idx] = crop_resize(mask_aug[idx], win, size)
+    flip = (torch.rand(n, generator=gen) < 0.5).nonzero().flatten()
+    x[flip] = x[flip].flip(-1)
+    box[flip] = torch.stack([1 - box[flip, 2], box[flip, 1], 1 - box[flip, 0], box[flip, 3]], dim=1)
+    if mask is not None:
+        mask[flip] = mask[flip].flip(-1)
+    return photometric(x, gen), box, positive, mask

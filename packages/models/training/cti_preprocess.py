@@ -1,0 +1,120 @@
+"""Preprocessing shared by training and inference (mirrored line by line in src/preprocess.ts).
+
+1. decode to 8-bit gray: RGB -> round(0.299 R + 0.587 G + 0.114 B) (what @cti/imaging's toGray does);
+2. find the scan area: drop black margins, header text, colour bars and rulers by thresholding
+   (column then row projections of "lit" pixels, longest lit run with small gaps bridged);
+3. area-average resize of that crop to S x S (non-uniform: the aspect is not kept) and scale to [0,1].
+
+A parity test (src/preprocess-parity.test.ts) runs a fixture through this file and through the
+TypeScript code and compares the outputs, so change both together.
+"""
+
+import json
+import sys
+
+import numpy as np
+from PIL import Image
+
+LIT_THRESHOLD = 24  # a pixel is "lit" when gray > this
+COL_LIT_PCT = 30  # a column belongs to the scan when >= 30 % of its pixels are lit
+ROW_LIT_PCT = 20  # a row (within the chosen columns) when >= 20 % of its pixels are lit
+COL_GAP_PCT = 6  # dark columns (probe lift-off) narrower than 6 % of the width are bridged
+ROW_GAP_PCT = 1  # dark rows narrower than 1 % of the height are bridged
+MIN_CROP_FRACTION = 4  # a crop narrower/shorter than 1/4 of the image falls back to the whole image
+
+
+def decode_gray(path: str) -> np.ndarray:
+    """Any PNG/JPEG/BMP -> (H, W) uint8 gray, same arithmetic as @cti/imaging's toGray."""
+    with Image.open(path) as im:
+        im.load()
+        if im.mode in ("L", "1"):
+            return np.asarray(im.convert("L"), dtype=np.uint8).copy()
+        if im.mode in ("LA", "I;16", "I", "F") :
+            return np.asarray(im.convert("L"), dtype=np.uint8).copy()
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float64)
+    return rgb_to_gray(rgb)
+
+
+def rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
+    y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    return np.floor(y + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def _best_run(counts: np.ndarray, active: np.ndarray, max_gap: int) -> tuple[int, int] | None:
+    """Runs of active indices (gaps <= max_gap bridged); the run with the largest count sum wins."""
+    best, best_sum = None, -1
+    start, last, total = -1, -1, 0
+    for i in range(len(active)):
+        if not active[i]:
+            continue
+        if start >= 0 and i - last - 1 <= max_gap:
+            total += int(counts[last + 1 : i + 1].sum())
+        else:
+            if start >= 0 and total > best_sum:
+                best, best_sum = (start, last + 1), total
+            start, total = i, int(counts[i])
+        last = i
+    if start >= 0 and total > best_sum:
+        best = (start, last + 1)
+    return best
+
+
+def find_scan_area(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), exclusive end, of the lit scan area; the whole image when none is found."""
+    h, w = gray.shape
+    lit = gray > LIT_THRESHOLD
+    col_counts = lit.sum(axis=0).astype(np.int64)
+    cols = _best_run(col_counts, col_counts * 100 >= COL_LIT_PCT * h, w * COL_GAP_PCT // 100)
+    if cols is None:
+        return (0, 0, w, h)
+    x0, x1 = cols
+    row_counts = lit[:, x0:x1].sum(axis=1).astype(np.int64)
+    rows = _best_run(row_counts, row_counts * 100 >= ROW_LIT_PCT * (x1 - x0), h * ROW_GAP_PCT // 100)
+    if rows is None:
+        return (0, 0, w, h)
+    y0, y1 = rows
+    if (x1 - x0) * MIN_CROP_FRACTION < w or (y1 - y0) * MIN_CROP_FRACTION < h:
+        return (0, 0, w, h)
+    return (x0, y0, x1, y1)
+
+
+def area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) matrix: output cell i averages input [i*n_in/n_out, (i+1)*n_in/n_out)."""
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    scale = n_in / n_out
+    for i in range(n_out):
+        a, b = i * scale, (i + 1) * scale
+        j0, j1 = int(np.floor(a)), min(int(np.ceil(b)), n_in)
+        for j in range(j0, j1):
+            m[i, j] = (min(b, j + 1) - max(a, j)) / scale
+    return m
+
+
+def area_resize(img: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Area-average resize of a (H, W) array, float64 out (rows first, then columns)."""
+    h, w = img.shape
+    return area_weights(h, out_h) @ img.astype(np.float64) @ area_weights(w, out_w).T
+
+
+def preprocess(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Gray (H, W) uint8 -> ((size, size) float32 in [0,1], scan-area crop box)."""
+    x0, y0, x1, y1 = find_scan_area(gray)
+    crop = gray[y0:y1, x0:x1]
+    return (area_resize(crop, size, size) / 255.0).astype(np.float32), (x0, y0, x1, y1)
+
+
+def main(argv: list[str]) -> int:
+    """CLI used by the parity test: preprocess.py IMAGE SIZE -> JSON on stdout."""
+    if len(argv) != 3:
+        print("usage: cti_preprocess.py IMAGE SIZE", file=sys.stderr)
+        return 2
+    gray = decode_gray(argv[1])
+    x, crop = preprocess(gray, int(argv[2]))
+    gray_sum = int(gray.astype(np.int64).sum())
+    print(json.dumps({"width": gray.shape[1], "height": gray.shape[0], "graySum": gray_sum,
+                      "crop": list(crop), "data": [round(float(v), 7) for v in x.ravel()]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,75 @@
+"""Load a `cti-phantom export` directory into preprocessed arrays (cached as one .npz per size set).
+
+Each sample gives: the exact model inputs (hint and segmentation sizes, via cti_preprocess), a larger
+copy for crop augmentation, the box normalised to the scan-area crop, the soft mask at each size.
+"""
+
+import json
+import os
+from multiprocessing import Pool
+
+import numpy as np
+
+from cti_preprocess import area_resize, decode_gray, find_scan_area
+
+
+def list_samples(root: str) -> list[str]:
+    """Sample ids (e.g. '00012') in manifest order when there is a manifest, else sorted."""
+    names = sorted(n[:-5] for n in os.listdir(root) if n.endswith(".json") and n[:-5].isdigit())
+    if not names:
+        raise SystemExit(f"no samples (NNNNN.json) in {root}")
+    return names
+
+
+def read_label(root: str, sid: str) -> dict:
+    with open(os.path.join(root, sid + ".json"), encoding="utf8") as f:
+        return json.load(f)
+
+
+def _one(args: tuple[str, str, int, int, int]) -> dict:
+    root, sid, hint_size, seg_size, aug_size = args
+    label = read_label(root, sid)
+    gray = decode_gray(os.path.join(root, sid + ".png"))
+    h, w = gray.shape
+    x0, y0, x1, y1 = find_scan_area(gray)
+    crop = gray[y0:y1, x0:x1]
+    box = label.get("ribeye_bbox")
+    mask_path = os.path.join(root, sid + ".mask.png")
+    if box is not None and os.path.exists(mask_path):
+        mask = (decode_gray(mask_path) > 127).astype(np.float64)
+    else:
+        mask = np.zeros_like(gray, dtype=np.float64)
+    mcrop = mask[y0:y1, x0:x1]
+    cw, ch = x1 - x0, y1 - y0
+    nbox = np.zeros(4, np.float32)
+    if box is not None:
+        bx0, by0, bx1, by1 = box
+        nbox = np.clip(np.array([(bx0 - x0) / cw, (by0 - y0) / ch, (bx1 - x0) / cw, (by1 - y0) / ch]), 0, 1)
+    return {
+        "hint": (area_resize(crop, hint_size, hint_size) / 255.0).astype(np.float32),
+        "seg": (area_resize(crop, seg_size, seg_size) / 255.0).astype(np.float32),
+        "aug": np.round(area_resize(crop, aug_size, aug_size)).astype(np.uint8),
+        "mask_seg": area_resize(mcrop, seg_size, seg_size).astype(np.float32),
+        "mask_aug": np.round(area_resize(mcrop, aug_size, aug_size) * 255).astype(np.uint8),
+        "box": nbox.astype(np.float32),
+        "positive": box is not None,
+        "full_box": np.array(box if box is not None else [0, 0, 0, 0], np.float32),
+        "size": np.array([w, h], np.int32),
+        "crop": np.array([x0, y0, x1, y1], np.int32),
+        "mask_area": float(mask.sum()),
+    }
+
+
+def load(root: str, hint_size: int, seg_size: int, aug_size: int, workers: int = 2) -> dict:
+    cache = os.path.join(root, f"cache-{hint_size}-{seg_size}-{aug_size}.npz")
+    if os.path.exists(cache):
+        with np.load(cache) as z:
+            return {k: z[k] for k in z.files}
+    ids = list_samples(root)
+    jobs = [(root, sid, hint_size, seg_size, aug_size) for sid in ids]
+    with Pool(workers) as pool:
+        rows = pool.map(_one, jobs, chunksize=16)
+    data = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+    data["ids"] = np.array(ids)
+    np.savez(cache, **data)
+    return data

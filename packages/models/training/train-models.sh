@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Reproduces both models in one command (`pnpm train:models`): builds @cti/imaging, exports the
+# training phantoms with its cti-phantom CLI (the only data source), then trains with Debian's
+# PyTorch (/usr/bin/python3; no PyPI) and writes the ONNX files + model cards into ../models.
+#
+# Environment (all optional):
+#   CTI_IMAGING_REF   git commit of @cti/imaging to generate with (default HEAD; the committed
+#                     generator, not the working tree, so the data is reproducible from the card)
+#   CTI_TRAIN_COUNT   phantoms to export            (default 3000)
+#   CTI_TRAIN_SEED    export seed                   (default 7101)
+#   CTI_MODEL_VERSION version written to the cards  (default from training/VERSION)
+#   CTI_TRAIN_DIR     work dir for phantoms + cache (default $TMPDIR/cti-train)
+#   CTI_TRAIN_ARGS    extra arguments for train.py  (e.g. "--hint-epochs 10" for a quick run)
+#   CTI_MODELS_OUT    where to write models + cards (default ../models, i.e. the committed ones)
+#   CTI_PYTHON        python with Debian's torch    (default /usr/bin/python3)
+#   CTI_TRAIN_EXPORT_ONLY=1  stop after the phantom export
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pkg=$(dirname "$here")
+root=$(cd "$pkg/../.." && pwd)
+py=${CTI_PYTHON:-/usr/bin/python3}
+count=${CTI_TRAIN_COUNT:-3000}
+seed=${CTI_TRAIN_SEED:-7101}
+version=${CTI_MODEL_VERSION:-$(cat "$here/VERSION")}
+work=${CTI_TRAIN_DIR:-${TMPDIR:-/tmp}/cti-train}
+start=$(date +%s)
+
+"$py" -c 'import torch, onnx' || { echo "need python3-torch and python3-onnx (apt) for $py" >&2; exit 1; }
+mkdir -p "$work"
+
+# Build the generator from a commit (git archive into the work dir), never from a dirty working tree.
+# The last commit that changed the generator (so unrelated commits do not force a new export).
+commit=$(git -C "$root" log -1 --format=%H "${CTI_IMAGING_REF:-HEAD}" -- packages/imaging tsconfig.base.json)
+gen="$work/imaging-$commit"
+if [ ! -f "$gen/packages/imaging/dist/cli.js" ]; then
+  rm -rf "$gen" && mkdir -p "$gen"
+  git -C "$root" archive "$commit" packages/imaging tsconfig.base.json | tar -x -C "$gen"
+  ln -s "$root/packages/imaging/node_modules" "$gen/packages/imaging/node_modules"
+  (cd "$gen/packages/imaging" && ./node_modules/.bin/tsc -p tsconfig.build.json)
+fi
+gen_sha=$(cd "$gen/packages/imaging" && find dist -name '*.js' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
+data="$work/phantoms-${commit:0:12}-s$seed-n$count"
+if [ ! -f "$data/manifest.json" ]; then
+  rm -rf "$data"
+  node "$gen/packages/imaging/dist/cli.js" export --out "$data" --count "$count" --seed "$seed" \
+    --preset training --negatives 0.12 --workers 2
+fi
+export_done=$(date +%s)
+echo "train-models: phantoms in $data (export/reuse took $((export_done - start)) s)"
+[ "${CTI_TRAIN_EXPORT_ONLY:-}" = 1 ] && exit 0
+cat > "$data/generator.json" <<JSON
+{"package": "@cti/imaging", "gitCommit": "$commit", "distSha256": "$gen_sha",
+ "command": "cti-phantom export --count $count --seed $seed --preset training --negatives 0.12 --workers 2"}
+JSON
+
+# shellcheck disable=SC2086
+out=${CTI_MODELS_OUT:-$pkg/models}
+"$py" "$here/train.py" --data "$data" --out "$out" --version "$version" \
+  --generator-info "$data/generator.json" --export-seconds $((export_done - start)) ${CTI_TRAIN_ARGS:-}
+(cd "$root" && pnpm exec biome format --write "$out" >/dev/null) # cards in the repo's JSON style
+echo "train-models: total $(( $(date +%s) - start )) s (export $((export_done - start)) s)"

@@ -1,0 +1,149 @@
+"""Train both CTI ribeye models from a `cti-phantom export` directory and write ONNX files + model cards.
+
+    /usr/bin/python3 train.py --data DIR --out ../models [--version 1.0.0] [--quick]
+
+Run through `pnpm train:models` (train-models.sh), which exports the phantoms first.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cti_preprocess as pp  # noqa: E402
+from dataset import load  # noqa: E402
+from export_onnx import count_ops, export_hint, export_seg  # noqa: E402
+from model_card import sha256_file, write_card  # noqa: E402
+from train_hint import train_hint  # noqa: E402
+from train_seg import train_seg  # noqa: E402
+
+PREPROCESSING_ID = "gray601-scanarea-v1-area"
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--seed", type=int, default=20260107)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--hint-size", type=int, default=128)
+    ap.add_argument("--seg-size", type=int, default=96)
+    ap.add_argument("--hint-epochs", type=int, default=24)
+    ap.add_argument("--qat-epochs", type=int, default=4)
+    ap.add_argument("--seg-epochs", type=int, default=10)
+    ap.add_argument("--seg-widths", default="8,16,24,40,64")
+    ap.add_argument("--only", choices=["hint", "seg"], default=None)
+    ap.add_argument("--generator-info", default=None, help="JSON identifying the generator build")
+    ap.add_argument("--export-seconds", type=int, default=None)
+    return ap.parse_args()
+
+
+def preprocessing(size: int) -> dict:
+    return {"id": PREPROCESSING_ID, "gray": "RGB -> round(0.299 R + 0.587 G + 0.114 B); gray kept as is",
+            "scanArea": {"litThreshold": pp.LIT_THRESHOLD, "colLitPct": pp.COL_LIT_PCT, "rowLitPct": pp.ROW_LIT_PCT,
+                         "colGapPct": pp.COL_GAP_PCT, "rowGapPct": pp.ROW_GAP_PCT,
+                         "minCropFraction": pp.MIN_CROP_FRACTION},
+            "resize": f"area average of the scan-area crop to {size}x{size} (aspect not kept)",
+            "scale": "value / 255 -> float32 in [0,1]", "size": size}
+
+
+def training_data(args, data, manifest) -> dict:
+    pos = data["positive"]
+    generator = None
+    if args.generator_info:
+        with open(args.generator_info, encoding="utf8") as f:
+            generator = json.load(f)
+    return {"source": "@cti/imaging `cti-phantom export` (TypeScript phantom generator)",
+            "generator": generator, "exportSeconds": args.export_seconds, "export": manifest, "samples": int(len(pos)), "positives": int(pos.sum()),
+            "negatives": int((~pos).sum()), "validationSplit": "last 8 % of the samples by id"}
+
+
+def constant_prior(data) -> list[float]:
+    """Mean ribeye box relative to the whole image: the image-blind baseline the eval compares against."""
+    pos = data["positive"]
+    rel = data["full_box"][pos] / np.concatenate([data["size"][pos], data["size"][pos]], axis=1)
+    return [round(float(v), 4) for v in rel.mean(axis=0)]
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    t0 = time.time()
+    data = load(args.data, args.hint_size, args.seg_size, 160)
+    log(f"loaded {len(data['positive'])} samples in {time.time() - t0:.0f} s")
+    manifest_path = os.path.join(args.data, "manifest.json")
+    with open(manifest_path, encoding="utf8") as f:
+        manifest = {k: v for k, v in json.load(f).items() if k != "samples"}
+    n = len(data["positive"])
+    n_val = max(1, n * 8 // 100)
+    train_idx, val_idx = torch.arange(0, n - n_val), np.arange(n - n_val, n)
+    common = {"version": args.version, "format": "onnx", "opset": 13,
+              "trainingData": training_data(args, data, manifest),
+              "limitations": "Trained only on synthetic B-mode phantoms. Phantom validation figures do not predict "
+                             "real-scan accuracy; see `pnpm eval:models` for real-scan variants vs a constant prior."}
+    env = {"torch": torch.__version__, "python": platform.python_version(), "threads": args.threads,
+           "seed": args.seed}
+    if args.only in (None, "hint"):
+        t = time.time()
+        net, metrics = train_hint(data, train_idx, val_idx, {"seed": args.seed, "hint_size": args.hint_size,
+                                                            "hint_epochs": args.hint_epochs,
+                                                            "hint_qat_epochs": args.qat_epochs}, log)
+        int8, fp32 = "ribeye-hint-int8.onnx", "ribeye-hint-fp32-reference.onnx"
+        int8_check, fp32_check = export_hint(net, args.hint_size, os.path.join(args.out, int8), os.path.join(args.out, fp32))
+        write_card(args.out, {
+            "name": "ribeye-hint", **common, "file": int8, "task": "bbox-hint", "precision": "int8-qdq",
+            "description": "Ribeye bounding-box hint for the capture agent (Raspberry Pi): a small strided CNN, "
+                           "quantization-aware trained, exported as int8 QDQ ONNX.",
+            "input": {"name": "image", "shape": [1, 1, args.hint_size, args.hint_size], "dtype": "float32"},
+            "output": {"name": "box_score", "shape": [1, 5],
+                       "layout": "x0, y0, x1, y1 in [0,1] of the scan-area crop; score = predicted IoU of that box"},
+            "preprocessing": preprocessing(args.hint_size),
+            "postprocessing": "box scaled to the scan-area crop and offset to input-image pixels",
+            "acceptThreshold": 0.5, "constantPrior": constant_prior(data),
+            "constantPriorInScanArea": [round(float(v), 4) for v in data["box"][data["positive"]].mean(axis=0)],
+            "fp32Reference": {"file": fp32, "sha256": sha256_file(os.path.join(args.out, fp32)),
+                              "use": "evaluation only (int8-vs-fp32 agreement)", "selfCheck": fp32_check},
+            "selfCheck": int8_check,
+            "graphOps": count_ops(os.path.join(args.out, int8)),
+            "training": {**env, "fp32Epochs": args.hint_epochs, "qatEpochs": args.qat_epochs, "batch": 64,
+                         "seconds": round(time.time() - t)},
+            "metrics": metrics})
+        log(f"hint done in {time.time() - t:.0f} s")
+    if args.only in (None, "seg"):
+        t = time.time()
+        widths = [int(v) for v in args.seg_widths.split(",")]
+        net, metrics = train_seg(data, train_idx, val_idx, {"seed": args.seed, "seg_size": args.seg_size,
+                                                           "seg_epochs": args.seg_epochs, "seg_widths": widths}, log)
+        log(f"seg val {metrics}")
+        file = "ribeye-seg.onnx"
+        seg_check = export_seg(net, args.seg_size, os.path.join(args.out, file))
+        write_card(args.out, {
+            "name": "ribeye-seg", **common, "file": file, "task": "segmentation", "precision": "fp32",
+            "description": f"Ribeye (longissimus) segmentation for server grading: compact U-Net, widths {widths}.",
+            "input": {"name": "image", "shape": [1, 1, args.seg_size, args.seg_size], "dtype": "float32"},
+            "output": {"name": "prob", "shape": [1, 1, args.seg_size, args.seg_size],
+                       "layout": "ribeye probability per pixel of the resized scan-area crop"},
+            "preprocessing": preprocessing(args.seg_size),
+            "postprocessing": "probability map resized bilinearly to the crop, threshold 0.5, pasted into the "
+                              "original frame, largest 8-connected component, holes filled",
+            "maskThreshold": 0.5, "selfCheck": seg_check,
+            "training": {**env, "epochs": args.seg_epochs, "batch": 32, "widths": widths,
+                         "seconds": round(time.time() - t)},
+            "metrics": metrics})
+        log(f"seg done in {time.time() - t:.0f} s")
+    log(f"total {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -258,3 +258,56 @@ test('a permanent 403 AccessDenied quarantines that capture; the others upload',
   assert.equal(outbox.summary().quarantined, 1);
   assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures.filter((c) => c !== denied)));
 });
+
+test('after an outage the first successful request wakes the whole backlog (no object keeps its backoff)', async () => {
+  const probe = await startS3rver({ directory: outboxTempDir('s3-').dir });
+  const { port, directory, bucket } = probe;
+  await probe.close(); // nothing listens on the port now: every request is refused
+  const client = new S3Client({
+    ...localClientConfig(`http://127.0.0.1:${port}`),
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
+  cleanups.push(() => client.destroy());
+  // A clock the test moves past the store-wide pause but not past the failed object's own backoff,
+  // so only the wake-up on success can make that object eligible now.
+  let offset = 0;
+  const clock = () => Date.now() + offset;
+  const t = outboxTempDir();
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, clock });
+  cleanups.push(t.remove, outbox.close);
+  const first = fakeCapture(600);
+  await outbox.commitCapture(first);
+  const uploader = createUploader({
+    outbox,
+    s3: client,
+    bucket,
+    concurrency: 1,
+    backoffBaseMs: 10_000,
+    backoffCapMs: 3_600_000,
+    random: () => 0.999,
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  const errors: number[] = [];
+  uploader.events.on('upload-error', (e) => errors.push(e.retryInMs));
+  let firstBackoffAtFirstSuccess: number | null = null;
+  uploader.events.on('object-uploaded', () => {
+    firstBackoffAtFirstSuccess ??= outbox.show(first.captureId)?.objects[0]?.nextAttemptAt ?? -1;
+  });
+  uploader.start();
+  // Four refused attempts (a technician pressing "retry now" three times): the object's own backoff
+  // is now 0.999 × 10 s × 2^3 ≈ 80 s, while the store-wide pause after one failure is ≈ 10 s.
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    if (attempt > 1) uploader.wakeNow();
+    await waitFor(() => errors.length === attempt, { what: `refused attempt ${attempt}` });
+  }
+  assert.ok((errors[3] ?? 0) > 70_000, `the object backs off ~80 s (${errors[3]} ms)`);
+  const store = await startS3rver({ directory, port, buckets: [bucket] });
+  cleanups.push(store.close);
+  offset = 10_500; // the store-wide pause is over
+  const second = fakeCapture(601);
+  await outbox.commitCapture(second); // a new capture pumps the uploader; it is the probe that succeeds
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'both captures uploaded' });
+  await uploader.stop();
+  assert.equal(firstBackoffAtFirstSuccess, 0, "the first success reset the older object's backoff");
+  assertSameObjects(await readBucket(store.client, bucket), expected([first, second]));
+});

@@ -182,13 +182,6 @@ export function createUploader({
   function succeeded(captureId: string, object: OutboxObject, outcome: TransferOutcome): void {
     metrics?.objects.inc({ outcome });
     if (outcome === 'sent') metrics?.bytes.inc(object.sizeBytes);
-    events.emit('object-uploaded', {
-      captureId,
-      name: object.name,
-      key: object.key,
-      outcome,
-      bytes: object.sizeBytes,
-    });
     if (failures > 0) {
       // The store answers again: retry the whole backlog now instead of at each item's backoff time.
       log?.info({ after: failures }, 'store reachable again; waking the backlog');
@@ -196,6 +189,13 @@ export function createUploader({
       pausedUntil = 0;
       store.wakeAll();
     }
+    events.emit('object-uploaded', {
+      captureId,
+      name: object.name,
+      key: object.key,
+      outcome,
+      bytes: object.sizeBytes,
+    });
   }
 
   function failed(captureId: string, object: OutboxObject, error: unknown): void {
@@ -244,6 +244,9 @@ export function createUploader({
     start(): void {
       if (running) return;
       running = true;
+      // A (re)start is often the fix someone tried: retry everything now rather than at the backoff
+      // times a previous run stored. Concurrency and the store-wide pause still bound the burst.
+      store.wakeAll();
       outbox.events.on('committed', pump);
       runRetention();
       retentionTimer = setInterval(runRetention, retentionIntervalMs);

@@ -1,7 +1,7 @@
 // pnpm bench:upload — prints figures, asserts nothing (see docs/agent-outbox.md).
 // 1. Throughput: drains 500 realistic captures (640×480 grayscale PNG ≈ 185 KB + meta.json ≈ 1 KB)
 //    from the outbox to a local s3rver, and uploads the same files with a plain SDK PutObject loop
-//    at the same concurrency; three interleaved rounds (the machine is shared, figures are noisy).
+//    at the same concurrency; five interleaved rounds, median ratio (a shared machine is noisy).
 // 2. Commit cost per capture (ms, fsyncs) over all commits.
 // 3. Memory: peak RSS of an agent-like process holding 10,000 pending captures while committing
 //    and draining them, next to a plain PutObject loop process, with default and tuned V8 flags.
@@ -21,7 +21,7 @@ import { createUploader } from '../src/uploader/uploader.ts';
 const SELF = fileURLToPath(import.meta.url);
 const CONCURRENCY = 4;
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? 500);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PENDING = Number(process.env.BENCH_PENDING ?? 10_000);
 const DRAIN_FOR_RSS = Math.min(2000, PENDING);
 const TUNED_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=96'];

@@ -129,7 +129,9 @@ test('with one slot the store sees captures strictly oldest first, objects image
 });
 
 test('store down for a while, then up: the backlog drains in order with no duplicates', async () => {
-  const first = await startS3rver({ directory: outboxTempDir('s3-').dir });
+  const storeDir = outboxTempDir('s3-');
+  cleanups.push(storeDir.remove);
+  const first = await startS3rver({ directory: storeDir.dir });
   // No keep-alive, so closing s3rver refuses the very next request instead of serving on open sockets.
   const client = new S3Client({
     ...localClientConfig(first.endpoint),
@@ -260,7 +262,9 @@ test('a permanent 403 AccessDenied quarantines that capture; the others upload',
 });
 
 test('after an outage the first successful request wakes the whole backlog (no object keeps its backoff)', async () => {
-  const probe = await startS3rver({ directory: outboxTempDir('s3-').dir });
+  const storeDir = outboxTempDir('s3-');
+  cleanups.push(storeDir.remove);
+  const probe = await startS3rver({ directory: storeDir.dir });
   const { port, directory, bucket } = probe;
   await probe.close(); // nothing listens on the port now: every request is refused
   const client = new S3Client({

@@ -180,3 +180,22 @@ test('list filters by state in commit order', async () => {
   );
   outbox.close();
 });
+
+test('a lost database does not make the sweep delete the spool; unknown directories are left alone', async () => {
+  const { t, outbox } = tempOutbox();
+  for (const n of [31, 32, 33, 34, 35]) await outbox.commitCapture(fakeCapture(n));
+  outbox.close();
+  const { mkdirSync, rmSync } = await import('node:fs');
+  mkdirSync(join(t.spoolDir, 'lost+found'));
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${t.dbPath}${suffix}`, { force: true });
+  const reopened = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.deepEqual(readdirSync(t.spoolDir).sort(), [
+    'cap_t00031',
+    'cap_t00032',
+    'cap_t00033',
+    'cap_t00034',
+    'cap_t00035',
+    'lost+found',
+  ]);
+  reopened.close();
+});

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
+import { isValidCaptureId, isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
 import type { Logger } from 'pino';
 import { openOutboxDb } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
@@ -43,6 +43,8 @@ export interface CreateOutboxOptions {
 }
 
 const DEFAULT_MIN_FREE = 200 * 1024 * 1024;
+/** More rowless capture dirs than a crash can leave: the database was lost, keep the files. */
+const MAX_CRASH_ORPHANS = 4;
 const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 function fsyncDirSync(dir: string): void {
@@ -102,19 +104,31 @@ export function createOutbox({
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
   if (owner) recoverAtOpen();
 
-  /** Crash leftovers: temp dirs and renamed dirs whose DB commit never happened (never told "taken"). */
+  /**
+   * Crash leftovers: temp dirs, and capture dirs whose DB commit never happened (never told
+   * "taken"). A crash leaves at most the few captures being committed at that instant; many dirs
+   * without rows mean the database was lost or replaced, and then nothing is deleted.
+   */
   function recoverAtOpen(): void {
     const known = store.knownIds();
-    let removed = 0;
-    for (const entry of readdirSync(spoolDir, { withFileTypes: true })) {
-      const orphan = entry.name.startsWith(TEMP_PREFIX) || (entry.isDirectory() && !known.has(entry.name));
-      if (!orphan) continue;
-      rmSync(join(spoolDir, entry.name), { recursive: true, force: true });
-      removed++;
+    const entries = readdirSync(spoolDir, { withFileTypes: true });
+    const temp = entries.filter((e) => e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
+    const orphans = entries
+      .filter((e) => e.isDirectory() && isValidCaptureId(e.name) && !known.has(e.name))
+      .map((e) => e.name);
+    const sweepOrphans = orphans.length <= MAX_CRASH_ORPHANS;
+    if (!sweepOrphans) {
+      log?.error(
+        { count: orphans.length, spoolDir },
+        'spool holds many captures the database does not know; left in place',
+      );
     }
-    if (removed > 0) fsyncDirSync(spoolDir);
+    const removed = [...temp, ...(sweepOrphans ? orphans : [])];
+    for (const name of removed) rmSync(join(spoolDir, name), { recursive: true, force: true });
+    if (removed.length > 0) fsyncDirSync(spoolDir);
     const interrupted = store.resetInterrupted(clock());
-    if (removed || interrupted) log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
+    if (removed.length || interrupted)
+      log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
   }
 
   function checkDiskFloor(neededBytes: number): void {

@@ -59,7 +59,7 @@ async function assertStoreHoldsExactly(
   assert.deepEqual(twice, [], 'no object was uploaded twice');
 }
 
-test('SIGKILL at random moments every 0.3-2 s until drained: every committed capture exactly once, nothing else', async () => {
+test('SIGKILL at random moments every 0.3-2 s until drained: every committed capture exactly once, nothing else', async (ctx) => {
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const t = outboxTempDir();
@@ -96,6 +96,7 @@ test('SIGKILL at random moments every 0.3-2 s until drained: every committed cap
     lifetimes.push(lifetime);
   }
   assert.ok(lifetimes.length >= 3, `the agent was killed several times (${lifetimes.length})`);
+  ctx.diagnostic(`SIGKILLed ${lifetimes.length} times after ${lifetimes.join(', ')} ms`);
   const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   cleanups.push(outbox.close);
   const summary = outbox.summary();

@@ -40,7 +40,7 @@ function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: T
     cellMm: rng.range(3, 11),
     aspect: rng.range(1, 1.8),
     septa: 0.2 + 0.5 * p.marblingDensity,
-    widthMm: Math.max(rng.range(0.15, 0.4), 0.3 * g.spacingMm),
+    widthMm: Math.max(rng.range(0.12, 0.3), 0.3 * g.spacingMm),
     bounds: b,
   });
   const otherMuscle = createCellTexture(rng.int(0, 2 ** 30), {

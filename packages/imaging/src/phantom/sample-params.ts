@@ -59,8 +59,8 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
   const fatLayersMm = sampleFatLayers(a, o.fatThicknessMm);
   const fatSum = fatLayersMm.reduce((s, v) => s + v, 0);
   const top = standoffMm + skinThicknessMm + fatSum;
-  // Real ribeyes are 85–190 mm wide and 2–3.4× wider than deep; a narrow field shows only part.
-  const ribeyeWidthMm = a.range(85, 190);
+  // Real ribeyes are 80–170 mm wide and 2–3.4× wider than deep; a narrow field shows only part.
+  const ribeyeWidthMm = a.range(80, 170);
   const ribeyeHeightMm = Math.max(15, Math.min(0.8 * depthMm - top, ribeyeWidthMm / a.range(2, 3.4)));
   const slack = Math.abs(fieldMm / 2 - ribeyeWidthMm / 2) + 0.1 * fieldMm;
   const ribeyeCenterXMm = a.range(-1, 1) * slack;
@@ -114,7 +114,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     }),
     // Calibrated on the reference scans: intensity autocorrelation half-widths ≈ 0.45 mm axial and
     // ≈ 1.7 mm lateral, i.e. Gaussian PSF sigmas ≈ 0.38 mm and ≈ 1.45 mm (half-width = 1.18 σ).
-    speckleAxialMm: round(a.range(0.13, 0.36), 3),
+    speckleAxialMm: round(a.range(0.12, 0.33), 3),
     speckleLateralMm: round(a.range(0.6, 1.4), 3),
     speckleLateralGrowth: round(a.range(0.02, 0.1), 3),
     reverberation: round(a.range(0, 1), 2),
@@ -152,7 +152,7 @@ function fitField(
   const aw = x1 - x0;
   const ah = y1 - y0;
   // Crops usually show the whole footprint of a long ribeye probe (the ribeye in the upper half).
-  const probeMm = layout.layout === 'crop' ? rng.range(130, 240) : rng.range(100, 190);
+  const probeMm = layout.layout === 'crop' ? rng.range(130, 240) : rng.range(110, 200);
   if (probe === 'convex' || (layout.layout === 'crop' && o.depthCm === undefined)) {
     const depthCm =
       o.depthCm ??

@@ -115,7 +115,7 @@ export function applyDropouts(g: ScanGeometry, p: PhantomParams, maps: TissueMap
 
 /**
  * Reverberation: echoes bouncing between probe face and skin repeat the skin line at 2× and 3× its
- * depth, and the face / stand-off pad itself rings as faint horizontal lines near the top.
+ * depth, and the face / stand-off pad rings near the top over a gray haze.
  */
 export function addReverberation(
   g: ScanGeometry,
@@ -123,7 +123,8 @@ export function addReverberation(
   maps: TissueMaps,
   skinZ: (x: number) => number,
 ): void {
-  if (p.reverberation <= 0) return;
+  const r = p.reverberation;
+  const haze = 0.08 + 0.27 * r;
   const lineW = Math.max(0.35, 0.55 * g.spacingMm);
   const ring = Math.max(0.8, 1.2 * g.spacingMm);
   const sampleMm = g.depthMm / g.samples;
@@ -134,14 +135,17 @@ export function addReverberation(
     const s = skinZ(x);
     let add = 0;
     if (s > 2) {
-      add += 1.6 * p.reverberation * lineProfile(z - 2 * s, lineW * 1.5);
-      add += 0.7 * p.reverberation * lineProfile(z - 3 * s, lineW * 2);
+      add += 1.6 * r * lineProfile(z - 2 * s, lineW * 1.5);
+      add += 0.7 * r * lineProfile(z - 3 * s, lineW * 2);
     }
     if (z < s) {
-      // The face rings along the beam: arcs parallel to a convex face, not horizontal lines.
+      // Stand-off / gel is never black on real scans (gray 20–60 on both references): the face
+      // rings down — a bright lens line, then fading bands, arcs parallel to a convex face — over
+      // a haze of multiple reflections.
       const alongBeam = (Math.floor(idx / g.lines) + 0.5) * sampleMm;
-      for (let k = 1; k <= 3; k++)
-        add += (0.9 * p.reverberation * lineProfile(alongBeam - k * ring, lineW)) / k;
+      add += 2.5 * r * lineProfile(alongBeam - 0.5 * ring, lineW);
+      for (let k = 1; k <= 4; k++) add += (1.6 * r * lineProfile(alongBeam - (k + 0.5) * ring, lineW)) / k;
+      maps.sigma[idx] = maps.sigma[idx]! + haze * (0.35 + 0.65 * Math.exp(-alongBeam / 8));
     }
     if (add > 0) maps.coherent[idx] = maps.coherent[idx]! + add;
   }

@@ -16,7 +16,9 @@ import { createButton, type Level } from './trigger/button.ts';
 
 // The whole chain on real peers (socat PTY + emulator process-equivalent, real outbox on disk); only
 // the GPIO interrupt is injected, as edges into the real debouncer.
-test('button press → best serial frame → committed outbox entry with a valid meta.json; long press retries uploads', async () => {
+test('button press → best serial frame → committed outbox entry with a valid meta.json; long press retries uploads', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-agent-'));
   const pty = await createPtyPair(dir);
   const emulator = createProbeEmulator({
@@ -97,7 +99,9 @@ test('button press → best serial frame → committed outbox entry with a valid
   }
 });
 
-test('health: an unplugged probe or a full disk is not restartable, a connected but silent probe is', async () => {
+test('health: an unplugged probe or a full disk is not restartable, a connected but silent probe is', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-health-'));
   const config = resolveConfig({
     device_code: 'dev-0001',

@@ -43,7 +43,9 @@ describe('serial frame source over a socat PTY', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('frames arrive byte-exact with their acquisition header and the probe identity', async () => {
+  test('frames arrive byte-exact with their acquisition header and the probe identity', {
+    timeout: 60_000,
+  }, async () => {
     const r = await rig(dir, 'exact');
     try {
       for (let i = 0; i < 5; i++) await r.emulator.sendFrame();
@@ -73,7 +75,9 @@ describe('serial frame source over a socat PTY', () => {
     }
   });
 
-  test('garbage and a truncated frame cost one frame: the reader resyncs and counts it dropped', async () => {
+  test('garbage and a truncated frame cost one frame: the reader resyncs and counts it dropped', {
+    timeout: 60_000,
+  }, async () => {
     const r = await rig(dir, 'garbage');
     try {
       await r.emulator.sendFrame(); // seq 0
@@ -97,7 +101,9 @@ describe('serial frame source over a socat PTY', () => {
     }
   });
 
-  test('the device vanishing and returning: the source reconnects and frames flow again', async () => {
+  test('the device vanishing and returning: the source reconnects and frames flow again', {
+    timeout: 60_000,
+  }, async () => {
     const r = await rig(dir, 'replug');
     try {
       await r.emulator.sendFrame();
@@ -111,9 +117,17 @@ describe('serial frame source over a socat PTY', () => {
       r.emulator = again;
       await waitFor(() => r.source.status().connected, { what: 'reconnected', timeoutMs: 20_000 });
       // The identify after reconnect proves the command channel works on the new connection too.
+      // Never await a write inside the poll: a write into a PTY nobody reads yet would block the poll
+      // (and its timeout) until the reader drains it.
+      let sending: Promise<unknown> | null = null;
       await waitFor(
-        async () => {
-          await again.sendFrame();
+        () => {
+          sending ??= again
+            .sendFrame()
+            .catch(() => {}) // the teardown may close the port under an in-flight write
+            .finally(() => {
+              sending = null;
+            });
           return r.frames.length >= 2;
         },
         { what: 'frames after reconnect', intervalMs: 200 },
@@ -126,7 +140,9 @@ describe('serial frame source over a socat PTY', () => {
     }
   });
 
-  test('freeze and unfreeze are acknowledged and reflected in the frame flag', async () => {
+  test('freeze and unfreeze are acknowledged and reflected in the frame flag', {
+    timeout: 60_000,
+  }, async () => {
     const r = await rig(dir, 'freeze');
     try {
       await r.source.command('freeze');

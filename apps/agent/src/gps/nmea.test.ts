@@ -20,7 +20,9 @@ test('GGA and RMC sentences give signed decimal degrees; bad checksum or no fix 
   assert.equal(parseNmea('$GPGSV,1,1,00*79'), null);
 });
 
-test('an NMEA receiver on a serial PTY: the latest fix, and none once it is stale', async () => {
+test('an NMEA receiver on a serial PTY: the latest fix, and none once it is stale', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-gps-'));
   const pty = await createPtyPair(dir, 'gps');
   let clock = 0;

@@ -34,7 +34,10 @@ export async function createPtyPair(dir: string, name = 'probe'): Promise<PtyPai
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((resolve) => c.once('exit', resolve));
     c.kill('SIGTERM');
+    // socat blocked on a full PTY can sit on SIGTERM; a test must never hang on its teardown.
+    const force = setTimeout(() => c.kill('SIGKILL'), 2000);
     await exited;
+    clearTimeout(force);
     await waitFor(() => !existsSync(hostPath) && !existsSync(devicePath), { what: 'PTY links removed' });
   };
   await plug();

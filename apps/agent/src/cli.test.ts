@@ -78,14 +78,16 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('it tells systemd READY=1 and pings the watchdog while frames flow', async () => {
+  test('it tells systemd READY=1 and pings the watchdog while frames flow', { timeout: 90_000 }, async () => {
     await waitFor(() => notify.messages.some((m) => m.split('\n').includes('READY=1')), { what: 'READY=1' });
     await waitFor(() => notify.messages.filter((m) => m === 'WATCHDOG=1').length >= 2, {
       what: 'watchdog pings',
     });
   });
 
-  test('`cti-agent capture` takes a capture that reaches S3 with a valid meta.json', async () => {
+  test('`cti-agent capture` takes a capture that reaches S3 with a valid meta.json', {
+    timeout: 90_000,
+  }, async () => {
     const { code, stdout } = await runCli(['--config', config, 'capture'], env);
     assert.equal(code, 0, stdout + logs.join(''));
     const result = JSON.parse(stdout) as {
@@ -115,7 +117,9 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
     assert.equal(meta.operator_id, 'tech-abc');
   });
 
-  test('`cti-agent status` reports the source, clock and the drained outbox', async () => {
+  test('`cti-agent status` reports the source, clock and the drained outbox', {
+    timeout: 90_000,
+  }, async () => {
     await waitFor(
       async () => {
         const { stdout } = await runCli(['--config', config, 'status'], env);
@@ -134,7 +138,7 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
     assert.equal(status.outbox.uploadedTotal, 1);
   });
 
-  test('SIGTERM: STOPPING=1, exit code 0, runtime file removed', async () => {
+  test('SIGTERM: STOPPING=1, exit code 0, runtime file removed', { timeout: 90_000 }, async () => {
     agent.kill('SIGTERM');
     const { code, signal } = await exit;
     assert.equal(signal, null);
@@ -148,7 +152,7 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
 });
 
 describe('cti-agent config errors', () => {
-  test('an invalid config names every bad key and exits 2', async () => {
+  test('an invalid config names every bad key and exits 2', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-cfg-'));
     try {
       const file = join(dir, 'agent.json');
@@ -176,7 +180,7 @@ describe('cti-agent config errors', () => {
 });
 
 describe('cti-agent run without sysfs GPIO', () => {
-  test('exits 2 with a message naming the fix, not a stack trace', async () => {
+  test('exits 2 with a message naming the fix, not a stack trace', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-nogpio-'));
     try {
       const file = join(dir, 'agent.json');
@@ -204,7 +208,9 @@ describe('cti-agent run without sysfs GPIO', () => {
 });
 
 describe('cti-agent doctor', () => {
-  test('reports each check with a fix: Pi 5 GPIO lines resolved, S3 unreachable, service down', async () => {
+  test('reports each check with a fix: Pi 5 GPIO lines resolved, S3 unreachable, service down', {
+    timeout: 90_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-'));
     try {
       const file = join(dir, 'agent.json');
@@ -243,7 +249,9 @@ describe('cti-agent doctor', () => {
 });
 
 describe('cti-agent hint <image>', () => {
-  test('runs the on-device hint model on a phantom PNG and prints the inference_summary a capture would carry', async () => {
+  test('runs the on-device hint model on a phantom PNG and prints the inference_summary a capture would carry', {
+    timeout: 90_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-hint-'));
     try {
       const { createPhantomStream } = await import('@cti/imaging');

@@ -49,7 +49,9 @@ describe('folder-drop frame source (chokidar)', () => {
     for (const n of ['frame.png', 'F.JPG', 'a.jpeg', 'scan-1.bmp']) assert.equal(isFrameFileName(n), true, n);
   });
 
-  test('a PNG with a sidecar arrives once, pixel-exact, with the acquisition parameters', async () => {
+  test('a PNG with a sidecar arrives once, pixel-exact, with the acquisition parameters', {
+    timeout: 90_000,
+  }, async () => {
     frames.length = 0;
     writeFileSync(
       join(dir, 'scan-1.json'),
@@ -68,7 +70,7 @@ describe('folder-drop frame source (chokidar)', () => {
     });
   });
 
-  test('a partially written file is not taken; the completed file is', async () => {
+  test('a partially written file is not taken; the completed file is', { timeout: 90_000 }, async () => {
     frames.length = 0;
     const bytes = await png(2);
     const path = join(dir, 'scan-2.png');
@@ -84,7 +86,9 @@ describe('folder-drop frame source (chokidar)', () => {
     assert.deepEqual(Buffer.from(frames[0]!.gray), Buffer.from(pixels(2)));
   });
 
-  test('a file written under a temp name then renamed is taken once; BMP decodes', async () => {
+  test('a file written under a temp name then renamed is taken once; BMP decodes', {
+    timeout: 90_000,
+  }, async () => {
     frames.length = 0;
     const tmp = join(dir, 'scan-3.bmp.part');
     writeFileSync(tmp, encodeBmpGray({ data: pixels(3), width: W, height: H }));

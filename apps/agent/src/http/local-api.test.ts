@@ -10,7 +10,9 @@ import { createSimulatedSource } from '../frames/simulated-source.ts';
 import { createOutbox } from '../outbox/index.ts';
 import { createLocalApi } from './local-api.ts';
 
-test('local API: session override reaches the next capture, bad input is a 400, refusals are 409, metrics count both', async () => {
+test('local API: session override reaches the next capture, bad input is a 400, refusals are 409, metrics count both', {
+  timeout: 90_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-api-'));
   const config = resolveConfig({
     device_code: 'dev-0001',

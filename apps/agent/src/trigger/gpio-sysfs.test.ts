@@ -68,7 +68,9 @@ describe('GPIO line resolution from sysfs gpiochip label/base/ngpio', () => {
 });
 
 describe("onoff's real sysfs path in a private mount namespace", () => {
-  test('button press via the value file and LED writes, with the Pi 5 line numbers', async () => {
+  test('button press via the value file and LED writes, with the Pi 5 line numbers', {
+    timeout: 90_000,
+  }, async () => {
     const child = join(here, '..', 'test-support', 'gpio-namespace-child.ts');
     const script = `mount -t tmpfs tmpfs /sys/class && exec "${process.execPath}" "${child}"`;
     const { stdout } = await promisify(execFile)('unshare', ['-m', 'sh', '-c', script], { timeout: 60_000 });

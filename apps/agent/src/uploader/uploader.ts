@@ -90,6 +90,7 @@ export function createUploader({
   let failures = 0; // consecutive transient failures, store-wide
   let pausedUntil = 0;
   const stopController = new AbortController();
+  const scratchBuffers = createScratchBuffers(concurrency);
 
   function schedule(delayMs: number): void {
     if (timer) clearTimeout(timer);
@@ -163,19 +164,19 @@ export function createUploader({
       sha256: object.sha256,
       sizeBytes: object.sizeBytes,
     };
+    const scratch = scratchBuffers.take(object.sizeBytes <= multipartThresholdBytes ? object.sizeBytes : 0);
+    const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log, scratch };
     try {
-      const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log };
       // attempts > 0: an earlier attempt may have reached the store before we lost track of it.
       const outcome = await transferObject(target, { ...options, verifyFirst: object.attempts > 0 });
       succeeded(capture.captureId, object, outcome);
       return true;
     } catch (error) {
-      failed(
-        capture.captureId,
-        object,
-        signal.aborted && !stopController.signal.aborted ? timeoutError(timeoutMs, error) : error,
-      );
+      const timedOut = signal.aborted && !stopController.signal.aborted;
+      failed(capture.captureId, object, timedOut ? timeoutError(timeoutMs, error) : error);
       return false;
+    } finally {
+      scratchBuffers.give(scratch);
     }
   }
 
@@ -287,6 +288,22 @@ export function createUploader({
     },
     get inflight(): number {
       return inflight.size;
+    },
+  };
+}
+
+/** At most `keep` reusable read buffers (≤ 4 MiB each) for small objects, one per upload slot. */
+function createScratchBuffers(keep: number) {
+  const free: Buffer[] = [];
+  return {
+    take(size: number): Buffer | undefined {
+      if (size === 0) return undefined;
+      const index = free.findIndex((b) => b.length >= size);
+      if (index >= 0) return free.splice(index, 1)[0];
+      return Buffer.allocUnsafeSlow(Math.max(size, 512 * 1024));
+    },
+    give(buffer: Buffer | undefined): void {
+      if (buffer && buffer.length <= 4 * 1024 * 1024 && free.length < keep) free.push(buffer);
     },
   };
 }

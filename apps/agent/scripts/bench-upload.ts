@@ -24,7 +24,9 @@ const CAPTURES = Number(process.env.BENCH_CAPTURES ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PENDING = Number(process.env.BENCH_PENDING ?? 10_000);
 const DRAIN_FOR_RSS = Math.min(2000, PENDING);
-const TUNED_FLAGS = (process.env.BENCH_TUNED_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=96').split(' ');
+const TUNED_FLAGS = (
+  process.env.BENCH_TUNED_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=96'
+).split(' ');
 const mb = (bytes: number) => bytes / 1e6;
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 

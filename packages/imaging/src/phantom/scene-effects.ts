@@ -124,7 +124,7 @@ export function addReverberation(
   skinZ: (x: number) => number,
 ): void {
   const r = p.reverberation;
-  const haze = 0.08 + 0.27 * r;
+  const haze = 0.06 + 0.2 * r;
   const lineW = Math.max(0.35, 0.55 * g.spacingMm);
   const ring = Math.max(0.8, 1.2 * g.spacingMm);
   const sampleMm = g.depthMm / g.samples;
@@ -143,7 +143,7 @@ export function addReverberation(
       // rings down — a bright lens line, then fading bands, arcs parallel to a convex face — over
       // a haze of multiple reflections.
       const alongBeam = (Math.floor(idx / g.lines) + 0.5) * sampleMm;
-      add += 2.5 * r * lineProfile(alongBeam - 0.5 * ring, lineW);
+      add += 1.5 * r * lineProfile(alongBeam - 0.5 * ring, lineW);
       for (let k = 1; k <= 4; k++) add += (1.6 * r * lineProfile(alongBeam - (k + 0.5) * ring, lineW)) / k;
       maps.sigma[idx] = maps.sigma[idx]! + haze * (0.35 + 0.65 * Math.exp(-alongBeam / 8));
     }

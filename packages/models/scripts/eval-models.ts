@@ -21,7 +21,10 @@ import { DEFAULT_MODELS_DIR, sha256Hex } from '../src/model-card.ts';
 import { createOnnxSession } from '../src/onnx-session.ts';
 import { loadSegmentationModel } from '../src/segmentation-model.ts';
 
+// `pnpm eval:models -- --data X` forwards the literal "--"; drop it.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     count: { type: 'string', default: '300' },
     seed: { type: 'string', default: '9001' },

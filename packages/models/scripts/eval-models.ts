@@ -90,10 +90,8 @@ const heldout = await exportHeldout();
 const phantom = await evaluatePhantoms({ dir: heldout.dir, hint, hintFp32, seg, segSession });
 await heldout.cleanup();
 const rows = targetRows(real, phantom, hint.card.acceptThreshold ?? 0.5);
-out.push(
-  '',
-  `Held-out phantoms (preset heldout, seed ${values.seed}, ${phantom.positives + phantom.negatives} images):`,
-);
+const source = values.data ?? `exported now: preset heldout, seed ${values.seed}`;
+out.push('', `Held-out phantoms (${source}; ${phantom.positives + phantom.negatives} images):`);
 out.push(summaryTable(rows));
 process.stdout.write(`${out.join('\n')}\n`);
 if (values.json) await writeFile(values.json, `${JSON.stringify({ real, phantom, rows }, null, 2)}\n`);

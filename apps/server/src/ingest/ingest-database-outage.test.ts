@@ -102,9 +102,15 @@ test('database outage: 503 + Retry-After, then success once it is back, nothing 
 
   // The outage's own requests are logged too, once the database is back.
   const sent = warmup.length + burstResults.length + down.length + again.length;
-  await waitFor(async () => (await countRows(db.sql)).ingestionLog === sent, {
-    what: `${sent} ingestion_log rows`,
-    timeoutMs: 30_000,
+  let logged = 0;
+  await waitFor(
+    async () => {
+      logged = (await countRows(db.sql)).ingestionLog;
+      return logged === sent;
+    },
+    { what: `${sent} ingestion_log rows`, timeoutMs: 30_000 },
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message} (have ${logged})`);
   });
   const [unavailable] = await db.sql`SELECT count(*)::int AS n FROM ingestion_log WHERE http_status = 503`;
   assert.ok((unavailable?.n ?? 0) >= down.length);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { backoffDelay } from '@cti/runtime';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -50,7 +51,7 @@ export function createIngestionLogWriter({
   maxBatch = 500,
   maxBuffered = 50_000,
 }: IngestionLogWriterOptions): IngestionLogWriter {
-  let buffer: IngestionLogRow[] = [];
+  let buffer: KeyedRow[] = [];
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let failures = 0;
@@ -64,7 +65,7 @@ export function createIngestionLogWriter({
     }, delayMs);
   };
 
-  const writeBatch = async (batch: IngestionLogRow[]) => {
+  const writeBatch = async (batch: KeyedRow[]) => {
     metrics.dbInFlight.inc();
     try {
       await insertRows(sql, batch);
@@ -77,7 +78,7 @@ export function createIngestionLogWriter({
     }
   };
 
-  const insertOneByOne = async (batch: IngestionLogRow[]) => {
+  const insertOneByOne = async (batch: KeyedRow[]) => {
     for (const [i, row] of batch.entries()) {
       try {
         await insertRows(sql, [row]);
@@ -139,7 +140,8 @@ export function createIngestionLogWriter({
         metrics.ingestionLogDropped.inc();
         return;
       }
-      buffer.push(sanitize(row));
+      // The key makes a retried batch idempotent: its acknowledgement may be lost after the commit.
+      buffer.push({ ...sanitize(row), rowKey: randomUUID() });
       metrics.ingestionLogBuffered.set(buffer.length);
       if (buffer.length >= maxBatch) {
         clearTimeout(timer);
@@ -187,12 +189,16 @@ function sanitize(row: IngestionLogRow): IngestionLogRow {
   };
 }
 
-function insertRows(sql: Sql, rows: IngestionLogRow[]) {
+type KeyedRow = IngestionLogRow & { rowKey: string };
+
+function insertRows(sql: Sql, rows: KeyedRow[]) {
   return sql`
-    INSERT INTO ingestion_log (capture_id, ingest_key, http_status, bytes_in, ms, error, error_code, request_id)
+    INSERT INTO ingestion_log (row_key, capture_id, ingest_key, http_status, bytes_in, ms, error, error_code, request_id)
     SELECT * FROM unnest(
+      ${rows.map((r) => r.rowKey)}::uuid[],
       ${rows.map((r) => r.captureId)}::text[], ${rows.map((r) => r.ingestKey)}::text[],
       ${rows.map((r) => r.httpStatus)}::int[], ${rows.map((r) => r.bytesIn)}::int[],
       ${rows.map((r) => r.ms)}::int[], ${rows.map((r) => r.error)}::text[],
-      ${rows.map((r) => r.errorCode)}::text[], ${rows.map((r) => r.requestId)}::text[])`;
+      ${rows.map((r) => r.errorCode)}::text[], ${rows.map((r) => r.requestId)}::text[])
+    ON CONFLICT (row_key) DO NOTHING`;
 }

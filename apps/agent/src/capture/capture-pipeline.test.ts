@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { isValidCaptureId, validateMeta } from '@cti/contracts';
+import { decodeGray } from '@cti/imaging';
 import sharp from 'sharp';
-import { decodeImageGray } from '../frames/image-decode.ts';
 import { createCaptureRig, H, synthetic, W } from '../test-support/capture-rig.ts';
 import { createCaptureIdGenerator } from './capture-id.ts';
 
@@ -44,7 +44,7 @@ describe('capture pipeline: press → committed outbox entry', () => {
       const png = readFileSync(rig.outbox.spoolPath(result.captureId, 'image.png'));
       assert.equal(meta.image_sha256, createHash('sha256').update(png).digest('hex'));
       assert.equal((await sharp(png).metadata()).channels, 1, 'grayscale PNG');
-      const decoded = await decodeImageGray(png, 'image.png');
+      const decoded = await decodeGray(png);
       assert.deepEqual(Buffer.from(decoded.data), Buffer.from(synthetic(2)), 'lossless');
       // captured_at is the press time on the wall clock, not the commit time.
       assert.equal(meta.captured_at, new Date(Date.UTC(2025, 8, 9, 14, 18, 32) + pressAt).toISOString());

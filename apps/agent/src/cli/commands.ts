@@ -1,9 +1,9 @@
+import { decodeGray } from '@cti/imaging';
 import { createLogger } from '@cti/runtime';
 import { loadHint } from '../capture/hint.ts';
 import { inferenceSummary } from '../capture/meta-builder.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
-import { decodeImageGray } from '../frames/image-decode.ts';
 import { createOutbox, runOutboxCommand } from '../outbox/index.ts';
 import {
   type Check,
@@ -88,8 +88,7 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
     return 2;
   }
   try {
-    const { readFile } = await import('node:fs/promises');
-    const gray = await decodeImageGray(await readFile(file), file);
+    const gray = await decodeGray(file);
     const out = await hint.run(gray);
     const summary = inferenceSummary({ ...out, sha256: hint.sha256 });
     io.stdout.write(

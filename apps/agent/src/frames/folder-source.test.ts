@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { encodeBmp8 } from '@cti/imaging';
 import { waitFor } from '@cti/testkit';
 import sharp from 'sharp';
-import { encodeBmpGray } from './bmp-decoder.ts';
 import { createFolderSource, isFrameFileName } from './folder-source.ts';
 import type { Frame } from './frame-source.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
@@ -91,7 +91,7 @@ describe('folder-drop frame source (chokidar)', () => {
   }, async () => {
     frames.length = 0;
     const tmp = join(dir, 'scan-3.bmp.part');
-    writeFileSync(tmp, encodeBmpGray({ data: pixels(3), width: W, height: H }));
+    writeFileSync(tmp, encodeBmp8({ data: pixels(3), width: W, height: H }));
     renameSync(tmp, join(dir, 'scan-3.bmp'));
     await waitFor(() => frames.length === 1, { what: 'the renamed BMP' });
     await delay(400);

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { decodeGray } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
 import { type Acquisition, createFrameListeners, type FrameSource } from './frame-source.ts';
-import { decodeImageGray } from './image-decode.ts';
 
 export type FolderSourceOptions = {
   dir: string;
@@ -67,7 +67,8 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     const name = basename(path);
     if (!isFrameFileName(name)) return;
     try {
-      const image = await decodeImageGray(await readFile(path), name);
+      // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
+      const image = await decodeGray(path);
       const acquisition = await readSidecar(path);
       frames += 1;
       lastFrameAt = now();

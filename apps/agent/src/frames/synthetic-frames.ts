@@ -1,24 +1,17 @@
+import { createRng, deriveSeed } from '@cti/imaging';
+
 /**
  * A cheap B-mode-looking frame generator (speckle, a bright skin/fat band, a textured ribeye ellipse
  * that drifts with the frame number) for the simulated probe and the probe emulator. Deterministic for
- * a given seed and frame number, so a test can regenerate exactly what the emulator sent.
+ * a given seed and frame number, so a test can regenerate exactly what the emulator sent. Cheap enough
+ * to run per frame, unlike a full @cti/imaging phantom, so it is the 'synthetic' pattern and the stand-in
+ * while the phantom clip renders.
  */
 export type SyntheticFrameOptions = { width: number; height: number; seed?: number };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function createSyntheticFrames({ width, height, seed = 1 }: SyntheticFrameOptions) {
   return (n: number): Uint8Array => {
-    const rand = mulberry32(seed * 7919 + n);
+    const rng = createRng(deriveSeed(seed, n));
     const out = new Uint8Array(width * height);
     const cx = width * (0.5 + 0.05 * Math.sin(n / 9));
     const cy = height * 0.55;
@@ -36,7 +29,7 @@ export function createSyntheticFrames({ width, height, seed = 1 }: SyntheticFram
         if (y >= skin && y < skin + 6) base = 220;
         else if (y < skin) base = 90;
         else if (inside) base = 120;
-        out[row + x] = Math.min(255, Math.round(base * depthGain * (0.55 + 0.9 * rand())));
+        out[row + x] = Math.min(255, Math.round(base * depthGain * (0.55 + 0.9 * rng.next())));
       }
     }
     return out;

@@ -1,8 +1,10 @@
 // Shared by the server's tests (excluded from the build): a real app on a real test database,
 // signed webhook requests, and row counts of every table ingest writes.
 import { createHash } from 'node:crypto';
+import { after, before } from 'node:test';
 import { signWebhook, type WebhookBody } from '@cti/contracts';
 import { EXAMPLE_BUCKET, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
+import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
@@ -34,6 +36,36 @@ export type TestApp = ServerApp & { metrics: ServerMetrics };
 export function createTestApp(sql: Sql, overrides: Partial<AppConfig> = {}): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
   return { ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics }), metrics };
+}
+
+export type TestAppContext = { readonly db: TestDatabase; readonly server: TestApp };
+
+/**
+ * Registers file-level before/after hooks that create a fresh migrated test database with an app on it,
+ * and close/drop both at the end. Read `db` and `server` inside tests and hooks (not at module load).
+ */
+export function useTestApp(overrides: Partial<AppConfig> = {}): TestAppContext {
+  let db: TestDatabase | undefined;
+  let server: TestApp | undefined;
+  before(async () => {
+    db = await createTestDatabase();
+    server = createTestApp(db.sql, overrides);
+  });
+  after(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+  const notReady = (what: string): never => {
+    throw new Error(`useTestApp: ${what} is only available inside tests and hooks, after before() ran`);
+  };
+  return {
+    get db() {
+      return db ?? notReady('db');
+    },
+    get server() {
+      return server ?? notReady('server');
+    },
+  };
 }
 
 export async function listenTestApp(app: TestApp): Promise<RunningServer & { url: string }> {

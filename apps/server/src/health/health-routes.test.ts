@@ -2,31 +2,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { exampleWebhookBody } from '@cti/contracts/testing';
 import { listMigrations } from '@cti/db';
-import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { silentLogger } from '@cti/runtime';
 import { createApp } from '../app.ts';
 import { createServerMetrics } from '../metrics.ts';
-import { createTestApp, signedInit, type TestApp, testConfig } from '../test-helpers.ts';
+import { createTestApp, signedInit, testConfig, useTestApp } from '../test-helpers.ts';
 
-let db: TestDatabase;
-let server: TestApp;
-before(async () => {
-  db = await createTestDatabase();
-  server = createTestApp(db.sql);
-});
-after(async () => {
-  await server.close();
-  await db.drop();
-});
+const ctx = useTestApp();
 
 test('/healthz and /readyz on a migrated database', async () => {
-  const health = await server.app.request('/healthz');
+  const health = await ctx.server.app.request('/healthz');
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: 'ok' });
-  const ready = await server.app.request('/readyz');
+  const ready = await ctx.server.app.request('/readyz');
   assert.equal(ready.status, 200);
   assert.deepEqual(await ready.json(), { status: 'ready', migrations: listMigrations().length });
 });
@@ -37,7 +27,7 @@ test('/readyz is 503 when the code ships a migration the database lacks', async 
   writeFileSync(join(dir, '9999_future_change.sql'), 'SELECT 1;');
   const metrics = createServerMetrics({ dbPoolMax: 1, defaults: false });
   const app = createApp({
-    sql: db.sql,
+    sql: ctx.db.sql,
     config: testConfig(),
     log: silentLogger(),
     metrics,
@@ -55,14 +45,14 @@ test('/readyz is 503 when the code ships a migration the database lacks', async 
 });
 
 test('/metrics counts requests by route and status, and ingest outcomes by reason', async () => {
-  await server.app.request('/ingest/webhook', signedInit(exampleWebhookBody()));
-  await server.app.request('/ingest/webhook', signedInit(exampleWebhookBody()));
-  await server.app.request(
+  await ctx.server.app.request('/ingest/webhook', signedInit(exampleWebhookBody()));
+  await ctx.server.app.request('/ingest/webhook', signedInit(exampleWebhookBody()));
+  await ctx.server.app.request(
     '/ingest/webhook',
     signedInit(exampleWebhookBody(), { secret: 'wrong-secret-0123456789' }),
   );
-  await server.app.request('/nowhere');
-  const res = await server.app.request('/metrics');
+  await ctx.server.app.request('/nowhere');
+  const res = await ctx.server.app.request('/metrics');
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await res.text();

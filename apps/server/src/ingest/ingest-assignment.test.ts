@@ -1,43 +1,33 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { EXAMPLE_MASK_SHA256, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
-import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { createTestApp, sha256, signedInit, type TestApp, withRelayFields } from '../test-helpers.ts';
+import { createTestApp, sha256, signedInit, useTestApp, withRelayFields } from '../test-helpers.ts';
 
 // Farm assignment, operator mapping, masks and extra files (docs/adr/0001-ingest-schema-decisions.md).
 
-let db: TestDatabase;
-let server: TestApp;
-
-before(async () => {
-  db = await createTestDatabase();
-  server = createTestApp(db.sql);
-});
-after(async () => {
-  await server.close();
-  await db.drop();
-});
+const ctx = useTestApp();
 beforeEach(async () => {
-  await server.ingestionLog.flush();
-  await db.sql`TRUNCATE scan_events, grading_jobs, scans, assets, devices, ingestion_log, user_farms, farms, users CASCADE`;
+  await ctx.server.ingestionLog.flush();
+  await ctx.db
+    .sql`TRUNCATE scan_events, grading_jobs, scans, assets, devices, ingestion_log, user_farms, farms, users CASCADE`;
 });
 
 async function ingest(meta = exampleMeta(), extra: Record<string, unknown> = {}) {
-  const res = await server.app.request(
+  const res = await ctx.server.app.request(
     '/ingest/webhook',
     signedInit({ ...exampleWebhookBody({ meta_json: meta }), ...extra }),
   );
   assert.equal(res.status, 201, await res.clone().text());
   const { scan_id } = (await res.json()) as { scan_id: string };
-  const [scan] = await db.sql`SELECT * FROM scans WHERE id = ${scan_id}`;
-  const [ingested] =
-    await db.sql`SELECT meta FROM scan_events WHERE scan_id = ${scan_id} AND event = 'ingested'`;
+  const [scan] = await ctx.db.sql`SELECT * FROM scans WHERE id = ${scan_id}`;
+  const [ingested] = await ctx.db
+    .sql`SELECT meta FROM scan_events WHERE scan_id = ${scan_id} AND event = 'ingested'`;
   return { scan: scan!, ingested: ingested!.meta as Record<string, unknown> };
 }
 
 /** A square geofence centred on the spec's gps point (lon -79.3832, lat 43.6532), `half` degrees wide. */
 async function farmAround(name: string, half: number): Promise<string> {
-  const [farm] = await db.sql`
+  const [farm] = await ctx.db.sql`
     INSERT INTO farms (name, geofence)
     VALUES (${name}, ST_Expand(ST_SetSRID(ST_MakePoint(-79.3832, 43.6532), 4326), ${half})::geometry(Polygon, 4326))
     RETURNING id`;
@@ -47,7 +37,7 @@ async function farmAround(name: string, half: number): Promise<string> {
 describe('farm assignment', () => {
   test('meta.farm_id wins when it names a known farm', async () => {
     const around = await farmAround('Around', 0.1);
-    const [named] = await db.sql`INSERT INTO farms (name) VALUES ('Named') RETURNING id`;
+    const [named] = await ctx.db.sql`INSERT INTO farms (name) VALUES ('Named') RETURNING id`;
     const { scan, ingested } = await ingest(exampleMeta({ farm_id: named!.id }));
     assert.equal(scan.farm_id, named!.id);
     assert.notEqual(scan.farm_id, around);
@@ -55,14 +45,15 @@ describe('farm assignment', () => {
   });
 
   test("an unknown meta.farm_id falls through to the device's farm and is recorded", async () => {
-    const [home] = await db.sql`INSERT INTO farms (name) VALUES ('Home') RETURNING id`;
-    await db.sql`INSERT INTO devices (device_code, label, farm_id) VALUES ('dev-0001', 'North Barn Pi', ${home!.id})`;
+    const [home] = await ctx.db.sql`INSERT INTO farms (name) VALUES ('Home') RETURNING id`;
+    await ctx.db
+      .sql`INSERT INTO devices (device_code, label, farm_id) VALUES ('dev-0001', 'North Barn Pi', ${home!.id})`;
     const unknown = '00000000-0000-4000-8000-000000000001';
     const { scan, ingested } = await ingest(exampleMeta({ farm_id: unknown }));
     assert.equal(scan.farm_id, home!.id);
     assert.equal(ingested.farm_source, 'device');
     assert.equal(ingested.unknown_meta_farm_id, unknown);
-    const [device] = await db.sql`SELECT label, captures_count FROM devices`;
+    const [device] = await ctx.db.sql`SELECT label, captures_count FROM devices`;
     assert.equal(device?.label, 'North Barn Pi', 'an admin-set label is kept');
     assert.equal(device?.captures_count, 1);
   });
@@ -70,7 +61,7 @@ describe('farm assignment', () => {
   test('otherwise the smallest farm whose geofence contains the gps point', async () => {
     await farmAround('Big', 1);
     const small = await farmAround('Small', 0.01);
-    await db.sql`
+    await ctx.db.sql`
       INSERT INTO farms (name, geofence)
       VALUES ('Elsewhere', ST_Expand(ST_SetSRID(ST_MakePoint(10, 10), 4326), 1)::geometry(Polygon, 4326))`;
     const { scan, ingested } = await ingest();
@@ -79,7 +70,7 @@ describe('farm assignment', () => {
   });
 
   test('no farm when nothing matches, or when there is no gps', async () => {
-    await db.sql`
+    await ctx.db.sql`
       INSERT INTO farms (name, geofence)
       VALUES ('Elsewhere', ST_Expand(ST_SetSRID(ST_MakePoint(10, 10), 4326), 1)::geometry(Polygon, 4326))`;
     const { scan } = await ingest();
@@ -94,7 +85,7 @@ describe('farm assignment', () => {
 
 describe('operator mapping', () => {
   test('an operator code maps to the user who owns it; the code is kept either way', async () => {
-    const [user] = await db.sql`
+    const [user] = await ctx.db.sql`
       INSERT INTO users (email, full_name, operator_code) VALUES ('tech@example.com', 'Tech', 'tech-abc') RETURNING id`;
     const { scan, ingested } = await ingest();
     assert.equal(scan.operator_id, user!.id);
@@ -103,16 +94,16 @@ describe('operator mapping', () => {
   });
 
   test('codes are matched exactly (case-sensitive); no match leaves operator_id null', async () => {
-    await db.sql`INSERT INTO users (email, operator_code) VALUES ('t@example.com', 'TECH-ABC')`;
+    await ctx.db.sql`INSERT INTO users (email, operator_code) VALUES ('t@example.com', 'TECH-ABC')`;
     const { scan } = await ingest();
     assert.equal(scan.operator_id, null);
     assert.equal(scan.operator_code, 'tech-abc');
   });
 
   test('two users cannot share an operator code', async () => {
-    await db.sql`INSERT INTO users (email, operator_code) VALUES ('a@example.com', 'tech-1')`;
+    await ctx.db.sql`INSERT INTO users (email, operator_code) VALUES ('a@example.com', 'tech-1')`;
     await assert.rejects(
-      db.sql`INSERT INTO users (email, operator_code) VALUES ('b@example.com', 'tech-1')`,
+      ctx.db.sql`INSERT INTO users (email, operator_code) VALUES ('b@example.com', 'tech-1')`,
       { code: '23505' },
     );
   });
@@ -129,16 +120,16 @@ describe('assets', () => {
       d.name === 'frames.csv' ? { ...d, sha256: sha256('frames') } : d,
     );
     const { scan } = await ingest(meta, { ...base, object_details: details });
-    const assets = await db.sql`SELECT object_key, sha256, mime_type FROM assets ORDER BY object_key`;
+    const assets = await ctx.db.sql`SELECT object_key, sha256, mime_type FROM assets ORDER BY object_key`;
     const names = assets.map((a) => a.object_key.split('/').at(-1));
     assert.deepEqual(names, ['frames.csv', 'image.jpg', 'mask.png', 'meta.json']);
     const mask = assets.find((a) => a.object_key.endsWith('mask.png'));
     assert.equal(mask?.sha256, EXAMPLE_MASK_SHA256);
     assert.equal(mask?.mime_type, 'image/png');
     assert.equal(assets.find((a) => a.object_key.endsWith('frames.csv'))?.mime_type, 'text/csv');
-    const [maskRow] = await db.sql`SELECT id FROM assets WHERE object_key LIKE '%/mask.png'`;
+    const [maskRow] = await ctx.db.sql`SELECT id FROM assets WHERE object_key LIKE '%/mask.png'`;
     assert.equal(scan.mask_asset_id, maskRow?.id);
-    const [uploaded] = await db.sql`SELECT meta FROM scan_events WHERE event = 'uploaded'`;
+    const [uploaded] = await ctx.db.sql`SELECT meta FROM scan_events WHERE event = 'uploaded'`;
     assert.deepEqual(uploaded?.meta.unhashed_objects, ['notes.txt']);
   });
 });

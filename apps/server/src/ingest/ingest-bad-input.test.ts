@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
-import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { countRows, createTestApp, signedInit, type TestApp } from '../test-helpers.ts';
+import { countRows, createTestApp, signedInit, useTestApp } from '../test-helpers.ts';
 
-let db: TestDatabase;
-let server: TestApp;
-
-before(async () => {
-  db = await createTestDatabase();
-  server = createTestApp(db.sql);
-});
-after(async () => {
-  await server.close();
-  await db.drop();
-});
+const ctx = useTestApp();
 
 const now = () => Math.floor(Date.now() / 1000);
 const body = (overrides: Partial<WebhookBody> & Record<string, unknown> = {}) =>
@@ -416,8 +405,8 @@ const cases: Case[] = [
 describe(`bad input through app.request() (${cases.length} cases)`, () => {
   for (const c of cases) {
     test(`${c.name} → ${c.status} ${c.error}`, async () => {
-      const before = await countRows(db.sql);
-      const res = await server.app.request('/ingest/webhook', c.init());
+      const before = await countRows(ctx.db.sql);
+      const res = await ctx.server.app.request('/ingest/webhook', c.init());
       const answer = (await res.json()) as {
         error: string;
         message: string;
@@ -431,8 +420,8 @@ describe(`bad input through app.request() (${cases.length} cases)`, () => {
         const pointers = answer.problems.map((p) => p.pointer);
         assert.ok(pointers.includes(c.pointer!), `pointer ${c.pointer} among ${JSON.stringify(pointers)}`);
       }
-      await server.ingestionLog.flush();
-      const after = await countRows(db.sql);
+      await ctx.server.ingestionLog.flush();
+      const after = await countRows(ctx.db.sql);
       assert.deepEqual(
         {
           scans: after.scans,
@@ -444,7 +433,7 @@ describe(`bad input through app.request() (${cases.length} cases)`, () => {
         { scans: 0, assets: 0, devices: 0, events: 0, jobs: 0 },
       );
       assert.equal(after.ingestionLog, before.ingestionLog + 1, 'exactly one ingestion_log row');
-      const [log] = await db.sql`SELECT * FROM ingestion_log ORDER BY id DESC LIMIT 1`;
+      const [log] = await ctx.db.sql`SELECT * FROM ingestion_log ORDER BY id DESC LIMIT 1`;
       assert.equal(log?.http_status, c.status);
       assert.equal(log?.error_code, c.error);
       assert.equal(log?.error, answer.message);
@@ -458,7 +447,7 @@ describe(`bad input through app.request() (${cases.length} cases)`, () => {
       device_code: 'BAD CODE',
       meta_json: { ...meta(), gps: { lat: 100, lon: 200 } },
     });
-    const answer = (await (await server.app.request('/ingest/webhook', init)).json()) as {
+    const answer = (await (await ctx.server.app.request('/ingest/webhook', init)).json()) as {
       problems: { pointer: string }[];
     };
     const pointers = answer.problems.map((p) => p.pointer).sort();
@@ -466,9 +455,9 @@ describe(`bad input through app.request() (${cases.length} cases)`, () => {
   });
 
   test('a rejected but authenticated body is logged with its capture_id and ingest key', async () => {
-    await server.app.request('/ingest/webhook', signedInit(body({ bucket: 'someone-elses-bucket' })));
-    await server.ingestionLog.flush();
-    const [log] = await db.sql`SELECT capture_id, ingest_key FROM ingestion_log ORDER BY id DESC LIMIT 1`;
+    await ctx.server.app.request('/ingest/webhook', signedInit(body({ bucket: 'someone-elses-bucket' })));
+    await ctx.server.ingestionLog.flush();
+    const [log] = await ctx.db.sql`SELECT capture_id, ingest_key FROM ingestion_log ORDER BY id DESC LIMIT 1`;
     assert.equal(log?.capture_id, 'cap_1757423584');
     assert.equal(log?.ingest_key, `s3://someone-elses-bucket/${dir}`);
   });

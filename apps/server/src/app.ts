@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { ServerConfig } from './config.ts';
+import type { AppConfig } from './config.ts';
 import { createErrorHandler, errorResponse, HttpError } from './errors.ts';
 import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
@@ -11,10 +11,7 @@ import type { ServerMetrics } from './metrics.ts';
 
 export type AppOptions = {
   sql: Sql;
-  config: Pick<
-    ServerConfig,
-    'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
-  >;
+  config: AppConfig;
   log: Logger;
   metrics: ServerMetrics;
   /** Milliseconds since the epoch (Date.now); tests pass a fixed clock. */

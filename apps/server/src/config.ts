@@ -19,6 +19,12 @@ export type ServerConfig = {
   logLevel: string;
 };
 
+/** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
+export type AppConfig = Pick<
+  ServerConfig,
+  'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
+>;
+
 /** A setting is missing or malformed; the message starts with the setting's name. */
 export class ConfigError extends Error {
   readonly setting: string;

@@ -8,19 +8,13 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
-import type { ServerConfig } from './config.ts';
+import type { AppConfig } from './config.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export const OLD_SECRET = 'old-secret-0123456789abcdef';
 export const TEST_BUCKET = EXAMPLE_BUCKET;
-
-export type TestConfig = AppConfig;
-type AppConfig = Pick<
-  ServerConfig,
-  'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
->;
 
 export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   webhookSecrets: [TEST_SECRET, OLD_SECRET],

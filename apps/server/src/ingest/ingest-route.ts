@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { ServerConfig } from '../config.ts';
+import type { AppConfig } from '../config.ts';
 import { databaseErrorCode, isRetryableDatabaseError } from '../db/database-errors.ts';
 import { errorResponse, HttpError, internalError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -22,10 +22,7 @@ import {
 
 export type IngestRouteOptions = {
   sql: Sql;
-  config: Pick<
-    ServerConfig,
-    'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
-  >;
+  config: AppConfig;
   log: Logger;
   metrics: ServerMetrics;
   logWriter: IngestionLogWriter;

@@ -8,6 +8,13 @@ export type SignalName = BaseSignal | EventSignal;
 
 type Step = [Level, number];
 
+/** `count` pulses of `ms` on and `ms` off, the last off stretched to `restMs`. */
+function pulses(count: number, ms: number, restMs: number): Step[] {
+  const steps: Step[] = [];
+  for (let i = 1; i <= count; i++) steps.push([1, ms], [0, i === count ? restMs : ms]);
+  return steps;
+}
+
 /** LED patterns (level, ms). Steady ones loop; event ones play once. Documented in docs/agent.md. */
 export const LED_PATTERNS: Record<SignalName, { steps: Step[]; loop: boolean }> = {
   ready: { steps: [[1, 1000]], loop: true },
@@ -18,17 +25,8 @@ export const LED_PATTERNS: Record<SignalName, { steps: Step[]; loop: boolean }> 
     ],
     loop: true,
   },
-  error: {
-    steps: [
-      [1, 100],
-      [0, 100],
-      [1, 100],
-      [0, 100],
-      [1, 100],
-      [0, 900],
-    ],
-    loop: true,
-  },
+  // Three flashes, then a pause.
+  error: { steps: pulses(3, 100, 900), loop: true },
   // Until the capture resolves: fast 10 Hz flicker.
   capturing: {
     steps: [
@@ -45,19 +43,8 @@ export const LED_PATTERNS: Record<SignalName, { steps: Step[]; loop: boolean }> 
     ],
     loop: false,
   },
-  refused: {
-    steps: [
-      [1, 100],
-      [0, 100],
-      [1, 100],
-      [0, 100],
-      [1, 100],
-      [0, 100],
-      [1, 100],
-      [0, 500],
-    ],
-    loop: false,
-  },
+  // Four flashes, once.
+  refused: { steps: pulses(4, 100, 500), loop: false },
 };
 
 export const BUZZER_PATTERNS: Partial<Record<SignalName, Step[]>> = {
@@ -69,14 +56,7 @@ export const BUZZER_PATTERNS: Partial<Record<SignalName, Step[]>> = {
     [1, 600],
     [0, 1],
   ],
-  error: [
-    [1, 100],
-    [0, 100],
-    [1, 100],
-    [0, 100],
-    [1, 100],
-    [0, 1],
-  ],
+  error: pulses(3, 100, 1),
 };
 
 export type SignalOutput = { write(level: Level): void };

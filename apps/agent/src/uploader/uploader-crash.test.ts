@@ -72,7 +72,9 @@ test('SIGKILL at random moments every 0.3-2 s until drained: every committed cap
     endpoint: s3.endpoint,
     bucket: s3.bucket,
     total,
-    commitGapMs: 10,
+    // 200 × 40 ms = 8 s of committing alone, and no life lasts over 2 s: at least 3 SIGKILLs always
+    // land while captures are still being committed and uploaded (10 ms let a lucky run drain in 2).
+    commitGapMs: 40,
   };
   const lifetimes: number[] = [];
   for (let round = 0; ; round++) {

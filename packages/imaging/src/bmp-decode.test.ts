@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { decodeBmp, encodeBmp8 } from './bmp-decode.ts';
+import { decodeBmp, decodeBmpRaster, encodeBmp8 } from './bmp-decode.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 import { pattern, USTOOL_BMP } from './test-fixtures.ts';
 
@@ -29,6 +29,37 @@ function rgbBmp(
     for (let x = 0; x < width; x++) {
       const [r, g, b] = px(x, y);
       buf.set([b, g, r], row + (x * bpp) / 8);
+    }
+  }
+  return buf;
+}
+
+/** A bottom-up 1/4-bit palette BMP (4-byte palette entries, clrUsed = palette length). */
+function paletteBmp(
+  width: number,
+  height: number,
+  bpp: 1 | 4,
+  palette: [number, number, number][],
+  index: (x: number, y: number) => number,
+) {
+  const stride = Math.ceil((bpp * width) / 32) * 4;
+  const offset = 54 + palette.length * 4;
+  const buf = new Uint8Array(offset + stride * height);
+  const v = new DataView(buf.buffer);
+  buf.set([0x42, 0x4d]);
+  v.setUint32(10, offset, true);
+  v.setUint32(14, 40, true);
+  v.setInt32(18, width, true);
+  v.setInt32(22, height, true);
+  v.setUint16(26, 1, true);
+  v.setUint16(28, bpp, true);
+  v.setUint32(46, palette.length, true);
+  for (const [i, [r, g, b]] of palette.entries()) buf.set([b, g, r], 54 + i * 4);
+  for (let y = 0; y < height; y++) {
+    const row = offset + (height - 1 - y) * stride;
+    for (let x = 0; x < width; x++) {
+      const bit = x * bpp;
+      buf[row + (bit >> 3)]! |= index(x, y) << (8 - bpp - (bit & 7));
     }
   }
   return buf;
@@ -70,6 +101,26 @@ describe('decodeBmp', () => {
             Math.round(0.299 * r + 0.587 * gg + 0.114 * b),
             `${bpp}-bit at ${x},${y}`,
           );
+        }
+      }
+    }
+  });
+
+  it('decodes 1-bit and 4-bit palette BMPs to RGB (row padding, packed pixels)', () => {
+    const palette: [number, number, number][] = [
+      [0, 0, 0],
+      [250, 10, 40],
+      [30, 200, 90],
+      [5, 60, 255],
+    ];
+    const index = (x: number, y: number, bpp: number) => (x + 2 * y) % (bpp === 1 ? 2 : 4);
+    for (const bpp of [1, 4] as const) {
+      const r = decodeBmpRaster(paletteBmp(11, 3, bpp, palette, (x, y) => index(x, y, bpp)));
+      assert.equal(r.channels, 3);
+      for (let y = 0; y < 3; y++) {
+        for (let x = 0; x < 11; x++) {
+          const p = (y * 11 + x) * 3;
+          assert.deepEqual([...r.data.subarray(p, p + 3)], palette[index(x, y, bpp)], `${bpp}-bit ${x},${y}`);
         }
       }
     }

@@ -1,4 +1,4 @@
-import type { GrayImage } from './gray-image.ts';
+import { type GrayImage, type RasterImage, toGray } from './gray-image.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 
 /** True when the bytes start with the BMP signature "BM". */
@@ -6,15 +6,49 @@ export function isBmp(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x42 && buf[1] === 0x4d;
 }
 
+type BmpHeader = {
+  dataOffset: number;
+  dibSize: number;
+  core: boolean;
+  width: number;
+  height: number;
+  topDown: boolean;
+  bpp: number;
+  stride: number;
+};
+
 /**
- * Decode an uncompressed BMP (8-bit palette, 24-bit BGR, 32-bit BGRX/BGRA; bottom-up or top-down)
- * to gray with Rec. 601 luma. sharp/libvips cannot read BMP, and some scanners export only BMP.
- * Anything else (RLE, 1/4/16-bit, odd bitfields) gets an ImageDecodeError naming what it found.
+ * Decode an uncompressed BMP (1/4/8-bit palette, 24-bit BGR, 32-bit BGRX/BGRA; bottom-up or
+ * top-down) to an RGB raster; alpha is dropped, as PIL's convert('RGB') in the Python trainer does.
+ * sharp/libvips cannot read BMP, and some scanners export only BMP. Anything else (RLE, 16-bit,
+ * odd bitfields) gets an ImageDecodeError naming what it found.
+ *
+ * @example
+ * const rgb = decodeBmpRaster(await readFile('scan.bmp'), 'scan.bmp');
+ */
+export function decodeBmpRaster(buf: Uint8Array, name = 'BMP'): RasterImage {
+  const h = bmpHeader(buf, name);
+  const palette = h.bpp <= 8 ? readPalette(buf, h, name) : null;
+  const out = new Uint8Array(h.width * h.height * 3);
+  for (let y = 0; y < h.height; y++) {
+    const row = h.dataOffset + (h.topDown ? y : h.height - 1 - y) * h.stride;
+    if (palette) paletteRow(buf, row, h, palette, out.subarray(y * h.width * 3));
+    else directRow(buf, row, h, out.subarray(y * h.width * 3));
+  }
+  return { data: out, width: h.width, height: h.height, channels: 3 };
+}
+
+/**
+ * BMP → gray with the trainer's Rec. 601 formula (toGray of decodeBmpRaster).
  *
  * @example
  * const gray = decodeBmp(await readFile('scan.bmp'));
  */
 export function decodeBmp(buf: Uint8Array, name = 'BMP'): GrayImage {
+  return toGray(decodeBmpRaster(buf, name));
+}
+
+function bmpHeader(buf: Uint8Array, name: string): BmpHeader {
   if (!isBmp(buf)) throw new ImageDecodeError('not_image', `${name}: not a BMP (no "BM" signature)`);
   if (buf.length < 26)
     throw new ImageDecodeError('truncated', `${name}: BMP header truncated (${buf.length} bytes)`);
@@ -30,14 +64,13 @@ export function decodeBmp(buf: Uint8Array, name = 'BMP'): GrayImage {
   const bpp = view.getUint16(core ? 24 : 28, true);
   const compression = core ? 0 : view.getUint32(30, true);
   const height = Math.abs(rawHeight);
-  const topDown = rawHeight < 0;
   if (width <= 0 || height <= 0 || width * height > 100e6) {
     throw new ImageDecodeError('unsupported_bmp', `${name}: implausible BMP size ${width}×${rawHeight}`);
   }
-  if (bpp !== 8 && bpp !== 24 && bpp !== 32) {
+  if (![1, 4, 8, 24, 32].includes(bpp)) {
     throw new ImageDecodeError(
       'unsupported_bmp',
-      `${name}: ${bpp}-bit BMP is not supported (only 8, 24 and 32-bit)`,
+      `${name}: ${bpp}-bit BMP is not supported (only 1, 4, 8, 24 and 32-bit)`,
     );
   }
   const bitfields = compression === 3 && bpp === 32 && standardMasks(view, dibSize);
@@ -54,43 +87,46 @@ export function decodeBmp(buf: Uint8Array, name = 'BMP'): GrayImage {
       `${name}: pixel data truncated (${buf.length} bytes for ${width}×${height}×${bpp}-bit)`,
     );
   }
-  const lut = bpp === 8 ? paletteLuma(buf, view, { dibSize, core, name }) : null;
-  const out = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const row = dataOffset + (topDown ? y : height - 1 - y) * stride;
-    const o = y * width;
-    if (lut) {
-      for (let x = 0; x < width; x++) out[o + x] = lut[buf[row + x]!]!;
-    } else {
-      const step = bpp / 8;
-      for (let x = 0, p = row; x < width; x++, p += step)
-        out[o + x] = luma(buf[p + 2]!, buf[p + 1]!, buf[p]!);
-    }
-  }
-  return { data: out, width, height };
+  return { dataOffset, dibSize, core, width, height, topDown: rawHeight < 0, bpp, stride };
 }
 
-function luma(r: number, g: number, b: number): number {
-  return Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-}
-
-function paletteLuma(
-  buf: Uint8Array,
-  view: DataView,
-  o: { dibSize: number; core: boolean; name: string },
-): Uint8Array {
-  const used = o.core ? 0 : view.getUint32(46, true);
-  const count = used === 0 ? 256 : Math.min(256, used);
-  const entry = o.core ? 3 : 4;
-  const start = 14 + o.dibSize;
+/** Palette as packed RGB triples; entries past the stored count stay black. */
+function readPalette(buf: Uint8Array, h: BmpHeader, name: string): Uint8Array {
+  const max = 1 << h.bpp;
+  const used = h.core ? 0 : new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(46, true);
+  const count = used === 0 ? max : Math.min(max, used);
+  const entry = h.core ? 3 : 4;
+  const start = 14 + h.dibSize;
   if (start + count * entry > buf.length)
-    throw new ImageDecodeError('truncated', `${o.name}: BMP palette truncated`);
-  const lut = new Uint8Array(256);
+    throw new ImageDecodeError('truncated', `${name}: BMP palette truncated`);
+  const rgb = new Uint8Array(max * 3);
   for (let i = 0; i < count; i++) {
     const p = start + i * entry;
-    lut[i] = luma(buf[p + 2]!, buf[p + 1]!, buf[p]!);
+    rgb[i * 3] = buf[p + 2]!;
+    rgb[i * 3 + 1] = buf[p + 1]!;
+    rgb[i * 3 + 2] = buf[p]!;
   }
-  return lut;
+  return rgb;
+}
+
+function paletteRow(buf: Uint8Array, row: number, h: BmpHeader, palette: Uint8Array, out: Uint8Array) {
+  const mask = (1 << h.bpp) - 1;
+  for (let x = 0; x < h.width; x++) {
+    const bit = x * h.bpp;
+    const index = (buf[row + (bit >> 3)]! >> (8 - h.bpp - (bit & 7))) & mask;
+    out[x * 3] = palette[index * 3]!;
+    out[x * 3 + 1] = palette[index * 3 + 1]!;
+    out[x * 3 + 2] = palette[index * 3 + 2]!;
+  }
+}
+
+function directRow(buf: Uint8Array, row: number, h: BmpHeader, out: Uint8Array) {
+  const step = h.bpp / 8;
+  for (let x = 0, p = row; x < h.width; x++, p += step) {
+    out[x * 3] = buf[p + 2]!;
+    out[x * 3 + 1] = buf[p + 1]!;
+    out[x * 3 + 2] = buf[p]!;
+  }
 }
 
 /** BI_BITFIELDS with the ordinary BGRA layout is plain 32-bit in disguise. */
@@ -103,7 +139,6 @@ function standardMasks(view: DataView, dibSize: number): boolean {
     view.getUint32(at + 8, true) === 0xff
   );
 }
-
 /** Encode gray as an 8-bit palette BMP (bottom-up): for tests and for scanners' BMP round trips. */
 export function encodeBmp8(gray: GrayImage): Uint8Array {
   const stride = Math.ceil(gray.width / 4) * 4;

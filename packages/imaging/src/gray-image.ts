@@ -16,7 +16,10 @@ export function assertGrayImage(image: GrayImage, name = 'image'): void {
   }
 }
 
-/** RGB → gray with Rec. 601 luma weights (what sharp's greyscale() uses too). */
+/**
+ * RGB → gray with Rec. 601 weights, rounded: round(0.299 R + 0.587 G + 0.114 B). The Python trainer
+ * computes the same (models' preprocess-parity test proves it), so every decoder goes through here.
+ */
 export function toGray(image: RasterImage): GrayImage {
   const { width, height, data, channels } = image;
   if (channels === 1) return { data, width, height };

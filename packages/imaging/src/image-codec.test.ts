@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { encodeBmp8 } from './bmp-decode.ts';
-import { decodeGray, encodeJpeg, encodePng } from './image-codec.ts';
+import { decodeGray, decodeRaster, encodeJpeg, encodePng } from './image-codec.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 import { HZAU_PNG, pattern, USTOOL_BMP } from './test-fixtures.ts';
 
@@ -39,14 +39,36 @@ describe('decodeGray / encodePng / encodeJpeg', () => {
     assert.deepEqual(await decodeGray(join(dir, 'a.bmp')), pattern(10, 6));
   });
 
-  it('flattens RGBA onto black', async () => {
-    const rgba = await sharp(Buffer.from([255, 255, 255, 0, 255, 255, 255, 255]), {
-      raw: { width: 2, height: 1, channels: 4 },
+  it('drops alpha (no compositing) like PIL convert("RGB") in the trainer', async () => {
+    const rgba = await sharp(Buffer.from([255, 255, 255, 0, 200, 100, 50, 255, 10, 20, 30, 128]), {
+      raw: { width: 3, height: 1, channels: 4 },
     })
       .png()
       .toBuffer();
+    const raster = await decodeRaster(rgba);
+    assert.equal(raster.channels, 3);
+    assert.deepEqual([...raster.data], [255, 255, 255, 200, 100, 50, 10, 20, 30]);
     const g = await decodeGray(rgba);
-    assert.deepEqual([...g.data], [0, 255]);
+    assert.deepEqual([...g.data], [255, 124, 18]);
+  });
+
+  it('decodeGray is Rec. 601 of the RGB raster on the real reference screen', async () => {
+    const raster = await decodeRaster(HZAU_PNG);
+    assert.equal(raster.channels, 3);
+    const gray = await decodeGray(HZAU_PNG);
+    for (let i = 0; i < gray.data.length; i += 997) {
+      const [r, g, b] = [raster.data[i * 3]!, raster.data[i * 3 + 1]!, raster.data[i * 3 + 2]!];
+      assert.equal(gray.data[i], Math.round(0.299 * r + 0.587 * g + 0.114 * b), `pixel ${i}`);
+    }
+  });
+
+  it('gray PNGs come back with R = G = B (sharp widens them to sRGB), so toGray is lossless', async () => {
+    const src = pattern(9, 4);
+    const raster = await decodeRaster(await encodePng(src));
+    assert.equal(raster.channels, 3);
+    for (let i = 0; i < src.data.length; i++) {
+      assert.deepEqual([...raster.data.subarray(i * 3, i * 3 + 3)], Array(3).fill(src.data[i]), `pixel ${i}`);
+    }
   });
 
   it('gives typed errors for non-images, empty input and missing files', async () => {
@@ -59,5 +81,6 @@ describe('decodeGray / encodePng / encodeJpeg', () => {
     );
     const png = await encodePng(pattern(32, 32));
     await assert.rejects(decodeGray(png.subarray(0, 60)), isCode('not_image'));
+    await assert.rejects(decodeRaster('/nonexistent/scan.png'), isCode('unreadable'));
   });
 });

@@ -1,44 +1,27 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { decodeBmp, isBmp } from './bmp-decode.ts';
-import { assertGrayImage, type GrayImage } from './gray-image.ts';
+import { decodeBmpRaster, isBmp } from './bmp-decode.ts';
+import { assertGrayImage, type GrayImage, type RasterImage, toGray } from './gray-image.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 
 /**
  * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF through sharp), gray or RGB(A), from bytes or a file
- * path, to one 8-bit channel (Rec. 601 luma; alpha is flattened onto black). Throws ImageDecodeError
- * with code 'unreadable' (path cannot be read), 'not_image', 'unsupported_bmp' or 'truncated'.
+ * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels. Alpha is dropped, not composited,
+ * exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
+ * 'unreadable' (path cannot be read), 'not_image', 'unsupported_bmp' or 'truncated'.
  *
  * @example
- * const { data, width, height } = await decodeGray('capture.png');
+ * const { data, channels } = await decodeRaster('capture.png');
  */
-export async function decodeGray(input: Buffer | Uint8Array | string): Promise<GrayImage> {
+export async function decodeRaster(input: Buffer | Uint8Array | string): Promise<RasterImage> {
   const name = typeof input === 'string' ? input : 'image';
-  let bytes: Uint8Array;
-  if (typeof input === 'string') {
-    try {
-      bytes = await readFile(input);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new ImageDecodeError('unreadable', `${name}: cannot read file (${code})`, { cause: err });
-    }
-  } else {
-    bytes = input;
-  }
+  const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
-  if (isBmp(bytes)) return decodeBmp(bytes, name);
+  if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'error' })
-      .flatten({ background: '#000000' })
-      .greyscale()
-      .extractChannel(0)
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-      width: info.width,
-      height: info.height,
-    };
+    return dropAlpha(
+      await sharp(bytes, { failOn: 'error' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }),
+    );
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new ImageDecodeError(
@@ -47,6 +30,44 @@ export async function decodeGray(input: Buffer | Uint8Array | string): Promise<G
       { cause: err },
     );
   }
+}
+
+/**
+ * Decode like decodeRaster, then to one channel with the trainer's Rec. 601 formula
+ * (round(0.299 R + 0.587 G + 0.114 B)), so the hint model sees the pixels training saw.
+ *
+ * @example
+ * const { data, width, height } = await decodeGray('capture.png');
+ */
+export async function decodeGray(input: Buffer | Uint8Array | string): Promise<GrayImage> {
+  return toGray(await decodeRaster(input));
+}
+
+async function readInput(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ImageDecodeError('unreadable', `${path}: cannot read file (${code})`, { cause: err });
+  }
+}
+
+/** sharp's raw output has 1–4 channels; keep gray or RGB, drop the alpha channel. */
+function dropAlpha({
+  data,
+  info,
+}: {
+  data: Buffer;
+  info: { width: number; height: number; channels: number };
+}): RasterImage {
+  const { width, height, channels } = info;
+  if (channels === 1 || channels === 3) return { data: new Uint8Array(data), width, height, channels };
+  const keep = channels === 2 ? 1 : 3;
+  const out = new Uint8Array(width * height * keep);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < keep; c++) out[i * keep + c] = data[i * channels + c]!;
+  }
+  return { data: out, width, height, channels: keep };
 }
 
 /** One-channel PNG (sharp writes raw 1-channel input as RGB unless told b-w). */

@@ -1,11 +1,11 @@
-export { decodeBmp, encodeBmp8, isBmp } from './bmp-decode.ts';
+export { decodeBmp, decodeBmpRaster, encodeBmp8, isBmp } from './bmp-decode.ts';
 export { type ExportOptions, exportDataset, type Manifest } from './export/export-dataset.ts';
 export type { ExportPlan } from './export/sample-plan.ts';
 export type { ManifestEntry } from './export/write-sample.ts';
 export { type FrameQuality, frameDifference, frameQuality, type QualityOptions } from './frame-quality.ts';
 export type { GrayImage, RasterImage } from './gray-image.ts';
 export { toGray } from './gray-image.ts';
-export { decodeGray, encodeJpeg, encodePng } from './image-codec.ts';
+export { decodeGray, decodeRaster, encodeJpeg, encodePng } from './image-codec.ts';
 export { ImageDecodeError, type ImageDecodeErrorCode } from './image-decode-error.ts';
 export {
   generatePhantom,

@@ -101,5 +101,8 @@ test('non-images and unreadable paths are ImageInputError with a clear message',
   );
   await assert.rejects(model.run(join(dir, 'missing.png')), /cannot read .*missing\.png: ENOENT/);
   await assert.rejects(model.run(new Uint8Array(0)), /empty file/);
-  await assert.rejects(model.run(Buffer.from('BMxxxx')), /truncated BMP header/);
+  await assert.rejects(
+    model.run(Buffer.from('BMxxxx')),
+    (err: Error) => err instanceof ImageInputError && /BMP header truncated \(6 bytes\)/.test(err.message),
+  );
 });

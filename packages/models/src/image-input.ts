@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type GrayImage, toGray } from '@cti/imaging';
-import { decodeRaster } from './decode-image.ts';
+import { decodeRaster, type GrayImage, ImageDecodeError, toGray } from '@cti/imaging';
 
 /** A path, encoded bytes (PNG/JPEG/BMP), or an already decoded 1-channel image. */
 export type ImageInput = string | Uint8Array | GrayImage;
@@ -46,6 +45,9 @@ export async function toGrayImage(input: ImageInput): Promise<GrayImage> {
     return checkGray(toGray(await decodeRaster(bytes)), label);
   } catch (err) {
     if (err instanceof ImageInputError) throw err;
-    throw new ImageInputError(`${label}: not a readable PNG/JPEG/BMP image (${(err as Error).message})`);
+    // imaging names buffer input 'image'; the label already says which input it was.
+    const reason =
+      err instanceof ImageDecodeError ? err.message.replace(/^image: /, '') : (err as Error).message;
+    throw new ImageInputError(`${label}: not a readable PNG/JPEG/BMP image (${reason})`, { cause: err });
   }
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { decodeGray } from '@cti/imaging';
+import sharp from 'sharp';
 import { toGrayImage } from './image-input.ts';
 import { preprocess } from './preprocess.ts';
 import {
@@ -39,13 +41,14 @@ async function compare(name: string, bytes: Buffer, size: number, cropped = fals
   const py = JSON.parse(stdout) as PyOut;
   const gray = await toGrayImage(path);
   const ts = preprocess(gray, size);
-  let sum = 0;
-  for (const v of gray.data) sum += v;
+  const sum = (data: Uint8Array) => data.reduce((s, v) => s + v, 0);
   assert.deepEqual(
-    [gray.width, gray.height, sum],
+    [gray.width, gray.height, sum(gray.data)],
     [py.width, py.height, py.graySum],
     `${name}: decoded gray differs`,
   );
+  // The agent decodes frames with imaging's decodeGray: it must be the very same pixels.
+  assert.deepEqual((await decodeGray(path)).data, gray.data, `${name}: decodeGray differs from toGrayImage`);
   assert.deepEqual(ts.crop, py.crop, `${name}: scan-area crop differs`);
   if (cropped) assert.notDeepEqual(ts.crop, [0, 0, gray.width, gray.height], `${name}: margins not cropped`);
   assert.equal(py.data.length, ts.tensor.length);
@@ -79,4 +82,24 @@ test('8-bit palette BMP and 24-bit BMP with row padding: same result', async () 
 test('tiny and all-black images fall back to the whole frame identically', async () => {
   await compare('black.png', await encodePng({ data: new Uint8Array(40 * 30), width: 40, height: 30 }), 128);
   await compare('tiny.png', await encodePng(syntheticScan({ width: 7, height: 5, seed: 8 })), 128);
+});
+
+test('the real reference scans (RGB screen PNG, 8-bit scanner BMP): same gray, crop and tensor', async () => {
+  const refs = fileURLToPath(new URL('../../../../shared/reference-scans/', import.meta.url));
+  await compare('hzau-201615.png', await readFile(join(refs, 'hzau-201615.png')), 128, true);
+  await compare('ustool-109A.bmp', await readFile(join(refs, 'ustool-109A.bmp')), 128);
+});
+
+test('RGBA PNG with transparent pixels: alpha is dropped, not composited, in both', async () => {
+  const img = syntheticScan({ width: 160, height: 120, seed: 9 });
+  const rgb = tintedRgb(img);
+  const rgba = new Uint8Array(img.width * img.height * 4);
+  for (let i = 0; i < img.width * img.height; i++) {
+    rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+    rgba[i * 4 + 3] = (i * 37) % 256;
+  }
+  const png = await sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } })
+    .png()
+    .toBuffer();
+  await compare('alpha.png', png, 96);
 });

@@ -1,17 +1,6 @@
 /** Deterministic synthetic images for tests (no real scans in the repository). */
-import type { GrayImage } from '@cti/imaging';
+import { createRng, type GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A B-mode-like picture: speckle, two bright curved interfaces, a darker lens region, black margins. */
 export function syntheticScan(opts: {
@@ -21,7 +10,8 @@ export function syntheticScan(opts: {
   margin?: number;
 }): GrayImage {
   const { width: w, height: h, margin = 0 } = opts;
-  const rnd = mulberry32(opts.seed ?? 1);
+  const rng = createRng(opts.seed ?? 1);
+  const rnd = () => rng.next();
   const data = new Uint8Array(w * h);
   for (let y = margin; y < h - margin; y++) {
     for (let x = margin; x < w - margin; x++) {

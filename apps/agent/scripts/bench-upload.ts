@@ -1,27 +1,34 @@
 // pnpm bench:upload — prints figures, asserts nothing (see docs/agent-outbox.md).
 // 1. Throughput: drains 500 realistic captures (640×480 grayscale PNG ≈ 185 KB + meta.json ≈ 1 KB)
-//    from the outbox to a local s3rver, and uploads the same files with a plain SDK PutObject loop
-//    at the same concurrency; five interleaved rounds, median ratio (a shared machine is noisy).
-// 2. Commit cost per capture (ms, fsyncs) over all commits.
-// 3. Memory: peak RSS of an agent-like process holding 10,000 pending captures while committing
+//    from the outbox to a local s3rver, and uploads the same bytes to the same keys with a plain SDK
+//    PutObject loop at the same concurrency. Made fair and low-noise: a discarded warm-up round for
+//    both (JIT, sockets, page cache), every round's captures committed before any timing starts,
+//    alternating which side runs first, a fresh bucket (so a fresh s3rver directory tree) per side
+//    per round, dirty pages flushed and garbage collected before each timed run, 8 rounds; prints
+//    the median ratio with its spread, and this process's CPU per capture for each side.
+// 2. Where the outbox's extra time goes: its per-object and per-capture steps timed in isolation.
+// 3. Commit cost per capture (ms, fsyncs) over all timed rounds' commits.
+// 4. Memory: peak RSS of an agent-like process holding 10,000 pending captures while committing
 //    and draining them, next to a plain PutObject loop process, with default and tuned V8 flags.
 // s3rver runs in its own process so agent-side figures are not mixed with the store's.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { createOutbox, type Outbox } from '../src/outbox/outbox.ts';
 import type { CommitCaptureInput } from '../src/outbox/outbox-types.ts';
+import { readVerified, type TransferTarget } from '../src/uploader/object-transfer.ts';
 import { createUploadS3Client } from '../src/uploader/s3-client.ts';
 import { createUploader } from '../src/uploader/uploader.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const CONCURRENCY = 4;
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? 500);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 250);
 const PENDING = Number(process.env.BENCH_PENDING ?? 10_000);
 const DRAIN_FOR_RSS = Math.min(2000, PENDING);
 const TUNED_FLAGS = (
@@ -29,6 +36,13 @@ const TUNED_FLAGS = (
 ).split(' ');
 const mb = (bytes: number) => bytes / 1e6;
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
+const load = () =>
+  loadavg()
+    .map((n) => fmt(n, 2))
+    .join(' ');
+/** Value at quantile q of an ascending array. */
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))] ?? 0;
 
 /** A speckled 640×480 grayscale frame, PNG-encoded like the capture pipeline does. */
 async function fakeScans(count: number): Promise<Buffer[]> {
@@ -75,20 +89,16 @@ function captureInput(n: number, scans: Buffer[], prefix: string): CommitCapture
 const openOutbox = (dir: string) =>
   createOutbox({ dbPath: join(dir, 'outbox.db'), spoolDir: join(dir, 'spool'), minFreeBytes: 0 });
 
-async function plainPutLoop(
-  s3: S3Client,
-  bucket: string,
-  inputs: CommitCaptureInput[],
-  tag: string,
-): Promise<number> {
+/** One capture's objects as the plain loop sends them: the outbox's keys, the same bytes, in order. */
+type PlainCapture = { key: string; data: Uint8Array }[];
+
+async function plainPutLoop(s3: S3Client, bucket: string, captures: PlainCapture[]): Promise<number> {
   const started = performance.now();
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < inputs.length; i = next++) {
-      const input = inputs[i] as CommitCaptureInput;
-      for (const file of input.files) {
-        const key = `baseline/${tag}/${input.captureId}/${file.name}`;
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: file.data }));
+    for (let i = next++; i < captures.length; i = next++) {
+      for (const { key, data } of captures[i] as PlainCapture) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data }));
       }
     }
   };
@@ -96,14 +106,23 @@ async function plainPutLoop(
   return (performance.now() - started) / 1000;
 }
 
-async function commitAll(outbox: Outbox, inputs: CommitCaptureInput[], times: number[]): Promise<number> {
+/** Commits the inputs; returns the plain loop's view of them and the mean fsyncs per commit. */
+async function commitAll(
+  outbox: Outbox,
+  inputs: CommitCaptureInput[],
+  times: number[],
+): Promise<{ plain: PlainCapture[]; fsyncs: number }> {
   let fsyncs = 0;
+  const plain: PlainCapture[] = [];
   for (const input of inputs) {
     const t0 = performance.now();
-    fsyncs += (await outbox.commitCapture(input)).fsyncs;
+    const result = await outbox.commitCapture(input);
     times.push(performance.now() - t0);
+    fsyncs += result.fsyncs;
+    const data = new Map(input.files.map((f) => [f.name, f.data]));
+    plain.push(result.objects.map((o) => ({ key: o.key, data: data.get(o.name) as Uint8Array })));
   }
-  return fsyncs / inputs.length;
+  return { plain, fsyncs: fsyncs / inputs.length };
 }
 
 async function drain(outbox: Outbox, s3: S3Client, bucket: string, count: number): Promise<number> {
@@ -137,71 +156,177 @@ function spawnChild(args: string[], flags: string[] = []): { child: ChildProcess
   return { child, output };
 }
 
-async function startStoreChild(): Promise<{ child: ChildProcess; endpoint: string; bucket: string }> {
+interface StoreChild {
+  child: ChildProcess;
+  endpoint: string;
+  bucket: string;
+  /** s3rver's root: one directory per bucket. */
+  directory: string;
+}
+
+async function startStoreChild(directory: string): Promise<StoreChild> {
   // stdin stays open: the store exits when this process dies, however it dies.
-  const child = spawn(process.execPath, [SELF, 's3rver'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SELF, 's3rver', directory], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) =>
     child.stdout?.once('data', (d: Buffer) => resolve(d.toString())),
   );
-  return { child, ...(JSON.parse(line) as { endpoint: string; bucket: string }) };
+  return { child, directory, ...(JSON.parse(line) as { endpoint: string; bucket: string }) };
 }
 
-async function throughput(s3: S3Client, bucket: string, dir: string): Promise<void> {
+interface SideRun {
+  seconds: number;
+  /** This process's CPU (user + system) per capture: the client side of the upload only. */
+  cpuMs: number;
+}
+
+interface RoundResult {
+  plain: SideRun;
+  outbox: SideRun;
+  fsyncs: number;
+}
+
+/** Flush dirty pages (the spool, the store's last writes) and garbage so neither side pays for the other. */
+function settle(): void {
+  execFileSync('sync');
+  (globalThis as { gc?: () => void }).gc?.(); // needs --expose-gc
+}
+
+async function timed(count: number, run: () => Promise<number>): Promise<SideRun> {
+  settle();
+  const cpu = process.cpuUsage();
+  const seconds = await run();
+  const used = process.cpuUsage(cpu);
+  return { seconds, cpuMs: (used.user + used.system) / 1000 / count };
+}
+
+interface PreparedRound {
+  label: string;
+  count: number;
+  outbox: Outbox;
+  plainCaptures: PlainCapture[];
+  buckets: { plain: string; outbox: string };
+  fsyncs: number;
+}
+
+/**
+ * Commits a round's captures into a fresh outbox and creates a fresh bucket per side (same keys,
+ * same bytes for both). All rounds are prepared before any is timed: the commits' fsync storm would
+ * otherwise slow down whichever side runs first after it.
+ */
+async function prepareRound(
+  ctx: { s3: S3Client; dir: string; scans: Buffer[] },
+  label: string,
+  count: number,
+  commitTimes: number[],
+): Promise<PreparedRound> {
+  const inputs = Array.from({ length: count }, (_, n) => captureInput(n, ctx.scans, `${label}x`));
+  const outbox = openOutbox(join(ctx.dir, `round-${label}`));
+  const { plain: plainCaptures, fsyncs } = await commitAll(outbox, inputs, commitTimes);
+  const buckets = { plain: `bench-${label}-plain`, outbox: `bench-${label}-outbox` };
+  for (const bucket of Object.values(buckets)) await ctx.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return { label, count, outbox, plainCaptures, buckets, fsyncs };
+}
+
+/** Times the plain loop and the drain of one prepared round, in the given order. */
+async function runRound(s3: S3Client, r: PreparedRound, plainFirst: boolean): Promise<RoundResult> {
+  const runPlain = () => timed(r.count, () => plainPutLoop(s3, r.buckets.plain, r.plainCaptures));
+  const runOutbox = () => timed(r.count, () => drain(r.outbox, s3, r.buckets.outbox, r.count));
+  let plain: SideRun;
+  let ours: SideRun;
+  if (plainFirst) {
+    plain = await runPlain();
+    ours = await runOutbox();
+  } else {
+    ours = await runOutbox();
+    plain = await runPlain();
+  }
+  r.outbox.close();
+  return { plain, outbox: ours, fsyncs: r.fsyncs };
+}
+
+async function throughput(s3: S3Client, dir: string): Promise<void> {
   const scans = await fakeScans(10);
-  const times: number[] = [];
-  let fsyncs = 0;
-  const ratios: number[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const inputs = Array.from({ length: CAPTURES }, (_, n) => captureInput(n, scans, `r${round}x`));
-    const bytes = inputs.reduce((n, c) => n + c.files.reduce((m, f) => m + f.data.length, 0), 0);
-    if (round === 1) {
-      console.log(
-        `${CAPTURES} captures × ${ROUNDS} rounds, image ≈ ${fmt(mb(scans[0]?.length ?? 0) * 1000, 0)} KB, ${fmt(mb(bytes))} MB per round, concurrency ${CONCURRENCY}`,
-      );
-      await plainPutLoop(s3, bucket, inputs.slice(0, 50), 'warmup');
-    }
-    const outbox = openOutbox(join(dir, `round-${round}`));
-    fsyncs = await commitAll(outbox, inputs, times);
-    // Alternate which goes first so a warming or cooling store favours neither, and flush dirty
-    // pages (the spool, the store's last writes) before each timed run so neither pays for the other.
-    let plain = 0;
-    let ours = 0;
-    const settle = () => {
-      execFileSync('sync');
-      (globalThis as { gc?: () => void }).gc?.(); // --expose-gc: the commit phase's garbage is not theirs
-    };
-    const timedPlain = async () => {
-      settle();
-      plain = await plainPutLoop(s3, bucket, inputs, `round-${round}`);
-    };
-    const timedOutbox = async () => {
-      settle();
-      ours = await drain(outbox, s3, bucket, CAPTURES);
-    };
-    if (round % 2 === 1) {
-      await timedPlain();
-      await timedOutbox();
-    } else {
-      await timedOutbox();
-      await timedPlain();
-    }
-    outbox.close();
-    const rate = (s: number) => `${fmt(CAPTURES / s)} captures/s ${fmt(mb(bytes) / s)} MB/s`;
-    ratios.push(plain / ours);
+  const bytes = captureInput(0, scans, 'x').files.reduce((n, f) => n + f.data.length, 0) * CAPTURES;
+  console.log(
+    `${CAPTURES} captures × ${ROUNDS} rounds (+ a discarded ${WARMUP}-capture warm-up), image ≈ ${fmt(mb(scans[0]?.length ?? 0) * 1000, 0)} KB, ${fmt(mb(bytes))} MB per round, concurrency ${CONCURRENCY}; load average ${load()}`,
+  );
+  const ctx = { s3, dir, scans };
+  const commitTimes: number[] = [];
+  const warmup = WARMUP > 0 ? await prepareRound(ctx, 'w', WARMUP, []) : null;
+  const rounds: PreparedRound[] = [];
+  for (let n = 1; n <= ROUNDS; n++) rounds.push(await prepareRound(ctx, `r${n}`, CAPTURES, commitTimes));
+  if (warmup) await runRound(s3, warmup, true);
+  const results: RoundResult[] = [];
+  const rate = (r: SideRun) =>
+    `${fmt(CAPTURES / r.seconds)} captures/s ${fmt(mb(bytes) / r.seconds)} MB/s ${fmt(r.cpuMs, 2)} ms CPU`;
+  for (const [i, prepared] of rounds.entries()) {
+    const plainFirst = i % 2 === 0; // a warming or cooling machine favours neither side
+    const r = await runRound(s3, prepared, plainFirst);
+    results.push(r);
     console.log(
-      `round ${round}: plain PutObject ${rate(plain)} | outbox ${rate(ours)} | ratio ${fmt(plain / ours, 2)}`,
+      `round ${i + 1} (${plainFirst ? 'plain first' : 'outbox first'}): plain PutObject ${rate(r.plain)} | outbox ${rate(r.outbox)} | ratio ${fmt(r.plain.seconds / r.outbox.seconds, 2)}`,
     );
   }
-  ratios.sort((a, b) => a - b);
-  console.log(
-    `median ratio outbox/plain: ${fmt(ratios[Math.floor(ratios.length / 2)] ?? 0, 2)} (target ≥ 0.9)`,
-  );
-  times.sort((a, b) => a - b);
-  const at = (q: number) => fmt(times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0, 2);
+  summarize(results);
+  const times = commitTimes.sort((a, b) => a - b);
   const mean = fmt(times.reduce((a, b) => a + b, 0) / times.length, 2);
   console.log(
-    `commit per capture (${times.length} commits): mean ${mean} ms, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, ${fsyncs} fsyncs`,
+    `commit per capture (${times.length} commits): mean ${mean} ms, p50 ${fmt(quantile(times, 0.5), 2)} ms, p99 ${fmt(quantile(times, 0.99), 2)} ms, ${results[0]?.fsyncs ?? 0} fsyncs`,
   );
+  // The rounds' spools and buckets are removed with the bench's temp directory.
+}
+
+function summarize(results: RoundResult[]): void {
+  const sorted = (f: (r: RoundResult) => number) => results.map(f).sort((a, b) => a - b);
+  const ratios = sorted((r) => r.plain.seconds / r.outbox.seconds);
+  const total = (f: (r: RoundResult) => number) => results.reduce((n, r) => n + f(r), 0);
+  const pooled = total((r) => r.plain.seconds) / total((r) => r.outbox.seconds);
+  console.log(
+    `ratio outbox/plain: median ${fmt(quantile(ratios, 0.5), 2)} (target ≥ 0.9); rounds ${fmt(ratios[0] ?? 0, 2)}–${fmt(ratios.at(-1) ?? 0, 2)}, middle half ${fmt(quantile(ratios, 0.25), 2)}–${fmt(quantile(ratios, 0.75), 2)}; all rounds pooled ${fmt(pooled, 2)}`,
+  );
+  for (const side of ['plain', 'outbox'] as const) {
+    const rates = sorted((r) => CAPTURES / r[side].seconds);
+    const cpu = sorted((r) => r[side].cpuMs);
+    console.log(
+      `  ${side === 'plain' ? 'plain PutObject' : 'outbox drain   '}: median ${fmt(quantile(rates, 0.5))} captures/s (${fmt(rates[0] ?? 0)}–${fmt(rates.at(-1) ?? 0)}), client CPU median ${fmt(quantile(cpu, 0.5), 2)} ms/capture`,
+    );
+  }
+  console.log(`  load average after the rounds: ${load()}`);
+}
+
+/** Per-step cost of what the drain does beyond a plain PUT, each step timed alone (no contention). */
+async function breakdown(dir: string): Promise<void> {
+  const scans = await fakeScans(2);
+  const n = 300;
+  const outbox = openOutbox(join(dir, 'breakdown'));
+  const ids: string[] = [];
+  const targets: TransferTarget[][] = [];
+  for (let i = 0; i < n; i++) {
+    const { captureId, objects } = await outbox.commitCapture(captureInput(i, scans, 'b'));
+    ids.push(captureId);
+    targets.push(objects.map((o) => ({ ...o, bucket: 'b', path: outbox.spoolPath(captureId, o.name) })));
+  }
+  const avgUs = async (fn: (i: number) => unknown) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn(i);
+    return fmt(((performance.now() - t0) * 1000) / n, 0);
+  };
+  const scratch = Buffer.allocUnsafeSlow(512 * 1024);
+  const readImage = await avgUs((i) => readVerified(targets[i]?.[0] as TransferTarget, scratch));
+  const readMeta = await avgUs((i) => readVerified(targets[i]?.[1] as TransferTarget, scratch));
+  const store = outbox.store;
+  const claim = await avgUs(() => store.claimable(Date.now(), 2 * CONCURRENCY));
+  const list = await avgUs((i) => store.objectsOf(ids[i] as string));
+  const marks = await avgUs((i) => {
+    const id = ids[i] as string;
+    store.advance(id, null, 'image.png', Date.now());
+    store.advance(id, 'image.png', 'meta.json', Date.now());
+    store.advance(id, 'meta.json', null, Date.now());
+  });
+  console.log(
+    `outbox steps, each timed alone: spool re-read + sha256 ${readImage} µs (image) / ${readMeta} µs (meta.json) per object; progress marks ${marks} µs per capture (3 transactions); claim query ${claim} µs + object list ${list} µs per capture`,
+  );
+  outbox.close();
 }
 
 async function memory(endpoint: string, bucket: string, dir: string): Promise<void> {
@@ -239,11 +364,13 @@ async function memory(endpoint: string, bucket: string, dir: string): Promise<vo
 async function main(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER'; // s3rver's fixed credentials, read by the standard chain
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-  const store = await startStoreChild();
-  const s3 = createUploadS3Client({ region: 'us-east-1', endpoint: store.endpoint, maxAttempts: 1 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-upload-'));
+  mkdirSync(join(dir, 's3rver'));
+  const store = await startStoreChild(join(dir, 's3rver'));
+  const s3 = createUploadS3Client({ region: 'us-east-1', endpoint: store.endpoint, maxAttempts: 1 });
   try {
-    await throughput(s3, store.bucket, dir);
+    if (ROUNDS > 0) await throughput(s3, dir);
+    await breakdown(dir);
     if (PENDING > 0) await memory(store.endpoint, store.bucket, dir);
   } finally {
     s3.destroy();
@@ -283,9 +410,14 @@ async function rssChild(): Promise<void> {
   const s3 = createUploadS3Client({ region: 'us-east-1', endpoint: endpoint as string, maxAttempts: 1 });
   const result: Record<string, number> = {};
   if (kind === 'plain') {
-    const inputs = Array.from({ length: DRAIN_FOR_RSS }, (_, n) => captureInput(n, scans, 'plain'));
+    const captures = Array.from({ length: DRAIN_FOR_RSS }, (_, n) =>
+      captureInput(n, scans, 'plain').files.map((f) => ({
+        key: `baseline/rss-${process.pid}/${n}/${f.name}`,
+        data: f.data,
+      })),
+    );
     const sampler = rssSampler();
-    result.rate = DRAIN_FOR_RSS / (await plainPutLoop(s3, bucket as string, inputs, `rss-${process.pid}`));
+    result.rate = DRAIN_FOR_RSS / (await plainPutLoop(s3, bucket as string, captures));
     result.drainPeakMb = sampler.stop();
   } else {
     const outbox = openOutbox(dir as string);
@@ -313,7 +445,7 @@ async function rssChild(): Promise<void> {
 
 async function s3rverChild(): Promise<void> {
   const { startS3rver } = await import('@cti/testkit'); // only here: s3rver stays out of the agent's RSS
-  const s3 = await startS3rver({ buckets: ['cti-bench'] });
+  const s3 = await startS3rver({ buckets: ['cti-bench'], directory: process.argv[3] });
   process.stdout.write(`${JSON.stringify({ endpoint: s3.endpoint, bucket: s3.bucket })}\n`);
   const stop = () => void s3.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);

@@ -107,7 +107,8 @@ async function readSpoolFile(path: string, scratch: Buffer | undefined): Promise
   }
 }
 
-async function readVerified(target: TransferTarget, scratch: Buffer | undefined): Promise<Buffer> {
+/** Reads a spool file and checks it against its capture-time size and sha256 (IntegrityError if not). */
+export async function readVerified(target: TransferTarget, scratch: Buffer | undefined): Promise<Buffer> {
   const data = await readSpoolFile(target.path, scratch);
   const actual = createHash('sha256').update(data).digest('hex');
   if (data.length !== target.sizeBytes || actual !== target.sha256) {

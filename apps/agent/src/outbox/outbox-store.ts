@@ -158,11 +158,13 @@ export function createOutboxStore(db: OutboxDb) {
   const relaxedTx = <A extends unknown[], R>(fn: (...args: A) => R) => {
     const run = db.transaction(fn);
     return (...args: A): R => {
-      db.pragma('synchronous = NORMAL');
+      // exec, not db.pragma(): that builds a Statement object per call (≈ 8 µs vs 1 µs, 6 per
+      // capture). A prepared PRAGMA statement cannot be reused: SQLite applies it when compiling.
+      db.exec('PRAGMA synchronous = NORMAL');
       try {
         return run(...args);
       } finally {
-        db.pragma('synchronous = FULL');
+        db.exec('PRAGMA synchronous = FULL');
       }
     };
   };

@@ -35,10 +35,10 @@ export interface TransferOptions {
   /** A previous attempt may have reached the store: look before sending again. */
   verifyFirst: boolean;
   /**
-   * A buffer this transfer may read a small file into, owned by the caller until the transfer
-   * settles: reusing a few of them keeps V8 from accumulating hundreds of MB of file garbage.
+   * The small object's bytes, already read from the spool and verified against its size and sha256
+   * (`readVerified`, just before this transfer); without them the transfer reads the file itself.
    */
-  scratch?: Buffer;
+  data?: Buffer;
   log?: Logger;
 }
 
@@ -83,7 +83,12 @@ function sameObject(found: HeadResult, target: TransferTarget, data: Buffer | nu
   return true;
 }
 
-async function readSpoolFile(path: string, scratch: Buffer | undefined): Promise<Buffer> {
+/**
+ * Reads a spool file expected to hold `sizeBytes` into `into` (allocated when absent or too small).
+ * It asks for one byte more than expected, so a grown file shows without an fstat: each fs call is a
+ * thread-pool round trip, and the drain makes two per object already (open, close) besides the read.
+ */
+async function readSpoolFile(path: string, sizeBytes: number, into: Buffer | undefined): Promise<Buffer> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -93,11 +98,11 @@ async function readSpoolFile(path: string, scratch: Buffer | undefined): Promise
     throw error;
   }
   try {
-    const { size } = await handle.stat();
-    const data = scratch && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
+    const want = sizeBytes + 1;
+    const data = into && into.length >= want ? into.subarray(0, want) : Buffer.allocUnsafe(want);
     let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(data, filled, size - filled, filled);
+    while (filled < want) {
+      const { bytesRead } = await handle.read(data, filled, want - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
@@ -107,9 +112,17 @@ async function readSpoolFile(path: string, scratch: Buffer | undefined): Promise
   }
 }
 
-/** Reads a spool file and checks it against its capture-time size and sha256 (IntegrityError if not). */
-export async function readVerified(target: TransferTarget, scratch: Buffer | undefined): Promise<Buffer> {
-  const data = await readSpoolFile(target.path, scratch);
+/**
+ * Reads a spool file and checks it against its capture-time size and sha256 (IntegrityError if
+ * not). `into` (≥ size + 1 bytes) is used instead of a new buffer when given.
+ */
+export async function readVerified(target: TransferTarget, into?: Buffer): Promise<Buffer> {
+  const data = await readSpoolFile(target.path, target.sizeBytes, into);
+  if (data.length > target.sizeBytes) {
+    throw new IntegrityError(
+      `spool file ${target.name} changed since capture: larger than the ${target.sizeBytes} B recorded`,
+    );
+  }
   const actual = createHash('sha256').update(data).digest('hex');
   if (data.length !== target.sizeBytes || actual !== target.sha256) {
     throw new IntegrityError(
@@ -146,7 +159,7 @@ function withKnownPayloadHash(command: PutObjectCommand, sha256Hex: string): voi
 }
 
 async function putSmall(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
-  const data = await readVerified(target, options.scratch);
+  const data = options.data ?? (await readVerified(target));
   let conditional = options.conditionalWrites;
   if (options.verifyFirst) {
     const found = await head(target, options);

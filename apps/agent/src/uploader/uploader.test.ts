@@ -315,3 +315,44 @@ test('after an outage the first successful request wakes the whole backlog (no o
   assert.equal(firstBackoffAtFirstSuccess, 0, "the first success reset the older object's backoff");
   assertSameObjects(await readBucket(store.client, bucket), expected([first, second]));
 });
+
+test('stop while captures wait for a send slot: the stalled one is abandoned, the read-ahead ones untouched', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const captures = Array.from({ length: 3 }, (_, i) => fakeCapture(i + 700));
+  const stalled = captures[0]!;
+  const proxy = await startDenyProxy({
+    target: s3.endpoint,
+    hold: (method, path) => method === 'PUT' && path.includes(`${stalled.captureId}/image.png`),
+  });
+  cleanups.push(proxy.close);
+  const client = createLocalS3Client({ endpoint: proxy.endpoint });
+  cleanups.push(() => client.destroy());
+  const outbox = tempOutbox();
+  for (const c of captures) await outbox.commitCapture(c);
+  // One slot: the first capture sends (and stalls), the next is claimed and read ahead, waiting.
+  const uploader = createUploader({ outbox, s3: client, bucket: s3.bucket, concurrency: 1 });
+  uploader.start();
+  await waitFor(() => proxy.held.length === 1, { what: 'the stalled PUT' });
+  assert.equal(uploader.inflight, 2, 'one capture sending, one read ahead and waiting');
+  await uploader.stop({ abandonAfterMs: 100 });
+  assert.equal(uploader.inflight, 0);
+  const image = outbox.show(stalled.captureId)?.objects.find((o) => o.name === 'image.png');
+  assert.equal(image?.state, 'pending');
+  assert.equal(image?.lastError, 'abandoned at shutdown');
+  for (const c of captures.slice(1)) {
+    const objects = outbox.show(c.captureId)?.objects ?? [];
+    assert.deepEqual(
+      objects.map((o) => [o.state, o.attempts, o.lastError]),
+      objects.map(() => ['pending', 0, null]),
+      `${c.captureId} was neither marked nor sent`,
+    );
+  }
+  assert.equal(s3.events.length, 0);
+  const restarted = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, concurrency: 1 });
+  restarted.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain after the restart' });
+  await restarted.stop();
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
+  assertMetaLastOnce(s3.events, captures);
+});

@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { OutboxCapture, OutboxObject } from '../outbox/outbox-types.ts';
-import { type TransferOutcome, transferObject } from './object-transfer.ts';
+import { type TransferOutcome, type TransferTarget, transferObject } from './object-transfer.ts';
+import { type CaptureReads, createReadBuffers, readAhead, readAheadBytes } from './read-ahead.ts';
 import { classifyError, describeError, type ErrorKind } from './s3-errors.ts';
+import { createSendSlots } from './send-slots.ts';
 import { createUploaderMetrics } from './uploader-metrics.ts';
 
 export interface CreateUploaderOptions {
@@ -90,7 +92,12 @@ export function createUploader({
   let failures = 0; // consecutive transient failures, store-wide
   let pausedUntil = 0;
   const stopController = new AbortController();
-  const scratchBuffers = createScratchBuffers(concurrency);
+  // Captures claimed beyond `concurrency` read and hash their files while the others send, so a
+  // slot that frees up finds the next capture ready; the send slots keep `concurrency` on the wire.
+  const readAheadCaptures = Math.ceil(concurrency / 2);
+  const claimMax = concurrency + readAheadCaptures;
+  const slots = createSendSlots(concurrency);
+  const readBuffers = createReadBuffers(claimMax);
 
   function schedule(delayMs: number): void {
     if (timer) clearTimeout(timer);
@@ -105,9 +112,9 @@ export function createUploader({
       schedule(pausedUntil - now);
       return;
     }
-    const free = concurrency - inflight.size;
+    const free = claimMax - inflight.size;
     if (free === 0) return; // a finishing capture pumps again
-    const ready = store.claimable(now, concurrency + inflight.size).filter((c) => !inflight.has(c.captureId));
+    const ready = store.claimable(now, claimMax + inflight.size).filter((c) => !inflight.has(c.captureId));
     for (const capture of ready.slice(0, free)) launch(capture);
     if (ready.length >= free) return;
     // Idle slots: sleep until the earliest backoff expires, or poll for work from other processes.
@@ -128,22 +135,63 @@ export function createUploader({
   }
 
   /**
-   * Uploads the capture's remaining objects in order. Each DB step records the previous object as
-   * uploaded and the next as started in one transaction; meta.json uploaded completes the capture.
+   * Reads the capture's small files ahead, waits for a send slot, then uploads its remaining objects
+   * in order. A capture turned away at the slot (stop, or a store-wide pause that began meanwhile)
+   * has written nothing and sent nothing: it is simply claimable again later.
    */
   async function uploadCapture(capture: OutboxCapture): Promise<void> {
+    const remaining = store.objectsOf(capture.captureId).filter((o) => o.state !== 'uploaded');
+    const targets = remaining.map((o) => targetOf(capture, o));
+    const small = targets.filter((t) => t.sizeBytes <= multipartThresholdBytes);
+    const buffer = readBuffers.take(readAheadBytes(small));
+    const reads = readAhead(small, buffer);
+    try {
+      if (!(await slots.acquire())) return;
+      try {
+        if (stopping || clock() < pausedUntil) return;
+        await sendInOrder(capture, remaining, targets, reads);
+      } finally {
+        slots.release();
+      }
+    } finally {
+      await reads.settled(); // no read may still be filling the buffer when it is reused
+      readBuffers.give(buffer);
+    }
+  }
+
+  /**
+   * Each DB step records the previous object as uploaded and the next as started in one
+   * transaction; meta.json uploaded completes the capture.
+   */
+  async function sendInOrder(
+    capture: OutboxCapture,
+    objects: OutboxObject[],
+    targets: TransferTarget[],
+    reads: CaptureReads,
+  ): Promise<void> {
     const id = capture.captureId;
-    const remaining = store.objectsOf(id).filter((o) => o.state !== 'uploaded');
     let previous: string | null = null;
-    for (const object of remaining) {
+    for (const [i, object] of objects.entries()) {
       if (stopping) break;
       store.advance(id, previous, object.name, clock());
       previous = null;
-      if (!(await uploadObject(capture, object))) return;
+      const target = targets[i] as TransferTarget;
+      if (!(await uploadObject(capture, object, target, reads.get(object.name)))) return;
       previous = object.name;
     }
     if (previous !== null) store.advance(id, previous, null, clock());
     if (previous === 'meta.json') captureDone(capture);
+  }
+
+  function targetOf(capture: OutboxCapture, object: OutboxObject): TransferTarget {
+    return {
+      bucket,
+      key: object.key,
+      name: object.name,
+      path: outbox.spoolPath(capture.captureId, object.name),
+      sha256: object.sha256,
+      sizeBytes: object.sizeBytes,
+    };
   }
 
   function captureDone(capture: OutboxCapture): void {
@@ -153,30 +201,25 @@ export function createUploader({
     log?.info({ captureId: capture.captureId }, 'capture uploaded');
   }
 
-  async function uploadObject(capture: OutboxCapture, object: OutboxObject): Promise<boolean> {
+  async function uploadObject(
+    capture: OutboxCapture,
+    object: OutboxObject,
+    target: TransferTarget,
+    prefetched: Promise<Buffer> | undefined,
+  ): Promise<boolean> {
     const timeoutMs = requestTimeoutMs + Math.ceil(object.sizeBytes / 50);
     const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(timeoutMs)]);
-    const target = {
-      bucket,
-      key: object.key,
-      name: object.name,
-      path: outbox.spoolPath(capture.captureId, object.name),
-      sha256: object.sha256,
-      sizeBytes: object.sizeBytes,
-    };
-    const scratch = scratchBuffers.take(object.sizeBytes <= multipartThresholdBytes ? object.sizeBytes : 0);
-    const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log, scratch };
+    const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log };
     try {
+      const data = await prefetched; // a read or integrity error is this object's failure
       // attempts > 0: an earlier attempt may have reached the store before we lost track of it.
-      const outcome = await transferObject(target, { ...options, verifyFirst: object.attempts > 0 });
+      const outcome = await transferObject(target, { ...options, data, verifyFirst: object.attempts > 0 });
       succeeded(capture.captureId, object, outcome);
       return true;
     } catch (error) {
       const timedOut = signal.aborted && !stopController.signal.aborted;
       failed(capture.captureId, object, timedOut ? timeoutError(timeoutMs, error) : error);
       return false;
-    } finally {
-      scratchBuffers.give(scratch);
     }
   }
 
@@ -267,6 +310,7 @@ export function createUploader({
      */
     async stop({ abandonAfterMs = 10_000 }: { abandonAfterMs?: number } = {}): Promise<void> {
       stopping = true;
+      slots.cancelAll(); // captures still waiting for a slot have neither written nor sent anything
       outbox.events.off('committed', pump);
       if (timer) clearTimeout(timer);
       if (retentionTimer) clearInterval(retentionTimer);
@@ -288,22 +332,6 @@ export function createUploader({
     },
     get inflight(): number {
       return inflight.size;
-    },
-  };
-}
-
-/** At most `keep` reusable read buffers (≤ 4 MiB each) for small objects, one per upload slot. */
-function createScratchBuffers(keep: number) {
-  const free: Buffer[] = [];
-  return {
-    take(size: number): Buffer | undefined {
-      if (size === 0) return undefined;
-      const index = free.findIndex((b) => b.length >= size);
-      if (index >= 0) return free.splice(index, 1)[0];
-      return Buffer.allocUnsafeSlow(Math.max(size, 512 * 1024));
-    },
-    give(buffer: Buffer | undefined): void {
-      if (buffer && buffer.length <= 4 * 1024 * 1024 && free.length < keep) free.push(buffer);
     },
   };
 }

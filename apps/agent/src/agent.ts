@@ -21,6 +21,20 @@ import type { Outbox } from './outbox/index.ts';
 import type { StatusSignals } from './signals/status-signals.ts';
 import type { Button } from './trigger/button.ts';
 
+const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/** Process memory in MiB for `status`: RSS is what the Pi's RAM budget sees; the rest says where it went. */
+function memoryFigures() {
+  const m = process.memoryUsage();
+  return {
+    rss_mib: mib(m.rss),
+    heap_used_mib: mib(m.heapUsed),
+    heap_total_mib: mib(m.heapTotal),
+    external_mib: mib(m.external),
+    array_buffers_mib: mib(m.arrayBuffers),
+  };
+}
+
 export type CaptureVia = 'button' | 'http' | 'bench';
 
 export type AgentDeps = {
@@ -238,6 +252,7 @@ export function createAgent(deps: AgentDeps) {
         captures: counts,
         last_capture: lastCapture && { ...lastCapture, meta: undefined },
         signal: signals?.current() ?? null,
+        memory: memoryFigures(),
       };
     },
   };

@@ -9,7 +9,7 @@
 // This bench process itself (TypeScript, the emulator driver) is not measured. Prints figures; not a test.
 //   node scripts/bench-capture.ts [--captures 200] [--hint] [--source serial|simulated] [--upload]
 //     [--width 640 --height 480 --fps 15] [--format png|jpeg] [--spacing ms] [--pattern phantom|synthetic]
-//     [--skip-build] [--node-flag=--some-v8-flag ...] [--env NAME=value ...]
+//     [--ring-ms 2000] [--skip-build] [--node-flag=--some-v8-flag ...] [--env NAME=value ...]
 // 640×480 @ 15 fps is 4.6 MB/s on the link: a stress rate (a real CDC-ACM probe carries ~1 MB/s, ~3 fps).
 // --source simulated: no emulator; the agent's own simulated probe (phantom clip) — the demo setup.
 // --upload: the agent uploads to a local s3rver (started in this process) while capturing.
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     // ms between presses; default: one frame interval + 50 ms, so every press has a new frame.
     spacing: { type: 'string' },
     'skip-build': { type: 'boolean', default: false },
+    // capture.ring_ms for the agent (default: the config default, 2000).
+    'ring-ms': { type: 'string' },
     // Extra Node/V8 flags for the agent process, after the unit's (experiments: --node-flag=--jitless).
     'node-flag': { type: 'string', multiple: true, default: [] },
     // Extra environment for the agent process, after the unit's (experiments: --env MALLOC_TOP_PAD_=0).
@@ -173,7 +175,7 @@ writeFileSync(
     outbox: { min_free_mb: 10 },
     capture: {
       format: values.format,
-      ...(process.env.EXP_RING ? { ring_ms: Number(process.env.EXP_RING) } : {}),
+      ...(values['ring-ms'] ? { ring_ms: Number(values['ring-ms']) } : {}),
     },
   }),
 );

@@ -7,16 +7,13 @@ import { loadHint } from './capture/hint.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import { createClockSyncMonitor } from './device/clock-sync.ts';
 import { readFirmware } from './device/firmware.ts';
-import { createS3Client } from './device/s3-client.ts';
 import { createFrameSource } from './frames/create-frame-source.ts';
-import { createGpsSource } from './gps/gps-source.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createOutbox } from './outbox/index.ts';
 import { createStatusSignals } from './signals/status-signals.ts';
 import { createSystemdNotifier, startWatchdog } from './systemd/systemd-notifier.ts';
 import { openGpioButton, openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
-import { createUploader } from './uploader/uploader.ts';
 
 async function openSignals(config: AgentConfig) {
   const line = (bcm: number) =>
@@ -24,6 +21,12 @@ async function openSignals(config: AgentConfig) {
   const led = config.led ? await openGpioOutput(line(config.led.bcm)) : undefined;
   const buzzer = config.buzzer ? await openGpioOutput(line(config.buzzer.bcm)) : undefined;
   return { signals: led || buzzer ? createStatusSignals({ led, buzzer }) : null, outputs: [led, buzzer] };
+}
+
+async function openGps(config: AgentConfig, log: Logger) {
+  if (!config.gps) return null;
+  const { createGpsSource } = await import('./gps/gps-source.ts');
+  return createGpsSource(config.gps, log.child({ mod: 'gps' }));
 }
 
 async function openButton(config: AgentConfig, log: Logger) {
@@ -45,13 +48,19 @@ async function openButton(config: AgentConfig, log: Logger) {
   });
 }
 
-function openUploader(
+// The uploader (AWS SDK) and the GPS reader are imported only when configured: unused, they would
+// still cost RSS on the Pi.
+async function openUploader(
   config: AgentConfig,
   outbox: ReturnType<typeof createOutbox>,
   log: Logger,
   metrics: ReturnType<typeof createMetricsRegistry>,
 ) {
   if (!config.upload.enabled) return null;
+  const [{ createUploader }, { createS3Client }] = await Promise.all([
+    import('./uploader/uploader.ts'),
+    import('./device/s3-client.ts'),
+  ]);
   return createUploader({
     outbox,
     s3: createS3Client(config),
@@ -81,13 +90,13 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   const button = await openButton(config, log);
   const agent = createAgent({
     config,
-    source: createFrameSource(config, log.child({ mod: 'source' })),
+    source: await createFrameSource(config, log.child({ mod: 'source' })),
     outbox,
-    uploader: openUploader(config, outbox, log, metrics),
+    uploader: await openUploader(config, outbox, log, metrics),
     button,
     signals,
     hint: config.hint.enabled ? await loadHint({ log, modelPath: config.hint.modelPath }) : null,
-    gps: createGpsSource(config.gps, log.child({ mod: 'gps' })),
+    gps: await openGps(config, log),
     clockStatus: clock.current,
     firmware: readFirmware(),
     metrics,

@@ -1,21 +1,12 @@
-import { decodeGray } from '@cti/imaging';
 import { createLogger } from '@cti/runtime';
-import { loadHint } from '../capture/hint.ts';
-import { inferenceSummary } from '../capture/meta-builder.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createOutbox, runOutboxCommand } from '../outbox/index.ts';
-import {
-  type Check,
-  checkClock,
-  checkDisk,
-  checkGpio,
-  checkHint,
-  checkProbe,
-  checkS3,
-  checkService,
-} from './doctor-checks.ts';
+import type { Check } from './doctor-checks.ts';
 import { callService } from './local-client.ts';
+
+// doctor (AWS SDK, GPIO, probe checks) and hint (image decoding, the model) are imported by their
+// commands only: `cti-agent run` loads this module too and should not carry them in its RSS.
 
 export type Io = { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } };
 
@@ -39,6 +30,7 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
       owner: false,
     });
     try {
+      const { checkDisk } = await import('./doctor-checks.ts');
       const clock = await createClockSyncMonitor().refresh();
       const offline = {
         service: 'not running',
@@ -57,6 +49,9 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
 
 /** `cti-agent doctor`: every check with a fix hint; exit 1 when any required check fails. */
 export async function doctorCommand(config: AgentConfig, io: Io): Promise<number> {
+  const { checkClock, checkDisk, checkGpio, checkHint, checkProbe, checkS3, checkService } = await import(
+    './doctor-checks.ts'
+  );
   const checks: Check[] = [
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
     ...checkGpio(config),
@@ -81,6 +76,11 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
     io.stderr.write('usage: cti-agent hint <image.png|jpg|bmp>\n');
     return 2;
   }
+  const [{ decodeGray }, { loadHint }, { inferenceSummary }] = await Promise.all([
+    import('@cti/imaging'),
+    import('../capture/hint.ts'),
+    import('../capture/meta-builder.ts'),
+  ]);
   const log = createLogger({ name: 'cti-agent', level: 'warn' });
   const hint = await loadHint({ log, modelPath: config.hint.modelPath });
   if (!hint) {

@@ -132,6 +132,12 @@ export function createOutboxStore(db: OutboxDb) {
     ),
     countState: db.prepare('SELECT count(*) FROM captures WHERE state = ?').pluck(),
     getStat: db.prepare('SELECT value FROM stats WHERE name = ?').pluck(),
+    // One statement per uploaded capture for both counters (value is TEXT: the sum is stored as '2').
+    bumpUploaded: db.prepare(
+      `INSERT INTO stats (name, value) VALUES ('uploaded_total', '1'), ('last_success_at', ?)
+       ON CONFLICT (name) DO UPDATE SET value =
+         CASE name WHEN 'uploaded_total' THEN CAST(value AS INTEGER) + 1 ELSE excluded.value END`,
+    ),
     setStat: db.prepare(
       'INSERT INTO stats (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
     ),
@@ -169,10 +175,7 @@ export function createOutboxStore(db: OutboxDb) {
     };
   };
   const stat = (name: string): string | null => (q.getStat.get(name) as string | undefined) ?? null;
-  const bumpUploaded = (now: number) => {
-    q.setStat.run('uploaded_total', String(Number(stat('uploaded_total') ?? 0) + 1));
-    q.setStat.run('last_success_at', String(now));
-  };
+  const bumpUploaded = (now: number) => q.bumpUploaded.run(String(now));
   const recordError = (now: number, message: string, captureId: string) =>
     q.setStat.run('last_error', JSON.stringify({ at: now, message, captureId } satisfies OutboxLastError));
 

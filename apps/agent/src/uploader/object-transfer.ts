@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -84,31 +84,57 @@ function sameObject(found: HeadResult, target: TransferTarget, data: Buffer | nu
 }
 
 /**
+ * Files up to this size are read synchronously, the way SQLite reads its pages: three thread-pool
+ * round trips (open, read, close) cost more CPU than the read itself, and even a cold read of a
+ * few KB blocks the event loop about as long as one SQLite page miss. Images stay asynchronous.
+ */
+const SYNC_READ_MAX_BYTES = 64 * 1024;
+
+function readSmallSync(path: string, data: Buffer): number {
+  const fd = openSync(path, 'r');
+  try {
+    let filled = 0;
+    while (filled < data.length) {
+      const bytesRead = readSync(fd, data, filled, data.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readAsync(path: string, data: Buffer): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    let filled = 0;
+    while (filled < data.length) {
+      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Reads a spool file expected to hold `sizeBytes` into `into` (allocated when absent or too small).
- * It asks for one byte more than expected, so a grown file shows without an fstat: each fs call is a
- * thread-pool round trip, and the drain makes two per object already (open, close) besides the read.
+ * It asks for one byte more than expected, so a grown file shows without an fstat (one more
+ * thread-pool round trip per object).
  */
 async function readSpoolFile(path: string, sizeBytes: number, into: Buffer | undefined): Promise<Buffer> {
-  let handle: FileHandle;
+  const want = sizeBytes + 1;
+  const data = into && into.length >= want ? into.subarray(0, want) : Buffer.allocUnsafe(want);
   try {
-    handle = await open(path, 'r');
+    const filled = want <= SYNC_READ_MAX_BYTES ? readSmallSync(path, data) : await readAsync(path, data);
+    return data.subarray(0, filled);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new IntegrityError(`spool file ${path} is missing`);
     throw error;
-  }
-  try {
-    const want = sizeBytes + 1;
-    const data = into && into.length >= want ? into.subarray(0, want) : Buffer.allocUnsafe(want);
-    let filled = 0;
-    while (filled < want) {
-      const { bytesRead } = await handle.read(data, filled, want - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return data.subarray(0, filled);
-  } finally {
-    await handle.close();
   }
 }
 

@@ -35,38 +35,45 @@ test('files read ahead into one shared buffer come back byte-exact, each in its 
   assert.equal(reads.get('other.png'), undefined);
 });
 
-test('a spool file that grew, shrank, changed or vanished fails its own read with an IntegrityError', async () => {
-  const grown = spoolFile('grown.png', fakeBytes(3, 5000));
-  appendFileSync(grown.path, 'x');
-  const shrunk = spoolFile('shrunk.png', fakeBytes(4, 5000));
-  truncateSync(shrunk.path, 4999);
-  const changed = spoolFile('changed.png', fakeBytes(5, 5000));
-  writeFileSync(changed.path, fakeBytes(6, 5000));
-  const gone = spoolFile('gone.png', fakeBytes(7, 10));
-  rmSync(gone.path);
-  const fine = spoolFile('fine.png', fakeBytes(8, 5000));
-  const targets = [grown, shrunk, changed, gone, fine];
-  const reads = readAhead(targets, Buffer.alloc(readAheadBytes(targets)));
-  const failure = async (name: string) => {
-    const error = await reads.get(name)?.then(
-      () => null,
-      (e: unknown) => e,
+for (const size of [5000, 100_000]) {
+  // Small files are read synchronously, larger ones through the thread pool: both must agree.
+  test(`a ${size} B spool file that grew, shrank, changed or vanished fails its own read with an IntegrityError`, async () => {
+    const file = (name: string, seed: number) => spoolFile(`${size}-${name}`, fakeBytes(seed, size));
+    const grown = file('grown.png', 3);
+    appendFileSync(grown.path, 'x');
+    const shrunk = file('shrunk.png', 4);
+    truncateSync(shrunk.path, size - 1);
+    const changed = file('changed.png', 5);
+    writeFileSync(changed.path, fakeBytes(6, size));
+    const gone = file('gone.png', 7);
+    rmSync(gone.path);
+    const fine = file('fine.png', 8);
+    const targets = [grown, shrunk, changed, gone, fine];
+    const reads = readAhead(targets, Buffer.alloc(readAheadBytes(targets)));
+    const failure = async (target: TransferTarget) => {
+      const error = await reads.get(target.name)?.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof IntegrityError, `${target.name}: ${error}`);
+      return error.message;
+    };
+    assert.match(
+      await failure(grown),
+      new RegExp(`grown\\.png changed since capture: larger than the ${size} B`),
     );
-    assert.ok(error instanceof IntegrityError, `${name}: ${error}`);
-    return error.message;
-  };
-  assert.match(
-    await failure('grown.png'),
-    /grown\.png changed since capture: larger than the 5000 B recorded/,
-  );
-  assert.match(await failure('shrunk.png'), /shrunk\.png changed since capture: .*\(4999 B\)/);
-  assert.match(
-    await failure('changed.png'),
-    /changed\.png changed since capture: sha256 [0-9a-f]{64} \(5000 B\)/,
-  );
-  assert.match(await failure('gone.png'), /gone\.png is missing/);
-  assert.equal(sha256((await reads.get('fine.png')) as Buffer), fine.sha256, 'the others still read fine');
-});
+    assert.match(
+      await failure(shrunk),
+      new RegExp(`shrunk\\.png changed since capture: .*\\(${size - 1} B\\)`),
+    );
+    assert.match(
+      await failure(changed),
+      new RegExp(`changed\\.png changed since capture: sha256 [0-9a-f]{64} \\(${size} B\\)`),
+    );
+    assert.match(await failure(gone), /gone\.png is missing/);
+    assert.equal(sha256((await reads.get(fine.name)) as Buffer), fine.sha256, 'the others still read fine');
+  });
+}
 
 test('read buffers are reused up to the kept count and never handed out twice', () => {
   const buffers = createReadBuffers(2);

@@ -114,7 +114,8 @@ export function createUploader({
     }
     const free = claimMax - inflight.size;
     if (free === 0) return; // a finishing capture pumps again
-    const ready = store.claimable(now, claimMax + inflight.size).filter((c) => !inflight.has(c.captureId));
+    // The oldest claimable captures include the in-flight ones: ask for just enough to fill `free`.
+    const ready = store.claimable(now, free + inflight.size).filter((c) => !inflight.has(c.captureId));
     for (const capture of ready.slice(0, free)) launch(capture);
     if (ready.length >= free) return;
     // Idle slots: sleep until the earliest backoff expires, or poll for work from other processes.

@@ -87,6 +87,13 @@ function procMemory(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident MB by mapping (node binary, [heap] = malloc, anonymous = V8 heap and mmapped buffers, libraries). */
 function residentByMapping(pid: number): string {
   const byName = new Map<string, number>();
@@ -238,6 +245,7 @@ if (values.hint && hintState !== 'loaded')
 const idle = procMemory(pid)!;
 const idleV8 = (await getStatus()).memory;
 const idleMaps = residentByMapping(pid);
+const cpuBefore = cpuSeconds(pid);
 
 const n = Number(values.captures);
 const spacingMs = values.spacing
@@ -261,6 +269,7 @@ for (let i = 0; i < n; i++) {
   await new Promise((r) => setTimeout(r, spacingMs));
 }
 const wallS = (performance.now() - started) / 1000;
+const cpuS = cpuSeconds(pid) - cpuBefore;
 const status = await getStatus();
 const end = procMemory(pid)!;
 const endMaps = residentByMapping(pid);
@@ -290,7 +299,7 @@ const lines = [
     `${values.source === 'serial' ? 'serial probe over a socat PTY' : `simulated ${values.pattern} source`}, ` +
     `${values.width}×${values.height} gray @ ${values.fps} fps, ${values.format}, hint ${hintOn ? 'on' : 'off'}, upload ${values.upload ? 's3rver' : 'off'}`,
   `  node ${[...unit.nodeFlags, ...values['node-flag']].join(' ')}; env ${[...Object.entries(unit.env).map(([k, v]) => `${k}=${v}`), ...values.env].join(' ')}`,
-  `  captured ${latencies.length}, refused ${JSON.stringify(refusals)}, ${wallS.toFixed(1)} s`,
+  `  captured ${latencies.length}, refused ${JSON.stringify(refusals)}, ${wallS.toFixed(1)} s; agent CPU ${cpuS.toFixed(1)} s (${((100 * cpuS) / wallS).toFixed(0)} % of one core, frames + captures)`,
   `  press→durable commit: p50 ${ms(q(50))}  p90 ${ms(q(90))}  p99 ${ms(q(99))}  max ${ms(pct(latencies, 100))}  (target p99 ≤ ${target} ms: ${q(99) <= target ? 'met' : 'MISSED'})`,
   `  HTTP round trip (client): p50 ${ms(pct(roundTrips, 50))}  p99 ${ms(pct(roundTrips, 99))}`,
   `  stages p50/p99 ms: ${stageLine}`,

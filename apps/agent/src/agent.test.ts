@@ -7,7 +7,9 @@ import { validateMeta } from '@cti/contracts';
 import { waitFor } from '@cti/testkit';
 import { createAgent } from './agent.ts';
 import { resolveConfig } from './config/agent-config.ts';
+import { createFramePool } from './frames/frame-pool.ts';
 import { createSerialSource } from './frames/serial-source.ts';
+import { createSimulatedSource } from './frames/simulated-source.ts';
 import { createOutbox } from './outbox/index.ts';
 import { createProbeEmulator } from './probe-emulator/probe-emulator.ts';
 import { createStatusSignals } from './signals/status-signals.ts';
@@ -171,6 +173,64 @@ test('health: an unplugged probe or a full disk is not restartable, a connected 
     assert.equal(h.ok, false);
     assert.equal(h.restartable, false);
     assert.match(h.reason ?? '', /^disk below the floor .*: captures are refused$/);
+  } finally {
+    await agent.stop();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pooled frame buffers: frames leaving the ring are refilled, but never the previous capture while the frozen check needs it', {
+  timeout: 60_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-pool-'));
+  const config = resolveConfig({
+    device_code: 'dev-0001',
+    data_dir: dir,
+    source: { kind: 'simulated', pattern: 'synthetic' },
+    upload: { bucket: 'cti-test' },
+    capture: { ring_ms: 100, window_before_ms: 30 },
+  });
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    minFreeBytes: 0,
+  });
+  let clock = 1000;
+  const framePool = createFramePool();
+  const source = createSimulatedSource({
+    width: 160,
+    height: 120,
+    fps: 0,
+    pool: framePool,
+    now: () => clock,
+  });
+  const seen: Uint8Array[] = [];
+  source.onFrame((f) => seen.push(f.gray));
+  const agent = createAgent({
+    config,
+    source,
+    framePool,
+    outbox,
+    now: () => clock,
+    clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+    firmware: { pi_os: 'test', app_version: '0.1.0' },
+  });
+  try {
+    await agent.start();
+    source.tick(); // A, captured
+    assert.equal((await agent.capture(clock)).status, 'captured');
+    clock = 1200;
+    source.tick(); // C: A leaves the ring but stays held as the previous capture
+    clock = 1240;
+    source.tick(); // D: would reuse A's buffer (and look identical to it: "frozen") without the hold
+    assert.notEqual(seen[2], seen[0]);
+    const second = await agent.capture(clock);
+    assert.equal(second.status, 'captured', JSON.stringify(second));
+    clock = 1260;
+    source.tick(); // E: A's buffer, released when D became the previous capture, is filled again
+    assert.equal(seen[3], seen[0]);
+    assert.deepEqual(framePool.stats(), { allocated: 3, reused: 1, free: 0 });
   } finally {
     await agent.stop();
     outbox.close();

@@ -15,6 +15,7 @@ import { InvalidMetaError } from './capture/meta-builder.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import type { ClockStatus } from './device/clock-sync.ts';
 import type { Firmware } from './device/firmware.ts';
+import type { FramePool } from './frames/frame-pool.ts';
 import type { FrameSource } from './frames/frame-source.ts';
 import type { GpsSource } from './gps/gps-source.ts';
 import type { Outbox } from './outbox/index.ts';
@@ -40,6 +41,8 @@ export type CaptureVia = 'button' | 'http' | 'bench';
 export type AgentDeps = {
   config: AgentConfig;
   source: FrameSource;
+  /** The pool the source takes frame buffers from; frames the ring lets go are returned to it. */
+  framePool?: FramePool | null;
   outbox: Outbox;
   /** Optional: the uploader (absent when upload.enabled is false or in tests). */
   uploader?: {
@@ -67,7 +70,11 @@ export function createAgent(deps: AgentDeps) {
   const { config, source, outbox, uploader, button, signals, hint, gps } = deps;
   const log = deps.log ?? silentLogger();
   const now = deps.now ?? (() => performance.now());
-  const ring = createFrameRing({ ringMs: config.capture.ringMs });
+  const pool = deps.framePool;
+  const ring = createFrameRing({
+    ringMs: config.capture.ringMs,
+    onRelease: pool ? (frame) => pool.release(frame.gray) : undefined,
+  });
   let session: Attribution = { operatorId: config.operatorId, farmId: config.farmId };
   let chain: Promise<unknown> = Promise.resolve();
   let lastCapture: (CaptureResult & { at: string; via: CaptureVia }) | null = null;
@@ -253,6 +260,7 @@ export function createAgent(deps: AgentDeps) {
         last_capture: lastCapture && { ...lastCapture, meta: undefined },
         signal: signals?.current() ?? null,
         memory: memoryFigures(),
+        frame_pool: pool?.stats() ?? null,
       };
     },
   };

@@ -8,6 +8,7 @@ import type { AgentConfig } from './config/agent-config.ts';
 import { createClockSyncMonitor } from './device/clock-sync.ts';
 import { readFirmware } from './device/firmware.ts';
 import { createFrameSource } from './frames/create-frame-source.ts';
+import { createFramePool } from './frames/frame-pool.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createOutbox } from './outbox/index.ts';
 import { createStatusSignals } from './signals/status-signals.ts';
@@ -88,9 +89,11 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   await clock.start();
   const { signals, outputs } = await openSignals(config);
   const button = await openButton(config, log);
+  const framePool = createFramePool();
   const agent = createAgent({
     config,
-    source: await createFrameSource(config, log.child({ mod: 'source' })),
+    source: await createFrameSource(config, log.child({ mod: 'source' }), { pool: framePool }),
+    framePool,
     outbox,
     uploader: await openUploader(config, outbox, log, metrics),
     button,

@@ -161,7 +161,27 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
         ? refused('frozen', 'no new frame since the previous capture: is the probe feed stalled?', pressAt)
         : refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
     }
-    const { frame, quality } = best;
+    // Held while it is encoded, and afterwards as the previous capture: its pixels must not be recycled.
+    const { frame } = best;
+    ring.hold(frame);
+    let result: CaptureResult;
+    try {
+      result = await take(best, pressAt);
+    } catch (err) {
+      ring.release(frame);
+      throw err;
+    }
+    if (result.status !== 'captured') {
+      ring.release(frame);
+      return result;
+    }
+    if (lastCaptured) ring.release(lastCaptured);
+    lastCaptured = frame;
+    return result;
+  }
+
+  /** Quality gate → encode (+ hint) → meta.json → durable commit of the chosen frame. */
+  async function take({ frame, quality }: Candidate, pressAt: number): Promise<CaptureResult> {
     const diff = differenceTo(frame, lastCaptured);
     const verdict = checkQuality(quality, qualityGate, diff);
     if (!verdict.ok) return refused(verdict.reason, verdict.message, pressAt);
@@ -202,7 +222,6 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       if (err instanceof DiskFloorError) return refused('disk_floor', err.message, pressAt);
       throw err;
     }
-    lastCaptured = frame;
     const tCommitted = now();
     return {
       status: 'captured',

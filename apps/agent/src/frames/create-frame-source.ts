@@ -1,12 +1,17 @@
 import type { Logger } from '@cti/runtime';
 import type { AgentConfig } from '../config/agent-config.ts';
+import type { FramePool } from './frame-pool.ts';
 import type { FrameSource } from './frame-source.ts';
 
 /**
  * The frame source the config asks for. Each kind is imported only when chosen: the service should
  * not pay (in RSS on a Pi) for chokidar, the serial stack or the phantom generator it does not use.
  */
-export async function createFrameSource(config: AgentConfig, log: Logger): Promise<FrameSource> {
+export async function createFrameSource(
+  config: AgentConfig,
+  log: Logger,
+  { pool }: { pool?: FramePool } = {},
+): Promise<FrameSource> {
   const s = config.source;
   if (s.kind === 'serial') {
     const { createSerialSource } = await import('./serial-source.ts');
@@ -30,10 +35,18 @@ export async function createFrameSource(config: AgentConfig, log: Logger): Promi
     if (err) log.warn({ err: err.message }, 'phantom clip failed; simulated probe keeps synthetic frames');
     else log.info('simulated probe: phantom clip ready');
   });
-  return createSimulatedSource({
+  const source = createSimulatedSource({
     fps: s.fps,
     width: s.width,
     height: s.height,
     framePixels: phantom?.pixels,
+    pool,
   });
+  return {
+    ...source,
+    async stop() {
+      await source.stop();
+      phantom?.close();
+    },
+  };
 }

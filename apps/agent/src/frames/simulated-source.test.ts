@@ -21,4 +21,5 @@ test('the simulated probe plays a rendered phantom clip in a loop once it is rea
   const q = frameQuality(img(seen[0]!));
   assert.ok(q.contrast > 6 && q.meanIntensity > 12, 'a phantom passes the quality gate');
   assert.equal(source.status().frames, 8);
+  loop.close();
 });

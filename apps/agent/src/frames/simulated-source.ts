@@ -1,14 +1,22 @@
 import { performance } from 'node:perf_hooks';
+import type { FramePool } from './frame-pool.ts';
 import { createFrameListeners, type FrameSource, type ProbeIdentity } from './frame-source.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
+
+export type FramePixels = (n: number, into?: Uint8Array) => Uint8Array;
 
 export type SimulatedSourceOptions = {
   width?: number;
   height?: number;
   fps?: number;
   seed?: number;
-  /** Pixels for frame n; defaults to the built-in synthetic B-mode generator. */
-  framePixels?: (n: number) => Uint8Array;
+  /**
+   * Pixels for frame n; defaults to the built-in synthetic B-mode generator. `into`, when given, is a
+   * pooled width × height buffer to fill (a generator may ignore it and return its own).
+   */
+  framePixels?: FramePixels;
+  /** Where frame buffers come from (the agent's pool, refilled as the capture ring lets frames go). */
+  pool?: FramePool;
   identity?: ProbeIdentity;
   now?: () => number;
 };
@@ -35,7 +43,7 @@ export function createSimulatedSource(options: SimulatedSourceOptions = {}) {
       receivedAt: lastFrameAt,
       width,
       height,
-      gray: pixels(n),
+      gray: pixels(n, options.pool?.acquire(width * height)),
       origin: 'simulated',
       acquisition: {
         probeModel: identity.model,
@@ -46,7 +54,7 @@ export function createSimulatedSource(options: SimulatedSourceOptions = {}) {
     });
   };
 
-  const source: FrameSource & { setFramePixels(fn: (n: number) => Uint8Array): void; tick(): void } = {
+  const source: FrameSource & { setFramePixels(fn: FramePixels): void; tick(): void } = {
     async start() {
       if (!timer && fps > 0) timer = setInterval(tick, 1000 / fps);
     },

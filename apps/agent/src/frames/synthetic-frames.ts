@@ -10,9 +10,10 @@ import { createRng, deriveSeed } from '@cti/imaging';
 export type SyntheticFrameOptions = { width: number; height: number; seed?: number };
 
 export function createSyntheticFrames({ width, height, seed = 1 }: SyntheticFrameOptions) {
-  return (n: number): Uint8Array => {
+  /** Frame `n`, written into `into` when given (a pooled buffer of width × height bytes). */
+  return (n: number, into?: Uint8Array): Uint8Array => {
     const rng = createRng(deriveSeed(seed, n));
-    const out = new Uint8Array(width * height);
+    const out = into?.length === width * height ? into : new Uint8Array(width * height);
     const cx = width * (0.5 + 0.05 * Math.sin(n / 9));
     const cy = height * 0.55;
     const rx = width * 0.28;

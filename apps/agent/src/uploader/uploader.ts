@@ -331,6 +331,7 @@ export function createUploader({
       }
       running = false;
     },
+    /** Captures claimed: sending, or read ahead and waiting for a send slot. */
     get inflight(): number {
       return inflight.size;
     },

@@ -21,7 +21,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+// `pnpm bench:capture -- --hint` forwards the `--` itself.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     captures: { type: 'string', default: '200' },
     hint: { type: 'boolean', default: false },
@@ -59,6 +62,8 @@ const fail = (message: string): never => {
   rmSync(dir, { recursive: true, force: true });
   process.exit(1);
 };
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => fail(`stopped by ${signal}`));
 
 /** The unit's ExecStart Node flags and Environment= pairs, so the bench cannot drift from systemd. */
 function unitRuntime(path: string): { nodeFlags: string[]; env: Record<string, string> } {
@@ -278,7 +283,12 @@ const stopStarted = performance.now();
 agent.kill('SIGTERM');
 await until('the agent to stop on SIGTERM', () => exited !== null);
 const stopMs = performance.now() - stopStarted;
-for (const c of children) if (c !== agent) c.kill('SIGTERM');
+for (const c of children) {
+  if (c === agent || c.exitCode !== null) continue;
+  const gone = new Promise((resolve) => c.once('exit', resolve));
+  c.kill('SIGTERM');
+  await gone; // the emulator's socat removes its PTY links in `dir` on the way out
+}
 for (const close of cleanup) await close();
 
 const pct = (v: number[], p: number) => {
@@ -311,5 +321,5 @@ const lines = [
   `  source: ${status.source.frames} frames, ${status.source.droppedFrames} dropped, ${JSON.stringify(status.source.detail)}`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-rmSync(dir, { recursive: true, force: true });
+rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 process.exit(exited === 0 ? 0 : 1);

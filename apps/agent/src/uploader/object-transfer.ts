@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, read, readSync } from 'node:fs';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -84,20 +83,38 @@ function sameObject(found: HeadResult, target: TransferTarget, data: Buffer | nu
 }
 
 /**
- * Files up to this size are read synchronously, the way SQLite reads its pages: three thread-pool
- * round trips (open, read, close) cost more CPU than the read itself, and even a cold read of a
- * few KB blocks the event loop about as long as one SQLite page miss. Images stay asynchronous.
+ * Files up to this size are read synchronously, the way SQLite reads its pages: a thread-pool
+ * round trip costs more CPU than the read itself, and even a cold read of a few KB blocks the event
+ * loop about as long as one SQLite page miss. Larger files (images) are read in the thread pool.
  */
 const SYNC_READ_MAX_BYTES = 64 * 1024;
 
-function readSmallSync(path: string, data: Buffer): number {
+const readInPool = (fd: number, data: Buffer, offset: number) =>
+  new Promise<number>((resolve, reject) =>
+    read(fd, data, offset, data.length - offset, offset, (error, bytesRead) =>
+      error ? reject(error) : resolve(bytesRead),
+    ),
+  );
+
+/**
+ * Fills `data` from the file or stops at its end. A read of a local regular file comes back short
+ * only at the end of the file, so a short read ends it: no extra read to see 0 bytes. Open and
+ * close are synchronous: they only touch metadata the kernel caches, while the data read, which
+ * takes milliseconds on a cold SD card, goes through the thread pool when the file is large
+ * (one round trip per object instead of three).
+ */
+async function fill(path: string, data: Buffer): Promise<number> {
   const fd = openSync(path, 'r');
   try {
+    const inPool = data.length > SYNC_READ_MAX_BYTES;
     let filled = 0;
     while (filled < data.length) {
-      const bytesRead = readSync(fd, data, filled, data.length - filled, filled);
-      if (bytesRead === 0) break;
+      const wanted = data.length - filled;
+      const bytesRead = inPool
+        ? await readInPool(fd, data, filled)
+        : readSync(fd, data, filled, wanted, filled);
       filled += bytesRead;
+      if (bytesRead < wanted) break;
     }
     return filled;
   } finally {
@@ -105,32 +122,15 @@ function readSmallSync(path: string, data: Buffer): number {
   }
 }
 
-async function readAsync(path: string, data: Buffer): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    let filled = 0;
-    while (filled < data.length) {
-      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled;
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Reads a spool file expected to hold `sizeBytes` into `into` (allocated when absent or too small).
- * It asks for one byte more than expected, so a grown file shows without an fstat (one more
- * thread-pool round trip per object).
+ * It asks for one byte more than expected, so a grown file shows without an fstat.
  */
 async function readSpoolFile(path: string, sizeBytes: number, into: Buffer | undefined): Promise<Buffer> {
   const want = sizeBytes + 1;
   const data = into && into.length >= want ? into.subarray(0, want) : Buffer.allocUnsafe(want);
   try {
-    const filled = want <= SYNC_READ_MAX_BYTES ? readSmallSync(path, data) : await readAsync(path, data);
-    return data.subarray(0, filled);
+    return data.subarray(0, await fill(path, data));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new IntegrityError(`spool file ${path} is missing`);

@@ -5,13 +5,14 @@
  */
 import type { GrayImage } from '@cti/imaging';
 
-export const PREPROCESSING_ID = 'gray601-scanarea-v1-area';
+export const PREPROCESSING_ID = 'gray601-scanarea-v2-area';
 
-const LIT_THRESHOLD = 24; // a pixel is "lit" when gray > this
+const LIT_THRESHOLD = 8; // a pixel is "lit" when gray > this (above black margins and JPEG noise, below dark tissue)
 const COL_LIT_PCT = 30; // a column belongs to the scan when >= 30 % of its pixels are lit
 const ROW_LIT_PCT = 20; // a row (within the chosen columns) when >= 20 % of its pixels are lit
 const COL_GAP_PCT = 6; // dark columns (probe lift-off) narrower than 6 % of the width are bridged
 const ROW_GAP_PCT = 1; // dark rows narrower than 1 % of the height are bridged
+const ROW_RUN_PCT = 6; // row runs shorter than 6 % of the height (text, ticks) are not part of the scan
 const MIN_CROP_FRACTION = 4; // a crop narrower/shorter than 1/4 of the image falls back to the whole image
 
 /** [x0, y0, x1, y1] with exclusive ends, in pixels. */
@@ -19,32 +20,37 @@ export type CropBox = [number, number, number, number];
 
 export type Preprocessed = { tensor: Float32Array; size: number; crop: CropBox };
 
-/** Runs of active indices (gaps <= maxGap bridged); the run with the largest count sum wins. */
-function bestRun(
-  counts: Int32Array,
-  active: (i: number) => boolean,
-  maxGap: number,
-): [number, number] | null {
-  let best: [number, number] | null = null;
-  let bestSum = -1;
+type Run = [number, number];
+
+/** Runs [start, end) of active indices, gaps <= maxGap bridged. */
+function runs(length: number, active: (i: number) => boolean, maxGap: number): Run[] {
+  const out: Run[] = [];
   let start = -1;
   let last = -1;
-  let total = 0;
-  for (let i = 0; i < counts.length; i++) {
+  for (let i = 0; i < length; i++) {
     if (!active(i)) continue;
-    if (start >= 0 && i - last - 1 <= maxGap) {
-      for (let k = last + 1; k <= i; k++) total += counts[k]!;
-    } else {
-      if (start >= 0 && total > bestSum) {
-        best = [start, last + 1];
-        bestSum = total;
-      }
+    if (start < 0 || i - last - 1 > maxGap) {
+      if (start >= 0) out.push([start, last + 1]);
       start = i;
-      total = counts[i]!;
     }
     last = i;
   }
-  if (start >= 0 && total > bestSum) best = [start, last + 1];
+  if (start >= 0) out.push([start, last + 1]);
+  return out;
+}
+
+/** The run with the largest count sum (the first on ties). */
+function bestRun(counts: Int32Array, candidates: Run[]): Run | null {
+  let best: Run | null = null;
+  let bestSum = -1;
+  for (const [a, b] of candidates) {
+    let total = 0;
+    for (let k = a; k < b; k++) total += counts[k]!;
+    if (total > bestSum) {
+      best = [a, b];
+      bestSum = total;
+    }
+  }
   return best;
 }
 
@@ -58,8 +64,7 @@ export function findScanArea(image: GrayImage): CropBox {
   }
   const cols = bestRun(
     colCounts,
-    (x) => colCounts[x]! * 100 >= COL_LIT_PCT * h,
-    Math.floor((w * COL_GAP_PCT) / 100),
+    runs(w, (x) => colCounts[x]! * 100 >= COL_LIT_PCT * h, Math.floor((w * COL_GAP_PCT) / 100)),
   );
   if (!cols) return [0, 0, w, h];
   const [x0, x1] = cols;
@@ -70,7 +75,11 @@ export function findScanArea(image: GrayImage): CropBox {
     rowCounts[y] = n;
   }
   const minRow = ROW_LIT_PCT * (x1 - x0);
-  const rows = bestRun(rowCounts, (y) => rowCounts[y]! * 100 >= minRow, Math.floor((h * ROW_GAP_PCT) / 100));
+  const rowRuns = runs(h, (y) => rowCounts[y]! * 100 >= minRow, Math.floor((h * ROW_GAP_PCT) / 100));
+  // From the first to the last tall run: a dark band inside the scan (low-gain tissue) must not
+  // split it, while short runs (header text, ruler ticks) fall away.
+  const tall = rowRuns.filter(([a, b]) => (b - a) * 100 >= ROW_RUN_PCT * h);
+  const rows: Run | null = tall.length > 0 ? [tall[0]![0], tall.at(-1)![1]] : bestRun(rowCounts, rowRuns);
   if (!rows) return [0, 0, w, h];
   const [y0, y1] = rows;
   if ((x1 - x0) * MIN_CROP_FRACTION < w || (y1 - y0) * MIN_CROP_FRACTION < h) return [0, 0, w, h];

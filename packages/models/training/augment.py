@@ -1,4 +1,5 @@
-"""Batch augmentation in torch: random crops (the box moves/clips with the image), flips, gain/gamma/noise.
+"""Batch augmentation in torch: random crops (the box moves/clips with the image), deeper fields, flips,
+gain/gamma/offset/noise/blur.
 
 Crops are taken from the larger `aug` copy and resized with antialiased bilinear interpolation, an
 approximation of the exact area resize used at inference; half the batch keeps the exact input.
@@ -17,14 +18,26 @@ def random_windows(n: int, gen: torch.Generator, min_frac: float) -> torch.Tenso
     return torch.stack([ox, oy, ox + sw, oy + sh], dim=1)
 
 
-def crop_resize(img: torch.Tensor, win: torch.Tensor, size: int) -> torch.Tensor:
-    """img (N,1,A,A) float; crop each window and resize to (size,size)."""
+def crop_resize(img: torch.Tensor, win: torch.Tensor, size: int, gen: torch.Generator | None = None) -> torch.Tensor:
+    """img (N,1,A,A) float; crop each window and resize to (size,size).
+
+    A window reaching below the image (y1 > 1) emulates a deeper field: the rows below are filled with
+    the speckle statistics of the image's deepest rows (dark, noisy tissue), or zeros without `gen`
+    (masks).
+    """
     a = img.shape[-1]
     out = []
     for i in range(img.shape[0]):
         x0, y0, x1, y1 = (win[i] * a).round().long().tolist()
         x1, y1 = max(x1, x0 + 8), max(y1, y0 + 8)
         patch = img[i : i + 1, :, y0:y1, x0:x1]
+        if y1 > a:
+            fill = torch.zeros(1, 1, y1 - a, patch.shape[-1])
+            if gen is not None:
+                deep = img[i, 0, a - a // 12 :, x0:x1]
+                fill = (deep.mean() + deep.std() * torch.randn(fill.shape, generator=gen)).clamp(0, 1)
+                fill = F.avg_pool2d(fill, 3, stride=1, padding=1, count_include_pad=False)
+            patch = torch.cat([patch, fill], dim=2)
         out.append(F.interpolate(patch, size=(size, size), mode="bilinear", align_corners=False, antialias=True))
     return torch.cat(out)
 
@@ -39,17 +52,32 @@ def window_box(box: torch.Tensor, win: torch.Tensor) -> torch.Tensor:
 
 
 def photometric(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Gain, gamma, brightness offset, electronic and multiplicative noise, occasional blur.
+
+    Wider than the generator's own gain / dynamic-range / noise ranges so the models do not learn
+    one scanner's display curve.
+    """
     n = x.shape[0]
-    gamma = torch.exp((torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.7)
-    gain = 0.8 + 0.4 * torch.rand(n, 1, 1, 1, generator=gen)
-    noise = torch.randn(x.shape, generator=gen) * 0.02 * torch.rand(n, 1, 1, 1, generator=gen)
-    return (x.clamp(0, 1) ** gamma * gain + noise).clamp(0, 1)
+    r = lambda: torch.rand(n, 1, 1, 1, generator=gen)
+    gamma = torch.exp((r() - 0.5) * 0.9)
+    gain = 0.75 + 0.5 * r()
+    offset = (r() - 0.5) * 0.2 * (r() < 0.5)
+    x = x.clamp(0, 1) ** gamma * gain + offset
+    x = x * (1 + torch.randn(x.shape, generator=gen) * 0.25 * r() * (r() < 0.4))
+    x = x + torch.randn(x.shape, generator=gen) * 0.05 * r()
+    blur = (torch.rand(n, generator=gen) < 0.2).nonzero().flatten()
+    if len(blur):
+        x[blur] = F.avg_pool2d(x[blur], 3, stride=1, padding=1, count_include_pad=False)
+    return x.clamp(0, 1)
 
 
-def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_aug=None, crop_p=0.5, min_frac=0.6):
+def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_aug=None, crop_p=0.6, min_frac=0.6,
+                  deep_p=0.35):
     """Returns (x, box, positive, mask) for a batch; box is None-safe for negatives (zeros).
 
-    A crop that leaves under 35 % of the ribeye box inside turns the sample into a negative.
+    Crops zoom in (the box moves and clips) or, for `deep_p` of them, reach below the image as a
+    deeper field would. A crop that leaves under 35 % of the ribeye box inside turns the sample into
+    a negative.
     """
     n = exact.shape[0]
     x = exact.clone()
@@ -60,7 +88,10 @@ def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_au
     idx = do_crop.nonzero().flatten()
     if len(idx):
         win = random_windows(len(idx), gen, min_frac)
-        x[idx] = crop_resize(aug[idx], win, size)
+        deep = torch.rand(len(idx), generator=gen) < deep_p
+        win[deep, 1] = 0.08 * torch.rand(int(deep.sum()), generator=gen)
+        win[deep, 3] = 1 + 0.45 * torch.rand(int(deep.sum()), generator=gen)
+        x[idx] = crop_resize(aug[idx], win, size, gen)
         nb = window_box(box[idx], win)
         area = lambda b: (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
         kept = area(nb) * (win[:, 2] - win[:, 0]) * (win[:, 3] - win[:, 1]) / area(box[idx]).clamp(min=1e-6)

@@ -2,7 +2,9 @@
 
 1. decode to 8-bit gray: RGB -> round(0.299 R + 0.587 G + 0.114 B) (what @cti/imaging's toGray does);
 2. find the scan area: drop black margins, header text, colour bars and rulers by thresholding
-   (column then row projections of "lit" pixels, longest lit run with small gaps bridged);
+   (columns: the lit run with the most lit pixels; rows: from the first to the last lit run at least
+   6 % of the height tall, so a dark band inside the scan -- low-gain tissue -- does not split it
+   while short runs -- text lines, ruler ticks -- fall away);
 3. area-average resize of that crop to S x S (non-uniform: the aspect is not kept) and scale to [0,1].
 
 A parity test (src/preprocess-parity.test.ts) runs a fixture through this file and through the
@@ -15,11 +17,12 @@ import sys
 import numpy as np
 from PIL import Image
 
-LIT_THRESHOLD = 24  # a pixel is "lit" when gray > this
+LIT_THRESHOLD = 8  # a pixel is "lit" when gray > this (above black margins and JPEG noise, below dark tissue)
 COL_LIT_PCT = 30  # a column belongs to the scan when >= 30 % of its pixels are lit
 ROW_LIT_PCT = 20  # a row (within the chosen columns) when >= 20 % of its pixels are lit
 COL_GAP_PCT = 6  # dark columns (probe lift-off) narrower than 6 % of the width are bridged
 ROW_GAP_PCT = 1  # dark rows narrower than 1 % of the height are bridged
+ROW_RUN_PCT = 6  # row runs shorter than 6 % of the height (text, ticks) are not part of the scan
 MIN_CROP_FRACTION = 4  # a crop narrower/shorter than 1/4 of the image falls back to the whole image
 
 
@@ -40,22 +43,30 @@ def rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
     return np.floor(y + 0.5).clip(0, 255).astype(np.uint8)
 
 
-def _best_run(counts: np.ndarray, active: np.ndarray, max_gap: int) -> tuple[int, int] | None:
-    """Runs of active indices (gaps <= max_gap bridged); the run with the largest count sum wins."""
-    best, best_sum = None, -1
-    start, last, total = -1, -1, 0
+def _runs(active: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """Runs [start, end) of active indices, gaps <= max_gap bridged."""
+    runs: list[tuple[int, int]] = []
+    start, last = -1, -1
     for i in range(len(active)):
         if not active[i]:
             continue
-        if start >= 0 and i - last - 1 <= max_gap:
-            total += int(counts[last + 1 : i + 1].sum())
-        else:
-            if start >= 0 and total > best_sum:
-                best, best_sum = (start, last + 1), total
-            start, total = i, int(counts[i])
+        if start < 0 or i - last - 1 > max_gap:
+            if start >= 0:
+                runs.append((start, last + 1))
+            start = i
         last = i
-    if start >= 0 and total > best_sum:
-        best = (start, last + 1)
+    if start >= 0:
+        runs.append((start, last + 1))
+    return runs
+
+
+def _best_run(counts: np.ndarray, runs: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The run with the largest count sum (the first on ties)."""
+    best, best_sum = None, -1
+    for a, b in runs:
+        total = int(counts[a:b].sum())
+        if total > best_sum:
+            best, best_sum = (a, b), total
     return best
 
 
@@ -64,12 +75,14 @@ def find_scan_area(gray: np.ndarray) -> tuple[int, int, int, int]:
     h, w = gray.shape
     lit = gray > LIT_THRESHOLD
     col_counts = lit.sum(axis=0).astype(np.int64)
-    cols = _best_run(col_counts, col_counts * 100 >= COL_LIT_PCT * h, w * COL_GAP_PCT // 100)
+    cols = _best_run(col_counts, _runs(col_counts * 100 >= COL_LIT_PCT * h, w * COL_GAP_PCT // 100))
     if cols is None:
         return (0, 0, w, h)
     x0, x1 = cols
     row_counts = lit[:, x0:x1].sum(axis=1).astype(np.int64)
-    rows = _best_run(row_counts, row_counts * 100 >= ROW_LIT_PCT * (x1 - x0), h * ROW_GAP_PCT // 100)
+    row_runs = _runs(row_counts * 100 >= ROW_LIT_PCT * (x1 - x0), h * ROW_GAP_PCT // 100)
+    tall = [r for r in row_runs if (r[1] - r[0]) * 100 >= ROW_RUN_PCT * h]
+    rows = (tall[0][0], tall[-1][1]) if tall else _best_run(row_counts, row_runs)
     if rows is None:
         return (0, 0, w, h)
     y0, y1 = rows

@@ -10,6 +10,7 @@ from multiprocessing import Pool
 
 import numpy as np
 
+import cti_preprocess
 from cti_preprocess import area_resize, decode_gray, find_scan_area
 
 
@@ -61,7 +62,10 @@ def _one(args: tuple[str, str, int, int, int]) -> dict:
 
 
 def load(root: str, hint_size: int, seg_size: int, aug_size: int, workers: int = 2) -> dict:
-    cache = os.path.join(root, f"cache-{hint_size}-{seg_size}-{aug_size}.npz")
+    # The cache is keyed by the preprocessing constants too: a changed scan-area rule must not reuse it.
+    rule = "-".join(str(v) for v in (cti_preprocess.LIT_THRESHOLD, cti_preprocess.COL_LIT_PCT, cti_preprocess.ROW_LIT_PCT,
+                                     cti_preprocess.COL_GAP_PCT, cti_preprocess.ROW_GAP_PCT, cti_preprocess.ROW_RUN_PCT))
+    cache = os.path.join(root, f"cache-{hint_size}-{seg_size}-{aug_size}-r{rule}.npz")
     if os.path.exists(cache):
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}

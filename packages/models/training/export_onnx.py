@@ -6,18 +6,20 @@ from onnx import numpy_helper
 import torch
 from torch import nn
 
-from nets import HintExport
+from nets import HintExport, mirror
 
 OPSET = 13
 
 
 class SegExport(nn.Module):
+    """Probability map, averaged with the mirrored map of the mirrored image (test-time flip)."""
+
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x))
+        return (torch.sigmoid(self.net(x)) + mirror(torch.sigmoid(self.net(mirror(x))))) / 2
 
 
 def _export(module: nn.Module, size: int, path: str, output: str) -> None:

@@ -1,8 +1,9 @@
 """Network definitions for the two CTI ribeye models.
 
-HintNet: a small strided CNN that regresses the ribeye box (normalised to the scan-area crop) and
-a score trained to predict the IoU of its own box (the spec's `mask_iou_hint`). It is trained in
-fp32 with BatchNorm, then BN is folded and it is fine-tuned quantization-aware (QDQ int8 export).
+HintNet: a small fully-convolutional CNN that predicts, per cell of an S/8 grid, the share of the cell
+inside the ribeye box; the box is decoded from the row/column profiles (normalised to the scan-area
+crop), plus a score trained to predict the IoU of that box (the spec's `mask_iou_hint`). It is
+trained in fp32 with BatchNorm, then BN is folded and it is fine-tuned quantization-aware (QDQ int8).
 
 SegNet: a compact U-Net producing one logit per pixel of the preprocessed crop.
 """
@@ -20,55 +21,96 @@ def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     )
 
 
-HINT_STAGES = [(1, 16, 2), (16, 24, 1), (24, 32, 2), (32, 32, 1), (32, 48, 2), (48, 48, 1),
-               (48, 64, 2), (64, 64, 1), (64, 96, 2)]
+def conv1x1_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=False))
 
 
 class HintNet(nn.Module):
-    """Input (N,1,128,128) in [0,1]; output (N,5): box logits (cx, cy, w, h) and score logit."""
+    """Input (N,1,S,S) in [0,1], S divisible by 32.
+
+    Outputs (dequantized): box-indicator logits (N,1,S/8,S/8) -- per cell, the share of the cell inside
+    the ribeye box -- and a score logit (N,1). Dense prediction keeps the net translation-equivariant,
+    which localises far better (and generalises to unseen framings) than regressing four numbers
+    through a fully-connected layer. The deep stride-32 features are upsampled and added to the
+    stride-8 ones so every cell sees the whole frame.
+    """
 
     def __init__(self, size: int = 128) -> None:
         super().__init__()
         self.quant = torch.ao.quantization.QuantStub()
-        self.features = nn.Sequential(*[conv_bn_relu(a, b, s) for a, b, s in HINT_STAGES])
-        cells = size // 32
-        self.fc1 = nn.Sequential(nn.Linear(96 * cells * cells, 128), nn.ReLU(inplace=False))
-        self.fc2 = nn.Linear(128, 5)
+        self.stem = nn.Sequential(conv_bn_relu(1, 16, 2), conv_bn_relu(16, 24), conv_bn_relu(24, 32, 2),
+                                  conv_bn_relu(32, 32), conv_bn_relu(32, 48, 2), conv_bn_relu(48, 48))
+        self.deep = nn.Sequential(conv_bn_relu(48, 64, 2), conv_bn_relu(64, 64), conv_bn_relu(64, 96, 2),
+                                  conv_bn_relu(96, 96))
+        self.lateral = conv1x1_bn_relu(96, 48)
+        self.up = nn.Upsample(scale_factor=4, mode="nearest")
+        self.merge = torch.ao.nn.quantized.FloatFunctional()
+        self.head = nn.Sequential(conv_bn_relu(48, 48), conv_bn_relu(48, 32), nn.Conv2d(32, 1, 1))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.score = nn.Linear(96, 1)
         self.dequant = torch.ao.quantization.DeQuantStub()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.quant(x)
-        x = self.features(x)
-        x = torch.flatten(x, 1)
-        x = self.fc2(self.fc1(x))
-        return self.dequant(x)
+        mid = self.stem(x)
+        deep = self.deep(mid)
+        cells = self.head(self.merge.add(mid, self.up(self.lateral(deep))))
+        score = self.score(torch.flatten(self.pool(deep), 1))
+        return self.dequant(cells), self.dequant(score)
 
     def fuse_for_qat(self) -> None:
-        """Fold BN into the convs (eval-mode fusion) and fuse Conv+ReLU / Linear+ReLU for QAT."""
+        """Fold BN into the convs (eval-mode fusion) and fuse Conv+ReLU for QAT."""
         self.eval()
-        for block in self.features:
+        blocks = [*self.stem, *self.deep, self.lateral, *list(self.head)[:-1]]
+        for block in blocks:
             torch.ao.quantization.fuse_modules(block, [["0", "1", "2"]], inplace=True)
-        torch.ao.quantization.fuse_modules(self.fc1, [["0", "1"]], inplace=True)
 
 
-def decode_hint(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Raw (N,5) network output -> boxes (N,4) as x0,y0,x1,y1 in [0,1] and score (N,) in [0,1]."""
-    p = torch.sigmoid(raw)
-    cx, cy, w, h = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+def decode_hint(cells: torch.Tensor, score_logit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Box-indicator logits (N,1,G,G) + score logit (N,1) -> boxes (N,4) x0,y0,x1,y1 in [0,1], score (N,).
+
+    A column's profile is the max over rows of the cell probabilities, i.e. the share of that column
+    inside the box; their sum is the box width and their centre of mass its centre (sub-cell precise).
+    """
+    p = torch.sigmoid(cells)[:, 0]
+    g = p.shape[-1]
+    centres = (torch.arange(g, dtype=p.dtype) + 0.5) / g
+    col, row = p.amax(dim=1), p.amax(dim=2)
+    w, h = col.sum(1) / g, row.sum(1) / g
+    cx = (col * centres).sum(1) / col.sum(1).clamp(min=1e-4)
+    cy = (row * centres).sum(1) / row.sum(1).clamp(min=1e-4)
     boxes = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=1).clamp(0, 1)
-    return boxes, p[:, 4]
+    return boxes, torch.sigmoid(score_logit[:, 0])
+
+
+def box_cells(box: torch.Tensor, g: int) -> torch.Tensor:
+    """Boxes (N,4) in [0,1] -> (N,1,G,G) share of each cell inside the box (the head's target)."""
+    edges = torch.arange(g, dtype=box.dtype) / g
+    fx = ((torch.min(box[:, 2:3], edges + 1 / g) - torch.max(box[:, 0:1], edges)) * g).clamp(0, 1)
+    fy = ((torch.min(box[:, 3:4], edges + 1 / g) - torch.max(box[:, 1:2], edges)) * g).clamp(0, 1)
+    return (fy[:, :, None] * fx[:, None, :])[:, None]
+
+
+def mirror(x: torch.Tensor) -> torch.Tensor:
+    """Left-right flip as a Gather with constant indices (a static graph onnxruntime can fuse)."""
+    return x.index_select(-1, torch.tensor(list(range(x.shape[-1] - 1, -1, -1)), dtype=torch.long))
 
 
 class HintExport(nn.Module):
-    """Wraps the network so that the ONNX graph outputs decoded box + score: (N,5)."""
+    """Wraps the network so that the ONNX graph outputs decoded box + score: (N,5).
+
+    Test-time flip: the box and score are the mean of the image's and its mirror's (mirrored back).
+    """
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        boxes, score = decode_hint(self.net(x))
-        return torch.cat([boxes, score[:, None]], dim=1)
+        boxes, score = decode_hint(*self.net(x))
+        fb, fs = decode_hint(*self.net(mirror(x)))
+        fb = torch.stack([1 - fb[:, 2], fb[:, 1], 1 - fb[:, 0], fb[:, 3]], dim=1)
+        return torch.cat([(boxes + fb) / 2, (score[:, None] + fs[:, None]) / 2], dim=1)
 
 
 class SegNet(nn.Module):

@@ -24,7 +24,7 @@ from model_card import sha256_file, write_card  # noqa: E402
 from train_hint import train_hint  # noqa: E402
 from train_seg import train_seg  # noqa: E402
 
-PREPROCESSING_ID = "gray601-scanarea-v1-area"
+PREPROCESSING_ID = "gray601-scanarea-v2-area"
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,7 +49,7 @@ def parse_args() -> argparse.Namespace:
 def preprocessing(size: int) -> dict:
     return {"id": PREPROCESSING_ID, "gray": "RGB -> round(0.299 R + 0.587 G + 0.114 B); gray kept as is",
             "scanArea": {"litThreshold": pp.LIT_THRESHOLD, "colLitPct": pp.COL_LIT_PCT, "rowLitPct": pp.ROW_LIT_PCT,
-                         "colGapPct": pp.COL_GAP_PCT, "rowGapPct": pp.ROW_GAP_PCT,
+                         "colGapPct": pp.COL_GAP_PCT, "rowGapPct": pp.ROW_GAP_PCT, "rowRunPct": pp.ROW_RUN_PCT,
                          "minCropFraction": pp.MIN_CROP_FRACTION},
             "resize": f"area average of the scan-area crop to {size}x{size} (aspect not kept)",
             "scale": "value / 255 -> float32 in [0,1]", "size": size}
@@ -103,8 +103,10 @@ def main() -> None:
         int8_check, fp32_check = export_hint(net, args.hint_size, os.path.join(args.out, int8), os.path.join(args.out, fp32))
         write_card(args.out, {
             "name": "ribeye-hint", **common, "file": int8, "task": "bbox-hint", "precision": "int8-qdq",
-            "description": "Ribeye bounding-box hint for the capture agent (Raspberry Pi): a small strided CNN, "
-                           "quantization-aware trained, exported as int8 QDQ ONNX.",
+            "description": "Ribeye bounding-box hint for the capture agent (Raspberry Pi): a small fully-convolutional "
+                           "CNN predicting per cell the share inside the ribeye box, the box decoded from its "
+                           "row/column profiles in the graph, test-time flip; quantization-aware trained, "
+                           "exported as int8 QDQ ONNX.",
             "input": {"name": "image", "shape": [1, 1, args.hint_size, args.hint_size], "dtype": "float32"},
             "output": {"name": "box_score", "shape": [1, 5],
                        "layout": "x0, y0, x1, y1 in [0,1] of the scan-area crop; score = predicted IoU of that box"},
@@ -130,7 +132,8 @@ def main() -> None:
         seg_check = export_seg(net, args.seg_size, os.path.join(args.out, file))
         write_card(args.out, {
             "name": "ribeye-seg", **common, "file": file, "task": "segmentation", "precision": "fp32",
-            "description": f"Ribeye (longissimus) segmentation for server grading: compact U-Net, widths {widths}.",
+            "description": f"Ribeye (longissimus) segmentation for server grading: compact U-Net, widths {widths}, "
+                           "test-time flip (mean of the image's and its mirror's probability maps).",
             "input": {"name": "image", "shape": [1, 1, args.seg_size, args.seg_size], "dtype": "float32"},
             "output": {"name": "prob", "shape": [1, 1, args.seg_size, args.seg_size],
                        "layout": "ribeye probability per pixel of the resized scan-area crop"},

@@ -10,7 +10,7 @@ from torch.ao.quantization import (FakeQuantize, MovingAverageMinMaxObserver,
                                    MovingAveragePerChannelMinMaxObserver, QConfig)
 
 from augment import augment_batch
-from nets import HintNet, decode_hint
+from nets import HintNet, box_cells, decode_hint
 
 
 def qat_qconfig() -> QConfig:
@@ -42,15 +42,18 @@ def giou_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 1 - (iou - (c - union) / c)
 
 
-def hint_loss(raw, box, positive):
-    pred, score = decode_hint(raw)
+def hint_loss(out, box, positive):
+    cells, score_logit = out
+    pred, score = decode_hint(cells, score_logit)
     pos = positive.float()
+    target = box_cells(box, cells.shape[-1]) * pos[:, None, None, None]
+    cell_loss = F.binary_cross_entropy_with_logits(cells, target)
     iou = box_iou(pred, box).detach() * pos
     score_loss = F.binary_cross_entropy(score.clamp(1e-6, 1 - 1e-6), iou)
     if pos.sum() == 0:
-        return score_loss
+        return cell_loss + score_loss
     box_l = (F.l1_loss(pred, box, reduction="none").sum(1) + giou_loss(pred, box)) * pos
-    return box_l.sum() / pos.sum() + score_loss
+    return 2 * cell_loss + box_l.sum() / pos.sum() + score_loss
 
 
 def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat=False):
@@ -85,7 +88,7 @@ def _finite(v) -> float | None:
 def evaluate(net, data, idx) -> dict:
     net.eval()
     x = torch.from_numpy(data["hint"][idx])[:, None]
-    pred, score = decode_hint(net(x))
+    pred, score = decode_hint(*net(x))
     box, pos = torch.from_numpy(data["box"][idx]), torch.from_numpy(data["positive"][idx])
     iou = box_iou(pred, box)[pos]
     neg_scores = score[~pos]

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { GrayImage } from '@cti/imaging';
+import { findScanArea } from './preprocess.ts';
+import { padGray, syntheticScan } from './test-fixtures.ts';
+
+/** Scales the gray values of rows [y0, y1) of the image (a low-gain band inside the scan). */
+function darkenRows(img: GrayImage, y0: number, y1: number, factor: number): void {
+  for (let y = y0; y < y1; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = y * img.width + x;
+      if (img.data[i]! > 0) img.data[i] = Math.max(9 + (img.data[i]! % 7), Math.round(img.data[i]! * factor));
+    }
+  }
+}
+
+/** White text-like blocks on one line of the screen's black margin. */
+function textLine(img: GrayImage, y: number, x0: number, x1: number): void {
+  for (let x = x0; x < x1; x += 30) {
+    for (let dy = 0; dy < 10; dy++) for (let k = 0; k < 16; k++) img.data[(y + dy) * img.width + x + k] = 230;
+  }
+}
+
+test('screen: black margins, a header line, a measurement line and a side bar fall away', () => {
+  const img = padGray(syntheticScan({ width: 500, height: 400, seed: 11 }), 120, 60, 140, 50);
+  textLine(img, 20, 130, 600); // header above the scan
+  textLine(img, 475, 130, 300); // "D1 5.2CM" below it
+  for (let y = 80; y < 260; y++) for (let x = 10; x < 24; x++) img.data[y * img.width + x] = 255 - (y % 200);
+  assert.deepEqual(findScanArea(img), [120, 60, 620, 460]);
+});
+
+test('a dark low-gain band inside the scan does not split it: the crop keeps the whole field', () => {
+  // Rows 120-260 of the scan carry gray levels of about 10-20 (low gain, deep dark tissue): dimmer
+  // than v1's lit threshold, so v1 cut the scan to the brighter part below and lost the ribeye.
+  const scan = syntheticScan({ width: 400, height: 360, seed: 12 });
+  darkenRows(scan, 120, 260, 0.2);
+  const img = padGray(scan, 50, 40, 60, 30);
+  assert.deepEqual(findScanArea(img), [50, 40, 450, 400]);
+});
+
+test('a dark band at the top (standoff gel) stays part of the scan', () => {
+  const scan = syntheticScan({ width: 300, height: 260, seed: 13 });
+  darkenRows(scan, 0, 40, 0.15);
+  assert.deepEqual(findScanArea(padGray(scan, 30, 20, 30, 20)), [30, 20, 330, 280]);
+});
+
+test('an all-black frame or one without a tall lit region falls back to the whole image', () => {
+  assert.deepEqual(findScanArea({ data: new Uint8Array(80 * 60), width: 80, height: 60 }), [0, 0, 80, 60]);
+  const img = padGray(syntheticScan({ width: 200, height: 20, seed: 14 }), 10, 90, 10, 90);
+  assert.deepEqual(findScanArea(img), [0, 0, 220, 200]);
+});

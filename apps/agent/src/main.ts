@@ -13,8 +13,9 @@ import { createLocalApi } from './http/local-api.ts';
 import { createOutbox } from './outbox/index.ts';
 import { createStatusSignals } from './signals/status-signals.ts';
 import { createSystemdNotifier, startWatchdog } from './systemd/systemd-notifier.ts';
-import { openGpioButton, openGpioOutput } from './trigger/gpio-button.ts';
+import { openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
+import { openCaptureButton } from './trigger/open-capture-button.ts';
 
 async function openSignals(config: AgentConfig) {
   const line = (bcm: number) =>
@@ -31,20 +32,10 @@ async function openGps(config: AgentConfig, log: Logger) {
 }
 
 async function openButton(config: AgentConfig, log: Logger) {
-  const t = config.trigger;
-  if (t.kind !== 'gpio') return null;
-  const { line, chip } = resolveGpioLine(t.bcm, {
+  if (config.trigger.kind !== 'gpio') return null;
+  return openCaptureButton(config.trigger, {
     sysfsRoot: config.sysfsRoot,
     chipLabel: config.gpioChipLabel ?? undefined,
-  });
-  log.info({ bcm: t.bcm, line, chip: chip.label, base: chip.base }, 'capture button line resolved');
-  return openGpioButton({
-    line,
-    pressedLevel: t.activeLow ? 0 : 1,
-    debounceMs: t.debounceMs,
-    lockoutMs: t.lockoutMs,
-    longPressMs: t.longPressMs,
-    mode: t.mode,
     log,
   });
 }

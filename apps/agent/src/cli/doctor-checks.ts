@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
@@ -6,7 +7,7 @@ import { loadHint } from '../capture/hint.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createS3Client } from '../device/s3-client.ts';
-import { resolveGpioLine } from '../trigger/gpio-lines.ts';
+import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
 
 export type Check = { name: string; ok: boolean; warn?: boolean; detail: string; fix?: string };
@@ -49,9 +50,24 @@ export function checkGpio(config: AgentConfig): Check[] {
         detail: `BCM ${bcm} = sysfs line ${line} on ${chip.label} (base ${chip.base})`,
       };
     } catch (err) {
+      const fallback = what === 'button' && isNoSysfs(err) ? gpiomonVersion() : null;
+      if (fallback) {
+        return { name: `gpio ${what}`, ok: true, detail: `no sysfs GPIO: the button uses ${fallback}` };
+      }
       return { name: `gpio ${what}`, ok: false, detail: (err as Error).message };
     }
   });
+}
+
+const isNoSysfs = (err: unknown) => err instanceof GpioUnavailableError && err.code === 'no_sysfs_gpio';
+
+/** libgpiod's gpiomon version line when it is installed (the button's fallback), else null. */
+function gpiomonVersion(): string | null {
+  try {
+    return execFileSync('gpiomon', ['--version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0]!.trim();
+  } catch {
+    return null;
+  }
 }
 
 export async function checkProbe(config: AgentConfig): Promise<Check> {

@@ -8,7 +8,7 @@ export const PI_HEADER_CHIP_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl
 
 export class GpioUnavailableError extends Error {
   override name = 'GpioUnavailableError';
-  readonly code: 'no_sysfs_gpio' | 'no_chip' | 'line_out_of_range' | 'no_access';
+  readonly code: 'no_sysfs_gpio' | 'no_gpiomon' | 'no_chip' | 'line_out_of_range' | 'no_access';
   constructor(code: GpioUnavailableError['code'], message: string) {
     super(message);
     this.code = code;
@@ -16,9 +16,10 @@ export class GpioUnavailableError extends Error {
 }
 
 const FIX_NO_SYSFS =
-  'Fix: use a kernel with CONFIG_GPIO_SYSFS (Raspberry Pi OS has it), or set "trigger": { "kind": "none" } ' +
-  'in the agent config and trigger captures with `cti-agent capture`; for the LED and buzzer set their ' +
-  '"gpio" to null.';
+  'Fix: use a kernel with CONFIG_GPIO_SYSFS (Raspberry Pi OS has it), install libgpiod tools ' +
+  '(`sudo apt install gpiod`: the capture button then falls back to gpiomon), or set "trigger": ' +
+  '{ "kind": "none" } in the agent config and trigger captures with `cti-agent capture`; for the LED ' +
+  'and buzzer set "led"/"buzzer" to null.';
 
 /** The gpiochips under `<sysfsRoot>/class/gpio` with their label, base and line count. */
 export function listGpioChips(sysfsRoot = '/sys'): GpioChip[] {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -173,6 +173,59 @@ test('health: an unplugged probe or a full disk is not restartable, a connected 
     assert.equal(h.ok, false);
     assert.equal(h.restartable, false);
     assert.match(h.reason ?? '', /^disk below the floor .*: captures are refused$/);
+  } finally {
+    await agent.stop();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a press with the disk below the floor is refused as disk_floor: refused signal, nothing committed or left in the spool', {
+  timeout: 60_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-floor-'));
+  const config = resolveConfig({
+    device_code: 'dev-0001',
+    data_dir: dir,
+    source: { kind: 'simulated', pattern: 'synthetic', width: 160, height: 120, fps: 20 },
+    upload: { bucket: 'cti-test' },
+  });
+  // The real outbox and its real statfs check, with a floor no disk can meet.
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    minFreeBytes: Number.MAX_SAFE_INTEGER,
+  });
+  const shown: string[] = [];
+  const signals = createStatusSignals({ led: { write: () => {} } });
+  const show = signals.show;
+  signals.show = (event) => {
+    shown.push(event);
+    show(event);
+  };
+  const source = createSimulatedSource({ width: 160, height: 120, fps: 20 });
+  const agent = createAgent({
+    config,
+    source,
+    outbox,
+    signals,
+    clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+    firmware: { pi_os: 'test', app_version: '0.1.0' },
+  });
+  try {
+    await agent.start();
+    await waitFor(() => source.status().frames >= 3, { what: 'frames' });
+    const result = await agent.capture(undefined, 'http');
+    assert.equal(result.status, 'refused');
+    assert.equal(result.status === 'refused' && result.reason, 'disk_floor');
+    assert.match(
+      result.status === 'refused' ? result.message : '',
+      /^capture refused: .* MB free on the spool disk, the floor is .*lower outbox.min_free_mb/,
+    );
+    assert.deepEqual(shown, ['capturing', 'refused']);
+    assert.equal(agent.status().captures.refused, 1);
+    assert.deepEqual(outbox.list(), []);
+    assert.deepEqual(readdirSync(config.paths.spoolDir), [], 'no capture directory, no temp file');
   } finally {
     await agent.stop();
     outbox.close();

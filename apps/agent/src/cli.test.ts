@@ -138,6 +138,17 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
     assert.equal(status.outbox.uploadedTotal, 1);
   });
 
+  test('`cti-agent outbox retry` requeues in the database and has the running service retry now', {
+    timeout: 90_000,
+  }, async () => {
+    const { code, stdout } = await runCli(['--config', config, 'outbox', 'retry'], env);
+    assert.equal(code, 0, stdout);
+    assert.equal(stdout, '0 quarantined capture(s) requeued\nthe running service is retrying now\n');
+    await waitFor(() => logs.join('').includes('retry now: waking the backlog'), {
+      what: 'the service woke',
+    });
+  });
+
   test('SIGTERM: STOPPING=1, exit code 0, runtime file removed', { timeout: 90_000 }, async () => {
     agent.kill('SIGTERM');
     const { code, signal } = await exit;
@@ -148,6 +159,9 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
     const { code: capCode, stderr } = await runCli(['--config', config, 'capture'], env);
     assert.equal(capCode, 2);
     assert.match(stderr, /does not answer .* Fix: start it/);
+    const retry = await runCli(['--config', config, 'outbox', 'retry'], env);
+    assert.equal(retry.code, 0);
+    assert.match(retry.stdout, /the service is not running: uploads resume when it starts\n$/);
   });
 });
 
@@ -197,9 +211,13 @@ describe('cti-agent run without sysfs GPIO', () => {
           outbox: { min_free_mb: 1 },
         }),
       );
-      const { code, stderr } = await runCli(['--config', file, 'run'], process.env);
+      // PATH without libgpiod's tools, so the gpiomon fallback is not there either.
+      const { code, stderr } = await runCli(['--config', file, 'run'], { ...process.env, PATH: dir });
       assert.equal(code, 2);
-      assert.match(stderr, /cti-agent: GPIO sysfs interface .*sys\/class\/gpio does not exist\. Fix: /);
+      assert.match(
+        stderr,
+        /cti-agent: GPIO sysfs interface .*sys\/class\/gpio does not exist, and gpiodetect is not installed \(or not on PATH\)\. Fix: install libgpiod tools/,
+      );
       assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
     } finally {
       rmSync(dir, { recursive: true, force: true });

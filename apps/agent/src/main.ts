@@ -58,6 +58,7 @@ async function openUploader(
     s3: createS3Client(config),
     bucket: config.upload.bucket,
     concurrency: config.upload.concurrency,
+    multipartThresholdBytes: config.upload.multipartThresholdBytes,
     log: log.child({ mod: 'uploader' }),
     metrics,
     retentionDays: config.outbox.retentionDays,

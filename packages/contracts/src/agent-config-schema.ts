@@ -166,6 +166,8 @@ export const agentConfigSchema = {
         endpoint: { type: ['string', 'null'], format: 'uri' },
         force_path_style: { type: 'boolean' },
         concurrency: { type: 'integer', minimum: 1, maximum: 16 },
+        // S3's smallest multipart part is 5 MiB; below the threshold an object is one PUT.
+        multipart_threshold_mb: { type: 'integer', minimum: 5, maximum: 5120 },
         enabled: { type: 'boolean' },
       },
     },
@@ -174,7 +176,8 @@ export const agentConfigSchema = {
       additionalProperties: false,
       properties: {
         min_free_mb: { type: 'integer', minimum: 0 },
-        retention_days: { type: 'number', minimum: 0 },
+        // null keeps uploaded captures' files until an operator removes them.
+        retention_days: { type: ['number', 'null'], minimum: 0 },
       },
     },
     watchdog: {

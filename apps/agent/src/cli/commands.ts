@@ -100,15 +100,32 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
   }
 }
 
-export function outboxCommand(config: AgentConfig, argv: string[], io: Io): number {
+/**
+ * `cti-agent outbox …` on the outbox database. After a `retry` the running service is told to retry
+ * now (it would otherwise wait for its next poll, or for a store-wide pause of up to 5 minutes).
+ */
+export async function outboxCommand(config: AgentConfig, argv: string[], io: Io): Promise<number> {
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,
     owner: false,
   });
+  let code: number;
   try {
-    return runOutboxCommand(argv, { outbox, stdout: io.stdout, stderr: io.stderr });
+    code = runOutboxCommand(argv, { outbox, stdout: io.stdout, stderr: io.stderr });
   } finally {
     outbox.close();
   }
+  if (code === 0 && argv[0] === 'retry') {
+    const woke = await callService(config, 'POST', '/uploads/retry', { timeoutMs: 3000 }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    io.stdout.write(
+      woke
+        ? 'the running service is retrying now\n'
+        : 'the service is not running: uploads resume when it starts\n',
+    );
+  }
+  return code;
 }

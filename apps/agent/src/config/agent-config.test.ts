@@ -29,6 +29,29 @@ test('defaults are applied and derived paths live in data_dir', () => {
   assert.equal(c.upload.endpoint, null);
   assert.equal(c.upload.forcePathStyle, false);
   assert.equal(c.outbox.minFreeBytes, 200 * 1024 * 1024);
+  assert.equal(c.outbox.retentionDays, 7);
+  assert.equal(c.upload.concurrency, 2);
+  assert.equal(c.upload.multipartThresholdBytes, 16 * 1024 * 1024);
+});
+
+test("upload and outbox keys: multipart threshold in MiB (at least S3's 5 MiB part), retention null keeps", () => {
+  const c = resolveConfig({
+    ...minimal,
+    upload: { bucket: 'cti-dev', concurrency: 4, multipart_threshold_mb: 64 },
+    outbox: { retention_days: null, min_free_mb: 500 },
+  });
+  assert.equal(c.upload.concurrency, 4);
+  assert.equal(c.upload.multipartThresholdBytes, 64 * 1024 * 1024);
+  assert.equal(c.outbox.retentionDays, null);
+  assert.equal(c.outbox.minFreeBytes, 500 * 1024 * 1024);
+  assert.throws(
+    () => resolveConfig({ ...minimal, upload: { bucket: 'cti-dev', multipart_threshold_mb: 1 } }),
+    (e: unknown) => e instanceof ConfigError && /\/upload\/multipart_threshold_mb/.test(e.message),
+  );
+  assert.throws(
+    () => resolveConfig({ ...minimal, outbox: { retention_days: -1 } }),
+    (e: unknown) => e instanceof ConfigError && /\/outbox\/retention_days/.test(e.message),
+  );
 });
 
 test('environment overrides for deployment secrets and endpoints win over the file', () => {

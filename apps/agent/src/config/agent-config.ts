@@ -66,8 +66,10 @@ export type AgentConfig = {
     endpoint: string | null;
     forcePathStyle: boolean;
     concurrency: number;
+    multipartThresholdBytes: number;
   };
-  outbox: { minFreeBytes: number; retentionDays: number };
+  /** retentionDays null: uploaded captures' files are kept. */
+  outbox: { minFreeBytes: number; retentionDays: number | null };
   watchdog: { maxFrameGapMs: number };
   /** Derived paths inside dataDir. */
   paths: { outboxDb: string; spoolDir: string; runtimeFile: string };
@@ -155,10 +157,11 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
       endpoint: env.S3_ENDPOINT ?? upload.endpoint ?? null,
       forcePathStyle: upload.force_path_style ?? Boolean(env.S3_ENDPOINT ?? upload.endpoint),
       concurrency: upload.concurrency ?? 2,
+      multipartThresholdBytes: (upload.multipart_threshold_mb ?? 16) * 1024 * 1024,
     },
     outbox: {
       minFreeBytes: (f.outbox?.min_free_mb ?? 200) * 1024 * 1024,
-      retentionDays: f.outbox?.retention_days ?? 7,
+      retentionDays: f.outbox?.retention_days === undefined ? 7 : f.outbox.retention_days,
     },
     watchdog: { maxFrameGapMs: f.watchdog?.max_frame_gap_ms ?? 5000 },
     paths: {

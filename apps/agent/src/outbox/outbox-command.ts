@@ -62,7 +62,7 @@ function retry(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
   const id = argv.find((a) => !a.startsWith('--'));
   if (id !== undefined && !outbox.show(id)) throw new UsageError(`no capture ${id} in the outbox`, 1);
   const requeued = outbox.retry(id);
-  stdout.write(`${requeued} quarantined capture(s) requeued; pending uploads will be retried now\n`);
+  stdout.write(`${requeued} quarantined capture(s) requeued\n`);
   return 0;
 }
 

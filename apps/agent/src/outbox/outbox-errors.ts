@@ -21,7 +21,7 @@ export class DiskFloorError extends Error {
       reason === 'disk_full'
         ? `capture refused: the spool disk filled up while writing (${mb(info.freeBytes)} free)`
         : `capture refused: ${mb(info.freeBytes)} free on the spool disk, the floor is ${mb(info.minFreeBytes)} ` +
-            `and this capture needs ${mb(info.neededBytes)}; free space or lower outbox.minFreeBytes`,
+            `and this capture needs ${mb(info.neededBytes)}; free space (let uploads drain) or lower outbox.min_free_mb in the agent config`,
     );
     this.name = 'DiskFloorError';
     this.reason = reason;

@@ -58,6 +58,8 @@ onShutdown(
   { log },
 );
 uploader.start();
+// The parent's kill timer starts here: a loaded machine's slow start-up (imports) must not eat a life.
+process.stdout.write('started\n');
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 for (let n = 0; n < config.total; n++) {

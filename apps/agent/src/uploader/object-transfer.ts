@@ -48,7 +48,16 @@ interface HeadResult {
   size: number | undefined;
   checksumSha256: string | undefined;
   etag: string | undefined;
+  /** The capture-time sha256 the agent stores with every object (`x-amz-meta-sha256`). */
+  metaSha256: string | undefined;
 }
+
+/**
+ * Every object carries its capture-time sha256 as user metadata, so a HEAD can tell our bytes from
+ * others' where the store keeps no full-object checksum: multipart objects (S3 keeps only a
+ * checksum of the part checksums) and stores without checksums (s3rver, many S3-compatible ones).
+ */
+const shaMetadata = (target: TransferTarget) => ({ sha256: target.sha256 });
 
 const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
@@ -58,7 +67,12 @@ async function head(target: TransferTarget, options: TransferOptions): Promise<H
       new HeadObjectCommand({ Bucket: target.bucket, Key: target.key, ChecksumMode: 'ENABLED' }),
       { abortSignal: options.signal },
     );
-    return { size: out.ContentLength, checksumSha256: out.ChecksumSHA256, etag: out.ETag };
+    return {
+      size: out.ContentLength,
+      checksumSha256: out.ChecksumSHA256,
+      etag: out.ETag,
+      metaSha256: out.Metadata?.sha256,
+    };
   } catch (error) {
     if (httpStatus(error) === 404 || errorCode(error) === 'NotFound' || errorCode(error) === 'NoSuchKey')
       return null;
@@ -67,19 +81,22 @@ async function head(target: TransferTarget, options: TransferOptions): Promise<H
 }
 
 /**
- * Does the stored object hold our bytes? Size always; the sha256 checksum when the store returns a
- * full-object one (real S3); else a plain single-part ETag is the MD5 of the bytes (s3rver, S3
- * without KMS), compared when we have the bytes in memory.
+ * Does the stored object hold our bytes? The size must match, and then the strongest evidence the
+ * store gives decides: a full-object sha256 checksum (real S3, verified by the store on write); the
+ * sha256 metadata our uploads carry; a plain single-part ETag, the MD5 of the bytes (s3rver, S3
+ * without KMS), when we have the bytes in memory. With none of these nothing proves the bytes are
+ * ours, so they are not taken as ours (a same-sized foreign object must not pass for an upload).
  */
 function sameObject(found: HeadResult, target: TransferTarget, data: Buffer | null): boolean {
   if (found.size !== target.sizeBytes) return false;
   if (found.checksumSha256 && !found.checksumSha256.includes('-')) {
     return found.checksumSha256 === hexToBase64(target.sha256);
   }
+  if (found.metaSha256) return found.metaSha256 === target.sha256;
   const etag = found.etag?.replaceAll('"', '');
   if (data && etag && /^[0-9a-f]{32}$/.test(etag))
     return etag === createHash('md5').update(data).digest('hex');
-  return true;
+  return false;
 }
 
 /**
@@ -206,6 +223,7 @@ async function putSmall(target: TransferTarget, options: TransferOptions): Promi
     ContentLength: data.length,
     ContentType: mimeTypeForFile(target.name),
     ChecksumSHA256: hexToBase64(target.sha256), // real S3 rejects bytes that do not match
+    Metadata: shaMetadata(target),
     IfNoneMatch: conditional ? '*' : undefined,
   });
   withKnownPayloadHash(command, target.sha256);
@@ -281,6 +299,7 @@ async function putMultipart(target: TransferTarget, options: TransferOptions): P
       ContentLength: target.sizeBytes,
       ContentType: mimeTypeForFile(target.name),
       ChecksumAlgorithm: 'SHA256', // per-part sha256, verified by real S3
+      Metadata: shaMetadata(target),
       IfNoneMatch: conditional ? '*' : undefined, // forwarded to CompleteMultipartUpload
     },
     partSize: options.partSizeBytes,

@@ -5,9 +5,9 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { createOutbox } from '../outbox/outbox.ts';
-import { startDenyProxy } from '../test-support/outbox-deny-proxy.ts';
 import { fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
 import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
+import { startS3Proxy } from '../test-support/s3-proxy.ts';
 
 const HARNESS = fileURLToPath(new URL('../test-support/outbox-crash-harness.ts', import.meta.url));
 const cleanups: Array<() => unknown> = [];
@@ -80,6 +80,10 @@ test('SIGKILL at random moments every 0.3-2 s until drained: every committed cap
   for (let round = 0; ; round++) {
     assert.ok(round < 300, 'the outbox drains within 300 restarts');
     const harness = spawnHarness(config);
+    await waitFor(() => harness.lines.includes('started'), {
+      what: 'the harness to start',
+      timeoutMs: 60_000,
+    });
     const lifetime = 300 + Math.floor(Math.random() * 1700);
     const drained = await waitFor(() => harness.lines.includes('drained'), {
       timeoutMs: lifetime,
@@ -145,7 +149,7 @@ test('SIGTERM during a stalled upload abandons it cleanly: exit 0, nothing left 
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const stalled = fakeCapture(0).captureId;
-  const proxy = await startDenyProxy({
+  const proxy = await startS3Proxy({
     target: s3.endpoint,
     hold: (method, path) => method === 'PUT' && path.includes(`${stalled}/image.png`),
   });

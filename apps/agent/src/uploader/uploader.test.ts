@@ -3,13 +3,18 @@ import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { after, test } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
-import { createLocalS3Client, type S3CreatedEvent, startS3rver, waitFor } from '@cti/testkit';
+import { createLocalS3Client, startS3rver, waitFor } from '@cti/testkit';
 import { Registry } from 'prom-client';
 import { createOutbox } from '../outbox/outbox.ts';
-import type { CommitCaptureInput } from '../outbox/outbox-types.ts';
-import { startDenyProxy } from '../test-support/outbox-deny-proxy.ts';
-import { fakeBytes, fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
-import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
+import { fakeBytes, fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
+import {
+  assertMetaLastOnce,
+  assertSameObjects,
+  captureDir,
+  expected,
+  readBucket,
+} from '../test-support/outbox-store-check.ts';
+import { startS3Proxy } from '../test-support/s3-proxy.ts';
 import { createUploader } from './uploader.ts';
 
 const localClientConfig = (endpoint: string) => ({
@@ -32,35 +37,6 @@ function tempOutbox() {
   const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   cleanups.push(t.remove, outbox.close);
   return outbox;
-}
-
-/** What the store must hold: exactly these keys with exactly these bytes. */
-function expected(captures: CommitCaptureInput[]): Map<string, Buffer> {
-  const map = new Map<string, Buffer>();
-  for (const c of captures)
-    for (const f of c.files) map.set(`${captureDir(c.captureId)}${f.name}`, Buffer.from(f.data));
-  return map;
-}
-
-function assertSameObjects(actual: Map<string, Buffer>, wanted: Map<string, Buffer>): void {
-  assert.deepEqual([...actual.keys()].sort(), [...wanted.keys()].sort());
-  for (const [key, bytes] of wanted)
-    assert.equal(sha256(actual.get(key) as Buffer), sha256(bytes), `bytes of ${key}`);
-}
-
-/** meta.json is the last object of each capture to arrive, and every key arrived exactly once. */
-function assertMetaLastOnce(events: S3CreatedEvent[], captures: CommitCaptureInput[]): void {
-  const keys = events.map((e) => e.key);
-  assert.equal(
-    new Set(keys).size,
-    keys.length,
-    `duplicate uploads: ${keys.filter((k, i) => keys.indexOf(k) !== i)}`,
-  );
-  for (const c of captures) {
-    const dir = captureDir(c.captureId);
-    const mine = keys.filter((k) => k.startsWith(dir));
-    assert.equal(mine.at(-1), `${dir}meta.json`, `meta.json last for ${c.captureId}: ${mine}`);
-  }
 }
 
 test('happy path: captures land at their keys byte-exact, meta.json last, oldest first; large files go multipart', async () => {
@@ -240,7 +216,7 @@ test('a permanent 403 AccessDenied quarantines that capture; the others upload',
   cleanups.push(s3.close);
   const captures = Array.from({ length: 4 }, (_, i) => fakeCapture(i + 500));
   const denied = captures[1]!;
-  const proxy = await startDenyProxy({
+  const proxy = await startS3Proxy({
     target: s3.endpoint,
     deny: (method, path) => method === 'PUT' && path.includes(`${denied.captureId}/image.png`),
   });
@@ -321,7 +297,7 @@ test('stop while captures wait for a send slot: the stalled one is abandoned, th
   cleanups.push(s3.close);
   const captures = Array.from({ length: 3 }, (_, i) => fakeCapture(i + 700));
   const stalled = captures[0]!;
-  const proxy = await startDenyProxy({
+  const proxy = await startS3Proxy({
     target: s3.endpoint,
     hold: (method, path) => method === 'PUT' && path.includes(`${stalled.captureId}/image.png`),
   });

@@ -300,6 +300,7 @@ export function createUploader({
     },
     /** Retry everything now (a technician's long press, `cti-agent outbox retry`). */
     wakeNow(): void {
+      log?.info({ pausedForMs: Math.max(0, pausedUntil - clock()) }, 'retry now: waking the backlog');
       failures = 0;
       pausedUntil = 0;
       store.wakeAll();

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createLocalS3Client, startS3rver, waitFor } from '@cti/testkit';
+import { Registry } from 'prom-client';
+import { createOutbox } from '../outbox/outbox.ts';
+import type { CommitCaptureInput } from '../outbox/outbox-types.ts';
+import { fakeBytes, fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
+import {
+  assertMetaLastOnce,
+  assertSameObjects,
+  captureDir,
+  expected,
+  readBucket,
+} from '../test-support/outbox-store-check.ts';
+import { type S3ProxyOptions, startS3Proxy } from '../test-support/s3-proxy.ts';
+import { createUploader } from './uploader.ts';
+
+// s3rver ignores If-None-Match and x-amz-checksum-sha256 (PLATFORM-NOTES); these tests put a proxy
+// in front of it that answers as real S3 does (412, 400 BadDigest, 503 SlowDown), so what the
+// uploader does with those answers is exercised against real HTTP, with s3rver holding the bytes.
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+const MiB = 1024 * 1024;
+
+async function setup(proxyOptions: Omit<S3ProxyOptions, 'target'>) {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const proxy = await startS3Proxy({ target: s3.endpoint, s3Semantics: true, ...proxyOptions });
+  cleanups.push(proxy.close);
+  const client = createLocalS3Client({ endpoint: proxy.endpoint });
+  cleanups.push(() => client.destroy());
+  const t = outboxTempDir();
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(t.remove, outbox.close);
+  const registry = new Registry();
+  const uploader = createUploader({
+    outbox,
+    s3: client,
+    bucket: s3.bucket,
+    concurrency: 2,
+    multipartThresholdBytes: 5 * MiB,
+    partSizeBytes: 5 * MiB,
+    backoffBaseMs: 20,
+    backoffCapMs: 200,
+    metrics: registry,
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  const drain = async (captures: CommitCaptureInput[]) => {
+    for (const c of captures) await outbox.commitCapture(c);
+    uploader.start();
+    await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain', timeoutMs: 60_000 });
+    await uploader.stop();
+  };
+  return { s3, proxy, outbox, registry, drain };
+}
+
+const withImage = (c: CommitCaptureInput, data: Buffer): CommitCaptureInput => ({
+  ...c,
+  files: c.files.map((f) => (f.name === 'image.png' ? { ...f, data } : f)),
+});
+const imageOf = (c: CommitCaptureInput) => c.files.find((f) => f.name === 'image.png')!.data;
+const imageKey = (c: CommitCaptureInput) => `${captureDir(c.captureId)}image.png`;
+
+test('every PUT and multipart part carries a matching x-amz-checksum-sha256; every object its sha256 metadata', async () => {
+  const { s3, proxy, drain } = await setup({});
+  const captures = [fakeCapture(800), withImage(fakeCapture(801), fakeBytes(801, 6 * MiB)), fakeCapture(802)];
+  await drain(captures);
+  // 8 single PUTs + the multipart image's 2 parts.
+  assert.equal(proxy.checksums.length, 10, JSON.stringify(proxy.checksums));
+  assert.ok(proxy.checksums.every((c) => c.ok));
+  assert.deepEqual(proxy.preconditionFailed, []);
+  const stored = await readBucket(s3.client, s3.bucket);
+  assertSameObjects(stored, expected(captures));
+  for (const [key, bytes] of stored) {
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+    assert.equal(head.Metadata?.sha256, sha256(bytes), `sha256 metadata of ${key}`);
+  }
+});
+
+test('a key already holding our bytes: 412 to If-None-Match, a HEAD proves them ours, nothing rewritten', async () => {
+  const { s3, proxy, registry, drain } = await setup({});
+  const capture = fakeCapture(810);
+  // A previous attempt landed but its mark was lost (power cut): plain bytes, no metadata — s3rver's
+  // ETag (the MD5) is what proves them ours.
+  await s3.client.send(
+    new PutObjectCommand({ Bucket: s3.bucket, Key: imageKey(capture), Body: imageOf(capture) }),
+  );
+  await drain([capture]);
+  assert.deepEqual(proxy.preconditionFailed, [`PUT /${s3.bucket}/${imageKey(capture)}`]);
+  assert.equal(
+    s3.events.filter((e) => e.key === imageKey(capture)).length,
+    1,
+    'the image was not stored again',
+  );
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected([capture]));
+  assert.match(await registry.metrics(), /cti_agent_upload_objects_total\{outcome="already_present"\} 1/);
+});
+
+test('a different object at the key: 412, the HEAD disagrees, the capture is quarantined and nothing overwritten', async () => {
+  const { s3, outbox, drain } = await setup({});
+  const [clash, other] = [fakeCapture(820), fakeCapture(821)];
+  const foreign = fakeBytes(9999, imageOf(clash).length); // same size, other bytes
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: imageKey(clash), Body: foreign }));
+  await drain([clash, other]);
+  const shown = outbox.show(clash.captureId);
+  assert.equal(shown?.state, 'quarantined');
+  assert.match(shown?.quarantineReason ?? '', /image\.png: .*a different object already exists/);
+  const stored = await readBucket(s3.client, s3.bucket);
+  assert.equal(sha256(stored.get(imageKey(clash))!), sha256(foreign), 'the foreign object is untouched');
+  assert.equal(stored.has(`${captureDir(clash.captureId)}meta.json`), false, 'no meta.json: no webhook');
+  assertMetaLastOnce(
+    s3.events.filter((e) => e.key.startsWith(captureDir(other.captureId))),
+    [other],
+  );
+});
+
+test('multipart: our earlier upload is recognised by its sha256 metadata, a same-sized foreign object is not', async () => {
+  const { s3, registry, drain } = await setup({});
+  const ours = withImage(fakeCapture(830), fakeBytes(830, 6 * MiB));
+  const theirs = withImage(fakeCapture(831), fakeBytes(831, 6 * MiB));
+  // Ours arrived before a crash (with the metadata every upload carries); theirs is a foreign object
+  // of the same size, which a size-only check would take for the upload.
+  await s3.client.send(
+    new PutObjectCommand({
+      Bucket: s3.bucket,
+      Key: imageKey(ours),
+      Body: imageOf(ours),
+      Metadata: { sha256: sha256(imageOf(ours)) },
+    }),
+  );
+  await s3.client.send(
+    new PutObjectCommand({ Bucket: s3.bucket, Key: imageKey(theirs), Body: fakeBytes(7, 6 * MiB) }),
+  );
+  await drain([ours, theirs]);
+  assert.equal(s3.events.filter((e) => e.key === imageKey(ours)).length, 1, 'ours was not sent again');
+  assert.equal(s3.events.filter((e) => e.key === imageKey(theirs)).length, 2, 'theirs was replaced');
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected([ours, theirs]));
+  assert.match(await registry.metrics(), /cti_agent_upload_objects_total\{outcome="already_present"\} 1/);
+});
+
+test('bytes corrupted in transit: 400 BadDigest quarantines that capture with the reason; the others upload', async () => {
+  const captures = [fakeCapture(840), fakeCapture(841), fakeCapture(842)];
+  const hit = captures[1]!;
+  const { s3, proxy, outbox, drain } = await setup({
+    corrupt: (method, path) => method === 'PUT' && path.endsWith(imageKey(hit)),
+  });
+  await drain(captures);
+  assert.deepEqual(
+    proxy.checksums.filter((c) => !c.ok).map((c) => c.path),
+    [`/${s3.bucket}/${imageKey(hit)}`],
+  );
+  const shown = outbox.show(hit.captureId);
+  assert.equal(shown?.state, 'quarantined');
+  assert.match(shown?.quarantineReason ?? '', /image\.png: BadDigest \(HTTP 400\)/);
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures.filter((c) => c !== hit)));
+});
+
+test('throttling (503 SlowDown) backs off and retries: everything arrives once, nothing quarantined', async () => {
+  let refusals = 5;
+  const captures = Array.from({ length: 4 }, (_, i) => fakeCapture(850 + i));
+  const { s3, proxy, outbox, drain } = await setup({
+    throttle: (method) => method === 'PUT' && refusals-- > 0,
+  });
+  await drain(captures);
+  assert.equal(proxy.throttled.length, 5);
+  assert.equal(outbox.summary().quarantined, 0);
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
+  assertMetaLastOnce(s3.events, captures);
+});

@@ -57,6 +57,10 @@ def hint_loss(out, box, positive):
 
 
 def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat=False):
+    """Float phases run channels-last (oneDNN's fast path on CPU: ~1.6x per batch here); the QAT phase
+    does not (its fake-quant ops gain nothing from it)."""
+    fmt = torch.contiguous_format if qat else torch.channels_last
+    net.to(memory_format=fmt)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(len(train_idx) / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -71,13 +75,14 @@ def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat
         for i in range(0, len(perm), batch):
             j = perm[i : i + batch]
             x, b, p, _ = augment_batch(exact[j], aug[j].float() / 255, box[j], positive[j], gen, size)
-            loss = hint_loss(net(x), b, p)
+            loss = hint_loss(net(x.contiguous(memory_format=fmt)), b, p)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             total += loss.item() * len(j)
         log(f"{tag} epoch {ep + 1}/{epochs} loss {total / len(perm):.4f} ({time.time() - t0:.0f} s)")
+    net.to(memory_format=torch.contiguous_format)
 
 
 def _finite(v) -> float | None:

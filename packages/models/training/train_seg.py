@@ -30,6 +30,7 @@ def train_seg(data, train_idx, val_idx, cfg, log):
     exact, aug = torch.from_numpy(data["seg"])[:, None], torch.from_numpy(data["aug"])[:, None]
     mexact, maug = torch.from_numpy(data["mask_seg"])[:, None], torch.from_numpy(data["mask_aug"])[:, None]
     box, positive = torch.from_numpy(data["box"]), torch.from_numpy(data["positive"])
+    net.to(memory_format=torch.channels_last)  # oneDNN's fast path on CPU: ~1.6x per batch here
     for ep in range(epochs):
         net.train()
         t0, total = time.time(), 0.0
@@ -38,13 +39,14 @@ def train_seg(data, train_idx, val_idx, cfg, log):
             j = perm[i : i + batch]
             x, _, _, m = augment_batch(exact[j], aug[j].float() / 255, box[j], positive[j], gen, size,
                                        mask_exact=mexact[j], mask_aug=maug[j].float() / 255)
-            loss = seg_loss(net(x), m)
+            loss = seg_loss(net(x.contiguous(memory_format=torch.channels_last)), m)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             total += loss.item() * len(j)
         log(f"seg epoch {ep + 1}/{epochs} loss {total / len(perm):.4f} ({time.time() - t0:.0f} s)")
+    net.to(memory_format=torch.contiguous_format)
     return net, evaluate(net, data, val_idx)
 
 

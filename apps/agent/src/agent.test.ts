@@ -16,6 +16,35 @@ import { createStatusSignals } from './signals/status-signals.ts';
 import { createPtyPair } from './test-support/pty-pair.ts';
 import { createButton, type Level } from './trigger/button.ts';
 
+/**
+ * A temp data_dir, the config resolved into it (simulated synthetic source unless `file` says
+ * otherwise) and a real outbox there; `remove()` closes the outbox and deletes the dir.
+ */
+function testbed(prefix: string, file: Record<string, unknown> = {}, { minFreeBytes = 0 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const config = resolveConfig({
+    device_code: 'dev-0001',
+    data_dir: dir,
+    source: { kind: 'simulated', pattern: 'synthetic' },
+    upload: { bucket: 'cti-test' },
+    ...file,
+  });
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    minFreeBytes,
+  });
+  return {
+    dir,
+    config,
+    outbox,
+    remove() {
+      outbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // The whole chain on real peers (socat PTY + emulator process-equivalent, real outbox on disk); only
 // the GPIO interrupt is injected, as edges into the real debouncer.
 test('button press → best serial frame → committed outbox entry with a valid meta.json; long press retries uploads', {
@@ -104,19 +133,7 @@ test('button press → best serial frame → committed outbox entry with a valid
 test('health: an unplugged probe or a full disk is not restartable, a connected but silent probe is', {
   timeout: 60_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cti-health-'));
-  const config = resolveConfig({
-    device_code: 'dev-0001',
-    data_dir: dir,
-    source: { kind: 'simulated', pattern: 'synthetic' },
-    upload: { bucket: 'cti-test' },
-    watchdog: { max_frame_gap_ms: 1000 },
-  });
-  const outbox = createOutbox({
-    dbPath: config.paths.outboxDb,
-    spoolDir: config.paths.spoolDir,
-    minFreeBytes: 0,
-  });
+  const { config, outbox, remove } = testbed('cti-health-', { watchdog: { max_frame_gap_ms: 1000 } });
   let clock = 0;
   let connected = false;
   let lastFrameAt: number | null = null;
@@ -175,27 +192,15 @@ test('health: an unplugged probe or a full disk is not restartable, a connected 
     assert.match(h.reason ?? '', /^disk below the floor .*: captures are refused$/);
   } finally {
     await agent.stop();
-    outbox.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 });
 
 test('a press with the disk below the floor is refused as disk_floor: refused signal, nothing committed or left in the spool', {
   timeout: 60_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cti-floor-'));
-  const config = resolveConfig({
-    device_code: 'dev-0001',
-    data_dir: dir,
-    source: { kind: 'simulated', pattern: 'synthetic', width: 160, height: 120, fps: 20 },
-    upload: { bucket: 'cti-test' },
-  });
   // The real outbox and its real statfs check, with a floor no disk can meet.
-  const outbox = createOutbox({
-    dbPath: config.paths.outboxDb,
-    spoolDir: config.paths.spoolDir,
-    minFreeBytes: Number.MAX_SAFE_INTEGER,
-  });
+  const { config, outbox, remove } = testbed('cti-floor-', {}, { minFreeBytes: Number.MAX_SAFE_INTEGER });
   const shown: string[] = [];
   const signals = createStatusSignals({ led: { write: () => {} } });
   const show = signals.show;
@@ -228,26 +233,15 @@ test('a press with the disk below the floor is refused as disk_floor: refused si
     assert.deepEqual(readdirSync(config.paths.spoolDir), [], 'no capture directory, no temp file');
   } finally {
     await agent.stop();
-    outbox.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 });
 
 test('pooled frame buffers: frames leaving the ring are refilled, but never the previous capture while the frozen check needs it', {
   timeout: 60_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cti-pool-'));
-  const config = resolveConfig({
-    device_code: 'dev-0001',
-    data_dir: dir,
-    source: { kind: 'simulated', pattern: 'synthetic' },
-    upload: { bucket: 'cti-test' },
+  const { config, outbox, remove } = testbed('cti-pool-', {
     capture: { ring_ms: 100, window_before_ms: 30 },
-  });
-  const outbox = createOutbox({
-    dbPath: config.paths.outboxDb,
-    spoolDir: config.paths.spoolDir,
-    minFreeBytes: 0,
   });
   let clock = 1000;
   const framePool = createFramePool();
@@ -286,7 +280,6 @@ test('pooled frame buffers: frames leaving the ring are refilled, but never the 
     assert.deepEqual(framePool.stats(), { allocated: 3, reused: 1, free: 0 });
   } finally {
     await agent.stop();
-    outbox.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 });

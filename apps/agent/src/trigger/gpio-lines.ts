@@ -55,23 +55,46 @@ export function resolveGpioLine(
   chip: GpioChip;
 } {
   const chips = listGpioChips(sysfsRoot);
+  const chip = selectHeaderChip(chips, {
+    chipLabel,
+    bcm,
+    lines: (c) => c.ngpio,
+    where: `under ${join(sysfsRoot, 'class/gpio')}`,
+  });
+  return { line: chip.base + bcm, chip };
+}
+
+/**
+ * The GPIO controller the button is wired to — `chipLabel`, else the first Pi header controller
+ * found — checked to have line `bcm`. Shared by the sysfs path and the gpiomon fallback, which list
+ * chips differently (`where` says how, for the error).
+ */
+export function selectHeaderChip<C extends { name: string; label: string }>(
+  chips: C[],
+  {
+    chipLabel,
+    bcm,
+    lines,
+    where,
+  }: { chipLabel?: string; bcm: number; lines: (chip: C) => number; where: string },
+): C {
   const wanted: readonly string[] = chipLabel ? [chipLabel] : PI_HEADER_CHIP_LABELS;
   const chip = wanted.map((label) => chips.find((c) => c.label === label)).find((c) => c !== undefined);
   if (!chip) {
     const seen = chips.map((c) => `${c.name} "${c.label}"`).join(', ') || 'none';
     throw new GpioUnavailableError(
       'no_chip',
-      `no GPIO controller labelled ${wanted.join(' or ')} under ${join(sysfsRoot, 'class/gpio')} (found: ${seen}). ` +
+      `no GPIO controller labelled ${wanted.join(' or ')} ${where} (found: ${seen}). ` +
         'Fix: set "gpio_chip_label" in the agent config to the label of the controller your button is wired to.',
     );
   }
-  if (!Number.isInteger(bcm) || bcm < 0 || bcm >= chip.ngpio) {
+  if (!Number.isInteger(bcm) || bcm < 0 || bcm >= lines(chip)) {
     throw new GpioUnavailableError(
       'line_out_of_range',
-      `GPIO ${bcm} is outside ${chip.label} (lines 0-${chip.ngpio - 1}). Fix: use the BCM number of the header pin.`,
+      `GPIO ${bcm} is outside ${chip.label} (lines 0-${lines(chip) - 1}). Fix: use the BCM number of the header pin.`,
     );
   }
-  return { line: chip.base + bcm, chip };
+  return chip;
 }
 
 /** onoff's raw EACCES/EPERM on the sysfs files, turned into an error that names the fix. */

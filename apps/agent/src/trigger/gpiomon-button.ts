@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type Button, createButton, type Level, type Timers } from './button.ts';
-import { GpioUnavailableError, PI_HEADER_CHIP_LABELS } from './gpio-lines.ts';
+import { GpioUnavailableError, selectHeaderChip } from './gpio-lines.ts';
 
 export type GpiomonButtonOptions = {
   /** BCM number = line offset on the Pi header controller (gpiochip offsets are never rebased). */
@@ -76,23 +76,7 @@ export function gpiomonInvocation(major: 1 | 2, chip: string, offset: number) {
 
 async function findChip(gpiodetect: string, bcm: number, chipLabel?: string): Promise<string> {
   const chips = parseGpiodetect(await run(gpiodetect, []));
-  const wanted: readonly string[] = chipLabel ? [chipLabel] : PI_HEADER_CHIP_LABELS;
-  const chip = wanted.map((label) => chips.find((c) => c.label === label)).find((c) => c !== undefined);
-  if (!chip) {
-    const seen = chips.map((c) => `${c.name} "${c.label}"`).join(', ') || 'none';
-    throw new GpioUnavailableError(
-      'no_chip',
-      `no GPIO controller labelled ${wanted.join(' or ')} in ${gpiodetect} (found: ${seen}). ` +
-        'Fix: set "gpio_chip_label" in the agent config to the label of the controller your button is wired to.',
-    );
-  }
-  if (!Number.isInteger(bcm) || bcm < 0 || bcm >= chip.lines) {
-    throw new GpioUnavailableError(
-      'line_out_of_range',
-      `GPIO ${bcm} is outside ${chip.label} (lines 0-${chip.lines - 1}). Fix: use the BCM number of the header pin.`,
-    );
-  }
-  return chip.name;
+  return selectHeaderChip(chips, { chipLabel, bcm, lines: (c) => c.lines, where: `in ${gpiodetect}` }).name;
 }
 
 /**

@@ -22,11 +22,14 @@ def _md_value(v) -> str:
 def render_markdown(card: dict) -> str:
     lines = [f"# Model card: {card['name']} {card['version']}", "", card["description"], "",
              "| field | value |", "|---|---|"]
-    for key in ("file", "sha256", "sizeBytes", "format", "precision", "opset", "task"):
-        lines.append(f"| {key} | {_md_value(card.get(key))} |")
+    for key in ("file", "sha256", "sizeBytes", "format", "precision", "opset", "task", "acceptThreshold",
+                "maskThreshold"):
+        if key in card:
+            lines.append(f"| {key} | {_md_value(card.get(key))} |")
     sections = [("Input", "input"), ("Output", "output"), ("Preprocessing", "preprocessing"),
                 ("Postprocessing", "postprocessing"), ("Training data", "trainingData"),
-                ("Training", "training"), ("Metrics (phantom validation split, computed by the trainer)", "metrics")]
+                ("Training", "training"), ("Metrics (phantom validation split, computed by the trainer)", "metrics"),
+                ("Mask threshold calibration (scripts/calibrate-seg-threshold.ts)", "maskThresholdCalibration")]
     for title, key in sections:
         if key not in card:
             continue

@@ -57,5 +57,7 @@ JSON
 out=${CTI_MODELS_OUT:-$pkg/models}
 "$py" "$here/train.py" --data "$data" --out "$out" --version "$version" \
   --generator-info "$data/generator.json" --export-seconds $((export_done - start)) ${CTI_TRAIN_ARGS:-}
+# The segmentation mask threshold, calibrated on the validation split through the inference pipeline.
+node "$pkg/scripts/calibrate-seg-threshold.ts" --data "$data" --models "$out"
 (cd "$root" && pnpm exec biome format --write "$out" >/dev/null) # cards in the repo's JSON style
 echo "train-models: total $(( $(date +%s) - start )) s (export $((export_done - start)) s)"

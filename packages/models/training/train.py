@@ -36,9 +36,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--hint-size", type=int, default=128)
     ap.add_argument("--seg-size", type=int, default=96)
-    ap.add_argument("--hint-epochs", type=int, default=36)
+    ap.add_argument("--hint-epochs", type=int, default=44)
     ap.add_argument("--qat-epochs", type=int, default=4)
-    ap.add_argument("--seg-epochs", type=int, default=28)
+    ap.add_argument("--seg-epochs", type=int, default=32)
     ap.add_argument("--seg-widths", default="8,16,24,40,64")
     ap.add_argument("--only", choices=["hint", "seg"], default=None)
     ap.add_argument("--generator-info", default=None, help="JSON identifying the generator build")
@@ -138,9 +138,11 @@ def main() -> None:
             "output": {"name": "prob", "shape": [1, 1, args.seg_size, args.seg_size],
                        "layout": "ribeye probability per pixel of the resized scan-area crop"},
             "preprocessing": preprocessing(args.seg_size),
-            "postprocessing": "probability map resized bilinearly to the crop, threshold 0.5, pasted into the "
-                              "original frame, largest 8-connected component, holes filled",
-            "maskThreshold": 0.5, "selfCheck": seg_check,
+            "postprocessing": "probability map resized bilinearly to the crop, thresholded at maskThreshold "
+                              "(calibrated on the validation split for the smallest area error through this "
+                              "pipeline: scripts/calibrate-seg-threshold.ts), pasted into the original frame, "
+                              "largest 8-connected component, holes filled",
+            "maskThreshold": 0.5, "selfCheck": seg_check,  # calibrate-seg-threshold.ts sets it next
             "training": {**env, "epochs": args.seg_epochs, "batch": 32, "widths": widths,
                          "seconds": round(time.time() - t)},
             "metrics": metrics})

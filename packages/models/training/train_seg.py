@@ -51,11 +51,11 @@ def train_seg(data, train_idx, val_idx, cfg, log):
 
 
 @torch.no_grad()
-def evaluate(net, data, idx) -> dict:
+def evaluate(net, data, idx, threshold: float = 0.5) -> dict:
     net.eval()
     x = torch.from_numpy(data["seg"][idx])[:, None]
     m = torch.from_numpy(data["mask_seg"][idx])[:, None] > 0.5
-    pred = torch.sigmoid(net(x)) > 0.5
+    pred = torch.sigmoid(net(x)) > threshold
     pos = torch.from_numpy(data["positive"][idx])
     inter = (pred & m).sum((1, 2, 3)).float()
     dice = 2 * inter / (pred.sum((1, 2, 3)) + m.sum((1, 2, 3))).float().clamp(min=1)
@@ -64,3 +64,4 @@ def evaluate(net, data, idx) -> dict:
     return {"val_dice_at_input_res": round(float(dice[pos].mean()), 4),
             "val_area_error_at_input_res": round(float(area_err[pos].mean()), 4),
             "val_negatives_empty_mask": round(float(neg_empty.mean()), 4) if len(neg_empty) else None}
+

@@ -16,6 +16,8 @@ export interface S3Proxy {
   preconditionFailed: string[];
   /** Requests whose body was checked against their `x-amz-checksum-sha256`: path -> matched. */
   checksums: { path: string; ok: boolean }[];
+  /** Requests signed with a payload hash (`x-amz-content-sha256`, hex): path -> it is the body's. */
+  payloadHashes: { path: string; ok: boolean }[];
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
     throttled: [],
     preconditionFailed: [],
     checksums: [],
+    payloadHashes: [],
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer | null, url = req.url) => {
@@ -118,6 +121,9 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
         'At least one of the pre-conditions you specified did not hold',
       );
     }
+    const signed = req.headers['x-amz-content-sha256'];
+    if (typeof signed === 'string' && /^[0-9a-f]{64}$/.test(signed))
+      state.payloadHashes.push({ path, ok: createHash('sha256').update(body).digest('hex') === signed });
     const claimed = req.headers['x-amz-checksum-sha256'];
     if (typeof claimed === 'string' && !completing) {
       const ok = createHash('sha256').update(body).digest('base64') === claimed;

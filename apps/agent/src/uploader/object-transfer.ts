@@ -187,17 +187,31 @@ async function confirmExisting(target: TransferTarget, options: TransferOptions,
   );
 }
 
+const KNOWN_PAYLOAD_HASH = 'ctiKnownPayloadHash';
+
 /**
- * SigV4 signs the payload's sha256 (x-amz-content-sha256) and would hash the body again to get it;
- * we already know it and have just verified it, so hand it over. Real S3 checks this value too.
+ * SigV4 signs the payload's sha256 (x-amz-content-sha256) and would hash the body again to get it.
+ * Our PutObjects carry that very hash as `ChecksumSHA256` (and the bytes were just verified against
+ * it), so one client-level middleware hands it to the signer. Client-level, once: a middleware added
+ * per command makes the SDK rebuild that command's middleware chain on every send. Real S3 checks
+ * the value too. Idempotent per client.
  */
-function withKnownPayloadHash(command: PutObjectCommand, sha256Hex: string): void {
-  command.middlewareStack.add(
-    (next) => (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = sha256Hex;
+export function installKnownPayloadHash(s3: S3Client): void {
+  if (s3.middlewareStack.identify().some((entry) => entry.startsWith(`${KNOWN_PAYLOAD_HASH} `))) return;
+  s3.middlewareStack.add(
+    (next, context) => (args) => {
+      const checksum = (args.input as { ChecksumSHA256?: string }).ChecksumSHA256;
+      const headers = (args.request as { headers?: Record<string, string> }).headers;
+      if (
+        context.commandName === 'PutObjectCommand' &&
+        checksum &&
+        headers &&
+        !headers['x-amz-content-sha256']
+      )
+        headers['x-amz-content-sha256'] = Buffer.from(checksum, 'base64').toString('hex');
       return next(args);
     },
-    { step: 'build', name: 'ctiKnownPayloadHash' },
+    { step: 'build', name: KNOWN_PAYLOAD_HASH },
   );
 }
 
@@ -226,7 +240,6 @@ async function putSmall(target: TransferTarget, options: TransferOptions): Promi
     Metadata: shaMetadata(target),
     IfNoneMatch: conditional ? '*' : undefined,
   });
-  withKnownPayloadHash(command, target.sha256);
   try {
     await options.s3.send(command, { abortSignal: options.signal });
     return 'sent';

@@ -73,6 +73,10 @@ test('every PUT and multipart part carries a matching x-amz-checksum-sha256; eve
   // 8 single PUTs + the multipart image's 2 parts.
   assert.equal(proxy.checksums.length, 10, JSON.stringify(proxy.checksums));
   assert.ok(proxy.checksums.every((c) => c.ok));
+  // SigV4's payload hash is the capture-time sha256 handed to the signer, and it is the body's.
+  const singlePuts = proxy.payloadHashes.filter((p) => !p.path.endsWith(imageKey(captures[1]!)));
+  assert.equal(singlePuts.length, 8, JSON.stringify(proxy.payloadHashes));
+  assert.ok(proxy.payloadHashes.every((p) => p.ok));
   assert.deepEqual(proxy.preconditionFailed, []);
   const stored = await readBucket(s3.client, s3.bucket);
   assertSameObjects(stored, expected(captures));
@@ -171,4 +175,40 @@ test('throttling (503 SlowDown) backs off and retries: everything arrives once, 
   assert.equal(outbox.summary().quarantined, 0);
   assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
   assertMetaLastOnce(s3.events, captures);
+});
+
+test('a request with no answer is aborted after its time allowance and retried: one copy arrives', async () => {
+  let stalls = 1;
+  const capture = fakeCapture(860);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const proxy = await startS3Proxy({
+    target: s3.endpoint,
+    hold: (method, path) => method === 'PUT' && path.endsWith(imageKey(capture)) && stalls-- > 0,
+  });
+  cleanups.push(proxy.close);
+  const client = createLocalS3Client({ endpoint: proxy.endpoint });
+  cleanups.push(() => client.destroy());
+  const t = outboxTempDir();
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(t.remove, outbox.close);
+  // 300 ms + 1 ms per 50 bytes of the 20 KB image: ~0.7 s allowance.
+  const uploader = createUploader({
+    outbox,
+    s3: client,
+    bucket: s3.bucket,
+    requestTimeoutMs: 300,
+    backoffBaseMs: 20,
+  });
+  const errors: string[] = [];
+  uploader.events.on('upload-error', (e) => errors.push(`${e.name} ${e.kind}: ${e.message}`));
+  await outbox.commitCapture(capture);
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain', timeoutMs: 30_000 });
+  await uploader.stop();
+  assert.equal(proxy.held.length, 1);
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /^image\.png transient: RequestTimeout: no answer within 700 ms/);
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected([capture]));
+  assertMetaLastOnce(s3.events, [capture]);
 });

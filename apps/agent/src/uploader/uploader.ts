@@ -224,7 +224,8 @@ export function createUploader({
       controller.abort();
     }, timeoutMs);
     const onStop = () => controller.abort();
-    stopController.signal.addEventListener('abort', onStop, { once: true });
+    if (stopController.signal.aborted) onStop();
+    else stopController.signal.addEventListener('abort', onStop, { once: true });
     const signal = controller.signal;
     const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log };
     try {

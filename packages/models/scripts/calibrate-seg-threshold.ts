@@ -23,7 +23,7 @@ if (!values.data) {
   process.exit(2);
 }
 const cardPath = join(values.models!, 'ribeye-seg.card.json');
-const { card, session } = await loadModel('ribeye-seg', 'segmentation', { cardPath });
+const { card, session } = await loadModel('ribeye-seg', 'segmentation', { cardPath, intraOpThreads: 2 });
 const samples = await validationSamples(values.data);
 const result = await calibrateMaskThreshold(session, card.preprocessing.size, samples);
 await session.close();

@@ -27,7 +27,10 @@ after(async () => {
 
 const MiB = 1024 * 1024;
 
-async function setup(proxyOptions: Omit<S3ProxyOptions, 'target'>) {
+async function setup(
+  proxyOptions: Omit<S3ProxyOptions, 'target'>,
+  uploaderOptions: { requestTimeoutMs?: number } = {},
+) {
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const proxy = await startS3Proxy({ target: s3.endpoint, s3Semantics: true, ...proxyOptions });
@@ -48,6 +51,7 @@ async function setup(proxyOptions: Omit<S3ProxyOptions, 'target'>) {
     backoffBaseMs: 20,
     backoffCapMs: 200,
     metrics: registry,
+    ...uploaderOptions,
   });
   cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
   const drain = async (captures: CommitCaptureInput[]) => {
@@ -56,7 +60,7 @@ async function setup(proxyOptions: Omit<S3ProxyOptions, 'target'>) {
     await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain', timeoutMs: 60_000 });
     await uploader.stop();
   };
-  return { s3, proxy, outbox, registry, drain };
+  return { s3, proxy, outbox, registry, uploader, drain };
 }
 
 const withImage = (c: CommitCaptureInput, data: Buffer): CommitCaptureInput => ({
@@ -180,32 +184,14 @@ test('throttling (503 SlowDown) backs off and retries: everything arrives once, 
 test('a request with no answer is aborted after its time allowance and retried: one copy arrives', async () => {
   let stalls = 1;
   const capture = fakeCapture(860);
-  const s3 = await startS3rver();
-  cleanups.push(s3.close);
-  const proxy = await startS3Proxy({
-    target: s3.endpoint,
-    hold: (method, path) => method === 'PUT' && path.endsWith(imageKey(capture)) && stalls-- > 0,
-  });
-  cleanups.push(proxy.close);
-  const client = createLocalS3Client({ endpoint: proxy.endpoint });
-  cleanups.push(() => client.destroy());
-  const t = outboxTempDir();
-  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
-  cleanups.push(t.remove, outbox.close);
-  // 300 ms + 1 ms per 50 bytes of the 20 KB image: ~0.7 s allowance.
-  const uploader = createUploader({
-    outbox,
-    s3: client,
-    bucket: s3.bucket,
-    requestTimeoutMs: 300,
-    backoffBaseMs: 20,
-  });
+  // 300 ms + 1 ms per 50 bytes of the 20 KB image: a 700 ms allowance.
+  const { s3, proxy, uploader, drain } = await setup(
+    { hold: (method, path) => method === 'PUT' && path.endsWith(imageKey(capture)) && stalls-- > 0 },
+    { requestTimeoutMs: 300 },
+  );
   const errors: string[] = [];
   uploader.events.on('upload-error', (e) => errors.push(`${e.name} ${e.kind}: ${e.message}`));
-  await outbox.commitCapture(capture);
-  uploader.start();
-  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'drain', timeoutMs: 30_000 });
-  await uploader.stop();
+  await drain([capture]);
   assert.equal(proxy.held.length, 1);
   assert.equal(errors.length, 1, errors.join('\n'));
   assert.match(errors[0]!, /^image\.png transient: RequestTimeout: no answer within 700 ms/);

@@ -59,6 +59,22 @@ exec tail -n +1 -f "${events}"
   };
 }
 
+/** The button on BCM 17 (active low, 5 ms debounce, no lockout) through the fake tools, and its presses. */
+async function openTestButton(tools: ReturnType<typeof fakeTools>) {
+  const button = await openGpiomonButton({
+    bcm: 17,
+    pressedLevel: 0,
+    debounceMs: 5,
+    lockoutMs: 0,
+    gpiomonPath: tools.gpiomon,
+    gpiodetectPath: tools.gpiodetect,
+    log: silentLogger(),
+  });
+  const presses: number[] = [];
+  button.onPress((at) => presses.push(at));
+  return { button, presses };
+}
+
 describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }, () => {
   test('parsers: gpiodetect lines, gpiomon versions, event codes per libgpiod generation', () => {
     assert.deepEqual(parseGpiodetect('gpiochip0 [pinctrl-rp1] (54 lines)\nnoise\n'), [
@@ -79,16 +95,7 @@ describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }
   ] as const) {
     test(`libgpiod ${version}: edges from gpiomon drive the debounced button on the header chip`, async () => {
       const tools = fakeTools(version);
-      const button = await openGpiomonButton({
-        bcm: 17,
-        pressedLevel: 0,
-        debounceMs: 5,
-        lockoutMs: 0,
-        gpiomonPath: tools.gpiomon,
-        gpiodetectPath: tools.gpiodetect,
-      });
-      const presses: number[] = [];
-      button.onPress((at) => presses.push(at));
+      const { button, presses } = await openTestButton(tools);
       try {
         await waitFor(() => tools.args().length === 1, { what: 'gpiomon started' });
         assert.deepEqual(tools.args(), [expectArgs]);
@@ -107,17 +114,7 @@ describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }
 
   test('gpiomon exiting (line busy) is restarted and the button keeps working', async () => {
     const tools = fakeTools('v1.6.3', { exitFirst: true });
-    const button = await openGpiomonButton({
-      bcm: 17,
-      pressedLevel: 0,
-      debounceMs: 5,
-      lockoutMs: 0,
-      gpiomonPath: tools.gpiomon,
-      gpiodetectPath: tools.gpiodetect,
-      log: silentLogger(),
-    });
-    const presses: number[] = [];
-    button.onPress((at) => presses.push(at));
+    const { button, presses } = await openTestButton(tools);
     try {
       await waitFor(() => tools.args().length === 2, { what: 'gpiomon restarted' });
       tools.emit('0 17');

@@ -1,73 +1,30 @@
 #!/usr/bin/env node
-import { migrate } from '@cti/db';
-import { createLogger, onShutdown } from '@cti/runtime';
-import { pino } from 'pino';
-import { createApp } from './app.ts';
-import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
-import { createDatabaseClient } from './db/database-client.ts';
-import { listen } from './http-server.ts';
-import { createServerMetrics } from './metrics.ts';
+import type { ServerCommand } from './cli/command.ts';
+import { EXIT_USAGE } from './cli/command.ts';
+import { serveCommand } from './cli/serve-command.ts';
 
-const USAGE = `usage: cti-server [serve]
+/** Every sub-command, one file each under src/cli/ (or its feature folder). */
+const commands: Record<string, ServerCommand> = {
+  serve: serveCommand,
+};
 
-  serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.
-Configuration comes from the environment; see apps/server/README.md.`;
-
-/** Exit status for a bad configuration (sysexits EX_CONFIG), so supervisors can tell it from a crash. */
-const EXIT_CONFIG = 78;
-
-async function serveCommand(config: ServerConfig): Promise<void> {
-  // Asynchronous stdout: a request never waits for its log line. No minLength batching: a quiet
-  // server's warnings (e.g. "database unavailable") must reach the log at once. Flushed on shutdown.
-  const log = createLogger({
-    name: 'cti-server',
-    level: config.logLevel,
-    destination: pino.destination({ dest: 1, sync: false }),
-  });
-  const sql = createDatabaseClient({
-    url: config.databaseUrl,
-    max: config.dbPoolMax,
-    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
-  });
-  if (config.migrateOnStart) {
-    const { applied } = await migrate({ sql, log: (message) => log.info(message) });
-    log.info({ applied }, 'migrations done');
-  }
-  const metrics = createServerMetrics({ dbPoolMax: config.dbPoolMax });
-  const server = createApp({ sql, config, log, metrics });
-  const http = await listen({ app: server.app, host: config.host, port: config.port });
-  log.info({ host: config.host, port: http.port }, 'listening');
-  onShutdown(
-    async () => {
-      await http.close();
-      await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });
-      await sql.end({ timeout: 5 });
-      await new Promise<void>((resolve) => log.flush(() => resolve()));
-    },
-    { log, timeoutMs: config.shutdownTimeoutMs },
-  );
-}
+const usage = () =>
+  `usage: cti-server <command> [options]\n\n${Object.values(commands)
+    .map((c) => `  ${c.usage}`)
+    .join('\n')}\nConfiguration comes from the environment; see apps/server/README.md.`;
 
 async function main(argv: string[]): Promise<number | undefined> {
-  const [command = 'serve', ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    console.log(USAGE);
+  const [name = 'serve', ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
     return 0;
   }
-  if (command !== 'serve' || rest.length > 0) {
-    console.error(`cti-server: unknown command ${JSON.stringify(argv.join(' '))}\n${USAGE}`);
-    return 2;
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    console.error(`cti-server: unknown command ${JSON.stringify(argv.join(' '))}\n${usage()}`);
+    return EXIT_USAGE;
   }
-  let config: ServerConfig;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`cti-server: configuration error: ${err.message}`);
-    return EXIT_CONFIG;
-  }
-  await serveCommand(config);
-  return undefined;
+  return command.run(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -8,7 +8,7 @@ import { listMigrations } from '@cti/db';
 import { silentLogger } from '@cti/runtime';
 import { createApp } from '../app.ts';
 import { createServerMetrics } from '../metrics.ts';
-import { createTestApp, signedInit, testConfig, useTestApp } from '../test-helpers.ts';
+import { signedInit, testConfig, useTestApp } from '../test-helpers.ts';
 
 const ctx = useTestApp();
 

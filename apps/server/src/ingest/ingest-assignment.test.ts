@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { EXAMPLE_MASK_SHA256, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
-import { createTestApp, sha256, signedInit, useTestApp, withRelayFields } from '../test-helpers.ts';
+import { sha256, signedInit, useTestApp, withRelayFields } from '../test-helpers.ts';
 
 // Farm assignment, operator mapping, masks and extra files (docs/adr/0001-ingest-schema-decisions.md).
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { signWebhook } from '@cti/contracts';
 import { exampleWebhookBody } from '@cti/contracts/testing';
 import { waitFor } from '@cti/testkit';
-import { countRows, createTestApp, listenTestApp, TEST_SECRET, useTestApp } from '../test-helpers.ts';
+import { countRows, listenTestApp, TEST_SECRET, useTestApp } from '../test-helpers.ts';
 
 // Bad input that only a real socket can produce: chunked oversize bodies, lying Content-Length,
 // clients that disconnect mid-body. The in-process table is ingest-bad-input.test.ts.

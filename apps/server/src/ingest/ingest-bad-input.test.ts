@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
-import { countRows, createTestApp, signedInit, useTestApp } from '../test-helpers.ts';
+import { countRows, signedInit, useTestApp } from '../test-helpers.ts';
 
 const ctx = useTestApp();
 

@@ -1,0 +1,62 @@
+import { migrate } from '@cti/db';
+import { createLogger, onShutdown } from '@cti/runtime';
+import { pino } from 'pino';
+import { createApp } from '../app.ts';
+import { ConfigError, loadConfig, type ServerConfig } from '../config.ts';
+import { createDatabaseClient } from '../db/database-client.ts';
+import { listen } from '../http-server.ts';
+import { createServerMetrics } from '../metrics.ts';
+import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
+
+async function serve(config: ServerConfig): Promise<void> {
+  // Asynchronous stdout: a request never waits for its log line. No minLength batching: a quiet
+  // server's warnings (e.g. "database unavailable") must reach the log at once. Flushed on shutdown.
+  const log = createLogger({
+    name: 'cti-server',
+    level: config.logLevel,
+    destination: pino.destination({ dest: 1, sync: false }),
+  });
+  const sql = createDatabaseClient({
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
+  });
+  if (config.migrateOnStart) {
+    const { applied } = await migrate({ sql, log: (message) => log.info(message) });
+    log.info({ applied }, 'migrations done');
+  }
+  const metrics = createServerMetrics({ dbPoolMax: config.dbPoolMax });
+  const server = createApp({ sql, config, log, metrics });
+  const http = await listen({ app: server.app, host: config.host, port: config.port });
+  log.info({ host: config.host, port: http.port }, 'listening');
+  onShutdown(
+    async () => {
+      await http.close();
+      await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });
+      await sql.end({ timeout: 5 });
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+    },
+    { log, timeoutMs: config.shutdownTimeoutMs },
+  );
+}
+
+/** `cti-server serve`: the HTTP server (migrations first when CTI_MIGRATE_ON_START=1). */
+export const serveCommand: ServerCommand = {
+  usage: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
+  async run(args) {
+    if (args.length > 0) {
+      console.error(`cti-server serve: unexpected arguments ${JSON.stringify(args.join(' '))}`);
+      return EXIT_USAGE;
+    }
+    let config: ServerConfig;
+    try {
+      config = loadConfig(process.env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(`cti-server: configuration error: ${err.message}`);
+      return EXIT_CONFIG;
+    }
+    await serve(config);
+    return undefined;
+  },
+};

@@ -1,6 +1,6 @@
 // Test helper (excluded from the build): Debian's Chromium driven by playwright-core, and a test Hono
 // app served on a real port, under the CSP the dashboard will have (no inline script or style).
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { listen } from '../http-server.ts';
 
@@ -24,11 +24,14 @@ export function launchBrowser(): Promise<Browser> {
 
 /** Serves `app` on 127.0.0.1 (a free port) with the dashboard's CSP on every response. */
 export async function serveWithCsp(app: Hono): Promise<{ url: string; close(): Promise<void> }> {
-  app.use(async (c, next) => {
+  // A wrapping app, so the header is set whatever order `app` registered its routes in.
+  const outer = new Hono();
+  outer.use(async (c, next) => {
     await next();
     c.res.headers.set('Content-Security-Policy', TEST_CSP);
   });
-  const server = await listen({ app, host: '127.0.0.1', port: 0 });
+  outer.route('/', app);
+  const server = await listen({ app: outer, host: '127.0.0.1', port: 0 });
   return { url: `http://127.0.0.1:${server.port}`, close: () => server.close() };
 }
 

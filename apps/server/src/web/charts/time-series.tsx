@@ -25,7 +25,7 @@ export type TimeSeriesProps = {
   panelHeight?: number;
 };
 
-const MARGIN = { top: 14, right: 20, left: 64, gap: 34, bottom: 40 };
+const MARGIN = { top: 14, right: 20, left: 64, gap: 34, bottom: 56 };
 
 /** An animal's measurements over time: REA and fat thickness in two aligned panels. */
 export function TimeSeriesChart({

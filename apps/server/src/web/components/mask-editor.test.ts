@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { launchBrowser, serveWithCsp, watchPage } from '../test-browser.ts';
+import { launchBrowser, serveWithCsp, TEST_CSP, watchPage } from '../test-browser.ts';
 import { createTestPages, IMAGE_H, IMAGE_W, type Submission, TEST_CSRF } from '../test-pages.tsx';
 
 // The mask editor in headless Chromium, driven by real mouse, keyboard and touch input, under
@@ -82,7 +82,8 @@ describe('mask editor in Chromium', () => {
         for (const ev of (type === 'pointermove' && e.getCoalescedEvents ? e.getCoalescedEvents() : [e]))
           window.__ptr.push([type, ev.clientX - r.left, ev.clientY - r.top]);
       }, true);`);
-    await page.goto(`${server.url}/editor`);
+    const response = await page.goto(`${server.url}/editor`);
+    assert.equal(response?.headers()['content-security-policy'], TEST_CSP);
     await page.waitForSelector('[data-mask-editor][data-ready="true"]');
     const box = (await page.locator('.mask-stage canvas').boundingBox())!;
     assert.equal(box.width, IMAGE_W);

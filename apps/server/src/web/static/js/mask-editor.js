@@ -3,7 +3,9 @@
 // fat-thickness line, undoes, and sends the corrected mask as a PNG the size of the image plus the line.
 // Markup: components/mask-editor.tsx. The mask is kept in image pixels (mask-raster.js); the view only
 // maps screen to image (mask-view.js).
-import { fillEnclosed, maskToRgba, paintSegment, rgbaToMask } from './mask-raster.js';
+import { loadImage, parseLine, sendCorrection } from './mask-io.js';
+import { bindKeys } from './mask-keys.js';
+import { fillEnclosed, paintSegment, rgbaToMask } from './mask-raster.js';
 import { createMaskLayer, createView, drawFrame } from './mask-view.js';
 
 const MAX_UNDO = 40;
@@ -204,59 +206,30 @@ function startEditor(root) {
     { passive: false },
   );
 
-  const KEYS = {
-    '+': () => view.zoomAt(2, ...centre()),
-    '=': () => view.zoomAt(2, ...centre()),
-    '-': () => view.zoomAt(0.5, ...centre()),
-    0: () => view.fit(canvas.clientWidth),
-    d: () => setTool('draw'),
-    e: () => setTool('erase'),
-    f: () => setTool('line'),
-    h: () => setTool('pan'),
-    '[': () => setBrush(Number(brush.value) - 2),
-    ']': () => setBrush(Number(brush.value) + 2),
-    1: () => selectHandle(0),
-    2: () => selectHandle(1),
-    Escape: () => {
+  bindKeys(root, stage, {
+    zoom: (factor) => view.zoomAt(factor, ...centre()),
+    fit: () => view.fit(canvas.clientWidth),
+    tool: setTool,
+    brush: (delta) => setBrush(Number(brush.value) + delta),
+    selectHandle,
+    deselect: () => {
       activeHandle = null;
     },
-  };
-  const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
-
-  root.addEventListener('keydown', (e) => {
-    if (e.target.matches('input, select, textarea')) return;
-    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
-      e.preventDefault();
-      return doUndo();
-    }
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.key === ' ' && e.target === stage) {
-      spaceHeld = true;
-      e.preventDefault();
-      return;
-    }
-    const arrow = ARROWS[e.key];
-    if (arrow && e.target === stage) {
-      e.preventDefault();
+    undo: doUndo,
+    space: (held) => {
+      spaceHeld = held;
+    },
+    arrow(dx, dy, big) {
       if (state.tool === 'line' && activeHandle !== null && state.line) {
-        const step = e.shiftKey ? 10 : 1;
+        const step = big ? 10 : 1;
         const [x, y] = activeHandle === 0 ? [state.line.x1, state.line.y1] : [state.line.x2, state.line.y2];
         snapshot();
-        moveHandle(activeHandle, x + arrow[0] * step, y + arrow[1] * step);
+        moveHandle(activeHandle, x + dx * step, y + dy * step);
       } else {
-        view.pan(-arrow[0] * PAN_STEP_PX, -arrow[1] * PAN_STEP_PX); // the view moves; the image goes the other way
+        view.pan(-dx * PAN_STEP_PX, -dy * PAN_STEP_PX); // the view moves; the image goes the other way
       }
-      return render();
-    }
-    const action = KEYS[e.key];
-    if (action && e.target === stage) {
-      e.preventDefault();
-      action();
-      render();
-    }
-  });
-  root.addEventListener('keyup', (e) => {
-    if (e.key === ' ') spaceHeld = false;
+    },
+    render,
   });
 
   function selectHandle(index) {
@@ -291,28 +264,20 @@ function startEditor(root) {
     button.disabled = true;
     say('Saving…');
     try {
-      const out = document.createElement('canvas');
-      out.width = W;
-      out.height = H;
-      out.getContext('2d').putImageData(new ImageData(maskToRgba(state.mask), W, H), 0, 0);
-      const png = await new Promise((resolve) => out.toBlob(resolve, 'image/png'));
-      const body = new FormData();
-      body.append('mask', png, 'mask.png');
-      body.append('fat_line', state.line ? JSON.stringify(state.line) : '');
       const token = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
-      const res = await fetch(root.dataset.submitUrl, {
-        method: 'POST',
-        body,
-        credentials: 'same-origin',
-        headers: { [root.dataset.csrfHeader || 'X-CSRF-Token']: token },
+      const { ok, message, redirect } = await sendCorrection({
+        url: root.dataset.submitUrl,
+        csrfHeader: root.dataset.csrfHeader || 'X-CSRF-Token',
+        csrfToken: token,
+        mask: state.mask,
+        width: W,
+        height: H,
+        line: state.line,
       });
-      const answer = await res.json().catch(() => ({}));
-      if (!res.ok) return say(`Not saved: ${answer.message ?? `the server answered ${res.status}`}`);
+      if (!ok) return say(`Not saved: ${message}`);
       dirty = false;
       say('Saved. The corrected result is recorded as a new grading result.');
-      if (answer.redirect) location.assign(answer.redirect);
-    } catch {
-      say('Not saved: the server could not be reached. Your drawing is still here; try again.');
+      if (redirect) location.assign(redirect);
     } finally {
       button.disabled = false;
     }
@@ -364,18 +329,4 @@ function startEditor(root) {
     );
   }
   root.dataset.ready = 'true';
-}
-
-function loadImage(src, onLoad, onError) {
-  if (!src) return;
-  const img = new Image();
-  img.crossOrigin = 'anonymous'; // the mask is read back from a canvas: needs a CORS-enabled (or same-origin) URL
-  img.onload = () => onLoad(img);
-  img.onerror = onError;
-  img.src = src;
-}
-
-function parseLine(text) {
-  const n = (text ?? '').split(',').map(Number);
-  return n.length === 4 && n.every(Number.isFinite) ? { x1: n[0], y1: n[1], x2: n[2], y2: n[3] } : null;
 }

@@ -31,6 +31,9 @@ export type ChartFrameProps = {
   empty?: string;
   /** A line under the chart, e.g. how many values are missing and why. */
   note?: string;
+  /** Classes of the <figure> and the <svg> (the farm map uses its own). */
+  figureClass?: string;
+  svgClass?: string;
   children?: Child;
 };
 
@@ -42,12 +45,13 @@ export type ChartFrameProps = {
  */
 export function ChartFrame(props: ChartFrameProps) {
   const { id, title, description, size = DEFAULT_SIZE, xAxis, yAxis, empty, note, children } = props;
+  const { figureClass = 'chart', svgClass = 'chart-svg' } = props;
   const box = props.box ?? plotBox(size);
   return (
-    <figure class="chart" id={id}>
+    <figure class={figureClass} id={id}>
       <figcaption class="chart-title">{title}</figcaption>
       <svg
-        class="chart-svg"
+        class={svgClass}
         viewBox={`0 0 ${size.width} ${size.height}`}
         role="img"
         aria-labelledby={`${id}-title`}
@@ -73,7 +77,8 @@ export function ChartFrame(props: ChartFrameProps) {
   );
 }
 
-function YAxis({ axis, box }: { axis: AxisSpec; box: PlotBox }) {
+/** A y axis: grid lines at the ticks, tick labels, the axis line and the rotated quantity label. */
+export function YAxis({ axis, box }: { axis: AxisSpec; box: PlotBox }) {
   const midY = px((box.top + box.bottom) / 2);
   return (
     <g class="axis axis-y">

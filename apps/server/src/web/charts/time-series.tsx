@@ -1,5 +1,5 @@
 import { formatLocal } from '../time/format-local.ts';
-import { ChartFrame, type ChartSize, withUnit } from './chart-frame.tsx';
+import { ChartFrame, type ChartSize, withUnit, YAxis } from './chart-frame.tsx';
 import { formatTick, linearScale, niceTicks, px } from './scale.ts';
 import { formatNumber, plural } from './summary.ts';
 import { timeTicks } from './time-ticks.ts';
@@ -102,7 +102,6 @@ function Panel({ series, x, box, timeZone, tickXs }: PanelProps) {
     .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const yt = values.length ? niceTicks(Math.min(...values), Math.max(...values), 4) : niceTicks(0, 1, 2);
   const y = linearScale([yt.min, yt.max], [box.bottom, box.top]);
-  const midY = px((box.top + box.bottom) / 2);
   // The line breaks at a missing value rather than bridging it: a gap is a gap.
   let d = '';
   let pen = false;
@@ -114,29 +113,17 @@ function Panel({ series, x, box, timeZone, tickXs }: PanelProps) {
   }
   return (
     <g class="panel" data-quantity={series.quantity}>
-      {yt.values.map((v) => (
-        <g class="tick">
-          <line class="grid" x1={box.left} x2={box.right} y1={y(v)} y2={y(v)} stroke="#d0d0d0" />
-          <text x={box.left - 8} y={px(y(v) + 4)} text-anchor="end" fill="#222">
-            {formatTick(v, yt.step)}
-          </text>
-        </g>
-      ))}
+      <YAxis
+        axis={{
+          label: withUnit(series.quantity, series.unit),
+          ticks: yt.values.map((v) => ({ pos: y(v), label: formatTick(v, yt.step) })),
+        }}
+        box={box}
+      />
       {tickXs.map((tx) => (
         <line class="grid grid-x" x1={tx} x2={tx} y1={box.top} y2={box.bottom} stroke="#ececec" />
       ))}
-      <line class="axis-line" x1={box.left} x2={box.left} y1={box.top} y2={box.bottom} stroke="#222" />
       <line class="axis-line" x1={box.left} x2={box.right} y1={box.bottom} y2={box.bottom} stroke="#222" />
-      <text
-        class="axis-label"
-        x={16}
-        y={midY}
-        text-anchor="middle"
-        transform={`rotate(-90 16 ${midY})`}
-        fill="#222"
-      >
-        {withUnit(series.quantity, series.unit)}
-      </text>
       {d && <path class="line" d={d} fill="none" stroke="#1f5fa8" stroke-width="2" />}
       {points.map((p) => {
         const px0 = x(new Date(p.t).getTime());

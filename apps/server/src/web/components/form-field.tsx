@@ -29,6 +29,25 @@ function described(id: string, { hint, error }: FieldBase) {
   return ids || undefined;
 }
 
+// The hint and the error under a label, with the ids `described()` names.
+function FieldNotes({ id, hint, error }: { id: string; hint?: string; error?: string }) {
+  return (
+    <>
+      {hint && (
+        <p class="field-hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          <span class="visually-hidden">Error: </span>
+          {error}
+        </p>
+      )}
+    </>
+  );
+}
+
 function FieldShell({
   id,
   label,
@@ -49,17 +68,7 @@ function FieldShell({
           <span class="optional"> (optional)</span>
         )}
       </label>
-      {hint && (
-        <p class="field-hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          <span class="visually-hidden">Error: </span>
-          {error}
-        </p>
-      )}
+      <FieldNotes id={id} hint={hint} error={error} />
       {children}
     </div>
   );
@@ -173,17 +182,7 @@ export function CheckboxField(props: CheckboxFieldProps) {
         aria-describedby={described(id, props)}
       />
       <label for={id}>{label}</label>
-      {hint && (
-        <p class="field-hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          <span class="visually-hidden">Error: </span>
-          {error}
-        </p>
-      )}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }

@@ -142,8 +142,8 @@ describe('FarmMap', () => {
     const dot = elements(one, 'circle', 'scan-point')[0]!;
     assert.deepEqual([Number(dot.attrs.cx), Number(dot.attrs.cy)], [320, 210]);
     assert.equal(
-      elements(render(null, []), 'p', 'empty-state')[0]!.text,
-      'No geofence and no scan positions for this farm yet.',
+      elements(render(null, []), 'text', 'chart-empty')[0]!.text,
+      'No geofence and no scan positions for this farm yet',
     );
   });
 

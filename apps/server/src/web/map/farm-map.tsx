@@ -1,3 +1,4 @@
+import { ChartFrame } from '../charts/chart-frame.tsx';
 import { formatLocal } from '../time/format-local.ts';
 import type { Grade } from '../view-types.ts';
 import { fitViewport, insidePolygon, type LonLat, scaleBarLength, tilesFor, toSvg } from './projection.ts';
@@ -54,13 +55,14 @@ export function FarmMap({
       ? `${missing} ${missing === 1 ? 'scan has' : 'scans have'} no GPS position and ${missing === 1 ? 'is' : 'are'} not shown.`
       : undefined;
   const title = `Map of ${farmName}`;
+  const frame = { id, title, note, size: { width, height }, figureClass: 'farm-map', svgClass: 'map-svg' };
   if (all.length === 0) {
     return (
-      <figure class="farm-map" id={id}>
-        <figcaption>{title}</figcaption>
-        <p class="empty-state">No geofence and no scan positions for this farm yet.</p>
-        {note && <p class="chart-note">{note}</p>}
-      </figure>
+      <ChartFrame
+        {...frame}
+        description="No map: no geofence and no scan positions."
+        empty="No geofence and no scan positions for this farm yet"
+      />
     );
   }
   const v = fitViewport(all, width, height);
@@ -74,100 +76,87 @@ export function FarmMap({
   const bar = scaleBarLength((width / 4) * v.metresPerUnit);
   const barPx = Math.round((bar.metres / v.metresPerUnit) * 100) / 100;
   return (
-    <figure class="farm-map" id={id}>
-      <figcaption>{title}</figcaption>
-      <svg
-        class="map-svg"
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-labelledby={`${id}-title`}
-        aria-describedby={`${id}-desc`}
-        font-size="13"
-      >
-        <title id={`${id}-title`}>{title}</title>
-        <desc id={`${id}-desc`}>{description}</desc>
-        <rect class="map-bg" x={0} y={0} width={width} height={height} fill="#eef3e8" />
-        {tileUrl && <Tiles url={tileUrl} v={v} />}
-        {path && (
-          <path
-            class="geofence"
-            d={path}
-            fill="#4f7d2a"
-            fill-opacity="0.15"
-            stroke="#2f5a12"
-            stroke-width="2"
-            fill-rule="evenodd"
-          />
-        )}
-        <g class="scan-points">
-          {located.map((s) => {
-            const [x, y] = toSvg(v, [s.lon, s.lat]);
-            const out = outside.includes(s);
-            const tip = [
-              s.label ?? 'Scan',
-              s.capturedAt ? formatLocal(s.capturedAt, timeZone) : null,
-              s.grade ? `grade ${s.grade}` : null,
-              out ? 'outside the geofence' : null,
-            ]
-              .filter(Boolean)
-              .join(', ');
-            const dot = (
-              <circle
-                class={`scan-point grade-${(s.grade ?? 'none').toLowerCase()}${out ? ' outside' : ''}`}
-                cx={x}
-                cy={y}
-                r={6}
-                fill="#1f5fa8"
-                stroke="#fff"
-                stroke-width="2"
-                data-scan-id={s.id}
-              >
-                <title>{tip}</title>
-              </circle>
-            );
-            return s.href ? (
-              <a href={s.href} aria-label={tip}>
-                {dot}
-              </a>
-            ) : (
-              dot
-            );
-          })}
-        </g>
-        <g class="north-arrow" transform={`translate(${width - 30} 20)`}>
-          <path d="M0,0 L8,22 L0,17 L-8,22 Z" fill="#222" />
-          <text x={0} y={36} text-anchor="middle" font-weight="bold" fill="#222">
-            N
-          </text>
-        </g>
-        <g class="scale-bar" transform={`translate(16 ${height - 20})`}>
-          <rect x={-4} y={-18} width={barPx + 8} height={24} fill="#fff" fill-opacity="0.8" />
-          <path
-            d={`M0,-6 V0 H${barPx} V-6`}
-            fill="none"
-            stroke="#222"
-            stroke-width="2"
-            data-metres={bar.metres}
-          />
-          <text x={barPx / 2} y={-6} text-anchor="middle" fill="#222">
-            {bar.label}
-          </text>
-        </g>
-        {tileUrl && tileAttribution && (
-          <text
-            class="map-attribution"
-            x={width - 4}
-            y={height - 4}
-            text-anchor="end"
-            font-size="10"
-            fill="#222"
-          >
-            {tileAttribution}
-          </text>
-        )}
-      </svg>
-      {note && <p class="chart-note">{note}</p>}
-    </figure>
+    <ChartFrame {...frame} description={description}>
+      <rect class="map-bg" x={0} y={0} width={width} height={height} fill="#eef3e8" />
+      {tileUrl && <Tiles url={tileUrl} v={v} />}
+      {path && (
+        <path
+          class="geofence"
+          d={path}
+          fill="#4f7d2a"
+          fill-opacity="0.15"
+          stroke="#2f5a12"
+          stroke-width="2"
+          fill-rule="evenodd"
+        />
+      )}
+      <g class="scan-points">
+        {located.map((s) => {
+          const [x, y] = toSvg(v, [s.lon, s.lat]);
+          const out = outside.includes(s);
+          const tip = [
+            s.label ?? 'Scan',
+            s.capturedAt ? formatLocal(s.capturedAt, timeZone) : null,
+            s.grade ? `grade ${s.grade}` : null,
+            out ? 'outside the geofence' : null,
+          ]
+            .filter(Boolean)
+            .join(', ');
+          const dot = (
+            <circle
+              class={`scan-point grade-${(s.grade ?? 'none').toLowerCase()}${out ? ' outside' : ''}`}
+              cx={x}
+              cy={y}
+              r={6}
+              fill="#1f5fa8"
+              stroke="#fff"
+              stroke-width="2"
+              data-scan-id={s.id}
+            >
+              <title>{tip}</title>
+            </circle>
+          );
+          return s.href ? (
+            <a href={s.href} aria-label={tip}>
+              {dot}
+            </a>
+          ) : (
+            dot
+          );
+        })}
+      </g>
+      <g class="north-arrow" transform={`translate(${width - 30} 20)`}>
+        <path d="M0,0 L8,22 L0,17 L-8,22 Z" fill="#222" />
+        <text x={0} y={36} text-anchor="middle" font-weight="bold" fill="#222">
+          N
+        </text>
+      </g>
+      <g class="scale-bar" transform={`translate(16 ${height - 20})`}>
+        <rect x={-4} y={-18} width={barPx + 8} height={24} fill="#fff" fill-opacity="0.8" />
+        <path
+          d={`M0,-6 V0 H${barPx} V-6`}
+          fill="none"
+          stroke="#222"
+          stroke-width="2"
+          data-metres={bar.metres}
+        />
+        <text x={barPx / 2} y={-6} text-anchor="middle" fill="#222">
+          {bar.label}
+        </text>
+      </g>
+      {tileUrl && tileAttribution && (
+        <text
+          class="map-attribution"
+          x={width - 4}
+          y={height - 4}
+          text-anchor="end"
+          font-size="10"
+          fill="#222"
+        >
+          {tileAttribution}
+        </text>
+      )}
+    </ChartFrame>
   );
 }
 

@@ -8,6 +8,7 @@ import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
 export type AppOptions = {
   sql: Sql;
@@ -18,11 +19,15 @@ export type AppOptions = {
   clock?: () => number;
   /** Migration files /readyz compares with; @cti/db's own by default. */
   migrationsDir?: string;
+  /** The dashboard's stylesheet and page scripts (read once); from src/web/static by default. */
+  staticAssets?: StaticAssets;
 };
 
 export type ServerApp = {
   app: Hono;
   ingestionLog: IngestionLogWriter;
+  /** `/static/*` files and their versioned URLs, for the pages' layout. */
+  staticAssets: StaticAssets;
   /** Writes the buffered ingestion_log rows; call after the HTTP server stopped, before closing `sql`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 };
@@ -40,6 +45,7 @@ export function createApp({
   metrics,
   clock = Date.now,
   migrationsDir,
+  staticAssets = createStaticAssets(),
 }: AppOptions): ServerApp {
   const ingestionLog = createIngestionLogWriter({ sql, log: log.child({ mod: 'ingestion-log' }), metrics });
   const app = new Hono();
@@ -64,6 +70,7 @@ export function createApp({
     );
   });
   app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
+  app.route('/', staticAssets.routes);
   app.route(
     '/',
     createIngestRoute({
@@ -79,5 +86,5 @@ export function createApp({
     errorResponse(c, new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)),
   );
   app.onError(createErrorHandler(log));
-  return { app, ingestionLog, close: (options) => ingestionLog.close(options) };
+  return { app, ingestionLog, staticAssets, close: (options) => ingestionLog.close(options) };
 }

@@ -22,14 +22,30 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   bodyLimitBytes: 1024 * 1024,
   signatureToleranceSeconds: 300,
   retryAfterSeconds: 7,
+  devices: {
+    silentAfterSeconds: 600,
+    checkIntervalSeconds: 60,
+    historyDays: 7,
+    backlogAgeSeconds: 1800,
+    backlogCaptures: 100,
+    diskLowBytes: 1024 * 1024 * 1024,
+    clockMaxOffsetMs: 5000,
+  },
   ...overrides,
 });
 
 export type TestApp = ServerApp & { metrics: ServerMetrics };
 
-export function createTestApp(sql: Sql, overrides: Partial<AppConfig> = {}): TestApp {
+export function createTestApp(
+  sql: Sql,
+  overrides: Partial<AppConfig> = {},
+  { clock }: { clock?: () => number } = {},
+): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
-  return { ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics }), metrics };
+  return {
+    ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics, clock }),
+    metrics,
+  };
 }
 
 export type TestAppContext = { readonly db: TestDatabase; readonly server: TestApp };

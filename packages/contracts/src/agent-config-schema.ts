@@ -93,7 +93,9 @@ const heartbeat = {
       pattern: '^https?://',
       'x-expected': 'the server base URL, http(s)://host[:port][/prefix]',
     },
-    interval_s: { type: 'integer', minimum: 5, maximum: 3600 },
+    // Default 60. Seconds-long intervals are for tests and demos; the server's silence threshold
+    // (CTI_DEVICE_SILENT_AFTER_S) must stay well above the interval.
+    interval_s: { type: 'integer', minimum: 1, maximum: 3600 },
     timeout_s: { type: 'integer', minimum: 1, maximum: 120 },
     secret_file: { type: ['string', 'null'], minLength: 1 },
   },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, resolveConfig } from './agent-config.ts';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, resolveConfig } from './agent-config.ts';
 
 const minimal = {
   device_code: 'dev-0001',
@@ -154,4 +155,11 @@ test('eid_reader: 9600 baud, the default pattern, a 120 s window; a bad pattern 
     () => resolveConfig({ ...minimal, eid_reader: { path: '/dev/cti-eid', window_s: 0 } }),
     (e: unknown) => e instanceof ConfigError && /\/eid_reader\/window_s: must be >= 1/.test(e.message),
   );
+});
+
+test('the installed template (infra/pi/agent.json.template) is a valid config', () => {
+  const template = fileURLToPath(new URL('../../../../infra/pi/agent.json.template', import.meta.url));
+  const c = loadConfig(template, {});
+  assert.equal(c.heartbeat, null);
+  assert.equal(c.eidReader, null);
 });

@@ -83,7 +83,8 @@ export function loadConfig(env: Env): ServerConfig {
 
 const DAY_S = 86_400;
 
-function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
+/** The CTI_DEVICE_* settings alone (tests take the defaults with `loadDeviceHealthConfig({})`). */
+export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
   return {
     silentAfterSeconds: integer(env, 'CTI_DEVICE_SILENT_AFTER_S', { fallback: 600, min: 1, max: 7 * DAY_S }),
     checkIntervalSeconds: integer(env, 'CTI_DEVICE_CHECK_INTERVAL_S', { fallback: 60, min: 1, max: 3600 }),

@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
-import type { AppConfig } from './config.ts';
+import { type AppConfig, loadDeviceHealthConfig } from './config.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 
@@ -22,15 +22,7 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   bodyLimitBytes: 1024 * 1024,
   signatureToleranceSeconds: 300,
   retryAfterSeconds: 7,
-  devices: {
-    silentAfterSeconds: 600,
-    checkIntervalSeconds: 60,
-    historyDays: 7,
-    backlogAgeSeconds: 1800,
-    backlogCaptures: 100,
-    diskLowBytes: 1024 * 1024 * 1024,
-    clockMaxOffsetMs: 5000,
-  },
+  devices: loadDeviceHealthConfig({}),
   ...overrides,
 });
 

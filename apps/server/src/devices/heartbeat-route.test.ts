@@ -1,36 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { createTestApp, type TestApp } from '../test-helpers.ts';
-import { addDeviceKey, rotateDeviceKey } from './device-keys.ts';
-import { createStaff, heartbeatBody, MB, notificationsOf, signedHeartbeat } from './test-heartbeats.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { rotateDeviceKey } from './device-keys.ts';
+import { heartbeatBody, MB, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
 
 // POST /devices/heartbeat through app.request() on a real migrated database, with the app's clock
 // under the test's control (it is the time heartbeats are received at and signatures checked against).
 
-let db: TestDatabase;
-let server: TestApp;
 let now = Date.now();
+const fleet = useFleetTestApp(() => now, [['dev-a', 'North barn'], ['dev-b']]);
 let secretA: string;
 let secretB: string;
-
-before(async () => {
-  db = await createTestDatabase();
-  server = createTestApp(db.sql, {}, { clock: () => now });
-  await createStaff(db.sql);
-});
-after(async () => {
-  await server?.close();
-  await db?.drop();
-});
-beforeEach(async () => {
+beforeEach(() => {
   now = Date.now();
-  await db.sql`TRUNCATE device_heartbeats, device_health, device_request_rejections, device_keys, notifications, devices CASCADE`;
-  secretA = (await addDeviceKey(db.sql, 'dev-a', { label: 'North barn' })).secret;
-  secretB = (await addDeviceKey(db.sql, 'dev-b')).secret;
+  secretA = fleet.secrets['dev-a']!;
+  secretB = fleet.secrets['dev-b']!;
 });
 
-const post = (init: RequestInit) => server.app.request('/devices/heartbeat', init);
+const post = (init: RequestInit) => fleet.server.app.request('/devices/heartbeat', init);
 const beat = (secret: string, code: string, patch = {}, o: Parameters<typeof signedHeartbeat>[2] = {}) =>
   post(
     signedHeartbeat(secret, heartbeatBody(code, new Date(now), patch), {
@@ -40,7 +26,9 @@ const beat = (secret: string, code: string, patch = {}, o: Parameters<typeof sig
   );
 
 async function state() {
-  const [row] = await db.sql<{ heartbeats: number; health: number; seen: Date | null; rejections: number }[]>`
+  const [row] = await fleet.db.sql<
+    { heartbeats: number; health: number; seen: Date | null; rejections: number }[]
+  >`
     SELECT (SELECT count(*)::int FROM device_heartbeats) AS heartbeats,
            (SELECT count(*)::int FROM device_health) AS health,
            (SELECT max(last_seen_at) FROM devices) AS seen,
@@ -49,7 +37,7 @@ async function state() {
 }
 
 const lastRejection = async () => {
-  const [row] = await db.sql`
+  const [row] = await fleet.db.sql`
     SELECT device_code, http_status, error_code FROM device_request_rejections ORDER BY id DESC LIMIT 1`;
   return row;
 };
@@ -63,7 +51,7 @@ describe('an accepted heartbeat', () => {
     const answer = (await res.json()) as Record<string, unknown>;
     assert.equal(answer.accepted, true);
     assert.equal(answer.server_time_ms, now);
-    const [health] = await db.sql`
+    const [health] = await fleet.db.sql`
       SELECT h.received_at, h.agent_version, h.models, h.pending_captures, h.pending_bytes, h.oldest_pending_age_s,
              h.disk_free_bytes, h.clock_synced, h.clock_offset_ms, h.probe_connected, h.frame_rate_fps,
              h.heartbeats_total, h.body->>'device_code' AS body_device, d.last_seen_at
@@ -84,8 +72,8 @@ describe('an accepted heartbeat', () => {
       body_device: 'dev-a',
       last_seen_at: new Date(now),
     });
-    const [key] =
-      await db.sql`SELECT last_used_at FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE d.device_code = 'dev-a'`;
+    const [key] = await fleet.db
+      .sql`SELECT last_used_at FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE d.device_code = 'dev-a'`;
     assert.deepEqual(key!.last_used_at, new Date(now));
     now += 60_000;
     assert.equal((await beat(secretA, 'dev-a')).status, 200);
@@ -109,7 +97,7 @@ describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () 
 
   test('an unknown device, and a device with no current key', async () => {
     await refused(await beat(secretA, 'dev-zz', {}, { device: 'dev-zz' }), 401, 'unknown_device', 'dev-zz');
-    await db.sql`INSERT INTO devices (device_code) VALUES ('dev-ingest-only')`;
+    await fleet.db.sql`INSERT INTO devices (device_code) VALUES ('dev-ingest-only')`;
     await refused(
       await beat(secretA, 'dev-ingest-only', {}, { device: 'dev-ingest-only' }),
       401,
@@ -231,7 +219,7 @@ describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () 
 
 describe('key rotation', () => {
   test('during the overlap both keys work; the first use of the new key retires the old one', async () => {
-    const { secret: next } = await rotateDeviceKey(db.sql, 'dev-a', 3600);
+    const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 3600);
     assert.equal((await beat(secretA, 'dev-a')).status, 200, 'old key inside the overlap');
     now += 1000;
     assert.equal((await beat(next, 'dev-a')).status, 200, 'new key');
@@ -243,7 +231,7 @@ describe('key rotation', () => {
   });
 
   test('an old key not replaced in time stops at the end of the overlap', async () => {
-    await rotateDeviceKey(db.sql, 'dev-a', 60);
+    await rotateDeviceKey(fleet.db.sql, 'dev-a', 60);
     assert.equal((await beat(secretA, 'dev-a')).status, 200);
     now += 61_000;
     assert.equal((await beat(secretA, 'dev-a')).status, 401);
@@ -251,7 +239,7 @@ describe('key rotation', () => {
   });
 
   test('--overlap 0 revokes at once (a stolen Pi)', async () => {
-    const { secret: next } = await rotateDeviceKey(db.sql, 'dev-a', 0);
+    const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 0);
     now = Date.now() + 1; // the expiry is the database's now(); the test clock was frozen before it
     assert.equal((await beat(secretA, 'dev-a')).status, 401);
     assert.equal((await beat(next, 'dev-a')).status, 200);
@@ -269,23 +257,23 @@ describe('health episodes raise one notification per episode', () => {
       now += 60_000;
       await beat(secretA, 'dev-a', { disk: { free_bytes: 1050 * MB } }); // above the limit, within the 10 %
     }
-    assert.deepEqual(await notificationsOf(db.sql, 'device_disk_low'), [
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_disk_low'), [
       `admin@fleet.test ${key(lowAt)}`,
       `technician@fleet.test ${key(lowAt)}`,
     ]);
     now += 60_000;
     await beat(secretA, 'dev-a', { disk: { free_bytes: 5000 * MB } });
-    const [open] = await db.sql`SELECT disk_low_since FROM device_health`;
+    const [open] = await fleet.db.sql`SELECT disk_low_since FROM device_health`;
     assert.equal(open!.disk_low_since, null, 'episode over');
     now += 60_000;
     const againAt = now;
     await beat(secretA, 'dev-a', { disk: { free_bytes: 100 * MB } });
-    assert.equal((await notificationsOf(db.sql, 'device_disk_low')).length, 4);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_disk_low')).length, 4);
     assert.ok(
-      (await notificationsOf(db.sql, 'device_disk_low')).includes(`admin@fleet.test ${key(againAt)}`),
+      (await notificationsOf(fleet.db.sql, 'device_disk_low')).includes(`admin@fleet.test ${key(againAt)}`),
     );
-    const [payload] =
-      await db.sql`SELECT payload FROM notifications WHERE type = 'device_disk_low' ORDER BY id LIMIT 1`;
+    const [payload] = await fleet.db
+      .sql`SELECT payload FROM notifications WHERE type = 'device_disk_low' ORDER BY id LIMIT 1`;
     assert.deepEqual(payload!.payload, {
       device_id: await deviceId('dev-a'),
       device_code: 'dev-a',
@@ -305,9 +293,9 @@ describe('health episodes raise one notification per episode', () => {
       });
       now += 60_000;
     }
-    assert.equal((await notificationsOf(db.sql, 'device_backlog')).length, 2);
-    assert.equal((await notificationsOf(db.sql, 'device_clock_unsynced')).length, 2);
-    assert.equal((await notificationsOf(db.sql, 'device_disk_low')).length, 0);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_backlog')).length, 2);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_clock_unsynced')).length, 2);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_disk_low')).length, 0);
   });
 
   test('a clock the device believes synced but that is minutes off is unsynced (server-measured skew)', async () => {
@@ -317,7 +305,7 @@ describe('health episodes raise one notification per episode', () => {
     });
     const res = await post(signedHeartbeat(secretB, body, { timestamp: Math.floor(now / 1000) + 120 }));
     assert.equal(res.status, 200);
-    const [row] = await db.sql`SELECT clock_skew_ms, clock_unsynced_since FROM device_health`;
+    const [row] = await fleet.db.sql`SELECT clock_skew_ms, clock_unsynced_since FROM device_health`;
     assert.equal(row!.clock_skew_ms, 120_000);
     assert.deepEqual(row!.clock_unsynced_since, new Date(now));
   });
@@ -329,7 +317,7 @@ describe('/metrics: per-device gauges from the latest snapshots', () => {
       outbox: { pending_captures: 7, pending_bytes: 1234, oldest_pending_age_s: 300, quarantined: 2 },
     });
     await beat(secretB, 'dev-b', { probe: { connected: false, frame_rate_fps: 0 } });
-    const text = await (await server.app.request('/metrics')).text();
+    const text = await (await fleet.server.app.request('/metrics')).text();
     for (const line of [
       'cti_device_outbox_pending_captures{device="dev-a"} 7',
       'cti_device_outbox_pending_bytes{device="dev-a"} 1234',
@@ -349,6 +337,6 @@ describe('/metrics: per-device gauges from the latest snapshots', () => {
 });
 
 async function deviceId(code: string): Promise<string> {
-  const [row] = await db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
+  const [row] = await fleet.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
   return row!.id;
 }

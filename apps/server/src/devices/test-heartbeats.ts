@@ -1,6 +1,11 @@
-// Shared by the device tests (excluded from the build): heartbeat bodies, signed requests, users to notify.
+// Shared by the device tests (excluded from the build): a test app with devices, heartbeat bodies,
+// signed requests, users to notify.
+import { after, before, beforeEach } from 'node:test';
 import { HEARTBEAT_VERSION, type HeartbeatBody, parseDeviceSecret, signDeviceRequest } from '@cti/contracts';
+import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import type { Sql } from 'postgres';
+import { createTestApp, type TestApp } from '../test-helpers.ts';
+import { addDeviceKey } from './device-keys.ts';
 
 export const MB = 1024 * 1024;
 
@@ -76,4 +81,48 @@ export async function notificationsOf(sql: Sql, type: string): Promise<string[]>
     SELECT u.email || ' ' || n.dedupe_key AS line FROM notifications n JOIN users u ON u.id = n.user_id
     WHERE n.type = ${type} ORDER BY n.dedupe_key, u.email`;
   return rows.map((r) => r.line);
+}
+
+export type FleetTestContext = {
+  readonly db: TestDatabase;
+  readonly server: TestApp;
+  /** The secret `device add` printed for each device of the file, fresh for every test. */
+  readonly secrets: Record<string, string>;
+};
+
+/**
+ * File-level hooks: a migrated test database with staff users and an app whose clock is `clock`;
+ * before every test the device tables are emptied and `devices` are added again (new keys).
+ */
+export function useFleetTestApp(
+  clock: () => number,
+  devices: [code: string, label?: string][],
+): FleetTestContext {
+  let db: TestDatabase | undefined;
+  let server: TestApp | undefined;
+  const secrets: Record<string, string> = {};
+  before(async () => {
+    db = await createTestDatabase();
+    server = createTestApp(db.sql, {}, { clock });
+    await createStaff(db.sql);
+  });
+  after(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await db!
+      .sql`TRUNCATE device_heartbeats, device_health, device_request_rejections, device_keys, notifications, devices CASCADE`;
+    for (const [code, label] of devices)
+      secrets[code] = (await addDeviceKey(db!.sql, code, { label: label ?? null })).secret;
+  });
+  return {
+    get db() {
+      return db!;
+    },
+    get server() {
+      return server!;
+    },
+    secrets,
+  };
 }

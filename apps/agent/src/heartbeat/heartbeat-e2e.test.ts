@@ -10,6 +10,7 @@ import { parseDeviceSecret, signDeviceRequest } from '@cti/contracts';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
 import {
+  fetchAgentStatus,
   runAgentCommand,
   runServerCommand,
   type Spawned,
@@ -91,7 +92,7 @@ const notifications = async (type: string) => {
     WHERE n.type = ${type} ORDER BY n.id`;
   return rows.map((r) => `${r.email.split('@')[0]} ${r.dedupe_key.split(':').slice(2).join(':')}`);
 };
-const agentStatus = async () => JSON.parse((await runAgentCommand(configFile, ['status'])).stdout);
+const agentStatus = () => fetchAgentStatus(join(dir, 'data'));
 
 describe('heartbeat: spawned agent → spawned server → Postgres', () => {
   test('start-up heartbeat, then every interval: snapshot, history, last_seen_at; status says accepted', {
@@ -123,7 +124,7 @@ describe('heartbeat: spawned agent → spawned server → Postgres', () => {
     const [history] = await db.sql`SELECT count(*)::int AS n FROM device_heartbeats`;
     assert.ok(history!.n >= 3);
 
-    const status = await agentStatus();
+    const status = JSON.parse((await runAgentCommand(configFile, ['status'])).stdout); // what an operator sees
     assert.equal(status.heartbeat.enabled, true);
     assert.equal(status.heartbeat.last.accepted, true);
     assert.equal(status.heartbeat.last.http_status, 200);
@@ -197,6 +198,11 @@ describe('heartbeat: spawned agent → spawned server → Postgres', () => {
       await db.sql`SELECT device_code, http_status, error_code FROM device_request_rejections ORDER BY id DESC LIMIT 1`;
     assert.deepEqual(rejection, { device_code: DEVICE, http_status: 401, error_code: 'bad_signature' });
     assert.deepEqual((await health())!.received_at, heardBefore, 'nothing else recorded');
+    const doctor = await runAgentCommand(configFile, ['doctor']);
+    assert.match(
+      doctor.stdout,
+      /\[FAIL\] heartbeat\s+last one \(.*\) not accepted: bad_signature: .*\n\s+fix: the installed secret is not a current key of dev-e2e/,
+    );
     await agent.stop();
 
     installSecret(rotated.stdout);
@@ -205,6 +211,10 @@ describe('heartbeat: spawned agent → spawned server → Postgres', () => {
       what: 'accepted with the new key',
       timeoutMs: 20_000,
     });
+    assert.match(
+      (await runAgentCommand(configFile, ['doctor'])).stdout,
+      /\[ OK \] heartbeat\s+last one accepted at .* by http:\/\/127\.0\.0\.1:\d+\/devices\/heartbeat/,
+    );
     await agent.stop();
     agent = undefined;
   });

@@ -1,7 +1,7 @@
 // Test support (not built): the real programs of the heartbeat path, spawned — the built cti-server (a
 // devDependency, linked at node_modules/.bin) and this package's cti-agent from source.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@cti/testkit';
@@ -88,4 +88,14 @@ export function runAgentCommand(configFile: string, args: string[]) {
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** GET /status of the running agent straight from its local API (cheaper than spawning `cti-agent status`). */
+// biome-ignore lint/suspicious/noExplicitAny: test code reads arbitrary status fields
+export async function fetchAgentStatus(dataDir: string): Promise<any> {
+  const { host, port } = JSON.parse(readFileSync(join(dataDir, 'agent-http.json'), 'utf8')) as {
+    host: string;
+    port: number;
+  };
+  return (await fetch(`http://${host}:${port}/status`)).json();
 }

@@ -3,9 +3,11 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { parseDeviceSecret } from '@cti/contracts';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { parseDuration } from './device-command.ts';
+import { createDeviceCommand, parseDuration } from './device-command.ts';
 
-// `cti-server device …`, spawned as an operator runs it, against a real migrated database.
+// `cti-server device …` against a real migrated database: spawned as an operator runs it (the command
+// table in main.ts, stdout/stderr, exit status), and in-process through the same command object for
+// the remaining cases (a node start per case costs seconds on a loaded CI machine).
 
 const MAIN = new URL('../main.ts', import.meta.url).pathname;
 let db: TestDatabase;
@@ -14,8 +16,10 @@ before(async () => {
 });
 after(() => db?.drop());
 
-function device(args: string[], env: Record<string, string | undefined> = { DATABASE_URL: db.url }) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+type Run = { code: number; stdout: string; stderr: string };
+
+function spawned(args: string[], env: Record<string, string | undefined> = { DATABASE_URL: db.url }) {
+  return new Promise<Run>((resolve) => {
     execFile(
       process.execPath,
       [MAIN, 'device', ...args],
@@ -26,6 +30,17 @@ function device(args: string[], env: Record<string, string | undefined> = { DATA
   });
 }
 
+async function device(
+  args: string[],
+  env: Record<string, string | undefined> = { DATABASE_URL: db.url },
+): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const command = createDeviceCommand({ io: { out: (s) => (stdout += s), err: (s) => (stderr += s) }, env });
+  const code = (await command.run(args)) ?? 0;
+  return { code, stdout, stderr };
+}
+
 const keysOf = (code: string) => db.sql<
   { public_key: Buffer; fingerprint: string; expires_at: Date | null }[]
 >`
@@ -34,7 +49,7 @@ const keysOf = (code: string) => db.sql<
 
 describe('cti-server device', () => {
   test('add prints the secret once, alone on stdout; the server keeps only its public key', async () => {
-    const { code, stdout, stderr } = await device(['add', 'pi-barn-1', '--label', 'Barn 1']);
+    const { code, stdout, stderr } = await spawned(['add', 'pi-barn-1', '--label', 'Barn 1']);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^ctidk1\.pi-barn-1\.[A-Za-z0-9_-]+\n$/);
     const secret = parseDeviceSecret(stdout);
@@ -106,7 +121,7 @@ describe('cti-server device', () => {
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');
     }
-    const noDb = await device(['list'], {});
+    const noDb = await spawned(['list'], {});
     assert.equal(noDb.code, 78);
     assert.match(noDb.stderr, /configuration error: DATABASE_URL is not set/);
   });

@@ -3,6 +3,8 @@ import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { AppConfig } from './config.ts';
+import { registerDeviceGauges } from './devices/device-gauges.ts';
+import { createHeartbeatRoute } from './devices/heartbeat-route.ts';
 import { createErrorHandler, errorResponse, HttpError } from './errors.ts';
 import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
@@ -33,8 +35,8 @@ export type ServerApp = {
 };
 
 /**
- * Builds the HTTP app (no port opened): webhook ingest, health, metrics, request ids, access logs and
- * the single error handler. `main.ts` listens; tests call `app.request()`.
+ * Builds the HTTP app (no port opened): webhook ingest, device heartbeats, health, metrics (with
+ * per-device gauges), request ids, access logs and the single error handler. `main.ts` listens; tests call `app.request()`.
  *
  * @example const { app } = createApp({ sql, config, log, metrics }); await app.request('/healthz');
  */
@@ -82,6 +84,13 @@ export function createApp({
       clock,
     }),
   );
+  app.route('/', createHeartbeatRoute({ sql, config, log: log.child({ mod: 'devices' }), metrics, clock }));
+  registerDeviceGauges({
+    registry: metrics.registry,
+    sql,
+    silentAfterSeconds: config.devices.silentAfterSeconds,
+    log: log.child({ mod: 'device-gauges' }),
+  });
   app.notFound((c) =>
     errorResponse(c, new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)),
   );

@@ -19,12 +19,36 @@ export type ServerConfig = {
   retryAfterSeconds: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  devices: DeviceHealthConfig;
+};
+
+/** Fleet health: when a device counts as silent, backlogged, low on disk or off-clock (README, Devices). */
+export type DeviceHealthConfig = {
+  /** A device that sent heartbeats and has not been heard for this long is silent. */
+  silentAfterSeconds: number;
+  /** How often each replica runs the silence check and prunes history (one replica at a time does it). */
+  checkIntervalSeconds: number;
+  /** Heartbeat history and refused requests older than this are deleted. */
+  historyDays: number;
+  /** Backlog: the oldest capture waiting for upload is at least this old… */
+  backlogAgeSeconds: number;
+  /** …or at least this many captures wait (or any is quarantined). */
+  backlogCaptures: number;
+  /** Disk low: free space below this (or below the agent's own floor). */
+  diskLowBytes: number;
+  /** Clock unsynchronised: the device says so, or its clock is off by more than this. */
+  clockMaxOffsetMs: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
 export type AppConfig = Pick<
   ServerConfig,
-  'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
+  | 'webhookSecrets'
+  | 's3Buckets'
+  | 'bodyLimitBytes'
+  | 'signatureToleranceSeconds'
+  | 'retryAfterSeconds'
+  | 'devices'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -53,5 +77,26 @@ export function loadConfig(env: Env): ServerConfig {
     retryAfterSeconds: integer(env, 'CTI_RETRY_AFTER_S', { fallback: 5, min: 1, max: 3600 }),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    devices: loadDeviceHealthConfig(env),
+  };
+}
+
+const DAY_S = 86_400;
+
+/** The CTI_DEVICE_* settings alone (tests take the defaults with `loadDeviceHealthConfig({})`). */
+export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
+  return {
+    silentAfterSeconds: integer(env, 'CTI_DEVICE_SILENT_AFTER_S', { fallback: 600, min: 1, max: 7 * DAY_S }),
+    checkIntervalSeconds: integer(env, 'CTI_DEVICE_CHECK_INTERVAL_S', { fallback: 60, min: 1, max: 3600 }),
+    historyDays: integer(env, 'CTI_DEVICE_HISTORY_DAYS', { fallback: 7, min: 1, max: 366 }),
+    backlogAgeSeconds: integer(env, 'CTI_DEVICE_BACKLOG_AGE_S', { fallback: 1800, min: 1, max: 30 * DAY_S }),
+    backlogCaptures: integer(env, 'CTI_DEVICE_BACKLOG_CAPTURES', { fallback: 100, min: 1, max: 1_000_000 }),
+    diskLowBytes:
+      integer(env, 'CTI_DEVICE_DISK_LOW_MB', { fallback: 1024, min: 1, max: 16 * 1024 * 1024 }) * 1024 * 1024,
+    clockMaxOffsetMs: integer(env, 'CTI_DEVICE_CLOCK_MAX_OFFSET_MS', {
+      fallback: 5000,
+      min: 1,
+      max: 3_600_000,
+    }),
   };
 }

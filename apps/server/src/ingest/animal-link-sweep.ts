@@ -2,7 +2,7 @@ import type { Sql } from 'postgres';
 
 /**
  * Link scans that carry an ear tag but no animal to the animal with that tag on their farm. Ingest
- * links at insert and the animals trigger (migration 0008) links when an animal is registered; a scan
+ * links at insert and the animals trigger (migration 0006) links when an animal is registered; a scan
  * and its animal committed at the same moment by two transactions can each miss the other, and this
  * sweep, run periodically by `cti-server serve`, closes that window. Only recent scans are looked at:
  * the race lasts a transaction, and tags that never get an animal should not cost every run.

@@ -5,7 +5,7 @@ import { signedInit, useTestApp } from '../test-helpers.ts';
 import { linkWaitingScans } from './animal-link-sweep.ts';
 
 // Ear tags at ingest (meta.json `animal`): the scan keeps the tag and is linked to the animal with that
-// tag on the scan's farm — at ingest, or when the animal is registered later (trigger, migration 0008).
+// tag on the scan's farm — at ingest, or when the animal is registered later (trigger, migration 0006).
 
 const EID = '982000123456789';
 const OTHER_EID = '982000987654321';

@@ -129,7 +129,7 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       SELECT (SELECT u.id FROM users u WHERE u.operator_code = ${plan.operatorCode}::text) AS id
     ), animal AS (
       -- The animal with the tag read at the chute, on the scan's farm only; an unknown tag waits on the
-      -- scan (animal_eid) for the animals trigger of migration 0008 to link it.
+      -- scan (animal_eid) for the animals trigger of migration 0006 to link it.
       SELECT (SELECT a.id FROM animals a WHERE a.eid = ${plan.animalEid}::text
                 AND a.farm_id = COALESCE(farm.meta_farm, farm.device_farm, farm.geo_farm)) AS id
       FROM farm

@@ -1,4 +1,4 @@
--- Migration 8: per-device authentication, device heartbeats and fleet health, and the linking of scans
+-- Migration 6: per-device authentication, device heartbeats and fleet health, and the linking of scans
 -- to animals by ear tag. Owned by apps/server (src/devices, src/ingest). Decisions:
 -- docs/adr/0002-device-authentication.md; the tables are documented for readers (the dashboard's fleet
 -- page) in apps/server/README.md, "Devices and fleet health". Additive only.

@@ -1,13 +1,26 @@
 import { Hono } from 'hono';
+import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { API_PREFIX, createApiRouter } from './api/api-router.ts';
+import { apiRoutes, apiSchemas } from './api/api-routes.ts';
+import { buildOpenApiDocument } from './api/openapi-document.ts';
+import { originCheck } from './auth/csrf-protection.ts';
+import { createAuthPageRoutes } from './auth/pages/auth-page-routes.ts';
+import type { AuthVariables } from './auth/principal.ts';
+import { securityHeaders } from './auth/security-headers.ts';
+import { loadPrincipal } from './auth/session-middleware.ts';
+import { createSessionStore } from './auth/session-store.ts';
+import { createSignIn } from './auth/sign-in.ts';
+import { createSignInThrottle } from './auth/sign-in-throttle.ts';
 import type { AppConfig } from './config.ts';
 import { createErrorHandler, errorResponse, HttpError } from './errors.ts';
 import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { createUrlSigner } from './storage/url-signer.ts';
 
 export type AppOptions = {
   sql: Sql;
@@ -21,7 +34,7 @@ export type AppOptions = {
 };
 
 export type ServerApp = {
-  app: Hono;
+  app: Hono<{ Variables: AuthVariables }>;
   ingestionLog: IngestionLogWriter;
   /** Writes the buffered ingestion_log rows; call after the HTTP server stopped, before closing `sql`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
@@ -42,7 +55,7 @@ export function createApp({
   migrationsDir,
 }: AppOptions): ServerApp {
   const ingestionLog = createIngestionLogWriter({ sql, log: log.child({ mod: 'ingestion-log' }), metrics });
-  const app = new Hono();
+  const app = new Hono<{ Variables: AuthVariables }>();
   app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
@@ -63,6 +76,39 @@ export function createApp({
       'request',
     );
   });
+  const api = config.api;
+  const signer = api.s3
+    ? createUrlSigner({
+        settings: api.s3,
+        publicEndpoint: api.s3PublicEndpoint,
+        ttlSeconds: api.signedUrlTtlSeconds,
+        clock,
+      })
+    : undefined;
+  const sessions = createSessionStore({ sql, config: config.auth });
+  const throttle = createSignInThrottle({ sql, config: config.auth });
+  const signIn = createSignIn({ sql, config: config.auth, sessions, throttle });
+  const deps = { sql, config, log: log.child({ mod: 'api' }), signer, sessions, throttle, signIn };
+  const routes = apiRoutes(deps);
+  const openApi = buildOpenApiDocument(routes, apiSchemas);
+  const s3Origin = api.s3PublicEndpoint ?? api.s3?.endpoint;
+  app.use(
+    securityHeaders({ imageOrigins: s3Origin ? [new URL(s3Origin).origin] : ['https://*.amazonaws.com'] }),
+  );
+  // Everything people use (pages and the API) is behind the session + CSRF layers; the webhook is
+  // authenticated by its HMAC signature and the health routes carry no session.
+  // API calls are protected by JSON-only bodies (a cross-site form cannot send them without a CORS
+  // preflight, which is never granted) and the X-CSRF-Token header; forms by the Origin check.
+  app.use(except(['/ingest/*', '/healthz', '/readyz', '/metrics', '/api/*'], originCheck(config.auth)));
+  app.use(
+    except(
+      ['/ingest/*', '/healthz', '/readyz', '/metrics'],
+      loadPrincipal({ sessions, config: config.auth }),
+    ),
+  );
+  app.get('/api/openapi.json', (c) => c.json(openApi));
+  app.route(API_PREFIX, createApiRouter(routes));
+  app.route('/', createAuthPageRoutes(deps));
   app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
   app.route(
     '/',

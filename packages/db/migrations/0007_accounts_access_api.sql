@@ -133,8 +133,9 @@ CREATE INDEX idx_scans_status_sort ON scans (status, (coalesce(captured_at, crea
 CREATE INDEX idx_scans_capture_id ON scans (capture_id);
 CREATE INDEX idx_scans_review_label ON scans (review_label) WHERE review_label IS NOT NULL;
 CREATE INDEX idx_scans_gps ON scans USING gist (gps);
--- The latest grading result of a scan (newest created_at, ties by id) in one index probe.
-CREATE INDEX idx_grading_results_latest ON grading_results (scan_id, created_at DESC, id DESC);
+-- The latest grading result of a scan (newest created_at, ties by id; a NULL created_at counts as oldest)
+-- in one index probe.
+CREATE INDEX idx_grading_results_latest ON grading_results (scan_id, created_at DESC NULLS LAST, id DESC);
 -- Notifications newest first (id is a bigserial: insertion order) per user.
 CREATE INDEX idx_notifications_user_id ON notifications (user_id, id DESC);
 -- Assets are reached from scans (image, mask) and grading results; these make "may this user see

@@ -35,6 +35,8 @@ export type ApiRoute<Q = Record<string, unknown>, B = unknown> = {
   summary: string;
   description?: string;
   access: RouteAccess;
+  /** Path parameter kinds; every parameter is a uuid unless named here. */
+  params?: Record<string, 'integer'>;
   query?: Record<string, QueryParam>;
   body?: JsonSchema;
   /** Success responses by status; the error responses are added to the document for every route. */

@@ -35,7 +35,10 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
       name: m[1],
       in: 'path',
       required: true,
-      schema: { type: 'string', format: 'uuid' },
+      schema:
+        r.params?.[m[1]!] === 'integer'
+          ? { type: 'integer', minimum: 1 }
+          : { type: 'string', format: 'uuid' },
     }));
     const query = Object.entries(r.query ?? {}).map(([name, p]) => ({
       name,

@@ -31,9 +31,11 @@ export function createUrlSigner({
   const client = createS3Client({ ...settings, endpoint: publicEndpoint ?? settings.endpoint });
   return {
     async sign(bucket, key) {
-      const expires = new Date(clock() + ttlSeconds * 1000);
+      const signingDate = new Date(clock());
+      const expires = new Date(signingDate.getTime() + ttlSeconds * 1000);
       const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
         expiresIn: ttlSeconds,
+        signingDate,
       });
       return { url, expires_at: expires.toISOString() };
     },

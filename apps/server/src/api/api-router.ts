@@ -5,7 +5,14 @@ import type { AuthVariables } from '../auth/principal.ts';
 import { requireAdmin, requirePrincipal } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { type ApiRoute, honoPath } from './api-route.ts';
-import { notFound, readJsonBody, readQuery, UUID_RE } from './request-validation.ts';
+import {
+  compileQuerySchema,
+  compileSchema,
+  notFound,
+  readJsonBody,
+  readQuery,
+  UUID_RE,
+} from './request-validation.ts';
 
 export const API_PREFIX = '/api/v1';
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -32,6 +39,9 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
     c.header('Cache-Control', 'no-store');
   });
   for (const r of routes) {
+    // Compile every schema now: a schema Ajv refuses fails at start-up, not on the first request.
+    if (r.body) compileSchema(r.body);
+    if (r.query) compileQuerySchema(r.query);
     api.on(r.method.toUpperCase(), honoPath(r.path), async (c) => {
       const principal =
         r.access === 'admin'
@@ -41,8 +51,8 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
             : c.get('principal');
       const params = c.req.param() as Record<string, string>;
       for (const [name, value] of Object.entries(params)) {
-        if ((name === 'id' || name.endsWith('Id')) && !UUID_RE.test(value))
-          throw notFound(r.tag.replace(/s$/, ''));
+        const ok = r.params?.[name] === 'integer' ? /^[1-9]\d{0,17}$/.test(value) : UUID_RE.test(value);
+        if (!ok) throw notFound(r.tag.replace(/s$/, ''));
       }
       const query = r.query ? readQuery(c, r.query) : readQuery(c, {});
       const body = r.body ? await readJsonBody(c, r.body) : undefined;

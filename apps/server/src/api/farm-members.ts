@@ -1,4 +1,5 @@
 import { addMember, listMembers, removeMember, setOwner } from '../access/membership-queries.ts';
+import { HttpError } from '../errors.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
 import { object, uuid } from './common-schemas.ts';
@@ -43,11 +44,16 @@ export function farmMemberRoutes({ sql }: ApiDeps): ApiRoute[] {
       body: {
         type: 'object',
         additionalProperties: false,
+        minProperties: 1,
         properties: { user_id: uuid, email: emailSchema, is_owner: { type: 'boolean' } },
-        oneOf: [{ required: ['user_id'] }, { required: ['email'] }],
       },
       responses: { 200: { description: 'Members after the change', schema: members } },
       async handler({ c, principal, params, body }) {
+        if ((body.user_id === undefined) === (body.email === undefined)) {
+          throw new HttpError(422, 'invalid_request', 'name the user by user_id or by email (one of them)', {
+            problems: [{ pointer: '/user_id', message: 'give exactly one of user_id and email' }],
+          });
+        }
         const done = await addMember(sql, principal, params.id!, {
           userId: body.user_id,
           email: body.email,

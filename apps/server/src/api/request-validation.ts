@@ -20,7 +20,7 @@ export const notFound = (what: string) => new HttpError(404, 'not_found', `no ${
 type Validator = (data: unknown) => { ok: true; value: unknown } | { ok: false; problems: Problem[] };
 const cache = new WeakMap<object, Validator>();
 
-function validatorFor(schema: object): Validator {
+export function compileSchema(schema: object): Validator {
   let v = cache.get(schema);
   if (v === undefined) {
     v = compileValidator<unknown>(schema);
@@ -41,7 +41,7 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   }
-  const result = validatorFor(schema)(body);
+  const result = compileSchema(schema)(body);
   if (!result.ok) throw invalidRequest(result.problems);
   if (containsNul(body))
     throw invalidRequest([{ pointer: '', message: 'must not contain U+0000 characters' }]);
@@ -77,6 +77,18 @@ export function readQuery(c: Context, params: Record<string, QueryParam>): Recor
     out[name] = coerce(values[0]!, spec.schema);
   }
   if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');
+  const result = compileQuerySchema(params)(out);
+  if (!result.ok) {
+    throw invalidRequest(
+      result.problems.map((p) => ({ pointer: `/query${p.pointer}`, message: p.message })),
+      'invalid query parameters',
+    );
+  }
+  return out;
+}
+
+/** The validator of a route's query parameters (as one object schema), compiled once. */
+export function compileQuerySchema(params: Record<string, QueryParam>): Validator {
   let schema = querySchemas.get(params);
   if (schema === undefined) {
     schema = {
@@ -88,14 +100,7 @@ export function readQuery(c: Context, params: Record<string, QueryParam>): Recor
     };
     querySchemas.set(params, schema);
   }
-  const result = validatorFor(schema)(out);
-  if (!result.ok) {
-    throw invalidRequest(
-      result.problems.map((p) => ({ pointer: `/query${p.pointer}`, message: p.message })),
-      'invalid query parameters',
-    );
-  }
-  return out;
+  return compileSchema(schema);
 }
 
 function coerce(value: string, schema: JsonSchema): unknown {

@@ -1,3 +1,4 @@
+import { HttpError } from '../errors.ts';
 import { renderStoredText } from '../text/safe-markdown.ts';
 import type { Db } from './farm-access.ts';
 import { isoUtc } from './sql-fragments.ts';
@@ -20,6 +21,16 @@ type Row = {
   created_at: string | null;
   created_by: string | null;
 };
+
+/** The CHECK of migration 0007 (expires after published) as a 422 naming the field. */
+function windowProblem(err: unknown): never {
+  if ((err as { code?: string }).code === '23514') {
+    throw new HttpError(422, 'invalid_request', 'expires_at must be after published_at', {
+      problems: [{ pointer: '/expires_at', message: 'must be after published_at' }],
+    });
+  }
+  throw err;
+}
 
 /** An announcement as the API returns it: the source text and its safe HTML rendering. */
 export const announcementView = (r: Row) => ({ ...r, body_html: renderStoredText(r.body, r.format) });
@@ -51,7 +62,7 @@ export async function createAnnouncement(
     INSERT INTO announcements (title, body, format, published_at, expires_at, created_by)
     VALUES (${input.title.trim()}, ${input.body}, ${input.format ?? 'plain'}, ${input.published_at ?? sql`now()`},
             ${input.expires_at ?? null}, ${by})
-    RETURNING id`;
+    RETURNING id`.catch(windowProblem);
   return row!.id;
 }
 
@@ -60,7 +71,7 @@ export async function updateAnnouncement(sql: Db, id: string, input: Announcemen
     UPDATE announcements a SET title = ${input.title?.trim() ?? sql`a.title`}, body = ${input.body ?? sql`a.body`},
            format = ${input.format ?? sql`a.format`}, published_at = ${input.published_at ?? sql`a.published_at`},
            expires_at = ${'expires_at' in input ? (input.expires_at ?? null) : (sql`a.expires_at` as never)}, updated_at = now()
-     WHERE a.id = ${id}`;
+     WHERE a.id = ${id}`.catch(windowProblem);
   return rows.count > 0;
 }
 

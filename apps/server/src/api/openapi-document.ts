@@ -12,14 +12,15 @@ const ERROR_STATUSES: Record<number, string> = {
   415: 'Body is not application/json',
   422: 'Invalid fields or parameters; `problems` names each one',
   429: 'Too many failed sign-ins; see Retry-After',
+  503: 'Storage (S3) is not configured on this server',
 };
 
 /** Which error answers a route can give, from its access level and inputs. */
 function errorStatuses(r: ApiRoute): number[] {
   const out = [422];
   if (r.access !== 'public') out.push(401, 404);
-  if (r.access === 'admin' || r.method !== 'get') out.push(403);
-  if (r.body) out.push(400, 409, 413, 415);
+  if (r.access === 'admin' || r.method !== 'get') out.push(403, 409);
+  if (r.body) out.push(400, 413, 415);
   for (const status of r.errors ?? []) if (!out.includes(status)) out.push(status);
   return out.sort();
 }

@@ -107,16 +107,17 @@ test('sessions, date filters and timestamps are UTC whatever the server’s zone
   const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
   const maxAge = Number(/Max-Age=(\d+)/.exec(signIn.headers.getSetCookie()[0]!)?.[1]);
   assert.ok(Math.abs(maxAge - 7 * 86_400) < 5, `cookie lives the configured 7 days (${maxAge} s)`);
+  type Answer = { items: Record<string, string>[]; email: string };
   const get = async (path: string) =>
-    (await (await fetch(`${base}${path}`, { headers: { cookie } })).json()) as any;
+    (await (await fetch(`${base}${path}`, { headers: { cookie } })).json()) as Answer;
   const day = await get('/api/v1/scans?from=2025-09-09T00:00:00Z&to=2025-09-10T00:00:00Z');
   assert.deepEqual(
-    day.items.map((s: { capture_id: string }) => s.capture_id),
+    day.items.map((s) => s.capture_id),
     ['cap_tz_late'],
   );
-  assert.equal(day.items[0].captured_at, '2025-09-09T23:30:00.000Z');
+  assert.equal(day.items[0]!.captured_at, '2025-09-09T23:30:00.000Z');
   const me = await get('/api/v1/me');
   assert.equal(me.email, 'farmer@example.com', 'a fresh session is not taken for expired');
   const devices = await get('/api/v1/devices');
-  assert.match(devices.items[0].today_starts_at, /T00:00:00.000Z$/, '"today" defaults to the UTC day');
+  assert.match(devices.items[0]!.today_starts_at!, /T00:00:00.000Z$/, '"today" defaults to the UTC day');
 });

@@ -55,18 +55,21 @@ test('sign in, see the account, the token is out of reach of scripts, change pas
   page.on('pageerror', (e) => scriptErrors.push(String(e)));
   try {
     await signIn(page, 'farmer@example.com', 'not-the-password-9');
-    assert.match(await page.getByRole('alert').innerText(), /email or the password is wrong/);
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /email or the password is wrong/);
     await signIn(page, 'farmer@example.com', TEST_PASSWORD);
     await page.waitForURL(`${server.url}/account`);
-    assert.match(await page.locator('main').innerText(), /farmer@example\.com[\s\S]*Maple Farm \(owner\)/);
+    assert.match(
+      (await page.locator('main').textContent()) ?? '',
+      /farmer@example\.com[\s\S]*Maple Farm \(owner\)/,
+    );
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === 'cti_session');
     assert.ok(session, 'a session cookie');
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Lax');
-    assert.equal(await page.evaluate(() => document.cookie), '', 'page scripts see no cookie');
+    assert.equal(await page.evaluate('document.cookie'), '', 'page scripts see no cookie');
     assert.equal(
-      await page.evaluate(() => localStorage.length + sessionStorage.length),
+      await page.evaluate('localStorage.length + sessionStorage.length'),
       0,
       'nothing in web storage',
     );
@@ -76,7 +79,7 @@ test('sign in, see the account, the token is out of reach of scripts, change pas
     await page.getByLabel('Current password').fill(TEST_PASSWORD);
     await page.getByLabel(/^New password/).fill('maple');
     await page.getByRole('button', { name: 'Change password' }).click();
-    assert.match(await page.locator('#new_password-error').innerText(), /at least 12 characters/);
+    assert.match((await page.locator('#new_password-error').textContent()) ?? '', /at least 12 characters/);
     await page.getByLabel('Current password').fill(TEST_PASSWORD);
     await page.getByLabel(/^New password/).fill('orchard-gate-frost-31');
     await page.getByRole('button', { name: 'Change password' }).click();
@@ -110,7 +113,7 @@ test('registration: errors beside the fields, then "request received"; a pending
     await page.getByLabel('technician').check();
     await page.getByLabel(/^Password/).fill('password123');
     await page.getByRole('button', { name: 'Send request' }).click();
-    assert.match(await page.locator('#password-error').innerText(), /at least 12|commonly used/);
+    assert.match((await page.locator('#password-error').textContent()) ?? '', /at least 12|commonly used/);
     assert.equal(
       await page.getByLabel('Email').inputValue(),
       'jo@example.com',
@@ -118,12 +121,15 @@ test('registration: errors beside the fields, then "request received"; a pending
     );
     await page.getByLabel(/^Password/).fill('chute-gate-sunrise-5');
     await page.getByRole('button', { name: 'Send request' }).click();
-    assert.match(await page.locator('main').innerText(), /An administrator will review your request/);
+    assert.match(
+      (await page.locator('main').textContent()) ?? '',
+      /An administrator will review your request/,
+    );
     const [row] = await ctx.db
       .sql`SELECT requested_role, status FROM registration_requests WHERE email = 'jo@example.com'`;
     assert.deepEqual({ ...row }, { requested_role: 'technician', status: 'pending' });
     await signIn(page, 'jo@example.com', 'chute-gate-sunrise-5');
-    assert.match(await page.getByRole('alert').innerText(), /email or the password is wrong/);
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /email or the password is wrong/);
   } finally {
     await context.close();
   }

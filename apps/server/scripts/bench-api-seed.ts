@@ -74,8 +74,8 @@ export async function seedBench(
           SELECT md5('scan' || i)::uuid, 'bench-' || (i % ${devices}) || '.cap_' || i, 'cap_' || i,
                  's3://cti-bench/raw/bench-' || (i % ${devices}) || '/2025/01/01/cap_' || i || '/',
                  md5('device' || (i % ${devices}))::uuid, md5('farm' || (i % ${farms}))::uuid,
-                 ST_SetSRID(ST_MakePoint(-100 + ((i % ${farms}) % 20) * 0.5 + ((i * 7919) % 800 - 400) / 10000.0,
-                                         40 + ((i % ${farms}) / 20) * 0.5 + ((i * 104729) % 800 - 400) / 10000.0), 4326),
+                 ST_SetSRID(ST_MakePoint(-100 + ((i % ${farms}) % 20) * 0.5 + ((i::bigint * 7919) % 800 - 400) / 10000.0,
+                                         40 + ((i % ${farms}) / 20) * 0.5 + ((i::bigint * 104729) % 800 - 400) / 10000.0), 4326),
                  now() - i * interval '30 seconds',
                  (CASE WHEN i % 50 = 0 THEN 'error' WHEN i % 10 = 0 THEN 'ingested' ELSE 'graded' END)::scan_status,
                  md5('asset' || i)::uuid, now() - i * interval '30 seconds' + interval '2 minutes'

@@ -124,6 +124,6 @@ export function createApp({
   app.notFound((c) =>
     errorResponse(c, new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)),
   );
-  app.onError(createErrorHandler(log));
+  app.onError(createErrorHandler(log, { retryAfterSeconds: config.retryAfterSeconds }));
   return { app, ingestionLog, close: (options) => ingestionLog.close(options) };
 }

@@ -12,12 +12,12 @@ const ERROR_STATUSES: Record<number, string> = {
   415: 'Body is not application/json',
   422: 'Invalid fields or parameters; `problems` names each one',
   429: 'Too many failed sign-ins; see Retry-After',
-  503: 'Storage (S3) is not configured on this server',
+  503: 'The database is unavailable (retry after Retry-After), or S3 is not configured (assets/{id}/content)',
 };
 
 /** Which error answers a route can give, from its access level and inputs. */
 function errorStatuses(r: ApiRoute): number[] {
-  const out = [422];
+  const out = [422, 503];
   if (r.access !== 'public') out.push(401, 404);
   if (r.access === 'admin' || r.method !== 'get') out.push(403, 409);
   if (r.body) out.push(400, 413, 415);

@@ -38,6 +38,8 @@ export type ServerApp = {
   ingestionLog: IngestionLogWriter;
   /** Writes the buffered ingestion_log rows; call after the HTTP server stopped, before closing `sql`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /** Deletes expired sessions and spent sign-in throttle rows; main.ts runs it every few minutes. */
+  sweep(): Promise<{ sessions: number; throttle: number }>;
 };
 
 /**
@@ -125,5 +127,10 @@ export function createApp({
     errorResponse(c, new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)),
   );
   app.onError(createErrorHandler(log, { retryAfterSeconds: config.retryAfterSeconds }));
-  return { app, ingestionLog, close: (options) => ingestionLog.close(options) };
+  return {
+    app,
+    ingestionLog,
+    close: (options) => ingestionLog.close(options),
+    sweep: async () => ({ sessions: await sessions.sweep(), throttle: await throttle.sweep() }),
+  };
 }

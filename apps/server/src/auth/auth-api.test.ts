@@ -315,3 +315,22 @@ describe('security headers', () => {
     }
   });
 });
+
+describe('housekeeping', () => {
+  test('sweep deletes expired and idle sessions and spent throttle rows, keeps live ones', async () => {
+    const live = apiClient(app());
+    await live.signIn('ann@example.com', TEST_PASSWORD);
+    await ctx.db.sql`INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, last_seen_at)
+                     VALUES (${Buffer.alloc(32, 1)}, ${ann.id}, 'x', now() - interval '1 minute', now()),
+                            (${Buffer.alloc(32, 2)}, ${ann.id}, 'x', now() + interval '1 day', now() - interval '2 days')`;
+    await ctx.db.sql`INSERT INTO auth_throttle (key, failures, window_started_at, updated_at)
+                     VALUES ('account:old@example.com', 2, now() - interval '2 days', now() - interval '2 days')`;
+    const removed = await ctx.server.sweep();
+    assert.ok(removed.sessions >= 2);
+    assert.ok(removed.throttle >= 1);
+    const left = await ctx.db
+      .sql`SELECT count(*)::int AS n FROM sessions WHERE token_hash IN (${Buffer.alloc(32, 1)}, ${Buffer.alloc(32, 2)})`;
+    assert.equal(left[0]!.n, 0);
+    assert.equal((await live.request('GET', '/api/v1/me')).status, 200);
+  });
+});

@@ -9,10 +9,8 @@
 // ANALYZE of the same SQL — the load-robust figures.
 // BENCH_DATABASE_URL: seed (once) and keep this database; default: a throw-away test database.
 // BENCH_REQUESTS (2000) requests per scenario. New scenarios: add to `scenarios` below.
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
 import postgres, { type Sql } from 'postgres';
 import { encodeScanCursor } from '../src/access/scan-cursor.ts';
@@ -21,6 +19,7 @@ import { scanListQuery } from '../src/access/scan-list-query.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { type BenchServer, spawnServer } from './bench-server.ts';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 1_000_000);
 const FARMS = Number(process.env.BENCH_FARMS ?? 200);
@@ -34,41 +33,20 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-type Server = { port: number; pid: number; stop: () => Promise<void> };
+type Server = BenchServer;
 
-async function startServer(url: string): Promise<Server> {
-  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname], {
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      CTI_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef',
-      CTI_S3_BUCKETS: 'cti-bench',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info', // as in production: one access-log line per request
-      CTI_INSECURE_LOCALHOST_COOKIES: '1',
-      CTI_SIGNIN_ADDRESS_LIMIT: '100000',
-      // Presigning is local computation: a placeholder endpoint and key make detail pay its real cost.
-      S3_ENDPOINT: 'http://127.0.0.1:9',
-      AWS_ACCESS_KEY_ID: 'bench',
-      AWS_SECRET_ACCESS_KEY: 'bench-secret',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+const startServer = (url: string) =>
+  spawnServer({
+    DATABASE_URL: url,
+    CTI_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef',
+    CTI_S3_BUCKETS: 'cti-bench',
+    CTI_INSECURE_LOCALHOST_COOKIES: '1',
+    CTI_SIGNIN_ADDRESS_LIMIT: '100000',
+    // Presigning is local computation: a placeholder endpoint and key make detail pay its real cost.
+    S3_ENDPOINT: 'http://127.0.0.1:9',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening' && entry.port) resolve(entry.port);
-    });
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { port, pid: child.pid!, stop };
-}
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 

@@ -6,16 +6,15 @@
 //    (real HTTP, keep-alive, body limit, HMAC, schema, consistency, transaction, ingestion_log).
 // 3. replays of both, which must be at least as fast.
 // Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10).
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
 import postgres, { type Sql } from 'postgres';
 import { planIngest } from '../src/ingest/ingest-plan.ts';
 import { ingestCapture } from '../src/ingest/ingest-transaction.ts';
 import { distinctWebhook, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -75,34 +74,13 @@ function print(f: Figures): number {
   return rate;
 }
 
-async function startServer(url: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname], {
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      CTI_WEBHOOK_SECRETS: TEST_SECRET,
-      CTI_S3_BUCKETS: TEST_BUCKET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CTI_DB_POOL_MAX: String(POOL),
-      LOG_LEVEL: 'info', // the 'listening' line (with the port) is logged at info
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+const startServer = (url: string) =>
+  spawnServer({
+    DATABASE_URL: url,
+    CTI_WEBHOOK_SECRETS: TEST_SECRET,
+    CTI_S3_BUCKETS: TEST_BUCKET,
+    CTI_DB_POOL_MAX: String(POOL),
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening' && entry.port) resolve(entry.port);
-    });
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { port, pid: child.pid!, stop };
-}
 
 function post(agent: Agent, port: number, init: RequestInit): Promise<number> {
   return new Promise((resolve, reject) => {

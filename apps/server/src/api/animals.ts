@@ -8,8 +8,19 @@ import {
 } from '../access/animal-queries.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
-import { cursorParam, dateTime, nullable, object, pageOf, ref, shortText, uuid } from './common-schemas.ts';
-import { decodeCursor, encodeCursor } from './list-cursor.ts';
+import {
+  createBody,
+  cursorParam,
+  dateTime,
+  nullable,
+  object,
+  pageOf,
+  patchBody,
+  ref,
+  shortText,
+  uuid,
+} from './common-schemas.ts';
+import { decodeCursor, encodeCursor, keysetPage } from './list-cursor.ts';
 import { notFound, UUID_RE } from './request-validation.ts';
 
 export const ANIMAL_SEXES = ['bull', 'steer', 'heifer', 'cow'];
@@ -75,12 +86,14 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
           limit: limit + 1,
           after: after ? { tag: String(after[0]), id: String(after[1]) } : undefined,
         });
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        return c.json({
-          items: page,
-          next_cursor: rows.length > limit && last ? encodeCursor([last.tag_id, last.id]) : null,
-        });
+        return c.json(
+          keysetPage(
+            rows,
+            limit,
+            (last) => encodeCursor([last.tag_id, last.id]),
+            (row) => row,
+          ),
+        );
       },
     }),
     route<Record<string, never>, AnimalInput & { farm_id: string; tag_id: string }>({
@@ -89,12 +102,7 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'animals',
       summary: 'Register an animal on a farm (tag_id unique per farm, EID unique everywhere)',
       access: 'user',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['farm_id', 'tag_id'],
-        properties: fields,
-      },
+      body: createBody(fields, ['farm_id', 'tag_id']),
       responses: { 201: { description: 'Created', schema: ref('Animal') } },
       async handler({ c, principal, body }) {
         const id = await createAnimal(sql, principal, body);
@@ -120,7 +128,7 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'animals',
       summary: 'Change an animal; moving it to another farm needs rights on both farms',
       access: 'user',
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
+      body: patchBody(fields),
       responses: { 200: { description: 'The animal', schema: ref('Animal') } },
       async handler({ c, principal, params, body }) {
         if (!(await updateAnimal(sql, principal, params.id!, body))) throw notFound('animal');

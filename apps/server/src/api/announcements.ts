@@ -9,7 +9,7 @@ import {
 import { isAdmin } from '../auth/principal.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
-import { dateTime, nullable, object, ref, shortText, uuid } from './common-schemas.ts';
+import { createBody, dateTime, nullable, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
 import { notFound } from './request-validation.ts';
 
 export const announcementSchema: JsonSchema = object({
@@ -70,7 +70,7 @@ export function announcementRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'announcements',
       summary: 'Publish an announcement (admin)',
       access: 'admin',
-      body: { type: 'object', additionalProperties: false, required: ['title', 'body'], properties: fields },
+      body: createBody(fields, ['title', 'body']),
       responses: { 201: { description: 'Created', schema: ref('Announcement') } },
       async handler({ c, principal, body }) {
         return c.json(await found(await createAnnouncement(sql, principal.userId, body)), 201);
@@ -82,7 +82,7 @@ export function announcementRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'announcements',
       summary: 'Edit an announcement (admin)',
       access: 'admin',
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
+      body: patchBody(fields),
       responses: { 200: { description: 'The announcement', schema: ref('Announcement') } },
       async handler({ c, params, body }) {
         if (!(await updateAnnouncement(sql, params.id!, body))) throw notFound('announcement');

@@ -66,3 +66,19 @@ export const shortText = (maxLength: number): JsonSchema => ({
   pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$',
   'x-expected': `1–${maxLength} characters on one line, not only spaces`,
 });
+
+/** A PATCH body: only the listed properties, at least one of them. */
+export const patchBody = (properties: Record<string, JsonSchema>): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties,
+});
+
+/** A create body: only the listed properties, `required` among them. */
+export const createBody = (properties: Record<string, JsonSchema>, required: string[]): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  required,
+  properties,
+});

@@ -2,7 +2,7 @@ import { listDevices, updateDevice } from '../access/device-queries.ts';
 import { HttpError } from '../errors.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
-import { dateTime, nullable, object, ref, shortText, uuid } from './common-schemas.ts';
+import { dateTime, nullable, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
 import { notFound } from './request-validation.ts';
 
 export const deviceSchema: JsonSchema = object({
@@ -74,15 +74,10 @@ export function deviceRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'devices',
       summary: 'Label a device or set its default farm (admin)',
       access: 'admin',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        minProperties: 1,
-        properties: {
-          label: { anyOf: [shortText(100), { type: 'null' }] },
-          farm_id: { type: ['string', 'null'], format: 'uuid' },
-        },
-      },
+      body: patchBody({
+        label: { anyOf: [shortText(100), { type: 'null' }] },
+        farm_id: { type: ['string', 'null'], format: 'uuid' },
+      }),
       responses: { 200: { description: 'The device', schema: ref('Device') } },
       async handler({ c, principal, params, body }) {
         if (!(await updateDevice(sql, params.id!, body))) throw notFound('device');

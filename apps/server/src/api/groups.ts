@@ -10,7 +10,7 @@ import {
 } from '../access/group-queries.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
-import { object, ref, shortText, uuid } from './common-schemas.ts';
+import { createBody, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
 import { notFound } from './request-validation.ts';
 
 const date = { type: ['string', 'null'], format: 'date' };
@@ -64,12 +64,7 @@ export function groupRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'groups',
       summary: 'Create a group on a farm (admin, technician of the farm)',
       access: 'user',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['farm_id', 'name'],
-        properties: { farm_id: uuid, ...fields },
-      },
+      body: createBody({ farm_id: uuid, ...fields }, ['farm_id', 'name']),
       responses: { 201: { description: 'Created', schema: ref('Group') } },
       async handler({ c, principal, body }) {
         const id = await createGroup(sql, principal, body);
@@ -93,7 +88,7 @@ export function groupRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'groups',
       summary: 'Rename a group or change its birth-date window',
       access: 'user',
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
+      body: patchBody(fields),
       responses: { 200: { description: 'The group', schema: ref('Group') } },
       async handler({ c, principal, params, body }) {
         if (!(await updateGroup(sql, principal, params.id!, body))) throw notFound('group');

@@ -21,3 +21,21 @@ export function decodeCursor(text: string, types: ('string' | 'number')[]): (str
     problems: [{ pointer: '/query/cursor', message: 'is not a cursor returned by this API' }],
   });
 }
+
+/**
+ * One page from `limit + 1` fetched rows: the first `limit` and, when there were more, the cursor of
+ * the last one returned.
+ */
+export function keysetPage<T, V>(
+  rows: readonly T[],
+  limit: number,
+  cursorOf: (last: T) => string,
+  view: (row: T) => V,
+) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(view),
+    next_cursor: rows.length > limit && last !== undefined ? cursorOf(last) : null,
+  };
+}

@@ -2,7 +2,7 @@ import { listNotifications, markAllRead, markRead, unreadCount } from '../access
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
 import { cursorParam, dateTime, nullable, object, pageOf, ref } from './common-schemas.ts';
-import { decodeCursor, encodeCursor } from './list-cursor.ts';
+import { decodeCursor, encodeCursor, keysetPage } from './list-cursor.ts';
 import { notFound } from './request-validation.ts';
 
 export const notificationSchema: JsonSchema = object({
@@ -42,12 +42,14 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
           beforeId,
           limit: limit + 1,
         });
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        return c.json({
-          items: page,
-          next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
-        });
+        return c.json(
+          keysetPage(
+            rows,
+            limit,
+            (last) => encodeCursor([last.id]),
+            (row) => row,
+          ),
+        );
       },
     }),
     route({

@@ -12,11 +12,8 @@ const review = object({
   usability: { type: ['string', 'null'], enum: ['usable', 'marginal', 'unusable', null] },
   reviewed_at: nullable(dateTime),
 });
-/** Missing measurements are null, never 0. */
-const measurement = { type: ['number', 'null'] };
-
-export const scanListItemSchema: JsonSchema = object({
-  id: uuid,
+/** The fields list items and the detail share. */
+const scanCore: Record<string, JsonSchema> = {
   scan_ref: { type: ['string', 'null'], description: 'Human-readable reference {device_code}.{capture_id}.' },
   capture_id: { type: 'string' },
   captured_at: nullable(dateTime),
@@ -24,6 +21,13 @@ export const scanListItemSchema: JsonSchema = object({
   status: { type: 'string', enum: ['uploaded', 'ingested', 'graded', 'error'] },
   device: object({ id: uuid, device_code: { type: 'string' }, label: { type: ['string', 'null'] } }),
   farm: nullable(object({ id: uuid, name: { type: 'string' } })),
+};
+/** Missing measurements are null, never 0. */
+const measurement = { type: ['number', 'null'] };
+
+export const scanListItemSchema: JsonSchema = object({
+  id: uuid,
+  ...scanCore,
   animal: nullable(object({ id: uuid, tag_id: { type: 'string' } })),
   animal_eid: { type: ['string', 'null'] },
   gps,
@@ -129,14 +133,8 @@ export const gradingResultSchema: JsonSchema = object({
 
 export const scanDetailSchema: JsonSchema = object({
   id: uuid,
-  scan_ref: { type: ['string', 'null'] },
-  capture_id: { type: 'string' },
+  ...scanCore,
   ingest_key: { type: 'string' },
-  captured_at: nullable(dateTime),
-  created_at: nullable(dateTime),
-  status: { type: 'string', enum: ['uploaded', 'ingested', 'graded', 'error'] },
-  device: object({ id: uuid, device_code: { type: 'string' }, label: { type: ['string', 'null'] } }),
-  farm: nullable(object({ id: uuid, name: { type: 'string' } })),
   animal: nullable(object({ id: uuid, tag_id: { type: 'string' }, eid: { type: ['string', 'null'] } })),
   animal_eid: { type: ['string', 'null'] },
   operator_code: { type: ['string', 'null'] },

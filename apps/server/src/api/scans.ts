@@ -6,6 +6,7 @@ import { type ScanChanges, updateScan } from '../access/scan-update.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
 import { cursorParam, limitParam, object, pageOf, ref, shortText, uuid } from './common-schemas.ts';
+import { keysetPage } from './list-cursor.ts';
 import { notFound } from './request-validation.ts';
 import { toScanDetail, toScanListItem } from './scan-views.ts';
 
@@ -41,13 +42,14 @@ export function scanRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
         const { limit = 50, cursor, ...filters } = query;
         const after = cursor === undefined ? undefined : decodeScanCursor(cursor);
         const rows = await scanListQuery(sql, principal, filters, { limit: limit + 1, after });
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        return c.json({
-          items: page.map(toScanListItem),
-          next_cursor:
-            rows.length > limit && last ? encodeScanCursor({ sortUs: last.sort_us, id: last.id }) : null,
-        });
+        return c.json(
+          keysetPage(
+            rows,
+            limit,
+            (last) => encodeScanCursor({ sortUs: last.sort_us, id: last.id }),
+            toScanListItem,
+          ),
+        );
       },
     }),
     route<ScanFilters>({

@@ -6,7 +6,7 @@ import { createUser } from '../auth/user-accounts.ts';
 import { HttpError } from '../errors.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
-import { object, ref, shortText } from './common-schemas.ts';
+import { object, patchBody, ref, shortText } from './common-schemas.ts';
 import { notFound } from './request-validation.ts';
 import { emailSchema, passwordSchema, roleSchema } from './user-schemas.ts';
 
@@ -116,17 +116,12 @@ export function userRoutes({ sql, config, sessions }: ApiDeps): ApiRoute[] {
       tag: 'users',
       summary: 'Name, roles, status (disabling signs them out), operator code (admin); never the last admin',
       access: 'admin',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        minProperties: 1,
-        properties: {
-          full_name: shortText(200),
-          roles,
-          status: { type: 'string', enum: ['active', 'disabled'] },
-          operator_code: operatorCode,
-        },
-      },
+      body: patchBody({
+        full_name: shortText(200),
+        roles,
+        status: { type: 'string', enum: ['active', 'disabled'] },
+        operator_code: operatorCode,
+      }),
       responses: { 200: { description: 'The user', schema: ref('User') } },
       async handler({ c, params, body }) {
         if (!(await updateUser(sql, params.id!, body))) throw notFound('user');

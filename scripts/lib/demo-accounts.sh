@@ -15,7 +15,7 @@ psql -X -q "$db_url" -c "
   INSERT INTO animals (farm_id, tag_id, eid, breed, sex, birth_date)
   VALUES ('$farm_id', 'DEMO-001', '982000000000001', 'Angus', 'heifer', '2024-03-01')"
 
-declare -A passwords=([admin]='demo-admin-pasture-41' [technician]='demo-tech-chute-gate-42' [farmer]='demo-farmer-maple-barn-43')
+declare -A passwords=([admin]='demo-pasture-gate-41' [technician]='demo-chute-probe-42' [farmer]='demo-maple-barn-43')
 for role in admin technician farmer; do
   printf '%s\n' "${passwords[$role]}" |
     DATABASE_URL="$db_url" node "$root/apps/server/dist/main.js" user add --email "$role@demo.cti" --role "$role" --name "Demo ${role^}" >/dev/null

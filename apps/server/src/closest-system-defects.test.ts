@@ -94,3 +94,17 @@ test('announcements are never rendered as raw HTML', async () => {
     assert.ok(!res.body.body_html.includes('<b'), res.body.body_html);
   }
 });
+
+test('text people typed is escaped in pages (a name with a script tag shows as text)', async () => {
+  const farmer = apiClient(ctx.server.app);
+  await farmer.signIn('farmer@example.com', TEST_PASSWORD);
+  assert.equal(
+    (await farmer.request('PATCH', '/api/v1/me', { body: { full_name: '<script>alert(1)</script>' } }))
+      .status,
+    200,
+  );
+  const page = await ctx.server.app.request('/account', { headers: { cookie: farmer.cookie! } });
+  const html = await page.text();
+  assert.ok(html.includes('value="&lt;script&gt;alert(1)&lt;/script&gt;"'), html);
+  assert.ok(!html.includes('<script>alert'), 'no live script tag');
+});

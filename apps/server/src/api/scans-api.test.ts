@@ -158,6 +158,25 @@ describe('scans list', () => {
     assert.deepEqual(await allPages(tech, '&review_label=retake', 10), [scansOfNorth[3]]);
   });
 
+  test('without a limit the same query streams every row through a database cursor, in page order', async () => {
+    const { scanListQuery } = await import('../access/scan-list-query.ts');
+    const principal = {
+      userId: (await db.sql`SELECT id FROM users WHERE email = 'tech@example.com'`)[0]!.id as string,
+      roles: ['technician' as const],
+      email: '',
+      fullName: null,
+      csrfToken: '',
+      sessionHash: Buffer.alloc(32),
+    };
+    const streamed: string[] = [];
+    await scanListQuery(db.sql, principal, { device_id: ids.dev1 }).cursor(7, (rows) => {
+      streamed.push(...rows.map((r) => r.id));
+    });
+    const tech = await as('tech@example.com');
+    assert.deepEqual(streamed, await allPages(tech, `&device_id=${ids.dev1}`, 9));
+    assert.equal(streamed.length, 30);
+  });
+
   test('a farmer filtering by another farm sees nothing; bad parameters are 422 naming them', async () => {
     const farmer = await as('farmer@example.com');
     assert.deepEqual(await allPages(farmer, `&farm_id=${ids.south}`, 50), []);

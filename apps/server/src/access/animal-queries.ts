@@ -1,3 +1,4 @@
+import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
@@ -110,12 +111,12 @@ export async function createAnimal(
  * old farm's groups, and its scans stay where they were taken. false = not visible (404).
  */
 export async function updateAnimal(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   id: string,
   input: AnimalInput,
 ): Promise<boolean> {
-  return (sql as import('postgres').Sql).begin(async (tx) => {
+  return sql.begin(async (tx) => {
     const [animal] = await tx<{ farm_id: string; writable: boolean }[]>`
       SELECT a.farm_id, ${writableFarm(tx, principal, tx`a.farm_id`)} AS writable
         FROM animals a WHERE a.id = ${id} AND ${readableFarm(tx, principal, tx`a.farm_id`)} FOR UPDATE OF a`;
@@ -144,14 +145,14 @@ export async function updateAnimal(
 }
 
 /** Deletes an animal no scan refers to (409 `animal_has_scans` otherwise); false = not visible. */
-export async function deleteAnimal(sql: Db, principal: Principal, id: string): Promise<boolean> {
+export async function deleteAnimal(sql: Sql, principal: Principal, id: string): Promise<boolean> {
   const [animal] = await sql<{ writable: boolean }[]>`
     SELECT ${writableFarm(sql, principal, sql`a.farm_id`)} AS writable FROM animals a
      WHERE a.id = ${id} AND ${readableFarm(sql, principal, sql`a.farm_id`)}`;
   if (!animal) return false;
   if (!animal.writable) throw forbidden('you may not delete animals of this farm');
   try {
-    await (sql as import('postgres').Sql).begin(async (tx) => {
+    await sql.begin(async (tx) => {
       await tx`DELETE FROM contemporary_group_animals WHERE animal_id = ${id}`;
       await tx`DELETE FROM animals WHERE id = ${id}`;
     });

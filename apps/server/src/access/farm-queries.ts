@@ -1,3 +1,4 @@
+import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
@@ -78,13 +79,12 @@ export async function updateFarm(
   if (rights === null) return false;
   if (!rights.writable) throw forbidden('you may not change this farm');
   const g = await geometry(sql, input);
+  // A new centroid when given, else the new geofence's; removing the geofence keeps the old point.
   const centroid =
     g.centroid !== undefined
       ? geom(sql, g.centroid)
-      : g.geofence !== undefined
-        ? g.geofence === null
-          ? sql`centroid`
-          : sql`ST_Centroid(${geom(sql, g.geofence)})`
+      : g.geofence
+        ? sql`ST_Centroid(${geom(sql, g.geofence)})`
         : sql`centroid`;
   await sql`
     UPDATE farms SET name = ${input.name === undefined ? sql`name` : input.name.trim()},
@@ -95,9 +95,9 @@ export async function updateFarm(
 }
 
 /** Deletes a farm nothing refers to; 409 `farm_in_use` otherwise (spec §6: no accidental data loss). */
-export async function deleteFarm(sql: Db, id: string): Promise<boolean> {
+export async function deleteFarm(sql: Sql, id: string): Promise<boolean> {
   try {
-    return await (sql as import('postgres').Sql).begin(async (tx) => {
+    return await sql.begin(async (tx) => {
       await tx`DELETE FROM user_farms WHERE farm_id = ${id}`;
       const rows = await tx`DELETE FROM farms WHERE id = ${id}`;
       return rows.count > 0;

@@ -1,3 +1,4 @@
+import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { isAdmin } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
@@ -58,12 +59,12 @@ const noSuchUser = (pointer: string) =>
  * owner adds technicians only (never owners). Returns false when the farm is not visible.
  */
 export async function addMember(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   farmId: string,
   { userId, email, isOwner = false }: { userId?: string; email?: string; isOwner?: boolean },
 ): Promise<boolean> {
-  return (sql as import('postgres').Sql).begin(async (tx) => {
+  return sql.begin(async (tx) => {
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
@@ -96,12 +97,12 @@ export async function addMember(
 
 /** Removes a member: admins anyone, owners technicians only; never the last owner (409). */
 export async function removeMember(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   farmId: string,
   userId: string,
 ): Promise<boolean> {
-  return (sql as import('postgres').Sql).begin(async (tx) => {
+  return sql.begin(async (tx) => {
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
@@ -120,13 +121,13 @@ export async function removeMember(
 
 /** Admin: make a member owner or not; never demote the last owner (409). */
 export async function setOwner(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   farmId: string,
   userId: string,
   isOwner: boolean,
 ): Promise<boolean> {
-  return (sql as import('postgres').Sql).begin(async (tx) => {
+  return sql.begin(async (tx) => {
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin) throw forbidden('only admins name farm owners');

@@ -1,7 +1,8 @@
+import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
-import { type Db, farmRights, readableFarm, writableFarm } from './farm-access.ts';
+import { farmRights, readableFarm, writableFarm } from './farm-access.ts';
 
 export type ScanChanges = {
   review_label?: string | null;
@@ -21,12 +22,12 @@ const unprocessable = (pointer: string, message: string) =>
  * farm. A `scan_events` row records who changed what. Returns false when the scan is not visible.
  */
 export async function updateScan(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   id: string,
   changes: ScanChanges,
 ): Promise<boolean> {
-  return (sql as import('postgres').Sql).begin(async (tx) => {
+  return sql.begin(async (tx) => {
     const [scan] = await tx<{ farm_id: string | null; animal_id: string | null; writable: boolean }[]>`
       SELECT s.farm_id, s.animal_id, ${writableFarm(tx, principal, tx`s.farm_id`)} AS writable
         FROM scans s WHERE s.id = ${id} AND ${readableFarm(tx, principal, tx`s.farm_id`)} FOR UPDATE OF s`;

@@ -21,6 +21,7 @@ import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
+import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
 export type AppOptions = {
   sql: Sql;
@@ -31,11 +32,15 @@ export type AppOptions = {
   clock?: () => number;
   /** Migration files /readyz compares with; @cti/db's own by default. */
   migrationsDir?: string;
+  /** The dashboard's stylesheet and page scripts (read once); from src/web/static by default. */
+  staticAssets?: StaticAssets;
 };
 
 export type ServerApp = {
   app: Hono<{ Variables: AuthVariables }>;
   ingestionLog: IngestionLogWriter;
+  /** `/static/*` files and their versioned URLs, for the pages' layout. */
+  staticAssets: StaticAssets;
   /** Writes the buffered ingestion_log rows; call after the HTTP server stopped, before closing `sql`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
   /** Deletes expired sessions and spent sign-in throttle rows; main.ts runs it every few minutes. */
@@ -55,6 +60,7 @@ export function createApp({
   metrics,
   clock = Date.now,
   migrationsDir,
+  staticAssets = createStaticAssets(),
 }: AppOptions): ServerApp {
   const ingestionLog = createIngestionLogWriter({ sql, log: log.child({ mod: 'ingestion-log' }), metrics });
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -101,17 +107,14 @@ export function createApp({
   // authenticated by its HMAC signature and the health routes carry no session.
   // API calls are protected by JSON-only bodies (a cross-site form cannot send them without a CORS
   // preflight, which is never granted) and the X-CSRF-Token header; forms by the Origin check.
-  app.use(except(['/ingest/*', '/healthz', '/readyz', '/metrics', '/api/*'], originCheck(config.auth)));
-  app.use(
-    except(
-      ['/ingest/*', '/healthz', '/readyz', '/metrics'],
-      loadPrincipal({ sessions, config: config.auth }),
-    ),
-  );
+  const machine = ['/ingest/*', '/healthz', '/readyz', '/metrics', '/static/*'];
+  app.use(except([...machine, '/api/*'], originCheck(config.auth)));
+  app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
   app.get('/api/openapi.json', (c) => c.json(openApi));
   app.route(API_PREFIX, createApiRouter(routes));
   app.route('/', createAuthPageRoutes(deps));
   app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
+  app.route('/', staticAssets.routes);
   app.route(
     '/',
     createIngestRoute({
@@ -130,6 +133,7 @@ export function createApp({
   return {
     app,
     ingestionLog,
+    staticAssets,
     close: (options) => ingestionLog.close(options),
     sweep: async () => ({ sessions: await sessions.sweep(), throttle: await throttle.sweep() }),
   };

@@ -125,6 +125,7 @@ const SPECS: Record<string, Spec> = {
   'GET /metrics': get('/metrics'),
   'POST /ingest/webhook': { build: () => ({ method: 'POST', path: '/ingest/webhook', body: {} }) },
   'GET /api/openapi.json': get('/api/openapi.json'),
+  'GET /static/*': get('/static/app.css'),
   'GET /sign-in': get('/sign-in'),
   'POST /sign-in': {
     fresh: true,

@@ -1,4 +1,16 @@
-import { buckets, databaseUrl, type Env, flag, integer, oneOf, optional, secrets } from './config-parsers.ts';
+import type { ScryptParams } from './auth/password-hash.ts';
+import {
+  buckets,
+  ConfigError,
+  databaseUrl,
+  type Env,
+  flag,
+  integer,
+  oneOf,
+  optional,
+  secrets,
+} from './config-parsers.ts';
+import { loadS3Settings, type S3Settings } from './storage/s3-settings.ts';
 
 export { ConfigError } from './config-parsers.ts';
 
@@ -20,6 +32,39 @@ export type ServerConfig = {
   shutdownTimeoutMs: number;
   logLevel: string;
   devices: DeviceHealthConfig;
+  auth: AuthConfig;
+  api: ApiConfig;
+};
+
+/** Sign-in, sessions, CSRF and throttling (README "Accounts and access"). */
+export type AuthConfig = {
+  /** CTI_SESSION_IDLE_TIMEOUT_S: a session unused this long is over. */
+  sessionIdleSeconds: number;
+  /** CTI_SESSION_MAX_AGE_S: a session is over this long after sign-in, used or not. */
+  sessionMaxAgeSeconds: number;
+  /** CTI_INSECURE_LOCALHOST_COOKIES: omit `Secure` for plain-HTTP requests to localhost only. */
+  insecureLocalhostCookies: boolean;
+  /** CTI_PUBLIC_ORIGIN: the origin browsers use (behind a TLS proxy); unset = the request's own. */
+  publicOrigin: string | undefined;
+  /** CTI_TRUST_PROXY_HOPS: how many X-Forwarded-For entries (from the right) were added by our proxies. */
+  trustProxyHops: number;
+  /** CTI_SIGNIN_ACCOUNT_LIMIT / CTI_SIGNIN_ADDRESS_LIMIT failures within CTI_SIGNIN_WINDOW_S lock for CTI_SIGNIN_LOCKOUT_S. */
+  accountFailureLimit: number;
+  addressFailureLimit: number;
+  failureWindowSeconds: number;
+  lockoutSeconds: number;
+  /** CTI_SCRYPT_LOG2_N, CTI_SCRYPT_R, CTI_SCRYPT_P: cost of new password hashes. */
+  scrypt: ScryptParams;
+};
+
+/** The JSON API's settings. */
+export type ApiConfig = {
+  /** CTI_SIGNED_URL_TTL_S: lifetime of presigned S3 URLs, at most 300 s. */
+  signedUrlTtlSeconds: number;
+  /** S3_ENDPOINT / AWS_REGION / S3_FORCE_PATH_STYLE; undefined when neither endpoint nor region is set. */
+  s3: S3Settings | undefined;
+  /** CTI_S3_PUBLIC_ENDPOINT: the S3 endpoint as browsers reach it, when it differs from S3_ENDPOINT. */
+  s3PublicEndpoint: string | undefined;
 };
 
 /** Fleet health: when a device counts as silent, backlogged, low on disk or off-clock (README, Devices). */
@@ -49,6 +94,8 @@ export type AppConfig = Pick<
   | 'signatureToleranceSeconds'
   | 'retryAfterSeconds'
   | 'devices'
+  | 'auth'
+  | 'api'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -78,6 +125,8 @@ export function loadConfig(env: Env): ServerConfig {
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     devices: loadDeviceHealthConfig(env),
+    auth: loadAuthConfig(env),
+    api: loadApiConfig(env),
   };
 }
 
@@ -99,4 +148,52 @@ export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
       max: 3_600_000,
     }),
   };
+}
+
+export function loadAuthConfig(env: Env): AuthConfig {
+  const idle = integer(env, 'CTI_SESSION_IDLE_TIMEOUT_S', { fallback: 8 * 3600, min: 60, max: 30 * 86_400 });
+  const maxAge = integer(env, 'CTI_SESSION_MAX_AGE_S', { fallback: 7 * 86_400, min: 60, max: 90 * 86_400 });
+  if (maxAge < idle)
+    throw new ConfigError('CTI_SESSION_MAX_AGE_S', `must be at least CTI_SESSION_IDLE_TIMEOUT_S (${idle})`);
+  return {
+    sessionIdleSeconds: idle,
+    sessionMaxAgeSeconds: maxAge,
+    insecureLocalhostCookies: flag(env, 'CTI_INSECURE_LOCALHOST_COOKIES'),
+    publicOrigin: origin(env, 'CTI_PUBLIC_ORIGIN'),
+    trustProxyHops: integer(env, 'CTI_TRUST_PROXY_HOPS', { fallback: 0, min: 0, max: 10 }),
+    accountFailureLimit: integer(env, 'CTI_SIGNIN_ACCOUNT_LIMIT', { fallback: 5, min: 1, max: 1000 }),
+    addressFailureLimit: integer(env, 'CTI_SIGNIN_ADDRESS_LIMIT', { fallback: 20, min: 1, max: 100_000 }),
+    failureWindowSeconds: integer(env, 'CTI_SIGNIN_WINDOW_S', { fallback: 900, min: 1, max: 86_400 }),
+    lockoutSeconds: integer(env, 'CTI_SIGNIN_LOCKOUT_S', { fallback: 900, min: 1, max: 86_400 }),
+    scrypt: {
+      log2N: integer(env, 'CTI_SCRYPT_LOG2_N', { fallback: 14, min: 10, max: 20 }),
+      r: integer(env, 'CTI_SCRYPT_R', { fallback: 8, min: 1, max: 32 }),
+      p: integer(env, 'CTI_SCRYPT_P', { fallback: 5, min: 1, max: 16 }),
+    },
+  };
+}
+
+export function loadApiConfig(env: Env): ApiConfig {
+  const configured =
+    optional(env, 'S3_ENDPOINT') ?? optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION');
+  return {
+    signedUrlTtlSeconds: integer(env, 'CTI_SIGNED_URL_TTL_S', { fallback: 300, min: 5, max: 300 }),
+    s3: configured === undefined ? undefined : loadS3Settings(env),
+    s3PublicEndpoint: origin(env, 'CTI_S3_PUBLIC_ENDPOINT'),
+  };
+}
+
+function origin(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `is not a URL (got ${JSON.stringify(value)}); e.g. https://cti.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must start with http:// or https:// (got ${url.protocol}//)`);
+  }
+  return url.origin;
 }

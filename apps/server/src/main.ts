@@ -2,12 +2,14 @@
 import type { ServerCommand } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/command.ts';
 import { serveCommand } from './cli/serve-command.ts';
+import { userCommand } from './cli/user-command.ts';
 import { deviceCommand } from './devices/device-command.ts';
 
 /** Every sub-command, one file each under src/cli/ (or its feature folder). */
 const commands: Record<string, ServerCommand> = {
   serve: serveCommand,
   device: deviceCommand,
+  user: userCommand,
 };
 
 const usage = () =>

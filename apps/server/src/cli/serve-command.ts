@@ -11,6 +11,8 @@ import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
 import { createServerMetrics } from '../metrics.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
 
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
 async function serve(config: ServerConfig): Promise<void> {
   // Asynchronous stdout: a request never waits for its log line. No minLength batching: a quiet
   // server's warnings (e.g. "database unavailable") must reach the log at once. Flushed on shutdown.
@@ -33,8 +35,18 @@ async function serve(config: ServerConfig): Promise<void> {
   const http = await listen({ app: server.app, host: config.host, port: config.port });
   log.info({ host: config.host, port: http.port }, 'listening');
   const tasks = startBackgroundTasks(config, sql, log);
+  // Expired sessions and spent throttle rows are already refused by their queries; this only keeps
+  // the tables small. Every container sweeps; the DELETEs are idempotent.
+  const sweeper = setInterval(() => {
+    server.sweep().then(
+      (removed) => log.debug({ removed }, 'swept sessions'),
+      (err: unknown) => log.warn({ err: (err as Error).message }, 'session sweep failed'),
+    );
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
   onShutdown(
     async () => {
+      clearInterval(sweeper);
       await http.close();
       await Promise.all(tasks.map((t) => t.stop()));
       await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });

@@ -59,7 +59,13 @@ export function apiClient(app: AppLike, { validate = true }: { validate?: boolea
       let parsed: unknown = text;
       if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);
       if (validate && path.startsWith('/api/v1')) {
-        (await validatorFor(app))(method, path, res.status, res.status === 204 ? undefined : parsed);
+        (await validatorFor(app))(
+          method,
+          path,
+          res.status,
+          res.status === 204 || method === 'HEAD' ? undefined : parsed,
+          res.headers.get('content-type') ?? undefined,
+        );
       }
       return { status: res.status, body: parsed, headers: res.headers, text };
     },

@@ -22,6 +22,7 @@ import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { createReportPageRoutes } from './reports/pages/report-page-routes.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
 import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
@@ -115,6 +116,7 @@ export function createApp({
   app.get('/api/openapi.json', (c) => c.json(openApi));
   app.route(API_PREFIX, createApiRouter(routes));
   app.route('/', createAuthPageRoutes(deps));
+  app.route('/', createReportPageRoutes({ sql, staticAssets }));
   app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
   app.route('/', staticAssets.routes);
   app.route(

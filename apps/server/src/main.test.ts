@@ -8,7 +8,7 @@ import { signWebhook } from '@cti/contracts';
 import { listMigrations } from '@cti/db';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
-import { distinctWebhook, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+import { distinctWebhook, FROM_SOURCE, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
 
 // The real program, spawned: configuration errors, migrate-on-start, graceful SIGTERM.
 
@@ -31,7 +31,7 @@ type Spawned = {
 };
 
 function spawnServer(env: Record<string, string | undefined>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...FROM_SOURCE, MAIN, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

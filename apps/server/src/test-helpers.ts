@@ -2,6 +2,7 @@
 // signed webhook requests, and row counts of every table ingest writes.
 import { createHash } from 'node:crypto';
 import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { signWebhook, type WebhookBody } from '@cti/contracts';
 import { EXAMPLE_BUCKET, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
@@ -11,6 +12,15 @@ import { createApp, type ServerApp } from './app.ts';
 import { type AppConfig, type AuthConfig, loadAuthConfig, loadDeviceHealthConfig } from './config.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+
+/**
+ * Node's flags for running `src/main.ts` from source: the dashboard's pages are `.tsx`, which Node's
+ * type stripping does not compile (scripts/register-jsx.ts hands them to esbuild). `dist/` needs none.
+ */
+export const FROM_SOURCE = [
+  '--import',
+  fileURLToPath(new URL('../scripts/register-jsx.ts', import.meta.url)),
+];
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export const OLD_SECRET = 'old-secret-0123456789abcdef';

@@ -173,6 +173,19 @@ const SPECS: Record<string, Spec> = {
       },
     }),
   },
+  'GET /reports': {
+    build: (c) => ({
+      method: 'GET',
+      path: `/reports?farm_id=${farmOf(c.scope)}`,
+      check: (res) => {
+        if (res.status === 200) assert.match(res.text, c.scope === 'own' ? /Own farm/ : /Other farm/);
+        if (res.status === 303) assert.match(res.headers.get('location') ?? '', /^\/sign-in\?next=/);
+      },
+    }),
+  },
+  'GET /reports/farms/{id}/print': {
+    build: (c) => ({ method: 'GET', path: `/reports/farms/${farmOf(c.scope)}/print?day=2025-09-09` }),
+  },
   'POST /api/v1/session': {
     fresh: true,
     build: (c) => ({

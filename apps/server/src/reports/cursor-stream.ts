@@ -1,8 +1,9 @@
-/** What `sql\`…\`.cursor(n)` returns when called without a callback: batches of rows. */
-export type Cursorable<T> = { cursor(rows: number): AsyncIterable<T[]> };
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
+import type { Db } from '../access/farm-access.ts';
+import { isConnectionLost } from '../db/database-errors.ts';
 
 export type CursorStreamOptions<T> = {
-  /** Rows per round trip; the only rows in memory at a time. */
+  /** Rows per FETCH; the only rows in memory at a time. */
   batchSize?: number;
   /** Written before the first row (a CSV header, `{"type":"FeatureCollection","features":[`). */
   head?: string;
@@ -14,64 +15,132 @@ export type CursorStreamOptions<T> = {
   onError?: (err: unknown) => void;
 };
 
+const CURSOR = 'cti_stream';
+/** Thrown inside the transaction to end it with ROLLBACK (the stream stopped early). */
+const STOP = Symbol('stop streaming');
+
+type Transaction<T> = {
+  fetch: () => Promise<T[]>;
+  /**
+   * Ends the transaction once: COMMIT, or ROLLBACK after `failure`. Nothing is sent when the connection
+   * is gone (a query written to a closed socket would throw outside any request).
+   */
+  end: (commit: boolean, failure?: unknown) => void;
+  /** The error that ended the transaction from outside (the connection was lost), if any. */
+  lost: () => unknown;
+};
+
 /**
- * A response body streamed from a database cursor, so memory stays flat whatever the number of rows:
- * one batch is read only when the client has taken the previous one (`pull`, high-water mark 0), and
- * the cursor is closed when the client goes away (`cancel`), which frees the pool connection.
+ * A response body streamed from a database cursor, so memory stays flat whatever the number of rows.
+ *
+ * The query runs as a real `DECLARE … NO SCROLL CURSOR` in a read-only transaction: Postgres then plans
+ * for the first rows (`cursor_tuple_fraction`) — walking the list's index in order instead of sorting
+ * the whole selection first — and the file is one consistent snapshot. JIT is off for it: compiling a
+ * plan costs more than it saves on rows that go out as soon as they are read. The next `FETCH` is sent
+ * only when the client has taken the previous batch (`pull`, high-water mark 0); when the client goes
+ * away (`cancel`) the transaction ends and its connection goes back to the pool.
  *
  * The first batch is read before this resolves: a failure there (database unavailable, a bad query)
- * rejects, so the route can still answer with a JSON error. A failure later errors the stream; the
- * Node adapter then destroys the socket, so the client sees a broken transfer — never a truncated
- * file that looks complete.
+ * rejects, so the route can still answer with a JSON error. A failure later — including the connection
+ * being lost — errors the stream; the Node adapter then destroys the socket, so the client sees a broken
+ * transfer, never a truncated file that looks complete.
  *
- * @example return c.body(await cursorStream(query, { head: 'a,b\r\n', line: (r) => `${r.a},${r.b}\r\n` }));
+ * @example return c.body(await cursorStream(sql, (db) => db`SELECT …`, { head: 'a,b\r\n', line: (r) => … }));
  */
-export async function cursorStream<T>(
-  query: Cursorable<T>,
+export async function cursorStream<T extends Row>(
+  sql: Sql,
+  query: (db: Db) => PendingQuery<T[]>,
   { batchSize = 1000, head = '', line, tail = '', onError }: CursorStreamOptions<T>,
 ): Promise<ReadableStream<Uint8Array>> {
-  const rows = query.cursor(batchSize)[Symbol.asyncIterator]();
-  let first: IteratorResult<T[]> | undefined = await rows.next();
+  const tx = await openCursor(sql, query, Math.trunc(batchSize));
+  let first: T[] | undefined;
+  try {
+    first = await tx.fetch();
+  } catch (err) {
+    tx.end(false, err);
+    throw err;
+  }
   let index = 0;
   let started = false;
-  let finished = false;
-  // The batch being fetched: a client usually goes away while the adapter is already pulling the next
-  // batch, and the cursor can only be closed once that batch has arrived (closing earlier is lost and
-  // leaves the portal open, holding the connection, forever).
+  // The FETCH in flight: a client usually goes away while the adapter is already pulling the next
+  // batch; the transaction can only be ended once that answer is in (one connection, one query at a time).
   let inflight: Promise<unknown> | undefined;
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const next = first ? Promise.resolve(first) : rows.next();
+          const next = first ? Promise.resolve(first) : tx.lost() ? Promise.reject(tx.lost()) : tx.fetch();
           first = undefined;
           inflight = next;
-          const batch = await next;
+          const rows = await next;
           inflight = undefined;
           let text = started ? '' : head;
           started = true;
-          if (batch.done) {
-            finished = true;
+          for (const row of rows) text += line(row, index++);
+          if (rows.length < batchSize) {
+            // A short batch is the last one: no FETCH is needed to learn it.
+            tx.end(true);
             controller.enqueue(encoder.encode(text + tail));
             controller.close();
             return;
           }
-          for (const row of batch.value) text += line(row, index++);
           controller.enqueue(encoder.encode(text));
         } catch (err) {
-          finished = true;
+          tx.end(false, err);
           onError?.(err);
           controller.error(err);
         }
       },
       async cancel() {
-        if (finished) return;
-        finished = true;
         await inflight?.catch(() => {});
-        await rows.return?.();
+        tx.end(false);
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * BEGIN READ ONLY, jit off, DECLARE: resolves once the cursor exists, with the transaction kept open
+ * (postgres.js's `begin` callback waits) until `end` is called. Using `begin` — not a reserved
+ * connection — means a connection lost meanwhile is reported (`lost`) instead of a later query being
+ * written to a closed socket.
+ */
+function openCursor<T extends Row>(
+  sql: Sql,
+  query: (db: Db) => PendingQuery<T[]>,
+  batchSize: number,
+): Promise<Transaction<T>> {
+  let finish: (commit: boolean) => void = () => {};
+  const finished = new Promise<boolean>((resolve) => {
+    finish = resolve;
+  });
+  let lost: unknown;
+  let ended = false;
+  return new Promise<Transaction<T>>((resolve, reject) => {
+    sql
+      .begin('read only', async (t: TransactionSql) => {
+        await t`SET LOCAL jit = off`;
+        await t`DECLARE ${t.unsafe(CURSOR)} NO SCROLL CURSOR FOR ${query(t)}`;
+        resolve({
+          fetch: () => t.unsafe<T[]>(`FETCH ${batchSize} FROM ${CURSOR}`),
+          end: (commit, failure) => {
+            if (ended) return;
+            ended = true;
+            if (isConnectionLost(failure)) lost ??= failure;
+            if (!lost) finish(commit);
+          },
+          lost: () => lost,
+        });
+        if (!(await finished)) throw STOP;
+      })
+      .catch((err: unknown) => {
+        if (err === STOP) return;
+        // Before the cursor exists this rejects openCursor (a bad query, the database down); after, the
+        // connection is gone or COMMIT failed: the stream reports it at its next pull, if any.
+        lost ??= err;
+        reject(err);
+      });
+  });
 }

@@ -65,7 +65,7 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
     // Hono answers HEAD by running the GET handler and dropping the body unread: never open a cursor
     // (and hold a pool connection) for a body nobody will read.
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
-    const body = await cursorStream(exportRowsQuery(sql, principal, filters), {
+    const body = await cursorStream(sql, (db) => exportRowsQuery(db, principal, filters), {
       batchSize: BATCH,
       head: file.head,
       line: file.line,

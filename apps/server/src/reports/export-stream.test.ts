@@ -32,6 +32,7 @@ const ctx = useTestApp(
         INSERT INTO grading_results (scan_id, model_name, model_version, features_used, grade)
         SELECT id, 'ribeye-seg', '2.3.0', jsonb_build_object('rea_cm2', 60 + (random() * 40)::int, 'fat_thickness_mm', null), 'A'
           FROM scans WHERE status = 'graded'`;
+      await sql`ANALYZE scans`;
       await seedUser(sql, 'admin@example.com', ['admin']);
       const client = apiClient(server.app);
       assert.equal((await client.signIn('admin@example.com', TEST_PASSWORD)).status, 200);
@@ -46,11 +47,11 @@ const url = async (path: string) => {
   return `${http.url}${path}`;
 };
 
-/** Backends of the test database busy with an export query (the export SQL reads ST_Y of the GPS point). */
+/** Backends of the test database inside an export's transaction (declaring or fetching its cursor). */
 async function exportBackends(): Promise<number[]> {
   const rows = await ctx.db.sql<{ pid: number }[]>`
     SELECT pid FROM pg_stat_activity
-     WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%ST_Y(s.gps)%'
+     WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%FROM cti_stream%'
        AND state <> 'idle'`;
   return rows.map((r) => r.pid);
 }
@@ -97,6 +98,7 @@ describe('streamed exports', () => {
       });
       assert.equal(res.status, 200);
       await res.body!.getReader().read();
+      if (i === 0) assert.equal((await exportBackends()).length, 1, 'the export holds its cursor meanwhile');
       abort.abort();
     }
     await waitFor('the aborted exports to end', async () => (await exportBackends()).length === 0);
@@ -141,26 +143,35 @@ describe('streamed exports', () => {
 });
 
 describe('cursorStream against Postgres', () => {
-  test('a failure in the first batch rejects before any Response exists', async () => {
-    await assert.rejects(
-      cursorStream(ctx.db.sql<{ x: number }[]>`SELECT 1 / 0 AS x`, {
-        line: (r: { x: number }) => `${r.x}\n`,
-      }),
-      (err: { code?: string }) => err.code === '22012',
-    );
+  test('a failure in the first batch rejects before any Response exists, and frees the connection', async () => {
+    for (let i = 0; i < 7; i++) {
+      await assert.rejects(
+        cursorStream(
+          ctx.db.sql,
+          (db) => db<{ x: number }[]>`SELECT 1 / (x - x) AS x FROM (VALUES (1)) v(x)`,
+          {
+            line: (r: { x: number }) => `${r.x}\n`,
+          },
+        ),
+        (err: { code?: string }) => err.code === '22012',
+      );
+    }
+    assert.deepEqual(await exportBackends(), []);
   });
 
   test('a failure in a later batch errors the stream after the rows before it', async () => {
     const errors: unknown[] = [];
     const stream = await cursorStream(
-      ctx.db.sql<
-        { x: number }[]
-      >`SELECT CASE WHEN g < 2500 THEN g ELSE 1 / (g - g) END AS x FROM generate_series(1, 5000) g`,
+      ctx.db.sql,
+      (db) =>
+        db<
+          { x: number }[]
+        >`SELECT CASE WHEN g < 2500 THEN g ELSE 1 / (g - g) END AS x FROM generate_series(1, 5000) g`,
       {
         batchSize: 1000,
         head: 'x\n',
         line: (r: { x: number }) => `${r.x}\n`,
-        onError: (e) => errors.push(e),
+        onError: (e: unknown) => errors.push(e),
       },
     );
     const reader = stream.getReader();
@@ -174,5 +185,16 @@ describe('cursorStream against Postgres', () => {
     });
     assert.equal(lines, 1 + 2000, 'the header and two whole batches, then the error');
     assert.equal((errors[0] as { code?: string }).code, '22012');
+    assert.deepEqual(await exportBackends(), [], 'the transaction ended');
+  });
+
+  test('the declared cursor is planned for its first rows: the list index in order, no sort', async () => {
+    const plan = await ctx.db.sql.begin(
+      (tx) => tx`EXPLAIN DECLARE c NO SCROLL CURSOR FOR SELECT id FROM scans s
+                  ORDER BY coalesce(s.captured_at, s.created_at, '-infinity'::timestamptz) DESC, s.id DESC`,
+    );
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    assert.match(text, /Index Scan using idx_scans_sort/);
+    assert.doesNotMatch(text, /Sort/);
   });
 });

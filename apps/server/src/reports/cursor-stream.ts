@@ -62,38 +62,53 @@ export async function cursorStream<T extends Row>(
   }
   let index = 0;
   let started = false;
-  // The FETCH in flight: a client usually goes away while the adapter is already pulling the next
-  // batch; the transaction can only be ended once that answer is in (one connection, one query at a time).
-  let inflight: Promise<unknown> | undefined;
+  let stopped = false;
+  // The next batch, asked for as soon as the previous one arrived: Postgres reads it while this process
+  // formats the previous one (at most two batches in memory). The transaction can only end once that
+  // answer is in (one connection, one query at a time), and no FETCH is sent after it ended.
+  let pending: Promise<T[]> | undefined;
+  const prefetch = () => {
+    if (stopped) return;
+    const lost = tx.lost();
+    pending = lost ? Promise.reject(lost) : tx.fetch();
+    pending.catch(() => {}); // awaited (and reported) by the next pull
+  };
+  const stop = (commit: boolean, failure?: unknown) => {
+    stopped = true;
+    tx.end(commit, failure);
+  };
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const next = first ? Promise.resolve(first) : tx.lost() ? Promise.reject(tx.lost()) : tx.fetch();
+          const rows: T[] = first ?? (await (pending ?? Promise.reject(new Error('no batch pending'))));
           first = undefined;
-          inflight = next;
-          const rows = await next;
-          inflight = undefined;
+          pending = undefined;
+          if (stopped) return;
+          if (rows.length === batchSize) prefetch();
           let text = started ? '' : head;
           started = true;
           for (const row of rows) text += line(row, index++);
           if (rows.length < batchSize) {
             // A short batch is the last one: no FETCH is needed to learn it.
-            tx.end(true);
+            stop(true);
             controller.enqueue(encoder.encode(text + tail));
             controller.close();
             return;
           }
           controller.enqueue(encoder.encode(text));
         } catch (err) {
-          tx.end(false, err);
+          if (stopped) return;
+          stop(false, err);
           onError?.(err);
           controller.error(err);
         }
       },
       async cancel() {
-        await inflight?.catch(() => {});
+        const last = pending;
+        stopped = true;
+        await last?.catch(() => {});
         tx.end(false);
       },
     },

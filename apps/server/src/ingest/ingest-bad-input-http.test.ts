@@ -5,9 +5,9 @@ import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { signWebhook } from '@cti/contracts';
 import { exampleWebhookBody } from '@cti/contracts/testing';
+import { DRAIN_FACTOR } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
 import { countRows, listenTestApp, TEST_SECRET, useTestApp } from '../test-helpers.ts';
-import { DRAIN_FACTOR } from './read-body.ts';
 
 // Bad input that only a real socket can produce: chunked oversize bodies, lying Content-Length,
 // clients that disconnect mid-body. The in-process table is ingest-bad-input.test.ts.

@@ -1,58 +1,20 @@
 import type { IncomingMessage } from 'node:http';
+import { BodyIncompleteError, BodyTooLargeError, readLimitedBody } from '@cti/runtime';
 import { HttpError } from '../errors.ts';
 
 export type BodyLimit = { limitBytes: number; onBytes: (n: number) => void };
 
 /**
- * How much of an oversized body is read and thrown away before the 413 is sent. Many clients
- * (Python's urllib, most HTTP libraries) write the whole body before they read a response: closing
- * while they still send gives them a broken pipe instead of the 413. Up to this many times the limit
- * is drained so they see the answer; beyond it the connection is cut (bounded work per request).
- */
-export const DRAIN_FACTOR = 8;
-
-/**
  * Read the body straight from Node's IncomingMessage when the app runs under @hono/node-server:
  * materialising a WHATWG Request + ReadableStream for every webhook costs measurable CPU. Same
- * limits and errors as `readBodyLimited`. Over the limit, the rest is read and discarded up to
- * DRAIN_FACTOR × the limit, then 413 (the answer closes the connection).
+ * limits and errors as `readBodyLimited`; over the limit the rest is drained up to DRAIN_FACTOR ×
+ * the limit before the 413 (readLimitedBody in @cti/runtime, shared with the relay).
  */
-export function readIncomingLimited(
-  incoming: IncomingMessage,
-  { limitBytes, onBytes }: BodyLimit,
-): Promise<Uint8Array> {
-  const drainBytes = limitBytes * DRAIN_FACTOR;
-  const declared = incoming.headers['content-length'];
-  if (declared !== undefined && Number(declared) > drainBytes) {
-    onBytes(Number(declared));
-    return Promise.reject(tooLarge(limitBytes, `Content-Length ${declared}`));
-  }
-  const what = () =>
-    declared !== undefined && Number(declared) > limitBytes
-      ? `Content-Length ${declared}`
-      : `more than ${limitBytes} bytes`;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const done = (settle: () => void) => {
-      incoming.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
-      settle();
-    };
-    const onData = (chunk: Buffer) => {
-      total += chunk.byteLength;
-      onBytes(total);
-      if (total <= limitBytes) return void chunks.push(chunk);
-      chunks.length = 0; // over the limit: keep reading (to let the client finish sending), keep nothing
-      if (total > drainBytes) done(() => reject(tooLarge(limitBytes, what())));
-    };
-    const onEnd = () =>
-      done(() =>
-        total > limitBytes
-          ? reject(tooLarge(limitBytes, what()))
-          : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)),
-      );
-    const onClose = () => done(() => reject(incomplete()));
-    incoming.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
+export function readIncomingLimited(incoming: IncomingMessage, limit: BodyLimit): Promise<Uint8Array> {
+  return readLimitedBody(incoming, limit).catch((err: unknown) => {
+    if (err instanceof BodyTooLargeError) throw tooLarge(err.limitBytes, err.what);
+    if (err instanceof BodyIncompleteError) throw incomplete(err);
+    throw err;
   });
 }
 

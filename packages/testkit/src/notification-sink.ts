@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { createRgwTopic } from './rgw-topics.ts';
 import type { S3CreatedEvent } from './s3rver.ts';
 
 export interface NotificationSink {
@@ -53,19 +53,17 @@ export async function createNotificationSink({
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const sns = new SNSClient({ endpoint, region: 'us-east-1', credentials });
-  const { TopicArn } = await sns.send(
-    new CreateTopicCommand({
-      Name: `cti-test-sink-${process.pid}-${port}`,
-      Attributes: { 'push-endpoint': `http://127.0.0.1:${port}/`, persistent: 'false' },
-    }),
-  );
-  if (!TopicArn) throw new Error('RGW CreateTopic returned no TopicArn');
+  const topic = await createRgwTopic({
+    endpoint,
+    credentials,
+    name: `cti-test-sink-${process.pid}-${port}`,
+    pushEndpoint: `http://127.0.0.1:${port}/`,
+    persistent: false,
+  });
   return {
-    topicArn: TopicArn,
+    topicArn: topic.topicArn,
     async close() {
-      await sns.send(new DeleteTopicCommand({ TopicArn })).catch(() => {});
-      sns.destroy();
+      await topic.remove();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

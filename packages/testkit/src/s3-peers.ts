@@ -1,11 +1,8 @@
 import { after, before, describe } from 'node:test';
-import {
-  CreateBucketCommand,
-  PutBucketNotificationConfigurationCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createNotificationSink, type NotificationSink } from './notification-sink.ts';
 import { acquireRgw } from './rgw-shared.ts';
+import { notifyObjectCreated } from './rgw-topics.ts';
 import { createLocalS3Client } from './s3-client.ts';
 import { type S3CreatedEvent, startS3rver } from './s3rver.ts';
 
@@ -86,16 +83,7 @@ async function startRgwPeer(): Promise<S3Peer> {
       await client.send(new CreateBucketCommand({ Bucket: name }));
       if (record) {
         sink ??= await createNotificationSink({ endpoint: rgw.endpoint, credentials, events });
-        await client.send(
-          new PutBucketNotificationConfigurationCommand({
-            Bucket: name,
-            NotificationConfiguration: {
-              TopicConfigurations: [
-                { Id: 'cti-test-events', TopicArn: sink.topicArn, Events: ['s3:ObjectCreated:*'] },
-              ],
-            },
-          }),
-        );
+        await notifyObjectCreated(client, name, sink.topicArn);
       }
       return name;
     },

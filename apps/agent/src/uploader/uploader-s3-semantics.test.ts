@@ -82,6 +82,31 @@ withS3Peers(ALL_S3_PEERS, (peer) => {
   const imageOf = (c: CommitCaptureInput) => c.files.find((f) => f.name === 'image.png')!.data;
   const imageKey = (c: CommitCaptureInput) => `${captureDir(c.captureId)}image.png`;
 
+  /**
+   * Our image is already at its key (an earlier attempt landed, its answer was lost), as plain bytes
+   * without metadata; drain and check that a 412 was met, nothing was written again, and the object
+   * counted as already present.
+   */
+  async function drainOverOurEarlierImage(
+    ctx: Awaited<ReturnType<typeof setup>>,
+    capture: CommitCaptureInput,
+  ) {
+    const { s3, proxy, registry, drain } = ctx;
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: s3.bucket, Key: imageKey(capture), Body: imageOf(capture) }),
+    );
+    await drain([capture]);
+    assert.deepEqual(proxy.preconditionFailed, [`PUT /${s3.bucket}/${imageKey(capture)}`]);
+    // Counted at the proxy: RGW emits an ObjectCreated event even for a PUT it refused with 412.
+    assert.deepEqual(
+      proxy.written.filter((w) => w.endsWith(imageKey(capture))),
+      [],
+      'the image was not stored again',
+    );
+    assertSameObjects(await readBucket(s3.client, s3.bucket), expected([capture]));
+    assert.match(await registry.metrics(), /cti_agent_upload_objects_total\{outcome="already_present"\} 1/);
+  }
+
   test('every PUT and multipart part carries a matching x-amz-checksum-sha256; every object its sha256 metadata', async () => {
     const { s3, proxy, drain } = await setup({});
     const captures = [
@@ -107,23 +132,11 @@ withS3Peers(ALL_S3_PEERS, (peer) => {
   });
 
   test('a key already holding our bytes: 412 to If-None-Match, a HEAD proves them ours, nothing rewritten', async () => {
-    const { s3, proxy, registry, drain } = await setup({});
+    const ctx = await setup({});
     const capture = fakeCapture(810);
     // A previous attempt landed but its mark was lost (power cut): plain bytes, no metadata — s3rver's
     // ETag (the MD5) is what proves them ours.
-    await s3.client.send(
-      new PutObjectCommand({ Bucket: s3.bucket, Key: imageKey(capture), Body: imageOf(capture) }),
-    );
-    await drain([capture]);
-    assert.deepEqual(proxy.preconditionFailed, [`PUT /${s3.bucket}/${imageKey(capture)}`]);
-    // Counted at the proxy: RGW emits an ObjectCreated event even for a PUT it refused with 412.
-    assert.deepEqual(
-      proxy.written.filter((w) => w.endsWith(imageKey(capture))),
-      [],
-      'the image was not stored again',
-    );
-    assertSameObjects(await readBucket(s3.client, s3.bucket), expected([capture]));
-    assert.match(await registry.metrics(), /cti_agent_upload_objects_total\{outcome="already_present"\} 1/);
+    await drainOverOurEarlierImage(ctx, capture);
   });
 
   test('a different object at the key: 412, the HEAD disagrees, the capture is quarantined and nothing overwritten', async () => {
@@ -241,24 +254,12 @@ withS3Peers(ALL_S3_PEERS, (peer) => {
 
   test('…and when the earlier attempt had landed: 412, HEAD still 500, the bytes read back are ours: nothing rewritten', async () => {
     const capture = fakeCapture(871);
-    const { s3, proxy, registry, drain } = await setup({
+    const ctx = await setup({
       throttle: (method, path) =>
-        method === 'PUT' && path.endsWith(imageKey(capture)) && proxy.throttled.length < 3,
+        method === 'PUT' && path.endsWith(imageKey(capture)) && ctx.proxy.throttled.length < 3,
       failHead: (_method, path) => path.endsWith(imageKey(capture)),
     });
     // Our bytes are already there (the answer to that earlier attempt was lost), without metadata.
-    await s3.client.send(
-      new PutObjectCommand({ Bucket: s3.bucket, Key: imageKey(capture), Body: imageOf(capture) }),
-    );
-    await drain([capture]);
-    assert.deepEqual(proxy.preconditionFailed, [`PUT /${s3.bucket}/${imageKey(capture)}`]);
-    // Counted at the proxy: RGW emits an ObjectCreated event even for a PUT it refused with 412.
-    assert.deepEqual(
-      proxy.written.filter((w) => w.endsWith(imageKey(capture))),
-      [],
-      'the image was not stored again',
-    );
-    assertSameObjects(await readBucket(s3.client, s3.bucket), expected([capture]));
-    assert.match(await registry.metrics(), /cti_agent_upload_objects_total\{outcome="already_present"\} 1/);
+    await drainOverOurEarlierImage(ctx, capture);
   });
 });

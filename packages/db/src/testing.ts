@@ -106,12 +106,26 @@ function missingBase(baseDb: string, cause: unknown): Error {
   );
 }
 
+/**
+ * DROP … WITH (FORCE) terminates the database's other sessions, but as a non-superuser it fails
+ * (42501) when one of them is an autovacuum worker, which a freshly copied database often has on a
+ * busy machine. A plain DROP cancels autovacuum itself and waits for it, so that is the fallback.
+ */
+async function dropDatabase(admin: Sql, name: string): Promise<void> {
+  try {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  } catch (err) {
+    if (pgCode(err) !== '42501') throw err;
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+  }
+}
+
 function dropper(sql: Sql, base: URL, adminDatabase: string, name: string): () => Promise<void> {
   return async () => {
     await sql.end({ timeout: 5 });
     const admin = connect(withDatabase(base, adminDatabase));
     try {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      await dropDatabase(admin, name);
     } finally {
       await admin.end({ timeout: 5 });
     }
@@ -136,9 +150,7 @@ export async function dropAllTestDatabases({
         SELECT datname FROM pg_database
         WHERE starts_with(datname, ${names.clonePrefix}) OR starts_with(datname, ${names.templatePrefix})
         ORDER BY datname`;
-      for (const { datname } of rows) {
-        await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
-      }
+      for (const { datname } of rows) await dropDatabase(admin, datname);
       return rows.map((r) => r.datname);
     });
   } finally {

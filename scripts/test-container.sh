@@ -92,7 +92,9 @@ if ! podman build "${build_args[@]}" . >"$build_log" 2>&1; then
 fi
 build_seconds="$(seconds_since "$t")"
 log "container: image built in $build_seconds s (log: $build_log)"
-podman image prune --force >/dev/null 2>&1 || true # dangling layers of earlier builds
+# Untagged layers older than 3 days (earlier builds). Younger ones stay: the build stages' layers
+# are untagged too, and they are the cache of the next build.
+podman image prune --force --filter until=72h >/dev/null 2>&1 || true
 
 # --- 4. run it ---------------------------------------------------------------------------------------
 export CTI_SERVER_IMAGE="$server_image" CTI_CONTAINER_BUILD_SECONDS="$build_seconds"

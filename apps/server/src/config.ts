@@ -1,4 +1,6 @@
-import { isValidBucketName } from '@cti/contracts';
+import { buckets, databaseUrl, type Env, flag, integer, oneOf, optional, secrets } from './config-parsers.ts';
+
+export { ConfigError } from './config-parsers.ts';
 
 /** Everything the server reads from the environment, validated once at start-up (see README). */
 export type ServerConfig = {
@@ -17,26 +19,37 @@ export type ServerConfig = {
   retryAfterSeconds: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  devices: DeviceHealthConfig;
+};
+
+/** Fleet health: when a device counts as silent, backlogged, low on disk or off-clock (README, Devices). */
+export type DeviceHealthConfig = {
+  /** A device that sent heartbeats and has not been heard for this long is silent. */
+  silentAfterSeconds: number;
+  /** How often each replica runs the silence check and prunes history (one replica at a time does it). */
+  checkIntervalSeconds: number;
+  /** Heartbeat history and refused requests older than this are deleted. */
+  historyDays: number;
+  /** Backlog: the oldest capture waiting for upload is at least this old… */
+  backlogAgeSeconds: number;
+  /** …or at least this many captures wait (or any is quarantined). */
+  backlogCaptures: number;
+  /** Disk low: free space below this (or below the agent's own floor). */
+  diskLowBytes: number;
+  /** Clock unsynchronised: the device says so, or its clock is off by more than this. */
+  clockMaxOffsetMs: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
 export type AppConfig = Pick<
   ServerConfig,
-  'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
+  | 'webhookSecrets'
+  | 's3Buckets'
+  | 'bodyLimitBytes'
+  | 'signatureToleranceSeconds'
+  | 'retryAfterSeconds'
+  | 'devices'
 >;
-
-/** A setting is missing or malformed; the message starts with the setting's name. */
-export class ConfigError extends Error {
-  readonly setting: string;
-
-  constructor(setting: string, message: string) {
-    super(`${setting} ${message}`);
-    this.name = 'ConfigError';
-    this.setting = setting;
-  }
-}
-
-type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -64,82 +77,26 @@ export function loadConfig(env: Env): ServerConfig {
     retryAfterSeconds: integer(env, 'CTI_RETRY_AFTER_S', { fallback: 5, min: 1, max: 3600 }),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    devices: loadDeviceHealthConfig(env),
   };
 }
 
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
+const DAY_S = 86_400;
 
-function required(env: Env, name: string, what: string): string {
-  const value = optional(env, name);
-  if (value === undefined) throw new ConfigError(name, `is not set; expected ${what}`);
-  return value;
-}
-
-function databaseUrl(env: Env, name: string): string {
-  const value = required(env, name, 'a postgres:// URL, e.g. postgres://cti:cti@127.0.0.1:5432/cti');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(name, 'is not a URL; expected postgres://user:password@host:port/database');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `must start with postgres:// (got ${url.protocol}//)`);
-  }
-  if (url.pathname.replace(/^\//, '') === '') throw new ConfigError(name, 'names no database');
-  return value;
-}
-
-function list(env: Env, name: string, what: string): string[] {
-  const items = required(env, name, what)
-    .split(',')
-    .map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new ConfigError(name, `has an empty entry; expected ${what}`);
-  return [...new Set(items)];
-}
-
-function secrets(env: Env, name: string): string[] {
-  const values = list(env, name, 'one or more comma-separated webhook signing secrets');
-  const short = values.findIndex((s) => s.length < 16);
-  if (short !== -1) {
-    throw new ConfigError(name, `entry ${short + 1} is shorter than 16 characters; use a long random secret`);
-  }
-  return values;
-}
-
-function buckets(env: Env, name: string): string[] {
-  const values = list(env, name, 'one or more comma-separated S3 bucket names');
-  const bad = values.find((b) => !isValidBucketName(b));
-  if (bad !== undefined) throw new ConfigError(name, `has an invalid bucket name ${JSON.stringify(bad)}`);
-  return values;
-}
-
-function integer(
-  env: Env,
-  name: string,
-  { fallback, min, max }: { fallback: number; min: number; max: number },
-) {
-  const value = optional(env, name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-  }
-  return n;
-}
-
-function flag(env: Env, name: string): boolean {
-  const value = optional(env, name);
-  if (value === undefined || value === '0' || value === 'false') return false;
-  if (value === '1' || value === 'true') return true;
-  throw new ConfigError(name, `must be 1/true or 0/false (got ${JSON.stringify(value)})`);
-}
-
-function oneOf(env: Env, name: string, allowed: string[], fallback: string): string {
-  const value = optional(env, name) ?? fallback;
-  if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
-  return value;
+/** The CTI_DEVICE_* settings alone (tests take the defaults with `loadDeviceHealthConfig({})`). */
+export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
+  return {
+    silentAfterSeconds: integer(env, 'CTI_DEVICE_SILENT_AFTER_S', { fallback: 600, min: 1, max: 7 * DAY_S }),
+    checkIntervalSeconds: integer(env, 'CTI_DEVICE_CHECK_INTERVAL_S', { fallback: 60, min: 1, max: 3600 }),
+    historyDays: integer(env, 'CTI_DEVICE_HISTORY_DAYS', { fallback: 7, min: 1, max: 366 }),
+    backlogAgeSeconds: integer(env, 'CTI_DEVICE_BACKLOG_AGE_S', { fallback: 1800, min: 1, max: 30 * DAY_S }),
+    backlogCaptures: integer(env, 'CTI_DEVICE_BACKLOG_CAPTURES', { fallback: 100, min: 1, max: 1_000_000 }),
+    diskLowBytes:
+      integer(env, 'CTI_DEVICE_DISK_LOW_MB', { fallback: 1024, min: 1, max: 16 * 1024 * 1024 }) * 1024 * 1024,
+    clockMaxOffsetMs: integer(env, 'CTI_DEVICE_CLOCK_MAX_OFFSET_MS', {
+      fallback: 5000,
+      min: 1,
+      max: 3_600_000,
+    }),
+  };
 }

@@ -2,10 +2,12 @@
 import type { ServerCommand } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/command.ts';
 import { serveCommand } from './cli/serve-command.ts';
+import { deviceCommand } from './devices/device-command.ts';
 
 /** Every sub-command, one file each under src/cli/ (or its feature folder). */
 const commands: Record<string, ServerCommand> = {
   serve: serveCommand,
+  device: deviceCommand,
 };
 
 const usage = () =>

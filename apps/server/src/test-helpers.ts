@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
-import type { AppConfig } from './config.ts';
+import { type AppConfig, loadDeviceHealthConfig } from './config.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 
@@ -22,14 +22,22 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   bodyLimitBytes: 1024 * 1024,
   signatureToleranceSeconds: 300,
   retryAfterSeconds: 7,
+  devices: loadDeviceHealthConfig({}),
   ...overrides,
 });
 
 export type TestApp = ServerApp & { metrics: ServerMetrics };
 
-export function createTestApp(sql: Sql, overrides: Partial<AppConfig> = {}): TestApp {
+export function createTestApp(
+  sql: Sql,
+  overrides: Partial<AppConfig> = {},
+  { clock }: { clock?: () => number } = {},
+): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
-  return { ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics }), metrics };
+  return {
+    ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics, clock }),
+    metrics,
+  };
 }
 
 export type TestAppContext = { readonly db: TestDatabase; readonly server: TestApp };

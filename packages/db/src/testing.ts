@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
 import { type TestDatabaseNames, testDatabaseNames } from './database-names.ts';
 import { databaseName, parseDatabaseUrl, quoteIdent, redactUrl, withDatabase } from './database-url.ts';
@@ -107,16 +108,19 @@ function missingBase(baseDb: string, cause: unknown): Error {
 }
 
 /**
- * DROP … WITH (FORCE) terminates the database's other sessions, but as a non-superuser it fails
- * (42501) when one of them is an autovacuum worker, which a freshly copied database often has on a
- * busy machine. A plain DROP cancels autovacuum itself and waits for it, so that is the fallback.
+ * DROP … WITH (FORCE) terminates the database's sessions, but only those this role may signal: when an
+ * autovacuum worker (a superuser process) happens to be in the new database, Postgres refuses with
+ * 42501. Autovacuum leaves within moments, so retry briefly instead of failing the test file.
  */
-async function dropDatabase(admin: Sql, name: string): Promise<void> {
-  try {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-  } catch (err) {
-    if (pgCode(err) !== '42501') throw err;
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+async function dropForced(admin: Sql, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      if (pgCode(err) !== '42501' || attempt >= 50) throw err;
+      await sleep(100);
+    }
   }
 }
 
@@ -125,7 +129,7 @@ function dropper(sql: Sql, base: URL, adminDatabase: string, name: string): () =
     await sql.end({ timeout: 5 });
     const admin = connect(withDatabase(base, adminDatabase));
     try {
-      await dropDatabase(admin, name);
+      await dropForced(admin, name);
     } finally {
       await admin.end({ timeout: 5 });
     }
@@ -150,7 +154,9 @@ export async function dropAllTestDatabases({
         SELECT datname FROM pg_database
         WHERE starts_with(datname, ${names.clonePrefix}) OR starts_with(datname, ${names.templatePrefix})
         ORDER BY datname`;
-      for (const { datname } of rows) await dropDatabase(admin, datname);
+      for (const { datname } of rows) {
+        await dropForced(admin, datname);
+      }
       return rows.map((r) => r.datname);
     });
   } finally {

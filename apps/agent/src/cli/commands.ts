@@ -55,6 +55,7 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
   const { checkClock, checkDisk, checkGpio, checkHint, checkProbe, checkS3, checkService } = await import(
     './doctor-checks.ts'
   );
+  const { checkEarTagReader, checkHeartbeat } = await import('./doctor-device-checks.ts');
   const checks: Check[] = [
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
     ...checkGpio(config),
@@ -64,6 +65,8 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
     await checkClock(),
     await checkHint(config),
     await checkService(config),
+    await checkHeartbeat(config),
+    checkEarTagReader(config),
   ];
   for (const c of checks) {
     const mark = c.ok ? (c.warn ? 'WARN' : ' OK ') : 'FAIL';

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BodyIncompleteError, BodyTooLargeError, readLimitedBody } from '@cti/runtime';
+import type { HttpBindings } from '@hono/node-server';
+import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 
 export type BodyLimit = { limitBytes: number; onBytes: (n: number) => void };
@@ -80,4 +82,10 @@ function tooLarge(limitBytes: number, what: string): HttpError {
 
 function incomplete(cause?: unknown): HttpError {
   return new HttpError(400, 'body_incomplete', 'the request body ended before it was complete', { cause });
+}
+
+/** The body of any route: from Node's IncomingMessage when served by @hono/node-server, else the Request. */
+export function readRequestBody(c: Context, limit: BodyLimit): Promise<Uint8Array> {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  return incoming ? readIncomingLimited(incoming, limit) : readBodyLimited(c.req.raw, limit);
 }

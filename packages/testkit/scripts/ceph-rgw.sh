@@ -142,4 +142,6 @@ echo "ready $(( ($(date +%s%N) - t0) / 1000000 ))"
 # Stay until told to stop, or until the parent (the test runner) is gone — even after a kill -9.
 parent="${CEPH_RGW_PARENT:-$PPID}"
 while kill -0 "$parent" 2>/dev/null; do sleep 1 & wait $!; done
+# The parent died without close() (killed, or an interrupted test run): clean up after it too.
 stop
+rm -rf "$DIR"

@@ -39,6 +39,11 @@ export async function enableArm64Emulation(): Promise<void> {
   if (!existsSync(handler) || !readFileSync(handler, 'utf8').startsWith('enabled')) {
     await run('update-binfmts', ['--enable', 'qemu-aarch64']);
   }
+  if (!existsSync(handler)) {
+    throw new EmulationError(
+      `no binfmt handler qemu-aarch64 after update-binfmts --enable: reinstall qemu-user-static and binfmt-support`,
+    );
+  }
   const flags = /^flags: (\S*)$/m.exec(readFileSync(handler, 'utf8'))?.[1] ?? '';
   if (!flags.includes('F')) {
     throw new EmulationError(

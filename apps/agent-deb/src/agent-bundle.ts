@@ -70,7 +70,10 @@ export async function deployAgent({ repoRoot, outDir }: { repoRoot: string; outD
   await pinWorkspaceDependencies(outDir);
 }
 
-/** `file:///abs/path` and `workspace:*` specs → the bundled package's version (no build paths shipped). */
+/**
+ * `file:///abs/path` and `workspace:*` specs → the bundled package's version, or the entry dropped when
+ * the package is not in the bundle (a dev dependency): no build paths shipped.
+ */
 async function pinWorkspaceDependencies(outDir: string): Promise<void> {
   const manifests = [join(outDir, 'package.json')];
   const scoped = join(outDir, 'node_modules/@cti');
@@ -83,9 +86,13 @@ async function pinWorkspaceDependencies(outDir: string): Promise<void> {
       for (const [name, spec] of Object.entries(manifest[field] ?? {})) {
         if (!/^(workspace:|.*file:)/.test(spec)) continue;
         const installed = join(outDir, 'node_modules', name, 'package.json');
-        manifest[field]![name] = existsSync(installed)
-          ? (JSON.parse(await readFile(installed, 'utf8')) as { version: string }).version
-          : spec.replace(/^.*file:.*$/, '*');
+        if (existsSync(installed)) {
+          manifest[field]![name] = (
+            JSON.parse(await readFile(installed, 'utf8')) as { version: string }
+          ).version;
+        } else {
+          delete manifest[field]![name];
+        }
       }
     }
     await writeFile(path, `${JSON.stringify(manifest, null, 2)}\n`);

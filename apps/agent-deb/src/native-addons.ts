@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cached, cacheKey, hashTree } from './build-cache.ts';
 import { elfHeader } from './elf-files.ts';
 import { run } from './run-command.ts';
@@ -72,6 +72,7 @@ export async function crossCompileAddons(opts: {
   nodeHeaders: string;
   nodeVersion: string;
   cacheDir: string;
+  /** node-gyp's bin/node-gyp.js. */
   nodeGyp: string;
   log: (line: string) => void;
 }): Promise<{ name: string; cached: boolean; ms: number }[]> {
@@ -84,6 +85,8 @@ export async function crossCompileAddons(opts: {
     );
   }
   const toolchain = await crossToolchain();
+  const gypPackage = join(dirname(opts.nodeGyp), '..', 'package.json');
+  const gypVersion = (JSON.parse(await readFile(gypPackage, 'utf8')) as { version: string }).version;
   const results = [];
   for (const addon of NATIVE_ADDONS) {
     const pkgDir = join(opts.bundleDir, 'node_modules', addon.name);
@@ -99,7 +102,7 @@ export async function crossCompileAddons(opts: {
       await hashTree(pkgDir, new Set(['build', 'prebuilds', 'node_modules'])),
       opts.nodeVersion,
       toolchain.version,
-      opts.nodeGyp,
+      gypVersion,
       ...addon.gypArgs,
     ]);
     const entry = join(opts.cacheDir, 'addons', `${addon.name.replace('/', '+')}-${version}-${key}.node`);

@@ -15,7 +15,7 @@ import {
 import { sharedLibraryDepends } from './deb-depends.ts';
 import { checkAndStripElfFiles, normalizeModes, rewriteNodeShebangs } from './deb-files.ts';
 import { CONFFILES, installFiles, LAYOUT, readJson, writeGzip } from './deb-layout.ts';
-import { assertDebianVersion, debianVersion, gitState } from './deb-version.ts';
+import { assertDebianVersion, debianVersion, type GitState, gitState } from './deb-version.ts';
 import { BUILD_TOOLS, requireTools } from './host-tools.ts';
 import { manPage } from './man-page.ts';
 import { crossCompileAddons } from './native-addons.ts';
@@ -119,34 +119,29 @@ export async function buildAgentDeb(opts: BuildOptions): Promise<BuildResult> {
     await phase('package tree', async () => {
       await installFiles({ repoRoot: opts.repoRoot, root, nodeDir: node.dir });
       await rewriteNodeShebangs(bundleDir, `/${LAYOUT.node}/bin/node`);
-      const date = git?.commitTime ?? new Date();
-      const items = [
-        git ? `Built from commit ${git.sha}.` : 'Built from a source tree without git.',
-        ...(git?.dirty ? ['The tree had uncommitted changes.'] : []),
-        `Node.js ${node.version} for arm64; ${models.map((m) => `${m.name} ${m.version}`).join(', ')}.`,
-      ];
-      await writeGzip(
-        join(root, LAYOUT.doc, 'changelog.gz'),
-        changelog({ version, maintainer, date, items }),
-      );
-      const usage = await run(process.execPath, [join(opts.repoRoot, 'apps/agent/dist/cli.js'), '--help']);
-      await writeGzip(join(root, LAYOUT.manPage), manPage({ usage: usage.stdout, version, date }));
+      await writeChangelogAndManPage({
+        repoRoot: opts.repoRoot,
+        root,
+        version,
+        maintainer,
+        git,
+        node,
+        models,
+      });
     });
     const elves = await phase('strip and check binaries', () => checkAndStripElfFiles(root));
     const depends = [...sharedLibraryDepends(elves), ...DEPENDS];
     await normalizeModes(root, new Set(elves.filter((e) => e.executable).map((e) => e.path)));
     const installedSize = await installedSizeKiB(root);
-    await writeFile(
-      join(root, 'DEBIAN/control'),
-      controlFile({
-        version,
-        maintainer,
-        installedSizeKiB: installedSize,
-        depends,
-        nodeVersion: node.version,
-        models,
-      }),
-    );
+    const control = {
+      version,
+      maintainer,
+      installedSizeKiB: installedSize,
+      depends,
+      nodeVersion: node.version,
+      models,
+    };
+    await writeFile(join(root, 'DEBIAN/control'), controlFile(control));
     await writeFile(join(root, 'DEBIAN/md5sums'), await md5sums(root, CONFFILES));
 
     await mkdir(opts.outDir, { recursive: true });
@@ -173,4 +168,26 @@ export async function buildAgentDeb(opts: BuildOptions): Promise<BuildResult> {
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
+}
+
+/** The Debian changelog (one entry: commit, Node, models) and cti-agent(1) from the agent's --help. */
+async function writeChangelogAndManPage(f: {
+  repoRoot: string;
+  root: string;
+  version: string;
+  maintainer: string;
+  git: GitState | null;
+  node: { version: string };
+  models: { name: string; version: string }[];
+}): Promise<void> {
+  const date = f.git?.commitTime ?? new Date();
+  const items = [
+    f.git ? `Built from commit ${f.git.sha}.` : 'Built from a source tree without git.',
+    ...(f.git?.dirty ? ['The tree had uncommitted changes.'] : []),
+    `Node.js ${f.node.version} for arm64; ${f.models.map((m) => `${m.name} ${m.version}`).join(', ')}.`,
+  ];
+  const entry = changelog({ version: f.version, maintainer: f.maintainer, date, items });
+  await writeGzip(join(f.root, LAYOUT.doc, 'changelog.gz'), entry);
+  const usage = await run(process.execPath, [join(f.repoRoot, 'apps/agent/dist/cli.js'), '--help']);
+  await writeGzip(join(f.root, LAYOUT.manPage), manPage({ usage: usage.stdout, version: f.version, date }));
 }

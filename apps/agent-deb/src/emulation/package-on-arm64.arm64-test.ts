@@ -3,7 +3,6 @@
 // s3rver, systemd-analyze on its unit, an upgrade through infra/pi/install.sh, remove and purge.
 // Prints how long each step took under emulation (upper bounds for a Raspberry Pi 4/5).
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -28,7 +27,7 @@ import { BUILD_TOOLS, EMULATION_TOOLS, requireTools } from '../host-tools.ts';
 import { run } from '../run-command.ts';
 import { buildPackageUnderTest, REFERENCE_SCAN, REPO_ROOT } from '../test-support/package-under-test.ts';
 import { type Arm64Root, arm64RootTarball, enableArm64Emulation, extractArm64Root } from './arm64-root.ts';
-import { parseEnvironmentFile, parseServiceUnit } from './service-command.ts';
+import { startInstalledService } from './installed-service.ts';
 
 const timings: [string, number][] = [];
 
@@ -211,26 +210,9 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
       )}\n`,
     );
     writeFileSync(inRoot('etc/cti/agent.env'), 'AWS_ACCESS_KEY_ID=S3RVER\nAWS_SECRET_ACCESS_KEY=S3RVER\n');
-    const unit = parseServiceUnit(readFileSync(inRoot(UNIT), 'utf8'));
-    const env = {
-      ...unit.env,
-      ...Object.assign(
-        {},
-        ...unit.envFiles.map((f) => parseEnvironmentFile(readFileSync(inRoot(f), 'utf8'))),
-      ),
-      HOME: '/var/lib/cti',
-      USER: 'cti',
-      LOGNAME: 'cti',
-    };
     const started = performance.now();
-    const agent: ChildProcess = root.spawn(
-      ['setpriv', `--reuid=${unit.user}`, `--regid=${unit.user}`, '--init-groups', ...unit.argv],
-      { env },
-    );
-    const logs: string[] = [];
-    agent.stdout!.on('data', (c: Buffer) => logs.push(c.toString()));
-    agent.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
-    const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+    const service = startInstalledService(root, UNIT, '/var/lib/cti');
+    const logs = service.logs;
     try {
       await waitFor(() => existsSync(inRoot('var/lib/cti/agent-http.json')), {
         what: `agent ready\n${logs.join('')}`,
@@ -299,12 +281,7 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
       );
     } finally {
       const stopping = performance.now();
-      agent.kill('SIGTERM');
-      const code = await Promise.race([
-        exited,
-        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000)),
-      ]);
-      if (code === 'timeout') agent.kill('SIGKILL');
+      const code = await service.stop();
       timings.push(['SIGTERM until the service exited', Math.round(performance.now() - stopping)]);
       assert.equal(code, 0, logs.join(''));
     }

@@ -3,7 +3,7 @@
 # command, from its Debian package:
 #
 #   sudo ./install.sh --deb cti-agent_<version>_arm64.deb [--button-bcm 17]
-#        [--probe-usb VID:PID] [--gps-usb VID:PID]
+#        [--probe-usb VID:PID] [--gps-usb VID:PID] [--eid-usb VID:PID]
 #
 # Build the package on any x86 machine with `pnpm package:agent` (docs/agent.md) and copy it and this
 # script to the Pi. The package does the Debian part: Node 24 and the agent under /opt/cti, the cti
@@ -12,15 +12,15 @@
 # what depends on the Pi's hardware:
 #   --button-bcm N      the capture button's pull-up in the firmware config (sysfs cannot set pulls;
 #                       takes effect after one reboot)
-#   --probe-usb/--gps-usb  the probe front-end's and GPS receiver's USB IDs, when they differ from the
-#                       CTI front-end / u-blox GPS the rule ships with: written to
+#   --probe-usb/--gps-usb/--eid-usb  the probe front-end's, GPS receiver's and ear-tag reader's USB IDs,
+#                       when they differ from the CTI front-end / u-blox GPS / FTDI adapter the rule ships with: written to
 #                       /etc/udev/rules.d/99-cti-probe.rules, which overrides the packaged rule. Find
 #                       them with `lsusb` or
 #                       udevadm info --attribute-walk --name=/dev/ttyACM0 | grep -E 'idVendor|idProduct'
 # Idempotent: re-running with a newer package upgrades it and keeps the local configuration.
 set -euo pipefail
 
-deb="" button_bcm="" probe_usb="" gps_usb=""
+deb="" button_bcm="" probe_usb="" gps_usb="" eid_usb=""
 die() { echo "install.sh: $*" >&2; exit 1; }
 log() { printf '\033[1m[cti-install]\033[0m %s\n' "$*" >&2; }
 need_value() {
@@ -33,6 +33,7 @@ while [ $# -gt 0 ]; do
     --button-bcm) need_value "$@"; button_bcm="$2"; shift 2 ;;
     --probe-usb) need_value "$@"; probe_usb="$2"; shift 2 ;;
     --gps-usb) need_value "$@"; gps_usb="$2"; shift 2 ;;
+    --eid-usb) need_value "$@"; eid_usb="$2"; shift 2 ;;
     *) echo "install.sh: unknown argument $1 (see the header of this script)" >&2; exit 2 ;;
   esac
 done
@@ -67,16 +68,17 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$(realpath "$deb")"
 
 # --- USB IDs of this Pi's hardware ----------------------------------------------------------------------------
-if [ -n "$probe_usb$gps_usb" ]; then
+if [ -n "$probe_usb$gps_usb$eid_usb" ]; then
   udev_args=()
   [ -z "$probe_usb" ] || udev_args+=(--probe-usb "$probe_usb")
   [ -z "$gps_usb" ] || udev_args+=(--gps-usb "$gps_usb")
+  [ -z "$eid_usb" ] || udev_args+=(--eid-usb "$eid_usb")
   rule=/etc/udev/rules.d/99-cti-probe.rules
   install -d /etc/udev/rules.d
   # udev-rule.sh exits 2 naming a malformed ID before anything is written; the packaged rule then stays.
   /usr/share/cti-agent/udev-rule.sh "${udev_args[@]}" >"$rule.new" || { rm -f "$rule.new"; exit 2; }
   mv "$rule.new" "$rule"
-  log "wrote $rule (USB IDs ${probe_usb:+probe $probe_usb }${gps_usb:+gps $gps_usb})"
+  log "wrote $rule (USB IDs ${probe_usb:+probe $probe_usb }${gps_usb:+gps $gps_usb }${eid_usb:+eid $eid_usb})"
   if [ -S /run/udev/control ]; then
     udevadm control --reload-rules || true
     udevadm trigger --subsystem-match=tty --action=change || true

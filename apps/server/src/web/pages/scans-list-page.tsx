@@ -166,45 +166,56 @@ function FilterForm({
       error={errors[name]}
     />
   );
+  const active = Object.keys(values).length;
+  // Folded away unless filters are in use (or wrong): on a phone the rows come first. <details> works
+  // without JavaScript.
   return (
-    <form method="get" action="/scans" aria-label="Filter scans">
-      <ErrorSummary errors={errors} fieldIds={{ _form: 'field-farm_id' }} />
-      <div class="filters">
-        {select('farm_id', options.farms, 'Any farm')}
-        {select('device_id', options.devices, 'Any device')}
-        {select('animal_id', options.animals, 'Any animal')}
-        {select('group_id', options.groups, 'Any group')}
-        <TextField name="capture_id" label="Capture id" value={values.capture_id} error={errors.capture_id} />
-        <TextField
-          name="from"
-          label="From"
-          type="date"
-          value={values.from}
-          error={errors.from}
-          hint={`Local days (${zone})`}
-        />
-        <TextField name="to" label="To" type="date" value={values.to} error={errors.to} />
-        {select(
-          'status',
-          SCAN_STATUSES.map((s) => ({ value: s, label: STATUS_WORDS[s] ?? s })),
-          'Any status',
-        )}
-        {select(
-          'grade',
-          GRADES.map((g) => ({ value: g, label: GRADE_WORDS[g] ?? g })),
-          'Any grade',
-        )}
-        <TextField
-          name="review_label"
-          label="Review label"
-          value={values.review_label}
-          error={errors.review_label}
-        />
-        {select('in_geofence_of', options.fenced, 'Anywhere')}
-      </div>
-      <p>
-        <Button>Show scans</Button> <a href="/scans">Clear filters</a>
-      </p>
-    </form>
+    <details class="filter-panel" open={active > 0 || Object.keys(errors).length > 0}>
+      <summary>{active > 0 ? `Filters (${active} in use)` : 'Filter scans'}</summary>
+      <form method="get" action="/scans" aria-label="Filter scans">
+        <ErrorSummary errors={errors} fieldIds={{ _form: 'field-farm_id' }} />
+        <div class="filters">
+          {select('farm_id', options.farms, 'Any farm')}
+          {select('device_id', options.devices, 'Any device')}
+          {select('animal_id', options.animals, 'Any animal')}
+          {select('group_id', options.groups, 'Any group')}
+          <TextField
+            name="capture_id"
+            label="Capture id"
+            value={values.capture_id}
+            error={errors.capture_id}
+          />
+          <TextField
+            name="from"
+            label="From"
+            type="date"
+            value={values.from}
+            error={errors.from}
+            hint={`Local days (${zone})`}
+          />
+          <TextField name="to" label="To" type="date" value={values.to} error={errors.to} />
+          {select(
+            'status',
+            SCAN_STATUSES.map((s) => ({ value: s, label: STATUS_WORDS[s] ?? s })),
+            'Any status',
+          )}
+          {select(
+            'grade',
+            GRADES.map((g) => ({ value: g, label: GRADE_WORDS[g] ?? g })),
+            'Any grade',
+          )}
+          <TextField
+            name="review_label"
+            label="Review label"
+            value={values.review_label}
+            error={errors.review_label}
+          />
+          {select('in_geofence_of', options.fenced, 'Anywhere')}
+        </div>
+        <p>
+          <Button>Show scans</Button> <a href="/scans">Clear filters</a>
+        </p>
+      </form>
+    </details>
   );
 }

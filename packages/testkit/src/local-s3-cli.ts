@@ -31,7 +31,9 @@ if (origins.length > 0) {
     await s3.client.send(
       new PutBucketCorsCommand({
         Bucket: bucket,
-        CORSConfiguration: { CORSRules: [{ AllowedOrigins: origins, AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['*'] }] },
+        CORSConfiguration: {
+          CORSRules: [{ AllowedOrigins: origins, AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['*'] }],
+        },
       }),
     );
   }

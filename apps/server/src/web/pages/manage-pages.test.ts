@@ -11,7 +11,14 @@ import { pageClient, strip, textById } from './test-page-client.ts';
 // Every form: POST + 303 when done, the form again with the error beside its field when not.
 
 let w: DashboardWorld;
-const ctx = useTestApp({}, { seed: async ({ db }) => void (w = await seedDashboard(db.sql)) });
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      w = await seedDashboard(db.sql);
+    },
+  },
+);
 const as = (who: keyof DashboardWorld['users']) => pageClient(ctx.server.app, w.users[who].email);
 const sql = () => ctx.db.sql;
 
@@ -204,7 +211,7 @@ describe('groups', () => {
       birth_date_from: '2024-09-01',
     });
     assert.equal(made.status, 303);
-    const id = /\/groups\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1]!;
+    const id = /\/groups\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1] ?? 'missing';
     const outside = await tech.post(`/groups/${id}/animals`, { animal_id: w.animal });
     assert.equal(outside.status, 422);
     assert.match(textById(outside.html, 'field-animal_id-error') ?? '', /outside the group's window/);
@@ -288,7 +295,7 @@ describe('admin pages', () => {
       password: 'cedar-lane-river-77',
     });
     assert.equal(made.status, 303);
-    const id = /\/admin\/users\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1]!;
+    const id = /\/admin\/users\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1] ?? 'missing';
     const newcomer = await pageClient(ctx.server.app, 'new@example.com', 'cedar-lane-river-77');
     assert.equal((await newcomer.get('/')).status, 200);
     assert.equal((await admin.post(`/admin/users/${id}/password`, { password: 'short' })).status, 422);

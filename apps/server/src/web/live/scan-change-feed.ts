@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 
-/** The channel the `scans_notify_change` trigger (migration 0009) announces on. */
+/** The channel the `scans_notify_change` trigger (migration 0008) announces on. */
 export const SCAN_CHANNEL = 'cti_scans';
 
 /** A scan that was created or whose status was set: `{ id, status }` as the trigger sends it. */

@@ -11,7 +11,7 @@ import { seedDevice, seedFarm, seedScan, seedUser } from '../../test-seed.ts';
 import { createScanChangeFeed, SCAN_CHANNEL, type ScanChangeFeed } from './scan-change-feed.ts';
 import { createScanLiveHub, type ScanLiveHub } from './scan-live-hub.ts';
 
-// The live scans path on a real database: the trigger of migration 0009 announces every new scan and
+// The live scans path on a real database: the trigger of migration 0008 announces every new scan and
 // every status write, whoever makes it; one LISTEN connection feeds the hub, which re-checks the
 // viewer's session and their access to the scan (the list's own query) before delivering.
 
@@ -59,7 +59,7 @@ async function watchAs(who: string, filters = {}) {
   return { rows, state, stop };
 }
 
-describe('the scans trigger (migration 0009)', () => {
+describe('the scans trigger (migration 0008)', () => {
   test('announces inserts and status writes with id and status; other updates are silent', async () => {
     const heard: string[] = [];
     const listener = await db.sql.listen(SCAN_CHANNEL, (p) => heard.push(p));

@@ -1,4 +1,4 @@
--- Migration 8 (number provisional: renumbered at merge): live scans in the dashboard.
+-- Migration 8: live scans in the dashboard.
 -- Every write that creates a scan or sets its status — ingest, the grading worker, a manual edit in
 -- psql — announces the scan on channel `cti_scans` when it commits, so the dashboard's scans list
 -- (one LISTEN connection per server process, fanned out to Server-Sent Events) shows new and graded

@@ -14,10 +14,10 @@ import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 
 /**
- * Node's flags for running `src/main.ts` from source: the dashboard's pages are `.tsx`, which Node's
- * type stripping does not compile (scripts/register-jsx.ts hands them to esbuild). `dist/` needs none.
+ * Node arguments that run `src/main.ts` from source: the load hook compiling the dashboard's `.tsx`
+ * (Node strips the types of `.ts` itself). Spawned-server tests put these before the script path.
  */
-export const FROM_SOURCE = [
+export const SOURCE_NODE_ARGS = [
   '--import',
   fileURLToPath(new URL('../scripts/register-jsx.ts', import.meta.url)),
 ];
@@ -35,6 +35,7 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   devices: loadDeviceHealthConfig({}),
   auth: testAuthConfig(),
   api: { signedUrlTtlSeconds: 300, s3: undefined, s3PublicEndpoint: undefined },
+  web: { mapTileUrl: undefined, mapTileAttribution: undefined },
   ...overrides,
 });
 

@@ -109,7 +109,8 @@ describe('GET /reports', () => {
     ]) {
       const res = await page('farmer@example.com', `/reports?${q}`);
       assert.equal(res.status, 404, q);
-      assert.match(res.text, /on a farm you are not linked to/);
+      assert.match(res.text, /<title>Not found · CTI<\/title>/);
+      assert.match(res.text, /There is nothing here, or it is not yours to see\./);
       assert.doesNotMatch(res.text, /Other Farm/);
     }
   });
@@ -158,7 +159,7 @@ describe('GET /reports/farms/{id}/print', () => {
     for (const q of ['', '?day=2025-02-30', '?day=tomorrow']) {
       const res = await page('farmer@example.com', `/reports/farms/${seed.farm}/print${q}`);
       assert.equal(res.status, 422, q);
-      assert.match(res.text, /The <code>day<\/code> parameter/);
+      assert.match(res.text, /The day parameter must be a day written YYYY-MM-DD/);
     }
     const empty = await page('admin@example.com', `/reports/farms/${seed.farm}/print?day=2025-01-01`);
     assert.equal(empty.status, 200);

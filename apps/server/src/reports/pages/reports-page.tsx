@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import { listFarms } from '../../access/farm-queries.ts';
 import { listGroups } from '../../access/group-queries.ts';
 import { UUID_RE } from '../../api/request-validation.ts';
@@ -7,15 +6,33 @@ import { HttpError } from '../../errors.ts';
 import { Button, LinkButton } from '../../web/components/button.tsx';
 import { EmptyState } from '../../web/components/empty-state.tsx';
 import { ErrorSummary, type FieldErrors, SelectField, TextField } from '../../web/components/form-field.tsx';
+import {
+  type PageContext,
+  type PageDeps,
+  type PageRouter,
+  pageNotFound,
+  sendPage,
+  userOf,
+} from '../../web/pages/page-kit.tsx';
 import { buildReport, type Report } from '../report.ts';
 import type { ReportScan } from '../report-rows.ts';
 import { farmScope, groupScope, type ReportScope } from '../report-scope.ts';
-import { layoutPage, notFoundPage, type PageDeps } from './page-shell.tsx';
+import { printReportPage } from './print-report-page.tsx';
 import { ReportActivity, ReportCharts, ReportGroups, ReportSummary } from './report-sections.tsx';
+
+/**
+ * The reports pages, behind the dashboard's sign-in guard: GET /reports (filters as a GET form, the
+ * report, downloads) and GET /reports/farms/:id/print?day= (the printable day report). A farm or group
+ * the viewer cannot see is the dashboard's "Not found" page, like a missing one.
+ */
+export function reportPages(app: PageRouter, deps: PageDeps) {
+  app.get('/reports', (c) => reportsPage(deps, c, userOf(c)));
+  app.get('/reports/farms/:id/print', (c) => printReportPage(deps, c, userOf(c)));
+}
 
 type Filters = { farm_id: string; group_id: string; from: string; to: string };
 
-const readFilters = (c: Context): Filters => {
+const readFilters = (c: PageContext): Filters => {
   const q = (name: string) => (c.req.query(name) ?? '').trim();
   return { farm_id: q('farm_id'), group_id: q('group_id'), from: q('from'), to: q('to') };
 };
@@ -29,7 +46,7 @@ function fieldErrors(err: HttpError): Record<string, string> {
 
 /** The scope the filters ask for: a report, nothing (no farm or group chosen yet), or form errors. */
 async function resolve(
-  deps: PageDeps,
+  deps: Pick<PageDeps, 'sql'>,
   principal: Principal,
   f: Filters,
 ): Promise<{ scope?: ReportScope; errors: Record<string, string> }> {
@@ -56,43 +73,46 @@ async function resolve(
  * (CSV/GeoJSON of the same scans) and links to the printable report of each day. The figures come from
  * buildReport, the same as GET /api/v1/reports/…; a farm or group the viewer cannot see is a 404 page.
  */
-export async function reportsPage(deps: PageDeps, c: Context, principal: Principal): Promise<Response> {
+async function reportsPage(deps: PageDeps, c: PageContext, principal: Principal): Promise<Response> {
   const f = readFilters(c);
   const [farms, groups, resolved] = await Promise.all([
     listFarms(deps.sql, principal),
     listGroups(deps.sql, principal),
     resolve(deps, principal, f).catch((err: unknown) => {
-      if (err instanceof HttpError && err.status === 404) return 'not-found' as const;
+      if (err instanceof HttpError && err.status === 404) throw pageNotFound();
       throw err;
     }),
   ]);
-  if (resolved === 'not-found') return notFoundPage(deps, c, principal, f.group_id ? 'group' : 'farm');
   const { scope, errors } = resolved;
   const built = scope ? await buildReport(deps.sql, principal, scope) : undefined;
   const failed = Object.keys(errors).length > 0;
-  return layoutPage(deps, c, principal, {
-    title: 'Reports',
-    status: failed ? 422 : 200,
-    children: (
-      <>
-        <ReportForm
-          filters={f}
-          errors={errors}
-          farms={farms.map((x) => ({ value: x.id, label: x.name }))}
-          groups={groups.map((g) => ({ value: g.id, label: `${g.name} (${g.farm.name})` }))}
-        />
-        {built ? (
-          <ReportBody report={built.report} scans={built.scans} scope={built.scope} />
-        ) : (
-          !failed && (
-            <EmptyState title="Choose a farm or a group">
-              <p>Leave the dates empty for every scan, or give one day in both for a day's report.</p>
-            </EmptyState>
-          )
-        )}
-      </>
-    ),
-  });
+  return sendPage(
+    c,
+    deps,
+    {
+      title: 'Reports',
+      children: (
+        <>
+          <ReportForm
+            filters={f}
+            errors={errors}
+            farms={farms.map((x) => ({ value: x.id, label: x.name }))}
+            groups={groups.map((g) => ({ value: g.id, label: `${g.name} (${g.farm.name})` }))}
+          />
+          {built ? (
+            <ReportBody report={built.report} scans={built.scans} scope={built.scope} />
+          ) : (
+            !failed && (
+              <EmptyState title="Choose a farm or a group">
+                <p>Leave the dates empty for every scan, or give one day in both for a day's report.</p>
+              </EmptyState>
+            )
+          )}
+        </>
+      ),
+    },
+    failed ? 422 : 200,
+  );
 }
 
 function ReportForm(props: {

@@ -77,3 +77,21 @@ export function apiClient(app: AppLike, { validate = true }: { validate?: boolea
   };
   return client;
 }
+
+/** A signed-in client per email: signed in once with `password` (asserting 200), then reused. */
+export function signedInClients(app: () => AppLike, password: string): (email: string) => Promise<ApiClient> {
+  const clients = new Map<string, Promise<ApiClient>>();
+  return (email) => {
+    let client = clients.get(email);
+    if (!client) {
+      client = (async () => {
+        const c = apiClient(app());
+        const answer = await c.signIn(email, password);
+        if (answer.status !== 200) throw new Error(`sign in as ${email}: ${answer.status} ${answer.text}`);
+        return c;
+      })();
+      clients.set(email, client);
+    }
+    return client;
+  };
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { check as checkGeoJson } from '@placemarkio/check-geojson';
 import { parse } from 'csv-parse/sync';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { type ApiClient, apiClient, signedInClients } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedGrading, seedScan, seedUser, TEST_PASSWORD } from '../test-seed.ts';
 import { EXPORT_COLUMNS } from './export-columns.ts';
@@ -136,16 +136,7 @@ const ctx = useTestApp(
   },
 );
 
-const clients = new Map<string, ApiClient>();
-async function as(email: string) {
-  let client = clients.get(email);
-  if (!client) {
-    client = apiClient(ctx.server.app);
-    assert.equal((await client.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, client);
-  }
-  return client;
-}
+const as = signedInClients(() => ctx.server.app, TEST_PASSWORD);
 
 type Row = Record<string, string>;
 const parseCsv = (text: string): Row[] =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { apiClient, signedInClients } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
 import { TEST_PASSWORD } from '../test-seed.ts';
 import { type ReportSeed, seedReportFarm, toronto } from './test-report-seed.ts';
@@ -18,16 +18,7 @@ const ctx = useTestApp(
   },
 );
 
-const clients = new Map<string, ApiClient>();
-async function as(email: string): Promise<ApiClient> {
-  let client = clients.get(email);
-  if (!client) {
-    client = apiClient(ctx.server.app);
-    assert.equal((await client.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, client);
-  }
-  return client;
-}
+const as = signedInClients(() => ctx.server.app, TEST_PASSWORD);
 const near = (actual: number | null, expected: number, what: string) =>
   assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 

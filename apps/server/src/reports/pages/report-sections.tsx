@@ -16,6 +16,18 @@ import type { ReportScan } from '../report-rows.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** The two measurements every report shows, in this order. */
+const MEASURES = [
+  { id: 'rea', key: 'rea_cm2', quantity: 'Ribeye area', unit: 'cm²', value: (s: ReportScan) => s.rea_cm2 },
+  {
+    id: 'fat',
+    key: 'fat_thickness_mm',
+    quantity: 'Fat thickness',
+    unit: 'mm',
+    value: (s: ReportScan) => s.fat_thickness_mm,
+  },
+] as const;
+
 /** The counts in words and figures. */
 export function ReportSummary({ report }: { report: Report }) {
   const { counts } = report;
@@ -41,20 +53,15 @@ export function ReportSummary({ report }: { report: Report }) {
             <dd>{value}</dd>
           </div>
         ))}
-        <div>
-          <dt>Ribeye area, mean</dt>
-          <dd>
-            <Measurement value={report.rea_cm2.mean} unit="cm²" missingReason="no usable value" />
-            <span class="muted"> ({plural(report.rea_cm2.measured, 'scan')})</span>
-          </dd>
-        </div>
-        <div>
-          <dt>Fat thickness, mean</dt>
-          <dd>
-            <Measurement value={report.fat_thickness_mm.mean} unit="mm" missingReason="no usable value" />
-            <span class="muted"> ({plural(report.fat_thickness_mm.measured, 'scan')})</span>
-          </dd>
-        </div>
+        {MEASURES.map((m) => (
+          <div>
+            <dt>{m.quantity}, mean</dt>
+            <dd>
+              <Measurement value={report[m.key].mean} unit={m.unit} missingReason="no usable value" />
+              <span class="muted"> ({plural(report[m.key].measured, 'scan')})</span>
+            </dd>
+          </div>
+        ))}
       </dl>
       {(report.rea_cm2.not_measured > 0 || report.fat_thickness_mm.not_measured > 0) && (
         <p class="muted">
@@ -79,20 +86,15 @@ export function ReportCharts({
     <section aria-labelledby={`${idPrefix}-charts-title`}>
       <h2 id={`${idPrefix}-charts-title`}>Measurements of usable (A and M) scans</h2>
       <div class="charts">
-        <Histogram
-          id={`${idPrefix}-rea`}
-          title="Ribeye area"
-          quantity="Ribeye area"
-          unit="cm²"
-          values={usable.map((s) => s.rea_cm2)}
-        />
-        <Histogram
-          id={`${idPrefix}-fat`}
-          title="Fat thickness"
-          quantity="Fat thickness"
-          unit="mm"
-          values={usable.map((s) => s.fat_thickness_mm)}
-        />
+        {MEASURES.map((m) => (
+          <Histogram
+            id={`${idPrefix}-${m.id}`}
+            title={m.quantity}
+            quantity={m.quantity}
+            unit={m.unit}
+            values={usable.map(m.value)}
+          />
+        ))}
         <Scatter
           id={`${idPrefix}-scatter`}
           title="Ribeye area against fat thickness"

@@ -4,11 +4,14 @@
 // generate_series, spawns the real `cti-server`, signs in 50 clients and measures, at
 // BENCH_CONCURRENCY (50) concurrent clients, p50/p95/p99 of: the scans list (first page; a page 10,000
 // rows deep reached by walking the cursor) for a farmer, a technician (10 farms) and an admin; scan
-// detail (with presigned URLs). Beside wall-clock latency (noisy on a shared 2-core machine) it prints
+// detail (with presigned URLs); farm reports (30 days, the whole year) and the printable day report;
+// then streamed CSV/GeoJSON exports of BENCH_EXPORT_ROWS (100000,1000000) rows, one at a time: time,
+// first byte and the server's peak RSS growth (bench-reports.ts). Beside wall-clock latency (noisy on a shared 2-core machine) it prints
 // the load average, server and Postgres CPU per request, and Postgres execution time from EXPLAIN
 // ANALYZE of the same SQL — the load-robust figures.
 // BENCH_DATABASE_URL: seed (once) and keep this database; default: a throw-away test database.
 // BENCH_REQUESTS (2000) requests per scenario. New scenarios: add to `scenarios` below.
+// BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createTestDatabase } from '@cti/db/testing';
@@ -19,6 +22,7 @@ import { scanListQuery } from '../src/access/scan-list-query.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { explainReports, fromForRows, measureExport, reportScenarios } from './bench-reports.ts';
 import { type BenchServer, spawnServer } from './bench-server.ts';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 1_000_000);
@@ -28,6 +32,12 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const DEPTH = Number(process.env.BENCH_DEPTH ?? 10_000);
 /** Paced runs: the 50 clients together send this many requests per second (0 = skip). */
 const RATE = Number(process.env.BENCH_RATE ?? 100);
+const EXPORT_ROWS = (process.env.BENCH_EXPORT_ROWS ?? '100000,1000000')
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const wanted = (label: string) => !ONLY || ONLY.some((word) => label.includes(word));
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -191,8 +201,8 @@ async function main() {
           signIn(server.port, `tech${i % TECHNICIANS}@bench.example`),
         ),
       );
-      const adminDeep = await deepCursor(server.port, admins[0]!);
-      const techDeep = await deepCursor(server.port, techs[0]!);
+      const adminDeep = wanted('deep') ? await deepCursor(server.port, admins[0]!) : '';
+      const techDeep = wanted('deep') ? await deepCursor(server.port, techs[0]!) : '';
       const farmerDepth = Math.floor((SCANS / FARMS) * 0.8);
       // 20 scans per farm, spread over the table's history, for the detail scenarios.
       const ids = await sql<{ farm: number; id: string }[]>`
@@ -242,9 +252,60 @@ async function main() {
           path: (c, i) => `/api/v1/scans/${byFarm.get((c * 3 + i) % FARMS)![i % 20]}`,
         },
       ];
-      for (const s of scenarios) {
+      // Reports of farms whose scans are graded (the seed leaves farms 0, 10, 20… ungraded: cheaper
+      // reports), each asked for by its own farmer.
+      const graded = Array.from({ length: FARMS }, (_, f) => f)
+        .filter((f) => f % 10 !== 0)
+        .slice(0, CONCURRENCY);
+      const reportFarmers = await Promise.all(
+        graded.map((f) => signIn(server.port, `farmer${f}@bench.example`)),
+      );
+      const farmIds = await sql<{ id: string }[]>`
+        SELECT md5('farm' || f)::uuid::text AS id FROM unnest(${graded}::int[]) WITH ORDINALITY AS g(f, n) ORDER BY n`;
+      scenarios.push(...reportScenarios({ farmers: reportFarmers, farmIds: farmIds.map((r) => r.id) }));
+      for (const s of scenarios.filter((x) => wanted(x.label))) {
         await run(sql, server, s);
         if (RATE > 0) await run(sql, server, s, RATE);
+      }
+      if (wanted('export')) {
+        console.log('Streamed exports (admin, newest N scans), one at a time:');
+        for (const [i, rows] of EXPORT_ROWS.entries()) {
+          const from = encodeURIComponent(await fromForRows(sql, rows));
+          await measureExport(sql, server, {
+            label: `CSV export, ${rows} rows`,
+            path: `/api/v1/exports/scans.csv?from=${from}`,
+            cookie: admins[0]!,
+            headerLines: 1,
+          });
+          if (i === 0)
+            await measureExport(sql, server, {
+              label: `GeoJSON export, ${rows} rows`,
+              path: `/api/v1/exports/scans.geojson?from=${from}`,
+              cookie: admins[0]!,
+              headerLines: 2,
+            });
+        }
+      }
+      const adminP = principal('00000000-0000-0000-0000-000000000000', ['admin']);
+      const [farmer0] = await sql<{ id: string }[]>`SELECT md5('farmer0')::uuid::text AS id`;
+      const farmerP = principal(farmer0!.id, ['farmer']);
+      // Farm 7's scans are graded (the seed leaves farms 0, 10, 20… ungraded): its reports do the full work.
+      const [farmer7] = await sql<{ id: string }[]>`SELECT md5('farmer7')::uuid::text AS id`;
+      const farmer7P = principal(farmer7!.id, ['farmer']);
+      const explainReportSql = async () =>
+        explainReports(sql, explain as never, {
+          farmer: farmer7P,
+          admin: adminP,
+          farmId: (await sql<{ id: string }[]>`SELECT md5('farm7')::uuid::text AS id`)[0]!.id,
+          timeZone: 'America/Chicago',
+          exportFrom: await fromForRows(sql, EXPORT_ROWS[0] ?? 100_000),
+          exportRows: EXPORT_ROWS[0] ?? 100_000,
+        });
+      if (ONLY) {
+        console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+        await explainReportSql();
+        console.log(`load at the end ${load()}`);
+        return;
       }
       console.log(`farmer deep page: ${farmerDepth} rows deep (a farm has ${SCANS / FARMS})`);
       const farmerDeep = await deepCursorRows(server.port, farmers[0]!, farmerDepth);
@@ -255,10 +316,7 @@ async function main() {
       });
 
       console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
-      const adminP = principal('00000000-0000-0000-0000-000000000000', ['admin']);
-      const [farmer0] = await sql<{ id: string }[]>`SELECT md5('farmer0')::uuid::text AS id`;
       const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
-      const farmerP = principal(farmer0!.id, ['farmer']);
       const techP = principal(tech0!.id, ['technician']);
       const cursorAt = async (p: Principal, depth: number) => {
         const rows = await scanListQuery(sql, p, {}, { limit: depth });
@@ -283,6 +341,7 @@ async function main() {
         `${farmerDepth} deep, farmer`,
         scanListQuery(sql, farmerP, {}, { limit: 51, after: await cursorAt(farmerP, farmerDepth) }),
       );
+      await explainReportSql();
       const detailId = byFarm.get(0)![3]!;
       const t0 = performance.now();
       for (let i = 0; i < 20; i++) await findScanDetail(sql, farmerP, detailId);

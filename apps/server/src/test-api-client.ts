@@ -59,7 +59,13 @@ export function apiClient(app: AppLike, { validate = true }: { validate?: boolea
       let parsed: unknown = text;
       if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);
       if (validate && path.startsWith('/api/v1')) {
-        (await validatorFor(app))(method, path, res.status, res.status === 204 ? undefined : parsed);
+        (await validatorFor(app))(
+          method,
+          path,
+          res.status,
+          res.status === 204 || method === 'HEAD' ? undefined : parsed,
+          res.headers.get('content-type') ?? undefined,
+        );
       }
       return { status: res.status, body: parsed, headers: res.headers, text };
     },
@@ -70,4 +76,22 @@ export function apiClient(app: AppLike, { validate = true }: { validate?: boolea
     },
   };
   return client;
+}
+
+/** A signed-in client per email: signed in once with `password` (asserting 200), then reused. */
+export function signedInClients(app: () => AppLike, password: string): (email: string) => Promise<ApiClient> {
+  const clients = new Map<string, Promise<ApiClient>>();
+  return (email) => {
+    let client = clients.get(email);
+    if (!client) {
+      client = (async () => {
+        const c = apiClient(app());
+        const answer = await c.signIn(email, password);
+        if (answer.status !== 200) throw new Error(`sign in as ${email}: ${answer.status} ${answer.text}`);
+        return c;
+      })();
+      clients.set(email, client);
+    }
+    return client;
+  };
 }

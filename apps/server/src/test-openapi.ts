@@ -20,7 +20,13 @@ export function createResponseValidator(doc: Doc) {
     re: new RegExp(`^${t.replace(/\{\w+\}/g, '[^/]+')}$`),
   }));
   const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
-  return function check(method: string, path: string, status: number, body: unknown): void {
+  return function check(
+    method: string,
+    path: string,
+    status: number,
+    body: unknown,
+    contentType = 'application/json',
+  ): void {
     const pathname = path.split('?')[0]!;
     const matches = templates.filter((t) => t.re.test(pathname));
     // A literal segment beats a parameter (/scans/counts before /scans/{id}).
@@ -28,12 +34,14 @@ export function createResponseValidator(doc: Doc) {
       (a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0),
     )[0];
     assert.ok(match, `no OpenAPI path for ${pathname}`);
-    const op = doc.paths[match.template]?.[method.toLowerCase()];
+    // HEAD is answered by the GET operation, without a body.
+    const op = doc.paths[match.template]?.[method === 'HEAD' ? 'get' : method.toLowerCase()];
     assert.ok(op, `no OpenAPI operation ${method} ${match.template}`);
     assert.ok(
       String(status) in op.responses,
       `${method} ${match.template} does not declare status ${status}`,
     );
+    if (method === 'HEAD') return;
     const escaped = match.template.replace(/~/g, '~0').replace(/\//g, '~1');
     let pointer = `openapi.json#/paths/${escaped}/${method.toLowerCase()}/responses/${status}`;
     const response = op.responses[String(status)] as { $ref?: string; content?: Record<string, unknown> };
@@ -46,7 +54,20 @@ export function createResponseValidator(doc: Doc) {
       );
       return;
     }
-    const key = `${pointer}/content/application~1json/schema`;
+    // The answer's media type must be one the operation declares; JSON ones are checked against its schema.
+    const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+    if (response.$ref === undefined) {
+      assert.ok(
+        mediaType in resolved.content,
+        `${method} ${pathname} → ${status} is ${mediaType}, the document declares ${Object.keys(resolved.content)}`,
+      );
+    }
+    if (!mediaType.endsWith('json')) {
+      assert.equal(typeof body, 'string', `${method} ${pathname} → ${status}: a ${mediaType} body`);
+      return;
+    }
+    const media = response.$ref ? 'application/json' : mediaType;
+    const key = `${pointer}/content/${media.replace(/~/g, '~0').replace(/\//g, '~1')}/schema`;
     let validate = compiled.get(key);
     if (!validate) {
       validate = ajv.compile({ $ref: key });

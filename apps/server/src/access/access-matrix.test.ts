@@ -352,6 +352,19 @@ const SPECS: Record<string, Spec> = {
   'POST /admin/announcements/{id}/delete': {
     build: async (c) => form(`/admin/announcements/${await freshAnnouncement()}/delete`)(c),
   },
+  'GET /reports': {
+    build: (c) => ({
+      method: 'GET',
+      path: `/reports?farm_id=${farmOf(c.scope)}`,
+      check: (res) => {
+        if (res.status === 200) assert.match(res.text, c.scope === 'own' ? /Own farm/ : /Other farm/);
+        if (res.status === 303) assert.match(res.headers.get('location') ?? '', /^\/sign-in\?next=/);
+      },
+    }),
+  },
+  'GET /reports/farms/{id}/print': {
+    build: (c) => ({ method: 'GET', path: `/reports/farms/${farmOf(c.scope)}/print?day=2025-09-09` }),
+  },
   'POST /api/v1/session': {
     fresh: true,
     build: (c) => ({
@@ -635,6 +648,49 @@ const SPECS: Record<string, Spec> = {
   },
   'POST /api/v1/notifications/read-all': {
     build: () => ({ method: 'POST', path: '/api/v1/notifications/read-all' }),
+  },
+  'GET /api/v1/reports/farms/{id}': {
+    build: (c) => ({
+      method: 'GET',
+      path: `/api/v1/reports/farms/${farmOf(c.scope)}`,
+      check: (res) => {
+        if (res.status === 200) assert.equal(res.body.scope.farm.id, farmOf(c.scope));
+      },
+    }),
+  },
+  'GET /api/v1/reports/groups/{id}': {
+    build: async (c) => ({
+      method: 'GET',
+      path: `/api/v1/reports/groups/${await freshGroup(farmOf(c.scope))}`,
+    }),
+  },
+  'GET /api/v1/exports/scans.csv': {
+    build: (c) => ({
+      method: 'GET',
+      path: `/api/v1/exports/scans.csv?farm_id=${farmOf(c.scope)}`,
+      check: (res) => {
+        if (res.status !== 200) return;
+        const lines = res.text.trim().split('\r\n');
+        assert.deepEqual(
+          lines.slice(1).map((l: string) => l.split(',')[0]),
+          [f[`scan${X(c.scope)}`]],
+          'exactly that farm’s scan',
+        );
+      },
+    }),
+  },
+  'GET /api/v1/exports/scans.geojson': {
+    build: (c) => ({
+      method: 'GET',
+      path: `/api/v1/exports/scans.geojson?farm_id=${farmOf(c.scope)}`,
+      check: (res) => {
+        if (res.status === 200)
+          assert.deepEqual(
+            res.body.features.map((x: { id: string }) => x.id),
+            [f[`scan${X(c.scope)}`]],
+          );
+      },
+    }),
   },
 };
 

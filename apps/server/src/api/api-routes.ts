@@ -1,3 +1,5 @@
+import { exportRoutes } from '../reports/export-api.ts';
+import { reportRoutes, reportSchema } from '../reports/report-api.ts';
 import { animalRoutes, animalSchema } from './animals.ts';
 import { announcementRoutes, announcementSchema } from './announcements.ts';
 import type { ApiDeps } from './api-deps.ts';
@@ -33,6 +35,8 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     registrationRoutes,
     announcementRoutes,
     notificationRoutes,
+    reportRoutes,
+    exportRoutes,
   ].flatMap((factory) => factory(deps));
 }
 
@@ -52,4 +56,5 @@ export const apiSchemas: Record<string, JsonSchema> = {
   Registration: registrationSchema,
   Announcement: announcementSchema,
   Notification: notificationSchema,
+  Report: reportSchema,
 };

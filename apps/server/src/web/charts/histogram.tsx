@@ -1,6 +1,6 @@
 import { ChartFrame, type ChartSize, DEFAULT_SIZE, plotBox, withUnit } from './chart-frame.tsx';
 import { formatTick, linearScale, niceTicks, px } from './scale.ts';
-import { formatNumber, median, missingNote, plural, present } from './summary.ts';
+import { extent, formatNumber, median, missingNote, plural, present } from './summary.ts';
 
 export type HistogramBin = { x0: number; x1: number; count: number };
 
@@ -12,7 +12,7 @@ export function histogramBins(values: readonly (number | null | undefined)[], bi
   const data = present(values);
   if (data.length === 0) return { bins: [] as HistogramBin[], step: 1, missing: values.length };
   const target = binCount ?? Math.min(20, Math.max(5, Math.ceil(Math.log2(data.length) + 1)));
-  const ticks = niceTicks(Math.min(...data), Math.max(...data), target + 1);
+  const ticks = niceTicks(...extent(data), target + 1);
   const bins: HistogramBin[] = ticks.values
     .slice(0, -1)
     .map((x0, i) => ({ x0, x1: ticks.values[i + 1]!, count: 0 }));

@@ -1,6 +1,6 @@
 import { ChartFrame, type ChartSize, DEFAULT_SIZE, plotBox, withUnit } from './chart-frame.tsx';
 import { formatTick, linearScale, niceTicks } from './scale.ts';
-import { formatNumber, plural } from './summary.ts';
+import { extent, formatNumber, plural } from './summary.ts';
 
 export type ScatterPoint = {
   x: number | null | undefined;
@@ -57,12 +57,12 @@ export function Scatter({
     );
   }
   const box = plotBox(size);
-  const xt = niceTicks(Math.min(...data.map((p) => p.x)), Math.max(...data.map((p) => p.x)), 6);
-  const yt = niceTicks(Math.min(...data.map((p) => p.y)), Math.max(...data.map((p) => p.y)), 5);
+  const xt = niceTicks(...extent(data.map((p) => p.x)), 6);
+  const yt = niceTicks(...extent(data.map((p) => p.y)), 5);
   const x = linearScale([xt.min, xt.max], [box.left, box.right]);
   const y = linearScale([yt.min, yt.max], [box.bottom, box.top]);
   const range = (vs: number[], unit: string) =>
-    `from ${formatNumber(Math.min(...vs))} to ${formatNumber(Math.max(...vs))} ${unit}`;
+    `from ${formatNumber(extent(vs)[0])} to ${formatNumber(extent(vs)[1])} ${unit}`;
   const description =
     `${plural(data.length, noun)}: ${xq.quantity.toLowerCase()} ${range(
       data.map((p) => p.x),

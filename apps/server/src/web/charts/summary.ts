@@ -23,3 +23,17 @@ export function missingNote(missing: number, noun: string): string | undefined {
     ? `${plural(missing, noun)} without a value ${missing === 1 ? 'is' : 'are'} not drawn.`
     : undefined;
 }
+
+/**
+ * [min, max] of a non-empty list, in one pass: `Math.min(...values)` passes every value as an argument
+ * and throws RangeError past ~120,000 values (a year of a large farm's scans).
+ */
+export function extent(values: readonly number[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}

@@ -3,6 +3,7 @@ import { isAdmin } from '../../auth/principal.ts';
 import { forbidden } from '../../auth/session-middleware.ts';
 import { isRetryableDatabaseError } from '../../db/database-errors.ts';
 import { HttpError } from '../../errors.ts';
+import { reportPages } from '../../reports/pages/reports-page.tsx';
 import { renderPage } from '../layout.tsx';
 import { adminAnnouncementPages } from './admin-announcements-pages.tsx';
 import { adminRegistrationPages } from './admin-registrations-page.tsx';
@@ -60,6 +61,7 @@ export function createPageRoutes(deps: PageDeps): Hono<PageEnv> {
   fleetPages(router, deps);
   groupPages(router, deps);
   notificationPages(router, deps);
+  reportPages(router, deps);
   adminUserPages(router, deps);
   adminRegistrationPages(router, deps);
   adminAnnouncementPages(router, deps);

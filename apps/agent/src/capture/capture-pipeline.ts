@@ -208,6 +208,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       sourceKind: options.sourceKind,
       quality,
       hint: hintOut,
+      configuredPixelSpacingMm: config.probe?.pixelSpacingMm,
     });
     const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
     const tMeta = now();

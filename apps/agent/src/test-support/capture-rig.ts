@@ -19,10 +19,13 @@ export function createCaptureRig({
   hint = null,
   gate = {},
   format = 'png',
+  probe = null,
 }: {
   hint?: Hint | null;
   gate?: Record<string, unknown>;
   format?: 'png' | 'jpeg';
+  /** The config's `probe` block (e.g. with pixel_spacing_mm). */
+  probe?: Record<string, unknown> | null;
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cti-capture-'));
   const config = resolveConfig({
@@ -33,6 +36,7 @@ export function createCaptureRig({
     source: { kind: 'simulated' },
     upload: { bucket: 'cti-test' },
     capture: { quality_gate: gate, format },
+    probe,
   });
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
@@ -57,7 +61,7 @@ export function createCaptureRig({
     wallClock: () => new Date(Date.UTC(2025, 8, 9, 14, 18, 32) + mono),
   });
   let seq = 0;
-  const push = (pixels: Uint8Array, at = mono): Frame => {
+  const push = (pixels: Uint8Array, at = mono, acquisition: Partial<Frame['acquisition']> = {}): Frame => {
     const frame: Frame = {
       seq: seq++,
       receivedAt: at,
@@ -65,7 +69,13 @@ export function createCaptureRig({
       height: H,
       gray: pixels,
       origin: 'simulated',
-      acquisition: { probeModel: 'EMU-Convex-3.5', frequencyMhz: 3.5, depthCm: 18, gainDb: 42 },
+      acquisition: {
+        probeModel: 'EMU-Convex-3.5',
+        frequencyMhz: 3.5,
+        depthCm: 18,
+        gainDb: 42,
+        ...acquisition,
+      },
     };
     ring.push(frame);
     return frame;

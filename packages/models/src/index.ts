@@ -1,3 +1,5 @@
+export { type ReferenceScan, readReferenceScans } from './evaluation/real-scan-eval.ts';
+export { realScanVariants, type Variant } from './evaluation/real-scan-variants.ts';
 export {
   computeGradingFeatures,
   type FatPositionFeature,

@@ -3,14 +3,20 @@ import type { Mask } from './mask-ops.ts';
 
 export const GLCM_LEVELS = 32;
 
+/** Rows and columns to visit, [x0, y0, x1, y1] max exclusive: the mask's bounding box when known. */
+export type Region = [number, number, number, number];
+
 /** Mean gray level (0–255) of the image inside the mask; null for an empty mask. */
-export function meanIntensity(image: GrayImage, mask: Mask): number | null {
+export function meanIntensity(image: GrayImage, mask: Mask, region?: Region): number | null {
+  const [x0, y0, x1, y1] = region ?? [0, 0, image.width, image.height];
   let sum = 0;
   let n = 0;
-  for (let i = 0; i < mask.data.length; i++) {
-    if (mask.data[i] !== 1) continue;
-    sum += image.data[i]!;
-    n++;
+  for (let y = y0; y < y1; y++) {
+    for (let i = y * image.width + x0, end = y * image.width + x1; i < end; i++) {
+      if (mask.data[i] !== 1) continue;
+      sum += image.data[i]!;
+      n++;
+    }
   }
   return n === 0 ? null : sum / n;
 }
@@ -27,15 +33,17 @@ export type GlcmTexture = {
 
 /**
  * GLCM texture inside the mask: gray quantised to 32 levels, horizontal neighbours at distance 1
- * (both pixels inside the mask). Null when the mask has no horizontal pair.
+ * (both pixels inside the mask). Null when the mask has no horizontal pair. `region` (the mask's
+ * bounding box) only saves time.
  */
-export function glcmTexture(image: GrayImage, mask: Mask): GlcmTexture | null {
-  const { width: w, height: h } = image;
+export function glcmTexture(image: GrayImage, mask: Mask, region?: Region): GlcmTexture | null {
+  const { width: w } = image;
+  const [x0, y0, x1, y1] = region ?? [0, 0, image.width, image.height];
   const shift = 8 - Math.log2(GLCM_LEVELS);
   const counts = new Uint32Array(GLCM_LEVELS * GLCM_LEVELS);
   let pairs = 0;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x + 1 < w; x++) {
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x + 1 < x1; x++) {
       const p = y * w + x;
       if (mask.data[p] !== 1 || mask.data[p + 1] !== 1) continue;
       counts[(image.data[p]! >> shift) * GLCM_LEVELS + (image.data[p + 1]! >> shift)]!++;

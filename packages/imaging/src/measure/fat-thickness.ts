@@ -147,9 +147,11 @@ export function measureFatThickness(
   const fieldTop = field[1];
   const topAt = (x: number) => {
     const tops: number[] = [];
-    for (let c = Math.max(spans.x0, x - r); c <= Math.min(spans.x1 - 1, x + r); c++)
-      tops.push(spans.top[c - spans.x0]!);
-    return median(tops);
+    for (let c = Math.max(spans.x0, x - r); c <= Math.min(spans.x1 - 1, x + r); c++) {
+      const t = spans.top[c - spans.x0]!;
+      if (t >= 0) tops.push(t);
+    }
+    return tops.length > 0 ? median(tops) : spans.bbox[1];
   };
   // A convex probe's fan: a column far from the centre enters the image through the fan's slanted
   // side, below its top arc, so the skin above the ribeye there is outside the image. Then the

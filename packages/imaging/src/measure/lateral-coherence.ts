@@ -43,12 +43,7 @@ export function lateralCoherence(gray: GrayImage, mask: BinaryMask): number | nu
   const spans = columnSpans(mask);
   if (!spans) return null;
   const mw = spans.x1 - spans.x0;
-  let y0 = gray.height;
-  let y1 = 0;
-  for (let i = 0; i < spans.top.length; i++) {
-    y0 = Math.min(y0, spans.top[i]!);
-    y1 = Math.max(y1, spans.bottom[i]!);
-  }
+  const [, y0, , y1] = spans.bbox;
   const r = Math.max(2, Math.round(mw / 12));
   // Work on the mask's box plus the local-mean radius, so the texture at its edges is measured right.
   const bx0 = Math.max(0, spans.x0 - r);

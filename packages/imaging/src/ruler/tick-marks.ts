@@ -17,15 +17,30 @@ export type TickMark = {
 /**
  * Brightest channel per pixel. Scanners draw rulers white, gray or coloured (a pure blue tick has a
  * Rec. 601 luma of 29 but a value of 255), so marks are found on the value plane, not on gray.
+ * With a scan area, only the columns outside it are filled (the rest stay 0): rulers live there.
  */
-export function valuePlane(image: RasterImage | GrayImage): GrayImage {
+export function valuePlane(image: RasterImage | GrayImage, scanArea?: Box): GrayImage {
   const channels = 'channels' in image ? image.channels : 1;
-  if (channels === 1) return { data: image.data, width: image.width, height: image.height };
-  const out = new Uint8Array(image.width * image.height);
-  for (let i = 0, p = 0; i < out.length; i++, p += 3) {
-    out[i] = Math.max(image.data[p]!, image.data[p + 1]!, image.data[p + 2]!);
+  const { width, height } = image;
+  if (channels === 1) return { data: image.data, width, height };
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (const [a, b] of marginRanges(width, scanArea)) {
+      for (let x = a, i = y * width + a, p = i * 3; x < b; x++, i++, p += 3) {
+        out[i] = Math.max(image.data[p]!, image.data[p + 1]!, image.data[p + 2]!);
+      }
+    }
   }
-  return { data: out, width: image.width, height: image.height };
+  return { data: out, width, height };
+}
+
+/** Column ranges [a, b) outside the scan area, where screen furniture lives (all columns without one). */
+function marginRanges(width: number, scanArea: Box | undefined): [number, number][] {
+  if (!scanArea) return [[0, width]];
+  return [
+    [0, Math.max(0, Math.min(width, scanArea[0]))],
+    [Math.max(0, Math.min(width, scanArea[2])), width],
+  ];
 }
 
 /** Is column x outside the scan area (where screen furniture lives)? */
@@ -74,17 +89,23 @@ type Component = {
 /** 4-connected components of ink pixels in the margin columns. */
 export function inkComponents(plane: GrayImage, threshold: number, scanArea: Box | undefined): Component[] {
   const { data, width, height } = plane;
-  const seen = new Uint8Array(width * height);
-  const stack: number[] = [];
+  const n = data.length;
+  // 0 = not ink or already taken, 1 = ink not yet taken.
+  const ink = new Uint8Array(n);
+  for (let y = 0; y < height; y++) {
+    for (const [a, b] of marginRanges(width, scanArea)) {
+      for (let i = y * width + a, end = y * width + b; i < end; i++) if (data[i]! >= threshold) ink[i] = 1;
+    }
+  }
+  const stack = new Int32Array(n);
   const components: Component[] = [];
-  const isInk = (i: number, x: number) => data[i]! >= threshold && marginColumn(x, scanArea);
-  for (let start = 0; start < data.length; start++) {
-    if (seen[start] || !isInk(start, start % width)) continue;
+  for (let start = ink.indexOf(1); start !== -1; start = ink.indexOf(1, start + 1)) {
     const c: Component = { minX: width, maxX: -1, minY: height, maxY: -1, count: 0, wy: 0, w: 0 };
-    seen[start] = 1;
-    stack.push(start);
-    while (stack.length > 0) {
-      const p = stack.pop()!;
+    let top = 0;
+    stack[top++] = start;
+    ink[start] = 0;
+    while (top > 0) {
+      const p = stack[--top]!;
       const x = p % width;
       const y = (p - x) / width;
       const v = data[p]!;
@@ -95,15 +116,21 @@ export function inkComponents(plane: GrayImage, threshold: number, scanArea: Box
       if (x > c.maxX) c.maxX = x;
       if (y < c.minY) c.minY = y;
       if (y > c.maxY) c.maxY = y;
-      for (const [q, qx] of [
-        [p - 1, x - 1],
-        [p + 1, x + 1],
-        [p - width, x],
-        [p + width, x],
-      ] as const) {
-        if (qx < 0 || qx >= width || q < 0 || q >= data.length || seen[q] || !isInk(q, qx)) continue;
-        seen[q] = 1;
-        stack.push(q);
+      if (x > 0 && ink[p - 1]) {
+        ink[p - 1] = 0;
+        stack[top++] = p - 1;
+      }
+      if (x + 1 < width && ink[p + 1]) {
+        ink[p + 1] = 0;
+        stack[top++] = p + 1;
+      }
+      if (p >= width && ink[p - width]) {
+        ink[p - width] = 0;
+        stack[top++] = p - width;
+      }
+      if (p + width < n && ink[p + width]) {
+        ink[p + width] = 0;
+        stack[top++] = p + width;
       }
     }
     components.push(c);
@@ -120,7 +147,7 @@ export function findTickMarks(
   image: RasterImage | GrayImage,
   { scanArea }: { scanArea?: Box } = {},
 ): { plane: GrayImage; threshold: number; ticks: TickMark[] } {
-  const plane = valuePlane(image);
+  const plane = valuePlane(image, scanArea);
   const threshold = inkThreshold(plane, scanArea);
   const maxThickness = Math.max(3, Math.round(plane.height / 180));
   const maxLength = Math.max(8, Math.round(0.1 * plane.width));

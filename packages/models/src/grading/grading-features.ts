@@ -6,7 +6,6 @@ import {
   ribeyeDimensions,
 } from '@cti/imaging';
 import type { Mask } from '../mask-ops.ts';
-import { maskBbox } from '../mask-ops.ts';
 import type { CropBox } from '../preprocess.ts';
 import { glcmTexture, meanIntensity } from '../texture-features.ts';
 
@@ -104,12 +103,11 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   }
   const field = input.scanArea ?? [0, 0, gray.width, gray.height];
   const unavailable: Record<string, string> = {};
-  let area = 0;
-  for (const v of mask.data) area += v === 1 ? 1 : 0;
   const spans = columnSpans(mask);
+  const area = spans?.area ?? 0;
   const cutOff = spans !== null && (spans.x0 <= field[0] || spans.x1 >= field[2]);
   const dims = ribeyeDimensions(mask);
-  const texture = glcmTexture(gray, mask);
+  const texture = spans ? glcmTexture(gray, mask, spans.bbox) : null;
   const fat = measureFatThickness(gray, mask, { scanArea: field });
   const inMm = (px: number | null, key: string, digits: number) => {
     if (px === null) return null;
@@ -140,7 +138,7 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   return {
     roi_area_px: area,
     rea_cm2: reaCm2,
-    mean_intensity: round(meanIntensity(gray, mask), 2),
+    mean_intensity: spans ? round(meanIntensity(gray, mask, spans.bbox), 2) : null,
     texture_glcm_contrast: round(texture?.contrast, 5),
     texture_glcm_homogeneity: round(texture?.homogeneity, 4),
     texture_glcm_entropy: round(texture?.entropy, 4),
@@ -151,7 +149,7 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
     ribeye_depth_mm: inMm(dims?.depthPx ?? null, 'ribeye_depth_mm', 1),
     ribeye_width_px: widthPx,
     ribeye_depth_px: dims?.depthPx ?? null,
-    ribeye_bbox: maskBbox(mask),
+    ribeye_bbox: spans ? spans.bbox : null,
     ribeye_cut_off: cutOff,
     pixel_spacing_mm: mm === null ? null : round(mm, 5),
     pixel_spacing_source: mm === null ? 'none' : pixelSpacingSource,

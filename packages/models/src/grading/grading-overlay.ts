@@ -1,4 +1,4 @@
-import { drawText, type GrayImage, textWidth } from '@cti/imaging';
+import { columnSpans, drawText, type GrayImage, textWidth } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from '../mask-ops.ts';
 import type { FatPositionFeature } from './grading-features.ts';
@@ -23,9 +23,12 @@ function paint(rgb: Uint8Array, w: number, h: number, x: number, y: number, c: [
 /** The mask's outline, two pixels wide (its edge pixels and the ones just outside). */
 function drawOutline(rgb: Uint8Array, mask: Mask): void {
   const { data, width: w, height: h } = mask;
+  const spans = columnSpans(mask);
+  if (!spans) return;
+  const [bx0, by0, bx1, by1] = spans.bbox;
   const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && data[y * w + x] === 1;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
+  for (let y = Math.max(0, by0 - 1); y < Math.min(h, by1 + 1); y++) {
+    for (let x = Math.max(0, bx0 - 1); x < Math.min(w, bx1 + 1); x++) {
       const here = inside(x, y);
       const edge =
         here !== inside(x - 1, y) ||
@@ -48,30 +51,38 @@ function drawFatLine(rgb: Uint8Array, w: number, h: number, fat: FatPositionFeat
   }
 }
 
-/** Text on a darkened box in the lower left corner, white. */
+/** Text on a darkened box in the lower left corner, white (drawn in a plane of the box's size). */
 function drawCaption(rgb: Uint8Array, w: number, h: number, lines: string[], scale: number): void {
   if (lines.length === 0) return;
   const lineH = 9 * scale;
   const boxW = Math.min(w, Math.max(...lines.map((l) => textWidth(l, scale))) + 6 * scale);
   const boxH = Math.min(h, lines.length * lineH + 4 * scale);
   const top = h - boxH;
-  for (let y = top; y < h; y++) {
+  const text = new Uint8Array(boxW * boxH);
+  lines.forEach((line, i) => {
+    drawText(text, boxW, boxH, { text: line, x: 3 * scale, y: 2 * scale + i * lineH, scale, value: 1 });
+  });
+  for (let y = 0; y < boxH; y++) {
     for (let x = 0; x < boxW; x++) {
-      const p = (y * w + x) * 3;
-      for (let c = 0; c < 3; c++) rgb[p + c] = Math.round(rgb[p + c]! * 0.3);
+      const p = ((top + y) * w + x) * 3;
+      if (text[y * boxW + x]) {
+        rgb[p] = 255;
+        rgb[p + 1] = 255;
+        rgb[p + 2] = 255;
+      } else {
+        rgb[p] = Math.round(rgb[p]! * 0.3);
+        rgb[p + 1] = Math.round(rgb[p + 1]! * 0.3);
+        rgb[p + 2] = Math.round(rgb[p + 2]! * 0.3);
+      }
     }
   }
-  const text = new Uint8Array(w * h);
-  lines.forEach((line, i) => {
-    drawText(text, w, h, { text: line, x: 3 * scale, y: top + 2 * scale + i * lineH, scale, value: 1 });
-  });
-  for (let i = 0; i < text.length; i++) if (text[i]) rgb.set([255, 255, 255], i * 3);
 }
 
 /**
  * The grading overlay: the image in gray with the ribeye's outline (yellow), the fat-thickness line
- * (cyan, with end caps) and the figures burnt in, as an RGB PNG (fast zlib level: it is a picture for
- * people, regenerated from the result whenever needed).
+ * (cyan, with end caps) and the figures burnt in, as an RGB PNG at zlib level 1: a picture for people
+ * that can be regenerated from the result; level 1 takes 5 ms at 940×720 against 13 ms at level 4,
+ * for 0.5 MB instead of 0.3 MB.
  *
  * @example const png = await renderGradingOverlay({ gray, mask, fat: features.fat_position, lines: ['REA 58.4 CM2'] });
  */
@@ -89,6 +100,6 @@ export async function renderGradingOverlay({ gray, mask, fat, lines }: OverlayIn
   if (fat) drawFatLine(rgb, w, h, fat, scale);
   drawCaption(rgb, w, h, lines, scale);
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
-    .png({ compressionLevel: 4, adaptiveFiltering: false })
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
 }

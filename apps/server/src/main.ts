@@ -2,10 +2,16 @@
 import type { ServerCommand } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/command.ts';
 import { serveCommand } from './cli/serve-command.ts';
+import { calibrationCommand } from './grading/calibration-command.ts';
+import { regradeCommand } from './grading/regrade-command.ts';
+import { workerCommand } from './grading/worker-command.ts';
 
 /** Every sub-command, one file each under src/cli/ (or its feature folder). */
 const commands: Record<string, ServerCommand> = {
   serve: serveCommand,
+  worker: workerCommand,
+  regrade: regradeCommand,
+  calibration: calibrationCommand,
 };
 
 const usage = () =>

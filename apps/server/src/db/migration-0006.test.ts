@@ -16,9 +16,8 @@ let deviceId: string;
 before(async () => {
   db = await createTestDatabase({ max: 4 });
   ({ scanId } = await ingestCapture(db.sql, planIngest(distinctWebhook(1)), { requestId: 'r1' }));
-  [{ device_id: deviceId }] = (await db.sql`SELECT device_id FROM scans WHERE id = ${scanId}`) as unknown as {
-    device_id: string;
-  }[];
+  const [scan] = await db.sql<{ device_id: string }[]>`SELECT device_id FROM scans WHERE id = ${scanId}`;
+  deviceId = scan!.device_id;
 });
 after(() => db.drop());
 

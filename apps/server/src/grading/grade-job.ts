@@ -97,7 +97,7 @@ export async function gradeJob(
   job: ClaimedJob,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
-  const existing = await finishAlreadyGraded(deps.sql, job.id, deps.workerId);
+  const existing = await finishAlreadyGraded(deps.sql, job, deps.workerId);
   if (existing) return { outcome: 'already_graded', resultId: existing };
   const ctx = await loadScanContext(deps.sql, job.scanId);
   if (!ctx)
@@ -145,7 +145,7 @@ export async function gradeJob(
   ]);
   signal.throwIfAborted();
   const written = await writeGradingResult(deps.sql, {
-    jobId: job.id,
+    job,
     workerId: deps.workerId,
     scan: { scanId: ctx.scanId, captureId: ctx.captureId, farmId: ctx.farmId },
     model: {

@@ -72,48 +72,67 @@ export function createGradingWorker({
   });
   const deps = { sql, s3, grader, acceptedBuckets: config.s3Buckets, workerId: config.workerId };
   let stopping = false;
+  const stopController = new AbortController();
+  const stopSignal = stopController.signal;
   let activity = Date.now();
-  let wakers: (() => void)[] = [];
+  const wakers = new Set<() => void>();
   const jobs = new Map<string, AbortController>();
   const slots: Promise<void>[] = [];
   let reaper: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
 
-  const wake = () => {
-    const pending = wakers;
-    wakers = [];
-    for (const w of pending) w();
-  };
-  const idle = (ms: number) =>
+  /** A pause that only stopping cuts short (a NOTIFY during an outage must not end it). */
+  const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const onStop = () => {
         clearTimeout(timer);
         resolve();
-      }
-      wakers.push(done);
+      };
+      const timer = setTimeout(() => {
+        stopSignal.removeEventListener('abort', onStop);
+        resolve();
+      }, ms);
+      stopSignal.addEventListener('abort', onStop, { once: true });
     });
+  /** Wakes every idle slot (a NOTIFY, a reconnect of the LISTEN connection, stopping). */
+  const wake = () => {
+    for (const w of [...wakers]) w();
+  };
+  /** Sleeps until woken or `ms` passed; either way it leaves no waker behind. */
+  const idle = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wakers.add(done);
+    });
+
+  /** Consecutive infrastructure failures of this process: its slots pause longer and longer. */
+  let outages = 0;
+  const outagePause = () => Math.max(100, backoffDelay(outages, INFRA_BACKOFF));
 
   async function recordFailure(job: ClaimedJob, err: GradingError): Promise<void> {
     metrics.failures.inc({ code: err.code });
     if (err.infrastructure) {
       metrics.infrastructureErrors.inc({ code: err.code });
-      await queue.retryLater(job.id, {
-        code: err.code,
-        message: err.message,
-        delayMs: backoffDelay(0, INFRA_BACKOFF),
-        refund: true,
-      });
+      outages++;
+      const delayMs = outagePause();
+      await queue.retryLater(job, { code: err.code, message: err.message, delayMs, refund: true });
       metrics.jobs.inc({ outcome: 'retried' });
+      log.warn(
+        { jobId: job.id, code: err.code, err: err.message, delayMs },
+        'infrastructure unavailable: job requeued, attempt not counted',
+      );
       return;
     }
     if (err.permanent || job.attempts >= job.maxAttempts) {
       const message = err.permanent
         ? err.message
         : `${err.message} (attempt ${job.attempts} of ${job.maxAttempts})`;
-      if (
-        await writeGradingFailure(sql, { jobId: job.id, code: err.code, message, workerId: config.workerId })
-      ) {
+      if (await writeGradingFailure(sql, { job, code: err.code, message, workerId: config.workerId })) {
         metrics.jobs.inc({ outcome: 'failed' });
         log.warn(
           { jobId: job.id, scanId: job.scanId, code: err.code, err: message },
@@ -126,7 +145,7 @@ export function createGradingWorker({
       config.retryBaseMs / 2,
       backoffDelay(job.attempts - 1, { baseMs: config.retryBaseMs, capMs: config.retryCapMs }),
     );
-    await queue.retryLater(job.id, { code: err.code, message: err.message, delayMs });
+    await queue.retryLater(job, { code: err.code, message: err.message, delayMs });
     metrics.jobs.inc({ outcome: 'retried' });
     log.warn(
       { jobId: job.id, scanId: job.scanId, code: err.code, err: err.message, delayMs },
@@ -139,7 +158,7 @@ export function createGradingWorker({
     const leaseMs = config.leaseSeconds * 1000;
     let renewedAt = Date.now();
     const timer = setInterval(() => {
-      queue.heartbeat(job.id).then(
+      queue.heartbeat(job).then(
         (mine) => {
           if (mine) renewedAt = activity = Date.now();
           else controller.abort(new LeaseLostError(`lease of job ${job.id} was lost`));
@@ -172,6 +191,7 @@ export function createGradingWorker({
     const started = performance.now();
     try {
       const result = await gradeJob(deps, job, controller.signal);
+      outages = 0;
       metrics.jobs.inc({ outcome: result.outcome });
       if (result.outcome === 'graded') {
         metrics.grades.inc({ grade: result.grade });
@@ -188,7 +208,7 @@ export function createGradingWorker({
         metrics.jobs.inc({ outcome: 'lease_lost' });
         log.warn({ jobId: job.id, err: reason.message }, 'dropped a job whose lease was lost');
       } else if (reason instanceof StopRequest) {
-        if (await queue.release(job.id).catch(() => false)) metrics.jobs.inc({ outcome: 'released' });
+        if (await queue.release(job).catch(() => false)) metrics.jobs.inc({ outcome: 'released' });
       } else {
         await recordFailure(job, classifyGradingError(reason)).catch((e: unknown) => {
           // The database is gone too: the lease will expire and any worker will requeue the job.
@@ -206,21 +226,17 @@ export function createGradingWorker({
   }
 
   async function slot(index: number): Promise<void> {
-    let outages = 0;
     while (!stopping) {
       activity = Date.now();
       let job: ClaimedJob | null;
       try {
         job = await queue.claim();
-        outages = 0;
       } catch (err) {
         metrics.infrastructureErrors.inc({ code: 'database_unavailable' });
-        const delay = backoffDelay(outages++, INFRA_BACKOFF);
-        log.warn(
-          { slot: index, err: (err as Error).message, delayMs: delay },
-          'cannot claim: database unavailable',
-        );
-        await idle(Math.max(50, delay));
+        outages++;
+        const delayMs = outagePause();
+        log.warn({ slot: index, err: (err as Error).message, delayMs }, 'cannot claim: database unavailable');
+        await pause(delayMs);
         continue;
       }
       if (!job) {
@@ -228,6 +244,8 @@ export function createGradingWorker({
         continue;
       }
       await runJob(job);
+      // After an outage hit this job the slot pauses too, instead of claiming the next job at once.
+      if (outages > 0 && !stopping) await pause(outagePause());
     }
   }
 
@@ -239,9 +257,7 @@ export function createGradingWorker({
       metrics.leaseExpiries.inc(requeued.length);
       for (const job of exhausted) {
         const message = `the workers grading it stopped renewing its lease ${job.attempts} times (crash, out of memory or lost network); last: ${job.lockedBy ?? '?'}`;
-        if (
-          await writeGradingFailure(sql, { jobId: job.id, code: 'lease_expired', message, workerId: null })
-        ) {
+        if (await writeGradingFailure(sql, { job, code: 'lease_expired', message, workerId: null })) {
           metrics.leaseExpiries.inc();
           metrics.jobs.inc({ outcome: 'failed' });
         }
@@ -271,6 +287,7 @@ export function createGradingWorker({
     },
     async stop({ graceMs = 10_000 } = {}) {
       stopping = true;
+      stopController.abort();
       clearInterval(reaper);
       wake();
       const finished = Promise.all(slots);

@@ -12,6 +12,10 @@ export type ClaimedJob = {
   modelVersion: string | null;
 };
 
+/** One attempt of a job: its id and the attempt number its claim gave it. Every "still mine" check
+ * matches both, so a stale attempt cannot touch a job its own worker has re-claimed since. */
+export type JobLock = { id: string; attempts: number };
+
 /** A running job whose lease ran out (its worker died, hung or lost the network). */
 export type ExpiredJob = { id: string; scanId: string; attempts: number; lockedBy: string | null };
 
@@ -71,10 +75,10 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
     },
 
     /** Extends the lease; false when the job is no longer ours (expired and re-claimed, or finished). */
-    async heartbeat(jobId: string): Promise<boolean> {
+    async heartbeat(job: JobLock): Promise<boolean> {
       const rows = await sql`
         UPDATE grading_jobs SET lease_expires_at = now() + ${lease}::interval, locked_at = now(), updated_at = now()
-        WHERE id = ${jobId} AND status = 'running' AND locked_by = ${workerId}
+        WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
         RETURNING id`;
       return rows.length === 1;
     },
@@ -84,7 +88,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
      * `refund` the attempt is not counted (the infrastructure was down, not the job at fault).
      */
     async retryLater(
-      jobId: string,
+      job: JobLock,
       {
         code,
         message,
@@ -97,7 +101,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
           UPDATE grading_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, lease_expires_at = NULL,
             attempts = attempts - ${refund ? 1 : 0}, run_after = now() + ${`${Math.max(0, Math.round(delayMs))} milliseconds`}::interval,
             last_error = ${message}, last_error_code = ${code}, updated_at = now()
-          WHERE id = ${jobId} AND status = 'running' AND locked_by = ${workerId}
+          WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
           RETURNING id`;
         if (updated.length > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
         return updated;
@@ -106,12 +110,12 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
     },
 
     /** Graceful stop: the job goes back to the queue at once, its attempt not counted. */
-    async release(jobId: string): Promise<boolean> {
+    async release(job: JobLock): Promise<boolean> {
       const rows = await sql.begin(async (tx) => {
         const updated = await tx`
           UPDATE grading_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, lease_expires_at = NULL,
             attempts = greatest(attempts - 1, 0), run_after = now(), updated_at = now()
-          WHERE id = ${jobId} AND status = 'running' AND locked_by = ${workerId}
+          WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
           RETURNING id`;
         if (updated.length > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
         return updated;

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GradingError } from './grading-errors.ts';
+import { GradingError, isS3Unavailable } from './grading-errors.ts';
+
+/** S3 errors that mean "the store is unreachable or refusing us" become s3_unavailable (infrastructure). */
+function asS3Error(err: unknown, what: string): unknown {
+  if (err instanceof GradingError || !isS3Unavailable(err)) return err;
+  return new GradingError('s3_unavailable', `S3 unavailable (${what}): ${(err as Error).message}`, {
+    infrastructure: true,
+    cause: err,
+  });
+}
 
 export type StoredObject = { bucket: string; key: string; sha256: string };
 
@@ -40,7 +49,7 @@ export async function readVerifiedObject(
         cause: err,
       });
     }
-    throw err;
+    throw asS3Error(err, `GET s3://${object.bucket}/${object.key}`);
   }
   const actual = sha256Hex(bytes);
   if (actual !== object.sha256) {
@@ -63,16 +72,20 @@ export async function putObject(
   { signal }: { signal?: AbortSignal } = {},
 ): Promise<StoredObject & { sizeBytes: number }> {
   const digest = createHash('sha256').update(body).digest();
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ContentType: contentType,
-      ChecksumSHA256: digest.toString('base64'),
-      Metadata: { sha256: digest.toString('hex') },
-    }),
-    { abortSignal: signal },
-  );
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ChecksumSHA256: digest.toString('base64'),
+        Metadata: { sha256: digest.toString('hex') },
+      }),
+      { abortSignal: signal },
+    );
+  } catch (err) {
+    throw asS3Error(err, `PUT s3://${bucket}/${key}`);
+  }
   return { bucket, key, sha256: digest.toString('hex'), sizeBytes: body.length };
 }

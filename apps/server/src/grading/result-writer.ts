@@ -3,12 +3,13 @@ import { notifyUsers } from '../notifications/notify-users.ts';
 import type { GradedImage } from './grade-image.ts';
 import type { GradingFailureCode } from './grading-errors.ts';
 import { LeaseLostError } from './grading-errors.ts';
+import type { JobLock } from './job-queue.ts';
 import type { StoredObject } from './object-store.ts';
 
 export type ResultScan = { scanId: string; captureId: string; farmId: string | null };
 
 export type GradingResultInput = {
-  jobId: string;
+  job: JobLock;
   workerId: string;
   scan: ResultScan;
   model: { name: string; version: string; sha256: string };
@@ -34,17 +35,20 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
     const owned = await tx`
       UPDATE grading_jobs SET status = 'done', finished_at = now(), locked_by = NULL, locked_at = NULL,
         lease_expires_at = NULL, updated_at = now()
-      WHERE id = ${input.jobId} AND status = 'running' AND locked_by = ${input.workerId}
+      WHERE id = ${input.job.id} AND status = 'running' AND locked_by = ${input.workerId}
+        AND attempts = ${input.job.attempts}
       RETURNING id`;
     if (owned.length === 0)
-      throw new LeaseLostError(`job ${input.jobId} is no longer held by ${input.workerId}`);
+      throw new LeaseLostError(
+        `job ${input.job.id} (attempt ${input.job.attempts}) is no longer held by ${input.workerId}`,
+      );
     const { graded, scan, model } = input;
     const [result] = await tx<{ id: string; created_at: Date }[]>`
       INSERT INTO grading_results (scan_id, model_name, model_version, inference_sha256, confidence,
         confidence_breakdown, features_used, created_by, grade, grade_reasons, grading_job_id)
       VALUES (${scan.scanId}, ${model.name}, ${model.version}, ${model.sha256}, ${graded.confidence},
         ${tx.json(graded.breakdown as never)}, ${tx.json(graded.features as never)}, NULL, ${graded.grade},
-        ${graded.reasons}::text[], ${input.jobId})
+        ${graded.reasons}::text[], ${input.job.id})
       RETURNING id, created_at`;
     const resultId = result!.id;
     for (const [role, object] of [
@@ -71,7 +75,7 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
     };
     await tx`
       INSERT INTO scan_events (scan_id, event, meta)
-      VALUES (${scan.scanId}, 'graded', ${tx.json({ ...summary, job_id: input.jobId, model: `${model.name}@${model.version}` } as never)})`;
+      VALUES (${scan.scanId}, 'graded', ${tx.json({ ...summary, job_id: input.job.id, model: `${model.name}@${model.version}` } as never)})`;
     await notifyUsers(tx, {
       type: 'scan_graded',
       dedupeKey: `scan_graded:${resultId}`,
@@ -91,7 +95,7 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
 }
 
 export type FailureInput = {
-  jobId: string;
+  job: JobLock;
   code: GradingFailureCode;
   message: string;
   /** The worker failing its own job; null when a reaper fails a job whose lease expired. */
@@ -109,7 +113,7 @@ export async function writeGradingFailure(sql: Sql, input: FailureInput): Promis
     const rows = await tx<{ scan_id: string; attempts: number }[]>`
       UPDATE grading_jobs SET status = 'failed', finished_at = now(), last_error = ${input.message},
         last_error_code = ${input.code}, locked_by = NULL, locked_at = NULL, lease_expires_at = NULL, updated_at = now()
-      WHERE id = ${input.jobId} AND status = 'running'
+      WHERE id = ${input.job.id} AND status = 'running' AND attempts = ${input.job.attempts}
         AND ${input.workerId === null ? tx`lease_expires_at < now()` : tx`locked_by = ${input.workerId}`}
       RETURNING scan_id, attempts`;
     const job = rows[0];
@@ -123,7 +127,7 @@ export async function writeGradingFailure(sql: Sql, input: FailureInput): Promis
       scan_id: job.scan_id,
       capture_id: scan!.capture_id,
       farm_id: scan!.farm_id,
-      job_id: input.jobId,
+      job_id: input.job.id,
       reason: input.code,
       message: input.message,
       attempts: job.attempts,
@@ -132,7 +136,7 @@ export async function writeGradingFailure(sql: Sql, input: FailureInput): Promis
     await tx`INSERT INTO scan_events (scan_id, event, meta) VALUES (${job.scan_id}, 'grading_failed', ${tx.json(payload as never)})`;
     await notifyUsers(tx, {
       type: 'grading_failed',
-      dedupeKey: `grading_failed:${input.jobId}`,
+      dedupeKey: `grading_failed:${input.job.id}`,
       payload,
       audience: { roles: STAFF },
     });
@@ -144,12 +148,13 @@ export async function writeGradingFailure(sql: Sql, input: FailureInput): Promis
  * A job whose result already exists (written, then the worker died before it could finish the job,
  * or a result linked by hand): it is marked done, nothing else is written. True when it was.
  */
-export async function finishAlreadyGraded(sql: Sql, jobId: string, workerId: string): Promise<string | null> {
+export async function finishAlreadyGraded(sql: Sql, job: JobLock, workerId: string): Promise<string | null> {
   const [row] = await sql<{ id: string }[]>`
-    WITH result AS (SELECT id FROM grading_results WHERE grading_job_id = ${jobId})
+    WITH result AS (SELECT id FROM grading_results WHERE grading_job_id = ${job.id})
     UPDATE grading_jobs SET status = 'done', finished_at = now(), locked_by = NULL, locked_at = NULL,
       lease_expires_at = NULL, updated_at = now()
-    WHERE id = ${jobId} AND status = 'running' AND locked_by = ${workerId} AND EXISTS (SELECT 1 FROM result)
+    WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
+      AND EXISTS (SELECT 1 FROM result)
     RETURNING (SELECT id FROM result) AS id`;
   return row?.id ?? null;
 }

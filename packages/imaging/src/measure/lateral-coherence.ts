@@ -1,8 +1,8 @@
 import type { GrayImage } from '../gray-image.ts';
 import { type BinaryMask, columnSpans } from './mask-geometry.ts';
 
-/** Box means of `src` (w×h) with radius r, from an integral image; edges use the pixels available. */
-function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
+/** Summed-area table of `src` (w×h), (w+1)×(h+1) entries. */
+function integralOf(src: Float32Array, w: number, h: number): Float64Array {
   const integral = new Float64Array((w + 1) * (h + 1));
   for (let y = 0; y < h; y++) {
     let row = 0;
@@ -11,22 +11,21 @@ function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Arr
       integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1]! + row;
     }
   }
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const ya = Math.max(0, y - r);
-    const yb = Math.min(h, y + r + 1);
-    for (let x = 0; x < w; x++) {
-      const xa = Math.max(0, x - r);
-      const xb = Math.min(w, x + r + 1);
-      const sum =
-        integral[yb * (w + 1) + xb]! -
-        integral[ya * (w + 1) + xb]! -
-        integral[yb * (w + 1) + xa]! +
-        integral[ya * (w + 1) + xa]!;
-      out[y * w + x] = sum / ((yb - ya) * (xb - xa));
-    }
-  }
-  return out;
+  return integral;
+}
+
+/** Box mean at (x, y) with radius r from a summed-area table; edges use the pixels available. */
+function boxMeanAt(integral: Float64Array, w: number, h: number, x: number, y: number, r: number): number {
+  const ya = Math.max(0, y - r);
+  const yb = Math.min(h, y + r + 1);
+  const xa = Math.max(0, x - r);
+  const xb = Math.min(w, x + r + 1);
+  const sum =
+    integral[yb * (w + 1) + xb]! -
+    integral[ya * (w + 1) + xb]! -
+    integral[yb * (w + 1) + xa]! +
+    integral[ya * (w + 1) + xa]!;
+  return sum / ((yb - ya) * (xb - xa));
 }
 
 /**
@@ -56,8 +55,10 @@ export function lateralCoherence(gray: GrayImage, mask: BinaryMask): number | nu
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) region[y * w + x] = gray.data[(y + by0) * gray.width + x + bx0]!;
   }
-  const fine = boxMean(region, w, h, 1);
-  const coarse = boxMean(region, w, h, r);
+  const integral = integralOf(region, w, h);
+  // Texture at (x, y): 3×3 mean minus the local mean over radius r, evaluated where needed.
+  const texture = (x: number, y: number) =>
+    boxMeanAt(integral, w, h, x, y, 1) - boxMeanAt(integral, w, h, x, y, r);
   const lag = Math.max(1, Math.round(0.08 * mw));
   let cross = 0;
   let energy = 0;
@@ -66,8 +67,8 @@ export function lateralCoherence(gray: GrayImage, mask: BinaryMask): number | nu
     for (let x = 0; x + lag < w; x++) {
       const ia = (y + by0) * gray.width + x + bx0;
       if (mask.data[ia] !== 1 || mask.data[ia + lag] !== 1) continue;
-      const a = fine[y * w + x]! - coarse[y * w + x]!;
-      const b = fine[y * w + x + lag]! - coarse[y * w + x + lag]!;
+      const a = texture(x, y);
+      const b = texture(x + lag, y);
       cross += a * b;
       energy += a * a;
       pairs++;

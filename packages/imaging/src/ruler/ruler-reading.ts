@@ -53,10 +53,18 @@ type Candidate = { ticks: TickMark[]; progression: Progression; byIndex: Map<num
 function alignedGroups(ticks: TickMark[]): TickMark[][] {
   const groups = new Map<string, TickMark[]>();
   for (const edge of ['x0', 'x1'] as const) {
-    for (const seed of ticks) {
-      const members = ticks.filter((t) => Math.abs(t[edge] - seed[edge]) <= 1);
-      if (members.length < 5) continue;
-      groups.set(members.map((t) => `${t.x0},${t.y}`).join(';'), members);
+    const sorted = [...ticks].sort((a, b) => a[edge] - b[edge]);
+    // Two pointers over the sorted edges: for each distinct edge value v, the ticks within v ± 1.
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      const v = sorted[i]![edge];
+      if (i > 0 && sorted[i - 1]![edge] === v) continue;
+      while (sorted[lo]![edge] < v - 1) lo++;
+      while (hi < sorted.length && sorted[hi]![edge] <= v + 1) hi++;
+      if (hi - lo < 5) continue;
+      const members = sorted.slice(lo, hi);
+      groups.set(`${edge}:${members[0]![edge]}:${members.length}`, members);
     }
   }
   return [...groups.values()];
@@ -87,19 +95,23 @@ const stepOf = (indices: number[]) => indices.slice(1).reduce((g, k, i) => gcd(g
 
 /**
  * Tick units (cm) under which the labels read as consecutive depths: label j shows v0 + j·Δ with the
- * right number of characters, where the first label read is the ruler's zero or the next one (its
- * zero hidden behind the header or clipped). One label in five may be misread (text beside it).
+ * right number of characters, where the first label read is the ruler's zero or — when ticks above
+ * it carry no label (a zero hidden by the header or clipped) — the next one. One label in five may be misread (text beside it).
  */
 function unitsFromLabels(labels: TickLabel[]): number[] {
-  if (labels.length < 2) return [];
+  // Two labels ("0", "5") fit too many units to be evidence; three or more are.
+  if (labels.length < 3) return [];
   const step = stepOf(labels.map((l) => l.index));
   const first = labels[0]!;
   const slots = (labels[labels.length - 1]!.index - first.index) / step + 1;
   // Labels come at a regular step; marks beside a few scattered ticks are not a ruler's labels.
   if (labels.length < 0.75 * slots) return [];
   const allowedMisreads = Math.floor(labels.length / 5);
+  // A label on the ruler's topmost tick is its zero; only a ruler whose first ticks carry no label may
+  // start counting at the next label.
+  const starts = (unit: number) => (first.index === 0 ? [0] : [0, unit * step]);
   return TICK_UNITS_CM.filter((unit) =>
-    [0, unit * step].some(
+    starts(unit).some(
       (v0) =>
         labels.filter((l) => labelCharacters(v0 + (l.index - first.index) * unit) !== l.characters).length <=
         allowedMisreads,
@@ -141,10 +153,10 @@ function decideUnit(c: Candidate, plane: GrayImage, threshold: number, options: 
   if (fromLabels.length > 1) {
     return { reason: `labels fit tick units of ${fromLabels.join(', ')} cm alike` };
   }
-  if (conventional && labels.length < 2) return { unit: 1, source: 'major_pattern', labels };
+  if (conventional && labels.length < 3) return { unit: 1, source: 'major_pattern', labels };
   return {
     reason:
-      labels.length >= 2
+      labels.length >= 3
         ? `labels (${labels.map((l) => l.characters).join(',')} characters) fit no tick unit`
         : `no readable labels and ${majorStep ? `long ticks every ${majorStep}` : 'no long ticks'}`,
   };

@@ -92,12 +92,18 @@ export function inkComponents(plane: GrayImage, threshold: number, scanArea: Box
   const n = data.length;
   // 0 = not ink or already taken, 1 = ink not yet taken.
   const ink = new Uint8Array(n);
+  let inked = 0;
   for (let y = 0; y < height; y++) {
     for (const [a, b] of marginRanges(width, scanArea)) {
-      for (let i = y * width + a, end = y * width + b; i < end; i++) if (data[i]! >= threshold) ink[i] = 1;
+      for (let i = y * width + a, end = y * width + b; i < end; i++) {
+        if (data[i]! < threshold) continue;
+        ink[i] = 1;
+        inked++;
+      }
     }
   }
-  const stack = new Int32Array(n);
+  // A pixel is pushed at most once: the stack never holds more than the ink.
+  const stack = new Int32Array(Math.max(1, inked));
   const components: Component[] = [];
   for (let start = ink.indexOf(1); start !== -1; start = ink.indexOf(1, start + 1)) {
     const c: Component = { minX: width, maxX: -1, minY: height, maxY: -1, count: 0, wy: 0, w: 0 };

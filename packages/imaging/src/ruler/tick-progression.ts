@@ -29,6 +29,16 @@ function inliersFor(ys: number[], start: number, period: number, tol: number) {
   return { indices, members: indices.map((k) => byIndex.get(k)!) };
 }
 
+/** How many positions lie within `tol` of start + k · period (the search's cheap score, no allocation). */
+function countNear(ys: number[], start: number, period: number, tol: number): number {
+  let count = 0;
+  for (const y of ys) {
+    const k = Math.round((y - start) / period);
+    if (Math.abs(y - start - k * period) <= tol) count++;
+  }
+  return count;
+}
+
 function leastSquares(indices: number[], members: number[]) {
   const n = indices.length;
   const mk = indices.reduce((s, k) => s + k, 0) / n;
@@ -63,7 +73,7 @@ export function fitProgression(
       for (let n = 1; n <= j - i; n++) {
         const period = (ys[j]! - ys[i]!) / n;
         if (period < minPeriod) continue;
-        const count = inliersFor(ys, ys[i]!, period, tolerance(period)).indices.length;
+        const count = countNear(ys, ys[i]!, period, tolerance(period));
         if (!best || count > best.count || (count === best.count && period > best.period)) {
           best = { count, period, start: ys[i]! };
         }

@@ -4,8 +4,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type MetaJson, rawObjectKey } from '@cti/contracts';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type MetaJson, rawObjectKey, type WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { encodePng, generatePhantom, type PhantomKind, toGray } from '@cti/imaging';
@@ -71,6 +71,54 @@ export type GradingRig = {
 
 let captureCounter = 0;
 
+/**
+ * Uploads a capture as the agent would (image, then meta.json) to s3rver and returns the webhook body
+ * the relay would send for it (meta.json's hash and size, object details).
+ */
+export async function uploadCapture(
+  client: S3Client,
+  {
+    image,
+    stored = image,
+    meta: overrides = {},
+    deviceCode = 'dev-0001',
+    captureId,
+    farmId = null,
+    capturedAt = '2025-09-09T14:18:32Z',
+  }: IngestOptions & { captureId: string; farmId?: string | null; capturedAt?: string },
+): Promise<WebhookBody> {
+  const meta = exampleMeta({
+    device_code: deviceCode,
+    capture_id: captureId,
+    captured_at: capturedAt,
+    farm_id: farmId,
+    image_sha256: sha256(image),
+    files: { image_relpath: 'image.png', mask_relpath: null, extra: [] },
+    inference_summary: null,
+    ...overrides,
+  });
+  const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
+  const parts = { deviceCode, capturedAt: meta.captured_at, captureId };
+  for (const [file, body] of [
+    ['image.png', stored],
+    ['meta.json', metaBytes],
+  ] as const) {
+    await client.send(
+      new PutObjectCommand({ Bucket: TEST_BUCKET, Key: rawObjectKey({ ...parts, file }), Body: body }),
+    );
+  }
+  return {
+    ...exampleWebhookBody({ bucket: TEST_BUCKET, meta_json: meta }),
+    meta_sha256: sha256(metaBytes),
+    meta_size_bytes: metaBytes.length,
+    object_details: [
+      { name: 'image.png', size_bytes: image.length, sha256: sha256(image) },
+      { name: 'meta.json', size_bytes: metaBytes.length, sha256: sha256(metaBytes) },
+    ],
+    relay: { source: 'test-relay', event_id: captureId, emitted_at: '2025-09-09T14:18:40Z' },
+  };
+}
+
 /** Builds the rig: database + s3rver + ingest app + users (admin, technician, a farmer of the scans' farm). */
 export async function createGradingRig(): Promise<GradingRig> {
   const db = await createTestDatabase({ max: 6 });
@@ -97,38 +145,16 @@ export async function createGradingRig(): Promise<GradingRig> {
     app,
     farmId: farm!.id,
     users,
-    async ingest({ image, stored = image, meta: overrides = {}, deviceCode = 'dev-0001' }) {
+    async ingest({ image, stored = image, meta, deviceCode = 'dev-0001' }) {
       const captureId = `cap_${process.pid}_${++captureCounter}`;
-      const meta = exampleMeta({
-        device_code: deviceCode,
-        capture_id: captureId,
-        captured_at: '2025-09-09T14:18:32Z',
-        farm_id: farm!.id,
-        image_sha256: sha256(image),
-        files: { image_relpath: 'image.png', mask_relpath: null, extra: [] },
-        inference_summary: null,
-        ...overrides,
+      const body = await uploadCapture(s3.client, {
+        image,
+        stored,
+        meta,
+        deviceCode,
+        captureId,
+        farmId: farm!.id,
       });
-      const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
-      const parts = { deviceCode, capturedAt: meta.captured_at, captureId };
-      for (const [file, body] of [
-        ['image.png', stored],
-        ['meta.json', metaBytes],
-      ] as const) {
-        await s3.client.send(
-          new PutObjectCommand({ Bucket: TEST_BUCKET, Key: rawObjectKey({ ...parts, file }), Body: body }),
-        );
-      }
-      const body = {
-        ...exampleWebhookBody({ bucket: TEST_BUCKET, meta_json: meta }),
-        meta_sha256: sha256(metaBytes),
-        meta_size_bytes: metaBytes.length,
-        object_details: [
-          { name: 'image.png', size_bytes: image.length, sha256: sha256(image) },
-          { name: 'meta.json', size_bytes: metaBytes.length, sha256: sha256(metaBytes) },
-        ],
-        relay: { source: 'test-relay', event_id: captureId, emitted_at: '2025-09-09T14:18:40Z' },
-      };
       const res = await app.app.request('/ingest/webhook', signedInit(body));
       if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
       const { scan_id: scanId } = (await res.json()) as { scan_id: string };

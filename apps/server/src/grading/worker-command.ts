@@ -1,4 +1,5 @@
 import { migrationStatus } from '@cti/db';
+import { setImageCache } from '@cti/imaging';
 import { ModelCardError, ModelIntegrityError } from '@cti/models';
 import { createLogger, type Logger, onShutdown, sleep } from '@cti/runtime';
 import { pino } from 'pino';
@@ -45,6 +46,8 @@ async function loadGrader(config: WorkerConfig): Promise<Grader> {
 }
 
 async function runWorker(config: WorkerConfig): Promise<void> {
+  // Every job decodes a different image: sharp's operation cache would only hold memory.
+  setImageCache(false);
   const log = createLogger({
     name: 'cti-worker',
     level: config.logLevel,

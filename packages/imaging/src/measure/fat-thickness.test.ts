@@ -23,7 +23,13 @@ const SKIN: Record<number, number> = {
 const SKIN_INNER = 25.9;
 
 /** A scene: gel, skin band, fat, and an asymmetric lens (blunt end on `blunt`) from row 60. */
-function scene({ blunt = 'left' as 'left' | 'right', fanEdge = W, x0 = 40, x1 = 260 } = {}) {
+function scene({
+  blunt = 'left' as 'left' | 'right',
+  fanEdge = W,
+  x0 = 40,
+  x1 = 260,
+  blackAbove = false,
+} = {}) {
   const rng = createRng(5);
   const gray = new Uint8Array(W * H);
   const mask = new Uint8Array(W * H);
@@ -33,11 +39,12 @@ function scene({ blunt = 'left' as 'left' | 'right', fanEdge = W, x0 = 40, x1 = 
       const e = s < 0 === (blunt === 'left') ? 4 : 0.9;
       const inLens = x >= x0 && x < x1 && y >= TOP && y < TOP + 70 * (1 - Math.abs(s) ** e) ** 0.55;
       mask[y * W + x] = inLens ? 1 : 0;
-      let v = y < 20 ? 30 : (SKIN[y] ?? 40);
+      // Above the skin: gel (gray 30), or black above a convex face's shallow arc (≤ 20 rows at the sides).
+      let v = y < 20 ? (blackAbove && y < 20 * ((x - W / 2) / (W / 2)) ** 2 ? 0 : 30) : (SKIN[y] ?? 40);
       if (inLens) v = 70 + 40 * rng.next();
       else if (y > TOP) v = 55 + 20 * rng.next();
-      // Outside a convex fan: black above its slanted side.
-      gray[y * W + x] = x >= fanEdge && y < 50 + (x - fanEdge) ? 0 : v;
+      // Outside a convex fan: black above its slanted side (a radial line, 2 rows down per column).
+      gray[y * W + x] = x >= fanEdge && y < 50 + 2 * (x - fanEdge) ? 0 : v;
     }
   }
   return { gray: { data: gray, width: W, height: H }, mask: { data: mask, width: W, height: H } };
@@ -70,6 +77,12 @@ describe('measureFatThickness', () => {
     assert.ok(f.ok, JSON.stringify(f));
     assert.ok(f.position.fromMedial < 0.75 && f.position.fromMedial >= 0.5, String(f.position.fromMedial));
     assert.ok(Math.abs(f.thicknessPx - (TOP - SKIN_INNER)) < 0.3);
+    const arc = scene({ blackAbove: true });
+    const underArc = measureFatThickness(arc.gray, arc.mask);
+    assert.ok(
+      underArc.ok && underArc.position.fromMedial === 0.75,
+      'a column entering through the face arc sees the skin',
+    );
     const hidden = scene({ fanEdge: 100 });
     const g = measureFatThickness(hidden.gray, hidden.mask);
     assert.equal(g.ok, false);

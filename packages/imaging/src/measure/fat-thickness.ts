@@ -154,17 +154,26 @@ export function measureFatThickness(
     return tops.length > 0 ? median(tops) : spans.bbox[1];
   };
   // A convex probe's fan: a column far from the centre enters the image through the fan's slanted
-  // side, below its top arc, so the skin above the ribeye there is outside the image. Then the
-  // nearest column towards the middle (down to half way) whose skin is in view is measured.
-  const inView = (profile: Float64Array) => {
-    const entry = profile.findIndex((v) => v > 8);
-    return entry >= 0 && entry <= 0.03 * (field[3] - field[1]);
+  // side, below its top arc, so the skin above the ribeye there is outside the image. The side is a
+  // radial line (its top edge falls by more than a pixel per pixel: the half-angle is under 45°), the
+  // probe's face a shallow arc; where the column enters through the side, the nearest column towards
+  // the middle (down to half way) whose skin is in view is measured.
+  const entryRow = (x: number) => {
+    const p = rowProfile(gray, Math.min(gray.width - 1, Math.max(0, x)), 1, fieldTop, field[3]);
+    const i = p.findIndex((v) => v > 8);
+    return i < 0 ? Number.POSITIVE_INFINITY : i;
+  };
+  const d = Math.max(3, Math.round(0.01 * (field[2] - field[0])));
+  const inView = (x: number, profile: Float64Array) => {
+    if (profile.findIndex((v) => v > 8) < 0) return false;
+    const slope = Math.abs(entryRow(x + d) - entryRow(x - d)) / (2 * d);
+    return Number.isFinite(slope) && slope <= 1;
   };
   let fraction = fromMedial;
   let x = lens.columnAt(fraction);
   let ribeyeTopY = topAt(x);
   let profile = rowProfile(gray, x, r, fieldTop, ribeyeTopY);
-  while (!inView(profile) && fraction > 0.5 + 1e-9) {
+  while (!inView(x, profile) && fraction > 0.5 + 1e-9) {
     fraction = Math.round((fraction - 0.01) * 100) / 100;
     x = lens.columnAt(fraction);
     ribeyeTopY = topAt(x);
@@ -177,7 +186,7 @@ export function measureFatThickness(
     medialSide: lens.medialSide,
     cutOff: lens.cutOff,
   };
-  if (!inView(profile)) {
+  if (!inView(x, profile)) {
     return {
       ok: false,
       reason: 'skin_not_in_view',

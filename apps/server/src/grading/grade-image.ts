@@ -8,6 +8,7 @@ import {
   type HintModel,
   loadHintModel,
   loadSegmentationModel,
+  type Mask,
   type SegmentationModel,
 } from '@cti/models';
 import { computeConfidence, edgeQuality, signalToNoise } from './confidence.ts';
@@ -24,6 +25,8 @@ export type GradeImageInput = {
   raster: RasterImage;
   meta: MetaJson | null;
   calibration: { id: string; pixelSpacingMm: number } | null;
+  /** The capture's own mask (0/1, image size), or why it could not be used; absent when it has none. */
+  captureMask?: Mask | string | null;
 };
 
 /** Everything a grading produces before it is stored. */
@@ -58,6 +61,19 @@ export type GraderOptions = {
   viewCheck?: ViewCheck;
 };
 
+/** Pixel IoU of two 0/1 masks of the same size (0 when both are empty). */
+export function maskIou(a: Mask, b: Mask): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const x = a.data[i] === 1;
+    const y = b.data[i] === 1;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union === 0 ? 0 : Math.round((inter / union) * 10_000) / 10_000;
+}
+
 function hintBoxFromMeta(meta: MetaJson | null): [number, number, number, number] | null {
   const box = meta?.inference_summary?.ribeye_bbox;
   return box && box.length === 4 ? [box[0]!, box[1]!, box[2]!, box[3]!] : null;
@@ -89,7 +105,7 @@ export async function createGrader({
     close: async () => {
       await Promise.all([seg.close(), hint.close()]);
     },
-    async grade({ raster, meta, calibration }) {
+    async grade({ raster, meta, calibration, captureMask = null }) {
       const timings: Record<string, number> = {};
       let t = performance.now();
       const lap = (name: string) => {
@@ -163,11 +179,18 @@ export async function createGrader({
         encodeMaskPng(s.mask),
       ]);
       lap('images');
+      // The capture's own mask, when it sent one: its pixel IoU with the segmentation, for the record.
+      const capture =
+        captureMask === null
+          ? {}
+          : typeof captureMask === 'string'
+            ? { capture_mask_iou: null, capture_mask_problem: captureMask }
+            : { capture_mask_iou: maskIou(captureMask, s.mask) };
       return {
         grade,
         reasons,
         confidence,
-        breakdown: { ...breakdown, rule: view.rule },
+        breakdown: { ...breakdown, ...capture, rule: view.rule },
         features,
         overlayPng,
         maskPng,

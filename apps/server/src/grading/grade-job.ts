@@ -1,11 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
-import { decodeRaster, ImageDecodeError, type RasterImage } from '@cti/imaging';
+import { decodeRaster, ImageDecodeError, type RasterImage, toGray } from '@cti/imaging';
+import type { Mask } from '@cti/models';
 import type { Sql } from 'postgres';
 import type { Grader } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
-import { putObject, readVerifiedObject } from './object-store.ts';
+import { putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
 import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
 import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
 
@@ -86,6 +87,26 @@ async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImag
 }
 
 /**
+ * The capture's own mask (0/255 PNG from the agent) as 0/1, when it decodes at the image's size; a
+ * mask that does not is only noted (it is an extra, not what is graded).
+ */
+async function decodeCaptureMask(
+  bytes: Uint8Array,
+  image: RasterImage,
+  where: StoredObject,
+): Promise<Mask | string> {
+  try {
+    const gray = toGray(await decodeRaster(bytes));
+    if (gray.width !== image.width || gray.height !== image.height) {
+      return `s3://${where.bucket}/${where.key} is ${gray.width}×${gray.height}, the image ${image.width}×${image.height}`;
+    }
+    return { data: gray.data.map((v) => (v > 127 ? 1 : 0)), width: gray.width, height: gray.height };
+  } catch (err) {
+    return `s3://${where.bucket}/${where.key}: ${(err as Error).message}`;
+  }
+}
+
+/**
  * Grades one claimed job end to end: a result this job already wrote is found and the job finished;
  * otherwise image (and meta.json) are read from S3 and checked against their sha256, decoded,
  * graded, the overlay and mask written to processed/{capture_id}/job-{id}-overlay.png / -mask.png
@@ -117,13 +138,15 @@ export async function gradeJob(
     });
   }
   const where = `s3://${ctx.image.bucket}/${ctx.image.key}`;
-  const [bytes, meta] = await Promise.all([
+  const [bytes, meta, maskBytes] = await Promise.all([
     readVerifiedObject(deps.s3, ctx.image, { signal }),
     readMeta(deps, ctx, signal),
+    ctx.mask ? readVerifiedObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
   ]);
   const raster = await decodeImage(bytes, where);
   const calibration = applicableCalibration(ctx.calibrations, raster.width, raster.height);
-  const graded = await deps.grader.grade({ raster, meta, calibration });
+  const captureMask = maskBytes && ctx.mask ? await decodeCaptureMask(maskBytes, raster, ctx.mask) : null;
+  const graded = await deps.grader.grade({ raster, meta, calibration, captureMask });
   signal.throwIfAborted();
   const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);
   const [overlay, mask] = await Promise.all([

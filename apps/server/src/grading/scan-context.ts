@@ -19,6 +19,8 @@ export type ScanContext = {
   deviceId: string;
   deviceCode: string;
   image: (StoredObject & { mimeType: string | null }) | null;
+  /** The capture's own mask (meta.json files.mask_relpath), when it has one. */
+  mask: StoredObject | null;
   /** meta.json's asset, when ingest recorded its hash (the relay always sends it). */
   meta: StoredObject | null;
   /** The device's calibrations valid at capture time, newest first. */
@@ -36,6 +38,9 @@ type Row = {
   image_key: string | null;
   image_sha256: string | null;
   image_mime: string | null;
+  mask_bucket: string | null;
+  mask_key: string | null;
+  mask_sha256: string | null;
   calibrations: { id: string; mm: string | null; w: number | null; h: number | null }[] | null;
 };
 
@@ -44,6 +49,7 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
   const [row] = await sql<Row[]>`
     SELECT s.id AS scan_id, s.capture_id, s.farm_id, s.device_id, d.device_code, s.ingest_key,
            a.bucket AS image_bucket, a.object_key AS image_key, a.sha256 AS image_sha256, a.mime_type AS image_mime,
+           m.bucket AS mask_bucket, m.object_key AS mask_key, m.sha256 AS mask_sha256,
            (SELECT json_agg(json_build_object('id', c.id::text, 'mm', c.pixel_spacing_mm::text,
                                               'w', c.image_width, 'h', c.image_height)
                             ORDER BY c.valid_from DESC, c.id DESC)
@@ -52,6 +58,7 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
     FROM scans s
     JOIN devices d ON d.id = s.device_id
     LEFT JOIN assets a ON a.id = s.image_asset_id
+    LEFT JOIN assets m ON m.id = s.mask_asset_id
     WHERE s.id = ${scanId}`;
   if (!row) return null;
   const { bucket, dir } = fromIngestKeyUri(row.ingest_key);
@@ -72,6 +79,10 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
             sha256: row.image_sha256.trim(),
             mimeType: row.image_mime,
           }
+        : null,
+    mask:
+      row.mask_bucket && row.mask_key && row.mask_sha256
+        ? { bucket: row.mask_bucket, key: row.mask_key, sha256: row.mask_sha256.trim() }
         : null,
     meta: meta ? { bucket, key: metaKey, sha256: meta.sha256.trim() } : null,
     calibrations: (row.calibrations ?? []).map((c) => ({

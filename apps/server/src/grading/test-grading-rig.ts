@@ -50,6 +50,8 @@ export type SpawnedWorker = {
 
 export type IngestOptions = {
   image: Buffer;
+  /** The capture's own mask (uploaded as mask.png and named in meta.json). */
+  mask?: Buffer;
   /** Bytes actually stored in S3 (default: `image`): a tampered object keeps the capture's hash. */
   stored?: Buffer;
   meta?: Partial<MetaJson>;
@@ -79,6 +81,7 @@ export async function uploadCapture(
   client: S3Client,
   {
     image,
+    mask,
     stored = image,
     meta: overrides = {},
     deviceCode = 'dev-0001',
@@ -93,16 +96,19 @@ export async function uploadCapture(
     captured_at: capturedAt,
     farm_id: farmId,
     image_sha256: sha256(image),
-    files: { image_relpath: 'image.png', mask_relpath: null, extra: [] },
+    mask_sha256: mask ? sha256(mask) : null,
+    files: { image_relpath: 'image.png', mask_relpath: mask ? 'mask.png' : null, extra: [] },
     inference_summary: null,
     ...overrides,
   });
   const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
   const parts = { deviceCode, capturedAt: meta.captured_at, captureId };
-  for (const [file, body] of [
+  const files: [string, Buffer][] = [
     ['image.png', stored],
+    ...(mask ? [['mask.png', mask] as [string, Buffer]] : []),
     ['meta.json', metaBytes],
-  ] as const) {
+  ];
+  for (const [file, body] of files) {
     await client.send(
       new PutObjectCommand({ Bucket: TEST_BUCKET, Key: rawObjectKey({ ...parts, file }), Body: body }),
     );
@@ -113,6 +119,7 @@ export async function uploadCapture(
     meta_size_bytes: metaBytes.length,
     object_details: [
       { name: 'image.png', size_bytes: image.length, sha256: sha256(image) },
+      ...(mask ? [{ name: 'mask.png', size_bytes: mask.length, sha256: sha256(mask) }] : []),
       { name: 'meta.json', size_bytes: metaBytes.length, sha256: sha256(metaBytes) },
     ],
     relay: { source: 'test-relay', event_id: captureId, emitted_at: '2025-09-09T14:18:40Z' },
@@ -145,10 +152,11 @@ export async function createGradingRig(): Promise<GradingRig> {
     app,
     farmId: farm!.id,
     users,
-    async ingest({ image, stored = image, meta, deviceCode = 'dev-0001' }) {
+    async ingest({ image, mask, stored = image, meta, deviceCode = 'dev-0001' }) {
       const captureId = `cap_${process.pid}_${++captureCounter}`;
       const body = await uploadCapture(s3.client, {
         image,
+        mask,
         stored,
         meta,
         deviceCode,

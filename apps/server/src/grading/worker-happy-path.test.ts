@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { decodeGray, decodeRaster } from '@cti/imaging';
+import { decodeGray, decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
 import { DEFAULT_MODELS_DIR, readModelCard } from '@cti/models';
 import { waitFor } from '@cti/testkit';
 import { enqueueRegrades } from './regrade.ts';
@@ -236,6 +236,27 @@ describe('grading a scan end to end', () => {
         ['regrade', 'done'],
       ],
     );
+  });
+
+  test('a capture with its own mask: it is read (sha256-checked) and its agreement with the segmentation recorded', async () => {
+    const { image, labels } = generatePhantom({
+      seed: 9,
+      kind: 'ribeye',
+      layout: 'crop',
+      width: 480,
+      height: 360,
+    });
+    const png = await encodePng(toGray(image));
+    const mask = await encodePng({
+      data: labels.ribeyeMask!.map((v) => v * 255),
+      width: image.width,
+      height: image.height,
+    });
+    const { scanId } = await rig.ingest({ image: png, mask });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [r] = await rig.db.sql`SELECT confidence_breakdown FROM grading_results WHERE scan_id = ${scanId}`;
+    const iou = r!.confidence_breakdown.capture_mask_iou;
+    assert.ok(typeof iou === 'number' && iou > 0.5 && iou <= 1, `capture mask IoU ${iou}`);
   });
 
   test('a job whose result is already written is finished without grading it again; the constraint refuses a second result', async () => {

@@ -240,6 +240,11 @@ async function main() {
     console.log(
       `  ratio per process / model alone: ${(perProcess / segRate).toFixed(2)} (target ≥ 0.6); CPU ratio model/worker per scan: ${(segCpuMs / ((workerCpu * 1000) / N)).toFixed(2)}`,
     );
+    const all = workers.flatMap((w) => w.timings);
+    const stages = Object.keys(all[0] ?? {});
+    console.log(
+      `  wall ms per job (mean, as logged): ${stages.map((k) => `${k} ${(all.reduce((s, t) => s + (t[k] ?? 0), 0) / all.length).toFixed(1)}`).join(', ')}`,
+    );
 
     // 2. Latency at a steady rate, the workers idle and listening.
     const before = await graded(db.sql);

@@ -87,8 +87,10 @@ wait_http() { # url, what
 start local-s3 node packages/testkit/dist/local-s3-cli.js --port "$s3_port" --dir "$demo/s3" --bucket "$bucket"
 
 DATABASE_URL="$demo_db_url" CTI_WEBHOOK_SECRETS="$secret" CTI_S3_BUCKETS="$bucket" HOST=127.0.0.1 \
-  PORT="$server_port" CTI_MIGRATE_ON_START=1 start server node apps/server/dist/main.js
+  PORT="$server_port" CTI_MIGRATE_ON_START=1 CTI_INSECURE_LOCALHOST_COOKIES=1 S3_ENDPOINT="http://127.0.0.1:$s3_port" \
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER start server node apps/server/dist/main.js
 wait_http "http://127.0.0.1:$server_port/readyz" "the server"
+accounts="$(bash scripts/lib/demo-accounts.sh "$demo_db_url" "$server_port")"
 
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 # The grading worker: same package as the server, its own command (a second service in production).
@@ -162,6 +164,7 @@ psql -X "$demo_db_url" -P pager=off -c "
        FROM scans s LEFT JOIN grading_results g ON g.scan_id = s.id
       ORDER BY s.id, g.created_at DESC, g.id DESC"
 
+echo "$accounts"
 cat <<EOF
 Where to look:
   database      psql '$demo_db_url'

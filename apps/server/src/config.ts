@@ -1,4 +1,16 @@
-import { buckets, databaseUrl, type Env, flag, integer, oneOf, optional, secrets } from './config-parsers.ts';
+import type { ScryptParams } from './auth/password-hash.ts';
+import {
+  buckets,
+  ConfigError,
+  databaseUrl,
+  type Env,
+  flag,
+  integer,
+  oneOf,
+  optional,
+  secrets,
+} from './config-parsers.ts';
+import { loadS3Settings, type S3Settings } from './storage/s3-settings.ts';
 
 export { ConfigError } from './config-parsers.ts';
 
@@ -19,12 +31,71 @@ export type ServerConfig = {
   retryAfterSeconds: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  devices: DeviceHealthConfig;
+  auth: AuthConfig;
+  api: ApiConfig;
+};
+
+/** Sign-in, sessions, CSRF and throttling (README "Accounts and access"). */
+export type AuthConfig = {
+  /** CTI_SESSION_IDLE_TIMEOUT_S: a session unused this long is over. */
+  sessionIdleSeconds: number;
+  /** CTI_SESSION_MAX_AGE_S: a session is over this long after sign-in, used or not. */
+  sessionMaxAgeSeconds: number;
+  /** CTI_INSECURE_LOCALHOST_COOKIES: omit `Secure` for plain-HTTP requests to localhost only. */
+  insecureLocalhostCookies: boolean;
+  /** CTI_PUBLIC_ORIGIN: the origin browsers use (behind a TLS proxy); unset = the request's own. */
+  publicOrigin: string | undefined;
+  /** CTI_TRUST_PROXY_HOPS: how many X-Forwarded-For entries (from the right) were added by our proxies. */
+  trustProxyHops: number;
+  /** CTI_SIGNIN_ACCOUNT_LIMIT / CTI_SIGNIN_ADDRESS_LIMIT failures within CTI_SIGNIN_WINDOW_S lock for CTI_SIGNIN_LOCKOUT_S. */
+  accountFailureLimit: number;
+  addressFailureLimit: number;
+  failureWindowSeconds: number;
+  lockoutSeconds: number;
+  /** CTI_SCRYPT_LOG2_N, CTI_SCRYPT_R, CTI_SCRYPT_P: cost of new password hashes. */
+  scrypt: ScryptParams;
+};
+
+/** The JSON API's settings. */
+export type ApiConfig = {
+  /** CTI_SIGNED_URL_TTL_S: lifetime of presigned S3 URLs, at most 300 s. */
+  signedUrlTtlSeconds: number;
+  /** S3_ENDPOINT / AWS_REGION / S3_FORCE_PATH_STYLE; undefined when neither endpoint nor region is set. */
+  s3: S3Settings | undefined;
+  /** CTI_S3_PUBLIC_ENDPOINT: the S3 endpoint as browsers reach it, when it differs from S3_ENDPOINT. */
+  s3PublicEndpoint: string | undefined;
+};
+
+/** Fleet health: when a device counts as silent, backlogged, low on disk or off-clock (README, Devices). */
+export type DeviceHealthConfig = {
+  /** A device that sent heartbeats and has not been heard for this long is silent. */
+  silentAfterSeconds: number;
+  /** How often each replica runs the silence check and prunes history (one replica at a time does it). */
+  checkIntervalSeconds: number;
+  /** Heartbeat history and refused requests older than this are deleted. */
+  historyDays: number;
+  /** Backlog: the oldest capture waiting for upload is at least this old… */
+  backlogAgeSeconds: number;
+  /** …or at least this many captures wait (or any is quarantined). */
+  backlogCaptures: number;
+  /** Disk low: free space below this (or below the agent's own floor). */
+  diskLowBytes: number;
+  /** Clock unsynchronised: the device says so, or its clock is off by more than this. */
+  clockMaxOffsetMs: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
 export type AppConfig = Pick<
   ServerConfig,
-  'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
+  | 'webhookSecrets'
+  | 's3Buckets'
+  | 'bodyLimitBytes'
+  | 'signatureToleranceSeconds'
+  | 'retryAfterSeconds'
+  | 'devices'
+  | 'auth'
+  | 'api'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -53,5 +124,76 @@ export function loadConfig(env: Env): ServerConfig {
     retryAfterSeconds: integer(env, 'CTI_RETRY_AFTER_S', { fallback: 5, min: 1, max: 3600 }),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    devices: loadDeviceHealthConfig(env),
+    auth: loadAuthConfig(env),
+    api: loadApiConfig(env),
   };
+}
+
+const DAY_S = 86_400;
+
+/** The CTI_DEVICE_* settings alone (tests take the defaults with `loadDeviceHealthConfig({})`). */
+export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
+  return {
+    silentAfterSeconds: integer(env, 'CTI_DEVICE_SILENT_AFTER_S', { fallback: 600, min: 1, max: 7 * DAY_S }),
+    checkIntervalSeconds: integer(env, 'CTI_DEVICE_CHECK_INTERVAL_S', { fallback: 60, min: 1, max: 3600 }),
+    historyDays: integer(env, 'CTI_DEVICE_HISTORY_DAYS', { fallback: 7, min: 1, max: 366 }),
+    backlogAgeSeconds: integer(env, 'CTI_DEVICE_BACKLOG_AGE_S', { fallback: 1800, min: 1, max: 30 * DAY_S }),
+    backlogCaptures: integer(env, 'CTI_DEVICE_BACKLOG_CAPTURES', { fallback: 100, min: 1, max: 1_000_000 }),
+    diskLowBytes:
+      integer(env, 'CTI_DEVICE_DISK_LOW_MB', { fallback: 1024, min: 1, max: 16 * 1024 * 1024 }) * 1024 * 1024,
+    clockMaxOffsetMs: integer(env, 'CTI_DEVICE_CLOCK_MAX_OFFSET_MS', {
+      fallback: 5000,
+      min: 1,
+      max: 3_600_000,
+    }),
+  };
+}
+
+export function loadAuthConfig(env: Env): AuthConfig {
+  const idle = integer(env, 'CTI_SESSION_IDLE_TIMEOUT_S', { fallback: 8 * 3600, min: 60, max: 30 * 86_400 });
+  const maxAge = integer(env, 'CTI_SESSION_MAX_AGE_S', { fallback: 7 * 86_400, min: 60, max: 90 * 86_400 });
+  if (maxAge < idle)
+    throw new ConfigError('CTI_SESSION_MAX_AGE_S', `must be at least CTI_SESSION_IDLE_TIMEOUT_S (${idle})`);
+  return {
+    sessionIdleSeconds: idle,
+    sessionMaxAgeSeconds: maxAge,
+    insecureLocalhostCookies: flag(env, 'CTI_INSECURE_LOCALHOST_COOKIES'),
+    publicOrigin: origin(env, 'CTI_PUBLIC_ORIGIN'),
+    trustProxyHops: integer(env, 'CTI_TRUST_PROXY_HOPS', { fallback: 0, min: 0, max: 10 }),
+    accountFailureLimit: integer(env, 'CTI_SIGNIN_ACCOUNT_LIMIT', { fallback: 5, min: 1, max: 1000 }),
+    addressFailureLimit: integer(env, 'CTI_SIGNIN_ADDRESS_LIMIT', { fallback: 20, min: 1, max: 100_000 }),
+    failureWindowSeconds: integer(env, 'CTI_SIGNIN_WINDOW_S', { fallback: 900, min: 1, max: 86_400 }),
+    lockoutSeconds: integer(env, 'CTI_SIGNIN_LOCKOUT_S', { fallback: 900, min: 1, max: 86_400 }),
+    scrypt: {
+      log2N: integer(env, 'CTI_SCRYPT_LOG2_N', { fallback: 14, min: 10, max: 20 }),
+      r: integer(env, 'CTI_SCRYPT_R', { fallback: 8, min: 1, max: 32 }),
+      p: integer(env, 'CTI_SCRYPT_P', { fallback: 5, min: 1, max: 16 }),
+    },
+  };
+}
+
+export function loadApiConfig(env: Env): ApiConfig {
+  const configured =
+    optional(env, 'S3_ENDPOINT') ?? optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION');
+  return {
+    signedUrlTtlSeconds: integer(env, 'CTI_SIGNED_URL_TTL_S', { fallback: 300, min: 5, max: 300 }),
+    s3: configured === undefined ? undefined : loadS3Settings(env),
+    s3PublicEndpoint: origin(env, 'CTI_S3_PUBLIC_ENDPOINT'),
+  };
+}
+
+function origin(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `is not a URL (got ${JSON.stringify(value)}); e.g. https://cti.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must start with http:// or https:// (got ${url.protocol}//)`);
+  }
+  return url.origin;
 }

@@ -1,6 +1,7 @@
 import {
   CAPTURE_ID_PATTERN,
   DEVICE_CODE_PATTERN,
+  EID_PATTERN,
   FILE_NAME_PATTERN,
   IMAGE_FILE_PATTERN,
   MASK_FILE_PATTERN,
@@ -83,6 +84,20 @@ const acquisition = {
   },
 } as const;
 
+// The animal at the chute: the electronic ear tag the agent read shortly before the press (additive).
+const animal = {
+  type: ['object', 'null'],
+  required: ['eid', 'read_at'],
+  properties: {
+    eid: {
+      type: 'string',
+      pattern: EID_PATTERN,
+      'x-expected': 'an ISO 11784 ear tag number: 15 digits, e.g. "982000123456789"',
+    },
+    read_at: utcTimestampSchema,
+  },
+} as const;
+
 /**
  * JSON Schema (draft 2020-12) for a capture's meta.json, version 1.x (spec §5.2, §6, §9).
  * Objects are open: unknown properties are accepted within major version 1 (additive evolution).
@@ -155,5 +170,6 @@ export const metaSchema = {
       properties: { synced: { type: 'boolean' }, source: label },
     },
     acquisition,
+    animal,
   },
 } as const;

@@ -22,6 +22,8 @@ export type MetaInput = {
   sourceKind: string;
   quality: FrameQuality;
   hint: (HintOutput & { sha256?: string }) | null;
+  /** The ear tag read at the chute for this animal (src/eid), when there is one. */
+  animal?: { eid: string; readAt: Date } | null;
   /** mm per pixel from the agent's config (probe.pixel_spacing_mm); a frame's own value wins. */
   configuredPixelSpacingMm?: number;
 };
@@ -70,6 +72,7 @@ export function buildMeta(m: MetaInput): MetaJson {
       ? { inference_summary: inferenceSummary(m.hint) }
       : {}),
     clock: { synced: m.clock.synced, source: m.clock.source },
+    ...(m.animal ? { animal: { eid: m.animal.eid, read_at: m.animal.readAt.toISOString() } } : {}),
     acquisition: {
       source: m.sourceKind,
       frame_seq: frame.seq,

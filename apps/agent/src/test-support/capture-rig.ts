@@ -6,6 +6,7 @@ import { createCapturePipeline } from '../capture/capture-pipeline.ts';
 import { createFrameRing } from '../capture/frame-ring.ts';
 import type { Hint } from '../capture/hint.ts';
 import { resolveConfig } from '../config/agent-config.ts';
+import type { EarTagSource } from '../eid/ear-tag-holder.ts';
 import type { Frame } from '../frames/frame-source.ts';
 import { createSyntheticFrames } from '../frames/synthetic-frames.ts';
 import { createOutbox } from '../outbox/index.ts';
@@ -19,11 +20,14 @@ export function createCaptureRig({
   hint = null,
   gate = {},
   format = 'png',
+  earTags = null,
   probe = null,
 }: {
   hint?: Hint | null;
   gate?: Record<string, unknown>;
   format?: 'png' | 'jpeg';
+  /** Ear tags for the presses (src/eid); its clock should be the rig's `now`. */
+  earTags?: EarTagSource | null;
   /** The config's `probe` block (e.g. with pixel_spacing_mm). */
   probe?: Record<string, unknown> | null;
 } = {}) {
@@ -54,6 +58,7 @@ export function createCaptureRig({
     attribution: () => ({ operatorId: config.operatorId, farmId: config.farmId }),
     probeIdentity: () => ({ model: 'EMU-Convex-3.5', frequencyMhz: 3.5 }),
     gps: () => ({ lat: 43.6532, lon: -79.3832 }),
+    earTags,
     clockStatus: () => ({ synced: true, source: 'timesyncd' }),
     firmware: { pi_os: 'Debian GNU/Linux 12 (bookworm)', app_version: '0.1.0' },
     newCaptureId: createCaptureIdGenerator(),

@@ -8,7 +8,7 @@ import { ingestCapture } from '../ingest/ingest-transaction.ts';
 import { distinctWebhook } from '../test-helpers.ts';
 
 // Migration 0002 is the schema the next issues build on: the grading queue as the worker uses it
-// (with migration 0006's lease column, which a running job must have),
+// (with the grading worker migration's lease column, which a running job must have),
 // the user ↔ farm link for farmer RBAC, and grading result ↔ asset links for overlays.
 
 let db: TestDatabase;
@@ -61,7 +61,7 @@ describe('grading_jobs', () => {
     });
   });
 
-  test('constraints: one waiting or running job per scan (0006), known statuses, running jobs name their worker', async () => {
+  test('constraints: one waiting or running job per scan (grading worker migration), known statuses, running jobs name their worker', async () => {
     const [job] = await db.sql`SELECT scan_id FROM grading_jobs LIMIT 1`;
     await assert.rejects(db.sql`INSERT INTO grading_jobs (scan_id) VALUES (${job!.scan_id})`, {
       code: '23505',

@@ -1,4 +1,4 @@
--- Migration 6: the grading worker (issue 11). Decisions: docs/adr/0002-grading-worker.md.
+-- Migration 8: the grading worker (issue 11). Decisions: docs/adr/0002-grading-worker.md.
 -- Additive: the one constraint removed (one job per scan, ever) is replaced by a narrower one (one
 -- waiting or running job per scan), so regrades can queue a new job without touching history.
 
@@ -31,8 +31,8 @@ CREATE INDEX idx_grading_jobs_lease ON grading_jobs (lease_expires_at) WHERE sta
 -- Results written by people (the dashboard's manual correction, model_name 'manual') have no job.
 ALTER TABLE grading_results ADD COLUMN grading_job_id bigint REFERENCES grading_jobs (id);
 ALTER TABLE grading_results ADD CONSTRAINT grading_results_job_key UNIQUE (grading_job_id);
--- The latest result per scan (spec §7: newest created_at, ties by id) without a sort.
-CREATE INDEX idx_grading_results_scan_latest ON grading_results (scan_id, created_at DESC, id DESC);
+-- (The latest result per scan — spec §7, newest created_at, ties by id — uses migration 0007's
+-- idx_grading_results_latest.)
 
 -- Per-device pixel spacing, set by an admin (`cti-server calibration set`): history rows, never
 -- updated. The row that applies to a scan is the newest one of its device with valid_from at or

@@ -7,7 +7,7 @@ import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
 import { distinctWebhook } from '../test-helpers.ts';
 
-// Migration 0006 (the grading worker): regrades, one result per job, leases, device calibrations; and
+// The grading worker's migration (0008_grading_worker.sql): regrades, one result per job, leases, device calibrations; and
 // ingest waking the workers in its own transaction.
 
 let db: TestDatabase;
@@ -21,7 +21,7 @@ before(async () => {
 });
 after(() => db.drop());
 
-describe('grading_jobs after 0006', () => {
+describe('grading_jobs with the grading worker migration', () => {
   test('a scan may have many jobs over time but only one queued or running', async () => {
     await assert.rejects(db.sql`INSERT INTO grading_jobs (scan_id, reason) VALUES (${scanId}, 'regrade')`, {
       code: '23505',

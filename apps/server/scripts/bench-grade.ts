@@ -12,7 +12,7 @@
 // BENCH_SECONDS (30), BENCH_SIZE (640x480 screen phantoms with a ruler; 8 distinct images).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
@@ -21,8 +21,10 @@ import { loadSegmentationModel } from '@cti/models';
 import { startS3rver } from '@cti/testkit';
 import type { Sql } from 'postgres';
 import { createGrader } from '../src/grading/grade-image.ts';
-import { uploadCapture } from '../src/grading/test-grading-rig.ts';
+import { uploadCapture, workerEnvFor } from '../src/grading/test-grading-rig.ts';
 import { signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
+import { processCpuSeconds } from './bench-cpu.ts';
+import { postWebhook, spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -31,20 +33,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const [W, H] = (process.env.BENCH_SIZE ?? '640x480').split('x').map(Number) as [number, number];
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const CLOCK_TICKS = 100;
 
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-const cpuSeconds = (pid: number) => {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-};
 const rssMiB = (pid: number) => {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -103,27 +96,6 @@ function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc
   });
 }
 
-function post(agent: Agent, port: number, init: RequestInit): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/ingest/webhook',
-        method: 'POST',
-        agent,
-        headers: init.headers as Record<string, string>,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body as string);
-  });
-}
-
 async function graded(sql: Sql): Promise<number> {
   const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM grading_results`;
   return row!.n;
@@ -176,24 +148,15 @@ async function main() {
   const db = await createTestDatabase({ max: 2 });
   const s3 = await startS3rver({ buckets: [TEST_BUCKET] });
   const workerEnv = {
-    DATABASE_URL: db.url,
-    S3_ENDPOINT: s3.endpoint,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1',
-    CTI_S3_BUCKETS: TEST_BUCKET,
-    CTI_WORKER_HOST: '127.0.0.1',
-    CTI_WORKER_PORT: '0',
+    ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: s3.endpoint }),
     CTI_WORKER_CONCURRENCY: String(CONCURRENCY),
     // As documented for deployment (apps/server/README.md, "Container"): fewer malloc arenas.
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
   };
-  const server = await spawnProcess(['serve'], {
+  const server = await spawnServer({
     DATABASE_URL: db.url,
     CTI_WEBHOOK_SECRETS: TEST_SECRET,
     CTI_S3_BUCKETS: TEST_BUCKET,
-    HOST: '127.0.0.1',
-    PORT: '0',
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   let captures = 0;
@@ -203,7 +166,7 @@ async function main() {
       image: images[i % images.length]!,
       captureId: `cap_bench_${i}`,
     });
-    const status = await post(agent, server.port, signedInit(body));
+    const status = await postWebhook(agent, server.port, signedInit(body));
     if (status !== 201) throw new Error(`webhook answered ${status}`);
   };
   try {
@@ -217,11 +180,11 @@ async function main() {
     const rssTimer = setInterval(() => {
       for (const w of workers) w.peakRss = Math.max(w.peakRss, rssMiB(w.pid));
     }, 200);
-    const cpuStart = workers.map((w) => cpuSeconds(w.pid));
+    const cpuStart = workers.map((w) => processCpuSeconds(w.pid));
     const startedAt = performance.now();
     while ((await graded(db.sql)) < N) await new Promise((r) => setTimeout(r, 100));
     const wall = (performance.now() - startedAt) / 1000;
-    const workerCpu = workers.reduce((s, w, i) => s + cpuSeconds(w.pid) - cpuStart[i]!, 0);
+    const workerCpu = workers.reduce((s, w, i) => s + processCpuSeconds(w.pid) - cpuStart[i]!, 0);
     const [span] = await db.sql<{ seconds: number }[]>`
       SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS seconds FROM grading_results`;
     const steady = (N - 1) / span!.seconds;

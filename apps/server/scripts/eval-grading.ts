@@ -11,16 +11,22 @@
  * Prints tables with the issue's targets; nothing is cached or hard-coded. The figures on scans the
  * project never sees decide whether this is real.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { MetaJson } from '@cti/contracts';
 import { exampleMeta } from '@cti/contracts/testing';
-import { decodeGray, decodeRaster, type RasterImage, readDepthRuler, toGray } from '@cti/imaging';
+import {
+  decodeGray,
+  decodeRaster,
+  exportDataset,
+  type RasterImage,
+  readDepthRuler,
+  toGray,
+} from '@cti/imaging';
 import { computeGradingFeatures, findScanArea, readReferenceScans, realScanVariants } from '@cti/models';
 import { createGrader, type GradedImage } from '../src/grading/grade-image.ts';
 
@@ -39,7 +45,6 @@ const REFERENCE_DIR =
   values['reference-dir'] ??
   process.env.CTI_REFERENCE_SCANS ??
   fileURLToPath(new URL('../../../../shared/reference-scans/', import.meta.url));
-const PHANTOM_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@cti/imaging')));
 
 type Labels = {
   kind: string;
@@ -63,21 +68,18 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '
 async function exportHeldout(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   if (values.data) return { dir: values.data, cleanup: async () => {} };
   const dir = await mkdtemp(join(tmpdir(), 'cti-grading-heldout-'));
-  const args = [
-    'export',
-    '--out',
-    dir,
-    '--count',
-    values.count!,
-    '--seed',
-    values.seed!,
-    '--preset',
-    'heldout',
-    '--negatives',
-    '0.2',
-  ];
-  process.stderr.write(`exporting held-out phantoms: cti-phantom ${args.join(' ')}\n`);
-  await promisify(execFile)(process.execPath, [PHANTOM_CLI, ...args], { maxBuffer: 16 << 20 });
+  process.stderr.write(
+    `exporting ${values.count} held-out phantoms (preset heldout, seed ${values.seed}, 20 % negatives)\n`,
+  );
+  await exportDataset({
+    out: dir,
+    count: Number(values.count),
+    seed: Number(values.seed),
+    preset: 'heldout',
+    negatives: 0.2,
+    size: null,
+    maxSide: null,
+  });
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

@@ -1,15 +1,11 @@
 import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
-import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
-import { ConfigError, databaseUrl } from '../config-parsers.ts';
-import { createDatabaseClient } from '../db/database-client.ts';
+import { CommandError, databaseCommand, UsageError } from './database-command.ts';
 
 const USAGE =
   'calibration set --device <code> --pixel-spacing-mm <mm> [--image-size WxH] [--valid-from <date>] [--note <text>]\n' +
   '          | clear --device <code> [--image-size WxH] [--valid-from <date>] | list --device <code>\n' +
   "          a device's pixel spacing (mm per image pixel) for grading when meta.json does not carry one.";
-
-class UsageError extends Error {}
 
 export type CalibrationRequest =
   | {
@@ -81,12 +77,12 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
   return { action, deviceCode, pixelSpacingMm, imageSize, validFrom, note: values.note ?? null };
 }
 
-/** Runs one request; returns the lines to print, or throws UsageError for an unknown device. */
+/** Runs one request; returns the lines to print, or throws CommandError for an unknown device. */
 export async function runCalibration(sql: Sql, request: CalibrationRequest): Promise<string[]> {
   const [device] = await sql<
     { id: string }[]
   >`SELECT id FROM devices WHERE device_code = ${request.deviceCode}`;
-  if (!device) throw new UsageError(`no device with code ${JSON.stringify(request.deviceCode)}`);
+  if (!device) throw new CommandError(`no device with code ${JSON.stringify(request.deviceCode)}`);
   if (request.action === 'list') {
     const rows = await sql<
       {
@@ -120,40 +116,9 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
 }
 
 /** `cti-server calibration`: per-device pixel spacing, the second source grading tries. */
-export const calibrationCommand: ServerCommand = {
+export const calibrationCommand = databaseCommand({
+  name: 'calibration',
   usage: USAGE,
-  async run(args) {
-    let request: CalibrationRequest;
-    let url: string;
-    try {
-      request = parseCalibrationArgs(args);
-      url = databaseUrl(process.env, 'DATABASE_URL');
-    } catch (err) {
-      if (err instanceof UsageError) {
-        console.error(`cti-server calibration: ${err.message}\nusage: cti-server ${USAGE}`);
-        return EXIT_USAGE;
-      }
-      if (err instanceof ConfigError) {
-        console.error(`cti-server calibration: configuration error: ${err.message}`);
-        return EXIT_CONFIG;
-      }
-      throw err;
-    }
-    const sql = createDatabaseClient({
-      url,
-      max: 1,
-      connectTimeoutSeconds: 10,
-      applicationName: 'cti-server calibration',
-    });
-    try {
-      for (const line of await runCalibration(sql, request)) console.log(line);
-      return 0;
-    } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
-      console.error(`cti-server calibration: ${err.message}`);
-      return 1;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  },
-};
+  parse: parseCalibrationArgs,
+  run: runCalibration,
+});

@@ -1,15 +1,12 @@
 import { parseArgs } from 'node:util';
-import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
-import { ConfigError, databaseUrl } from '../config-parsers.ts';
-import { createDatabaseClient } from '../db/database-client.ts';
+import type { Sql } from 'postgres';
+import { CommandError, databaseCommand, UsageError } from './database-command.ts';
 import { enqueueRegrades, type RegradeSelection } from './regrade.ts';
 
 const USAGE =
   'regrade (--scan <scan uuid> | [--device <code>] [--since <date>] | --all) [--model-version <v>] [--dry-run]\n' +
   '          queue new grading jobs; every regrade adds a result, history is kept.';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-class UsageError extends Error {}
 
 type Parsed = { selection: RegradeSelection; modelVersion: string | null; dryRun: boolean };
 
@@ -72,49 +69,26 @@ export function parseRegradeArgs(args: string[]): Parsed {
   };
 }
 
+/** Queues the jobs and says what it did; an unknown device is a CommandError (exit 1). */
+export async function runRegrade(sql: Sql, parsed: Parsed): Promise<string[]> {
+  const summary = await enqueueRegrades(sql, parsed);
+  if (summary.unknownDevice) {
+    const device = 'deviceCode' in parsed.selection ? parsed.selection.deviceCode : '';
+    throw new CommandError(`no device with code ${JSON.stringify(device)}`);
+  }
+  const pin = parsed.modelVersion ? ` (model version ${parsed.modelVersion} only)` : '';
+  const verb = parsed.dryRun ? 'would queue' : 'queued';
+  const queued = parsed.dryRun ? summary.matched - summary.alreadyPending : summary.enqueued;
+  return [
+    `${verb} ${queued} regrade job(s)${pin} for ${summary.matched} matching scan(s); ${summary.alreadyPending} already had a job waiting or running`,
+    JSON.stringify({ ...summary, dry_run: parsed.dryRun, model_version: parsed.modelVersion }),
+  ];
+}
+
 /** `cti-server regrade`: queue regrade jobs for the selected scans (DATABASE_URL from the environment). */
-export const regradeCommand: ServerCommand = {
+export const regradeCommand = databaseCommand({
+  name: 'regrade',
   usage: USAGE,
-  async run(args) {
-    let parsed: Parsed;
-    let url: string;
-    try {
-      parsed = parseRegradeArgs(args);
-      url = databaseUrl(process.env, 'DATABASE_URL');
-    } catch (err) {
-      if (err instanceof UsageError) {
-        console.error(`cti-server regrade: ${err.message}\nusage: cti-server ${USAGE}`);
-        return EXIT_USAGE;
-      }
-      if (err instanceof ConfigError) {
-        console.error(`cti-server regrade: configuration error: ${err.message}`);
-        return EXIT_CONFIG;
-      }
-      throw err;
-    }
-    const sql = createDatabaseClient({
-      url,
-      max: 1,
-      connectTimeoutSeconds: 10,
-      applicationName: 'cti-server regrade',
-    });
-    try {
-      const summary = await enqueueRegrades(sql, parsed);
-      if (summary.unknownDevice) {
-        const device = 'deviceCode' in parsed.selection ? parsed.selection.deviceCode : '';
-        console.error(`cti-server regrade: no device with code ${JSON.stringify(device)}`);
-        return 1;
-      }
-      const pin = parsed.modelVersion ? ` (model version ${parsed.modelVersion} only)` : '';
-      const verb = parsed.dryRun ? 'would queue' : 'queued';
-      const queued = parsed.dryRun ? summary.matched - summary.alreadyPending : summary.enqueued;
-      console.log(
-        `${verb} ${queued} regrade job(s)${pin} for ${summary.matched} matching scan(s); ${summary.alreadyPending} already had a job waiting or running`,
-      );
-      console.log(JSON.stringify({ ...summary, dry_run: parsed.dryRun, model_version: parsed.modelVersion }));
-      return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  },
-};
+  parse: parseRegradeArgs,
+  run: runRegrade,
+});

@@ -73,6 +73,26 @@ export type GradingRig = {
 
 let captureCounter = 0;
 
+/** The environment of a `cti-server worker` against a test database and s3rver (port 0, localhost). */
+export function workerEnvFor({
+  databaseUrl,
+  s3Endpoint,
+}: {
+  databaseUrl: string;
+  s3Endpoint: string;
+}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    S3_ENDPOINT: s3Endpoint,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    CTI_S3_BUCKETS: TEST_BUCKET,
+    CTI_WORKER_HOST: '127.0.0.1',
+    CTI_WORKER_PORT: '0',
+  };
+}
+
 /**
  * Uploads a capture as the agent would (image, then meta.json) to s3rver and returns the webhook body
  * the relay would send for it (meta.json's hash and size, object details).
@@ -171,14 +191,7 @@ export async function createGradingRig(): Promise<GradingRig> {
     workerEnv(extra = {}) {
       return {
         PATH: process.env.PATH ?? '',
-        DATABASE_URL: db.url,
-        S3_ENDPOINT: s3.endpoint,
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-        AWS_REGION: 'us-east-1',
-        CTI_S3_BUCKETS: TEST_BUCKET,
-        CTI_WORKER_HOST: '127.0.0.1',
-        CTI_WORKER_PORT: '0',
+        ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: s3.endpoint }),
         CTI_WORKER_POLL_MS: '1000',
         CTI_GRADING_LEASE_S: '6',
         CTI_GRADING_RETRY_BASE_MS: '100',

@@ -8,7 +8,8 @@
 #   --once          exit (stopping everything) after printing instead of waiting for Ctrl-C
 #   --captures N    how many captures to take (default 5)
 # Ports: CTI_DEMO_SERVER_PORT (8080), CTI_DEMO_S3_PORT (4569), CTI_DEMO_AGENT_PORT (8787),
-#        CTI_DEMO_WORKER_PORT (9464: the worker's /healthz and /metrics); database CTI_DEMO_DB (cti_demo).
+#        CTI_DEMO_WORKER_PORT (9464: the grading worker's /healthz and /metrics).
+# Database: CTI_DEMO_DATABASE (cti_demo), cloned from the base database named by CTI_TEST_DATABASE_URL.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$CTI_ROOT"
@@ -44,15 +45,13 @@ rm -rf "$demo"
 mkdir -p "$demo/logs" "$demo/s3" "$demo/agent"
 bucket="cti-dev-406214277746"
 secret="demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-# Own names per checkout when several run side by side: CTI_DEMO_DB, and the template is the test base
-# database (CTI_TEST_DATABASE_URL's, cti_base by default), which holds the extensions.
-db_name="${CTI_DEMO_DB:-cti_demo}"
-template_db="${CTI_TEST_DATABASE_URL##*/}"
+db_name="${CTI_DEMO_DATABASE:-cti_demo}"
+base_db="${CTI_TEST_DATABASE_URL##*/}" base_db="${base_db%%\?*}"
 admin_url="postgres://$CTI_DB_USER:$CTI_DB_PASSWORD@$PGHOST:$PGPORT/postgres"
 demo_db_url="postgres://$CTI_DB_USER:$CTI_DB_PASSWORD@$PGHOST:$PGPORT/$db_name"
 
-log "fresh database $db_name (cloned from $template_db, which holds the extensions)"
-psql -X -q "$admin_url" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name TEMPLATE $template_db"
+log "fresh database $db_name (cloned from $base_db, which holds the extensions)"
+psql -X -q "$admin_url" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name TEMPLATE $base_db"
 
 pids=()
 cleanup() {
@@ -84,7 +83,9 @@ wait_http() { # url, what
     } })();' "$1" "$2"
 }
 
-start local-s3 node packages/testkit/dist/local-s3-cli.js --port "$s3_port" --dir "$demo/s3" --bucket "$bucket"
+# The dashboard's origin may read objects from a script (the mask editor), as a production bucket's CORS rule allows.
+start local-s3 node packages/testkit/dist/local-s3-cli.js --port "$s3_port" --dir "$demo/s3" --bucket "$bucket" \
+  --cors-origin "http://127.0.0.1:$server_port" --cors-origin "http://localhost:$server_port"
 
 DATABASE_URL="$demo_db_url" CTI_WEBHOOK_SECRETS="$secret" CTI_S3_BUCKETS="$bucket" HOST=127.0.0.1 \
   PORT="$server_port" CTI_MIGRATE_ON_START=1 CTI_INSECURE_LOCALHOST_COOKIES=1 S3_ENDPOINT="http://127.0.0.1:$s3_port" \
@@ -167,6 +168,7 @@ psql -X "$demo_db_url" -P pager=off -c "
 echo "$accounts"
 cat <<EOF
 Where to look:
+  dashboard     http://127.0.0.1:$server_port/   (sign in with a demo account above; the scans list updates live)
   database      psql '$demo_db_url'
   server        http://127.0.0.1:$server_port/readyz   http://127.0.0.1:$server_port/metrics
   agent         ${agent[*]} status      (or: capture, outbox list)
@@ -174,7 +176,8 @@ Where to look:
   local S3      $demo/s3/$bucket/raw/   (relay cursor: $demo/relay-state.json)
   overlays      $demo/s3/$bucket/processed/<capture_id>/   (the overlay keys above; s3rver keeps each object as a directory)
   logs          $demo/logs/
-The dashboard is not built yet: query grading_results (latest per scan: DISTINCT ON (scan_id) … created_at DESC, id DESC).
+The dashboard shows the graded scans (sign in above); in SQL, the latest result per scan is
+DISTINCT ON (scan_id) … ORDER BY scan_id, created_at DESC, id DESC.
 EOF
 
 if [ "$once" -eq 1 ]; then exit 0; fi

@@ -7,10 +7,19 @@ export type BenchServer = { port: number; pid: number; stop: () => Promise<void>
 
 /** Spawns `cti-server serve` with `env` added to this process's environment (LOG_LEVEL info: the port is read from the 'listening' line). */
 export async function spawnServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    // The .tsx load hook: the server's pages run from source too.
+    [
+      '--import',
+      new URL('./register-jsx.ts', import.meta.url).pathname,
+      new URL('../src/main.ts', import.meta.url).pathname,
+    ],
+    {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {

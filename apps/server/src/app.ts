@@ -22,7 +22,11 @@ import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { createImageSizeReader } from './storage/image-size.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
+import { createScanChangeFeed } from './web/live/scan-change-feed.ts';
+import { createScanLiveHub } from './web/live/scan-live-hub.ts';
+import { createPageRoutes, errorPage } from './web/pages/page-routes.tsx';
 import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
 export type AppOptions = {
@@ -43,6 +47,11 @@ export type ServerApp = {
   ingestionLog: IngestionLogWriter;
   /** `/static/*` files and their versioned URLs, for the pages' layout. */
   staticAssets: StaticAssets;
+  /**
+   * Ends every open event stream (live scans) and the LISTEN connection behind them; call first at
+   * shutdown, so a graceful HTTP close does not wait for streams that never end by themselves.
+   */
+  closeStreams(): Promise<void>;
   /** Writes the buffered ingestion_log rows; call after the HTTP server stopped, before closing `sql`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
   /** Deletes expired sessions and spent sign-in throttle rows; main.ts runs it every few minutes. */
@@ -102,9 +111,24 @@ export function createApp({
   const routes = apiRoutes(deps);
   const openApi = buildOpenApiDocument(routes, apiSchemas);
   const s3Origin = api.s3PublicEndpoint ?? api.s3?.endpoint;
+  const tileUrl = config.web.mapTileUrl;
+  const tileOrigin = tileUrl ? [new URL(tileUrl.replace(/\{[zxy]\}/g, '0')).origin] : [];
   app.use(
-    securityHeaders({ imageOrigins: s3Origin ? [new URL(s3Origin).origin] : ['https://*.amazonaws.com'] }),
+    securityHeaders({
+      imageOrigins: [...(s3Origin ? [new URL(s3Origin).origin] : ['https://*.amazonaws.com']), ...tileOrigin],
+    }),
   );
+  const streams = new AbortController();
+  const feed = createScanChangeFeed({ sql, log: log.child({ mod: 'live-scans' }) });
+  const pages = {
+    ...deps,
+    log: log.child({ mod: 'pages' }),
+    assets: staticAssets,
+    live: createScanLiveHub({ sql, feed, sessions, log: log.child({ mod: 'live-scans' }) }),
+    shutdown: streams.signal,
+    tiles: tileUrl ? { url: tileUrl, attribution: config.web.mapTileAttribution } : undefined,
+    imageSizes: api.s3 ? createImageSizeReader({ settings: api.s3 }) : undefined,
+  };
   // Everything people use (pages and the API) is behind the session + CSRF layers; the webhook and
   // device heartbeats are authenticated by their signatures and the health routes carry no session.
   // API calls are protected by JSON-only bodies (a cross-site form cannot send them without a CORS
@@ -114,7 +138,8 @@ export function createApp({
   app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
   app.get('/api/openapi.json', (c) => c.json(openApi));
   app.route(API_PREFIX, createApiRouter(routes));
-  app.route('/', createAuthPageRoutes(deps));
+  app.route('/', createAuthPageRoutes({ ...deps, assets: staticAssets }));
+  app.route('/', createPageRoutes(pages));
   app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
   app.route('/', staticAssets.routes);
   app.route(
@@ -135,14 +160,21 @@ export function createApp({
     silentAfterSeconds: config.devices.silentAfterSeconds,
     log: log.child({ mod: 'device-gauges' }),
   });
-  app.notFound((c) =>
-    errorResponse(c, new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)),
-  );
+  app.notFound((c) => {
+    const error = new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    // A person following a wrong link gets a page; programs get the JSON error.
+    const browser = (c.req.header('accept') ?? '').includes('text/html') && !c.req.path.startsWith('/api/');
+    return browser ? errorPage(c, error, pages) : errorResponse(c, error);
+  });
   app.onError(createErrorHandler(log, { retryAfterSeconds: config.retryAfterSeconds }));
   return {
     app,
     ingestionLog,
     staticAssets,
+    closeStreams: async () => {
+      streams.abort();
+      await feed.close();
+    },
     close: (options) => ingestionLog.close(options),
     sweep: async () => ({ sessions: await sessions.sweep(), throttle: await throttle.sweep() }),
   };

@@ -78,6 +78,9 @@ test('each bad setting is named', () => {
     [{ CTI_DEVICE_SILENT_AFTER_S: '10m' }, 'CTI_DEVICE_SILENT_AFTER_S'],
     [{ CTI_DEVICE_HISTORY_DAYS: '0' }, 'CTI_DEVICE_HISTORY_DAYS'],
     [{ CTI_DEVICE_DISK_LOW_MB: '-1' }, 'CTI_DEVICE_DISK_LOW_MB'],
+    [{ CTI_MAP_TILE_URL: 'https://tiles.example.org/{z}/{x}.png' }, 'CTI_MAP_TILE_URL'],
+    [{ CTI_MAP_TILE_URL: 'ftp://tiles.example.org/{z}/{x}/{y}.png' }, 'CTI_MAP_TILE_URL'],
+    [{ CTI_MAP_TILE_URL: 'tiles/{z}/{x}/{y}.png' }, 'CTI_MAP_TILE_URL'],
   ];
   for (const [overrides, setting] of bad) {
     assert.throws(
@@ -87,4 +90,17 @@ test('each bad setting is named', () => {
       setting,
     );
   }
+});
+
+test('dashboard map tiles: unset by default, a {z}/{x}/{y} URL and its attribution when set', () => {
+  assert.deepEqual(loadConfig(minimal).web, { mapTileUrl: undefined, mapTileAttribution: undefined });
+  const tiles = loadConfig({
+    ...minimal,
+    CTI_MAP_TILE_URL: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    CTI_MAP_TILE_ATTRIBUTION: '© OpenStreetMap contributors',
+  }).web;
+  assert.deepEqual(tiles, {
+    mapTileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    mapTileAttribution: '© OpenStreetMap contributors',
+  });
 });

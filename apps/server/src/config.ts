@@ -34,6 +34,18 @@ export type ServerConfig = {
   devices: DeviceHealthConfig;
   auth: AuthConfig;
   api: ApiConfig;
+  web: WebConfig;
+};
+
+/** The dashboard's pages. */
+export type WebConfig = {
+  /**
+   * CTI_MAP_TILE_URL: a raster tile server (`https://tiles.example.org/{z}/{x}/{y}.png`) drawn under
+   * the farm map; its origin is added to the CSP's img-src. Unset: the plain SVG map, no tiles.
+   */
+  mapTileUrl: string | undefined;
+  /** CTI_MAP_TILE_ATTRIBUTION: the credit the tile provider asks for, written on the map. */
+  mapTileAttribution: string | undefined;
 };
 
 /** Sign-in, sessions, CSRF and throttling (README "Accounts and access"). */
@@ -96,6 +108,7 @@ export type AppConfig = Pick<
   | 'devices'
   | 'auth'
   | 'api'
+  | 'web'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -127,6 +140,7 @@ export function loadConfig(env: Env): ServerConfig {
     devices: loadDeviceHealthConfig(env),
     auth: loadAuthConfig(env),
     api: loadApiConfig(env),
+    web: loadWebConfig(env),
   };
 }
 
@@ -181,6 +195,24 @@ export function loadApiConfig(env: Env): ApiConfig {
     s3: configured === undefined ? undefined : loadS3Settings(env),
     s3PublicEndpoint: origin(env, 'CTI_S3_PUBLIC_ENDPOINT'),
   };
+}
+
+export function loadWebConfig(env: Env): WebConfig {
+  const url = optional(env, 'CTI_MAP_TILE_URL');
+  if (url !== undefined) {
+    const example = 'e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png';
+    if (!['{z}', '{x}', '{y}'].every((p) => url.includes(p)))
+      throw new ConfigError('CTI_MAP_TILE_URL', `must contain {z}, {x} and {y} (${example})`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url.replace(/\{[zxy]\}/g, '0'));
+    } catch {
+      throw new ConfigError('CTI_MAP_TILE_URL', `is not a URL (got ${JSON.stringify(url)}); ${example}`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      throw new ConfigError('CTI_MAP_TILE_URL', `must start with https:// or http:// (${example})`);
+  }
+  return { mapTileUrl: url, mapTileAttribution: optional(env, 'CTI_MAP_TILE_ATTRIBUTION') };
 }
 
 function origin(env: Env, name: string): string | undefined {

@@ -8,7 +8,8 @@ import { signWebhook } from '@cti/contracts';
 import { listMigrations } from '@cti/db';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
-import { distinctWebhook, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+import { distinctWebhook, SOURCE_NODE_ARGS, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from './test-seed.ts';
 
 // The real program, spawned: configuration errors, migrate-on-start, graceful SIGTERM.
 
@@ -31,7 +32,7 @@ type Spawned = {
 };
 
 function spawnServer(env: Record<string, string | undefined>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -202,4 +203,43 @@ test('SIGTERM: stops accepting, finishes the in-flight webhook, writes its log r
     [201],
     'the in-flight request was logged before the pool closed',
   );
+});
+
+test('SIGTERM with a live scans stream open: the stream delivered a new scan, then ends, and the server exits 0 at once', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const farm = await seedFarm(db.sql, 'Live Farm');
+  const device = await seedDevice(db.sql, 'dev-live', farm);
+  await seedUser(db.sql, 'live@example.com', ['farmer'], { farms: [{ id: farm }] });
+  const spawned = spawnServer({ ...validEnv(db.url), CTI_SHUTDOWN_TIMEOUT_MS: '15000' });
+  const { port } = (await spawned.waitForLog('listening')) as { port: number };
+  const signIn = await fetch(`http://127.0.0.1:${port}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'live@example.com', password: TEST_PASSWORD }),
+  });
+  assert.equal(signIn.status, 200);
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+  let received = '';
+  const ended = new Promise<void>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/scans/events', headers: { cookie } }, (res) => {
+      assert.equal(res.statusCode, 200);
+      res.on('data', (c: Buffer) => (received += c.toString()));
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await waitFor(() => received.includes('event: ready'), { what: `ready event; got ${received}` });
+  const scan = await seedScan(db.sql, { farmId: farm, deviceId: device });
+  await waitFor(() => received.includes(`"id":"${scan}"`), {
+    what: `the new scan on the stream; got ${received}`,
+  });
+  assert.match(received, /event: scan/);
+  const stopAt = Date.now();
+  spawned.child.kill('SIGTERM');
+  await ended;
+  assert.equal(await spawned.exit, 0);
+  assert.ok(Date.now() - stopAt < 5000, `stopped in ${Date.now() - stopAt} ms, not at the shutdown timeout`);
 });

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { signWebhook } from '@cti/contracts';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { distinctWebhook, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+import { distinctWebhook, SOURCE_NODE_ARGS, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from './test-seed.ts';
 
 // The real server spawned with TZ=Pacific/Kiritimati (UTC+14, the furthest from UTC): webhook
@@ -33,7 +33,7 @@ before(async () => {
     capturedAt: '2025-09-10T10:30:00Z',
     captureId: 'cap_tz_next',
   });
-  child = spawn(process.execPath, [MAIN], {
+  child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN], {
     env: {
       PATH: process.env.PATH,
       TZ: 'Pacific/Kiritimati',

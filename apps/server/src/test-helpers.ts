@@ -2,6 +2,7 @@
 // signed webhook requests, and row counts of every table ingest writes.
 import { createHash } from 'node:crypto';
 import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { signWebhook, type WebhookBody } from '@cti/contracts';
 import { EXAMPLE_BUCKET, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
@@ -11,6 +12,15 @@ import { createApp, type ServerApp } from './app.ts';
 import { type AppConfig, type AuthConfig, loadAuthConfig, loadDeviceHealthConfig } from './config.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+
+/**
+ * Node arguments that run `src/main.ts` from source: the load hook compiling the dashboard's `.tsx`
+ * (Node strips the types of `.ts` itself). Spawned-server tests put these before the script path.
+ */
+export const SOURCE_NODE_ARGS = [
+  '--import',
+  fileURLToPath(new URL('../scripts/register-jsx.ts', import.meta.url)),
+];
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export const OLD_SECRET = 'old-secret-0123456789abcdef';
@@ -25,6 +35,7 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   devices: loadDeviceHealthConfig({}),
   auth: testAuthConfig(),
   api: { signedUrlTtlSeconds: 300, s3: undefined, s3PublicEndpoint: undefined },
+  web: { mapTileUrl: undefined, mapTileAttribution: undefined },
   ...overrides,
 });
 

@@ -107,6 +107,8 @@ type Req = {
   body?: unknown;
   form?: Record<string, string>;
   headers?: Record<string, string>;
+  /** An event stream: only the status is read, then the stream is cancelled. */
+  stream?: boolean;
   check?: (res: ApiAnswer) => void;
 };
 type Cell = Column & { actorId: string; actorEmail: string; client: ApiClient };
@@ -114,6 +116,18 @@ type Cell = Column & { actorId: string; actorEmail: string; client: ApiClient };
 type Spec = { fresh?: boolean; build: (cell: Cell) => Promise<Req> | Req };
 
 const get = (path: string, check?: Req['check']): Spec => ({ build: () => ({ method: 'GET', path, check }) });
+/** A page form POST carrying the session's `_csrf` (as the page's form would). */
+const form =
+  (path: string, fields: Record<string, string> = {}) =>
+  (c: Cell): Req => ({
+    method: 'POST',
+    path,
+    form: { _csrf: c.client.csrf ?? '', ...fields },
+  });
+const noRowsForOther = (cell: Cell) => (res: ApiAnswer) => {
+  if (res.status === 200 && cell.scope === 'other' && cell.role !== 'admin')
+    assert.ok(!res.text.includes('data-scan-id='), 'no scan rows of another farm');
+};
 const emptyForOther = (cell: Cell) => (res: ApiAnswer) => {
   if (res.status === 200 && cell.scope === 'other' && cell.role !== 'admin')
     assert.deepEqual(res.body.items, []);
@@ -172,6 +186,171 @@ const SPECS: Record<string, Spec> = {
         new_password: 'barley-field-north-7',
       },
     }),
+  },
+  // Pages (src/web/pages): the same queries; forms carry `_csrf`.
+  'GET /': get('/'),
+  'GET /scans': {
+    build: (c) => ({ method: 'GET', path: `/scans?farm_id=${farmOf(c.scope)}`, check: noRowsForOther(c) }),
+  },
+  'GET /scans/events': {
+    build: (c) => ({ method: 'GET', path: `/scans/events?farm_id=${farmOf(c.scope)}`, stream: true }),
+  },
+  'GET /scans/{id}': { build: (c) => ({ method: 'GET', path: `/scans/${f[`scan${X(c.scope)}`]}` }) },
+  'POST /scans/{id}/review': {
+    build: (c) =>
+      form(`/scans/${f[`scan${X(c.scope)}`]}/review`, { review_label: 'ok', review_clarity: '3' })(c),
+  },
+  'GET /animals': {
+    build: (c) => ({ method: 'GET', path: `/animals?farm_id=${farmOf(c.scope)}` }),
+  },
+  'POST /animals': {
+    build: (c) => form('/animals', { farm_id: farmOf(c.scope), tag_id: `P-${++freshCount}` })(c),
+  },
+  'GET /animals/{id}': {
+    build: async (c) => ({ method: 'GET', path: `/animals/${await freshAnimal(farmOf(c.scope))}` }),
+  },
+  'POST /animals/{id}': {
+    build: async (c) =>
+      form(`/animals/${await freshAnimal(farmOf(c.scope))}`, {
+        farm_id: farmOf(c.scope),
+        tag_id: `E-${++freshCount}`,
+        breed: 'Angus',
+      })(c),
+  },
+  'GET /farms': get('/farms'),
+  'POST /farms': { build: (c) => form('/farms', { name: `Page farm ${++freshCount}`, geofence: '' })(c) },
+  'GET /farms/{id}': { build: (c) => ({ method: 'GET', path: `/farms/${farmOf(c.scope)}` }) },
+  'POST /farms/{id}': {
+    build: async (c) => {
+      const geofence = JSON.stringify({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [-79.39, 43.64],
+            [-79.37, 43.64],
+            [-79.37, 43.66],
+            [-79.39, 43.64],
+          ],
+        ],
+      });
+      return form(`/farms/${farmOf(c.scope)}`, {
+        name: c.scope === 'own' ? 'Own farm' : 'Other farm',
+        geofence,
+      })(c);
+    },
+  },
+  'POST /farms/{id}/delete': {
+    build: async (c) => {
+      const farm = await seedFarm(sql(), `Doomed page ${++freshCount}`);
+      if (c.scope === 'own' && c.role !== 'anonymous')
+        await sql()`INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${c.actorId}, ${farm}, ${c.role === 'farmer'})`;
+      return form(`/farms/${farm}/delete`)(c);
+    },
+  },
+  'POST /farms/{id}/members': {
+    build: async (c) => {
+      const tech = await seedUser(sql(), `page-tech-${++freshCount}@example.com`, ['technician']);
+      return form(`/farms/${farmOf(c.scope)}/members`, { email: tech.email })(c);
+    },
+  },
+  'POST /farms/{id}/members/{userId}/remove': {
+    build: async (c) =>
+      form(`/farms/${farmOf(c.scope)}/members/${await freshMember(farmOf(c.scope), 'technician')}/remove`)(c),
+  },
+  'GET /fleet': get('/fleet'),
+  'GET /groups': {
+    build: async (c) => {
+      await freshGroup(farmOf(c.scope));
+      return { method: 'GET', path: `/groups?farm_id=${farmOf(c.scope)}` };
+    },
+  },
+  'POST /groups': {
+    build: (c) => form('/groups', { farm_id: farmOf(c.scope), name: `Page group ${++freshCount}` })(c),
+  },
+  'GET /groups/{id}': {
+    build: async (c) => ({ method: 'GET', path: `/groups/${await freshGroup(farmOf(c.scope))}` }),
+  },
+  'POST /groups/{id}': {
+    build: async (c) =>
+      form(`/groups/${await freshGroup(farmOf(c.scope))}`, { name: `Renamed page ${++freshCount}` })(c),
+  },
+  'POST /groups/{id}/delete': {
+    build: async (c) => form(`/groups/${await freshGroup(farmOf(c.scope))}/delete`)(c),
+  },
+  'POST /groups/{id}/animals': {
+    build: async (c) =>
+      form(`/groups/${await freshGroup(farmOf(c.scope))}/animals`, {
+        animal_id: await freshAnimal(farmOf(c.scope)),
+      })(c),
+  },
+  'POST /groups/{id}/animals/{animalId}/remove': {
+    build: async (c) => {
+      const group = await freshGroup(farmOf(c.scope));
+      const animal = await freshAnimal(farmOf(c.scope));
+      await sql()`INSERT INTO contemporary_group_animals (group_id, animal_id) VALUES (${group}, ${animal})`;
+      return form(`/groups/${group}/animals/${animal}/remove`)(c);
+    },
+  },
+  'GET /notifications': get('/notifications'),
+  'POST /notifications/{id}/read': {
+    build: async (c) => {
+      const owner = c.scope === 'own' && c.role !== 'anonymous' ? c.actorId : f.stranger!;
+      const [n] =
+        await sql()`INSERT INTO notifications (user_id, type, payload) VALUES (${owner}, 'scan_graded', '{}') RETURNING id`;
+      return form(`/notifications/${n!.id}/read`)(c);
+    },
+  },
+  'POST /notifications/read-all': { build: (c) => form('/notifications/read-all')(c) },
+  'GET /admin/users': get('/admin/users'),
+  'POST /admin/users': {
+    build: (c) =>
+      form('/admin/users', {
+        email: `page-made-${++freshCount}@example.com`,
+        full_name: 'Made on a page',
+        roles: 'farmer',
+        password: 'silo-tower-maple-5',
+      })(c),
+  },
+  'GET /admin/users/{id}': { build: () => ({ method: 'GET', path: `/admin/users/${f.stranger}` }) },
+  'POST /admin/users/{id}': {
+    build: async (c) =>
+      form(`/admin/users/${(await freshUser('farmer')).id}`, {
+        full_name: 'Changed on a page',
+        roles: 'farmer',
+        status: 'active',
+      })(c),
+  },
+  'POST /admin/users/{id}/password': {
+    build: async (c) =>
+      form(`/admin/users/${(await freshUser('farmer')).id}/password`, { password: 'clover-hill-east-3' })(c),
+  },
+  'POST /admin/users/{id}/farms': {
+    build: async (c) => {
+      const user = await seedUser(sql(), `page-unlinked-${++freshCount}@example.com`, ['farmer']);
+      return form(`/admin/users/${user.id}/farms`, { farm_id: f.A! })(c);
+    },
+  },
+  'POST /admin/users/{id}/farms/{farmId}/remove': {
+    build: async (c) => form(`/admin/users/${await freshMember(f.A!, 'technician')}/farms/${f.A}/remove`)(c),
+  },
+  'GET /admin/registrations': get('/admin/registrations'),
+  'POST /admin/registrations/{id}/approve': {
+    build: async (c) =>
+      form(`/admin/registrations/${await freshRegistration()}/approve`, { role: 'farmer' })(c),
+  },
+  'POST /admin/registrations/{id}/reject': {
+    build: async (c) =>
+      form(`/admin/registrations/${await freshRegistration()}/reject`, { reason: 'unknown farm' })(c),
+  },
+  'GET /admin/announcements': get('/admin/announcements'),
+  'POST /admin/announcements': {
+    build: (c) => form('/admin/announcements', { title: 'Hello', body: 'World', format: 'plain' })(c),
+  },
+  'POST /admin/announcements/{id}/expire': {
+    build: async (c) => form(`/admin/announcements/${await freshAnnouncement()}/expire`)(c),
+  },
+  'POST /admin/announcements/{id}/delete': {
+    build: async (c) => form(`/admin/announcements/${await freshAnnouncement()}/delete`)(c),
   },
   'POST /api/v1/session': {
     fresh: true,
@@ -485,6 +664,13 @@ async function actor(role: Role, fresh: boolean) {
 }
 
 async function send(client: ApiClient, req: Req): Promise<ApiAnswer> {
+  if (req.stream) {
+    const res = await ctx.server.app.request(req.path, {
+      headers: client.cookie ? { cookie: client.cookie } : {},
+    });
+    await res.body?.cancel();
+    return { status: res.status, body: undefined, headers: res.headers, text: '' };
+  }
   if (req.form) {
     return client.request(req.method, req.path, {
       body: new URLSearchParams(req.form).toString(),

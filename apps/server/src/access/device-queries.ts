@@ -58,6 +58,52 @@ export async function listDevices(
   }
 }
 
+/** The latest heartbeat snapshot of a device (`device_health`, migration 0006) as the fleet page shows it. */
+export type DeviceHealthRow = {
+  device_id: string;
+  received_at: string;
+  /** Seconds since the last heartbeat, by the database clock. */
+  age_s: number;
+  agent_version: string;
+  uptime_s: number;
+  pending_captures: number;
+  pending_bytes: number;
+  oldest_pending_age_s: number | null;
+  quarantined: number;
+  disk_free_bytes: number | null;
+  disk_floor_bytes: number | null;
+  clock_synced: boolean;
+  clock_source: string | null;
+  clock_offset_ms: number | null;
+  probe_connected: boolean;
+  probe_model: string | null;
+  frame_rate_fps: number | null;
+  health_ok: boolean | null;
+  health_reason: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  silent_since: string | null;
+  backlog_since: string | null;
+  disk_low_since: string | null;
+  clock_unsynced_since: string | null;
+};
+
+/** Health snapshots of the devices the principal may see (the same rule as listDevices). */
+export function listDeviceHealth(sql: Db, principal: Principal) {
+  return sql<DeviceHealthRow[]>`
+    SELECT h.device_id, ${isoUtc(sql, sql`h.received_at`)} AS received_at,
+           extract(epoch FROM now() - h.received_at)::float8 AS age_s, h.agent_version, h.uptime_s::float8 AS uptime_s,
+           h.pending_captures, h.pending_bytes::float8 AS pending_bytes, h.oldest_pending_age_s, h.quarantined,
+           h.disk_free_bytes::float8 AS disk_free_bytes, h.disk_floor_bytes::float8 AS disk_floor_bytes,
+           h.clock_synced, h.clock_source, h.clock_offset_ms, h.probe_connected, h.probe_model,
+           h.frame_rate_fps::float8 AS frame_rate_fps, h.health_ok, h.health_reason, h.last_error,
+           ${isoUtc(sql, sql`h.last_error_at`)} AS last_error_at, ${isoUtc(sql, sql`h.silent_since`)} AS silent_since,
+           ${isoUtc(sql, sql`h.backlog_since`)} AS backlog_since, ${isoUtc(sql, sql`h.disk_low_since`)} AS disk_low_since,
+           ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since
+      FROM device_health h JOIN devices d ON d.id = h.device_id
+     WHERE ${visibleDevice(sql, principal)}`;
+}
+
 /** Admin: label and default farm of a device. false = no such device. */
 export async function updateDevice(
   sql: Db,

@@ -17,6 +17,8 @@ export type ScanListRow = {
   device_label: string | null;
   farm_id: string | null;
   farm_name: string | null;
+  /** The farm's centroid (its local time zone is looked up from it); null without a farm or location. */
+  farm_location: { lat: number; lon: number } | null;
   animal_id: string | null;
   animal_tag_id: string | null;
   animal_eid: string | null;
@@ -27,6 +29,9 @@ export type ScanListRow = {
   review_usability: string | null;
   reviewed_at: string | null;
   image_asset_id: string | null;
+  /** Where the image is stored (for a presigned thumbnail URL); null without an image. */
+  image_bucket: string | null;
+  image_key: string | null;
   mask_asset_id: string | null;
   grading_id: string | null;
   grade: string | null;
@@ -70,12 +75,14 @@ export function scanFilterConditions(sql: Db, principal: Principal, filters: Sca
 
 export const needsLatestGrading = (filters: ScanFilters): boolean => filters.grade !== undefined;
 
-function keysetCondition(sql: Db, after: ScanCursor): Fragment {
+function keysetCondition(sql: Db, cursor: ScanCursor, direction: 'older' | 'newer'): Fragment {
   const cursorKey =
-    after.sortUs === '-infinity'
+    cursor.sortUs === '-infinity'
       ? sql`'-infinity'::timestamptz`
-      : sql`(timestamptz 'epoch' + ${after.sortUs}::bigint * interval '1 microsecond')`;
-  return sql`(${scanSortKey(sql)}, s.id) < (${cursorKey}, ${after.id}::uuid)`;
+      : sql`(timestamptz 'epoch' + ${cursor.sortUs}::bigint * interval '1 microsecond')`;
+  return direction === 'older'
+    ? sql`(${scanSortKey(sql)}, s.id) < (${cursorKey}, ${cursor.id}::uuid)`
+    : sql`(${scanSortKey(sql)}, s.id) > (${cursorKey}, ${cursor.id}::uuid)`;
 }
 
 const sortUs = (sql: Db): Fragment => {
@@ -89,10 +96,12 @@ function scanColumns(sql: Db): Fragment {
     s.id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
     ${isoUtc(sql, sql`s.created_at`)} AS created_at, s.status::text AS status,
     s.device_id, d.device_code, d.label AS device_label, s.farm_id, f.name AS farm_name,
+    CASE WHEN f.centroid IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(f.centroid), 'lon', ST_X(f.centroid)) END AS farm_location,
     s.animal_id, a.tag_id AS animal_tag_id, s.animal_eid,
     CASE WHEN s.gps IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(s.gps), 'lon', ST_X(s.gps)) END AS gps,
     s.operator_code, s.review_label, s.review_clarity, s.review_usability,
-    ${isoUtc(sql, sql`s.reviewed_at`)} AS reviewed_at, s.image_asset_id, s.mask_asset_id,
+    ${isoUtc(sql, sql`s.reviewed_at`)} AS reviewed_at, s.image_asset_id, img.bucket AS image_bucket,
+    img.object_key AS image_key, s.mask_asset_id,
     lg.id AS grading_id, lg.grade, lg.grade_reasons, lg.confidence::float8 AS confidence, lg.model_name,
     lg.model_version, ${isoUtc(sql, sql`lg.created_at`)} AS graded_at, lg.created_by AS graded_by,
     ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')} AS rea_cm2,
@@ -103,13 +112,15 @@ function scanColumns(sql: Db): Fragment {
 const detailJoins = (sql: Db): Fragment => sql`
   JOIN devices d ON d.id = s.device_id
   LEFT JOIN farms f ON f.id = s.farm_id
-  LEFT JOIN animals a ON a.id = s.animal_id`;
+  LEFT JOIN animals a ON a.id = s.animal_id
+  LEFT JOIN assets img ON img.id = s.image_asset_id`;
 
 /**
  * The scans a principal may see, filtered, newest first (sort key, then id).
  *
- * - With `limit`: one keyset page (pass the cursor of the previous page's last row as `after`). For a
- *   user on several farms the page is merged from one index range per farm (LATERAL), so its cost does
+ * - With `limit`: one keyset page (pass the cursor of the previous page's last row as `after`; or the
+ *   cursor of a page's first row as `before` for the page of newer scans above it, still newest first —
+ *   the dashboard's "Newer" link). For a user on several farms the page is merged from one index range per farm (LATERAL), so its cost does
  *   not grow with the depth of the cursor nor with the size of other farms.
  * - Without `limit`: every matching row in order, for streaming: `await q.cursor(1000, rows => …)`
  *   (reports, CSV/GeoJSON exports). Same filters, same access rules.
@@ -120,11 +131,14 @@ export function scanListQuery(
   sql: Db,
   principal: Principal,
   filters: ScanFilters,
-  { limit, after }: { limit?: number; after?: ScanCursor } = {},
+  { limit, after, before }: { limit?: number; after?: ScanCursor; before?: ScanCursor } = {},
 ) {
   const conditions = scanFilterConditions(sql, principal, filters);
-  if (after) conditions.push(keysetCondition(sql, after));
+  if (after) conditions.push(keysetCondition(sql, after, 'older'));
+  if (before) conditions.push(keysetCondition(sql, before, 'newer'));
   const key = scanSortKey(sql);
+  // Newer pages walk the same index upwards from the cursor: the `limit` rows nearest above it.
+  const dir = before ? sql`ASC` : sql`DESC`;
   const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
   if (limit === undefined) {
     return sql<ScanListRow[]>`
@@ -138,15 +152,33 @@ export function scanListQuery(
         CROSS JOIN LATERAL (
           SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
            WHERE s.farm_id = uf.farm_id AND ${and(sql, conditions)}
-           ORDER BY ${key} DESC, s.id DESC LIMIT ${limit}) p
-        ORDER BY p.k DESC, p.id DESC LIMIT ${limit}`
+           ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${limit}) p
+        ORDER BY p.k ${dir}, p.id ${dir} LIMIT ${limit}`
     : sql`
         SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
-         WHERE ${and(sql, conditions)} ORDER BY ${key} DESC, s.id DESC LIMIT ${limit}`;
+         WHERE ${and(sql, conditions)} ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${limit}`;
   return sql<ScanListRow[]>`
     WITH page AS MATERIALIZED (${page})
     SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql)} ${latestGradingJoin(sql)}
      ORDER BY page.k DESC, page.id DESC`;
+}
+
+/**
+ * One scan as a list row — only when the principal may see it and it matches `filters` — else
+ * undefined. The live scans list sends a changed scan to each viewer through this, so an event reaches
+ * exactly the people whose list would show the scan.
+ */
+export async function findScanListRow(
+  sql: Db,
+  principal: Principal,
+  filters: ScanFilters,
+  id: string,
+): Promise<ScanListRow | undefined> {
+  const conditions = [...scanFilterConditions(sql, principal, filters), sql`s.id = ${id}`];
+  const [row] = await sql<ScanListRow[]>`
+    SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
+     WHERE ${and(sql, conditions)}`;
+  return row;
 }
 
 /** Counts of the filtered scans by status, overall and captured in the last 24 hours. */

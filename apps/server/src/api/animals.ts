@@ -52,6 +52,10 @@ const fields: Record<string, JsonSchema> = {
   birth_date: { type: ['string', 'null'], format: 'date' },
 };
 
+/** The bodies of POST/PATCH /animals (the dashboard's forms are checked with the same schemas). */
+export const animalCreateSchema = createBody(fields, ['farm_id', 'tag_id']);
+export const animalPatchSchema = patchBody(fields);
+
 type ListQuery = { farm_id?: string; group_id?: string; q?: string; limit?: number; cursor?: string };
 
 /** /animals: read on visible farms; create/edit/delete by admins and the farm's technicians. */
@@ -102,7 +106,7 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'animals',
       summary: 'Register an animal on a farm (tag_id unique per farm, EID unique everywhere)',
       access: 'user',
-      body: createBody(fields, ['farm_id', 'tag_id']),
+      body: animalCreateSchema,
       responses: { 201: { description: 'Created', schema: ref('Animal') } },
       async handler({ c, principal, body }) {
         const id = await createAnimal(sql, principal, body);
@@ -128,7 +132,7 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'animals',
       summary: 'Change an animal; moving it to another farm needs rights on both farms',
       access: 'user',
-      body: patchBody(fields),
+      body: animalPatchSchema,
       responses: { 200: { description: 'The animal', schema: ref('Animal') } },
       async handler({ c, principal, params, body }) {
         if (!(await updateAnimal(sql, principal, params.id!, body))) throw notFound('animal');

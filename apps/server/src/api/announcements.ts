@@ -35,6 +35,9 @@ const fields = {
   expires_at: nullable(dateTime),
 };
 
+/** The body of POST /announcements (the dashboard's form is checked with the same schema). */
+export const announcementCreateSchema = createBody(fields, ['title', 'body']);
+
 /** /announcements: everyone signed in reads the current ones; admins write them. */
 export function announcementRoutes({ sql }: ApiDeps): ApiRoute[] {
   const found = async (id: string) => {
@@ -70,7 +73,7 @@ export function announcementRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'announcements',
       summary: 'Publish an announcement (admin)',
       access: 'admin',
-      body: createBody(fields, ['title', 'body']),
+      body: announcementCreateSchema,
       responses: { 201: { description: 'Created', schema: ref('Announcement') } },
       async handler({ c, principal, body }) {
         return c.json(await found(await createAnnouncement(sql, principal.userId, body)), 201);

@@ -24,7 +24,7 @@ export const farmSchema: JsonSchema = object({
 // Geometry is checked by validateGeofence (structure, then PostGIS) so that every problem is named
 // precisely; the schema only asks for an object or null.
 const geometryField = (what: string) => ({ type: ['object', 'null'], description: what });
-const farmBody = (required: boolean): JsonSchema => ({
+export const farmBody = (required: boolean): JsonSchema => ({
   type: 'object',
   additionalProperties: false,
   ...(required ? { required: ['name'] } : { minProperties: 1 }),

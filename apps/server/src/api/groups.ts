@@ -36,6 +36,10 @@ export const groupSchema: JsonSchema = object({
 
 const fields = { name: shortText(100), birth_date_from: date, birth_date_to: date };
 
+/** The bodies of POST/PATCH /groups (the dashboard's forms are checked with the same schemas). */
+export const groupCreateSchema = createBody({ farm_id: uuid, ...fields }, ['farm_id', 'name']);
+export const groupPatchSchema = patchBody(fields);
+
 /** /groups: contemporary groups — a named group of a farm's animals born within a window. */
 export function groupRoutes({ sql }: ApiDeps): ApiRoute[] {
   const found = async (principal: Parameters<typeof findGroup>[1], id: string) => {
@@ -64,7 +68,7 @@ export function groupRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'groups',
       summary: 'Create a group on a farm (admin, technician of the farm)',
       access: 'user',
-      body: createBody({ farm_id: uuid, ...fields }, ['farm_id', 'name']),
+      body: groupCreateSchema,
       responses: { 201: { description: 'Created', schema: ref('Group') } },
       async handler({ c, principal, body }) {
         const id = await createGroup(sql, principal, body);
@@ -88,7 +92,7 @@ export function groupRoutes({ sql }: ApiDeps): ApiRoute[] {
       tag: 'groups',
       summary: 'Rename a group or change its birth-date window',
       access: 'user',
-      body: patchBody(fields),
+      body: groupPatchSchema,
       responses: { 200: { description: 'The group', schema: ref('Group') } },
       async handler({ c, principal, params, body }) {
         if (!(await updateGroup(sql, principal, params.id!, body))) throw notFound('group');

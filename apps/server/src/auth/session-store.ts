@@ -11,6 +11,11 @@ export type SessionStore = {
   create(userId: string, meta: { address: string; userAgent: string | undefined }): Promise<NewSession>;
   /** The principal of a live session (not expired, not idle too long, user active), or undefined. */
   find(token: string): Promise<Principal | undefined>;
+  /**
+   * The same check by the session's hash, without refreshing last_seen_at: an open live stream re-checks
+   * its session with this on every event, and an unattended open page must not keep a session alive.
+   */
+  check(sessionHash: Buffer): Promise<Principal | undefined>;
   /** Ends one session (sign-out); true when it existed. */
   end(sessionHash: Buffer): Promise<boolean>;
   /** Ends every session of a user, except `keep` (password change keeps the current one). */
@@ -18,6 +23,8 @@ export type SessionStore = {
   /** Deletes expired sessions; returns how many. */
   sweep(): Promise<number>;
 };
+
+const withoutStale = ({ stale: _, ...principal }: Principal & { stale: boolean }): Principal => principal;
 
 /** last_seen_at is written at most this often per session, so reading pages does not write per request. */
 const TOUCH_INTERVAL_SECONDS = 60;
@@ -40,6 +47,26 @@ type Row = {
  */
 export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConfig }): SessionStore {
   const idle = config.sessionIdleSeconds;
+  const live = async (hash: Buffer): Promise<(Principal & { stale: boolean }) | undefined> => {
+    const [row] = await sql<Row[]>`
+      SELECT s.user_id, s.csrf_token, u.email, u.full_name,
+             ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                   WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
+             s.last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}) AS stale
+        FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = ${hash} AND s.expires_at > now()
+         AND s.last_seen_at > now() - make_interval(secs => ${idle}) AND u.status = 'active'`;
+    if (row === undefined) return undefined;
+    return {
+      userId: row.user_id,
+      email: row.email,
+      fullName: row.full_name,
+      roles: row.roles,
+      csrfToken: row.csrf_token,
+      sessionHash: hash,
+      stale: row.stale,
+    };
+  };
   return {
     async create(userId, { address, userAgent }) {
       const token = newSessionToken();
@@ -54,25 +81,15 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
     },
 
     async find(token) {
-      const hash = hashSessionToken(token);
-      const [row] = await sql<Row[]>`
-        SELECT s.user_id, s.csrf_token, u.email, u.full_name,
-               ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-                     WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
-               s.last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}) AS stale
-          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ${hash} AND s.expires_at > now()
-           AND s.last_seen_at > now() - make_interval(secs => ${idle}) AND u.status = 'active'`;
-      if (row === undefined) return undefined;
-      if (row.stale) await sql`UPDATE sessions SET last_seen_at = now() WHERE token_hash = ${hash}`;
-      return {
-        userId: row.user_id,
-        email: row.email,
-        fullName: row.full_name,
-        roles: row.roles,
-        csrfToken: row.csrf_token,
-        sessionHash: hash,
-      };
+      const principal = await live(hashSessionToken(token));
+      if (principal?.stale)
+        await sql`UPDATE sessions SET last_seen_at = now() WHERE token_hash = ${principal.sessionHash}`;
+      return principal && withoutStale(principal);
+    },
+
+    async check(sessionHash) {
+      const principal = await live(sessionHash);
+      return principal && withoutStale(principal);
     },
 
     async end(sessionHash) {

@@ -47,6 +47,7 @@ async function serve(config: ServerConfig): Promise<void> {
   onShutdown(
     async () => {
       clearInterval(sweeper);
+      await server.closeStreams();
       await http.close();
       await Promise.all(tasks.map((t) => t.stop()));
       await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { apiClient } from '../test-api-client.ts';
-import { createTestApp } from '../test-helpers.ts';
+import { createTestApp, SOURCE_NODE_ARGS } from '../test-helpers.ts';
 
 // The real program, spawned: `cti-server user add` creates the first admin from stdin's password.
 
@@ -15,7 +15,7 @@ before(async () => {
 after(() => db.drop());
 
 function run(args: string[], stdin: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { PATH: process.env.PATH, DATABASE_URL: db.url, CTI_SCRYPT_LOG2_N: '10', CTI_SCRYPT_P: '1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

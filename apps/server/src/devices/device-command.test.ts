@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { parseDeviceSecret } from '@cti/contracts';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { SOURCE_NODE_ARGS } from '../test-helpers.ts';
 import { createDeviceCommand, parseDuration } from './device-command.ts';
 
 // `cti-server device …` against a real migrated database: spawned as an operator runs it (the command
@@ -22,7 +23,7 @@ function spawned(args: string[], env: Record<string, string | undefined> = { DAT
   return new Promise<Run>((resolve) => {
     execFile(
       process.execPath,
-      [MAIN, 'device', ...args],
+      [...SOURCE_NODE_ARGS, MAIN, 'device', ...args],
       { env: { PATH: process.env.PATH, ...env } },
       (err, stdout, stderr) =>
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),

@@ -28,3 +28,11 @@ export function renderStoredText(text: string, format: 'plain' | 'markdown'): st
   if (format === 'markdown') return md.render(text);
   return `<p>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</p>\n`;
 }
+
+/** HTML the sanitiser produced: the only HTML the pages insert unescaped (see `safeHtml`). */
+export type SafeHtml = { readonly sanitised: string };
+
+/** The stored text rendered by `renderStoredText`, wrapped so pages can tell it from any other string. */
+export const safeHtml = (text: string, format: 'plain' | 'markdown'): SafeHtml => ({
+  sanitised: renderStoredText(text, format),
+});

@@ -58,7 +58,7 @@ describe('Layout', () => {
   it("shows a farmer the farmer's links, the current section, the unread badge and a sign-out form with the CSRF token", () => {
     const html = page(['farmer']);
     const nav = elements(html, 'a').filter((a) => a.attrs.href?.startsWith('/') && !a.attrs.class);
-    assert.ok(!html.includes('href="/devices"') && !html.includes('href="/admin/users"'));
+    assert.ok(!html.includes('href="/fleet"') && !html.includes('href="/admin/users"'));
     assert.equal(nav.find((a) => a.attrs['aria-current'] === 'page')?.text, 'Scans');
     assert.match(
       html,

@@ -10,7 +10,7 @@ const ITEMS: readonly (NavItem & { roles: readonly Role[] })[] = [
   { href: '/groups', label: 'Groups', roles: ['admin', 'technician', 'farmer'] },
   { href: '/farms', label: 'Farms', roles: ['admin', 'technician', 'farmer'] },
   { href: '/reports', label: 'Reports', roles: ['admin', 'technician', 'farmer'] },
-  { href: '/devices', label: 'Fleet', roles: ['admin', 'technician'] },
+  { href: '/fleet', label: 'Fleet', roles: ['admin', 'technician'] },
   { href: '/admin/users', label: 'Users', roles: ['admin'] },
   { href: '/admin/announcements', label: 'Announcements', roles: ['admin'] },
 ];

@@ -1,3 +1,5 @@
+import type { SafeHtml } from '../text/safe-markdown.ts';
+
 // The plain data the page components take. The data layer (queries, API) maps its rows onto these;
 // components never see SQL rows, sessions or tokens.
 
@@ -37,5 +39,15 @@ export type ScanRow = {
 export type FlashKind = 'success' | 'error' | 'info' | 'warning';
 export type Flash = { kind: FlashKind; text: string };
 
-/** Admin announcements are plain text: shown as paragraphs, never as HTML. */
-export type Announcement = { id: string; title: string; body: string; publishedAt: Date | string };
+/**
+ * Admin announcements. `body` is plain text, shown as paragraphs, never as HTML. `safeHtml`, when
+ * given, is the server's sanitised rendering of the stored text (`renderStoredText`: Markdown without
+ * raw HTML, http(s)/mailto links only) and is shown instead — never anything else.
+ */
+export type Announcement = {
+  id: string;
+  title: string;
+  body: string;
+  publishedAt: Date | string;
+  safeHtml?: SafeHtml;
+};

@@ -1,19 +1,22 @@
 import { Hono } from 'hono';
+import { unreadCount } from '../../access/notification-queries.ts';
 import type { ApiDeps } from '../../api/api-deps.ts';
 import { HttpError } from '../../errors.ts';
+import type { AssetUrls } from '../../web/layout.tsx';
+import { flashFrom } from '../../web/pages/flash.ts';
 import { clientAddress } from '../client-address.ts';
 import { checkCsrfField } from '../csrf-protection.ts';
 import { loadCurrentUser } from '../current-user.ts';
 import { changePassword } from '../password-change.ts';
-import type { AuthVariables } from '../principal.ts';
+import type { AuthVariables, Principal } from '../principal.ts';
 import { requestRegistration } from '../registration.ts';
 import { endSession, replaceSession } from '../session-start.ts';
-import { accountPage } from './account-page.ts';
-import { registrationPage } from './registration-page.ts';
-import { signInPage } from './sign-in-page.ts';
+import { accountPage } from './account-page.tsx';
+import { registrationPage } from './registration-page.tsx';
+import { signInPage } from './sign-in-page.tsx';
 
-/** Where to go after sign-in when no (safe) `next` was given. */
-export const HOME_PATH = '/account';
+/** Where to go after sign-in when no (safe) `next` was given: the dashboard's overview. */
+export const HOME_PATH = '/';
 
 /** Only local paths: never `//host` or `/\host`, which browsers treat as another origin. */
 export const safeNext = (next: unknown): string =>
@@ -40,8 +43,10 @@ function fieldErrors(err: HttpError): Record<string, string> {
  * without JavaScript (POST, then 303 redirect or the form again with errors beside the fields).
  * Signed-in forms carry the session's CSRF token in `_csrf`; all are behind the Origin check.
  */
-export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVariables }> {
-  const { sql, config, sessions, signIn, throttle } = deps;
+export function createAuthPageRoutes(
+  deps: ApiDeps & { assets: AssetUrls },
+): Hono<{ Variables: AuthVariables }> {
+  const { sql, config, sessions, signIn, throttle, assets } = deps;
   const auth = { sessions, config: config.auth };
   const app = new Hono<{ Variables: AuthVariables }>();
   const html = (body: string, status: 200 | 401 | 422 | 429 | 403 = 200) =>
@@ -54,6 +59,7 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
     if (c.get('principal')) return c.redirect(safeNext(c.req.query('next')), 303);
     return html(
       signInPage({
+        assets,
         next: c.req.query('next'),
         info: c.req.query('signed_out') ? 'You are signed out.' : undefined,
       }),
@@ -76,7 +82,7 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
       if (!(err instanceof HttpError) || (err.status !== 401 && err.status !== 429)) throw err;
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
       const message = err.status === 429 ? err.message : 'The email or the password is wrong.';
-      const res = html(signInPage({ email, next: text(form, 'next'), error: message }), err.status);
+      const res = html(signInPage({ assets, email, next: text(form, 'next'), error: message }), err.status);
       for (const [k, v] of Object.entries(err.headers)) res.headers.set(k, v);
       return res;
     }
@@ -89,7 +95,7 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
     return c.redirect('/sign-in?signed_out=1', 303);
   });
 
-  app.get('/register', () => html(registrationPage({})));
+  app.get('/register', () => html(registrationPage({ assets })));
 
   app.post('/register', async (c) => {
     const form = await c.req.parseBody();
@@ -107,7 +113,7 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
     if (values.requested_role !== 'farmer' && values.requested_role !== 'technician')
       errors.requested_role = 'Choose farmer or technician.';
     if (values.message.length > 1000) errors.message = 'At most 1000 characters.';
-    if (Object.keys(errors).length > 0) return html(registrationPage({ values, errors }), 422);
+    if (Object.keys(errors).length > 0) return html(registrationPage({ assets, values, errors }), 422);
     try {
       await requestRegistration(sql, config.auth, {
         ...values,
@@ -116,20 +122,29 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
       });
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 422) throw err;
-      return html(registrationPage({ values, errors: fieldErrors(err) }), 422);
+      return html(registrationPage({ assets, values, errors: fieldErrors(err) }), 422);
     }
-    return html(registrationPage({ done: true }));
+    return html(registrationPage({ assets, done: true }));
   });
+
+  // The account page for `principal`, with errors beside the fields after a failed POST.
+  const account = async (
+    principal: Principal,
+    extra: { errors?: Record<string, string>; done?: string } = {},
+  ) =>
+    accountPage({
+      assets,
+      user: await loadCurrentUser(sql, principal),
+      csrfToken: principal.csrfToken,
+      unread: await unreadCount(sql, principal.userId),
+      errors: extra.errors,
+      flash: flashFrom(extra.done),
+    });
 
   app.get('/account', async (c) => {
     const principal = c.get('principal');
     if (!principal) return c.redirect('/sign-in?next=/account', 303);
-    const info = c.req.query('changed')
-      ? 'Your password was changed; other devices were signed out.'
-      : undefined;
-    return html(
-      accountPage({ user: await loadCurrentUser(sql, principal), csrfToken: principal.csrfToken, info }),
-    );
+    return html(await account(principal, { done: c.req.query('done') }));
   });
 
   app.post('/account', async (c) => {
@@ -139,18 +154,13 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
     checkCsrfField(form._csrf, principal.csrfToken);
     const name = text(form, 'full_name').trim();
     if (name.length < 1 || name.length > 200 || [...name].some((ch) => ch.charCodeAt(0) < 0x20)) {
-      const user = await loadCurrentUser(sql, principal);
       return html(
-        accountPage({
-          user,
-          csrfToken: principal.csrfToken,
-          errors: { full_name: 'Enter a name of 1–200 characters.' },
-        }),
+        await account(principal, { errors: { full_name: 'Enter a name of 1–200 characters.' } }),
         422,
       );
     }
     await sql`UPDATE users SET full_name = ${name}, updated_at = now() WHERE id = ${principal.userId}`;
-    return c.redirect('/account', 303);
+    return c.redirect('/account?done=name-saved', 303);
   });
 
   app.post('/account/password', async (c) => {
@@ -167,14 +177,10 @@ export function createAuthPageRoutes(deps: ApiDeps): Hono<{ Variables: AuthVaria
       });
       c.set('principal', undefined);
       await replaceSession(c, auth, session);
-      return c.redirect('/account?changed=1', 303);
+      return c.redirect('/account?done=password-changed', 303);
     } catch (err) {
       if (!(err instanceof HttpError) || (err.status !== 422 && err.status !== 429)) throw err;
-      const user = await loadCurrentUser(sql, principal);
-      return html(
-        accountPage({ user, csrfToken: principal.csrfToken, errors: fieldErrors(err) }),
-        err.status === 429 ? 429 : 422,
-      );
+      return html(await account(principal, { errors: fieldErrors(err) }), err.status === 429 ? 429 : 422);
     }
   });
 

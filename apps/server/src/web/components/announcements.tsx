@@ -1,9 +1,11 @@
+import { raw } from 'hono/html';
 import type { Announcement } from '../view-types.ts';
 import { LocalTime } from './local-time.tsx';
 
 /**
  * Admin announcements on the home page. The body is plain text: blank lines make paragraphs, and
- * whatever it contains (tags, scripts) is escaped — never rendered as HTML.
+ * whatever it contains (tags, scripts) is escaped — never rendered as HTML. Only `safeHtml` (the
+ * sanitiser's output, a distinct type) is inserted as markup.
  */
 export function Announcements({ items, timeZone }: { items: readonly Announcement[]; timeZone: string }) {
   if (items.length === 0) return null;
@@ -16,12 +18,14 @@ export function Announcements({ items, timeZone }: { items: readonly Announcemen
           <p class="muted">
             <LocalTime utc={a.publishedAt} timeZone={timeZone} style="date" />
           </p>
-          {a.body
-            .split(/\n\s*\n/)
-            .filter((p) => p.trim())
-            .map((p) => (
-              <p>{p.trim()}</p>
-            ))}
+          {a.safeHtml ? (
+            <div class="announcement-body">{raw(a.safeHtml.sanitised)}</div>
+          ) : (
+            a.body
+              .split(/\n\s*\n/)
+              .filter((p) => p.trim())
+              .map((p) => <p>{p.trim()}</p>)
+          )}
         </article>
       ))}
     </section>

@@ -14,6 +14,10 @@ function connect(src, attempt) {
     attempt = 0;
     table.dataset.live = 'open';
   });
+  // The server says `ready` once this viewer's subscription is in place: from then on no scan is missed.
+  events.addEventListener('ready', () => {
+    table.dataset.live = 'ready';
+  });
   events.addEventListener('scan', (e) => {
     try {
       place(JSON.parse(e.data));

@@ -22,7 +22,7 @@ import { startS3rver } from '@cti/testkit';
 import type { Sql } from 'postgres';
 import { createGrader } from '../src/grading/grade-image.ts';
 import { uploadCapture, workerEnvFor } from '../src/grading/test-grading-rig.ts';
-import { signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
+import { SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
 import { processCpuSeconds } from './bench-cpu.ts';
 import { postWebhook, spawnServer } from './bench-server.ts';
 
@@ -59,7 +59,7 @@ type Proc = {
 };
 
 function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -7,7 +7,7 @@ import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
 import { distinctWebhook } from '../test-helpers.ts';
 
-// The grading worker's migration (0008_grading_worker.sql): regrades, one result per job, leases, device calibrations; and
+// The grading worker's migration (0009_grading_worker.sql): regrades, one result per job, leases, device calibrations; and
 // ingest waking the workers in its own transaction.
 
 let db: TestDatabase;

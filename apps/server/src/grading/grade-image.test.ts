@@ -49,7 +49,7 @@ describe('grading the real reference scans', {
     assert.ok(g.reasons.includes('no_spacing'));
     assert.equal(g.features.pixel_spacing_source, 'none');
     assert.equal(g.features.rea_cm2, null);
-    assert.equal(g.features.unavailable.rea_cm2, 'no_spacing');
+    assert.equal(g.features.missing_reasons.rea_cm2, 'no_spacing');
     assert.ok(g.features.roi_area_px > 0);
     assert.match(String((g.features.lineage.pixel_spacing as { reason: string }).reason), /no_ruler/);
   });

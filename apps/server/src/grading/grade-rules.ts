@@ -53,9 +53,10 @@ const PHYSICAL = ['rea_cm2', 'fat_thickness_mm', 'ribeye_width_mm', 'ribeye_dept
  */
 export function withholdFigures(features: GradingFeatures, reasons: GradeReason[]): GradingFeatures {
   if (!reasons.includes('not_a_ribeye_view')) return features;
-  const out = { ...features, unavailable: { ...features.unavailable } };
+  const out = { ...features, missing_reasons: { ...features.missing_reasons } };
   for (const key of PHYSICAL) {
-    if (out[key] !== null || out.unavailable[key] === undefined) out.unavailable[key] = 'not_a_ribeye_view';
+    if (out[key] !== null || out.missing_reasons[key] === undefined)
+      out.missing_reasons[key] = 'not_a_ribeye_view';
     out[key] = null;
   }
   return out;

@@ -31,7 +31,7 @@ export type JobQueueOptions = {
 };
 
 /**
- * The grading queue as one Postgres table (migrations 0002 + 0008_grading_worker): claims with FOR UPDATE SKIP
+ * The grading queue as one Postgres table (migrations 0002 + 0009_grading_worker): claims with FOR UPDATE SKIP
  * LOCKED (N workers never hold the same job), a lease the heartbeat moves forward, and every state
  * change guarded by "still mine" (status running, locked_by me), so a worker that lost its lease
  * can no longer change the job.

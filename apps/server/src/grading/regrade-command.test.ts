@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
-import { distinctWebhook } from '../test-helpers.ts';
+import { distinctWebhook, SOURCE_NODE_ARGS } from '../test-helpers.ts';
 import { createJobQueue } from './job-queue.ts';
 import { enqueueRegrades } from './regrade.ts';
 import { parseRegradeArgs } from './regrade-command.ts';
@@ -109,7 +109,7 @@ describe('regrade', () => {
   test('cti-server regrade prints what it queued; usage errors exit 2', () => {
     const main = new URL('../main.ts', import.meta.url).pathname;
     const run = (args: string[]) =>
-      spawnSync(process.execPath, [main, 'regrade', ...args], {
+      spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'regrade', ...args], {
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
         encoding: 'utf8',
       });

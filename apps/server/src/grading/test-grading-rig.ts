@@ -10,7 +10,7 @@ import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { encodePng, generatePhantom, type PhantomKind, toGray } from '@cti/imaging';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
-import { createTestApp, signedInit, TEST_BUCKET, type TestApp } from '../test-helpers.ts';
+import { createTestApp, SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, type TestApp } from '../test-helpers.ts';
 
 const MAIN = new URL('../main.ts', import.meta.url).pathname;
 
@@ -202,7 +202,7 @@ export async function createGradingRig(): Promise<GradingRig> {
       };
     },
     spawnWorker(extra = {}) {
-      const child = spawn(process.execPath, [MAIN, 'worker'], {
+      const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, 'worker'], {
         env: rig.workerEnv(extra),
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { ConfigError } from '../config-parsers.ts';
+import { SOURCE_NODE_ARGS } from '../test-helpers.ts';
 import { loadWorkerConfig } from './worker-config.ts';
 
 const minimal = {
@@ -46,7 +47,7 @@ test('bad settings are named', () => {
 test('cti-server worker exits 78 naming the setting, and names CTI_MODELS_DIR when it holds no models', () => {
   const main = new URL('../main.ts', import.meta.url).pathname;
   const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [main, 'worker'], {
+    spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'worker'], {
       env: { PATH: process.env.PATH ?? '', ...env },
       encoding: 'utf8',
     });

@@ -197,7 +197,7 @@ describe('grading a scan end to end', () => {
     assert.equal(r!.grade, 'R');
     assert.ok(r!.grade_reasons.includes('not_a_ribeye_view'));
     assert.equal(r!.features_used.rea_cm2, null);
-    assert.ok(r!.features_used.unavailable.rea_cm2);
+    assert.ok(r!.features_used.missing_reasons.rea_cm2);
     assert.ok(Number(r!.confidence) < 0.5);
     const rejected = (await notificationsOf('scan_rejected')).filter((n) => n.payload.scan_id === scanId);
     assert.deepEqual(

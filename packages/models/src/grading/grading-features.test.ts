@@ -60,8 +60,8 @@ describe('computeGradingFeatures', () => {
     assert.equal(f.rea_cm2, null);
     assert.equal(f.fat_thickness_mm, null);
     assert.equal(f.ribeye_depth_mm, null);
-    assert.equal(f.unavailable.rea_cm2, 'no_spacing');
-    assert.equal(f.unavailable.fat_thickness_mm, 'no_spacing');
+    assert.equal(f.missing_reasons.rea_cm2, 'no_spacing');
+    assert.equal(f.missing_reasons.fat_thickness_mm, 'no_spacing');
     assert.ok(f.roi_area_px > 0 && f.fat_thickness_px! > 0);
   });
 
@@ -82,7 +82,7 @@ describe('computeGradingFeatures', () => {
       'ribeye_width_mm',
     ] as const) {
       assert.equal(f[key], null);
-      assert.equal(f.unavailable[key], 'no_ribeye');
+      assert.equal(f.missing_reasons[key], 'no_ribeye');
     }
   });
 

@@ -39,7 +39,7 @@ export type FatPositionFeature = {
 /**
  * `grading_results.features_used`: the spec's names (`roi_area_px`, `rea_cm2`, `mean_intensity`,
  * `texture_glcm_contrast`) and the grading measures. A measure that cannot be computed is null and
- * `unavailable` says why (never 0: a zero would read as a real measurement).
+ * `missing_reasons` says why (never 0: a zero would read as a real measurement).
  */
 export type GradingFeatures = {
   roi_area_px: number;
@@ -61,7 +61,7 @@ export type GradingFeatures = {
   pixel_spacing_mm: number | null;
   pixel_spacing_source: PixelSpacingSource;
   /** Measure name → reason it is null: 'no_spacing', 'no_ribeye', 'ribeye_cut_off', 'skin_not_in_view', … */
-  unavailable: Record<string, string>;
+  missing_reasons: Record<string, string>;
 };
 
 const round = (v: number | null | undefined, digits: number) =>
@@ -102,7 +102,7 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
     throw new RangeError(`pixelSpacingMm must be a positive number or null, got ${mm}`);
   }
   const field = input.scanArea ?? [0, 0, gray.width, gray.height];
-  const unavailable: Record<string, string> = {};
+  const missing_reasons: Record<string, string> = {};
   const spans = columnSpans(mask);
   const area = spans?.area ?? 0;
   const cutOff = spans !== null && (spans.x0 <= field[0] || spans.x1 >= field[2]);
@@ -112,7 +112,7 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   const inMm = (px: number | null, key: string, digits: number) => {
     if (px === null) return null;
     if (mm === null) {
-      unavailable[key] = 'no_spacing';
+      missing_reasons[key] = 'no_spacing';
       return null;
     }
     return round(px * mm, digits);
@@ -126,15 +126,15 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
       'ribeye_width_mm',
       'ribeye_depth_mm',
     ])
-      unavailable[key] = 'no_ribeye';
+      missing_reasons[key] = 'no_ribeye';
   }
   let reaCm2: number | null = null;
-  if (area > 0 && mm === null) unavailable.rea_cm2 = 'no_spacing';
+  if (area > 0 && mm === null) missing_reasons.rea_cm2 = 'no_spacing';
   if (area > 0 && mm !== null) reaCm2 = round((area * mm * mm) / 100, 3);
   const widthPx = dims && !cutOff ? dims.widthPx : null;
-  if (dims && cutOff) unavailable.ribeye_width_mm = 'ribeye_cut_off';
+  if (dims && cutOff) missing_reasons.ribeye_width_mm = 'ribeye_cut_off';
   const fatPx = fat.ok ? fat.thicknessPx : null;
-  if (!fat.ok && fat.reason !== 'empty_mask') unavailable.fat_thickness_mm = fat.reason;
+  if (!fat.ok && fat.reason !== 'empty_mask') missing_reasons.fat_thickness_mm = fat.reason;
   return {
     roi_area_px: area,
     rea_cm2: reaCm2,
@@ -153,6 +153,6 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
     ribeye_cut_off: cutOff,
     pixel_spacing_mm: mm === null ? null : round(mm, 5),
     pixel_spacing_source: mm === null ? 'none' : pixelSpacingSource,
-    unavailable,
+    missing_reasons,
   };
 }

@@ -6,7 +6,7 @@
 //    (real HTTP, keep-alive, body limit, HMAC, schema, consistency, transaction, ingestion_log).
 // 3. replays of both, which must be at least as fast.
 // Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10).
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createTestDatabase } from '@cti/db/testing';
 import postgres, { type Sql } from 'postgres';
@@ -14,7 +14,7 @@ import { planIngest } from '../src/ingest/ingest-plan.ts';
 import { ingestCapture } from '../src/ingest/ingest-transaction.ts';
 import { distinctWebhook, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
-import { spawnServer } from './bench-server.ts';
+import { postWebhook, spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -82,27 +82,6 @@ const startServer = (url: string) =>
     CTI_DB_POOL_MAX: String(POOL),
   });
 
-function post(agent: Agent, port: number, init: RequestInit): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/ingest/webhook',
-        method: 'POST',
-        agent,
-        headers: init.headers as Record<string, string>,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body as string);
-  });
-}
-
 async function main() {
   const db = await createTestDatabase({ max: 1 });
   const direct = postgres(db.url, { max: POOL, onnotice: () => {} });
@@ -127,7 +106,7 @@ async function main() {
     try {
       const inits = Array.from({ length: N }, (_, i) => signedInit(distinctWebhook(N + i, { devices: 64 })));
       const viaHttp = (expected: number) => (i: number) =>
-        post(agent, server.port, inits[i]!).then((s) => s === expected);
+        postWebhook(agent, server.port, inits[i]!).then((s) => s === expected);
       const httpNew = await measured(admin, server.pid, () =>
         runAtConcurrency('HTTP webhook (new)', N, viaHttp(201)),
       );

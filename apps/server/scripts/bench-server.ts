@@ -1,5 +1,6 @@
 // The real `cti-server` for benchmarks: spawned from source on a free port, stopped with SIGTERM.
 import { spawn } from 'node:child_process';
+import { type Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 
 export type BenchServer = { port: number; pid: number; stop: () => Promise<void> };
@@ -32,4 +33,26 @@ export async function spawnServer(env: Record<string, string>): Promise<BenchSer
       child.kill('SIGTERM');
     });
   return { port, pid: child.pid!, stop };
+}
+
+/** POSTs one signed webhook (a `signedInit` result) over keep-alive `agent`; resolves with the status. */
+export function postWebhook(agent: Agent, port: number, init: RequestInit): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/ingest/webhook',
+        method: 'POST',
+        agent,
+        headers: init.headers as Record<string, string>,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body as string);
+  });
 }

@@ -4,12 +4,18 @@ import { EXIT_USAGE } from './cli/command.ts';
 import { serveCommand } from './cli/serve-command.ts';
 import { userCommand } from './cli/user-command.ts';
 import { deviceCommand } from './devices/device-command.ts';
+import { calibrationCommand } from './grading/calibration-command.ts';
+import { regradeCommand } from './grading/regrade-command.ts';
+import { workerCommand } from './grading/worker-command.ts';
 
 /** Every sub-command, one file each under src/cli/ (or its feature folder). */
 const commands: Record<string, ServerCommand> = {
   serve: serveCommand,
   device: deviceCommand,
   user: userCommand,
+  worker: workerCommand,
+  regrade: regradeCommand,
+  calibration: calibrationCommand,
 };
 
 const usage = () =>

@@ -148,6 +148,9 @@ export const agentConfigSchema = {
       properties: {
         model: { type: 'string', minLength: 1, maxLength: 128 },
         frequency_mhz: { type: 'number', exclusiveMinimum: 0 },
+        // mm per image pixel for this probe at its depth setting: written to meta.json
+        // (acquisition.pixel_spacing_mm) so grading can give cm² and mm.
+        pixel_spacing_mm: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
       },
     },
     trigger,

@@ -74,6 +74,9 @@ const acquisition = {
     source: label,
     frame_seq: { type: 'integer', minimum: 0 },
     depth_cm: { type: 'number', exclusiveMinimum: 0 },
+    // Millimetres per image pixel (square pixels) when the agent knows it (probe config, sidecar):
+    // the grading worker's first source of physical scale (cm², mm).
+    pixel_spacing_mm: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
     gain_db: { type: 'number' },
     width_px: { type: 'integer', minimum: 1 },
     height_px: { type: 'integer', minimum: 1 },

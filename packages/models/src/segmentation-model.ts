@@ -54,11 +54,17 @@ export function probToMask(
 ): Mask {
   const [x0, y0, x1, y1] = crop;
   const cw = x1 - x0;
-  const inCrop = resizeThreshold(prob, size, size, cw, y1 - y0, t);
+  const ch = y1 - y0;
+  // Cleaned up inside the crop, then pasted: outside it the mask is empty, so a background region
+  // touching the crop's edge reaches the image's edge and components are found in the same order —
+  // the same mask as cleaning the whole frame, for the crop's share of the work.
+  const inCrop = fillHoles(
+    largestComponent({ data: resizeThreshold(prob, size, size, cw, ch, t), width: cw, height: ch }),
+  );
   const data = new Uint8Array(image.width * image.height);
   for (let y = y0; y < y1; y++)
-    data.set(inCrop.subarray((y - y0) * cw, (y - y0 + 1) * cw), y * image.width + x0);
-  return fillHoles(largestComponent({ data, width: image.width, height: image.height }));
+    data.set(inCrop.data.subarray((y - y0) * cw, (y - y0 + 1) * cw), y * image.width + x0);
+  return { data, width: image.width, height: image.height };
 }
 
 function validSpacing(mm: number | undefined): number | undefined {

@@ -213,6 +213,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       quality,
       hint: hintOut,
       animal: tag,
+      configuredPixelSpacingMm: config.probe?.pixelSpacingMm,
     });
     const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
     const tMeta = now();

@@ -68,7 +68,7 @@ export type AgentConfig = {
   farmId: string | null;
   dataDir: string;
   source: SourceConfig;
-  probe: { model: string; frequencyMhz?: number } | null;
+  probe: { model: string; frequencyMhz?: number; pixelSpacingMm?: number } | null;
   trigger: TriggerConfig;
   gpioChipLabel: string | null;
   sysfsRoot: string;
@@ -154,7 +154,13 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
     farmId: f.farm_id ?? null,
     dataDir,
     source: resolveSource(f.source),
-    probe: f.probe ? { model: f.probe.model, frequencyMhz: f.probe.frequency_mhz } : null,
+    probe: f.probe
+      ? {
+          model: f.probe.model,
+          frequencyMhz: f.probe.frequency_mhz,
+          pixelSpacingMm: f.probe.pixel_spacing_mm,
+        }
+      : null,
     trigger: resolveTrigger(f.trigger ?? { kind: 'none' }),
     gpioChipLabel: f.gpio_chip_label ?? null,
     sysfsRoot: f.sysfs_root ?? '/sys',

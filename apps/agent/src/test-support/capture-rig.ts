@@ -21,12 +21,15 @@ export function createCaptureRig({
   gate = {},
   format = 'png',
   earTags = null,
+  probe = null,
 }: {
   hint?: Hint | null;
   gate?: Record<string, unknown>;
   format?: 'png' | 'jpeg';
   /** Ear tags for the presses (src/eid); its clock should be the rig's `now`. */
   earTags?: EarTagSource | null;
+  /** The config's `probe` block (e.g. with pixel_spacing_mm). */
+  probe?: Record<string, unknown> | null;
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cti-capture-'));
   const config = resolveConfig({
@@ -37,6 +40,7 @@ export function createCaptureRig({
     source: { kind: 'simulated' },
     upload: { bucket: 'cti-test' },
     capture: { quality_gate: gate, format },
+    probe,
   });
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
@@ -62,7 +66,7 @@ export function createCaptureRig({
     wallClock: () => new Date(Date.UTC(2025, 8, 9, 14, 18, 32) + mono),
   });
   let seq = 0;
-  const push = (pixels: Uint8Array, at = mono): Frame => {
+  const push = (pixels: Uint8Array, at = mono, acquisition: Partial<Frame['acquisition']> = {}): Frame => {
     const frame: Frame = {
       seq: seq++,
       receivedAt: at,
@@ -70,7 +74,13 @@ export function createCaptureRig({
       height: H,
       gray: pixels,
       origin: 'simulated',
-      acquisition: { probeModel: 'EMU-Convex-3.5', frequencyMhz: 3.5, depthCm: 18, gainDb: 42 },
+      acquisition: {
+        probeModel: 'EMU-Convex-3.5',
+        frequencyMhz: 3.5,
+        depthCm: 18,
+        gainDb: 42,
+        ...acquisition,
+      },
     };
     ring.push(frame);
     return frame;

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
 import type { IngestPlan } from './ingest-plan.ts';
 
 export type FarmSource = 'meta' | 'device' | 'geofence' | null;
@@ -34,7 +35,8 @@ export class IngestConflictError extends Error {
 /**
  * Ingest one capture in ONE transaction: a single data-modifying CTE statement (one round trip, its
  * own implicit transaction) that either records a `replayed` event for the existing scan or writes
- * device, assets, scan, `uploaded` + `ingested` events and the grading job.
+ * device, assets, scan, `uploaded` + `ingested` events and the grading job, and wakes the grading
+ * workers (NOTIFY on GRADING_JOBS_CHANNEL, delivered at commit).
  *
  * Races under READ COMMITTED: all sub-statements share the snapshot taken when the statement starts.
  * When an identical webhook commits the scan after that, our `ON CONFLICT (ingest_key) DO NOTHING`
@@ -163,7 +165,10 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       ) AS e(ord, event, meta)
       ORDER BY e.ord
     ), job AS (
-      INSERT INTO grading_jobs (scan_id) SELECT id FROM scan
+      INSERT INTO grading_jobs (scan_id) SELECT id FROM scan RETURNING id
+    ), wake AS (
+      -- Workers LISTEN here: the notification is delivered when this statement's transaction commits.
+      SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '') FROM job
     ), counted AS (
       -- Only an existing device is updated here (a row inserted by this statement is invisible to it).
       UPDATE devices SET
@@ -175,6 +180,6 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       WHERE id = (SELECT id FROM dev WHERE NOT created) AND EXISTS (SELECT 1 FROM scan)
     )
     SELECT (SELECT id FROM existing) AS existing_id, scan.id AS new_id, scan.farm_id, scan.farm_source,
-           scan.operator_id
+           scan.operator_id, (SELECT count(*) FROM wake) AS woken
     FROM (SELECT 1) AS one LEFT JOIN scan ON true`;
 }

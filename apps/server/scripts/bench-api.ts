@@ -10,7 +10,9 @@
 // the load average, server and Postgres CPU per request, and Postgres execution time from EXPLAIN
 // ANALYZE of the same SQL — the load-robust figures.
 // BENCH_DATABASE_URL: seed (once) and keep this database; default: a throw-away test database.
-// BENCH_REQUESTS (2000) requests per scenario. New scenarios: add to `scenarios` below.
+// BENCH_REQUESTS (2000) requests per scenario (closed loop; a paced run sends min(BENCH_REQUESTS,
+// 10 s × rate)). BENCH_RATE (50,100,200): the paced rates, requests/s of all clients together ('' =
+// closed loop only). New scenarios: add to `scenarios` below.
 // BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -30,8 +32,11 @@ const FARMS = Number(process.env.BENCH_FARMS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const DEPTH = Number(process.env.BENCH_DEPTH ?? 10_000);
-/** Paced runs: the 50 clients together send this many requests per second (0 = skip). */
-const RATE = Number(process.env.BENCH_RATE ?? 100);
+/** Paced runs: the 50 clients together send this many requests per second, one run per rate ('' = skip). */
+const RATES = (process.env.BENCH_RATE ?? '50,100,200')
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
 const EXPORT_ROWS = (process.env.BENCH_EXPORT_ROWS ?? '100000,1000000')
   .split(',')
   .filter(Boolean)
@@ -89,7 +94,14 @@ async function signIn(port: number, email: string): Promise<string> {
   return String(res.headers['set-cookie']).split(';')[0]!;
 }
 
-type Scenario = { label: string; path: (client: number, i: number) => string; cookies: string[] };
+type Scenario = {
+  label: string;
+  path: (client: number, i: number) => string;
+  cookies: string[];
+  /** Overrides for slow scenarios: closed-loop requests, and the paced rates to run. */
+  requests?: number;
+  rates?: number[];
+};
 
 /**
  * Closed loop (rate 0): every client sends its next request as soon as the previous answer arrived —
@@ -101,7 +113,8 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
-  const total = rate > 0 ? Math.min(REQUESTS, rate * 10) : REQUESTS;
+  const requests = s.requests ?? REQUESTS;
+  const total = rate > 0 ? Math.min(requests, rate * 10) : requests;
   const before = await cpuSnapshot(admin, server.pid);
   const started = performance.now();
   const send = async (client: number, index: number, from: number) => {
@@ -133,7 +146,7 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
   console.log(
     `${s.label.padEnd(42)} ${mode.padEnd(11)} ${String(total - failed).padStart(5)} ok ${String(failed).padStart(3)} failed ` +
       `${(total / seconds).toFixed(0).padStart(5)}/s  p50 ${pct(0.5).toFixed(1).padStart(6)}  p95 ${pct(0.95).toFixed(1).padStart(6)}  ` +
-      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} ms | load ${load()}`,
+      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} client ${cpu.client.toFixed(2)} ms | load ${load()}`,
   );
 }
 
@@ -265,7 +278,7 @@ async function main() {
       scenarios.push(...reportScenarios({ farmers: reportFarmers, farmIds: farmIds.map((r) => r.id) }));
       for (const s of scenarios.filter((x) => wanted(x.label))) {
         await run(sql, server, s);
-        if (RATE > 0) await run(sql, server, s, RATE);
+        for (const rate of s.rates ?? RATES) await run(sql, server, s, rate);
       }
       if (wanted('export')) {
         console.log('Streamed exports (admin, newest N scans), one at a time:');

@@ -20,13 +20,18 @@ export async function spawnServer(env: Record<string, string>): Promise<BenchSer
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.on('line', (line) => {
       const entry = JSON.parse(line) as { msg?: string; port?: number };
       if (entry.msg === 'listening' && entry.port) resolve(entry.port);
     });
   });
+  // From here on the access log is drained unread: parsing a line per request would load the
+  // bench's own (shared) CPU.
+  lines.close();
+  child.stdout!.resume();
   const stop = () =>
     new Promise<void>((resolve) => {
       child.once('exit', () => resolve());

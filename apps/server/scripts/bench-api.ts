@@ -23,9 +23,11 @@ import { findScanDetail } from '../src/access/scan-detail-query.ts';
 import { scanListQuery } from '../src/access/scan-list-query.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
+import { serviceBreakdown } from './bench-breakdown.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
 import { explainReports, fromForRows, measureExport, reportScenarios } from './bench-reports.ts';
 import { type BenchServer, spawnServer } from './bench-server.ts';
+import { printVerdict, type RunResult } from './bench-verdict.ts';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 1_000_000);
 const FARMS = Number(process.env.BENCH_FARMS ?? 200);
@@ -109,7 +111,7 @@ type Scenario = {
  * together send `rate` requests per second on a fixed schedule (client k sends requests k, k + C,
  * k + 2C, … at index / rate seconds); latency counts from the scheduled time (no coordinated omission).
  */
-async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
+async function run(admin: Sql, server: Server, s: Scenario, rate = 0): Promise<RunResult> {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
@@ -148,6 +150,8 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
       `${(total / seconds).toFixed(0).padStart(5)}/s  p50 ${pct(0.5).toFixed(1).padStart(6)}  p95 ${pct(0.95).toFixed(1).padStart(6)}  ` +
       `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} client ${cpu.client.toFixed(2)} ms | load ${load()}`,
   );
+  const p95 = pct(0.95);
+  return { label: s.label, rate, p50: pct(0.5), p95, perSecond: total / seconds, cpu, load: loadavg()[0]! };
 }
 
 /** Walks the API's cursor DEPTH rows deep (pages of 200) and returns the query string of the next page. */
@@ -176,13 +180,23 @@ async function explain(
   label: string,
   query: ReturnType<typeof scanListQuery> | ReturnType<Sql['unsafe']>,
 ) {
-  const times: number[] = [];
+  type Plan = {
+    'Execution Time': number;
+    'Planning Time': number;
+    Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number };
+  };
+  const runs: Plan[] = [];
   for (let i = 0; i < 5; i++) {
-    const [row] = await sql`EXPLAIN (ANALYZE, FORMAT JSON) ${query as never}`;
-    times.push((row!['QUERY PLAN'] as { 'Execution Time': number }[])[0]!['Execution Time']);
+    const [row] = await sql`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${query as never}`;
+    runs.push((row!['QUERY PLAN'] as Plan[])[0]!);
   }
-  times.sort((a, b) => a - b);
-  console.log(`  ${label.padEnd(52)} execution ${times[2]!.toFixed(2)} ms (median of 5)`);
+  runs.sort((a, b) => a['Execution Time'] - b['Execution Time']);
+  const median = runs[2]!;
+  const planning = runs.map((r) => r['Planning Time']).sort((a, b) => a - b)[2]!;
+  console.log(
+    `  ${label.padEnd(52)} execution ${median['Execution Time'].toFixed(2)} ms, planning ${planning.toFixed(2)} ms ` +
+      `(median of 5), buffers hit ${median.Plan['Shared Hit Blocks']} read ${median.Plan['Shared Read Blocks']}`,
+  );
 }
 
 async function main() {
@@ -276,9 +290,10 @@ async function main() {
       const farmIds = await sql<{ id: string }[]>`
         SELECT md5('farm' || f)::uuid::text AS id FROM unnest(${graded}::int[]) WITH ORDINALITY AS g(f, n) ORDER BY n`;
       scenarios.push(...reportScenarios({ farmers: reportFarmers, farmIds: farmIds.map((r) => r.id) }));
+      const results: RunResult[] = [];
       for (const s of scenarios.filter((x) => wanted(x.label))) {
-        await run(sql, server, s);
-        for (const rate of s.rates ?? RATES) await run(sql, server, s, rate);
+        results.push(await run(sql, server, s));
+        for (const rate of s.rates ?? RATES) results.push(await run(sql, server, s, rate));
       }
       if (wanted('export')) {
         console.log('Streamed exports (admin, newest N scans), one at a time:');
@@ -314,28 +329,38 @@ async function main() {
           exportFrom: await fromForRows(sql, EXPORT_ROWS[0] ?? 100_000),
           exportRows: EXPORT_ROWS[0] ?? 100_000,
         });
-      if (ONLY) {
-        console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
-        await explainReportSql();
-        console.log(`load at the end ${load()}`);
-        return;
-      }
-      console.log(`farmer deep page: ${farmerDepth} rows deep (a farm has ${SCANS / FARMS})`);
-      const farmerDeep = await deepCursorRows(server.port, farmers[0]!, farmerDepth);
-      await run(sql, server, {
-        label: `list, ${farmerDeep.depth} rows deep (farmer)`,
-        cookies: [farmers[0]!],
-        path: () => `/api/v1/scans?limit=50${farmerDeep.cursor}`,
-      });
-
-      console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
-      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
-      const techP = principal(tech0!.id, ['technician']);
       const cursorAt = async (p: Principal, depth: number) => {
         const rows = await scanListQuery(sql, p, {}, { limit: depth });
         const last = rows.at(-1)!;
         return { sortUs: last.sort_us, id: last.id };
       };
+      const detailId = byFarm.get(0)![3]!;
+      const breakdown = async () => {
+        await server.stop();
+        if (wanted('breakdown'))
+          await serviceBreakdown({ admin: sql, url, detailId, deepCursor: await cursorAt(adminP, DEPTH) });
+      };
+      if (ONLY) {
+        console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+        await explainReportSql();
+        await breakdown();
+        printVerdict(results, { clients: CONCURRENCY });
+        console.log(`load at the end ${load()}`);
+        return;
+      }
+      console.log(`farmer deep page: ${farmerDepth} rows deep (a farm has ${SCANS / FARMS})`);
+      const farmerDeep = await deepCursorRows(server.port, farmers[0]!, farmerDepth);
+      results.push(
+        await run(sql, server, {
+          label: `list, ${farmerDeep.depth} rows deep (farmer)`,
+          cookies: [farmers[0]!],
+          path: () => `/api/v1/scans?limit=50${farmerDeep.cursor}`,
+        }),
+      );
+
+      console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
+      const techP = principal(tech0!.id, ['technician']);
       await explain(sql, 'first page, farmer', scanListQuery(sql, farmerP, {}, { limit: 51 }));
       await explain(sql, 'first page, technician (10 farms)', scanListQuery(sql, techP, {}, { limit: 51 }));
       await explain(sql, 'first page, admin', scanListQuery(sql, adminP, {}, { limit: 51 }));
@@ -355,7 +380,6 @@ async function main() {
         scanListQuery(sql, farmerP, {}, { limit: 51, after: await cursorAt(farmerP, farmerDepth) }),
       );
       await explainReportSql();
-      const detailId = byFarm.get(0)![3]!;
       const t0 = performance.now();
       for (let i = 0; i < 20; i++) await findScanDetail(sql, farmerP, detailId);
       console.log(
@@ -364,6 +388,8 @@ async function main() {
       console.log(
         `cursor check: the walked admin cursor equals the one at OFFSET ${DEPTH}: ${adminDeep === `&cursor=${encodeScanCursor(await cursorAt(adminP, DEPTH))}`}`,
       );
+      await breakdown();
+      printVerdict(results, { clients: CONCURRENCY });
       console.log(`technicians: ${TECHNICIANS} × ${FARMS_PER_TECHNICIAN} farms; load at the end ${load()}`);
     } finally {
       agent.destroy();

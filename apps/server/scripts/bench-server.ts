@@ -32,11 +32,12 @@ export async function spawnServer(env: Record<string, string>): Promise<BenchSer
   // bench's own (shared) CPU.
   lines.close();
   child.stdout!.resume();
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Idempotent: the bench stops the server before its in-process measurements, and again in `finally`.
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
   return { port, pid: child.pid!, stop };
 }
 

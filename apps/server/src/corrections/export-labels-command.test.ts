@@ -360,34 +360,38 @@ describe('cti-server export-labels', () => {
   });
 
   test('clear errors: usage (2), configuration (78), an unknown farm (1), S3 down (1), an unusable directory (1)', async () => {
-    for (const [args, problem] of [
-      [[], /say where: --out <directory>/],
-      [['--out', 'x', '--since', 'soon'], /--since "soon" is not a date/],
-      [['--out', 'x', '--farm', 'north'], /--farm "north" is not a farm uuid/],
-      [['--out', 'x', '--everything'], /Unknown option '--everything'/],
-    ] as const) {
-      const r = await run([...args]);
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, problem);
-      assert.match(r.stderr, /usage: cti-server export-labels --out <dir>/);
-    }
-    const noDb = await run(['--out', join(work, 'x')], { DATABASE_URL: '' });
-    assert.equal(noDb.status, 78);
-    assert.match(noDb.stderr, /configuration error: DATABASE_URL/);
-    const badS3 = await run(['--out', join(work, 'x')], { S3_ENDPOINT: 'ftp://nowhere' });
-    assert.equal(badS3.status, 78);
-    assert.match(badS3.stderr, /configuration error: S3_ENDPOINT/);
-    const farm = await run(['--out', join(work, 'x'), '--farm', '00000000-0000-4000-8000-000000000000']);
-    assert.equal(farm.status, 1);
-    assert.match(farm.stderr, /no farm with id 00000000-0000-4000-8000-000000000000/);
-    const down = await run(['--out', join(work, 'down')], { S3_ENDPOINT: 'http://127.0.0.1:9' });
-    assert.equal(down.status, 1);
-    assert.match(down.stderr, /S3 unavailable.*re-run when S3 answers/);
     const file = join(work, 'a-file');
     await writeFile(file, 'not a directory');
-    const notDir = await run(['--out', file]);
-    assert.equal(notDir.status, 1);
-    assert.match(notDir.stderr, new RegExp(`cannot write to ${file}`));
+    const usage = /usage: cti-server export-labels --out <dir>/;
+    const cases: [string[], Record<string, string>, number, RegExp][] = [
+      [[], {}, 2, /say where: --out <directory>/],
+      [['--out', 'x', '--since', 'soon'], {}, 2, /--since "soon" is not a date/],
+      [['--out', 'x', '--farm', 'north'], {}, 2, /--farm "north" is not a farm uuid/],
+      [['--out', 'x', '--everything'], {}, 2, /Unknown option '--everything'/],
+      [['--out', join(work, 'x')], { DATABASE_URL: '' }, 78, /configuration error: DATABASE_URL/],
+      [['--out', join(work, 'x')], { S3_ENDPOINT: 'ftp://nowhere' }, 78, /configuration error: S3_ENDPOINT/],
+      [
+        ['--out', join(work, 'x'), '--farm', '00000000-0000-4000-8000-000000000000'],
+        {},
+        1,
+        /no farm with id 00000000-0000-4000-8000-000000000000/,
+      ],
+      [
+        ['--out', join(work, 'down')],
+        { S3_ENDPOINT: 'http://127.0.0.1:9' },
+        1,
+        /S3 unavailable.*re-run when S3 answers/,
+      ],
+      [['--out', file], {}, 1, new RegExp(`cannot write to ${file}`)],
+    ];
+    // Separate processes, so they may run at once.
+    const results = await Promise.all(cases.map(([args, env]) => run(args, env)));
+    for (const [i, [args, , status, problem]] of cases.entries()) {
+      const r = results[i]!;
+      assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, problem);
+      if (status === 2) assert.match(r.stderr, usage);
+    }
   });
 
   test('arguments parse into the selection', () => {

@@ -23,6 +23,7 @@ import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { createImageSizeReader } from './storage/image-size.ts';
+import { createS3Client } from './storage/s3-client.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
 import { createScanChangeFeed } from './web/live/scan-change-feed.ts';
 import { createScanLiveHub } from './web/live/scan-live-hub.ts';
@@ -115,12 +116,14 @@ export function createApp({
   const sessions = createSessionStore({ sql, config: config.auth });
   const throttle = createSignInThrottle({ sql, config: config.auth });
   const signIn = createSignIn({ sql, config: config.auth, sessions, throttle });
+  const s3 = api.s3 ? createS3Client(api.s3) : undefined;
   const deps = {
     sql,
     plannedSql,
     config,
     log: log.child({ mod: 'api' }),
     signer,
+    s3,
     sessions,
     throttle,
     signIn,

@@ -3,6 +3,7 @@ import type { ServerCommand } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/command.ts';
 import { serveCommand } from './cli/serve-command.ts';
 import { userCommand } from './cli/user-command.ts';
+import { exportLabelsCommand } from './corrections/export-labels-command.ts';
 import { deviceCommand } from './devices/device-command.ts';
 import { calibrationCommand } from './grading/calibration-command.ts';
 import { regradeCommand } from './grading/regrade-command.ts';
@@ -16,6 +17,7 @@ const commands: Record<string, ServerCommand> = {
   worker: workerCommand,
   regrade: regradeCommand,
   calibration: calibrationCommand,
+  'export-labels': exportLabelsCommand,
 };
 
 const usage = () =>

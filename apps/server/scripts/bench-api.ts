@@ -23,9 +23,15 @@ import { findScanDetail } from '../src/access/scan-detail-query.ts';
 import { scanListQuery } from '../src/access/scan-list-query.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
-import { serviceBreakdown } from './bench-breakdown.ts';
+import { asPrincipal as principal, serviceBreakdown } from './bench-breakdown.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
-import { explainReports, fromForRows, measureExport, reportScenarios } from './bench-reports.ts';
+import {
+  explainReports,
+  fromForRows,
+  measureExport,
+  reportScenarios,
+  type Scenario,
+} from './bench-reports.ts';
 import { type BenchServer, spawnServer } from './bench-server.ts';
 import { printVerdict, type RunResult } from './bench-verdict.ts';
 
@@ -96,15 +102,6 @@ async function signIn(port: number, email: string): Promise<string> {
   return String(res.headers['set-cookie']).split(';')[0]!;
 }
 
-type Scenario = {
-  label: string;
-  path: (client: number, i: number) => string;
-  cookies: string[];
-  /** Overrides for slow scenarios: closed-loop requests, and the paced rates to run. */
-  requests?: number;
-  rates?: number[];
-};
-
 /**
  * Closed loop (rate 0): every client sends its next request as soon as the previous answer arrived —
  * the machine's saturation point, where latency is mostly queueing. Paced (rate > 0): the clients
@@ -165,15 +162,6 @@ async function deepCursor(port: number, cookie: string, filter = ''): Promise<st
   }
   return cursor;
 }
-
-const principal = (userId: string, roles: Principal['roles']): Principal => ({
-  userId,
-  roles,
-  email: '',
-  fullName: null,
-  csrfToken: '',
-  sessionHash: Buffer.alloc(32),
-});
 
 async function explain(
   sql: Sql,

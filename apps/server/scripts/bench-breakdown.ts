@@ -48,7 +48,7 @@ async function step(admin: Sql, { label, run }: Step, rounds = ROUNDS) {
 }
 
 /** A principal as the session store would build it (for calling query functions directly). */
-const asPrincipal = (userId: string, roles: Principal['roles']): Principal => ({
+export const asPrincipal = (userId: string, roles: Principal['roles']): Principal => ({
   userId,
   roles,
   email: '',

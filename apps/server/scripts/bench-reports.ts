@@ -18,10 +18,12 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-type Scenario = {
+/** One scenario of the bench's runner (bench-api.ts). */
+export type Scenario = {
   label: string;
   path: (client: number, i: number) => string;
   cookies: string[];
+  /** Overrides for slow scenarios: closed-loop requests, and the paced rates to run. */
   requests?: number;
   rates?: number[];
 };

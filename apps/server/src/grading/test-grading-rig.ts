@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, rawObjectKey, type WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
@@ -71,6 +71,8 @@ export type GradingRig = {
   farmId: string;
   users: { admin: string; technician: string; farmer: string; otherFarmer: string };
   ingest(options: IngestOptions): Promise<{ scanId: string; captureId: string }>;
+  /** An object's bytes as the store holds them. */
+  objectBytes(bucket: string, key: string): Promise<Buffer>;
   workerEnv(extra?: Record<string, string>): Record<string, string>;
   spawnWorker(extra?: Record<string, string>): SpawnedWorker;
   waitForStatus(scanId: string, status: string, timeoutMs?: number): Promise<void>;
@@ -212,6 +214,10 @@ export async function createGradingRig({
       if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
       const { scan_id: scanId } = (await res.json()) as { scan_id: string };
       return { scanId, captureId };
+    },
+    async objectBytes(bucket, key) {
+      const out = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
     },
     workerEnv(extra = {}) {
       return {

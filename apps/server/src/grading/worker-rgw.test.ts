@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { fromIngestKeyUri, META_FILE, validateMeta } from '@cti/contracts';
 import { decodeRaster } from '@cti/imaging';
 import { createGrader } from './grade-image.ts';
@@ -26,11 +25,6 @@ before(async () => {
 });
 after(() => rig?.close());
 
-async function objectBytes(bucket: string, key: string): Promise<Buffer> {
-  const out = await rig.s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await out.Body!.transformToByteArray());
-}
-
 test('RGW: a scan is graded; overlay and mask are written byte-exact, as the grader makes them', async () => {
   assert.equal(rig.s3.kind, 'rgw');
   const image = await phantomPng(11);
@@ -55,7 +49,7 @@ test('RGW: a scan is graded; overlay and mask are written byte-exact, as the gra
   );
 
   // The same grading in this process: same models, same image, same meta.json.
-  const metaJson = await objectBytes(rig.s3.bucket, `${await rawDir(scanId)}${META_FILE}`);
+  const metaJson = await rig.objectBytes(rig.s3.bucket, `${await rawDir(scanId)}${META_FILE}`);
   const checked = validateMeta(JSON.parse(metaJson.toString('utf8')));
   assert.ok(checked.ok);
   const grader = await createGrader();
@@ -68,7 +62,7 @@ test('RGW: a scan is graded; overlay and mask are written byte-exact, as the gra
     assert.equal(result!.grade, expected.grade);
     const want = { mask: expected.maskPng, overlay: expected.overlayPng };
     for (const a of assets) {
-      const stored = await objectBytes(a.bucket, a.object_key);
+      const stored = await rig.objectBytes(a.bucket, a.object_key);
       assert.equal(sha256(stored), a.sha256.trim(), `${a.role}: the bytes in RGW are the asset row's`);
       assert.equal(stored.length, Number(a.size_bytes));
       assert.ok(stored.equals(want[a.role as 'mask' | 'overlay']), `${a.role}: the grader's exact bytes`);

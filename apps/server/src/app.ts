@@ -23,6 +23,7 @@ import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { createImageSizeReader } from './storage/image-size.ts';
+import { createS3Client } from './storage/s3-client.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
 import { createScanChangeFeed } from './web/live/scan-change-feed.ts';
 import { createScanLiveHub } from './web/live/scan-live-hub.ts';
@@ -107,7 +108,8 @@ export function createApp({
   const sessions = createSessionStore({ sql, config: config.auth });
   const throttle = createSignInThrottle({ sql, config: config.auth });
   const signIn = createSignIn({ sql, config: config.auth, sessions, throttle });
-  const deps = { sql, config, log: log.child({ mod: 'api' }), signer, sessions, throttle, signIn };
+  const s3 = api.s3 ? createS3Client(api.s3) : undefined;
+  const deps = { sql, config, log: log.child({ mod: 'api' }), signer, s3, sessions, throttle, signIn };
   const routes = apiRoutes(deps);
   const openApi = buildOpenApiDocument(routes, apiSchemas);
   const s3Origin = api.s3PublicEndpoint ?? api.s3?.endpoint;

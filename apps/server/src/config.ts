@@ -65,6 +65,9 @@ export type AuthConfig = {
   addressFailureLimit: number;
   failureWindowSeconds: number;
   lockoutSeconds: number;
+  /** CTI_REGISTRATION_ADDRESS_LIMIT account requests from one address per CTI_REGISTRATION_WINDOW_S. */
+  registrationAddressLimit: number;
+  registrationWindowSeconds: number;
   /** CTI_SCRYPT_LOG2_N, CTI_SCRYPT_R, CTI_SCRYPT_P: cost of new password hashes. */
   scrypt: ScryptParams;
 };
@@ -179,6 +182,16 @@ export function loadAuthConfig(env: Env): AuthConfig {
     addressFailureLimit: integer(env, 'CTI_SIGNIN_ADDRESS_LIMIT', { fallback: 20, min: 1, max: 100_000 }),
     failureWindowSeconds: integer(env, 'CTI_SIGNIN_WINDOW_S', { fallback: 900, min: 1, max: 86_400 }),
     lockoutSeconds: integer(env, 'CTI_SIGNIN_LOCKOUT_S', { fallback: 900, min: 1, max: 86_400 }),
+    registrationAddressLimit: integer(env, 'CTI_REGISTRATION_ADDRESS_LIMIT', {
+      fallback: 5,
+      min: 1,
+      max: 100_000,
+    }),
+    registrationWindowSeconds: integer(env, 'CTI_REGISTRATION_WINDOW_S', {
+      fallback: 3600,
+      min: 1,
+      max: 86_400,
+    }),
     scrypt: {
       log2N: integer(env, 'CTI_SCRYPT_LOG2_N', { fallback: 14, min: 10, max: 20 }),
       r: integer(env, 'CTI_SCRYPT_R', { fallback: 8, min: 1, max: 32 }),

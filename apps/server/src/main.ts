@@ -15,6 +15,7 @@ const commands: Record<CommandName, () => Promise<ServerCommand>> = {
   worker: async () => (await import('./grading/worker-command.ts')).workerCommand,
   regrade: async () => (await import('./grading/regrade-command.ts')).regradeCommand,
   calibration: async () => (await import('./grading/calibration-command.ts')).calibrationCommand,
+  'export-labels': async () => (await import('./corrections/export-labels-command.ts')).exportLabelsCommand,
 };
 
 const usage = () =>

@@ -47,11 +47,13 @@ export function apiClient(app: AppLike, { validate = true }: { validate?: boolea
       const h: Record<string, string> = { ...headers };
       if (client.cookie) h.cookie = client.cookie;
       if (csrf && client.csrf && method !== 'GET') h['x-csrf-token'] = client.csrf;
-      if (body !== undefined) h['content-type'] ??= 'application/json';
+      // FormData (a multipart upload) sets its own content type with the boundary.
+      const raw = typeof body === 'string' || body instanceof FormData || body instanceof Uint8Array;
+      if (body !== undefined && !(body instanceof FormData)) h['content-type'] ??= 'application/json';
       const res = await app.request(path, {
         method,
         headers: h,
-        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: raw ? (body as RequestInit['body']) : JSON.stringify(body) } : {}),
       });
       const set = sessionCookieFrom(res.headers);
       if (set) client.cookie = set.value.endsWith('=') ? undefined : set.value;

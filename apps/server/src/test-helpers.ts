@@ -44,6 +44,8 @@ export const testAuthConfig = (overrides: Partial<AuthConfig> = {}): AuthConfig 
   ...loadAuthConfig({}),
   scrypt: { log2N: 10, r: 8, p: 1 },
   insecureLocalhostCookies: true,
+  // app.request() has no socket: every in-process request comes from the address 'unknown'.
+  registrationAddressLimit: 10_000,
   ...overrides,
 });
 

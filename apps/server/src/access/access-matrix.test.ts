@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { startS3rver } from '@cti/testkit';
 import { hashPassword } from '../auth/password-hash.ts';
+import { editorPng, phantomScan, seedCorrectableScan } from '../corrections/test-correction-world.ts';
 import { type ApiAnswer, type ApiClient, apiClient } from '../test-api-client.ts';
 import { testConfig, useTestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from '../test-seed.ts';
@@ -40,17 +42,22 @@ function readMatrix(): { key: string; expected: number[] }[] {
 
 const f: Record<string, string> = {};
 let freshCount = 0;
+// Corrections read the scan image from S3 and write masks there: a real store (s3rver) for the file.
+process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+const store = await startS3rver({ buckets: ['matrix'] });
+after(() => store.close());
+const frame = await phantomScan();
+const correctionMask = await editorPng(frame.truth);
 const ctx = useTestApp(
   {
     api: {
       ...testConfig().api,
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
+      s3: { endpoint: store.endpoint, region: 'us-east-1', forcePathStyle: true },
     },
   },
   {
     async seed({ db }) {
-      process.env.AWS_ACCESS_KEY_ID ??= 'matrix';
-      process.env.AWS_SECRET_ACCESS_KEY ??= 'matrix';
       const sql = db.sql;
       f.A = await seedFarm(sql, 'Own farm');
       f.B = await seedFarm(sql, 'Other farm', { lon: -80, lat: 42 });
@@ -67,6 +74,16 @@ const ctx = useTestApp(
       for (const x of ['A', 'B']) {
         const [asset] = await sql`SELECT image_asset_id AS id FROM scans WHERE id = ${f[`scan${x}`]!}`;
         f[`asset${x}`] = asset!.id;
+        const device = f[`device${x}`]!;
+        f[`correctable${x}`] = (
+          await seedCorrectableScan(sql, store.client, {
+            bucket: 'matrix',
+            farmId: x === 'A' ? f.A! : f.B!,
+            deviceId: device,
+            frame,
+            captureId: `cap_correctable_${x.toLowerCase()}`,
+          })
+        ).scanId;
       }
       f.farmer = (
         await seedUser(sql, 'farmer@example.com', ['farmer'], { farms: [{ id: f.A, owner: true }] })
@@ -84,6 +101,8 @@ const ctx = useTestApp(
 const sql = () => ctx.db.sql;
 const farmOf = (scope: Scope) => (scope === 'own' ? f.A! : f.B!);
 const X = (scope: Scope) => (scope === 'own' ? 'A' : 'B');
+/** The farm's two scans: one without a grading result, one graded that can be corrected. */
+const scansOf = (scope: Scope) => [f[`scan${X(scope)}`]!, f[`correctable${X(scope)}`]!].sort();
 
 async function freshUser(role: Role) {
   const n = ++freshCount;
@@ -400,7 +419,7 @@ const SPECS: Record<string, Spec> = {
       path: `/api/v1/scans/counts?farm_id=${farmOf(c.scope)}`,
       check: (res) => {
         if (res.status === 200)
-          assert.equal(res.body.total, c.scope === 'other' && c.role !== 'admin' ? 0 : 1);
+          assert.equal(res.body.total, c.scope === 'other' && c.role !== 'admin' ? 0 : 2);
       },
     }),
   },
@@ -413,6 +432,14 @@ const SPECS: Record<string, Spec> = {
       path: `/api/v1/scans/${f[`scan${X(c.scope)}`]}`,
       body: { review_label: 'ok' },
     }),
+  },
+  'POST /api/v1/scans/{id}/corrections': {
+    build: (c) => {
+      const body = new FormData();
+      body.append('mask', new Blob([correctionMask], { type: 'image/png' }), 'mask.png');
+      body.append('fat_line', '');
+      return { method: 'POST', path: `/api/v1/scans/${f[`correctable${X(c.scope)}`]}/corrections`, body };
+    },
   },
   'GET /api/v1/assets/{id}': {
     build: (c) => ({ method: 'GET', path: `/api/v1/assets/${f[`asset${X(c.scope)}`]}` }),
@@ -672,9 +699,12 @@ const SPECS: Record<string, Spec> = {
         if (res.status !== 200) return;
         const lines = res.text.trim().split('\r\n');
         assert.deepEqual(
-          lines.slice(1).map((l: string) => l.split(',')[0]),
-          [f[`scan${X(c.scope)}`]],
-          'exactly that farm’s scan',
+          lines
+            .slice(1)
+            .map((l: string) => l.split(',')[0])
+            .sort(),
+          scansOf(c.scope),
+          'exactly that farm’s scans',
         );
       },
     }),
@@ -685,10 +715,7 @@ const SPECS: Record<string, Spec> = {
       path: `/api/v1/exports/scans.geojson?farm_id=${farmOf(c.scope)}`,
       check: (res) => {
         if (res.status === 200)
-          assert.deepEqual(
-            res.body.features.map((x: { id: string }) => x.id),
-            [f[`scan${X(c.scope)}`]],
-          );
+          assert.deepEqual(res.body.features.map((x: { id: string }) => x.id).sort(), scansOf(c.scope));
       },
     }),
   },

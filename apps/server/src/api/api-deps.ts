@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { SessionStore } from '../auth/session-store.ts';
@@ -13,6 +14,8 @@ export type ApiDeps = {
   log: Logger;
   /** undefined when S3 is not configured: asset URLs are then null. */
   signer: UrlSigner | undefined;
+  /** S3 for reading images and writing corrections' masks; undefined when S3 is not configured. */
+  s3: S3Client | undefined;
   sessions: SessionStore;
   throttle: SignInThrottle;
   signIn: SignIn;

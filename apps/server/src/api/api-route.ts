@@ -13,6 +13,13 @@ export type QueryParam = { schema: JsonSchema; description: string; required?: b
 
 export type RouteResponse = { description: string; schema?: JsonSchema; contentType?: string };
 
+/**
+ * A `multipart/form-data` body (the one route that takes a file: a mask correction). The router checks
+ * the media type (415) and parses it (400 when malformed); the handler gets the FormData as `body` and
+ * validates the fields itself. `schema` and `encoding` describe the parts in the OpenAPI document.
+ */
+export type FormBody = { schema: JsonSchema; encoding?: Record<string, { contentType: string }> };
+
 export type HandlerInput<Q, B> = {
   c: Context;
   /** Set for 'user' and 'admin' routes. */
@@ -39,6 +46,8 @@ export type ApiRoute<Q = Record<string, unknown>, B = unknown> = {
   params?: Record<string, 'integer'>;
   query?: Record<string, QueryParam>;
   body?: JsonSchema;
+  /** Instead of a JSON `body`: a multipart/form-data body (the handler's `body` is its FormData). */
+  form?: FormBody;
   /** Success responses by status; the error responses are added to the document for every route. */
   responses: Record<number, RouteResponse>;
   /** Error statuses beyond those implied by access level and body (e.g. 401/429 of sign-in). */

@@ -9,6 +9,7 @@ import {
   compileQuerySchema,
   compileSchema,
   notFound,
+  readFormBody,
   readJsonBody,
   readQuery,
   UUID_RE,
@@ -55,7 +56,7 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
         if (!ok) throw notFound(r.tag.replace(/s$/, ''));
       }
       const query = r.query ? readQuery(c, r.query) : readQuery(c, {});
-      const body = r.body ? await readJsonBody(c, r.body) : undefined;
+      const body = r.body ? await readJsonBody(c, r.body) : r.form ? await readFormBody(c) : undefined;
       return r.handler({ c, principal: principal!, params, query, body });
     });
   }

@@ -1,3 +1,4 @@
+import { correctionRoutes } from '../corrections/corrections-api.ts';
 import { exportRoutes } from '../reports/export-api.ts';
 import { reportRoutes, reportSchema } from '../reports/report-api.ts';
 import { animalRoutes, animalSchema } from './animals.ts';
@@ -25,6 +26,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     sessionRoutes,
     meRoutes,
     scanRoutes,
+    correctionRoutes,
     assetRoutes,
     deviceRoutes,
     farmRoutes,

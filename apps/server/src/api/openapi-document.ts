@@ -3,15 +3,15 @@ import { API_PREFIX } from './api-router.ts';
 import { errorSchema } from './common-schemas.ts';
 
 const ERROR_STATUSES: Record<number, string> = {
-  400: 'Malformed JSON',
+  400: 'Malformed JSON (or multipart body)',
   401: 'Not signed in (or the session ended)',
   403: 'Signed in, but the role or the CSRF check does not allow it',
   404: 'No such resource — or one the caller may not see (the same answer)',
   409: 'Conflicts with existing data (duplicate, still referenced, last owner/admin)',
   413: 'Body larger than 1 MiB',
-  415: 'Body is not application/json',
+  415: 'Body is not application/json (multipart/form-data for a mask correction)',
   422: 'Invalid fields or parameters; `problems` names each one',
-  429: 'Too many failed sign-ins; see Retry-After',
+  429: 'Too many requests (failed sign-ins, account requests from one address); see Retry-After',
   503: 'The database is unavailable (retry after Retry-After), or S3 is not configured (assets/{id}/content)',
 };
 
@@ -20,7 +20,7 @@ function errorStatuses(r: ApiRoute): number[] {
   const out = [422, 503];
   if (r.access !== 'public') out.push(401, 404);
   if (r.access === 'admin' || r.method !== 'get') out.push(403, 409);
-  if (r.body) out.push(400, 413, 415);
+  if (r.body || r.form) out.push(400, 413, 415);
   for (const status of r.errors ?? []) if (!out.includes(status)) out.push(status);
   return out.sort();
 }
@@ -69,6 +69,19 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
       ...(pathParams.length + query.length > 0 ? { parameters: [...pathParams, ...query] } : {}),
       ...(r.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } }
+        : {}),
+      ...(r.form
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'multipart/form-data': {
+                  schema: r.form.schema,
+                  ...(r.form.encoding ? { encoding: r.form.encoding } : {}),
+                },
+              },
+            },
+          }
         : {}),
       ...(r.access === 'public' ? { security: [] } : {}),
       'x-access': r.access,

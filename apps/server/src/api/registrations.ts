@@ -4,6 +4,7 @@ import {
   listRegistrations,
   rejectRegistration,
 } from '../access/registration-queries.ts';
+import { clientAddress } from '../auth/client-address.ts';
 import { type RegistrationInput, requestRegistration } from '../auth/registration.ts';
 import type { RoleName } from '../auth/roles.ts';
 import type { ApiDeps } from './api-deps.ts';
@@ -44,6 +45,7 @@ export function registrationRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       description:
         'The answer is the same whether or not the email already has an account or a pending request.',
       access: 'public',
+      errors: [429],
       body: object(
         {
           email: emailSchema,
@@ -61,7 +63,9 @@ export function registrationRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         },
       },
       async handler({ c, body }) {
-        await requestRegistration(sql, config.auth, body);
+        await requestRegistration(sql, config.auth, body, {
+          address: clientAddress(c, config.auth.trustProxyHops),
+        });
         return c.json({ status: 'received', message: 'An administrator will review the request.' }, 202);
       },
     }),

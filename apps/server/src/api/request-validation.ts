@@ -48,6 +48,29 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   return result.value;
 }
 
+/**
+ * A multipart/form-data body as FormData: 415 for another media type, 400 when it cannot be parsed
+ * (a broken boundary, a truncated part). The fields are the handler's to validate.
+ */
+export async function readFormBody(c: Context): Promise<FormData> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^multipart\/form-data\s*;/i.test(type)) {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      'send the body as Content-Type: multipart/form-data (with its boundary)',
+    );
+  }
+  try {
+    return await c.req.formData();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, 'invalid_multipart', 'the multipart/form-data body could not be parsed', {
+      cause: err,
+    });
+  }
+}
+
 function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some(containsNul);

@@ -4,6 +4,7 @@ import { HttpError } from '../errors.ts';
 import { notifyUsers } from '../notifications/notify-users.ts';
 import { hashPassword } from './password-hash.ts';
 import { checkPasswordPolicy } from './password-policy.ts';
+import { countRegistration } from './registration-limit.ts';
 import { normalizeEmail } from './user-accounts.ts';
 
 export type RegistrationInput = {
@@ -18,16 +19,19 @@ export type RegistrationInput = {
  * Records a request for an account (never an account itself). The answer is the same whether the
  * email is new, already pending or already an account — and the password is hashed in every case —
  * so registering cannot be used to find out who has an account. Admins are notified
- * (`registration_pending`) of each new request.
+ * (`registration_pending`) of each new request. Requests from one address are limited
+ * (countRegistration: 429 past the limit), counted after the password policy and before the hash.
  */
 export async function requestRegistration(
   sql: Sql,
   config: AuthConfig,
   input: RegistrationInput,
+  { address }: { address: string },
 ): Promise<void> {
   const problems = checkPasswordPolicy(input.password, input.email, '/password');
   if (problems.length > 0)
     throw new HttpError(422, 'invalid_request', 'the password does not meet the policy', { problems });
+  await countRegistration(sql, config, address);
   const hash = await hashPassword(input.password, config.scrypt);
   const email = normalizeEmail(input.email);
   await sql.begin(async (tx) => {

@@ -59,7 +59,7 @@ export function createSignInThrottle({ sql, config }: { sql: Sql; config: AuthCo
     async sweep() {
       const rows = await sql`
         DELETE FROM auth_throttle
-         WHERE updated_at < now() - make_interval(secs => ${window + lockout})
+         WHERE updated_at < now() - make_interval(secs => ${Math.max(window + lockout, config.registrationWindowSeconds)})
            AND (locked_until IS NULL OR locked_until < now())`;
       return rows.count;
     },

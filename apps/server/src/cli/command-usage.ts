@@ -16,6 +16,11 @@ export const COMMAND_USAGE = {
     'calibration set --device <code> --pixel-spacing-mm <mm> [--image-size WxH] [--valid-from <date>] [--note <text>]\n' +
     '          | clear --device <code> [--image-size WxH] [--valid-from <date>] | list --device <code>\n' +
     "          a device's pixel spacing (mm per image pixel) for grading when meta.json does not carry one.",
+  'export-labels':
+    'export-labels --out <dir> [--since <date>] [--farm <farm uuid>] [--all-corrections] [--dry-run]\n' +
+    '          corrected masks (manual results) as training data: image + mask + label.json (lineage) per\n' +
+    '          correction, manifest.jsonl; default the newest correction of each scan; re-runs skip what is\n' +
+    '          already there; --dry-run only counts (no S3 request, nothing written).',
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;

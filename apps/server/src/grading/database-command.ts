@@ -1,3 +1,4 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
@@ -8,6 +9,29 @@ export class UsageError extends Error {}
 
 /** The request cannot be carried out (an unknown device…): printed, exit 1. */
 export class CommandError extends Error {}
+
+/** A command's `--options` (strict: an unknown or malformed one is a UsageError). */
+export function parseOptions(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args, strict: true, options }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** `--since`: a date or an ISO instant (UTC unless it says otherwise); anything else is a UsageError. */
+export function parseSince(text: string): Date {
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new UsageError(
+      `--since ${JSON.stringify(text)} is not a date such as 2025-09-01 or 2025-09-01T12:00:00Z`,
+    );
+  }
+  return date;
+}
 
 /**
  * A one-shot `cti-server` command on the database (regrade, calibration): parses its arguments (a

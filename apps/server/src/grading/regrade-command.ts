@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import { CommandError, databaseCommand, UsageError } from './database-command.ts';
+import { CommandError, databaseCommand, parseOptions, parseSince, UsageError } from './database-command.ts';
 import { enqueueRegrades, type RegradeSelection } from './regrade.ts';
 
 const USAGE = COMMAND_USAGE.regrade;
@@ -11,23 +10,14 @@ type Parsed = { selection: RegradeSelection; modelVersion: string | null; dryRun
 
 /** Parses and checks the arguments; throws UsageError with the problem. */
 export function parseRegradeArgs(args: string[]): Parsed {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        scan: { type: 'string' },
-        device: { type: 'string' },
-        since: { type: 'string' },
-        all: { type: 'boolean' },
-        'model-version': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseOptions(args, {
+    scan: { type: 'string' },
+    device: { type: 'string' },
+    since: { type: 'string' },
+    all: { type: 'boolean' },
+    'model-version': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
   const scan = values.scan as string | undefined;
   const device = values.device as string | undefined;
   const sinceText = values.since as string | undefined;
@@ -52,15 +42,7 @@ export function parseRegradeArgs(args: string[]): Parsed {
   if (device === undefined && sinceText === undefined) {
     throw new UsageError('say which scans: --scan <uuid>, --device <code>, --since <date>, or --all');
   }
-  let since: Date | undefined;
-  if (sinceText !== undefined) {
-    since = new Date(sinceText);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(sinceText) || Number.isNaN(since.getTime())) {
-      throw new UsageError(
-        `--since ${JSON.stringify(sinceText)} is not a date such as 2025-09-01 or 2025-09-01T12:00:00Z`,
-      );
-    }
-  }
+  const since = sinceText === undefined ? undefined : parseSince(sinceText);
   return {
     selection: { ...(device !== undefined && { deviceCode: device }), ...(since && { since }) },
     modelVersion,

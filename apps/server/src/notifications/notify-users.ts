@@ -7,7 +7,12 @@ export type RoleName = 'admin' | 'technician' | 'farmer';
  * Who receives a notification: the union of every user linked to `farmId` through `user_farms` and
  * every user holding one of `roles`. A null/absent farm adds nobody.
  */
-export type NotificationAudience = { farmId?: string | null; roles?: readonly RoleName[] };
+export type NotificationAudience = {
+  farmId?: string | null;
+  roles?: readonly RoleName[];
+  /** Left out of the audience: the person whose own action it is (a correction by hand). */
+  exceptUserId?: string | null;
+};
 
 export type NotificationInput = {
   /** Stable event type, e.g. `scan_graded`, `scan_rejected`, `grading_failed`, `device_silent`. */
@@ -34,6 +39,7 @@ export const NOTIFICATION_CHANNEL = 'cti_notifications';
 export async function notifyUsers(sql: Sql | TransactionSql, input: NotificationInput): Promise<number> {
   const farmId = input.audience.farmId ?? null;
   const roles = [...(input.audience.roles ?? [])];
+  const except = input.audience.exceptUserId ?? null;
   const rows = await sql<{ user_id: string }[]>`
     WITH recipients AS (
       SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${farmId}::uuid
@@ -43,6 +49,7 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
     ), inserted AS (
       INSERT INTO notifications (user_id, type, payload, dedupe_key)
       SELECT user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey} FROM recipients
+       WHERE user_id IS DISTINCT FROM ${except}::uuid
       ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
       RETURNING user_id
     )

@@ -115,14 +115,21 @@ export function createAuthPageRoutes(
     if (values.message.length > 1000) errors.message = 'At most 1000 characters.';
     if (Object.keys(errors).length > 0) return html(registrationPage({ assets, values, errors }), 422);
     try {
-      await requestRegistration(sql, config.auth, {
-        ...values,
-        requested_role: values.requested_role as 'farmer' | 'technician',
-        password: text(form, 'password'),
-      });
+      await requestRegistration(
+        sql,
+        config.auth,
+        {
+          ...values,
+          requested_role: values.requested_role as 'farmer' | 'technician',
+          password: text(form, 'password'),
+        },
+        { address: clientAddress(c, config.auth.trustProxyHops) },
+      );
     } catch (err) {
-      if (!(err instanceof HttpError) || err.status !== 422) throw err;
-      return html(registrationPage({ assets, values, errors: fieldErrors(err) }), 422);
+      if (!(err instanceof HttpError) || (err.status !== 422 && err.status !== 429)) throw err;
+      const res = html(registrationPage({ assets, values, errors: fieldErrors(err) }), err.status);
+      for (const [k, v] of Object.entries(err.headers)) res.headers.set(k, v);
+      return res;
     }
     return html(registrationPage({ assets, done: true }));
   });

@@ -15,6 +15,8 @@ export type MaskEditorProps = {
   fatLine?: FatLine | null;
   /** Where the correction is POSTed (multipart: `mask` PNG + `fat_line` JSON). */
   submitUrl: string;
+  /** The grading result the editor starts from, sent as `based_on_result_id` (its lineage). */
+  basedOn?: string | null;
   /** Header carrying the CSRF token read from <meta name="csrf-token"> (the layout writes it). */
   csrfHeader?: string;
   /** Initial brush diameter in image pixels. */
@@ -33,6 +35,7 @@ export function MaskEditor({
   height,
   fatLine,
   submitUrl,
+  basedOn,
   csrfHeader = 'X-CSRF-Token',
   brush = 12,
 }: MaskEditorProps) {
@@ -69,6 +72,7 @@ export function MaskEditor({
       data-height={height}
       data-fat-line={fatLine ? `${fatLine.x1},${fatLine.y1},${fatLine.x2},${fatLine.y2}` : undefined}
       data-submit-url={submitUrl}
+      data-based-on={basedOn ?? undefined}
       data-csrf-header={csrfHeader}
     >
       <h2 id={`${id}-title`}>Correct the outline</h2>

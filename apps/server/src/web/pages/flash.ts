@@ -4,6 +4,10 @@ import type { Flash } from '../view-types.ts';
 // nothing from the URL is ever shown as typed (an unknown code shows nothing).
 const MESSAGES: Record<string, Flash> = {
   'review-saved': { kind: 'success', text: 'Review saved.' },
+  'correction-saved': {
+    kind: 'success',
+    text: 'Correction saved as a new grading result; the model’s result stays in the history.',
+  },
   'animal-saved': { kind: 'success', text: 'Animal saved.' },
   'animal-created': { kind: 'success', text: 'Animal added.' },
   'farm-created': { kind: 'success', text: 'Farm created.' },

@@ -46,6 +46,13 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
         href: scan && `/scans/${scan}`,
       };
     }
+    case 'scan_corrected': {
+      const rea = str(p, 'rea_cm2');
+      return {
+        text: `Scan ${capture} corrected by hand${rea ? `: ribeye area ${rea} cm²` : ''}`,
+        href: scan && `/scans/${scan}`,
+      };
+    }
     case 'scan_rejected':
       return { text: `Scan ${capture} rejected (grade R)`, href: scan && `/scans/${scan}` };
     case 'grading_failed':

@@ -49,6 +49,8 @@ const words = (key: string) =>
     .replace(/\bsnr\b/i, 'SNR')
     .replace(/\bglcm\b/i, 'GLCM');
 
+const personOf = (u: { full_name: string | null; email: string }) => u.full_name ?? u.email;
+
 /** A number from features_used (integers for pixel sizes), else undefined. */
 const feature = (f: Record<string, unknown> | null, ...keys: string[]) => {
   for (const k of keys) {
@@ -163,6 +165,7 @@ export function scanDetailPages(app: PageRouter, deps: PageDeps) {
                   height={size.height}
                   fatLine={fatLineOf(latest?.features_used ?? null)}
                   submitUrl={`/api/v1/scans/${detail.id}/corrections`}
+                  basedOn={latest?.id ?? null}
                 />
               ) : (
                 <section class="mask-editor">
@@ -271,7 +274,9 @@ function LatestResult({ detail, latest }: { detail: Detail; latest: Result | und
       )}
       {latest && (
         <p class="muted">
-          {latest.manual ? 'Corrected by hand' : `Graded by ${latest.model_name}@${latest.model_version}`}
+          {latest.manual
+            ? `Corrected by hand${latest.created_by ? ` by ${personOf(latest.created_by)}` : ''} (on ${latest.model_version})`
+            : `Graded by ${latest.model_name}@${latest.model_version}`}
         </p>
       )}
     </section>
@@ -359,11 +364,16 @@ function History({ results, zone }: { results: readonly Result[]; zone: string }
     },
     {
       header: 'Model',
-      cell: (g) => (
-        <code>
-          {g.model_name}@{g.model_version}
-        </code>
-      ),
+      cell: (g) =>
+        g.manual ? (
+          <>
+            by hand, on <code>{g.model_version}</code>
+          </>
+        ) : (
+          <code>
+            {g.model_name}@{g.model_version}
+          </code>
+        ),
     },
     {
       header: 'sha256',
@@ -373,7 +383,7 @@ function History({ results, zone }: { results: readonly Result[]; zone: string }
     },
     {
       header: 'By',
-      cell: (g) => (g.created_by ? (g.created_by.full_name ?? g.created_by.email) : 'system (automatic)'),
+      cell: (g) => (g.created_by ? personOf(g.created_by) : 'system (automatic)'),
     },
     { header: 'Grade', cell: (g) => <GradeBadge grade={asGrade(g.grade)} reasons={g.grade_reasons} /> },
     {

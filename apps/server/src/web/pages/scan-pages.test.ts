@@ -38,6 +38,34 @@ describe('scans list', () => {
     assert.equal(res.location, `/sign-in?next=${encodeURIComponent('/scans?status=graded')}`);
   });
 
+  test('HEAD /scans/events answers like the stream but opens none (no watch, no LISTEN)', async () => {
+    const listening = async () =>
+      (
+        await ctx.db.sql`SELECT count(*)::int AS n FROM pg_stat_activity
+                          WHERE datname = current_database() AND query ILIKE 'LISTEN%'`
+      )[0]!.n as number;
+    const farmer = await as('farmer');
+    const cookie = { cookie: farmer.api.cookie! };
+    const anon = await ctx.server.app.request('/scans/events', { method: 'HEAD' });
+    assert.equal(anon.status, 401);
+    const head = await ctx.server.app.request('/scans/events?status=graded', {
+      method: 'HEAD',
+      headers: cookie,
+    });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(await head.text(), '');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await listening(), 0, 'HEAD opened no live watch');
+    // The GET of the same URL does open one: the check above can see it.
+    const get = await ctx.server.app.request('/scans/events?status=graded', { headers: cookie });
+    const reader = get.body!.getReader();
+    let text = '';
+    while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
+    assert.equal(await listening(), 1);
+    await reader.cancel();
+  });
+
   test("a farmer sees their farm's scans, never another farm's; an admin sees all", async () => {
     const farmer = await as('farmer');
     const res = await farmer.get('/scans');

@@ -24,7 +24,7 @@ export function missingReason(
     const own =
       (map && typeof map === 'object' ? (map as Record<string, unknown>)[key] : undefined) ??
       features[`${key}_missing_reason`];
-    if (typeof own === 'string' && own.trim()) return own.trim();
+    if (typeof own === 'string' && own.trim()) return reasonText(own.trim());
     if (features.pixel_spacing_source === 'none' && key !== 'roi_area_px') return 'no pixel spacing';
   }
   const blocker = MEASURE_BLOCKERS.find((r) => gradeReasons?.includes(r));

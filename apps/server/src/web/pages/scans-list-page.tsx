@@ -55,6 +55,11 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
       const principal = c.get('principal');
       if (principal === undefined) return c.text('sign in first', 401);
       const filters = readQuery(c, SCAN_FILTER_PARAMS);
+      // HEAD runs this GET handler; a stream nobody reads would hold a live watch (and the LISTEN
+      // connection) until shutdown. The headers say what a GET would answer; nothing is opened.
+      if (c.req.method === 'HEAD') {
+        return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      }
       const ended = new AbortController();
       return sseStream(c, {
         heartbeatMs: 15_000,

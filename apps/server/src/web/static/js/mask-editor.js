@@ -273,6 +273,7 @@ function startEditor(root) {
         width: W,
         height: H,
         line: state.line,
+        basedOn: root.dataset.basedOn,
       });
       if (!ok) return say(`Not saved: ${message}`);
       dirty = false;

@@ -20,10 +20,11 @@ export function parseLine(text) {
 
 /**
  * POSTs multipart/form-data: `mask` (PNG, width × height, white = ribeye, black = background, opaque)
- * and `fat_line` (JSON { x1, y1, x2, y2 } in image pixels, or empty), with the CSRF token as a header.
+ * and `fat_line` (JSON { x1, y1, x2, y2 } in image pixels, or empty), and `based_on_result_id` when the
+ * page names the result it showed, with the CSRF token as a header.
  * Resolves { ok, message, redirect } — never throws.
  */
-export async function sendCorrection({ url, csrfHeader, csrfToken, mask, width, height, line }) {
+export async function sendCorrection({ url, csrfHeader, csrfToken, mask, width, height, line, basedOn }) {
   try {
     const out = document.createElement('canvas');
     out.width = width;
@@ -33,6 +34,8 @@ export async function sendCorrection({ url, csrfHeader, csrfToken, mask, width, 
     const body = new FormData();
     body.append('mask', png, 'mask.png');
     body.append('fat_line', line ? JSON.stringify(line) : '');
+    // The result the editor started from, so the correction's lineage names what the person saw.
+    if (basedOn) body.append('based_on_result_id', basedOn);
     const res = await fetch(url, {
       method: 'POST',
       body,

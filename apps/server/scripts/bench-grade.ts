@@ -59,7 +59,10 @@ type Proc = {
 };
 
 function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, ...args], {
+  // BENCH_WORKER_NODE_ARGS: extra node flags for the workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const extra =
+    args[0] === 'worker' ? (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...extra, ...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -68,6 +71,10 @@ function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc
     let port = 0;
     const timings: Record<string, number>[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) {
+        if (process.env.BENCH_ECHO) console.log(`[${args[0]} ${child.pid}] ${line}`);
+        return;
+      }
       const entry = JSON.parse(line) as {
         msg?: string;
         port?: number;

@@ -3,15 +3,17 @@
 // test Postgres on 127.0.0.1 and the host reaches the container's port.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { signWebhook } from '@cti/contracts';
 import { exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { waitFor } from '@cti/testkit';
+import { startS3rver, waitFor } from '@cti/testkit';
+import { phantomPng, sha256, uploadCapture } from '../src/grading/test-grading-rig.ts';
 
 const IMAGE = process.env.CTI_SERVER_IMAGE;
 if (!IMAGE)
@@ -20,6 +22,7 @@ const SIZE_LIMIT_MB = 300;
 const SECRET = 'container-test-secret-0123456789';
 const BUCKET = 'cti-dev-406214277746';
 const NAME = `cti-server-test-${process.pid}`;
+const WORKER = `${NAME}-worker`;
 const run = promisify(execFile);
 const podman = async (...args: string[]) =>
   (await run('podman', args, { maxBuffer: 16 << 20 })).stdout.trim();
@@ -131,7 +134,10 @@ test('ingests a webhook signed on the host: one scan row', async () => {
 test('its HEALTHCHECK passes', async () => {
   const check = await podmanStatus('healthcheck', 'run', NAME);
   assert.equal(check.code, 0, check.out);
-  assert.match(await podman('inspect', '--format', '{{.Config.Healthcheck.Test}}', NAME), /healthz/);
+  assert.match(
+    await podman('inspect', '--format', '{{.Config.Healthcheck.Test}}', NAME),
+    /container-healthcheck\.js/,
+  );
 });
 
 test('carries the worker runtime: @cti/models with its ONNX files, onnxruntime-node (this platform only) and sharp', async () => {
@@ -239,6 +245,87 @@ test(`the image is at most ${SIZE_LIMIT_MB} MB; what is in it`, async () => {
   );
   assert.ok(baseImage.includes('NODE_ENV=production'));
   assert.ok(bytes <= SIZE_LIMIT_MB * 1e6, `image is ${(bytes / 1e6).toFixed(1)} MB`);
+});
+
+test("the same image runs `cti-server worker`: it grades a scan the server ingested, answers /healthz, passes the image's own health check on the worker's port, stops with 0", async () => {
+  const s3 = await startS3rver({ buckets: [BUCKET] });
+  const workerPort = await freePort();
+  try {
+    const image = await phantomPng(5);
+    const body = await uploadCapture(s3.client, {
+      bucket: BUCKET,
+      image,
+      captureId: 'cap_container_worker',
+      meta: { acquisition: { pixel_spacing_mm: 0.4 } },
+    });
+    const raw = Buffer.from(JSON.stringify(body));
+    const res = await fetch(`${base}/ingest/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signWebhook({ body: raw, secret: SECRET }) },
+      body: raw,
+    });
+    assert.equal(res.status, 201);
+    const { scan_id: scanId } = (await res.json()) as { scan_id: string };
+    // compose.yaml's worker health check is the image's own, which finds the worker's port itself.
+    const compose = readFileSync(
+      fileURLToPath(new URL('../../../infra/docker/compose.yaml', import.meta.url)),
+      'utf8',
+    );
+    const workerService = compose.slice(compose.indexOf('\n  worker:'));
+    assert.match(workerService, /test: \["CMD", "node", "dist\/cli\/container-healthcheck\.js"\]/);
+    await podmanStatus('rm', '--force', WORKER);
+    await podman(
+      'run',
+      '--detach',
+      '--name',
+      WORKER,
+      '--network=host',
+      ...[
+        `DATABASE_URL=${db.url}`,
+        `S3_ENDPOINT=${s3.endpoint}`,
+        'AWS_REGION=us-east-1',
+        'AWS_ACCESS_KEY_ID=S3RVER',
+        'AWS_SECRET_ACCESS_KEY=S3RVER',
+        `CTI_S3_BUCKETS=${BUCKET}`,
+        'CTI_WORKER_HOST=127.0.0.1',
+        `CTI_WORKER_PORT=${workerPort}`,
+      ].flatMap((e) => ['--env', e]),
+      IMAGE,
+      'worker',
+    );
+    await waitFor(
+      async () => (await db.sql`SELECT 1 FROM scans WHERE id = ${scanId} AND status = 'graded'`).length === 1,
+      { what: `scan ${scanId} graded by the worker container`, timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const assets = await db.sql<{ role: string; object_key: string; sha256: string; size_bytes: string }[]>`
+      SELECT l.role, a.object_key, a.sha256, a.size_bytes::text
+      FROM grading_results g JOIN grading_result_assets l ON l.grading_result_id = g.id
+      JOIN assets a ON a.id = l.asset_id WHERE g.scan_id = ${scanId} ORDER BY l.role`;
+    assert.deepEqual(
+      assets.map((a) => a.role),
+      ['mask', 'overlay'],
+    );
+    for (const a of assets) {
+      const out = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: a.object_key }));
+      const bytes = await out.Body!.transformToByteArray();
+      assert.equal(sha256(bytes), a.sha256.trim(), `${a.role} in S3 is the asset row's bytes`);
+      assert.equal(bytes.length, Number(a.size_bytes));
+    }
+    const health = await fetch(`http://127.0.0.1:${workerPort}/healthz`);
+    assert.equal(health.status, 200);
+    const check = await podmanStatus('healthcheck', 'run', WORKER);
+    assert.equal(check.code, 0, check.out);
+    await podman('stop', '--time', '25', WORKER);
+    assert.equal(await podman('inspect', '--format', '{{.State.ExitCode}}', WORKER), '0');
+    const logs = await podman('logs', WORKER);
+    assert.match(logs, /"msg":"worker started"/);
+    assert.match(logs, /"msg":"job done"/);
+  } finally {
+    const logs = await podmanStatus('logs', WORKER);
+    if (process.exitCode) console.log(`worker container logs:\n${logs.out}`);
+    await podmanStatus('rm', '--force', '--time', '0', WORKER);
+    await s3.close();
+  }
 });
 
 // Last: it stops the container.

@@ -22,7 +22,8 @@ export type HintModel = {
   card: ModelCard;
   sha256: string;
   model: string;
-  run(image: ImageInput): Promise<HintResult>;
+  /** `scanArea`: the frame's scan area, when the caller already found it (`findScanArea` of the same image). */
+  run(image: ImageInput, opts?: { scanArea?: CropBox }): Promise<HintResult>;
   /** The raw network output on an already preprocessed tensor (evaluation and tests). */
   runTensor(tensor: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
@@ -53,10 +54,10 @@ export async function loadHintModel(opts: LoadModelOptions = {}): Promise<HintMo
     sha256,
     model: id,
     runTensor,
-    async run(image) {
+    async run(image, { scanArea } = {}) {
       const gray = await toGrayImage(image);
       const t0 = performance.now();
-      const pre = preprocess(gray, size);
+      const pre = preprocess(gray, size, scanArea);
       const out = await runTensor(pre.tensor);
       const score = Math.round(out[4]! * 10000) / 10000;
       return {

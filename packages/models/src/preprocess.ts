@@ -134,9 +134,15 @@ export function areaResizeCrop(image: GrayImage, crop: CropBox, outW: number, ou
   return out;
 }
 
-/** Gray image -> model input (size×size float32 in [0,1]) and the scan-area crop it came from. */
-export function preprocess(image: GrayImage, size: number): Preprocessed {
-  const crop = findScanArea(image);
+/**
+ * Gray image -> model input (size×size float32 in [0,1]) and the scan-area crop it came from. A caller
+ * that already found the scan area (the grader runs two models on one frame) passes it in.
+ */
+export function preprocess(
+  image: GrayImage,
+  size: number,
+  crop: CropBox = findScanArea(image),
+): Preprocessed {
   const resized = areaResizeCrop(image, crop, size, size);
   const tensor = new Float32Array(size * size);
   for (let i = 0; i < tensor.length; i++) tensor[i] = resized[i]! / 255;

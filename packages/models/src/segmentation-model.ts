@@ -6,7 +6,13 @@ import type { ModelCard } from './model-card.ts';
 import { type CropBox, preprocess } from './preprocess.ts';
 import { glcmContrast, meanIntensity } from './texture-features.ts';
 
-export type SegmentOptions = { pixelSpacingMm?: number };
+export type SegmentOptions = {
+  pixelSpacingMm?: number;
+  /** The frame's scan area, when the caller already found it (`findScanArea` of the same image). */
+  scanArea?: CropBox;
+  /** false: skip the whole-mask mean intensity and GLCM contrast (null in the result). Default true. */
+  textures?: boolean;
+};
 
 export type SegmentationResult = {
   /** Original-size mask, 0/1 per pixel: largest component, holes filled. */
@@ -86,19 +92,21 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
       const spacing = validSpacing(runOpts.pixelSpacingMm);
       const gray = await toGrayImage(image);
       const t0 = performance.now();
-      const pre = preprocess(gray, size);
+      const pre = preprocess(gray, size, runOpts.scanArea);
       const prob = await session.run(pre.tensor, [1, 1, size, size]);
       const mask = probToMask(prob, size, pre.crop, gray, threshold);
+      const textures = runOpts.textures ?? true;
       let areaPx = 0;
-      for (const v of mask.data) areaPx += v;
+      const bits = mask.data;
+      for (let i = 0; i < bits.length; i++) areaPx += bits[i]!;
       const round = (v: number | null, d: number) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
       return {
         mask,
         ribeyeBbox: maskBbox(mask),
         areaPx,
         areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing) / 100, 3),
-        meanIntensity: round(meanIntensity(gray, mask), 2),
-        glcmContrast: round(glcmContrast(gray, mask), 4),
+        meanIntensity: textures ? round(meanIntensity(gray, mask), 2) : null,
+        glcmContrast: textures ? round(glcmContrast(gray, mask), 4) : null,
         score: areaPx === 0 ? 0 : Math.round(crispness(prob, threshold) * 10000) / 10000,
         model: id,
         sha256,

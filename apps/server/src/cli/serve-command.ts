@@ -10,6 +10,7 @@ import { listen } from '../http-server.ts';
 import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
 import { createServerMetrics } from '../metrics.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
+import { COMMAND_USAGE } from './command-usage.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -100,7 +101,7 @@ function startBackgroundTasks(
 
 /** `cti-server serve`: the HTTP server (migrations first when CTI_MIGRATE_ON_START=1). */
 export const serveCommand: ServerCommand = {
-  usage: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
+  usage: COMMAND_USAGE.serve,
   async run(args) {
     if (args.length > 0) {
       console.error(`cti-server serve: unexpected arguments ${JSON.stringify(args.join(' '))}`);

@@ -8,10 +8,10 @@ import { databaseUrl } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { HttpError } from '../errors.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
+import { COMMAND_USAGE } from './command-usage.ts';
 import { readPassword } from './read-password.ts';
 
-const USAGE =
-  'user add --email EMAIL --role admin|technician|farmer [--name "Full Name"]   (password: prompted, or first line of stdin)';
+const USAGE = COMMAND_USAGE.user;
 
 /**
  * `cti-server user add`: creates an account from the command line — how the first admin comes to be.

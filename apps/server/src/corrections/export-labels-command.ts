@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import {
   CommandError,
   databaseCommand,
@@ -11,11 +12,7 @@ import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
 import { exportLabels, type LabelExportSummary, StorageUnavailableError } from './label-export.ts';
 import type { LabelSelection } from './label-query.ts';
 
-const USAGE =
-  'export-labels --out <dir> [--since <date>] [--farm <farm uuid>] [--all-corrections] [--dry-run]\n' +
-  '          corrected masks (manual results) as training data: image + mask + label.json (lineage) per\n' +
-  '          correction, manifest.jsonl; default the newest correction of each scan; re-runs skip what is\n' +
-  '          already there; --dry-run only counts (no S3 request, nothing written).';
+const USAGE = COMMAND_USAGE['export-labels'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Request = { out: string; selection: LabelSelection; dryRun: boolean; s3: S3Settings };

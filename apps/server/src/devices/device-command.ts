@@ -1,5 +1,6 @@
 import { isValidDeviceCode } from '@cti/contracts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { addDeviceKey, DeviceKeyConflictError, listDevices, rotateDeviceKey } from './device-keys.ts';
@@ -98,8 +99,7 @@ function usage(io: Io, problem?: string): number {
  */
 export function createDeviceCommand({ io = processIo, env = process.env } = {}): ServerCommand {
   return {
-    usage:
-      'device  add <code> [--label <text>] | rotate-secret <code> [--overlap 24h] | list   (device keys)',
+    usage: COMMAND_USAGE.device,
     async run(args) {
       let url: string;
       try {

@@ -1,11 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { CommandError, databaseCommand, UsageError } from './database-command.ts';
 
-const USAGE =
-  'calibration set --device <code> --pixel-spacing-mm <mm> [--image-size WxH] [--valid-from <date>] [--note <text>]\n' +
-  '          | clear --device <code> [--image-size WxH] [--valid-from <date>] | list --device <code>\n' +
-  "          a device's pixel spacing (mm per image pixel) for grading when meta.json does not carry one.";
+const USAGE = COMMAND_USAGE.calibration;
 
 export type CalibrationRequest =
   | {

@@ -117,9 +117,11 @@ export async function createGrader({
       const scanArea = findScanArea(gray);
       const spacing = resolvePixelSpacing({ meta, calibration, raster, scanArea });
       lap('spacing');
-      const s = await seg.run(gray);
+      // One scan area for the ruler, both models and the features; seg.run's whole-mask textures are
+      // not used here (computeGradingFeatures measures its own inside the ribeye's box).
+      const s = await seg.run(gray, { scanArea, textures: false });
       lap('segmentation');
-      const h = await hint.run(gray);
+      const h = await hint.run(gray, { scanArea });
       lap('hint');
       const measured = computeGradingFeatures({
         gray,

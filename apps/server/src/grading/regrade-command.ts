@@ -1,10 +1,9 @@
 import type { Sql } from 'postgres';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { CommandError, databaseCommand, parseOptions, parseSince, UsageError } from './database-command.ts';
 import { enqueueRegrades, type RegradeSelection } from './regrade.ts';
 
-const USAGE =
-  'regrade (--scan <scan uuid> | [--device <code>] [--since <date>] | --all) [--model-version <v>] [--dry-run]\n' +
-  '          queue new grading jobs; every regrade adds a result, history is kept.';
+const USAGE = COMMAND_USAGE.regrade;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Parsed = { selection: RegradeSelection; modelVersion: string | null; dryRun: boolean };

@@ -4,12 +4,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, rawObjectKey, type WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { encodePng, generatePhantom, type PhantomKind, toGray } from '@cti/imaging';
-import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { type S3Peer, type S3PeerKind, startS3Peer, waitFor } from '@cti/testkit';
 import { createTestApp, SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, type TestApp } from '../test-helpers.ts';
 
 const MAIN = new URL('../main.ts', import.meta.url).pathname;
@@ -58,13 +58,21 @@ export type IngestOptions = {
   deviceCode?: string;
 };
 
+/** The S3-compatible store a rig grades from: its client, the one accepted bucket, its port. */
+export type GradingStore = Pick<S3Peer, 'kind' | 'client' | 'endpoint' | 'env'> & {
+  bucket: string;
+  port: number;
+};
+
 export type GradingRig = {
   readonly db: TestDatabase;
-  readonly s3: LocalS3;
+  readonly s3: GradingStore;
   readonly app: TestApp;
   farmId: string;
   users: { admin: string; technician: string; farmer: string; otherFarmer: string };
   ingest(options: IngestOptions): Promise<{ scanId: string; captureId: string }>;
+  /** An object's bytes as the store holds them. */
+  objectBytes(bucket: string, key: string): Promise<Buffer>;
   workerEnv(extra?: Record<string, string>): Record<string, string>;
   spawnWorker(extra?: Record<string, string>): SpawnedWorker;
   waitForStatus(scanId: string, status: string, timeoutMs?: number): Promise<void>;
@@ -108,7 +116,8 @@ export async function uploadCapture(
     captureId,
     farmId = null,
     capturedAt = '2025-09-09T14:18:32Z',
-  }: IngestOptions & { captureId: string; farmId?: string | null; capturedAt?: string },
+    bucket = TEST_BUCKET,
+  }: IngestOptions & { captureId: string; farmId?: string | null; capturedAt?: string; bucket?: string },
 ): Promise<WebhookBody> {
   const meta = exampleMeta({
     device_code: deviceCode,
@@ -130,11 +139,11 @@ export async function uploadCapture(
   ];
   for (const [file, body] of files) {
     await client.send(
-      new PutObjectCommand({ Bucket: TEST_BUCKET, Key: rawObjectKey({ ...parts, file }), Body: body }),
+      new PutObjectCommand({ Bucket: bucket, Key: rawObjectKey({ ...parts, file }), Body: body }),
     );
   }
   return {
-    ...exampleWebhookBody({ bucket: TEST_BUCKET, meta_json: meta }),
+    ...exampleWebhookBody({ bucket, meta_json: meta }),
     meta_sha256: sha256(metaBytes),
     meta_size_bytes: metaBytes.length,
     object_details: [
@@ -146,11 +155,28 @@ export async function uploadCapture(
   };
 }
 
-/** Builds the rig: database + s3rver + ingest app + users (admin, technician, a farmer of the scans' farm). */
-export async function createGradingRig(): Promise<GradingRig> {
+/**
+ * Builds the rig: database + an S3 store (s3rver, or Ceph RGW with `{ s3: 'rgw' }`) + ingest app +
+ * users (admin, technician, a farmer of the scans' farm).
+ */
+export async function createGradingRig({
+  s3: kind = 's3rver',
+}: {
+  s3?: S3PeerKind;
+} = {}): Promise<GradingRig> {
   const db = await createTestDatabase({ max: 6 });
-  const s3 = await startS3rver({ buckets: [TEST_BUCKET] });
-  const app = createTestApp(db.sql);
+  const peer = await startS3Peer(kind);
+  // s3rver is this rig's own: the fixed test bucket. RGW may be shared: a bucket of its own.
+  const bucket = await peer.createBucket(kind === 's3rver' ? { name: TEST_BUCKET } : {});
+  const s3: GradingStore = {
+    kind,
+    client: peer.client,
+    endpoint: peer.endpoint,
+    env: peer.env,
+    bucket,
+    port: Number(new URL(peer.endpoint).port),
+  };
+  const app = createTestApp(db.sql, { s3Buckets: [bucket] });
   const [farm] = await db.sql<{ id: string }[]>`INSERT INTO farms (name) VALUES ('North barn') RETURNING id`;
   const [other] = await db.sql<{ id: string }[]>`INSERT INTO farms (name) VALUES ('Elsewhere') RETURNING id`;
   const user = async (email: string, role: string, farmId?: string) => {
@@ -175,6 +201,7 @@ export async function createGradingRig(): Promise<GradingRig> {
     async ingest({ image, mask, stored = image, meta, deviceCode = 'dev-0001' }) {
       const captureId = `cap_${process.pid}_${++captureCounter}`;
       const body = await uploadCapture(s3.client, {
+        bucket,
         image,
         mask,
         stored,
@@ -188,10 +215,16 @@ export async function createGradingRig(): Promise<GradingRig> {
       const { scan_id: scanId } = (await res.json()) as { scan_id: string };
       return { scanId, captureId };
     },
+    async objectBytes(bucket, key) {
+      const out = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    },
     workerEnv(extra = {}) {
       return {
         PATH: process.env.PATH ?? '',
         ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: s3.endpoint }),
+        ...peer.env,
+        CTI_S3_BUCKETS: bucket,
         CTI_WORKER_POLL_MS: '1000',
         CTI_GRADING_LEASE_S: '6',
         CTI_GRADING_RETRY_BASE_MS: '100',
@@ -254,7 +287,7 @@ export async function createGradingRig(): Promise<GradingRig> {
         ),
       );
       await app.close();
-      await s3.close();
+      await peer.close();
       await db.drop();
     },
   };

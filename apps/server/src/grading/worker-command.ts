@@ -5,6 +5,7 @@ import { createLogger, type Logger, onShutdown, sleep } from '@cti/runtime';
 import { pino } from 'pino';
 import type { Sql } from 'postgres';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { listen } from '../http-server.ts';
@@ -102,8 +103,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
 
 /** `cti-server worker`: grade queued scans until SIGTERM (see apps/server/README.md, "Grading worker"). */
 export const workerCommand: ServerCommand = {
-  usage:
-    'worker  grade queued scans (segment, measure, grade, overlays) until SIGTERM; /healthz and /metrics on CTI_WORKER_PORT.',
+  usage: COMMAND_USAGE.worker,
   async run(args) {
     if (args.length > 0) {
       console.error(`cti-server worker: unexpected arguments ${JSON.stringify(args.join(' '))}`);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { decodeGray, decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
 import { DEFAULT_MODELS_DIR, readModelCard } from '@cti/models';
 import { waitFor } from '@cti/testkit';
@@ -25,11 +24,6 @@ before(async () => {
   await worker.waitForLog('worker started');
 });
 after(() => rig.close());
-
-async function objectBytes(bucket: string, key: string): Promise<Uint8Array> {
-  const out = await rig.s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return out.Body!.transformToByteArray();
-}
 
 const notificationsOf = (type: string) =>
   rig.db.sql<{ user_id: string; payload: Record<string, unknown> }[]>`
@@ -96,12 +90,12 @@ describe('grading a scan end to end', () => {
     for (const a of assets) {
       assert.equal(a.object_key, `processed/${captureId}/job-${job!.id}-${a.role}.png`);
       assert.equal(a.mime_type, 'image/png');
-      const bytes = await objectBytes(a.bucket, a.object_key);
+      const bytes = await rig.objectBytes(a.bucket, a.object_key);
       assert.equal(sha256(bytes), a.sha256.trim(), `${a.role} bytes match their asset row`);
       assert.equal(bytes.length, Number(a.size_bytes));
     }
-    const mask = await decodeGray(await objectBytes(assets[0]!.bucket, assets[0]!.object_key));
-    const overlay = await decodeRaster(await objectBytes(assets[1]!.bucket, assets[1]!.object_key));
+    const mask = await decodeGray(await rig.objectBytes(assets[0]!.bucket, assets[0]!.object_key));
+    const overlay = await decodeRaster(await rig.objectBytes(assets[1]!.bucket, assets[1]!.object_key));
     const source = await decodeRaster(image);
     assert.deepEqual([mask.width, mask.height], [source.width, source.height]);
     assert.ok(

@@ -103,7 +103,10 @@ describe('the live hub', () => {
     });
     await waitFor(() => a.rows.length > 0 && admin.rows.length > 0, { what: 'delivery to A and admin' });
     const other = await seedScan(db.sql, { farmId: ids.farmB!, deviceId: ids.deviceB! });
-    await waitFor(() => b.rows.length > 0, { what: 'delivery of the B scan to B' });
+    // Both deliveries of the B scan: to B and to the admin (each viewer's stream is its own).
+    await waitFor(() => b.rows.length > 0 && admin.rows.length > 1, {
+      what: 'delivery of the B scan to B and the admin',
+    });
     assert.deepEqual(
       a.rows.map((r) => r.capture_id),
       ['cap_live_a'],

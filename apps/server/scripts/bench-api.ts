@@ -10,7 +10,9 @@
 // the load average, server and Postgres CPU per request, and Postgres execution time from EXPLAIN
 // ANALYZE of the same SQL — the load-robust figures.
 // BENCH_DATABASE_URL: seed (once) and keep this database; default: a throw-away test database.
-// BENCH_REQUESTS (2000) requests per scenario. New scenarios: add to `scenarios` below.
+// BENCH_REQUESTS (2000) requests per scenario (closed loop; a paced run sends min(BENCH_REQUESTS,
+// 10 s × rate)). BENCH_RATE (50,100,200): the paced rates, requests/s of all clients together ('' =
+// closed loop only). New scenarios: add to `scenarios` below.
 // BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
@@ -21,17 +23,28 @@ import { findScanDetail } from '../src/access/scan-detail-query.ts';
 import { scanListQuery } from '../src/access/scan-list-query.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
+import { asPrincipal as principal, serviceBreakdown } from './bench-breakdown.ts';
 import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
-import { explainReports, fromForRows, measureExport, reportScenarios } from './bench-reports.ts';
+import {
+  explainReports,
+  fromForRows,
+  measureExport,
+  reportScenarios,
+  type Scenario,
+} from './bench-reports.ts';
 import { type BenchServer, spawnServer } from './bench-server.ts';
+import { printVerdict, type RunResult } from './bench-verdict.ts';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 1_000_000);
 const FARMS = Number(process.env.BENCH_FARMS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const DEPTH = Number(process.env.BENCH_DEPTH ?? 10_000);
-/** Paced runs: the 50 clients together send this many requests per second (0 = skip). */
-const RATE = Number(process.env.BENCH_RATE ?? 100);
+/** Paced runs: the 50 clients together send this many requests per second, one run per rate ('' = skip). */
+const RATES = (process.env.BENCH_RATE ?? '50,100,200')
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
 const EXPORT_ROWS = (process.env.BENCH_EXPORT_ROWS ?? '100000,1000000')
   .split(',')
   .filter(Boolean)
@@ -89,19 +102,18 @@ async function signIn(port: number, email: string): Promise<string> {
   return String(res.headers['set-cookie']).split(';')[0]!;
 }
 
-type Scenario = { label: string; path: (client: number, i: number) => string; cookies: string[] };
-
 /**
  * Closed loop (rate 0): every client sends its next request as soon as the previous answer arrived —
  * the machine's saturation point, where latency is mostly queueing. Paced (rate > 0): the clients
  * together send `rate` requests per second on a fixed schedule (client k sends requests k, k + C,
  * k + 2C, … at index / rate seconds); latency counts from the scheduled time (no coordinated omission).
  */
-async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
+async function run(admin: Sql, server: Server, s: Scenario, rate = 0): Promise<RunResult> {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
-  const total = rate > 0 ? Math.min(REQUESTS, rate * 10) : REQUESTS;
+  const requests = s.requests ?? REQUESTS;
+  const total = rate > 0 ? Math.min(requests, rate * 10) : requests;
   const before = await cpuSnapshot(admin, server.pid);
   const started = performance.now();
   const send = async (client: number, index: number, from: number) => {
@@ -133,8 +145,10 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
   console.log(
     `${s.label.padEnd(42)} ${mode.padEnd(11)} ${String(total - failed).padStart(5)} ok ${String(failed).padStart(3)} failed ` +
       `${(total / seconds).toFixed(0).padStart(5)}/s  p50 ${pct(0.5).toFixed(1).padStart(6)}  p95 ${pct(0.95).toFixed(1).padStart(6)}  ` +
-      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} ms | load ${load()}`,
+      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} client ${cpu.client.toFixed(2)} ms | load ${load()}`,
   );
+  const p95 = pct(0.95);
+  return { label: s.label, rate, p50: pct(0.5), p95, perSecond: total / seconds, cpu, load: loadavg()[0]! };
 }
 
 /** Walks the API's cursor DEPTH rows deep (pages of 200) and returns the query string of the next page. */
@@ -149,27 +163,28 @@ async function deepCursor(port: number, cookie: string, filter = ''): Promise<st
   return cursor;
 }
 
-const principal = (userId: string, roles: Principal['roles']): Principal => ({
-  userId,
-  roles,
-  email: '',
-  fullName: null,
-  csrfToken: '',
-  sessionHash: Buffer.alloc(32),
-});
-
 async function explain(
   sql: Sql,
   label: string,
   query: ReturnType<typeof scanListQuery> | ReturnType<Sql['unsafe']>,
 ) {
-  const times: number[] = [];
+  type Plan = {
+    'Execution Time': number;
+    'Planning Time': number;
+    Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number };
+  };
+  const runs: Plan[] = [];
   for (let i = 0; i < 5; i++) {
-    const [row] = await sql`EXPLAIN (ANALYZE, FORMAT JSON) ${query as never}`;
-    times.push((row!['QUERY PLAN'] as { 'Execution Time': number }[])[0]!['Execution Time']);
+    const [row] = await sql`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${query as never}`;
+    runs.push((row!['QUERY PLAN'] as Plan[])[0]!);
   }
-  times.sort((a, b) => a - b);
-  console.log(`  ${label.padEnd(52)} execution ${times[2]!.toFixed(2)} ms (median of 5)`);
+  runs.sort((a, b) => a['Execution Time'] - b['Execution Time']);
+  const median = runs[2]!;
+  const planning = runs.map((r) => r['Planning Time']).sort((a, b) => a - b)[2]!;
+  console.log(
+    `  ${label.padEnd(52)} execution ${median['Execution Time'].toFixed(2)} ms, planning ${planning.toFixed(2)} ms ` +
+      `(median of 5), buffers hit ${median.Plan['Shared Hit Blocks']} read ${median.Plan['Shared Read Blocks']}`,
+  );
 }
 
 async function main() {
@@ -263,9 +278,10 @@ async function main() {
       const farmIds = await sql<{ id: string }[]>`
         SELECT md5('farm' || f)::uuid::text AS id FROM unnest(${graded}::int[]) WITH ORDINALITY AS g(f, n) ORDER BY n`;
       scenarios.push(...reportScenarios({ farmers: reportFarmers, farmIds: farmIds.map((r) => r.id) }));
+      const results: RunResult[] = [];
       for (const s of scenarios.filter((x) => wanted(x.label))) {
-        await run(sql, server, s);
-        if (RATE > 0) await run(sql, server, s, RATE);
+        results.push(await run(sql, server, s));
+        for (const rate of s.rates ?? RATES) results.push(await run(sql, server, s, rate));
       }
       if (wanted('export')) {
         console.log('Streamed exports (admin, newest N scans), one at a time:');
@@ -301,28 +317,38 @@ async function main() {
           exportFrom: await fromForRows(sql, EXPORT_ROWS[0] ?? 100_000),
           exportRows: EXPORT_ROWS[0] ?? 100_000,
         });
-      if (ONLY) {
-        console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
-        await explainReportSql();
-        console.log(`load at the end ${load()}`);
-        return;
-      }
-      console.log(`farmer deep page: ${farmerDepth} rows deep (a farm has ${SCANS / FARMS})`);
-      const farmerDeep = await deepCursorRows(server.port, farmers[0]!, farmerDepth);
-      await run(sql, server, {
-        label: `list, ${farmerDeep.depth} rows deep (farmer)`,
-        cookies: [farmers[0]!],
-        path: () => `/api/v1/scans?limit=50${farmerDeep.cursor}`,
-      });
-
-      console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
-      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
-      const techP = principal(tech0!.id, ['technician']);
       const cursorAt = async (p: Principal, depth: number) => {
         const rows = await scanListQuery(sql, p, {}, { limit: depth });
         const last = rows.at(-1)!;
         return { sortUs: last.sort_us, id: last.id };
       };
+      const detailId = byFarm.get(0)![3]!;
+      const breakdown = async () => {
+        await server.stop();
+        if (wanted('breakdown'))
+          await serviceBreakdown({ admin: sql, url, detailId, deepCursor: await cursorAt(adminP, DEPTH) });
+      };
+      if (ONLY) {
+        console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+        await explainReportSql();
+        await breakdown();
+        printVerdict(results, { clients: CONCURRENCY });
+        console.log(`load at the end ${load()}`);
+        return;
+      }
+      console.log(`farmer deep page: ${farmerDepth} rows deep (a farm has ${SCANS / FARMS})`);
+      const farmerDeep = await deepCursorRows(server.port, farmers[0]!, farmerDepth);
+      results.push(
+        await run(sql, server, {
+          label: `list, ${farmerDeep.depth} rows deep (farmer)`,
+          cookies: [farmers[0]!],
+          path: () => `/api/v1/scans?limit=50${farmerDeep.cursor}`,
+        }),
+      );
+
+      console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
+      const techP = principal(tech0!.id, ['technician']);
       await explain(sql, 'first page, farmer', scanListQuery(sql, farmerP, {}, { limit: 51 }));
       await explain(sql, 'first page, technician (10 farms)', scanListQuery(sql, techP, {}, { limit: 51 }));
       await explain(sql, 'first page, admin', scanListQuery(sql, adminP, {}, { limit: 51 }));
@@ -342,7 +368,6 @@ async function main() {
         scanListQuery(sql, farmerP, {}, { limit: 51, after: await cursorAt(farmerP, farmerDepth) }),
       );
       await explainReportSql();
-      const detailId = byFarm.get(0)![3]!;
       const t0 = performance.now();
       for (let i = 0; i < 20; i++) await findScanDetail(sql, farmerP, detailId);
       console.log(
@@ -351,6 +376,8 @@ async function main() {
       console.log(
         `cursor check: the walked admin cursor equals the one at OFFSET ${DEPTH}: ${adminDeep === `&cursor=${encodeScanCursor(await cursorAt(adminP, DEPTH))}`}`,
       );
+      await breakdown();
+      printVerdict(results, { clients: CONCURRENCY });
       console.log(`technicians: ${TECHNICIANS} × ${FARMS_PER_TECHNICIAN} farms; load at the end ${load()}`);
     } finally {
       agent.destroy();

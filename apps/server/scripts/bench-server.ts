@@ -20,18 +20,24 @@ export async function spawnServer(env: Record<string, string>): Promise<BenchSer
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.on('line', (line) => {
       const entry = JSON.parse(line) as { msg?: string; port?: number };
       if (entry.msg === 'listening' && entry.port) resolve(entry.port);
     });
   });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+  // From here on the access log is drained unread: parsing a line per request would load the
+  // bench's own (shared) CPU.
+  lines.close();
+  child.stdout!.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Idempotent: the bench stops the server before its in-process measurements, and again in `finally`.
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
   return { port, pid: child.pid!, stop };
 }
 

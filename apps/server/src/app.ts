@@ -32,6 +32,13 @@ import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
 export type AppOptions = {
   sql: Sql;
+  /**
+   * A second pool, made with `createDatabaseClient({ genericPlans: true })`, for the hot reads whose best
+   * plan is the same for every parameter value — the scans list (without the group and geofence
+   * filters), scan detail, reports: one plan per statement and connection instead of one per call.
+   * Defaults to `sql` (tests).
+   */
+  plannedSql?: Sql;
   config: AppConfig;
   log: Logger;
   metrics: ServerMetrics;
@@ -67,6 +74,7 @@ export type ServerApp = {
  */
 export function createApp({
   sql,
+  plannedSql = sql,
   config,
   log,
   metrics,
@@ -109,7 +117,17 @@ export function createApp({
   const throttle = createSignInThrottle({ sql, config: config.auth });
   const signIn = createSignIn({ sql, config: config.auth, sessions, throttle });
   const s3 = api.s3 ? createS3Client(api.s3) : undefined;
-  const deps = { sql, config, log: log.child({ mod: 'api' }), signer, s3, sessions, throttle, signIn };
+  const deps = {
+    sql,
+    plannedSql,
+    config,
+    log: log.child({ mod: 'api' }),
+    signer,
+    s3,
+    sessions,
+    throttle,
+    signIn,
+  };
   const routes = apiRoutes(deps);
   const openApi = buildOpenApiDocument(routes, apiSchemas);
   const s3Origin = api.s3PublicEndpoint ?? api.s3?.endpoint;

@@ -10,6 +10,7 @@ import { silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
 import { type AppConfig, type AuthConfig, loadAuthConfig, loadDeviceHealthConfig } from './config.ts';
+import { createDatabaseClient } from './db/database-client.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 
@@ -54,11 +55,11 @@ export type TestApp = ServerApp & { metrics: ServerMetrics };
 export function createTestApp(
   sql: Sql,
   overrides: Partial<AppConfig> = {},
-  { clock }: { clock?: () => number } = {},
+  { clock, plannedSql }: { clock?: () => number; plannedSql?: Sql } = {},
 ): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
   return {
-    ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics, clock }),
+    ...createApp({ sql, plannedSql, config: testConfig(overrides), log: silentLogger(), metrics, clock }),
     metrics,
   };
 }
@@ -75,15 +76,19 @@ export function useTestApp(
 ): TestAppContext {
   let db: TestDatabase | undefined;
   let server: TestApp | undefined;
+  let plannedSql: Sql | undefined;
   // One hook: node:test starts a file's root-level before() hooks concurrently, so seeding in a second
   // hook could run before the database exists.
   before(async () => {
     db = await createTestDatabase();
-    server = createTestApp(db.sql, overrides);
+    // As in production (serve-command.ts): the hot reads on a pool that plans each statement once.
+    plannedSql = createDatabaseClient({ url: db.url, max: 2, connectTimeoutSeconds: 5, genericPlans: true });
+    server = createTestApp(db.sql, overrides, { plannedSql });
     await seed?.({ db, server });
   });
   after(async () => {
     await server?.close();
+    await plannedSql?.end({ timeout: 5 });
     await db?.drop();
   });
   const notReady = (what: string): never => {

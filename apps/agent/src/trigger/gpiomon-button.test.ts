@@ -53,8 +53,13 @@ exec tail -n +1 -f "${events}"
     gpiomon,
     gpiodetect,
     emit: (line: string) => appendFileSync(events, `${line}\n`),
+    // The script's `>>` creates the file before echo writes the line: an empty file is no call yet.
     args: () =>
-      existsSync(join(dir, 'args')) ? readFileSync(join(dir, 'args'), 'utf8').trim().split('\n') : [],
+      existsSync(join(dir, 'args'))
+        ? readFileSync(join(dir, 'args'), 'utf8')
+            .split('\n')
+            .filter((line) => line.trim() !== '')
+        : [],
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

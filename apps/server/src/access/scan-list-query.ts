@@ -145,6 +145,11 @@ export function scanListQuery(
       SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
        WHERE ${and(sql, conditions)} ORDER BY ${key} DESC, s.id DESC`;
   }
+  // The page size is written into the statement, not sent as a parameter: a plan cached for every
+  // value (a generic plan, see database-client.ts) must know it fetches a few rows, or it plans for 10 %
+  // of the table (a full scan and sort on 1,000,000 scans).
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new RangeError(`page size ${limit}`);
+  const take = sql.unsafe(String(limit));
   const perFarm = !isAdmin(principal) && !filters.farm_id;
   const page = perFarm
     ? sql`
@@ -152,11 +157,11 @@ export function scanListQuery(
         CROSS JOIN LATERAL (
           SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
            WHERE s.farm_id = uf.farm_id AND ${and(sql, conditions)}
-           ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${limit}) p
-        ORDER BY p.k ${dir}, p.id ${dir} LIMIT ${limit}`
+           ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${take}) p
+        ORDER BY p.k ${dir}, p.id ${dir} LIMIT ${take}`
     : sql`
         SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
-         WHERE ${and(sql, conditions)} ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${limit}`;
+         WHERE ${and(sql, conditions)} ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${take}`;
   return sql<ScanListRow[]>`
     WITH page AS MATERIALIZED (${page})
     SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql)} ${latestGradingJoin(sql)}

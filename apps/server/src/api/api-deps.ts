@@ -10,6 +10,11 @@ import type { UrlSigner } from '../storage/url-signer.ts';
 /** What the JSON API's route factories receive (createApp builds it). */
 export type ApiDeps = {
   sql: Sql;
+  /**
+   * The pool for the hot reads whose plans do not depend on parameter values (scans list pages, scan
+   * detail, reports): its connections plan each statement once (createApp's `plannedSql`).
+   */
+  plannedSql: Sql;
   config: AppConfig;
   log: Logger;
   /** undefined when S3 is not configured: asset URLs are then null. */

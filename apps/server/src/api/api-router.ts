@@ -4,7 +4,7 @@ import { requireCsrfHeader } from '../auth/csrf-protection.ts';
 import type { AuthVariables } from '../auth/principal.ts';
 import { requireAdmin, requirePrincipal } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
-import { type ApiRoute, honoPath } from './api-route.ts';
+import { type ApiRoute, honoPath, type QueryParam } from './api-route.ts';
 import {
   compileQuerySchema,
   compileSchema,
@@ -17,6 +17,12 @@ import {
 
 export const API_PREFIX = '/api/v1';
 const BODY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * The query parameters of a route that takes none: one object, so its validator is compiled once (the
+ * validators are cached by schema object; a fresh `{}` per request compiled an Ajv schema every time,
+ * ~0.5 ms of CPU per scan detail).
+ */
+const NO_QUERY: Record<string, QueryParam> = {};
 
 /**
  * Mounts `routes` under /api/v1: 1 MiB body limit, the CSRF header check for cookie sessions,
@@ -55,7 +61,7 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
         const ok = r.params?.[name] === 'integer' ? /^[1-9]\d{0,17}$/.test(value) : UUID_RE.test(value);
         if (!ok) throw notFound(r.tag.replace(/s$/, ''));
       }
-      const query = r.query ? readQuery(c, r.query) : readQuery(c, {});
+      const query = readQuery(c, r.query ?? NO_QUERY);
       const body = r.body ? await readJsonBody(c, r.body) : r.form ? await readFormBody(c) : undefined;
       return r.handler({ c, principal: principal!, params, query, body });
     });

@@ -27,8 +27,16 @@ export const scanPatchSchema = {
   },
 };
 
+/**
+ * Whether a list with these filters may run on the generic-plan pool: every filter but the group and
+ * geofence ones (subqueries whose selectivity depends on the value) is an equality or range on an
+ * index of migration 0007, so one plan serves every value (measured: bench:api, apps/server/README.md).
+ */
+export const planIsStable = (filters: ScanFilters): boolean =>
+  filters.group_id === undefined && filters.in_geofence_of === undefined;
+
 /** /scans: list (filters, keyset pages), counts, detail with presigned URLs, triage edits. */
-export function scanRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
+export function scanRoutes({ sql, plannedSql, signer }: ApiDeps): ApiRoute[] {
   return [
     route<ListQuery>({
       method: 'get',
@@ -41,7 +49,8 @@ export function scanRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
       async handler({ c, principal, query }) {
         const { limit = 50, cursor, ...filters } = query;
         const after = cursor === undefined ? undefined : decodeScanCursor(cursor);
-        const rows = await scanListQuery(sql, principal, filters, { limit: limit + 1, after });
+        const db = planIsStable(filters) ? plannedSql : sql;
+        const rows = await scanListQuery(db, principal, filters, { limit: limit + 1, after });
         return c.json(
           keysetPage(
             rows,
@@ -94,7 +103,7 @@ export function scanRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
       access: 'user',
       responses: { 200: { description: 'The scan', schema: ref('ScanDetail') } },
       async handler({ c, principal, params }) {
-        const row = await findScanDetail(sql, principal, params.id!);
+        const row = await findScanDetail(plannedSql, principal, params.id!);
         if (row === undefined) throw notFound('scan');
         return c.json(await toScanDetail(row, signer));
       },

@@ -27,12 +27,21 @@ async function serve(config: ServerConfig): Promise<void> {
     max: config.dbPoolMax,
     connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
   });
+  // The hot reads' pool (createApp's plannedSql): statements planned once per connection. Opened
+  // lazily, like `sql`; CTI_DB_POOL_MAX bounds each of the two pools.
+  const plannedSql = createDatabaseClient({
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
+    applicationName: 'cti-server-planned',
+    genericPlans: true,
+  });
   if (config.migrateOnStart) {
     const { applied } = await migrate({ sql, log: (message) => log.info(message) });
     log.info({ applied }, 'migrations done');
   }
   const metrics = createServerMetrics({ dbPoolMax: config.dbPoolMax });
-  const server = createApp({ sql, config, log, metrics });
+  const server = createApp({ sql, plannedSql, config, log, metrics });
   const http = await listen({ app: server.app, host: config.host, port: config.port });
   log.info({ host: config.host, port: http.port }, 'listening');
   const tasks = startBackgroundTasks(config, sql, log);
@@ -52,7 +61,7 @@ async function serve(config: ServerConfig): Promise<void> {
       await http.close();
       await Promise.all(tasks.map((t) => t.stop()));
       await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), plannedSql.end({ timeout: 5 })]);
       await new Promise<void>((resolve) => log.flush(() => resolve()));
     },
     { log, timeoutMs: config.shutdownTimeoutMs },

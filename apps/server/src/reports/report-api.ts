@@ -125,7 +125,7 @@ export const reportSchema: JsonSchema = object({
 });
 
 /** /reports/farms/{id} and /reports/groups/{id}: the figures of docs/reports.md as JSON. */
-export function reportRoutes({ sql }: ApiDeps): ApiRoute[] {
+export function reportRoutes({ sql, plannedSql }: ApiDeps): ApiRoute[] {
   return [
     route<ReportRange>({
       method: 'get',
@@ -139,8 +139,10 @@ export function reportRoutes({ sql }: ApiDeps): ApiRoute[] {
       query: REPORT_PARAMS,
       responses: { 200: { description: 'The report', schema: ref('Report') } },
       async handler({ c, principal, params, query }) {
-        const scope = await farmScope(sql, principal, params.id!, query);
-        return c.json((await buildReport(sql, principal, scope)).report);
+        // A farm report's statements (the farm; its scans in a period) plan the same for every farm and
+        // period: the generic-plan pool. Group reports filter through a subquery: the ordinary pool.
+        const scope = await farmScope(plannedSql, principal, params.id!, query);
+        return c.json((await buildReport(plannedSql, principal, scope)).report);
       },
     }),
     route<ReportRange>({

@@ -1,4 +1,11 @@
-export { type Bbox, cropBoxToImage, type HintModel, type HintResult, loadHintModel } from './hint-model.ts';
+export {
+  type Bbox,
+  cropBoxToImage,
+  type HintLoadOptions,
+  type HintModel,
+  type HintResult,
+  loadHintModel,
+} from './hint-model.ts';
 export { type ImageInput, ImageInputError, toGrayImage } from './image-input.ts';
 export type { LoadModelOptions } from './load-model.ts';
 export { writeMaskPng, writeOverlayPng } from './mask-images.ts';
@@ -20,3 +27,6 @@ export {
   type SegmentOptions,
 } from './segmentation-model.ts';
 export { GLCM_LEVELS, glcmContrast, meanIntensity } from './texture-features.ts';
+export { type ReasonRule, VIEW_REASONS, type ViewCard, type ViewReason } from './view/view-card.ts';
+export { loadViewModel, type ViewModel } from './view/view-model.ts';
+export type { ViewVerdict } from './view/view-verdict.ts';

@@ -89,6 +89,15 @@ export function createAgent(deps: AgentDeps) {
         registers: [deps.metrics],
       })
     : null;
+  // Where the view verdicts of captures fall (refused or not): the data for tuning min_ribeye_view.
+  const views = deps.metrics
+    ? new Histogram({
+        name: 'cti_agent_ribeye_view',
+        help: 'View verdict (ribeye_view, 0-1) of each capture attempt that got one',
+        buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+        registers: [deps.metrics],
+      })
+    : null;
   const results = deps.metrics
     ? new Counter({
         name: 'cti_agent_captures_total',
@@ -121,13 +130,14 @@ export function createAgent(deps: AgentDeps) {
       lastCapture = { ...result, at: new Date().toISOString(), via };
       counts[result.status] += 1;
       results?.inc({ result: result.status === 'captured' ? 'captured' : result.reason });
+      if (result.ribeyeView !== undefined) views?.observe(result.ribeyeView);
       if (result.status === 'captured') {
         latency?.observe(result.latencyMs / 1000);
         signals?.show('captured');
         log.info({ captureId: result.captureId, latencyMs: Math.round(result.latencyMs), via }, 'captured');
       } else {
         signals?.show('refused');
-        log.warn({ reason: result.reason, via }, result.message);
+        log.warn({ reason: result.reason, via, ribeyeView: result.ribeyeView }, result.message);
       }
       return result;
     } catch (err) {

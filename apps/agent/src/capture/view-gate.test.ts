@@ -26,7 +26,7 @@ describe('view gate (hint enabled)', () => {
   test('a longitudinal backfat view is refused as not_a_ribeye_view, nothing committed', async () => {
     const rig = createCaptureRig({ hint });
     try {
-      rig.push(frame('backfat_longitudinal', 2));
+      rig.push(frame('backfat_longitudinal', 8));
       const result = await rig.pipeline.capture(rig.now());
       assert.equal(result.status, 'refused');
       if (result.status !== 'refused') return;
@@ -63,7 +63,7 @@ describe('view gate (hint enabled)', () => {
       assert.equal(s.status === 'refused' && s.reason, 'not_a_ribeye_view');
       assert.match(s.status === 'refused' ? s.message : '', /< 1\.00\)/);
       for (const rig of [lax, off]) {
-        rig.push(frame('backfat_longitudinal', 2));
+        rig.push(frame('backfat_longitudinal', 8));
         assert.equal((await rig.pipeline.capture(rig.now())).status, 'captured');
       }
     } finally {

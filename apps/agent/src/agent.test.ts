@@ -48,6 +48,18 @@ function testbed(prefix: string, file: Record<string, unknown> = {}, { minFreeBy
   };
 }
 
+/** Status signals whose shown events are recorded (the LED itself writes nowhere). */
+function recordedSignals() {
+  const shown: string[] = [];
+  const signals = createStatusSignals({ led: { write: () => {} } });
+  const show = signals.show;
+  signals.show = (event) => {
+    shown.push(event);
+    show(event);
+  };
+  return { signals, shown };
+}
+
 // The whole chain on real peers (socat PTY + emulator process-equivalent, real outbox on disk); only
 // the GPIO interrupt is injected, as edges into the real debouncer.
 test('button press → best serial frame → committed outbox entry with a valid meta.json; long press retries uploads', {
@@ -204,13 +216,7 @@ test('a press with the disk below the floor is refused as disk_floor: refused si
 }, async () => {
   // The real outbox and its real statfs check, with a floor no disk can meet.
   const { config, outbox, remove } = testbed('cti-floor-', {}, { minFreeBytes: Number.MAX_SAFE_INTEGER });
-  const shown: string[] = [];
-  const signals = createStatusSignals({ led: { write: () => {} } });
-  const show = signals.show;
-  signals.show = (event) => {
-    shown.push(event);
-    show(event);
-  };
+  const { signals, shown } = recordedSignals();
   const source = createSimulatedSource({ width: 160, height: 120, fps: 20 });
   const agent = createAgent({
     config,
@@ -251,13 +257,7 @@ test('a view below capture.quality_gate.min_ribeye_view is refused as not_a_ribe
   assert.ok(hint);
   const lines: string[] = [];
   const log = createLogger({ name: 'cti-agent', destination: { write: (l: string) => void lines.push(l) } });
-  const shown: string[] = [];
-  const signals = createStatusSignals({ led: { write: () => {} } });
-  const show = signals.show;
-  signals.show = (event) => {
-    shown.push(event);
-    show(event);
-  };
+  const { signals, shown } = recordedSignals();
   const metrics = new Registry();
   const source = createSimulatedSource({ width: 256, height: 192, fps: 20 });
   const agent = createAgent({

@@ -42,7 +42,7 @@ const CLASS_REASONS: Record<string, ViewReason> = {
 };
 
 const hint = await loadHintModel({ modelsDir: values.models!, viewCardPath: null, intraOpThreads: 2 });
-const classes = (hint.card as { viewClasses?: string[] }).viewClasses;
+const classes = hint.card.viewClasses;
 const features = [
   ...(classes ? ['view_logit'] : []),
   'hint_score_logit',

@@ -10,3 +10,7 @@ test('1 when every positive outscores every negative, 0 when none does, ½ for t
   assert.equal(rocAuc([0.4, 0.9], [0.2, 0.6]), 0.75);
   assert.ok(Number.isNaN(rocAuc([], [1])));
 });
+
+test('a NaN score gives NaN, not a hang', () => {
+  assert.ok(Number.isNaN(rocAuc([0.5, Number.NaN], [0.1])));
+});

@@ -4,13 +4,14 @@
  */
 export function rocAuc(positives: number[], negatives: number[]): number {
   if (positives.length === 0 || negatives.length === 0) return Number.NaN;
+  if ([...positives, ...negatives].some((v) => Number.isNaN(v))) return Number.NaN;
   const all = [
     ...positives.map((v) => ({ v, pos: true })),
     ...negatives.map((v) => ({ v, pos: false })),
   ].sort((a, b) => a.v - b.v);
   let rankSum = 0;
   for (let i = 0; i < all.length; ) {
-    let j = i;
+    let j = i + 1;
     while (j < all.length && all[j]!.v === all[i]!.v) j++;
     const rank = (i + 1 + j) / 2; // mean 1-based rank of the tie group
     for (let k = i; k < j; k++) if (all[k]!.pos) rankSum += rank;

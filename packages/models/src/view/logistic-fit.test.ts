@@ -39,3 +39,17 @@ test('refuses one-class data and mismatched labels', () => {
   assert.throws(() => fitLogistic([[1], [2]], [1, 1]), /both classes/);
   assert.throws(() => fitLogistic([[1], [2]], [1]), /2 rows but 1 labels/);
 });
+
+test('a constant feature is kept harmless (unit scale, no singular Hessian)', () => {
+  const fit = fitLogistic(
+    [
+      [0, 3],
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ],
+    [0, 0, 1, 1],
+  );
+  assert.equal(fit.featureStd[1], 1);
+  assert.ok(Number.isFinite(predictLogistic(fit, [1.5, 3])));
+});

@@ -55,7 +55,9 @@ export function fitLogistic(x: number[][], y: number[], opts: LogisticOptions = 
     let v = 0;
     for (let i = 0; i < n; i++) v += (x[i]![j]! - mean) ** 2;
     featureMean.push(mean);
-    featureStd.push(Math.sqrt(v / n) || 1);
+    // A constant feature carries nothing: unit scale keeps it harmless (its weight stays ~0).
+    const std = Math.sqrt(v / n);
+    featureStd.push(std > 1e-6 * Math.max(1, Math.abs(mean)) ? std : 1);
   }
   const z = x.map((row) => [1, ...row.map((v, j) => (v - featureMean[j]!) / featureStd[j]!)]);
   const theta = new Array<number>(d + 1).fill(0);

@@ -78,7 +78,7 @@ export function fitViewCard(
     sampleWeights: weights.map((w) => w * samples.length),
     l2: opts.l2 ?? 1e-2,
   });
-  const round = (v: number) => Math.round(v * 1e6) / 1e6;
+  const round = (v: number) => Number(v.toPrecision(7));
   const card: ViewFitResult['card'] = {
     task: 'view-verdict',
     ...(opts.classes ? { classes: opts.classes, classReasons: opts.classReasons ?? {} } : {}),

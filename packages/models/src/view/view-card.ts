@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { ModelCardError } from '../model-card.ts';
+import { ModelCardError, readCardJson } from '../model-card.ts';
 import { FEATURES } from './view-features.ts';
 
 /** A reason rule: `code` is reported when `stat op value` (stats of the preprocessed crop). */
@@ -61,19 +60,7 @@ export type ViewCard = {
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 export async function readViewCard(path: string): Promise<ViewCard> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ModelCardError(`cannot read view card ${path}: ${(err as Error).message}`);
-  }
-  let card: ViewCard;
-  try {
-    card = JSON.parse(raw) as ViewCard;
-  } catch (err) {
-    throw new ModelCardError(`view card ${path} is not JSON: ${(err as Error).message}`);
-  }
-  return validateViewCard(card, path);
+  return validateViewCard(await readCardJson<ViewCard>(path, 'view card'), path);
 }
 
 /** Throws ModelCardError naming the first field that is missing or inconsistent. */

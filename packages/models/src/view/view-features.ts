@@ -77,12 +77,14 @@ const logit = (p: number) => {
  */
 export const FEATURES: Record<string, (s: ViewStats, out: Float32Array) => number> = {
   hint_score_logit: (_s, out) => logit(out[4]!),
-  /** log P(ribeye) − log P(best other class) from the hint's view head (3.x). */
+  /** log P(ribeye) − log P(any other class) from the softmax of the hint's view head (3.x). */
   view_logit: (_s, out) => {
     if (out.length < 7) return Number.NaN;
-    let other = Number.NEGATIVE_INFINITY;
-    for (let k = 6; k < out.length; k++) other = Math.max(other, out[k]!);
-    return out[5]! - other;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let k = 6; k < out.length; k++) m = Math.max(m, out[k]!);
+    let others = 0;
+    for (let k = 6; k < out.length; k++) others += Math.exp(out[k]! - m);
+    return out[5]! - (m + Math.log(others));
   },
   contrast: (s) => s.contrast,
   low_contrast: (s) => Math.max(0, 0.08 - s.contrast),

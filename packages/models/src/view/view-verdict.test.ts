@@ -33,9 +33,11 @@ const out = (ribeye: number, backfat: number, cut: number) =>
   Float32Array.from([0.1, 0.1, 0.9, 0.5, 0.8, ribeye, backfat, cut]);
 
 test('ribeyeView = σ(bias + Σ w·(x − mean)/std) over the named features', () => {
-  // view_logit = 3 − 1 = 2 → z = 4·2/2 − 1·(0.12 − 0.10 − 0)/0.1 = 4 − 0.2
+  // view_logit = log-odds of ribeye against the other classes = 3 − ln(e¹ + e⁰);
+  // z = 4·view_logit/2 − 1·(darkness 0.12 − 0.10 − mean 0)/0.1.
   const v = judgeView(card, stats(0.1), out(3, 1, 0));
-  assert.equal(v.ribeyeView, Math.round((1 / (1 + Math.exp(-3.8))) * 10000) / 10000);
+  const z = (4 * (3 - Math.log(Math.E + 1))) / 2 - 0.2;
+  assert.equal(v.ribeyeView, Math.round((1 / (1 + Math.exp(-z))) * 10000) / 10000);
   assert.deepEqual(v, {
     ribeyeView: v.ribeyeView,
     accepted: true,

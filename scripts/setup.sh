@@ -23,6 +23,13 @@ SUDO=""
 # --- system packages -------------------------------------------------------------------------
 apt_pkgs=(postgresql-15 postgresql-15-postgis-3 socat chromium python3-numpy python3-pil ca-certificates)
 [ "$want_training" -eq 1 ] && apt_pkgs+=(python3-torch python3-onnx)
+# Real infrastructure in tests (issue 14): podman & co. build and run the server image
+# (pnpm test:container), Ceph's RADOS Gateway is the real S3 peer of @cti/testkit (startRgw).
+apt_pkgs+=(podman buildah runc mmdebstrap uidmap fuse-overlayfs slirp4netns radosgw ceph-mon ceph-osd uuid-runtime)
+# arm64 agent package (apps/agent-deb, issue 15): cross-compiling its native addons, running arm64
+# under qemu-user, building an arm64 Debian root, and checking the package (lintian, shellcheck, groff).
+apt_pkgs+=(crossbuild-essential-arm64 make qemu-user-static binfmt-support mmdebstrap arch-test
+  lintian shellcheck groff-base)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -18,6 +18,13 @@ set +e
 # Test suites hit Postgres, s3rver, PTYs and spawned processes on 2 cores: limit parallel packages.
 pnpm exec turbo run test --concurrency="${CTI_TEST_CONCURRENCY:-3}" --output-logs=full "$@" 2>&1 | tee "$log_file"
 status=${PIPESTATUS[0]}
+# The server image, built with podman and run (issue 14; `pnpm test:container`).
+log "container test (scripts/test-container.sh)"
+container_start=$(date +%s)
+bash scripts/test-container.sh 2>&1 | tee -a "$log_file"
+container_status=${PIPESTATUS[0]}
+log "container test took $(( $(date +%s) - container_start )) s"
+[ "$container_status" -eq 0 ] || status=$container_status
 set -e
 passed=$(grep -aoE 'ℹ pass [0-9]+' "$log_file" | awk '{s+=$3} END {print s+0}')
 failed=$(grep -aoE 'ℹ fail [0-9]+' "$log_file" | awk '{s+=$3} END {print s+0}')

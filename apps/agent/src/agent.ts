@@ -15,6 +15,7 @@ import { InvalidMetaError } from './capture/meta-builder.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import type { ClockStatus } from './device/clock-sync.ts';
 import type { Firmware } from './device/firmware.ts';
+import type { EarTagReader } from './eid/eid-reader.ts';
 import type { FramePool } from './frames/frame-pool.ts';
 import type { FrameSource } from './frames/frame-source.ts';
 import type { GpsSource } from './gps/gps-source.ts';
@@ -54,6 +55,8 @@ export type AgentDeps = {
   signals?: StatusSignals | null;
   hint?: Hint | null;
   gps?: GpsSource | null;
+  /** The ear-tag reader at the chute; absent → captures carry no `animal`. */
+  earTags?: Pick<EarTagReader, 'start' | 'stop' | 'forPress' | 'consume' | 'status'> | null;
   clockStatus: () => ClockStatus;
   firmware: Firmware;
   metrics?: Registry;
@@ -67,7 +70,7 @@ export type AgentDeps = {
  * outbox commit or a clear refusal. `health()` drives the systemd watchdog.
  */
 export function createAgent(deps: AgentDeps) {
-  const { config, source, outbox, uploader, button, signals, hint, gps } = deps;
+  const { config, source, outbox, uploader, button, signals, hint, gps, earTags } = deps;
   const log = deps.log ?? silentLogger();
   const now = deps.now ?? (() => performance.now());
   const pool = deps.framePool;
@@ -79,6 +82,8 @@ export function createAgent(deps: AgentDeps) {
   let chain: Promise<unknown> = Promise.resolve();
   let lastCapture: (CaptureResult & { at: string; via: CaptureVia }) | null = null;
   let fatal: string | null = null;
+  /** The latest capture failure (a bug, an I/O error), for status and the heartbeat. */
+  let lastFailure: { at: string; message: string } | null = null;
   let baseTimer: NodeJS.Timeout | null = null;
   const counts = { captured: 0, refused: 0, failed: 0 };
   const latency = deps.metrics
@@ -116,6 +121,7 @@ export function createAgent(deps: AgentDeps) {
     attribution: () => session,
     probeIdentity: () => source.identity(),
     gps: () => gps?.current() ?? null,
+    earTags,
     clockStatus: deps.clockStatus,
     firmware: deps.firmware,
     newCaptureId: createCaptureIdGenerator(),
@@ -145,6 +151,7 @@ export function createAgent(deps: AgentDeps) {
       results?.inc({ result: 'error' });
       // An invalid meta.json is a bug: stay up (the button must keep answering) but show error loudly.
       if (err instanceof InvalidMetaError) fatal = err.message;
+      lastFailure = { at: new Date().toISOString(), message: (err as Error).message };
       log.error({ err }, 'capture failed');
       signals?.setBase('error');
       signals?.show('refused');
@@ -232,6 +239,7 @@ export function createAgent(deps: AgentDeps) {
       startedAt = now();
       await source.start();
       await gps?.start();
+      await earTags?.start();
       uploader?.start();
       signals?.start();
       baseTimer = setInterval(updateBase, 2000);
@@ -243,6 +251,7 @@ export function createAgent(deps: AgentDeps) {
       await chain;
       await source.stop();
       await gps?.stop();
+      await earTags?.stop();
       await uploader?.stop({ abandonAfterMs: 5000 });
       signals?.stop();
       await hint?.close?.();
@@ -266,7 +275,9 @@ export function createAgent(deps: AgentDeps) {
         outbox: outbox.summary(),
         hint: hint ? 'loaded' : 'absent',
         gps: gps?.status() ?? null,
+        ear_tag_reader: earTags?.status() ?? null,
         captures: counts,
+        last_error: lastFailure,
         last_capture: lastCapture && { ...lastCapture, meta: undefined },
         signal: signals?.current() ?? null,
         memory: memoryFigures(),

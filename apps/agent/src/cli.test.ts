@@ -165,6 +165,52 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
   });
 });
 
+describe('cti-agent capture when the service dies mid-request', () => {
+  test('says the outcome is unknown, points at `cti-agent outbox list`, exits 4 (not 2: "not running")', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-died-'));
+    // A process in the service's place that reads the capture request and dies before answering.
+    const service = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:http').createServer((req) => req.on('end', () => process.exit(9)).resume())
+           .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const port = Number(await new Promise<string>((resolve) => service.stdout?.once('data', resolve)));
+      const file = join(dir, 'agent.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'dev-0001',
+          data_dir: dir,
+          source: { kind: 'simulated', pattern: 'synthetic' },
+          upload: { bucket: 'cti-test', enabled: false },
+        }),
+      );
+      writeFileSync(join(dir, 'agent-http.json'), JSON.stringify({ host: '127.0.0.1', port }));
+      const died = await runCli(['--config', file, 'capture'], process.env);
+      assert.equal(service.exitCode ?? (await new Promise((r) => service.once('exit', r))), 9);
+      assert.equal(died.code, 4, died.stderr);
+      assert.match(
+        died.stderr,
+        /took the request but gave no answer .*outcome unknown — check `cti-agent outbox list`/,
+      );
+      // The same command with nothing listening any more: "not running", exit 2.
+      const down = await runCli(['--config', file, 'capture'], process.env);
+      assert.equal(down.code, 2, down.stderr);
+      assert.match(down.stderr, /does not answer .* Fix: start it/);
+    } finally {
+      service.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('cti-agent config errors', () => {
   test('an invalid config names every bad key and exits 2', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-cfg-'));

@@ -7,19 +7,23 @@ import {
   outboxCommand,
   statusCommand,
 } from './cli/commands.ts';
-import { ServiceUnavailableError } from './cli/local-client.ts';
+import { OutcomeUnknownError, ServiceUnavailableError } from './cli/local-client.ts';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
 import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 
 const USAGE = `usage: cti-agent [--config <file>] <command>
   run                 run the capture service (systemd runs this)
-  capture             take a capture through the running service (exit 0 taken, 3 refused)
+  capture             take a capture through the running service (exit 0 taken, 3 refused,
+                      2 service not running, 4 outcome unknown: check \`cti-agent outbox list\`)
   status              probe, trigger, clock, disk and outbox summary
   doctor              check GPIO, probe, S3, disk, clock, config; each failure with a fix
   hint <image>        run the on-device ribeye hint on an image file, print JSON
   outbox <command>    list | show <id> | retry [<id>] | quarantine   (see \`cti-agent outbox\`)
 config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
 `;
+
+/** The request reached the service, which died or hung before answering (see OutcomeUnknownError). */
+const EXIT_OUTCOME_UNKNOWN = 4;
 
 function parse(argv: string[]): { configPath: string; command: string | undefined; rest: string[] } {
   const args = [...argv];
@@ -68,6 +72,11 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof OutcomeUnknownError) {
+      process.stderr.write(`cti-agent: ${err.message}\n`);
+      process.exitCode = EXIT_OUTCOME_UNKNOWN;
+      return;
+    }
     const known =
       err instanceof ConfigError ||
       err instanceof ServiceUnavailableError ||

@@ -9,9 +9,10 @@ import { createClockSyncMonitor } from './device/clock-sync.ts';
 import { readFirmware } from './device/firmware.ts';
 import { createFrameSource } from './frames/create-frame-source.ts';
 import { createFramePool } from './frames/frame-pool.ts';
+import { openHeartbeat } from './heartbeat/open-heartbeat.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createOutbox } from './outbox/index.ts';
-import { createStatusSignals } from './signals/status-signals.ts';
+import { createStatusSignals, type StatusSignals } from './signals/status-signals.ts';
 import { createSystemdNotifier, startWatchdog } from './systemd/systemd-notifier.ts';
 import { openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
@@ -29,6 +30,19 @@ async function openGps(config: AgentConfig, log: Logger) {
   if (!config.gps) return null;
   const { createGpsSource } = await import('./gps/gps-source.ts');
   return createGpsSource(config.gps, log.child({ mod: 'gps' }));
+}
+
+/** The ear-tag reader; a new tag is acknowledged on the LED/buzzer (not during a capture's flicker). */
+async function openEarTags(config: AgentConfig, log: Logger, signals: StatusSignals | null) {
+  if (!config.eidReader) return null;
+  const { createEarTagReader } = await import('./eid/eid-reader.ts');
+  return createEarTagReader({
+    ...config.eidReader,
+    log: log.child({ mod: 'eid' }),
+    onRead: (_eid, outcome) => {
+      if (outcome !== 'repeat' && signals?.current() !== 'capturing') signals?.show('tag_read');
+    },
+  });
 }
 
 async function openButton(config: AgentConfig, log: Logger) {
@@ -82,6 +96,8 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   const { signals, outputs } = await openSignals(config);
   const button = await openButton(config, log);
   const framePool = createFramePool();
+  const hint = config.hint.enabled ? await loadHint({ log, modelPath: config.hint.modelPath }) : null;
+  const firmware = readFirmware();
   const agent = createAgent({
     config,
     source: await createFrameSource(config, log.child({ mod: 'source' }), { pool: framePool }),
@@ -90,16 +106,26 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     uploader: await openUploader(config, outbox, log, metrics),
     button,
     signals,
-    hint: config.hint.enabled ? await loadHint({ log, modelPath: config.hint.modelPath }) : null,
+    hint,
     gps: await openGps(config, log),
+    earTags: await openEarTags(config, log, signals),
     clockStatus: clock.current,
-    firmware: readFirmware(),
+    firmware,
     metrics,
     log,
   });
   await agent.start();
+  const heartbeat = openHeartbeat({
+    config,
+    agent,
+    lastCommittedAt: outbox.lastCommittedAt,
+    agentVersion: firmware.app_version,
+    models: hint?.model ? [hint.model] : [],
+    log: log.child({ mod: 'heartbeat' }),
+  });
+  heartbeat.start();
   const server = serve({
-    fetch: createLocalApi({ agent, metrics }).fetch,
+    fetch: createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
     hostname: config.http.host,
     port: config.http.port,
   });
@@ -130,6 +156,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
       await notifier.send('STOPPING=1').catch(() => {});
       stopWatchdog();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await heartbeat.stop();
       await agent.stop();
       button?.close();
       for (const o of outputs) o?.close();

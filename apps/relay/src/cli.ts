@@ -5,12 +5,14 @@ import { parseArgs } from 'node:util';
 import { createLogger, type Logger, onShutdown } from '@cti/runtime';
 import { pino } from 'pino';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadRelayConfig, loadWatchConfig } from './config.ts';
+import { ConfigError, loadRelayConfig, loadServeConfig, loadWatchConfig } from './config.ts';
 import { loadState } from './local/watch-state.ts';
 import { createWatcher } from './local/watcher.ts';
+import { startNotifyServer } from './notify/notify-server.ts';
 import type { Relay, RelayTarget } from './relay-core.ts';
-import { createRelayFactory } from './relay-from-env.ts';
+import { createRelayFactory, createS3Client } from './relay-from-env.ts';
 import { targetsFromEvent } from './s3-events.ts';
+import { listMetaObjects } from './s3-objects.ts';
 
 const USAGE = `Usage:
   cti-relay watch [--bucket B] [--state FILE] [--poll-ms N] [--retry-rejected]
@@ -21,12 +23,20 @@ const USAGE = `Usage:
       exit 0 when delivered or ignored, 1 when rejected, incomplete or failed.
   cti-relay replay <file|-> [--budget-ms N]
       Re-run an event from a file or stdin: an EventBridge/S3 event, or a dead-letter message from the
-      Lambda's on-failure destination (its requestPayload). One JSON line per object; exit as for once.
+      Lambda's on-failure destination or \`serve\`'s dead-letter directory (its requestPayload).
+      One JSON line per object; exit as for once.
+  cti-relay replay --bucket B [--prefix P] [--since ISO-8601] [--budget-ms N]
+      Cover a gap (notifications lost while nothing listened): relay every raw/**/meta.json in the
+      bucket, or those modified since the time given. Captures the server has are answered as replays.
+  cti-relay serve [--host H] [--port N]
+      Receive a self-hosted store's bucket notifications (Ceph RGW, MinIO) on POST /notify and relay
+      each finished capture; answers 503 so the store re-sends when a capture is incomplete or the
+      server is unreachable. See docs/self-hosted-storage.md.
   cti-relay status [--bucket B] [--state FILE]
       Print the watcher's pending and rejected captures from its state file.
 
 Configuration comes from the environment (CTI_WEBHOOK_URL, CTI_WEBHOOK_SECRETS, S3_ENDPOINT,
-AWS_REGION, CTI_RELAY_*); see apps/relay/README.md.`;
+AWS_REGION, CTI_RELAY_*; serve: CTI_RELAY_NOTIFY_SECRETS, CTI_RELAY_LISTEN_*); see apps/relay/README.md.`;
 
 const options = {
   bucket: { type: 'string' },
@@ -34,6 +44,10 @@ const options = {
   'poll-ms': { type: 'string' },
   'budget-ms': { type: 'string' },
   'retry-rejected': { type: 'boolean' },
+  prefix: { type: 'string' },
+  since: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,11 +106,18 @@ async function once(positionals: string[], flags: Flags, log: Logger): Promise<n
   return relayTargets([{ bucket, key }], flags, log);
 }
 
-/** Re-run an event: a raw EventBridge/S3 event or a DLQ message from Lambda's on-failure destination. */
+/**
+ * Re-run an event (a raw EventBridge/S3 event, a DLQ message from Lambda's on-failure destination or a
+ * dead letter of `serve`), or with --bucket every meta.json in the bucket (modified since --since).
+ */
 async function replay(positionals: string[], flags: Flags, log: Logger): Promise<number> {
+  if (flags.bucket) {
+    if (positionals.length > 0) throw new UsageError('replay takes either <file> or --bucket, not both');
+    return relayTargets(await bucketTargets(flags), flags, log);
+  }
   const [file] = positionals;
   if (!file || positionals.length > 1)
-    throw new UsageError('replay needs exactly one <file> (or - for stdin)');
+    throw new UsageError('replay needs exactly one <file> (or - for stdin), or --bucket B');
   const source = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
   let data: { requestPayload?: unknown };
   try {
@@ -107,6 +128,43 @@ async function replay(positionals: string[], flags: Flags, log: Logger): Promise
   // Lambda destinations wrap the original event as requestPayload (with the error as responsePayload).
   const { targets } = targetsFromEvent(data.requestPayload ?? data);
   return relayTargets(targets, flags, log);
+}
+
+/** Every meta.json under --prefix (raw/) in --bucket, modified at or after --since, oldest first. */
+async function bucketTargets(flags: Flags): Promise<RelayTarget[]> {
+  const since = flags.since === undefined ? 0 : Date.parse(flags.since);
+  if (Number.isNaN(since))
+    throw new UsageError(`--since must be an ISO-8601 time, got ${JSON.stringify(flags.since)}`);
+  const bucket = flags.bucket as string;
+  const s3 = createS3Client(loadRelayConfig(process.env));
+  try {
+    const found = await listMetaObjects(s3, bucket, flags.prefix ?? 'raw/');
+    return found
+      .filter((o) => o.lastModified.getTime() >= since)
+      .sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime())
+      .map((o) => ({ bucket, key: o.key }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** `serve`: the notification endpoint, until SIGTERM/SIGINT (in-flight notifications finish first). */
+async function serve(flags: Flags, log: Logger): Promise<number> {
+  const config = loadRelayConfig(process.env);
+  const serveConfig = loadServeConfig(process.env, { host: flags.host, port: flags.port });
+  const relays = createRelayFactory({ config, log, source: 'notification' });
+  await relays.get(); // fail fast on unreadable secrets
+  const relay = {
+    relayObject: async (...args: Parameters<Relay['relayObject']>) =>
+      (await relays.get()).relayObject(...args),
+  };
+  const server = await startNotifyServer({ relay, config: serveConfig, log, clock: systemClock });
+  log.info(
+    { host: serveConfig.host, port: server.port },
+    'listening for bucket notifications on POST /notify',
+  );
+  onShutdown(() => server.close(), { log });
+  return new Promise<number>(() => {});
 }
 
 async function status(flags: Flags): Promise<number> {
@@ -134,12 +192,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined && !flags.help ? 2 : 0;
   }
-  // `watch` logs to stdout (journald/Docker); one-shot commands keep stdout for their JSON result.
+  // `watch`/`serve` log to stdout (journald/Docker); one-shot commands keep stdout for their JSON result.
   const log = createLogger({
     name: 'cti-relay',
-    ...(command !== 'watch' && { destination: pino.destination(2) }),
+    ...(command !== 'watch' && command !== 'serve' && { destination: pino.destination(2) }),
   });
   if (command === 'watch') return watch(flags, log);
+  if (command === 'serve') return serve(flags, log);
   if (command === 'once') return once(rest, flags, log);
   if (command === 'replay') return replay(rest, flags, log);
   if (command === 'status') return status(flags);

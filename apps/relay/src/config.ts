@@ -25,6 +25,20 @@ export interface WatchConfig {
   graceMs: number;
 }
 
+/** Settings of `cti-relay serve`, the HTTP endpoint for a self-hosted store's bucket notifications. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  /** Accepted notification secrets (rotation: add the new one, switch the store, drop the old). */
+  notifySecrets: string[];
+  /** Larger notification bodies are refused with 413 (a record is ~1-2 KB). */
+  maxBodyBytes: number;
+  /** Time one notification may take (files, webhook retries) before the store is told to re-send. */
+  budgetMs: number;
+  /** Where notifications the server rejected for good are kept, one replayable file each. */
+  deadLetterDir: string;
+}
+
 type Env = Record<string, string | undefined>;
 
 /** A bad or missing setting; the message names every offending variable. */
@@ -145,4 +159,34 @@ export function loadWatchConfig(
   const graceMs = int('CTI_RELAY_GRACE_MS', 15 * 60_000, 0, 7 * 24 * 3_600_000);
   if (problems.length > 0) throw new ConfigError(problems);
   return { bucket: bucket as string, prefix, stateFile, pollMs, graceMs };
+}
+
+/**
+ * Read `cti-relay serve`'s settings; `overrides` are CLI flags, which win over the environment.
+ *
+ * @example
+ * const serve = loadServeConfig(process.env, { port: '8090' });
+ */
+export function loadServeConfig(env: Env, overrides: { host?: string; port?: string } = {}): ServeConfig {
+  const merged: Env = {
+    ...env,
+    ...(overrides.host && { CTI_RELAY_LISTEN_HOST: overrides.host }),
+    ...(overrides.port && { CTI_RELAY_LISTEN_PORT: overrides.port }),
+  };
+  const { problems, get, int } = collector(merged);
+  const notifySecrets = parseSecrets(get('CTI_RELAY_NOTIFY_SECRETS'), problems, 'CTI_RELAY_NOTIFY_SECRETS');
+  if (notifySecrets.length === 0 && !problems.some((p) => p.startsWith('CTI_RELAY_NOTIFY_SECRETS'))) {
+    problems.push('CTI_RELAY_NOTIFY_SECRETS: is required for serve (the shared secret the store sends)');
+  }
+  for (const secret of notifySecrets) {
+    if (secret.length < 16)
+      problems.push('CTI_RELAY_NOTIFY_SECRETS: each secret must be at least 16 characters');
+  }
+  const host = get('CTI_RELAY_LISTEN_HOST') ?? '127.0.0.1';
+  const port = int('CTI_RELAY_LISTEN_PORT', 8090, 0, 65535);
+  const maxBodyBytes = int('CTI_RELAY_NOTIFY_MAX_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
+  const budgetMs = int('CTI_RELAY_NOTIFY_BUDGET_MS', 20_000, 1000, 15 * 60_000);
+  const deadLetterDir = get('CTI_RELAY_DEAD_LETTER_DIR') ?? '.cti/relay-dead-letters';
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { host, port, notifySecrets, maxBodyBytes, budgetMs, deadLetterDir };
 }

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeS3Key, targetsFromEvent } from './s3-events.ts';
-import { eventBridgeObjectCreated, s3NotificationRecord } from './test-events.ts';
+import {
+  cephNotificationRecord,
+  eventBridgeObjectCreated,
+  minioNotification,
+  s3NotificationRecord,
+} from './test-events.ts';
 
 const META_KEY = 'raw/dev-0001/2025/09/09/cap_1757423584/meta.json';
 
@@ -41,6 +46,27 @@ test('S3 notification records: every object-created record, others skipped', () 
       { bucket: 'b2', key: META_KEY, eventId: '0A1B2C3D4E5F678901' },
     ],
     skipped: ['Records[1]: aws:s3 ObjectRemoved:Delete'],
+  });
+});
+
+test('Ceph RGW records: keys as stored (not decoded), the event id; MinIO: s3:-prefixed names, encoded keys', () => {
+  const ceph = { Records: [cephNotificationRecord('b', 'raw/a+b c/meta.json')] };
+  assert.deepEqual(targetsFromEvent(ceph).targets, [
+    {
+      bucket: 'b',
+      key: 'raw/a+b c/meta.json',
+      eventId: '1733369400.123456.0123456789abcdef0123456789abcdef',
+    },
+  ]);
+  assert.deepEqual(targetsFromEvent(minioNotification('b', 'raw/a+b c/meta.json')).targets, [
+    { bucket: 'b', key: 'raw/a+b c/meta.json', eventId: '17E0D5A5C4E3A2B1' },
+  ]);
+  const removed = {
+    Records: [{ ...cephNotificationRecord('b', META_KEY), eventName: 'ObjectRemoved:Delete' }],
+  };
+  assert.deepEqual(targetsFromEvent(removed), {
+    targets: [],
+    skipped: ['Records[0]: ceph:s3 ObjectRemoved:Delete'],
   });
 });
 

@@ -18,8 +18,25 @@ interface EventBridgeObjectCreated {
 interface S3NotificationRecord {
   eventSource?: string;
   eventName?: string;
+  /** Ceph RGW: the topic's OpaqueData attribute, copied into every record. */
+  opaqueData?: string;
+  /** Ceph RGW: a unique id per event. */
+  eventId?: string;
   s3?: { bucket?: { name?: string }; object?: { key?: string; sequencer?: string } };
 }
+
+/**
+ * The stores whose notification records the relay reads, and how each writes the object key:
+ * AWS and MinIO URL-encode it as a form value; Ceph RGW (16.2, checked) sends it as stored.
+ * Names are `ObjectCreated:Put` (AWS, RGW) or `s3:ObjectCreated:Put` (MinIO).
+ */
+const RECORD_SOURCES: Record<string, { encodedKeys: boolean }> = {
+  'aws:s3': { encodedKeys: true },
+  'minio:s3': { encodedKeys: true },
+  'ceph:s3': { encodedKeys: false },
+};
+
+const isObjectCreated = (name: string | undefined) => /^(s3:)?ObjectCreated:/.test(name ?? '');
 
 /** Targets found in an event plus the records deliberately skipped (not object-created). */
 export interface ParsedEvent {
@@ -52,7 +69,8 @@ function fromEventBridge(event: EventBridgeObjectCreated): ParsedEvent {
 function fromRecords(records: S3NotificationRecord[]): ParsedEvent {
   const parsed: ParsedEvent = { targets: [], skipped: [] };
   records.forEach((record, i) => {
-    if (record.eventSource !== 'aws:s3' || !record.eventName?.startsWith('ObjectCreated:')) {
+    const source = RECORD_SOURCES[record.eventSource ?? ''];
+    if (!source || !isObjectCreated(record.eventName)) {
       parsed.skipped.push(`Records[${i}]: ${record.eventSource ?? '?'} ${record.eventName ?? '?'}`);
       return;
     }
@@ -61,15 +79,19 @@ function fromRecords(records: S3NotificationRecord[]): ParsedEvent {
     if (typeof bucket !== 'string' || typeof key !== 'string') {
       throw new TypeError(`Records[${i}] has no s3.bucket.name / s3.object.key`);
     }
-    const eventId = record.s3?.object?.sequencer;
-    parsed.targets.push({ bucket, key: decodeS3Key(key), ...(eventId && { eventId }) });
+    const eventId = record.eventId || record.s3?.object?.sequencer;
+    parsed.targets.push({
+      bucket,
+      key: source.encodedKeys ? decodeS3Key(key) : key,
+      ...(eventId && { eventId }),
+    });
   });
   return parsed;
 }
 
 /**
  * The objects an invocation is about: an EventBridge "Object Created" event (one object) or a classic
- * S3 notification (`Records[].s3`, possibly several). Anything else throws, so a mis-wired trigger
+ * S3 notification (`Records[].s3`, possibly several; from AWS, MinIO or Ceph RGW). Anything else throws, so a mis-wired trigger
  * fails loudly and lands in the dead-letter queue instead of being silently dropped.
  */
 export function targetsFromEvent(event: unknown): ParsedEvent {

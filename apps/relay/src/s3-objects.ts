@@ -9,6 +9,7 @@ import {
   NotFound,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { META_FILE } from '@cti/contracts';
 
 /** What a listing says about one object in a capture directory. */
 export interface ListedObject {
@@ -115,4 +116,29 @@ export async function hashObject(
     if (isNotFound(error)) return null;
     throw error;
   }
+}
+
+/** A capture's meta.json as a listing shows it. */
+export interface MetaObject {
+  key: string;
+  etag: string;
+  lastModified: Date;
+}
+
+/** Every `…/meta.json` under the prefix, from a full paginated listing. */
+export async function listMetaObjects(s3: S3Client, bucket: string, prefix: string): Promise<MetaObject[]> {
+  const found: MetaObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const item of page.Contents ?? []) {
+      if (item.Key?.endsWith(`/${META_FILE}`)) {
+        found.push({ key: item.Key, etag: item.ETag ?? '', lastModified: item.LastModified ?? new Date(0) });
+      }
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return found;
 }

@@ -51,3 +51,75 @@ export function s3NotificationRecord(bucket: string, key: string, eventName = 'O
     },
   };
 }
+
+/** A Ceph RGW (16.2) notification record, as pushed to an HTTP endpoint: the key as stored. */
+export function cephNotificationRecord(bucket: string, key: string, opaqueData = '') {
+  return {
+    eventVersion: '2.2',
+    eventSource: 'ceph:s3',
+    awsRegion: 'default',
+    eventTime: '2026-12-05T03:30:00.000000Z',
+    eventName: 'ObjectCreated:Put',
+    userIdentity: { principalId: 'cti-test' },
+    requestParameters: { sourceIPAddress: '' },
+    responseElements: { 'x-amz-request-id': 'a1b2.4121.3', 'x-amz-id-2': '4121-default-default' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'cti-relay',
+      bucket: {
+        name: bucket,
+        ownerIdentity: { principalId: 'cti-test' },
+        arn: `arn:aws:s3:::${bucket}`,
+        id: 'x',
+      },
+      object: {
+        key,
+        size: 1024,
+        eTag: '0123456789abcdef0123456789abcdef',
+        versionId: '',
+        sequencer: '41F08D67',
+        metadata: [],
+        tags: [],
+      },
+    },
+    eventId: '1733369400.123456.0123456789abcdef0123456789abcdef',
+    opaqueData,
+  };
+}
+
+/** A MinIO notification body (webhook target): top-level EventName/Key, URL-encoded record keys. */
+export function minioNotification(bucket: string, key: string) {
+  const encoded = encodeURIComponent(key).replace(/%2F/g, '/');
+  return {
+    EventName: 's3:ObjectCreated:Put',
+    Key: `${bucket}/${key}`,
+    Records: [
+      {
+        eventVersion: '2.0',
+        eventSource: 'minio:s3',
+        awsRegion: '',
+        eventTime: '2026-12-05T03:30:00.000Z',
+        eventName: 's3:ObjectCreated:Put',
+        userIdentity: { principalId: 'cti-local' },
+        requestParameters: { principalId: 'cti-local', region: '', sourceIPAddress: '172.18.0.1' },
+        responseElements: { 'x-amz-id-2': 'dd9025bab4ad464b', 'x-amz-request-id': '17E0D5A5C3B1E3C1' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'Config',
+          bucket: {
+            name: bucket,
+            ownerIdentity: { principalId: 'cti-local' },
+            arn: `arn:aws:s3:::${bucket}`,
+          },
+          object: {
+            key: encoded,
+            size: 1024,
+            eTag: '0123456789abcdef0123456789abcdef',
+            sequencer: '17E0D5A5C4E3A2B1',
+          },
+        },
+        source: { host: '172.18.0.1', port: '', userAgent: 'aws-sdk-js' },
+      },
+    ],
+  };
+}

@@ -6,57 +6,21 @@
 //    (real HTTP, keep-alive, body limit, HMAC, schema, consistency, transaction, ingestion_log).
 // 3. replays of both, which must be at least as fast.
 // Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10).
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
 import postgres, { type Sql } from 'postgres';
 import { planIngest } from '../src/ingest/ingest-plan.ts';
 import { ingestCapture } from '../src/ingest/ingest-transaction.ts';
 import { distinctWebhook, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
+import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { postWebhook, spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const POOL = Number(process.env.BENCH_POOL ?? 10);
 
 type Figures = { label: string; ok: number; failed: number; seconds: number; p50: number; p99: number };
-
-// CPU accounting, so figures can be read independently of what else loads the machine: CPU seconds
-// used by the Postgres backends of the bench database, the server process and this client process.
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime + stime
-  } catch {
-    return 0; // the process ended
-  }
-}
-
-type CpuSnapshot = { backends: Map<number, number>; server: number; client: number };
-
-async function cpuSnapshot(admin: Sql, serverPid: number | undefined): Promise<CpuSnapshot> {
-  const rows = await admin<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
-  const usage = process.cpuUsage();
-  return {
-    backends: new Map(rows.map((r) => [r.pid, processCpuSeconds(r.pid)])),
-    server: serverPid === undefined ? 0 : processCpuSeconds(serverPid),
-    client: (usage.user + usage.system) / 1e6,
-  };
-}
-
-/** CPU milliseconds per operation between two snapshots (backends new since `a` count from 0). */
-function cpuPerOp(a: CpuSnapshot, b: CpuSnapshot, ops: number) {
-  let postgresSeconds = 0;
-  for (const [pid, seconds] of b.backends) postgresSeconds += seconds - (a.backends.get(pid) ?? 0);
-  const ms = (seconds: number) => (seconds * 1000) / ops;
-  return { postgres: ms(postgresSeconds), server: ms(b.server - a.server), client: ms(b.client - a.client) };
-}
 
 async function measured(
   admin: Sql,
@@ -110,55 +74,13 @@ function print(f: Figures): number {
   return rate;
 }
 
-async function startServer(url: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [new URL('../src/main.ts', import.meta.url).pathname], {
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      CTI_WEBHOOK_SECRETS: TEST_SECRET,
-      CTI_S3_BUCKETS: TEST_BUCKET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CTI_DB_POOL_MAX: String(POOL),
-      LOG_LEVEL: 'info', // the 'listening' line (with the port) is logged at info
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+const startServer = (url: string) =>
+  spawnServer({
+    DATABASE_URL: url,
+    CTI_WEBHOOK_SECRETS: TEST_SECRET,
+    CTI_S3_BUCKETS: TEST_BUCKET,
+    CTI_DB_POOL_MAX: String(POOL),
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'listening' && entry.port) resolve(entry.port);
-    });
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { port, pid: child.pid!, stop };
-}
-
-function post(agent: Agent, port: number, init: RequestInit): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/ingest/webhook',
-        method: 'POST',
-        agent,
-        headers: init.headers as Record<string, string>,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body as string);
-  });
-}
 
 async function main() {
   const db = await createTestDatabase({ max: 1 });
@@ -184,7 +106,7 @@ async function main() {
     try {
       const inits = Array.from({ length: N }, (_, i) => signedInit(distinctWebhook(N + i, { devices: 64 })));
       const viaHttp = (expected: number) => (i: number) =>
-        post(agent, server.port, inits[i]!).then((s) => s === expected);
+        postWebhook(agent, server.port, inits[i]!).then((s) => s === expected);
       const httpNew = await measured(admin, server.pid, () =>
         runAtConcurrency('HTTP webhook (new)', N, viaHttp(201)),
       );

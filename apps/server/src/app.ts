@@ -1,13 +1,34 @@
 import { Hono } from 'hono';
+import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { API_PREFIX, createApiRouter } from './api/api-router.ts';
+import { apiRoutes, apiSchemas } from './api/api-routes.ts';
+import { buildOpenApiDocument } from './api/openapi-document.ts';
+import { originCheck } from './auth/csrf-protection.ts';
+import { createAuthPageRoutes } from './auth/pages/auth-page-routes.ts';
+import type { AuthVariables } from './auth/principal.ts';
+import { securityHeaders } from './auth/security-headers.ts';
+import { loadPrincipal } from './auth/session-middleware.ts';
+import { createSessionStore } from './auth/session-store.ts';
+import { createSignIn } from './auth/sign-in.ts';
+import { createSignInThrottle } from './auth/sign-in-throttle.ts';
 import type { AppConfig } from './config.ts';
+import { registerDeviceGauges } from './devices/device-gauges.ts';
+import { createHeartbeatRoute } from './devices/heartbeat-route.ts';
 import { createErrorHandler, errorResponse, HttpError } from './errors.ts';
 import { createHealthRoutes } from './health/health-routes.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { createImageSizeReader } from './storage/image-size.ts';
+import { createS3Client } from './storage/s3-client.ts';
+import { createUrlSigner } from './storage/url-signer.ts';
+import { createScanChangeFeed } from './web/live/scan-change-feed.ts';
+import { createScanLiveHub } from './web/live/scan-live-hub.ts';
+import { createPageRoutes, errorPage } from './web/pages/page-routes.tsx';
+import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
 export type AppOptions = {
   sql: Sql;
@@ -18,18 +39,29 @@ export type AppOptions = {
   clock?: () => number;
   /** Migration files /readyz compares with; @cti/db's own by default. */
   migrationsDir?: string;
+  /** The dashboard's stylesheet and page scripts (read once); from src/web/static by default. */
+  staticAssets?: StaticAssets;
 };
 
 export type ServerApp = {
-  app: Hono;
+  app: Hono<{ Variables: AuthVariables }>;
   ingestionLog: IngestionLogWriter;
+  /** `/static/*` files and their versioned URLs, for the pages' layout. */
+  staticAssets: StaticAssets;
+  /**
+   * Ends every open event stream (live scans) and the LISTEN connection behind them; call first at
+   * shutdown, so a graceful HTTP close does not wait for streams that never end by themselves.
+   */
+  closeStreams(): Promise<void>;
   /** Writes the buffered ingestion_log rows; call after the HTTP server stopped, before closing `sql`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /** Deletes expired sessions and spent sign-in throttle rows; main.ts runs it every few minutes. */
+  sweep(): Promise<{ sessions: number; throttle: number }>;
 };
 
 /**
- * Builds the HTTP app (no port opened): webhook ingest, health, metrics, request ids, access logs and
- * the single error handler. `main.ts` listens; tests call `app.request()`.
+ * Builds the HTTP app (no port opened): webhook ingest, device heartbeats, health, metrics (with
+ * per-device gauges), request ids, access logs and the single error handler. `main.ts` listens; tests call `app.request()`.
  *
  * @example const { app } = createApp({ sql, config, log, metrics }); await app.request('/healthz');
  */
@@ -40,9 +72,10 @@ export function createApp({
   metrics,
   clock = Date.now,
   migrationsDir,
+  staticAssets = createStaticAssets(),
 }: AppOptions): ServerApp {
   const ingestionLog = createIngestionLogWriter({ sql, log: log.child({ mod: 'ingestion-log' }), metrics });
-  const app = new Hono();
+  const app = new Hono<{ Variables: AuthVariables }>();
   app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
@@ -63,7 +96,54 @@ export function createApp({
       'request',
     );
   });
+  const api = config.api;
+  const signer = api.s3
+    ? createUrlSigner({
+        settings: api.s3,
+        publicEndpoint: api.s3PublicEndpoint,
+        ttlSeconds: api.signedUrlTtlSeconds,
+        clock,
+      })
+    : undefined;
+  const sessions = createSessionStore({ sql, config: config.auth });
+  const throttle = createSignInThrottle({ sql, config: config.auth });
+  const signIn = createSignIn({ sql, config: config.auth, sessions, throttle });
+  const s3 = api.s3 ? createS3Client(api.s3) : undefined;
+  const deps = { sql, config, log: log.child({ mod: 'api' }), signer, s3, sessions, throttle, signIn };
+  const routes = apiRoutes(deps);
+  const openApi = buildOpenApiDocument(routes, apiSchemas);
+  const s3Origin = api.s3PublicEndpoint ?? api.s3?.endpoint;
+  const tileUrl = config.web.mapTileUrl;
+  const tileOrigin = tileUrl ? [new URL(tileUrl.replace(/\{[zxy]\}/g, '0')).origin] : [];
+  app.use(
+    securityHeaders({
+      imageOrigins: [...(s3Origin ? [new URL(s3Origin).origin] : ['https://*.amazonaws.com']), ...tileOrigin],
+    }),
+  );
+  const streams = new AbortController();
+  const feed = createScanChangeFeed({ sql, log: log.child({ mod: 'live-scans' }) });
+  const pages = {
+    ...deps,
+    log: log.child({ mod: 'pages' }),
+    assets: staticAssets,
+    live: createScanLiveHub({ sql, feed, sessions, log: log.child({ mod: 'live-scans' }) }),
+    shutdown: streams.signal,
+    tiles: tileUrl ? { url: tileUrl, attribution: config.web.mapTileAttribution } : undefined,
+    imageSizes: api.s3 ? createImageSizeReader({ settings: api.s3 }) : undefined,
+  };
+  // Everything people use (pages and the API) is behind the session + CSRF layers; the webhook and
+  // device heartbeats are authenticated by their signatures and the health routes carry no session.
+  // API calls are protected by JSON-only bodies (a cross-site form cannot send them without a CORS
+  // preflight, which is never granted) and the X-CSRF-Token header; forms by the Origin check.
+  const machine = ['/ingest/*', '/devices/*', '/healthz', '/readyz', '/metrics', '/static/*'];
+  app.use(except([...machine, '/api/*'], originCheck(config.auth)));
+  app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
+  app.get('/api/openapi.json', (c) => c.json(openApi));
+  app.route(API_PREFIX, createApiRouter(routes));
+  app.route('/', createAuthPageRoutes({ ...deps, assets: staticAssets }));
+  app.route('/', createPageRoutes(pages));
   app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
+  app.route('/', staticAssets.routes);
   app.route(
     '/',
     createIngestRoute({
@@ -75,9 +155,29 @@ export function createApp({
       clock,
     }),
   );
-  app.notFound((c) =>
-    errorResponse(c, new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)),
-  );
-  app.onError(createErrorHandler(log));
-  return { app, ingestionLog, close: (options) => ingestionLog.close(options) };
+  app.route('/', createHeartbeatRoute({ sql, config, log: log.child({ mod: 'devices' }), metrics, clock }));
+  registerDeviceGauges({
+    registry: metrics.registry,
+    sql,
+    silentAfterSeconds: config.devices.silentAfterSeconds,
+    log: log.child({ mod: 'device-gauges' }),
+  });
+  app.notFound((c) => {
+    const error = new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    // A person following a wrong link gets a page; programs get the JSON error.
+    const browser = (c.req.header('accept') ?? '').includes('text/html') && !c.req.path.startsWith('/api/');
+    return browser ? errorPage(c, error, pages) : errorResponse(c, error);
+  });
+  app.onError(createErrorHandler(log, { retryAfterSeconds: config.retryAfterSeconds }));
+  return {
+    app,
+    ingestionLog,
+    staticAssets,
+    closeStreams: async () => {
+      streams.abort();
+      await feed.close();
+    },
+    close: (options) => ingestionLog.close(options),
+    sweep: async () => ({ sessions: await sessions.sweep(), throttle: await throttle.sweep() }),
+  };
 }

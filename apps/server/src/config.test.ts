@@ -18,6 +18,37 @@ test('defaults and lists', () => {
   assert.equal(config.bodyLimitBytes, 1024 * 1024);
   assert.equal(config.signatureToleranceSeconds, 300);
   assert.equal(config.dbPoolMax, 10);
+  assert.deepEqual(config.devices, {
+    silentAfterSeconds: 600,
+    checkIntervalSeconds: 60,
+    historyDays: 7,
+    backlogAgeSeconds: 1800,
+    backlogCaptures: 100,
+    diskLowBytes: 1024 * 1024 * 1024,
+    clockMaxOffsetMs: 5000,
+  });
+});
+
+test('fleet health thresholds', () => {
+  const config = loadConfig({
+    ...minimal,
+    CTI_DEVICE_SILENT_AFTER_S: '120',
+    CTI_DEVICE_CHECK_INTERVAL_S: '5',
+    CTI_DEVICE_HISTORY_DAYS: '30',
+    CTI_DEVICE_BACKLOG_AGE_S: '600',
+    CTI_DEVICE_BACKLOG_CAPTURES: '20',
+    CTI_DEVICE_DISK_LOW_MB: '500',
+    CTI_DEVICE_CLOCK_MAX_OFFSET_MS: '2000',
+  });
+  assert.deepEqual(config.devices, {
+    silentAfterSeconds: 120,
+    checkIntervalSeconds: 5,
+    historyDays: 30,
+    backlogAgeSeconds: 600,
+    backlogCaptures: 20,
+    diskLowBytes: 500 * 1024 * 1024,
+    clockMaxOffsetMs: 2000,
+  });
 });
 
 test('overrides', () => {
@@ -44,6 +75,12 @@ test('each bad setting is named', () => {
     [{ CTI_DB_POOL_MAX: '0' }, 'CTI_DB_POOL_MAX'],
     [{ CTI_BODY_LIMIT_BYTES: '1e6' }, 'CTI_BODY_LIMIT_BYTES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ CTI_DEVICE_SILENT_AFTER_S: '10m' }, 'CTI_DEVICE_SILENT_AFTER_S'],
+    [{ CTI_DEVICE_HISTORY_DAYS: '0' }, 'CTI_DEVICE_HISTORY_DAYS'],
+    [{ CTI_DEVICE_DISK_LOW_MB: '-1' }, 'CTI_DEVICE_DISK_LOW_MB'],
+    [{ CTI_MAP_TILE_URL: 'https://tiles.example.org/{z}/{x}.png' }, 'CTI_MAP_TILE_URL'],
+    [{ CTI_MAP_TILE_URL: 'ftp://tiles.example.org/{z}/{x}/{y}.png' }, 'CTI_MAP_TILE_URL'],
+    [{ CTI_MAP_TILE_URL: 'tiles/{z}/{x}/{y}.png' }, 'CTI_MAP_TILE_URL'],
   ];
   for (const [overrides, setting] of bad) {
     assert.throws(
@@ -53,4 +90,17 @@ test('each bad setting is named', () => {
       setting,
     );
   }
+});
+
+test('dashboard map tiles: unset by default, a {z}/{x}/{y} URL and its attribution when set', () => {
+  assert.deepEqual(loadConfig(minimal).web, { mapTileUrl: undefined, mapTileAttribution: undefined });
+  const tiles = loadConfig({
+    ...minimal,
+    CTI_MAP_TILE_URL: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    CTI_MAP_TILE_ATTRIBUTION: '© OpenStreetMap contributors',
+  }).web;
+  assert.deepEqual(tiles, {
+    mapTileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    mapTileAttribution: '© OpenStreetMap contributors',
+  });
 });

@@ -1,4 +1,18 @@
-import { isValidBucketName } from '@cti/contracts';
+import type { ScryptParams } from './auth/password-hash.ts';
+import {
+  buckets,
+  ConfigError,
+  databaseUrl,
+  type Env,
+  flag,
+  integer,
+  oneOf,
+  optional,
+  secrets,
+} from './config-parsers.ts';
+import { loadS3Settings, type S3Settings } from './storage/s3-settings.ts';
+
+export { ConfigError } from './config-parsers.ts';
 
 /** Everything the server reads from the environment, validated once at start-up (see README). */
 export type ServerConfig = {
@@ -17,26 +31,88 @@ export type ServerConfig = {
   retryAfterSeconds: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  devices: DeviceHealthConfig;
+  auth: AuthConfig;
+  api: ApiConfig;
+  web: WebConfig;
+};
+
+/** The dashboard's pages. */
+export type WebConfig = {
+  /**
+   * CTI_MAP_TILE_URL: a raster tile server (`https://tiles.example.org/{z}/{x}/{y}.png`) drawn under
+   * the farm map; its origin is added to the CSP's img-src. Unset: the plain SVG map, no tiles.
+   */
+  mapTileUrl: string | undefined;
+  /** CTI_MAP_TILE_ATTRIBUTION: the credit the tile provider asks for, written on the map. */
+  mapTileAttribution: string | undefined;
+};
+
+/** Sign-in, sessions, CSRF and throttling (README "Accounts and access"). */
+export type AuthConfig = {
+  /** CTI_SESSION_IDLE_TIMEOUT_S: a session unused this long is over. */
+  sessionIdleSeconds: number;
+  /** CTI_SESSION_MAX_AGE_S: a session is over this long after sign-in, used or not. */
+  sessionMaxAgeSeconds: number;
+  /** CTI_INSECURE_LOCALHOST_COOKIES: omit `Secure` for plain-HTTP requests to localhost only. */
+  insecureLocalhostCookies: boolean;
+  /** CTI_PUBLIC_ORIGIN: the origin browsers use (behind a TLS proxy); unset = the request's own. */
+  publicOrigin: string | undefined;
+  /** CTI_TRUST_PROXY_HOPS: how many X-Forwarded-For entries (from the right) were added by our proxies. */
+  trustProxyHops: number;
+  /** CTI_SIGNIN_ACCOUNT_LIMIT / CTI_SIGNIN_ADDRESS_LIMIT failures within CTI_SIGNIN_WINDOW_S lock for CTI_SIGNIN_LOCKOUT_S. */
+  accountFailureLimit: number;
+  addressFailureLimit: number;
+  failureWindowSeconds: number;
+  lockoutSeconds: number;
+  /** CTI_REGISTRATION_ADDRESS_LIMIT account requests from one address per CTI_REGISTRATION_WINDOW_S. */
+  registrationAddressLimit: number;
+  registrationWindowSeconds: number;
+  /** CTI_SCRYPT_LOG2_N, CTI_SCRYPT_R, CTI_SCRYPT_P: cost of new password hashes. */
+  scrypt: ScryptParams;
+};
+
+/** The JSON API's settings. */
+export type ApiConfig = {
+  /** CTI_SIGNED_URL_TTL_S: lifetime of presigned S3 URLs, at most 300 s. */
+  signedUrlTtlSeconds: number;
+  /** S3_ENDPOINT / AWS_REGION / S3_FORCE_PATH_STYLE; undefined when neither endpoint nor region is set. */
+  s3: S3Settings | undefined;
+  /** CTI_S3_PUBLIC_ENDPOINT: the S3 endpoint as browsers reach it, when it differs from S3_ENDPOINT. */
+  s3PublicEndpoint: string | undefined;
+};
+
+/** Fleet health: when a device counts as silent, backlogged, low on disk or off-clock (README, Devices). */
+export type DeviceHealthConfig = {
+  /** A device that sent heartbeats and has not been heard for this long is silent. */
+  silentAfterSeconds: number;
+  /** How often each replica runs the silence check and prunes history (one replica at a time does it). */
+  checkIntervalSeconds: number;
+  /** Heartbeat history and refused requests older than this are deleted. */
+  historyDays: number;
+  /** Backlog: the oldest capture waiting for upload is at least this old… */
+  backlogAgeSeconds: number;
+  /** …or at least this many captures wait (or any is quarantined). */
+  backlogCaptures: number;
+  /** Disk low: free space below this (or below the agent's own floor). */
+  diskLowBytes: number;
+  /** Clock unsynchronised: the device says so, or its clock is off by more than this. */
+  clockMaxOffsetMs: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
 export type AppConfig = Pick<
   ServerConfig,
-  'webhookSecrets' | 's3Buckets' | 'bodyLimitBytes' | 'signatureToleranceSeconds' | 'retryAfterSeconds'
+  | 'webhookSecrets'
+  | 's3Buckets'
+  | 'bodyLimitBytes'
+  | 'signatureToleranceSeconds'
+  | 'retryAfterSeconds'
+  | 'devices'
+  | 'auth'
+  | 'api'
+  | 'web'
 >;
-
-/** A setting is missing or malformed; the message starts with the setting's name. */
-export class ConfigError extends Error {
-  readonly setting: string;
-
-  constructor(setting: string, message: string) {
-    super(`${setting} ${message}`);
-    this.name = 'ConfigError';
-    this.setting = setting;
-  }
-}
-
-type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -64,82 +140,105 @@ export function loadConfig(env: Env): ServerConfig {
     retryAfterSeconds: integer(env, 'CTI_RETRY_AFTER_S', { fallback: 5, min: 1, max: 3600 }),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    devices: loadDeviceHealthConfig(env),
+    auth: loadAuthConfig(env),
+    api: loadApiConfig(env),
+    web: loadWebConfig(env),
   };
 }
 
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
+const DAY_S = 86_400;
+
+/** The CTI_DEVICE_* settings alone (tests take the defaults with `loadDeviceHealthConfig({})`). */
+export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
+  return {
+    silentAfterSeconds: integer(env, 'CTI_DEVICE_SILENT_AFTER_S', { fallback: 600, min: 1, max: 7 * DAY_S }),
+    checkIntervalSeconds: integer(env, 'CTI_DEVICE_CHECK_INTERVAL_S', { fallback: 60, min: 1, max: 3600 }),
+    historyDays: integer(env, 'CTI_DEVICE_HISTORY_DAYS', { fallback: 7, min: 1, max: 366 }),
+    backlogAgeSeconds: integer(env, 'CTI_DEVICE_BACKLOG_AGE_S', { fallback: 1800, min: 1, max: 30 * DAY_S }),
+    backlogCaptures: integer(env, 'CTI_DEVICE_BACKLOG_CAPTURES', { fallback: 100, min: 1, max: 1_000_000 }),
+    diskLowBytes:
+      integer(env, 'CTI_DEVICE_DISK_LOW_MB', { fallback: 1024, min: 1, max: 16 * 1024 * 1024 }) * 1024 * 1024,
+    clockMaxOffsetMs: integer(env, 'CTI_DEVICE_CLOCK_MAX_OFFSET_MS', {
+      fallback: 5000,
+      min: 1,
+      max: 3_600_000,
+    }),
+  };
 }
 
-function required(env: Env, name: string, what: string): string {
+export function loadAuthConfig(env: Env): AuthConfig {
+  const idle = integer(env, 'CTI_SESSION_IDLE_TIMEOUT_S', { fallback: 8 * 3600, min: 60, max: 30 * 86_400 });
+  const maxAge = integer(env, 'CTI_SESSION_MAX_AGE_S', { fallback: 7 * 86_400, min: 60, max: 90 * 86_400 });
+  if (maxAge < idle)
+    throw new ConfigError('CTI_SESSION_MAX_AGE_S', `must be at least CTI_SESSION_IDLE_TIMEOUT_S (${idle})`);
+  return {
+    sessionIdleSeconds: idle,
+    sessionMaxAgeSeconds: maxAge,
+    insecureLocalhostCookies: flag(env, 'CTI_INSECURE_LOCALHOST_COOKIES'),
+    publicOrigin: origin(env, 'CTI_PUBLIC_ORIGIN'),
+    trustProxyHops: integer(env, 'CTI_TRUST_PROXY_HOPS', { fallback: 0, min: 0, max: 10 }),
+    accountFailureLimit: integer(env, 'CTI_SIGNIN_ACCOUNT_LIMIT', { fallback: 5, min: 1, max: 1000 }),
+    addressFailureLimit: integer(env, 'CTI_SIGNIN_ADDRESS_LIMIT', { fallback: 20, min: 1, max: 100_000 }),
+    failureWindowSeconds: integer(env, 'CTI_SIGNIN_WINDOW_S', { fallback: 900, min: 1, max: 86_400 }),
+    lockoutSeconds: integer(env, 'CTI_SIGNIN_LOCKOUT_S', { fallback: 900, min: 1, max: 86_400 }),
+    registrationAddressLimit: integer(env, 'CTI_REGISTRATION_ADDRESS_LIMIT', {
+      fallback: 5,
+      min: 1,
+      max: 100_000,
+    }),
+    registrationWindowSeconds: integer(env, 'CTI_REGISTRATION_WINDOW_S', {
+      fallback: 3600,
+      min: 1,
+      max: 86_400,
+    }),
+    scrypt: {
+      log2N: integer(env, 'CTI_SCRYPT_LOG2_N', { fallback: 14, min: 10, max: 20 }),
+      r: integer(env, 'CTI_SCRYPT_R', { fallback: 8, min: 1, max: 32 }),
+      p: integer(env, 'CTI_SCRYPT_P', { fallback: 5, min: 1, max: 16 }),
+    },
+  };
+}
+
+export function loadApiConfig(env: Env): ApiConfig {
+  const configured =
+    optional(env, 'S3_ENDPOINT') ?? optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION');
+  return {
+    signedUrlTtlSeconds: integer(env, 'CTI_SIGNED_URL_TTL_S', { fallback: 300, min: 5, max: 300 }),
+    s3: configured === undefined ? undefined : loadS3Settings(env),
+    s3PublicEndpoint: origin(env, 'CTI_S3_PUBLIC_ENDPOINT'),
+  };
+}
+
+export function loadWebConfig(env: Env): WebConfig {
+  const url = optional(env, 'CTI_MAP_TILE_URL');
+  if (url !== undefined) {
+    const example = 'e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png';
+    if (!['{z}', '{x}', '{y}'].every((p) => url.includes(p)))
+      throw new ConfigError('CTI_MAP_TILE_URL', `must contain {z}, {x} and {y} (${example})`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url.replace(/\{[zxy]\}/g, '0'));
+    } catch {
+      throw new ConfigError('CTI_MAP_TILE_URL', `is not a URL (got ${JSON.stringify(url)}); ${example}`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      throw new ConfigError('CTI_MAP_TILE_URL', `must start with https:// or http:// (${example})`);
+  }
+  return { mapTileUrl: url, mapTileAttribution: optional(env, 'CTI_MAP_TILE_ATTRIBUTION') };
+}
+
+function origin(env: Env, name: string): string | undefined {
   const value = optional(env, name);
-  if (value === undefined) throw new ConfigError(name, `is not set; expected ${what}`);
-  return value;
-}
-
-function databaseUrl(env: Env, name: string): string {
-  const value = required(env, name, 'a postgres:// URL, e.g. postgres://cti:cti@127.0.0.1:5432/cti');
+  if (value === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(name, 'is not a URL; expected postgres://user:password@host:port/database');
+    throw new ConfigError(name, `is not a URL (got ${JSON.stringify(value)}); e.g. https://cti.example.com`);
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `must start with postgres:// (got ${url.protocol}//)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must start with http:// or https:// (got ${url.protocol}//)`);
   }
-  if (url.pathname.replace(/^\//, '') === '') throw new ConfigError(name, 'names no database');
-  return value;
-}
-
-function list(env: Env, name: string, what: string): string[] {
-  const items = required(env, name, what)
-    .split(',')
-    .map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new ConfigError(name, `has an empty entry; expected ${what}`);
-  return [...new Set(items)];
-}
-
-function secrets(env: Env, name: string): string[] {
-  const values = list(env, name, 'one or more comma-separated webhook signing secrets');
-  const short = values.findIndex((s) => s.length < 16);
-  if (short !== -1) {
-    throw new ConfigError(name, `entry ${short + 1} is shorter than 16 characters; use a long random secret`);
-  }
-  return values;
-}
-
-function buckets(env: Env, name: string): string[] {
-  const values = list(env, name, 'one or more comma-separated S3 bucket names');
-  const bad = values.find((b) => !isValidBucketName(b));
-  if (bad !== undefined) throw new ConfigError(name, `has an invalid bucket name ${JSON.stringify(bad)}`);
-  return values;
-}
-
-function integer(
-  env: Env,
-  name: string,
-  { fallback, min, max }: { fallback: number; min: number; max: number },
-) {
-  const value = optional(env, name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-  }
-  return n;
-}
-
-function flag(env: Env, name: string): boolean {
-  const value = optional(env, name);
-  if (value === undefined || value === '0' || value === 'false') return false;
-  if (value === '1' || value === 'true') return true;
-  throw new ConfigError(name, `must be 1/true or 0/false (got ${JSON.stringify(value)})`);
-}
-
-function oneOf(env: Env, name: string, allowed: string[], fallback: string): string {
-  const value = optional(env, name) ?? fallback;
-  if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
-  return value;
+  return url.origin;
 }

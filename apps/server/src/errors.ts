@@ -2,6 +2,7 @@ import type { Problem } from '@cti/contracts';
 import type { Context, ErrorHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { databaseErrorCode, isRetryableDatabaseError } from './db/database-errors.ts';
 
 /**
  * An expected HTTP failure: a status, a stable machine-readable `code` (also the metrics reason and
@@ -47,10 +48,29 @@ export function errorResponse(c: Context, error: HttpError) {
   return c.json(errorBody(error, c.get('requestId')), error.status);
 }
 
-/** Expected failures become their response; anything else is logged with its stack and is a plain 500. */
-export function createErrorHandler(log: Logger): ErrorHandler {
+/**
+ * Expected failures become their response; a database that is unreachable or asked us to retry is a
+ * 503 with Retry-After (the request can succeed later); anything else is logged with its stack and is
+ * a plain 500.
+ */
+export function createErrorHandler(
+  log: Logger,
+  { retryAfterSeconds = 5 }: { retryAfterSeconds?: number } = {},
+): ErrorHandler {
   return (err, c) => {
     if (err instanceof HttpError) return errorResponse(c, err);
+    if (isRetryableDatabaseError(err)) {
+      log.warn(
+        { code: databaseErrorCode(err), requestId: c.get('requestId'), path: c.req.path },
+        'database unavailable',
+      );
+      return errorResponse(
+        c,
+        new HttpError(503, 'database_unavailable', 'the database is unavailable; try again shortly', {
+          headers: { 'Retry-After': String(retryAfterSeconds) },
+        }),
+      );
+    }
     log.error({ err, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error');
     return errorResponse(c, internalError());
   };

@@ -19,7 +19,7 @@ export function listen({
   host,
   port,
 }: {
-  app: Hono;
+  app: { fetch: Hono['fetch'] };
   host: string;
   port: number;
 }): Promise<RunningServer> {

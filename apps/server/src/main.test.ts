@@ -8,7 +8,10 @@ import { signWebhook } from '@cti/contracts';
 import { listMigrations } from '@cti/db';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
-import { distinctWebhook, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+import { COMMAND_USAGE } from './cli/command-usage.ts';
+import { workerEnvFor } from './grading/test-grading-rig.ts';
+import { distinctWebhook, SOURCE_NODE_ARGS, TEST_BUCKET, TEST_SECRET } from './test-helpers.ts';
+import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from './test-seed.ts';
 
 // The real program, spawned: configuration errors, migrate-on-start, graceful SIGTERM.
 
@@ -31,7 +34,7 @@ type Spawned = {
 };
 
 function spawnServer(env: Record<string, string | undefined>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -105,8 +108,80 @@ describe('configuration errors name the setting and exit 78', () => {
     const spawned = spawnServer(validEnv('postgres://cti:cti@127.0.0.1:1/none'), ['worker-typo']);
     assert.equal(await spawned.exit, 2);
     assert.match(spawned.stderr(), /unknown command "worker-typo"[\s\S]*usage: cti-server/);
+    for (const name of Object.keys(COMMAND_USAGE))
+      assert.match(spawned.stderr(), new RegExp(`\\n  ${name} `));
+    assert.equal(spawned.lines.join(''), '', 'nothing on stdout');
   });
 });
+
+describe('--help and lazy command loading', () => {
+  test('--help lists every command on stdout and exits 0, without any configuration', async () => {
+    for (const flag of ['--help', '-h', 'help']) {
+      const spawned = spawnServer({}, [flag]);
+      assert.equal(await spawned.exit, 0, flag);
+      const out = spawned.lines.join('\n');
+      assert.match(out, /^usage: cti-server <command> \[options\]/);
+      for (const [name, line] of Object.entries(COMMAND_USAGE)) {
+        assert.ok(out.includes(`  ${line}`), `${flag}: usage of ${name}`);
+        assert.ok(line.startsWith(`${name} `), `${name}'s usage starts with its name`);
+      }
+      assert.equal(spawned.stderr(), '');
+    }
+  });
+
+  test('`worker` starts from source without the JSX loader: it imports none of the dashboard (.tsx) modules', async () => {
+    const db = await createTestDatabase({ max: 1 });
+    databases.push(db);
+    // No SOURCE_NODE_ARGS: Node cannot load a .tsx file by itself, so importing any page fails the start.
+    const child = spawn(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(LOAD_HOOK)}`, MAIN, 'worker'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: 'http://127.0.0.1:9' }),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    const loaded: string[] = [];
+    const lines: string[] = [];
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('LOADED ')) loaded.push(line.slice(7));
+      else lines.push(line);
+    });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor(() => lines.some((l) => l.includes('"worker started"')) || child.exitCode !== null, {
+      what: 'worker started',
+      timeoutMs: 30_000,
+    });
+    assert.ok(
+      lines.some((l) => l.includes('"worker started"')),
+      `worker did not start: ${stderr}`,
+    );
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+    assert.ok(
+      loaded.some((u) => u.endsWith('/grading/worker-command.ts')),
+      'the hook saw the worker load',
+    );
+    assert.deepEqual(
+      loaded.filter((u) => u.includes('/src/web/') || u.endsWith('.tsx') || u.includes('/markdown-it/')),
+      [],
+    );
+    assert.deepEqual(
+      loaded.filter((u) => /\/cli\/(serve|user)-command\.ts$/.test(u)),
+      [],
+    );
+  });
+});
+
+/** A load hook that prints every file a process loads ("LOADED file:///…") on stdout. */
+const LOAD_HOOK = `import { registerHooks } from 'node:module';
+registerHooks({ load(url, context, next) { if (url.startsWith('file:')) process.stdout.write('LOADED ' + url + '\\n'); return next(url, context); } });`;
 
 async function stopAndWait(spawned: Spawned): Promise<number | null> {
   spawned.child.kill('SIGTERM');
@@ -202,4 +277,43 @@ test('SIGTERM: stops accepting, finishes the in-flight webhook, writes its log r
     [201],
     'the in-flight request was logged before the pool closed',
   );
+});
+
+test('SIGTERM with a live scans stream open: the stream delivered a new scan, then ends, and the server exits 0 at once', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const farm = await seedFarm(db.sql, 'Live Farm');
+  const device = await seedDevice(db.sql, 'dev-live', farm);
+  await seedUser(db.sql, 'live@example.com', ['farmer'], { farms: [{ id: farm }] });
+  const spawned = spawnServer({ ...validEnv(db.url), CTI_SHUTDOWN_TIMEOUT_MS: '15000' });
+  const { port } = (await spawned.waitForLog('listening')) as { port: number };
+  const signIn = await fetch(`http://127.0.0.1:${port}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'live@example.com', password: TEST_PASSWORD }),
+  });
+  assert.equal(signIn.status, 200);
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+  let received = '';
+  const ended = new Promise<void>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/scans/events', headers: { cookie } }, (res) => {
+      assert.equal(res.statusCode, 200);
+      res.on('data', (c: Buffer) => (received += c.toString()));
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await waitFor(() => received.includes('event: ready'), { what: `ready event; got ${received}` });
+  const scan = await seedScan(db.sql, { farmId: farm, deviceId: device });
+  await waitFor(() => received.includes(`"id":"${scan}"`), {
+    what: `the new scan on the stream; got ${received}`,
+  });
+  assert.match(received, /event: scan/);
+  const stopAt = Date.now();
+  spawned.child.kill('SIGTERM');
+  await ended;
+  assert.equal(await spawned.exit, 0);
+  assert.ok(Date.now() - stopAt < 5000, `stopped in ${Date.now() - stopAt} ms, not at the shutdown timeout`);
 });

@@ -1,16 +1,26 @@
 #!/usr/bin/env node
 import type { ServerCommand } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/command.ts';
-import { serveCommand } from './cli/serve-command.ts';
+import { COMMAND_USAGE, type CommandName } from './cli/command-usage.ts';
 
-/** Every sub-command, one file each under src/cli/ (or its feature folder). */
-const commands: Record<string, ServerCommand> = {
-  serve: serveCommand,
+/**
+ * Every sub-command, one file each under src/cli/ (or its feature folder), imported only when it runs:
+ * `cti-server worker` never loads the dashboard's pages (hono/jsx, markdown-it, the page modules) and
+ * `cti-server serve` never loads onnxruntime and the models. `--help` needs only the usage lines.
+ */
+const commands: Record<CommandName, () => Promise<ServerCommand>> = {
+  serve: async () => (await import('./cli/serve-command.ts')).serveCommand,
+  device: async () => (await import('./devices/device-command.ts')).deviceCommand,
+  user: async () => (await import('./cli/user-command.ts')).userCommand,
+  worker: async () => (await import('./grading/worker-command.ts')).workerCommand,
+  regrade: async () => (await import('./grading/regrade-command.ts')).regradeCommand,
+  calibration: async () => (await import('./grading/calibration-command.ts')).calibrationCommand,
+  'export-labels': async () => (await import('./corrections/export-labels-command.ts')).exportLabelsCommand,
 };
 
 const usage = () =>
-  `usage: cti-server <command> [options]\n\n${Object.values(commands)
-    .map((c) => `  ${c.usage}`)
+  `usage: cti-server <command> [options]\n\n${Object.values(COMMAND_USAGE)
+    .map((line) => `  ${line}`)
     .join('\n')}\nConfiguration comes from the environment; see apps/server/README.md.`;
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -19,11 +29,11 @@ async function main(argv: string[]): Promise<number | undefined> {
     console.log(usage());
     return 0;
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (command === undefined) {
+  if (!Object.hasOwn(commands, name)) {
     console.error(`cti-server: unknown command ${JSON.stringify(argv.join(' '))}\n${usage()}`);
     return EXIT_USAGE;
   }
+  const command = await commands[name as CommandName]();
   return command.run(rest);
 }
 

@@ -67,6 +67,12 @@ export function createServerMetrics({ dbPoolMax, defaults = true }: ServerMetric
       help: 'ingestion_log rows written',
       registers,
     }),
+    deviceHeartbeats: new Counter({
+      name: 'cti_device_heartbeats_total',
+      help: 'Device heartbeats: accepted, rejected (by reason), unavailable (503) or error (500)',
+      labelNames: ['outcome', 'reason'] as const,
+      registers,
+    }),
     ingestionLogDropped: new Counter({
       name: 'cti_ingestion_log_dropped_total',
       help: 'ingestion_log rows dropped because the buffer was full during a long database outage',

@@ -2,15 +2,25 @@
 // signed webhook requests, and row counts of every table ingest writes.
 import { createHash } from 'node:crypto';
 import { after, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { signWebhook, type WebhookBody } from '@cti/contracts';
 import { EXAMPLE_BUCKET, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
-import type { AppConfig } from './config.ts';
+import { type AppConfig, type AuthConfig, loadAuthConfig, loadDeviceHealthConfig } from './config.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+
+/**
+ * Node arguments that run `src/main.ts` from source: the load hook compiling the dashboard's `.tsx`
+ * (Node strips the types of `.ts` itself). Spawned-server tests put these before the script path.
+ */
+export const SOURCE_NODE_ARGS = [
+  '--import',
+  fileURLToPath(new URL('../scripts/register-jsx.ts', import.meta.url)),
+];
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export const OLD_SECRET = 'old-secret-0123456789abcdef';
@@ -22,28 +32,55 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   bodyLimitBytes: 1024 * 1024,
   signatureToleranceSeconds: 300,
   retryAfterSeconds: 7,
+  devices: loadDeviceHealthConfig({}),
+  auth: testAuthConfig(),
+  api: { signedUrlTtlSeconds: 300, s3: undefined, s3PublicEndpoint: undefined },
+  web: { mapTileUrl: undefined, mapTileAttribution: undefined },
+  ...overrides,
+});
+
+/** Production defaults except a cheap scrypt cost (hashes carry their parameters) and plain-HTTP cookies. */
+export const testAuthConfig = (overrides: Partial<AuthConfig> = {}): AuthConfig => ({
+  ...loadAuthConfig({}),
+  scrypt: { log2N: 10, r: 8, p: 1 },
+  insecureLocalhostCookies: true,
+  // app.request() has no socket: every in-process request comes from the address 'unknown'.
+  registrationAddressLimit: 10_000,
   ...overrides,
 });
 
 export type TestApp = ServerApp & { metrics: ServerMetrics };
 
-export function createTestApp(sql: Sql, overrides: Partial<AppConfig> = {}): TestApp {
+export function createTestApp(
+  sql: Sql,
+  overrides: Partial<AppConfig> = {},
+  { clock }: { clock?: () => number } = {},
+): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
-  return { ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics }), metrics };
+  return {
+    ...createApp({ sql, config: testConfig(overrides), log: silentLogger(), metrics, clock }),
+    metrics,
+  };
 }
 
 export type TestAppContext = { readonly db: TestDatabase; readonly server: TestApp };
 
 /**
  * Registers file-level before/after hooks that create a fresh migrated test database with an app on it,
- * and close/drop both at the end. Read `db` and `server` inside tests and hooks (not at module load).
+ * then run `seed`, and close/drop both at the end. Read `db` and `server` inside tests and hooks (not at module load).
  */
-export function useTestApp(overrides: Partial<AppConfig> = {}): TestAppContext {
+export function useTestApp(
+  overrides: Partial<AppConfig> = {},
+  { seed }: { seed?: (ctx: { db: TestDatabase; server: TestApp }) => Promise<void> } = {},
+): TestAppContext {
   let db: TestDatabase | undefined;
   let server: TestApp | undefined;
+  // One hook: node:test starts a file's root-level before() hooks concurrently, so seeding in a second
+  // hook could run before the database exists.
   before(async () => {
     db = await createTestDatabase();
     server = createTestApp(db.sql, overrides);
+    await seed?.({ db, server });
   });
   after(async () => {
     await server?.close();

@@ -79,6 +79,42 @@ const output = {
   additionalProperties: false,
 } as const;
 
+// Heartbeat to the server (apps/agent/src/heartbeat). The device secret is never in this file: it is
+// read from `secret_file`, by default systemd's credential ($CREDENTIALS_DIRECTORY/device-secret,
+// loaded from the root-only /etc/cti/device-secret), else /etc/cti/device-secret itself.
+const heartbeat = {
+  type: ['object', 'null'],
+  required: ['server_url'],
+  additionalProperties: false,
+  properties: {
+    server_url: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      'x-expected': 'the server base URL, http(s)://host[:port][/prefix]',
+    },
+    // Default 60. Seconds-long intervals are for tests and demos; the server's silence threshold
+    // (CTI_DEVICE_SILENT_AFTER_S) must stay well above the interval.
+    interval_s: { type: 'integer', minimum: 1, maximum: 3600 },
+    timeout_s: { type: 'integer', minimum: 1, maximum: 120 },
+    secret_file: { type: ['string', 'null'], minLength: 1 },
+  },
+} as const;
+
+// Electronic ear-tag reader on a serial line (apps/agent/src/eid): one ASCII line per read.
+const eidReader = {
+  type: ['object', 'null'],
+  required: ['path'],
+  additionalProperties: false,
+  properties: {
+    path,
+    baud_rate: { type: 'integer', minimum: 1200 },
+    // A regular expression finding the tag in a line; its capture groups, joined, are the 15 digits.
+    pattern: { type: ['string', 'null'], minLength: 1, maxLength: 500 },
+    window_s: { type: 'integer', minimum: 1, maximum: 3600 },
+  },
+} as const;
+
 /**
  * JSON Schema (draft 2020-12) of the capture agent's config file. Validate with
  * `compileValidator<AgentConfigFile>(agentConfigSchema)`.
@@ -112,6 +148,9 @@ export const agentConfigSchema = {
       properties: {
         model: { type: 'string', minLength: 1, maxLength: 128 },
         frequency_mhz: { type: 'number', exclusiveMinimum: 0 },
+        // mm per image pixel for this probe at its depth setting: written to meta.json
+        // (acquisition.pixel_spacing_mm) so grading can give cm² and mm.
+        pixel_spacing_mm: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
       },
     },
     trigger,
@@ -187,5 +226,7 @@ export const agentConfigSchema = {
       additionalProperties: false,
       properties: { max_frame_gap_ms: { type: 'integer', minimum: 100 } },
     },
+    heartbeat,
+    eid_reader: eidReader,
   },
 } as const;

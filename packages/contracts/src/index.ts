@@ -1,9 +1,30 @@
 export { agentConfigSchema } from './agent-config-schema.ts';
 export { compileValidator } from './compile-validator.ts';
+export {
+  createDeviceKey,
+  DEVICE_SECRET_PREFIX,
+  type DeviceSecret,
+  DeviceSecretError,
+  type NewDeviceKey,
+  parseDeviceSecret,
+  publicKeyFingerprint,
+} from './device-key.ts';
+export {
+  checkDeviceSignatureHeaders,
+  DEVICE_HEADER,
+  type DeviceRequestHeaders,
+  type DeviceSignatureFailure,
+  type DeviceSignatureVerification,
+  signDeviceRequest,
+  verifyDeviceSignature,
+} from './device-signature.ts';
+export { HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './heartbeat.ts';
+export { heartbeatSchema } from './heartbeat-schema.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';
 export { metaSchema } from './meta-schema.ts';
 export { mimeTypeForFile } from './mime-types.ts';
+export { EID_PATTERN } from './patterns.ts';
 export { formatProblem, type Problem, type ValidationResult } from './problems.ts';
 export {
   fromIngestKeyUri,

@@ -1,6 +1,7 @@
 import {
   CAPTURE_ID_PATTERN,
   DEVICE_CODE_PATTERN,
+  EID_PATTERN,
   FILE_NAME_PATTERN,
   IMAGE_FILE_PATTERN,
   MASK_FILE_PATTERN,
@@ -73,10 +74,27 @@ const acquisition = {
     source: label,
     frame_seq: { type: 'integer', minimum: 0 },
     depth_cm: { type: 'number', exclusiveMinimum: 0 },
+    // Millimetres per image pixel (square pixels) when the agent knows it (probe config, sidecar):
+    // the grading worker's first source of physical scale (cm², mm).
+    pixel_spacing_mm: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
     gain_db: { type: 'number' },
     width_px: { type: 'integer', minimum: 1 },
     height_px: { type: 'integer', minimum: 1 },
     quality: { type: 'object', additionalProperties: { type: 'number' } },
+  },
+} as const;
+
+// The animal at the chute: the electronic ear tag the agent read shortly before the press (additive).
+const animal = {
+  type: ['object', 'null'],
+  required: ['eid', 'read_at'],
+  properties: {
+    eid: {
+      type: 'string',
+      pattern: EID_PATTERN,
+      'x-expected': 'an ISO 11784 ear tag number: 15 digits, e.g. "982000123456789"',
+    },
+    read_at: utcTimestampSchema,
   },
 } as const;
 
@@ -152,5 +170,6 @@ export const metaSchema = {
       properties: { synced: { type: 'boolean' }, source: label },
     },
     acquisition,
+    animal,
   },
 } as const;

@@ -42,6 +42,11 @@ describe('valid meta.json documents', () => {
     ['fractional seconds in captured_at', exampleMeta({ captured_at: '2025-09-09T14:18:32.123Z' })],
     ['a farm uuid', exampleMeta({ farm_id: '6f1c2a9e-3b7d-4c8e-9a0f-1b2c3d4e5f60' })],
     [
+      'the animal read at the chute (additive)',
+      exampleMeta({ animal: { eid: '982000123456789', read_at: '2025-09-09T14:17:50.120Z' } }),
+    ],
+    ['animal null (no tag read)', exampleMeta({ animal: null })],
+    [
       'declared additive fields',
       exampleMeta({
         clock: { synced: false, source: 'fake-hwclock' },
@@ -49,6 +54,7 @@ describe('valid meta.json documents', () => {
           source: 'serial',
           frame_seq: 4711,
           depth_cm: 18,
+          pixel_spacing_mm: 0.296,
           gain_db: 42.5,
           width_px: 640,
           height_px: 480,
@@ -188,6 +194,21 @@ const invalid: [string, unknown, string[]][] = [
     ['/captured_at: must be string'],
   ],
   ['gps.lat > 90', exampleMeta({ gps: { lat: 91, lon: 0 } }), ['/gps/lat: must be <= 90']],
+  [
+    'animal.eid with a space after the country code (the agent normalises it)',
+    exampleMeta({ animal: { eid: '982 000123456789', read_at: '2025-09-09T14:17:50Z' } }),
+    ['/animal/eid: must be an ISO 11784 ear tag number: 15 digits, e.g. "982000123456789"'],
+  ],
+  [
+    'animal.eid of 14 digits',
+    exampleMeta({ animal: { eid: '98200012345678', read_at: '2025-09-09T14:17:50Z' } }),
+    ['/animal/eid: must be an ISO 11784 ear tag number: 15 digits, e.g. "982000123456789"'],
+  ],
+  [
+    'animal without read_at',
+    exampleMeta({ animal: { eid: '982000123456789' } as MetaJson['animal'] }),
+    ['/animal/read_at: is required'],
+  ],
   ['gps.lon < -180', exampleMeta({ gps: { lat: 0, lon: -181 } }), ['/gps/lon: must be >= -180']],
   ['gps without lon', exampleMeta({ gps: { lat: 1 } as MetaJson['gps'] }), ['/gps/lon: is required']],
   [
@@ -204,6 +225,16 @@ const invalid: [string, unknown, string[]][] = [
     'gps.accuracy_m negative',
     exampleMeta({ gps: { lat: 0, lon: 0, accuracy_m: -1 } }),
     ['/gps/accuracy_m: must be >= 0'],
+  ],
+  [
+    'acquisition.pixel_spacing_mm zero',
+    exampleMeta({ acquisition: { pixel_spacing_mm: 0 } }),
+    ['/acquisition/pixel_spacing_mm: must be > 0'],
+  ],
+  [
+    'acquisition.pixel_spacing_mm in cm by mistake (> 10 mm per pixel)',
+    exampleMeta({ acquisition: { pixel_spacing_mm: 29.6 } }),
+    ['/acquisition/pixel_spacing_mm: must be <= 10'],
   ],
   ['image_sha256 uppercase', exampleMeta({ image_sha256: sha('A') }), [`/image_sha256: ${SHA_HINT}`]],
   ['image_sha256 63 chars', exampleMeta({ image_sha256: sha('a').slice(1) }), [`/image_sha256: ${SHA_HINT}`]],

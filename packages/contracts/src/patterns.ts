@@ -39,3 +39,9 @@ export const INGEST_KEY_PATTERN =
 
 /** A uuid in its canonical hyphenated form (either case), as Postgres prints and reads it. */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
+/**
+ * An animal's electronic ear tag (ISO 11784/11785 FDX-B/HDX) as a 15-digit number: 3 digits of country
+ * (ISO 3166 numeric) or manufacturer code, then the 12-digit national id. Same rule as animals.eid.
+ */
+export const EID_PATTERN = '^[0-9]{15}$';

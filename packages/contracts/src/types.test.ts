@@ -31,6 +31,9 @@ expectType<Equals<NonNullable<MetaJson['clock']>['synced'], boolean>>();
 expectType<
   Equals<Exclude<NonNullable<MetaJson['inference_summary']>['ribeye_bbox'], undefined>, number[] | null>
 >();
+expectType<Equals<IsOptional<MetaJson, 'animal'>, true>>();
+expectType<Equals<NonNullable<MetaJson['animal']>['eid'], string>>();
+expectType<Equals<NonNullable<MetaJson['animal']>['read_at'], string>>();
 // Webhook body.
 expectType<Equals<WebhookBody['objects'], string[]>>();
 expectType<Equals<WebhookBody['meta_json']['captured_at'], string>>();

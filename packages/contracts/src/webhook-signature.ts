@@ -1,34 +1,29 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  checkTimestamp,
+  DEFAULT_TOLERANCE_SECONDS,
+  nowSeconds,
+  parseSignatureHeader,
+  SIGNATURE_HEADER,
+  type SignatureShapeFailure,
+  signedMessage,
+  TIMESTAMP_HEADER,
+  type TimestampFailure,
+  timestampText,
+} from './signed-request.ts';
 
-/** Header carrying the unix time (seconds) the relay signed at. */
-export const TIMESTAMP_HEADER = 'X-CTI-Timestamp';
-/** Header carrying `sha256=<64 hex>`: HMAC-SHA256 over `${timestamp}.${raw body bytes}`. */
-export const SIGNATURE_HEADER = 'X-CTI-Signature';
-/** Default accepted clock difference between relay and server, either direction. */
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+export { DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signed-request.ts';
 
 export type WebhookSignatureHeaders = { 'X-CTI-Timestamp': string; 'X-CTI-Signature': string };
 
-export type SignatureFailure =
-  | 'missing_timestamp'
-  | 'malformed_timestamp'
-  | 'stale_timestamp'
-  | 'future_timestamp'
-  | 'missing_signature'
-  | 'malformed_signature'
-  | 'bad_signature';
+export type SignatureFailure = TimestampFailure | SignatureShapeFailure | 'bad_signature';
 
 export type SignatureVerification =
   | { ok: true; secretIndex: number }
   | { ok: false; reason: SignatureFailure; message: string };
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 function hmac(secret: string, timestamp: string, body: string | Uint8Array): Buffer {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(bytes).digest();
+  return createHmac('sha256', secret).update(signedMessage(timestamp, body)).digest();
 }
 
 function checkSecret(secret: unknown, what: string): void {
@@ -54,42 +49,11 @@ export function signWebhook({
   timestamp?: number;
 }): WebhookSignatureHeaders {
   checkSecret(secret, 'signWebhook: secret');
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-    throw new TypeError(
-      `signWebhook: timestamp must be a non-negative integer of unix seconds, got ${timestamp}`,
-    );
-  }
-  const ts = String(timestamp);
+  const ts = timestampText(timestamp, 'signWebhook');
   return {
     [TIMESTAMP_HEADER]: ts,
     [SIGNATURE_HEADER]: `sha256=${hmac(secret, ts, body).toString('hex')}`,
   } as WebhookSignatureHeaders;
-}
-
-function fail(reason: SignatureFailure, message: string): SignatureVerification {
-  return { ok: false, reason, message };
-}
-
-function checkTimestamp(
-  timestamp: string | null | undefined,
-  now: number,
-  tolerance: number,
-): SignatureVerification | null {
-  if (timestamp === null || timestamp === undefined || timestamp === '') {
-    return fail('missing_timestamp', `missing ${TIMESTAMP_HEADER} header`);
-  }
-  if (!/^\d{1,12}$/.test(timestamp)) {
-    return fail(
-      'malformed_timestamp',
-      `${TIMESTAMP_HEADER} must be unix seconds (digits only), got ${JSON.stringify(timestamp.slice(0, 40))}`,
-    );
-  }
-  const skew = Number(timestamp) - now;
-  if (skew < -tolerance)
-    return fail('stale_timestamp', `${TIMESTAMP_HEADER} is ${-skew} s in the past (limit ${tolerance} s)`);
-  if (skew > tolerance)
-    return fail('future_timestamp', `${TIMESTAMP_HEADER} is ${skew} s in the future (limit ${tolerance} s)`);
-  return null;
 }
 
 /**
@@ -121,13 +85,8 @@ export function verifyWebhookSignature({
   for (const [i, secret] of secrets.entries()) checkSecret(secret, `verifyWebhookSignature: secrets[${i}]`);
   const timestampProblem = checkTimestamp(timestamp, now, toleranceSeconds);
   if (timestampProblem) return timestampProblem;
-  if (signature === null || signature === undefined || signature === '') {
-    return fail('missing_signature', `missing ${SIGNATURE_HEADER} header`);
-  }
-  const match = /^sha256=([0-9a-fA-F]{64})$/.exec(signature.trim());
-  if (!match?.[1])
-    return fail('malformed_signature', `${SIGNATURE_HEADER} must be "sha256=" followed by 64 hex characters`);
-  const given = Buffer.from(match[1], 'hex');
+  const given = parseSignatureHeader(signature, 'sha256', 32);
+  if (!Buffer.isBuffer(given)) return given;
   // Compare against every secret (no early exit) so timing does not reveal which one matched.
   let secretIndex = -1;
   for (const [i, secret] of secrets.entries()) {
@@ -135,9 +94,10 @@ export function verifyWebhookSignature({
       secretIndex = i;
   }
   if (secretIndex === -1)
-    return fail(
-      'bad_signature',
-      `${SIGNATURE_HEADER} does not match the body and timestamp for any configured secret`,
-    );
+    return {
+      ok: false,
+      reason: 'bad_signature',
+      message: `${SIGNATURE_HEADER} does not match the body and timestamp for any configured secret`,
+    };
   return { ok: true, secretIndex };
 }

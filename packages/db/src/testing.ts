@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
 import { type TestDatabaseNames, testDatabaseNames } from './database-names.ts';
 import { databaseName, parseDatabaseUrl, quoteIdent, redactUrl, withDatabase } from './database-url.ts';
@@ -106,12 +107,29 @@ function missingBase(baseDb: string, cause: unknown): Error {
   );
 }
 
+/**
+ * DROP … WITH (FORCE) terminates the database's sessions, but only those this role may signal: when an
+ * autovacuum worker (a superuser process) happens to be in the new database, Postgres refuses with
+ * 42501. Autovacuum leaves within moments, so retry briefly instead of failing the test file.
+ */
+async function dropForced(admin: Sql, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      if (pgCode(err) !== '42501' || attempt >= 50) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 function dropper(sql: Sql, base: URL, adminDatabase: string, name: string): () => Promise<void> {
   return async () => {
     await sql.end({ timeout: 5 });
     const admin = connect(withDatabase(base, adminDatabase));
     try {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      await dropForced(admin, name);
     } finally {
       await admin.end({ timeout: 5 });
     }
@@ -137,7 +155,7 @@ export async function dropAllTestDatabases({
         WHERE starts_with(datname, ${names.clonePrefix}) OR starts_with(datname, ${names.templatePrefix})
         ORDER BY datname`;
       for (const { datname } of rows) {
-        await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+        await dropForced(admin, datname);
       }
       return rows.map((r) => r.datname);
     });

@@ -70,6 +70,17 @@ function dropAlpha({
   return { data: out, width, height, channels: keep };
 }
 
+/**
+ * For long-running processes that decode a stream of distinct images (the grading worker): sharp keeps
+ * up to 50 MB of decoded images in an operation cache by default, which such a process never hits.
+ * `enabled: false` turns it off.
+ *
+ * @example setImageCache(false);
+ */
+export function setImageCache(enabled: boolean): void {
+  sharp.cache(enabled);
+}
+
 /** One-channel PNG (sharp writes raw 1-channel input as RGB unless told b-w). */
 export async function encodePng(gray: GrayImage): Promise<Buffer> {
   assertGrayImage(gray);

@@ -6,8 +6,26 @@ export type { ManifestEntry } from './export/write-sample.ts';
 export { type FrameQuality, frameDifference, frameQuality, type QualityOptions } from './frame-quality.ts';
 export type { GrayImage, RasterImage } from './gray-image.ts';
 export { toGray } from './gray-image.ts';
-export { decodeGray, decodeRaster, encodeJpeg, encodePng } from './image-codec.ts';
+export { decodeGray, decodeRaster, encodeJpeg, encodePng, setImageCache } from './image-codec.ts';
 export { ImageDecodeError, type ImageDecodeErrorCode } from './image-decode-error.ts';
+export {
+  type FatPosition,
+  type FatThickness,
+  type FatThicknessOptions,
+  type MedialSide,
+  measureFatThickness,
+} from './measure/fat-thickness.ts';
+export { lateralCoherence } from './measure/lateral-coherence.ts';
+export {
+  type BinaryMask,
+  type ColumnSpans,
+  columnSpans,
+  convexHullArea,
+  maskArea,
+  maskSolidity,
+  ribeyeDimensions,
+} from './measure/mask-geometry.ts';
+export { drawText, textWidth } from './phantom/bitmap-font.ts';
 export {
   generatePhantom,
   maskBounds,
@@ -36,3 +54,11 @@ export type {
 export { PHANTOM_KINDS } from './phantom/phantom-types.ts';
 export type { PhantomOverrides } from './phantom/sample-params.ts';
 export { createRng, deriveSeed, type Rng } from './prng.ts';
+export {
+  type RulerFound,
+  type RulerNotFound,
+  type RulerOptions,
+  type RulerReading,
+  readDepthRuler,
+  type TickUnitSource,
+} from './ruler/ruler-reading.ts';

@@ -38,7 +38,8 @@ export type HintModel = {
   sha256: string;
   model: string;
   viewCard: ViewCard | null;
-  run(image: ImageInput): Promise<HintResult>;
+  /** `scanArea`: the frame's scan area, when the caller already found it (`findScanArea` of the same image). */
+  run(image: ImageInput, opts?: { scanArea?: CropBox }): Promise<HintResult>;
   /** The raw network output on an already preprocessed tensor (evaluation and tests). */
   runTensor(tensor: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
@@ -101,10 +102,10 @@ export async function loadHintModel(opts: HintLoadOptions = {}): Promise<HintMod
     model: id,
     viewCard,
     runTensor,
-    async run(image) {
+    async run(image, { scanArea } = {}) {
       const gray = await toGrayImage(image);
       const t0 = performance.now();
-      const pre = preprocess(gray, size);
+      const pre = preprocess(gray, size, scanArea);
       const out = await runTensor(pre.tensor);
       const score = Math.round(out[4]! * 10000) / 10000;
       return {

@@ -1,3 +1,13 @@
+export { type ReferenceScan, readReferenceScans } from './evaluation/real-scan-eval.ts';
+export { realScanVariants, type Variant } from './evaluation/real-scan-variants.ts';
+export {
+  computeGradingFeatures,
+  type FatPositionFeature,
+  type GradingFeatureInput,
+  type GradingFeatures,
+  type PixelSpacingSource,
+} from './grading/grading-features.ts';
+export { type OverlayInput, renderGradingOverlay } from './grading/grading-overlay.ts';
 export {
   type Bbox,
   cropBoxToImage,
@@ -8,7 +18,7 @@ export {
 } from './hint-model.ts';
 export { type ImageInput, ImageInputError, toGrayImage } from './image-input.ts';
 export type { LoadModelOptions } from './load-model.ts';
-export { writeMaskPng, writeOverlayPng } from './mask-images.ts';
+export { encodeMaskPng, writeMaskPng, writeOverlayPng } from './mask-images.ts';
 export { fillHoles, largestComponent, type Mask, maskBbox } from './mask-ops.ts';
 export {
   DEFAULT_MODELS_DIR,
@@ -26,7 +36,13 @@ export {
   type SegmentationResult,
   type SegmentOptions,
 } from './segmentation-model.ts';
-export { GLCM_LEVELS, glcmContrast, meanIntensity } from './texture-features.ts';
+export {
+  GLCM_LEVELS,
+  type GlcmTexture,
+  glcmContrast,
+  glcmTexture,
+  meanIntensity,
+} from './texture-features.ts';
 export { type ReasonRule, VIEW_REASONS, type ViewCard, type ViewReason } from './view/view-card.ts';
 export { loadViewModel, type ViewModel } from './view/view-model.ts';
 export type { ViewVerdict } from './view/view-verdict.ts';

@@ -1,15 +1,21 @@
+import { writeFile } from 'node:fs/promises';
 import type { GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from './mask-ops.ts';
 
-/** Writes the mask as an 8-bit grayscale PNG (0 / 255). */
-export async function writeMaskPng(mask: Mask, path: string): Promise<void> {
+/** The mask as an 8-bit grayscale PNG (0 / 255), fast zlib level (masks compress well anyway). */
+export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
   const data = new Uint8Array(mask.data.length);
   for (let i = 0; i < data.length; i++) data[i] = mask.data[i] === 1 ? 255 : 0;
-  await sharp(data, { raw: { width: mask.width, height: mask.height, channels: 1 } })
+  return sharp(data, { raw: { width: mask.width, height: mask.height, channels: 1 } })
     .toColourspace('b-w')
-    .png()
-    .toFile(path);
+    .png({ compressionLevel: 4, adaptiveFiltering: false })
+    .toBuffer();
+}
+
+/** Writes the mask as an 8-bit grayscale PNG (0 / 255). */
+export async function writeMaskPng(mask: Mask, path: string): Promise<void> {
+  await writeFile(path, await encodeMaskPng(mask));
 }
 
 /** Writes the gray image with the mask tinted green and its outline in yellow, as an RGB PNG. */

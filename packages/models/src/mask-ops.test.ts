@@ -31,6 +31,96 @@ test('fillHoles fills enclosed background but not background touching the border
   assert.deepEqual(toRows(fillHoles(open)), ['###', '#..', '###']);
 });
 
+/** largestComponent by definition: every 8-connected foreground region, keep the first largest. */
+function largestByLabels(m: Mask): Uint8Array {
+  const { width: w, height: h, data } = m;
+  const labels = new Int32Array(w * h).fill(-1);
+  const sizes: number[] = [];
+  for (let start = 0; start < data.length; start++) {
+    if (data[start] !== 1 || labels[start] !== -1) continue;
+    const id = sizes.length;
+    sizes.push(0);
+    const queue = [start];
+    labels[start] = id;
+    while (queue.length > 0) {
+      const p = queue.pop()!;
+      sizes[id]!++;
+      const x = p % w;
+      const y = Math.floor(p / w);
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          const q = ny * w + nx;
+          if (nx >= 0 && ny >= 0 && nx < w && ny < h && data[q] === 1 && labels[q] === -1) {
+            labels[q] = id;
+            queue.push(q);
+          }
+        }
+    }
+  }
+  if (sizes.length === 0) return new Uint8Array(data.length);
+  const best = sizes.indexOf(Math.max(...sizes));
+  return data.map((_, i) => (labels[i] === best ? 1 : 0));
+}
+
+/** fillHoles by definition: label every 4-connected background region, fill those off the border. */
+function fillHolesByLabels(m: Mask): Uint8Array {
+  const { width: w, height: h, data } = m;
+  const labels = new Int32Array(w * h).fill(-1);
+  const border: boolean[] = [];
+  for (let start = 0; start < data.length; start++) {
+    if (data[start] !== 0 || labels[start] !== -1) continue;
+    const id = border.length;
+    border.push(false);
+    const queue = [start];
+    labels[start] = id;
+    while (queue.length > 0) {
+      const p = queue.pop()!;
+      const x = p % w;
+      const y = Math.floor(p / w);
+      if (x === 0 || y === 0 || x === w - 1 || y === h - 1) border[id] = true;
+      for (const [nx, ny] of [
+        [x - 1, y],
+        [x + 1, y],
+        [x, y - 1],
+        [x, y + 1],
+      ] as const) {
+        const q = ny * w + nx;
+        if (nx >= 0 && ny >= 0 && nx < w && ny < h && data[q] === 0 && labels[q] === -1) {
+          labels[q] = id;
+          queue.push(q);
+        }
+      }
+    }
+  }
+  return data.map((v, i) => (v === 1 || !border[labels[i]!] ? 1 : 0));
+}
+
+test('fillHoles and largestComponent equal their definitions on random masks of every density and shape (1×1 to 37×23)', () => {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let n = 0; n < 300; n++) {
+    const width = 1 + Math.floor(random() * 37);
+    const height = 1 + Math.floor(random() * 23);
+    const density = random();
+    const m: Mask = {
+      width,
+      height,
+      data: Uint8Array.from({ length: width * height }, () => (random() < density ? 1 : 0)),
+    };
+    assert.deepEqual(
+      fillHoles(m).data,
+      fillHolesByLabels(m),
+      `mask ${n} (${width}×${height}, density ${density.toFixed(2)})`,
+    );
+    assert.deepEqual(largestComponent(m).data, largestByLabels(m), `largest component of mask ${n}`);
+  }
+});
+
 test('maskBbox is exclusive at the end; null when empty', () => {
   assert.deepEqual(maskBbox(fromRows(['....', '.##.', '.#..'])), [1, 1, 3, 3]);
   assert.equal(maskBbox(fromRows(['...'])), null);

@@ -17,82 +17,126 @@ export function resizeThreshold(
   const out = new Uint8Array(outW * outH);
   const sx = srcW / outW;
   const sy = srcH / outH;
+  // The columns' source indices and weights are the same on every row: computed once.
+  const xs0 = new Int32Array(outW);
+  const xs1 = new Int32Array(outW);
+  const wxs = new Float64Array(outW);
+  for (let x = 0; x < outW; x++) {
+    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), srcW - 1);
+    xs0[x] = Math.floor(fx);
+    xs1[x] = Math.min(xs0[x]! + 1, srcW - 1);
+    wxs[x] = fx - xs0[x]!;
+  }
   for (let y = 0; y < outH; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
     const y0 = Math.floor(fy);
     const y1 = Math.min(y0 + 1, srcH - 1);
     const wy = fy - y0;
+    const r0 = y0 * srcW;
+    const r1 = y1 * srcW;
     for (let x = 0; x < outW; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), srcW - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, srcW - 1);
-      const wx = fx - x0;
-      const top = src[y0 * srcW + x0]! * (1 - wx) + src[y0 * srcW + x1]! * wx;
-      const bottom = src[y1 * srcW + x0]! * (1 - wx) + src[y1 * srcW + x1]! * wx;
+      const x0 = xs0[x]!;
+      const x1 = xs1[x]!;
+      const wx = wxs[x]!;
+      const top = src[r0 + x0]! * (1 - wx) + src[r0 + x1]! * wx;
+      const bottom = src[r1 + x0]! * (1 - wx) + src[r1 + x1]! * wx;
       out[y * outW + x] = top * (1 - wy) + bottom * wy >= threshold ? 1 : 0;
     }
   }
   return out;
 }
 
-/** Labels connected components (8- or 4-connected) of `value` pixels; returns labels and sizes. */
-function label(mask: Mask, value: number, eight: boolean): { labels: Int32Array; sizes: number[] } {
-  const { data, width: w, height: h } = mask;
-  const labels = new Int32Array(w * h).fill(-1);
-  const sizes: number[] = [];
-  const stack = new Int32Array(w * h);
-  const offsets = eight ? [-1, -1, 0, -1, 1, -1, -1, 0, 1, 0, -1, 1, 0, 1, 1, 1] : [0, -1, -1, 0, 1, 0, 0, 1];
+/** Labels `q` with `id` and pushes it when it is unlabelled foreground; returns the new stack top. */
+function reachForeground(
+  data: Uint8Array,
+  labels: Int32Array,
+  stack: Int32Array,
+  top: number,
+  q: number,
+  id: number,
+): number {
+  if (data[q] !== 1 || labels[q] !== 0) return top;
+  labels[q] = id;
+  stack[top] = q;
+  return top + 1;
+}
+
+/** Keeps only the largest 8-connected foreground component (the first in raster order on a tie). */
+export function largestComponent(mask: Mask): Mask {
+  const { data, width: w } = mask;
+  const labels = new Int32Array(data.length); // 0: not reached; components count from 1
+  const stack = new Int32Array(data.length);
+  const last = data.length - w;
+  let best = 0;
+  let bestSize = 0;
+  let id = 0;
   for (let start = 0; start < data.length; start++) {
-    if (data[start] !== value || labels[start] !== -1) continue;
-    const id = sizes.length;
-    let top = 0;
+    if (data[start] !== 1 || labels[start] !== 0) continue;
+    id++;
+    let top = reachForeground(data, labels, stack, 0, start, id);
     let size = 0;
-    stack[top++] = start;
-    labels[start] = id;
     while (top > 0) {
       const p = stack[--top]!;
       size++;
-      const px = p % w;
-      const py = (p - px) / w;
-      for (let k = 0; k < offsets.length; k += 2) {
-        const nx = px + offsets[k]!;
-        const ny = py + offsets[k + 1]!;
-        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-        const q = ny * w + nx;
-        if (data[q] === value && labels[q] === -1) {
-          labels[q] = id;
-          stack[top++] = q;
-        }
+      const x = p % w;
+      const left = x > 0;
+      const right = x < w - 1;
+      if (left) top = reachForeground(data, labels, stack, top, p - 1, id);
+      if (right) top = reachForeground(data, labels, stack, top, p + 1, id);
+      if (p >= w) {
+        top = reachForeground(data, labels, stack, top, p - w, id);
+        if (left) top = reachForeground(data, labels, stack, top, p - w - 1, id);
+        if (right) top = reachForeground(data, labels, stack, top, p - w + 1, id);
+      }
+      if (p < last) {
+        top = reachForeground(data, labels, stack, top, p + w, id);
+        if (left) top = reachForeground(data, labels, stack, top, p + w - 1, id);
+        if (right) top = reachForeground(data, labels, stack, top, p + w + 1, id);
       }
     }
-    sizes.push(size);
+    if (size > bestSize) {
+      best = id;
+      bestSize = size;
+    }
   }
-  return { labels, sizes };
-}
-
-/** Keeps only the largest 8-connected foreground component. */
-export function largestComponent(mask: Mask): Mask {
-  const { labels, sizes } = label(mask, 1, true);
-  const out = new Uint8Array(mask.data.length);
-  if (sizes.length === 0) return { ...mask, data: out };
-  const best = sizes.indexOf(Math.max(...sizes));
-  for (let i = 0; i < out.length; i++) out[i] = labels[i] === best ? 1 : 0;
+  const out = new Uint8Array(data.length);
+  if (best > 0) for (let i = 0; i < out.length; i++) out[i] = labels[i] === best ? 1 : 0;
   return { ...mask, data: out };
 }
 
-/** Fills holes: background regions (4-connected) that do not touch the border become foreground. */
+/**
+ * Fills holes: background regions (4-connected) that do not touch the border become foreground.
+ * One flood fill of the background from the border (what it reaches stays background) instead of
+ * labelling every background region: the same mask, in a fraction of the time.
+ */
 export function fillHoles(mask: Mask): Mask {
-  const { width: w, height: h } = mask;
-  const { labels, sizes } = label(mask, 0, false);
-  const outside = new Uint8Array(sizes.length);
+  const { data, width: w, height: h } = mask;
+  const out = new Uint8Array(data.length).fill(1);
+  const stack = new Int32Array(data.length);
+  let top = 0;
+  const reach = (i: number) => {
+    if (data[i] === 0 && out[i] === 1) {
+      out[i] = 0;
+      stack[top++] = i;
+    }
+  };
   for (let x = 0; x < w; x++) {
-    for (const y of [0, h - 1]) if (labels[y * w + x]! >= 0) outside[labels[y * w + x]!] = 1;
+    reach(x);
+    reach((h - 1) * w + x);
   }
   for (let y = 0; y < h; y++) {
-    for (const x of [0, w - 1]) if (labels[y * w + x]! >= 0) outside[labels[y * w + x]!] = 1;
+    reach(y * w);
+    reach(y * w + w - 1);
   }
-  const out = new Uint8Array(mask.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = mask.data[i] === 1 || outside[labels[i]!] === 0 ? 1 : 0;
+  const last = data.length - w;
+  while (top > 0) {
+    const p = stack[--top]!;
+    const x = p % w;
+    if (x > 0) reach(p - 1);
+    if (x < w - 1) reach(p + 1);
+    if (p >= w) reach(p - w);
+    if (p < last) reach(p + w);
+  }
   return { ...mask, data: out };
 }
 

@@ -194,8 +194,14 @@ export function cropTensor(image: GrayImage, crop: CropBox, size: number): Float
   return tensor;
 }
 
-/** Gray image -> model input (size×size float32 in [0,1]) and the scan-area crop it came from. */
-export function preprocess(image: GrayImage, size: number): Preprocessed {
-  const crop = findScanArea(image);
+/**
+ * Gray image -> model input (size×size float32 in [0,1]) and the scan-area crop it came from. A caller
+ * that already found the scan area (the grader runs two models on one frame) passes it in.
+ */
+export function preprocess(
+  image: GrayImage,
+  size: number,
+  crop: CropBox = findScanArea(image),
+): Preprocessed {
   return { tensor: cropTensor(image, crop, size), size, crop };
 }

@@ -7,7 +7,13 @@ import type { OnnxSession } from './onnx-session.ts';
 import { type CropBox, cropTensor, preprocess } from './preprocess.ts';
 import { glcmContrast, meanIntensity } from './texture-features.ts';
 
-export type SegmentOptions = { pixelSpacingMm?: number };
+export type SegmentOptions = {
+  pixelSpacingMm?: number;
+  /** The frame's scan area, when the caller already found it (`findScanArea` of the same image). */
+  scanArea?: CropBox;
+  /** false: skip the whole-mask mean intensity and GLCM contrast (null in the result). Default true. */
+  textures?: boolean;
+};
 
 export type SegmentationResult = {
   /** Original-size mask, 0/1 per pixel: largest component, holes filled. */
@@ -55,11 +61,17 @@ export function probToMask(
 ): Mask {
   const [x0, y0, x1, y1] = crop;
   const cw = x1 - x0;
-  const inCrop = resizeThreshold(prob, size, size, cw, y1 - y0, t);
+  const ch = y1 - y0;
+  // Cleaned up inside the crop, then pasted: outside it the mask is empty, so a background region
+  // touching the crop's edge reaches the image's edge and components are found in the same order —
+  // the same mask as cleaning the whole frame, for the crop's share of the work.
+  const inCrop = fillHoles(
+    largestComponent({ data: resizeThreshold(prob, size, size, cw, ch, t), width: cw, height: ch }),
+  );
   const data = new Uint8Array(image.width * image.height);
   for (let y = y0; y < y1; y++)
-    data.set(inCrop.subarray((y - y0) * cw, (y - y0 + 1) * cw), y * image.width + x0);
-  return fillHoles(largestComponent({ data, width: image.width, height: image.height }));
+    data.set(inCrop.data.subarray((y - y0) * cw, (y - y0 + 1) * cw), y * image.width + x0);
+  return { data, width: image.width, height: image.height };
 }
 
 /**
@@ -95,15 +107,17 @@ export function roiBox(box: CropBox, area: CropBox, spec: RefineSpec): CropBox {
 /**
  * The segmentation up to its probability map: the coarse pass on the scan-area crop, then, when the
  * card has `refine` and the coarse mask is not empty, the refine pass on the coarse mask's box with
- * margins. Returns the map (size×size) and the image region it covers.
+ * margins. Returns the map (size×size) and the image region it covers. `scanArea`: the frame's scan
+ * area when the caller already found it.
  */
 export async function segmentationProb(
   session: OnnxSession,
   card: ModelCard,
   gray: GrayImage,
+  scanArea?: CropBox,
 ): Promise<{ prob: Float32Array; crop: CropBox; coarseCrop: CropBox }> {
   const size = card.preprocessing.size;
-  const pre = preprocess(gray, size);
+  const pre = preprocess(gray, size, scanArea);
   const coarse = await session.run(pre.tensor, [1, 1, size, size]);
   const spec = card.refine;
   if (!spec) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
@@ -133,18 +147,20 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
       const spacing = validSpacing(runOpts.pixelSpacingMm);
       const gray = await toGrayImage(image);
       const t0 = performance.now();
-      const { prob, crop } = await segmentationProb(session, card, gray);
+      const { prob, crop } = await segmentationProb(session, card, gray, runOpts.scanArea);
       const mask = probToMask(prob, size, crop, gray, threshold);
+      const textures = runOpts.textures ?? true;
       let areaPx = 0;
-      for (const v of mask.data) areaPx += v;
+      const bits = mask.data;
+      for (let i = 0; i < bits.length; i++) areaPx += bits[i]!;
       const round = (v: number | null, d: number) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
       return {
         mask,
         ribeyeBbox: maskBbox(mask),
         areaPx,
         areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing) / 100, 3),
-        meanIntensity: round(meanIntensity(gray, mask), 2),
-        glcmContrast: round(glcmContrast(gray, mask), 4),
+        meanIntensity: textures ? round(meanIntensity(gray, mask), 2) : null,
+        glcmContrast: textures ? round(glcmContrast(gray, mask), 4) : null,
         score: areaPx === 0 ? 0 : Math.round(crispness(prob, threshold) * 10000) / 10000,
         model: id,
         sha256,

@@ -1,5 +1,12 @@
 export { type BackoffOptions, backoffDelay, sleep } from './backoff.ts';
 export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.ts';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';
+export {
+  BodyIncompleteError,
+  BodyTooLargeError,
+  DRAIN_FACTOR,
+  type ReadBodyOptions,
+  readLimitedBody,
+} from './read-body.ts';
 export { RetryExhaustedError, type RetryOptions, retry } from './retry.ts';
 export { onShutdown, type ShutdownOptions } from './shutdown.ts';

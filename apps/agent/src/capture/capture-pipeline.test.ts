@@ -105,6 +105,33 @@ describe('capture pipeline: press → committed outbox entry', () => {
   });
 });
 
+test('pixel spacing: none by default, the config probe value in meta.json, a frame value winning over it', async () => {
+  const plain = createCaptureRig();
+  const configured = createCaptureRig({ probe: { model: 'LV5-2', pixel_spacing_mm: 0.296 } });
+  try {
+    plain.push(synthetic(5));
+    const a = await plain.pipeline.capture(plain.now());
+    assert.ok(a.status === 'captured' && a.meta.acquisition);
+    assert.equal(
+      a.meta.acquisition.pixel_spacing_mm,
+      undefined,
+      'unknown spacing is left out, never guessed',
+    );
+    configured.push(synthetic(6));
+    const b = await configured.pipeline.capture(configured.now());
+    assert.ok(b.status === 'captured' && validateMeta(b.meta).ok);
+    assert.equal(b.meta.acquisition?.pixel_spacing_mm, 0.296);
+    configured.advance(1500);
+    configured.push(synthetic(7), configured.now(), { pixelSpacingMm: 0.31 });
+    const c = await configured.pipeline.capture(configured.now());
+    assert.ok(c.status === 'captured');
+    assert.equal(c.meta.acquisition?.pixel_spacing_mm, 0.31);
+  } finally {
+    plain.close();
+    configured.close();
+  }
+});
+
 test('capture.format jpeg writes image.jpg and names it in meta.json', async () => {
   const rig = createCaptureRig({ format: 'jpeg' });
   try {

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { ClockStatus } from '../device/clock-sync.ts';
 import type { Firmware } from '../device/firmware.ts';
+import type { EarTagSource } from '../eid/ear-tag-holder.ts';
 import type { Frame, ProbeIdentity } from '../frames/frame-source.ts';
 import type { GpsFix } from '../gps/nmea.ts';
 import { DiskFloorError } from '../outbox/index.ts';
@@ -53,6 +54,8 @@ export type CapturePipelineOptions = {
   attribution: () => Attribution;
   probeIdentity: () => ProbeIdentity | null;
   gps: () => GpsFix | null;
+  /** The ear-tag reader: the tag for a press, consumed once the capture is committed. */
+  earTags?: EarTagSource | null;
   clockStatus: () => ClockStatus;
   firmware: Firmware;
   newCaptureId: (capturedAt: Date) => string;
@@ -203,6 +206,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     if (!viewVerdict.ok) return refused(viewVerdict.reason, viewVerdict.message, pressAt, ribeyeView);
     const tEncoded = now();
     const { operatorId, farmId } = options.attribution();
+    const tag = options.earTags?.forPress(pressAt) ?? null;
     const meta = buildMeta({
       deviceCode: config.deviceCode,
       captureId,
@@ -219,6 +223,8 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       sourceKind: options.sourceKind,
       quality,
       hint: hintOut,
+      animal: tag,
+      configuredPixelSpacingMm: config.probe?.pixelSpacingMm,
     });
     const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
     const tMeta = now();
@@ -234,6 +240,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       throw err;
     }
     const tCommitted = now();
+    if (tag) options.earTags?.consume(tag); // committed: this animal's tag never goes into another capture
     return {
       status: 'captured',
       captureId,

@@ -26,6 +26,8 @@ export type Hint = {
   run(gray: GrayImage): Promise<HintOutput>;
   /** sha256 of the model file, for meta.json's inference_summary.model.sha256. */
   sha256?: string;
+  /** 'name@version' of the loaded model (the heartbeat reports it). */
+  model?: string;
   close?(): Promise<void>;
 };
 

@@ -22,6 +22,10 @@ export type MetaInput = {
   sourceKind: string;
   quality: FrameQuality;
   hint: (HintOutput & { sha256?: string }) | null;
+  /** The ear tag read at the chute for this animal (src/eid), when there is one. */
+  animal?: { eid: string; readAt: Date } | null;
+  /** mm per pixel from the agent's config (probe.pixel_spacing_mm); a frame's own value wins. */
+  configuredPixelSpacingMm?: number;
 };
 
 /** An invalid meta.json is a bug in this agent, never the technician's fault: report it loudly. */
@@ -49,6 +53,7 @@ export function buildMeta(m: MetaInput): MetaJson {
   const probeModel = m.probe?.model ?? frame.acquisition.probeModel;
   const frequency = m.probe?.frequencyMhz ?? frame.acquisition.frequencyMhz;
   const bbox = m.hint?.ribeyeBbox;
+  const pixelSpacing = frame.acquisition.pixelSpacingMm ?? m.configuredPixelSpacingMm;
   const meta = {
     meta_version: META_VERSION,
     device_code: m.deviceCode,
@@ -67,12 +72,14 @@ export function buildMeta(m: MetaInput): MetaJson {
       ? { inference_summary: inferenceSummary(m.hint) }
       : {}),
     clock: { synced: m.clock.synced, source: m.clock.source },
+    ...(m.animal ? { animal: { eid: m.animal.eid, read_at: m.animal.readAt.toISOString() } } : {}),
     acquisition: {
       source: m.sourceKind,
       frame_seq: frame.seq,
       width_px: frame.width,
       height_px: frame.height,
       ...(frame.acquisition.depthCm ? { depth_cm: frame.acquisition.depthCm } : {}),
+      ...(pixelSpacing ? { pixel_spacing_mm: pixelSpacing } : {}),
       ...(frame.acquisition.gainDb !== undefined ? { gain_db: frame.acquisition.gainDb } : {}),
       quality: {
         mean_intensity: r3(m.quality.meanIntensity),

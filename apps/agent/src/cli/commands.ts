@@ -10,7 +10,10 @@ import { callService } from './local-client.ts';
 
 export type Io = { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } };
 
-/** `cti-agent capture`: exit 0 captured, 3 refused (the reason is printed), 1 service error. */
+/**
+ * `cti-agent capture`: exit 0 captured, 3 refused (the reason is printed), 1 service error; the
+ * CLI exits 2 when the service is not running and 4 when it died mid-request (outcome unknown).
+ */
 export async function captureCommand(config: AgentConfig, io: Io): Promise<number> {
   const { status, json } = await callService(config, 'POST', '/capture', { timeoutMs: 30_000 });
   io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
@@ -52,6 +55,7 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
   const { checkClock, checkDisk, checkGpio, checkHint, checkProbe, checkS3, checkService } = await import(
     './doctor-checks.ts'
   );
+  const { checkEarTagReader, checkHeartbeat } = await import('./doctor-device-checks.ts');
   const checks: Check[] = [
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
     ...checkGpio(config),
@@ -61,6 +65,8 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
     await checkClock(),
     await checkHint(config),
     await checkService(config),
+    await checkHeartbeat(config),
+    checkEarTagReader(config),
   ];
   for (const c of checks) {
     const mark = c.ok ? (c.warn ? 'WARN' : ' OK ') : 'FAIL';

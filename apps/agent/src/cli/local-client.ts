@@ -1,8 +1,32 @@
 import { readFileSync } from 'node:fs';
 import type { AgentConfig } from '../config/agent-config.ts';
 
+/** The service is not running: nothing was sent (connection refused, no such socket). */
 export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError';
+}
+
+/**
+ * The request reached the service but no answer came back (it died or hung mid-request): a POST
+ * may or may not have taken effect, e.g. a capture may well have been committed to the outbox.
+ */
+export class OutcomeUnknownError extends Error {
+  override name = 'OutcomeUnknownError';
+}
+
+// Failures that happen before a request is sent: the service is simply not there.
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function failureCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+  return cause?.code ?? cause?.errors?.[0]?.code;
 }
 
 /** Where the running service listens: its runtime file (written at start), else the configured port. */
@@ -36,6 +60,13 @@ export async function callService(
         : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
   } catch (err) {
+    const code = failureCode(err);
+    if (method !== 'GET' && !NOT_CONNECTED.has(code ?? '')) {
+      throw new OutcomeUnknownError(
+        `the cti-agent service at ${url} took the request but gave no answer (${code ?? (err as Error).name}): ` +
+          `outcome unknown — check \`cti-agent outbox list\` before trying again.`,
+      );
+    }
     throw new ServiceUnavailableError(
       `the cti-agent service does not answer at ${url} (${(err as Error).cause ?? (err as Error).message}). ` +
         'Fix: start it (`sudo systemctl start cti-agent`, logs: `journalctl -u cti-agent`) or check --config.',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, resolveConfig } from './agent-config.ts';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, resolveConfig } from './agent-config.ts';
 
 const minimal = {
   device_code: 'dev-0001',
@@ -86,4 +87,79 @@ test('a farm_id that is not a uuid is refused with its pointer', () => {
     () => resolveConfig({ ...minimal, farm_id: 'north-barn' }),
     (e: unknown) => e instanceof ConfigError && /\/farm_id: must be a farm uuid/.test(e.message),
   );
+});
+
+test('heartbeat: off unless configured; the secret from systemd credentials, else /etc/cti/device-secret', () => {
+  assert.equal(resolveConfig(minimal).heartbeat, null);
+  const hb = { heartbeat: { server_url: 'https://cti.example.com/api' } };
+  assert.deepEqual(resolveConfig({ ...minimal, ...hb }).heartbeat, {
+    url: 'https://cti.example.com/api/devices/heartbeat',
+    intervalMs: 60_000,
+    timeoutMs: 10_000,
+    secretFile: '/etc/cti/device-secret',
+  });
+  const underSystemd = resolveConfig(
+    { ...minimal, ...hb },
+    { CREDENTIALS_DIRECTORY: '/run/credentials/cti-agent.service' },
+  );
+  assert.equal(underSystemd.heartbeat?.secretFile, '/run/credentials/cti-agent.service/device-secret');
+  const custom = resolveConfig({
+    ...minimal,
+    heartbeat: {
+      server_url: 'http://10.0.0.5:8080/',
+      interval_s: 30,
+      timeout_s: 5,
+      secret_file: '/srv/secret',
+    },
+  });
+  assert.deepEqual(custom.heartbeat, {
+    url: 'http://10.0.0.5:8080/devices/heartbeat',
+    intervalMs: 30_000,
+    timeoutMs: 5000,
+    secretFile: '/srv/secret',
+  });
+  for (const [heartbeat, pointer] of [
+    [{ server_url: 'ftp://x' }, /\/heartbeat\/server_url: must be the server base URL/],
+    [{ server_url: 'https://x', interval_s: 0 }, /\/heartbeat\/interval_s: must be >= 1/],
+    [{ server_url: 'https://x', secret: 'inline' }, /\/heartbeat\/secret: is not an allowed property/],
+    [{}, /\/heartbeat\/server_url: is required/],
+  ] as const) {
+    assert.throws(
+      () => resolveConfig({ ...minimal, heartbeat }),
+      (e: unknown) => e instanceof ConfigError && pointer.test(e.message),
+    );
+  }
+});
+
+test('eid_reader: 9600 baud, the default pattern, a 120 s window; a bad pattern names its key', () => {
+  assert.equal(resolveConfig(minimal).eidReader, null);
+  const reader = resolveConfig({ ...minimal, eid_reader: { path: '/dev/cti-eid' } }).eidReader;
+  assert.equal(reader?.path, '/dev/cti-eid');
+  assert.equal(reader?.baudRate, 9600);
+  assert.equal(reader?.windowMs, 120_000);
+  assert.ok(reader?.pattern.test('982 000123456789'));
+  const custom = resolveConfig({
+    ...minimal,
+    eid_reader: { path: '/dev/rfcomm0', baud_rate: 115200, pattern: '^TAG,(\\d{15})', window_s: 30 },
+  }).eidReader;
+  assert.deepEqual(
+    [custom?.baudRate, custom?.windowMs, custom?.pattern.source],
+    [115200, 30_000, '^TAG,(\\d{15})'],
+  );
+  assert.throws(
+    () => resolveConfig({ ...minimal, eid_reader: { path: '/dev/cti-eid', pattern: '\\d{15}' } }),
+    (e: unknown) =>
+      e instanceof ConfigError && /\/eid_reader\/pattern: needs at least one capture group/.test(e.message),
+  );
+  assert.throws(
+    () => resolveConfig({ ...minimal, eid_reader: { path: '/dev/cti-eid', window_s: 0 } }),
+    (e: unknown) => e instanceof ConfigError && /\/eid_reader\/window_s: must be >= 1/.test(e.message),
+  );
+});
+
+test('the installed template (infra/pi/agent.json.template) is a valid config', () => {
+  const template = fileURLToPath(new URL('../../../../infra/pi/agent.json.template', import.meta.url));
+  const c = loadConfig(template, {});
+  assert.equal(c.heartbeat, null);
+  assert.equal(c.eidReader, null);
 });

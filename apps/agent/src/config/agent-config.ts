@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema, compileValidator, formatProblem } from '@cti/contracts';
+import { compileEidPattern, DEFAULT_EID_PATTERN, EidPatternError } from '../eid/eid-pattern.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/cti/agent.json';
 
@@ -26,6 +27,31 @@ export type GpsConfig =
   | { kind: 'nmea'; path: string; baudRate: number; maxAgeS: number }
   | null;
 
+/** Heartbeat to the server (src/heartbeat); null when not configured. */
+export type HeartbeatConfig = {
+  /** POST target: `<server_url>/devices/heartbeat`. */
+  url: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** The device secret: systemd's credential, else /etc/cti/device-secret, unless configured. */
+  secretFile: string;
+} | null;
+
+/** Ear-tag reader on a serial line (src/eid); null when there is none. */
+export type EidReaderConfig = {
+  path: string;
+  baudRate: number;
+  /** Finds the tag in a line; its capture groups, joined, are the 15 digits. */
+  pattern: RegExp;
+  /** A tag is stamped into a capture only when read at most this long before the press. */
+  windowMs: number;
+} | null;
+
+/** Where the device secret is read from when `heartbeat.secret_file` is not set. */
+export const DEVICE_SECRET_FILE = '/etc/cti/device-secret';
+/** The credential name in the unit's `LoadCredential=device-secret:/etc/cti/device-secret`. */
+export const DEVICE_SECRET_CREDENTIAL = 'device-secret';
+
 export type QualityGateConfig = {
   enabled: boolean;
   minMeanIntensity: number;
@@ -44,7 +70,7 @@ export type AgentConfig = {
   farmId: string | null;
   dataDir: string;
   source: SourceConfig;
-  probe: { model: string; frequencyMhz?: number } | null;
+  probe: { model: string; frequencyMhz?: number; pixelSpacingMm?: number } | null;
   trigger: TriggerConfig;
   gpioChipLabel: string | null;
   sysfsRoot: string;
@@ -73,6 +99,8 @@ export type AgentConfig = {
   /** retentionDays null: uploaded captures' files are kept. */
   outbox: { minFreeBytes: number; retentionDays: number | null };
   watchdog: { maxFrameGapMs: number };
+  heartbeat: HeartbeatConfig;
+  eidReader: EidReaderConfig;
   /** Derived paths inside dataDir. */
   paths: { outboxDb: string; spoolDir: string; runtimeFile: string };
 };
@@ -128,7 +156,13 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
     farmId: f.farm_id ?? null,
     dataDir,
     source: resolveSource(f.source),
-    probe: f.probe ? { model: f.probe.model, frequencyMhz: f.probe.frequency_mhz } : null,
+    probe: f.probe
+      ? {
+          model: f.probe.model,
+          frequencyMhz: f.probe.frequency_mhz,
+          pixelSpacingMm: f.probe.pixel_spacing_mm,
+        }
+      : null,
     trigger: resolveTrigger(f.trigger ?? { kind: 'none' }),
     gpioChipLabel: f.gpio_chip_label ?? null,
     sysfsRoot: f.sysfs_root ?? '/sys',
@@ -167,6 +201,8 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
       retentionDays: f.outbox?.retention_days === undefined ? 7 : f.outbox.retention_days,
     },
     watchdog: { maxFrameGapMs: f.watchdog?.max_frame_gap_ms ?? 5000 },
+    heartbeat: resolveHeartbeat(f.heartbeat ?? null, env),
+    eidReader: resolveEidReader(f.eid_reader ?? null, origin),
     paths: {
       outboxDb: join(dataDir, 'outbox.db'),
       spoolDir: join(dataDir, 'spool'),
@@ -211,4 +247,29 @@ function resolveGps(g: Raw | null): GpsConfig {
   if (!g) return null;
   if (g.kind === 'fixed') return { kind: 'fixed', lat: g.lat, lon: g.lon };
   return { kind: 'nmea', path: g.path, baudRate: g.baud_rate ?? 9600, maxAgeS: g.max_age_s ?? 30 };
+}
+
+function resolveHeartbeat(h: Raw | null, env: NodeJS.ProcessEnv): HeartbeatConfig {
+  if (!h) return null;
+  const base = h.server_url.endsWith('/') ? h.server_url : `${h.server_url}/`;
+  const credentials = env.CREDENTIALS_DIRECTORY;
+  return {
+    url: new URL('devices/heartbeat', base).toString(),
+    intervalMs: (h.interval_s ?? 60) * 1000,
+    timeoutMs: (h.timeout_s ?? 10) * 1000,
+    secretFile:
+      h.secret_file ?? (credentials ? join(credentials, DEVICE_SECRET_CREDENTIAL) : DEVICE_SECRET_FILE),
+  };
+}
+
+function resolveEidReader(e: Raw | null, origin: string): EidReaderConfig {
+  if (!e) return null;
+  let pattern: RegExp;
+  try {
+    pattern = compileEidPattern(e.pattern ?? DEFAULT_EID_PATTERN);
+  } catch (err) {
+    if (!(err instanceof EidPatternError)) throw err;
+    throw new ConfigError(`invalid agent config ${origin}:\n  /eid_reader/pattern: ${err.message}`);
+  }
+  return { path: e.path, baudRate: e.baud_rate ?? 9600, pattern, windowMs: (e.window_s ?? 120) * 1000 };
 }

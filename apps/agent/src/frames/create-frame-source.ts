@@ -40,6 +40,7 @@ export async function createFrameSource(
     width: s.width,
     height: s.height,
     framePixels: phantom?.pixels,
+    ...(phantom && { acquisition: () => phantom.geometry() ?? {} }),
     pool,
   });
   return {

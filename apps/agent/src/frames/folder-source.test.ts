@@ -55,7 +55,7 @@ describe('folder-drop frame source (chokidar)', () => {
     frames.length = 0;
     writeFileSync(
       join(dir, 'scan-1.json'),
-      JSON.stringify({ probe_model: 'Console-X', depth_cm: 16, gain_db: 40 }),
+      JSON.stringify({ probe_model: 'Console-X', depth_cm: 16, gain_db: 40, pixel_spacing_mm: 0.237 }),
     );
     writeFileSync(join(dir, 'scan-1.png'), await png(1));
     await waitFor(() => frames.length === 1, { what: 'one frame' });
@@ -67,6 +67,7 @@ describe('folder-drop frame source (chokidar)', () => {
       frequencyMhz: undefined,
       depthCm: 16,
       gainDb: 40,
+      pixelSpacingMm: 0.237,
     });
   });
 

@@ -31,12 +31,13 @@ function sidecarAcquisition(data: Record<string, unknown>): Acquisition {
     frequencyMhz: num('frequency_mhz'),
     depthCm: num('depth_cm'),
     gainDb: num('gain_db'),
+    pixelSpacingMm: num('pixel_spacing_mm'),
   };
 }
 
 /**
  * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, optional `<name>.json`
- * sidecar with probe_model, frequency_mhz, depth_cm, gain_db). Only complete files are taken: temp
+ * sidecar with probe_model, frequency_mhz, depth_cm, gain_db, pixel_spacing_mm). Only complete files are taken: temp
  * names are ignored, a file must stop growing for `stableMs`, and a file that still fails to decode
  * (a writer that paused mid-file) is skipped until its next change.
  */

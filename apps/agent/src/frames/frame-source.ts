@@ -4,6 +4,8 @@ export type Acquisition = {
   frequencyMhz?: number;
   depthCm?: number;
   gainDb?: number;
+  /** Millimetres per pixel of this frame (square pixels), when the console states it. */
+  pixelSpacingMm?: number;
 };
 
 /** One 8-bit grayscale frame as delivered by a source. */

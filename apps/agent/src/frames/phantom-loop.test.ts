@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { generatePhantom } from '@cti/imaging';
 import { createPhantomLoop } from './phantom-loop.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
 
@@ -13,8 +14,12 @@ test('the phantom clip renders in a child process into an unlinked file; nothing
   assert.deepEqual(readdirSync(dir), [], 'the clip file is unlinked as soon as it is opened');
   const synthetic = createSyntheticFrames({ width: 96, height: 72, seed: 5 });
   assert.deepEqual(loop.pixels(0), synthetic(0), 'the synthetic stand-in plays until the clip is ready');
+  assert.equal(loop.geometry(), null, 'the stand-in has no known geometry');
   await loop.ready;
   assert.equal(loop.error(), null);
+  // The probe knows its image's scale, as the generator drew it (meta.json acquisition.pixel_spacing_mm).
+  const { labels } = generatePhantom({ seed: 5, width: 96, height: 72 });
+  assert.deepEqual(loop.geometry(), { depthCm: labels.depthCm, pixelSpacingMm: labels.pixelSpacingMm });
   const a = loop.pixels(1);
   const b = loop.pixels(4); // the same clip frame one loop later, with different noise
   assert.equal(a.length, 96 * 72);

@@ -31,6 +31,9 @@ export type PhantomLoopOptions = {
   dir?: string;
 };
 
+/** What the simulated probe knows of its image, as a real probe knows its depth setting. */
+export type ClipGeometry = { depthCm: number; pixelSpacingMm: number };
+
 // The renderer runs from src (.ts, tests and scripts) or dist (.js, the service) alike.
 const rendererPath = fileURLToPath(
   new URL(`./render-phantom-clip${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
@@ -41,13 +44,23 @@ function renderInChild(
   fd: number,
   o: Required<Omit<PhantomLoopOptions, 'dir'>>,
   onSpawn: (c: ChildProcess) => void,
+  onGeometry: (g: ClipGeometry) => void,
 ) {
   return new Promise<void>((resolve, reject) => {
     const args = [o.width, o.height, o.seed, o.frames, o.fps].map(String);
     const child = spawn(process.execPath, [rendererPath, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe', fd],
+      stdio: ['ignore', 'pipe', 'pipe', fd],
     });
     onSpawn(child);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const line = stdout.split('\n')[0];
+      if (stdout.includes('\n') && line) {
+        const g = JSON.parse(line) as ClipGeometry;
+        if (g.pixelSpacingMm > 0 && g.depthCm > 0) onGeometry(g);
+      }
+    });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
@@ -90,9 +103,17 @@ export function createPhantomLoop({
   let ready = false;
   let closed = false;
   let failed: Error | null = null;
-  const done = renderInChild(fd, { width, height, seed, frames, fps }, (c) => {
-    renderer.child = c;
-  }).then(
+  let geometry: ClipGeometry | null = null;
+  const done = renderInChild(
+    fd,
+    { width, height, seed, frames, fps },
+    (c) => {
+      renderer.child = c;
+    },
+    (g) => {
+      geometry = g;
+    },
+  ).then(
     () => {
       ready = !closed;
     },
@@ -103,6 +124,8 @@ export function createPhantomLoop({
   return {
     ready: done,
     error: () => failed,
+    /** The clip's depth and pixel spacing once it plays (the synthetic stand-in has none). */
+    geometry: (): ClipGeometry | null => (ready ? geometry : null),
     /** Frame `n` with fresh sensor noise, written into `into` when given (a pooled buffer). */
     pixels(n: number, into?: Uint8Array): Uint8Array {
       if (!ready) return fallback(n, into);

@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { FramePool } from './frame-pool.ts';
-import { createFrameListeners, type FrameSource, type ProbeIdentity } from './frame-source.ts';
+import {
+  type Acquisition,
+  createFrameListeners,
+  type FrameSource,
+  type ProbeIdentity,
+} from './frame-source.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
 
 export type FramePixels = (n: number, into?: Uint8Array) => Uint8Array;
@@ -18,6 +23,8 @@ export type SimulatedSourceOptions = {
   /** Where frame buffers come from (the agent's pool, refilled as the capture ring lets frames go). */
   pool?: FramePool;
   identity?: ProbeIdentity;
+  /** What the probe knows of the current frame's acquisition (e.g. the phantom clip's depth and pixel spacing). */
+  acquisition?: () => Partial<Acquisition>;
   now?: () => number;
 };
 
@@ -50,6 +57,7 @@ export function createSimulatedSource(options: SimulatedSourceOptions = {}) {
         frequencyMhz: identity.frequencyMhz,
         depthCm: 18,
         gainDb: 42,
+        ...options.acquisition?.(),
       },
     });
   };

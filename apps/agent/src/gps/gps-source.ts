@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { backoffDelay, type Logger, silentLogger, sleep } from '@cti/runtime';
-import { ReadlineParser, SerialPort } from 'serialport';
+import { type Logger, silentLogger } from '@cti/runtime';
 import type { GpsConfig } from '../config/agent-config.ts';
+import { createSerialLines } from '../serial/serial-lines.ts';
 import { type GpsFix, parseNmea } from './nmea.ts';
 
 export type GpsSource = {
@@ -41,50 +41,25 @@ export function createNmeaGps({
 }): GpsSource {
   let fix: GpsFix | null = null;
   let fixAt = 0;
-  let port: SerialPort | null = null;
-  const abort = new AbortController();
-  let loop: Promise<void> | null = null;
-
-  const run = async () => {
-    for (let attempt = 0; !abort.signal.aborted; ) {
-      try {
-        const p = await new Promise<SerialPort>((resolve, reject) => {
-          const sp = new SerialPort({ path, baudRate, autoOpen: false });
-          sp.open((err) => (err ? reject(err) : resolve(sp)));
-        });
-        port = p;
-        attempt = 0;
-        const lines = p.pipe(new ReadlineParser({ delimiter: '\n' }));
-        lines.on('data', (line: string) => {
-          const parsed = parseNmea(line);
-          if (parsed) {
-            fix = { ...(fix ?? {}), ...parsed };
-            fixAt = now();
-          }
-        });
-        p.on('error', () => {});
-        await new Promise<void>((resolve) => p.once('close', () => resolve()));
-        port = null;
-      } catch (err) {
-        if (attempt === 0) log.warn({ path, err: (err as Error).message }, 'GPS not available; retrying');
+  const lines = createSerialLines({
+    path,
+    baudRate,
+    what: 'GPS',
+    log,
+    onLine: (line) => {
+      const parsed = parseNmea(line);
+      if (parsed) {
+        fix = { ...(fix ?? {}), ...parsed };
+        fixAt = now();
       }
-      await sleep(backoffDelay(attempt++, { baseMs: 500, capMs: 10_000 }), abort.signal).catch(() => {});
-    }
-  };
-
+    },
+  });
   const current = () => (fix && now() - fixAt <= maxAgeS * 1000 ? fix : null);
   return {
     current,
-    async start() {
-      loop ??= run();
-    },
-    async stop() {
-      abort.abort();
-      const p = port;
-      if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
-      await loop;
-    },
-    status: () => ({ kind: 'nmea', path, connected: port?.isOpen === true, fix: current() }),
+    start: lines.start,
+    stop: lines.stop,
+    status: () => ({ kind: 'nmea', path, connected: lines.connected(), fix: current() }),
   };
 }
 

@@ -9,13 +9,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The agent's local HTTP API on 127.0.0.1 (never exposed): `cti-agent capture|status` and the
  * technician's status page talk to the running service through it.
  */
-export function createLocalApi({ agent, metrics }: { agent: Agent; metrics?: Registry }) {
+export function createLocalApi({
+  agent,
+  metrics,
+  statusExtras = () => ({}),
+}: {
+  agent: Agent;
+  metrics?: Registry;
+  /** Parts built around the agent (the heartbeat) that `status` shows too. */
+  statusExtras?: () => Record<string, unknown>;
+}) {
   const app = new Hono();
   app.get('/healthz', (c) => {
     const h = agent.health();
     return c.json(h, h.ok ? 200 : 503);
   });
-  app.get('/status', (c) => c.json(agent.status()));
+  app.get('/status', (c) => c.json({ ...agent.status(), ...statusExtras() }));
   app.post('/capture', async (c) => {
     const result = await agent.capture(performance.now(), 'http');
     const { meta: _meta, ...rest } = result as typeof result & { meta?: unknown };

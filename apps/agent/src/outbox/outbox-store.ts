@@ -148,6 +148,7 @@ export function createOutboxStore(db: OutboxDb) {
       .pluck(),
     deleteCapture: db.prepare(`DELETE FROM captures WHERE capture_id = ? AND state = 'uploaded'`),
     knownIds: db.prepare('SELECT capture_id FROM captures').pluck(),
+    lastCommittedAt: db.prepare('SELECT committed_at FROM captures ORDER BY seq DESC LIMIT 1').pluck(),
   };
 
   // Plain function types (not better-sqlite3's Transaction) so declarations can name them.
@@ -246,6 +247,7 @@ export function createOutboxStore(db: OutboxDb) {
     expired: (before: number, limit: number) => q.expired.all(before, limit) as string[],
     deleteCapture: (id: string) => q.deleteCapture.run(id).changes,
     knownIds: () => new Set(q.knownIds.all() as string[]),
+    lastCommittedAt: () => (q.lastCommittedAt.get() as number | undefined) ?? null,
   };
 }
 

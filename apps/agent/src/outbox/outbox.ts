@@ -251,6 +251,8 @@ export function createOutbox({
   return {
     commitCapture,
     summary,
+    /** When the newest capture still in the outbox was committed (ms since the epoch), null if none. */
+    lastCommittedAt: (): number | null => store.lastCommittedAt(),
     show,
     list: ({ state = null, limit = 100 }: { state?: OutboxCapture['state'] | null; limit?: number } = {}) =>
       store.list(state, limit),

@@ -45,3 +45,31 @@ test('refused flashes four times then falls back to the offline-backlog base pat
   const blips = led.writes.filter(([t, l]) => t >= 1300 && l === 1).length;
   assert.equal(blips, 2);
 });
+
+test('an ear tag read: two short LED blips and two short beeps, then back to ready', () => {
+  const timers = createManualTimers(0);
+  const led = recorder(timers);
+  const buzzer = recorder(timers);
+  const s = createStatusSignals({ led, buzzer, timers });
+  s.start();
+  timers.advance(1000);
+  s.show('tag_read');
+  assert.equal(s.current(), 'tag_read');
+  timers.advance(1000);
+  assert.deepEqual(led.writes, [
+    [0, 1],
+    [1000, 0], // the steady "ready" light goes off so the blips can be seen
+    [1100, 1],
+    [1160, 0],
+    [1220, 1],
+    [1280, 0],
+    [1580, 1], // ready again
+  ]);
+  assert.deepEqual(buzzer.writes, [
+    [1000, 1],
+    [1040, 0],
+    [1080, 1],
+    [1120, 0],
+  ]);
+  assert.equal(s.current(), 'ready');
+});

@@ -3,7 +3,7 @@ import { type Level, realTimers, type Timers } from '../trigger/button.ts';
 /** Steady states shown until something changes. */
 export type BaseSignal = 'ready' | 'offline_backlog' | 'error';
 /** Short events shown once, then the LED returns to the steady state. */
-export type EventSignal = 'capturing' | 'captured' | 'refused';
+export type EventSignal = 'capturing' | 'captured' | 'refused' | 'tag_read';
 export type SignalName = BaseSignal | EventSignal;
 
 type Step = [Level, number];
@@ -45,6 +45,8 @@ export const LED_PATTERNS: Record<SignalName, { steps: Step[]; loop: boolean }> 
   },
   // Four flashes, once.
   refused: { steps: pulses(4, 100, 500), loop: false },
+  // An ear tag was read (acknowledges the reader): dark for a moment, then two short blips, once.
+  tag_read: { steps: [[0, 100], ...pulses(2, 60, 300)], loop: false },
 };
 
 export const BUZZER_PATTERNS: Partial<Record<SignalName, Step[]>> = {
@@ -57,6 +59,7 @@ export const BUZZER_PATTERNS: Partial<Record<SignalName, Step[]>> = {
     [0, 1],
   ],
   error: pulses(3, 100, 1),
+  tag_read: pulses(2, 40, 1),
 };
 
 export type SignalOutput = { write(level: Level): void };

@@ -23,11 +23,11 @@ function rules(text: string) {
 }
 
 describe('udev rule for stable probe and GPS names', () => {
-  test('shipped IDs: /dev/cti-probe and /dev/cti-gps, group dialout, ModemManager kept off', () => {
+  test('shipped IDs: /dev/cti-probe, /dev/cti-gps and /dev/cti-eid, group dialout, ModemManager kept off', () => {
     const r = run();
     assert.equal(r.status, 0, r.stderr);
     const lines = rules(r.stdout);
-    assert.deepEqual([...lines.keys()], ['cti-probe', 'cti-gps']);
+    assert.deepEqual([...lines.keys()], ['cti-probe', 'cti-gps', 'cti-eid']);
     for (const fields of lines.values()) {
       assert.equal(fields.SUBSYSTEM, 'tty');
       assert.equal(fields.GROUP, 'dialout');
@@ -48,6 +48,9 @@ describe('udev rule for stable probe and GPS names', () => {
     assert.equal(both.get('cti-gps')!.idVendor, '067b');
     assert.equal(both.get('cti-gps')!.idProduct, '23a3');
     assert.equal(both.get('cti-probe')!.idVendor, '1a86');
+    const eid = rules(run('--eid-usb', '10C4:EA60').stdout);
+    assert.equal(`${eid.get('cti-eid')!.idVendor}:${eid.get('cti-eid')!.idProduct}`, '10c4:ea60');
+    assert.deepEqual(eid.get('cti-probe'), shipped.get('cti-probe'));
   });
 
   test('a malformed ID exits 2 naming it and prints no rule', () => {

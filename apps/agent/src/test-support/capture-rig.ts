@@ -6,6 +6,7 @@ import { createCapturePipeline } from '../capture/capture-pipeline.ts';
 import { createFrameRing } from '../capture/frame-ring.ts';
 import type { Hint } from '../capture/hint.ts';
 import { resolveConfig } from '../config/agent-config.ts';
+import type { EarTagSource } from '../eid/ear-tag-holder.ts';
 import type { Frame } from '../frames/frame-source.ts';
 import { createSyntheticFrames } from '../frames/synthetic-frames.ts';
 import { createOutbox } from '../outbox/index.ts';
@@ -19,10 +20,16 @@ export function createCaptureRig({
   hint = null,
   gate = {},
   format = 'png',
+  earTags = null,
+  probe = null,
 }: {
   hint?: Hint | null;
   gate?: Record<string, unknown>;
   format?: 'png' | 'jpeg';
+  /** Ear tags for the presses (src/eid); its clock should be the rig's `now`. */
+  earTags?: EarTagSource | null;
+  /** The config's `probe` block (e.g. with pixel_spacing_mm). */
+  probe?: Record<string, unknown> | null;
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cti-capture-'));
   const config = resolveConfig({
@@ -33,6 +40,7 @@ export function createCaptureRig({
     source: { kind: 'simulated' },
     upload: { bucket: 'cti-test' },
     capture: { quality_gate: gate, format },
+    probe,
   });
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
@@ -50,6 +58,7 @@ export function createCaptureRig({
     attribution: () => ({ operatorId: config.operatorId, farmId: config.farmId }),
     probeIdentity: () => ({ model: 'EMU-Convex-3.5', frequencyMhz: 3.5 }),
     gps: () => ({ lat: 43.6532, lon: -79.3832 }),
+    earTags,
     clockStatus: () => ({ synced: true, source: 'timesyncd' }),
     firmware: { pi_os: 'Debian GNU/Linux 12 (bookworm)', app_version: '0.1.0' },
     newCaptureId: createCaptureIdGenerator(),
@@ -57,7 +66,7 @@ export function createCaptureRig({
     wallClock: () => new Date(Date.UTC(2025, 8, 9, 14, 18, 32) + mono),
   });
   let seq = 0;
-  const push = (pixels: Uint8Array, at = mono): Frame => {
+  const push = (pixels: Uint8Array, at = mono, acquisition: Partial<Frame['acquisition']> = {}): Frame => {
     const frame: Frame = {
       seq: seq++,
       receivedAt: at,
@@ -65,7 +74,13 @@ export function createCaptureRig({
       height: H,
       gray: pixels,
       origin: 'simulated',
-      acquisition: { probeModel: 'EMU-Convex-3.5', frequencyMhz: 3.5, depthCm: 18, gainDb: 42 },
+      acquisition: {
+        probeModel: 'EMU-Convex-3.5',
+        frequencyMhz: 3.5,
+        depthCm: 18,
+        gainDb: 42,
+        ...acquisition,
+      },
     };
     ring.push(frame);
     return frame;

@@ -12,8 +12,12 @@ export interface S3Proxy {
   held: string[];
   /** Requests answered 503 SlowDown by `throttle`. */
   throttled: string[];
-  /** Writes refused with 412 because `If-None-Match: *` met an existing key. */
+  /** Writes refused with 412 because `If-None-Match: *` met an existing key (by the proxy or the store). */
   preconditionFailed: string[];
+  /** HEAD requests answered 500 by `failHead`. */
+  failedHeads: string[];
+  /** Object writes (PUT, multipart completion) the store accepted (2xx), as "METHOD /path". */
+  written: string[];
   /** Requests whose body was checked against their `x-amz-checksum-sha256`: path -> matched. */
   checksums: { path: string; ok: boolean }[];
   /** Requests signed with a payload hash (`x-amz-content-sha256`, hex): path -> it is the body's. */
@@ -29,12 +33,15 @@ export interface S3ProxyOptions {
   hold?: Select;
   /** Answer 503 SlowDown (S3 throttling) while this returns true. */
   throttle?: Select;
+  /** Answer 500 InternalError to HEAD (a store whose bookkeeping for one key is damaged). */
+  failHead?: Select;
   /**
-   * Enforce what real S3 does and s3rver does not: a PUT (or a multipart completion) with
-   * `If-None-Match: *` on an existing key gets 412 PreconditionFailed, and a body that does not
-   * match its `x-amz-checksum-sha256` gets 400 BadDigest.
+   * 'emulate': enforce what real S3 does and s3rver does not — a PUT (or a multipart completion)
+   * with `If-None-Match: *` on an existing key gets 412 PreconditionFailed, and a body that does not
+   * match its `x-amz-checksum-sha256` gets 400 BadDigest. 'inspect': only record checksums and
+   * payload hashes and forward (a real store in front, e.g. Ceph RGW, answers for itself).
    */
-  s3Semantics?: boolean;
+  s3Semantics?: 'emulate' | 'inspect';
   /** Flip one byte of the body on the way (corruption in transit) for the requests selected. */
   corrupt?: Select;
 }
@@ -55,6 +62,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+const decodedPath = (url = '/') => decodeURIComponent(new URL(url, 'http://proxy').pathname);
+
 /**
  * A real HTTP reverse proxy in front of an S3-compatible server (s3rver) that adds what a test
  * needs from real S3 without mocking the SDK: permanent errors (403), stalls, throttling (503
@@ -64,12 +73,15 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
   const upstream = new URL(options.target);
   const never = () => false;
-  const { deny = never, hold = never, throttle = never, corrupt = never } = options;
+  const { deny = never, hold = never, throttle = never, corrupt = never, failHead = never } = options;
+  const emulate = options.s3Semantics === 'emulate';
   const state: Omit<S3Proxy, 'endpoint' | 'close'> = {
     denied: [],
     held: [],
     throttled: [],
     preconditionFailed: [],
+    failedHeads: [],
+    written: [],
     checksums: [],
     payloadHashes: [],
   };
@@ -80,6 +92,13 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
     const out = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers },
       (reply) => {
+        const what = `${req.method} ${decodedPath(url)}`;
+        if (reply.statusCode === 412) state.preconditionFailed.push(what);
+        const query = new URL(url ?? '/', 'http://proxy').searchParams;
+        const objectWrite =
+          (req.method === 'PUT' && !query.has('partNumber')) ||
+          (req.method === 'POST' && query.has('uploadId'));
+        if (objectWrite && (reply.statusCode ?? 0) < 300) state.written.push(what);
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(res);
       },
@@ -112,7 +131,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
       body = Buffer.from(body);
       body[body.length >> 1]! ^= 0xff;
     }
-    if (writing && req.headers['if-none-match'] === '*' && (await exists(url.pathname))) {
+    if (emulate && writing && req.headers['if-none-match'] === '*' && (await exists(url.pathname))) {
       state.preconditionFailed.push(`${method} ${path}`);
       return answer(
         res,
@@ -128,7 +147,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
     if (typeof claimed === 'string' && !completing) {
       const ok = createHash('sha256').update(body).digest('base64') === claimed;
       state.checksums.push({ path, ok });
-      if (!ok)
+      if (!ok && emulate)
         return answer(
           res,
           400,
@@ -142,7 +161,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET';
     // Selectors and records see the decoded key path, without the query (`?x-id=PutObject`, `?uploadId=`).
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://proxy').pathname);
+    const path = decodedPath(req.url);
     const record = (list: string[]) => {
       list.push(`${method} ${path}`);
       req.resume();
@@ -152,6 +171,10 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
       return answer(res, 403, 'AccessDenied', 'Access Denied');
     }
     if (hold(method, path)) return record(state.held);
+    if (method === 'HEAD' && failHead(method, path)) {
+      record(state.failedHeads);
+      return void res.writeHead(500, { 'x-amz-request-id': 's3-proxy' }).end();
+    }
     if (throttle(method, path)) {
       record(state.throttled);
       return answer(res, 503, 'SlowDown', 'Please reduce your request rate.');

@@ -4,6 +4,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -11,7 +12,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { mimeTypeForFile } from '@cti/contracts';
 import type { Logger } from 'pino';
-import { ConflictError, errorCode, httpStatus, IntegrityError } from './s3-errors.ts';
+import {
+  ConflictError,
+  errorCode,
+  httpStatus,
+  IntegrityError,
+  isHeadServerError,
+  StoreStepError,
+} from './s3-errors.ts';
 
 export interface TransferTarget {
   bucket: string;
@@ -33,6 +41,11 @@ export interface TransferOptions {
   conditionalWrites: boolean;
   /** A previous attempt may have reached the store: look before sending again. */
   verifyFirst: boolean;
+  /**
+   * The store has kept failing the HEAD check for this object: send without asking first (still
+   * with `If-None-Match: *` when conditional writes are on), instead of being stuck on the check.
+   */
+  skipCheck?: boolean;
   /**
    * The small object's bytes, already read from the spool and verified against its size and sha256
    * (`readVerified`, just before this transfer); without them the transfer reads the file itself.
@@ -76,7 +89,8 @@ async function head(target: TransferTarget, options: TransferOptions): Promise<H
   } catch (error) {
     if (httpStatus(error) === 404 || errorCode(error) === 'NotFound' || errorCode(error) === 'NoSuchKey')
       return null;
-    throw error;
+    if (options.signal.aborted) throw error;
+    throw new StoreStepError('HEAD', target.key, error);
   }
 }
 
@@ -178,9 +192,40 @@ export async function readVerified(target: TransferTarget, into?: Buffer): Promi
 const isPreconditionFailed = (error: unknown) =>
   httpStatus(error) === 412 || errorCode(error) === 'PreconditionFailed';
 
-/** After a 412 to `If-None-Match: *`: success only when the object there is ours. */
+/** Reads the stored object and compares it with ours (size and sha256), in constant memory. */
+async function storedBytesAreOurs(target: TransferTarget, options: TransferOptions): Promise<boolean> {
+  try {
+    const got = await options.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }), {
+      abortSignal: options.signal,
+    });
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of got.Body as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    return size === target.sizeBytes && hash.digest('hex') === target.sha256;
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    throw new StoreStepError('GET', target.key, error);
+  }
+}
+
+/**
+ * After a 412 to `If-None-Match: *`: success only when the object there is ours. When the store
+ * cannot describe it (HEAD keeps answering 5xx), its bytes are read and compared instead.
+ */
 async function confirmExisting(target: TransferTarget, options: TransferOptions, data: Buffer | null) {
-  const found = await head(target, options);
+  let found: HeadResult | null;
+  try {
+    found = await head(target, options);
+  } catch (error) {
+    if (!isHeadServerError(error)) throw error;
+    if (await storedBytesAreOurs(target, options)) return 'already_present' as const;
+    throw new ConflictError(
+      `a different object already exists at ${target.key} (its HEAD fails: ${(error as Error).message})`,
+    );
+  }
   if (found && sameObject(found, target, data)) return 'already_present' as const;
   throw new ConflictError(
     `a different object already exists at ${target.key} (size ${found?.size ?? 'unknown'})`,
@@ -218,7 +263,7 @@ export function installKnownPayloadHash(s3: S3Client): void {
 async function putSmall(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
   const data = options.data ?? (await readVerified(target));
   let conditional = options.conditionalWrites;
-  if (options.verifyFirst) {
+  if (options.verifyFirst && !options.skipCheck) {
     const found = await head(target, options);
     if (found && sameObject(found, target, data)) return 'already_present';
     // Other bytes after an interrupted attempt: a partial write by a store without atomic PUTs. Ours win.
@@ -298,8 +343,8 @@ async function abortMultipart(
 }
 
 async function putMultipart(target: TransferTarget, options: TransferOptions): Promise<TransferOutcome> {
-  // Always look first: a HEAD is cheap next to re-sending a large object.
-  const found = await head(target, options);
+  // Look first (unless the check keeps failing): a HEAD is cheap next to re-sending a large object.
+  const found = options.skipCheck ? null : await head(target, options);
   if (found && sameObject(found, target, null)) return 'already_present';
   const conditional = options.conditionalWrites && !found;
   const source = verifyingStream(target);

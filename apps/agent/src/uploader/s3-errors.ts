@@ -17,6 +17,32 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * A request to the store failed at a named step of an upload; the message says which and how
+ * (`HEAD raw/…/image.png: 500 InternalError`). It keeps the cause's status and code, so it is
+ * classified like the cause.
+ */
+export class StoreStepError extends Error {
+  readonly step: string;
+  readonly $metadata: { httpStatusCode?: number };
+  readonly Code: string;
+  constructor(step: string, key: string, cause: unknown) {
+    const status = httpStatus(cause);
+    const code = errorCode(cause);
+    const detail =
+      cause instanceof Error && cause.message && cause.message !== code ? `: ${cause.message}` : '';
+    super(`${step} ${key}: ${status ?? 'no answer'} ${code}${detail}`, { cause });
+    this.name = 'StoreStepError';
+    this.step = step;
+    this.$metadata = { httpStatusCode: status };
+    this.Code = code;
+  }
+}
+
+/** The store answered a HEAD with a server error (5xx): the existence check itself is failing. */
+export const isHeadServerError = (error: unknown): boolean =>
+  error instanceof StoreStepError && error.step === 'HEAD' && (httpStatus(error) ?? 0) >= 500;
+
 // Codes S3 answers with when retrying cannot help until an operator acts (credentials, policy,
 // bucket, or bytes that the store says do not match their digest even though we re-hashed them).
 const PERMANENT_CODES = new Set([
@@ -67,6 +93,7 @@ export function classifyError(error: unknown): ErrorKind {
 
 /** One line for logs and the outbox's last_error: code, HTTP status and message. */
 export function describeError(error: unknown): string {
+  if (error instanceof StoreStepError) return error.message.slice(0, 500);
   const status = httpStatus(error);
   const message = error instanceof Error ? error.message : String(error);
   const code = errorCode(error);

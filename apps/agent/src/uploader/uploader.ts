@@ -12,7 +12,7 @@ import {
   transferObject,
 } from './object-transfer.ts';
 import { type CaptureReads, createReadBuffers, readAhead, readAheadBytes } from './read-ahead.ts';
-import { classifyError, describeError, type ErrorKind } from './s3-errors.ts';
+import { classifyError, describeError, type ErrorKind, isHeadServerError } from './s3-errors.ts';
 import { createSendSlots } from './send-slots.ts';
 import { createUploaderMetrics } from './uploader-metrics.ts';
 
@@ -37,6 +37,12 @@ export interface CreateUploaderOptions {
   requestTimeoutMs?: number;
   /** Send `If-None-Match: *` (S3 honours it; s3rver ignores it, HEAD checks cover that). */
   conditionalWrites?: boolean;
+  /**
+   * After this many attempts of one object failed because the store answered its HEAD check with a
+   * 5xx, the object is sent without the check (conditionally): a store that keeps failing HEAD for
+   * one key must not keep that capture pending for ever.
+   */
+  maxHeadFailures?: number;
   /** Remove uploaded captures' files and rows after this many days; null keeps everything. */
   retentionDays?: number | null;
   retentionIntervalMs?: number;
@@ -81,6 +87,7 @@ export function createUploader({
   pollIntervalMs = 2000,
   requestTimeoutMs = 120_000,
   conditionalWrites = true,
+  maxHeadFailures = 3,
   retentionDays = 7,
   retentionIntervalMs = 3_600_000,
 }: CreateUploaderOptions) {
@@ -104,6 +111,9 @@ export function createUploader({
   const claimMax = concurrency + readAheadCaptures;
   const slots = createSendSlots(concurrency);
   const readBuffers = createReadBuffers(claimMax);
+  // Consecutive failed HEAD checks per object (`captureId/name`); in memory: a restart re-counts.
+  const headFailures = new Map<string, number>();
+  const objectId = (captureId: string, object: OutboxObject) => `${captureId}/${object.name}`;
 
   function schedule(delayMs: number): void {
     if (timer) clearTimeout(timer);
@@ -228,10 +238,17 @@ export function createUploader({
     else stopController.signal.addEventListener('abort', onStop, { once: true });
     const signal = controller.signal;
     const options = { s3, signal, multipartThresholdBytes, partSizeBytes, conditionalWrites, log };
+    const skipCheck = (headFailures.get(objectId(capture.captureId, object)) ?? 0) >= maxHeadFailures;
+    if (skipCheck)
+      log?.warn(
+        { captureId: capture.captureId, object: object.name, headFailures: maxHeadFailures },
+        'the store keeps failing the HEAD check; sending without it (conditionally)',
+      );
     try {
       const data = await prefetched; // a read or integrity error is this object's failure
       // attempts > 0: an earlier attempt may have reached the store before we lost track of it.
-      const outcome = await transferObject(target, { ...options, data, verifyFirst: object.attempts > 0 });
+      const verifyFirst = object.attempts > 0;
+      const outcome = await transferObject(target, { ...options, data, verifyFirst, skipCheck });
       succeeded(capture.captureId, object, outcome);
       return true;
     } catch (error) {
@@ -248,6 +265,7 @@ export function createUploader({
   }
 
   function succeeded(captureId: string, object: OutboxObject, outcome: TransferOutcome): void {
+    headFailures.delete(objectId(captureId, object));
     metrics?.objects.inc({ outcome });
     if (outcome === 'sent') metrics?.bytes.inc(object.sizeBytes);
     if (failures > 0) {
@@ -277,6 +295,9 @@ export function createUploader({
     }
     const kind = classifyError(error);
     metrics?.errors.inc({ kind });
+    const id = objectId(captureId, object);
+    if (isHeadServerError(error)) headFailures.set(id, (headFailures.get(id) ?? 0) + 1);
+    else headFailures.delete(id);
     if (kind === 'permanent') {
       quarantine(captureId, object, message);
       return;

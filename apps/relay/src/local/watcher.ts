@@ -1,16 +1,10 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { META_FILE } from '@cti/contracts';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { backoffDelay, type Logger } from '@cti/runtime';
 import type { Clock } from '../clock.ts';
 import type { WatchConfig } from '../config.ts';
 import type { Relay, RelayOutcome } from '../relay-core.ts';
+import { listMetaObjects, type MetaObject } from '../s3-objects.ts';
 import { loadState, saveState, type WatchState } from './watch-state.ts';
-
-interface MetaObject {
-  key: string;
-  etag: string;
-  lastModified: Date;
-}
 
 export interface WatcherOptions {
   s3: S3Client;
@@ -26,24 +20,6 @@ export interface WatcherOptions {
   stopGraceMs?: number;
   /** Forget earlier rejections when the cursor is loaded, so those captures are relayed again. */
   retryRejected?: boolean;
-}
-
-/** Every `…/meta.json` under the prefix, from a full paginated listing. */
-async function listMetaObjects(s3: S3Client, bucket: string, prefix: string): Promise<MetaObject[]> {
-  const found: MetaObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const item of page.Contents ?? []) {
-      if (item.Key?.endsWith(`/${META_FILE}`)) {
-        found.push({ key: item.Key, etag: item.ETag ?? '', lastModified: item.LastModified ?? new Date(0) });
-      }
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return found;
 }
 
 /** Runs `work` over items, `concurrency` at a time; takes no new item once `halt` aborted. Returns whether all ran. */

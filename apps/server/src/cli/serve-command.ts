@@ -1,12 +1,18 @@
 import { migrate } from '@cti/db';
 import { createLogger, onShutdown } from '@cti/runtime';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createApp } from '../app.ts';
+import { startPeriodicTask } from '../background/periodic-task.ts';
 import { ConfigError, loadConfig, type ServerConfig } from '../config.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
+import { runFleetCheck } from '../devices/fleet-check.ts';
 import { listen } from '../http-server.ts';
+import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
 import { createServerMetrics } from '../metrics.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
+import { COMMAND_USAGE } from './command-usage.ts';
+
+const SWEEP_INTERVAL_MS = 10 * 60_000;
 
 async function serve(config: ServerConfig): Promise<void> {
   // Asynchronous stdout: a request never waits for its log line. No minLength batching: a quiet
@@ -29,9 +35,22 @@ async function serve(config: ServerConfig): Promise<void> {
   const server = createApp({ sql, config, log, metrics });
   const http = await listen({ app: server.app, host: config.host, port: config.port });
   log.info({ host: config.host, port: http.port }, 'listening');
+  const tasks = startBackgroundTasks(config, sql, log);
+  // Expired sessions and spent throttle rows are already refused by their queries; this only keeps
+  // the tables small. Every container sweeps; the DELETEs are idempotent.
+  const sweeper = setInterval(() => {
+    server.sweep().then(
+      (removed) => log.debug({ removed }, 'swept sessions'),
+      (err: unknown) => log.warn({ err: (err as Error).message }, 'session sweep failed'),
+    );
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
   onShutdown(
     async () => {
+      clearInterval(sweeper);
+      await server.closeStreams();
       await http.close();
+      await Promise.all(tasks.map((t) => t.stop()));
       await server.close({ timeoutMs: Math.floor(config.shutdownTimeoutMs / 2) });
       await sql.end({ timeout: 5 });
       await new Promise<void>((resolve) => log.flush(() => resolve()));
@@ -40,9 +59,40 @@ async function serve(config: ServerConfig): Promise<void> {
   );
 }
 
+/** Every replica runs these; each is safe to run on several at once (see their docs). */
+function startBackgroundTasks(
+  config: ServerConfig,
+  sql: ReturnType<typeof createDatabaseClient>,
+  log: Logger,
+) {
+  const intervalMs = config.devices.checkIntervalSeconds * 1000;
+  const fleetLog = log.child({ mod: 'fleet-check' });
+  return [
+    startPeriodicTask({
+      name: 'fleet-check',
+      intervalMs,
+      log: fleetLog,
+      run: async () => {
+        const result = await runFleetCheck(sql, { config: config.devices, now: new Date() });
+        if (!result.skipped && (result.silent.length > 0 || result.pruned > 0))
+          fleetLog.info(result, 'fleet check');
+      },
+    }),
+    startPeriodicTask({
+      name: 'animal-link-sweep',
+      intervalMs,
+      log: log.child({ mod: 'animal-link-sweep' }),
+      run: async () => {
+        const linked = await linkWaitingScans(sql, { now: new Date() });
+        if (linked > 0) log.info({ linked }, 'scans linked to their animals by ear tag');
+      },
+    }),
+  ];
+}
+
 /** `cti-server serve`: the HTTP server (migrations first when CTI_MIGRATE_ON_START=1). */
 export const serveCommand: ServerCommand = {
-  usage: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
+  usage: COMMAND_USAGE.serve,
   async run(args) {
     if (args.length > 0) {
       console.error(`cti-server serve: unexpected arguments ${JSON.stringify(args.join(' '))}`);

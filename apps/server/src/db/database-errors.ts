@@ -47,3 +47,13 @@ export function isRetryableDatabaseError(err: unknown): boolean {
 export function databaseErrorCode(err: unknown): string {
   return codeOf(err) ?? 'unknown';
 }
+
+/**
+ * True when the error means this connection is gone (socket closed, server shut it down or terminated
+ * the backend): nothing more, not even ROLLBACK, can be sent on it.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === undefined) return false;
+  return CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P0');
+}

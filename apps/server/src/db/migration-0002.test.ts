@@ -7,7 +7,8 @@ import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
 import { distinctWebhook } from '../test-helpers.ts';
 
-// Migration 0002 is the schema the next issues build on: the grading queue as the worker will use it,
+// Migration 0002 is the schema the next issues build on: the grading queue as the worker uses it
+// (with the grading worker migration's lease column, which a running job must have),
 // the user ↔ farm link for farmer RBAC, and grading result ↔ asset links for overlays.
 
 let db: TestDatabase;
@@ -17,7 +18,8 @@ before(async () => {
 after(() => db.drop());
 
 const CLAIM = (sql: postgres.Sql | postgres.TransactionSql, worker: string) => sql`
-  UPDATE grading_jobs SET status = 'running', attempts = attempts + 1, locked_by = ${worker}, locked_at = now(), updated_at = now()
+  UPDATE grading_jobs SET status = 'running', attempts = attempts + 1, locked_by = ${worker}, locked_at = now(),
+    lease_expires_at = now() + interval '60 seconds', updated_at = now()
   WHERE id = (SELECT id FROM grading_jobs WHERE status = 'queued' AND run_after <= now()
               ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT 1)
   RETURNING id, scan_id`;
@@ -59,7 +61,7 @@ describe('grading_jobs', () => {
     });
   });
 
-  test('constraints: one job per scan, known statuses, running jobs name their worker', async () => {
+  test('constraints: one waiting or running job per scan (grading worker migration), known statuses, running jobs name their worker', async () => {
     const [job] = await db.sql`SELECT scan_id FROM grading_jobs LIMIT 1`;
     await assert.rejects(db.sql`INSERT INTO grading_jobs (scan_id) VALUES (${job!.scan_id})`, {
       code: '23505',

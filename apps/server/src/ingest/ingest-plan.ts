@@ -26,6 +26,8 @@ export type IngestPlan = {
   gps: { lon: number; lat: number } | null;
   metaFarmId: string | null;
   operatorCode: string | null;
+  /** The ear tag read at the chute (meta.json `animal.eid`): scans.animal_eid, linked to the farm's animal. */
+  animalEid: string | null;
   /** Every object the webhook lists, relative to the capture directory. */
   objects: string[];
   assets: PlannedAsset[];
@@ -98,6 +100,7 @@ export function planIngest(body: WebhookBody, { source }: { source?: string } = 
     gps: meta.gps ? { lon: meta.gps.lon, lat: meta.gps.lat } : null,
     metaFarmId: meta.farm_id ?? null,
     operatorCode: meta.operator_id ?? null,
+    animalEid: meta.animal?.eid ?? null,
     objects: [...body.objects],
     assets,
     imageKey: body.ingest_key + meta.files.image_relpath,

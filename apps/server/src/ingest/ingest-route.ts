@@ -1,4 +1,3 @@
-import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -10,7 +9,7 @@ import type { ServerMetrics } from '../metrics.ts';
 import { planIngest } from './ingest-plan.ts';
 import { type IngestResult, ingestCapture } from './ingest-transaction.ts';
 import type { IngestionLogWriter } from './ingestion-log-writer.ts';
-import { type BodyLimit, readBodyLimited, readIncomingLimited } from './read-body.ts';
+import { readRequestBody } from './read-body.ts';
 import {
   checkContentType,
   checkSignature,
@@ -92,7 +91,7 @@ async function ingestWebhook(
 ): Promise<IngestResult> {
   const { config, clock } = options;
   checkContentType(c.req.header('content-type'));
-  const raw = await readBody(c, {
+  const raw = await readRequestBody(c, {
     limitBytes: config.bodyLimitBytes,
     onBytes: (n) => (seen.bytesIn = Math.min(n, MAX_INT4)),
   });
@@ -112,12 +111,6 @@ async function ingestWebhook(
   } finally {
     options.metrics.dbInFlight.dec();
   }
-}
-
-/** From Node's IncomingMessage when served by @hono/node-server; from the Request under app.request(). */
-function readBody(c: Context, limit: BodyLimit): Promise<Uint8Array> {
-  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  return incoming ? readIncomingLimited(incoming, limit) : readBodyLimited(c.req.raw, limit);
 }
 
 function toHttpError(err: unknown, { config, log, metrics }: IngestRouteOptions): HttpError {

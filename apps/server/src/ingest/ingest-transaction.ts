@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
 import type { IngestPlan } from './ingest-plan.ts';
 
 export type FarmSource = 'meta' | 'device' | 'geofence' | null;
@@ -34,7 +35,8 @@ export class IngestConflictError extends Error {
 /**
  * Ingest one capture in ONE transaction: a single data-modifying CTE statement (one round trip, its
  * own implicit transaction) that either records a `replayed` event for the existing scan or writes
- * device, assets, scan, `uploaded` + `ingested` events and the grading job.
+ * device, assets, scan, `uploaded` + `ingested` events and the grading job, and wakes the grading
+ * workers (NOTIFY on GRADING_JOBS_CHANNEL, delivered at commit).
  *
  * Races under READ COMMITTED: all sub-statements share the snapshot taken when the statement starts.
  * When an identical webhook commits the scan after that, our `ON CONFLICT (ingest_key) DO NOTHING`
@@ -127,19 +129,26 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
           ORDER BY ST_Area(f.geofence), f.id LIMIT 1) AS geo_farm
     ), op AS (
       SELECT (SELECT u.id FROM users u WHERE u.operator_code = ${plan.operatorCode}::text) AS id
+    ), animal AS (
+      -- The animal with the tag read at the chute, on the scan's farm only; an unknown tag waits on the
+      -- scan (animal_eid) for the animals trigger of migration 0006 to link it.
+      SELECT (SELECT a.id FROM animals a WHERE a.eid = ${plan.animalEid}::text
+                AND a.farm_id = COALESCE(farm.meta_farm, farm.device_farm, farm.geo_farm)) AS id
+      FROM farm
     ), scan AS (
       INSERT INTO scans (scan_id, capture_id, ingest_key, device_id, farm_id, operator_id, operator_code,
-                         gps, captured_at, status, image_asset_id, mask_asset_id)
+                         animal_id, animal_eid, gps, captured_at, status, image_asset_id, mask_asset_id)
       SELECT ${plan.publicScanId}, ${plan.captureId}, ${plan.ingestKey}, dev.id,
         COALESCE(farm.meta_farm, farm.device_farm, farm.geo_farm), op.id, ${plan.operatorCode}::text,
+        animal.id, ${plan.animalEid}::text,
         CASE WHEN ${lon}::float8 IS NULL THEN NULL
              ELSE ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326) END,
         ${plan.capturedAt}::timestamptz, 'ingested',
         (SELECT id FROM asset_ids WHERE object_key = ${plan.imageKey} LIMIT 1),
         (SELECT id FROM asset_ids WHERE object_key = ${plan.maskKey}::text LIMIT 1)
-      FROM dev, farm, op
+      FROM dev, farm, op, animal
       ON CONFLICT (ingest_key) DO NOTHING
-      RETURNING id, farm_id, operator_id,
+      RETURNING id, farm_id, operator_id, animal_id,
         CASE WHEN farm_id IS NULL THEN NULL
              WHEN farm_id = (SELECT meta_farm FROM farm) THEN 'meta'
              WHEN farm_id = (SELECT device_farm FROM farm) THEN 'device'
@@ -151,11 +160,15 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         (2, 'ingested', ${tx.json(meta.ingested)}::jsonb || jsonb_build_object(
           'farm_source', (SELECT farm_source FROM scan),
           'unknown_meta_farm_id', CASE WHEN (SELECT meta_farm FROM farm) IS NULL THEN ${plan.metaFarmId}::text END,
-          'operator_matched', (SELECT operator_id IS NOT NULL FROM scan)))
+          'operator_matched', (SELECT operator_id IS NOT NULL FROM scan),
+          'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END))
       ) AS e(ord, event, meta)
       ORDER BY e.ord
     ), job AS (
-      INSERT INTO grading_jobs (scan_id) SELECT id FROM scan
+      INSERT INTO grading_jobs (scan_id) SELECT id FROM scan RETURNING id
+    ), wake AS (
+      -- Workers LISTEN here: the notification is delivered when this statement's transaction commits.
+      SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '') FROM job
     ), counted AS (
       -- Only an existing device is updated here (a row inserted by this statement is invisible to it).
       UPDATE devices SET
@@ -167,6 +180,6 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       WHERE id = (SELECT id FROM dev WHERE NOT created) AND EXISTS (SELECT 1 FROM scan)
     )
     SELECT (SELECT id FROM existing) AS existing_id, scan.id AS new_id, scan.farm_id, scan.farm_source,
-           scan.operator_id
+           scan.operator_id, (SELECT count(*) FROM wake) AS woken
     FROM (SELECT 1) AS one LEFT JOIN scan ON true`;
 }

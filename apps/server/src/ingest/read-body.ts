@@ -1,4 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { BodyIncompleteError, BodyTooLargeError, readLimitedBody } from '@cti/runtime';
+import type { HttpBindings } from '@hono/node-server';
+import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 
 export type BodyLimit = { limitBytes: number; onBytes: (n: number) => void };
@@ -6,34 +9,14 @@ export type BodyLimit = { limitBytes: number; onBytes: (n: number) => void };
 /**
  * Read the body straight from Node's IncomingMessage when the app runs under @hono/node-server:
  * materialising a WHATWG Request + ReadableStream for every webhook costs measurable CPU. Same
- * limits and errors as `readBodyLimited`; on 413 the rest is discarded and the connection closed.
+ * limits and errors as `readBodyLimited`; over the limit the rest is drained up to DRAIN_FACTOR ×
+ * the limit before the 413 (readLimitedBody in @cti/runtime, shared with the relay).
  */
-export function readIncomingLimited(
-  incoming: IncomingMessage,
-  { limitBytes, onBytes }: BodyLimit,
-): Promise<Uint8Array> {
-  const declared = incoming.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limitBytes) {
-    onBytes(Number(declared));
-    return Promise.reject(tooLarge(limitBytes, `Content-Length ${declared}`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const done = (settle: () => void) => {
-      incoming.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
-      settle();
-    };
-    const onData = (chunk: Buffer) => {
-      total += chunk.byteLength;
-      onBytes(total);
-      if (total <= limitBytes) return void chunks.push(chunk);
-      incoming.resume(); // discard the rest; the 413 answer closes the connection
-      done(() => reject(tooLarge(limitBytes, `more than ${limitBytes} bytes`)));
-    };
-    const onEnd = () => done(() => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
-    const onClose = () => done(() => reject(incomplete()));
-    incoming.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
+export function readIncomingLimited(incoming: IncomingMessage, limit: BodyLimit): Promise<Uint8Array> {
+  return readLimitedBody(incoming, limit).catch((err: unknown) => {
+    if (err instanceof BodyTooLargeError) throw tooLarge(err.limitBytes, err.what);
+    if (err instanceof BodyIncompleteError) throw incomplete(err);
+    throw err;
   });
 }
 
@@ -99,4 +82,10 @@ function tooLarge(limitBytes: number, what: string): HttpError {
 
 function incomplete(cause?: unknown): HttpError {
   return new HttpError(400, 'body_incomplete', 'the request body ended before it was complete', { cause });
+}
+
+/** The body of any route: from Node's IncomingMessage when served by @hono/node-server, else the Request. */
+export function readRequestBody(c: Context, limit: BodyLimit): Promise<Uint8Array> {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  return incoming ? readIncomingLimited(incoming, limit) : readBodyLimited(c.req.raw, limit);
 }

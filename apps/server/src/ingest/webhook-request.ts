@@ -93,7 +93,7 @@ export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string
  * Postgres text and jsonb cannot hold U+0000; free-text fields (operator_id, relay.source…) would
  * otherwise fail at insert time as a 500. Reported like any schema problem, one pointer per string.
  */
-function nulProblems(value: unknown, pointer: string): Problem[] {
+export function nulProblems(value: unknown, pointer: string): Problem[] {
   if (typeof value === 'string') {
     return value.includes('\u0000')
       ? [{ pointer, message: 'must not contain the NUL character (U+0000)' }]
@@ -107,10 +107,10 @@ function nulProblems(value: unknown, pointer: string): Problem[] {
   ]);
 }
 
-function describeProblems(problems: readonly Problem[]): string {
+export function describeProblems(problems: readonly Problem[], what = 'webhook body'): string {
   const first = problems[0];
   const where = first ? `${first.pointer === '' ? '(root)' : first.pointer}: ${first.message}` : '';
-  return `webhook body is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); first: ${where}`;
+  return `${what} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); first: ${where}`;
 }
 
 export function signatureHeaders(header: (name: string) => string | undefined) {

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { validateHeartbeat } from '@cti/contracts';
+import type { Agent } from '../agent.ts';
+import { createHeartbeatBody } from './heartbeat-body.ts';
+
+type Status = ReturnType<Agent['status']>;
+const T = Date.UTC(2026, 11, 5, 10, 0, 0);
+
+function status(frames: number, errors: { capture?: string; upload?: number } = {}): Status {
+  return {
+    device_code: 'dev-0001',
+    health: { ok: false, reason: 'disk below the floor', restartable: false },
+    source: {
+      kind: 'serial',
+      connected: true,
+      frames,
+      droppedFrames: 0,
+      lastFrameAt: 1,
+      detail: {},
+      identity: { model: 'Convex-3.5MHz' },
+    },
+    clock: { synced: false, source: 'unsynchronized' },
+    disk: { free_bytes: 150_000_000, floor_bytes: 209_715_200 },
+    outbox: {
+      pendingCaptures: 2,
+      pendingBytes: 2_000_000,
+      oldestPendingAgeMs: 95_500,
+      lastSuccessAt: T - 60_000,
+      lastError:
+        errors.upload === undefined
+          ? null
+          : { at: errors.upload, message: 'image.png: ETIMEDOUT', captureId: 'cap_x' },
+      quarantined: 0,
+      uploadedTotal: 10,
+    },
+    last_error: errors.capture ? { at: errors.capture, message: 'EIO writing the spool' } : null,
+    ear_tag_reader: {
+      path: '/dev/cti-eid',
+      connected: false,
+      ignored_lines: 0,
+      reads: 0,
+      last_read_at: null,
+      pending: null,
+    },
+  } as unknown as Status;
+}
+
+test('the heartbeat from the agent status: figures, frame rate between calls, the newest error', () => {
+  let mono = 0;
+  let current = status(100);
+  const build = createHeartbeatBody({
+    status: () => current,
+    agentVersion: '0.1.0',
+    models: ['ribeye-hint@2.3.0'],
+    lastCommittedAt: () => T - 5000,
+    now: () => mono,
+    wallClock: () => T,
+    processUptimeS: () => 3600.7,
+    systemUptimeS: () => 86_400.2,
+  });
+  const first = build({ clockOffsetMs: null });
+  assert.ok(validateHeartbeat(first).ok);
+  assert.deepEqual(first, {
+    heartbeat_version: '1.0.0',
+    device_code: 'dev-0001',
+    sent_at: new Date(T).toISOString(),
+    agent_version: '0.1.0',
+    models: [{ name: 'ribeye-hint', version: '2.3.0' }],
+    uptime_s: 3600,
+    system_uptime_s: 86_400,
+    outbox: { pending_captures: 2, pending_bytes: 2_000_000, oldest_pending_age_s: 95, quarantined: 0 },
+    last_capture_at: new Date(T - 5000).toISOString(),
+    last_upload_at: new Date(T - 60_000).toISOString(),
+    disk: { free_bytes: 150_000_000, floor_bytes: 209_715_200 },
+    clock: { synced: false, source: 'unsynchronized', offset_ms: null },
+    probe: { connected: true, kind: 'serial', model: 'Convex-3.5MHz', frame_rate_fps: null },
+    health: { ok: false, reason: 'disk below the floor' },
+    last_error: null,
+    ear_tag_reader: { connected: false, last_read_at: null },
+  });
+  mono += 60_000;
+  current = status(100 + 60 * 15, { capture: new Date(T - 1000).toISOString(), upload: T - 2000 });
+  const second = build({ clockOffsetMs: -42 });
+  assert.equal(second.probe.frame_rate_fps, 15);
+  assert.equal(second.clock.offset_ms, -42);
+  assert.deepEqual(second.last_error, {
+    at: new Date(T - 1000).toISOString(),
+    message: 'EIO writing the spool',
+    source: 'capture',
+  });
+  current = status(2000, { capture: new Date(T - 3000).toISOString(), upload: T - 2000 });
+  assert.equal(build({ clockOffsetMs: null }).last_error?.source, 'upload', 'the newer of the two');
+});

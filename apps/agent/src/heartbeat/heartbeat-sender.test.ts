@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import {
+  createDeviceKey,
+  type HeartbeatBody,
+  parseDeviceSecret,
+  validateHeartbeat,
+  verifyDeviceSignature,
+} from '@cti/contracts';
+import { waitFor } from '@cti/testkit';
+import { createHeartbeatSender } from './heartbeat-sender.ts';
+
+// The sender against a real HTTP server that checks signatures the way cti-server does (contracts'
+// verifyDeviceSignature with the device's public key) and can be slow, refuse, or be gone.
+
+const key = createDeviceKey('dev-hb');
+const secret = parseDeviceSecret(key.secret);
+type Mode = 'accept' | 'refuse' | 'slow';
+let mode: Mode = 'accept';
+let serverClockAhead = 0;
+const received: { body: HeartbeatBody; verified: boolean }[] = [];
+let server: Server;
+let url: string;
+
+const readAll = async (req: IncomingMessage) => {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+};
+
+before(async () => {
+  server = createServer(async (req, res) => {
+    const raw = await readAll(req);
+    const verified = verifyDeviceSignature({
+      body: raw,
+      timestamp: req.headers['x-cti-timestamp'] as string,
+      signature: req.headers['x-cti-signature'] as string,
+      publicKeys: [key.publicKey],
+    }).ok;
+    const body = JSON.parse(raw.toString()) as HeartbeatBody;
+    received.push({ body, verified });
+    if (mode === 'slow') await new Promise((r) => setTimeout(r, 1500));
+    res.setHeader('content-type', 'application/json');
+    if (mode === 'refuse') {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: 'bad_signature', message: 'no current key matches' }));
+      return;
+    }
+    res.end(JSON.stringify({ accepted: true, server_time_ms: Date.now() + serverClockAhead }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/devices/heartbeat`;
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+let state = 0;
+const body = ({ clockOffsetMs }: { clockOffsetMs: number | null }): HeartbeatBody => {
+  state += 1;
+  return {
+    heartbeat_version: '1.0.0',
+    device_code: 'dev-hb',
+    sent_at: new Date().toISOString(),
+    agent_version: '0.1.0',
+    uptime_s: state,
+    outbox: { pending_captures: state, pending_bytes: 0, oldest_pending_age_s: null, quarantined: 0 },
+    disk: { free_bytes: 1 },
+    clock: { synced: true, offset_ms: clockOffsetMs },
+    probe: { connected: true },
+  };
+};
+
+describe('heartbeat sender', () => {
+  test('on start and every interval, signed, valid, built afresh each time; offset measured', {
+    timeout: 20_000,
+  }, async () => {
+    received.length = 0;
+    serverClockAhead = 5000;
+    const sender = createHeartbeatSender({ url, intervalMs: 200, timeoutMs: 1000, secret, body });
+    sender.start();
+    await waitFor(() => received.length >= 3, { what: 'three heartbeats' });
+    await sender.stop();
+    assert.ok(received.every((r) => r.verified && validateHeartbeat(r.body).ok));
+    const states = received.map((r) => r.body.outbox.pending_captures);
+    assert.deepEqual(
+      states,
+      [...states].sort((a, b) => a - b),
+      'each carries the state of its own moment',
+    );
+    assert.equal(new Set(states).size, states.length);
+    assert.equal(received[0]!.body.clock.offset_ms, null, 'no measurement before the first answer');
+    const offset = received[2]!.body.clock.offset_ms!;
+    assert.ok(offset < -4900 && offset > -5100, `a server 5 s ahead = this clock 5 s behind (${offset})`);
+    const status = sender.status();
+    assert.equal(status.last?.accepted, true);
+    assert.equal(status.last?.http_status, 200);
+    assert.equal(status.accepted, status.sent);
+    assert.equal(status.key, key.fingerprint);
+    serverClockAhead = 0;
+  });
+
+  test('offline: each attempt is dropped, never queued; the first one back carries the current state', {
+    timeout: 20_000,
+  }, async () => {
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/devices/heartbeat`;
+    await new Promise<void>((resolve) => dead.close(() => resolve())); // nothing listens there now
+    const sender = createHeartbeatSender({ url: deadUrl, intervalMs: 60_000, timeoutMs: 1000, secret, body });
+    for (let i = 0; i < 3; i++) await sender.sendNow();
+    const offline = sender.status();
+    assert.equal(offline.last?.accepted, false);
+    assert.equal(offline.last?.http_status, null);
+    assert.match(offline.last?.error ?? '', /^network: ECONNREFUSED/);
+    assert.deepEqual([offline.sent, offline.failed, offline.accepted], [3, 3, 0]);
+    await sender.stop();
+    // Back online (the real server): exactly one request for one attempt, with the state of now.
+    received.length = 0;
+    const online = createHeartbeatSender({ url, intervalMs: 60_000, timeoutMs: 1000, secret, body });
+    const before = state;
+    await online.sendNow();
+    assert.equal(received.length, 1, 'the failed ones were not resent');
+    assert.equal(received[0]!.body.uptime_s, before + 1);
+  });
+
+  test("refused by the server: not accepted, with the server's reason", { timeout: 20_000 }, async () => {
+    mode = 'refuse';
+    const sender = createHeartbeatSender({ url, intervalMs: 60_000, timeoutMs: 1000, secret, body });
+    await sender.sendNow();
+    mode = 'accept';
+    assert.deepEqual(
+      { ...sender.status().last, at: undefined, ms: undefined },
+      {
+        at: undefined,
+        ms: undefined,
+        accepted: false,
+        http_status: 401,
+        error: 'bad_signature: no current key matches',
+      },
+    );
+    await sender.sendNow();
+    assert.equal(sender.status().last?.accepted, true);
+    assert.ok(sender.status().last_accepted_at);
+  });
+
+  test('a slow server: the attempt times out; a tick while one is in flight is skipped', {
+    timeout: 20_000,
+  }, async () => {
+    mode = 'slow';
+    received.length = 0;
+    const sender = createHeartbeatSender({ url, intervalMs: 100, timeoutMs: 500, secret, body });
+    sender.start();
+    await waitFor(() => sender.status().failed >= 1, { what: 'a timed-out attempt' });
+    await sender.stop();
+    mode = 'accept';
+    const status = sender.status();
+    assert.match(status.last?.error ?? '', /^network: no answer within 500 ms/);
+    assert.ok(status.skipped >= 2, `ticks during the attempt skipped (${status.skipped})`);
+    assert.equal(status.sent, status.failed + status.accepted);
+  });
+});

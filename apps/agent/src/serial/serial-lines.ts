@@ -1,0 +1,72 @@
+import { backoffDelay, type Logger, silentLogger, sleep } from '@cti/runtime';
+import { SerialPort } from 'serialport';
+import { createLineSplitter } from './line-splitter.ts';
+
+export type SerialLines = {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  connected(): boolean;
+};
+
+/**
+ * Text lines from a serial device (GPS receiver, ear-tag reader) that may be unplugged and plugged
+ * back at any time: opens the port, hands every line to `onLine`, and reopens it with capped backoff
+ * when it closes or cannot be opened (logged once per outage, as `what`).
+ *
+ * @example const lines = createSerialLines({ path: '/dev/cti-gps', baudRate: 9600, what: 'GPS', onLine });
+ */
+export function createSerialLines({
+  path,
+  baudRate,
+  what,
+  onLine,
+  onConnect = () => {},
+  log = silentLogger(),
+}: {
+  path: string;
+  baudRate: number;
+  what: string;
+  onLine: (line: string) => void;
+  onConnect?: () => void;
+  log?: Logger;
+}): SerialLines {
+  let port: SerialPort | null = null;
+  const abort = new AbortController();
+  let loop: Promise<void> | null = null;
+
+  const run = async () => {
+    for (let attempt = 0; !abort.signal.aborted; ) {
+      try {
+        const p = await new Promise<SerialPort>((resolve, reject) => {
+          const sp = new SerialPort({ path, baudRate, autoOpen: false });
+          sp.open((err) => (err ? reject(err) : resolve(sp)));
+        });
+        port = p;
+        if (attempt > 0) log.info({ path }, `${what} connected`);
+        attempt = 0;
+        onConnect();
+        p.pipe(createLineSplitter()).on('data', (line: string) => onLine(line));
+        p.on('error', () => {});
+        await new Promise<void>((resolve) => p.once('close', () => resolve()));
+        port = null;
+        if (!abort.signal.aborted) log.warn({ path }, `${what} disconnected; reconnecting`);
+      } catch (err) {
+        if (attempt === 0) log.warn({ path, err: (err as Error).message }, `${what} not available; retrying`);
+      }
+      await sleep(backoffDelay(attempt++, { baseMs: 500, capMs: 10_000 }), abort.signal).catch(() => {});
+    }
+  };
+
+  return {
+    async start() {
+      loop ??= run();
+    },
+    async stop() {
+      abort.abort();
+      const p = port;
+      if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
+      await loop;
+    },
+    connected: () => port?.isOpen === true,
+  };
+}

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RelayOutcome } from '../relay-core.ts';
+
+/**
+ * Keeps a notification record the server rejected for good (re-sending cannot help, so the store is
+ * told 200) as one file in `dir`, shaped like a Lambda on-failure message: `cti-relay replay FILE`
+ * re-runs it once the cause is fixed (e.g. a secret). Written aside and renamed: never half a file.
+ */
+export async function writeDeadLetter(
+  dir: string,
+  record: unknown,
+  outcome: RelayOutcome,
+  now: Date,
+): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const name = `${now.toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.json`;
+  const file = join(dir, name);
+  const body = { requestPayload: { Records: [record] }, responsePayload: { outcome } };
+  await writeFile(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+  return file;
+}

@@ -1,0 +1,175 @@
+// The notification endpoint over real HTTP, in process: s3rver holds the captures, a
+// signature-verifying receiver plays the server. Notification bodies are built in the formats Ceph
+// RGW and MinIO send (test-events.ts); notify-server.e2e.test.ts drives it from a real RGW.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { silentLogger } from '@cti/runtime';
+import { type LocalS3, startS3rver } from '@cti/testkit';
+import { systemClock } from '../clock.ts';
+import type { ServeConfig } from '../config.ts';
+import { createRelay } from '../relay-core.ts';
+import { makeCapture, uploadCapture, uploadMeta } from '../test-captures.ts';
+import { cephNotificationRecord, minioNotification } from '../test-events.ts';
+import { type Receiver, startReceiver } from '../test-receiver.ts';
+import { type NotifyServer, startNotifyServer } from './notify-server.ts';
+
+const SECRET = 'notify-secret-0123456789';
+const WEBHOOK_SECRET = 'webhook-secret-0123456789';
+let s3: LocalS3;
+let receiver: Receiver;
+let server: NotifyServer;
+let deadLetterDir: string;
+let base: string;
+
+before(async () => {
+  [s3, receiver] = await Promise.all([
+    startS3rver({ buckets: ['cti-notify'] }),
+    startReceiver({
+      secrets: [WEBHOOK_SECRET],
+      // A capture of device "dev-refused" is refused for good (a 422, e.g. an unknown bucket).
+      reply: (request) =>
+        String(request.body.ingest_key).startsWith('raw/dev-refused/')
+          ? { status: 422, body: { error: 'validation_failed', message: 'no' } }
+          : undefined,
+    }),
+  ]);
+  deadLetterDir = await mkdtemp(join(tmpdir(), 'relay-dead-'));
+  const config: ServeConfig = {
+    host: '127.0.0.1',
+    port: 0,
+    notifySecrets: ['old-notify-secret-0000', SECRET],
+    maxBodyBytes: 64 * 1024,
+    budgetMs: 1500,
+    deadLetterDir,
+  };
+  const relay = createRelay({
+    s3: s3.client,
+    config: {
+      webhookUrl: receiver.url,
+      webhookSecrets: [WEBHOOK_SECRET],
+      budgetMs: 1500,
+      httpTimeoutMs: 1000,
+    },
+    log: silentLogger(),
+    clock: systemClock,
+    source: 'notification',
+    baseMs: 50,
+    capMs: 200,
+  });
+  server = await startNotifyServer({ relay, config, log: silentLogger(), clock: systemClock });
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+after(async () => {
+  await server?.close();
+  await Promise.all([s3?.close(), receiver?.close()]);
+  await rm(deadLetterDir, { recursive: true, force: true });
+});
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+test('Ceph RGW: the secret in the records’ opaqueData; a meta.json becomes one signed webhook', async () => {
+  const capture = makeCapture();
+  await uploadCapture(s3.client, 'cti-notify', capture);
+  const res = await post('/notify', {
+    Records: [
+      cephNotificationRecord('cti-notify', capture.dir + 'image.png', SECRET),
+      cephNotificationRecord('cti-notify', capture.metaKey, SECRET),
+    ],
+  });
+  const body = (await res.json()) as { results: { key: string; outcome: { kind: string } }[] };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.deepEqual(
+    body.results.map((r) => r.outcome.kind),
+    ['ignored', 'delivered'],
+  );
+  const sent = receiver.for(capture.dir);
+  assert.equal(sent.length, 1);
+  assert.ok(sent[0]?.signatureOk);
+  assert.equal((sent[0]!.body.relay as { source: string }).source, 'notification');
+});
+
+test('MinIO: the secret as Authorization (auth_token), URL-encoded keys; or in the endpoint URL', async () => {
+  const capture = makeCapture({ deviceCode: 'dev-minio' });
+  await uploadCapture(s3.client, 'cti-notify', capture);
+  const byHeader = await post('/notify', minioNotification('cti-notify', capture.metaKey), {
+    authorization: `Bearer ${SECRET}`,
+  });
+  assert.equal(byHeader.status, 200);
+  const byQuery = await post(`/notify?token=${SECRET}`, minioNotification('cti-notify', capture.metaKey));
+  assert.equal(byQuery.status, 200);
+  const byPath = await post(`/notify/${SECRET}`, minioNotification('cti-notify', capture.metaKey));
+  assert.equal(byPath.status, 200);
+  const rotated = await post(
+    '/notify?token=old-notify-secret-0000',
+    minioNotification('cti-notify', capture.metaKey),
+  );
+  assert.equal(rotated.status, 200, 'every configured secret is accepted');
+  assert.equal(receiver.for(capture.dir).length, 4, 'each notification relayed (the server sees replays)');
+});
+
+test('unauthenticated, oversized, malformed or misdirected notifications are refused and relay nothing', async () => {
+  const capture = makeCapture({ deviceCode: 'dev-refusals' });
+  await uploadCapture(s3.client, 'cti-notify', capture);
+  const record = cephNotificationRecord('cti-notify', capture.metaKey, 'not-the-secret-at-all');
+  const cases: [string, Promise<Response>, number][] = [
+    ['no secret', post('/notify', { Records: [{ ...record, opaqueData: '' }] }), 401],
+    ['wrong opaqueData', post('/notify', { Records: [record] }), 401],
+    ['wrong token', post('/notify?token=nope', { Records: [record] }), 401],
+    [
+      'one record without it',
+      post('/notify', { Records: [cephNotificationRecord('cti-notify', capture.metaKey, SECRET), record] }),
+      401,
+    ],
+    ['too large', post(`/notify?token=${SECRET}`, 'x'.repeat(65 * 1024)), 413],
+    ['not JSON', post(`/notify?token=${SECRET}`, '{"Records": ['), 400],
+    ['not S3 records', post(`/notify?token=${SECRET}`, { hello: 'world' }), 400],
+    ['wrong path', post('/elsewhere', { Records: [record] }), 404],
+  ];
+  for (const [what, response, status] of cases) {
+    const res = await response;
+    assert.equal(res.status, status, `${what}: ${await res.text()}`);
+  }
+  assert.equal(receiver.for(capture.dir).length, 0);
+});
+
+test('meta.json without its image: 503 after the budget, so the store re-sends; then one webhook', async () => {
+  const capture = makeCapture({ deviceCode: 'dev-early' });
+  await uploadMeta(s3.client, 'cti-notify', capture);
+  const notification = { Records: [cephNotificationRecord('cti-notify', capture.metaKey, SECRET)] };
+  const early = await post('/notify', notification);
+  const answer = (await early.json()) as { results: { outcome: { kind: string; missing?: string[] } }[] };
+  assert.equal(early.status, 503);
+  assert.deepEqual(answer.results[0]?.outcome, {
+    kind: 'incomplete',
+    ingestKey: capture.dir,
+    missing: ['image.png'],
+  });
+  await uploadCapture(s3.client, 'cti-notify', capture);
+  const again = await post('/notify', notification);
+  assert.equal(again.status, 200);
+  assert.equal(receiver.for(capture.dir).length, 1);
+});
+
+test('a capture the server rejects for good: 200 (no re-send) and a dead letter that `cti-relay replay` reads', async () => {
+  const capture = makeCapture({ deviceCode: 'dev-refused' });
+  await uploadCapture(s3.client, 'cti-notify', capture);
+  const res = await post('/notify', {
+    Records: [cephNotificationRecord('cti-notify', capture.metaKey, SECRET)],
+  });
+  assert.equal(res.status, 200);
+  const [file, ...more] = await readdir(deadLetterDir);
+  assert.equal(more.length, 0);
+  const letter = JSON.parse(await readFile(join(deadLetterDir, file!), 'utf8'));
+  assert.equal(letter.requestPayload.Records[0].s3.object.key, capture.metaKey);
+  assert.equal(letter.responsePayload.outcome.kind, 'rejected');
+  assert.match(letter.responsePayload.outcome.reason, /^HTTP 422 validation_failed/);
+});

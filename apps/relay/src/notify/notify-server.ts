@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BodyTooLargeError, type Logger, readLimitedBody } from '@cti/runtime';
+import type { Clock } from '../clock.ts';
+import type { ServeConfig } from '../config.ts';
+import type { Relay, RelayOutcome } from '../relay-core.ts';
+import { targetsFromEvent } from '../s3-events.ts';
+import { writeDeadLetter } from './dead-letters.ts';
+import { isAuthenticated } from './notify-auth.ts';
+
+export interface NotifyServerOptions {
+  relay: Pick<Relay, 'relayObject'>;
+  config: ServeConfig;
+  log: Logger;
+  clock: Clock;
+}
+
+export interface NotifyServer {
+  port: number;
+  /** Stop accepting, let in-flight notifications finish for `graceMs`, then abort them (503). */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+class HttpProblem extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+}
+
+// Outcomes after which the store must not re-send: done, or dead-lettered here.
+const SETTLED = new Set<RelayOutcome['kind']>(['ignored', 'delivered', 'rejected']);
+
+/**
+ * `cti-relay serve`: receives a self-hosted store's bucket notifications (Ceph RGW, MinIO; the S3
+ * `{"Records":[…]}` format) on POST /notify, authenticated by a shared secret (notify-auth.ts),
+ * bodies capped at `maxBodyBytes`. Each object-created record goes through the relay core, which
+ * acts only on `raw/…/meta.json`, checks the capture's objects exist and retries the server with
+ * backoff. The answer tells the store what to do: 200 when every record is settled (delivered,
+ * ignored, or rejected for good and kept as a dead letter), 503 when one is incomplete or failed —
+ * a persistent notification is then re-sent later. Re-sending a delivered record is a replay.
+ *
+ * @example
+ * const server = await startNotifyServer({ relay, config: serveConfig, log, clock: systemClock });
+ */
+export async function startNotifyServer({
+  relay,
+  config,
+  log,
+  clock,
+}: NotifyServerOptions): Promise<NotifyServer> {
+  const stopping = new AbortController();
+  const inflight = new Set<Promise<unknown>>();
+
+  /** Relays every object-created record at once; a record the server rejected for good is dead-lettered. */
+  async function relayAll(records: unknown[]) {
+    const results = await Promise.all(
+      records.map(async (record) => {
+        const [target] = targetsFromEvent({ Records: [record] }).targets; // throws on a malformed record
+        if (!target) return [];
+        const outcome = await relay
+          .relayObject(target, { budgetMs: config.budgetMs, signal: stopping.signal })
+          .catch((error: unknown): RelayOutcome => {
+            if (!stopping.signal.aborted) throw error;
+            return { kind: 'failed', ingestKey: target.key, status: null, reason: 'relay stopping' };
+          });
+        if (outcome.kind === 'rejected') {
+          const file = await writeDeadLetter(config.deadLetterDir, record, outcome, new Date(clock.now()));
+          log.error(
+            { key: target.key, reason: outcome.reason, deadLetter: file },
+            'notification dead-lettered',
+          );
+        }
+        return [{ key: target.key, outcome }];
+      }),
+    );
+    return results.flat();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://relay');
+    if (req.method === 'GET' && url.pathname === '/healthz') return answer(res, 200, { status: 'ok' });
+    if (url.pathname !== '/notify' && !url.pathname.startsWith('/notify/'))
+      throw new HttpProblem(404, 'not found: notifications go to POST /notify');
+    if (req.method !== 'POST') throw new HttpProblem(405, 'notifications are POSTed');
+    const body = await readLimitedBody(req, { limitBytes: config.maxBodyBytes });
+    let event: { Records?: unknown };
+    try {
+      event = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new HttpProblem(400, `the body is not JSON: ${(error as Error).message}`);
+    }
+    const records = Array.isArray(event?.Records) ? (event.Records as { opaqueData?: unknown }[]) : [];
+    if (!isAuthenticated({ url, headers: req.headers, records, secrets: config.notifySecrets }))
+      throw new HttpProblem(401, 'the notification does not carry the shared secret');
+    let results: Awaited<ReturnType<typeof relayAll>>;
+    try {
+      targetsFromEvent(event); // the whole body first: a malformed one is refused before any relaying
+      results = await relayAll(records);
+    } catch (error) {
+      if (error instanceof TypeError) throw new HttpProblem(400, error.message);
+      throw error;
+    }
+    const settled = results.every((r) => SETTLED.has(r.outcome.kind));
+    answer(res, settled ? 200 : 503, { results });
+  }
+
+  const server: Server = createServer((req, res) => {
+    const work = handle(req, res).catch((error: unknown) => {
+      const status =
+        error instanceof HttpProblem ? error.status : error instanceof BodyTooLargeError ? 413 : 500;
+      if (status >= 500) log.error({ err: error }, 'notification handling failed');
+      else log.warn({ status, err: (error as Error).message }, 'notification refused');
+      if (!res.headersSent) {
+        if (status === 413) res.setHeader('connection', 'close');
+        answer(res, status, { error: (error as Error).message });
+      }
+    });
+    inflight.add(work);
+    work.finally(() => inflight.delete(work));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject).listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    async close({ graceMs = 10_000 } = {}) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => stopping.abort(), graceMs);
+      await Promise.allSettled([...inflight]);
+      clearTimeout(grace);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

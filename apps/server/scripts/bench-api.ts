@@ -1,0 +1,375 @@
+// pnpm bench:api — prints figures, asserts nothing (apps/server/README.md "API benchmark").
+//
+// Seeds BENCH_SCANS (1,000,000) scans with grading results over BENCH_FARMS (200) farms with
+// generate_series, spawns the real `cti-server`, signs in 50 clients and measures, at
+// BENCH_CONCURRENCY (50) concurrent clients, p50/p95/p99 of: the scans list (first page; a page 10,000
+// rows deep reached by walking the cursor) for a farmer, a technician (10 farms) and an admin; scan
+// detail (with presigned URLs); farm reports (30 days, the whole year) and the printable day report;
+// then streamed CSV/GeoJSON exports of BENCH_EXPORT_ROWS (100000,1000000) rows, one at a time: time,
+// first byte and the server's peak RSS growth (bench-reports.ts). Beside wall-clock latency (noisy on a shared 2-core machine) it prints
+// the load average, server and Postgres CPU per request, and Postgres execution time from EXPLAIN
+// ANALYZE of the same SQL — the load-robust figures.
+// BENCH_DATABASE_URL: seed (once) and keep this database; default: a throw-away test database.
+// BENCH_REQUESTS (2000) requests per scenario. New scenarios: add to `scenarios` below.
+// BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
+import { Agent, request } from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
+import { createTestDatabase } from '@cti/db/testing';
+import postgres, { type Sql } from 'postgres';
+import { encodeScanCursor } from '../src/access/scan-cursor.ts';
+import { findScanDetail } from '../src/access/scan-detail-query.ts';
+import { scanListQuery } from '../src/access/scan-list-query.ts';
+import type { Principal } from '../src/auth/principal.ts';
+import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
+import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { explainReports, fromForRows, measureExport, reportScenarios } from './bench-reports.ts';
+import { type BenchServer, spawnServer } from './bench-server.ts';
+
+const SCANS = Number(process.env.BENCH_SCANS ?? 1_000_000);
+const FARMS = Number(process.env.BENCH_FARMS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const DEPTH = Number(process.env.BENCH_DEPTH ?? 10_000);
+/** Paced runs: the 50 clients together send this many requests per second (0 = skip). */
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const EXPORT_ROWS = (process.env.BENCH_EXPORT_ROWS ?? '100000,1000000')
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const wanted = (label: string) => !ONLY || ONLY.some((word) => label.includes(word));
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+type Server = BenchServer;
+
+const startServer = (url: string) =>
+  spawnServer({
+    DATABASE_URL: url,
+    CTI_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef',
+    CTI_S3_BUCKETS: 'cti-bench',
+    CTI_INSECURE_LOCALHOST_COOKIES: '1',
+    CTI_SIGNIN_ADDRESS_LIMIT: '100000',
+    // Presigning is local computation: a placeholder endpoint and key make detail pay its real cost.
+    S3_ENDPOINT: 'http://127.0.0.1:9',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+  });
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function call(port: number, method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{
+    status: number;
+    body: string;
+    headers: Record<string, string | string[] | undefined>;
+  }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function signIn(port: number, email: string): Promise<string> {
+  const res = await call(
+    port,
+    'POST',
+    '/api/v1/session',
+    { 'content-type': 'application/json' },
+    JSON.stringify({ email, password: BENCH_PASSWORD }),
+  );
+  if (res.status !== 200) throw new Error(`sign-in ${email}: ${res.status} ${res.body}`);
+  return String(res.headers['set-cookie']).split(';')[0]!;
+}
+
+type Scenario = { label: string; path: (client: number, i: number) => string; cookies: string[] };
+
+/**
+ * Closed loop (rate 0): every client sends its next request as soon as the previous answer arrived —
+ * the machine's saturation point, where latency is mostly queueing. Paced (rate > 0): the clients
+ * together send `rate` requests per second on a fixed schedule (client k sends requests k, k + C,
+ * k + 2C, … at index / rate seconds); latency counts from the scheduled time (no coordinated omission).
+ */
+async function run(admin: Sql, server: Server, s: Scenario, rate = 0) {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const total = rate > 0 ? Math.min(REQUESTS, rate * 10) : REQUESTS;
+  const before = await cpuSnapshot(admin, server.pid);
+  const started = performance.now();
+  const send = async (client: number, index: number, from: number) => {
+    const res = await call(server.port, 'GET', s.path(client, index), {
+      cookie: s.cookies[client % s.cookies.length]!,
+    });
+    latencies.push(performance.now() - from);
+    if (res.status !== 200) failed++;
+  };
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, client) => {
+      if (rate > 0) {
+        for (let index = client; index < total; index += CONCURRENCY) {
+          const due = started + (index * 1000) / rate;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          await send(client, index, due);
+        }
+        return;
+      }
+      for (let index = next++; index < total; index = next++) await send(client, index, performance.now());
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuPerOp(before, await cpuSnapshot(admin, server.pid), total);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const mode = rate > 0 ? `${rate}/s paced` : 'closed loop';
+  console.log(
+    `${s.label.padEnd(42)} ${mode.padEnd(11)} ${String(total - failed).padStart(5)} ok ${String(failed).padStart(3)} failed ` +
+      `${(total / seconds).toFixed(0).padStart(5)}/s  p50 ${pct(0.5).toFixed(1).padStart(6)}  p95 ${pct(0.95).toFixed(1).padStart(6)}  ` +
+      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} ms | load ${load()}`,
+  );
+}
+
+/** Walks the API's cursor DEPTH rows deep (pages of 200) and returns the query string of the next page. */
+async function deepCursor(port: number, cookie: string, filter = ''): Promise<string> {
+  let cursor = '';
+  for (let seen = 0; seen < DEPTH; seen += 200) {
+    const res = await call(port, 'GET', `/api/v1/scans?limit=200${filter}${cursor}`, { cookie });
+    const page = JSON.parse(res.body) as { next_cursor: string | null };
+    if (!page.next_cursor) throw new Error(`fewer than ${DEPTH} scans visible`);
+    cursor = `&cursor=${page.next_cursor}`;
+  }
+  return cursor;
+}
+
+const principal = (userId: string, roles: Principal['roles']): Principal => ({
+  userId,
+  roles,
+  email: '',
+  fullName: null,
+  csrfToken: '',
+  sessionHash: Buffer.alloc(32),
+});
+
+async function explain(
+  sql: Sql,
+  label: string,
+  query: ReturnType<typeof scanListQuery> | ReturnType<Sql['unsafe']>,
+) {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const [row] = await sql`EXPLAIN (ANALYZE, FORMAT JSON) ${query as never}`;
+    times.push((row!['QUERY PLAN'] as { 'Execution Time': number }[])[0]!['Execution Time']);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`  ${label.padEnd(52)} execution ${times[2]!.toFixed(2)} ms (median of 5)`);
+}
+
+async function main() {
+  const external = process.env.BENCH_DATABASE_URL;
+  const db = external ? undefined : await createTestDatabase({ max: 2 });
+  const url = external ?? db!.url;
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  try {
+    console.log(
+      `API benchmark: ${SCANS} scans, ${FARMS} farms, concurrency ${CONCURRENCY}, ${REQUESTS} requests per scenario, cpus ${availableParallelism()}, load ${load()}`,
+    );
+    const t = performance.now();
+    const seeded = await seedBench(sql, { scans: SCANS, farms: FARMS });
+    console.log(
+      seeded ? `seeded in ${((performance.now() - t) / 1000).toFixed(0)} s` : 'seed already present: re-used',
+    );
+    const server = await startServer(url);
+    try {
+      const admins = await Promise.all(
+        Array.from({ length: CONCURRENCY }, () => signIn(server.port, 'admin@bench.example')),
+      );
+      const farmers = await Promise.all(
+        Array.from({ length: CONCURRENCY }, (_, i) =>
+          signIn(server.port, `farmer${i % FARMS}@bench.example`),
+        ),
+      );
+      const techs = await Promise.all(
+        Array.from({ length: CONCURRENCY }, (_, i) =>
+          signIn(server.port, `tech${i % TECHNICIANS}@bench.example`),
+        ),
+      );
+      const adminDeep = wanted('deep') ? await deepCursor(server.port, admins[0]!) : '';
+      const techDeep = wanted('deep') ? await deepCursor(server.port, techs[0]!) : '';
+      const farmerDepth = Math.floor((SCANS / FARMS) * 0.8);
+      // 20 scans per farm, spread over the table's history, for the detail scenarios.
+      const ids = await sql<{ farm: number; id: string }[]>`
+        SELECT f AS farm, md5('scan' || (((g * 7919) % ${Math.floor(SCANS / FARMS)}) * ${FARMS} + f))::uuid::text AS id
+          FROM generate_series(0, ${FARMS - 1}) f, generate_series(1, 20) g WHERE ((g * 7919) % ${Math.floor(SCANS / FARMS)}) * ${FARMS} + f > 0`;
+      const byFarm = new Map<number, string[]>();
+      for (const r of ids) byFarm.set(r.farm, [...(byFarm.get(r.farm) ?? []), r.id]);
+      const scenarios: Scenario[] = [
+        {
+          label: 'list, first page (farmer, 1 farm)',
+          cookies: farmers,
+          path: () => '/api/v1/scans?limit=50',
+        },
+        {
+          label: 'list, first page (technician, 10 farms)',
+          cookies: techs,
+          path: () => '/api/v1/scans?limit=50',
+        },
+        {
+          label: 'list, first page (admin, all farms)',
+          cookies: admins,
+          path: () => '/api/v1/scans?limit=50',
+        },
+        {
+          label: `list, ${DEPTH} rows deep (admin)`,
+          cookies: admins,
+          path: () => `/api/v1/scans?limit=50${adminDeep}`,
+        },
+        {
+          label: `list, ${DEPTH} rows deep (technician)`,
+          cookies: [techs[0]!],
+          path: () => `/api/v1/scans?limit=50${techDeep}`,
+        },
+        {
+          label: 'list, filtered grade=R + status (admin)',
+          cookies: admins,
+          path: () => '/api/v1/scans?limit=50&grade=R&status=graded',
+        },
+        {
+          label: 'scan detail (farmer, own farm)',
+          cookies: farmers,
+          path: (c, i) => `/api/v1/scans/${byFarm.get(c % FARMS)![i % 20]}`,
+        },
+        {
+          label: 'scan detail (admin)',
+          cookies: admins,
+          path: (c, i) => `/api/v1/scans/${byFarm.get((c * 3 + i) % FARMS)![i % 20]}`,
+        },
+      ];
+      // Reports of farms whose scans are graded (the seed leaves farms 0, 10, 20… ungraded: cheaper
+      // reports), each asked for by its own farmer.
+      const graded = Array.from({ length: FARMS }, (_, f) => f)
+        .filter((f) => f % 10 !== 0)
+        .slice(0, CONCURRENCY);
+      const reportFarmers = await Promise.all(
+        graded.map((f) => signIn(server.port, `farmer${f}@bench.example`)),
+      );
+      const farmIds = await sql<{ id: string }[]>`
+        SELECT md5('farm' || f)::uuid::text AS id FROM unnest(${graded}::int[]) WITH ORDINALITY AS g(f, n) ORDER BY n`;
+      scenarios.push(...reportScenarios({ farmers: reportFarmers, farmIds: farmIds.map((r) => r.id) }));
+      for (const s of scenarios.filter((x) => wanted(x.label))) {
+        await run(sql, server, s);
+        if (RATE > 0) await run(sql, server, s, RATE);
+      }
+      if (wanted('export')) {
+        console.log('Streamed exports (admin, newest N scans), one at a time:');
+        for (const [i, rows] of EXPORT_ROWS.entries()) {
+          const from = encodeURIComponent(await fromForRows(sql, rows));
+          await measureExport(sql, server, {
+            label: `CSV export, ${rows} rows`,
+            path: `/api/v1/exports/scans.csv?from=${from}`,
+            cookie: admins[0]!,
+            headerLines: 1,
+          });
+          if (i === 0)
+            await measureExport(sql, server, {
+              label: `GeoJSON export, ${rows} rows`,
+              path: `/api/v1/exports/scans.geojson?from=${from}`,
+              cookie: admins[0]!,
+              headerLines: 2,
+            });
+        }
+      }
+      const adminP = principal('00000000-0000-0000-0000-000000000000', ['admin']);
+      const [farmer0] = await sql<{ id: string }[]>`SELECT md5('farmer0')::uuid::text AS id`;
+      const farmerP = principal(farmer0!.id, ['farmer']);
+      // Farm 7's scans are graded (the seed leaves farms 0, 10, 20… ungraded): its reports do the full work.
+      const [farmer7] = await sql<{ id: string }[]>`SELECT md5('farmer7')::uuid::text AS id`;
+      const farmer7P = principal(farmer7!.id, ['farmer']);
+      const explainReportSql = async () =>
+        explainReports(sql, explain as never, {
+          farmer: farmer7P,
+          admin: adminP,
+          farmId: (await sql<{ id: string }[]>`SELECT md5('farm7')::uuid::text AS id`)[0]!.id,
+          timeZone: 'America/Chicago',
+          exportFrom: await fromForRows(sql, EXPORT_ROWS[0] ?? 100_000),
+          exportRows: EXPORT_ROWS[0] ?? 100_000,
+        });
+      if (ONLY) {
+        console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+        await explainReportSql();
+        console.log(`load at the end ${load()}`);
+        return;
+      }
+      console.log(`farmer deep page: ${farmerDepth} rows deep (a farm has ${SCANS / FARMS})`);
+      const farmerDeep = await deepCursorRows(server.port, farmers[0]!, farmerDepth);
+      await run(sql, server, {
+        label: `list, ${farmerDeep.depth} rows deep (farmer)`,
+        cookies: [farmers[0]!],
+        path: () => `/api/v1/scans?limit=50${farmerDeep.cursor}`,
+      });
+
+      console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
+      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
+      const techP = principal(tech0!.id, ['technician']);
+      const cursorAt = async (p: Principal, depth: number) => {
+        const rows = await scanListQuery(sql, p, {}, { limit: depth });
+        const last = rows.at(-1)!;
+        return { sortUs: last.sort_us, id: last.id };
+      };
+      await explain(sql, 'first page, farmer', scanListQuery(sql, farmerP, {}, { limit: 51 }));
+      await explain(sql, 'first page, technician (10 farms)', scanListQuery(sql, techP, {}, { limit: 51 }));
+      await explain(sql, 'first page, admin', scanListQuery(sql, adminP, {}, { limit: 51 }));
+      await explain(
+        sql,
+        `${DEPTH} deep, admin`,
+        scanListQuery(sql, adminP, {}, { limit: 51, after: await cursorAt(adminP, DEPTH) }),
+      );
+      await explain(
+        sql,
+        `${DEPTH} deep, technician`,
+        scanListQuery(sql, techP, {}, { limit: 51, after: await cursorAt(techP, DEPTH) }),
+      );
+      await explain(
+        sql,
+        `${farmerDepth} deep, farmer`,
+        scanListQuery(sql, farmerP, {}, { limit: 51, after: await cursorAt(farmerP, farmerDepth) }),
+      );
+      await explainReportSql();
+      const detailId = byFarm.get(0)![3]!;
+      const t0 = performance.now();
+      for (let i = 0; i < 20; i++) await findScanDetail(sql, farmerP, detailId);
+      console.log(
+        `  scan detail query round trip (client-side, 20 sequential)          ${((performance.now() - t0) / 20).toFixed(2)} ms each`,
+      );
+      console.log(
+        `cursor check: the walked admin cursor equals the one at OFFSET ${DEPTH}: ${adminDeep === `&cursor=${encodeScanCursor(await cursorAt(adminP, DEPTH))}`}`,
+      );
+      console.log(`technicians: ${TECHNICIANS} × ${FARMS_PER_TECHNICIAN} farms; load at the end ${load()}`);
+    } finally {
+      agent.destroy();
+      await server.stop();
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+    if (db && !process.env.BENCH_KEEP) await db.drop();
+  }
+}
+
+async function deepCursorRows(port: number, cookie: string, depth: number) {
+  let cursor = '';
+  let seen = 0;
+  for (; seen + 200 <= depth; seen += 200) {
+    const res = await call(port, 'GET', `/api/v1/scans?limit=200${cursor}`, { cookie });
+    cursor = `&cursor=${(JSON.parse(res.body) as { next_cursor: string }).next_cursor}`;
+  }
+  return { cursor, depth: seen };
+}
+
+await main();

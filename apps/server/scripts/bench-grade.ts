@@ -1,0 +1,258 @@
+// pnpm bench:grade — prints figures, asserts nothing (see apps/server/README.md "Grading benchmark").
+//
+// Real Postgres (a fresh migrated database), s3rver, a spawned `cti-server serve` receiving signed
+// webhooks over HTTP, and BENCH_WORKERS spawned `cti-server worker` processes:
+// 0. the segmentation model alone (seg.run on the decoded images, one onnxruntime thread, in this
+//    process) and the grader alone (no database, no S3): the ceiling the worker is compared with;
+// 1. throughput: BENCH_N scans queued first, then the workers start and drain them; scans/s per
+//    worker process, per worker CPU-second, CPU ms per scan, peak RSS;
+// 2. latency: scans ingested at a steady BENCH_RATE per second for BENCH_SECONDS while the workers
+//    wait; ingest → graded p50/p95 from the database's own timestamps.
+// Settings: BENCH_N (300), BENCH_WORKERS (2), BENCH_CONCURRENCY per worker (1), BENCH_RATE (5),
+// BENCH_SECONDS (30), BENCH_SIZE (640x480 screen phantoms with a ruler; 8 distinct images).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { createTestDatabase } from '@cti/db/testing';
+import { decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
+import { loadSegmentationModel } from '@cti/models';
+import { startS3rver } from '@cti/testkit';
+import type { Sql } from 'postgres';
+import { createGrader } from '../src/grading/grade-image.ts';
+import { uploadCapture, workerEnvFor } from '../src/grading/test-grading-rig.ts';
+import { SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
+import { processCpuSeconds } from './bench-cpu.ts';
+import { postWebhook, spawnServer } from './bench-server.ts';
+
+const N = Number(process.env.BENCH_N ?? 300);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 1);
+const RATE = Number(process.env.BENCH_RATE ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const [W, H] = (process.env.BENCH_SIZE ?? '640x480').split('x').map(Number) as [number, number];
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const rssMiB = (pid: number) => {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  } catch {
+    return 0;
+  }
+};
+const quantile = (v: number[], q: number) =>
+  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))] ?? Number.NaN;
+
+type Proc = {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  peakRss: number;
+  /** Stage timings (ms) of every job this worker logged as done. */
+  timings: Record<string, number>[];
+  stop(): Promise<void>;
+};
+
+function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc> {
+  // BENCH_WORKER_NODE_ARGS: extra node flags for the workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const extra =
+    args[0] === 'worker' ? (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...extra, ...SOURCE_NODE_ARGS, MAIN, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`cti-server ${args[0]} exited with ${code}`)));
+    let port = 0;
+    const timings: Record<string, number>[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) {
+        if (process.env.BENCH_ECHO) console.log(`[${args[0]} ${child.pid}] ${line}`);
+        return;
+      }
+      const entry = JSON.parse(line) as {
+        msg?: string;
+        port?: number;
+        timings?: Record<string, number>;
+        ms?: number;
+      };
+      if (entry.msg === 'listening') port = entry.port ?? 0;
+      if (entry.msg === 'job done' && entry.timings) timings.push({ ...entry.timings, job: entry.ms ?? 0 });
+      const ready = args[0] === 'worker' ? entry.msg === 'worker started' : entry.msg === 'listening';
+      if (!ready) return;
+      const proc: Proc = {
+        child,
+        pid: child.pid!,
+        port,
+        peakRss: 0,
+        timings,
+        stop: () =>
+          new Promise<void>((done) => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      };
+      resolve(proc);
+    });
+  });
+}
+
+async function graded(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM grading_results`;
+  return row!.n;
+}
+
+async function main() {
+  console.log(
+    `grading benchmark: N=${N} workers=${WORKERS}×${CONCURRENCY} rate=${RATE}/s for ${SECONDS} s, images ${W}×${H} screens, cpus=${availableParallelism()}, load average ${load()}`,
+  );
+  const images = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      encodePng(
+        toGray(
+          generatePhantom({ seed: 500 + i, width: W, height: H, layout: 'screen', preset: 'heldout' }).image,
+        ),
+      ),
+    ),
+  );
+
+  // 0. The model alone and the grader alone, on the same images, in this process.
+  const grays = await Promise.all(images.map(async (png) => toGray(await decodeRaster(png))));
+  const seg = await loadSegmentationModel({ intraOpThreads: 1 });
+  const grader = await createGrader();
+  for (const g of grays) await seg.run(g);
+  const reps = Math.max(3, Math.ceil(120 / grays.length));
+  let cpu0 = process.cpuUsage();
+  let t0 = performance.now();
+  for (let r = 0; r < reps; r++) for (const g of grays) await seg.run(g);
+  const segSeconds = (performance.now() - t0) / 1000;
+  const segCpu = process.cpuUsage(cpu0);
+  const segRate = (reps * grays.length) / segSeconds;
+  const segCpuMs = (segCpu.user + segCpu.system) / 1000 / (reps * grays.length);
+  const rasters = await Promise.all(images.map((png) => decodeRaster(png)));
+  for (const r of rasters) await grader.grade({ raster: r, meta: null, calibration: null });
+  cpu0 = process.cpuUsage();
+  t0 = performance.now();
+  for (let r = 0; r < reps; r++)
+    for (const raster of rasters) await grader.grade({ raster, meta: null, calibration: null });
+  const gradeRate = (reps * rasters.length) / ((performance.now() - t0) / 1000);
+  const gradeCpu = process.cpuUsage(cpu0);
+  const gradeCpuMs = (gradeCpu.user + gradeCpu.system) / 1000 / (reps * rasters.length);
+  await Promise.all([seg.close(), grader.close()]);
+  console.log(
+    `model alone (seg.run, 1 thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
+  );
+  console.log(
+    `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image`,
+  );
+
+  const db = await createTestDatabase({ max: 2 });
+  const s3 = await startS3rver({ buckets: [TEST_BUCKET] });
+  const workerEnv = {
+    ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: s3.endpoint }),
+    CTI_WORKER_CONCURRENCY: String(CONCURRENCY),
+    // As documented for deployment (apps/server/README.md, "Container"): fewer malloc arenas.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  };
+  const server = await spawnServer({
+    DATABASE_URL: db.url,
+    CTI_WEBHOOK_SECRETS: TEST_SECRET,
+    CTI_S3_BUCKETS: TEST_BUCKET,
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  let captures = 0;
+  const ingestOne = async () => {
+    const i = captures++;
+    const body = await uploadCapture(s3.client, {
+      image: images[i % images.length]!,
+      captureId: `cap_bench_${i}`,
+    });
+    const status = await postWebhook(agent, server.port, signedInit(body));
+    if (status !== 201) throw new Error(`webhook answered ${status}`);
+  };
+  try {
+    // 1. Throughput: queue N, then let the workers drain it.
+    for (let i = 0; i < N; i++) await ingestOne();
+    const workers = await Promise.all(
+      Array.from({ length: WORKERS }, (_, i) =>
+        spawnProcess(['worker'], { ...workerEnv, CTI_WORKER_ID: `bench-${i}` }),
+      ),
+    );
+    const rssTimer = setInterval(() => {
+      for (const w of workers) w.peakRss = Math.max(w.peakRss, rssMiB(w.pid));
+    }, 200);
+    const cpuStart = workers.map((w) => processCpuSeconds(w.pid));
+    const startedAt = performance.now();
+    while ((await graded(db.sql)) < N) await new Promise((r) => setTimeout(r, 100));
+    const wall = (performance.now() - startedAt) / 1000;
+    const workerCpu = workers.reduce((s, w, i) => s + processCpuSeconds(w.pid) - cpuStart[i]!, 0);
+    const [span] = await db.sql<{ seconds: number }[]>`
+      SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS seconds FROM grading_results`;
+    const steady = (N - 1) / span!.seconds;
+    const perProcess = steady / WORKERS;
+    console.log(`\nthroughput, ${N} queued scans, ${WORKERS} worker process(es)   [load ${load()}]`);
+    console.log(
+      `  all workers:      ${steady.toFixed(1)} scans/s (first to last result; ${(N / wall).toFixed(1)}/s including start-up)`,
+    );
+    console.log(`  per process:      ${perProcess.toFixed(1)} scans/s (target ≥ 15)`);
+    console.log(
+      `  per worker CPU-s: ${(N / workerCpu).toFixed(1)} scans (CPU ${((workerCpu * 1000) / N).toFixed(1)} ms per scan)`,
+    );
+    console.log(
+      `  peak RSS:         ${workers.map((w) => `${w.peakRss.toFixed(0)} MiB`).join(', ')} (target ≤ 300)`,
+    );
+    console.log(
+      `  ratio per process / model alone: ${(perProcess / segRate).toFixed(2)} (target ≥ 0.6); CPU ratio model/worker per scan: ${(segCpuMs / ((workerCpu * 1000) / N)).toFixed(2)}`,
+    );
+    const all = workers.flatMap((w) => w.timings);
+    const stages = Object.keys(all[0] ?? {});
+    console.log(
+      `  wall ms per job (mean, as logged): ${stages.map((k) => `${k} ${(all.reduce((s, t) => s + (t[k] ?? 0), 0) / all.length).toFixed(1)}`).join(', ')}`,
+    );
+
+    // 2. Latency at a steady rate, the workers idle and listening.
+    const before = await graded(db.sql);
+    const total = RATE * SECONDS;
+    const latencyStart = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = latencyStart + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await ingestOne();
+    }
+    while ((await graded(db.sql)) < before + total) await new Promise((r) => setTimeout(r, 100));
+    clearInterval(rssTimer);
+    const rows = await db.sql<{ ms: number }[]>`
+      SELECT extract(epoch FROM g.created_at - s.created_at)::float8 * 1000 AS ms
+      FROM grading_results g JOIN scans s ON s.id = g.scan_id
+      ORDER BY s.created_at DESC LIMIT ${total}`;
+    const ms = rows.map((r) => r.ms);
+    console.log(
+      `\ningest → graded at ${RATE} scans/s for ${SECONDS} s (${total} scans), ${WORKERS} workers   [load ${load()}]`,
+    );
+    console.log(
+      `  p50 ${quantile(ms, 0.5).toFixed(0)} ms, p95 ${quantile(ms, 0.95).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms (target p95 ≤ 1000 ms)`,
+    );
+    console.log(`  peak RSS:         ${workers.map((w) => `${w.peakRss.toFixed(0)} MiB`).join(', ')}`);
+    await Promise.all(workers.map((w) => w.stop()));
+  } finally {
+    await server.stop();
+    agent.destroy();
+    await s3.close();
+    await db.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,58 @@
+// The real `cti-server` for benchmarks: spawned from source on a free port, stopped with SIGTERM.
+import { spawn } from 'node:child_process';
+import { type Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
+
+export type BenchServer = { port: number; pid: number; stop: () => Promise<void> };
+
+/** Spawns `cti-server serve` with `env` added to this process's environment (LOG_LEVEL info: the port is read from the 'listening' line). */
+export async function spawnServer(env: Record<string, string>): Promise<BenchServer> {
+  const child = spawn(
+    process.execPath,
+    // The .tsx load hook: the server's pages run from source too.
+    [
+      '--import',
+      new URL('./register-jsx.ts', import.meta.url).pathname,
+      new URL('../src/main.ts', import.meta.url).pathname,
+    ],
+    {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`cti-server exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; port?: number };
+      if (entry.msg === 'listening' && entry.port) resolve(entry.port);
+    });
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { port, pid: child.pid!, stop };
+}
+
+/** POSTs one signed webhook (a `signedInit` result) over keep-alive `agent`; resolves with the status. */
+export function postWebhook(agent: Agent, port: number, init: RequestInit): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/ingest/webhook',
+        method: 'POST',
+        agent,
+        headers: init.headers as Record<string, string>,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body as string);
+  });
+}

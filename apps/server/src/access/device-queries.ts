@@ -1,0 +1,125 @@
+import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
+import { HttpError } from '../errors.ts';
+import { type Db, type Fragment, readableFarm } from './farm-access.ts';
+import { isoUtc } from './sql-fragments.ts';
+
+export type DeviceRow = {
+  id: string;
+  device_code: string;
+  label: string | null;
+  farm: { id: string; name: string } | null;
+  last_seen_at: string | null;
+  last_upload_at: string | null;
+  captures_count: number;
+  scans_today: number;
+  today_starts_at: string;
+};
+
+/**
+ * Devices a principal may see: admins all; technicians those of their farms and unassigned ones (a Pi
+ * being set up); farmers those of their farms.
+ */
+function visibleDevice(sql: Db, principal: Principal): Fragment {
+  if (isAdmin(principal)) return sql`TRUE`;
+  const own = readableFarm(sql, principal, sql`d.farm_id`);
+  return isTechnician(principal) ? sql`(${own} OR d.farm_id IS NULL)` : own;
+}
+
+/**
+ * The fleet: last seen, last upload, captures, and scans captured "today" in `timeZone` (IANA name,
+ * default UTC) — only scans on farms the caller may see are counted.
+ */
+export async function listDevices(
+  sql: Db,
+  principal: Principal,
+  { timeZone = 'UTC', id }: { timeZone?: string; id?: string } = {},
+) {
+  try {
+    return await sql<DeviceRow[]>`
+      WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone} AS starts)
+      SELECT d.id, d.device_code, d.label,
+             CASE WHEN f.id IS NULL THEN NULL ELSE json_build_object('id', f.id, 'name', f.name) END AS farm,
+             ${isoUtc(sql, sql`d.last_seen_at`)} AS last_seen_at, ${isoUtc(sql, sql`d.last_upload_at`)} AS last_upload_at,
+             coalesce(d.captures_count, 0) AS captures_count,
+             (SELECT count(*)::int FROM scans s
+               WHERE s.device_id = d.id AND coalesce(s.captured_at, s.created_at, '-infinity'::timestamptz) >= day.starts
+                 AND ${readableFarm(sql, principal, sql`s.farm_id`)}) AS scans_today,
+             ${isoUtc(sql, sql`day.starts`)} AS today_starts_at
+        FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id
+       WHERE ${visibleDevice(sql, principal)} ${id ? sql`AND d.id = ${id}` : sql``}
+       ORDER BY d.device_code`;
+  } catch (err) {
+    if ((err as { code?: string }).code === '22023') {
+      throw new HttpError(422, 'invalid_request', 'unknown time zone', {
+        problems: [{ pointer: '/query/tz', message: 'is not a time zone the database knows' }],
+      });
+    }
+    throw err;
+  }
+}
+
+/** The latest heartbeat snapshot of a device (`device_health`, migration 0006) as the fleet page shows it. */
+export type DeviceHealthRow = {
+  device_id: string;
+  received_at: string;
+  /** Seconds since the last heartbeat, by the database clock. */
+  age_s: number;
+  agent_version: string;
+  uptime_s: number;
+  pending_captures: number;
+  pending_bytes: number;
+  oldest_pending_age_s: number | null;
+  quarantined: number;
+  disk_free_bytes: number | null;
+  disk_floor_bytes: number | null;
+  clock_synced: boolean;
+  clock_source: string | null;
+  clock_offset_ms: number | null;
+  probe_connected: boolean;
+  probe_model: string | null;
+  frame_rate_fps: number | null;
+  health_ok: boolean | null;
+  health_reason: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  silent_since: string | null;
+  backlog_since: string | null;
+  disk_low_since: string | null;
+  clock_unsynced_since: string | null;
+};
+
+/** Health snapshots of the devices the principal may see (the same rule as listDevices). */
+export function listDeviceHealth(sql: Db, principal: Principal) {
+  return sql<DeviceHealthRow[]>`
+    SELECT h.device_id, ${isoUtc(sql, sql`h.received_at`)} AS received_at,
+           extract(epoch FROM now() - h.received_at)::float8 AS age_s, h.agent_version, h.uptime_s::float8 AS uptime_s,
+           h.pending_captures, h.pending_bytes::float8 AS pending_bytes, h.oldest_pending_age_s, h.quarantined,
+           h.disk_free_bytes::float8 AS disk_free_bytes, h.disk_floor_bytes::float8 AS disk_floor_bytes,
+           h.clock_synced, h.clock_source, h.clock_offset_ms, h.probe_connected, h.probe_model,
+           h.frame_rate_fps::float8 AS frame_rate_fps, h.health_ok, h.health_reason, h.last_error,
+           ${isoUtc(sql, sql`h.last_error_at`)} AS last_error_at, ${isoUtc(sql, sql`h.silent_since`)} AS silent_since,
+           ${isoUtc(sql, sql`h.backlog_since`)} AS backlog_since, ${isoUtc(sql, sql`h.disk_low_since`)} AS disk_low_since,
+           ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since
+      FROM device_health h JOIN devices d ON d.id = h.device_id
+     WHERE ${visibleDevice(sql, principal)}`;
+}
+
+/** Admin: label and default farm of a device. false = no such device. */
+export async function updateDevice(
+  sql: Db,
+  id: string,
+  input: { label?: string | null; farm_id?: string | null },
+): Promise<boolean> {
+  if (input.farm_id) {
+    const [farm] = await sql`SELECT 1 FROM farms WHERE id = ${input.farm_id}`;
+    if (!farm)
+      throw new HttpError(422, 'invalid_request', '/farm_id names no farm', {
+        problems: [{ pointer: '/farm_id', message: 'names no farm' }],
+      });
+  }
+  const rows = await sql`
+    UPDATE devices d SET label = ${'label' in input ? (input.label ?? null) : (sql`d.label` as never)},
+           farm_id = ${'farm_id' in input ? (input.farm_id ?? null) : (sql`d.farm_id` as never)}, updated_at = now()
+     WHERE d.id = ${id}`;
+  return rows.count > 0;
+}

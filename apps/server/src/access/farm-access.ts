@@ -1,0 +1,41 @@
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
+import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
+
+export type Db = Sql | TransactionSql;
+export type Fragment = PendingQuery<Row[]>;
+
+/**
+ * The access rules of docs/access-matrix.md as SQL conditions, used by every query of the API and the
+ * pages (never only by hiding links): a row outside them does not exist for that user.
+ *
+ * read:  admin → every farm; technician and farmer → the farms linked to them in user_farms.
+ * write: admin → every farm; technician → their farms; farmer → none (read-only).
+ */
+export function readableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {
+  if (isAdmin(principal)) return sql`TRUE`;
+  return sql`${column} IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${principal.userId})`;
+}
+
+export function writableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {
+  if (isAdmin(principal)) return sql`TRUE`;
+  if (!isTechnician(principal)) return sql`FALSE`;
+  return readableFarm(sql, principal, column);
+}
+
+/** `a AND b AND …` (TRUE for none). */
+export function and(sql: Db, conditions: readonly Fragment[]): Fragment {
+  if (conditions.length === 0) return sql`TRUE`;
+  return conditions.reduce((acc, cond) => sql`${acc} AND ${cond}`);
+}
+
+/** Whether the principal may write on farm `farmId`: null when the farm does not exist for them. */
+export async function farmRights(
+  sql: Db,
+  principal: Principal,
+  farmId: string,
+): Promise<{ writable: boolean } | null> {
+  const [row] = await sql<{ writable: boolean }[]>`
+    SELECT ${writableFarm(sql, principal, sql`f.id`)} AS writable
+      FROM farms f WHERE f.id = ${farmId} AND ${readableFarm(sql, principal, sql`f.id`)}`;
+  return row ?? null;
+}

@@ -1,0 +1,115 @@
+import type { Sql } from 'postgres';
+import type { Principal } from '../auth/principal.ts';
+import { forbidden } from '../auth/session-middleware.ts';
+import { HttpError } from '../errors.ts';
+import { type Db, farmRights, readableFarm, writableFarm } from './farm-access.ts';
+import { validateCentroid, validateGeofence } from './geofence.ts';
+import { isoUtc } from './sql-fragments.ts';
+
+export type FarmRow = {
+  id: string;
+  name: string;
+  geofence: unknown | null;
+  centroid: { lat: number; lon: number } | null;
+  created_at: string | null;
+  updated_at: string | null;
+  can_edit: boolean;
+};
+
+export type FarmInput = { name?: string; geofence?: unknown | null; centroid?: unknown | null };
+
+const columns = (sql: Db, principal: Principal) => sql`
+  f.id, f.name, ST_AsGeoJSON(f.geofence)::json AS geofence,
+  CASE WHEN f.centroid IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(f.centroid), 'lon', ST_X(f.centroid)) END AS centroid,
+  ${isoUtc(sql, sql`f.created_at`)} AS created_at, ${isoUtc(sql, sql`f.updated_at`)} AS updated_at,
+  ${writableFarm(sql, principal, sql`f.id`)} AS can_edit`;
+
+/** Farms the principal may see, by name. */
+export function listFarms(sql: Db, principal: Principal) {
+  return sql<FarmRow[]>`SELECT ${columns(sql, principal)} FROM farms f
+                         WHERE ${readableFarm(sql, principal, sql`f.id`)} ORDER BY f.name, f.id`;
+}
+
+export async function findFarm(sql: Db, principal: Principal, id: string): Promise<FarmRow | undefined> {
+  const [row] = await sql<FarmRow[]>`SELECT ${columns(sql, principal)} FROM farms f
+                                      WHERE f.id = ${id} AND ${readableFarm(sql, principal, sql`f.id`)}`;
+  return row;
+}
+
+/** Validated geometry texts; the centroid follows the geofence unless given. */
+async function geometry(sql: Db, input: FarmInput) {
+  const geofence =
+    input.geofence === undefined || input.geofence === null
+      ? input.geofence
+      : await validateGeofence(sql, input.geofence);
+  const centroid =
+    input.centroid === undefined || input.centroid === null
+      ? input.centroid
+      : validateCentroid(input.centroid);
+  return { geofence, centroid };
+}
+
+const geom = (sql: Db, text: string | null) =>
+  text === null ? sql`NULL` : sql`ST_SetSRID(ST_GeomFromGeoJSON(${text}), 4326)`;
+
+export async function createFarm(
+  sql: Db,
+  input: Required<Pick<FarmInput, 'name'>> & FarmInput,
+): Promise<string> {
+  const g = await geometry(sql, input);
+  const centroid =
+    g.centroid !== undefined && g.centroid !== null
+      ? geom(sql, g.centroid)
+      : g.geofence
+        ? sql`ST_Centroid(${geom(sql, g.geofence)})`
+        : sql`NULL`;
+  const [row] = await sql<{ id: string }[]>`
+    INSERT INTO farms (name, geofence, centroid) VALUES (${input.name.trim()}, ${geom(sql, g.geofence ?? null)}, ${centroid}) RETURNING id`;
+  return row!.id;
+}
+
+/** Name, geofence, centroid of a farm: 404-able (false) when not visible, 403 when visible but not writable. */
+export async function updateFarm(
+  sql: Db,
+  principal: Principal,
+  id: string,
+  input: FarmInput,
+): Promise<boolean> {
+  const rights = await farmRights(sql, principal, id);
+  if (rights === null) return false;
+  if (!rights.writable) throw forbidden('you may not change this farm');
+  const g = await geometry(sql, input);
+  // A new centroid when given, else the new geofence's; removing the geofence keeps the old point.
+  const centroid =
+    g.centroid !== undefined
+      ? geom(sql, g.centroid)
+      : g.geofence
+        ? sql`ST_Centroid(${geom(sql, g.geofence)})`
+        : sql`centroid`;
+  await sql`
+    UPDATE farms SET name = ${input.name === undefined ? sql`name` : input.name.trim()},
+                     geofence = ${g.geofence === undefined ? sql`geofence` : geom(sql, g.geofence)},
+                     centroid = ${centroid}, updated_at = now()
+     WHERE id = ${id}`;
+  return true;
+}
+
+/** Deletes a farm nothing refers to; 409 `farm_in_use` otherwise (spec §6: no accidental data loss). */
+export async function deleteFarm(sql: Sql, id: string): Promise<boolean> {
+  try {
+    return await sql.begin(async (tx) => {
+      await tx`DELETE FROM user_farms WHERE farm_id = ${id}`;
+      const rows = await tx`DELETE FROM farms WHERE id = ${id}`;
+      return rows.count > 0;
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === '23503') {
+      throw new HttpError(
+        409,
+        'farm_in_use',
+        'the farm still has scans, animals, groups or devices; move or delete them first',
+      );
+    }
+    throw err;
+  }
+}

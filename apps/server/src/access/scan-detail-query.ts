@@ -1,0 +1,132 @@
+import type { Principal } from '../auth/principal.ts';
+import { type Db, readableFarm, writableFarm } from './farm-access.ts';
+import { isoUtc } from './sql-fragments.ts';
+
+export type AssetRow = {
+  id: string;
+  bucket: string;
+  object_key: string;
+  sha256: string;
+  size_bytes: number | null;
+  mime_type: string | null;
+};
+
+export type GradingResultRow = {
+  id: string;
+  model_name: string;
+  model_version: string;
+  inference_sha256: string | null;
+  confidence: number | null;
+  confidence_breakdown: Record<string, unknown> | null;
+  features_used: Record<string, unknown> | null;
+  grade: string | null;
+  grade_reasons: string[];
+  created_by: { id: string; full_name: string | null; email: string } | null;
+  created_at: string | null;
+  assets: (AssetRow & { role: string })[];
+};
+
+export type ScanDetailRow = {
+  id: string;
+  scan_ref: string | null;
+  capture_id: string;
+  ingest_key: string;
+  captured_at: string | null;
+  created_at: string | null;
+  status: string;
+  device: { id: string; device_code: string; label: string | null };
+  farm: { id: string; name: string } | null;
+  animal: { id: string; tag_id: string; eid: string | null } | null;
+  animal_eid: string | null;
+  operator_code: string | null;
+  operator: { id: string; full_name: string | null } | null;
+  gps: { lat: number; lon: number } | null;
+  review_label: string | null;
+  review_clarity: number | null;
+  review_usability: string | null;
+  reviewed_at: string | null;
+  reviewed_by: { id: string; full_name: string | null } | null;
+  image: AssetRow | null;
+  mask: AssetRow | null;
+  events: { id: number; event: string; meta: unknown; created_at: string | null }[];
+  grading_results: GradingResultRow[];
+  can_write: boolean;
+};
+
+const assetJson = (sql: Db, alias: string) =>
+  sql`json_build_object('id', ${sql(alias)}.id, 'bucket', ${sql(alias)}.bucket, 'object_key', ${sql(alias)}.object_key,
+      'sha256', ${sql(alias)}.sha256, 'size_bytes', ${sql(alias)}.size_bytes, 'mime_type', ${sql(alias)}.mime_type)`;
+
+/**
+ * One scan with everything the detail view shows — metadata, event timeline, every grading result
+ * (newest first) with its lineage and output assets — in one statement; undefined when the scan does
+ * not exist FOR THIS PRINCIPAL (another farm's scan is indistinguishable from a missing one).
+ */
+export async function findScanDetail(
+  sql: Db,
+  principal: Principal,
+  id: string,
+): Promise<ScanDetailRow | undefined> {
+  const [row] = await sql<ScanDetailRow[]>`
+    SELECT s.id, s.scan_id AS scan_ref, s.capture_id, s.ingest_key, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
+           ${isoUtc(sql, sql`s.created_at`)} AS created_at, s.status::text AS status,
+           json_build_object('id', d.id, 'device_code', d.device_code, 'label', d.label) AS device,
+           CASE WHEN f.id IS NULL THEN NULL ELSE json_build_object('id', f.id, 'name', f.name) END AS farm,
+           CASE WHEN an.id IS NULL THEN NULL ELSE json_build_object('id', an.id, 'tag_id', an.tag_id, 'eid', an.eid) END AS animal,
+           s.animal_eid, s.operator_code,
+           CASE WHEN op.id IS NULL THEN NULL ELSE json_build_object('id', op.id, 'full_name', op.full_name) END AS operator,
+           CASE WHEN s.gps IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(s.gps), 'lon', ST_X(s.gps)) END AS gps,
+           s.review_label, s.review_clarity, s.review_usability, ${isoUtc(sql, sql`s.reviewed_at`)} AS reviewed_at,
+           CASE WHEN rv.id IS NULL THEN NULL ELSE json_build_object('id', rv.id, 'full_name', rv.full_name) END AS reviewed_by,
+           CASE WHEN img.id IS NULL THEN NULL ELSE ${assetJson(sql, 'img')} END AS image,
+           CASE WHEN msk.id IS NULL THEN NULL ELSE ${assetJson(sql, 'msk')} END AS mask,
+           (SELECT coalesce(json_agg(json_build_object('id', e.id, 'event', e.event, 'meta', e.meta,
+                     'created_at', ${isoUtc(sql, sql`e.created_at`)}) ORDER BY e.created_at, e.id), '[]')
+              FROM scan_events e WHERE e.scan_id = s.id) AS events,
+           (SELECT coalesce(json_agg(json_build_object(
+                     'id', g.id, 'model_name', g.model_name, 'model_version', g.model_version,
+                     'inference_sha256', g.inference_sha256, 'confidence', g.confidence::float8,
+                     'confidence_breakdown', g.confidence_breakdown, 'features_used', g.features_used,
+                     'grade', g.grade, 'grade_reasons', g.grade_reasons,
+                     'created_by', CASE WHEN u.id IS NULL THEN NULL
+                                   ELSE json_build_object('id', u.id, 'full_name', u.full_name, 'email', u.email) END,
+                     'created_at', ${isoUtc(sql, sql`g.created_at`)},
+                     'assets', (SELECT coalesce(json_agg(json_build_object('role', gra.role, 'id', ga.id, 'bucket', ga.bucket,
+                                  'object_key', ga.object_key, 'sha256', ga.sha256, 'size_bytes', ga.size_bytes,
+                                  'mime_type', ga.mime_type) ORDER BY gra.role, ga.id), '[]')
+                                  FROM grading_result_assets gra JOIN assets ga ON ga.id = gra.asset_id
+                                 WHERE gra.grading_result_id = g.id))
+                   ORDER BY g.created_at DESC NULLS LAST, g.id DESC), '[]')
+              FROM grading_results g LEFT JOIN users u ON u.id = g.created_by WHERE g.scan_id = s.id) AS grading_results,
+           ${writableFarm(sql, principal, sql`s.farm_id`)} AS can_write
+      FROM scans s
+      JOIN devices d ON d.id = s.device_id
+      LEFT JOIN farms f ON f.id = s.farm_id
+      LEFT JOIN animals an ON an.id = s.animal_id
+      LEFT JOIN users op ON op.id = s.operator_id
+      LEFT JOIN users rv ON rv.id = s.reviewed_by
+      LEFT JOIN assets img ON img.id = s.image_asset_id
+      LEFT JOIN assets msk ON msk.id = s.mask_asset_id
+     WHERE s.id = ${id} AND ${readableFarm(sql, principal, sql`s.farm_id`)}`;
+  return row;
+}
+
+/**
+ * An asset the principal may see: the image or mask of a visible scan, or an output of a grading
+ * result of a visible scan. undefined otherwise (same as a missing asset).
+ */
+export async function findVisibleAsset(
+  sql: Db,
+  principal: Principal,
+  id: string,
+): Promise<AssetRow | undefined> {
+  const [row] = await sql<AssetRow[]>`
+    SELECT a.id, a.bucket, a.object_key, a.sha256, a.size_bytes, a.mime_type FROM assets a
+     WHERE a.id = ${id} AND (
+       EXISTS (SELECT 1 FROM scans s WHERE (s.image_asset_id = a.id OR s.mask_asset_id = a.id)
+                 AND ${readableFarm(sql, principal, sql`s.farm_id`)})
+       OR EXISTS (SELECT 1 FROM grading_result_assets gra JOIN grading_results g ON g.id = gra.grading_result_id
+                    JOIN scans s ON s.id = g.scan_id
+                   WHERE gra.asset_id = a.id AND ${readableFarm(sql, principal, sql`s.farm_id`)}))`;
+  return row;
+}

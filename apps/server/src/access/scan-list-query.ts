@@ -1,0 +1,193 @@
+import { isAdmin, type Principal } from '../auth/principal.ts';
+import { and, type Db, type Fragment, readableFarm } from './farm-access.ts';
+import type { ScanCursor } from './scan-cursor.ts';
+import type { ScanFilters } from './scan-filters.ts';
+import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
+
+/** One row of the scans list (see scanColumns); the API maps it with toScanListItem(). */
+export type ScanListRow = {
+  id: string;
+  scan_ref: string | null;
+  capture_id: string;
+  captured_at: string | null;
+  created_at: string | null;
+  status: string;
+  device_id: string;
+  device_code: string;
+  device_label: string | null;
+  farm_id: string | null;
+  farm_name: string | null;
+  /** The farm's centroid (its local time zone is looked up from it); null without a farm or location. */
+  farm_location: { lat: number; lon: number } | null;
+  animal_id: string | null;
+  animal_tag_id: string | null;
+  animal_eid: string | null;
+  gps: { lat: number; lon: number } | null;
+  operator_code: string | null;
+  review_label: string | null;
+  review_clarity: number | null;
+  review_usability: string | null;
+  reviewed_at: string | null;
+  image_asset_id: string | null;
+  /** Where the image is stored (for a presigned thumbnail URL); null without an image. */
+  image_bucket: string | null;
+  image_key: string | null;
+  mask_asset_id: string | null;
+  grading_id: string | null;
+  grade: string | null;
+  grade_reasons: string[] | null;
+  confidence: number | null;
+  model_name: string | null;
+  model_version: string | null;
+  graded_at: string | null;
+  graded_by: string | null;
+  rea_cm2: number | null;
+  fat_thickness_mm: number | null;
+  sort_us: string;
+};
+
+/**
+ * The WHERE conditions of `filters` for scans `s`, INCLUDING the caller's farm scope; `lg` (latest
+ * grading) must be joined when `filters.grade` is set (see needsLatestGrading).
+ */
+export function scanFilterConditions(sql: Db, principal: Principal, filters: ScanFilters): Fragment[] {
+  const key = scanSortKey(sql);
+  const c: Fragment[] = [readableFarm(sql, principal, sql`s.farm_id`)];
+  if (filters.farm_id) c.push(sql`s.farm_id = ${filters.farm_id}`);
+  if (filters.device_id) c.push(sql`s.device_id = ${filters.device_id}`);
+  if (filters.animal_id) c.push(sql`s.animal_id = ${filters.animal_id}`);
+  if (filters.group_id)
+    c.push(
+      sql`s.animal_id IN (SELECT cga.animal_id FROM contemporary_group_animals cga WHERE cga.group_id = ${filters.group_id})`,
+    );
+  if (filters.capture_id) c.push(sql`s.capture_id = ${filters.capture_id}`);
+  if (filters.from) c.push(sql`${key} >= ${filters.from}::timestamptz`);
+  if (filters.to) c.push(sql`${key} < ${filters.to}::timestamptz`);
+  if (filters.status) c.push(sql`s.status = ${filters.status}::scan_status`);
+  if (filters.grade) c.push(sql`lg.grade = ${filters.grade}`);
+  if (filters.review_label) c.push(sql`s.review_label = ${filters.review_label}`);
+  if (filters.in_geofence_of) {
+    c.push(sql`ST_Contains((SELECT f2.geofence FROM farms f2 WHERE f2.id = ${filters.in_geofence_of}
+                             AND ${readableFarm(sql, principal, sql`f2.id`)}), s.gps)`);
+  }
+  return c;
+}
+
+export const needsLatestGrading = (filters: ScanFilters): boolean => filters.grade !== undefined;
+
+function keysetCondition(sql: Db, cursor: ScanCursor, direction: 'older' | 'newer'): Fragment {
+  const cursorKey =
+    cursor.sortUs === '-infinity'
+      ? sql`'-infinity'::timestamptz`
+      : sql`(timestamptz 'epoch' + ${cursor.sortUs}::bigint * interval '1 microsecond')`;
+  return direction === 'older'
+    ? sql`(${scanSortKey(sql)}, s.id) < (${cursorKey}, ${cursor.id}::uuid)`
+    : sql`(${scanSortKey(sql)}, s.id) > (${cursorKey}, ${cursor.id}::uuid)`;
+}
+
+const sortUs = (sql: Db): Fragment => {
+  const key = scanSortKey(sql);
+  return sql`CASE WHEN isfinite(${key}) THEN (extract(epoch FROM ${key}) * 1000000)::bigint::text ELSE '-infinity' END`;
+};
+
+/** Every column of a list row, for scans `s` with `lg` joined. */
+function scanColumns(sql: Db): Fragment {
+  return sql`
+    s.id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
+    ${isoUtc(sql, sql`s.created_at`)} AS created_at, s.status::text AS status,
+    s.device_id, d.device_code, d.label AS device_label, s.farm_id, f.name AS farm_name,
+    CASE WHEN f.centroid IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(f.centroid), 'lon', ST_X(f.centroid)) END AS farm_location,
+    s.animal_id, a.tag_id AS animal_tag_id, s.animal_eid,
+    CASE WHEN s.gps IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(s.gps), 'lon', ST_X(s.gps)) END AS gps,
+    s.operator_code, s.review_label, s.review_clarity, s.review_usability,
+    ${isoUtc(sql, sql`s.reviewed_at`)} AS reviewed_at, s.image_asset_id, img.bucket AS image_bucket,
+    img.object_key AS image_key, s.mask_asset_id,
+    lg.id AS grading_id, lg.grade, lg.grade_reasons, lg.confidence::float8 AS confidence, lg.model_name,
+    lg.model_version, ${isoUtc(sql, sql`lg.created_at`)} AS graded_at, lg.created_by AS graded_by,
+    ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')} AS rea_cm2,
+    ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')} AS fat_thickness_mm,
+    ${sortUs(sql)} AS sort_us`;
+}
+
+const detailJoins = (sql: Db): Fragment => sql`
+  JOIN devices d ON d.id = s.device_id
+  LEFT JOIN farms f ON f.id = s.farm_id
+  LEFT JOIN animals a ON a.id = s.animal_id
+  LEFT JOIN assets img ON img.id = s.image_asset_id`;
+
+/**
+ * The scans a principal may see, filtered, newest first (sort key, then id).
+ *
+ * - With `limit`: one keyset page (pass the cursor of the previous page's last row as `after`; or the
+ *   cursor of a page's first row as `before` for the page of newer scans above it, still newest first —
+ *   the dashboard's "Newer" link). For a user on several farms the page is merged from one index range per farm (LATERAL), so its cost does
+ *   not grow with the depth of the cursor nor with the size of other farms.
+ * - Without `limit`: every matching row in order, for streaming: `await q.cursor(1000, rows => …)`
+ *   (reports, CSV/GeoJSON exports). Same filters, same access rules.
+ *
+ * @example const rows = await scanListQuery(sql, principal, { farm_id }, { limit: 51 });
+ */
+export function scanListQuery(
+  sql: Db,
+  principal: Principal,
+  filters: ScanFilters,
+  { limit, after, before }: { limit?: number; after?: ScanCursor; before?: ScanCursor } = {},
+) {
+  const conditions = scanFilterConditions(sql, principal, filters);
+  if (after) conditions.push(keysetCondition(sql, after, 'older'));
+  if (before) conditions.push(keysetCondition(sql, before, 'newer'));
+  const key = scanSortKey(sql);
+  // Newer pages walk the same index upwards from the cursor: the `limit` rows nearest above it.
+  const dir = before ? sql`ASC` : sql`DESC`;
+  const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
+  if (limit === undefined) {
+    return sql<ScanListRow[]>`
+      SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
+       WHERE ${and(sql, conditions)} ORDER BY ${key} DESC, s.id DESC`;
+  }
+  const perFarm = !isAdmin(principal) && !filters.farm_id;
+  const page = perFarm
+    ? sql`
+        SELECT p.id, p.k FROM (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${principal.userId}) uf
+        CROSS JOIN LATERAL (
+          SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
+           WHERE s.farm_id = uf.farm_id AND ${and(sql, conditions)}
+           ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${limit}) p
+        ORDER BY p.k ${dir}, p.id ${dir} LIMIT ${limit}`
+    : sql`
+        SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
+         WHERE ${and(sql, conditions)} ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${limit}`;
+  return sql<ScanListRow[]>`
+    WITH page AS MATERIALIZED (${page})
+    SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql)} ${latestGradingJoin(sql)}
+     ORDER BY page.k DESC, page.id DESC`;
+}
+
+/**
+ * One scan as a list row — only when the principal may see it and it matches `filters` — else
+ * undefined. The live scans list sends a changed scan to each viewer through this, so an event reaches
+ * exactly the people whose list would show the scan.
+ */
+export async function findScanListRow(
+  sql: Db,
+  principal: Principal,
+  filters: ScanFilters,
+  id: string,
+): Promise<ScanListRow | undefined> {
+  const conditions = [...scanFilterConditions(sql, principal, filters), sql`s.id = ${id}`];
+  const [row] = await sql<ScanListRow[]>`
+    SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
+     WHERE ${and(sql, conditions)}`;
+  return row;
+}
+
+/** Counts of the filtered scans by status, overall and captured in the last 24 hours. */
+export function scanCountsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
+  return sql<{ status: string; total: number; last_24h: number }[]>`
+    SELECT s.status::text AS status, count(*)::int AS total,
+           count(*) FILTER (WHERE ${scanSortKey(sql)} >= now() - interval '24 hours')::int AS last_24h
+      FROM scans s ${gradingJoin}
+     WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
+     GROUP BY s.status`;
+}

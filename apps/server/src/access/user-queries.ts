@@ -1,0 +1,103 @@
+import type { Sql } from 'postgres';
+import type { RoleName } from '../auth/roles.ts';
+import { setRoles } from '../auth/user-accounts.ts';
+import { HttpError } from '../errors.ts';
+import { and, type Db, type Fragment } from './farm-access.ts';
+import { isoUtc } from './sql-fragments.ts';
+
+export type UserRow = {
+  id: string;
+  email: string;
+  full_name: string | null;
+  roles: RoleName[];
+  status: 'active' | 'disabled';
+  operator_code: string | null;
+  created_at: string | null;
+  last_sign_in_at: string | null;
+  farms: { id: string; name: string; is_owner: boolean }[];
+};
+
+const columns = (sql: Db) => sql`
+  u.id, u.email, u.full_name, u.status, u.operator_code,
+  ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
+  ${isoUtc(sql, sql`u.created_at`)} AS created_at, ${isoUtc(sql, sql`u.last_sign_in_at`)} AS last_sign_in_at,
+  (SELECT coalesce(json_agg(json_build_object('id', f.id, 'name', f.name, 'is_owner', uf.is_owner) ORDER BY f.name), '[]')
+     FROM user_farms uf JOIN farms f ON f.id = uf.farm_id WHERE uf.user_id = u.id) AS farms`;
+
+/** Admin: every user, filtered. */
+export function listUsers(sql: Db, f: { role?: string; status?: string; q?: string }) {
+  const conds: Fragment[] = [];
+  if (f.role)
+    conds.push(
+      sql`u.id IN (SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE r.name = ${f.role})`,
+    );
+  if (f.status) conds.push(sql`u.status = ${f.status}`);
+  if (f.q) {
+    const like = `%${f.q.replace(/[\\%_]/g, '\\$&')}%`;
+    conds.push(sql`(u.email ILIKE ${like} OR u.full_name ILIKE ${like})`);
+  }
+  return sql<
+    UserRow[]
+  >`SELECT ${columns(sql)} FROM users u WHERE ${and(sql, conds)} ORDER BY u.email LIMIT 1000`;
+}
+
+export async function findUser(sql: Db, id: string): Promise<UserRow | undefined> {
+  const [row] = await sql<UserRow[]>`SELECT ${columns(sql)} FROM users u WHERE u.id = ${id}`;
+  return row;
+}
+
+const lastAdmin = () =>
+  new HttpError(409, 'last_admin', 'this is the last active admin: make someone else admin first');
+
+/**
+ * Admin edits of a user. Disabling ends every session at once; the last active admin can neither be
+ * disabled nor lose the admin role (409). false = no such user.
+ */
+export async function updateUser(
+  sql: Sql,
+  id: string,
+  input: {
+    full_name?: string;
+    roles?: RoleName[];
+    status?: 'active' | 'disabled';
+    operator_code?: string | null;
+  },
+): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    // Serialise admin changes so two admins cannot demote each other at the same moment.
+    await tx`SELECT pg_advisory_xact_lock(hashtext('cti:user-admin-changes'))`;
+    const [user] = await tx<{ status: string; admin: boolean }[]>`
+      SELECT u.status, EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                               WHERE ur.user_id = u.id AND r.name = 'admin') AS admin
+        FROM users u WHERE u.id = ${id} FOR UPDATE`;
+    if (!user) return false;
+    const losesAdmin =
+      user.admin &&
+      user.status === 'active' &&
+      ((input.roles && !input.roles.includes('admin')) || input.status === 'disabled');
+    if (losesAdmin) {
+      const [row] = await tx<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+         WHERE r.name = 'admin' AND u.status = 'active'`;
+      if ((row?.n ?? 0) <= 1) throw lastAdmin();
+    }
+    try {
+      await tx`
+        UPDATE users u SET full_name = ${input.full_name === undefined ? tx`u.full_name` : input.full_name.trim()},
+               status = ${input.status ?? tx`u.status`},
+               operator_code = ${'operator_code' in input ? (input.operator_code ?? null) : (tx`u.operator_code` as never)},
+               updated_at = now()
+         WHERE u.id = ${id}`;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new HttpError(409, 'conflict', 'another user has this operator code', {
+          problems: [{ pointer: '/operator_code', message: 'is already assigned to another user' }],
+        });
+      }
+      throw err;
+    }
+    if (input.roles) await setRoles(tx, id, input.roles);
+    if (input.status === 'disabled') await tx`DELETE FROM sessions WHERE user_id = ${id}`;
+    return true;
+  });
+}

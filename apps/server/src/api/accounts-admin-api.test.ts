@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { useTestApp } from '../test-helpers.ts';
+import { seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+
+// Self-registration with an approval gate, and account administration.
+
+const f = {} as Record<'farm' | 'admin' | 'farmer' | 'other', string>;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      f.farm = await seedFarm(db.sql, 'Farm');
+      f.admin = (await seedUser(db.sql, 'admin@example.com', ['admin'])).id;
+      f.farmer = (await seedUser(db.sql, 'existing@example.com', ['farmer'])).id;
+    },
+  },
+);
+let adminClient: ApiClient | undefined;
+async function admin() {
+  if (!adminClient) {
+    adminClient = apiClient(ctx.server.app);
+    await adminClient.signIn('admin@example.com', TEST_PASSWORD);
+  }
+  return adminClient;
+}
+const register = (body: Record<string, unknown>) =>
+  apiClient(ctx.server.app).request('POST', '/api/v1/registrations', { body });
+const asker = {
+  email: 'New.Farmer@example.com',
+  full_name: 'New Farmer',
+  requested_role: 'farmer',
+  password: 'wheat-field-cloud-44',
+  message: 'North farm',
+};
+
+describe('registration', () => {
+  test('a request is not an account; admins are notified; approval creates it with the chosen farms', async () => {
+    const res = await register(asker);
+    assert.equal(res.status, 202);
+    assert.equal(
+      (await apiClient(ctx.server.app).signIn(asker.email, asker.password)).status,
+      401,
+      'pending: no account yet',
+    );
+    const [note] = await ctx.db
+      .sql`SELECT type, payload FROM notifications WHERE user_id = ${f.admin} AND type = 'registration_pending'`;
+    assert.equal(note!.payload.email, 'new.farmer@example.com');
+    const list = await (await admin()).request('GET', '/api/v1/registrations?status=pending');
+    const req = list.body.items.find((r: { email: string }) => r.email === 'new.farmer@example.com');
+    assert.ok(req);
+    const approved = await (await admin()).request('POST', `/api/v1/registrations/${req.id}/approve`, {
+      body: { farms: [{ farm_id: f.farm, is_owner: true }] },
+    });
+    assert.equal(approved.status, 200);
+    assert.equal(approved.body.status, 'approved');
+    const [kept] = await ctx.db.sql`SELECT password_hash FROM registration_requests WHERE id = ${req.id}`;
+    assert.equal(kept!.password_hash, null, 'the hash moved to the account');
+    const me = apiClient(ctx.server.app);
+    assert.equal((await me.signIn(asker.email, asker.password)).status, 200);
+    const profile = await me.request('GET', '/api/v1/me');
+    assert.deepEqual(profile.body.roles, ['farmer']);
+    assert.deepEqual(
+      profile.body.farms.map((x: { is_owner: boolean }) => x.is_owner),
+      [true],
+    );
+    assert.equal(
+      (await (await admin()).request('POST', `/api/v1/registrations/${req.id}/approve`, { body: {} })).status,
+      409,
+    );
+  });
+
+  test('the same answer for a new email, a pending one and an existing account; nobody registers as admin', async () => {
+    const a = await register({ ...asker, email: 'twice@example.com' });
+    const b = await register({ ...asker, email: 'twice@example.com' });
+    const c = await register({ ...asker, email: 'existing@example.com' });
+    assert.deepEqual([a.status, b.status, c.status], [202, 202, 202]);
+    assert.deepEqual(a.body, b.body);
+    assert.deepEqual(a.body, c.body);
+    const rows = await ctx.db
+      .sql`SELECT email FROM registration_requests WHERE email IN ('twice@example.com', 'existing@example.com')`;
+    assert.deepEqual(
+      rows.map((r) => r.email),
+      ['twice@example.com'],
+    );
+    const asAdmin = await register({ ...asker, email: 'boss@example.com', requested_role: 'admin' });
+    assert.equal(asAdmin.status, 422);
+    assert.equal(asAdmin.body.problems[0].pointer, '/requested_role');
+    const weak = await register({ ...asker, email: 'weak@example.com', password: 'password1234' });
+    assert.equal(weak.status, 422);
+    assert.equal(weak.body.problems[0].pointer, '/password');
+  });
+
+  test('a rejection keeps its reason; the person cannot sign in', async () => {
+    await register({ ...asker, email: 'nope@example.com' });
+    const [req] = await ctx.db.sql`SELECT id FROM registration_requests WHERE email = 'nope@example.com'`;
+    const noReason = await (await admin()).request('POST', `/api/v1/registrations/${req!.id}/reject`, {
+      body: { reason: ' ' },
+    });
+    assert.equal(noReason.status, 422);
+    const res = await (await admin()).request('POST', `/api/v1/registrations/${req!.id}/reject`, {
+      body: { reason: 'Not one of our farms' },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.decision_reason, 'Not one of our farms');
+    assert.equal((await apiClient(ctx.server.app).signIn('nope@example.com', asker.password)).status, 401);
+  });
+});
+
+describe('users (admin)', () => {
+  test('create, change roles, disable (sessions end), reset password', async () => {
+    const created = await (await admin()).request('POST', '/api/v1/users', {
+      body: {
+        email: 'tech@example.com',
+        full_name: 'Tech',
+        roles: ['technician'],
+        password: 'probe-gel-winter-21',
+        operator_code: 'tech-abc',
+      },
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.operator_code, 'tech-abc');
+    const tech = apiClient(ctx.server.app);
+    assert.equal((await tech.signIn('tech@example.com', 'probe-gel-winter-21')).status, 200);
+    const dup = await (await admin()).request('POST', '/api/v1/users', {
+      body: { email: 'TECH@example.com', full_name: 'X', roles: ['farmer'], password: 'probe-gel-winter-21' },
+    });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.problems[0].pointer, '/email');
+    const reset = await (await admin()).request('POST', `/api/v1/users/${created.body.id}/password`, {
+      body: { password: 'fresh-start-hay-88' },
+    });
+    assert.equal(reset.status, 200);
+    assert.equal((await tech.request('GET', '/api/v1/me')).status, 401, 'a reset ends the sessions');
+    await tech.signIn('tech@example.com', 'fresh-start-hay-88');
+    const disabled = await (await admin()).request('PATCH', `/api/v1/users/${created.body.id}`, {
+      body: { status: 'disabled' },
+    });
+    assert.equal(disabled.body.status, 'disabled');
+    assert.equal((await tech.request('GET', '/api/v1/me')).status, 401);
+  });
+
+  test('the last active admin can neither be demoted nor disabled', async () => {
+    const demote = await (await admin()).request('PATCH', `/api/v1/users/${f.admin}`, {
+      body: { roles: ['farmer'] },
+    });
+    assert.equal(demote.status, 409);
+    assert.equal(demote.body.error, 'last_admin');
+    assert.equal(
+      (await (await admin()).request('PATCH', `/api/v1/users/${f.admin}`, { body: { status: 'disabled' } }))
+        .status,
+      409,
+    );
+    const second = await seedUser(ctx.db.sql, 'admin2@example.com', ['admin']);
+    assert.equal(
+      (
+        await (
+          await admin()
+        ).request('PATCH', `/api/v1/users/${second.id}`, { body: { roles: ['admin', 'technician'] } })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await (await admin()).request('PATCH', `/api/v1/users/${second.id}`, { body: { status: 'disabled' } }))
+        .status,
+      200,
+    );
+  });
+});

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { notifyUsers } from '../notifications/notify-users.ts';
+import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { useTestApp } from '../test-helpers.ts';
+import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+
+const f = {} as Record<'farm' | 'admin' | 'farmer' | 'other', string>;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      f.farm = await seedFarm(db.sql, 'Farm');
+      f.admin = (await seedUser(db.sql, 'admin@example.com', ['admin'])).id;
+      f.farmer = (await seedUser(db.sql, 'farmer@example.com', ['farmer'], { farms: [{ id: f.farm }] })).id;
+      f.other = (await seedUser(db.sql, 'other@example.com', ['farmer'])).id;
+    },
+  },
+);
+async function as(email: string): Promise<ApiClient> {
+  const c = apiClient(ctx.server.app);
+  await c.signIn(email, TEST_PASSWORD);
+  return c;
+}
+
+describe('announcements', () => {
+  test('script and raw HTML in stored text come back inert (Markdown without HTML; plain text escaped)', async () => {
+    const admin = await as('admin@example.com');
+    const payloads = [
+      '<script>alert(1)</script> **bold**',
+      '<img src=x onerror=alert(1)>',
+      '[click](javascript:alert(1)) and [ok](https://example.com)',
+      '<a href="javascript:alert(1)">x</a><iframe src="https://evil.example"></iframe>',
+      '![x](https://evil.example/t.png "<svg onload=alert(1)>")',
+    ];
+    for (const format of ['markdown', 'plain']) {
+      for (const body of payloads) {
+        const res = await admin.request('POST', '/api/v1/announcements', {
+          body: { title: '<b>Title</b>', body, format },
+        });
+        assert.equal(res.status, 201);
+        const html: string = res.body.body_html;
+        assert.equal(res.body.body, body, 'the source is kept as written');
+        assert.doesNotMatch(
+          html,
+          /<script|<img|<iframe|<svg|<a [^>]*href="javascript:/i,
+          `${format}: ${html}`,
+        );
+        // No event-handler attribute on any tag (attribute values are quoted and escaped: blank them first).
+        assert.doesNotMatch(
+          html.replace(/"[^"]*"/g, '""'),
+          /<[^>]+\son\w+=/i,
+          `${format}: event handler attribute in ${html}`,
+        );
+      }
+    }
+    const md = await admin.request('POST', '/api/v1/announcements', {
+      body: { title: 'T', body: '**Scanning** on [Monday](https://example.com)', format: 'markdown' },
+    });
+    assert.match(md.body.body_html, /<strong>Scanning<\/strong>/);
+    assert.match(
+      md.body.body_html,
+      /<a href="https:\/\/example.com" rel="noopener noreferrer nofollow">Monday<\/a>/,
+    );
+  });
+
+  test('everyone signed in reads current ones; scheduled and expired ones only for admins with all=true', async () => {
+    const admin = await as('admin@example.com');
+    const future = await admin.request('POST', '/api/v1/announcements', {
+      body: { title: 'Later', body: 'x', published_at: '2099-01-01T00:00:00Z' },
+    });
+    const farmer = await as('farmer@example.com');
+    const seen = (await farmer.request('GET', '/api/v1/announcements?all=true')).body.items.map(
+      (a: { id: string }) => a.id,
+    );
+    assert.ok(!seen.includes(future.body.id));
+    const all = (await admin.request('GET', '/api/v1/announcements?all=true')).body.items.map(
+      (a: { id: string }) => a.id,
+    );
+    assert.ok(all.includes(future.body.id));
+    const bad = await admin.request('POST', '/api/v1/announcements', {
+      body: {
+        title: 'x',
+        body: 'y',
+        expires_at: '2000-01-01T00:00:00Z',
+        published_at: '2001-01-01T00:00:00Z',
+      },
+    });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.problems[0].pointer, '/expires_at');
+  });
+});
+
+describe('notifications', () => {
+  test('list, unread count, mark read — only one’s own', async () => {
+    const sql = ctx.db.sql;
+    for (let i = 0; i < 3; i++) {
+      await notifyUsers(sql, {
+        type: 'scan_graded',
+        dedupeKey: `scan_graded:${i}`,
+        payload: { scan_id: `s${i}`, grade: 'A' },
+        audience: { farmId: f.farm },
+      });
+    }
+    await notifyUsers(sql, {
+      type: 'scan_graded',
+      dedupeKey: 'scan_graded:0',
+      payload: {},
+      audience: { farmId: f.farm },
+    });
+    const farmer = await as('farmer@example.com');
+    assert.equal((await farmer.request('GET', '/api/v1/notifications/unread-count')).body.unread, 3);
+    const page = await farmer.request('GET', '/api/v1/notifications?limit=2');
+    assert.equal(page.body.items.length, 2);
+    assert.equal(page.body.items[0].payload.scan_id, 's2', 'newest first');
+    const rest = await farmer.request('GET', `/api/v1/notifications?limit=2&cursor=${page.body.next_cursor}`);
+    assert.deepEqual(
+      rest.body.items.map((n: { payload: { scan_id: string } }) => n.payload.scan_id),
+      ['s0'],
+    );
+    assert.equal(
+      (await farmer.request('POST', `/api/v1/notifications/${page.body.items[0].id}/read`)).status,
+      204,
+    );
+    assert.equal((await farmer.request('GET', '/api/v1/notifications/unread-count')).body.unread, 2);
+    assert.equal((await farmer.request('GET', '/api/v1/notifications?unread=true')).body.items.length, 2);
+    const other = await as('other@example.com');
+    assert.equal(
+      (await other.request('POST', `/api/v1/notifications/${page.body.items[1].id}/read`)).status,
+      404,
+    );
+    assert.equal((await farmer.request('POST', '/api/v1/notifications/read-all')).body.marked, 2);
+  });
+});
+
+describe('devices', () => {
+  test('scans today counts in the given time zone, and only scans the caller may see', async () => {
+    const sql = ctx.db.sql;
+    const device = await seedDevice(sql, 'dev-tz', f.farm);
+    await seedScan(sql, { farmId: f.farm, deviceId: device, capturedAt: new Date().toISOString() });
+    await seedScan(sql, {
+      farmId: f.farm,
+      deviceId: device,
+      capturedAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+    });
+    await seedScan(sql, { farmId: null, deviceId: device, capturedAt: new Date().toISOString() });
+    const farmer = await as('farmer@example.com');
+    const res = await farmer.request('GET', '/api/v1/devices?tz=Pacific/Kiritimati');
+    const d = res.body.items.find((x: { device_code: string }) => x.device_code === 'dev-tz');
+    assert.equal(d.scans_today, 1);
+    const [start] =
+      await sql`SELECT to_char(date_trunc('day', now() AT TIME ZONE 'Pacific/Kiritimati') AT TIME ZONE 'Pacific/Kiritimati' AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS s`;
+    assert.equal(d.today_starts_at, start!.s);
+    assert.match(d.today_starts_at, /T10:00:00.000Z$/, 'midnight in UTC+14 is 10:00 UTC');
+    const admin = await as('admin@example.com');
+    const all = (await admin.request('GET', `/api/v1/devices/${device}`)).body;
+    assert.equal(all.scans_today, 2, 'admins also count the scan without a farm');
+    assert.equal((await farmer.request('GET', '/api/v1/devices?tz=Mars/Olympus')).status, 422);
+  });
+});

@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requireCsrfHeader } from '../auth/csrf-protection.ts';
+import type { AuthVariables } from '../auth/principal.ts';
+import { requireAdmin, requirePrincipal } from '../auth/session-middleware.ts';
+import { HttpError } from '../errors.ts';
+import { type ApiRoute, honoPath } from './api-route.ts';
+import {
+  compileQuerySchema,
+  compileSchema,
+  notFound,
+  readFormBody,
+  readJsonBody,
+  readQuery,
+  UUID_RE,
+} from './request-validation.ts';
+
+export const API_PREFIX = '/api/v1';
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * Mounts `routes` under /api/v1: 1 MiB body limit, the CSRF header check for cookie sessions,
+ * `Cache-Control: no-store` (answers are private and may hold presigned URLs), the route's access
+ * level, uuid path parameters (anything else is a 404, like a missing row), query and body validation.
+ * Expects the principal to have been loaded by the app (session middleware).
+ */
+export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: AuthVariables }> {
+  const api = new Hono<{ Variables: AuthVariables }>();
+  api.use(
+    bodyLimit({
+      maxSize: BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new HttpError(413, 'body_too_large', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+  );
+  api.use(requireCsrfHeader());
+  api.use(async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+  for (const r of routes) {
+    // Compile every schema now: a schema Ajv refuses fails at start-up, not on the first request.
+    if (r.body) compileSchema(r.body);
+    if (r.query) compileQuerySchema(r.query);
+    api.on(r.method.toUpperCase(), honoPath(r.path), async (c) => {
+      const principal =
+        r.access === 'admin'
+          ? requireAdmin(c)
+          : r.access === 'user'
+            ? requirePrincipal(c)
+            : c.get('principal');
+      const params = c.req.param() as Record<string, string>;
+      for (const [name, value] of Object.entries(params)) {
+        const ok = r.params?.[name] === 'integer' ? /^[1-9]\d{0,17}$/.test(value) : UUID_RE.test(value);
+        if (!ok) throw notFound(r.tag.replace(/s$/, ''));
+      }
+      const query = r.query ? readQuery(c, r.query) : readQuery(c, {});
+      const body = r.body ? await readJsonBody(c, r.body) : r.form ? await readFormBody(c) : undefined;
+      return r.handler({ c, principal: principal!, params, query, body });
+    });
+  }
+  return api;
+}

@@ -1,0 +1,343 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { useTestApp } from '../test-helpers.ts';
+import { seedDevice, seedFarm, seedScan, seedUser, squareAround, TEST_PASSWORD } from '../test-seed.ts';
+
+// Farms with GeoJSON geofences (PostGIS-validated), animals (tags, EIDs, moves between farms),
+// contemporary groups and farm membership, through the API on a real database.
+
+const f = {} as Record<'A' | 'B' | 'owner' | 'ownerB' | 'techA' | 'techAB' | 'admin', string>;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      f.A = await seedFarm(db.sql, 'A');
+      f.B = await seedFarm(db.sql, 'B');
+      f.owner = (
+        await seedUser(db.sql, 'owner@example.com', ['farmer'], { farms: [{ id: f.A, owner: true }] })
+      ).id;
+      f.ownerB = (
+        await seedUser(db.sql, 'ownerb@example.com', ['farmer'], { farms: [{ id: f.B, owner: true }] })
+      ).id;
+      f.techA = (await seedUser(db.sql, 'techa@example.com', ['technician'], { farms: [{ id: f.A }] })).id;
+      f.techAB = (
+        await seedUser(db.sql, 'techab@example.com', ['technician'], { farms: [{ id: f.A }, { id: f.B }] })
+      ).id;
+      f.admin = (await seedUser(db.sql, 'admin@example.com', ['admin'])).id;
+    },
+  },
+);
+const clients = new Map<string, ApiClient>();
+async function as(email: string) {
+  let c = clients.get(email);
+  if (!c) {
+    c = apiClient(ctx.server.app);
+    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
+    clients.set(email, c);
+  }
+  return c;
+}
+const pointers = (res: { body: { problems?: { pointer: string }[] } }) =>
+  (res.body.problems ?? []).map((p) => p.pointer);
+
+describe('farms and geofences', () => {
+  test('a valid polygon is stored in SRID 4326 with its centroid; GeoJSON comes back', async () => {
+    const admin = await as('admin@example.com');
+    const res = await admin.request('POST', '/api/v1/farms', {
+      body: { name: 'Geo', geofence: squareAround(-79.38, 43.65) },
+    });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.geofence.type, 'Polygon');
+    assert.ok(
+      Math.abs(res.body.centroid.lon + 79.38) < 1e-9 && Math.abs(res.body.centroid.lat - 43.65) < 1e-9,
+    );
+    const [row] = await ctx.db
+      .sql`SELECT ST_SRID(geofence) AS srid, ST_SRID(centroid) AS c FROM farms WHERE id = ${res.body.id}`;
+    assert.deepEqual({ ...row }, { srid: 4326, c: 4326 });
+  });
+
+  test('invalid polygons are 422 naming the problem', async () => {
+    const admin = await as('admin@example.com');
+    const ring = squareAround(0, 0).coordinates[0]!;
+    const cases: [unknown, string, RegExp][] = [
+      [{ type: 'Point', coordinates: [0, 0] }, '/geofence/type', /Polygon/],
+      [{ type: 'Polygon', coordinates: [ring.slice(0, 4)] }, '/geofence/coordinates/0/3', /not closed/],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [1, 1],
+              [0, 0],
+            ],
+          ],
+        },
+        '/geofence/coordinates/0',
+        /at least 4/,
+      ],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [0, 95],
+              [1, 1],
+              [0, 0],
+            ],
+          ],
+        },
+        '/geofence/coordinates/0/1/1',
+        /latitude/,
+      ],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [1, 1],
+              [1, 0],
+              [0, 1],
+              [0, 0],
+            ],
+          ],
+        },
+        '/geofence',
+        /Self-intersection/,
+      ],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [1, 0],
+              [2, 0],
+              [0, 0],
+            ],
+          ],
+        },
+        '/geofence',
+        /not a valid polygon|no area/,
+      ],
+      [
+        { type: 'Polygon', coordinates: [ring], crs: { type: 'name', properties: { name: 'EPSG:3857' } } },
+        '/geofence/crs',
+        /4326/,
+      ],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              ['a', 0],
+              [1, 0],
+              [1, 1],
+              ['a', 0],
+            ],
+          ],
+        },
+        '/geofence/coordinates/0/0',
+        /position/,
+      ],
+    ];
+    for (const [geofence, pointer, message] of cases) {
+      const res = await admin.request('POST', '/api/v1/farms', { body: { name: 'Bad', geofence } });
+      assert.equal(res.status, 422, JSON.stringify(geofence));
+      assert.ok(pointers(res).includes(pointer), `${pointer} in ${JSON.stringify(res.body.problems)}`);
+      assert.match(res.body.message, message);
+    }
+    const [{ n }] = (await ctx.db
+      .sql`SELECT count(*)::int AS n FROM farms WHERE name = 'Bad'`) as unknown as [{ n: number }];
+    assert.equal(n, 0);
+  });
+
+  test('technicians of the farm edit its geofence; a farm with data cannot be deleted', async () => {
+    const tech = await as('techa@example.com');
+    const res = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+      body: { geofence: squareAround(-79, 43, 0.02) },
+    });
+    assert.equal(res.status, 200);
+    assert.ok(Math.abs(res.body.centroid.lon + 79) < 1e-9);
+    await seedScan(ctx.db.sql, { farmId: f.A, deviceId: await seedDevice(ctx.db.sql, 'dev-geo') });
+    const del = await (await as('admin@example.com')).request('DELETE', `/api/v1/farms/${f.A}`);
+    assert.equal(del.status, 409);
+    assert.equal(del.body.error, 'farm_in_use');
+  });
+});
+
+describe('animals', () => {
+  test('tag_id unique per farm, EID unique everywhere and 15 digits — 409/422 naming the field', async () => {
+    const tech = await as('techab@example.com');
+    const first = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: 'A-1', eid: '982000123456789', sex: 'heifer', birth_date: '2024-03-01' },
+    });
+    assert.equal(first.status, 201);
+    const sameTag = await tech.request('POST', '/api/v1/animals', { body: { farm_id: f.A, tag_id: 'A-1' } });
+    assert.equal(sameTag.status, 409);
+    assert.deepEqual(pointers(sameTag), ['/tag_id']);
+    assert.equal(
+      (await tech.request('POST', '/api/v1/animals', { body: { farm_id: f.B, tag_id: 'A-1' } })).status,
+      201,
+      'same tag on another farm',
+    );
+    const sameEid = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.B, tag_id: 'B-9', eid: '982000123456789' },
+    });
+    assert.equal(sameEid.status, 409);
+    assert.deepEqual(pointers(sameEid), ['/eid']);
+    const bad = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: ' ', eid: '12', sex: 'x', birth_date: '2024-13-01' },
+    });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(pointers(bad).sort(), ['/birth_date', '/eid', '/sex', '/tag_id']);
+  });
+
+  test('moving an animal needs rights on both farms (the closest system let a farmer move any animal)', async () => {
+    const sql = ctx.db.sql;
+    const [animalB] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'B-MOVE') RETURNING id`;
+    const [animalA] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.A}, 'A-MOVE') RETURNING id`;
+    const farmer = await as('owner@example.com');
+    const steal = await farmer.request('PATCH', `/api/v1/animals/${animalB!.id}`, { body: { farm_id: f.A } });
+    assert.equal(steal.status, 404, 'another farm’s animal does not exist for this farmer');
+    assert.equal(
+      (await farmer.request('PATCH', `/api/v1/animals/${animalA!.id}`, { body: { breed: 'Angus' } })).status,
+      403,
+    );
+    const techA = await as('techa@example.com');
+    const away = await techA.request('PATCH', `/api/v1/animals/${animalA!.id}`, { body: { farm_id: f.B } });
+    assert.equal(away.status, 422);
+    assert.deepEqual(pointers(away), ['/farm_id']);
+    const pull = await techA.request('PATCH', `/api/v1/animals/${animalB!.id}`, { body: { farm_id: f.A } });
+    assert.equal(pull.status, 404);
+    const rows =
+      await sql`SELECT farm_id FROM animals WHERE id IN (${animalA!.id}, ${animalB!.id}) ORDER BY tag_id`;
+    assert.deepEqual(
+      rows.map((r) => r.farm_id),
+      [f.A, f.B],
+      'nothing moved',
+    );
+    // A technician of both farms may; the animal leaves the old farm's groups, its scans stay.
+    const [group] =
+      await sql`INSERT INTO contemporary_groups (farm_id, name) VALUES (${f.A}, 'Spring') RETURNING id`;
+    await sql`INSERT INTO contemporary_group_animals (group_id, animal_id) VALUES (${group!.id}, ${animalA!.id})`;
+    const scan = await seedScan(sql, {
+      farmId: f.A,
+      deviceId: await seedDevice(sql, 'dev-move'),
+      animalId: animalA!.id,
+    });
+    const moved = await (await as('techab@example.com')).request('PATCH', `/api/v1/animals/${animalA!.id}`, {
+      body: { farm_id: f.B },
+    });
+    assert.equal(moved.status, 200);
+    assert.equal(moved.body.farm.id, f.B);
+    assert.deepEqual(moved.body.groups, []);
+    const [s] = await sql`SELECT farm_id FROM scans WHERE id = ${scan}`;
+    assert.equal(s!.farm_id, f.A);
+    assert.equal(
+      (await (await as('ownerb@example.com')).request('GET', `/api/v1/scans/${scan}`)).status,
+      404,
+      'moving the animal exposes no scans',
+    );
+  });
+});
+
+describe('contemporary groups', () => {
+  test('members must be of the group’s farm and born inside its window', async () => {
+    const tech = await as('techab@example.com');
+    const g = await tech.request('POST', '/api/v1/groups', {
+      body: {
+        farm_id: f.A,
+        name: '2024 heifers',
+        birth_date_from: '2024-01-01',
+        birth_date_to: '2024-06-30',
+      },
+    });
+    assert.equal(g.status, 201);
+    const sql = ctx.db.sql;
+    const [inWindow] =
+      await sql`INSERT INTO animals (farm_id, tag_id, birth_date) VALUES (${f.A}, 'G-1', '2024-02-02') RETURNING id`;
+    const [late] =
+      await sql`INSERT INTO animals (farm_id, tag_id, birth_date) VALUES (${f.A}, 'G-2', '2024-09-09') RETURNING id`;
+    const [elsewhere] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'G-3') RETURNING id`;
+    const ok = await tech.request('PUT', `/api/v1/groups/${g.body.id}/animals/${inWindow!.id}`);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(
+      ok.body.animals.map((a: { tag_id: string }) => a.tag_id),
+      ['G-1'],
+    );
+    const out = await tech.request('PUT', `/api/v1/groups/${g.body.id}/animals/${late!.id}`);
+    assert.equal(out.status, 422);
+    assert.match(out.body.message, /outside the group's window/);
+    assert.equal(
+      (await tech.request('PUT', `/api/v1/groups/${g.body.id}/animals/${elsewhere!.id}`)).status,
+      422,
+    );
+    const window = await tech.request('PATCH', `/api/v1/groups/${g.body.id}`, {
+      body: { birth_date_from: '2025-01-01' },
+    });
+    assert.equal(window.status, 422, 'from after to');
+    const dup = await tech.request('POST', '/api/v1/groups', {
+      body: { farm_id: f.A, name: '2024 heifers' },
+    });
+    assert.equal(dup.status, 409);
+    const scans = await tech.request('GET', `/api/v1/scans?group_id=${g.body.id}`);
+    assert.equal(scans.status, 200);
+  });
+});
+
+describe('farm membership', () => {
+  test('an owner adds and removes technicians only; never the last owner', async () => {
+    const owner = await as('owner@example.com');
+    const tech = await seedUser(ctx.db.sql, 'newtech@example.com', ['technician']);
+    const farmer = await seedUser(ctx.db.sql, 'newfarmer@example.com', ['farmer']);
+    const added = await owner.request('POST', `/api/v1/farms/${f.A}/members`, {
+      body: { email: 'NewTech@example.com' },
+    });
+    assert.equal(added.status, 200);
+    assert.ok(added.body.items.some((m: { user_id: string }) => m.user_id === tech.id));
+    assert.equal(
+      (await owner.request('POST', `/api/v1/farms/${f.A}/members`, { body: { email: farmer.email } })).status,
+      403,
+    );
+    assert.equal(
+      (
+        await owner.request('POST', `/api/v1/farms/${f.A}/members`, {
+          body: { email: tech.email, is_owner: true },
+        })
+      ).status,
+      403,
+    );
+    assert.equal(
+      (await owner.request('POST', `/api/v1/farms/${f.A}/members`, { body: { email: 'ghost@example.com' } }))
+        .status,
+      422,
+    );
+    assert.equal((await owner.request('DELETE', `/api/v1/farms/${f.A}/members/${tech.id}`)).status, 204);
+    assert.equal(
+      (await owner.request('DELETE', `/api/v1/farms/${f.A}/members/${f.owner}`)).status,
+      403,
+      'owners remove technicians only',
+    );
+    const admin = await as('admin@example.com');
+    const last = await admin.request('DELETE', `/api/v1/farms/${f.A}/members/${f.owner}`);
+    assert.equal(last.status, 409);
+    assert.equal(last.body.error, 'last_owner');
+    assert.equal(
+      (await admin.request('PATCH', `/api/v1/farms/${f.A}/members/${f.owner}`, { body: { is_owner: false } }))
+        .status,
+      409,
+    );
+    await admin.request('POST', `/api/v1/farms/${f.A}/members`, {
+      body: { user_id: farmer.id, is_owner: true },
+    });
+    assert.equal(
+      (await admin.request('DELETE', `/api/v1/farms/${f.A}/members/${f.owner}`)).status,
+      204,
+      'another owner remains',
+    );
+  });
+});

@@ -1,0 +1,41 @@
+import { HttpError } from '../errors.ts';
+
+/** Opaque keyset cursor for simple lists: base64url JSON of the last row's sort values. */
+export const encodeCursor = (values: (string | number)[]): string =>
+  Buffer.from(JSON.stringify(values)).toString('base64url');
+
+export function decodeCursor(text: string, types: ('string' | 'number')[]): (string | number)[] {
+  try {
+    const values = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (
+      Array.isArray(values) &&
+      values.length === types.length &&
+      values.every((v, i) => typeof v === types[i])
+    ) {
+      return values as (string | number)[];
+    }
+  } catch {
+    // fall through to the 422
+  }
+  throw new HttpError(422, 'invalid_request', 'the cursor is not one this API returned', {
+    problems: [{ pointer: '/query/cursor', message: 'is not a cursor returned by this API' }],
+  });
+}
+
+/**
+ * One page from `limit + 1` fetched rows: the first `limit` and, when there were more, the cursor of
+ * the last one returned.
+ */
+export function keysetPage<T, V>(
+  rows: readonly T[],
+  limit: number,
+  cursorOf: (last: T) => string,
+  view: (row: T) => V,
+) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(view),
+    next_cursor: rows.length > limit && last !== undefined ? cursorOf(last) : null,
+  };
+}

@@ -1,0 +1,122 @@
+import type { ApiRoute, JsonSchema } from './api-route.ts';
+import { API_PREFIX } from './api-router.ts';
+import { errorSchema } from './common-schemas.ts';
+
+const ERROR_STATUSES: Record<number, string> = {
+  400: 'Malformed JSON (or multipart body)',
+  401: 'Not signed in (or the session ended)',
+  403: 'Signed in, but the role or the CSRF check does not allow it',
+  404: 'No such resource — or one the caller may not see (the same answer)',
+  409: 'Conflicts with existing data (duplicate, still referenced, last owner/admin)',
+  413: 'Body larger than 1 MiB',
+  415: 'Body is not application/json (multipart/form-data for a mask correction)',
+  422: 'Invalid fields or parameters; `problems` names each one',
+  429: 'Too many requests (failed sign-ins, account requests from one address); see Retry-After',
+  503: 'The database is unavailable (retry after Retry-After), or S3 is not configured (assets/{id}/content)',
+};
+
+/** Which error answers a route can give, from its access level and inputs. */
+function errorStatuses(r: ApiRoute): number[] {
+  const out = [422, 503];
+  if (r.access !== 'public') out.push(401, 404);
+  if (r.access === 'admin' || r.method !== 'get') out.push(403, 409);
+  if (r.body || r.form) out.push(400, 413, 415);
+  for (const status of r.errors ?? []) if (!out.includes(status)) out.push(status);
+  return out.sort();
+}
+
+/**
+ * The OpenAPI 3.1 document of /api/v1, built from the same route objects the router serves, so a
+ * route cannot exist without its description. Served at /api/openapi.json.
+ */
+export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Record<string, JsonSchema>) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema:
+        r.params?.[m[1]!] === 'integer'
+          ? { type: 'integer', minimum: 1 }
+          : { type: 'string', format: 'uuid' },
+    }));
+    const query = Object.entries(r.query ?? {}).map(([name, p]) => ({
+      name,
+      in: 'query',
+      required: p.required ?? false,
+      description: p.description,
+      schema: p.schema,
+    }));
+    const responses: Record<string, unknown> = {};
+    for (const [status, res] of Object.entries(r.responses)) {
+      responses[status] = {
+        description: res.description,
+        ...(res.schema
+          ? { content: { [res.contentType ?? 'application/json']: { schema: res.schema } } }
+          : {}),
+      };
+    }
+    for (const status of errorStatuses(r))
+      responses[String(status)] = { $ref: `#/components/responses/E${status}` };
+    const path = `${API_PREFIX}${r.path}`;
+    paths[path] ??= {};
+    paths[path][r.method] = {
+      operationId: `${r.method}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
+      tags: [r.tag],
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      ...(pathParams.length + query.length > 0 ? { parameters: [...pathParams, ...query] } : {}),
+      ...(r.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } }
+        : {}),
+      ...(r.form
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'multipart/form-data': {
+                  schema: r.form.schema,
+                  ...(r.form.encoding ? { encoding: r.form.encoding } : {}),
+                },
+              },
+            },
+          }
+        : {}),
+      ...(r.access === 'public' ? { security: [] } : {}),
+      'x-access': r.access,
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'CTI dashboard API',
+      version: '1.0.0',
+      description:
+        'Role-scoped access to scans, grading results, farms, animals, groups, devices, users and notifications. ' +
+        'Sign in with POST /api/v1/session; the session lives in an HttpOnly cookie. Every POST/PATCH/PUT/DELETE ' +
+        'made with the cookie must send the X-CSRF-Token header (from the sign-in answer or GET /api/v1/session). ' +
+        'Who may call what: docs/access-matrix.md. Timestamps are RFC 3339 in UTC.',
+    },
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    servers: [{ url: '/' }],
+    security: [{ sessionCookie: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-cti_session' },
+      },
+      schemas: { Error: errorSchema, ...schemas },
+      responses: Object.fromEntries(
+        Object.entries(ERROR_STATUSES).map(([status, description]) => [
+          `E${status}`,
+          {
+            description,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          },
+        ]),
+      ),
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { compileValidator, type Problem } from '@cti/contracts';
+import type { Context } from 'hono';
+import { HttpError } from '../errors.ts';
+import type { JsonSchema, QueryParam } from './api-route.ts';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const invalidRequest = (problems: Problem[], message = 'the request has invalid fields') =>
+  new HttpError(
+    422,
+    'invalid_request',
+    `${message}: ${problems.map((p) => `${p.pointer || '(body)'} ${p.message}`).join('; ')}`,
+    {
+      problems,
+    },
+  );
+
+export const notFound = (what: string) => new HttpError(404, 'not_found', `no ${what} with that id`);
+
+type Validator = (data: unknown) => { ok: true; value: unknown } | { ok: false; problems: Problem[] };
+const cache = new WeakMap<object, Validator>();
+
+export function compileSchema(schema: object): Validator {
+  let v = cache.get(schema);
+  if (v === undefined) {
+    v = compileValidator<unknown>(schema);
+    cache.set(schema, v);
+  }
+  return v;
+}
+
+/** The JSON body validated against `schema`: 415 if not JSON, 400 if unparsable, 422 naming each field. */
+export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new HttpError(415, 'unsupported_media_type', 'send the body as Content-Type: application/json');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+  }
+  const result = compileSchema(schema)(body);
+  if (!result.ok) throw invalidRequest(result.problems);
+  if (containsNul(body))
+    throw invalidRequest([{ pointer: '', message: 'must not contain U+0000 characters' }]);
+  return result.value;
+}
+
+/**
+ * A multipart/form-data body as FormData: 415 for another media type, 400 when it cannot be parsed
+ * (a broken boundary, a truncated part). The fields are the handler's to validate.
+ */
+export async function readFormBody(c: Context): Promise<FormData> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^multipart\/form-data\s*;/i.test(type)) {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      'send the body as Content-Type: multipart/form-data (with its boundary)',
+    );
+  }
+  try {
+    return await c.req.formData();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, 'invalid_multipart', 'the multipart/form-data body could not be parsed', {
+      cause: err,
+    });
+  }
+}
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  return false;
+}
+
+const querySchemas = new WeakMap<object, JsonSchema>();
+
+/**
+ * Query parameters coerced by their declared type (integer, number, boolean, string) and validated;
+ * unknown or repeated parameters are refused. Problems point at `/query/<name>`.
+ */
+export function readQuery(c: Context, params: Record<string, QueryParam>): Record<string, unknown> {
+  const raw = new URL(c.req.url).searchParams;
+  const out: Record<string, unknown> = {};
+  const problems: Problem[] = [];
+  for (const name of new Set(raw.keys())) {
+    const values = raw.getAll(name);
+    const spec = params[name];
+    if (spec === undefined) {
+      problems.push({ pointer: `/query/${name}`, message: 'is not a parameter of this route' });
+      continue;
+    }
+    if (values.length > 1) problems.push({ pointer: `/query/${name}`, message: 'must be given once' });
+    out[name] = coerce(values[0]!, spec.schema);
+  }
+  if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');
+  const result = compileQuerySchema(params)(out);
+  if (!result.ok) {
+    throw invalidRequest(
+      result.problems.map((p) => ({ pointer: `/query${p.pointer}`, message: p.message })),
+      'invalid query parameters',
+    );
+  }
+  return out;
+}
+
+/** The validator of a route's query parameters (as one object schema), compiled once. */
+export function compileQuerySchema(params: Record<string, QueryParam>): Validator {
+  let schema = querySchemas.get(params);
+  if (schema === undefined) {
+    schema = {
+      type: 'object',
+      properties: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.schema])),
+      required: Object.entries(params)
+        .filter(([, v]) => v.required)
+        .map(([k]) => k),
+    };
+    querySchemas.set(params, schema);
+  }
+  return compileSchema(schema);
+}
+
+function coerce(value: string, schema: JsonSchema): unknown {
+  switch (schema.type) {
+    case 'integer':
+    case 'number':
+      return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    case 'boolean':
+      return value === 'true' ? true : value === 'false' ? false : value;
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The one-line usage of every `cti-server` sub-command, apart from the commands themselves: `--help`
+ * lists them all without importing any command module (main.ts loads only the one that runs, so the
+ * worker never loads the dashboard's pages and the server never loads the models).
+ */
+export const COMMAND_USAGE = {
+  serve: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
+  device: 'device  add <code> [--label <text>] | rotate-secret <code> [--overlap 24h] | list   (device keys)',
+  user: 'user add --email EMAIL --role admin|technician|farmer [--name "Full Name"]   (password: prompted, or first line of stdin)',
+  worker:
+    'worker  grade queued scans (segment, measure, grade, overlays) until SIGTERM; /healthz and /metrics on CTI_WORKER_PORT.',
+  regrade:
+    'regrade (--scan <scan uuid> | [--device <code>] [--since <date>] | --all) [--model-version <v>] [--dry-run]\n' +
+    '          queue new grading jobs; every regrade adds a result, history is kept.',
+  calibration:
+    'calibration set --device <code> --pixel-spacing-mm <mm> [--image-size WxH] [--valid-from <date>] [--note <text>]\n' +
+    '          | clear --device <code> [--image-size WxH] [--valid-from <date>] | list --device <code>\n' +
+    "          a device's pixel spacing (mm per image pixel) for grading when meta.json does not carry one.",
+  'export-labels':
+    'export-labels --out <dir> [--since <date>] [--farm <farm uuid>] [--all-corrections] [--dry-run]\n' +
+    '          corrected masks (manual results) as training data: image + mask + label.json (lineage) per\n' +
+    '          correction, manifest.jsonl; default the newest correction of each scan; re-runs skip what is\n' +
+    '          already there; --dry-run only counts (no S3 request, nothing written).',
+} as const;
+
+export type CommandName = keyof typeof COMMAND_USAGE;

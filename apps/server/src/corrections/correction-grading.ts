@@ -1,0 +1,119 @@
+import type { GrayImage } from '@cti/imaging';
+import {
+  type CropBox,
+  computeGradingFeatures,
+  type GradingFeatures,
+  type Mask,
+  type PixelSpacingSource,
+} from '@cti/models';
+import { edgeQuality, signalToNoise } from '../grading/confidence.ts';
+import { decideGrade, type Grade, type GradeReason } from '../grading/grade-rules.ts';
+import { assessImageQuality } from '../grading/image-quality.ts';
+import { type FatLine, fatLineLengthPx } from './fat-line.ts';
+
+/** Version of the rules below, recorded in every manual result's lineage. */
+export const CORRECTION_RULES_VERSION = 'correction-rules-1';
+
+export type CorrectionGradingInput = {
+  gray: GrayImage;
+  /** The cleaned mask (one region, image size). */
+  mask: Mask;
+  /** The corrected result's pixel spacing and its source, reused as they are. */
+  pixelSpacingMm: number | null;
+  pixelSpacingSource: PixelSpacingSource;
+  scanArea: CropBox;
+  fatLine: FatLine | null;
+};
+
+export type ManualFeatures = GradingFeatures & {
+  fat_thickness_source: 'drawn' | 'measured';
+  /** The line as drawn (image pixels), when one was. */
+  fat_line?: FatLine;
+  /** What the measurement on the corrected mask gave, kept beside a drawn line for comparison. */
+  fat_thickness_measured_px?: number | null;
+  fat_thickness_measured_mm?: number | null;
+};
+
+export type GradedCorrection = {
+  grade: Grade;
+  reasons: GradeReason[];
+  features: ManualFeatures & {
+    scan_area: CropBox;
+    image_width_px: number;
+    image_height_px: number;
+    image_quality: unknown;
+  };
+  breakdown: Record<string, unknown>;
+};
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** The measured features with the fat thickness replaced by the drawn line's length. */
+function withDrawnFat(measured: GradingFeatures, line: FatLine, mm: number | null): ManualFeatures {
+  const px = round(fatLineLengthPx(line), 2);
+  const missing = { ...measured.missing_reasons };
+  delete missing.fat_thickness_mm;
+  if (mm === null) missing.fat_thickness_mm = 'no_spacing';
+  return {
+    ...measured,
+    fat_thickness_px: px,
+    fat_thickness_mm: mm === null ? null : round(px * mm, 2),
+    // fat_position describes the automatic measurement; the drawn line is fat_line.
+    fat_position: null,
+    fat_thickness_source: 'drawn',
+    fat_line: line,
+    fat_thickness_measured_px: measured.fat_thickness_px,
+    fat_thickness_measured_mm: measured.fat_thickness_mm,
+    missing_reasons: missing,
+  };
+}
+
+/**
+ * The features, grade and breakdown of a correction by hand, with the worker's own code:
+ * computeGradingFeatures on the corrected mask (same pixel spacing, source and field as the result it
+ * corrects), then the drawn fat line's length (× spacing) instead of the measured thickness when one
+ * was drawn. Grade: decideGrade with the image-quality findings recomputed on the corrected mask, a
+ * ribeye view taken as certain and no confidence term — a person outlining the ribeye states that this
+ * is a ribeye view (the model's not_a_ribeye_view / view_uncertain / low_confidence do not carry over),
+ * while a dark, saturated, low-contrast or shadowed image, a ribeye cut off at the field's edge, no
+ * pixel spacing and an unmeasurable fat thickness still lower the grade as for the model. The
+ * breakdown records the outline's edge quality and SNR (the worker's functions) for the record;
+ * a manual result has no confidence (NULL).
+ */
+export function gradeCorrection(input: CorrectionGradingInput): GradedCorrection {
+  const { gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea, fatLine } = input;
+  const measured = computeGradingFeatures({ gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea });
+  const features: ManualFeatures = fatLine
+    ? withDrawnFat(measured, fatLine, measured.pixel_spacing_mm)
+    : { ...measured, fat_thickness_source: 'measured' };
+  const quality = assessImageQuality(gray, { scanArea, mask });
+  const { grade, reasons } = decideGrade({
+    ribeyeView: 1,
+    quality: quality.findings,
+    features,
+    confidence: 1,
+  });
+  const edge = edgeQuality(gray, mask);
+  const snr = signalToNoise(gray, mask, scanArea);
+  const rejects = quality.findings.some((f) => f.severity === 'reject');
+  const marginals = quality.findings.filter((f) => f.severity === 'marginal').length;
+  return {
+    grade,
+    reasons,
+    features: {
+      ...features,
+      scan_area: scanArea,
+      image_width_px: gray.width,
+      image_height_px: gray.height,
+      image_quality: quality.metrics,
+    },
+    breakdown: {
+      rule: 'manual',
+      edge_quality: edge?.score ?? null,
+      edge_ratio: edge?.ratio ?? null,
+      snr: snr?.db ?? null,
+      snr_score: snr?.score ?? null,
+      image_quality: rejects ? 0 : Math.max(0.25, 1 - 0.25 * marginals),
+    },
+  };
+}

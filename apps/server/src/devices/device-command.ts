@@ -1,0 +1,126 @@
+import { isValidDeviceCode } from '@cti/contracts';
+import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
+import { ConfigError, databaseUrl } from '../config-parsers.ts';
+import { createDatabaseClient } from '../db/database-client.ts';
+import { addDeviceKey, DeviceKeyConflictError, listDevices, rotateDeviceKey } from './device-keys.ts';
+
+const USAGE = `usage: cti-server device add <code> [--label <text>]
+       cti-server device rotate-secret <code> [--overlap <duration: 0, 90s, 30m, 24h, 7d>]   (default 24h)
+       cti-server device list`;
+
+const SECRET_FILE = '/etc/cti/device-secret';
+
+type Io = { out: (s: string) => void; err: (s: string) => void };
+const processIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** `90s`, `30m`, `24h`, `7d` or a bare number of seconds; null when malformed or over 30 days. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,7})([smhd]?)$/.exec(text.trim());
+  if (!match) return null;
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(match[1]) * unit;
+  return seconds <= 30 * 86_400 ? seconds : null;
+}
+
+/** Options after the code: `--name value` pairs only. */
+function options(args: string[], allowed: string[]): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i]!.replace(/^--/, '');
+    if (!args[i]!.startsWith('--') || !allowed.includes(name))
+      return `unknown option ${JSON.stringify(args[i])}`;
+    if (args[i + 1] === undefined) return `${args[i]} needs a value`;
+    out[name] = args[i + 1]!;
+  }
+  return out;
+}
+
+function printSecret(io: Io, code: string, secret: string, fingerprint: string, what: string) {
+  // The secret alone on stdout, so it can be piped straight into the Pi's file; the rest on stderr.
+  io.out(`${secret}\n`);
+  io.err(
+    `${what} for device ${code}: key ${fingerprint}. The secret above is shown once; the server keeps only its public key.\n` +
+      `On the Pi: sudo install -m 0600 -o root -g root /dev/stdin ${SECRET_FILE}  (paste it, then Ctrl-D)\n` +
+      '           sudo systemctl restart cti-agent; `cti-agent status` then shows heartbeat.last.accepted = true.\n',
+  );
+}
+
+async function run(args: string[], io: Io, sql: ReturnType<typeof createDatabaseClient>): Promise<number> {
+  const [sub, code, ...rest] = args;
+  if (sub === 'list' && code === undefined) {
+    for (const d of await listDevices(sql)) {
+      const heard = d.last_heard_at ? d.last_heard_at.toISOString() : 'never';
+      io.out(`${d.device_code}${d.label ? ` (${d.label})` : ''}  last heartbeat ${heard}\n`);
+      for (const k of d.keys) {
+        const state = k.expires_at ? `expires ${k.expires_at}` : 'current';
+        io.out(
+          `  key ${k.fingerprint}  created ${k.created_at}  ${state}  last used ${k.last_used_at ?? 'never'}\n`,
+        );
+      }
+    }
+    return 0;
+  }
+  if ((sub !== 'add' && sub !== 'rotate-secret') || code === undefined) return usage(io);
+  if (!isValidDeviceCode(code)) {
+    io.err(
+      `cti-server device: ${JSON.stringify(code)} is not a device code (1-63 of a-z 0-9 _ -, as in the agent's device_code)\n`,
+    );
+    return EXIT_USAGE;
+  }
+  const opts = options(rest, sub === 'add' ? ['label'] : ['overlap']);
+  if (typeof opts === 'string') return usage(io, opts);
+  if (sub === 'add') {
+    const key = await addDeviceKey(sql, code, { label: opts.label ?? null });
+    printSecret(io, code, key.secret, key.fingerprint, 'New key');
+    return 0;
+  }
+  const overlap = parseDuration(opts.overlap ?? '24h');
+  if (overlap === null)
+    return usage(io, `--overlap ${JSON.stringify(opts.overlap)} is not a duration up to 30d`);
+  const key = await rotateDeviceKey(sql, code, overlap);
+  printSecret(io, code, key.secret, key.fingerprint, 'Rotated');
+  io.err(
+    key.expiring === 0
+      ? 'The device had no current key.\n'
+      : `The previous key stays valid for ${opts.overlap ?? '24h'} or until the device first signs with the new one.\n`,
+  );
+  return 0;
+}
+
+function usage(io: Io, problem?: string): number {
+  io.err(`${problem ? `cti-server device: ${problem}\n` : ''}${USAGE}\n`);
+  return EXIT_USAGE;
+}
+
+/**
+ * `cti-server device add|rotate-secret|list`: per-device keys for the heartbeat (README, "Devices").
+ * Reads only DATABASE_URL. Exit 0 done, 1 refused (e.g. the device already has a key), 2 usage, 78 config.
+ */
+export function createDeviceCommand({ io = processIo, env = process.env } = {}): ServerCommand {
+  return {
+    usage: COMMAND_USAGE.device,
+    async run(args) {
+      let url: string;
+      try {
+        url = databaseUrl(env, 'DATABASE_URL');
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        io.err(`cti-server: configuration error: ${err.message}\n`);
+        return EXIT_CONFIG;
+      }
+      const sql = createDatabaseClient({ url, max: 1, connectTimeoutSeconds: 10 });
+      try {
+        return await run(args, io, sql);
+      } catch (err) {
+        if (!(err instanceof DeviceKeyConflictError)) throw err;
+        io.err(`cti-server device: ${err.message}\n`);
+        return 1;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
+export const deviceCommand = createDeviceCommand();

@@ -1,0 +1,142 @@
+import { createDeviceKey, type NewDeviceKey } from '@cti/contracts';
+import type { Sql, TransactionSql } from 'postgres';
+
+type Db = Sql | TransactionSql;
+
+// Device credentials in the database: only public keys (docs/adr/0002-device-authentication.md).
+
+/** A key the device may sign with now, newest first. */
+export type CurrentKey = { keyId: string; publicKey: Buffer; createdAt: Date };
+
+export type DeviceKeys = { deviceId: string; keys: CurrentKey[] } | null;
+
+/** The named device and its current keys (unexpired at `at`); null when no such device exists. */
+export async function currentKeys(sql: Sql, deviceCode: string, at: Date): Promise<DeviceKeys> {
+  const rows = await sql<
+    { device_id: string; key_id: string | null; public_key: Buffer | null; created_at: Date | null }[]
+  >`
+    SELECT d.id AS device_id, k.id AS key_id, k.public_key, k.created_at
+    FROM devices d
+    LEFT JOIN device_keys k ON k.device_id = d.id AND (k.expires_at IS NULL OR k.expires_at > ${at})
+    WHERE d.device_code = ${deviceCode}
+    ORDER BY k.created_at DESC, k.id DESC`;
+  const first = rows[0];
+  if (!first) return null;
+  const keys = rows.flatMap((r) =>
+    r.key_id && r.public_key && r.created_at
+      ? [{ keyId: r.key_id, publicKey: r.public_key, createdAt: r.created_at }]
+      : [],
+  );
+  return { deviceId: first.device_id, keys };
+}
+
+/**
+ * The device has just signed with `key`: stamp its use and expire the device's older keys at once
+ * (the rotation overlap ends as soon as the new secret is installed), in the caller's transaction.
+ */
+export async function keyUsed(sql: Db, deviceId: string, key: CurrentKey, at: Date): Promise<void> {
+  await sql`UPDATE device_keys SET last_used_at = ${at} WHERE id = ${key.keyId}`;
+  await sql`
+    UPDATE device_keys SET expires_at = ${at}
+    WHERE device_id = ${deviceId} AND id <> ${key.keyId} AND created_at <= ${key.createdAt}
+      AND (expires_at IS NULL OR expires_at > ${at})`;
+}
+
+export class DeviceKeyConflictError extends Error {
+  override name = 'DeviceKeyConflictError';
+}
+
+type Options = { label?: string | null };
+
+/**
+ * `device add`: the device (created when it does not exist yet — ingest may have created it from a
+ * capture) gets its first key. Refused when it already has a current key: that is a rotation.
+ */
+export async function addDeviceKey(
+  sql: Sql,
+  deviceCode: string,
+  { label = null }: Options = {},
+): Promise<NewDeviceKey> {
+  const key = createDeviceKey(deviceCode);
+  await sql.begin(async (tx) => {
+    const deviceId = await lockDevice(tx, deviceCode, label);
+    const [current] = await tx<{ fingerprint: string; created_at: Date }[]>`
+      SELECT fingerprint, created_at FROM device_keys
+      WHERE device_id = ${deviceId} AND (expires_at IS NULL OR expires_at > now())
+      ORDER BY created_at DESC LIMIT 1`;
+    if (current) {
+      throw new DeviceKeyConflictError(
+        `device ${deviceCode} already has key ${current.fingerprint} (created ${current.created_at.toISOString()}); ` +
+          `to replace it run \`cti-server device rotate-secret ${deviceCode}\``,
+      );
+    }
+    await insertKey(tx, deviceId, key);
+  });
+  return key;
+}
+
+/**
+ * `device rotate-secret`: a new key for an existing device; its current keys stay valid for
+ * `overlapSeconds` (0 = revoked now, e.g. a stolen Pi), or until the new key is first used.
+ */
+export async function rotateDeviceKey(
+  sql: Sql,
+  deviceCode: string,
+  overlapSeconds: number,
+): Promise<NewDeviceKey & { expiring: number }> {
+  const key = createDeviceKey(deviceCode);
+  let expiring = 0;
+  await sql.begin(async (tx) => {
+    const [device] = await tx<
+      { id: string }[]
+    >`SELECT id FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;
+    if (!device)
+      throw new DeviceKeyConflictError(
+        `no device ${deviceCode}; create it with \`cti-server device add ${deviceCode}\``,
+      );
+    const expired = await tx`
+      UPDATE device_keys SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => ${overlapSeconds}))
+      WHERE device_id = ${device.id} AND (expires_at IS NULL OR expires_at > now())`;
+    expiring = expired.count;
+    await insertKey(tx, device.id, key);
+  });
+  return { ...key, expiring };
+}
+
+async function lockDevice(sql: Db, deviceCode: string, label: string | null): Promise<string> {
+  const [created] = await sql<{ id: string }[]>`
+    INSERT INTO devices (device_code, label, s3_prefix_hint, captures_count)
+    VALUES (${deviceCode}, ${label}, ${`raw/${deviceCode}/`}, 0)
+    ON CONFLICT (device_code) DO NOTHING RETURNING id`;
+  if (created) return created.id;
+  const [device] = await sql<
+    { id: string }[]
+  >`SELECT id FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;
+  if (label !== null)
+    await sql`UPDATE devices SET label = ${label}, updated_at = now() WHERE id = ${device!.id}`;
+  return device!.id;
+}
+
+async function insertKey(sql: Db, deviceId: string, key: NewDeviceKey): Promise<void> {
+  await sql`
+    INSERT INTO device_keys (device_id, public_key, fingerprint)
+    VALUES (${deviceId}, ${key.publicKey}, ${key.fingerprint})`;
+}
+
+export type DeviceListing = {
+  device_code: string;
+  label: string | null;
+  last_heard_at: Date | null;
+  keys: { fingerprint: string; created_at: string; expires_at: string | null; last_used_at: string | null }[];
+};
+
+/** `device list`: every device with its keys (newest first) and when it was last heard. */
+export function listDevices(sql: Sql) {
+  return sql<DeviceListing[]>`
+    SELECT d.device_code, d.label, h.received_at AS last_heard_at,
+      COALESCE((SELECT jsonb_agg(jsonb_build_object('fingerprint', k.fingerprint, 'created_at', k.created_at,
+          'expires_at', k.expires_at, 'last_used_at', k.last_used_at) ORDER BY k.created_at DESC, k.id DESC)
+        FROM device_keys k WHERE k.device_id = d.id), '[]') AS keys
+    FROM devices d LEFT JOIN device_health h ON h.device_id = d.id
+    ORDER BY d.device_code`;
+}

@@ -1,0 +1,40 @@
+import type { Sql, TransactionSql } from 'postgres';
+import { notifyUsers } from '../notifications/notify-users.ts';
+
+export type DeviceNotificationType =
+  | 'device_silent'
+  | 'device_backlog'
+  | 'device_disk_low'
+  | 'device_clock_unsynced';
+
+export type DeviceRef = { id: string; device_code: string; label: string | null };
+
+/**
+ * Tell admins and technicians that a device health episode started. Keyed by the episode
+ * (`<type>:<device id>:<episode start>`), so however often it is called — a retried transaction, two
+ * replicas — each user gets it once per episode. Call inside the transaction that records the episode.
+ *
+ * @example await notifyDeviceEpisode(tx, { type: 'device_silent', device, since: lastHeard, details: {} });
+ */
+export function notifyDeviceEpisode(
+  sql: Sql | TransactionSql,
+  {
+    type,
+    device,
+    since,
+    details,
+  }: { type: DeviceNotificationType; device: DeviceRef; since: Date; details: Record<string, unknown> },
+): Promise<number> {
+  return notifyUsers(sql, {
+    type,
+    dedupeKey: `${type}:${device.id}:${since.toISOString()}`,
+    payload: {
+      device_id: device.id,
+      device_code: device.device_code,
+      label: device.label,
+      since: since.toISOString(),
+      ...details,
+    },
+    audience: { roles: ['admin', 'technician'] },
+  });
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { HeartbeatBody } from '@cti/contracts';
+import { type EpisodeState, evaluateEpisodes, type Thresholds } from './health-episodes.ts';
+
+const MB = 1024 * 1024;
+const thresholds: Thresholds = {
+  backlogAgeSeconds: 1800,
+  backlogCaptures: 100,
+  diskLowBytes: 1024 * MB,
+  clockMaxOffsetMs: 5000,
+};
+const none: EpisodeState = { device_backlog: null, device_disk_low: null, device_clock_unsynced: null };
+const t0 = new Date('2026-12-05T10:00:00Z');
+const t1 = new Date('2026-12-05T10:01:00Z');
+
+function body(o: {
+  age?: number | null;
+  pending?: number;
+  quarantined?: number;
+  free?: number | null;
+  floor?: number;
+  synced?: boolean;
+  offset?: number | null;
+}): HeartbeatBody {
+  return {
+    heartbeat_version: '1.0.0',
+    device_code: 'dev-0001',
+    sent_at: t0.toISOString(),
+    agent_version: '0.1.0',
+    uptime_s: 60,
+    outbox: {
+      pending_captures: o.pending ?? 0,
+      pending_bytes: 0,
+      oldest_pending_age_s: o.age ?? null,
+      quarantined: o.quarantined ?? 0,
+    },
+    disk: { free_bytes: o.free === undefined ? 50_000 * MB : o.free, floor_bytes: o.floor ?? 200 * MB },
+    clock: { synced: o.synced ?? true, offset_ms: o.offset ?? null },
+    probe: { connected: true },
+  };
+}
+
+const run = (b: HeartbeatBody, previous = none, skewMs = 0, at = t1) =>
+  evaluateEpisodes({ body: b, skewMs, previous, thresholds, at });
+
+describe('health episodes', () => {
+  test('a healthy device starts nothing and closes nothing', () => {
+    assert.deepEqual(run(body({})), { state: none, started: [] });
+  });
+
+  test('backlog: old pending capture, many captures, or anything quarantined starts one episode', () => {
+    for (const b of [body({ age: 1800, pending: 1 }), body({ pending: 100 }), body({ quarantined: 1 })]) {
+      const { state, started } = run(b);
+      assert.deepEqual(state.device_backlog, t1);
+      assert.deepEqual(
+        started.map((e) => [e.type, e.since]),
+        [['device_backlog', t1]],
+      );
+      assert.deepEqual(started[0]!.details, b.outbox);
+    }
+  });
+
+  test('an open episode continues without a new start, and closes only below half the thresholds', () => {
+    const open = { ...none, device_backlog: t0 };
+    assert.deepEqual(run(body({ age: 1799, pending: 1 }), open), { state: open, started: [] });
+    assert.deepEqual(run(body({ age: 900, pending: 1 }), open), { state: open, started: [] }, 'still ≥ half');
+    assert.deepEqual(run(body({ age: 899, pending: 49 }), open), { state: none, started: [] });
+  });
+
+  test("disk low: below the server's limit or the agent's own floor; unknown free space changes nothing", () => {
+    const low = run(body({ free: 1024 * MB - 1 }));
+    assert.deepEqual(low.started[0], {
+      type: 'device_disk_low',
+      since: t1,
+      details: { free_bytes: 1024 * MB - 1, floor_bytes: 200 * MB, limit_bytes: 1024 * MB },
+    });
+    const floorAbove = run(body({ free: 1500 * MB, floor: 2000 * MB }));
+    assert.equal(floorAbove.started[0]?.type, 'device_disk_low');
+    const open = { ...none, device_disk_low: t0 };
+    assert.deepEqual(
+      run(body({ free: 1100 * MB }), open).state,
+      open,
+      'within 10 % above the limit: still low',
+    );
+    assert.deepEqual(run(body({ free: 1200 * MB }), open).state, none);
+    assert.deepEqual(run(body({ free: null }), open).state, open);
+    assert.deepEqual(run(body({ free: null })).started, []);
+  });
+
+  test("clock: not synchronised, or off by more than the limit (the device's measurement, else the server's)", () => {
+    assert.equal(run(body({ synced: false })).started[0]?.type, 'device_clock_unsynced');
+    assert.deepEqual(run(body({ offset: -5001 })).started[0]?.details, {
+      synced: true,
+      source: null,
+      offset_ms: -5001,
+    });
+    assert.deepEqual(run(body({}), none, 6000).started[0]?.details.offset_ms, 6000, 'server-measured skew');
+    assert.deepEqual(run(body({ offset: 100 }), none, 6000).started, [], "the device's own figure wins");
+    const open = { ...none, device_clock_unsynced: t0 };
+    assert.deepEqual(run(body({ offset: 2600 }), open).state, open);
+    assert.deepEqual(run(body({ offset: 2400 }), open).state, none);
+  });
+
+  test('several conditions start several episodes at once', () => {
+    const { started } = run(body({ quarantined: 2, free: 10 * MB, synced: false }));
+    assert.deepEqual(started.map((e) => e.type).sort(), [
+      'device_backlog',
+      'device_clock_unsynced',
+      'device_disk_low',
+    ]);
+  });
+});

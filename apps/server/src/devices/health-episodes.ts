@@ -1,0 +1,94 @@
+import type { HeartbeatBody } from '@cti/contracts';
+import type { DeviceHealthConfig } from '../config.ts';
+
+// Health conditions a heartbeat can show, as episodes: an episode starts on the first heartbeat that
+// shows the condition and ends on the first one that is clearly over it. "Clearly": an open episode
+// closes only below a lower bar (half the backlog thresholds, 10 % more disk than the limit, half the
+// clock offset), so a device hovering at a threshold does not start a new episode — and a new
+// notification — every minute.
+
+export type EpisodeType = 'device_backlog' | 'device_disk_low' | 'device_clock_unsynced';
+
+/** Start of each open episode (device_health's *_since columns), null when there is none. */
+export type EpisodeState = Record<EpisodeType, Date | null>;
+
+export type StartedEpisode = { type: EpisodeType; since: Date; details: Record<string, unknown> };
+
+export type Thresholds = Pick<
+  DeviceHealthConfig,
+  'backlogAgeSeconds' | 'backlogCaptures' | 'diskLowBytes' | 'clockMaxOffsetMs'
+>;
+
+type Check = {
+  /** True when the condition holds; `open` says whether an episode is already running (lower bar). */
+  holds(open: boolean): boolean | null;
+  details(): Record<string, unknown>;
+};
+
+function checks(body: HeartbeatBody, skewMs: number, t: Thresholds): Record<EpisodeType, Check> {
+  const { outbox, disk, clock } = body;
+  const age = outbox.oldest_pending_age_s ?? 0;
+  const diskLimit = Math.max(t.diskLowBytes, disk.floor_bytes ?? 0);
+  // The device's own round-trip measurement when it has one, else what the server saw on arrival.
+  const offset = clock.offset_ms ?? skewMs;
+  return {
+    device_backlog: {
+      holds: (open) => {
+        const k = open ? 0.5 : 1;
+        return (
+          age >= t.backlogAgeSeconds * k ||
+          outbox.pending_captures >= t.backlogCaptures * k ||
+          outbox.quarantined > 0
+        );
+      },
+      details: () => ({ ...outbox }),
+    },
+    device_disk_low: {
+      // Unknown free space (statfs failed) neither starts nor ends an episode.
+      holds: (open) => (disk.free_bytes === null ? null : disk.free_bytes < diskLimit * (open ? 1.1 : 1)),
+      details: () => ({
+        free_bytes: disk.free_bytes,
+        floor_bytes: disk.floor_bytes ?? null,
+        limit_bytes: diskLimit,
+      }),
+    },
+    device_clock_unsynced: {
+      holds: (open) => !clock.synced || Math.abs(offset) > t.clockMaxOffsetMs * (open ? 0.5 : 1),
+      details: () => ({ synced: clock.synced, source: clock.source ?? null, offset_ms: Math.round(offset) }),
+    },
+  };
+}
+
+/**
+ * The episode state after this heartbeat, and the episodes it starts (each to be notified once).
+ *
+ * @example const { state, started } = evaluateEpisodes({ body, skewMs, previous, thresholds, at });
+ */
+export function evaluateEpisodes({
+  body,
+  skewMs,
+  previous,
+  thresholds,
+  at,
+}: {
+  body: HeartbeatBody;
+  skewMs: number;
+  previous: EpisodeState;
+  thresholds: Thresholds;
+  at: Date;
+}): { state: EpisodeState; started: StartedEpisode[] } {
+  const state = { ...previous };
+  const started: StartedEpisode[] = [];
+  for (const [type, check] of Object.entries(checks(body, skewMs, thresholds)) as [EpisodeType, Check][]) {
+    const open = previous[type] !== null;
+    const holds = check.holds(open);
+    if (holds === null) continue;
+    if (holds && !open) {
+      state[type] = at;
+      started.push({ type, since: at, details: check.details() });
+    } else if (!holds && open) {
+      state[type] = null;
+    }
+  }
+  return { state, started };
+}

@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, test } from 'node:test';
+import { rotateDeviceKey } from './device-keys.ts';
+import { heartbeatBody, MB, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
+
+// POST /devices/heartbeat through app.request() on a real migrated database, with the app's clock
+// under the test's control (it is the time heartbeats are received at and signatures checked against).
+
+let now = Date.now();
+const fleet = useFleetTestApp(() => now, [['dev-a', 'North barn'], ['dev-b']]);
+let secretA: string;
+let secretB: string;
+beforeEach(() => {
+  now = Date.now();
+  secretA = fleet.secrets['dev-a']!;
+  secretB = fleet.secrets['dev-b']!;
+});
+
+const post = (init: RequestInit) => fleet.server.app.request('/devices/heartbeat', init);
+const beat = (secret: string, code: string, patch = {}, o: Parameters<typeof signedHeartbeat>[2] = {}) =>
+  post(
+    signedHeartbeat(secret, heartbeatBody(code, new Date(now), patch), {
+      timestamp: Math.floor(now / 1000),
+      ...o,
+    }),
+  );
+
+async function state() {
+  const [row] = await fleet.db.sql<
+    { heartbeats: number; health: number; seen: Date | null; rejections: number }[]
+  >`
+    SELECT (SELECT count(*)::int FROM device_heartbeats) AS heartbeats,
+           (SELECT count(*)::int FROM device_health) AS health,
+           (SELECT max(last_seen_at) FROM devices) AS seen,
+           (SELECT count(*)::int FROM device_request_rejections) AS rejections`;
+  return row!;
+}
+
+const lastRejection = async () => {
+  const [row] = await fleet.db.sql`
+    SELECT device_code, http_status, error_code FROM device_request_rejections ORDER BY id DESC LIMIT 1`;
+  return row;
+};
+
+describe('an accepted heartbeat', () => {
+  test('records the snapshot, the history row, last_seen_at and the key use', async () => {
+    const res = await beat(secretA, 'dev-a', {
+      outbox: { pending_captures: 3, pending_bytes: 4_500_000, oldest_pending_age_s: 95, quarantined: 0 },
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const answer = (await res.json()) as Record<string, unknown>;
+    assert.equal(answer.accepted, true);
+    assert.equal(answer.server_time_ms, now);
+    const [health] = await fleet.db.sql`
+      SELECT h.received_at, h.agent_version, h.models, h.pending_captures, h.pending_bytes, h.oldest_pending_age_s,
+             h.disk_free_bytes, h.clock_synced, h.clock_offset_ms, h.probe_connected, h.frame_rate_fps,
+             h.heartbeats_total, h.body->>'device_code' AS body_device, d.last_seen_at
+      FROM device_health h JOIN devices d ON d.id = h.device_id WHERE d.device_code = 'dev-a'`;
+    assert.deepEqual(health, {
+      received_at: new Date(now),
+      agent_version: '0.1.0',
+      models: [{ name: 'ribeye-hint', version: '2.3.0' }],
+      pending_captures: 3,
+      pending_bytes: '4500000',
+      oldest_pending_age_s: 95,
+      disk_free_bytes: String(20_000 * MB),
+      clock_synced: true,
+      clock_offset_ms: 12,
+      probe_connected: true,
+      frame_rate_fps: 14.9,
+      heartbeats_total: '1',
+      body_device: 'dev-a',
+      last_seen_at: new Date(now),
+    });
+    const [key] = await fleet.db
+      .sql`SELECT last_used_at FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE d.device_code = 'dev-a'`;
+    assert.deepEqual(key!.last_used_at, new Date(now));
+    now += 60_000;
+    assert.equal((await beat(secretA, 'dev-a')).status, 200);
+    assert.deepEqual(await state(), { heartbeats: 2, health: 1, seen: new Date(now), rejections: 0 });
+  });
+});
+
+describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () => {
+  const refused = async (res: Response, status: number, error: string, device: string) => {
+    assert.equal(res.status, status, await res.clone().text());
+    assert.equal(((await res.json()) as { error: string }).error, error);
+    assert.deepEqual(await lastRejection(), { device_code: device, http_status: status, error_code: error });
+    const s = await state();
+    assert.equal(s.heartbeats + s.health, 0, 'nothing recorded');
+    assert.equal(s.seen, null, 'last_seen_at untouched');
+  };
+
+  test("device A's secret cannot speak for device B (header and body say B)", async () => {
+    await refused(await beat(secretA, 'dev-b', {}, { device: 'dev-b' }), 401, 'bad_signature', 'dev-b');
+  });
+
+  test('an unknown device, and a device with no current key', async () => {
+    await refused(await beat(secretA, 'dev-zz', {}, { device: 'dev-zz' }), 401, 'unknown_device', 'dev-zz');
+    await fleet.db.sql`INSERT INTO devices (device_code) VALUES ('dev-ingest-only')`;
+    await refused(
+      await beat(secretA, 'dev-ingest-only', {}, { device: 'dev-ingest-only' }),
+      401,
+      'no_device_key',
+      'dev-ingest-only',
+    );
+  });
+
+  test('a replayed old request (timestamp 301 s old) and one from the future', async () => {
+    const old = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now - 301_000)), {
+      timestamp: Math.floor(now / 1000) - 301,
+    });
+    await refused(await post(old), 401, 'stale_timestamp', 'dev-a');
+    await refused(
+      await beat(secretA, 'dev-a', {}, { timestamp: Math.floor(now / 1000) + 301 }),
+      401,
+      'future_timestamp',
+      'dev-a',
+    );
+  });
+
+  test('missing or malformed authentication headers', async () => {
+    const good = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
+      timestamp: Math.floor(now / 1000),
+    });
+    const without = (name: string) => ({
+      ...good,
+      headers: Object.fromEntries(Object.entries(good.headers).filter(([k]) => k !== name)),
+    });
+    await refused(await post(without('X-CTI-Device')), 401, 'missing_device', '');
+    await refused(await post(without('X-CTI-Signature')), 401, 'missing_signature', 'dev-a');
+    await refused(await post(without('X-CTI-Timestamp')), 401, 'missing_timestamp', 'dev-a');
+    await refused(
+      await post({ ...good, headers: { ...good.headers, 'X-CTI-Device': 'DEV A' } }),
+      401,
+      'malformed_device',
+      'DEV A',
+    );
+    const hmac = { ...good.headers, 'X-CTI-Signature': `sha256=${'0'.repeat(64)}` };
+    await refused(await post({ ...good, headers: hmac }), 401, 'malformed_signature', 'dev-a');
+  });
+
+  test('an altered body no longer matches its signature', async () => {
+    const init = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
+      timestamp: Math.floor(now / 1000),
+    });
+    await refused(
+      await post({ ...init, body: init.body.replace('"uptime_s":3600', '"uptime_s":3601') }),
+      401,
+      'bad_signature',
+      'dev-a',
+    );
+  });
+
+  test('the same signed request sent again is a replay (409), recorded once', async () => {
+    const init = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
+      timestamp: Math.floor(now / 1000),
+    });
+    assert.equal((await post(init)).status, 200);
+    const again = await post(init);
+    assert.equal(again.status, 409);
+    assert.equal(((await again.json()) as { error: string }).error, 'replayed_request');
+    assert.deepEqual(await state(), { heartbeats: 1, health: 1, seen: new Date(now), rejections: 1 });
+  });
+
+  test('a signed body for another device, bad JSON, schema problems, wrong type, too large', async () => {
+    const ts = Math.floor(now / 1000);
+    await refused(
+      await post(signedHeartbeat(secretA, heartbeatBody('dev-b', new Date(now)), { timestamp: ts })),
+      422,
+      'invalid_heartbeat',
+      'dev-a',
+    );
+    await refused(
+      await post(signedHeartbeat(secretA, '{"device_code":', { timestamp: ts })),
+      400,
+      'invalid_json',
+      'dev-a',
+    );
+    const res = await post(
+      signedHeartbeat(
+        secretA,
+        { ...heartbeatBody('dev-a', new Date(now)), uptime_s: -5, clock: {} },
+        { timestamp: ts },
+      ),
+    );
+    assert.equal(res.status, 422);
+    const { problems } = (await res.json()) as { problems: { pointer: string }[] };
+    assert.deepEqual(problems.map((p) => p.pointer).sort(), ['/clock/synced', '/uptime_s']);
+    const nul = heartbeatBody('dev-a', new Date(now), {
+      last_error: { at: new Date(now).toISOString(), message: 'a\u0000b' },
+    });
+    await refused(
+      await post(signedHeartbeat(secretA, nul, { timestamp: ts })),
+      422,
+      'invalid_heartbeat',
+      'dev-a',
+    );
+    await refused(
+      await post(
+        signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
+          timestamp: ts,
+          contentType: 'text/plain',
+        }),
+      ),
+      415,
+      'unsupported_media_type',
+      'dev-a',
+    );
+    const huge = heartbeatBody('dev-a', new Date(now), { padding: 'x'.repeat(70_000) } as never);
+    await refused(
+      await post(signedHeartbeat(secretA, huge, { timestamp: ts })),
+      413,
+      'body_too_large',
+      'dev-a',
+    );
+  });
+});
+
+describe('key rotation', () => {
+  test('during the overlap both keys work; the first use of the new key retires the old one', async () => {
+    const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 3600);
+    assert.equal((await beat(secretA, 'dev-a')).status, 200, 'old key inside the overlap');
+    now += 1000;
+    assert.equal((await beat(next, 'dev-a')).status, 200, 'new key');
+    now += 1000;
+    const res = await beat(secretA, 'dev-a');
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { error: string }).error, 'bad_signature');
+    assert.equal((await beat(next, 'dev-a')).status, 200);
+  });
+
+  test('an old key not replaced in time stops at the end of the overlap', async () => {
+    await rotateDeviceKey(fleet.db.sql, 'dev-a', 60);
+    assert.equal((await beat(secretA, 'dev-a')).status, 200);
+    now += 61_000;
+    assert.equal((await beat(secretA, 'dev-a')).status, 401);
+    assert.equal((await lastRejection())?.error_code, 'bad_signature');
+  });
+
+  test('--overlap 0 revokes at once (a stolen Pi)', async () => {
+    const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 0);
+    now = Date.now() + 1; // the expiry is the database's now(); the test clock was frozen before it
+    assert.equal((await beat(secretA, 'dev-a')).status, 401);
+    assert.equal((await beat(next, 'dev-a')).status, 200);
+    assert.equal((await beat(secretB, 'dev-b')).status, 200, 'other devices are not affected');
+  });
+});
+
+describe('health episodes raise one notification per episode', () => {
+  test('disk low: admins and technicians once; again only after it was clearly over', async () => {
+    const id = await deviceId('dev-a');
+    const key = (since: number) => `device_disk_low:${id}:${new Date(since).toISOString()}`;
+    const lowAt = now;
+    assert.equal((await beat(secretA, 'dev-a', { disk: { free_bytes: 300 * MB } })).status, 200);
+    for (let i = 0; i < 3; i++) {
+      now += 60_000;
+      await beat(secretA, 'dev-a', { disk: { free_bytes: 1050 * MB } }); // above the limit, within the 10 %
+    }
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_disk_low'), [
+      `admin@fleet.test ${key(lowAt)}`,
+      `technician@fleet.test ${key(lowAt)}`,
+    ]);
+    now += 60_000;
+    await beat(secretA, 'dev-a', { disk: { free_bytes: 5000 * MB } });
+    const [open] = await fleet.db.sql`SELECT disk_low_since FROM device_health`;
+    assert.equal(open!.disk_low_since, null, 'episode over');
+    now += 60_000;
+    const againAt = now;
+    await beat(secretA, 'dev-a', { disk: { free_bytes: 100 * MB } });
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_disk_low')).length, 4);
+    assert.ok(
+      (await notificationsOf(fleet.db.sql, 'device_disk_low')).includes(`admin@fleet.test ${key(againAt)}`),
+    );
+    const [payload] = await fleet.db
+      .sql`SELECT payload FROM notifications WHERE type = 'device_disk_low' ORDER BY id LIMIT 1`;
+    assert.deepEqual(payload!.payload, {
+      device_id: await deviceId('dev-a'),
+      device_code: 'dev-a',
+      label: 'North barn',
+      since: new Date(lowAt).toISOString(),
+      free_bytes: 300 * MB,
+      floor_bytes: 200 * MB,
+      limit_bytes: 1024 * MB,
+    });
+  });
+
+  test('backlog and clock episodes, each once however many heartbeats show them', async () => {
+    for (let i = 0; i < 3; i++) {
+      await beat(secretA, 'dev-a', {
+        outbox: { pending_captures: 120, pending_bytes: 9e8, oldest_pending_age_s: 4000, quarantined: 0 },
+        clock: { synced: false, source: 'unsynchronized', offset_ms: null },
+      });
+      now += 60_000;
+    }
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_backlog')).length, 2);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_clock_unsynced')).length, 2);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_disk_low')).length, 0);
+  });
+
+  test('a clock the device believes synced but that is minutes off is unsynced (server-measured skew)', async () => {
+    const sentAt = new Date(now + 120_000);
+    const body = heartbeatBody('dev-b', sentAt, {
+      clock: { synced: true, source: 'kernel', offset_ms: null },
+    });
+    const res = await post(signedHeartbeat(secretB, body, { timestamp: Math.floor(now / 1000) + 120 }));
+    assert.equal(res.status, 200);
+    const [row] = await fleet.db.sql`SELECT clock_skew_ms, clock_unsynced_since FROM device_health`;
+    assert.equal(row!.clock_skew_ms, 120_000);
+    assert.deepEqual(row!.clock_unsynced_since, new Date(now));
+  });
+});
+
+describe('/metrics: per-device gauges from the latest snapshots', () => {
+  test('every device that sent a heartbeat has its series', async () => {
+    await beat(secretA, 'dev-a', {
+      outbox: { pending_captures: 7, pending_bytes: 1234, oldest_pending_age_s: 300, quarantined: 2 },
+    });
+    await beat(secretB, 'dev-b', { probe: { connected: false, frame_rate_fps: 0 } });
+    const text = await (await fleet.server.app.request('/metrics')).text();
+    for (const line of [
+      'cti_device_outbox_pending_captures{device="dev-a"} 7',
+      'cti_device_outbox_pending_bytes{device="dev-a"} 1234',
+      'cti_device_outbox_oldest_pending_age_seconds{device="dev-a"} 300',
+      'cti_device_outbox_quarantined_captures{device="dev-a"} 2',
+      'cti_device_probe_connected{device="dev-b"} 0',
+      'cti_device_probe_connected{device="dev-a"} 1',
+      `cti_device_disk_free_bytes{device="dev-a"} ${20_000 * MB}`,
+      'cti_device_clock_synced{device="dev-a"} 1',
+      'cti_device_silent{device="dev-a"} 0',
+      'cti_device_info{device="dev-a",agent_version="0.1.0"} 1',
+      'cti_device_heartbeats_total{outcome="accepted",reason="ok"}',
+    ]) {
+      assert.ok(text.includes(line), `${line}\n${text}`);
+    }
+  });
+});
+
+async function deviceId(code: string): Promise<string> {
+  const [row] = await fleet.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
+  return row!.id;
+}

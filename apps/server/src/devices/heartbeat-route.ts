@@ -1,0 +1,128 @@
+import { DEVICE_HEADER, type HeartbeatBody, validateHeartbeat } from '@cti/contracts';
+import type { HttpBindings } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { AppConfig } from '../config.ts';
+import { databaseErrorCode, isRetryableDatabaseError } from '../db/database-errors.ts';
+import { errorResponse, HttpError, internalError } from '../errors.ts';
+import { readRequestBody } from '../ingest/read-body.ts';
+import { checkContentType, describeProblems, nulProblems, parseJson } from '../ingest/webhook-request.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import { authenticateDevice } from './heartbeat-auth.ts';
+import { DuplicateHeartbeatError, recordHeartbeat } from './heartbeat-store.ts';
+import { logRejection } from './rejection-log.ts';
+
+/** A heartbeat is a few hundred bytes; anything near this is not one. */
+export const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
+
+export type HeartbeatRouteOptions = {
+  sql: Sql;
+  config: AppConfig;
+  log: Logger;
+  metrics: ServerMetrics;
+  /** Milliseconds since the epoch; the time a heartbeat is received at and signatures are checked against. */
+  clock: () => number;
+};
+
+/**
+ * POST /devices/heartbeat: content type (415), size (413), device signature (401), JSON (400), schema
+ * and device agreement (422), then the record: 200 with the server's time (the agent measures its
+ * clock offset from it), 409 for a replayed request, 503 + Retry-After when the database is away.
+ * Every refused request leaves one device_request_rejections row and nothing else.
+ */
+export function createHeartbeatRoute(options: HeartbeatRouteOptions): Hono {
+  const app = new Hono();
+  app.post('/devices/heartbeat', (c) => handleHeartbeat(c, options));
+  return app;
+}
+
+async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
+  const requestId: string = c.get('requestId');
+  const receivedAt = new Date(o.clock());
+  try {
+    checkContentType(c.req.header('content-type'));
+    const raw = await readRequestBody(c, { limitBytes: HEARTBEAT_BODY_LIMIT_BYTES, onBytes: () => {} });
+    const device = await authenticateDevice({
+      sql: o.sql,
+      body: raw,
+      header: (name) => c.req.header(name),
+      now: receivedAt,
+      toleranceSeconds: o.config.signatureToleranceSeconds,
+    });
+    const body = checkHeartbeatBody(parseJson(raw), device.deviceCode);
+    const result = await recordHeartbeat(o.sql, {
+      deviceId: device.deviceId,
+      key: device.key,
+      body,
+      signature: device.signature,
+      receivedAt,
+      thresholds: o.config.devices,
+    });
+    o.metrics.deviceHeartbeats.inc({ outcome: 'accepted', reason: 'ok' });
+    if (result.started.length > 0)
+      o.log.info({ device: device.deviceCode, episodes: result.started }, 'device health episode started');
+    return c.json({
+      accepted: true,
+      device_code: device.deviceCode,
+      heartbeat_id: result.heartbeatId,
+      received_at: receivedAt.toISOString(),
+      server_time_ms: o.clock(),
+      request_id: requestId,
+    });
+  } catch (err) {
+    const failure = toHttpError(err, o);
+    const outcome = failure.status === 503 ? 'unavailable' : failure.status >= 500 ? 'error' : 'rejected';
+    o.metrics.deviceHeartbeats.inc({ outcome, reason: failure.code });
+    if (failure.status < 500) {
+      o.log.warn(
+        { device: c.req.header(DEVICE_HEADER), code: failure.code, requestId },
+        'device request refused',
+      );
+      await logRejection(o.sql, o.log, {
+        deviceCode: c.req.header(DEVICE_HEADER) ?? '',
+        httpStatus: failure.status,
+        errorCode: failure.code,
+        message: failure.message,
+        requestId,
+        remoteAddr: (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress ?? null,
+      });
+    }
+    return errorResponse(c, failure);
+  }
+}
+
+function checkHeartbeatBody(data: unknown, deviceCode: string): HeartbeatBody {
+  const problems = [...nulProblems(data, '')];
+  const result = problems.length === 0 ? validateHeartbeat(data) : null;
+  if (result && !result.ok) problems.push(...result.problems);
+  if (result?.ok && result.value.device_code !== deviceCode) {
+    problems.push({
+      pointer: '/device_code',
+      message: `must be the signing device ${JSON.stringify(deviceCode)}`,
+    });
+  }
+  if (problems.length > 0) {
+    throw new HttpError(422, 'invalid_heartbeat', describeProblems(problems, 'heartbeat body'), { problems });
+  }
+  return (result as { value: HeartbeatBody }).value;
+}
+
+function toHttpError(err: unknown, { config, log, metrics }: HeartbeatRouteOptions): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof DuplicateHeartbeatError) return new HttpError(409, 'replayed_request', err.message);
+  if (isRetryableDatabaseError(err)) {
+    const code = databaseErrorCode(err);
+    metrics.dbErrors.inc({ code });
+    log.warn(
+      { err: { code, message: (err as Error).message } },
+      'database unavailable; heartbeat answered 503',
+    );
+    return new HttpError(503, 'database_unavailable', `database unavailable (${code}); retry later`, {
+      headers: { 'Retry-After': String(config.retryAfterSeconds) },
+      cause: err,
+    });
+  }
+  log.error({ err }, 'heartbeat failed unexpectedly');
+  return internalError(err);
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import type { HeartbeatBody } from '@cti/contracts';
+import type { Sql, TransactionSql } from 'postgres';
+import { type CurrentKey, keyUsed } from './device-keys.ts';
+import { type DeviceRef, notifyDeviceEpisode } from './device-notifications.ts';
+import { type EpisodeState, type EpisodeType, evaluateEpisodes, type Thresholds } from './health-episodes.ts';
+
+/** The same signed request arrived again inside the timestamp window: a replay, nothing recorded. */
+export class DuplicateHeartbeatError extends Error {
+  override name = 'DuplicateHeartbeatError';
+}
+
+export type HeartbeatInput = {
+  deviceId: string;
+  key: CurrentKey;
+  body: HeartbeatBody;
+  /** The raw signature bytes (replay detection). */
+  signature: Uint8Array;
+  receivedAt: Date;
+  thresholds: Thresholds;
+};
+
+const EPISODE_COLUMNS: Record<EpisodeType, 'backlog_since' | 'disk_low_since' | 'clock_unsynced_since'> = {
+  device_backlog: 'backlog_since',
+  device_disk_low: 'disk_low_since',
+  device_clock_unsynced: 'clock_unsynced_since',
+};
+
+const int = (n: number | null | undefined) => (n === null || n === undefined ? null : Math.round(n));
+const time = (iso: string | null | undefined) => (iso ? new Date(iso) : null);
+
+/** The figures a trend chart reads, as columns of both device_heartbeats and device_health. */
+function trendColumns(b: HeartbeatBody) {
+  return {
+    pending_captures: b.outbox.pending_captures,
+    pending_bytes: b.outbox.pending_bytes,
+    oldest_pending_age_s: int(b.outbox.oldest_pending_age_s),
+    quarantined: b.outbox.quarantined,
+    disk_free_bytes: b.disk.free_bytes,
+    clock_synced: b.clock.synced,
+    clock_offset_ms: int(b.clock.offset_ms),
+    probe_connected: b.probe.connected,
+    frame_rate_fps: b.probe.frame_rate_fps ?? null,
+  };
+}
+
+function healthColumns(b: HeartbeatBody, receivedAt: Date, skewMs: number) {
+  return {
+    received_at: receivedAt,
+    sent_at: new Date(b.sent_at),
+    clock_skew_ms: skewMs,
+    agent_version: b.agent_version,
+    uptime_s: b.uptime_s,
+    system_uptime_s: b.system_uptime_s ?? null,
+    ...trendColumns(b),
+    last_capture_at: time(b.last_capture_at),
+    last_upload_at: time(b.last_upload_at),
+    disk_floor_bytes: b.disk.floor_bytes ?? null,
+    clock_source: b.clock.source ?? null,
+    probe_kind: b.probe.kind ?? null,
+    probe_model: b.probe.model ?? null,
+    health_ok: b.health?.ok ?? null,
+    health_reason: b.health?.reason ?? null,
+    last_error_at: time(b.last_error?.at),
+    last_error: b.last_error?.message ?? null,
+    ear_tag_reader_connected: b.ear_tag_reader?.connected ?? null,
+    silent_since: null,
+    updated_at: receivedAt,
+  };
+}
+
+/**
+ * Record an authenticated heartbeat in one transaction: the history row (refused as a replay when the
+ * same signed request was seen before), the device's latest snapshot and episode state,
+ * `devices.last_seen_at`, the key's use (which ends a rotation overlap), and one notification per
+ * health episode this heartbeat starts. The device row is locked first, so heartbeats of one device
+ * evaluate episodes one after another even across server replicas.
+ */
+export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
+  const { deviceId, key, body, receivedAt } = input;
+  const skewMs = new Date(body.sent_at).getTime() - receivedAt.getTime();
+  return sql.begin(async (tx) => {
+    const [device] = await tx<DeviceRef[]>`
+      SELECT id, device_code, label FROM devices WHERE id = ${deviceId} FOR UPDATE`;
+    const [previous] = await tx<EpisodeState[]>`
+      SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
+             clock_unsynced_since AS device_clock_unsynced
+      FROM device_health WHERE device_id = ${deviceId}`;
+    const { state, started } = evaluateEpisodes({
+      body,
+      skewMs,
+      previous: previous ?? { device_backlog: null, device_disk_low: null, device_clock_unsynced: null },
+      thresholds: input.thresholds,
+      at: receivedAt,
+    });
+    const heartbeatId = await insertHistory(tx, input);
+    const row = {
+      ...healthColumns(body, receivedAt, skewMs),
+      heartbeat_id: heartbeatId,
+      models: tx.json((body.models ?? []) as never),
+      body: tx.json(body as never),
+      ...Object.fromEntries(
+        Object.entries(EPISODE_COLUMNS).map(([type, column]) => [column, state[type as EpisodeType]]),
+      ),
+    };
+    await tx`
+      INSERT INTO device_health ${tx({ device_id: deviceId, ...row })}
+      ON CONFLICT (device_id) DO UPDATE SET ${tx(row)}, heartbeats_total = device_health.heartbeats_total + 1`;
+    await tx`
+      UPDATE devices SET last_seen_at = GREATEST(last_seen_at, ${receivedAt}), updated_at = now()
+      WHERE id = ${deviceId}`;
+    await keyUsed(tx, deviceId, key, receivedAt);
+    for (const episode of started) await notifyDeviceEpisode(tx, { ...episode, device: device! });
+    return { heartbeatId, started: started.map((e) => e.type), skewMs };
+  });
+}
+
+async function insertHistory(
+  tx: TransactionSql,
+  { deviceId, key, body, signature, receivedAt }: HeartbeatInput,
+) {
+  const [row] = await tx<{ id: string }[]>`
+    INSERT INTO device_heartbeats ${tx({
+      device_id: deviceId,
+      key_id: key.keyId,
+      received_at: receivedAt,
+      sent_at: new Date(body.sent_at),
+      signature_sha256: createHash('sha256').update(signature).digest(),
+      ...trendColumns(body),
+      body: tx.json(body as never),
+    })}
+    ON CONFLICT (device_id, signature_sha256) DO NOTHING
+    RETURNING id`;
+  if (!row) throw new DuplicateHeartbeatError('this signed heartbeat was already received (a replay)');
+  return row.id;
+}

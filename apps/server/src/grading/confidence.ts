@@ -1,0 +1,146 @@
+import { columnSpans, type GrayImage } from '@cti/imaging';
+import type { Mask } from '@cti/models';
+
+const ramp = (v: number, bad: number, good: number) => Math.max(0, Math.min(1, (v - bad) / (good - bad)));
+const round = (v: number, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
+
+/**
+ * Edge quality: how much sharper the image changes across the ribeye's outline than inside it —
+ * mean gradient (3×3-smoothed, central differences) on the outline ÷ mean inside, mapped from 1
+ * (an outline the image does not show: 0) to 2 (a crisp fascia: 1). Null for an empty mask.
+ */
+export function edgeQuality(gray: GrayImage, mask: Mask): { ratio: number; score: number } | null {
+  const spans = columnSpans(mask);
+  if (!spans) return null;
+  const { width: w, height: h } = gray;
+  // The 3×3 mean over the mask's box plus a 2-pixel rim, by separable running sums.
+  const rx0 = Math.max(0, spans.bbox[0] - 2);
+  const ry0 = Math.max(0, spans.bbox[1] - 2);
+  const rw = Math.min(w, spans.bbox[2] + 2) - rx0;
+  const rh = Math.min(h, spans.bbox[3] + 2) - ry0;
+  const rows = new Float32Array(rw * rh);
+  for (let y = 0; y < rh; y++) {
+    const src = (y + ry0) * w + rx0;
+    for (let x = 0; x < rw; x++) {
+      rows[y * rw + x] =
+        gray.data[src + Math.max(0, x - 1)]! +
+        gray.data[src + x]! +
+        gray.data[src + Math.min(rw - 1, x + 1)]!;
+    }
+  }
+  const smooth = new Float32Array(rw * rh);
+  for (let y = 0; y < rh; y++) {
+    const up = Math.max(0, y - 1) * rw;
+    const down = Math.min(rh - 1, y + 1) * rw;
+    for (let x = 0; x < rw; x++)
+      smooth[y * rw + x] = (rows[up + x]! + rows[y * rw + x]! + rows[down + x]!) / 9;
+  }
+  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && mask.data[y * w + x] === 1;
+  let edgeSum = 0;
+  let edgeN = 0;
+  let innerSum = 0;
+  let innerN = 0;
+  for (let y = Math.max(1, ry0 + 1); y < ry0 + rh - 1; y++) {
+    for (let x = Math.max(1, rx0 + 1); x < rx0 + rw - 1; x++) {
+      if (!inside(x, y)) continue;
+      const i = (y - ry0) * rw + (x - rx0);
+      const g = Math.abs(smooth[i + 1]! - smooth[i - 1]!) + Math.abs(smooth[i + rw]! - smooth[i - rw]!);
+      if (!inside(x - 1, y) || !inside(x + 1, y) || !inside(x, y - 1) || !inside(x, y + 1)) {
+        edgeSum += g;
+        edgeN++;
+      } else {
+        innerSum += g;
+        innerN++;
+      }
+    }
+  }
+  if (edgeN === 0 || innerN === 0 || innerSum === 0) return null;
+  const ratio = edgeSum / edgeN / (innerSum / innerN);
+  return { ratio: round(ratio, 3), score: round(ramp(ratio, 1, 2)) };
+}
+
+/**
+ * Signal-to-noise ratio, dB: mean gray of the ribeye over the noise floor, the standard deviation of
+ * the quietest patches of the deep field (its bottom quarter cut into 8 × 2 blocks; the second
+ * quietest block, so bone echoes or a bright haze in some blocks do not count as noise).
+ * 20 dB and above scores 1, 6 dB and below 0.
+ */
+export function signalToNoise(
+  gray: GrayImage,
+  mask: Mask,
+  scanArea: [number, number, number, number],
+): { db: number; score: number } | null {
+  const spans = columnSpans(mask);
+  if (!spans) return null;
+  let sum = 0;
+  for (let c = 0; c < spans.top.length; c++) {
+    for (let y = spans.top[c]!; y >= 0 && y < spans.bottom[c]!; y++) {
+      const i = y * gray.width + spans.x0 + c;
+      if (mask.data[i] === 1) sum += gray.data[i]!;
+    }
+  }
+  const n = spans.area;
+  const [x0, y0, x1, y1] = scanArea;
+  const top = Math.round(y1 - 0.25 * (y1 - y0));
+  const sds: number[] = [];
+  for (let by = 0; by < 2; by++) {
+    for (let bx = 0; bx < 8; bx++) {
+      const ya = top + Math.floor((by * (y1 - top)) / 2);
+      const yb = top + Math.floor(((by + 1) * (y1 - top)) / 2);
+      const xa = x0 + Math.floor((bx * (x1 - x0)) / 8);
+      const xb = x0 + Math.floor(((bx + 1) * (x1 - x0)) / 8);
+      let s = 0;
+      let s2 = 0;
+      let m = 0;
+      for (let y = ya; y < yb; y++) {
+        for (let x = xa; x < xb; x++) {
+          const v = gray.data[y * gray.width + x]!;
+          s += v;
+          s2 += v * v;
+          m++;
+        }
+      }
+      if (m > 1) sds.push(Math.sqrt(Math.max(0, s2 / m - (s / m) ** 2)));
+    }
+  }
+  sds.sort((a, b) => a - b);
+  const noise = sds[Math.min(1, sds.length - 1)] ?? 0;
+  const db = 20 * Math.log10(Math.max(1, sum / n) / Math.max(1, noise));
+  return { db: round(db, 2), score: round(ramp(db, 6, 20)) };
+}
+
+export type ConfidenceInput = {
+  segmentationCertainty: number;
+  /** IoU of the segmentation with the capture's on-device hint box; null without a hint. */
+  maskIou: number | null;
+  edge: { ratio: number; score: number } | null;
+  snr: { db: number; score: number } | null;
+  ribeyeView: number;
+  /** 1, 0.75 per marginal quality finding (at least 0.25), 0 with a rejecting one. */
+  imageQuality: number;
+};
+
+/**
+ * Confidence 0..1 = ribeye view × image quality × geometric mean of segmentation certainty, edge
+ * quality, SNR score and, when the capture had a hint box, its agreement (each floored at 0.05 so one
+ * weak figure lowers the mean without zeroing it). Returns the spec's breakdown keys too.
+ */
+export function computeConfidence(input: ConfidenceInput) {
+  const parts = [input.segmentationCertainty, input.edge?.score ?? 0, input.snr?.score ?? 0];
+  if (input.maskIou !== null) parts.push(input.maskIou);
+  const geo = Math.exp(parts.reduce((s, p) => s + Math.log(Math.max(0.05, p)), 0) / parts.length);
+  const confidence = round(Math.max(0, Math.min(1, input.ribeyeView * input.imageQuality * geo)));
+  return {
+    confidence,
+    breakdown: {
+      mask_iou: input.maskIou === null ? null : round(input.maskIou),
+      edge_quality: input.edge?.score ?? null,
+      edge_ratio: input.edge?.ratio ?? null,
+      snr: input.snr?.db ?? null,
+      snr_score: input.snr?.score ?? null,
+      segmentation_certainty: round(input.segmentationCertainty),
+      ribeye_view: input.ribeyeView,
+      image_quality: input.imageQuality,
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import type { MetaJson } from '@cti/contracts';
+import { type RasterImage, toGray } from '@cti/imaging';
+import {
+  computeGradingFeatures,
+  encodeMaskPng,
+  findScanArea,
+  type GradingFeatures,
+  type HintModel,
+  loadHintModel,
+  loadSegmentationModel,
+  type Mask,
+  type SegmentationModel,
+} from '@cti/models';
+import { computeConfidence, edgeQuality, signalToNoise } from './confidence.ts';
+import { decideGrade, type Grade, type GradeReason, withholdFigures } from './grade-rules.ts';
+import { assessImageQuality } from './image-quality.ts';
+import { renderOverlay } from './overlay-caption.ts';
+import { resolvePixelSpacing } from './pixel-spacing.ts';
+import { boxIou, ruleViewCheck, type ViewCheck } from './view-check.ts';
+
+/** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
+export const GRADING_RULES_VERSION = 'grading-rules-1';
+
+export type GradeImageInput = {
+  raster: RasterImage;
+  meta: MetaJson | null;
+  calibration: { id: string; pixelSpacingMm: number } | null;
+  /** The capture's own mask (0/1, image size), or why it could not be used; absent when it has none. */
+  captureMask?: Mask | string | null;
+};
+
+/** Everything a grading produces before it is stored. */
+export type GradedImage = {
+  grade: Grade;
+  reasons: GradeReason[];
+  confidence: number;
+  breakdown: Record<string, unknown>;
+  features: GradingFeatures & {
+    lineage: Record<string, unknown>;
+    view_check: unknown;
+    image_quality: unknown;
+  };
+  overlayPng: Buffer;
+  maskPng: Buffer;
+  /** Milliseconds per stage, for logs and the bench. */
+  timings: Record<string, number>;
+};
+
+export type Grader = {
+  modelName: string;
+  modelVersion: string;
+  /** sha256 of the segmentation model file, from its card (grading_results.inference_sha256). */
+  inferenceSha256: string;
+  grade(input: GradeImageInput): Promise<GradedImage>;
+  close(): Promise<void>;
+};
+
+export type GraderOptions = {
+  modelsDir?: string;
+  intraOpThreads?: number;
+  viewCheck?: ViewCheck;
+};
+
+/** Pixel IoU of two 0/1 masks of the same size (0 when both are empty). */
+export function maskIou(a: Mask, b: Mask): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const x = a.data[i] === 1;
+    const y = b.data[i] === 1;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union === 0 ? 0 : Math.round((inter / union) * 10_000) / 10_000;
+}
+
+function hintBoxFromMeta(meta: MetaJson | null): [number, number, number, number] | null {
+  const box = meta?.inference_summary?.ribeye_bbox;
+  return box && box.length === 4 ? [box[0]!, box[1]!, box[2]!, box[3]!] : null;
+}
+
+/**
+ * Loads both models (refusing files whose sha256 differs from their cards) and returns the grader:
+ * scan area → pixel spacing → segmentation + hint → features → view check, image quality,
+ * confidence → grade → overlay and mask PNGs. Pure apart from the models: the worker and
+ * `pnpm eval:grading` call the same function.
+ *
+ * @example const grader = await createGrader({ modelsDir }); const g = await grader.grade({ raster, meta, calibration: null });
+ */
+export async function createGrader({
+  modelsDir,
+  intraOpThreads = 1,
+  viewCheck = ruleViewCheck,
+}: GraderOptions = {}): Promise<Grader> {
+  const opts = { intraOpThreads, ...(modelsDir ? { modelsDir } : {}) };
+  const seg: SegmentationModel = await loadSegmentationModel(opts);
+  const hint: HintModel = await loadHintModel(opts).catch(async (err: unknown) => {
+    await seg.close();
+    throw err;
+  });
+  return {
+    modelName: seg.card.name,
+    modelVersion: seg.card.version,
+    inferenceSha256: seg.sha256,
+    close: async () => {
+      await Promise.all([seg.close(), hint.close()]);
+    },
+    async grade({ raster, meta, calibration, captureMask = null }) {
+      const timings: Record<string, number> = {};
+      let t = performance.now();
+      const lap = (name: string) => {
+        const now = performance.now();
+        timings[name] = Math.round((now - t) * 100) / 100;
+        t = now;
+      };
+      const gray = toGray(raster);
+      const scanArea = findScanArea(gray);
+      const spacing = resolvePixelSpacing({ meta, calibration, raster, scanArea });
+      lap('spacing');
+      // One scan area for the ruler, both models and the features; seg.run's whole-mask textures are
+      // not used here (computeGradingFeatures measures its own inside the ribeye's box).
+      const s = await seg.run(gray, { scanArea, textures: false });
+      lap('segmentation');
+      const h = await hint.run(gray, { scanArea });
+      lap('hint');
+      const measured = computeGradingFeatures({
+        gray,
+        mask: s.mask,
+        pixelSpacingMm: spacing.mm,
+        pixelSpacingSource: spacing.source,
+        scanArea,
+      });
+      lap('features');
+      const view = viewCheck({
+        gray,
+        mask: s.mask,
+        maskAreaPx: s.areaPx,
+        scanArea,
+        segScore: s.score,
+        hint: { box: h.ribeyeBbox, score: h.score },
+        segBox: s.ribeyeBbox,
+      });
+      const quality = assessImageQuality(gray, { scanArea, mask: s.mask });
+      const rejects = quality.findings.some((f) => f.severity === 'reject');
+      const marginals = quality.findings.filter((f) => f.severity === 'marginal').length;
+      const hintBox = hintBoxFromMeta(meta);
+      const { confidence, breakdown } = computeConfidence({
+        segmentationCertainty: s.score,
+        maskIou: hintBox ? (s.ribeyeBbox ? boxIou(hintBox, s.ribeyeBbox) : 0) : null,
+        edge: edgeQuality(gray, s.mask),
+        snr: signalToNoise(gray, s.mask, scanArea),
+        ribeyeView: view.ribeyeView,
+        imageQuality: rejects ? 0 : Math.max(0.25, 1 - 0.25 * marginals),
+      });
+      lap('checks');
+      const { grade, reasons } = decideGrade({
+        ribeyeView: view.ribeyeView,
+        quality: quality.findings,
+        features: measured,
+        confidence,
+      });
+      const features = {
+        ...withholdFigures(measured, reasons),
+        scan_area: scanArea,
+        view_check: view,
+        image_quality: quality.metrics,
+        lineage: {
+          segmentation_model: seg.model,
+          segmentation_sha256: seg.sha256,
+          hint_model: hint.model,
+          hint_sha256: hint.sha256,
+          hint_box: h.ribeyeBbox,
+          hint_score: h.score,
+          capture_hint_box: hintBox,
+          grading_rules: GRADING_RULES_VERSION,
+          pixel_spacing: spacing.detail,
+        },
+      };
+      const [overlayPng, maskPng] = await Promise.all([
+        renderOverlay({ gray, mask: s.mask, features, grade, confidence }),
+        encodeMaskPng(s.mask),
+      ]);
+      lap('images');
+      // The capture's own mask, when it sent one: its pixel IoU with the segmentation, for the record.
+      const capture =
+        captureMask === null
+          ? {}
+          : typeof captureMask === 'string'
+            ? { capture_mask_iou: null, capture_mask_problem: captureMask }
+            : { capture_mask_iou: maskIou(captureMask, s.mask) };
+      return {
+        grade,
+        reasons,
+        confidence,
+        breakdown: { ...breakdown, ...capture, rule: view.rule },
+        features,
+        overlayPng,
+        maskPng,
+        timings,
+      };
+    },
+  };
+}

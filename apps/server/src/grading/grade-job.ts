@@ -1,0 +1,184 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
+import { decodeRaster, ImageDecodeError, type RasterImage, toGray } from '@cti/imaging';
+import type { Mask } from '@cti/models';
+import type { Sql } from 'postgres';
+import type { Grader } from './grade-image.ts';
+import { GradingError } from './grading-errors.ts';
+import type { ClaimedJob } from './job-queue.ts';
+import { putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
+import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
+import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
+
+/** Larger images are refused (image_too_large): a 40-megapixel frame is no B-mode export. */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+
+export type GradeJobDeps = {
+  sql: Sql;
+  s3: S3Client;
+  grader: Grader;
+  acceptedBuckets: readonly string[];
+  workerId: string;
+};
+
+export type JobOutcome =
+  | { outcome: 'graded'; resultId: string; grade: string; timings: Record<string, number> }
+  | { outcome: 'already_graded'; resultId: string };
+
+async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSignal): Promise<MetaJson | null> {
+  if (!ctx.meta) return null;
+  const bytes = await readVerifiedObject(deps.s3, ctx.meta, { signal, maxBytes: 1 << 20 });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new GradingError(
+      'invalid_meta',
+      `s3://${ctx.meta.bucket}/${ctx.meta.key} is not JSON: ${(err as Error).message}`,
+      {
+        permanent: true,
+      },
+    );
+  }
+  const checked = validateMeta(parsed);
+  if (!checked.ok) {
+    throw new GradingError(
+      'invalid_meta',
+      `s3://${ctx.meta.bucket}/${ctx.meta.key} is not a valid meta.json v1`,
+      {
+        permanent: true,
+      },
+    );
+  }
+  return checked.value;
+}
+
+async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImage> {
+  try {
+    const raster = await decodeRaster(bytes);
+    if (raster.width * raster.height > MAX_IMAGE_PIXELS) {
+      throw new GradingError(
+        'image_too_large',
+        `${where} is ${raster.width}×${raster.height}, over ${MAX_IMAGE_PIXELS} pixels`,
+        {
+          permanent: true,
+        },
+      );
+    }
+    if (raster.width < 32 || raster.height < 32) {
+      throw new GradingError(
+        'undecodable_image',
+        `${where} is ${raster.width}×${raster.height}: too small to be a scan`,
+        {
+          permanent: true,
+        },
+      );
+    }
+    return raster;
+  } catch (err) {
+    if (err instanceof ImageDecodeError) {
+      throw new GradingError('undecodable_image', `${where}: ${err.message}`, {
+        permanent: true,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * The capture's own mask (0/255 PNG from the agent) as 0/1, when it decodes at the image's size; a
+ * mask that does not is only noted (it is an extra, not what is graded).
+ */
+async function decodeCaptureMask(
+  bytes: Uint8Array,
+  image: RasterImage,
+  where: StoredObject,
+): Promise<Mask | string> {
+  try {
+    const gray = toGray(await decodeRaster(bytes));
+    if (gray.width !== image.width || gray.height !== image.height) {
+      return `s3://${where.bucket}/${where.key} is ${gray.width}×${gray.height}, the image ${image.width}×${image.height}`;
+    }
+    return { data: gray.data.map((v) => (v > 127 ? 1 : 0)), width: gray.width, height: gray.height };
+  } catch (err) {
+    return `s3://${where.bucket}/${where.key}: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Grades one claimed job end to end: a result this job already wrote is found and the job finished;
+ * otherwise image (and meta.json) are read from S3 and checked against their sha256, decoded,
+ * graded, the overlay and mask written to processed/{capture_id}/job-{id}-overlay.png / -mask.png
+ * (deterministic keys: a retry rewrites the same objects), and everything recorded in one
+ * transaction. Throws GradingError (classified) or LeaseLostError.
+ */
+export async function gradeJob(
+  deps: GradeJobDeps,
+  job: ClaimedJob,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
+  const existing = await finishAlreadyGraded(deps.sql, job, deps.workerId);
+  if (existing) return { outcome: 'already_graded', resultId: existing };
+  const ctx = await loadScanContext(deps.sql, job.scanId);
+  if (!ctx)
+    throw new GradingError('no_image_asset', `scan ${job.scanId} does not exist`, { permanent: true });
+  if (!ctx.image) {
+    throw new GradingError(
+      'no_image_asset',
+      `scan ${ctx.scanId} (${ctx.captureId}) has no image asset with a sha256`,
+      {
+        permanent: true,
+      },
+    );
+  }
+  if (!deps.acceptedBuckets.includes(ctx.image.bucket)) {
+    throw new GradingError('bucket_not_accepted', `bucket ${ctx.image.bucket} is not in CTI_S3_BUCKETS`, {
+      permanent: true,
+    });
+  }
+  const where = `s3://${ctx.image.bucket}/${ctx.image.key}`;
+  const [bytes, meta, maskBytes] = await Promise.all([
+    readVerifiedObject(deps.s3, ctx.image, { signal }),
+    readMeta(deps, ctx, signal),
+    ctx.mask ? readVerifiedObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
+  ]);
+  const raster = await decodeImage(bytes, where);
+  const calibration = applicableCalibration(ctx.calibrations, raster.width, raster.height);
+  const captureMask = maskBytes && ctx.mask ? await decodeCaptureMask(maskBytes, raster, ctx.mask) : null;
+  const graded = await deps.grader.grade({ raster, meta, calibration, captureMask });
+  signal.throwIfAborted();
+  const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);
+  const [overlay, mask] = await Promise.all([
+    putObject(
+      deps.s3,
+      {
+        bucket: ctx.image.bucket,
+        key: key('overlay.png'),
+        body: graded.overlayPng,
+        contentType: 'image/png',
+      },
+      { signal },
+    ),
+    putObject(
+      deps.s3,
+      { bucket: ctx.image.bucket, key: key('mask.png'), body: graded.maskPng, contentType: 'image/png' },
+      { signal },
+    ),
+  ]);
+  signal.throwIfAborted();
+  const written = await writeGradingResult(deps.sql, {
+    job,
+    workerId: deps.workerId,
+    scan: { scanId: ctx.scanId, captureId: ctx.captureId, farmId: ctx.farmId },
+    model: {
+      name: deps.grader.modelName,
+      version: deps.grader.modelVersion,
+      sha256: deps.grader.inferenceSha256,
+    },
+    graded,
+    overlay,
+    mask,
+  });
+  return { outcome: 'graded', resultId: written.resultId, grade: graded.grade, timings: graded.timings };
+}

@@ -1,0 +1,63 @@
+import type { GradingFeatures } from '@cti/models';
+import type { QualityFinding } from './image-quality.ts';
+
+export type Grade = 'A' | 'M' | 'R';
+
+export type GradeInput = {
+  ribeyeView: number;
+  quality: QualityFinding[];
+  features: GradingFeatures;
+  confidence: number;
+};
+
+/** Machine-readable reasons, most serious first; the column `grading_results.grade_reasons`. */
+export type GradeReason =
+  | 'not_a_ribeye_view'
+  | 'too_dark'
+  | 'saturated'
+  | 'low_contrast'
+  | 'shadowed'
+  | 'ribeye_cut_off'
+  | 'view_uncertain'
+  | 'no_spacing'
+  | 'fat_not_measured'
+  | 'low_confidence';
+
+/**
+ * The image-quality grade, as a central ultrasound lab scores images: R (reject) when the frame is not
+ * a ribeye view or the image is unusable; M (marginal, usable with caution) for anything that limits a
+ * figure; A otherwise. Every reason is listed, rejecting ones first.
+ */
+export function decideGrade({ ribeyeView, quality, features, confidence }: GradeInput): {
+  grade: Grade;
+  reasons: GradeReason[];
+} {
+  const reject: GradeReason[] = [];
+  const marginal: GradeReason[] = [];
+  if (ribeyeView < 0.5) reject.push('not_a_ribeye_view');
+  for (const f of quality) (f.severity === 'reject' ? reject : marginal).push(f.reason);
+  if (ribeyeView >= 0.5 && ribeyeView < 0.75) marginal.push('view_uncertain');
+  if (features.ribeye_cut_off) marginal.push('ribeye_cut_off');
+  if (features.pixel_spacing_mm === null) marginal.push('no_spacing');
+  if (features.roi_area_px > 0 && features.fat_thickness_px === null) marginal.push('fat_not_measured');
+  if (confidence < 0.4) marginal.push('low_confidence');
+  const reasons = [...new Set([...reject, ...marginal])];
+  return { grade: reject.length > 0 ? 'R' : marginal.length > 0 ? 'M' : 'A', reasons };
+}
+
+const PHYSICAL = ['rea_cm2', 'fat_thickness_mm', 'ribeye_width_mm', 'ribeye_depth_mm'] as const;
+
+/**
+ * A frame that is not a ribeye view gets no physical figure: its cm² and mm become null with the
+ * reason (never a confident area on the wrong view); the pixel measures stay for the record.
+ */
+export function withholdFigures(features: GradingFeatures, reasons: GradeReason[]): GradingFeatures {
+  if (!reasons.includes('not_a_ribeye_view')) return features;
+  const out = { ...features, missing_reasons: { ...features.missing_reasons } };
+  for (const key of PHYSICAL) {
+    if (out[key] !== null || out.missing_reasons[key] === undefined)
+      out.missing_reasons[key] = 'not_a_ribeye_view';
+    out[key] = null;
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+import type { Sql } from 'postgres';
+import { GRADING_JOBS_CHANNEL } from './grading-channel.ts';
+
+/** A grading job this worker holds the lease of. Ids are bigint, kept as strings. */
+export type ClaimedJob = {
+  id: string;
+  scanId: string;
+  /** This attempt's number (1 for the first). */
+  attempts: number;
+  maxAttempts: number;
+  reason: 'ingest' | 'regrade';
+  modelVersion: string | null;
+};
+
+/** One attempt of a job: its id and the attempt number its claim gave it. Every "still mine" check
+ * matches both, so a stale attempt cannot touch a job its own worker has re-claimed since. */
+export type JobLock = { id: string; attempts: number };
+
+/** A running job whose lease ran out (its worker died, hung or lost the network). */
+export type ExpiredJob = { id: string; scanId: string; attempts: number; lockedBy: string | null };
+
+export type QueueStats = { queued: number; running: number; oldestQueuedSeconds: number };
+
+export type JobQueueOptions = {
+  sql: Sql;
+  workerId: string;
+  leaseSeconds: number;
+  maxAttempts: number;
+  /** The model version this worker grades with: it never claims a job pinned to another one. */
+  modelVersion: string;
+};
+
+/**
+ * The grading queue as one Postgres table (migrations 0002 + 0009_grading_worker): claims with FOR UPDATE SKIP
+ * LOCKED (N workers never hold the same job), a lease the heartbeat moves forward, and every state
+ * change guarded by "still mine" (status running, locked_by me), so a worker that lost its lease
+ * can no longer change the job.
+ *
+ * @example const queue = createJobQueue({ sql, workerId, leaseSeconds: 60, maxAttempts: 5, modelVersion: '2.3.0' });
+ */
+export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, modelVersion }: JobQueueOptions) {
+  const lease = `${leaseSeconds} seconds`;
+  return {
+    /** The next due job (oldest first), or null. The attempt is counted now: a crash counts too. */
+    async claim(): Promise<ClaimedJob | null> {
+      const [row] = await sql<
+        {
+          id: string;
+          scan_id: string;
+          attempts: number;
+          reason: 'ingest' | 'regrade';
+          model_version: string | null;
+        }[]
+      >`
+        UPDATE grading_jobs SET status = 'running', attempts = attempts + 1, max_attempts = ${maxAttempts},
+          locked_by = ${workerId}, locked_at = now(), lease_expires_at = now() + ${lease}::interval,
+          updated_at = now()
+        WHERE id = (
+          SELECT id FROM grading_jobs
+          WHERE status = 'queued' AND run_after <= now()
+            AND (model_version IS NULL OR model_version = ${modelVersion})
+          ORDER BY run_after, id
+          FOR UPDATE SKIP LOCKED
+          LIMIT 1)
+        RETURNING id, scan_id, attempts, reason, model_version`;
+      if (!row) return null;
+      return {
+        id: row.id,
+        scanId: row.scan_id,
+        attempts: row.attempts,
+        maxAttempts,
+        reason: row.reason,
+        modelVersion: row.model_version,
+      };
+    },
+
+    /** Extends the lease; false when the job is no longer ours (expired and re-claimed, or finished). */
+    async heartbeat(job: JobLock): Promise<boolean> {
+      const rows = await sql`
+        UPDATE grading_jobs SET lease_expires_at = now() + ${lease}::interval, locked_at = now(), updated_at = now()
+        WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
+        RETURNING id`;
+      return rows.length === 1;
+    },
+
+    /**
+     * A transient failure: back to the queue after `delayMs`, the failure kept in last_error. With
+     * `refund` the attempt is not counted (the infrastructure was down, not the job at fault).
+     */
+    async retryLater(
+      job: JobLock,
+      {
+        code,
+        message,
+        delayMs,
+        refund = false,
+      }: { code: string; message: string; delayMs: number; refund?: boolean },
+    ): Promise<boolean> {
+      const rows = await sql.begin(async (tx) => {
+        const updated = await tx`
+          UPDATE grading_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, lease_expires_at = NULL,
+            attempts = attempts - ${refund ? 1 : 0}, run_after = now() + ${`${Math.max(0, Math.round(delayMs))} milliseconds`}::interval,
+            last_error = ${message}, last_error_code = ${code}, updated_at = now()
+          WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
+          RETURNING id`;
+        if (updated.length > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
+        return updated;
+      });
+      return rows.length === 1;
+    },
+
+    /** Graceful stop: the job goes back to the queue at once, its attempt not counted. */
+    async release(job: JobLock): Promise<boolean> {
+      const rows = await sql.begin(async (tx) => {
+        const updated = await tx`
+          UPDATE grading_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, lease_expires_at = NULL,
+            attempts = greatest(attempts - 1, 0), run_after = now(), updated_at = now()
+          WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
+          RETURNING id`;
+        if (updated.length > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
+        return updated;
+      });
+      return rows.length === 1;
+    },
+
+    /**
+     * Running jobs whose lease ran out go back to the queue; those that used up their attempts are
+     * returned in `exhausted`, still running, for the caller to fail (scan, event, notification).
+     */
+    async reapExpired(): Promise<{ requeued: ExpiredJob[]; exhausted: ExpiredJob[] }> {
+      return sql.begin(async (tx) => {
+        const expired = await tx<
+          { id: string; scan_id: string; attempts: number; max_attempts: number; locked_by: string | null }[]
+        >`
+          SELECT id, scan_id, attempts, max_attempts, locked_by FROM grading_jobs
+          WHERE status = 'running' AND lease_expires_at < now()
+          ORDER BY id FOR UPDATE SKIP LOCKED`;
+        const toJob = (r: (typeof expired)[number]): ExpiredJob => ({
+          id: r.id,
+          scanId: r.scan_id,
+          attempts: r.attempts,
+          lockedBy: r.locked_by,
+        });
+        const requeue = expired.filter((r) => r.attempts < r.max_attempts);
+        if (requeue.length > 0) {
+          await tx`
+            UPDATE grading_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, lease_expires_at = NULL,
+              run_after = now(), last_error = 'lease expired: worker ' || coalesce(locked_by, '?') || ' stopped renewing it',
+              last_error_code = 'lease_expired', updated_at = now()
+            WHERE id = ANY(${requeue.map((r) => r.id)}::bigint[])`;
+          await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
+        }
+        return {
+          requeued: requeue.map(toJob),
+          exhausted: expired.filter((r) => r.attempts >= r.max_attempts).map(toJob),
+        };
+      });
+    },
+
+    /** Queue depth and the age of the oldest due job, for the metrics. */
+    async stats(): Promise<QueueStats> {
+      const [row] = await sql<{ queued: number; running: number; oldest: number | null }[]>`
+        SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued,
+               count(*) FILTER (WHERE status = 'running')::int AS running,
+               extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'queued' AND run_after <= now()))::float8 AS oldest
+        FROM grading_jobs WHERE status IN ('queued', 'running')`;
+      return { queued: row?.queued ?? 0, running: row?.running ?? 0, oldestQueuedSeconds: row?.oldest ?? 0 };
+    },
+  };
+}
+
+export type JobQueue = ReturnType<typeof createJobQueue>;

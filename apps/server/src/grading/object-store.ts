@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GradingError, isS3Unavailable } from './grading-errors.ts';
+
+/** S3 errors that mean "the store is unreachable or refusing us" become s3_unavailable (infrastructure). */
+function asS3Error(err: unknown, what: string): unknown {
+  if (err instanceof GradingError || !isS3Unavailable(err)) return err;
+  return new GradingError('s3_unavailable', `S3 unavailable (${what}): ${(err as Error).message}`, {
+    infrastructure: true,
+    cause: err,
+  });
+}
+
+export type StoredObject = { bucket: string; key: string; sha256: string };
+
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Reads a whole object and checks its sha256 against the one recorded at ingest. A mismatch is a
+ * permanent failure (sha256_mismatch): the bytes in the store are not the ones the device hashed,
+ * and grading them would attach a grade to the wrong image. A missing object is image_missing.
+ *
+ * @example const bytes = await readVerifiedObject(s3, { bucket, key, sha256 }, { signal });
+ */
+export async function readVerifiedObject(
+  s3: S3Client,
+  object: StoredObject,
+  { signal, maxBytes = 64 << 20 }: { signal?: AbortSignal; maxBytes?: number } = {},
+): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), {
+      abortSignal: signal,
+    });
+    if ((out.ContentLength ?? 0) > maxBytes) {
+      throw new GradingError(
+        'image_too_large',
+        `s3://${object.bucket}/${object.key} is ${out.ContentLength} bytes (limit ${maxBytes})`,
+        {
+          permanent: true,
+        },
+      );
+    }
+    bytes = await out.Body!.transformToByteArray();
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') {
+      throw new GradingError('image_missing', `s3://${object.bucket}/${object.key} does not exist`, {
+        cause: err,
+      });
+    }
+    throw asS3Error(err, `GET s3://${object.bucket}/${object.key}`);
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== object.sha256) {
+    throw new GradingError(
+      'sha256_mismatch',
+      `s3://${object.bucket}/${object.key} has sha256 ${actual}, but ingest recorded ${object.sha256}: refusing to grade bytes that are not the captured ones`,
+      { permanent: true },
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Writes a grading output (overlay, mask) with its SHA-256 checksum, which S3 verifies. Keys name the
+ * job, so a retry of the job rewrites the same bytes at the same key and nothing else.
+ */
+export async function putObject(
+  s3: S3Client,
+  { bucket, key, body, contentType }: { bucket: string; key: string; body: Buffer; contentType: string },
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<StoredObject & { sizeBytes: number }> {
+  const digest = createHash('sha256').update(body).digest();
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ChecksumSHA256: digest.toString('base64'),
+        Metadata: { sha256: digest.toString('hex') },
+      }),
+      { abortSignal: signal },
+    );
+  } catch (err) {
+    throw asS3Error(err, `PUT s3://${bucket}/${key}`);
+  }
+  return { bucket, key, sha256: digest.toString('hex'), sizeBytes: body.length };
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { planIngest } from '../ingest/ingest-plan.ts';
+import { ingestCapture } from '../ingest/ingest-transaction.ts';
+import { distinctWebhook, SOURCE_NODE_ARGS } from '../test-helpers.ts';
+import { createJobQueue } from './job-queue.ts';
+import { enqueueRegrades } from './regrade.ts';
+import { parseRegradeArgs } from './regrade-command.ts';
+
+let db: TestDatabase;
+const scans: string[] = [];
+before(async () => {
+  db = await createTestDatabase({ max: 3 });
+  // 6 captures on 2 devices (dev-0000: 0, 2, 4; dev-0001: 1, 3, 5), captured 2025-09-01..06.
+  for (let i = 0; i < 6; i++) {
+    const body = distinctWebhook(i, { devices: 2 });
+    scans.push((await ingestCapture(db.sql, planIngest(body), { requestId: `r${i}` })).scanId);
+  }
+  await db.sql`UPDATE grading_jobs SET status = 'done'`;
+});
+after(() => db.drop());
+
+const queued = async () =>
+  (
+    await db.sql<{ scan_id: string; model_version: string | null }[]>`
+    SELECT scan_id, model_version FROM grading_jobs WHERE status = 'queued' AND reason = 'regrade' ORDER BY id`
+  ).map((r) => ({ ...r }));
+
+describe('regrade', () => {
+  test('arguments: one selection, checked, with the problem named', () => {
+    assert.deepEqual(parseRegradeArgs(['--all']), {
+      selection: { all: true },
+      modelVersion: null,
+      dryRun: false,
+    });
+    assert.deepEqual(
+      parseRegradeArgs(['--device', 'dev-0001', '--since', '2025-09-03', '--model-version', '2.4.0']),
+      {
+        selection: { deviceCode: 'dev-0001', since: new Date('2025-09-03') },
+        modelVersion: '2.4.0',
+        dryRun: false,
+      },
+    );
+    for (const [args, problem] of [
+      [[], /say which scans/],
+      [['--scan', 'nope'], /not a scan uuid/],
+      [['--scan', scans[0]!, '--all'], /cannot be combined/],
+      [['--all', '--device', 'x'], /cannot be combined/],
+      [['--since', 'yesterday'], /not a date/],
+      [['--all', '--model-version', 'a b'], /not a version/],
+      [['--everything'], /Unknown option/],
+    ] as const) {
+      assert.throws(() => parseRegradeArgs([...args]), problem);
+    }
+  });
+
+  test('by device and date: new jobs for the matching scans only, pinned to a model version', async () => {
+    const dry = await enqueueRegrades(db.sql, {
+      selection: { deviceCode: 'dev-0001', since: new Date('2025-09-03') },
+      modelVersion: '2.4.0',
+      dryRun: true,
+    });
+    assert.deepEqual([dry.matched, dry.enqueued], [2, 0]);
+    assert.deepEqual(await queued(), []);
+    const s = await enqueueRegrades(db.sql, {
+      selection: { deviceCode: 'dev-0001', since: new Date('2025-09-03') },
+      modelVersion: '2.4.0',
+    });
+    assert.deepEqual([s.matched, s.enqueued, s.alreadyPending, s.unknownDevice], [2, 2, 0, false]);
+    assert.deepEqual(
+      (await queued()).map((q) => `${q.scan_id} ${q.model_version}`).sort(),
+      [`${scans[3]} 2.4.0`, `${scans[5]} 2.4.0`].sort(),
+    );
+  });
+
+  test('a worker running another model version leaves pinned jobs alone', async () => {
+    const other = createJobQueue({
+      sql: db.sql,
+      workerId: 'w-old',
+      leaseSeconds: 30,
+      maxAttempts: 5,
+      modelVersion: '2.3.0',
+    });
+    assert.equal(await other.claim(), null);
+    const pinned = createJobQueue({
+      sql: db.sql,
+      workerId: 'w-new',
+      leaseSeconds: 30,
+      maxAttempts: 5,
+      modelVersion: '2.4.0',
+    });
+    const job = await pinned.claim();
+    assert.ok(job && [scans[3], scans[5]].includes(job.scanId));
+    assert.ok(job && (await pinned.release(job)));
+  });
+
+  test('--all skips scans that already have a job waiting; an unknown device is reported', async () => {
+    const s = await enqueueRegrades(db.sql, { selection: { all: true }, modelVersion: null });
+    assert.deepEqual([s.matched, s.enqueued, s.alreadyPending], [6, 4, 2]);
+    const unknown = await enqueueRegrades(db.sql, {
+      selection: { deviceCode: 'dev-9999' },
+      modelVersion: null,
+    });
+    assert.equal(unknown.unknownDevice, true);
+  });
+
+  test('cti-server regrade prints what it queued; usage errors exit 2', () => {
+    const main = new URL('../main.ts', import.meta.url).pathname;
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'regrade', ...args], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
+        encoding: 'utf8',
+      });
+    const ok = run(['--scan', scans[0]!, '--dry-run']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(
+      ok.stdout,
+      /would queue 0 regrade job\(s\) for 1 matching scan\(s\); 1 already had a job waiting or running/,
+    );
+    const bad = run(['--since', 'soon']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--since "soon" is not a date/);
+    const unknown = run(['--device', 'dev-9999']);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /no device with code "dev-9999"/);
+  });
+});

@@ -1,0 +1,123 @@
+import { migrationStatus } from '@cti/db';
+import { setImageCache } from '@cti/imaging';
+import { ModelCardError, ModelIntegrityError } from '@cti/models';
+import { createLogger, type Logger, onShutdown, sleep } from '@cti/runtime';
+import { pino } from 'pino';
+import type { Sql } from 'postgres';
+import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
+import { COMMAND_USAGE } from '../cli/command-usage.ts';
+import { ConfigError } from '../config-parsers.ts';
+import { createDatabaseClient } from '../db/database-client.ts';
+import { listen } from '../http-server.ts';
+import { createS3Client } from '../storage/s3-client.ts';
+import { createGrader, type Grader } from './grade-image.ts';
+import { createGradingWorker } from './grading-worker.ts';
+import { createJobQueue } from './job-queue.ts';
+import { loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
+import { createWorkerHealthApp } from './worker-health.ts';
+import { createWorkerMetrics } from './worker-metrics.ts';
+
+/** Waits until the database answers and every migration is applied (the server may still be migrating). */
+async function waitForSchema(sql: Sql, log: Logger, alive: () => void): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    alive();
+    try {
+      const status = await migrationStatus(sql);
+      if (status.current) return;
+      log.warn(
+        { pending: status.pending, problems: status.problems },
+        'waiting for migrations (cti-db migrate or CTI_MIGRATE_ON_START=1)',
+      );
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'waiting for the database');
+    }
+    await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)));
+  }
+}
+
+async function loadGrader(config: WorkerConfig): Promise<Grader> {
+  try {
+    return await createGrader({ modelsDir: config.modelsDir, intraOpThreads: config.onnxThreads });
+  } catch (err) {
+    if (err instanceof ModelCardError || err instanceof ModelIntegrityError) {
+      throw new ConfigError('CTI_MODELS_DIR', `has no usable ribeye models: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+async function runWorker(config: WorkerConfig): Promise<void> {
+  // Every job decodes a different image: sharp's operation cache would only hold memory.
+  setImageCache(false);
+  const log = createLogger({
+    name: 'cti-worker',
+    level: config.logLevel,
+    destination: pino.destination({ dest: 1, sync: false }),
+  });
+  const grader = await loadGrader(config);
+  const sql = createDatabaseClient({
+    url: config.databaseUrl,
+    max: config.dbPoolMax,
+    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
+    applicationName: `cti-worker ${config.workerId}`,
+  });
+  const s3 = createS3Client(config.s3);
+  const queue = createJobQueue({
+    sql,
+    workerId: config.workerId,
+    leaseSeconds: config.leaseSeconds,
+    maxAttempts: config.maxAttempts,
+    modelVersion: grader.modelVersion,
+  });
+  const metrics = createWorkerMetrics({ queueStats: queue.stats });
+  let startedAt = Date.now();
+  const worker = createGradingWorker({ sql, s3, grader, config, log, metrics });
+  const health = createWorkerHealthApp({
+    metrics,
+    lastActivity: () => Math.max(startedAt, worker.lastActivity()),
+    staleAfterMs: Math.max(3 * config.pollMs, 2 * config.jobTimeoutSeconds * 1000, 30_000),
+  });
+  const http = await listen({ app: health, host: config.host, port: config.port });
+  log.info(
+    { host: config.host, port: http.port, model: `${grader.modelName}@${grader.modelVersion}` },
+    'listening',
+  );
+  let stopped = false;
+  onShutdown(
+    async () => {
+      stopped = true;
+      await worker.stop({ graceMs: Math.floor(config.shutdownTimeoutMs * 0.6) });
+      await http.close();
+      await sql.end({ timeout: 5 });
+      await grader.close();
+      s3.destroy();
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
+    },
+    { log, timeoutMs: config.shutdownTimeoutMs },
+  );
+  await waitForSchema(sql, log, () => {
+    startedAt = Date.now();
+  });
+  if (!stopped) await worker.start();
+}
+
+/** `cti-server worker`: grade queued scans until SIGTERM (see apps/server/README.md, "Grading worker"). */
+export const workerCommand: ServerCommand = {
+  usage: COMMAND_USAGE.worker,
+  async run(args) {
+    if (args.length > 0) {
+      console.error(`cti-server worker: unexpected arguments ${JSON.stringify(args.join(' '))}`);
+      return EXIT_USAGE;
+    }
+    let config: WorkerConfig;
+    try {
+      config = loadWorkerConfig(process.env);
+      await runWorker(config);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(`cti-server worker: configuration error: ${err.message}`);
+      return EXIT_CONFIG;
+    }
+    return undefined;
+  },
+};

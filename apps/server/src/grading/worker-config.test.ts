@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { ConfigError } from '../config-parsers.ts';
+import { SOURCE_NODE_ARGS } from '../test-helpers.ts';
+import { loadWorkerConfig } from './worker-config.ts';
+
+const minimal = {
+  DATABASE_URL: 'postgres://cti:cti@db:5432/cti',
+  CTI_S3_BUCKETS: 'cti-dev-406214277746',
+  S3_ENDPOINT: 'http://minio:9000',
+};
+
+test('defaults: two jobs at a time, 60 s lease, 5 attempts, the committed models, S3 settings shared with the server', () => {
+  const c = loadWorkerConfig(minimal);
+  assert.equal(c.concurrency, 2);
+  assert.equal(c.leaseSeconds, 60);
+  assert.equal(c.maxAttempts, 5);
+  assert.equal(c.modelsDir, undefined);
+  assert.equal(c.port, 9464);
+  assert.equal(c.dbPoolMax, 5, 'concurrency + 3: slots, the LISTEN connection, heartbeats');
+  assert.deepEqual(c.s3, { endpoint: 'http://minio:9000', region: 'us-east-1', forcePathStyle: true });
+  assert.match(c.workerId, /:\d+$/);
+});
+
+test('bad settings are named', () => {
+  const cases: [Record<string, string | undefined>, string][] = [
+    [{ DATABASE_URL: undefined }, 'DATABASE_URL'],
+    [{ CTI_S3_BUCKETS: 'Not_A_Bucket' }, 'CTI_S3_BUCKETS'],
+    [{ S3_ENDPOINT: undefined }, 'AWS_REGION'],
+    [{ S3_ENDPOINT: 'ftp://x' }, 'S3_ENDPOINT'],
+    [{ CTI_WORKER_CONCURRENCY: '0' }, 'CTI_WORKER_CONCURRENCY'],
+    [{ CTI_GRADING_LEASE_S: '1' }, 'CTI_GRADING_LEASE_S'],
+    [{ CTI_GRADING_MAX_ATTEMPTS: 'five' }, 'CTI_GRADING_MAX_ATTEMPTS'],
+    [{ CTI_WORKER_PORT: '70000' }, 'CTI_WORKER_PORT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ];
+  for (const [overrides, setting] of cases) {
+    assert.throws(
+      () => loadWorkerConfig({ ...minimal, ...overrides }),
+      (err: unknown) => err instanceof ConfigError && err.setting === setting,
+      setting,
+    );
+  }
+});
+
+test('cti-server worker exits 78 naming the setting, and names CTI_MODELS_DIR when it holds no models', () => {
+  const main = new URL('../main.ts', import.meta.url).pathname;
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'worker'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
+  const missing = run({ CTI_S3_BUCKETS: 'cti-dev-406214277746', S3_ENDPOINT: 'http://127.0.0.1:1' });
+  assert.equal(missing.status, 78);
+  assert.match(missing.stderr, /DATABASE_URL is not set/);
+  const noModels = run({ ...minimal, CTI_MODELS_DIR: '/nonexistent/models' });
+  assert.equal(noModels.status, 78);
+  assert.match(
+    noModels.stderr,
+    /CTI_MODELS_DIR has no usable ribeye models: cannot read model card \/nonexistent\/models/,
+  );
+});

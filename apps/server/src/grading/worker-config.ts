@@ -1,0 +1,68 @@
+import { hostname } from 'node:os';
+import { buckets, databaseUrl, type Env, integer, oneOf, optional } from '../config-parsers.ts';
+import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
+
+/** Everything `cti-server worker` reads from the environment, validated once at start-up (README). */
+export type WorkerConfig = {
+  databaseUrl: string;
+  s3: S3Settings;
+  /** Buckets whose scans this worker grades; a scan in another bucket fails as bucket_not_accepted. */
+  s3Buckets: string[];
+  /** Jobs graded at the same time by this process. */
+  concurrency: number;
+  /** A claimed job belongs to this worker for this long past its last heartbeat. */
+  leaseSeconds: number;
+  /** Attempts (crashes and transient failures included) before a job fails for good. */
+  maxAttempts: number;
+  /** First retry delay and cap of the capped, full-jitter backoff between a job's attempts. */
+  retryBaseMs: number;
+  retryCapMs: number;
+  /** A job still running after this long is aborted and retried (a hung S3 call, a runaway image). */
+  jobTimeoutSeconds: number;
+  /** Safety net under LISTEN/NOTIFY: claim at least this often. */
+  pollMs: number;
+  /** Directory with the model cards and ONNX files; undefined = the committed models of @cti/models. */
+  modelsDir: string | undefined;
+  onnxThreads: number;
+  /** Liveness + metrics HTTP port (0 = any free port). */
+  host: string;
+  port: number;
+  workerId: string;
+  dbPoolMax: number;
+  dbConnectTimeoutSeconds: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Read and validate the worker's settings; throws ConfigError naming the first bad setting.
+ *
+ * @example const config = loadWorkerConfig(process.env);
+ */
+export function loadWorkerConfig(env: Env): WorkerConfig {
+  const concurrency = integer(env, 'CTI_WORKER_CONCURRENCY', { fallback: 2, min: 1, max: 64 });
+  const leaseSeconds = integer(env, 'CTI_GRADING_LEASE_S', { fallback: 60, min: 2, max: 3600 });
+  return {
+    databaseUrl: databaseUrl(env, 'DATABASE_URL'),
+    s3: loadS3Settings(env),
+    s3Buckets: buckets(env, 'CTI_S3_BUCKETS'),
+    concurrency,
+    leaseSeconds,
+    maxAttempts: integer(env, 'CTI_GRADING_MAX_ATTEMPTS', { fallback: 5, min: 1, max: 100 }),
+    retryBaseMs: integer(env, 'CTI_GRADING_RETRY_BASE_MS', { fallback: 2000, min: 10, max: 600_000 }),
+    retryCapMs: integer(env, 'CTI_GRADING_RETRY_CAP_MS', { fallback: 300_000, min: 10, max: 86_400_000 }),
+    jobTimeoutSeconds: integer(env, 'CTI_GRADING_JOB_TIMEOUT_S', { fallback: 120, min: 1, max: 3600 }),
+    pollMs: integer(env, 'CTI_WORKER_POLL_MS', { fallback: 2000, min: 20, max: 600_000 }),
+    modelsDir: optional(env, 'CTI_MODELS_DIR'),
+    onnxThreads: integer(env, 'CTI_ONNX_THREADS', { fallback: 1, min: 1, max: 64 }),
+    host: optional(env, 'CTI_WORKER_HOST') ?? '0.0.0.0',
+    port: integer(env, 'CTI_WORKER_PORT', { fallback: 9464, min: 0, max: 65_535 }),
+    workerId: optional(env, 'CTI_WORKER_ID') ?? `${hostname()}:${process.pid}`,
+    dbPoolMax: integer(env, 'CTI_DB_POOL_MAX', { fallback: concurrency + 3, min: 2, max: 500 }),
+    dbConnectTimeoutSeconds: integer(env, 'CTI_DB_CONNECT_TIMEOUT_S', { fallback: 5, min: 1, max: 300 }),
+    shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 30_000, min: 100, max: 600_000 }),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}

@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decodeGray, decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
+import { DEFAULT_MODELS_DIR, readModelCard } from '@cti/models';
+import { waitFor } from '@cti/testkit';
+import { enqueueRegrades } from './regrade.ts';
+import {
+  createGradingRig,
+  type GradingRig,
+  phantomPng,
+  type SpawnedWorker,
+  sha256,
+} from './test-grading-rig.ts';
+
+// One spawned `cti-server worker` grades captures ingested through the real webhook. Its poll interval
+// is a minute: a scan graded within the test's patience was woken by the ingest's NOTIFY.
+
+let rig: GradingRig;
+let worker: SpawnedWorker;
+before(async () => {
+  rig = await createGradingRig();
+  worker = rig.spawnWorker({ CTI_WORKER_ID: 'w-happy', CTI_WORKER_POLL_MS: '60000' });
+  await worker.waitForLog('worker started');
+});
+after(() => rig.close());
+
+const notificationsOf = (type: string) =>
+  rig.db.sql<{ user_id: string; payload: Record<string, unknown> }[]>`
+    SELECT user_id, payload FROM notifications WHERE type = ${type} ORDER BY user_id`;
+
+describe('grading a scan end to end', () => {
+  test('scan → graded: result with lineage, overlay and mask byte-exact with their assets, event, notification', async () => {
+    const image = await phantomPng(3);
+    const { scanId, captureId } = await rig.ingest({
+      image,
+      meta: { acquisition: { pixel_spacing_mm: 0.4 } },
+    });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const card = await readModelCard(join(DEFAULT_MODELS_DIR, 'ribeye-seg.card.json'));
+    const [job] = await rig.db
+      .sql`SELECT id, status, attempts, finished_at FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.equal(job!.status, 'done');
+    assert.equal(job!.attempts, 1);
+    assert.ok(job!.finished_at);
+    const [result] = await rig.db.sql`SELECT * FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.equal(result!.model_name, 'ribeye-seg');
+    assert.equal(result!.model_version, card.version);
+    assert.equal(result!.inference_sha256, card.sha256);
+    assert.equal(result!.created_by, null, 'graded by the system');
+    assert.equal(String(result!.grading_job_id), String(job!.id));
+    assert.ok(['A', 'M'].includes(result!.grade), `grade ${result!.grade} ${result!.grade_reasons}`);
+    const confidence = Number(result!.confidence);
+    assert.ok(confidence > 0 && confidence <= 1);
+    const breakdown = result!.confidence_breakdown;
+    for (const key of ['mask_iou', 'edge_quality', 'snr']) assert.ok(key in breakdown, `breakdown.${key}`);
+    assert.equal(breakdown.mask_iou, null, 'no hint box in this capture');
+    const f = result!.features_used;
+    assert.equal(f.pixel_spacing_source, 'meta');
+    assert.equal(f.pixel_spacing_mm, 0.4);
+    assert.ok(f.roi_area_px > 0);
+    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * 0.16) / 100) * 1000) / 1000);
+    for (const key of [
+      'mean_intensity',
+      'texture_glcm_contrast',
+      'fat_thickness_mm',
+      'fat_position',
+      'ribeye_depth_mm',
+    ])
+      assert.ok(key in f, key);
+    assert.equal(f.lineage.segmentation_sha256, card.sha256);
+
+    const assets = await rig.db.sql<
+      {
+        role: string;
+        bucket: string;
+        object_key: string;
+        sha256: string;
+        size_bytes: string;
+        mime_type: string;
+      }[]
+    >`
+      SELECT l.role, a.bucket, a.object_key, a.sha256, a.size_bytes::text, a.mime_type
+      FROM grading_result_assets l JOIN assets a ON a.id = l.asset_id
+      WHERE l.grading_result_id = ${result!.id} ORDER BY l.role`;
+    assert.deepEqual(
+      assets.map((a) => a.role),
+      ['mask', 'overlay'],
+    );
+    for (const a of assets) {
+      assert.equal(a.object_key, `processed/${captureId}/job-${job!.id}-${a.role}.png`);
+      assert.equal(a.mime_type, 'image/png');
+      const bytes = await rig.objectBytes(a.bucket, a.object_key);
+      assert.equal(sha256(bytes), a.sha256.trim(), `${a.role} bytes match their asset row`);
+      assert.equal(bytes.length, Number(a.size_bytes));
+    }
+    const mask = await decodeGray(await rig.objectBytes(assets[0]!.bucket, assets[0]!.object_key));
+    const overlay = await decodeRaster(await rig.objectBytes(assets[1]!.bucket, assets[1]!.object_key));
+    const source = await decodeRaster(image);
+    assert.deepEqual([mask.width, mask.height], [source.width, source.height]);
+    assert.ok(
+      mask.data.every((v) => v === 0 || v === 255),
+      'the mask PNG is 0/255',
+    );
+    assert.deepEqual([overlay.width, overlay.height, overlay.channels], [source.width, source.height, 3]);
+    assert.equal(
+      mask.data.filter((v) => v === 255).length,
+      f.roi_area_px,
+      'the mask PNG is the measured mask',
+    );
+
+    const events = await rig.db
+      .sql`SELECT event, meta FROM scan_events WHERE scan_id = ${scanId} ORDER BY id`;
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['uploaded', 'ingested', 'graded'],
+    );
+    assert.equal(events[2]!.meta.grading_result_id, result!.id);
+    assert.equal(events[2]!.meta.grade, result!.grade);
+    assert.equal(events[2]!.meta.rea_cm2, f.rea_cm2);
+
+    const graded = await notificationsOf('scan_graded');
+    assert.deepEqual(
+      graded.map((n) => n.user_id),
+      [rig.users.farmer],
+      'every user of the scan farm, nobody else',
+    );
+    assert.deepEqual(
+      { ...graded[0]!.payload },
+      {
+        ...graded[0]!.payload,
+        scan_id: scanId,
+        capture_id: captureId,
+        farm_id: rig.farmId,
+        grade: result!.grade,
+        rea_cm2: f.rea_cm2,
+      },
+    );
+    assert.equal((await notificationsOf('scan_rejected')).length, 0);
+  });
+
+  test('liveness and metrics on the worker port', async () => {
+    const port = await worker.port();
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /cti_grading_jobs_total\{outcome="graded"\} 1/);
+    for (const name of [
+      'cti_grading_duration_seconds_bucket',
+      'cti_grading_queue_depth',
+      'cti_grading_oldest_queued_seconds',
+      'cti_grading_lease_expiries_total',
+    ])
+      assert.ok(metrics.includes(name), name);
+  });
+
+  test('tampered image bytes: error sha256_mismatch at once, no result, grading_failed to admin and technician', async () => {
+    const image = await phantomPng(4);
+    const tampered = Buffer.from(image);
+    tampered[tampered.length - 20]! ^= 0xff;
+    const { scanId } = await rig.ingest({ image, stored: tampered });
+    await rig.waitForStatus(scanId, 'error', 30_000);
+    const [job] = await rig.db
+      .sql`SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 1, 'sha256_mismatch']);
+    assert.match(job!.last_error, /sha256/);
+    assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 0);
+    const [event] = await rig.db
+      .sql`SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'grading_failed'`;
+    assert.equal(event!.meta.reason, 'sha256_mismatch');
+    const failed = (await notificationsOf('grading_failed')).filter((n) => n.payload.scan_id === scanId);
+    assert.deepEqual(failed.map((n) => n.user_id).sort(), [rig.users.admin, rig.users.technician].sort());
+  });
+
+  test('bytes that are no image: error undecodable_image with a clear reason', async () => {
+    const notImage = Buffer.from('this is a text file, not a PNG\n'.repeat(20));
+    const { scanId } = await rig.ingest({ image: notImage });
+    await rig.waitForStatus(scanId, 'error', 30_000);
+    const [job] = await rig.db
+      .sql`SELECT last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.equal(job!.last_error_code, 'undecodable_image');
+    assert.match(job!.last_error, /image\.png.*not a decodable image/);
+  });
+
+  test('a negative phantom (longitudinal backfat over the ribs) is graded R: not_a_ribeye_view, no area, staff and farm told', async () => {
+    const image = await phantomPng(11, { kind: 'backfat_longitudinal' });
+    const { scanId } = await rig.ingest({ image, meta: { acquisition: { pixel_spacing_mm: 0.4 } } });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [r] = await rig.db
+      .sql`SELECT grade, grade_reasons, confidence, features_used FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.equal(r!.grade, 'R');
+    assert.ok(r!.grade_reasons.includes('not_a_ribeye_view'));
+    assert.equal(r!.features_used.rea_cm2, null);
+    assert.ok(r!.features_used.missing_reasons.rea_cm2);
+    assert.ok(Number(r!.confidence) < 0.5);
+    const rejected = (await notificationsOf('scan_rejected')).filter((n) => n.payload.scan_id === scanId);
+    assert.deepEqual(
+      rejected.map((n) => n.user_id).sort(),
+      [rig.users.admin, rig.users.technician, rig.users.farmer].sort(),
+    );
+  });
+
+  test('regrade: a second result, history kept, the latest query (spec §7) returns the new one', async () => {
+    const { scanId } = await rig.ingest({ image: await phantomPng(5) });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const summary = await enqueueRegrades(rig.db.sql, { selection: { scanId }, modelVersion: null });
+    assert.equal(summary.enqueued, 1);
+    const again = await enqueueRegrades(rig.db.sql, { selection: { scanId }, modelVersion: null });
+    assert.deepEqual([again.enqueued, again.alreadyPending], [0, 1], 'one pending job per scan');
+    await waitFor(
+      async () => (await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length === 2,
+      {
+        what: 'second result',
+        timeoutMs: 30_000,
+      },
+    );
+    const results = await rig.db
+      .sql`SELECT id, created_at, grading_job_id FROM grading_results WHERE scan_id = ${scanId} ORDER BY created_at, id`;
+    const [latest] = await rig.db.sql`
+      SELECT DISTINCT ON (g.scan_id) g.id FROM grading_results g WHERE g.scan_id = ${scanId}
+      ORDER BY g.scan_id, g.created_at DESC, g.id DESC`;
+    assert.equal(latest!.id, results[1]!.id);
+    assert.notEqual(String(results[0]!.grading_job_id), String(results[1]!.grading_job_id));
+    const jobs = await rig.db
+      .sql`SELECT reason, status FROM grading_jobs WHERE scan_id = ${scanId} ORDER BY id`;
+    assert.deepEqual(
+      jobs.map((j) => [j.reason, j.status]),
+      [
+        ['ingest', 'done'],
+        ['regrade', 'done'],
+      ],
+    );
+  });
+
+  test('a capture with its own mask: it is read (sha256-checked) and its agreement with the segmentation recorded', async () => {
+    const { image, labels } = generatePhantom({
+      seed: 9,
+      kind: 'ribeye',
+      layout: 'crop',
+      width: 480,
+      height: 360,
+    });
+    const png = await encodePng(toGray(image));
+    const mask = await encodePng({
+      data: labels.ribeyeMask!.map((v) => v * 255),
+      width: image.width,
+      height: image.height,
+    });
+    const { scanId } = await rig.ingest({ image: png, mask });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [r] = await rig.db.sql`SELECT confidence_breakdown FROM grading_results WHERE scan_id = ${scanId}`;
+    const iou = r!.confidence_breakdown.capture_mask_iou;
+    assert.ok(typeof iou === 'number' && iou > 0.5 && iou <= 1, `capture mask IoU ${iou}`);
+  });
+
+  test('a job whose result is already written is finished without grading it again; the constraint refuses a second result', async () => {
+    const { scanId } = await rig.ingest({ image: await phantomPng(6) });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [first] = await rig.db
+      .sql`SELECT id, grading_job_id FROM grading_results WHERE scan_id = ${scanId}`;
+    await assert.rejects(
+      rig.db.sql`INSERT INTO grading_results (scan_id, model_name, model_version, grading_job_id)
+                 VALUES (${scanId}, 'ribeye-seg', 'x', ${first!.grading_job_id})`,
+      { code: '23505' },
+    );
+    // As if the worker had died between writing the result and finishing its job.
+    await rig.db
+      .sql`UPDATE grading_jobs SET status = 'queued', run_after = now() WHERE id = ${first!.grading_job_id}`;
+    await rig.db.sql`SELECT pg_notify('cti_grading_jobs', '')`;
+    await waitFor(
+      async () =>
+        (await rig.db.sql`SELECT 1 FROM grading_jobs WHERE id = ${first!.grading_job_id} AND status = 'done'`)
+          .length === 1,
+      {
+        what: 'job finished',
+        timeoutMs: 30_000,
+      },
+    );
+    assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 1);
+    assert.equal(
+      (await rig.db.sql`SELECT 1 FROM scan_events WHERE scan_id = ${scanId} AND event = 'graded'`).length,
+      1,
+    );
+    await worker.waitForLog('job done');
+    assert.ok(worker.lines.some((l) => l.includes('"outcome":"already_graded"')));
+  });
+});

@@ -1,0 +1,36 @@
+import { Hono } from 'hono';
+import type { WorkerMetrics } from './worker-metrics.ts';
+
+export type WorkerHealthOptions = {
+  metrics: WorkerMetrics;
+  /** Wall-clock ms of the worker loop's last sign of life (claim, idle wake-up, heartbeat, job end). */
+  lastActivity: () => number;
+  /** A loop silent for longer than this is wedged: /healthz answers 503 and the container is restarted. */
+  staleAfterMs: number;
+  now?: () => number;
+};
+
+/**
+ * The worker's small HTTP surface: GET /healthz (liveness: the claim loop is turning; a database
+ * outage does NOT make it fail, since a restart cannot fix that) and GET /metrics (Prometheus text).
+ *
+ * @example const app = createWorkerHealthApp({ metrics, lastActivity: worker.lastActivity, staleAfterMs: 60_000 });
+ */
+export function createWorkerHealthApp({
+  metrics,
+  lastActivity,
+  staleAfterMs,
+  now = Date.now,
+}: WorkerHealthOptions): Hono {
+  const app = new Hono();
+  app.get('/healthz', (c) => {
+    const silentMs = now() - lastActivity();
+    if (silentMs > staleAfterMs) return c.json({ status: 'stale', silent_ms: silentMs }, 503);
+    return c.json({ status: 'ok', silent_ms: silentMs });
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+  return app;
+}

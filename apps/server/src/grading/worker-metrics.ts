@@ -1,0 +1,107 @@
+import { createMetricsRegistry } from '@cti/runtime';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { QueueStats } from './job-queue.ts';
+
+export type WorkerMetricsOptions = {
+  /** Reads queue depth and the oldest job's age on each scrape (one small query). */
+  queueStats?: () => Promise<QueueStats>;
+  defaults?: boolean;
+};
+
+/**
+ * The worker's Prometheus series on a private registry. Queue gauges are read from the database when
+ * scraped, so every worker reports the shared queue; a scrape during a database outage keeps the last
+ * values.
+ *
+ * @example const metrics = createWorkerMetrics({ queueStats: queue.stats });
+ */
+export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetricsOptions = {}) {
+  const registry: Registry = createMetricsRegistry({ prefix: 'cti_worker_', defaults });
+  const registers = [registry];
+  let last: QueueStats = { queued: 0, running: 0, oldestQueuedSeconds: 0 };
+  const refresh = async () => {
+    if (!queueStats) return last;
+    try {
+      last = await queueStats();
+    } catch {
+      // keep the last known values; cti_grading_infrastructure_errors_total says why
+    }
+    return last;
+  };
+  return {
+    registry,
+    jobs: new Counter({
+      name: 'cti_grading_jobs_total',
+      help: 'Grading job attempts by outcome: graded, already_graded, retried, failed, released, lease_lost',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    grades: new Counter({
+      name: 'cti_grading_grades_total',
+      help: 'Results written by grade (A usable, M marginal, R reject)',
+      labelNames: ['grade'] as const,
+      registers,
+    }),
+    failures: new Counter({
+      name: 'cti_grading_failures_total',
+      help: 'Failed attempts by failure code (permanent and retried)',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'cti_grading_duration_seconds',
+      help: 'Claim to committed result, per graded job',
+      buckets: [0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    stage: new Histogram({
+      name: 'cti_grading_stage_seconds',
+      help: 'Time per grading stage (spacing, segmentation, hint, features, checks, images)',
+      labelNames: ['stage'] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    leaseExpiries: new Counter({
+      name: 'cti_grading_lease_expiries_total',
+      help: 'Running jobs found with an expired lease (their worker died, hung or lost the network) and requeued or failed',
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'cti_grading_in_flight',
+      help: 'Jobs this process is grading now',
+      registers,
+    }),
+    infrastructureErrors: new Counter({
+      name: 'cti_grading_infrastructure_errors_total',
+      help: 'Database or S3 unavailable while claiming, grading or recording',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'cti_grading_queue_depth',
+      help: 'Jobs waiting (queued), all workers',
+      registers,
+      async collect() {
+        this.set((await refresh()).queued);
+      },
+    }),
+    running: new Gauge({
+      name: 'cti_grading_jobs_running',
+      help: 'Jobs being graded, all workers',
+      registers,
+      collect() {
+        this.set(last.running);
+      },
+    }),
+    oldestQueued: new Gauge({
+      name: 'cti_grading_oldest_queued_seconds',
+      help: 'Age of the oldest due queued job (0 when none)',
+      registers,
+      collect() {
+        this.set(last.oldestQueuedSeconds);
+      },
+    }),
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

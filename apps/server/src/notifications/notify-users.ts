@@ -1,0 +1,65 @@
+import type { Sql, TransactionSql } from 'postgres';
+
+/** A role from the spec's `roles` table (§10). */
+export type RoleName = 'admin' | 'technician' | 'farmer';
+
+/**
+ * Who receives a notification: the union of every user linked to `farmId` through `user_farms` and
+ * every user holding one of `roles`. A null/absent farm adds nobody.
+ */
+export type NotificationAudience = {
+  farmId?: string | null;
+  roles?: readonly RoleName[];
+  /** Left out of the audience: the person whose own action it is (a correction by hand). */
+  exceptUserId?: string | null;
+};
+
+export type NotificationInput = {
+  /** Stable event type, e.g. `scan_graded`, `scan_rejected`, `grading_failed`, `device_silent`. */
+  type: string;
+  /** Names the event, not the recipient: the same key for every retry of the same event. */
+  dedupeKey: string;
+  payload: Record<string, unknown>;
+  audience: NotificationAudience;
+};
+
+/** Channel on which each insert is announced (`pg_notify`), for live updates in the dashboard. */
+export const NOTIFICATION_CHANNEL = 'cti_notifications';
+
+/**
+ * Inserts one `notifications` row per recipient, at most once per (user, dedupeKey) however often it
+ * is called (unique index from migration 0004; a retry inserts nothing). Run it inside the
+ * transaction that records the event itself, so the notification exists exactly when the event does.
+ * Returns the number of rows inserted by this call.
+ *
+ * @example
+ * await sql.begin((tx) => notifyUsers(tx, { type: 'scan_graded', dedupeKey: `scan_graded:${resultId}`,
+ *   payload: { scan_id, grade }, audience: { farmId } }));
+ */
+export async function notifyUsers(sql: Sql | TransactionSql, input: NotificationInput): Promise<number> {
+  const farmId = input.audience.farmId ?? null;
+  const roles = [...(input.audience.roles ?? [])];
+  const except = input.audience.exceptUserId ?? null;
+  const rows = await sql<{ user_id: string }[]>`
+    WITH recipients AS (
+      SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${farmId}::uuid
+      UNION
+      SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+      WHERE r.name = ANY(${roles}::text[])
+    ), inserted AS (
+      INSERT INTO notifications (user_id, type, payload, dedupe_key)
+      SELECT user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey} FROM recipients
+       WHERE user_id IS DISTINCT FROM ${except}::uuid
+      ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+      RETURNING user_id
+    )
+    SELECT user_id FROM inserted`;
+  if (rows.length > 0) {
+    // Only ids and the type: listeners re-read what the recipient may see through their own queries.
+    await sql`SELECT pg_notify(${NOTIFICATION_CHANNEL}, ${JSON.stringify({
+      type: input.type,
+      user_ids: rows.map((r) => r.user_id),
+    })})`;
+  }
+  return rows.length;
+}

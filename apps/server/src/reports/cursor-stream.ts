@@ -1,0 +1,161 @@
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
+import type { Db } from '../access/farm-access.ts';
+import { isConnectionLost } from '../db/database-errors.ts';
+
+export type CursorStreamOptions<T> = {
+  /** Rows per FETCH; the only rows in memory at a time. */
+  batchSize?: number;
+  /** Written before the first row (a CSV header, `{"type":"FeatureCollection","features":[`). */
+  head?: string;
+  /** One row as text; `index` counts from 0 across batches (for separators). */
+  line: (row: T, index: number) => string;
+  /** Written after the last row. */
+  tail?: string;
+  /** Told about a failure after the first byte (the transfer is then aborted, see below). */
+  onError?: (err: unknown) => void;
+};
+
+const CURSOR = 'cti_stream';
+/** Thrown inside the transaction to end it with ROLLBACK (the stream stopped early). */
+const STOP = Symbol('stop streaming');
+
+type Transaction<T> = {
+  fetch: () => Promise<T[]>;
+  /**
+   * Ends the transaction once: COMMIT, or ROLLBACK after `failure`. Nothing is sent when the connection
+   * is gone (a query written to a closed socket would throw outside any request).
+   */
+  end: (commit: boolean, failure?: unknown) => void;
+  /** The error that ended the transaction from outside (the connection was lost), if any. */
+  lost: () => unknown;
+};
+
+/**
+ * A response body streamed from a database cursor, so memory stays flat whatever the number of rows.
+ *
+ * The query runs as a real `DECLARE … NO SCROLL CURSOR` in a read-only transaction: Postgres then plans
+ * for the first rows (`cursor_tuple_fraction`) — walking the list's index in order instead of sorting
+ * the whole selection first — and the file is one consistent snapshot. JIT is off for it: compiling a
+ * plan costs more than it saves on rows that go out as soon as they are read. The next `FETCH` is sent
+ * only when the client has taken the previous batch (`pull`, high-water mark 0); when the client goes
+ * away (`cancel`) the transaction ends and its connection goes back to the pool.
+ *
+ * The first batch is read before this resolves: a failure there (database unavailable, a bad query)
+ * rejects, so the route can still answer with a JSON error. A failure later — including the connection
+ * being lost — errors the stream; the Node adapter then destroys the socket, so the client sees a broken
+ * transfer, never a truncated file that looks complete.
+ *
+ * @example return c.body(await cursorStream(sql, (db) => db`SELECT …`, { head: 'a,b\r\n', line: (r) => … }));
+ */
+export async function cursorStream<T extends Row>(
+  sql: Sql,
+  query: (db: Db) => PendingQuery<T[]>,
+  { batchSize = 1000, head = '', line, tail = '', onError }: CursorStreamOptions<T>,
+): Promise<ReadableStream<Uint8Array>> {
+  const tx = await openCursor(sql, query, Math.trunc(batchSize));
+  let first: T[] | undefined;
+  try {
+    first = await tx.fetch();
+  } catch (err) {
+    tx.end(false, err);
+    throw err;
+  }
+  let index = 0;
+  let started = false;
+  let stopped = false;
+  // The next batch, asked for as soon as the previous one arrived: Postgres reads it while this process
+  // formats the previous one (at most two batches in memory). The transaction can only end once that
+  // answer is in (one connection, one query at a time), and no FETCH is sent after it ended.
+  let pending: Promise<T[]> | undefined;
+  const prefetch = () => {
+    if (stopped) return;
+    const lost = tx.lost();
+    pending = lost ? Promise.reject(lost) : tx.fetch();
+    pending.catch(() => {}); // awaited (and reported) by the next pull
+  };
+  const stop = (commit: boolean, failure?: unknown) => {
+    stopped = true;
+    tx.end(commit, failure);
+  };
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const rows: T[] = first ?? (await (pending ?? Promise.reject(new Error('no batch pending'))));
+          first = undefined;
+          pending = undefined;
+          if (stopped) return;
+          if (rows.length === batchSize) prefetch();
+          let text = started ? '' : head;
+          started = true;
+          for (const row of rows) text += line(row, index++);
+          if (rows.length < batchSize) {
+            // A short batch is the last one: no FETCH is needed to learn it.
+            stop(true);
+            controller.enqueue(encoder.encode(text + tail));
+            controller.close();
+            return;
+          }
+          controller.enqueue(encoder.encode(text));
+        } catch (err) {
+          if (stopped) return;
+          stop(false, err);
+          onError?.(err);
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        const last = pending;
+        stopped = true;
+        await last?.catch(() => {});
+        tx.end(false);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * BEGIN READ ONLY, jit off, DECLARE: resolves once the cursor exists, with the transaction kept open
+ * (postgres.js's `begin` callback waits) until `end` is called. Using `begin` — not a reserved
+ * connection — means a connection lost meanwhile is reported (`lost`) instead of a later query being
+ * written to a closed socket.
+ */
+function openCursor<T extends Row>(
+  sql: Sql,
+  query: (db: Db) => PendingQuery<T[]>,
+  batchSize: number,
+): Promise<Transaction<T>> {
+  let finish: (commit: boolean) => void = () => {};
+  const finished = new Promise<boolean>((resolve) => {
+    finish = resolve;
+  });
+  let lost: unknown;
+  let ended = false;
+  return new Promise<Transaction<T>>((resolve, reject) => {
+    sql
+      .begin('read only', async (t: TransactionSql) => {
+        await t`SET LOCAL jit = off`;
+        await t`DECLARE ${t.unsafe(CURSOR)} NO SCROLL CURSOR FOR ${query(t)}`;
+        resolve({
+          fetch: () => t.unsafe<T[]>(`FETCH ${batchSize} FROM ${CURSOR}`),
+          end: (commit, failure) => {
+            if (ended) return;
+            ended = true;
+            if (isConnectionLost(failure)) lost ??= failure;
+            if (!lost) finish(commit);
+          },
+          lost: () => lost,
+        });
+        if (!(await finished)) throw STOP;
+      })
+      .catch((err: unknown) => {
+        if (err === STOP) return;
+        // Before the cursor exists this rejects openCursor (a bad query, the database down); after, the
+        // connection is gone or COMMIT failed: the stream reports it at its next pull, if any.
+        lost ??= err;
+        reject(err);
+      });
+  });
+}

@@ -1,0 +1,136 @@
+import type { Context } from 'hono';
+import { SCAN_FILTER_PARAMS, type ScanFilters } from '../access/scan-filters.ts';
+import type { ApiDeps } from '../api/api-deps.ts';
+import { type ApiRoute, type JsonSchema, route } from '../api/api-route.ts';
+import { nullable, object, uuid } from '../api/common-schemas.ts';
+import type { Principal } from '../auth/principal.ts';
+import { csvRecord } from './csv.ts';
+import { cursorStream } from './cursor-stream.ts';
+import { csvCells, csvHeader, EXPORT_COLUMNS, geoJsonFeature } from './export-columns.ts';
+import { type ExportRow, exportRowsQuery } from './export-query.ts';
+import { checkExportFilters, exportFileName } from './export-scope.ts';
+
+type CsvQuery = ScanFilters & { bom?: boolean };
+
+const BATCH = 1000;
+const UTF8_BOM = '\uFEFF';
+
+const featureSchema: JsonSchema = object({
+  type: { const: 'Feature' },
+  id: uuid,
+  geometry: nullable(
+    object({
+      type: { const: 'Point' },
+      coordinates: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+    }),
+  ),
+  properties: {
+    type: 'object',
+    required: EXPORT_COLUMNS.filter((c) => c.name !== 'latitude' && c.name !== 'longitude').map(
+      (c) => c.name,
+    ),
+  },
+});
+
+export const featureCollectionSchema: JsonSchema = object({
+  type: { const: 'FeatureCollection' },
+  features: { type: 'array', items: featureSchema },
+});
+
+/**
+ * GET /exports/scans.csv and /exports/scans.geojson: every scan the caller may see that matches the
+ * scans list's filters, one row/feature per scan with its latest grading, streamed from a cursor.
+ * Column list: docs/exports.md.
+ */
+export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
+  // Errors up to here are JSON answers (validation, 404 for a farm you cannot see, a database that is
+  // down while the first batch is read); after the first byte a failure aborts the transfer.
+  async function respond(
+    c: Context,
+    principal: Principal,
+    filters: ScanFilters,
+    file: {
+      ext: string;
+      type: string;
+      head: string;
+      line: (r: ExportRow, i: number) => string;
+      tail: string;
+    },
+  ) {
+    const { farmName } = await checkExportFilters(sql, principal, filters);
+    const headers = {
+      'Content-Type': file.type,
+      'Content-Disposition': `attachment; filename="${exportFileName(farmName, new Date(), file.ext)}"`,
+    };
+    // Hono answers HEAD by running the GET handler and dropping the body unread: never open a cursor
+    // (and hold a pool connection) for a body nobody will read.
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    const body = await cursorStream(sql, (db) => exportRowsQuery(db, principal, filters), {
+      batchSize: BATCH,
+      head: file.head,
+      line: file.line,
+      tail: file.tail,
+      onError: (err) => log.error({ err, requestId: c.get('requestId') }, 'export failed mid-stream'),
+    });
+    return c.body(body, 200, headers);
+  }
+
+  return [
+    route<CsvQuery>({
+      method: 'get',
+      path: '/exports/scans.csv',
+      tag: 'exports',
+      summary: 'The filtered scans as CSV (RFC 4180, UTF-8, UTC times), one row per scan, streamed',
+      description:
+        'Same filters and access rules as GET /scans; a farm, group, animal or device named in the filters that ' +
+        'the caller cannot see is a 404. Columns: docs/exports.md. Text cells starting with = + - @ are prefixed ' +
+        "with ' so spreadsheets never run them; missing measurements are empty cells, never 0.",
+      access: 'user',
+      query: {
+        ...SCAN_FILTER_PARAMS,
+        bom: {
+          schema: { type: 'boolean', default: false },
+          description: 'Start with a UTF-8 byte order mark (helps older Excel read accents).',
+        },
+      },
+      responses: { 200: { description: 'CSV file', schema: { type: 'string' }, contentType: 'text/csv' } },
+      async handler({ c, principal, query }) {
+        const { bom = false, ...filters } = query;
+        return respond(c, principal, filters, {
+          ext: 'csv',
+          type: 'text/csv; charset=utf-8; header=present',
+          head: (bom ? UTF8_BOM : '') + csvRecord(csvHeader()),
+          line: (r) => csvRecord(csvCells(r)),
+          tail: '',
+        });
+      },
+    }),
+    route<ScanFilters>({
+      method: 'get',
+      path: '/exports/scans.geojson',
+      tag: 'exports',
+      summary: 'The filtered scans as a GeoJSON FeatureCollection (RFC 7946), one feature per scan, streamed',
+      description:
+        'A Point [longitude, latitude] per scan (null geometry without GPS); properties as the CSV columns, ' +
+        'with null for missing values. Same filters and access rules as the CSV export.',
+      access: 'user',
+      query: SCAN_FILTER_PARAMS,
+      responses: {
+        200: {
+          description: 'GeoJSON FeatureCollection',
+          schema: featureCollectionSchema,
+          contentType: 'application/geo+json',
+        },
+      },
+      async handler({ c, principal, query }) {
+        return respond(c, principal, query, {
+          ext: 'geojson',
+          type: 'application/geo+json',
+          head: '{"type":"FeatureCollection","features":[\n',
+          line: (r, i) => `${i === 0 ? '' : ',\n'}${JSON.stringify(geoJsonFeature(r))}`,
+          tail: '\n]}\n',
+        });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,72 @@
+import { and, type Db, type Fragment } from '../access/farm-access.ts';
+import type { ScanFilters } from '../access/scan-filters.ts';
+import { scanFilterConditions } from '../access/scan-list-query.ts';
+import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
+import type { Principal } from '../auth/principal.ts';
+
+/** One exported scan with its latest grading result (see export-columns.ts for what each field means). */
+export type ExportRow = {
+  id: string;
+  scan_ref: string | null;
+  capture_id: string;
+  captured_at: string | null;
+  received_at: string | null;
+  status: string;
+  farm_id: string | null;
+  farm_name: string | null;
+  device_id: string;
+  device_code: string;
+  device_label: string | null;
+  animal_id: string | null;
+  animal_tag_id: string | null;
+  animal_eid: string | null;
+  animal_sex: string | null;
+  animal_breed: string | null;
+  animal_birth_date: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  grading_id: string | null;
+  grade: string | null;
+  grade_reasons: string[] | null;
+  rea_cm2: number | null;
+  fat_thickness_mm: number | null;
+  confidence: number | null;
+  model_name: string | null;
+  model_version: string | null;
+  graded_at: string | null;
+  manual: boolean | null;
+  review_label: string | null;
+  review_clarity: number | null;
+  review_usability: string | null;
+};
+
+/**
+ * Every scan the principal may see that matches the scans list's filters (the same
+ * `scanFilterConditions`, so the same access rules), in the list's order (newest first), with its latest
+ * grading result. Meant to be read with `.cursor(n)`: the rows are never all in memory.
+ */
+export function exportRowsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  const key = scanSortKey(sql);
+  const conditions: Fragment[] = scanFilterConditions(sql, principal, filters);
+  return sql<ExportRow[]>`
+    SELECT s.id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
+           ${isoUtc(sql, sql`s.created_at`)} AS received_at, s.status::text AS status,
+           s.farm_id, f.name AS farm_name, s.device_id, d.device_code, d.label AS device_label,
+           s.animal_id, a.tag_id AS animal_tag_id, coalesce(a.eid, s.animal_eid) AS animal_eid,
+           a.sex AS animal_sex, a.breed AS animal_breed, to_char(a.birth_date, 'YYYY-MM-DD') AS animal_birth_date,
+           ST_Y(s.gps) AS latitude, ST_X(s.gps) AS longitude,
+           lg.id AS grading_id, lg.grade, lg.grade_reasons,
+           ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')} AS rea_cm2,
+           ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')} AS fat_thickness_mm,
+           lg.confidence::float8 AS confidence, lg.model_name, lg.model_version,
+           ${isoUtc(sql, sql`lg.created_at`)} AS graded_at,
+           CASE WHEN lg.id IS NULL THEN NULL ELSE lg.created_by IS NOT NULL END AS manual,
+           s.review_label, s.review_clarity::int AS review_clarity, s.review_usability
+      FROM scans s
+      JOIN devices d ON d.id = s.device_id
+      LEFT JOIN farms f ON f.id = s.farm_id
+      LEFT JOIN animals a ON a.id = s.animal_id
+      ${latestGradingJoin(sql)}
+     WHERE ${and(sql, conditions)}
+     ORDER BY ${key} DESC, s.id DESC`;
+}

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'csv-parse/sync';
+import { apiClient } from '../test-api-client.ts';
+import { listenTestApp, useTestApp } from '../test-helpers.ts';
+import { seedDevice, seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+import { cursorStream } from './cursor-stream.ts';
+
+// Exports stream from a database cursor: many rows arrive batch by batch, a client that goes away (or a
+// HEAD request) never keeps a pool connection, and a database failure after the first byte breaks the
+// transfer instead of ending a file that looks complete. (Memory staying flat is measured by
+// `pnpm bench:api`, not asserted here.)
+
+const ROWS = 50_000;
+let farm: string;
+let cookie: string;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db, server }) {
+      const sql = db.sql;
+      farm = await seedFarm(sql, 'Big Farm');
+      const device = await seedDevice(sql, 'dev-big', farm);
+      await sql`
+        INSERT INTO scans (scan_id, capture_id, ingest_key, device_id, farm_id, gps, captured_at, status)
+        SELECT 'dev-big.cap_' || i, 'cap_' || i, 's3://b/raw/dev-big/2025/01/01/cap_' || i || '/', ${device}, ${farm},
+               ST_SetSRID(ST_MakePoint(-79.38 + i * 1e-7, 43.65), 4326), timestamptz '2025-01-01' + i * interval '1 minute',
+               (CASE WHEN i % 2 = 0 THEN 'graded' ELSE 'ingested' END)::scan_status
+          FROM generate_series(1, ${ROWS}) i`;
+      await sql`
+        INSERT INTO grading_results (scan_id, model_name, model_version, features_used, grade)
+        SELECT id, 'ribeye-seg', '2.3.0', jsonb_build_object('rea_cm2', 60 + (random() * 40)::int, 'fat_thickness_mm', null), 'A'
+          FROM scans WHERE status = 'graded'`;
+      await sql`ANALYZE scans`;
+      await seedUser(sql, 'admin@example.com', ['admin']);
+      const client = apiClient(server.app);
+      assert.equal((await client.signIn('admin@example.com', TEST_PASSWORD)).status, 200);
+      cookie = client.cookie!;
+    },
+  },
+);
+let http: Awaited<ReturnType<typeof listenTestApp>> | undefined;
+after(() => http?.close());
+const url = async (path: string) => {
+  http ??= await listenTestApp(ctx.server);
+  return `${http.url}${path}`;
+};
+
+/** Backends of the test database inside an export's transaction (declaring or fetching its cursor). */
+async function exportBackends(): Promise<number[]> {
+  const rows = await ctx.db.sql<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity
+     WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%FROM cti_stream%'
+       AND state <> 'idle'`;
+  return rows.map((r) => r.pid);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000) {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('streamed exports', () => {
+  test(`${ROWS} rows arrive batch by batch (1,000 rows a chunk) and parse back whole`, async () => {
+    const res = await ctx.server.app.request(`/api/v1/exports/scans.csv?farm_id=${farm}`, {
+      headers: { cookie },
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let chunks = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks++;
+      text += decoder.decode(value, { stream: true });
+    }
+    // One chunk per cursor batch (the header rides with the first), then the (empty) end.
+    assert.equal(chunks, ROWS / 1000 + 1);
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    assert.equal(rows.length, ROWS);
+    assert.equal(new Set(rows.map((r) => r.scan_id)).size, ROWS);
+    assert.equal(rows.filter((r) => r.rea_cm2 === '').length, ROWS / 2, 'ungraded scans have no REA, not 0');
+  });
+
+  test('a client that goes away mid-file closes the cursor and frees its connection', async () => {
+    // More aborted downloads than the pool has connections (5): a leak would hang the last request.
+    for (let i = 0; i < 7; i++) {
+      const abort = new AbortController();
+      const res = await fetch(await url(`/api/v1/exports/scans.csv?farm_id=${farm}`), {
+        headers: { cookie },
+        signal: abort.signal,
+      });
+      assert.equal(res.status, 200);
+      await res.body!.getReader().read();
+      if (i === 0) assert.equal((await exportBackends()).length, 1, 'the export holds its cursor meanwhile');
+      abort.abort();
+    }
+    await waitFor('the aborted exports to end', async () => (await exportBackends()).length === 0);
+    const res = await fetch(await url('/api/v1/exports/scans.geojson?capture_id=cap_7'), {
+      headers: { cookie },
+    });
+    assert.equal(((await res.json()) as { features: unknown[] }).features.length, 1);
+  });
+
+  test('HEAD answers the headers and opens no cursor', async () => {
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(await url(`/api/v1/exports/scans.csv?farm_id=${farm}`), {
+        method: 'HEAD',
+        headers: { cookie },
+      });
+      assert.equal(res.status, 200);
+      assert.match(
+        res.headers.get('content-disposition') ?? '',
+        /^attachment; filename="cti-scans-big-farm-/,
+      );
+    }
+    assert.deepEqual(await exportBackends(), []);
+    const res = await fetch(await url('/api/v1/exports/scans.csv?capture_id=cap_9'), { headers: { cookie } });
+    assert.equal((parse(await res.text(), { columns: true }) as unknown[]).length, 1);
+  });
+
+  test('the database failing after the first byte breaks the transfer (no complete-looking file)', async () => {
+    const res = await fetch(await url(`/api/v1/exports/scans.csv?farm_id=${farm}`), { headers: { cookie } });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.ok(first.value && first.value.length > 0);
+    // The client has not read the rest ({ROWS} rows ≈ 20 MB, more than the socket buffers hold), so
+    // the server is still inside the cursor: kill its backend.
+    await waitFor('the export backend', async () => (await exportBackends()).length === 1);
+    const [pid] = await exportBackends();
+    await ctx.db.sql`SELECT pg_terminate_backend(${pid!})`;
+    await assert.rejects(async () => {
+      for (;;) if ((await reader.read()).done) break;
+    }, 'the body must fail, not end');
+  });
+});
+
+describe('cursorStream against Postgres', () => {
+  test('a failure in the first batch rejects before any Response exists, and frees the connection', async () => {
+    for (let i = 0; i < 7; i++) {
+      await assert.rejects(
+        cursorStream(
+          ctx.db.sql,
+          (db) => db<{ x: number }[]>`SELECT 1 / (x - x) AS x FROM (VALUES (1)) v(x)`,
+          {
+            line: (r: { x: number }) => `${r.x}\n`,
+          },
+        ),
+        (err: { code?: string }) => err.code === '22012',
+      );
+    }
+    assert.deepEqual(await exportBackends(), []);
+  });
+
+  test('a failure in a later batch errors the stream after the rows before it', async () => {
+    const errors: unknown[] = [];
+    const stream = await cursorStream(
+      ctx.db.sql,
+      (db) =>
+        db<
+          { x: number }[]
+        >`SELECT CASE WHEN g < 2500 THEN g ELSE 1 / (g - g) END AS x FROM generate_series(1, 5000) g`,
+      {
+        batchSize: 1000,
+        head: 'x\n',
+        line: (r: { x: number }) => `${r.x}\n`,
+        onError: (e: unknown) => errors.push(e),
+      },
+    );
+    const reader = stream.getReader();
+    let lines = 0;
+    await assert.rejects(async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        lines += new TextDecoder().decode(value).split('\n').length - 1;
+      }
+    });
+    assert.equal(lines, 1 + 2000, 'the header and two whole batches, then the error');
+    assert.equal((errors[0] as { code?: string }).code, '22012');
+    assert.deepEqual(await exportBackends(), [], 'the transaction ended');
+  });
+
+  test('the declared cursor is planned for its first rows: the list index in order, no sort', async () => {
+    const plan = await ctx.db.sql.begin(
+      (tx) => tx`EXPLAIN DECLARE c NO SCROLL CURSOR FOR SELECT id FROM scans s
+                  ORDER BY coalesce(s.captured_at, s.created_at, '-infinity'::timestamptz) DESC, s.id DESC`,
+    );
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    assert.match(text, /Index Scan using idx_scans_sort/);
+    assert.doesNotMatch(text, /Sort/);
+  });
+});

@@ -1,0 +1,53 @@
+import { and, type Db } from '../access/farm-access.ts';
+import type { ScanFilters } from '../access/scan-filters.ts';
+import { scanFilterConditions } from '../access/scan-list-query.ts';
+import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
+import type { Principal } from '../auth/principal.ts';
+
+export type Grade = 'A' | 'M' | 'R';
+
+/** One scan of a report with what the figures need from its latest grading result. */
+export type ReportScan = {
+  id: string;
+  capture_id: string;
+  /** Capture time, else arrival time (the scans list's sort key), UTC ISO; null only without both. */
+  at: string | null;
+  /** The local calendar day of `at` in the report's time zone, YYYY-MM-DD. */
+  day: string | null;
+  status: string;
+  device_id: string;
+  device_code: string;
+  device_label: string | null;
+  animal_id: string | null;
+  animal_tag_id: string | null;
+  animal_sex: string | null;
+  /** Whether the scan has any grading result; `grade` is that latest result's grade (null: none recorded). */
+  graded: boolean;
+  grade: Grade | null;
+  rea_cm2: number | null;
+  fat_thickness_mm: number | null;
+};
+
+/**
+ * The scans of a report: the scans list's filters and access rules (scanFilterConditions), oldest
+ * first, each with its latest grading (newest `grading_results.created_at`, ties by id) and its local
+ * day in `timeZone` (an IANA name Postgres knows).
+ */
+export function reportScansQuery(sql: Db, principal: Principal, filters: ScanFilters, timeZone: string) {
+  const key = scanSortKey(sql);
+  const finite = sql`CASE WHEN isfinite(${key}) THEN ${key} END`;
+  return sql<ReportScan[]>`
+    SELECT s.id, s.capture_id, ${isoUtc(sql, finite)} AS at,
+           to_char(${finite} AT TIME ZONE ${timeZone}, 'YYYY-MM-DD') AS day,
+           s.status::text AS status, s.device_id, d.device_code, d.label AS device_label,
+           s.animal_id, a.tag_id AS animal_tag_id, a.sex AS animal_sex,
+           lg.id IS NOT NULL AS graded, lg.grade,
+           ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')} AS rea_cm2,
+           ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')} AS fat_thickness_mm
+      FROM scans s
+      JOIN devices d ON d.id = s.device_id
+      LEFT JOIN animals a ON a.id = s.animal_id
+      ${latestGradingJoin(sql)}
+     WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
+     ORDER BY ${key}, s.id`;
+}

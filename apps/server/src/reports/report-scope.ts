@@ -1,0 +1,97 @@
+import type { Db } from '../access/farm-access.ts';
+import { findFarm } from '../access/farm-queries.ts';
+import { findGroup, type GroupRow } from '../access/group-queries.ts';
+import type { ScanFilters } from '../access/scan-filters.ts';
+import { invalidRequest, notFound } from '../api/request-validation.ts';
+import type { Principal } from '../auth/principal.ts';
+import { timeZoneAt } from '../web/time/farm-time-zone.ts';
+import { localDayBounds } from '../web/time/format-local.ts';
+
+/** A report's period: local calendar days of the farm, both inclusive; either may be open. */
+export type ReportRange = { from?: string; to?: string };
+
+/** What a report covers, resolved against the caller's access (a farm or group they cannot see is a 404). */
+export type ReportScope = {
+  kind: 'farm' | 'group';
+  farm: { id: string; name: string };
+  group: GroupRow | null;
+  /** The farm's IANA time zone (from its centroid; UTC without one): days are counted in it. */
+  timeZone: string;
+  from: string | null;
+  to: string | null;
+  /** UTC bounds of the period: [startsAt, endsAt). */
+  startsAt: string | null;
+  endsAt: string | null;
+  /** The scans list's filters for this scope (reports, export links and the scans list agree). */
+  filters: ScanFilters;
+};
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Whether `text` is a real calendar day written YYYY-MM-DD (2025-02-30 is not). */
+export function isDay(text: string): boolean {
+  const m = DAY.exec(text);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().startsWith(text);
+}
+
+/** Checks a period (422 naming /query/from or /query/to) and returns it normalised. */
+export function checkRange(range: ReportRange): { from: string | null; to: string | null } {
+  const problems = (['from', 'to'] as const)
+    .filter((k) => range[k] !== undefined && !isDay(range[k]!))
+    .map((k) => ({ pointer: `/query/${k}`, message: 'must be a day written YYYY-MM-DD' }));
+  if (problems.length === 0 && range.from && range.to && range.from > range.to)
+    problems.push({ pointer: '/query/to', message: 'must not be before from' });
+  if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');
+  return { from: range.from ?? null, to: range.to ?? null };
+}
+
+async function scopeOf(
+  sql: Db,
+  principal: Principal,
+  farmId: string,
+  group: GroupRow | null,
+  range: ReportRange,
+): Promise<ReportScope> {
+  const { from, to } = checkRange(range);
+  const farm = await findFarm(sql, principal, farmId);
+  if (!farm) throw notFound(group ? 'group' : 'farm');
+  return withTimeZone(
+    {
+      kind: group ? 'group' : 'farm',
+      farm: { id: farm.id, name: farm.name },
+      group,
+      timeZone: 'UTC',
+      from,
+      to,
+      startsAt: null,
+      endsAt: null,
+      filters: {},
+    },
+    timeZoneAt(farm.centroid),
+  );
+}
+
+/** The same scope counted in another time zone (bounds and filters follow). */
+export function withTimeZone(scope: ReportScope, timeZone: string): ReportScope {
+  const startsAt = scope.from ? localDayBounds(scope.from, timeZone).start.toISOString() : null;
+  const endsAt = scope.to ? localDayBounds(scope.to, timeZone).end.toISOString() : null;
+  const filters: ScanFilters = scope.group ? { group_id: scope.group.id } : { farm_id: scope.farm.id };
+  if (startsAt) filters.from = startsAt;
+  if (endsAt) filters.to = endsAt;
+  return { ...scope, timeZone, startsAt, endsAt, filters };
+}
+
+/** A farm report's scope: the farm's scans in the period. */
+export function farmScope(sql: Db, principal: Principal, farmId: string, range: ReportRange) {
+  return scopeOf(sql, principal, farmId, null, range);
+}
+
+/** An explicit group's scope: the scans of the group's animals in the period (the group's farm's time zone). */
+export async function groupScope(sql: Db, principal: Principal, groupId: string, range: ReportRange) {
+  checkRange(range);
+  const group = await findGroup(sql, principal, groupId);
+  if (!group) throw notFound('group');
+  return scopeOf(sql, principal, group.farm.id, group, range);
+}

@@ -1,0 +1,408 @@
+import {
+  createFarm,
+  deleteFarm,
+  type FarmInput,
+  type FarmRow,
+  findFarm,
+  listFarms,
+  updateFarm,
+} from '../../access/farm-queries.ts';
+import { addMember, listMembers, type MemberRow, removeMember } from '../../access/membership-queries.ts';
+import { scanListQuery } from '../../access/scan-list-query.ts';
+import { farmBody } from '../../api/farms.ts';
+import { isAdmin } from '../../auth/principal.ts';
+import { forbidden } from '../../auth/session-middleware.ts';
+import { HttpError } from '../../errors.ts';
+import { ActionForm, Button } from '../components/button.tsx';
+import { type Column, DataTable } from '../components/data-table.tsx';
+import { EmptyState } from '../components/empty-state.tsx';
+import { CheckboxField, ErrorSummary, TextAreaField, TextField } from '../components/form-field.tsx';
+import { FarmMap, type GeoJsonPolygon } from '../map/farm-map.tsx';
+import type { Grade } from '../view-types.ts';
+import {
+  attempt,
+  emptyField,
+  Facts,
+  type FieldErrors,
+  farmZone,
+  idParam,
+  type PageContext,
+  type PageDeps,
+  type PageRouter,
+  pageNotFound,
+  readForm,
+  redirectDone,
+  sendPage,
+  textOf,
+  userOf,
+  validated,
+} from './page-kit.tsx';
+
+const FARM_CREATE = farmBody(true);
+const FARM_PATCH = farmBody(false);
+const FARM_LABELS = { name: 'Name', geofence: 'Geofence', centroid: 'Centre' };
+const MEMBER_LABELS = { email: 'Email', user_id: 'Email', is_owner: 'Owner' };
+const GEOFENCE_HINT =
+  'GeoJSON Polygon in WGS 84: {"type":"Polygon","coordinates":[[[lon,lat],…,[lon,lat]]]}, the first position repeated last. ' +
+  'A Feature or a FeatureCollection holding one polygon (as geojson.io saves) is accepted too. Empty: no geofence.';
+
+type FarmForm = { values: { name?: string; geofence?: string }; errors: FieldErrors };
+type FarmState = {
+  edit?: FarmForm;
+  member?: { values: { email?: string }; errors: FieldErrors };
+  page?: FieldErrors;
+};
+
+/** The geofence textarea → GeoJSON (null when empty); JSON syntax errors are named like the others. */
+export function parseGeofenceText(text: string): unknown | null {
+  if (!text.trim()) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(422, 'invalid_geometry', 'the geofence is not JSON', {
+      problems: [{ pointer: '/geofence', message: `is not valid JSON (${(err as Error).message})` }],
+    });
+  }
+  const v = value as { type?: string; geometry?: unknown; features?: { geometry?: unknown }[] };
+  if (v?.type === 'Feature') return v.geometry ?? null;
+  if (v?.type === 'FeatureCollection' && Array.isArray(v.features) && v.features.length === 1) {
+    return v.features[0]?.geometry ?? null;
+  }
+  return value;
+}
+
+const pretty = (geo: unknown) => (geo ? JSON.stringify(geo) : '');
+
+/**
+ * GET /farms, POST /farms (admins), GET /farms/:id (map of the geofence and scan positions, the
+ * farm's local time, members), POST /farms/:id (name and geofence: admins and the farm's
+ * technicians), POST /farms/:id/delete (admins), POST /farms/:id/members and
+ * POST /farms/:id/members/:userId/remove (admins; owners add and remove technicians, never the last owner).
+ */
+export function farmPages(app: PageRouter, deps: PageDeps) {
+  const { sql } = deps;
+
+  async function renderList(c: PageContext, create?: FarmForm) {
+    const principal = userOf(c);
+    const farms = await listFarms(sql, principal);
+    const columns: Column<FarmRow>[] = [
+      { header: 'Farm', primary: true, cell: (f) => <a href={`/farms/${f.id}`}>{f.name}</a> },
+      { header: 'Geofence', cell: (f) => (f.geofence ? 'yes' : 'none') },
+      { header: 'Local time zone', cell: (f) => farmZone(f.centroid) },
+      { header: 'You may edit', cell: (f) => (f.can_edit ? 'yes' : 'no') },
+    ];
+    return sendPage(
+      c,
+      deps,
+      {
+        title: 'Farms',
+        children: (
+          <>
+            {farms.length === 0 ? (
+              <EmptyState title="No farms yet">
+                <p>An administrator links you to your farms.</p>
+              </EmptyState>
+            ) : (
+              <DataTable id="farms" caption="Farms" captionHidden columns={columns} rows={farms} />
+            )}
+            {isAdmin(principal) && (
+              <FarmEditForm
+                title="New farm"
+                action="/farms"
+                state={create ?? { values: {}, errors: {} }}
+                csrf={principal.csrfToken}
+                submit="Create farm"
+              />
+            )}
+          </>
+        ),
+      },
+      create ? 422 : 200,
+    );
+  }
+
+  async function renderFarm(
+    c: PageContext,
+    id: string,
+    state: FarmState = {},
+    status: 200 | 409 | 422 = 200,
+  ) {
+    const principal = userOf(c);
+    const farm = await findFarm(sql, principal, id);
+    if (!farm) throw pageNotFound();
+    const [members, scans] = await Promise.all([
+      listMembers(sql, principal, id),
+      scanListQuery(sql, principal, { farm_id: id }, { limit: 500 }),
+    ]);
+    const zone = farmZone(farm.centroid);
+    const owner = members?.some((m) => m.user_id === principal.userId && m.is_owner) ?? false;
+    const manages = isAdmin(principal) || owner;
+    return sendPage(
+      c,
+      deps,
+      {
+        title: farm.name,
+        children: (
+          <>
+            <ErrorSummary errors={state.page ?? {}} />
+            <FarmMap
+              id="farm-map"
+              farmName={farm.name}
+              geofence={farm.geofence as GeoJsonPolygon | null}
+              timeZone={zone}
+              tileUrl={deps.tiles?.url}
+              tileAttribution={deps.tiles?.attribution}
+              scans={scans.map((s) => ({
+                id: s.id,
+                lon: s.gps?.lon ?? null,
+                lat: s.gps?.lat ?? null,
+                capturedAt: s.captured_at,
+                grade: (s.grade as Grade | null) ?? null,
+                label: `Scan ${s.capture_id}`,
+                href: `/scans/${s.id}`,
+              }))}
+            />
+            <Facts
+              items={[
+                ['Local time zone', zone],
+                [
+                  'Centre',
+                  farm.centroid ? `${farm.centroid.lat.toFixed(5)}, ${farm.centroid.lon.toFixed(5)}` : '—',
+                ],
+                ['Scans shown on the map', scans.length === 500 ? 'the newest 500' : String(scans.length)],
+              ]}
+            />
+            <p>
+              <a href={`/scans?farm_id=${farm.id}`}>Scans of this farm →</a>{' '}
+              <a href={`/animals?farm_id=${farm.id}`}>Animals →</a>{' '}
+              <a href={`/groups?farm_id=${farm.id}`}>Groups →</a>
+            </p>
+            <Members
+              farmId={farm.id}
+              members={members ?? []}
+              manages={manages}
+              admin={isAdmin(principal)}
+              csrf={principal.csrfToken}
+              form={state.member ?? { values: {}, errors: {} }}
+            />
+            {farm.can_edit && (
+              <FarmEditForm
+                title="Edit farm"
+                action={`/farms/${farm.id}`}
+                state={
+                  state.edit ?? { values: { name: farm.name, geofence: pretty(farm.geofence) }, errors: {} }
+                }
+                csrf={principal.csrfToken}
+                submit="Save farm"
+              />
+            )}
+            {isAdmin(principal) && (
+              <section aria-labelledby="delete-title">
+                <h2 id="delete-title">Delete farm</h2>
+                <p class="muted">Only a farm without scans, animals, groups or devices can be deleted.</p>
+                <ActionForm
+                  action={`/farms/${farm.id}/delete`}
+                  csrfToken={principal.csrfToken}
+                  variant="danger"
+                >
+                  Delete {farm.name}
+                </ActionForm>
+              </section>
+            )}
+          </>
+        ),
+      },
+      status,
+    );
+  }
+
+  const farmInput = (values: FarmForm['values']): FarmInput => ({
+    name: values.name ?? '',
+    geofence: parseGeofenceText(values.geofence ?? ''),
+  });
+
+  app.get('/farms', (c) => renderList(c));
+  app.post('/farms', async (c) => {
+    const principal = userOf(c);
+    const form = await readForm(c);
+    if (!isAdmin(principal)) throw forbidden('only admins create farms');
+    const values = { name: textOf(form, 'name'), geofence: textOf(form, 'geofence') };
+    const done = await attempt(async () => {
+      const input = validated(FARM_CREATE, farmInput(values));
+      return createFarm(sql, { ...input, name: input.name ?? '' });
+    }, FARM_LABELS);
+    if (!done.ok) return renderList(c, { values, errors: done.errors });
+    return redirectDone(c, `/farms/${done.value}`, 'farm-created');
+  });
+
+  app.get('/farms/:id', (c) => renderFarm(c, idParam(c)));
+  app.post('/farms/:id', async (c) => {
+    const id = idParam(c);
+    const form = await readForm(c);
+    const values = { name: textOf(form, 'name'), geofence: textOf(form, 'geofence') };
+    const done = await attempt(
+      async () => updateFarm(sql, userOf(c), id, validated(FARM_PATCH, farmInput(values))),
+      FARM_LABELS,
+    );
+    if (!done.ok) return renderFarm(c, id, { edit: { values, errors: done.errors } }, 422);
+    if (!done.value) throw pageNotFound();
+    return redirectDone(c, `/farms/${id}`, 'farm-saved');
+  });
+
+  app.post('/farms/:id/delete', async (c) => {
+    const id = idParam(c);
+    const principal = userOf(c);
+    await readForm(c);
+    if (!(await findFarm(sql, principal, id))) throw pageNotFound();
+    if (!isAdmin(principal)) throw forbidden('only admins delete farms');
+    const done = await attempt(() => deleteFarm(sql, id), {});
+    if (!done.ok) return renderFarm(c, id, { page: done.errors }, done.status);
+    return redirectDone(c, '/farms', 'farm-deleted');
+  });
+
+  app.post('/farms/:id/members', async (c) => {
+    const id = idParam(c);
+    const form = await readForm(c);
+    const values = { email: textOf(form, 'email').trim() };
+    const done = await attempt(async () => {
+      if (!values.email) throw emptyField('email', 'must not be empty');
+      return addMember(sql, userOf(c), id, {
+        email: values.email,
+        isOwner: textOf(form, 'is_owner') === 'on',
+      });
+    }, MEMBER_LABELS);
+    if (!done.ok) return renderFarm(c, id, { member: { values, errors: done.errors } }, done.status);
+    if (!done.value) throw pageNotFound();
+    return redirectDone(c, `/farms/${id}#members`, 'member-added');
+  });
+
+  app.post('/farms/:id/members/:userId/remove', async (c) => {
+    const id = idParam(c);
+    const userId = idParam(c, 'userId');
+    await readForm(c);
+    const done = await attempt(() => removeMember(sql, userOf(c), id, userId), {});
+    if (!done.ok) return renderFarm(c, id, { member: { values: {}, errors: done.errors } }, done.status);
+    if (!done.value) throw pageNotFound();
+    return redirectDone(c, `/farms/${id}#members`, 'member-removed');
+  });
+}
+
+function FarmEditForm({
+  title,
+  action,
+  state,
+  csrf,
+  submit,
+}: {
+  title: string;
+  action: string;
+  state: FarmForm;
+  csrf: string;
+  submit: string;
+}) {
+  return (
+    <section aria-labelledby="farm-form-title">
+      <h2 id="farm-form-title">{title}</h2>
+      <form method="post" action={action} novalidate>
+        <input type="hidden" name="_csrf" value={csrf} />
+        <ErrorSummary errors={state.errors} />
+        <TextField
+          name="name"
+          label="Name"
+          required
+          value={state.values.name}
+          error={state.errors.name}
+          maxlength={200}
+        />
+        <TextAreaField
+          name="geofence"
+          label="Geofence"
+          rows={6}
+          value={state.values.geofence}
+          error={state.errors.geofence}
+          hint={GEOFENCE_HINT}
+        />
+        <Button>{submit}</Button>
+      </form>
+    </section>
+  );
+}
+
+function Members({
+  farmId,
+  members,
+  manages,
+  admin,
+  csrf,
+  form,
+}: {
+  farmId: string;
+  members: readonly MemberRow[];
+  manages: boolean;
+  admin: boolean;
+  csrf: string;
+  form: { values: { email?: string }; errors: FieldErrors };
+}) {
+  // Owners remove technicians only (the query enforces it; the button is not offered otherwise).
+  const removable = (m: MemberRow) =>
+    admin || (!m.is_owner && m.roles.includes('technician') && !m.roles.includes('farmer'));
+  const columns: Column<MemberRow>[] = [
+    { header: 'Name', primary: true, cell: (m) => m.full_name ?? m.email },
+    { header: 'Email', cell: (m) => m.email },
+    { header: 'Role', cell: (m) => `${m.roles.join(', ')}${m.is_owner ? ' (owner)' : ''}` },
+    ...(manages
+      ? [
+          {
+            header: 'Remove',
+            cell: (m: MemberRow) =>
+              removable(m) ? (
+                <ActionForm
+                  action={`/farms/${farmId}/members/${m.user_id}/remove`}
+                  csrfToken={csrf}
+                  variant="danger"
+                >
+                  Remove<span class="visually-hidden"> {m.email}</span>
+                </ActionForm>
+              ) : (
+                '—'
+              ),
+          },
+        ]
+      : []),
+  ];
+  return (
+    <section id="members" aria-labelledby="members-title">
+      <h2 id="members-title">Members</h2>
+      <DataTable
+        id="farm-members"
+        caption="People linked to this farm"
+        captionHidden
+        columns={columns}
+        rows={members}
+      />
+      {manages && (
+        <form method="post" action={`/farms/${farmId}/members`} novalidate>
+          <input type="hidden" name="_csrf" value={csrf} />
+          <ErrorSummary errors={form.errors} fieldIds={{ _form: 'field-email' }} />
+          <TextField
+            name="email"
+            label={admin ? 'Add a farmer or technician by email' : 'Add a technician by email'}
+            type="email"
+            required
+            value={form.values.email}
+            error={form.errors.email ?? form.errors.user_id}
+          />
+          {admin && (
+            <CheckboxField
+              name="is_owner"
+              label="Owner of this farm (farmers only)"
+              error={form.errors.is_owner}
+            />
+          )}
+          <Button variant="secondary">Add member</Button>
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,403 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../../test-helpers.ts';
+import { TEST_PASSWORD } from '../../test-seed.ts';
+import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
+import { pageClient, strip, textById } from './test-page-client.ts';
+
+// The pages that manage things, through app.request on a real database: animals (chart, forms),
+// farms (map, geofence edit with clear errors, membership by owners), fleet health, groups,
+// notifications (badge, mark read), and the admin pages (users, account requests, announcements).
+// Every form: POST + 303 when done, the form again with the error beside its field when not.
+
+let w: DashboardWorld;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      w = await seedDashboard(db.sql);
+    },
+  },
+);
+const as = (who: keyof DashboardWorld['users']) => pageClient(ctx.server.app, w.users[who].email);
+const sql = () => ctx.db.sql;
+
+describe('animals', () => {
+  test("an animal's page charts its ribeye area and fat thickness over time, in the farm's calendar", async () => {
+    const res = await (await as('farmer')).get(`/animals/${w.animal}`);
+    assert.equal(res.status, 200);
+    assert.match(res.html, /<svg[^>]*role="img"/);
+    assert.match(res.html, /Ribeye area and fat thickness of A-101/);
+    // The scan without pixel spacing is a marked gap, never a point at 0.
+    assert.match(strip(res.html), /no pixel spacing/);
+    assert.match(strip(res.html), /Spring heifers/);
+    assert.ok(!res.html.includes('<form method="post" action="/animals/'), 'a farmer gets no edit form');
+    assert.equal((await (await as('stranger')).get(`/animals/${w.animal}`)).status, 404);
+  });
+
+  test('technicians add and edit animals; errors sit beside the fields; farmers are refused', async () => {
+    const tech = await as('technician');
+    const bad = await tech.post('/animals', { farm_id: w.farmA, tag_id: '', eid: '123', birth_date: 'soon' });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'field-tag_id-error') ?? '', /Tag must not be empty/);
+    assert.match(textById(bad.html, 'field-eid-error') ?? '', /15-digit/);
+    assert.match(textById(bad.html, 'field-birth_date-error') ?? '', /Birth date must be a valid date/);
+    const dup = await tech.post('/animals', { farm_id: w.farmA, tag_id: 'A-101' });
+    assert.equal(dup.status, 422);
+    assert.match(
+      textById(dup.html, 'field-tag_id-error') ?? '',
+      /already used by another animal of this farm/,
+    );
+    const made = await tech.post('/animals', { farm_id: w.farmA, tag_id: 'A-202', sex: 'steer' });
+    assert.equal(made.status, 303);
+    const id = /\/animals\/([0-9a-f-]{36})\?done=animal-created/.exec(made.location ?? '')?.[1];
+    assert.ok(id);
+    const edited = await tech.post(`/animals/${id}`, {
+      farm_id: w.farmA,
+      tag_id: 'A-202',
+      breed: 'Hereford',
+    });
+    assert.equal(edited.status, 303);
+    const [row] = await sql()`SELECT breed, sex FROM animals WHERE id = ${id}`;
+    assert.deepEqual({ ...row }, { breed: 'Hereford', sex: null });
+    const farmer = await as('farmer');
+    assert.equal((await farmer.post('/animals', { farm_id: w.farmA, tag_id: 'A-303' })).status, 403);
+    // Moving an animal to a farm the technician cannot see is refused beside the farm field.
+    const moved = await tech.post(`/animals/${id}`, { farm_id: w.farmB, tag_id: 'A-202' });
+    assert.equal(moved.status, 422);
+    assert.match(textById(moved.html, 'field-farm_id-error') ?? '', /not a farm you can see/);
+  });
+});
+
+describe('farms', () => {
+  test('the farm page maps the geofence and the scan positions, in the farm’s time zone', async () => {
+    const res = await (await as('farmer')).get(`/farms/${w.farmA}`);
+    assert.equal(res.status, 200);
+    assert.match(res.html, /<path class="geofence"/);
+    assert.equal((res.html.match(/class="scan-point /g) ?? []).length, 3);
+    assert.match(strip(res.html), /Local time zone America\/Toronto/);
+    assert.equal((await (await as('farmer')).get(`/farms/${w.farmB}`)).status, 404);
+  });
+
+  test('geofence edit: invalid JSON, a self-crossing ring and an unclosed ring are named beside the field', async () => {
+    const tech = await as('technician');
+    const notJson = await tech.post(`/farms/${w.farmA}`, {
+      name: 'Maple Farm',
+      geofence: '{"type": "Polygon",',
+    });
+    assert.equal(notJson.status, 422);
+    assert.match(textById(notJson.html, 'field-geofence-error') ?? '', /Geofence is not valid JSON/);
+    const bowtie = JSON.stringify({
+      type: 'Polygon',
+      coordinates: [
+        [
+          [-79.4, 43.6],
+          [-79.3, 43.7],
+          [-79.3, 43.6],
+          [-79.4, 43.7],
+          [-79.4, 43.6],
+        ],
+      ],
+    });
+    const crossed = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: bowtie });
+    assert.equal(crossed.status, 422);
+    assert.match(textById(crossed.html, 'field-geofence-error') ?? '', /Self-intersection/);
+    const open = JSON.stringify({
+      type: 'Polygon',
+      coordinates: [
+        [
+          [-79.4, 43.6],
+          [-79.3, 43.6],
+          [-79.3, 43.7],
+          [-79.4, 43.7],
+        ],
+      ],
+    });
+    const unclosed = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: open });
+    assert.match(textById(unclosed.html, 'field-geofence-error') ?? '', /not closed/);
+    // geojson.io's FeatureCollection is accepted.
+    const square = [
+      [-79.39, 43.64],
+      [-79.37, 43.64],
+      [-79.37, 43.66],
+      [-79.39, 43.66],
+      [-79.39, 43.64],
+    ];
+    const fc = JSON.stringify({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [square] } }],
+    });
+    const saved = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: fc });
+    assert.equal(saved.status, 303);
+    const [farm] = await sql()`SELECT ST_AsGeoJSON(geofence)::json AS g FROM farms WHERE id = ${w.farmA}`;
+    assert.deepEqual(farm!.g.coordinates, [square]);
+    assert.equal(
+      (await (await as('farmer')).post(`/farms/${w.farmA}`, { name: 'Mine', geofence: '' })).status,
+      403,
+    );
+  });
+
+  test('admins create farms (errors beside fields) and cannot delete one still in use', async () => {
+    const admin = await as('admin');
+    const bad = await admin.post('/farms', { name: '  ', geofence: '' });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'field-name-error') ?? '', /Name must be/);
+    const made = await admin.post('/farms', { name: 'Cedar Farm', geofence: '' });
+    assert.equal(made.status, 303);
+    const inUse = await admin.post(`/farms/${w.farmB}/delete`);
+    assert.equal(inUse.status, 409);
+    assert.match(strip(inUse.html), /still has scans/);
+    const id = /\/farms\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1];
+    assert.equal((await admin.post(`/farms/${id}/delete`)).status, 303);
+    assert.equal((await (await as('technician')).post('/farms', { name: 'Tech farm' })).status, 403);
+  });
+
+  test('an owner adds and removes technicians, never themselves as the last owner; a technician cannot', async () => {
+    const owner = await as('farmer');
+    const unknown = await owner.post(`/farms/${w.farmA}/members`, { email: 'nobody@example.com' });
+    assert.equal(unknown.status, 422);
+    assert.match(textById(unknown.html, 'field-email-error') ?? '', /no active farmer or technician/);
+    const added = await owner.post(`/farms/${w.farmA}/members`, { email: w.users.spareTech.email });
+    assert.equal(added.status, 303);
+    assert.match((await owner.get(`/farms/${w.farmA}`)).html, /spare-tech@example\.com/);
+    const removed = await owner.post(`/farms/${w.farmA}/members/${w.users.spareTech.id}/remove`);
+    assert.equal(removed.status, 303);
+    assert.equal((await owner.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`)).status, 403);
+    const tech = await as('technician');
+    assert.equal(
+      (await tech.post(`/farms/${w.farmA}/members`, { email: w.users.spareTech.email })).status,
+      403,
+    );
+    const admin = await as('admin');
+    const last = await admin.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`);
+    assert.equal(last.status, 409);
+    assert.match(strip(last.html), /keeps at least one owner/);
+  });
+});
+
+describe('fleet', () => {
+  test('devices with their health badges: backlog and silence flagged, a device never heard says so', async () => {
+    await sql()`
+      INSERT INTO device_health (device_id, heartbeat_id, received_at, sent_at, clock_skew_ms, agent_version, uptime_s,
+                                 pending_captures, pending_bytes, oldest_pending_age_s, quarantined, disk_free_bytes,
+                                 clock_synced, clock_offset_ms, probe_connected, body, backlog_since)
+      VALUES (${w.deviceA}, 1, now() - interval '2 hours', now() - interval '2 hours', 0, '0.4.1', 3600, 140, 5000000,
+              4000, 0, 8000000000, true, 12, true, '{}', now() - interval '2 hours')`;
+    const res = await (await as('technician')).get('/fleet');
+    assert.equal(res.status, 200);
+    const fleet = textById(res.html, 'fleet') ?? '';
+    assert.match(fleet, /dev-a Problem: silent for 2 h 0 min Problem: backlog: 140 waiting/);
+    assert.match(fleet, /7\.5 GB/);
+    assert.match(fleet, /0\.4\.1/);
+    assert.ok(!fleet.includes('dev-b'), "another farm's device is not listed");
+    const admin = textById((await (await as('admin')).get('/fleet')).html, 'fleet') ?? '';
+    assert.match(admin, /dev-b Unknown: no heartbeat yet/);
+  });
+});
+
+describe('groups', () => {
+  test('create with errors beside fields, add and remove animals (window checked), delete', async () => {
+    const tech = await as('technician');
+    const bad = await tech.post('/groups', {
+      farm_id: w.farmA,
+      name: 'Spring heifers',
+      birth_date_from: '2024-06-01',
+      birth_date_to: '2024-01-01',
+    });
+    assert.ok(bad.status === 422 || bad.status === 409);
+    const made = await tech.post('/groups', {
+      farm_id: w.farmA,
+      name: 'Autumn steers',
+      birth_date_from: '2024-09-01',
+    });
+    assert.equal(made.status, 303);
+    const id = /\/groups\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1] ?? 'missing';
+    const outside = await tech.post(`/groups/${id}/animals`, { animal_id: w.animal });
+    assert.equal(outside.status, 422);
+    assert.match(textById(outside.html, 'field-animal_id-error') ?? '', /outside the group's window/);
+    const none = await tech.post(`/groups/${id}/animals`, { animal_id: '' });
+    assert.match(textById(none.html, 'field-animal_id-error') ?? '', /Animal must be chosen/);
+    assert.equal(
+      (await tech.post(`/groups/${id}`, { name: 'Autumn steers', birth_date_from: '' })).status,
+      303,
+    );
+    assert.equal((await tech.post(`/groups/${id}/animals`, { animal_id: w.animal })).status, 303);
+    assert.match((await tech.get(`/groups/${id}`)).html, /A-101/);
+    assert.equal((await tech.post(`/groups/${id}/animals/${w.animal}/remove`)).status, 303);
+    assert.equal((await (await as('farmer')).post(`/groups/${id}/delete`)).status, 403);
+    assert.equal((await tech.post(`/groups/${id}/delete`)).status, 303);
+    assert.equal((await tech.get(`/groups/${id}`)).status, 404);
+  });
+});
+
+describe('notifications', () => {
+  test('the unread badge in the layout, the list in words, mark one and all read; another’s is a 404', async () => {
+    await sql()`
+      INSERT INTO notifications (user_id, type, payload) VALUES
+        (${w.users.farmer.id}, 'scan_graded', ${sql().json({ scan_id: w.scanGraded, capture_id: 'cap_graded', grade: 'A', rea_cm2: 81.4 })}),
+        (${w.users.farmer.id}, 'scan_rejected', ${sql().json({ scan_id: w.scanNoSpacing, capture_id: '<b>cap</b>' })})`;
+    const farmer = await as('farmer');
+    const home = await farmer.get('/');
+    assert.match(
+      home.html,
+      /<span class="badge" aria-hidden="true">2<\/span><span class="visually-hidden">, 2 unread<\/span>/,
+    );
+    const list = await farmer.get('/notifications');
+    assert.match(strip(list.html), /Scan cap_graded graded A, ribeye area 81\.4 cm²/);
+    assert.match(list.html, /Scan &lt;b&gt;cap&lt;\/b&gt; rejected/);
+    const [n] =
+      await sql()`SELECT id FROM notifications WHERE user_id = ${w.users.farmer.id} AND type = 'scan_graded'`;
+    assert.equal((await (await as('stranger')).post(`/notifications/${n!.id}/read`)).status, 404);
+    assert.equal((await farmer.post(`/notifications/${n!.id}/read`)).status, 303);
+    assert.match((await farmer.get('/')).html, /, 1 unread/);
+    assert.equal((await farmer.post('/notifications/read-all')).status, 303);
+    assert.ok(!(await farmer.get('/')).html.includes('unread'));
+  });
+});
+
+describe('admin pages', () => {
+  test('non-admins get 403 on every admin page', async () => {
+    for (const who of ['farmer', 'technician'] as const) {
+      const client = await as(who);
+      for (const path of [
+        '/admin/users',
+        `/admin/users/${w.users.farmer.id}`,
+        '/admin/registrations',
+        '/admin/announcements',
+      ])
+        assert.equal((await client.get(path)).status, 403, `${who} ${path}`);
+    }
+  });
+
+  test('users: create (policy beside the password), roles, reset password ends sessions, disable, never the last admin', async () => {
+    const admin = await as('admin');
+    const weak = await admin.post('/admin/users', {
+      email: 'new@example.com',
+      full_name: 'New Person',
+      roles: 'farmer',
+      password: 'password',
+    });
+    assert.equal(weak.status, 422);
+    assert.match(
+      textById(weak.html, 'field-password-error') ?? '',
+      /Password must be at least 12 characters/,
+    );
+    const noRole = await admin.post('/admin/users', {
+      email: 'new@example.com',
+      full_name: 'New',
+      password: 'cedar-lane-river-77',
+    });
+    assert.match(textById(noRole.html, 'field-roles-error') ?? '', /Roles must have at least 1 item/);
+    const made = await admin.post('/admin/users', {
+      email: 'new@example.com',
+      full_name: 'New Person',
+      roles: ['farmer', 'technician'],
+      password: 'cedar-lane-river-77',
+    });
+    assert.equal(made.status, 303);
+    const id = /\/admin\/users\/([0-9a-f-]{36})/.exec(made.location ?? '')?.[1] ?? 'missing';
+    const newcomer = await pageClient(ctx.server.app, 'new@example.com', 'cedar-lane-river-77');
+    assert.equal((await newcomer.get('/')).status, 200);
+    assert.equal((await admin.post(`/admin/users/${id}/password`, { password: 'short' })).status, 422);
+    assert.equal(
+      (await admin.post(`/admin/users/${id}/password`, { password: 'willow-creek-bend-12' })).status,
+      303,
+    );
+    assert.equal((await newcomer.get('/')).status, 303, 'reset ends the sessions');
+    assert.equal((await admin.post(`/admin/users/${id}/farms`, { farm_id: w.farmA })).status, 303);
+    assert.match(strip((await admin.get(`/admin/users/${id}`)).html), /Maple Farm/);
+    assert.equal((await admin.post(`/admin/users/${id}/farms/${w.farmA}/remove`)).status, 303);
+    const disabled = await admin.post(`/admin/users/${id}`, {
+      full_name: 'New Person',
+      roles: 'farmer',
+      status: 'disabled',
+    });
+    assert.equal(disabled.status, 303);
+    const [row] = await sql()`SELECT status FROM users WHERE id = ${id}`;
+    assert.equal(row!.status, 'disabled');
+    const demote = await admin.post(`/admin/users/${w.users.admin.id}`, {
+      full_name: 'Admin',
+      roles: 'farmer',
+      status: 'active',
+    });
+    assert.equal(demote.status, 409);
+    assert.match(strip(demote.html), /last active admin/);
+  });
+
+  test('account requests: reject needs a reason (beside the field), approve creates the account', async () => {
+    const anon = await pageClient(ctx.server.app);
+    for (const email of ['ask1@example.com', 'ask2@example.com']) {
+      const asked = await anon.post(
+        '/register',
+        { email, full_name: 'Asker <i>', requested_role: 'technician', password: 'meadow-lark-river-9' },
+        { csrf: false },
+      );
+      assert.equal(asked.status, 200);
+    }
+    const admin = await as('admin');
+    const page = await admin.get('/admin/registrations');
+    assert.match(page.html, /Asker &lt;i&gt;/);
+    const [r1, r2] =
+      await sql()`SELECT id FROM registration_requests WHERE email IN ('ask1@example.com', 'ask2@example.com') ORDER BY email`;
+    const noReason = await admin.post(`/admin/registrations/${r1!.id}/reject`, { reason: '   ' });
+    assert.equal(noReason.status, 422);
+    assert.match(textById(noReason.html, `reason-${r1!.id}-error`) ?? '', /Reason must not be empty/);
+    assert.equal(
+      (await admin.post(`/admin/registrations/${r1!.id}/reject`, { reason: 'unknown farm' })).status,
+      303,
+    );
+    assert.equal(
+      (await admin.post(`/admin/registrations/${r2!.id}/approve`, { role: 'technician', farm_id: w.farmA }))
+        .status,
+      303,
+    );
+    const tech = await pageClient(ctx.server.app, 'ask2@example.com', 'meadow-lark-river-9');
+    assert.match(strip((await tech.get('/scans')).html), /cap_graded/);
+    const again = await admin.post(`/admin/registrations/${r2!.id}/approve`, { role: 'technician' });
+    assert.equal(again.status, 409);
+  });
+
+  test('announcements: errors beside fields, published on the home page, a script stays text, expired goes away', async () => {
+    const admin = await as('admin');
+    const bad = await admin.post('/admin/announcements', {
+      title: '',
+      body: 'x',
+      format: 'markdown',
+      expires_at: 'tomorrow',
+    });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'field-expires_at-error') ?? '', /must be a date and time/);
+    const empty = await admin.post('/admin/announcements', { title: '', body: 'x', format: 'markdown' });
+    assert.match(textById(empty.html, 'field-title-error') ?? '', /Title must not be empty/);
+    const made = await admin.post('/admin/announcements', {
+      title: 'Scanner day <script>alert(1)</script>',
+      body: 'Bring *tags*. <script>alert(2)</script>',
+      format: 'markdown',
+    });
+    assert.equal(made.status, 303);
+    const home = (await (await as('farmer')).get('/')).html;
+    assert.match(home, /Scanner day &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.match(home, /Bring <em>tags<\/em>\. &lt;script&gt;alert\(2\)&lt;\/script&gt;/);
+    const [a] = await sql()`SELECT id FROM announcements WHERE title LIKE 'Scanner day%'`;
+    assert.equal((await admin.post(`/admin/announcements/${a!.id}/expire`)).status, 303);
+    assert.ok(!(await (await as('farmer')).get('/')).html.includes('Scanner day'));
+    assert.equal((await admin.post(`/admin/announcements/${a!.id}/delete`)).status, 303);
+    assert.equal((await admin.post(`/admin/announcements/${a!.id}/delete`)).status, 404);
+  });
+});
+
+describe('account', () => {
+  test('the account page in the layout: name saved, password errors beside the field', async () => {
+    const farmer = await as('farmer');
+    const bad = await farmer.post('/account/password', {
+      current_password: TEST_PASSWORD,
+      new_password: 'short',
+    });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'field-new_password-error') ?? '', /at least 12 characters/);
+    assert.match(bad.html, /<nav class="site-nav"/);
+    const saved = await farmer.post('/account', { full_name: 'Fran Farmer' });
+    assert.equal(saved.location, '/account?done=name-saved');
+    assert.match(strip((await farmer.get('/account?done=name-saved')).html), /Done: Name saved\./);
+  });
+});

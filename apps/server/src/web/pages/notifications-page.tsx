@@ -1,0 +1,154 @@
+import { listFarms } from '../../access/farm-queries.ts';
+import {
+  listNotifications,
+  markAllRead,
+  markRead,
+  type NotificationRow,
+} from '../../access/notification-queries.ts';
+import { UUID_RE } from '../../api/request-validation.ts';
+import { ActionForm } from '../components/button.tsx';
+import { EmptyState } from '../components/empty-state.tsx';
+import { LocalTime } from '../components/local-time.tsx';
+import { Pagination, pageHref } from '../components/pagination.tsx';
+import {
+  commonZone,
+  type PageDeps,
+  type PageRouter,
+  pageNotFound,
+  readForm,
+  redirectDone,
+  sendPage,
+  userOf,
+} from './page-kit.tsx';
+
+const PAGE_SIZE = 50;
+
+type Payload = Record<string, unknown>;
+const str = (p: Payload, k: string) =>
+  typeof p[k] === 'string' || typeof p[k] === 'number' ? String(p[k]) : undefined;
+const id = (p: Payload, k: string) => {
+  const v = str(p, k);
+  return v && UUID_RE.test(v) ? v : undefined;
+};
+
+/** A notification in words, with a link to what it is about (payload values are shown as text only). */
+export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: string; href?: string } {
+  const p = (n.payload && typeof n.payload === 'object' ? n.payload : {}) as Payload;
+  const scan = id(p, 'scan_id');
+  const capture = str(p, 'capture_id') ?? 'a scan';
+  const device = str(p, 'device_code') ?? 'a device';
+  const deviceHref = '/fleet';
+  switch (n.type) {
+    case 'scan_graded': {
+      const rea = str(p, 'rea_cm2');
+      return {
+        text: `Scan ${capture} graded${str(p, 'grade') ? ` ${str(p, 'grade')}` : ''}${rea ? `, ribeye area ${rea} cm²` : ''}`,
+        href: scan && `/scans/${scan}`,
+      };
+    }
+    case 'scan_corrected': {
+      const rea = str(p, 'rea_cm2');
+      return {
+        text: `Scan ${capture} corrected by hand${rea ? `: ribeye area ${rea} cm²` : ''}`,
+        href: scan && `/scans/${scan}`,
+      };
+    }
+    case 'scan_rejected':
+      return { text: `Scan ${capture} rejected (grade R)`, href: scan && `/scans/${scan}` };
+    case 'grading_failed':
+      return {
+        text: `Grading of scan ${capture} failed${str(p, 'reason') ? `: ${str(p, 'reason')}` : ''}`,
+        href: scan && `/scans/${scan}`,
+      };
+    case 'device_silent':
+      return { text: `Device ${device} went silent`, href: deviceHref };
+    case 'device_backlog':
+      return { text: `Device ${device} has an upload backlog`, href: deviceHref };
+    case 'device_disk_low':
+      return { text: `Device ${device} is low on disk space`, href: deviceHref };
+    case 'device_clock_unsynced':
+      return { text: `Device ${device} has an unsynchronised clock`, href: deviceHref };
+    case 'registration_pending':
+      return { text: `${str(p, 'email') ?? 'Someone'} asked for an account`, href: '/admin/registrations' };
+    default:
+      return { text: n.type.replace(/_/g, ' '), href: scan && `/scans/${scan}` };
+  }
+}
+
+/** GET /notifications (the viewer's own, newest first), POST /notifications/:id/read, POST /notifications/read-all. */
+export function notificationPages(app: PageRouter, deps: PageDeps) {
+  const { sql } = deps;
+  app.get('/notifications', async (c) => {
+    const principal = userOf(c);
+    const before = Number(c.req.query('before'));
+    const beforeId = Number.isSafeInteger(before) && before > 0 ? before : undefined;
+    const [rows, farms] = await Promise.all([
+      listNotifications(sql, principal.userId, { beforeId, limit: PAGE_SIZE + 1 }),
+      listFarms(sql, principal),
+    ]);
+    const zone = commonZone(farms);
+    const page = rows.slice(0, PAGE_SIZE);
+    const unread = page.some((n) => !n.is_read);
+    return sendPage(c, deps, {
+      title: 'Notifications',
+      children: (
+        <>
+          {unread && (
+            <ActionForm action="/notifications/read-all" csrfToken={principal.csrfToken}>
+              Mark all as read
+            </ActionForm>
+          )}
+          {page.length === 0 ? (
+            <EmptyState title="No notifications" />
+          ) : (
+            <ul class="notifications" id="notifications">
+              {page.map((n) => {
+                const { text, href } = describe(n);
+                return (
+                  <li class={n.is_read ? 'notification' : 'notification notification-unread'}>
+                    <p>
+                      {!n.is_read && <strong class="badge-text">New </strong>}
+                      {href ? <a href={href}>{text}</a> : text}
+                    </p>
+                    <p class="muted">
+                      <LocalTime utc={n.created_at} timeZone={zone} />
+                    </p>
+                    {!n.is_read && (
+                      <ActionForm
+                        action={`/notifications/${n.id}/read`}
+                        csrfToken={principal.csrfToken}
+                        variant="link"
+                      >
+                        Mark as read<span class="visually-hidden">: {text}</span>
+                      </ActionForm>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+          <Pagination
+            newerHref={beforeId ? pageHref('/notifications', {}) : null}
+            olderHref={
+              rows.length > PAGE_SIZE ? pageHref('/notifications', { before: String(page.at(-1)!.id) }) : null
+            }
+          />
+        </>
+      ),
+    });
+  });
+
+  app.post('/notifications/read-all', async (c) => {
+    await readForm(c);
+    await markAllRead(sql, userOf(c).userId);
+    return redirectDone(c, '/notifications', 'notifications-read');
+  });
+
+  app.post('/notifications/:id/read', async (c) => {
+    const raw = c.req.param('id') ?? '';
+    if (!/^[1-9]\d{0,17}$/.test(raw)) throw pageNotFound();
+    await readForm(c);
+    if (!(await markRead(sql, userOf(c).userId, Number(raw)))) throw pageNotFound();
+    return redirectDone(c, '/notifications', 'notification-read');
+  });
+}

@@ -1,0 +1,118 @@
+import { decodeScanCursor, type ScanCursor } from '../../access/scan-cursor.ts';
+import { SCAN_FILTER_PARAMS, type ScanFilters } from '../../access/scan-filters.ts';
+import { compileQuerySchema } from '../../api/request-validation.ts';
+import { HttpError } from '../../errors.ts';
+import { localDayBounds } from '../time/format-local.ts';
+import type { FieldErrors } from './page-kit.tsx';
+
+/** The filter fields of the scans page, as typed in its form (dates are local calendar days). */
+export const FILTER_FIELDS = [
+  'farm_id',
+  'device_id',
+  'animal_id',
+  'group_id',
+  'capture_id',
+  'from',
+  'to',
+  'status',
+  'grade',
+  'review_label',
+  'in_geofence_of',
+] as const;
+export type FilterValues = Partial<Record<(typeof FILTER_FIELDS)[number], string>>;
+
+export const FILTER_LABELS: Record<string, string> = {
+  farm_id: 'Farm',
+  device_id: 'Device',
+  animal_id: 'Animal',
+  group_id: 'Group',
+  capture_id: 'Capture id',
+  from: 'From',
+  to: 'To',
+  status: 'Status',
+  grade: 'Grade',
+  review_label: 'Review label',
+  in_geofence_of: 'Inside the geofence of',
+};
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export type ParsedFilters = {
+  /** The filters as the query layer (and the JSON API) take them; only the valid ones. */
+  filters: ScanFilters;
+  /** What was typed, to show in the form again. */
+  values: FilterValues;
+  errors: FieldErrors;
+  after?: ScanCursor;
+  before?: ScanCursor;
+};
+
+/**
+ * The scans page's query string → the same `ScanFilters` the API validates with the same schemas
+ * (SCAN_FILTER_PARAMS). `from`/`to` are whole local days in `zone` (the farm's time): from the start of
+ * `from` to the end of `to`, so a farmer's "9 September" means their 9 September.
+ */
+export function parseScanPageQuery(query: URLSearchParams, zone: string): ParsedFilters {
+  const values: FilterValues = {};
+  for (const name of FILTER_FIELDS) {
+    const v = query.get(name)?.trim();
+    if (v) values[name] = v;
+  }
+  const errors: FieldErrors = {};
+  const api: Record<string, string> = {};
+  for (const [name, v] of Object.entries(values)) {
+    if (name !== 'from' && name !== 'to') api[name] = v;
+  }
+  for (const [name, edge] of [
+    ['from', 'start'],
+    ['to', 'end'],
+  ] as const) {
+    const day = values[name];
+    if (day === undefined) continue;
+    if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
+      errors[name] = `${FILTER_LABELS[name]} must be a date (YYYY-MM-DD).`;
+      continue;
+    }
+    api[name] = localDayBounds(day, zone)[edge].toISOString();
+  }
+  if (values.from && values.to && !errors.from && !errors.to && values.to < values.from) {
+    errors.to = 'To must not be before From.';
+  }
+  const result = compileQuerySchema(SCAN_FILTER_PARAMS)(api);
+  if (!result.ok) {
+    for (const p of result.problems) {
+      const name = p.pointer.replace(/^\//, '').split('/')[0] ?? '';
+      errors[name] ??= `${FILTER_LABELS[name] ?? name} ${p.message}.`;
+    }
+  }
+  const filters: ScanFilters = {};
+  for (const [name, v] of Object.entries(api)) {
+    if (!errors[name]) (filters as Record<string, string>)[name] = v;
+  }
+  return { filters, values, errors, ...cursors(query, errors) };
+}
+
+function cursors(query: URLSearchParams, errors: FieldErrors) {
+  const out: { after?: ScanCursor; before?: ScanCursor } = {};
+  for (const [param, key] of [
+    ['cursor', 'after'],
+    ['before', 'before'],
+  ] as const) {
+    const text = query.get(param);
+    if (!text) continue;
+    try {
+      out[key] = decodeScanCursor(text);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      errors._form = 'That page link is not valid any more; showing the newest scans.';
+    }
+  }
+  return out;
+}
+
+/** The filters as the API's query string (ISO instants), e.g. for the live event stream's URL. */
+export function apiQueryOf(filters: ScanFilters): string {
+  return new URLSearchParams(
+    Object.entries(filters).filter(([, v]) => v !== undefined) as [string, string][],
+  ).toString();
+}

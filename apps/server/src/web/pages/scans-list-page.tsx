@@ -1,0 +1,226 @@
+import { listAnimals } from '../../access/animal-queries.ts';
+import { listDevices } from '../../access/device-queries.ts';
+import { type FarmRow, listFarms } from '../../access/farm-queries.ts';
+import { listGroups } from '../../access/group-queries.ts';
+import { encodeScanCursor } from '../../access/scan-cursor.ts';
+import { GRADES, SCAN_FILTER_PARAMS, SCAN_STATUSES } from '../../access/scan-filters.ts';
+import { scanListQuery } from '../../access/scan-list-query.ts';
+import { readQuery } from '../../api/request-validation.ts';
+import { Button } from '../components/button.tsx';
+import { EmptyState } from '../components/empty-state.tsx';
+import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
+import { Pagination, pageHref } from '../components/pagination.tsx';
+import { ScansTable, scanRowEvent } from '../components/scans-table.tsx';
+import { sseStream } from '../sse.ts';
+import type { ScanRow } from '../view-types.ts';
+import {
+  commonZone,
+  type FieldErrors,
+  farmZone,
+  type PageDeps,
+  type PageRouter,
+  sendPage,
+  userOf,
+} from './page-kit.tsx';
+import { apiQueryOf, FILTER_LABELS, type FilterValues, parseScanPageQuery } from './scan-list-filters.ts';
+import { toScanRow } from './scan-rows.ts';
+
+const PAGE_SIZE = 50;
+const STATUS_WORDS: Record<string, string> = {
+  uploaded: 'uploaded',
+  ingested: 'waiting for grading',
+  graded: 'graded',
+  error: 'failed',
+};
+const GRADE_WORDS: Record<string, string> = { A: 'A — usable', M: 'M — marginal', R: 'R — reject' };
+
+/** The zone the date filters mean: the chosen farm's, else the one all visible farms share, else UTC. */
+function filterZone(farms: readonly FarmRow[], farmId: string | undefined): string {
+  const chosen = farms.find((f) => f.id === farmId);
+  if (chosen) return farmZone(chosen.centroid);
+  return commonZone(farms);
+}
+
+/**
+ * GET /scans — the scans the viewer may see (the API's query and filters), newest first, 50 a page
+ * with Newer/Older keyset links, thumbnails through presigned URLs, and on the first page live rows
+ * (new and graded scans) from GET /scans/events.
+ */
+export function scanListPages(app: PageRouter, deps: PageDeps) {
+  const { sql, signer } = deps;
+
+  app.get(
+    '/scans/events',
+    async (c) => {
+      const principal = c.get('principal');
+      if (principal === undefined) return c.text('sign in first', 401);
+      const filters = readQuery(c, SCAN_FILTER_PARAMS);
+      // HEAD runs this GET handler; a stream nobody reads would hold a live watch (and the LISTEN
+      // connection) until shutdown. The headers say what a GET would answer; nothing is opened.
+      if (c.req.method === 'HEAD') {
+        return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      }
+      const ended = new AbortController();
+      return sseStream(c, {
+        heartbeatMs: 15_000,
+        retryMs: 3_000,
+        shutdown: AbortSignal.any([deps.shutdown, ended.signal]),
+        subscribe: async (send) => {
+          const stop = await deps.live.watch({
+            principal,
+            filters,
+            deliver: async (row) => send(scanRowEvent(await toScanRow(row, signer))),
+            end: () => ended.abort(),
+          });
+          await send({ event: 'ready', data: 'ok' });
+          return stop;
+        },
+      });
+    },
+    { anonymous: 'handler' },
+  );
+
+  app.get('/scans', async (c) => {
+    const principal = userOf(c);
+    const query = new URL(c.req.url).searchParams;
+    const [farms, devices, groups, animals] = await Promise.all([
+      listFarms(sql, principal),
+      listDevices(sql, principal),
+      listGroups(sql, principal),
+      listAnimals(sql, principal, { limit: 500 }),
+    ]);
+    const zone = filterZone(farms, query.get('farm_id') ?? undefined);
+    const { filters, values, errors, after, before } = parseScanPageQuery(query, zone);
+    const fetched = await scanListQuery(sql, principal, filters, { limit: PAGE_SIZE + 1, after, before });
+    const page = fetched.slice(0, PAGE_SIZE);
+    const more = fetched.length > PAGE_SIZE;
+    const rows: ScanRow[] = await Promise.all(page.map((r) => toScanRow(r, signer)));
+    const cursorOf = (r: (typeof page)[number]) => encodeScanCursor({ sortUs: r.sort_us, id: r.id });
+    const base = `/scans${new URL(c.req.url).search}`;
+    // Fewer newer scans than a page: that is the first page, shown whole (and live).
+    if (before && !more) return c.redirect(pageHref(base, { before: null, cursor: null, done: null }), 303);
+    const hasNewer = before ? more : after !== undefined;
+    const hasOlder = before ? true : more;
+    const first = page[0];
+    const last = page.at(-1);
+    const firstPage = !after && !before;
+    const options = {
+      farms: farms.map((f) => ({ value: f.id, label: f.name })),
+      fenced: farms.filter((f) => f.geofence).map((f) => ({ value: f.id, label: f.name })),
+      devices: devices.map((d) => ({
+        value: d.id,
+        label: d.label ? `${d.device_code} (${d.label})` : d.device_code,
+      })),
+      groups: groups.map((g) => ({ value: g.id, label: `${g.name} (${g.farm.name})` })),
+      animals: animals.map((a) => ({ value: a.id, label: `${a.tag_id} (${a.farm.name})` })),
+    };
+    return sendPage(c, deps, {
+      title: 'Scans',
+      scripts: firstPage ? ['js/live-scans.js'] : [],
+      children: (
+        <>
+          <FilterForm values={values} errors={errors} options={options} zone={zone} />
+          {rows.length === 0 && (
+            <div data-live-empty="">
+              <EmptyState title="No scans match">
+                {Object.keys(values).length > 0 ? (
+                  <p>
+                    Change the filters or <a href="/scans">show every scan</a>.
+                  </p>
+                ) : (
+                  <p>Scans appear here as soon as a device uploads them.</p>
+                )}
+              </EmptyState>
+            </div>
+          )}
+          <ScansTable rows={rows} liveSrc={firstPage ? `/scans/events?${apiQueryOf(filters)}` : undefined} />
+          <Pagination
+            newerHref={
+              hasNewer && first ? pageHref(base, { before: cursorOf(first), cursor: null, done: null }) : null
+            }
+            olderHref={
+              hasOlder && last ? pageHref(base, { cursor: cursorOf(last), before: null, done: null }) : null
+            }
+          />
+        </>
+      ),
+    });
+  });
+}
+
+type Option = { value: string; label: string };
+
+function FilterForm({
+  values,
+  errors,
+  options,
+  zone,
+}: {
+  values: FilterValues;
+  errors: FieldErrors;
+  options: Record<'farms' | 'fenced' | 'devices' | 'groups' | 'animals', Option[]>;
+  zone: string;
+}) {
+  const select = (name: keyof FilterValues, opts: Option[], placeholder: string) => (
+    <SelectField
+      name={name}
+      label={FILTER_LABELS[name]!}
+      options={opts}
+      value={values[name] ?? ''}
+      placeholder={placeholder}
+      error={errors[name]}
+    />
+  );
+  const active = Object.keys(values).length;
+  // Folded away unless filters are in use (or wrong): on a phone the rows come first. <details> works
+  // without JavaScript.
+  return (
+    <details class="filter-panel" open={active > 0 || Object.keys(errors).length > 0}>
+      <summary>{active > 0 ? `Filters (${active} in use)` : 'Filter scans'}</summary>
+      <form method="get" action="/scans" aria-label="Filter scans">
+        <ErrorSummary errors={errors} fieldIds={{ _form: 'field-farm_id' }} />
+        <div class="filters">
+          {select('farm_id', options.farms, 'Any farm')}
+          {select('device_id', options.devices, 'Any device')}
+          {select('animal_id', options.animals, 'Any animal')}
+          {select('group_id', options.groups, 'Any group')}
+          <TextField
+            name="capture_id"
+            label="Capture id"
+            value={values.capture_id}
+            error={errors.capture_id}
+          />
+          <TextField
+            name="from"
+            label="From"
+            type="date"
+            value={values.from}
+            error={errors.from}
+            hint={`Local days (${zone})`}
+          />
+          <TextField name="to" label="To" type="date" value={values.to} error={errors.to} />
+          {select(
+            'status',
+            SCAN_STATUSES.map((s) => ({ value: s, label: STATUS_WORDS[s] ?? s })),
+            'Any status',
+          )}
+          {select(
+            'grade',
+            GRADES.map((g) => ({ value: g, label: GRADE_WORDS[g] ?? g })),
+            'Any grade',
+          )}
+          <TextField
+            name="review_label"
+            label="Review label"
+            value={values.review_label}
+            error={errors.review_label}
+          />
+          {select('in_geofence_of', options.fenced, 'Anywhere')}
+        </div>
+        <p>
+          <Button>Show scans</Button> <a href="/scans">Clear filters</a>
+        </p>
+      </form>
+    </details>
+  );
+}

@@ -1,0 +1,55 @@
+// Test helper (excluded from the build): Debian's Chromium driven by playwright-core, and a test Hono
+// app served on a real port, under the CSP the dashboard will have (no inline script or style).
+import { Hono } from 'hono';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { listen } from '../http-server.ts';
+
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const TEST_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'";
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: FLAGS });
+}
+
+/** Serves `app` on 127.0.0.1 (a free port) with the dashboard's CSP on every response. */
+export async function serveWithCsp(app: Hono): Promise<{ url: string; close(): Promise<void> }> {
+  // A wrapping app, so the header is set whatever order `app` registered its routes in.
+  const outer = new Hono();
+  outer.use(async (c, next) => {
+    await next();
+    c.res.headers.set('Content-Security-Policy', TEST_CSP);
+  });
+  outer.route('/', app);
+  const server = await listen({ app: outer, host: '127.0.0.1', port: 0 });
+  return { url: `http://127.0.0.1:${server.port}`, close: () => server.close() };
+}
+
+/** Records CSP violations and page errors so a test can assert there were none. */
+export async function watchPage(page: Page): Promise<{ problems(): Promise<string[]> }> {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()} ${m.location().url}`);
+  });
+  // Page-side code as strings: the server's TypeScript has no DOM types.
+  await page.addInitScript(
+    "window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));",
+  );
+  return {
+    async problems() {
+      const csp = (await page.evaluate('window.__csp')) as string[];
+      return [...errors, ...csp.map((v) => `csp: ${v}`)];
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { formatLocal, localDayBounds, offsetMinutes, toUtcIso } from './format-local.ts';
+
+describe('formatLocal', () => {
+  it('formats the spec example in the farm zone, with the zone name', () => {
+    assert.equal(formatLocal('2025-09-09T14:18:32Z', 'America/Toronto'), '2025-09-09 10:18 EDT');
+    assert.equal(formatLocal('2025-09-09T14:18:32Z', 'America/Toronto', { style: 'date' }), '2025-09-09');
+    assert.equal(formatLocal('2025-09-09T14:18:32Z', 'America/Toronto', { style: 'time' }), '10:18 EDT');
+    assert.equal(
+      formatLocal(new Date('2025-09-09T14:18:32Z'), 'UTC', { style: 'datetime-seconds' }),
+      '2025-09-09 14:18:32 UTC',
+    );
+  });
+
+  it('crosses the spring-forward gap (America/Toronto, 2025-03-09 02:00 → 03:00)', () => {
+    assert.equal(formatLocal('2025-03-09T06:59:00Z', 'America/Toronto'), '2025-03-09 01:59 EST');
+    assert.equal(formatLocal('2025-03-09T07:00:00Z', 'America/Toronto'), '2025-03-09 03:00 EDT');
+  });
+
+  it('tells the two 01:30s of the fall-back night apart by zone name', () => {
+    assert.equal(formatLocal('2025-11-02T05:30:00Z', 'America/Toronto'), '2025-11-02 01:30 EDT');
+    assert.equal(formatLocal('2025-11-02T06:30:00Z', 'America/Toronto'), '2025-11-02 01:30 EST');
+  });
+
+  it('handles the southern hemisphere, half-hour zones and midnight rollover', () => {
+    // Sydney leaves DST on 2025-04-06 03:00 AEDT → 02:00 AEST.
+    assert.equal(formatLocal('2025-04-05T15:30:00Z', 'Australia/Sydney'), '2025-04-06 02:30 GMT+11');
+    assert.equal(formatLocal('2025-04-05T16:30:00Z', 'Australia/Sydney'), '2025-04-06 02:30 GMT+10');
+    assert.equal(formatLocal('2025-07-01T02:00:00Z', 'America/St_Johns'), '2025-06-30 23:30 NDT');
+    assert.equal(
+      formatLocal('2025-12-31T23:30:00Z', 'Asia/Kolkata', { zoneName: false }),
+      '2026-01-01 05:00',
+    );
+  });
+
+  it('rejects an unknown zone and a non-time', () => {
+    assert.throws(() => formatLocal('2025-01-01T00:00:00Z', 'Mars/Olympus_Mons'), RangeError);
+    assert.throws(() => formatLocal('yesterday', 'UTC'), RangeError);
+  });
+
+  it('gives the same text whatever TZ the server process runs with', () => {
+    const script = `
+      import { formatLocal, localDayBounds, offsetMinutes } from ${JSON.stringify(new URL('./format-local.ts', import.meta.url).href)};
+      const b = localDayBounds('2025-03-09', 'America/Toronto');
+      console.log(JSON.stringify([
+        formatLocal('2025-03-09T07:00:00Z', 'America/Toronto'),
+        formatLocal('2025-11-02T05:30:00Z', 'America/Toronto'),
+        offsetMinutes('2025-07-01T00:00:00Z', 'Europe/Berlin'),
+        b.start.toISOString(), b.end.toISOString(),
+        new Date('2025-03-09T07:00:00Z').getTimezoneOffset(),
+      ]));`;
+    const outputs = ['Pacific/Kiritimati', 'Etc/GMT+12', 'UTC'].map((tz) => {
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, TZ: tz },
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 0, run.stderr);
+      return JSON.parse(run.stdout) as unknown[];
+    });
+    // The process offset proves each child really ran in its zone (+14 h, -12 h, 0).
+    assert.deepEqual(
+      outputs.map((o) => o.at(-1)),
+      [-840, 720, 0],
+    );
+    for (const o of outputs) {
+      assert.deepEqual(o.slice(0, -1), [
+        '2025-03-09 03:00 EDT',
+        '2025-11-02 01:30 EDT',
+        120,
+        '2025-03-09T05:00:00.000Z',
+        '2025-03-10T04:00:00.000Z',
+      ]);
+    }
+  });
+});
+
+describe('offsetMinutes', () => {
+  it('is the zone offset at that instant', () => {
+    assert.equal(offsetMinutes('2025-01-15T12:00:00Z', 'America/Toronto'), -300);
+    assert.equal(offsetMinutes('2025-07-15T12:00:00Z', 'America/Toronto'), -240);
+    assert.equal(offsetMinutes('2025-07-15T12:00:00Z', 'Asia/Kathmandu'), 345);
+    assert.equal(offsetMinutes('2025-07-15T12:00:00Z', 'UTC'), 0);
+  });
+});
+
+describe('localDayBounds', () => {
+  it('is 24 h on a normal day, 23 h on spring-forward day, 25 h on fall-back day', () => {
+    const hours = (day: string, tz: string) => {
+      const { start, end } = localDayBounds(day, tz);
+      return (end.getTime() - start.getTime()) / 3_600_000;
+    };
+    assert.deepEqual(localDayBounds('2025-09-09', 'America/Toronto'), {
+      start: new Date('2025-09-09T04:00:00Z'),
+      end: new Date('2025-09-10T04:00:00Z'),
+    });
+    assert.equal(hours('2025-03-09', 'America/Toronto'), 23);
+    assert.equal(hours('2025-11-02', 'America/Toronto'), 25);
+    assert.equal(hours('2025-04-06', 'Australia/Sydney'), 25);
+  });
+
+  it('starts at the first instant of the day where midnight is skipped (America/Santiago)', () => {
+    // Chile springs forward at 24:00 on 2025-09-06: 2025-09-07 begins at 01:00 local (-03).
+    const { start } = localDayBounds('2025-09-07', 'America/Santiago');
+    assert.equal(start.toISOString(), '2025-09-07T04:00:00.000Z');
+    assert.equal(formatLocal(start, 'America/Santiago', { zoneName: false }), '2025-09-07 01:00');
+    assert.equal(formatLocal(start.getTime() - 1000, 'America/Santiago', { style: 'date' }), '2025-09-06');
+  });
+
+  it('rejects a malformed day', () => {
+    assert.throws(() => localDayBounds('9/9/2025', 'UTC'), RangeError);
+  });
+});
+
+describe('toUtcIso', () => {
+  it('writes UTC with a Z, milliseconds only when present', () => {
+    assert.equal(toUtcIso('2025-09-09T10:18:32-04:00'), '2025-09-09T14:18:32Z');
+    assert.equal(toUtcIso(Date.UTC(2025, 0, 1, 0, 0, 0, 5)), '2025-01-01T00:00:00.005Z');
+  });
+});

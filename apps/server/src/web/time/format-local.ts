@@ -1,0 +1,127 @@
+// Times are stored and exported in UTC; people read them in the farm's local time. Everything here goes
+// through Intl with an explicit `timeZone`, so the server's own TZ never leaks into what is shown.
+
+export type LocalTimeStyle = 'datetime' | 'date' | 'time' | 'datetime-seconds';
+
+export type FormatLocalOptions = {
+  style?: LocalTimeStyle;
+  /** Add the zone's short name ("EDT", "GMT+2"); on by default for times, off for plain dates. */
+  zoneName?: boolean;
+};
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+// One formatter per zone (and seconds/zone-name variant), reused: creating Intl formatters is slow.
+function formatter(timeZone: string, seconds: boolean, zoneName: boolean): Intl.DateTimeFormat {
+  const key = `${timeZone}|${seconds}|${zoneName}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(seconds ? { second: '2-digit' } : {}),
+      hourCycle: 'h23',
+      ...(zoneName ? { timeZoneName: 'short' } : {}),
+    });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+export type LocalParts = {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  zone: string;
+};
+
+/** The wall-clock fields of `utc` in `timeZone` (throws RangeError for an unknown zone). */
+export function localParts(utc: Date | string | number, timeZone: string): LocalParts {
+  const date = toDate(utc);
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone, true, true).formatToParts(date)) parts[p.type] = p.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    zone: parts.timeZoneName ?? timeZone,
+  };
+}
+
+/**
+ * `utc` as the wall-clock time in `timeZone`, ISO-like so it sorts and reads the same everywhere:
+ * "2025-09-09 10:18 EDT" (datetime), "2025-09-09" (date), "10:18 EDT" (time).
+ *
+ * @example formatLocal('2025-09-09T14:18:32Z', 'America/Toronto') // "2025-09-09 10:18 EDT"
+ */
+export function formatLocal(
+  utc: Date | string | number,
+  timeZone: string,
+  { style = 'datetime', zoneName = style !== 'date' }: FormatLocalOptions = {},
+): string {
+  const p = localParts(utc, timeZone);
+  const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;
+  const time = `${pad(p.hour)}:${pad(p.minute)}${style === 'datetime-seconds' ? `:${pad(p.second)}` : ''}`;
+  const zone = zoneName ? ` ${p.zone}` : '';
+  if (style === 'date') return `${date}${zone}`;
+  if (style === 'time') return `${time}${zone}`;
+  return `${date} ${time}${zone}`;
+}
+
+/** Minutes `timeZone` is ahead of UTC at the instant `utc` (e.g. -240 for EDT, +330 for India). */
+export function offsetMinutes(utc: Date | string | number, timeZone: string): number {
+  const date = toDate(utc);
+  const p = localParts(date, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((asUtc - Math.floor(date.getTime() / 1000) * 1000) / 60_000);
+}
+
+/**
+ * The UTC instants that bound the local calendar day `day` ("YYYY-MM-DD") in `timeZone`: [start, end).
+ * A DST day is 23 or 25 hours long; "one farm, one day" reports query with these bounds.
+ */
+export function localDayBounds(day: string, timeZone: string): { start: Date; end: Date } {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) throw new RangeError(`not a YYYY-MM-DD day: ${day}`);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return { start: localMidnight(y, mo, d, timeZone), end: localMidnight(y, mo, d + 1, timeZone) };
+}
+
+// The first instant whose local date is y-mo-d. Midnight minus the offset is right on most days; the
+// offset there may differ from the offset at the answer (a DST change near midnight, zones that skip
+// midnight or have it twice), so walk to the first instant of the day in 15-minute steps, the
+// granularity of every modern UTC offset.
+function localMidnight(y: number, mo: number, d: number, timeZone: string): Date {
+  const wall = Date.UTC(y, mo - 1, d);
+  const dayOf = (t: number) => Date.UTC(...ymd(localParts(t, timeZone)));
+  let t = wall - offsetMinutes(wall, timeZone) * 60_000;
+  while (dayOf(t - STEP_MS) >= wall) t -= STEP_MS;
+  while (dayOf(t) < wall) t += STEP_MS;
+  return new Date(t);
+}
+
+const STEP_MS = 15 * 60_000;
+const ymd = (p: LocalParts): [number, number, number] => [p.year, p.month - 1, p.day];
+
+/** The UTC ISO 8601 string used in `<time datetime>`, CSV and GeoJSON ("2025-09-09T14:18:32Z"). */
+export function toUtcIso(utc: Date | string | number): string {
+  return toDate(utc).toISOString().replace('.000Z', 'Z');
+}
+
+function toDate(value: Date | string | number): Date {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not a time: ${String(value)}`);
+  return date;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');

@@ -1,0 +1,116 @@
+import { utcTimestampSchema } from './meta-schema.ts';
+import { DEVICE_CODE_PATTERN } from './patterns.ts';
+
+// The body of POST /devices/heartbeat: what a capture agent says about itself every minute. Objects are
+// open like meta.json's (an agent updated before the server must not be refused); the server stores
+// the whole document beside the columns it reads. Figures an agent cannot know are null, never guessed.
+
+const count = { type: 'integer', minimum: 0 } as const;
+const nullableCount = { type: ['integer', 'null'], minimum: 0 } as const;
+const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
+const text = { type: 'string', maxLength: 1000 } as const;
+const nullableTime = { ...utcTimestampSchema, type: ['string', 'null'] } as const;
+
+/**
+ * JSON Schema (draft 2020-12) of a device heartbeat, version 1.x. Figures in seconds, bytes and
+ * frames per second; times ISO-8601 UTC.
+ *
+ * @example
+ * { "heartbeat_version": "1.0.0", "device_code": "dev-0001", "sent_at": "2026-12-05T10:00:00.000Z",
+ *   "agent_version": "0.1.0", "uptime_s": 3600,
+ *   "outbox": { "pending_captures": 0, "pending_bytes": 0, "oldest_pending_age_s": null, "quarantined": 0 },
+ *   "disk": { "free_bytes": 12000000000 }, "clock": { "synced": true }, "probe": { "connected": true } }
+ */
+export const heartbeatSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://cti.example/schemas/device-heartbeat-1.json',
+  title: 'CTI device heartbeat, version 1.x',
+  type: 'object',
+  required: [
+    'heartbeat_version',
+    'device_code',
+    'sent_at',
+    'agent_version',
+    'uptime_s',
+    'outbox',
+    'disk',
+    'clock',
+    'probe',
+  ],
+  properties: {
+    heartbeat_version: {
+      type: 'string',
+      pattern: '^1\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$',
+      'x-expected': 'a semantic version 1.x.y, e.g. "1.0.0"',
+    },
+    device_code: {
+      type: 'string',
+      pattern: DEVICE_CODE_PATTERN,
+      'x-expected': 'a device code: 1-63 of a-z 0-9 _ -, starting with a letter or digit',
+    },
+    /** The agent's wall clock when it built the heartbeat (the server compares it with its own). */
+    sent_at: utcTimestampSchema,
+    agent_version: label,
+    models: {
+      type: 'array',
+      maxItems: 16,
+      items: { type: 'object', required: ['name', 'version'], properties: { name: label, version: label } },
+    },
+    /** Seconds since the agent process started. */
+    uptime_s: count,
+    /** Seconds since the Pi booted. */
+    system_uptime_s: count,
+    outbox: {
+      type: 'object',
+      required: ['pending_captures', 'pending_bytes', 'oldest_pending_age_s', 'quarantined'],
+      properties: {
+        pending_captures: count,
+        pending_bytes: count,
+        oldest_pending_age_s: nullableCount,
+        quarantined: count,
+      },
+    },
+    last_capture_at: nullableTime,
+    last_upload_at: nullableTime,
+    disk: {
+      type: 'object',
+      required: ['free_bytes'],
+      properties: { free_bytes: nullableCount, floor_bytes: count },
+    },
+    clock: {
+      type: 'object',
+      required: ['synced'],
+      properties: {
+        synced: { type: 'boolean' },
+        source: label,
+        /** Agent clock minus server clock, measured on the previous accepted heartbeat's round trip. */
+        offset_ms: { type: ['number', 'null'] },
+      },
+    },
+    probe: {
+      type: 'object',
+      required: ['connected'],
+      properties: {
+        connected: { type: 'boolean' },
+        kind: label,
+        model: { ...label, type: ['string', 'null'] },
+        frame_rate_fps: { type: ['number', 'null'], minimum: 0 },
+      },
+    },
+    health: {
+      type: 'object',
+      required: ['ok'],
+      properties: { ok: { type: 'boolean' }, reason: { ...text, type: ['string', 'null'] } },
+    },
+    last_error: {
+      type: ['object', 'null'],
+      required: ['at', 'message'],
+      properties: { at: utcTimestampSchema, message: text, source: label },
+    },
+    ear_tag_reader: {
+      type: ['object', 'null'],
+      required: ['connected'],
+      properties: { connected: { type: 'boolean' }, last_read_at: nullableTime },
+    },
+  },
+} as const;

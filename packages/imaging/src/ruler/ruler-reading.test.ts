@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import type { RasterImage } from '../gray-image.ts';
+import { decodeRaster } from '../image-codec.ts';
+import { drawText, textWidth } from '../phantom/bitmap-font.ts';
+import { generatePhantom } from '../phantom/generate-phantom.ts';
+import { HZAU_PNG, REFERENCE_DIR, USTOOL_BMP } from '../test-fixtures.ts';
+import { readDepthRuler } from './ruler-reading.ts';
+
+const BACKFAT_PNG = `${REFERENCE_DIR}hzau-1518-backfat.png`;
+const haveReferences = existsSync(HZAU_PNG);
+
+/** A blank RGB screen with a mid-gray "scan area" in the middle. */
+function screen(width: number, height: number, scanArea: [number, number, number, number]): RasterImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = scanArea[1]; y < scanArea[3]; y++)
+    data.fill(90, (y * width + scanArea[0]) * 3, (y * width + scanArea[2]) * 3);
+  return { data, width, height, channels: 3 };
+}
+
+type RulerSpec = {
+  x: number;
+  top: number;
+  pxPerTick: number;
+  ticks: number;
+  majorEvery: number;
+  anchor: 'left' | 'right';
+  label: (k: number) => string | null;
+  color: [number, number, number];
+  minor?: number;
+  major?: number;
+};
+
+/** Paints ticks flush on `anchor` at column x (major ones longer) and labels beside the long ones. */
+function paintRuler(img: RasterImage, r: RulerSpec): void {
+  const { width, height } = img;
+  const plane = new Uint8Array(width * height);
+  const minor = r.minor ?? 4;
+  const major = r.major ?? 8;
+  for (let k = 0; k < r.ticks; k++) {
+    const y = Math.round(r.top + k * r.pxPerTick);
+    if (y >= height) break;
+    const len = k % r.majorEvery === 0 ? major : minor;
+    const x0 = r.anchor === 'left' ? r.x : r.x - len;
+    plane.fill(255, y * width + x0, y * width + x0 + len);
+    const text = k % r.majorEvery === 0 ? r.label(k) : null;
+    if (text === null) continue;
+    const tx = r.anchor === 'left' ? r.x - textWidth(text, 1) - 2 : r.x + 3;
+    drawText(plane, width, height, { text, x: tx, y: y - 3, scale: 1, value: 255 });
+  }
+  for (let i = 0; i < plane.length; i++) {
+    if (plane[i] === 0) continue;
+    img.data.set(r.color, i * 3);
+  }
+}
+
+describe('readDepthRuler on real screens', { skip: !haveReferences && 'reference scans not present' }, () => {
+  it('reads the hzau screen: ticks every cm, labels 0/5/10/15, 20 cm over the 676-row field', async () => {
+    const image = await decodeRaster(HZAU_PNG);
+    const r = readDepthRuler(image, { scanArea: [159, 40, 761, 716] });
+    assert.ok(r.found, JSON.stringify(r));
+    assert.equal(r.tickUnitMm, 10);
+    assert.equal(r.unitSource, 'labels');
+    assert.match(r.labels, /^0:1 5:1 10:2 15:2/);
+    // The header says D 20.0 and the field is rows 40-716: 200 mm / 676 px.
+    const expected = 200 / 676;
+    assert.ok(Math.abs(r.mmPerPixel / expected - 1) < 0.01, `${r.mmPerPixel} vs ${expected}`);
+  });
+
+  it('reads the same scanner the same way on the backfat view, and says no ruler on a clean crop', async () => {
+    const a = readDepthRuler(await decodeRaster(HZAU_PNG), { scanArea: [159, 40, 761, 716] });
+    const b = readDepthRuler(await decodeRaster(BACKFAT_PNG), { scanArea: [159, 40, 761, 716] });
+    assert.ok(a.found && b.found);
+    assert.equal(a.mmPerPixel, b.mmPerPixel);
+    const crop = readDepthRuler(await decodeRaster(USTOOL_BMP));
+    assert.equal(crop.found, false);
+    assert.equal(!crop.found && crop.reason, 'no_ruler');
+  });
+});
+
+describe('readDepthRuler on phantoms', () => {
+  it('reads screen phantoms within 2 % of their pixel spacing and finds nothing on crops', () => {
+    let read = 0;
+    let screens = 0;
+    for (let seed = 1; seed <= 14; seed++) {
+      const { image, labels } = generatePhantom({
+        seed,
+        preset: 'heldout',
+        layout: seed % 4 ? 'screen' : 'crop',
+      });
+      const r = readDepthRuler(image, { scanArea: labels.params.scanArea });
+      const hasRuler = labels.params.layout === 'screen' && labels.params.furniture.ruler;
+      if (!hasRuler) {
+        assert.equal(r.found, false, `seed ${seed} has no ruler but read ${JSON.stringify(r)}`);
+        continue;
+      }
+      screens++;
+      if (!r.found) continue;
+      read++;
+      const error = Math.abs(r.mmPerPixel / labels.pixelSpacingMm - 1);
+      assert.ok(error < 0.02, `seed ${seed}: ${r.mmPerPixel} vs ${labels.pixelSpacingMm}`);
+    }
+    assert.ok(read >= screens - 1, `read ${read} of ${screens} rulers`);
+  });
+});
+
+describe('readDepthRuler on other screen furniture', () => {
+  const sa: [number, number, number, number] = [120, 30, 500, 470];
+  const cm = (k: number) => String(k);
+
+  it('coloured ticks flush right with labels on the right (hzau style), on the left margin', () => {
+    const img = screen(640, 480, sa);
+    paintRuler(img, {
+      x: 100,
+      top: 30,
+      pxPerTick: 22,
+      ticks: 20,
+      majorEvery: 5,
+      anchor: 'right',
+      label: cm,
+      color: [40, 60, 255],
+    });
+    const r = readDepthRuler(img, { scanArea: sa });
+    assert.ok(r.found, JSON.stringify(r));
+    assert.ok(Math.abs(r.mmPerPixel - 10 / 22) < 0.005, String(r.mmPerPixel));
+  });
+
+  it('half-centimetre ticks labelled every centimetre are read as 5 mm, not 10 mm', () => {
+    const img = screen(640, 480, sa);
+    paintRuler(img, {
+      x: 530,
+      top: 30,
+      pxPerTick: 11,
+      ticks: 40,
+      majorEvery: 2,
+      anchor: 'left',
+      label: (k) => String(k / 2),
+      color: [255, 255, 255],
+    });
+    const r = readDepthRuler(img, { scanArea: sa });
+    assert.ok(r.found, JSON.stringify(r));
+    assert.equal(r.tickUnitMm, 5);
+    assert.ok(Math.abs(r.mmPerPixel - 5 / 11) < 0.005, String(r.mmPerPixel));
+  });
+
+  it('two rulers that agree are one reading; two that disagree are no reading', () => {
+    const agree = screen(640, 480, sa);
+    paintRuler(agree, {
+      x: 530,
+      top: 30,
+      pxPerTick: 22,
+      ticks: 20,
+      majorEvery: 5,
+      anchor: 'left',
+      label: cm,
+      color: [255, 255, 0],
+    });
+    paintRuler(agree, {
+      x: 100,
+      top: 30,
+      pxPerTick: 22,
+      ticks: 20,
+      majorEvery: 5,
+      anchor: 'right',
+      label: cm,
+      color: [0, 255, 0],
+    });
+    const a = readDepthRuler(agree, { scanArea: sa });
+    assert.ok(a.found && Math.abs(a.mmPerPixel - 10 / 22) < 0.005, JSON.stringify(a));
+    const disagree = screen(640, 480, sa);
+    paintRuler(disagree, {
+      x: 530,
+      top: 30,
+      pxPerTick: 22,
+      ticks: 20,
+      majorEvery: 5,
+      anchor: 'left',
+      label: cm,
+      color: [255, 255, 255],
+    });
+    paintRuler(disagree, {
+      x: 100,
+      top: 30,
+      pxPerTick: 25,
+      ticks: 18,
+      majorEvery: 5,
+      anchor: 'right',
+      label: cm,
+      color: [255, 255, 255],
+    });
+    const d = readDepthRuler(disagree, { scanArea: sa });
+    assert.equal(d.found, false);
+    assert.equal(!d.found && d.reason, 'inconsistent_rulers');
+  });
+
+  it('a side panel of left-aligned text lines is not a ruler', () => {
+    const img = screen(640, 480, sa);
+    const plane = new Uint8Array(640 * 480);
+    const lines = [
+      '- GAIN 57',
+      '- DR 60',
+      '- FR 30',
+      '- D 19.7',
+      '- F 4.3',
+      '- SRI 1',
+      '- MI 0.9',
+      '- TIS 0.4',
+      '- PWR 90',
+      '- FOC 7',
+    ];
+    lines.forEach((text, i) => {
+      drawText(plane, 640, 480, { text, x: 520, y: 40 + 26 * i, scale: 1, value: 230 });
+    });
+    for (let i = 0; i < plane.length; i++) if (plane[i]) img.data.set([230, 230, 230], i * 3);
+    const r = readDepthRuler(img, { scanArea: sa });
+    assert.equal(r.found, false, JSON.stringify(r));
+  });
+
+  it('evenly spaced ticks without labels or long ticks are ambiguous, not guessed', () => {
+    const img = screen(640, 480, sa);
+    paintRuler(img, {
+      x: 530,
+      top: 30,
+      pxPerTick: 22,
+      ticks: 20,
+      majorEvery: 1,
+      anchor: 'left',
+      label: () => null,
+      color: [255, 255, 255],
+      minor: 5,
+      major: 5,
+    });
+    const r = readDepthRuler(img, { scanArea: sa });
+    assert.equal(r.found, false);
+    assert.equal(!r.found && r.reason, 'ambiguous_tick_unit');
+  });
+});

@@ -1,0 +1,229 @@
+import type { GrayImage, RasterImage } from '../gray-image.ts';
+import { labelCharacters, readTickLabels, type TickLabel } from './tick-labels.ts';
+import { type Box, findTickMarks, type TickMark } from './tick-marks.ts';
+import { fitProgression, type Progression } from './tick-progression.ts';
+
+/** How the length of one tick interval was decided. */
+export type TickUnitSource =
+  /** The labels' character counts ("0", "5", "10"…) fit exactly one tick unit. */
+  | 'labels'
+  /** No readable labels; every 5th (or 10th) tick is longer, the 1 cm / 5 cm convention. */
+  | 'major_pattern';
+
+export type RulerFound = {
+  found: true;
+  /** Millimetres per image pixel along the ruler (depth); square pixels give the lateral spacing too. */
+  mmPerPixel: number;
+  tickSpacingPx: number;
+  tickUnitMm: number;
+  unitSource: TickUnitSource;
+  /** Ticks that fit the progression, and their RMS distance from it. */
+  ticks: number;
+  rmsPx: number;
+  /** Row of the first fitted tick, and the columns the ruler's ticks occupy. */
+  firstTickY: number;
+  columns: [number, number];
+  /** Characters of each label read, by tick index (e.g. "0:1 5:1 10:2"). */
+  labels: string;
+};
+
+export type RulerNotFound = {
+  found: false;
+  reason: 'no_ruler' | 'ambiguous_tick_unit' | 'inconsistent_rulers';
+  detail: string;
+};
+
+export type RulerReading = RulerFound | RulerNotFound;
+
+export type RulerOptions = {
+  /** The image area ([x0, y0, x1, y1]): rulers are looked for outside its columns, and the depth it
+   * spans must be plausible (2–40 cm) for a reading to count. */
+  scanArea?: Box;
+};
+
+/** Plausible B-mode display depths, mm: a reading implying a field outside them is no reading. */
+const MIN_DEPTH_MM = 20;
+const MAX_DEPTH_MM = 400;
+/** Tick intervals rulers use, cm. */
+const TICK_UNITS_CM = [0.1, 0.2, 0.25, 0.5, 1, 2];
+
+type Candidate = { ticks: TickMark[]; progression: Progression; byIndex: Map<number, TickMark> };
+
+/** Groups of ticks sharing a left or a right end (±1 px): ruler ticks of all lengths are flush on one side. */
+function alignedGroups(ticks: TickMark[]): TickMark[][] {
+  const groups = new Map<string, TickMark[]>();
+  for (const edge of ['x0', 'x1'] as const) {
+    const sorted = [...ticks].sort((a, b) => a[edge] - b[edge]);
+    // Two pointers over the sorted edges: for each distinct edge value v, the ticks within v ± 1.
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      const v = sorted[i]![edge];
+      if (i > 0 && sorted[i - 1]![edge] === v) continue;
+      while (sorted[lo]![edge] < v - 1) lo++;
+      while (hi < sorted.length && sorted[hi]![edge] <= v + 1) hi++;
+      if (hi - lo < 5) continue;
+      const members = sorted.slice(lo, hi);
+      groups.set(`${edge}:${members[0]![edge]}:${members.length}`, members);
+    }
+  }
+  return [...groups.values()];
+}
+
+function candidateFrom(ticks: TickMark[]): Candidate | null {
+  const progression = fitProgression(ticks.map((t) => t.y));
+  if (!progression) return null;
+  const byIndex = new Map<number, TickMark>();
+  progression.members.forEach((y, i) => {
+    byIndex.set(progression.indices[i]!, ticks.find((t) => t.y === y)!);
+  });
+  return { ticks, progression, byIndex };
+}
+
+/** Indices of the long ticks, when the ruler has two lengths (majors ≥ 1.3 × minors). */
+function majorIndices(c: Candidate): number[] | null {
+  const lengths = [...c.byIndex.values()].map((t) => t.x1 - t.x0);
+  const short = Math.min(...lengths);
+  const long = Math.max(...lengths);
+  if (long < 1.3 * short) return null;
+  const cut = (short + long) / 2;
+  return [...c.byIndex.entries()].filter(([, t]) => t.x1 - t.x0 >= cut).map(([k]) => k);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const stepOf = (indices: number[]) => indices.slice(1).reduce((g, k, i) => gcd(g, k - indices[i]!), 0);
+
+/**
+ * Tick units (cm) under which the labels read as consecutive depths: label j shows v0 + j·Δ with the
+ * right number of characters, where the first label read is the ruler's zero or — when ticks above
+ * it carry no label (a zero hidden by the header or clipped) — the next one. One label in five may be misread (text beside it).
+ */
+function unitsFromLabels(labels: TickLabel[]): number[] {
+  // Two labels ("0", "5") fit too many units to be evidence; three or more are.
+  if (labels.length < 3) return [];
+  const step = stepOf(labels.map((l) => l.index));
+  const first = labels[0]!;
+  const slots = (labels[labels.length - 1]!.index - first.index) / step + 1;
+  // Labels come at a regular step; marks beside a few scattered ticks are not a ruler's labels.
+  if (labels.length < 0.75 * slots) return [];
+  const allowedMisreads = Math.floor(labels.length / 5);
+  // A label on the ruler's topmost tick is its zero; only a ruler whose first ticks carry no label may
+  // start counting at the next label.
+  const starts = (unit: number) => (first.index === 0 ? [0] : [0, unit * step]);
+  return TICK_UNITS_CM.filter((unit) =>
+    starts(unit).some(
+      (v0) =>
+        labels.filter((l) => labelCharacters(v0 + (l.index - first.index) * unit) !== l.characters).length <=
+        allowedMisreads,
+    ),
+  );
+}
+
+type UnitDecision = { unit: number; source: TickUnitSource; labels: TickLabel[] } | { reason: string };
+
+function decideUnit(c: Candidate, plane: GrayImage, threshold: number, options: RulerOptions): UnitDecision {
+  const majors = majorIndices(c);
+  const labelled = (majors ?? [...c.byIndex.keys()]).map((k) => ({
+    index: k,
+    y: c.progression.start + k * c.progression.period,
+  }));
+  const labels = readTickLabels({
+    plane,
+    threshold,
+    ticks: labelled,
+    period: c.progression.period,
+    ticksX0: Math.min(...c.ticks.map((t) => t.x0)),
+    ticksX1: Math.max(...c.ticks.map((t) => t.x1)),
+    tickLength: Math.max(...c.ticks.map((t) => t.x1 - t.x0)),
+    ...(options.scanArea
+      ? { forbidden: [options.scanArea[0], options.scanArea[2]] as [number, number] }
+      : {}),
+  });
+  const fieldPx = options.scanArea ? options.scanArea[3] - options.scanArea[1] : plane.height;
+  const plausible = (unit: number) => {
+    const depthMm = (fieldPx * unit * 10) / c.progression.period;
+    return depthMm >= MIN_DEPTH_MM && depthMm <= MAX_DEPTH_MM;
+  };
+  const fromLabels = unitsFromLabels(labels).filter(plausible);
+  const majorStep = majors && majors.length >= 2 ? stepOf(majors) : 0;
+  const conventional = (majorStep === 5 || majorStep === 10) && plausible(1);
+  if (fromLabels.length === 1) return { unit: fromLabels[0]!, source: 'labels', labels };
+  if (fromLabels.length > 1 && conventional && fromLabels.includes(1))
+    return { unit: 1, source: 'labels', labels };
+  if (fromLabels.length > 1) {
+    return { reason: `labels fit tick units of ${fromLabels.join(', ')} cm alike` };
+  }
+  if (conventional && labels.length < 3) return { unit: 1, source: 'major_pattern', labels };
+  return {
+    reason:
+      labels.length >= 3
+        ? `labels (${labels.map((l) => l.characters).join(',')} characters) fit no tick unit`
+        : `no readable labels and ${majorStep ? `long ticks every ${majorStep}` : 'no long ticks'}`,
+  };
+}
+
+/**
+ * Reads the scanner's on-screen depth ruler: a column of evenly spaced ticks beside the image, longer
+ * every few ticks, with depth labels. Returns millimetres per pixel, or `found: false` with the reason
+ * rather than a guess: no regular tick column, a tick unit the labels do not settle, or two rulers
+ * that disagree. Works on gray or RGB screens (coloured ticks count by their brightest channel).
+ *
+ * @example
+ * const r = readDepthRuler(await decodeRaster('screen.png'), { scanArea: [159, 40, 761, 716] });
+ * if (r.found) areaCm2 = areaPx * (r.mmPerPixel / 10) ** 2;
+ */
+export function readDepthRuler(image: RasterImage | GrayImage, options: RulerOptions = {}): RulerReading {
+  // A scan area as wide as the image leaves no margin to search: then every column is searched.
+  const sa = options.scanArea;
+  const margins = sa && sa[2] - sa[0] < 0.95 * image.width ? options : {};
+  const { plane, threshold, ticks } = findTickMarks(image, margins);
+  // A depth ruler spans most of the field; a short run of aligned marks is something else.
+  const fieldPx = margins.scanArea ? margins.scanArea[3] - margins.scanArea[1] : plane.height;
+  const candidates = alignedGroups(ticks)
+    .map(candidateFrom)
+    .filter((c): c is Candidate => c !== null)
+    .filter((c) => c.progression.period * c.progression.indices.at(-1)! >= 0.35 * fieldPx)
+    .sort((a, b) => b.byIndex.size - a.byIndex.size || a.progression.rmsPx - b.progression.rmsPx);
+  if (candidates.length === 0) {
+    return {
+      found: false,
+      reason: 'no_ruler',
+      detail: `no column of ≥ 5 evenly spaced ticks (${ticks.length} tick-like marks)`,
+    };
+  }
+  const readings: RulerFound[] = [];
+  const problems: string[] = [];
+  for (const c of candidates) {
+    const decision = decideUnit(c, plane, threshold, margins);
+    if ('reason' in decision) {
+      problems.push(decision.reason);
+      continue;
+    }
+    const { period, start, rmsPx } = c.progression;
+    readings.push({
+      found: true,
+      mmPerPixel: (decision.unit * 10) / period,
+      tickSpacingPx: period,
+      tickUnitMm: decision.unit * 10,
+      unitSource: decision.source,
+      ticks: c.byIndex.size,
+      rmsPx,
+      firstTickY: start,
+      columns: [Math.min(...c.ticks.map((t) => t.x0)), Math.max(...c.ticks.map((t) => t.x1))],
+      labels: decision.labels.map((l) => `${l.index}:${l.characters}`).join(' '),
+    });
+  }
+  const [best, ...others] = readings;
+  if (!best) return { found: false, reason: 'ambiguous_tick_unit', detail: problems[0] ?? '' };
+  const rival = others.find(
+    (r) => Math.abs(r.mmPerPixel / best.mmPerPixel - 1) > 0.02 && r.ticks >= 0.8 * best.ticks,
+  );
+  if (rival) {
+    return {
+      found: false,
+      reason: 'inconsistent_rulers',
+      detail: `rulers at columns ${best.columns.join('-')} and ${rival.columns.join('-')} read ${best.mmPerPixel.toFixed(4)} and ${rival.mmPerPixel.toFixed(4)} mm/px`,
+    };
+  }
+  return best;
+}

@@ -1,0 +1,86 @@
+import type { GrayImage } from '../gray-image.ts';
+
+/** The number printed beside a tick, known only by how many characters it has ("5" 1, "10" 2, "2.5" 3). */
+export type TickLabel = { index: number; characters: number };
+
+export type LabelSearch = {
+  plane: GrayImage;
+  threshold: number;
+  /** The ticks to look beside: index k and centre row. */
+  ticks: { index: number; y: number }[];
+  period: number;
+  /** Columns the ruler's ticks occupy (labels are outside them). */
+  ticksX0: number;
+  ticksX1: number;
+  /** Longest tick, px: labels sit within a few of its lengths. */
+  tickLength: number;
+  /** Columns a label must not enter (the scan area). */
+  forbidden?: [number, number];
+};
+
+/** Characters in the label beside one tick on one side (0: none), counted as runs of inked columns. */
+function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): number {
+  const { data, width, height } = s.plane;
+  const half = Math.max(3, Math.floor(0.45 * s.period));
+  const top = Math.max(0, Math.round(y) - half);
+  const bottom = Math.min(height - 1, Math.round(y) + half);
+  const reach = Math.max(12, 4 * s.tickLength);
+  const step = side === 'right' ? 1 : -1;
+  const first = side === 'right' ? s.ticksX1 : s.ticksX0 - 1;
+  let inkTop = height;
+  let inkBottom = -1;
+  const inked: boolean[] = [];
+  for (let i = 0; i < reach; i++) {
+    const x = first + i * step;
+    if (x < 0 || x >= width || (s.forbidden && x >= s.forbidden[0] && x < s.forbidden[1])) break;
+    let any = false;
+    for (let yy = top; yy <= bottom; yy++) {
+      if (data[yy * width + x]! < s.threshold) continue;
+      any = true;
+      if (yy < inkTop) inkTop = yy;
+      if (yy > inkBottom) inkBottom = yy;
+    }
+    inked.push(any);
+  }
+  // Glyph runs from the tick outwards: the label must start near the tick, and a gap wider than two
+  // glyph widths ends it (whatever lies beyond belongs to something else).
+  const runs: [number, number][] = [];
+  let i = 0;
+  while (i < inked.length) {
+    if (!inked[i]) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < inked.length && inked[i]) i++;
+    const glyph = Math.max(2, ...runs.map(([a, b]) => b - a), i - start);
+    const gap = runs.length === 0 ? start : start - runs[runs.length - 1]![1];
+    if (gap > 2 * glyph + 2) break;
+    runs.push([start, i]);
+  }
+  if (runs.length === 0) return 0;
+  // A label is centred on its tick (within a third of the tick spacing).
+  if (Math.abs((inkTop + inkBottom) / 2 - y) > Math.max(2, s.period / 3)) return 0;
+  return runs.length;
+}
+
+/**
+ * Reads how many characters each given tick's label has, on whichever side of the ruler carries
+ * labels beside most ticks (rulers put them left or right of the ticks). Ticks without a label are left out.
+ */
+export function readTickLabels(s: LabelSearch): TickLabel[] {
+  let best: TickLabel[] = [];
+  for (const side of ['left', 'right'] as const) {
+    const labels = s.ticks
+      .map((t) => ({ index: t.index, characters: charactersBeside(s, t.y, side) }))
+      .filter((l) => l.characters > 0);
+    if (labels.length > best.length) best = labels;
+  }
+  return best;
+}
+
+/** How many characters a depth label shows: integers as is, halves and tenths with one decimal. */
+export function labelCharacters(valueCm: number): number {
+  const rounded = Math.round(valueCm * 10) / 10;
+  return Number.isInteger(rounded) ? String(rounded).length : rounded.toFixed(1).length;
+}

@@ -1,0 +1,168 @@
+import type { GrayImage, RasterImage } from '../gray-image.ts';
+
+/** [x0, y0, x1, y1], max exclusive. */
+export type Box = [number, number, number, number];
+
+/** A short, solid, horizontal bar on the screen margin: a candidate depth-ruler tick. */
+export type TickMark = {
+  /** First and one-past-last column. */
+  x0: number;
+  x1: number;
+  /** Brightness-weighted centre row (sub-pixel). */
+  y: number;
+  /** Rows it spans (its line thickness). */
+  thickness: number;
+};
+
+/**
+ * Brightest channel per pixel. Scanners draw rulers white, gray or coloured (a pure blue tick has a
+ * Rec. 601 luma of 29 but a value of 255), so marks are found on the value plane, not on gray.
+ * With a scan area, only the columns outside it are filled (the rest stay 0): rulers live there.
+ */
+export function valuePlane(image: RasterImage | GrayImage, scanArea?: Box): GrayImage {
+  const channels = 'channels' in image ? image.channels : 1;
+  const { width, height } = image;
+  if (channels === 1) return { data: image.data, width, height };
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (const [a, b] of marginRanges(width, scanArea)) {
+      for (let x = a, i = y * width + a, p = i * 3; x < b; x++, i++, p += 3) {
+        out[i] = Math.max(image.data[p]!, image.data[p + 1]!, image.data[p + 2]!);
+      }
+    }
+  }
+  return { data: out, width, height };
+}
+
+/** Column ranges [a, b) outside the scan area, where screen furniture lives (all columns without one). */
+function marginRanges(width: number, scanArea: Box | undefined): [number, number][] {
+  if (!scanArea) return [[0, width]];
+  return [
+    [0, Math.max(0, Math.min(width, scanArea[0]))],
+    [Math.max(0, Math.min(width, scanArea[2])), width],
+  ];
+}
+
+/** Is column x outside the scan area (where screen furniture lives)? */
+function marginColumn(x: number, scanArea: Box | undefined): boolean {
+  return scanArea === undefined || x < scanArea[0] || x >= scanArea[2];
+}
+
+/**
+ * Ink threshold for the margins: halfway between their background (median) and their brightest
+ * marks (99.7th percentile), never below 48, so anti-aliased edges and dim noise stay out.
+ */
+export function inkThreshold(plane: GrayImage, scanArea: Box | undefined): number {
+  const histogram = new Float64Array(256);
+  let total = 0;
+  const { data, width, height } = plane;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!marginColumn(x, scanArea)) continue;
+      histogram[data[y * width + x]!]!++;
+      total++;
+    }
+  }
+  if (total === 0) return 256;
+  const quantile = (q: number) => {
+    let seen = 0;
+    for (let v = 0; v < 256; v++) {
+      seen += histogram[v]!;
+      if (seen >= q * total) return v;
+    }
+    return 255;
+  };
+  const background = quantile(0.5);
+  return Math.max(48, Math.round((background + quantile(0.997)) / 2));
+}
+
+type Component = {
+  minX: number;
+  maxX: number;
+  minY: number;
+  maxY: number;
+  count: number;
+  wy: number;
+  w: number;
+};
+
+/** 4-connected components of ink pixels in the margin columns. */
+export function inkComponents(plane: GrayImage, threshold: number, scanArea: Box | undefined): Component[] {
+  const { data, width, height } = plane;
+  const n = data.length;
+  // 0 = not ink or already taken, 1 = ink not yet taken.
+  const ink = new Uint8Array(n);
+  let inked = 0;
+  for (let y = 0; y < height; y++) {
+    for (const [a, b] of marginRanges(width, scanArea)) {
+      for (let i = y * width + a, end = y * width + b; i < end; i++) {
+        if (data[i]! < threshold) continue;
+        ink[i] = 1;
+        inked++;
+      }
+    }
+  }
+  // A pixel is pushed at most once: the stack never holds more than the ink.
+  const stack = new Int32Array(Math.max(1, inked));
+  const components: Component[] = [];
+  for (let start = ink.indexOf(1); start !== -1; start = ink.indexOf(1, start + 1)) {
+    const c: Component = { minX: width, maxX: -1, minY: height, maxY: -1, count: 0, wy: 0, w: 0 };
+    let top = 0;
+    stack[top++] = start;
+    ink[start] = 0;
+    while (top > 0) {
+      const p = stack[--top]!;
+      const x = p % width;
+      const y = (p - x) / width;
+      const v = data[p]!;
+      c.count++;
+      c.wy += v * y;
+      c.w += v;
+      if (x < c.minX) c.minX = x;
+      if (x > c.maxX) c.maxX = x;
+      if (y < c.minY) c.minY = y;
+      if (y > c.maxY) c.maxY = y;
+      if (x > 0 && ink[p - 1]) {
+        ink[p - 1] = 0;
+        stack[top++] = p - 1;
+      }
+      if (x + 1 < width && ink[p + 1]) {
+        ink[p + 1] = 0;
+        stack[top++] = p + 1;
+      }
+      if (p >= width && ink[p - width]) {
+        ink[p - width] = 0;
+        stack[top++] = p - width;
+      }
+      if (p + width < n && ink[p + width]) {
+        ink[p + width] = 0;
+        stack[top++] = p + width;
+      }
+    }
+    components.push(c);
+  }
+  return components;
+}
+
+/**
+ * Tick candidates: components that are thin (at most `maxThickness` rows), at least twice as wide as
+ * thick, solid (≥ 75 % of their box is ink) and short (≤ 10 % of the image width). Text glyphs are
+ * taller than wide or hollow, tissue never reaches the margins.
+ */
+export function findTickMarks(
+  image: RasterImage | GrayImage,
+  { scanArea }: { scanArea?: Box } = {},
+): { plane: GrayImage; threshold: number; ticks: TickMark[] } {
+  const plane = valuePlane(image, scanArea);
+  const threshold = inkThreshold(plane, scanArea);
+  const maxThickness = Math.max(3, Math.round(plane.height / 180));
+  const maxLength = Math.max(8, Math.round(0.1 * plane.width));
+  const ticks: TickMark[] = [];
+  for (const c of inkComponents(plane, threshold, scanArea)) {
+    const w = c.maxX - c.minX + 1;
+    const h = c.maxY - c.minY + 1;
+    if (h > maxThickness || w < 2 * h || w < 3 || w > maxLength || c.count < 0.75 * w * h) continue;
+    ticks.push({ x0: c.minX, x1: c.maxX + 1, y: c.wy / c.w, thickness: h });
+  }
+  return { plane, threshold, ticks };
+}

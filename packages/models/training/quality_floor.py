@@ -23,7 +23,8 @@ VIEW_MIN_ACCEPTED_RIBEYES = 0.8  # ...and the share of those ribeyes it accepts 
 
 class QualityFloorError(SystemExit):
     def __init__(self, model: str, failures: list[str]):
-        super().__init__(f"{model}: below the quality floor, not written -- " + "; ".join(failures))
+        super().__init__(f"{model}: below the quality floor, written to below-floor/ instead of beside the models -- "
+                         + "; ".join(failures))
         self.failures = failures
 
 

@@ -83,6 +83,14 @@ def constant_prior(data) -> list[float]:
     return [round(float(v), 4) for v in rel.mean(axis=0)]
 
 
+def below_floor_dir(out: str) -> str:
+    """Where a model below the quality floor is written (kept for inspection; a rerun is not needed to
+    look at it), never over OUT's models."""
+    path = os.path.join(out, "below-floor")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -113,11 +121,12 @@ def main() -> None:
                                                             "hint_epochs": args.hint_epochs,
                                                             "hint_qat_epochs": args.qat_epochs,
                                                             "view_weight": args.view_weight}, log)
-        if not args.no_quality_floor:  # a degenerate net is never exported (quality_floor.py)
-            check("ribeye-hint", hint_failures(metrics["qat"]))
+        # Below the floor (quality_floor.py): exported into OUT/below-floor/ for inspection, never into OUT.
+        failures = [] if args.no_quality_floor else hint_failures(metrics["qat"])
+        out = below_floor_dir(args.out) if failures else args.out
         int8, fp32 = "ribeye-hint-int8.onnx", "ribeye-hint-fp32-reference.onnx"
-        int8_check, fp32_check = export_hint(net, args.hint_size, os.path.join(args.out, int8), os.path.join(args.out, fp32))
-        write_card(args.out, {
+        int8_check, fp32_check = export_hint(net, args.hint_size, os.path.join(out, int8), os.path.join(out, fp32))
+        write_card(out, {
             "name": "ribeye-hint", **common, "file": int8, "task": "bbox-hint", "precision": "int8-qdq",
             "description": "Ribeye bounding-box hint for the capture agent (Raspberry Pi): a small fully-convolutional "
                            "CNN predicting per cell the share inside the ribeye box, the box decoded from its "
@@ -133,14 +142,15 @@ def main() -> None:
             "postprocessing": "box scaled to the scan-area crop and offset to input-image pixels",
             "acceptThreshold": 0.5, "constantPrior": constant_prior(data),
             "constantPriorInScanArea": [round(float(v), 4) for v in data["box"][data["positive"]].mean(axis=0)],
-            "fp32Reference": {"file": fp32, "sha256": sha256_file(os.path.join(args.out, fp32)),
+            "fp32Reference": {"file": fp32, "sha256": sha256_file(os.path.join(out, fp32)),
                               "use": "evaluation only (int8-vs-fp32 agreement)", "selfCheck": fp32_check},
             "selfCheck": int8_check,
-            "graphOps": count_ops(os.path.join(args.out, int8)),
+            "graphOps": count_ops(os.path.join(out, int8)),
             "training": {**env, "fp32Epochs": args.hint_epochs, "qatEpochs": args.qat_epochs, "batch": 64,
                          "viewLossWeight": args.view_weight,
                          "seconds": round(time.time() - t), "cpuSeconds": round(time.process_time() - c)},
             "metrics": metrics})
+        check("ribeye-hint", failures)
         log(f"hint done in {time.time() - t:.0f} s (CPU {time.process_time() - c:.0f} s)")
     if args.only in (None, "seg"):
         t, c = time.time(), time.process_time()
@@ -150,11 +160,12 @@ def main() -> None:
                                                            "seg_area_weight": args.seg_area_weight,
                                                            "seg_roi_share": args.seg_roi_share}, log)
         log(f"seg val {metrics}")
-        if not args.no_quality_floor:  # a collapsed net (empty masks: Dice 0) is never exported
-            check("ribeye-seg", seg_failures(metrics))
+        # A collapsed net (empty masks: Dice 0) goes to OUT/below-floor/, never into OUT.
+        failures = [] if args.no_quality_floor else seg_failures(metrics)
+        out = below_floor_dir(args.out) if failures else args.out
         file = "ribeye-seg.onnx"
-        seg_check = export_seg(net, args.seg_size, os.path.join(args.out, file))
-        write_card(args.out, {
+        seg_check = export_seg(net, args.seg_size, os.path.join(out, file))
+        write_card(out, {
             "name": "ribeye-seg", **common, "file": file, "task": "segmentation", "precision": "fp32",
             "description": f"Ribeye (longissimus) segmentation for server grading: compact U-Net, widths {widths}, "
                            "test-time flip (mean of the image's and its mirror's probability maps).",
@@ -182,6 +193,7 @@ def main() -> None:
                          "areaWeight": args.seg_area_weight, "refineShare": args.seg_roi_share,
                          "seconds": round(time.time() - t), "cpuSeconds": round(time.process_time() - c)},
             "metrics": metrics})
+        check("ribeye-seg", failures)
         log(f"seg done in {time.time() - t:.0f} s (CPU {time.process_time() - c:.0f} s)")
     log(f"total {time.time() - t0:.0f} s")
 

@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { validateMeta } from '@cti/contracts';
+import { createLogger, silentLogger } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
+import { Registry } from 'prom-client';
 import { createAgent } from './agent.ts';
+import { loadHint } from './capture/hint.ts';
 import { resolveConfig } from './config/agent-config.ts';
 import { createFramePool } from './frames/frame-pool.ts';
 import { createSerialSource } from './frames/serial-source.ts';
@@ -43,6 +46,18 @@ function testbed(prefix: string, file: Record<string, unknown> = {}, { minFreeBy
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Status signals whose shown events are recorded (the LED itself writes nowhere). */
+function recordedSignals() {
+  const shown: string[] = [];
+  const signals = createStatusSignals({ led: { write: () => {} } });
+  const show = signals.show;
+  signals.show = (event) => {
+    shown.push(event);
+    show(event);
+  };
+  return { signals, shown };
 }
 
 // The whole chain on real peers (socat PTY + emulator process-equivalent, real outbox on disk); only
@@ -201,13 +216,7 @@ test('a press with the disk below the floor is refused as disk_floor: refused si
 }, async () => {
   // The real outbox and its real statfs check, with a floor no disk can meet.
   const { config, outbox, remove } = testbed('cti-floor-', {}, { minFreeBytes: Number.MAX_SAFE_INTEGER });
-  const shown: string[] = [];
-  const signals = createStatusSignals({ led: { write: () => {} } });
-  const show = signals.show;
-  signals.show = (event) => {
-    shown.push(event);
-    show(event);
-  };
+  const { signals, shown } = recordedSignals();
   const source = createSimulatedSource({ width: 160, height: 120, fps: 20 });
   const agent = createAgent({
     config,
@@ -231,6 +240,51 @@ test('a press with the disk below the floor is refused as disk_floor: refused si
     assert.equal(agent.status().captures.refused, 1);
     assert.deepEqual(outbox.list(), []);
     assert.deepEqual(readdirSync(config.paths.spoolDir), [], 'no capture directory, no temp file');
+  } finally {
+    await agent.stop();
+    remove();
+  }
+});
+
+test('a view below capture.quality_gate.min_ribeye_view is refused as not_a_ribeye_view: refused signal, warn log, counted in /metrics', {
+  timeout: 60_000,
+}, async () => {
+  // The real hint model and its view verdict; a threshold of 1 makes every frame fail the view gate.
+  const { config, outbox, remove } = testbed('cti-view-', {
+    capture: { quality_gate: { min_ribeye_view: 1 } },
+  });
+  const hint = await loadHint({ log: silentLogger() });
+  assert.ok(hint);
+  const lines: string[] = [];
+  const log = createLogger({ name: 'cti-agent', destination: { write: (l: string) => void lines.push(l) } });
+  const { signals, shown } = recordedSignals();
+  const metrics = new Registry();
+  const source = createSimulatedSource({ width: 256, height: 192, fps: 20 });
+  const agent = createAgent({
+    config,
+    source,
+    outbox,
+    signals,
+    hint,
+    metrics,
+    log,
+    clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+    firmware: { pi_os: 'test', app_version: '0.1.0' },
+  });
+  try {
+    await agent.start();
+    await waitFor(() => source.status().frames >= 3, { what: 'frames' });
+    const result = await agent.capture(undefined, 'http');
+    assert.equal(result.status === 'refused' && result.reason, 'not_a_ribeye_view');
+    assert.match(result.status === 'refused' ? result.message : '', /re-position|probe/);
+    assert.deepEqual(shown, ['capturing', 'refused']);
+    assert.equal(agent.status().captures.refused, 1);
+    assert.deepEqual(outbox.list(), []);
+    const warn = lines.map((l) => JSON.parse(l)).find((l) => l.reason === 'not_a_ribeye_view');
+    assert.ok(warn && warn.level === 40 && typeof warn.ribeyeView === 'number', lines.join(''));
+    const text = await metrics.metrics();
+    assert.match(text, /cti_agent_captures_total\{result="not_a_ribeye_view"\} 1/);
+    assert.match(text, /cti_agent_ribeye_view_count 1/);
   } finally {
     await agent.stop();
     remove();

@@ -86,14 +86,19 @@ export function createAgent(deps: AgentDeps) {
   let lastFailure: { at: string; message: string } | null = null;
   let baseTimer: NodeJS.Timeout | null = null;
   const counts = { captured: 0, refused: 0, failed: 0 };
-  const latency = deps.metrics
-    ? new Histogram({
-        name: 'cti_agent_capture_latency_seconds',
-        help: 'Press to durable outbox commit',
-        buckets: [0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2],
-        registers: [deps.metrics],
-      })
-    : null;
+  const histogram = (name: string, help: string, buckets: number[]) =>
+    deps.metrics ? new Histogram({ name, help, buckets, registers: [deps.metrics] }) : null;
+  const latency = histogram(
+    'cti_agent_capture_latency_seconds',
+    'Press to durable outbox commit',
+    [0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2],
+  );
+  // Where the view verdicts of captures fall (refused or not): the data for tuning min_ribeye_view.
+  const views = histogram(
+    'cti_agent_ribeye_view',
+    'View verdict (ribeye_view, 0-1) of each capture attempt that got one',
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+  );
   const results = deps.metrics
     ? new Counter({
         name: 'cti_agent_captures_total',
@@ -127,13 +132,14 @@ export function createAgent(deps: AgentDeps) {
       lastCapture = { ...result, at: new Date().toISOString(), via };
       counts[result.status] += 1;
       results?.inc({ result: result.status === 'captured' ? 'captured' : result.reason });
+      if (result.ribeyeView !== undefined) views?.observe(result.ribeyeView);
       if (result.status === 'captured') {
         latency?.observe(result.latencyMs / 1000);
         signals?.show('captured');
         log.info({ captureId: result.captureId, latencyMs: Math.round(result.latencyMs), via }, 'captured');
       } else {
         signals?.show('refused');
-        log.warn({ reason: result.reason, via }, result.message);
+        log.warn({ reason: result.reason, via, ribeyeView: result.ribeyeView }, result.message);
       }
       return result;
     } catch (err) {

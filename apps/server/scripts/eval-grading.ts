@@ -240,20 +240,14 @@ out.push(
 // ---- real reference scans ---------------------------------------------------------------------------
 const real: unknown[] = [];
 if (existsSync(join(REFERENCE_DIR, 'README.md'))) {
-  const positivesReal = (await readReferenceScans(REFERENCE_DIR)).map((r) => ({
+  // The README's table lists the ribeye views with their box and the negatives with none.
+  const scans = (await readReferenceScans(REFERENCE_DIR)).map((r) => ({
     file: r.file,
-    box: r.box,
-    negative: false,
+    box: r.box ?? ([0, 0, 1, 1] as [number, number, number, number]),
+    negative: r.box === null,
   }));
-  const negativesReal = existsSync(join(REFERENCE_DIR, 'hzau-1518-backfat.png'))
-    ? [
-        {
-          file: 'hzau-1518-backfat.png',
-          box: [0, 0, 1, 1] as [number, number, number, number],
-          negative: true,
-        },
-      ]
-    : [];
+  const positivesReal = scans.filter((s) => !s.negative);
+  const negativesReal = scans.filter((s) => s.negative);
   out.push('', `Real reference scans (${REFERENCE_DIR}) and variants (as deployed: no meta, ruler if any):`);
   out.push(
     '| scan | variant | grade | reasons | view | REA cm² | fat mm | spacing | conf |',

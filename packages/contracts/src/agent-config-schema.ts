@@ -177,6 +177,8 @@ export const agentConfigSchema = {
             max_saturated_fraction: fraction,
             min_contrast: { type: 'number', minimum: 0 },
             frozen_max_difference: { type: 'number', minimum: 0 },
+            // Refuse captures whose view verdict (ribeye_view, 0–1) is below this; null = the view card's threshold.
+            min_ribeye_view: { type: ['number', 'null'], minimum: 0, maximum: 1 },
           },
         },
       },

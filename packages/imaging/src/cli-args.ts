@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { PhantomKind, PhantomPreset } from './phantom/phantom-types.ts';
+import { PHANTOM_KINDS, type PhantomKind, type PhantomPreset } from './phantom/phantom-types.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -9,7 +9,7 @@ export const USAGE = `Usage:
   cti-phantom export --out DIR --count N --seed S [--preset training|heldout] [--size WxH | --max-side PX]
                      [--negatives FRACTION] [--workers K]
   cti-phantom sample --seed S --out FILE.png [--preset training|heldout] [--size WxH] [--max-side PX]
-                     [--kind ribeye|off_animal|backfat_longitudinal|noise] [--labels FILE.json]`;
+                     [--kind ${PHANTOM_KINDS.join('|')}] [--labels FILE.json]`;
 
 export type ExportCommand = {
   command: 'export';
@@ -33,7 +33,7 @@ export type SampleCommand = {
   labels: string | null;
 };
 
-const KINDS: PhantomKind[] = ['ribeye', 'off_animal', 'backfat_longitudinal', 'noise'];
+const KINDS = PHANTOM_KINDS;
 
 /** Parse and validate argv (without node and script); throws UsageError naming the bad option. */
 export function parseCli(argv: string[]): ExportCommand | SampleCommand {

@@ -1,6 +1,7 @@
 export { decodeBmp, decodeBmpRaster, encodeBmp8, isBmp } from './bmp-decode.ts';
 export { type ExportOptions, exportDataset, type Manifest } from './export/export-dataset.ts';
 export type { ExportPlan } from './export/sample-plan.ts';
+export { NEGATIVE_MIX } from './export/sample-plan.ts';
 export type { ManifestEntry } from './export/write-sample.ts';
 export { type FrameQuality, frameDifference, frameQuality, type QualityOptions } from './frame-quality.ts';
 export type { GrayImage, RasterImage } from './gray-image.ts';
@@ -40,6 +41,8 @@ export {
 export type {
   Bbox,
   BoneArc,
+  Furniture,
+  LiftedProbe,
   Phantom,
   PhantomKind,
   PhantomLabels,
@@ -48,6 +51,7 @@ export type {
   ProbeKind,
   ScreenLayout,
 } from './phantom/phantom-types.ts';
+export { PHANTOM_KINDS } from './phantom/phantom-types.ts';
 export type { PhantomOverrides } from './phantom/sample-params.ts';
 export { createRng, deriveSeed, type Rng } from './prng.ts';
 export {

@@ -5,6 +5,8 @@ import type { GrayImage } from './gray-image.ts';
 export const REFERENCE_DIR = fileURLToPath(new URL('../../../../shared/reference-scans/', import.meta.url));
 export const USTOOL_BMP = `${REFERENCE_DIR}ustool-109A.bmp`;
 export const HZAU_PNG = `${REFERENCE_DIR}hzau-201615.png`;
+/** The real negative: a longitudinal backfat view over the ribs, same scanner and settings as HZAU_PNG. */
+export const HZAU_BACKFAT_PNG = `${REFERENCE_DIR}hzau-1518-backfat.png`;
 /** Approximate ribeye boxes from the reference README. */
 export const USTOOL_BOX: [number, number, number, number] = [28, 35, 200, 97];
 export const HZAU_BOX: [number, number, number, number] = [165, 120, 690, 305];

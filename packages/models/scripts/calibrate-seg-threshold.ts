@@ -25,7 +25,7 @@ if (!values.data) {
 const cardPath = join(values.models!, 'ribeye-seg.card.json');
 const { card, session } = await loadModel('ribeye-seg', 'segmentation', { cardPath, intraOpThreads: 2 });
 const samples = await validationSamples(values.data);
-const result = await calibrateMaskThreshold(session, card.preprocessing.size, samples);
+const result = await calibrateMaskThreshold(session, card, samples);
 await session.close();
 
 const raw = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;

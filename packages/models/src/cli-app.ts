@@ -3,6 +3,8 @@ import { loadHintModel } from './hint-model.ts';
 import { ImageInputError, toGrayImage } from './image-input.ts';
 import { writeMaskPng, writeOverlayPng } from './mask-images.ts';
 import { loadSegmentationModel } from './segmentation-model.ts';
+import { loadViewModel } from './view/view-model.ts';
+import type { ViewVerdict } from './view/view-verdict.ts';
 
 export type CliIo = { stdout: (line: string) => void; stderr: (line: string) => void };
 
@@ -12,10 +14,14 @@ export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
 
 const USAGE = `usage:
+  cti-models view <image> [--threads N] [--models-dir DIR]
   cti-models hint <image> [--threads N] [--models-dir DIR]
   cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
-Images: PNG, JPEG or BMP, grayscale or RGB, any size. Prints one JSON object on stdout.
-Exit codes: 0 ok, 1 model/internal failure, 2 usage error or unreadable image.`;
+Images: PNG, JPEG or BMP, grayscale or RGB, any size. Prints one JSON object on stdout; hint and
+segment include the view verdict ("view") and say on stderr when the view is rejected.
+Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error or unreadable image.`;
+
+const COMMANDS = ['view', 'hint', 'segment'] as const;
 
 class UsageError extends Error {}
 
@@ -43,9 +49,10 @@ function parse(argv: string[]) {
   });
   const [command, image, ...rest] = positionals;
   if (values.help) return { help: true as const };
-  if (command !== 'hint' && command !== 'segment') throw new UsageError(`unknown command "${command ?? ''}"`);
+  if (!COMMANDS.includes(command as (typeof COMMANDS)[number]))
+    throw new UsageError(`unknown command "${command ?? ''}"`);
   if (!image || rest.length > 0) throw new UsageError(`${command} takes exactly one image path`);
-  if (command === 'hint' && (values.mask || values.overlay || values['pixel-spacing-mm'])) {
+  if (command !== 'segment' && (values.mask || values.overlay || values['pixel-spacing-mm'])) {
     throw new UsageError('--mask, --overlay and --pixel-spacing-mm only apply to "segment"');
   }
   const threads = positive(values.threads, '--threads', true);
@@ -54,7 +61,44 @@ function parse(argv: string[]) {
     ...(threads !== undefined ? { intraOpThreads: threads } : {}),
     ...(values['models-dir'] ? { modelsDir: values['models-dir'] } : {}),
   };
-  return { help: false as const, command, image, load, spacing, mask: values.mask, overlay: values.overlay };
+  return {
+    help: false as const,
+    command: command as (typeof COMMANDS)[number],
+    image,
+    load,
+    spacing,
+    mask: values.mask,
+    overlay: values.overlay,
+  };
+}
+
+/** The verdict in the CLI's snake case. */
+function viewJson(v: ViewVerdict) {
+  return {
+    ribeye_view: v.ribeyeView,
+    accepted: v.accepted,
+    threshold: v.threshold,
+    reasons: v.reasons,
+    model: v.model,
+  };
+}
+
+function sayRejected(image: string, v: ViewVerdict | null, io: CliIo): void {
+  if (v && !v.accepted)
+    io.stderr(
+      `cti-models: ${image}: view rejected (ribeye_view ${v.ribeyeView} < ${v.threshold}): ${v.reasons.join(', ')}`,
+    );
+}
+
+async function runView(image: string, load: object, io: CliIo): Promise<void> {
+  const gray = await toGrayImage(image);
+  const model = await loadViewModel(load);
+  try {
+    const v = await model.run(gray);
+    io.stdout(JSON.stringify({ ...viewJson(v), hint_model: v.hint.model, ms: v.ms }));
+  } finally {
+    await model.close();
+  }
 }
 
 async function runHint(image: string, load: object, io: CliIo): Promise<void> {
@@ -62,7 +106,9 @@ async function runHint(image: string, load: object, io: CliIo): Promise<void> {
   const model = await loadHintModel(load);
   try {
     const r = await model.run(gray);
-    io.stdout(JSON.stringify({ ribeye_bbox: r.ribeyeBbox, score: r.score, model: r.model, ms: r.ms }));
+    const view = r.view ? viewJson(r.view) : null;
+    io.stdout(JSON.stringify({ ribeye_bbox: r.ribeyeBbox, score: r.score, view, model: r.model, ms: r.ms }));
+    sayRejected(image, r.view, io);
   } finally {
     await model.close();
   }
@@ -74,7 +120,12 @@ async function runSegment(
 ): Promise<void> {
   const gray = await toGrayImage(args.image);
   const model = await loadSegmentationModel(args.load);
+  const hint = await loadHintModel(args.load).catch(async (err) => {
+    await model.close();
+    throw err;
+  });
   try {
+    const { view } = await hint.run(gray);
     const r = await model.run(gray, args.spacing !== undefined ? { pixelSpacingMm: args.spacing } : {});
     if (args.mask) await writeMaskPng(r.mask, args.mask);
     if (args.overlay) await writeOverlayPng(gray, r.mask, args.overlay);
@@ -86,13 +137,15 @@ async function runSegment(
         glcm_contrast: r.glcmContrast,
         score: r.score,
         ribeye_bbox: r.ribeyeBbox,
+        view: view ? viewJson(view) : null,
         model: r.model,
         sha256: r.sha256,
         ms: r.ms,
       }),
     );
+    sayRejected(args.image, view, io);
   } finally {
-    await model.close();
+    await Promise.all([model.close(), hint.close()]);
   }
 }
 
@@ -104,7 +157,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout(USAGE);
       return EXIT_OK;
     }
-    if (args.command === 'hint') await runHint(args.image, args.load, io);
+    if (args.command === 'view') await runView(args.image, args.load, io);
+    else if (args.command === 'hint') await runHint(args.image, args.load, io);
     else await runSegment(args, io);
     return EXIT_OK;
   } catch (err) {

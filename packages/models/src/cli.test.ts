@@ -32,12 +32,14 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('hint prints exactly {ribeye_bbox, score, model, ms} in input pixels', async () => {
+test('hint prints exactly {ribeye_bbox, score, view, model, ms} in input pixels', async () => {
   for (const file of ['scan.png', 'scan.bmp']) {
     const r = await cli(['hint', join(dir, file)]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(out), ['ribeye_bbox', 'score', 'model', 'ms']);
+    assert.deepEqual(Object.keys(out), ['ribeye_bbox', 'score', 'view', 'model', 'ms']);
+    const view = out.view as Record<string, unknown>;
+    assert.deepEqual(Object.keys(view), ['ribeye_view', 'accepted', 'threshold', 'reasons', 'model']);
     const [x0, y0, x1, y1] = out.ribeye_bbox as number[];
     assert.ok(0 <= x0! && x0! <= x1! && x1! <= 391 && 0 <= y0! && y0! <= y1! && y1! <= 269);
     assert.match(out.model as string, /^ribeye-hint@\d+\.\d+\.\d+$/);
@@ -85,6 +87,36 @@ test('segment writes the mask and overlay and reports cm² when the pixel spacin
   assert.equal(noSpacing.area_cm2, null);
 });
 
+test('view prints the verdict; a rejected view is said on stderr by view, hint and segment alike', async () => {
+  const black = join(dir, 'black.png');
+  await writeFile(black, await encodePng({ data: new Uint8Array(320 * 240), width: 320, height: 240 }));
+  const r = await cli(['view', black]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(out), [
+    'ribeye_view',
+    'accepted',
+    'threshold',
+    'reasons',
+    'model',
+    'hint_model',
+    'ms',
+  ]);
+  assert.equal(out.accepted, false);
+  assert.ok((out.ribeye_view as number) < (out.threshold as number));
+  assert.deepEqual((out.reasons as string[]).slice(0, 1), ['not_a_ribeye_view']);
+  assert.ok((out.reasons as string[]).includes('too_dark'), String(out.reasons));
+  assert.match(out.model as string, /^ribeye-view@\d+\.\d+\.\d+$/);
+  for (const command of ['hint', 'segment']) {
+    const c = await cli([command, black]);
+    assert.equal(c.code, 0, c.stderr);
+    const view = (JSON.parse(c.stdout) as { view: { accepted: boolean; reasons: string[] } }).view;
+    assert.equal(view.accepted, false);
+    assert.deepEqual(view.reasons, out.reasons);
+    assert.match(c.stderr, /black\.png: view rejected \(ribeye_view [\d.]+ < [\d.]+\): not_a_ribeye_view, /);
+  }
+});
+
 test('a non-image, a missing file and usage errors exit 2 with a clear message', async () => {
   const text = await cli(['hint', join(dir, 'notes.png')]);
   assert.equal(text.code, 2);
@@ -96,6 +128,9 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   const usage = await cli(['classify', 'x.png']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /unknown command "classify"/);
+  const viewMask = await cli(['view', join(dir, 'scan.png'), '--mask', join(dir, 'm.png')]);
+  assert.equal(viewMask.code, 2);
+  assert.match(viewMask.stderr, /only apply to "segment"/);
   const spacing = await cli(['segment', join(dir, 'scan.png'), '--pixel-spacing-mm', 'abc']);
   assert.equal(spacing.code, 2);
   assert.match(spacing.stderr, /--pixel-spacing-mm must be a positive number/);

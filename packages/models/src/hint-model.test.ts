@@ -34,8 +34,12 @@ test('onnxruntime reproduces the int8 output torch recorded at export (fp32 refe
   // 2e-2 of the crop (about 2.5 px at 128): torch's fake quantization and onnxruntime's integer
   // kernels round differently at each of the 14 quantized convolutions, and each box edge is a sum over 16
   // profile cells, so the differences add up (2.2.0 on this input: 0.4–1.1 % per edge, score exact);
-  // a wrong graph, weight or preprocessing is off by far more.
-  assertMatchesSelfCheck(await model.runTensor(selfCheckInput(size)), model.card.selfCheck, 2e-2);
+  // a wrong graph, weight or preprocessing is off by far more. The view-class logits (outputs 5…)
+  // come out of a uint8 output quantizer whose step is ~0.025 here: 3.0.0 differs by 2 steps (0.048)
+  // on one logit, so they get 0.1 (4 steps).
+  assertMatchesSelfCheck(await model.runTensor(selfCheckInput(size)), model.card.selfCheck, (i) =>
+    i < 5 ? 2e-2 : 0.1,
+  );
   const ref = model.card.fp32Reference!;
   const session = await createOnnxSession(await readFile(join(DEFAULT_MODELS_DIR, ref.file)));
   assertMatchesSelfCheck(await session.run(selfCheckInput(size), [1, 1, size, size]), ref.selfCheck, 1e-4);

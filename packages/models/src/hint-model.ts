@@ -1,8 +1,13 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { GrayImage } from '@cti/imaging';
 import { type ImageInput, toGrayImage } from './image-input.ts';
 import { type LoadModelOptions, loadModel } from './load-model.ts';
-import type { ModelCard } from './model-card.ts';
+import { DEFAULT_MODELS_DIR, type ModelCard, ModelCardError } from './model-card.ts';
 import { type CropBox, preprocess } from './preprocess.ts';
+import { readViewCard, type ViewCard } from './view/view-card.ts';
+import { viewStats } from './view/view-features.ts';
+import { judgeView, type ViewVerdict } from './view/view-verdict.ts';
 
 export type Bbox = [number, number, number, number];
 
@@ -11,17 +16,28 @@ export type HintResult = {
   ribeyeBbox: Bbox;
   /** Predicted IoU of that box with the true ribeye box (spec `mask_iou_hint`), 0–1. */
   score: number;
-  /** score >= the card's acceptThreshold. */
+  /** score >= the card's acceptThreshold (the box is trustworthy; whether the frame is a ribeye view
+   * at all is `view`). */
   accepted: boolean;
   model: string;
-  /** Preprocessing + inference time (decode excluded). */
+  /** The view verdict; null only when no view card is installed beside the hint model. */
+  view: ViewVerdict | null;
+  /** Preprocessing + inference + verdict time (decode excluded). */
   ms: number;
+};
+
+export type HintLoadOptions = LoadModelOptions & {
+  /** The view card (default: `ribeye-view.card.json` beside the hint card; null = no verdict). */
+  viewCardPath?: string | null;
+  /** Throw instead of returning `view: null` when the view card is missing. */
+  requireView?: boolean;
 };
 
 export type HintModel = {
   card: ModelCard;
   sha256: string;
   model: string;
+  viewCard: ViewCard | null;
   /** `scanArea`: the frame's scan area, when the caller already found it (`findScanArea` of the same image). */
   run(image: ImageInput, opts?: { scanArea?: CropBox }): Promise<HintResult>;
   /** The raw network output on an already preprocessed tensor (evaluation and tests). */
@@ -44,8 +60,39 @@ export function cropBoxToImage(norm: ArrayLike<number>, crop: CropBox, image: Gr
   ];
 }
 
-export async function loadHintModel(opts: LoadModelOptions = {}): Promise<HintModel> {
+/** The view card for a hint loaded with `opts`, checked against the hint's sha256; null if absent. */
+async function loadViewCard(opts: HintLoadOptions, hintSha256: string): Promise<ViewCard | null> {
+  if (opts.viewCardPath === null) return null;
+  const dir = opts.cardPath ? dirname(opts.cardPath) : (opts.modelsDir ?? DEFAULT_MODELS_DIR);
+  const path = opts.viewCardPath ?? join(dir, 'ribeye-view.card.json');
+  if (!opts.viewCardPath && !opts.requireView && !existsSync(path)) return null;
+  const card = await readViewCard(path);
+  if (card.hint.sha256 !== hintSha256) {
+    throw new ModelCardError(
+      `view card ${path} was calibrated on ${card.hint.name}@${card.hint.version} (sha256 ${card.hint.sha256}) but the loaded hint model has sha256 ${hintSha256}; refusing to combine them`,
+    );
+  }
+  return card;
+}
+
+/**
+ * The on-device ribeye hint: a box, its predicted IoU, and the view verdict (is this a usable
+ * transverse ribeye view at all?).
+ *
+ * @example
+ * const hint = await loadHintModel();
+ * const r = await hint.run('scan.png');
+ * if (r.view && !r.view.accepted) console.log(r.view.reasons); // ['not_a_ribeye_view', 'longitudinal_view']
+ */
+export async function loadHintModel(opts: HintLoadOptions = {}): Promise<HintModel> {
   const { card, sha256, session, id } = await loadModel('ribeye-hint', 'bbox-hint', opts);
+  let viewCard: ViewCard | null;
+  try {
+    viewCard = await loadViewCard(opts, sha256);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
   const size = card.preprocessing.size;
   const threshold = card.acceptThreshold ?? 0.5;
   const runTensor = (tensor: Float32Array) => session.run(tensor, [1, 1, size, size]);
@@ -53,6 +100,7 @@ export async function loadHintModel(opts: LoadModelOptions = {}): Promise<HintMo
     card,
     sha256,
     model: id,
+    viewCard,
     runTensor,
     async run(image, { scanArea } = {}) {
       const gray = await toGrayImage(image);
@@ -65,6 +113,7 @@ export async function loadHintModel(opts: LoadModelOptions = {}): Promise<HintMo
         score,
         accepted: score >= threshold,
         model: id,
+        view: viewCard ? judgeView(viewCard, viewStats(pre.tensor, size), out) : null,
         ms: Math.round((performance.now() - t0) * 100) / 100,
       };
     },

@@ -8,7 +8,14 @@ export {
   type PixelSpacingSource,
 } from './grading/grading-features.ts';
 export { type OverlayInput, renderGradingOverlay } from './grading/grading-overlay.ts';
-export { type Bbox, cropBoxToImage, type HintModel, type HintResult, loadHintModel } from './hint-model.ts';
+export {
+  type Bbox,
+  cropBoxToImage,
+  type HintLoadOptions,
+  type HintModel,
+  type HintResult,
+  loadHintModel,
+} from './hint-model.ts';
 export { type ImageInput, ImageInputError, toGrayImage } from './image-input.ts';
 export type { LoadModelOptions } from './load-model.ts';
 export { encodeMaskPng, writeMaskPng, writeOverlayPng } from './mask-images.ts';
@@ -36,3 +43,6 @@ export {
   glcmTexture,
   meanIntensity,
 } from './texture-features.ts';
+export { type ReasonRule, VIEW_REASONS, type ViewCard, type ViewReason } from './view/view-card.ts';
+export { loadViewModel, type ViewModel } from './view/view-model.ts';
+export type { ViewVerdict } from './view/view-verdict.ts';

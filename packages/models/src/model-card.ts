@@ -9,6 +9,13 @@ export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../models/', import.met
 /** torch's output on a fixed input, recorded at export; the tests require onnxruntime to match it. */
 export type SelfCheck = { input: string; outputSum: number; outputStride: number; outputSample: number[] };
 
+/**
+ * The segmentation's refine pass: the coarse mask (its probability map thresholded at
+ * `coarseThreshold`) gives a box, widened by `marginX` of its width left and right and `marginY` of
+ * its height above and below, inside the scan area, at least `minSide` px each way.
+ */
+export type RefineSpec = { marginX: number; marginY: number; coarseThreshold: number; minSide: number };
+
 export type ModelCard = {
   name: string;
   version: string;
@@ -23,8 +30,12 @@ export type ModelCard = {
   selfCheck: SelfCheck;
   acceptThreshold?: number;
   maskThreshold?: number;
+  /** Segmentation ≥ 3.0: a second pass on the coarse mask's box widened by these margins. */
+  refine?: RefineSpec;
   /** Mean ribeye box relative to the whole frame (the image-blind baseline of the evaluation). */
   constantPrior?: [number, number, number, number];
+  /** Hint ≥ 3.0: the view classes whose logits follow the box and score in the output. */
+  viewClasses?: string[];
   /** Mean ribeye box relative to the detected scan area. */
   constantPriorInScanArea?: [number, number, number, number];
   fp32Reference?: { file: string; sha256: string; selfCheck: SelfCheck };
@@ -46,19 +57,23 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export async function readModelCard(cardPath: string): Promise<ModelCard> {
+/** A JSON card file, or ModelCardError naming the file and what is wrong ("model card", "view card"). */
+export async function readCardJson<T>(path: string, what: string): Promise<T> {
   let raw: string;
   try {
-    raw = await readFile(cardPath, 'utf8');
+    raw = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ModelCardError(`cannot read model card ${cardPath}: ${(err as Error).message}`);
+    throw new ModelCardError(`cannot read ${what} ${path}: ${(err as Error).message}`);
   }
-  let card: ModelCard;
   try {
-    card = JSON.parse(raw) as ModelCard;
+    return JSON.parse(raw) as T;
   } catch (err) {
-    throw new ModelCardError(`model card ${cardPath} is not JSON: ${(err as Error).message}`);
+    throw new ModelCardError(`${what} ${path} is not JSON: ${(err as Error).message}`);
   }
+}
+
+export async function readModelCard(cardPath: string): Promise<ModelCard> {
+  const card = await readCardJson<ModelCard>(cardPath, 'model card');
   for (const key of [
     'name',
     'version',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { decodeGray } from '@cti/imaging';
+import { decodeGray, generatePhantom } from '@cti/imaging';
 import sharp from 'sharp';
 import { toGrayImage } from './image-input.ts';
 import { preprocess } from './preprocess.ts';
@@ -70,6 +70,19 @@ test('RGB PNG screen with header blocks and a side bar: same result', async () =
   }
   for (let y = 40; y < 200; y++) for (let x = 0; x < 14; x++) scan.data[y * scan.width + x] = 255 - y;
   await compare('screen.png', await encodeRgbPng(tintedRgb(scan), scan.width, scan.height), 96, true);
+});
+
+test('a phantom screen with a gray background, settings panel and rulers: same result', async () => {
+  // A screen of every layout part the scan-area step must drop (texture test, narrow edge runs).
+  for (let seed = 8100; seed < 8400; seed++) {
+    const { image, labels } = generatePhantom({ seed, layout: 'screen', maxSide: 360 });
+    const f = labels.params.furniture;
+    if (!f.background || !f.panel?.background || !f.ruler || !f.grayBar) continue;
+    const raw = { width: image.width, height: image.height, channels: image.channels };
+    await compare(`phantom-${seed}.png`, await sharp(image.data, { raw }).png().toBuffer(), 128, true);
+    return;
+  }
+  assert.fail('no phantom with a gray background, a panel backdrop, a ruler and a gray bar in 300 seeds');
 });
 
 test('8-bit palette BMP and 24-bit BMP with row padding: same result', async () => {

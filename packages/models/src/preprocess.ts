@@ -5,10 +5,12 @@
  */
 import type { GrayImage } from '@cti/imaging';
 
-export const PREPROCESSING_ID = 'gray601-scanarea-v2-area';
+export const PREPROCESSING_ID = 'gray601-scanarea-v3-area';
 
 const LIT_THRESHOLD = 8; // a pixel is "lit" when gray > this (above black margins and JPEG noise, below dark tissue)
+const TEXTURE_STEP = 2; // ...and "active" when it also differs by >= 2 from its right or lower neighbour (speckle)
 const COL_LIT_PCT = 30; // a column belongs to the scan when >= 30 % of its pixels are lit
+const COL_MIN_RUN_PCT = 1; // column runs narrower than 1 % of the width (>= 3 px) are edges, not a scan
 const ROW_LIT_PCT = 20; // a row (within the chosen columns) when >= 20 % of its pixels are lit
 const COL_GAP_PCT = 6; // dark columns (probe lift-off) narrower than 6 % of the width are bridged
 const ROW_GAP_PCT = 1; // dark rows narrower than 1 % of the height are bridged
@@ -39,6 +41,26 @@ function runs(length: number, active: (i: number) => boolean, maxGap: number): R
   return out;
 }
 
+/**
+ * Column runs of the scan: columns with >= COL_LIT_PCT % active pixels, runs narrower than
+ * COL_MIN_RUN_PCT % of the width dropped (the long vertical edge of a panel backdrop or a gray bar
+ * is one active column), then gaps narrower than COL_GAP_PCT % bridged.
+ */
+function columnRuns(colCounts: Int32Array, w: number, h: number): Run[] {
+  const minWidth = Math.max(3, Math.floor((w * COL_MIN_RUN_PCT) / 100));
+  const wide = runs(w, (x) => colCounts[x]! * 100 >= COL_LIT_PCT * h, 0).filter(
+    ([a, b]) => b - a >= minWidth,
+  );
+  const maxGap = Math.floor((w * COL_GAP_PCT) / 100);
+  const merged: Run[] = [];
+  for (const r of wide) {
+    const prev = merged.at(-1);
+    if (prev && r[0] - prev[1] <= maxGap) prev[1] = r[1];
+    else merged.push([r[0], r[1]]);
+  }
+  return merged;
+}
+
 /** The run with the largest count sum (the first on ties). */
 function bestRun(counts: Int32Array, candidates: Run[]): Run | null {
   let best: Run | null = null;
@@ -54,24 +76,54 @@ function bestRun(counts: Int32Array, candidates: Run[]): Run | null {
   return best;
 }
 
-/** The lit scan area (drops black margins, header text, colour bars, rulers); whole image if none. */
-export function findScanArea(image: GrayImage): CropBox {
+/**
+ * Active pixels: lit (gray > LIT_THRESHOLD) and textured (differs by >= TEXTURE_STEP from the pixel
+ * to its right or below; the last column / row compare with nothing). Speckle is textured; flat
+ * backgrounds (black or gray), panel backdrops and the inside of glyphs are not.
+ */
+function activePixels(image: GrayImage): Uint8Array {
   const { data, width: w, height: h } = image;
+  const active = new Uint8Array(w * h);
+  const step2 = TEXTURE_STEP * TEXTURE_STEP;
+  const test = (i: number, dx: number, dy: number) => {
+    if (data[i]! > LIT_THRESHOLD && (dx * dx >= step2 || dy * dy >= step2)) active[i] = 1;
+  };
+  for (let y = 0; y < h - 1; y++) {
+    const row = y * w;
+    for (let x = 0; x < w - 1; x++) {
+      const i = row + x;
+      const v = data[i]!;
+      if (v <= LIT_THRESHOLD) continue;
+      const dx = data[i + 1]! - v;
+      const dy = data[i + w]! - v;
+      if (dx * dx >= step2 || dy * dy >= step2) active[i] = 1;
+    }
+    test(row + w - 1, 0, data[row + 2 * w - 1]! - data[row + w - 1]!);
+  }
+  const last = (h - 1) * w;
+  for (let x = 0; x < w - 1; x++) test(last + x, data[last + x + 1]! - data[last + x]!, 0);
+  return active;
+}
+
+/**
+ * The scan area: drops black or gray margins and backgrounds, header and settings text, panel
+ * backdrops, gray bars and rulers; the whole image if none is found.
+ */
+export function findScanArea(image: GrayImage): CropBox {
+  const { width: w, height: h } = image;
+  const active = activePixels(image);
   const colCounts = new Int32Array(w);
   for (let y = 0; y < h; y++) {
     const row = y * w;
-    for (let x = 0; x < w; x++) if (data[row + x]! > LIT_THRESHOLD) colCounts[x]!++;
+    for (let x = 0; x < w; x++) colCounts[x]! += active[row + x]!;
   }
-  const cols = bestRun(
-    colCounts,
-    runs(w, (x) => colCounts[x]! * 100 >= COL_LIT_PCT * h, Math.floor((w * COL_GAP_PCT) / 100)),
-  );
+  const cols = bestRun(colCounts, columnRuns(colCounts, w, h));
   if (!cols) return [0, 0, w, h];
   const [x0, x1] = cols;
   const rowCounts = new Int32Array(h);
   for (let y = 0; y < h; y++) {
     let n = 0;
-    for (let x = x0; x < x1; x++) if (data[y * w + x]! > LIT_THRESHOLD) n++;
+    for (let x = x0; x < x1; x++) n += active[y * w + x]!;
     rowCounts[y] = n;
   }
   const minRow = ROW_LIT_PCT * (x1 - x0);
@@ -134,6 +186,14 @@ export function areaResizeCrop(image: GrayImage, crop: CropBox, outW: number, ou
   return out;
 }
 
+/** The crop of `image` area-resized to size×size, float32 in [0,1] (the model input). */
+export function cropTensor(image: GrayImage, crop: CropBox, size: number): Float32Array {
+  const resized = areaResizeCrop(image, crop, size, size);
+  const tensor = new Float32Array(size * size);
+  for (let i = 0; i < tensor.length; i++) tensor[i] = resized[i]! / 255;
+  return tensor;
+}
+
 /**
  * Gray image -> model input (size×size float32 in [0,1]) and the scan-area crop it came from. A caller
  * that already found the scan area (the grader runs two models on one frame) passes it in.
@@ -143,8 +203,5 @@ export function preprocess(
   size: number,
   crop: CropBox = findScanArea(image),
 ): Preprocessed {
-  const resized = areaResizeCrop(image, crop, size, size);
-  const tensor = new Float32Array(size * size);
-  for (let i = 0; i < tensor.length; i++) tensor[i] = resized[i]! / 255;
-  return { tensor, size, crop };
+  return { tensor: cropTensor(image, crop, size), size, crop };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GrayImage } from '@cti/imaging';
+import { createRng, type GrayImage, generatePhantom, renderPhantom, toGray } from '@cti/imaging';
+import { boxIou } from './evaluation/box-metrics.ts';
 import { findScanArea } from './preprocess.ts';
 import { padGray, syntheticScan } from './test-fixtures.ts';
 
@@ -48,4 +49,45 @@ test('an all-black frame or one without a tall lit region falls back to the whol
   assert.deepEqual(findScanArea({ data: new Uint8Array(80 * 60), width: 80, height: 60 }), [0, 0, 80, 60]);
   const img = padGray(syntheticScan({ width: 200, height: 20, seed: 14 }), 10, 90, 10, 90);
   assert.deepEqual(findScanArea(img), [0, 0, 220, 200]);
+});
+
+test('a gray screen background, a settings panel on a gray backdrop, a bar beside the field and rulers on two edges fall away', () => {
+  const scan = syntheticScan({ width: 420, height: 330, seed: 15 });
+  const img = padGray(scan, 150, 50, 90, 40);
+  const { width: w, height: h } = img;
+  const set = (x: number, y: number, v: number) => {
+    img.data[y * w + x] = v;
+  };
+  // Background gray 22 everywhere outside the field (scanners that do not export black).
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) if (x < 150 || x >= 570 || y < 50 || y >= 380) set(x, y, 22);
+  // Settings panel: backdrop gray 55 over 12 lines of text, down the whole left side.
+  for (let y = 50; y < 380; y++) for (let x = 4; x < 110; x++) set(x, y, 55);
+  for (let line = 0; line < 12; line++) textLine(img, 56 + line * 27, 8, 100);
+  // A gray-map bar 3 px left of the field, a depth ruler at the right edge, a lateral one below.
+  for (let y = 50; y < 200; y++) for (let x = 135; x < 147; x++) set(x, y, 255 - (y - 50));
+  for (let cm = 0; cm < 12; cm++) for (let x = 580; x < 590; x++) set(x, 50 + cm * 28, 200);
+  for (let cm = 0; cm < 15; cm++) for (let y = 384; y < 392; y++) set(150 + cm * 28, y, 200);
+  // ±1 px: a background pixel next to the field differs from its neighbour inside it.
+  const crop = findScanArea(img);
+  assert.ok(
+    crop.every((v, i) => Math.abs(v - [150, 50, 570, 380][i]!) <= 1),
+    `crop ${crop}`,
+  );
+});
+
+test('on screen phantoms with every layout, the crop is the one of the same frame without furniture', () => {
+  const ious: number[] = [];
+  for (let seed = 0; seed < 40; seed++) {
+    const { image, labels } = generatePhantom({ seed: 8100 + seed, layout: 'screen', maxSide: 400 });
+    const p = labels.params;
+    const bare = { header: false, ruler: false, grayBar: false, focusMarker: false, headerText: '' };
+    const clean = renderPhantom({ ...p, annotations: undefined, furniture: bare }, createRng(1));
+    ious.push(boxIou(findScanArea(toGray(image)), findScanArea(toGray(clean.image))));
+  }
+  const good = ious.filter((v) => v >= 0.9).length;
+  assert.ok(
+    good >= 36,
+    `crop IoU ≥ 0.9 with the clean frame's crop in ${good}/40: ${ious.map((v) => v.toFixed(2))}`,
+  );
 });

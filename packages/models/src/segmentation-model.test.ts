@@ -2,14 +2,17 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fillHoles, largestComponent } from './mask-ops.ts';
-import { DEFAULT_MODELS_DIR } from './model-card.ts';
-import { createOnnxSession } from './onnx-session.ts';
+import { fillHoles, largestComponent, maskBbox } from './mask-ops.ts';
+import { DEFAULT_MODELS_DIR, type ModelCard } from './model-card.ts';
+import { createOnnxSession, type OnnxSession } from './onnx-session.ts';
+import { cropTensor } from './preprocess.ts';
 import {
   crispness,
   loadSegmentationModel,
   probToMask,
+  roiBox,
   type SegmentationModel,
+  segmentationProb,
 } from './segmentation-model.ts';
 import { padGray, syntheticScan } from './test-fixtures.ts';
 import { assertMatchesSelfCheck, selfCheckInput } from './test-self-check.ts';
@@ -92,4 +95,45 @@ test('probToMask: upsampled probability blob pasted at the crop offset, crispnes
   const c = crispness(prob, 0.5);
   assert.ok(c > 0.9 && c <= 1);
   assert.equal(crispness(new Float32Array(4), 0.5), 0);
+});
+
+test('roiBox: the box widened by the margins, inside the scan area, at least minSide (as cti_preprocess.roi_box)', () => {
+  const spec = { marginX: 0.25, marginY: 0.4, coarseThreshold: 0.5, minSide: 8 };
+  // The same cases give the same boxes in training/cti_preprocess.py.
+  assert.deepEqual(roiBox([100, 50, 300, 120], [0, 0, 940, 720], spec), [50, 22, 350, 148]);
+  assert.deepEqual(roiBox([5, 5, 7, 7], [0, 0, 20, 20], spec), [2, 2, 10, 10]);
+  assert.deepEqual(roiBox([0, 0, 900, 700], [10, 10, 930, 710], spec), [10, 10, 930, 710]);
+  assert.deepEqual(roiBox([0, 0, 2, 2], [0, 0, 5, 30], spec), [0, 0, 5, 8]);
+});
+
+test('segmentationProb: the refine pass runs on the coarse mask box with margins; without refine, one pass', async () => {
+  const size = 16;
+  // Coarse pass: a blob in columns 4–7, rows 6–9 of the crop; refine pass: a flat 0.5.
+  const blob = new Float32Array(size * size);
+  for (let y = 6; y < 10; y++) for (let x = 4; x < 8; x++) blob[y * size + x] = 1;
+  const inputs: Float32Array[] = [];
+  const session: OnnxSession = {
+    inputName: 'image',
+    outputName: 'prob',
+    run: async (t) => {
+      inputs.push(t);
+      return inputs.length === 1 ? blob : new Float32Array(size * size).fill(0.5);
+    },
+    close: async () => {},
+  };
+  const image = padGray(syntheticScan({ width: 160, height: 120, seed: 3 }), 30, 20, 10, 0);
+  const spec = { marginX: 0.25, marginY: 0.4, coarseThreshold: 0.5, minSide: 8 };
+  const r = await segmentationProb(session, { preprocessing: { size }, refine: spec } as ModelCard, image);
+  assert.equal(inputs.length, 2);
+  const coarse = maskBbox(probToMask(blob, size, r.coarseCrop, image, 0.5))!;
+  assert.deepEqual(r.crop, roiBox(coarse, r.coarseCrop, spec));
+  assert.ok(r.crop[0] < coarse[0] && r.crop[2] > coarse[2] && r.crop[1] < coarse[1] && r.crop[3] > coarse[3]);
+  assert.deepEqual(Array.from(inputs[1]!), Array.from(cropTensor(image, r.crop, size)));
+  assert.ok(r.prob.every((p) => p === 0.5));
+
+  inputs.length = 0;
+  const one = await segmentationProb(session, { preprocessing: { size } } as ModelCard, image);
+  assert.equal(inputs.length, 1);
+  assert.deepEqual(one.crop, one.coarseCrop);
+  assert.equal(one.prob, blob);
 });

@@ -2,8 +2,9 @@ import type { GrayImage } from '@cti/imaging';
 import { type ImageInput, toGrayImage } from './image-input.ts';
 import { type LoadModelOptions, loadModel } from './load-model.ts';
 import { fillHoles, largestComponent, type Mask, maskBbox, resizeThreshold } from './mask-ops.ts';
-import type { ModelCard } from './model-card.ts';
-import { type CropBox, preprocess } from './preprocess.ts';
+import type { ModelCard, RefineSpec } from './model-card.ts';
+import type { OnnxSession } from './onnx-session.ts';
+import { type CropBox, cropTensor, preprocess } from './preprocess.ts';
 import { glcmContrast, meanIntensity } from './texture-features.ts';
 
 export type SegmentOptions = {
@@ -73,6 +74,60 @@ export function probToMask(
   return { data, width: image.width, height: image.height };
 }
 
+/**
+ * The refine pass's crop: `box` widened by spec.marginX of its width left and right and
+ * spec.marginY of its height above and below, clipped to `area`, grown to spec.minSide px (or the
+ * whole area) around its middle. Mirrors training/cti_preprocess.py `roi_box`.
+ */
+export function roiBox(box: CropBox, area: CropBox, spec: RefineSpec): CropBox {
+  const [bx0, by0, bx1, by1] = box;
+  const w = bx1 - bx0;
+  const h = by1 - by0;
+  const grow = (a: number, b: number, lo: number, hi: number): [number, number] => {
+    const need = Math.min(spec.minSide, hi - lo);
+    if (b - a >= need) return [a, b];
+    const start = Math.max(lo, Math.min(Math.floor((a + b - need) / 2), hi - need));
+    return [start, start + need];
+  };
+  const [x0, x1] = grow(
+    Math.max(area[0], Math.floor(bx0 - spec.marginX * w)),
+    Math.min(area[2], Math.ceil(bx1 + spec.marginX * w)),
+    area[0],
+    area[2],
+  );
+  const [y0, y1] = grow(
+    Math.max(area[1], Math.floor(by0 - spec.marginY * h)),
+    Math.min(area[3], Math.ceil(by1 + spec.marginY * h)),
+    area[1],
+    area[3],
+  );
+  return [x0, y0, x1, y1];
+}
+
+/**
+ * The segmentation up to its probability map: the coarse pass on the scan-area crop, then, when the
+ * card has `refine` and the coarse mask is not empty, the refine pass on the coarse mask's box with
+ * margins. Returns the map (size×size) and the image region it covers. `scanArea`: the frame's scan
+ * area when the caller already found it.
+ */
+export async function segmentationProb(
+  session: OnnxSession,
+  card: ModelCard,
+  gray: GrayImage,
+  scanArea?: CropBox,
+): Promise<{ prob: Float32Array; crop: CropBox; coarseCrop: CropBox }> {
+  const size = card.preprocessing.size;
+  const pre = preprocess(gray, size, scanArea);
+  const coarse = await session.run(pre.tensor, [1, 1, size, size]);
+  const spec = card.refine;
+  if (!spec) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
+  const box = maskBbox(probToMask(coarse, size, pre.crop, gray, spec.coarseThreshold));
+  if (!box) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
+  const roi = roiBox(box, pre.crop, spec);
+  const prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
+  return { prob, crop: roi, coarseCrop: pre.crop };
+}
+
 function validSpacing(mm: number | undefined): number | undefined {
   if (mm === undefined) return undefined;
   if (!Number.isFinite(mm) || mm <= 0)
@@ -92,9 +147,8 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
       const spacing = validSpacing(runOpts.pixelSpacingMm);
       const gray = await toGrayImage(image);
       const t0 = performance.now();
-      const pre = preprocess(gray, size, runOpts.scanArea);
-      const prob = await session.run(pre.tensor, [1, 1, size, size]);
-      const mask = probToMask(prob, size, pre.crop, gray, threshold);
+      const { prob, crop } = await segmentationProb(session, card, gray, runOpts.scanArea);
+      const mask = probToMask(prob, size, crop, gray, threshold);
       const textures = runOpts.textures ?? true;
       let areaPx = 0;
       const bits = mask.data;

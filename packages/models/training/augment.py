@@ -71,18 +71,25 @@ def photometric(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x.clamp(0, 1)
 
 
-def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_aug=None, crop_p=0.6, min_frac=0.6,
-                  deep_p=0.35):
-    """Returns (x, box, positive, mask) for a batch; box is None-safe for negatives (zeros).
+CUT_OFF = 1  # index of 'ribeye_cut_off' in dataset.VIEW_CLASSES
 
-    Crops zoom in (the box moves and clips) or, for `deep_p` of them, reach below the image as a
-    deeper field would. A crop that leaves under 35 % of the ribeye box inside turns the sample into
-    a negative.
+
+def augment_batch(exact, aug, box, has_box, view, gen, size, mask_exact=None, mask_aug=None, crop_p=0.7,
+                  min_frac=0.45, deep_p=0.3):
+    """Returns (x, box, has_box, view, mask) for a batch.
+
+    Crops zoom in anywhere (the box moves and clips; width and height scale independently, so the
+    aspect changes too), reach below the image as a deeper field would (`deep_p` of them), or stop
+    above its bottom (shallow framing); half the batch is mirrored (the probe held the other way).
+    A crop that keeps under 45 % of a ribeye's box turns the view into `ribeye_cut_off`; 45-65 % is
+    left out of the view loss (-1: neither clearly usable nor clearly cut off); under 15 % there is
+    no box left to find.
     """
     n = exact.shape[0]
     x = exact.clone()
     box = box.clone()
-    positive = positive.clone()
+    has_box = has_box.clone()
+    view = view.clone()
     mask = mask_exact.clone() if mask_exact is not None else None
     do_crop = torch.rand(n, generator=gen) < crop_p
     idx = do_crop.nonzero().flatten()
@@ -95,7 +102,10 @@ def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_au
         nb = window_box(box[idx], win)
         area = lambda b: (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
         kept = area(nb) * (win[:, 2] - win[:, 0]) * (win[:, 3] - win[:, 1]) / area(box[idx]).clamp(min=1e-6)
-        positive[idx] = positive[idx] & (kept >= 0.35)
+        was = view[idx]
+        view[idx] = torch.where((was == 0) & (kept < 0.45), torch.full_like(was, CUT_OFF),
+                                torch.where((was == 0) & (kept < 0.65), torch.full_like(was, -1), was))
+        has_box[idx] = has_box[idx] & (kept >= 0.15)
         box[idx] = nb
         if mask is not None:
             mask[idx] = crop_resize(mask_aug[idx], win, size)
@@ -104,4 +114,15 @@ def augment_batch(exact, aug, box, positive, gen, size, mask_exact=None, mask_au
     box[flip] = torch.stack([1 - box[flip, 2], box[flip, 1], 1 - box[flip, 0], box[flip, 3]], dim=1)
     if mask is not None:
         mask[flip] = mask[flip].flip(-1)
-    return photometric(x, gen), box, positive, mask
+    box = box * has_box[:, None].float()
+    return photometric(x, gen), box, has_box, view, mask
+
+
+def roi_batch(roi, mask_roi, gen):
+    """The refine pass's samples (ribeye box + random margins, cut from the full-resolution frame):
+    mirrored half the time, photometric changes as for the first pass; their margins already vary."""
+    x, m = roi.clone(), mask_roi.clone()
+    flip = torch.rand(x.shape[0], generator=gen) < 0.5
+    x[flip] = x[flip].flip(-1)
+    m[flip] = m[flip].flip(-1)
+    return photometric(x, gen), m

@@ -1,10 +1,12 @@
 """Preprocessing shared by training and inference (mirrored line by line in src/preprocess.ts).
 
 1. decode to 8-bit gray: RGB -> round(0.299 R + 0.587 G + 0.114 B) (what @cti/imaging's toGray does);
-2. find the scan area: drop black margins, header text, colour bars and rulers by thresholding
-   (columns: the lit run with the most lit pixels; rows: from the first to the last lit run at least
-   6 % of the height tall, so a dark band inside the scan -- low-gain tissue -- does not split it
-   while short runs -- text lines, ruler ticks -- fall away);
+2. find the scan area: drop black or gray margins, header and settings text, panel backdrops, gray
+   bars and rulers (a pixel is active when lit -- gray > 8 -- and textured -- it differs by >= 2 from
+   its right or lower neighbour, as speckle does and flat backgrounds and glyph interiors do not;
+   columns: the run with the most active pixels; rows: from the first to the last active run at
+   least 6 % of the height tall, so a dark band inside the scan -- low-gain tissue -- does not split
+   it while short runs -- text lines, ruler ticks -- fall away);
 3. area-average resize of that crop to S x S (non-uniform: the aspect is not kept) and scale to [0,1].
 
 A parity test (src/preprocess-parity.test.ts) runs a fixture through this file and through the
@@ -18,7 +20,9 @@ import numpy as np
 from PIL import Image
 
 LIT_THRESHOLD = 8  # a pixel is "lit" when gray > this (above black margins and JPEG noise, below dark tissue)
+TEXTURE_STEP = 2  # ...and "active" when it also differs by >= 2 from its right or lower neighbour (speckle)
 COL_LIT_PCT = 30  # a column belongs to the scan when >= 30 % of its pixels are lit
+COL_MIN_RUN_PCT = 1  # column runs narrower than 1 % of the width (>= 3 px) are edges, not a scan
 ROW_LIT_PCT = 20  # a row (within the chosen columns) when >= 20 % of its pixels are lit
 COL_GAP_PCT = 6  # dark columns (probe lift-off) narrower than 6 % of the width are bridged
 ROW_GAP_PCT = 1  # dark rows narrower than 1 % of the height are bridged
@@ -60,6 +64,21 @@ def _runs(active: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
     return runs
 
 
+def _column_runs(col_counts: np.ndarray, w: int, h: int) -> list[tuple[int, int]]:
+    """Columns with >= COL_LIT_PCT % active pixels; runs narrower than COL_MIN_RUN_PCT % of the width
+    dropped (a panel backdrop's or a gray bar's long vertical edge), then gaps < COL_GAP_PCT % bridged."""
+    min_width = max(3, w * COL_MIN_RUN_PCT // 100)
+    wide = [r for r in _runs(col_counts * 100 >= COL_LIT_PCT * h, 0) if r[1] - r[0] >= min_width]
+    max_gap = w * COL_GAP_PCT // 100
+    merged: list[list[int]] = []
+    for a, b in wide:
+        if merged and a - merged[-1][1] <= max_gap:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
 def _best_run(counts: np.ndarray, runs: list[tuple[int, int]]) -> tuple[int, int] | None:
     """The run with the largest count sum (the first on ties)."""
     best, best_sum = None, -1
@@ -70,12 +89,22 @@ def _best_run(counts: np.ndarray, runs: list[tuple[int, int]]) -> tuple[int, int
     return best
 
 
+def active_pixels(gray: np.ndarray) -> np.ndarray:
+    """Lit (gray > LIT_THRESHOLD) and textured: differs by >= TEXTURE_STEP from the right or lower neighbour."""
+    g = gray.astype(np.int16)
+    dx = np.zeros_like(g)
+    dx[:, :-1] = np.abs(g[:, 1:] - g[:, :-1])
+    dy = np.zeros_like(g)
+    dy[:-1, :] = np.abs(g[1:, :] - g[:-1, :])
+    return (gray > LIT_THRESHOLD) & ((dx >= TEXTURE_STEP) | (dy >= TEXTURE_STEP))
+
+
 def find_scan_area(gray: np.ndarray) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1), exclusive end, of the lit scan area; the whole image when none is found."""
+    """(x0, y0, x1, y1), exclusive end, of the active scan area; the whole image when none is found."""
     h, w = gray.shape
-    lit = gray > LIT_THRESHOLD
+    lit = active_pixels(gray)
     col_counts = lit.sum(axis=0).astype(np.int64)
-    cols = _best_run(col_counts, _runs(col_counts * 100 >= COL_LIT_PCT * h, w * COL_GAP_PCT // 100))
+    cols = _best_run(col_counts, _column_runs(col_counts, w, h))
     if cols is None:
         return (0, 0, w, h)
     x0, x1 = cols
@@ -114,6 +143,39 @@ def preprocess(gray: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int,
     x0, y0, x1, y1 = find_scan_area(gray)
     crop = gray[y0:y1, x0:x1]
     return (area_resize(crop, size, size) / 255.0).astype(np.float32), (x0, y0, x1, y1)
+
+
+# The segmentation's refine pass (src/segmentation-model.ts roiBox): the coarse mask's box widened by
+# ROI_MARGIN_X of its width left and right and ROI_MARGIN_Y of its height above and below, kept inside
+# the scan area, then area-resized to the model's input like the first pass.
+ROI_MARGIN_X = 0.25
+ROI_MARGIN_Y = 0.4
+ROI_MIN_SIDE = 8
+
+
+def roi_box(box, crop, mx: float = ROI_MARGIN_X, my: float = ROI_MARGIN_Y, mx1: float | None = None,
+            my1: float | None = None) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), exclusive end: `box` widened by mx / my (left, top) and mx1 / my1 (right, bottom;
+    default the same) of its size, clipped to `crop`, at least ROI_MIN_SIDE px (or the crop) each way."""
+    bx0, by0, bx1, by1 = box
+    cx0, cy0, cx1, cy1 = crop
+    w, h = bx1 - bx0, by1 - by0
+    mx1 = mx if mx1 is None else mx1
+    my1 = my if my1 is None else my1
+    x0, x1 = max(cx0, int(np.floor(bx0 - mx * w))), min(cx1, int(np.ceil(bx1 + mx1 * w)))
+    y0, y1 = max(cy0, int(np.floor(by0 - my * h))), min(cy1, int(np.ceil(by1 + my1 * h)))
+    x0, x1 = _min_side(x0, x1, cx0, cx1)
+    y0, y1 = _min_side(y0, y1, cy0, cy1)
+    return (x0, y0, x1, y1)
+
+
+def _min_side(a: int, b: int, lo: int, hi: int) -> tuple[int, int]:
+    """Grow [a, b) to ROI_MIN_SIDE (or all of [lo, hi)), around its middle, inside [lo, hi)."""
+    need = min(ROI_MIN_SIDE, hi - lo)
+    if b - a >= need:
+        return a, b
+    a = max(lo, min((a + b - need) // 2, hi - need))
+    return a, a + need
 
 
 def main(argv: list[str]) -> int:

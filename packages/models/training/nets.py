@@ -29,13 +29,13 @@ class HintNet(nn.Module):
     """Input (N,1,S,S) in [0,1], S divisible by 32.
 
     Outputs (dequantized): box-indicator logits (N,1,S/8,S/8) -- per cell, the share of the cell inside
-    the ribeye box -- and a score logit (N,1). Dense prediction keeps the net translation-equivariant,
+    the ribeye box --, a score logit (N,1) and view-class logits (N,K) (dataset.VIEW_CLASSES). Dense prediction keeps the net translation-equivariant,
     which localises far better (and generalises to unseen framings) than regressing four numbers
     through a fully-connected layer. The deep stride-32 features are upsampled and added to the
     stride-8 ones so every cell sees the whole frame.
     """
 
-    def __init__(self, size: int = 128) -> None:
+    def __init__(self, size: int = 128, view_classes: int = 9) -> None:
         super().__init__()
         self.quant = torch.ao.quantization.QuantStub()
         self.stem = nn.Sequential(conv_bn_relu(1, 16, 2), conv_bn_relu(16, 24), conv_bn_relu(24, 32, 2),
@@ -48,22 +48,29 @@ class HintNet(nn.Module):
         self.head = nn.Sequential(conv_bn_relu(48, 48), conv_bn_relu(48, 32), nn.Conv2d(32, 1, 1))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.score = nn.Linear(96, 1)
+        # View classes from the stride-32 map kept spatial (4x4 at 128): where the bright, dark and
+        # textured parts sit -- a lens under an arch vs a row of domes with shadows -- not only what.
+        cells32 = (size // 32) ** 2
+        self.view_reduce = conv1x1_bn_relu(96, 32)
+        self.view = nn.Sequential(nn.Linear(32 * cells32, 64), nn.ReLU(inplace=False), nn.Linear(64, view_classes))
         self.dequant = torch.ao.quantization.DeQuantStub()
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.quant(x)
         mid = self.stem(x)
         deep = self.deep(mid)
         cells = self.head(self.merge.add(mid, self.up(self.lateral(deep))))
         score = self.score(torch.flatten(self.pool(deep), 1))
-        return self.dequant(cells), self.dequant(score)
+        view = self.view(torch.flatten(self.view_reduce(deep), 1))
+        return self.dequant(cells), self.dequant(score), self.dequant(view)
 
     def fuse_for_qat(self) -> None:
-        """Fold BN into the convs (eval-mode fusion) and fuse Conv+ReLU for QAT."""
+        """Fold BN into the convs (eval-mode fusion) and fuse Conv+ReLU / Linear+ReLU for QAT."""
         self.eval()
-        blocks = [*self.stem, *self.deep, self.lateral, *list(self.head)[:-1]]
+        blocks = [*self.stem, *self.deep, self.lateral, *list(self.head)[:-1], self.view_reduce]
         for block in blocks:
             torch.ao.quantization.fuse_modules(block, [["0", "1", "2"]], inplace=True)
+        torch.ao.quantization.fuse_modules(self.view, [["0", "1"]], inplace=True)
 
 
 def decode_hint(cells: torch.Tensor, score_logit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,9 +104,10 @@ def mirror(x: torch.Tensor) -> torch.Tensor:
 
 
 class HintExport(nn.Module):
-    """Wraps the network so that the ONNX graph outputs decoded box + score: (N,5).
+    """Wraps the network so that the ONNX graph outputs decoded box + score + view logits: (N, 5 + K).
 
-    Test-time flip: the box and score are the mean of the image's and its mirror's (mirrored back).
+    Test-time flip: box, score and view logits are the mean of the image's and its mirror's (the box
+    mirrored back).
     """
 
     def __init__(self, net: nn.Module) -> None:
@@ -107,10 +115,12 @@ class HintExport(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        boxes, score = decode_hint(*self.net(x))
-        fb, fs = decode_hint(*self.net(mirror(x)))
+        cells, score_logit, view = self.net(x)
+        f_cells, f_score_logit, f_view = self.net(mirror(x))
+        boxes, score = decode_hint(cells, score_logit)
+        fb, fs = decode_hint(f_cells, f_score_logit)
         fb = torch.stack([1 - fb[:, 2], fb[:, 1], 1 - fb[:, 0], fb[:, 3]], dim=1)
-        return torch.cat([(boxes + fb) / 2, (score[:, None] + fs[:, None]) / 2], dim=1)
+        return torch.cat([(boxes + fb) / 2, (score[:, None] + fs[:, None]) / 2, (view + f_view) / 2], dim=1)
 
 
 class SegNet(nn.Module):

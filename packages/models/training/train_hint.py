@@ -10,6 +10,7 @@ from torch.ao.quantization import (FakeQuantize, MovingAverageMinMaxObserver,
                                    MovingAveragePerChannelMinMaxObserver, QConfig)
 
 from augment import augment_batch
+from dataset import VIEW_CLASSES
 from nets import HintNet, box_cells, decode_hint
 
 
@@ -42,21 +43,36 @@ def giou_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 1 - (iou - (c - union) / c)
 
 
-def hint_loss(out, box, positive):
-    cells, score_logit = out
+def hint_loss(out, box, has_box, view, class_weights, view_weight=1.0):
+    """Box (cells, L1 + GIoU) and IoU score where a ribeye (or its visible part) is in view, plus the
+    view class (weighted cross-entropy; -1 = left out)."""
+    cells, score_logit, view_logits = out
     pred, score = decode_hint(cells, score_logit)
-    pos = positive.float()
+    pos = has_box.float()
     target = box_cells(box, cells.shape[-1]) * pos[:, None, None, None]
     cell_loss = F.binary_cross_entropy_with_logits(cells, target)
     iou = box_iou(pred, box).detach() * pos
     score_loss = F.binary_cross_entropy(score.clamp(1e-6, 1 - 1e-6), iou)
+    view_loss = (view_weight * F.cross_entropy(view_logits, view, weight=class_weights, ignore_index=-1)
+                 if (view >= 0).any() else 0)
     if pos.sum() == 0:
-        return cell_loss + score_loss
+        return cell_loss + score_loss + view_loss
     box_l = (F.l1_loss(pred, box, reduction="none").sum(1) + giou_loss(pred, box)) * pos
-    return 2 * cell_loss + box_l.sum() / pos.sum() + score_loss
+    return 2 * cell_loss + box_l.sum() / pos.sum() + score_loss + view_loss
 
 
-def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat=False):
+def view_class_weights(view: np.ndarray, k: int) -> torch.Tensor:
+    """Ribeye and the negatives weigh half each in total, every negative class the same among them."""
+    counts = np.bincount(view, minlength=k).astype(np.float64)
+    w = np.zeros(k)
+    neg = [c for c in range(1, k) if counts[c] > 0]
+    w[0] = 0.5 / max(counts[0], 1)
+    for c in neg:
+        w[c] = 0.5 / len(neg) / counts[c]
+    return torch.tensor(w / w[w > 0].mean(), dtype=torch.float32)
+
+
+def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat=False, view_weight=1.0):
     """Float phases run channels-last (oneDNN's fast path on CPU: ~1.6x per batch here); the QAT phase
     does not (its fake-quant ops gain nothing from it)."""
     fmt = torch.contiguous_format if qat else torch.channels_last
@@ -65,7 +81,9 @@ def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat
     steps = epochs * math.ceil(len(train_idx) / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     exact, aug = torch.from_numpy(data["hint"])[:, None], torch.from_numpy(data["aug"])[:, None]
-    box, positive = torch.from_numpy(data["box"]), torch.from_numpy(data["positive"])
+    box, has_box = torch.from_numpy(data["box"]), torch.from_numpy(data["has_box"])
+    view = torch.from_numpy(data["view_class"])
+    weights = view_class_weights(data["view_class"][train_idx.numpy()], len(VIEW_CLASSES))
     for ep in range(epochs):
         net.train()
         if qat and ep > 0 and ep == epochs - 1:
@@ -74,8 +92,8 @@ def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat
         perm = train_idx[torch.randperm(len(train_idx), generator=gen)]
         for i in range(0, len(perm), batch):
             j = perm[i : i + batch]
-            x, b, p, _ = augment_batch(exact[j], aug[j].float() / 255, box[j], positive[j], gen, size)
-            loss = hint_loss(net(x.contiguous(memory_format=fmt)), b, p)
+            x, b, hb, v, _ = augment_batch(exact[j], aug[j].float() / 255, box[j], has_box[j], view[j], gen, size)
+            loss = hint_loss(net(x.contiguous(memory_format=fmt)), b, hb, v, weights, view_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -93,28 +111,36 @@ def _finite(v) -> float | None:
 def evaluate(net, data, idx) -> dict:
     net.eval()
     x = torch.from_numpy(data["hint"][idx])[:, None]
-    pred, score = decode_hint(*net(x))
+    cells, score_logit, view_logits = net(x)
+    pred, score = decode_hint(cells, score_logit)
     box, pos = torch.from_numpy(data["box"][idx]), torch.from_numpy(data["positive"][idx])
     iou = box_iou(pred, box)[pos]
     neg_scores = score[~pos]
+    view = torch.from_numpy(data["view_class"][idx])
+    p_ribeye = torch.softmax(view_logits, 1)[:, 0]
     return {"val_mean_iou": round(float(iou.mean()), 4), "val_share_iou_ge_0_5": round(float((iou >= 0.5).float().mean()), 4),
             "val_score_iou_corr": _finite(np.corrcoef(score[pos].numpy(), iou.numpy())[0, 1]),
             "val_negatives_below_0_5": round(float((neg_scores < 0.5).float().mean()), 4) if len(neg_scores) else None,
+            "val_view_accuracy": round(float((view_logits.argmax(1) == view).float().mean()), 4),
+            "val_view_positives_p_ge_0_5": round(float((p_ribeye[pos] >= 0.5).float().mean()), 4),
+            "val_view_negatives_p_lt_0_5": round(float((p_ribeye[~pos] < 0.5).float().mean()), 4) if (~pos).any() else None,
             "val_positives": int(pos.sum()), "val_negatives": int((~pos).sum())}
 
 
 def train_hint(data, train_idx, val_idx, cfg, log):
     gen = torch.Generator().manual_seed(cfg["seed"])
     torch.manual_seed(cfg["seed"])
-    net = HintNet(cfg["hint_size"])
-    run_epochs(net, data, train_idx, cfg["hint_epochs"], 2e-3, 64, gen, cfg["hint_size"], log, "hint fp32")
+    net = HintNet(cfg["hint_size"], len(VIEW_CLASSES))
+    vw = cfg.get("view_weight", 1.0)
+    run_epochs(net, data, train_idx, cfg["hint_epochs"], 2e-3, 64, gen, cfg["hint_size"], log, "hint fp32", view_weight=vw)
     fp32_metrics = evaluate(net, data, val_idx)
     log(f"hint fp32 val {fp32_metrics}")
     net.fuse_for_qat()
     net.qconfig = qat_qconfig()
     net.train()
     torch.ao.quantization.prepare_qat(net, inplace=True)
-    run_epochs(net, data, train_idx, cfg["hint_qat_epochs"], 3e-4, 64, gen, cfg["hint_size"], log, "hint qat", qat=True)
+    run_epochs(net, data, train_idx, cfg["hint_qat_epochs"], 3e-4, 64, gen, cfg["hint_size"], log, "hint qat", qat=True,
+               view_weight=vw)
     qat_metrics = evaluate(net, data, val_idx)
     log(f"hint qat val {qat_metrics}")
     return net, {"fp32_before_qat": fp32_metrics, "qat": qat_metrics}

@@ -14,7 +14,7 @@ import { DiskFloorError } from '../outbox/index.ts';
 import type { FrameRing } from './frame-ring.ts';
 import type { Hint, HintOutput } from './hint.ts';
 import { buildMeta } from './meta-builder.ts';
-import { checkQuality, type RefusalReason } from './quality-gate.ts';
+import { checkQuality, checkView, type RefusalReason } from './quality-gate.ts';
 
 export type CaptureFile = { name: string; data: Buffer };
 /** The slice of the outbox the pipeline needs (see src/outbox). */
@@ -37,8 +37,10 @@ export type CaptureResult =
       stagesMs: { select: number; encode: number; meta: number; commit: number };
       meta: MetaJson;
       frameSeq: number;
+      /** The view verdict's ribeye_view, when the hint gave one. */
+      ribeyeView?: number;
     }
-  | { status: 'refused'; reason: RefusalReason; message: string; latencyMs: number };
+  | { status: 'refused'; reason: RefusalReason; message: string; latencyMs: number; ribeyeView?: number };
 
 /** Who the capture belongs to: from the config, overridable by the current session. */
 export type Attribution = { operatorId: string | null; farmId: string | null };
@@ -78,8 +80,8 @@ const differenceTo = (frame: Frame, previous: Frame | null) =>
     : null;
 
 /**
- * Press → best frame → quality gate → PNG/JPEG + sha256 → hint → meta.json (validated) → one outbox
- * commit. Latency is measured from the press to the return of the durable commit.
+ * Press → best frame → quality gate → PNG/JPEG + sha256 → hint (+ view gate) → meta.json (validated)
+ * → one outbox commit. Latency is measured from the press to the return of the durable commit.
  */
 export function createCapturePipeline(options: CapturePipelineOptions) {
   const { config, ring, sink, hint, log = silentLogger() } = options;
@@ -146,11 +148,17 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     }
   };
 
-  const refused = (reason: RefusalReason, message: string, pressAt: number): CaptureResult => ({
+  const refused = (
+    reason: RefusalReason,
+    message: string,
+    pressAt: number,
+    ribeyeView?: number,
+  ): CaptureResult => ({
     status: 'refused',
     reason,
     message,
     latencyMs: now() - pressAt,
+    ...(ribeyeView !== undefined ? { ribeyeView } : {}),
   });
 
   async function capture(pressAt: number = now()): Promise<CaptureResult> {
@@ -193,6 +201,9 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     const capturedAt = new Date(wallClock().getTime() - (tSelected - pressAt));
     const captureId = options.newCaptureId(capturedAt);
     const [image, hintOut] = await Promise.all([encode(frame), runHint(frame)]);
+    const ribeyeView = hintOut?.view?.ribeyeView;
+    const viewVerdict = checkView(hintOut?.view, qualityGate);
+    if (!viewVerdict.ok) return refused(viewVerdict.reason, viewVerdict.message, pressAt, ribeyeView);
     const tEncoded = now();
     const { operatorId, farmId } = options.attribution();
     const tag = options.earTags?.forPress(pressAt) ?? null;
@@ -243,6 +254,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       },
       meta,
       frameSeq: frame.seq,
+      ...(ribeyeView !== undefined ? { ribeyeView } : {}),
     };
   }
 

@@ -1,11 +1,23 @@
 import type { GrayImage } from '@cti/imaging';
 import type { Logger } from '@cti/runtime';
 
+/** @cti/models' view verdict: is the frame a usable transverse ribeye view? */
+export type ViewOutput = {
+  ribeyeView: number;
+  accepted: boolean;
+  threshold: number;
+  /** Machine-readable codes, `not_a_ribeye_view` first on a rejection. */
+  reasons: string[];
+  model: string;
+};
+
 export type HintOutput = {
   ribeyeBbox: [number, number, number, number];
   score: number;
   /** 'name@version'. */
   model: string;
+  /** The view verdict; null/absent when no view card is installed with the hint model. */
+  view?: ViewOutput | null;
   ms: number;
 };
 
@@ -38,7 +50,13 @@ export async function loadHint({
       | undefined;
     if (typeof load !== 'function') throw new Error('@cti/models has no loadHintModel');
     const model = await load(modelPath ? { cardPath: modelPath } : {});
-    log.info({ model: (model as { model?: string }).model }, 'hint model loaded');
+    const view = (model as { viewCard?: { name: string; version: string } | null }).viewCard;
+    log.info(
+      { model: (model as { model?: string }).model, view: view ? `${view.name}@${view.version}` : null },
+      view
+        ? 'hint model loaded with its view verdict'
+        : 'hint model loaded without a view card: no view gate',
+    );
     return model;
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'hint model unavailable; captures carry no inference_summary');

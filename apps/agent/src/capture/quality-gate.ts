@@ -1,7 +1,15 @@
 import type { FrameQuality } from '@cti/imaging';
 import type { QualityGateConfig } from '../config/agent-config.ts';
+import type { ViewOutput } from './hint.ts';
 
-export type RefusalReason = 'no_frames' | 'off_animal' | 'saturated' | 'no_image' | 'frozen' | 'disk_floor';
+export type RefusalReason =
+  | 'no_frames'
+  | 'off_animal'
+  | 'saturated'
+  | 'no_image'
+  | 'frozen'
+  | 'disk_floor'
+  | 'not_a_ribeye_view';
 
 export type GateVerdict = { ok: true } | { ok: false; reason: RefusalReason; message: string };
 
@@ -51,4 +59,36 @@ export function checkQuality(
     };
   }
   return { ok: true };
+}
+
+/** What to do, by the verdict's first specific reason (the codes of @cti/models' view verdict). */
+const VIEW_ADVICE: Record<string, string> = {
+  ribeye_cut_off: 'slide the probe so that the whole ribeye is on screen',
+  longitudinal_view: 'turn the probe across the back (transverse) at the 12th–13th rib',
+  no_ribeye_lens: 'move the probe to the 12th–13th rib, across the back, over the ribeye',
+  rump_view: 'move the probe to the 12th–13th rib, across the back, over the ribeye',
+  probe_lifted: 'press the probe flat on the animal, with gel',
+  motion_blur: 'hold the probe still, then press',
+  off_animal: 'put the probe on the animal, with gel',
+  too_dark: 'raise the gain or press the probe on with more gel',
+  saturated: 'lower the gain',
+  low_contrast: 'check the gain and the probe contact',
+};
+const DEFAULT_ADVICE = 're-position the probe across the back at the 12th–13th rib, ribeye in view';
+
+/**
+ * The view gate: refuse a frame whose view verdict is below `gate.minRibeyeView` (default: the
+ * verdict's own threshold). No verdict (no hint or no view card) → no view gate.
+ */
+export function checkView(view: ViewOutput | null | undefined, gate: QualityGateConfig): GateVerdict {
+  if (!gate.enabled || !view) return { ok: true };
+  const threshold = gate.minRibeyeView ?? view.threshold;
+  if (view.ribeyeView >= threshold) return { ok: true };
+  const details = view.reasons.filter((r) => r !== 'not_a_ribeye_view');
+  const advice = VIEW_ADVICE[details[0] ?? ''] ?? DEFAULT_ADVICE;
+  return {
+    ok: false,
+    reason: 'not_a_ribeye_view',
+    message: `not a ribeye view (ribeye_view ${view.ribeyeView.toFixed(2)} < ${threshold.toFixed(2)}${details.length ? `: ${details.join(', ')}` : ''}): ${advice}`,
+  };
 }

@@ -59,6 +59,8 @@ export type QualityGateConfig = {
   maxSaturatedFraction: number;
   minContrast: number;
   frozenMaxDifference: number;
+  /** Refuse below this view verdict (ribeye_view); null = the view card's own threshold. */
+  minRibeyeView: number | null;
 };
 
 /** The validated config with every default applied (keys documented in docs/agent.md). */
@@ -179,6 +181,7 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
         maxSaturatedFraction: gate.max_saturated_fraction ?? 0.25,
         minContrast: gate.min_contrast ?? 6,
         frozenMaxDifference: gate.frozen_max_difference ?? 0.5,
+        minRibeyeView: gate.min_ribeye_view ?? null,
       },
     },
     gps: resolveGps(f.gps ?? null),

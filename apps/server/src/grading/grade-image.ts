@@ -16,10 +16,10 @@ import { decideGrade, type Grade, type GradeReason, withholdFigures } from './gr
 import { assessImageQuality } from './image-quality.ts';
 import { renderOverlay } from './overlay-caption.ts';
 import { resolvePixelSpacing } from './pixel-spacing.ts';
-import { boxIou, ruleViewCheck, type ViewCheck } from './view-check.ts';
+import { boxIou, modelViewCheck, type ViewCheck } from './view-check.ts';
 
 /** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
-export const GRADING_RULES_VERSION = 'grading-rules-1';
+export const GRADING_RULES_VERSION = 'grading-rules-2';
 
 export type GradeImageInput = {
   raster: RasterImage;
@@ -90,7 +90,7 @@ function hintBoxFromMeta(meta: MetaJson | null): [number, number, number, number
 export async function createGrader({
   modelsDir,
   intraOpThreads = 1,
-  viewCheck = ruleViewCheck,
+  viewCheck = modelViewCheck,
 }: GraderOptions = {}): Promise<Grader> {
   const opts = { intraOpThreads, ...(modelsDir ? { modelsDir } : {}) };
   const seg: SegmentationModel = await loadSegmentationModel(opts);
@@ -137,7 +137,7 @@ export async function createGrader({
         maskAreaPx: s.areaPx,
         scanArea,
         segScore: s.score,
-        hint: { box: h.ribeyeBbox, score: h.score },
+        hint: { box: h.ribeyeBbox, score: h.score, view: h.view },
         segBox: s.ribeyeBbox,
       });
       const quality = assessImageQuality(gray, { scanArea, mask: s.mask });

@@ -1,5 +1,5 @@
 import { type GrayImage, lateralCoherence, maskSolidity } from '@cti/imaging';
-import type { Mask } from '@cti/models';
+import type { Mask, ViewVerdict } from '@cti/models';
 
 /** What the view check sees: the models' outputs and the image. */
 export type ViewCheckInput = {
@@ -9,8 +9,9 @@ export type ViewCheckInput = {
   scanArea: [number, number, number, number];
   /** Segmentation crispness (the model's own certainty, 0–1). */
   segScore: number;
-  /** The hint model run on the same image: its box and predicted IoU. */
-  hint: { box: [number, number, number, number]; score: number };
+  /** The hint model run on the same image: its box, predicted IoU and the models' view verdict
+   * (null when no view card is installed beside the hint). */
+  hint: { box: [number, number, number, number]; score: number; view?: ViewVerdict | null };
   segBox: [number, number, number, number] | null;
 };
 
@@ -25,8 +26,8 @@ export type ViewCheckResult = {
 };
 
 /**
- * The interface the grader calls. The lead can swap in the models' calibrated verdict (issue 13) as
- * another implementation of it.
+ * The interface the grader calls: `modelViewCheck` (the models' calibrated verdict with rule v1, the
+ * default) or `ruleViewCheck` (rule v1 over the model outputs alone).
  */
 export type ViewCheck = (input: ViewCheckInput) => ViewCheckResult;
 
@@ -90,6 +91,48 @@ export const ruleViewCheck: ViewCheck = (input) => {
       Object.entries(checks).map(([name, c]) => [name, { value: round(c.value), score: round(c.score) }]),
     ),
     rule,
+  };
+};
+
+/**
+ * The verdict's calibrated probability on the grading scale, where 0.5 is the verdict's own
+ * threshold (decideGrade: below 0.5 → R `not_a_ribeye_view`, 0.5–0.75 → M `view_uncertain`):
+ * piecewise linear, [0, threshold] → [0, 0.5] and [threshold, 1] → [0.5, 1].
+ */
+export function verdictOnGradeScale(ribeyeView: number, threshold: number): number {
+  if (!(threshold > 0 && threshold < 1))
+    throw new Error(`view verdict threshold ${threshold} is not in (0, 1)`);
+  const v =
+    ribeyeView < threshold
+      ? (0.5 * ribeyeView) / threshold
+      : 0.5 + (0.5 * (ribeyeView - threshold)) / (1 - threshold);
+  return ribeyeView < threshold ? Math.min(v, 0.4999) : v;
+}
+
+/**
+ * The models' view verdict (issue 13: `@cti/models` hint + `ribeye-view` card, the same verdict the
+ * agent's quality gate uses at the chute) together with rule v1. A frame the verdict rejects grades R
+ * `not_a_ribeye_view`: its view score is the verdict's probability on the grading scale (below 0.5),
+ * with the verdict's reasons (`longitudinal_view`, `ribeye_cut_off`, …) first. A frame it accepts is
+ * scored by rule v1 as before (so an accepted frame keeps rule v1's confidence, and rule v1 can still
+ * reject it: on the real backfat scan cut at the bottom the verdict says 0.64, rule v1 0.4). Without a
+ * verdict (no view card beside the hint) this is rule v1 alone.
+ */
+export const modelViewCheck: ViewCheck = (input) => {
+  const rule = ruleViewCheck(input);
+  const verdict = input.hint.view;
+  if (!verdict) return rule;
+  const checks = {
+    ...rule.checks,
+    model_verdict: { value: verdict.ribeyeView, score: verdict.accepted ? 1 : 0 },
+  };
+  const name = `${rule.rule}+${verdict.model}`;
+  if (verdict.accepted) return { ...rule, checks, rule: name };
+  return {
+    ribeyeView: round(Math.min(rule.ribeyeView, verdictOnGradeScale(verdict.ribeyeView, verdict.threshold))),
+    reasons: [...verdict.reasons, ...rule.reasons],
+    checks,
+    rule: name,
   };
 };
 

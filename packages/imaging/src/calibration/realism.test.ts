@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type GrayImage, toGray } from '../gray-image.ts';
 import { decodeGray } from '../image-codec.ts';
 import { generatePhantom, type PhantomOptions } from '../phantom/generate-phantom.ts';
-import { boxBlur, HZAU_BOX, HZAU_PNG, USTOOL_BMP, USTOOL_BOX } from '../test-fixtures.ts';
+import { boxBlur, HZAU_BACKFAT_PNG, HZAU_BOX, HZAU_PNG, USTOOL_BMP, USTOOL_BOX } from '../test-fixtures.ts';
 import { grayHistogram, histogramDistance, regionMean, speckleWidths } from './image-statistics.ts';
 
 type Roi = [number, number, number, number];
@@ -122,6 +122,46 @@ describe('phantom realism against the reference scans', () => {
       if (best > regionMean(g, core(labels.ribeyeBbox!)) + 20) brighter++;
     }
     assert.ok(brighter >= 8, `bright interface above the ribeye in ${brighter}/10`);
+  });
+});
+
+describe('phantom realism against the real negative (longitudinal backfat view, same scanner as hzau)', () => {
+  it('matches hzau-1518-backfat: histogram, brightness range, rib row depth and count', async () => {
+    const real = await decodeGray(HZAU_BACKFAT_PNG);
+    const area: Roi = [160, 42, 760, 715];
+    const realHist = grayHistogram(real, area);
+    const realMean = regionMean(real, area);
+    // Measured on the real scan: rib-top apexes at rows 168–172 of the 673-row field (0.19 of 20 cm).
+    const realRibTop = 0.19;
+    const emd: number[] = [];
+    const means: number[] = [];
+    const tops: number[] = [];
+    const counts: number[] = [];
+    for (let seed = 0; seed < 12; seed++) {
+      const { image, labels } = generatePhantom({
+        seed,
+        kind: 'backfat_longitudinal',
+        width: 940,
+        height: 720,
+        layout: 'screen',
+        probe: 'linear',
+        depthCm: 20,
+      });
+      const g = toGray(image);
+      const p = labels.params;
+      emd.push(histogramDistance(realHist, grayHistogram(g, p.scanArea)));
+      means.push(regionMean(g, p.scanArea));
+      tops.push(Math.min(...p.bones.map((b) => b.zMm - b.heightMm)) / (p.depthCm * 10));
+      const half = ((p.scanArea[2] - p.scanArea[0]) / 2) * labels.pixelSpacingMm;
+      counts.push(p.bones.filter((b) => Math.abs(b.xMm) < half).length);
+    }
+    assert.ok(median(emd) < 35, `median histogram distance ${median(emd)}: ${emd}`);
+    assert.ok(
+      Math.min(...means) < realMean && realMean < Math.max(...means),
+      `real mean ${realMean} outside ${means}`,
+    );
+    assert.ok(median(tops) > 0.6 * realRibTop && median(tops) < 1.6 * realRibTop, `rib tops ${tops}`);
+    assert.ok(median(counts) >= 2 && median(counts) <= 5, `ribs in the field ${counts}`);
   });
 });
 

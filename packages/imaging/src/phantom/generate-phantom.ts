@@ -1,6 +1,9 @@
 import { createRng, deriveSeed, type Rng } from '../prng.ts';
 import { drawAnnotations } from './annotations.ts';
 import { renderEcho, type SpeckleRefresh, toDisplayRows } from './echo-render.ts';
+import { applyLiftedProbe, smearLaterally } from './frame-effects.ts';
+import { buildLayeredScene } from './layered-scene.ts';
+import { buildLongitudinalScene } from './longitudinal-scene.ts';
 import { buildNegativeScene } from './negative-scenes.ts';
 import type { Bbox, Phantom, PhantomKind, PhantomParams } from './phantom-types.ts';
 import { buildRibeyeScene } from './ribeye-scene.ts';
@@ -29,7 +32,10 @@ export function generatePhantom(options: PhantomOptions): Phantom {
     const rng = createRng(attempt === 0 ? seed : deriveSeed(seed, `retry-${attempt}`));
     const params = sampleParams(rng.fork('params'), overrides);
     const phantom = renderPhantom(params, rng.fork('render'));
-    if (params.kind !== 'ribeye' || phantom.labels.ribeyeAreaPx >= MIN_RIBEYE_SHARE * fieldArea(params))
+    if (
+      !LABELLED.includes(params.kind) ||
+      phantom.labels.ribeyeAreaPx >= MIN_RIBEYE_SHARE * fieldArea(params)
+    )
       return phantom;
   }
   throw new Error(`seed ${seed}: no ribeye inside the field after 8 draws; check the size/depth overrides`);
@@ -53,23 +59,24 @@ export function renderPhantom(params: PhantomParams, rng: Rng, refresh?: Speckle
   const scene = buildScene(params.kind, fine, params, rng.fork('scene'));
   const echo = renderEcho(fine, params, scene.maps, rng.fork('speckle'), refresh);
   const beam = toDisplayRows(echo, fine.lines, fine.samples, k, params.smoothing, params.smoothingRadius);
+  if (params.motionBlurMm) smearLaterally(beam, g, beam.length / g.lines, params.motionBlurMm);
   const converted = scanConvert(g, beam, params.width, params.height);
   const labelMask = scene.inRibeye ? rasterizeMask(g, converted.field, scene.inRibeye, params.width) : null;
-  drawFurniture(converted.gray, params, g);
+  const ticks = drawFurniture(converted.gray, converted.field, params, g);
   const bbox = labelMask ? maskBounds(labelMask, params.width, params.height) : null;
   const area = labelMask ? labelMask.reduce((s, v) => s + v, 0) : 0;
-  const fat = params.kind === 'ribeye' ? round2(scene.fatThicknessMm) : 0;
+  const fat = scene.inRibeye ? round2(scene.fatThicknessMm) : 0;
   const finalParams: PhantomParams = { ...params, fatThicknessMm: fat };
   const overlay = drawAnnotations(converted.gray, finalParams, bbox, g.spacingMm, rng.fork('annotations'));
   return {
-    image: toChannels(converted.gray, params, overlay),
+    image: toChannels(converted.gray, params, overlay, ticks),
     labels: {
       kind: params.kind,
       ribeyeBbox: bbox,
       ribeyeMask: bbox ? labelMask : null,
       ribeyeAreaPx: area,
       fatThicknessMm: fat,
-      marblingDensity: params.kind === 'ribeye' ? params.marblingDensity : 0,
+      marblingDensity: scene.inRibeye ? params.marblingDensity : 0,
       pixelSpacingMm: Math.round(g.spacingMm * 1e5) / 1e5,
       depthCm: params.depthCm,
       params: finalParams,
@@ -77,11 +84,25 @@ export function renderPhantom(params: PhantomParams, rng: Rng, refresh?: Speckle
   };
 }
 
+/** Kinds whose frame is a ribeye scene (ruined or not); only the first two carry the ribeye label. */
+const RIBEYE_SCENES: PhantomKind[] = ['ribeye', 'ribeye_cut_off', 'probe_lifted', 'motion_blur'];
+const LABELLED: PhantomKind[] = ['ribeye', 'ribeye_cut_off'];
+
 function buildScene(kind: PhantomKind, g: ScanGeometry, p: PhantomParams, rng: Rng) {
-  if (kind === 'ribeye') {
+  if (RIBEYE_SCENES.includes(kind)) {
     const { maps, anatomy } = buildRibeyeScene(g, p, rng);
-    return { maps, fatThicknessMm: anatomy.fatThicknessMm, inRibeye: anatomy.inRibeye };
+    if (p.lifted) applyLiftedProbe(g, p.lifted, maps);
+    const labelled = LABELLED.includes(kind);
+    return {
+      maps,
+      fatThicknessMm: labelled ? anatomy.fatThicknessMm : 0,
+      inRibeye: labelled ? anatomy.inRibeye : null,
+    };
   }
+  if (kind === 'backfat_longitudinal')
+    return { maps: buildLongitudinalScene(g, p, rng), fatThicknessMm: 0, inRibeye: null };
+  if (kind === 'transverse_wrong_site' || kind === 'rump_p8')
+    return { maps: buildLayeredScene(g, p, rng), fatThicknessMm: 0, inRibeye: null };
   return { maps: buildNegativeScene(kind, g, p, rng), fatThicknessMm: 0, inRibeye: null };
 }
 

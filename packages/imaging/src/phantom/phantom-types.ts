@@ -1,7 +1,63 @@
 import type { RasterImage } from '../gray-image.ts';
 import type { Annotations } from './annotations.ts';
 
-export type PhantomKind = 'ribeye' | 'off_animal' | 'backfat_longitudinal' | 'noise';
+/**
+ * `ribeye` is the only usable view; every other kind is a negative for the view verdict. A
+ * `ribeye_cut_off` frame still shows (part of) a ribeye and carries its visible mask as labels.
+ */
+export type PhantomKind =
+  | 'ribeye'
+  | 'ribeye_cut_off'
+  | 'backfat_longitudinal'
+  | 'transverse_wrong_site'
+  | 'rump_p8'
+  | 'probe_lifted'
+  | 'motion_blur'
+  | 'off_animal'
+  | 'noise';
+
+export const PHANTOM_KINDS: readonly PhantomKind[] = [
+  'ribeye',
+  'ribeye_cut_off',
+  'backfat_longitudinal',
+  'transverse_wrong_site',
+  'rump_p8',
+  'probe_lifted',
+  'motion_blur',
+  'off_animal',
+  'noise',
+];
+
+/** Where a lifted probe has no contact (fractions of the field width) and how thick its ring-down band is. */
+export type LiftedProbe = { fromFrac: number; toFrac: number; bandMm: number };
+
+/** Screen furniture drawn around (never inside) the scan area; the optional parts came with the
+ * layouts pass (label JSON written before them re-renders without them). */
+export type Furniture = {
+  header: boolean;
+  ruler: boolean;
+  grayBar: boolean;
+  focusMarker: boolean;
+  headerText: string;
+  /** Depth ruler beside the field: right (default) or left. */
+  rulerSide?: 'left' | 'right';
+  /** Depth ruler labels every this many cm (default 5). */
+  rulerLabelEveryCm?: number;
+  /** A lateral ruler along the bottom edge (linear probes): a tick every cm from the field's left edge. */
+  bottomRuler?: boolean;
+  /** Tick / marker colour on RGB exports (null: the ruler's gray). */
+  tickColor?: [number, number, number] | null;
+  /** A column of settings text (make, model, gain, MHz, depth, fps) on one side, optional gray backdrop. */
+  panel?: { side: 'left' | 'right'; lines: string[]; background: number } | null;
+  /** The gray bar beside the field (1–10 px gap) instead of at the screen's left edge. */
+  grayBarBesideField?: boolean;
+  /** 'FREEZE', 'CINE 45/120', … below or above the field. */
+  caption?: string | null;
+  /** Clock and battery in a top corner ("12:34" + a battery outline). */
+  status?: string | null;
+  /** Screen background gray outside the field (0 on most scanners). */
+  background?: number;
+};
 export type ProbeKind = 'linear' | 'convex';
 export type ScreenLayout = 'crop' | 'screen';
 export type PhantomPreset = 'training' | 'heldout';
@@ -91,7 +147,14 @@ export type PhantomParams = {
   tissueShiftMm?: number;
   /** Calipers and a readout drawn on the frame (undefined: a clean frame). */
   annotations?: Annotations;
-  furniture: { header: boolean; ruler: boolean; grayBar: boolean; focusMarker: boolean; headerText: string };
+  furniture: Furniture;
+  /** probe_lifted: the part of the face without contact. */
+  lifted?: LiftedProbe;
+  /** motion_blur: lateral smear of a mid-sweep frame, mm. */
+  motionBlurMm?: number;
+  /** transverse_wrong_site / rump_p8: fascia lines between muscles below the fat, depth at the
+   * field's centre (mm below the last fat line) and slope (mm per mm across the field). */
+  muscleSeams?: { depthMm: number; slope: number }[];
 };
 
 export type PhantomLabels = {

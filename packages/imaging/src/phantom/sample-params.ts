@@ -1,5 +1,6 @@
 import type { Rng } from '../prng.ts';
 import { sampleAnnotations } from './annotations.ts';
+import { kindParams } from './kind-params.ts';
 import type {
   Bbox,
   BoneArc,
@@ -69,7 +70,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
   const skinTilt = round(a.range(-0.12, 0.12), 3);
   const asymmetry = round(Math.exp(a.range(-0.8, 0.8)), 3);
   const convexRadiusMm = round(a.range(40, 80), 1);
-  return {
+  const base: PhantomParams = {
     preset,
     kind,
     width: layout.width,
@@ -123,7 +124,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     smoothingRadius: rng.fork('sri').chance(0.35) ? 2 : 1,
     deepHaze: round(rng.range(0, 1), 2),
     tint: sampleTint(rng),
-    furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }),
+    furniture: sampleFurniture(rng.fork('furniture'), layout.layout, { depthCm, probe }, layout.extras),
     annotations: sampleAnnotations(rng.fork('annotations'), layout.layout),
     noiseDb: round(rng.range(r.noiseDb[0], r.noiseDb[1]), 1),
     beamLines: a.int(128, 320),
@@ -135,6 +136,7 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     outlineVisibility: round(a.range(0.2, 1), 2),
     interfaceWidthMm: round(a.range(0.3, 0.8), 2),
   };
+  return { ...base, ...kindParams(kind, base, rng.fork(`kind-${kind}`), fieldMm) };
 }
 
 /**

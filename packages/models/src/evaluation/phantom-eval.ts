@@ -5,6 +5,7 @@ import { toGrayImage } from '../image-input.ts';
 import type { OnnxSession } from '../onnx-session.ts';
 import { preprocess } from '../preprocess.ts';
 import type { SegmentationModel } from '../segmentation-model.ts';
+import { FEATURES, viewStats } from '../view/view-features.ts';
 import { type Box, boxIou, dice, mean, median } from './box-metrics.ts';
 
 type Sample = { image: string; labels: string; mask: string | null; kind: string; ribeye_bbox: Box | null };
@@ -23,8 +24,17 @@ export type PhantomMetrics = {
   int8Fp32SameDecision: number;
   hintMsInference: number;
   hintMsEndToEnd: number;
+  /** CPU time of the process during hint.run (preprocessing + inference + verdict; 1 onnxruntime thread). */
+  hintCpuMsEndToEnd: number;
   segMsInference: number;
   segMsEndToEnd: number;
+  /** The view verdict's ribeyeView per phantom kind (positives under 'ribeye'). */
+  viewByKind: Record<string, number[]>;
+  /** The hint's view head alone (ribeye log-odds) per kind, for comparison. */
+  headByKind: Record<string, number[]>;
+  /** Its threshold and how many of each kind it accepted. */
+  viewThreshold: number;
+  acceptedByKind: Record<string, number>;
 };
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -55,20 +65,45 @@ export async function evaluatePhantoms(opts: {
     qScore: [] as number[],
     same: [] as number[],
   };
-  const ms = { hInf: [] as number[], hAll: [] as number[], sInf: [] as number[], sAll: [] as number[] };
+  const ms = {
+    hInf: [] as number[],
+    hAll: [] as number[],
+    hCpu: [] as number[],
+    sInf: [] as number[],
+    sAll: [] as number[],
+  };
+  const viewByKind: Record<string, number[]> = {};
+  const headByKind: Record<string, number[]> = {};
+  const acceptedByKind: Record<string, number> = {};
   for (const s of manifest.samples) {
     const gray = await toGrayImage(join(opts.dir, s.image));
+    const cpu0 = process.cpuUsage();
     const [r, hAll] = await timed(() => hint.run(gray));
+    const cpu = process.cpuUsage(cpu0);
+    ms.hCpu.push((cpu.user + cpu.system) / 1000);
+    if (r.view) {
+      const views = viewByKind[s.kind] ?? [];
+      viewByKind[s.kind] = views;
+      views.push(r.view.ribeyeView);
+      acceptedByKind[s.kind] = (acceptedByKind[s.kind] ?? 0) + (r.view.accepted ? 1 : 0);
+    }
     const pre = preprocess(gray, hs);
     const [q, hInf] = await timed(() => hint.runTensor(pre.tensor));
     const f = await opts.hintFp32.run(pre.tensor, [1, 1, hs, hs]);
     const box = (o: Float32Array): Box => [o[0]!, o[1]!, o[2]!, o[3]!];
+    if (q.length > 5) {
+      // The view head alone (its ribeye log-odds), to compare with the calibrated verdict.
+      const head = headByKind[s.kind] ?? [];
+      headByKind[s.kind] = head;
+      head.push(FEATURES.view_logit!(viewStats(pre.tensor, hs), q));
+    }
     more.qIou.push(boxIou(box(q), box(f)));
     more.qScore.push(Math.abs(q[4]! - f[4]!));
     more.same.push(q[4]! >= threshold === f[4]! >= threshold ? 1 : 0);
     ms.hInf.push(hInf);
     ms.hAll.push(hAll);
-    if (!s.ribeye_bbox) {
+    // Hint and segmentation accuracy on usable views only (a cut-off ribeye is a negative view).
+    if (s.kind !== 'ribeye' || !s.ribeye_bbox) {
       acc.neg.push(r.score < threshold ? 1 : 0);
       continue;
     }
@@ -99,7 +134,12 @@ export async function evaluatePhantoms(opts: {
     int8Fp32SameDecision: mean(more.same),
     hintMsInference: median(ms.hInf),
     hintMsEndToEnd: median(ms.hAll),
+    hintCpuMsEndToEnd: median(ms.hCpu),
     segMsInference: median(ms.sInf),
     segMsEndToEnd: median(ms.sAll),
+    viewByKind,
+    headByKind,
+    viewThreshold: hint.viewCard?.threshold ?? Number.NaN,
+    acceptedByKind,
   };
 }

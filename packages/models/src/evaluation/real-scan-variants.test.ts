@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { boxIou } from './box-metrics.ts';
+import { readReferenceScans } from './real-scan-eval.ts';
 import { cropVariant, flipVariant, realScanVariants, shiftVariant } from './real-scan-variants.ts';
 
 const img = { width: 10, height: 6, data: Uint8Array.from({ length: 60 }, (_, i) => i) };
@@ -33,4 +34,29 @@ test('eight variants, every true box stays non-empty for a central ribeye', () =
   const variants = realScanVariants(big, [40, 40, 200, 110]);
   assert.equal(variants.length, 8);
   for (const v of variants) assert.ok(boxIou(v.box, v.box) === 1, v.name);
+});
+
+test('the reference table gives boxes for ribeye views and null for negatives', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'cti-refs-'));
+  try {
+    await writeFile(
+      join(dir, 'README.md'),
+      [
+        '| file | what | box |',
+        '|---|---|---|',
+        '| `a.png` | a ribeye | 1, 2, 30, 40 |',
+        '| `b.png` | **negative**: backfat | none |',
+        '| not a row | x | 1, 2, 3, 4 |',
+      ].join('\n'),
+    );
+    assert.deepEqual(await readReferenceScans(dir), [
+      { file: 'a.png', box: [1, 2, 30, 40] },
+      { file: 'b.png', box: null },
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

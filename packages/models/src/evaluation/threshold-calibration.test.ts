@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodePng } from '@cti/imaging';
+import type { ModelCard } from '../model-card.ts';
 import type { OnnxSession } from '../onnx-session.ts';
 import { calibrateMaskThreshold, validationSamples } from './threshold-calibration.ts';
 
@@ -17,6 +18,8 @@ const ramp: OnnxSession = {
   run: async () => Float32Array.from({ length: S * S }, (_, i) => (i % S) / S),
   close: async () => {},
 };
+// One pass (no refine in the card): the ramp covers the scan area, the whole frame here.
+const card = { preprocessing: { size: S } } as ModelCard;
 
 test('calibrateMaskThreshold: picks the threshold whose mask area matches the truth, through the real pipeline', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-calib-'));
@@ -32,12 +35,12 @@ test('calibrateMaskThreshold: picks the threshold whose mask area matches the tr
     for (let y = 0; y < h; y++) for (let x = Math.round(w * 0.6); x < w; x++) mask[y * w + x] = 255;
     writeFileSync(join(dir, 'mask.png'), await encodePng({ data: mask, width: w, height: h }));
     const samples = [{ image: join(dir, 'img.png'), mask: join(dir, 'mask.png') }];
-    const result = await calibrateMaskThreshold(ramp, S, samples);
+    const result = await calibrateMaskThreshold(ramp, card, samples);
     assert.equal(result.threshold, 0.6);
     assert.equal(result.samples, 1);
     assert.ok(result.meanAreaError['0.60']! < 0.05, JSON.stringify(result.meanAreaError));
     assert.ok(result.meanAreaError['0.30']! > 0.5 && result.meanAreaError['0.80']! > 0.4);
-    await assert.rejects(calibrateMaskThreshold(ramp, S, []), /at least one ribeye sample/);
+    await assert.rejects(calibrateMaskThreshold(ramp, card, []), /at least one ribeye sample/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

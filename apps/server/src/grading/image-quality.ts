@@ -52,7 +52,7 @@ export function shadowedColumnShare(gray: GrayImage, mask: Mask): number | null 
  * Image-quality findings on the scan area, in the manner of a central ultrasound lab's image score:
  * a near-black field, a field washed out by gain, no contrast (reject); a dark or bright field, little
  * contrast, a ribeye partly in a shadow (usable with caution). Thresholds are documented in
- * docs/adr/0002-grading-worker.md.
+ * docs/adr/0003-grading-worker.md.
  */
 export function assessImageQuality(
   gray: GrayImage,

@@ -45,7 +45,7 @@ export function boxIou(a: [number, number, number, number], b: [number, number, 
  * Rule v1: six independent, explainable checks, each scored 0 (clearly not a ribeye view) to 1
  * (clearly consistent with one); the view score is the SECOND lowest, so one failing check is
  * tolerated and two reject the frame. Ramps sit near the 5th percentile of held-out phantom ribeyes
- * (docs/adr/0002-grading-worker.md has the figures):
+ * (docs/adr/0003-grading-worker.md has the figures):
  * - `segmentation_certainty`: crispness of the probability map (bad 0.55, good 0.80);
  * - `lens_convexity`: mask solidity — a ribeye is a convex lens, a mask wrapped around rib domes is
  *   not (0.70, 0.90);

@@ -39,6 +39,21 @@ export type GradingWorker = {
   inFlight(): number;
 };
 
+/** The job queue as a worker with this configuration sees it (its id, lease and attempts), for the grading model's version. */
+export function createWorkerQueue(
+  sql: Sql,
+  config: Pick<WorkerConfig, 'workerId' | 'leaseSeconds' | 'maxAttempts'>,
+  modelVersion: string,
+): ReturnType<typeof createJobQueue> {
+  return createJobQueue({
+    sql,
+    workerId: config.workerId,
+    leaseSeconds: config.leaseSeconds,
+    maxAttempts: config.maxAttempts,
+    modelVersion,
+  });
+}
+
 /** Abort reason of jobs still running when the shutdown grace period ends: they are released. */
 class StopRequest extends Error {}
 
@@ -63,13 +78,7 @@ export function createGradingWorker({
   log,
   metrics,
 }: GradingWorkerOptions): GradingWorker {
-  const queue = createJobQueue({
-    sql,
-    workerId: config.workerId,
-    leaseSeconds: config.leaseSeconds,
-    maxAttempts: config.maxAttempts,
-    modelVersion: grader.modelVersion,
-  });
+  const queue = createWorkerQueue(sql, config, grader.modelVersion);
   const deps = { sql, s3, grader, acceptedBuckets: config.s3Buckets, workerId: config.workerId };
   let stopping = false;
   const stopController = new AbortController();

@@ -11,8 +11,7 @@ import { createDatabaseClient } from '../db/database-client.ts';
 import { listen } from '../http-server.ts';
 import { createS3Client } from '../storage/s3-client.ts';
 import { createGrader, type Grader } from './grade-image.ts';
-import { createGradingWorker } from './grading-worker.ts';
-import { createJobQueue } from './job-queue.ts';
+import { createGradingWorker, createWorkerQueue } from './grading-worker.ts';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 import { createWorkerHealthApp } from './worker-health.ts';
 import { createWorkerMetrics } from './worker-metrics.ts';
@@ -62,13 +61,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     applicationName: `cti-worker ${config.workerId}`,
   });
   const s3 = createS3Client(config.s3);
-  const queue = createJobQueue({
-    sql,
-    workerId: config.workerId,
-    leaseSeconds: config.leaseSeconds,
-    maxAttempts: config.maxAttempts,
-    modelVersion: grader.modelVersion,
-  });
+  const queue = createWorkerQueue(sql, config, grader.modelVersion);
   const metrics = createWorkerMetrics({ queueStats: queue.stats });
   let startedAt = Date.now();
   const worker = createGradingWorker({ sql, s3, grader, config, log, metrics });

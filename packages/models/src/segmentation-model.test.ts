@@ -108,16 +108,19 @@ test('roiBox: the box widened by the margins, inside the scan area, at least min
 
 test('segmentationProb: the refine pass runs on the coarse mask box with margins; without refine, one pass', async () => {
   const size = 16;
-  // Coarse pass: a blob in columns 4–7, rows 6–9 of the crop; refine pass: a flat 0.5.
+  // Coarse pass: a blob in columns 4–7, rows 6–9 of the crop; refine pass: a blob in the middle of
+  // its crop (clear of its sides, so it is not widened).
   const blob = new Float32Array(size * size);
   for (let y = 6; y < 10; y++) for (let x = 4; x < 8; x++) blob[y * size + x] = 1;
+  const inner = new Float32Array(size * size);
+  for (let y = 4; y < 12; y++) for (let x = 4; x < 12; x++) inner[y * size + x] = 0.9;
   const inputs: Float32Array[] = [];
   const session: OnnxSession = {
     inputName: 'image',
     outputName: 'prob',
     run: async (t) => {
       inputs.push(t);
-      return inputs.length === 1 ? blob : new Float32Array(size * size).fill(0.5);
+      return inputs.length === 1 ? blob : inner;
     },
     close: async () => {},
   };
@@ -129,7 +132,7 @@ test('segmentationProb: the refine pass runs on the coarse mask box with margins
   assert.deepEqual(r.crop, roiBox(coarse, r.coarseCrop, spec));
   assert.ok(r.crop[0] < coarse[0] && r.crop[2] > coarse[2] && r.crop[1] < coarse[1] && r.crop[3] > coarse[3]);
   assert.deepEqual(Array.from(inputs[1]!), Array.from(cropTensor(image, r.crop, size)));
-  assert.ok(r.prob.every((p) => p === 0.5));
+  assert.equal(r.prob, inner);
 
   inputs.length = 0;
   const one = await segmentationProb(session, { preprocessing: { size } } as ModelCard, image);

@@ -121,12 +121,42 @@ export async function segmentationProb(
   const coarse = await session.run(pre.tensor, [1, 1, size, size]);
   const spec = card.refine;
   if (!spec) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
-  const box = maskBbox(probToMask(coarse, size, pre.crop, gray, spec.coarseThreshold));
+  let box = maskBbox(probToMask(coarse, size, pre.crop, gray, spec.coarseThreshold));
   if (!box) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
-  const roi = roiBox(box, pre.crop, spec);
-  const prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
+  let roi = roiBox(box, pre.crop, spec);
+  let prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
+  // The refine pass learnt on boxes that hold the whole ribeye, and cannot draw past its crop: a mask
+  // reaching a side of the crop that is not the scan area's edge runs on beyond it (the coarse mask
+  // fell short). Refine again on the box widened to that mask, a bounded number of times.
+  for (let pass = 0; pass < MAX_WIDENINGS; pass++) {
+    const fine = maskBbox(probToMask(prob, size, roi, gray, spec.coarseThreshold));
+    if (!fine || !reachesInnerSide(fine, roi, pre.crop)) break;
+    box = boxUnion(box, fine);
+    roi = roiBox(box, pre.crop, spec);
+    prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
+  }
   return { prob, crop: roi, coarseCrop: pre.crop };
 }
+
+/** At most this many extra refine passes when the mask reaches its crop's side (each widens it). */
+const MAX_WIDENINGS = 2;
+
+/** True when `mask` (a box, exclusive ends) touches a side of `crop` that lies inside `area`. */
+export function reachesInnerSide(mask: CropBox, crop: CropBox, area: CropBox): boolean {
+  return (
+    (mask[0] <= crop[0] && crop[0] > area[0]) ||
+    (mask[1] <= crop[1] && crop[1] > area[1]) ||
+    (mask[2] >= crop[2] && crop[2] < area[2]) ||
+    (mask[3] >= crop[3] && crop[3] < area[3])
+  );
+}
+
+const boxUnion = (a: CropBox, b: CropBox): CropBox => [
+  Math.min(a[0], b[0]),
+  Math.min(a[1], b[1]),
+  Math.max(a[2], b[2]),
+  Math.max(a[3], b[3]),
+];
 
 function validSpacing(mm: number | undefined): number | undefined {
   if (mm === undefined) return undefined;

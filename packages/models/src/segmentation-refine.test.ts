@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { GrayImage } from '@cti/imaging';
+import type { ModelCard } from './model-card.ts';
+import type { OnnxSession } from './onnx-session.ts';
+import { probToMask, reachesInnerSide, segmentationProb } from './segmentation-model.ts';
+
+const size = 64;
+const card = {
+  preprocessing: { size },
+  refine: { marginX: 0.25, marginY: 0.4, coarseThreshold: 0.5, minSide: 8 },
+} as unknown as ModelCard;
+
+// A bright ellipse (the "ribeye") on black, well inside a 240×120 frame.
+function ellipseScan(): { gray: GrayImage; area: number } {
+  const width = 240;
+  const height = 120;
+  const data = new Uint8Array(width * height);
+  let area = 0;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if (((x - 120) / 70) ** 2 + ((y - 60) / 30) ** 2 <= 1) {
+        data[y * width + x] = 255;
+        area++;
+      }
+  return { gray: { data, width, height, channels: 1 } as GrayImage, area };
+}
+
+// A stand-in network that sees what is bright, except that its first (coarse) pass misses the right
+// half of its input: the coarse box falls short of the ribeye, as on a real scan whose coarse mask
+// stops at a faint edge.
+function shortSightedSession(): OnnxSession & { calls: number } {
+  const s = {
+    inputName: 'x',
+    outputName: 'y',
+    calls: 0,
+    async run(input: Float32Array) {
+      s.calls++;
+      const out = Float32Array.from(input, (v) => (v > 0.5 ? 1 : 0));
+      if (s.calls === 1) for (let i = 0; i < out.length; i++) if (i % size >= size / 2) out[i] = 0;
+      return out;
+    },
+    async close() {},
+  };
+  return s;
+}
+
+test('the refine pass widens its box when its mask reaches a side of the crop inside the scan area', async () => {
+  const { gray, area } = ellipseScan();
+  const session = shortSightedSession();
+  const scanArea: [number, number, number, number] = [0, 0, 240, 120];
+  const { prob, crop } = await segmentationProb(session, card, gray, scanArea);
+  const mask = probToMask(prob, size, crop, gray, 0.5);
+  const got = mask.data.reduce((a, v) => a + v, 0);
+  assert.ok(session.calls > 2, `refined ${session.calls - 1} time(s)`);
+  assert.ok(Math.abs(got / area - 1) < 0.05, `mask ${got} px, ellipse ${area} px`);
+});
+
+test('a mask on the scan area edge is not widened past it', () => {
+  assert.equal(reachesInnerSide([0, 10, 50, 60], [0, 0, 80, 80], [0, 0, 200, 100]), false);
+  assert.equal(reachesInnerSide([5, 10, 80, 60], [0, 0, 80, 80], [0, 0, 200, 100]), true);
+  assert.equal(reachesInnerSide([5, 10, 60, 80], [0, 0, 80, 80], [0, 0, 200, 80]), false);
+});

@@ -119,15 +119,18 @@ describe('serial frame source over a socat PTY', () => {
       // The identify after reconnect proves the command channel works on the new connection too.
       // Never await a write inside the poll: a write into a PTY nobody reads yet would block the poll
       // (and its timeout) until the reader drains it.
-      let sending: Promise<unknown> | null = null;
+      let sending = false;
       await waitFor(
         () => {
-          sending ??= again
-            .sendFrame()
-            .catch(() => {}) // the teardown may close the port under an in-flight write
-            .finally(() => {
-              sending = null;
-            });
+          if (!sending) {
+            sending = true;
+            void again
+              .sendFrame()
+              .catch(() => {}) // the teardown may close the port under an in-flight write
+              .finally(() => {
+                sending = false;
+              });
+          }
           return r.frames.length >= 2;
         },
         { what: 'frames after reconnect', intervalMs: 200 },

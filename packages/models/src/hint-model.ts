@@ -113,7 +113,7 @@ export async function loadHintModel(opts: HintLoadOptions = {}): Promise<HintMod
         score,
         accepted: score >= threshold,
         model: id,
-        view: viewCard ? judgeView(viewCard, viewStats(pre.tensor, size), out) : null,
+        view: viewCard ? judgeView(viewCard, viewStats(pre.tensor, size, out), out) : null,
         ms: Math.round((performance.now() - t0) * 100) / 100,
       };
     },

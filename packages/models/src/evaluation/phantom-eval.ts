@@ -95,7 +95,7 @@ export async function evaluatePhantoms(opts: {
       // The view head alone (its ribeye log-odds), to compare with the calibrated verdict.
       const head = headByKind[s.kind] ?? [];
       headByKind[s.kind] = head;
-      head.push(FEATURES.view_logit!(viewStats(pre.tensor, hs), q));
+      head.push(FEATURES.view_logit!(viewStats(pre.tensor, hs, q), q));
     }
     more.qIou.push(boxIou(box(q), box(f)));
     more.qScore.push(Math.abs(q[4]! - f[4]!));

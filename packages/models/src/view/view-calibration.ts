@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readReferenceScans } from '../evaluation/real-scan-eval.ts';
+import { realScanVariants } from '../evaluation/real-scan-variants.ts';
 import { rocAuc } from '../evaluation/roc-auc.ts';
 import type { HintModel } from '../hint-model.ts';
 import { toGrayImage } from '../image-input.ts';
@@ -21,7 +23,7 @@ export async function collectViewSamples(dir: string, hint: HintModel): Promise<
   for (const s of manifest.samples) {
     const pre = preprocess(await toGrayImage(join(dir, s.image)), size);
     const out = await hint.runTensor(pre.tensor);
-    samples.push({ kind: s.kind, out: Float32Array.from(out), stats: viewStats(pre.tensor, size) });
+    samples.push({ kind: s.kind, out: Float32Array.from(out), stats: viewStats(pre.tensor, size, out) });
   }
   return samples;
 }
@@ -47,7 +49,7 @@ export function reasonRulesFrom(positives: ViewStats[]): ReasonRule[] {
     },
     { code: 'low_contrast', stat: 'contrast', op: '<', value: r(Math.min(q('contrast', 0.01), 0.06)) },
     { code: 'probe_lifted', stat: 'topBand', op: '>', value: r(q('topBand', 0.99)) },
-    { code: 'motion_blur', stat: 'gradientRatio', op: '<', value: r(q('gradientRatio', 0.01)) },
+    { code: 'motion_blur', stat: 'hSharpness', op: '<', value: r(q('hSharpness', 0.01)) },
   ];
 }
 
@@ -63,7 +65,14 @@ export type ViewFitResult = {
  */
 export function fitViewCard(
   samples: ViewSample[],
-  opts: { features: string[]; classes?: string[]; classReasons?: ViewCard['classReasons']; l2?: number },
+  opts: {
+    features: string[];
+    classes?: string[];
+    classReasons?: ViewCard['classReasons'];
+    l2?: number;
+    /** Default 0.5 (of the balanced calibration); see thresholdFromReferences. */
+    threshold?: number;
+  },
 ): ViewFitResult {
   const pos = samples.filter((s) => s.kind === 'ribeye');
   const kinds = [...new Set(samples.map((s) => s.kind).filter((k) => k !== 'ribeye'))];
@@ -87,7 +96,7 @@ export function fitViewCard(
     featureStd: fit.featureStd.map(round),
     weights: fit.weights.map(round),
     bias: round(fit.bias),
-    threshold: 0.5,
+    threshold: opts.threshold ?? 0.5,
     reasonRules: reasonRulesFrom(pos.map((s) => s.stats)),
   };
   const p = x.map((row) => predictLogistic({ ...card, iterations: 0 }, row));
@@ -103,4 +112,71 @@ export function fitViewCard(
     p.filter((_, i) => y[i] === 0),
   );
   return { card, summary: { samples: samples.length, byKind, auc } };
+}
+
+/** One real reference copy's verdict inputs (`positive` = a ribeye view). */
+export type ReferenceSample = { name: string; positive: boolean; out: Float32Array; stats: ViewStats };
+
+/** Every reference scan of `dir` (reference-scans/README.md) and its stress copies through the hint. */
+export async function collectReferenceSamples(dir: string, hint: HintModel): Promise<ReferenceSample[]> {
+  const size = hint.card.preprocessing.size;
+  const samples: ReferenceSample[] = [];
+  for (const scan of await readReferenceScans(dir)) {
+    const img = await toGrayImage(join(dir, scan.file));
+    for (const v of realScanVariants(img, scan.box ?? [0, 0, img.width, img.height])) {
+      const pre = preprocess(v.image, size);
+      const out = Float32Array.from(await hint.runTensor(pre.tensor));
+      samples.push({
+        name: `${scan.file} ${v.name}`,
+        positive: scan.box !== null,
+        out,
+        stats: viewStats(pre.tensor, size, out),
+      });
+    }
+  }
+  return samples;
+}
+
+export type ReferenceThreshold = {
+  threshold: number;
+  /** Lowest ribeyeView of a real ribeye copy and highest of a real negative copy. */
+  lowestRibeye: number;
+  highestNegative: number;
+  rule: string;
+};
+
+/**
+ * The threshold, checked against the real reference copies: the balanced phantom calibration's 0.5
+ * when it already accepts every real ribeye copy and rejects every real negative copy; otherwise,
+ * when the two sets do not overlap, the middle of the gap between them (the phantom fit's weights
+ * are kept: the references only place the cut, they are far too few to fit on); when they overlap,
+ * 0.5 and the overlap is reported.
+ */
+export function thresholdFromReferences(
+  card: Pick<ViewCard, 'features' | 'featureMean' | 'featureStd' | 'weights' | 'bias' | 'classes'>,
+  refs: ReferenceSample[],
+): ReferenceThreshold {
+  const p = (s: ReferenceSample) =>
+    predictLogistic({ ...card, iterations: 0 }, featureVector(card.features, s.stats, s.out));
+  const pos = refs.filter((s) => s.positive).map(p);
+  const neg = refs.filter((s) => !s.positive).map(p);
+  if (pos.length === 0 || neg.length === 0)
+    throw new Error('reference threshold needs ribeye and negative copies');
+  const lowestRibeye = Math.min(...pos);
+  const highestNegative = Math.max(...neg);
+  const r4 = (v: number) => Math.round(v * 10000) / 10000;
+  const base = { lowestRibeye: r4(lowestRibeye), highestNegative: r4(highestNegative) };
+  if (lowestRibeye >= 0.5 && highestNegative < 0.5)
+    return { threshold: 0.5, ...base, rule: 'phantom-balanced 0.5 separates the real copies' };
+  if (highestNegative < lowestRibeye)
+    return {
+      threshold: r4((lowestRibeye + highestNegative) / 2),
+      ...base,
+      rule: 'middle of the gap between the real ribeye and real negative copies (0.5 does not separate them)',
+    };
+  return {
+    threshold: 0.5,
+    ...base,
+    rule: 'real ribeye and negative copies overlap: phantom-balanced 0.5 kept',
+  };
 }

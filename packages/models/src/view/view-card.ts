@@ -1,10 +1,10 @@
 import { ModelCardError, readCardJson } from '../model-card.ts';
-import { FEATURES } from './view-features.ts';
+import { FEATURES, type ViewStats } from './view-features.ts';
 
 /** A reason rule: `code` is reported when `stat op value` (stats of the preprocessed crop). */
 export type ReasonRule = {
   code: ViewReason;
-  stat: 'mean' | 'contrast' | 'darkFraction' | 'saturatedFraction' | 'topBand' | 'gradientRatio';
+  stat: keyof ViewStats;
   op: '<' | '>';
   value: number;
 };
@@ -57,6 +57,18 @@ export type ViewCard = {
   metrics?: unknown;
 };
 
+const REASON_STATS: readonly string[] = [
+  'mean',
+  'contrast',
+  'darkFraction',
+  'saturatedFraction',
+  'topBand',
+  'gradientRatio',
+  'hSharpness',
+  'vSharpness',
+  'boxBrightness',
+] satisfies (keyof ViewStats)[];
+
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 export async function readViewCard(path: string): Promise<ViewCard> {
@@ -84,7 +96,12 @@ export function validateViewCard(card: ViewCard, path: string): ViewCard {
     bad('"threshold" must be in (0, 1)');
   if (!Array.isArray(card.reasonRules)) bad('"reasonRules" must be an array');
   for (const r of card.reasonRules) {
-    if (!VIEW_REASONS.includes(r.code) || (r.op !== '<' && r.op !== '>') || !isNum(r.value))
+    if (
+      !VIEW_REASONS.includes(r.code) ||
+      !REASON_STATS.includes(r.stat) ||
+      (r.op !== '<' && r.op !== '>') ||
+      !isNum(r.value)
+    )
       bad(`bad reason rule ${JSON.stringify(r)}`);
   }
   if (card.classes && card.classes[0] !== 'ribeye') bad('"classes" must start with "ribeye"');

@@ -21,9 +21,29 @@ export type ViewStats = {
   /** Mean |horizontal gradient| ÷ mean |vertical gradient| inside the crop: a lateral sweep smears
    * the image sideways and this falls. */
   gradientRatio: number;
+  /** ln(mean |I(x+1) − I(x)| ÷ mean |I(x+4) − I(x)|) along rows: how much of the horizontal
+   * variation is at the finest scale. Speckle decorrelates within a few pixels (near 0 … −1); a
+   * lateral smear (motion blur) makes neighbours alike and this falls well below −1. A ratio of
+   * the image's own differences, so gain and contrast cancel out. */
+  hSharpness: number;
+  /** The same down the columns (axial): near the lateral figure on an upsampled (small) frame,
+   * where both fall together, unchanged by a lateral sweep. */
+  vSharpness: number;
+  /** Mean gray inside the hint's box minus the mean of the rest of the crop (0 without a box): a
+   * ribeye — muscle with its marbling, over the rib's shadow — is brighter than what surrounds it;
+   * what the hint boxes on a longitudinal view (the dark muscle between the fat bands and the rib
+   * tops) is darker. */
+  boxBrightness: number;
 };
 
-export function viewStats(t: Float32Array, size: number): ViewStats {
+/** Lag of the coarse difference in the sharpness ratios (px of the S×S crop). */
+const SHARPNESS_LAG = 4;
+
+/**
+ * `box`: the hint's raw output (its first four numbers, the box as fractions of the crop); without
+ * it `boxBrightness` is 0.
+ */
+export function viewStats(t: Float32Array, size: number, box?: ArrayLike<number>): ViewStats {
   const n = size * size;
   let sum = 0;
   let sum2 = 0;
@@ -55,6 +75,24 @@ export function viewStats(t: Float32Array, size: number): ViewStats {
       gv += Math.abs(t[i + size]! - t[i]!);
     }
   }
+  // Fine vs coarse differences on the same pixel pairs' span (x+1 and x+L from x, L = SHARPNESS_LAG).
+  const L = SHARPNESS_LAG;
+  let h1 = 0;
+  let hL = 0;
+  let v1 = 0;
+  let vL = 0;
+  for (let y = m; y < size - m - L; y++) {
+    for (let x = m; x < size - m - L; x++) {
+      const i = y * size + x;
+      const c = t[i]!;
+      h1 += Math.abs(t[i + 1]! - c);
+      hL += Math.abs(t[i + L]! - c);
+      v1 += Math.abs(t[i + size]! - c);
+      vL += Math.abs(t[i + L * size]! - c);
+    }
+  }
+  // A flat crop has no differences at all: call it neither sharp nor smeared (0).
+  const ratio = (fine: number, coarse: number) => (fine > 0 && coarse > 0 ? Math.log(fine / coarse) : 0);
   return {
     mean,
     contrast: Math.sqrt(Math.max(0, sum2 / n - mean * mean)),
@@ -62,7 +100,25 @@ export function viewStats(t: Float32Array, size: number): ViewStats {
     saturatedFraction: sat / n,
     topBand: rows(0, 0.15) - rows(0.3, 1),
     gradientRatio: gv > 0 ? gh / gv : 1,
+    hSharpness: ratio(h1, hL),
+    vSharpness: ratio(v1, vL),
+    boxBrightness: box ? boxBrightness(t, size, box, sum) : 0,
   };
+}
+
+/** Mean inside the box (clipped to the crop) minus the mean outside; 0 when either side is empty. */
+function boxBrightness(t: Float32Array, size: number, box: ArrayLike<number>, total: number): number {
+  const px = (v: number) => Math.max(0, Math.min(size, Math.round(v * size)));
+  const x0 = px(box[0]!);
+  const y0 = px(box[1]!);
+  const x1 = px(box[2]!);
+  const y1 = px(box[3]!);
+  const inside = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  const outside = size * size - inside;
+  if (inside === 0 || outside === 0) return 0;
+  let s = 0;
+  for (let y = y0; y < y1; y++) for (let i = y * size + x0; i < y * size + x1; i++) s += t[i]!;
+  return s / inside - (total - s) / outside;
 }
 
 const logit = (p: number) => {
@@ -75,7 +131,9 @@ const logit = (p: number) => {
  * (`[x0, y0, x1, y1, score, ...classLogits]`). Features are oriented so that larger means "more
  * like a problem" or "more like a ribeye" monotonically; the card's logistic weights combine them.
  */
-export const FEATURES: Record<string, (s: ViewStats, out: Float32Array) => number> = {
+type Feature = (s: ViewStats, out: Float32Array) => number;
+
+export const FEATURES: Record<string, Feature> = {
   hint_score_logit: (_s, out) => logit(out[4]!),
   /** log P(ribeye) − log P(any other class) from the softmax of the hint's view head (3.x). */
   view_logit: (_s, out) => {
@@ -97,6 +155,10 @@ export const FEATURES: Record<string, (s: ViewStats, out: Float32Array) => numbe
   box_at_edge: (_s, out) => Math.max(0, 1 - 10 * Math.min(out[0]!, 1 - out[2]!)),
   box_width: (_s, out) => out[2]! - out[0]!,
   box_height: (_s, out) => out[3]! - out[1]!,
+  /** Lateral fine-scale variation (see ViewStats.hSharpness): low on a mid-sweep frame. */
+  h_sharpness: (s) => s.hSharpness,
+  box_brightness: (s) => s.boxBrightness,
+  v_sharpness: (s) => s.vSharpness,
 };
 
 /** The values of `names` (a card's feature list); throws on a name this code does not know. */

@@ -27,6 +27,9 @@ const stats = (mean: number): ViewStats => ({
   saturatedFraction: 0,
   topBand: 0,
   gradientRatio: 0.5,
+  hSharpness: -0.7,
+  vSharpness: -0.5,
+  boxBrightness: 0.05,
 });
 // [x0, y0, x1, y1, score, logit ribeye, logit backfat, logit cut-off]
 const out = (ribeye: number, backfat: number, cut: number) =>

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decodeBmpRaster, isBmp } from './bmp-decode.ts';
 import { assertGrayImage, type GrayImage, type RasterImage, toGray } from './gray-image.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
+import { pngIsPlainGray } from './png-header.ts';
 
 export type DecodeOptions = {
   /**
@@ -33,10 +34,7 @@ export async function decodeRaster(
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
   try {
     const image = sharp(bytes, { failOn: 'error' });
-    if (keepGray) {
-      const { space, depth, hasProfile } = await image.metadata();
-      if (space === 'b-w' && depth === 'uchar' && !hasProfile) image.toColourspace('b-w');
-    }
+    if (keepGray && (await isPlainGray(image, bytes))) image.toColourspace('b-w');
     return dropAlpha(await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -57,6 +55,14 @@ export async function decodeRaster(
  */
 export async function decodeGray(input: Buffer | Uint8Array | string): Promise<GrayImage> {
   return toGray(await decodeRaster(input));
+}
+
+/** 8-bit gray without an ICC profile: from a PNG's header when it is one, else from sharp's metadata. */
+async function isPlainGray(image: Sharp, bytes: Uint8Array): Promise<boolean> {
+  const png = pngIsPlainGray(bytes);
+  if (png !== null) return png;
+  const { space, depth, hasProfile } = await image.metadata();
+  return space === 'b-w' && depth === 'uchar' && !hasProfile;
 }
 
 async function readInput(path: string): Promise<Uint8Array> {

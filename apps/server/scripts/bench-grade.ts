@@ -27,7 +27,7 @@ import { uploadCapture, workerEnvFor } from '../src/grading/test-grading-rig.ts'
 import { DEFAULT_WORKER_CONCURRENCY } from '../src/grading/worker-config.ts';
 import { WORKER_NODE_FLAGS } from '../src/grading/worker-node-flags.ts';
 import { SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
-import { processCpuSeconds } from './bench-cpu.ts';
+import { cpuPerOp, cpuSnapshot, processCpuSeconds } from './bench-cpu.ts';
 import { postWebhook, spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -204,10 +204,12 @@ async function main() {
       for (const w of workers) w.peakRss = Math.max(w.peakRss, rssMiB(w.pid));
     }, 200);
     const cpuStart = workers.map((w) => processCpuSeconds(w.pid));
+    const othersStart = await cpuSnapshot(db.sql, server.pid);
     const startedAt = performance.now();
     while ((await graded(db.sql)) < N) await new Promise((r) => setTimeout(r, 100));
     const wall = (performance.now() - startedAt) / 1000;
     const workerCpu = workers.reduce((s, w, i) => s + processCpuSeconds(w.pid) - cpuStart[i]!, 0);
+    const others = cpuPerOp(othersStart, await cpuSnapshot(db.sql, server.pid), N);
     const [span] = await db.sql<{ seconds: number }[]>`
       SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS seconds FROM grading_results`;
     const steady = (N - 1) / span!.seconds;
@@ -230,6 +232,12 @@ async function main() {
     );
     console.log(
       `  ratio per process / model alone: ${(perProcess / segRate).toFixed(2)} (target ≥ 0.6); CPU ratio model/worker per scan: ${(segCpuMs / ((workerCpu * 1000) / N)).toFixed(2)}`,
+    );
+    // Everything the two cores spent per scan: what the targets are physically bounded by.
+    const workerMs = (workerCpu * 1000) / N;
+    const totalMs = workerMs + others.postgres + others.server + others.client;
+    console.log(
+      `  CPU ms per scan, all processes: workers ${workerMs.toFixed(1)} + Postgres ${others.postgres.toFixed(1)} + server ${others.server.toFixed(1)} + s3rver and this bench ${others.client.toFixed(1)} = ${totalMs.toFixed(1)}: at most ${((CPUS * 1000) / totalMs).toFixed(1)} scans/s on ${CPUS} idle cores (${((CPUS * 1000) / totalMs / WORKERS).toFixed(1)} per process)`,
     );
     const all = workers.flatMap((w) => w.timings);
     const stages = Object.keys(all[0] ?? {});

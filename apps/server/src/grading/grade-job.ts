@@ -55,7 +55,8 @@ async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSigna
 
 async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImage> {
   try {
-    const raster = await decodeRaster(bytes);
+    // A gray capture stays one channel: what grading computes from it is the same (toGray is exact).
+    const raster = await decodeRaster(bytes, { keepGray: true });
     if (raster.width * raster.height > MAX_IMAGE_PIXELS) {
       throw new GradingError(
         'image_too_large',
@@ -96,7 +97,7 @@ async function decodeCaptureMask(
   where: StoredObject,
 ): Promise<Mask | string> {
   try {
-    const gray = toGray(await decodeRaster(bytes));
+    const gray = toGray(await decodeRaster(bytes, { keepGray: true }));
     if (gray.width !== image.width || gray.height !== image.height) {
       return `s3://${where.bucket}/${where.key} is ${gray.width}×${gray.height}, the image ${image.width}×${image.height}`;
     }

@@ -32,36 +32,40 @@ const STAFF = ['admin', 'technician'] as const;
  */
 export async function writeGradingResult(sql: Sql, input: GradingResultInput): Promise<WrittenResult> {
   return sql.begin(async (tx) => {
-    const owned = await tx`
-      UPDATE grading_jobs SET status = 'done', finished_at = now(), locked_by = NULL, locked_at = NULL,
-        lease_expires_at = NULL, updated_at = now()
-      WHERE id = ${input.job.id} AND status = 'running' AND locked_by = ${input.workerId}
-        AND attempts = ${input.job.attempts}
-      RETURNING id`;
-    if (owned.length === 0)
+    const { graded, scan, model, overlay, mask } = input;
+    // The job finished and its result inserted in one statement: no row when the job is no longer
+    // this attempt's (nothing is inserted, and the throw rolls the transaction back).
+    const [result] = await tx<{ id: string; created_at: Date }[]>`
+      WITH owned AS (
+        UPDATE grading_jobs SET status = 'done', finished_at = now(), locked_by = NULL, locked_at = NULL,
+          lease_expires_at = NULL, updated_at = now()
+        WHERE id = ${input.job.id} AND status = 'running' AND locked_by = ${input.workerId}
+          AND attempts = ${input.job.attempts}
+        RETURNING id)
+      INSERT INTO grading_results (scan_id, model_name, model_version, inference_sha256, confidence,
+        confidence_breakdown, features_used, created_by, grade, grade_reasons, grading_job_id)
+      SELECT ${scan.scanId}, ${model.name}, ${model.version}, ${model.sha256}, ${graded.confidence},
+        ${tx.json(graded.breakdown as never)}, ${tx.json(graded.features as never)}, NULL, ${graded.grade},
+        ${graded.reasons}::text[], owned.id
+      FROM owned
+      RETURNING id, created_at`;
+    if (!result)
       throw new LeaseLostError(
         `job ${input.job.id} (attempt ${input.job.attempts}) is no longer held by ${input.workerId}`,
       );
-    const { graded, scan, model } = input;
-    const [result] = await tx<{ id: string; created_at: Date }[]>`
-      INSERT INTO grading_results (scan_id, model_name, model_version, inference_sha256, confidence,
-        confidence_breakdown, features_used, created_by, grade, grade_reasons, grading_job_id)
-      VALUES (${scan.scanId}, ${model.name}, ${model.version}, ${model.sha256}, ${graded.confidence},
-        ${tx.json(graded.breakdown as never)}, ${tx.json(graded.features as never)}, NULL, ${graded.grade},
-        ${graded.reasons}::text[], ${input.job.id})
-      RETURNING id, created_at`;
-    const resultId = result!.id;
-    for (const [role, object] of [
-      ['overlay', input.overlay],
-      ['mask', input.mask],
-    ] as const) {
-      const [asset] = await tx<{ id: string }[]>`
+    const resultId = result.id;
+    // Both assets and their links in one statement (one round trip instead of four).
+    await tx`
+      WITH stored AS (
         INSERT INTO assets (bucket, object_key, sha256, size_bytes, mime_type)
-        VALUES (${object.bucket}, ${object.key}, ${object.sha256}, ${object.sizeBytes}, 'image/png')
-        RETURNING id`;
-      await tx`INSERT INTO grading_result_assets (grading_result_id, asset_id, role) VALUES (${resultId}, ${asset!.id}, ${role})`;
-    }
-    await tx`UPDATE scans SET status = 'graded' WHERE id = ${scan.scanId}`;
+        VALUES (${overlay.bucket}, ${overlay.key}, ${overlay.sha256}, ${overlay.sizeBytes}, 'image/png'),
+               (${mask.bucket}, ${mask.key}, ${mask.sha256}, ${mask.sizeBytes}, 'image/png')
+        RETURNING id, bucket, object_key)
+      INSERT INTO grading_result_assets (grading_result_id, asset_id, role)
+      SELECT ${resultId}, stored.id,
+             CASE WHEN stored.bucket = ${overlay.bucket} AND stored.object_key = ${overlay.key}
+                  THEN 'overlay' ELSE 'mask' END
+      FROM stored`;
     const summary = {
       scan_id: scan.scanId,
       capture_id: scan.captureId,
@@ -73,9 +77,12 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
       fat_thickness_mm: graded.features.fat_thickness_mm,
       confidence: graded.confidence,
     };
+    // The scan graded and its `graded` event, in one statement.
     await tx`
+      WITH marked AS (UPDATE scans SET status = 'graded' WHERE id = ${scan.scanId} RETURNING id)
       INSERT INTO scan_events (scan_id, event, meta)
-      VALUES (${scan.scanId}, 'graded', ${tx.json({ ...summary, job_id: input.job.id, model: `${model.name}@${model.version}` } as never)})`;
+      SELECT marked.id, 'graded', ${tx.json({ ...summary, job_id: input.job.id, model: `${model.name}@${model.version}` } as never)}
+      FROM marked`;
     await notifyUsers(tx, {
       type: 'scan_graded',
       dedupeKey: `scan_graded:${resultId}`,
@@ -90,7 +97,7 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
         audience: { farmId: scan.farmId, roles: STAFF },
       });
     }
-    return { resultId, createdAt: result!.created_at };
+    return { resultId, createdAt: result.created_at };
   });
 }
 

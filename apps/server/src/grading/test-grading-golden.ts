@@ -144,7 +144,8 @@ const fileBytes = (path: string): Promise<Uint8Array> => readFile(path);
 
 /** One case graded as the worker grades it, reduced to what a result stores. */
 export async function gradeGoldenCase(grader: Grader, c: GoldenCase): Promise<GoldenRecord> {
-  const raster = await decodeRaster(await c.image());
+  // Decoded as grade-job.ts decodes (a gray image stays one channel): the fixture pins that path.
+  const raster = await decodeRaster(await c.image(), { keepGray: true });
   const meta = c.meta ? exampleMeta({ inference_summary: null, ...c.meta }) : null;
   const g = await grader.grade({
     raster,

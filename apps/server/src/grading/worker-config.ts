@@ -34,6 +34,9 @@ export type WorkerConfig = {
   logLevel: string;
 };
 
+/** Slots per worker process when CTI_WORKER_CONCURRENCY is not set (the bench measures this by default). */
+export const DEFAULT_WORKER_CONCURRENCY = 2;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
@@ -42,7 +45,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * @example const config = loadWorkerConfig(process.env);
  */
 export function loadWorkerConfig(env: Env): WorkerConfig {
-  const concurrency = integer(env, 'CTI_WORKER_CONCURRENCY', { fallback: 2, min: 1, max: 64 });
+  const concurrency = integer(env, 'CTI_WORKER_CONCURRENCY', {
+    fallback: DEFAULT_WORKER_CONCURRENCY,
+    min: 1,
+    max: 64,
+  });
   const leaseSeconds = integer(env, 'CTI_GRADING_LEASE_S', { fallback: 60, min: 2, max: 3600 });
   return {
     databaseUrl: databaseUrl(env, 'DATABASE_URL'),

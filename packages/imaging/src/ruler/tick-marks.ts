@@ -24,8 +24,9 @@ export function valuePlane(image: RasterImage | GrayImage, scanArea?: Box): Gray
   const { width, height } = image;
   if (channels === 1) return { data: image.data, width, height };
   const out = new Uint8Array(width * height);
+  const ranges = marginRanges(width, scanArea);
   for (let y = 0; y < height; y++) {
-    for (const [a, b] of marginRanges(width, scanArea)) {
+    for (const [a, b] of ranges) {
       for (let x = a, i = y * width + a, p = i * 3; x < b; x++, i++, p += 3) {
         out[i] = Math.max(image.data[p]!, image.data[p + 1]!, image.data[p + 2]!);
       }
@@ -43,11 +44,6 @@ function marginRanges(width: number, scanArea: Box | undefined): [number, number
   ];
 }
 
-/** Is column x outside the scan area (where screen furniture lives)? */
-function marginColumn(x: number, scanArea: Box | undefined): boolean {
-  return scanArea === undefined || x < scanArea[0] || x >= scanArea[2];
-}
-
 /**
  * Ink threshold for the margins: halfway between their background (median) and their brightest
  * marks (99.7th percentile), never below 48, so anti-aliased edges and dim noise stay out.
@@ -56,11 +52,11 @@ export function inkThreshold(plane: GrayImage, scanArea: Box | undefined): numbe
   const histogram = new Float64Array(256);
   let total = 0;
   const { data, width, height } = plane;
+  const ranges = marginRanges(width, scanArea);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (!marginColumn(x, scanArea)) continue;
-      histogram[data[y * width + x]!]!++;
-      total++;
+    for (const [a, b] of ranges) {
+      for (let i = y * width + a, end = y * width + b; i < end; i++) histogram[data[i]!]!++;
+      total += b - a;
     }
   }
   if (total === 0) return 256;
@@ -93,8 +89,9 @@ export function inkComponents(plane: GrayImage, threshold: number, scanArea: Box
   // 0 = not ink or already taken, 1 = ink not yet taken.
   const ink = new Uint8Array(n);
   let inked = 0;
+  const ranges = marginRanges(width, scanArea);
   for (let y = 0; y < height; y++) {
-    for (const [a, b] of marginRanges(width, scanArea)) {
+    for (const [a, b] of ranges) {
       for (let i = y * width + a, end = y * width + b; i < end; i++) {
         if (data[i]! < threshold) continue;
         ink[i] = 1;

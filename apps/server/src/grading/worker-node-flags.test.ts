@@ -9,15 +9,20 @@ test('missingWorkerNodeFlags names the recommended flags a command line lacks', 
   assert.deepEqual(missingWorkerNodeFlags(['--enable-source-maps']), [...WORKER_NODE_FLAGS]);
 });
 
-test("compose.yaml starts the worker with the recommended flags, before the script and the 'worker' command", () => {
+test("the image's ENTRYPOINT starts every command (and so the worker) with the recommended flags", () => {
+  const dockerfile = readFileSync(
+    fileURLToPath(new URL('../../../../infra/docker/Dockerfile', import.meta.url)),
+    'utf8',
+  );
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile);
+  assert.ok(entrypoint, 'the Dockerfile sets an exec-form ENTRYPOINT');
+  assert.deepEqual(JSON.parse(entrypoint[1]!), ['node', ...WORKER_NODE_FLAGS, 'dist/main.js']);
   const compose = readFileSync(
     fileURLToPath(new URL('../../../../infra/docker/compose.yaml', import.meta.url)),
     'utf8',
   );
   const worker = compose.slice(compose.indexOf('\n  worker:'));
-  const entrypoint = /entrypoint: (\[.*\])/.exec(worker);
-  assert.ok(entrypoint, 'the worker service sets an entrypoint');
-  const argv = JSON.parse(entrypoint[1]!) as string[];
-  assert.deepEqual(argv, ['node', ...WORKER_NODE_FLAGS, 'dist/main.js']);
+  const service = worker.slice(1).split(/\n {2}(?=\S)/)[0]!; // up to the next service
+  assert.doesNotMatch(service, /^\s+entrypoint:/m, "compose keeps the image's entrypoint and its flag");
   assert.match(worker, /command: \["worker"\]/);
 });

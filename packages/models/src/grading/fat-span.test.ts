@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnSpans, generatePhantom, measureFatThickness, toGray } from '@cti/imaging';
+import { columnSpans, measureFatThickness } from '@cti/imaging';
 import { fillTopNotches, measureFatAlongSpan } from './fat-span.ts';
+import { ribeyePhantom } from './test-ribeye-phantom.ts';
 
-const phantom = generatePhantom({
-  seed: 31,
-  preset: 'heldout',
-  probe: 'linear',
-  layout: 'crop',
-  maxSide: 400,
-});
-const gray = toGray(phantom.image);
+const { phantom, gray, mask, field, spacing } = ribeyePhantom();
 const { width, height } = gray;
-const mask = { data: phantom.labels.ribeyeMask!, width, height };
-const field = phantom.labels.params.scanArea;
-const spacing = phantom.labels.pixelSpacingMm;
 
 /** The mask with the columns [xa, xb) cleared from their top down to `depth` rows below it. */
 function notched(xa: number, xb: number, depth: number) {

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generatePhantom } from '@cti/imaging';
 import type { CropBox } from '../preprocess.ts';
 import { assessRibeyeCutOff, DEEPEST_AT_EDGE } from './ribeye-cut-off.ts';
+import { ribeyePhantom } from './test-ribeye-phantom.ts';
 
 // A phantom ribeye wholly inside its field, and that ribeye with the field's edge moved across it:
 // the mask is what the field leaves visible (everything outside the field is cleared).
-const phantom = generatePhantom({
-  seed: 31,
-  preset: 'heldout',
-  probe: 'linear',
-  layout: 'crop',
-  maxSide: 400,
-});
-const { width, height } = phantom.image;
-const full = { data: phantom.labels.ribeyeMask!, width, height };
+const { phantom, mask: full } = ribeyePhantom();
+const { width, height } = full;
 const [bx0, by0, bx1, by1] = phantom.labels.ribeyeBbox!;
 
 function visible(field: CropBox) {

@@ -30,6 +30,7 @@ import {
 import { computeGradingFeatures, findScanArea, readReferenceScans, realScanVariants } from '@cti/models';
 import { createGrader, type GradedImage } from '../src/grading/grade-image.ts';
 import { type ReaCase, reaErrors } from '../src/grading/rea-error.ts';
+import { type BreakdownRow, breakdownLines } from './eval-grading-breakdown.ts';
 
 const argv = process.argv.slice(2);
 const { values } = parseArgs({
@@ -53,7 +54,12 @@ type Labels = {
   fat_thickness_mm: number;
   pixel_spacing_mm: number;
   mask: string | null;
-  params: { layout: string; scanArea: [number, number, number, number]; furniture: { ruler: boolean } };
+  params: {
+    layout: string;
+    probe: string;
+    scanArea: [number, number, number, number];
+    furniture: { ruler: boolean };
+  };
 };
 
 const metaWithSpacing = (mm: number): MetaJson =>
@@ -109,6 +115,7 @@ let rulerMisses = 0;
 let rulerFalse = 0;
 const reasonsSeen = new Map<string, number>();
 const rows: unknown[] = [];
+const breakdown: BreakdownRow[] = [];
 for (const s of manifest.samples) {
   const labels = JSON.parse(await readFile(join(heldout.dir, s.labels), 'utf8')) as Labels;
   const raster: RasterImage = await decodeRaster(join(heldout.dir, s.image));
@@ -131,6 +138,15 @@ for (const s of manifest.samples) {
     grade: deployed.grade,
     reasons: deployed.reasons,
   };
+  const brow: BreakdownRow = {
+    index: s.index,
+    kind: s.kind,
+    probe: labels.params.probe,
+    layout: labels.params.layout,
+    grade: deployed.grade,
+    cutOff: deployed.features.ribeye_cut_off_detail.severity,
+  };
+  breakdown.push(brow);
   if (s.kind === 'ribeye') {
     const sp = labels.pixel_spacing_mm;
     const known = await grader.grade({ raster, meta: metaWithSpacing(sp), calibration: null });
@@ -141,6 +157,12 @@ for (const s of manifest.samples) {
     if (rea !== null) reaAbs.push(Math.abs(rea - trueRea));
     if (known.features.fat_thickness_mm === null) fatMissing++;
     else fatAbs.push(Math.abs(known.features.fat_thickness_mm - labels.fat_thickness_mm));
+    brow.reaError = (known.features.roi_area_px - labels.ribeye_area_px) / labels.ribeye_area_px;
+    brow.fatError =
+      known.features.fat_thickness_mm === null
+        ? null
+        : known.features.fat_thickness_mm - labels.fat_thickness_mm;
+    brow.fatMissing = known.features.missing_reasons.fat_thickness_mm ?? null;
     const maskImg = await decodeGray(
       join(heldout.dir, labels.mask ?? `${s.image.replace(/\.png$/, '')}.mask.png`),
     );
@@ -252,6 +274,7 @@ out.push(
     .map(([k, n]) => `${k} ${n}`)
     .join(', ')}`,
 );
+out.push(...breakdownLines(breakdown));
 
 // ---- real reference scans ---------------------------------------------------------------------------
 const real: unknown[] = [];

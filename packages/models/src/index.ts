@@ -1,5 +1,6 @@
 export { type ReferenceScan, readReferenceScans } from './evaluation/real-scan-eval.ts';
 export { realScanVariants, type Variant } from './evaluation/real-scan-variants.ts';
+export { type FatSpan, measureFatAlongSpan } from './grading/fat-span.ts';
 export {
   computeGradingFeatures,
   type FatPositionFeature,
@@ -8,6 +9,7 @@ export {
   type PixelSpacingSource,
 } from './grading/grading-features.ts';
 export { type OverlayInput, renderGradingOverlay } from './grading/grading-overlay.ts';
+export { assessRibeyeCutOff, type CutSide, type RibeyeCutOff } from './grading/ribeye-cut-off.ts';
 export {
   type Bbox,
   cropBoxToImage,

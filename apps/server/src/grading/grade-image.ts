@@ -19,7 +19,7 @@ import { resolvePixelSpacing } from './pixel-spacing.ts';
 import { boxIou, modelViewCheck, type ViewCheck } from './view-check.ts';
 
 /** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
-export const GRADING_RULES_VERSION = 'grading-rules-2';
+export const GRADING_RULES_VERSION = 'grading-rules-3';
 
 export type GradeImageInput = {
   raster: RasterImage;

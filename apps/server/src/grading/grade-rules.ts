@@ -37,7 +37,11 @@ export function decideGrade({ ribeyeView, quality, features, confidence }: Grade
   if (ribeyeView < 0.5) reject.push('not_a_ribeye_view');
   for (const f of quality) (f.severity === 'reject' ? reject : marginal).push(f.reason);
   if (ribeyeView >= 0.5 && ribeyeView < 0.75) marginal.push('view_uncertain');
-  if (features.ribeye_cut_off) marginal.push('ribeye_cut_off');
+  // A ribeye whose middle is outside the field cannot be outlined, so it cannot be measured (R); one
+  // the edge only touches, its middle in view, is measured on its visible part (M).
+  const cut = features.ribeye_cut_off_detail?.severity;
+  if (cut === 'cut') reject.push('ribeye_cut_off');
+  else if (features.ribeye_cut_off) marginal.push('ribeye_cut_off');
   if (features.pixel_spacing_mm === null) marginal.push('no_spacing');
   if (features.roi_area_px > 0 && features.fat_thickness_px === null) marginal.push('fat_not_measured');
   if (confidence < 0.4) marginal.push('low_confidence');
@@ -48,15 +52,20 @@ export function decideGrade({ ribeyeView, quality, features, confidence }: Grade
 const PHYSICAL = ['rea_cm2', 'fat_thickness_mm', 'ribeye_width_mm', 'ribeye_depth_mm'] as const;
 
 /**
- * A frame that is not a ribeye view gets no physical figure: its cm² and mm become null with the
- * reason (never a confident area on the wrong view); the pixel measures stay for the record.
+ * A frame that is not a ribeye view, or a ribeye cut off through its middle, gets no physical figure:
+ * its cm² and mm become null with the reason (never a confident area on the wrong view, nor the area of
+ * a part of a ribeye); the pixel measures stay for the record.
  */
 export function withholdFigures(features: GradingFeatures, reasons: GradeReason[]): GradingFeatures {
-  if (!reasons.includes('not_a_ribeye_view')) return features;
+  const why = reasons.includes('not_a_ribeye_view')
+    ? 'not_a_ribeye_view'
+    : features.ribeye_cut_off_detail?.severity === 'cut'
+      ? 'ribeye_cut_off'
+      : null;
+  if (why === null) return features;
   const out = { ...features, missing_reasons: { ...features.missing_reasons } };
   for (const key of PHYSICAL) {
-    if (out[key] !== null || out.missing_reasons[key] === undefined)
-      out.missing_reasons[key] = 'not_a_ribeye_view';
+    if (out[key] !== null || out.missing_reasons[key] === undefined) out.missing_reasons[key] = why;
     out[key] = null;
   }
   return out;

@@ -19,6 +19,8 @@ export type QualityAssessment = {
     dark_fraction: number;
     saturated_fraction: number;
     shadowed_columns: number | null;
+    /** Dark share of the ribeye's region (its columns, from the field's top to its floor); null without one. */
+    ribeye_region_dark_fraction: number | null;
   };
 };
 
@@ -49,21 +51,42 @@ export function shadowedColumnShare(gray: GrayImage, mask: Mask): number | null 
 }
 
 /**
+ * The region a grader reads on the image: the ribeye's columns from the field's top (skin, fat) down to
+ * its floor. Null for an empty mask.
+ */
+export function ribeyeRegion(
+  mask: Mask,
+  scanArea: [number, number, number, number],
+): [number, number, number, number] | null {
+  const spans = columnSpans(mask);
+  if (!spans) return null;
+  const [x0, , x1, y1] = spans.bbox;
+  const top = Math.min(scanArea[1], spans.bbox[1]);
+  return x1 > x0 && y1 > top ? [x0, top, x1, y1] : null;
+}
+
+/**
  * Image-quality findings on the scan area, in the manner of a central ultrasound lab's image score:
  * a near-black field, a field washed out by gain, no contrast (reject); a dark or bright field, little
- * contrast, a ribeye partly in a shadow (usable with caution). Thresholds are documented in
- * docs/adr/0003-grading-worker.md.
+ * contrast, a ribeye partly in a shadow (usable with caution). A near-black field rejects only when the
+ * ribeye's own region (`ribeyeRegion`) is near-black too: a deep field fades to black below the ribeye on
+ * many scanners, and a ribeye that can be seen above it is usable with caution (M too_dark), not
+ * unusable. Thresholds are documented in docs/adr/0003-grading-worker.md.
  */
 export function assessImageQuality(
   gray: GrayImage,
   { scanArea, mask }: { scanArea: [number, number, number, number]; mask: Mask },
 ): QualityAssessment {
   const q = frameQuality(gray, { roi: scanArea });
+  const region = ribeyeRegion(mask, scanArea);
+  const regionDark = region ? frameQuality(gray, { roi: region }).darkFraction : null;
   const shadow = shadowedColumnShare(gray, mask);
   const findings: QualityFinding[] = [];
   const add = (reason: QualityReason, severity: 'reject' | 'marginal', value: number, limit: number) =>
     findings.push({ reason, severity, value: round(value), limit });
-  if (q.darkFraction > 0.92) add('too_dark', 'reject', q.darkFraction, 0.92);
+  if (q.darkFraction > 0.92 && (regionDark === null || regionDark > 0.92))
+    add('too_dark', 'reject', regionDark ?? q.darkFraction, 0.92);
+  else if (q.darkFraction > 0.92) add('too_dark', 'marginal', q.darkFraction, 0.92);
   else if (q.meanIntensity < 22) add('too_dark', 'marginal', q.meanIntensity, 22);
   if (q.saturatedFraction > 0.3) add('saturated', 'reject', q.saturatedFraction, 0.3);
   else if (q.saturatedFraction > 0.06) add('saturated', 'marginal', q.saturatedFraction, 0.06);
@@ -78,6 +101,7 @@ export function assessImageQuality(
       dark_fraction: round(q.darkFraction),
       saturated_fraction: round(q.saturatedFraction),
       shadowed_columns: shadow === null ? null : round(shadow),
+      ribeye_region_dark_fraction: regionDark === null ? null : round(regionDark),
     },
   };
 }

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeRaster, generatePhantom, toGray } from '@cti/imaging';
+import { decodeRaster } from '@cti/imaging';
 import { computeGradingFeatures } from './grading-features.ts';
 import { renderGradingOverlay } from './grading-overlay.ts';
+import { ribeyePhantom } from './test-ribeye-phantom.ts';
 
-const phantom = generatePhantom({
-  seed: 31,
-  preset: 'heldout',
-  probe: 'linear',
-  layout: 'crop',
-  maxSide: 400,
-});
-const gray = toGray(phantom.image);
-const mask = { data: phantom.labels.ribeyeMask!, width: gray.width, height: gray.height };
-const spacing = phantom.labels.pixelSpacingMm;
-const field = phantom.labels.params.scanArea;
+const { phantom, gray, mask, spacing, field } = ribeyePhantom();
 
 describe('computeGradingFeatures', () => {
   it('measures the true ribeye of a phantom: area, cm², fat and dimensions against its labels', () => {

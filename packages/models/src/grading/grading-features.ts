@@ -8,6 +8,8 @@ import {
 import type { Mask } from '../mask-ops.ts';
 import type { CropBox } from '../preprocess.ts';
 import { glcmTexture, meanIntensity } from '../texture-features.ts';
+import { type FatSpan, measureFatAlongSpan } from './fat-span.ts';
+import { assessRibeyeCutOff, type RibeyeCutOff } from './ribeye-cut-off.ts';
 
 /** Where the pixel spacing came from, in the order grading tries them. */
 export type PixelSpacingSource = 'meta' | 'device_calibration' | 'ruler' | 'none';
@@ -32,8 +34,10 @@ export type FatPositionFeature = {
   from_medial: number;
   medial_side: 'left' | 'right';
   cut_off: boolean;
-  /** Range of the readings of neighbouring columns, px (null when not measured). */
+  /** Interquartile range of the readings along the span, px (null when not measured). */
   spread_px: number | null;
+  /** Share of the ribeye's visible length from its medial end over which the fat was read. */
+  span: [number, number] | null;
 };
 
 /**
@@ -56,8 +60,10 @@ export type GradingFeatures = {
   ribeye_width_px: number | null;
   ribeye_depth_px: number | null;
   ribeye_bbox: [number, number, number, number] | null;
-  /** The ribeye touches the side of the field: its area and width are of the visible part. */
+  /** The ribeye touches an edge of the field: its area and width are of the visible part. */
   ribeye_cut_off: boolean;
+  /** How much the field's edge takes away (`assessRibeyeCutOff`): `cut` when the lens' middle is outside. */
+  ribeye_cut_off_detail: RibeyeCutOff;
   pixel_spacing_mm: number | null;
   pixel_spacing_source: PixelSpacingSource;
   /** Measure name → reason it is null: 'no_spacing', 'no_ribeye', 'ribeye_cut_off', 'skin_not_in_view', … */
@@ -67,18 +73,20 @@ export type GradingFeatures = {
 const round = (v: number | null | undefined, digits: number) =>
   v === null || v === undefined ? null : Math.round(v * 10 ** digits) / 10 ** digits;
 
-function fatPosition(fat: FatThickness): FatPositionFeature | null {
+function fatPosition(fat: FatThickness, span: FatSpan | null): FatPositionFeature | null {
   if (!fat.position) return null;
   const p = fat.position;
+  const read = span?.ok ? span : null;
   return {
-    x_px: p.x,
-    skin_y_px: fat.ok ? round(fat.skinInnerY, 1) : null,
-    ribeye_top_y_px: fat.ok ? fat.ribeyeTopY : null,
+    x_px: read ? read.median.x : p.x,
+    skin_y_px: read ? round(read.median.skinY, 1) : null,
+    ribeye_top_y_px: read ? round(read.median.topY, 1) : null,
     band_half_width_px: p.bandHalfWidth,
     from_medial: p.fromMedial,
     medial_side: p.medialSide,
     cut_off: p.cutOff,
-    spread_px: fat.ok ? round(fat.spreadPx, 2) : null,
+    spread_px: read ? round(read.spreadPx, 2) : null,
+    span: span ? span.span : null,
   };
 }
 
@@ -105,10 +113,14 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   const missing_reasons: Record<string, string> = {};
   const spans = columnSpans(mask);
   const area = spans?.area ?? 0;
-  const cutOff = spans !== null && (spans.x0 <= field[0] || spans.x1 >= field[2]);
+  const cutOffDetail = assessRibeyeCutOff(mask, field);
+  const cutOff = cutOffDetail.sides.length > 0;
   const dims = ribeyeDimensions(mask);
   const texture = spans ? glcmTexture(gray, mask, spans.bbox) : null;
+  // The position (¾ of the visible length, moved in under a convex fan's side) and why none can be
+  // found come from measureFatThickness; the thickness is read along a span around it.
   const fat = measureFatThickness(gray, mask, { scanArea: field });
+  const span = measureFatAlongSpan(gray, mask, fat, field);
   const inMm = (px: number | null, key: string, digits: number) => {
     if (px === null) return null;
     if (mm === null) {
@@ -133,8 +145,9 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   if (area > 0 && mm !== null) reaCm2 = round((area * mm * mm) / 100, 3);
   const widthPx = dims && !cutOff ? dims.widthPx : null;
   if (dims && cutOff) missing_reasons.ribeye_width_mm = 'ribeye_cut_off';
-  const fatPx = fat.ok ? fat.thicknessPx : null;
+  const fatPx = span?.ok ? span.thicknessPx : null;
   if (!fat.ok && fat.reason !== 'empty_mask') missing_reasons.fat_thickness_mm = fat.reason;
+  if (span && !span.ok) missing_reasons.fat_thickness_mm = span.reason;
   return {
     roi_area_px: area,
     rea_cm2: reaCm2,
@@ -144,13 +157,14 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
     texture_glcm_entropy: round(texture?.entropy, 4),
     fat_thickness_mm: inMm(fatPx, 'fat_thickness_mm', 2),
     fat_thickness_px: round(fatPx, 2),
-    fat_position: fatPosition(fat),
+    fat_position: fatPosition(fat, span),
     ribeye_width_mm: inMm(widthPx, 'ribeye_width_mm', 1),
     ribeye_depth_mm: inMm(dims?.depthPx ?? null, 'ribeye_depth_mm', 1),
     ribeye_width_px: widthPx,
     ribeye_depth_px: dims?.depthPx ?? null,
     ribeye_bbox: spans ? spans.bbox : null,
     ribeye_cut_off: cutOff,
+    ribeye_cut_off_detail: cutOffDetail,
     pixel_spacing_mm: mm === null ? null : round(mm, 5),
     pixel_spacing_source: mm === null ? 'none' : pixelSpacingSource,
     missing_reasons,

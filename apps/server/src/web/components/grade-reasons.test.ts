@@ -67,7 +67,7 @@ describe('grade and missing-figure reasons in words', () => {
     assert.equal(missingReason('graded', [], none, 'ribeye_width_mm'), 'no ribeye found');
     const wrongView = withholdFigures(features(ribeye, 0.3), ['not_a_ribeye_view']);
     assert.equal(missingReason('graded', ['not_a_ribeye_view'], wrongView, 'rea_cm2'), 'not a ribeye view');
-    for (const code of ['skin_not_in_view', 'no_skin_interface'])
+    for (const code of ['skin_not_in_view', 'no_skin_interface', 'fat_inconsistent'])
       assert.equal(
         missingReason('graded', [], { missing_reasons: { fat_thickness_mm: code } }, 'fat_thickness_mm'),
         reasonText(code),

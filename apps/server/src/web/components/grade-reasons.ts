@@ -1,11 +1,15 @@
 import type { FatThickness } from '@cti/imaging';
+import type { FatSpan } from '@cti/models';
 import type { GradeReason } from '../../grading/grade-rules.ts';
 
 // Human words for the machine-readable codes the grading worker (and a correction by hand) writes:
 // grade reasons (grading_results.grade_reasons) and why a figure is missing
 // (features_used.missing_reasons). Typed by the codes themselves, so a new code without words is a
 // compile error; a code from elsewhere (an older row) is still shown as words rather than hidden.
-type MissingReason = 'no_ribeye' | Exclude<Extract<FatThickness, { ok: false }>['reason'], 'empty_mask'>;
+type MissingReason =
+  | 'no_ribeye'
+  | Exclude<Extract<FatThickness, { ok: false }>['reason'], 'empty_mask'>
+  | Extract<FatSpan, { ok: false }>['reason'];
 
 const REASONS: Record<GradeReason | MissingReason, string> = {
   not_a_ribeye_view: 'not a ribeye view',
@@ -21,6 +25,7 @@ const REASONS: Record<GradeReason | MissingReason, string> = {
   no_ribeye: 'no ribeye found',
   skin_not_in_view: 'skin not in view',
   no_skin_interface: 'skin/fat boundary not found',
+  fat_inconsistent: 'fat readings along the ribeye disagree',
 };
 
 export function reasonText(code: string): string {

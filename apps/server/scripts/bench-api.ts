@@ -20,7 +20,8 @@ import { createTestDatabase } from '@cti/db/testing';
 import postgres, { type Sql } from 'postgres';
 import { encodeScanCursor } from '../src/access/scan-cursor.ts';
 import { findScanDetail } from '../src/access/scan-detail-query.ts';
-import { scanListQuery } from '../src/access/scan-list-query.ts';
+import { scanListJsonQuery, scanListQuery } from '../src/access/scan-list-query.ts';
+import { scanListItemJson } from '../src/api/scan-views.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
 import { asPrincipal as principal, serviceBreakdown } from './bench-breakdown.ts';
@@ -349,23 +350,53 @@ async function main() {
       console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
       const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
       const techP = principal(tech0!.id, ['technician']);
-      await explain(sql, 'first page, farmer', scanListQuery(sql, farmerP, {}, { limit: 51 }));
-      await explain(sql, 'first page, technician (10 farms)', scanListQuery(sql, techP, {}, { limit: 51 }));
-      await explain(sql, 'first page, admin', scanListQuery(sql, adminP, {}, { limit: 51 }));
+      await explain(
+        sql,
+        'first page, farmer',
+        scanListJsonQuery(sql, farmerP, {}, { limit: 51 }, scanListItemJson(sql)),
+      );
+      await explain(
+        sql,
+        'first page, technician (10 farms)',
+        scanListJsonQuery(sql, techP, {}, { limit: 51 }, scanListItemJson(sql)),
+      );
+      await explain(
+        sql,
+        'first page, admin',
+        scanListJsonQuery(sql, adminP, {}, { limit: 51 }, scanListItemJson(sql)),
+      );
       await explain(
         sql,
         `${DEPTH} deep, admin`,
-        scanListQuery(sql, adminP, {}, { limit: 51, after: await cursorAt(adminP, DEPTH) }),
+        scanListJsonQuery(
+          sql,
+          adminP,
+          {},
+          { limit: 51, after: await cursorAt(adminP, DEPTH) },
+          scanListItemJson(sql),
+        ),
       );
       await explain(
         sql,
         `${DEPTH} deep, technician`,
-        scanListQuery(sql, techP, {}, { limit: 51, after: await cursorAt(techP, DEPTH) }),
+        scanListJsonQuery(
+          sql,
+          techP,
+          {},
+          { limit: 51, after: await cursorAt(techP, DEPTH) },
+          scanListItemJson(sql),
+        ),
       );
       await explain(
         sql,
         `${farmerDepth} deep, farmer`,
-        scanListQuery(sql, farmerP, {}, { limit: 51, after: await cursorAt(farmerP, farmerDepth) }),
+        scanListJsonQuery(
+          sql,
+          farmerP,
+          {},
+          { limit: 51, after: await cursorAt(farmerP, farmerDepth) },
+          scanListItemJson(sql),
+        ),
       );
       await explainReportSql();
       const t0 = performance.now();

@@ -13,18 +13,30 @@ ALTER TABLE scans
   ADD COLUMN latest_rea_cm2 float8,
   ADD COLUMN latest_fat_thickness_mm float8;
 
-CREATE FUNCTION refresh_scan_latest_grading(p_scan uuid) RETURNS void LANGUAGE sql AS $$
+-- plpgsql, not a SQL function: its statements are planned once per session, not on every call.
+-- A write that does not change the latest result (an older result added) leaves the scan row alone.
+CREATE FUNCTION refresh_scan_latest_grading(p_scan uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_id uuid;
+  v_grade text;
+  v_rea float8;
+  v_fat float8;
+BEGIN
+  SELECT g.id, g.grade,
+         CASE WHEN jsonb_typeof(g.features_used -> 'rea_cm2') = 'number'
+              THEN (g.features_used ->> 'rea_cm2')::float8 END,
+         CASE WHEN jsonb_typeof(g.features_used -> 'fat_thickness_mm') = 'number'
+              THEN (g.features_used ->> 'fat_thickness_mm')::float8 END
+    INTO v_id, v_grade, v_rea, v_fat
+    FROM grading_results g WHERE g.scan_id = p_scan
+   ORDER BY g.created_at DESC NULLS LAST, g.id DESC LIMIT 1;
   UPDATE scans s
-     SET (latest_grading_id, latest_grade, latest_rea_cm2, latest_fat_thickness_mm) = (
-           SELECT g.id, g.grade,
-                  CASE WHEN jsonb_typeof(g.features_used -> 'rea_cm2') = 'number'
-                       THEN (g.features_used ->> 'rea_cm2')::float8 END,
-                  CASE WHEN jsonb_typeof(g.features_used -> 'fat_thickness_mm') = 'number'
-                       THEN (g.features_used ->> 'fat_thickness_mm')::float8 END
-             FROM grading_results g WHERE g.scan_id = p_scan
-            ORDER BY g.created_at DESC NULLS LAST, g.id DESC LIMIT 1)
+     SET latest_grading_id = v_id, latest_grade = v_grade, latest_rea_cm2 = v_rea,
+         latest_fat_thickness_mm = v_fat
    WHERE s.id = p_scan
-$$;
+     AND (s.latest_grading_id, s.latest_grade, s.latest_rea_cm2, s.latest_fat_thickness_mm)
+         IS DISTINCT FROM (v_id, v_grade, v_rea, v_fat);
+END $$;
 
 CREATE FUNCTION grading_results_refresh_scan() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -133,6 +133,55 @@ export function scanListQuery(
   filters: ScanFilters,
   { limit, after, before }: { limit?: number; after?: ScanCursor; before?: ScanCursor } = {},
 ) {
+  if (limit === undefined) {
+    const conditions = scanFilterConditions(sql, principal, filters);
+    if (after) conditions.push(keysetCondition(sql, after, 'older'));
+    if (before) conditions.push(keysetCondition(sql, before, 'newer'));
+    return sql<ScanListRow[]>`
+      SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
+       WHERE ${and(sql, conditions)} ORDER BY ${scanSortKey(sql)} DESC, s.id DESC`;
+  }
+  return sql<ScanListRow[]>`
+    WITH page AS MATERIALIZED (${pageIds(sql, principal, filters, { limit, after, before })})
+    SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql)} ${latestGradingJoin(sql)}
+     ORDER BY page.k DESC, page.id DESC`;
+}
+
+/**
+ * One keyset page like scanListQuery's, each row already as the JSON text of its API list item
+ * (`item`, built by `itemJson` from scans `s`, devices `d`, farms `f`, animals `a` and the latest grading
+ * `lg`), with its cursor values. Postgres writes the JSON: the server passes the text through instead of
+ * decoding some forty columns per row and serialising them again (bench:api, apps/server/README.md).
+ */
+export function scanListJsonQuery(
+  sql: Db,
+  principal: Principal,
+  filters: ScanFilters,
+  { limit, after }: { limit: number; after?: ScanCursor | undefined },
+  itemJson: Fragment,
+) {
+  return sql<{ item: string; id: string; sort_us: string }[]>`
+    WITH page AS MATERIALIZED (${pageIds(sql, principal, filters, { limit, after })})
+    SELECT ${itemJson}::text AS item, s.id, ${sortUs(sql)} AS sort_us
+      FROM page JOIN scans s ON s.id = page.id
+      JOIN devices d ON d.id = s.device_id
+      LEFT JOIN farms f ON f.id = s.farm_id
+      LEFT JOIN animals a ON a.id = s.animal_id
+      ${latestGradingJoin(sql)}
+     ORDER BY page.k DESC, page.id DESC`;
+}
+
+/** The ids and sort keys of one keyset page (see scanListQuery), newest first unless `before`. */
+function pageIds(
+  sql: Db,
+  principal: Principal,
+  filters: ScanFilters,
+  {
+    limit,
+    after,
+    before,
+  }: { limit: number; after?: ScanCursor | undefined; before?: ScanCursor | undefined },
+): Fragment {
   const conditions = scanFilterConditions(sql, principal, filters);
   if (after) conditions.push(keysetCondition(sql, after, 'older'));
   if (before) conditions.push(keysetCondition(sql, before, 'newer'));
@@ -140,18 +189,13 @@ export function scanListQuery(
   // Newer pages walk the same index upwards from the cursor: the `limit` rows nearest above it.
   const dir = before ? sql`ASC` : sql`DESC`;
   const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
-  if (limit === undefined) {
-    return sql<ScanListRow[]>`
-      SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
-       WHERE ${and(sql, conditions)} ORDER BY ${key} DESC, s.id DESC`;
-  }
   // The page size is written into the statement, not sent as a parameter: a plan cached for every
   // value (a generic plan, see database-client.ts) must know it fetches a few rows, or it plans for 10 %
   // of the table (a full scan and sort on 1,000,000 scans).
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new RangeError(`page size ${limit}`);
   const take = sql.unsafe(String(limit));
   const perFarm = !isAdmin(principal) && !filters.farm_id;
-  const page = perFarm
+  return perFarm
     ? sql`
         SELECT p.id, p.k FROM (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${principal.userId}) uf
         CROSS JOIN LATERAL (
@@ -162,10 +206,6 @@ export function scanListQuery(
     : sql`
         SELECT s.id, ${key} AS k FROM scans s ${gradingJoin}
          WHERE ${and(sql, conditions)} ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${take}`;
-  return sql<ScanListRow[]>`
-    WITH page AS MATERIALIZED (${page})
-    SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql)} ${latestGradingJoin(sql)}
-     ORDER BY page.k DESC, page.id DESC`;
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { Db, Fragment } from '../access/farm-access.ts';
 import type { ScanDetailRow } from '../access/scan-detail-query.ts';
-import type { ScanListRow } from '../access/scan-list-query.ts';
+import { featureNumber, isoUtc } from '../access/sql-fragments.ts';
 import type { UrlSigner } from '../storage/url-signer.ts';
 import type { JsonSchema } from './api-route.ts';
 import { assetView } from './asset-views.ts';
@@ -49,43 +50,30 @@ export const scanListItemSchema: JsonSchema = object({
   ),
 });
 
-export function toScanListItem(r: ScanListRow) {
-  return {
-    id: r.id,
-    scan_ref: r.scan_ref,
-    capture_id: r.capture_id,
-    captured_at: r.captured_at,
-    created_at: r.created_at,
-    status: r.status,
-    device: { id: r.device_id, device_code: r.device_code, label: r.device_label },
-    farm: r.farm_id === null ? null : { id: r.farm_id, name: r.farm_name ?? '' },
-    animal: r.animal_id === null ? null : { id: r.animal_id, tag_id: r.animal_tag_id ?? '' },
-    animal_eid: r.animal_eid,
-    gps: r.gps,
-    review: {
-      label: r.review_label,
-      clarity: r.review_clarity,
-      usability: r.review_usability,
-      reviewed_at: r.reviewed_at,
-    },
-    image_asset_id: r.image_asset_id,
-    latest_grading:
-      r.grading_id === null
-        ? null
-        : {
-            id: r.grading_id,
-            grade: r.grade,
-            grade_reasons: r.grade_reasons ?? [],
-            confidence: r.confidence,
-            model_name: r.model_name ?? '',
-            model_version: r.model_version ?? '',
-            manual: r.graded_by !== null,
-            created_at: r.graded_at,
-            rea_cm2: r.rea_cm2,
-            fat_thickness_mm: r.fat_thickness_mm,
-          },
-  };
-}
+/**
+ * A list item (scanListItemSchema) as JSON written by Postgres, for scanListJsonQuery: scans `s`,
+ * devices `d`, farms `f`, animals `a`, latest grading `lg`. Same values as the row mapping it replaced
+ * (scan-views.test.ts compares them): a missing farm or animal name is '', a missing measure is null.
+ */
+export const scanListItemJson = (sql: Db): Fragment => sql`json_build_object(
+    'id', s.id, 'scan_ref', s.scan_id, 'capture_id', s.capture_id,
+    'captured_at', ${isoUtc(sql, sql`s.captured_at`)}, 'created_at', ${isoUtc(sql, sql`s.created_at`)},
+    'status', s.status,
+    'device', json_build_object('id', s.device_id, 'device_code', d.device_code, 'label', d.label),
+    'farm', CASE WHEN s.farm_id IS NOT NULL THEN json_build_object('id', s.farm_id, 'name', coalesce(f.name, '')) END,
+    'animal', CASE WHEN s.animal_id IS NOT NULL THEN json_build_object('id', s.animal_id, 'tag_id', coalesce(a.tag_id, '')) END,
+    'animal_eid', s.animal_eid,
+    'gps', CASE WHEN s.gps IS NOT NULL THEN json_build_object('lat', ST_Y(s.gps), 'lon', ST_X(s.gps)) END,
+    'review', json_build_object('label', s.review_label, 'clarity', s.review_clarity,
+                                'usability', s.review_usability, 'reviewed_at', ${isoUtc(sql, sql`s.reviewed_at`)}),
+    'image_asset_id', s.image_asset_id,
+    'latest_grading', CASE WHEN lg.id IS NOT NULL THEN json_build_object(
+      'id', lg.id, 'grade', lg.grade, 'grade_reasons', coalesce(to_json(lg.grade_reasons), '[]'::json),
+      'confidence', lg.confidence::float8, 'model_name', coalesce(lg.model_name, ''),
+      'model_version', coalesce(lg.model_version, ''), 'manual', lg.created_by IS NOT NULL,
+      'created_at', ${isoUtc(sql, sql`lg.created_at`)},
+      'rea_cm2', ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')},
+      'fat_thickness_mm', ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')}) END)`;
 
 /** Measurement keys the dashboard shows, from features_used; a missing or JSON-null value stays null. */
 export const MEASUREMENT_KEYS = [

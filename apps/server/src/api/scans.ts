@@ -1,14 +1,13 @@
 import { decodeScanCursor, encodeScanCursor } from '../access/scan-cursor.ts';
 import { findScanDetail } from '../access/scan-detail-query.ts';
 import { SCAN_FILTER_PARAMS, SCAN_STATUSES, type ScanFilters } from '../access/scan-filters.ts';
-import { scanCountsQuery, scanListQuery } from '../access/scan-list-query.ts';
+import { scanCountsQuery, scanListJsonQuery } from '../access/scan-list-query.ts';
 import { type ScanChanges, updateScan } from '../access/scan-update.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
 import { cursorParam, limitParam, object, pageOf, ref, shortText, uuid } from './common-schemas.ts';
-import { keysetPage } from './list-cursor.ts';
 import { notFound } from './request-validation.ts';
-import { toScanDetail, toScanListItem } from './scan-views.ts';
+import { scanListItemJson, toScanDetail } from './scan-views.ts';
 
 type ListQuery = ScanFilters & { limit?: number; cursor?: string };
 
@@ -50,14 +49,24 @@ export function scanRoutes({ sql, plannedSql, signer }: ApiDeps): ApiRoute[] {
         const { limit = 50, cursor, ...filters } = query;
         const after = cursor === undefined ? undefined : decodeScanCursor(cursor);
         const db = planIsStable(filters) ? plannedSql : sql;
-        const rows = await scanListQuery(db, principal, filters, { limit: limit + 1, after });
-        return c.json(
-          keysetPage(
-            rows,
-            limit,
-            (last) => encodeScanCursor({ sortUs: last.sort_us, id: last.id }),
-            toScanListItem,
-          ),
+        const rows = await scanListJsonQuery(
+          db,
+          principal,
+          filters,
+          { limit: limit + 1, after },
+          scanListItemJson(db),
+        );
+        // The items arrive as JSON text (Postgres wrote them): the page is assembled around them.
+        const page = rows.slice(0, limit);
+        const last = page.at(-1);
+        const next =
+          rows.length > limit && last ? encodeScanCursor({ sortUs: last.sort_us, id: last.id }) : null;
+        return c.body(
+          `{"items":[${page.map((r) => r.item).join(',')}],"next_cursor":${JSON.stringify(next)}}`,
+          200,
+          {
+            'content-type': 'application/json',
+          },
         );
       },
     }),

@@ -1,7 +1,7 @@
 import { and, type Db } from '../access/farm-access.ts';
 import type { ScanFilters } from '../access/scan-filters.ts';
-import { scanFilterConditions } from '../access/scan-list-query.ts';
-import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
+import { needsLatestGrading, scanFilterConditions } from '../access/scan-list-query.ts';
+import { isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
 import type { Principal } from '../auth/principal.ts';
 
 export type Grade = 'A' | 'M' | 'R';
@@ -31,7 +31,9 @@ export type ReportScan = {
 /**
  * The scans of a report: the scans list's filters and access rules (scanFilterConditions), oldest
  * first, each with its latest grading (newest `grading_results.created_at`, ties by id) and its local
- * day in `timeZone` (an IANA name Postgres knows).
+ * day in `timeZone` (an IANA name Postgres knows). The latest result's grade and measurements are read
+ * from the scan row (`scans.latest_*`, kept by a trigger on grading_results, migration 0010) instead of
+ * being looked up per scan. A filter on the latest grade (`filters.grade`) joins the latest result as `lg`, as the list does.
  */
 export function reportScansQuery(sql: Db, principal: Principal, filters: ScanFilters, timeZone: string) {
   const key = scanSortKey(sql);
@@ -41,13 +43,12 @@ export function reportScansQuery(sql: Db, principal: Principal, filters: ScanFil
            to_char(${finite} AT TIME ZONE ${timeZone}, 'YYYY-MM-DD') AS day,
            s.status::text AS status, s.device_id, d.device_code, d.label AS device_label,
            s.animal_id, a.tag_id AS animal_tag_id, a.sex AS animal_sex,
-           lg.id IS NOT NULL AS graded, lg.grade,
-           ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')} AS rea_cm2,
-           ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')} AS fat_thickness_mm
+           s.latest_grading_id IS NOT NULL AS graded, s.latest_grade AS grade,
+           s.latest_rea_cm2 AS rea_cm2, s.latest_fat_thickness_mm AS fat_thickness_mm
       FROM scans s
       JOIN devices d ON d.id = s.device_id
       LEFT JOIN animals a ON a.id = s.animal_id
-      ${latestGradingJoin(sql)}
+      ${needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``}
      WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
      ORDER BY ${key}, s.id`;
 }

@@ -1,4 +1,4 @@
--- Migration 9: the grading worker (issue 11). Decisions: docs/adr/0003-grading-worker.md.
+-- Migration 9: the grading worker (issue 11). Decisions: docs/adr/0002-grading-worker.md.
 -- Additive: the one constraint removed (one job per scan, ever) is replaced by a narrower one (one
 -- waiting or running job per scan), so regrades can queue a new job without touching history.
 

@@ -49,3 +49,29 @@ test('a misnamed .sql file or a duplicate number is an error naming the files', 
   const dir = folder(t, { '0003_one.sql': '', '0003_two.sql': '' });
   assert.throws(() => listMigrations(dir), /0003_one\.sql and 0003_two\.sql .* share version 3/);
 });
+
+test('no landed migration has changed: every file matches its line in migrations/landed.sha256', () => {
+  const landed = new Map(
+    readFileSync(join(MIGRATIONS_DIR, 'landed.sha256'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [hash, file] = line.split(/\s+\*?/);
+        return [file!, hash!] as const;
+      }),
+  );
+  for (const m of listMigrations()) {
+    const hash = landed.get(m.file);
+    assert.ok(
+      hash,
+      `${m.file} has no line in migrations/landed.sha256: add it when it lands (sha256sum ${m.file} >> landed.sha256)`,
+    );
+    assert.equal(
+      m.checksum,
+      hash,
+      `${m.file} was edited after it landed: databases that applied it refuse to migrate. Restore its bytes and put the change in a new migration`,
+    );
+    landed.delete(m.file);
+  }
+  assert.deepEqual([...landed.keys()], [], 'landed.sha256 names migrations that are not in the folder');
+});

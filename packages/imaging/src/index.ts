@@ -19,8 +19,11 @@ export {
   type FatPosition,
   type FatThickness,
   type FatThicknessOptions,
+  findSkinBand,
   type MedialSide,
   measureFatThickness,
+  type SkinBand,
+  skinBandEnd,
 } from './measure/fat-thickness.ts';
 export { lateralCoherence } from './measure/lateral-coherence.ts';
 export {

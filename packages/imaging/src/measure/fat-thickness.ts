@@ -101,16 +101,27 @@ function rowProfile(gray: GrayImage, x: number, r: number, y0: number, y1: numbe
   return raw.map((_, i) => (raw[Math.max(0, i - 1)]! + raw[i]! + raw[Math.min(raw.length - 1, i + 1)]!) / 3);
 }
 
+/** The skin's bright band in a profile from the field's top down: see `findSkinBand`. */
+export type SkinBand = {
+  /** Index of the skin's peak (the shallowest sample near the profile's maximum, then uphill). */
+  peak: number;
+  /** Half height between the peak and the darkest sample below it (the fat). */
+  half: number;
+  /** Last index at or above `half` below the peak: the band ends between `cross` and `cross + 1`. */
+  cross: number;
+};
+
 /**
- * The skin/fat interface in a profile running from the field's top down to the ribeye: the skin is
- * the brightest band (the shallowest of several near saturation), and the interface is its lower
- * edge at half height above the darkest fat between it and the ribeye. Null when there is no band
- * standing at least 20 gray levels above the fat.
+ * The skin in a profile running from the field's top down to the ribeye: the brightest band (the
+ * shallowest of several near saturation), from its peak down to where the profile falls through half
+ * height above the darkest fat below it. Null when there is no band standing at least 20 gray levels
+ * above the fat, or when the profile never falls through half height.
  */
-function skinInnerEdge(p: Float64Array): number | null {
+export function findSkinBand(p: Float64Array): SkinBand | null {
   const n = p.length;
   if (n < 4) return null;
-  const max = Math.max(...p);
+  let max = 0;
+  for (const v of p) max = Math.max(max, v);
   let peak = 0;
   while (p[peak]! < 0.97 * max) peak++;
   while (peak + 1 < n && p[peak + 1]! >= p[peak]!) peak++;
@@ -119,10 +130,19 @@ function skinInnerEdge(p: Float64Array): number | null {
   for (let i = peak; i < n; i++) floor = Math.min(floor, p[i]!);
   if (p[peak]! - floor < 20) return null;
   const half = floor + 0.5 * (p[peak]! - floor);
-  for (let i = peak; i + 1 < n; i++) {
-    if (p[i + 1]! < half) return i + (p[i]! - half) / (p[i]! - p[i + 1]!);
-  }
+  for (let i = peak; i + 1 < n; i++) if (p[i + 1]! < half) return { peak, half, cross: i };
   return null;
+}
+
+/** Where the profile falls through the band's half height, interpolated between `cross` and `cross + 1`. */
+export function skinBandEnd(p: Float64Array, band: SkinBand): number {
+  return band.cross + (p[band.cross]! - band.half) / (p[band.cross]! - p[band.cross + 1]!);
+}
+
+/** The skin/fat interface as the lower half-height edge of the skin band (`findSkinBand`). */
+function skinInnerEdge(p: Float64Array): number | null {
+  const band = findSkinBand(p);
+  return band ? skinBandEnd(p, band) : null;
 }
 
 /**

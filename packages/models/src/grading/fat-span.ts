@@ -1,4 +1,11 @@
-import { type ColumnSpans, columnSpans, type FatThickness, type GrayImage } from '@cti/imaging';
+import {
+  type ColumnSpans,
+  columnSpans,
+  type FatThickness,
+  findSkinBand,
+  type GrayImage,
+  skinBandEnd,
+} from '@cti/imaging';
 import type { Mask } from '../mask-ops.ts';
 import type { CropBox } from '../preprocess.ts';
 
@@ -97,29 +104,11 @@ export function fillTopNotches(top: Int32Array, w: number): Float64Array {
  * above the fat.
  */
 export function skinFatInterface(p: Float64Array): number | null {
-  const n = p.length;
-  if (n < 4) return null;
-  let max = 0;
-  for (const v of p) max = Math.max(max, v);
-  let peak = 0;
-  while (p[peak]! < 0.97 * max) peak++;
-  while (peak + 1 < n && p[peak + 1]! >= p[peak]!) peak++;
-  if (peak >= n - 2) return null;
-  let floor = p[peak]!;
-  for (let i = peak; i < n; i++) floor = Math.min(floor, p[i]!);
-  if (p[peak]! - floor < 20) return null;
-  const half = floor + 0.5 * (p[peak]! - floor);
-  let cross = -1;
-  for (let i = peak; i + 1 < n; i++) {
-    if (p[i + 1]! < half) {
-      cross = i;
-      break;
-    }
-  }
-  if (cross < 0) return null;
+  const band = findSkinBand(p);
+  if (!band) return null;
   let line = -1;
-  for (let i = peak + 1; i <= cross; i++) if (p[i]! >= p[i - 1]! && p[i]! >= p[i + 1]!) line = i;
-  return line > 0 ? peakAt(p, line) : cross + (p[cross]! - half) / (p[cross]! - p[cross + 1]!);
+  for (let i = band.peak + 1; i <= band.cross; i++) if (p[i]! >= p[i - 1]! && p[i]! >= p[i + 1]!) line = i;
+  return line > 0 ? peakAt(p, line) : skinBandEnd(p, band);
 }
 
 function spanColumns(spans: ColumnSpans, position: { fromMedial: number; medialSide: 'left' | 'right' }) {

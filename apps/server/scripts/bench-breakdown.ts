@@ -10,8 +10,8 @@ import { findScanDetail } from '../src/access/scan-detail-query.ts';
 import { scanListJsonQuery, scanListQuery } from '../src/access/scan-list-query.ts';
 import { scanListItemJson, toScanDetail } from '../src/api/scan-views.ts';
 import { createApp } from '../src/app.ts';
-import type { Principal } from '../src/auth/principal.ts';
 import { createSessionStore } from '../src/auth/session-store.ts';
+import { testPrincipal } from '../src/auth/test-principal.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDatabaseClient } from '../src/db/database-client.ts';
 import { createServerMetrics } from '../src/metrics.ts';
@@ -47,14 +47,7 @@ async function step(admin: Sql, { label, run }: Step, rounds = ROUNDS) {
 }
 
 /** A principal as the session store would build it (for calling query functions directly). */
-export const asPrincipal = (userId: string, roles: Principal['roles']): Principal => ({
-  userId,
-  roles,
-  email: '',
-  fullName: null,
-  csrfToken: '',
-  sessionHash: Buffer.alloc(32),
-});
+export const asPrincipal = testPrincipal;
 
 /** The bench server's settings (bench-api.ts startServer) as the app reads them. */
 function benchConfig(url: string) {

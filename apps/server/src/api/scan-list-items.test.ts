@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { type ScanListRow, scanListJsonQuery, scanListQuery } from '../access/scan-list-query.ts';
 import type { Principal } from '../auth/principal.ts';
+import { testPrincipal } from '../auth/test-principal.ts';
 import { seedDevice, seedFarm, seedGrading, seedScan, seedUser } from '../test-seed.ts';
 import { scanListItemJson } from './scan-views.ts';
 
@@ -12,14 +13,7 @@ import { scanListItemJson } from './scan-views.ts';
 // reasons ([] for none) and measures (null when missing or JSON null, never 0).
 
 let db: TestDatabase;
-const principal = (userId: string, roles: Principal['roles']): Principal => ({
-  userId,
-  roles,
-  email: '',
-  fullName: null,
-  csrfToken: '',
-  sessionHash: Buffer.alloc(32),
-});
+const principal = testPrincipal;
 let admin: Principal;
 let farmer: Principal;
 

@@ -160,14 +160,11 @@ describe('scans list', () => {
 
   test('without a limit the same query streams every row through a database cursor, in page order', async () => {
     const { scanListQuery } = await import('../access/scan-list-query.ts');
-    const principal = {
-      userId: (await db.sql`SELECT id FROM users WHERE email = 'tech@example.com'`)[0]!.id as string,
-      roles: ['technician' as const],
-      email: '',
-      fullName: null,
-      csrfToken: '',
-      sessionHash: Buffer.alloc(32),
-    };
+    const { testPrincipal } = await import('../auth/test-principal.ts');
+    const principal = testPrincipal(
+      (await db.sql`SELECT id FROM users WHERE email = 'tech@example.com'`)[0]!.id as string,
+      ['technician'],
+    );
     const streamed: string[] = [];
     await scanListQuery(db.sql, principal, { device_id: ids.dev1 }).cursor(7, (rows) => {
       streamed.push(...rows.map((r) => r.id));

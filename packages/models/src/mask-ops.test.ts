@@ -97,7 +97,7 @@ function fillHolesByLabels(m: Mask): Uint8Array {
   return data.map((v, i) => (v === 1 || !border[labels[i]!] ? 1 : 0));
 }
 
-test('fillHoles and largestComponent equal their definitions on random masks of every density and shape (1×1 to 37×23)', () => {
+test('fillHoles, largestComponent and maskBbox equal their definitions on random masks of every density and shape (1×1 to 37×23)', () => {
   let seed = 7;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -118,8 +118,36 @@ test('fillHoles and largestComponent equal their definitions on random masks of 
       `mask ${n} (${width}×${height}, density ${density.toFixed(2)})`,
     );
     assert.deepEqual(largestComponent(m).data, largestByLabels(m), `largest component of mask ${n}`);
+    // The same mask inside an empty frame: fillHoles works only inside the foreground's box.
+    const framed = inFrame(m, Math.floor(random() * 4), Math.floor(random() * 4), Math.floor(random() * 4));
+    assert.deepEqual(fillHoles(framed).data, fillHolesByLabels(framed), `mask ${n} in a frame`);
+    assert.deepEqual(maskBbox(framed), bboxByScan(framed), `box of mask ${n} in a frame`);
+    assert.deepEqual(maskBbox(m), bboxByScan(m), `box of mask ${n}`);
   }
 });
+
+/** `m` placed at (left, top) in an empty frame `pad` pixels wider and taller than that. */
+function inFrame(m: Mask, left: number, top: number, pad: number): Mask {
+  const width = m.width + left + pad;
+  const height = m.height + top + pad;
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < m.height; y++)
+    data.set(m.data.subarray(y * m.width, (y + 1) * m.width), (y + top) * width + left);
+  return { data, width, height };
+}
+
+/** maskBbox by definition: every foreground pixel widens the box. */
+function bboxByScan(m: Mask): [number, number, number, number] | null {
+  let box: [number, number, number, number] | null = null;
+  for (let y = 0; y < m.height; y++)
+    for (let x = 0; x < m.width; x++) {
+      if (m.data[y * m.width + x] !== 1) continue;
+      box = box
+        ? [Math.min(box[0], x), Math.min(box[1], y), Math.max(box[2], x + 1), Math.max(box[3], y + 1)]
+        : [x, y, x + 1, y + 1];
+    }
+  return box;
+}
 
 test('maskBbox is exclusive at the end; null when empty', () => {
   assert.deepEqual(maskBbox(fromRows(['....', '.##.', '.#..'])), [1, 1, 3, 3]);

@@ -107,12 +107,21 @@ export function largestComponent(mask: Mask): Mask {
 /**
  * Fills holes: background regions (4-connected) that do not touch the border become foreground.
  * One flood fill of the background from the border (what it reaches stays background) instead of
- * labelling every background region: the same mask, in a fraction of the time.
+ * labelling every background region, and only inside the foreground's box grown by one pixel: all
+ * background outside that box touches the border, and the box's own edge pixels — background, or the
+ * image's border where the box meets it — are the seeds. The same mask, in a fraction of the time.
  */
 export function fillHoles(mask: Mask): Mask {
   const { data, width: w, height: h } = mask;
-  const out = new Uint8Array(data.length).fill(1);
-  const stack = new Int32Array(data.length);
+  const out = new Uint8Array(data.length);
+  const box = maskBbox(mask);
+  if (!box) return { ...mask, data: out };
+  const bx0 = Math.max(0, box[0] - 1);
+  const by0 = Math.max(0, box[1] - 1);
+  const bx1 = Math.min(w, box[2] + 1);
+  const by1 = Math.min(h, box[3] + 1);
+  for (let y = by0; y < by1; y++) out.fill(1, y * w + bx0, y * w + bx1);
+  const stack = new Int32Array((bx1 - bx0) * (by1 - by0));
   let top = 0;
   const reach = (i: number) => {
     if (data[i] === 0 && out[i] === 1) {
@@ -120,40 +129,54 @@ export function fillHoles(mask: Mask): Mask {
       stack[top++] = i;
     }
   };
-  for (let x = 0; x < w; x++) {
-    reach(x);
-    reach((h - 1) * w + x);
+  for (let x = bx0; x < bx1; x++) {
+    reach(by0 * w + x);
+    reach((by1 - 1) * w + x);
   }
-  for (let y = 0; y < h; y++) {
-    reach(y * w);
-    reach(y * w + w - 1);
+  for (let y = by0; y < by1; y++) {
+    reach(y * w + bx0);
+    reach(y * w + bx1 - 1);
   }
-  const last = data.length - w;
+  const first = (by0 + 1) * w;
+  const last = (by1 - 1) * w;
   while (top > 0) {
     const p = stack[--top]!;
     const x = p % w;
-    if (x > 0) reach(p - 1);
-    if (x < w - 1) reach(p + 1);
-    if (p >= w) reach(p - w);
+    if (x > bx0) reach(p - 1);
+    if (x < bx1 - 1) reach(p + 1);
+    if (p >= first) reach(p - w);
     if (p < last) reach(p + w);
   }
   return { ...mask, data: out };
 }
 
-/** Bounding box [x0, y0, x1, y1] (exclusive ends) of the foreground, or null when empty. */
+/**
+ * Bounding box [x0, y0, x1, y1] (exclusive ends) of the foreground, or null when empty. The first and
+ * last rows come from indexOf/lastIndexOf; each row in between is read only outside the columns
+ * already known to hold foreground.
+ */
 export function maskBbox(mask: Mask): [number, number, number, number] | null {
-  let x0 = mask.width;
-  let y0 = mask.height;
+  const { data, width: w } = mask;
+  const first = data.indexOf(1);
+  if (first < 0) return null;
+  const y0 = Math.floor(first / w);
+  const y1 = Math.floor(data.lastIndexOf(1) / w) + 1;
+  let x0 = w;
   let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < mask.height; y++) {
-    for (let x = 0; x < mask.width; x++) {
-      if (mask.data[y * mask.width + x] !== 1) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
+  for (let y = y0; y < y1; y++) {
+    const row = y * w;
+    for (let x = 0; x < x0; x++) {
+      if (data[row + x] === 1) {
+        x0 = x;
+        break;
+      }
+    }
+    for (let x = w - 1; x > x1; x--) {
+      if (data[row + x] === 1) {
+        x1 = x;
+        break;
+      }
     }
   }
-  return x1 < 0 ? null : [x0, y0, x1 + 1, y1 + 1];
+  return [x0, y0, x1 + 1, y1];
 }

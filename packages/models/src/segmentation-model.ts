@@ -51,6 +51,13 @@ export function crispness(prob: Float32Array, threshold: number): number {
   return union === 0 ? 0 : inter / union;
 }
 
+/** The crop's thresholded probability map, resized to the crop, largest component only (crop-sized). */
+function largestInCrop(prob: Float32Array, size: number, crop: CropBox, t: number): Mask {
+  const cw = crop[2] - crop[0];
+  const ch = crop[3] - crop[1];
+  return largestComponent({ data: resizeThreshold(prob, size, size, cw, ch, t), width: cw, height: ch });
+}
+
 /** Probability map of the crop -> full-size binary mask (threshold, paste, largest component, fill). */
 export function probToMask(
   prob: Float32Array,
@@ -61,17 +68,23 @@ export function probToMask(
 ): Mask {
   const [x0, y0, x1, y1] = crop;
   const cw = x1 - x0;
-  const ch = y1 - y0;
   // Cleaned up inside the crop, then pasted: outside it the mask is empty, so a background region
   // touching the crop's edge reaches the image's edge and components are found in the same order —
   // the same mask as cleaning the whole frame, for the crop's share of the work.
-  const inCrop = fillHoles(
-    largestComponent({ data: resizeThreshold(prob, size, size, cw, ch, t), width: cw, height: ch }),
-  );
+  const inCrop = fillHoles(largestInCrop(prob, size, crop, t));
   const data = new Uint8Array(image.width * image.height);
   for (let y = y0; y < y1; y++)
     data.set(inCrop.data.subarray((y - y0) * cw, (y - y0 + 1) * cw), y * image.width + x0);
   return { data, width: image.width, height: image.height };
+}
+
+/**
+ * `maskBbox(probToMask(…))` without building the full-size mask: filling holes never moves a box,
+ * so the largest component's box in the crop, shifted by the crop's origin.
+ */
+export function probToMaskBox(prob: Float32Array, size: number, crop: CropBox, t: number): CropBox | null {
+  const box = maskBbox(largestInCrop(prob, size, crop, t));
+  return box && [box[0] + crop[0], box[1] + crop[1], box[2] + crop[0], box[3] + crop[1]];
 }
 
 /**
@@ -121,7 +134,7 @@ export async function segmentationProb(
   const coarse = await session.run(pre.tensor, [1, 1, size, size]);
   const spec = card.refine;
   if (!spec) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
-  let box = maskBbox(probToMask(coarse, size, pre.crop, gray, spec.coarseThreshold));
+  let box = probToMaskBox(coarse, size, pre.crop, spec.coarseThreshold);
   if (!box) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
   let roi = roiBox(box, pre.crop, spec);
   let prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
@@ -129,7 +142,7 @@ export async function segmentationProb(
   // reaching a side of the crop that is not the scan area's edge runs on beyond it (the coarse mask
   // fell short). Refine again on the box widened to that mask, a bounded number of times.
   for (let pass = 0; pass < MAX_WIDENINGS; pass++) {
-    const fine = maskBbox(probToMask(prob, size, roi, gray, spec.coarseThreshold));
+    const fine = probToMaskBox(prob, size, roi, spec.coarseThreshold);
     if (!fine || !reachesInnerSide(fine, roi, pre.crop)) break;
     box = boxUnion(box, fine);
     roi = roiBox(box, pre.crop, spec);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GrayImage } from '@cti/imaging';
+import { maskBbox } from './mask-ops.ts';
 import type { ModelCard } from './model-card.ts';
 import type { OnnxSession } from './onnx-session.ts';
-import { probToMask, reachesInnerSide, segmentationProb } from './segmentation-model.ts';
+import { probToMask, probToMaskBox, reachesInnerSide, segmentationProb } from './segmentation-model.ts';
 
 const size = 64;
 const card = {
@@ -60,4 +61,31 @@ test('a mask on the scan area edge is not widened past it', () => {
   assert.equal(reachesInnerSide([0, 10, 50, 60], [0, 0, 80, 80], [0, 0, 200, 100]), false);
   assert.equal(reachesInnerSide([5, 10, 80, 60], [0, 0, 80, 80], [0, 0, 200, 100]), true);
   assert.equal(reachesInnerSide([5, 10, 60, 80], [0, 0, 80, 80], [0, 0, 200, 80]), false);
+});
+
+test("probToMaskBox is the box of probToMask's full-size mask, on random maps and crops", () => {
+  let seed = 11;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const image: GrayImage = { data: new Uint8Array(90 * 70), width: 90, height: 70 };
+  for (let n = 0; n < 200; n++) {
+    const side = 2 + Math.floor(random() * 14);
+    const blobs = Float32Array.from({ length: side * side }, () => random() ** (1 + random() * 6));
+    const x0 = Math.floor(random() * 80);
+    const y0 = Math.floor(random() * 60);
+    const crop: [number, number, number, number] = [
+      x0,
+      y0,
+      x0 + 1 + Math.floor(random() * (90 - x0)),
+      y0 + 1 + Math.floor(random() * (70 - y0)),
+    ];
+    const t = 0.3 + random() * 0.4;
+    assert.deepEqual(
+      probToMaskBox(blobs, side, crop, t),
+      maskBbox(probToMask(blobs, side, crop, image, t)),
+      `map ${n} (${side}×${side}, crop ${crop.join(',')})`,
+    );
+  }
 });

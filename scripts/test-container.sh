@@ -11,7 +11,8 @@
 #      (infra/docker/test/node-standin.Containerfile); the CA bundle never reaches the product image
 # Both are rebuilt only when their inputs change (a label holds their hash), and podman's layer cache
 # plus the Dockerfile's pnpm-store cache mount make a second run fast.
-# Env: CTI_CONTAINER_CACHE (~/.cache/cti-container), CTI_SERVER_IMAGE (localhost/cti-server:test),
+# Env: CTI_CONTAINER_CACHE (~/.cache/cti-container), CTI_SERVER_IMAGE (localhost/cti-server:test-<id>,
+#      <id> from this checkout's path, so two checkouts on one machine never test each other's image),
 #      CTI_CONTAINER_REBUILD=1 (ignore every cache: a cold build).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
@@ -21,7 +22,8 @@ export CONTAINERS_CONF="$CTI_ROOT/infra/docker/test/containers.conf"
 cache="${CTI_CONTAINER_CACHE:-$HOME/.cache/cti-container}"
 base_image=localhost/cti-test/debian:bookworm-minbase
 standin_image=localhost/cti-test/node:24-slim
-server_image="${CTI_SERVER_IMAGE:-localhost/cti-server:test}"
+checkout_id="$(printf '%s' "$CTI_ROOT" | sha256sum | cut -c1-8)"
+server_image="${CTI_SERVER_IMAGE:-localhost/cti-server:test-$checkout_id}"
 rebuild="${CTI_CONTAINER_REBUILD:-0}"
 mkdir -p "$cache"
 
@@ -84,7 +86,7 @@ build_args=(--format docker --network=host --build-arg "NODE_IMAGE=$standin_imag
   --build-arg "RUNTIME_BASE_IMAGE=$base_image"
   --ignorefile infra/docker/Dockerfile.dockerignore -f infra/docker/Dockerfile -t "$server_image")
 [ "$rebuild" = 1 ] && build_args+=(--no-cache)
-build_log="$cache/server-build.log"
+build_log="$cache/server-build-$checkout_id.log"
 if ! podman build "${build_args[@]}" . >"$build_log" 2>&1; then
   tail -n 40 "$build_log" >&2
   echo "test-container: podman build failed (full log: $build_log)" >&2

@@ -183,7 +183,9 @@ describe('cti-server export-labels', () => {
     assert.deepEqual([label.image.width, label.image.height], [frame.gray.width, frame.gray.height]);
     assert.equal(label.model_name, 'manual');
     assert.equal(label.result_id, w.second);
-    assert.deepEqual(label.created_by, { id: w.tech, email: 'tech@example.com', full_name: 'tech' });
+    // The person as an id and roles only: no email or name in training data.
+    assert.deepEqual(label.created_by, { id: w.tech, roles: ['technician'] });
+    assert.doesNotMatch(await readFile(join(dir, 'label.json'), 'utf8'), /example\.com/);
     assert.equal(label.created_at, row!.created_at.toISOString());
     assert.equal(label.based_on_result_id, w.first, 'it corrected the first correction');
     assert.equal(label.model_result.id, w.scan1.resultId, '…which corrected the model’s result');
@@ -199,7 +201,6 @@ describe('cti-server export-labels', () => {
       result_id: w.second,
       model_name: 'manual',
       created_by: w.tech,
-      created_by_email: 'tech@example.com',
       created_at: row!.created_at.toISOString(),
       scan_id: w.scan1.scanId,
       capture_id: 'cap_one',
@@ -217,7 +218,8 @@ describe('cti-server export-labels', () => {
       assert.equal(entry.sha256, sha256(await readFile(join(out, entry.file))), name);
     }
     assert.equal(mImage.sha256, image!.sha256.trim());
-    assert.equal(manifest[1].created_by_email, 'admin@example.com');
+    assert.equal(manifest[1].created_by, w.admin);
+    assert.doesNotMatch(await readFile(join(out, 'manifest.jsonl'), 'utf8'), /example\.com/);
   });
 
   test('a re-run writes nothing new and leaves the same bytes; filters; every correction with --all-corrections', async () => {

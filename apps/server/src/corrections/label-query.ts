@@ -23,7 +23,8 @@ type AssetJson = {
 export type CorrectionRow = {
   result_id: string;
   created_at: string;
-  created_by: { id: string; email: string; full_name: string | null } | null;
+  /** The person as a pseudonymous id and their roles: no email or name travels with training data. */
+  created_by: { id: string; roles: string[] } | null;
   model_version: string;
   grade: string | null;
   grade_reasons: string[] | null;
@@ -58,7 +59,9 @@ export function selectCorrections(sql: Sql, s: LabelSelection) {
   return sql<CorrectionRow[]>`
     SELECT g.id AS result_id, ${isoUtc(sql, sql`g.created_at`)} AS created_at,
            CASE WHEN u.id IS NULL THEN NULL
-                ELSE json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name) END AS created_by,
+                ELSE json_build_object('id', u.id, 'roles',
+                       (SELECT coalesce(json_agg(r.name ORDER BY r.name), '[]') FROM user_roles ur
+                          JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)) END AS created_by,
            g.model_version, g.grade, g.grade_reasons, g.features_used,
            s.id AS scan_id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
            s.farm_id, d.device_code,

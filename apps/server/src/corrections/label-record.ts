@@ -88,7 +88,6 @@ export function manifestLine(r: ExportableRow, labelSha256: string): string {
     result_id: r.result_id,
     model_name: 'manual',
     created_by: r.created_by?.id ?? null,
-    created_by_email: r.created_by?.email ?? null,
     created_at: r.created_at,
     scan_id: r.scan_id,
     capture_id: r.capture_id,

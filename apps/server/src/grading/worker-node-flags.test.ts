@@ -26,3 +26,12 @@ test("the image's ENTRYPOINT starts every command (and so the worker) with the r
   assert.doesNotMatch(service, /^\s+entrypoint:/m, "compose keeps the image's entrypoint and its flag");
   assert.match(worker, /command: \["worker"\]/);
 });
+
+test('`pnpm bench:grade` measures the model alone and the grader alone under the same flags', () => {
+  const pkg = JSON.parse(
+    readFileSync(fileURLToPath(new URL('../../../../package.json', import.meta.url)), 'utf8'),
+  ) as { scripts: Record<string, string> };
+  const node = /&& node (.*) apps\/server\/scripts\/bench-grade\.ts$/.exec(pkg.scripts['bench:grade']!);
+  assert.ok(node, 'bench:grade runs bench-grade.ts with node');
+  assert.deepEqual(missingWorkerNodeFlags(node[1]!.split(' ')), []);
+});

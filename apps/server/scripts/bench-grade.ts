@@ -163,8 +163,13 @@ async function main() {
   for (const r of rasters) await grader.grade({ raster: r, meta: null, calibration: null });
   cpu0 = process.cpuUsage();
   t0 = performance.now();
-  for (let r = 0; r < reps; r++)
-    for (const raster of rasters) await grader.grade({ raster, meta: null, calibration: null });
+  const stageCpu: Record<string, number> = {};
+  for (let r = 0; r < reps; r++) {
+    for (const raster of rasters) {
+      const { cpuTimings } = await grader.grade({ raster, meta: null, calibration: null });
+      for (const [stage, ms] of Object.entries(cpuTimings)) stageCpu[stage] = (stageCpu[stage] ?? 0) + ms;
+    }
+  }
   const gradeRate = (reps * rasters.length) / ((performance.now() - t0) / 1000);
   const gradeCpu = process.cpuUsage(cpu0);
   const gradeCpuMs = (gradeCpu.user + gradeCpu.system) / 1000 / (reps * rasters.length);
@@ -173,7 +178,13 @@ async function main() {
     `model alone (seg.run, ${ONNX_THREADS} thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
   );
   console.log(
-    `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image`,
+    `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image: ${Object.entries(
+      stageCpu,
+    )
+      .map(([stage, ms]) => `${stage} ${(ms / (reps * rasters.length)).toFixed(1)}`)
+      .join(
+        ', ',
+      )} (stages' CPU ms; spacing = gray, scan area and ruler, checks = view, quality, confidence, images = overlay + mask PNGs)`,
   );
 
   const db = await createTestDatabase({ max: 2 });

@@ -14,6 +14,8 @@
 // 10 s × rate)). BENCH_RATE (50,100,200): the paced rates, requests/s of all clients together ('' =
 // closed loop only). New scenarios: add to `scenarios` below.
 // BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
+// BENCH_SERVER_NODE_FLAGS: node flags for the spawned server, e.g. the image's ENTRYPOINT ones
+// ("--initial-old-space-size=64 --max-semi-space-size=4"); default none.
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { migrate } from '@cti/db';
@@ -60,18 +62,24 @@ const load = () =>
 
 type Server = BenchServer;
 
+/** BENCH_SERVER_NODE_FLAGS: node flags for the server, e.g. the image's ENTRYPOINT ones ('' = none). */
+const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 const startServer = (url: string) =>
-  spawnServer({
-    DATABASE_URL: url,
-    CTI_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef',
-    CTI_S3_BUCKETS: 'cti-bench',
-    CTI_INSECURE_LOCALHOST_COOKIES: '1',
-    CTI_SIGNIN_ADDRESS_LIMIT: '100000',
-    // Presigning is local computation: a placeholder endpoint and key make detail pay its real cost.
-    S3_ENDPOINT: 'http://127.0.0.1:9',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench-secret',
-  });
+  spawnServer(
+    {
+      DATABASE_URL: url,
+      CTI_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef',
+      CTI_S3_BUCKETS: 'cti-bench',
+      CTI_INSECURE_LOCALHOST_COOKIES: '1',
+      CTI_SIGNIN_ADDRESS_LIMIT: '100000',
+      // Presigning is local computation: a placeholder endpoint and key make detail pay its real cost.
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    },
+    { nodeFlags: SERVER_NODE_FLAGS },
+  );
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
@@ -196,7 +204,7 @@ async function main() {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   try {
     console.log(
-      `API benchmark: ${SCANS} scans, ${FARMS} farms, concurrency ${CONCURRENCY}, ${REQUESTS} requests per scenario, cpus ${availableParallelism()}, load ${load()}`,
+      `API benchmark: ${SCANS} scans, ${FARMS} farms, concurrency ${CONCURRENCY}, ${REQUESTS} requests per scenario, cpus ${availableParallelism()}, load ${load()}; server node flags: ${SERVER_NODE_FLAGS.join(' ') || '(none)'}`,
     );
     if (external) {
       // A kept bench database gets the migrations added since it was seeded (a backfill may take a while).

@@ -3,7 +3,9 @@
 // Real Postgres (a fresh migrated database), s3rver, a spawned `cti-server serve` receiving signed
 // webhooks over HTTP, and BENCH_WORKERS spawned `cti-server worker` processes:
 // 0. the segmentation model alone (seg.run on the decoded images, one onnxruntime thread, in this
-//    process) and the grader alone (no database, no S3): the ceiling the worker is compared with;
+//    process) and the grader alone (no database, no S3; images decoded as the worker decodes them):
+//    the ceiling the worker is compared with. `pnpm bench:grade` runs this process with the worker's
+//    V8 flags (WORKER_NODE_FLAGS) so both sides collect garbage alike;
 // 1. throughput: BENCH_N scans queued first, then the workers start and drain them; scans/s per
 //    worker process, per worker CPU-second, CPU ms per scan, peak RSS;
 // 2. latency: scans ingested at a steady BENCH_RATE per second for BENCH_SECONDS while the workers
@@ -25,7 +27,7 @@ import type { Sql } from 'postgres';
 import { createGrader } from '../src/grading/grade-image.ts';
 import { uploadCapture, workerEnvFor } from '../src/grading/test-grading-rig.ts';
 import { DEFAULT_WORKER_CONCURRENCY } from '../src/grading/worker-config.ts';
-import { WORKER_NODE_FLAGS } from '../src/grading/worker-node-flags.ts';
+import { missingWorkerNodeFlags, WORKER_NODE_FLAGS } from '../src/grading/worker-node-flags.ts';
 import { SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
 import { cpuPerOp, cpuSnapshot, processCpuSeconds } from './bench-cpu.ts';
 import { postWebhook, spawnServer } from './bench-server.ts';
@@ -127,6 +129,12 @@ async function main() {
   console.log(
     `worker node flags: ${WORKER_FLAGS.join(' ') || '(none)'}${WORKER_FLAGS.join(' ') === WORKER_NODE_FLAGS.join(' ') ? ' (recommended, WORKER_NODE_FLAGS)' : ' (NOT the recommended ones)'}; onnxruntime threads per model: ${ONNX_THREADS}`,
   );
+  // The model alone and the grader alone run in this process: under the worker's V8 flags, so the
+  // ratio compares like with like (without them this process collects garbage far more often).
+  const missing = missingWorkerNodeFlags();
+  console.log(
+    `this process (model alone, grader alone): ${missing.length === 0 ? `the worker's V8 flags (${WORKER_NODE_FLAGS.join(' ')})` : `WITHOUT ${missing.join(' ')}: start it as \`pnpm bench:grade\` does`}`,
+  );
   const images = await Promise.all(
     Array.from({ length: 8 }, (_, i) =>
       encodePng(
@@ -150,12 +158,18 @@ async function main() {
   const segCpu = process.cpuUsage(cpu0);
   const segRate = (reps * grays.length) / segSeconds;
   const segCpuMs = (segCpu.user + segCpu.system) / 1000 / (reps * grays.length);
-  const rasters = await Promise.all(images.map((png) => decodeRaster(png)));
+  // Decoded as the worker decodes (grade-job.ts: a gray capture stays one channel).
+  const rasters = await Promise.all(images.map((png) => decodeRaster(png, { keepGray: true })));
   for (const r of rasters) await grader.grade({ raster: r, meta: null, calibration: null });
   cpu0 = process.cpuUsage();
   t0 = performance.now();
-  for (let r = 0; r < reps; r++)
-    for (const raster of rasters) await grader.grade({ raster, meta: null, calibration: null });
+  const stageCpu: Record<string, number> = {};
+  for (let r = 0; r < reps; r++) {
+    for (const raster of rasters) {
+      const { cpuTimings } = await grader.grade({ raster, meta: null, calibration: null });
+      for (const [stage, ms] of Object.entries(cpuTimings)) stageCpu[stage] = (stageCpu[stage] ?? 0) + ms;
+    }
+  }
   const gradeRate = (reps * rasters.length) / ((performance.now() - t0) / 1000);
   const gradeCpu = process.cpuUsage(cpu0);
   const gradeCpuMs = (gradeCpu.user + gradeCpu.system) / 1000 / (reps * rasters.length);
@@ -164,7 +178,13 @@ async function main() {
     `model alone (seg.run, ${ONNX_THREADS} thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
   );
   console.log(
-    `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image`,
+    `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image: ${Object.entries(
+      stageCpu,
+    )
+      .map(([stage, ms]) => `${stage} ${(ms / (reps * rasters.length)).toFixed(1)}`)
+      .join(
+        ', ',
+      )} (stages' CPU ms; spacing = gray, scan area and ruler, checks = view, quality, confidence, images = overlay + mask PNGs)`,
   );
 
   const db = await createTestDatabase({ max: 2 });
@@ -230,8 +250,13 @@ async function main() {
     console.log(
       `  peak RSS:         ${workers.map((w) => `${w.peakRss.toFixed(0)} MiB`).join(', ')} (target ≤ 300)`,
     );
+    // The ratio to the model alone three ways. Per CPU-second is the one that compares like with like
+    // (both sides' own CPU, whatever else the machine runs); the wall-clock ones set a worker that shares
+    // the cores with the other workers, Postgres, s3rver, the server and this bench against the model
+    // alone in this process while nothing else of the bench runs.
+    const perCpuSecond = N / workerCpu;
     console.log(
-      `  ratio per process / model alone: ${(perProcess / segRate).toFixed(2)} (target ≥ 0.6); CPU ratio model/worker per scan: ${(segCpuMs / ((workerCpu * 1000) / N)).toFixed(2)}`,
+      `  ratio to the model alone (target ≥ 0.6): per worker CPU-second ${(perCpuSecond / (1000 / segCpuMs)).toFixed(2)} (${perCpuSecond.toFixed(1)} scans vs ${(1000 / segCpuMs).toFixed(1)} images per CPU-second); per core ${(steady / CPUS / segRate).toFixed(2)} (all workers' ${steady.toFixed(1)} scans/s over ${CPUS} shared cores vs ${segRate.toFixed(1)} images/s on one); per process ${(perProcess / segRate).toFixed(2)} (wall clock)`,
     );
     // Everything the two cores spent per scan: what the targets are physically bounded by.
     const workerMs = (workerCpu * 1000) / N;

@@ -5,12 +5,20 @@ import { createInterface } from 'node:readline';
 
 export type BenchServer = { port: number; pid: number; stop: () => Promise<void> };
 
-/** Spawns `cti-server serve` with `env` added to this process's environment (LOG_LEVEL info: the port is read from the 'listening' line). */
-export async function spawnServer(env: Record<string, string>): Promise<BenchServer> {
+/**
+ * Spawns `cti-server serve` with `env` added to this process's environment (LOG_LEVEL info: the port
+ * is read from the 'listening' line) and `nodeFlags` (V8 flags, e.g. the image's ENTRYPOINT ones)
+ * before the script.
+ */
+export async function spawnServer(
+  env: Record<string, string>,
+  { nodeFlags = [] }: { nodeFlags?: readonly string[] } = {},
+): Promise<BenchServer> {
   const child = spawn(
     process.execPath,
     // The .tsx load hook: the server's pages run from source too.
     [
+      ...nodeFlags,
       '--import',
       new URL('./register-jsx.ts', import.meta.url).pathname,
       new URL('../src/main.ts', import.meta.url).pathname,

@@ -131,6 +131,11 @@ test('ingests a webhook signed on the host: one scan row', async () => {
   assert.equal(unsigned.status, 401);
 });
 
+test("serve runs as PID 1 (the entrypoint execs node) without the worker's V8 flags", async () => {
+  const argv = (await podman('exec', NAME, 'cat', '/proc/1/cmdline')).split('\0').filter(Boolean);
+  assert.deepEqual(argv, ['node', 'dist/main.js', 'serve']);
+});
+
 test('its HEALTHCHECK passes', async () => {
   const check = await podmanStatus('healthcheck', 'run', NAME);
   assert.equal(check.code, 0, check.out);
@@ -320,6 +325,8 @@ test("the same image runs `cti-server worker`: it grades a scan the server inges
     const logs = await podman('logs', WORKER);
     assert.match(logs, /"msg":"worker started"/);
     assert.match(logs, /"msg":"job done"/);
+    // The entrypoint gave `worker` its V8 flags (the worker warns at start-up when one is missing).
+    assert.doesNotMatch(logs, /started without the recommended node flags/);
   } finally {
     const logs = await podmanStatus('logs', WORKER);
     if (process.exitCode) console.log(`worker container logs:\n${logs.out}`);

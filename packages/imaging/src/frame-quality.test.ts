@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { frameDifference, frameQuality } from './frame-quality.ts';
+import { darkFraction, frameDifference, frameLevels, frameQuality } from './frame-quality.ts';
 import { toGray } from './gray-image.ts';
 import { decodeGray } from './image-codec.ts';
 import { generatePhantom } from './phantom/generate-phantom.ts';
@@ -36,6 +36,27 @@ describe('frameQuality', () => {
     assert.ok(whole.darkFraction > scan.darkFraction + 0.2, `${whole.darkFraction} vs ${scan.darkFraction}`);
     assert.ok(scan.meanIntensity > whole.meanIntensity);
     assert.throws(() => frameQuality(screen, { roi: [0, 0, 2000, 10] }), /roi/);
+  });
+});
+
+describe('frameLevels and darkFraction', () => {
+  it("give exactly frameQuality's figures, on whole images and on rois of odd sizes", async () => {
+    const screen = await decodeGray(HZAU_PNG);
+    const rois: ([number, number, number, number] | undefined)[] = [
+      undefined,
+      [160, 42, 760, 715],
+      [3, 5, 104, 67],
+      [0, 0, 1, 1],
+      [101, 200, 102, 457],
+    ];
+    for (const g of [phantom(6), screen]) {
+      for (const roi of rois.filter((r) => !r || (r[2] <= g.width && r[3] <= g.height))) {
+        const { sharpness: _, ...levels } = frameQuality(g, roi ? { roi } : {});
+        assert.deepEqual(frameLevels(g, roi ? { roi } : {}), levels, `roi ${roi}`);
+        assert.equal(darkFraction(g, roi), levels.darkFraction, `roi ${roi}`);
+      }
+    }
+    assert.throws(() => darkFraction(screen, [0, 0, 2000, 10]), /roi/);
   });
 });
 

@@ -3,7 +3,14 @@ export { type ExportOptions, exportDataset, type Manifest } from './export/expor
 export type { ExportPlan } from './export/sample-plan.ts';
 export { NEGATIVE_MIX } from './export/sample-plan.ts';
 export type { ManifestEntry } from './export/write-sample.ts';
-export { type FrameQuality, frameDifference, frameQuality, type QualityOptions } from './frame-quality.ts';
+export {
+  darkFraction,
+  type FrameQuality,
+  frameDifference,
+  frameLevels,
+  frameQuality,
+  type QualityOptions,
+} from './frame-quality.ts';
 export type { GrayImage, RasterImage } from './gray-image.ts';
 export { toGray } from './gray-image.ts';
 export {

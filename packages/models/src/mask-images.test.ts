@@ -50,4 +50,5 @@ test('encodeMaskPng: an 8-bit gray PNG whose pixels are the mask as 0/255, as sh
   }
   const empty = await encodeMaskPng({ data: new Uint8Array(640 * 480), width: 640, height: 480 });
   assert.ok(empty.length < 2048, `an empty 640×480 mask takes ${empty.length} bytes`);
+  assert.ok((await decodeGray(empty)).data.every((v) => v === 0));
 });

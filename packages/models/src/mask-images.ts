@@ -1,12 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { crc32, deflate } from 'node:zlib';
+import { constants, crc32, deflateSync } from 'node:zlib';
 import type { GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from './mask-ops.ts';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const deflateAsync = promisify(deflate);
 
 /** One PNG chunk: length, type, data, CRC-32 of type and data. */
 function pngChunk(type: string, data: Uint8Array): Buffer {
@@ -20,15 +18,24 @@ function pngChunk(type: string, data: Uint8Array): Buffer {
 
 /**
  * The mask as an 8-bit grayscale PNG (0 / 255), written directly: each row is filter byte 0 and the
- * pixels, deflated at zlib level 4 in libuv's pool. Same pixels as encoding a 0/255 plane with sharp,
- * without building that plane and handing it to libvips (~2 ms of CPU per 640×480 mask in the worker,
- * ~1.3 ms of it on the event loop).
+ * pixels, deflated with zlib's run-length strategy (`Z_RLE`: a mask is runs of 0 and 255). Same pixels
+ * as encoding a 0/255 plane with sharp, without building that plane and handing it to libvips. `Z_RLE`
+ * takes ~0.13 ms per 640×480 mask against ~0.6 ms for level 4's match search, and its output is smaller
+ * (~0.8 KB against ~1.2 KB); at that cost it runs on the calling thread, which spares the zlib stream's
+ * hand-off to libuv's pool (~0.5 ms of JavaScript per call). Only the rows from the first to the last foreground pixel are read
+ * (found with native `indexOf` / `lastIndexOf`): a ribeye covers a fifth to a half of the rows.
  */
 export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
   const { data, width: w, height: h } = mask;
   const rows = new Uint8Array((w + 1) * h);
-  for (let y = 0, i = 0; y < h; y++) {
-    for (let x = 0, p = y * (w + 1) + 1; x < w; x++, i++, p++) if (data[i] === 1) rows[p] = 255;
+  const first = data.indexOf(1);
+  const last = data.lastIndexOf(1);
+  if (first !== -1) {
+    for (let y = Math.floor(first / w), yEnd = Math.floor(last / w); y <= yEnd; y++) {
+      for (let i = y * w, p = y * (w + 1) + 1, end = i + w; i < end; i++, p++) {
+        if (data[i] === 1) rows[p] = 255;
+      }
+    }
   }
   const header = Buffer.alloc(13);
   header.writeUInt32BE(w, 0);
@@ -37,7 +44,7 @@ export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
   return Buffer.concat([
     PNG_SIGNATURE,
     pngChunk('IHDR', header),
-    pngChunk('IDAT', await deflateAsync(rows, { level: 4 })),
+    pngChunk('IDAT', deflateSync(rows, { strategy: constants.Z_RLE })),
     pngChunk('IEND', new Uint8Array(0)),
   ]);
 }

@@ -35,17 +35,19 @@ export function edgeQuality(gray: GrayImage, mask: Mask): { ratio: number; score
     for (let x = 0; x < rw; x++)
       smooth[y * rw + x] = (rows[up + x]! + rows[y * rw + x]! + rows[down + x]!) / 9;
   }
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && mask.data[y * w + x] === 1;
+  const m = mask.data;
   let edgeSum = 0;
   let edgeN = 0;
   let innerSum = 0;
   let innerN = 0;
+  // x ≥ 1 and y ≥ 1 here, so only the right and bottom neighbours can fall outside the image.
   for (let y = Math.max(1, ry0 + 1); y < ry0 + rh - 1; y++) {
     for (let x = Math.max(1, rx0 + 1); x < rx0 + rw - 1; x++) {
-      if (!inside(x, y)) continue;
+      const p = y * w + x;
+      if (m[p] !== 1) continue;
       const i = (y - ry0) * rw + (x - rx0);
       const g = Math.abs(smooth[i + 1]! - smooth[i - 1]!) + Math.abs(smooth[i + rw]! - smooth[i - rw]!);
-      if (!inside(x - 1, y) || !inside(x + 1, y) || !inside(x, y - 1) || !inside(x, y + 1)) {
+      if (m[p - 1] !== 1 || x + 1 >= w || m[p + 1] !== 1 || m[p - w] !== 1 || y + 1 >= h || m[p + w] !== 1) {
         edgeSum += g;
         edgeN++;
       } else {

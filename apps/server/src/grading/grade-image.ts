@@ -44,6 +44,11 @@ export type GradedImage = {
   maskPng: Buffer;
   /** Milliseconds per stage, for logs and the bench. */
   timings: Record<string, number>;
+  /**
+   * CPU milliseconds of the whole process per stage (user + system, libuv's pool included), for the
+   * bench: exact when one grading runs at a time, mixed with the other slot's work in a worker.
+   */
+  cpuTimings: Record<string, number>;
 };
 
 export type Grader = {
@@ -107,11 +112,16 @@ export async function createGrader({
     },
     async grade({ raster, meta, calibration, captureMask = null }) {
       const timings: Record<string, number> = {};
+      const cpuTimings: Record<string, number> = {};
       let t = performance.now();
+      let cpu = process.cpuUsage();
       const lap = (name: string) => {
         const now = performance.now();
+        const used = process.cpuUsage(cpu);
         timings[name] = Math.round((now - t) * 100) / 100;
+        cpuTimings[name] = (used.user + used.system) / 1000;
         t = now;
+        cpu = process.cpuUsage();
       };
       const gray = toGray(raster);
       const scanArea = findScanArea(gray);
@@ -197,6 +207,7 @@ export async function createGrader({
         overlayPng,
         maskPng,
         timings,
+        cpuTimings,
       };
     },
   };

@@ -1,4 +1,4 @@
-import { columnSpans, frameQuality, type GrayImage } from '@cti/imaging';
+import { columnSpans, darkFraction, frameLevels, type GrayImage } from '@cti/imaging';
 import type { Mask } from '@cti/models';
 
 export type QualityReason = 'too_dark' | 'saturated' | 'low_contrast' | 'shadowed';
@@ -77,9 +77,9 @@ export function assessImageQuality(
   gray: GrayImage,
   { scanArea, mask }: { scanArea: [number, number, number, number]; mask: Mask },
 ): QualityAssessment {
-  const q = frameQuality(gray, { roi: scanArea });
+  const q = frameLevels(gray, { roi: scanArea });
   const region = ribeyeRegion(mask, scanArea);
-  const regionDark = region ? frameQuality(gray, { roi: region }).darkFraction : null;
+  const regionDark = region ? darkFraction(gray, region) : null;
   const shadow = shadowedColumnShare(gray, mask);
   const findings: QualityFinding[] = [];
   const add = (reason: QualityReason, severity: 'reject' | 'marginal', value: number, limit: number) =>

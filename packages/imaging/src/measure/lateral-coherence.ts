@@ -63,12 +63,17 @@ export function lateralCoherence(gray: GrayImage, mask: BinaryMask): number | nu
   let cross = 0;
   let energy = 0;
   let pairs = 0;
+  // Each row's texture once per mask pixel (a pixel is the left end of one pair and the right end of
+  // another), then the pairs in the same order as before: the sums are the same floating-point values.
+  const rowTexture = new Float64Array(w);
   for (let y = 0; y < h; y++) {
+    const row = (y + by0) * gray.width + bx0;
+    for (let x = 0; x < w; x++) if (mask.data[row + x] === 1) rowTexture[x] = texture(x, y);
     for (let x = 0; x + lag < w; x++) {
-      const ia = (y + by0) * gray.width + x + bx0;
+      const ia = row + x;
       if (mask.data[ia] !== 1 || mask.data[ia + lag] !== 1) continue;
-      const a = texture(x, y);
-      const b = texture(x + lag, y);
+      const a = rowTexture[x]!;
+      const b = rowTexture[x + lag]!;
       cross += a * b;
       energy += a * a;
       pairs++;

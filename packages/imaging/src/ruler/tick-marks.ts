@@ -49,15 +49,15 @@ function marginRanges(width: number, scanArea: Box | undefined): [number, number
  * marks (99.7th percentile), never below 48, so anti-aliased edges and dim noise stay out.
  */
 export function inkThreshold(plane: GrayImage, scanArea: Box | undefined): number {
-  const histogram = new Float64Array(256);
+  const histogram = new Uint32Array(256);
   let total = 0;
   const { data, width, height } = plane;
-  const ranges = marginRanges(width, scanArea);
-  for (let y = 0; y < height; y++) {
-    for (const [a, b] of ranges) {
+  for (const [a, b] of marginRanges(width, scanArea)) {
+    if (b <= a) continue;
+    for (let y = 0; y < height; y++) {
       for (let i = y * width + a, end = y * width + b; i < end; i++) histogram[data[i]!]!++;
-      total += b - a;
     }
+    total += (b - a) * height;
   }
   if (total === 0) return 256;
   const quantile = (q: number) => {
@@ -89,9 +89,8 @@ export function inkComponents(plane: GrayImage, threshold: number, scanArea: Box
   // 0 = not ink or already taken, 1 = ink not yet taken.
   const ink = new Uint8Array(n);
   let inked = 0;
-  const ranges = marginRanges(width, scanArea);
-  for (let y = 0; y < height; y++) {
-    for (const [a, b] of ranges) {
+  for (const [a, b] of marginRanges(width, scanArea)) {
+    for (let y = 0; y < height; y++) {
       for (let i = y * width + a, end = y * width + b; i < end; i++) {
         if (data[i]! < threshold) continue;
         ink[i] = 1;

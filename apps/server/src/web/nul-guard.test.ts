@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { useTestApp } from '../test-helpers.ts';
+import { type DashboardWorld, seedDashboard } from './pages/test-dashboard-seed.ts';
+import { pageClient, strip } from './pages/test-page-client.ts';
+
+// Postgres text cannot hold U+0000: a NUL in a page's query parameter or form field used to reach
+// the query and come back as a 500 ("something went wrong"), even on the anonymous sign-in and
+// registration forms. It is a 422 naming the parameter or field, and nothing is written.
+
+let w: DashboardWorld;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      w = await seedDashboard(db.sql);
+    },
+  },
+);
+const NUL = '\u0000';
+
+test('anonymous forms: sign-in and registration with a NUL are a 422 page naming the field', async () => {
+  const anon = await pageClient(ctx.server.app);
+  const signIn = await anon.post('/sign-in', { email: `farmer${NUL}@example.com`, password: 'x' });
+  assert.equal(signIn.status, 422);
+  assert.match(strip(signIn.html), /\/form\/email: must not contain the NUL character \(U\+0000\)/);
+  const register = await anon.post('/register', {
+    email: 'nul@example.com',
+    full_name: `Nul${NUL}Person`,
+    requested_role: 'farmer',
+    password: 'meadow-lark-river-9',
+  });
+  assert.equal(register.status, 422);
+  assert.match(strip(register.html), /\/form\/full_name/);
+  const [n] = await ctx.db
+    .sql`SELECT count(*)::int AS n FROM registration_requests WHERE email = 'nul@example.com'`;
+  assert.equal(n!.n, 0);
+});
+
+test('signed-in forms and page filters with a NUL: 422 naming it, nothing written; JSON for programs', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  const before = await ctx.db.sql`SELECT count(*)::int AS n FROM farms`;
+  for (const [path, fields, name] of [
+    ['/farms', { name: `Nul${NUL}farm` }, 'name'],
+    ['/animals', { farm_id: w.farmA, tag_id: `T${NUL}1` }, 'tag_id'],
+    ['/groups', { farm_id: w.farmA, name: `G${NUL}` }, 'name'],
+    ['/admin/announcements', { title: `A${NUL}`, body: 'b', format: 'plain' }, 'title'],
+    ['/account', { full_name: `Me${NUL}` }, 'full_name'],
+  ] as const) {
+    const res = await admin.post(path, fields);
+    assert.equal(res.status, 422, `${path}: ${strip(res.html).slice(0, 200)}`);
+    assert.match(strip(res.html), new RegExp(`/form/${name}: must not contain the NUL`), path);
+  }
+  assert.deepEqual(await ctx.db.sql`SELECT count(*)::int AS n FROM farms`, before);
+  for (const query of ['capture_id=cap%00', 'review_label=%00x']) {
+    const res = await admin.get(`/scans?${query}`);
+    assert.equal(res.status, 422, query);
+    assert.match(strip(res.html), /\/query\/\w+: must not contain the NUL/);
+  }
+  const json = await ctx.server.app.request('/scans?capture_id=cap%00', {
+    headers: { cookie: admin.api.cookie!, accept: 'application/json' },
+  });
+  assert.equal(json.status, 422);
+  const body = (await json.json()) as { error: string; problems: { pointer: string }[] };
+  assert.deepEqual([body.error, body.problems[0]!.pointer], ['invalid_request', '/query/capture_id']);
+  // The guard read the form; the handler still gets every field.
+  const renamed = await admin.post('/account', { full_name: 'Admin Renamed' });
+  assert.equal(renamed.status, 303);
+  const [me] = await ctx.db.sql`SELECT full_name FROM users WHERE id = ${w.users.admin.id}`;
+  assert.equal(me!.full_name, 'Admin Renamed');
+});

@@ -1,0 +1,37 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { HttpError } from '../errors.ts';
+
+/**
+ * Postgres text cannot hold U+0000, so a NUL in a page's query parameter or form field would fail in
+ * the query (a 500). Pages refuse it up front: a 422 naming the parameter or field, as a page for
+ * people and JSON for programs (`respond`). The API checks its own query (readQuery) and bodies.
+ */
+export function refuseNul(
+  respond: (c: Context, err: HttpError) => Response | Promise<Response>,
+): MiddlewareHandler {
+  return async (c, next) => {
+    const problems: { pointer: string; message: string }[] = [];
+    const query = new URL(c.req.url).searchParams;
+    for (const [name, value] of query) {
+      if (name.includes('\u0000') || value.includes('\u0000'))
+        problems.push({ pointer: `/query/${name.replaceAll('\u0000', '')}`, message: NUL });
+    }
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (c.req.method === 'POST' && type === 'application/x-www-form-urlencoded') {
+      // Parsed once here; hono keeps the parsed form for the handler's own parseBody().
+      const form = await c.req.parseBody({ all: true });
+      for (const [name, value] of Object.entries(form)) {
+        const values = Array.isArray(value) ? value : [value];
+        if (name.includes('\u0000') || values.some((v) => typeof v === 'string' && v.includes('\u0000')))
+          problems.push({ pointer: `/form/${name.replaceAll('\u0000', '')}`, message: NUL });
+      }
+    }
+    if (problems.length > 0) {
+      const named = problems.map((p) => p.pointer).join(', ');
+      return respond(c, new HttpError(422, 'invalid_request', `${named}: ${NUL}`, { problems }));
+    }
+    await next();
+  };
+}
+
+const NUL = 'must not contain the NUL character (U+0000)';

@@ -102,14 +102,18 @@ const invalid = (problems: Problem[]) =>
 /**
  * Validates a geofence fully: structure here, then PostGIS (self-intersections, rings crossing,
  * holes outside the shell, zero area). Returns the GeoJSON text to store with ST_GeomFromGeoJSON (SRID
- * 4326); throws a 422 naming the problem, e.g. "Self-intersection[-79.38 43.65]".
+ * 4326, longitude and latitude only); throws a 422 naming the problem, e.g. "Self-intersection[-79.38 43.65]".
  */
 export async function validateGeofence(sql: Db, geo: unknown, pointer = '/geofence'): Promise<string> {
   const problems = polygonProblems(geo, pointer);
   if (problems.length > 0) throw invalid(problems);
+  // An optional altitude (RFC 7946 allows [lon, lat, alt]) is dropped: a geofence is 2-D (the column
+  // is geometry(Polygon, 4326)), and PostGIS refuses a 3-D polygon there.
   const text = JSON.stringify({
     type: 'Polygon',
-    coordinates: (geo as { coordinates: unknown }).coordinates,
+    coordinates: (geo as { coordinates: Position[][] }).coordinates.map((ring) =>
+      ring.map(([lon, lat]) => [lon, lat]),
+    ),
   });
   const [row] = await sql<{ valid: boolean; reason: string; area: number }[]>`
     SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason, ST_Area(g::geography) AS area

@@ -57,6 +57,29 @@ describe('farms and geofences', () => {
     assert.deepEqual({ ...row }, { srid: 4326, c: 4326 });
   });
 
+  test('positions with an altitude (RFC 7946 [lon, lat, alt]) are taken as 2-D, not a 500', async () => {
+    const admin = await as('admin@example.com');
+    const ring = [
+      [-79.39, 43.64, 120],
+      [-79.37, 43.64],
+      [-79.37, 43.66, 118.5],
+      [-79.39, 43.66, 121],
+      [-79.39, 43.64, 120],
+    ];
+    const res = await admin.request('POST', '/api/v1/farms', {
+      body: { name: 'Hilly', geofence: { type: 'Polygon', coordinates: [ring] } },
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual(res.body.geofence.coordinates, [ring.map(([lon, lat]) => [lon, lat])]);
+    const [row] = await ctx.db
+      .sql`SELECT ST_NDims(geofence) AS dims, ST_SRID(geofence) AS srid FROM farms WHERE id = ${res.body.id}`;
+    assert.deepEqual({ ...row }, { dims: 2, srid: 4326 });
+    const edit = await admin.request('PATCH', `/api/v1/farms/${res.body.id}`, {
+      body: { geofence: { type: 'Polygon', coordinates: [ring.map(([lon, lat]) => [lon, lat, 0])] } },
+    });
+    assert.equal(edit.status, 200, edit.text);
+  });
+
   test('invalid polygons are 422 naming the problem', async () => {
     const admin = await as('admin@example.com');
     const ring = squareAround(0, 0).coordinates[0]!;

@@ -1,4 +1,5 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
@@ -30,6 +31,12 @@ import { createScanLiveHub } from './web/live/scan-live-hub.ts';
 import { refuseNul } from './web/nul-guard.ts';
 import { createPageRoutes, errorPage } from './web/pages/page-routes.tsx';
 import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
+
+/**
+ * The largest page form body: a geofence of the most positions allowed (10,000), pasted indented at
+ * full float precision, is ~0.9 MiB URL-encoded; nothing else a page sends comes close.
+ */
+export const PAGE_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 export type AppOptions = {
   sql: Sql;
@@ -157,16 +164,24 @@ export function createApp({
   const machine = ['/ingest/*', '/devices/*', '/healthz', '/readyz', '/metrics', '/static/*'];
   app.use(except([...machine, '/api/*'], originCheck(config.auth)));
   app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
+  // Page forms (sign-in and registration included, so anyone can send one): a bounded body, and no
+  // NUL (Postgres text cannot hold it). Refused as a page for people, JSON for programs.
+  const refusePage = (c: Context, err: HttpError) =>
+    (c.req.header('accept') ?? '').includes('text/html') ? errorPage(c, err, pages) : errorResponse(c, err);
   app.use(
     except(
       [...machine, '/api/*'],
-      refuseNul((c, err) =>
-        (c.req.header('accept') ?? '').includes('text/html')
-          ? errorPage(c, err, pages)
-          : errorResponse(c, err),
-      ),
+      bodyLimit({
+        maxSize: PAGE_BODY_LIMIT_BYTES,
+        onError: (c) =>
+          refusePage(
+            c,
+            new HttpError(413, 'body_too_large', `the form is larger than ${PAGE_BODY_LIMIT_BYTES} bytes`),
+          ),
+      }),
     ),
   );
+  app.use(except([...machine, '/api/*'], refuseNul(refusePage)));
   app.get('/api/openapi.json', (c) => c.json(openApi));
   app.route(API_PREFIX, createApiRouter(routes));
   app.route('/', createAuthPageRoutes({ ...deps, assets: staticAssets }));

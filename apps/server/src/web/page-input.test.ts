@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PAGE_BODY_LIMIT_BYTES } from '../app.ts';
 import { useTestApp } from '../test-helpers.ts';
 import { type DashboardWorld, seedDashboard } from './pages/test-dashboard-seed.ts';
 import { pageClient, strip } from './pages/test-page-client.ts';
 
-// Postgres text cannot hold U+0000: a NUL in a page's query parameter or form field used to reach
-// the query and come back as a 500 ("something went wrong"), even on the anonymous sign-in and
-// registration forms. It is a 422 naming the parameter or field, and nothing is written.
+// What pages accept as input, anonymous forms included. Postgres text cannot hold U+0000: a NUL in a
+// page's query parameter or form field used to reach the query and come back as a 500 ("something
+// went wrong"). It is a 422 naming the parameter or field, and nothing is written. Form bodies are
+// bounded (PAGE_BODY_LIMIT_BYTES): pages used to read any size into memory, for anyone.
 
 let w: DashboardWorld;
 const ctx = useTestApp(
@@ -68,4 +70,46 @@ test('signed-in forms and page filters with a NUL: 422 naming it, nothing writte
   assert.equal(renamed.status, 303);
   const [me] = await ctx.db.sql`SELECT full_name FROM users WHERE id = ${w.users.admin.id}`;
   assert.equal(me!.full_name, 'Admin Renamed');
+});
+
+test('a form body over the limit is a 413 before it is read, with or without Content-Length', async () => {
+  const big = `email=a%40example.com&full_name=${'x'.repeat(PAGE_BODY_LIMIT_BYTES)}&requested_role=farmer`;
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    origin: 'http://localhost',
+    accept: 'text/html',
+  };
+  const declared = await ctx.server.app.request('/register', { method: 'POST', headers, body: big });
+  assert.equal(declared.status, 413);
+  assert.match(strip(await declared.text()), /larger than 2097152 bytes/);
+  let sent = 0;
+  const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent > 8 * PAGE_BODY_LIMIT_BYTES) return controller.close();
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const chunked = await ctx.server.app.request('/sign-in', {
+    method: 'POST',
+    headers,
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
+  assert.equal(chunked.status, 413);
+  assert.ok(sent < 2 * PAGE_BODY_LIMIT_BYTES, `read ${sent} bytes before refusing`);
+});
+
+test('the largest geofence allowed, pasted indented at full precision, fits the limit', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  const ring: number[][] = [];
+  for (let i = 0; i < 9_999; i++) {
+    const a = (2 * Math.PI * i) / 9_999;
+    ring.push([-79.38 + 0.01 * Math.cos(a) + 1e-13, 43.65 + 0.01 * Math.sin(a) + 1e-13]);
+  }
+  ring.push(ring[0]!);
+  const geofence = JSON.stringify({ type: 'Polygon', coordinates: [ring] }, null, 2);
+  const res = await admin.post('/farms', { name: 'Round farm', geofence });
+  assert.equal(res.status, 303, strip(res.html).slice(0, 300));
 });

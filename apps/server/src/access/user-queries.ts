@@ -50,8 +50,37 @@ const lastAdmin = () =>
   new HttpError(409, 'last_admin', 'this is the last active admin: make someone else admin first');
 
 /**
+ * Only farmers own farms: a user losing the farmer role stops owning their farms — refused (409
+ * `last_owner`, naming the farms) where they are the only owner, so no farm is left without one.
+ */
+async function dropOwnerships(tx: Db, userId: string): Promise<void> {
+  const owned = await tx<{ name: string; owners: number }[]>`
+    SELECT f.name, (SELECT count(*)::int FROM user_farms o WHERE o.farm_id = uf.farm_id AND o.is_owner) AS owners
+      FROM user_farms uf JOIN farms f ON f.id = uf.farm_id
+     WHERE uf.user_id = ${userId} AND uf.is_owner
+     ORDER BY f.name
+       FOR UPDATE OF uf`;
+  const sole = owned.filter((o) => o.owners <= 1).map((o) => o.name);
+  if (sole.length > 0) {
+    throw new HttpError(
+      409,
+      'last_owner',
+      `only farmers own farms, and this user is the only owner of ${sole.join(', ')}: make someone else owner first`,
+      {
+        problems: [
+          { pointer: '/roles', message: `must keep "farmer" while the only owner of ${sole.join(', ')}` },
+        ],
+      },
+    );
+  }
+  if (owned.length > 0)
+    await tx`UPDATE user_farms SET is_owner = false WHERE user_id = ${userId} AND is_owner`;
+}
+
+/**
  * Admin edits of a user. Disabling ends every session at once; the last active admin can neither be
- * disabled nor lose the admin role (409). false = no such user.
+ * disabled nor lose the admin role (409); a farm's only owner cannot lose the farmer role (409).
+ * false = no such user.
  */
 export async function updateUser(
   sql: Sql,
@@ -96,6 +125,7 @@ export async function updateUser(
       }
       throw err;
     }
+    if (input.roles && !input.roles.includes('farmer')) await dropOwnerships(tx, id);
     if (input.roles) await setRoles(tx, id, input.roles);
     if (input.status === 'disabled') await tx`DELETE FROM sessions WHERE user_id = ${id}`;
     return true;

@@ -167,4 +167,45 @@ describe('users (admin)', () => {
       200,
     );
   });
+
+  test('only farmers own farms: a sole owner keeps the farmer role (409); another owner stops owning', async () => {
+    const farm2 = await seedFarm(ctx.db.sql, 'Farm two');
+    const sole = await seedUser(ctx.db.sql, 'sole@example.com', ['farmer'], {
+      farms: [{ id: farm2, owner: true }],
+    });
+    const co = await seedUser(ctx.db.sql, 'co@example.com', ['farmer'], {
+      farms: [{ id: farm2, owner: true }],
+    });
+    const owners = async () =>
+      (
+        await ctx.db.sql<{ email: string }[]>`
+          SELECT u.email FROM user_farms uf JOIN users u ON u.id = uf.user_id
+           WHERE uf.farm_id = ${farm2} AND uf.is_owner ORDER BY u.email`
+      ).map((r) => r.email);
+    const demote = (id: string) =>
+      admin().then((a) => a.request('PATCH', `/api/v1/users/${id}`, { body: { roles: ['technician'] } }));
+    // Two owners: one becomes a technician, still linked to the farm but no longer its owner.
+    const first = await demote(co.id);
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(await owners(), ['sole@example.com']);
+    const [link] = await ctx.db
+      .sql`SELECT is_owner FROM user_farms WHERE user_id = ${co.id} AND farm_id = ${farm2}`;
+    assert.equal(link!.is_owner, false);
+    // Now the only owner: refused, nothing changed.
+    const refused = await demote(sole.id);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error, 'last_owner');
+    assert.match(refused.body.message, /only owner of Farm two/);
+    assert.equal(refused.body.problems[0].pointer, '/roles');
+    const [roles] = await ctx.db.sql`
+      SELECT array_agg(r.name) AS names FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ${sole.id}`;
+    assert.deepEqual(roles!.names, ['farmer']);
+    assert.deepEqual(await owners(), ['sole@example.com']);
+    // Keeping the farmer role beside another is fine.
+    const both = await (await admin()).request('PATCH', `/api/v1/users/${sole.id}`, {
+      body: { roles: ['farmer', 'technician'] },
+    });
+    assert.equal(both.status, 200);
+    assert.deepEqual(await owners(), ['sole@example.com']);
+  });
 });

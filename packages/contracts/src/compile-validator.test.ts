@@ -87,6 +87,22 @@ describe('compileValidator', () => {
     assert.equal(compileValidator(metaSchema)(exampleMeta()).ok, true);
   });
 
+  test('dates in the year 0000 (which Postgres cannot hold) are invalid', () => {
+    const validate = compileValidator<{ d?: string; t?: string }>({
+      type: 'object',
+      properties: { d: { type: 'string', format: 'date' }, t: { type: 'string', format: 'date-time' } },
+    });
+    const problems = (value: object) => {
+      const r = validate(value);
+      return r.ok ? [] : r.problems.map((p) => `${p.pointer} ${p.message}`);
+    };
+    assert.deepEqual(problems({ d: '0001-01-01', t: '2016-12-31T23:59:59.999Z' }), []);
+    assert.deepEqual(problems({ d: '2024-02-29', t: '0001-01-01T00:00:00+01:00' }), []);
+    assert.deepEqual(problems({ d: '0000-01-01' }), ['/d must be a valid date']);
+    assert.deepEqual(problems({ t: '0000-06-01T00:00:00Z' }), ['/t must be a valid date-time']);
+    assert.deepEqual(problems({ d: '2025-02-29' }), ['/d must be a valid date']);
+  });
+
   test('formatProblem renders the root as (root)', () => {
     assert.equal(formatProblem({ pointer: '', message: 'must be object' }), '(root): must be object');
   });

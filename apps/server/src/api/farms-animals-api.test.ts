@@ -217,6 +217,12 @@ describe('animals', () => {
     });
     assert.equal(bad.status, 422);
     assert.deepEqual(pointers(bad).sort(), ['/birth_date', '/eid', '/sex', '/tag_id']);
+    // RFC 3339 has a year 0000; Postgres has none (it answered 500).
+    const yearZero = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: 'A-0', birth_date: '0000-01-01' },
+    });
+    assert.equal(yearZero.status, 422);
+    assert.deepEqual(pointers(yearZero), ['/birth_date']);
   });
 
   test('moving an animal needs rights on both farms (the closest system let a farmer move any animal)', async () => {

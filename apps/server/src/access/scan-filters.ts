@@ -1,4 +1,5 @@
 import type { QueryParam } from '../api/api-route.ts';
+import { dateTime } from '../api/common-schemas.ts';
 
 export const SCAN_STATUSES = ['uploaded', 'ingested', 'graded', 'error'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
@@ -36,8 +37,8 @@ export const SCAN_FILTER_PARAMS: Record<keyof ScanFilters, QueryParam> = {
   animal_id: { schema: uuid, description: 'Only scans linked to this animal.' },
   group_id: { schema: uuid, description: 'Only scans of animals in this contemporary group.' },
   capture_id: { schema: { type: 'string', minLength: 1, maxLength: 200 }, description: 'Exact capture id.' },
-  from: { schema: { type: 'string', format: 'date-time' }, description: 'Captured at or after (RFC 3339).' },
-  to: { schema: { type: 'string', format: 'date-time' }, description: 'Captured before (RFC 3339).' },
+  from: { schema: dateTime, description: 'Captured at or after (RFC 3339).' },
+  to: { schema: dateTime, description: 'Captured before (RFC 3339).' },
   status: { schema: { type: 'string', enum: [...SCAN_STATUSES] }, description: 'Scan status.' },
   grade: {
     schema: { type: 'string', enum: [...GRADES] },

@@ -64,6 +64,21 @@ describe('announcements', () => {
     );
   });
 
+  test('a publication time Postgres cannot hold (leap second, year 0000) is 422 naming it, not a 500', async () => {
+    const admin = await as('admin@example.com');
+    for (const [field, value] of [
+      ['published_at', '2016-12-31T23:59:60.5Z'],
+      ['published_at', '0000-03-01T00:00:00Z'],
+      ['expires_at', '2016-12-31T23:59:60Z'],
+    ]) {
+      const res = await admin.request('POST', '/api/v1/announcements', {
+        body: { title: 'T', body: 'B', [field as string]: value },
+      });
+      assert.equal(res.status, 422, `${field}=${value}: ${res.text}`);
+      assert.equal(res.body.problems[0].pointer, `/${field}`);
+    }
+  });
+
   test('everyone signed in reads current ones; scheduled and expired ones only for admins with all=true', async () => {
     const admin = await as('admin@example.com');
     const future = await admin.request('POST', '/api/v1/announcements', {

@@ -1,7 +1,16 @@
 import type { JsonSchema } from './api-route.ts';
 
 export const uuid: JsonSchema = { type: 'string', format: 'uuid' };
-export const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
+/**
+ * An RFC 3339 date-time. RFC 3339 allows a leap second (`23:59:60`), which Postgres refuses with a
+ * fraction and JavaScript's Date never parses: refused here as bad input rather than failing later.
+ */
+export const dateTime: JsonSchema = {
+  type: 'string',
+  format: 'date-time',
+  pattern: '^(?!\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:60)',
+  'x-expected': 'an RFC 3339 date-time without a leap second, e.g. 2025-09-09T14:18:32Z',
+};
 export const nullable = (schema: JsonSchema): JsonSchema => {
   const type = schema.type;
   if (typeof type === 'string') return { ...schema, type: [type, 'null'] };

@@ -187,6 +187,8 @@ describe('scans list', () => {
       ['colour=red', '/query/colour'],
       ['capture_id=cap%00x', '/query/capture_id'],
       ['review_label=%00', '/query/review_label'],
+      ['from=2016-12-31T23:59:60Z', '/query/from'],
+      ['to=0000-01-01T00:00:00Z', '/query/to'],
     ]) {
       const res = await farmer.request('GET', `/api/v1/scans?${q}`);
       assert.equal(res.status, 422, q);

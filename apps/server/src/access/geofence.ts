@@ -62,7 +62,21 @@ export function polygonProblems(geo: unknown, pointer = '/geofence'): Problem[] 
     }
     count += ring.length;
     ring.forEach((p, j) => {
-      problems.push(...positionProblems(p, `${at}/${j}`));
+      const here = positionProblems(p, `${at}/${j}`);
+      problems.push(...here);
+      // A ring edge whose longitudes jump by more than 180° is meant to cross the antimeridian, but
+      // planar PostGIS would store it as the polygon going the other way round the globe (RFC 7946 §3.1.9).
+      const prev = j > 0 ? (ring[j - 1] as unknown) : undefined;
+      if (here.length === 0 && j > 0 && positionProblems(prev, '').length === 0) {
+        const [lon0] = prev as Position;
+        const [lon1] = p as Position;
+        if (Math.abs(lon1 - lon0) > 180) {
+          problems.push({
+            pointer: `${at}/${j}`,
+            message: `crosses the antimeridian (longitude ${lon0} to ${lon1} jumps more than 180°): a geofence must not cross ±180°; split it there (RFC 7946 §3.1.9) and keep the farm's side`,
+          });
+        }
+      }
     });
     const first = ring[0] as number[];
     const last = ring[ring.length - 1] as number[];

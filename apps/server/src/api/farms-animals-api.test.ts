@@ -147,6 +147,22 @@ describe('farms and geofences', () => {
         /not a valid polygon|no area/,
       ],
       [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [179.9, -17],
+              [-179.9, -17],
+              [-179.9, -16.9],
+              [179.9, -16.9],
+              [179.9, -17],
+            ],
+          ],
+        },
+        '/geofence/coordinates/0/1',
+        /antimeridian.*split it.*RFC 7946/,
+      ],
+      [
         { type: 'Polygon', coordinates: [ring], crs: { type: 'name', properties: { name: 'EPSG:3857' } } },
         '/geofence/crs',
         /4326/,

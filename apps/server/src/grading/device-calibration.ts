@@ -1,0 +1,114 @@
+import type { Db } from '../access/farm-access.ts';
+import { isoUtc } from '../access/sql-fragments.ts';
+
+/**
+ * Per-device pixel spacing (device_calibrations, migration 0009): the rules and the reads/writes shared by
+ * `cti-server calibration` and the JSON API / dashboard (PUT/DELETE /api/v1/devices/{id}/calibration). Rows
+ * are history, never edited: setting adds a row, clearing adds a row with no spacing (a withdrawal).
+ */
+export type CalibrationInput = {
+  /** mm per pixel; null withdraws the calibration (clear). */
+  pixelSpacingMm: number | null;
+  /** The image size [width, height] it applies to; null for any size. */
+  imageSize: [number, number] | null;
+  /** From when it applies; null = now. */
+  validFrom: Date | null;
+  note: string | null;
+};
+
+/** The fields a problem is about (the CLI names its flag, the API its JSON pointer). */
+export type CalibrationField = 'pixel_spacing_mm' | 'image_size' | 'valid_from' | 'note';
+export type CalibrationProblem = { field: CalibrationField; message: string };
+
+/** The column is numeric(8, 5): a spacing under 0.00001 would be stored as 0, which the table refuses. */
+export const MIN_SPACING_MM = 0.00001;
+export const MAX_SPACING_MM = 5;
+export const MAX_IMAGE_SIDE = 99_999;
+export const MAX_NOTE_LENGTH = 500;
+
+export const SPACING_MESSAGE = `must be a number of mm per pixel in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM})`;
+export const IMAGE_SIDE_MESSAGE = `must be a whole number of pixels from 1 to ${MAX_IMAGE_SIDE}`;
+
+/** The spacing problem of a set (null when fine). */
+export function spacingProblem(mm: number): string | null {
+  return Number.isFinite(mm) && mm >= MIN_SPACING_MM && mm <= MAX_SPACING_MM ? null : SPACING_MESSAGE;
+}
+
+/** Problems of a whole request, by field: spacing range, image size (both sides or none), valid-from. */
+export function calibrationProblems(action: 'set' | 'clear', input: CalibrationInput): CalibrationProblem[] {
+  const out: CalibrationProblem[] = [];
+  if (action === 'set') {
+    const p = input.pixelSpacingMm === null ? SPACING_MESSAGE : spacingProblem(input.pixelSpacingMm);
+    if (p) out.push({ field: 'pixel_spacing_mm', message: p });
+  } else if (input.pixelSpacingMm !== null) {
+    out.push({ field: 'pixel_spacing_mm', message: 'must be left out to clear a calibration' });
+  }
+  if (
+    input.imageSize &&
+    !input.imageSize.every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_IMAGE_SIDE)
+  ) {
+    out.push({ field: 'image_size', message: IMAGE_SIDE_MESSAGE });
+  }
+  const year = input.validFrom?.getUTCFullYear();
+  if (input.validFrom && (year === undefined || Number.isNaN(year) || year < 1 || year > 9999)) {
+    out.push({ field: 'valid_from', message: 'is not a date between the years 0001 and 9999' });
+  }
+  if (input.note !== null && (input.note.length > MAX_NOTE_LENGTH || input.note.includes('\u0000'))) {
+    out.push({ field: 'note', message: `must be at most ${MAX_NOTE_LENGTH} characters without NUL` });
+  }
+  return out;
+}
+
+export type CalibrationRow = {
+  id: string;
+  /** null: this row withdrew the calibration. */
+  pixel_spacing_mm: number | null;
+  image_width: number | null;
+  image_height: number | null;
+  valid_from: string;
+  note: string | null;
+  created_by: { id: string; email: string } | null;
+  created_at: string;
+  /** The newest row already valid (valid_from ≤ now) for its image size, i.e. what grades a scan captured now. */
+  in_effect: boolean;
+};
+
+/** A device's calibrations, newest first (as grading reads them: valid_from DESC, id DESC). */
+export async function listCalibrations(sql: Db, deviceId: string): Promise<CalibrationRow[]> {
+  const rows = await sql<(Omit<CalibrationRow, 'pixel_spacing_mm'> & { mm: string | null; due: boolean })[]>`
+    SELECT c.id::text AS id, c.pixel_spacing_mm::text AS mm, c.image_width, c.image_height,
+           ${isoUtc(sql, sql`c.valid_from`)} AS valid_from, c.note,
+           CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object('id', u.id, 'email', u.email) END AS created_by,
+           ${isoUtc(sql, sql`c.created_at`)} AS created_at, c.valid_from <= now() AS due
+      FROM device_calibrations c LEFT JOIN users u ON u.id = c.created_by
+     WHERE c.device_id = ${deviceId}
+     ORDER BY c.valid_from DESC, c.id DESC`;
+  const seen = new Set<string>();
+  let anySize = false;
+  return rows.map(({ mm, due, ...r }) => {
+    // Grading takes the first due row whose size matches or that names none: a row is in effect
+    // for its size unless a newer due row already covers that size (or every size).
+    const size = r.image_width === null ? '*' : `${r.image_width}x${r.image_height}`;
+    const in_effect = due && !anySize && !seen.has(size);
+    if (due) {
+      if (size === '*') anySize = true;
+      seen.add(size);
+    }
+    return { ...r, pixel_spacing_mm: mm === null ? null : Number(mm), in_effect };
+  });
+}
+
+/** Adds a row (set, or clear when pixelSpacingMm is null); returns its id and valid_from. */
+export async function recordCalibration(
+  sql: Db,
+  deviceId: string,
+  input: CalibrationInput,
+  createdBy: string | null,
+): Promise<{ id: string; valid_from: Date }> {
+  const [row] = await sql<{ id: string; valid_from: Date }[]>`
+    INSERT INTO device_calibrations (device_id, pixel_spacing_mm, image_width, image_height, valid_from, note, created_by)
+    VALUES (${deviceId}, ${input.pixelSpacingMm}, ${input.imageSize?.[0] ?? null}, ${input.imageSize?.[1] ?? null},
+            coalesce(${input.validFrom}::timestamptz, now()), ${input.note}, ${createdBy})
+    RETURNING id::text AS id, valid_from`;
+  return row!;
+}

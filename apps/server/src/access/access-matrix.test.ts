@@ -277,6 +277,15 @@ const SPECS: Record<string, Spec> = {
       form(`/farms/${farmOf(c.scope)}/members/${await freshMember(farmOf(c.scope), 'technician')}/remove`)(c),
   },
   'GET /fleet': get('/fleet'),
+  'GET /fleet/{id}': {
+    build: (c) => ({ method: 'GET', path: `/fleet/${f[`device${X(c.scope)}`]}` }),
+  },
+  'POST /fleet/{id}/calibration': {
+    build: (c) => form(`/fleet/${f[`device${X(c.scope)}`]}/calibration`, { pixel_spacing_mm: '0.3' })(c),
+  },
+  'POST /fleet/{id}/calibration/clear': {
+    build: (c) => form(`/fleet/${f[`device${X(c.scope)}`]}/calibration/clear`)(c),
+  },
   'GET /groups': {
     build: async (c) => {
       await freshGroup(farmOf(c.scope));
@@ -467,6 +476,16 @@ const SPECS: Record<string, Spec> = {
       method: 'PATCH',
       path: `/api/v1/devices/${f[`device${X(c.scope)}`]}`,
       body: { label: 'Barn Pi' },
+    }),
+  },
+  'GET /api/v1/devices/{id}/calibrations': {
+    build: (c) => ({ method: 'GET', path: `/api/v1/devices/${f[`device${X(c.scope)}`]}/calibrations` }),
+  },
+  'POST /api/v1/devices/{id}/calibrations': {
+    build: (c) => ({
+      method: 'POST',
+      path: `/api/v1/devices/${f[`device${X(c.scope)}`]}/calibrations`,
+      body: { pixel_spacing_mm: 0.3 },
     }),
   },
   'GET /api/v1/farms': {

@@ -7,7 +7,7 @@ import type { ApiDeps } from './api-deps.ts';
 import type { ApiRoute, JsonSchema } from './api-route.ts';
 import { assetSchema } from './asset-views.ts';
 import { assetRoutes } from './assets.ts';
-import { deviceRoutes, deviceSchema } from './devices.ts';
+import { calibrationSchema, deviceCalibrationsSchema, deviceRoutes, deviceSchema } from './devices.ts';
 import { farmMemberRoutes } from './farm-members.ts';
 import { farmRoutes, farmSchema } from './farms.ts';
 import { groupRoutes, groupSchema } from './groups.ts';
@@ -55,6 +55,8 @@ export const apiSchemas: Record<string, JsonSchema> = {
   Animal: animalSchema,
   Group: groupSchema,
   Device: deviceSchema,
+  DeviceCalibration: calibrationSchema,
+  DeviceCalibrations: deviceCalibrationsSchema,
   Registration: registrationSchema,
   Announcement: announcementSchema,
   Notification: notificationSchema,

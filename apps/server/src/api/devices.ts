@@ -1,9 +1,19 @@
 import { listDevices, updateDevice } from '../access/device-queries.ts';
 import { HttpError } from '../errors.ts';
+import {
+  type CalibrationInput,
+  calibrationProblems,
+  listCalibrations,
+  MAX_IMAGE_SIDE,
+  MAX_NOTE_LENGTH,
+  MAX_SPACING_MM,
+  MIN_SPACING_MM,
+  recordCalibration,
+} from '../grading/device-calibration.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
 import { dateTime, nullable, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
-import { notFound } from './request-validation.ts';
+import { invalidRequest, notFound } from './request-validation.ts';
 
 export const deviceSchema: JsonSchema = object({
   id: uuid,
@@ -19,6 +29,110 @@ export const deviceSchema: JsonSchema = object({
   },
   today_starts_at: dateTime,
 });
+
+export const calibrationSchema: JsonSchema = object({
+  id: { type: 'string', description: 'Row id (rows are history, never edited).' },
+  pixel_spacing_mm: {
+    type: ['number', 'null'],
+    description: 'mm per pixel; null: this row withdrew the calibration (a clear).',
+  },
+  image_width: { type: ['integer', 'null'], description: 'The image size it applies to; null: any size.' },
+  image_height: { type: ['integer', 'null'] },
+  valid_from: dateTime,
+  note: { type: ['string', 'null'] },
+  created_by: nullable(object({ id: uuid, email: { type: 'string' } })),
+  created_at: dateTime,
+  in_effect: {
+    type: 'boolean',
+    description:
+      'Already valid and not superseded for its image size: what grades a scan captured now (meta.json spacing still comes first).',
+  },
+});
+
+export const deviceCalibrationsSchema: JsonSchema = object({
+  device_id: uuid,
+  items: {
+    type: 'array',
+    items: ref('DeviceCalibration'),
+    description: 'Newest first (valid_from, then id).',
+  },
+});
+
+/** The body of POST /devices/{id}/calibrations (the dashboard's form is checked with the same schema). */
+export const CALIBRATION_BODY: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['pixel_spacing_mm'],
+  properties: {
+    pixel_spacing_mm: {
+      type: ['number', 'null'],
+      minimum: MIN_SPACING_MM,
+      maximum: MAX_SPACING_MM,
+      description: `mm per pixel in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM}) to set; null to clear (withdraw) the calibration.`,
+    },
+    image_width: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_IMAGE_SIDE,
+      description: 'With image_height: only images of this size.',
+    },
+    image_height: { type: 'integer', minimum: 1, maximum: MAX_IMAGE_SIDE },
+    valid_from: {
+      ...dateTime,
+      description: 'From when it applies (default now); earlier scans need a regrade.',
+    },
+    note: { type: ['string', 'null'], maxLength: MAX_NOTE_LENGTH, description: 'e.g. probe and depth.' },
+  },
+};
+
+export type CalibrationBody = {
+  pixel_spacing_mm: number | null;
+  image_width?: number;
+  image_height?: number;
+  valid_from?: string;
+  note?: string | null;
+};
+
+const CALIBRATION_POINTERS = {
+  pixel_spacing_mm: '/pixel_spacing_mm',
+  image_size: '/image_width',
+  valid_from: '/valid_from',
+  note: '/note',
+} as const;
+
+/**
+ * A checked body as the shared calibration input (the same rules as `cti-server calibration`); a 422
+ * naming the field otherwise, e.g. image_width without image_height.
+ */
+export function calibrationInput(body: CalibrationBody): CalibrationInput {
+  if ((body.image_width === undefined) !== (body.image_height === undefined)) {
+    const missing = body.image_width === undefined ? 'image_width' : 'image_height';
+    throw invalidRequest(
+      [{ pointer: `/${missing}`, message: 'must be given with the other image side (or neither)' }],
+      `${missing} is missing: give image_width and image_height together, or neither`,
+    );
+  }
+  const input: CalibrationInput = {
+    pixelSpacingMm: body.pixel_spacing_mm,
+    imageSize: body.image_width === undefined ? null : [body.image_width, body.image_height!],
+    validFrom: body.valid_from === undefined ? null : new Date(body.valid_from),
+    note: body.note?.trim() || null,
+  };
+  const problems = calibrationProblems(input.pixelSpacingMm === null ? 'clear' : 'set', input);
+  if (problems.length > 0) {
+    throw invalidRequest(
+      problems.map((p) => ({ pointer: CALIBRATION_POINTERS[p.field], message: p.message })),
+    );
+  }
+  return input;
+}
+
+/** A device the principal may see, or a 404. */
+async function visibleDevice(sql: ApiDeps['sql'], principal: Parameters<typeof listDevices>[1], id: string) {
+  const [device] = await listDevices(sql, principal, { id });
+  if (!device) throw notFound('device');
+  return device;
+}
 
 const tzParam = {
   schema: { type: 'string', minLength: 1, maxLength: 64 },
@@ -83,6 +197,39 @@ export function deviceRoutes({ sql }: ApiDeps): ApiRoute[] {
         if (!(await updateDevice(sql, params.id!, body))) throw notFound('device');
         const [device] = await listDevices(sql, principal, { id: params.id! });
         return c.json(device);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/devices/{id}/calibrations',
+      tag: 'devices',
+      summary: "The device's pixel-spacing calibrations, newest first (whoever may see the device)",
+      description:
+        'Per-device pixel spacing, the second source grading tries (after meta.json, before the on-screen ruler). Rows are history: setting or clearing adds one.',
+      access: 'user',
+      responses: { 200: { description: 'Calibrations', schema: ref('DeviceCalibrations') } },
+      async handler({ c, principal, params }) {
+        const device = await visibleDevice(sql, principal, params.id!);
+        return c.json({ device_id: device.id, items: await listCalibrations(sql, device.id) });
+      },
+    }),
+    route<Record<string, never>, CalibrationBody>({
+      method: 'post',
+      path: '/devices/{id}/calibrations',
+      tag: 'devices',
+      summary: 'Set (pixel_spacing_mm) or clear (null) the calibration of a device (admin)',
+      description:
+        'Adds a row to the history, recorded with the admin and the time. Scans already graded keep their result: regrade them (`cti-server regrade --device <code> --since <valid_from>`).',
+      access: 'admin',
+      body: CALIBRATION_BODY,
+      responses: {
+        201: { description: 'The calibrations after the change', schema: ref('DeviceCalibrations') },
+      },
+      async handler({ c, principal, params, body }) {
+        const device = await visibleDevice(sql, principal, params.id!);
+        const input = calibrationInput(body);
+        await recordCalibration(sql, device.id, input, principal.userId);
+        return c.json({ device_id: device.id, items: await listCalibrations(sql, device.id) }, 201);
       },
     }),
   ];

@@ -13,6 +13,14 @@ const MESSAGES: Record<string, Flash> = {
   'farm-created': { kind: 'success', text: 'Farm created.' },
   'farm-saved': { kind: 'success', text: 'Farm saved.' },
   'farm-deleted': { kind: 'success', text: 'Farm deleted.' },
+  'calibration-set': {
+    kind: 'success',
+    text: 'Calibration set. Scans already graded keep their result until they are regraded.',
+  },
+  'calibration-cleared': {
+    kind: 'success',
+    text: 'Calibration cleared. Scans already graded keep their result until they are regraded.',
+  },
   'member-added': { kind: 'success', text: 'Member added.' },
   'member-removed': { kind: 'success', text: 'Member removed.' },
   'group-created': { kind: 'success', text: 'Group created.' },

@@ -109,7 +109,9 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         primary: true,
         cell: (d) => (
           <>
-            <strong>{d.device_code}</strong>
+            <a href={`/fleet/${d.id}`}>
+              <strong>{d.device_code}</strong>
+            </a>
             {d.label && <span class="muted"> {d.label}</span>}
           </>
         ),

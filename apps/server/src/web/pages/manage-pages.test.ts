@@ -195,6 +195,110 @@ describe('fleet', () => {
   });
 });
 
+describe('device page and calibration', () => {
+  test('whoever sees the device reads its calibration; only admins get the form; another farm’s device is 404', async () => {
+    const tech = await (await as('technician')).get(`/fleet/${w.deviceA}`);
+    assert.equal(tech.status, 200);
+    assert.match(strip(tech.html), /Device dev-a/);
+    assert.match(textById(tech.html, 'calibration-none') ?? '', /No calibration/);
+    assert.ok(!tech.html.includes(`action="/fleet/${w.deviceA}/calibration`), 'a technician gets no form');
+    assert.equal((await (await as('farmer')).get(`/fleet/${w.deviceA}`)).status, 200);
+    assert.equal((await (await as('stranger')).get(`/fleet/${w.deviceA}`)).status, 404);
+    const admin = await (await as('admin')).get(`/fleet/${w.deviceA}`);
+    assert.match(admin.html, new RegExp(`<form method="post" action="/fleet/${w.deviceA}/calibration"`));
+    assert.match(admin.html, /name="_csrf"/);
+    const fleet = await (await as('technician')).get('/fleet');
+    assert.ok(fleet.html.includes(`href="/fleet/${w.deviceA}"`), 'the fleet links each device to its page');
+  });
+
+  test('an admin sets and clears it with the form; errors sit beside the fields; non-admins are refused', async () => {
+    const admin = await as('admin');
+    const count = async () =>
+      Number(
+        (await sql()`SELECT count(*)::int AS n FROM device_calibrations WHERE device_id = ${w.deviceA}`)[0]!
+          .n,
+      );
+    const bad = await admin.post(`/fleet/${w.deviceA}/calibration`, { pixel_spacing_mm: '7', note: 'x' });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'field-pixel_spacing_mm-error') ?? '', /Pixel spacing must be <= 5/);
+    assert.match(
+      bad.html,
+      /name="note"[^>]*value="x"|value="x"[^>]*name="note"/,
+      'the values stay in the form',
+    );
+    const empty = await admin.post(`/fleet/${w.deviceA}/calibration`, { pixel_spacing_mm: '' });
+    assert.equal(empty.status, 422);
+    assert.match(
+      textById(empty.html, 'field-pixel_spacing_mm-error') ?? '',
+      /Pixel spacing must not be empty/,
+    );
+    const half = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: '0.3',
+      image_width: '940',
+    });
+    assert.equal(half.status, 422);
+    assert.match(
+      textById(half.html, 'field-image_height-error') ?? '',
+      /Image height must be given with the other/,
+    );
+    const when = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: '0.3',
+      valid_from: 'monday',
+    });
+    assert.equal(when.status, 422);
+    assert.match(
+      textById(when.html, 'field-valid_from-error') ?? '',
+      /Valid from must be a date such as 2025-09-01/,
+    );
+    assert.equal(await count(), 0, 'nothing written');
+
+    const set = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: '0.29586',
+      image_width: '940',
+      image_height: '720',
+      valid_from: '2025-01-01',
+      note: 'LV5-2 at 20 cm',
+    });
+    assert.equal(set.status, 303, set.html);
+    assert.equal(set.location, `/fleet/${w.deviceA}?done=calibration-set`);
+    const [row] = await sql()`
+      SELECT pixel_spacing_mm::float8 AS mm, image_width, image_height, valid_from, note, created_by
+        FROM device_calibrations WHERE device_id = ${w.deviceA}`;
+    assert.deepEqual(
+      { ...row },
+      {
+        mm: 0.29586,
+        image_width: 940,
+        image_height: 720,
+        valid_from: new Date('2025-01-01T00:00:00Z'),
+        note: 'LV5-2 at 20 cm',
+        created_by: w.users.admin.id,
+      },
+    );
+    const shown = await (await as('technician')).get(`/fleet/${w.deviceA}`);
+    const table = textById(shown.html, 'calibrations') ?? '';
+    assert.match(table, /0\.29586 mm\/px/);
+    assert.match(table, /940×720/);
+    assert.match(table, new RegExp(w.users.admin.email));
+
+    const tech = await as('technician');
+    assert.equal(
+      (await tech.post(`/fleet/${w.deviceA}/calibration`, { pixel_spacing_mm: '0.3' })).status,
+      403,
+    );
+    assert.equal((await tech.post(`/fleet/${w.deviceA}/calibration/clear`, {})).status, 403);
+    assert.equal((await tech.post(`/fleet/${w.deviceB}/calibration/clear`, {})).status, 404);
+
+    const clear = await admin.post(`/fleet/${w.deviceA}/calibration/clear`, {});
+    assert.equal(clear.status, 303);
+    assert.equal(clear.location, `/fleet/${w.deviceA}?done=calibration-cleared`);
+    const after = await admin.get(`/fleet/${w.deviceA}?done=calibration-cleared`);
+    assert.match(strip(after.html), /Calibration cleared/);
+    assert.match(textById(after.html, 'calibrations') ?? '', /withdrawn \(cleared\)/);
+    assert.equal(await count(), 2);
+  });
+});
+
 describe('groups', () => {
   test('create with errors beside fields, add and remove animals (window checked), delete', async () => {
     const tech = await as('technician');

@@ -9,6 +9,7 @@ import { adminAnnouncementPages } from './admin-announcements-pages.tsx';
 import { adminRegistrationPages } from './admin-registrations-page.tsx';
 import { adminUserPages } from './admin-users-pages.tsx';
 import { animalPages } from './animals-pages.tsx';
+import { devicePages } from './device-page.tsx';
 import { farmPages } from './farms-pages.tsx';
 import { fleetPages } from './fleet-page.tsx';
 import { groupPages } from './groups-pages.tsx';
@@ -59,6 +60,7 @@ export function createPageRoutes(deps: PageDeps): Hono<PageEnv> {
   animalPages(router, deps);
   farmPages(router, deps);
   fleetPages(router, deps);
+  devicePages(router, deps);
   groupPages(router, deps);
   notificationPages(router, deps);
   reportPages(router, deps);

@@ -1,0 +1,278 @@
+import { listDevices } from '../../access/device-queries.ts';
+import { listFarms } from '../../access/farm-queries.ts';
+import { CALIBRATION_BODY, type CalibrationBody, calibrationInput } from '../../api/devices.ts';
+import { invalidRequest } from '../../api/request-validation.ts';
+import { isAdmin } from '../../auth/principal.ts';
+import { forbidden } from '../../auth/session-middleware.ts';
+import {
+  type CalibrationRow,
+  listCalibrations,
+  MAX_NOTE_LENGTH,
+  MAX_SPACING_MM,
+  MIN_SPACING_MM,
+  recordCalibration,
+} from '../../grading/device-calibration.ts';
+import { ActionForm, Button } from '../components/button.tsx';
+import { type Column, DataTable } from '../components/data-table.tsx';
+import { ErrorSummary, TextField } from '../components/form-field.tsx';
+import { LocalTime } from '../components/local-time.tsx';
+import {
+  attempt,
+  commonZone,
+  emptyField,
+  Facts,
+  type FieldErrors,
+  idParam,
+  optionalText,
+  type PageContext,
+  type PageDeps,
+  type PageRouter,
+  pageNotFound,
+  readForm,
+  redirectDone,
+  sendPage,
+  textOf,
+  userOf,
+  validated,
+} from './page-kit.tsx';
+
+type CalibrationValues = {
+  pixel_spacing_mm?: string;
+  image_width?: string;
+  image_height?: string;
+  valid_from?: string;
+  note?: string;
+};
+type CalibrationForm = { values: CalibrationValues; errors: FieldErrors };
+
+const CALIBRATION_LABELS = {
+  pixel_spacing_mm: 'Pixel spacing',
+  image_width: 'Image width',
+  image_height: 'Image height',
+  valid_from: 'Valid from',
+  note: 'Note',
+};
+
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A form field as the API body's number: empty → left out, a number → the number, else the text (the schema names it). */
+const numberOf = (text: string | undefined): number | string | undefined => {
+  const t = (text ?? '').trim();
+  if (t === '') return undefined;
+  return NUMBER_RE.test(t) ? Number(t) : t;
+};
+
+/** The set form as the body of POST /api/v1/devices/{id}/calibrations (checked with the same schema). */
+function calibrationBody(values: CalibrationValues): CalibrationBody {
+  const mm = numberOf(values.pixel_spacing_mm);
+  if (mm === undefined) throw emptyField('pixel_spacing_mm', 'must not be empty');
+  const body: Record<string, unknown> = { pixel_spacing_mm: mm };
+  const width = numberOf(values.image_width);
+  const height = numberOf(values.image_height);
+  if (width !== undefined) body.image_width = width;
+  if (height !== undefined) body.image_height = height;
+  const from = (values.valid_from ?? '').trim();
+  // A date alone is midnight UTC, as for `cti-server calibration --valid-from 2025-09-01`.
+  if (from && !/^\d{4}-\d{2}-\d{2}$/.test(from))
+    throw invalidRequest([{ pointer: '/valid_from', message: 'must be a date such as 2025-09-01' }]);
+  if (from) body.valid_from = `${from}T00:00:00Z`;
+  if (values.note?.trim()) body.note = values.note.trim();
+  return body as CalibrationBody;
+}
+
+/**
+ * GET /fleet/{id} — one device (whoever may see it: the same rule as the fleet) with its pixel-spacing
+ * calibrations; admins set or clear the calibration here (POST /fleet/{id}/calibration, …/clear), the
+ * same rules and rows as `cti-server calibration` and POST /api/v1/devices/{id}/calibrations.
+ */
+export function devicePages(app: PageRouter, deps: PageDeps) {
+  const { sql } = deps;
+
+  async function renderDevice(
+    c: PageContext,
+    id: string,
+    form: CalibrationForm = { values: {}, errors: {} },
+    status: 200 | 422 = 200,
+  ) {
+    const principal = userOf(c);
+    const farms = await listFarms(sql, principal);
+    const zone = commonZone(farms);
+    const [device] = await listDevices(sql, principal, { id, timeZone: zone });
+    if (!device) throw pageNotFound();
+    const calibrations = await listCalibrations(sql, device.id);
+    const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
+    const columns: Column<CalibrationRow>[] = [
+      {
+        header: 'Pixel spacing',
+        primary: true,
+        cell: (r) => (r.pixel_spacing_mm === null ? 'withdrawn (cleared)' : `${r.pixel_spacing_mm} mm/px`),
+      },
+      {
+        header: 'Images',
+        cell: (r) => (r.image_width === null ? 'any size' : `${r.image_width}×${r.image_height}`),
+      },
+      { header: 'Valid from', cell: (r) => time(r.valid_from) },
+      { header: 'In effect', cell: (r) => (r.in_effect ? 'yes' : 'no') },
+      { header: 'Note', cell: (r) => r.note ?? '' },
+      {
+        header: 'Set by',
+        cell: (r) => (
+          <>
+            {r.created_by?.email ?? 'command line'} <span class="muted">{time(r.created_at)}</span>
+          </>
+        ),
+      },
+    ];
+    const admin = isAdmin(principal);
+    return sendPage(
+      c,
+      deps,
+      {
+        title: `Device ${device.device_code}`,
+        children: (
+          <>
+            <Facts
+              items={[
+                ['Label', device.label ?? '—'],
+                [
+                  'Farm',
+                  device.farm ? <a href={`/farms/${device.farm.id}`}>{device.farm.name}</a> : 'unassigned',
+                ],
+                ['Last seen', time(device.last_seen_at)],
+                ['Last upload', time(device.last_upload_at)],
+                ['Captures', String(device.captures_count)],
+              ]}
+            />
+            <p>
+              <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
+              <a href="/fleet">Fleet →</a>
+            </p>
+            <section aria-labelledby="calibration-title">
+              <h2 id="calibration-title">Pixel-spacing calibration</h2>
+              <p class="muted">
+                Grading takes pixel spacing from the device's meta.json first, then from this calibration,
+                then from the scanner's on-screen depth ruler. Rows are history: setting or clearing adds one.
+                Times in {zone}.
+              </p>
+              {calibrations.length === 0 ? (
+                <p id="calibration-none">No calibration: grading uses meta.json or the on-screen ruler.</p>
+              ) : (
+                <DataTable
+                  id="calibrations"
+                  caption="Calibrations, newest first"
+                  columns={columns}
+                  rows={calibrations}
+                />
+              )}
+            </section>
+            {admin && (
+              <section aria-labelledby="calibration-form-title">
+                <h2 id="calibration-form-title">Set the calibration</h2>
+                <p class="muted">
+                  Scans already graded keep their result: regrade them afterwards (
+                  <code>cti-server regrade --device {device.device_code} --since …</code>).
+                </p>
+                <form method="post" action={`/fleet/${device.id}/calibration`} novalidate>
+                  <input type="hidden" name="_csrf" value={principal.csrfToken} />
+                  <ErrorSummary errors={form.errors} />
+                  <TextField
+                    name="pixel_spacing_mm"
+                    label="Pixel spacing"
+                    required
+                    inputmode="decimal"
+                    value={form.values.pixel_spacing_mm}
+                    error={form.errors.pixel_spacing_mm}
+                    hint={`Millimetres per pixel, more than 0 and at most ${MAX_SPACING_MM} (at least ${MIN_SPACING_MM}; stored to 5 decimals), e.g. 0.29586.`}
+                  />
+                  <TextField
+                    name="image_width"
+                    label="Image width"
+                    inputmode="numeric"
+                    value={form.values.image_width}
+                    error={form.errors.image_width}
+                    hint="Pixels. With the height: only images of this size; leave both empty for any size."
+                  />
+                  <TextField
+                    name="image_height"
+                    label="Image height"
+                    inputmode="numeric"
+                    value={form.values.image_height}
+                    error={form.errors.image_height}
+                  />
+                  <TextField
+                    name="valid_from"
+                    label="Valid from"
+                    type="date"
+                    value={form.values.valid_from}
+                    error={form.errors.valid_from}
+                    hint="A date (midnight UTC); empty for now."
+                  />
+                  <TextField
+                    name="note"
+                    label="Note"
+                    maxlength={MAX_NOTE_LENGTH}
+                    value={form.values.note}
+                    error={form.errors.note}
+                    hint="e.g. probe and depth: LV5-2, 20 cm."
+                  />
+                  <Button>Set calibration</Button>
+                </form>
+                <h2 id="calibration-clear-title">Clear the calibration</h2>
+                <p class="muted">
+                  From now on, grading of this device's scans skips the calibration (meta.json or the ruler).
+                </p>
+                <ActionForm
+                  action={`/fleet/${device.id}/calibration/clear`}
+                  csrfToken={principal.csrfToken}
+                  variant="danger"
+                >
+                  Clear calibration
+                </ActionForm>
+              </section>
+            )}
+          </>
+        ),
+      },
+      status,
+    );
+  }
+
+  /** The device, if the principal may see it (404 page otherwise), then admins only (403). */
+  async function adminDevice(c: PageContext, id: string): Promise<string> {
+    const principal = userOf(c);
+    const [device] = await listDevices(sql, principal, { id });
+    if (!device) throw pageNotFound();
+    if (!isAdmin(principal)) throw forbidden('only admins set a device calibration');
+    return device.id;
+  }
+
+  app.get('/fleet/:id', (c) => renderDevice(c, idParam(c)));
+
+  app.post('/fleet/:id/calibration', async (c) => {
+    const id = idParam(c);
+    const form = await readForm(c);
+    const deviceId = await adminDevice(c, id);
+    const values: CalibrationValues = {
+      pixel_spacing_mm: textOf(form, 'pixel_spacing_mm'),
+      image_width: textOf(form, 'image_width'),
+      image_height: textOf(form, 'image_height'),
+      valid_from: textOf(form, 'valid_from'),
+      note: optionalText(form, 'note') ?? '',
+    };
+    const done = await attempt(async () => {
+      const input = calibrationInput(validated(CALIBRATION_BODY, calibrationBody(values)));
+      await recordCalibration(sql, deviceId, input, userOf(c).userId);
+    }, CALIBRATION_LABELS);
+    if (!done.ok) return renderDevice(c, id, { values, errors: done.errors }, 422);
+    return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
+  });
+
+  app.post('/fleet/:id/calibration/clear', async (c) => {
+    const id = idParam(c);
+    await readForm(c);
+    const deviceId = await adminDevice(c, id);
+    const input = calibrationInput({ pixel_spacing_mm: null });
+    await recordCalibration(sql, deviceId, input, userOf(c).userId);
+    return redirectDone(c, `/fleet/${deviceId}`, 'calibration-cleared');
+  });
+}

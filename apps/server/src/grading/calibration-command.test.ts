@@ -27,6 +27,15 @@ describe('device calibration', () => {
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--image-size', '940'], /WIDTHxHEIGHT/],
       [['clear', '--device', 'd', '--pixel-spacing-mm', '0.3'], /clear takes no --pixel-spacing-mm/],
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', 'monday'], /not a date/],
+      // numeric(8, 5) would store it as 0, which the table's check refuses (an error, not a usage message)
+      [['set', '--device', 'd', '--pixel-spacing-mm', '0.000001'], /at least 0\.00001/],
+      [['set', '--device', 'd', '--pixel-spacing-mm', ' '], /mm per pixel/],
+      [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '0000-01-01'], /not a date/],
+      [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--image-size', '0x720'], /WIDTHxHEIGHT/],
+      [
+        ['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--note', 'x'.repeat(501)],
+        /--note must be at most 500/,
+      ],
     ] as const) {
       assert.throws(() => parseCalibrationArgs([...args]), problem);
     }

@@ -4,7 +4,7 @@ import { createRng, deriveSeed } from '../prng.ts';
 export type ExportPlan = {
   seed: number;
   preset: PhantomPreset;
-  /** Fraction of negatives (every kind but `ribeye`, mixed as NEGATIVE_MIX), 0–1. */
+  /** Fraction of negatives (every kind but `ribeye`, mixed as NEGATIVE_MIX, or TRAINING_NEGATIVE_MIX for the training preset), 0–1. */
   negatives: number;
   size: { width: number; height: number } | null;
   maxSide: number | null;
@@ -32,11 +32,23 @@ export const NEGATIVE_MIX: PhantomKind[] = [
   'noise',
 ];
 
+/**
+ * The training preset's mix: NEGATIVE_MIX plus two more cut-off ribeyes and one more mid-sweep
+ * frame, the two kinds the view verdict confused most with ribeyes (held-out keeps NEGATIVE_MIX).
+ */
+export const TRAINING_NEGATIVE_MIX: PhantomKind[] = [
+  ...NEGATIVE_MIX,
+  'ribeye_cut_off',
+  'ribeye_cut_off',
+  'motion_blur',
+];
+
 /** Seed and kind of sample `index`: depends only on (plan, index), not on worker count or order. */
 export function planSample(plan: ExportPlan, index: number): { seed: number; kind: PhantomKind } {
   const seed = deriveSeed(deriveSeed(plan.seed, PRESET_SALT[plan.preset]), index) & 0x7fffffff;
   const rng = createRng(deriveSeed(seed, 'kind'));
-  const kind = rng.next() < plan.negatives ? rng.pick(NEGATIVE_MIX) : 'ribeye';
+  const mix = plan.preset === 'training' ? TRAINING_NEGATIVE_MIX : NEGATIVE_MIX;
+  const kind = rng.next() < plan.negatives ? rng.pick(mix) : 'ribeye';
   return { seed, kind };
 }
 

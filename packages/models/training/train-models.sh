@@ -77,10 +77,30 @@ JSON
 out=${CTI_MODELS_OUT:-$pkg/models}
 scratch="$work/models-$version-$(date +%Y%m%d-%H%M%S)-$$"
 mkdir -p "$scratch"
-echo "train-models: training (preprocessing cache, hint, segmentation) into $scratch"
-# shellcheck disable=SC2086
-time "$py" "$here/train.py" --data "$data" --out "$scratch" --version "$version" \
-  --generator-info "$data/generator.json" --export-seconds $((export_done - start)) ${CTI_TRAIN_ARGS:-}
+train() { # shellcheck disable=SC2086
+  "$py" "$here/train.py" --data "$data" --out "$scratch" --version "$version" \
+    --generator-info "$data/generator.json" --export-seconds $((export_done - start)) ${CTI_TRAIN_ARGS:-} "$@"
+}
+echo "train-models: building the preprocessing cache"
+time train --cache-only
+# The two nets train at once, one torch thread each (CTI_TRAIN_ARGS="--only seg" trains one):
+# on 2 cores that halves the training phase against one after the other.
+case " ${CTI_TRAIN_ARGS:-} " in
+  *" --only "*)
+    echo "train-models: training into $scratch"
+    time train ;;
+  *)
+    echo "train-models: training hint and segmentation at once into $scratch (logs: $scratch/train-*.log)"
+    time {
+      train --only hint >"$scratch/train-hint.log" 2>&1 & hint_pid=$!
+      train --only seg >"$scratch/train-seg.log" 2>&1 & seg_pid=$!
+      hint_rc=0 seg_rc=0
+      wait "$hint_pid" || hint_rc=$?
+      wait "$seg_pid" || seg_rc=$?
+      cat "$scratch/train-hint.log" "$scratch/train-seg.log"
+      [ "$hint_rc" = 0 ] && [ "$seg_rc" = 0 ] || { echo "train-models: training failed (hint $hint_rc, seg $seg_rc)" >&2; exit 1; }
+    } ;;
+esac
 # The segmentation mask threshold, calibrated on the validation split through the inference pipeline.
 echo "train-models: calibrating the mask threshold"
 time node "$pkg/scripts/calibrate-seg-threshold.ts" --data "$data" --models "$scratch"

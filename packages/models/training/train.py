@@ -50,6 +50,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--no-quality-floor", action="store_true",
                     help="export even below quality_floor.py's floors (quick smoke runs into a scratch dir)")
     ap.add_argument("--only", choices=["hint", "seg"], default=None)
+    ap.add_argument("--cache-only", action="store_true",
+                    help="build the preprocessing cache and stop (train-models.sh then trains both nets at once)")
     ap.add_argument("--generator-info", default=None, help="JSON identifying the generator build")
     ap.add_argument("--export-seconds", type=int, default=None)
     return ap.parse_args()
@@ -103,6 +105,8 @@ def main() -> None:
         data = {k: v[: args.max_samples] for k, v in data.items()}
     log(f"loaded {len(data['positive'])} samples in {time.time() - t0:.0f} s (CPU {time.process_time() - c0:.0f} s in this "
         "process; the preprocessing cache is built by 2 worker processes)")
+    if args.cache_only:
+        return
     manifest_path = os.path.join(args.data, "manifest.json")
     with open(manifest_path, encoding="utf8") as f:
         manifest = {k: v for k, v in json.load(f).items() if k != "samples"}

@@ -47,6 +47,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seg-roi-share", type=float, default=0.5,
                     help="share of the ribeyes trained as the refine pass sees them (box + random margins)")
     ap.add_argument("--view-weight", type=float, default=1.5, help="weight of the hint's view-class loss")
+    ap.add_argument("--hard-view-weight", type=float, default=1.0,
+                    help="share of ribeye_cut_off and motion_blur among the negative view classes (x the others)")
     ap.add_argument("--no-quality-floor", action="store_true",
                     help="export even below quality_floor.py's floors (quick smoke runs into a scratch dir)")
     ap.add_argument("--only", choices=["hint", "seg"], default=None)
@@ -124,7 +126,8 @@ def main() -> None:
         net, metrics = train_hint(data, train_idx, val_idx, {"seed": args.seed, "hint_size": args.hint_size,
                                                             "hint_epochs": args.hint_epochs,
                                                             "hint_qat_epochs": args.qat_epochs,
-                                                            "view_weight": args.view_weight}, log)
+                                                            "view_weight": args.view_weight,
+                                                            "hard_view_weight": args.hard_view_weight}, log)
         # Below the floor (quality_floor.py): exported into OUT/below-floor/ for inspection, never into OUT.
         failures = [] if args.no_quality_floor else hint_failures(metrics["qat"])
         out = below_floor_dir(args.out) if failures else args.out
@@ -151,7 +154,7 @@ def main() -> None:
             "selfCheck": int8_check,
             "graphOps": count_ops(os.path.join(out, int8)),
             "training": {**env, "fp32Epochs": args.hint_epochs, "qatEpochs": args.qat_epochs, "batch": 64,
-                         "viewLossWeight": args.view_weight,
+                         "viewLossWeight": args.view_weight, "hardViewClassShare": args.hard_view_weight,
                          "seconds": round(time.time() - t), "cpuSeconds": round(time.process_time() - c)},
             "metrics": metrics})
         check("ribeye-hint", failures)

@@ -137,13 +137,15 @@ describe('ribeye realism: each feature carries its signature', () => {
     assert.ok(Math.abs(gain(false) - 1) < 0.03, `right part ×${gain(false).toFixed(2)}`);
   });
 
-  it('is drawn for the training preset only; held-out params carry none of it', () => {
+  it('is drawn only when asked, and for the training preset only', () => {
     let fascia = 0;
     let neighbours = 0;
     for (let seed = 0; seed < 40; seed++) {
-      const training = generatePhantom({ seed, maxSide: 160 }).labels.params;
-      const heldout = generatePhantom({ seed, preset: 'heldout', maxSide: 160 }).labels.params;
+      const training = generatePhantom({ seed, maxSide: 160, realism: true }).labels.params;
+      const heldout = generatePhantom({ seed, preset: 'heldout', maxSide: 160, realism: true }).labels.params;
       assert.equal(heldout.realism, undefined, `seed ${seed}`);
+      const plain = generatePhantom({ seed, maxSide: 160 });
+      assert.equal(plain.labels.params.realism, undefined, `seed ${seed}`);
       assert.ok(training.realism, `seed ${seed}`);
       if (training.realism.internalFascia.length > 0) fascia++;
       if (training.realism.neighbours.length > 0) neighbours++;
@@ -152,12 +154,12 @@ describe('ribeye realism: each feature carries its signature', () => {
     assert.ok(neighbours >= 12 && neighbours <= 34, `look-alike neighbours in ${neighbours}/40`);
   });
 
-  it('the training mix draws more cut-off and mid-sweep negatives; held-out keeps its mix', () => {
-    const share = (preset: 'training' | 'heldout', kind: string) => {
+  it('the training mix with realism draws more cut-off and mid-sweep negatives; otherwise NEGATIVE_MIX', () => {
+    const share = (preset: 'training' | 'heldout', kind: string, realism = true) => {
       let n = 0;
       let k = 0;
       for (let i = 0; i < 4000; i++) {
-        const s = planSample({ seed: 1, preset, negatives: 1, size: null, maxSide: null }, i);
+        const s = planSample({ seed: 1, preset, negatives: 1, size: null, maxSide: null, realism }, i);
         n++;
         if (s.kind === kind) k++;
       }
@@ -171,6 +173,10 @@ describe('ribeye realism: each feature carries its signature', () => {
     assert.ok(
       share('heldout', 'ribeye_cut_off') < 0.19,
       `held-out cut-off ${share('heldout', 'ribeye_cut_off')}`,
+    );
+    assert.ok(
+      share('training', 'ribeye_cut_off', false) < 0.19,
+      `training without realism: cut-off ${share('training', 'ribeye_cut_off', false)}`,
     );
   });
 });

@@ -9,8 +9,8 @@ import { createValueNoise } from './value-noise.ts';
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /**
- * What real ribeyes show that a clean lens lacks (drawn for the training preset only, from its own
- * fork: every other draw stays put and the held-out preset renders exactly as before):
+ * What real ribeyes show that a clean lens lacks (opt-in `realism`, training preset only, from its
+ * own fork: every other draw stays put; without it a phantom renders exactly as before):
  * - fascia lines INSIDE the lens (between the longissimus' own bundles; hzau-201615 has a long
  *   bright one near its lateral end), so a bright line is not always the ribeye's boundary;
  * - the lens' part beyond one of those lines echoing darker or brighter (its lateral part);

@@ -30,6 +30,8 @@ export type PhantomOverrides = {
   dynamicRangeDb?: number;
   marblingDensity?: number;
   fatThicknessMm?: number;
+  /** Training preset only: draw ribeye-realism features and hard positives (opt-in). */
+  realism?: boolean;
 };
 
 type Ranges = {
@@ -137,9 +139,10 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     outlineVisibility: round(a.range(0.2, 1), 2),
     interfaceWidthMm: round(a.range(0.3, 0.8), 2),
   };
-  // Training only, from its own fork: the held-out preset renders exactly as it always did.
+  // Opt-in, training only, from their own forks: every other draw stays put, so without it (and for
+  // the held-out preset always) a phantom renders exactly as before.
   const realistic =
-    preset === 'training'
+    preset === 'training' && o.realism
       ? { ...base, ...nearEdge(rng.fork('edge'), base, fieldMm), ...sampleRealism(rng.fork('realism'), base) }
       : base;
   return { ...realistic, ...kindParams(kind, realistic, rng.fork(`kind-${kind}`), fieldMm) };

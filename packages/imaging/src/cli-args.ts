@@ -7,9 +7,10 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage:
   cti-phantom export --out DIR --count N --seed S [--preset training|heldout] [--size WxH | --max-side PX]
-                     [--negatives FRACTION] [--workers K]
+                     [--negatives FRACTION] [--workers K] [--realism]
   cti-phantom sample --seed S --out FILE.png [--preset training|heldout] [--size WxH] [--max-side PX]
-                     [--kind ${PHANTOM_KINDS.join('|')}] [--labels FILE.json]`;
+                     [--kind ${PHANTOM_KINDS.join('|')}] [--labels FILE.json] [--realism]
+  --realism (training preset): ribeye realism, hard positives and the training negative mix (README).`;
 
 export type ExportCommand = {
   command: 'export';
@@ -21,6 +22,7 @@ export type ExportCommand = {
   maxSide: number | null;
   negatives: number;
   workers: number | undefined;
+  realism: boolean;
 };
 export type SampleCommand = {
   command: 'sample';
@@ -31,6 +33,7 @@ export type SampleCommand = {
   maxSide: number | null;
   kind: PhantomKind;
   labels: string | null;
+  realism: boolean;
 };
 
 const KINDS = PHANTOM_KINDS;
@@ -54,6 +57,7 @@ export function parseCli(argv: string[]): ExportCommand | SampleCommand {
       workers: { type: 'string' },
       kind: { type: 'string' },
       labels: { type: 'string' },
+      realism: { type: 'boolean' },
     },
   });
   if (!values.out) throw new UsageError('--out is required');
@@ -63,6 +67,7 @@ export function parseCli(argv: string[]): ExportCommand | SampleCommand {
     preset: preset(values.preset),
     size: values.size === undefined ? null : size(values.size),
     maxSide: values['max-side'] === undefined ? null : int('--max-side', values['max-side'], 32),
+    realism: values.realism === true,
   };
   if (command === 'sample') {
     const kind = (values.kind ?? 'ribeye') as PhantomKind;

@@ -101,6 +101,22 @@ describe('cti-phantom CLI', () => {
     }
   });
 
+  it('--realism: the manifest and every ribeye label record it; without it neither does', async () => {
+    const on = await mkdtemp(join(tmpdir(), 'cti-phantom-r-'));
+    const off = await mkdtemp(join(tmpdir(), 'cti-phantom-p-'));
+    const args = ['--count', '6', '--seed', '4', '--size', '160x120', '--workers', '1'];
+    assert.equal(run(['export', '--out', on, ...args, '--realism']).status, 0);
+    assert.equal(run(['export', '--out', off, ...args]).status, 0);
+    const read = async (dir: string, f: string) => JSON.parse(await readFile(join(dir, f), 'utf8'));
+    assert.equal((await read(on, 'manifest.json')).realism, true);
+    assert.equal((await read(off, 'manifest.json')).realism, undefined);
+    for (const s of (await read(on, 'manifest.json')).samples) {
+      assert.equal(s.kind, 'ribeye', 'negatives 0: every sample a ribeye');
+      assert.ok((await read(on, s.labels)).params.realism, s.labels);
+      assert.equal((await read(off, s.labels)).params.realism, undefined, s.labels);
+    }
+  });
+
   it('writes one sample and rejects bad arguments with exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cti-phantom-s-'));
     const r = run([

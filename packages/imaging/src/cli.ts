@@ -38,6 +38,7 @@ async function sample(cmd: SampleCommand): Promise<number> {
     seed: cmd.seed,
     preset: cmd.preset,
     kind: cmd.kind,
+    realism: cmd.realism,
     ...(cmd.size ?? {}),
     ...(cmd.maxSide ? { maxSide: cmd.maxSide } : {}),
   });

@@ -10,6 +10,9 @@
 #   CTI_TRAIN_SEED    export seed                   (default 7101)
 #   CTI_TRAIN_NEGATIVES share of negatives          (default 0.35; every negative kind, NEGATIVE_MIX)
 #   CTI_VIEW_COUNT    view-calibration phantoms     (default 1200, half negatives, seed CTI_TRAIN_SEED+1)
+#   CTI_TRAIN_REALISM=1  export both sets with `cti-phantom export --realism` (ribeye realism, hard
+#                     positives, more cut-off/mid-sweep negatives; off by default: the 3.2.0 attempt
+#                     trained on them came out worse than 3.0.0, see the README)
 #   CTI_MODEL_VERSION version written to the cards  (default from training/VERSION)
 #   CTI_TRAIN_DIR     work dir for phantoms + cache (default $TMPDIR/cti-train)
 #   CTI_TRAIN_ARGS    extra arguments for train.py  (e.g. "--hint-epochs 10" for a quick run)
@@ -28,6 +31,8 @@ seed=${CTI_TRAIN_SEED:-7101}
 negatives=${CTI_TRAIN_NEGATIVES:-0.35}
 view_count=${CTI_VIEW_COUNT:-1200}
 view_seed=$((seed + 1))
+realism=""
+[ "${CTI_TRAIN_REALISM:-}" = 1 ] && realism="--realism"
 version=${CTI_MODEL_VERSION:-$(cat "$here/VERSION")}
 work=${CTI_TRAIN_DIR:-${TMPDIR:-/tmp}/cti-train}
 start=$(date +%s)
@@ -49,27 +54,27 @@ if [ ! -f "$gen/packages/imaging/dist/cli.js" ]; then
   (cd "$gen/packages/imaging" && ./node_modules/.bin/tsc -p tsconfig.build.json)
 fi
 gen_sha=$(cd "$gen/packages/imaging" && find dist -name '*.js' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
-data="$work/phantoms-${commit:0:12}-s$seed-n$count-neg$negatives"
+data="$work/phantoms-${commit:0:12}-s$seed-n$count-neg$negatives${realism:+-realism}"
 if [ ! -f "$data/manifest.json" ]; then
   rm -rf "$data"
   echo "train-models: exporting $count training phantoms"
   time node "$gen/packages/imaging/dist/cli.js" export --out "$data" --count "$count" --seed "$seed" \
-    --preset training --negatives "$negatives" --workers 2
+    --preset training --negatives "$negatives" --workers 2 $realism
 fi
 # The view verdict's calibration set: its own seed, half negatives (never the held-out set).
-view_data="$work/view-${commit:0:12}-s$view_seed-n$view_count"
+view_data="$work/view-${commit:0:12}-s$view_seed-n$view_count${realism:+-realism}"
 if [ ! -f "$view_data/manifest.json" ]; then
   rm -rf "$view_data"
   echo "train-models: exporting $view_count view-calibration phantoms"
   time node "$gen/packages/imaging/dist/cli.js" export --out "$view_data" --count "$view_count" --seed "$view_seed" \
-    --preset training --negatives 0.5 --max-side 640 --workers 2
+    --preset training --negatives 0.5 --max-side 640 --workers 2 $realism
 fi
 export_done=$(date +%s)
 echo "train-models: phantoms in $data (export/reuse took $((export_done - start)) s)"
 [ "${CTI_TRAIN_EXPORT_ONLY:-}" = 1 ] && exit 0
 cat > "$data/generator.json" <<JSON
 {"package": "@cti/imaging", "gitCommit": "$commit", "distSha256": "$gen_sha",
- "command": "cti-phantom export --count $count --seed $seed --preset training --negatives $negatives --workers 2"}
+ "command": "cti-phantom export --count $count --seed $seed --preset training --negatives $negatives --workers 2${realism:+ $realism}"}
 JSON
 
 # Everything is written into a fresh scratch dir first and copied over $out only when the models
@@ -77,17 +82,37 @@ JSON
 out=${CTI_MODELS_OUT:-$pkg/models}
 scratch="$work/models-$version-$(date +%Y%m%d-%H%M%S)-$$"
 mkdir -p "$scratch"
-echo "train-models: training (preprocessing cache, hint, segmentation) into $scratch"
-# shellcheck disable=SC2086
-time "$py" "$here/train.py" --data "$data" --out "$scratch" --version "$version" \
-  --generator-info "$data/generator.json" --export-seconds $((export_done - start)) ${CTI_TRAIN_ARGS:-}
+train() { # shellcheck disable=SC2086
+  "$py" "$here/train.py" --data "$data" --out "$scratch" --version "$version" \
+    --generator-info "$data/generator.json" --export-seconds $((export_done - start)) ${CTI_TRAIN_ARGS:-} "$@"
+}
+echo "train-models: building the preprocessing cache"
+time train --cache-only
+# The two nets train at once, one torch thread each (CTI_TRAIN_ARGS="--only seg" trains one):
+# on 2 cores that halves the training phase against one after the other.
+case " ${CTI_TRAIN_ARGS:-} " in
+  *" --only "*)
+    echo "train-models: training into $scratch"
+    time train ;;
+  *)
+    echo "train-models: training hint and segmentation at once into $scratch (logs: $scratch/train-*.log)"
+    time {
+      train --only hint >"$scratch/train-hint.log" 2>&1 & hint_pid=$!
+      train --only seg >"$scratch/train-seg.log" 2>&1 & seg_pid=$!
+      hint_rc=0 seg_rc=0
+      wait "$hint_pid" || hint_rc=$?
+      wait "$seg_pid" || seg_rc=$?
+      cat "$scratch/train-hint.log" "$scratch/train-seg.log"
+      [ "$hint_rc" = 0 ] && [ "$seg_rc" = 0 ] || { echo "train-models: training failed (hint $hint_rc, seg $seg_rc)" >&2; exit 1; }
+    } ;;
+esac
 # The segmentation mask threshold, calibrated on the validation split through the inference pipeline.
 echo "train-models: calibrating the mask threshold"
 time node "$pkg/scripts/calibrate-seg-threshold.ts" --data "$data" --models "$scratch"
 # The view verdict's logistic calibration over the new hint's outputs.
 echo "train-models: calibrating the view verdict"
 time node "$pkg/scripts/calibrate-view.ts" --data "$view_data" --models "$scratch" --version "$version" \
-  --command "cti-phantom export --count $view_count --seed $view_seed --preset training --negatives 0.5 --max-side 640 (@cti/imaging $commit)"
+  --command "cti-phantom export --count $view_count --seed $view_seed --preset training --negatives 0.5 --max-side 640${realism:+ $realism} (@cti/imaging $commit)"
 case " ${CTI_TRAIN_ARGS:-} " in *" --no-quality-floor "*)
   echo "train-models: --no-quality-floor: models left in $scratch, not copied to $out" >&2
   exit 0 ;;

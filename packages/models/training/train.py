@@ -47,9 +47,13 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seg-roi-share", type=float, default=0.5,
                     help="share of the ribeyes trained as the refine pass sees them (box + random margins)")
     ap.add_argument("--view-weight", type=float, default=1.5, help="weight of the hint's view-class loss")
+    ap.add_argument("--hard-view-weight", type=float, default=1.0,
+                    help="share of ribeye_cut_off and motion_blur among the negative view classes (x the others)")
     ap.add_argument("--no-quality-floor", action="store_true",
                     help="export even below quality_floor.py's floors (quick smoke runs into a scratch dir)")
     ap.add_argument("--only", choices=["hint", "seg"], default=None)
+    ap.add_argument("--cache-only", action="store_true",
+                    help="build the preprocessing cache and stop (train-models.sh then trains both nets at once)")
     ap.add_argument("--generator-info", default=None, help="JSON identifying the generator build")
     ap.add_argument("--export-seconds", type=int, default=None)
     return ap.parse_args()
@@ -103,6 +107,8 @@ def main() -> None:
         data = {k: v[: args.max_samples] for k, v in data.items()}
     log(f"loaded {len(data['positive'])} samples in {time.time() - t0:.0f} s (CPU {time.process_time() - c0:.0f} s in this "
         "process; the preprocessing cache is built by 2 worker processes)")
+    if args.cache_only:
+        return
     manifest_path = os.path.join(args.data, "manifest.json")
     with open(manifest_path, encoding="utf8") as f:
         manifest = {k: v for k, v in json.load(f).items() if k != "samples"}
@@ -120,7 +126,8 @@ def main() -> None:
         net, metrics = train_hint(data, train_idx, val_idx, {"seed": args.seed, "hint_size": args.hint_size,
                                                             "hint_epochs": args.hint_epochs,
                                                             "hint_qat_epochs": args.qat_epochs,
-                                                            "view_weight": args.view_weight}, log)
+                                                            "view_weight": args.view_weight,
+                                                            "hard_view_weight": args.hard_view_weight}, log)
         # Below the floor (quality_floor.py): exported into OUT/below-floor/ for inspection, never into OUT.
         failures = [] if args.no_quality_floor else hint_failures(metrics["qat"])
         out = below_floor_dir(args.out) if failures else args.out
@@ -147,7 +154,7 @@ def main() -> None:
             "selfCheck": int8_check,
             "graphOps": count_ops(os.path.join(out, int8)),
             "training": {**env, "fp32Epochs": args.hint_epochs, "qatEpochs": args.qat_epochs, "batch": 64,
-                         "viewLossWeight": args.view_weight,
+                         "viewLossWeight": args.view_weight, "hardViewClassShare": args.hard_view_weight,
                          "seconds": round(time.time() - t), "cpuSeconds": round(time.process_time() - c)},
             "metrics": metrics})
         check("ribeye-hint", failures)

@@ -61,18 +61,26 @@ def hint_loss(out, box, has_box, view, class_weights, view_weight=1.0):
     return 2 * cell_loss + box_l.sum() / pos.sum() + score_loss + view_loss
 
 
-def view_class_weights(view: np.ndarray, k: int) -> torch.Tensor:
-    """Ribeye and the negatives weigh half each in total, every negative class the same among them."""
+# Negative classes that look most like a ribeye view (3.0.0's view head took 32 % of held-out cut-off
+# frames for ribeyes); `--hard-view-weight` gives them that many times the share of the others.
+HARD_CLASSES = (VIEW_CLASSES.index("ribeye_cut_off"), VIEW_CLASSES.index("motion_blur"))
+
+
+def view_class_weights(view: np.ndarray, k: int, hard: float = 1.0) -> torch.Tensor:
+    """Ribeye and the negatives weigh half each in total; among the negatives every class the same
+    share, HARD_CLASSES `hard` times that (1 = all the same, as 3.0.0 was trained)."""
     counts = np.bincount(view, minlength=k).astype(np.float64)
     w = np.zeros(k)
     neg = [c for c in range(1, k) if counts[c] > 0]
+    shares = {c: hard if c in HARD_CLASSES else 1.0 for c in neg}
+    total = sum(shares.values())
     w[0] = 0.5 / max(counts[0], 1)
     for c in neg:
-        w[c] = 0.5 / len(neg) / counts[c]
+        w[c] = 0.5 * shares[c] / total / counts[c]
     return torch.tensor(w / w[w > 0].mean(), dtype=torch.float32)
 
 
-def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat=False, view_weight=1.0):
+def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat=False, view_weight=1.0, hard=1.0):
     """Float phases run channels-last (oneDNN's fast path on CPU: ~1.6x per batch here); the QAT phase
     does not (its fake-quant ops gain nothing from it)."""
     fmt = torch.contiguous_format if qat else torch.channels_last
@@ -83,7 +91,7 @@ def run_epochs(net, data, train_idx, epochs, lr, batch, gen, size, log, tag, qat
     exact, aug = torch.from_numpy(data["hint"])[:, None], torch.from_numpy(data["aug"])[:, None]
     box, has_box = torch.from_numpy(data["box"]), torch.from_numpy(data["has_box"])
     view = torch.from_numpy(data["view_class"])
-    weights = view_class_weights(data["view_class"][train_idx.numpy()], len(VIEW_CLASSES))
+    weights = view_class_weights(data["view_class"][train_idx.numpy()], len(VIEW_CLASSES), hard)
     for ep in range(epochs):
         net.train()
         if qat and ep > 0 and ep == epochs - 1:
@@ -131,8 +139,9 @@ def train_hint(data, train_idx, val_idx, cfg, log):
     gen = torch.Generator().manual_seed(cfg["seed"])
     torch.manual_seed(cfg["seed"])
     net = HintNet(cfg["hint_size"], len(VIEW_CLASSES))
-    vw = cfg.get("view_weight", 1.0)
-    run_epochs(net, data, train_idx, cfg["hint_epochs"], 2e-3, 64, gen, cfg["hint_size"], log, "hint fp32", view_weight=vw)
+    vw, hard = cfg.get("view_weight", 1.0), cfg.get("hard_view_weight", 1.0)
+    run_epochs(net, data, train_idx, cfg["hint_epochs"], 2e-3, 64, gen, cfg["hint_size"], log, "hint fp32", view_weight=vw,
+               hard=hard)
     fp32_metrics = evaluate(net, data, val_idx)
     log(f"hint fp32 val {fp32_metrics}")
     net.fuse_for_qat()
@@ -140,7 +149,7 @@ def train_hint(data, train_idx, val_idx, cfg, log):
     net.train()
     torch.ao.quantization.prepare_qat(net, inplace=True)
     run_epochs(net, data, train_idx, cfg["hint_qat_epochs"], 3e-4, 64, gen, cfg["hint_size"], log, "hint qat", qat=True,
-               view_weight=vw)
+               view_weight=vw, hard=hard)
     qat_metrics = evaluate(net, data, val_idx)
     log(f"hint qat val {qat_metrics}")
     return net, {"fp32_before_qat": fp32_metrics, "qat": qat_metrics}

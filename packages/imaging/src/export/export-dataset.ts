@@ -21,6 +21,8 @@ export type Manifest = {
   negatives: number;
   size: ExportPlan['size'];
   max_side: number | null;
+  /** Present (true) only for an export with `realism`. */
+  realism?: true;
   kinds: Record<string, number>;
   samples: ManifestEntry[];
 };
@@ -41,6 +43,7 @@ export async function exportDataset(o: ExportOptions): Promise<Manifest> {
     negatives: o.negatives,
     size: o.size,
     maxSide: o.maxSide,
+    ...(o.realism ? { realism: true } : {}),
   };
   const workers = Math.min(o.workers ?? availableParallelism(), o.count);
   const entries: ManifestEntry[] = [];
@@ -69,6 +72,7 @@ export async function exportDataset(o: ExportOptions): Promise<Manifest> {
     negatives: o.negatives,
     size: o.size,
     max_side: o.maxSide,
+    ...(o.realism ? { realism: true as const } : {}),
     kinds,
     samples: entries,
   };

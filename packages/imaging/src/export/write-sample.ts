@@ -25,6 +25,7 @@ export async function writeSample(dir: string, plan: ExportPlan, index: number):
     seed,
     kind,
     preset: plan.preset,
+    ...(plan.realism ? { realism: true } : {}),
     ...(plan.size ?? {}),
     ...(plan.maxSide ? { maxSide: plan.maxSide } : {}),
   });

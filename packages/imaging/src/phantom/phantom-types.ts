@@ -155,6 +155,37 @@ export type PhantomParams = {
   /** transverse_wrong_site / rump_p8: fascia lines between muscles below the fat, depth at the
    * field's centre (mm below the last fat line) and slope (mm per mm across the field). */
   muscleSeams?: { depthMm: number; slope: number }[];
+  /** Training preset: what real ribeyes show that a clean lens lacks (ribeye-realism.ts). */
+  realism?: RibeyeRealism;
+};
+
+export type RibeyeRealism = {
+  /** Bright fascia lines inside the lens: start across it (0 left end – 1 right end) and below its
+   * top (share of its height), direction (degrees from +x, downwards: 25–155), length, brightness (×). */
+  internalFascia: {
+    atFrac: number;
+    startFrac: number;
+    angleDeg: number;
+    lengthMm: number;
+    brightness: number;
+  }[];
+  /** The lens' part on one side of the first inner fascia echoes at its own level (dB). */
+  lateralEcho: { side: 'left' | 'right'; db: number } | null;
+  /** Muscles beside the lens with the ribeye's texture and level (dB against it); overlapMm = how far
+   * the neighbour reaches under the lens' thin end. */
+  neighbours: {
+    side: 'left' | 'right';
+    widthMm: number;
+    heightMm: number;
+    overlapMm: number;
+    db: number;
+    /** Brightness of a fascia line along the neighbour's floor (0 = none). */
+    floorLine: number;
+  }[];
+  /** Depth of ribeye-like muscle under the floor (0 = none), mm. */
+  floorMimicMm: number;
+  /** Fascicle cell size of the look-alike muscle, mm. */
+  cellMm: number;
 };
 
 export type PhantomLabels = {

@@ -3,6 +3,7 @@ import { createCellTexture } from './muscle-texture.ts';
 import type { PhantomParams } from './phantom-types.ts';
 import { createRibeyeAnatomy, NO_RIBEYE, type RibeyeAnatomy } from './ribeye-anatomy.ts';
 import { addRibeyeHalo } from './ribeye-halo.ts';
+import { applyRibeyeRealism } from './ribeye-realism.ts';
 import type { ScanGeometry } from './scan-geometry.ts';
 import { addBoneSurfaces, addReverberation, applyBoneShadows, applyDropouts } from './scene-effects.ts';
 import { createTissueMaps, incidence, lineProfile, stamp, strand, type TissueMaps } from './tissue-maps.ts';
@@ -17,6 +18,7 @@ export function buildRibeyeScene(
   const anatomy = createRibeyeAnatomy(p, rng.int(0, 2 ** 30), g.bounds, 0.5 * g.spacingMm);
   const maps = createTissueMaps(g);
   fillLayers(g, p, anatomy, maps, rng.fork('layers'));
+  applyRibeyeRealism(g, p, anatomy, maps, rng.fork('realism'));
   addRibeyeHalo(g, p, anatomy, maps, rng.fork('halo'));
   addMarbling(g, p, anatomy, maps, rng.fork('marbling'));
   addBoneSurfaces(g, p, maps, (b, x) => anatomy.boneTop(b, x));

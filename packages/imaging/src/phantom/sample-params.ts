@@ -11,6 +11,7 @@ import type {
   ScreenLayout,
 } from './phantom-types.ts';
 import { skinDepthMm } from './ribeye-anatomy.ts';
+import { sampleRealism } from './ribeye-realism.ts';
 import { sampleFurniture, sampleLayout } from './sample-layout.ts';
 
 /** What a caller may pin; everything else is drawn from the preset's ranges. */
@@ -29,6 +30,8 @@ export type PhantomOverrides = {
   dynamicRangeDb?: number;
   marblingDensity?: number;
   fatThicknessMm?: number;
+  /** Training preset only: draw ribeye-realism features and hard positives (opt-in). */
+  realism?: boolean;
 };
 
 type Ranges = {
@@ -136,7 +139,25 @@ export function sampleParams(rng: Rng, o: PhantomOverrides): PhantomParams {
     outlineVisibility: round(a.range(0.2, 1), 2),
     interfaceWidthMm: round(a.range(0.3, 0.8), 2),
   };
-  return { ...base, ...kindParams(kind, base, rng.fork(`kind-${kind}`), fieldMm) };
+  // Opt-in, training only, from their own forks: every other draw stays put, so without it (and for
+  // the held-out preset always) a phantom renders exactly as before.
+  const realistic =
+    preset === 'training' && o.realism
+      ? { ...base, ...nearEdge(rng.fork('edge'), base, fieldMm), ...sampleRealism(rng.fork('realism'), base) }
+      : base;
+  return { ...realistic, ...kindParams(kind, realistic, rng.fork(`kind-${kind}`), fieldMm) };
+}
+
+/**
+ * Hard positives (training only): one ribeye in six slid against a field edge yet whole (its end
+ * 0–4 % of the field inside the edge), bones moved with it; the view verdict must accept it.
+ */
+function nearEdge(rng: Rng, p: PhantomParams, fieldMm: number): Partial<PhantomParams> {
+  if (p.kind !== 'ribeye' || !rng.chance(1 / 6) || p.ribeyeWidthMm > 0.92 * fieldMm) return {};
+  const side = rng.chance(0.5) ? -1 : 1;
+  const centre = round(side * (fieldMm / 2 - p.ribeyeWidthMm / 2 - rng.range(0, 0.04) * fieldMm), 1);
+  const dx = centre - p.ribeyeCenterXMm;
+  return { ribeyeCenterXMm: centre, bones: p.bones.map((b) => ({ ...b, xMm: round(b.xMm + dx, 1) })) };
 }
 
 /**

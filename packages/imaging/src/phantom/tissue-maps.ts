@@ -77,6 +77,8 @@ export function strand(
     widthMm: number;
     sigma: number;
     coherent: number;
+    /** Random turn per step, radians (default 0.18: a meandering septum). */
+    bendRad?: number;
   },
   onlyMask = true,
 ): void {
@@ -97,7 +99,7 @@ export function strand(
       },
       onlyMask,
     );
-    angle += rng.normal() * 0.18;
+    angle += rng.normal() * (s.bendRad ?? 0.18);
     x += Math.cos(angle) * step;
     z += Math.sin(angle) * step;
   }

@@ -1,7 +1,7 @@
 import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, type Fragment, readableFarm } from './farm-access.ts';
-import { isoUtc } from './sql-fragments.ts';
+import { capturedAhead, isoUtc, scanSortKey } from './sql-fragments.ts';
 
 export type DeviceRow = {
   id: string;
@@ -27,7 +27,8 @@ function visibleDevice(sql: Db, principal: Principal): Fragment {
 
 /**
  * The fleet: last seen, last upload, captures, and scans captured "today" in `timeZone` (IANA name,
- * default UTC) — only scans on farms the caller may see are counted.
+ * default UTC) — only scans on farms the caller may see are counted, and not those captured ahead of
+ * the server clock (sql-fragments' capturedAhead: a device clock running fast).
  */
 export async function listDevices(
   sql: Db,
@@ -42,7 +43,7 @@ export async function listDevices(
              ${isoUtc(sql, sql`d.last_seen_at`)} AS last_seen_at, ${isoUtc(sql, sql`d.last_upload_at`)} AS last_upload_at,
              coalesce(d.captures_count, 0) AS captures_count,
              (SELECT count(*)::int FROM scans s
-               WHERE s.device_id = d.id AND coalesce(s.captured_at, s.created_at, '-infinity'::timestamptz) >= day.starts
+               WHERE s.device_id = d.id AND ${scanSortKey(sql)} >= day.starts AND NOT ${capturedAhead(sql)}
                  AND ${readableFarm(sql, principal, sql`s.farm_id`)}) AS scans_today,
              ${isoUtc(sql, sql`day.starts`)} AS today_starts_at
         FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id

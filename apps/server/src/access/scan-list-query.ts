@@ -2,7 +2,7 @@ import { isAdmin, type Principal } from '../auth/principal.ts';
 import { and, type Db, type Fragment, readableFarm } from './farm-access.ts';
 import type { ScanCursor } from './scan-cursor.ts';
 import type { ScanFilters } from './scan-filters.ts';
-import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
+import { capturedAhead, featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
 
 /** One row of the scans list (see scanColumns); the API maps it with toScanListItem(). */
 export type ScanListRow = {
@@ -226,12 +226,17 @@ export async function findScanListRow(
   return row;
 }
 
-/** Counts of the filtered scans by status, overall and captured in the last 24 hours. */
+/**
+ * Counts of the filtered scans by status: overall, captured in the last 24 hours (never later than
+ * now + the clock tolerance), and captured ahead of the server clock (a device clock running fast).
+ */
 export function scanCountsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
   const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
-  return sql<{ status: string; total: number; last_24h: number }[]>`
+  return sql<{ status: string; total: number; last_24h: number; ahead: number }[]>`
     SELECT s.status::text AS status, count(*)::int AS total,
-           count(*) FILTER (WHERE ${scanSortKey(sql)} >= now() - interval '24 hours')::int AS last_24h
+           count(*) FILTER (WHERE ${scanSortKey(sql)} >= now() - interval '24 hours'
+                              AND NOT ${capturedAhead(sql)})::int AS last_24h,
+           count(*) FILTER (WHERE ${capturedAhead(sql)})::int AS ahead
       FROM scans s ${gradingJoin}
      WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
      GROUP BY s.status`;

@@ -25,7 +25,8 @@ export const deviceSchema: JsonSchema = object({
   captures_count: { type: 'integer' },
   scans_today: {
     type: 'integer',
-    description: 'Scans captured since midnight in `tz` that the caller may see.',
+    description:
+      'Scans captured since midnight in `tz` that the caller may see (not those captured more than 5 minutes ahead of the server clock: a device clock running fast).',
   },
   today_starts_at: dateTime,
 });

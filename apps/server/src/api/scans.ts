@@ -75,6 +75,8 @@ export function scanRoutes({ sql, plannedSql, signer }: ApiDeps): ApiRoute[] {
       path: '/scans/counts',
       tag: 'scans',
       summary: 'Counts of the filtered scans by status, overall and captured in the last 24 hours',
+      description:
+        '`last_24h` counts scans captured from 24 hours ago up to 5 minutes ahead of the server clock; a scan whose device clock runs further ahead is in `total` and `captured_ahead` only.',
       access: 'user',
       query: SCAN_FILTER_PARAMS,
       responses: {
@@ -84,6 +86,11 @@ export function scanRoutes({ sql, plannedSql, signer }: ApiDeps): ApiRoute[] {
             total: { type: 'integer' },
             by_status: counts,
             last_24h: object({ total: { type: 'integer' }, by_status: counts }),
+            captured_ahead: {
+              type: 'integer',
+              description:
+                'Scans captured more than 5 minutes ahead of the server clock (a device clock running fast): in `total`, not in `last_24h`.',
+            },
           }),
         },
       },
@@ -92,7 +99,9 @@ export function scanRoutes({ sql, plannedSql, signer }: ApiDeps): ApiRoute[] {
         const zero = () => Object.fromEntries(SCAN_STATUSES.map((s) => [s, 0])) as Record<string, number>;
         const byStatus = zero();
         const recent = zero();
+        let ahead = 0;
         for (const r of rows) {
+          ahead += r.ahead;
           byStatus[r.status] = r.total;
           recent[r.status] = r.last_24h;
         }
@@ -101,6 +110,7 @@ export function scanRoutes({ sql, plannedSql, signer }: ApiDeps): ApiRoute[] {
           total: sum(byStatus),
           by_status: byStatus,
           last_24h: { total: sum(recent), by_status: recent },
+          captured_ahead: ahead,
         });
       },
     }),

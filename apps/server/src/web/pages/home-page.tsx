@@ -31,6 +31,7 @@ export function homePages(app: PageRouter, deps: PageDeps) {
     const byStatus = new Map(counts.map((r) => [r.status, r]));
     const total = counts.reduce((n, r) => n + r.total, 0);
     const day = counts.reduce((n, r) => n + r.last_24h, 0);
+    const ahead = counts.reduce((n, r) => n + r.ahead, 0);
     const rows = await Promise.all(recent.map((r) => toScanRow(r, signer)));
     return sendPage(c, deps, {
       title: 'Overview',
@@ -100,6 +101,13 @@ export function homePages(app: PageRouter, deps: PageDeps) {
                 </tr>
               </tbody>
             </table>
+            {ahead > 0 && (
+              <p class="flash flash-info" id="captured-ahead">
+                {ahead} {ahead === 1 ? 'scan has' : 'scans have'} a capture time in the future (a device clock
+                running ahead): counted in All, not in Last 24 hours. Check the devices' clocks on the{' '}
+                <a href="/fleet">fleet page</a>.
+              </p>
+            )}
           </section>
           <section aria-labelledby="recent-title">
             <h2 id="recent-title">Recent scans</h2>

@@ -7,7 +7,13 @@ import type { ApiDeps } from './api-deps.ts';
 import type { ApiRoute, JsonSchema } from './api-route.ts';
 import { assetSchema } from './asset-views.ts';
 import { assetRoutes } from './assets.ts';
-import { calibrationSchema, deviceCalibrationsSchema, deviceRoutes, deviceSchema } from './devices.ts';
+import {
+  calibrationChangeSchema,
+  calibrationSchema,
+  deviceCalibrationsSchema,
+  deviceRoutes,
+  deviceSchema,
+} from './devices.ts';
 import { farmMemberRoutes } from './farm-members.ts';
 import { farmRoutes, farmSchema } from './farms.ts';
 import { groupRoutes, groupSchema } from './groups.ts';
@@ -57,6 +63,7 @@ export const apiSchemas: Record<string, JsonSchema> = {
   Device: deviceSchema,
   DeviceCalibration: calibrationSchema,
   DeviceCalibrations: deviceCalibrationsSchema,
+  DeviceCalibrationChange: calibrationChangeSchema,
   Registration: registrationSchema,
   Announcement: announcementSchema,
   Notification: notificationSchema,

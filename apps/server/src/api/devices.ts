@@ -4,12 +4,14 @@ import {
   type CalibrationInput,
   calibrationProblems,
   listCalibrations,
+  MAX_CALIBRATION_REGRADE_JOBS,
   MAX_IMAGE_SIDE,
   MAX_NOTE_LENGTH,
   MAX_SPACING_MM,
   MIN_SPACING_MM,
-  recordCalibration,
+  recordCalibrationWithRegrade,
 } from '../grading/device-calibration.ts';
+import { TooManyRegradesError } from '../grading/regrade.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
 import { dateTime, nullable, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
@@ -50,12 +52,26 @@ export const calibrationSchema: JsonSchema = object({
   },
 });
 
-export const deviceCalibrationsSchema: JsonSchema = object({
+const calibrationItems: JsonSchema = {
+  type: 'array',
+  items: ref('DeviceCalibration'),
+  description: 'Newest first (valid_from, then id).',
+};
+
+export const deviceCalibrationsSchema: JsonSchema = object({ device_id: uuid, items: calibrationItems });
+
+/** The answer of POST /devices/{id}/calibrations: the calibrations after the change and what it queued. */
+export const calibrationChangeSchema: JsonSchema = object({
   device_id: uuid,
-  items: {
-    type: 'array',
-    items: ref('DeviceCalibration'),
-    description: 'Newest first (valid_from, then id).',
+  items: calibrationItems,
+  regrade_jobs_queued: {
+    type: 'integer',
+    description: 'Regrade jobs queued by this request (0 without `regrade: true`).',
+  },
+  regrade_already_pending: {
+    type: 'integer',
+    description:
+      'Scans the calibration applies to that already had a job waiting or running (not queued twice; 0 without `regrade`).',
   },
 });
 
@@ -83,6 +99,11 @@ export const CALIBRATION_BODY: JsonSchema = {
       description: 'From when it applies (default now); earlier scans need a regrade.',
     },
     note: { type: ['string', 'null'], maxLength: MAX_NOTE_LENGTH, description: 'e.g. probe and depth.' },
+    regrade: {
+      type: 'boolean',
+      default: false,
+      description: `Also queue a regrade job, in the same transaction, for each scan this row now applies to (the device's scans captured at or after valid_from that no newer row covers; a row for one image size takes the device's scans of every size, as image sizes are not stored). Default false: a regrade re-runs the models on every such scan (worker time, and a new grading result each), so it is asked for, not implied. More than ${MAX_CALIBRATION_REGRADE_JOBS} jobs: 422 and nothing written (use \`cti-server regrade\`).`,
+    },
   },
 };
 
@@ -92,6 +113,7 @@ export type CalibrationBody = {
   image_height?: number;
   valid_from?: string;
   note?: string | null;
+  regrade?: boolean;
 };
 
 const CALIBRATION_POINTERS = {
@@ -126,6 +148,38 @@ export function calibrationInput(body: CalibrationBody): CalibrationInput {
     );
   }
   return input;
+}
+
+/**
+ * Records the row (and with `regrade` queues its scans' regrades, all in one transaction); too many
+ * jobs is a 422 naming the count and the command that has no limit, with nothing written.
+ */
+export async function setCalibration(
+  sql: ApiDeps['sql'],
+  device: { id: string; device_code: string },
+  input: CalibrationInput,
+  userId: string | null,
+  regrade: boolean,
+) {
+  try {
+    return await recordCalibrationWithRegrade(sql, device.id, input, userId, { regrade });
+  } catch (err) {
+    if (!(err instanceof TooManyRegradesError)) throw err;
+    const since = (input.validFrom ?? new Date()).toISOString();
+    throw new HttpError(
+      422,
+      'too_many_regrades',
+      `this calibration applies to ${err.jobs} scans to regrade, more than ${err.maxJobs} in one request: nothing was saved; save it without regrade, then run cti-server regrade --device ${device.device_code} --since ${since} (add --dry-run to count first)`,
+      {
+        problems: [
+          {
+            pointer: '/regrade',
+            message: `would queue ${err.jobs} regrade jobs, more than ${err.maxJobs}: save without it, then run cti-server regrade --device ${device.device_code} --since ${since}`,
+          },
+        ],
+      },
+    );
+  }
 }
 
 /** A device the principal may see, or a 404. */
@@ -218,19 +272,30 @@ export function deviceRoutes({ sql }: ApiDeps): ApiRoute[] {
       method: 'post',
       path: '/devices/{id}/calibrations',
       tag: 'devices',
-      summary: 'Set (pixel_spacing_mm) or clear (null) the calibration of a device (admin)',
-      description:
-        'Adds a row to the history, recorded with the admin and the time. Scans already graded keep their result: regrade them (`cti-server regrade --device <code> --since <valid_from>`).',
+      summary:
+        'Set (pixel_spacing_mm) or clear (null) the calibration of a device, optionally regrading its scans (admin)',
+      description: `Adds a row to the history, recorded with the admin and the time. Scans already graded keep their result unless \`regrade: true\` queues a regrade of the scans the row applies to, with the row in one transaction (no second job for a scan with one waiting or running). Over ${MAX_CALIBRATION_REGRADE_JOBS} jobs: 422 \`too_many_regrades\`, nothing written; queue them with \`cti-server regrade --device <code> --since <valid_from>\`.`,
       access: 'admin',
       body: CALIBRATION_BODY,
       responses: {
-        201: { description: 'The calibrations after the change', schema: ref('DeviceCalibrations') },
+        201: {
+          description: 'The calibrations after the change, and the regrade jobs queued',
+          schema: ref('DeviceCalibrationChange'),
+        },
       },
       async handler({ c, principal, params, body }) {
         const device = await visibleDevice(sql, principal, params.id!);
         const input = calibrationInput(body);
-        await recordCalibration(sql, device.id, input, principal.userId);
-        return c.json({ device_id: device.id, items: await listCalibrations(sql, device.id) }, 201);
+        const recorded = await setCalibration(sql, device, input, principal.userId, body.regrade === true);
+        return c.json(
+          {
+            device_id: device.id,
+            items: await listCalibrations(sql, device.id),
+            regrade_jobs_queued: recorded.regrade?.enqueued ?? 0,
+            regrade_already_pending: recorded.regrade?.alreadyPending ?? 0,
+          },
+          201,
+        );
       },
     }),
   ];

@@ -1,5 +1,7 @@
+import type { Sql } from 'postgres';
 import type { Db } from '../access/farm-access.ts';
 import { isoUtc } from '../access/sql-fragments.ts';
+import { queueRegrades, type RegradeSummary } from './regrade.ts';
 
 /**
  * Per-device pixel spacing (device_calibrations, migration 0009): the rules and the reads/writes shared by
@@ -25,6 +27,11 @@ export const MIN_SPACING_MM = 0.00001;
 export const MAX_SPACING_MM = 5;
 export const MAX_IMAGE_SIDE = 99_999;
 export const MAX_NOTE_LENGTH = 500;
+/**
+ * The most regrade jobs setting a calibration queues in its request (API `regrade: true`, the device
+ * page's checkbox); more is refused with nothing written: `cti-server regrade` queues any number.
+ */
+export const MAX_CALIBRATION_REGRADE_JOBS = 10_000;
 
 export const SPACING_MESSAGE = `must be a number of mm per pixel in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM})`;
 export const IMAGE_SIDE_MESSAGE = `must be a whole number of pixels from 1 to ${MAX_IMAGE_SIDE}`;
@@ -111,4 +118,36 @@ export async function recordCalibration(
             coalesce(${input.validFrom}::timestamptz, now()), ${input.note}, ${createdBy})
     RETURNING id::text AS id, valid_from`;
   return row!;
+}
+
+export type RecordedCalibration = {
+  id: string;
+  valid_from: Date;
+  /** What the regrade queued; null when none was asked for. */
+  regrade: RegradeSummary | null;
+};
+
+/**
+ * Adds the row and, with `regrade`, queues a regrade job for each scan it applies to (regrade.ts's
+ * calibration selection, the same enqueue as `cti-server regrade`: no second job for a scan that has
+ * one waiting or running) — in ONE transaction, so a refusal (TooManyRegradesError over
+ * MAX_CALIBRATION_REGRADE_JOBS) or a failure leaves neither the row nor any job.
+ */
+export async function recordCalibrationWithRegrade(
+  sql: Sql,
+  deviceId: string,
+  input: CalibrationInput,
+  createdBy: string | null,
+  { regrade }: { regrade: boolean },
+): Promise<RecordedCalibration> {
+  return sql.begin(async (tx) => {
+    const row = await recordCalibration(tx, deviceId, input, createdBy);
+    if (!regrade) return { ...row, regrade: null };
+    const summary = await queueRegrades(tx, {
+      selection: { calibrationId: row.id },
+      modelVersion: null,
+      maxJobs: MAX_CALIBRATION_REGRADE_JOBS,
+    });
+    return { ...row, regrade: summary };
+  });
 }

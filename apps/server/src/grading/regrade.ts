@@ -1,18 +1,39 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { GRADING_JOBS_CHANNEL } from './grading-channel.ts';
 
-/** Which scans to regrade: one scan, or every scan of a device and/or captured since a date, or all. */
+/**
+ * Which scans to regrade: one scan, or every scan of a device and/or captured since a date, or all,
+ * or the scans a device calibration row applies to (see calibrationScans).
+ */
 export type RegradeSelection =
   | { scanId: string }
   | { deviceCode?: string; since?: Date; all?: false }
-  | { all: true };
+  | { all: true }
+  | { calibrationId: string };
 
 export type RegradeOptions = {
   selection: RegradeSelection;
   /** Only workers running this model version take the jobs (null: any worker). */
   modelVersion: string | null;
   dryRun?: boolean;
+  /**
+   * Refuse (TooManyRegradesError, nothing queued) when more than this many jobs would be queued;
+   * undefined: no limit (the command line).
+   */
+  maxJobs?: number;
 };
+
+/** More jobs than the caller's maxJobs would be queued: nothing was. */
+export class TooManyRegradesError extends Error {
+  readonly jobs: number;
+  readonly maxJobs: number;
+  constructor(jobs: number, maxJobs: number) {
+    super(`${jobs} regrade jobs would be queued, more than ${maxJobs}`);
+    this.name = 'TooManyRegradesError';
+    this.jobs = jobs;
+    this.maxJobs = maxJobs;
+  }
+}
 
 export type RegradeSummary = {
   /** Scans the selection matched. */
@@ -33,40 +54,79 @@ export type RegradeSummary = {
  *
  * @example await enqueueRegrades(sql, { selection: { deviceCode: 'dev-0001' }, modelVersion: null });
  */
-export async function enqueueRegrades(
-  sql: Sql,
-  { selection, modelVersion, dryRun = false }: RegradeOptions,
-): Promise<RegradeSummary> {
+export async function enqueueRegrades(sql: Sql, options: RegradeOptions): Promise<RegradeSummary> {
+  return sql.begin((tx) => queueRegrades(tx, options));
+}
+
+/**
+ * enqueueRegrades inside the caller's transaction (e.g. with the calibration row the regrade is for:
+ * all or nothing). With maxJobs, counts first and throws TooManyRegradesError over the limit.
+ */
+export async function queueRegrades(tx: TransactionSql, options: RegradeOptions): Promise<RegradeSummary> {
+  const { selection, maxJobs } = options;
+  const deviceCode = 'deviceCode' in selection ? (selection.deviceCode ?? null) : null;
+  const unknownDevice =
+    deviceCode !== null && (await tx`SELECT 1 FROM devices WHERE device_code = ${deviceCode}`).length === 0;
+  if (maxJobs !== undefined && !options.dryRun) {
+    const probe = await runQuery(tx, { ...options, dryRun: true });
+    const jobs = probe.matched - probe.pending;
+    if (jobs > maxJobs) throw new TooManyRegradesError(jobs, maxJobs);
+  }
+  const row = await runQuery(tx, options);
+  if (row.enqueued > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
+  return { matched: row.matched, enqueued: row.enqueued, alreadyPending: row.pending, unknownDevice };
+}
+
+/** The selected scans' ids, as a query (scans `s` of devices `d`). */
+function selectedScans(tx: TransactionSql, selection: RegradeSelection) {
+  if ('calibrationId' in selection) return calibrationScans(tx, selection.calibrationId);
   const scanId = 'scanId' in selection ? selection.scanId : null;
   const deviceCode = 'deviceCode' in selection ? (selection.deviceCode ?? null) : null;
   const since = 'since' in selection ? (selection.since ?? null) : null;
-  return sql.begin(async (tx) => {
-    const unknownDevice =
-      deviceCode !== null && (await tx`SELECT 1 FROM devices WHERE device_code = ${deviceCode}`).length === 0;
-    const [row] = await tx<{ matched: number; pending: number; enqueued: number }[]>`
-      WITH selected AS (
-        SELECT s.id FROM scans s JOIN devices d ON d.id = s.device_id
-        WHERE (${scanId}::uuid IS NULL OR s.id = ${scanId}::uuid)
-          AND (${deviceCode}::text IS NULL OR d.device_code = ${deviceCode}::text)
-          AND (${since}::timestamptz IS NULL OR s.captured_at >= ${since}::timestamptz)
-      ), pending AS (
-        SELECT DISTINCT j.scan_id FROM grading_jobs j JOIN selected ON selected.id = j.scan_id
-        WHERE j.status IN ('queued', 'running')
-      ), inserted AS (
-        INSERT INTO grading_jobs (scan_id, reason, model_version)
-        SELECT id, 'regrade', ${modelVersion}::text FROM selected
-        WHERE NOT ${dryRun} AND id NOT IN (SELECT scan_id FROM pending)
-        ON CONFLICT (scan_id) WHERE status IN ('queued', 'running') DO NOTHING
-        RETURNING id
-      )
-      SELECT (SELECT count(*) FROM selected)::int AS matched, (SELECT count(*) FROM pending)::int AS pending,
-             (SELECT count(*) FROM inserted)::int AS enqueued`;
-    if ((row?.enqueued ?? 0) > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
-    return {
-      matched: row?.matched ?? 0,
-      enqueued: row?.enqueued ?? 0,
-      alreadyPending: row?.pending ?? 0,
-      unknownDevice,
-    };
-  });
+  return tx`
+    SELECT s.id FROM scans s JOIN devices d ON d.id = s.device_id
+    WHERE (${scanId}::uuid IS NULL OR s.id = ${scanId}::uuid)
+      AND (${deviceCode}::text IS NULL OR d.device_code = ${deviceCode}::text)
+      AND (${since}::timestamptz IS NULL OR s.captured_at >= ${since}::timestamptz)`;
+}
+
+/**
+ * The scans a device calibration row applies to, as grading chooses it (scan-context's
+ * loadScanContext + applicableCalibration): the row's device, captured at or after its valid_from (a
+ * scan without a capture time counts as captured now), and no newer row of the device already valid
+ * at that capture time for every size or for the row's own size. The database does not record a
+ * scan's image size (grading reads it from the image), so a row for one image size selects the
+ * device's scans of every size in its window: a scan of another size is regraded to the same figures.
+ */
+function calibrationScans(tx: TransactionSql, calibrationId: string) {
+  return tx`
+    SELECT s.id FROM device_calibrations c JOIN scans s ON s.device_id = c.device_id
+    WHERE c.id = ${calibrationId}::bigint
+      AND coalesce(s.captured_at, now()) >= c.valid_from
+      AND NOT EXISTS (
+        SELECT 1 FROM device_calibrations n
+        WHERE n.device_id = c.device_id AND (n.valid_from, n.id) > (c.valid_from, c.id)
+          AND n.valid_from <= coalesce(s.captured_at, now())
+          AND (n.image_width IS NULL OR (n.image_width = c.image_width AND n.image_height = c.image_height)))`;
+}
+
+async function runQuery(
+  tx: TransactionSql,
+  { selection, modelVersion, dryRun = false }: RegradeOptions,
+): Promise<{ matched: number; pending: number; enqueued: number }> {
+  const [row] = await tx<{ matched: number; pending: number; enqueued: number }[]>`
+    WITH selected AS (${selectedScans(tx, selection)}),
+    pending AS (
+      SELECT DISTINCT j.scan_id FROM grading_jobs j JOIN selected ON selected.id = j.scan_id
+      WHERE j.status IN ('queued', 'running')
+    ), inserted AS (
+      INSERT INTO grading_jobs (scan_id, reason, model_version)
+      SELECT id, 'regrade', ${modelVersion}::text FROM selected
+      WHERE NOT ${dryRun} AND id NOT IN (SELECT scan_id FROM pending)
+      ON CONFLICT (scan_id) WHERE status IN ('queued', 'running') DO NOTHING
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM selected)::int AS matched, (SELECT count(*) FROM pending)::int AS pending,
+           (SELECT count(*) FROM inserted)::int AS enqueued`;
+  return { matched: row?.matched ?? 0, pending: row?.pending ?? 0, enqueued: row?.enqueued ?? 0 };
 }

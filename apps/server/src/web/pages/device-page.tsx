@@ -1,12 +1,18 @@
 import { listDevices } from '../../access/device-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
-import { CALIBRATION_BODY, type CalibrationBody, calibrationInput } from '../../api/devices.ts';
+import {
+  CALIBRATION_BODY,
+  type CalibrationBody,
+  calibrationInput,
+  setCalibration,
+} from '../../api/devices.ts';
 import { invalidRequest } from '../../api/request-validation.ts';
 import { isAdmin } from '../../auth/principal.ts';
 import { forbidden } from '../../auth/session-middleware.ts';
 import {
   type CalibrationRow,
   listCalibrations,
+  MAX_CALIBRATION_REGRADE_JOBS,
   MAX_NOTE_LENGTH,
   MAX_SPACING_MM,
   MIN_SPACING_MM,
@@ -14,7 +20,7 @@ import {
 } from '../../grading/device-calibration.ts';
 import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
-import { ErrorSummary, TextField } from '../components/form-field.tsx';
+import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
 import {
   attempt,
@@ -42,6 +48,8 @@ type CalibrationValues = {
   image_height?: string;
   valid_from?: string;
   note?: string;
+  /** The checkbox "Regrade this device's scans from …": 'on' when ticked. */
+  regrade?: string;
 };
 type CalibrationForm = { values: CalibrationValues; errors: FieldErrors };
 
@@ -51,6 +59,7 @@ const CALIBRATION_LABELS = {
   image_height: 'Image height',
   valid_from: 'Valid from',
   note: 'Note',
+  regrade: 'Regrade',
 };
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -77,6 +86,7 @@ function calibrationBody(values: CalibrationValues): CalibrationBody {
     throw invalidRequest([{ pointer: '/valid_from', message: 'must be a date such as 2025-09-01' }]);
   if (from) body.valid_from = `${from}T00:00:00Z`;
   if (values.note?.trim()) body.note = values.note.trim();
+  if (values.regrade) body.regrade = true;
   return body as CalibrationBody;
 }
 
@@ -124,11 +134,23 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
       },
     ];
     const admin = isAdmin(principal);
+    // After "Set calibration" with the regrade ticked: how many jobs it queued (digits only, shown as a number).
+    const queued = c.req.query('done') === 'calibration-set-regraded' ? c.req.query('queued') : undefined;
+    const flash =
+      queued !== undefined && /^\d{1,9}$/.test(queued)
+        ? [
+            {
+              kind: 'success' as const,
+              text: `${Number(queued)} regrade job${Number(queued) === 1 ? '' : 's'} queued for the scans it applies to (a scan that already had one waiting or running is not queued twice).`,
+            },
+          ]
+        : [];
     return sendPage(
       c,
       deps,
       {
         title: `Device ${device.device_code}`,
+        flash,
         children: (
           <>
             <Facts
@@ -169,7 +191,8 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <section aria-labelledby="calibration-form-title">
                 <h2 id="calibration-form-title">Set the calibration</h2>
                 <p class="muted">
-                  Scans already graded keep their result: regrade them afterwards (
+                  Scans already graded keep their result unless you tick “Regrade” below (up to{' '}
+                  {MAX_CALIBRATION_REGRADE_JOBS.toLocaleString('en')} scans; more with{' '}
                   <code>cti-server regrade --device {device.device_code} --since …</code>).
                 </p>
                 <form method="post" action={`/fleet/${device.id}/calibration`} novalidate>
@@ -215,6 +238,13 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                     error={form.errors.note}
                     hint="e.g. probe and depth: LV5-2, 20 cm."
                   />
+                  <CheckboxField
+                    name="regrade"
+                    label="Regrade this device's scans from “Valid from”"
+                    checked={form.values.regrade === 'on'}
+                    error={form.errors.regrade}
+                    hint={`Queues, with the calibration, a regrade of each scan it applies to: captured on or after the date (or from now), until a newer calibration takes over; every image size, as sizes are not stored. Nothing is saved if that is more than ${MAX_CALIBRATION_REGRADE_JOBS.toLocaleString('en')} scans.`}
+                  />
                   <Button>Set calibration</Button>
                 </form>
                 <h2 id="calibration-clear-title">Clear the calibration</h2>
@@ -238,12 +268,12 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
   }
 
   /** The device, if the principal may see it (404 page otherwise), then admins only (403). */
-  async function adminDevice(c: PageContext, id: string): Promise<string> {
+  async function adminDevice(c: PageContext, id: string) {
     const principal = userOf(c);
     const [device] = await listDevices(sql, principal, { id });
     if (!device) throw pageNotFound();
     if (!isAdmin(principal)) throw forbidden('only admins set a device calibration');
-    return device.id;
+    return device;
   }
 
   app.get('/fleet/:id', (c) => renderDevice(c, idParam(c)));
@@ -251,26 +281,34 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
   app.post('/fleet/:id/calibration', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
-    const deviceId = await adminDevice(c, id);
+    const device = await adminDevice(c, id);
+    const deviceId = device.id;
     const values: CalibrationValues = {
       pixel_spacing_mm: textOf(form, 'pixel_spacing_mm'),
       image_width: textOf(form, 'image_width'),
       image_height: textOf(form, 'image_height'),
       valid_from: textOf(form, 'valid_from'),
       note: optionalText(form, 'note') ?? '',
+      regrade: textOf(form, 'regrade') === 'on' ? 'on' : '',
     };
     const done = await attempt(async () => {
-      const input = calibrationInput(validated(CALIBRATION_BODY, calibrationBody(values)));
-      await recordCalibration(sql, deviceId, input, userOf(c).userId);
+      const body = validated(CALIBRATION_BODY, calibrationBody(values));
+      const input = calibrationInput(body);
+      return setCalibration(sql, device, input, userOf(c).userId, body.regrade === true);
     }, CALIBRATION_LABELS);
     if (!done.ok) return renderDevice(c, id, { values, errors: done.errors }, 422);
-    return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
+    if (!done.value.regrade) return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
+    return redirectDone(
+      c,
+      `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}`,
+      'calibration-set-regraded',
+    );
   });
 
   app.post('/fleet/:id/calibration/clear', async (c) => {
     const id = idParam(c);
     await readForm(c);
-    const deviceId = await adminDevice(c, id);
+    const deviceId = (await adminDevice(c, id)).id;
     const input = calibrationInput({ pixel_spacing_mm: null });
     await recordCalibration(sql, deviceId, input, userOf(c).userId);
     return redirectDone(c, `/fleet/${deviceId}`, 'calibration-cleared');

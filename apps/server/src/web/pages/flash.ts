@@ -17,6 +17,7 @@ const MESSAGES: Record<string, Flash> = {
     kind: 'success',
     text: 'Calibration set. Scans already graded keep their result until they are regraded.',
   },
+  'calibration-set-regraded': { kind: 'success', text: 'Calibration set.' },
   'calibration-cleared': {
     kind: 'success',
     text: 'Calibration cleared. Scans already graded keep their result until they are regraded.',

@@ -297,6 +297,45 @@ describe('device page and calibration', () => {
     assert.match(textById(after.html, 'calibrations') ?? '', /withdrawn \(cleared\)/);
     assert.equal(await count(), 2);
   });
+
+  test('the checkbox "Regrade this device\'s scans" queues, with the row, one job per scan it applies to', async () => {
+    const admin = await as('admin');
+    const page = await admin.get(`/fleet/${w.deviceB}`);
+    assert.match(page.html, /<input[^>]*type="checkbox"[^>]*name="regrade"/);
+    assert.match(strip(page.html), /Regrade this device's scans from “Valid from”/);
+    // The scans of device B captured from 2020 on (each with no job waiting yet, or one already).
+    const expected = async () =>
+      (
+        await sql()<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM scans s WHERE s.device_id = ${w.deviceB}
+             AND coalesce(s.captured_at, now()) >= '2020-01-01'
+             AND NOT EXISTS (SELECT 1 FROM grading_jobs j WHERE j.scan_id = s.id AND j.status IN ('queued', 'running'))`
+      )[0]!.n;
+    const toQueue = await expected();
+    assert.ok(toQueue > 0, 'the dashboard world has scans on device B');
+    const set = await admin.post(`/fleet/${w.deviceB}/calibration`, {
+      pixel_spacing_mm: '0.3',
+      valid_from: '2020-01-01',
+      regrade: 'on',
+    });
+    assert.equal(set.status, 303, set.html);
+    assert.equal(set.location, `/fleet/${w.deviceB}?queued=${toQueue}&done=calibration-set-regraded`);
+    assert.equal(await expected(), 0, 'every scan it applies to waits for a job');
+    const [dup] = await sql()<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM (
+        SELECT j.scan_id FROM grading_jobs j JOIN scans s ON s.id = j.scan_id
+         WHERE s.device_id = ${w.deviceB} AND j.status IN ('queued', 'running')
+         GROUP BY j.scan_id HAVING count(*) > 1) d`;
+    assert.equal(dup!.n, 0, 'never two waiting jobs for a scan');
+    const shown = await admin.get(set.location!);
+    assert.match(
+      strip(shown.html),
+      new RegExp(`${toQueue} regrade jobs? queued for the scans it applies to`),
+    );
+    // Without the box: the row only.
+    const plain = await admin.post(`/fleet/${w.deviceB}/calibration`, { pixel_spacing_mm: '0.31' });
+    assert.equal(plain.location, `/fleet/${w.deviceB}?done=calibration-set`);
+  });
 });
 
 describe('groups', () => {

@@ -403,6 +403,14 @@ const cases: Case[] = [
     error: 'invalid_webhook',
     pointer: '/meta_size_bytes',
   },
+  {
+    // 200 kB of brackets, under the body limit: used to overflow the stack of the NUL walk (500)
+    name: 'an unknown property nested 100 000 levels deep',
+    init: () => signedInit(`{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},${raw().slice(1)}`),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: `/deep${'/0'.repeat(63)}`,
+  },
   // bucket → 422
   {
     name: 'bucket this server does not ingest',

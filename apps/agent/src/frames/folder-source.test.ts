@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { encodeBmp8 } from '@cti/imaging';
 import { waitFor } from '@cti/testkit';
 import sharp from 'sharp';
-import { createFolderSource, isFrameFileName } from './folder-source.ts';
+import { createFolderSource, isFrameFileName, sidecarAcquisition } from './folder-source.ts';
 import type { Frame } from './frame-source.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
 
@@ -68,6 +68,33 @@ describe('folder-drop frame source (chokidar)', () => {
       depthCm: 16,
       gainDb: 40,
       pixelSpacingMm: 0.237,
+    });
+  });
+
+  test('sidecar values meta.json cannot hold are dropped, the rest kept (they made every capture fail)', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    writeFileSync(
+      join(dir, 'scan-4.json'),
+      // 1e400 parses as Infinity; meta.json allows depth_cm > 0, pixel_spacing_mm in (0, 10], model 1-128
+      '{"probe_model":"","frequency_mhz":7.5,"depth_cm":-3,"gain_db":1e400,"pixel_spacing_mm":12}',
+    );
+    writeFileSync(join(dir, 'scan-4.png'), await png(4));
+    await waitFor(() => frames.length === 1, { what: 'one frame' });
+    assert.deepEqual(frames[0]!.acquisition, {
+      probeModel: undefined,
+      frequencyMhz: 7.5,
+      depthCm: undefined,
+      gainDb: undefined,
+      pixelSpacingMm: undefined,
+    });
+    assert.deepEqual(sidecarAcquisition({ probe_model: 'x'.repeat(129), depth_cm: '16' }), {
+      probeModel: undefined,
+      frequencyMhz: undefined,
+      depthCm: undefined,
+      gainDb: undefined,
+      pixelSpacingMm: undefined,
     });
   });
 

@@ -24,10 +24,38 @@ export function isFrameFileName(name: string): boolean {
   return !TEMP_NAME.test(name) && IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
-function sidecarAcquisition(data: Record<string, unknown>): Acquisition {
-  const num = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : undefined);
+/**
+ * What meta.json accepts for each sidecar field (contracts' meta schema: probe.model, probe.frequency_mhz,
+ * acquisition.*). A console's sidecar is outside input: a value out of range used to go straight into
+ * meta.json, so buildMeta refused every capture from that console as an agent bug (InvalidMetaError).
+ */
+const SIDECAR_FIELDS = {
+  frequency_mhz: (v: number) => v > 0,
+  depth_cm: (v: number) => v > 0,
+  gain_db: () => true,
+  pixel_spacing_mm: (v: number) => v > 0 && v <= 10,
+} as const;
+
+/** The sidecar's acquisition fields that meta.json can hold; the others are dropped and named in `dropped`. */
+export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acquisition {
+  const record = (typeof data === 'object' && data !== null && !Array.isArray(data) ? data : {}) as Record<
+    string,
+    unknown
+  >;
+  const num = (k: keyof typeof SIDECAR_FIELDS) => {
+    const v = record[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isFinite(v) && SIDECAR_FIELDS[k](v)) return v;
+    dropped.push(`${k}=${JSON.stringify(v)?.slice(0, 40)}`);
+    return undefined;
+  };
+  const model = record.probe_model;
+  const modelOk =
+    typeof model === 'string' && model.length >= 1 && model.length <= 128 && !model.includes('\u0000');
+  if (model !== undefined && model !== null && !modelOk)
+    dropped.push(`probe_model=${JSON.stringify(model)?.slice(0, 40)}`);
   return {
-    probeModel: typeof data.probe_model === 'string' ? data.probe_model : undefined,
+    probeModel: modelOk ? model : undefined,
     frequencyMhz: num('frequency_mhz'),
     depthCm: num('depth_cm'),
     gainDb: num('gain_db'),
@@ -55,7 +83,10 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
   const readSidecar = async (path: string): Promise<Acquisition> => {
     const sidecar = join(dir, `${basename(path, extname(path))}.json`);
     try {
-      return sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')) as Record<string, unknown>);
+      const dropped: string[] = [];
+      const acquisition = sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')), dropped);
+      if (dropped.length > 0) log.warn({ sidecar, dropped }, 'ignoring sidecar values meta.json cannot hold');
+      return acquisition;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT')

@@ -70,6 +70,20 @@ test('Ceph RGW records: keys as stored (not decoded), the event id; MinIO: s3:-p
   });
 });
 
+test('a key that is not valid URL encoding skips its record, naming the key; the other records are relayed', () => {
+  const event = {
+    Records: [s3NotificationRecord('b1', 'raw/a%ZZ/meta.json'), s3NotificationRecord('b1', META_KEY)],
+  };
+  assert.deepEqual(targetsFromEvent(event), {
+    targets: [{ bucket: 'b1', key: META_KEY, eventId: '0A1B2C3D4E5F678901' }],
+    skipped: ['Records[0]: key "raw/a%ZZ/meta.json" is not valid URL encoding'],
+  });
+  assert.deepEqual(targetsFromEvent(eventBridgeObjectCreated('b', 'raw/%E2%82/meta.json')), {
+    targets: [],
+    skipped: ['EventBridge Object Created: key "raw/%E2%82/meta.json" is not valid URL encoding'],
+  });
+});
+
 test('unrecognised or malformed events throw, naming what was expected', () => {
   assert.throws(() => targetsFromEvent({ hello: 1 }), /unrecognised event \(expected EventBridge/);
   assert.throws(() => targetsFromEvent(null), /not an object/);

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { decodeGray } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
-import { type Acquisition, createFrameListeners, type FrameSource } from './frame-source.ts';
+import { type Acquisition, createFrameListeners, type FrameSource, metaProbeModel } from './frame-source.ts';
 
 export type FolderSourceOptions = {
   dir: string;
@@ -50,12 +50,11 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
     return undefined;
   };
   const model = record.probe_model;
-  const modelOk =
-    typeof model === 'string' && model.length >= 1 && model.length <= 128 && !model.includes('\u0000');
-  if (model !== undefined && model !== null && !modelOk)
+  const probeModel = metaProbeModel(model);
+  if (model !== undefined && model !== null && probeModel === undefined)
     dropped.push(`probe_model=${JSON.stringify(model)?.slice(0, 40)}`);
   return {
-    probeModel: modelOk ? model : undefined,
+    probeModel,
     frequencyMhz: num('frequency_mhz'),
     depthCm: num('depth_cm'),
     gainDb: num('gain_db'),

@@ -98,6 +98,23 @@ describe('folder-drop frame source (chokidar)', () => {
     });
   });
 
+  test('an image declaring more than 4096 × 4096 pixels is refused from its header, not decoded', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const rejectedBefore = source.status().detail.rejectedFiles as number;
+    // 8000 × 8000 black: ~190 kB of PNG that decodes to 192 MB of RGB
+    const bomb = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: '#000' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    assert.ok(bomb.length < 1 << 20);
+    writeFileSync(join(dir, 'scan-5.png'), bomb);
+    await waitFor(() => (source.status().detail.rejectedFiles as number) > rejectedBefore, {
+      what: 'the oversized image refused',
+    });
+    assert.equal(frames.length, 0);
+  });
+
   test('a partially written file is not taken; the completed file is', { timeout: 90_000 }, async () => {
     frames.length = 0;
     const bytes = await png(2);

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeGray } from '@cti/imaging';
+import { decodeGray, isBmp } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
+import sharp from 'sharp';
 import { type Acquisition, createFrameListeners, type FrameSource, metaProbeModel } from './frame-source.ts';
 
 export type FolderSourceOptions = {
@@ -13,7 +14,23 @@ export type FolderSourceOptions = {
   pollMs?: number;
   log?: Logger;
   now?: () => number;
+  /** Larger images are refused from their header, before decoding (default MAX_FRAME_PIXELS). */
+  maxPixels?: number;
 };
+
+/**
+ * 4096 × 4096: above any console export. A 750 kB PNG can declare 16000 × 16000 pixels: decoding it
+ * took 1.1 GB of RSS and seconds of CPU (an out-of-memory kill on a Pi), and each such frame in the
+ * capture ring would hold 256 MB.
+ */
+export const MAX_FRAME_PIXELS = 4096 * 4096;
+
+/** width × height from the image header only (PNG/JPEG via sharp's metadata; BMP bounds itself). */
+async function declaredPixels(bytes: Uint8Array): Promise<number> {
+  if (isBmp(bytes)) return 0;
+  const { width = 0, height = 0 } = await sharp(bytes).metadata();
+  return width * height;
+}
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 // Names that writers use while a file is still being produced; only the final rename counts.
@@ -69,7 +86,7 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
  * (a writer that paused mid-file) is skipped until its next change.
  */
 export function createFolderSource(options: FolderSourceOptions): FrameSource {
-  const { dir, stableMs = 300, pollMs = 50 } = options;
+  const { dir, stableMs = 300, pollMs = 50, maxPixels = MAX_FRAME_PIXELS } = options;
   const log = options.log ?? silentLogger();
   const now = options.now ?? (() => performance.now());
   const listeners = createFrameListeners();
@@ -98,8 +115,11 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     const name = basename(path);
     if (!isFrameFileName(name)) return;
     try {
+      const bytes = await readFile(path);
+      const pixels = await declaredPixels(bytes);
+      if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
       // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
-      const image = await decodeGray(path);
+      const image = await decodeGray(bytes);
       const acquisition = await readSidecar(path);
       frames += 1;
       lastFrameAt = now();

@@ -87,6 +87,12 @@ test('a key that is not valid URL encoding skips its record, naming the key; the
 test('unrecognised or malformed events throw, naming what was expected', () => {
   assert.throws(() => targetsFromEvent({ hello: 1 }), /unrecognised event \(expected EventBridge/);
   assert.throws(() => targetsFromEvent(null), /not an object/);
+  // nested too deep for JSON.stringify: still the TypeError (a 400 from the notify server), not a RangeError (500)
+  const deep = JSON.parse(`{"detail":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+  assert.throws(
+    () => targetsFromEvent(deep),
+    (e: unknown) => e instanceof TypeError && /keys \["detail"\]/.test(String(e)),
+  );
   assert.throws(
     () => targetsFromEvent({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] }),
     /Records\[0\] has no s3.bucket.name/,

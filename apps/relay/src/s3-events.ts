@@ -123,6 +123,15 @@ export function targetsFromEvent(event: unknown): ParsedEvent {
   if (isEventBridge(e)) return fromEventBridge(e);
   if (Array.isArray(e.Records)) return fromRecords(e.Records as S3NotificationRecord[]);
   throw new TypeError(
-    `unrecognised event (expected EventBridge aws.s3 "Object Created" or S3 Records[]): ${JSON.stringify(event).slice(0, 200)}`,
+    `unrecognised event (expected EventBridge aws.s3 "Object Created" or S3 Records[]): ${preview(event)}`,
   );
+}
+
+/** The start of an event for an error message; a body nested too deep for JSON.stringify is named so. */
+function preview(event: object): string {
+  try {
+    return JSON.stringify(event).slice(0, 200);
+  } catch {
+    return `an object with keys ${JSON.stringify(Object.keys(event).slice(0, 10))} (nested too deep to show)`;
+  }
 }

@@ -61,7 +61,11 @@ export function createHandler({ getRelay, log, budgetMs, marginMs = 5000 }: Hand
   return async function handle(event: unknown, context: LambdaContext = {}) {
     const { targets, skipped } = targetsFromEvent(event);
     const invocationLog = log.child({ requestId: context.awsRequestId });
-    if (skipped.length > 0) invocationLog.info({ skipped }, 'skipped records that are not object-created');
+    if (skipped.length > 0)
+      invocationLog.info(
+        { skipped },
+        'skipped records (not object-created, or a key that is not valid URL encoding)',
+      );
     const remaining = context.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
     const budget = Math.max(0, Math.min(budgetMs, remaining - marginMs));
     const relay = await getRelay();

@@ -5,7 +5,7 @@ import { validateWebhookBody } from '@cti/contracts';
 import { silentLogger } from '@cti/runtime';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import type { Clock } from './clock.ts';
-import { createRelay } from './relay-core.ts';
+import { createRelay, MAX_META_DEPTH, nestsDeeperThan } from './relay-core.ts';
 import { makeCapture, putObject, uploadCapture, uploadFiles, uploadMeta } from './test-captures.ts';
 import { fakeClock } from './test-clock.ts';
 import { type Receiver, type ReceiverOptions, startReceiver } from './test-receiver.ts';
@@ -120,6 +120,13 @@ test('invalid or oversized meta.json is rejected with the problem named, without
     [Buffer.from(JSON.stringify({ ...capture.meta, gps: { lat: 95, lon: 0 } })), /\/gps\/lat: must be <= 90/],
     [Buffer.from(JSON.stringify({ ...capture.meta, capture_id: 'cap_other' })), /\/ingest_key: must be/],
     [Buffer.alloc(300 * 1024, 32), /over the 262144 limit/],
+    // 200 kB, under the limit: overflowed JSON.stringify and came back as a retryable "failed"
+    [
+      Buffer.from(
+        `{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},${JSON.stringify(capture.meta).slice(1)}`,
+      ),
+      /meta.json nests objects or arrays 63 or more levels deep/,
+    ],
   ];
   await uploadFiles(s3.client, s3.bucket, capture);
   for (const [bytes, reason] of cases) {
@@ -129,6 +136,14 @@ test('invalid or oversized meta.json is rejected with the problem named, without
     assert.match(outcome.kind === 'rejected' ? outcome.reason : '', reason);
   }
   assert.equal(receiver.requests.length, 0);
+});
+
+test('the meta.json depth limit matches the server: a body container 64 levels deep is a 422', () => {
+  const nested = (n: number) => JSON.parse(`{"deep":${'['.repeat(n)}${']'.repeat(n)}}`);
+  // meta_json is body depth 1, so `deep`'s innermost array of n brackets is body depth n + 1
+  assert.equal(nestsDeeperThan(nested(62), MAX_META_DEPTH), false);
+  assert.equal(nestsDeeperThan(nested(63), MAX_META_DEPTH), true);
+  assert.equal(nestsDeeperThan(nested(100_000), MAX_META_DEPTH), true);
 });
 
 test('a meta.json that vanished after its event is a retryable failure', async (t) => {

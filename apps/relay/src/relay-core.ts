@@ -68,6 +68,26 @@ export interface RelayOptions {
 /** meta.json above this size is refused: the server's body limit is 1 MiB and a meta is ~1 KB. */
 export const MAX_META_BYTES = 256 * 1024;
 
+/**
+ * The server refuses a webhook body nesting objects/arrays 64 levels deep (a 422), and meta_json sits
+ * one level down. A meta.json of 100 000 nested arrays (200 kB, under MAX_META_BYTES) passed
+ * validateMeta (its objects are open) and then overflowed JSON.stringify: a "failed … S3: Maximum call
+ * stack size exceeded", retried as if transient.
+ */
+export const MAX_META_DEPTH = 63;
+
+/** Whether `value` has an object or array at depth `max` or deeper (the root is depth 0); iterative. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 type Loaded = { meta: MetaJson; sha256: string; size: number };
 type Step<T> = { ok: T } | { outcome: RelayOutcome };
 
@@ -142,6 +162,8 @@ export function createRelay({
     } catch (error) {
       return rejected(`meta.json is not valid JSON: ${(error as Error).message}`);
     }
+    if (nestsDeeperThan(data, MAX_META_DEPTH))
+      return rejected(`meta.json nests objects or arrays ${MAX_META_DEPTH} or more levels deep`);
     const valid = validateMeta(data);
     if (!valid.ok) return rejected(`invalid meta.json: ${valid.problems.map(formatProblem).join('; ')}`);
     const sha256 = createHash('sha256').update(got.bytes).digest('hex');

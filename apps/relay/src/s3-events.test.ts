@@ -70,9 +70,29 @@ test('Ceph RGW records: keys as stored (not decoded), the event id; MinIO: s3:-p
   });
 });
 
+test('a key that is not valid URL encoding skips its record, naming the key; the other records are relayed', () => {
+  const event = {
+    Records: [s3NotificationRecord('b1', 'raw/a%ZZ/meta.json'), s3NotificationRecord('b1', META_KEY)],
+  };
+  assert.deepEqual(targetsFromEvent(event), {
+    targets: [{ bucket: 'b1', key: META_KEY, eventId: '0A1B2C3D4E5F678901' }],
+    skipped: ['Records[0]: key "raw/a%ZZ/meta.json" is not valid URL encoding'],
+  });
+  assert.deepEqual(targetsFromEvent(eventBridgeObjectCreated('b', 'raw/%E2%82/meta.json')), {
+    targets: [],
+    skipped: ['EventBridge Object Created: key "raw/%E2%82/meta.json" is not valid URL encoding'],
+  });
+});
+
 test('unrecognised or malformed events throw, naming what was expected', () => {
   assert.throws(() => targetsFromEvent({ hello: 1 }), /unrecognised event \(expected EventBridge/);
   assert.throws(() => targetsFromEvent(null), /not an object/);
+  // nested too deep for JSON.stringify: still the TypeError (a 400 from the notify server), not a RangeError (500)
+  const deep = JSON.parse(`{"detail":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+  assert.throws(
+    () => targetsFromEvent(deep),
+    (e: unknown) => e instanceof TypeError && /keys \["detail"\]/.test(String(e)),
+  );
   assert.throws(
     () => targetsFromEvent({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] }),
     /Records\[0\] has no s3.bucket.name/,

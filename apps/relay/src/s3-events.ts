@@ -8,6 +8,22 @@ export function decodeS3Key(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
 }
 
+/**
+ * decodeS3Key, or null for a key that is not valid URL encoding ('%ZZ', a lone '%E2%82'). Such a key
+ * cannot be a capture's (those are a-z 0-9 . _ - /): its record is skipped, naming the key, instead
+ * of throwing URIError and failing every other record of the batch with it.
+ */
+function tryDecodeS3Key(key: string): string | null {
+  try {
+    return decodeS3Key(key);
+  } catch {
+    return null;
+  }
+}
+
+const undecodable = (where: string, key: string) =>
+  `${where}: key ${JSON.stringify(key.slice(0, 200))} is not valid URL encoding`;
+
 interface EventBridgeObjectCreated {
   id?: string;
   source: 'aws.s3';
@@ -63,7 +79,9 @@ function fromEventBridge(event: EventBridgeObjectCreated): ParsedEvent {
   }
   // EventBridge keys are encoded like notification keys; capture keys (a-z 0-9 . _ - /) are the same either way.
   const eventId = event.id ?? event.detail.object.sequencer;
-  return { targets: [{ bucket, key: decodeS3Key(key), ...(eventId && { eventId }) }], skipped: [] };
+  const decoded = tryDecodeS3Key(key);
+  if (decoded === null) return { targets: [], skipped: [undecodable('EventBridge Object Created', key)] };
+  return { targets: [{ bucket, key: decoded, ...(eventId && { eventId }) }], skipped: [] };
 }
 
 function fromRecords(records: S3NotificationRecord[]): ParsedEvent {
@@ -80,9 +98,14 @@ function fromRecords(records: S3NotificationRecord[]): ParsedEvent {
       throw new TypeError(`Records[${i}] has no s3.bucket.name / s3.object.key`);
     }
     const eventId = record.eventId || record.s3?.object?.sequencer;
+    const decoded = source.encodedKeys ? tryDecodeS3Key(key) : key;
+    if (decoded === null) {
+      parsed.skipped.push(undecodable(`Records[${i}]`, key));
+      return;
+    }
     parsed.targets.push({
       bucket,
-      key: source.encodedKeys ? decodeS3Key(key) : key,
+      key: decoded,
       ...(eventId && { eventId }),
     });
   });
@@ -100,6 +123,15 @@ export function targetsFromEvent(event: unknown): ParsedEvent {
   if (isEventBridge(e)) return fromEventBridge(e);
   if (Array.isArray(e.Records)) return fromRecords(e.Records as S3NotificationRecord[]);
   throw new TypeError(
-    `unrecognised event (expected EventBridge aws.s3 "Object Created" or S3 Records[]): ${JSON.stringify(event).slice(0, 200)}`,
+    `unrecognised event (expected EventBridge aws.s3 "Object Created" or S3 Records[]): ${preview(event)}`,
   );
+}
+
+/** The start of an event for an error message; a body nested too deep for JSON.stringify is named so. */
+function preview(event: object): string {
+  try {
+    return JSON.stringify(event).slice(0, 200);
+  } catch {
+    return `an object with keys ${JSON.stringify(Object.keys(event).slice(0, 10))} (nested too deep to show)`;
+  }
 }

@@ -5,8 +5,14 @@ import { DEVICE_CODE_PATTERN } from './patterns.ts';
 // open like meta.json's (an agent updated before the server must not be refused); the server stores
 // the whole document beside the columns it reads. Figures an agent cannot know are null, never guessed.
 
-const count = { type: 'integer', minimum: 0 } as const;
-const nullableCount = { type: ['integer', 'null'], minimum: 0 } as const;
+// Upper bounds are what the server's columns hold (int, bigint, real): beyond them a heartbeat was a
+// 500 at insert instead of a 422 naming the field. Counts and ages are int columns, bytes and uptimes
+// bigint (exact in JSON up to 2^53 - 1).
+const INT4_MAX = 2147483647;
+const count = { type: 'integer', minimum: 0, maximum: INT4_MAX } as const;
+const nullableCount = { ...count, type: ['integer', 'null'] } as const;
+const bigCount = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const nullableBigCount = { ...bigCount, type: ['integer', 'null'] } as const;
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const text = { type: 'string', maxLength: 1000 } as const;
 const nullableTime = { ...utcTimestampSchema, type: ['string', 'null'] } as const;
@@ -57,15 +63,15 @@ export const heartbeatSchema = {
       items: { type: 'object', required: ['name', 'version'], properties: { name: label, version: label } },
     },
     /** Seconds since the agent process started. */
-    uptime_s: count,
+    uptime_s: bigCount,
     /** Seconds since the Pi booted. */
-    system_uptime_s: count,
+    system_uptime_s: bigCount,
     outbox: {
       type: 'object',
       required: ['pending_captures', 'pending_bytes', 'oldest_pending_age_s', 'quarantined'],
       properties: {
         pending_captures: count,
-        pending_bytes: count,
+        pending_bytes: bigCount,
         oldest_pending_age_s: nullableCount,
         quarantined: count,
       },
@@ -75,7 +81,7 @@ export const heartbeatSchema = {
     disk: {
       type: 'object',
       required: ['free_bytes'],
-      properties: { free_bytes: nullableCount, floor_bytes: count },
+      properties: { free_bytes: nullableBigCount, floor_bytes: bigCount },
     },
     clock: {
       type: 'object',
@@ -84,7 +90,7 @@ export const heartbeatSchema = {
         synced: { type: 'boolean' },
         source: label,
         /** Agent clock minus server clock, measured on the previous accepted heartbeat's round trip. */
-        offset_ms: { type: ['number', 'null'] },
+        offset_ms: { type: ['number', 'null'], minimum: -INT4_MAX, maximum: INT4_MAX },
       },
     },
     probe: {
@@ -94,7 +100,7 @@ export const heartbeatSchema = {
         connected: { type: 'boolean' },
         kind: label,
         model: { ...label, type: ['string', 'null'] },
-        frame_rate_fps: { type: ['number', 'null'], minimum: 0 },
+        frame_rate_fps: { type: ['number', 'null'], minimum: 0, maximum: 100000 },
       },
     },
     health: {

@@ -19,12 +19,20 @@ const sha256 = {
   'x-expected': 'a sha256 digest: 64 lowercase hex characters',
 } as const;
 
+// assets.size_bytes is a bigint; above 2^53 - 1 a JSON number is no longer an exact integer, and a
+// bigger one (1e20) would fail the insert as a 500 instead of a 422 naming the field.
+const sizeBytes = {
+  type: 'integer',
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+} as const;
+
 const objectDetail = {
   type: 'object',
   required: ['name', 'size_bytes', 'sha256'],
   properties: {
     name: fileName,
-    size_bytes: { type: 'integer', minimum: 0 },
+    size_bytes: sizeBytes,
     sha256: {
       ...sha256,
       type: ['string', 'null'],
@@ -74,7 +82,7 @@ export const webhookBodySchema = {
     meta_json: { $ref: 'https://cti.example/schemas/meta-1.json' },
     object_details: { type: 'array', items: objectDetail, maxItems: 64 },
     meta_sha256: sha256,
-    meta_size_bytes: { type: 'integer', minimum: 0 },
+    meta_size_bytes: sizeBytes,
     relay: {
       type: 'object',
       required: ['source', 'emitted_at'],

@@ -189,6 +189,16 @@ const invalid: [string, unknown, string[]][] = [
     ['/object_details/0/size_bytes: must be >= 0'],
   ],
   [
+    'object_details size beyond an exact integer (assets.size_bytes is a bigint)',
+    details([{ ...imageDetail, size_bytes: 1e20 }]),
+    ['/object_details/0/size_bytes: must be <= 9007199254740991'],
+  ],
+  [
+    'meta_size_bytes beyond an exact integer',
+    body({ meta_size_bytes: 1e300 }),
+    ['/meta_size_bytes: must be <= 9007199254740991'],
+  ],
+  [
     'object_details missing sha256',
     details([{ name: 'image.jpg', size_bytes: 1 }]),
     ['/object_details/0/sha256: is required'],

@@ -69,6 +69,17 @@ test('environment overrides for deployment secrets and endpoints win over the fi
   assert.equal(c.operatorId, 'tech-env');
 });
 
+test('CTI_OPERATOR_ID empty is unset; over 128 characters is refused at start, not at every capture', () => {
+  const file = { ...minimal, operator_id: 'tech-file' };
+  assert.equal(resolveConfig(file, { CTI_OPERATOR_ID: '' }).operatorId, 'tech-file');
+  assert.equal(resolveConfig(minimal, { CTI_OPERATOR_ID: '' }).operatorId, null);
+  assert.equal(resolveConfig(minimal, { CTI_OPERATOR_ID: 'é'.repeat(128) }).operatorId, 'é'.repeat(128));
+  assert.throws(
+    () => resolveConfig(minimal, { CTI_OPERATOR_ID: 'x'.repeat(129) }),
+    (e: unknown) => e instanceof ConfigError && /CTI_OPERATOR_ID is 129 characters/.test(e.message),
+  );
+});
+
 test('gpio trigger defaults: active-low, 30 ms debounce, 1.5 s lockout, 3 s long press', () => {
   const c = resolveConfig({ ...minimal, trigger: { kind: 'gpio', bcm: 17 } });
   assert.deepEqual(c.trigger, {

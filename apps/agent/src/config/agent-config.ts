@@ -139,6 +139,18 @@ export function loadConfig(
   return resolveConfig(data, env, path);
 }
 
+/**
+ * CTI_OPERATOR_ID as meta.json's operator_id can hold it: empty (`CTI_OPERATOR_ID=` in the
+ * EnvironmentFile) is unset; over 128 characters is a ConfigError. Unchecked, either made every capture
+ * an InvalidMetaError (operator_id is 1-128 characters).
+ */
+function operatorFromEnv(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ([...value].length > 128)
+    throw new ConfigError(`CTI_OPERATOR_ID is ${[...value].length} characters; meta.json allows at most 128`);
+  return value;
+}
+
 export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin = 'config'): AgentConfig {
   const result = validateFile(data);
   if (!result.ok) {
@@ -152,7 +164,7 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
   const upload = f.upload;
   return {
     deviceCode: f.device_code,
-    operatorId: env.CTI_OPERATOR_ID ?? f.operator_id ?? null,
+    operatorId: operatorFromEnv(env.CTI_OPERATOR_ID) ?? f.operator_id ?? null,
     farmId: f.farm_id ?? null,
     dataDir,
     source: resolveSource(f.source),

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { encodeBmp8 } from '@cti/imaging';
 import { waitFor } from '@cti/testkit';
 import sharp from 'sharp';
-import { createFolderSource, isFrameFileName } from './folder-source.ts';
+import { createFolderSource, isFrameFileName, sidecarAcquisition } from './folder-source.ts';
 import type { Frame } from './frame-source.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
 
@@ -69,6 +69,50 @@ describe('folder-drop frame source (chokidar)', () => {
       gainDb: 40,
       pixelSpacingMm: 0.237,
     });
+  });
+
+  test('sidecar values meta.json cannot hold are dropped, the rest kept (they made every capture fail)', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    writeFileSync(
+      join(dir, 'scan-4.json'),
+      // 1e400 parses as Infinity; meta.json allows depth_cm > 0, pixel_spacing_mm in (0, 10], model 1-128
+      '{"probe_model":"","frequency_mhz":7.5,"depth_cm":-3,"gain_db":1e400,"pixel_spacing_mm":12}',
+    );
+    writeFileSync(join(dir, 'scan-4.png'), await png(4));
+    await waitFor(() => frames.length === 1, { what: 'one frame' });
+    assert.deepEqual(frames[0]!.acquisition, {
+      probeModel: undefined,
+      frequencyMhz: 7.5,
+      depthCm: undefined,
+      gainDb: undefined,
+      pixelSpacingMm: undefined,
+    });
+    assert.deepEqual(sidecarAcquisition({ probe_model: 'x'.repeat(129), depth_cm: '16' }), {
+      probeModel: undefined,
+      frequencyMhz: undefined,
+      depthCm: undefined,
+      gainDb: undefined,
+      pixelSpacingMm: undefined,
+    });
+  });
+
+  test('an image declaring more than 4096 × 4096 pixels is refused from its header, not decoded', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const rejectedBefore = source.status().detail.rejectedFiles as number;
+    // 8000 × 8000 black: ~190 kB of PNG that decodes to 192 MB of RGB
+    const bomb = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: '#000' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    assert.ok(bomb.length < 1 << 20);
+    writeFileSync(join(dir, 'scan-5.png'), bomb);
+    await waitFor(() => (source.status().detail.rejectedFiles as number) > rejectedBefore, {
+      what: 'the oversized image refused',
+    });
+    assert.equal(frames.length, 0);
   });
 
   test('a partially written file is not taken; the completed file is', { timeout: 90_000 }, async () => {

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeGray } from '@cti/imaging';
+import { decodeGray, isBmp } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
-import { type Acquisition, createFrameListeners, type FrameSource } from './frame-source.ts';
+import sharp from 'sharp';
+import { type Acquisition, createFrameListeners, type FrameSource, metaProbeModel } from './frame-source.ts';
 
 export type FolderSourceOptions = {
   dir: string;
@@ -13,7 +14,23 @@ export type FolderSourceOptions = {
   pollMs?: number;
   log?: Logger;
   now?: () => number;
+  /** Larger images are refused from their header, before decoding (default MAX_FRAME_PIXELS). */
+  maxPixels?: number;
 };
+
+/**
+ * 4096 × 4096: above any console export. A 750 kB PNG can declare 16000 × 16000 pixels: decoding it
+ * took 1.1 GB of RSS and seconds of CPU (an out-of-memory kill on a Pi), and each such frame in the
+ * capture ring would hold 256 MB.
+ */
+export const MAX_FRAME_PIXELS = 4096 * 4096;
+
+/** width × height from the image header only (PNG/JPEG via sharp's metadata; BMP bounds itself). */
+async function declaredPixels(bytes: Uint8Array): Promise<number> {
+  if (isBmp(bytes)) return 0;
+  const { width = 0, height = 0 } = await sharp(bytes).metadata();
+  return width * height;
+}
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 // Names that writers use while a file is still being produced; only the final rename counts.
@@ -24,10 +41,37 @@ export function isFrameFileName(name: string): boolean {
   return !TEMP_NAME.test(name) && IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
-function sidecarAcquisition(data: Record<string, unknown>): Acquisition {
-  const num = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : undefined);
+/**
+ * What meta.json accepts for each sidecar field (contracts' meta schema: probe.model, probe.frequency_mhz,
+ * acquisition.*). A console's sidecar is outside input: a value out of range used to go straight into
+ * meta.json, so buildMeta refused every capture from that console as an agent bug (InvalidMetaError).
+ */
+const SIDECAR_FIELDS = {
+  frequency_mhz: (v: number) => v > 0,
+  depth_cm: (v: number) => v > 0,
+  gain_db: () => true,
+  pixel_spacing_mm: (v: number) => v > 0 && v <= 10,
+} as const;
+
+/** The sidecar's acquisition fields that meta.json can hold; the others are dropped and named in `dropped`. */
+export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acquisition {
+  const record = (typeof data === 'object' && data !== null && !Array.isArray(data) ? data : {}) as Record<
+    string,
+    unknown
+  >;
+  const num = (k: keyof typeof SIDECAR_FIELDS) => {
+    const v = record[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isFinite(v) && SIDECAR_FIELDS[k](v)) return v;
+    dropped.push(`${k}=${JSON.stringify(v)?.slice(0, 40)}`);
+    return undefined;
+  };
+  const model = record.probe_model;
+  const probeModel = metaProbeModel(model);
+  if (model !== undefined && model !== null && probeModel === undefined)
+    dropped.push(`probe_model=${JSON.stringify(model)?.slice(0, 40)}`);
   return {
-    probeModel: typeof data.probe_model === 'string' ? data.probe_model : undefined,
+    probeModel,
     frequencyMhz: num('frequency_mhz'),
     depthCm: num('depth_cm'),
     gainDb: num('gain_db'),
@@ -42,7 +86,7 @@ function sidecarAcquisition(data: Record<string, unknown>): Acquisition {
  * (a writer that paused mid-file) is skipped until its next change.
  */
 export function createFolderSource(options: FolderSourceOptions): FrameSource {
-  const { dir, stableMs = 300, pollMs = 50 } = options;
+  const { dir, stableMs = 300, pollMs = 50, maxPixels = MAX_FRAME_PIXELS } = options;
   const log = options.log ?? silentLogger();
   const now = options.now ?? (() => performance.now());
   const listeners = createFrameListeners();
@@ -55,7 +99,10 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
   const readSidecar = async (path: string): Promise<Acquisition> => {
     const sidecar = join(dir, `${basename(path, extname(path))}.json`);
     try {
-      return sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')) as Record<string, unknown>);
+      const dropped: string[] = [];
+      const acquisition = sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')), dropped);
+      if (dropped.length > 0) log.warn({ sidecar, dropped }, 'ignoring sidecar values meta.json cannot hold');
+      return acquisition;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT')
@@ -68,8 +115,11 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     const name = basename(path);
     if (!isFrameFileName(name)) return;
     try {
+      const bytes = await readFile(path);
+      const pixels = await declaredPixels(bytes);
+      if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
       // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
-      const image = await decodeGray(path);
+      const image = await decodeGray(bytes);
       const acquisition = await readSidecar(path);
       frames += 1;
       lastFrameAt = now();

@@ -26,6 +26,22 @@ export type Frame = {
 };
 
 /** Identity the probe reports (identify reply) or the config states. */
+/**
+ * A probe model as meta.json's probe.model holds it (1-128 characters, and no U+0000, which the server
+ * refuses), else undefined. Probe replies and console sidecars are outside input: an out-of-range value
+ * passed on made buildMeta refuse every capture as an agent bug (InvalidMetaError).
+ */
+export function metaProbeModel(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length >= 1 && value.length <= 128 && !value.includes('\u0000')
+    ? value
+    : undefined;
+}
+
+/** A frequency as meta.json's probe.frequency_mhz holds it (finite, > 0), else undefined. */
+export function metaFrequencyMhz(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
 export type ProbeIdentity = { model: string; frequencyMhz?: number; serial?: string; firmware?: string };
 
 export type SourceStatus = {

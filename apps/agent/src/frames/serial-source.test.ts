@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '@cti/testkit';
 import { createProbeEmulator, type ProbeEmulator } from '../probe-emulator/probe-emulator.ts';
 import { createPtyPair, type PtyPair } from '../test-support/pty-pair.ts';
@@ -72,6 +73,37 @@ describe('serial frame source over a socat PTY', () => {
       assert.equal(r.source.status().droppedFrames, 0);
     } finally {
       await teardown(r);
+    }
+  });
+
+  test('a probe model meta.json cannot hold is not passed on (it made every capture an InvalidMetaError)', {
+    timeout: 60_000,
+  }, async () => {
+    const pty = await createPtyPair(dir, 'model');
+    // Header field (16 bytes): "Convex" NUL then padding garbage; identify reply: 200 chars with a NUL.
+    const model = `Convex\u0000${'x'.repeat(193)}`;
+    const emulator = createProbeEmulator({
+      path: pty.devicePath,
+      width: W,
+      height: H,
+      fps: 0,
+      seed: SEED,
+      model,
+    });
+    await emulator.start();
+    const source = createSerialSource({ path: pty.hostPath, reconnectBaseMs: 50, reconnectCapMs: 200 });
+    const frames: Frame[] = [];
+    source.onFrame((f) => frames.push(f));
+    await source.start();
+    try {
+      await waitFor(() => emulator.stats().nextSeq === 0 && source.status().connected, { what: 'connected' });
+      await delay(500); // the identify reply has arrived (the emulator streams only after it)
+      await emulator.sendFrame();
+      await waitFor(() => frames.length === 1, { what: 'one frame' });
+      assert.equal(frames[0]!.acquisition.probeModel, 'Convex', 'the header model ends at its first NUL');
+      assert.equal(source.identity(), null, 'an identify reply with an unusable model is no identity');
+    } finally {
+      await teardown({ pty, emulator, source, frames });
     }
   });
 

@@ -3,7 +3,14 @@ import { backoffDelay, type Logger, silentLogger, sleep } from '@cti/runtime';
 import { SerialPort } from 'serialport';
 import { createMessageDecoder } from '../probe-protocol/message-decoder.ts';
 import { defaultHeader, encodeMessage, type Message, MessageType } from '../probe-protocol/probe-protocol.ts';
-import { createFrameListeners, type Frame, type FrameSource, type ProbeIdentity } from './frame-source.ts';
+import {
+  createFrameListeners,
+  type Frame,
+  type FrameSource,
+  metaFrequencyMhz,
+  metaProbeModel,
+  type ProbeIdentity,
+} from './frame-source.ts';
 
 export type SerialSourceOptions = {
   path: string;
@@ -191,10 +198,16 @@ export function createSerialSource(options: SerialSourceOptions): SerialFrameSou
 function parseIdentity(payload: Buffer, log: Logger): ProbeIdentity | null {
   try {
     const data = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    if (typeof data.model !== 'string' || data.model === '') throw new Error('no model');
+    const model = metaProbeModel(data.model);
+    if (model === undefined)
+      throw new Error(
+        `model ${JSON.stringify(data.model)?.slice(0, 60)} is not 1-128 characters without NUL`,
+      );
+    if (data.frequency_mhz !== undefined && metaFrequencyMhz(data.frequency_mhz) === undefined)
+      log.warn({ frequency_mhz: data.frequency_mhz }, 'ignoring an identify frequency meta.json cannot hold');
     return {
-      model: data.model,
-      frequencyMhz: typeof data.frequency_mhz === 'number' ? data.frequency_mhz : undefined,
+      model,
+      frequencyMhz: metaFrequencyMhz(data.frequency_mhz),
       serial: typeof data.serial === 'string' ? data.serial : undefined,
       firmware: typeof data.firmware === 'string' ? data.firmware : undefined,
     };

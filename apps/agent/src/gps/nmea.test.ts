@@ -20,6 +20,35 @@ test('GGA and RMC sentences give signed decimal degrees; bad checksum or no fix 
   assert.equal(parseNmea('$GPGSV,1,1,00*79'), null);
 });
 
+/** A sentence with its checksum, as a corrupted line that happens to pass the XOR check would be. */
+function sentence(body: string): string {
+  let sum = 0;
+  for (const ch of body) sum ^= ch.charCodeAt(0);
+  return `$${body}*${sum.toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+test('fields meta.json cannot hold never make a fix (they made every capture an InvalidMetaError)', () => {
+  const gga = (lat: string, ns: string, lon: string, ew: string, hdop = '0.9', alt = '545.4') =>
+    parseNmea(sentence(`GPGGA,123519,${lat},${ns},${lon},${ew},1,08,${hdop},${alt},M,46.9,M,,`));
+  assert.deepEqual(
+    gga('4807.038', 'N', '01131.000', 'E'),
+    parseNmea(GGA),
+    'the helper signs like the receiver',
+  );
+  assert.equal(gga('9512.000', 'N', '01131.000', 'E'), null, 'latitude 95');
+  assert.equal(gga('4875.000', 'N', '01131.000', 'E'), null, 'minute 75');
+  assert.equal(gga('4807.038', 'N', '18100.000', 'E'), null, 'longitude 181');
+  assert.equal(gga('4807.038', 'N', '-1131.000', 'E'), null, 'a sign inside the field');
+  assert.equal(gga('4807.038', 'X', '01131.000', 'E'), null, 'no hemisphere');
+  assert.equal(gga('9000.000', 'S', '18000.000', 'W')?.lat, -90, 'the poles and the antimeridian are fine');
+  assert.deepEqual(gga('4807.038', 'N', '01131.000', 'E', '0.:', 'x'), { lat: 48.1173, lon: 11.5166667 });
+  assert.deepEqual(gga('4807.038', 'N', '01131.000', 'E', '-1', '-12.5'), {
+    lat: 48.1173,
+    lon: 11.5166667,
+    alt_m: -12.5,
+  });
+});
+
 test('an NMEA receiver on a serial PTY: the latest fix, and none once it is stale', {
   timeout: 60_000,
 }, async () => {

@@ -8,14 +8,26 @@ function checksumOk(sentence: string): boolean {
   return sum === Number.parseInt(sentence.slice(star + 1, star + 3), 16);
 }
 
-/** ddmm.mmmm + hemisphere → signed decimal degrees. */
+/**
+ * ddmm.mmmm + hemisphere → signed decimal degrees, or null when it is no coordinate: the XOR checksum
+ * lets one corrupted line in 256 through, and a latitude of 95 or a minute of 75 went into meta.json,
+ * where buildMeta refused the capture as an agent bug (InvalidMetaError).
+ */
 function coordinate(value: string, hemi: string, degDigits: number): number | null {
-  if (!value) return null;
+  if (!/^\d+(\.\d+)?$/.test(value) || value.indexOf('.') > degDigits + 2) return null;
   const deg = Number(value.slice(0, degDigits));
   const min = Number(value.slice(degDigits));
-  if (!Number.isFinite(deg) || !Number.isFinite(min)) return null;
   const v = deg + min / 60;
+  if (min >= 60 || v > (degDigits === 2 ? 90 : 180)) return null;
+  if (!['N', 'S', 'E', 'W'].includes(hemi)) return null;
   return hemi === 'S' || hemi === 'W' ? -v : v;
+}
+
+/** A GGA number field that meta.json can hold (finite, and ≥ 0 when `nonNegative`), else undefined. */
+function field(value: string | undefined, nonNegative: boolean): number | undefined {
+  if (!value || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && (!nonNegative || n >= 0) ? n : undefined;
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -36,8 +48,10 @@ export function parseNmea(line: string): GpsFix | null {
     const lon = coordinate(f[4] ?? '', f[5] ?? '', 3);
     if (lat === null || lon === null) return null;
     const fix: GpsFix = { lat: round(lat, 7), lon: round(lon, 7) };
-    if (f[8]) fix.accuracy_m = round(Number(f[8]) * 5, 1);
-    if (f[9]) fix.alt_m = Number(f[9]);
+    const hdop = field(f[8], true);
+    const alt = field(f[9], false);
+    if (hdop !== undefined) fix.accuracy_m = round(hdop * 5, 1);
+    if (alt !== undefined) fix.alt_m = alt;
     return fix;
   }
   if (type === 'RMC') {

@@ -46,6 +46,9 @@ test('local API: session override reaches the next capture, bad input is a 400, 
     await agent.start();
     assert.equal((await app.request('/capture', { method: 'POST' })).status, 409, 'no frames yet: refused');
     assert.equal((await app.request('/session', json({ farm_id: 'north-barn' }))).status, 400);
+    assert.equal((await app.request('/session', json({ operator_id: 'tech\u0000x' }))).status, 400);
+    assert.equal((await app.request('/session', json({ operator_id: 'x'.repeat(129) }))).status, 400);
+    assert.equal((await app.request('/session', json({ operator_id: '' }))).status, 400);
     const session = await app.request(
       '/session',
       json({ operator_id: 'tech-night', farm_id: '6f1c2a3e-5b7d-4c8e-9f01-23456789abcd' }),

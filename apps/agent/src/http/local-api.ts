@@ -2,7 +2,11 @@ import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { Agent } from '../agent.ts';
 
-const OPERATOR = /^.{1,128}$/s;
+// meta.json's operator_id: 1-128 characters (code points, as the schema counts them) and no U+0000,
+// which the server refuses: a session operator with NUL made every capture after it a 422 at ingest.
+const OPERATOR = {
+  test: (v: string) => !v.includes('\u0000') && [...v].length >= 1 && [...v].length <= 128,
+};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -39,10 +43,16 @@ export function createLocalApi({
       operator_id?: unknown;
       farm_id?: unknown;
     } | null;
-    const ok = (v: unknown, re: RegExp) =>
+    const ok = (v: unknown, re: { test(v: string): boolean }) =>
       v === undefined || v === null || (typeof v === 'string' && re.test(v));
     if (!body || !ok(body.operator_id, OPERATOR) || !ok(body.farm_id, UUID)) {
-      return c.json({ error: 'body must be { "operator_id"?: string|null, "farm_id"?: uuid|null }' }, 400);
+      return c.json(
+        {
+          error:
+            'body must be { "operator_id"?: string of 1-128 characters without NUL | null, "farm_id"?: uuid | null }',
+        },
+        400,
+      );
     }
     const next: { operatorId?: string | null; farmId?: string | null } = {};
     if (body.operator_id !== undefined) next.operatorId = body.operator_id as string | null;

@@ -109,7 +109,8 @@ export function decodeHeader(bytes: Buffer): HeaderCheck {
     gainDb: bytes.readInt16LE(30) / 10,
     frequencyMhz: bytes.readUInt32LE(32) / 1000,
     depthCm: bytes.readUInt16LE(36) / 10,
-    probeModel: bytes.toString('ascii', 40, 40 + MODEL_FIELD_BYTES).replace(/\0+$/, ''),
+    // A C string: up to the first NUL (bytes after it are padding, or garbage the server would refuse).
+    probeModel: bytes.toString('ascii', 40, 40 + MODEL_FIELD_BYTES).split('\0')[0] ?? '',
   };
   if (header.version !== PROTOCOL_VERSION) return { ok: false, reason: `version ${header.version}` };
   if (bytes.readUInt16LE(6) !== HEADER_BYTES) return { ok: false, reason: 'header length' };

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** A meta.json the watcher is done with (delivered, ignored or permanently rejected). */
@@ -56,7 +57,15 @@ export async function loadState(file: string, bucket: string, prefix: string): P
       `state file ${file} (CTI_RELAY_STATE_FILE) is not valid JSON: ${(error as Error).message}`,
     );
   }
-  if (state.version !== 1 || typeof state.settled !== 'object' || typeof state.pending !== 'object') {
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    state.version !== 1 ||
+    typeof state.settled !== 'object' ||
+    state.settled === null ||
+    typeof state.pending !== 'object' ||
+    state.pending === null
+  ) {
     throw new Error(`state file ${file} (CTI_RELAY_STATE_FILE) is not a version 1 relay state`);
   }
   if (state.bucket !== bucket || state.prefix !== prefix) {
@@ -67,10 +76,26 @@ export async function loadState(file: string, bucket: string, prefix: string): P
   return state;
 }
 
-/** Write atomically (temp file + rename) so a crash never leaves a torn cursor. */
+/**
+ * Write atomically (temp file fsynced, rename, directory fsynced) so neither a crash nor a power cut
+ * leaves a torn or empty cursor: without the fsyncs the rename can reach the disk before the data, and
+ * the next start refused the empty file as "not valid JSON".
+ */
 export async function saveState(file: string, state: WatchState): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(state, null, 1)}\n`);
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(`${JSON.stringify(state, null, 1)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   await rename(temp, file);
+  const dir = await open(dirname(file), constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }

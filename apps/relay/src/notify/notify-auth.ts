@@ -19,6 +19,15 @@ export function matchesSecret(candidate: string | undefined, secrets: readonly s
  * - the `Authorization` header, `Bearer SECRET` or bare (MinIO's webhook `auth_token`);
  * - every record's `opaqueData` (Ceph RGW: the topic's `OpaqueData` attribute).
  */
+/** A path segment as sent, or undefined when it is not URL encoding ('%ZZ'): no secret, so a 401, not a 500. */
+function decodePath(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 export function isAuthenticated({
   url,
   headers,
@@ -30,9 +39,7 @@ export function isAuthenticated({
   records: readonly { opaqueData?: unknown }[];
   secrets: readonly string[];
 }): boolean {
-  const fromPath = url.pathname.startsWith('/notify/')
-    ? decodeURIComponent(url.pathname.slice(8))
-    : undefined;
+  const fromPath = url.pathname.startsWith('/notify/') ? decodePath(url.pathname.slice(8)) : undefined;
   const authorization = headers.authorization?.replace(/^Bearer\s+/i, '');
   const inRequest = [url.searchParams.get('token') ?? undefined, fromPath, authorization];
   if (inRequest.some((candidate) => matchesSecret(candidate, secrets))) return true;

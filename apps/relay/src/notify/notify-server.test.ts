@@ -133,6 +133,13 @@ test('unauthenticated, oversized, malformed or misdirected notifications are ref
     ['not JSON', post(`/notify?token=${SECRET}`, '{"Records": ['), 400],
     ['not S3 records', post(`/notify?token=${SECRET}`, { hello: 'world' }), 400],
     ['wrong path', post('/elsewhere', { Records: [record] }), 404],
+    // both used to be a 500: decodeURIComponent threw on the path, JSON.stringify on the depth
+    ['a secret in the path that is not URL encoding', post('/notify/%ZZ', { Records: [record] }), 401],
+    [
+      'not S3 records, nested too deep to show',
+      post(`/notify?token=${SECRET}`, `{"x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`),
+      400,
+    ],
   ];
   for (const [what, response, status] of cases) {
     const res = await response;

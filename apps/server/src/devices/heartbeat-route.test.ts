@@ -217,6 +217,46 @@ describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () 
   });
 });
 
+describe('figures beyond what the columns hold are a 422 naming them (each was a 500 at insert)', () => {
+  const outbox = { pending_captures: 0, pending_bytes: 0, oldest_pending_age_s: null, quarantined: 0 };
+  const cases: [string, Record<string, unknown>, string][] = [
+    [
+      'pending_captures over int',
+      { outbox: { ...outbox, pending_captures: 3e9 } },
+      '/outbox/pending_captures',
+    ],
+    [
+      'oldest_pending_age_s over int',
+      { outbox: { ...outbox, oldest_pending_age_s: 3e9 } },
+      '/outbox/oldest_pending_age_s',
+    ],
+    ['pending_bytes over 2^53 - 1', { outbox: { ...outbox, pending_bytes: 1e20 } }, '/outbox/pending_bytes'],
+    ['uptime_s over 2^53 - 1', { uptime_s: 1e20 }, '/uptime_s'],
+    ['disk free_bytes over 2^53 - 1', { disk: { free_bytes: 1e20 } }, '/disk/free_bytes'],
+    ['clock offset_ms over int', { clock: { synced: true, offset_ms: 1e12 } }, '/clock/offset_ms'],
+    [
+      'frame_rate_fps over real',
+      { probe: { connected: true, frame_rate_fps: 1e300 } },
+      '/probe/frame_rate_fps',
+    ],
+    ['sent_at in year 9999 (clock_skew_ms is an int)', { sent_at: '9999-12-31T23:59:59Z' }, '/sent_at'],
+  ];
+  for (const [name, patch, pointer] of cases) {
+    test(name, async () => {
+      const body = { ...heartbeatBody('dev-a', new Date(now)), ...patch };
+      const res = await post(signedHeartbeat(secretA, body as never, { timestamp: Math.floor(now / 1000) }));
+      const answer = (await res.json()) as { error: string; problems?: { pointer: string }[] };
+      assert.equal(res.status, 422, JSON.stringify(answer));
+      assert.equal(answer.error, 'invalid_heartbeat');
+      assert.deepEqual(
+        answer.problems?.map((p) => p.pointer),
+        [pointer],
+      );
+      assert.equal((await state()).health, 0);
+    });
+  }
+});
+
 describe('key rotation', () => {
   test('during the overlap both keys work; the first use of the new key retires the old one', async () => {
     const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 3600);

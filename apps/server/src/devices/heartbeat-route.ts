@@ -50,7 +50,7 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       now: receivedAt,
       toleranceSeconds: o.config.signatureToleranceSeconds,
     });
-    const body = checkHeartbeatBody(parseJson(raw), device.deviceCode);
+    const body = checkHeartbeatBody(parseJson(raw), device.deviceCode, receivedAt);
     const result = await recordHeartbeat(o.sql, {
       deviceId: device.deviceId,
       key: device.key,
@@ -92,10 +92,24 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
   }
 }
 
-function checkHeartbeatBody(data: unknown, deviceCode: string): HeartbeatBody {
+/**
+ * device_health.clock_skew_ms (sent_at − received_at) is an int: a sent_at more than ~24.8 days from
+ * the server's clock (the signature's timestamp is within minutes, so the body contradicts it) was a
+ * 500 at insert. Refused as a problem at /sent_at instead.
+ */
+const MAX_SKEW_MS = 2147483647;
+
+function checkHeartbeatBody(data: unknown, deviceCode: string, receivedAt: Date): HeartbeatBody {
   const problems = [...nulProblems(data, '')];
   const result = problems.length === 0 ? validateHeartbeat(data) : null;
   if (result && !result.ok) problems.push(...result.problems);
+  const skewMs = result?.ok ? new Date(result.value.sent_at).getTime() - receivedAt.getTime() : 0;
+  if (Math.abs(skewMs) > MAX_SKEW_MS) {
+    problems.push({
+      pointer: '/sent_at',
+      message: `must be within ${Math.floor(MAX_SKEW_MS / 86_400_000)} days of the server's clock (${receivedAt.toISOString()})`,
+    });
+  }
   if (result?.ok && result.value.device_code !== deviceCode) {
     problems.push({
       pointer: '/device_code',

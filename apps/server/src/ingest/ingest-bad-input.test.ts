@@ -385,6 +385,32 @@ const cases: Case[] = [
     status: 400,
     error: 'invalid_json',
   },
+  // numbers beyond what Postgres stores → 422 (assets.size_bytes is a bigint; these used to be a 500)
+  {
+    name: 'object size beyond 2^53 - 1',
+    init: () =>
+      signedInit(
+        body({ object_details: [{ name: 'image.jpg', size_bytes: 1e20, sha256: meta().image_sha256 }] }),
+      ),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/object_details/0/size_bytes',
+  },
+  {
+    name: 'meta_size_bytes beyond 2^53 - 1',
+    init: () => signedInit(body({ meta_size_bytes: 1e300 })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_size_bytes',
+  },
+  {
+    // 200 kB of brackets, under the body limit: used to overflow the stack of the NUL walk (500)
+    name: 'an unknown property nested 100 000 levels deep',
+    init: () => signedInit(`{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},${raw().slice(1)}`),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: `/deep${'/0'.repeat(63)}`,
+  },
   // bucket → 422
   {
     name: 'bucket this server does not ingest',

@@ -90,20 +90,31 @@ export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string
 }
 
 /**
+ * How deep a body may nest. The contracts need 4 levels; unknown properties are accepted (additive
+ * evolution) but a body of 100 000 nested arrays (200 kB, well under the body limit) used to overflow
+ * the stack of this walk and answer 500.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
  * Postgres text and jsonb cannot hold U+0000; free-text fields (operator_id, relay.source…) would
  * otherwise fail at insert time as a 500. Reported like any schema problem, one pointer per string.
+ * A value nested deeper than MAX_JSON_DEPTH is one problem at the pointer where it crosses the limit.
  */
-export function nulProblems(value: unknown, pointer: string): Problem[] {
+export function nulProblems(value: unknown, pointer: string, depth = 0): Problem[] {
   if (typeof value === 'string') {
     return value.includes('\u0000')
       ? [{ pointer, message: 'must not contain the NUL character (U+0000)' }]
       : [];
   }
   if (typeof value !== 'object' || value === null) return [];
+  if (depth >= MAX_JSON_DEPTH) {
+    return [{ pointer, message: `must not nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep` }];
+  }
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
   return entries.flatMap(([key, v]) => [
     ...(key.includes('\u0000') ? [{ pointer, message: 'property names must not contain U+0000' }] : []),
-    ...nulProblems(v, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`),
+    ...nulProblems(v, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, depth + 1),
   ]);
 }
 

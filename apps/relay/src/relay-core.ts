@@ -8,6 +8,7 @@ import {
   type RawKeyParts,
   validateMeta,
   validateWebhookBody,
+  WEBHOOK_MAX_JSON_DEPTH,
   type WebhookBody,
   type WebhookObjectDetail,
 } from '@cti/contracts';
@@ -69,12 +70,12 @@ export interface RelayOptions {
 export const MAX_META_BYTES = 256 * 1024;
 
 /**
- * The server refuses a webhook body nesting objects/arrays 64 levels deep (a 422), and meta_json sits
- * one level down. A meta.json of 100 000 nested arrays (200 kB, under MAX_META_BYTES) passed
+ * The server refuses a webhook body nesting objects/arrays WEBHOOK_MAX_JSON_DEPTH levels deep (a 422),
+ * and meta_json sits one level down. A meta.json of 100 000 nested arrays (200 kB, under MAX_META_BYTES) passed
  * validateMeta (its objects are open) and then overflowed JSON.stringify: a "failed … S3: Maximum call
  * stack size exceeded", retried as if transient.
  */
-export const MAX_META_DEPTH = 63;
+export const MAX_META_DEPTH = WEBHOOK_MAX_JSON_DEPTH - 1;
 
 /** Whether `value` has an object or array at depth `max` or deeper (the root is depth 0); iterative. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {

@@ -43,7 +43,12 @@ export {
   toIngestKeyUri,
 } from './s3-layout.ts';
 export { unknownFields } from './unknown-fields.ts';
-export { validateWebhookBody, type WebhookBody, type WebhookObjectDetail } from './webhook-body.ts';
+export {
+  validateWebhookBody,
+  WEBHOOK_MAX_JSON_DEPTH,
+  type WebhookBody,
+  type WebhookObjectDetail,
+} from './webhook-body.ts';
 export { webhookBodySchema } from './webhook-body-schema.ts';
 export {
   DEFAULT_TOLERANCE_SECONDS,

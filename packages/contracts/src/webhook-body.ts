@@ -6,6 +6,14 @@ import { joinPointer, type Problem, type ValidationResult } from './problems.ts'
 import { META_FILE, parseRawKey, rawCaptureDir } from './s3-layout.ts';
 import { webhookBodySchema } from './webhook-body-schema.ts';
 
+/**
+ * How deep a webhook body may nest objects/arrays (the root is depth 0): the server refuses deeper
+ * bodies with a 422, and the relay refuses a meta.json that would cross it (meta_json sits one level
+ * down). The contracts need 4 levels; unknown properties are accepted (additive changes), so the
+ * limit is what keeps a 200 kB body of nested arrays from overflowing a recursive walk.
+ */
+export const WEBHOOK_MAX_JSON_DEPTH = 64;
+
 /** A valid webhook body, derived from `webhookBodySchema` (meta_json typed as MetaJson). */
 export type WebhookBody = FromSchema<typeof webhookBodySchema, { references: [typeof metaSchema] }>;
 /** One entry of `object_details`: a listed object's size (from HEAD) and sha256 when the relay hashed it. */

@@ -5,6 +5,7 @@ import {
   toIngestKeyUri,
   validateWebhookBody,
   verifyWebhookSignature,
+  WEBHOOK_MAX_JSON_DEPTH,
   type WebhookBody,
 } from '@cti/contracts';
 import { HttpError } from '../errors.ts';
@@ -90,11 +91,11 @@ export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string
 }
 
 /**
- * How deep a body may nest. The contracts need 4 levels; unknown properties are accepted (additive
- * evolution) but a body of 100 000 nested arrays (200 kB, well under the body limit) used to overflow
- * the stack of this walk and answer 500.
+ * How deep a body may nest (@cti/contracts' WEBHOOK_MAX_JSON_DEPTH, which the relay honours too): a body
+ * of 100 000 nested arrays (200 kB, well under the body limit) used to overflow the stack of this walk
+ * and answer 500.
  */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = WEBHOOK_MAX_JSON_DEPTH;
 
 /**
  * Postgres text and jsonb cannot hold U+0000; free-text fields (operator_id, relay.source…) would

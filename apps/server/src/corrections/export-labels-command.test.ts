@@ -368,6 +368,7 @@ describe('cti-server export-labels', () => {
     const cases: [string[], Record<string, string>, number, RegExp][] = [
       [[], {}, 2, /say where: --out <directory>/],
       [['--out', 'x', '--since', 'soon'], {}, 2, /--since "soon" is not a date/],
+      [['--out', 'x', '--since', '2025-09-31'], {}, 2, /--since "2025-09-31" is not a date/],
       [['--out', 'x', '--farm', 'north'], {}, 2, /--farm "north" is not a farm uuid/],
       [['--out', 'x', '--everything'], {}, 2, /Unknown option '--everything'/],
       [['--out', join(work, 'x')], { DATABASE_URL: '' }, 78, /configuration error: DATABASE_URL/],

@@ -31,6 +31,12 @@ describe('device calibration', () => {
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.000001'], /at least 0\.00001/],
       [['set', '--device', 'd', '--pixel-spacing-mm', ' '], /mm per pixel/],
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '0000-01-01'], /not a date/],
+      // new Date('2025-02-30') is 2 March: an impossible day must not become another one
+      [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '2025-02-30'], /not a date/],
+      [
+        ['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '2025-04-31T08:00:00Z'],
+        /not a date/,
+      ],
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--image-size', '0x720'], /WIDTHxHEIGHT/],
       [
         ['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--note', 'x'.repeat(501)],

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import { CommandError, databaseCommand, UsageError } from './database-command.ts';
+import { CommandError, databaseCommand, startsWithCalendarDate, UsageError } from './database-command.ts';
 import {
   type CalibrationInput,
   calibrationProblems,
@@ -73,7 +73,7 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
   if (values['valid-from'] !== undefined) {
     validFrom = new Date(values['valid-from']);
     if (
-      !/^\d{4}-\d{2}-\d{2}/.test(values['valid-from']) ||
+      !startsWithCalendarDate(values['valid-from']) ||
       calibrationProblems('clear', { ...NOTHING, validFrom }).length > 0
     ) {
       throw new UsageError(

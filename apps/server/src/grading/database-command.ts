@@ -22,10 +22,22 @@ export function parseOptions(
   }
 }
 
+/**
+ * Whether `text` starts with a YYYY-MM-DD that is a day of the calendar: `new Date('2025-02-30')`
+ * is 2 March, not an error, so an impossible day would silently become another one.
+ */
+export function startsWithCalendarDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+}
+
 /** `--since`: a date or an ISO instant (UTC unless it says otherwise); anything else is a UsageError. */
 export function parseSince(text: string): Date {
   const date = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+  if (!startsWithCalendarDate(text) || Number.isNaN(date.getTime())) {
     throw new UsageError(
       `--since ${JSON.stringify(text)} is not a date such as 2025-09-01 or 2025-09-01T12:00:00Z`,
     );

@@ -122,6 +122,9 @@ describe('regrade', () => {
     const bad = run(['--since', 'soon']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--since "soon" is not a date/);
+    const impossible = run(['--since', '2025-02-30', '--dry-run']); // not 2 March
+    assert.equal(impossible.status, 2, impossible.stdout);
+    assert.match(impossible.stderr, /--since "2025-02-30" is not a date/);
     const unknown = run(['--device', 'dev-9999']);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /no device with code "dev-9999"/);

@@ -237,6 +237,34 @@ describe('cti-agent config errors', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a damaged outbox database: a message naming it (exit 1), not a stack trace', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-cfg-'));
+    try {
+      const file = join(dir, 'agent.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'dev-0001',
+          data_dir: dir,
+          source: { kind: 'simulated', pattern: 'synthetic' },
+          upload: { bucket: 'cti-test', enabled: false },
+          http: { host: '127.0.0.1', port: 1 },
+        }),
+      );
+      writeFileSync(join(dir, 'outbox.db'), 'this is not a SQLite database\n'.repeat(200));
+      for (const args of [['outbox', 'list'], ['status']]) {
+        const { code, stderr } = await runCli(['--config', file, ...args], process.env);
+        assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+        assert.match(stderr, /outbox database .*outbox\.db cannot be opened: file is not a database\. Fix:/);
+        assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('cti-agent run without sysfs GPIO', () => {

@@ -9,6 +9,7 @@ import {
 } from './cli/commands.ts';
 import { OutcomeUnknownError, ServiceUnavailableError } from './cli/local-client.ts';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
+import { OutboxDbError } from './outbox/index.ts';
 import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 
 const USAGE = `usage: cti-agent [--config <file>] <command>
@@ -81,8 +82,10 @@ main(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof ServiceUnavailableError ||
       err instanceof GpioUnavailableError;
+    // A damaged outbox database is a message naming the file (exit 1), not a stack trace.
+    const described = known || err instanceof OutboxDbError;
     process.stderr.write(
-      `cti-agent: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`,
+      `cti-agent: ${described ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`,
     );
     process.exitCode = known ? 2 : 1;
   },

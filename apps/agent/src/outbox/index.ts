@@ -11,6 +11,7 @@ export {
   DiskFloorError,
   type DiskFloorReason,
   DuplicateCaptureError,
+  OutboxDbError,
   OutboxInputError,
 } from './outbox-errors.ts';
 export type * from './outbox-types.ts';

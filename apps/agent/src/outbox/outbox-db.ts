@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { OutboxDbError } from './outbox-errors.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -47,7 +48,21 @@ export type OutboxDb = Database.Database;
  * retention can give pages back without a full VACUUM.
  */
 export function openOutboxDb(dbPath: string): OutboxDb {
-  const db = new Database(dbPath);
+  let db: OutboxDb | undefined;
+  try {
+    db = new Database(dbPath);
+    return initOutboxDb(db, dbPath);
+  } catch (err) {
+    if (db?.open) db.close();
+    // better-sqlite3's SqliteError: SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_READONLY…
+    if (err instanceof Database.SqliteError) {
+      throw new OutboxDbError(dbPath, `cannot be opened: ${(err as Error).message}`, err);
+    }
+    throw err;
+  }
+}
+
+function initOutboxDb(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('busy_timeout = 5000');
   // auto_vacuum only takes effect before the first table exists.
   db.pragma('auto_vacuum = INCREMENTAL');
@@ -63,8 +78,7 @@ export function openOutboxDb(dbPath: string): OutboxDb {
   }).immediate();
   const version = readVersion();
   if (version !== 1) {
-    db.close();
-    throw new Error(`outbox database ${dbPath} has schema version ${version}; this agent reads version 1`);
+    throw new OutboxDbError(dbPath, `has schema version ${version}; this agent reads version 1`);
   }
   return db;
 }

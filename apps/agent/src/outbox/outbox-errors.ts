@@ -49,3 +49,19 @@ export class OutboxInputError extends Error {
     this.name = 'OutboxInputError';
   }
 }
+
+/**
+ * The outbox database cannot be opened or is not this agent's (not SQLite, corrupt, unreadable, another
+ * schema version). Its message names the file and what to do, so the CLI and the service print it
+ * instead of a stack trace.
+ */
+export class OutboxDbError extends Error {
+  constructor(dbPath: string, problem: string, cause?: unknown) {
+    super(
+      `outbox database ${dbPath} ${problem}. Fix: restore it, or move it aside (the agent then starts an empty ` +
+        'outbox; captures it listed stay in the spool directory but are no longer uploaded)',
+      { cause },
+    );
+    this.name = 'OutboxDbError';
+  }
+}

@@ -14,7 +14,7 @@ before(async () => {
 });
 after(() => db.drop());
 
-function run(args: string[], stdin: string, env: Record<string, string> = {}) {
+function run(args: string[], stdin: string | Buffer, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, ...args], {
     env: { PATH: process.env.PATH, DATABASE_URL: db.url, CTI_SCRYPT_LOG2_N: '10', CTI_SCRYPT_P: '1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -23,6 +23,7 @@ function run(args: string[], stdin: string, env: Record<string, string> = {}) {
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c));
   child.stderr.on('data', (c: Buffer) => (err += c));
+  child.stdin.on('error', () => {}); // EPIPE: the command stops reading after the first line
   child.stdin.end(stdin);
   return new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
     child.on('exit', (code) => resolve({ code, out, err })),
@@ -75,4 +76,23 @@ test('refuses a weak password, a taken email, a bad role or missing settings —
   assert.match(noDb.err, /DATABASE_URL/);
   const [{ n }] = (await db.sql`SELECT count(*)::int AS n FROM users`) as unknown as [{ n: number }];
   assert.equal(n, 1, 'nothing half-written');
+});
+
+test('a password on stdin that is not UTF-8, holds a NUL or has no line end in sight is refused (exit 1)', async () => {
+  const args = (email: string) => ['user', 'add', '--email', email, '--role', 'admin'];
+  // \xff\xfe would have become U+FFFD U+FFFD: an account whose password nobody can type
+  const latin1 = await run(args('c@example.com'), Buffer.from('\xe9t\xe9-good-horse-battery-9\n', 'latin1'));
+  assert.equal(latin1.code, 1, latin1.out);
+  assert.match(latin1.err, /the password on stdin is not UTF-8 text/);
+  const nul = await run(args('d@example.com'), 'good-horse\0battery-9\n');
+  assert.equal(nul.code, 1, nul.out);
+  assert.match(nul.err, /contains a control character/);
+  assert.doesNotMatch(nul.err, /battery/, 'the password is not echoed');
+  const endless = await run(args('e@example.com'), 'x'.repeat(1_000_000));
+  assert.equal(endless.code, 1, endless.out);
+  assert.match(endless.err, /longer than 4096 bytes/);
+  const crlf = await run(args('f@example.com'), 'tractor-shed-violet-12\r\nignored\n');
+  assert.equal(crlf.code, 0, crlf.err);
+  const [{ n }] = (await db.sql`SELECT count(*)::int AS n FROM users`) as unknown as [{ n: number }];
+  assert.equal(n, 2, 'only the good one was created');
 });

@@ -41,8 +41,12 @@ main(process.argv.slice(2)).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },
-  (err: unknown) => {
-    console.error('cti-server: failed to start:', err);
+  async (err: unknown) => {
+    // The database unreachable or not migrated: one line saying so, not a driver stack trace.
+    const { describeDatabaseFailure } = await import('./db/database-errors.ts');
+    const described = describeDatabaseFailure(err);
+    if (described) console.error(`cti-server ${process.argv[2] ?? 'serve'}: ${described}`);
+    else console.error('cti-server: failed to start:', err);
     process.exit(1);
   },
 );

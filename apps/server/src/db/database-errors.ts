@@ -57,3 +57,27 @@ export function isConnectionLost(err: unknown): boolean {
   if (code === undefined) return false;
   return CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P0');
 }
+
+/**
+ * One line for an operator when a one-shot `cti-server` command fails on the database itself rather
+ * than on its request: unreachable or refusing us (address, password, database name), or a schema
+ * older than this server (a table or column missing: not migrated). undefined for anything else.
+ */
+export function describeDatabaseFailure(err: unknown): string | undefined {
+  const code = codeOf(err);
+  if (code === undefined) return undefined;
+  const message = (err as Error).message;
+  if (
+    CONNECTION_CODES.has(code) ||
+    code.startsWith('08') ||
+    code.startsWith('28') ||
+    code === '3D000' ||
+    code === '57P03'
+  ) {
+    return `cannot use the database at DATABASE_URL: ${message}`;
+  }
+  if (code === '42P01' || code === '42703' || code === '42883') {
+    return `the database at DATABASE_URL is not migrated to this version (${message}); run \`cti-db migrate\``;
+  }
+  return undefined;
+}

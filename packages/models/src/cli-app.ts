@@ -162,7 +162,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else await runSegment(args, io);
     return EXIT_OK;
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // Every parseArgs refusal is a usage error: an unknown option, a missing or dash-led value
+    // (`--pixel-spacing-mm -1`), a stray positional.
+    if (err instanceof UsageError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) {
       io.stderr(`cti-models: ${(err as Error).message}\n${USAGE}`);
       return EXIT_BAD_INPUT;
     }

@@ -135,6 +135,14 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   assert.equal(spacing.code, 2);
   assert.match(spacing.stderr, /--pixel-spacing-mm must be a positive number/);
   assert.equal((await cli(['hint'])).code, 2);
+  // parseArgs' own refusals (a value starting with a dash, an option without its value) are usage
+  // errors too, not exit 1 "model/internal failure"
+  const negative = await cli(['segment', join(dir, 'scan.png'), '--pixel-spacing-mm', '-1']);
+  assert.equal(negative.code, 2, negative.stderr);
+  assert.match(negative.stderr, /'--pixel-spacing-mm' argument is ambiguous[\s\S]*usage:/);
+  const noValue = await cli(['segment', join(dir, 'scan.png'), '--mask']);
+  assert.equal(noValue.code, 2, noValue.stderr);
+  assert.match(noValue.stderr, /'--mask <value>' argument missing/);
 });
 
 test('a tampered models dir exits 1 naming the sha256 mismatch', async () => {

@@ -117,6 +117,26 @@ describe('cti-phantom CLI', () => {
     }
   });
 
+  it('an output it cannot write: one line naming it, exit 1, and no image left without its labels', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cti-phantom-w-'));
+    const png = join(dir, 's.png');
+    const r = run(['sample', '--seed', '1', '--out', png, '--labels', join(dir, 'no', 'such', 'l.json')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^cti-phantom: cannot write .*l\.json: ENOENT/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(png), false, 'the image is removed when its labels cannot be written');
+    const out = run(['sample', '--seed', '1', '--out', join(dir, 'no', 's.png')]);
+    assert.equal(out.status, 1, out.stderr);
+    assert.match(out.stderr, /^cti-phantom: cannot write .*s\.png: ENOENT/);
+    const notDir = run(['export', '--out', png.replace('s.png', ''), '--count', '1', '--seed', '1']);
+    assert.equal(notDir.status, 0, notDir.stderr);
+    const file = join(dir, 'manifest.json');
+    const onFile = run(['export', '--out', file, '--count', '1', '--seed', '1', '--workers', '1']);
+    assert.equal(onFile.status, 1, onFile.stderr);
+    assert.match(onFile.stderr, /^cti-phantom: EEXIST: file already exists, mkdir/);
+    assert.doesNotMatch(onFile.stderr, /\n\s+at /, 'no stack trace');
+  });
+
   it('writes one sample and rejects bad arguments with exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cti-phantom-s-'));
     const r = run([

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { parseCli, type SampleCommand, USAGE, UsageError } from './cli-args.ts';
 import { exportDataset } from './export/export-dataset.ts';
@@ -42,15 +42,41 @@ async function sample(cmd: SampleCommand): Promise<number> {
     ...(cmd.size ?? {}),
     ...(cmd.maxSide ? { maxSide: cmd.maxSide } : {}),
   });
-  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+  const png = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: image.channels },
+  })
     .png()
-    .toFile(cmd.out);
+    .toBuffer();
   const { ribeyeMask: _mask, ...rest } = labels;
-  if (cmd.labels) await writeFile(cmd.labels, `${JSON.stringify(rest, null, 1)}\n`);
+  // The image and its labels, or neither: an image whose --labels could not be written is removed.
+  const files: [string, Buffer | string][] = [[cmd.out, png]];
+  if (cmd.labels) files.push([cmd.labels, `${JSON.stringify(rest, null, 1)}\n`]);
+  const written: string[] = [];
+  for (const [file, data] of files) {
+    try {
+      await writeFile(file, data);
+      written.push(file);
+    } catch (err) {
+      await Promise.all(written.map((f) => rm(f, { force: true })));
+      throw new OutputError(`cannot write ${file}: ${(err as Error).message}`);
+    }
+  }
   process.stdout.write(
     `${JSON.stringify({ out: cmd.out, kind: labels.kind, width: image.width, height: image.height, ribeye_bbox: labels.ribeyeBbox })}\n`,
   );
   return 0;
+}
+
+/** A file the command was told to write could not be: its message names it (no stack trace). */
+class OutputError extends Error {}
+
+/** Errors that say all there is to say in their message: usage, an output file, a system call (EEXIST…). */
+function isDescribed(err: unknown): boolean {
+  return (
+    err instanceof UsageError ||
+    err instanceof OutputError ||
+    typeof (err as { code?: unknown } | null)?.code === 'string'
+  );
 }
 
 main(process.argv.slice(2)).then(
@@ -59,7 +85,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(
-      `cti-phantom: ${err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      `cti-phantom: ${isDescribed(err) ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     process.exitCode = 1;
   },

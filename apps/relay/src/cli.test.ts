@@ -140,5 +140,24 @@ test('replay re-runs a dead-letter message (Lambda on-failure record) and prints
   assert.equal(receiver.for(delivered.dir).length, 1);
   const notJson = await run(['replay', join(dir, 'missing.json')], env());
   assert.equal(notJson.code, 1);
-  assert.match(notJson.stderr, /ENOENT/);
+  assert.match(notJson.stderr, /^cti-relay: cannot read .*missing\.json: ENOENT/);
+  // A file that is not JSON, JSON null, or not an event: one line naming the file, no stack trace.
+  for (const [body, problem] of [
+    ['{bad', /is not JSON/],
+    ['null', /event is not an object/],
+    ['{}', /unrecognised event/],
+  ] as const) {
+    const bad = join(dir, 'bad-event.json');
+    await writeFile(bad, body);
+    const res = await run(['replay', bad], env());
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`^cti-relay: ${bad.replaceAll('.', '\\.')}:? .*${problem.source}`));
+    assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  }
+  // An impossible or non-ISO --since is a usage error, not a day that silently moved.
+  for (const since of ['2025-02-30', 'March 7', '2025-09-01 garbage']) {
+    const res = await run(['replay', '--bucket', 'b', '--since', since], env());
+    assert.equal(res.code, 2, `${since}: ${res.stderr}`);
+    assert.match(res.stderr, /--since must be an ISO-8601 time/);
+  }
 });

@@ -118,22 +118,43 @@ async function replay(positionals: string[], flags: Flags, log: Logger): Promise
   const [file] = positionals;
   if (!file || positionals.length > 1)
     throw new UsageError('replay needs exactly one <file> (or - for stdin), or --bucket B');
-  const source = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
-  let data: { requestPayload?: unknown };
+  let source: string;
+  try {
+    source = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  let data: { requestPayload?: unknown } | null;
   try {
     data = JSON.parse(source);
   } catch (error) {
-    throw new Error(`${file} is not JSON: ${(error as Error).message}`);
+    throw new InputError(`${file} is not JSON: ${(error as Error).message}`);
   }
   // Lambda destinations wrap the original event as requestPayload (with the error as responsePayload).
-  const { targets } = targetsFromEvent(data.requestPayload ?? data);
+  let targets: RelayTarget[];
+  try {
+    ({ targets } = targetsFromEvent(data?.requestPayload ?? data));
+  } catch (error) {
+    throw new InputError(`${file}: ${(error as Error).message}`);
+  }
   return relayTargets(targets, flags, log);
+}
+
+/** Whether `text` starts with a YYYY-MM-DD that is a day of the calendar. */
+function isIsoCalendarStart(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(text);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
 }
 
 /** Every meta.json under --prefix (raw/) in --bucket, modified at or after --since, oldest first. */
 async function bucketTargets(flags: Flags): Promise<RelayTarget[]> {
   const since = flags.since === undefined ? 0 : Date.parse(flags.since);
-  if (Number.isNaN(since))
+  // Date.parse('2025-02-30') is 2 March and Date.parse('March 7') is some year's 7 March: neither is
+  // the ISO-8601 day the operator meant, so only a real YYYY-MM-DD[Thh:mm…] is taken.
+  if (Number.isNaN(since) || (flags.since !== undefined && !isIsoCalendarStart(flags.since)))
     throw new UsageError(`--since must be an ISO-8601 time, got ${JSON.stringify(flags.since)}`);
   const bucket = flags.bucket as string;
   const s3 = createS3Client(loadRelayConfig(process.env));
@@ -184,6 +205,8 @@ async function status(flags: Flags): Promise<number> {
 }
 
 class UsageError extends Error {}
+/** An input the command cannot use (a replay file missing, not JSON, not an event): its message, exit 1. */
+class InputError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
@@ -211,7 +234,7 @@ main(process.argv.slice(2)).then(
     const usage =
       error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const message =
-      error instanceof ConfigError || usage
+      error instanceof ConfigError || error instanceof InputError || usage
         ? (error as Error).message
         : String((error as Error).stack ?? error);
     process.stderr.write(`cti-relay: ${message}\n${usage ? `\n${USAGE}\n` : ''}`);

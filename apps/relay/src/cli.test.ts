@@ -98,6 +98,25 @@ test('status reads a cursor; a cursor of another bucket is refused', async () =>
   const refused = await run(['status', '--bucket', 'cti-cli', '--state', other], env());
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /belongs to s3:\/\/other-bucket\/raw\/, not s3:\/\/cti-cli\/raw\//);
+  assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+  // A damaged cursor (not JSON, null, a directory): one line naming the file and the problem, exit 1.
+  const notJson = join(dir, 'not-json.json');
+  await writeFile(notJson, '{bad');
+  const nullState = join(dir, 'null.json');
+  await writeFile(nullState, 'null');
+  for (const [file, problem] of [
+    [notJson, /is not valid JSON/],
+    [nullState, /is not a version 1 relay state/],
+    [dir, /cannot be read: EISDIR/],
+  ] as const) {
+    const res = await run(['status', '--bucket', 'cti-cli', '--state', file], env());
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(
+      res.stderr,
+      new RegExp(`^cti-relay: state file .*\\(CTI_RELAY_STATE_FILE\\) ${problem.source}`),
+    );
+    assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  }
 });
 
 test('replay re-runs a dead-letter message (Lambda on-failure record) and prints one line per object', async () => {

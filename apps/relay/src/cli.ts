@@ -6,7 +6,7 @@ import { createLogger, type Logger, onShutdown } from '@cti/runtime';
 import { pino } from 'pino';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadRelayConfig, loadServeConfig, loadWatchConfig } from './config.ts';
-import { loadState } from './local/watch-state.ts';
+import { loadState, StateFileError } from './local/watch-state.ts';
 import { createWatcher } from './local/watcher.ts';
 import { startNotifyServer } from './notify/notify-server.ts';
 import type { Relay, RelayTarget } from './relay-core.ts';
@@ -234,7 +234,7 @@ main(process.argv.slice(2)).then(
     const usage =
       error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const message =
-      error instanceof ConfigError || error instanceof InputError || usage
+      error instanceof ConfigError || error instanceof InputError || error instanceof StateFileError || usage
         ? (error as Error).message
         : String((error as Error).stack ?? error);
     process.stderr.write(`cti-relay: ${message}\n${usage ? `\n${USAGE}\n` : ''}`);

@@ -40,6 +40,9 @@ export function emptyState(bucket: string, prefix: string): WatchState {
   return { version: 1, bucket, prefix, watermark: null, settled: {}, pending: {} };
 }
 
+/** The state file cannot be used (unreadable, not JSON, not a state, another bucket): the message says which and why. */
+export class StateFileError extends Error {}
+
 /** Read the state file; a missing file is a fresh start, a file for another bucket is an error. */
 export async function loadState(file: string, bucket: string, prefix: string): Promise<WatchState> {
   let text: string;
@@ -47,13 +50,15 @@ export async function loadState(file: string, bucket: string, prefix: string): P
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(bucket, prefix);
-    throw error;
+    throw new StateFileError(
+      `state file ${file} (CTI_RELAY_STATE_FILE) cannot be read: ${(error as Error).message}`,
+    );
   }
   let state: WatchState;
   try {
     state = JSON.parse(text) as WatchState;
   } catch (error) {
-    throw new Error(
+    throw new StateFileError(
       `state file ${file} (CTI_RELAY_STATE_FILE) is not valid JSON: ${(error as Error).message}`,
     );
   }
@@ -66,10 +71,10 @@ export async function loadState(file: string, bucket: string, prefix: string): P
     typeof state.pending !== 'object' ||
     state.pending === null
   ) {
-    throw new Error(`state file ${file} (CTI_RELAY_STATE_FILE) is not a version 1 relay state`);
+    throw new StateFileError(`state file ${file} (CTI_RELAY_STATE_FILE) is not a version 1 relay state`);
   }
   if (state.bucket !== bucket || state.prefix !== prefix) {
-    throw new Error(
+    throw new StateFileError(
       `state file ${file} belongs to s3://${state.bucket}/${state.prefix}, not s3://${bucket}/${prefix}; use another CTI_RELAY_STATE_FILE`,
     );
   }

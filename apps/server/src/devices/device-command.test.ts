@@ -113,6 +113,15 @@ describe('cti-server device', () => {
       [['add'], 2, /usage/],
       [['add', 'Pi 5'], 2, /"Pi 5" is not a device code/],
       [['add', 'pi-x', '--colour', 'red'], 2, /unknown option "--colour"/],
+      // the API's label rule (1–100 characters on one line): an escape sequence would reach every
+      // terminal running `device list`, and the API would refuse to store either label
+      [
+        ['add', 'pi-x', '--label', 'Barn \u001b[2J1'],
+        2,
+        /--label must be 100 characters or fewer on one line/,
+      ],
+      [['add', 'pi-x', '--label', 'x'.repeat(101)], 2, /--label must be 100 characters/],
+      [['add', 'pi-x', '--label', '  '], 2, /not only spaces/],
       [['rotate-secret', 'pi-barn-1', '--overlap', '2y'], 2, /--overlap "2y" is not a duration/],
       [['rotate-secret', 'pi-nope'], 1, /no device pi-nope/],
     ];

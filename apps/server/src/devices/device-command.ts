@@ -23,6 +23,14 @@ export function parseDuration(text: string): number | null {
   return seconds <= 30 * 86_400 ? seconds : null;
 }
 
+/** The API's rule for a device label (shortText(100) in api/devices.ts), so `add` stores none it would refuse. */
+const LABEL_MAX = 100;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+function isShortLabel(label: string): boolean {
+  return label.trim().length > 0 && [...label].length <= LABEL_MAX && !CONTROL.test(label);
+}
+
 /** Options after the code: `--name value` pairs only. */
 function options(args: string[], allowed: string[]): Record<string, string> | string {
   const out: Record<string, string> = {};
@@ -71,6 +79,9 @@ async function run(args: string[], io: Io, sql: ReturnType<typeof createDatabase
   const opts = options(rest, sub === 'add' ? ['label'] : ['overlap']);
   if (typeof opts === 'string') return usage(io, opts);
   if (sub === 'add') {
+    if (opts.label !== undefined && !isShortLabel(opts.label)) {
+      return usage(io, `--label must be ${LABEL_MAX} characters or fewer on one line, not only spaces`);
+    }
     const key = await addDeviceKey(sql, code, { label: opts.label ?? null });
     printSecret(io, code, key.secret, key.fingerprint, 'New key');
     return 0;

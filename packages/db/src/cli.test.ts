@@ -80,6 +80,14 @@ test('usage and configuration errors exit 2 with a message', async () => {
     unreachable.stderr,
     /cannot connect to DATABASE_URL=postgres:\/\/cti:\*\*\*@127\.0\.0\.1:1\/cti: .*ECONNREFUSED/,
   );
+
+  // A URL postgres.js cannot parse: the message names DATABASE_URL (it said only "Invalid URL").
+  const malformed = await cli(['status'], { DATABASE_URL: 'postgres://cti:secret@127.0.0.1:99999/cti' });
+  assert.equal(malformed.code, 2);
+  assert.match(
+    malformed.stderr,
+    /^cti-db: DATABASE_URL=postgres:\/\/cti:\*\*\*@127\.0\.0\.1:99999\/cti is not a usable URL \(Invalid URL\); expected postgres:\/\//,
+  );
 });
 
 test('drop-test-databases removes the test databases of CTI_TEST_DATABASE_URL’s base only', async (t) => {

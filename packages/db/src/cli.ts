@@ -44,7 +44,16 @@ async function withSql(url: string | undefined, fn: (sql: postgres.Sql) => Promi
     console.error('cti-db: DATABASE_URL is not set (e.g. postgres://cti:cti@127.0.0.1:5432/cti)');
     return 2;
   }
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  let sql: postgres.Sql;
+  try {
+    sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  } catch (err) {
+    // postgres.js parses the URL at once: 'notaurl', a port over 65535, an unclosed [IPv6 bracket.
+    console.error(
+      `cti-db: DATABASE_URL=${redactUrl(url)} is not a usable URL (${(err as Error).message}); expected postgres://user:password@host:port/database`,
+    );
+    return 2;
+  }
   try {
     try {
       await sql`SELECT 1`;

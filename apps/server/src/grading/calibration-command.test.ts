@@ -33,6 +33,7 @@ describe('device calibration', () => {
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '0000-01-01'], /not a date/],
       // new Date('2025-02-30') is 2 March: an impossible day must not become another one
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '2025-02-30'], /not a date/],
+      [['list', '--device', 'Pi 5'], /--device "Pi 5" is not a device code/],
       [
         ['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--valid-from', '2025-04-31T08:00:00Z'],
         /not a date/,

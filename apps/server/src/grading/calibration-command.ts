@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import { CommandError, databaseCommand, startsWithCalendarDate, UsageError } from './database-command.ts';
+import {
+  CommandError,
+  databaseCommand,
+  parseDeviceCode,
+  startsWithCalendarDate,
+  UsageError,
+} from './database-command.ts';
 import {
   type CalibrationInput,
   calibrationProblems,
@@ -48,6 +54,7 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
   }
   const deviceCode = values.device;
   if (!deviceCode) throw new UsageError('--device <code> is required');
+  parseDeviceCode(deviceCode);
   if (action === 'list') return { action, deviceCode };
   let pixelSpacingMm: number | null = null;
   if (action === 'set') {

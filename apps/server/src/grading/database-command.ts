@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { isValidDeviceCode } from '@cti/contracts';
 import type { Sql } from 'postgres';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
@@ -32,6 +33,16 @@ export function startsWithCalendarDate(text: string): boolean {
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const day = new Date(Date.UTC(y, mo - 1, d));
   return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+}
+
+/** `--device`: a device code as the agent's device_code (`Pi 5` or '' is a UsageError, not an unknown device). */
+export function parseDeviceCode(text: string): string {
+  if (!isValidDeviceCode(text)) {
+    throw new UsageError(
+      `--device ${JSON.stringify(text)} is not a device code (1-63 of a-z 0-9 _ -, as in the agent's device_code)`,
+    );
+  }
+  return text;
 }
 
 /** `--since`: a date or an ISO instant (UTC unless it says otherwise); anything else is a UsageError. */

@@ -122,6 +122,9 @@ describe('regrade', () => {
     const bad = run(['--since', 'soon']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--since "soon" is not a date/);
+    const malformed = run(['--device', 'Pi 5', '--dry-run']); // not "no device with code": usage
+    assert.equal(malformed.status, 2, malformed.stderr);
+    assert.match(malformed.stderr, /--device "Pi 5" is not a device code/);
     const impossible = run(['--since', '2025-02-30', '--dry-run']); // not 2 March
     assert.equal(impossible.status, 2, impossible.stdout);
     assert.match(impossible.stderr, /--since "2025-02-30" is not a date/);

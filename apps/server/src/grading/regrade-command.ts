@@ -1,6 +1,13 @@
 import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import { CommandError, databaseCommand, parseOptions, parseSince, UsageError } from './database-command.ts';
+import {
+  CommandError,
+  databaseCommand,
+  parseDeviceCode,
+  parseOptions,
+  parseSince,
+  UsageError,
+} from './database-command.ts';
 import { enqueueRegrades, type RegradeSelection } from './regrade.ts';
 
 const USAGE = COMMAND_USAGE.regrade;
@@ -43,8 +50,9 @@ export function parseRegradeArgs(args: string[]): Parsed {
     throw new UsageError('say which scans: --scan <uuid>, --device <code>, --since <date>, or --all');
   }
   const since = sinceText === undefined ? undefined : parseSince(sinceText);
+  const deviceCode = device === undefined ? undefined : parseDeviceCode(device);
   return {
-    selection: { ...(device !== undefined && { deviceCode: device }), ...(since && { since }) },
+    selection: { ...(deviceCode !== undefined && { deviceCode }), ...(since && { since }) },
     modelVersion,
     dryRun,
   };

@@ -63,5 +63,20 @@ test('outbox command errors name the problem and return a non-zero code', () => 
   assert.match(bad.err, /unknown outbox command "frobnicate"\nusage: cti-agent outbox/);
   assert.match(run(cli, 'list', '--state', 'lost').err, /--state must be pending, uploaded or quarantined/);
   assert.equal(run(cli, 'retry', 'cap_nope').code, 1);
+  // A typo or a missing value is a usage error, not "list everything, exit 0".
+  for (const [args, problem] of [
+    [['list', '--jsno'], /unknown option "--jsno"/],
+    [['list', '--state'], /--state needs a value/],
+    [['list', '--limit', '--json'], /--limit needs a value/],
+    [['list', 'pending'], /unexpected argument "pending"/],
+    [['show', 'cap_a', 'cap_b'], /unexpected argument "cap_b"/],
+    [['retry', '--all'], /unknown option "--all"/],
+    [['quarantine', '--state', 'x'], /unknown option "--state"/],
+  ] as const) {
+    const res = run(cli, ...args);
+    assert.equal(res.code, 2, args.join(' '));
+    assert.match(res.err, problem);
+    assert.match(res.err, /usage: cti-agent outbox/);
+  }
   cli.close();
 });

@@ -21,12 +21,37 @@ function captureLine(c: OutboxCapture): string {
   return `${c.captureId}  ${c.state.padEnd(11)}  committed ${iso(c.committedAt)}  captured ${c.capturedAt}${reason}\n`;
 }
 
+/**
+ * Refuses what a sub-command does not take: an unknown option (`--jsno`), an option without its value
+ * (`--state` at the end, or followed by another option), a second positional. They were ignored: a
+ * typo listed everything with exit 0.
+ */
+function checkArgs(
+  argv: string[],
+  { values = [], flags = [], positionals = 0 }: { values?: string[]; flags?: string[]; positionals?: number },
+): void {
+  let seen = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (values.includes(arg)) {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      i++;
+    } else if (arg.startsWith('-')) {
+      if (!flags.includes(arg)) throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+    } else if (++seen > positionals) {
+      throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
+    }
+  }
+}
+
 function flag(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
 function list(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  checkArgs(argv, { values: ['--state', '--limit'], flags: ['--json'] });
   const state = flag(argv, '--state') ?? null;
   if (state !== null && !['pending', 'uploaded', 'quarantined'].includes(state)) {
     throw new UsageError(`--state must be pending, uploaded or quarantined, got ${JSON.stringify(state)}`);
@@ -40,6 +65,7 @@ function list(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
 }
 
 function show(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  checkArgs(argv, { flags: ['--json'], positionals: 1 });
   const id = argv.find((a) => !a.startsWith('--'));
   if (!id) throw new UsageError('show needs a capture id');
   const detail = outbox.show(id);
@@ -59,6 +85,7 @@ function show(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
 }
 
 function retry(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  checkArgs(argv, { positionals: 1 });
   const id = argv.find((a) => !a.startsWith('--'));
   if (id !== undefined && !outbox.show(id)) throw new UsageError(`no capture ${id} in the outbox`, 1);
   const requeued = outbox.retry(id);
@@ -67,6 +94,7 @@ function retry(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
 }
 
 function quarantine(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  checkArgs(argv, { flags: ['--json'] });
   const rows = outbox.quarantined();
   if (argv.includes('--json')) stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else if (rows.length === 0) stdout.write('no quarantined captures\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -378,6 +378,21 @@ describe('cti-agent hint <image>', () => {
       const missing = await runCli(['--config', file, 'hint'], process.env);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /usage: cti-agent hint/);
+      // Not an image (empty, truncated, a directory): one line naming it, exit 2, no stack trace.
+      const empty = join(dir, 'empty.png');
+      writeFileSync(empty, '');
+      const truncated = join(dir, 'truncated.png');
+      writeFileSync(truncated, readFileSync(png).subarray(0, 60));
+      for (const [image, problem] of [
+        [empty, /empty\.png: empty input, not an image/],
+        [truncated, /truncated\.png: not a decodable image/],
+        [dir, /cannot read file \(EISDIR\)/],
+      ] as const) {
+        const bad = await runCli(['--config', file, 'hint', image], process.env);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, problem);
+        assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -82,7 +82,7 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
     io.stderr.write('usage: cti-agent hint <image.png|jpg|bmp>\n');
     return 2;
   }
-  const [{ decodeGray }, { loadHint }, { inferenceSummary }] = await Promise.all([
+  const [{ decodeGray, ImageDecodeError }, { loadHint }, { inferenceSummary }] = await Promise.all([
     import('@cti/imaging'),
     import('../capture/hint.ts'),
     import('../capture/meta-builder.ts'),
@@ -94,7 +94,15 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
     return 2;
   }
   try {
-    const gray = await decodeGray(file);
+    let gray: Awaited<ReturnType<typeof decodeGray>>;
+    try {
+      gray = await decodeGray(file);
+    } catch (err) {
+      // A directory, an empty or truncated file, a non-image, an image over the pixel limit.
+      if (!(err instanceof ImageDecodeError)) throw err;
+      io.stderr.write(`cti-agent hint: ${err.message}\n`);
+      return 2;
+    }
     const out = await hint.run(gray);
     const summary = inferenceSummary({ ...out, sha256: hint.sha256 });
     io.stdout.write(

@@ -1,7 +1,8 @@
+import { rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadHintModel } from './hint-model.ts';
 import { ImageInputError, toGrayImage } from './image-input.ts';
-import { writeMaskPng, writeOverlayPng } from './mask-images.ts';
+import { encodeMaskPng, encodeOverlayPng } from './mask-images.ts';
 import { loadSegmentationModel } from './segmentation-model.ts';
 import { loadViewModel } from './view/view-model.ts';
 import type { ViewVerdict } from './view/view-verdict.ts';
@@ -127,8 +128,10 @@ async function runSegment(
   try {
     const { view } = await hint.run(gray);
     const r = await model.run(gray, args.spacing !== undefined ? { pixelSpacingMm: args.spacing } : {});
-    if (args.mask) await writeMaskPng(r.mask, args.mask);
-    if (args.overlay) await writeOverlayPng(gray, r.mask, args.overlay);
+    const outputs: [string, string, Buffer][] = [];
+    if (args.mask) outputs.push(['--mask', args.mask, await encodeMaskPng(r.mask)]);
+    if (args.overlay) outputs.push(['--overlay', args.overlay, await encodeOverlayPng(gray, r.mask)]);
+    await writeOutputs(outputs);
     io.stdout(
       JSON.stringify({
         area_px: r.areaPx,
@@ -146,6 +149,23 @@ async function runSegment(
     sayRejected(args.image, view, io);
   } finally {
     await Promise.all([model.close(), hint.close()]);
+  }
+}
+
+/** An output file that could not be written; its message names the option and the path. */
+class OutputError extends Error {}
+
+/** Writes every output or none: a mask is removed again when the overlay cannot be written. */
+async function writeOutputs(outputs: [flag: string, path: string, bytes: Buffer][]): Promise<void> {
+  const written: string[] = [];
+  for (const [flag, path, bytes] of outputs) {
+    try {
+      await writeFile(path, bytes);
+      written.push(path);
+    } catch (err) {
+      await Promise.all(written.map((f) => rm(f, { force: true })));
+      throw new OutputError(`cannot write ${flag} ${path}: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,23 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   const noValue = await cli(['segment', join(dir, 'scan.png'), '--mask']);
   assert.equal(noValue.code, 2, noValue.stderr);
   assert.match(noValue.stderr, /'--mask <value>' argument missing/);
+});
+
+test('an output it cannot write: one line naming the option, exit 1, and no mask left without its overlay', async () => {
+  const mask = join(dir, 'out-mask.png');
+  const r = await cli([
+    'segment',
+    join(dir, 'scan.png'),
+    '--mask',
+    mask,
+    '--overlay',
+    join(dir, 'no', 'o.png'),
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^cti-models: cannot write --overlay .*o\.png: ENOENT/);
+  assert.doesNotMatch(r.stderr, /system error|vips/, 'no libvips noise');
+  assert.equal(r.stdout, '', 'no result printed');
+  assert.equal(existsSync(mask), false, 'the mask is removed when the overlay cannot be written');
 });
 
 test('a tampered models dir exits 1 naming the sha256 mismatch', async () => {

@@ -56,6 +56,11 @@ export async function writeMaskPng(mask: Mask, path: string): Promise<void> {
 
 /** Writes the gray image with the mask tinted green and its outline in yellow, as an RGB PNG. */
 export async function writeOverlayPng(image: GrayImage, mask: Mask, path: string): Promise<void> {
+  await writeFile(path, await encodeOverlayPng(image, mask));
+}
+
+/** The gray image with the mask tinted green and its outline in yellow, as RGB PNG bytes. */
+export async function encodeOverlayPng(image: GrayImage, mask: Mask): Promise<Buffer> {
   const { width: w, height: h } = image;
   const rgb = new Uint8Array(w * h * 3);
   const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && mask.data[y * w + x] === 1;
@@ -72,7 +77,7 @@ export async function writeOverlayPng(image: GrayImage, mask: Mask, path: string
       }
     }
   }
-  await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+  return sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
     .png()
-    .toFile(path);
+    .toBuffer();
 }

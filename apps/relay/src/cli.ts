@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { text as readStream } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
-import { createLogger, type Logger, onShutdown } from '@cti/runtime';
+import { createLogger, type Logger, onShutdown, startsWithCalendarDate } from '@cti/runtime';
 import { pino } from 'pino';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadRelayConfig, loadServeConfig, loadWatchConfig } from './config.ts';
@@ -140,14 +140,9 @@ async function replay(positionals: string[], flags: Flags, log: Logger): Promise
   return relayTargets(targets, flags, log);
 }
 
-/** Whether `text` starts with a YYYY-MM-DD that is a day of the calendar. */
-function isIsoCalendarStart(text: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(text);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
-}
+/** A real YYYY-MM-DD day, alone or starting an ISO-8601 time (`T…`). */
+const isIsoCalendarStart = (text: string) =>
+  /^\d{4}-\d{2}-\d{2}(?:$|T)/.test(text) && startsWithCalendarDate(text);
 
 /** Every meta.json under --prefix (raw/) in --bucket, modified at or after --since, oldest first. */
 async function bucketTargets(flags: Flags): Promise<RelayTarget[]> {

@@ -1,4 +1,5 @@
 export { type BackoffOptions, backoffDelay, sleep } from './backoff.ts';
+export { startsWithCalendarDate } from './calendar-date.ts';
 export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.ts';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';
 export {

@@ -1,13 +1,8 @@
 import { parseArgs } from 'node:util';
+import { startsWithCalendarDate } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import {
-  CommandError,
-  databaseCommand,
-  parseDeviceCode,
-  startsWithCalendarDate,
-  UsageError,
-} from './database-command.ts';
+import { CommandError, databaseCommand, parseDeviceCode, UsageError } from './database-command.ts';
 import {
   type CalibrationInput,
   calibrationProblems,

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { isValidDeviceCode } from '@cti/contracts';
+import { startsWithCalendarDate } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
@@ -21,18 +22,6 @@ export function parseOptions(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-/**
- * Whether `text` starts with a YYYY-MM-DD that is a day of the calendar: `new Date('2025-02-30')`
- * is 2 March, not an error, so an impossible day would silently become another one.
- */
-export function startsWithCalendarDate(text: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
 }
 
 /** `--device`: a device code as the agent's device_code (`Pi 5` or '' is a UsageError, not an unknown device). */

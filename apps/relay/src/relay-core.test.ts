@@ -120,6 +120,11 @@ test('invalid or oversized meta.json is rejected with the problem named, without
     [Buffer.from(JSON.stringify({ ...capture.meta, gps: { lat: 95, lon: 0 } })), /\/gps\/lat: must be <= 90/],
     [Buffer.from(JSON.stringify({ ...capture.meta, capture_id: 'cap_other' })), /\/ingest_key: must be/],
     [Buffer.alloc(300 * 1024, 32), /over the 262144 limit/],
+    // The server refuses U+0000 (Postgres cannot store it): rejected here instead of relayed to a 422
+    [
+      Buffer.from(JSON.stringify({ ...capture.meta, operator_id: 'op\u00001' })),
+      /\/operator_id: must not contain the NUL character \(U\+0000\)/,
+    ],
     // 200 kB, under the limit: overflowed JSON.stringify and came back as a retryable "failed"
     [
       Buffer.from(

@@ -83,6 +83,16 @@ describe('valid meta.json documents', () => {
     test(name, () => assert.deepEqual(problemLines(doc), []));
   }
 
+  test('a NUL check cannot overflow the stack: 100 000 nested arrays in an unknown property', () => {
+    const doc = {
+      ...exampleMeta(),
+      deep: JSON.parse(`${'['.repeat(100_000)}"\\u0000"${']'.repeat(100_000)}`),
+    };
+    const lines = problemLines(doc);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] ?? '', /^\/deep(\/0){100000}: must not contain the NUL character/);
+  });
+
   test('the value is returned as given (no defaults injected)', () => {
     const doc = exampleMeta();
     const result = validateMeta(doc);
@@ -104,6 +114,7 @@ const SHA_HINT = 'must be a sha256 digest: 64 lowercase hex characters';
 const TIME_HINT = 'must be an ISO-8601 UTC timestamp ending in Z, e.g. "2025-09-09T14:18:32Z"';
 const DEVICE_HINT = 'must be a device code: 1-63 of a-z 0-9 _ -, starting with a letter or digit';
 const CAPTURE_HINT = 'must be a capture id: "cap_" then 1-96 of A-Z a-z 0-9 _ -';
+const NUL_HINT = 'must not contain the NUL character (U+0000)';
 const IMAGE_HINT = 'must be a plain file name ending in .png, .jpg or .jpeg (no slashes)';
 
 // Each row: a document and EXACTLY the problem lines it must produce.
@@ -339,6 +350,28 @@ const invalid: [string, unknown, string[]][] = [
     'several problems at once',
     exampleMeta({ gps: { lat: 100, lon: 200 }, image_sha256: 'x' }),
     ['/gps/lat: must be <= 90', '/gps/lon: must be <= 180', `/image_sha256: ${SHA_HINT}`],
+  ],
+  // Postgres cannot store U+0000: the server refuses it, so the agent and relay must too.
+  ['NUL in operator_id', exampleMeta({ operator_id: 'op\u00001' }), [`/operator_id: ${NUL_HINT}`]],
+  [
+    'NUL in a nested known string',
+    exampleMeta({ probe: { model: 'L7\u0000' } }),
+    [`/probe/model: ${NUL_HINT}`],
+  ],
+  [
+    'NUL in an unknown property, at any depth, escaped in the pointer',
+    exampleMeta({ 'x/y': [{ note: 'a\u0000b' }] } as Partial<MetaJson>),
+    [`/x~1y/0/note: ${NUL_HINT}`],
+  ],
+  [
+    'NUL in a property name',
+    exampleMeta({ extra: { 'k\u0000': 1 } } as Partial<MetaJson>),
+    ['/extra: property names must not contain U+0000'],
+  ],
+  [
+    'NUL alongside a schema problem: both reported',
+    exampleMeta({ operator_id: '\u0000', gps: { lat: 100, lon: 0 } }),
+    ['/gps/lat: must be <= 90', `/operator_id: ${NUL_HINT}`],
   ],
 ];
 

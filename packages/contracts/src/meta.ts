@@ -2,7 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { compileValidator } from './compile-validator.ts';
 import { metaSchema } from './meta-schema.ts';
 import { SEMVER_PATTERN } from './patterns.ts';
-import type { Problem, ValidationResult } from './problems.ts';
+import { joinPointer, type Problem, type ValidationResult } from './problems.ts';
 
 /** The meta.json version this build writes. It reads any 1.x.y. */
 export const META_VERSION = '1.0.0';
@@ -47,6 +47,35 @@ function capturedAtProblem(capturedAt: string): Problem | null {
   return null;
 }
 
+const NUL = '\u0000';
+
+/**
+ * Every string and property name holding U+0000, anywhere in the document (unknown properties too):
+ * Postgres text and jsonb cannot store it, so the server refuses such a webhook with a 422, and the
+ * agent and relay must refuse the meta.json rather than write or forward a capture that can never be
+ * ingested. Iterative, so a deeply nested unknown property cannot overflow the stack.
+ */
+function nulProblems(data: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const stack: [unknown, string][] = [[data, '']];
+  while (stack.length > 0) {
+    const [value, pointer] = stack.pop() as [unknown, string];
+    if (typeof value === 'string') {
+      if (value.includes(NUL))
+        problems.push({ pointer, message: 'must not contain the NUL character (U+0000)' });
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i] as [string, unknown];
+      if (key.includes(NUL)) problems.push({ pointer, message: 'property names must not contain U+0000' });
+      stack.push([child, joinPointer(pointer, key)]);
+    }
+  }
+  return problems;
+}
+
 /** Rules that span fields, which JSON Schema cannot state readably. */
 function semanticProblems(meta: MetaJson): Problem[] {
   const problems: Problem[] = [];
@@ -83,7 +112,8 @@ function semanticProblems(meta: MetaJson): Problem[] {
 
 /**
  * Validate a parsed meta.json: major version, the v1 schema, then cross-field rules
- * (bbox x_min < x_max and y_min < y_max; mask_sha256 null iff files.mask_relpath null).
+ * (bbox x_min < x_max and y_min < y_max; mask_sha256 null iff files.mask_relpath null), and no
+ * U+0000 in any string or property name (Postgres cannot store it; the server refuses it).
  * Unknown properties are accepted (additive evolution within major 1).
  *
  * @example
@@ -93,8 +123,9 @@ function semanticProblems(meta: MetaJson): Problem[] {
 export function validateMeta(data: unknown): ValidationResult<MetaJson> {
   const major = unsupportedMajor(data);
   if (major) return { ok: false, problems: [major] };
+  const nul = nulProblems(data);
   const result = validateMetaSchema(data);
-  if (!result.ok) return result;
-  const problems = semanticProblems(result.value);
+  if (!result.ok) return { ok: false, problems: [...result.problems, ...nul] };
+  const problems = [...nul, ...semanticProblems(result.value)];
   return problems.length === 0 ? result : { ok: false, problems };
 }

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '@cti/testkit';
 import { createProbeEmulator, type ProbeEmulator } from '../probe-emulator/probe-emulator.ts';
+import { defaultHeader, encodeMessage, MessageType, PixelFormat } from '../probe-protocol/probe-protocol.ts';
 import { createPtyPair, type PtyPair } from '../test-support/pty-pair.ts';
 import type { Frame } from './frame-source.ts';
 import { createSerialSource, type SerialFrameSource } from './serial-source.ts';
@@ -128,6 +129,48 @@ describe('serial frame source over a socat PTY', () => {
       assert.ok((status.detail.resyncs as number) >= 2);
       const expected = createSyntheticFrames({ width: W, height: H, seed: SEED });
       assert.deepEqual(Buffer.from(r.frames[2]!.gray), Buffer.from(expected(3)));
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test('a frame declaring 0×0 (or 0 by H) pixels with valid CRCs is refused as corrupt; the frames after it flow', {
+    timeout: 60_000,
+  }, async () => {
+    const r = await rig(dir, 'empty');
+    try {
+      await r.emulator.sendFrame(); // seq 0
+      // payload_len 0 = 0 × height: it passed the header checks and reached the agent, whose quality
+      // scoring (run in setImmediate) threw "width and height must be positive integers", uncaught.
+      for (const [width, height] of [
+        [0, 0],
+        [0, H],
+        [W, 0],
+      ] as const) {
+        const header = {
+          ...defaultHeader(MessageType.frame, 1),
+          width,
+          height,
+          pixelFormat: PixelFormat.gray8,
+        };
+        await r.emulator.inject(encodeMessage(header));
+      }
+      await r.emulator.sendFrame(); // seq 1
+      await r.emulator.sendFrame(); // seq 2
+      await waitFor(() => r.frames.some((f) => f.seq === 2), { what: 'frame 2' });
+      assert.deepEqual(
+        r.frames.map((f) => [f.seq, f.width, f.height]),
+        [
+          [0, W, H],
+          [1, W, H],
+          [2, W, H],
+        ],
+      );
+      const status = r.source.status();
+      assert.equal(status.droppedFrames, 0);
+      assert.equal(status.detail.corruptMessages, 3);
+      const expected = createSyntheticFrames({ width: W, height: H, seed: SEED });
+      assert.deepEqual(Buffer.from(r.frames[2]!.gray), Buffer.from(expected(2)));
     } finally {
       await teardown(r);
     }

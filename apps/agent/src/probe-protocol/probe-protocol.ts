@@ -118,6 +118,9 @@ export function decodeHeader(bytes: Buffer): HeaderCheck {
   if (header.payloadLength > MAX_PAYLOAD_BYTES) return { ok: false, reason: 'payload too large' };
   if (header.type === MessageType.frame) {
     if (header.pixelFormat !== PixelFormat.gray8) return { ok: false, reason: 'pixel format' };
+    // A frame of no pixels (0×0, or 0 by anything: payload 0 matches) is no image: every consumer
+    // (quality scoring in setImmediate, the encoder) threw on it, the first one uncaught.
+    if (header.width === 0 || header.height === 0) return { ok: false, reason: 'frame size' };
     if (header.payloadLength !== header.width * header.height) return { ok: false, reason: 'frame size' };
   }
   return { ok: true, header };

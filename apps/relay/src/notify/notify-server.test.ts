@@ -3,14 +3,16 @@
 // RGW and MinIO send (test-events.ts); notify-server.e2e.test.ts drives it from a real RGW.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { silentLogger } from '@cti/runtime';
-import { type LocalS3, startS3rver } from '@cti/testkit';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createLogger, silentLogger } from '@cti/runtime';
+import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { systemClock } from '../clock.ts';
 import type { ServeConfig } from '../config.ts';
-import { createRelay } from '../relay-core.ts';
+import { createRelay, type Relay } from '../relay-core.ts';
 import { makeCapture, uploadCapture, uploadMeta } from '../test-captures.ts';
 import { cephNotificationRecord, minioNotification } from '../test-events.ts';
 import { type Receiver, startReceiver } from '../test-receiver.ts';
@@ -23,6 +25,8 @@ let receiver: Receiver;
 let server: NotifyServer;
 let deadLetterDir: string;
 let base: string;
+let config: ServeConfig;
+let relay: Relay;
 
 before(async () => {
   [s3, receiver] = await Promise.all([
@@ -37,7 +41,7 @@ before(async () => {
     }),
   ]);
   deadLetterDir = await mkdtemp(join(tmpdir(), 'relay-dead-'));
-  const config: ServeConfig = {
+  config = {
     host: '127.0.0.1',
     port: 0,
     notifySecrets: ['old-notify-secret-0000', SECRET],
@@ -45,7 +49,7 @@ before(async () => {
     budgetMs: 1500,
     deadLetterDir,
   };
-  const relay = createRelay({
+  relay = createRelay({
     s3: s3.client,
     config: {
       webhookUrl: receiver.url,
@@ -179,4 +183,27 @@ test('a capture the server rejects for good: 200 (no re-send) and a dead letter 
   assert.equal(letter.requestPayload.Records[0].s3.object.key, capture.metaKey);
   assert.equal(letter.responsePayload.outcome.kind, 'rejected');
   assert.match(letter.responsePayload.outcome.reason, /^HTTP 422 validation_failed/);
+});
+
+test('a store hanging up mid-body is a quiet client abort, not a 500 logged as an error', async (t) => {
+  const lines: { level: number; msg: string }[] = [];
+  const log = createLogger({
+    name: 'relay-test',
+    level: 'debug',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  const quiet = await startNotifyServer({ relay, config, log, clock: systemClock });
+  t.after(() => quiet.close());
+  const socket = connect(quiet.port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `POST /notify?token=${SECRET} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"Records": [`,
+  );
+  await delay(100); // the headers reach the handler, which starts reading the body
+  socket.destroy();
+  await waitFor(() => lines.length > 0, { what: 'a log line about the aborted request' });
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.msg]),
+    [[20, 'client disconnected before its notification body was complete']],
+  );
 });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BodyTooLargeError, type Logger, readLimitedBody } from '@cti/runtime';
+import { BodyIncompleteError, BodyTooLargeError, type Logger, readLimitedBody } from '@cti/runtime';
 import type { Clock } from '../clock.ts';
 import type { ServeConfig } from '../config.ts';
 import type { Relay, RelayOutcome } from '../relay-core.ts';
@@ -112,6 +112,12 @@ export async function startNotifyServer({
 
   const server: Server = createServer((req, res) => {
     const work = handle(req, res).catch((error: unknown) => {
+      if (error instanceof BodyIncompleteError) {
+        // The store hung up mid-body (it re-sends a persistent notification): nobody to answer, and
+        // no fault here. It was logged as a 500 "notification handling failed".
+        log.debug({ url: req.url }, 'client disconnected before its notification body was complete');
+        return;
+      }
       const status =
         error instanceof HttpProblem ? error.status : error instanceof BodyTooLargeError ? 413 : 500;
       if (status >= 500) log.error({ err: error }, 'notification handling failed');

@@ -1,8 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
-import { decodeRaster, ImageDecodeError, type RasterImage, toGray } from '@cti/imaging';
+import { decodeRaster, ImageDecodeError, isBmp, type RasterImage, toGray } from '@cti/imaging';
 import type { Mask } from '@cti/models';
 import type { Sql } from 'postgres';
+import sharp from 'sharp';
 import type { Grader } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
@@ -53,19 +54,53 @@ async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSigna
   return checked.value;
 }
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * The size an image's header declares, read without decoding a pixel: a PNG's IHDR, a BMP's
+ * info header, else sharp's metadata (JPEG, WebP…). null when the header cannot be read: the decoder
+ * then names what is wrong. A 746 kB PNG of zeros declares 16000×16000 RGB and decodes to 768 MB,
+ * all of it allocated before a check of the decoded size could refuse it.
+ */
+export async function declaredSize(bytes: Uint8Array): Promise<{ width: number; height: number } | null> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length >= 24 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
+    const ihdr = String.fromCharCode(...bytes.subarray(12, 16));
+    return ihdr === 'IHDR' ? { width: view.getUint32(16), height: view.getUint32(20) } : null;
+  }
+  if (isBmp(bytes)) {
+    if (bytes.length < 26) return null;
+    // A 12-byte OS/2 core header holds 16-bit sizes; the others 32-bit (height negative when top-down).
+    const core = view.getUint32(14, true) === 12;
+    const width = core ? view.getUint16(18, true) : view.getInt32(18, true);
+    const height = core ? view.getUint16(20, true) : view.getInt32(22, true);
+    return { width: Math.abs(width), height: Math.abs(height) };
+  }
+  try {
+    const { width, height } = await sharp(bytes).metadata();
+    return width && height ? { width, height } : null;
+  } catch {
+    return null;
+  }
+}
+
+function tooLarge(where: string, width: number, height: number, verb = 'is'): GradingError {
+  return new GradingError(
+    'image_too_large',
+    `${where} ${verb} ${width}×${height}, over ${MAX_IMAGE_PIXELS} pixels`,
+    { permanent: true },
+  );
+}
+
 async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImage> {
+  const declared = await declaredSize(bytes);
+  if (declared && declared.width * declared.height > MAX_IMAGE_PIXELS)
+    throw tooLarge(where, declared.width, declared.height, 'declares');
   try {
     // A gray capture stays one channel: what grading computes from it is the same (toGray is exact).
     const raster = await decodeRaster(bytes, { keepGray: true });
-    if (raster.width * raster.height > MAX_IMAGE_PIXELS) {
-      throw new GradingError(
-        'image_too_large',
-        `${where} is ${raster.width}×${raster.height}, over ${MAX_IMAGE_PIXELS} pixels`,
-        {
-          permanent: true,
-        },
-      );
-    }
+    // The header said otherwise, or could not be read before decoding.
+    if (raster.width * raster.height > MAX_IMAGE_PIXELS) throw tooLarge(where, raster.width, raster.height);
     if (raster.width < 32 || raster.height < 32) {
       throw new GradingError(
         'undecodable_image',
@@ -96,6 +131,11 @@ async function decodeCaptureMask(
   image: RasterImage,
   where: StoredObject,
 ): Promise<Mask | string> {
+  const declared = await declaredSize(bytes);
+  if (declared && (declared.width !== image.width || declared.height !== image.height)) {
+    // Refused from its header: a mask of another size is not used, so it is never decoded.
+    return `s3://${where.bucket}/${where.key} declares ${declared.width}×${declared.height}, the image ${image.width}×${image.height}`;
+  }
   try {
     const gray = toGray(await decodeRaster(bytes, { keepGray: true }));
     if (gray.width !== image.width || gray.height !== image.height) {

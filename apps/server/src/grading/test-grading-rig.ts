@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { crc32, deflateSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, rawObjectKey, type WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
@@ -35,6 +36,38 @@ export function phantomPng(
     pngCache.set(key, png);
   }
   return png;
+}
+
+/**
+ * A well-formed 8-bit PNG (valid CRCs) declaring width×height, of zeros that deflate ~1000:1 — a
+ * 16000×16000 RGB one is 746 kB and decodes to 768 MB — or, with `pixels: false`, the header alone
+ * (an IDAT of nothing): only a check of the header, not the decoder, can tell its size.
+ */
+export function pngDeclaring(
+  width: number,
+  height: number,
+  { rgb = false, pixels = true }: { rgb?: boolean; pixels?: boolean } = {},
+): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(8 + typed.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(crc32(typed), 4 + typed.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = rgb ? 2 : 0; // colour type
+  const rows = pixels ? Buffer.alloc((1 + width * (rgb ? 3 : 1)) * height) : Buffer.alloc(0);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export type SpawnedWorker = {

@@ -9,6 +9,7 @@ import {
   createGradingRig,
   type GradingRig,
   phantomPng,
+  pngDeclaring,
   type SpawnedWorker,
   sha256,
 } from './test-grading-rig.ts';
@@ -182,6 +183,22 @@ describe('grading a scan end to end', () => {
     assert.match(job!.last_error, /image\.png.*not a decodable image/);
   });
 
+  test('a PNG declaring 16000×16000 (746 kB, 768 MB decoded) is refused from its header: image_too_large', async () => {
+    const bomb = pngDeclaring(16_000, 16_000, { rgb: true });
+    assert.ok(bomb.length < 800_000, `${bomb.length} bytes`);
+    // The header alone, its pixels undecodable: image_too_large, not undecodable_image, shows the
+    // refusal comes before the decoder (which allocated the whole image before the size was checked).
+    const headerOnly = pngDeclaring(16_000, 16_000, { rgb: true, pixels: false });
+    for (const image of [bomb, headerOnly]) {
+      const { scanId } = await rig.ingest({ image });
+      await rig.waitForStatus(scanId, 'error', 30_000);
+      const [job] = await rig.db
+        .sql`SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+      assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 1, 'image_too_large']);
+      assert.match(job!.last_error, /image\.png declares 16000×16000, over 40000000 pixels/);
+    }
+  });
+
   test('a negative phantom (longitudinal backfat over the ribs) is graded R: not_a_ribeye_view, no area, staff and farm told', async () => {
     const image = await phantomPng(11, { kind: 'backfat_longitudinal' });
     const { scanId } = await rig.ingest({ image, meta: { acquisition: { pixel_spacing_mm: 0.4 } } });
@@ -251,6 +268,19 @@ describe('grading a scan end to end', () => {
     const [r] = await rig.db.sql`SELECT confidence_breakdown FROM grading_results WHERE scan_id = ${scanId}`;
     const iou = r!.confidence_breakdown.capture_mask_iou;
     assert.ok(typeof iou === 'number' && iou > 0.5 && iou <= 1, `capture mask IoU ${iou}`);
+  });
+
+  test('a capture mask declaring another size is noted from its header, never decoded; the scan is graded', async () => {
+    const image = await phantomPng(9);
+    const mask = pngDeclaring(16_000, 16_000, { pixels: false });
+    const { scanId } = await rig.ingest({ image, mask });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [r] = await rig.db.sql`SELECT confidence_breakdown FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.equal(r!.confidence_breakdown.capture_mask_iou, null);
+    assert.match(
+      r!.confidence_breakdown.capture_mask_problem,
+      /mask\.png declares 16000×16000, the image 480×360$/,
+    );
   });
 
   test('a job whose result is already written is finished without grading it again; the constraint refuses a second result', async () => {

@@ -22,6 +22,7 @@ export {
   setImageCache,
 } from './image-codec.ts';
 export { ImageDecodeError, type ImageDecodeErrorCode } from './image-decode-error.ts';
+export { type ImageSize, imageHeaderSize } from './image-header-size.ts';
 export {
   type FatPosition,
   type FatThickness,

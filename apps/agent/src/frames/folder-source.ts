@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeGray, isBmp } from '@cti/imaging';
+import { decodeGray, imageHeaderSize } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
-import sharp from 'sharp';
 import { type Acquisition, createFrameListeners, type FrameSource, metaProbeModel } from './frame-source.ts';
 
 export type FolderSourceOptions = {
@@ -25,11 +24,10 @@ export type FolderSourceOptions = {
  */
 export const MAX_FRAME_PIXELS = 4096 * 4096;
 
-/** width × height from the image header only (PNG/JPEG via sharp's metadata; BMP bounds itself). */
-async function declaredPixels(bytes: Uint8Array): Promise<number> {
-  if (isBmp(bytes)) return 0;
-  const { width = 0, height = 0 } = await sharp(bytes).metadata();
-  return width * height;
+/** width × height from the image header only (PNG, JPEG, BMP); 0 when unreadable (the decoder says why). */
+function declaredPixels(bytes: Uint8Array): number {
+  const size = imageHeaderSize(bytes);
+  return size ? size.width * size.height : 0;
 }
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -116,7 +114,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     if (!isFrameFileName(name)) return;
     try {
       const bytes = await readFile(path);
-      const pixels = await declaredPixels(bytes);
+      const pixels = declaredPixels(bytes);
       if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
       // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
       const image = await decodeGray(bytes);

@@ -1,6 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
-import { decodeRaster, ImageDecodeError, isBmp, type RasterImage, toGray } from '@cti/imaging';
+import {
+  decodeRaster,
+  ImageDecodeError,
+  type ImageSize,
+  imageHeaderSize,
+  type RasterImage,
+  toGray,
+} from '@cti/imaging';
 import type { Mask } from '@cti/models';
 import type { Sql } from 'postgres';
 import sharp from 'sharp';
@@ -54,28 +61,16 @@ async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSigna
   return checked.value;
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
 /**
- * The size an image's header declares, read without decoding a pixel: a PNG's IHDR, a BMP's
- * info header, else sharp's metadata (JPEG, WebP…). null when the header cannot be read: the decoder
- * then names what is wrong. A 746 kB PNG of zeros declares 16000×16000 RGB and decodes to 768 MB,
- * all of it allocated before a check of the decoded size could refuse it.
+ * The size an image's header declares, read without decoding a pixel (@cti/imaging's
+ * imageHeaderSize for PNG, JPEG and BMP; sharp's metadata for the rest, WebP…). null when the
+ * header cannot be read: the decoder then names what is wrong. A 746 kB PNG of zeros declares
+ * 16000×16000 RGB and decodes to 768 MB, all of it allocated before a check of the decoded size
+ * could refuse it.
  */
-export async function declaredSize(bytes: Uint8Array): Promise<{ width: number; height: number } | null> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= 24 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
-    const ihdr = String.fromCharCode(...bytes.subarray(12, 16));
-    return ihdr === 'IHDR' ? { width: view.getUint32(16), height: view.getUint32(20) } : null;
-  }
-  if (isBmp(bytes)) {
-    if (bytes.length < 26) return null;
-    // A 12-byte OS/2 core header holds 16-bit sizes; the others 32-bit (height negative when top-down).
-    const core = view.getUint32(14, true) === 12;
-    const width = core ? view.getUint16(18, true) : view.getInt32(18, true);
-    const height = core ? view.getUint16(20, true) : view.getInt32(22, true);
-    return { width: Math.abs(width), height: Math.abs(height) };
-  }
+export async function declaredSize(bytes: Uint8Array): Promise<ImageSize | null> {
+  const fromHeader = imageHeaderSize(bytes);
+  if (fromHeader) return fromHeader;
   try {
     const { width, height } = await sharp(bytes).metadata();
     return width && height ? { width, height } : null;

@@ -3,24 +3,10 @@ import { after, before, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import sharp from 'sharp';
-import { createImageSizeReader, imageSizeOf } from './image-size.ts';
+import { createImageSizeReader } from './image-size.ts';
 
-// The mask editor must submit a mask of exactly the image's size: read from the PNG/JPEG header of
-// real encoder output, and from S3 with a ranged GET (s3rver).
-
-const image = (format: 'png' | 'jpeg', width: number, height: number, progressive = false) => {
-  const img = sharp({ create: { width, height, channels: 3, background: { r: 40, g: 40, b: 40 } } });
-  return format === 'png' ? img.png().toBuffer() : img.jpeg({ progressive }).toBuffer();
-};
-
-test('PNG and JPEG (baseline, progressive) headers give width and height; anything else gives nothing', async () => {
-  assert.deepEqual(imageSizeOf(await image('png', 640, 480)), { width: 640, height: 480 });
-  assert.deepEqual(imageSizeOf(await image('jpeg', 940, 720)), { width: 940, height: 720 });
-  assert.deepEqual(imageSizeOf(await image('jpeg', 309, 213, true)), { width: 309, height: 213 });
-  assert.equal(imageSizeOf(Buffer.from('not an image at all')), undefined);
-  assert.equal(imageSizeOf((await image('png', 10, 10)).subarray(0, 20)), undefined, 'cut short');
-  assert.equal(imageSizeOf((await image('jpeg', 10, 10)).subarray(0, 30)), undefined, 'cut short');
-});
+// The mask editor must submit a mask of exactly the image's size: read from S3 with a ranged GET
+// (s3rver); the header parsing itself is @cti/imaging's imageHeaderSize (image-header-size.test.ts).
 
 let s3: LocalS3;
 before(async () => {

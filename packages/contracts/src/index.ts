@@ -20,6 +20,7 @@ export {
 } from './device-signature.ts';
 export { HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './heartbeat.ts';
 export { heartbeatSchema } from './heartbeat-schema.ts';
+export { nulProblems } from './json-nul.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';
 export { metaSchema } from './meta-schema.ts';

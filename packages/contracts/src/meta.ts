@@ -1,8 +1,9 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { compileValidator } from './compile-validator.ts';
+import { nulProblems } from './json-nul.ts';
 import { metaSchema } from './meta-schema.ts';
 import { SEMVER_PATTERN } from './patterns.ts';
-import { joinPointer, type Problem, type ValidationResult } from './problems.ts';
+import type { Problem, ValidationResult } from './problems.ts';
 
 /** The meta.json version this build writes. It reads any 1.x.y. */
 export const META_VERSION = '1.0.0';
@@ -45,35 +46,6 @@ function capturedAtProblem(capturedAt: string): Problem | null {
     return { pointer: '/captured_at', message: 'must not be before 1970-01-01T00:00:00Z' };
   }
   return null;
-}
-
-const NUL = '\u0000';
-
-/**
- * Every string and property name holding U+0000, anywhere in the document (unknown properties too):
- * Postgres text and jsonb cannot store it, so the server refuses such a webhook with a 422, and the
- * agent and relay must refuse the meta.json rather than write or forward a capture that can never be
- * ingested. Iterative, so a deeply nested unknown property cannot overflow the stack.
- */
-function nulProblems(data: unknown): Problem[] {
-  const problems: Problem[] = [];
-  const stack: [unknown, string][] = [[data, '']];
-  while (stack.length > 0) {
-    const [value, pointer] = stack.pop() as [unknown, string];
-    if (typeof value === 'string') {
-      if (value.includes(NUL))
-        problems.push({ pointer, message: 'must not contain the NUL character (U+0000)' });
-      continue;
-    }
-    if (typeof value !== 'object' || value === null) continue;
-    const entries = Object.entries(value);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, child] = entries[i] as [string, unknown];
-      if (key.includes(NUL)) problems.push({ pointer, message: 'property names must not contain U+0000' });
-      stack.push([child, joinPointer(pointer, key)]);
-    }
-  }
-  return problems;
 }
 
 /** Rules that span fields, which JSON Schema cannot state readably. */

@@ -1,4 +1,5 @@
 import {
+  nulProblems,
   type Problem,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
@@ -70,7 +71,7 @@ export function parseJson(body: Uint8Array): unknown {
 }
 
 export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string[]): WebhookBody {
-  const nul = nulProblems(data, '');
+  const nul = bodyNulProblems(data);
   if (nul.length > 0) throw new HttpError(422, 'invalid_webhook', describeProblems(nul), { problems: nul });
   const result = validateWebhookBody(data);
   if (!result.ok) {
@@ -91,33 +92,14 @@ export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string
 }
 
 /**
- * How deep a body may nest (@cti/contracts' WEBHOOK_MAX_JSON_DEPTH, which the relay honours too): a body
- * of 100 000 nested arrays (200 kB, well under the body limit) used to overflow the stack of this walk
- * and answer 500.
- */
-const MAX_JSON_DEPTH = WEBHOOK_MAX_JSON_DEPTH;
-
-/**
  * Postgres text and jsonb cannot hold U+0000; free-text fields (operator_id, relay.source…) would
  * otherwise fail at insert time as a 500. Reported like any schema problem, one pointer per string.
- * A value nested deeper than MAX_JSON_DEPTH is one problem at the pointer where it crosses the limit.
+ * A value nested deeper than @cti/contracts' WEBHOOK_MAX_JSON_DEPTH (which the relay honours too) is
+ * one problem at the pointer where it crosses the limit: a body of 100 000 nested arrays (200 kB, well
+ * under the body limit) used to overflow the stack of a recursive walk and answer 500.
  */
-export function nulProblems(value: unknown, pointer: string, depth = 0): Problem[] {
-  if (typeof value === 'string') {
-    return value.includes('\u0000')
-      ? [{ pointer, message: 'must not contain the NUL character (U+0000)' }]
-      : [];
-  }
-  if (typeof value !== 'object' || value === null) return [];
-  if (depth >= MAX_JSON_DEPTH) {
-    return [{ pointer, message: `must not nest objects or arrays more than ${MAX_JSON_DEPTH} levels deep` }];
-  }
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  return entries.flatMap(([key, v]) => [
-    ...(key.includes('\u0000') ? [{ pointer, message: 'property names must not contain U+0000' }] : []),
-    ...nulProblems(v, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, depth + 1),
-  ]);
-}
+export const bodyNulProblems = (value: unknown): Problem[] =>
+  nulProblems(value, { maxDepth: WEBHOOK_MAX_JSON_DEPTH });
 
 export function describeProblems(problems: readonly Problem[], what = 'webhook body'): string {
   const first = problems[0];

@@ -265,6 +265,45 @@ describe('cti-agent config errors', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a missing outbox database: read-only and mutating commands refuse (exit 1) and create nothing', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-cfg-'));
+    try {
+      const file = join(dir, 'agent.json');
+      const dataDir = join(dir, 'lib-cit'); // a typo for the real data_dir
+      writeFileSync(
+        file,
+        JSON.stringify({
+          device_code: 'dev-0001',
+          data_dir: dataDir,
+          source: { kind: 'simulated', pattern: 'synthetic' },
+          upload: { bucket: 'cti-test', enabled: false },
+          http: { host: '127.0.0.1', port: 1 },
+        }),
+      );
+      for (const args of [
+        ['outbox', 'list'],
+        ['outbox', 'show', 'cap_x'],
+        ['outbox', 'quarantine'],
+        ['outbox', 'retry'],
+        ['status'],
+      ]) {
+        const { code, stdout, stderr } = await runCli(['--config', file, ...args], process.env);
+        assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+        assert.equal(stdout, '', args.join(' '));
+        assert.equal(
+          stderr,
+          `cti-agent: outbox database ${join(dataDir, 'outbox.db')} does not exist; nothing was created. ` +
+            `Fix: check data_dir in ${file} (or --config / CTI_AGENT_CONFIG); the service creates it at its first start\n`,
+        );
+        assert.equal(existsSync(dataDir), false, `${args.join(' ')} created ${dataDir}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('cti-agent run without sysfs GPIO', () => {

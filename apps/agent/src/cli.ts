@@ -8,8 +8,8 @@ import {
   statusCommand,
 } from './cli/commands.ts';
 import { OutcomeUnknownError, ServiceUnavailableError } from './cli/local-client.ts';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
-import { OutboxDbError } from './outbox/index.ts';
+import { type AgentConfig, ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
+import { OutboxDbError, OutboxMissingError } from './outbox/index.ts';
 import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 
 const USAGE = `usage: cti-agent [--config <file>] <command>
@@ -45,7 +45,20 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     io.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const config = loadConfig(configPath);
+  try {
+    return await dispatch(loadConfig(configPath), command, rest, io);
+  } catch (err) {
+    if (!(err instanceof OutboxMissingError)) throw err;
+    // Most often a typo in data_dir, or the wrong config: name where the path comes from.
+    io.stderr.write(
+      `cti-agent: ${err.message}. Fix: check data_dir in ${configPath} (or --config / CTI_AGENT_CONFIG); ` +
+        'the service creates it at its first start\n',
+    );
+    return 1;
+  }
+}
+
+async function dispatch(config: AgentConfig, command: string, rest: string[], io: Io): Promise<number> {
   switch (command) {
     case 'run': {
       const { runAgent } = await import('./main.ts');

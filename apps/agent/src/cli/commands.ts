@@ -31,6 +31,7 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
       dbPath: config.paths.outboxDb,
       spoolDir: config.paths.spoolDir,
       owner: false,
+      access: 'readonly',
     });
     try {
       const { checkDisk } = await import('./doctor-checks.ts');
@@ -115,7 +116,8 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
 }
 
 /**
- * `cti-agent outbox …` on the outbox database. After a `retry` the running service is told to retry
+ * `cti-agent outbox …` on the outbox database: opened read-only except for `retry`, and never created
+ * (a missing file is an OutboxMissingError). After a `retry` the running service is told to retry
  * now (it would otherwise wait for its next poll, or for a store-wide pause of up to 5 minutes).
  */
 export async function outboxCommand(config: AgentConfig, argv: string[], io: Io): Promise<number> {
@@ -123,6 +125,7 @@ export async function outboxCommand(config: AgentConfig, argv: string[], io: Io)
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,
     owner: false,
+    access: argv[0] === 'retry' ? 'existing' : 'readonly',
   });
   let code: number;
   try {

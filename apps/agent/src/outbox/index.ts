@@ -7,11 +7,13 @@ export {
   type StatfsFn,
 } from './outbox.ts';
 export { type OutboxCommandIo, runOutboxCommand } from './outbox-command.ts';
+export type { OutboxAccess } from './outbox-db.ts';
 export {
   DiskFloorError,
   type DiskFloorReason,
   DuplicateCaptureError,
   OutboxDbError,
   OutboxInputError,
+  OutboxMissingError,
 } from './outbox-errors.ts';
 export type * from './outbox-types.ts';

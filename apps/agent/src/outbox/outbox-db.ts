@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { OutboxDbError } from './outbox-errors.ts';
+import { OutboxDbError, OutboxMissingError } from './outbox-errors.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -43,17 +44,28 @@ CREATE TABLE stats (
 export type OutboxDb = Database.Database;
 
 /**
- * Opens (creating if needed) the outbox database: WAL so readers (CLI, status) never block the
- * service, synchronous=FULL so a committed capture survives power loss, incremental auto-vacuum so
- * retention can give pages back without a full VACUUM.
+ * `create`: the service, which makes the database at its first start. `existing`: a process that
+ * changes an outbox the service made (`cti-agent outbox retry`). `readonly`: one that only reads it
+ * (list, show, offline status). The last two refuse a missing file with OutboxMissingError.
  */
-export function openOutboxDb(dbPath: string): OutboxDb {
+export type OutboxAccess = 'create' | 'existing' | 'readonly';
+
+/**
+ * Opens the outbox database (creating it only with access `create`): WAL so readers (CLI, status)
+ * never block the service, synchronous=FULL so a committed capture survives power loss, incremental
+ * auto-vacuum so retention can give pages back without a full VACUUM.
+ */
+export function openOutboxDb(dbPath: string, access: OutboxAccess = 'create'): OutboxDb {
+  // better-sqlite3 says "directory does not exist" (a TypeError) or SQLITE_CANTOPEN: name the file.
+  if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
   let db: OutboxDb | undefined;
   try {
-    db = new Database(dbPath);
-    return initOutboxDb(db, dbPath);
+    db = new Database(dbPath, { readonly: access === 'readonly', fileMustExist: access !== 'create' });
+    return access === 'readonly' ? checkVersion(db, dbPath) : initOutboxDb(db, dbPath);
   } catch (err) {
     if (db?.open) db.close();
+    // Removed between the check above and the open.
+    if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
     // better-sqlite3's SqliteError: SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_READONLY…
     if (err instanceof Database.SqliteError) {
       throw new OutboxDbError(dbPath, `cannot be opened: ${(err as Error).message}`, err);
@@ -69,14 +81,20 @@ function initOutboxDb(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  const readVersion = () => db.pragma('user_version', { simple: true }) as number;
   // Re-checked inside the write lock: the CLI and the service may open a fresh file at once.
   db.transaction(() => {
-    if (readVersion() !== 0) return;
+    if (readVersion(db) !== 0) return;
     db.exec(SCHEMA_V1);
     db.pragma('user_version = 1');
   }).immediate();
-  const version = readVersion();
+  return checkVersion(db, dbPath);
+}
+
+const readVersion = (db: OutboxDb) => db.pragma('user_version', { simple: true }) as number;
+
+function checkVersion(db: OutboxDb, dbPath: string): OutboxDb {
+  db.pragma('busy_timeout = 5000');
+  const version = readVersion(db);
   if (version !== 1) {
     throw new OutboxDbError(dbPath, `has schema version ${version}; this agent reads version 1`);
   }

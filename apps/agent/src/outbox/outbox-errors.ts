@@ -65,3 +65,17 @@ export class OutboxDbError extends Error {
     this.name = 'OutboxDbError';
   }
 }
+
+/**
+ * A process that only uses an existing outbox (the CLI, offline `status`) found no database at
+ * `dbPath`. Nothing was created: a typo in the data directory must not show an empty outbox.
+ */
+export class OutboxMissingError extends Error {
+  readonly dbPath: string;
+
+  constructor(dbPath: string) {
+    super(`outbox database ${dbPath} does not exist; nothing was created`);
+    this.name = 'OutboxMissingError';
+    this.dbPath = dbPath;
+  }
+}

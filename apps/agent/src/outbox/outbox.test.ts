@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
 import { createOutbox } from './outbox.ts';
-import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
+import {
+  DiskFloorError,
+  DuplicateCaptureError,
+  OutboxInputError,
+  OutboxMissingError,
+} from './outbox-errors.ts';
 
 const dirs: Array<{ remove(): void }> = [];
 after(() => {
@@ -198,4 +203,26 @@ test('a lost database does not make the sweep delete the spool; unknown director
     'lost+found',
   ]);
   reopened.close();
+});
+
+test('access readonly/existing: a missing database is refused and nothing is created; readonly cannot write', async () => {
+  const { t, outbox } = tempOutbox();
+  await outbox.commitCapture(fakeCapture(1));
+  outbox.store.quarantine('cap_t00001', 'image.png', 'AccessDenied', 5);
+  for (const access of ['readonly', 'existing'] as const) {
+    const missing = join(t.dbPath, '..', 'typo', 'outbox.db');
+    assert.throws(
+      () => createOutbox({ dbPath: missing, spoolDir: join(missing, '..', 'spool'), owner: false, access }),
+      (err: Error) => err instanceof OutboxMissingError && err.dbPath === missing,
+    );
+    assert.equal(existsSync(join(missing, '..')), false, `${access} created the directory`);
+  }
+  const reader = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, owner: false, access: 'readonly' });
+  assert.equal(reader.list().length, 1);
+  assert.throws(() => reader.retry('cap_t00001'), { code: 'SQLITE_READONLY' });
+  reader.close();
+  const writer = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, owner: false, access: 'existing' });
+  assert.equal(writer.retry('cap_t00001'), 1);
+  writer.close();
+  outbox.close();
 });

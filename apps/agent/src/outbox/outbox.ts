@@ -4,7 +4,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statfsS
 import { join } from 'node:path';
 import { isValidCaptureId, isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
 import type { Logger } from 'pino';
-import { openOutboxDb } from './outbox-db.ts';
+import { type OutboxAccess, openOutboxDb } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
@@ -39,6 +39,12 @@ export interface CreateOutboxOptions {
    * is committing at that moment.
    */
   owner?: boolean;
+  /**
+   * `create` (default, the service) makes a missing database and spool directory. The CLI opens an
+   * existing outbox: `readonly` to look, `existing` to change it (retry); a missing database is then
+   * an OutboxMissingError and nothing is created.
+   */
+  access?: OutboxAccess;
   hooks?: OutboxHooks;
 }
 
@@ -94,10 +100,11 @@ export function createOutbox({
   minFreeBytes = DEFAULT_MIN_FREE,
   statfs = statfsSync,
   owner = true,
+  access = 'create',
   hooks = {},
 }: CreateOutboxOptions) {
-  mkdirSync(spoolDir, { recursive: true });
-  const db = openOutboxDb(dbPath);
+  if (access === 'create') mkdirSync(spoolDir, { recursive: true });
+  const db = openOutboxDb(dbPath, access);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.

@@ -10,6 +10,7 @@ import {
   MAX_SPACING_MM,
   MIN_SPACING_MM,
   recordCalibrationWithRegrade,
+  tooManyRegradesAdvice,
 } from '../grading/device-calibration.ts';
 import { TooManyRegradesError } from '../grading/regrade.ts';
 import type { ApiDeps } from './api-deps.ts';
@@ -165,20 +166,10 @@ export async function setCalibration(
     return await recordCalibrationWithRegrade(sql, device.id, input, userId, { regrade });
   } catch (err) {
     if (!(err instanceof TooManyRegradesError)) throw err;
-    const since = (input.validFrom ?? new Date()).toISOString();
-    throw new HttpError(
-      422,
-      'too_many_regrades',
-      `this calibration applies to ${err.jobs} scans to regrade, more than ${err.maxJobs} in one request: nothing was saved; save it without regrade, then run cti-server regrade --device ${device.device_code} --since ${since} (add --dry-run to count first)`,
-      {
-        problems: [
-          {
-            pointer: '/regrade',
-            message: `would queue ${err.jobs} regrade jobs, more than ${err.maxJobs}: save without it, then run cti-server regrade --device ${device.device_code} --since ${since}`,
-          },
-        ],
-      },
-    );
+    const { message, problem } = tooManyRegradesAdvice(err, device.device_code, input.validFrom);
+    throw new HttpError(422, 'too_many_regrades', message, {
+      problems: [{ pointer: '/regrade', message: problem }],
+    });
   }
 }
 

@@ -14,8 +14,10 @@ export const COMMAND_USAGE = {
     '          queue new grading jobs; every regrade adds a result, history is kept.',
   calibration:
     'calibration set --device <code> --pixel-spacing-mm <mm> [--image-size WxH] [--valid-from <date>] [--note <text>]\n' +
-    '          | clear --device <code> [--image-size WxH] [--valid-from <date>] | list --device <code>\n' +
-    "          a device's pixel spacing (mm per image pixel) for grading when meta.json does not carry one.",
+    '          [--regrade] | clear --device <code> [--image-size WxH] [--valid-from <date>] [--regrade]\n' +
+    '          | list --device <code>\n' +
+    "          a device's pixel spacing (mm per image pixel) for grading when meta.json does not carry one;\n" +
+    '          --regrade also queues, in the same step, a regrade of each scan the row applies to (at most 10000).',
   'export-labels':
     'export-labels --out <dir> [--since <date>] [--farm <farm uuid>] [--all-corrections] [--dry-run]\n' +
     '          corrected masks (manual results) as training data: image + mask + label.json (lineage) per\n' +

@@ -4,7 +4,10 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
 import { distinctWebhook } from '../test-helpers.ts';
+import { seedDevice, seedFarm } from '../test-seed.ts';
 import { parseCalibrationArgs, runCalibration } from './calibration-command.ts';
+import { CommandError } from './database-command.ts';
+import { MAX_CALIBRATION_REGRADE_JOBS } from './device-calibration.ts';
 import { applicableCalibration, loadScanContext } from './scan-context.ts';
 
 let db: TestDatabase;
@@ -76,5 +79,109 @@ describe('device calibration', () => {
       runCalibration(db.sql, parseCalibrationArgs(['list', '--device', 'dev-9999'])),
       /no device with code/,
     );
+  });
+});
+
+describe("calibration set/clear --regrade (the API's regrade, in the same transaction)", () => {
+  const ids = {} as Record<'small' | 'big' | 'jan' | 'mar', string>;
+  before(async () => {
+    const farm = await seedFarm(db.sql, 'CLI regrade farm');
+    ids.small = await seedDevice(db.sql, 'dev-cli-rg', farm);
+    ids.big = await seedDevice(db.sql, 'dev-cli-big', farm);
+    const scans = (device: string, count: number, from: string) => db.sql`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at, status)
+      SELECT 'cap_' || ${device}::text || '_' || n, 's3://b/raw/x/cap_' || ${device}::text || '_' || n || '/', ${device},
+             ${farm}, ${from}::timestamptz + n * interval '1 second', 'graded'
+        FROM generate_series(1, ${count}::int) AS n`;
+    await scans(ids.small, 1, '2025-01-15T12:00:00Z');
+    await scans(ids.big, MAX_CALIBRATION_REGRADE_JOBS + 1, '2025-06-01T00:00:00Z');
+    [ids.jan, ids.mar] = [
+      (await db.sql`SELECT id FROM scans WHERE device_id = ${ids.small}`)[0]!.id,
+      (
+        await db.sql`
+        INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at, status)
+        VALUES ('cap_cli_mar', 's3://b/raw/x/cap_cli_mar/', ${ids.small}, ${farm}, '2025-03-10T12:00:00Z', 'graded')
+        RETURNING id`
+      )[0]!.id,
+    ];
+  });
+  const rows = async (device: string) =>
+    (await db.sql`SELECT count(*)::int AS n FROM device_calibrations WHERE device_id = ${device}`)[0]!.n;
+  const jobs = async (device: string) =>
+    (
+      await db.sql<{ scan_id: string }[]>`
+        SELECT j.scan_id::text AS scan_id FROM grading_jobs j JOIN scans s ON s.id = j.scan_id
+         WHERE s.device_id = ${device} AND j.status IN ('queued', 'running') ORDER BY 1`
+    ).map((r) => r.scan_id);
+  const run = (...args: string[]) => runCalibration(db.sql, parseCalibrationArgs(args));
+
+  test('--regrade is refused by list, and is a flag', () => {
+    assert.throws(
+      () => parseCalibrationArgs(['list', '--device', 'd', '--regrade']),
+      /list takes no --regrade/,
+    );
+    assert.throws(
+      () => parseCalibrationArgs(['clear', '--device', 'd', '--regrade=yes']),
+      /--regrade.*(does not take|argument)/,
+    );
+  });
+
+  test('set --regrade records the row and queues a job for each scan it applies to; clear --regrade too', async () => {
+    const [line] = await run(
+      'set',
+      '--device',
+      'dev-cli-rg',
+      '--pixel-spacing-mm',
+      '0.3',
+      '--valid-from',
+      '2025-02-01',
+      '--regrade',
+    );
+    assert.match(
+      line!,
+      /dev-cli-rg: 0\.3 mm\/px from 2025-02-01T00:00:00\.000Z \(#\d+\); queued 1 regrade job\(s\) for 1 scan\(s\) it applies to, 0 already had a job waiting or running/,
+    );
+    assert.equal(await rows(ids.small), 1);
+    assert.deepEqual(await jobs(ids.small), [ids.mar], 'the March scan, not January (before the row)');
+    // Again, earlier: January now too; March already waits and is not queued twice.
+    const [again] = await run('clear', '--device', 'dev-cli-rg', '--valid-from', '2025-01-01', '--regrade');
+    assert.match(again!, /no calibration from 2025-01-01.*queued 1 regrade job\(s\) for 1 scan\(s\)/);
+    assert.deepEqual(await jobs(ids.small), [ids.jan, ids.mar].sort());
+    // Without --regrade nothing is queued and the line points at the command.
+    const [plain] = await run(
+      'set',
+      '--device',
+      'dev-cli-rg',
+      '--pixel-spacing-mm',
+      '0.4',
+      '--valid-from',
+      '2024-01-01',
+    );
+    assert.match(plain!, /regrade earlier scans with cti-server regrade --device dev-cli-rg/);
+  });
+
+  test(`more than ${MAX_CALIBRATION_REGRADE_JOBS} jobs: refused naming the count and the command, nothing written`, async () => {
+    await assert.rejects(
+      run(
+        'set',
+        '--device',
+        'dev-cli-big',
+        '--pixel-spacing-mm',
+        '0.3',
+        '--valid-from',
+        '2025-05-01',
+        '--regrade',
+      ),
+      (err: Error) =>
+        err instanceof CommandError &&
+        new RegExp(
+          `${MAX_CALIBRATION_REGRADE_JOBS + 1} scans to regrade, more than ${MAX_CALIBRATION_REGRADE_JOBS}`,
+        ).test(err.message) &&
+        /nothing was saved.*cti-server regrade --device dev-cli-big --since 2025-05-01T00:00:00\.000Z/.test(
+          err.message,
+        ),
+    );
+    assert.equal(await rows(ids.big), 0, 'no calibration row');
+    assert.deepEqual(await jobs(ids.big), [], 'no job');
   });
 });

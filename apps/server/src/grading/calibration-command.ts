@@ -7,10 +7,12 @@ import {
   type CalibrationInput,
   calibrationProblems,
   listCalibrations,
-  recordCalibration,
+  recordCalibrationWithRegrade,
   SPACING_MESSAGE,
   spacingProblem,
+  tooManyRegradesAdvice,
 } from './device-calibration.ts';
+import { TooManyRegradesError } from './regrade.ts';
 
 const USAGE = COMMAND_USAGE.calibration;
 
@@ -22,6 +24,8 @@ export type CalibrationRequest =
       imageSize: [number, number] | null;
       validFrom: Date | null;
       note: string | null;
+      /** Also queue, in the same transaction, a regrade of each scan the row applies to (the API's `regrade`). */
+      regrade: boolean;
     }
   | { action: 'list'; deviceCode: string };
 
@@ -32,8 +36,9 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
     throw new UsageError(`expected set, clear or list, got ${JSON.stringify(action ?? '')}`);
   }
   let values: Record<string, string | undefined>;
+  let regrade: boolean;
   try {
-    ({ values } = parseArgs({
+    const parsed = parseArgs({
       args: rest,
       strict: true,
       options: {
@@ -42,21 +47,26 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
         'image-size': { type: 'string' },
         'valid-from': { type: 'string' },
         note: { type: 'string' },
+        regrade: { type: 'boolean' },
       },
-    }) as { values: Record<string, string | undefined> });
+    });
+    ({ regrade = false, ...values } = parsed.values);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const deviceCode = values.device;
   if (!deviceCode) throw new UsageError('--device <code> is required');
   parseDeviceCode(deviceCode);
-  if (action === 'list') return { action, deviceCode };
+  if (action === 'list') {
+    if (regrade) throw new UsageError('list takes no --regrade');
+    return { action, deviceCode };
+  }
   let pixelSpacingMm: number | null = null;
   if (action === 'set') {
-    const text = values['pixel-spacing-mm'];
-    pixelSpacingMm = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
+    const mm = values['pixel-spacing-mm'];
+    pixelSpacingMm = mm === undefined || mm.trim() === '' ? Number.NaN : Number(mm);
     if (spacingProblem(pixelSpacingMm)) {
-      throw new UsageError(`--pixel-spacing-mm ${SPACING_MESSAGE}, got ${JSON.stringify(text ?? '')}`);
+      throw new UsageError(`--pixel-spacing-mm ${SPACING_MESSAGE}, got ${JSON.stringify(mm ?? '')}`);
     }
   } else if (values['pixel-spacing-mm'] !== undefined) {
     throw new UsageError('clear takes no --pixel-spacing-mm');
@@ -86,7 +96,7 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
   const note = values.note ?? null;
   const noteProblem = calibrationProblems('clear', { ...NOTHING, note })[0];
   if (noteProblem) throw new UsageError(`--note ${noteProblem.message}`);
-  return { action, deviceCode, pixelSpacingMm, imageSize, validFrom, note };
+  return { action, deviceCode, pixelSpacingMm, imageSize, validFrom, note, regrade };
 }
 
 const NOTHING: CalibrationInput = { pixelSpacingMm: null, imageSize: null, validFrom: null, note: null };
@@ -108,10 +118,19 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
         `${r.created_by ? ` (by ${r.created_by.email})` : ''}`,
     );
   }
-  const row = await recordCalibration(sql, device.id, request, null);
+  let row: Awaited<ReturnType<typeof recordCalibrationWithRegrade>>;
+  try {
+    row = await recordCalibrationWithRegrade(sql, device.id, request, null, { regrade: request.regrade });
+  } catch (err) {
+    if (!(err instanceof TooManyRegradesError)) throw err;
+    throw new CommandError(tooManyRegradesAdvice(err, request.deviceCode, request.validFrom).message);
+  }
   const what = request.action === 'set' ? `${request.pixelSpacingMm} mm/px` : 'no calibration';
+  const regraded = row.regrade
+    ? `queued ${row.regrade.enqueued} regrade job(s) for ${row.regrade.matched} scan(s) it applies to, ${row.regrade.alreadyPending} already had a job waiting or running`
+    : `regrade earlier scans with cti-server regrade --device ${request.deviceCode} (or add --regrade)`;
   return [
-    `${request.deviceCode}: ${what}${request.imageSize ? ` for ${request.imageSize.join('x')} images` : ''} from ${row!.valid_from.toISOString()} (#${row!.id}); regrade earlier scans with cti-server regrade --device ${request.deviceCode}`,
+    `${request.deviceCode}: ${what}${request.imageSize ? ` for ${request.imageSize.join('x')} images` : ''} from ${row.valid_from.toISOString()} (#${row.id}); ${regraded}`,
   ];
 }
 

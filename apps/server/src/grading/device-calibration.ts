@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres';
 import type { Db } from '../access/farm-access.ts';
 import { isoUtc } from '../access/sql-fragments.ts';
-import { queueRegrades, type RegradeSummary } from './regrade.ts';
+import { queueRegrades, type RegradeSummary, type TooManyRegradesError } from './regrade.ts';
 
 /**
  * Per-device pixel spacing (device_calibrations, migration 0009): the rules and the reads/writes shared by
@@ -150,4 +150,21 @@ export async function recordCalibrationWithRegrade(
     });
     return { ...row, regrade: summary };
   });
+}
+
+/**
+ * Why `regrade` was refused and what to run instead, worded once for the API (422 `too_many_regrades`,
+ * its `/regrade` problem) and `cti-server calibration --regrade`: the count, the cap, nothing saved,
+ * and the `cti-server regrade` command (no cap) for the scans from the row's valid_from.
+ */
+export function tooManyRegradesAdvice(
+  err: TooManyRegradesError,
+  deviceCode: string,
+  validFrom: Date | null,
+): { message: string; problem: string } {
+  const command = `cti-server regrade --device ${deviceCode} --since ${(validFrom ?? new Date()).toISOString()}`;
+  return {
+    message: `this calibration applies to ${err.jobs} scans to regrade, more than ${err.maxJobs} in one request: nothing was saved; save it without regrade, then run ${command} (add --dry-run to count first)`,
+    problem: `would queue ${err.jobs} regrade jobs, more than ${err.maxJobs}: save without it, then run ${command}`,
+  };
 }

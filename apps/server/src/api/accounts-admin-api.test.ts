@@ -208,4 +208,47 @@ describe('users (admin)', () => {
     assert.equal(both.status, 200);
     assert.deepEqual(await owners(), ['sole@example.com']);
   });
+
+  test("a farm's only active owner cannot be disabled (409 last_owner, nothing written); re-enabling is fine", async () => {
+    const farm3 = await seedFarm(ctx.db.sql, 'Farm three');
+    const sole = await seedUser(ctx.db.sql, 'sole3@example.com', ['farmer'], {
+      farms: [{ id: farm3, owner: true }],
+    });
+    const signedIn = apiClient(ctx.server.app);
+    assert.equal((await signedIn.signIn('sole3@example.com', TEST_PASSWORD)).status, 200);
+    const setStatus = (id: string, status: 'active' | 'disabled') =>
+      admin().then((a) => a.request('PATCH', `/api/v1/users/${id}`, { body: { status } }));
+    const statusOf = async (id: string) =>
+      (await ctx.db.sql<{ status: string }[]>`SELECT status FROM users WHERE id = ${id}`)[0]!.status;
+
+    const refused = await setStatus(sole.id, 'disabled');
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.error, 'last_owner');
+    assert.match(refused.body.message, /only owner of Farm three/);
+    assert.deepEqual(
+      refused.body.problems.map((p: { pointer: string }) => p.pointer),
+      ['/status'],
+    );
+    assert.equal(await statusOf(sole.id), 'active');
+    assert.equal((await signedIn.request('GET', '/api/v1/me')).status, 200, 'the session was not ended');
+
+    // With a second owner the first may be disabled (and stays owner for when they come back)…
+    const co = await seedUser(ctx.db.sql, 'co3@example.com', ['farmer'], {
+      farms: [{ id: farm3, owner: true }],
+    });
+    assert.equal((await setStatus(sole.id, 'disabled')).status, 200);
+    // …but then the co-owner is the only owner who can sign in.
+    const second = await setStatus(co.id, 'disabled');
+    assert.equal(second.status, 409, second.text);
+    assert.equal(second.body.error, 'last_owner');
+    assert.equal(await statusOf(co.id), 'active');
+    const demoted = await admin().then((a) =>
+      a.request('PATCH', `/api/v1/users/${co.id}`, { body: { roles: ['technician'] } }),
+    );
+    assert.equal(demoted.status, 409, 'a disabled co-owner does not count for the farmer role either');
+    // Re-enabling is always fine; then either may be disabled.
+    assert.equal((await setStatus(sole.id, 'active')).status, 200);
+    assert.equal((await setStatus(co.id, 'disabled')).status, 200);
+    assert.equal(await statusOf(co.id), 'disabled');
+  });
 });

@@ -209,6 +209,30 @@ describe('users (admin)', () => {
     assert.deepEqual(await owners(), ['sole@example.com']);
   });
 
+  test('text Postgres cannot store (NUL, an unpaired surrogate) is 422 naming the field; nothing written', async () => {
+    const user = await seedUser(ctx.db.sql, 'text@example.com', ['technician']);
+    for (const [raw, message] of [
+      ['{"full_name":"a\\ud800b"}', /unpaired surrogate \(U\+D800\)/],
+      ['{"full_name":"\\udfff"}', /unpaired surrogate \(U\+DFFF\)/],
+      ['{"full_name":"a\\u0000b"}', /NUL character \(U\+0000\)/],
+    ] as const) {
+      const res = await (await admin()).request('PATCH', `/api/v1/users/${user.id}`, {
+        body: raw,
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(res.status, 422, raw);
+      assert.equal(res.body.problems[0].pointer, '/full_name', raw);
+      assert.match(res.body.problems[0].message, message, raw);
+    }
+    const paired = await (await admin()).request('PATCH', `/api/v1/users/${user.id}`, {
+      body: '{"full_name":"Ann \\ud83d\\udc04"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(paired.status, 200, 'a surrogate pair is a character');
+    const [row] = await ctx.db.sql`SELECT full_name FROM users WHERE id = ${user.id}`;
+    assert.equal(row!.full_name, 'Ann \u{1F404}');
+  });
+
   test("a farm's only active owner cannot be disabled (409 last_owner, nothing written); re-enabling is fine", async () => {
     const farm3 = await seedFarm(ctx.db.sql, 'Farm three');
     const sole = await seedUser(ctx.db.sql, 'sole3@example.com', ['farmer'], {

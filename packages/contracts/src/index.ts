@@ -20,7 +20,6 @@ export {
 } from './device-signature.ts';
 export { HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './heartbeat.ts';
 export { heartbeatSchema } from './heartbeat-schema.ts';
-export { nulProblems } from './json-nul.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';
 export { metaSchema } from './meta-schema.ts';
@@ -44,6 +43,7 @@ export {
   toIngestKeyUri,
 } from './s3-layout.ts';
 export { unknownFields } from './unknown-fields.ts';
+export { unstorableTextProblems } from './unstorable-text.ts';
 export {
   validateWebhookBody,
   WEBHOOK_MAX_JSON_DEPTH,

@@ -1,9 +1,9 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { compileValidator } from './compile-validator.ts';
-import { nulProblems } from './json-nul.ts';
 import { metaSchema } from './meta-schema.ts';
 import { SEMVER_PATTERN } from './patterns.ts';
 import type { Problem, ValidationResult } from './problems.ts';
+import { unstorableTextProblems } from './unstorable-text.ts';
 
 /** The meta.json version this build writes. It reads any 1.x.y. */
 export const META_VERSION = '1.0.0';
@@ -85,7 +85,8 @@ function semanticProblems(meta: MetaJson): Problem[] {
 /**
  * Validate a parsed meta.json: major version, the v1 schema, then cross-field rules
  * (bbox x_min < x_max and y_min < y_max; mask_sha256 null iff files.mask_relpath null), and no
- * U+0000 in any string or property name (Postgres cannot store it; the server refuses it).
+ * U+0000 or unpaired surrogate in any string or property name (Postgres cannot store them as sent;
+ * the server refuses them).
  * Unknown properties are accepted (additive evolution within major 1).
  *
  * @example
@@ -95,9 +96,9 @@ function semanticProblems(meta: MetaJson): Problem[] {
 export function validateMeta(data: unknown): ValidationResult<MetaJson> {
   const major = unsupportedMajor(data);
   if (major) return { ok: false, problems: [major] };
-  const nul = nulProblems(data);
+  const text = unstorableTextProblems(data);
   const result = validateMetaSchema(data);
-  if (!result.ok) return { ok: false, problems: [...result.problems, ...nul] };
-  const problems = [...nul, ...semanticProblems(result.value)];
+  if (!result.ok) return { ok: false, problems: [...result.problems, ...text] };
+  const problems = [...text, ...semanticProblems(result.value)];
   return problems.length === 0 ? result : { ok: false, problems };
 }

@@ -50,37 +50,54 @@ const lastAdmin = () =>
   new HttpError(409, 'last_admin', 'this is the last active admin: make someone else admin first');
 
 /**
- * Only farmers own farms: a user losing the farmer role stops owning their farms — refused (409
- * `last_owner`, naming the farms) where they are the only owner, so no farm is left without one.
+ * The farm-owner rule for a user about to lose the farmer role (only farmers own farms) or be disabled
+ * (a disabled user cannot sign in): refused (409 `last_owner`, naming the farms) where no other active
+ * user owns the farm, so every farm keeps an owner who can sign in. The farms are locked first, as
+ * membership changes lock them, so the rule cannot be raced.
  */
-async function dropOwnerships(tx: Db, userId: string): Promise<void> {
-  const owned = await tx<{ name: string; owners: number }[]>`
-    SELECT f.name, (SELECT count(*)::int FROM user_farms o WHERE o.farm_id = uf.farm_id AND o.is_owner) AS owners
-      FROM user_farms uf JOIN farms f ON f.id = uf.farm_id
-     WHERE uf.user_id = ${userId} AND uf.is_owner
-     ORDER BY f.name
-       FOR UPDATE OF uf`;
-  const sole = owned.filter((o) => o.owners <= 1).map((o) => o.name);
-  if (sole.length > 0) {
-    throw new HttpError(
-      409,
-      'last_owner',
-      `only farmers own farms, and this user is the only owner of ${sole.join(', ')}: make someone else owner first`,
-      {
-        problems: [
-          { pointer: '/roles', message: `must keep "farmer" while the only owner of ${sole.join(', ')}` },
-        ],
-      },
-    );
+async function refuseLastOwner(
+  tx: Db,
+  userId: string,
+  change: { losesFarmer: boolean; disables: boolean },
+): Promise<void> {
+  if (!change.losesFarmer && !change.disables) return;
+  await tx`
+    SELECT 1 FROM farms f
+     WHERE f.id IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${userId} AND uf.is_owner)
+     ORDER BY f.id FOR UPDATE`;
+  const sole = (
+    await tx<{ name: string }[]>`
+      SELECT f.name FROM user_farms uf JOIN farms f ON f.id = uf.farm_id
+       WHERE uf.user_id = ${userId} AND uf.is_owner
+         AND NOT EXISTS (SELECT 1 FROM user_farms o JOIN users ou ON ou.id = o.user_id
+                          WHERE o.farm_id = uf.farm_id AND o.is_owner AND o.user_id <> ${userId}
+                            AND ou.status = 'active')
+       ORDER BY f.name`
+  ).map((r) => r.name);
+  if (sole.length === 0) return;
+  const farms = sole.join(', ');
+  const why = [];
+  const problems = [];
+  if (change.losesFarmer) {
+    why.push('only farmers own farms');
+    problems.push({ pointer: '/roles', message: `must keep "farmer" while the only owner of ${farms}` });
   }
-  if (owned.length > 0)
-    await tx`UPDATE user_farms SET is_owner = false WHERE user_id = ${userId} AND is_owner`;
+  if (change.disables) {
+    why.push('a disabled user cannot sign in');
+    problems.push({ pointer: '/status', message: `must stay "active" while the only owner of ${farms}` });
+  }
+  throw new HttpError(
+    409,
+    'last_owner',
+    `${why.join(' and ')}, and this user is the only owner of ${farms}: make someone else owner first`,
+    { problems },
+  );
 }
 
 /**
  * Admin edits of a user. Disabling ends every session at once; the last active admin can neither be
- * disabled nor lose the admin role (409); a farm's only owner cannot lose the farmer role (409).
- * false = no such user.
+ * disabled nor lose the admin role (409); a farm's only active owner can neither be disabled nor lose
+ * the farmer role (409); a co-owner losing the farmer role stops owning. false = no such user.
  */
 export async function updateUser(
   sql: Sql,
@@ -110,6 +127,11 @@ export async function updateUser(
          WHERE r.name = 'admin' AND u.status = 'active'`;
       if ((row?.n ?? 0) <= 1) throw lastAdmin();
     }
+    const losesFarmer = input.roles !== undefined && !input.roles.includes('farmer');
+    await refuseLastOwner(tx, id, {
+      losesFarmer,
+      disables: user.status === 'active' && input.status === 'disabled',
+    });
     try {
       await tx`
         UPDATE users u SET full_name = ${input.full_name === undefined ? tx`u.full_name` : input.full_name.trim()},
@@ -125,7 +147,7 @@ export async function updateUser(
       }
       throw err;
     }
-    if (input.roles && !input.roles.includes('farmer')) await dropOwnerships(tx, id);
+    if (losesFarmer) await tx`UPDATE user_farms SET is_owner = false WHERE user_id = ${id} AND is_owner`;
     if (input.roles) await setRoles(tx, id, input.roles);
     if (input.status === 'disabled') await tx`DELETE FROM sessions WHERE user_id = ${id}`;
     return true;

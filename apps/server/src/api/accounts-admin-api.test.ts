@@ -208,4 +208,71 @@ describe('users (admin)', () => {
     assert.equal(both.status, 200);
     assert.deepEqual(await owners(), ['sole@example.com']);
   });
+
+  test('text Postgres cannot store (NUL, an unpaired surrogate) is 422 naming the field; nothing written', async () => {
+    const user = await seedUser(ctx.db.sql, 'text@example.com', ['technician']);
+    for (const [raw, message] of [
+      ['{"full_name":"a\\ud800b"}', /unpaired surrogate \(U\+D800\)/],
+      ['{"full_name":"\\udfff"}', /unpaired surrogate \(U\+DFFF\)/],
+      ['{"full_name":"a\\u0000b"}', /NUL character \(U\+0000\)/],
+    ] as const) {
+      const res = await (await admin()).request('PATCH', `/api/v1/users/${user.id}`, {
+        body: raw,
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(res.status, 422, raw);
+      assert.equal(res.body.problems[0].pointer, '/full_name', raw);
+      assert.match(res.body.problems[0].message, message, raw);
+    }
+    const paired = await (await admin()).request('PATCH', `/api/v1/users/${user.id}`, {
+      body: '{"full_name":"Ann \\ud83d\\udc04"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(paired.status, 200, 'a surrogate pair is a character');
+    const [row] = await ctx.db.sql`SELECT full_name FROM users WHERE id = ${user.id}`;
+    assert.equal(row!.full_name, 'Ann \u{1F404}');
+  });
+
+  test("a farm's only active owner cannot be disabled (409 last_owner, nothing written); re-enabling is fine", async () => {
+    const farm3 = await seedFarm(ctx.db.sql, 'Farm three');
+    const sole = await seedUser(ctx.db.sql, 'sole3@example.com', ['farmer'], {
+      farms: [{ id: farm3, owner: true }],
+    });
+    const signedIn = apiClient(ctx.server.app);
+    assert.equal((await signedIn.signIn('sole3@example.com', TEST_PASSWORD)).status, 200);
+    const setStatus = (id: string, status: 'active' | 'disabled') =>
+      admin().then((a) => a.request('PATCH', `/api/v1/users/${id}`, { body: { status } }));
+    const statusOf = async (id: string) =>
+      (await ctx.db.sql<{ status: string }[]>`SELECT status FROM users WHERE id = ${id}`)[0]!.status;
+
+    const refused = await setStatus(sole.id, 'disabled');
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.error, 'last_owner');
+    assert.match(refused.body.message, /only owner of Farm three/);
+    assert.deepEqual(
+      refused.body.problems.map((p: { pointer: string }) => p.pointer),
+      ['/status'],
+    );
+    assert.equal(await statusOf(sole.id), 'active');
+    assert.equal((await signedIn.request('GET', '/api/v1/me')).status, 200, 'the session was not ended');
+
+    // With a second owner the first may be disabled (and stays owner for when they come back)…
+    const co = await seedUser(ctx.db.sql, 'co3@example.com', ['farmer'], {
+      farms: [{ id: farm3, owner: true }],
+    });
+    assert.equal((await setStatus(sole.id, 'disabled')).status, 200);
+    // …but then the co-owner is the only owner who can sign in.
+    const second = await setStatus(co.id, 'disabled');
+    assert.equal(second.status, 409, second.text);
+    assert.equal(second.body.error, 'last_owner');
+    assert.equal(await statusOf(co.id), 'active');
+    const demoted = await admin().then((a) =>
+      a.request('PATCH', `/api/v1/users/${co.id}`, { body: { roles: ['technician'] } }),
+    );
+    assert.equal(demoted.status, 409, 'a disabled co-owner does not count for the farmer role either');
+    // Re-enabling is always fine; then either may be disabled.
+    assert.equal((await setStatus(sole.id, 'active')).status, 200);
+    assert.equal((await setStatus(co.id, 'disabled')).status, 200);
+    assert.equal(await statusOf(co.id), 'disabled');
+  });
 });

@@ -1,4 +1,4 @@
-import { compileValidator, type Problem } from '@cti/contracts';
+import { compileValidator, type Problem, unstorableTextProblems } from '@cti/contracts';
 import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
@@ -41,10 +41,12 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   }
+  // Text Postgres cannot store as sent (U+0000, an unpaired surrogate), named by pointer beside any
+  // schema problems: refused here rather than failing in the query (500) or stored as U+FFFD.
+  const text = unstorableTextProblems(body);
   const result = compileSchema(schema)(body);
-  if (!result.ok) throw invalidRequest(result.problems);
-  if (containsNul(body))
-    throw invalidRequest([{ pointer: '', message: 'must not contain U+0000 characters' }]);
+  if (!result.ok) throw invalidRequest([...text, ...result.problems]);
+  if (text.length > 0) throw invalidRequest(text);
   return result.value;
 }
 
@@ -69,14 +71,6 @@ export async function readFormBody(c: Context): Promise<FormData> {
       cause: err,
     });
   }
-}
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value !== null && typeof value === 'object')
-    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
-  return false;
 }
 
 const querySchemas = new WeakMap<object, JsonSchema>();

@@ -138,7 +138,9 @@ export function userRoutes({ sql, config, sessions }: ApiDeps): ApiRoute[] {
       method: 'patch',
       path: '/users/{id}',
       tag: 'users',
-      summary: 'Name, roles, status (disabling signs them out), operator code (admin); never the last admin',
+      summary:
+        'Name, roles, status (disabling signs them out), operator code (admin); never the last admin; ' +
+        "never a farm's only active owner: disabling or taking the farmer role is 409 last_owner",
       access: 'admin',
       body: userPatchSchema,
       responses: { 200: { description: 'The user', schema: ref('User') } },

@@ -7,7 +7,12 @@ import type { AppConfig } from '../config.ts';
 import { databaseErrorCode, isRetryableDatabaseError } from '../db/database-errors.ts';
 import { errorResponse, HttpError, internalError } from '../errors.ts';
 import { readRequestBody } from '../ingest/read-body.ts';
-import { bodyNulProblems, checkContentType, describeProblems, parseJson } from '../ingest/webhook-request.ts';
+import {
+  bodyTextProblems,
+  checkContentType,
+  describeProblems,
+  parseJson,
+} from '../ingest/webhook-request.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { authenticateDevice } from './heartbeat-auth.ts';
 import { DuplicateHeartbeatError, recordHeartbeat } from './heartbeat-store.ts';
@@ -100,7 +105,7 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
 const MAX_SKEW_MS = 2147483647;
 
 function checkHeartbeatBody(data: unknown, deviceCode: string, receivedAt: Date): HeartbeatBody {
-  const problems = [...bodyNulProblems(data)];
+  const problems = [...bodyTextProblems(data)];
   const result = problems.length === 0 ? validateHeartbeat(data) : null;
   if (result && !result.ok) problems.push(...result.problems);
   const skewMs = result?.ok ? new Date(result.value.sent_at).getTime() - receivedAt.getTime() : 0;

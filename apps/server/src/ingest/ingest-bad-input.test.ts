@@ -380,6 +380,21 @@ const cases: Case[] = [
     pointer: '/relay/source',
   },
   {
+    // JSON.stringify writes a lone surrogate as the escape "\ud800"; stored, it would become U+FFFD
+    name: 'unpaired surrogate in meta operator_id',
+    init: () => signedInit(body({ meta_json: meta({ operator_id: 'tech\ud800abc' }) })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/operator_id',
+  },
+  {
+    name: 'unpaired low surrogate in relay.source',
+    init: () => signedInit(body({ relay: { source: 'lambda\udc00', emitted_at: '2025-09-09T14:18:40Z' } })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/relay/source',
+  },
+  {
     name: 'raw NUL byte in a non-JSON body',
     init: () => signedInit(new Uint8Array([0x7b, 0x00, 0x7d])),
     status: 400,

@@ -1,9 +1,9 @@
 import {
-  nulProblems,
   type Problem,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   toIngestKeyUri,
+  unstorableTextProblems,
   validateWebhookBody,
   verifyWebhookSignature,
   WEBHOOK_MAX_JSON_DEPTH,
@@ -71,8 +71,9 @@ export function parseJson(body: Uint8Array): unknown {
 }
 
 export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string[]): WebhookBody {
-  const nul = bodyNulProblems(data);
-  if (nul.length > 0) throw new HttpError(422, 'invalid_webhook', describeProblems(nul), { problems: nul });
+  const text = bodyTextProblems(data);
+  if (text.length > 0)
+    throw new HttpError(422, 'invalid_webhook', describeProblems(text), { problems: text });
   const result = validateWebhookBody(data);
   if (!result.ok) {
     throw new HttpError(422, 'invalid_webhook', describeProblems(result.problems), {
@@ -92,14 +93,15 @@ export function checkWebhookBody(data: unknown, acceptedBuckets: readonly string
 }
 
 /**
- * Postgres text and jsonb cannot hold U+0000; free-text fields (operator_id, relay.source…) would
- * otherwise fail at insert time as a 500. Reported like any schema problem, one pointer per string.
+ * Postgres text and jsonb cannot hold U+0000, and store an unpaired surrogate (JSON `"\ud800"`) as
+ * U+FFFD; free-text fields (operator_id, relay.source…) would otherwise fail at insert time as a 500
+ * or be changed silently. Reported like any schema problem, one pointer per string.
  * A value nested deeper than @cti/contracts' WEBHOOK_MAX_JSON_DEPTH (which the relay honours too) is
  * one problem at the pointer where it crosses the limit: a body of 100 000 nested arrays (200 kB, well
  * under the body limit) used to overflow the stack of a recursive walk and answer 500.
  */
-export const bodyNulProblems = (value: unknown): Problem[] =>
-  nulProblems(value, { maxDepth: WEBHOOK_MAX_JSON_DEPTH });
+export const bodyTextProblems = (value: unknown): Problem[] =>
+  unstorableTextProblems(value, { maxDepth: WEBHOOK_MAX_JSON_DEPTH });
 
 export function describeProblems(problems: readonly Problem[], what = 'webhook body'): string {
   const first = problems[0];

@@ -467,6 +467,19 @@ describe('admin pages', () => {
     assert.match(strip(demote.html), /last active admin/);
   });
 
+  test("users: a farm's only owner cannot be disabled; the error beside Status names the farm", async () => {
+    const admin = await as('admin');
+    const refused = await admin.post(`/admin/users/${w.users.stranger.id}`, {
+      full_name: 'Stranger',
+      roles: 'farmer',
+      status: 'disabled',
+    });
+    assert.equal(refused.status, 409);
+    assert.match(textById(refused.html, 'field-status-error') ?? '', /only owner of Birch Farm/);
+    const [row] = await sql()`SELECT status, full_name FROM users WHERE id = ${w.users.stranger.id}`;
+    assert.deepEqual({ ...row }, { status: 'active', full_name: 'stranger' }, 'nothing written');
+  });
+
   test('account requests: reject needs a reason (beside the field), approve creates the account', async () => {
     const anon = await pageClient(ctx.server.app);
     for (const email of ['ask1@example.com', 'ask2@example.com']) {

@@ -54,7 +54,8 @@ const noSuchUser = (pointer: string) =>
 
 /**
  * Adds (or updates) a member. Admins add farmers and technicians, owners among the farmers; a farm
- * owner adds technicians only (never owners). Returns false when the farm is not visible.
+ * owner adds technicians only (never owners, nor demotes one by re-adding them). Returns false when
+ * the farm is not visible.
  */
 export async function addMember(
   sql: Sql,
@@ -85,6 +86,10 @@ export async function addMember(
     }
     const [existing] = await tx<{ is_owner: boolean }[]>`
       SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${target.id}`;
+    // Re-adding an owner without is_owner demotes them: that is naming owners, an admin's call.
+    if (existing?.is_owner && !isOwner && !me.admin) {
+      throw forbidden('farm owners add technicians only; an admin names owners');
+    }
     if (existing?.is_owner && !isOwner) await refuseLastOwner(tx, farmId, target.id);
     await tx`
       INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${target.id}, ${farmId}, ${isOwner})

@@ -434,4 +434,18 @@ describe('farm membership', () => {
     assert.equal((await admin.request('DELETE', `/api/v1/farms/${farm}/members/${disabled.id}`)).status, 204);
     assert.deepEqual(await owners(), [second.id]);
   });
+
+  test('a farm owner cannot demote a co-owner by re-adding them as a technician (403, nothing written)', async () => {
+    const sql = ctx.db.sql;
+    const farm = await seedFarm(sql, 'Co-owned');
+    await seedUser(sql, 'co-owner-1@example.com', ['farmer'], { farms: [{ id: farm, owner: true }] });
+    const both = await seedUser(sql, 'co-owner-2@example.com', ['farmer', 'technician'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    const owner = await as('co-owner-1@example.com');
+    const res = await owner.request('POST', `/api/v1/farms/${farm}/members`, { body: { email: both.email } });
+    assert.equal(res.status, 403);
+    const [row] = await sql`SELECT is_owner FROM user_farms WHERE farm_id = ${farm} AND user_id = ${both.id}`;
+    assert.equal(row?.is_owner, true, 'still an owner');
+  });
 });

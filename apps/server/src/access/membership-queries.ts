@@ -4,6 +4,7 @@ import { isAdmin } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, readableFarm } from './farm-access.ts';
+import { farmsOnlyOwnedBy } from './farm-owners.ts';
 
 export type MemberRow = {
   user_id: string;
@@ -12,9 +13,6 @@ export type MemberRow = {
   roles: string[];
   is_owner: boolean;
 };
-
-const lastOwner = () =>
-  new HttpError(409, 'last_owner', 'a farm keeps at least one owner: make someone else owner first');
 
 /** Members of a farm the principal may see (admins, and the farm's own members). */
 export async function listMembers(
@@ -56,7 +54,8 @@ const noSuchUser = (pointer: string) =>
 
 /**
  * Adds (or updates) a member. Admins add farmers and technicians, owners among the farmers; a farm
- * owner adds technicians only (never owners). Returns false when the farm is not visible.
+ * owner adds technicians only (never owners, nor demotes one by re-adding them). Returns false when
+ * the farm is not visible.
  */
 export async function addMember(
   sql: Sql,
@@ -87,7 +86,11 @@ export async function addMember(
     }
     const [existing] = await tx<{ is_owner: boolean }[]>`
       SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${target.id}`;
-    if (existing?.is_owner && !isOwner) await refuseLastOwner(tx, farmId);
+    // Re-adding an owner without is_owner demotes them: that is naming owners, an admin's call.
+    if (existing?.is_owner && !isOwner && !me.admin) {
+      throw forbidden('farm owners add technicians only; an admin names owners');
+    }
+    if (existing?.is_owner && !isOwner) await refuseLastOwner(tx, farmId, target.id);
     await tx`
       INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${target.id}, ${farmId}, ${isOwner})
       ON CONFLICT (user_id, farm_id) DO UPDATE SET is_owner = excluded.is_owner`;
@@ -95,7 +98,7 @@ export async function addMember(
   });
 }
 
-/** Removes a member: admins anyone, owners technicians only; never the last owner (409). */
+/** Removes a member: admins anyone, owners technicians only; never the last active owner (409). */
 export async function removeMember(
   sql: Sql,
   principal: Principal,
@@ -113,13 +116,13 @@ export async function removeMember(
     if (!me.admin && (member.is_owner || !roles.includes('technician') || roles.includes('farmer'))) {
       throw forbidden('farm owners remove technicians only');
     }
-    if (member.is_owner) await refuseLastOwner(tx, farmId);
+    if (member.is_owner) await refuseLastOwner(tx, farmId, userId);
     await tx`DELETE FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${userId}`;
     return true;
   });
 }
 
-/** Admin: make a member owner or not; never demote the last owner (409). */
+/** Admin: make a member owner or not; never demote the last active owner (409). */
 export async function setOwner(
   sql: Sql,
   principal: Principal,
@@ -139,15 +142,19 @@ export async function setOwner(
         problems: [{ pointer: '/is_owner', message: 'only a farmer can be an owner' }],
       });
     }
-    if (member.is_owner && !isOwner) await refuseLastOwner(tx, farmId);
+    if (member.is_owner && !isOwner) await refuseLastOwner(tx, farmId, userId);
     await tx`UPDATE user_farms SET is_owner = ${isOwner} WHERE farm_id = ${farmId} AND user_id = ${userId}`;
     return true;
   });
 }
 
-async function refuseLastOwner(tx: Db, farmId: string) {
-  const [row] = await tx<
-    { owners: number }[]
-  >`SELECT count(*)::int AS owners FROM user_farms WHERE farm_id = ${farmId} AND is_owner`;
-  if ((row?.owners ?? 0) <= 1) throw lastOwner();
+/** An owner about to be removed or demoted: refused (409) unless another active user owns the farm. */
+async function refuseLastOwner(tx: Db, farmId: string, ownerId: string) {
+  const [farm] = await farmsOnlyOwnedBy(tx, ownerId, farmId);
+  if (farm === undefined) return;
+  throw new HttpError(
+    409,
+    'last_owner',
+    `${farm} keeps at least one active owner, and this member is its only one: make another active farmer owner first`,
+  );
 }

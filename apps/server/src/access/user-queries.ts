@@ -3,6 +3,7 @@ import type { RoleName } from '../auth/roles.ts';
 import { setRoles } from '../auth/user-accounts.ts';
 import { HttpError } from '../errors.ts';
 import { and, type Db, type Fragment } from './farm-access.ts';
+import { farmsOnlyOwnedBy } from './farm-owners.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type UserRow = {
@@ -52,8 +53,8 @@ const lastAdmin = () =>
 /**
  * The farm-owner rule for a user about to lose the farmer role (only farmers own farms) or be disabled
  * (a disabled user cannot sign in): refused (409 `last_owner`, naming the farms) where no other active
- * user owns the farm, so every farm keeps an owner who can sign in. The farms are locked first, as
- * membership changes lock them, so the rule cannot be raced.
+ * user owns the farm, so every farm keeps an owner who can sign in — the same rule (and farm locks)
+ * as the membership changes, farmsOnlyOwnedBy.
  */
 async function refuseLastOwner(
   tx: Db,
@@ -61,19 +62,7 @@ async function refuseLastOwner(
   change: { losesFarmer: boolean; disables: boolean },
 ): Promise<void> {
   if (!change.losesFarmer && !change.disables) return;
-  await tx`
-    SELECT 1 FROM farms f
-     WHERE f.id IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${userId} AND uf.is_owner)
-     ORDER BY f.id FOR UPDATE`;
-  const sole = (
-    await tx<{ name: string }[]>`
-      SELECT f.name FROM user_farms uf JOIN farms f ON f.id = uf.farm_id
-       WHERE uf.user_id = ${userId} AND uf.is_owner
-         AND NOT EXISTS (SELECT 1 FROM user_farms o JOIN users ou ON ou.id = o.user_id
-                          WHERE o.farm_id = uf.farm_id AND o.is_owner AND o.user_id <> ${userId}
-                            AND ou.status = 'active')
-       ORDER BY f.name`
-  ).map((r) => r.name);
+  const sole = await farmsOnlyOwnedBy(tx, userId);
   if (sole.length === 0) return;
   const farms = sole.join(', ');
   const why = [];

@@ -67,7 +67,7 @@ export function farmMemberRoutes({ sql }: ApiDeps): ApiRoute[] {
       method: 'patch',
       path: '/farms/{id}/members/{userId}',
       tag: 'farm members',
-      summary: 'Make a member owner or not (admin); never the last owner',
+      summary: 'Make a member owner or not (admin); never the last active owner',
       access: 'user',
       body: object({ is_owner: { type: 'boolean' } }),
       responses: { 200: { description: 'Members after the change', schema: members } },
@@ -81,7 +81,7 @@ export function farmMemberRoutes({ sql }: ApiDeps): ApiRoute[] {
       method: 'delete',
       path: '/farms/{id}/members/{userId}',
       tag: 'farm members',
-      summary: 'Unlink a user from a farm: admins anyone, owners technicians; never the last owner',
+      summary: 'Unlink a user from a farm: admins anyone, owners technicians; never the last active owner',
       access: 'user',
       responses: { 204: { description: 'Removed' } },
       async handler({ c, principal, params }) {

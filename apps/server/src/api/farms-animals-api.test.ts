@@ -385,4 +385,67 @@ describe('farm membership', () => {
       'another owner remains',
     );
   });
+
+  test('the last ACTIVE owner is neither removed nor demoted while only a disabled owner remains (409, nothing written)', async () => {
+    const sql = ctx.db.sql;
+    const farm = await seedFarm(sql, 'Two owners');
+    const active = await seedUser(sql, 'active-owner@example.com', ['farmer'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    const disabled = await seedUser(sql, 'disabled-owner@example.com', ['farmer'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    await sql`UPDATE users SET status = 'disabled' WHERE id = ${disabled.id}`;
+    const owners = async () =>
+      (
+        await sql<{ user_id: string }[]>`
+          SELECT user_id FROM user_farms WHERE farm_id = ${farm} AND is_owner ORDER BY user_id`
+      ).map((r) => r.user_id);
+    const before = await owners();
+    const admin = await as('admin@example.com');
+    const attempts = [
+      await admin.request('DELETE', `/api/v1/farms/${farm}/members/${active.id}`),
+      await admin.request('PATCH', `/api/v1/farms/${farm}/members/${active.id}`, {
+        body: { is_owner: false },
+      }),
+      await admin.request('POST', `/api/v1/farms/${farm}/members`, {
+        body: { user_id: active.id, is_owner: false },
+      }),
+    ];
+    for (const res of attempts) {
+      assert.equal(res.status, 409);
+      assert.equal(res.body.error, 'last_owner');
+    }
+    assert.deepEqual(await owners(), before, 'nothing written');
+    const [link] = await sql`SELECT 1 FROM user_farms WHERE farm_id = ${farm} AND user_id = ${active.id}`;
+    assert.ok(link, 'still a member');
+
+    // A second ACTIVE owner: demoting and removing the first is allowed, and the disabled one may go.
+    const second = await seedUser(sql, 'second-owner@example.com', ['farmer']);
+    const named = await admin.request('POST', `/api/v1/farms/${farm}/members`, {
+      body: { user_id: second.id, is_owner: true },
+    });
+    assert.equal(named.status, 200);
+    const demoted = await admin.request('PATCH', `/api/v1/farms/${farm}/members/${active.id}`, {
+      body: { is_owner: false },
+    });
+    assert.equal(demoted.status, 200);
+    assert.equal((await admin.request('DELETE', `/api/v1/farms/${farm}/members/${active.id}`)).status, 204);
+    assert.equal((await admin.request('DELETE', `/api/v1/farms/${farm}/members/${disabled.id}`)).status, 204);
+    assert.deepEqual(await owners(), [second.id]);
+  });
+
+  test('a farm owner cannot demote a co-owner by re-adding them as a technician (403, nothing written)', async () => {
+    const sql = ctx.db.sql;
+    const farm = await seedFarm(sql, 'Co-owned');
+    await seedUser(sql, 'co-owner-1@example.com', ['farmer'], { farms: [{ id: farm, owner: true }] });
+    const both = await seedUser(sql, 'co-owner-2@example.com', ['farmer', 'technician'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    const owner = await as('co-owner-1@example.com');
+    const res = await owner.request('POST', `/api/v1/farms/${farm}/members`, { body: { email: both.email } });
+    assert.equal(res.status, 403);
+    const [row] = await sql`SELECT is_owner FROM user_farms WHERE farm_id = ${farm} AND user_id = ${both.id}`;
+    assert.equal(row?.is_owner, true, 'still an owner');
+  });
 });

@@ -78,7 +78,7 @@ const pretty = (geo: unknown) => (geo ? JSON.stringify(geo) : '');
  * GET /farms, POST /farms (admins), GET /farms/:id (map of the geofence and scan positions, the
  * farm's local time, members), POST /farms/:id (name and geofence: admins and the farm's
  * technicians), POST /farms/:id/delete (admins), POST /farms/:id/members and
- * POST /farms/:id/members/:userId/remove (admins; owners add and remove technicians, never the last owner).
+ * POST /farms/:id/members/:userId/remove (admins; owners add and remove technicians, never the last active owner).
  */
 export function farmPages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;

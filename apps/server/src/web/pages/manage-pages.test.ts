@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useTestApp } from '../../test-helpers.ts';
-import { TEST_PASSWORD } from '../../test-seed.ts';
+import { seedFarm, seedUser, TEST_PASSWORD } from '../../test-seed.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 import { pageClient, strip, textById } from './test-page-client.ts';
 
@@ -171,7 +171,48 @@ describe('farms', () => {
     const admin = await as('admin');
     const last = await admin.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`);
     assert.equal(last.status, 409);
-    assert.match(strip(last.html), /keeps at least one owner/);
+    assert.match(strip(last.html), /keeps at least one active owner/);
+  });
+
+  test("the farm's last ACTIVE owner is neither removed nor demoted from the farm or user pages while only a disabled owner remains", async () => {
+    const farm = await seedFarm(sql(), 'Cedar Farm');
+    const active = await seedUser(sql(), 'cedar-active@example.com', ['farmer'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    const disabled = await seedUser(sql(), 'cedar-disabled@example.com', ['farmer'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    await sql()`UPDATE users SET status = 'disabled' WHERE id = ${disabled.id}`;
+    const owners = async () =>
+      (
+        await sql()<{ user_id: string }[]>`
+          SELECT user_id FROM user_farms WHERE farm_id = ${farm} AND is_owner ORDER BY user_id`
+      ).map((r) => r.user_id);
+    const before = await owners();
+    const admin = await as('admin');
+    const attempts = [
+      await admin.post(`/farms/${farm}/members/${active.id}/remove`),
+      // Re-adding without "Owner" ticked demotes.
+      await admin.post(`/farms/${farm}/members`, { email: active.email }),
+      await admin.post(`/admin/users/${active.id}/farms/${farm}/remove`),
+      await admin.post(`/admin/users/${active.id}/farms`, { farm_id: farm }),
+    ];
+    for (const res of attempts) {
+      assert.equal(res.status, 409);
+      assert.match(strip(res.html), /keeps at least one active owner/);
+    }
+    assert.deepEqual(await owners(), before, 'nothing written');
+
+    const second = await seedUser(sql(), 'cedar-second@example.com', ['farmer']);
+    assert.equal(
+      (await admin.post(`/admin/users/${second.id}/farms`, { farm_id: farm, is_owner: 'on' })).status,
+      303,
+    );
+    assert.equal((await admin.post(`/farms/${farm}/members`, { email: active.email })).status, 303);
+    assert.equal((await admin.post(`/admin/users/${active.id}/farms/${farm}/remove`)).status, 303);
+    assert.deepEqual(await owners(), [disabled.id, second.id].sort());
+    const [link] = await sql()`SELECT 1 FROM user_farms WHERE farm_id = ${farm} AND user_id = ${active.id}`;
+    assert.equal(link, undefined, 'removed');
   });
 });
 

@@ -81,6 +81,43 @@ describe('an accepted heartbeat', () => {
   });
 });
 
+describe('heartbeats arriving out of order', () => {
+  test('an older heartbeat delivered after a newer one is kept in history but does not overwrite the snapshot', async () => {
+    const sentNew = now;
+    const sentOld = now - 120_000; // signed 2 min ago, inside the timestamp window, delayed on the way
+    const older = signedHeartbeat(
+      secretA,
+      heartbeatBody('dev-a', new Date(sentOld), {
+        outbox: { pending_captures: 90, pending_bytes: 9e8, oldest_pending_age_s: 5000, quarantined: 0 },
+        probe: { connected: false, frame_rate_fps: 0 },
+      }),
+      { timestamp: Math.floor(sentOld / 1000) },
+    );
+    assert.equal((await beat(secretA, 'dev-a')).status, 200);
+    now += 1000;
+    await fleet.db.sql`UPDATE device_health SET silent_since = received_at`; // the fleet check ran meanwhile
+    const res = await post(older);
+    assert.equal(res.status, 200, await res.clone().text());
+    const answer = (await res.json()) as Record<string, unknown>;
+    assert.equal(answer.accepted, true);
+    const [health] = await fleet.db.sql`
+      SELECT received_at, silent_since, sent_at, pending_captures, probe_connected, backlog_since, heartbeats_total
+      FROM device_health`;
+    assert.deepEqual(health, {
+      received_at: new Date(now),
+      silent_since: null,
+      sent_at: new Date(sentNew),
+      pending_captures: 0,
+      probe_connected: true,
+      backlog_since: null,
+      heartbeats_total: '2',
+    });
+    assert.equal(answer.superseded, true, 'the answer says the snapshot was newer');
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_backlog'), [], 'no episode from stale news');
+    assert.deepEqual(await state(), { heartbeats: 2, health: 1, seen: new Date(now), rejections: 0 });
+  });
+});
+
 describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () => {
   const refused = async (res: Response, status: number, error: string, device: string) => {
     assert.equal(res.status, status, await res.clone().text());

@@ -72,6 +72,7 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       device_code: device.deviceCode,
       heartbeat_id: result.heartbeatId,
       received_at: receivedAt.toISOString(),
+      superseded: result.superseded,
       server_time_ms: o.clock(),
       request_id: requestId,
     });

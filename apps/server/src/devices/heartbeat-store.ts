@@ -75,6 +75,11 @@ function healthColumns(b: HeartbeatBody, receivedAt: Date, skewMs: number) {
  * `devices.last_seen_at`, the key's use (which ends a rotation overlap), and one notification per
  * health episode this heartbeat starts. The device row is locked first, so heartbeats of one device
  * evaluate episodes one after another even across server replicas.
+ *
+ * A heartbeat sent before the one the snapshot holds (delayed on the way, or an older signed request
+ * replayed inside the timestamp window, or a device clock stepped back by NTP) is `superseded`: kept
+ * in the history, counted, and it is "last heard" (received_at, so it ends a silence), but it neither
+ * overwrites the newer figures nor opens or closes a health episode.
  */
 export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
   const { deviceId, key, body, receivedAt } = input;
@@ -82,10 +87,26 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
   return sql.begin(async (tx) => {
     const [device] = await tx<DeviceRef[]>`
       SELECT id, device_code, label FROM devices WHERE id = ${deviceId} FOR UPDATE`;
-    const [previous] = await tx<EpisodeState[]>`
+    const [previous] = await tx<(EpisodeState & { sent_at: Date })[]>`
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
-             clock_unsynced_since AS device_clock_unsynced
+             clock_unsynced_since AS device_clock_unsynced, sent_at
       FROM device_health WHERE device_id = ${deviceId}`;
+    const heartbeatId = await insertHistory(tx, input);
+    const seen = async () => {
+      await tx`
+        UPDATE devices SET last_seen_at = GREATEST(last_seen_at, ${receivedAt}), updated_at = now()
+        WHERE id = ${deviceId}`;
+      await keyUsed(tx, deviceId, key, receivedAt);
+    };
+    if (previous && new Date(body.sent_at).getTime() < previous.sent_at.getTime()) {
+      // Still "last heard" (received_at, which silence is measured from) and the end of a silence.
+      await tx`
+        UPDATE device_health SET heartbeats_total = heartbeats_total + 1, silent_since = NULL,
+          received_at = GREATEST(received_at, ${receivedAt}), updated_at = ${receivedAt}
+        WHERE device_id = ${deviceId}`;
+      await seen();
+      return { heartbeatId, started: [] as EpisodeType[], skewMs, superseded: true };
+    }
     const { state, started } = evaluateEpisodes({
       body,
       skewMs,
@@ -93,7 +114,6 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
       thresholds: input.thresholds,
       at: receivedAt,
     });
-    const heartbeatId = await insertHistory(tx, input);
     const row = {
       ...healthColumns(body, receivedAt, skewMs),
       heartbeat_id: heartbeatId,
@@ -106,12 +126,9 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
     await tx`
       INSERT INTO device_health ${tx({ device_id: deviceId, ...row })}
       ON CONFLICT (device_id) DO UPDATE SET ${tx(row)}, heartbeats_total = device_health.heartbeats_total + 1`;
-    await tx`
-      UPDATE devices SET last_seen_at = GREATEST(last_seen_at, ${receivedAt}), updated_at = now()
-      WHERE id = ${deviceId}`;
-    await keyUsed(tx, deviceId, key, receivedAt);
+    await seen();
     for (const episode of started) await notifyDeviceEpisode(tx, { ...episode, device: device! });
-    return { heartbeatId, started: started.map((e) => e.type), skewMs };
+    return { heartbeatId, started: started.map((e) => e.type), skewMs, superseded: false };
   });
 }
 

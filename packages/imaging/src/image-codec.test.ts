@@ -94,6 +94,27 @@ describe('decodeGray / encodePng / encodeJpeg', () => {
     assert.deepEqual(toGray(screen), toGray(await decodeRaster(HZAU_PNG)));
   });
 
+  it('applies a JPEG EXIF orientation: the pixels graded are the picture a viewer (and the mask editor) shows', async () => {
+    // Shown upright: 48 wide, 64 high, top half white, bottom half black. Stored turned a quarter
+    // left (64 × 48) with orientation 6, "rotate 90° clockwise to display", as phones and some
+    // consoles write it. The stored raster used to be graded as is, lying on its side.
+    const upright = new Uint8Array(48 * 64).fill(255, 0, 48 * 32);
+    const stored = await sharp(Buffer.from(upright), { raw: { width: 48, height: 64, channels: 1 } })
+      .rotate(270)
+      .toColourspace('b-w')
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    assert.equal((await sharp(stored).metadata()).width, 64, 'stored on its side');
+    for (const keepGray of [false, true]) {
+      const gray = toGray(await decodeRaster(stored, { keepGray }));
+      assert.deepEqual([gray.width, gray.height], [48, 64]);
+      const mean = (from: number, to: number) =>
+        gray.data.subarray(from * 48, to * 48).reduce((a, v) => a + v, 0) / ((to - from) * 48);
+      assert.ok(mean(0, 28) > 240 && mean(36, 64) < 15, `top ${mean(0, 28)}, bottom ${mean(36, 64)}`);
+    }
+  });
+
   it('gives typed errors for non-images, empty input and missing files', async () => {
     const isCode = (code: string) => (e: unknown) => e instanceof ImageDecodeError && e.code === code;
     await assert.rejects(decodeGray(Buffer.from('{"not":"an image"}')), isCode('not_image'));

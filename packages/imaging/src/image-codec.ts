@@ -17,7 +17,9 @@ export type DecodeOptions = {
 
 /**
  * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF through sharp), gray or RGB(A), from bytes or a file
- * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels. Alpha is dropped, not composited,
+ * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels, turned as its EXIF orientation says
+ * (as every viewer shows it; PIL in the trainer does not, but it never sees an EXIF-oriented JPEG).
+ * Alpha is dropped, not composited,
  * exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
  * 'unreadable' (path cannot be read), 'not_image', 'unsupported_bmp' or 'truncated'.
  *
@@ -33,7 +35,9 @@ export async function decodeRaster(
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
   try {
-    const image = sharp(bytes, { failOn: 'error' });
+    // EXIF orientation applied (JPEG, TIFF, WebP…): what is graded is the picture every viewer, browser
+    // and the mask editor shows, not a raster lying on its side.
+    const image = sharp(bytes, { failOn: 'error', autoOrient: true });
     if (keepGray && (await isPlainGray(image, bytes))) image.toColourspace('b-w');
     return dropAlpha(await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {

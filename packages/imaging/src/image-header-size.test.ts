@@ -36,3 +36,15 @@ test('a header declaring a huge image is read as such, without decoding; a zero 
   bmp.writeInt32LE(-30000, 22); // top-down
   assert.deepEqual(imageHeaderSize(bmp), { width: 20000, height: 30000 });
 });
+
+test('a JPEG whose EXIF orientation turns it a quarter (5–8) gives the size a viewer shows', async () => {
+  const img = sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 9, g: 9, b: 9 } } });
+  for (const orientation of [5, 6, 7, 8]) {
+    const jpeg = await img.clone().jpeg().withMetadata({ orientation }).toBuffer();
+    assert.deepEqual(imageHeaderSize(jpeg), { width: 48, height: 64 }, `orientation ${orientation}`);
+  }
+  for (const orientation of [1, 2, 3, 4]) {
+    const jpeg = await img.clone().jpeg().withMetadata({ orientation }).toBuffer();
+    assert.deepEqual(imageHeaderSize(jpeg), { width: 64, height: 48 }, `orientation ${orientation}`);
+  }
+});

@@ -103,6 +103,18 @@ test('the real reference scans (RGB screen PNG, 8-bit scanner BMP): same gray, c
   await compare('ustool-109A.bmp', await readFile(join(refs, 'ustool-109A.bmp')), 128);
 });
 
+test('a JPEG stored on its side with EXIF orientation 6: both decode it upright, as a viewer shows it', async () => {
+  const scan = syntheticScan({ width: 160, height: 220, seed: 9 });
+  const onItsSide = await sharp(Buffer.from(scan.data), { raw: { width: 160, height: 220, channels: 1 } })
+    .rotate(270)
+    .toColourspace('b-w')
+    .jpeg({ quality: 100 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+  await compare('exif-6.jpg', onItsSide, 96);
+  assert.deepEqual([(await toGrayImage(onItsSide)).width, (await toGrayImage(onItsSide)).height], [160, 220]);
+});
+
 test('RGBA PNG with transparent pixels: alpha is dropped, not composited, in both', async () => {
   const img = syntheticScan({ width: 160, height: 120, seed: 9 });
   const rgb = tintedRgb(img);

@@ -17,7 +17,7 @@ import json
 import sys
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 LIT_THRESHOLD = 8  # a pixel is "lit" when gray > this (above black margins and JPEG noise, below dark tissue)
 TEXTURE_STEP = 2  # ...and "active" when it also differs by >= 2 from its right or lower neighbour (speckle)
@@ -31,9 +31,13 @@ MIN_CROP_FRACTION = 4  # a crop narrower/shorter than 1/4 of the image falls bac
 
 
 def decode_gray(path: str) -> np.ndarray:
-    """Any PNG/JPEG/BMP -> (H, W) uint8 gray, same arithmetic as @cti/imaging's toGray."""
-    with Image.open(path) as im:
-        im.load()
+    """Any PNG/JPEG/BMP -> (H, W) uint8 gray, same arithmetic as @cti/imaging's toGray.
+
+    Turned as its EXIF orientation says, like @cti/imaging's decodeRaster (and every viewer).
+    """
+    with Image.open(path) as opened:
+        opened.load()
+        im = ImageOps.exif_transpose(opened)
         if im.mode in ("L", "1"):
             return np.asarray(im.convert("L"), dtype=np.uint8).copy()
         if im.mode in ("LA", "I;16", "I", "F") :

@@ -115,6 +115,27 @@ describe('folder-drop frame source (chokidar)', () => {
     assert.equal(frames.length, 0);
   });
 
+  test('the pixel limit holds whatever the bytes are: a 5 kB WebP named .png declaring 8000 × 8000 is refused', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const rejectedBefore = source.status().detail.rejectedFiles as number;
+    // The extension passes the filter, the content decides the decoder: sharp decodes WebP (and TIFF,
+    // GIF) too, whose headers imageHeaderSize does not read. This one decoded to 192 MB of RGB.
+    const bomb = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: '#000' } })
+      .webp({ lossless: true })
+      .toBuffer();
+    assert.ok(bomb.length < 64 << 10);
+    writeFileSync(join(dir, 'scan-6.png'), bomb);
+    await waitFor(
+      () => (source.status().detail.rejectedFiles as number) > rejectedBefore || frames.length > 0,
+      {
+        what: 'the disguised oversized image handled',
+      },
+    );
+    assert.equal(frames.length, 0, 'an 8000 × 8000 frame was decoded and emitted');
+  });
+
   test('a partially written file is not taken; the completed file is', { timeout: 90_000 }, async () => {
     frames.length = 0;
     const bytes = await png(2);

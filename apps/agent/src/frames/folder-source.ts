@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeGray, imageHeaderSize } from '@cti/imaging';
+import { declaredImageSize, decodeGray } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
 import { type Acquisition, createFrameListeners, type FrameSource, metaProbeModel } from './frame-source.ts';
@@ -24,9 +24,12 @@ export type FolderSourceOptions = {
  */
 export const MAX_FRAME_PIXELS = 4096 * 4096;
 
-/** width × height from the image header only (PNG, JPEG, BMP); 0 when unreadable (the decoder says why). */
-function declaredPixels(bytes: Uint8Array): number {
-  const size = imageHeaderSize(bytes);
+/**
+ * width × height from the image's header, whatever its format (the decoder goes by the bytes, not the
+ * extension); 0 when unreadable (the decoder says why).
+ */
+async function declaredPixels(bytes: Uint8Array): Promise<number> {
+  const size = await declaredImageSize(bytes);
   return size ? size.width * size.height : 0;
 }
 
@@ -114,7 +117,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     if (!isFrameFileName(name)) return;
     try {
       const bytes = await readFile(path);
-      const pixels = declaredPixels(bytes);
+      const pixels = await declaredPixels(bytes);
       if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
       // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
       const image = await decodeGray(bytes);

@@ -1,16 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
-import {
-  decodeRaster,
-  ImageDecodeError,
-  type ImageSize,
-  imageHeaderSize,
-  type RasterImage,
-  toGray,
-} from '@cti/imaging';
+import { declaredImageSize, decodeRaster, ImageDecodeError, type RasterImage, toGray } from '@cti/imaging';
 import type { Mask } from '@cti/models';
 import type { Sql } from 'postgres';
-import sharp from 'sharp';
 import type { Grader } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
@@ -61,24 +53,6 @@ async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSigna
   return checked.value;
 }
 
-/**
- * The size an image's header declares, read without decoding a pixel (@cti/imaging's
- * imageHeaderSize for PNG, JPEG and BMP; sharp's metadata for the rest, WebP…). null when the
- * header cannot be read: the decoder then names what is wrong. A 746 kB PNG of zeros declares
- * 16000×16000 RGB and decodes to 768 MB, all of it allocated before a check of the decoded size
- * could refuse it.
- */
-export async function declaredSize(bytes: Uint8Array): Promise<ImageSize | null> {
-  const fromHeader = imageHeaderSize(bytes);
-  if (fromHeader) return fromHeader;
-  try {
-    const { width, height } = await sharp(bytes).metadata();
-    return width && height ? { width, height } : null;
-  } catch {
-    return null;
-  }
-}
-
 function tooLarge(where: string, width: number, height: number, verb = 'is'): GradingError {
   return new GradingError(
     'image_too_large',
@@ -88,7 +62,7 @@ function tooLarge(where: string, width: number, height: number, verb = 'is'): Gr
 }
 
 async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImage> {
-  const declared = await declaredSize(bytes);
+  const declared = await declaredImageSize(bytes);
   if (declared && declared.width * declared.height > MAX_IMAGE_PIXELS)
     throw tooLarge(where, declared.width, declared.height, 'declares');
   try {
@@ -126,7 +100,7 @@ async function decodeCaptureMask(
   image: RasterImage,
   where: StoredObject,
 ): Promise<Mask | string> {
-  const declared = await declaredSize(bytes);
+  const declared = await declaredImageSize(bytes);
   if (declared && (declared.width !== image.width || declared.height !== image.height)) {
     // Refused from its header: a mask of another size is not used, so it is never decoded.
     return `s3://${where.bucket}/${where.key} declares ${declared.width}×${declared.height}, the image ${image.width}×${image.height}`;

@@ -1,0 +1,22 @@
+import sharp from 'sharp';
+import { type ImageSize, imageHeaderSize } from './image-header-size.ts';
+
+/**
+ * The size an image declares, read without decoding a pixel: imageHeaderSize for PNG, JPEG and BMP,
+ * sharp's metadata for everything else sharp decodes (WebP, TIFF, GIF, AVIF…); undefined when no
+ * header can be read (the decoder then names what is wrong). Every pixel limit checks this, not
+ * imageHeaderSize alone: the decoder picks the format from the bytes, not the file's extension, so a
+ * 5 kB WebP named frame.png that declares 8000 × 8000 would otherwise decode to 192 MB.
+ *
+ * @example const size = await declaredImageSize(bytes); if (size && size.width * size.height > max) refuse();
+ */
+export async function declaredImageSize(bytes: Uint8Array): Promise<ImageSize | undefined> {
+  const fromHeader = imageHeaderSize(bytes);
+  if (fromHeader) return fromHeader;
+  try {
+    const { width, height } = await sharp(bytes).metadata();
+    return width && height ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -36,11 +36,24 @@ export function isDay(text: string): boolean {
   return d.toISOString().startsWith(text);
 }
 
+// Days a report can count: years below 100 are not computed as written (Date.UTC reads 0050 as 1950)
+// and the end of 9999-12-31 is in year 10000, which Postgres cannot read back (it answered 500).
+const FIRST_DAY = '0100-01-01';
+const LAST_DAY = '9999-12-30';
+
+/** Why `text` cannot be a report's day, or null when it can: `dayProblem('2025-02-30')` → "must be…". */
+export function dayProblem(text: string): string | null {
+  if (DAY.test(text) && (text < FIRST_DAY || text > LAST_DAY))
+    return `must be a day from ${FIRST_DAY} to ${LAST_DAY}`;
+  return isDay(text) ? null : 'must be a day written YYYY-MM-DD';
+}
+
 /** Checks a period (422 naming /query/from or /query/to) and returns it normalised. */
 export function checkRange(range: ReportRange): { from: string | null; to: string | null } {
-  const problems = (['from', 'to'] as const)
-    .filter((k) => range[k] !== undefined && !isDay(range[k]!))
-    .map((k) => ({ pointer: `/query/${k}`, message: 'must be a day written YYYY-MM-DD' }));
+  const problems = (['from', 'to'] as const).flatMap((k) => {
+    const message = range[k] === undefined ? null : dayProblem(range[k]!);
+    return message ? [{ pointer: `/query/${k}`, message }] : [];
+  });
   if (problems.length === 0 && range.from && range.to && range.from > range.to)
     problems.push({ pointer: '/query/to', message: 'must not be before from' });
   if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');

@@ -5,7 +5,7 @@ import type { ScanFilters } from '../access/scan-filters.ts';
 import { invalidRequest, notFound } from '../api/request-validation.ts';
 import type { Principal } from '../auth/principal.ts';
 import { timeZoneAt } from '../web/time/farm-time-zone.ts';
-import { localDayBounds } from '../web/time/format-local.ts';
+import { dayProblem, localDayBounds } from '../web/time/format-local.ts';
 
 /** A report's period: local calendar days of the farm, both inclusive; either may be open. */
 export type ReportRange = { from?: string; to?: string };
@@ -25,28 +25,6 @@ export type ReportScope = {
   /** The scans list's filters for this scope (reports, export links and the scans list agree). */
   filters: ScanFilters;
 };
-
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** Whether `text` is a real calendar day written YYYY-MM-DD (2025-02-30 is not). */
-export function isDay(text: string): boolean {
-  const m = DAY.exec(text);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().startsWith(text);
-}
-
-// Days a report can count: years below 100 are not computed as written (Date.UTC reads 0050 as 1950)
-// and the end of 9999-12-31 is in year 10000, which Postgres cannot read back (it answered 500).
-const FIRST_DAY = '0100-01-01';
-const LAST_DAY = '9999-12-30';
-
-/** Why `text` cannot be a report's day, or null when it can: `dayProblem('2025-02-30')` → "must be…". */
-export function dayProblem(text: string): string | null {
-  if (DAY.test(text) && (text < FIRST_DAY || text > LAST_DAY))
-    return `must be a day from ${FIRST_DAY} to ${LAST_DAY}`;
-  return isDay(text) ? null : 'must be a day written YYYY-MM-DD';
-}
 
 /** Checks a period (422 naming /query/from or /query/to) and returns it normalised. */
 export function checkRange(range: ReportRange): { from: string | null; to: string | null } {

@@ -2,8 +2,9 @@ import type { Principal } from '../../auth/principal.ts';
 import { HttpError } from '../../errors.ts';
 import { LocalTime } from '../../web/components/local-time.tsx';
 import { idParam, type PageContext, type PageDeps, pageNotFound } from '../../web/pages/page-kit.tsx';
+import { dayProblem } from '../../web/time/format-local.ts';
 import { buildReport } from '../report.ts';
-import { dayProblem, farmScope } from '../report-scope.ts';
+import { farmScope } from '../report-scope.ts';
 import {
   ReportActivity,
   ReportCharts,

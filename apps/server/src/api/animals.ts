@@ -20,8 +20,8 @@ import {
   shortText,
   uuid,
 } from './common-schemas.ts';
-import { decodeCursor, encodeCursor, keysetPage } from './list-cursor.ts';
-import { notFound, UUID_RE } from './request-validation.ts';
+import { decodeAnimalCursor, encodeCursor, keysetPage } from './list-cursor.ts';
+import { notFound } from './request-validation.ts';
 
 export const ANIMAL_SEXES = ['bull', 'steer', 'heifer', 'cow'];
 
@@ -83,13 +83,8 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
       responses: { 200: { description: 'A page of animals', schema: pageOf(ref('Animal')) } },
       async handler({ c, principal, query }) {
         const limit = query.limit ?? 100;
-        const after = query.cursor ? decodeCursor(query.cursor, ['string', 'string']) : undefined;
-        if (after && !UUID_RE.test(String(after[1]))) decodeCursor('', ['string']);
-        const rows = await listAnimals(sql, principal, {
-          ...query,
-          limit: limit + 1,
-          after: after ? { tag: String(after[0]), id: String(after[1]) } : undefined,
-        });
+        const after = query.cursor ? decodeAnimalCursor(query.cursor) : undefined;
+        const rows = await listAnimals(sql, principal, { ...query, limit: limit + 1, after });
         return c.json(
           keysetPage(
             rows,

@@ -1,4 +1,5 @@
 import { HttpError } from '../errors.ts';
+import { UUID_RE } from './request-validation.ts';
 
 /** Opaque keyset cursor for simple lists: base64url JSON of the last row's sort values. */
 export const encodeCursor = (values: (string | number)[]): string =>
@@ -17,9 +18,23 @@ export function decodeCursor(text: string, types: ('string' | 'number')[]): (str
   } catch {
     // fall through to the 422
   }
-  throw new HttpError(422, 'invalid_request', 'the cursor is not one this API returned', {
+  throw notOurCursor();
+}
+
+const notOurCursor = () =>
+  new HttpError(422, 'invalid_request', 'the cursor is not one this API returned', {
     problems: [{ pointer: '/query/cursor', message: 'is not a cursor returned by this API' }],
   });
+
+/**
+ * The animals list's cursor (last tag, last id), for the API and the page alike: an id that is not a
+ * uuid or a tag Postgres text cannot hold (U+0000) is the same 422 as any other foreign cursor — in
+ * the query they were a 500. `decodeAnimalCursor(encodeCursor([a.tag_id, a.id]))` → `{ tag, id }`.
+ */
+export function decodeAnimalCursor(text: string): { tag: string; id: string } {
+  const [tag, id] = decodeCursor(text, ['string', 'string']) as [string, string];
+  if (!UUID_RE.test(id) || tag.includes('\u0000')) throw notOurCursor();
+  return { tag, id };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ScanFilters } from '../access/scan-filters.ts';
 import { invalidRequest, notFound } from '../api/request-validation.ts';
 import type { Principal } from '../auth/principal.ts';
 import { timeZoneAt } from '../web/time/farm-time-zone.ts';
-import { localDayBounds } from '../web/time/format-local.ts';
+import { dayProblem, localDayBounds } from '../web/time/format-local.ts';
 
 /** A report's period: local calendar days of the farm, both inclusive; either may be open. */
 export type ReportRange = { from?: string; to?: string };
@@ -26,21 +26,12 @@ export type ReportScope = {
   filters: ScanFilters;
 };
 
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** Whether `text` is a real calendar day written YYYY-MM-DD (2025-02-30 is not). */
-export function isDay(text: string): boolean {
-  const m = DAY.exec(text);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().startsWith(text);
-}
-
 /** Checks a period (422 naming /query/from or /query/to) and returns it normalised. */
 export function checkRange(range: ReportRange): { from: string | null; to: string | null } {
-  const problems = (['from', 'to'] as const)
-    .filter((k) => range[k] !== undefined && !isDay(range[k]!))
-    .map((k) => ({ pointer: `/query/${k}`, message: 'must be a day written YYYY-MM-DD' }));
+  const problems = (['from', 'to'] as const).flatMap((k) => {
+    const message = range[k] === undefined ? null : dayProblem(range[k]!);
+    return message ? [{ pointer: `/query/${k}`, message }] : [];
+  });
   if (problems.length === 0 && range.from && range.to && range.from > range.to)
     problems.push({ pointer: '/query/to', message: 'must not be before from' });
   if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');

@@ -2,8 +2,9 @@ import type { Principal } from '../../auth/principal.ts';
 import { HttpError } from '../../errors.ts';
 import { LocalTime } from '../../web/components/local-time.tsx';
 import { idParam, type PageContext, type PageDeps, pageNotFound } from '../../web/pages/page-kit.tsx';
+import { dayProblem } from '../../web/time/format-local.ts';
 import { buildReport } from '../report.ts';
-import { farmScope, isDay } from '../report-scope.ts';
+import { farmScope } from '../report-scope.ts';
 import {
   ReportActivity,
   ReportCharts,
@@ -26,15 +27,11 @@ export async function printReportPage(
 ): Promise<Response> {
   const farmId = idParam(c);
   const day = c.req.query('day') ?? '';
-  if (!isDay(day)) {
-    throw new HttpError(
-      422,
-      'invalid_request',
-      'the day parameter must be a day written YYYY-MM-DD, e.g. 2025-09-09',
-      {
-        problems: [{ pointer: '/query/day', message: 'must be a day written YYYY-MM-DD' }],
-      },
-    );
+  const problem = dayProblem(day);
+  if (problem) {
+    throw new HttpError(422, 'invalid_request', `the day parameter ${problem}, e.g. 2025-09-09`, {
+      problems: [{ pointer: '/query/day', message: problem }],
+    });
   }
   const scope = await farmScope(deps.sql, principal, farmId, { from: day, to: day }).catch((err: unknown) => {
     throw err instanceof HttpError && err.status === 404 ? pageNotFound() : err;

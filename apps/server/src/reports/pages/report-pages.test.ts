@@ -96,6 +96,9 @@ describe('GET /reports', () => {
     );
     assert.equal(bad.status, 422);
     assert.match(bad.text, /id="field-to-error"[^>]*>.*must not be before from/s);
+    const lastDay = await page('farmer@example.com', `/reports?farm_id=${seed.farm}&to=9999-12-31`);
+    assert.equal(lastDay.status, 422);
+    assert.match(lastDay.text, /id="field-to-error"[^>]*>.*from 0100-01-01 to 9999-12-30/s);
     const notUuid = await page('farmer@example.com', '/reports?farm_id=abc');
     assert.equal(notUuid.status, 422);
     assert.match(notUuid.text, /Choose a farm from the list\./);
@@ -161,6 +164,9 @@ describe('GET /reports/farms/{id}/print', () => {
       assert.equal(res.status, 422, q);
       assert.match(res.text, /The day parameter must be a day written YYYY-MM-DD/);
     }
+    const lastDay = await page('farmer@example.com', `/reports/farms/${seed.farm}/print?day=9999-12-31`);
+    assert.equal(lastDay.status, 422);
+    assert.match(lastDay.text, /The day parameter must be a day from 0100-01-01 to 9999-12-30/);
     const empty = await page('admin@example.com', `/reports/farms/${seed.farm}/print?day=2025-01-01`);
     assert.equal(empty.status, 200);
     assert.match(empty.text, /No scans on this farm on 2025-01-01\./);

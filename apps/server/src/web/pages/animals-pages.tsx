@@ -9,7 +9,7 @@ import {
 import { type FarmRow, listFarms } from '../../access/farm-queries.ts';
 import { scanListQuery } from '../../access/scan-list-query.ts';
 import { ANIMAL_SEXES, animalCreateSchema, animalPatchSchema } from '../../api/animals.ts';
-import { decodeCursor, encodeCursor } from '../../api/list-cursor.ts';
+import { decodeAnimalCursor, encodeCursor } from '../../api/list-cursor.ts';
 import { TimeSeriesChart } from '../charts/time-series.tsx';
 import { Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
@@ -77,11 +77,7 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
     const farmId = c.req.query('farm_id') || undefined;
     const q = c.req.query('q')?.trim() || undefined;
     const cursor = c.req.query('cursor');
-    let after: { tag: string; id: string } | undefined;
-    if (cursor) {
-      const [tag, id] = decodeCursor(cursor, ['string', 'string']) as [string, string];
-      after = { tag, id };
-    }
+    const after = cursor ? decodeAnimalCursor(cursor) : undefined;
     const farms = await listFarms(sql, principal);
     const filterFarm = farms.some((f) => f.id === farmId) ? farmId : undefined;
     const rows = await listAnimals(sql, principal, { farm_id: filterFarm, q, after, limit: PAGE_SIZE + 1 });

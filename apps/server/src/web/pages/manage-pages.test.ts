@@ -67,6 +67,25 @@ describe('animals', () => {
     assert.equal(moved.status, 422);
     assert.match(textById(moved.html, 'field-farm_id-error') ?? '', /not a farm you can see/);
   });
+
+  test('a tampered page link (cursor) is a 422 naming it, never a 500 — the API refuses the same cursors', async () => {
+    const farmer = await as('farmer');
+    const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    // Well-formed JSON of the right shape, but an id that is no uuid or a tag Postgres cannot hold.
+    for (const c of [
+      cursor(['A-101', 'not-a-uuid']),
+      cursor(['\u0000', '00000000-0000-4000-8000-000000000000']),
+    ]) {
+      const page = await farmer.get(`/animals?cursor=${c}`);
+      assert.equal(page.status, 422, c);
+      assert.match(strip(page.html), /cursor is not one this API returned/);
+      const api = await farmer.api.request('GET', `/api/v1/animals?cursor=${c}`);
+      assert.equal(api.status, 422, c);
+    }
+    // The cursor the page itself writes still works.
+    const own = cursor(['A-100', '00000000-0000-4000-8000-000000000000']);
+    assert.equal((await farmer.get(`/animals?cursor=${own}`)).status, 200);
+  });
 });
 
 describe('farms', () => {

@@ -117,6 +117,18 @@ describe('scans list', () => {
     assert.match(textById(bad.html, 'field-farm_id-error') ?? '', /Farm must be a valid uuid/);
     assert.match(textById(bad.html, 'field-from-error') ?? '', /From must be a date/);
     assert.match(textById(bad.html, 'field-grade-error') ?? '', /Grade must be one of "A", "M", "R"/);
+    // Days a timestamp cannot bound (year 10000) or that were read as another century (0050 → 1950)
+    // are named beside the field in words about days, not RFC 3339 or a silent 1950.
+    const far = await farmer.get('/scans?from=0050-01-01&to=9999-12-31');
+    assert.equal(far.status, 200);
+    assert.match(
+      textById(far.html, 'field-from-error') ?? '',
+      /From must be a day from 0100-01-01 to 9999-12-30/,
+    );
+    assert.match(
+      textById(far.html, 'field-to-error') ?? '',
+      /To must be a day from 0100-01-01 to 9999-12-30/,
+    );
   });
 
   test('keyset pages: Older and Newer walk 50 at a time, the same rows both ways', async () => {

@@ -86,6 +86,33 @@ export function offsetMinutes(utc: Date | string | number, timeZone: string): nu
   return Math.round((asUtc - Math.floor(date.getTime() / 1000) * 1000) / 60_000);
 }
 
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Whether `text` is a real calendar day written YYYY-MM-DD (2025-02-30 is not). */
+export function isDay(text: string): boolean {
+  const m = DAY.exec(text);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().startsWith(text);
+}
+
+// Days a report or a filter can count: years below 100 are not computed as written (Date.UTC reads 0050 as 1950)
+// and the end of 9999-12-31 is in year 10000, which Postgres cannot read back (it answered 500).
+const FIRST_DAY = '0100-01-01';
+const LAST_DAY = '9999-12-30';
+
+/** Why `text` cannot be a report's or a filter's day, or null when it can: `dayProblem('2025-02-30')` → "must be…". */
+export function dayProblem(text: string): string | null {
+  return outOfDayRange(text) ?? (isDay(text) ? null : 'must be a day written YYYY-MM-DD');
+}
+
+/** For a day written YYYY-MM-DD: why localDayBounds cannot take it, or null. */
+export function outOfDayRange(text: string): string | null {
+  return DAY.test(text) && (text < FIRST_DAY || text > LAST_DAY)
+    ? `must be a day from ${FIRST_DAY} to ${LAST_DAY}`
+    : null;
+}
+
 /**
  * The UTC instants that bound the local calendar day `day` ("YYYY-MM-DD") in `timeZone`: [start, end).
  * A DST day is 23 or 25 hours long; "one farm, one day" reports query with these bounds.

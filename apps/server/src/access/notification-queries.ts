@@ -10,7 +10,11 @@ export type NotificationRow = {
   created_at: string | null;
 };
 
-/** A user's own notifications, newest first (keyset on id), optionally unread only. */
+/**
+ * A user's own notifications, newest first (keyset on id), optionally unread only. The bigserial id is
+ * read as float8 (exact up to 2^53): int4 overflowed once the sequence passed 2^31, and int8 would come
+ * back as a string.
+ */
 export function listNotifications(
   sql: Db,
   userId: string,
@@ -20,7 +24,7 @@ export function listNotifications(
   if (unread) conds.push(sql`NOT n.is_read`);
   if (beforeId !== undefined) conds.push(sql`n.id < ${beforeId}`);
   return sql<NotificationRow[]>`
-    SELECT n.id::int AS id, n.type, n.payload, coalesce(n.is_read, false) AS is_read, ${isoUtc(sql, sql`n.created_at`)} AS created_at
+    SELECT n.id::float8 AS id, n.type, n.payload, coalesce(n.is_read, false) AS is_read, ${isoUtc(sql, sql`n.created_at`)} AS created_at
       FROM notifications n WHERE ${and(sql, conds)} ORDER BY n.id DESC LIMIT ${limit}`;
 }
 

@@ -146,6 +146,41 @@ describe('notifications', () => {
     );
     assert.equal((await farmer.request('POST', '/api/v1/notifications/read-all')).body.marked, 2);
   });
+
+  test('a cursor holding a number that is not an id (1.5, 1e300, 2^63) is 422 naming the cursor, not a 500', async () => {
+    const farmer = await as('farmer@example.com');
+    for (const value of [1.5, 1e300, 2 ** 63, -1]) {
+      const cursor = Buffer.from(JSON.stringify([value])).toString('base64url');
+      const res = await farmer.request('GET', `/api/v1/notifications?cursor=${cursor}`);
+      assert.equal(res.status, 422, `${value}: ${res.text}`);
+      assert.equal(res.body.problems[0].pointer, '/query/cursor');
+    }
+  });
+
+  test('ids past 2^31 (a bigserial) are listed, on the API and the page, not a 500', async () => {
+    const sql = ctx.db.sql;
+    await sql`SELECT setval(pg_get_serial_sequence('notifications', 'id'), 3000000000)`;
+    await notifyUsers(sql, {
+      type: 'scan_graded',
+      dedupeKey: 'scan_graded:big-id',
+      payload: { scan_id: 'big', grade: 'A' },
+      audience: { farmId: f.farm },
+    });
+    const farmer = await as('farmer@example.com');
+    const res = await farmer.request('GET', '/api/v1/notifications?limit=1');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.items[0].id, 3000000001);
+    const next = await farmer.request('GET', `/api/v1/notifications?limit=1&cursor=${res.body.next_cursor}`);
+    assert.equal(next.status, 200, next.text);
+    assert.ok(next.body.items[0].id < 3000000001);
+    const page = await farmer.request('GET', '/notifications');
+    assert.equal(page.status, 200);
+    assert.ok(
+      page.text.includes('action="/notifications/3000000001/read"'),
+      'the page offers to mark it read',
+    );
+    assert.equal((await farmer.request('POST', '/api/v1/notifications/3000000001/read')).status, 204);
+  });
 });
 
 describe('devices', () => {

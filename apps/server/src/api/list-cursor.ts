@@ -5,13 +5,19 @@ import { UUID_RE } from './request-validation.ts';
 export const encodeCursor = (values: (string | number)[]): string =>
   Buffer.from(JSON.stringify(values)).toString('base64url');
 
-export function decodeCursor(text: string, types: ('string' | 'number')[]): (string | number)[] {
+/** `id`: a positive safe integer (a bigserial key), so a forged 1.5 or 1e300 never reaches SQL. */
+type CursorValue = 'string' | 'id';
+
+const fits = (v: unknown, type: CursorValue): boolean =>
+  type === 'id' ? Number.isSafeInteger(v) && (v as number) > 0 : typeof v === type;
+
+export function decodeCursor(text: string, types: CursorValue[]): (string | number)[] {
   try {
     const values = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
     if (
       Array.isArray(values) &&
       values.length === types.length &&
-      values.every((v, i) => typeof v === types[i])
+      values.every((v, i) => fits(v, types[i]!))
     ) {
       return values as (string | number)[];
     }

@@ -36,7 +36,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       responses: { 200: { description: 'A page of notifications', schema: pageOf(ref('Notification')) } },
       async handler({ c, principal, query }) {
         const limit = query.limit ?? 50;
-        const beforeId = query.cursor ? Number(decodeCursor(query.cursor, ['number'])[0]) : undefined;
+        const beforeId = query.cursor ? Number(decodeCursor(query.cursor, ['id'])[0]) : undefined;
         const rows = await listNotifications(sql, principal.userId, {
           unread: query.unread,
           beforeId,

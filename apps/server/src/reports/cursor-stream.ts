@@ -13,6 +13,8 @@ export type CursorStreamOptions<T> = {
   tail?: string;
   /** Told about a failure after the first byte (the transfer is then aborted, see below). */
   onError?: (err: unknown) => void;
+  /** Called once when the transaction is over and its connection is back in the pool (however it ended). */
+  onClose?: () => void;
 };
 
 const CURSOR = 'cti_stream';
@@ -50,9 +52,9 @@ type Transaction<T> = {
 export async function cursorStream<T extends Row>(
   sql: Sql,
   query: (db: Db) => PendingQuery<T[]>,
-  { batchSize = 1000, head = '', line, tail = '', onError }: CursorStreamOptions<T>,
+  { batchSize = 1000, head = '', line, tail = '', onError, onClose }: CursorStreamOptions<T>,
 ): Promise<ReadableStream<Uint8Array>> {
-  const tx = await openCursor(sql, query, Math.trunc(batchSize));
+  const tx = await openCursor(sql, query, Math.trunc(batchSize), onClose);
   let first: T[] | undefined;
   try {
     first = await tx.fetch();
@@ -126,6 +128,7 @@ function openCursor<T extends Row>(
   sql: Sql,
   query: (db: Db) => PendingQuery<T[]>,
   batchSize: number,
+  onClose: () => void = () => {},
 ): Promise<Transaction<T>> {
   let finish: (commit: boolean) => void = () => {};
   const finished = new Promise<boolean>((resolve) => {
@@ -156,6 +159,7 @@ function openCursor<T extends Row>(
         // connection is gone or COMMIT failed: the stream reports it at its next pull, if any.
         lost ??= err;
         reject(err);
-      });
+      })
+      .finally(onClose);
   });
 }

@@ -4,6 +4,7 @@ import type { ApiDeps } from '../api/api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from '../api/api-route.ts';
 import { nullable, object, uuid } from '../api/common-schemas.ts';
 import type { Principal } from '../auth/principal.ts';
+import { HttpError } from '../errors.ts';
 import { csvRecord } from './csv.ts';
 import { cursorStream } from './cursor-stream.ts';
 import { csvCells, csvHeader, EXPORT_COLUMNS, geoJsonFeature } from './export-columns.ts';
@@ -43,6 +44,10 @@ export const featureCollectionSchema: JsonSchema = object({
  * Column list: docs/exports.md.
  */
 export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
+  // A download holds a pool connection (its cursor's transaction) for as long as the client takes to
+  // read it, and a client may stop reading. At most half the pool streams at a time, so stalled
+  // downloads can never take every connection the rest of the server needs; beyond that, 503.
+  const slots = exportSlots(Math.max(1, Math.floor((sql.options.max ?? 10) / 2)));
   // Errors up to here are JSON answers (validation, 404 for a farm you cannot see, a database that is
   // down while the first batch is read); after the first byte a failure aborts the transfer.
   async function respond(
@@ -65,12 +70,14 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
     // Hono answers HEAD by running the GET handler and dropping the body unread: never open a cursor
     // (and hold a pool connection) for a body nobody will read.
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    const release = slots.take();
     const body = await cursorStream(sql, (db) => exportRowsQuery(db, principal, filters), {
       batchSize: BATCH,
       head: file.head,
       line: file.line,
       tail: file.tail,
       onError: (err) => log.error({ err, requestId: c.get('requestId') }, 'export failed mid-stream'),
+      onClose: release,
     });
     return c.body(body, 200, headers);
   }
@@ -133,4 +140,24 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
       },
     }),
   ];
+}
+
+/** Counts downloads in progress; `take` throws 503 `exports_busy` when `max` are already streaming. */
+function exportSlots(max: number) {
+  let busy = 0;
+  return {
+    take(): () => void {
+      if (busy >= max) {
+        throw new HttpError(503, 'exports_busy', `${max} exports are being downloaded; try again shortly`, {
+          headers: { 'Retry-After': '10' },
+        });
+      }
+      busy++;
+      let released = false;
+      return () => {
+        if (!released) busy--;
+        released = true;
+      };
+    },
+  };
 }

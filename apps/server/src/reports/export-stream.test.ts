@@ -108,6 +108,39 @@ describe('streamed exports', () => {
     assert.equal(((await res.json()) as { features: unknown[] }).features.length, 1);
   });
 
+  test('downloads that stall never take every pool connection: beyond the cap an export is 503, the rest of the API answers', async () => {
+    // A client that stops reading keeps its cursor (and pool connection) open as long as it likes. Five
+    // such downloads used to hold the whole test pool (5): every other request then waited forever.
+    const held: AbortController[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const abort = new AbortController();
+      held.push(abort);
+      const res = await fetch(await url(`/api/v1/exports/scans.csv?farm_id=${farm}`), {
+        headers: { cookie },
+        signal: abort.signal,
+      });
+      statuses.push(res.status);
+      if (res.status === 200)
+        await res.body!.getReader().read(); // then stop reading
+      else {
+        assert.equal(res.status, 503);
+        assert.equal(((await res.json()) as { error: string }).error, 'exports_busy');
+        assert.ok(res.headers.get('retry-after'));
+      }
+    }
+    assert.ok(statuses.includes(503), `some exports wait their turn: ${statuses}`);
+    const other = await fetch(await url('/api/v1/notifications/unread-count'), { headers: { cookie } });
+    assert.equal(other.status, 200, 'the rest of the API still has connections');
+    for (const a of held) a.abort();
+    await waitFor('the held exports to end', async () => (await exportBackends()).length === 0);
+    const again = await fetch(await url('/api/v1/exports/scans.geojson?capture_id=cap_7'), {
+      headers: { cookie },
+    });
+    assert.equal(again.status, 200, 'a slot is free again once the downloads ended');
+    await again.text();
+  });
+
   test('HEAD answers the headers and opens no cursor', async () => {
     for (let i = 0; i < 7; i++) {
       const res = await fetch(await url(`/api/v1/exports/scans.csv?farm_id=${farm}`), {

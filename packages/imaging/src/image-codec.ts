@@ -18,9 +18,8 @@ export type DecodeOptions = {
 /**
  * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF through sharp), gray or RGB(A), from bytes or a file
  * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels, turned as its EXIF orientation says
- * (as every viewer shows it; PIL in the trainer does not, but it never sees an EXIF-oriented JPEG).
- * Alpha is dropped, not composited,
- * exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
+ * (as every viewer shows it, and as the Python trainer's decode_gray does with exif_transpose).
+ * Alpha is dropped, not composited, exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
  * 'unreadable' (path cannot be read), 'not_image', 'unsupported_bmp' or 'truncated'.
  *
  * @example

@@ -4,7 +4,8 @@ import { HttpError } from '../errors.ts';
 /**
  * Postgres text cannot hold U+0000, so a NUL in a page's query parameter or form field would fail in
  * the query (a 500). Pages refuse it up front: a 422 naming the parameter or field, as a page for
- * people and JSON for programs (`respond`). The API checks its own query (readQuery) and bodies.
+ * people and JSON for programs (`respond`). A form body that does not parse is a 400 `invalid_form`
+ * the same way. The API checks its own query (readQuery) and bodies.
  */
 export function refuseNul(
   respond: (c: Context, err: HttpError) => Response | Promise<Response>,
@@ -17,9 +18,20 @@ export function refuseNul(
         problems.push({ pointer: `/query/${name.replaceAll('\u0000', '')}`, message: NUL });
     }
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (c.req.method === 'POST' && type === 'application/x-www-form-urlencoded') {
-      // Parsed once here; hono keeps the parsed form for the handler's own parseBody().
-      const form = await c.req.parseBody({ all: true });
+    if (c.req.method === 'POST' && FORM_TYPES.includes(type)) {
+      // Parsed once here; hono keeps the parsed form for the handler's own parseBody(). A body that
+      // does not parse (a broken multipart boundary) would throw in the handler: a 500.
+      let form: Awaited<ReturnType<typeof c.req.parseBody>>;
+      try {
+        form = await c.req.parseBody({ all: true });
+      } catch (err) {
+        return respond(
+          c,
+          new HttpError(400, 'invalid_form', `the form could not be read: its body is not valid ${type}`, {
+            cause: err,
+          }),
+        );
+      }
       for (const [name, value] of Object.entries(form)) {
         const values = Array.isArray(value) ? value : [value];
         if (name.includes('\u0000') || values.some((v) => typeof v === 'string' && v.includes('\u0000')))
@@ -33,5 +45,8 @@ export function refuseNul(
     await next();
   };
 }
+
+/** What browsers send forms as; both reach the handlers' parseBody(). */
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
 const NUL = 'must not contain the NUL character (U+0000)';

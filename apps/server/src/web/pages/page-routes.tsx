@@ -20,6 +20,7 @@ import { scanDetailPages } from './scan-detail-page.tsx';
 import { scanListPages } from './scans-list-page.tsx';
 
 const TITLES: Record<number, string> = {
+  400: 'Not readable',
   403: 'Not allowed',
   404: 'Not found',
   409: 'Not possible',

@@ -198,6 +198,31 @@ describe('quality gate', () => {
     }
   });
 
+  test('a press served late (queued behind a slow commit) never takes a frame from after it', async () => {
+    const rig = createCaptureRig();
+    try {
+      const pressAt = rig.now();
+      // Nothing in the ring from before the press any more; frames from seconds later are (the
+      // technician may be on the next animal by then).
+      rig.advance(5000);
+      rig.push(synthetic(1));
+      const late = await rig.pipeline.capture(pressAt);
+      assert.equal(late.status === 'refused' && late.reason, 'no_frames');
+      assert.match(late.status === 'refused' ? late.message : '', /after the press/);
+      assert.equal(rig.outbox.summary().pendingCaptures, 0);
+      // A slow source's frame shortly before a press is still taken when a later one has arrived.
+      rig.advance(300);
+      const before = rig.push(synthetic(2));
+      const press2 = rig.now() + 700;
+      rig.advance(1000);
+      rig.push(synthetic(3));
+      const slow = await rig.pipeline.capture(press2);
+      assert.equal(slow.status === 'captured' && slow.frameSeq, before.seq);
+    } finally {
+      rig.close();
+    }
+  });
+
   test('a disabled gate lets a dark frame through', async () => {
     const rig = createCaptureRig({ gate: { enabled: false } });
     try {

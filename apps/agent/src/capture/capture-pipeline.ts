@@ -111,12 +111,11 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       .between(pressAt - windowBeforeMs, pressAt + windowAfterMs)
       .filter((f) => f.receivedAt > after);
     // A slow source (folder drop, 1-2 fps probe) may have nothing in the window: take the latest
-    // frame if it is still fresh enough to be "what was on screen".
+    // frame if it is still fresh enough to be "what was on screen". Never one from after the window:
+    // a press served late (queued behind a slow commit) would get what the probe saw seconds later.
     if (frames.length === 0) {
-      const latest = ring.latest();
-      const fresh =
-        latest && latest.receivedAt > after && pressAt - latest.receivedAt <= Math.max(windowBeforeMs, 1000);
-      frames = fresh ? [latest] : [];
+      const latest = ring.between(pressAt - Math.max(windowBeforeMs, 1000), pressAt + windowAfterMs).at(-1);
+      frames = latest && latest.receivedAt > after ? [latest] : [];
     }
     let best: Candidate | null = null;
     for (const frame of frames) {
@@ -167,10 +166,22 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     }
     const best = pickBest(pressAt);
     if (!best) {
-      const stale = lastCaptured !== null && ring.latest() === lastCaptured;
-      return stale
-        ? refused('frozen', 'no new frame since the previous capture: is the probe feed stalled?', pressAt)
-        : refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
+      const latest = ring.latest();
+      if (lastCaptured !== null && latest === lastCaptured)
+        return refused(
+          'frozen',
+          'no new frame since the previous capture: is the probe feed stalled?',
+          pressAt,
+        );
+      if (latest && latest.receivedAt > pressAt + windowAfterMs) {
+        const s = ((now() - pressAt) / 1000).toFixed(1);
+        return refused(
+          'no_frames',
+          `the frames of this press (${s} s ago, served late behind slower captures) are gone; only frames from after the press are left: press again`,
+          pressAt,
+        );
+      }
+      return refused('no_frames', 'no frames from the probe in the last seconds: is it connected?', pressAt);
     }
     // Held while it is encoded, and afterwards as the previous capture: its pixels must not be recycled.
     const { frame } = best;

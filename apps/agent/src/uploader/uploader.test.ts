@@ -292,6 +292,49 @@ test('after an outage the first successful request wakes the whole backlog (no o
   assertSameObjects(await readBucket(store.client, bucket), expected([first, second]));
 });
 
+test('the clock stepping back an hour during a backoff does not stall uploads for that hour', async () => {
+  const storeDir = outboxTempDir('s3-');
+  cleanups.push(storeDir.remove);
+  const probe = await startS3rver({ directory: storeDir.dir });
+  const { port, directory, bucket } = probe;
+  await probe.close(); // the store is down at first: the first attempt fails and backs off
+  const client = new S3Client({
+    ...localClientConfig(`http://127.0.0.1:${port}`),
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
+  cleanups.push(() => client.destroy());
+  let offset = 0;
+  const clock = () => Date.now() + offset;
+  const t = outboxTempDir();
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, clock });
+  cleanups.push(t.remove, outbox.close);
+  const first = fakeCapture(700);
+  await outbox.commitCapture(first);
+  const uploader = createUploader({
+    outbox,
+    s3: client,
+    bucket,
+    concurrency: 1,
+    backoffBaseMs: 500,
+    backoffCapMs: 2000,
+    random: () => 0.999,
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  let errors = 0;
+  uploader.events.on('upload-error', () => errors++);
+  uploader.start();
+  await waitFor(() => errors === 1, { what: 'the refused first attempt' });
+  const store = await startS3rver({ directory, port, buckets: [bucket] });
+  cleanups.push(store.close);
+  // NTP steps the clock back an hour: every backoff computed before the step now ends an hour later.
+  offset = -3_600_000;
+  const second = fakeCapture(701);
+  await outbox.commitCapture(second);
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'both captures uploaded' });
+  await uploader.stop();
+  assertSameObjects(await readBucket(store.client, bucket), expected([first, second]));
+});
+
 test('stop while captures wait for a send slot: the stalled one is abandoned, the read-ahead ones untouched', async () => {
   const s3 = await startS3rver();
   cleanups.push(s3.close);

@@ -124,6 +124,14 @@ export function createUploader({
   function pump(): void {
     if (!running || stopping) return;
     const now = clock();
+    if (clockSteppedBack(now)) {
+      log?.warn(
+        { pausedForMs: pausedUntil - now },
+        'the clock stepped back: retrying now, not at backoff times set before the step',
+      );
+      pausedUntil = 0;
+      store.wakeAll();
+    }
     if (now < pausedUntil) {
       schedule(pausedUntil - now);
       return;
@@ -137,6 +145,17 @@ export function createUploader({
     // Idle slots: sleep until the earliest backoff expires, or poll for work from other processes.
     const wake = store.nextWake();
     schedule(Math.min(pollIntervalMs, wake !== null && wake > now ? wake - now : pollIntervalMs));
+  }
+
+  /**
+   * Backoff times are wall-clock (they are stored in the outbox) and none ends more than
+   * `backoffCapMs` after it was set, so one further ahead means the clock stepped back (NTP
+   * correcting a clock that ran ahead): waiting it out would stall uploads for the size of the step.
+   */
+  function clockSteppedBack(now: number): boolean {
+    if (pausedUntil - now > backoffCapMs) return true;
+    const wake = store.nextWake();
+    return wake !== null && wake - now > backoffCapMs;
   }
 
   function launch(capture: OutboxCapture): void {

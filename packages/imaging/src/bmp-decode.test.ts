@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { decodeBmp, decodeBmpRaster, encodeBmp8 } from './bmp-decode.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
+import { imageHeaderSize } from './image-header-size.ts';
 import { pattern, USTOOL_BMP } from './test-fixtures.ts';
 
 /** A 24- or 32-bit BMP written by hand (bottom-up unless topDown). */
@@ -145,5 +146,36 @@ describe('decodeBmp', () => {
       () => decodeBmp(cut),
       (e: unknown) => e instanceof ImageDecodeError && e.code === 'truncated',
     );
+  });
+});
+
+describe('OS/2 1.x BMP (12-byte core header)', () => {
+  /** A 24-bit OS/2 BMP: width and height unsigned 16-bit, rows always bottom-up. */
+  function coreBmp(width: number, height: number, px: (x: number, y: number) => number) {
+    const stride = Math.ceil((24 * width) / 32) * 4;
+    const buf = new Uint8Array(26 + stride * height);
+    const v = new DataView(buf.buffer);
+    buf.set([0x42, 0x4d]);
+    v.setUint32(2, buf.length, true);
+    v.setUint32(10, 26, true);
+    v.setUint32(14, 12, true);
+    v.setUint16(18, width, true);
+    v.setUint16(20, height, true);
+    v.setUint16(22, 1, true);
+    v.setUint16(24, 24, true);
+    for (let y = 0; y < height; y++) {
+      const row = 26 + (height - 1 - y) * stride;
+      for (let x = 0; x < width; x++) buf.fill(px(x, y), row + x * 3, row + x * 3 + 3);
+    }
+    return buf;
+  }
+
+  it('reads a height of 32768 or more as unsigned and bottom-up, the size imageHeaderSize declares', () => {
+    // 40000 rows: read as signed 16-bit it was -25536, a top-down image 25536 rows high.
+    const bmp = coreBmp(2, 40_000, (x, y) => (y === 0 ? 200 : x * 50));
+    assert.deepEqual(imageHeaderSize(bmp), { width: 2, height: 40_000 });
+    const gray = decodeBmp(bmp);
+    assert.deepEqual([gray.width, gray.height], [2, 40_000]);
+    assert.deepEqual([...gray.data.subarray(0, 4)], [200, 200, 0, 50], 'first row is the last one stored');
   });
 });

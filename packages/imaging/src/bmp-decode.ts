@@ -59,8 +59,10 @@ function bmpHeader(buf: Uint8Array, name: string): BmpHeader {
   if (!core && (dibSize < 40 || buf.length < 14 + 40)) {
     throw new ImageDecodeError('unsupported_bmp', `${name}: unsupported BMP header size ${dibSize}`);
   }
+  // OS/2 1.x (12-byte core header): unsigned 16-bit width and height, rows always bottom-up, as
+  // imageHeaderSize and PIL read them (a height of 40000 was read as -25536: top-down, 25536 rows).
   const width = core ? view.getUint16(18, true) : view.getInt32(18, true);
-  const rawHeight = core ? view.getInt16(20, true) : view.getInt32(22, true);
+  const rawHeight = core ? view.getUint16(20, true) : view.getInt32(22, true);
   const bpp = view.getUint16(core ? 24 : 28, true);
   const compression = core ? 0 : view.getUint32(30, true);
   const height = Math.abs(rawHeight);

@@ -2,6 +2,12 @@ import sharp from 'sharp';
 import { type ImageSize, imageHeaderSize } from './image-header-size.ts';
 
 /**
+ * 40 megapixels: above any B-mode export. The grading worker, the mask editor and cti-models refuse
+ * larger images from their header (declaredImageSize), before the decoder allocates them.
+ */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+
+/**
  * The size an image declares, read without decoding a pixel: imageHeaderSize for PNG, JPEG and BMP,
  * sharp's metadata for everything else sharp decodes (WebP, TIFF, GIF, AVIF…); undefined when no
  * header can be read (the decoder then names what is wrong). Every pixel limit checks this, not

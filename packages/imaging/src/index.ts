@@ -1,5 +1,5 @@
 export { decodeBmp, decodeBmpRaster, encodeBmp8, isBmp } from './bmp-decode.ts';
-export { declaredImageSize } from './declared-image-size.ts';
+export { declaredImageSize, MAX_IMAGE_PIXELS } from './declared-image-size.ts';
 export { type ExportOptions, exportDataset, type Manifest } from './export/export-dataset.ts';
 export type { ExportPlan } from './export/sample-plan.ts';
 export { NEGATIVE_MIX } from './export/sample-plan.ts';

@@ -18,9 +18,9 @@ const USAGE = `usage:
   cti-models view <image> [--threads N] [--models-dir DIR]
   cti-models hint <image> [--threads N] [--models-dir DIR]
   cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
-Images: PNG, JPEG or BMP, grayscale or RGB, any size. Prints one JSON object on stdout; hint and
+Images: PNG, JPEG or BMP, grayscale or RGB, up to 40 megapixels. Prints one JSON object on stdout; hint and
 segment include the view verdict ("view") and say on stderr when the view is rejected.
-Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error or unreadable image.`;
+Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error, unreadable image or one over 40 MP.`;
 
 const COMMANDS = ['view', 'hint', 'segment'] as const;
 

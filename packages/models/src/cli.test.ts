@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
 import { toGrayImage } from './image-input.ts';
 import { encodeBmp24, encodePng, padGray, syntheticScan, tintedRgb } from './test-fixtures.ts';
 
@@ -144,6 +145,51 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   const noValue = await cli(['segment', join(dir, 'scan.png'), '--mask']);
   assert.equal(noValue.code, 2, noValue.stderr);
   assert.match(noValue.stderr, /'--mask <value>' argument missing/);
+});
+
+/** An 8-bit gray PNG declaring width×height: zero rows (deflate ~1000:1), or with `pixels: false` no rows at all. */
+function grayPngDeclaring(width: number, height: number, { pixels = true } = {}): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(4 + typed.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(crc32(typed), 4 + typed.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth, colour type 0 (gray)
+  const rows = pixels ? Buffer.alloc((1 + width) * height) : Buffer.alloc(0);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('an image declaring more than 40 MP is refused from its header, before decoding: exit 2 naming size and limit', async () => {
+  // 8000 × 8000 of zeros: 62 kB that decoded to 64 MB of gray and was graded (exit 0).
+  const bomb = grayPngDeclaring(8000, 8000);
+  assert.ok(bomb.length < 1 << 20, `${bomb.length} bytes`);
+  await writeFile(join(dir, 'bomb.png'), bomb);
+  // The header alone: only a check before the decoder can tell its size (the decoder says "truncated").
+  await writeFile(join(dir, 'header-only.png'), grayPngDeclaring(16_000, 16_000, { pixels: false }));
+  for (const [command, file, size] of [
+    ['hint', 'bomb.png', '8000×8000'],
+    ['segment', 'header-only.png', '16000×16000'],
+    ['view', 'header-only.png', '16000×16000'],
+  ] as const) {
+    const r = await cli([command, join(dir, file)]);
+    assert.equal(r.code, 2, `${command} ${file}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      new RegExp(`${file.replace('.', '\\.')} declares ${size}, over the limit of 40000000 pixels`),
+    );
+  }
 });
 
 test('an output it cannot write: one line naming the option, exit 1, and no mask left without its overlay', async () => {

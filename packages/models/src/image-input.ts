@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { decodeRaster, type GrayImage, ImageDecodeError, toGray } from '@cti/imaging';
+import {
+  declaredImageSize,
+  decodeRaster,
+  type GrayImage,
+  ImageDecodeError,
+  MAX_IMAGE_PIXELS,
+  toGray,
+} from '@cti/imaging';
 
 /** A path, encoded bytes (PNG/JPEG/BMP), or an already decoded 1-channel image. */
 export type ImageInput = string | Uint8Array | GrayImage;
@@ -24,8 +31,15 @@ function checkGray(image: GrayImage, label: string): GrayImage {
   return image;
 }
 
-/** Decodes any supported input to 8-bit gray (RGB -> Rec. 601 luma, as training did). */
-export async function toGrayImage(input: ImageInput): Promise<GrayImage> {
+/**
+ * Decodes any supported input to 8-bit gray (RGB -> Rec. 601 luma, as training did). Encoded input
+ * declaring more than `maxPixels` (default MAX_IMAGE_PIXELS, the worker's limit) is refused from its
+ * header, before decoding: a 62 kB PNG can declare 8000×8000 and a 750 kB one 16000×16000 (768 MB).
+ */
+export async function toGrayImage(
+  input: ImageInput,
+  { maxPixels = MAX_IMAGE_PIXELS }: { maxPixels?: number } = {},
+): Promise<GrayImage> {
   if (isGrayImage(input)) return checkGray(input, 'gray image');
   const label = typeof input === 'string' ? input : `${input.length}-byte buffer`;
   let bytes: Uint8Array;
@@ -41,8 +55,21 @@ export async function toGrayImage(input: ImageInput): Promise<GrayImage> {
     bytes = input;
   }
   if (bytes.length === 0) throw new ImageInputError(`${label}: empty file, not an image`);
+  const declared = await declaredImageSize(bytes);
+  if (declared && declared.width * declared.height > maxPixels) {
+    throw new ImageInputError(
+      `${label} declares ${declared.width}×${declared.height}, over the limit of ${maxPixels} pixels`,
+    );
+  }
   try {
-    return checkGray(toGray(await decodeRaster(bytes)), label);
+    const gray = checkGray(toGray(await decodeRaster(bytes)), label);
+    // The header could not be read before decoding, or said otherwise.
+    if (gray.width * gray.height > maxPixels) {
+      throw new ImageInputError(
+        `${label} is ${gray.width}×${gray.height}, over the limit of ${maxPixels} pixels`,
+      );
+    }
+    return gray;
   } catch (err) {
     if (err instanceof ImageInputError) throw err;
     // imaging names buffer input 'image'; the label already says which input it was.

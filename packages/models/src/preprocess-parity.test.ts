@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { crc32, deflateSync } from 'node:zlib';
 import { decodeGray, generatePhantom } from '@cti/imaging';
 import sharp from 'sharp';
 import { toGrayImage } from './image-input.ts';
@@ -127,4 +128,46 @@ test('RGBA PNG with transparent pixels: alpha is dropped, not composited, in bot
     .png()
     .toBuffer();
   await compare('alpha.png', png, 96);
+});
+
+/** A 16-bit gray PNG written by hand (big-endian samples, as the format stores them). */
+function gray16Png(width: number, height: number, value: (i: number) => number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(4 + typed.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(crc32(typed), 4 + typed.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 16; // bit depth, colour type 0 (gray)
+  const rows = Buffer.alloc((1 + 2 * width) * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) rows.writeUInt16BE(value(y * width + x), y * (1 + 2 * width) + 1 + 2 * x);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('16-bit gray PNG: both keep the high byte (sharp’s v >> 8), Python no longer clips at 255', async () => {
+  // Every 16-bit value once: Python's convert('L') clipped all but 0–255 to white.
+  const ramp = gray16Png(256, 256, (i) => i);
+  await compare('ramp-16.png', ramp, 96);
+  const gray = await toGrayImage(ramp);
+  assert.ok(gray.data.every((v, i) => v === i >> 8));
+  // A scan stored in 16 bits, low byte noise: the same gray, crop and tensor as its 8-bit self.
+  const scan = padGray(syntheticScan({ width: 200, height: 150, seed: 5 }), 20, 10, 12, 8);
+  await compare(
+    'scan-16.png',
+    gray16Png(scan.width, scan.height, (i) => scan.data[i]! * 256 + ((i * 97) % 256)),
+    96,
+    true,
+  );
+  assert.deepEqual((await toGrayImage(join(dir, 'scan-16.png'))).data, scan.data);
 });

@@ -40,7 +40,11 @@ def decode_gray(path: str) -> np.ndarray:
         im = ImageOps.exif_transpose(opened)
         if im.mode in ("L", "1"):
             return np.asarray(im.convert("L"), dtype=np.uint8).copy()
-        if im.mode in ("LA", "I;16", "I", "F") :
+        if im.mode.startswith("I;16") or im.mode == "I":
+            # 16-bit gray (PIL opens it as "I" or "I;16"): keep the high byte, as sharp does
+            # (v >> 8); convert("L") clipped every value above 255 to white.
+            return (np.asarray(im, dtype=np.int64) >> 8).clip(0, 255).astype(np.uint8)
+        if im.mode in ("LA", "F"):
             return np.asarray(im.convert("L"), dtype=np.uint8).copy()
         rgb = np.asarray(im.convert("RGB"), dtype=np.float64)
     return rgb_to_gray(rgb)

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { processedObjectKey } from '@cti/contracts';
-import { decodeRaster, type GrayImage, ImageDecodeError, toGray } from '@cti/imaging';
+import {
+  declaredImageSize,
+  decodeRaster,
+  type GrayImage,
+  ImageDecodeError,
+  MAX_IMAGE_PIXELS,
+  toGray,
+} from '@cti/imaging';
 import { type CropBox, encodeMaskPng, findScanArea, type PixelSpacingSource } from '@cti/models';
 import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { GRADING_RULES_VERSION } from '../grading/grade-image.ts';
-import { MAX_IMAGE_PIXELS } from '../grading/grade-job.ts';
 import { GradingError } from '../grading/grading-errors.ts';
 import { putObject, readVerifiedObject, type StoredObject, sha256Hex } from '../grading/object-store.ts';
 import { CORRECTION_RULES_VERSION, gradeCorrection } from './correction-grading.ts';
@@ -160,11 +166,13 @@ async function readImage(s3: S3Client, image: StoredObject): Promise<GrayImage> 
       },
     );
   }
+  const tooLarge = () => new HttpError(409, 'image_too_large', 'the scan image is too large to grade');
+  // From its header first, as the worker does: a 750 kB PNG can declare 16000×16000 (768 MB decoded).
+  const declared = await declaredImageSize(bytes);
+  if (declared && declared.width * declared.height > MAX_IMAGE_PIXELS) throw tooLarge();
   try {
     const raster = await decodeRaster(bytes);
-    if (raster.width * raster.height > MAX_IMAGE_PIXELS) {
-      throw new HttpError(409, 'image_too_large', 'the scan image is too large to grade');
-    }
+    if (raster.width * raster.height > MAX_IMAGE_PIXELS) throw tooLarge();
     return toGray(raster);
   } catch (err) {
     if (err instanceof ImageDecodeError) {

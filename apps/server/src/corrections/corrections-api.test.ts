@@ -7,6 +7,7 @@ import { computeGradingFeatures, fillHoles, largestComponent, type Mask } from '
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import type { Sql } from 'postgres';
 import sharp from 'sharp';
+import { pngDeclaring } from '../grading/test-grading-rig.ts';
 import { type ApiClient, apiClient } from '../test-api-client.ts';
 import { createTestApp, type TestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
@@ -568,6 +569,23 @@ describe('POST /api/v1/scans/{id}/corrections', () => {
     assert.equal(ok.status, 201, ok.text);
     assert.equal(ok.body.grading_result.features_used.correction.dropped_px, small * small);
     assert.equal(ok.body.grading_result.features_used.roi_area_px, area);
+  });
+
+  test('an image declaring more than 40 MP is refused from its header (409 image_too_large), never decoded', async () => {
+    // Its header alone (no pixel rows): the decoder would call it undecodable, so image_too_large
+    // shows the size was checked before decoding (a 750 kB PNG of 16000×16000 decodes to 768 MB).
+    const huge = await seedCorrectableScan(db.sql, s3.client, {
+      bucket: BUCKET,
+      farmId: w.farmA,
+      deviceId: w.devA,
+      frame: { ...frame, png: pngDeclaring(16_000, 16_000, { rgb: true, pixels: false }) },
+      captureId: `cap_${++n}`,
+    });
+    const before = await snapshot(db.sql);
+    const res = await correct('tech@example.com', huge.scanId, { mask: await editorPng(frame.truth) });
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.equal(res.body.error, 'image_too_large');
+    assert.deepEqual(await snapshot(db.sql), before);
   });
 
   test('without S3 settings: 503 storage_not_configured, nothing written', async () => {

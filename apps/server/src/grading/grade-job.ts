@@ -1,6 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
-import { declaredImageSize, decodeRaster, ImageDecodeError, type RasterImage, toGray } from '@cti/imaging';
+import {
+  declaredImageSize,
+  decodeRaster,
+  ImageDecodeError,
+  MAX_IMAGE_PIXELS,
+  type RasterImage,
+  toGray,
+} from '@cti/imaging';
 import type { Mask } from '@cti/models';
 import type { Sql } from 'postgres';
 import type { Grader } from './grade-image.ts';
@@ -11,7 +18,7 @@ import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
 import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
 
 /** Larger images are refused (image_too_large): a 40-megapixel frame is no B-mode export. */
-export const MAX_IMAGE_PIXELS = 40_000_000;
+export { MAX_IMAGE_PIXELS };
 
 export type GradeJobDeps = {
   sql: Sql;

@@ -111,6 +111,27 @@ describe('localDayBounds', () => {
   it('rejects a malformed day', () => {
     assert.throws(() => localDayBounds('9/9/2025', 'UTC'), RangeError);
   });
+
+  it('refuses, naming the range, a day it cannot compute as written instead of answering another day', () => {
+    // Date.UTC reads years below 100 as 19xx: 0050-06-15 gave the bounds of 1950-06-15; 2025-02-30
+    // gave 2025-03-02; the end of 9999-12-31 is in year 10000.
+    for (const day of ['0050-06-15', '0099-12-31', '9999-12-31']) {
+      assert.throws(() => localDayBounds(day, 'UTC'), {
+        name: 'RangeError',
+        message: `${day}: must be a day from 0100-01-01 to 9999-12-30`,
+      });
+    }
+    assert.throws(() => localDayBounds('2025-02-30', 'UTC'), {
+      name: 'RangeError',
+      message: '2025-02-30: must be a day written YYYY-MM-DD',
+    });
+    // The first day it takes: the day before it was read as 1999-12-31, and the walk to midnight never ended.
+    assert.deepEqual(localDayBounds('0100-01-01', 'UTC'), {
+      start: new Date('0100-01-01T00:00:00Z'),
+      end: new Date('0100-01-02T00:00:00Z'),
+    });
+    assert.equal(localDayBounds('0100-01-01', 'Asia/Kolkata').start.toISOString().slice(0, 10), '0099-12-31');
+  });
 });
 
 describe('toUtcIso', () => {

@@ -82,7 +82,7 @@ export function formatLocal(
 export function offsetMinutes(utc: Date | string | number, timeZone: string): number {
   const date = toDate(utc);
   const p = localParts(date, timeZone);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const asUtc = utcTime(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return Math.round((asUtc - Math.floor(date.getTime() / 1000) * 1000) / 60_000);
 }
 
@@ -92,7 +92,7 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 export function isDay(text: string): boolean {
   const m = DAY.exec(text);
   if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  const d = new Date(utcTime(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
   return d.toISOString().startsWith(text);
 }
 
@@ -115,11 +115,14 @@ export function outOfDayRange(text: string): string | null {
 
 /**
  * The UTC instants that bound the local calendar day `day` ("YYYY-MM-DD") in `timeZone`: [start, end).
- * A DST day is 23 or 25 hours long; "one farm, one day" reports query with these bounds.
+ * A DST day is 23 or 25 hours long; "one farm, one day" reports query with these bounds. A day it
+ * cannot compute as written (dayProblem: not a calendar day, outside 0100-01-01..9999-12-30) throws a
+ * RangeError naming it, rather than answering another day (Date.UTC reads 0050 as 1950).
  */
 export function localDayBounds(day: string, timeZone: string): { start: Date; end: Date } {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-  if (!m) throw new RangeError(`not a YYYY-MM-DD day: ${day}`);
+  const m = DAY.exec(day);
+  const problem = dayProblem(day);
+  if (!m || problem) throw new RangeError(`${day}: ${problem ?? 'must be a day written YYYY-MM-DD'}`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   return { start: localMidnight(y, mo, d, timeZone), end: localMidnight(y, mo, d + 1, timeZone) };
 }
@@ -129,8 +132,8 @@ export function localDayBounds(day: string, timeZone: string): { start: Date; en
 // midnight or have it twice), so walk to the first instant of the day in 15-minute steps, the
 // granularity of every modern UTC offset.
 function localMidnight(y: number, mo: number, d: number, timeZone: string): Date {
-  const wall = Date.UTC(y, mo - 1, d);
-  const dayOf = (t: number) => Date.UTC(...ymd(localParts(t, timeZone)));
+  const wall = utcTime(y, mo - 1, d);
+  const dayOf = (t: number) => utcTime(...ymd(localParts(t, timeZone)));
   let t = wall - offsetMinutes(wall, timeZone) * 60_000;
   while (dayOf(t - STEP_MS) >= wall) t -= STEP_MS;
   while (dayOf(t) < wall) t += STEP_MS;
@@ -138,6 +141,16 @@ function localMidnight(y: number, mo: number, d: number, timeZone: string): Date
 }
 
 const STEP_MS = 15 * 60_000;
+
+/**
+ * Date.UTC with the year as written: Date.UTC reads 0–99 as 1900–1999, so the day before 0100-01-01
+ * came out as 1999-12-31 and localDayBounds('0100-01-01') walked back forever.
+ */
+function utcTime(y: number, month0: number, d: number, h = 0, mi = 0, s = 0): number {
+  const t = new Date(Date.UTC(2000, 0, 1, h, mi, s));
+  t.setUTCFullYear(y, month0, d);
+  return t.getTime();
+}
 const ymd = (p: LocalParts): [number, number, number] => [p.year, p.month - 1, p.day];
 
 /** The UTC ISO 8601 string used in `<time datetime>`, CSV and GeoJSON ("2025-09-09T14:18:32Z"). */

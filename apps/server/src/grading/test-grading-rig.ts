@@ -50,7 +50,7 @@ export function pngDeclaring(
 ): Buffer {
   const chunk = (type: string, data: Buffer) => {
     const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(8 + typed.length + 4);
+    const out = Buffer.alloc(4 + typed.length + 4);
     out.writeUInt32BE(data.length, 0);
     typed.copy(out, 4);
     out.writeUInt32BE(crc32(typed), 4 + typed.length);

@@ -56,3 +56,32 @@ test('unreachable database, wrong password, unmigrated schema: one line naming t
     /^cti-server device: the database at DATABASE_URL is not migrated to this version \(.*\); run `cti-db migrate`/m,
   );
 });
+
+test('serve with CTI_MIGRATE_ON_START=1 on a database migrated by a newer release: one line, exit 1', async () => {
+  const newer = await createTestDatabase();
+  try {
+    await newer.sql`
+      INSERT INTO schema_migrations(version, name, checksum) VALUES (9999, '9999_from_a_newer_release.sql', ${'a'.repeat(64)})`;
+    const res = spawnSync(process.execPath, [...SOURCE_NODE_ARGS, MAIN, 'serve'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: newer.url,
+        CTI_WEBHOOK_SECRETS: 'a-webhook-secret-long-enough',
+        CTI_S3_BUCKETS: 'cti-dev-406214277746',
+        CTI_MIGRATE_ON_START: '1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(
+      res.stderr,
+      /^cti-server serve: cannot migrate the database at DATABASE_URL: 9999_from_a_newer_release\.sql is applied in the database .* but missing on disk; this code is older than the database schema$/m,
+    );
+    assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    await newer.drop();
+  }
+});

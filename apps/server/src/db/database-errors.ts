@@ -1,3 +1,5 @@
+import { MigrationError } from '@cti/db';
+
 // Failures that mean "try again later", never "your request is wrong": the database is unreachable,
 // restarting or overloaded, or it aborted our transaction to keep concurrent ones correct.
 
@@ -61,9 +63,16 @@ export function isConnectionLost(err: unknown): boolean {
 /**
  * One line for an operator when a one-shot `cti-server` command fails on the database itself rather
  * than on its request: unreachable or refusing us (address, password, database name), or a schema
- * older than this server (a table or column missing: not migrated). undefined for anything else.
+ * older than this server (a table or column missing: not migrated), or migrations that cannot be
+ * applied (MigrationError). undefined for anything else.
  */
 export function describeDatabaseFailure(err: unknown): string | undefined {
+  // CTI_MIGRATE_ON_START: a schema from a newer release, an edited migration, or a migration's SQL
+  // refused (e.g. CREATE EXTENSION postgis without the right to): its sentences name the file.
+  if (err instanceof MigrationError) {
+    const hint = (err.cause as { hint?: unknown } | undefined)?.hint;
+    return `cannot migrate the database at DATABASE_URL: ${err.message}${typeof hint === 'string' ? ` (${hint})` : ''}`;
+  }
   const code = codeOf(err);
   if (code === undefined) return undefined;
   const message = (err as Error).message;

@@ -128,3 +128,20 @@ for (const [what, reply] of [
     );
   });
 }
+
+test('a redirect is rejected naming where it points, so the operator can fix CTI_WEBHOOK_URL', async (t) => {
+  const receiver = await startReceiver({
+    secrets,
+    reply: () => ({ status: 308, raw: '', headers: { location: 'https://cti.example/ingest/webhook' } }),
+  });
+  t.after(() => receiver.close());
+  const { clock } = fakeClock();
+  const client = createWebhookClient({ url: receiver.url, secrets, log: silentLogger(), clock, baseMs: 10 });
+  const outcome = await client.deliver('{"ingest_key":"k"}', { deadline: clock.now() + 10_000 });
+  assert.equal(outcome.kind, 'rejected');
+  assert.equal(receiver.requests.length, 1, 'not followed: a POST body is not re-sent to another host');
+  assert.match(
+    outcome.kind === 'rejected' ? outcome.reason : '',
+    /^HTTP 308 redirect to https:\/\/cti\.example\/ingest\/webhook/,
+  );
+});

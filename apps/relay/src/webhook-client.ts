@@ -148,7 +148,11 @@ export function createWebhookClient({
         retryAfterMs: null,
       };
     }
-    const reason = describeRefusal(status, text);
+    const location = status >= 300 && status < 400 ? response.headers.get('location') : null;
+    // Redirects are not followed (the signed body would go to wherever they point): name the target.
+    const reason = location
+      ? `HTTP ${status} redirect to ${location.slice(0, 500)}; set CTI_WEBHOOK_URL to the final URL`
+      : describeRefusal(status, text);
     if (isTransientStatus(status)) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), clock.now());
       return { transient: reason, status, retryAfterMs };

@@ -15,6 +15,8 @@ export interface ReceivedWebhook {
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Sent as is instead of JSON.stringify(body) (an HTML page, a truncated answer). */
+  raw?: string;
   headers?: Record<string, string>;
 }
 
@@ -48,7 +50,7 @@ export async function startReceiver({ secrets, reply }: ReceiverOptions) {
         : { status: 401, body: { error: verified.reason, message: verified.message } };
       const answer = reply?.(received, n) ?? fallback;
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(JSON.stringify(answer.body ?? {}));
+      res.end(answer.raw ?? JSON.stringify(answer.body ?? {}));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -86,3 +86,62 @@ test('Retry-After is honoured when it exceeds the backoff delay', async (t) => {
   assert.equal(outcome.kind, 'delivered');
   assert.deepEqual(sleeps, [5000]);
 });
+
+for (const [what, reply] of [
+  [
+    'an HTML page',
+    {
+      status: 200,
+      raw: '<html>Sign in to the guest network</html>',
+      headers: { 'content-type': 'text/html' },
+    },
+  ],
+  ['JSON without a scan id', { status: 200, body: { ok: true } }],
+  ['a truncated answer', { status: 201, raw: '{"scan_id":"2f1a' }],
+  ['an empty 204', { status: 204, raw: '' }],
+] as const) {
+  test(`a 2xx that is not the ingest answer (${what}) is not taken as delivered: retried, then failed naming it`, async (t) => {
+    const receiver = await startReceiver({ secrets, reply: (_r, n) => (n < 2 ? reply : undefined) });
+    t.after(() => receiver.close());
+    const { clock } = fakeClock();
+    const client = createWebhookClient({
+      url: receiver.url,
+      secrets,
+      log: silentLogger(),
+      clock,
+      baseMs: 10,
+    });
+    const retried = await client.deliver('{"ingest_key":"k"}', { deadline: clock.now() + 10_000 });
+    assert.equal(retried.kind, 'delivered', 'the third answer is the real one');
+    assert.equal(retried.kind === 'delivered' && retried.attempts, 3);
+    assert.match(String(retried.kind === 'delivered' && retried.scanId), /^[0-9a-f-]{36}$/);
+
+    const always = await startReceiver({ secrets, reply: () => reply });
+    t.after(() => always.close());
+    const stuck = createWebhookClient({ url: always.url, secrets, log: silentLogger(), clock, baseMs: 10 });
+    const outcome = await stuck.deliver('{"ingest_key":"k"}', { deadline: clock.now() + 1_000 });
+    assert.equal(outcome.kind, 'failed');
+    assert.equal(outcome.kind === 'failed' && outcome.status, reply.status);
+    assert.match(
+      outcome.kind === 'failed' ? outcome.reason : '',
+      new RegExp(`^HTTP ${reply.status} is not an ingest answer \\(no scan_id\\)`),
+    );
+  });
+}
+
+test('a redirect is rejected naming where it points, so the operator can fix CTI_WEBHOOK_URL', async (t) => {
+  const receiver = await startReceiver({
+    secrets,
+    reply: () => ({ status: 308, raw: '', headers: { location: 'https://cti.example/ingest/webhook' } }),
+  });
+  t.after(() => receiver.close());
+  const { clock } = fakeClock();
+  const client = createWebhookClient({ url: receiver.url, secrets, log: silentLogger(), clock, baseMs: 10 });
+  const outcome = await client.deliver('{"ingest_key":"k"}', { deadline: clock.now() + 10_000 });
+  assert.equal(outcome.kind, 'rejected');
+  assert.equal(receiver.requests.length, 1, 'not followed: a POST body is not re-sent to another host');
+  assert.match(
+    outcome.kind === 'rejected' ? outcome.reason : '',
+    /^HTTP 308 redirect to https:\/\/cti\.example\/ingest\/webhook/,
+  );
+});

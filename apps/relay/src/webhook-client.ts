@@ -84,8 +84,9 @@ function parseJson(text: string): unknown {
 
 /**
  * Signs and POSTs webhook bodies, retrying transient failures (network errors, timeouts, 408, 429,
- * 5xx) with capped full-jitter backoff until `deadline`, honouring Retry-After. Every attempt is signed
- * afresh so a long retry never trips the server's timestamp window. 2xx → delivered; any other status
+ * 5xx, and a 2xx whose body is not the ingest answer with its `scan_id`) with capped full-jitter backoff
+ * until `deadline`, honouring Retry-After. Every attempt is signed afresh so a long retry never trips
+ * the server's timestamp window. 2xx with a scan id → delivered; any other status
  * (400, 401, 413, 422, 404, a redirect …) → rejected with the server's reason, without retry.
  *
  * @example
@@ -136,9 +137,22 @@ export function createWebhookClient({
     const { status } = response;
     if (status >= 200 && status < 300) {
       const parsed = parseJson(text);
-      return { done: { kind: 'delivered', status, scanId: scanIdOf(parsed), attempts, response: parsed } };
+      const scanId = scanIdOf(parsed);
+      if (scanId !== null) return { done: { kind: 'delivered', status, scanId, attempts, response: parsed } };
+      // Not the ingest server's answer (a proxy's login page, a wrong URL that takes any POST, a cut-off
+      // body): taking it as delivered would lose the capture without a trace, so retry, then fail.
+      const snippet = text.trim().slice(0, 200);
+      return {
+        transient: `HTTP ${status} is not an ingest answer (no scan_id)${snippet ? `: ${snippet}` : ''}`,
+        status,
+        retryAfterMs: null,
+      };
     }
-    const reason = describeRefusal(status, text);
+    const location = status >= 300 && status < 400 ? response.headers.get('location') : null;
+    // Redirects are not followed (the signed body would go to wherever they point): name the target.
+    const reason = location
+      ? `HTTP ${status} redirect to ${location.slice(0, 500)}; set CTI_WEBHOOK_URL to the final URL`
+      : describeRefusal(status, text);
     if (isTransientStatus(status)) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), clock.now());
       return { transient: reason, status, retryAfterMs };

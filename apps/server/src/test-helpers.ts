@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { signWebhook, type WebhookBody } from '@cti/contracts';
 import { EXAMPLE_BUCKET, exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
-import { silentLogger } from '@cti/runtime';
+import { type Logger, silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
 import { type AppConfig, type AuthConfig, loadAuthConfig, loadDeviceHealthConfig } from './config.ts';
@@ -55,11 +55,11 @@ export type TestApp = ServerApp & { metrics: ServerMetrics };
 export function createTestApp(
   sql: Sql,
   overrides: Partial<AppConfig> = {},
-  { clock, plannedSql }: { clock?: () => number; plannedSql?: Sql } = {},
+  { clock, plannedSql, log = silentLogger() }: { clock?: () => number; plannedSql?: Sql; log?: Logger } = {},
 ): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
   return {
-    ...createApp({ sql, plannedSql, config: testConfig(overrides), log: silentLogger(), metrics, clock }),
+    ...createApp({ sql, plannedSql, config: testConfig(overrides), log, metrics, clock }),
     metrics,
   };
 }

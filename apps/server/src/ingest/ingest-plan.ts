@@ -1,4 +1,5 @@
 import { META_FILE, mimeTypeForFile, toIngestKeyUri, type WebhookBody } from '@cti/contracts';
+import { webhookContentSha256 } from './ingest-content-hash.ts';
 
 export type AssetRole = 'image' | 'mask' | 'meta' | 'extra';
 
@@ -37,6 +38,8 @@ export type IngestPlan = {
   unhashedObjects: string[];
   source: string;
   relayEventId: string | null;
+  /** webhookContentSha256 of the body: kept on the `uploaded` event, compared on every replay. */
+  contentSha256: string;
 };
 
 type Known = { sha256: string | null; sizeBytes: number | null };
@@ -108,5 +111,6 @@ export function planIngest(body: WebhookBody, { source }: { source?: string } = 
     unhashedObjects,
     source: body.relay?.source ?? source ?? 'webhook',
     relayEventId: body.relay?.event_id ?? null,
+    contentSha256: webhookContentSha256(body),
   };
 }

@@ -53,8 +53,13 @@ async function handleWebhook(c: Context, options: IngestRouteOptions) {
   let status = 500;
   let failure: HttpError | undefined;
   try {
-    const result = await ingestWebhook(c, options, seen, requestId);
-    options.metrics.ingestOutcomes.inc({ outcome: result.replayed ? 'replayed' : 'accepted', reason: 'ok' });
+    const { result, contentSha256 } = await ingestWebhook(c, options, seen, requestId);
+    const conflict = result.replayed && result.contentDiffers === true;
+    if (conflict) warnConflict(options, seen, requestId, result.storedContentSha256, contentSha256);
+    options.metrics.ingestOutcomes.inc({
+      outcome: result.replayed ? 'replayed' : 'accepted',
+      reason: conflict ? 'content_differs' : 'ok',
+    });
     status = result.replayed ? 200 : 201;
     return c.json(
       {
@@ -62,6 +67,7 @@ async function handleWebhook(c: Context, options: IngestRouteOptions) {
         capture_id: seen.captureId,
         ingest_key: seen.ingestKey,
         replayed: result.replayed,
+        ...(result.replayed && { content_differs: result.contentDiffers }),
         request_id: requestId,
       },
       result.replayed ? 200 : 201,
@@ -88,7 +94,7 @@ async function ingestWebhook(
   options: IngestRouteOptions,
   seen: Seen,
   requestId: string,
-): Promise<IngestResult> {
+): Promise<{ result: IngestResult; contentSha256: string }> {
   const { config, clock } = options;
   checkContentType(c.req.header('content-type'));
   const raw = await readRequestBody(c, {
@@ -105,12 +111,39 @@ async function ingestWebhook(
   const data = parseJson(raw);
   Object.assign(seen, identify(data));
   const body = checkWebhookBody(data, config.s3Buckets);
+  const plan = planIngest(body);
   options.metrics.dbInFlight.inc();
   try {
-    return await ingestCapture(options.sql, planIngest(body), { requestId });
+    return {
+      result: await ingestCapture(options.sql, plan, { requestId }),
+      contentSha256: plan.contentSha256,
+    };
   } finally {
     options.metrics.dbInFlight.dec();
   }
+}
+
+/**
+ * The same ingest_key delivered with other content: the first delivery stays (the webhook is
+ * retry-safe, a 4xx would dead-letter a capture that is already ingested), but an operator must see it.
+ */
+function warnConflict(
+  { log }: IngestRouteOptions,
+  seen: Seen,
+  requestId: string,
+  storedContentSha256: string | null,
+  deliveredContentSha256: string,
+): void {
+  log.warn(
+    {
+      ingestKey: seen.ingestKey,
+      captureId: seen.captureId,
+      requestId,
+      storedContentSha256,
+      deliveredContentSha256,
+    },
+    'webhook redelivered an ingest_key with different content; kept the first delivery',
+  );
 }
 
 function toHttpError(err: unknown, { config, log, metrics }: IngestRouteOptions): HttpError {

@@ -12,12 +12,20 @@ export type IngestResult =
       farmSource: FarmSource;
       operatorId: string | null;
     }
-  | { replayed: true; scanId: string };
+  | {
+      replayed: true;
+      scanId: string;
+      /** The content hash the first delivery stored; null for scans ingested before it was kept. */
+      storedContentSha256: string | null;
+      /** null when there is no stored hash to compare with. */
+      contentDiffers: boolean | null;
+    };
 
 export type IngestContext = { requestId: string };
 
 type Row = {
   existing_id: string | null;
+  stored_content_sha256: string | null;
   new_id: string | null;
   farm_id: string | null;
   farm_source: FarmSource;
@@ -50,7 +58,15 @@ export class IngestConflictError extends Error {
 export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestContext): Promise<IngestResult> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const [row] = await writeCapture(sql, plan, ctx);
-    if (row?.existing_id) return { replayed: true, scanId: row.existing_id };
+    if (row?.existing_id) {
+      const stored = row.stored_content_sha256;
+      return {
+        replayed: true,
+        scanId: row.existing_id,
+        storedContentSha256: stored,
+        contentDiffers: stored === null ? null : stored !== plan.contentSha256,
+      };
+    }
     if (row?.new_id) {
       return {
         replayed: false,
@@ -72,9 +88,10 @@ function eventMeta(plan: IngestPlan, ctx: IngestContext) {
       bucket: plan.bucket,
       objects: plan.objects,
       unhashed_objects: plan.unhashedObjects,
+      content_sha256: plan.contentSha256,
     },
     ingested: common,
-    replayed: common,
+    replayed: { ...common, content_sha256: plan.contentSha256 },
   };
 }
 
@@ -85,10 +102,16 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
   const lat = plan.gps?.lat ?? null;
   return tx<Row[]>`
     WITH existing AS (
-      SELECT id FROM scans WHERE ingest_key = ${plan.ingestKey}
+      -- The content hash of the first delivery (on its 'uploaded' event), to tell a retry from a conflict.
+      SELECT s.id, (SELECT e.meta->>'content_sha256' FROM scan_events e
+                    WHERE e.scan_id = s.id AND e.event = 'uploaded' ORDER BY e.id LIMIT 1) AS stored_content
+      FROM scans s WHERE s.ingest_key = ${plan.ingestKey}
     ), replay AS (
       INSERT INTO scan_events (scan_id, event, meta)
-      SELECT id, 'replayed', ${tx.json(meta.replayed)}::jsonb FROM existing
+      SELECT id, 'replayed', ${tx.json(meta.replayed)}::jsonb || jsonb_build_object(
+        'stored_content_sha256', stored_content,
+        'content_differs', CASE WHEN stored_content IS NOT NULL THEN stored_content <> ${plan.contentSha256} END)
+      FROM existing
     ), new_device AS (
       -- A brand-new device is created already counted: its first scan cannot be a replay, because
       -- an existing scan for this ingest_key implies its device (same device_code) exists.
@@ -179,7 +202,8 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         updated_at = now()
       WHERE id = (SELECT id FROM dev WHERE NOT created) AND EXISTS (SELECT 1 FROM scan)
     )
-    SELECT (SELECT id FROM existing) AS existing_id, scan.id AS new_id, scan.farm_id, scan.farm_source,
+    SELECT (SELECT id FROM existing) AS existing_id, (SELECT stored_content FROM existing) AS stored_content_sha256,
+           scan.id AS new_id, scan.farm_id, scan.farm_source,
            scan.operator_id, (SELECT count(*) FROM wake) AS woken
     FROM (SELECT 1) AS one LEFT JOIN scan ON true`;
 }

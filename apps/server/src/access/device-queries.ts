@@ -19,7 +19,7 @@ export type DeviceRow = {
  * Devices a principal may see: admins all; technicians those of their farms and unassigned ones (a Pi
  * being set up); farmers those of their farms.
  */
-function visibleDevice(sql: Db, principal: Principal): Fragment {
+export function visibleDevice(sql: Db, principal: Principal): Fragment {
   if (isAdmin(principal)) return sql`TRUE`;
   const own = readableFarm(sql, principal, sql`d.farm_id`);
   return isTechnician(principal) ? sql`(${own} OR d.farm_id IS NULL)` : own;

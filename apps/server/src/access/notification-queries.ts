@@ -1,5 +1,7 @@
-import type { Db, Fragment } from './farm-access.ts';
-import { and } from './farm-access.ts';
+import { UUID_RE } from '../api/request-validation.ts';
+import { isAdmin, type Principal } from '../auth/principal.ts';
+import { visibleDevice } from './device-queries.ts';
+import { and, type Db, type Fragment, readableFarm } from './farm-access.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type NotificationRow = {
@@ -10,6 +12,37 @@ export type NotificationRow = {
   created_at: string | null;
 };
 
+/** A uuid of notification `n`'s payload, NULL when missing or malformed (never a cast error). */
+const payloadUuid = (sql: Db, key: string): Fragment =>
+  sql`(CASE WHEN n.payload->>${key} ~* ${UUID_RE.source} THEN (n.payload->>${key})::uuid END)`;
+
+/**
+ * Notifications `n` the principal may see, decided at read time like every other row: one whose
+ * payload names a scan or device (`scan_id`, `device_id`) the principal cannot see now — removed from
+ * the farm, a technician unassigned, the scan moved to another farm — does not exist for them. The
+ * scan's farm now decides, not the payload's `farm_id` (a snapshot). One that names neither (an
+ * account request, a note) is unaffected; admins see all of theirs.
+ */
+export function visibleNotification(sql: Db, principal: Principal): Fragment {
+  if (isAdmin(principal)) return sql`TRUE`;
+  // Scalar subqueries, not NOT EXISTS: they stay one primary-key lookup per notification (the planner
+  // may turn an anti join into a hash of the whole scans table, read on every page for the badge);
+  // `OFFSET 0` parses the payload's id once per notification, not once per row of a small table.
+  // coalesce(…, true): a payload that names no such row hides nothing; a scan without a farm is
+  // not readable (FALSE, like in the scans list).
+  const sees = (table: Fragment, alias: Fragment, key: string, rule: Fragment) =>
+    sql`coalesce((SELECT (${rule}) IS TRUE FROM (SELECT ${payloadUuid(sql, key)} AS id OFFSET 0) k
+                    JOIN ${table} ${alias} ON ${alias}.id = k.id), true)`;
+  return sql`${sees(sql`scans`, sql`s`, 'scan_id', readableFarm(sql, principal, sql`s.farm_id`))}
+         AND ${sees(sql`devices`, sql`d`, 'device_id', visibleDevice(sql, principal))}`;
+}
+
+/** The principal's own notifications that they may see now (visibleNotification). */
+const own = (sql: Db, principal: Principal): Fragment[] => [
+  sql`n.user_id = ${principal.userId}`,
+  visibleNotification(sql, principal),
+];
+
 /**
  * A user's own notifications, newest first (keyset on id), optionally unread only. The bigserial id is
  * read as float8 (exact up to 2^53): int4 overflowed once the sequence passed 2^31, and int8 would come
@@ -17,10 +50,10 @@ export type NotificationRow = {
  */
 export function listNotifications(
   sql: Db,
-  userId: string,
+  principal: Principal,
   { unread, beforeId, limit }: { unread?: boolean; beforeId?: number; limit: number },
 ) {
-  const conds: Fragment[] = [sql`n.user_id = ${userId}`];
+  const conds: Fragment[] = own(sql, principal);
   if (unread) conds.push(sql`NOT n.is_read`);
   if (beforeId !== undefined) conds.push(sql`n.id < ${beforeId}`);
   return sql<NotificationRow[]>`
@@ -28,19 +61,23 @@ export function listNotifications(
       FROM notifications n WHERE ${and(sql, conds)} ORDER BY n.id DESC LIMIT ${limit}`;
 }
 
-export async function unreadCount(sql: Db, userId: string): Promise<number> {
-  const [row] = await sql<
-    { n: number }[]
-  >`SELECT count(*)::int AS n FROM notifications WHERE user_id = ${userId} AND NOT is_read`;
+/** Read on every page (the badge): the partial index idx_notifications_user_unread finds the rows. */
+export async function unreadCount(sql: Db, principal: Principal): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM notifications n WHERE ${and(sql, own(sql, principal))} AND NOT n.is_read`;
   return row?.n ?? 0;
 }
 
-/** Marks one of the user's own notifications read; false when it is not theirs (404). */
-export async function markRead(sql: Db, userId: string, id: number): Promise<boolean> {
-  const rows = await sql`UPDATE notifications SET is_read = true WHERE id = ${id} AND user_id = ${userId}`;
+/** Marks one of the user's own notifications read; false when it is not theirs to see (404). */
+export async function markRead(sql: Db, principal: Principal, id: number): Promise<boolean> {
+  const rows =
+    await sql`UPDATE notifications n SET is_read = true WHERE n.id = ${id} AND ${and(sql, own(sql, principal))}`;
   return rows.count > 0;
 }
 
-export async function markAllRead(sql: Db, userId: string): Promise<number> {
-  return (await sql`UPDATE notifications SET is_read = true WHERE user_id = ${userId} AND NOT is_read`).count;
+/** Marks read what the user sees; notifications hidden from them now are left as they are. */
+export async function markAllRead(sql: Db, principal: Principal): Promise<number> {
+  return (
+    await sql`UPDATE notifications n SET is_read = true WHERE ${and(sql, own(sql, principal))} AND NOT n.is_read`
+  ).count;
 }

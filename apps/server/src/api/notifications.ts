@@ -37,7 +37,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       async handler({ c, principal, query }) {
         const limit = query.limit ?? 50;
         const beforeId = query.cursor ? Number(decodeCursor(query.cursor, ['id'])[0]) : undefined;
-        const rows = await listNotifications(sql, principal.userId, {
+        const rows = await listNotifications(sql, principal, {
           unread: query.unread,
           beforeId,
           limit: limit + 1,
@@ -60,7 +60,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       access: 'user',
       responses: { 200: { description: 'Count', schema: object({ unread: { type: 'integer' } }) } },
       async handler({ c, principal }) {
-        return c.json({ unread: await unreadCount(sql, principal.userId) });
+        return c.json({ unread: await unreadCount(sql, principal) });
       },
     }),
     route({
@@ -72,7 +72,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       params: { id: 'integer' },
       responses: { 204: { description: 'Marked' } },
       async handler({ c, principal, params }) {
-        if (!(await markRead(sql, principal.userId, Number(params.id)))) throw notFound('notification');
+        if (!(await markRead(sql, principal, Number(params.id)))) throw notFound('notification');
         return c.body(null, 204);
       },
     }),
@@ -86,7 +86,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
         200: { description: 'How many were marked', schema: object({ marked: { type: 'integer' } }) },
       },
       async handler({ c, principal }) {
-        return c.json({ marked: await markAllRead(sql, principal.userId) });
+        return c.json({ marked: await markAllRead(sql, principal) });
       },
     }),
   ];

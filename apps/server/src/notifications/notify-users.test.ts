@@ -79,6 +79,42 @@ describe('notifyUsers', () => {
     assert.deepEqual(await recipients('scan_rejected:r2'), ['admin@x.test', 'tech@x.test']);
   });
 
+  test('disabled users are skipped (by farm and by role); re-enabled, they get later events only', async () => {
+    const sql = db.sql;
+    const [west] = await sql<{ id: string }[]>`INSERT INTO farms (name) VALUES ('West') RETURNING id`;
+    const users: Record<string, string> = {};
+    for (const [email, role, status] of [
+      ['active-west@x.test', 'farmer', 'active'],
+      ['disabled-west@x.test', 'farmer', 'disabled'],
+      ['disabled-admin@x.test', 'admin', 'disabled'],
+    ] as const) {
+      const [u] = await sql<
+        { id: string }[]
+      >`INSERT INTO users (email, status) VALUES (${email}, ${status}) RETURNING id`;
+      users[email] = u!.id;
+      await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${u!.id}, id FROM roles WHERE name = ${role}`;
+      if (role === 'farmer')
+        await sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${u!.id}, ${west!.id})`;
+    }
+    const event = (key: string) => ({
+      type: 'scan_rejected',
+      dedupeKey: key,
+      payload: {},
+      audience: { farmId: west!.id, roles: ['admin'] as const },
+    });
+    assert.equal(await notifyUsers(sql, event('disabled:1')), 2);
+    assert.deepEqual(await recipients('disabled:1'), ['active-west@x.test', 'admin@x.test']);
+
+    await sql`UPDATE users SET status = 'active' WHERE id = ANY(${Object.values(users)}::uuid[])`;
+    assert.equal(await notifyUsers(sql, event('disabled:2')), 4);
+    assert.deepEqual(await recipients('disabled:2'), [
+      'active-west@x.test',
+      'admin@x.test',
+      'disabled-admin@x.test',
+      'disabled-west@x.test',
+    ]);
+  });
+
   test('no farm and no roles: nobody, no error', async () => {
     assert.equal(await notifyUsers(db.sql, { type: 't', dedupeKey: 'k', payload: {}, audience: {} }), 0);
   });

@@ -5,7 +5,7 @@ export type RoleName = 'admin' | 'technician' | 'farmer';
 
 /**
  * Who receives a notification: the union of every user linked to `farmId` through `user_farms` and
- * every user holding one of `roles`. A null/absent farm adds nobody.
+ * every user holding one of `roles`, active accounts only. A null/absent farm adds nobody.
  */
 export type NotificationAudience = {
   farmId?: string | null;
@@ -30,7 +30,8 @@ export const NOTIFICATION_CHANNEL = 'cti_notifications';
  * Inserts one `notifications` row per recipient, at most once per (user, dedupeKey) however often it
  * is called (unique index from migration 0004; a retry inserts nothing). Run it inside the
  * transaction that records the event itself, so the notification exists exactly when the event does.
- * Returns the number of rows inserted by this call.
+ * Disabled users are skipped: they cannot read it, and a pile of stale ones would greet them when an
+ * admin re-enables the account (they get the events from then on). Returns the number of rows inserted by this call.
  *
  * @example
  * await sql.begin((tx) => notifyUsers(tx, { type: 'scan_graded', dedupeKey: `scan_graded:${resultId}`,
@@ -48,8 +49,9 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
       WHERE r.name = ANY(${roles}::text[])
     ), inserted AS (
       INSERT INTO notifications (user_id, type, payload, dedupe_key)
-      SELECT user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey} FROM recipients
-       WHERE user_id IS DISTINCT FROM ${except}::uuid
+      SELECT r.user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey}
+        FROM recipients r JOIN users u ON u.id = r.user_id AND u.status = 'active'
+       WHERE r.user_id IS DISTINCT FROM ${except}::uuid
       ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
       RETURNING user_id
     )

@@ -143,7 +143,7 @@ export function createAuthPageRoutes(
       assets,
       user: await loadCurrentUser(sql, principal),
       csrfToken: principal.csrfToken,
-      unread: await unreadCount(sql, principal.userId),
+      unread: await unreadCount(sql, principal),
       errors: extra.errors,
       flash: flashFrom(extra.done),
     });

@@ -83,7 +83,7 @@ export function notificationPages(app: PageRouter, deps: PageDeps) {
     const before = Number(c.req.query('before'));
     const beforeId = Number.isSafeInteger(before) && before > 0 ? before : undefined;
     const [rows, farms] = await Promise.all([
-      listNotifications(sql, principal.userId, { beforeId, limit: PAGE_SIZE + 1 }),
+      listNotifications(sql, principal, { beforeId, limit: PAGE_SIZE + 1 }),
       listFarms(sql, principal),
     ]);
     const zone = commonZone(farms);
@@ -140,7 +140,7 @@ export function notificationPages(app: PageRouter, deps: PageDeps) {
 
   app.post('/notifications/read-all', async (c) => {
     await readForm(c);
-    await markAllRead(sql, userOf(c).userId);
+    await markAllRead(sql, userOf(c));
     return redirectDone(c, '/notifications', 'notifications-read');
   });
 
@@ -148,7 +148,7 @@ export function notificationPages(app: PageRouter, deps: PageDeps) {
     const raw = c.req.param('id') ?? '';
     if (!/^[1-9]\d{0,17}$/.test(raw)) throw pageNotFound();
     await readForm(c);
-    if (!(await markRead(sql, userOf(c).userId, Number(raw)))) throw pageNotFound();
+    if (!(await markRead(sql, userOf(c), Number(raw)))) throw pageNotFound();
     return redirectDone(c, '/notifications', 'notification-read');
   });
 }

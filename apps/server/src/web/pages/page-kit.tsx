@@ -70,7 +70,7 @@ export async function sendPage(
   status: ContentfulStatusCode = 200,
 ): Promise<Response> {
   const principal = c.get('principal');
-  const unread = principal ? await unreadCount(deps.sql, principal.userId) : 0;
+  const unread = principal ? await unreadCount(deps.sql, principal) : 0;
   const html = renderPage({
     ...props,
     assets: deps.assets,

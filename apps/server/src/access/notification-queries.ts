@@ -61,12 +61,25 @@ export function listNotifications(
       FROM notifications n WHERE ${and(sql, conds)} ORDER BY n.id DESC LIMIT ${limit}`;
 }
 
-/** Read on every page (the badge): the partial index idx_notifications_user_unread finds the rows. */
-export async function unreadCount(sql: Db, principal: Principal): Promise<number> {
+/**
+ * The partial index idx_notifications_user_unread finds the rows; the access check costs one
+ * primary-key lookup per unread notification (~17 µs). `atMost` stops counting there: the pages read
+ * the count on every request for the badge, which shows "99+" beyond 99, so a technician with
+ * thousands unread does not pay for each one on every page (the API's count stays exact).
+ */
+export async function unreadCount(
+  sql: Db,
+  principal: Principal,
+  { atMost }: { atMost?: number } = {},
+): Promise<number> {
+  const unread = sql`SELECT 1 FROM notifications n WHERE ${and(sql, own(sql, principal))} AND NOT n.is_read`;
   const [row] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM notifications n WHERE ${and(sql, own(sql, principal))} AND NOT n.is_read`;
+    SELECT count(*)::int AS n FROM (${unread} ${atMost === undefined ? sql`` : sql`LIMIT ${atMost}`}) u`;
   return row?.n ?? 0;
 }
+
+/** The most the header's badge counts (it shows "99+" beyond 99). */
+export const BADGE_COUNT_LIMIT = 100;
 
 /** Marks one of the user's own notifications read; false when it is not theirs to see (404). */
 export async function markRead(sql: Db, principal: Principal, id: number): Promise<boolean> {

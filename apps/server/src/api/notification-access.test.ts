@@ -3,6 +3,7 @@
 // the API and the pages alike. Real database, real routes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { unreadCount } from '../access/notification-queries.ts';
 import { notifyUsers } from '../notifications/notify-users.ts';
 import { type ApiClient, apiClient } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
@@ -138,6 +139,25 @@ describe('notifications follow farm access at read time', () => {
     assert.ok(!page.html.includes('PI-NORTH') && !page.html.includes('cap_north_1'));
     assert.match(page.html, /PI-SPARE/);
     assert.match(page.html, /, 2 unread/);
+  });
+
+  test("the pages' badge count stops at its limit; the API's count stays exact", async () => {
+    const sql = ctx.db.sql;
+    for (let i = 0; i < 5; i++)
+      await notifyUsers(sql, {
+        type: 'account_note',
+        dedupeKey: `account_note:cap:${i}`,
+        payload: { note: `note ${i}` },
+        audience: { roles: ['admin'] },
+      });
+    const admin = { userId: f.admin, roles: ['admin'] } as Parameters<typeof unreadCount>[1];
+    const exact = await unreadCount(sql, admin);
+    assert.ok(exact >= 5, `${exact} unread`);
+    assert.equal(await unreadCount(sql, admin, { atMost: 3 }), 3);
+    assert.equal(await unreadCount(sql, admin, { atMost: exact + 10 }), exact);
+    const api = await as('admin@example.com');
+    assert.equal(await unread(api), exact);
+    await sql`DELETE FROM notifications WHERE payload->>'note' LIKE 'note %'`;
   });
 
   test('admins see all of theirs', async () => {

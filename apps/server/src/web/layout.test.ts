@@ -70,6 +70,14 @@ describe('Layout', () => {
     assert.equal(elements(html, 'meta').find((m) => m.attrs.name === 'csrf-token')!.attrs.content, 'tok-123');
   });
 
+  it('shows "99+" and tells screen readers "more than 99" beyond 99 unread (the pages count up to 100)', () => {
+    const html = page(['farmer'], { unreadNotifications: 100 });
+    assert.match(
+      html,
+      /<span class="badge" aria-hidden="true">99\+<\/span><span class="visually-hidden">, more than 99 unread<\/span>/,
+    );
+  });
+
   it('shows an admin the admin links and a signed-out visitor only sign-in and registration', () => {
     assert.ok(page(['admin']).includes('href="/admin/users"'));
     const anon = page(null);

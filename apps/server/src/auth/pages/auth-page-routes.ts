@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { unreadCount } from '../../access/notification-queries.ts';
+import { BADGE_COUNT_LIMIT, unreadCount } from '../../access/notification-queries.ts';
 import type { ApiDeps } from '../../api/api-deps.ts';
 import { HttpError } from '../../errors.ts';
 import type { AssetUrls } from '../../web/layout.tsx';
@@ -143,7 +143,7 @@ export function createAuthPageRoutes(
       assets,
       user: await loadCurrentUser(sql, principal),
       csrfToken: principal.csrfToken,
-      unread: await unreadCount(sql, principal),
+      unread: await unreadCount(sql, principal, { atMost: BADGE_COUNT_LIMIT }),
       errors: extra.errors,
       flash: flashFrom(extra.done),
     });

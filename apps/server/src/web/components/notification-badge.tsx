@@ -17,7 +17,7 @@ export function NotificationBadge({
           <span class="badge" aria-hidden="true">
             {shown}
           </span>
-          <span class="visually-hidden">, {unread} unread</span>
+          <span class="visually-hidden">, {unread > 99 ? 'more than 99' : unread} unread</span>
         </>
       ) : null}
     </a>

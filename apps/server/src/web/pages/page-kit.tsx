@@ -1,6 +1,6 @@
 import type { Context, Handler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { unreadCount } from '../../access/notification-queries.ts';
+import { BADGE_COUNT_LIMIT, unreadCount } from '../../access/notification-queries.ts';
 import type { ApiDeps } from '../../api/api-deps.ts';
 import type { JsonSchema } from '../../api/api-route.ts';
 import { compileSchema, invalidRequest, UUID_RE } from '../../api/request-validation.ts';
@@ -70,7 +70,7 @@ export async function sendPage(
   status: ContentfulStatusCode = 200,
 ): Promise<Response> {
   const principal = c.get('principal');
-  const unread = principal ? await unreadCount(deps.sql, principal) : 0;
+  const unread = principal ? await unreadCount(deps.sql, principal, { atMost: BADGE_COUNT_LIMIT }) : 0;
   const html = renderPage({
     ...props,
     assets: deps.assets,

@@ -38,6 +38,9 @@ import { createStaticAssets, type StaticAssets } from './web/static-routes.ts';
  */
 export const PAGE_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
+/** Routes authenticated by a signature or carrying no session (and static files, cached on purpose). */
+const MACHINE_ROUTES = ['/ingest/*', '/devices/*', '/healthz', '/readyz', '/metrics', '/static/*'];
+
 export type AppOptions = {
   sql: Sql;
   /**
@@ -93,6 +96,15 @@ export function createApp({
   const ingestionLog = createIngestionLogWriter({ sql, log: log.child({ mod: 'ingestion-log' }), metrics });
   const app = new Hono<{ Variables: AuthVariables }>();
   app.use(requestId());
+  // Every answer of a private route — the refusals of the layers below (body limits, CSRF, session, NUL,
+  // a missing route, the error handler) as much as the handlers' own — is private: no cache keeps it.
+  // Set on the way out, so it holds whatever produced the response.
+  app.use(
+    except(MACHINE_ROUTES, async (c, next) => {
+      await next();
+      c.header('Cache-Control', 'no-store');
+    }),
+  );
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
@@ -161,7 +173,7 @@ export function createApp({
   // device heartbeats are authenticated by their signatures and the health routes carry no session.
   // API calls are protected by JSON-only bodies (a cross-site form cannot send them without a CORS
   // preflight, which is never granted) and the X-CSRF-Token header; forms by the Origin check.
-  const machine = ['/ingest/*', '/devices/*', '/healthz', '/readyz', '/metrics', '/static/*'];
+  const machine = MACHINE_ROUTES;
   app.use(except([...machine, '/api/*'], originCheck(config.auth)));
   app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
   // Page forms (sign-in and registration included, so anyone can send one): a bounded body, and no

@@ -25,10 +25,10 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 const NO_QUERY: Record<string, QueryParam> = {};
 
 /**
- * Mounts `routes` under /api/v1: 1 MiB body limit, the CSRF header check for cookie sessions,
- * `Cache-Control: no-store` (answers are private and may hold presigned URLs), the route's access
- * level, uuid path parameters (anything else is a 404, like a missing row), query and body validation.
- * Expects the principal to have been loaded by the app (session middleware).
+ * Mounts `routes` under /api/v1: 1 MiB body limit, the CSRF header check for cookie sessions, the
+ * route's access level, uuid path parameters (anything else is a 404, like a missing row), query and
+ * body validation. Expects the principal to have been loaded by the app (session middleware), which
+ * also makes every answer `Cache-Control: no-store` (answers are private and may hold presigned URLs).
  */
 export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: AuthVariables }> {
   const api = new Hono<{ Variables: AuthVariables }>();
@@ -41,10 +41,6 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
     }),
   );
   api.use(requireCsrfHeader());
-  api.use(async (c, next) => {
-    await next();
-    c.header('Cache-Control', 'no-store');
-  });
   for (const r of routes) {
     // Compile every schema now: a schema Ajv refuses fails at start-up, not on the first request.
     if (r.body) compileSchema(r.body);

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import type { Db } from '../access/farm-access.ts';
 import type { AuthConfig } from '../config.ts';
 import type { Principal } from './principal.ts';
 import type { RoleName } from './roles.ts';
@@ -14,8 +15,9 @@ export type SessionStore = {
   /**
    * The same check by the session's hash, without refreshing last_seen_at: an open live stream re-checks
    * its session with this on every event, and an unattended open page must not keep a session alive.
+   * `db` runs it inside a caller's transaction (a correction re-checks its author there).
    */
-  check(sessionHash: Buffer): Promise<Principal | undefined>;
+  check(sessionHash: Buffer, db?: Db): Promise<Principal | undefined>;
   /** Ends one session (sign-out); true when it existed. */
   end(sessionHash: Buffer): Promise<boolean>;
   /** Ends every session of a user, except `keep` (password change keeps the current one). */
@@ -47,8 +49,8 @@ type Row = {
  */
 export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConfig }): SessionStore {
   const idle = config.sessionIdleSeconds;
-  const live = async (hash: Buffer): Promise<(Principal & { stale: boolean }) | undefined> => {
-    const [row] = await sql<Row[]>`
+  const live = async (hash: Buffer, db: Db = sql): Promise<(Principal & { stale: boolean }) | undefined> => {
+    const [row] = await db<Row[]>`
       SELECT s.user_id, s.csrf_token, u.email, u.full_name,
              ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                    WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
@@ -87,8 +89,8 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
       return principal && withoutStale(principal);
     },
 
-    async check(sessionHash) {
-      const principal = await live(sessionHash);
+    async check(sessionHash, db) {
+      const principal = await live(sessionHash, db);
       return principal && withoutStale(principal);
     },
 

@@ -12,7 +12,8 @@ import {
 import { type CropBox, encodeMaskPng, findScanArea, type PixelSpacingSource } from '@cti/models';
 import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
-import { forbidden } from '../auth/session-middleware.ts';
+import { forbidden, unauthenticated } from '../auth/session-middleware.ts';
+import type { SessionStore } from '../auth/session-store.ts';
 import { HttpError } from '../errors.ts';
 import { GRADING_RULES_VERSION } from '../grading/grade-image.ts';
 import { GradingError } from '../grading/grading-errors.ts';
@@ -23,7 +24,9 @@ import { renderCorrectionOverlay } from './correction-overlay.ts';
 import { CorrectionProblem, invalidCorrection } from './correction-problem.ts';
 import {
   type CorrectionTarget,
+  correctionState,
   loadCorrectionTarget,
+  lockScan,
   type PriorResult,
   writeCorrection,
 } from './correction-store.ts';
@@ -37,6 +40,8 @@ export type CorrectionDeps = {
   sql: Sql;
   /** undefined when the server has no S3 settings: corrections answer 503. */
   s3: S3Client | undefined;
+  /** Re-reads the author's session inside the transaction that records the correction. */
+  sessions: Pick<SessionStore, 'check'>;
 };
 
 export type CorrectionOutcome = { resultId: string; scanId: string };
@@ -77,7 +82,19 @@ async function readFields(form: FormData): Promise<Fields> {
   };
 }
 
-/** The result the correction starts from: the named one, else the scan's latest. */
+/**
+ * 409 `stale_base`: the result the person corrected is no longer the scan's latest (another correction
+ * or a new grading was recorded meanwhile). Recording theirs would replace a result they never saw.
+ */
+const staleBase = (basedOn: string, latest: string | null) =>
+  new HttpError(
+    409,
+    'stale_base',
+    `the scan has a newer result (${latest}) than the one you corrected (${basedOn}): ` +
+      'reload the page to see it, then correct that one',
+  );
+
+/** The result the correction starts from: the named one, which must be the latest, else the latest. */
 function baseResult(target: CorrectionTarget, basedOn: string | null): PriorResult {
   if (basedOn !== null) {
     const named = target.results.find((r) => r.id === basedOn);
@@ -85,6 +102,7 @@ function baseResult(target: CorrectionTarget, basedOn: string | null): PriorResu
       throw invalidCorrection([
         new CorrectionProblem('/based_on_result_id', 'is not a grading result of this scan'),
       ]);
+    if (named !== target.results[0]) throw staleBase(named.id, target.results[0]!.id);
     return named;
   }
   const latest = target.results[0];
@@ -297,19 +315,32 @@ export async function correctScan(
       correction_rules: CORRECTION_RULES_VERSION,
     },
   };
-  await writeCorrection(deps.sql, {
-    resultId,
-    scan: { scanId: target.scanId, captureId: target.captureId, farmId: target.farmId },
-    userId: principal.userId,
-    modelVersion,
-    basedOnResultId: base.id,
-    modelResultId: root?.id ?? null,
-    grade: graded.grade,
-    reasons: graded.reasons,
-    breakdown: { ...graded.breakdown, based_on_result_id: base.id, based_on_confidence: base.confidence },
-    features,
-    mask,
-    overlay,
-  });
+  await writeCorrection(
+    deps.sql,
+    {
+      resultId,
+      scan: { scanId: target.scanId, captureId: target.captureId, farmId: target.farmId },
+      userId: principal.userId,
+      modelVersion,
+      basedOnResultId: base.id,
+      modelResultId: root?.id ?? null,
+      grade: graded.grade,
+      reasons: graded.reasons,
+      breakdown: { ...graded.breakdown, based_on_result_id: base.id, based_on_confidence: base.confidence },
+      features,
+      mask,
+      overlay,
+    },
+    async (tx) => {
+      // Checked again where it is recorded: access or the latest result may have changed during the upload.
+      await lockScan(tx, target.scanId);
+      const author = await deps.sessions.check(principal.sessionHash, tx);
+      if (!author) throw unauthenticated();
+      const now = await correctionState(tx, author, target.scanId);
+      if (!now) throw new HttpError(404, 'not_found', 'no scan with that id');
+      if (!now.writable) throw forbidden('you may not correct scans of this farm');
+      if (now.latestResultId !== base.id) throw staleBase(base.id, now.latestResultId);
+    },
+  );
   return { resultId, scanId: target.scanId };
 }

@@ -1,6 +1,6 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { type Db, readableFarm, writableFarm } from '../access/farm-access.ts';
-import { isoUtc } from '../access/sql-fragments.ts';
+import { isoUtc, latestGradingJoin } from '../access/sql-fragments.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { StoredObject } from '../grading/object-store.ts';
 import { notifyUsers } from '../notifications/notify-users.ts';
@@ -76,6 +76,28 @@ export async function loadCorrectionTarget(
   };
 }
 
+/**
+ * Inside the transaction that records a correction, first: locks the scan row, so two corrections of
+ * one scan are recorded one after the other. Read what must still hold (the session, access, the latest
+ * result) in statements AFTER this one: their snapshot then sees what was committed while we waited.
+ */
+export async function lockScan(tx: TransactionSql, scanId: string): Promise<void> {
+  await tx`SELECT 1 FROM scans WHERE id = ${scanId} FOR UPDATE`;
+}
+
+/** As of now: whether `principal` may still correct the scan and its latest result; undefined when gone for them. */
+export async function correctionState(
+  tx: TransactionSql,
+  principal: Principal,
+  scanId: string,
+): Promise<{ writable: boolean; latestResultId: string | null } | undefined> {
+  const [scan] = await tx<{ writable: boolean; latest_id: string | null }[]>`
+    SELECT ${writableFarm(tx, principal, tx`s.farm_id`)} AS writable, lg.id AS latest_id
+      FROM scans s ${latestGradingJoin(tx)}
+     WHERE s.id = ${scanId} AND ${readableFarm(tx, principal, tx`s.farm_id`)}`;
+  return scan && { writable: scan.writable === true, latestResultId: scan.latest_id };
+}
+
 export type CorrectionRecord = {
   resultId: string;
   scan: { scanId: string; captureId: string; farmId: string | null };
@@ -96,10 +118,16 @@ export type CorrectionRecord = {
  * the scan's status): the `grading_results` row (`model_name` 'manual', `created_by` the person, no
  * job, no confidence), the mask and overlay assets linked with roles `mask` / `overlay`, the scan set
  * `graded` (the write the live scans list listens for), a `corrected` scan event, and a
- * `scan_corrected` notification to the farm's users other than the person who corrected it.
+ * `scan_corrected` notification to the farm's users other than the person who corrected it. `guard`
+ * runs first in that transaction: what it throws rolls everything back (no row is written).
  */
-export async function writeCorrection(sql: Sql, r: CorrectionRecord): Promise<void> {
+export async function writeCorrection(
+  sql: Sql,
+  r: CorrectionRecord,
+  guard: (tx: TransactionSql) => Promise<void>,
+): Promise<void> {
   await sql.begin(async (tx) => {
+    await guard(tx);
     await tx`
       INSERT INTO grading_results (id, scan_id, model_name, model_version, inference_sha256, confidence,
         confidence_breakdown, features_used, created_by, grade, grade_reasons, grading_job_id)

@@ -4,7 +4,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { decodeRaster, toGray } from '@cti/imaging';
 import { computeGradingFeatures, fillHoles, largestComponent, type Mask } from '@cti/models';
-import { type LocalS3, startS3rver } from '@cti/testkit';
+import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import type { Sql } from 'postgres';
 import sharp from 'sharp';
 import { pngDeclaring } from '../grading/test-grading-rig.ts';
@@ -607,5 +607,128 @@ describe('POST /api/v1/scans/{id}/corrections', () => {
 
   test('the model mask seeded here differs from the truth (the correction changes something)', () => {
     assert.ok(count(modelMask(frame.truth)) < count(frame.truth));
+  });
+});
+
+// Two editors on one scan: a correction is recorded only on the result the person saw, checked again in
+// the transaction that records it (the scan row locked), so a second editor cannot replace a correction
+// they never saw, and access lost during the upload is refused there too. The requests are real and
+// concurrent; a test transaction holding the scan row makes both reach the record before either writes.
+describe('corrections at once (lost updates)', () => {
+  const seedScan = async () =>
+    seedCorrectableScan(db.sql, s3.client, {
+      bucket: BUCKET,
+      farmId: w.farmA,
+      deviceId: w.devA,
+      frame,
+      captureId: `cap_${++n}`,
+    });
+  const rows = async (scanId: string) => {
+    const [r] = await db.sql`
+      SELECT (SELECT count(*) FROM grading_results WHERE scan_id = ${scanId})::int AS results,
+             (SELECT count(*) FROM assets)::int AS assets,
+             (SELECT count(*) FROM scan_events WHERE scan_id = ${scanId})::int AS events,
+             (SELECT count(*) FROM assets a
+               WHERE NOT EXISTS (SELECT 1 FROM grading_result_assets l WHERE l.asset_id = a.id)
+                 AND NOT EXISTS (SELECT 1 FROM scans s
+                                  WHERE a.id IN (s.image_asset_id, s.mask_asset_id)))::int AS orphans`;
+    return r!;
+  };
+  /** Runs `during` while a transaction holds the scan row, then lets the waiting requests through. */
+  async function holdingScan<T>(
+    scanId: string,
+    waiters: number,
+    start: () => Promise<T>,
+    during?: (tx: Sql) => Promise<void>,
+  ) {
+    const conn = await db.sql.reserve();
+    try {
+      await conn`BEGIN`;
+      await conn`SELECT id FROM scans WHERE id = ${scanId} FOR UPDATE`;
+      const pending = start();
+      await waitFor(
+        async () =>
+          (
+            await db.sql`SELECT count(*)::int AS n FROM pg_stat_activity
+                          WHERE datname = current_database() AND wait_event_type = 'Lock'`
+          )[0]!.n >= waiters,
+        { what: `${waiters} correction(s) waiting on the scan row`, timeoutMs: 20_000 },
+      );
+      await during?.(conn as unknown as Sql);
+      await conn`COMMIT`;
+      return await pending;
+    } finally {
+      conn.release();
+    }
+  }
+
+  test('a correction of a result that is no longer the latest: 409 stale_base naming both, nothing written', async () => {
+    const scan = await seedScan();
+    const first = await correct('admin@example.com', scan.scanId, {
+      mask: await editorPng(frame.truth),
+      based_on_result_id: scan.resultId!,
+    });
+    assert.equal(first.status, 201, first.text);
+    const before = await snapshot(db.sql);
+    const res = await correct('tech@example.com', scan.scanId, {
+      mask: await editorPng(frame.truth),
+      based_on_result_id: scan.resultId!,
+    });
+    assert.equal(res.status, 409, res.text);
+    assert.equal(res.body.error, 'stale_base');
+    assert.ok(res.body.message.includes(scan.resultId!), res.body.message);
+    assert.ok(res.body.message.includes(first.body.grading_result.id), res.body.message);
+    assert.match(res.body.message, /reload/);
+    assert.deepEqual(await snapshot(db.sql), before, 'refused before the upload: no row, no object');
+  });
+
+  test('two corrections of the same result at once: one is recorded, the other 409 stale_base, no orphan asset', async () => {
+    for (const basedOn of ['named', 'default'] as const) {
+      const scan = await seedScan();
+      const before = await rows(scan.scanId);
+      const parts = async () => ({
+        mask: await editorPng(frame.truth),
+        ...(basedOn === 'named' ? { based_on_result_id: scan.resultId! } : {}),
+      });
+      const [a, b] = await holdingScan(scan.scanId, 2, async () => {
+        const [pa, pb] = [await parts(), await parts()];
+        return Promise.all([
+          correct('admin@example.com', scan.scanId, pa),
+          correct('tech@example.com', scan.scanId, pb),
+        ]);
+      });
+      const statuses = [a.status, b.status].sort();
+      assert.deepEqual(statuses, [201, 409], `${basedOn}: ${a.text} / ${b.text}`);
+      const refused = a.status === 409 ? a : b;
+      const saved = a.status === 201 ? a : b;
+      assert.equal(refused.body.error, 'stale_base');
+      assert.ok(refused.body.message.includes(saved.body.grading_result.id), refused.body.message);
+      const after = await rows(scan.scanId);
+      assert.equal(after.results, before.results + 1, 'one correction recorded');
+      assert.equal(after.assets, before.assets + 2, 'the mask and overlay of that one only');
+      assert.equal(after.events, before.events + 1);
+      assert.equal(after.orphans, before.orphans, 'no asset row left without its result');
+    }
+  });
+
+  test('access lost while the correction uploads: refused where it is recorded (404), nothing recorded', async () => {
+    const scan = await seedScan();
+    const before = await rows(scan.scanId);
+    const [link] =
+      await db.sql`SELECT * FROM user_farms WHERE user_id = ${w.users.technician} AND farm_id = ${w.farmA}`;
+    try {
+      const res = await holdingScan(
+        scan.scanId,
+        1,
+        async () => correct('tech@example.com', scan.scanId, { mask: await editorPng(frame.truth) }),
+        async (tx) => {
+          await tx`DELETE FROM user_farms WHERE user_id = ${w.users.technician} AND farm_id = ${w.farmA}`;
+        },
+      );
+      assert.equal(res.status, 404, res.text);
+      assert.deepEqual(await rows(scan.scanId), before);
+    } finally {
+      await db.sql`INSERT INTO user_farms ${db.sql(link!)} ON CONFLICT DO NOTHING`;
+    }
   });
 });

@@ -36,7 +36,7 @@ export const correctionFormSchema = {
 };
 
 /** POST /scans/{id}/corrections: a correction by hand of a scan's ribeye outline and fat line. */
-export function correctionRoutes({ sql, signer, s3 }: ApiDeps): ApiRoute[] {
+export function correctionRoutes({ sql, signer, s3, sessions }: ApiDeps): ApiRoute[] {
   return [
     route<Record<string, never>, FormData>({
       method: 'post',
@@ -47,7 +47,8 @@ export function correctionRoutes({ sql, signer, s3 }: ApiDeps): ApiRoute[] {
         'Adds a grading result (model_name "manual", created_by the caller) computed from the corrected mask with the ' +
         "grading worker's feature code, the pixel spacing of the result it corrects, and the mask (and an overlay) " +
         'stored under processed/{capture_id}/. The model’s result is never changed. 409: the scan has no grading result ' +
-        'or no image, or its stored image cannot be read as recorded. 503: S3 not configured or unavailable.',
+        'or no image, its stored image cannot be read as recorded, or (stale_base) the result corrected is no ' +
+        'longer the scan’s latest — another correction or grading was recorded meanwhile; reload and correct that one. 503: S3 not configured or unavailable.',
       access: 'user',
       form: { schema: correctionFormSchema, encoding: { mask: { contentType: 'image/png' } } },
       responses: {
@@ -61,7 +62,7 @@ export function correctionRoutes({ sql, signer, s3 }: ApiDeps): ApiRoute[] {
         },
       },
       async handler({ c, principal, params, body }) {
-        const { resultId, scanId } = await correctScan({ sql, s3 }, principal, params.id!, body);
+        const { resultId, scanId } = await correctScan({ sql, s3, sessions }, principal, params.id!, body);
         const row = await findScanDetail(sql, principal, scanId);
         const result =
           row && (await toScanDetail(row, signer)).grading_results.find((g) => g.id === resultId);

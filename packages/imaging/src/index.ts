@@ -81,3 +81,4 @@ export {
   readDepthRuler,
   type TickUnitSource,
 } from './ruler/ruler-reading.ts';
+export { MAX_SCAN_ASPECT, MIN_SCAN_SIDE, scanShapeProblem } from './scan-shape.ts';

@@ -18,9 +18,11 @@ const USAGE = `usage:
   cti-models view <image> [--threads N] [--models-dir DIR]
   cti-models hint <image> [--threads N] [--models-dir DIR]
   cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
-Images: PNG, JPEG or BMP, grayscale or RGB, up to 40 megapixels. Prints one JSON object on stdout; hint and
-segment include the view verdict ("view") and say on stderr when the view is rejected.
-Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error, unreadable image or one over 40 MP.`;
+Images: PNG, JPEG or BMP, grayscale or RGB, up to 40 megapixels, at least 32 px on a side and at most 8:1
+(the grading worker's limits). Prints one JSON object on stdout; hint and segment include the view verdict
+("view") and say on stderr when the view is rejected.
+Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error, unreadable image, one over
+40 MP, or one whose shape is no scan (a side under 32 px, a sliver longer than 8:1).`;
 
 const COMMANDS = ['view', 'hint', 'segment'] as const;
 
@@ -92,7 +94,7 @@ function sayRejected(image: string, v: ViewVerdict | null, io: CliIo): void {
 }
 
 async function runView(image: string, load: object, io: CliIo): Promise<void> {
-  const gray = await toGrayImage(image);
+  const gray = await toGrayImage(image, { scanShape: true });
   const model = await loadViewModel(load);
   try {
     const v = await model.run(gray);
@@ -103,7 +105,7 @@ async function runView(image: string, load: object, io: CliIo): Promise<void> {
 }
 
 async function runHint(image: string, load: object, io: CliIo): Promise<void> {
-  const gray = await toGrayImage(image);
+  const gray = await toGrayImage(image, { scanShape: true });
   const model = await loadHintModel(load);
   try {
     const r = await model.run(gray);
@@ -119,7 +121,7 @@ async function runSegment(
   args: Extract<ReturnType<typeof parse>, { help: false }>,
   io: CliIo,
 ): Promise<void> {
-  const gray = await toGrayImage(args.image);
+  const gray = await toGrayImage(args.image, { scanShape: true });
   const model = await loadSegmentationModel(args.load);
   const hint = await loadHintModel(args.load).catch(async (err) => {
     await model.close();

@@ -192,6 +192,31 @@ test('an image declaring more than 40 MP is refused from its header, before deco
   }
 });
 
+test('a sliver (32×4000, 4000×32, 33×2000) or an image under 32 px: exit 2 naming its shape, from the header, on every command', async () => {
+  // They used to be graded: the view said "rejected" (exit 0) while the worker refused under 32 px
+  // and spent minutes on a 32 px wide strip 1.25 million rows long (the ruler search).
+  const cases = [
+    ['hint', 32, 4000, 'declares 32×4000: 125:1, a sliver'],
+    ['segment', 4000, 32, 'declares 4000×32: 125:1, a sliver'],
+    ['view', 33, 2000, 'declares 33×2000: 60.6:1, a sliver'],
+    ['hint', 20, 20, 'declares 20×20: under 32 px on a side'],
+  ] as const;
+  for (const [command, width, height, says] of cases) {
+    const file = `sliver-${width}x${height}.png`;
+    const scan = syntheticScan({ width, height, seed: 41 });
+    await writeFile(join(dir, file), await encodePng(scan));
+    const r = await cli([command, join(dir, file)]);
+    assert.equal(r.code, 2, `${command} ${file}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`${file.replace('.', '\\.')} ${says}`));
+  }
+  // Refused from the header: a strip 1.25 million rows long is never decoded.
+  await writeFile(join(dir, 'strip-header.png'), grayPngDeclaring(32, 1_250_000, { pixels: false }));
+  const strip = await cli(['segment', join(dir, 'strip-header.png')]);
+  assert.equal(strip.code, 2, strip.stderr);
+  assert.match(strip.stderr, /strip-header\.png declares 32×1250000: 39063:1, a sliver/);
+});
+
 test('an output it cannot write: one line naming the option, exit 1, and no mask left without its overlay', async () => {
   const mask = join(dir, 'out-mask.png');
   const r = await cli([

@@ -5,6 +5,7 @@ import {
   type GrayImage,
   ImageDecodeError,
   MAX_IMAGE_PIXELS,
+  scanShapeProblem,
   toGray,
 } from '@cti/imaging';
 
@@ -31,16 +32,28 @@ function checkGray(image: GrayImage, label: string): GrayImage {
   return image;
 }
 
+/** With `scanShape`: a side under 32 px or a sliver past 8:1 (scanShapeProblem) is refused too. */
+function checkShape(width: number, height: number, label: string, verb: string): void {
+  const problem = scanShapeProblem(width, height);
+  if (problem) throw new ImageInputError(`${label} ${verb} ${width}×${height}: ${problem}`);
+}
+
 /**
  * Decodes any supported input to 8-bit gray (RGB -> Rec. 601 luma, as training did). Encoded input
  * declaring more than `maxPixels` (default MAX_IMAGE_PIXELS, the worker's limit) is refused from its
  * header, before decoding: a 62 kB PNG can declare 8000×8000 and a 750 kB one 16000×16000 (768 MB).
+ * With `scanShape: true` (cti-models) an image whose shape is no scan — a side under 32 px, a sliver
+ * past 8:1 — is refused as the grading worker refuses it, from the header when it can be read.
  */
 export async function toGrayImage(
   input: ImageInput,
-  { maxPixels = MAX_IMAGE_PIXELS }: { maxPixels?: number } = {},
+  { maxPixels = MAX_IMAGE_PIXELS, scanShape = false }: { maxPixels?: number; scanShape?: boolean } = {},
 ): Promise<GrayImage> {
-  if (isGrayImage(input)) return checkGray(input, 'gray image');
+  if (isGrayImage(input)) {
+    const gray = checkGray(input, 'gray image');
+    if (scanShape) checkShape(gray.width, gray.height, 'gray image', 'is');
+    return gray;
+  }
   const label = typeof input === 'string' ? input : `${input.length}-byte buffer`;
   let bytes: Uint8Array;
   if (typeof input === 'string') {
@@ -61,6 +74,7 @@ export async function toGrayImage(
       `${label} declares ${declared.width}×${declared.height}, over the limit of ${maxPixels} pixels`,
     );
   }
+  if (declared && scanShape) checkShape(declared.width, declared.height, label, 'declares');
   try {
     const gray = checkGray(toGray(await decodeRaster(bytes)), label);
     // The header could not be read before decoding, or said otherwise.
@@ -69,6 +83,7 @@ export async function toGrayImage(
         `${label} is ${gray.width}×${gray.height}, over the limit of ${maxPixels} pixels`,
       );
     }
+    if (scanShape) checkShape(gray.width, gray.height, label, 'is');
     return gray;
   } catch (err) {
     if (err instanceof ImageInputError) throw err;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { encodeBmp8 } from '@cti/imaging';
+import { createLogger } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
 import sharp from 'sharp';
 import { createFolderSource, isFrameFileName, sidecarAcquisition } from './folder-source.ts';
@@ -163,5 +164,71 @@ describe('folder-drop frame source (chokidar)', () => {
     await delay(400);
     assert.equal(frames.length, 1);
     assert.deepEqual(Buffer.from(frames[0]!.gray), Buffer.from(pixels(3)));
+  });
+});
+
+describe('folder source: a sidecar written after its image', () => {
+  let dir: string;
+  const frames: Frame[] = [];
+  const lines: string[] = [];
+  let source: ReturnType<typeof createFolderSource>;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cti-folder-late-'));
+    const log = createLogger({
+      name: 'test',
+      level: 'debug',
+      destination: { write: (l: string) => void lines.push(l) },
+    });
+    source = createFolderSource({ dir, stableMs: 150, pollMs: 25, log });
+    source.onFrame((f) => frames.push(f));
+    await source.start();
+  });
+  after(async () => {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Writes `name`'s sidecar once the source waits for it (or a frame came without waiting: the bug). */
+  const sidecarWhenAsked = async (name: string, sidecar: object) => {
+    const before = frames.length;
+    const asked = () => lines.some((l) => l.includes('waiting for the frame') && l.includes(`${name}.json`));
+    await waitFor(() => asked() || frames.length > before, { what: `the source waiting for ${name}.json` });
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(sidecar));
+  };
+
+  test('image first, its sidecar after: the frame carries that sidecar', { timeout: 90_000 }, async () => {
+    frames.length = 0;
+    writeFileSync(join(dir, 'late-1.png'), await png(5));
+    await sidecarWhenAsked('late-1', { depth_cm: 12, pixel_spacing_mm: 0.3 });
+    await waitFor(() => frames.length === 1, { what: 'the frame' });
+    assert.equal(frames[0]!.acquisition.pixelSpacingMm, 0.3);
+    assert.equal(frames[0]!.acquisition.depthCm, 12);
+  });
+
+  test('a console that reuses one name, image then sidecar: each frame gets its own sidecar, never the previous one', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    writeFileSync(join(dir, 'export.json'), JSON.stringify({ depth_cm: 10, pixel_spacing_mm: 0.2 }));
+    writeFileSync(join(dir, 'export.png'), await png(6));
+    await waitFor(() => frames.length === 1, { what: 'the first frame' });
+    assert.equal(frames[0]!.acquisition.pixelSpacingMm, 0.2);
+    // The next export: the image is rewritten first, its sidecar after it.
+    lines.length = 0;
+    writeFileSync(join(dir, 'export.png'), await png(7));
+    await sidecarWhenAsked('export', { depth_cm: 18, pixel_spacing_mm: 0.35 });
+    await waitFor(() => frames.length === 2, { what: 'the second frame' });
+    assert.deepEqual(Buffer.from(frames[1]!.gray), Buffer.from(pixels(7)));
+    assert.equal(frames[1]!.acquisition.pixelSpacingMm, 0.35);
+    assert.equal(frames[1]!.acquisition.depthCm, 18);
+  });
+
+  test('a sidecar that never comes: the frame is taken without one after the stability window', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    writeFileSync(join(dir, 'alone.png'), await png(8));
+    await waitFor(() => frames.length === 1, { what: 'the frame without a sidecar' });
+    assert.deepEqual(frames[0]!.acquisition, {});
   });
 });

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { declaredImageSize, decodeGray } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
@@ -84,7 +85,8 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
  * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, optional `<name>.json`
  * sidecar with probe_model, frequency_mhz, depth_cm, gain_db, pixel_spacing_mm). Only complete files are taken: temp
  * names are ignored, a file must stop growing for `stableMs`, and a file that still fails to decode
- * (a writer that paused mid-file) is skipped until its next change.
+ * (a writer that paused mid-file) is skipped until its next change. A sidecar not there yet (written
+ * after its image) is waited for up to `stableMs` more; another image's is never taken.
  */
 export function createFolderSource(options: FolderSourceOptions): FrameSource {
   const { dir, stableMs = 300, pollMs = 50, maxPixels = MAX_FRAME_PIXELS } = options;
@@ -97,19 +99,51 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
   let lastFrameAt: number | null = null;
   let lastFile: string | null = null;
 
-  const readSidecar = async (path: string): Promise<Acquisition> => {
-    const sidecar = join(dir, `${basename(path, extname(path))}.json`);
+  // Per base name, the mtime (ns) of the sidecar the last frame of that name took: a console that
+  // reuses one name and writes the image first would otherwise give the new image the old sidecar.
+  const usedSidecars = new Map<string, bigint>();
+
+  /** This image's sidecar, parsed, or why there is none yet ('missing', 'stale', 'unreadable'). */
+  const readSidecar = async (
+    base: string,
+    sidecar: string,
+  ): Promise<{ acquisition: Acquisition; mtime: bigint } | { missing: string }> => {
     try {
+      const { mtimeNs } = await stat(sidecar, { bigint: true });
+      const used = usedSidecars.get(base);
+      if (used !== undefined && mtimeNs <= used) return { missing: 'stale' };
       const dropped: string[] = [];
       const acquisition = sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')), dropped);
       if (dropped.length > 0) log.warn({ sidecar, dropped }, 'ignoring sidecar values meta.json cannot hold');
-      return acquisition;
+      return { acquisition, mtime: mtimeNs };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT')
-        log.warn({ sidecar, err: (err as Error).message }, 'ignoring unreadable sidecar');
+      return { missing: code === 'ENOENT' ? 'missing' : `unreadable: ${(err as Error).message}` };
+    }
+  };
+
+  /**
+   * The image's own `<name>.json`: one written before the image is there at once; one written after
+   * it (or still being written) is waited for, polling, up to the stability window. A sidecar older
+   * than the one the previous frame of this name took is another image's and is never used.
+   */
+  const awaitSidecar = async (path: string): Promise<Acquisition> => {
+    const base = basename(path, extname(path));
+    const sidecar = join(dir, `${base}.json`);
+    const polls = Math.max(1, Math.ceil(stableMs / pollMs));
+    let found = await readSidecar(base, sidecar);
+    if ('missing' in found) log.debug({ sidecar, why: found.missing }, 'waiting for the frame’s sidecar');
+    for (let i = 0; i < polls && 'missing' in found; i++) {
+      await delay(pollMs);
+      found = await readSidecar(base, sidecar);
+    }
+    if ('missing' in found) {
+      if (found.missing !== 'missing')
+        log.warn({ sidecar, why: found.missing }, 'taking the frame without its sidecar');
       return {};
     }
+    usedSidecars.set(base, found.mtime);
+    return found.acquisition;
   };
 
   const take = async (path: string) => {
@@ -121,7 +155,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
       if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
       // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
       const image = await decodeGray(bytes);
-      const acquisition = await readSidecar(path);
+      const acquisition = await awaitSidecar(path);
       frames += 1;
       lastFrameAt = now();
       lastFile = name;

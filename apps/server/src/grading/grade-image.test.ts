@@ -125,6 +125,28 @@ describe('grading phantoms', () => {
     assert.ok(Math.abs(g.features.rea_cm2! / truth - 1) < 0.2, `${g.features.rea_cm2} vs ${truth}`);
   });
 
+  test('a sliver or an image under 32 px is refused with a RangeError naming its shape, as the worker and cti-models refuse it', async () => {
+    const { image } = generatePhantom({ seed: 42, width: 400, height: 300, layout: 'crop' });
+    const g = toGray(image);
+    const strip = (width: number, height: number): RasterImage => {
+      const data = new Uint8Array(width * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          data[y * width + x] = g.data[(y % g.height) * g.width + (x % g.width)]!;
+      return { data, width, height, channels: 1 };
+    };
+    for (const [w, h, says] of [
+      [32, 4000, /image is 32×4000: 125:1, a sliver/],
+      [4000, 32, /image is 4000×32: 125:1, a sliver/],
+      [33, 2000, /image is 33×2000: 60\.6:1, a sliver/],
+      [24, 24, /image is 24×24: under 32 px on a side/],
+    ] as const)
+      await assert.rejects(
+        grade(strip(w, h)),
+        (err: Error) => err instanceof RangeError && says.test(err.message),
+      );
+  });
+
   test('the view check is swappable: another verdict decides the grade', async () => {
     const strict = await createGrader({
       viewCheck: () => ({ ribeyeView: 0, reasons: ['not_trusted'], checks: {}, rule: 'test-rule' }),

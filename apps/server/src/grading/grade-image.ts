@@ -1,5 +1,5 @@
 import type { MetaJson } from '@cti/contracts';
-import { type RasterImage, toGray } from '@cti/imaging';
+import { type RasterImage, scanShapeProblem, toGray } from '@cti/imaging';
 import {
   computeGradingFeatures,
   encodeMaskPng,
@@ -85,7 +85,8 @@ function hintBoxFromMeta(meta: MetaJson | null): [number, number, number, number
 }
 
 /**
- * Loads both models (refusing files whose sha256 differs from their cards) and returns the grader:
+ * Loads both models (refusing files whose sha256 differs from their cards) and returns the grader
+ * (which throws a RangeError for an image whose shape is no scan, see scanShapeProblem):
  * scan area → pixel spacing → segmentation + hint → features → view check, image quality,
  * confidence → grade → overlay and mask PNGs. Pure apart from the models: the worker and
  * `pnpm eval:grading` call the same function.
@@ -111,6 +112,10 @@ export async function createGrader({
       await Promise.all([seg.close(), hint.close()]);
     },
     async grade({ raster, meta, calibration, captureMask = null }) {
+      // A sliver (32 × 4000) or a side under 32 px is no scan: refused, as the worker and cti-models
+      // refuse it, rather than stretched to the models' square and searched for a ruler at length².
+      const shape = scanShapeProblem(raster.width, raster.height);
+      if (shape) throw new RangeError(`image is ${raster.width}×${raster.height}: ${shape}`);
       const timings: Record<string, number> = {};
       const cpuTimings: Record<string, number> = {};
       let t = performance.now();

@@ -6,6 +6,7 @@ import {
   ImageDecodeError,
   MAX_IMAGE_PIXELS,
   type RasterImage,
+  scanShapeProblem,
   toGray,
 } from '@cti/imaging';
 import type { Mask } from '@cti/models';
@@ -68,24 +69,26 @@ function tooLarge(where: string, width: number, height: number, verb = 'is'): Gr
   );
 }
 
+/** A side under 32 px or a sliver past 8:1 is no scan (scanShapeProblem, as createGrader and cti-models say). */
+function refuseShape(where: string, width: number, height: number, verb = 'is'): void {
+  const problem = scanShapeProblem(width, height);
+  if (problem)
+    throw new GradingError('undecodable_image', `${where} ${verb} ${width}×${height}: ${problem}`, {
+      permanent: true,
+    });
+}
+
 async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImage> {
   const declared = await declaredImageSize(bytes);
   if (declared && declared.width * declared.height > MAX_IMAGE_PIXELS)
     throw tooLarge(where, declared.width, declared.height, 'declares');
+  if (declared) refuseShape(where, declared.width, declared.height, 'declares');
   try {
     // A gray capture stays one channel: what grading computes from it is the same (toGray is exact).
     const raster = await decodeRaster(bytes, { keepGray: true });
     // The header said otherwise, or could not be read before decoding.
     if (raster.width * raster.height > MAX_IMAGE_PIXELS) throw tooLarge(where, raster.width, raster.height);
-    if (raster.width < 32 || raster.height < 32) {
-      throw new GradingError(
-        'undecodable_image',
-        `${where} is ${raster.width}×${raster.height}: too small to be a scan`,
-        {
-          permanent: true,
-        },
-      );
-    }
+    refuseShape(where, raster.width, raster.height);
     return raster;
   } catch (err) {
     if (err instanceof ImageDecodeError) {

@@ -199,6 +199,37 @@ describe('grading a scan end to end', () => {
     }
   });
 
+  test('a sliver (4000×32, 33×2000) or a side under 32 px: failed undecodable_image naming the shape, no result — as cti-models says', async () => {
+    // A 4000×32 strip of a real phantom used to be graded (R); a 32 px wide one 1.25 million rows long
+    // held a worker slot for most of an hour in the ruler search. The header alone is enough to refuse.
+    const strip = async (width: number, height: number) => {
+      const { image } = generatePhantom({ seed: 5, layout: 'screen', maxSide: 640 });
+      const g = toGray(image);
+      const data = new Uint8Array(width * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          data[y * width + x] = g.data[(y % g.height) * g.width + (x % g.width)]!;
+      return encodePng({ data, width, height });
+    };
+    for (const [image, says] of [
+      [await strip(4000, 32), /image\.png declares 4000×32: 125:1, a sliver/],
+      [await strip(33, 2000), /image\.png declares 33×2000: 60\.6:1, a sliver/],
+      [await strip(31, 400), /image\.png declares 31×400: under 32 px on a side/],
+      [pngDeclaring(32, 1_250_000, { pixels: false }), /image\.png declares 32×1250000: 39063:1, a sliver/],
+    ] as const) {
+      const { scanId } = await rig.ingest({ image });
+      await rig.waitForStatus(scanId, 'error', 30_000);
+      const [job] = await rig.db
+        .sql`SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+      assert.deepEqual(
+        [job!.status, job!.attempts, job!.last_error_code],
+        ['failed', 1, 'undecodable_image'],
+      );
+      assert.match(job!.last_error, says);
+      assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 0);
+    }
+  });
+
   test('a negative phantom (longitudinal backfat over the ribs) is graded R: not_a_ribeye_view, no area, staff and farm told', async () => {
     const image = await phantomPng(11, { kind: 'backfat_longitudinal' });
     const { scanId } = await rig.ingest({ image, meta: { acquisition: { pixel_spacing_mm: 0.4 } } });

@@ -1,9 +1,28 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type GrayImage, generatePhantom, type RasterImage, toGray } from '@cti/imaging';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  decodeRaster,
+  encodePng,
+  type GrayImage,
+  generatePhantom,
+  type RasterImage,
+  toGray,
+} from '@cti/imaging';
 import type { Mask, ViewVerdict } from '@cti/models';
 import { createGrader, type Grader } from './grade-image.ts';
-import { modelViewCheck, type ViewCheckInput, verdictOnGradeScale } from './view-check.ts';
+import {
+  modelViewCheck,
+  type ViewCheckInput,
+  type ViewCheckResult,
+  verdictOnGradeScale,
+} from './view-check.ts';
 
 // The grader's view check: the models' calibrated verdict (the one the agent's gate uses) rejects on its
 // own; rule v1 scores what it accepts, and is all there is when no view card is installed.
@@ -129,5 +148,73 @@ describe('the grader decides the view with the models', () => {
     assert.match(view.rule, /\+ribeye-view@/);
     assert.ok(view.ribeyeView >= 0.5, String(view.ribeyeView));
     assert.ok(!g.reasons.includes('not_a_ribeye_view'), g.reasons.join(' '));
+  });
+});
+
+// `cti-models view <image>` (the verdict the agent's gate and `hint`/`segment` print) and the grader
+// read one verdict: the grader records it unchanged in `checks.model_verdict`. Its own view score
+// differs on purpose for a rejected frame — the verdict mapped onto the grading scale (the card's
+// threshold lands on 0.5) and never above rule v1: 0.219 with threshold 0.5583 is 0.196 there.
+const REFERENCES = fileURLToPath(new URL('../../../../../shared/reference-scans/', import.meta.url));
+const CTI_MODELS = fileURLToPath(new URL('../../node_modules/.bin/cti-models', import.meta.url));
+
+describe('the grader and `cti-models view` give one verdict per image', () => {
+  let grader: Grader;
+  let dir: string;
+  before(async () => {
+    grader = await createGrader();
+    dir = await mkdtemp(join(tmpdir(), 'cti-view-parity-'));
+  });
+  after(async () => {
+    await grader.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Image files as they reach both: the reference scans (when present) and phantoms of both kinds. */
+  async function images(): Promise<string[]> {
+    const files = ['hzau-201615.png', 'hzau-1518-backfat.png', 'ustool-109A.bmp']
+      .map((f) => join(REFERENCES, f))
+      .filter((f) => existsSync(f));
+    const phantoms = [
+      { seed: 40, layout: 'crop' as const },
+      { seed: 5, kind: 'backfat_longitudinal' as const },
+      { seed: 7, kind: 'transverse_wrong_site' as const },
+    ];
+    for (const [i, p] of phantoms.entries()) {
+      const { image } = generatePhantom({ width: 480, height: 360, preset: 'heldout', ...p });
+      const path = join(dir, `phantom-${i}.png`);
+      await writeFile(path, await encodePng(toGray(image)));
+      files.push(path);
+    }
+    return files;
+  }
+
+  test('the same ribeye_view, accepted and threshold; a rejection scored at most the mapped verdict', async () => {
+    const seen = { accepted: 0, rejected: 0 };
+    for (const file of await images()) {
+      const { stdout } = await promisify(execFile)(CTI_MODELS, ['view', file]);
+      const cli = JSON.parse(stdout) as { ribeye_view: number; accepted: boolean; threshold: number };
+      // Decoded as the worker decodes it (grade-job.ts).
+      const g = await grader.grade({
+        raster: await decodeRaster(file, { keepGray: true }),
+        meta: null,
+        calibration: null,
+      });
+      const view = g.features.view_check as ViewCheckResult;
+      assert.deepEqual(
+        view.checks.model_verdict,
+        { value: cli.ribeye_view, score: cli.accepted ? 1 : 0 },
+        file,
+      );
+      seen[cli.accepted ? 'accepted' : 'rejected']++;
+      if (cli.accepted) continue;
+      const mapped = verdictOnGradeScale(cli.ribeye_view, cli.threshold);
+      assert.ok(
+        view.ribeyeView <= Math.round(mapped * 10_000) / 10_000,
+        `${file}: ${view.ribeyeView} > ${mapped}`,
+      );
+      assert.equal(g.grade, 'R', file);
+    }
+    assert.ok(seen.accepted > 0 && seen.rejected > 0, JSON.stringify(seen));
   });
 });

@@ -93,7 +93,10 @@ describe('Layout', () => {
     const scripts = elements(html, 'script');
     assert.deepEqual(
       scripts.map((s) => [s.attrs.type, s.attrs.src, s.text]),
-      [['module', '/static/js/live-scans.js?v=test', '']],
+      [
+        ['module', '/static/js/submit-once.js?v=test', ''],
+        ['module', '/static/js/live-scans.js?v=test', ''],
+      ],
     );
     assert.ok(!/\sstyle="/.test(html), 'no style attributes');
     assert.ok(!/\son[a-z]+="/.test(html), 'no inline event handlers');

@@ -26,7 +26,7 @@ export type LayoutProps = {
   /** Slot above the page content, e.g. <Announcements> on the home page. */
   announcements?: Child;
   flash?: readonly Flash[];
-  /** Page scripts under /static (e.g. 'js/live-scans.js'), loaded as deferred modules. */
+  /** Page scripts under /static (e.g. 'js/live-scans.js'), loaded as deferred modules after `js/submit-once.js`. */
   scripts?: readonly string[];
   /** The sign-out form's target. */
   signOutAction?: string;
@@ -62,7 +62,8 @@ export function Layout(props: LayoutProps) {
         <link rel="stylesheet" href={assets.url('app.css')} />
         <link rel="icon" href={assets.url('favicon.svg')} type="image/svg+xml" />
         {csrfToken && <meta name="csrf-token" content={csrfToken} />}
-        {scripts.map((s) => (
+        {/* Every page: a POST form is sent once per press (double-clicks), see static/js/submit-once.js. */}
+        {['js/submit-once.js', ...scripts].map((s) => (
           <script type="module" src={assets.url(s)} />
         ))}
       </head>

@@ -33,10 +33,12 @@ export async function readableFarmIds(
 ): Promise<Map<string, Set<string>>> {
   const users = [...new Set(principals.filter((p) => !isAdmin(p)).map((p) => p.userId))];
   const farms = new Map(users.map((id) => [id, new Set<string>()]));
+  // LATERAL: the rule is applied per user (a semi-join on user_farms), not as a sub-plan per user × farm.
   if (users.length === 0) return farms;
   const rows = await sql<{ user_id: string; farm_id: string }[]>`
     SELECT u.id AS user_id, f.id AS farm_id
-      FROM unnest(${users}::uuid[]) AS u(id) JOIN farms f ON ${linkedFarm(sql, sql`u.id`, sql`f.id`)}`;
+      FROM unnest(${users}::uuid[]) AS u(id)
+     CROSS JOIN LATERAL (SELECT f.id FROM farms f WHERE ${linkedFarm(sql, sql`u.id`, sql`f.id`)}) AS f`;
   for (const row of rows) farms.get(row.user_id)?.add(row.farm_id);
   return farms;
 }

@@ -59,6 +59,11 @@ export type AppOptions = {
   migrationsDir?: string;
   /** The dashboard's stylesheet and page scripts (read once); from src/web/static by default. */
   staticAssets?: StaticAssets;
+  /**
+   * How often the open live scan lists re-check their viewers' sessions and farm access (one batched
+   * query pair per tick for all of them); the stream heartbeat interval (15 s) by default. Tests shorten it.
+   */
+  liveRecheckMs?: number;
 };
 
 export type ServerApp = {
@@ -92,6 +97,7 @@ export function createApp({
   clock = Date.now,
   migrationsDir,
   staticAssets = createStaticAssets(),
+  liveRecheckMs,
 }: AppOptions): ServerApp {
   const ingestionLog = createIngestionLogWriter({ sql, log: log.child({ mod: 'ingestion-log' }), metrics });
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -164,7 +170,13 @@ export function createApp({
     ...deps,
     log: log.child({ mod: 'pages' }),
     assets: staticAssets,
-    live: createScanLiveHub({ sql, feed, sessions, log: log.child({ mod: 'live-scans' }) }),
+    live: createScanLiveHub({
+      sql,
+      feed,
+      sessions,
+      log: log.child({ mod: 'live-scans' }),
+      recheckMs: liveRecheckMs,
+    }),
     shutdown: streams.signal,
     tiles: tileUrl ? { url: tileUrl, attribution: config.web.mapTileAttribution } : undefined,
     imageSizes: api.s3 ? createImageSizeReader({ settings: api.s3 }) : undefined,

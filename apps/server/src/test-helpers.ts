@@ -55,11 +55,16 @@ export type TestApp = ServerApp & { metrics: ServerMetrics };
 export function createTestApp(
   sql: Sql,
   overrides: Partial<AppConfig> = {},
-  { clock, plannedSql, log = silentLogger() }: { clock?: () => number; plannedSql?: Sql; log?: Logger } = {},
+  {
+    clock,
+    plannedSql,
+    log = silentLogger(),
+    liveRecheckMs,
+  }: { clock?: () => number; plannedSql?: Sql; log?: Logger; liveRecheckMs?: number } = {},
 ): TestApp {
   const metrics = createServerMetrics({ dbPoolMax: 10, defaults: false });
   return {
-    ...createApp({ sql, plannedSql, config: testConfig(overrides), log, metrics, clock }),
+    ...createApp({ sql, plannedSql, config: testConfig(overrides), log, metrics, clock, liveRecheckMs }),
     metrics,
   };
 }

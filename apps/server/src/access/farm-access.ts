@@ -13,7 +13,34 @@ export type Fragment = PendingQuery<Row[]>;
  */
 export function readableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {
   if (isAdmin(principal)) return sql`TRUE`;
-  return sql`${column} IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${principal.userId})`;
+  return linkedFarm(sql, principal.userId, column);
+}
+
+/** The non-admin read rule: `column` is a farm linked to `user` (an id, or a column for many users). */
+function linkedFarm(sql: Db, user: string | Fragment, column: Fragment): Fragment {
+  return sql`${column} IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${user})`;
+}
+
+/**
+ * The farms each principal may read now, in one query for all of them (the live list's periodic
+ * re-check): user id → farm ids. Admins read every farm and get no entry (check `isAdmin` first).
+ *
+ * @example const farms = await readableFarmIds(sql, principals); farms.get(p.userId)?.has(farmId);
+ */
+export async function readableFarmIds(
+  sql: Db,
+  principals: readonly Principal[],
+): Promise<Map<string, Set<string>>> {
+  const users = [...new Set(principals.filter((p) => !isAdmin(p)).map((p) => p.userId))];
+  const farms = new Map(users.map((id) => [id, new Set<string>()]));
+  // LATERAL: the rule is applied per user (a semi-join on user_farms), not as a sub-plan per user × farm.
+  if (users.length === 0) return farms;
+  const rows = await sql<{ user_id: string; farm_id: string }[]>`
+    SELECT u.id AS user_id, f.id AS farm_id
+      FROM unnest(${users}::uuid[]) AS u(id)
+     CROSS JOIN LATERAL (SELECT f.id FROM farms f WHERE ${linkedFarm(sql, sql`u.id`, sql`f.id`)}) AS f`;
+  for (const row of rows) farms.get(row.user_id)?.add(row.farm_id);
+  return farms;
 }
 
 export function writableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { Db } from '../access/farm-access.ts';
+import type { Db, Fragment } from '../access/farm-access.ts';
 import type { AuthConfig } from '../config.ts';
 import type { Principal } from './principal.ts';
 import type { RoleName } from './roles.ts';
@@ -18,6 +18,11 @@ export type SessionStore = {
    * `db` runs it inside a caller's transaction (a correction re-checks its author there).
    */
   check(sessionHash: Buffer, db?: Db): Promise<Principal | undefined>;
+  /**
+   * `check` for many sessions in one query (the live list's periodic re-check): the principals of the
+   * sessions still live, keyed by the session hash in hex; a hash missing from the map is over.
+   */
+  checkMany(sessionHashes: readonly Buffer[]): Promise<Map<string, Principal>>;
   /** Ends one session (sign-out); true when it existed. */
   end(sessionHash: Buffer): Promise<boolean>;
   /** Ends every session of a user, except `keep` (password change keeps the current one). */
@@ -32,6 +37,7 @@ const withoutStale = ({ stale: _, ...principal }: Principal & { stale: boolean }
 const TOUCH_INTERVAL_SECONDS = 60;
 
 type Row = {
+  token_hash: Buffer;
   user_id: string;
   csrf_token: string;
   email: string;
@@ -49,25 +55,27 @@ type Row = {
  */
 export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConfig }): SessionStore {
   const idle = config.sessionIdleSeconds;
-  const live = async (hash: Buffer, db: Db = sql): Promise<(Principal & { stale: boolean }) | undefined> => {
-    const [row] = await db<Row[]>`
-      SELECT s.user_id, s.csrf_token, u.email, u.full_name,
+  /** The live sessions among those `match` selects (a condition on `s.token_hash`). */
+  const liveRows = (db: Db, match: Fragment) => db<Row[]>`
+      SELECT s.token_hash, s.user_id, s.csrf_token, u.email, u.full_name,
              ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                    WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
              s.last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}) AS stale
         FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.token_hash = ${hash} AND s.expires_at > now()
+       WHERE ${match} AND s.expires_at > now()
          AND s.last_seen_at > now() - make_interval(secs => ${idle}) AND u.status = 'active'`;
-    if (row === undefined) return undefined;
-    return {
-      userId: row.user_id,
-      email: row.email,
-      fullName: row.full_name,
-      roles: row.roles,
-      csrfToken: row.csrf_token,
-      sessionHash: hash,
-      stale: row.stale,
-    };
+  const toPrincipal = (row: Row): Principal & { stale: boolean } => ({
+    userId: row.user_id,
+    email: row.email,
+    fullName: row.full_name,
+    roles: row.roles,
+    csrfToken: row.csrf_token,
+    sessionHash: row.token_hash,
+    stale: row.stale,
+  });
+  const live = async (hash: Buffer, db: Db = sql): Promise<(Principal & { stale: boolean }) | undefined> => {
+    const [row] = await liveRows(db, db`s.token_hash = ${hash}`);
+    return row && { ...toPrincipal(row), sessionHash: hash };
   };
   return {
     async create(userId, { address, userAgent }) {
@@ -92,6 +100,17 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
     async check(sessionHash, db) {
       const principal = await live(sessionHash, db);
       return principal && withoutStale(principal);
+    },
+
+    async checkMany(sessionHashes) {
+      if (sessionHashes.length === 0) return new Map();
+      // postgres.js cannot send a bytea[] parameter: the hashes travel as hex text.
+      const hexes = sessionHashes.map((h) => h.toString('hex'));
+      const rows = await liveRows(
+        sql,
+        sql`s.token_hash IN (SELECT decode(h, 'hex') FROM unnest(${hexes}::text[]) h)`,
+      );
+      return new Map(rows.map((row) => [row.token_hash.toString('hex'), withoutStale(toPrincipal(row))]));
     },
 
     async end(sessionHash) {

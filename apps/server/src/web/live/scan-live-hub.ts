@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { readableFarmIds } from '../../access/farm-access.ts';
 import type { ScanFilters } from '../../access/scan-filters.ts';
 import { findScanListRow, type ScanListRow } from '../../access/scan-list-query.ts';
-import type { Principal } from '../../auth/principal.ts';
+import { isAdmin, type Principal } from '../../auth/principal.ts';
 import type { SessionStore } from '../../auth/session-store.ts';
 import type { ScanChange, ScanChangeFeed } from './scan-change-feed.ts';
 
@@ -12,7 +13,7 @@ export type LiveWatch = {
   filters: ScanFilters;
   /** A changed scan this viewer may see and whose list (filters) shows it, as a list row. */
   deliver(row: ScanListRow): Promise<void> | void;
-  /** The viewer's session is over (signed out, expired, disabled): close the stream. */
+  /** The viewer's session is over (signed out, expired, disabled) or they lost access: close the stream. */
   end(): void;
 };
 
@@ -23,6 +24,17 @@ export type ScanLiveHub = {
   size(): number;
 };
 
+/** What the viewer could read when their stream opened: admin, else these farms. */
+type OpenedWith = { admin: boolean; farms: ReadonlySet<string> };
+
+/** Whether `now` (and the farms non-admins read now) still covers what the stream opened with. */
+function keepsAccess(opened: OpenedWith, now: Principal, farmsNow: Map<string, Set<string>>): boolean {
+  if (isAdmin(now)) return true;
+  if (opened.admin) return false;
+  const readable = farmsNow.get(now.userId);
+  return [...opened.farms].every((farm) => readable?.has(farm));
+}
+
 /**
  * Fans the process's one scan-change feed out to the open live lists, re-checking access for every
  * event: the viewer's session is read again (a signed-out or disabled user gets nothing more and their
@@ -31,6 +43,11 @@ export type ScanLiveHub = {
  * Viewers sharing a session and filters share one query. Changes are handled one at a time, and
  * several changes of one scan waiting in the queue are handled once.
  *
+ * Between events, one process-wide timer re-checks every open stream each `recheckMs` (the heartbeat
+ * interval by default): one query for all their sessions (`sessions.checkMany`) and one for the farms
+ * those users read now (`readableFarmIds`). A stream ends when its session is over or its user lost
+ * admin or a farm they could read when it opened, so the page reconnects and shows what they may see now.
+ *
  * @example const hub = createScanLiveHub({ sql, feed, sessions, log }); await hub.watch({ principal, filters, deliver, end });
  */
 export function createScanLiveHub({
@@ -38,20 +55,22 @@ export function createScanLiveHub({
   feed,
   sessions,
   log,
+  recheckMs = 15_000,
 }: {
   sql: Sql;
   feed: ScanChangeFeed;
-  sessions: Pick<SessionStore, 'check'>;
+  sessions: Pick<SessionStore, 'check' | 'checkMany'>;
   log: Logger;
+  recheckMs?: number;
 }): ScanLiveHub {
-  const watches = new Set<LiveWatch>();
+  const watches = new Map<LiveWatch, OpenedWith>();
   const queue = new Map<string, ScanChange>();
   let draining = false;
   let unsubscribe: Promise<() => void> | undefined;
 
   async function dispatch(change: ScanChange) {
     const bySession = new Map<string, LiveWatch[]>();
-    for (const w of watches) {
+    for (const w of watches.keys()) {
       const key = w.principal.sessionHash.toString('hex');
       bySession.set(key, [...(bySession.get(key) ?? []), w]);
     }
@@ -95,20 +114,60 @@ export function createScanLiveHub({
     if (!draining) void drain();
   };
 
+  let timer: NodeJS.Timeout | undefined;
+  let rechecking = false;
+
+  async function recheck() {
+    if (rechecking) return;
+    rechecking = true;
+    try {
+      const open = [...watches];
+      const hashes = new Map(
+        open.map(([w]) => [w.principal.sessionHash.toString('hex'), w.principal.sessionHash]),
+      );
+      const live = await sessions.checkMany([...hashes.values()]);
+      const farmsNow = await readableFarmIds(sql, [...live.values()]);
+      for (const [w, opened] of open) {
+        const now = live.get(w.principal.sessionHash.toString('hex'));
+        if (!watches.has(w) || (now !== undefined && keepsAccess(opened, now, farmsNow))) continue;
+        forget(w);
+        w.end();
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'live streams not re-checked; trying again at the next tick');
+    } finally {
+      rechecking = false;
+    }
+  }
+
+  /** Drops a watch; the timer runs only while streams are open. */
+  function forget(w: LiveWatch) {
+    watches.delete(w);
+    if (watches.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  }
+
+  async function openedWith(principal: Principal): Promise<OpenedWith> {
+    if (isAdmin(principal)) return { admin: true, farms: new Set() };
+    const farms = await readableFarmIds(sql, [principal]);
+    return { admin: false, farms: farms.get(principal.userId) ?? new Set() };
+  }
+
   return {
     async watch(w) {
-      watches.add(w);
+      watches.set(w, await openedWith(w.principal));
+      timer ??= setInterval(() => void recheck(), recheckMs).unref();
       try {
         unsubscribe ??= feed.subscribe(onChange);
         await unsubscribe;
       } catch (err) {
         unsubscribe = undefined;
-        watches.delete(w);
+        forget(w);
         throw err;
       }
-      return () => {
-        watches.delete(w);
-      };
+      return () => forget(w);
     },
     size: () => watches.size,
   };

@@ -5,6 +5,7 @@ import { silentLogger } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
 import type { ScanListRow } from '../../access/scan-list-query.ts';
 import type { Principal } from '../../auth/principal.ts';
+import type { RoleName } from '../../auth/roles.ts';
 import { createSessionStore } from '../../auth/session-store.ts';
 import { testAuthConfig } from '../../test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../../test-seed.ts';
@@ -39,7 +40,7 @@ before(async () => {
     principals[name] = (await sessions().find(session.token))!;
   }
   feed = createScanChangeFeed({ sql, log: silentLogger(), watchdogMs: 300 });
-  hub = createScanLiveHub({ sql, feed, sessions: sessions(), log: silentLogger() });
+  hub = createScanLiveHub({ sql, feed, sessions: sessions(), log: silentLogger(), recheckMs: 50 });
 });
 after(async () => {
   await feed?.close();
@@ -47,11 +48,11 @@ after(async () => {
 });
 
 /** Watches as `who` with `filters`; returns what arrived and whether the stream was ended. */
-async function watchAs(who: string, filters = {}) {
+async function watchAs(who: string | Principal, filters = {}) {
   const rows: ScanListRow[] = [];
   const state = { ended: false };
   const stop = await hub.watch({
-    principal: principals[who]!,
+    principal: typeof who === 'string' ? principals[who]! : who,
     filters,
     deliver: (row) => void rows.push(row),
     end: () => (state.ended = true),
@@ -137,21 +138,100 @@ describe('the live hub', () => {
     graded.stop();
   });
 
-  test('losing access or the session stops delivery: removed from the farm, then signed out (stream ended)', async () => {
+  test('losing access to the farm stops delivery and ends the stream, with no scan change needed', async () => {
     const a = await watchAs('farmerA');
     await db.sql`DELETE FROM user_farms WHERE user_id = ${principals.farmerA!.userId}`;
+    await waitFor(() => a.state.ended, { what: 'the removed viewer’s stream ended' });
     await seedScan(db.sql, { farmId: ids.farmA!, deviceId: ids.deviceA! });
     const admin = await watchAs('admin');
     await seedScan(db.sql, { farmId: ids.farmA!, deviceId: ids.deviceA! });
     await waitFor(() => admin.rows.length === 1, { what: 'the admin still hears' });
     assert.equal(a.rows.length, 0, 'no longer on the farm: nothing');
-    assert.equal(a.state.ended, false);
-    await sessions().end(principals.farmerA!.sessionHash);
-    await seedScan(db.sql, { farmId: ids.farmA!, deviceId: ids.deviceA! });
+    a.stop();
+    admin.stop();
+  });
+
+  describe('the periodic re-check (every recheckMs, no scan change needed)', () => {
+    let n = 0;
+    /** A new user with a session; `farms` are farm keys of `ids`. */
+    async function viewer(roles: RoleName[], farms: string[] = []) {
+      const user = await seedUser(db.sql, `viewer${++n}@example.com`, roles, {
+        farms: farms.map((f) => ({ id: ids[f]! })),
+      });
+      const session = await sessions().create(user.id, { address: '127.0.0.1', userAgent: 'test' });
+      return (await sessions().find(session.token))!;
+    }
+    /** Watches as `lost` and `kept`; `lose` takes something away from `lost`; `lost`'s stream must end and
+     * `kept`'s not (both are checked in the same tick, so `kept` was checked once `lost` ended). */
+    async function endsOnlyFor(lost: Principal, kept: Principal, lose: () => Promise<unknown>) {
+      const [gone, stays] = [await watchAs(lost), await watchAs(kept)];
+      await new Promise((r) => setTimeout(r, 120)); // a few ticks with nothing changed: both stay
+      assert.deepEqual([gone.state.ended, stays.state.ended], [false, false]);
+      await lose();
+      await waitFor(() => gone.state.ended, { what: 'the stream ended' });
+      assert.equal(stays.state.ended, false, 'a viewer who kept access keeps the stream');
+      gone.stop();
+      stays.stop();
+    }
+
+    test('signed out in another tab', async () => {
+      const [lost, kept] = [await viewer(['farmer'], ['farmA']), await viewer(['farmer'], ['farmA'])];
+      await endsOnlyFor(lost, kept, () => sessions().end(lost.sessionHash));
+    });
+
+    test('session expired', async () => {
+      const [lost, kept] = [await viewer(['farmer'], ['farmA']), await viewer(['farmer'], ['farmA'])];
+      await endsOnlyFor(
+        lost,
+        kept,
+        () => db.sql`UPDATE sessions SET expires_at = now() WHERE token_hash = ${lost.sessionHash}`,
+      );
+    });
+
+    test('user disabled', async () => {
+      const [lost, kept] = [await viewer(['technician'], ['farmA']), await viewer(['admin'])];
+      await endsOnlyFor(
+        lost,
+        kept,
+        () => db.sql`UPDATE users SET status = 'disabled' WHERE id = ${lost.userId}`,
+      );
+    });
+
+    test('a farmer removed from one of their farms; a farmer added to one keeps the stream', async () => {
+      const [lost, kept] = [
+        await viewer(['farmer'], ['farmA', 'farmB']),
+        await viewer(['farmer'], ['farmA']),
+      ];
+      await endsOnlyFor(lost, kept, async () => {
+        await db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${kept.userId}, ${ids.farmB!})`;
+        await db.sql`DELETE FROM user_farms WHERE user_id = ${lost.userId} AND farm_id = ${ids.farmB!}`;
+      });
+    });
+
+    test('a technician unassigned from their farm', async () => {
+      const [lost, kept] = [await viewer(['technician'], ['farmA']), await viewer(['technician'], ['farmA'])];
+      await endsOnlyFor(lost, kept, () => db.sql`DELETE FROM user_farms WHERE user_id = ${lost.userId}`);
+    });
+
+    test('the admin role taken (a farmer on no farm now); an admin keeping it keeps the stream', async () => {
+      const [lost, kept] = [await viewer(['admin', 'farmer']), await viewer(['admin'])];
+      await endsOnlyFor(
+        lost,
+        kept,
+        () =>
+          db.sql`DELETE FROM user_roles WHERE user_id = ${lost.userId}
+                 AND role_id = (SELECT id FROM roles WHERE name = 'admin')`,
+      );
+    });
+  });
+
+  test('signed out: a scan change ends the stream too (the per-event check)', async () => {
+    const a = await watchAs('farmerB');
+    await sessions().end(principals.farmerB!.sessionHash);
+    await seedScan(db.sql, { farmId: ids.farmB!, deviceId: ids.deviceB! });
     await waitFor(() => a.state.ended, { what: 'the signed-out viewer’s stream ended' });
     assert.equal(a.rows.length, 0);
     a.stop();
-    admin.stop();
   });
 
   test('the LISTEN connection killed by the database: events flow again', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testConfig, useTestApp } from '../../test-helpers.ts';
-import { seedScan } from '../../test-seed.ts';
+import { createTestApp, testConfig, useTestApp } from '../../test-helpers.ts';
+import { seedScan, seedUser } from '../../test-seed.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 import { pageClient, strip, textById } from './test-page-client.ts';
 
@@ -64,6 +64,26 @@ describe('scans list', () => {
     while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
     assert.equal(await listening(), 1);
     await reader.cancel();
+  });
+
+  test('GET /scans/events ends when the viewer is removed from the farm (the hub re-checks every liveRecheckMs)', async () => {
+    const app = createTestApp(ctx.db.sql, {}, { liveRecheckMs: 50 });
+    try {
+      const user = await seedUser(ctx.db.sql, 'removed-live@example.com', ['farmer'], {
+        farms: [{ id: w.farmA }],
+      });
+      const viewer = await pageClient(app.app, user.email);
+      const res = await app.app.request('/scans/events', { headers: { cookie: viewer.api.cookie! } });
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
+      await ctx.db.sql`DELETE FROM user_farms WHERE user_id = ${user.id}`;
+      // No scan changes: only the periodic re-check can end it. The body ends (done), not an error.
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
+    } finally {
+      await app.closeStreams();
+    }
   });
 
   test("a farmer sees their farm's scans, never another farm's; an admin sees all", async () => {

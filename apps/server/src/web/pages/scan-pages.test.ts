@@ -80,7 +80,12 @@ describe('scans list', () => {
       while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
       await ctx.db.sql`DELETE FROM user_farms WHERE user_id = ${user.id}`;
       // No scan changes: only the periodic re-check can end it. The body ends (done), not an error.
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read());
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+        rest += new TextDecoder().decode(chunk.value);
+      // The page is told to reload (its rows may be of a farm it no longer sees; a signed-out viewer
+      // lands on sign-in) rather than reconnect and keep what it shows.
+      assert.match(rest, /event: reload\n/);
     } finally {
       await app.closeStreams();
     }

@@ -70,7 +70,9 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
             principal,
             filters,
             deliver: async (row) => send(scanRowEvent(await toScanRow(row, signer))),
-            end: () => ended.abort(),
+            // The session ended or the viewer lost a farm: the page reloads (to sign-in, or to the
+            // list it may now see) instead of reconnecting and keeping rows it may no longer see.
+            end: () => void send({ event: 'reload', data: 'access changed' }).finally(() => ended.abort()),
           });
           await send({ event: 'ready', data: 'ok' });
           return stop;

@@ -18,6 +18,12 @@ function connect(src, attempt) {
   events.addEventListener('ready', () => {
     table.dataset.live = 'ready';
   });
+  // The server ends the stream with `reload` when this viewer's session is over or they lost access
+  // to a farm: reload (to sign-in, or to the list they may see now) rather than reconnect.
+  events.addEventListener('reload', () => {
+    events.close();
+    location.reload();
+  });
   events.addEventListener('scan', (e) => {
     try {
       place(JSON.parse(e.data));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
+import { handWrittenPng } from '@cti/testkit';
 import { toGrayImage } from './image-input.ts';
 import { encodeBmp24, encodePng, padGray, syntheticScan, tintedRgb } from './test-fixtures.ts';
 
@@ -149,25 +149,7 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
 
 /** An 8-bit gray PNG declaring width×height: zero rows (deflate ~1000:1), or with `pixels: false` no rows at all. */
 function grayPngDeclaring(width: number, height: number, { pixels = true } = {}): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(4 + typed.length + 4);
-    out.writeUInt32BE(data.length, 0);
-    typed.copy(out, 4);
-    out.writeUInt32BE(crc32(typed), 4 + typed.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth, colour type 0 (gray)
-  const rows = pixels ? Buffer.alloc((1 + width) * height) : Buffer.alloc(0);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(rows, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return handWrittenPng({ width, height, ...(pixels ? {} : { rows: null }) });
 }
 
 test('an image declaring more than 40 MP is refused from its header, before decoding: exit 2 naming size and limit', async () => {

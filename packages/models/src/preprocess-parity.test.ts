@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { crc32, deflateSync } from 'node:zlib';
 import { decodeGray, generatePhantom } from '@cti/imaging';
+import { handWrittenPng } from '@cti/testkit';
 import sharp from 'sharp';
 import { toGrayImage } from './image-input.ts';
 import { preprocess } from './preprocess.ts';
@@ -132,27 +132,10 @@ test('RGBA PNG with transparent pixels: alpha is dropped, not composited, in bot
 
 /** A 16-bit gray PNG written by hand (big-endian samples, as the format stores them). */
 function gray16Png(width: number, height: number, value: (i: number) => number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(4 + typed.length + 4);
-    out.writeUInt32BE(data.length, 0);
-    typed.copy(out, 4);
-    out.writeUInt32BE(crc32(typed), 4 + typed.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 16; // bit depth, colour type 0 (gray)
   const rows = Buffer.alloc((1 + 2 * width) * height);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) rows.writeUInt16BE(value(y * width + x), y * (1 + 2 * width) + 1 + 2 * x);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return handWrittenPng({ width, height, bitDepth: 16, rows });
 }
 
 test('16-bit gray PNG: both keep the high byte (sharp’s v >> 8), Python no longer clips at 255', async () => {

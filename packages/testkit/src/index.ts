@@ -1,4 +1,5 @@
 export { createNotificationSink, type NotificationSink } from './notification-sink.ts';
+export { type HandWrittenPngOptions, handWrittenPng } from './png-bytes.ts';
 export { type Rgw, RgwStartError, type StartRgwOptions, startRgw } from './rgw.ts';
 export { acquireRgw, type SharedRgw } from './rgw-shared.ts';
 export { createRgwTopic, notifyObjectCreated, type RgwTopicOptions } from './rgw-topics.ts';

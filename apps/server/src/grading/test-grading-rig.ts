@@ -4,13 +4,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { crc32, deflateSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, rawObjectKey, type WebhookBody } from '@cti/contracts';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { encodePng, generatePhantom, type PhantomKind, toGray } from '@cti/imaging';
-import { type S3Peer, type S3PeerKind, startS3Peer, waitFor } from '@cti/testkit';
+import { handWrittenPng, type S3Peer, type S3PeerKind, startS3Peer, waitFor } from '@cti/testkit';
 import { createTestApp, SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, type TestApp } from '../test-helpers.ts';
 
 const MAIN = new URL('../main.ts', import.meta.url).pathname;
@@ -48,26 +47,7 @@ export function pngDeclaring(
   height: number,
   { rgb = false, pixels = true }: { rgb?: boolean; pixels?: boolean } = {},
 ): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(4 + typed.length + 4);
-    out.writeUInt32BE(data.length, 0);
-    typed.copy(out, 4);
-    out.writeUInt32BE(crc32(typed), 4 + typed.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = rgb ? 2 : 0; // colour type
-  const rows = pixels ? Buffer.alloc((1 + width * (rgb ? 3 : 1)) * height) : Buffer.alloc(0);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(rows, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return handWrittenPng({ width, height, colourType: rgb ? 2 : 0, ...(pixels ? {} : { rows: null }) });
 }
 
 export type SpawnedWorker = {

@@ -6,7 +6,7 @@ import { decodeRaster } from '../image-codec.ts';
 import { drawText, textWidth } from '../phantom/bitmap-font.ts';
 import { generatePhantom } from '../phantom/generate-phantom.ts';
 import { HZAU_PNG, REFERENCE_DIR, USTOOL_BMP } from '../test-fixtures.ts';
-import { readDepthRuler } from './ruler-reading.ts';
+import { RULER_SEARCH_BUDGET, readDepthRuler } from './ruler-reading.ts';
 
 const BACKFAT_PNG = `${REFERENCE_DIR}hzau-1518-backfat.png`;
 const haveReferences = existsSync(HZAU_PNG);
@@ -234,5 +234,24 @@ describe('readDepthRuler on other screen furniture', () => {
     const r = readDepthRuler(img, { scanArea: sa });
     assert.equal(r.found, false);
     assert.equal(!r.found && r.reason, 'ambiguous_tick_unit');
+  });
+});
+
+describe('readDepthRuler on images no scanner draws', () => {
+  it('a large noise image is no ruler, named as over the search budget, not seconds of searching', () => {
+    // 2000×2000 uniform RGB noise: ~8500 tick-like marks, ~0.7 M pairs in aligned columns.
+    const width = 2000;
+    const height = 2000;
+    const data = new Uint8Array(width * height * 3);
+    for (let i = 0, s = 1; i < data.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      data[i] = s >>> 24;
+    }
+    const r = readDepthRuler({ data, width, height, channels: 3 });
+    assert.equal(!r.found && r.reason, 'no_ruler', JSON.stringify(r));
+    assert.match(
+      !r.found ? r.detail : '',
+      new RegExp(`over the ruler search's budget of ${RULER_SEARCH_BUDGET}`),
+    );
   });
 });

@@ -46,6 +46,14 @@ const MIN_DEPTH_MM = 20;
 const MAX_DEPTH_MM = 400;
 /** Tick intervals rulers use, cm. */
 const TICK_UNITS_CM = [0.1, 0.2, 0.25, 0.5, 1, 2];
+/**
+ * The progression search's budget, in pairs of marks within one aligned group (Σ n² over the groups):
+ * it proposes ~36 periods per mark and scores each against every mark of the group, ~1 µs a pair.
+ * Scanner screens and phantoms need a few thousand; a 1920×1080 noise image ~0.2 M. Noise or a crafted
+ * image of tens of megapixels needs millions (6000×6000 noise 19 M, ~20 s), so past the budget the
+ * image reads as no ruler, with the reason, instead of holding a grading worker that long.
+ */
+export const RULER_SEARCH_BUDGET = 500_000;
 
 type Candidate = { ticks: TickMark[]; progression: Progression; byIndex: Map<number, TickMark> };
 
@@ -179,7 +187,16 @@ export function readDepthRuler(image: RasterImage | GrayImage, options: RulerOpt
   const { plane, threshold, ticks } = findTickMarks(image, margins);
   // A depth ruler spans most of the field; a short run of aligned marks is something else.
   const fieldPx = margins.scanArea ? margins.scanArea[3] - margins.scanArea[1] : plane.height;
-  const candidates = alignedGroups(ticks)
+  const groups = alignedGroups(ticks);
+  const pairs = groups.reduce((sum, g) => sum + g.length ** 2, 0);
+  if (pairs > RULER_SEARCH_BUDGET) {
+    return {
+      found: false,
+      reason: 'no_ruler',
+      detail: `${ticks.length} tick-like marks in ${groups.length} aligned columns, ${pairs} pairs to search: over the ruler search's budget of ${RULER_SEARCH_BUDGET} (no scanner screen is that busy)`,
+    };
+  }
+  const candidates = groups
     .map(candidateFrom)
     .filter((c): c is Candidate => c !== null)
     .filter((c) => c.progression.period * c.progression.indices.at(-1)! >= 0.35 * fieldPx)

@@ -53,17 +53,22 @@ export async function findAnnouncement(sql: Db, id: string) {
   return row && announcementView(row);
 }
 
+/**
+ * A new announcement; its id. With `id` (a page form's one-time token, web/pages/create-token.ts) an
+ * announcement that already has that id is left as it is and its id returned: one row per form.
+ */
 export async function createAnnouncement(
   sql: Db,
   by: string,
   input: Required<Pick<AnnouncementInput, 'title' | 'body'>> & AnnouncementInput,
+  id?: string,
 ) {
   const [row] = await sql<{ id: string }[]>`
-    INSERT INTO announcements (title, body, format, published_at, expires_at, created_by)
-    VALUES (${input.title.trim()}, ${input.body}, ${input.format ?? 'plain'}, ${input.published_at ?? sql`now()`},
-            ${input.expires_at ?? null}, ${by})
-    RETURNING id`.catch(windowProblem);
-  return row!.id;
+    INSERT INTO announcements (id, title, body, format, published_at, expires_at, created_by)
+    VALUES (${id ?? sql`gen_random_uuid()`}, ${input.title.trim()}, ${input.body}, ${input.format ?? 'plain'},
+            ${input.published_at ?? sql`now()`}, ${input.expires_at ?? null}, ${by})
+    ${id === undefined ? sql`` : sql`ON CONFLICT (id) DO NOTHING`} RETURNING id`.catch(windowProblem);
+  return row?.id ?? id!;
 }
 
 export async function updateAnnouncement(sql: Db, id: string, input: AnnouncementInput): Promise<boolean> {

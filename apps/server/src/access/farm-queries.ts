@@ -52,9 +52,14 @@ async function geometry(sql: Db, input: FarmInput) {
 const geom = (sql: Db, text: string | null) =>
   text === null ? sql`NULL` : sql`ST_SetSRID(ST_GeomFromGeoJSON(${text}), 4326)`;
 
+/**
+ * A new farm; its id. With `id` (a page form's one-time token, web/pages/create-token.ts) a farm that
+ * already has that id is left as it is and its id returned: the same form sent twice makes one farm.
+ */
 export async function createFarm(
   sql: Db,
   input: Required<Pick<FarmInput, 'name'>> & FarmInput,
+  id?: string,
 ): Promise<string> {
   const g = await geometry(sql, input);
   const centroid =
@@ -64,8 +69,10 @@ export async function createFarm(
         ? sql`ST_Centroid(${geom(sql, g.geofence)})`
         : sql`NULL`;
   const [row] = await sql<{ id: string }[]>`
-    INSERT INTO farms (name, geofence, centroid) VALUES (${input.name.trim()}, ${geom(sql, g.geofence ?? null)}, ${centroid}) RETURNING id`;
-  return row!.id;
+    INSERT INTO farms (id, name, geofence, centroid)
+    VALUES (${id ?? sql`gen_random_uuid()`}, ${input.name.trim()}, ${geom(sql, g.geofence ?? null)}, ${centroid})
+    ${id === undefined ? sql`` : sql`ON CONFLICT (id) DO NOTHING`} RETURNING id`;
+  return row?.id ?? id!;
 }
 
 /** Name, geofence, centroid of a farm: 404-able (false) when not visible, 403 when visible but not writable. */

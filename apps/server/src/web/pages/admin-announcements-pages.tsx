@@ -13,6 +13,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextAreaField, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { CREATE_TOKEN_FIELD, createdIdFrom, newCreateToken } from './create-token.ts';
 import {
   attempt,
   emptyField,
@@ -80,6 +81,7 @@ export function adminAnnouncementPages(app: PageRouter, deps: PageDeps) {
               <h2 id="new-announcement-title">New announcement</h2>
               <form method="post" action="/admin/announcements" novalidate>
                 <input type="hidden" name="_csrf" value={principal.csrfToken} />
+                <input type="hidden" name={CREATE_TOKEN_FIELD} value={newCreateToken()} />
                 <ErrorSummary errors={errors} />
                 <TextField
                   name="title"
@@ -188,7 +190,8 @@ export function adminAnnouncementPages(app: PageRouter, deps: PageDeps) {
         format: values.format as AnnouncementInput['format'],
         expires_at: utcInstant(values.expires_at ?? ''),
       });
-      return createAnnouncement(sql, userOf(c).userId, input);
+      const by = userOf(c).userId;
+      return createAnnouncement(sql, by, input, createdIdFrom(form, by));
     }, LABELS);
     if (!done.ok) return render(c, { values, errors: done.errors });
     return redirectDone(c, '/admin/announcements', 'announcement-created');

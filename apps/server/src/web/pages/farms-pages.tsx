@@ -19,6 +19,7 @@ import { EmptyState } from '../components/empty-state.tsx';
 import { CheckboxField, ErrorSummary, TextAreaField, TextField } from '../components/form-field.tsx';
 import { FarmMap, type GeoJsonPolygon } from '../map/farm-map.tsx';
 import type { Grade } from '../view-types.ts';
+import { CREATE_TOKEN_FIELD, createdIdFrom, newCreateToken } from './create-token.ts';
 import {
   attempt,
   emptyField,
@@ -113,6 +114,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
                 state={create ?? { values: {}, errors: {} }}
                 csrf={principal.csrfToken}
                 submit="Create farm"
+                createToken={newCreateToken()}
               />
             )}
           </>
@@ -230,7 +232,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
     const values = { name: textOf(form, 'name'), geofence: textOf(form, 'geofence') };
     const done = await attempt(async () => {
       const input = validated(FARM_CREATE, farmInput(values));
-      return createFarm(sql, { ...input, name: input.name ?? '' });
+      return createFarm(sql, { ...input, name: input.name ?? '' }, createdIdFrom(form, principal.userId));
     }, FARM_LABELS);
     if (!done.ok) return renderList(c, { values, errors: done.errors });
     return redirectDone(c, `/farms/${done.value}`, 'farm-created');
@@ -294,18 +296,22 @@ function FarmEditForm({
   state,
   csrf,
   submit,
+  createToken,
 }: {
   title: string;
   action: string;
   state: FarmForm;
   csrf: string;
   submit: string;
+  /** The create form's one-time token (create-token.ts): the same form sent twice makes one farm. */
+  createToken?: string;
 }) {
   return (
     <section aria-labelledby="farm-form-title">
       <h2 id="farm-form-title">{title}</h2>
       <form method="post" action={action} novalidate>
         <input type="hidden" name="_csrf" value={csrf} />
+        {createToken && <input type="hidden" name={CREATE_TOKEN_FIELD} value={createToken} />}
         <ErrorSummary errors={state.errors} />
         <TextField
           name="name"

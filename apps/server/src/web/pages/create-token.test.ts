@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../../test-helpers.ts';
+import { type SeedUser, seedUser } from '../../test-seed.ts';
+import { idForCreateToken } from './create-token.ts';
+import { pageClient } from './test-page-client.ts';
+
+// The create forms without a natural key (farm, announcement) carry a one-time token, so a form sent
+// twice — without JavaScript, or retried by a flaky connection — makes one row: the new row's id is
+// derived from (user, token) and a second insert of that id does nothing. Raw POSTs through
+// app.request, sent together, on a real database.
+
+let admin: SeedUser;
+let other: SeedUser;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      admin = await seedUser(db.sql, 'admin@example.com', ['admin']);
+      other = await seedUser(db.sql, 'other-admin@example.com', ['admin']);
+    },
+  },
+);
+const sql = () => ctx.db.sql;
+const token = () => randomBytes(16).toString('base64url');
+const tokenIn = (html: string) => /name="_create_token" value="([^"]*)"/.exec(html)?.[1];
+
+async function farmsNamed(name: string) {
+  return sql()<{ id: string }[]>`SELECT id FROM farms WHERE name = ${name} ORDER BY id`;
+}
+async function announcementsTitled(title: string) {
+  return sql()<{ id: string; created_by: string }[]>`
+    SELECT id, created_by FROM announcements WHERE title = ${title} ORDER BY id`;
+}
+
+describe('create farm', () => {
+  test('each render of the farms page carries a fresh token', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const [a, b] = [tokenIn((await client.get('/farms')).html), tokenIn((await client.get('/farms')).html)];
+    assert.match(a ?? '', /^[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(a, b);
+  });
+
+  test('two concurrent POSTs with the same token: one farm, both 303 to it', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const fields = { name: 'Twin Farm', geofence: '', _create_token: token() };
+    const [first, second] = await Promise.all([client.post('/farms', fields), client.post('/farms', fields)]);
+    const rows = await farmsNamed('Twin Farm');
+    assert.equal(rows.length, 1);
+    assert.deepEqual([first.status, second.status], [303, 303]);
+    assert.equal(first.location, `/farms/${rows[0]!.id}?done=farm-created`);
+    assert.equal(second.location, first.location);
+    // A later retry of the same form still lands on the same farm.
+    const late = await client.post('/farms', fields);
+    assert.equal(late.location, first.location);
+    assert.equal((await farmsNamed('Twin Farm')).length, 1);
+  });
+
+  test('a submit that arrives while the first is uncommitted waits for it, then lands on the same farm', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const t = token();
+    const id = idForCreateToken(admin.id, t);
+    let commit!: () => void;
+    let inserted!: () => void;
+    const holding = new Promise<void>((resolve) => (inserted = resolve));
+    const first = sql().begin(async (tx) => {
+      await tx`INSERT INTO farms (id, name) VALUES (${id}, 'Held Farm')`;
+      inserted();
+      await new Promise<void>((resolve) => (commit = resolve));
+    });
+    await holding;
+    let answered = false;
+    const second = client.post('/farms', { name: 'Held Farm', _create_token: t }).finally(() => {
+      answered = true;
+    });
+    // The page's INSERT is blocked on the uncommitted row's key before the first commits (a page that
+    // answered without waiting ends the loop and fails below).
+    while (!answered) {
+      const [waiting] = await sql()`SELECT count(*)::int AS n FROM pg_stat_activity
+                                     WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO farms%'`;
+      if (waiting!.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    commit();
+    await first;
+    const res = await second;
+    assert.equal(res.status, 303);
+    assert.equal(res.location, `/farms/${id}?done=farm-created`);
+    assert.equal((await farmsNamed('Held Farm')).length, 1);
+  });
+
+  test('different tokens make different farms (names are not unique)', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const [a, b] = await Promise.all([
+      client.post('/farms', { name: 'Pine Farm', _create_token: token() }),
+      client.post('/farms', { name: 'Pine Farm', _create_token: token() }),
+    ]);
+    assert.equal((await farmsNamed('Pine Farm')).length, 2);
+    assert.notEqual(a.location, b.location);
+  });
+
+  test("a token reused by another user makes that user's own farm", async () => {
+    const fields = { name: 'Shared Token Farm', _create_token: token() };
+    const mine = await (await pageClient(ctx.server.app, admin.email)).post('/farms', fields);
+    const theirs = await (await pageClient(ctx.server.app, other.email)).post('/farms', fields);
+    assert.deepEqual([mine.status, theirs.status], [303, 303]);
+    assert.notEqual(theirs.location, mine.location);
+    assert.equal((await farmsNamed('Shared Token Farm')).length, 2);
+  });
+
+  test('a missing or malformed token keeps a random id: every submit is a farm, never a 500', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const bad = ['', 'short', 'x'.repeat(300), 'has spaces and ünïcode 12345', '../../../etc/passwd//////'];
+    for (const t of bad) {
+      for (let i = 0; i < 2; i++) {
+        const res = await client.post('/farms', { name: 'Loose Farm', _create_token: t });
+        assert.equal(res.status, 303, JSON.stringify(t));
+      }
+    }
+    assert.equal((await client.post('/farms', { name: 'Loose Farm' })).status, 303);
+    assert.equal((await farmsNamed('Loose Farm')).length, bad.length * 2 + 1);
+  });
+});
+
+describe('create announcement', () => {
+  const post = (client: Awaited<ReturnType<typeof pageClient>>, title: string, t?: string) =>
+    client.post('/admin/announcements', {
+      title,
+      body: 'Chute 2 closed on Friday.',
+      format: 'plain',
+      expires_at: '',
+      ...(t === undefined ? {} : { _create_token: t }),
+    });
+
+  test('the form carries a fresh token on each render', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const a = tokenIn((await client.get('/admin/announcements')).html);
+    const b = tokenIn((await client.get('/admin/announcements')).html);
+    assert.match(a ?? '', /^[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(a, b);
+  });
+
+  test('two concurrent POSTs with the same token: one announcement, both answered like the first', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const t = token();
+    const [first, second] = await Promise.all([
+      post(client, 'Chute closed', t),
+      post(client, 'Chute closed', t),
+    ]);
+    assert.equal((await announcementsTitled('Chute closed')).length, 1);
+    assert.deepEqual([first.status, second.status], [303, 303]);
+    assert.equal(first.location, '/admin/announcements?done=announcement-created');
+    assert.equal(second.location, first.location);
+  });
+
+  test('different tokens make two; the same token from another admin makes theirs', async () => {
+    const mine = await pageClient(ctx.server.app, admin.email);
+    const t = token();
+    await Promise.all([post(mine, 'Scale check', t), post(mine, 'Scale check', token())]);
+    assert.equal((await announcementsTitled('Scale check')).length, 2);
+    const theirs = await post(await pageClient(ctx.server.app, other.email), 'Scale check', t);
+    assert.equal(theirs.status, 303);
+    const rows = await announcementsTitled('Scale check');
+    assert.equal(rows.length, 3);
+    assert.equal(rows.filter((r) => r.created_by === other.id).length, 1);
+  });
+
+  test('a malformed or missing token: a new announcement each time, never a 500', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    for (const t of ['nope', 'é'.repeat(22), undefined, undefined]) {
+      assert.equal((await post(client, 'Loose note', t)).status, 303);
+    }
+    assert.equal((await announcementsTitled('Loose note')).length, 4);
+  });
+});

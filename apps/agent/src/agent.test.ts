@@ -145,6 +145,73 @@ test('button press → best serial frame → committed outbox entry with a valid
   }
 });
 
+// The probe unplugged (socat gone, the serial source reconnecting with backoff): a press used to be
+// refused as `frozen` "feed stalled", which sends the technician after the wrong problem.
+test('a press while the serial probe is unplugged is refused as probe_disconnected (check the cable), with the refused signal', {
+  timeout: 60_000,
+}, async () => {
+  const ptyDir = mkdtempSync(join(tmpdir(), 'cti-unplug-pty-'));
+  const pty = await createPtyPair(ptyDir);
+  const { config, outbox, remove } = testbed('cti-unplug-', {
+    source: { kind: 'serial', path: pty.hostPath },
+  });
+  const emulator = createProbeEmulator({ path: pty.devicePath, width: 320, height: 240, fps: 0 });
+  await emulator.start();
+  const source = createSerialSource({ path: pty.hostPath, reconnectBaseMs: 50, reconnectCapMs: 200 });
+  let level: Level = 1;
+  const button = createButton({ pressedLevel: 0, readLevel: () => level, debounceMs: 10, lockoutMs: 0 });
+  const press = async (n: number) => {
+    level = 0;
+    button.edge();
+    const served = () => {
+      const { captured, refused, failed } = agent.status().captures;
+      return captured + refused + failed === n;
+    };
+    await waitFor(served, { what: `press ${n} served` });
+    level = 1;
+    button.edge();
+    await waitFor(() => !button.isPressed(), { what: `release ${n}` });
+  };
+  const { signals, shown } = recordedSignals();
+  const agent = createAgent({
+    config,
+    source,
+    outbox,
+    button,
+    signals,
+    clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+    firmware: { pi_os: 'test', app_version: '0.1.0' },
+  });
+  try {
+    await agent.start();
+    await waitFor(() => source.identity(), { what: 'identify reply', timeoutMs: 20_000 });
+    await emulator.sendFrame();
+    await waitFor(() => source.status().frames === 1, { what: 'one probe frame' });
+    await press(1);
+    assert.equal(agent.status().last_capture?.status, 'captured');
+    await emulator.stop();
+    await pty.unplug();
+    await waitFor(() => !source.status().connected, { what: 'the source sees the unplug' });
+    shown.length = 0;
+    await press(2);
+    const last = agent.status().last_capture;
+    assert.equal(last?.status, 'refused');
+    assert.equal(last?.status === 'refused' && last.reason, 'probe_disconnected');
+    assert.match(
+      last?.status === 'refused' ? last.message : '',
+      /probe is disconnected.*check the probe cable/,
+    );
+    assert.deepEqual(shown, ['capturing', 'refused'], 'the same refused LED/buzzer signal');
+    assert.equal(outbox.summary().pendingCaptures, 1, 'nothing committed for the refused press');
+  } finally {
+    await agent.stop();
+    await emulator.stop().catch(() => {});
+    await pty.close();
+    remove();
+    rmSync(ptyDir, { recursive: true, force: true });
+  }
+});
+
 test('health: an unplugged probe or a full disk is not restartable, a connected but silent probe is', {
   timeout: 60_000,
 }, async () => {

@@ -113,6 +113,7 @@ export function createAgent(deps: AgentDeps) {
     ring,
     sink: outbox,
     sourceKind: config.source.kind,
+    sourceConnected: () => source.status().connected,
     hint,
     attribution: () => session,
     probeIdentity: () => source.identity(),

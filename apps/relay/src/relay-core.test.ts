@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { validateWebhookBody } from '@cti/contracts';
-import { silentLogger } from '@cti/runtime';
+import { createLogger, silentLogger } from '@cti/runtime';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import type { Clock } from './clock.ts';
 import { createRelay, MAX_META_DEPTH, nestsDeeperThan } from './relay-core.ts';
@@ -64,6 +64,55 @@ test('a complete capture is delivered once, signed, with sizes and the meta.json
     { ...(body.relay as object), emitted_at: 'x' },
     { source: 'test', event_id: 'evt-1', emitted_at: 'x' },
   );
+});
+
+test('a 200 saying content_differs (same ingest_key, other content) is delivered but flagged and warned about', async (t) => {
+  const lines: { level: number; msg: string; captureId?: string; ingestKey?: string }[] = [];
+  const log = createLogger({
+    name: 'relay-test',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  const receiver = await startReceiver({
+    secrets,
+    reply: () => ({ status: 200, body: { scan_id: 'scan-first', replayed: true, content_differs: true } }),
+  });
+  t.after(() => receiver.close());
+  const relay = createRelay({
+    s3: s3.client,
+    config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 30_000, httpTimeoutMs: 5000 },
+    log,
+    clock: fakeClock().clock,
+    source: 'test',
+  });
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.deepEqual(outcome, {
+    kind: 'delivered',
+    ingestKey: capture.dir,
+    status: 200,
+    scanId: 'scan-first',
+    replayed: true,
+    contentDiffers: true,
+    attempts: 1,
+  });
+  assert.equal(receiver.requests.length, 1, 'a settled answer: not retried');
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]?.captureId, capture.meta.capture_id);
+  assert.equal(warnings[0]?.ingestKey, capture.dir);
+  assert.match(warnings[0]?.msg ?? '', /different content/);
+});
+
+test('an ordinary replay (content_differs false or absent) is not flagged', async (t) => {
+  const { relay } = await setup(t, {
+    reply: () => ({ status: 200, body: { scan_id: 'scan-1', replayed: true, content_differs: false } }),
+  });
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(outcome.kind === 'delivered' && outcome.replayed, true);
+  assert.equal(outcome.kind === 'delivered' && outcome.contentDiffers, false);
 });
 
 test('keys that are not a capture meta.json are ignored without a request', async (t) => {

@@ -32,6 +32,11 @@ export type RelayOutcome =
       scanId: string | null;
       /** The server already had this capture (an idempotent replay). */
       replayed: boolean;
+      /**
+       * The server already had this ingest_key with other content (a re-used capture id, a rewritten
+       * meta.json): it kept the first delivery. Settled, never retried, but logged as a warning.
+       */
+      contentDiffers: boolean;
       attempts: number;
     }
   | { kind: 'rejected'; ingestKey: string; status: number | null; reason: string }
@@ -270,8 +275,23 @@ export function createRelay({
     const delivery = await webhook.deliver(body.ok, { deadline, signal: options.signal });
     if (delivery.kind === 'delivered') {
       const { status, scanId, attempts, response } = delivery;
-      const replayed = (response as { replayed?: unknown } | null)?.replayed === true;
-      return { kind: 'delivered', ingestKey: capture.dir, status, scanId, replayed, attempts };
+      const answer = response as { replayed?: unknown; content_differs?: unknown } | null;
+      const replayed = answer?.replayed === true;
+      const contentDiffers = answer?.content_differs === true;
+      if (contentDiffers)
+        log.warn(
+          { captureId: capture.captureId, ingestKey: capture.dir, scanId, bucket: target.bucket },
+          'server already had this ingest_key with different content; it kept the first delivery',
+        );
+      return {
+        kind: 'delivered',
+        ingestKey: capture.dir,
+        status,
+        scanId,
+        replayed,
+        contentDiffers,
+        attempts,
+      };
     }
     return { kind: delivery.kind, ingestKey: capture.dir, status: delivery.status, reason: delivery.reason };
   }

@@ -50,6 +50,8 @@ export type CapturePipelineOptions = {
   ring: FrameRing;
   sink: CaptureSink;
   sourceKind: string;
+  /** Whether the frame source says its link is up (serial: the port is open); default always. */
+  sourceConnected?: () => boolean;
   hint?: Hint | null;
   attribution: () => Attribution;
   probeIdentity: () => ProbeIdentity | null;
@@ -166,6 +168,14 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
     }
     const best = pickBest(pressAt);
     if (!best) {
+      // No frame because the source knows it lost the probe (unplugged, reconnecting): say that,
+      // not "feed stalled" or "no frames", so the technician goes to the cable.
+      if (options.sourceConnected?.() === false)
+        return refused(
+          'probe_disconnected',
+          'the probe is disconnected (the agent keeps trying to reconnect): check the probe cable and its connection to the Pi, then press again',
+          pressAt,
+        );
       const latest = ring.latest();
       if (lastCaptured !== null && latest === lastCaptured)
         return refused(

@@ -8,6 +8,7 @@ export type RefusalReason =
   | 'saturated'
   | 'no_image'
   | 'frozen'
+  | 'probe_disconnected'
   | 'disk_floor'
   | 'not_a_ribeye_view';
 

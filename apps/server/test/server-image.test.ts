@@ -14,6 +14,7 @@ import { exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { phantomPng, sha256, uploadCapture } from '../src/grading/test-grading-rig.ts';
+import { loadWorkerConfig } from '../src/grading/worker-config.ts';
 
 const IMAGE = process.env.CTI_SERVER_IMAGE;
 if (!IMAGE)
@@ -61,6 +62,8 @@ before(async () => {
     '--detach',
     '--name',
     NAME,
+    '--read-only',
+    '--read-only-tmpfs=false',
     '--network=host',
     '--env',
     `DATABASE_URL=${db.url}`,
@@ -278,12 +281,22 @@ test("the same image runs `cti-server worker`: it grades a scan the server inges
     );
     const workerService = compose.slice(compose.indexOf('\n  worker:'));
     assert.match(workerService, /test: \["CMD", "node", "dist\/cli\/container-healthcheck\.js"\]/);
+    // compose kills the worker after stop_grace_period: that must leave its own shutdown limit room.
+    const grace = Number(/stop_grace_period: (\d+)s/.exec(workerService)?.[1]) * 1000;
+    const { shutdownTimeoutMs } = loadWorkerConfig({
+      DATABASE_URL: 'postgres://localhost/x',
+      CTI_S3_BUCKETS: BUCKET,
+      AWS_REGION: 'us-east-1',
+    });
+    assert.ok(grace > shutdownTimeoutMs, `worker stop_grace_period ${grace} ms > ${shutdownTimeoutMs} ms`);
     await podmanStatus('rm', '--force', WORKER);
     await podman(
       'run',
       '--detach',
       '--name',
       WORKER,
+      '--read-only',
+      '--read-only-tmpfs=false',
       '--network=host',
       ...[
         `DATABASE_URL=${db.url}`,
@@ -320,7 +333,7 @@ test("the same image runs `cti-server worker`: it grades a scan the server inges
     assert.equal(health.status, 200);
     const check = await podmanStatus('healthcheck', 'run', WORKER);
     assert.equal(check.code, 0, check.out);
-    await podman('stop', '--time', '25', WORKER);
+    await podman('stop', '--time', '35', WORKER);
     assert.equal(await podman('inspect', '--format', '{{.State.ExitCode}}', WORKER), '0');
     const logs = await podman('logs', WORKER);
     assert.match(logs, /"msg":"worker started"/);

@@ -238,6 +238,62 @@ describe('readDepthRuler on other screen furniture', () => {
 });
 
 describe('readDepthRuler on images no scanner draws', () => {
+  /** Seeded noise: uniform (RGB or gray) or speckle-like (Rayleigh, smeared sideways as a beam does). */
+  function noise(width: number, height: number, seed: number, kind: 'rgb' | 'gray' | 'speckle'): RasterImage {
+    let s = seed >>> 0;
+    const next = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+    if (kind !== 'speckle') {
+      const channels = kind === 'rgb' ? 3 : 1;
+      const data = new Uint8Array(width * height * channels).map(() => Math.floor(next() * 256));
+      return { data, width, height, channels };
+    }
+    const amplitude = new Float32Array(width * height).map(() => Math.sqrt(-2 * Math.log(next() || 1e-9)));
+    const data = new Uint8Array(width * height);
+    for (let i = 0; i < data.length; i++) {
+      const x = i % width;
+      let sum = 0;
+      let n = 0;
+      for (let d = Math.max(-3, -x); d <= Math.min(3, width - 1 - x); d++, n++) sum += amplitude[i + d]!;
+      data[i] = Math.min(255, Math.round((sum / n) * 70));
+    }
+    return { data, width, height, channels: 1 };
+  }
+
+  it('seeded noise of screen sizes, uniform or speckle-like, reads as no ruler', () => {
+    const read: string[] = [];
+    for (const [width, height] of [
+      [640, 480],
+      [1280, 720],
+      [1920, 1080],
+      [2000, 2000],
+    ] as const) {
+      for (const kind of ['rgb', 'gray', 'speckle'] as const) {
+        for (const seed of [1, 2, 3]) {
+          const r = readDepthRuler(noise(width, height, seed, kind));
+          if (r.found) read.push(`${kind} ${width}×${height} seed ${seed}: ${r.mmPerPixel.toFixed(5)} mm/px`);
+        }
+      }
+    }
+    assert.deepEqual(read, []);
+  });
+
+  it('phantom crops (texture, no screen furniture) read as no ruler', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const { image, labels } = generatePhantom({
+        seed,
+        layout: 'crop',
+        preset: seed % 2 ? 'heldout' : 'training',
+      });
+      for (const options of [{}, { scanArea: labels.params.scanArea }]) {
+        const r = readDepthRuler(image, options);
+        assert.equal(r.found, false, `crop seed ${seed}: ${JSON.stringify(r)}`);
+      }
+    }
+  });
+
   it('a large noise image is no ruler, named as over the search budget, not seconds of searching', () => {
     // 2000×2000 uniform RGB noise: ~8500 tick-like marks, ~0.7 M pairs in aligned columns.
     const width = 2000;

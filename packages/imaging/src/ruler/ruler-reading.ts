@@ -153,7 +153,8 @@ function decideUnit(c: Candidate, plane: GrayImage, threshold: number, options: 
     return depthMm >= MIN_DEPTH_MM && depthMm <= MAX_DEPTH_MM;
   };
   const fromLabels = unitsFromLabels(labels).filter(plausible);
-  const majorStep = majors && majors.length >= 2 ? stepOf(majors) : 0;
+  // Two long ticks always have a step; a pattern needs three (as labels do), else noise shows one.
+  const majorStep = majors && majors.length >= 3 ? stepOf(majors) : 0;
   const conventional = (majorStep === 5 || majorStep === 10) && plausible(1);
   if (fromLabels.length === 1) return { unit: fromLabels[0]!, source: 'labels', labels };
   if (fromLabels.length > 1 && conventional && fromLabels.includes(1))

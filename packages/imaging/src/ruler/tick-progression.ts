@@ -58,7 +58,7 @@ function leastSquares(indices: number[], members: number[]) {
  * explaining the most positions wins (ties: the longer period, so half-periods lose), then start and
  * period are refined by least squares. Null unless at least `minTicks` positions fit, spanning at
  * least `minTicks - 1` periods with at most 40 % of the ticks in between missing, within
- * max(0.6 px, 2 % of the period) RMS.
+ * max(0.6 px, 2 % of the period, at most 1 px) RMS.
  */
 export function fitProgression(
   positions: number[],
@@ -95,7 +95,9 @@ export function fitProgression(
   const rmsPx = Math.sqrt(
     members.reduce((s, y, i) => s + (y - fit.start - indices[i]! * fit.period) ** 2, 0) / members.length,
   );
-  if (fit.period < minPeriod || rmsPx > Math.max(0.6, 0.02 * fit.period)) return null;
+  // A drawn ruler puts each tick on the row nearest its depth (0.28–0.31 px RMS on real and phantom
+  // screens); 2 % of a long period alone would let noise marks scattered by pixels pass as ticks.
+  if (fit.period < minPeriod || rmsPx > Math.max(0.6, Math.min(1, 0.02 * fit.period))) return null;
   return {
     start: fit.start + k0 * fit.period,
     period: fit.period,

@@ -42,7 +42,6 @@ export function assetRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
             'this server has no S3 settings (S3_ENDPOINT / AWS_REGION)',
           );
         const { url } = await signer.sign(asset.bucket, asset.object_key);
-        c.header('Cache-Control', 'private, max-age=60');
         return c.redirect(url, 302);
       },
     }),

@@ -58,7 +58,7 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
       // HEAD runs this GET handler; a stream nobody reads would hold a live watch (and the LISTEN
       // connection) until shutdown. The headers say what a GET would answer; nothing is opened.
       if (c.req.method === 'HEAD') {
-        return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        return c.body(null, 200, { 'content-type': 'text/event-stream' });
       }
       const ended = new AbortController();
       return sseStream(c, {

@@ -16,7 +16,8 @@ pnpm exec turbo run build typecheck lint --output-logs=errors-only
 log "tests (log: $log_file)"
 set +e
 # Test suites hit Postgres, s3rver, PTYs and spawned processes on 2 cores: limit parallel packages.
-pnpm exec turbo run test --concurrency="${CTI_TEST_CONCURRENCY:-3}" --output-logs=full "$@" 2>&1 | tee "$log_file"
+# --continue: one package's failure must not cancel the others' tests (their counts would be lost).
+pnpm exec turbo run test --continue --concurrency="${CTI_TEST_CONCURRENCY:-3}" --output-logs=full "$@" 2>&1 | tee "$log_file"
 status=${PIPESTATUS[0]}
 # The server image, built with podman and run (issue 14; `pnpm test:container`).
 log "container test (scripts/test-container.sh)"
@@ -31,6 +32,9 @@ failed=$(grep -aoE 'ℹ fail [0-9]+' "$log_file" | awk '{s+=$3} END {print s+0}'
 log "tests took $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+  # Repeat each failing test with its first error lines, so the end of the output names them.
+  echo "failing tests:" >&2
+  grep -a -A3 -E '^(\S+: )?test at ' "$log_file" | grep -av -E '^--$' | head -60 >&2 || true
   echo "test suite FAILED (turbo exit $status); failing tasks above, full log: $log_file" >&2
   exit 1
 fi

@@ -176,6 +176,31 @@ describe('cti-agent_<version>_arm64.deb', { timeout: 1_800_000 }, () => {
     assert.ok(elves.length >= 7, `only ${elves.length} ELF files`);
   });
 
+  test("the dependency patches (pnpm-workspace.yaml) reach the packaged copies: the serial binding's end-of-file fix", () => {
+    const nodeModules = join(tree, 'opt/cti/agent/node_modules');
+    const workspace = readFileSync(join(REPO_ROOT, 'pnpm-workspace.yaml'), 'utf8');
+    const patched = [...workspace.matchAll(/^ {2}'?(@?[^@\s']+)@([^:'\s]+)'?: (patches\/\S+)$/gm)];
+    const checked: string[] = [];
+    for (const [, name, version, patchFile] of patched) {
+      const manifest = join(nodeModules, name!, 'package.json');
+      if (!existsSync(manifest) || JSON.parse(readFileSync(manifest, 'utf8')).version !== version) continue;
+      // Every line the patch adds is in the shipped file it patches.
+      for (const part of readFileSync(join(REPO_ROOT, patchFile!), 'utf8')
+        .split(/^diff --git /m)
+        .slice(1)) {
+        const file = /^a\/(\S+)/.exec(part)![1]!;
+        const shipped = readFileSync(join(nodeModules, name!, file), 'utf8');
+        const added = part
+          .split('\n')
+          .filter((line) => line.startsWith('+') && !line.startsWith('+++') && line.slice(1).trim() !== '');
+        for (const line of added)
+          assert.ok(shipped.includes(line.slice(1)), `${name}/${file} lacks: ${line}`);
+      }
+      checked.push(name!);
+    }
+    assert.ok(checked.includes('@serialport/bindings-cpp'), `checked only ${checked.join(', ')}`);
+  });
+
   test('models: the hint the agent loads, as in packages/models/models; not the server-side model', () => {
     const shipped = join(tree, 'opt/cti/agent/node_modules/@cti/models/models');
     const card = JSON.parse(

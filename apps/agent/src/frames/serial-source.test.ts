@@ -218,6 +218,32 @@ describe('serial frame source over a socat PTY', () => {
     }
   });
 
+  test('a device that hangs up just as the port opens is a disconnect, not a read loop for ever', {
+    timeout: 120_000,
+  }, async () => {
+    // A PTY (or a USB serial adapter) hung up around the first read answers every read with 0 bytes,
+    // end-of-file. The serial binding took 0 as "no data yet" and read again at once, for ever
+    // (serialport/bindings-cpp#162; patched in patches/): 100 % CPU, memory growing, and the probe
+    // never reconnected. It takes the right moment, so the probe is pulled 60 times, each time the
+    // instant the port is open.
+    for (let i = 0; i < 60; i++) {
+      const pty = await createPtyPair(dir, `hangup-${i}`);
+      const source = createSerialSource({ path: pty.hostPath, reconnectBaseMs: 50, reconnectCapMs: 200 });
+      await source.start();
+      try {
+        while (!source.status().connected) await new Promise((resolve) => setImmediate(resolve));
+        const socat = pty.pid();
+        assert.ok(socat, 'socat runs');
+        process.kill(socat, 'SIGTERM');
+        await pty.unplug();
+        await waitFor(() => !source.status().connected, { what: `disconnect noticed (pull ${i + 1})` });
+      } finally {
+        await source.stop();
+        await pty.close();
+      }
+    }
+  });
+
   test('freeze and unfreeze are acknowledged and reflected in the frame flag', {
     timeout: 60_000,
   }, async () => {

@@ -10,6 +10,8 @@ export type PtyPair = {
   devicePath: string;
   /** Kill socat: both ends vanish, like a USB probe being unplugged. */
   unplug(): Promise<void>;
+  /** socat's process id while plugged in (to signal it without this process's event loop running). */
+  pid(): number | undefined;
   /** Start a fresh socat on the same link names, like the probe re-enumerating. */
   plug(): Promise<void>;
   close(): Promise<void>;
@@ -41,5 +43,5 @@ export async function createPtyPair(dir: string, name = 'probe'): Promise<PtyPai
     await waitFor(() => !existsSync(hostPath) && !existsSync(devicePath), { what: 'PTY links removed' });
   };
   await plug();
-  return { hostPath, devicePath, plug, unplug, close: unplug };
+  return { hostPath, devicePath, plug, unplug, pid: () => child?.pid, close: unplug };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -230,5 +230,59 @@ describe('folder source: a sidecar written after its image', () => {
     writeFileSync(join(dir, 'alone.png'), await png(8));
     await waitFor(() => frames.length === 1, { what: 'the frame without a sidecar' });
     assert.deepEqual(frames[0]!.acquisition, {});
+  });
+});
+
+describe('folder source: the drop folder vanishes and comes back (USB stick, network share)', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'cti-folder-gone-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('removed then made again: disconnected meanwhile, then new files are frames again', {
+    timeout: 90_000,
+  }, async () => {
+    // chokidar's watch dies with the folder: the source stayed "connected" and took no file for ever.
+    const dir = join(root, 'drop');
+    mkdirSync(dir);
+    const source = createFolderSource({ dir, stableMs: 100, pollMs: 25, folderCheckMs: 50 });
+    const frames: Frame[] = [];
+    source.onFrame((f) => frames.push(f));
+    await source.start();
+    try {
+      writeFileSync(join(dir, 'before.png'), await png(1));
+      await waitFor(() => frames.length === 1, { what: 'the frame before the folder goes' });
+      rmSync(dir, { recursive: true });
+      await waitFor(() => !source.status().connected, { what: 'the source saying the folder is gone' });
+      mkdirSync(dir);
+      await waitFor(() => source.status().connected, { what: 'the source watching the new folder' });
+      writeFileSync(join(dir, 'after.png'), await png(2));
+      await waitFor(() => frames.length === 2, { what: 'the frame after the folder came back' });
+      assert.equal(frames[1]!.origin, 'folder:after.png');
+      assert.deepEqual(Buffer.from(frames[1]!.gray), Buffer.from(pixels(2)));
+    } finally {
+      await source.stop();
+    }
+  });
+
+  test('absent at start: not connected until it appears, then its new files are frames', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = join(root, 'later');
+    const source = createFolderSource({ dir, stableMs: 100, pollMs: 25, folderCheckMs: 50 });
+    const frames: Frame[] = [];
+    source.onFrame((f) => frames.push(f));
+    await source.start();
+    try {
+      assert.equal(source.status().connected, false);
+      mkdirSync(dir);
+      await waitFor(() => source.status().connected, { what: 'the source watching the folder' });
+      writeFileSync(join(dir, 'first.png'), await png(3));
+      await waitFor(() => frames.length === 1, { what: 'the frame' });
+      assert.equal(frames[0]!.origin, 'folder:first.png');
+    } finally {
+      await source.stop();
+    }
   });
 });

@@ -12,6 +12,8 @@ export type FolderSourceOptions = {
   /** How long a file's size must stay unchanged before it is read (chokidar awaitWriteFinish). */
   stableMs?: number;
   pollMs?: number;
+  /** How often the folder itself is checked: gone, or replaced (a USB stick remounted, a share back). */
+  folderCheckMs?: number;
   log?: Logger;
   now?: () => number;
   /** Larger images are refused from their header, before decoding (default MAX_FRAME_PIXELS). */
@@ -32,6 +34,16 @@ export const MAX_FRAME_PIXELS = 4096 * 4096;
 async function declaredPixels(bytes: Uint8Array): Promise<number> {
   const size = await declaredImageSize(bytes);
   return size ? size.width * size.height : 0;
+}
+
+/** The folder's identity (device and inode), or null when `dir` is no folder now. */
+async function folderId(dir: string): Promise<string | null> {
+  try {
+    const s = await stat(dir);
+    return s.isDirectory() ? `${s.dev}:${s.ino}` : null;
+  } catch {
+    return null;
+  }
 }
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -89,11 +101,18 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
  * after its image) is waited for up to `stableMs` more; another image's is never taken.
  */
 export function createFolderSource(options: FolderSourceOptions): FrameSource {
-  const { dir, stableMs = 300, pollMs = 50, maxPixels = MAX_FRAME_PIXELS } = options;
+  const { dir, stableMs = 300, pollMs = 50, folderCheckMs = 1000, maxPixels = MAX_FRAME_PIXELS } = options;
   const log = options.log ?? silentLogger();
   const now = options.now ?? (() => performance.now());
   const listeners = createFrameListeners();
   let watcher: FSWatcher | null = null;
+  /** dev:ino of the folder `watcher` watches; another value at `dir` is another folder. */
+  let watchedId: string | null = null;
+  /** `watcher` has made its first scan: files from now on are seen (earlier ones are not frames). */
+  let watching = false;
+  let started = false;
+  const abort = new AbortController();
+  let loop: Promise<void> | null = null;
   let frames = 0;
   let rejected = 0;
   let lastFrameAt: number | null = null;
@@ -174,22 +193,58 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     }
   };
 
+  const watchFolder = async () => {
+    const w = watch(dir, {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (path: string) => path !== dir && TEMP_NAME.test(basename(path)),
+      awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: pollMs },
+    });
+    watcher = w;
+    w.on('add', (path) => void take(path));
+    w.on('change', (path) => void take(path));
+    w.on('error', (err) => log.error({ err: (err as Error).message, dir }, 'folder watch error'));
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    watching = watcher === w;
+  };
+
+  /**
+   * chokidar's watch dies with its folder (removed, unmounted) and never follows a new folder made at
+   * the same path: the source stayed "connected" and took no file again. So the folder is checked
+   * every `folderCheckMs`: gone → not connected; back (or another one there) → watched afresh. Only
+   * files written after that count; what the folder already holds is not a live frame.
+   */
+  const followFolder = async () => {
+    const id = await folderId(dir);
+    if (id === watchedId) return;
+    const had = watcher;
+    watcher = null;
+    watching = false;
+    await had?.close();
+    watchedId = id;
+    if (id) await watchFolder();
+    if (had && !id) log.warn({ dir }, 'drop folder gone; waiting for it');
+    else if (had) log.warn({ dir }, 'drop folder replaced; watching the new one');
+    else if (!id) log.warn({ dir }, 'drop folder not there; waiting for it');
+    else if (started) log.info({ dir }, 'drop folder back; watching it');
+  };
+
   return {
     async start() {
-      if (watcher) return;
-      const w = watch(dir, {
-        ignoreInitial: true,
-        depth: 0,
-        ignored: (path: string) => path !== dir && TEMP_NAME.test(basename(path)),
-        awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: pollMs },
-      });
-      watcher = w;
-      w.on('add', (path) => void take(path));
-      w.on('change', (path) => void take(path));
-      w.on('error', (err) => log.error({ err: (err as Error).message, dir }, 'folder watch error'));
-      await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+      if (loop) return;
+      await followFolder();
+      started = true;
+      loop = (async () => {
+        while (!abort.signal.aborted) {
+          await delay(folderCheckMs, undefined, { signal: abort.signal }).catch(() => {});
+          if (!abort.signal.aborted) await followFolder();
+        }
+      })();
     },
     async stop() {
+      abort.abort();
+      await loop;
+      watching = false;
       await watcher?.close();
       watcher = null;
     },
@@ -197,7 +252,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     identity: () => null,
     status: () => ({
       kind: 'folder',
-      connected: watcher !== null,
+      connected: watching,
       frames,
       droppedFrames: 0,
       lastFrameAt,

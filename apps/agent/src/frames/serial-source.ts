@@ -93,7 +93,7 @@ export function createSerialSource(options: SerialSourceOptions): SerialFrameSou
       pendingAcks.get(header.seq)?.();
     }
   };
-  const decoder = createMessageDecoder(onMessage);
+  const decoder = createMessageDecoder(onMessage, { now });
 
   const openOnce = () =>
     new Promise<SerialPort>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import { decodeHeader, HEADER_BYTES, MAGIC, type Message, TRAILER_BYTES } from './probe-protocol.ts';
 
@@ -22,14 +23,23 @@ export type MessageDecoder = {
  * Streaming decoder with resynchronisation: it looks for MAGIC, checks the header CRC, waits for the
  * payload, checks the trailer CRC. On any failure it restarts the search one byte after the rejected
  * marker, so garbage or a truncated message costs that message only, never the stream.
+ *
+ * A message whose bytes stop for `staleAfterMs` is dropped when bytes come again: a sender never
+ * pauses mid-message, so the silence means it stopped (a probe restarting behind a USB-serial bridge
+ * that stays plugged in) and what follows is a new message. Waiting for the cut-off frame's length
+ * held the next small message (the ack of a freeze) until that many more bytes came.
  */
-export function createMessageDecoder(onMessage: (message: Message) => void): MessageDecoder {
+export function createMessageDecoder(
+  onMessage: (message: Message) => void,
+  { now = () => performance.now(), staleAfterMs = 1000 }: { now?: () => number; staleAfterMs?: number } = {},
+): MessageDecoder {
   let buf: Buffer = Buffer.alloc(0);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   /** Bytes the message at the head of `buf` needs in total; 0 when unknown. */
   let needed = 0;
   let inResync = false;
+  let lastPushAt = Number.NEGATIVE_INFINITY;
   const stats: DecoderStats = { messages: 0, skippedBytes: 0, corruptMessages: 0, resyncs: 0 };
 
   const skip = (n: number) => {
@@ -39,6 +49,16 @@ export function createMessageDecoder(onMessage: (message: Message) => void): Mes
       stats.resyncs += 1;
     }
     buf = buf.subarray(n);
+  };
+
+  // After a silence: what is held is a message begun and never finished (or a marker's first bytes).
+  const dropHeld = () => {
+    buf = Buffer.concat([buf, ...pending]);
+    if (buf.indexOf(MAGIC) === 0) stats.corruptMessages += 1;
+    skip(buf.length);
+    pending = [];
+    pendingBytes = 0;
+    needed = 0;
   };
 
   // Returns false when more bytes are needed.
@@ -79,6 +99,9 @@ export function createMessageDecoder(onMessage: (message: Message) => void): Mes
 
   return {
     push(chunk) {
+      const at = now();
+      if (buf.length + pendingBytes > 0 && at - lastPushAt > staleAfterMs) dropHeld();
+      lastPushAt = at;
       // Chunks of a large frame are collected and joined once the whole message is there: joining
       // on every 4 KiB read would copy a 300 KB frame ~75 times (and balloon RSS through GC churn).
       pending.push(chunk);

@@ -41,6 +41,12 @@ export function createSerialLines({
           const sp = new SerialPort({ path, baudRate, autoOpen: false });
           sp.open((err) => (err ? reject(err) : resolve(sp)));
         });
+        if (abort.signal.aborted) {
+          // stop() ran while the open was in flight: nobody would close this port, and waiting for
+          // its 'close' below hung stop() (and the agent's shutdown) for ever.
+          await new Promise<void>((resolve) => p.close(() => resolve()));
+          break;
+        }
         port = p;
         if (attempt > 0) log.info({ path }, `${what} connected`);
         attempt = 0;

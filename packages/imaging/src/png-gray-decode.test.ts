@@ -6,6 +6,7 @@ import { decodeRaster, encodePng } from './image-codec.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 import { generatePhantom } from './phantom/generate-phantom.ts';
 import { decodePlainGrayPng } from './png-gray-decode.ts';
+import { PNG_SIGNATURE } from './png-header.ts';
 import { createRng } from './prng.ts';
 
 function chunk(type: string, data: Uint8Array): Buffer {
@@ -69,8 +70,14 @@ function grayPng(
   const z = deflateSync(filterRows(px, w, h, filterOf));
   const step = Math.ceil(z.length / parts);
   const idats = Array.from({ length: parts }, (_, i) => chunk('IDAT', z.subarray(i * step, (i + 1) * step)));
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, header, ...extra, ...idats, chunk('IEND', new Uint8Array(0)), tail]);
+  return Buffer.concat([
+    Buffer.from(PNG_SIGNATURE),
+    header,
+    ...extra,
+    ...idats,
+    chunk('IEND', new Uint8Array(0)),
+    tail,
+  ]);
 }
 
 function randomGray(w: number, h: number, seed: number): Uint8Array {

@@ -1,7 +1,6 @@
 import { crc32, inflateSync } from 'node:zlib';
 import type { RasterImage } from './gray-image.ts';
-
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+import { PNG_SIGNATURE } from './png-header.ts';
 
 /**
  * Ancillary chunks that change no pixel (physical size, time): a PNG with only these is decoded here.
@@ -23,7 +22,7 @@ const MAX_PIXELS = 0x3fff * 0x3fff;
  * @example const raster = decodePlainGrayPng(bytes) ?? (await decodeWithSharp(bytes));
  */
 export function decodePlainGrayPng(bytes: Uint8Array): RasterImage | null {
-  if (bytes.length < 8 + 25 + 12 || SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
+  if (bytes.length < 8 + 25 + 12 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
   let width = 0;

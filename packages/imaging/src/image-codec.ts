@@ -3,6 +3,7 @@ import sharp, { type Sharp } from 'sharp';
 import { decodeBmpRaster, isBmp } from './bmp-decode.ts';
 import { assertGrayImage, type GrayImage, type RasterImage, toGray } from './gray-image.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
+import { decodePlainGrayPng } from './png-gray-decode.ts';
 import { pngIsPlainGray } from './png-header.ts';
 
 export type DecodeOptions = {
@@ -33,6 +34,9 @@ export async function decodeRaster(
   const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
+  // The probes' plain 8-bit gray PNG without sharp (the same pixels, less CPU); anything else below.
+  const plain = keepGray ? decodePlainGrayPng(bytes) : null;
+  if (plain) return plain;
   try {
     // EXIF orientation applied (JPEG, TIFF, WebP…): what is graded is the picture every viewer, browser
     // and the mask editor shows, not a raster lying on its side.

@@ -1,4 +1,5 @@
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The 8 bytes every PNG starts with. */
+export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /**
  * Is this PNG 8-bit gray (with or without alpha) and without an ICC profile — read from its IHDR and
@@ -9,7 +10,7 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
  * @example if (pngIsPlainGray(bytes)) image.toColourspace('b-w');
  */
 export function pngIsPlainGray(bytes: Uint8Array): boolean | null {
-  if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
+  if (bytes.length < 33 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = (at: number) =>
     String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);

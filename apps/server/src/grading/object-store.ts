@@ -116,20 +116,29 @@ export async function putObject(
   { signal }: { signal?: AbortSignal } = {},
 ): Promise<StoredObject & { sizeBytes: number }> {
   const digest = createHash('sha256').update(body).digest();
+  const hex = digest.toString('hex');
+  const command = new PutObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    Body: body,
+    ContentType: contentType,
+    ChecksumSHA256: digest.toString('base64'),
+    Metadata: { sha256: hex },
+  });
+  // SigV4 signs the body's SHA-256 (x-amz-content-sha256, which S3 and RGW check against the bytes
+  // received): it is the digest above, so the signer takes it instead of hashing the body again.
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = hex;
+      return next(args);
+    },
+    { step: 'build', name: 'ctiPayloadSha256' },
+  );
   try {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentType,
-        ChecksumSHA256: digest.toString('base64'),
-        Metadata: { sha256: digest.toString('hex') },
-      }),
-      { abortSignal: signal },
-    );
+    await s3.send(command, { abortSignal: signal });
   } catch (err) {
     throw asS3Error(err, `PUT s3://${bucket}/${key}`);
   }
-  return { bucket, key, sha256: digest.toString('hex'), sizeBytes: body.length };
+  return { bucket, key, sha256: hex, sizeBytes: body.length };
 }

@@ -46,10 +46,7 @@ export type ScanListRow = {
   sort_us: string;
 };
 
-/**
- * The WHERE conditions of `filters` for scans `s`, INCLUDING the caller's farm scope; `lg` (latest
- * grading) must be joined when `filters.grade` is set (see needsLatestGrading).
- */
+/** The WHERE conditions of `filters` for scans `s`, INCLUDING the caller's farm scope. */
 export function scanFilterConditions(sql: Db, principal: Principal, filters: ScanFilters): Fragment[] {
   return [readableFarm(sql, principal, sql`s.farm_id`), ...filterConditions(sql, principal, filters)];
 }
@@ -69,7 +66,8 @@ function filterConditions(sql: Db, principal: Principal, filters: ScanFilters): 
   if (filters.from) c.push(sql`${key} >= ${filters.from}::timestamptz`);
   if (filters.to) c.push(sql`${key} < ${filters.to}::timestamptz`);
   if (filters.status) c.push(sql`s.status = ${filters.status}::scan_status`);
-  if (filters.grade) c.push(sql`lg.grade = ${filters.grade}`);
+  // The scan row carries its latest result's grade (migration 0010): no lookup per candidate scan.
+  if (filters.grade) c.push(sql`s.latest_grade = ${filters.grade}`);
   if (filters.review_label) c.push(sql`s.review_label = ${filters.review_label}`);
   if (filters.in_geofence_of) {
     c.push(sql`ST_Contains((SELECT f2.geofence FROM farms f2 WHERE f2.id = ${filters.in_geofence_of}
@@ -77,8 +75,6 @@ function filterConditions(sql: Db, principal: Principal, filters: ScanFilters): 
   }
   return c;
 }
-
-export const needsLatestGrading = (filters: ScanFilters): boolean => filters.grade !== undefined;
 
 function keysetCondition(sql: Db, cursor: ScanCursor, direction: 'older' | 'newer'): Fragment {
   const cursorKey =
@@ -211,7 +207,6 @@ function pageRows(
   const key = scanSortKey(sql);
   // Newer pages walk the same index upwards from the cursor: the `limit` rows nearest above it.
   const dir = before ? sql`ASC` : sql`DESC`;
-  const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
   // The page size is written into the statement, not sent as a parameter: a plan cached for every
   // value (a generic plan, see database-client.ts) must know it fetches a few rows, or it plans for 10 %
   // of the table (a full scan and sort on 1,000,000 scans).
@@ -221,12 +216,12 @@ function pageRows(
     ? sql`
         SELECT p.* FROM (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${principal.userId}) uf
         CROSS JOIN LATERAL (
-          SELECT ${columns}, ${key} AS k FROM scans s ${gradingJoin}
+          SELECT ${columns}, ${key} AS k FROM scans s
            WHERE s.farm_id = uf.farm_id AND ${and(sql, conditions)}
            ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${take}) p
         ORDER BY p.k ${dir}, p.id ${dir} LIMIT ${take}`
     : sql`
-        SELECT ${columns}, ${key} AS k FROM scans s ${gradingJoin}
+        SELECT ${columns}, ${key} AS k FROM scans s
          WHERE ${and(sql, conditions)} ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${take}`;
 }
 
@@ -253,13 +248,12 @@ export async function findScanListRow(
  * now + the clock tolerance), and captured ahead of the server clock (a device clock running fast).
  */
 export function scanCountsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
-  const gradingJoin = needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``;
   return sql<{ status: string; total: number; last_24h: number; ahead: number }[]>`
     SELECT s.status::text AS status, count(*)::int AS total,
            count(*) FILTER (WHERE ${scanSortKey(sql)} >= now() - interval '24 hours'
                               AND NOT ${capturedAhead(sql)})::int AS last_24h,
            count(*) FILTER (WHERE ${capturedAhead(sql)})::int AS ahead
-      FROM scans s ${gradingJoin}
+      FROM scans s
      WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
      GROUP BY s.status`;
 }

@@ -11,6 +11,7 @@ import { originCheck } from './auth/csrf-protection.ts';
 import { createAuthPageRoutes } from './auth/pages/auth-page-routes.ts';
 import type { AuthVariables } from './auth/principal.ts';
 import { securityHeaders } from './auth/security-headers.ts';
+import { createSessionCache } from './auth/session-cache.ts';
 import { loadPrincipal } from './auth/session-middleware.ts';
 import { createSessionStore } from './auth/session-store.ts';
 import { createSignIn } from './auth/sign-in.ts';
@@ -139,7 +140,15 @@ export function createApp({
         clock,
       })
     : undefined;
-  const sessions = createSessionStore({ sql, config: config.auth });
+  const sessionCache =
+    config.auth.sessionCacheSeconds > 0
+      ? createSessionCache({
+          sql,
+          log: log.child({ mod: 'session-cache' }),
+          ttlSeconds: config.auth.sessionCacheSeconds,
+        })
+      : undefined;
+  const sessions = createSessionStore({ sql, config: config.auth, cache: sessionCache });
   const throttle = createSignInThrottle({ sql, config: config.auth });
   const signIn = createSignIn({ sql, config: config.auth, sessions, throttle });
   const s3 = api.s3 ? createS3Client(api.s3) : undefined;
@@ -244,6 +253,7 @@ export function createApp({
     closeStreams: async () => {
       streams.abort();
       await feed.close();
+      await sessionCache?.close();
     },
     close: (options) => ingestionLog.close(options),
     sweep: async () => ({ sessions: await sessions.sweep(), throttle: await throttle.sweep() }),

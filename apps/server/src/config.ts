@@ -54,6 +54,12 @@ export type AuthConfig = {
   sessionIdleSeconds: number;
   /** CTI_SESSION_MAX_AGE_S: a session is over this long after sign-in, used or not. */
   sessionMaxAgeSeconds: number;
+  /**
+   * CTI_SESSION_CACHE_S: how long a server process may answer from a session it looked up before without
+   * asking Postgres again (0 = ask every time). Sign-outs and account changes reach every process at
+   * once through migration 0011's announcements; this bounds one that was missed (LISTEN down).
+   */
+  sessionCacheSeconds: number;
   /** CTI_INSECURE_LOCALHOST_COOKIES: omit `Secure` for plain-HTTP requests to localhost only. */
   insecureLocalhostCookies: boolean;
   /** CTI_PUBLIC_ORIGIN: the origin browsers use (behind a TLS proxy); unset = the request's own. */
@@ -175,6 +181,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
   return {
     sessionIdleSeconds: idle,
     sessionMaxAgeSeconds: maxAge,
+    sessionCacheSeconds: integer(env, 'CTI_SESSION_CACHE_S', { fallback: 5, min: 0, max: 60 }),
     insecureLocalhostCookies: flag(env, 'CTI_INSECURE_LOCALHOST_COOKIES'),
     publicOrigin: origin(env, 'CTI_PUBLIC_ORIGIN'),
     trustProxyHops: integer(env, 'CTI_TRUST_PROXY_HOPS', { fallback: 0, min: 0, max: 10 }),

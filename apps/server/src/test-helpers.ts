@@ -47,6 +47,9 @@ export const testAuthConfig = (overrides: Partial<AuthConfig> = {}): AuthConfig 
   insecureLocalhostCookies: true,
   // app.request() has no socket: every in-process request comes from the address 'unknown'.
   registrationAddressLimit: 10_000,
+  // No session cache unless a test asks for one: tests that change a session or an account with SQL
+  // expect the next request to see it, while the cache learns it from an announcement a moment later.
+  sessionCacheSeconds: 0,
   ...overrides,
 });
 

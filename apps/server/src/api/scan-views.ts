@@ -1,6 +1,6 @@
 import type { Db, Fragment } from '../access/farm-access.ts';
 import type { ScanDetailRow } from '../access/scan-detail-query.ts';
-import { featureNumber, isoUtc } from '../access/sql-fragments.ts';
+import { isoUtc } from '../access/sql-fragments.ts';
 import type { UrlSigner } from '../storage/url-signer.ts';
 import type { JsonSchema } from './api-route.ts';
 import { assetView } from './asset-views.ts';
@@ -54,6 +54,8 @@ export const scanListItemSchema: JsonSchema = object({
  * A list item (scanListItemSchema) as JSON written by Postgres, for scanListJsonQuery: scans `s`,
  * devices `d`, farms `f`, animals `a`, latest grading `lg`. Same values as the row mapping it replaced
  * (scan-views.test.ts compares them): a missing farm or animal name is '', a missing measure is null.
+ * The two measures come from the scan row (migration 0010 keeps them equal to the latest result's),
+ * not from parsing features_used for every item.
  */
 export const scanListItemJson = (sql: Db): Fragment => sql`json_build_object(
     'id', s.id, 'scan_ref', s.scan_id, 'capture_id', s.capture_id,
@@ -72,8 +74,7 @@ export const scanListItemJson = (sql: Db): Fragment => sql`json_build_object(
       'confidence', lg.confidence::float8, 'model_name', coalesce(lg.model_name, ''),
       'model_version', coalesce(lg.model_version, ''), 'manual', lg.created_by IS NOT NULL,
       'created_at', ${isoUtc(sql, sql`lg.created_at`)},
-      'rea_cm2', ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')},
-      'fat_thickness_mm', ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')}) END)`;
+      'rea_cm2', s.latest_rea_cm2, 'fat_thickness_mm', s.latest_fat_thickness_mm) END)`;
 
 /** Measurement keys the dashboard shows, from features_used; a missing or JSON-null value stays null. */
 export const MEASUREMENT_KEYS = [

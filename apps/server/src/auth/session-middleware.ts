@@ -8,7 +8,14 @@ import { isSessionTokenShape } from './session-token.ts';
 
 type Env = { Variables: AuthVariables };
 
-/** Reads the session cookie and sets `principal` (undefined when anonymous or the session is over). */
+/** Methods that change nothing (RFC 9110 safe methods). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Reads the session cookie and sets `principal` (undefined when anonymous or the session is over).
+ * After a request that may have written (any other method), the principals cached in this process are
+ * forgotten, so a sign-out, a disabled account or a role change holds for the very next request here.
+ */
 export function loadPrincipal({
   sessions,
   config,
@@ -19,7 +26,12 @@ export function loadPrincipal({
   return async (c, next) => {
     const token = readSessionCookie(c, config);
     c.set('principal', isSessionTokenShape(token) ? await sessions.find(token) : undefined);
-    await next();
+    if (SAFE_METHODS.has(c.req.method)) return next();
+    try {
+      await next();
+    } finally {
+      sessions.forgetCached();
+    }
   };
 }
 

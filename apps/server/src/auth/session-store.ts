@@ -3,6 +3,7 @@ import type { Db, Fragment } from '../access/farm-access.ts';
 import type { AuthConfig } from '../config.ts';
 import type { Principal } from './principal.ts';
 import type { RoleName } from './roles.ts';
+import type { SessionCache } from './session-cache.ts';
 import { hashSessionToken, newCsrfToken, newSessionToken } from './session-token.ts';
 
 export type NewSession = { token: string; csrfToken: string; expiresAt: Date };
@@ -29,9 +30,20 @@ export type SessionStore = {
   endAllFor(userId: string, keep?: Buffer): Promise<number>;
   /** Deletes expired sessions; returns how many. */
   sweep(): Promise<number>;
+  /**
+   * Forgets every principal `find` keeps in this process (no-op without a cache): the session layer
+   * calls it after each write request, so whatever that request changed (a role, a disabled account, a
+   * name) holds for the next request at once — other processes learn it from migration 0011's triggers.
+   */
+  forgetCached(): void;
 };
 
-const withoutStale = ({ stale: _, ...principal }: Principal & { stale: boolean }): Principal => principal;
+/** The principal alone, without the lookup's bookkeeping. */
+const withoutStale = ({
+  stale: _,
+  liveSeconds: __,
+  ...principal
+}: Principal & { stale: boolean; liveSeconds: number }): Principal => principal;
 
 /** last_seen_at is written at most this often per session, so reading pages does not write per request. */
 const TOUCH_INTERVAL_SECONDS = 60;
@@ -44,6 +56,7 @@ type Row = {
   full_name: string | null;
   roles: RoleName[];
   stale: boolean;
+  live_seconds: number;
 };
 
 /**
@@ -53,18 +66,29 @@ type Row = {
  *
  * @example const sessions = createSessionStore({ sql, config: config.auth });
  */
-export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConfig }): SessionStore {
+export function createSessionStore({
+  sql,
+  config,
+  cache,
+}: {
+  sql: Sql;
+  config: AuthConfig;
+  /** Keeps the principals `find` returns for a few seconds (see createSessionCache); none: every call looks up. */
+  cache?: SessionCache;
+}): SessionStore {
   const idle = config.sessionIdleSeconds;
   /** The live sessions among those `match` selects (a condition on `s.token_hash`). */
   const liveRows = (db: Db, match: Fragment) => db<Row[]>`
       SELECT s.token_hash, s.user_id, s.csrf_token, u.email, u.full_name,
              ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                    WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
-             s.last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}) AS stale
+             s.last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}) AS stale,
+             extract(epoch FROM least(s.expires_at, s.last_seen_at + make_interval(secs => ${idle})) - now())::float8
+               AS live_seconds
         FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE ${match} AND s.expires_at > now()
          AND s.last_seen_at > now() - make_interval(secs => ${idle}) AND u.status = 'active'`;
-  const toPrincipal = (row: Row): Principal & { stale: boolean } => ({
+  const toPrincipal = (row: Row): Principal & { stale: boolean; liveSeconds: number } => ({
     userId: row.user_id,
     email: row.email,
     fullName: row.full_name,
@@ -72,8 +96,12 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
     csrfToken: row.csrf_token,
     sessionHash: row.token_hash,
     stale: row.stale,
+    liveSeconds: row.live_seconds,
   });
-  const live = async (hash: Buffer, db: Db = sql): Promise<(Principal & { stale: boolean }) | undefined> => {
+  const live = async (
+    hash: Buffer,
+    db: Db = sql,
+  ): Promise<(Principal & { stale: boolean; liveSeconds: number }) | undefined> => {
     const [row] = await liveRows(db, db`s.token_hash = ${hash}`);
     return row && { ...toPrincipal(row), sessionHash: hash };
   };
@@ -91,10 +119,19 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
     },
 
     async find(token) {
-      const principal = await live(hashSessionToken(token));
-      if (principal?.stale)
+      const hash = hashSessionToken(token);
+      const cached = cache?.get(hash);
+      if (cached) return cached;
+      const generation = cache?.generation() ?? 0;
+      const principal = await live(hash);
+      if (principal === undefined) return undefined;
+      // last_seen_at is refreshed from the lookups the cache lets through (at least one per cache
+      // lifetime while the session is used): the idle limit stays exact to the minute plus that lifetime.
+      if (principal.stale)
         await sql`UPDATE sessions SET last_seen_at = now() WHERE token_hash = ${principal.sessionHash}`;
-      return principal && withoutStale(principal);
+      const found = withoutStale(principal);
+      cache?.put(hash, found, principal.liveSeconds, generation);
+      return found;
     },
 
     async check(sessionHash, db) {
@@ -115,6 +152,7 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
 
     async end(sessionHash) {
       const rows = await sql`DELETE FROM sessions WHERE token_hash = ${sessionHash}`;
+      cache?.clear();
       return rows.count > 0;
     },
 
@@ -122,6 +160,7 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
       const rows = keep
         ? await sql`DELETE FROM sessions WHERE user_id = ${userId} AND token_hash <> ${keep}`
         : await sql`DELETE FROM sessions WHERE user_id = ${userId}`;
+      cache?.forgetUser(userId);
       return rows.count;
     },
 
@@ -130,6 +169,10 @@ export function createSessionStore({ sql, config }: { sql: Sql; config: AuthConf
         DELETE FROM sessions
          WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => ${idle})`;
       return rows.count;
+    },
+
+    forgetCached() {
+      cache?.clear();
     },
   };
 }

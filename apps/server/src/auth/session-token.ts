@@ -8,9 +8,11 @@ export const newCsrfToken = (): string => randomBytes(24).toString('base64url');
 
 export const hashSessionToken = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
 /** A well-formed token: 43 base64url characters. Anything else is not looked up at all. */
 export const isSessionTokenShape = (value: string | undefined): value is string =>
-  value !== undefined && /^[A-Za-z0-9_-]{43}$/.test(value);
+  value !== undefined && value.length === 43 && TOKEN_SHAPE.test(value);
 
 /** Constant-time string comparison (CSRF tokens). */
 export function sameToken(a: string | undefined, b: string): boolean {

@@ -1,7 +1,7 @@
 import { and, type Db } from '../access/farm-access.ts';
 import type { ScanFilters } from '../access/scan-filters.ts';
-import { needsLatestGrading, scanFilterConditions } from '../access/scan-list-query.ts';
-import { isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
+import { scanFilterConditions } from '../access/scan-list-query.ts';
+import { isoUtc, scanSortKey } from '../access/sql-fragments.ts';
 import type { Principal } from '../auth/principal.ts';
 
 export type Grade = 'A' | 'M' | 'R';
@@ -48,7 +48,6 @@ export function reportScansQuery(sql: Db, principal: Principal, filters: ScanFil
       FROM scans s
       JOIN devices d ON d.id = s.device_id
       LEFT JOIN animals a ON a.id = s.animal_id
-      ${needsLatestGrading(filters) ? latestGradingJoin(sql) : sql``}
      WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
      ORDER BY ${key}, s.id`;
 }

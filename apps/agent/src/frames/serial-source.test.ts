@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { createLogger } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
 import { createProbeEmulator, type ProbeEmulator } from '../probe-emulator/probe-emulator.ts';
 import { defaultHeader, encodeMessage, MessageType, PixelFormat } from '../probe-protocol/probe-protocol.ts';
@@ -92,13 +92,18 @@ describe('serial frame source over a socat PTY', () => {
       model,
     });
     await emulator.start();
-    const source = createSerialSource({ path: pty.hostPath, reconnectBaseMs: 50, reconnectCapMs: 200 });
+    const lines: string[] = [];
+    const log = createLogger({ name: 'test', destination: { write: (l: string) => void lines.push(l) } });
+    const source = createSerialSource({ path: pty.hostPath, reconnectBaseMs: 50, reconnectCapMs: 200, log });
     const frames: Frame[] = [];
     source.onFrame((f) => frames.push(f));
     await source.start();
     try {
-      await waitFor(() => emulator.stats().nextSeq === 0 && source.status().connected, { what: 'connected' });
-      await delay(500); // the identify reply has arrived (the emulator streams only after it)
+      // The reply has come and been refused (a fixed 500 ms let a slow reply arrive after the
+      // identity check below, which then passed without having seen it).
+      await waitFor(() => lines.some((l) => l.includes('unreadable identify reply')), {
+        what: 'the identify reply refused',
+      });
       await emulator.sendFrame();
       await waitFor(() => frames.length === 1, { what: 'one frame' });
       assert.equal(frames[0]!.acquisition.probeModel, 'Convex', 'the header model ends at its first NUL');

@@ -20,7 +20,8 @@ const secret = parseDeviceSecret(key.secret);
 type Mode = 'accept' | 'refuse' | 'slow';
 let mode: Mode = 'accept';
 let serverClockAhead = 0;
-const received: { body: HeartbeatBody; verified: boolean }[] = [];
+/** Each request as the server saw it, with the server time it answered (accepted answers only). */
+const received: { body: HeartbeatBody; verified: boolean; serverTimeMs?: number }[] = [];
 let server: Server;
 let url: string;
 
@@ -40,7 +41,8 @@ before(async () => {
       publicKeys: [key.publicKey],
     }).ok;
     const body = JSON.parse(raw.toString()) as HeartbeatBody;
-    received.push({ body, verified });
+    const request: (typeof received)[number] = { body, verified };
+    received.push(request);
     if (mode === 'slow') await new Promise((r) => setTimeout(r, 1500));
     res.setHeader('content-type', 'application/json');
     if (mode === 'refuse') {
@@ -48,7 +50,8 @@ before(async () => {
       res.end(JSON.stringify({ error: 'bad_signature', message: 'no current key matches' }));
       return;
     }
-    res.end(JSON.stringify({ accepted: true, server_time_ms: Date.now() + serverClockAhead }));
+    request.serverTimeMs = Date.now() + serverClockAhead;
+    res.end(JSON.stringify({ accepted: true, server_time_ms: request.serverTimeMs }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/devices/heartbeat`;
@@ -77,7 +80,21 @@ describe('heartbeat sender', () => {
   }, async () => {
     received.length = 0;
     serverClockAhead = 5000;
-    const sender = createHeartbeatSender({ url, intervalMs: 200, timeoutMs: 1000, secret, body });
+    // The device's clock readings: each attempt reads it when it starts and when it is answered.
+    const readings: number[] = [];
+    const wallClock = () => {
+      const t = Date.now();
+      readings.push(t);
+      return t;
+    };
+    const sender = createHeartbeatSender({
+      url,
+      intervalMs: 200,
+      timeoutMs: 10_000,
+      secret,
+      body,
+      wallClock,
+    });
     sender.start();
     await waitFor(() => received.length >= 3, { what: 'three heartbeats' });
     await sender.stop();
@@ -90,8 +107,18 @@ describe('heartbeat sender', () => {
     );
     assert.equal(new Set(states).size, states.length);
     assert.equal(received[0]!.body.clock.offset_ms, null, 'no measurement before the first answer');
-    const offset = received[2]!.body.clock.offset_ms!;
-    assert.ok(offset < -4900 && offset > -5100, `a server 5 s ahead = this clock 5 s behind (${offset})`);
+    // Attempts never overlap, so attempt i read the clock at readings[2i] and [2i + 1]. The offset
+    // heartbeat 2 carries is the midpoint of attempt 1's round trip minus the server time it was
+    // answered with (a server 5 s ahead = this clock 5 s behind). Asserted exactly: a bound such
+    // as "within 100 ms of -5000" only holds while the round trip stays under 200 ms, which a
+    // loaded machine does not promise.
+    const [started, ended] = [readings[2]!, readings[3]!];
+    const expected = Math.round((started + ended) / 2 - received[1]!.serverTimeMs!);
+    assert.equal(received[2]!.body.clock.offset_ms, expected);
+    assert.ok(
+      Math.abs(expected + 5000) <= (ended - started) / 2 + 1,
+      `${expected} is 5 s behind, ± half the round trip`,
+    );
     const status = sender.status();
     assert.equal(status.last?.accepted, true);
     assert.equal(status.last?.http_status, 200);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { waitFor } from '@cti/testkit';
 import { NOTIFICATION_CHANNEL, notifyUsers } from './notify-users.ts';
 
 let db: TestDatabase;
@@ -144,7 +145,8 @@ describe('notifyUsers', () => {
       payload: {},
       audience: { farmId: ids.south },
     });
-    for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // A NOTIFY crosses to another backend and back: a second was not always enough on a loaded machine.
+    await waitFor(() => heard.length > 0, { what: 'the notification on the channel' });
     await listener.unlisten();
     assert.deepEqual(JSON.parse(heard[0]!), { type: 'scan_graded', user_ids: [ids['farmer-south@x.test']] });
   });

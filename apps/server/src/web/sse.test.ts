@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
+import { waitFor } from '@cti/testkit';
 import { Hono } from 'hono';
 import { listen, type RunningServer } from '../http-server.ts';
 import { type SseSend, sseStream } from './sse.ts';
@@ -68,10 +69,9 @@ describe('sseStream over a real socket', () => {
     shutdown.abort();
     await server?.close();
   });
-  const until = async (check: () => boolean) => {
-    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(check());
-  };
+  // waitFor's 15 s, not 100 polls of 20 ms: a loaded machine can take longer than 2 s to see a
+  // socket close.
+  const until = (check: () => boolean) => waitFor(check, { what: String(check) });
 
   it('sends retry, events (JSON and multi-line text) and heartbeat comments', async () => {
     const client = await connect(await url());

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@cti/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { type SseSend, sseStream } from '../sse.ts';
 import { launchBrowser, serveWithCsp, watchPage } from '../test-browser.ts';
@@ -78,13 +79,8 @@ describe('live scans list in Chromium', () => {
 
   const ids = (page: Page) =>
     page.locator('#scans tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-scan-id')));
-  const until = async (check: () => boolean | Promise<boolean>, what: string) => {
-    for (let i = 0; i < 200; i++) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.fail(`timed out: ${what}`);
-  };
+  // waitFor's 15 s, not 200 polls of 25 ms: Chromium on a loaded machine can take longer than 5 s.
+  const until = (check: () => boolean | Promise<boolean>, what: string) => waitFor(check, { what });
   const broadcast = async (r: ScanRow) => Promise.all([...senders].map((send) => send(scanRowEvent(r))));
 
   it('inserts new scans in captured-time order, updates listed ones in place, leaves older ones to older pages', async () => {

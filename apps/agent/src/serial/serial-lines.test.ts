@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { createLogger } from '@cti/runtime';
+import { waitFor } from '@cti/testkit';
 import { SerialPort } from 'serialport';
 import { createPtyPair } from '../test-support/pty-pair.ts';
 import { createSerialLines } from './serial-lines.ts';
@@ -40,6 +42,40 @@ test('stop() while the port is still opening returns and leaves the port closed'
       await new Promise<void>((resolve) => again.close(() => resolve()));
     }
   } finally {
+    await pty.close();
+  }
+});
+
+test('a reader whose device goes says why in its disconnect line, and reconnects when it is back', {
+  timeout: 60_000,
+}, async () => {
+  // The port's errors were swallowed (`on('error', () => {})`) and the close's reason dropped: the
+  // journal said "GPS disconnected" and never why.
+  const pty = await createPtyPair(dir, 'why');
+  const lines: string[] = [];
+  const log = createLogger({
+    name: 'test',
+    level: 'debug',
+    destination: { write: (l: string) => void lines.push(l) },
+  });
+  const reader = createSerialLines({
+    path: pty.hostPath,
+    baudRate: 9600,
+    what: 'GPS',
+    onLine: () => {},
+    log,
+  });
+  try {
+    await reader.start();
+    await waitFor(() => reader.connected(), { what: 'connected' });
+    await pty.unplug();
+    await waitFor(() => lines.some((l) => l.includes('GPS disconnected')), { what: 'disconnect logged' });
+    const line = JSON.parse(lines.find((l) => l.includes('GPS disconnected'))!) as { err?: string };
+    assert.ok(line.err, `the disconnect line names its cause: ${JSON.stringify(line)}`);
+    await pty.plug();
+    await waitFor(() => reader.connected(), { what: 'reconnected', timeoutMs: 30_000 });
+  } finally {
+    await reader.stop();
     await pty.close();
   }
 });

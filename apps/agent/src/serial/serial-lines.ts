@@ -52,10 +52,18 @@ export function createSerialLines({
         attempt = 0;
         onConnect();
         p.pipe(createLineSplitter()).on('data', (line: string) => onLine(line));
-        p.on('error', () => {});
-        await new Promise<void>((resolve) => p.once('close', () => resolve()));
+        // Why the device went (the disconnect's own error, else the port's last error) goes into the
+        // journal: an operator otherwise sees "disconnected" with no cause.
+        let lastError: string | undefined;
+        p.on('error', (err: Error) => {
+          lastError = err.message;
+        });
+        const closedBy = await new Promise<Error | null>((resolve) =>
+          p.once('close', (err: Error | null) => resolve(err ?? null)),
+        );
         port = null;
-        if (!abort.signal.aborted) log.warn({ path }, `${what} disconnected; reconnecting`);
+        if (!abort.signal.aborted)
+          log.warn({ path, err: closedBy?.message ?? lastError }, `${what} disconnected; reconnecting`);
       } catch (err) {
         if (attempt === 0) log.warn({ path, err: (err as Error).message }, `${what} not available; retrying`);
       }

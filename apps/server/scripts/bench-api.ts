@@ -273,6 +273,18 @@ async function main() {
           cookies: admins,
           path: () => '/api/v1/scans?limit=50&grade=R&status=graded',
         },
+        // Grade R is on 10 farms of 200 (the seed's i % 20 = 3): odd technicians and most farmers have
+        // none, so their filtered page must find that out without walking their farms' scans.
+        {
+          label: 'list, filtered grade=R + status (technician, 10 farms)',
+          cookies: techs,
+          path: () => '/api/v1/scans?limit=50&grade=R&status=graded',
+        },
+        {
+          label: 'list, filtered grade=R + status (farmer)',
+          cookies: farmers,
+          path: () => '/api/v1/scans?limit=50&grade=R&status=graded',
+        },
         {
           label: 'scan detail (farmer, own farm)',
           cookies: farmers,

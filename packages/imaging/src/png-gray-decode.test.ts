@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import { toGray } from './gray-image.ts';
@@ -192,5 +193,52 @@ describe('decodePlainGrayPng', () => {
         assert.ok(!(keepGray instanceof Error));
       }
     }
+  });
+});
+
+describe('decodePlainGrayPng memory', () => {
+  it('a 261 kB file declaring the largest frame costs about its pixels once, no more than sharp', () => {
+    // 16383×16383 zero rows deflate to 261 kB. zlib's chunk-by-chunk output, its concatenation and a
+    // separate pixel buffer once held ~3× the 268 MB frame (peak RSS +790 MB; sharp +270 MB). Run in
+    // a child so the peak RSS is this decode's alone.
+    const script = `
+      import { crc32, deflateSync } from 'node:zlib';
+      import { decodePlainGrayPng } from ${JSON.stringify(new URL('./png-gray-decode.ts', import.meta.url).href)};
+      const chunk = (type, data) => {
+        const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+        const out = Buffer.alloc(typed.length + 8);
+        out.writeUInt32BE(data.length, 0);
+        typed.copy(out, 4);
+        out.writeUInt32BE(crc32(typed), typed.length + 4);
+        return out;
+      };
+      const side = 0x3fff;
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(side, 0);
+      ihdr.writeUInt32BE(side, 4);
+      ihdr[8] = 8;
+      const bytes = Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk('IHDR', ihdr),
+        chunk('IDAT', deflateSync(Buffer.alloc((side + 1) * side), { level: 9 })),
+        chunk('IEND', Buffer.alloc(0)),
+      ]);
+      const before = process.memoryUsage().rss;
+      const image = decodePlainGrayPng(bytes);
+      const grew = process.resourceUsage().maxRSS * 1024 - before;
+      console.log(JSON.stringify({ decoded: image?.data.length, grew }));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const { decoded, grew } = JSON.parse(child.stdout) as { decoded: number; grew: number };
+    const pixels = 0x3fff * 0x3fff;
+    assert.equal(decoded, pixels);
+    assert.ok(
+      grew < 1.5 * pixels,
+      `peak RSS grew ${Math.round(grew / 1e6)} MB for ${Math.round(pixels / 1e6)} MB of pixels`,
+    );
   });
 });

@@ -161,4 +161,75 @@ describe('session cache', () => {
     assert.equal((await first.a.request('GET', '/api/v1/me')).status, 401);
     assert.equal(await statusOnceChanged(first.b), 401);
   });
+
+  test('TRUNCATE (no row triggers fire) ends cached sessions and roles on every process', async () => {
+    // Migration 0013: before it, a truncate announced nothing and both processes kept these for 600 s.
+    const u = await seedUser(ctx.db.sql, 'truncated-roles@example.com', ['admin']);
+    const s1 = await signedIn(u.email);
+    assert.equal((await s1.b.request('GET', '/api/v1/users')).status, 200);
+    await ctx.db.sql`TRUNCATE user_roles`;
+    assert.equal(await statusOnceChanged(s1.a, '/api/v1/users'), 403);
+    assert.equal(await statusOnceChanged(s1.b, '/api/v1/users'), 403);
+    const v = await seedUser(ctx.db.sql, 'truncated-sessions@example.com', ['farmer']);
+    const s2 = await signedIn(v.email);
+    await ctx.db.sql`TRUNCATE sessions`;
+    assert.equal(await statusOnceChanged(s2.a), 401);
+    assert.equal(await statusOnceChanged(s2.b), 401);
+  });
+
+  test('a user deleted outright, a role renamed, a token rotated with SQL reach every process', async () => {
+    const gone = await seedUser(ctx.db.sql, 'deleted@example.com', ['farmer']);
+    const s1 = await signedIn(gone.email);
+    await ctx.db.sql`DELETE FROM user_roles WHERE user_id = ${gone.id}`;
+    await ctx.db.sql`DELETE FROM users WHERE id = ${gone.id}`;
+    assert.equal(await statusOnceChanged(s1.a), 401);
+    assert.equal(await statusOnceChanged(s1.b), 401);
+    const renamed = await seedUser(ctx.db.sql, 'renamed-role@example.com', ['admin']);
+    const s2 = await signedIn(renamed.email);
+    await ctx.db.sql`UPDATE roles SET name = 'admin-renamed' WHERE name = 'admin'`;
+    try {
+      // An admin-only list that matches nobody: a user listed with the renamed role is not in the OpenAPI document.
+      const adminOnly = '/api/v1/users?q=no-such-user';
+      assert.equal(await statusOnceChanged(s2.a, adminOnly), 403);
+      assert.equal(await statusOnceChanged(s2.b, adminOnly), 403);
+    } finally {
+      await ctx.db.sql`UPDATE roles SET name = 'admin' WHERE name = 'admin-renamed'`;
+    }
+    const rotated = await seedUser(ctx.db.sql, 'rotated@example.com', ['farmer']);
+    const s3 = await signedIn(rotated.email);
+    await ctx.db.sql`UPDATE sessions SET token_hash = sha256(token_hash) WHERE user_id = ${rotated.id}`;
+    assert.equal(await statusOnceChanged(s3.a), 401);
+    assert.equal(await statusOnceChanged(s3.b), 401);
+  });
+
+  test('a change rolled back announces nothing and changes nothing', async () => {
+    const u = await seedUser(ctx.db.sql, 'rolled-back@example.com', ['farmer']);
+    const { a, b } = await signedIn(u.email);
+    await assert.rejects(
+      ctx.db.sql.begin(async (tx) => {
+        await tx`UPDATE users SET email = 'other@example.com', status = 'disabled' WHERE id = ${u.id}`;
+        throw new Error('roll back');
+      }),
+    );
+    assert.equal((await a.request('GET', '/api/v1/me')).body.email, u.email);
+    assert.equal((await b.request('GET', '/api/v1/me')).body.email, u.email);
+  });
+
+  test('the LISTEN connection killed by Postgres: a change made meanwhile still ends cached sessions', async () => {
+    const u = await seedUser(ctx.db.sql, 'listener-killed@example.com', ['farmer']);
+    const { a, b } = await signedIn(u.email);
+    const killed = await ctx.db.sql`
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND query ILIKE 'listen%'`;
+    assert.ok(killed.length >= 1, 'no LISTEN connection found');
+    await ctx.db.sql`UPDATE users SET status = 'disabled' WHERE id = ${u.id}`;
+    assert.equal(await statusOnceChanged(a), 401);
+    assert.equal(await statusOnceChanged(b), 401);
+    // Listening again: the next change is announced as before.
+    const v = await seedUser(ctx.db.sql, 'after-kill@example.com', ['farmer']);
+    const s = await signedIn(v.email);
+    await ctx.db.sql`UPDATE users SET status = 'disabled' WHERE id = ${v.id}`;
+    assert.equal(await statusOnceChanged(s.a), 401);
+    assert.equal(await statusOnceChanged(s.b), 401);
+  });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Sql } from 'postgres';
+import postgres, { type Options, type Sql } from 'postgres';
 import type { Principal } from './principal.ts';
 
 /** The channel the session triggers of migration 0011 announce a changed user on ('*': everyone). */
@@ -30,9 +30,10 @@ export type SessionCache = {
  * skips the session lookup (a round trip and a query per request). Sessions still end at once for
  * every server replica: the triggers of migration 0011 announce each changed user on `cti_sessions`
  * when the change commits, and this LISTEN connection forgets them. Nothing is served from the cache
- * unless the LISTEN connection is up; when it is re-established everything is forgotten (announcements
- * sent while it was down are lost), and a watchdog pings the channel every `watchdogMs` and stops
- * serving when its own ping does not come back. So a missed announcement lasts at most `ttlSeconds`.
+ * unless the LISTEN connection (a connection of its own) is up: when it closes the cache is emptied and
+ * stops serving at once; when it is re-established everything is forgotten (announcements sent while it
+ * was down are lost); a watchdog pings the channel every `watchdogMs`, and drops a connection whose ping
+ * did not come back (silently dead). So a missed announcement lasts at most `ttlSeconds`.
  * Unknown tokens are never cached (they cost a lookup, as before).
  *
  * @example const cache = createSessionCache({ sql, log, ttlSeconds: 5 });
@@ -58,7 +59,8 @@ export function createSessionCache({
   let listening = false;
   let closed = false;
   let pendingPing: string | undefined;
-  let subscription: Promise<{ unlisten(): Promise<void> }> | undefined;
+  /** The client of the LISTEN connection, while it is up or coming up (one connection, its own). */
+  let listener: Sql | undefined;
 
   const clear = () => {
     generation++;
@@ -74,31 +76,54 @@ export function createSessionCache({
     } else if (payload === '*') clear();
     else forgetUser(payload);
   };
+  /** The LISTEN connection is lost: announcements are being missed, so nothing is served until it is back. */
+  const down = (client: Sql, why: string) => {
+    if (client !== listener) return;
+    const wasListening = listening;
+    listener = undefined;
+    listening = false;
+    pendingPing = undefined;
+    clear();
+    void client.end({ timeout: 0 }).catch(() => {});
+    if (!closed) log.warn({ why }, 'session cache: LISTEN connection lost; sessions are looked up');
+    // One attempt at once after a working connection dropped; else the watchdog tries again (no hot loop).
+    if (wasListening) listen();
+  };
+  // Not sql.listen: it reconnects silently, and when that fails nothing tells the cache, which then
+  // went on serving with no announcements arriving. A client of its own reports its close at once.
   const listen = () => {
-    const attempt = sql.listen(SESSION_CHANNEL, onPayload, () => {
-      // (Re)connected: announcements sent while the connection was down are lost.
-      clear();
-      listening = !closed;
-    });
-    subscription = attempt;
-    attempt.catch((err: unknown) => {
-      listening = false;
-      if (subscription === attempt) subscription = undefined;
-      log.warn({ err: (err as Error).message }, 'session cache: LISTEN failed; sessions are looked up');
-    });
+    if (closed || listener !== undefined) return;
+    // The pool's own parsed options, as postgres.js's sql.listen passes them (taken as they are).
+    const options = {
+      ...sql.options,
+      max: 1,
+      idle_timeout: null,
+      max_lifetime: null,
+      fetch_types: false,
+      onnotify: (channel: string, payload: string) => {
+        if (client === listener && channel === SESSION_CHANNEL) onPayload(payload);
+      },
+      onclose: () => down(client, 'closed'),
+    };
+    const client: Sql = postgres(options as unknown as Options<Record<string, never>>);
+    listener = client;
+    client.unsafe(`LISTEN ${SESSION_CHANNEL}`).then(
+      () => {
+        if (client !== listener) return;
+        // Announcements sent before this moment were not heard.
+        clear();
+        listening = !closed;
+      },
+      (err: unknown) => down(client, (err as Error).message),
+    );
   };
   const check = async () => {
     if (closed) return;
-    if (pendingPing !== undefined || subscription === undefined) {
-      log.warn('session cache lost its LISTEN connection; listening again');
-      listening = false;
-      clear();
-      pendingPing = undefined;
-      const old = subscription;
-      subscription = undefined;
-      await old?.then((l) => l.unlisten()).catch(() => {});
-      listen();
-      return;
+    if (listener === undefined) return listen();
+    if (!listening) return;
+    if (pendingPing !== undefined) {
+      down(listener, 'its watchdog ping did not come back');
+      return listen();
     }
     pendingPing = JSON.stringify({ ping: randomUUID() });
     await sql`SELECT pg_notify(${SESSION_CHANNEL}, ${pendingPing})`.catch(() => {});
@@ -130,9 +155,9 @@ export function createSessionCache({
       listening = false;
       clearInterval(watchdog);
       clear();
-      const current = subscription;
-      subscription = undefined;
-      await current?.then((l) => l.unlisten()).catch(() => {});
+      const client = listener;
+      listener = undefined;
+      await client?.end({ timeout: 0 }).catch(() => {});
     },
   };
 }

@@ -124,7 +124,13 @@ for _ in $(seq 1 120); do
   grep -q 'phantom clip ready' "$demo/logs/agent.log" && break
   sleep 0.5
 done
-grep -q 'phantom clip ready' "$demo/logs/agent.log" || log "the phantom clip is not ready yet: captures may be synthetic frames (no pixel spacing)"
+if grep -q 'phantom clip ready' "$demo/logs/agent.log"; then
+  # The capture ring (capture.ring_ms, 2 s) still holds synthetic stand-in frames right after the clip
+  # starts: a press then may pick one, and the view gate rightly refuses it ("not a ribeye view").
+  sleep 2.2
+else
+  log "the phantom clip is not ready yet: captures may be synthetic frames (no pixel spacing)"
+fi
 
 log "pressing the capture button $captures times (cti-agent capture)"
 taken=0

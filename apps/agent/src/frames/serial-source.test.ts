@@ -191,9 +191,8 @@ describe('serial frame source over a socat PTY', () => {
       await r.emulator.stop();
       await r.pty.unplug();
       await waitFor(() => !r.source.status().connected, { what: 'disconnect noticed' });
-      await r.pty.plug();
       const again = createProbeEmulator({ path: r.pty.devicePath, width: W, height: H, fps: 0, seed: SEED });
-      await again.start();
+      await r.pty.plug(() => again.start());
       r.emulator = again;
       await waitFor(() => r.source.status().connected, { what: 'reconnected', timeoutMs: 20_000 });
       // The identify after reconnect proves the command channel works on the new connection too.

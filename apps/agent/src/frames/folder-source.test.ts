@@ -21,6 +21,19 @@ const png = (n: number) =>
     .png()
     .toBuffer();
 
+/** A started folder source on `dir` whose frames go to `frames` and whose log lines go to `lines`. */
+async function startRecordedSource(dir: string, frames: Frame[], lines: string[]) {
+  const log = createLogger({
+    name: 'test',
+    level: 'debug',
+    destination: { write: (l: string) => void lines.push(l) },
+  });
+  const source = createFolderSource({ dir, stableMs: 150, pollMs: 25, log });
+  source.onFrame((f) => frames.push(f));
+  await source.start();
+  return source;
+}
+
 describe('folder-drop frame source (chokidar)', () => {
   let dir: string;
   const frames: Frame[] = [];
@@ -34,14 +47,7 @@ describe('folder-drop frame source (chokidar)', () => {
     lines.some((l) => l.includes('skipping incomplete or unreadable') && l.includes(`"file":"${name}"`));
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cti-folder-'));
-    const log = createLogger({
-      name: 'test',
-      level: 'debug',
-      destination: { write: (l: string) => void lines.push(l) },
-    });
-    source = createFolderSource({ dir, stableMs: 150, pollMs: 25, log });
-    source.onFrame((f) => frames.push(f));
-    await source.start();
+    source = await startRecordedSource(dir, frames, lines);
   });
   after(async () => {
     await source.stop();
@@ -181,14 +187,7 @@ describe('folder source: a sidecar written after its image', () => {
   let source: ReturnType<typeof createFolderSource>;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cti-folder-late-'));
-    const log = createLogger({
-      name: 'test',
-      level: 'debug',
-      destination: { write: (l: string) => void lines.push(l) },
-    });
-    source = createFolderSource({ dir, stableMs: 150, pollMs: 25, log });
-    source.onFrame((f) => frames.push(f));
-    await source.start();
+    source = await startRecordedSource(dir, frames, lines);
   });
   after(async () => {
     await source.stop();

@@ -1,5 +1,6 @@
 // A TCP pipe the tests control, between the app's pool and Postgres: cutting it is a real network
-// outage for postgres.js (reset sockets, then refused connections), without touching the shared cluster.
+// outage for postgres.js (reset sockets, then refused connections), without touching the shared cluster;
+// freezing it is a silent one (open connections, nothing forwarded, nothing closed).
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export type TcpProxy = {
@@ -8,21 +9,69 @@ export type TcpProxy = {
   cut(): Promise<void>;
   /** Listens again on the same port. */
   restore(): Promise<void>;
+  /**
+   * A frozen path, as with a hung host or a black-holed network: piped connections stop forwarding in
+   * both directions and new ones are accepted and never answered. Nothing is closed and no RST is
+   * sent; the database's side of a frozen connection stays open (it never learns the client left).
+   */
+  freeze(): void;
+  /**
+   * Freezes only the first connection on which the client sends a chunk that `match` accepts, from
+   * that chunk on (the chunk itself is not forwarded).
+   */
+  freezeWhen(match: (chunk: Buffer) => boolean): void;
+  /** New connections are piped again; frozen ones stay frozen. */
+  thaw(): void;
+  /** Connections frozen so far. */
+  frozenCount(): number;
   close(): Promise<void>;
 };
 
+type Link = { frozen: boolean };
+
 export async function startTcpProxy({ host, port }: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const links = new Set<Link>();
+  let frozenAll = false;
+  let frozenCount = 0;
+  let freezeOn: ((chunk: Buffer) => boolean) | undefined;
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+  };
+  const freezeLink = (link: Link) => {
+    if (!link.frozen) frozenCount++;
+    link.frozen = true;
+  };
   const server: Server = createServer((client) => {
-    const upstream = connect({ host, port });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
+    track(client);
+    if (frozenAll) {
+      frozenCount++;
+      client.resume(); // read and drop
+      return;
     }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    const upstream = connect({ host, port });
+    track(upstream);
+    const link: Link = { frozen: false };
+    links.add(link);
+    client.on('data', (chunk: Buffer) => {
+      if (!link.frozen && freezeOn?.(chunk)) {
+        freezeOn = undefined;
+        freezeLink(link);
+      }
+      if (!link.frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!link.frozen) client.write(chunk);
+    });
+    client.on('close', () => {
+      links.delete(link);
+      if (!link.frozen) upstream.destroy();
+    });
+    upstream.on('close', () => {
+      if (!link.frozen) client.destroy();
+    });
   });
   const listen = (p: number) =>
     new Promise<void>((resolve, reject) => {
@@ -40,5 +89,21 @@ export async function startTcpProxy({ host, port }: { host: string; port: number
       if (server.listening) server.close(() => resolve());
       else resolve();
     });
-  return { port: boundPort, cut: stop, restore: () => listen(boundPort), close: stop };
+  return {
+    port: boundPort,
+    cut: stop,
+    restore: () => listen(boundPort),
+    freeze() {
+      frozenAll = true;
+      for (const link of links) freezeLink(link);
+    },
+    freezeWhen(match) {
+      freezeOn = match;
+    },
+    thaw() {
+      frozenAll = false;
+    },
+    frozenCount: () => frozenCount,
+    close: stop,
+  };
 }

@@ -23,6 +23,7 @@ const CONNECTION_CODES = new Set([
   'CONNECTION_DESTROYED',
   'CONNECTION_ENDED',
   'CONNECT_TIMEOUT',
+  'REPLY_TIMEOUT', // reply-deadline-socket.ts: the connection went silent and was closed
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',

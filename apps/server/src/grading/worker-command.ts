@@ -62,11 +62,21 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     );
   }
   const grader = await loadGrader(config);
+  let lastSilent: { address: string; silentMs: number; at: number } | undefined;
   const sql = createDatabaseClient({
     url: config.databaseUrl,
     max: config.dbPoolMax,
     connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
     applicationName: `cti-worker ${config.workerId}`,
+    replyTimeoutSeconds: config.dbReplyTimeoutSeconds,
+    onSilentConnection: ({ address, silentMs }) => {
+      lastSilent = { address, silentMs, at: Date.now() };
+      metrics.silentConnections.inc();
+      log.warn(
+        { address, silentMs },
+        'database connection silent: closed it (CTI_DB_REPLY_TIMEOUT_S); its queries fail and are retried on a new connection',
+      );
+    },
   });
   const s3 = createS3Client(config.s3);
   const queue = createWorkerQueue(sql, config, grader.modelVersion);
@@ -77,6 +87,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     metrics,
     lastActivity: () => Math.max(startedAt, worker.lastActivity()),
     staleAfterMs: Math.max(3 * config.pollMs, 2 * config.jobTimeoutSeconds * 1000, 30_000),
+    lastSilentConnection: () => lastSilent,
   });
   const http = await listen({ app: health, host: config.host, port: config.port });
   log.info(

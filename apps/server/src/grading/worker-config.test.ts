@@ -21,6 +21,20 @@ test('defaults: two jobs at a time, 60 s lease, 5 attempts, the committed models
   assert.equal(c.dbPoolMax, 5, 'concurrency + 3: slots, the LISTEN connection, heartbeats');
   assert.deepEqual(c.s3, { endpoint: 'http://minio:9000', region: 'us-east-1', forcePathStyle: true });
   assert.match(c.workerId, /:\d+$/);
+  assert.equal(c.dbReplyTimeoutSeconds, 30, 'half the lease, at most 30 s');
+});
+
+test('CTI_DB_REPLY_TIMEOUT_S: half a short lease by default, 0 turns it off, never as long as the lease', () => {
+  assert.equal(loadWorkerConfig({ ...minimal, CTI_GRADING_LEASE_S: '10' }).dbReplyTimeoutSeconds, 5);
+  assert.equal(
+    loadWorkerConfig({ ...minimal, CTI_DB_REPLY_TIMEOUT_S: '0' }).dbReplyTimeoutSeconds,
+    undefined,
+  );
+  assert.equal(loadWorkerConfig({ ...minimal, CTI_DB_REPLY_TIMEOUT_S: '59' }).dbReplyTimeoutSeconds, 59);
+  assert.throws(
+    () => loadWorkerConfig({ ...minimal, CTI_DB_REPLY_TIMEOUT_S: '60' }),
+    /CTI_DB_REPLY_TIMEOUT_S must be shorter than CTI_GRADING_LEASE_S \(60 s\), or 0 for off \(got 60\)/,
+  );
 });
 
 test('bad settings are named', () => {
@@ -33,6 +47,7 @@ test('bad settings are named', () => {
     [{ CTI_GRADING_LEASE_S: '1' }, 'CTI_GRADING_LEASE_S'],
     [{ CTI_GRADING_MAX_ATTEMPTS: 'five' }, 'CTI_GRADING_MAX_ATTEMPTS'],
     [{ CTI_WORKER_PORT: '70000' }, 'CTI_WORKER_PORT'],
+    [{ CTI_DB_REPLY_TIMEOUT_S: '-1' }, 'CTI_DB_REPLY_TIMEOUT_S'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ];
   for (const [overrides, setting] of cases) {

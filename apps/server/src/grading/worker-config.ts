@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { buckets, databaseUrl, type Env, integer, oneOf, optional } from '../config-parsers.ts';
+import { buckets, ConfigError, databaseUrl, type Env, integer, oneOf, optional } from '../config-parsers.ts';
 import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
 
 /** Everything `cti-server worker` reads from the environment, validated once at start-up (README). */
@@ -30,6 +30,12 @@ export type WorkerConfig = {
   workerId: string;
   dbPoolMax: number;
   dbConnectTimeoutSeconds: number;
+  /**
+   * A database connection that owes a reply and has sent nothing for this long is closed (its query
+   * fails as a lost connection and is retried); the server ends transactions left idle as long.
+   * undefined: off (CTI_DB_REPLY_TIMEOUT_S=0).
+   */
+  dbReplyTimeoutSeconds: number | undefined;
   shutdownTimeoutMs: number;
   logLevel: string;
 };
@@ -38,6 +44,26 @@ export type WorkerConfig = {
 export const DEFAULT_WORKER_CONCURRENCY = 2;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * CTI_DB_REPLY_TIMEOUT_S: by default half the lease, at most 30 s. It must stay shorter than the lease:
+ * a heartbeat stuck on a silent connection has to fail (and be retried on a new one) while the lease
+ * still holds. Far above any healthy worker statement (milliseconds).
+ */
+function replyTimeout(env: Env, leaseSeconds: number): number | undefined {
+  const seconds = integer(env, 'CTI_DB_REPLY_TIMEOUT_S', {
+    fallback: Math.min(30, Math.floor(leaseSeconds / 2)),
+    min: 0,
+    max: 3600,
+  });
+  if (seconds >= leaseSeconds) {
+    throw new ConfigError(
+      'CTI_DB_REPLY_TIMEOUT_S',
+      `must be shorter than CTI_GRADING_LEASE_S (${leaseSeconds} s), or 0 for off (got ${seconds}): a heartbeat stuck on a silent connection would outlive the lease`,
+    );
+  }
+  return seconds === 0 ? undefined : seconds;
+}
 
 /**
  * Read and validate the worker's settings; throws ConfigError naming the first bad setting.
@@ -69,6 +95,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     workerId: optional(env, 'CTI_WORKER_ID') ?? `${hostname()}:${process.pid}`,
     dbPoolMax: integer(env, 'CTI_DB_POOL_MAX', { fallback: concurrency + 3, min: 2, max: 500 }),
     dbConnectTimeoutSeconds: integer(env, 'CTI_DB_CONNECT_TIMEOUT_S', { fallback: 5, min: 1, max: 300 }),
+    dbReplyTimeoutSeconds: replyTimeout(env, leaseSeconds),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 30_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   };

@@ -7,6 +7,8 @@ export type WorkerHealthOptions = {
   lastActivity: () => number;
   /** A loop silent for longer than this is wedged: /healthz answers 503 and the container is restarted. */
   staleAfterMs: number;
+  /** The last database connection closed for its silence (reply-deadline-socket.ts), if any. */
+  lastSilentConnection?: () => { address: string; silentMs: number; at: number } | undefined;
   now?: () => number;
 };
 
@@ -20,13 +22,29 @@ export function createWorkerHealthApp({
   metrics,
   lastActivity,
   staleAfterMs,
+  lastSilentConnection = () => undefined,
   now = Date.now,
 }: WorkerHealthOptions): Hono {
   const app = new Hono();
-  app.get('/healthz', (c) => {
+  app.get('/healthz', async (c) => {
     const silentMs = now() - lastActivity();
-    if (silentMs > staleAfterMs) return c.json({ status: 'stale', silent_ms: silentMs }, 503);
-    return c.json({ status: 'ok', silent_ms: silentMs });
+    // Informational: a silent database is an outage a restart cannot fix, so it never makes this 503.
+    const closed = (await metrics.silentConnections.get()).values[0]?.value ?? 0;
+    const last = lastSilentConnection();
+    const database = {
+      silent_connections_closed: closed,
+      ...(last
+        ? {
+            last_silent: {
+              address: last.address,
+              silent_ms: last.silentMs,
+              at: new Date(last.at).toISOString(),
+            },
+          }
+        : {}),
+    };
+    if (silentMs > staleAfterMs) return c.json({ status: 'stale', silent_ms: silentMs, database }, 503);
+    return c.json({ status: 'ok', silent_ms: silentMs, database });
   });
   app.get('/metrics', async (c) => {
     c.header('Content-Type', metrics.registry.contentType);

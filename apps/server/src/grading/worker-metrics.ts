@@ -77,6 +77,11 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       labelNames: ['code'] as const,
       registers,
     }),
+    silentConnections: new Counter({
+      name: 'cti_grading_db_silent_connections_total',
+      help: 'Database connections closed because they owed a reply and sent nothing for CTI_DB_REPLY_TIMEOUT_S (frozen host, partition, hung proxy)',
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'cti_grading_queue_depth',
       help: 'Jobs waiting (queued), all workers',

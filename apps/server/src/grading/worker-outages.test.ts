@@ -5,17 +5,20 @@ import { startTcpProxy, type TcpProxy } from '../test-tcp-proxy.ts';
 import { createGradingRig, type GradingRig, phantomPng, type SpawnedWorker } from './test-grading-rig.ts';
 
 // Outages between a spawned worker and its peers, made with TCP proxies the test cuts and restores:
-// S3 unreachable (jobs retried without burning their attempts) and the database going away mid-run.
+// S3 unreachable (jobs retried without burning their attempts), the database going away mid-run, and
+// the database falling silent (connections left open, nothing answered).
 
 let rig: GradingRig;
 let s3Proxy: TcpProxy;
 let dbProxy: TcpProxy;
+let silentProxy: TcpProxy;
 const workers: SpawnedWorker[] = [];
 before(async () => {
   rig = await createGradingRig();
   s3Proxy = await startTcpProxy({ host: '127.0.0.1', port: rig.s3.port });
   const url = new URL(rig.db.url);
   dbProxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+  silentProxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
 });
 after(async () => {
   for (const w of workers)
@@ -23,6 +26,7 @@ after(async () => {
   await Promise.all(workers.map((w) => w.exit));
   await s3Proxy.close();
   await dbProxy.close();
+  await silentProxy.close();
   await rig.close();
 });
 
@@ -105,4 +109,76 @@ describe('outages', () => {
     worker.child.kill('SIGTERM');
     assert.equal(await worker.exit, 0);
   });
+
+  test('the database falls silent (connections open, nothing answered): claims fail after CTI_DB_REPLY_TIMEOUT_S, /healthz and /metrics say so, and the scan is graded once it answers again', async () => {
+    const url = new URL(rig.db.url);
+    url.port = String(silentProxy.port);
+    const worker = rig.spawnWorker({
+      CTI_WORKER_ID: 'w-silent',
+      DATABASE_URL: url.toString(),
+      CTI_DB_REPLY_TIMEOUT_S: '1',
+      CTI_WORKER_POLL_MS: '200',
+      CTI_GRADING_LEASE_S: '3',
+    });
+    workers.push(worker);
+    await worker.waitForLog('worker started');
+    const port = await worker.port();
+    silentProxy.freeze();
+    const { scanId } = await rig.ingest({ image: await phantomPng(24, { width: 320, height: 240 }) });
+    // Without a deadline the claim in flight waits for ever: neither line would come.
+    const silent = await worker.waitForLog(SILENT_LOG, 30_000);
+    assert.deepEqual([silent.address, silent.silentMs], [`127.0.0.1:${silentProxy.port}`, 1000]);
+    await worker.waitForLog('cannot claim: database unavailable', 30_000);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(
+      health.status,
+      200,
+      'the claim loop turns (claims fail and back off): a restart would not help',
+    );
+    const body = (await health.json()) as {
+      database: { silent_connections_closed: number; last_silent?: { address: string } };
+    };
+    assert.ok(body.database.silent_connections_closed >= 1);
+    assert.equal(body.database.last_silent?.address, `127.0.0.1:${silentProxy.port}`);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /cti_grading_db_silent_connections_total [1-9]/);
+    const [during] = await rig.db.sql`SELECT status, attempts FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.deepEqual([during!.status, during!.attempts], ['queued', 0], 'no claim reached the database');
+    silentProxy.thaw();
+    await rig.waitForStatus(scanId, 'graded', 60_000);
+    const [job] = await rig.db.sql`SELECT attempts, status FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.deepEqual([job!.status, job!.attempts], ['done', 1]);
+    assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 1);
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exit, 0);
+  });
+
+  test('a connection falls silent inside the result transaction (its row lock held by the database): the server ends it, the job is graded exactly once', async () => {
+    const url = new URL(rig.db.url);
+    url.port = String(silentProxy.port);
+    const worker = rig.spawnWorker({
+      CTI_WORKER_ID: 'w-silent-tx',
+      DATABASE_URL: url.toString(),
+      CTI_DB_REPLY_TIMEOUT_S: '1',
+      CTI_WORKER_POLL_MS: '200',
+      CTI_GRADING_LEASE_S: '3',
+    });
+    workers.push(worker);
+    await worker.waitForLog('worker started');
+    // The job row is already updated (locked) in the transaction when its second statement goes silent.
+    silentProxy.freezeWhen((chunk) => chunk.includes('INSERT INTO assets'));
+    const { scanId } = await rig.ingest({ image: await phantomPng(25, { width: 320, height: 240 }) });
+    await worker.waitForLog(SILENT_LOG, 30_000);
+    await rig.waitForStatus(scanId, 'graded', 60_000);
+    const [job] = await rig.db.sql`SELECT status FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.equal(job!.status, 'done');
+    assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 1);
+    const events = await rig.db.sql`SELECT 1 FROM scan_events WHERE scan_id = ${scanId} AND event = 'graded'`;
+    assert.equal(events.length, 1);
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exit, 0);
+  });
 });
+
+const SILENT_LOG =
+  'database connection silent: closed it (CTI_DB_REPLY_TIMEOUT_S); its queries fail and are retried on a new connection';

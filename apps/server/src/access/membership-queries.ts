@@ -67,6 +67,7 @@ export async function addMember(
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
+    if (!me.admin && isOwner) throw forbidden('farm owners add technicians only; an admin names owners');
     const pointer = userId ? '/user_id' : '/email';
     const [target] = userId
       ? await tx<{ id: string }[]>`SELECT id FROM users WHERE id = ${userId}`
@@ -75,8 +76,14 @@ export async function addMember(
         >`SELECT id FROM users WHERE lower(email) = ${(email ?? '').trim().toLowerCase()}`;
     const roles = target ? await rolesOf(tx, target.id) : undefined;
     if (!target || !roles) throw noSuchUser(pointer);
-    if (!me.admin && (!roles.includes('technician') || isOwner)) {
-      throw forbidden('farm owners add technicians only; an admin names owners');
+    const [existing] = await tx<{ is_owner: boolean }[]>`
+      SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${target.id}`;
+    if (!me.admin && !roles.includes('technician')) {
+      // An owner sees the farm's members (and may be told why one cannot be re-added), but must not
+      // learn who else has an account, nor its role: anyone else but an active technician is the same
+      // 422 as an unknown address (registration and sign-in keep that secret too).
+      if (existing) throw forbidden('farm owners add technicians only; an admin names owners');
+      throw noSuchUser(pointer);
     }
     if (!roles.includes('farmer') && !roles.includes('technician')) throw noSuchUser(pointer);
     if (isOwner && !roles.includes('farmer')) {
@@ -84,8 +91,6 @@ export async function addMember(
         problems: [{ pointer: '/is_owner', message: 'only a farmer can be an owner' }],
       });
     }
-    const [existing] = await tx<{ is_owner: boolean }[]>`
-      SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${target.id}`;
     // Re-adding an owner without is_owner demotes them: that is naming owners, an admin's call.
     if (existing?.is_owner && !isOwner && !me.admin) {
       throw forbidden('farm owners add technicians only; an admin names owners');

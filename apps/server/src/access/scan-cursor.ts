@@ -8,6 +8,17 @@ export type ScanCursor = { sortUs: string; id: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * The sort keys a cursor may carry, in microseconds since the epoch: from the earliest instant Postgres
+ * holds (4714-11-24 BC) to 294247-01-02, below bigint's end, where `epoch + n * interval '1 µs'` (a
+ * float multiplication) still fits an interval. A forged value outside failed in the query: a 500.
+ */
+const MIN_SORT_US = -210_866_803_200_000_000n;
+const MAX_SORT_US = 9_223_371_331_200_000_000n;
+
+const inRange = (us: string) =>
+  us === '-infinity' || (BigInt(us) >= MIN_SORT_US && BigInt(us) <= MAX_SORT_US);
+
 export const encodeScanCursor = (c: ScanCursor): string =>
   Buffer.from(`s1|${c.sortUs}|${c.id}`).toString('base64url');
 
@@ -18,7 +29,8 @@ export function decodeScanCursor(text: string): ScanCursor {
     sortUs === undefined ||
     id === undefined ||
     !UUID.test(id) ||
-    !/^(-?\d{1,19}|-infinity)$/.test(sortUs)
+    !/^(-?\d{1,19}|-infinity)$/.test(sortUs) ||
+    !inRange(sortUs)
   ) {
     throw new HttpError(422, 'invalid_request', 'the cursor is not one this API returned', {
       problems: [{ pointer: '/query/cursor', message: 'is not a cursor returned by this API' }],

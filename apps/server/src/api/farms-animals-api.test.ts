@@ -346,7 +346,8 @@ describe('farm membership', () => {
     assert.ok(added.body.items.some((m: { user_id: string }) => m.user_id === tech.id));
     assert.equal(
       (await owner.request('POST', `/api/v1/farms/${f.A}/members`, { body: { email: farmer.email } })).status,
-      403,
+      422,
+      'a farmer who is not a member is "no such technician", like an unknown email',
     );
     assert.equal(
       (
@@ -384,6 +385,44 @@ describe('farm membership', () => {
       204,
       'another owner remains',
     );
+  });
+
+  test('an owner cannot tell who has an account: a farmer, an admin, a disabled technician and an unknown address get the same 422', async () => {
+    const sql = ctx.db.sql;
+    const farm = await seedFarm(sql, 'Quiet');
+    await seedUser(sql, 'quiet-owner@example.com', ['farmer'], { farms: [{ id: farm, owner: true }] });
+    const owner = await as('quiet-owner@example.com');
+    const farmer = await seedUser(sql, 'quiet-farmer@example.com', ['farmer']);
+    const gone = await seedUser(sql, 'gone-tech@example.com', ['technician']);
+    await sql`UPDATE users SET status = 'disabled' WHERE id = ${gone.id}`;
+    const answers = [];
+    for (const body of [
+      { email: farmer.email },
+      { email: 'admin@example.com' },
+      { email: gone.email },
+      { email: 'nobody-at-all@example.com' },
+      { user_id: farmer.id },
+      { user_id: f.admin },
+      { user_id: '00000000-0000-4000-8000-000000000000' },
+    ]) {
+      const res = await owner.request('POST', `/api/v1/farms/${farm}/members`, { body });
+      const pointer = 'email' in body ? '/email' : '/user_id';
+      answers.push([res.status, res.body.error, res.body.message, res.body.problems]);
+      assert.equal(res.status, 422, JSON.stringify(body));
+      assert.equal(res.body.problems[0].pointer, pointer, JSON.stringify(body));
+    }
+    const byEmail = answers.slice(0, 4).map((a) => JSON.stringify(a));
+    assert.equal(new Set(byEmail).size, 1, `one answer by email: ${byEmail.join(' | ')}`);
+    const byId = answers.slice(4).map((a) => JSON.stringify(a));
+    assert.equal(new Set(byId).size, 1, `one answer by id: ${byId.join(' | ')}`);
+    // Naming an owner is still refused as such, whoever the target is; and nothing was linked.
+    const asOwner = await owner.request('POST', `/api/v1/farms/${farm}/members`, {
+      body: { email: 'nobody-at-all@example.com', is_owner: true },
+    });
+    assert.equal(asOwner.status, 403);
+    const [linked] = await sql`
+      SELECT count(*)::int AS n FROM user_farms WHERE farm_id = ${farm} AND user_id IN (${farmer.id}, ${f.admin}, ${gone.id})`;
+    assert.equal(linked!.n, 0);
   });
 
   test('the last ACTIVE owner is neither removed nor demoted while only a disabled owner remains (409, nothing written)', async () => {

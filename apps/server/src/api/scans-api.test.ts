@@ -9,6 +9,7 @@ import { type ApiClient, apiClient } from '../test-api-client.ts';
 import { createTestApp, type TestApp } from '../test-helpers.ts';
 import { startSignatureProxy } from '../test-s3-signature-proxy.ts';
 import { seedDevice, seedFarm, seedGrading, seedScan, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+import { pageClient } from '../web/pages/test-page-client.ts';
 
 // The scans API against real Postgres + PostGIS and a real S3-compatible server (s3rver, behind a proxy
 // that checks SigV4 query signatures and expiry as S3 does — s3rver accepts any SigV4 signature; the
@@ -194,6 +195,33 @@ describe('scans list', () => {
       assert.equal(res.status, 422, q);
       assert.equal(res.body.problems[0].pointer, pointer, q);
     }
+  });
+
+  test('a forged cursor with a time Postgres cannot hold is the same 422 (API) or page notice, never a 500', async () => {
+    const farmer = await as('farmer@example.com');
+    const page = await pageClient(server.app, 'farmer@example.com');
+    const forged = (us: string) =>
+      Buffer.from(`s1|${us}|00000000-0000-4000-8000-000000000000`).toString('base64url');
+    // bigint's ends, beyond the interval multiplication, and before 4714 BC / after 294276 AD.
+    for (const us of [
+      '9223372036854775807',
+      '9999999999999999999',
+      '-9999999999999999999',
+      '-210866803300000000',
+    ]) {
+      const res = await farmer.request('GET', `/api/v1/scans?cursor=${forged(us)}`);
+      assert.equal(res.status, 422, us);
+      assert.equal(res.body.problems[0].pointer, '/query/cursor', us);
+      for (const param of ['cursor', 'before']) {
+        const html = await page.get(`/scans?${param}=${forged(us)}`);
+        assert.equal(html.status, 200, `${param} ${us}`);
+        assert.match(html.html, /That page link is not valid any more/, `${param} ${us}`);
+      }
+    }
+    // Far but representable times are still cursors (an empty page past the oldest scan).
+    const far = await farmer.request('GET', `/api/v1/scans?cursor=${forged('-210866803200000000')}`);
+    assert.equal(far.status, 200);
+    assert.deepEqual(far.body.items, []);
   });
 
   test('latest grading in the list; missing measurements are null, never 0; counts by status', async () => {

@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
 import {
   declaredImageSize,
@@ -14,7 +13,7 @@ import type { Sql } from 'postgres';
 import type { Grader } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
-import { putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
+import { type ObjectClient, putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
 import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
 import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
 
@@ -23,7 +22,7 @@ export { MAX_IMAGE_PIXELS };
 
 export type GradeJobDeps = {
   sql: Sql;
-  s3: S3Client;
+  s3: ObjectClient;
   grader: Grader;
   acceptedBuckets: readonly string[];
   workerId: string;

@@ -137,7 +137,8 @@ export async function gradeJob(
   job: ClaimedJob,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
-  const existing = await finishAlreadyGraded(deps.sql, job, deps.workerId);
+  // The claim says whether a result existed (one statement fewer per job); without it, look.
+  const existing = job.hasResult === false ? null : await finishAlreadyGraded(deps.sql, job, deps.workerId);
   if (existing) return { outcome: 'already_graded', resultId: existing };
   const ctx = await loadScanContext(deps.sql, job.scanId);
   if (!ctx)

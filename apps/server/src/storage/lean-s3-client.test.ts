@@ -239,3 +239,20 @@ test('addressing follows the SDK: virtual-hosted on AWS and custom endpoints, pa
     s3.destroy();
   }
 });
+
+test('a connection reset in the middle of a GET body rejects the read (never a truncated image)', async (t) => {
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write(Buffer.alloc(500, 1));
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const s3 = leanFor({ endpoint, region: 'us-east-1', forcePathStyle: true });
+  t.after(() => s3.destroy());
+  await assert.rejects(
+    readVerifiedObject(s3, { bucket: 'b', key: 'k.png', sha256: sha256(Buffer.alloc(1000, 1)) }),
+  );
+});

@@ -227,7 +227,8 @@ export function createLeanS3Client({
         },
         resolve,
       );
-      req.once('error', reject);
+      // Kept for the request's life: an error after the response (a reset mid-body) must not go unhandled.
+      req.on('error', reject);
       req.end(body);
     });
   }

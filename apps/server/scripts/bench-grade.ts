@@ -283,7 +283,7 @@ async function main() {
     const phaseMean = (k: string) => cpus.reduce((s, c) => s + (c[k] ?? 0), 0) / cpus.length;
     const inPhases = phases.reduce((s, k) => s + phaseMean(k), 0);
     console.log(
-      `  worker CPU ms per job by phase (mean, as logged${CONCURRENCY > 1 ? `; ${CONCURRENCY} slots overlap: exact with BENCH_CONCURRENCY=1` : ''}): ${phases.map((k) => `${k} ${phaseMean(k).toFixed(2)}`).join(', ')}; claim, log, loop and heartbeats ${(workerMs - inPhases).toFixed(2)}`,
+      `  worker CPU ms per job by phase (mean, as logged${CONCURRENCY > 1 ? `; ${CONCURRENCY} slots overlap, so each phase also holds the others' work: exact with BENCH_CONCURRENCY=1` : ''}): ${phases.map((k) => `${k} ${phaseMean(k).toFixed(2)}`).join(', ')}${CONCURRENCY === 1 ? `; claim, log, loop and heartbeats ${(workerMs - inPhases).toFixed(2)}` : ''}`,
     );
 
     // 2. Latency at a steady rate, the workers idle and listening.

@@ -16,7 +16,9 @@ import type { S3Settings } from './s3-settings.ts';
 // the SDK's shape (`name` = S3's error code, `$metadata.httpStatusCode`, a socket error's `code`), so
 // isS3Unavailable classifies them as before, and transient ones are retried like the SDK's standard
 // strategy (maxAttempts, full-jitter exponential backoff). There is no timeout of its own, as with the
-// SDK client it replaces: the caller's AbortSignal (the job's deadline) ends a request.
+// SDK client it replaces: the caller's AbortSignal (the job's deadline) ends a request. Not kept from the
+// SDK: its clock-skew correction (a skewed clock fails as RequestTimeTooSkewed, an outage) and its retry
+// quota.
 
 export type LeanS3Client = {
   /**

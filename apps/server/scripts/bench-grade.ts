@@ -7,7 +7,8 @@
 //    the ceiling the worker is compared with. `pnpm bench:grade` runs this process with the worker's
 //    V8 flags (WORKER_NODE_FLAGS) so both sides collect garbage alike;
 // 1. throughput: BENCH_N scans queued first, then the workers start and drain them; scans/s per
-//    worker process, per worker CPU-second, CPU ms per scan, peak RSS;
+//    worker process, per worker CPU-second, CPU ms per scan (and per phase of a job, as the workers
+//    log it), peak RSS;
 // 2. latency: scans ingested at a steady BENCH_RATE per second for BENCH_SECONDS while the workers
 //    wait; ingest → graded p50/p95 from the database's own timestamps.
 // Settings: BENCH_N (300), BENCH_WORKERS (2), BENCH_CONCURRENCY slots per worker (the worker's default,
@@ -67,6 +68,8 @@ type Proc = {
   peakRss: number;
   /** Stage timings (ms) of every job this worker logged as done. */
   timings: Record<string, number>[];
+  /** CPU ms per phase of every job this worker logged as done (gradeJob's `cpuMs`). */
+  cpu: Record<string, number>[];
   stop(): Promise<void>;
 };
 
@@ -84,6 +87,7 @@ function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc
     child.once('exit', (code) => reject(new Error(`cti-server ${args[0]} exited with ${code}`)));
     let port = 0;
     const timings: Record<string, number>[] = [];
+    const cpu: Record<string, number>[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) {
         if (process.env.BENCH_ECHO) console.log(`[${args[0]} ${child.pid}] ${line}`);
@@ -93,10 +97,12 @@ function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc
         msg?: string;
         port?: number;
         timings?: Record<string, number>;
+        cpuMs?: Record<string, number>;
         ms?: number;
       };
       if (entry.msg === 'listening') port = entry.port ?? 0;
       if (entry.msg === 'job done' && entry.timings) timings.push({ ...entry.timings, job: entry.ms ?? 0 });
+      if (entry.msg === 'job done' && entry.cpuMs) cpu.push(entry.cpuMs);
       const ready = args[0] === 'worker' ? entry.msg === 'worker started' : entry.msg === 'listening';
       if (!ready) return;
       const proc: Proc = {
@@ -105,6 +111,7 @@ function spawnProcess(args: string[], env: Record<string, string>): Promise<Proc
         port,
         peakRss: 0,
         timings,
+        cpu,
         stop: () =>
           new Promise<void>((done) => {
             child.removeAllListeners('exit');
@@ -268,6 +275,15 @@ async function main() {
     const stages = Object.keys(all[0] ?? {});
     console.log(
       `  wall ms per job (mean, as logged): ${stages.map((k) => `${k} ${(all.reduce((s, t) => s + (t[k] ?? 0), 0) / all.length).toFixed(1)}`).join(', ')}`,
+    );
+    // Process CPU between gradeJob's phases: with one slot per worker nothing else runs meanwhile; with
+    // more, a phase also holds what the other slots computed while it waited.
+    const cpus = workers.flatMap((w) => w.cpu);
+    const phases = Object.keys(cpus[0] ?? {});
+    const phaseMean = (k: string) => cpus.reduce((s, c) => s + (c[k] ?? 0), 0) / cpus.length;
+    const inPhases = phases.reduce((s, k) => s + phaseMean(k), 0);
+    console.log(
+      `  worker CPU ms per job by phase (mean, as logged${CONCURRENCY > 1 ? `; ${CONCURRENCY} slots overlap, so each phase also holds the others' work: exact with BENCH_CONCURRENCY=1` : ''}): ${phases.map((k) => `${k} ${phaseMean(k).toFixed(2)}`).join(', ')}${CONCURRENCY === 1 ? `; claim, log, loop and heartbeats ${(workerMs - inPhases).toFixed(2)}` : ''}`,
     );
 
     // 2. Latency at a steady rate, the workers idle and listening.

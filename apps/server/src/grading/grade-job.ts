@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
 import {
   declaredImageSize,
@@ -14,7 +13,7 @@ import type { Sql } from 'postgres';
 import type { Grader } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
-import { putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
+import { type ObjectClient, putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
 import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
 import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
 
@@ -23,14 +22,21 @@ export { MAX_IMAGE_PIXELS };
 
 export type GradeJobDeps = {
   sql: Sql;
-  s3: S3Client;
+  s3: ObjectClient;
   grader: Grader;
   acceptedBuckets: readonly string[];
   workerId: string;
 };
 
 export type JobOutcome =
-  | { outcome: 'graded'; resultId: string; grade: string; timings: Record<string, number> }
+  | {
+      outcome: 'graded';
+      resultId: string;
+      grade: string;
+      timings: Record<string, number>;
+      /** This process's CPU (ms, libuv's pool and GC included) per phase of the job; bench:grade reads it. */
+      cpuMs: Record<string, number>;
+    }
   | { outcome: 'already_graded'; resultId: string };
 
 async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSignal): Promise<MetaJson | null> {
@@ -138,7 +144,15 @@ export async function gradeJob(
   job: ClaimedJob,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
-  const existing = await finishAlreadyGraded(deps.sql, job, deps.workerId);
+  const cpuMs: Record<string, number> = {};
+  let cpuMark = process.cpuUsage();
+  const cpuLap = (phase: string) => {
+    const used = process.cpuUsage(cpuMark);
+    cpuMs[phase] = Math.round((used.user + used.system) / 10) / 100;
+    cpuMark = process.cpuUsage();
+  };
+  // The claim says whether a result existed (one statement fewer per job); without it, look.
+  const existing = job.hasResult === false ? null : await finishAlreadyGraded(deps.sql, job, deps.workerId);
   if (existing) return { outcome: 'already_graded', resultId: existing };
   const ctx = await loadScanContext(deps.sql, job.scanId);
   if (!ctx)
@@ -158,15 +172,19 @@ export async function gradeJob(
     });
   }
   const where = `s3://${ctx.image.bucket}/${ctx.image.key}`;
+  cpuLap('context');
   const [bytes, meta, maskBytes] = await Promise.all([
     readVerifiedObject(deps.s3, ctx.image, { signal }),
     readMeta(deps, ctx, signal),
     ctx.mask ? readVerifiedObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
   ]);
+  cpuLap('s3_get');
   const raster = await decodeImage(bytes, where);
   const calibration = applicableCalibration(ctx.calibrations, raster.width, raster.height);
   const captureMask = maskBytes && ctx.mask ? await decodeCaptureMask(maskBytes, raster, ctx.mask) : null;
+  cpuLap('decode');
   const graded = await deps.grader.grade({ raster, meta, calibration, captureMask });
+  cpuLap('grade');
   signal.throwIfAborted();
   const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);
   const [overlay, mask] = await Promise.all([
@@ -187,6 +205,7 @@ export async function gradeJob(
     ),
   ]);
   signal.throwIfAborted();
+  cpuLap('s3_put');
   const written = await writeGradingResult(deps.sql, {
     job,
     workerId: deps.workerId,
@@ -200,5 +219,12 @@ export async function gradeJob(
     overlay,
     mask,
   });
-  return { outcome: 'graded', resultId: written.resultId, grade: graded.grade, timings: graded.timings };
+  cpuLap('result');
+  return {
+    outcome: 'graded',
+    resultId: written.resultId,
+    grade: graded.grade,
+    timings: graded.timings,
+    cpuMs,
+  };
 }

@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { backoffDelay, type Logger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import type { Grader } from './grade-image.ts';
@@ -6,13 +5,14 @@ import { gradeJob } from './grade-job.ts';
 import { GRADING_JOBS_CHANNEL } from './grading-channel.ts';
 import { classifyGradingError, GradingError, LeaseLostError } from './grading-errors.ts';
 import { type ClaimedJob, createJobQueue } from './job-queue.ts';
+import type { ObjectClient } from './object-store.ts';
 import { writeGradingFailure } from './result-writer.ts';
 import type { WorkerConfig } from './worker-config.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export type GradingWorkerOptions = {
   sql: Sql;
-  s3: S3Client;
+  s3: ObjectClient;
   grader: Grader;
   config: Pick<
     WorkerConfig,

@@ -10,6 +10,11 @@ export type ClaimedJob = {
   maxAttempts: number;
   reason: 'ingest' | 'regrade';
   modelVersion: string | null;
+  /**
+   * Whether a result of this job existed when it was claimed (a worker died after committing it, or one
+   * was linked by hand); undefined when not known. false spares gradeJob its own look.
+   */
+  hasResult?: boolean;
 };
 
 /** One attempt of a job: its id and the attempt number its claim gave it. Every "still mine" check
@@ -50,6 +55,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
           attempts: number;
           reason: 'ingest' | 'regrade';
           model_version: string | null;
+          has_result: boolean;
         }[]
       >`
         UPDATE grading_jobs SET status = 'running', attempts = attempts + 1, max_attempts = ${maxAttempts},
@@ -62,7 +68,8 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
           ORDER BY run_after, id
           FOR UPDATE SKIP LOCKED
           LIMIT 1)
-        RETURNING id, scan_id, attempts, reason, model_version`;
+        RETURNING id, scan_id, attempts, reason, model_version,
+          EXISTS (SELECT 1 FROM grading_results g WHERE g.grading_job_id = grading_jobs.id) AS has_result`;
       if (!row) return null;
       return {
         id: row.id,
@@ -71,6 +78,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
         maxAttempts,
         reason: row.reason,
         modelVersion: row.model_version,
+        hasResult: row.has_result,
       };
     },
 

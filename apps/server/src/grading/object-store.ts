@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { LeanS3Client } from '../storage/lean-s3-client.ts';
 import { GradingError, isS3Unavailable } from './grading-errors.ts';
 
 /** S3 errors that mean "the store is unreachable or refusing us" become s3_unavailable (infrastructure). */
@@ -14,6 +15,21 @@ function asS3Error(err: unknown, what: string): unknown {
 
 export type StoredObject = { bucket: string; key: string; sha256: string };
 
+/** The SDK client (the server's commands) or the lean one (the grading worker: less CPU per request). */
+export type ObjectClient = S3Client | LeanS3Client;
+
+const isLean = (s3: ObjectClient): s3 is LeanS3Client => 'objectUrl' in s3;
+
+async function openObject(
+  s3: ObjectClient,
+  { bucket, key }: StoredObject,
+  signal: AbortSignal | undefined,
+): Promise<{ body: Readable; contentLength: number | undefined }> {
+  if (isLean(s3)) return s3.getObject(bucket, key, { signal });
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  return { body: out.Body as Readable, contentLength: out.ContentLength };
+}
+
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
@@ -24,26 +40,24 @@ export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(byte
  * @example const bytes = await readVerifiedObject(s3, { bucket, key, sha256 }, { signal });
  */
 export async function readVerifiedObject(
-  s3: S3Client,
+  s3: ObjectClient,
   object: StoredObject,
   { signal, maxBytes = 64 << 20 }: { signal?: AbortSignal; maxBytes?: number } = {},
 ): Promise<Uint8Array> {
   let body: { bytes: Uint8Array; sha256: string };
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), {
-      abortSignal: signal,
-    });
-    if ((out.ContentLength ?? 0) > maxBytes) {
-      (out.Body as Readable | undefined)?.destroy();
+    const out = await openObject(s3, object, signal);
+    if ((out.contentLength ?? 0) > maxBytes) {
+      out.body?.destroy();
       throw new GradingError(
         'image_too_large',
-        `s3://${object.bucket}/${object.key} is ${out.ContentLength} bytes (limit ${maxBytes})`,
+        `s3://${object.bucket}/${object.key} is ${out.contentLength} bytes (limit ${maxBytes})`,
         {
           permanent: true,
         },
       );
     }
-    body = await readHashedBody(out.Body as Readable, out.ContentLength, maxBytes, object);
+    body = await readHashedBody(out.body, out.contentLength, maxBytes, object);
   } catch (err) {
     const name = (err as { name?: string }).name;
     if (name === 'NoSuchKey' || name === 'NotFound') {
@@ -111,12 +125,25 @@ async function readHashedBody(
  * job, so a retry of the job rewrites the same bytes at the same key and nothing else.
  */
 export async function putObject(
-  s3: S3Client,
+  s3: ObjectClient,
   { bucket, key, body, contentType }: { bucket: string; key: string; body: Buffer; contentType: string },
   { signal }: { signal?: AbortSignal } = {},
 ): Promise<StoredObject & { sizeBytes: number }> {
   const digest = createHash('sha256').update(body).digest();
   const hex = digest.toString('hex');
+  if (isLean(s3)) {
+    try {
+      await s3.putObject(bucket, key, body, {
+        contentType,
+        sha256Hex: hex,
+        metadata: { sha256: hex },
+        signal,
+      });
+    } catch (err) {
+      throw asS3Error(err, `PUT s3://${bucket}/${key}`);
+    }
+    return { bucket, key, sha256: hex, sizeBytes: body.length };
+  }
   const command = new PutObjectCommand({
     Bucket: bucket,
     Key: key,

@@ -41,15 +41,17 @@ type Row = {
   mask_bucket: string | null;
   mask_key: string | null;
   mask_sha256: string | null;
+  meta_sha256: string | null;
   calibrations: { id: string; mm: string | null; w: number | null; h: number | null }[] | null;
 };
 
-/** Loads the scan, its device, its image asset, meta.json's asset and the device's calibrations. */
+/** Loads the scan, its device, its image asset, meta.json's asset and the device's calibrations (one query). */
 export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanContext | null> {
   const [row] = await sql<Row[]>`
     SELECT s.id AS scan_id, s.capture_id, s.farm_id, s.device_id, d.device_code, s.ingest_key,
            a.bucket AS image_bucket, a.object_key AS image_key, a.sha256 AS image_sha256, a.mime_type AS image_mime,
            m.bucket AS mask_bucket, m.object_key AS mask_key, m.sha256 AS mask_sha256,
+           mj.sha256 AS meta_sha256,
            (SELECT json_agg(json_build_object('id', c.id::text, 'mm', c.pixel_spacing_mm::text,
                                               'w', c.image_width, 'h', c.image_height)
                             ORDER BY c.valid_from DESC, c.id DESC)
@@ -59,12 +61,23 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
     JOIN devices d ON d.id = s.device_id
     LEFT JOIN assets a ON a.id = s.image_asset_id
     LEFT JOIN assets m ON m.id = s.mask_asset_id
+    -- meta.json beside the image (ingest keys are s3://{bucket}/{dir}): checked against the parsed key below.
+    LEFT JOIN assets mj ON mj.bucket = a.bucket
+      AND mj.object_key = substr(s.ingest_key, length(a.bucket) + 7) || ${META_FILE}
+      AND s.ingest_key = 's3://' || a.bucket || '/' || substr(s.ingest_key, length(a.bucket) + 7)
     WHERE s.id = ${scanId}`;
   if (!row) return null;
   const { bucket, dir } = fromIngestKeyUri(row.ingest_key);
   const metaKey = `${dir}${META_FILE}`;
-  const [meta] = await sql<{ sha256: string }[]>`
-    SELECT sha256 FROM assets WHERE bucket = ${bucket} AND object_key = ${metaKey}`;
+  // The join looked where the parsed ingest key says (the image's bucket, the key's directory as is);
+  // otherwise (an image in another bucket) meta.json's asset is looked up on its own, as before.
+  const joined = row.image_bucket === bucket && row.ingest_key.slice(`s3://${bucket}/`.length) === dir;
+  const [meta] = joined
+    ? row.meta_sha256 === null
+      ? []
+      : [{ sha256: row.meta_sha256 }]
+    : await sql<{ sha256: string }[]>`
+        SELECT sha256 FROM assets WHERE bucket = ${bucket} AND object_key = ${metaKey}`;
   return {
     scanId: row.scan_id,
     captureId: row.capture_id,

@@ -9,6 +9,7 @@ import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { listen } from '../http-server.ts';
+import { createLeanS3Client } from '../storage/lean-s3-client.ts';
 import { createS3Client } from '../storage/s3-client.ts';
 import { createGrader, type Grader } from './grade-image.ts';
 import { createGradingWorker, createWorkerQueue } from './grading-worker.ts';
@@ -78,7 +79,9 @@ async function runWorker(config: WorkerConfig): Promise<void> {
       );
     },
   });
-  const s3 = createS3Client(config.s3);
+  // The SDK client resolves endpoints and credentials; the lean one makes the job's GETs and PUTs.
+  const sdk = createS3Client(config.s3);
+  const s3 = createLeanS3Client({ sdk, settings: config.s3 });
   const queue = createWorkerQueue(sql, config, grader.modelVersion);
   const metrics = createWorkerMetrics({ queueStats: queue.stats });
   let startedAt = Date.now();
@@ -103,6 +106,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
       await sql.end({ timeout: 5 });
       await grader.close();
       s3.destroy();
+      sdk.destroy();
       await new Promise<void>((resolve) => log.flush(() => resolve()));
     },
     { log, timeoutMs: config.shutdownTimeoutMs },

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { finished } from 'node:stream/promises';
 import { test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ALL_S3_PEERS, type S3Peer, withS3Peers } from '@cti/testkit';
@@ -255,4 +256,54 @@ test('a connection reset in the middle of a GET body rejects the read (never a t
   await assert.rejects(
     readVerifiedObject(s3, { bucket: 'b', key: 'k.png', sha256: sha256(Buffer.alloc(1000, 1)) }),
   );
+});
+
+/** A stand-in S3 whose clock runs `aheadMs` ahead: it refuses a request signed more than 15 min from its time, as S3 does. */
+async function skewedServer(aheadMs: number) {
+  const amzDates: string[] = [];
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    const now = Date.now() + aheadMs;
+    const amzDate = String(req.headers['x-amz-date']);
+    amzDates.push(amzDate);
+    const signedAt = Date.parse(
+      amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    const date = new Date(now).toUTCString();
+    if (Math.abs(signedAt - now) > 15 * 60_000) {
+      res.writeHead(403, { 'content-type': 'application/xml', date });
+      res.end('<Error><Code>RequestTimeTooSkewed</Code><Message>too skewed</Message></Error>');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', date, 'content-length': '2' });
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { endpoint, amzDates, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+test("a clock an hour off the store's: signed again at once with the store's time, and every later request too", async (t) => {
+  const server = await skewedServer(3_600_000);
+  t.after(() => server.close());
+  const s3 = leanFor({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true });
+  t.after(() => s3.destroy());
+  const first = await s3.getObject('b', 'k.png');
+  first.body.resume();
+  await finished(first.body);
+  assert.equal(server.amzDates.length, 2, 'refused once, then accepted');
+  const second = await s3.getObject('b', 'k.png');
+  second.body.resume();
+  await finished(second.body);
+  assert.equal(server.amzDates.length, 3, 'the offset is kept: the next request is accepted at once');
+});
+
+test('a refused signature from a store whose clock agrees with ours is not taken for skew (thrown at once)', async (t) => {
+  const server = await scriptedServer([{ status: 403, code: 'SignatureDoesNotMatch' }]);
+  t.after(() => server.close());
+  const s3 = leanFor({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true });
+  t.after(() => s3.destroy());
+  const err = await s3.getObject('b', 'k.png').catch((e: unknown) => e);
+  assert.equal((err as Error).name, 'SignatureDoesNotMatch');
+  assert.equal(server.seen.length, 1);
 });

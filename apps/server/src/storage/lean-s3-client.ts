@@ -16,9 +16,10 @@ import type { S3Settings } from './s3-settings.ts';
 // the SDK's shape (`name` = S3's error code, `$metadata.httpStatusCode`, a socket error's `code`), so
 // isS3Unavailable classifies them as before, and transient ones are retried like the SDK's standard
 // strategy (maxAttempts, full-jitter exponential backoff). There is no timeout of its own, as with the
-// SDK client it replaces: the caller's AbortSignal (the job's deadline) ends a request. Not kept from the
-// SDK: its clock-skew correction (a skewed clock fails as RequestTimeTooSkewed, an outage) and its retry
-// quota.
+// SDK client it replaces: the caller's AbortSignal (the job's deadline) ends a request. Clock skew is
+// corrected as the SDK does it: a refusal for the request's time (RequestTimeTooSkewed, …) whose Date
+// header is 5 min or more from this machine's clock sets an offset the next signatures use, and the
+// request is signed again at once. Not kept from the SDK: its retry quota.
 
 export type LeanS3Client = {
   /**
@@ -51,12 +52,43 @@ export type LeanS3Client = {
 export class S3ResponseError extends Error {
   readonly $metadata: { httpStatusCode: number; requestId?: string };
   readonly $fault: 'client' | 'server';
-  constructor(code: string, message: string, status: number, requestId: string | undefined) {
+  /** The response's Date header (ms since the epoch), when it had a valid one: the server's clock. */
+  readonly serverTime: number | undefined;
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    requestId: string | undefined,
+    serverTime?: number,
+  ) {
     super(message);
     this.name = code;
     this.$metadata = { httpStatusCode: status, ...(requestId && { requestId }) };
     this.$fault = status >= 500 ? 'server' : 'client';
+    this.serverTime = serverTime;
   }
+}
+
+/** The error codes the SDK takes for a signature refused over the request's time (its isClockSkewError). */
+const CLOCK_SKEW_CODES = new Set([
+  'AuthFailure',
+  'InvalidSignatureException',
+  'RequestExpired',
+  'RequestInTheFuture',
+  'RequestTimeTooSkewed',
+  'SignatureDoesNotMatch',
+]);
+/** How far the server's clock must be from ours (with the offset applied) to count as skew: the SDK's. */
+const SKEW_MS = 300_000;
+
+/**
+ * The clock offset to sign with after `err`, or null when `err` is not a time refusal from a server whose
+ * clock is at least SKEW_MS from `now + offsetMs` (then the offset cannot be what went wrong).
+ */
+export function correctedClockOffset(err: unknown, offsetMs: number, now: number): number | null {
+  if (!(err instanceof S3ResponseError) || !CLOCK_SKEW_CODES.has(err.name)) return null;
+  if (err.serverTime === undefined || Math.abs(err.serverTime - (now + offsetMs)) < SKEW_MS) return null;
+  return err.serverTime - now;
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -125,11 +157,13 @@ async function responseError(res: IncomingMessage, method: string): Promise<S3Re
   const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)?.[1];
   const code = tag('Code') ?? (status === 404 ? 'NotFound' : `Http${status}`);
   const requestId = tag('RequestId') ?? (res.headers['x-amz-request-id'] as string | undefined);
+  const date = res.headers.date === undefined ? Number.NaN : Date.parse(res.headers.date);
   return new S3ResponseError(
     code,
     tag('Message') ?? `HTTP ${status} ${res.statusMessage ?? ''}`.trim(),
     status,
     requestId,
+    Number.isFinite(date) ? date : undefined,
   );
 }
 
@@ -162,6 +196,8 @@ export function createLeanS3Client({
     uriEscapePath: false,
   });
   const endpoints = new Map<string, { url: URL; signingRegion: string }>();
+  /** Server clock − this machine's clock, learnt from a refusal for the request's time (0 until then). */
+  let clockOffsetMs = 0;
 
   function endpointFor(bucket: string) {
     let found = endpoints.get(bucket);
@@ -213,7 +249,7 @@ export function createLeanS3Client({
         query: {},
         headers: { host: url.host, ...headers },
       },
-      { signingRegion: endpointFor(bucket).signingRegion },
+      { signingRegion: endpointFor(bucket).signingRegion, signingDate: new Date(Date.now() + clockOffsetMs) },
     );
     const https = url.protocol === 'https:';
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -243,13 +279,23 @@ export function createLeanS3Client({
     body: Buffer | undefined,
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
+    let resignedForSkew = false;
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await once(method, bucket, key, headers, body, signal);
         if (res.statusCode === 200) return res;
         throw await responseError(res, method);
       } catch (err) {
-        if (signal?.aborted || attempt >= maxAttempts || !isRetryable(err)) throw err;
+        if (signal?.aborted) throw err;
+        // Our clock is off from the server's: sign again at once with the offset (once per request;
+        // like the SDK, the attempt counts), and keep the offset for every later request.
+        const offset = correctedClockOffset(err, clockOffsetMs, Date.now());
+        if (offset !== null && !resignedForSkew && attempt < maxAttempts) {
+          clockOffsetMs = offset;
+          resignedForSkew = true;
+          continue;
+        }
+        if (attempt >= maxAttempts || !isRetryable(err)) throw err;
         // Full jitter, base 100 ms (500 ms when throttled), capped at 20 s: the SDK's standard strategy.
         const base = THROTTLING.has((err as Error).name) ? 500 : 100;
         await sleep(Math.floor(Math.random() * Math.min(20_000, base * 2 ** attempt)), undefined, { signal });

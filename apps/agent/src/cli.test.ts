@@ -233,6 +233,14 @@ describe('cti-agent config errors', () => {
       const missing = await runCli(['--config', join(dir, 'nope.json'), 'status'], process.env);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /cannot read agent config .*nope\.json.*Fix:/);
+      // A valid file with a bad agent.env override: the same exit, naming the variable.
+      writeFileSync(
+        file,
+        JSON.stringify({ device_code: 'dev-0001', source: { kind: 'simulated' }, upload: { bucket: 'b-1' } }),
+      );
+      const env = await runCli(['--config', file, 'status'], { ...process.env, CTI_S3_BUCKET: 'Bad_Bucket' });
+      assert.equal(env.code, 2, env.stderr);
+      assert.match(env.stderr, /CTI_S3_BUCKET: must be an S3 bucket name \(overrides \/upload\/bucket\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

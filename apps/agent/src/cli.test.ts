@@ -308,8 +308,43 @@ describe('cti-agent config errors', () => {
         );
         assert.equal(existsSync(dataDir), false, `${args.join(' ')} created ${dataDir}`);
       }
+      // No or an unknown sub-command: the usage, before the database is looked for.
+      for (const [args, first] of [
+        [['outbox'], 'usage: cti-agent outbox <command>\n'],
+        [
+          ['outbox', 'frobnicate'],
+          'unknown outbox command "frobnicate"\nusage: cti-agent outbox <command>\n',
+        ],
+      ] as const) {
+        const { code, stdout, stderr } = await runCli(['--config', file, ...args], process.env);
+        assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+        assert.equal(stdout, '', args.join(' '));
+        assert.ok(stderr.startsWith(first), `${args.join(' ')}: ${stderr}`);
+        assert.doesNotMatch(stderr, /outbox database/, args.join(' '));
+      }
+      for (const args of [
+        ['outbox', '--help'],
+        ['outbox', 'help'],
+      ]) {
+        const { code, stdout, stderr } = await runCli(['--config', file, ...args], process.env);
+        assert.equal(code, 0, `${args.join(' ')}: ${stderr}`);
+        assert.ok(stdout.startsWith('usage: cti-agent outbox <command>\n'), `${args.join(' ')}: ${stdout}`);
+      }
+      assert.equal(existsSync(dataDir), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('-h and --help print the usage (exit 0) without reading the config', { timeout: 90_000 }, async () => {
+    for (const flag of ['-h', '--help', 'help']) {
+      const { code, stdout, stderr } = await runCli(
+        ['--config', '/nonexistent/agent.json', flag],
+        process.env,
+      );
+      assert.equal(code, 0, `${flag}: ${stderr}`);
+      assert.match(stdout, /^usage: cti-agent \[--config <file>\] <command>/, flag);
+      assert.equal(stderr, '', flag);
     }
   });
 });

@@ -233,6 +233,14 @@ describe('cti-agent config errors', () => {
       const missing = await runCli(['--config', join(dir, 'nope.json'), 'status'], process.env);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /cannot read agent config .*nope\.json.*Fix:/);
+      // A valid file with a bad agent.env override: the same exit, naming the variable.
+      writeFileSync(
+        file,
+        JSON.stringify({ device_code: 'dev-0001', source: { kind: 'simulated' }, upload: { bucket: 'b-1' } }),
+      );
+      const env = await runCli(['--config', file, 'status'], { ...process.env, CTI_S3_BUCKET: 'Bad_Bucket' });
+      assert.equal(env.code, 2, env.stderr);
+      assert.match(env.stderr, /CTI_S3_BUCKET: must be an S3 bucket name \(overrides \/upload\/bucket\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -300,8 +308,43 @@ describe('cti-agent config errors', () => {
         );
         assert.equal(existsSync(dataDir), false, `${args.join(' ')} created ${dataDir}`);
       }
+      // No or an unknown sub-command: the usage, before the database is looked for.
+      for (const [args, first] of [
+        [['outbox'], 'usage: cti-agent outbox <command>\n'],
+        [
+          ['outbox', 'frobnicate'],
+          'unknown outbox command "frobnicate"\nusage: cti-agent outbox <command>\n',
+        ],
+      ] as const) {
+        const { code, stdout, stderr } = await runCli(['--config', file, ...args], process.env);
+        assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+        assert.equal(stdout, '', args.join(' '));
+        assert.ok(stderr.startsWith(first), `${args.join(' ')}: ${stderr}`);
+        assert.doesNotMatch(stderr, /outbox database/, args.join(' '));
+      }
+      for (const args of [
+        ['outbox', '--help'],
+        ['outbox', 'help'],
+      ]) {
+        const { code, stdout, stderr } = await runCli(['--config', file, ...args], process.env);
+        assert.equal(code, 0, `${args.join(' ')}: ${stderr}`);
+        assert.ok(stdout.startsWith('usage: cti-agent outbox <command>\n'), `${args.join(' ')}: ${stdout}`);
+      }
+      assert.equal(existsSync(dataDir), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('-h and --help print the usage (exit 0) without reading the config', { timeout: 90_000 }, async () => {
+    for (const flag of ['-h', '--help', 'help']) {
+      const { code, stdout, stderr } = await runCli(
+        ['--config', '/nonexistent/agent.json', flag],
+        process.env,
+      );
+      assert.equal(code, 0, `${flag}: ${stderr}`);
+      assert.match(stdout, /^usage: cti-agent \[--config <file>\] <command>/, flag);
+      assert.equal(stderr, '', flag);
     }
   });
 });

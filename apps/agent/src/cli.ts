@@ -41,7 +41,7 @@ function parse(argv: string[]): { configPath: string; command: string | undefine
 
 export async function main(argv: string[], io: Io = process): Promise<number> {
   const { configPath, command, rest } = parse(argv);
-  if (!command || command === 'help' || command === '--help') {
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
     io.stdout.write(USAGE);
     return command ? 0 : 2;
   }

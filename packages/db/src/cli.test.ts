@@ -67,8 +67,24 @@ test('an edited applied migration: migrate refuses with exit 1 naming the file, 
 test('usage and configuration errors exit 2 with a message', async () => {
   const usage = await cli(['frobnicate'], {});
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /^usage: cti-db <command>/);
-  assert.equal((await cli([], {})).code, 2);
+  assert.match(usage.stderr, /^cti-db: unknown command "frobnicate"\nusage: cti-db <command>/);
+  const option = await cli(['--frobnicate'], {});
+  assert.equal(option.code, 2);
+  assert.match(option.stderr, /^cti-db: unknown option "--frobnicate"\nusage: cti-db <command>/);
+  const extra = await cli(['status', 'now'], {});
+  assert.equal(extra.code, 2);
+  assert.match(extra.stderr, /^cti-db: unexpected argument "now"\nusage: cti-db <command>/);
+  const none = await cli([], {});
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^usage: cti-db <command>/);
+
+  // --help is a request, not a mistake: usage on stdout, exit 0.
+  for (const flag of ['--help', '-h', 'help', 'migrate --help']) {
+    const help = await cli(flag.split(' '), { DATABASE_URL: undefined });
+    assert.equal(help.code, 0, flag);
+    assert.match(help.stdout, /^usage: cti-db <command>/, flag);
+    assert.equal(help.stderr, '', flag);
+  }
 
   const unset = await cli(['migrate'], { DATABASE_URL: undefined });
   assert.equal(unset.code, 2);

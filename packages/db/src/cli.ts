@@ -67,12 +67,33 @@ async function withSql(url: string | undefined, fn: (sql: postgres.Sql) => Promi
   }
 }
 
+/** What is wrong with argv, in one line naming it; null when argv is one known command. */
+function usageProblem(argv: string[]): string | null {
+  const [name, ...rest] = argv;
+  if (name!.startsWith('-')) return `unknown option ${JSON.stringify(name)}`;
+  if (!Object.hasOwn(commands, name!)) return `unknown command ${JSON.stringify(name)}`;
+  if (rest.length > 0) {
+    const extra = rest[0]!;
+    return `${extra.startsWith('-') ? 'unknown option' : 'unexpected argument'} ${JSON.stringify(extra)}`;
+  }
+  return null;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const command = argv.length === 1 ? commands[argv[0]!] : undefined;
-  if (!command) {
+  if (argv[0] === 'help' || argv.some((a) => a === '--help' || a === '-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (argv.length === 0) {
     console.error(USAGE);
     return 2;
   }
+  const problem = usageProblem(argv);
+  if (problem) {
+    console.error(`cti-db: ${problem}\n${USAGE}`);
+    return 2;
+  }
+  const command = commands[argv[0]!]!;
   try {
     return await command(process.env.DATABASE_URL);
   } catch (err) {

@@ -36,11 +36,15 @@ export type SampleCommand = {
   realism: boolean;
 };
 
+export type HelpCommand = { command: 'help' };
+
 const KINDS = PHANTOM_KINDS;
 
 /** Parse and validate argv (without node and script); throws UsageError naming the bad option. */
-export function parseCli(argv: string[]): ExportCommand | SampleCommand {
+export function parseCli(argv: string[]): ExportCommand | SampleCommand | HelpCommand {
   const [command, ...rest] = argv;
+  if (command === 'help' || argv.some((a) => a === '--help' || a === '-h')) return { command: 'help' };
+  if (command?.startsWith('-')) throw new UsageError(`unknown option ${JSON.stringify(command)}`);
   if (command !== 'export' && command !== 'sample')
     throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`);
   const { values } = parseArgs({

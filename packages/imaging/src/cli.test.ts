@@ -164,4 +164,17 @@ describe('cti-phantom CLI', () => {
       assert.match(e.stderr, /cti-phantom: .+\nUsage:/);
     }
   });
+
+  it('--help prints the usage on stdout (exit 0); an unknown option is named (exit 2)', () => {
+    for (const args of [['--help'], ['-h'], ['help'], ['sample', '--help'], ['export', '-h']]) {
+      const r = run(args);
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage:\n {2}cti-phantom export/, args.join(' '));
+      assert.equal(r.stderr, '', args.join(' '));
+    }
+    const e = run(['--frobnicate']);
+    assert.equal(e.status, 2);
+    assert.match(e.stderr, /^cti-phantom: unknown option "--frobnicate"\nUsage:/);
+    assert.equal(e.stdout, '');
+  });
 });

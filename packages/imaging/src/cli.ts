@@ -14,6 +14,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`cti-phantom: ${message}\n${USAGE}\n`);
     return 2;
   }
+  if (cmd.command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   if (cmd.command === 'sample') return sample(cmd);
   const started = performance.now();
   let last = 0;

@@ -12,6 +12,8 @@ declare module 's3rver' {
   class S3rver extends EventEmitter {
     constructor(options: S3rverOptions);
     run(): Promise<unknown>;
+    /** With a callback: starts and returns the http.Server (run() calls it without one). */
+    listen(...args: unknown[]): import('node:http').Server;
     close(): Promise<void>;
   }
   export default S3rver;

@@ -61,7 +61,21 @@ export async function startS3rver({
     directory: dir,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
-  const address = (await server.run()) as AddressInfo;
+  // s3rver's own listen() never sees a listen error (a busy --port): it became an uncaught 'error'
+  // event that killed the process with a stack trace. Listen with a callback and reject on 'error'.
+  const listen = server.listen.bind(server);
+  server.listen = (...args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      const http = listen(...args, () => resolve(http));
+      http.once('error', reject);
+    }) as never;
+  let address: AddressInfo;
+  try {
+    address = (await server.run()) as AddressInfo;
+  } catch (err) {
+    if (!directory) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const endpoint = `http://127.0.0.1:${address.port}`;
   const events: S3CreatedEvent[] = [];
   const listeners = new Set<(event: S3CreatedEvent) => void>();

@@ -1,7 +1,7 @@
 import { createLogger } from '@cti/runtime';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
-import { createOutbox, runOutboxCommand } from '../outbox/index.ts';
+import { createOutbox, outboxUsage, runOutboxCommand } from '../outbox/index.ts';
 import type { Check } from './doctor-checks.ts';
 import { callService } from './local-client.ts';
 
@@ -121,6 +121,8 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
  * now (it would otherwise wait for its next poll, or for a store-wide pause of up to 5 minutes).
  */
 export async function outboxCommand(config: AgentConfig, argv: string[], io: Io): Promise<number> {
+  const usage = outboxUsage(argv, io);
+  if (usage !== null) return usage;
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,

@@ -69,6 +69,47 @@ test('environment overrides for deployment secrets and endpoints win over the fi
   assert.equal(c.operatorId, 'tech-env');
 });
 
+test('an empty S3 override (an uncommented `CTI_S3_BUCKET=` skeleton line) is unset, not ""', () => {
+  const file = {
+    ...minimal,
+    upload: { bucket: 'cti-dev', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000' },
+  };
+  const c = resolveConfig(file, { CTI_S3_BUCKET: '', AWS_REGION: '', S3_ENDPOINT: '' });
+  assert.equal(c.upload.bucket, 'cti-dev');
+  assert.equal(c.upload.region, 'eu-west-1');
+  assert.equal(c.upload.endpoint, 'http://127.0.0.1:9000');
+  assert.equal(c.upload.forcePathStyle, true);
+  const bare = resolveConfig(minimal, { AWS_REGION: '', S3_ENDPOINT: '' });
+  assert.equal(bare.upload.region, 'ca-central-1');
+  assert.equal(bare.upload.endpoint, null);
+  assert.equal(bare.upload.forcePathStyle, false);
+});
+
+test('a bad S3 override fails the schema check like the file would, naming the variable', () => {
+  for (const [name, value, message] of [
+    ['CTI_S3_BUCKET', 'My_Bucket', 'must be an S3 bucket name'],
+    ['CTI_S3_BUCKET', 'x', 'must be an S3 bucket name'],
+    ['S3_ENDPOINT', 'not a url', 'must be a valid uri'],
+  ] as const) {
+    assert.throws(
+      () => resolveConfig(minimal, { [name]: value }, '/etc/cti/agent.json'),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes(`${name}: ${message} (overrides /upload/`) &&
+        !/^\s+\/upload\//m.test(e.message),
+      `${name}=${value}`,
+    );
+  }
+  // File problems and override problems are reported together, each under its own name.
+  assert.throws(
+    () => resolveConfig({ ...minimal, farm_id: 'north-barn' }, { S3_ENDPOINT: 'not a url' }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /\/farm_id: must be a farm uuid/.test(e.message) &&
+      /S3_ENDPOINT: must be a valid uri/.test(e.message),
+  );
+});
+
 test('CTI_OPERATOR_ID empty is unset; over 128 characters is refused at start, not at every capture', () => {
   const file = { ...minimal, operator_id: 'tech-file' };
   assert.equal(resolveConfig(file, { CTI_OPERATOR_ID: '' }).operatorId, 'tech-file');

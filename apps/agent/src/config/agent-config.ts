@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentConfigSchema, compileValidator, formatProblem } from '@cti/contracts';
+import { agentConfigSchema, compileValidator, formatProblem, type Problem } from '@cti/contracts';
 import { compileEidPattern, DEFAULT_EID_PATTERN, EidPatternError } from '../eid/eid-pattern.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/cti/agent.json';
@@ -116,7 +116,8 @@ const validateFile = compileValidator<Raw>(agentConfigSchema);
 /**
  * Read, validate (schema from @cti/contracts) and resolve the agent config. Secrets never live in the
  * file: AWS credentials come from the standard AWS chain (env, /etc/cti/agent.env via systemd's
- * EnvironmentFile); `S3_ENDPOINT`, `CTI_S3_BUCKET`, `AWS_REGION`, `CTI_OPERATOR_ID` override the file.
+ * EnvironmentFile); `S3_ENDPOINT`, `CTI_S3_BUCKET`, `AWS_REGION`, `CTI_OPERATOR_ID` override the file
+ * (empty is unset) and are validated with it.
  */
 export function loadConfig(
   path: string = DEFAULT_CONFIG_PATH,
@@ -151,11 +152,45 @@ function operatorFromEnv(value: string | undefined): string | undefined {
   return value;
 }
 
+/** Environment variables that override a key under `upload` in the file (the `agent.env` skeleton). */
+const UPLOAD_OVERRIDES = { CTI_S3_BUCKET: 'bucket', AWS_REGION: 'region', S3_ENDPOINT: 'endpoint' } as const;
+
+/**
+ * The file with the environment's upload overrides applied, and which pointer each variable set, so
+ * the merged config goes through the same schema as the file and a bad value is reported under the
+ * variable's name. Empty (`CTI_S3_BUCKET=` uncommented in agent.env) is unset, as for CTI_OPERATOR_ID.
+ */
+function applyOverrides(
+  data: unknown,
+  env: NodeJS.ProcessEnv,
+): { merged: unknown; from: Map<string, string> } {
+  const from = new Map<string, string>();
+  const upload = (data as Raw | null)?.upload;
+  // Anything but an object for the file or its `upload` is the file's own problem: left to the schema.
+  if (typeof upload !== 'object' || upload === null || Array.isArray(upload)) return { merged: data, from };
+  const merged: Raw = { ...upload };
+  for (const [name, key] of Object.entries(UPLOAD_OVERRIDES)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    merged[key] = value;
+    from.set(`/upload/${key}`, name);
+  }
+  return { merged: { ...(data as Raw), upload: merged }, from };
+}
+
+function describeProblem(problem: Problem, from: Map<string, string>): string {
+  const name = from.get(problem.pointer);
+  return name ? `${name}: ${problem.message} (overrides ${problem.pointer})` : formatProblem(problem);
+}
+
 export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin = 'config'): AgentConfig {
-  const result = validateFile(data);
+  const { merged, from } = applyOverrides(data, env);
+  const result = validateFile(merged);
   if (!result.ok) {
+    const overridden = result.problems.some((p) => from.has(p.pointer));
     throw new ConfigError(
-      `invalid agent config ${origin}:\n  ${result.problems.map(formatProblem).join('\n  ')}`,
+      `invalid agent config ${origin}${overridden ? ' with its environment overrides' : ''}:\n  ` +
+        result.problems.map((p) => describeProblem(p, from)).join('\n  '),
     );
   }
   const f = result.value;
@@ -201,10 +236,10 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
     http: { host: f.http?.host ?? '127.0.0.1', port: f.http?.port ?? 8787 },
     upload: {
       enabled: upload.enabled ?? true,
-      bucket: env.CTI_S3_BUCKET ?? upload.bucket,
-      region: env.AWS_REGION ?? upload.region ?? 'ca-central-1',
-      endpoint: env.S3_ENDPOINT ?? upload.endpoint ?? null,
-      forcePathStyle: upload.force_path_style ?? Boolean(env.S3_ENDPOINT ?? upload.endpoint),
+      bucket: upload.bucket,
+      region: upload.region ?? 'ca-central-1',
+      endpoint: upload.endpoint ?? null,
+      forcePathStyle: upload.force_path_style ?? Boolean(upload.endpoint),
       concurrency: upload.concurrency ?? 2,
       multipartThresholdBytes: (upload.multipart_threshold_mb ?? 16) * 1024 * 1024,
     },

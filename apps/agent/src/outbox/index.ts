@@ -6,7 +6,7 @@ export {
   type OutboxHooks,
   type StatfsFn,
 } from './outbox.ts';
-export { type OutboxCommandIo, runOutboxCommand } from './outbox-command.ts';
+export { type OutboxCommandIo, outboxUsage, runOutboxCommand } from './outbox-command.ts';
 export type { OutboxAccess } from './outbox-db.ts';
 export {
   DiskFloorError,

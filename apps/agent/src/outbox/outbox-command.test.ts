@@ -61,6 +61,12 @@ test('outbox command errors name the problem and return a non-zero code', () => 
   const bad = run(cli, 'frobnicate');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /unknown outbox command "frobnicate"\nusage: cti-agent outbox/);
+  // Names inherited from Object.prototype are not sub-commands either (`constructor` ran Object()).
+  for (const name of ['constructor', 'toString', '__proto__']) {
+    const inherited = run(cli, name);
+    assert.equal(inherited.code, 2, name);
+    assert.match(inherited.err, new RegExp(`unknown outbox command "${name}"\nusage: cti-agent outbox`));
+  }
   assert.match(run(cli, 'list', '--state', 'lost').err, /--state must be pending, uploaded or quarantined/);
   assert.equal(run(cli, 'retry', 'cap_nope').code, 1);
   // A typo or a missing value is a usage error, not "list everything, exit 0".

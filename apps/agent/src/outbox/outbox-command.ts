@@ -113,6 +113,22 @@ class UsageError extends Error {
 const commands = { list, show, retry, quarantine };
 
 /**
+ * Answers `cti-agent outbox` without a sub-command it can run — none, `help`/`--help`/`-h`, an unknown
+ * one — with the usage and returns the exit code (0 help, 2 usage); null when argv names a sub-command.
+ * The CLI asks first, so the usage never waits on (or reports) a missing outbox database.
+ */
+export function outboxUsage(argv: string[], io: Pick<OutboxCommandIo, 'stdout' | 'stderr'>): number | null {
+  const [name] = argv;
+  if (name !== undefined && Object.hasOwn(commands, name)) return null;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  (io.stderr ?? io.stdout).write(name ? `unknown outbox command ${JSON.stringify(name)}\n${USAGE}` : USAGE);
+  return 2;
+}
+
+/**
  * Implements `cti-agent outbox list|show <id>|retry [<id>]|quarantine` on an open outbox; returns
  * the exit code (0 ok, 1 not found, 2 usage). The CLI opens the outbox with `owner: false`.
  *
@@ -123,10 +139,8 @@ export function runOutboxCommand(argv: string[], io: OutboxCommandIo): number {
   const [name, ...rest] = argv;
   const command = commands[name as keyof typeof commands];
   const stderr = io.stderr ?? io.stdout;
-  if (!command) {
-    stderr.write(name ? `unknown outbox command ${JSON.stringify(name)}\n${USAGE}` : USAGE);
-    return 2;
-  }
+  const early = outboxUsage(argv, { stdout: io.stdout, stderr });
+  if (early !== null || !command) return early ?? 2;
   try {
     return command(rest, io);
   } catch (error) {

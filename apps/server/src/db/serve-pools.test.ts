@@ -79,6 +79,26 @@ async function postUntilAccepted(i: number): Promise<number[]> {
 // Every test waits on conditions; a hang (a request waiting for TCP) fails it instead.
 const T = { timeout: 90_000 };
 
+test('the server-side bounds that go with the deadline, and none when it is off (0)', async () => {
+  const settings = async (dbReplyTimeoutSeconds: number | undefined) => {
+    const opened = createServePools({
+      config: { databaseUrl: db.url, dbPoolMax: 1, dbConnectTimeoutSeconds: 5, dbReplyTimeoutSeconds },
+      log: silentLogger(),
+      metrics,
+    });
+    try {
+      const [row] = await opened.plannedSql<{ statement: string; idle: string }[]>`
+        SELECT current_setting('statement_timeout') AS statement,
+               current_setting('idle_in_transaction_session_timeout') AS idle`;
+      return row;
+    } finally {
+      await Promise.all([opened.sql.end({ timeout: 0 }), opened.plannedSql.end({ timeout: 0 })]);
+    }
+  };
+  assert.deepEqual({ ...(await settings(30)) }, { statement: '24s', idle: '30s' });
+  assert.deepEqual({ ...(await settings(undefined)) }, { statement: '0', idle: '0' });
+});
+
 describe('serve on a silent database', () => {
   test(
     'a webhook, an API call and /readyz answer 503 during a freeze; after the thaw the webhook ingests once',

@@ -18,6 +18,7 @@ test('defaults and lists', () => {
   assert.equal(config.bodyLimitBytes, 1024 * 1024);
   assert.equal(config.signatureToleranceSeconds, 300);
   assert.equal(config.dbPoolMax, 10);
+  assert.equal(config.dbReplyTimeoutSeconds, 30);
   assert.deepEqual(config.devices, {
     silentAfterSeconds: 600,
     checkIntervalSeconds: 60,
@@ -57,12 +58,18 @@ test('overrides', () => {
     PORT: '9000',
     CTI_MIGRATE_ON_START: 'true',
     CTI_DB_POOL_MAX: '20',
+    CTI_DB_REPLY_TIMEOUT_S: '10',
     LOG_LEVEL: 'debug',
   });
+  assert.equal(config.dbReplyTimeoutSeconds, 10);
   assert.equal(config.port, 9000);
   assert.equal(config.migrateOnStart, true);
   assert.equal(config.dbPoolMax, 20);
   assert.equal(config.logLevel, 'debug');
+});
+
+test('CTI_DB_REPLY_TIMEOUT_S=0 turns the reply deadline off', () => {
+  assert.equal(loadConfig({ ...minimal, CTI_DB_REPLY_TIMEOUT_S: '0' }).dbReplyTimeoutSeconds, undefined);
 });
 
 test('each bad setting is named', () => {
@@ -73,6 +80,10 @@ test('each bad setting is named', () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ PORT: '70000' }, 'PORT'],
     [{ CTI_DB_POOL_MAX: '0' }, 'CTI_DB_POOL_MAX'],
+    [{ CTI_DB_REPLY_TIMEOUT_S: '-1' }, 'CTI_DB_REPLY_TIMEOUT_S'],
+    [{ CTI_DB_REPLY_TIMEOUT_S: '2.5' }, 'CTI_DB_REPLY_TIMEOUT_S'],
+    [{ CTI_DB_REPLY_TIMEOUT_S: '30s' }, 'CTI_DB_REPLY_TIMEOUT_S'],
+    [{ CTI_DB_REPLY_TIMEOUT_S: '3601' }, 'CTI_DB_REPLY_TIMEOUT_S'],
     [{ CTI_BODY_LIMIT_BYTES: '1e6' }, 'CTI_BODY_LIMIT_BYTES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CTI_DEVICE_SILENT_AFTER_S: '10m' }, 'CTI_DEVICE_SILENT_AFTER_S'],

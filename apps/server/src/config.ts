@@ -26,6 +26,12 @@ export type ServerConfig = {
   migrateOnStart: boolean;
   dbPoolMax: number;
   dbConnectTimeoutSeconds: number;
+  /**
+   * CTI_DB_REPLY_TIMEOUT_S: a database connection that owes a reply and has received nothing for this
+   * long is closed, so a request on a silent database answers 503 instead of hanging (serve-command.ts
+   * for the server-side bounds that go with it). undefined: off (0).
+   */
+  dbReplyTimeoutSeconds: number | undefined;
   bodyLimitBytes: number;
   signatureToleranceSeconds: number;
   retryAfterSeconds: number;
@@ -122,6 +128,12 @@ export type AppConfig = Pick<
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** CTI_DB_REPLY_TIMEOUT_S: 30 s by default, 0 = off. */
+function replyTimeout(env: Env): number | undefined {
+  const seconds = integer(env, 'CTI_DB_REPLY_TIMEOUT_S', { fallback: 30, min: 0, max: 3600 });
+  return seconds === 0 ? undefined : seconds;
+}
+
 /**
  * Read and validate the server's settings; throws ConfigError naming the first bad setting.
  *
@@ -137,6 +149,7 @@ export function loadConfig(env: Env): ServerConfig {
     migrateOnStart: flag(env, 'CTI_MIGRATE_ON_START'),
     dbPoolMax: integer(env, 'CTI_DB_POOL_MAX', { fallback: 10, min: 1, max: 500 }),
     dbConnectTimeoutSeconds: integer(env, 'CTI_DB_CONNECT_TIMEOUT_S', { fallback: 5, min: 1, max: 300 }),
+    dbReplyTimeoutSeconds: replyTimeout(env),
     bodyLimitBytes: integer(env, 'CTI_BODY_LIMIT_BYTES', { fallback: 1024 * 1024, min: 1024, max: 64 << 20 }),
     signatureToleranceSeconds: integer(env, 'CTI_SIGNATURE_TOLERANCE_S', {
       fallback: 300,

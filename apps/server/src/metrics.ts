@@ -57,6 +57,11 @@ export function createServerMetrics({ dbPoolMax, defaults = true }: ServerMetric
       labelNames: ['code'] as const,
       registers,
     }),
+    dbSilentConnections: new Counter({
+      name: 'cti_db_silent_connections_total',
+      help: 'Database connections closed because they owed a reply and sent nothing for CTI_DB_REPLY_TIMEOUT_S',
+      registers,
+    }),
     ingestionLogBuffered: new Gauge({
       name: 'cti_ingestion_log_buffered',
       help: 'ingestion_log rows waiting to be written',

@@ -5,6 +5,7 @@ import { createApp } from '../app.ts';
 import { startPeriodicTask } from '../background/periodic-task.ts';
 import { ConfigError, loadConfig, type ServerConfig } from '../config.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
+import { createServePools } from '../db/serve-pools.ts';
 import { runFleetCheck } from '../devices/fleet-check.ts';
 import { listen } from '../http-server.ts';
 import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
@@ -22,25 +23,9 @@ async function serve(config: ServerConfig): Promise<void> {
     level: config.logLevel,
     destination: pino.destination({ dest: 1, sync: false }),
   });
-  const sql = createDatabaseClient({
-    url: config.databaseUrl,
-    max: config.dbPoolMax,
-    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
-  });
-  // The hot reads' pool (createApp's plannedSql): statements planned once per connection. Opened
-  // lazily, like `sql`; CTI_DB_POOL_MAX bounds each of the two pools.
-  const plannedSql = createDatabaseClient({
-    url: config.databaseUrl,
-    max: config.dbPoolMax,
-    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
-    applicationName: 'cti-server-planned',
-    genericPlans: true,
-  });
-  if (config.migrateOnStart) {
-    const { applied } = await migrate({ sql, log: (message) => log.info(message) });
-    log.info({ applied }, 'migrations done');
-  }
   const metrics = createServerMetrics({ dbPoolMax: config.dbPoolMax });
+  if (config.migrateOnStart) await migrateOnStart(config, log);
+  const { sql, plannedSql } = createServePools({ config, log, metrics });
   const server = createApp({ sql, plannedSql, config, log, metrics });
   const http = await listen({ app: server.app, host: config.host, port: config.port });
   log.info({ host: config.host, port: http.port }, 'listening');
@@ -66,6 +51,25 @@ async function serve(config: ServerConfig): Promise<void> {
     },
     { log, timeoutMs: config.shutdownTimeoutMs },
   );
+}
+
+/**
+ * CTI_MIGRATE_ON_START, on a client of its own without reply deadline or statement timeout: a migration
+ * may build an index for minutes, and a replica waits on the migration lock while another migrates.
+ */
+async function migrateOnStart(config: ServerConfig, log: Logger): Promise<void> {
+  const sql = createDatabaseClient({
+    url: config.databaseUrl,
+    max: 1,
+    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
+    applicationName: 'cti-server-migrate',
+  });
+  try {
+    const { applied } = await migrate({ sql, log: (message) => log.info(message) });
+    log.info({ applied }, 'migrations done');
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }
 
 /** Every replica runs these; each is safe to run on several at once (see their docs). */

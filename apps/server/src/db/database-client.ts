@@ -16,14 +16,37 @@ export type DatabaseClientOptions = {
   /**
    * Client-side reply deadline (reply-deadline-socket.ts): a connection that owes a reply and has
    * received nothing for this long is closed (its queries fail as a lost connection, the pool opens a
-   * new one). The server gets the same bound: it ends a transaction left idle this long (a client that
-   * gave up on it: its locks are released) and cancels a statement running for 80 % of it, so a slow
-   * but healthy query fails as `57014` on a live connection instead of being taken for silence.
-   * Undefined: wait as long as TCP does.
+   * new one). Undefined: wait as long as TCP does. The server-side bounds below are separate choices.
    */
   replyTimeoutSeconds?: number;
   onSilentConnection?: ReplyDeadlineOptions['onSilent'];
+  /**
+   * The server cancels a statement running this long (`statement_timeout`, fails as `57014` on a live
+   * connection). Below the reply deadline (e.g. 80 % of it), a slow but healthy statement is then
+   * cancelled, not taken for silence, and its backend stops working for nobody. Undefined: none.
+   */
+  statementTimeoutMs?: number;
+  /**
+   * The server ends a transaction left idle this long (`idle_in_transaction_session_timeout`): the
+   * transaction of a client that gave up on a silent connection, whose side of it the server never
+   * sees closed, so its row locks are released. Undefined: never.
+   */
+  idleInTransactionTimeoutMs?: number;
 };
+
+/**
+ * The server-side bounds that go with a reply deadline (createDatabaseClient's options): transactions
+ * left idle as long as the deadline end, statements are cancelled at 80 % of it.
+ *
+ * @example createDatabaseClient({ url, max, connectTimeoutSeconds, replyTimeoutSeconds: 30, ...serverTimeoutsFor(30) })
+ */
+export function serverTimeoutsFor(
+  replyTimeoutSeconds: number | undefined,
+): Pick<DatabaseClientOptions, 'statementTimeoutMs' | 'idleInTransactionTimeoutMs'> {
+  if (replyTimeoutSeconds === undefined) return {};
+  const ms = replyTimeoutSeconds * 1000;
+  return { statementTimeoutMs: Math.floor(ms * 0.8), idleInTransactionTimeoutMs: ms };
+}
 
 /**
  * The server's postgres.js pool. Reconnect backoff is short and capped (postgres.js defaults to up to
@@ -40,6 +63,8 @@ export function createDatabaseClient({
   genericPlans = false,
   replyTimeoutSeconds,
   onSilentConnection,
+  statementTimeoutMs,
+  idleInTransactionTimeoutMs,
 }: DatabaseClientOptions): Sql {
   const deadlineMs = replyTimeoutSeconds === undefined ? undefined : replyTimeoutSeconds * 1000;
   return postgres(url, {
@@ -54,12 +79,10 @@ export function createDatabaseClient({
     connection: {
       application_name: applicationName,
       ...(genericPlans ? { plan_cache_mode: 'force_generic_plan' } : {}),
-      ...(deadlineMs === undefined
+      ...(idleInTransactionTimeoutMs === undefined
         ? {}
-        : {
-            idle_in_transaction_session_timeout: deadlineMs,
-            statement_timeout: Math.floor(deadlineMs * 0.8),
-          }),
+        : { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs }),
+      ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
     },
   });
 }

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
 import type { Sql } from 'postgres';
 import { startTcpProxy, type TcpProxy } from '../test-tcp-proxy.ts';
-import { createDatabaseClient } from './database-client.ts';
+import { createDatabaseClient, serverTimeoutsFor } from './database-client.ts';
 import { isConnectionLost, isRetryableDatabaseError } from './database-errors.ts';
 import { createWireExpectations, type SilentConnection } from './reply-deadline-socket.ts';
 
@@ -40,6 +40,7 @@ function client(max = 1): Sql {
     max,
     connectTimeoutSeconds: 30,
     replyTimeoutSeconds: 1,
+    ...serverTimeoutsFor(1),
     onSilentConnection: (info) => silent.push(info),
   });
   clients.push(sql);

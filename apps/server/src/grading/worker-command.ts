@@ -7,7 +7,7 @@ import type { Sql } from 'postgres';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError } from '../config-parsers.ts';
-import { createDatabaseClient } from '../db/database-client.ts';
+import { createDatabaseClient, serverTimeoutsFor } from '../db/database-client.ts';
 import { listen } from '../http-server.ts';
 import { createLeanS3Client } from '../storage/lean-s3-client.ts';
 import { createS3Client } from '../storage/s3-client.ts';
@@ -70,6 +70,8 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
     applicationName: `cti-worker ${config.workerId}`,
     replyTimeoutSeconds: config.dbReplyTimeoutSeconds,
+    // A worker's statements take milliseconds: anything near the deadline is cancelled by the server.
+    ...serverTimeoutsFor(config.dbReplyTimeoutSeconds),
     onSilentConnection: ({ address, silentMs }) => {
       lastSilent = { address, silentMs, at: Date.now() };
       metrics.silentConnections.inc();

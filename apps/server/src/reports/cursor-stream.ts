@@ -119,7 +119,7 @@ export async function cursorStream<T extends Row>(
 }
 
 /**
- * BEGIN READ ONLY, jit off, DECLARE: resolves once the cursor exists, with the transaction kept open
+ * BEGIN READ ONLY, jit off, no idle-in-transaction timeout, DECLARE: resolves once the cursor exists, with the transaction kept open
  * (postgres.js's `begin` callback waits) until `end` is called. Using `begin` — not a reserved
  * connection — means a connection lost meanwhile is reported (`lost`) instead of a later query being
  * written to a closed socket.
@@ -140,6 +140,10 @@ function openCursor<T extends Row>(
     sql
       .begin('read only', async (t: TransactionSql) => {
         await t`SET LOCAL jit = off`;
+        // The transaction waits, idle, while the client reads the previous batch, for as long as the
+        // client likes (a phone on a slow link): a pool's idle-in-transaction bound (CTI_DB_REPLY_TIMEOUT_S,
+        // meant for transactions a silent connection left behind) would cut the download.
+        await t`SET LOCAL idle_in_transaction_session_timeout = 0`;
         await t`DECLARE ${t.unsafe(CURSOR)} NO SCROLL CURSOR FOR ${query(t)}`;
         resolve({
           fetch: () => t.unsafe<T[]>(`FETCH ${batchSize} FROM ${CURSOR}`),

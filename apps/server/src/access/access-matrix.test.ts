@@ -29,7 +29,7 @@ const COLUMNS: Column[] = [
 function readMatrix(): { key: string; expected: number[] }[] {
   const rows = readFileSync(MATRIX, 'utf8')
     .split('\n')
-    .filter((l) => /^\| (GET|POST|PATCH|PUT|DELETE) \|/.test(l));
+    .filter((l) => /^\| (GET|POST|PATCH|PUT|DELETE) +\|/.test(l));
   return rows.map((line) => {
     const cells = line
       .split('|')

@@ -54,9 +54,13 @@ export function ratio(value: number | null, groupMean: number | null): number | 
   return Math.round((value / groupMean) * 1000) / 10;
 }
 
+// `a.localeCompare(b, locales, options)` is `new Intl.Collator(locales, options).compare(a, b)`
+// (ECMA-402): the same order, without building a collator for every comparison of a farm's animals.
+const tagOrder = new Intl.Collator('en', { numeric: true });
+const defaultOrder = new Intl.Collator();
+
 const byTag = (a: GroupMember, b: GroupMember) =>
-  a.animal.tag_id.localeCompare(b.animal.tag_id, 'en', { numeric: true }) ||
-  a.animal.id.localeCompare(b.animal.id);
+  tagOrder.compare(a.animal.tag_id, b.animal.tag_id) || defaultOrder.compare(a.animal.id, b.animal.id);
 
 /** A group of `animals` (with their scans in the period): each animal's value and its ratios. */
 export function contemporaryGroup(

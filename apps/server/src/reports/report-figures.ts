@@ -13,13 +13,18 @@ export const isUsable = (s: Pick<ReportScan, 'grade'>): boolean => s.grade === '
 export type GradeCounts = { A: number; M: number; R: number; no_grade: number; not_graded: number };
 
 export function gradeCounts(scans: readonly ReportScan[]): GradeCounts {
-  const counts: GradeCounts = { A: 0, M: 0, R: 0, no_grade: 0, not_graded: 0 };
-  for (const s of scans) {
-    if (!s.graded) counts.not_graded++;
-    else if (s.grade === null) counts.no_grade++;
-    else counts[s.grade]++;
-  }
+  const counts = newGradeCounts();
+  for (const s of scans) countGrade(counts, s);
   return counts;
+}
+
+const newGradeCounts = (): GradeCounts => ({ A: 0, M: 0, R: 0, no_grade: 0, not_graded: 0 });
+
+/** Adds one scan to a grade mix. */
+function countGrade(counts: GradeCounts, s: Pick<ReportScan, 'graded' | 'grade'>): void {
+  if (!s.graded) counts.not_graded++;
+  else if (s.grade === null) counts.no_grade++;
+  else counts[s.grade]++;
 }
 
 export type MeasureStats = {
@@ -99,64 +104,99 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
   return out;
 }
 
+/** The entry of `key` in `map`, made first (after the others: first-seen order) if missing. */
+function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  const found = map.get(key);
+  if (found !== undefined) return found;
+  const made = make();
+  map.set(key, made);
+  return made;
+}
+
 const STATUSES = ['uploaded', 'ingested', 'graded', 'error'] as const;
 
-/** Counts, distributions, scatter, grade mix per day and device activity of `scans`. */
+type DeviceTally = DeviceActivity & { days: Set<string> };
+
+/**
+ * Counts, distributions, scatter, grade mix per day and device activity of `scans` — in one pass over
+ * the scans (a year of a farm is ~5,000 of them): per day and per device only running totals are
+ * kept, never a list of the scans (report-figures-reference.test.ts compares it with the definitions).
+ */
 export function scanFigures(scans: readonly ReportScan[]) {
-  const usable = scans.filter(isUsable);
   const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<string, number>;
-  for (const s of scans) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
-  const withBoth = usable.filter((s) => isNumber(s.rea_cm2) && isNumber(s.fat_thickness_mm));
-  const byDay = [...groupBy(scans, (s) => s.day)].sort(([a], [b]) =>
-    a === null ? 1 : b === null ? -1 : a.localeCompare(b),
+  const grades = newGradeCounts();
+  const animals = new Set<string>();
+  let notLinked = 0;
+  const rea: (number | null)[] = [];
+  const fat: (number | null)[] = [];
+  const points: ScatterPoint[] = [];
+  // First-seen order, as groupBy keeps it: the sorts below are stable.
+  const byDay = new Map<string | null, DayActivity>();
+  const byDevice = new Map<string, DeviceTally>();
+  for (const s of scans) {
+    byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
+    countGrade(grades, s);
+    if (s.animal_id === null) notLinked++;
+    else animals.add(s.animal_id);
+    if (isUsable(s)) {
+      rea.push(s.rea_cm2);
+      fat.push(s.fat_thickness_mm);
+      if (isNumber(s.rea_cm2) && isNumber(s.fat_thickness_mm))
+        points.push({
+          scan_id: s.id,
+          animal_id: s.animal_id,
+          animal_tag_id: s.animal_tag_id,
+          rea_cm2: s.rea_cm2,
+          fat_thickness_mm: s.fat_thickness_mm,
+        });
+    }
+    const day = entry(byDay, s.day, () => ({ day: s.day, scans: 0, grades: newGradeCounts() }));
+    day.scans++;
+    countGrade(day.grades, s);
+    const device = entry(byDevice, s.device_id, () => newDeviceTally(s));
+    device.scans++;
+    countGrade(device.grades, s);
+    if (s.day !== null) device.days.add(s.day);
+    // The earliest and latest time in plain string order (UTC ISO: time order), as a sort would give.
+    if (s.at !== null) {
+      if (device.first_at === null || s.at < device.first_at) device.first_at = s.at;
+      if (device.last_at === null || s.at > device.last_at) device.last_at = s.at;
+    }
+  }
+  const devices = [...byDevice.values()].map(
+    ({ days, ...d }): DeviceActivity => ({ ...d, days_active: days.size }),
   );
-  const byDevice = [...groupBy(scans, (s) => s.device_id)].map(([, list]) => deviceActivity(list));
-  byDevice.sort((a, b) => a.device_code.localeCompare(b.device_code));
+  devices.sort((a, b) => a.device_code.localeCompare(b.device_code));
   return {
     counts: {
       scans: scans.length,
       by_status: byStatus,
-      grades: gradeCounts(scans),
-      usable: usable.length,
-      animals: new Set(scans.map((s) => s.animal_id).filter((a) => a !== null)).size,
-      not_linked_to_animal: scans.filter((s) => s.animal_id === null).length,
+      grades,
+      usable: rea.length,
+      animals: animals.size,
+      not_linked_to_animal: notLinked,
     },
-    rea_cm2: measureStats(usable.map((s) => s.rea_cm2)),
-    fat_thickness_mm: measureStats(usable.map((s) => s.fat_thickness_mm)),
-    scatter: {
-      points: withBoth.map(
-        (s): ScatterPoint => ({
-          scan_id: s.id,
-          animal_id: s.animal_id,
-          animal_tag_id: s.animal_tag_id,
-          rea_cm2: s.rea_cm2!,
-          fat_thickness_mm: s.fat_thickness_mm!,
-        }),
-      ),
-      not_drawn: usable.length - withBoth.length,
-    },
-    by_day: byDay.map(([day, list]): DayActivity => ({ day, scans: list.length, grades: gradeCounts(list) })),
-    devices: byDevice,
+    rea_cm2: measureStats(rea),
+    fat_thickness_mm: measureStats(fat),
+    scatter: { points, not_drawn: rea.length - points.length },
+    by_day: [...byDay.values()].sort(({ day: a }, { day: b }) =>
+      a === null ? 1 : b === null ? -1 : a.localeCompare(b),
+    ),
+    devices,
   };
 }
 
-function deviceActivity(list: readonly ReportScan[]): DeviceActivity {
-  const first = list[0]!;
-  const times = list
-    .map((s) => s.at)
-    .filter((t): t is string => t !== null)
-    .sort();
-  return {
-    id: first.device_id,
-    device_code: first.device_code,
-    label: first.device_label,
-    scans: list.length,
-    grades: gradeCounts(list),
-    days_active: new Set(list.map((s) => s.day).filter((d) => d !== null)).size,
-    first_at: times[0] ?? null,
-    last_at: times.at(-1) ?? null,
-  };
-}
+const newDeviceTally = (s: ReportScan): DeviceTally => ({
+  id: s.device_id,
+  device_code: s.device_code,
+  label: s.device_label,
+  scans: 0,
+  grades: newGradeCounts(),
+  days_active: 0,
+  first_at: null,
+  last_at: null,
+  days: new Set(),
+});
 
 export type ScanFigures = ReturnType<typeof scanFigures>;
 export { groupBy, isNumber };

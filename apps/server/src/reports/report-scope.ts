@@ -5,7 +5,7 @@ import type { ScanFilters } from '../access/scan-filters.ts';
 import { invalidRequest, notFound } from '../api/request-validation.ts';
 import type { Principal } from '../auth/principal.ts';
 import { timeZoneAt } from '../web/time/farm-time-zone.ts';
-import { dayProblem, localDayBounds } from '../web/time/format-local.ts';
+import { dayProblem, localDayBound } from '../web/time/format-local.ts';
 
 /** A report's period: local calendar days of the farm, both inclusive; either may be open. */
 export type ReportRange = { from?: string; to?: string };
@@ -66,8 +66,8 @@ async function scopeOf(
 
 /** The same scope counted in another time zone (bounds and filters follow). */
 export function withTimeZone(scope: ReportScope, timeZone: string): ReportScope {
-  const startsAt = scope.from ? localDayBounds(scope.from, timeZone).start.toISOString() : null;
-  const endsAt = scope.to ? localDayBounds(scope.to, timeZone).end.toISOString() : null;
+  const startsAt = scope.from ? localDayBound(scope.from, timeZone, 'start').toISOString() : null;
+  const endsAt = scope.to ? localDayBound(scope.to, timeZone, 'end').toISOString() : null;
   const filters: ScanFilters = scope.group ? { group_id: scope.group.id } : { farm_id: scope.farm.id };
   if (startsAt) filters.from = startsAt;
   if (endsAt) filters.to = endsAt;

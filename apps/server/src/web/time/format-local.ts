@@ -120,11 +120,19 @@ export function outOfDayRange(text: string): string | null {
  * RangeError naming it, rather than answering another day (Date.UTC reads 0050 as 1950).
  */
 export function localDayBounds(day: string, timeZone: string): { start: Date; end: Date } {
+  return { start: localDayBound(day, timeZone, 'start'), end: localDayBound(day, timeZone, 'end') };
+}
+
+/**
+ * One bound of localDayBounds: `start` or `end` alone costs half (each bound is a few Intl lookups;
+ * a report's period needs the start of its first day and the end of its last).
+ */
+export function localDayBound(day: string, timeZone: string, edge: 'start' | 'end'): Date {
   const m = DAY.exec(day);
   const problem = dayProblem(day);
   if (!m || problem) throw new RangeError(`${day}: ${problem ?? 'must be a day written YYYY-MM-DD'}`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return { start: localMidnight(y, mo, d, timeZone), end: localMidnight(y, mo, d + 1, timeZone) };
+  return localMidnight(y, mo, edge === 'start' ? d : d + 1, timeZone);
 }
 
 // The first instant whose local date is y-mo-d. Midnight minus the offset is right on most days; the

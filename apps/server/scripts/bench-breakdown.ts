@@ -28,7 +28,7 @@ type Step = { label: string; run: () => unknown };
  * `run` ROUNDS times after a warm-up: median and p95 wall time, and CPU per call of this process
  * (Node: the server's code) and of the database's backends (Postgres).
  */
-async function step(admin: Sql, { label, run }: Step, rounds = ROUNDS) {
+export async function step(admin: Sql, { label, run }: Step, rounds = ROUNDS) {
   for (let i = 0; i < Math.min(30, rounds); i++) await run();
   const times: number[] = [];
   const before = await cpuSnapshot(admin, undefined);
@@ -50,7 +50,7 @@ async function step(admin: Sql, { label, run }: Step, rounds = ROUNDS) {
 export const asPrincipal = testPrincipal;
 
 /** The bench server's settings (bench-api.ts startServer) as the app reads them. */
-function benchConfig(url: string) {
+export function benchConfig(url: string) {
   // The SDK reads its credentials from the environment, as in the spawned server.
   process.env.AWS_ACCESS_KEY_ID ??= 'bench';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'bench-secret';

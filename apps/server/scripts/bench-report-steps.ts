@@ -10,44 +10,19 @@ import { type Logger, pino } from 'pino';
 import postgres from 'postgres';
 import { createApp } from '../src/app.ts';
 import { createSessionStore } from '../src/auth/session-store.ts';
-import { loadConfig } from '../src/config.ts';
 import { createDatabaseClient } from '../src/db/database-client.ts';
 import { createServerMetrics } from '../src/metrics.ts';
 import { buildReport } from '../src/reports/report.ts';
 import { reportScansQuery } from '../src/reports/report-rows.ts';
 import { farmScope } from '../src/reports/report-scope.ts';
-import { asPrincipal } from './bench-breakdown.ts';
-import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { asPrincipal, benchConfig, step } from './bench-breakdown.ts';
 
 const url = process.env.BENCH_DATABASE_URL;
 if (!url) throw new Error('BENCH_DATABASE_URL: the bench database (seeded by pnpm bench:api)');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 const admin = postgres(url, { max: 1, onnotice: () => {} });
 
-async function step(label: string, run: () => unknown, rounds = ROUNDS) {
-  for (let i = 0; i < Math.min(30, rounds); i++) await run();
-  const before = await cpuSnapshot(admin, undefined);
-  const t = performance.now();
-  for (let i = 0; i < rounds; i++) await run();
-  const wall = (performance.now() - t) / rounds;
-  const cpu = cpuPerOp(before, await cpuSnapshot(admin, undefined), rounds);
-  console.log(
-    `  ${label.padEnd(44)} wall ${wall.toFixed(3).padStart(7)} ms | CPU/call node ${cpu.client.toFixed(3).padStart(6)} pg ${cpu.postgres.toFixed(3).padStart(6)} ms`,
-  );
-}
-
-process.env.AWS_ACCESS_KEY_ID ??= 'bench';
-process.env.AWS_SECRET_ACCESS_KEY ??= 'bench-secret';
-const config = loadConfig({
-  DATABASE_URL: url,
-  CTI_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef',
-  CTI_S3_BUCKETS: 'cti-bench',
-  CTI_INSECURE_LOCALHOST_COOKIES: '1',
-  S3_ENDPOINT: 'http://127.0.0.1:9',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench-secret',
-  AWS_REGION: 'us-east-1',
-});
+const config = benchConfig(url);
 const sql = createDatabaseClient({ url, max: 4, connectTimeoutSeconds: 5 });
 const planned = createDatabaseClient({ url, max: 4, connectTimeoutSeconds: 5, genericPlans: true });
 const log: Logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
@@ -82,7 +57,7 @@ try {
   };
   if (process.env.BENCH_CPU_PROF) {
     for (const p of periods.filter((x) => !process.env.BENCH_PERIOD || x.label === process.env.BENCH_PERIOD))
-      await step(`whole request, ${p.label}`, get(p.query), ROUNDS * 3);
+      await step(admin, { label: `whole request, ${p.label}`, run: get(p.query) }, ROUNDS * 3);
   } else {
     console.log(`farm 7's report, ${ROUNDS} rounds each, one at a time:`);
     for (const p of periods) {
@@ -90,12 +65,25 @@ try {
       const rows = await reportScansQuery(planned, farmer7, scope.filters, scope.timeZone);
       const report = (await buildReport(planned, farmer7, scope)).report;
       console.log(` ${p.label}: ${rows.length} scans, ${JSON.stringify(report).length} bytes of JSON`);
-      await step('rows query', () => reportScansQuery(planned, farmer7, scope.filters, scope.timeZone));
-      await step('scope + rows + figures (buildReport)', async () =>
-        buildReport(planned, farmer7, await farmScope(planned, farmer7, ids!.farm7, p.range)),
+      await step(
+        admin,
+        {
+          label: 'rows query',
+          run: () => reportScansQuery(planned, farmer7, scope.filters, scope.timeZone),
+        },
+        ROUNDS,
       );
-      await step('JSON.stringify of the report', () => JSON.stringify(report));
-      await step('whole request (app.request)', get(p.query));
+      await step(
+        admin,
+        {
+          label: 'scope + rows + figures (buildReport)',
+          run: async () =>
+            buildReport(planned, farmer7, await farmScope(planned, farmer7, ids!.farm7, p.range)),
+        },
+        ROUNDS,
+      );
+      await step(admin, { label: 'JSON.stringify of the report', run: () => JSON.stringify(report) }, ROUNDS);
+      await step(admin, { label: 'whole request (app.request)', run: get(p.query) }, ROUNDS);
     }
   }
   const goldenFile = process.env.BENCH_REPORT_GOLDEN;

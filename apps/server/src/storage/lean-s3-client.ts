@@ -48,6 +48,16 @@ export type LeanS3Client = {
   destroy(): void;
 };
 
+/** One GET or PUT of an object, as sent (and re-sent on a retry). */
+type ObjectCall = {
+  method: 'GET' | 'PUT';
+  bucket: string;
+  key: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  signal: AbortSignal | undefined;
+};
+
 /** An S3 error response (or an unexpected status) in the SDK's error shape. */
 export class S3ResponseError extends Error {
   readonly $metadata: { httpStatusCode: number; requestId?: string };
@@ -230,14 +240,7 @@ export function createLeanS3Client({
     return url;
   }
 
-  async function once(
-    method: 'GET' | 'PUT',
-    bucket: string,
-    key: string,
-    headers: Record<string, string>,
-    body: Buffer | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<IncomingMessage> {
+  async function once({ method, bucket, key, headers, body, signal }: ObjectCall): Promise<IncomingMessage> {
     const url = objectUrl(bucket, key);
     const signed = await signer.sign(
       {
@@ -271,18 +274,12 @@ export function createLeanS3Client({
     });
   }
 
-  async function send(
-    method: 'GET' | 'PUT',
-    bucket: string,
-    key: string,
-    headers: Record<string, string>,
-    body: Buffer | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<IncomingMessage> {
+  async function send(call: ObjectCall): Promise<IncomingMessage> {
+    const { method, signal } = call;
     let resignedForSkew = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await once(method, bucket, key, headers, body, signal);
+        const res = await once(call);
         if (res.statusCode === 200) return res;
         throw await responseError(res, method);
       } catch (err) {
@@ -306,7 +303,14 @@ export function createLeanS3Client({
   return {
     objectUrl,
     async getObject(bucket, key, { signal } = {}) {
-      const res = await send('GET', bucket, key, { 'x-amz-content-sha256': EMPTY_SHA256 }, undefined, signal);
+      const res = await send({
+        method: 'GET',
+        bucket,
+        key,
+        headers: { 'x-amz-content-sha256': EMPTY_SHA256 },
+        body: undefined,
+        signal,
+      });
       const length = res.headers['content-length'];
       return { body: res, contentLength: length === undefined ? undefined : Number(length) };
     },
@@ -319,7 +323,7 @@ export function createLeanS3Client({
       };
       for (const [name, value] of Object.entries(metadata))
         headers[`x-amz-meta-${name.toLowerCase()}`] = value;
-      const res = await send('PUT', bucket, key, headers, body, signal);
+      const res = await send({ method: 'PUT', bucket, key, headers, body, signal });
       // Read to the end, so the socket goes back to the pool.
       await finished(res.resume());
     },

@@ -237,6 +237,23 @@ describe('wire expectations', () => {
     assert.ok(!w.waiting(), 'a NOTIFY owes nothing');
   });
 
+  test('a reply arriving one byte at a time is followed like one arriving whole', () => {
+    const w = createWireExpectations();
+    const bytes = (b: Buffer) => {
+      for (let i = 0; i < b.length; i++) w.received(b.subarray(i, i + 1));
+    };
+    for (let i = 0; i < startup().length; i++) w.sent(startup().subarray(i, i + 1));
+    assert.ok(w.waiting());
+    bytes(Buffer.concat([typed('R', Buffer.alloc(4)), typed('Z', Buffer.from('I'))]));
+    assert.ok(!w.waiting(), 'ready');
+    w.sent(Buffer.concat([typed('P'), typed('B'), typed('E'), typed('S')]));
+    const reply = Buffer.concat([typed('1'), typed('2'), typed('D', Buffer.from('row')), typed('C')]);
+    bytes(reply);
+    assert.ok(w.waiting(), 'no ReadyForQuery yet');
+    bytes(typed('Z', Buffer.from('I')));
+    assert.ok(!w.waiting());
+  });
+
   test('TLS and cancel requests are not followed; COPY FROM STDIN pauses the clock', () => {
     const tls = createWireExpectations();
     const ssl = Buffer.alloc(8);

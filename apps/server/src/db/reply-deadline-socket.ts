@@ -127,7 +127,10 @@ type Message = { type: string; untyped?: number };
 /** Splits a byte stream into protocol messages (1 type byte + int32 length, or the untyped first message). */
 function createFramer({ untypedFirst }: { untypedFirst: boolean }) {
   let untyped = untypedFirst;
-  let head = Buffer.alloc(0);
+  // A header split across chunks is gathered here; a whole one is read from the chunk itself (every
+  // message of every reply passes through: no allocation per message).
+  const partial = Buffer.alloc(8);
+  let have = 0;
   let skip = 0;
   return {
     push(chunk: Buffer): Message[] {
@@ -141,19 +144,30 @@ function createFramer({ untypedFirst }: { untypedFirst: boolean }) {
           continue;
         }
         const need = untyped ? 8 : 5;
-        const take = Math.min(need - head.length, chunk.length - at);
-        head = Buffer.concat([head, chunk.subarray(at, at + take)]);
-        at += take;
-        if (head.length < need) break;
+        let head: Buffer;
+        let base: number;
+        if (have === 0 && chunk.length - at >= need) {
+          head = chunk;
+          base = at;
+          at += need;
+        } else {
+          const take = Math.min(need - have, chunk.length - at);
+          chunk.copy(partial, have, at, at + take);
+          have += take;
+          at += take;
+          if (have < need) break;
+          head = partial;
+          base = 0;
+          have = 0;
+        }
         if (untyped) {
-          found.push({ type: '', untyped: head.readUInt32BE(4) });
-          skip = head.readUInt32BE(0) - 8;
+          found.push({ type: '', untyped: head.readUInt32BE(base + 4) });
+          skip = head.readUInt32BE(base) - 8;
           untyped = false;
         } else {
-          found.push({ type: String.fromCharCode(head[0]!) });
-          skip = head.readUInt32BE(1) - 4;
+          found.push({ type: String.fromCharCode(head[base]!) });
+          skip = head.readUInt32BE(base + 1) - 4;
         }
-        head = Buffer.alloc(0);
       }
       return found;
     },

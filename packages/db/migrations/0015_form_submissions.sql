@@ -5,8 +5,8 @@
 -- request) finds the claim and lands on that row, or — when the row has since been deleted — is refused
 -- ("this form was already submitted") instead of making it again. Two POSTs at once: the second waits on
 -- the primary key until the first commits (or rolls back, and then it makes the row itself).
--- Only a hash of the token is kept. Claims older than the retention (apps/server form-submissions.ts)
--- are swept by `cti-server serve`.
+-- Only a hash of the token is kept. Claims older than the retention (FORM_TOKEN_RETENTION_DAYS in
+-- apps/server/src/web/pages/create-token.ts) are swept by `cti-server serve`.
 CREATE TABLE form_submissions(
   user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   token_hash bytea NOT NULL,

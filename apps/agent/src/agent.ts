@@ -64,6 +64,19 @@ export type AgentDeps = {
   now?: () => number;
 };
 
+/** A press refused because capture.max_pending captures are already waiting or running. */
+export class CaptureBusyError extends Error {
+  readonly retryAfterS = 1;
+  readonly limit: number;
+  constructor(limit: number) {
+    super(
+      `capture queue full: ${limit} captures are already waiting or running (capture.max_pending = ${limit}); nothing was captured, press again in a moment`,
+    );
+    this.name = 'CaptureBusyError';
+    this.limit = limit;
+  }
+}
+
 /**
  * The capture agent, assembled from injected parts (frame source, button, outbox, uploader, hint,
  * LED): frames flow into the ring, presses become captures, one at a time, each ending in a durable
@@ -85,7 +98,9 @@ export function createAgent(deps: AgentDeps) {
   /** The latest capture failure (a bug, an I/O error), for status and the heartbeat. */
   let lastFailure: { at: string; message: string } | null = null;
   let baseTimer: NodeJS.Timeout | null = null;
-  const counts = { captured: 0, refused: 0, failed: 0 };
+  const counts = { captured: 0, refused: 0, failed: 0, busy: 0 };
+  /** Presses waiting for their turn or running (bounded by capture.max_pending). */
+  let pending = 0;
   const histogram = (name: string, help: string, buckets: number[]) =>
     deps.metrics ? new Histogram({ name, help, buckets, registers: [deps.metrics] }) : null;
   const latency = histogram(
@@ -156,9 +171,26 @@ export function createAgent(deps: AgentDeps) {
     }
   };
 
-  /** Captures run one at a time; a press during a capture waits its turn (timed from its own press). */
+  /**
+   * Captures run one at a time; a press during a capture waits its turn (timed from its own press).
+   * At most capture.max_pending wait or run: a press past that (a wedged commit and a script that keeps
+   * POSTing) is refused at once with CaptureBusyError instead of queueing without limit.
+   */
   const capture = (pressAt: number = now(), via: CaptureVia = 'http'): Promise<CaptureResult> => {
-    const run = chain.then(() => runCapture(pressAt, via));
+    const limit = config.capture.maxPending;
+    if (pending >= limit) {
+      counts.busy += 1;
+      results?.inc({ result: 'busy' });
+      signals?.show('refused');
+      log.warn({ via, pending, limit }, 'capture refused: queue full');
+      return Promise.reject(new CaptureBusyError(limit));
+    }
+    pending += 1;
+    const run = chain
+      .then(() => runCapture(pressAt, via))
+      .finally(() => {
+        pending -= 1;
+      });
     chain = run.catch(() => {});
     return run;
   };
@@ -273,7 +305,7 @@ export function createAgent(deps: AgentDeps) {
         hint: hint ? 'loaded' : 'absent',
         gps: gps?.status() ?? null,
         ear_tag_reader: earTags?.status() ?? null,
-        captures: counts,
+        captures: { ...counts, pending },
         last_error: lastFailure,
         last_capture: lastCapture && { ...lastCapture, meta: undefined },
         signal: signals?.current() ?? null,

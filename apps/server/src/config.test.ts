@@ -27,6 +27,7 @@ test('defaults and lists', () => {
     backlogCaptures: 100,
     diskLowBytes: 1024 * 1024 * 1024,
     clockMaxOffsetMs: 5000,
+    heartbeatsPerMinute: 120,
   });
 });
 
@@ -40,6 +41,7 @@ test('fleet health thresholds', () => {
     CTI_DEVICE_BACKLOG_CAPTURES: '20',
     CTI_DEVICE_DISK_LOW_MB: '500',
     CTI_DEVICE_CLOCK_MAX_OFFSET_MS: '2000',
+    CTI_DEVICE_HEARTBEATS_PER_MINUTE: '0',
   });
   assert.deepEqual(config.devices, {
     silentAfterSeconds: 120,
@@ -49,6 +51,7 @@ test('fleet health thresholds', () => {
     backlogCaptures: 20,
     diskLowBytes: 500 * 1024 * 1024,
     clockMaxOffsetMs: 2000,
+    heartbeatsPerMinute: 0,
   });
 });
 

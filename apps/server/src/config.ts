@@ -110,6 +110,11 @@ export type DeviceHealthConfig = {
   diskLowBytes: number;
   /** Clock unsynchronised: the device says so, or its clock is off by more than this. */
   clockMaxOffsetMs: number;
+  /**
+   * CTI_DEVICE_HEARTBEATS_PER_MINUTE: heartbeats one device may have recorded in any 60 s; one more is
+   * a 429 with Retry-After and writes nothing (0 = no limit). An agent sends one a minute by default.
+   */
+  heartbeatsPerMinute: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
@@ -182,6 +187,11 @@ export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
       fallback: 5000,
       min: 1,
       max: 3_600_000,
+    }),
+    heartbeatsPerMinute: integer(env, 'CTI_DEVICE_HEARTBEATS_PER_MINUTE', {
+      fallback: 120,
+      min: 0,
+      max: 60_000,
     }),
   };
 }

@@ -167,6 +167,8 @@ export const agentConfigSchema = {
         window_after_ms: { type: 'integer', minimum: 0, maximum: 1000 },
         format: { enum: ['png', 'jpeg'] },
         jpeg_quality: { type: 'integer', minimum: 50, maximum: 100 },
+        // Presses (button or local API) waiting or running at once; more are refused (HTTP 429).
+        max_pending: { type: 'integer', minimum: 1, maximum: 100 },
         quality_gate: {
           type: 'object',
           additionalProperties: false,

@@ -11,13 +11,14 @@ import { callService } from './local-client.ts';
 export type Io = { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } };
 
 /**
- * `cti-agent capture`: exit 0 captured, 3 refused (the reason is printed), 1 service error; the
+ * `cti-agent capture`: exit 0 captured, 3 refused (the reason is printed; also when the capture queue
+ * is full, HTTP 429: press again), 1 service error; the
  * CLI exits 2 when the service is not running and 4 when it died mid-request (outcome unknown).
  */
 export async function captureCommand(config: AgentConfig, io: Io): Promise<number> {
   const { status, json } = await callService(config, 'POST', '/capture', { timeoutMs: 30_000 });
   io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-  return status === 201 ? 0 : status === 409 ? 3 : 1;
+  return status === 201 ? 0 : status === 409 || status === 429 ? 3 : 1;
 }
 
 /** `cti-agent status`: the service's view, or an offline view (outbox, clock, disk) when it is down. */

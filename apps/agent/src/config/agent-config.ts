@@ -82,6 +82,8 @@ export type AgentConfig = {
     windowAfterMs: number;
     format: 'png' | 'jpeg';
     jpegQuality: number;
+    /** Captures waiting or running at once; a press past it is refused (CaptureBusyError, HTTP 429). */
+    maxPending: number;
     qualityGate: QualityGateConfig;
   };
   gps: GpsConfig;
@@ -221,6 +223,7 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
       windowAfterMs: f.capture?.window_after_ms ?? 0,
       format: f.capture?.format ?? 'png',
       jpegQuality: f.capture?.jpeg_quality ?? 92,
+      maxPending: f.capture?.max_pending ?? 4,
       qualityGate: {
         enabled: gate.enabled ?? true,
         minMeanIntensity: gate.min_mean_intensity ?? 12,

@@ -17,7 +17,7 @@ import { createHeartbeatSender } from './heartbeat-sender.ts';
 
 const key = createDeviceKey('dev-hb');
 const secret = parseDeviceSecret(key.secret);
-type Mode = 'accept' | 'refuse' | 'slow';
+type Mode = 'accept' | 'refuse' | 'slow' | 'limit';
 let mode: Mode = 'accept';
 let serverClockAhead = 0;
 /** Each request as the server saw it, with the server time it answered (accepted answers only). */
@@ -45,6 +45,12 @@ before(async () => {
     received.push(request);
     if (mode === 'slow') await new Promise((r) => setTimeout(r, 1500));
     res.setHeader('content-type', 'application/json');
+    if (mode === 'limit') {
+      res.statusCode = 429;
+      res.setHeader('retry-after', '30');
+      res.end(JSON.stringify({ error: 'rate_limited', message: 'more than 120 heartbeats per minute' }));
+      return;
+    }
     if (mode === 'refuse') {
       res.statusCode = 401;
       res.end(JSON.stringify({ error: 'bad_signature', message: 'no current key matches' }));
@@ -185,5 +191,43 @@ describe('heartbeat sender', () => {
     assert.match(status.last?.error ?? '', /^network: no answer within 500 ms/);
     assert.ok(status.skipped >= 2, `ticks during the attempt skipped (${status.skipped})`);
     assert.equal(status.sent, status.failed + status.accepted);
+  });
+});
+
+describe('heartbeat sender and a server that says "later"', () => {
+  test('429 with Retry-After: no request until then (attempts due meanwhile are deferred), the clock offset is kept, then it sends again', async () => {
+    let wall = Date.now();
+    const sender = createHeartbeatSender({
+      url,
+      intervalMs: 60_000,
+      timeoutMs: 3000,
+      secret,
+      body,
+      wallClock: () => wall,
+    });
+    mode = 'accept';
+    await sender.sendNow();
+    const offset = sender.status().clock_offset_ms;
+    assert.notEqual(offset, null);
+    const before = received.length;
+    mode = 'limit';
+    await sender.sendNow();
+    assert.equal(received.length, before + 1);
+    assert.equal(sender.status().last?.http_status, 429);
+    assert.equal(sender.status().deferred_until, new Date(wall + 30_000).toISOString());
+    for (let i = 0; i < 5; i++) {
+      wall += 5000;
+      await sender.sendNow();
+    }
+    assert.equal(received.length, before + 1, 'nothing sent before Retry-After');
+    assert.equal(sender.status().deferred, 5);
+    assert.equal(sender.status().clock_offset_ms, offset, 'the offset measured before is kept');
+    mode = 'accept';
+    wall += 5000; // 30 s after the refusal
+    await sender.sendNow();
+    assert.equal(received.length, before + 2);
+    assert.equal(sender.status().last?.accepted, true);
+    assert.equal(sender.status().deferred_until, null);
+    await sender.stop();
   });
 });

@@ -30,6 +30,8 @@ type ServerAnswer = { accepted?: boolean; server_time_ms?: number; error?: strin
  * Sends a signed heartbeat on start and every `intervalMs`. Fire and forget: no queue, no retry — an
  * attempt that fails (offline, server down, refused) is dropped, and the next one, built afresh,
  * carries the current state. An attempt still in flight when the next is due makes that one skip.
+ * A server that answers 429 or 503 with Retry-After (a device over the server's heartbeat rate, a
+ * database away) is left alone until then: attempts due meanwhile are `deferred`, not sent.
  * Each accepted answer carries the server's time; the midpoint of the round trip gives this device's
  * clock offset (NTP-style), reported in the next heartbeat.
  */
@@ -48,7 +50,9 @@ export function createHeartbeatSender({
   let last: HeartbeatAttempt | null = null;
   let lastAcceptedAt: string | null = null;
   let clockOffsetMs: number | null = null;
-  const counts = { sent: 0, accepted: 0, failed: 0, skipped: 0 };
+  const counts = { sent: 0, accepted: 0, failed: 0, skipped: 0, deferred: 0 };
+  /** Wall-clock ms before which no attempt is sent (the server's Retry-After); null: none. */
+  let notBefore: number | null = null;
   let failuresInARow = 0;
 
   const record = (attempt: HeartbeatAttempt) => {
@@ -97,6 +101,8 @@ export function createHeartbeatSender({
           clockOffsetMs = Math.round((started + ended) / 2 - answer.server_time_ms);
         record({ at, accepted: true, http_status: res.status, error: null, ms: ended - started });
       } else {
+        const wait = retryAfterMs(res);
+        if (wait !== null) notBefore = ended + wait;
         const error = answer.error ? `${answer.error}: ${answer.message ?? ''}`.trim() : `HTTP ${res.status}`;
         record({ at, accepted: false, http_status: res.status, error, ms: ended - started });
       }
@@ -121,6 +127,11 @@ export function createHeartbeatSender({
       counts.skipped += 1;
       return;
     }
+    if (notBefore !== null && wallClock() < notBefore) {
+      counts.deferred += 1;
+      return;
+    }
+    notBefore = null;
     inFlight = attempt().finally(() => {
       inFlight = null;
     });
@@ -152,9 +163,18 @@ export function createHeartbeatSender({
       last,
       last_accepted_at: lastAcceptedAt,
       clock_offset_ms: clockOffsetMs,
+      deferred_until: notBefore === null ? null : new Date(notBefore).toISOString(),
       ...counts,
     }),
   };
 }
 
 export type HeartbeatSender = ReturnType<typeof createHeartbeatSender>;
+
+/** A 429/503's Retry-After in ms (whole seconds, at most an hour); null when absent or not a number. */
+function retryAfterMs(res: Response): number | null {
+  if (res.status !== 429 && res.status !== 503) return null;
+  const value = res.headers.get('retry-after')?.trim() ?? '';
+  if (!/^\d{1,9}$/.test(value)) return null;
+  return Math.min(Number(value), 3600) * 1000;
+}

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import type { Agent } from '../agent.ts';
+import { type Agent, CaptureBusyError } from '../agent.ts';
 
 // meta.json's operator_id: 1-128 characters (code points, as the schema counts them) and no U+0000,
 // which the server refuses: a session operator with NUL made every capture after it a 422 at ingest.
@@ -30,7 +30,14 @@ export function createLocalApi({
   });
   app.get('/status', (c) => c.json({ ...agent.status(), ...statusExtras() }));
   app.post('/capture', async (c) => {
-    const result = await agent.capture(performance.now(), 'http');
+    let result: Awaited<ReturnType<Agent['capture']>>;
+    try {
+      result = await agent.capture(performance.now(), 'http');
+    } catch (err) {
+      if (!(err instanceof CaptureBusyError)) throw err;
+      c.header('Retry-After', String(err.retryAfterS));
+      return c.json({ status: 'busy', error: err.message, limit: err.limit }, 429);
+    }
     const { meta: _meta, ...rest } = result as typeof result & { meta?: unknown };
     return c.json(rest, result.status === 'captured' ? 201 : 409);
   });

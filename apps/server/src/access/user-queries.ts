@@ -88,6 +88,16 @@ async function refuseLastOwner(
  * disabled nor lose the admin role (409); a farm's only active owner can neither be disabled nor lose
  * the farmer role (409); a co-owner losing the farmer role stops owning. false = no such user.
  */
+/** A unique violation on users (the operator code) as a 409 naming `/operator_code`; anything else rethrown. */
+export function operatorCodeConflict(err: unknown): never {
+  if ((err as { code?: string }).code === '23505') {
+    throw new HttpError(409, 'conflict', 'another user has this operator code', {
+      problems: [{ pointer: '/operator_code', message: 'is already assigned to another user' }],
+    });
+  }
+  throw err;
+}
+
 export async function updateUser(
   sql: Sql,
   id: string,
@@ -129,12 +139,7 @@ export async function updateUser(
                updated_at = now()
          WHERE u.id = ${id}`;
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') {
-        throw new HttpError(409, 'conflict', 'another user has this operator code', {
-          problems: [{ pointer: '/operator_code', message: 'is already assigned to another user' }],
-        });
-      }
-      throw err;
+      operatorCodeConflict(err);
     }
     if (losesFarmer) await tx`UPDATE user_farms SET is_owner = false WHERE user_id = ${id} AND is_owner`;
     if (input.roles) await setRoles(tx, id, input.roles);

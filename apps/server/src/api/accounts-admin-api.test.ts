@@ -141,6 +141,26 @@ describe('users (admin)', () => {
     assert.equal((await tech.request('GET', '/api/v1/me')).status, 401);
   });
 
+  test('a taken operator code refuses the whole account: no user is left behind without it', async () => {
+    const body = { full_name: 'Op', roles: ['technician'], password: 'probe-gel-winter-21' };
+    const first = await (await admin()).request('POST', '/api/v1/users', {
+      body: { ...body, email: 'op-one@example.com', operator_code: 'op-shared' },
+    });
+    assert.equal(first.status, 201);
+    const second = await (await admin()).request('POST', '/api/v1/users', {
+      body: { ...body, email: 'op-two@example.com', operator_code: 'op-shared' },
+    });
+    assert.equal(second.status, 409);
+    assert.equal(second.body.problems[0].pointer, '/operator_code');
+    const left = await ctx.db.sql`SELECT id FROM users WHERE email = 'op-two@example.com'`;
+    assert.equal(left.length, 0, 'the account without its operator code was kept');
+    // Fixed and sent again, it is made (the email was not taken by a half-made account).
+    const retry = await (await admin()).request('POST', '/api/v1/users', {
+      body: { ...body, email: 'op-two@example.com', operator_code: 'op-other' },
+    });
+    assert.equal(retry.status, 201);
+  });
+
   test('the last active admin can neither be demoted nor disabled', async () => {
     const demote = await (await admin()).request('PATCH', `/api/v1/users/${f.admin}`, {
       body: { roles: ['farmer'] },

@@ -1,3 +1,4 @@
+import type { TransactionSql } from 'postgres';
 import { listDevices, updateDevice } from '../access/device-queries.ts';
 import { HttpError } from '../errors.ts';
 import {
@@ -9,7 +10,8 @@ import {
   MAX_NOTE_LENGTH,
   MAX_SPACING_MM,
   MIN_SPACING_MM,
-  recordCalibrationWithRegrade,
+  type RecordedCalibration,
+  recordCalibrationAndRegrades,
   tooManyRegradesAdvice,
 } from '../grading/device-calibration.ts';
 import { TooManyRegradesError } from '../grading/regrade.ts';
@@ -155,15 +157,18 @@ export function calibrationInput(body: CalibrationBody): CalibrationInput {
  * Records the row (and with `regrade` queues its scans' regrades, all in one transaction); too many
  * jobs is a 422 naming the count and the command that has no limit, with nothing written.
  */
-export async function setCalibration(
+export async function setCalibration<R = RecordedCalibration>(
   sql: ApiDeps['sql'],
   device: { id: string; device_code: string },
   input: CalibrationInput,
   userId: string | null,
   regrade: boolean,
-) {
+  /** Runs the work in a transaction (the dashboard's: once per form). */
+  begin: (work: (tx: TransactionSql) => Promise<RecordedCalibration>) => Promise<R> = (work) =>
+    sql.begin(work) as Promise<R>,
+): Promise<R> {
   try {
-    return await recordCalibrationWithRegrade(sql, device.id, input, userId, { regrade });
+    return await begin((tx) => recordCalibrationAndRegrades(tx, device.id, input, userId, { regrade }));
   } catch (err) {
     if (!(err instanceof TooManyRegradesError)) throw err;
     const { message, problem } = tooManyRegradesAdvice(err, device.device_code, input.validFrom);

@@ -1,5 +1,5 @@
-import type { Sql } from 'postgres';
-import { findUser, listUsers, updateUser } from '../access/user-queries.ts';
+import type { Sql, TransactionSql } from 'postgres';
+import { findUser, listUsers, operatorCodeConflict, updateUser } from '../access/user-queries.ts';
 import { hashPassword } from '../auth/password-hash.ts';
 import { checkPasswordPolicy } from '../auth/password-policy.ts';
 import type { RoleName } from '../auth/roles.ts';
@@ -48,14 +48,32 @@ function policy(password: string, email: string, pointer = '/password') {
 }
 
 /** An account made by an admin (API and dashboard): the policy, the hash, roles, an operator code. */
-export async function createUserAccount(sql: Sql, config: AuthConfig, body: NewUserBody): Promise<string> {
+/**
+ * The user, its roles and its operator code in one transaction (a taken operator code leaves no account
+ * behind). `begin` runs the insert: a plain transaction, or the dashboard's once-per-form claim.
+ */
+export async function createUserAccount(
+  sql: Sql,
+  config: AuthConfig,
+  body: NewUserBody,
+  begin: (insert: (tx: TransactionSql) => Promise<string>) => Promise<string> = (insert) => sql.begin(insert),
+): Promise<string> {
   policy(body.password, body.email);
   const passwordHash = await hashPassword(body.password, config.scrypt);
-  const id = await sql.begin((tx) =>
-    createUser(tx, { email: body.email, fullName: body.full_name.trim(), roles: body.roles, passwordHash }),
-  );
-  if (body.operator_code) await updateUser(sql, id, { operator_code: body.operator_code });
-  return id;
+  return begin(async (tx) => {
+    const id = await createUser(tx, {
+      email: body.email,
+      fullName: body.full_name.trim(),
+      roles: body.roles,
+      passwordHash,
+    });
+    if (body.operator_code) {
+      await tx`UPDATE users SET operator_code = ${body.operator_code} WHERE id = ${id}`.catch(
+        operatorCodeConflict,
+      );
+    }
+    return id;
+  });
 }
 
 /** An admin sets a new password for `user`: the policy, the hash, and every session of theirs ends. */

@@ -10,6 +10,7 @@ import { runFleetCheck } from '../devices/fleet-check.ts';
 import { listen } from '../http-server.ts';
 import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
 import { createServerMetrics } from '../metrics.ts';
+import { sweepFormSubmissions } from '../web/pages/create-token.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
 import { COMMAND_USAGE } from './command-usage.ts';
 
@@ -89,6 +90,14 @@ function startBackgroundTasks(
         const result = await runFleetCheck(sql, { config: config.devices, now: new Date() });
         if (!result.skipped && (result.silent.length > 0 || result.pruned > 0))
           fleetLog.info(result, 'fleet check');
+      },
+    }),
+    startPeriodicTask({
+      name: 'form-token-sweep',
+      intervalMs: 3_600_000,
+      log: log.child({ mod: 'form-token-sweep' }),
+      run: async () => {
+        await sweepFormSubmissions(sql);
       },
     }),
     startPeriodicTask({

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import { createTestApp, testConfig } from '../test-helpers.ts';
 import { rotateDeviceKey } from './device-keys.ts';
 import { heartbeatBody, MB, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
 
@@ -417,3 +418,49 @@ async function deviceId(code: string): Promise<string> {
   const [row] = await fleet.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
   return row!.id;
 }
+
+describe('per-device rate limit (CTI_DEVICE_HEARTBEATS_PER_MINUTE)', () => {
+  test('the default bound is documented and on', () => {
+    assert.equal(testConfig().devices.heartbeatsPerMinute, 120);
+  });
+
+  test('past the bound in a minute: 429 with Retry-After, nothing written; other devices unaffected; the window moves on', async () => {
+    const app = createTestApp(
+      fleet.db.sql,
+      { devices: { ...testConfig().devices, heartbeatsPerMinute: 3 } },
+      { clock: () => now },
+    );
+    const send = (secret: string, code: string, at: number) =>
+      app.app.request(
+        '/devices/heartbeat',
+        signedHeartbeat(secret, heartbeatBody(code, new Date(at)), { timestamp: Math.floor(at / 1000) }),
+      );
+    try {
+      const start = now;
+      for (let i = 0; i < 3; i++) {
+        now = start + i * 1000;
+        assert.equal((await send(secretA, 'dev-a', now)).status, 200);
+      }
+      const before = await state();
+      now = start + 10_000;
+      const refused = await send(secretA, 'dev-a', now);
+      assert.equal(refused.status, 429);
+      // The oldest of the three (at start) leaves the window at start + 60 s: 50 s from now.
+      assert.equal(refused.headers.get('retry-after'), '50');
+      const body = (await refused.json()) as { error: string; message: string };
+      assert.equal(body.error, 'rate_limited');
+      assert.match(body.message, /3 heartbeats per minute/);
+      assert.match(body.message, /CTI_DEVICE_HEARTBEATS_PER_MINUTE/);
+      assert.deepEqual(await state(), before, 'nothing written, not even a rejection row');
+      assert.equal((await send(secretB, 'dev-b', now)).status, 200, 'another device is not limited');
+      now = start + 60_001;
+      assert.equal((await send(secretA, 'dev-a', now)).status, 200, 'the oldest left the window');
+      const counted = (await app.metrics.deviceHeartbeats.get()).values.find(
+        (v) => v.labels.reason === 'rate_limited',
+      );
+      assert.deepEqual([counted?.labels.outcome, counted?.value], ['rejected', 1]);
+    } finally {
+      await app.close();
+    }
+  });
+});

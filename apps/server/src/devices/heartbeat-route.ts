@@ -15,7 +15,7 @@ import {
 } from '../ingest/webhook-request.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { authenticateDevice } from './heartbeat-auth.ts';
-import { DuplicateHeartbeatError, recordHeartbeat } from './heartbeat-store.ts';
+import { DuplicateHeartbeatError, HeartbeatRateError, recordHeartbeat } from './heartbeat-store.ts';
 import { logRejection } from './rejection-log.ts';
 
 /** A heartbeat is a few hundred bytes; anything near this is not one. */
@@ -33,8 +33,9 @@ export type HeartbeatRouteOptions = {
 /**
  * POST /devices/heartbeat: content type (415), size (413), device signature (401), JSON (400), schema
  * and device agreement (422), then the record: 200 with the server's time (the agent measures its
- * clock offset from it), 409 for a replayed request, 503 + Retry-After when the database is away.
- * Every refused request leaves one device_request_rejections row and nothing else.
+ * clock offset from it), 409 for a replayed request, 429 + Retry-After for a device over
+ * CTI_DEVICE_HEARTBEATS_PER_MINUTE, 503 + Retry-After when the database is away.
+ * Every other refused request leaves one device_request_rejections row and nothing else; a 429 leaves nothing.
  */
 export function createHeartbeatRoute(options: HeartbeatRouteOptions): Hono {
   const app = new Hono();
@@ -63,6 +64,7 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       signature: device.signature,
       receivedAt,
       thresholds: o.config.devices,
+      perMinute: o.config.devices.heartbeatsPerMinute,
     });
     o.metrics.deviceHeartbeats.inc({ outcome: 'accepted', reason: 'ok' });
     if (result.started.length > 0)
@@ -80,7 +82,8 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
     const failure = toHttpError(err, o);
     const outcome = failure.status === 503 ? 'unavailable' : failure.status >= 500 ? 'error' : 'rejected';
     o.metrics.deviceHeartbeats.inc({ outcome, reason: failure.code });
-    if (failure.status < 500) {
+    // A device over its rate is refused without a trace (the metric counts it): a flood writes nothing.
+    if (failure.status < 500 && failure.status !== 429) {
       o.log.warn(
         { device: c.req.header(DEVICE_HEADER), code: failure.code, requestId },
         'device request refused',
@@ -131,6 +134,11 @@ function checkHeartbeatBody(data: unknown, deviceCode: string, receivedAt: Date)
 function toHttpError(err: unknown, { config, log, metrics }: HeartbeatRouteOptions): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof DuplicateHeartbeatError) return new HttpError(409, 'replayed_request', err.message);
+  if (err instanceof HeartbeatRateError) {
+    return new HttpError(429, 'rate_limited', err.message, {
+      headers: { 'Retry-After': String(err.retryAfterSeconds) },
+    });
+  }
   if (isRetryableDatabaseError(err)) {
     const code = databaseErrorCode(err);
     metrics.dbErrors.inc({ code });

@@ -10,6 +10,18 @@ export class DuplicateHeartbeatError extends Error {
   override name = 'DuplicateHeartbeatError';
 }
 
+/** The device has had its bound of heartbeats in the last minute: nothing recorded. */
+export class HeartbeatRateError extends Error {
+  override name = 'HeartbeatRateError';
+  readonly retryAfterSeconds: number;
+  constructor(perMinute: number, retryAfterSeconds: number) {
+    super(
+      `this device sent more than ${perMinute} heartbeats per minute (CTI_DEVICE_HEARTBEATS_PER_MINUTE): nothing was recorded; send again in ${retryAfterSeconds} s`,
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 export type HeartbeatInput = {
   deviceId: string;
   key: CurrentKey;
@@ -18,6 +30,8 @@ export type HeartbeatInput = {
   signature: Uint8Array;
   receivedAt: Date;
   thresholds: Thresholds;
+  /** At most this many recorded in any 60 s per device (0: no limit); one more is a HeartbeatRateError. */
+  perMinute?: number;
 };
 
 const EPISODE_COLUMNS: Record<EpisodeType, 'backlog_since' | 'disk_low_since' | 'clock_unsynced_since'> = {
@@ -87,6 +101,7 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
   return sql.begin(async (tx) => {
     const [device] = await tx<DeviceRef[]>`
       SELECT id, device_code, label FROM devices WHERE id = ${deviceId} FOR UPDATE`;
+    await refuseOverRate(tx, deviceId, receivedAt, input.perMinute ?? 0);
     const [previous] = await tx<(EpisodeState & { sent_at: Date })[]>`
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
              clock_unsynced_since AS device_clock_unsynced, sent_at
@@ -130,6 +145,23 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
     for (const episode of started) await notifyDeviceEpisode(tx, { ...episode, device: device! });
     return { heartbeatId, started: started.map((e) => e.type), skewMs, superseded: false };
   });
+}
+
+/**
+ * The device row is locked, so heartbeats of one device are counted one after another on every replica.
+ * The newest `perMinute` rows of the last minute (idx_device_heartbeats_device_time) say whether one
+ * more fits, and when the oldest of them leaves the window (Retry-After).
+ */
+async function refuseOverRate(tx: TransactionSql, deviceId: string, receivedAt: Date, perMinute: number) {
+  if (perMinute <= 0) return;
+  const since = new Date(receivedAt.getTime() - 60_000);
+  const [window] = await tx<{ n: number; oldest: Date | null }[]>`
+    SELECT count(*)::int AS n, min(received_at) AS oldest FROM (
+      SELECT received_at FROM device_heartbeats WHERE device_id = ${deviceId} AND received_at > ${since}
+       ORDER BY received_at DESC LIMIT ${perMinute}) w`;
+  if (!window || window.n < perMinute || !window.oldest) return;
+  const waitMs = window.oldest.getTime() + 60_000 - receivedAt.getTime();
+  throw new HeartbeatRateError(perMinute, Math.max(1, Math.ceil(waitMs / 1000)));
 }
 
 async function insertHistory(

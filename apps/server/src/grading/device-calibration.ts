@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { Db } from '../access/farm-access.ts';
 import { isoUtc } from '../access/sql-fragments.ts';
 import { queueRegrades, type RegradeSummary, type TooManyRegradesError } from './regrade.ts';
@@ -140,16 +140,25 @@ export async function recordCalibrationWithRegrade(
   createdBy: string | null,
   { regrade }: { regrade: boolean },
 ): Promise<RecordedCalibration> {
-  return sql.begin(async (tx) => {
-    const row = await recordCalibration(tx, deviceId, input, createdBy);
-    if (!regrade) return { ...row, regrade: null };
-    const summary = await queueRegrades(tx, {
-      selection: { calibrationId: row.id },
-      modelVersion: null,
-      maxJobs: MAX_CALIBRATION_REGRADE_JOBS,
-    });
-    return { ...row, regrade: summary };
+  return sql.begin((tx) => recordCalibrationAndRegrades(tx, deviceId, input, createdBy, { regrade }));
+}
+
+/** recordCalibrationWithRegrade's work in the caller's transaction (the dashboard's once-per-form claim). */
+export async function recordCalibrationAndRegrades(
+  tx: TransactionSql,
+  deviceId: string,
+  input: CalibrationInput,
+  createdBy: string | null,
+  { regrade }: { regrade: boolean },
+): Promise<RecordedCalibration> {
+  const row = await recordCalibration(tx, deviceId, input, createdBy);
+  if (!regrade) return { ...row, regrade: null };
+  const summary = await queueRegrades(tx, {
+    selection: { calibrationId: row.id },
+    modelVersion: null,
+    maxJobs: MAX_CALIBRATION_REGRADE_JOBS,
   });
+  return { ...row, regrade: summary };
 }
 
 /**

@@ -13,7 +13,13 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextAreaField, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
-import { CREATE_TOKEN_FIELD, createdIdFrom, newCreateToken } from './create-token.ts';
+import {
+  CREATE_TOKEN_FIELD,
+  createdIdFrom,
+  createOnce,
+  createTokenOf,
+  newCreateToken,
+} from './create-token.ts';
 import {
   attempt,
   emptyField,
@@ -58,7 +64,11 @@ function utcInstant(local: string): string | null {
 export function adminAnnouncementPages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
 
-  async function render(c: PageContext, create?: { values: Values; errors: FieldErrors }) {
+  async function render(
+    c: PageContext,
+    create?: { values: Values; errors: FieldErrors },
+    status: 409 | 422 = 422,
+  ) {
     const principal = userOf(c);
     const all = await listAnnouncements(sql, { all: true });
     const now = Date.now();
@@ -169,7 +179,7 @@ export function adminAnnouncementPages(app: PageRouter, deps: PageDeps) {
           </>
         ),
       },
-      create ? 422 : 200,
+      create ? status : 200,
     );
   }
 
@@ -191,9 +201,10 @@ export function adminAnnouncementPages(app: PageRouter, deps: PageDeps) {
         expires_at: utcInstant(values.expires_at ?? ''),
       });
       const by = userOf(c).userId;
-      return createAnnouncement(sql, by, input, createdIdFrom(form, by));
+      const claim = { form: 'announcement', userId: by, token: createTokenOf(form) } as const;
+      return createOnce(sql, claim, (tx) => createAnnouncement(tx, by, input, createdIdFrom(form, by)));
     }, LABELS);
-    if (!done.ok) return render(c, { values, errors: done.errors });
+    if (!done.ok) return render(c, { values, errors: done.errors }, done.status);
     return redirectDone(c, '/admin/announcements', 'announcement-created');
   });
 

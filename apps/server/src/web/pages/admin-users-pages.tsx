@@ -14,6 +14,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import {
   attempt,
   emptyField,
@@ -134,6 +135,7 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
               <h2 id="new-user-title">New user</h2>
               <form method="post" action="/admin/users" novalidate>
                 <input type="hidden" name="_csrf" value={principal.csrfToken} />
+                <input type="hidden" name={CREATE_TOKEN_FIELD} value={newCreateToken()} />
                 <ErrorSummary errors={errors} fieldIds={{ roles: 'field-role-admin' }} />
                 <TextField
                   name="email"
@@ -319,8 +321,12 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
       password: textOf(form, 'password'),
       ...(values.operator_code ? { operator_code: values.operator_code } : {}),
     };
+    const claim = { form: 'user', userId: userOf(c).userId, token: createTokenOf(form) } as const;
     const done = await attempt(
-      () => createUserAccount(sql, config.auth, validated(userCreateSchema, body) as NewUserBody),
+      () =>
+        createUserAccount(sql, config.auth, validated(userCreateSchema, body) as NewUserBody, (insert) =>
+          createOnce(sql, claim, insert),
+        ),
       LABELS,
     );
     if (!done.ok) return renderList(c, { values, errors: done.errors });

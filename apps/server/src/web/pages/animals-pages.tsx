@@ -17,6 +17,7 @@ import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
 import { Pagination, pageHref } from '../components/pagination.tsx';
 import { ScansTable } from '../components/scans-table.tsx';
+import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import {
   attempt,
   Facts,
@@ -142,6 +143,7 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
                 state={create ?? { values: { farm_id: filterFarm }, errors: {} }}
                 csrf={principal.csrfToken}
                 submit="Add animal"
+                createToken={newCreateToken()}
               />
             )}
           </>
@@ -250,10 +252,14 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
   app.get('/animals', (c) => renderList(c));
   app.post('/animals', async (c) => {
     const principal = userOf(c);
-    const values = readValues(await readForm(c));
+    const form = await readForm(c);
+    const values = readValues(form);
     const done = await attempt(async () => {
       const input = validated(animalCreateSchema, animalInput(values));
-      return createAnimal(sql, principal, input as AnimalInput & { farm_id: string; tag_id: string });
+      const claim = { form: 'animal', userId: principal.userId, token: createTokenOf(form) } as const;
+      return createOnce(sql, claim, (tx) =>
+        createAnimal(tx, principal, input as AnimalInput & { farm_id: string; tag_id: string }),
+      );
     }, LABELS);
     if (!done.ok) return renderList(c, { values, errors: done.errors });
     return redirectDone(c, `/animals/${done.value}`, 'animal-created');
@@ -279,6 +285,7 @@ function AnimalForm({
   state,
   csrf,
   submit,
+  createToken,
 }: {
   title: string;
   action: string;
@@ -286,6 +293,8 @@ function AnimalForm({
   state: FormState;
   csrf: string;
   submit: string;
+  /** The create form's one-time token (create-token.ts): the same form sent twice makes one animal. */
+  createToken?: string;
 }) {
   const { values: v, errors } = state;
   return (
@@ -293,6 +302,7 @@ function AnimalForm({
       <h2 id="animal-form-title">{title}</h2>
       <form method="post" action={action} novalidate>
         <input type="hidden" name="_csrf" value={csrf} />
+        {createToken && <input type="hidden" name={CREATE_TOKEN_FIELD} value={createToken} />}
         <ErrorSummary errors={errors} />
         <div class="filters">
           <SelectField

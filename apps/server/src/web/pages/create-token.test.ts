@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { useTestApp } from '../../test-helpers.ts';
-import { type SeedUser, seedUser } from '../../test-seed.ts';
-import { idForCreateToken } from './create-token.ts';
+import { type SeedUser, seedDevice, seedFarm, seedUser, TEST_PASSWORD } from '../../test-seed.ts';
+import { FORM_TOKEN_RETENTION_DAYS, idForCreateToken, sweepFormSubmissions } from './create-token.ts';
 import { pageClient } from './test-page-client.ts';
 
 // The create forms without a natural key (farm, announcement) carry a one-time token, so a form sent
@@ -13,12 +13,16 @@ import { pageClient } from './test-page-client.ts';
 
 let admin: SeedUser;
 let other: SeedUser;
+let farmId: string;
+let deviceId: string;
 const ctx = useTestApp(
   {},
   {
     async seed({ db }) {
       admin = await seedUser(db.sql, 'admin@example.com', ['admin']);
       other = await seedUser(db.sql, 'other-admin@example.com', ['admin']);
+      farmId = await seedFarm(db.sql, 'Seed Farm');
+      deviceId = await seedDevice(db.sql, 'CTI-0001', farmId);
     },
   },
 );
@@ -173,4 +177,133 @@ describe('create announcement', () => {
     }
     assert.equal((await announcementsTitled('Loose note')).length, 4);
   });
+});
+
+describe('a used token is remembered', () => {
+  const already = /This form was already submitted/;
+
+  test('a farm deleted and then re-sent from its old form is refused, not re-created under the same id', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const fields = { name: 'Phoenix Farm', geofence: '', _create_token: token() };
+    const made = await client.post('/farms', fields);
+    assert.equal(made.status, 303);
+    const [farm] = await farmsNamed('Phoenix Farm');
+    assert.equal((await client.post(`/farms/${farm!.id}/delete`)).status, 303);
+    const again = await client.post('/farms', fields);
+    assert.equal(again.status, 409, again.html);
+    assert.match(again.html, already);
+    assert.equal((await farmsNamed('Phoenix Farm')).length, 0, 'nothing re-created');
+    // A fresh form (new token) still makes a farm.
+    assert.equal((await client.post('/farms', { ...fields, _create_token: token() })).status, 303);
+    assert.equal((await farmsNamed('Phoenix Farm')).length, 1);
+  });
+
+  test('an announcement deleted and then re-sent from its old form is refused', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const fields = {
+      title: 'Gone notice',
+      body: 'x',
+      format: 'plain',
+      expires_at: '',
+      _create_token: token(),
+    };
+    assert.equal((await client.post('/admin/announcements', fields)).status, 303);
+    const [a] = await announcementsTitled('Gone notice');
+    assert.equal((await client.post(`/admin/announcements/${a!.id}/delete`)).status, 303);
+    const again = await client.post('/admin/announcements', fields);
+    assert.equal(again.status, 409, again.html);
+    assert.match(again.html, already);
+    assert.equal((await announcementsTitled('Gone notice')).length, 0);
+  });
+
+  test('a token is tied to its form: used on another create form it is refused', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const t = token();
+    assert.equal((await client.post('/farms', { name: 'Token Farm', _create_token: t })).status, 303);
+    const cross = await client.post('/admin/announcements', {
+      title: 'Cross token',
+      body: 'x',
+      format: 'plain',
+      expires_at: '',
+      _create_token: t,
+    });
+    assert.equal(cross.status, 409, cross.html);
+    assert.equal((await announcementsTitled('Cross token')).length, 0);
+  });
+});
+
+describe('the other create forms carry the token too', () => {
+  const calibrations = async () =>
+    (await sql()`SELECT count(*)::int AS n FROM device_calibrations WHERE device_id = ${deviceId}`)[0]!
+      .n as number;
+
+  test('calibration: the form carries a token; sent twice (together, then once more) it makes one row', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const t = tokenIn((await client.get(`/fleet/${deviceId}`)).html);
+    assert.match(t ?? '', /^[A-Za-z0-9_-]{22}$/);
+    const before = await calibrations();
+    const fields = { pixel_spacing_mm: '0.3', valid_from: '2025-01-01', note: 'twice', _create_token: t! };
+    const path = `/fleet/${deviceId}/calibration`;
+    const [a, b] = await Promise.all([client.post(path, fields), client.post(path, fields)]);
+    assert.deepEqual([a.status, b.status], [303, 303], a.html + b.html);
+    assert.equal(b.location, `/fleet/${deviceId}?done=calibration-set`);
+    assert.equal((await client.post(path, fields)).location, a.location);
+    assert.equal(await calibrations(), before + 1);
+    // A fresh token is a new calibration (a second one is a real, deliberate change).
+    assert.equal((await client.post(path, { ...fields, _create_token: token() })).status, 303);
+    assert.equal(await calibrations(), before + 2);
+  });
+
+  test('group, animal and user: a re-sent create form lands on the row it made, not on a conflict page', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const cases: { page: string; fields: Record<string, string>; table: string }[] = [
+      { page: '/groups', fields: { farm_id: farmId, name: 'Spring calves' }, table: 'contemporary_groups' },
+      { page: '/animals', fields: { farm_id: farmId, tag_id: 'T-77' }, table: 'animals' },
+      {
+        page: '/admin/users',
+        fields: {
+          email: 'new-tech@example.com',
+          full_name: 'New Tech',
+          roles: 'technician',
+          password: TEST_PASSWORD,
+        },
+        table: 'users',
+      },
+    ];
+    for (const { page, fields, table } of cases) {
+      const t = tokenIn((await client.get(page)).html);
+      assert.match(t ?? '', /^[A-Za-z0-9_-]{22}$/, `${page} carries a token`);
+      const sent = { ...fields, _create_token: t! };
+      const [a, b] = await Promise.all([client.post(page, sent), client.post(page, sent)]);
+      assert.deepEqual([a.status, b.status], [303, 303], `${page}: ${a.html}${b.html}`);
+      assert.equal(b.location, a.location);
+      const late = await client.post(page, sent);
+      assert.equal(late.status, 303, late.html);
+      assert.equal(late.location, a.location);
+      const id = /\/([0-9a-f-]{36})\?/.exec(a.location ?? '')?.[1];
+      const [row] = await sql()`SELECT count(*)::int AS n FROM ${sql()(table)} WHERE id = ${id!}`;
+      assert.equal(row!.n, 1, page);
+      // With another token (another form) the natural key still answers its conflict, as before.
+      const dup = await client.post(page, { ...fields, _create_token: token() });
+      assert.equal(dup.status, 422, `${page}: ${dup.status}`);
+      assert.match(dup.html, /already used/);
+    }
+  });
+});
+
+test('used tokens are forgotten after the retention, and only a hash of each is kept', async () => {
+  const client = await pageClient(ctx.server.app, admin.email);
+  const t = token();
+  assert.equal((await client.post('/farms', { name: 'Kept Token Farm', _create_token: t })).status, 303);
+  const stored = await sql()`SELECT token_hash FROM form_submissions WHERE user_id = ${admin.id}`;
+  assert.ok(stored.length > 0);
+  assert.ok(stored.every((r) => !Buffer.from(r.token_hash).toString('latin1').includes(t)));
+  await sql()`UPDATE form_submissions SET created_at = now() - make_interval(days => ${FORM_TOKEN_RETENTION_DAYS + 1})
+               WHERE user_id = ${other.id}`;
+  const before = (await sql()`SELECT count(*)::int AS n FROM form_submissions`)[0]!.n as number;
+  const old = (await sql()`SELECT count(*)::int AS n FROM form_submissions WHERE user_id = ${other.id}`)[0]!
+    .n;
+  assert.ok(old > 0);
+  assert.equal(await sweepFormSubmissions(sql()), old);
+  assert.equal((await sql()`SELECT count(*)::int AS n FROM form_submissions`)[0]!.n, before - old);
 });

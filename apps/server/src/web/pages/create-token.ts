@@ -1,17 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Sql, TransactionSql } from 'postgres';
+import { HttpError } from '../../errors.ts';
 import { type FormValues, textOf } from './page-kit.tsx';
 
 /**
- * One-time tokens for the create forms whose rows have no natural key (farms, announcements): a form
- * sent twice — no JavaScript to stop a double click, or a retry by a flaky connection — must make one
- * row. Each render of the form carries a fresh random token; the server makes the new row's id from
- * (user id, token) and inserts it with `ON CONFLICT (id) DO NOTHING`, so the second submit finds the
- * first's row (waiting on the primary key while the first is uncommitted) and is answered the same.
- * The user id is hashed in, so nobody can aim at another user's ids. No table, no migration.
+ * One-time tokens for the dashboard's create forms: a form sent twice — no JavaScript to stop a double
+ * click, the back button, a retry by a flaky connection — must make one row. Each render of the form
+ * carries a fresh random token. `createOnce` claims the token in `form_submissions` (migration 0015) in
+ * the same transaction as the row it makes and records the row's id: the same form sent again lands on
+ * that row, or is refused with 409 `form_already_submitted` when the row has since been deleted (it is
+ * never made again). Two at once: the second waits on the claim's key until the first commits.
+ * Farms and announcements also take their id from (user id, token) (`createdIdFrom`, v5 UUID).
  *
  * @example
  *   <input type="hidden" name={CREATE_TOKEN_FIELD} value={newCreateToken()} />
- *   const id = createdIdFrom(form, principal.userId); // undefined: random id, as before
+ *   const id = await createOnce(sql, { form: 'group', userId, token: createTokenOf(form) },
+ *     (tx) => createGroup(tx, principal, input));
  */
 export const CREATE_TOKEN_FIELD = '_create_token';
 
@@ -33,8 +37,74 @@ export function idForCreateToken(userId: string, token: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The form's token, or undefined when missing or malformed (no protection, never an error). */
+export function createTokenOf(form: FormValues): string | undefined {
+  const token = textOf(form, CREATE_TOKEN_FIELD);
+  return TOKEN_RE.test(token) ? token : undefined;
+}
+
 /** The id a create form asks for, or undefined (missing or malformed token: a random id). */
 export function createdIdFrom(form: FormValues, userId: string): string | undefined {
-  const token = textOf(form, CREATE_TOKEN_FIELD);
-  return TOKEN_RE.test(token) ? idForCreateToken(userId, token) : undefined;
+  const token = createTokenOf(form);
+  return token === undefined ? undefined : idForCreateToken(userId, token);
+}
+
+/** The tables whose rows the create forms make (what `createOnce` looks a recorded id up in). */
+const FORM_TABLES = {
+  farm: 'farms',
+  announcement: 'announcements',
+  group: 'contemporary_groups',
+  animal: 'animals',
+  user: 'users',
+  calibration: 'device_calibrations',
+} as const;
+export type CreateForm = keyof typeof FORM_TABLES;
+
+/** How long a used token is remembered; `sweepFormSubmissions` forgets older ones. */
+export const FORM_TOKEN_RETENTION_DAYS = 30;
+
+export const alreadySubmitted = () =>
+  new HttpError(
+    409,
+    'form_already_submitted',
+    'this form was already submitted, and what it made has since been deleted or was made by another form: nothing was saved this time. Open the page again for a new form',
+  );
+
+/**
+ * Runs `create` (in a transaction) once per (user, token): returns the new row's id, or the id the
+ * first submit of this token made while that row still exists; a token whose row is gone, or that
+ * was used on another form, is a 409 `form_already_submitted` and nothing is written. Without a
+ * token `create` simply runs. A failure inside `create` rolls the claim back with the row.
+ */
+export async function createOnce(
+  sql: Sql,
+  claim: { form: CreateForm; userId: string; token: string | undefined },
+  create: (tx: TransactionSql) => Promise<string>,
+): Promise<string> {
+  const { form, userId, token } = claim;
+  return sql.begin(async (tx) => {
+    if (token === undefined) return create(tx);
+    const hash = createHash('sha256').update(token).digest();
+    const [claimed] = await tx`
+      INSERT INTO form_submissions (user_id, token_hash, form) VALUES (${userId}, ${hash}, ${form})
+      ON CONFLICT (user_id, token_hash) DO NOTHING RETURNING 1 AS ok`;
+    if (claimed) {
+      const id = await create(tx);
+      await tx`UPDATE form_submissions SET row_id = ${id} WHERE user_id = ${userId} AND token_hash = ${hash}`;
+      return id;
+    }
+    const [used] = await tx<{ form: string; row_id: string | null }[]>`
+      SELECT form, row_id FROM form_submissions WHERE user_id = ${userId} AND token_hash = ${hash}`;
+    if (!used || used.form !== form || used.row_id === null) throw alreadySubmitted();
+    const [row] = await tx`SELECT 1 FROM ${tx(FORM_TABLES[form])} WHERE id = ${used.row_id}`;
+    if (!row) throw alreadySubmitted();
+    return used.row_id;
+  });
+}
+
+/** Forgets tokens used more than `retentionDays` ago; how many. Safe on several replicas at once. */
+export async function sweepFormSubmissions(sql: Sql, retentionDays = FORM_TOKEN_RETENTION_DAYS) {
+  const rows =
+    await sql`DELETE FROM form_submissions WHERE created_at < now() - make_interval(days => ${retentionDays})`;
+  return rows.count;
 }

@@ -16,12 +16,14 @@ import {
   MAX_NOTE_LENGTH,
   MAX_SPACING_MM,
   MIN_SPACING_MM,
+  type RecordedCalibration,
   recordCalibration,
 } from '../../grading/device-calibration.ts';
 import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import {
   attempt,
   commonZone,
@@ -102,7 +104,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     c: PageContext,
     id: string,
     form: CalibrationForm = { values: {}, errors: {} },
-    status: 200 | 422 = 200,
+    status: 200 | 409 | 422 = 200,
   ) {
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
@@ -197,6 +199,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 </p>
                 <form method="post" action={`/fleet/${device.id}/calibration`} novalidate>
                   <input type="hidden" name="_csrf" value={principal.csrfToken} />
+                  <input type="hidden" name={CREATE_TOKEN_FIELD} value={newCreateToken()} />
                   <ErrorSummary errors={form.errors} />
                   <TextField
                     name="pixel_spacing_mm"
@@ -294,10 +297,21 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const done = await attempt(async () => {
       const body = validated(CALIBRATION_BODY, calibrationBody(values));
       const input = calibrationInput(body);
-      return setCalibration(sql, device, input, userOf(c).userId, body.regrade === true);
+      const userId = userOf(c).userId;
+      const claim = { form: 'calibration', userId, token: createTokenOf(form) } as const;
+      return setCalibration(sql, device, input, userId, body.regrade === true, async (work) => {
+        let made: RecordedCalibration | undefined;
+        await createOnce(sql, claim, async (tx) => {
+          made = await work(tx);
+          return made.id;
+        });
+        // undefined: the same form was sent before and its calibration stands (the first answer
+        // carried the regrade count; this one says "set").
+        return made;
+      });
     }, CALIBRATION_LABELS);
-    if (!done.ok) return renderDevice(c, id, { values, errors: done.errors }, 422);
-    if (!done.value.regrade) return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
+    if (!done.ok) return renderDevice(c, id, { values, errors: done.errors }, done.status);
+    if (!done.value?.regrade) return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
     return redirectDone(
       c,
       `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}`,

@@ -19,7 +19,13 @@ import { EmptyState } from '../components/empty-state.tsx';
 import { CheckboxField, ErrorSummary, TextAreaField, TextField } from '../components/form-field.tsx';
 import { FarmMap, type GeoJsonPolygon } from '../map/farm-map.tsx';
 import type { Grade } from '../view-types.ts';
-import { CREATE_TOKEN_FIELD, createdIdFrom, newCreateToken } from './create-token.ts';
+import {
+  CREATE_TOKEN_FIELD,
+  createdIdFrom,
+  createOnce,
+  createTokenOf,
+  newCreateToken,
+} from './create-token.ts';
 import {
   attempt,
   emptyField,
@@ -84,7 +90,7 @@ const pretty = (geo: unknown) => (geo ? JSON.stringify(geo) : '');
 export function farmPages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
 
-  async function renderList(c: PageContext, create?: FarmForm) {
+  async function renderList(c: PageContext, create?: FarmForm, status: 409 | 422 = 422) {
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
     const columns: Column<FarmRow>[] = [
@@ -120,7 +126,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
           </>
         ),
       },
-      create ? 422 : 200,
+      create ? status : 200,
     );
   }
 
@@ -232,9 +238,11 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
     const values = { name: textOf(form, 'name'), geofence: textOf(form, 'geofence') };
     const done = await attempt(async () => {
       const input = validated(FARM_CREATE, farmInput(values));
-      return createFarm(sql, { ...input, name: input.name ?? '' }, createdIdFrom(form, principal.userId));
+      const claim = { form: 'farm', userId: principal.userId, token: createTokenOf(form) } as const;
+      const id = createdIdFrom(form, principal.userId);
+      return createOnce(sql, claim, (tx) => createFarm(tx, { ...input, name: input.name ?? '' }, id));
     }, FARM_LABELS);
-    if (!done.ok) return renderList(c, { values, errors: done.errors });
+    if (!done.ok) return renderList(c, { values, errors: done.errors }, done.status);
     return redirectDone(c, `/farms/${done.value}`, 'farm-created');
   });
 

@@ -17,6 +17,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
+import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import {
   attempt,
   emptyField,
@@ -102,6 +103,7 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
                 <h2 id="new-group-title">New group</h2>
                 <form method="post" action="/groups" novalidate>
                   <input type="hidden" name="_csrf" value={principal.csrfToken} />
+                  <input type="hidden" name={CREATE_TOKEN_FIELD} value={newCreateToken()} />
                   <ErrorSummary errors={errors} />
                   <div class="filters">
                     <SelectField
@@ -259,10 +261,15 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
 
   app.get('/groups', (c) => renderList(c));
   app.post('/groups', async (c) => {
-    const values = readValues(await readForm(c), true);
+    const form = await readForm(c);
+    const values = readValues(form, true);
     const done = await attempt(async () => {
       const input = validated(groupCreateSchema, groupInput(values));
-      return createGroup(sql, userOf(c), input as GroupInput & { farm_id: string; name: string });
+      const principal = userOf(c);
+      const claim = { form: 'group', userId: principal.userId, token: createTokenOf(form) } as const;
+      return createOnce(sql, claim, (tx) =>
+        createGroup(tx, principal, input as GroupInput & { farm_id: string; name: string }),
+      );
     }, LABELS);
     if (!done.ok) return renderList(c, { values, errors: done.errors });
     return redirectDone(c, `/groups/${done.value}`, 'group-created');

@@ -126,6 +126,41 @@ test('fillHoles, largestComponent and maskBbox equal their definitions on random
   }
 });
 
+test('largestComponent equals its definition on crop-sized blobby masks: long runs, many rows, rivals of equal size, U shapes joined late, values other than 1 as background', () => {
+  let seed = 11;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let n = 0; n < 40; n++) {
+    const width = 60 + Math.floor(random() * 240);
+    const height = 40 + Math.floor(random() * 160);
+    // A few discs (some touching, some apart) and noise: what a thresholded probability map looks like.
+    const discs = Array.from({ length: 1 + Math.floor(random() * 6) }, () => ({
+      x: random() * width,
+      y: random() * height,
+      r: 3 + random() * 0.3 * Math.min(width, height),
+    }));
+    const noise = random() * 0.05;
+    const data = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        const inside = discs.some((d) => (x - d.x) ** 2 + (y - d.y) ** 2 < d.r * d.r);
+        data[y * width + x] = inside !== random() < noise ? 1 : random() < 0.01 ? 255 : 0;
+      }
+    const m: Mask = { width, height, data };
+    assert.deepEqual(largestComponent(m).data, largestByLabels(m), `blobby mask ${n} (${width}×${height})`);
+  }
+  // Two equal squares: the first in raster order wins. A U whose arms meet only at the bottom is one blob.
+  assert.deepEqual(toRows(largestComponent(fromRows(['...##', '##.##', '##...']))), [
+    '...##',
+    '...##',
+    '.....',
+  ]);
+  const u = fromRows(['#.#.#', '#.#.#', '#.#.#', '###.#']);
+  assert.deepEqual(toRows(largestComponent(u)), ['#.#..', '#.#..', '#.#..', '###..']);
+});
+
 /** `m` placed at (left, top) in an empty frame `pad` pixels wider and taller than that. */
 function inFrame(m: Mask, left: number, top: number, pad: number): Mask {
   const width = m.width + left + pad;
@@ -157,4 +192,54 @@ test('maskBbox is exclusive at the end; null when empty', () => {
 test('resizeThreshold: half-pixel-centred bilinear, 2x2 -> 4x4', () => {
   const out = resizeThreshold(Float32Array.from([1, 0, 0, 0]), 2, 2, 4, 4, 0.5);
   assert.deepEqual(Array.from(out), [1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+/** resizeThreshold by definition: every output pixel interpolated on its own from its four sources. */
+function resizeThresholdByPixel(
+  src: Float32Array,
+  srcW: number,
+  srcH: number,
+  outW: number,
+  outH: number,
+  t: number,
+): Uint8Array {
+  const out = new Uint8Array(outW * outH);
+  for (let y = 0; y < outH; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * (srcH / outH) - 0.5, 0), srcH - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, srcH - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < outW; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * (srcW / outW) - 0.5, 0), srcW - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, srcW - 1);
+      const wx = fx - x0;
+      const top = src[y0 * srcW + x0]! * (1 - wx) + src[y0 * srcW + x1]! * wx;
+      const bottom = src[y1 * srcW + x0]! * (1 - wx) + src[y1 * srcW + x1]! * wx;
+      out[y * outW + x] = top * (1 - wy) + bottom * wy >= t ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+test('resizeThreshold equals its per-pixel definition up and down in size (1 to 300 px), at thresholds the values sit on', () => {
+  let seed = 5;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let n = 0; n < 120; n++) {
+    const srcW = 1 + Math.floor(random() * 40);
+    const srcH = 1 + Math.floor(random() * 40);
+    const outW = 1 + Math.floor(random() * 300);
+    const outH = 1 + Math.floor(random() * 300);
+    // Coarse values (multiples of 1/8) put many interpolations exactly on the threshold.
+    const src = Float32Array.from({ length: srcW * srcH }, () => Math.floor(random() * 9) / 8);
+    const t = n % 2 === 0 ? 0.5 : random();
+    assert.deepEqual(
+      resizeThreshold(src, srcW, srcH, outW, outH, t),
+      resizeThresholdByPixel(src, srcW, srcH, outW, outH, t),
+      `${srcW}×${srcH} → ${outW}×${outH} at ${t}`,
+    );
+  }
 });

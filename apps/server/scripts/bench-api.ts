@@ -15,7 +15,9 @@
 // closed loop only). New scenarios: add to `scenarios` below.
 // BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
 // BENCH_SERVER_NODE_FLAGS: node flags for the spawned server, e.g. the image's ENTRYPOINT ones
-// ("--initial-old-space-size=64 --max-semi-space-size=4"); default none.
+// ("--initial-old-space-size=64 --max-semi-space-size=4"); default none. Each scenario's line also
+// prints how busy the server process was (CPU cores: near 1.0, its one JavaScript thread is the limit),
+// its GC pauses per request (from its /metrics) and its resident memory now and at peak.
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { migrate } from '@cti/db';
@@ -28,13 +30,14 @@ import { scanListItemJson } from '../src/api/scan-views.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './bench-api-seed.ts';
 import { asPrincipal as principal, serviceBreakdown } from './bench-breakdown.ts';
-import { cpuPerOp, cpuSnapshot } from './bench-cpu.ts';
+import { cpuPerOp, cpuSnapshot, gcPerOp, gcSnapshot } from './bench-cpu.ts';
 import {
   explainReports,
   fromForRows,
   measureExport,
   reportScenarios,
   type Scenario,
+  statusMiB,
 } from './bench-reports.ts';
 import { type BenchServer, spawnServer } from './bench-server.ts';
 import { printVerdict, type RunResult } from './bench-verdict.ts';
@@ -124,6 +127,7 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0): Promise<R
   let next = 0;
   const requests = s.requests ?? REQUESTS;
   const total = rate > 0 ? Math.min(requests, rate * 10) : requests;
+  const gcBefore = await gcSnapshot(server.port);
   const before = await cpuSnapshot(admin, server.pid);
   const started = performance.now();
   const send = async (client: number, index: number, from: number) => {
@@ -149,13 +153,14 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0): Promise<R
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuPerOp(before, await cpuSnapshot(admin, server.pid), total);
+  const gc = gcPerOp(gcBefore, await gcSnapshot(server.port), total);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const mode = rate > 0 ? `${rate}/s paced` : 'closed loop';
   console.log(
     `${s.label.padEnd(42)} ${mode.padEnd(11)} ${String(total - failed).padStart(5)} ok ${String(failed).padStart(3)} failed ` +
       `${(total / seconds).toFixed(0).padStart(5)}/s  p50 ${pct(0.5).toFixed(1).padStart(6)}  p95 ${pct(0.95).toFixed(1).padStart(6)}  ` +
-      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} client ${cpu.client.toFixed(2)} ms | load ${load()}`,
+      `p99 ${pct(0.99).toFixed(1).padStart(6)} ms | CPU/req server ${cpu.server.toFixed(2)} pg ${cpu.postgres.toFixed(2)} client ${cpu.client.toFixed(2)} ms (server busy ${((cpu.server * total) / 1000 / seconds).toFixed(2)} cores) | GC ${gc.ms.toFixed(2)} ms/req (${gc.counts}) | RSS ${statusMiB(server.pid, 'VmRSS').toFixed(0)} peak ${statusMiB(server.pid, 'VmHWM').toFixed(0)} MiB | load ${load()}`,
   );
   const p95 = pct(0.95);
   return { label: s.label, rate, p50: pct(0.5), p95, perSecond: total / seconds, cpu, load: loadavg()[0]! };

@@ -36,3 +36,34 @@ export function cpuPerOp(a: CpuSnapshot, b: CpuSnapshot, ops: number) {
   const ms = (seconds: number) => (seconds * 1000) / ops;
   return { postgres: ms(postgresSeconds), server: ms(b.server - a.server), client: ms(b.client - a.client) };
 }
+
+/** The server's garbage collections so far, by kind (minor, major, incremental…), from its `/metrics`. */
+export type GcSnapshot = Map<string, { seconds: number; count: number }>;
+
+export async function gcSnapshot(port: number): Promise<GcSnapshot> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  const gc: GcSnapshot = new Map();
+  for (const m of text.matchAll(
+    /^cti_server_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm,
+  )) {
+    const entry = gc.get(m[2]!) ?? { seconds: 0, count: 0 };
+    if (m[1] === 'sum') entry.seconds = Number(m[3]);
+    else entry.count = Number(m[3]);
+    gc.set(m[2]!, entry);
+  }
+  return gc;
+}
+
+/** GC pause milliseconds per operation between two snapshots, and collections per operation by kind. */
+export function gcPerOp(a: GcSnapshot, b: GcSnapshot, ops: number) {
+  let ms = 0;
+  const counts: string[] = [];
+  for (const [kind, now] of b) {
+    const before = a.get(kind) ?? { seconds: 0, count: 0 };
+    ms += ((now.seconds - before.seconds) * 1000) / ops;
+    const per = (now.count - before.count) / ops;
+    if (per > 0) counts.push(`${kind} ${per.toFixed(per < 0.1 ? 3 : 2)}`);
+  }
+  return { ms, counts: counts.join(', ') };
+}

@@ -70,7 +70,7 @@ export function reportScenarios({
 }
 
 /** A value of /proc/<pid>/status in MiB (VmRSS: resident now; VmHWM: the peak since the last reset). */
-function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) / 1024;
 }

@@ -6,7 +6,7 @@ import { decodeRaster } from '../image-codec.ts';
 import { drawText, textWidth } from '../phantom/bitmap-font.ts';
 import { generatePhantom } from '../phantom/generate-phantom.ts';
 import { HZAU_PNG, REFERENCE_DIR, USTOOL_BMP } from '../test-fixtures.ts';
-import { RULER_SEARCH_BUDGET, readDepthRuler } from './ruler-reading.ts';
+import { RULER_LABEL_BUDGET, RULER_SEARCH_BUDGET, readDepthRuler } from './ruler-reading.ts';
 
 const BACKFAT_PNG = `${REFERENCE_DIR}hzau-1518-backfat.png`;
 const haveReferences = existsSync(HZAU_PNG);
@@ -308,6 +308,30 @@ describe('readDepthRuler on images no scanner draws', () => {
     assert.match(
       !r.found ? r.detail : '',
       new RegExp(`over the ruler search's budget of ${RULER_SEARCH_BUDGET}`),
+    );
+  });
+
+  it('hundreds of columns of long aligned ticks are no ruler, named as over the label budget, before a label is read', () => {
+    // Each column: 5 ticks of 10 % of the width, flush left, evenly spaced over 36 % of the height — a
+    // plausible ruler without labels. 300 columns 3 px apart (interleaved rows keep them apart) are
+    // 600 candidates (left and right ends), few pairs each; reading their labels would read ~190 M pixels
+    // here, ~40 G at 6000×6000 (a minute of a worker).
+    const width = 1000;
+    const height = 1000;
+    const length = 0.1 * width;
+    const period = Math.ceil((0.36 * height) / 4);
+    const perRow = Math.ceil(length / 3) + 1;
+    const data = new Uint8Array(width * height);
+    for (let c = 0; 3 * c + length <= width; c++) {
+      const top = 2 * (c % perRow);
+      for (let k = 0; k < 5; k++)
+        data.fill(255, (top + k * period) * width + 3 * c, (top + k * period) * width + 3 * c + length);
+    }
+    const r = readDepthRuler({ data, width, height });
+    assert.equal(!r.found && r.reason, 'no_ruler', JSON.stringify(r));
+    assert.match(
+      !r.found ? r.detail : '',
+      new RegExp(`over the label search's budget of ${RULER_LABEL_BUDGET}`),
     );
   });
 });

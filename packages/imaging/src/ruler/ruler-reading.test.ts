@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { RasterImage } from '../gray-image.ts';
@@ -333,5 +334,28 @@ describe('readDepthRuler on images no scanner draws', () => {
       !r.found ? r.detail : '',
       new RegExp(`over the label search's budget of ${RULER_LABEL_BUDGET}`),
     );
+  });
+
+  it('a checkerboard (millions of one-pixel specks) is no ruler within a 64 MB heap, not an out-of-memory crash', () => {
+    // Every ink pixel is its own 4-connected component: 2 M of them on 2000×2000. Keeping an object for
+    // each (none is tick-shaped) took ~160 MB of heap here and 2.2 GB on a 6000×6000 upload.
+    const script = `
+      import { readDepthRuler } from ${JSON.stringify(new URL('./ruler-reading.ts', import.meta.url).href)};
+      const width = 2000, height = 2000;
+      const data = new Uint8Array(width * height);
+      for (let i = 0; i < data.length; i++) data[i] = ((i % width) ^ Math.floor(i / width)) & 1 ? 255 : 0;
+      console.log(JSON.stringify(readDepthRuler({ data, width, height })));
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--max-old-space-size=64', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    assert.equal(child.status, 0, `exit ${child.status} ${child.signal}: ${child.stderr.slice(0, 400)}`);
+    const r = JSON.parse(child.stdout) as { found: boolean; reason: string };
+    assert.deepEqual([r.found, r.reason], [false, 'no_ruler']);
   });
 });

@@ -17,7 +17,7 @@ export type DecodeOptions = {
 };
 
 /**
- * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF through sharp), gray or RGB(A), from bytes or a file
+ * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF/AVIF through sharp; nothing else, SVG above all), gray or RGB(A), from bytes or a file
  * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels, turned as its EXIF orientation says
  * (as every viewer shows it, and as the Python trainer's decode_gray does with exif_transpose).
  * Alpha is dropped, not composited, exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
@@ -34,6 +34,13 @@ export async function decodeRaster(
   const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
+  if (!isRasterFormat(bytes)) {
+    const what = looksLikeText(bytes) ? 'an SVG or other text document' : 'an unknown format';
+    throw new ImageDecodeError(
+      'not_image',
+      `${name}: not a decodable image: ${what}, not a raster image (PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF)`,
+    );
+  }
   // The probes' plain 8-bit gray PNG without sharp (the same pixels, less CPU); anything else below.
   const plain = keepGray ? decodePlainGrayPng(bytes) : null;
   if (plain) return plain;
@@ -51,6 +58,33 @@ export async function decodeRaster(
       { cause: err },
     );
   }
+}
+
+/**
+ * The raster formats handed to sharp, by their first bytes: PNG, JPEG, GIF, WebP, TIFF (BigTIFF too),
+ * HEIF/AVIF. sharp would load more — an SVG above all: librsvg renders a few hundred bytes at whatever
+ * size they declare, and a 6000×6600 one with a wide blur held a grading worker over 2 minutes and
+ * 1.2 GB. Anything that is not a raster image is refused before sharp sees it.
+ */
+function isRasterFormat(b: Uint8Array): boolean {
+  const ascii = (at: number, text: string) => [...text].every((c, i) => b[at + i] === c.charCodeAt(0));
+  return (
+    (b[0] === 0x89 && ascii(1, 'PNG')) ||
+    (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) ||
+    ascii(0, 'GIF8') ||
+    (ascii(0, 'RIFF') && ascii(8, 'WEBP')) ||
+    ['II*\0', 'MM\0*', 'II+\0', 'MM\0+'].some((magic) => ascii(0, magic)) ||
+    ascii(4, 'ftyp')
+  );
+}
+
+/** Text (SVG, XML, JSON…) rather than binary: what the refusal names. */
+function looksLikeText(b: Uint8Array): boolean {
+  const head = Buffer.from(b.subarray(0, 256))
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
+  return /^[<{[]/.test(head);
 }
 
 /**

@@ -23,3 +23,18 @@ test('declaredImageSize is undefined for bytes that are no image', async () => {
   assert.equal(await declaredImageSize(new Uint8Array(0)), undefined);
   assert.equal(await declaredImageSize(Buffer.from('not an image at all')), undefined);
 });
+
+test('declaredImageSize does not hand an SVG to librsvg: it declares no size (decodeRaster refuses it)', async () => {
+  // Reading a 56 MB SVG's size through sharp parsed the whole document (1.8 GB RSS); a small one shows
+  // that sharp is not asked: it would answer 6000×6600.
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="6000" height="6600"><rect width="1" height="1"/></svg>',
+  );
+  assert.deepEqual(
+    await sharp(svg)
+      .metadata()
+      .then((m) => [m.width, m.height]),
+    [6000, 6600],
+  );
+  assert.equal(await declaredImageSize(svg), undefined);
+});

@@ -127,4 +127,24 @@ describe('decodeGray / encodePng / encodeJpeg', () => {
     await assert.rejects(decodeGray(png.subarray(0, 60)), isCode('not_image'));
     await assert.rejects(decodeRaster('/nonexistent/scan.png'), isCode('unreadable'));
   });
+
+  it('refuses an SVG (a drawing librsvg would render at any size it declares) before sharp renders it', async () => {
+    // 300 bytes declaring 6000×6600 with a wide blur held a grading worker over 2 minutes and 1.2 GB;
+    // a small one shows the refusal. WebP, TIFF and GIF still decode.
+    const svg = (xml: string) =>
+      Buffer.from(
+        `${xml}<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><filter id="f"><feGaussianBlur stdDeviation="9"/></filter><rect width="64" height="48" fill="#777" filter="url(#f)"/></svg>`,
+      );
+    for (const bytes of [svg(''), svg('<?xml version="1.0"?>\n'), svg('\uFEFF  \n')]) {
+      await assert.rejects(
+        decodeRaster(bytes),
+        (e: unknown) => e instanceof ImageDecodeError && e.code === 'not_image' && /SVG/.test(e.message),
+      );
+    }
+    const black = sharp({ create: { width: 40, height: 30, channels: 3, background: '#000' } });
+    for (const encoded of [black.clone().webp(), black.clone().tiff(), black.clone().gif()]) {
+      const r = await decodeRaster(await encoded.toBuffer());
+      assert.deepEqual([r.width, r.height], [40, 30]);
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { assertGrayImage, type GrayImage, type RasterImage, toGray } from './gra
 import { ImageDecodeError } from './image-decode-error.ts';
 import { decodePlainGrayPng } from './png-gray-decode.ts';
 import { pngIsPlainGray } from './png-header.ts';
+import { isRasterFormat, looksLikeText } from './raster-format.ts';
 
 export type DecodeOptions = {
   /**
@@ -17,7 +18,7 @@ export type DecodeOptions = {
 };
 
 /**
- * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF through sharp), gray or RGB(A), from bytes or a file
+ * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF/AVIF through sharp; nothing else, SVG above all), gray or RGB(A), from bytes or a file
  * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels, turned as its EXIF orientation says
  * (as every viewer shows it, and as the Python trainer's decode_gray does with exif_transpose).
  * Alpha is dropped, not composited, exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
@@ -34,6 +35,13 @@ export async function decodeRaster(
   const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
+  if (!isRasterFormat(bytes)) {
+    const what = looksLikeText(bytes) ? 'an SVG or other text document' : 'an unknown format';
+    throw new ImageDecodeError(
+      'not_image',
+      `${name}: not a decodable image: ${what}, not a raster image (PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF)`,
+    );
+  }
   // The probes' plain 8-bit gray PNG without sharp (the same pixels, less CPU); anything else below.
   const plain = keepGray ? decodePlainGrayPng(bytes) : null;
   if (plain) return plain;

@@ -183,6 +183,20 @@ describe('grading a scan end to end', () => {
     assert.match(job!.last_error, /image\.png.*not a decodable image/);
   });
 
+  test('an SVG upload is refused, not rendered: undecodable_image at once, naming it', async () => {
+    // librsvg would render whatever size it declares: 300 bytes at 6000×6600 with a wide blur held a
+    // worker slot over 2 minutes. A small one is refused the same way, before sharp sees it.
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><filter id="f"><feGaussianBlur stdDeviation="40"/></filter><rect width="640" height="480" fill="#777" filter="url(#f)"/></svg>',
+    );
+    const { scanId } = await rig.ingest({ image: svg });
+    await rig.waitForStatus(scanId, 'error', 30_000);
+    const [job] = await rig.db
+      .sql`SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+    assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 1, 'undecodable_image']);
+    assert.match(job!.last_error, /image\.png.*not a decodable image: an SVG/);
+  });
+
   test('a PNG declaring 16000×16000 (746 kB, 768 MB decoded) is refused from its header: image_too_large', async () => {
     const bomb = pngDeclaring(16_000, 16_000, { rgb: true });
     assert.ok(bomb.length < 800_000, `${bomb.length} bytes`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { RasterImage } from '../gray-image.ts';
@@ -6,7 +7,7 @@ import { decodeRaster } from '../image-codec.ts';
 import { drawText, textWidth } from '../phantom/bitmap-font.ts';
 import { generatePhantom } from '../phantom/generate-phantom.ts';
 import { HZAU_PNG, REFERENCE_DIR, USTOOL_BMP } from '../test-fixtures.ts';
-import { RULER_SEARCH_BUDGET, readDepthRuler } from './ruler-reading.ts';
+import { RULER_LABEL_BUDGET, RULER_SEARCH_BUDGET, readDepthRuler } from './ruler-reading.ts';
 
 const BACKFAT_PNG = `${REFERENCE_DIR}hzau-1518-backfat.png`;
 const haveReferences = existsSync(HZAU_PNG);
@@ -309,5 +310,52 @@ describe('readDepthRuler on images no scanner draws', () => {
       !r.found ? r.detail : '',
       new RegExp(`over the ruler search's budget of ${RULER_SEARCH_BUDGET}`),
     );
+  });
+
+  it('hundreds of columns of long aligned ticks are no ruler, named as over the label budget, before a label is read', () => {
+    // Each column: 5 ticks of 10 % of the width, flush left, evenly spaced over 36 % of the height — a
+    // plausible ruler without labels. 300 columns 3 px apart (interleaved rows keep them apart) are
+    // 600 candidates (left and right ends), few pairs each; reading their labels would read ~190 M pixels
+    // here, ~40 G at 6000×6000 (a minute of a worker).
+    const width = 1000;
+    const height = 1000;
+    const length = 0.1 * width;
+    const period = Math.ceil((0.36 * height) / 4);
+    const perRow = Math.ceil(length / 3) + 1;
+    const data = new Uint8Array(width * height);
+    for (let c = 0; 3 * c + length <= width; c++) {
+      const top = 2 * (c % perRow);
+      for (let k = 0; k < 5; k++)
+        data.fill(255, (top + k * period) * width + 3 * c, (top + k * period) * width + 3 * c + length);
+    }
+    const r = readDepthRuler({ data, width, height });
+    assert.equal(!r.found && r.reason, 'no_ruler', JSON.stringify(r));
+    assert.match(
+      !r.found ? r.detail : '',
+      new RegExp(`over the label search's budget of ${RULER_LABEL_BUDGET}`),
+    );
+  });
+
+  it('a checkerboard (millions of one-pixel specks) is no ruler within a 64 MB heap, not an out-of-memory crash', () => {
+    // Every ink pixel is its own 4-connected component: 2 M of them on 2000×2000. Keeping an object for
+    // each (none is tick-shaped) took ~160 MB of heap here and 2.2 GB on a 6000×6000 upload.
+    const script = `
+      import { readDepthRuler } from ${JSON.stringify(new URL('./ruler-reading.ts', import.meta.url).href)};
+      const width = 2000, height = 2000;
+      const data = new Uint8Array(width * height);
+      for (let i = 0; i < data.length; i++) data[i] = ((i % width) ^ Math.floor(i / width)) & 1 ? 255 : 0;
+      console.log(JSON.stringify(readDepthRuler({ data, width, height })));
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--max-old-space-size=64', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    assert.equal(child.status, 0, `exit ${child.status} ${child.signal}: ${child.stderr.slice(0, 400)}`);
+    const r = JSON.parse(child.stdout) as { found: boolean; reason: string };
+    assert.deepEqual([r.found, r.reason], [false, 'no_ruler']);
   });
 });

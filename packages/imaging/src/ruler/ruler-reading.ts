@@ -1,5 +1,11 @@
 import type { GrayImage, RasterImage } from '../gray-image.ts';
-import { labelCharacters, readTickLabels, type TickLabel } from './tick-labels.ts';
+import {
+  type LabelSearch,
+  labelCharacters,
+  labelSearchCost,
+  readTickLabels,
+  type TickLabel,
+} from './tick-labels.ts';
 import { type Box, findTickMarks, type TickMark } from './tick-marks.ts';
 import { fitProgression, type Progression } from './tick-progression.ts';
 
@@ -54,6 +60,14 @@ const TICK_UNITS_CM = [0.1, 0.2, 0.25, 0.5, 1, 2];
  * image reads as no ruler, with the reason, instead of holding a grading worker that long.
  */
 export const RULER_SEARCH_BUDGET = 500_000;
+/**
+ * The label reading's budget, in pixels read beside the ticks of every candidate column (both sides,
+ * each tick's whole label window, see labelSearchCost): ~1.3 ns a pixel. Scanner screens and phantoms
+ * read under a million. An image crafted with a thousand columns of long aligned ticks, each column a
+ * plausible progression, would read ~40 G pixels at 6000×6000 (about a minute of a worker) — past
+ * the budget it reads as no ruler, with the reason, before a label is read.
+ */
+export const RULER_LABEL_BUDGET = 20_000_000;
 
 type Candidate = { ticks: TickMark[]; progression: Progression; byIndex: Map<number, TickMark> };
 
@@ -129,13 +143,16 @@ function unitsFromLabels(labels: TickLabel[]): number[] {
 
 type UnitDecision = { unit: number; source: TickUnitSource; labels: TickLabel[] } | { reason: string };
 
-function decideUnit(c: Candidate, plane: GrayImage, threshold: number, options: RulerOptions): UnitDecision {
+/** A candidate with its long ticks and the label search beside them (labels sit at the long ticks). */
+type LabelPlan = { c: Candidate; majors: number[] | null; search: LabelSearch };
+
+function planLabels(c: Candidate, plane: GrayImage, threshold: number, options: RulerOptions): LabelPlan {
   const majors = majorIndices(c);
   const labelled = (majors ?? [...c.byIndex.keys()]).map((k) => ({
     index: k,
     y: c.progression.start + k * c.progression.period,
   }));
-  const labels = readTickLabels({
+  const search: LabelSearch = {
     plane,
     threshold,
     ticks: labelled,
@@ -146,8 +163,13 @@ function decideUnit(c: Candidate, plane: GrayImage, threshold: number, options: 
     ...(options.scanArea
       ? { forbidden: [options.scanArea[0], options.scanArea[2]] as [number, number] }
       : {}),
-  });
-  const fieldPx = options.scanArea ? options.scanArea[3] - options.scanArea[1] : plane.height;
+  };
+  return { c, majors, search };
+}
+
+function decideUnit({ c, majors, search }: LabelPlan, options: RulerOptions): UnitDecision {
+  const labels = readTickLabels(search);
+  const fieldPx = options.scanArea ? options.scanArea[3] - options.scanArea[1] : search.plane.height;
   const plausible = (unit: number) => {
     const depthMm = (fieldPx * unit * 10) / c.progression.period;
     return depthMm >= MIN_DEPTH_MM && depthMm <= MAX_DEPTH_MM;
@@ -209,10 +231,20 @@ export function readDepthRuler(image: RasterImage | GrayImage, options: RulerOpt
       detail: `no column of ≥ 5 evenly spaced ticks (${ticks.length} tick-like marks)`,
     };
   }
+  const plans = candidates.map((c) => planLabels(c, plane, threshold, margins));
+  const labelPixels = plans.reduce((sum, p) => sum + labelSearchCost(p.search), 0);
+  if (labelPixels > RULER_LABEL_BUDGET) {
+    return {
+      found: false,
+      reason: 'no_ruler',
+      detail: `${candidates.length} columns of evenly spaced ticks, ${labelPixels} pixels to read for their labels: over the label search's budget of ${RULER_LABEL_BUDGET} (no scanner screen has that many rulers)`,
+    };
+  }
   const readings: RulerFound[] = [];
   const problems: string[] = [];
-  for (const c of candidates) {
-    const decision = decideUnit(c, plane, threshold, margins);
+  for (const plan of plans) {
+    const { c } = plan;
+    const decision = decideUnit(plan, margins);
     if ('reason' in decision) {
       problems.push(decision.reason);
       continue;

@@ -18,13 +18,26 @@ export type LabelSearch = {
   forbidden?: [number, number];
 };
 
+/** Rows above and below a tick's centre, and columns beyond the ruler, a label is looked for in. */
+function window(s: Pick<LabelSearch, 'period' | 'tickLength'>): { half: number; reach: number } {
+  return { half: Math.max(3, Math.floor(0.45 * s.period)), reach: Math.max(12, 4 * s.tickLength) };
+}
+
+/**
+ * At most how many pixels readTickLabels reads for these ticks (both sides of each, its whole label
+ * window): known before reading one, so a caller can refuse a search it cannot afford.
+ */
+export function labelSearchCost(s: Pick<LabelSearch, 'plane' | 'ticks' | 'period' | 'tickLength'>): number {
+  const { half, reach } = window(s);
+  return s.ticks.length * 2 * Math.min(reach, s.plane.width) * Math.min(2 * half + 1, s.plane.height);
+}
+
 /** Characters in the label beside one tick on one side (0: none), counted as runs of inked columns. */
 function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): number {
   const { data, width, height } = s.plane;
-  const half = Math.max(3, Math.floor(0.45 * s.period));
+  const { half, reach } = window(s);
   const top = Math.max(0, Math.round(y) - half);
   const bottom = Math.min(height - 1, Math.round(y) + half);
-  const reach = Math.max(12, 4 * s.tickLength);
   const step = side === 'right' ? 1 : -1;
   const first = side === 'right' ? s.ticksX1 : s.ticksX0 - 1;
   let inkTop = height;

@@ -15,6 +15,12 @@ export type DecodeOptions = {
    * worker decodes this way; the default keeps the 3-channel raster other callers rely on.
    */
   keepGray?: boolean;
+  /**
+   * What error messages call the input: a path is named by itself, bytes as 'image' unless the
+   * caller says where they came from (the worker passes the object's s3:// address, so its failure
+   * reads "s3://…/image.png: not a decodable image: …" rather than naming the object twice).
+   */
+  name?: string;
 };
 
 /**
@@ -29,9 +35,8 @@ export type DecodeOptions = {
  */
 export async function decodeRaster(
   input: Buffer | Uint8Array | string,
-  { keepGray = false }: DecodeOptions = {},
+  { keepGray = false, name = typeof input === 'string' ? input : 'image' }: DecodeOptions = {},
 ): Promise<RasterImage> {
-  const name = typeof input === 'string' ? input : 'image';
   const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);

@@ -91,14 +91,15 @@ async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImag
   if (declared) refuseShape(where, declared.width, declared.height, 'declares');
   try {
     // A gray capture stays one channel: what grading computes from it is the same (toGray is exact).
-    const raster = await decodeRaster(bytes, { keepGray: true });
+    const raster = await decodeRaster(bytes, { keepGray: true, name: where });
     // The header said otherwise, or could not be read before decoding.
     if (raster.width * raster.height > MAX_IMAGE_PIXELS) throw tooLarge(where, raster.width, raster.height);
     refuseShape(where, raster.width, raster.height);
     return raster;
   } catch (err) {
     if (err instanceof ImageDecodeError) {
-      throw new GradingError('undecodable_image', `${where}: ${err.message}`, {
+      // Its message names the object already (decodeRaster's `name`).
+      throw new GradingError('undecodable_image', err.message, {
         permanent: true,
         cause: err,
       });
@@ -122,12 +123,15 @@ async function decodeCaptureMask(
     return `s3://${where.bucket}/${where.key} declares ${declared.width}×${declared.height}, the image ${image.width}×${image.height}`;
   }
   try {
-    const gray = toGray(await decodeRaster(bytes, { keepGray: true }));
+    const gray = toGray(
+      await decodeRaster(bytes, { keepGray: true, name: `s3://${where.bucket}/${where.key}` }),
+    );
     if (gray.width !== image.width || gray.height !== image.height) {
       return `s3://${where.bucket}/${where.key} is ${gray.width}×${gray.height}, the image ${image.width}×${image.height}`;
     }
     return { data: gray.data.map((v) => (v > 127 ? 1 : 0)), width: gray.width, height: gray.height };
   } catch (err) {
+    if (err instanceof ImageDecodeError) return err.message;
     return `s3://${where.bucket}/${where.key}: ${(err as Error).message}`;
   }
 }

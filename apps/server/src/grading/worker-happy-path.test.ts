@@ -180,7 +180,9 @@ describe('grading a scan end to end', () => {
     const [job] = await rig.db
       .sql`SELECT last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
     assert.equal(job!.last_error_code, 'undecodable_image');
-    assert.match(job!.last_error, /image\.png.*not a decodable image/);
+    // The object is named once, then the reason: not "…/image.png: image: not a decodable image".
+    assert.match(job!.last_error, /^s3:\/\/[^ ]+\/image\.png: not a decodable image: /);
+    assert.doesNotMatch(job!.last_error, /: image: /);
   });
 
   test('an SVG upload is refused, not rendered: undecodable_image at once, naming it', async () => {
@@ -194,7 +196,7 @@ describe('grading a scan end to end', () => {
     const [job] = await rig.db
       .sql`SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
     assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 1, 'undecodable_image']);
-    assert.match(job!.last_error, /image\.png.*not a decodable image: an SVG/);
+    assert.match(job!.last_error, /^s3:\/\/[^ ]+\/image\.png: not a decodable image: an SVG/);
   });
 
   test('a PNG declaring 16000×16000 (746 kB, 768 MB decoded) is refused from its header: image_too_large', async () => {

@@ -1,4 +1,5 @@
 import type { GrayImage, RasterImage } from '../gray-image.ts';
+import { type InkComponent, inkComponents } from './ink-components.ts';
 
 /** [x0, y0, x1, y1], max exclusive. */
 export type Box = [number, number, number, number];
@@ -36,7 +37,7 @@ export function valuePlane(image: RasterImage | GrayImage, scanArea?: Box): Gray
 }
 
 /** Column ranges [a, b) outside the scan area, where screen furniture lives (all columns without one). */
-function marginRanges(width: number, scanArea: Box | undefined): [number, number][] {
+export function marginRanges(width: number, scanArea: Box | undefined): [number, number][] {
   if (!scanArea) return [[0, width]];
   return [
     [0, Math.max(0, Math.min(width, scanArea[0]))],
@@ -72,91 +73,6 @@ export function inkThreshold(plane: GrayImage, scanArea: Box | undefined): numbe
   return Math.max(48, Math.round((background + quantile(0.997)) / 2));
 }
 
-type Component = {
-  minX: number;
-  maxX: number;
-  minY: number;
-  maxY: number;
-  count: number;
-  wy: number;
-  w: number;
-};
-
-/**
- * 4-connected components of ink pixels in the margin columns, those `keep` accepts (all without it).
- * Only kept components are allocated: a checkerboard or noise has millions of specks (18 M on a 6000²
- * checkerboard, 2 GB of objects), of which a caller wanting ticks keeps none.
- */
-export function inkComponents(
-  plane: GrayImage,
-  threshold: number,
-  scanArea: Box | undefined,
-  keep: (c: Component) => boolean = () => true,
-): Component[] {
-  const { data, width, height } = plane;
-  const n = data.length;
-  // 0 = not ink or already taken, 1 = ink not yet taken.
-  const ink = new Uint8Array(n);
-  let inked = 0;
-  for (const [a, b] of marginRanges(width, scanArea)) {
-    for (let y = 0; y < height; y++) {
-      for (let i = y * width + a, end = y * width + b; i < end; i++) {
-        if (data[i]! < threshold) continue;
-        ink[i] = 1;
-        inked++;
-      }
-    }
-  }
-  // A pixel is pushed at most once: the stack never holds more than the ink.
-  const stack = new Int32Array(Math.max(1, inked));
-  const components: Component[] = [];
-  // One component's figures, reused: copied out only when kept.
-  const c: Component = { minX: 0, maxX: 0, minY: 0, maxY: 0, count: 0, wy: 0, w: 0 };
-  for (let start = ink.indexOf(1); start !== -1; start = ink.indexOf(1, start + 1)) {
-    c.minX = width;
-    c.maxX = -1;
-    c.minY = height;
-    c.maxY = -1;
-    c.count = 0;
-    c.wy = 0;
-    c.w = 0;
-    let top = 0;
-    stack[top++] = start;
-    ink[start] = 0;
-    while (top > 0) {
-      const p = stack[--top]!;
-      const x = p % width;
-      const y = (p - x) / width;
-      const v = data[p]!;
-      c.count++;
-      c.wy += v * y;
-      c.w += v;
-      if (x < c.minX) c.minX = x;
-      if (x > c.maxX) c.maxX = x;
-      if (y < c.minY) c.minY = y;
-      if (y > c.maxY) c.maxY = y;
-      if (x > 0 && ink[p - 1]) {
-        ink[p - 1] = 0;
-        stack[top++] = p - 1;
-      }
-      if (x + 1 < width && ink[p + 1]) {
-        ink[p + 1] = 0;
-        stack[top++] = p + 1;
-      }
-      if (p >= width && ink[p - width]) {
-        ink[p - width] = 0;
-        stack[top++] = p - width;
-      }
-      if (p + width < n && ink[p + width]) {
-        ink[p + width] = 0;
-        stack[top++] = p + width;
-      }
-    }
-    if (keep(c)) components.push({ ...c });
-  }
-  return components;
-}
-
 /**
  * Tick candidates: components that are thin (at most `maxThickness` rows), at least twice as wide as
  * thick, solid (≥ 75 % of their box is ink) and short (≤ 10 % of the image width). Text glyphs are
@@ -170,12 +86,12 @@ export function findTickMarks(
   const threshold = inkThreshold(plane, scanArea);
   const maxThickness = Math.max(3, Math.round(plane.height / 180));
   const maxLength = Math.max(8, Math.round(0.1 * plane.width));
-  const isTick = (c: Component) => {
+  const isTick = (c: InkComponent) => {
     const w = c.maxX - c.minX + 1;
     const h = c.maxY - c.minY + 1;
     return h <= maxThickness && w >= 2 * h && w >= 3 && w <= maxLength && c.count >= 0.75 * w * h;
   };
-  const ticks = inkComponents(plane, threshold, scanArea, isTick).map((c) => ({
+  const ticks = inkComponents(plane, threshold, marginRanges(plane.width, scanArea), isTick).map((c) => ({
     x0: c.minX,
     x1: c.maxX + 1,
     y: c.wy / c.w,

@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { encodeBmp8 } from '@cti/imaging';
+import { encodeBmp8, encodeJpeg } from '@cti/imaging';
 import { createLogger } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
 import sharp from 'sharp';
@@ -155,9 +167,8 @@ describe('folder-drop frame source (chokidar)', () => {
     const path = join(dir, 'scan-2.png');
     writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
     // A pause longer than the stability window: chokidar reports the file, the decoder refuses the
-    // truncated PNG. The rest is written only once that refusal happened: written while the source
-    // was still reading, the whole file was taken and then taken again on the append's change event
-    // (the duplicate landed in the next test).
+    // truncated PNG. The rest is written once that refusal happened (a writer resuming while the file
+    // is read: see 'a writer that resumes a file after it was taken' below).
     await waitFor(() => refused('scan-2.png'), { what: 'truncated file refused' });
     await delay(300);
     assert.equal(frames.length, 0);
@@ -290,5 +301,155 @@ describe('folder source: the drop folder vanishes and comes back (USB stick, net
     } finally {
       await source.stop();
     }
+  });
+});
+
+/**
+ * A real writer process: writes `bytes[0, split)` to `path`, then waits (as long as the test likes: far
+ * longer than the stability window) until `resume()`, writes the rest through the same descriptor and
+ * exits — a console that paused mid-export.
+ */
+function pausedWriter(path: string, bytes: Uint8Array, split: number) {
+  const script = `const fs = require('node:fs');
+const [path, split] = process.argv.slice(1);
+const chunks = [];
+process.stdin.on('data', (c) => chunks.push(c));
+process.stdin.once('end', () => {
+  const all = Buffer.concat(chunks), fd = fs.openSync(path, 'w');
+  fs.writeSync(fd, all.subarray(0, +split));
+  process.stdout.write('paused\\n');
+  process.on('SIGUSR2', () => { fs.writeSync(fd, all.subarray(+split)); fs.closeSync(fd); process.exit(0); });
+});
+setInterval(() => {}, 1 << 30);`;
+  const child = spawn(process.execPath, ['-e', script, path, String(split)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end(Buffer.from(bytes));
+  const paused = once(child.stdout, 'data');
+  return {
+    paused,
+    async resume() {
+      const exited = once(child, 'exit');
+      child.kill('SIGUSR2');
+      const [code] = await exited;
+      assert.equal(code, 0, 'the writer finished the file');
+    },
+  };
+}
+
+/** A FAT-like mtime: whole 2-second steps, the same value for every write of the test. */
+const FAT_TIME = new Date(Math.floor(Date.now() / 2000) * 2000 - 60_000);
+
+describe('folder source: a writer that resumes a file after it was taken (one frame, one capture)', () => {
+  let dir: string;
+  const frames: Frame[] = [];
+  const lines: string[] = [];
+  let source: ReturnType<typeof createFolderSource>;
+  const logged = (text: string, name: string) =>
+    lines.some((l) => l.includes(text) && l.includes(`"file":"${name}"`));
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cti-folder-resume-'));
+    source = await startRecordedSource(dir, frames, lines);
+  });
+  after(async () => {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a PNG paused before its last chunk is taken once: the completed file is the same frame, not a second one', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const bytes = await png(9);
+    const path = join(dir, 'pause-1.png');
+    // Everything but IEND: the pixels are all there, so the paused file decodes and is taken.
+    const writer = pausedWriter(path, bytes, bytes.length - 12);
+    await writer.paused;
+    await waitFor(() => frames.length === 1, { what: 'the frame of the paused file' });
+    await writer.resume();
+    await waitFor(() => logged('completed late', 'pause-1.png') || frames.length > 1, {
+      what: 'the completed file handled',
+    });
+    assert.equal(frames.length, 1, 'the completed file was emitted as a second frame');
+    assert.deepEqual(Buffer.from(frames[0]!.gray), Buffer.from(pixels(9)));
+  });
+
+  test('a JPEG paused mid-file: the truncated part is refused, the completed file taken once', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const bytes = await encodeJpeg({ data: pixels(10), width: W, height: H }, 95);
+    const path = join(dir, 'pause-2.jpg');
+    const writer = pausedWriter(path, bytes, bytes.length >> 1);
+    await writer.paused;
+    await waitFor(() => logged('skipping incomplete', 'pause-2.jpg'), { what: 'the truncated JPEG refused' });
+    assert.equal(frames.length, 0, 'a truncated JPEG was taken as a frame');
+    await writer.resume();
+    await waitFor(() => frames.length === 1, { what: 'the completed JPEG' });
+    assert.equal(frames[0]!.width, W);
+  });
+
+  test('a re-export under the same name, same size and same FAT-like mtime but new pixels is a new frame', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    // 8-bit BMPs of one size are all the same length: only the content tells them apart.
+    const path = join(dir, 'export.bmp');
+    writeFileSync(path, encodeBmp8({ data: pixels(11), width: W, height: H }));
+    utimesSync(path, FAT_TIME, FAT_TIME);
+    await waitFor(() => frames.length === 1, { what: 'the first export' });
+    const first = statSync(path);
+    writeFileSync(path, encodeBmp8({ data: pixels(12), width: W, height: H }));
+    utimesSync(path, FAT_TIME, FAT_TIME);
+    const second = statSync(path);
+    assert.deepEqual([second.ino, second.size, second.mtimeMs], [first.ino, first.size, first.mtimeMs]);
+    await waitFor(() => frames.length === 2, { what: 'the second export' });
+    assert.deepEqual(Buffer.from(frames[1]!.gray), Buffer.from(pixels(12)));
+  });
+
+  test('the same bytes exported again under the same name are a new frame (the operator exported again)', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const bytes = await png(13);
+    const path = join(dir, 'again.png');
+    writeFileSync(path, bytes);
+    utimesSync(path, FAT_TIME, FAT_TIME);
+    await waitFor(() => frames.length === 1, { what: 'the first export' });
+    writeFileSync(path, bytes);
+    utimesSync(path, FAT_TIME, new Date(FAT_TIME.getTime() + 2000));
+    await waitFor(() => frames.length === 2, { what: 'the export of the same bytes' });
+    assert.deepEqual(Buffer.from(frames[1]!.gray), Buffer.from(pixels(13)));
+  });
+
+  test('a chmod of a frame file taken is not a new frame', { timeout: 90_000 }, async () => {
+    frames.length = 0;
+    const path = join(dir, 'chmod.png');
+    writeFileSync(path, await png(15));
+    await waitFor(() => frames.length === 1, { what: 'the frame' });
+    chmodSync(path, 0o600);
+    await waitFor(() => logged('attributes changed', 'chmod.png') || frames.length > 1, {
+      what: 'the chmod handled',
+    });
+    assert.equal(frames.length, 1, 'a chmod was taken as a new frame');
+  });
+
+  test('a paused writer that completes its file with the same bytes as a frame taken before is still one frame', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const bytes = await png(14);
+    const path = join(dir, 'pause-3.png');
+    const writer = pausedWriter(path, bytes, bytes.length - 12);
+    await writer.paused;
+    await waitFor(() => frames.length === 1, { what: 'the frame of the paused file' });
+    await writer.resume();
+    await waitFor(() => logged('completed late', 'pause-3.png') || frames.length > 1, {
+      what: 'the completed file handled',
+    });
+    // Exported again afterwards, byte for byte: a new frame.
+    writeFileSync(path, bytes);
+    await waitFor(() => frames.length === 2, { what: 'the re-export' });
+    assert.equal(frames.length, 2);
   });
 });

@@ -1,4 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -9,7 +11,7 @@ import { type Acquisition, createFrameListeners, type FrameSource, metaProbeMode
 
 export type FolderSourceOptions = {
   dir: string;
-  /** How long a file's size must stay unchanged before it is read (chokidar awaitWriteFinish). */
+  /** How long a file must go without a write (and without a size change) before it is read. */
   stableMs?: number;
   pollMs?: number;
   /** How often the folder itself is checked: gone, or replaced (a USB stick remounted, a share back). */
@@ -93,12 +95,45 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
   };
 }
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** What the last frame taken from a file name was: to tell a writer that resumed from a new export. */
+type Taken = { length: number; bytes: string; pixels: string; file: Stats };
+/** Names remembered for that (a console writing unique names would otherwise grow the map for ever). */
+const TAKEN_NAMES = 1024;
+
+/** Same file, same size, same mtime: nothing was written between the two looks. */
+const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+/**
+ * The file's bytes, or null when it changed while (or just before) it was read: its size or mtime
+ * differs from `settled` (the look that found it stable) or moved during the read.
+ */
+async function readUnchanged(path: string, settled: Stats): Promise<Uint8Array | null> {
+  const file = await open(path, 'r');
+  try {
+    const before = await file.stat();
+    const bytes = await file.readFile();
+    const after = await file.stat();
+    return sameFile(settled, before) && sameFile(before, after) && bytes.length === after.size ? bytes : null;
+  } finally {
+    await file.close();
+  }
+}
+
 /**
  * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, optional `<name>.json`
  * sidecar with probe_model, frequency_mhz, depth_cm, gain_db, pixel_spacing_mm). Only complete files are taken: temp
- * names are ignored, a file must stop growing for `stableMs`, and a file that still fails to decode
+ * names are ignored, a file must go `stableMs` without a write, and a file that still fails to decode
  * (a writer that paused mid-file) is skipped until its next change. A sidecar not there yet (written
  * after its image) is waited for up to `stableMs` more; another image's is never taken.
+ *
+ * Every write to a frame file is looked at (the watcher's raw events: chokidar's own change events
+ * compare size and mtime, and missed a same-size re-export within one mtime step). A file written again
+ * after it was taken is a new frame unless the bytes taken are a strict prefix of its new bytes and they
+ * decode to the same pixels: then the writer had paused after the image data and only finished the
+ * file — the same frame, completed late, not taken twice. The same bytes written again are a new export,
+ * unless inode, size and mtime are all unchanged too: that is an attribute change (chmod, chown), not a write.
  */
 export function createFolderSource(options: FolderSourceOptions): FrameSource {
   const { dir, stableMs = 300, pollMs = 50, folderCheckMs = 1000, maxPixels = MAX_FRAME_PIXELS } = options;
@@ -121,6 +156,11 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
   // Per base name, the mtime (ns) of the sidecar the last frame of that name took: a console that
   // reuses one name and writes the image first would otherwise give the new image the old sidecar.
   const usedSidecars = new Map<string, bigint>();
+  /** Per file name, the last frame taken from it. */
+  const taken = new Map<string, Taken>();
+  /** Per file name, its write events so far; a file waiting to settle is in `settling`. */
+  const writes = new Map<string, number>();
+  const settling = new Set<string>();
 
   /** This image's sidecar, parsed, or why there is none yet ('missing', 'stale', 'unreadable'). */
   const readSidecar = async (
@@ -165,16 +205,55 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     return found.acquisition;
   };
 
-  const take = async (path: string) => {
-    const name = basename(path);
-    if (!isFrameFileName(name)) return;
+  /** The same frame completed late: what was taken is a strict prefix of `bytes`, with the same pixels. */
+  const completedLate = (name: string, bytes: Uint8Array, pixels: string) => {
+    const last = taken.get(name);
+    return (
+      last !== undefined &&
+      bytes.length > last.length &&
+      last.pixels === pixels &&
+      sha256(bytes.subarray(0, last.length)) === last.bytes
+    );
+  };
+
+  /** The same bytes, inode, size and mtime as the frame taken: a chmod, chown or touch, not a write. */
+  const unwritten = (name: string, entry: Taken) => {
+    const last = taken.get(name);
+    return last !== undefined && last.bytes === entry.bytes && sameFile(last.file, entry.file);
+  };
+
+  const remember = (name: string, entry: Taken) => {
+    taken.delete(name);
+    taken.set(name, entry);
+    if (taken.size > TAKEN_NAMES) taken.delete(taken.keys().next().value!);
+  };
+
+  /** Reads, decodes and emits `name` once it has settled (`settled`: the look that found it so). */
+  const take = async (name: string, settled: Stats, writesSeen: number) => {
+    const path = join(dir, name);
     try {
-      const bytes = await readFile(path);
+      const bytes = await readUnchanged(path, settled);
+      if (!bytes)
+        return log.debug({ file: name }, 'frame file changed as it was read; waiting for it to settle');
       const pixels = await declaredPixels(bytes);
       if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
       // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
       const image = await decodeGray(bytes);
+      const entry = { length: bytes.length, bytes: sha256(bytes), pixels: sha256(image.data), file: settled };
+      if (unwritten(name, entry))
+        return log.debug({ file: name }, 'frame file’s attributes changed, not its bytes: not a new frame');
+      if (completedLate(name, bytes, entry.pixels)) {
+        remember(name, entry);
+        return log.info(
+          { file: name },
+          'frame file completed late by its writer: same frame, not taken again',
+        );
+      }
       const acquisition = await awaitSidecar(path);
+      // Written again meanwhile: the wait that write started takes the file.
+      if (writes.get(name) !== writesSeen)
+        return log.debug({ file: name }, 'frame file written again as it was read; waiting for it to settle');
+      remember(name, entry);
       frames += 1;
       lastFrameAt = now();
       lastFile = name;
@@ -193,16 +272,50 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     }
   };
 
+  /**
+   * After a write to `name`: waits until `stableMs` pass with no further write and no size change, then
+   * takes it. One wait per name; writes during it push it back. A file gone meanwhile is forgotten.
+   */
+  const settle = async (name: string) => {
+    const count = (writes.get(name) ?? 0) + 1;
+    writes.set(name, count);
+    if (settling.has(name)) return;
+    settling.add(name);
+    let seen = count;
+    let last: Stats | null = null;
+    let quietSince = performance.now();
+    let gone = false;
+    while (!abort.signal.aborted) {
+      await delay(pollMs);
+      const current = await stat(join(dir, name)).catch(() => null);
+      gone = !current?.isFile();
+      if (!current || gone) break;
+      if (writes.get(name) !== seen || current.size !== last?.size) {
+        seen = writes.get(name)!;
+        quietSince = performance.now();
+      }
+      last = current;
+      if (performance.now() - quietSince >= stableMs) break;
+    }
+    // Only this wait's own mark: a write during `take` below starts the next wait.
+    settling.delete(name);
+    if (gone) taken.delete(name);
+    else if (last && !abort.signal.aborted) await take(name, last, seen);
+    // Nothing written since: forget the count (one entry per name ever seen would only grow).
+    if (!settling.has(name) && writes.get(name) === seen) writes.delete(name);
+  };
+
   const watchFolder = async () => {
     const w = watch(dir, {
       ignoreInitial: true,
       depth: 0,
       ignored: (path: string) => path !== dir && TEMP_NAME.test(basename(path)),
-      awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: pollMs },
     });
     watcher = w;
-    w.on('add', (path) => void take(path));
-    w.on('change', (path) => void take(path));
+    // Raw events: every write, whatever it did to size and mtime (see the rule above).
+    w.on('raw', (_event: string, name: string | null) => {
+      if (watching && watcher === w && name && isFrameFileName(basename(name))) void settle(basename(name));
+    });
     w.on('error', (err) => log.error({ err: (err as Error).message, dir }, 'folder watch error'));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
     watching = watcher === w;

@@ -21,6 +21,11 @@ export type HeartbeatSenderOptions = {
   fetch?: typeof fetch;
   /** Wall clock, ms since the epoch. */
   wallClock?: () => number;
+  /**
+   * A clock that never steps (ms): what a Retry-After wait is measured on. The wall clock may be put
+   * back by hours when NTP corrects a Pi's clock, which would stretch the wait by as much.
+   */
+  monotonicClock?: () => number;
   log?: Logger;
 };
 
@@ -43,6 +48,7 @@ export function createHeartbeatSender({
   body,
   fetch: fetchImpl = fetch,
   wallClock = Date.now,
+  monotonicClock = () => performance.now(),
   log = silentLogger(),
 }: HeartbeatSenderOptions) {
   let timer: NodeJS.Timeout | null = null;
@@ -51,7 +57,7 @@ export function createHeartbeatSender({
   let lastAcceptedAt: string | null = null;
   let clockOffsetMs: number | null = null;
   const counts = { sent: 0, accepted: 0, failed: 0, skipped: 0, deferred: 0 };
-  /** Wall-clock ms before which no attempt is sent (the server's Retry-After); null: none. */
+  /** Monotonic-clock ms before which no attempt is sent (the server's Retry-After); null: none. */
   let notBefore: number | null = null;
   let failuresInARow = 0;
 
@@ -102,7 +108,7 @@ export function createHeartbeatSender({
         record({ at, accepted: true, http_status: res.status, error: null, ms: ended - started });
       } else {
         const wait = retryAfterMs(res);
-        if (wait !== null) notBefore = ended + wait;
+        if (wait !== null) notBefore = monotonicClock() + wait;
         const error = answer.error ? `${answer.error}: ${answer.message ?? ''}`.trim() : `HTTP ${res.status}`;
         record({ at, accepted: false, http_status: res.status, error, ms: ended - started });
       }
@@ -127,7 +133,7 @@ export function createHeartbeatSender({
       counts.skipped += 1;
       return;
     }
-    if (notBefore !== null && wallClock() < notBefore) {
+    if (notBefore !== null && monotonicClock() < notBefore) {
       counts.deferred += 1;
       return;
     }
@@ -163,7 +169,8 @@ export function createHeartbeatSender({
       last,
       last_accepted_at: lastAcceptedAt,
       clock_offset_ms: clockOffsetMs,
-      deferred_until: notBefore === null ? null : new Date(notBefore).toISOString(),
+      deferred_until:
+        notBefore === null ? null : new Date(wallClock() + notBefore - monotonicClock()).toISOString(),
       ...counts,
     }),
   };

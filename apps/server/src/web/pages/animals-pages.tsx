@@ -1,3 +1,4 @@
+import type { TransactionSql } from 'postgres';
 import {
   type AnimalInput,
   type AnimalRow,
@@ -256,7 +257,13 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
     const values = readValues(form);
     const done = await attempt(async () => {
       const input = validated(animalCreateSchema, animalInput(values));
-      const claim = { form: 'animal', userId: principal.userId, token: createTokenOf(form) } as const;
+      const claim = {
+        form: 'animal',
+        userId: principal.userId,
+        token: createTokenOf(form),
+        landsOn: async (tx: TransactionSql, id: string) =>
+          (await findAnimal(tx, principal, id)) !== undefined,
+      } as const;
       return createOnce(sql, claim, (tx) =>
         createAnimal(tx, principal, input as AnimalInput & { farm_id: string; tag_id: string }),
       );

@@ -13,8 +13,10 @@ import { pageClient } from './test-page-client.ts';
 
 let admin: SeedUser;
 let other: SeedUser;
+let tech: SeedUser;
 let farmId: string;
 let deviceId: string;
+let otherDeviceId: string;
 const ctx = useTestApp(
   {},
   {
@@ -23,6 +25,11 @@ const ctx = useTestApp(
       other = await seedUser(db.sql, 'other-admin@example.com', ['admin']);
       farmId = await seedFarm(db.sql, 'Seed Farm');
       deviceId = await seedDevice(db.sql, 'CTI-0001', farmId);
+      otherDeviceId = await seedDevice(db.sql, 'CTI-0002', farmId);
+      const techFarm = await seedFarm(db.sql, 'Tech Farm');
+      tech = await seedUser(db.sql, 'tech@example.com', ['technician'], {
+        farms: [{ id: farmId }, { id: techFarm }],
+      });
     },
   },
 );
@@ -229,6 +236,48 @@ describe('a used token is remembered', () => {
     });
     assert.equal(cross.status, 409, cross.html);
     assert.equal((await announcementsTitled('Cross token')).length, 0);
+  });
+
+  test('a calibration form re-sent to another device\'s address is refused, not answered "set" for a device it never touched', async () => {
+    const client = await pageClient(ctx.server.app, admin.email);
+    const fields = {
+      pixel_spacing_mm: '0.31',
+      valid_from: '2025-02-01',
+      note: 'A only',
+      _create_token: token(),
+    };
+    assert.equal((await client.post(`/fleet/${deviceId}/calibration`, fields)).status, 303);
+    const moved = await client.post(`/fleet/${otherDeviceId}/calibration`, fields);
+    assert.equal(moved.status, 409, `${moved.status} ${moved.location}`);
+    assert.match(moved.html, already);
+    const [onB] =
+      await sql()`SELECT count(*)::int AS n FROM device_calibrations WHERE device_id = ${otherDeviceId}`;
+    assert.equal(onB!.n, 0);
+  });
+
+  test('a group or animal form re-sent after its user lost the farm is refused like a fresh one, not sent to a page they may no longer see', async () => {
+    const client = await pageClient(ctx.server.app, tech.email);
+    const cases: { page: string; fields: Record<string, string> }[] = [
+      { page: '/groups', fields: { farm_id: farmId, name: 'Lost access group' } },
+      { page: '/animals', fields: { farm_id: farmId, tag_id: 'LOST-1' } },
+    ];
+    for (const { page, fields } of cases) {
+      const sent = { ...fields, _create_token: token() };
+      const made = await client.post(page, sent);
+      assert.equal(made.status, 303, `${page}: ${made.html}`);
+      await sql()`DELETE FROM user_farms WHERE user_id = ${tech.id} AND farm_id = ${farmId}`;
+      try {
+        const again = await client.post(page, sent);
+        // These pages answer every refusal with the form again, as a 422 (their conflicts too).
+        assert.equal(again.status, 422, `${page}: ${again.status} ${again.location}`);
+        assert.match(again.html, already);
+        assert.doesNotMatch(again.html, new RegExp(/\/([0-9a-f-]{36})\?/.exec(made.location ?? '')![1]!));
+      } finally {
+        await sql()`INSERT INTO user_farms (user_id, farm_id) VALUES (${tech.id}, ${farmId})`;
+      }
+      // Access back: the same re-send lands on its row again.
+      assert.equal((await client.post(page, sent)).location, made.location);
+    }
   });
 });
 

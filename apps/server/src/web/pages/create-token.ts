@@ -67,21 +67,30 @@ export const alreadySubmitted = () =>
   new HttpError(
     409,
     'form_already_submitted',
-    'this form was already submitted, and what it made has since been deleted or was made by another form: nothing was saved this time. Open the page again for a new form',
+    'this form was already submitted, and what it made has since been deleted, is no longer yours to see, or was made by another form: nothing was saved this time. Open the page again for a new form',
   );
 
 /**
  * Runs `create` (in a transaction) once per (user, token): returns the new row's id, or the id the
  * first submit of this token made while that row still exists; a token whose row is gone, or that
- * was used on another form, is a 409 `form_already_submitted` and nothing is written. Without a
- * token `create` simply runs. A failure inside `create` rolls the claim back with the row.
+ * was used on another form, is a 409 `form_already_submitted` and nothing is written. So is a re-send
+ * that `landsOn` refuses: the row is no longer the user's to see (they lost its farm), or was made
+ * for another target (a calibration form re-sent to another device's address) — answering "created"
+ * there would send them to a page they may not see, or say "set" of something never touched.
+ * Without a token `create` simply runs. A failure inside `create` rolls the claim back with the row.
  */
 export async function createOnce(
   sql: Sql,
-  claim: { form: CreateForm; userId: string; token: string | undefined },
+  claim: {
+    form: CreateForm;
+    userId: string;
+    token: string | undefined;
+    /** Whether this request may land on `id`, the row the token made; default: yes. */
+    landsOn?: (tx: TransactionSql, id: string) => Promise<boolean>;
+  },
   create: (tx: TransactionSql) => Promise<string>,
 ): Promise<string> {
-  const { form, userId, token } = claim;
+  const { form, userId, token, landsOn } = claim;
   return sql.begin(async (tx) => {
     if (token === undefined) return create(tx);
     const hash = createHash('sha256').update(token).digest();
@@ -97,7 +106,7 @@ export async function createOnce(
       SELECT form, row_id FROM form_submissions WHERE user_id = ${userId} AND token_hash = ${hash}`;
     if (!used || used.form !== form || used.row_id === null) throw alreadySubmitted();
     const [row] = await tx`SELECT 1 FROM ${tx(FORM_TABLES[form])} WHERE id = ${used.row_id}`;
-    if (!row) throw alreadySubmitted();
+    if (!row || (landsOn && !(await landsOn(tx, used.row_id)))) throw alreadySubmitted();
     return used.row_id;
   });
 }

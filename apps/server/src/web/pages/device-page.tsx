@@ -1,3 +1,4 @@
+import type { TransactionSql } from 'postgres';
 import { listDevices } from '../../access/device-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import {
@@ -298,7 +299,15 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
       const body = validated(CALIBRATION_BODY, calibrationBody(values));
       const input = calibrationInput(body);
       const userId = userOf(c).userId;
-      const claim = { form: 'calibration', userId, token: createTokenOf(form) } as const;
+      const claim = {
+        form: 'calibration',
+        userId,
+        token: createTokenOf(form),
+        // The same form re-sent to another device's address made nothing there.
+        landsOn: async (tx: TransactionSql, made: string) =>
+          (await tx`SELECT 1 FROM device_calibrations WHERE id = ${made} AND device_id = ${deviceId}`)
+            .length > 0,
+      } as const;
       return setCalibration(sql, device, input, userId, body.regrade === true, async (work) => {
         let made: RecordedCalibration | undefined;
         await createOnce(sql, claim, async (tx) => {

@@ -1,3 +1,4 @@
+import type { TransactionSql } from 'postgres';
 import { listAnimals } from '../../access/animal-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import {
@@ -266,7 +267,12 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
     const done = await attempt(async () => {
       const input = validated(groupCreateSchema, groupInput(values));
       const principal = userOf(c);
-      const claim = { form: 'group', userId: principal.userId, token: createTokenOf(form) } as const;
+      const claim = {
+        form: 'group',
+        userId: principal.userId,
+        token: createTokenOf(form),
+        landsOn: async (tx: TransactionSql, id: string) => (await findGroup(tx, principal, id)) !== undefined,
+      } as const;
       return createOnce(sql, claim, (tx) =>
         createGroup(tx, principal, input as GroupInput & { farm_id: string; name: string }),
       );

@@ -453,3 +453,25 @@ describe('folder source: a writer that resumes a file after it was taken (one fr
     assert.equal(frames.length, 2);
   });
 });
+
+describe('folder source: a console writing a new name for every frame', () => {
+  test('the names remembered (frames taken, sidecars used) stay bounded', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-folder-names-'));
+    const frames: Frame[] = [];
+    const source = createFolderSource({ dir, stableMs: 150, pollMs: 25, rememberNames: 3 });
+    source.onFrame((f) => frames.push(f));
+    await source.start();
+    try {
+      for (let i = 0; i < 8; i++) {
+        writeFileSync(join(dir, `unique-${i}.json`), JSON.stringify({ depth_cm: 10 + i }));
+        writeFileSync(join(dir, `unique-${i}.png`), await png(20 + i));
+        await waitFor(() => frames.length === i + 1, { what: `frame ${i}` });
+        assert.equal(frames[i]!.acquisition.depthCm, 10 + i, 'each frame still gets its own sidecar');
+      }
+      assert.deepEqual(source.rememberedNames(), { taken: 3, sidecars: 3 });
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -20,6 +20,8 @@ export type FolderSourceOptions = {
   now?: () => number;
   /** Larger images are refused from their header, before decoding (default MAX_FRAME_PIXELS). */
   maxPixels?: number;
+  /** How many file names each memory keeps (frames taken, sidecars used); default 1024. */
+  rememberNames?: number;
 };
 
 /**
@@ -99,8 +101,18 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 /** What the last frame taken from a file name was: to tell a writer that resumed from a new export. */
 type Taken = { length: number; bytes: string; pixels: string; file: Stats };
-/** Names remembered for that (a console writing unique names would otherwise grow the map for ever). */
-const TAKEN_NAMES = 1024;
+/**
+ * File names remembered per map (frames taken, sidecars used): a console writing unique names would
+ * otherwise grow them for ever. Only a name reused after this many others is forgotten.
+ */
+const REMEMBERED_NAMES = 1024;
+
+/** Sets `key` as `map`'s most recent entry, dropping the oldest past `limit` (insertion order). */
+function rememberRecent<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value!);
+}
 
 /** Same file, same size, same mtime: nothing was written between the two looks. */
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
@@ -135,8 +147,17 @@ async function readUnchanged(path: string, settled: Stats): Promise<Uint8Array |
  * file — the same frame, completed late, not taken twice. The same bytes written again are a new export,
  * unless inode, size and mtime are all unchanged too: that is an attribute change (chmod, chown), not a write.
  */
-export function createFolderSource(options: FolderSourceOptions): FrameSource {
-  const { dir, stableMs = 300, pollMs = 50, folderCheckMs = 1000, maxPixels = MAX_FRAME_PIXELS } = options;
+export function createFolderSource(
+  options: FolderSourceOptions,
+): FrameSource & { rememberedNames(): { taken: number; sidecars: number } } {
+  const {
+    dir,
+    stableMs = 300,
+    pollMs = 50,
+    folderCheckMs = 1000,
+    maxPixels = MAX_FRAME_PIXELS,
+    rememberNames = REMEMBERED_NAMES,
+  } = options;
   const log = options.log ?? silentLogger();
   const now = options.now ?? (() => performance.now());
   const listeners = createFrameListeners();
@@ -155,6 +176,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
 
   // Per base name, the mtime (ns) of the sidecar the last frame of that name took: a console that
   // reuses one name and writes the image first would otherwise give the new image the old sidecar.
+  // Bounded like `taken` (rememberRecent).
   const usedSidecars = new Map<string, bigint>();
   /** Per file name, the last frame taken from it. */
   const taken = new Map<string, Taken>();
@@ -201,7 +223,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
         log.warn({ sidecar, why: found.missing }, 'taking the frame without its sidecar');
       return {};
     }
-    usedSidecars.set(base, found.mtime);
+    rememberRecent(usedSidecars, base, found.mtime, rememberNames);
     return found.acquisition;
   };
 
@@ -222,11 +244,7 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     return last !== undefined && last.bytes === entry.bytes && sameFile(last.file, entry.file);
   };
 
-  const remember = (name: string, entry: Taken) => {
-    taken.delete(name);
-    taken.set(name, entry);
-    if (taken.size > TAKEN_NAMES) taken.delete(taken.keys().next().value!);
-  };
+  const remember = (name: string, entry: Taken) => rememberRecent(taken, name, entry, rememberNames);
 
   /** Reads, decodes and emits `name` once it has settled (`settled`: the look that found it so). */
   const take = async (name: string, settled: Stats, writesSeen: number) => {
@@ -363,6 +381,8 @@ export function createFolderSource(options: FolderSourceOptions): FrameSource {
     },
     onFrame: listeners.add,
     identity: () => null,
+    /** How many file names the source remembers (for tests: both stay within `rememberNames`). */
+    rememberedNames: () => ({ taken: taken.size, sidecars: usedSidecars.size }),
     status: () => ({
       kind: 'folder',
       connected: watching,

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { RoleName } from '../auth/roles.ts';
 import { setRoles } from '../auth/user-accounts.ts';
@@ -86,7 +87,8 @@ async function refuseLastOwner(
 /**
  * Admin edits of a user. Disabling ends every session at once; the last active admin can neither be
  * disabled nor lose the admin role (409); a farm's only active owner can neither be disabled nor lose
- * the farmer role (409); a co-owner losing the farmer role stops owning. false = no such user.
+ * the farmer role (409); a user losing the farmer role is unlinked from every farm (setRoles), a
+ * co-owner so stops owning. false = no such user; else the farms unlinked, for the caller's log.
  */
 /** A unique violation on users (the operator code) as a 409 naming `/operator_code`; anything else rethrown. */
 export function operatorCodeConflict(err: unknown): never {
@@ -107,7 +109,7 @@ export async function updateUser(
     status?: 'active' | 'disabled';
     operator_code?: string | null;
   },
-): Promise<boolean> {
+): Promise<false | { unlinkedFarms: string[] }> {
   return sql.begin(async (tx) => {
     // Serialise admin changes so two admins cannot demote each other at the same moment.
     await tx`SELECT pg_advisory_xact_lock(hashtext('cti:user-admin-changes'))`;
@@ -141,9 +143,15 @@ export async function updateUser(
     } catch (err) {
       operatorCodeConflict(err);
     }
-    if (losesFarmer) await tx`UPDATE user_farms SET is_owner = false WHERE user_id = ${id} AND is_owner`;
-    if (input.roles) await setRoles(tx, id, input.roles);
+    // Losing the farmer role unlinks every farm (setRoles), so a co-owner stops owning too.
+    const unlinkedFarms = input.roles ? await setRoles(tx, id, input.roles) : [];
     if (input.status === 'disabled') await tx`DELETE FROM sessions WHERE user_id = ${id}`;
-    return true;
+    return { unlinkedFarms };
   });
+}
+
+/** Logs the farm links a role change removed (updateUser), so an operator can see why access ended. */
+export function logUnlinked(log: Logger, userId: string, farmIds: readonly string[]): void {
+  if (farmIds.length > 0)
+    log.info({ user_id: userId, farm_ids: farmIds }, 'farmer role removed: farm links removed');
 }

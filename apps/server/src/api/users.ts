@@ -1,5 +1,11 @@
 import type { Sql, TransactionSql } from 'postgres';
-import { findUser, listUsers, operatorCodeConflict, updateUser } from '../access/user-queries.ts';
+import {
+  findUser,
+  listUsers,
+  logUnlinked,
+  operatorCodeConflict,
+  updateUser,
+} from '../access/user-queries.ts';
 import { hashPassword } from '../auth/password-hash.ts';
 import { checkPasswordPolicy } from '../auth/password-policy.ts';
 import type { RoleName } from '../auth/roles.ts';
@@ -89,7 +95,7 @@ export async function resetUserPassword(
 }
 
 /** /users: account administration (admins only). */
-export function userRoutes({ sql, config, sessions }: ApiDeps): ApiRoute[] {
+export function userRoutes({ sql, config, sessions, log }: ApiDeps): ApiRoute[] {
   const found = async (id: string) => {
     const u = await findUser(sql, id);
     if (!u) throw notFound('user');
@@ -163,7 +169,9 @@ export function userRoutes({ sql, config, sessions }: ApiDeps): ApiRoute[] {
       body: userPatchSchema,
       responses: { 200: { description: 'The user', schema: ref('User') } },
       async handler({ c, params, body }) {
-        if (!(await updateUser(sql, params.id!, body))) throw notFound('user');
+        const done = await updateUser(sql, params.id!, body);
+        if (!done) throw notFound('user');
+        logUnlinked(log, params.id!, done.unlinkedFarms);
         return c.json(await found(params.id!));
       },
     }),

@@ -38,10 +38,28 @@ export function emailTaken(): HttpError {
   });
 }
 
-/** Replaces a user's roles. */
-export async function setRoles(sql: Sql | TransactionSql, userId: string, roles: readonly RoleName[]) {
-  await sql`DELETE FROM user_roles WHERE user_id = ${userId}`;
+/**
+ * Replaces a user's roles. A user who loses the farmer role loses every farm link too (`user_farms`),
+ * in the caller's transaction: a farmer's farm access follows the role, so a farmer made technician
+ * does not become a technician of the farms they only read, and giving the role back restores nothing
+ * (an admin links the farms again). Every path that changes roles (API, pages, CLI, approval) comes
+ * through here. Returns the farms unlinked, for the caller's log.
+ *
+ * @example const unlinked = await setRoles(tx, userId, ['technician']); // → ['<farm id>', …]
+ */
+export async function setRoles(
+  sql: Sql | TransactionSql,
+  userId: string,
+  roles: readonly RoleName[],
+): Promise<string[]> {
+  const removed = await sql<{ name: string }[]>`
+    DELETE FROM user_roles ur USING roles r WHERE ur.user_id = ${userId} AND r.id = ur.role_id RETURNING r.name`;
   await sql`
     INSERT INTO user_roles (user_id, role_id)
     SELECT ${userId}, id FROM roles WHERE name = ANY(${[...roles]}::text[])`;
+  if (roles.includes('farmer') || !removed.some((r) => r.name === 'farmer')) return [];
+  const unlinked = await sql<
+    { farm_id: string }[]
+  >`DELETE FROM user_farms WHERE user_id = ${userId} RETURNING farm_id`;
+  return unlinked.map((r) => r.farm_id);
 }

@@ -10,13 +10,14 @@ export type DeviceNotificationType =
 export type DeviceRef = { id: string; device_code: string; label: string | null };
 
 /**
- * Tell admins and technicians that a device health episode started. Keyed by the episode
+ * Tell admins, and the technicians who see the device (those of its farm; every technician for an
+ * unassigned device), that a device health episode started. Keyed by the episode
  * (`<type>:<device id>:<episode start>`), so however often it is called — a retried transaction, two
  * replicas — each user gets it once per episode. Call inside the transaction that records the episode.
  *
  * @example await notifyDeviceEpisode(tx, { type: 'device_silent', device, since: lastHeard, details: {} });
  */
-export function notifyDeviceEpisode(
+export async function notifyDeviceEpisode(
   sql: Sql | TransactionSql,
   {
     type,
@@ -25,6 +26,8 @@ export function notifyDeviceEpisode(
     details,
   }: { type: DeviceNotificationType; device: DeviceRef; since: Date; details: Record<string, unknown> },
 ): Promise<number> {
+  // The device's farm now, as the read-time rule (visibleDevice) will judge it.
+  const [row] = await sql<{ farm_id: string | null }[]>`SELECT farm_id FROM devices WHERE id = ${device.id}`;
   return notifyUsers(sql, {
     type,
     dedupeKey: `${type}:${device.id}:${since.toISOString()}`,
@@ -35,6 +38,6 @@ export function notifyDeviceEpisode(
       since: since.toISOString(),
       ...details,
     },
-    audience: { roles: ['admin', 'technician'] },
+    audience: { roles: ['admin'], technicians: { farmId: row?.farm_id ?? null } },
   });
 }

@@ -20,15 +20,12 @@ export type GradingResultInput = {
 
 export type WrittenResult = { resultId: string; createdAt: Date };
 
-/** Admins and technicians hear of rejections and failures; the farm also hears of its rejected scans. */
-const STAFF = ['admin', 'technician'] as const;
-
 /**
  * Records one grading in ONE transaction: the job done (only while this worker still holds it —
  * otherwise LeaseLostError and nothing is written), the `grading_results` row (one per job: the
  * UNIQUE grading_job_id), the overlay and mask assets and their links, the scan `graded`, a `graded`
- * scan event, and notifications (`scan_graded` to the farm; `scan_rejected` to staff and the farm for
- * grade R), each at most once per user per event.
+ * scan event, and notifications (`scan_graded` to the farm; `scan_rejected` to admins and the farm's
+ * users for grade R), each at most once per user per event.
  */
 export async function writeGradingResult(sql: Sql, input: GradingResultInput): Promise<WrittenResult> {
   return sql.begin(async (tx) => {
@@ -94,7 +91,8 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
         type: 'scan_rejected',
         dedupeKey: `scan_rejected:${resultId}`,
         payload: summary,
-        audience: { farmId: scan.farmId, roles: STAFF },
+        // The farm's users (its technicians among them) and admins.
+        audience: { farmId: scan.farmId, roles: ['admin'] },
       });
     }
     return { resultId, createdAt: result.created_at };
@@ -111,7 +109,7 @@ export type FailureInput = {
 
 /**
  * A job that failed for good, in ONE transaction: the job `failed` with the reason, a `grading_failed`
- * scan event, `grading_failed` notifications to admins and technicians, and the scan `error` — unless
+ * scan event, `grading_failed` notifications to admins and the scan farm's technicians, and the scan `error` — unless
  * an earlier grading of it stands (a failed regrade leaves the scan graded with its latest result).
  * Returns false (and writes nothing) when the job was no longer this caller's to fail.
  */
@@ -145,7 +143,8 @@ export async function writeGradingFailure(sql: Sql, input: FailureInput): Promis
       type: 'grading_failed',
       dedupeKey: `grading_failed:${input.job.id}`,
       payload,
-      audience: { roles: STAFF },
+      // Admins and the scan farm's technicians (none for a scan without a farm: only admins see it).
+      audience: { roles: ['admin'], ...(scan!.farm_id ? { technicians: { farmId: scan!.farm_id } } : {}) },
     });
     return true;
   });

@@ -200,7 +200,8 @@ export async function createGradingRig({
   };
   const users = {
     admin: await user('admin@example.com', 'admin'),
-    technician: await user('tech@example.com', 'technician'),
+    // Assigned to the farm: farm-scoped notifications go to that farm's technicians only.
+    technician: await user('tech@example.com', 'technician', farm!.id),
     farmer: await user('farmer@example.com', 'farmer', farm!.id),
     otherFarmer: await user('other@example.com', 'farmer', other!.id),
   };

@@ -122,8 +122,8 @@ describe('grading a scan end to end', () => {
 
     const graded = await notificationsOf('scan_graded');
     assert.deepEqual(
-      graded.map((n) => n.user_id),
-      [rig.users.farmer],
+      graded.map((n) => n.user_id).sort(),
+      [rig.users.farmer, rig.users.technician].sort(),
       'every user of the scan farm, nobody else',
     );
     assert.deepEqual(

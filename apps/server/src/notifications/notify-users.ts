@@ -4,12 +4,21 @@ import type { Sql, TransactionSql } from 'postgres';
 export type RoleName = 'admin' | 'technician' | 'farmer';
 
 /**
- * Who receives a notification: the union of every user linked to `farmId` through `user_farms` and
- * every user holding one of `roles`, active accounts only. A null/absent farm adds nobody.
+ * Who receives a notification: the union of every user linked to `farmId` through `user_farms`, every
+ * user holding one of `roles`, and the `technicians` who may see what it is about; active accounts
+ * only. A null/absent farm adds nobody. Write a notification only for users who may read it (the
+ * read-time filter, visibleNotification, is defence in depth): a farm's event never goes to every
+ * technician, only to those of that farm.
  */
 export type NotificationAudience = {
   farmId?: string | null;
   roles?: readonly RoleName[];
+  /**
+   * Technicians, as the access rules let them see it: `{ farmId }` those linked to that farm;
+   * `{ farmId: null }` every technician (an unassigned device, which all of them see). Leave it out
+   * for a scan without a farm: only admins see that.
+   */
+  technicians?: { farmId: string | null };
   /** Left out of the audience: the person whose own action it is (a correction by hand). */
   exceptUserId?: string | null;
 };
@@ -41,12 +50,22 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
   const farmId = input.audience.farmId ?? null;
   const roles = [...(input.audience.roles ?? [])];
   const except = input.audience.exceptUserId ?? null;
+  const techs = input.audience.technicians;
+  const techScope =
+    techs === undefined
+      ? sql`FALSE`
+      : techs.farmId === null
+        ? sql`TRUE`
+        : sql`ur.user_id IN (SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${techs.farmId}::uuid)`;
   const rows = await sql<{ user_id: string }[]>`
     WITH recipients AS (
       SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${farmId}::uuid
       UNION
       SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
       WHERE r.name = ANY(${roles}::text[])
+      UNION
+      SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+      WHERE r.name = 'technician' AND ${techScope}
     ), inserted AS (
       INSERT INTO notifications (user_id, type, payload, dedupe_key)
       SELECT r.user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey}

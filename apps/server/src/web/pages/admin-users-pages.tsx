@@ -1,6 +1,6 @@
 import { listFarms } from '../../access/farm-queries.ts';
 import { addMember, removeMember } from '../../access/membership-queries.ts';
-import { findUser, listUsers, type UserRow, updateUser } from '../../access/user-queries.ts';
+import { findUser, listUsers, logUnlinked, type UserRow, updateUser } from '../../access/user-queries.ts';
 import { UUID_RE } from '../../api/request-validation.ts';
 import {
   createUserAccount,
@@ -352,6 +352,7 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
     const done = await attempt(async () => updateUser(sql, id, validated(userPatchSchema, body)), LABELS);
     if (!done.ok) return renderUser(c, id, { edit: { values, errors: done.errors } }, done.status);
     if (!done.value) throw pageNotFound();
+    logUnlinked(deps.log, id, done.value.unlinkedFarms);
     return redirectDone(c, `/admin/users/${id}`, 'user-saved');
   });
 

@@ -137,7 +137,14 @@ export const agentConfigSchema = {
       pattern: DEVICE_CODE_PATTERN,
       'x-expected': 'a device code: 1-63 of a-z 0-9 _ -, starting with a letter or digit',
     },
-    operator_id: { type: ['string', 'null'], minLength: 1, maxLength: 128 },
+    // Not only spaces: a blank operator on every capture is no operator at all (meta.json: 1-128 chars).
+    operator_id: {
+      type: ['string', 'null'],
+      minLength: 1,
+      maxLength: 128,
+      pattern: '\\S',
+      'x-expected': 'an operator id: 1-128 characters, not only spaces',
+    },
     farm_id: { type: ['string', 'null'], format: 'uuid', 'x-expected': 'a farm uuid or null' },
     data_dir: path,
     source,

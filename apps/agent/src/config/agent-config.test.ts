@@ -121,6 +121,20 @@ test('CTI_OPERATOR_ID empty is unset; over 128 characters is refused at start, n
   );
 });
 
+test('an operator id of only spaces is unset in CTI_OPERATOR_ID and refused in the file, naming the key', () => {
+  const file = { ...minimal, operator_id: 'tech-file' };
+  assert.equal(resolveConfig(file, { CTI_OPERATOR_ID: '   ' }).operatorId, 'tech-file');
+  assert.equal(resolveConfig(minimal, { CTI_OPERATOR_ID: ' \t ' }).operatorId, null);
+  for (const blank of [' ', '   ', '\t\n']) {
+    assert.throws(
+      () => resolveConfig({ ...minimal, operator_id: blank }, {}, '/etc/cti/agent.json'),
+      (e: unknown) => e instanceof ConfigError && /\/operator_id: must be an operator id/.test(e.message),
+      JSON.stringify(blank),
+    );
+  }
+  assert.equal(resolveConfig({ ...minimal, operator_id: 'Tech 7' }).operatorId, 'Tech 7');
+});
+
 test('gpio trigger defaults: active-low, 30 ms debounce, 1.5 s lockout, 3 s long press', () => {
   const c = resolveConfig({ ...minimal, trigger: { kind: 'gpio', bcm: 17 } });
   assert.deepEqual(c.trigger, {

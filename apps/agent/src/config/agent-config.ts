@@ -143,12 +143,13 @@ export function loadConfig(
 }
 
 /**
- * CTI_OPERATOR_ID as meta.json's operator_id can hold it: empty (`CTI_OPERATOR_ID=` in the
- * EnvironmentFile) is unset; over 128 characters is a ConfigError. Unchecked, either made every capture
- * an InvalidMetaError (operator_id is 1-128 characters).
+ * CTI_OPERATOR_ID as meta.json's operator_id can hold it: empty or only spaces (`CTI_OPERATOR_ID=` or
+ * `CTI_OPERATOR_ID=  ` in the EnvironmentFile) is unset; over 128 characters is a ConfigError. Unchecked,
+ * a long one made every capture an InvalidMetaError (operator_id is 1-128 characters) and a blank one
+ * stamped every capture with a blank operator.
  */
 function operatorFromEnv(value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined;
+  if (value === undefined || value.trim() === '') return undefined;
   if ([...value].length > 128)
     throw new ConfigError(`CTI_OPERATOR_ID is ${[...value].length} characters; meta.json allows at most 128`);
   return value;

@@ -1,4 +1,4 @@
-import { BUCKET_PATTERN, DEVICE_CODE_PATTERN } from './patterns.ts';
+import { BUCKET_PATTERN, DEVICE_CODE_PATTERN, REGION_EXPECTED, REGION_PATTERN } from './patterns.ts';
 
 // The capture agent's config file (/etc/cti/agent.json), owned by the agent (apps/agent/src/config).
 // Closed objects (additionalProperties false): a misspelt key on a Pi in a
@@ -212,7 +212,7 @@ export const agentConfigSchema = {
       additionalProperties: false,
       properties: {
         bucket: { type: 'string', pattern: BUCKET_PATTERN, 'x-expected': 'an S3 bucket name' },
-        region: { type: 'string', minLength: 1 },
+        region: { type: 'string', pattern: REGION_PATTERN, 'x-expected': REGION_EXPECTED },
         endpoint: { type: ['string', 'null'], format: 'uri' },
         force_path_style: { type: 'boolean' },
         concurrency: { type: 'integer', minimum: 1, maximum: 16 },

@@ -83,6 +83,11 @@ test('bad configuration exits 1 naming the setting; bad usage exits 2 with the u
   const usage = await run(['frobnicate'], env());
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /unknown command "frobnicate"[\s\S]*Usage:/);
+  for (const args of [['--x'], ['status', '--x']]) {
+    const unknown = await run(args, env());
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^cti-relay: unknown option "--x"\n\nUsage:/, args.join(' '));
+  }
   const watchWithoutBucket = await run(['watch'], env());
   assert.equal(watchWithoutBucket.code, 1);
   assert.match(watchWithoutBucket.stderr, /CTI_RELAY_BUCKET: is required for watch/);

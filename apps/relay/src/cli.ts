@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
 import { text as readStream } from 'node:stream/consumers';
-import { parseArgs } from 'node:util';
+import type { parseArgs } from 'node:util';
+import { parseCliArgs } from '@cti/contracts/cli-args';
 import { createLogger, type Logger, onShutdown, startsWithCalendarDate } from '@cti/runtime';
 import { pino } from 'pino';
 import { systemClock } from './clock.ts';
@@ -204,7 +205,7 @@ class UsageError extends Error {}
 class InputError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
-  const { values: flags, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+  const { values: flags, positionals } = parseCliArgs({ args: argv, options, allowPositionals: true });
   const [command, ...rest] = positionals;
   if (flags.help || command === undefined || command === 'help') {
     process.stdout.write(`${USAGE}\n`);

@@ -43,6 +43,31 @@ test('every bad setting is named at once', () => {
   );
 });
 
+test('AWS_REGION / AWS_DEFAULT_REGION must be a region name, named with its value', () => {
+  for (const region of ['ca-central-1', 'us-east-1', 'default', 'garage', 'auto']) {
+    assert.equal(loadRelayConfig({ ...base, AWS_REGION: region }).region, region);
+  }
+  for (const region of ['us east 1', 'ca-central-1\u0007', 'eu/west', '-east', 'x'.repeat(64)]) {
+    assert.throws(
+      () => loadRelayConfig({ ...base, AWS_REGION: region }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.problems.some(
+          (p) =>
+            p.startsWith('AWS_REGION: must be an S3 region name') &&
+            p.endsWith(`got ${JSON.stringify(region)}`),
+        ),
+      JSON.stringify(region),
+    );
+  }
+  assert.throws(
+    () => loadRelayConfig({ ...base, AWS_REGION: undefined, AWS_DEFAULT_REGION: 'eu west' }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.problems.some((p) => p.startsWith('AWS_DEFAULT_REGION: must be an S3 region name')),
+  );
+});
+
 test('a Secrets Manager id replaces the inline secrets', () => {
   const config = loadRelayConfig({
     ...base,

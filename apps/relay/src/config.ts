@@ -1,3 +1,5 @@
+import { REGION_EXPECTED, REGION_PATTERN } from '@cti/contracts';
+
 /** The relay's settings, read from the environment once at start-up (see README "Configuration"). */
 export interface RelayConfig {
   /** Where signed webhooks go, e.g. http://127.0.0.1:8080/ingest/webhook. */
@@ -114,8 +116,12 @@ export function loadRelayConfig(env: Env): RelayConfig {
   }
   const s3Endpoint = url('S3_ENDPOINT', get('S3_ENDPOINT'));
   // AWS itself needs the bucket's region; an S3-compatible store accepts any signing region.
-  const region = get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? (s3Endpoint ? 'us-east-1' : undefined);
+  const regionName = get('AWS_REGION') !== undefined ? 'AWS_REGION' : 'AWS_DEFAULT_REGION';
+  const region = get(regionName) ?? (s3Endpoint ? 'us-east-1' : undefined);
   if (region === undefined) problems.push('AWS_REGION: is required when S3_ENDPOINT is not set');
+  else if (!new RegExp(REGION_PATTERN).test(region)) {
+    problems.push(`${regionName}: must be ${REGION_EXPECTED}, got ${JSON.stringify(region)}`);
+  }
   const budgetMs = int('CTI_RELAY_BUDGET_MS', 60_000, 0, 15 * 60_000);
   const httpTimeoutMs = int('CTI_RELAY_HTTP_TIMEOUT_MS', 10_000, 100, 120_000);
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,4 +1,4 @@
-import { BUCKET_PATTERN, DEVICE_CODE_PATTERN } from './patterns.ts';
+import { BUCKET_PATTERN, DEVICE_CODE_PATTERN, REGION_EXPECTED, REGION_PATTERN } from './patterns.ts';
 
 // The capture agent's config file (/etc/cti/agent.json), owned by the agent (apps/agent/src/config).
 // Closed objects (additionalProperties false): a misspelt key on a Pi in a
@@ -137,7 +137,14 @@ export const agentConfigSchema = {
       pattern: DEVICE_CODE_PATTERN,
       'x-expected': 'a device code: 1-63 of a-z 0-9 _ -, starting with a letter or digit',
     },
-    operator_id: { type: ['string', 'null'], minLength: 1, maxLength: 128 },
+    // Not only spaces: a blank operator on every capture is no operator at all (meta.json: 1-128 chars).
+    operator_id: {
+      type: ['string', 'null'],
+      minLength: 1,
+      maxLength: 128,
+      pattern: '\\S',
+      'x-expected': 'an operator id: 1-128 characters, not only spaces',
+    },
     farm_id: { type: ['string', 'null'], format: 'uuid', 'x-expected': 'a farm uuid or null' },
     data_dir: path,
     source,
@@ -205,7 +212,7 @@ export const agentConfigSchema = {
       additionalProperties: false,
       properties: {
         bucket: { type: 'string', pattern: BUCKET_PATTERN, 'x-expected': 'an S3 bucket name' },
-        region: { type: 'string', minLength: 1 },
+        region: { type: 'string', pattern: REGION_PATTERN, 'x-expected': REGION_EXPECTED },
         endpoint: { type: ['string', 'null'], format: 'uri' },
         force_path_style: { type: 'boolean' },
         concurrency: { type: 'integer', minimum: 1, maximum: 16 },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCliArgs, UnknownOptionError } from './cli-args.ts';
 import { validateMeta } from './meta.ts';
 import { metaSchema } from './meta-schema.ts';
 import { formatProblem, type ValidationResult } from './problems.ts';
@@ -71,7 +71,7 @@ const kinds: Record<string, { validate: (data: unknown) => ValidationResult<unkn
 };
 
 function validateCommand(io: CliIo, args: string[]): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const { positionals } = parseCliArgs({ args, allowPositionals: true, strict: true });
   const [kind = '', file, ...rest] = positionals;
   const entry = kinds[kind];
   if (!entry || file === undefined || rest.length > 0)
@@ -92,7 +92,7 @@ function validateCommand(io: CliIo, args: string[]): number {
 }
 
 function signCommand(io: CliIo, args: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
     strict: true,
@@ -127,6 +127,7 @@ export function runCli(argv: readonly string[], io: CliIo = processIo): number {
     }
     if (command === 'validate') return validateCommand(io, args);
     if (command === 'sign') return signCommand(io, args);
+    if (command?.startsWith('-')) throw new UnknownOptionError(command);
     throw new UsageFailure(
       command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`,
     );

@@ -112,6 +112,15 @@ describe('cti-contracts validate', () => {
     });
   }
 
+  test('an unknown option is one short line naming it, then the usage, exit 2', () => {
+    for (const args of [['--x'], ['validate', '--x', 'meta', 'a.json'], ['sign', '--x', 'body.json']]) {
+      const r = run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^cti-contracts: unknown option "--x"\nUsage:\n/, args.join(' '));
+    }
+  });
+
   test('--help prints usage to stdout, exit 0', () => {
     const r = run(['--help']);
     assert.equal(r.code, 0);

@@ -27,6 +27,16 @@ export const UTC_TIMESTAMP_PATTERN =
 /** S3 bucket name (the general-purpose bucket rules: 3-63 chars, lowercase, digits, dots, hyphens). */
 export const BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
 
+/**
+ * An S3 signing region: AWS's `ca-central-1`, and the free names S3-compatible stores use (`default`,
+ * `garage`, `auto`). Letters, digits and hyphens, 1-63, no leading hyphen: no space or control
+ * character can reach the SDK's signature or endpoint host.
+ */
+export const REGION_PATTERN = '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$';
+
+/** What REGION_PATTERN expects, in words, for error messages. */
+export const REGION_EXPECTED = 'an S3 region name (1-63 letters, digits and hyphens, e.g. ca-central-1)';
+
 /** meta_version within the major version this build reads (1.x.y). */
 export const META_VERSION_1_PATTERN = '^1\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$';
 

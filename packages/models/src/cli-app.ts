@@ -1,5 +1,5 @@
 import { rm, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from '@cti/contracts/cli-args';
 import { loadHintModel } from './hint-model.ts';
 import { ImageInputError, toGrayImage } from './image-input.ts';
 import { encodeMaskPng, encodeOverlayPng } from './mask-images.ts';
@@ -38,7 +38,7 @@ function positive(value: string | undefined, flag: string, integer: boolean): nu
 }
 
 function parse(argv: string[]) {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args: argv,
     allowPositionals: true,
     options: {

@@ -130,6 +130,11 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   const usage = await cli(['classify', 'x.png']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /unknown command "classify"/);
+  for (const args of [['--x'], ['hint', 'x.png', '--x']]) {
+    const unknown = await cli(args);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^cti-models: unknown option "--x"\nusage:/, args.join(' '));
+  }
   const viewMask = await cli(['view', join(dir, 'scan.png'), '--mask', join(dir, 'm.png')]);
   assert.equal(viewMask.code, 2);
   assert.match(viewMask.stderr, /only apply to "segment"/);

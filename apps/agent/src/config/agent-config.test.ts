@@ -110,6 +110,41 @@ test('a bad S3 override fails the schema check like the file would, naming the v
   );
 });
 
+test('upload.region and AWS_REGION must be a region name; the error names the key and the value', () => {
+  for (const region of ['ca-central-1', 'us-east-1', 'default', 'garage', 'auto', 'EU-Central-1']) {
+    assert.equal(resolveConfig(minimal, { AWS_REGION: region }).upload.region, region);
+    const file = { ...minimal, upload: { bucket: 'cti-dev', region } };
+    assert.equal(resolveConfig(file).upload.region, region);
+  }
+  for (const region of [
+    ' ',
+    'us east 1',
+    'ca-central-1 ',
+    'ca-central-1\n',
+    'eu\u0000west',
+    '-east',
+    'a/b',
+    'x'.repeat(64),
+  ]) {
+    assert.throws(
+      () => resolveConfig(minimal, { AWS_REGION: region }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes(`AWS_REGION: must be an S3 region name`) &&
+        e.message.includes(`got ${JSON.stringify(region)}`),
+      `AWS_REGION=${JSON.stringify(region)}`,
+    );
+    assert.throws(
+      () => resolveConfig({ ...minimal, upload: { bucket: 'cti-dev', region } }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes(`/upload/region: must be an S3 region name`) &&
+        e.message.includes(`got ${JSON.stringify(region)}`),
+      `upload.region=${JSON.stringify(region)}`,
+    );
+  }
+});
+
 test('CTI_OPERATOR_ID empty is unset; over 128 characters is refused at start, not at every capture', () => {
   const file = { ...minimal, operator_id: 'tech-file' };
   assert.equal(resolveConfig(file, { CTI_OPERATOR_ID: '' }).operatorId, 'tech-file');
@@ -119,6 +154,20 @@ test('CTI_OPERATOR_ID empty is unset; over 128 characters is refused at start, n
     () => resolveConfig(minimal, { CTI_OPERATOR_ID: 'x'.repeat(129) }),
     (e: unknown) => e instanceof ConfigError && /CTI_OPERATOR_ID is 129 characters/.test(e.message),
   );
+});
+
+test('an operator id of only spaces is unset in CTI_OPERATOR_ID and refused in the file, naming the key', () => {
+  const file = { ...minimal, operator_id: 'tech-file' };
+  assert.equal(resolveConfig(file, { CTI_OPERATOR_ID: '   ' }).operatorId, 'tech-file');
+  assert.equal(resolveConfig(minimal, { CTI_OPERATOR_ID: ' \t ' }).operatorId, null);
+  for (const blank of [' ', '   ', '\t\n']) {
+    assert.throws(
+      () => resolveConfig({ ...minimal, operator_id: blank }, {}, '/etc/cti/agent.json'),
+      (e: unknown) => e instanceof ConfigError && /\/operator_id: must be an operator id/.test(e.message),
+      JSON.stringify(blank),
+    );
+  }
+  assert.equal(resolveConfig({ ...minimal, operator_id: 'Tech 7' }).operatorId, 'Tech 7');
 });
 
 test('gpio trigger defaults: active-low, 30 ms debounce, 1.5 s lockout, 3 s long press', () => {

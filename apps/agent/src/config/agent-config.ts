@@ -143,12 +143,13 @@ export function loadConfig(
 }
 
 /**
- * CTI_OPERATOR_ID as meta.json's operator_id can hold it: empty (`CTI_OPERATOR_ID=` in the
- * EnvironmentFile) is unset; over 128 characters is a ConfigError. Unchecked, either made every capture
- * an InvalidMetaError (operator_id is 1-128 characters).
+ * CTI_OPERATOR_ID as meta.json's operator_id can hold it: empty or only spaces (`CTI_OPERATOR_ID=` or
+ * `CTI_OPERATOR_ID=  ` in the EnvironmentFile) is unset; over 128 characters is a ConfigError. Unchecked,
+ * a long one made every capture an InvalidMetaError (operator_id is 1-128 characters) and a blank one
+ * stamped every capture with a blank operator.
  */
 function operatorFromEnv(value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined;
+  if (value === undefined || value.trim() === '') return undefined;
   if ([...value].length > 128)
     throw new ConfigError(`CTI_OPERATOR_ID is ${[...value].length} characters; meta.json allows at most 128`);
   return value;
@@ -180,9 +181,17 @@ function applyOverrides(
   return { merged: { ...(data as Raw), upload: merged }, from };
 }
 
-function describeProblem(problem: Problem, from: Map<string, string>): string {
+/** Keys whose refused value is repeated in the error: an invisible space or control character shows. */
+const SHOW_VALUE: Record<string, (merged: Raw) => unknown> = { '/upload/region': (m) => m.upload?.region };
+
+function describeProblem(problem: Problem, from: Map<string, string>, merged: unknown): string {
+  const value = SHOW_VALUE[problem.pointer]?.(merged as Raw);
+  const message =
+    typeof value === 'string' ? `${problem.message}, got ${JSON.stringify(value)}` : problem.message;
   const name = from.get(problem.pointer);
-  return name ? `${name}: ${problem.message} (overrides ${problem.pointer})` : formatProblem(problem);
+  return name
+    ? `${name}: ${message} (overrides ${problem.pointer})`
+    : formatProblem({ pointer: problem.pointer, message });
 }
 
 export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin = 'config'): AgentConfig {
@@ -192,7 +201,7 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
     const overridden = result.problems.some((p) => from.has(p.pointer));
     throw new ConfigError(
       `invalid agent config ${origin}${overridden ? ' with its environment overrides' : ''}:\n  ` +
-        result.problems.map((p) => describeProblem(p, from)).join('\n  '),
+        result.problems.map((p) => describeProblem(p, from, merged)).join('\n  '),
     );
   }
   const f = result.value;

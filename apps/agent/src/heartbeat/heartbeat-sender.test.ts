@@ -195,18 +195,23 @@ describe('heartbeat sender', () => {
 });
 
 describe('heartbeat sender and a server that says "later"', () => {
-  test('429 with Retry-After: no request until then (attempts due meanwhile are deferred), the clock offset is kept, then it sends again', async () => {
-    let wall = Date.now();
-    let mono = 1_000;
+  /** A sender whose wall and monotonic clocks the test moves by hand (`clock.wall`, `clock.mono`). */
+  const senderOnTestClocks = () => {
+    const clock = { wall: Date.now(), mono: 1_000 };
     const sender = createHeartbeatSender({
       url,
       intervalMs: 60_000,
       timeoutMs: 3000,
       secret,
       body,
-      wallClock: () => wall,
-      monotonicClock: () => mono,
+      wallClock: () => clock.wall,
+      monotonicClock: () => clock.mono,
     });
+    return { sender, clock };
+  };
+
+  test('429 with Retry-After: no request until then (attempts due meanwhile are deferred), the clock offset is kept, then it sends again', async () => {
+    const { sender, clock } = senderOnTestClocks();
     mode = 'accept';
     await sender.sendNow();
     const offset = sender.status().clock_offset_ms;
@@ -216,18 +221,18 @@ describe('heartbeat sender and a server that says "later"', () => {
     await sender.sendNow();
     assert.equal(received.length, before + 1);
     assert.equal(sender.status().last?.http_status, 429);
-    assert.equal(sender.status().deferred_until, new Date(wall + 30_000).toISOString());
+    assert.equal(sender.status().deferred_until, new Date(clock.wall + 30_000).toISOString());
     for (let i = 0; i < 5; i++) {
-      wall += 5000;
-      mono += 5000;
+      clock.wall += 5000;
+      clock.mono += 5000;
       await sender.sendNow();
     }
     assert.equal(received.length, before + 1, 'nothing sent before Retry-After');
     assert.equal(sender.status().deferred, 5);
     assert.equal(sender.status().clock_offset_ms, offset, 'the offset measured before is kept');
     mode = 'accept';
-    wall += 5000; // 30 s after the refusal
-    mono += 5000;
+    clock.wall += 5000; // 30 s after the refusal
+    clock.mono += 5000;
     await sender.sendNow();
     assert.equal(received.length, before + 2);
     assert.equal(sender.status().last?.accepted, true);
@@ -236,31 +241,21 @@ describe('heartbeat sender and a server that says "later"', () => {
   });
 
   test('the wall clock stepping back (NTP correcting a clock that ran ahead) does not stretch Retry-After: the wait is measured on the monotonic clock', async () => {
-    let wall = Date.now();
-    let mono = 1_000;
-    const sender = createHeartbeatSender({
-      url,
-      intervalMs: 60_000,
-      timeoutMs: 3000,
-      secret,
-      body,
-      wallClock: () => wall,
-      monotonicClock: () => mono,
-    });
+    const { sender, clock } = senderOnTestClocks();
     mode = 'limit';
     await sender.sendNow();
     const before = received.length;
-    wall -= 24 * 3600_000; // the clock is put back a day
-    mono += 10_000;
+    clock.wall -= 24 * 3600_000; // the clock is put back a day
+    clock.mono += 10_000;
     await sender.sendNow();
     assert.equal(received.length, before, 'still within Retry-After');
     assert.equal(
       sender.status().deferred_until,
-      new Date(wall + 20_000).toISOString(),
+      new Date(clock.wall + 20_000).toISOString(),
       'said in the wall clock of now',
     );
     mode = 'accept';
-    mono += 20_000; // 30 s after the refusal
+    clock.mono += 20_000; // 30 s after the refusal
     await sender.sendNow();
     assert.equal(received.length, before + 1, 'sent 30 s after the 429, not a day later');
     assert.equal(sender.status().last?.accepted, true);

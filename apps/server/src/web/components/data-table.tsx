@@ -28,6 +28,8 @@ export type DataTableProps<Row> = {
 /**
  * A real table (headers, scope, caption). On a narrow screen app.css turns each row into a card, each
  * cell prefixed by its column name from `data-label` — readable on a phone without sideways scrolling.
+ * Between a phone and a desktop (a tablet, a narrow window) a wide table scrolls sideways in its own
+ * box (`.table-scroll`) instead of widening the page.
  */
 export function DataTable<Row>({
   caption,
@@ -39,19 +41,21 @@ export function DataTable<Row>({
   attrs = {},
 }: DataTableProps<Row>) {
   return (
-    <table class="data-table" id={id} {...attrs}>
-      <caption class={captionHidden ? 'visually-hidden' : undefined}>{caption}</caption>
-      <thead>
-        <tr>
-          {columns.map((c) => (
-            <th scope="col" class={cellClass(c)}>
-              {c.header}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>{rows.map((row) => TableRow({ row, columns, attrs: rowAttrs?.(row) }))}</tbody>
-    </table>
+    <div class="table-scroll">
+      <table class="data-table" id={id} {...attrs}>
+        <caption class={captionHidden ? 'visually-hidden' : undefined}>{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" class={cellClass(c)}>
+                {c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{rows.map((row) => TableRow({ row, columns, attrs: rowAttrs?.(row) }))}</tbody>
+      </table>
+    </div>
   );
 }
 

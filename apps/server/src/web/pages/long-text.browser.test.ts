@@ -107,6 +107,12 @@ for (const [who, width] of [
       assert.equal(res?.status(), 200, path);
       const scrollWidth = (await page.evaluate('document.scrollingElement.scrollWidth')) as number;
       if (scrollWidth > width) wide.push(`${path}: ${scrollWidth} px`);
+      // A table's caption is a line of our words above it, not a column of single letters (on a phone
+      // the table is a stack of cards and its caption once shrank to the width of one character).
+      const captions = (await page.evaluate(`[...document.querySelectorAll('caption:not(.visually-hidden)')]
+        .filter((c) => c.getBoundingClientRect().height > 3 * 1.6 * parseFloat(getComputedStyle(c).fontSize))
+        .map((c) => c.textContent + ': ' + Math.round(c.getBoundingClientRect().height) + ' px high')`)) as string[];
+      for (const c of captions) wide.push(`${path}: caption "${c}"`);
       const injected = await page.evaluate(
         `document.querySelectorAll('script:not([src]), img[src="x"], [onerror], a[href^="javascript" i], main b').length`,
       );

@@ -103,6 +103,13 @@ CTI_WEBHOOK_URL="http://127.0.0.1:$server_port/ingest/webhook" CTI_WEBHOOK_SECRE
   S3_ENDPOINT="http://127.0.0.1:$s3_port" \
   start relay node apps/relay/dist/cli.js watch --bucket "$bucket" --state "$demo/relay-state.json" --poll-ms 500
 
+# The Pi's own key, as an admin issues it (`cti-server device add`): the agent signs its heartbeats with
+# it, so the fleet page shows the demo device live (backlog, disk, clock, probe). The device works on
+# the demo farm.
+(umask 077 && DATABASE_URL="$demo_db_url" node apps/server/dist/main.js device add dev-0001 \
+  --label "Demo Pi (simulated probe)" >"$demo/device-secret" 2>/dev/null)
+psql -X -q "$demo_db_url" -c "UPDATE devices SET farm_id = (SELECT id FROM farms WHERE name = 'Demo Farm') WHERE device_code = 'dev-0001'"
+
 cat >"$demo/agent.json" <<JSON
 {
   "device_code": "dev-0001",
@@ -113,7 +120,8 @@ cat >"$demo/agent.json" <<JSON
   "trigger": { "kind": "none" },
   "gps": { "kind": "fixed", "lat": 43.6532, "lon": -79.3832 },
   "http": { "host": "127.0.0.1", "port": $agent_port },
-  "upload": { "bucket": "$bucket", "region": "us-east-1", "endpoint": "http://127.0.0.1:$s3_port" }
+  "upload": { "bucket": "$bucket", "region": "us-east-1", "endpoint": "http://127.0.0.1:$s3_port" },
+  "heartbeat": { "server_url": "http://127.0.0.1:$server_port", "secret_file": "$demo/device-secret", "interval_s": 15 }
 }
 JSON
 agent=(node apps/agent/dist/cli.js --config "$demo/agent.json")

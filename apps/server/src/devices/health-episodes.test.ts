@@ -21,6 +21,7 @@ function body(o: {
   free?: number | null;
   floor?: number;
   synced?: boolean;
+  source?: string;
   offset?: number | null;
 }): HeartbeatBody {
   return {
@@ -36,7 +37,11 @@ function body(o: {
       quarantined: o.quarantined ?? 0,
     },
     disk: { free_bytes: o.free === undefined ? 50_000 * MB : o.free, floor_bytes: o.floor ?? 200 * MB },
-    clock: { synced: o.synced ?? true, offset_ms: o.offset ?? null },
+    clock: {
+      synced: o.synced ?? true,
+      ...(o.source ? { source: o.source } : {}),
+      offset_ms: o.offset ?? null,
+    },
     probe: { connected: true },
   };
 }
@@ -97,6 +102,18 @@ describe('health episodes', () => {
     });
     assert.deepEqual(run(body({}), none, 6000).started[0]?.details.offset_ms, 6000, 'server-measured skew');
     assert.deepEqual(run(body({ offset: 100 }), none, 6000).started, [], "the device's own figure wins");
+    // An agent that cannot tell whether NTP runs (no timedatectl: a container, no systemd) says
+    // synced: false, source 'unknown'; then the measured offset alone decides.
+    assert.deepEqual(run(body({ synced: false, source: 'unknown', offset: -156 })).started, []);
+    assert.equal(
+      run(body({ synced: false, source: 'unknown', offset: -5001 })).started[0]?.type,
+      'device_clock_unsynced',
+    );
+    assert.equal(
+      run(body({ synced: false, source: 'unsynchronized', offset: 10 })).started[0]?.type,
+      'device_clock_unsynced',
+      'NTP known to be off: an episode even while the clock is still right',
+    );
     const open = { ...none, device_clock_unsynced: t0 };
     assert.deepEqual(run(body({ offset: 2600 }), open).state, open);
     assert.deepEqual(run(body({ offset: 2400 }), open).state, none);

@@ -50,10 +50,13 @@ export function healthFlags(h: DeviceHealthRow | undefined, config: DeviceHealth
       level: 'bad',
       text: `disk low: ${h.disk_free_bytes === null ? '?' : bytes(h.disk_free_bytes)} free`,
     });
-  if (h.clock_unsynced_since || !h.clock_synced)
+  // A device that cannot tell whether NTP runs (source 'unknown') is judged by its measured offset:
+  // the server's clock episode says when that is past the limit.
+  const ntpOff = !h.clock_synced && h.clock_source !== 'unknown';
+  if (h.clock_unsynced_since || ntpOff)
     flags.push({
       level: 'warn',
-      text: `clock ${h.clock_synced ? 'off' : 'not synchronised'}${h.clock_offset_ms === null ? '' : ` (${(h.clock_offset_ms / 1000).toFixed(1)} s)`}`,
+      text: `clock ${ntpOff ? 'not synchronised' : 'off'}${h.clock_offset_ms === null ? '' : ` (${(h.clock_offset_ms / 1000).toFixed(1)} s)`}`,
     });
   if (!h.probe_connected) flags.push({ level: 'warn', text: 'probe not connected' });
   if (h.health_ok === false)
@@ -157,7 +160,7 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         wideOnly: true,
         cell: (d) =>
           d.health
-            ? `${d.health.clock_synced ? 'synced' : 'not synced'}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
+            ? `${d.health.clock_synced ? 'synced' : d.health.clock_source === 'unknown' ? 'sync unknown' : 'not synced'}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
             : '—',
       },
       { header: 'Agent', wideOnly: true, cell: (d) => d.health?.agent_version ?? '—' },

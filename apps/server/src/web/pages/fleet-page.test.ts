@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { DeviceHealthRow } from '../../access/device-queries.ts';
+import type { DeviceHealthConfig } from '../../config.ts';
+import { healthFlags } from './fleet-page.tsx';
+
+const config = { silentAfterSeconds: 600 } as DeviceHealthConfig;
+const healthy = {
+  age_s: 12,
+  silent_since: null,
+  backlog_since: null,
+  disk_low_since: null,
+  clock_unsynced_since: null,
+  quarantined: 0,
+  pending_captures: 0,
+  disk_free_bytes: 50e9,
+  clock_synced: true,
+  clock_source: 'timesyncd',
+  clock_offset_ms: -156,
+  probe_connected: true,
+  health_ok: true,
+  health_reason: null,
+} as unknown as DeviceHealthRow;
+const texts = (h: Partial<DeviceHealthRow>) => healthFlags({ ...healthy, ...h }, config).map((f) => f.text);
+
+describe('fleet health badges: the clock', () => {
+  test('synchronised and close: OK', () => assert.deepEqual(texts({}), ['OK']));
+  test('NTP known to be off: a warning even while the offset is small', () =>
+    assert.deepEqual(texts({ clock_synced: false, clock_source: 'unsynchronized' }), [
+      'clock not synchronised (-0.2 s)',
+    ]));
+  test('the device cannot tell (no timedatectl) and the measured offset is small: OK', () =>
+    assert.deepEqual(texts({ clock_synced: false, clock_source: 'unknown' }), ['OK']));
+  test('the device cannot tell and the server opened a clock episode (offset past the limit): off', () =>
+    assert.deepEqual(
+      texts({
+        clock_synced: false,
+        clock_source: 'unknown',
+        clock_offset_ms: 9000,
+        clock_unsynced_since: '2026-12-05T10:00:00Z',
+      }),
+      ['clock off (9.0 s)'],
+    ));
+});

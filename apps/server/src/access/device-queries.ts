@@ -89,8 +89,8 @@ export type DeviceHealthRow = {
   clock_unsynced_since: string | null;
 };
 
-/** Health snapshots of the devices the principal may see (the same rule as listDevices). */
-export function listDeviceHealth(sql: Db, principal: Principal) {
+/** Health snapshots of the devices the principal may see (the same rule as listDevices); `id`: one device. */
+export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: string } = {}) {
   return sql<DeviceHealthRow[]>`
     SELECT h.device_id, ${isoUtc(sql, sql`h.received_at`)} AS received_at,
            extract(epoch FROM now() - h.received_at)::float8 AS age_s, h.agent_version, h.uptime_s::float8 AS uptime_s,
@@ -102,7 +102,7 @@ export function listDeviceHealth(sql: Db, principal: Principal) {
            ${isoUtc(sql, sql`h.backlog_since`)} AS backlog_since, ${isoUtc(sql, sql`h.disk_low_since`)} AS disk_low_since,
            ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since
       FROM device_health h JOIN devices d ON d.id = h.device_id
-     WHERE ${visibleDevice(sql, principal)}`;
+     WHERE ${visibleDevice(sql, principal)} ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
 }
 
 /** Admin: label and default farm of a device. false = no such device. */

@@ -23,6 +23,10 @@ export type TimeSeriesProps = {
   series: readonly TimeSeries[];
   width?: number;
   panelHeight?: number;
+  /** Said and shown when there are no points at all (default "No scans yet"). */
+  emptyText?: string;
+  /** The chart's text alternative; by default every point is listed by date (fine for a few scans). */
+  description?: string;
 };
 
 const MARGIN = { top: 14, right: 20, left: 64, gap: 34, bottom: 56 };
@@ -35,6 +39,8 @@ export function TimeSeriesChart({
   series,
   width = 640,
   panelHeight = 150,
+  emptyText = 'No scans yet',
+  description: describedAs,
 }: TimeSeriesProps) {
   const times = series.flatMap((s) => s.points.map((p) => new Date(p.t).getTime()));
   const height = MARGIN.top + series.length * panelHeight + (series.length - 1) * MARGIN.gap + MARGIN.bottom;
@@ -44,8 +50,8 @@ export function TimeSeriesChart({
       <ChartFrame
         id={id}
         title={title}
-        description="No scans yet."
-        empty="No scans yet"
+        description={`${emptyText}.`}
+        empty={emptyText}
         size={{ width, height: 160 }}
       />
     );
@@ -58,7 +64,7 @@ export function TimeSeriesChart({
   const x = linearScale([lo, hi], [left, right]);
   const ticks = timeTicks(lo, hi, timeZone);
   const lastBottom = MARGIN.top + series.length * panelHeight + (series.length - 1) * MARGIN.gap;
-  const description = series.map((s) => describe(s, timeZone)).join(' ');
+  const description = describedAs ?? series.map((s) => describe(s, timeZone)).join(' ');
   return (
     <ChartFrame
       id={id}

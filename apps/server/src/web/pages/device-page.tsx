@@ -1,5 +1,5 @@
 import type { TransactionSql } from 'postgres';
-import { listDevices } from '../../access/device-queries.ts';
+import { type DeviceHealthRow, listDeviceHealth, listDevices } from '../../access/device-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import {
   CALIBRATION_BODY,
@@ -10,6 +10,8 @@ import {
 import { invalidRequest } from '../../api/request-validation.ts';
 import { isAdmin } from '../../auth/principal.ts';
 import { forbidden } from '../../auth/session-middleware.ts';
+import type { DeviceHealthConfig } from '../../config.ts';
+import { deviceHealthTrend, type HealthHour } from '../../devices/health-trend.ts';
 import {
   type CalibrationRow,
   listCalibrations,
@@ -20,11 +22,13 @@ import {
   type RecordedCalibration,
   recordCalibration,
 } from '../../grading/device-calibration.ts';
+import { TimeSeriesChart } from '../charts/time-series.tsx';
 import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
+import { Badges, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
 import {
   attempt,
   commonZone,
@@ -93,9 +97,139 @@ function calibrationBody(values: CalibrationValues): CalibrationBody {
   return body as CalibrationBody;
 }
 
+/** The trend chart covers at most this many days of the heartbeat history (CTI_DEVICE_HISTORY_DAYS). */
+const TREND_DAYS = 7;
+
+const clockText = (h: DeviceHealthRow) =>
+  `${h.clock_synced ? 'synchronised' : h.clock_source === 'unknown' ? 'synchronisation unknown' : 'not synchronised'}${h.clock_source && h.clock_source !== 'unknown' ? ` (${h.clock_source})` : ''}${h.clock_offset_ms === null ? '' : `, offset ${h.clock_offset_ms} ms`}`;
+
+/** What the chart says to a screen reader: the extremes and the silent hours, not 168 points. */
+function describeTrend(hours: readonly HealthHour[]): string {
+  const heard = hours.filter((h) => h.heartbeats > 0);
+  const silent = hours.length - heard.length;
+  const last = heard.at(-1);
+  const backlog = Math.max(...heard.map((h) => h.pending_captures ?? 0));
+  const disks = heard.map((h) => h.disk_free_bytes).filter((v): v is number => v !== null);
+  return [
+    `Hourly, ${hours.length} hour${hours.length === 1 ? '' : 's'}.`,
+    `Outbox backlog: at most ${backlog} captures waiting${last ? `, ${last.pending_captures ?? 0} in the last hour heard` : ''}.`,
+    disks.length ? `Disk free: least ${formatBytes(Math.min(...disks))}.` : 'Disk free: not reported.',
+    silent ? `${silent} hour${silent === 1 ? '' : 's'} without a heartbeat.` : 'Heard every hour.',
+  ].join(' ');
+}
+
+/** The device's latest heartbeat and its last days by the hour (fleet health, in detail). */
+function HealthSection({
+  health,
+  hours,
+  config,
+  zone,
+  time,
+}: {
+  health: DeviceHealthRow | undefined;
+  hours: readonly HealthHour[];
+  config: DeviceHealthConfig;
+  zone: string;
+  time: (utc: string | null) => unknown;
+}) {
+  const GB = 1024 ** 3;
+  return (
+    <section aria-labelledby="health-title" id="device-health">
+      <h2 id="health-title">Health</h2>
+      {!health ? (
+        <p id="health-none">
+          No heartbeat yet: the agent sends one when <code>heartbeat.server_url</code> is set and the device's
+          key (<code>cti-server device add</code>) is installed on the Pi.
+        </p>
+      ) : (
+        <>
+          <Badges flags={healthFlags(health, config)} />
+          <Facts
+            items={[
+              [
+                'Last heartbeat',
+                <>
+                  {time(health.received_at)} <span class="muted">({formatAge(health.age_s)} ago)</span>
+                </>,
+              ],
+              ['Agent', `${health.agent_version}, up ${formatAge(health.uptime_s)}`],
+              [
+                'Probe',
+                health.probe_connected
+                  ? `${health.probe_model ?? 'connected'}${health.frame_rate_fps === null ? '' : `, ${health.frame_rate_fps.toFixed(1)} frames/s`}`
+                  : 'not connected',
+              ],
+              [
+                'Outbox',
+                `${health.pending_captures} waiting (${formatBytes(health.pending_bytes)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}`,
+              ],
+              [
+                'Disk free',
+                health.disk_free_bytes === null
+                  ? 'not reported'
+                  : `${formatBytes(health.disk_free_bytes)}${health.disk_floor_bytes ? ` (captures stop below ${formatBytes(health.disk_floor_bytes)})` : ''}`,
+              ],
+              ['Clock', clockText(health)],
+              [
+                'Capture loop',
+                health.health_ok === null
+                  ? '—'
+                  : health.health_ok
+                    ? 'healthy'
+                    : (health.health_reason ?? 'unhealthy'),
+              ],
+              [
+                'Last error',
+                health.last_error ? (
+                  <>
+                    {health.last_error} <span class="muted">{time(health.last_error_at)}</span>
+                  </>
+                ) : (
+                  'none'
+                ),
+              ],
+            ]}
+          />
+        </>
+      )}
+      {hours.length > 0 && (
+        <TimeSeriesChart
+          id="device-trend"
+          title={`The last ${TREND_DAYS} days by the hour`}
+          timeZone={zone}
+          description={describeTrend(hours)}
+          series={[
+            {
+              quantity: 'Outbox backlog',
+              unit: 'captures',
+              points: hours.map((h) => ({
+                t: h.t,
+                value: h.heartbeats ? h.pending_captures : null,
+                missingReason: 'no heartbeat',
+              })),
+            },
+            {
+              quantity: 'Disk free',
+              unit: 'GB',
+              points: hours.map((h) => ({
+                t: h.t,
+                value:
+                  h.heartbeats && h.disk_free_bytes !== null
+                    ? Math.round((h.disk_free_bytes / GB) * 10) / 10
+                    : null,
+                missingReason: h.heartbeats ? 'not reported' : 'no heartbeat',
+              })),
+            },
+          ]}
+        />
+      )}
+    </section>
+  );
+}
+
 /**
- * GET /fleet/{id} — one device (whoever may see it: the same rule as the fleet) with its pixel-spacing
- * calibrations; admins set or clear the calibration here (POST /fleet/{id}/calibration, …/clear), the
+ * GET /fleet/{id} — one device (whoever may see it: the same rule as the fleet): its health (the latest
+ * heartbeat, the last days by the hour) and its pixel-spacing calibrations; admins set or clear the calibration here (POST /fleet/{id}/calibration, …/clear), the
  * same rules and rows as `cti-server calibration` and POST /api/v1/devices/{id}/calibrations.
  */
 export function devicePages(app: PageRouter, deps: PageDeps) {
@@ -112,7 +246,11 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const zone = commonZone(farms);
     const [device] = await listDevices(sql, principal, { id, timeZone: zone });
     if (!device) throw pageNotFound();
-    const calibrations = await listCalibrations(sql, device.id);
+    const [calibrations, [health], hours] = await Promise.all([
+      listCalibrations(sql, device.id),
+      listDeviceHealth(sql, principal, { id: device.id }),
+      deviceHealthTrend(sql, device.id, Math.min(TREND_DAYS, deps.config.devices.historyDays)),
+    ]);
     const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
     const columns: Column<CalibrationRow>[] = [
       {
@@ -172,6 +310,13 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
               <a href="/fleet">Fleet →</a>
             </p>
+            <HealthSection
+              health={health}
+              hours={hours}
+              config={deps.config.devices}
+              zone={zone}
+              time={time}
+            />
             <section aria-labelledby="calibration-title">
               <h2 id="calibration-title">Pixel-spacing calibration</h2>
               <p class="muted">

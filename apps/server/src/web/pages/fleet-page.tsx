@@ -12,7 +12,7 @@ import { LocalTime } from '../components/local-time.tsx';
 import { commonZone, type PageDeps, type PageRouter, sendPage, userOf } from './page-kit.tsx';
 
 type Level = 'ok' | 'warn' | 'bad' | 'unknown';
-type Flag = { level: Level; text: string };
+export type Flag = { level: Level; text: string };
 type FleetRow = DeviceRow & { health: DeviceHealthRow | undefined; flags: Flag[] };
 
 const MB = 1024 * 1024;
@@ -29,7 +29,9 @@ export function formatAge(seconds: number): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
-const bytes = (n: number) => (n >= GB ? `${(n / GB).toFixed(1)} GB` : `${Math.round(n / MB)} MB`);
+/** "7.5 GB", "312 MB". */
+export const formatBytes = (n: number) =>
+  n >= GB ? `${(n / GB).toFixed(1)} GB` : `${Math.round(n / MB)} MB`;
 
 /**
  * The badges of a device, worst first, from its latest heartbeat and the open episodes the server
@@ -48,7 +50,7 @@ export function healthFlags(h: DeviceHealthRow | undefined, config: DeviceHealth
   if (h.disk_low_since)
     flags.push({
       level: 'bad',
-      text: `disk low: ${h.disk_free_bytes === null ? '?' : bytes(h.disk_free_bytes)} free`,
+      text: `disk low: ${h.disk_free_bytes === null ? '?' : formatBytes(h.disk_free_bytes)} free`,
     });
   // A device that cannot tell whether NTP runs (source 'unknown') is judged by its measured offset:
   // the server's clock episode says when that is past the limit.
@@ -64,7 +66,7 @@ export function healthFlags(h: DeviceHealthRow | undefined, config: DeviceHealth
   return flags.length ? flags : [{ level: 'ok', text: 'OK' }];
 }
 
-function Badges({ flags }: { flags: readonly Flag[] }) {
+export function Badges({ flags }: { flags: readonly Flag[] }) {
   return (
     <ul class="health-badges">
       {flags.map((f) => (
@@ -153,7 +155,7 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       {
         header: 'Disk free',
         numeric: true,
-        cell: (d) => (d.health?.disk_free_bytes == null ? '—' : bytes(d.health.disk_free_bytes)),
+        cell: (d) => (d.health?.disk_free_bytes == null ? '—' : formatBytes(d.health.disk_free_bytes)),
       },
       {
         header: 'Clock',

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../../test-helpers.ts';
+import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
+import { pageClient, strip, textById } from './test-page-client.ts';
+
+// The device page's health: the latest heartbeat in words and the last days by the hour, from the
+// heartbeat history (device_heartbeats) on a real database; silent hours are gaps, not zeros.
+
+let w: DashboardWorld;
+/** The hour the heartbeats were seeded in (the chart runs to the current hour: a test crossing an hour has one more). */
+let seededHour: Date;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      w = await seedDashboard(db.sql);
+      const sql = db.sql;
+      const [seeded] = await sql<{ hour: Date }[]>`SELECT date_trunc('hour', now()) AS hour`;
+      seededHour = seeded!.hour;
+      const [key] = await sql<{ id: string }[]>`
+        INSERT INTO device_keys (device_id, public_key, fingerprint)
+        VALUES (${w.deviceA}, ${Buffer.alloc(44, 1)}, 'aaaaaaaaaaaaaaaa') RETURNING id`;
+      // Hours H-5 (two heartbeats), H-2 and H (one each); H-4, H-3 and H-1 silent; one 9 days old.
+      const beats: [string, number, number | null, number][] = [
+        ["date_trunc('hour', now()) - interval '5 hours' + interval '5 minutes'", 3, 8e9, 40],
+        ["date_trunc('hour', now()) - interval '5 hours' + interval '15 minutes'", 5, 7.9e9, -900],
+        ["date_trunc('hour', now()) - interval '2 hours' + interval '5 minutes'", 0, null, 12],
+        ['now()', 1, 7.5e9, 12],
+        ["now() - interval '9 days'", 99, 1e6, 0],
+      ];
+      for (const [i, [at, pending, disk, offset]] of beats.entries()) {
+        await sql.unsafe(
+          `INSERT INTO device_heartbeats (device_id, key_id, received_at, sent_at, signature_sha256,
+             pending_captures, pending_bytes, oldest_pending_age_s, quarantined, disk_free_bytes,
+             clock_synced, clock_offset_ms, probe_connected, frame_rate_fps, body)
+           VALUES ($1, $2, ${at}, ${at}, $3, $4, 0, null, 0, $5, true, $6, true, 15, '{}')`,
+          [w.deviceA, key!.id, Buffer.from([i]), pending, disk, offset],
+        );
+      }
+      await sql`
+        INSERT INTO device_health (device_id, heartbeat_id, received_at, sent_at, clock_skew_ms, agent_version,
+                                   uptime_s, pending_captures, pending_bytes, oldest_pending_age_s, quarantined,
+                                   disk_free_bytes, disk_floor_bytes, clock_synced, clock_source, clock_offset_ms,
+                                   probe_connected, probe_model, frame_rate_fps, health_ok, last_error, last_error_at, body)
+        VALUES (${w.deviceA}, 4, now(), now(), 0, '0.4.1', 7200, 1, 2097152, 300, 0, 7500000000, 209715200,
+                true, 'timesyncd', 12, true, 'Convex-3.5MHz', 15, true, 'image.png: connect ETIMEDOUT',
+                now() - interval '1 hour', '{}')`;
+    },
+  },
+);
+const as = (who: keyof DashboardWorld['users']) => pageClient(ctx.server.app, w.users[who].email);
+
+describe('device page: health', () => {
+  test('the latest heartbeat in words, and the last days by the hour with the silent hours as gaps', async () => {
+    const res = await (await as('technician')).get(`/fleet/${w.deviceA}`);
+    assert.equal(res.status, 200);
+    const section = strip(textById(res.html, 'device-health') ?? '');
+    assert.match(section, /Healthy: OK/);
+    assert.match(section, /Agent 0\.4\.1, up 2 h 0 min/);
+    assert.match(section, /Probe Convex-3\.5MHz, 15\.0 frames\/s/);
+    assert.match(section, /Outbox 1 waiting \(2 MB\), oldest 5 min/);
+    assert.match(section, /Disk free 7\.0 GB \(captures stop below 200 MB\)/);
+    assert.match(section, /Clock synchronised \(timesyncd\), offset 12 ms/);
+    assert.match(section, /Last error image\.png: connect ETIMEDOUT/);
+    const chart = /<figure[^>]*id="device-trend"[\s\S]*?<\/figure>/.exec(res.html)?.[0] ?? '';
+    assert.match(chart, /<svg[^>]*role="img"/);
+    // The two panels, in order: everything from one's data-quantity to the next's.
+    const [, backlog = '', disk = ''] = chart.split(/data-quantity="(?:Outbox backlog|Disk free)"/);
+    assert.equal((backlog.match(/class="point"/g) ?? []).length, 3, 'three hours heard');
+    const [{ rolled } = { rolled: 0 }] = await ctx.db.sql<{ rolled: number }[]>`
+      SELECT (extract(epoch FROM date_trunc('hour', now()) - ${seededHour}::timestamptz) / 3600)::int AS rolled`;
+    assert.equal((backlog.match(/class="missing"/g) ?? []).length, 3 + rolled, 'three silent hours');
+    assert.match(backlog, /: 5 captures</, 'the hour with two heartbeats shows the larger backlog');
+    assert.ok(!backlog.includes('99 captures'), 'history older than the window is left out');
+    assert.match(disk, /: 7\.4 GB</, 'the least free disk of the hour');
+    assert.match(disk, /no value \(not reported\)/, 'a heartbeat without the figure is not a 0');
+    assert.match(
+      strip(chart),
+      new RegExp(
+        `Hourly, ${6 + rolled} hours\\. Outbox backlog: at most 5 captures waiting, 1 in the last hour heard\\. ` +
+          `Disk free: least 7\\.0 GB\\. ${3 + rolled} hours without a heartbeat\\.`,
+      ),
+    );
+  });
+
+  test('a device never heard says so and draws no chart; another farm’s device is 404', async () => {
+    const admin = await (await as('admin')).get(`/fleet/${w.deviceB}`);
+    assert.equal(admin.status, 200);
+    assert.match(textById(admin.html, 'health-none') ?? '', /No heartbeat yet/);
+    assert.ok(!admin.html.includes('id="device-trend"'));
+    assert.equal((await (await as('technician')).get(`/fleet/${w.deviceB}`)).status, 404);
+  });
+});

@@ -6,6 +6,7 @@ import { scanPatchSchema } from '../../api/scans.ts';
 import { isAdmin, isTechnician } from '../../auth/principal.ts';
 import { Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
+import { eventSummary } from '../components/event-summary.ts';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
 import { GradeBadge } from '../components/grade-badge.tsx';
 import { LocalTime } from '../components/local-time.tsx';
@@ -423,12 +424,13 @@ function Timeline({ events, zone }: { events: Detail['events']; zone: string }) 
         {events.map((e) => (
           <li>
             <LocalTime utc={e.created_at} timeZone={zone} style="datetime-seconds" />{' '}
-            <strong>{e.event}</strong>
+            <strong>{e.event.replace(/_/g, ' ')}</strong>
+            {eventSummary(e.event, e.meta) !== null && <> {eventSummary(e.event, e.meta)}</>}
             {e.meta !== null && e.meta !== undefined && (
-              <>
-                {' '}
+              <details class="event-record">
+                <summary>Record</summary>
                 <code class="event-meta">{JSON.stringify(e.meta).slice(0, 400)}</code>
-              </>
+              </details>
             )}
           </li>
         ))}

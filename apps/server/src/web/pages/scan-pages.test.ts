@@ -217,7 +217,7 @@ describe('scan detail', () => {
       /ribeye-seg@2\.3\.0 dddddddddddd… system \(automatic\)/,
     );
     assert.match(text, /Captured 2025-09-09 10:18:32 EDT/);
-    assert.match(text, /Timeline .*ingested/);
+    assert.match(text, /Timeline .*ingested Record \{"source":"test"\}/, 'the record one click away');
     assert.match(
       res.html,
       /<img class="scan-overlay" src="http:\/\/127\.0\.0\.1:9\/cti-dashboard-test\/processed\/cap_graded\/overlay\.png\?/,

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { eventSummary } from './event-summary.ts';
+
+describe('eventSummary: the timeline in words', () => {
+  test('each event the system writes', () => {
+    assert.equal(
+      eventSummary('uploaded', { bucket: 'b', source: 'local', objects: ['image.png', 'meta.json'] }),
+      'to the store: image.png, meta.json (local relay)',
+    );
+    assert.equal(
+      eventSummary('ingested', { farm_source: 'device', animal_matched: null, operator_matched: true }),
+      "on the device's farm, operator known",
+    );
+    assert.equal(
+      eventSummary('ingested', { farm_source: null, animal_matched: false }),
+      'on no farm (no farm named, no device farm, outside every geofence), ear tag of no registered animal (kept on the scan)',
+    );
+    assert.equal(
+      eventSummary('graded', {
+        grade: 'A',
+        rea_cm2: 27.834,
+        fat_thickness_mm: 27.35,
+        confidence: 0.9402,
+        grade_reasons: [],
+        model: 'ribeye-seg@3.0.0',
+      }),
+      'A (usable): ribeye area 27.8 cm², fat 27.4 mm, confidence 94 % — ribeye-seg@3.0.0',
+    );
+    assert.equal(
+      eventSummary('graded', {
+        grade: 'M',
+        rea_cm2: null,
+        fat_thickness_mm: null,
+        grade_reasons: ['no_spacing'],
+      }),
+      'M (marginal): ribeye area not measured, fat not measured; no pixel spacing (no cm/mm)',
+      'a missing figure is said, never a 0',
+    );
+    assert.equal(
+      eventSummary('grading_failed', {
+        reason: 'sha256_mismatch',
+        message: 'bytes differ',
+        earlier_result_kept: true,
+      }),
+      'sha256 mismatch: bytes differ (the earlier result is kept)',
+    );
+    assert.equal(
+      eventSummary('corrected', { grade: 'A', rea_cm2: 30, fat_thickness_mm: 5 }),
+      'mask corrected by hand, regraded A (usable): ribeye area 30.0 cm², fat 5.0 mm',
+    );
+    assert.equal(
+      eventSummary('edited', { changes: { farm_id: 'x', animal_id: 'y' } }),
+      'changed: farm, animal',
+    );
+  });
+
+  test('an unknown event or a malformed record is shown by name only, never a crash', () => {
+    assert.equal(eventSummary('something_new', { a: 1 }), null);
+    assert.equal(eventSummary('ingested', { source: 'test' }), null, 'an older record without farm_source');
+    assert.equal(eventSummary('graded', null), 'no grade: ribeye area not measured, fat not measured');
+    assert.equal(eventSummary('uploaded', 'text'), 'to the store');
+    assert.equal(eventSummary('edited', { changes: 5 }), null);
+  });
+});

@@ -1,0 +1,70 @@
+import { GRADE_NAMES, reasonText } from './grade-reasons.ts';
+
+// One line of words for each scan event of the timeline (scan_events.meta as ingest, the grading
+// worker, a correction by hand and a scan edit write it). The record itself stays one click away for
+// technicians; a farmer reads "Graded A (usable): ribeye area 27.8 cm², …", not a JSON object.
+
+type Meta = Record<string, unknown>;
+
+const num = (v: unknown, digits: number, unit: string): string | null =>
+  typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(digits)} ${unit}` : null;
+const list = (parts: (string | null | false | undefined)[]) => parts.filter(Boolean).join(', ');
+
+function gradeLine(m: Meta): string {
+  const grade = typeof m.grade === 'string' ? m.grade : null;
+  const name =
+    grade && Object.hasOwn(GRADE_NAMES, grade) ? GRADE_NAMES[grade as keyof typeof GRADE_NAMES] : null;
+  const reasons = Array.isArray(m.grade_reasons) ? m.grade_reasons.filter((r) => typeof r === 'string') : [];
+  const confidence =
+    typeof m.confidence === 'number' ? `confidence ${Math.round(m.confidence * 100)} %` : null;
+  const figures = list([
+    `ribeye area ${num(m.rea_cm2, 1, 'cm²') ?? 'not measured'}`,
+    `fat ${num(m.fat_thickness_mm, 1, 'mm') ?? 'not measured'}`,
+    confidence,
+  ]);
+  return `${grade ? `${grade}${name ? ` (${name})` : ''}` : 'no grade'}: ${figures}${reasons.length ? `; ${reasons.map(reasonText).join(', ')}` : ''}`;
+}
+
+const FARM_SOURCES: Record<string, string> = {
+  meta: 'the farm named in meta.json',
+  device: "the device's farm",
+  geofence: 'the farm whose geofence holds its position',
+};
+
+/** The timeline's words for one event, or null when there is nothing to add to its name. */
+export function eventSummary(event: string, meta: unknown): string | null {
+  const m = (meta && typeof meta === 'object' ? meta : {}) as Meta;
+  switch (event) {
+    case 'uploaded': {
+      const objects = Array.isArray(m.objects) ? m.objects.filter((o) => typeof o === 'string') : [];
+      return `to the store${objects.length ? `: ${objects.join(', ')}` : ''}${m.source === 'local' ? ' (local relay)' : ''}`;
+    }
+    case 'ingested': {
+      const source = typeof m.farm_source === 'string' ? FARM_SOURCES[m.farm_source] : undefined;
+      const line = list([
+        source && `on ${source}`,
+        m.farm_source === null && 'on no farm (no farm named, no device farm, outside every geofence)',
+        m.animal_matched === true && 'animal found by its ear tag',
+        m.animal_matched === false && 'ear tag of no registered animal (kept on the scan)',
+        m.operator_matched === true && 'operator known',
+        m.operator_matched === false && 'operator code of nobody registered',
+      ]);
+      return line || null;
+    }
+    case 'graded':
+      return `${gradeLine(m)}${typeof m.model === 'string' ? ` — ${m.model}` : ''}`;
+    case 'corrected':
+      return `mask corrected by hand, regraded ${gradeLine(m)}`;
+    case 'grading_failed':
+      return `${typeof m.reason === 'string' ? m.reason.replace(/_/g, ' ') : 'failed'}${typeof m.message === 'string' ? `: ${m.message}` : ''}${m.earlier_result_kept === true ? ' (the earlier result is kept)' : ''}`;
+    case 'edited': {
+      const changes = m.changes && typeof m.changes === 'object' ? Object.keys(m.changes) : [];
+      const words: Record<string, string> = { farm_id: 'farm', animal_id: 'animal' };
+      return changes.length
+        ? `changed: ${changes.map((c) => words[c] ?? c.replace(/_/g, ' ')).join(', ')}`
+        : null;
+    }
+    default:
+      return null;
+  }
+}

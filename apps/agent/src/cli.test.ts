@@ -347,6 +347,29 @@ describe('cti-agent config errors', () => {
       assert.equal(stderr, '', flag);
     }
   });
+
+  test('an unknown option is a usage error (exit 2) reported before the config is read', {
+    timeout: 90_000,
+  }, async () => {
+    for (const args of [
+      ['--x'],
+      ['--config', '/nonexistent/agent.json', '--x', 'status'],
+      ['--x', 'status'],
+    ]) {
+      const { code, stdout, stderr } = await runCli(args, {
+        ...process.env,
+        CTI_AGENT_CONFIG: '/nonexistent/agent.json',
+      });
+      assert.equal(code, 2, args.join(' '));
+      assert.match(
+        stderr,
+        /^cti-agent: unknown option "--x"\nusage: cti-agent \[--config <file>\] <command>/,
+        args.join(' '),
+      );
+      assert.doesNotMatch(stderr, /agent config/, args.join(' '));
+      assert.equal(stdout, '');
+    }
+  });
 });
 
 describe('cti-agent run without sysfs GPIO', () => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseCliArgs } from '@cti/contracts/cli-args';
 import {
   captureCommand,
   doctorCommand,
@@ -26,6 +27,12 @@ config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
 /** The request reached the service, which died or hung before answering (see OutcomeUnknownError). */
 const EXIT_OUTCOME_UNKNOWN = 4;
 
+/**
+ * cti-agent's own options come before the command: `--config <file>` (also taken after the command, as
+ * ever) and `-h`/`--help`. Any other option there is a usage error, reported before the config is read:
+ * `cti-agent --x` with a bad config file said what was wrong with the file, not with the command line.
+ * What follows the command is the command's (`outbox list --json`).
+ */
 function parse(argv: string[]): { configPath: string; command: string | undefined; rest: string[] } {
   const args = [...argv];
   let configPath = process.env.CTI_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH;
@@ -36,12 +43,27 @@ function parse(argv: string[]): { configPath: string; command: string | undefine
     configPath = value;
     args.splice(i, 2);
   }
-  return { configPath, command: args[0], rest: args.slice(1) };
+  const at = args.findIndex((arg) => !arg.startsWith('-'));
+  const head = at < 0 ? args : args.slice(0, at);
+  const { values } = parseCliArgs({
+    args: head,
+    options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = values.help ? 'help' : args[head.length];
+  return { configPath: values.config ?? configPath, command, rest: args.slice(head.length + 1) };
 }
 
 export async function main(argv: string[], io: Io = process): Promise<number> {
-  const { configPath, command, rest } = parse(argv);
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    if (!(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw err;
+    io.stderr.write(`cti-agent: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { configPath, command, rest } = parsed;
+  if (!command || command === 'help') {
     io.stdout.write(USAGE);
     return command ? 0 : 2;
   }

@@ -68,6 +68,39 @@ test('AWS_REGION / AWS_DEFAULT_REGION must be a region name, named with its valu
   );
 });
 
+test('a blank AWS_REGION / AWS_DEFAULT_REGION is refused, naming the variable, not taken as unset', () => {
+  // Blank was unset: with S3_ENDPOINT the relay signed for us-east-1, and a blank AWS_REGION let
+  // AWS_DEFAULT_REGION decide, with nothing said. The agent refuses a blank region too.
+  for (const blank of ['', '   ', '\t']) {
+    for (const env of [
+      { ...base, AWS_REGION: blank },
+      { ...base, AWS_REGION: blank, S3_ENDPOINT: 'http://127.0.0.1:4568' },
+      { ...base, AWS_REGION: blank, AWS_DEFAULT_REGION: 'eu-west-1' },
+    ]) {
+      assert.throws(
+        () => loadRelayConfig(env),
+        (e: unknown) =>
+          e instanceof ConfigError && e.problems.some((p) => p.startsWith('AWS_REGION: is set but blank')),
+        JSON.stringify(env),
+      );
+    }
+    assert.throws(
+      () => loadRelayConfig({ ...base, AWS_REGION: undefined, AWS_DEFAULT_REGION: blank }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.problems.some((p) => p.startsWith('AWS_DEFAULT_REGION: is set but blank')),
+      JSON.stringify(blank),
+    );
+  }
+  // What the Lambda runtime sets: both variables, the same region.
+  const lambda = loadRelayConfig({ ...base, AWS_REGION: 'ca-central-1', AWS_DEFAULT_REGION: 'ca-central-1' });
+  assert.equal(lambda.region, 'ca-central-1');
+  assert.equal(
+    loadRelayConfig({ ...base, AWS_REGION: undefined, AWS_DEFAULT_REGION: 'eu-west-1' }).region,
+    'eu-west-1',
+  );
+});
+
 test('a Secrets Manager id replaces the inline secrets', () => {
   const config = loadRelayConfig({
     ...base,

@@ -98,6 +98,25 @@ export function secretsFromString(raw: string, source: string): string[] {
 }
 
 /**
+ * AWS_REGION, else AWS_DEFAULT_REGION (the Lambda runtime sets both); `us-east-1` with S3_ENDPOINT, as an
+ * S3-compatible store accepts any signing region, while AWS itself needs the bucket's. A variable set
+ * but blank ('' or spaces) is refused, as the agent refuses a blank region: taken as unset, it silently
+ * gave us-east-1 or let the other variable decide.
+ */
+function regionFrom(env: Env, hasEndpoint: boolean, problems: string[]): string | undefined {
+  const blank = ['AWS_REGION', 'AWS_DEFAULT_REGION'].filter((name) => env[name]?.trim() === '');
+  for (const name of blank) problems.push(`${name}: is set but blank; give ${REGION_EXPECTED} or unset it`);
+  const name = env.AWS_REGION?.trim() ? 'AWS_REGION' : 'AWS_DEFAULT_REGION';
+  const region = env[name]?.trim() || (hasEndpoint ? 'us-east-1' : undefined);
+  if (region === undefined) {
+    if (blank.length === 0) problems.push('AWS_REGION: is required when S3_ENDPOINT is not set');
+  } else if (!new RegExp(REGION_PATTERN).test(region)) {
+    problems.push(`${name}: must be ${REGION_EXPECTED}, got ${JSON.stringify(region)}`);
+  }
+  return region;
+}
+
+/**
  * Read and validate the relay's environment. Throws ConfigError naming every bad setting.
  *
  * @example
@@ -115,13 +134,7 @@ export function loadRelayConfig(env: Env): RelayConfig {
     );
   }
   const s3Endpoint = url('S3_ENDPOINT', get('S3_ENDPOINT'));
-  // AWS itself needs the bucket's region; an S3-compatible store accepts any signing region.
-  const regionName = get('AWS_REGION') !== undefined ? 'AWS_REGION' : 'AWS_DEFAULT_REGION';
-  const region = get(regionName) ?? (s3Endpoint ? 'us-east-1' : undefined);
-  if (region === undefined) problems.push('AWS_REGION: is required when S3_ENDPOINT is not set');
-  else if (!new RegExp(REGION_PATTERN).test(region)) {
-    problems.push(`${regionName}: must be ${REGION_EXPECTED}, got ${JSON.stringify(region)}`);
-  }
+  const region = regionFrom(env, s3Endpoint !== undefined, problems);
   const budgetMs = int('CTI_RELAY_BUDGET_MS', 60_000, 0, 15 * 60_000);
   const httpTimeoutMs = int('CTI_RELAY_HTTP_TIMEOUT_MS', 10_000, 100, 120_000);
   if (problems.length > 0) throw new ConfigError(problems);

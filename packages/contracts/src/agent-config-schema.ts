@@ -1,4 +1,11 @@
-import { BUCKET_PATTERN, DEVICE_CODE_PATTERN, REGION_EXPECTED, REGION_PATTERN } from './patterns.ts';
+import {
+  BUCKET_PATTERN,
+  DEVICE_CODE_PATTERN,
+  OPERATOR_ID_EXPECTED,
+  OPERATOR_ID_PATTERN,
+  REGION_EXPECTED,
+  REGION_PATTERN,
+} from './patterns.ts';
 
 // The capture agent's config file (/etc/cti/agent.json), owned by the agent (apps/agent/src/config).
 // Closed objects (additionalProperties false): a misspelt key on a Pi in a
@@ -142,8 +149,8 @@ export const agentConfigSchema = {
       type: ['string', 'null'],
       minLength: 1,
       maxLength: 128,
-      pattern: '\\S',
-      'x-expected': 'an operator id: 1-128 characters, not only spaces',
+      pattern: OPERATOR_ID_PATTERN,
+      'x-expected': OPERATOR_ID_EXPECTED,
     },
     farm_id: { type: ['string', 'null'], format: 'uuid', 'x-expected': 'a farm uuid or null' },
     data_dir: path,

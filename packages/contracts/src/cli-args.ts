@@ -1,7 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
-// Shared by the cti-* programs (cti-contracts, cti-relay, cti-models). Its own export path
-// (@cti/contracts/cli-args) so a program importing it does not load Ajv and the schemas.
+// Shared by the cti-* programs (cti-contracts, cti-relay, cti-models, cti-agent, cti-phantom). Its own
+// export path (@cti/contracts/cli-args) so a program importing it does not load Ajv and the schemas.
 
 /**
  * An option the command does not take. Carries parseArgs' own code, so a program that already treats

@@ -24,7 +24,13 @@ export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';
 export { metaSchema } from './meta-schema.ts';
 export { mimeTypeForFile } from './mime-types.ts';
-export { EID_PATTERN, REGION_EXPECTED, REGION_PATTERN } from './patterns.ts';
+export {
+  EID_PATTERN,
+  OPERATOR_ID_EXPECTED,
+  OPERATOR_ID_PATTERN,
+  REGION_EXPECTED,
+  REGION_PATTERN,
+} from './patterns.ts';
 export { formatProblem, type Problem, type ValidationResult } from './problems.ts';
 export {
   fromIngestKeyUri,

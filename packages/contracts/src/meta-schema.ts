@@ -6,6 +6,8 @@ import {
   IMAGE_FILE_PATTERN,
   MASK_FILE_PATTERN,
   META_VERSION_1_PATTERN,
+  OPERATOR_ID_EXPECTED,
+  OPERATOR_ID_PATTERN,
   SHA256_PATTERN,
   UTC_TIMESTAMP_PATTERN,
   UUID_PATTERN,
@@ -126,7 +128,14 @@ export const metaSchema = {
       'x-expected': 'a capture id: "cap_" then 1-96 of A-Z a-z 0-9 _ -',
     },
     captured_at: utcTimestampSchema,
-    operator_id: { ...label, type: ['string', 'null'] },
+    // Not only spaces, as agent.json's operator_id: a blank operator is no operator (null says that).
+    // The pattern also refuses '' (one problem, not two with minLength).
+    operator_id: {
+      type: ['string', 'null'],
+      maxLength: 128,
+      pattern: OPERATOR_ID_PATTERN,
+      'x-expected': OPERATOR_ID_EXPECTED,
+    },
     // The pattern as well as the format: ajv-formats' uuid also accepts a "urn:uuid:" prefix,
     // which Postgres' uuid type does not.
     farm_id: {

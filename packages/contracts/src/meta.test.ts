@@ -319,7 +319,16 @@ const invalid: [string, unknown, string[]][] = [
     ['/inference_summary/mask_iou_hint: must be <= 1'],
   ],
   ['farm_id not a uuid', exampleMeta({ farm_id: 'farm-1' }), ['/farm_id: must be a farm uuid or null']],
-  ['operator_id empty', exampleMeta({ operator_id: '' }), ['/operator_id: must not be empty']],
+  [
+    'operator_id empty',
+    exampleMeta({ operator_id: '' }),
+    ['/operator_id: must be an operator id: 1-128 characters, not only spaces'],
+  ],
+  [
+    'operator_id only spaces',
+    exampleMeta({ operator_id: ' \t ' }),
+    ['/operator_id: must be an operator id: 1-128 characters, not only spaces'],
+  ],
   [
     'probe frequency 0',
     exampleMeta({ probe: { model: 'x', frequency_mhz: 0 } }),

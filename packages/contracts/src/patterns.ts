@@ -37,6 +37,15 @@ export const REGION_PATTERN = '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$';
 /** What REGION_PATTERN expects, in words, for error messages. */
 export const REGION_EXPECTED = 'an S3 region name (1-63 letters, digits and hyphens, e.g. ca-central-1)';
 
+/**
+ * operator_id (meta.json, agent.json, the agent's session): at least one character that is not white
+ * space, so a blank operator never stamps a capture. With the schemas' 1-128 characters.
+ */
+export const OPERATOR_ID_PATTERN = '\\S';
+
+/** What an operator id must be, in words, for error messages. */
+export const OPERATOR_ID_EXPECTED = 'an operator id: 1-128 characters, not only spaces';
+
 /** meta_version within the major version this build reads (1.x.y). */
 export const META_VERSION_1_PATTERN = '^1\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$';
 

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from '@cti/contracts/cli-args';
 import { PHANTOM_KINDS, type PhantomKind, type PhantomPreset } from './phantom/phantom-types.ts';
 
 export class UsageError extends Error {
@@ -47,7 +47,7 @@ export function parseCli(argv: string[]): ExportCommand | SampleCommand | HelpCo
   if (command?.startsWith('-')) throw new UsageError(`unknown option ${JSON.stringify(command)}`);
   if (command !== 'export' && command !== 'sample')
     throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`);
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args: rest,
     strict: true,
     options: {

@@ -172,9 +172,16 @@ describe('cti-phantom CLI', () => {
       assert.match(r.stdout, /^Usage:\n {2}cti-phantom export/, args.join(' '));
       assert.equal(r.stderr, '', args.join(' '));
     }
-    const e = run(['--frobnicate']);
-    assert.equal(e.status, 2);
-    assert.match(e.stderr, /^cti-phantom: unknown option "--frobnicate"\nUsage:/);
-    assert.equal(e.stdout, '');
+    // Before or after the command: the one short line, not Node's parseArgs paragraph about '--'.
+    for (const args of [
+      ['--frobnicate'],
+      ['export', '--frobnicate'],
+      ['sample', '--seed', '1', '--frobnicate'],
+    ]) {
+      const e = run(args);
+      assert.equal(e.status, 2, args.join(' '));
+      assert.match(e.stderr, /^cti-phantom: unknown option "--frobnicate"\nUsage:/, args.join(' '));
+      assert.equal(e.stdout, '', args.join(' '));
+    }
   });
 });

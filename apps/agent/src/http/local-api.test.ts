@@ -52,6 +52,9 @@ test('local API: session override reaches the next capture, bad input is a 400, 
     assert.equal((await app.request('/session', json({ operator_id: 'tech\u0000x' }))).status, 400);
     assert.equal((await app.request('/session', json({ operator_id: 'x'.repeat(129) }))).status, 400);
     assert.equal((await app.request('/session', json({ operator_id: '' }))).status, 400);
+    const blank = await app.request('/session', json({ operator_id: '   ' }));
+    assert.equal(blank.status, 400, 'an operator id of only spaces is no operator');
+    assert.match(((await blank.json()) as { error: string }).error, /not only spaces/);
     const session = await app.request(
       '/session',
       json({ operator_id: 'tech-night', farm_id: '6f1c2a3e-5b7d-4c8e-9f01-23456789abcd' }),

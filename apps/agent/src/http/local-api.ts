@@ -1,11 +1,15 @@
+import { OPERATOR_ID_PATTERN } from '@cti/contracts';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import { type Agent, CaptureBusyError } from '../agent.ts';
 
-// meta.json's operator_id: 1-128 characters (code points, as the schema counts them) and no U+0000,
-// which the server refuses: a session operator with NUL made every capture after it a 422 at ingest.
+// meta.json's operator_id: 1-128 characters (code points, as the schema counts them), not only white
+// space (OPERATOR_ID_PATTERN, as agent.json's operator_id), and no U+0000, which the server refuses: a
+// session operator with NUL made every capture after it a 422 at ingest.
+const NOT_BLANK = new RegExp(OPERATOR_ID_PATTERN, 'u');
 const OPERATOR = {
-  test: (v: string) => !v.includes('\u0000') && [...v].length >= 1 && [...v].length <= 128,
+  test: (v: string) =>
+    !v.includes('\u0000') && NOT_BLANK.test(v) && [...v].length >= 1 && [...v].length <= 128,
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -56,7 +60,7 @@ export function createLocalApi({
       return c.json(
         {
           error:
-            'body must be { "operator_id"?: string of 1-128 characters without NUL | null, "farm_id"?: uuid | null }',
+            'body must be { "operator_id"?: string of 1-128 characters, not only spaces, without NUL | null, "farm_id"?: uuid | null }',
         },
         400,
       );

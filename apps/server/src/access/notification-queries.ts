@@ -5,7 +5,8 @@ import { and, type Db, type Fragment, readableFarm } from './farm-access.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type NotificationRow = {
-  id: number;
+  /** The bigserial id as decimal text: exact past 2^53, where a JavaScript number is not. */
+  id: string;
   type: string;
   payload: unknown;
   is_read: boolean;
@@ -45,19 +46,19 @@ const own = (sql: Db, principal: Principal): Fragment[] => [
 
 /**
  * A user's own notifications, newest first (keyset on id), optionally unread only. The bigserial id is
- * read as float8 (exact up to 2^53): int4 overflowed once the sequence passed 2^31, and int8 would come
- * back as a string.
+ * read and compared as decimal text (`isInt8Id`): int4 overflowed once the sequence passed 2^31, and
+ * float8 rounded ids past 2^53 (the API listed, paged from and marked a neighbour's id).
  */
 export function listNotifications(
   sql: Db,
   principal: Principal,
-  { unread, beforeId, limit }: { unread?: boolean; beforeId?: number; limit: number },
+  { unread, beforeId, limit }: { unread?: boolean; beforeId?: string; limit: number },
 ) {
   const conds: Fragment[] = own(sql, principal);
   if (unread) conds.push(sql`NOT n.is_read`);
-  if (beforeId !== undefined) conds.push(sql`n.id < ${beforeId}`);
+  if (beforeId !== undefined) conds.push(sql`n.id < ${beforeId}::int8`);
   return sql<NotificationRow[]>`
-    SELECT n.id::float8 AS id, n.type, n.payload, coalesce(n.is_read, false) AS is_read, ${isoUtc(sql, sql`n.created_at`)} AS created_at
+    SELECT n.id::text AS id, n.type, n.payload, coalesce(n.is_read, false) AS is_read, ${isoUtc(sql, sql`n.created_at`)} AS created_at
       FROM notifications n WHERE ${and(sql, conds)} ORDER BY n.id DESC LIMIT ${limit}`;
 }
 
@@ -81,10 +82,10 @@ export async function unreadCount(
 /** The most the header's badge counts (it shows "99+" beyond 99). */
 export const BADGE_COUNT_LIMIT = 100;
 
-/** Marks one of the user's own notifications read; false when it is not theirs to see (404). */
-export async function markRead(sql: Db, principal: Principal, id: number): Promise<boolean> {
+/** Marks one of the user's own notifications read (`id` as isInt8Id text); false when it is not theirs to see (404). */
+export async function markRead(sql: Db, principal: Principal, id: string): Promise<boolean> {
   const rows =
-    await sql`UPDATE notifications n SET is_read = true WHERE n.id = ${id} AND ${and(sql, own(sql, principal))}`;
+    await sql`UPDATE notifications n SET is_read = true WHERE n.id = ${id}::int8 AND ${and(sql, own(sql, principal))}`;
   return rows.count > 0;
 }
 

@@ -169,10 +169,10 @@ describe('notifications', () => {
     const farmer = await as('farmer@example.com');
     const res = await farmer.request('GET', '/api/v1/notifications?limit=1');
     assert.equal(res.status, 200, res.text);
-    assert.equal(res.body.items[0].id, 3000000001);
+    assert.equal(res.body.items[0].id, '3000000001');
     const next = await farmer.request('GET', `/api/v1/notifications?limit=1&cursor=${res.body.next_cursor}`);
     assert.equal(next.status, 200, next.text);
-    assert.ok(next.body.items[0].id < 3000000001);
+    assert.ok(BigInt(next.body.items[0].id) < 3000000001n);
     const page = await farmer.request('GET', '/notifications');
     assert.equal(page.status, 200);
     assert.ok(
@@ -180,6 +180,62 @@ describe('notifications', () => {
       'the page offers to mark it read',
     );
     assert.equal((await farmer.request('POST', '/api/v1/notifications/3000000001/read')).status, 204);
+    // A cursor issued while ids were JSON numbers still pages on.
+    const old = Buffer.from(JSON.stringify([3000000001])).toString('base64url');
+    const older = await farmer.request('GET', `/api/v1/notifications?limit=1&cursor=${old}`);
+    assert.equal(older.status, 200, older.text);
+    assert.ok(BigInt(older.body.items[0].id) < 3000000001n);
+  });
+
+  test('ids past 2^53 stay exact: decimal strings in JSON, cursors, the page and mark-read', async () => {
+    const sql = ctx.db.sql;
+    // The next ids, 2^53 + 1 and 2^53 + 2: the first has no float8/JavaScript number of its own.
+    await sql`SELECT setval(pg_get_serial_sequence('notifications', 'id'), 9007199254740992)`;
+    for (const key of ['past-2^53:a', 'past-2^53:b']) {
+      await notifyUsers(sql, {
+        type: 'scan_graded',
+        dedupeKey: key,
+        payload: { scan_id: key, grade: 'A' },
+        audience: { farmId: f.farm },
+      });
+    }
+    const farmer = await as('farmer@example.com');
+    const first = await farmer.request('GET', '/api/v1/notifications?limit=1');
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.body.items[0].id, '9007199254740994');
+    const second = await farmer.request(
+      'GET',
+      `/api/v1/notifications?limit=1&cursor=${first.body.next_cursor}`,
+    );
+    assert.equal(
+      second.body.items[0].id,
+      '9007199254740993',
+      'the cursor keeps the exact id: nothing skipped',
+    );
+    const page = await farmer.request('GET', '/notifications');
+    assert.ok(
+      page.text.includes('action="/notifications/9007199254740994/read"'),
+      'the page names it exactly',
+    );
+    assert.ok(page.text.includes('action="/notifications/9007199254740993/read"'));
+    const older = await farmer.request('GET', '/notifications?before=9007199254740994');
+    assert.ok(
+      !older.text.includes('action="/notifications/9007199254740994/read"'),
+      'the older page starts below it',
+    );
+    assert.ok(older.text.includes('action="/notifications/9007199254740993/read"'));
+    assert.equal((await farmer.request('POST', '/api/v1/notifications/9007199254740993/read')).status, 204);
+    const read = await sql<{ id: string }[]>`
+      SELECT id::text AS id FROM notifications WHERE is_read AND id > 9007199254740990`;
+    assert.deepEqual(
+      read.map((r) => r.id),
+      ['9007199254740993'],
+      'that notification was marked, no neighbour',
+    );
+    // The largest int8 is an id a client may send (404 here), one past it is not an id (404, not a 500).
+    for (const id of ['9223372036854775807', '9223372036854775808', '99999999999999999999']) {
+      assert.equal((await farmer.request('POST', `/api/v1/notifications/${id}/read`)).status, 404, id);
+    }
   });
 });
 

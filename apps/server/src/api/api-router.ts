@@ -8,6 +8,7 @@ import { type ApiRoute, honoPath, type QueryParam } from './api-route.ts';
 import {
   compileQuerySchema,
   compileSchema,
+  isInt8Id,
   notFound,
   readFormBody,
   readJsonBody,
@@ -54,7 +55,7 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
             : c.get('principal');
       const params = c.req.param() as Record<string, string>;
       for (const [name, value] of Object.entries(params)) {
-        const ok = r.params?.[name] === 'integer' ? /^[1-9]\d{0,17}$/.test(value) : UUID_RE.test(value);
+        const ok = r.params?.[name] === 'integer' ? isInt8Id(value) : UUID_RE.test(value);
         if (!ok) throw notFound(r.tag.replace(/s$/, ''));
       }
       const query = readQuery(c, r.query ?? NO_QUERY);

@@ -1,15 +1,20 @@
 import { HttpError } from '../errors.ts';
-import { UUID_RE } from './request-validation.ts';
+import { isInt8Id, UUID_RE } from './request-validation.ts';
 
 /** Opaque keyset cursor for simple lists: base64url JSON of the last row's sort values. */
 export const encodeCursor = (values: (string | number)[]): string =>
   Buffer.from(JSON.stringify(values)).toString('base64url');
 
-/** `id`: a positive safe integer (a bigserial key), so a forged 1.5 or 1e300 never reaches SQL. */
+/**
+ * `id`: a bigserial key, so a forged 1.5 or 1e300 never reaches SQL — its decimal string (isInt8Id,
+ * exact past 2^53), or a positive safe integer as cursors held it before ids were strings.
+ */
 type CursorValue = 'string' | 'id';
 
 const fits = (v: unknown, type: CursorValue): boolean =>
-  type === 'id' ? Number.isSafeInteger(v) && (v as number) > 0 : typeof v === type;
+  type === 'id'
+    ? (typeof v === 'string' && isInt8Id(v)) || (Number.isSafeInteger(v) && (v as number) > 0)
+    : typeof v === type;
 
 export function decodeCursor(text: string, types: CursorValue[]): (string | number)[] {
   try {

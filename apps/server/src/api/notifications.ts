@@ -6,7 +6,13 @@ import { decodeCursor, encodeCursor, keysetPage } from './list-cursor.ts';
 import { notFound } from './request-validation.ts';
 
 export const notificationSchema: JsonSchema = object({
-  id: { type: 'integer' },
+  id: {
+    type: 'string',
+    pattern: '^[1-9][0-9]{0,18}$',
+    description:
+      'The bigserial id as a decimal string, exact past 2^53 (a JSON number read into a JavaScript number is not). ' +
+      'POST /notifications/{id}/read takes it as it is.',
+  },
   type: {
     type: 'string',
     description: 'scan_graded, scan_rejected, grading_failed, device_*, registration_pending, …',
@@ -36,7 +42,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       responses: { 200: { description: 'A page of notifications', schema: pageOf(ref('Notification')) } },
       async handler({ c, principal, query }) {
         const limit = query.limit ?? 50;
-        const beforeId = query.cursor ? Number(decodeCursor(query.cursor, ['id'])[0]) : undefined;
+        const beforeId = query.cursor ? String(decodeCursor(query.cursor, ['id'])[0]) : undefined;
         const rows = await listNotifications(sql, principal, {
           unread: query.unread,
           beforeId,
@@ -72,7 +78,7 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       params: { id: 'integer' },
       responses: { 204: { description: 'Marked' } },
       async handler({ c, principal, params }) {
-        if (!(await markRead(sql, principal, Number(params.id)))) throw notFound('notification');
+        if (!(await markRead(sql, principal, params.id!))) throw notFound('notification');
         return c.body(null, 204);
       },
     }),

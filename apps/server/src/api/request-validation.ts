@@ -5,6 +5,15 @@ import type { JsonSchema, QueryParam } from './api-route.ts';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const INT8_MAX = 9223372036854775807n;
+
+/**
+ * A bigserial key as decimal text: 1 to 2^63 - 1, no sign, no leading zero. Kept as text end to end
+ * (SQL `${id}::int8`, JSON strings): a JavaScript number is exact only to 2^53.
+ * `isInt8Id('9007199254740993')` → true; `isInt8Id('9223372036854775808')` → false.
+ */
+export const isInt8Id = (text: string): boolean => /^[1-9]\d{0,18}$/.test(text) && BigInt(text) <= INT8_MAX;
+
 export const invalidRequest = (problems: Problem[], message = 'the request has invalid fields') =>
   new HttpError(
     422,

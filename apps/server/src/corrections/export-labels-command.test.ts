@@ -104,9 +104,11 @@ after(async () => {
 });
 
 type Run = { status: number | null; stdout: string; stderr: string };
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** `killAfterMs`: a guard for a run that could hang, so a hang fails the test (status null) instead of stalling it. */
+function run(args: string[], env: Record<string, string> = {}, killAfterMs?: number): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, 'export-labels', ...args], {
+      ...(killAfterMs ? { timeout: killAfterMs, killSignal: 'SIGKILL' as const } : {}),
       env: {
         PATH: process.env.PATH ?? '',
         DATABASE_URL: db.url,
@@ -394,6 +396,16 @@ describe('cti-server export-labels', () => {
       assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, problem);
       if (status === 2) assert.match(r.stderr, usage);
+    }
+  });
+
+  test('--out where no directory can be made (/proc) fails at once, naming it, instead of hanging', async () => {
+    // Node's mkdir(…, { recursive: true }) never settles where the kernel answers ENOENT for a
+    // directory whose parent exists, as /proc does: the export hung there, spinning.
+    for (const out of ['/proc/cti-labels', '/proc/cti-labels/deeper', '/proc/self/cti-labels']) {
+      const r = await run(['--out', out], {}, 60_000);
+      assert.equal(r.status, 1, `${out}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`cannot write to ${out}: ENOENT`), out);
     }
   });
 

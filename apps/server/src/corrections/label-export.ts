@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { makeDirectory } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { GradingError } from '../grading/grading-errors.ts';
 import { readVerifiedObject } from '../grading/object-store.ts';
@@ -77,7 +78,7 @@ async function writePair(s3: S3Client, dir: string, r: ExportableRow, label: str
       { maxBytes: MAX_OBJECT_BYTES },
     );
   const [image, mask] = await Promise.all([read(r.image), read(r.mask)]);
-  await mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   // Temp files a killed run left behind in this pair's directory.
   for (const entry of await readdir(dir)) if (TMP.test(entry)) await rm(join(dir, entry), { force: true });
   await writeAtomically(join(dir, imageFileName(r.image.key)), image);
@@ -119,7 +120,8 @@ export async function exportLabels({
   dryRun = false,
   problem,
 }: LabelExportOptions): Promise<LabelExportSummary> {
-  if (!dryRun) await mkdir(out, { recursive: true });
+  // Not mkdir's recursive: it never settles under /proc (makeDirectory fails fast, naming the path).
+  if (!dryRun) await makeDirectory(out);
   const summary: LabelExportSummary = { selected: 0, written: 0, unchanged: 0, failed: 0, notSelected: 0 };
   const manifest: string[] = [];
   const selected = new Set<string>();

@@ -59,7 +59,7 @@ export function createCellTexture(
     const sx = (k1 % nx) + px[k1]! - (k2 % nx) - px[k2]!;
     const sz = Math.floor(k1 / nx) + pz[k1]! - Math.floor(k2 / nx) - pz[k2]!;
     const gap = (d2 - d1) / (2 * Math.sqrt(sx * sx + sz * sz) + 1e-6);
-    const pair = mix32((k1 < k2 ? k1 : k2) * 65599 + (k1 < k2 ? k2 : k1) + seed) & 1023;
+    const pair = mix32(Math.min(k1, k2) * 65599 + Math.max(k1, k2) + seed) & 1023;
     out.cell = level[k1]!;
     out.septum = pair >= threshold ? Math.exp((-0.5 * gap * gap) / w2) : 0;
     return out;

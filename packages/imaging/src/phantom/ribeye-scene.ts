@@ -140,7 +140,7 @@ function fillLayers(g: ScanGeometry, p: PhantomParams, a: RibeyeAnatomy, maps: T
     }
     coh += lit;
     sigma += 0.4 * lit;
-    maps.sigma[idx] = sigma > 0 ? sigma : 0;
+    maps.sigma[idx] = Math.max(sigma, 0);
     maps.coherent[idx] = coh;
   }
 }

@@ -23,8 +23,8 @@ export function createValueNoise(
   return (xMm, zMm) => {
     let fx = (xMm - b.x0) * inv;
     let fz = (zMm - b.z0) * inv;
-    fx = fx < 0 ? 0 : fx > nx - 1.001 ? nx - 1.001 : fx;
-    fz = fz < 0 ? 0 : fz > nz - 1.001 ? nz - 1.001 : fz;
+    fx = fx < 0 ? 0 : Math.min(fx, nx - 1.001);
+    fz = fz < 0 ? 0 : Math.min(fz, nz - 1.001);
     const ix = fx | 0;
     const iz = fz | 0;
     const tx = fx - ix;

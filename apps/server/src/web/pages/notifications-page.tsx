@@ -5,7 +5,7 @@ import {
   markRead,
   type NotificationRow,
 } from '../../access/notification-queries.ts';
-import { UUID_RE } from '../../api/request-validation.ts';
+import { isInt8Id, UUID_RE } from '../../api/request-validation.ts';
 import { ActionForm } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { LocalTime } from '../components/local-time.tsx';
@@ -80,8 +80,8 @@ export function notificationPages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
   app.get('/notifications', async (c) => {
     const principal = userOf(c);
-    const before = Number(c.req.query('before'));
-    const beforeId = Number.isSafeInteger(before) && before > 0 ? before : undefined;
+    const before = c.req.query('before') ?? '';
+    const beforeId = isInt8Id(before) ? before : undefined;
     const [rows, farms] = await Promise.all([
       listNotifications(sql, principal, { beforeId, limit: PAGE_SIZE + 1 }),
       listFarms(sql, principal),
@@ -130,7 +130,7 @@ export function notificationPages(app: PageRouter, deps: PageDeps) {
           <Pagination
             newerHref={beforeId ? pageHref('/notifications', {}) : null}
             olderHref={
-              rows.length > PAGE_SIZE ? pageHref('/notifications', { before: String(page.at(-1)!.id) }) : null
+              rows.length > PAGE_SIZE ? pageHref('/notifications', { before: page.at(-1)!.id }) : null
             }
           />
         </>
@@ -146,9 +146,9 @@ export function notificationPages(app: PageRouter, deps: PageDeps) {
 
   app.post('/notifications/:id/read', async (c) => {
     const raw = c.req.param('id') ?? '';
-    if (!/^[1-9]\d{0,17}$/.test(raw)) throw pageNotFound();
+    if (!isInt8Id(raw)) throw pageNotFound();
     await readForm(c);
-    if (!(await markRead(sql, userOf(c), Number(raw)))) throw pageNotFound();
+    if (!(await markRead(sql, userOf(c), raw))) throw pageNotFound();
     return redirectDone(c, '/notifications', 'notification-read');
   });
 }

@@ -1,5 +1,4 @@
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
@@ -21,6 +20,7 @@ import { registerDeviceGauges } from './devices/device-gauges.ts';
 import { createHeartbeatRoute } from './devices/heartbeat-route.ts';
 import { createErrorHandler, errorResponse, HttpError } from './errors.ts';
 import { createHealthRoutes } from './health/health-routes.ts';
+import { requestBodyLimit } from './http/request-body-limit.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -105,11 +105,13 @@ export function createApp({
   app.use(requestId());
   // Every answer of a private route — the refusals of the layers below (body limits, CSRF, session, NUL,
   // a missing route, the error handler) as much as the handlers' own — is private: no cache keeps it.
-  // Set on the way out, so it holds whatever produced the response.
+  // Set on the way out, so it holds whatever produced the response — on the response's own headers, as
+  // the security headers are: c.header() after next() copies the finished response into a new one (and
+  // makes @hono/node-server send its body as a stream), ~0.08 ms of CPU per request (bench:api).
   app.use(
     except(MACHINE_ROUTES, async (c, next) => {
       await next();
-      c.header('Cache-Control', 'no-store');
+      c.res.headers.set('Cache-Control', 'no-store');
     }),
   );
   app.use(async (c, next) => {
@@ -204,7 +206,7 @@ export function createApp({
   app.use(
     except(
       [...machine, '/api/*'],
-      bodyLimit({
+      requestBodyLimit({
         maxSize: PAGE_BODY_LIMIT_BYTES,
         onError: (c) =>
           refusePage(

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requireCsrfHeader } from '../auth/csrf-protection.ts';
 import type { AuthVariables } from '../auth/principal.ts';
 import { requireAdmin, requirePrincipal } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
+import { requestBodyLimit } from '../http/request-body-limit.ts';
 import { type ApiRoute, honoPath, type QueryParam } from './api-route.ts';
 import {
   compileQuerySchema,
@@ -34,7 +34,7 @@ const NO_QUERY: Record<string, QueryParam> = {};
 export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: AuthVariables }> {
   const api = new Hono<{ Variables: AuthVariables }>();
   api.use(
-    bodyLimit({
+    requestBodyLimit({
       maxSize: BODY_LIMIT_BYTES,
       onError: () => {
         throw new HttpError(413, 'body_too_large', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);

@@ -102,7 +102,6 @@ describe('layout and pages in Chromium', () => {
       .locator('.site-nav a')
       .evaluateAll((as) => as.map((a) => a.getBoundingClientRect().height));
     assert.ok(heights.length > 0 && heights.every((h) => h >= 44), String(heights));
-    await page.screenshot({ path: '/tmp/cti-w17-scans-phone.png', fullPage: true });
     await context.close();
   });
 

@@ -189,7 +189,12 @@ describe('the dashboard in Chromium', () => {
       await page.waitForSelector('[data-mask-editor][data-ready="true"]');
       assert.equal(await page.locator('[data-mask-editor] canvas').count(), 1);
       // Image and current mask read back through the canvas (no "could not be loaded").
-      await page.waitForTimeout(300);
+      const editor = page.locator('[data-mask-editor][data-image][data-mask]');
+      await editor.waitFor();
+      assert.deepEqual(
+        [await editor.getAttribute('data-image'), await editor.getAttribute('data-mask')],
+        ['loaded', 'loaded'],
+      );
       assert.doesNotMatch((await page.locator('.mask-status').textContent()) ?? '', /could not/);
       const nav = await navLinks(page);
       assert.ok(nav.includes('Fleet'), who);

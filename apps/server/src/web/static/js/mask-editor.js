@@ -305,15 +305,21 @@ function startEditor(root) {
   new ResizeObserver(resize).observe(stage);
   resize();
   setTool('draw');
+  // data-image / data-mask: 'loaded' or 'failed' once settled ('none': no mask yet), for scripts and tests.
   loadImage(
     root.dataset.imageSrc,
     (img) => {
       state.image = img;
       render();
+      root.dataset.image = 'loaded';
     },
-    () => say('The scan image could not be loaded.'),
+    () => {
+      say('The scan image could not be loaded.');
+      root.dataset.image = 'failed';
+    },
   );
-  if (root.dataset.maskSrc) {
+  if (!root.dataset.maskSrc) root.dataset.mask = 'none';
+  else {
     loadImage(
       root.dataset.maskSrc,
       (img) => {
@@ -325,8 +331,12 @@ function startEditor(root) {
         state.mask = rgbaToMask(ctx.getImageData(0, 0, W, H).data);
         layer.update(state.mask);
         render();
+        root.dataset.mask = 'loaded';
       },
-      () => say('The current mask could not be loaded; starting from an empty mask.'),
+      () => {
+        say('The current mask could not be loaded; starting from an empty mask.');
+        root.dataset.mask = 'failed';
+      },
     );
   }
   root.dataset.ready = 'true';

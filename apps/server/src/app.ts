@@ -1,5 +1,4 @@
 import { type Context, Hono } from 'hono';
-import { except } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -20,6 +19,7 @@ import { registerDeviceGauges } from './devices/device-gauges.ts';
 import { createHeartbeatRoute } from './devices/heartbeat-route.ts';
 import { createErrorHandler, errorResponse, HttpError } from './errors.ts';
 import { createHealthRoutes } from './health/health-routes.ts';
+import { exceptPaths } from './http/except-paths.ts';
 import { requestBodyLimit } from './http/request-body-limit.ts';
 import { createIngestRoute } from './ingest/ingest-route.ts';
 import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/ingestion-log-writer.ts';
@@ -109,7 +109,7 @@ export function createApp({
   // the security headers are: c.header() after next() copies the finished response into a new one (and
   // makes @hono/node-server send its body as a stream), ~0.08 ms of CPU per request (bench:api).
   app.use(
-    except(MACHINE_ROUTES, async (c, next) => {
+    exceptPaths(MACHINE_ROUTES, async (c, next) => {
       await next();
       c.res.headers.set('Cache-Control', 'no-store');
     }),
@@ -197,14 +197,14 @@ export function createApp({
   // API calls are protected by JSON-only bodies (a cross-site form cannot send them without a CORS
   // preflight, which is never granted) and the X-CSRF-Token header; forms by the Origin check.
   const machine = MACHINE_ROUTES;
-  app.use(except([...machine, '/api/*'], originCheck(config.auth)));
-  app.use(except(machine, loadPrincipal({ sessions, config: config.auth })));
+  app.use(exceptPaths([...machine, '/api/*'], originCheck(config.auth)));
+  app.use(exceptPaths(machine, loadPrincipal({ sessions, config: config.auth })));
   // Page forms (sign-in and registration included, so anyone can send one): a bounded body, and no
   // NUL (Postgres text cannot hold it). Refused as a page for people, JSON for programs.
   const refusePage = (c: Context, err: HttpError) =>
     (c.req.header('accept') ?? '').includes('text/html') ? errorPage(c, err, pages) : errorResponse(c, err);
   app.use(
-    except(
+    exceptPaths(
       [...machine, '/api/*'],
       requestBodyLimit({
         maxSize: PAGE_BODY_LIMIT_BYTES,
@@ -216,7 +216,7 @@ export function createApp({
       }),
     ),
   );
-  app.use(except([...machine, '/api/*'], refuseNul(refusePage)));
+  app.use(exceptPaths([...machine, '/api/*'], refuseNul(refusePage)));
   app.get('/api/openapi.json', (c) => c.json(openApi));
   app.route(API_PREFIX, createApiRouter(routes));
   app.route('/', createAuthPageRoutes({ ...deps, assets: staticAssets }));

@@ -1,4 +1,4 @@
-import type { GrayImage } from '@cti/imaging';
+import { columnSpans, type GrayImage } from '@cti/imaging';
 import { type ImageInput, toGrayImage } from './image-input.ts';
 import { type LoadModelOptions, loadModel } from './load-model.ts';
 import { fillHoles, largestComponent, type Mask, maskBbox, resizeThreshold } from './mask-ops.ts';
@@ -195,13 +195,14 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
       const { prob, crop } = await segmentationProb(session, card, gray, runOpts.scanArea);
       const mask = probToMask(prob, size, crop, gray, threshold);
       const textures = runOpts.textures ?? true;
-      let areaPx = 0;
-      const bits = mask.data;
-      for (let i = 0; i < bits.length; i++) areaPx += bits[i]!;
+      // Area and box from the mask's column spans: one pass over its rows with foreground only, not
+      // over the whole frame, and cached per mask, so the grader's measures of this mask reuse it.
+      const spans = columnSpans(mask);
+      const areaPx = spans?.area ?? 0;
       const round = (v: number | null, d: number) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
       return {
         mask,
-        ribeyeBbox: maskBbox(mask),
+        ribeyeBbox: spans ? [...spans.bbox] : null,
         areaPx,
         areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing) / 100, 3),
         meanIntensity: textures ? round(meanIntensity(gray, mask), 2) : null,

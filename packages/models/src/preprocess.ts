@@ -79,14 +79,19 @@ function bestRun(counts: Int32Array, candidates: Run[]): Run | null {
 /**
  * Active pixels: lit (gray > LIT_THRESHOLD) and textured (differs by >= TEXTURE_STEP from the pixel
  * to its right or below; the last column / row compare with nothing). Speckle is textured; flat
- * backgrounds (black or gray), panel backdrops and the inside of glyphs are not.
+ * backgrounds (black or gray), panel backdrops and the inside of glyphs are not. Also counted per
+ * column as they are found (findScanArea's first question), rather than in a second pass over the frame.
  */
-function activePixels(image: GrayImage): Uint8Array {
+function activePixels(image: GrayImage): { active: Uint8Array; colCounts: Int32Array } {
   const { data, width: w, height: h } = image;
   const active = new Uint8Array(w * h);
+  const colCounts = new Int32Array(w);
   const step2 = TEXTURE_STEP * TEXTURE_STEP;
-  const test = (i: number, dx: number, dy: number) => {
-    if (data[i]! > LIT_THRESHOLD && (dx * dx >= step2 || dy * dy >= step2)) active[i] = 1;
+  const test = (i: number, x: number, dx: number, dy: number) => {
+    if (data[i]! > LIT_THRESHOLD && (dx * dx >= step2 || dy * dy >= step2)) {
+      active[i] = 1;
+      colCounts[x]!++;
+    }
   };
   for (let y = 0; y < h - 1; y++) {
     const row = y * w;
@@ -96,13 +101,16 @@ function activePixels(image: GrayImage): Uint8Array {
       if (v <= LIT_THRESHOLD) continue;
       const dx = data[i + 1]! - v;
       const dy = data[i + w]! - v;
-      if (dx * dx >= step2 || dy * dy >= step2) active[i] = 1;
+      if (dx * dx >= step2 || dy * dy >= step2) {
+        active[i] = 1;
+        colCounts[x]!++;
+      }
     }
-    test(row + w - 1, 0, data[row + 2 * w - 1]! - data[row + w - 1]!);
+    test(row + w - 1, w - 1, 0, data[row + 2 * w - 1]! - data[row + w - 1]!);
   }
   const last = (h - 1) * w;
-  for (let x = 0; x < w - 1; x++) test(last + x, data[last + x + 1]! - data[last + x]!, 0);
-  return active;
+  for (let x = 0; x < w - 1; x++) test(last + x, x, data[last + x + 1]! - data[last + x]!, 0);
+  return { active, colCounts };
 }
 
 /**
@@ -111,19 +119,14 @@ function activePixels(image: GrayImage): Uint8Array {
  */
 export function findScanArea(image: GrayImage): CropBox {
   const { width: w, height: h } = image;
-  const active = activePixels(image);
-  const colCounts = new Int32Array(w);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) colCounts[x]! += active[row + x]!;
-  }
+  const { active, colCounts } = activePixels(image);
   const cols = bestRun(colCounts, columnRuns(colCounts, w, h));
   if (!cols) return [0, 0, w, h];
   const [x0, x1] = cols;
   const rowCounts = new Int32Array(h);
   for (let y = 0; y < h; y++) {
     let n = 0;
-    for (let x = x0; x < x1; x++) n += active[y * w + x]!;
+    for (let i = y * w + x0, end = y * w + x1; i < end; i++) n += active[i]!;
     rowCounts[y] = n;
   }
   const minRow = ROW_LIT_PCT * (x1 - x0);

@@ -478,6 +478,9 @@ const SPECS: Record<string, Spec> = {
       body: { label: 'Barn Pi' },
     }),
   },
+  'GET /api/v1/devices/{id}/health': {
+    build: (c) => ({ method: 'GET', path: `/api/v1/devices/${f[`device${X(c.scope)}`]}/health` }),
+  },
   'GET /api/v1/devices/{id}/calibrations': {
     build: (c) => ({ method: 'GET', path: `/api/v1/devices/${f[`device${X(c.scope)}`]}/calibrations` }),
   },

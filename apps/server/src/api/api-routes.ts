@@ -11,6 +11,7 @@ import {
   calibrationChangeSchema,
   calibrationSchema,
   deviceCalibrationsSchema,
+  deviceHealthSchema,
   deviceRoutes,
   deviceSchema,
 } from './devices.ts';
@@ -63,6 +64,7 @@ export const apiSchemas: Record<string, JsonSchema> = {
   Device: deviceSchema,
   DeviceCalibration: calibrationSchema,
   DeviceCalibrations: deviceCalibrationsSchema,
+  DeviceHealth: deviceHealthSchema,
   DeviceCalibrationChange: calibrationChangeSchema,
   Registration: registrationSchema,
   Announcement: announcementSchema,

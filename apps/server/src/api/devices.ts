@@ -1,5 +1,6 @@
 import type { TransactionSql } from 'postgres';
-import { listDevices, updateDevice } from '../access/device-queries.ts';
+import { listDeviceHealth, listDevices, updateDevice } from '../access/device-queries.ts';
+import { deviceHealthTrend } from '../devices/health-trend.ts';
 import { HttpError } from '../errors.ts';
 import {
   type CalibrationInput,
@@ -62,6 +63,61 @@ const calibrationItems: JsonSchema = {
 };
 
 export const deviceCalibrationsSchema: JsonSchema = object({ device_id: uuid, items: calibrationItems });
+
+const int: JsonSchema = { type: 'integer' };
+const nullableInt: JsonSchema = { type: ['integer', 'null'] };
+const nullableNumber: JsonSchema = { type: ['number', 'null'] };
+const nullableText: JsonSchema = { type: ['string', 'null'] };
+
+/** The latest heartbeat snapshot (`device_health`), as the fleet and device pages read it. */
+const latestHeartbeatSchema: JsonSchema = object({
+  device_id: uuid,
+  received_at: dateTime,
+  age_s: { type: 'number', description: 'Seconds since the heartbeat arrived, by the database clock.' },
+  agent_version: { type: 'string' },
+  uptime_s: { type: 'number' },
+  pending_captures: int,
+  pending_bytes: { type: 'number' },
+  oldest_pending_age_s: nullableInt,
+  quarantined: int,
+  disk_free_bytes: nullableNumber,
+  disk_floor_bytes: nullableNumber,
+  clock_synced: { type: 'boolean' },
+  clock_source: {
+    ...nullableText,
+    description: 'timesyncd, kernel, unsynchronized or unknown (the agent cannot tell)',
+  },
+  clock_offset_ms: nullableInt,
+  probe_connected: { type: 'boolean' },
+  probe_model: nullableText,
+  frame_rate_fps: nullableNumber,
+  health_ok: { type: ['boolean', 'null'] },
+  health_reason: nullableText,
+  last_error: nullableText,
+  last_error_at: nullable(dateTime),
+  silent_since: nullable(dateTime),
+  backlog_since: nullable(dateTime),
+  disk_low_since: nullable(dateTime),
+  clock_unsynced_since: nullable(dateTime),
+});
+
+/** The answer of GET /devices/{id}/health. */
+export const deviceHealthSchema: JsonSchema = object({
+  device_id: uuid,
+  latest: { anyOf: [latestHeartbeatSchema, { type: 'null' }], description: 'null: never heard.' },
+  hours: {
+    type: 'array',
+    description:
+      'By the hour (UTC), from the hour of the first heartbeat in the window to the current hour; an hour without a heartbeat has heartbeats 0 and null figures.',
+    items: object({
+      t: dateTime,
+      heartbeats: int,
+      pending_captures: { ...nullableInt, description: 'The largest outbox backlog reported in the hour.' },
+      disk_free_bytes: { ...nullableNumber, description: 'The least free disk reported in the hour.' },
+      clock_offset_ms: { ...nullableInt, description: 'The clock offset farthest from zero in the hour.' },
+    }),
+  },
+});
 
 /** The answer of POST /devices/{id}/calibrations: the calibrations after the change and what it queued. */
 export const calibrationChangeSchema: JsonSchema = object({
@@ -203,7 +259,7 @@ function timeZone(tz: string | undefined): string {
 }
 
 /** /devices: the fleet (every role sees the devices of its farms); admins label and assign them. */
-export function deviceRoutes({ sql }: ApiDeps): ApiRoute[] {
+export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
   return [
     route<{ tz?: string }>({
       method: 'get',
@@ -248,6 +304,31 @@ export function deviceRoutes({ sql }: ApiDeps): ApiRoute[] {
         if (!(await updateDevice(sql, params.id!, body))) throw notFound('device');
         const [device] = await listDevices(sql, principal, { id: params.id! });
         return c.json(device);
+      },
+    }),
+    route<{ days?: number }>({
+      method: 'get',
+      path: '/devices/{id}/health',
+      tag: 'devices',
+      summary: "The device's latest heartbeat and its history by the hour (whoever may see the device)",
+      description:
+        'What the device page shows: the latest heartbeat snapshot and, from the heartbeat history (kept CTI_DEVICE_HISTORY_DAYS), the worst of each hour: largest backlog, least free disk, largest clock offset.',
+      access: 'user',
+      query: {
+        days: {
+          schema: { type: 'integer', minimum: 1, maximum: 366 },
+          description: 'How many days back (default 7; at most CTI_DEVICE_HISTORY_DAYS are kept).',
+        },
+      },
+      responses: { 200: { description: 'The device health', schema: ref('DeviceHealth') } },
+      async handler({ c, principal, params, query }) {
+        const device = await visibleDevice(sql, principal, params.id!);
+        const days = Math.min(query.days ?? 7, config.devices.historyDays);
+        const [[latest], hours] = await Promise.all([
+          listDeviceHealth(sql, principal, { id: device.id }),
+          deviceHealthTrend(sql, device.id, days),
+        ]);
+        return c.json({ device_id: device.id, latest: latest ?? null, hours });
       },
     }),
     route({

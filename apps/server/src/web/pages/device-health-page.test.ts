@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { apiClient } from '../../test-api-client.ts';
 import { useTestApp } from '../../test-helpers.ts';
+import { TEST_PASSWORD } from '../../test-seed.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 import { pageClient, strip, textById } from './test-page-client.ts';
 
 // The device page's health: the latest heartbeat in words and the last days by the hour, from the
-// heartbeat history (device_heartbeats) on a real database; silent hours are gaps, not zeros.
+// heartbeat history (device_heartbeats) on a real database; silent hours are gaps, not zeros. The same
+// figures through GET /api/v1/devices/{id}/health (answers checked against the OpenAPI document).
 
 let w: DashboardWorld;
 /** The hour the heartbeats were seeded in (the chart runs to the current hour: a test crossing an hour has one more). */
@@ -90,5 +93,43 @@ describe('device page: health', () => {
     assert.match(textById(admin.html, 'health-none') ?? '', /No heartbeat yet/);
     assert.ok(!admin.html.includes('id="device-trend"'));
     assert.equal((await (await as('technician')).get(`/fleet/${w.deviceB}`)).status, 404);
+  });
+});
+
+describe('GET /api/v1/devices/{id}/health', () => {
+  test('the latest snapshot and the hours, as the page draws them; days bounds the window', async () => {
+    const api = apiClient(ctx.server.app);
+    assert.equal((await api.signIn(w.users.technician.email, TEST_PASSWORD)).status, 200);
+    const res = await api.request('GET', `/api/v1/devices/${w.deviceA}/health`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.device_id, w.deviceA);
+    assert.equal(res.body.latest.agent_version, '0.4.1');
+    assert.equal(res.body.latest.clock_source, 'timesyncd');
+    const hours = res.body.hours as { heartbeats: number; pending_captures: number | null }[];
+    assert.ok(hours.length >= 6, `${hours.length} hours`);
+    assert.deepEqual(
+      hours.slice(0, 6).map((h) => [h.heartbeats, h.pending_captures]),
+      [
+        [2, 5],
+        [0, null],
+        [0, null],
+        [1, 0],
+        [0, null],
+        [1, 1],
+      ],
+    );
+    const lastDay = await api.request('GET', `/api/v1/devices/${w.deviceA}/health?days=1`);
+    assert.equal(lastDay.status, 200);
+    assert.equal(lastDay.body.hours.length, hours.length, 'all six hours are within a day');
+    assert.equal((await api.request('GET', `/api/v1/devices/${w.deviceA}/health?days=0`)).status, 422);
+    assert.equal((await api.request('GET', `/api/v1/devices/${w.deviceB}/health`)).status, 404);
+  });
+
+  test('a device never heard: latest null, no hours', async () => {
+    const api = apiClient(ctx.server.app);
+    await api.signIn(w.users.admin.email, TEST_PASSWORD);
+    const res = await api.request('GET', `/api/v1/devices/${w.deviceB}/health`);
+    assert.equal(res.status, 200);
+    assert.deepEqual([res.body.latest, res.body.hours], [null, []]);
   });
 });

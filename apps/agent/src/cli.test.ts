@@ -370,6 +370,27 @@ describe('cti-agent config errors', () => {
       assert.equal(stdout, '');
     }
   });
+
+  test('a command that takes nothing refuses what follows it (exit 2), before the config is read', {
+    timeout: 90_000,
+  }, async () => {
+    for (const [args, said] of [
+      [['status', '--x'], 'status takes no arguments: unknown option "--x"'],
+      [['capture', 'now'], 'capture takes no arguments: unknown argument "now"'],
+      [
+        ['doctor', '--config', '/nonexistent/agent.json', '--verbose'],
+        'doctor takes no arguments: unknown option "--verbose"',
+      ],
+    ] as const) {
+      const { code, stdout, stderr } = await runCli([...args], {
+        ...process.env,
+        CTI_AGENT_CONFIG: '/nonexistent/agent.json',
+      });
+      assert.equal(code, 2, args.join(' '));
+      assert.ok(stderr.startsWith(`cti-agent: ${said}\nusage: cti-agent`), stderr);
+      assert.equal(stdout, '');
+    }
+  });
 });
 
 describe('cti-agent run without sysfs GPIO', () => {

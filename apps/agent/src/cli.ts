@@ -24,6 +24,9 @@ const USAGE = `usage: cti-agent [--config <file>] <command>
 config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
 `;
 
+/** Commands that take nothing after their name (`--config` aside). */
+const NO_ARGUMENTS = new Set(['run', 'capture', 'status', 'doctor']);
+
 /** The request reached the service, which died or hung before answering (see OutcomeUnknownError). */
 const EXIT_OUTCOME_UNKNOWN = 4;
 
@@ -66,6 +69,15 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   if (!command || command === 'help') {
     io.stdout.write(USAGE);
     return command ? 0 : 2;
+  }
+  // `status --x` ran the status as if nothing followed; a command that takes nothing says so, before
+  // the config is read (as for an unknown option before the command).
+  if (NO_ARGUMENTS.has(command) && rest.length > 0) {
+    const what = rest[0]!.startsWith('-') ? 'option' : 'argument';
+    io.stderr.write(
+      `cti-agent: ${command} takes no arguments: unknown ${what} ${JSON.stringify(rest[0])}\n${USAGE}`,
+    );
+    return 2;
   }
   try {
     return await dispatch(loadConfig(configPath), command, rest, io);

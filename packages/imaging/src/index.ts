@@ -82,3 +82,4 @@ export {
   type TickUnitSource,
 } from './ruler/ruler-reading.ts';
 export { MAX_SCAN_ASPECT, MIN_SCAN_SIDE, scanShapeProblem } from './scan-shape.ts';
+export { findRoot } from './union-find.ts';

@@ -1,4 +1,5 @@
 /** Binary mask operations on row-major Uint8Array masks (0 = background, 1 = foreground). */
+import { findRoot } from '@cti/imaging';
 
 export type Mask = { data: Uint8Array; width: number; height: number };
 
@@ -59,15 +60,6 @@ export function resizeThreshold(
     for (let x = 0; x < outW; x++) out[o + x] = top[x]! * (1 - wy) + bottom[x]! * wy >= threshold ? 1 : 0;
   }
   return out;
-}
-
-/** Union-find over runs: the root of run `r` (paths halved on the way). */
-function findRoot(parent: Int32Array, r: number): number {
-  while (parent[r] !== r) {
-    parent[r] = parent[parent[r]!]!;
-    r = parent[r]!;
-  }
-  return r;
 }
 
 /**

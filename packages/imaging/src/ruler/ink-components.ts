@@ -1,4 +1,5 @@
 import type { GrayImage } from '../gray-image.ts';
+import { findRoot } from '../union-find.ts';
 
 /** One 4-connected component of ink: its box (max inclusive), pixel count and brightness-weighted row sum. */
 export type InkComponent = {
@@ -165,13 +166,4 @@ function mergeRanges(ranges: [number, number][], width: number): [number, number
     else out.push([a, b]);
   }
   return out;
-}
-
-/** Union-find: the root of slot `s` (paths halved on the way). */
-function findRoot(parent: Int32Array, s: number): number {
-  while (parent[s] !== s) {
-    parent[s] = parent[parent[s]!]!;
-    s = parent[s]!;
-  }
-  return s;
 }

@@ -28,7 +28,7 @@ import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
-import { Badges, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
+import { Badges, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
 import {
   attempt,
   commonZone,
@@ -101,7 +101,7 @@ function calibrationBody(values: CalibrationValues): CalibrationBody {
 const TREND_DAYS = 7;
 
 const clockText = (h: DeviceHealthRow) =>
-  `${h.clock_synced ? 'synchronised' : h.clock_source === 'unknown' ? 'synchronisation unknown' : 'not synchronised'}${h.clock_source && h.clock_source !== 'unknown' ? ` (${h.clock_source})` : ''}${h.clock_offset_ms === null ? '' : `, offset ${h.clock_offset_ms} ms`}`;
+  `${{ synced: 'synchronised', unknown: 'synchronisation unknown', off: 'not synchronised' }[clockSync(h)]}${h.clock_source && h.clock_source !== 'unknown' ? ` (${h.clock_source})` : ''}${h.clock_offset_ms === null ? '' : `, offset ${h.clock_offset_ms} ms`}`;
 
 /** What the chart says to a screen reader: the extremes and the silent hours, not 168 points. */
 function describeTrend(hours: readonly HealthHour[]): string {

@@ -33,6 +33,12 @@ export function formatAge(seconds: number): string {
 export const formatBytes = (n: number) =>
   n >= GB ? `${(n / GB).toFixed(1)} GB` : `${Math.round(n / MB)} MB`;
 
+/** NTP state by the device's own account: 'unknown' when it cannot tell (no timedatectl, e.g. no systemd). */
+export const clockSync = (
+  h: Pick<DeviceHealthRow, 'clock_synced' | 'clock_source'>,
+): 'synced' | 'unknown' | 'off' =>
+  h.clock_synced ? 'synced' : h.clock_source === 'unknown' ? 'unknown' : 'off';
+
 /**
  * The badges of a device, worst first, from its latest heartbeat and the open episodes the server
  * recorded (device_health.*_since): never heard, silent, backlog, disk low, clock, probe, capture loop.
@@ -54,7 +60,7 @@ export function healthFlags(h: DeviceHealthRow | undefined, config: DeviceHealth
     });
   // A device that cannot tell whether NTP runs (source 'unknown') is judged by its measured offset:
   // the server's clock episode says when that is past the limit.
-  const ntpOff = !h.clock_synced && h.clock_source !== 'unknown';
+  const ntpOff = clockSync(h) === 'off';
   if (h.clock_unsynced_since || ntpOff)
     flags.push({
       level: 'warn',
@@ -162,7 +168,7 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         wideOnly: true,
         cell: (d) =>
           d.health
-            ? `${d.health.clock_synced ? 'synced' : d.health.clock_source === 'unknown' ? 'sync unknown' : 'not synced'}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
+            ? `${{ synced: 'synced', unknown: 'sync unknown', off: 'not synced' }[clockSync(d.health)]}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
             : '—',
       },
       { header: 'Agent', wideOnly: true, cell: (d) => d.health?.agent_version ?? '—' },

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeDirectory } from '@cti/runtime';
 import { deployAgent, pruneBundle, selectAgentModels } from './agent-bundle.ts';
 import { cacheRoot } from './build-cache.ts';
 import {
@@ -144,7 +145,7 @@ export async function buildAgentDeb(opts: BuildOptions): Promise<BuildResult> {
     await writeFile(join(root, 'DEBIAN/control'), controlFile(control));
     await writeFile(join(root, 'DEBIAN/md5sums'), await md5sums(root, CONFFILES));
 
-    await mkdir(opts.outDir, { recursive: true });
+    await makeDirectory(opts.outDir);
     const deb = join(opts.outDir, `${PACKAGE_NAME}_${version}_arm64.deb`);
     await phase('dpkg-deb', () =>
       run('dpkg-deb', ['--build', '--root-owner-group', '-Zxz', `-z${opts.xzLevel ?? XZ_LEVEL}`, root, deb], {

@@ -1,6 +1,12 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createMetricsRegistry, type Logger, onShutdown } from '@cti/runtime';
+import {
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  makeDirectorySync,
+  onShutdown,
+} from '@cti/runtime';
 import { serve } from '@hono/node-server';
 import { createAgent } from './agent.ts';
 import { loadHint } from './capture/hint.ts';
@@ -84,7 +90,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   const log = createLogger({ name: 'cti-agent' });
   const metrics = createMetricsRegistry({ prefix: 'cti_agent_' });
   const notifier = createSystemdNotifier();
-  mkdirSync(config.paths.spoolDir, { recursive: true });
+  makeDirectorySync(config.paths.spoolDir);
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,

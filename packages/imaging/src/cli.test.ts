@@ -135,6 +135,12 @@ describe('cti-phantom CLI', () => {
     assert.equal(onFile.status, 1, onFile.stderr);
     assert.match(onFile.stderr, /^cti-phantom: EEXIST: file already exists, mkdir/);
     assert.doesNotMatch(onFile.stderr, /\n\s+at /, 'no stack trace');
+    if (existsSync('/proc/self')) {
+      // Node's recursive mkdir spins forever there (the run's 120 s timeout would end it with no status).
+      const proc = run(['export', '--out', '/proc/cti-x/y', '--count', '1', '--seed', '1', '--workers', '1']);
+      assert.equal(proc.status, 1, proc.stderr);
+      assert.match(proc.stderr, /^cti-phantom: ENOENT: no such file or directory, mkdir '\/proc\/cti-x'/);
+    }
   });
 
   it('writes one sample and rejects bad arguments with exit 2', async () => {

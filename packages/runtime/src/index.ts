@@ -1,7 +1,7 @@
 export { type BackoffOptions, backoffDelay, sleep } from './backoff.ts';
 export { startsWithCalendarDate } from './calendar-date.ts';
 export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.ts';
-export { makeDirectory } from './make-directory.ts';
+export { makeDirectory, makeDirectorySync } from './make-directory.ts';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';
 export {
   BodyIncompleteError,

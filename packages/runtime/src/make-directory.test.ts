@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { makeDirectory } from './make-directory.ts';
+import { makeDirectory, makeDirectorySync } from './make-directory.ts';
 
 test('makeDirectory makes the missing levels, accepts a directory already there, refuses a file', async () => {
   const root = await mkdtemp(join(tmpdir(), 'make-dir-'));
@@ -34,4 +34,23 @@ test('makeDirectory under /proc rejects with ENOENT naming the path (Node’s re
       return true;
     });
   }
+});
+
+test('makeDirectorySync: the same answers, synchronously', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'make-dir-sync-'));
+  try {
+    const deep = join(root, 'a', 'b', 'c');
+    makeDirectorySync(deep);
+    assert.ok((await stat(deep)).isDirectory());
+    makeDirectorySync(deep);
+    const file = join(root, 'file');
+    await writeFile(file, 'not a directory');
+    assert.throws(() => makeDirectorySync(file), { code: 'EEXIST', path: file });
+    assert.throws(() => makeDirectorySync(join(file, 'below')), { code: 'ENOTDIR' });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  if (!existsSync('/proc/self')) return;
+  for (const path of ['/proc/cti-x', '/proc/cti-x/y', '/proc/self/cti-x'])
+    assert.throws(() => makeDirectorySync(path), { code: 'ENOENT' }, path);
 });

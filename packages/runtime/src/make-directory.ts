@@ -1,3 +1,4 @@
+import { mkdirSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -30,4 +31,23 @@ export async function makeDirectory(path: string): Promise<void> {
   const parent = dirname(path);
   if (parent !== path) await makeDirectory(parent);
   if ((await mkdirOne(path)) === 'ENOENT') await mkdir(path); // throws the ENOENT, naming `path`
+}
+
+/** makeDirectory for start-up code that cannot await (the agent's spool directory): the same steps, synchronous. */
+export function makeDirectorySync(path: string): void {
+  if (mkdirOneSync(path) === undefined) return;
+  const parent = dirname(path);
+  if (parent !== path) makeDirectorySync(parent);
+  if (mkdirOneSync(path) === 'ENOENT') mkdirSync(path); // throws the ENOENT, naming `path`
+}
+
+function mkdirOneSync(path: string): 'ENOENT' | undefined {
+  try {
+    mkdirSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'ENOENT';
+    if (code !== 'EEXIST' || !statSync(path).isDirectory()) throw err;
+  }
+  return undefined;
 }

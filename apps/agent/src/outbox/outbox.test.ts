@@ -226,3 +226,12 @@ test('access readonly/existing: a missing database is refused and nothing is cre
   writer.close();
   outbox.close();
 });
+
+test('a spool directory that cannot be made is refused at once naming it (recursive mkdir spins under /proc)', {
+  skip: existsSync('/proc/self') ? false : 'no /proc here',
+}, () => {
+  assert.throws(() => tempOutbox({ spoolDir: '/proc/cti-x/spool' }), {
+    code: 'ENOENT',
+    message: /mkdir '\/proc\/cti-x'/,
+  });
+});

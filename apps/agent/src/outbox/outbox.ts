@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidCaptureId, isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
+import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
 import { type OutboxAccess, openOutboxDb } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
@@ -103,7 +104,8 @@ export function createOutbox({
   access = 'create',
   hooks = {},
 }: CreateOutboxOptions) {
-  if (access === 'create') mkdirSync(spoolDir, { recursive: true });
+  // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
+  if (access === 'create') makeDirectorySync(spoolDir);
   const db = openOutboxDb(dbPath, access);
   const store = createOutboxStore(db);
   const committing = new Set<string>();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,4 +33,13 @@ test('saveState replaces the file whole and leaves no temp file', async (t) => {
   await saveState(file, state);
   assert.deepEqual(await loadState(file, 'b', 'raw/'), state);
   assert.deepEqual(await readdir(join(dir, 'sub')), ['state.json']);
+});
+
+test('a state file under /proc is refused at once naming its directory (recursive mkdir spins there)', {
+  skip: existsSync('/proc/self') ? false : 'no /proc here',
+}, async () => {
+  await assert.rejects(saveState('/proc/cti-x/state.json', emptyState('b', 'raw/')), {
+    code: 'ENOENT',
+    message: /mkdir '\/proc\/cti-x'/,
+  });
 });

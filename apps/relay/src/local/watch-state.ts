@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDirectory } from '@cti/runtime';
 
 /** A meta.json the watcher is done with (delivered, ignored or permanently rejected). */
 export interface SettledEntry {
@@ -87,7 +88,7 @@ export async function loadState(file: string, bucket: string, prefix: string): P
  * the next start refused the empty file as "not valid JSON".
  */
 export async function saveState(file: string, state: WatchState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await makeDirectory(dirname(file));
   const temp = `${file}.${process.pid}.tmp`;
   const handle = await open(temp, 'w');
   try {

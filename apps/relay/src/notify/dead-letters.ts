@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectory } from '@cti/runtime';
 import type { RelayOutcome } from '../relay-core.ts';
 
 /**
@@ -14,7 +15,7 @@ export async function writeDeadLetter(
   outcome: RelayOutcome,
   now: Date,
 ): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   const name = `${now.toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.json`;
   const file = join(dir, name);
   const body = { requestPayload: { Records: [record] }, responsePayload: { outcome } };

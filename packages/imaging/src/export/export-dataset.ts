@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { makeDirectory } from '@cti/runtime';
 import type { ExportPlan } from './sample-plan.ts';
 import { type ManifestEntry, writeSample } from './write-sample.ts';
 
@@ -36,7 +37,7 @@ export type Manifest = {
  */
 export async function exportDataset(o: ExportOptions): Promise<Manifest> {
   validate(o);
-  await mkdir(o.out, { recursive: true });
+  await makeDirectory(o.out);
   const plan: ExportPlan = {
     seed: o.seed,
     preset: o.preset,

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { makeDirectory } from '@cti/runtime';
 
 /**
  * Where slow artifacts (Node for arm64, cross-compiled addons, the arm64 Debian root) are kept between
@@ -51,7 +52,7 @@ export async function hashTree(dir: string, exclude: Set<string> = new Set()): P
  */
 export async function cached(path: string, produce: (tmpPath: string) => Promise<void>): Promise<string> {
   if (existsSync(path)) return path;
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path)); // CTI_CACHE_DIR is the operator's: fail fast where it cannot be
   const tmp = `${path}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {

@@ -12,7 +12,14 @@ export type TimePoint = {
   missingReason?: string;
 };
 
-export type TimeSeries = { quantity: string; unit: string; points: readonly TimePoint[] };
+export type TimeSeries = {
+  quantity: string;
+  /** The unit as written after a number other than 1 ("captures", "cm²"). */
+  unit: string;
+  /** After exactly 1, when it differs ("capture"); default `unit`. */
+  unitOne?: string;
+  points: readonly TimePoint[];
+};
 
 export type TimeSeriesProps = {
   id: string;
@@ -137,7 +144,7 @@ function Panel({ series, x, box, timeZone, tickXs }: PanelProps) {
         if (typeof p.value === 'number' && Number.isFinite(p.value)) {
           return (
             <circle class="point" cx={px0} cy={y(p.value)} r="4" fill="#1f5fa8">
-              <title>{`${when}: ${formatNumber(p.value)} ${series.unit}`}</title>
+              <title>{`${when}: ${formatNumber(p.value)} ${p.value === 1 ? (series.unitOne ?? series.unit) : series.unit}`}</title>
             </circle>
           );
         }

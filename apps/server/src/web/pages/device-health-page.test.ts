@@ -76,6 +76,8 @@ describe('device page: health', () => {
     assert.equal((backlog.match(/class="missing"/g) ?? []).length, 3 + rolled, 'three silent hours');
     assert.match(backlog, /: 5 captures</, 'the hour with two heartbeats shows the larger backlog');
     assert.ok(!backlog.includes('99 captures'), 'history older than the window is left out');
+    assert.match(backlog, /: 1 capture</, 'one capture is singular');
+    assert.doesNotMatch(chart, /\b1 captures\b/);
     assert.match(disk, /: 7\.4 GB</, 'the least free disk of the hour');
     assert.match(disk, /no value \(not reported\)/, 'a heartbeat without the figure is not a 0');
     assert.match(

@@ -22,6 +22,7 @@ import {
   type RecordedCalibration,
   recordCalibration,
 } from '../../grading/device-calibration.ts';
+import { plural } from '../charts/summary.ts';
 import { TimeSeriesChart } from '../charts/time-series.tsx';
 import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
@@ -111,10 +112,10 @@ function describeTrend(hours: readonly HealthHour[]): string {
   const backlog = Math.max(...heard.map((h) => h.pending_captures ?? 0));
   const disks = heard.map((h) => h.disk_free_bytes).filter((v): v is number => v !== null);
   return [
-    `Hourly, ${hours.length} hour${hours.length === 1 ? '' : 's'}.`,
-    `Outbox backlog: at most ${backlog} captures waiting${last ? `, ${last.pending_captures ?? 0} in the last hour heard` : ''}.`,
+    `Hourly, ${plural(hours.length, 'hour')}.`,
+    `Outbox backlog: at most ${plural(backlog, 'capture')} waiting${last ? `, ${last.pending_captures ?? 0} in the last hour heard` : ''}.`,
     disks.length ? `Disk free: least ${formatBytes(Math.min(...disks))}.` : 'Disk free: not reported.',
-    silent ? `${silent} hour${silent === 1 ? '' : 's'} without a heartbeat.` : 'Heard every hour.',
+    silent ? `${plural(silent, 'hour')} without a heartbeat.` : 'Heard every hour.',
   ].join(' ');
 }
 
@@ -202,6 +203,7 @@ function HealthSection({
             {
               quantity: 'Outbox backlog',
               unit: 'captures',
+              unitOne: 'capture',
               points: hours.map((h) => ({
                 t: h.t,
                 value: h.heartbeats ? h.pending_captures : null,

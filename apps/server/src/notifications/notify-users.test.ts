@@ -22,7 +22,8 @@ before(async () => {
     const [user] = await sql<{ id: string }[]>`INSERT INTO users (email) VALUES (${email}) RETURNING id`;
     ids[email] = user!.id;
     await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${user!.id}, id FROM roles WHERE name = ${role}`;
-    if (farm) await sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${user!.id}, ${farm})`;
+    if (farm)
+      await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${user!.id}, ${farm}, ${role})`;
   }
 });
 after(() => db.drop());
@@ -95,7 +96,7 @@ describe('notifyUsers', () => {
       users[email] = u!.id;
       await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${u!.id}, id FROM roles WHERE name = ${role}`;
       if (role === 'farmer')
-        await sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${u!.id}, ${west!.id})`;
+        await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${u!.id}, ${west!.id}, 'farmer')`;
     }
     const event = (key: string) => ({
       type: 'scan_rejected',

@@ -54,10 +54,10 @@ export async function seedBench(
       SELECT u.id, r.id FROM users u JOIN roles r ON r.name = CASE
         WHEN u.email LIKE 'admin%' THEN 'admin' WHEN u.email LIKE 'farmer%' THEN 'farmer' ELSE 'technician' END`;
     await sql`
-      INSERT INTO user_farms (user_id, farm_id, is_owner)
-      SELECT md5('farmer' || f)::uuid, md5('farm' || f)::uuid, true FROM generate_series(0, ${farms - 1}) f
+      INSERT INTO user_farms (user_id, farm_id, role, is_owner)
+      SELECT md5('farmer' || f)::uuid, md5('farm' || f)::uuid, 'farmer', true FROM generate_series(0, ${farms - 1}) f
       UNION ALL
-      SELECT md5('tech' || t)::uuid, md5('farm' || ((t * ${FARMS_PER_TECHNICIAN} + k) % ${farms}))::uuid, false
+      SELECT md5('tech' || t)::uuid, md5('farm' || ((t * ${FARMS_PER_TECHNICIAN} + k) % ${farms}))::uuid, 'technician', false
         FROM generate_series(0, ${TECHNICIANS - 1}) t, generate_series(0, ${FARMS_PER_TECHNICIAN - 1}) k`;
   });
   for (let from = 1; from <= scans; from += BATCH) {

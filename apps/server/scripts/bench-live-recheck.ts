@@ -63,7 +63,9 @@ try {
   const farmPlan = await sql.unsafe(
     `EXPLAIN (ANALYZE, FORMAT TEXT) SELECT u.id, f.id FROM unnest($1::uuid[]) AS u(id)
       CROSS JOIN LATERAL (SELECT f.id FROM farms f
-        WHERE f.id IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = u.id)) AS f`,
+        WHERE f.id IN (SELECT DISTINCT uf.farm_id FROM user_farms uf WHERE uf.user_id = u.id
+          AND uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                           WHERE ur.user_id = uf.user_id))) AS f`,
     [[...users].map((p) => p.userId)],
   );
   console.log(

@@ -13,7 +13,10 @@ export async function seedUser(
   sql: Sql,
   email: string,
   roles: RoleName[],
-  { farms = [] as { id: string; owner?: boolean }[], password = TEST_PASSWORD } = {},
+  {
+    farms = [] as { id: string; owner?: boolean; as?: 'farmer' | 'technician' }[],
+    password = TEST_PASSWORD,
+  } = {},
 ): Promise<SeedUser> {
   if (cachedHash === undefined) cachedHash = hashPassword(TEST_PASSWORD, CHEAP);
   const hash = password === TEST_PASSWORD ? await cachedHash : await hashPassword(password, CHEAP);
@@ -21,9 +24,31 @@ export async function seedUser(
     INSERT INTO users (email, full_name, password_hash) VALUES (${email}, ${email.split('@')[0]!}, ${hash}) RETURNING id`;
   await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${user!.id}, id FROM roles WHERE name = ANY(${roles}::text[])`;
   for (const farm of farms) {
-    await sql`INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${user!.id}, ${farm.id}, ${farm.owner ?? false})`;
+    for (const [role, owner] of seedLinks(roles, farm)) {
+      await sql`INSERT INTO user_farms (user_id, farm_id, role, is_owner) VALUES (${user!.id}, ${farm.id}, ${role}, ${owner})`;
+    }
   }
   return { id: user!.id, email, password };
+}
+
+/**
+ * The links a seeded farm gets: `as` when given; else what migration 0016 made of such a link — a
+ * technician link for a technician who is not a farmer, a technician link plus the owner's farmer link
+ * for an owner holding both roles, a technician link for a non-owner holding both, else a farmer link.
+ */
+function seedLinks(
+  roles: readonly RoleName[],
+  farm: { owner?: boolean; as?: 'farmer' | 'technician' },
+): ['farmer' | 'technician', boolean][] {
+  const owner = farm.owner ?? false;
+  if (farm.as) return [[farm.as, owner]];
+  if (!roles.includes('technician')) return [['farmer', owner]];
+  if (roles.includes('farmer') && owner)
+    return [
+      ['farmer', true],
+      ['technician', false],
+    ];
+  return [['technician', false]];
 }
 
 /** A square geofence of `half` degrees around (lon, lat), as GeoJSON. */

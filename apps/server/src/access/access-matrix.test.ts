@@ -262,7 +262,7 @@ const SPECS: Record<string, Spec> = {
     build: async (c) => {
       const farm = await seedFarm(sql(), `Doomed page ${++freshCount}`);
       if (c.scope === 'own' && c.role !== 'anonymous')
-        await sql()`INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${c.actorId}, ${farm}, ${c.role === 'farmer'})`;
+        await sql()`INSERT INTO user_farms (user_id, farm_id, role, is_owner) VALUES (${c.actorId}, ${farm}, ${c.role === 'technician' ? 'technician' : 'farmer'}, ${c.role === 'farmer'})`;
       return form(`/farms/${farm}/delete`)(c);
     },
   },
@@ -519,7 +519,7 @@ const SPECS: Record<string, Spec> = {
     build: async (c) => {
       const farm = await seedFarm(sql(), `Doomed ${++freshCount}`);
       if (c.scope === 'own' && c.role !== 'anonymous')
-        await sql()`INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${c.actorId}, ${farm}, ${c.role === 'farmer'})`;
+        await sql()`INSERT INTO user_farms (user_id, farm_id, role, is_owner) VALUES (${c.actorId}, ${farm}, ${c.role === 'technician' ? 'technician' : 'farmer'}, ${c.role === 'farmer'})`;
       return { method: 'DELETE', path: `/api/v1/farms/${farm}` };
     },
   },

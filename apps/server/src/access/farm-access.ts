@@ -8,17 +8,30 @@ export type Fragment = PendingQuery<Row[]>;
  * The access rules of docs/access-matrix.md as SQL conditions, used by every query of the API and the
  * pages (never only by hiding links): a row outside them does not exist for that user.
  *
- * read:  admin → every farm; technician and farmer → the farms linked to them in user_farms.
- * write: admin → every farm; technician → their farms; farmer → none (read-only).
+ * A farm link (user_farms, migration 0016) is made in a role: farmer or technician.
+ * read:  admin → every farm; others → the farms linked to them in a role they hold now.
+ * write: admin → every farm; technician → the farms linked to them as technician; farmer → none.
  */
 export function readableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {
   if (isAdmin(principal)) return sql`TRUE`;
   return linkedFarm(sql, principal.userId, column);
 }
 
+/**
+ * The farms linked to `user` in a role they hold now (`role`: only links of that role), as a
+ * subquery of `farm_id`s — one row per farm (a user linked as farmer and as technician appears once).
+ * The role is read from user_roles, not from the session: the rule is the database's.
+ */
+export function linkedFarmIds(sql: Db, user: string | Fragment, role?: 'technician'): Fragment {
+  return sql`
+    SELECT DISTINCT uf.farm_id FROM user_farms uf
+     WHERE uf.user_id = ${user} ${role ? sql`AND uf.role = ${role}` : sql``}
+       AND uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = uf.user_id)`;
+}
+
 /** The non-admin read rule: `column` is a farm linked to `user` (an id, or a column for many users). */
 function linkedFarm(sql: Db, user: string | Fragment, column: Fragment): Fragment {
-  return sql`${column} IN (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${user})`;
+  return sql`${column} IN (${linkedFarmIds(sql, user)})`;
 }
 
 /**
@@ -46,7 +59,7 @@ export async function readableFarmIds(
 export function writableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {
   if (isAdmin(principal)) return sql`TRUE`;
   if (!isTechnician(principal)) return sql`FALSE`;
-  return readableFarm(sql, principal, column);
+  return sql`${column} IN (${linkedFarmIds(sql, principal.userId, 'technician')})`;
 }
 
 /** `a AND b AND …` (TRUE for none). */

@@ -4,6 +4,7 @@ import { isAdmin } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, readableFarm } from './farm-access.ts';
+import type { LinkRole } from './farm-links.ts';
 import { farmsOnlyOwnedBy } from './farm-owners.ts';
 
 export type MemberRow = {
@@ -12,9 +13,11 @@ export type MemberRow = {
   full_name: string | null;
   roles: string[];
   is_owner: boolean;
+  /** The roles the member is linked to the farm in (user_farms.role): farmer, technician or both. */
+  linked_as: LinkRole[];
 };
 
-/** Members of a farm the principal may see (admins, and the farm's own members). */
+/** Members of a farm the principal may see (admins, and the farm's own members): one row per user. */
 export async function listMembers(
   sql: Db,
   principal: Principal,
@@ -24,18 +27,22 @@ export async function listMembers(
     await sql`SELECT 1 FROM farms f WHERE f.id = ${farmId} AND ${readableFarm(sql, principal, sql`f.id`)}`;
   if (!farm) return undefined;
   return sql<MemberRow[]>`
-    SELECT u.id AS user_id, u.email, u.full_name, uf.is_owner,
+    SELECT u.id AS user_id, u.email, u.full_name, bool_or(uf.is_owner) AS is_owner,
+           array_agg(uf.role ORDER BY uf.role) AS linked_as,
            ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id ORDER BY r.id) AS roles
-      FROM user_farms uf JOIN users u ON u.id = uf.user_id WHERE uf.farm_id = ${farmId} ORDER BY u.email`;
+      FROM user_farms uf JOIN users u ON u.id = uf.user_id WHERE uf.farm_id = ${farmId}
+     GROUP BY u.id ORDER BY u.email`;
 }
 
 /**
  * The caller's standing on a farm, taken under a row lock on the farm so membership changes of one farm
- * are serialised (the last-owner rule cannot be raced). undefined = farm not visible.
+ * are serialised (the last-owner rule cannot be raced). undefined = farm not visible. Only farmer
+ * links own (a CHECK of migration 0016).
  */
 async function standing(tx: Db, principal: Principal, farmId: string) {
   const [row] = await tx<{ owner: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM user_farms uf WHERE uf.farm_id = f.id AND uf.user_id = ${principal.userId} AND uf.is_owner) AS owner
+    SELECT EXISTS (SELECT 1 FROM user_farms uf WHERE uf.farm_id = f.id AND uf.user_id = ${principal.userId}
+                      AND uf.role = 'farmer' AND uf.is_owner) AS owner
       FROM farms f WHERE f.id = ${farmId} AND ${readableFarm(tx, principal, tx`f.id`)} FOR UPDATE OF f`;
   return row === undefined ? undefined : { admin: isAdmin(principal), owner: row.owner };
 }
@@ -47,27 +54,76 @@ async function rolesOf(tx: Db, userId: string): Promise<string[] | undefined> {
   return row?.roles;
 }
 
+/** The links of one user to one farm: role → is_owner. */
+async function linksOf(tx: Db, farmId: string, userId: string): Promise<Map<LinkRole, boolean>> {
+  const rows = await tx<{ role: LinkRole; is_owner: boolean }[]>`
+    SELECT role, is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${userId}`;
+  return new Map(rows.map((r) => [r.role, r.is_owner]));
+}
+
 const noSuchUser = (pointer: string) =>
   new HttpError(422, 'invalid_request', `${pointer} names no active user who can join this farm`, {
     problems: [{ pointer, message: 'names no active farmer or technician who can join this farm' }],
   });
 
+const ownersAddTechnicians = () => forbidden('farm owners add technicians only; an admin names owners');
+
+const onlyFarmersOwn = () =>
+  new HttpError(422, 'invalid_request', 'only farmers can own a farm', {
+    problems: [{ pointer: '/is_owner', message: 'only a farmer can be an owner' }],
+  });
+
+const badLinkRole = (message: string) =>
+  new HttpError(422, 'invalid_request', `linked_as: ${message}`, {
+    problems: [{ pointer: '/linked_as', message }],
+  });
+
 /**
- * Adds (or updates) a member. Admins add farmers and technicians, owners among the farmers; a farm
- * owner adds technicians only (never owners, nor demotes one by re-adding them). Returns false when
- * the farm is not visible.
+ * The role an admin's new link is made in: `linkedAs` when given (a role the user holds), farmer for
+ * an owner, else the user's one role of farmer/technician — a user holding both must be told which.
+ */
+function adminLinkRole(roles: readonly string[], isOwner: boolean, linkedAs?: LinkRole): LinkRole {
+  if (isOwner && linkedAs === 'technician') {
+    throw new HttpError(422, 'invalid_request', 'an owner is linked as farmer', {
+      problems: [
+        {
+          pointer: '/is_owner',
+          message: 'only a farmer link owns the farm: leave out linked_as or make it "farmer"',
+        },
+      ],
+    });
+  }
+  const role = linkedAs ?? (isOwner ? 'farmer' : undefined);
+  if (role !== undefined) {
+    if (!roles.includes(role)) throw badLinkRole(`this user does not hold the ${role} role`);
+    return role;
+  }
+  const held = (['farmer', 'technician'] as const).filter((r) => roles.includes(r));
+  if (held.length === 1) return held[0]!;
+  throw badLinkRole('this user is both farmer and technician: say which role the link is made in');
+}
+
+/**
+ * Adds (or updates) a member's link in one role. Admins link farmers (owners among them) and
+ * technicians, in `linkedAs` (default: the user's role; required for a user holding both); a farm owner
+ * links technicians only, always as technician. Returns false when the farm is not visible.
  */
 export async function addMember(
   sql: Sql,
   principal: Principal,
   farmId: string,
-  { userId, email, isOwner = false }: { userId?: string; email?: string; isOwner?: boolean },
+  {
+    userId,
+    email,
+    isOwner = false,
+    linkedAs,
+  }: { userId?: string; email?: string; isOwner?: boolean; linkedAs?: LinkRole },
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
-    if (!me.admin && isOwner) throw forbidden('farm owners add technicians only; an admin names owners');
+    if (!me.admin && (isOwner || linkedAs === 'farmer')) throw ownersAddTechnicians();
     const pointer = userId ? '/user_id' : '/email';
     const [target] = userId
       ? await tx<{ id: string }[]>`SELECT id FROM users WHERE id = ${userId}`
@@ -76,58 +132,60 @@ export async function addMember(
         >`SELECT id FROM users WHERE lower(email) = ${(email ?? '').trim().toLowerCase()}`;
     const roles = target ? await rolesOf(tx, target.id) : undefined;
     if (!target || !roles) throw noSuchUser(pointer);
-    const [existing] = await tx<{ is_owner: boolean }[]>`
-      SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${target.id}`;
+    const links = await linksOf(tx, farmId, target.id);
     if (!me.admin && !roles.includes('technician')) {
       // An owner sees the farm's members (and may be told why one cannot be re-added), but must not
       // learn who else has an account, nor its role: anyone else but an active technician is the same
       // 422 as an unknown address (registration and sign-in keep that secret too).
-      if (existing) throw forbidden('farm owners add technicians only; an admin names owners');
+      if (links.size > 0) throw ownersAddTechnicians();
       throw noSuchUser(pointer);
     }
     if (!roles.includes('farmer') && !roles.includes('technician')) throw noSuchUser(pointer);
-    if (isOwner && !roles.includes('farmer')) {
-      throw new HttpError(422, 'invalid_request', 'only farmers can own a farm', {
-        problems: [{ pointer: '/is_owner', message: 'only a farmer can be an owner' }],
-      });
-    }
-    // Re-adding an owner without is_owner demotes them: that is naming owners, an admin's call.
-    if (existing?.is_owner && !isOwner && !me.admin) {
-      throw forbidden('farm owners add technicians only; an admin names owners');
-    }
-    if (existing?.is_owner && !isOwner) await refuseLastOwner(tx, farmId, target.id);
+    if (isOwner && !roles.includes('farmer')) throw onlyFarmersOwn();
+    const role = me.admin ? adminLinkRole(roles, isOwner, linkedAs) : 'technician';
+    // Re-adding an owner's farmer link without is_owner demotes them (admins only: owners link technicians).
+    if (links.get(role) === true && !isOwner) await refuseLastOwner(tx, farmId, target.id);
     await tx`
-      INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${target.id}, ${farmId}, ${isOwner})
-      ON CONFLICT (user_id, farm_id) DO UPDATE SET is_owner = excluded.is_owner`;
+      INSERT INTO user_farms (user_id, farm_id, role, is_owner) VALUES (${target.id}, ${farmId}, ${role}, ${isOwner})
+      ON CONFLICT (user_id, farm_id, role) DO UPDATE SET is_owner = excluded.is_owner`;
     return true;
   });
 }
 
-/** Removes a member: admins anyone, owners technicians only; never the last active owner (409). */
+/**
+ * Removes a member's links: `linkedAs` only that one, else every link (admins) or the technician link
+ * (owners, who remove technician links only); never the last active owner (409). false = no such link.
+ */
 export async function removeMember(
   sql: Sql,
   principal: Principal,
   farmId: string,
   userId: string,
+  linkedAs?: LinkRole,
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
-    const [member] = await tx<{ is_owner: boolean }[]>`
-      SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${userId}`;
-    if (!member) return false;
-    const roles = (await rolesOf(tx, userId)) ?? [];
-    if (!me.admin && (member.is_owner || !roles.includes('technician') || roles.includes('farmer'))) {
+    const links = await linksOf(tx, farmId, userId);
+    if (links.size === 0 || (linkedAs !== undefined && !links.has(linkedAs))) return false;
+    const which: LinkRole[] = linkedAs
+      ? [linkedAs]
+      : me.admin
+        ? [...links.keys()]
+        : links.has('technician')
+          ? ['technician']
+          : [];
+    if (!me.admin && (which.length === 0 || which.includes('farmer'))) {
       throw forbidden('farm owners remove technicians only');
     }
-    if (member.is_owner) await refuseLastOwner(tx, farmId, userId);
-    await tx`DELETE FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${userId}`;
+    if (which.some((r) => links.get(r))) await refuseLastOwner(tx, farmId, userId);
+    await tx`DELETE FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${userId} AND role = ANY(${which}::text[])`;
     return true;
   });
 }
 
-/** Admin: make a member owner or not; never demote the last active owner (409). */
+/** Admin: make a member's farmer link owner or not; never demote the last active owner (409). */
 export async function setOwner(
   sql: Sql,
   principal: Principal,
@@ -139,16 +197,23 @@ export async function setOwner(
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;
     if (!me.admin) throw forbidden('only admins name farm owners');
-    const [member] = await tx<{ is_owner: boolean }[]>`
-      SELECT is_owner FROM user_farms WHERE farm_id = ${farmId} AND user_id = ${userId}`;
-    if (!member) return false;
-    if (isOwner && !((await rolesOf(tx, userId)) ?? []).includes('farmer')) {
-      throw new HttpError(422, 'invalid_request', 'only farmers can own a farm', {
-        problems: [{ pointer: '/is_owner', message: 'only a farmer can be an owner' }],
+    const links = await linksOf(tx, farmId, userId);
+    if (links.size === 0) return false;
+    if (isOwner && !((await rolesOf(tx, userId)) ?? []).includes('farmer')) throw onlyFarmersOwn();
+    if (isOwner && !links.has('farmer')) {
+      throw new HttpError(422, 'invalid_request', 'this member is linked to the farm as technician only', {
+        problems: [
+          {
+            pointer: '/is_owner',
+            message:
+              'only a farmer link owns the farm: link them as farmer first (POST …/members, "linked_as": "farmer")',
+          },
+        ],
       });
     }
-    if (member.is_owner && !isOwner) await refuseLastOwner(tx, farmId, userId);
-    await tx`UPDATE user_farms SET is_owner = ${isOwner} WHERE farm_id = ${farmId} AND user_id = ${userId}`;
+    if (links.get('farmer') === true && !isOwner) await refuseLastOwner(tx, farmId, userId);
+    await tx`
+      UPDATE user_farms SET is_owner = ${isOwner} WHERE farm_id = ${farmId} AND user_id = ${userId} AND role = 'farmer'`;
     return true;
   });
 }

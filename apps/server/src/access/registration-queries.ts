@@ -41,7 +41,8 @@ const notPending = () =>
 
 /**
  * Approves a pending request: creates the account with the requested (or the admin's chosen) role —
- * never admin — moves the password hash to it, links the chosen farms. false = no such request.
+ * never admin — moves the password hash to it, links the chosen farms in that role (as farmer or as
+ * technician). false = no such request.
  */
 export async function approveRegistration(
   sql: Sql,
@@ -82,7 +83,9 @@ export async function approveRegistration(
       passwordHash: req.password_hash,
     });
     for (const farm of farms) {
-      await tx`INSERT INTO user_farms (user_id, farm_id, is_owner) VALUES (${userId}, ${farm.farm_id}, ${farm.is_owner ?? false})
+      // The links are made in the account's role: a technician's give write access, a farmer's read.
+      await tx`INSERT INTO user_farms (user_id, farm_id, role, is_owner)
+               VALUES (${userId}, ${farm.farm_id}, ${finalRole}, ${farm.is_owner ?? false})
                ON CONFLICT DO NOTHING`;
     }
     await tx`

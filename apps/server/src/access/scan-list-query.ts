@@ -1,5 +1,5 @@
 import { isAdmin, type Principal } from '../auth/principal.ts';
-import { and, type Db, type Fragment, readableFarm } from './farm-access.ts';
+import { and, type Db, type Fragment, linkedFarmIds, readableFarm } from './farm-access.ts';
 import type { ScanCursor } from './scan-cursor.ts';
 import type { ScanFilters } from './scan-filters.ts';
 import { capturedAhead, featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
@@ -197,8 +197,9 @@ function pageRows(
   columns: Fragment,
 ): Fragment {
   const perFarm = !isAdmin(principal) && !filters.farm_id;
-  // Per farm, the outer query walks only the caller's own farms (user_farms): the farm scope is already
-  // applied, and repeating it inside would make Postgres check user_farms again for every scan it reads.
+  // Per farm, the outer query walks only the caller's own farms (linkedFarmIds: each farm once, even when
+  // linked in both roles): the farm scope is already applied, and repeating it inside would make
+  // Postgres check user_farms again for every scan it reads.
   const conditions = perFarm
     ? filterConditions(sql, principal, filters)
     : scanFilterConditions(sql, principal, filters);
@@ -214,7 +215,7 @@ function pageRows(
   const take = sql.unsafe(String(limit));
   return perFarm
     ? sql`
-        SELECT p.* FROM (SELECT uf.farm_id FROM user_farms uf WHERE uf.user_id = ${principal.userId}) uf
+        SELECT p.* FROM (${linkedFarmIds(sql, principal.userId)}) uf
         CROSS JOIN LATERAL (
           SELECT ${columns}, ${key} AS k FROM scans s
            WHERE s.farm_id = uf.farm_id AND ${and(sql, conditions)}

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { RoleName } from '../auth/roles.ts';
-import { setRoles } from '../auth/user-accounts.ts';
+import { setRoles, type UnlinkedFarm } from '../auth/user-accounts.ts';
 import { HttpError } from '../errors.ts';
 import { and, type Db, type Fragment } from './farm-access.ts';
+import { type UserFarm, userFarmsJson } from './farm-links.ts';
 import { farmsOnlyOwnedBy } from './farm-owners.ts';
 import { isoUtc } from './sql-fragments.ts';
 
@@ -16,15 +17,14 @@ export type UserRow = {
   operator_code: string | null;
   created_at: string | null;
   last_sign_in_at: string | null;
-  farms: { id: string; name: string; is_owner: boolean }[];
+  farms: UserFarm[];
 };
 
 const columns = (sql: Db) => sql`
   u.id, u.email, u.full_name, u.status, u.operator_code,
   ARRAY(SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id ORDER BY r.id) AS roles,
   ${isoUtc(sql, sql`u.created_at`)} AS created_at, ${isoUtc(sql, sql`u.last_sign_in_at`)} AS last_sign_in_at,
-  (SELECT coalesce(json_agg(json_build_object('id', f.id, 'name', f.name, 'is_owner', uf.is_owner) ORDER BY f.name), '[]')
-     FROM user_farms uf JOIN farms f ON f.id = uf.farm_id WHERE uf.user_id = u.id) AS farms`;
+  ${userFarmsJson(sql, sql`u.id`)} AS farms`;
 
 /** Admin: every user, filtered. */
 export function listUsers(sql: Db, f: { role?: string; status?: string; q?: string }) {
@@ -84,12 +84,6 @@ async function refuseLastOwner(
   );
 }
 
-/**
- * Admin edits of a user. Disabling ends every session at once; the last active admin can neither be
- * disabled nor lose the admin role (409); a farm's only active owner can neither be disabled nor lose
- * the farmer role (409); a user losing the farmer role is unlinked from every farm (setRoles), a
- * co-owner so stops owning. false = no such user; else the farms unlinked, for the caller's log.
- */
 /** A unique violation on users (the operator code) as a 409 naming `/operator_code`; anything else rethrown. */
 export function operatorCodeConflict(err: unknown): never {
   if ((err as { code?: string }).code === '23505') {
@@ -100,6 +94,13 @@ export function operatorCodeConflict(err: unknown): never {
   throw err;
 }
 
+/**
+ * Admin edits of a user. Disabling ends every session at once; the last active admin can neither be
+ * disabled nor lose the admin role (409); a farm's only active owner can neither be disabled nor lose
+ * the farmer role (409); a user losing the farmer or technician role loses the farm links made in that
+ * role (setRoles), a co-owner so stops owning. false = no such user; else the links removed, for the
+ * caller's log.
+ */
 export async function updateUser(
   sql: Sql,
   id: string,
@@ -109,7 +110,7 @@ export async function updateUser(
     status?: 'active' | 'disabled';
     operator_code?: string | null;
   },
-): Promise<false | { unlinkedFarms: string[] }> {
+): Promise<false | { unlinkedFarms: UnlinkedFarm[] }> {
   return sql.begin(async (tx) => {
     // Serialise admin changes so two admins cannot demote each other at the same moment.
     await tx`SELECT pg_advisory_xact_lock(hashtext('cti:user-admin-changes'))`;
@@ -143,7 +144,7 @@ export async function updateUser(
     } catch (err) {
       operatorCodeConflict(err);
     }
-    // Losing the farmer role unlinks every farm (setRoles), so a co-owner stops owning too.
+    // Losing a role removes the farm links made in it (setRoles): a co-owner losing farmer stops owning.
     const unlinkedFarms = input.roles ? await setRoles(tx, id, input.roles) : [];
     if (input.status === 'disabled') await tx`DELETE FROM sessions WHERE user_id = ${id}`;
     return { unlinkedFarms };
@@ -151,7 +152,10 @@ export async function updateUser(
 }
 
 /** Logs the farm links a role change removed (updateUser), so an operator can see why access ended. */
-export function logUnlinked(log: Logger, userId: string, farmIds: readonly string[]): void {
-  if (farmIds.length > 0)
-    log.info({ user_id: userId, farm_ids: farmIds }, 'farmer role removed: farm links removed');
+export function logUnlinked(log: Logger, userId: string, links: readonly UnlinkedFarm[]): void {
+  for (const role of ['farmer', 'technician'] as const) {
+    const farmIds = links.filter((l) => l.role === role).map((l) => l.farm_id);
+    if (farmIds.length > 0)
+      log.info({ user_id: userId, role, farm_ids: farmIds }, `${role} role removed: its farm links removed`);
+  }
 }

@@ -71,6 +71,24 @@ describe('registration', () => {
     );
   });
 
+  test('approval links the farms in the account’s role: a technician’s links give write access', async () => {
+    const tech = { ...asker, email: 'new.tech@example.com', requested_role: 'technician' };
+    assert.equal((await register(tech)).status, 202);
+    const [req] = await ctx.db.sql`SELECT id FROM registration_requests WHERE email = ${tech.email}`;
+    const approved = await (await admin()).request('POST', `/api/v1/registrations/${req!.id}/approve`, {
+      body: { farms: [{ farm_id: f.farm }] },
+    });
+    assert.equal(approved.status, 200);
+    const me = apiClient(ctx.server.app);
+    assert.equal((await me.signIn(tech.email, tech.password)).status, 200);
+    const profile = await me.request('GET', '/api/v1/me');
+    assert.deepEqual(profile.body.farms, [
+      { id: f.farm, name: 'Farm', is_owner: false, linked_as: ['technician'] },
+    ]);
+    const renamed = await me.request('PATCH', `/api/v1/farms/${f.farm}`, { body: { name: 'Farm' } });
+    assert.equal(renamed.status, 200, 'a technician of the farm writes on it');
+  });
+
   test('the same answer for a new email, a pending one and an existing account; nobody registers as admin', async () => {
     const a = await register({ ...asker, email: 'twice@example.com' });
     const b = await register({ ...asker, email: 'twice@example.com' });

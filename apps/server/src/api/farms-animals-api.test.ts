@@ -335,6 +335,60 @@ describe('contemporary groups', () => {
 });
 
 describe('farm membership', () => {
+  test('an admin links a user in the role they name (linked_as); a user holding both roles must be told which', async () => {
+    const sql = ctx.db.sql;
+    const farm = await seedFarm(sql, 'Linked-as farm');
+    const both = await seedUser(sql, 'both-roles@example.com', ['farmer', 'technician']);
+    const tech = await seedUser(sql, 'only-tech@example.com', ['technician']);
+    const admin = await as('admin@example.com');
+    const add = (body: Record<string, unknown>) =>
+      admin.request('POST', `/api/v1/farms/${farm}/members`, { body });
+    const unsaid = await add({ user_id: both.id });
+    assert.equal(unsaid.status, 422);
+    assert.equal(unsaid.body.problems[0].pointer, '/linked_as');
+    const notHeld = await add({ user_id: tech.id, linked_as: 'farmer' });
+    assert.equal(notHeld.status, 422);
+    assert.equal(notHeld.body.problems[0].message, 'this user does not hold the farmer role');
+    const ownerAsTech = await add({ user_id: both.id, linked_as: 'technician', is_owner: true });
+    assert.equal(ownerAsTech.status, 422);
+    assert.equal(ownerAsTech.body.problems[0].pointer, '/is_owner');
+    assert.equal((await sql`SELECT 1 FROM user_farms WHERE farm_id = ${farm}`).length, 0, 'nothing written');
+
+    assert.equal((await add({ user_id: tech.id })).status, 200, 'one role: the link is made in it');
+    assert.equal((await add({ user_id: both.id, linked_as: 'technician' })).status, 200);
+    const owned = await add({ user_id: both.id, is_owner: true });
+    assert.equal(owned.status, 200, 'an owner: a farmer link');
+    const view = (items: { email: string; linked_as: string[]; is_owner: boolean }[]) =>
+      items.map((m) => [m.email, m.linked_as, m.is_owner]);
+    assert.deepEqual(view(owned.body.items), [
+      ['both-roles@example.com', ['farmer', 'technician'], true],
+      ['only-tech@example.com', ['technician'], false],
+    ]);
+    const techOwner = await admin.request('PATCH', `/api/v1/farms/${farm}/members/${tech.id}`, {
+      body: { is_owner: true },
+    });
+    assert.equal(techOwner.status, 422, 'only farmers own');
+    // Removing one link leaves the other; without linked_as an admin removes every link.
+    const one = await admin.request(
+      'DELETE',
+      `/api/v1/farms/${farm}/members/${both.id}?linked_as=technician`,
+    );
+    assert.equal(one.status, 204);
+    const again = await admin.request(
+      'DELETE',
+      `/api/v1/farms/${farm}/members/${both.id}?linked_as=technician`,
+    );
+    assert.equal(again.status, 404, 'no such link any more');
+    const left = await admin.request('GET', `/api/v1/farms/${farm}/members`);
+    assert.deepEqual(view(left.body.items), [
+      ['both-roles@example.com', ['farmer'], true],
+      ['only-tech@example.com', ['technician'], false],
+    ]);
+    const bad = await admin.request('DELETE', `/api/v1/farms/${farm}/members/${tech.id}?linked_as=owner`);
+    assert.equal(bad.status, 422);
+    assert.equal((await admin.request('DELETE', `/api/v1/farms/${farm}/members/${tech.id}`)).status, 204);
+  });
+
   test('an owner adds and removes technicians only; never the last owner', async () => {
     const owner = await as('owner@example.com');
     const tech = await seedUser(ctx.db.sql, 'newtech@example.com', ['technician']);
@@ -474,17 +528,40 @@ describe('farm membership', () => {
     assert.deepEqual(await owners(), [second.id]);
   });
 
-  test('a farm owner cannot demote a co-owner by re-adding them as a technician (403, nothing written)', async () => {
+  test('a farm owner re-adding a co-owner who is also a technician adds a technician link; the ownership stays', async () => {
     const sql = ctx.db.sql;
     const farm = await seedFarm(sql, 'Co-owned');
     await seedUser(sql, 'co-owner-1@example.com', ['farmer'], { farms: [{ id: farm, owner: true }] });
     const both = await seedUser(sql, 'co-owner-2@example.com', ['farmer', 'technician'], {
-      farms: [{ id: farm, owner: true }],
+      farms: [{ id: farm, owner: true, as: 'farmer' }],
     });
     const owner = await as('co-owner-1@example.com');
     const res = await owner.request('POST', `/api/v1/farms/${farm}/members`, { body: { email: both.email } });
-    assert.equal(res.status, 403);
-    const [row] = await sql`SELECT is_owner FROM user_farms WHERE farm_id = ${farm} AND user_id = ${both.id}`;
-    assert.equal(row?.is_owner, true, 'still an owner');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const member = res.body.items.find((m: { email: string }) => m.email === both.email);
+    assert.deepEqual([member.linked_as, member.is_owner], [['farmer', 'technician'], true]);
+    const rows = await sql`
+      SELECT role, is_owner FROM user_farms WHERE farm_id = ${farm} AND user_id = ${both.id} ORDER BY role`;
+    assert.deepEqual(
+      rows.map((r) => [r.role, r.is_owner]),
+      [
+        ['farmer', true],
+        ['technician', false],
+      ],
+      'still an owner (the farmer link), now also its technician',
+    );
+    // Owners remove technician links only: the farmer link (and ownership) is an admin's.
+    const farmerLink = await owner.request(
+      'DELETE',
+      `/api/v1/farms/${farm}/members/${both.id}?linked_as=farmer`,
+    );
+    assert.equal(farmerLink.status, 403);
+    assert.equal((await owner.request('DELETE', `/api/v1/farms/${farm}/members/${both.id}`)).status, 204);
+    const left =
+      await sql`SELECT role, is_owner FROM user_farms WHERE farm_id = ${farm} AND user_id = ${both.id}`;
+    assert.deepEqual(
+      left.map((r) => [r.role, r.is_owner]),
+      [['farmer', true]],
+    );
   });
 });

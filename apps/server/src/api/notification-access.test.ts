@@ -108,7 +108,8 @@ describe('notifications follow farm access at read time', () => {
     assert.equal(row!.is_read, false, 'read-all touches only what the user sees');
 
     // Linked again: it is theirs to see again (decided at read time, nothing was deleted).
-    await ctx.db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${f.farmer}, ${f.north})`;
+    await ctx.db
+      .sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${f.farmer}, ${f.north}, 'farmer')`;
     assert.deepEqual(await types(farmer), ['account_note', 'scan_graded']);
     assert.equal(await unread(farmer), 1);
     // The scan moved to a farm they are not on: its notification goes with it.

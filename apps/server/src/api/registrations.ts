@@ -97,6 +97,9 @@ export function registrationRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       tag: 'registrations',
       summary:
         'Approve: the account is created with the requested role (or farmer/technician as chosen) and farms',
+      description:
+        'The farms are linked in the account’s role: a technician’s links give read and write, a farmer’s ' +
+        'read only (`is_owner` only for a farmer).',
       access: 'admin',
       body: {
         type: 'object',

@@ -4,6 +4,19 @@ import { nullable, object, uuid } from './common-schemas.ts';
 export const roleSchema: JsonSchema = { type: 'string', enum: ['admin', 'technician', 'farmer'] };
 export const emailSchema: JsonSchema = { type: 'string', format: 'email', maxLength: 254 };
 /** Length and content rules are checked by the password policy, which names every problem. */
+/** The role a farm link is made in (migration 0016): farmer reads (and may own), technician reads and writes. */
+export const linkRoleSchema: JsonSchema = {
+  type: 'string',
+  enum: ['farmer', 'technician'],
+  description: 'farmer: read-only (an owner also manages the farm’s technicians); technician: read and write',
+};
+/** One farm of a user: one entry per farm, with every role the user is linked to it in. */
+export const userFarmSchema: JsonSchema = object({
+  id: uuid,
+  name: { type: 'string' },
+  is_owner: { type: 'boolean' },
+  linked_as: { type: 'array', items: linkRoleSchema, minItems: 1, uniqueItems: true },
+});
 export const passwordSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 1024 };
 
 export const currentUserSchema: JsonSchema = object({
@@ -11,10 +24,7 @@ export const currentUserSchema: JsonSchema = object({
   email: { type: 'string' },
   full_name: { type: ['string', 'null'] },
   roles: { type: 'array', items: roleSchema },
-  farms: {
-    type: 'array',
-    items: object({ id: uuid, name: { type: 'string' }, is_owner: { type: 'boolean' } }),
-  },
+  farms: { type: 'array', items: userFarmSchema },
 });
 
 export const sessionSchema: JsonSchema = object({
@@ -34,8 +44,5 @@ export const userSchema: JsonSchema = object({
   operator_code: { type: ['string', 'null'] },
   created_at: nullable({ type: 'string', format: 'date-time' }),
   last_sign_in_at: nullable({ type: 'string', format: 'date-time' }),
-  farms: {
-    type: 'array',
-    items: object({ id: uuid, name: { type: 'string' }, is_owner: { type: 'boolean' } }),
-  },
+  farms: { type: 'array', items: userFarmSchema },
 });

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { type UserFarm, userFarmsJson } from '../access/farm-links.ts';
 import type { Principal } from './principal.ts';
 
 export type CurrentUser = {
@@ -6,19 +7,21 @@ export type CurrentUser = {
   email: string;
   full_name: string | null;
   roles: string[];
-  farms: { id: string; name: string; is_owner: boolean }[];
+  farms: UserFarm[];
 };
 
-/** The signed-in user's profile: roles and the farms linked to them (owner or member). */
+/**
+ * The signed-in user's profile: roles and the farms they reach — linked to them in a role they hold,
+ * with those roles (`linked_as`) and whether they own it.
+ */
 export async function loadCurrentUser(sql: Sql, principal: Principal): Promise<CurrentUser> {
-  const farms = await sql<{ id: string; name: string; is_owner: boolean }[]>`
-    SELECT f.id, f.name, uf.is_owner FROM user_farms uf JOIN farms f ON f.id = uf.farm_id
-     WHERE uf.user_id = ${principal.userId} ORDER BY f.name, f.id`;
+  const [row] = await sql<{ farms: UserFarm[] }[]>`
+    SELECT ${userFarmsJson(sql, principal.userId, { held: true })} AS farms`;
   return {
     id: principal.userId,
     email: principal.email,
     full_name: principal.fullName,
     roles: principal.roles,
-    farms: [...farms],
+    farms: row?.farms ?? [],
   };
 }

@@ -39,27 +39,30 @@ export function emailTaken(): HttpError {
 }
 
 /**
- * Replaces a user's roles. A user who loses the farmer role loses every farm link too (`user_farms`),
- * in the caller's transaction: a farmer's farm access follows the role, so a farmer made technician
- * does not become a technician of the farms they only read, and giving the role back restores nothing
+ * Replaces a user's roles. A farm link is made in a role (`user_farms.role`, farmer or technician): a
+ * user who loses a role loses exactly the links made in that role, in the caller's transaction — the
+ * farms they were linked to in the role they keep stay theirs, and giving a role back restores nothing
  * (an admin links the farms again). Every path that changes roles (API, pages, CLI, approval) comes
- * through here. Returns the farms unlinked, for the caller's log.
+ * through here. Returns the links removed, for the caller's log.
  *
- * @example const unlinked = await setRoles(tx, userId, ['technician']); // → ['<farm id>', …]
+ * @example const unlinked = await setRoles(tx, userId, ['technician']); // → [{ farm_id, role: 'farmer' }, …]
  */
 export async function setRoles(
   sql: Sql | TransactionSql,
   userId: string,
   roles: readonly RoleName[],
-): Promise<string[]> {
+): Promise<UnlinkedFarm[]> {
   const removed = await sql<{ name: string }[]>`
     DELETE FROM user_roles ur USING roles r WHERE ur.user_id = ${userId} AND r.id = ur.role_id RETURNING r.name`;
   await sql`
     INSERT INTO user_roles (user_id, role_id)
     SELECT ${userId}, id FROM roles WHERE name = ANY(${[...roles]}::text[])`;
-  if (roles.includes('farmer') || !removed.some((r) => r.name === 'farmer')) return [];
-  const unlinked = await sql<
-    { farm_id: string }[]
-  >`DELETE FROM user_farms WHERE user_id = ${userId} RETURNING farm_id`;
-  return unlinked.map((r) => r.farm_id);
+  const lost = removed.map((r) => r.name).filter((name) => !roles.includes(name as RoleName));
+  if (!lost.some((name) => name === 'farmer' || name === 'technician')) return [];
+  return sql<UnlinkedFarm[]>`
+    DELETE FROM user_farms WHERE user_id = ${userId} AND role = ANY(${lost}::text[])
+    RETURNING farm_id, role`;
 }
+
+/** A farm link removed with its role (setRoles). */
+export type UnlinkedFarm = { farm_id: string; role: 'farmer' | 'technician' };

@@ -77,13 +77,13 @@ describe('user_farms and grading_result_assets', () => {
   test('farmers are linked to farms; a link is unique', async () => {
     const [user] = await db.sql`INSERT INTO users (email) VALUES ('farmer@example.com') RETURNING id`;
     const [farm] = await db.sql`INSERT INTO farms (name) VALUES ('North') RETURNING id`;
-    await db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${user!.id}, ${farm!.id})`;
+    await db.sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${user!.id}, ${farm!.id}, 'farmer')`;
     await assert.rejects(
-      db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${user!.id}, ${farm!.id})`,
+      db.sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${user!.id}, ${farm!.id}, 'farmer')`,
       { code: '23505' },
     );
     await assert.rejects(
-      db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${user!.id}, '00000000-0000-4000-8000-000000000009')`,
+      db.sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${user!.id}, '00000000-0000-4000-8000-000000000009', 'farmer')`,
       { code: '23503' },
     );
   });

@@ -195,7 +195,8 @@ export async function createGradingRig({
   const user = async (email: string, role: string, farmId?: string) => {
     const [u] = await db.sql<{ id: string }[]>`INSERT INTO users (email) VALUES (${email}) RETURNING id`;
     await db.sql`INSERT INTO user_roles (user_id, role_id) SELECT ${u!.id}, id FROM roles WHERE name = ${role}`;
-    if (farmId) await db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${u!.id}, ${farmId})`;
+    if (farmId)
+      await db.sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${u!.id}, ${farmId}, ${role})`;
     return u!.id;
   };
   const users = {

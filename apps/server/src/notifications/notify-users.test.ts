@@ -22,7 +22,8 @@ before(async () => {
     const [user] = await sql<{ id: string }[]>`INSERT INTO users (email) VALUES (${email}) RETURNING id`;
     ids[email] = user!.id;
     await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${user!.id}, id FROM roles WHERE name = ${role}`;
-    if (farm) await sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${user!.id}, ${farm})`;
+    if (farm)
+      await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${user!.id}, ${farm}, ${role})`;
   }
 });
 after(() => db.drop());
@@ -47,6 +48,44 @@ describe('notifyUsers', () => {
     const [row] =
       await db.sql`SELECT type, payload, is_read FROM notifications WHERE dedupe_key = 'scan_graded:r1' LIMIT 1`;
     assert.deepEqual(row, { type: 'scan_graded', payload: { scan_id: 's1', grade: 'A' }, is_read: false });
+  });
+
+  test('a link counts in its role: a farmer-and-technician linked as farmer is no technician of the farm; a link of a role not held counts for nothing', async () => {
+    const sql = db.sql;
+    const [both] = await sql<{ id: string }[]>`INSERT INTO users (email) VALUES ('both@x.test') RETURNING id`;
+    await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${both!.id}, id FROM roles WHERE name IN ('farmer', 'technician')`;
+    await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${both!.id}, ${ids.south!}, 'farmer')`;
+    // Left behind by a role edited by hand: a technician link of a user who is no technician now.
+    const [stale] = await sql<
+      { id: string }[]
+    >`INSERT INTO users (email) VALUES ('stale@x.test') RETURNING id`;
+    await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${stale!.id}, id FROM roles WHERE name = 'farmer'`;
+    await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${stale!.id}, ${ids.south!}, 'technician')`;
+    try {
+      await notifyUsers(sql, {
+        type: 'device_silent',
+        dedupeKey: 'device_silent:link-role',
+        payload: {},
+        audience: { technicians: { farmId: ids.south! } },
+      });
+      assert.deepEqual(
+        await recipients('device_silent:link-role'),
+        [],
+        'South has no technician link of a technician',
+      );
+      await notifyUsers(sql, {
+        type: 'scan_graded',
+        dedupeKey: 'scan_graded:link-role',
+        payload: {},
+        audience: { farmId: ids.south! },
+      });
+      assert.deepEqual(await recipients('scan_graded:link-role'), ['both@x.test', 'farmer-south@x.test']);
+    } finally {
+      await sql`DELETE FROM notifications WHERE user_id IN (${both!.id}, ${stale!.id})`;
+      await sql`DELETE FROM user_farms WHERE user_id IN (${both!.id}, ${stale!.id})`;
+      await sql`DELETE FROM user_roles WHERE user_id IN (${both!.id}, ${stale!.id})`;
+      await sql`UPDATE users SET status = 'disabled' WHERE id IN (${both!.id}, ${stale!.id})`;
+    }
   });
 
   test('roles and a farm together: each user once', async () => {
@@ -95,7 +134,7 @@ describe('notifyUsers', () => {
       users[email] = u!.id;
       await sql`INSERT INTO user_roles (user_id, role_id) SELECT ${u!.id}, id FROM roles WHERE name = ${role}`;
       if (role === 'farmer')
-        await sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${u!.id}, ${west!.id})`;
+        await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${u!.id}, ${west!.id}, 'farmer')`;
     }
     const event = (key: string) => ({
       type: 'scan_rejected',

@@ -4,7 +4,8 @@ import type { Sql, TransactionSql } from 'postgres';
 export type RoleName = 'admin' | 'technician' | 'farmer';
 
 /**
- * Who receives a notification: the union of every user linked to `farmId` through `user_farms`, every
+ * Who receives a notification: the union of every user linked to `farmId` through `user_farms` (in a
+ * role they hold), every
  * user holding one of `roles`, and the `technicians` who may see what it is about; active accounts
  * only. A null/absent farm adds nobody. Write a notification only for users who may read it (the
  * read-time filter, visibleNotification, is defence in depth): a farm's event never goes to every
@@ -14,7 +15,7 @@ export type NotificationAudience = {
   farmId?: string | null;
   roles?: readonly RoleName[];
   /**
-   * Technicians, as the access rules let them see it: `{ farmId }` those linked to that farm;
+   * Technicians, as the access rules let them see it: `{ farmId }` those linked to that farm as technician;
    * `{ farmId: null }` every technician (an unassigned device, which all of them see). Leave it out
    * for a scan without a farm: only admins see that.
    */
@@ -56,10 +57,13 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
       ? sql`FALSE`
       : techs.farmId === null
         ? sql`TRUE`
-        : sql`ur.user_id IN (SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${techs.farmId}::uuid)`;
+        : sql`ur.user_id IN (SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${techs.farmId}::uuid
+                                                               AND uf.role = 'technician')`;
   const rows = await sql<{ user_id: string }[]>`
     WITH recipients AS (
+      -- Linked to the farm in a role they hold (the read rule, farm-access.ts).
       SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${farmId}::uuid
+         AND uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = uf.user_id)
       UNION
       SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
       WHERE r.name = ANY(${roles}::text[])

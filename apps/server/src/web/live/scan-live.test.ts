@@ -203,7 +203,7 @@ describe('the live hub', () => {
         await viewer(['farmer'], ['farmA']),
       ];
       await endsOnlyFor(lost, kept, async () => {
-        await db.sql`INSERT INTO user_farms (user_id, farm_id) VALUES (${kept.userId}, ${ids.farmB!})`;
+        await db.sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${kept.userId}, ${ids.farmB!}, 'farmer')`;
         await db.sql`DELETE FROM user_farms WHERE user_id = ${lost.userId} AND farm_id = ${ids.farmB!}`;
       });
     });

@@ -1,3 +1,4 @@
+import { LINK_ROLES, linkRoleField } from '../../access/farm-links.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import { addMember, removeMember } from '../../access/membership-queries.ts';
 import { findUser, listUsers, logUnlinked, type UserRow, updateUser } from '../../access/user-queries.ts';
@@ -42,7 +43,7 @@ const LABELS = {
   operator_code: 'Operator code',
   status: 'Status',
 };
-const FARM_LABELS = { farm_id: 'Farm', user_id: 'This user', is_owner: 'Owner' };
+const FARM_LABELS = { farm_id: 'Farm', user_id: 'This user', is_owner: 'Owner', linked_as: 'Linked as' };
 type Values = {
   email?: string;
   full_name?: string;
@@ -54,7 +55,7 @@ type FormState = { values: Values; errors: FieldErrors };
 type UserState = {
   edit?: FormState;
   password?: FieldErrors;
-  farm?: FormState & { values: { farm_id?: string } };
+  farm?: FormState & { values: { farm_id?: string; linked_as?: string } };
 };
 
 function RoleBoxes({ checked, error }: { checked: readonly string[]; error?: string }) {
@@ -189,6 +190,8 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
     const user = await findUser(sql, id);
     if (!user) throw pageNotFound();
     const farms = await listFarms(sql, principal);
+    // The roles this user can be linked to a farm in: those of farmer and technician they hold.
+    const linkRoles = LINK_ROLES.filter((r) => user.roles.includes(r));
     const edit = state.edit ?? {
       values: {
         full_name: user.full_name ?? '',
@@ -266,19 +269,22 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
               <p class="muted">Linked to no farm.</p>
             ) : (
               <ul>
-                {user.farms.map((f) => (
-                  <li>
-                    <a href={`/farms/${f.id}`}>{f.name}</a>
-                    {f.is_owner ? ' (owner) ' : ' '}
-                    <ActionForm
-                      action={`/admin/users/${user.id}/farms/${f.id}/remove`}
-                      csrfToken={csrf}
-                      variant="link"
-                    >
-                      Unassign<span class="visually-hidden"> {f.name}</span>
-                    </ActionForm>
-                  </li>
-                ))}
+                {user.farms.flatMap((f) =>
+                  f.linked_as.map((role) => (
+                    <li>
+                      <a href={`/farms/${f.id}`}>{f.name}</a>
+                      {` as ${role}${role === 'farmer' && f.is_owner ? ' (owner)' : ''} `}
+                      <ActionForm
+                        action={`/admin/users/${user.id}/farms/${f.id}/remove`}
+                        csrfToken={csrf}
+                        variant="link"
+                        fields={{ linked_as: role }}
+                      >
+                        Unassign<span class="visually-hidden"> {`${f.name} as ${role}`}</span>
+                      </ActionForm>
+                    </li>
+                  )),
+                )}
               </ul>
             )}
             <form method="post" action={`/admin/users/${user.id}/farms`} novalidate>
@@ -291,9 +297,24 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
                 placeholder="Choose a farm"
                 value={farmForm.values.farm_id ?? ''}
                 options={farms
-                  .filter((f) => !user.farms.some((u) => u.id === f.id))
+                  .filter((f) =>
+                    linkRoles.some((r) => !user.farms.some((u) => u.id === f.id && u.linked_as.includes(r))),
+                  )
                   .map((f) => ({ value: f.id, label: f.name }))}
                 error={farmForm.errors.farm_id}
+              />
+              <SelectField
+                name="linked_as"
+                label="Linked as"
+                required
+                {...(linkRoles.length === 1 ? {} : { placeholder: 'Choose a role' })}
+                value={farmForm.values.linked_as ?? (linkRoles.length === 1 ? linkRoles[0] : '')}
+                options={linkRoles.map((r) => ({
+                  value: r,
+                  label: r === 'farmer' ? 'Farmer (reads)' : 'Technician (reads and writes)',
+                }))}
+                hint="The role the link is made in: taking that role from the user removes the link."
+                error={farmForm.errors.linked_as}
               />
               <CheckboxField name="is_owner" label="Owner (farmers only)" error={farmForm.errors.is_owner} />
               <Button variant="secondary">Assign farm</Button>
@@ -370,25 +391,32 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
     const id = idParam(c);
     const form = await readForm(c);
     const farmId = textOf(form, 'farm_id');
+    const linkedAs = textOf(form, 'linked_as');
     if (!(await findUser(sql, id))) throw pageNotFound();
     const done = await attempt(async () => {
       if (!UUID_RE.test(farmId)) throw emptyField('farm_id');
       const added = await addMember(sql, userOf(c), farmId, {
         userId: id,
         isOwner: textOf(form, 'is_owner') === 'on',
+        linkedAs: linkRoleField(linkedAs),
       });
       if (!added) throw emptyField('farm_id', 'names no farm');
     }, FARM_LABELS);
-    if (!done.ok)
-      return renderUser(c, id, { farm: { values: { farm_id: farmId }, errors: done.errors } }, done.status);
+    if (!done.ok) {
+      const values = { farm_id: farmId, linked_as: linkedAs };
+      return renderUser(c, id, { farm: { values, errors: done.errors } }, done.status);
+    }
     return redirectDone(c, `/admin/users/${id}`, 'user-farm-added');
   });
 
   app.post('/admin/users/:id/farms/:farmId/remove', async (c) => {
     const id = idParam(c);
     const farmId = idParam(c, 'farmId');
-    await readForm(c);
-    const done = await attempt(() => removeMember(sql, userOf(c), farmId, id), FARM_LABELS);
+    const linkedAs = textOf(await readForm(c), 'linked_as');
+    const done = await attempt(
+      () => removeMember(sql, userOf(c), farmId, id, linkRoleField(linkedAs)),
+      FARM_LABELS,
+    );
     if (!done.ok) return renderUser(c, id, { farm: { values: {}, errors: done.errors } }, done.status);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/admin/users/${id}`, 'user-farm-removed');

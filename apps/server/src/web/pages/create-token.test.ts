@@ -273,7 +273,7 @@ describe('a used token is remembered', () => {
         assert.match(again.html, already);
         assert.doesNotMatch(again.html, new RegExp(/\/([0-9a-f-]{36})\?/.exec(made.location ?? '')![1]!));
       } finally {
-        await sql()`INSERT INTO user_farms (user_id, farm_id) VALUES (${tech.id}, ${farmId})`;
+        await sql()`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${tech.id}, ${farmId}, 'technician')`;
       }
       // Access back: the same re-send lands on its row again.
       assert.equal((await client.post(page, sent)).location, made.location);

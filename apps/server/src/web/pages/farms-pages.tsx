@@ -1,3 +1,4 @@
+import { linkRoleField } from '../../access/farm-links.ts';
 import {
   createFarm,
   deleteFarm,
@@ -16,7 +17,13 @@ import { HttpError } from '../../errors.ts';
 import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
-import { CheckboxField, ErrorSummary, TextAreaField, TextField } from '../components/form-field.tsx';
+import {
+  CheckboxField,
+  ErrorSummary,
+  SelectField,
+  TextAreaField,
+  TextField,
+} from '../components/form-field.tsx';
 import { FarmMap, type GeoJsonPolygon } from '../map/farm-map.tsx';
 import type { Grade } from '../view-types.ts';
 import {
@@ -48,7 +55,7 @@ import {
 const FARM_CREATE = farmBody(true);
 const FARM_PATCH = farmBody(false);
 const FARM_LABELS = { name: 'Name', geofence: 'Geofence', centroid: 'Centre' };
-const MEMBER_LABELS = { email: 'Email', user_id: 'Email', is_owner: 'Owner' };
+const MEMBER_LABELS = { email: 'Email', user_id: 'Email', is_owner: 'Owner', linked_as: 'Linked as' };
 const GEOFENCE_HINT =
   'GeoJSON Polygon in WGS 84: {"type":"Polygon","coordinates":[[[lon,lat],…,[lon,lat]]]}, the first position repeated last. ' +
   'A Feature or a FeatureCollection holding one polygon (as geojson.io saves) is accepted too. Empty: no geofence.';
@@ -56,7 +63,7 @@ const GEOFENCE_HINT =
 type FarmForm = { values: { name?: string; geofence?: string }; errors: FieldErrors };
 type FarmState = {
   edit?: FarmForm;
-  member?: { values: { email?: string }; errors: FieldErrors };
+  member?: { values: { email?: string; linked_as?: string }; errors: FieldErrors };
   page?: FieldErrors;
 };
 
@@ -274,12 +281,13 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
   app.post('/farms/:id/members', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
-    const values = { email: textOf(form, 'email').trim() };
+    const values = { email: textOf(form, 'email').trim(), linked_as: textOf(form, 'linked_as') };
     const done = await attempt(async () => {
       if (!values.email) throw emptyField('email', 'must not be empty');
       return addMember(sql, userOf(c), id, {
         email: values.email,
         isOwner: textOf(form, 'is_owner') === 'on',
+        linkedAs: linkRoleField(values.linked_as),
       });
     }, MEMBER_LABELS);
     if (!done.ok) return renderFarm(c, id, { member: { values, errors: done.errors } }, done.status);
@@ -290,8 +298,11 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
   app.post('/farms/:id/members/:userId/remove', async (c) => {
     const id = idParam(c);
     const userId = idParam(c, 'userId');
-    await readForm(c);
-    const done = await attempt(() => removeMember(sql, userOf(c), id, userId), {});
+    const linkedAs = textOf(await readForm(c), 'linked_as');
+    const done = await attempt(
+      () => removeMember(sql, userOf(c), id, userId, linkRoleField(linkedAs)),
+      MEMBER_LABELS,
+    );
     if (!done.ok) return renderFarm(c, id, { member: { values: {}, errors: done.errors } }, done.status);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/farms/${id}#members`, 'member-removed');
@@ -356,15 +367,19 @@ function Members({
   manages: boolean;
   admin: boolean;
   csrf: string;
-  form: { values: { email?: string }; errors: FieldErrors };
+  form: { values: { email?: string; linked_as?: string }; errors: FieldErrors };
 }) {
-  // Owners remove technicians only (the query enforces it; the button is not offered otherwise).
-  const removable = (m: MemberRow) =>
-    admin || (!m.is_owner && m.roles.includes('technician') && !m.roles.includes('farmer'));
+  // Admins remove every link of a member; owners the technician link only (the query enforces it; the
+  // button is not offered otherwise).
+  const removable = (m: MemberRow) => admin || m.linked_as.includes('technician');
+  const removeFields: Record<string, string> = admin ? {} : { linked_as: 'technician' };
   const columns: Column<MemberRow>[] = [
     { header: 'Name', primary: true, cell: (m) => m.full_name ?? m.email },
     { header: 'Email', cell: (m) => m.email },
-    { header: 'Role', cell: (m) => `${m.roles.join(', ')}${m.is_owner ? ' (owner)' : ''}` },
+    {
+      header: 'Linked as',
+      cell: (m) => `${m.linked_as.join(' and ')}${m.is_owner ? ' (owner)' : ''}`,
+    },
     ...(manages
       ? [
           {
@@ -375,8 +390,9 @@ function Members({
                   action={`/farms/${farmId}/members/${m.user_id}/remove`}
                   csrfToken={csrf}
                   variant="danger"
+                  fields={removeFields}
                 >
-                  Remove<span class="visually-hidden"> {m.email}</span>
+                  Remove<span class="visually-hidden"> {admin ? m.email : `${m.email} as technician`}</span>
                 </ActionForm>
               ) : (
                 '—'
@@ -407,6 +423,20 @@ function Members({
             value={form.values.email}
             error={form.errors.email ?? form.errors.user_id}
           />
+          {admin && (
+            <SelectField
+              name="linked_as"
+              label="Linked as"
+              placeholder="The user’s role (farmer for an owner)"
+              value={form.values.linked_as ?? ''}
+              options={[
+                { value: 'farmer', label: 'Farmer (reads)' },
+                { value: 'technician', label: 'Technician (reads and writes)' },
+              ]}
+              hint="Say which for a user who is both farmer and technician."
+              error={form.errors.linked_as}
+            />
+          )}
           {admin && (
             <CheckboxField
               name="is_owner"

@@ -507,9 +507,23 @@ describe('admin pages', () => {
       303,
     );
     assert.equal((await newcomer.get('/')).status, 303, 'reset ends the sessions');
-    assert.equal((await admin.post(`/admin/users/${id}/farms`, { farm_id: w.farmA })).status, 303);
-    assert.match(strip((await admin.get(`/admin/users/${id}`)).html), /Maple Farm/);
-    assert.equal((await admin.post(`/admin/users/${id}/farms/${w.farmA}/remove`)).status, 303);
+    // Farmer and technician: the admin says in which role the farm is assigned (the error beside the field).
+    const unsaid = await admin.post(`/admin/users/${id}/farms`, { farm_id: w.farmA });
+    assert.equal(unsaid.status, 422);
+    assert.match(textById(unsaid.html, 'field-linked_as-error') ?? '', /both farmer and technician/);
+    const assigned = await admin.post(`/admin/users/${id}/farms`, {
+      farm_id: w.farmA,
+      linked_as: 'technician',
+    });
+    assert.equal(assigned.status, 303);
+    assert.match(strip((await admin.get(`/admin/users/${id}`)).html), /Maple Farm as technician/);
+    const [link] = await sql()`SELECT role FROM user_farms WHERE user_id = ${id} AND farm_id = ${w.farmA}`;
+    assert.equal(link!.role, 'technician');
+    assert.equal(
+      (await admin.post(`/admin/users/${id}/farms/${w.farmA}/remove`, { linked_as: 'technician' })).status,
+      303,
+    );
+    assert.equal((await sql()`SELECT 1 FROM user_farms WHERE user_id = ${id}`).length, 0);
     const disabled = await admin.post(`/admin/users/${id}`, {
       full_name: 'New Person',
       roles: 'farmer',

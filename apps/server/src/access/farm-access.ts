@@ -26,7 +26,12 @@ export function linkedFarmIds(sql: Db, user: string | Fragment, role?: 'technici
   return sql`
     SELECT DISTINCT uf.farm_id FROM user_farms uf
      WHERE uf.user_id = ${user} ${role ? sql`AND uf.role = ${role}` : sql``}
-       AND uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = uf.user_id)`;
+       AND ${linkRoleHeld(sql)}`;
+}
+
+/** `uf` (a user_farms row) was made in a role its user holds now: a link of a role taken away gives nothing. */
+export function linkRoleHeld(sql: Db): Fragment {
+  return sql`uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = uf.user_id)`;
 }
 
 /** The non-admin read rule: `column` is a farm linked to `user` (an id, or a column for many users). */

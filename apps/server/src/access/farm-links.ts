@@ -1,5 +1,5 @@
 import { HttpError } from '../errors.ts';
-import type { Db, Fragment } from './farm-access.ts';
+import { type Db, type Fragment, linkRoleHeld } from './farm-access.ts';
 
 /** A farm link's role (user_farms.role, migration 0016): what the link lets its user do on the farm. */
 export type LinkRole = 'farmer' | 'technician';
@@ -14,9 +14,7 @@ export type UserFarm = { id: string; name: string; is_owner: boolean; linked_as:
  * view of what is stored).
  */
 export function userFarmsJson(sql: Db, user: string | Fragment, { held = false } = {}): Fragment {
-  const heldOnly = held
-    ? sql`AND uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = uf.user_id)`
-    : sql``;
+  const heldOnly = held ? sql`AND ${linkRoleHeld(sql)}` : sql``;
   return sql`
     (SELECT coalesce(json_agg(json_build_object('id', f.id, 'name', f.name, 'is_owner', l.is_owner,
                                                 'linked_as', l.linked_as) ORDER BY f.name, f.id), '[]')

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { linkRoleHeld } from '../access/farm-access.ts';
 
 /** A role from the spec's `roles` table (§10). */
 export type RoleName = 'admin' | 'technician' | 'farmer';
@@ -63,7 +64,7 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
     WITH recipients AS (
       -- Linked to the farm in a role they hold (the read rule, farm-access.ts).
       SELECT uf.user_id FROM user_farms uf WHERE uf.farm_id = ${farmId}::uuid
-         AND uf.role IN (SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = uf.user_id)
+         AND ${linkRoleHeld(sql)}
       UNION
       SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
       WHERE r.name = ANY(${roles}::text[])

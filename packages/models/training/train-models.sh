@@ -47,6 +47,9 @@ mkdir -p "$work"
 # The last commit that changed the generator (so unrelated commits do not force a new export).
 commit=$(git -C "$root" log -1 --format=%H "${CTI_IMAGING_REF:-HEAD}" -- packages/imaging tsconfig.base.json)
 gen="$work/imaging-$commit"
+# The generator's workspace dependencies (@cti/contracts, @cti/runtime) resolve through the linked
+# node_modules to this checkout's packages: build them first (a fresh clone has no dist/).
+(cd "$root" && pnpm --filter '@cti/imaging^...' run build >/dev/null)
 if [ ! -f "$gen/packages/imaging/dist/cli.js" ]; then
   rm -rf "$gen" && mkdir -p "$gen"
   git -C "$root" archive "$commit" packages/imaging tsconfig.base.json | tar -x -C "$gen"

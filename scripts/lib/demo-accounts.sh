@@ -20,10 +20,11 @@ for role in admin technician farmer; do
   printf '%s\n' "${passwords[$role]}" |
     DATABASE_URL="$db_url" node "$root/apps/server/dist/main.js" user add --email "$role@demo.cti" --role "$role" --name "Demo ${role^}" >/dev/null
 done
-# The technician works on the farm; the farmer owns it. The tech's operator code is the demo agent's.
+# The technician works on the farm (a technician link), the farmer owns it (a farmer link). The tech's operator code is the demo agent's.
 psql -X -q "$db_url" -c "
-  INSERT INTO user_farms (user_id, farm_id, is_owner)
-  SELECT id, '$farm_id', email = 'farmer@demo.cti' FROM users WHERE email IN ('technician@demo.cti', 'farmer@demo.cti');
+  INSERT INTO user_farms (user_id, farm_id, role, is_owner)
+  SELECT id, '$farm_id', split_part(email, '@', 1), email = 'farmer@demo.cti'
+    FROM users WHERE email IN ('technician@demo.cti', 'farmer@demo.cti');
   UPDATE users SET operator_code = 'tech-abc' WHERE email = 'technician@demo.cti'"
 
 cat <<TXT

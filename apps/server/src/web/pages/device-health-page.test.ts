@@ -89,6 +89,23 @@ describe('device page: health', () => {
     );
   });
 
+  test('?days= picks the chart’s span within the kept history (default 7); anything else is a 422 naming it', async () => {
+    const tech = await as('technician');
+    const week = await tech.get(`/fleet/${w.deviceA}`);
+    assert.match(strip(week.html), /The last 7 days by the hour/);
+    assert.match(week.html, /<strong aria-current="true">7 days<\/strong>/);
+    assert.match(week.html, new RegExp(`href="/fleet/${w.deviceA}\\?days=1#device-health"`));
+    const day = await tech.get(`/fleet/${w.deviceA}?days=1`);
+    assert.equal(day.status, 200);
+    assert.match(strip(day.html), /The last 1 day by the hour/);
+    assert.match(day.html, /<strong aria-current="true">1 day<\/strong>/);
+    for (const bad of ['0', '8', 'abc', '1.5', '-1']) {
+      const res = await tech.get(`/fleet/${w.deviceA}?days=${bad}`);
+      assert.equal(res.status, 422, bad);
+      assert.match(strip(res.html), /\/query\/days must be a whole number of days from 1 to 7/, bad);
+    }
+  });
+
   test('a device never heard says so and draws no chart; another farm’s device is 404', async () => {
     const admin = await (await as('admin')).get(`/fleet/${w.deviceB}`);
     assert.equal(admin.status, 200);

@@ -98,8 +98,24 @@ function calibrationBody(values: CalibrationValues): CalibrationBody {
   return body as CalibrationBody;
 }
 
-/** The trend chart covers at most this many days of the heartbeat history (CTI_DEVICE_HISTORY_DAYS). */
+/** The trend chart's default span in days (`?days=N` up to CTI_DEVICE_HISTORY_DAYS picks another). */
 const TREND_DAYS = 7;
+/** The spans offered beside the chart, those within the kept history. */
+const TREND_CHOICES = [1, 7, 14, 30, 90];
+
+/** `?days=` of the device page: a whole number of days within the kept history (422 naming it otherwise). */
+export function trendDays(raw: string | undefined, historyDays: number): number {
+  if (raw === undefined || raw === '') return Math.min(TREND_DAYS, historyDays);
+  const days = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(days >= 1 && days <= historyDays))
+    throw invalidRequest([
+      {
+        pointer: '/query/days',
+        message: `must be a whole number of days from 1 to ${historyDays} (the heartbeat history kept)`,
+      },
+    ]);
+  return days;
+}
 
 const clockText = (h: DeviceHealthRow) =>
   `${{ synced: 'synchronised', unknown: 'synchronisation unknown', off: 'not synchronised' }[clockSync(h)]}${h.clock_source && h.clock_source !== 'unknown' ? ` (${h.clock_source})` : ''}${h.clock_offset_ms === null ? '' : `, offset ${h.clock_offset_ms} ms`}`;
@@ -121,14 +137,18 @@ function describeTrend(hours: readonly HealthHour[]): string {
 
 /** The device's latest heartbeat and its last days by the hour (fleet health, in detail). */
 function HealthSection({
+  deviceId,
   health,
   hours,
+  days,
   config,
   zone,
   time,
 }: {
+  deviceId: string;
   health: DeviceHealthRow | undefined;
   hours: readonly HealthHour[];
+  days: number;
   config: DeviceHealthConfig;
   zone: string;
   time: (utc: string | null) => unknown;
@@ -194,9 +214,26 @@ function HealthSection({
         </>
       )}
       {hours.length > 0 && (
+        <p class="trend-spans">
+          Show:{' '}
+          {[...new Set([...TREND_CHOICES.filter((d) => d <= config.historyDays), days])]
+            .sort((a, b) => a - b)
+            .map((d, i) => (
+              <>
+                {i > 0 && ' · '}
+                {d === days ? (
+                  <strong aria-current="true">{plural(d, 'day')}</strong>
+                ) : (
+                  <a href={`/fleet/${deviceId}?days=${d}#device-health`}>{plural(d, 'day')}</a>
+                )}
+              </>
+            ))}
+        </p>
+      )}
+      {hours.length > 0 && (
         <TimeSeriesChart
           id="device-trend"
-          title={`The last ${TREND_DAYS} days by the hour`}
+          title={`The last ${plural(days, 'day')} by the hour`}
           timeZone={zone}
           description={describeTrend(hours)}
           series={[
@@ -248,10 +285,11 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const zone = commonZone(farms);
     const [device] = await listDevices(sql, principal, { id, timeZone: zone });
     if (!device) throw pageNotFound();
+    const days = trendDays(c.req.query('days'), deps.config.devices.historyDays);
     const [calibrations, [health], hours] = await Promise.all([
       listCalibrations(sql, device.id),
       listDeviceHealth(sql, principal, { id: device.id }),
-      deviceHealthTrend(sql, device.id, Math.min(TREND_DAYS, deps.config.devices.historyDays)),
+      deviceHealthTrend(sql, device.id, days),
     ]);
     const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
     const columns: Column<CalibrationRow>[] = [
@@ -313,8 +351,10 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <a href="/fleet">Fleet →</a>
             </p>
             <HealthSection
+              deviceId={device.id}
               health={health}
               hours={hours}
+              days={days}
               config={deps.config.devices}
               zone={zone}
               time={time}

@@ -1,20 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { constants, crc32, deflateSync } from 'node:zlib';
 import type { GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from './mask-ops.ts';
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** One PNG chunk: length, type, data, CRC-32 of type and data. */
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
+import { encodeEightBitPng, Z_RLE } from './png-writer.ts';
 
 /**
  * The mask as an 8-bit grayscale PNG (0 / 255), written directly: each row is filter byte 0 and the
@@ -37,16 +25,7 @@ export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
       }
     }
   }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(w, 0);
-  header.writeUInt32BE(h, 4);
-  header[8] = 8; // bit depth; colour type 0 (gray), deflate, adaptive filters, no interlace: all 0
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(rows, { strategy: constants.Z_RLE })),
-    pngChunk('IEND', new Uint8Array(0)),
-  ]);
+  return encodeEightBitPng({ width: w, height: h, rows, strategy: Z_RLE });
 }
 
 /** Writes the mask as an 8-bit grayscale PNG (0 / 255). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeRaster } from '@cti/imaging';
+import type { FatPositionFeature } from './grading-features.ts';
 import { renderGradingOverlay } from './grading-overlay.ts';
 
 /** A lens-shaped mask and a gradient image on a canvas of the given (odd) size. */
@@ -19,7 +20,7 @@ function sample(width: number, height: number) {
   return { gray: { data: gray, width, height }, mask: { data: mask, width, height } };
 }
 
-test('renderGradingOverlay: the image in gray, the outline in yellow where the mask meets its outside, pixel for pixel', async () => {
+test('renderGradingOverlay: the image in gray (the top levels 253 and 255 shown as 254), the outline in yellow where the mask meets its outside, pixel for pixel', async () => {
   for (const [w, h] of [
     [97, 33],
     [64, 48],
@@ -37,10 +38,34 @@ test('renderGradingOverlay: the image in gray, the outline in yellow where the m
           (n) => n !== here,
         );
         const v = gray.data[y * w + x]!;
-        const want = edge ? [255, 214, 0] : [v, v, v];
+        const shown = v >= 253 ? 254 : v;
+        const want = edge ? [255, 214, 0] : [shown, shown, shown];
         const p = (y * w + x) * 3;
         assert.deepEqual([...out.data.subarray(p, p + 3)], want, `${w}×${h} at (${x}, ${y})`);
       }
     }
   }
+});
+
+test('renderGradingOverlay: the fat line in cyan with its end caps, the caption white on the image darkened to 30 %', async () => {
+  const w = 120;
+  const h = 90;
+  const gray = { data: new Uint8Array(w * h).fill(200), width: w, height: h };
+  const mask = { data: new Uint8Array(w * h), width: w, height: h };
+  const fat: FatPositionFeature = {
+    ...{ x_px: 60, skin_y_px: 5, ribeye_top_y_px: 30, band_half_width_px: 3, from_medial: 0.75 },
+    ...{ medial_side: 'left', cut_off: false, spread_px: null, span: null },
+  };
+  const png = await renderGradingOverlay({ gray, mask, fat, lines: ['REA 1'] });
+  assert.equal(png[25], 3, 'colour type 3: a palette PNG');
+  const out = await decodeRaster(png);
+  const at = (x: number, y: number) => [...out.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)];
+  assert.deepEqual(at(60, 17), [0, 220, 255], 'the line');
+  assert.deepEqual(at(56, 5), [0, 220, 255], 'the cap at the skin');
+  assert.deepEqual(at(64, 30), [0, 220, 255], 'the cap at the ribeye');
+  assert.deepEqual(at(90, 17), [200, 200, 200], 'beside it, the image');
+  // The box of one line at scale 1 is 13 rows tall and wider than 20 columns.
+  const caption = Array.from({ length: 13 * 20 }, (_, i) => at(i % 20, h - 13 + Math.floor(i / 20)));
+  const values = new Set(caption.map(([r, g, b]) => `${r},${g},${b}`));
+  assert.deepEqual([...values].sort(), ['254,254,254', '60,60,60'], 'white text on 30 % of 200');
 });

@@ -274,7 +274,9 @@ const SPECS: Record<string, Spec> = {
   },
   'POST /farms/{id}/members/{userId}/remove': {
     build: async (c) =>
-      form(`/farms/${farmOf(c.scope)}/members/${await freshMember(farmOf(c.scope), 'technician')}/remove`)(c),
+      form(`/farms/${farmOf(c.scope)}/members/${await freshMember(farmOf(c.scope), 'technician')}/remove`, {
+        linked_as: 'technician',
+      })(c),
   },
   'GET /fleet': get('/fleet'),
   'GET /fleet/{id}': {
@@ -359,7 +361,10 @@ const SPECS: Record<string, Spec> = {
     },
   },
   'POST /admin/users/{id}/farms/{farmId}/remove': {
-    build: async (c) => form(`/admin/users/${await freshMember(f.A!, 'technician')}/farms/${f.A}/remove`)(c),
+    build: async (c) =>
+      form(`/admin/users/${await freshMember(f.A!, 'technician')}/farms/${f.A}/remove`, {
+        linked_as: 'technician',
+      })(c),
   },
   'GET /admin/registrations': get('/admin/registrations'),
   'POST /admin/registrations/{id}/approve': {

@@ -31,3 +31,15 @@ export function linkRoleField(value: string): LinkRole | undefined {
     problems: [{ pointer: '/linked_as', message: 'must be "farmer" or "technician"' }],
   });
 }
+
+/**
+ * A removal form's `linked_as`: the one link it removes, farmer or technician. Required — a form that
+ * does not say which link is a 422 naming the field, never a removal of every link.
+ */
+export function linkToRemoveField(value: string): LinkRole {
+  const role = linkRoleField(value);
+  if (role !== undefined) return role;
+  throw new HttpError(422, 'invalid_request', 'linked_as must say which link to remove', {
+    problems: [{ pointer: '/linked_as', message: 'must say which link to remove: "farmer" or "technician"' }],
+  });
+}

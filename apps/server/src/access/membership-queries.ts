@@ -61,6 +61,19 @@ async function linksOf(tx: Db, farmId: string, userId: string): Promise<Map<Link
   return new Map(rows.map((r) => [r.role, r.is_owner]));
 }
 
+/** A caller's standing on a farm's membership: an admin, an owner (a farmer link marked owner), or neither. */
+export type MemberManager = { admin: boolean; owner: boolean };
+
+/**
+ * The one rule for who removes which link: of a member's links (`linkedAs`), those `me` may remove —
+ * admins any, a farm's owners the technician link only, anyone else none. removeMember enforces it; the
+ * farm page offers a Remove for exactly these.
+ */
+export function removableLinks(me: MemberManager, linkedAs: readonly LinkRole[]): LinkRole[] {
+  if (me.admin) return [...linkedAs];
+  return me.owner ? linkedAs.filter((r) => r === 'technician') : [];
+}
+
 const noSuchUser = (pointer: string) =>
   new HttpError(422, 'invalid_request', `${pointer} names no active user who can join this farm`, {
     problems: [{ pointer, message: 'names no active farmer or technician who can join this farm' }],
@@ -153,8 +166,9 @@ export async function addMember(
 }
 
 /**
- * Removes a member's links: `linkedAs` only that one, else every link (admins) or the technician link
- * (owners, who remove technician links only); never the last active owner (409). false = no such link.
+ * Removes a member's links: `linkedAs` only that one (the pages always name it), else every link
+ * (admins) or the technician link (owners) — who may remove which is removableLinks; never the last
+ * active owner (409). false = no such link.
  */
 export async function removeMember(
   sql: Sql,
@@ -169,14 +183,9 @@ export async function removeMember(
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
     const links = await linksOf(tx, farmId, userId);
     if (links.size === 0 || (linkedAs !== undefined && !links.has(linkedAs))) return false;
-    const which: LinkRole[] = linkedAs
-      ? [linkedAs]
-      : me.admin
-        ? [...links.keys()]
-        : links.has('technician')
-          ? ['technician']
-          : [];
-    if (!me.admin && (which.length === 0 || which.includes('farmer'))) {
+    const allowed = removableLinks(me, [...links.keys()]);
+    const which = linkedAs ? [linkedAs] : allowed;
+    if (which.length === 0 || !which.every((r) => allowed.includes(r))) {
       throw forbidden('farm owners remove technicians only');
     }
     if (which.some((r) => links.get(r))) await refuseLastOwner(tx, farmId, userId);

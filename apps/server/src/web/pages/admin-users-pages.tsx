@@ -1,4 +1,4 @@
-import { LINK_ROLES, linkRoleField } from '../../access/farm-links.ts';
+import { LINK_ROLES, linkRoleField, linkToRemoveField } from '../../access/farm-links.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import { addMember, removeMember } from '../../access/membership-queries.ts';
 import { findUser, listUsers, logUnlinked, type UserRow, updateUser } from '../../access/user-queries.ts';
@@ -56,6 +56,8 @@ type UserState = {
   edit?: FormState;
   password?: FieldErrors;
   farm?: FormState & { values: { farm_id?: string; linked_as?: string } };
+  /** An Unassign refused (no such link named, the last owner): shown above the farm list. */
+  unassign?: FieldErrors;
 };
 
 function RoleBoxes({ checked, error }: { checked: readonly string[]; error?: string }) {
@@ -84,7 +86,8 @@ function RoleBoxes({ checked, error }: { checked: readonly string[]; error?: str
  * Account administration (admins; the router refuses everyone else with 403): GET/POST /admin/users
  * (list, search, create with roles and a first password), GET/POST /admin/users/:id (name, roles,
  * status — disabling signs the user out everywhere; never the last admin — operator code),
- * POST /admin/users/:id/password (reset), POST /admin/users/:id/farms and …/farms/:farmId/remove.
+ * POST /admin/users/:id/password (reset), POST /admin/users/:id/farms and …/farms/:farmId/remove (the
+ * one link named by `linked_as`, as on the farm page).
  */
 export function adminUserPages(app: PageRouter, deps: PageDeps) {
   const { sql, config } = deps;
@@ -264,7 +267,11 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
               />
               <Button variant="secondary">Reset password</Button>
             </form>
-            <h2>Farms</h2>
+            <h2 id="user-farms">Farms</h2>
+            <ErrorSummary
+              errors={state.unassign ?? {}}
+              fieldIds={{ _form: 'user-farms', linked_as: 'user-farms' }}
+            />
             {user.farms.length === 0 ? (
               <p class="muted">Linked to no farm.</p>
             ) : (
@@ -414,10 +421,10 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
     const farmId = idParam(c, 'farmId');
     const linkedAs = textOf(await readForm(c), 'linked_as');
     const done = await attempt(
-      () => removeMember(sql, userOf(c), farmId, id, linkRoleField(linkedAs)),
+      async () => removeMember(sql, userOf(c), farmId, id, linkToRemoveField(linkedAs)),
       FARM_LABELS,
     );
-    if (!done.ok) return renderUser(c, id, { farm: { values: {}, errors: done.errors } }, done.status);
+    if (!done.ok) return renderUser(c, id, { unassign: done.errors }, done.status);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/admin/users/${id}`, 'user-farm-removed');
   });

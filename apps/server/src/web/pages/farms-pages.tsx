@@ -1,4 +1,4 @@
-import { linkRoleField } from '../../access/farm-links.ts';
+import { type LinkRole, linkRoleField, linkToRemoveField } from '../../access/farm-links.ts';
 import {
   createFarm,
   deleteFarm,
@@ -8,7 +8,14 @@ import {
   listFarms,
   updateFarm,
 } from '../../access/farm-queries.ts';
-import { addMember, listMembers, type MemberRow, removeMember } from '../../access/membership-queries.ts';
+import {
+  addMember,
+  listMembers,
+  type MemberManager,
+  type MemberRow,
+  removableLinks,
+  removeMember,
+} from '../../access/membership-queries.ts';
 import { scanListQuery } from '../../access/scan-list-query.ts';
 import { farmBody } from '../../api/farms.ts';
 import { isAdmin } from '../../auth/principal.ts';
@@ -64,6 +71,8 @@ type FarmForm = { values: { name?: string; geofence?: string }; errors: FieldErr
 type FarmState = {
   edit?: FarmForm;
   member?: { values: { email?: string; linked_as?: string }; errors: FieldErrors };
+  /** A Remove refused (no such link named, the last owner): shown above the members table. */
+  removal?: FieldErrors;
   page?: FieldErrors;
 };
 
@@ -92,7 +101,8 @@ const pretty = (geo: unknown) => (geo ? JSON.stringify(geo) : '');
  * GET /farms, POST /farms (admins), GET /farms/:id (map of the geofence and scan positions, the
  * farm's local time, members), POST /farms/:id (name and geofence: admins and the farm's
  * technicians), POST /farms/:id/delete (admins), POST /farms/:id/members and
- * POST /farms/:id/members/:userId/remove (admins; owners add and remove technicians, never the last active owner).
+ * POST /farms/:id/members/:userId/remove (one link, `linked_as`: admins any, owners technician links;
+ * never the last active owner).
  */
 export function farmPages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
@@ -152,7 +162,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
     ]);
     const zone = farmZone(farm.centroid);
     const owner = members?.some((m) => m.user_id === principal.userId && m.is_owner) ?? false;
-    const manages = isAdmin(principal) || owner;
+    const manager: MemberManager = { admin: isAdmin(principal), owner };
     return sendPage(
       c,
       deps,
@@ -196,10 +206,10 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
             <Members
               farmId={farm.id}
               members={members ?? []}
-              manages={manages}
-              admin={isAdmin(principal)}
+              manager={manager}
               csrf={principal.csrfToken}
               form={state.member ?? { values: {}, errors: {} }}
+              removal={state.removal ?? {}}
             />
             {farm.can_edit && (
               <FarmEditForm
@@ -300,10 +310,10 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
     const userId = idParam(c, 'userId');
     const linkedAs = textOf(await readForm(c), 'linked_as');
     const done = await attempt(
-      () => removeMember(sql, userOf(c), id, userId, linkRoleField(linkedAs)),
+      async () => removeMember(sql, userOf(c), id, userId, linkToRemoveField(linkedAs)),
       MEMBER_LABELS,
     );
-    if (!done.ok) return renderFarm(c, id, { member: { values: {}, errors: done.errors } }, done.status);
+    if (!done.ok) return renderFarm(c, id, { removal: done.errors }, done.status);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/farms/${id}#members`, 'member-removed');
   });
@@ -357,46 +367,52 @@ function FarmEditForm({
 function Members({
   farmId,
   members,
-  manages,
-  admin,
+  manager,
   csrf,
   form,
+  removal,
 }: {
   farmId: string;
   members: readonly MemberRow[];
-  manages: boolean;
-  admin: boolean;
+  manager: MemberManager;
   csrf: string;
   form: { values: { email?: string; linked_as?: string }; errors: FieldErrors };
+  removal: FieldErrors;
 }) {
-  // Admins remove every link of a member; owners the technician link only (the query enforces it; the
-  // button is not offered otherwise).
-  const removable = (m: MemberRow) => admin || m.linked_as.includes('technician');
-  const removeFields: Record<string, string> = admin ? {} : { linked_as: 'technician' };
+  const { admin } = manager;
+  const manages = admin || manager.owner;
+  // One Remove per link the caller may remove (removableLinks, the rule removeMember enforces): a member
+  // linked as farmer and as technician loses only the link named.
+  const removeLink = (m: MemberRow, role: LinkRole) => (
+    <ActionForm
+      action={`/farms/${farmId}/members/${m.user_id}/remove`}
+      csrfToken={csrf}
+      variant="danger"
+      fields={{ linked_as: role }}
+    >
+      Remove<span class="visually-hidden"> {m.email}</span> as {role}
+    </ActionForm>
+  );
   const columns: Column<MemberRow>[] = [
     { header: 'Name', primary: true, cell: (m) => m.full_name ?? m.email },
     { header: 'Email', cell: (m) => m.email },
     {
       header: 'Linked as',
-      cell: (m) => `${m.linked_as.join(' and ')}${m.is_owner ? ' (owner)' : ''}`,
+      cell: (m) =>
+        m.linked_as.map((r) => (r === 'farmer' && m.is_owner ? 'farmer (owner)' : r)).join(' and '),
     },
     ...(manages
       ? [
           {
             header: 'Remove',
-            cell: (m: MemberRow) =>
-              removable(m) ? (
-                <ActionForm
-                  action={`/farms/${farmId}/members/${m.user_id}/remove`}
-                  csrfToken={csrf}
-                  variant="danger"
-                  fields={removeFields}
-                >
-                  Remove<span class="visually-hidden"> {admin ? m.email : `${m.email} as technician`}</span>
-                </ActionForm>
-              ) : (
+            cell: (m: MemberRow) => {
+              const links = removableLinks(manager, m.linked_as);
+              return links.length === 0 ? (
                 '—'
-              ),
+              ) : (
+                <div class="actions">{links.map((r) => removeLink(m, r))}</div>
+              );
+            },
           },
         ]
       : []),
@@ -404,6 +420,7 @@ function Members({
   return (
     <section id="members" aria-labelledby="members-title">
       <h2 id="members-title">Members</h2>
+      <ErrorSummary errors={removal} fieldIds={{ _form: 'farm-members', linked_as: 'farm-members' }} />
       <DataTable
         id="farm-members"
         caption="People linked to this farm"

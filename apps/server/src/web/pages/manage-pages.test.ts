@@ -179,16 +179,22 @@ describe('farms', () => {
     const added = await owner.post(`/farms/${w.farmA}/members`, { email: w.users.spareTech.email });
     assert.equal(added.status, 303);
     assert.match((await owner.get(`/farms/${w.farmA}`)).html, /spare-tech@example\.com/);
-    const removed = await owner.post(`/farms/${w.farmA}/members/${w.users.spareTech.id}/remove`);
+    const removed = await owner.post(`/farms/${w.farmA}/members/${w.users.spareTech.id}/remove`, {
+      linked_as: 'technician',
+    });
     assert.equal(removed.status, 303);
-    assert.equal((await owner.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`)).status, 403);
+    const farmerLink = { linked_as: 'farmer' };
+    assert.equal(
+      (await owner.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`, farmerLink)).status,
+      403,
+    );
     const tech = await as('technician');
     assert.equal(
       (await tech.post(`/farms/${w.farmA}/members`, { email: w.users.spareTech.email })).status,
       403,
     );
     const admin = await as('admin');
-    const last = await admin.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`);
+    const last = await admin.post(`/farms/${w.farmA}/members/${w.users.farmer.id}/remove`, farmerLink);
     assert.equal(last.status, 409);
     assert.match(strip(last.html), /keeps at least one active owner/);
   });
@@ -210,10 +216,10 @@ describe('farms', () => {
     const before = await owners();
     const admin = await as('admin');
     const attempts = [
-      await admin.post(`/farms/${farm}/members/${active.id}/remove`),
+      await admin.post(`/farms/${farm}/members/${active.id}/remove`, { linked_as: 'farmer' }),
       // Re-adding without "Owner" ticked demotes.
       await admin.post(`/farms/${farm}/members`, { email: active.email }),
-      await admin.post(`/admin/users/${active.id}/farms/${farm}/remove`),
+      await admin.post(`/admin/users/${active.id}/farms/${farm}/remove`, { linked_as: 'farmer' }),
       await admin.post(`/admin/users/${active.id}/farms`, { farm_id: farm }),
     ];
     for (const res of attempts) {
@@ -228,12 +234,88 @@ describe('farms', () => {
       303,
     );
     assert.equal((await admin.post(`/farms/${farm}/members`, { email: active.email })).status, 303);
-    assert.equal((await admin.post(`/admin/users/${active.id}/farms/${farm}/remove`)).status, 303);
+    assert.equal(
+      (await admin.post(`/admin/users/${active.id}/farms/${farm}/remove`, { linked_as: 'farmer' })).status,
+      303,
+    );
     assert.deepEqual(await owners(), [disabled.id, second.id].sort());
     const [link] = await sql()`SELECT 1 FROM user_farms WHERE farm_id = ${farm} AND user_id = ${active.id}`;
     assert.equal(link, undefined, 'removed');
   });
+
+  test("an admin's Remove takes away the one link named: a member linked as farmer (owner) and as technician keeps reading, stops writing", async () => {
+    const farm = await seedFarm(sql(), 'Birch Farm');
+    // Both roles, owner: a farmer link (owner) and a technician link to the farm.
+    const both = await seedUser(sql(), 'birch-both@example.com', ['farmer', 'technician'], {
+      farms: [{ id: farm, owner: true }],
+    });
+    const links = async () =>
+      (
+        await sql()<{ role: string; is_owner: boolean }[]>`
+          SELECT role, is_owner FROM user_farms WHERE farm_id = ${farm} AND user_id = ${both.id} ORDER BY role`
+      ).map((r) => `${r.role}${r.is_owner ? ' (owner)' : ''}`);
+    assert.deepEqual(await links(), ['farmer (owner)', 'technician']);
+    const member = await pageClient(ctx.server.app, both.email);
+    const edit = { name: 'Birch Farm', geofence: '' };
+    assert.equal((await member.post(`/farms/${farm}`, edit)).status, 303, 'writes as technician');
+
+    const admin = await as('admin');
+    const page = await admin.get(`/farms/${farm}`);
+    const asTechnician = removeForm(page.html, 'birch-both@example.com as technician');
+    assert.deepEqual(removeForm(page.html, 'birch-both@example.com as farmer')?.fields, {
+      linked_as: 'farmer',
+    });
+    assert.ok(asTechnician, 'one Remove per link');
+    assert.deepEqual(asTechnician.fields, { linked_as: 'technician' });
+    assert.match(textById(page.html, 'farm-members') ?? '', /farmer \(owner\) and technician/);
+    const removed = await admin.post(asTechnician.action, asTechnician.fields);
+    assert.equal(removed.status, 303);
+    assert.deepEqual(await links(), ['farmer (owner)'], 'the farmer (owner) link stays');
+    assert.equal((await member.get(`/farms/${farm}`)).status, 200, 'still reads the farm');
+    assert.equal((await member.post(`/farms/${farm}`, edit)).status, 403, 'no longer writes');
+    assert.equal((await member.post('/animals', { farm_id: farm, tag_id: 'B-1' })).status, 403);
+
+    // The farmer link is the farm's last owner: refused, said above the members, nothing written.
+    const after = await admin.get(`/farms/${farm}`);
+    assert.equal(removeForm(after.html, 'birch-both@example.com as technician'), undefined);
+    const last = removeForm(after.html, 'birch-both@example.com as farmer');
+    assert.ok(last);
+    const refused = await admin.post(last.action, last.fields);
+    assert.equal(refused.status, 409);
+    assert.match(textById(refused.html, 'members') ?? '', /Birch Farm keeps at least one active owner/);
+    assert.deepEqual(await links(), ['farmer (owner)']);
+
+    // A form that does not say which link, or says something else: 422 naming the field, from both pages.
+    for (const path of [
+      `/farms/${farm}/members/${both.id}/remove`,
+      `/admin/users/${both.id}/farms/${farm}/remove`,
+    ]) {
+      const unsaid = await admin.post(path);
+      assert.equal(unsaid.status, 422, path);
+      assert.match(strip(unsaid.html), /Linked as must say which link to remove: "farmer" or "technician"\./);
+      const bad = await admin.post(path, { linked_as: 'owner' });
+      assert.equal(bad.status, 422, path);
+      assert.match(strip(bad.html), /Linked as must be "farmer" or "technician"\./);
+    }
+    assert.deepEqual(await links(), ['farmer (owner)'], 'nothing removed');
+  });
 });
+
+/** The remove form on a page whose button reads `label` (visually hidden text included): its action and hidden fields. */
+function removeForm(html: string, label: string) {
+  for (const form of html.split('<form').slice(1)) {
+    const body = form.slice(0, form.indexOf('</form>'));
+    if (!strip(`<form${body}`).endsWith(`Remove ${label}`)) continue;
+    const action = /action="([^"]+)"/.exec(body)?.[1] ?? '';
+    const fields = Object.fromEntries(
+      [...body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)]
+        .map((m) => [m[1]!, m[2]!] as const)
+        .filter(([name]) => name !== '_csrf'),
+    );
+    return { action, fields };
+  }
+  return undefined;
+}
 
 describe('fleet', () => {
   test('devices with their health badges: backlog and silence flagged, a device never heard says so', async () => {

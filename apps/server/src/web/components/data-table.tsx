@@ -10,6 +10,12 @@ export type Column<Row> = {
   primary?: boolean;
   /** Hidden on narrow screens (still in the markup and for screen readers). */
   wideOnly?: boolean;
+  /**
+   * Hidden on a tablet (41–64rem wide: 768 and 1024 px iPads, 800 px Android tablets), where every
+   * visible column must fit the width without sideways scrolling. Still in the markup (a desktop shows
+   * it; a phone's card too, unless `wideOnly`): give only what the row's detail page also shows.
+   */
+  tabletHidden?: boolean;
 };
 
 export type DataTableProps<Row> = {
@@ -28,8 +34,10 @@ export type DataTableProps<Row> = {
 /**
  * A real table (headers, scope, caption). On a narrow screen app.css turns each row into a card, each
  * cell prefixed by its column name from `data-label` — readable on a phone without sideways scrolling.
- * Between a phone and a desktop (a tablet, a narrow window) a wide table scrolls sideways in its own
- * box (`.table-scroll`) instead of widening the page.
+ * On a tablet (41–64rem) the table stays a table: columns marked `tabletHidden` are hidden by a media
+ * query and cells are tighter, so the columns that matter fit without sideways scrolling. Whatever
+ * still does not fit (a pasted word of hundreds of letters) scrolls in the table's own box
+ * (`.table-scroll`) instead of widening the page.
  */
 export function DataTable<Row>({
   caption,
@@ -80,9 +88,14 @@ export function TableRow<Row>({
   );
 }
 
-function cellClass(c: { numeric?: boolean; primary?: boolean; wideOnly?: boolean }): string | undefined {
-  return (
-    [c.numeric && 'num', c.primary && 'cell-primary', c.wideOnly && 'wide-only'].filter(Boolean).join(' ') ||
-    undefined
-  );
+type CellFlags = Pick<Column<unknown>, 'numeric' | 'primary' | 'wideOnly' | 'tabletHidden'>;
+
+function cellClass(c: CellFlags): string | undefined {
+  const classes = [
+    c.numeric && 'num',
+    c.primary && 'cell-primary',
+    c.wideOnly && 'wide-only',
+    c.tabletHidden && 'tablet-hidden',
+  ];
+  return classes.filter(Boolean).join(' ') || undefined;
 }

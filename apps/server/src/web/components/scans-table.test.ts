@@ -87,7 +87,10 @@ describe('ScansTable', () => {
       'Fat',
     ]);
     assert.equal(elements(html, 'time')[0]!.attrs.datetime, '2025-09-09T14:18:32Z');
-    assert.equal(elements(html, 'time')[0]!.text, '2025-09-09 10:18 EDT');
+    const time = /<time [^>]*>(.*?)<\/time>/.exec(html)?.[1] ?? '';
+    assert.equal(time.replace(/<[^>]*>/g, ''), '2025-09-09 10:18 EDT');
+    // The date is one piece a narrow cell keeps whole.
+    assert.equal(elements(html, 'span', 'local-date')[0]!.text, '2025-09-09');
     assert.equal(elements(html, 'img', 'thumb')[0]!.attrs.src, graded.thumbUrl);
     assert.ok(html.includes('81.4 cm²') && html.includes('(no pixel spacing)'));
     assert.ok(

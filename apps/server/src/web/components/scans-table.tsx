@@ -24,7 +24,8 @@ export const SCAN_COLUMNS: readonly Column<ScanRow>[] = [
       </a>
     ),
   },
-  { header: 'Capture', wideOnly: true, cell: (r) => <code>{r.captureId}</code> },
+  // The capture id is on the scan's page; a phone or tablet row keeps its width for the figures.
+  { header: 'Capture', wideOnly: true, tabletHidden: true, cell: (r) => <code>{r.captureId}</code> },
   { header: 'Farm', cell: (r) => r.farmName ?? <span class="muted">unassigned</span> },
   { header: 'Animal', cell: (r) => r.animalTag ?? <span class="muted">—</span> },
   { header: 'Status', cell: (r) => <StatusBadge status={r.status} /> },

@@ -143,8 +143,10 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
             time(d.last_seen_at)
           ),
       },
-      { header: 'Last upload', cell: (d) => time(d.last_upload_at) },
-      { header: 'Captures', numeric: true, cell: (d) => String(d.captures_count) },
+      // On a tablet the row keeps what says whether a device is well; the device's page has the rest
+      // (last upload, captures, clock, agent).
+      { header: 'Last upload', tabletHidden: true, cell: (d) => time(d.last_upload_at) },
+      { header: 'Captures', numeric: true, tabletHidden: true, cell: (d) => String(d.captures_count) },
       {
         header: 'Scans today',
         numeric: true,
@@ -166,12 +168,13 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       {
         header: 'Clock',
         wideOnly: true,
+        tabletHidden: true,
         cell: (d) =>
           d.health
             ? `${{ synced: 'synced', unknown: 'sync unknown', off: 'not synced' }[clockSync(d.health)]}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
             : '—',
       },
-      { header: 'Agent', wideOnly: true, cell: (d) => d.health?.agent_version ?? '—' },
+      { header: 'Agent', wideOnly: true, tabletHidden: true, cell: (d) => d.health?.agent_version ?? '—' },
     ];
     return sendPage(c, deps, {
       title: 'Fleet',

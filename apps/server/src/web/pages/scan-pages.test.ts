@@ -108,7 +108,11 @@ describe('scans list', () => {
 
   test('rows carry local time, thumbnails through presigned URLs, and the live stream of the same filters', async () => {
     const res = await (await as('farmer')).get('/scans?status=graded');
-    assert.match(res.html, /<time datetime="2025-09-09T14:18:32Z"[^>]*>2025-09-09 10:18 EDT<\/time>/);
+    // The date in its own span: a narrow cell keeps it whole ("2025-09-09" / "10:18 EDT").
+    assert.match(
+      res.html,
+      /<time datetime="2025-09-09T14:18:32Z"[^>]*><span class="local-date">2025-09-09<\/span> 10:18 EDT<\/time>/,
+    );
     assert.match(
       res.html,
       /<img class="thumb" src="http:\/\/127\.0\.0\.1:9\/cti-dashboard-test\/raw\/dev-a\/[^"]*X-Amz-Signature=/,

@@ -61,6 +61,17 @@ export async function readableFarmIds(
   return farms;
 }
 
+/**
+ * The scan's animal (scans `s`), joined as `alias` only when the principal may read the animal's farm.
+ * A scan stays on the farm it was taken on when its animal moves to another farm (the animal's record
+ * is the new farm's): that farm's tag, EID, sex and breed are not shown to users of the old farm, for
+ * whom GET /animals/{id} is a 404 too. Select the animal's id as `alias.id`, never `s.animal_id`.
+ */
+export function visibleAnimalJoin(sql: Db, principal: Principal, alias: string): Fragment {
+  const a = sql(alias);
+  return sql`LEFT JOIN animals ${a} ON ${a}.id = s.animal_id AND ${readableFarm(sql, principal, sql`${a}.farm_id`)}`;
+}
+
 export function writableFarm(sql: Db, principal: Principal, column: Fragment): Fragment {
   if (isAdmin(principal)) return sql`TRUE`;
   if (!isTechnician(principal)) return sql`FALSE`;

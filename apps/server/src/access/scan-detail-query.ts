@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.ts';
-import { type Db, readableFarm, writableFarm } from './farm-access.ts';
+import { type Db, readableFarm, visibleAnimalJoin, writableFarm } from './farm-access.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type AssetRow = {
@@ -102,7 +102,7 @@ export async function findScanDetail(
       FROM scans s
       JOIN devices d ON d.id = s.device_id
       LEFT JOIN farms f ON f.id = s.farm_id
-      LEFT JOIN animals an ON an.id = s.animal_id
+      ${visibleAnimalJoin(sql, principal, 'an')}
       LEFT JOIN users op ON op.id = s.operator_id
       LEFT JOIN users rv ON rv.id = s.reviewed_by
       LEFT JOIN assets img ON img.id = s.image_asset_id

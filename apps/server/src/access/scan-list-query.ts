@@ -1,5 +1,12 @@
 import { isAdmin, type Principal } from '../auth/principal.ts';
-import { and, type Db, type Fragment, linkedFarmIds, readableFarm } from './farm-access.ts';
+import {
+  and,
+  type Db,
+  type Fragment,
+  linkedFarmIds,
+  readableFarm,
+  visibleAnimalJoin,
+} from './farm-access.ts';
 import type { ScanCursor } from './scan-cursor.ts';
 import type { ScanFilters } from './scan-filters.ts';
 import { capturedAhead, featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
@@ -98,7 +105,7 @@ function scanColumns(sql: Db): Fragment {
     ${isoUtc(sql, sql`s.created_at`)} AS created_at, s.status::text AS status,
     s.device_id, d.device_code, d.label AS device_label, s.farm_id, f.name AS farm_name,
     CASE WHEN f.centroid IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(f.centroid), 'lon', ST_X(f.centroid)) END AS farm_location,
-    s.animal_id, a.tag_id AS animal_tag_id, s.animal_eid,
+    a.id AS animal_id, a.tag_id AS animal_tag_id, s.animal_eid,
     CASE WHEN s.gps IS NULL THEN NULL ELSE json_build_object('lat', ST_Y(s.gps), 'lon', ST_X(s.gps)) END AS gps,
     s.operator_code, s.review_label, s.review_clarity, s.review_usability,
     ${isoUtc(sql, sql`s.reviewed_at`)} AS reviewed_at, s.image_asset_id, img.bucket AS image_bucket,
@@ -110,10 +117,10 @@ function scanColumns(sql: Db): Fragment {
     ${sortUs(sql)} AS sort_us`;
 }
 
-const detailJoins = (sql: Db): Fragment => sql`
+const detailJoins = (sql: Db, principal: Principal): Fragment => sql`
   JOIN devices d ON d.id = s.device_id
   LEFT JOIN farms f ON f.id = s.farm_id
-  LEFT JOIN animals a ON a.id = s.animal_id
+  ${visibleAnimalJoin(sql, principal, 'a')}
   LEFT JOIN assets img ON img.id = s.image_asset_id`;
 
 /**
@@ -139,12 +146,12 @@ export function scanListQuery(
     if (after) conditions.push(keysetCondition(sql, after, 'older'));
     if (before) conditions.push(keysetCondition(sql, before, 'newer'));
     return sql<ScanListRow[]>`
-      SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
+      SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql, principal)} ${latestGradingJoin(sql)}
        WHERE ${and(sql, conditions)} ORDER BY ${scanSortKey(sql)} DESC, s.id DESC`;
   }
   return sql<ScanListRow[]>`
     WITH page AS MATERIALIZED (${pageIds(sql, principal, filters, { limit, after, before })})
-    SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql)} ${latestGradingJoin(sql)}
+    SELECT ${scanColumns(sql)} FROM page JOIN scans s ON s.id = page.id ${detailJoins(sql, principal)} ${latestGradingJoin(sql)}
      ORDER BY page.k DESC, page.id DESC`;
 }
 
@@ -168,7 +175,7 @@ export function scanListJsonQuery(
       FROM (${pageRows(sql, principal, filters, { limit, after }, sql`s.*`)}) s
       JOIN devices d ON d.id = s.device_id
       LEFT JOIN farms f ON f.id = s.farm_id
-      LEFT JOIN animals a ON a.id = s.animal_id
+      ${visibleAnimalJoin(sql, principal, 'a')}
       ${latestGradingJoin(sql)}
      ORDER BY s.k DESC, s.id DESC`;
 }
@@ -239,7 +246,7 @@ export async function findScanListRow(
 ): Promise<ScanListRow | undefined> {
   const conditions = [...scanFilterConditions(sql, principal, filters), sql`s.id = ${id}`];
   const [row] = await sql<ScanListRow[]>`
-    SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql)} ${latestGradingJoin(sql)}
+    SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql, principal)} ${latestGradingJoin(sql)}
      WHERE ${and(sql, conditions)}`;
   return row;
 }

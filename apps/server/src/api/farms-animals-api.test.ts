@@ -288,6 +288,48 @@ describe('animals', () => {
       'moving the animal exposes no scans',
     );
   });
+
+  test('an animal moved to a farm the user cannot see shows nothing of that farm on the old farm’s scans, lists, reports and exports', async () => {
+    const sql = ctx.db.sql;
+    const [animal] =
+      await sql`INSERT INTO animals (farm_id, tag_id, eid, sex, breed) VALUES (${f.A}, 'A-LEAVES', '982000000000001', 'heifer', 'Angus') RETURNING id`;
+    const scan = await seedScan(sql, {
+      farmId: f.A,
+      deviceId: await seedDevice(sql, 'dev-leaves'),
+      animalId: animal!.id,
+    });
+    const farmerA = await as('owner@example.com');
+    const before = await farmerA.request('GET', `/api/v1/scans/${scan}`);
+    assert.deepEqual(before.body.animal, { id: animal!.id, tag_id: 'A-LEAVES', eid: '982000000000001' });
+    // A technician of both farms moves it to farm B; farm B renames it.
+    const techAB = await as('techab@example.com');
+    const moved = await techAB.request('PATCH', `/api/v1/animals/${animal!.id}`, { body: { farm_id: f.B } });
+    assert.equal(moved.status, 200);
+    const edit = await techAB.request('PATCH', `/api/v1/animals/${animal!.id}`, {
+      body: { tag_id: 'B-SECRET', eid: '982000000000777', breed: 'NewOwnerBreed', sex: 'steer' },
+    });
+    assert.equal(edit.status, 200);
+    assert.equal((await farmerA.request('GET', `/api/v1/animals/${animal!.id}`)).status, 404);
+    const detail = await farmerA.request('GET', `/api/v1/scans/${scan}`);
+    assert.equal(detail.status, 200, 'the scan stays on farm A');
+    assert.equal(detail.body.animal, null, 'farm B’s animal record is not shown on farm A');
+    const list = await farmerA.request('GET', `/api/v1/scans?farm_id=${f.A}&limit=200`);
+    const item = list.body.items.find((i: { id: string }) => i.id === scan);
+    assert.equal(item.animal, null);
+    const csv = await farmerA.request('GET', `/api/v1/exports/scans.csv?farm_id=${f.A}`);
+    assert.equal(csv.status, 200);
+    assert.ok(csv.text.includes(scan), 'the scan is exported');
+    for (const secret of ['B-SECRET', '982000000000777', 'NewOwnerBreed', 'steer', animal!.id])
+      assert.ok(!csv.text.includes(secret), `the CSV holds nothing of farm B's animal (${secret})`);
+    const geo = await farmerA.request('GET', `/api/v1/exports/scans.geojson?farm_id=${f.A}`);
+    assert.ok(!geo.text.includes('B-SECRET') && !geo.text.includes(animal!.id));
+    const report = await farmerA.request('GET', `/api/v1/reports/farms/${f.A}`);
+    assert.equal(report.status, 200);
+    assert.ok(!report.text.includes('B-SECRET') && !report.text.includes(animal!.id));
+    // Someone who can read farm B (the technician of both farms) still sees the animal on the scan.
+    const both = await techAB.request('GET', `/api/v1/scans/${scan}`);
+    assert.equal(both.body.animal.tag_id, 'B-SECRET');
+  });
 });
 
 describe('contemporary groups', () => {

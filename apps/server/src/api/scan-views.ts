@@ -63,7 +63,7 @@ export const scanListItemJson = (sql: Db): Fragment => sql`json_build_object(
     'status', s.status,
     'device', json_build_object('id', s.device_id, 'device_code', d.device_code, 'label', d.label),
     'farm', CASE WHEN s.farm_id IS NOT NULL THEN json_build_object('id', s.farm_id, 'name', coalesce(f.name, '')) END,
-    'animal', CASE WHEN s.animal_id IS NOT NULL THEN json_build_object('id', s.animal_id, 'tag_id', coalesce(a.tag_id, '')) END,
+    'animal', CASE WHEN a.id IS NOT NULL THEN json_build_object('id', a.id, 'tag_id', coalesce(a.tag_id, '')) END,
     'animal_eid', s.animal_eid,
     'gps', CASE WHEN s.gps IS NOT NULL THEN json_build_object('lat', ST_Y(s.gps), 'lon', ST_X(s.gps)) END,
     'review', json_build_object('label', s.review_label, 'clarity', s.review_clarity,

@@ -1,4 +1,4 @@
-import { and, type Db, type Fragment } from '../access/farm-access.ts';
+import { and, type Db, type Fragment, visibleAnimalJoin } from '../access/farm-access.ts';
 import type { ScanFilters } from '../access/scan-filters.ts';
 import { scanFilterConditions } from '../access/scan-list-query.ts';
 import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
@@ -52,7 +52,7 @@ export function exportRowsQuery(sql: Db, principal: Principal, filters: ScanFilt
     SELECT s.id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
            ${isoUtc(sql, sql`s.created_at`)} AS received_at, s.status::text AS status,
            s.farm_id, f.name AS farm_name, s.device_id, d.device_code, d.label AS device_label,
-           s.animal_id, a.tag_id AS animal_tag_id, coalesce(a.eid, s.animal_eid) AS animal_eid,
+           a.id AS animal_id, a.tag_id AS animal_tag_id, coalesce(a.eid, s.animal_eid) AS animal_eid,
            a.sex AS animal_sex, a.breed AS animal_breed, to_char(a.birth_date, 'YYYY-MM-DD') AS animal_birth_date,
            ST_Y(s.gps) AS latitude, ST_X(s.gps) AS longitude,
            lg.id AS grading_id, lg.grade, lg.grade_reasons,
@@ -65,7 +65,7 @@ export function exportRowsQuery(sql: Db, principal: Principal, filters: ScanFilt
       FROM scans s
       JOIN devices d ON d.id = s.device_id
       LEFT JOIN farms f ON f.id = s.farm_id
-      LEFT JOIN animals a ON a.id = s.animal_id
+      ${visibleAnimalJoin(sql, principal, 'a')}
       ${latestGradingJoin(sql)}
      WHERE ${and(sql, conditions)}
      ORDER BY ${key} DESC, s.id DESC`;

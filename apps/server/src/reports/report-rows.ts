@@ -1,4 +1,4 @@
-import { and, type Db } from '../access/farm-access.ts';
+import { and, type Db, visibleAnimalJoin } from '../access/farm-access.ts';
 import type { ScanFilters } from '../access/scan-filters.ts';
 import { scanFilterConditions } from '../access/scan-list-query.ts';
 import { isoUtc, scanSortKey } from '../access/sql-fragments.ts';
@@ -42,12 +42,12 @@ export function reportScansQuery(sql: Db, principal: Principal, filters: ScanFil
     SELECT s.id, s.capture_id, ${isoUtc(sql, finite)} AS at,
            to_char(${finite} AT TIME ZONE ${timeZone}, 'YYYY-MM-DD') AS day,
            s.status::text AS status, s.device_id, d.device_code, d.label AS device_label,
-           s.animal_id, a.tag_id AS animal_tag_id, a.sex AS animal_sex,
+           a.id AS animal_id, a.tag_id AS animal_tag_id, a.sex AS animal_sex,
            s.latest_grading_id IS NOT NULL AS graded, s.latest_grade AS grade,
            s.latest_rea_cm2 AS rea_cm2, s.latest_fat_thickness_mm AS fat_thickness_mm
       FROM scans s
       JOIN devices d ON d.id = s.device_id
-      LEFT JOIN animals a ON a.id = s.animal_id
+      ${visibleAnimalJoin(sql, principal, 'a')}
      WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
      ORDER BY ${key}, s.id`;
 }

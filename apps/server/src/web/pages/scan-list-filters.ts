@@ -2,7 +2,7 @@ import { decodeScanCursor, type ScanCursor } from '../../access/scan-cursor.ts';
 import { SCAN_FILTER_PARAMS, type ScanFilters } from '../../access/scan-filters.ts';
 import { compileQuerySchema } from '../../api/request-validation.ts';
 import { HttpError } from '../../errors.ts';
-import { localDayBounds, outOfDayRange } from '../time/format-local.ts';
+import { dayProblem, localDayBounds, outOfDayRange } from '../time/format-local.ts';
 import type { FieldErrors } from './page-kit.tsx';
 
 /** The filter fields of the scans page, as typed in its form (dates are local calendar days). */
@@ -34,8 +34,6 @@ export const FILTER_LABELS: Record<string, string> = {
   review_label: 'Review label',
   in_geofence_of: 'Inside the geofence of',
 };
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export type ParsedFilters = {
   /** The filters as the query layer (and the JSON API) take them; only the valid ones. */
@@ -69,14 +67,15 @@ export function parseScanPageQuery(query: URLSearchParams, zone: string): Parsed
   ] as const) {
     const day = values[name];
     if (day === undefined) continue;
-    if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
-      errors[name] = `${FILTER_LABELS[name]} must be a date (YYYY-MM-DD).`;
-      continue;
-    }
     // A day the local-day bounds cannot take (0050 read as 1950, the end of 9999-12-31 in year 10000).
     const outside = outOfDayRange(day);
     if (outside) {
       errors[name] = `${FILTER_LABELS[name]} ${outside}.`;
+      continue;
+    }
+    // Not a calendar day (2025-02-30: Date.parse rolls it over to March 2, localDayBounds refuses it).
+    if (dayProblem(day)) {
+      errors[name] = `${FILTER_LABELS[name]} must be a date (YYYY-MM-DD).`;
       continue;
     }
     api[name] = localDayBounds(day, zone)[edge].toISOString();

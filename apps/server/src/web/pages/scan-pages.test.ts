@@ -158,6 +158,11 @@ describe('scans list', () => {
       textById(far.html, 'field-to-error') ?? '',
       /To must be a day from 0100-01-01 to 9999-12-30/,
     );
+    // A day no calendar has (Date.parse rolls 2025-02-30 over to March 2): named beside the field, not a 500.
+    const rolled = await farmer.get(`/scans?from=2025-02-30&to=2025-04-31&farm_id=${w.farmA}`);
+    assert.equal(rolled.status, 200);
+    assert.match(textById(rolled.html, 'field-from-error') ?? '', /From must be a date/);
+    assert.match(textById(rolled.html, 'field-to-error') ?? '', /To must be a date/);
   });
 
   test('keyset pages: Older and Newer walk 50 at a time, the same rows both ways', async () => {

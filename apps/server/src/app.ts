@@ -26,6 +26,7 @@ import { createIngestionLogWriter, type IngestionLogWriter } from './ingest/inge
 import type { ServerMetrics } from './metrics.ts';
 import { createImageSizeReader } from './storage/image-size.ts';
 import { createS3Client } from './storage/s3-client.ts';
+import { presignedUrlSources } from './storage/s3-settings.ts';
 import { createUrlSigner } from './storage/url-signer.ts';
 import { createScanChangeFeed } from './web/live/scan-change-feed.ts';
 import { createScanLiveHub } from './web/live/scan-live-hub.ts';
@@ -167,12 +168,14 @@ export function createApp({
   };
   const routes = apiRoutes(deps);
   const openApi = buildOpenApiDocument(routes, apiSchemas);
-  const s3Origin = api.s3PublicEndpoint ?? api.s3?.endpoint;
   const tileUrl = config.web.mapTileUrl;
   const tileOrigin = tileUrl ? [new URL(tileUrl.replace(/\{[zxy]\}/g, '0')).origin] : [];
   app.use(
     securityHeaders({
-      imageOrigins: [...(s3Origin ? [new URL(s3Origin).origin] : ['https://*.amazonaws.com']), ...tileOrigin],
+      imageOrigins: [
+        ...presignedUrlSources(api.s3PublicEndpoint ?? api.s3?.endpoint, api.s3?.forcePathStyle ?? true),
+        ...tileOrigin,
+      ],
     }),
   );
   const streams = new AbortController();

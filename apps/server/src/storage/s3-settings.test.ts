@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../config-parsers.ts';
-import { loadS3Settings } from './s3-settings.ts';
+import { loadS3Settings, presignedUrlSources } from './s3-settings.ts';
+import { createUrlSigner } from './url-signer.ts';
 
 test('AWS: the region is required and path style is off', () => {
   assert.deepEqual(loadS3Settings({ AWS_REGION: 'ca-central-1' }), {
@@ -42,4 +43,39 @@ test('bad settings are named', () => {
       (err: unknown) => err instanceof ConfigError && err.setting === setting,
     );
   }
+});
+
+/** Whether `url` may load under CSP source expressions `sources` (scheme, host with `*.` prefix, port). */
+function allowedBy(sources: readonly string[], url: string): boolean {
+  const u = new URL(url);
+  return sources.some((source) => {
+    const m = /^(https?):\/\/(\*\.)?([^/:]+)(?::(\d+))?$/.exec(source)!;
+    const [, scheme, wildcard, host, port = ''] = m;
+    const hostOk = wildcard ? u.hostname.endsWith(`.${host}`) : u.hostname === host;
+    return `${scheme}:` === u.protocol && hostOk && port === u.port;
+  });
+}
+
+test('the CSP allows the images the API presigns: path style, virtual-hosted style (bucket subdomains), AWS', async () => {
+  process.env.AWS_ACCESS_KEY_ID ??= 'csp-test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'csp-test-secret';
+  for (const env of [
+    { S3_ENDPOINT: 'https://s3.coop.example:8443' },
+    { S3_ENDPOINT: 'https://s3.coop.example:8443', S3_FORCE_PATH_STYLE: '0' },
+    { S3_ENDPOINT: 'http://127.0.0.1:9000' },
+    { AWS_REGION: 'eu-west-1' },
+  ]) {
+    const settings = loadS3Settings(env);
+    const sources = presignedUrlSources(settings.endpoint, settings.forcePathStyle);
+    const { url } = await createUrlSigner({ settings, ttlSeconds: 60 }).sign('cti-raw', 'raw/x/image.png');
+    assert.ok(
+      allowedBy(sources, url),
+      `${JSON.stringify(env)}: ${url} is not allowed by ${sources.join(' ')}`,
+    );
+    assert.ok(!allowedBy(sources, 'https://evil.example/x.png'));
+  }
+  assert.deepEqual(presignedUrlSources('https://s3.coop.example:8443', false), [
+    'https://s3.coop.example:8443',
+    'https://*.s3.coop.example:8443',
+  ]);
 });

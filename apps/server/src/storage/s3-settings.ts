@@ -47,3 +47,17 @@ export function loadS3Settings(env: Env): S3Settings {
       : flag(env, 'S3_FORCE_PATH_STYLE');
   return { endpoint, region, forcePathStyle };
 }
+
+/**
+ * Where presigned URLs point, as CSP source expressions for the pages' img-src: AWS S3 without an
+ * endpoint (`https://*.amazonaws.com`); with one, its origin, and — unless the bucket goes in the
+ * path (`forcePathStyle`) — every subdomain of it, where virtual-hosted-style URLs put the bucket
+ * (`https://cti-raw.s3.example.net`); without that the browser refused to load the images.
+ *
+ * @example presignedUrlSources('https://s3.example.net:8443', false) // ['https://s3.example.net:8443', 'https://*.s3.example.net:8443']
+ */
+export function presignedUrlSources(endpoint: string | undefined, forcePathStyle: boolean): string[] {
+  if (endpoint === undefined) return ['https://*.amazonaws.com'];
+  const url = new URL(endpoint);
+  return forcePathStyle ? [url.origin] : [url.origin, `${url.protocol}//*.${url.host}`];
+}

@@ -80,6 +80,22 @@ function conflict(err: unknown): never {
   throw err;
 }
 
+/** The earliest birth date an animal on a farm can have: nothing scanned today was born before. */
+const FIRST_BIRTH_DATE = '1950-01-01';
+
+/**
+ * A birth date is a day from FIRST_BIRTH_DATE to today (today where the clock is furthest ahead: UTC+14),
+ * else 422 naming /birth_date: a typo (0001-01-01, 2205-03-01) would put the animal in no contemporary
+ * group's window and skew age-based reports rather than be noticed.
+ */
+function checkBirthDate(day: string | null | undefined, now = new Date()): void {
+  if (day === null || day === undefined) return;
+  const latest = new Date(now.getTime() + 14 * 3_600_000).toISOString().slice(0, 10);
+  if (day < FIRST_BIRTH_DATE || day > latest) {
+    throw problem(422, 'invalid_request', '/birth_date', `must be a day from ${FIRST_BIRTH_DATE} to today`);
+  }
+}
+
 /** The target farm must exist for the caller and be writable: 422 (unknown) / 403 (read-only). */
 async function requireWritableFarm(sql: Db, principal: Principal, farmId: string) {
   const rights = await farmRights(sql, principal, farmId);
@@ -92,6 +108,7 @@ export async function createAnimal(
   principal: Principal,
   input: AnimalInput & { farm_id: string; tag_id: string },
 ) {
+  checkBirthDate(input.birth_date);
   await requireWritableFarm(sql, principal, input.farm_id);
   try {
     const [row] = await sql<{ id: string }[]>`
@@ -116,6 +133,7 @@ export async function updateAnimal(
   id: string,
   input: AnimalInput,
 ): Promise<boolean> {
+  checkBirthDate(input.birth_date);
   return sql.begin(async (tx) => {
     const [animal] = await tx<{ farm_id: string; writable: boolean }[]>`
       SELECT a.farm_id, ${writableFarm(tx, principal, tx`a.farm_id`)} AS writable

@@ -49,7 +49,11 @@ const fields: Record<string, JsonSchema> = {
   },
   breed: { anyOf: [shortText(64), { type: 'null' }] },
   sex: { type: ['string', 'null'], enum: [...ANIMAL_SEXES, null] },
-  birth_date: { type: ['string', 'null'], format: 'date' },
+  birth_date: {
+    type: ['string', 'null'],
+    format: 'date',
+    description: 'A day from 1950-01-01 to today (else 422 naming /birth_date).',
+  },
 };
 
 /** The bodies of POST/PATCH /animals (the dashboard's forms are checked with the same schemas). */

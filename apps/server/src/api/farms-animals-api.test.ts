@@ -239,6 +239,24 @@ describe('animals', () => {
     });
     assert.equal(yearZero.status, 422);
     assert.deepEqual(pointers(yearZero), ['/birth_date']);
+    // A typo'd century or a day to come is no birth date (it fell in no group's window, skewed ages).
+    const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    for (const birth_date of ['0001-01-01', '1949-12-31', tomorrow]) {
+      const odd = await tech.request('POST', '/api/v1/animals', {
+        body: { farm_id: f.A, tag_id: `A-${birth_date}`, birth_date },
+      });
+      assert.equal(odd.status, 422, birth_date);
+      assert.deepEqual(pointers(odd), ['/birth_date']);
+    }
+    const ok = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: 'A-TODAY', birth_date: new Date().toISOString().slice(0, 10) },
+    });
+    assert.equal(ok.status, 201);
+    const later = await tech.request('PATCH', `/api/v1/animals/${ok.body.id}`, {
+      body: { birth_date: tomorrow },
+    });
+    assert.equal(later.status, 422);
+    assert.deepEqual(pointers(later), ['/birth_date']);
   });
 
   test('moving an animal needs rights on both farms (the closest system let a farmer move any animal)', async () => {

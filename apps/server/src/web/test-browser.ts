@@ -2,7 +2,9 @@
 // app served on a real port, under the CSP the dashboard will have (no inline script or style).
 import { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Sql } from 'postgres';
 import { listen } from '../http-server.ts';
+import { createTestApp, listenTestApp, type TestApp, testConfig } from '../test-helpers.ts';
 
 const FLAGS = [
   '--headless',
@@ -50,6 +52,39 @@ export async function watchPage(page: Page): Promise<{ problems(): Promise<strin
     async problems() {
       const csp = (await page.evaluate('window.__csp')) as string[];
       return [...errors, ...csp.map((v) => `csp: ${v}`)];
+    },
+  };
+}
+
+/**
+ * The dashboard on a seeded database, served on a real port, and Chromium: what the page-layout
+ * browser tests share. Presigning is local, so thumbnails point at a store that is not there.
+ */
+export async function startDashboardBrowser(sql: Sql): Promise<{
+  app: TestApp;
+  server: Awaited<ReturnType<typeof listenTestApp>>;
+  browser: Browser;
+  close(): Promise<void>;
+}> {
+  process.env.AWS_ACCESS_KEY_ID ??= 'pages';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
+  const app = createTestApp(sql, {
+    api: {
+      ...testConfig().api,
+      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
+    },
+  });
+  const server = await listenTestApp(app);
+  const browser = await launchBrowser();
+  return {
+    app,
+    server,
+    browser,
+    async close() {
+      await browser.close();
+      await server.close();
+      await app.closeStreams();
+      await app.close();
     },
   };
 }

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import type { Browser } from 'playwright-core';
-import { createTestApp, listenTestApp, type TestApp, testConfig } from '../../test-helpers.ts';
 import { TEST_PASSWORD } from '../../test-seed.ts';
-import { launchBrowser, watchPage } from '../test-browser.ts';
+import { startDashboardBrowser, watchPage } from '../test-browser.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 
 // Text people type — farm, animal, group, device and user names, capture ids, review labels,
@@ -14,12 +13,10 @@ import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 // At a tablet's 700 px, just above the phone layout, the tables' rows are rows again: a wide one
 // scrolls in its own box (the scans list widened the page to 785 px).
 
-process.env.AWS_ACCESS_KEY_ID ??= 'pages';
-process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
 let w: DashboardWorld;
 let db: TestDatabase;
-let app: TestApp;
-let server: Awaited<ReturnType<typeof listenTestApp>>;
+let dashboard: Awaited<ReturnType<typeof startDashboardBrowser>>;
+let server: Awaited<ReturnType<typeof startDashboardBrowser>>['server'];
 let browser: Browser;
 
 before(async () => {
@@ -38,21 +35,11 @@ before(async () => {
             VALUES (${'T'.repeat(300)}, ${`[click](javascript:alert(3)) <img src=x onerror=alert(4)> https://${'u'.repeat(500)}.example ${'M'.repeat(2000)}`}, 'markdown')`;
   await sql`INSERT INTO registration_requests (email, full_name, password_hash, requested_role, message)
             VALUES (${`${'e'.repeat(200)}@example.com`}, ${'N'.repeat(400)}, 'x', 'farmer', ${`<b>hi</b>${'Q'.repeat(3000)}`})`;
-  app = createTestApp(db.sql, {
-    // Signing is local: thumbnails may point at a store that is not there.
-    api: {
-      ...testConfig().api,
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
-    },
-  });
-  server = await listenTestApp(app);
-  browser = await launchBrowser();
+  dashboard = await startDashboardBrowser(db.sql);
+  ({ server, browser } = dashboard);
 });
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await app?.closeStreams();
-  await app?.close();
+  await dashboard?.close();
   await db?.drop();
 });
 

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import type { Browser, Page } from 'playwright-core';
-import { createTestApp, listenTestApp, type TestApp, testConfig } from '../../test-helpers.ts';
 import { TEST_PASSWORD } from '../../test-seed.ts';
-import { launchBrowser } from '../test-browser.ts';
+import { startDashboardBrowser } from '../test-browser.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 
 // Every page with a table on a tablet (portrait and landscape iPad, an 800 px Android tablet), in
@@ -13,12 +12,10 @@ import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 // Realistic names, not worst cases: a farm word of twelve letters, a device with a backlog and a note.
 // Lower-priority columns are hidden on a tablet and still there on a desktop.
 
-process.env.AWS_ACCESS_KEY_ID ??= 'pages';
-process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
 let w: DashboardWorld;
 let db: TestDatabase;
-let app: TestApp;
-let server: Awaited<ReturnType<typeof listenTestApp>>;
+let dashboard: Awaited<ReturnType<typeof startDashboardBrowser>>;
+let server: Awaited<ReturnType<typeof startDashboardBrowser>>['server'];
 let browser: Browser;
 let page: Page;
 
@@ -36,15 +33,8 @@ before(async () => {
     VALUES (${w.deviceA}, 1, now() - interval '3 minutes', now() - interval '3 minutes', 0, '0.4.1', 7200, 45,
             94371840, 10800, 0, 7500000000, 209715200, false, 'timesyncd', 1840, true, 'Convex-3.5MHz', 15,
             true, '{}')`;
-  app = createTestApp(db.sql, {
-    // Signing is local: thumbnails may point at a store that is not there.
-    api: {
-      ...testConfig().api,
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
-    },
-  });
-  server = await listenTestApp(app);
-  browser = await launchBrowser();
+  dashboard = await startDashboardBrowser(db.sql);
+  ({ server, browser } = dashboard);
   page = await (await browser.newContext({ hasTouch: true })).newPage();
   await page.goto(`${server.url}/sign-in`);
   await page.getByLabel('Email').fill(w.users.admin.email);
@@ -53,10 +43,7 @@ before(async () => {
   await page.waitForURL(`${server.url}/`);
 });
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await app?.closeStreams();
-  await app?.close();
+  await dashboard?.close();
   await db?.drop();
 });
 

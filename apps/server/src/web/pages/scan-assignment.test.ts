@@ -97,6 +97,26 @@ describe('scan page: farm and animal', () => {
       [w.farmB, 'Birch Farm', false],
       [w.farmA, 'Maple Farm', true],
     ]);
+    // A scan without a farm (admins only see it): the Farm select starts at Unassigned.
+    const loose = await seedScan(ctx.db.sql, { farmId: null, deviceId: w.deviceA });
+    const loosePage = (await (await as(w.users.admin.email)).get(`/scans/${loose}`)).html;
+    assert.deepEqual(options(loosePage, 'farm_id'), [
+      ['', 'Unassigned', false],
+      [w.farmB, 'Birch Farm', false],
+      [w.farmA, 'Maple Farm', false],
+    ]);
+    const admin = await as(w.users.admin.email);
+    assert.equal((await admin.post(`/scans/${loose}/assignment`, formOf(loosePage, {}))).status, 303);
+    assert.deepEqual(
+      await stored(loose),
+      { farm_id: null, animal_id: null },
+      'left at Unassigned: unchanged',
+    );
+    assert.equal(
+      (await admin.post(`/scans/${loose}/assignment`, formOf(loosePage, { farm_id: w.farmA }))).status,
+      303,
+    );
+    assert.deepEqual(await stored(loose), { farm_id: w.farmA, animal_id: null });
     const bothPage = (await (await as('both@example.com')).get(`/scans/${scan}`)).html;
     assert.equal(options(bothPage, 'farm_id').length, 2);
     const farmerPage = (await (await as(w.users.farmer.email)).get(`/scans/${scan}`)).html;

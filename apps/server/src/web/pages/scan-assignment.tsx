@@ -20,7 +20,7 @@ export type AssignmentForm = { values: AssignmentValues; errors: FieldErrors };
 
 type Option = { value: string; label: string };
 export type AssignmentChoices = {
-  /** The farms the viewer may write, when more than one (else no Farm select). */
+  /** The farms the viewer may write, when one of them is not the scan's (else no Farm select). */
   farms: Option[] | null;
   /** The animals of the farm shown in the form (the scan's, or the one chosen before an error). */
   animals: Option[];
@@ -31,8 +31,9 @@ export type AssignmentChoices = {
 type Current = { farm: { id: string } | null; animal: { id: string; tag_id: string } | null };
 
 /**
- * What the form offers: the farms the viewer may write (a Farm select only when that is more than
- * one) and, by tag, the animals of `farmId` (the farm chosen in a form shown again, else the scan's).
+ * What the form offers: the farms the viewer may write (a Farm select only when there is another
+ * than the scan's: more than one, or one for a scan without a farm) and, by tag, the animals of
+ * `farmId` (the farm chosen in a form shown again, else the scan's).
  */
 export async function assignmentChoices(
   sql: Db,
@@ -51,7 +52,9 @@ export async function assignmentChoices(
     animals.push({ value: own.id, label: own.tag_id });
   }
   return {
-    farms: farms.length > 1 ? farms.map((f) => ({ value: f.id, label: f.name })) : null,
+    farms: farms.some((f) => f.id !== scan.farm?.id)
+      ? farms.map((f) => ({ value: f.id, label: f.name }))
+      : null,
     animals,
     more: rows.length > ANIMAL_CHOICES,
   };

@@ -105,10 +105,10 @@ CTI_WEBHOOK_URL="http://127.0.0.1:$server_port/ingest/webhook" CTI_WEBHOOK_SECRE
 
 # The Pi's own key, as an admin issues it (`cti-server device add`): the agent signs its heartbeats with
 # it, so the fleet page shows the demo device live (backlog, disk, clock, probe). The device works on
-# the demo farm.
+# the demo farm (`--farm`, by its exact name; admins change it later on the device page).
 (umask 077 && DATABASE_URL="$demo_db_url" node apps/server/dist/main.js device add dev-0001 \
-  --label "Demo Pi (simulated probe)" >"$demo/device-secret" 2>/dev/null)
-psql -X -q "$demo_db_url" -c "UPDATE devices SET farm_id = (SELECT id FROM farms WHERE name = 'Demo Farm') WHERE device_code = 'dev-0001'"
+  --label "Demo Pi (simulated probe)" --farm "Demo Farm" >"$demo/device-secret" 2>"$demo/logs/device-add.log") ||
+  { cat "$demo/logs/device-add.log" >&2; exit 1; }
 
 cat >"$demo/agent.json" <<JSON
 {

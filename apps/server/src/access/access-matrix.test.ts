@@ -219,6 +219,15 @@ const SPECS: Record<string, Spec> = {
     build: (c) =>
       form(`/scans/${f[`scan${X(c.scope)}`]}/review`, { review_label: 'ok', review_clarity: '3' })(c),
   },
+  // The scan's farm kept (the other rows read these scans on their farms), a fresh animal of it linked.
+  'POST /scans/{id}/assignment': {
+    build: async (c) =>
+      form(`/scans/${f[`scan${X(c.scope)}`]}/assignment`, {
+        farm_was: farmOf(c.scope),
+        animal_was: '',
+        animal_id: await freshAnimal(farmOf(c.scope)),
+      })(c),
+  },
   'GET /animals': {
     build: (c) => ({ method: 'GET', path: `/animals?farm_id=${farmOf(c.scope)}` }),
   },
@@ -281,6 +290,11 @@ const SPECS: Record<string, Spec> = {
   'GET /fleet': get('/fleet'),
   'GET /fleet/{id}': {
     build: (c) => ({ method: 'GET', path: `/fleet/${f[`device${X(c.scope)}`]}` }),
+  },
+  // The device's own farm kept: other rows see devices through it.
+  'POST /fleet/{id}': {
+    build: (c) =>
+      form(`/fleet/${f[`device${X(c.scope)}`]}`, { label: 'Barn Pi', farm_id: farmOf(c.scope) })(c),
   },
   'POST /fleet/{id}/calibration': {
     build: (c) => form(`/fleet/${f[`device${X(c.scope)}`]}/calibration`, { pixel_spacing_mm: '0.3' })(c),

@@ -37,6 +37,14 @@ export const deviceSchema: JsonSchema = object({
   today_starts_at: dateTime,
 });
 
+/** The body of PATCH /devices/{id} (the device page's label and farm form is checked with it too). */
+export const DEVICE_PATCH_BODY: JsonSchema = patchBody({
+  label: { anyOf: [shortText(100), { type: 'null' }] },
+  farm_id: { type: ['string', 'null'], format: 'uuid' },
+});
+
+export type DevicePatch = { label?: string | null; farm_id?: string | null };
+
 export const calibrationSchema: JsonSchema = object({
   id: { type: 'string', description: 'Row id (rows are history, never edited).' },
   pixel_spacing_mm: {
@@ -289,16 +297,13 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         return c.json(device);
       },
     }),
-    route<Record<string, never>, { label?: string | null; farm_id?: string | null }>({
+    route<Record<string, never>, DevicePatch>({
       method: 'patch',
       path: '/devices/{id}',
       tag: 'devices',
       summary: 'Label a device or set its default farm (admin)',
       access: 'admin',
-      body: patchBody({
-        label: { anyOf: [shortText(100), { type: 'null' }] },
-        farm_id: { type: ['string', 'null'], format: 'uuid' },
-      }),
+      body: DEVICE_PATCH_BODY,
       responses: { 200: { description: 'The device', schema: ref('Device') } },
       async handler({ c, principal, params, body }) {
         if (!(await updateDevice(sql, params.id!, body))) throw notFound('device');

@@ -86,6 +86,57 @@ describe('cti-server device', () => {
     assert.equal(dev!.captures_count, 12);
   });
 
+  test('add --farm sets the default farm, named by its exact name or its id (spawned as an operator runs it)', async () => {
+    const [north] = await db.sql<
+      { id: string }[]
+    >`INSERT INTO farms (name) VALUES ('North Farm') RETURNING id`;
+    const byName = await spawned(['add', 'pi-farm-1', '--farm', 'North Farm', '--label', 'Chute']);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.match(byName.stdout, /^ctidk1\.pi-farm-1\./);
+    assert.match(byName.stderr, new RegExp(`Device pi-farm-1 works on farm "North Farm" \\(${north!.id}\\)`));
+    const byId = await device(['add', 'pi-farm-2', '--farm', north!.id.toUpperCase()]);
+    assert.equal(byId.code, 0, byId.stderr);
+    // A device ingest made (no key yet) keeps its counts and gets the farm with its first key.
+    await db.sql`INSERT INTO devices (device_code, label, captures_count) VALUES ('pi-farm-3', 'Old', 4)`;
+    assert.equal((await device(['add', 'pi-farm-3', '--farm', 'North Farm'])).code, 0);
+    const rows = await db.sql`
+      SELECT device_code, label, farm_id, captures_count FROM devices WHERE device_code LIKE 'pi-farm-%' ORDER BY 1`;
+    assert.deepEqual(
+      rows.map((r) => ({ ...r })),
+      [
+        { device_code: 'pi-farm-1', label: 'Chute', farm_id: north!.id, captures_count: 0 },
+        { device_code: 'pi-farm-2', label: null, farm_id: north!.id, captures_count: 0 },
+        { device_code: 'pi-farm-3', label: 'Old', farm_id: north!.id, captures_count: 4 },
+      ],
+    );
+  });
+
+  test('add --farm naming no farm, or two, is refused (exit 1) naming it, and writes nothing: no device, no key', async () => {
+    await db.sql`INSERT INTO farms (name) VALUES ('Twin'), ('Twin')`;
+    const cases: [string, RegExp][] = [
+      [
+        'Nowhere',
+        /^cti-server device: --farm "Nowhere" names no farm \(give a farm's id or its exact name\)\n$/,
+      ],
+      ['north farm', /--farm "north farm" names no farm/],
+      ['00000000-0000-4000-8000-000000000000', /--farm "00000000-0000-4000-8000-000000000000" names no farm/],
+      ['Twin', /--farm "Twin" names 2 farms: give the id of one \([0-9a-f-]{36}, [0-9a-f-]{36}\)/],
+    ];
+    for (const [farm, message] of cases) {
+      const r = await device(['add', 'pi-nofarm', '--farm', farm]);
+      assert.equal(r.code, 1, farm);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '', 'no secret printed');
+    }
+    assert.equal((await db.sql`SELECT 1 FROM devices WHERE device_code = 'pi-nofarm'`).length, 0);
+    // An existing device without a key: its farm and label stay as they were.
+    await db.sql`INSERT INTO devices (device_code, label, captures_count) VALUES ('pi-kept', 'Kept', 1)`;
+    assert.equal((await device(['add', 'pi-kept', '--farm', 'Nowhere', '--label', 'New'])).code, 1);
+    const [kept] = await db.sql`SELECT label, farm_id FROM devices WHERE device_code = 'pi-kept'`;
+    assert.deepEqual({ ...kept }, { label: 'Kept', farm_id: null });
+    assert.equal((await keysOf('pi-kept')).length, 0);
+  });
+
   test('rotate-secret: a new key, the old one expiring after the overlap', async () => {
     await device(['add', 'pi-barn-3']);
     const started = Date.now();
@@ -113,6 +164,8 @@ describe('cti-server device', () => {
       [['add'], 2, /usage/],
       [['add', 'Pi 5'], 2, /"Pi 5" is not a device code/],
       [['add', 'pi-x', '--colour', 'red'], 2, /unknown option "--colour"/],
+      [['add', 'pi-x', '--farm'], 2, /--farm needs a value/],
+      [['rotate-secret', 'pi-barn-1', '--farm', 'North Farm'], 2, /unknown option "--farm"/],
       // the API's label rule (1–100 characters on one line): an escape sequence would reach every
       // terminal running `device list`, and the API would refuse to store either label
       [

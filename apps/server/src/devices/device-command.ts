@@ -3,9 +3,15 @@ import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
-import { addDeviceKey, DeviceKeyConflictError, listDevices, rotateDeviceKey } from './device-keys.ts';
+import {
+  addDeviceKey,
+  DeviceFarmError,
+  DeviceKeyConflictError,
+  listDevices,
+  rotateDeviceKey,
+} from './device-keys.ts';
 
-const USAGE = `usage: cti-server device add <code> [--label <text>]
+const USAGE = `usage: cti-server device add <code> [--label <text>] [--farm <farm id or exact name>]
        cti-server device rotate-secret <code> [--overlap <duration: 0, 90s, 30m, 24h, 7d>]   (default 24h)
        cti-server device list`;
 
@@ -76,14 +82,15 @@ async function run(args: string[], io: Io, sql: ReturnType<typeof createDatabase
     );
     return EXIT_USAGE;
   }
-  const opts = options(rest, sub === 'add' ? ['label'] : ['overlap']);
+  const opts = options(rest, sub === 'add' ? ['label', 'farm'] : ['overlap']);
   if (typeof opts === 'string') return usage(io, opts);
   if (sub === 'add') {
     if (opts.label !== undefined && !isShortLabel(opts.label)) {
       return usage(io, `--label must be ${LABEL_MAX} characters or fewer on one line, not only spaces`);
     }
-    const key = await addDeviceKey(sql, code, { label: opts.label ?? null });
+    const key = await addDeviceKey(sql, code, { label: opts.label ?? null, farm: opts.farm ?? null });
     printSecret(io, code, key.secret, key.fingerprint, 'New key');
+    if (key.farm) io.err(`Device ${code} works on farm ${JSON.stringify(key.farm.name)} (${key.farm.id}).\n`);
     return 0;
   }
   const overlap = parseDuration(opts.overlap ?? '24h');
@@ -106,7 +113,8 @@ function usage(io: Io, problem?: string): number {
 
 /**
  * `cti-server device add|rotate-secret|list`: per-device keys for the heartbeat (README, "Devices").
- * Reads only DATABASE_URL. Exit 0 done, 1 refused (e.g. the device already has a key), 2 usage, 78 config.
+ * Reads only DATABASE_URL. Exit 0 done, 1 refused (the device already has a key, `--farm` names no
+ * farm or several), 2 usage, 78 config.
  */
 export function createDeviceCommand({ io = processIo, env = process.env } = {}): ServerCommand {
   return {
@@ -124,7 +132,7 @@ export function createDeviceCommand({ io = processIo, env = process.env } = {}):
       try {
         return await run(args, io, sql);
       } catch (err) {
-        if (!(err instanceof DeviceKeyConflictError)) throw err;
+        if (!(err instanceof DeviceKeyConflictError || err instanceof DeviceFarmError)) throw err;
         io.err(`cti-server device: ${err.message}\n`);
         return 1;
       } finally {

@@ -46,20 +46,51 @@ export class DeviceKeyConflictError extends Error {
   override name = 'DeviceKeyConflictError';
 }
 
-type Options = { label?: string | null };
+/** `device add --farm` named no farm, or more than one: nothing was written. */
+export class DeviceFarmError extends Error {
+  override name = 'DeviceFarmError';
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The farm `ref` names: its id, or its exact name (names are not unique: two farms of one name are refused). */
+export async function farmByRef(sql: Db, ref: string): Promise<{ id: string; name: string }> {
+  const rows = await sql<{ id: string; name: string }[]>`
+    SELECT id, name FROM farms
+     WHERE name = ${ref} ${UUID_RE.test(ref) ? sql`OR id = ${ref}` : sql``}
+     ORDER BY id LIMIT 6`;
+  if (rows.length === 0)
+    throw new DeviceFarmError(
+      `--farm ${JSON.stringify(ref)} names no farm (give a farm's id or its exact name)`,
+    );
+  if (rows.length > 1)
+    throw new DeviceFarmError(
+      `--farm ${JSON.stringify(ref)} names ${rows.length > 5 ? 'more than 5' : rows.length} farms: give the id of one (${rows
+        .slice(0, 5)
+        .map((r) => r.id)
+        .join(', ')})`,
+    );
+  return rows[0]!;
+}
+
+type Options = { label?: string | null; farm?: string | null };
 
 /**
  * `device add`: the device (created when it does not exist yet — ingest may have created it from a
- * capture) gets its first key. Refused when it already has a current key: that is a rotation.
+ * capture) gets its first key, and with `farm` (a farm's id or exact name) that default farm. Refused
+ * when it already has a current key (that is a rotation) or `farm` names no farm, or several: then
+ * nothing is written. Returns the key and the farm set, if any.
  */
 export async function addDeviceKey(
   sql: Sql,
   deviceCode: string,
-  { label = null }: Options = {},
-): Promise<NewDeviceKey> {
+  { label = null, farm = null }: Options = {},
+): Promise<NewDeviceKey & { farm: { id: string; name: string } | null }> {
   const key = createDeviceKey(deviceCode);
+  let target: { id: string; name: string } | null = null;
   await sql.begin(async (tx) => {
-    const deviceId = await lockDevice(tx, deviceCode, label);
+    target = farm === null ? null : await farmByRef(tx, farm);
+    const deviceId = await lockDevice(tx, deviceCode, label, target?.id ?? null);
     const [current] = await tx<{ fingerprint: string; created_at: Date }[]>`
       SELECT fingerprint, created_at FROM device_keys
       WHERE device_id = ${deviceId} AND (expires_at IS NULL OR expires_at > now())
@@ -72,7 +103,7 @@ export async function addDeviceKey(
     }
     await insertKey(tx, deviceId, key);
   });
-  return key;
+  return { ...key, farm: target };
 }
 
 /**
@@ -103,17 +134,24 @@ export async function rotateDeviceKey(
   return { ...key, expiring };
 }
 
-async function lockDevice(sql: Db, deviceCode: string, label: string | null): Promise<string> {
+async function lockDevice(
+  sql: Db,
+  deviceCode: string,
+  label: string | null,
+  farmId: string | null,
+): Promise<string> {
   const [created] = await sql<{ id: string }[]>`
-    INSERT INTO devices (device_code, label, s3_prefix_hint, captures_count)
-    VALUES (${deviceCode}, ${label}, ${`raw/${deviceCode}/`}, 0)
+    INSERT INTO devices (device_code, label, farm_id, s3_prefix_hint, captures_count)
+    VALUES (${deviceCode}, ${label}, ${farmId}, ${`raw/${deviceCode}/`}, 0)
     ON CONFLICT (device_code) DO NOTHING RETURNING id`;
   if (created) return created.id;
   const [device] = await sql<
     { id: string }[]
   >`SELECT id FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;
-  if (label !== null)
-    await sql`UPDATE devices SET label = ${label}, updated_at = now() WHERE id = ${device!.id}`;
+  if (label !== null || farmId !== null)
+    await sql`
+      UPDATE devices SET label = coalesce(${label}, label), farm_id = coalesce(${farmId}::uuid, farm_id), updated_at = now()
+       WHERE id = ${device!.id}`;
   return device!.id;
 }
 

@@ -1,10 +1,16 @@
 import type { TransactionSql } from 'postgres';
-import { type DeviceHealthRow, listDeviceHealth, listDevices } from '../../access/device-queries.ts';
+import {
+  type DeviceHealthRow,
+  listDeviceHealth,
+  listDevices,
+  updateDevice,
+} from '../../access/device-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import {
   CALIBRATION_BODY,
   type CalibrationBody,
   calibrationInput,
+  DEVICE_PATCH_BODY,
   setCalibration,
 } from '../../api/devices.ts';
 import { invalidRequest } from '../../api/request-validation.ts';
@@ -29,6 +35,13 @@ import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
+import {
+  DEVICE_SETTINGS_LABELS,
+  type DeviceSettingsForm,
+  DeviceSettingsSection,
+  deviceSettingsBody,
+  deviceSettingsValues,
+} from './device-settings.tsx';
 import { Badges, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
 import {
   attempt,
@@ -60,6 +73,8 @@ type CalibrationValues = {
   regrade?: string;
 };
 type CalibrationForm = { values: CalibrationValues; errors: FieldErrors };
+/** A form shown again with its errors. */
+type Forms = { calibration?: CalibrationForm; settings?: DeviceSettingsForm };
 
 const CALIBRATION_LABELS = {
   pixel_spacing_mm: 'Pixel spacing',
@@ -269,17 +284,14 @@ function HealthSection({
 /**
  * GET /fleet/{id} — one device (whoever may see it: the same rule as the fleet): its health (the latest
  * heartbeat, the last days by the hour) and its pixel-spacing calibrations; admins set or clear the calibration here (POST /fleet/{id}/calibration, …/clear), the
- * same rules and rows as `cti-server calibration` and POST /api/v1/devices/{id}/calibrations.
+ * same rules and rows as `cti-server calibration` and POST /api/v1/devices/{id}/calibrations, and set
+ * its label and farm (POST /fleet/{id}: PATCH /api/v1/devices/{id}'s schema and updateDevice).
  */
 export function devicePages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
 
-  async function renderDevice(
-    c: PageContext,
-    id: string,
-    form: CalibrationForm = { values: {}, errors: {} },
-    status: 200 | 409 | 422 = 200,
-  ) {
+  async function renderDevice(c: PageContext, id: string, forms: Forms = {}, status: 200 | 409 | 422 = 200) {
+    const form = forms.calibration ?? { values: {}, errors: {} };
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
     const zone = commonZone(farms);
@@ -350,6 +362,15 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
               <a href="/fleet">Fleet →</a>
             </p>
+            {admin && (
+              <DeviceSettingsSection
+                deviceId={device.id}
+                current={device}
+                farms={farms}
+                csrf={principal.csrfToken}
+                form={forms.settings}
+              />
+            )}
             <HealthSection
               deviceId={device.id}
               health={health}
@@ -459,15 +480,28 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
   }
 
   /** The device, if the principal may see it (404 page otherwise), then admins only (403). */
-  async function adminDevice(c: PageContext, id: string) {
+  async function adminDevice(c: PageContext, id: string, what = 'set a device calibration') {
     const principal = userOf(c);
     const [device] = await listDevices(sql, principal, { id });
     if (!device) throw pageNotFound();
-    if (!isAdmin(principal)) throw forbidden('only admins set a device calibration');
+    if (!isAdmin(principal)) throw forbidden(`only admins ${what}`);
     return device;
   }
 
   app.get('/fleet/:id', (c) => renderDevice(c, idParam(c)));
+
+  app.post('/fleet/:id', async (c) => {
+    const id = idParam(c);
+    const form = await readForm(c);
+    const deviceId = (await adminDevice(c, id, "change a device's label and farm")).id;
+    const values = deviceSettingsValues(form);
+    const done = await attempt(async () => {
+      const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values));
+      if (!(await updateDevice(sql, deviceId, body))) throw pageNotFound();
+    }, DEVICE_SETTINGS_LABELS);
+    if (!done.ok) return renderDevice(c, id, { settings: { values, errors: done.errors } }, done.status);
+    return redirectDone(c, `/fleet/${deviceId}`, 'device-saved');
+  });
 
   app.post('/fleet/:id/calibration', async (c) => {
     const id = idParam(c);
@@ -506,7 +540,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
         return made;
       });
     }, CALIBRATION_LABELS);
-    if (!done.ok) return renderDevice(c, id, { values, errors: done.errors }, done.status);
+    if (!done.ok) return renderDevice(c, id, { calibration: { values, errors: done.errors } }, done.status);
     if (!done.value?.regrade) return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
     return redirectDone(
       c,

@@ -4,6 +4,8 @@ import type { Flash } from '../view-types.ts';
 // nothing from the URL is ever shown as typed (an unknown code shows nothing).
 const MESSAGES: Record<string, Flash> = {
   'review-saved': { kind: 'success', text: 'Review saved.' },
+  'scan-assigned': { kind: 'success', text: 'Farm and animal saved.' },
+  'scan-unchanged': { kind: 'info', text: 'Nothing changed: the farm and animal are as they were.' },
   'correction-saved': {
     kind: 'success',
     text: 'Correction saved as a new grading result; the model’s result stays in the history.',
@@ -13,6 +15,7 @@ const MESSAGES: Record<string, Flash> = {
   'farm-created': { kind: 'success', text: 'Farm created.' },
   'farm-saved': { kind: 'success', text: 'Farm saved.' },
   'farm-deleted': { kind: 'success', text: 'Farm deleted.' },
+  'device-saved': { kind: 'success', text: 'Device label and farm saved.' },
   'calibration-set': {
     kind: 'success',
     text: 'Calibration set. Scans already graded keep their result until they are regraded.',

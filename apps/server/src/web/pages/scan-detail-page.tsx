@@ -4,6 +4,7 @@ import { type ScanChanges, updateScan } from '../../access/scan-update.ts';
 import { toScanDetail } from '../../api/scan-views.ts';
 import { scanPatchSchema } from '../../api/scans.ts';
 import { isAdmin, isTechnician } from '../../auth/principal.ts';
+import { forbidden } from '../../auth/session-middleware.ts';
 import { Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { eventSummary } from '../components/event-summary.ts';
@@ -32,10 +33,20 @@ import {
   userOf,
   validated,
 } from './page-kit.tsx';
+import {
+  ASSIGNMENT_LABELS,
+  type AssignmentForm,
+  AssignmentSection,
+  assignmentChanges,
+  assignmentChoices,
+} from './scan-assignment.tsx';
 import { missingReason } from './scan-rows.ts';
 
 type Detail = Awaited<ReturnType<typeof toScanDetail>>;
 type Result = Detail['grading_results'][number];
+type ReviewForm = { values: Record<string, string>; errors: FieldErrors };
+/** A form shown again with its errors (422), at most one of them. */
+type Forms = { review?: ReviewForm; assignment?: AssignmentForm };
 
 const REVIEW_LABELS = { review_label: 'Label', review_clarity: 'Clarity', review_usability: 'Usability' };
 const USABILITY = ['usable', 'marginal', 'unusable'];
@@ -76,21 +87,21 @@ function fatLineOf(f: Record<string, unknown> | null): FatLine | null {
  * admins and the farm's technicians); for them also the mask editor, which POSTs to
  * /api/v1/scans/{id}/corrections. Another farm's scan is the same 404 as a missing one (the query).
  * POST /scans/:id/review — label, clarity, usability through the API's updateScan.
+ * POST /scans/:id/assignment — the animal link and (for those who may write several farms) the farm,
+ * through the same updateScan: rights on both farms, the animal on the scan's (new) farm.
  */
 export function scanDetailPages(app: PageRouter, deps: PageDeps) {
   const { sql, signer } = deps;
 
-  async function render(
-    c: PageContext,
-    id: string,
-    review?: { values: Record<string, string>; errors: FieldErrors },
-  ) {
+  async function render(c: PageContext, id: string, forms: Forms = {}) {
+    const { review, assignment } = forms;
     const principal = userOf(c);
     const row = await findScanDetail(sql, principal, id);
     if (row === undefined) throw pageNotFound();
-    const [detail, farm] = await Promise.all([
+    const [detail, farm, choices] = await Promise.all([
       toScanDetail(row, signer),
       row.farm ? findFarm(sql, principal, row.farm.id) : undefined,
+      row.can_write ? assignmentChoices(sql, principal, row, assignment?.values.farm_id) : undefined,
     ]);
     const zone = farmZone(farm?.centroid);
     const latest = detail.grading_results[0];
@@ -153,6 +164,15 @@ export function scanDetailPages(app: PageRouter, deps: PageDeps) {
                 ['Reference', <code>{detail.scan_ref ?? detail.id}</code>],
               ]}
             />
+            {choices && (
+              <AssignmentSection
+                scanId={detail.id}
+                current={detail}
+                choices={choices}
+                csrf={principal.csrfToken}
+                form={assignment}
+              />
+            )}
             <Review detail={detail} zone={zone} csrf={principal.csrfToken} review={review} />
             <History results={detail.grading_results} zone={zone} />
             <Timeline events={detail.events} zone={zone} />
@@ -177,7 +197,7 @@ export function scanDetailPages(app: PageRouter, deps: PageDeps) {
           </>
         ),
       },
-      review ? 422 : 200,
+      review || assignment ? 422 : 200,
     );
   }
 
@@ -209,9 +229,31 @@ export function scanDetailPages(app: PageRouter, deps: PageDeps) {
     const done = await attempt(async () => {
       return updateScan(sql, principal, id, validated(scanPatchSchema, changes) as ScanChanges);
     }, REVIEW_LABELS);
-    if (!done.ok) return render(c, id, { values, errors: done.errors });
+    if (!done.ok) return render(c, id, { review: { values, errors: done.errors } });
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/scans/${id}#review`, 'review-saved');
+  });
+
+  app.post('/scans/:id/assignment', async (c) => {
+    const id = idParam(c);
+    const principal = userOf(c);
+    const form = await readForm(c);
+    const values = { farm_id: textOf(form, 'farm_id').trim(), animal_id: textOf(form, 'animal_id').trim() };
+    const changes = assignmentChanges(form);
+    if (Object.keys(changes).length === 0) {
+      // Nothing chosen anew: the refusals a change would get (404, 403), and nothing written.
+      const row = await findScanDetail(sql, principal, id);
+      if (row === undefined) throw pageNotFound();
+      if (!row.can_write) throw forbidden('you may not change scans of this farm');
+      return redirectDone(c, `/scans/${id}#assignment`, 'scan-unchanged');
+    }
+    const done = await attempt(
+      async () => updateScan(sql, principal, id, validated(scanPatchSchema, changes) as ScanChanges),
+      ASSIGNMENT_LABELS,
+    );
+    if (!done.ok) return render(c, id, { assignment: { values, errors: done.errors } });
+    if (!done.value) throw pageNotFound();
+    return redirectDone(c, `/scans/${id}#assignment`, 'scan-assigned');
   });
 }
 
@@ -293,7 +335,7 @@ function Review({
   detail: Detail;
   zone: string;
   csrf: string;
-  review?: { values: Record<string, string>; errors: FieldErrors };
+  review?: ReviewForm;
 }) {
   const r = detail.review;
   const v = review?.values ?? {

@@ -6,7 +6,7 @@ import { encodeScanCursor } from '../../access/scan-cursor.ts';
 import { GRADES, SCAN_FILTER_PARAMS, SCAN_STATUSES } from '../../access/scan-filters.ts';
 import { scanListQuery } from '../../access/scan-list-query.ts';
 import { readQuery } from '../../api/request-validation.ts';
-import { Button } from '../components/button.tsx';
+import { Button, LinkButton } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
 import { Pagination, pageHref } from '../components/pagination.tsx';
@@ -122,6 +122,7 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
       children: (
         <>
           <FilterForm values={values} errors={errors} options={options} zone={zone} />
+          {rows.length > 0 && <Downloads query={apiQueryOf(filters)} />}
           {rows.length === 0 && (
             <div data-live-empty="">
               <EmptyState title="No scans match">
@@ -151,6 +152,25 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
 }
 
 type Option = { value: string; label: string };
+
+/**
+ * The list's scans as files: the export API with the page's valid filters, as the list applies them
+ * (local From/To days already turned into instants by parseScanPageQuery); every page, not only this one.
+ */
+function Downloads({ query }: { query: string }) {
+  const q = query ? `?${query}` : '';
+  return (
+    <p class="report-downloads" id="scan-downloads">
+      <LinkButton href={`/api/v1/exports/scans.csv${q}`} download>
+        Download CSV
+      </LinkButton>{' '}
+      <LinkButton href={`/api/v1/exports/scans.geojson${q}`} download>
+        Download GeoJSON
+      </LinkButton>{' '}
+      <span class="muted">Every scan these filters show, on every page (times in UTC).</span>
+    </p>
+  );
+}
 
 function FilterForm({
   values,

@@ -4,7 +4,8 @@
 #   → grading worker (segmentation, REA, fat, grade, overlays in S3)
 # Sets the machine up (idempotent), builds, starts every part with its logs under .cti/demo/logs,
 # presses the capture "button" a few times, waits until every capture is graded, prints the scans
-# with their grades and overlays and where to look, then keeps running until Ctrl-C.
+# with their grades and overlays and where to look, then keeps running until Ctrl-C. A scan that ended
+# in `error` fails the demo (exit 1, naming the capture and the reason from its grading_failed event).
 #   --once          exit (stopping everything) after printing instead of waiting for Ctrl-C
 #   --captures N    how many captures to take (default 5)
 # Ports: CTI_DEMO_SERVER_PORT (8080), CTI_DEMO_S3_PORT (4569), CTI_DEMO_AGENT_PORT (8787),
@@ -156,7 +157,7 @@ node -e '
   for (;;) {
     const [{ n, done }] = await sql`select count(*)::int as n, count(*) filter (where status::text in (${"graded"}, ${"error"}))::int as done from scans`;
     if (n >= want && done >= n) break;
-    if (Date.now() > end) { console.error(`demo.sh: ${n}/${want} scans, ${done} graded after 120 s; see .cti/demo/logs`); process.exit(1); }
+    if (Date.now() > end) { console.error(`demo.sh: ${n}/${want} scans, ${done} graded or failed after 120 s; see .cti/demo/logs`); process.exit(1); }
     await new Promise((r) => setTimeout(r, 300));
   }
   await sql.end();' "$demo_db_url" "$taken" "$CTI_ROOT/packages/db/node_modules/postgres/src/index.js"
@@ -178,6 +179,9 @@ psql -X "$demo_db_url" -P pager=off -c "
               WHERE l.grading_result_id = g.id AND l.role = 'overlay') AS overlay
        FROM scans s LEFT JOIN grading_results g ON g.scan_id = s.id
       ORDER BY s.id, g.created_at DESC, g.id DESC"
+
+# A scan in `error` (counted as finished above) fails the demo, naming it and why, after the tables.
+bash scripts/lib/demo-check-scans.sh "$demo_db_url"
 
 echo "$accounts"
 cat <<EOF

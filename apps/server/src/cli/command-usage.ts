@@ -11,8 +11,11 @@ export const COMMAND_USAGE = {
   worker:
     'worker  grade queued scans (segment, measure, grade, overlays) until SIGTERM; /healthz and /metrics on CTI_WORKER_PORT.',
   regrade:
-    'regrade (--scan <scan uuid> | [--device <code>] [--since <date>] | --all) [--model-version <v>] [--dry-run]\n' +
-    '          queue new grading jobs; every regrade adds a result, history is kept.',
+    'regrade [--cancel] (--scan <scan uuid> | [--device <code>] [--since <date>] | --all) [--model-version <v>] [--dry-run]\n' +
+    '          queue new grading jobs; every regrade adds a result, history is kept. A version no worker has\n' +
+    '          graded with in 24 h, or not the model installed here, is warned about (such jobs wait).\n' +
+    "          --cancel: cancel the selection's waiting (unclaimed) regrade jobs, only those pinned to\n" +
+    '          --model-version if given; a job a worker holds is left alone; prints each job cancelled.',
   calibration:
     'calibration set --device <code> --pixel-spacing-mm <mm> [--image-size WxH] [--valid-from <date>] [--note <text>]\n' +
     '          [--regrade] | clear --device <code> [--image-size WxH] [--valid-from <date>] [--regrade]\n' +

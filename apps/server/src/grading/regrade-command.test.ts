@@ -34,6 +34,7 @@ describe('regrade', () => {
       selection: { all: true },
       modelVersion: null,
       dryRun: false,
+      cancel: false,
     });
     assert.deepEqual(
       parseRegradeArgs(['--device', 'dev-0001', '--since', '2025-09-03', '--model-version', '2.4.0']),
@@ -41,8 +42,15 @@ describe('regrade', () => {
         selection: { deviceCode: 'dev-0001', since: new Date('2025-09-03') },
         modelVersion: '2.4.0',
         dryRun: false,
+        cancel: false,
       },
     );
+    assert.deepEqual(parseRegradeArgs(['--cancel', '--all', '--model-version', '9.9.9']), {
+      selection: { all: true },
+      modelVersion: '9.9.9',
+      dryRun: false,
+      cancel: true,
+    });
     for (const [args, problem] of [
       [[], /say which scans/],
       [['--scan', 'nope'], /not a scan uuid/],

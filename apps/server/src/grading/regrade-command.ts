@@ -9,11 +9,14 @@ import {
   UsageError,
 } from './database-command.ts';
 import { enqueueRegrades, type RegradeSelection } from './regrade.ts';
+import { cancelRegrades } from './regrade-cancel.ts';
+import { type LoadedModel, pinnedVersionWarnings, readLoadedModel } from './regrade-version-check.ts';
 
 const USAGE = COMMAND_USAGE.regrade;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type Parsed = { selection: RegradeSelection; modelVersion: string | null; dryRun: boolean };
+type Selection = Exclude<RegradeSelection, { calibrationId: string }>;
+type Parsed = { selection: Selection; modelVersion: string | null; dryRun: boolean; cancel: boolean };
 
 /** Parses and checks the arguments; throws UsageError with the problem. */
 export function parseRegradeArgs(args: string[]): Parsed {
@@ -24,6 +27,7 @@ export function parseRegradeArgs(args: string[]): Parsed {
     all: { type: 'boolean' },
     'model-version': { type: 'string' },
     'dry-run': { type: 'boolean' },
+    cancel: { type: 'boolean' },
   });
   const scan = values.scan as string | undefined;
   const device = values.device as string | undefined;
@@ -34,17 +38,18 @@ export function parseRegradeArgs(args: string[]): Parsed {
     throw new UsageError(`--model-version ${JSON.stringify(modelVersion)} is not a version such as 2.3.0`);
   }
   const dryRun = values['dry-run'] === true;
+  const cancel = values.cancel === true;
   if (scan !== undefined) {
     if (device !== undefined || sinceText !== undefined || all)
       throw new UsageError('--scan cannot be combined with --device, --since or --all');
     if (!UUID.test(scan))
       throw new UsageError(`--scan ${JSON.stringify(scan)} is not a scan uuid (scans.id)`);
-    return { selection: { scanId: scan.toLowerCase() }, modelVersion, dryRun };
+    return { selection: { scanId: scan.toLowerCase() }, modelVersion, dryRun, cancel };
   }
   if (all) {
     if (device !== undefined || sinceText !== undefined)
       throw new UsageError('--all cannot be combined with --device or --since');
-    return { selection: { all: true }, modelVersion, dryRun };
+    return { selection: { all: true }, modelVersion, dryRun, cancel };
   }
   if (device === undefined && sinceText === undefined) {
     throw new UsageError('say which scans: --scan <uuid>, --device <code>, --since <date>, or --all');
@@ -55,15 +60,34 @@ export function parseRegradeArgs(args: string[]): Parsed {
     selection: { ...(deviceCode !== undefined && { deviceCode }), ...(since && { since }) },
     modelVersion,
     dryRun,
+    cancel,
   };
 }
 
-/** Queues the jobs and says what it did; an unknown device is a CommandError (exit 1). */
-export async function runRegrade(sql: Sql, parsed: Parsed): Promise<string[]> {
+export type RegradeEnvironment = {
+  /** The model a worker started here would load (the pinned version is checked against it). */
+  loadedModel: () => Promise<LoadedModel>;
+  /** Where warnings go (stderr). */
+  warn: (line: string) => void;
+};
+
+/**
+ * Queues the jobs (or, with --cancel, cancels waiting ones) and says what it did; an unknown device
+ * is a CommandError (exit 1). A pinned version no worker seems to run is warned about, not refused:
+ * the workers for it may be starting.
+ */
+export async function runRegrade(sql: Sql, parsed: Parsed, env: RegradeEnvironment): Promise<string[]> {
+  if (parsed.cancel) return runCancel(sql, parsed);
   const summary = await enqueueRegrades(sql, parsed);
-  if (summary.unknownDevice) {
-    const device = 'deviceCode' in parsed.selection ? parsed.selection.deviceCode : '';
-    throw new CommandError(`no device with code ${JSON.stringify(device)}`);
+  if (summary.unknownDevice) throw unknownDevice(parsed);
+  if (parsed.modelVersion !== null) {
+    const cancelCommand = `cti-server regrade --cancel ${selectionArgs(parsed.selection)} --model-version ${parsed.modelVersion}`;
+    const warnings = await pinnedVersionWarnings(sql, {
+      version: parsed.modelVersion,
+      loaded: await env.loadedModel(),
+      cancelCommand,
+    });
+    for (const line of warnings) env.warn(line);
   }
   const pin = parsed.modelVersion ? ` (model version ${parsed.modelVersion} only)` : '';
   const verb = parsed.dryRun ? 'would queue' : 'queued';
@@ -74,10 +98,51 @@ export async function runRegrade(sql: Sql, parsed: Parsed): Promise<string[]> {
   ];
 }
 
-/** `cti-server regrade`: queue regrade jobs for the selected scans (DATABASE_URL from the environment). */
+async function runCancel(sql: Sql, parsed: Parsed): Promise<string[]> {
+  const summary = await cancelRegrades(sql, parsed);
+  if (summary.unknownDevice) throw unknownDevice(parsed);
+  const pin = parsed.modelVersion ? ` pinned to model version ${parsed.modelVersion}` : '';
+  const verb = parsed.dryRun ? 'would cancel' : 'cancelled';
+  return [
+    `${verb} ${summary.cancelled.length} waiting regrade job(s)${pin}; ${summary.held} held by a worker left alone; scans and results unchanged`,
+    ...summary.cancelled.map(
+      (j) =>
+        `  job ${j.id}: scan ${j.scan_id}, model version ${j.model_version ?? 'any'}, queued ${j.created_at.toISOString()}`,
+    ),
+    JSON.stringify({
+      cancelled: summary.cancelled.length,
+      held: summary.held,
+      job_ids: summary.cancelled.map((j) => j.id),
+      dry_run: parsed.dryRun,
+      model_version: parsed.modelVersion,
+    }),
+  ];
+}
+
+function unknownDevice(parsed: Parsed): CommandError {
+  const device = 'deviceCode' in parsed.selection ? parsed.selection.deviceCode : '';
+  return new CommandError(`no device with code ${JSON.stringify(device)}`);
+}
+
+/** The selection as command-line options again (for the cancel command a warning suggests). */
+function selectionArgs(selection: Selection): string {
+  if ('scanId' in selection) return `--scan ${selection.scanId}`;
+  if ('all' in selection && selection.all) return '--all';
+  const parts: string[] = [];
+  if ('deviceCode' in selection && selection.deviceCode) parts.push(`--device ${selection.deviceCode}`);
+  if ('since' in selection && selection.since) parts.push(`--since ${selection.since.toISOString()}`);
+  return parts.join(' ');
+}
+
+/** `cti-server regrade`: queue (or cancel waiting) regrade jobs for the selected scans (DATABASE_URL from the environment). */
 export const regradeCommand = databaseCommand({
   name: 'regrade',
   usage: USAGE,
   parse: parseRegradeArgs,
-  run: runRegrade,
+  run: (sql, parsed) =>
+    runRegrade(sql, parsed, {
+      // The worker's own setting (worker-config.ts), read from the same environment: same image, same models.
+      loadedModel: () => readLoadedModel(process.env.CTI_MODELS_DIR || undefined),
+      warn: (line) => console.error(line),
+    }),
 });

@@ -77,8 +77,8 @@ export async function queueRegrades(tx: TransactionSql, options: RegradeOptions)
   return { matched: row.matched, enqueued: row.enqueued, alreadyPending: row.pending, unknownDevice };
 }
 
-/** The selected scans' ids, as a query (scans `s` of devices `d`). */
-function selectedScans(tx: TransactionSql, selection: RegradeSelection) {
+/** The selected scans' ids, as a query (scans `s` of devices `d`); also what `regrade --cancel` selects. */
+export function selectedScans(tx: TransactionSql, selection: RegradeSelection) {
   if ('calibrationId' in selection) return calibrationScans(tx, selection.calibrationId);
   const scanId = 'scanId' in selection ? selection.scanId : null;
   const deviceCode = 'deviceCode' in selection ? (selection.deviceCode ?? null) : null;

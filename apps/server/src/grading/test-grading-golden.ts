@@ -8,7 +8,9 @@
 // grading-golden.test.ts compares the grader with fixtures/grading-golden.json, which was written by
 // the grader before its performance work (`node --import ./scripts/register-jsx.ts
 // scripts/grading-golden.ts --write`): the same inputs must give the same results. The fixture names
-// the models it was made with; with other model files the comparison cannot hold and is skipped.
+// the models it was made with; with other model files the comparison cannot hold, and the test FAILS
+// saying so (a skip would silently turn the whole golden check off at every model swap): rewrite the
+// fixture with the new models, deliberately, in the commit that swaps them.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -182,4 +184,22 @@ export function graderModels(record: GoldenRecord): GoldenFile['models'] {
   const lineage = (record.features as { lineage: { segmentation_sha256: string; hint_sha256: string } })
     .lineage;
   return { segmentation: lineage.segmentation_sha256, hint: lineage.hint_sha256 };
+}
+
+/**
+ * Why the fixture cannot be compared with the grader (it was recorded with other model files), with
+ * the command that rewrites it; null when the models match.
+ */
+export function goldenModelMismatch(golden: GoldenFile, first: GoldenRecord): string | null {
+  const now = graderModels(first);
+  const differ = (['segmentation', 'hint'] as const).filter((m) => golden.models[m] !== now[m]);
+  if (differ.length === 0) return null;
+  const names = { segmentation: 'ribeye-seg', hint: 'ribeye-hint' };
+  return (
+    `fixtures/grading-golden.json was recorded with other model files (${differ
+      .map((m) => `${names[m]} ${golden.models[m].slice(0, 12)}…, now ${now[m].slice(0, 12)}…`)
+      .join('; ')}): if the model swap is meant, regenerate it with ` +
+    '`cd apps/server && node --import ./scripts/register-jsx.ts scripts/grading-golden.ts --write`, ' +
+    'check the printed grades, and commit it with the models'
+  );
 }

@@ -5,8 +5,9 @@ import { startTcpProxy, type TcpProxy } from '../test-tcp-proxy.ts';
 import { createGradingRig, type GradingRig, phantomPng, type SpawnedWorker } from './test-grading-rig.ts';
 
 // Outages between a spawned worker and its peers, made with TCP proxies the test cuts and restores:
-// S3 unreachable (jobs retried without burning their attempts), the database going away mid-run, and
-// the database falling silent (connections left open, nothing answered).
+// S3 unreachable (jobs retried without burning their attempts), the database going away with jobs in
+// flight for longer than their lease, and the database falling silent (connections left open, nothing
+// answered).
 
 let rig: GradingRig;
 let s3Proxy: TcpProxy;
@@ -67,24 +68,50 @@ describe('outages', () => {
     assert.equal(await worker.exit, 0);
   });
 
-  test('the database goes away mid-run and comes back: the worker recovers, every scan graded exactly once', async () => {
+  test('the database goes away while jobs are in flight, for longer than their lease: re-claimed after it, every scan graded exactly once', async (t) => {
     const url = new URL(rig.db.url);
     url.port = String(dbProxy.port);
     const worker = rig.spawnWorker({
       CTI_WORKER_ID: 'w-db',
       DATABASE_URL: url.toString(),
-      CTI_GRADING_LEASE_S: '3',
+      CTI_GRADING_LEASE_S: '4',
+      // Under the lease, and long enough for the test to cut the path while a result waits on its lock.
+      CTI_DB_REPLY_TIMEOUT_S: '3',
     });
     workers.push(worker);
     await worker.waitForLog('worker started');
     const before = await graded();
     const images = await Promise.all([22, 23].map((seed) => phantomPng(seed, { width: 320, height: 240 })));
-    for (let i = 0; i < 16; i++) await rig.ingest({ image: images[i % 2]! });
-    await waitFor(async () => (await graded()) >= before + 4, {
-      what: 'some graded before the outage',
+    for (let i = 0; i < 8; i++) await rig.ingest({ image: images[i % 2]! });
+    await waitFor(async () => (await graded()) === before + 8, {
+      what: '8 graded before the outage',
       timeoutMs: 60_000,
     });
-    await dbProxy.cut();
+    // Hold the next results in their transaction (only the result writer inserts grading_result_assets):
+    // the jobs are claimed, graded and half-written when the path to the database is cut.
+    const lock = await rig.db.sql.reserve();
+    let inFlight: { id: string; scan_id: string }[];
+    try {
+      await lock`BEGIN`;
+      await lock`LOCK TABLE grading_result_assets IN SHARE MODE`;
+      for (let i = 0; i < 8; i++) await rig.ingest({ image: images[i % 2]! });
+      await waitFor(
+        async () =>
+          (
+            await rig.db.sql`
+              SELECT 1 FROM pg_locks WHERE relation = 'grading_result_assets'::regclass AND NOT granted`
+          ).length > 0,
+        { what: 'a result transaction waiting on the lock', timeoutMs: 30_000, intervalMs: 20 },
+      );
+      await dbProxy.cut();
+      inFlight = await rig.db.sql<{ id: string; scan_id: string }[]>`
+        SELECT id, scan_id FROM grading_jobs WHERE status = 'running' AND locked_by = 'w-db' ORDER BY id`;
+    } finally {
+      await lock`COMMIT`;
+      lock.release();
+    }
+    assert.ok(inFlight.length >= 1, 'a job was in flight (claimed, its result not committed) at the cut');
+    const cutAt = Date.now();
     for (let i = 0; i < 8; i++) await rig.ingest({ image: images[i % 2]! });
     const health = await fetch(`http://127.0.0.1:${await worker.port()}/healthz`).catch((err: Error) => {
       throw new Error(
@@ -92,8 +119,27 @@ describe('outages', () => {
       );
     });
     assert.equal(health.status, 200, 'a database outage does not make the worker unhealthy');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The outage outlasts the lease: nobody can renew it, and no result of those jobs was committed.
+    const ids = inFlight.map((j) => j.id);
+    await waitFor(
+      async () =>
+        (
+          await rig.db.sql`
+            SELECT 1 FROM grading_jobs WHERE id = ANY(${ids}::bigint[]) AND status = 'running' AND lease_expires_at < now()`
+        ).length === ids.length,
+      {
+        what: 'the leases of the jobs in flight ran out during the outage',
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
+    );
+    const [orphans] = await rig.db.sql`
+      SELECT count(*)::int AS n FROM grading_results WHERE grading_job_id = ANY(${ids}::bigint[])`;
+    assert.equal(orphans!.n, 0, 'the cut transactions committed nothing');
     await dbProxy.restore();
+    t.diagnostic(
+      `${inFlight.length} job(s) in flight at the cut; database unreachable for ${Date.now() - cutAt} ms`,
+    );
     await waitFor(async () => (await graded()) === before + 24, {
       what: 'all 24 graded after the outage',
       timeoutMs: 90_000,
@@ -104,6 +150,16 @@ describe('outages', () => {
     assert.ok(
       counts.every((c) => c.n === 1),
       'exactly one result per scan',
+    );
+    const redone = await rig.db.sql<{ status: string; attempts: number; results: number; events: number }[]>`
+      SELECT j.status, j.attempts,
+        (SELECT count(*)::int FROM grading_results g WHERE g.scan_id = j.scan_id) AS results,
+        (SELECT count(*)::int FROM scan_events e WHERE e.scan_id = j.scan_id AND e.event = 'graded') AS events
+      FROM grading_jobs j WHERE j.id = ANY(${ids}::bigint[])`;
+    assert.deepEqual(
+      redone.map((j) => [j.status, j.attempts, j.results, j.events]),
+      ids.map(() => ['done', 2, 1, 1]),
+      'each job in flight re-claimed once its lease ran out: one result, one graded event',
     );
     assert.equal(worker.child.exitCode, null, 'the worker kept running');
     worker.child.kill('SIGTERM');

@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@cti/testkit';
 import { createGradingRig, type GradingRig, phantomPng, type SpawnedWorker } from './test-grading-rig.ts';
 
-// Spawned worker processes: two workers never grade a job twice; a worker killed with -9 mid-job loses
+// Spawned worker processes: two workers never grade a job twice (nor hold one at once: every job
+// claimed once, no lease lost or expired); a worker killed with -9 mid-job loses
 // its lease and the job is graded once by another; SIGTERM releases a job it cannot finish.
 
 let rig: GradingRig;
@@ -91,6 +92,27 @@ describe('grading with worker processes', () => {
       });
       assert.equal(byWorker(a) + byWorker(b), 200);
       assert.ok(byWorker(a) > 0 && byWorker(b) > 0, `both workers graded (${byWorker(a)} + ${byWorker(b)})`);
+      // One result per scan could hide a job graded twice whose second commit was refused. No job was
+      // held by two workers: each was claimed once (a claim counts an attempt; a lost or expired lease
+      // means a second claim), no lease ran out, and each job was finished by exactly one "job done".
+      const reclaimed = await rig.db.sql<{ id: string; attempts: number; code: string | null }[]>`
+        SELECT id, attempts, last_error_code AS code FROM grading_jobs
+        WHERE attempts <> 1 OR last_error_code IS NOT NULL ORDER BY id`;
+      assert.deepEqual(
+        reclaimed.map((j) => ({ ...j })),
+        [],
+        'every job claimed exactly once, no lease expired',
+      );
+      const doneJobs = [...a.lines, ...b.lines]
+        .filter((l) => l.includes('"msg":"job done"'))
+        .map((l) => String((JSON.parse(l) as { jobId: unknown }).jobId));
+      assert.equal(new Set(doneJobs).size, 200, 'each job finished by one worker, once');
+      for (const w of [a, b]) {
+        const leaseLines = w.lines.filter((l) =>
+          /lease (was )?lost|lease expired|could not be renewed/.test(l),
+        );
+        assert.deepEqual(leaseLines, [], 'no worker lost a lease or requeued an expired one');
+      }
       a.child.kill('SIGTERM');
       b.child.kill('SIGTERM');
       assert.deepEqual(await Promise.all([a.exit, b.exit]), [0, 0]);

@@ -54,8 +54,10 @@ describe('grading with worker processes', () => {
       const images = await Promise.all(
         [1, 2, 3, 4].map((seed) => phantomPng(seed, { width: 320, height: 240 })),
       );
-      const a = track(rig.spawnWorker({ CTI_WORKER_ID: 'w-a' }));
-      const b = track(rig.spawnWorker({ CTI_WORKER_ID: 'w-b' }));
+      // A lease long enough that only a worker stalled for 20 s (a defect, not a loaded CI machine) loses
+      // one: the checks below then say "no job was held by two workers", not "the machine was busy".
+      const a = track(rig.spawnWorker({ CTI_WORKER_ID: 'w-a', CTI_GRADING_LEASE_S: '20' }));
+      const b = track(rig.spawnWorker({ CTI_WORKER_ID: 'w-b', CTI_GRADING_LEASE_S: '20' }));
       await Promise.all([a.waitForLog('worker started'), b.waitForLog('worker started')]);
       const scans: string[] = [];
       for (let i = 0; i < 200; i++)

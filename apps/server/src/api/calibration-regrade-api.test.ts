@@ -171,4 +171,35 @@ describe('setting a calibration with regrade', () => {
       res.text,
     );
   });
+
+  test('a scan corrected by hand is not regraded: the model would replace the correction', async () => {
+    const db = sql();
+    const device = await seedDevice(db, 'dev-rg-corrected', f.farm);
+    const [admin] = await db<{ id: string }[]>`SELECT id FROM users WHERE email = 'admin@example.com'`;
+    const corrected = await seedScan(db, {
+      farmId: f.farm,
+      deviceId: device,
+      capturedAt: '2025-04-02T12:00:00Z',
+      status: 'graded',
+    });
+    const modelOnly = await seedScan(db, {
+      farmId: f.farm,
+      deviceId: device,
+      capturedAt: '2025-04-03T12:00:00Z',
+      status: 'graded',
+    });
+    await db`INSERT INTO grading_results (scan_id, model_name, model_version, created_at)
+             VALUES (${corrected}, 'ribeye-seg', '3.0.0', now() - interval '1 hour'), (${modelOnly}, 'ribeye-seg', '3.0.0', now())`;
+    await db`INSERT INTO grading_results (scan_id, model_name, model_version, created_by)
+             VALUES (${corrected}, 'manual', '1', ${admin!.id})`;
+    const res = await (await signedIn()).request('POST', path(device), {
+      body: { pixel_spacing_mm: 0.31, valid_from: '2025-04-01T00:00:00Z', regrade: true },
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual(
+      [res.body.regrade_jobs_queued, res.body.regrade_already_pending, res.body.regrade_kept_corrected],
+      [1, 0, 1],
+    );
+    assert.deepEqual(await activeJobs(device), { [modelOnly]: 1 });
+  });
 });

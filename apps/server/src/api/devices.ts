@@ -140,6 +140,11 @@ export const calibrationChangeSchema: JsonSchema = object({
     description:
       'Scans the calibration applies to that already had a job waiting or running (not queued twice; 0 without `regrade`).',
   },
+  regrade_kept_corrected: {
+    type: 'integer',
+    description:
+      'Scans the calibration applies to whose latest result was corrected by hand: not regraded (the model would replace the correction); their figures keep the spacing of their correction. 0 without `regrade`.',
+  },
 });
 
 /** The body of POST /devices/{id}/calibrations (the dashboard's form is checked with the same schema). */
@@ -375,6 +380,7 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
             items: await listCalibrations(sql, device.id),
             regrade_jobs_queued: recorded.regrade?.enqueued ?? 0,
             regrade_already_pending: recorded.regrade?.alreadyPending ?? 0,
+            regrade_kept_corrected: recorded.regrade?.keptCorrected ?? 0,
           },
           201,
         );

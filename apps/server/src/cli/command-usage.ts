@@ -12,7 +12,9 @@ export const COMMAND_USAGE = {
     'worker  grade queued scans (segment, measure, grade, overlays) until SIGTERM; /healthz and /metrics on CTI_WORKER_PORT.',
   regrade:
     'regrade [--cancel] (--scan <scan uuid> | [--device <code>] [--since <date>] | --all) [--model-version <v>] [--dry-run]\n' +
-    '          queue new grading jobs; every regrade adds a result, history is kept. A version no worker has\n' +
+    '          [--include-corrected]\n' +
+    '          queue new grading jobs; every regrade adds a result, history is kept. Scans whose latest result\n' +
+    '          was corrected by hand are left as they are unless --include-corrected. A version no worker has\n' +
     '          graded with in 24 h, or not the model installed here, is warned about (such jobs wait).\n' +
     "          --cancel: cancel the selection's waiting (unclaimed) regrade jobs, only those pinned to\n" +
     '          --model-version if given; a job a worker holds is left alone; prints each job cancelled.',

@@ -35,6 +35,7 @@ describe('regrade', () => {
       modelVersion: null,
       dryRun: false,
       cancel: false,
+      includeCorrected: false,
     });
     assert.deepEqual(
       parseRegradeArgs(['--device', 'dev-0001', '--since', '2025-09-03', '--model-version', '2.4.0']),
@@ -43,6 +44,7 @@ describe('regrade', () => {
         modelVersion: '2.4.0',
         dryRun: false,
         cancel: false,
+        includeCorrected: false,
       },
     );
     assert.deepEqual(parseRegradeArgs(['--cancel', '--all', '--model-version', '9.9.9']), {
@@ -50,6 +52,7 @@ describe('regrade', () => {
       modelVersion: '9.9.9',
       dryRun: false,
       cancel: true,
+      includeCorrected: false,
     });
     for (const [args, problem] of [
       [[], /say which scans/],
@@ -112,6 +115,54 @@ describe('regrade', () => {
       modelVersion: null,
     });
     assert.equal(unknown.unknownDevice, true);
+  });
+
+  test('a scan corrected by hand is left as it is unless --include-corrected (the model would replace the correction)', async () => {
+    const sql = db.sql;
+    const fresh: string[] = [];
+    for (let i = 10; i < 13; i++) {
+      const body = distinctWebhook(i, { devices: 1 });
+      fresh.push((await ingestCapture(sql, planIngest(body), { requestId: `c${i}` })).scanId);
+    }
+    await sql`UPDATE grading_jobs SET status = 'done' WHERE scan_id IN ${sql(fresh)}`;
+    const [user] = await sql<{ id: string }[]>`
+      INSERT INTO users (email, password_hash, full_name) VALUES ('corrector@example.com', 'x', 'C') RETURNING id`;
+    // fresh[0]: the model's result, then a person's correction (latest); fresh[1]: a correction, then the
+    // model again (latest, so regraded); fresh[2]: the model's result only.
+    await sql`INSERT INTO grading_results (scan_id, model_name, model_version, created_at)
+              VALUES (${fresh[0]!}, 'ribeye-seg', '3.0.0', now() - interval '2 hours')`;
+    await sql`INSERT INTO grading_results (scan_id, model_name, model_version, created_by, created_at)
+              VALUES (${fresh[0]!}, 'manual', '1', ${user!.id}, now() - interval '1 hour')`;
+    await sql`INSERT INTO grading_results (scan_id, model_name, model_version, created_by, created_at)
+              VALUES (${fresh[1]!}, 'manual', '1', ${user!.id}, now() - interval '2 hours')`;
+    await sql`INSERT INTO grading_results (scan_id, model_name, model_version, created_at)
+              VALUES (${fresh[1]!}, 'ribeye-seg', '3.0.0', now() - interval '1 hour')`;
+    await sql`INSERT INTO grading_results (scan_id, model_name, model_version)
+              VALUES (${fresh[2]!}, 'ribeye-seg', '3.0.0')`;
+    const jobsFor = async () =>
+      (
+        await sql<{ scan_id: string }[]>`
+        SELECT scan_id FROM grading_jobs WHERE status = 'queued' AND scan_id IN ${sql(fresh)} ORDER BY scan_id`
+      ).map((r) => r.scan_id);
+    const byDevice = {
+      selection: { deviceCode: 'dev-0000', since: new Date('2020-01-01') },
+      modelVersion: null,
+    };
+    const dry = await enqueueRegrades(sql, { ...byDevice, dryRun: true });
+    assert.equal(dry.keptCorrected, 1);
+    const s = await enqueueRegrades(sql, byDevice);
+    assert.equal(s.keptCorrected, 1);
+    assert.deepEqual(await jobsFor(), [fresh[1]!, fresh[2]!].sort(), 'the corrected scan got no job');
+    await sql`UPDATE grading_jobs SET status = 'done' WHERE scan_id IN ${sql(fresh)}`;
+    const all = await enqueueRegrades(sql, { ...byDevice, includeCorrected: true });
+    assert.equal(all.keptCorrected, 0);
+    assert.deepEqual(await jobsFor(), [...fresh].sort());
+    await sql`UPDATE grading_jobs SET status = 'done' WHERE scan_id IN ${sql(fresh)}`;
+    assert.deepEqual(parseRegradeArgs(['--all', '--include-corrected']).includeCorrected, true);
+    assert.throws(
+      () => parseRegradeArgs(['--all', '--cancel', '--include-corrected']),
+      /--include-corrected/,
+    );
   });
 
   test('cti-server regrade prints what it queued; usage errors exit 2', () => {

@@ -16,7 +16,13 @@ const USAGE = COMMAND_USAGE.regrade;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Selection = Exclude<RegradeSelection, { calibrationId: string }>;
-type Parsed = { selection: Selection; modelVersion: string | null; dryRun: boolean; cancel: boolean };
+type Parsed = {
+  selection: Selection;
+  modelVersion: string | null;
+  dryRun: boolean;
+  cancel: boolean;
+  includeCorrected: boolean;
+};
 
 /** Parses and checks the arguments; throws UsageError with the problem. */
 export function parseRegradeArgs(args: string[]): Parsed {
@@ -28,6 +34,7 @@ export function parseRegradeArgs(args: string[]): Parsed {
     'model-version': { type: 'string' },
     'dry-run': { type: 'boolean' },
     cancel: { type: 'boolean' },
+    'include-corrected': { type: 'boolean' },
   });
   const scan = values.scan as string | undefined;
   const device = values.device as string | undefined;
@@ -39,17 +46,20 @@ export function parseRegradeArgs(args: string[]): Parsed {
   }
   const dryRun = values['dry-run'] === true;
   const cancel = values.cancel === true;
+  const includeCorrected = values['include-corrected'] === true;
+  if (cancel && includeCorrected)
+    throw new UsageError('--include-corrected is for queueing, not with --cancel');
   if (scan !== undefined) {
     if (device !== undefined || sinceText !== undefined || all)
       throw new UsageError('--scan cannot be combined with --device, --since or --all');
     if (!UUID.test(scan))
       throw new UsageError(`--scan ${JSON.stringify(scan)} is not a scan uuid (scans.id)`);
-    return { selection: { scanId: scan.toLowerCase() }, modelVersion, dryRun, cancel };
+    return { selection: { scanId: scan.toLowerCase() }, modelVersion, dryRun, cancel, includeCorrected };
   }
   if (all) {
     if (device !== undefined || sinceText !== undefined)
       throw new UsageError('--all cannot be combined with --device or --since');
-    return { selection: { all: true }, modelVersion, dryRun, cancel };
+    return { selection: { all: true }, modelVersion, dryRun, cancel, includeCorrected };
   }
   if (device === undefined && sinceText === undefined) {
     throw new UsageError('say which scans: --scan <uuid>, --device <code>, --since <date>, or --all');
@@ -61,6 +71,7 @@ export function parseRegradeArgs(args: string[]): Parsed {
     modelVersion,
     dryRun,
     cancel,
+    includeCorrected,
   };
 }
 
@@ -91,9 +102,15 @@ export async function runRegrade(sql: Sql, parsed: Parsed, env: RegradeEnvironme
   }
   const pin = parsed.modelVersion ? ` (model version ${parsed.modelVersion} only)` : '';
   const verb = parsed.dryRun ? 'would queue' : 'queued';
-  const queued = parsed.dryRun ? summary.matched - summary.alreadyPending : summary.enqueued;
+  const queued = parsed.dryRun
+    ? summary.matched - summary.keptCorrected - summary.alreadyPending
+    : summary.enqueued;
+  const kept =
+    summary.keptCorrected > 0
+      ? `; ${summary.keptCorrected} corrected by hand left as they are (--include-corrected regrades them too)`
+      : '';
   return [
-    `${verb} ${queued} regrade job(s)${pin} for ${summary.matched} matching scan(s); ${summary.alreadyPending} already had a job waiting or running`,
+    `${verb} ${queued} regrade job(s)${pin} for ${summary.matched} matching scan(s); ${summary.alreadyPending} already had a job waiting or running${kept}`,
     JSON.stringify({ ...summary, dry_run: parsed.dryRun, model_version: parsed.modelVersion }),
   ];
 }

@@ -21,6 +21,12 @@ export type RegradeOptions = {
    * undefined: no limit (the command line).
    */
   maxJobs?: number;
+  /**
+   * Also regrade scans whose latest result is a correction made by hand (`created_by` set): the model's
+   * new result would then be the latest and replace the person's outline in lists, reports and exports.
+   * Default false: they are left as they are and counted in `keptCorrected`.
+   */
+  includeCorrected?: boolean;
 };
 
 /** More jobs than the caller's maxJobs would be queued: nothing was. */
@@ -42,13 +48,16 @@ export type RegradeSummary = {
   enqueued: number;
   /** Scans skipped because a job for them is already queued or running. */
   alreadyPending: number;
+  /** Scans skipped because their latest result is a correction made by hand (see includeCorrected). */
+  keptCorrected: number;
   /** Selected device codes that do not exist (a typo should not look like "nothing to do"). */
   unknownDevice: boolean;
 };
 
 /**
  * Queues a `regrade` job for every selected scan that has no job waiting or running (the partial
- * unique index allows one per scan), in one transaction that also wakes the workers. A regrade adds a
+ * unique index allows one per scan) and whose latest result is not a correction made by hand (unless
+ * includeCorrected), in one transaction that also wakes the workers. A regrade adds a
  * new grading_results row when it runs and never deletes history; the latest result per scan (spec
  * §7: newest created_at, ties by id) is the new one.
  *
@@ -69,12 +78,18 @@ export async function queueRegrades(tx: TransactionSql, options: RegradeOptions)
     deviceCode !== null && (await tx`SELECT 1 FROM devices WHERE device_code = ${deviceCode}`).length === 0;
   if (maxJobs !== undefined && !options.dryRun) {
     const probe = await runQuery(tx, { ...options, dryRun: true });
-    const jobs = probe.matched - probe.pending;
+    const jobs = probe.matched - probe.corrected - probe.pending;
     if (jobs > maxJobs) throw new TooManyRegradesError(jobs, maxJobs);
   }
   const row = await runQuery(tx, options);
   if (row.enqueued > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
-  return { matched: row.matched, enqueued: row.enqueued, alreadyPending: row.pending, unknownDevice };
+  return {
+    matched: row.matched,
+    enqueued: row.enqueued,
+    alreadyPending: row.pending,
+    keptCorrected: row.corrected,
+    unknownDevice,
+  };
 }
 
 /** The selected scans' ids, as a query (scans `s` of devices `d`); also what `regrade --cancel` selects. */
@@ -110,23 +125,37 @@ function calibrationScans(tx: TransactionSql, calibrationId: string) {
           AND (n.image_width IS NULL OR (n.image_width = c.image_width AND n.image_height = c.image_height)))`;
 }
 
+type QueryCounts = { matched: number; corrected: number; pending: number; enqueued: number };
+
 async function runQuery(
   tx: TransactionSql,
-  { selection, modelVersion, dryRun = false }: RegradeOptions,
-): Promise<{ matched: number; pending: number; enqueued: number }> {
-  const [row] = await tx<{ matched: number; pending: number; enqueued: number }[]>`
+  { selection, modelVersion, dryRun = false, includeCorrected = false }: RegradeOptions,
+): Promise<QueryCounts> {
+  // Scans whose latest result (scans.latest_grading_id, migration 0010) someone corrected by hand.
+  const [row] = await tx<QueryCounts[]>`
     WITH selected AS (${selectedScans(tx, selection)}),
-    pending AS (
-      SELECT DISTINCT j.scan_id FROM grading_jobs j JOIN selected ON selected.id = j.scan_id
+    corrected AS (
+      SELECT s.id FROM selected JOIN scans s ON s.id = selected.id
+        JOIN grading_results g ON g.id = s.latest_grading_id
+       WHERE NOT ${includeCorrected} AND g.created_by IS NOT NULL
+    ), eligible AS (
+      SELECT id FROM selected WHERE id NOT IN (SELECT id FROM corrected)
+    ), pending AS (
+      SELECT DISTINCT j.scan_id FROM grading_jobs j JOIN eligible ON eligible.id = j.scan_id
       WHERE j.status IN ('queued', 'running')
     ), inserted AS (
       INSERT INTO grading_jobs (scan_id, reason, model_version)
-      SELECT id, 'regrade', ${modelVersion}::text FROM selected
+      SELECT id, 'regrade', ${modelVersion}::text FROM eligible
       WHERE NOT ${dryRun} AND id NOT IN (SELECT scan_id FROM pending)
       ON CONFLICT (scan_id) WHERE status IN ('queued', 'running') DO NOTHING
       RETURNING id
     )
-    SELECT (SELECT count(*) FROM selected)::int AS matched, (SELECT count(*) FROM pending)::int AS pending,
-           (SELECT count(*) FROM inserted)::int AS enqueued`;
-  return { matched: row?.matched ?? 0, pending: row?.pending ?? 0, enqueued: row?.enqueued ?? 0 };
+    SELECT (SELECT count(*) FROM selected)::int AS matched, (SELECT count(*) FROM corrected)::int AS corrected,
+           (SELECT count(*) FROM pending)::int AS pending, (SELECT count(*) FROM inserted)::int AS enqueued`;
+  return {
+    matched: row?.matched ?? 0,
+    corrected: row?.corrected ?? 0,
+    pending: row?.pending ?? 0,
+    enqueued: row?.enqueued ?? 0,
+  };
 }

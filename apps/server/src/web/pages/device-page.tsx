@@ -329,12 +329,17 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const admin = isAdmin(principal);
     // After "Set calibration" with the regrade ticked: how many jobs it queued (digits only, shown as a number).
     const queued = c.req.query('done') === 'calibration-set-regraded' ? c.req.query('queued') : undefined;
+    const kept = Number(/^\d{1,9}$/.test(c.req.query('kept') ?? '') ? c.req.query('kept') : 0);
+    const keptText =
+      kept > 0
+        ? ` ${kept} scan${kept === 1 ? '' : 's'} corrected by hand ${kept === 1 ? 'was' : 'were'} left as ${kept === 1 ? 'it is' : 'they are'} (the model would replace the correction; ${kept === 1 ? 'its' : 'their'} figures keep the spacing of the correction — correct again to use the new one).`
+        : '';
     const flash =
       queued !== undefined && /^\d{1,9}$/.test(queued)
         ? [
             {
               kind: 'success' as const,
-              text: `${Number(queued)} regrade job${Number(queued) === 1 ? '' : 's'} queued for the scans it applies to (a scan that already had one waiting or running is not queued twice).`,
+              text: `${Number(queued)} regrade job${Number(queued) === 1 ? '' : 's'} queued for the scans it applies to (a scan that already had one waiting or running is not queued twice).${keptText}`,
             },
           ]
         : [];
@@ -544,7 +549,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     if (!done.value?.regrade) return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
     return redirectDone(
       c,
-      `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}`,
+      `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}&kept=${done.value.regrade.keptCorrected}`,
       'calibration-set-regraded',
     );
   });

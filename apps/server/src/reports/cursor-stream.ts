@@ -34,9 +34,6 @@ type Transaction<T> = {
   lost: () => unknown;
 };
 
-/** One FETCH's rows as text: `rows` = how many the database sent (fewer than a batch: the last one). */
-type Batch = { rows: number; text: ReturnType<typeof utf8Chunk> };
-
 /**
  * A response body streamed from a database cursor, so memory stays flat whatever the number of rows.
  *
@@ -48,9 +45,11 @@ type Batch = { rows: number; text: ReturnType<typeof utf8Chunk> };
  * away (`cancel`) the transaction ends and its connection goes back to the pool.
  *
  * Each row is turned into its line and UTF-8 bytes as soon as postgres.js has parsed it (`forEach`),
- * one chunk per batch: a batch's rows are never held together. Holding them (the array a FETCH resolves
- * with) made V8 promote most of each young-generation collection and grow its heap by ~150 MB on a
- * fresh server's first 100,000-row export (utf8-chunk.ts).
+ * into one buffer reused for every batch; a pull hands out a copy, one chunk per batch. A batch's rows
+ * are never held together, and a chunk lives only from its pull until the socket took it: holding the
+ * rows (the array a FETCH resolves with) made V8 promote most of each young-generation collection, and a
+ * chunk filled in advance was promoted too (utf8-chunk.ts) — a fresh server grew by ~190 MB on its
+ * first 100,000-row export.
  *
  * The first batch is read before this resolves: a failure there (database unavailable, a bad query, a
  * row `line` throws on) rejects, so the route can still answer with a JSON error. A failure later —
@@ -68,11 +67,9 @@ export async function cursorStream<T extends Row>(
   const tx = await openCursor(sql, query, size, onClose);
   let index = 0;
   let stopped = false;
-  let estimate = 64 * 1024;
-  /** FETCHes the next batch and writes its lines (after `before`, e.g. the head) into one chunk. */
-  const read = async (before = ''): Promise<Batch> => {
-    const text = utf8Chunk(estimate);
-    text.write(before);
+  const text = utf8Chunk(64 * 1024);
+  /** FETCHes the next batch and writes its lines into `text`; resolves with the number of rows. */
+  const read = async (): Promise<number> => {
     let failure: { err: unknown } | undefined;
     const rows = await tx.fetch((row) => {
       if (failure || stopped) return;
@@ -83,12 +80,12 @@ export async function cursorStream<T extends Row>(
       }
     });
     if (failure) throw failure.err;
-    estimate = Math.max(estimate, text.length + text.length / 8);
-    return { rows, text };
+    return rows;
   };
-  let first: Batch | undefined;
+  let first: number | undefined;
   try {
-    first = await read(head);
+    text.write(head);
+    first = await read();
   } catch (err) {
     tx.end(false, err);
     throw err;
@@ -97,7 +94,7 @@ export async function cursorStream<T extends Row>(
   // formats it) while the client takes the previous one (at most two batches' text in memory). The
   // transaction can only end once that answer is in (one connection, one query at a time), and no
   // FETCH is sent after it ended.
-  let pending: Promise<Batch> | undefined;
+  let pending: Promise<number> | undefined;
   const prefetch = () => {
     if (stopped) return;
     const lost = tx.lost();
@@ -112,20 +109,22 @@ export async function cursorStream<T extends Row>(
     {
       async pull(controller) {
         try {
-          const batch: Batch = first ?? (await (pending ?? Promise.reject(new Error('no batch pending'))));
+          const rows: number = first ?? (await (pending ?? Promise.reject(new Error('no batch pending'))));
           first = undefined;
           pending = undefined;
           if (stopped) return;
-          if (batch.rows === size) prefetch();
-          else {
+          if (rows < size) {
             // A short batch is the last one: no FETCH is needed to learn it.
             stop(true);
-            batch.text.write(tail);
-            controller.enqueue(batch.text.bytes());
+            text.write(tail);
+            controller.enqueue(text.take());
             controller.close();
             return;
           }
-          controller.enqueue(batch.text.bytes());
+          // Taken before the next batch is written into the same buffer.
+          const chunk = text.take();
+          prefetch();
+          controller.enqueue(chunk);
         } catch (err) {
           if (stopped) return;
           stop(false, err);

@@ -229,6 +229,34 @@ describe('cursorStream against Postgres', () => {
     );
   });
 
+  test('a row its line cannot be made of fails like the database would: before the first byte a rejection, later a broken stream', async () => {
+    const query = (db: Parameters<Parameters<typeof cursorStream>[1]>[0]) =>
+      db<{ g: number }[]>`SELECT g FROM generate_series(1, 3000) g`;
+    const line = (bad: number) => (r: { g: number }) => {
+      if (r.g === bad) throw new Error(`row ${bad} cannot be written`);
+      return `${r.g}\n`;
+    };
+    await assert.rejects(
+      cursorStream(ctx.db.sql, query, { batchSize: 1000, line: line(5) }),
+      /row 5 cannot be written/,
+    );
+    const errors: unknown[] = [];
+    const stream = await cursorStream(ctx.db.sql, query, {
+      batchSize: 1000,
+      line: line(1500),
+      onError: (e) => errors.push(e),
+    });
+    const reader = stream.getReader();
+    const first = await reader.read();
+    assert.equal(new TextDecoder().decode(first.value).split('\n').length - 1, 1000);
+    await assert.rejects(reader.read(), /row 1500 cannot be written/);
+    assert.match(String(errors[0]), /row 1500/);
+    await waitFor(
+      'the failed streams to end their transactions',
+      async () => (await exportBackends()).length === 0,
+    );
+  });
+
   test("a batch's rows are never alive together: each becomes text as soon as it is parsed", async () => {
     // Holding a FETCH's 1,000 rows (postgres.js's result array) while they were parsed made V8 promote
     // most of every young collection: a fresh server's first 100,000-row export grew by ~190 MB.

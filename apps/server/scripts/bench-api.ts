@@ -5,8 +5,9 @@
 // BENCH_CONCURRENCY (50) concurrent clients, p50/p95/p99 of: the scans list (first page; a page 10,000
 // rows deep reached by walking the cursor) for a farmer, a technician (10 farms) and an admin; scan
 // detail (with presigned URLs); farm reports (30 days, the whole year) and the printable day report;
-// then streamed CSV/GeoJSON exports of BENCH_EXPORT_ROWS (100000,1000000) rows, one at a time: time,
-// first byte and the server's peak RSS growth (bench-reports.ts). Beside wall-clock latency (noisy on a shared 2-core machine) it prints
+// then streamed CSV/GeoJSON exports of BENCH_EXPORT_ROWS (100000,1000000) rows, one at a time, each on a
+// freshly started server (its first download, then a second): time, first byte and the server's peak
+// RSS growth (bench-reports.ts). Beside wall-clock latency (noisy on a shared 2-core machine) it prints
 // the load average, server and Postgres CPU per request, and Postgres execution time from EXPLAIN
 // ANALYZE of the same SQL — the load-robust figures.
 // BENCH_DATABASE_URL: seed (once) and keep this database, migrated to the latest on every run; default: a throw-away test database.
@@ -14,8 +15,9 @@
 // 10 s × rate)). BENCH_RATE (50,100,200): the paced rates, requests/s of all clients together ('' =
 // closed loop only). New scenarios: add to `scenarios` below.
 // BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
-// BENCH_SERVER_NODE_FLAGS: node flags for the spawned server, e.g. the image's ENTRYPOINT ones
-// ("--initial-old-space-size=64 --max-semi-space-size=4"); default none. Each scenario's line also
+// The server runs as the container runs it: `dist/main.js serve` (built by `pnpm bench:api`) with
+// BENCH_SERVER_NODE_FLAGS, default none as the image's ENTRYPOINT gives `serve` (e.g. the worker's
+// "--initial-old-space-size=64 --max-semi-space-size=4" to compare). Each scenario's line also
 // prints how busy the server process was (CPU cores: near 1.0, its one JavaScript thread is the limit),
 // its GC pauses per request (from its /metrics) and its resident memory now and at peak.
 import { Agent, request } from 'node:http';
@@ -32,6 +34,7 @@ import { BENCH_PASSWORD, FARMS_PER_TECHNICIAN, seedBench, TECHNICIANS } from './
 import { asPrincipal as principal, serviceBreakdown } from './bench-breakdown.ts';
 import { cpuPerOp, cpuSnapshot, gcPerOp, gcSnapshot } from './bench-cpu.ts';
 import {
+  type ExportResult,
   explainReports,
   fromForRows,
   measureExport,
@@ -40,7 +43,7 @@ import {
   statusMiB,
 } from './bench-reports.ts';
 import { type BenchServer, spawnServer } from './bench-server.ts';
-import { printVerdict, type RunResult } from './bench-verdict.ts';
+import { printExportVerdict, printVerdict, type RunResult } from './bench-verdict.ts';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 1_000_000);
 const FARMS = Number(process.env.BENCH_FARMS ?? 200);
@@ -65,7 +68,10 @@ const load = () =>
 
 type Server = BenchServer;
 
-/** BENCH_SERVER_NODE_FLAGS: node flags for the server, e.g. the image's ENTRYPOINT ones ('' = none). */
+/**
+ * BENCH_SERVER_NODE_FLAGS: node flags for the server; default none, as the image's ENTRYPOINT starts
+ * `serve` (infra/docker/Dockerfile; apps/server/README.md "Serve's V8 flags").
+ */
 const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 const startServer = (url: string) =>
@@ -81,7 +87,8 @@ const startServer = (url: string) =>
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench-secret',
     },
-    { nodeFlags: SERVER_NODE_FLAGS },
+    // As the container runs it: the compiled server (`pnpm bench:api` builds it), `serve`, these flags.
+    { nodeFlags: SERVER_NODE_FLAGS, dist: true },
   );
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -317,23 +324,36 @@ async function main() {
         results.push(await run(sql, server, s));
         for (const rate of s.rates ?? RATES) results.push(await run(sql, server, s, rate));
       }
+      const exports: ExportResult[] = [];
       if (wanted('export')) {
-        console.log('Streamed exports (admin, newest N scans), one at a time:');
+        console.log(
+          'Streamed exports (admin, newest N scans), one at a time, each file on a freshly started server: its first download (cold), then the same again (warm):',
+        );
         for (const [i, rows] of EXPORT_ROWS.entries()) {
           const from = encodeURIComponent(await fromForRows(sql, rows));
-          await measureExport(sql, server, {
-            label: `CSV export, ${rows} rows`,
-            path: `/api/v1/exports/scans.csv?from=${from}`,
-            cookie: admins[0]!,
-            headerLines: 1,
-          });
-          if (i === 0)
-            await measureExport(sql, server, {
-              label: `GeoJSON export, ${rows} rows`,
-              path: `/api/v1/exports/scans.geojson?from=${from}`,
-              cookie: admins[0]!,
-              headerLines: 2,
-            });
+          const files = [{ format: 'CSV', ext: 'csv', headerLines: 1 }];
+          if (i === 0) files.push({ format: 'GeoJSON', ext: 'geojson', headerLines: 2 });
+          for (const { format, ext, headerLines } of files) {
+            // A server that has served nothing yet: the first export after a (re)start is the one that
+            // grows the process (V8's young generation becomes resident at the first large burst of
+            // allocation); the target applies to it.
+            const fresh = await startServer(url);
+            try {
+              const cookie = await signIn(fresh.port, 'admin@bench.example');
+              for (const state of ['cold', 'warm'] as const) {
+                exports.push(
+                  await measureExport(sql, fresh, {
+                    label: `${format} export, ${rows} rows, ${state}`,
+                    path: `/api/v1/exports/scans.${ext}?from=${from}`,
+                    cookie,
+                    headerLines,
+                  }),
+                );
+              }
+            } finally {
+              await fresh.stop();
+            }
+          }
         }
       }
       const adminP = principal('00000000-0000-0000-0000-000000000000', ['admin']);
@@ -367,6 +387,7 @@ async function main() {
         await explainReportSql();
         await breakdown();
         printVerdict(results, { clients: CONCURRENCY });
+        printExportVerdict(exports);
         console.log(`load at the end ${load()}`);
         return;
       }
@@ -442,6 +463,7 @@ async function main() {
       );
       await breakdown();
       printVerdict(results, { clients: CONCURRENCY });
+      printExportVerdict(exports);
       console.log(`technicians: ${TECHNICIANS} × ${FARMS_PER_TECHNICIAN} farms; load at the end ${load()}`);
     } finally {
       agent.destroy();

@@ -80,11 +80,20 @@ export function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  * watched: VmRSS sampled every 10 ms and the kernel's peak (VmHWM, reset before the request by writing 5
  * to /proc/<pid>/clear_refs). Growth = peak − resident before the request.
  */
+/** One export's figures, for the closing verdict. */
+export type ExportResult = {
+  label: string;
+  status: number;
+  rows: number;
+  seconds: number;
+  growthMiB: number;
+};
+
 export async function measureExport(
   admin: Sql,
   server: BenchServer,
   { label, path, cookie, headerLines }: { label: string; path: string; cookie: string; headerLines: number },
-) {
+): Promise<ExportResult> {
   writeFileSync(`/proc/${server.pid}/clear_refs`, '5');
   const before = statusMiB(server.pid, 'VmRSS');
   let sampled = before;
@@ -120,6 +129,7 @@ export async function measureExport(
       `server RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB (growth ${(peak - before).toFixed(1)} MiB) | ` +
       `CPU server ${(used.server / 1000).toFixed(2)} s, pg ${(used.postgres / 1000).toFixed(2)} s | load ${load()}`,
   );
+  return { label, status, rows, seconds, growthMiB: peak - before };
 }
 
 /** The `from` that selects the newest `rows` scans (the export filter for "N rows"). */

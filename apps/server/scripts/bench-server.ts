@@ -1,28 +1,37 @@
 // The real `cti-server` for benchmarks: spawned from source on a free port, stopped with SIGTERM.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { type Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 
 export type BenchServer = { port: number; pid: number; stop: () => Promise<void> };
 
+const DIST_MAIN = new URL('../dist/main.js', import.meta.url).pathname;
+
 /**
  * Spawns `cti-server serve` with `env` added to this process's environment (LOG_LEVEL info: the port
  * is read from the 'listening' line) and `nodeFlags` (V8 flags, e.g. the image's ENTRYPOINT ones)
- * before the script.
+ * before the script. `dist: true` runs the compiled `dist/main.js serve` as the container does (build
+ * the server first); otherwise the sources, through the .tsx load hook — whose type stripping and
+ * module loading cost memory and start-up time production does not pay.
  */
 export async function spawnServer(
   env: Record<string, string>,
-  { nodeFlags = [] }: { nodeFlags?: readonly string[] } = {},
+  { nodeFlags = [], dist = false }: { nodeFlags?: readonly string[]; dist?: boolean } = {},
 ): Promise<BenchServer> {
+  if (dist && !existsSync(DIST_MAIN))
+    throw new Error(`${DIST_MAIN} is missing: build the server first (pnpm --filter @cti/server build)`);
   const child = spawn(
     process.execPath,
-    // The .tsx load hook: the server's pages run from source too.
-    [
-      ...nodeFlags,
-      '--import',
-      new URL('./register-jsx.ts', import.meta.url).pathname,
-      new URL('../src/main.ts', import.meta.url).pathname,
-    ],
+    dist
+      ? [...nodeFlags, DIST_MAIN, 'serve']
+      : [
+          ...nodeFlags,
+          // The .tsx load hook: the server's pages run from source too.
+          '--import',
+          new URL('./register-jsx.ts', import.meta.url).pathname,
+          new URL('../src/main.ts', import.meta.url).pathname,
+        ],
     {
       env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -35,6 +35,30 @@ export function closedLoopFloorMs(cpuMsPerRequest: number, clients: number, core
   return (clients * cpuMsPerRequest) / cores;
 }
 
+/** Issue 12's export target: 100,000 rows in ≤ 3 s with the server's RSS growing ≤ 50 MB. */
+export const EXPORT_TARGET = { rows: 100_000, seconds: 3, growthMB: 50 };
+
+/**
+ * The exports beside their target. The cold figure — a freshly started server's first export — is the
+ * one the target applies to: a warm server has already grown its heap, and grows no more.
+ */
+export function printExportVerdict(
+  exports: readonly { label: string; status: number; rows: number; seconds: number; growthMiB: number }[],
+) {
+  if (exports.length === 0) return;
+  const { seconds, growthMB } = EXPORT_TARGET;
+  console.log(
+    `\nExports (target: ${EXPORT_TARGET.rows} rows in ≤ ${seconds} s, server RSS growth ≤ ${growthMB} MB)`,
+  );
+  for (const e of exports) {
+    const mb = (e.growthMiB * 2 ** 20) / 1e6;
+    const met = e.status === 200 && e.seconds <= (seconds * e.rows) / EXPORT_TARGET.rows && mb <= growthMB;
+    console.log(
+      `${e.label.padEnd(42)} ${e.seconds.toFixed(2).padStart(6)} s  RSS +${mb.toFixed(1).padStart(5)} MB  ${met ? 'MET' : 'NOT MET'}`,
+    );
+  }
+}
+
 export function printVerdict(results: readonly RunResult[], { clients }: { clients: number }) {
   const cores = availableParallelism();
   console.log(

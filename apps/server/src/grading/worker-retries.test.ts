@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { ImageInputError } from '@cti/models';
+import { createLogger } from '@cti/runtime';
+import { createGradingWorker } from './grading-worker.ts';
 import { createGradingRig, type GradingRig, phantomPng } from './test-grading-rig.ts';
+import { createWorkerMetrics } from './worker-metrics.ts';
 
 // A failure that is neither permanent nor an outage (the image object is gone from the store, which
 // an eventually consistent store may fix) is retried with backoff, each attempt counted, until
@@ -75,4 +79,62 @@ test('a job whose lease runs out on its last attempt fails for good: lease_expir
   assert.match(metrics, /cti_grading_lease_expiries_total 1\b/);
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exit, 0);
+});
+
+test('the model refusing its input fails the job at once as model_refused, with the reason, never retried as internal_error', async () => {
+  const { scanId } = await rig.ingest({ image: await phantomPng(35, { width: 320, height: 240 }) });
+  // The models' own input check (ImageInputError) refusing what the worker's checks let through — a
+  // model with a stricter input contract than the worker's. The grader is the one thing stood in for:
+  // the database, the store and the worker are real.
+  let calls = 0;
+  const grader = {
+    modelName: 'ribeye-seg',
+    modelVersion: '0.0.0-refusing',
+    inferenceSha256: '0'.repeat(64),
+    async grade(): Promise<never> {
+      calls++;
+      throw new ImageInputError('gray image is 320×240: under the 384 px this model reads');
+    },
+    async close() {},
+  };
+  const metrics = createWorkerMetrics({ defaults: false });
+  const worker = createGradingWorker({
+    sql: rig.db.sql,
+    s3: rig.s3.client,
+    grader,
+    config: {
+      workerId: 'w-refusal',
+      concurrency: 1,
+      leaseSeconds: 10,
+      maxAttempts: 5,
+      retryBaseMs: 50,
+      retryCapMs: 100,
+      pollMs: 100,
+      jobTimeoutSeconds: 30,
+      s3Buckets: [rig.s3.bucket],
+    },
+    log: createLogger({ name: 'test-worker', level: 'silent' }),
+    metrics,
+  });
+  await worker.start();
+  try {
+    await rig.waitForStatus(scanId, 'error', 30_000);
+  } finally {
+    await worker.stop({ graceMs: 5000 });
+  }
+  const [job] = await rig.db.sql`
+    SELECT status, attempts, last_error_code, last_error FROM grading_jobs WHERE scan_id = ${scanId}`;
+  assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 1, 'model_refused']);
+  assert.equal(calls, 1, 'graded once: a refusal is not retried');
+  assert.match(
+    job!.last_error,
+    /^the model refused s3:\/\/\S+\/image\.png: gray image is 320×240: under the 384 px this model reads$/,
+  );
+  const [event] = await rig.db.sql`
+    SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'grading_failed'`;
+  assert.equal(event!.meta.reason, 'model_refused');
+  const told = await rig.db.sql<{ user_id: string }[]>`
+    SELECT user_id FROM notifications WHERE type = 'grading_failed' AND payload->>'scan_id' = ${scanId}`;
+  assert.deepEqual(told.map((n) => n.user_id).sort(), [rig.users.admin, rig.users.technician].sort());
+  assert.match(await metrics.registry.metrics(), /cti_grading_failures_total\{code="model_refused"\} 1\b/);
 });

@@ -22,6 +22,7 @@ export type GradingWorkerOptions = {
     | 'maxAttempts'
     | 'retryBaseMs'
     | 'retryCapMs'
+    | 'outageAllowanceSeconds'
     | 'pollMs'
     | 'jobTimeoutSeconds'
     | 's3Buckets'
@@ -65,8 +66,9 @@ const INFRA_BACKOFF = { baseMs: 250, capMs: 15_000 };
  * outcome. Idle slots sleep until a NOTIFY on GRADING_JOBS_CHANNEL (LISTEN, re-subscribed on every
  * reconnect) or the poll interval. A heartbeat keeps each job's lease; a reaper puts expired leases
  * back in the queue. Failures: permanent → failed at once; S3/database unavailable → requeued
- * without counting the attempt while the slot backs off; anything else → retried with capped,
- * full-jitter backoff until max attempts.
+ * without counting the attempt while the slot backs off, within the outage allowance of the job's
+ * first such failure (then failed); anything else → retried with capped, full-jitter backoff until
+ * max attempts.
  *
  * @example const worker = createGradingWorker({ sql, s3, grader, config, log, metrics }); await worker.start();
  */
@@ -123,13 +125,25 @@ export function createGradingWorker({
   let outages = 0;
   const outagePause = () => Math.max(100, backoffDelay(outages, INFRA_BACKOFF));
 
-  async function recordFailure(job: ClaimedJob, err: GradingError): Promise<void> {
-    metrics.failures.inc({ code: err.code });
-    if (err.infrastructure) {
-      metrics.infrastructureErrors.inc({ code: err.code });
-      outages++;
-      const delayMs = outagePause();
-      await queue.retryLater(job, { code: err.code, message: err.message, delayMs, refund: true });
+  async function failForGood(job: ClaimedJob, code: GradingError['code'], message: string): Promise<void> {
+    if (await writeGradingFailure(sql, { job, code, message, workerId: config.workerId })) {
+      metrics.jobs.inc({ outcome: 'failed' });
+      log.warn({ jobId: job.id, scanId: job.scanId, code, err: message }, 'grading failed for good');
+    }
+  }
+
+  async function recordOutage(job: ClaimedJob, err: GradingError): Promise<void> {
+    metrics.infrastructureErrors.inc({ code: err.code });
+    outages++;
+    const delayMs = outagePause();
+    const allowance = config.outageAllowanceSeconds;
+    const requeued = await queue.retryLater(job, {
+      code: err.code,
+      message: err.message,
+      delayMs,
+      outageAllowanceSeconds: allowance,
+    });
+    if (requeued) {
       metrics.jobs.inc({ outcome: 'retried' });
       log.warn(
         { jobId: job.id, code: err.code, err: err.message, delayMs },
@@ -137,18 +151,24 @@ export function createGradingWorker({
       );
       return;
     }
+    // Past the allowance (or no longer ours, which the failure's own "still mine" check finds too): an
+    // answer that has not changed for that long is taken as this job's, not a passing outage.
+    const since = job.outageSince ? ` since ${job.outageSince.toISOString()}` : '';
+    await failForGood(
+      job,
+      err.code,
+      `${err.message}; S3 or the database unavailable for this job${since}, longer than CTI_GRADING_OUTAGE_ALLOWANCE_S (${allowance} s)`,
+    );
+  }
+
+  async function recordFailure(job: ClaimedJob, err: GradingError): Promise<void> {
+    metrics.failures.inc({ code: err.code });
+    if (err.infrastructure) return recordOutage(job, err);
     if (err.permanent || job.attempts >= job.maxAttempts) {
       const message = err.permanent
         ? err.message
         : `${err.message} (attempt ${job.attempts} of ${job.maxAttempts})`;
-      if (await writeGradingFailure(sql, { job, code: err.code, message, workerId: config.workerId })) {
-        metrics.jobs.inc({ outcome: 'failed' });
-        log.warn(
-          { jobId: job.id, scanId: job.scanId, code: err.code, err: message },
-          'grading failed for good',
-        );
-      }
-      return;
+      return failForGood(job, err.code, message);
     }
     const delayMs = Math.max(
       config.retryBaseMs / 2,

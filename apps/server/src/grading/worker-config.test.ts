@@ -55,6 +55,20 @@ test('CTI_GRADING_RETRY_CAP_MS under half of CTI_GRADING_RETRY_BASE_MS is refuse
   );
 });
 
+test('CTI_GRADING_OUTAGE_ALLOWANCE_S: 6 h by default, whole seconds from 1 s to 7 days', () => {
+  assert.equal(loadWorkerConfig(minimal).outageAllowanceSeconds, 21_600);
+  assert.equal(
+    loadWorkerConfig({ ...minimal, CTI_GRADING_OUTAGE_ALLOWANCE_S: '30' }).outageAllowanceSeconds,
+    30,
+  );
+  for (const bad of ['0', '604801', '1.5', 'forever'])
+    assert.throws(
+      () => loadWorkerConfig({ ...minimal, CTI_GRADING_OUTAGE_ALLOWANCE_S: bad }),
+      (err: unknown) => err instanceof ConfigError && err.setting === 'CTI_GRADING_OUTAGE_ALLOWANCE_S',
+      bad,
+    );
+});
+
 test('bad settings are named', () => {
   const cases: [Record<string, string | undefined>, string][] = [
     [{ DATABASE_URL: undefined }, 'DATABASE_URL'],

@@ -17,6 +17,11 @@ export type WorkerConfig = {
   /** First retry delay and cap of the capped, full-jitter backoff between a job's attempts. */
   retryBaseMs: number;
   retryCapMs: number;
+  /**
+   * S3/database outages do not count against a job's attempts within this long of the job's first
+   * such failure (grading_jobs.outage_since); past it the job fails for good (ADR 0003 §4).
+   */
+  outageAllowanceSeconds: number;
   /** A job still running after this long is aborted and retried (a hung S3 call, a runaway image). */
   jobTimeoutSeconds: number;
   /** Safety net under LISTEN/NOTIFY: claim at least this often. */
@@ -105,6 +110,11 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     leaseSeconds,
     maxAttempts: integer(env, 'CTI_GRADING_MAX_ATTEMPTS', { fallback: 5, min: 1, max: 100 }),
     ...retryBackoff(env),
+    outageAllowanceSeconds: integer(env, 'CTI_GRADING_OUTAGE_ALLOWANCE_S', {
+      fallback: 6 * 3600,
+      min: 1,
+      max: 7 * 86_400,
+    }),
     jobTimeoutSeconds: integer(env, 'CTI_GRADING_JOB_TIMEOUT_S', { fallback: 120, min: 1, max: 3600 }),
     pollMs: integer(env, 'CTI_WORKER_POLL_MS', { fallback: 2000, min: 20, max: 600_000 }),
     modelsDir: optional(env, 'CTI_MODELS_DIR'),

@@ -182,31 +182,55 @@ export function createGradingWorker({
     );
   }
 
-  /** Renews the lease every third of it; aborts the job when the lease is lost or cannot be renewed in time. */
-  function keepLease(job: ClaimedJob, controller: AbortController): () => void {
+  /**
+   * Renews the lease every third of it, and gives the job up (aborts it) when the lease is lost or at
+   * 0.8 × lease after the last successful renewal was sent — a timer of its own, since a renewal stuck
+   * on a dead connection fails only after CTI_DB_REPLY_TIMEOUT_S, when the lease may have run out and
+   * another worker re-claimed the job (both would then PUT the same keys). `renewedAt`: when the claim
+   * that set the first lease was sent.
+   */
+  function keepLease(job: ClaimedJob, controller: AbortController, renewedAt: number): () => void {
     const leaseMs = config.leaseSeconds * 1000;
-    let renewedAt = Date.now();
+    const giveUpAfterMs = 0.8 * leaseMs;
+    const giveUp = () =>
+      controller.abort(
+        new LeaseLostError(
+          `lease of job ${job.id} could not be renewed within 80 % of CTI_GRADING_LEASE_S (${config.leaseSeconds} s)`,
+        ),
+      );
+    let lastRenewal = renewedAt;
+    let deadline = setTimeout(giveUp, Math.max(0, lastRenewal + giveUpAfterMs - Date.now()));
     const timer = setInterval(() => {
+      const sentAt = Date.now();
       queue.heartbeat(job).then(
         (mine) => {
-          if (mine) renewedAt = activity = Date.now();
-          else controller.abort(new LeaseLostError(`lease of job ${job.id} was lost`));
+          if (controller.signal.aborted) return;
+          if (!mine) {
+            controller.abort(new LeaseLostError(`lease of job ${job.id} was lost`));
+            return;
+          }
+          activity = Date.now();
+          // The row's lease runs from when Postgres ran the renewal: no earlier than it was sent.
+          if (sentAt <= lastRenewal) return;
+          lastRenewal = sentAt;
+          clearTimeout(deadline);
+          deadline = setTimeout(giveUp, Math.max(0, lastRenewal + giveUpAfterMs - Date.now()));
         },
-        () => {
-          // Database unreachable: keep trying; give the job up before the lease can run out.
-          if (Date.now() - renewedAt > 0.8 * leaseMs)
-            controller.abort(new LeaseLostError(`lease of job ${job.id} could not be renewed`));
-        },
+        // Database unreachable: the next renewal tries again; the deadline above gives the job up.
+        () => {},
       );
     }, leaseMs / 3);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+    };
   }
 
-  async function runJob(job: ClaimedJob): Promise<void> {
+  async function runJob(job: ClaimedJob, claimSentAt: number): Promise<void> {
     const controller = new AbortController();
     jobs.set(job.id, controller);
     metrics.inFlight.inc();
-    const stopLease = keepLease(job, controller);
+    const stopLease = keepLease(job, controller, claimSentAt);
     const deadline = setTimeout(
       () =>
         controller.abort(
@@ -258,6 +282,7 @@ export function createGradingWorker({
     while (!stopping) {
       activity = Date.now();
       let job: ClaimedJob | null;
+      const claimSentAt = Date.now();
       try {
         job = await queue.claim();
       } catch (err) {
@@ -272,7 +297,7 @@ export function createGradingWorker({
         await idle(config.pollMs);
         continue;
       }
-      await runJob(job);
+      await runJob(job, claimSentAt);
       // After an outage hit this job the slot pauses too, instead of claiming the next job at once.
       if (outages > 0 && !stopping) await pause(outagePause());
     }

@@ -183,13 +183,22 @@ export function createGradingWorker({
   }
 
   /**
-   * Renews the lease every third of it, and gives the job up (aborts it) when the lease is lost or at
-   * 0.8 × lease after the last successful renewal was sent — a timer of its own, since a renewal stuck
-   * on a dead connection fails only after CTI_DB_REPLY_TIMEOUT_S, when the lease may have run out and
-   * another worker re-claimed the job (both would then PUT the same keys). `renewedAt`: when the claim
-   * that set the first lease was sent.
+   * When a claim or renewal answered at `answeredAt` after being sent at `sentAt` can have set the
+   * lease, at the earliest: Postgres ran it after it was sent, but a statement can wait long for a
+   * connection (the pool reconnecting after an outage) and then run at once — counting from the send
+   * would give such a job up for nothing. So from 0.1 lease before the answer when that is later: the
+   * answer's way back is assumed shorter than that (milliseconds, not seconds).
    */
-  function keepLease(job: ClaimedJob, controller: AbortController, renewedAt: number): () => void {
+  const leaseStart = (sentAt: number, answeredAt: number) =>
+    Math.max(sentAt, answeredAt - 0.1 * config.leaseSeconds * 1000);
+
+  /**
+   * Renews the lease every third of it, and gives the job up (aborts it) when the lease is lost or at
+   * 0.8 × lease after the last successful renewal (leaseStart) — a timer of its own, since a renewal
+   * stuck on a dead connection fails only after CTI_DB_REPLY_TIMEOUT_S, when the lease may have run out
+   * and another worker re-claimed the job (both would then PUT the same keys).
+   */
+  function keepLease(job: ClaimedJob, controller: AbortController, claimedAt: number): () => void {
     const leaseMs = config.leaseSeconds * 1000;
     const giveUpAfterMs = 0.8 * leaseMs;
     const giveUp = () =>
@@ -198,7 +207,7 @@ export function createGradingWorker({
           `lease of job ${job.id} could not be renewed within 80 % of CTI_GRADING_LEASE_S (${config.leaseSeconds} s)`,
         ),
       );
-    let lastRenewal = renewedAt;
+    let lastRenewal = claimedAt;
     let deadline = setTimeout(giveUp, Math.max(0, lastRenewal + giveUpAfterMs - Date.now()));
     const timer = setInterval(() => {
       const sentAt = Date.now();
@@ -210,9 +219,9 @@ export function createGradingWorker({
             return;
           }
           activity = Date.now();
-          // The row's lease runs from when Postgres ran the renewal: no earlier than it was sent.
-          if (sentAt <= lastRenewal) return;
-          lastRenewal = sentAt;
+          const renewedAt = leaseStart(sentAt, activity);
+          if (renewedAt <= lastRenewal) return;
+          lastRenewal = renewedAt;
           clearTimeout(deadline);
           deadline = setTimeout(giveUp, Math.max(0, lastRenewal + giveUpAfterMs - Date.now()));
         },
@@ -226,11 +235,11 @@ export function createGradingWorker({
     };
   }
 
-  async function runJob(job: ClaimedJob, claimSentAt: number): Promise<void> {
+  async function runJob(job: ClaimedJob, claimedAt: number): Promise<void> {
     const controller = new AbortController();
     jobs.set(job.id, controller);
     metrics.inFlight.inc();
-    const stopLease = keepLease(job, controller, claimSentAt);
+    const stopLease = keepLease(job, controller, claimedAt);
     const deadline = setTimeout(
       () =>
         controller.abort(
@@ -297,7 +306,7 @@ export function createGradingWorker({
         await idle(config.pollMs);
         continue;
       }
-      await runJob(job, claimSentAt);
+      await runJob(job, leaseStart(claimSentAt, Date.now()));
       // After an outage hit this job the slot pauses too, instead of claiming the next job at once.
       if (outages > 0 && !stopping) await pause(outagePause());
     }

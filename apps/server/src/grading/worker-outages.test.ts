@@ -170,9 +170,10 @@ describe('outages', () => {
         // needs a new connection).
         CTI_DB_REPLY_TIMEOUT_S: '9',
         CTI_DB_CONNECT_TIMEOUT_S: '12',
-        // No claims polling meanwhile: a renewal queued behind a claim on a dead connection would fail
-        // with it, sooner (NOTIFY wakes the slots).
-        CTI_WORKER_POLL_MS: '60000',
+        // The LISTEN connection stays frozen after the thaw (idle, it owes nothing): polls find the job.
+        CTI_WORKER_POLL_MS: '1000',
+        // Its UNLISTEN at shutdown waits for the reply deadline (9 s), then sql.end's 5 s.
+        CTI_SHUTDOWN_TIMEOUT_MS: '30000',
       });
       workers.push(worker);
       await worker.waitForLog('worker started');
@@ -207,9 +208,9 @@ describe('outages', () => {
       const dropped = await worker.waitForLog('dropped a job whose lease was lost', 30_000);
       const early = held!.lease_expires_at.getTime() - Date.parse(String(dropped.time));
       // 0.8 of the lease after the last renewal was sent: 2 s before the row's lease runs out. Before
-      // the fix the job was dropped only when a renewal failed: 10/3 + 9 s after the last one, 2.3 s
-      // after the lease ran out, when another worker could have re-claimed it (never sooner than 9 s:
-      // 1 s before).
+      // the fix the job was dropped only when a renewal failed: up to 10/3 + 9 s after the last one, 2.3 s
+      // after the lease ran out, when another worker could have re-claimed it (never sooner than 9 s
+      // after a renewal sent once the path was dead: ≤ 1 s before it ran out).
       t.diagnostic(`given up ${early} ms before the lease ran out`);
       assert.ok(early >= 0.15 * leaseMs, `given up ${early} ms before its lease ran out`);
       assert.match(String(dropped.err), /could not be renewed within 80 % of CTI_GRADING_LEASE_S/);
@@ -217,15 +218,16 @@ describe('outages', () => {
       dbLink.thaw();
       s3Link.thaw();
       await rig.waitForStatus(scanId, 'graded', 90_000);
+      const logs = () => worker.lines.slice(-30).join('\n');
       const [job] = await rig.db.sql`SELECT status, attempts FROM grading_jobs WHERE scan_id = ${scanId}`;
       assert.deepEqual(
         [job!.status, job!.attempts],
         ['done', 2],
-        'the given-up attempt counts, as a lost lease does',
+        `the given-up attempt counts, as a lost lease does; the next one is not given up:\n${logs()}`,
       );
       assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 1);
       worker.child.kill('SIGTERM');
-      assert.equal(await worker.exit, 0);
+      assert.equal(await worker.exit, 0, `exit status; stderr: ${worker.stderr().slice(-2000)}\n${logs()}`);
     } finally {
       await dbLink.close();
       await s3Link.close();

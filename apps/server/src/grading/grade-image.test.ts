@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { exampleMeta } from '@cti/contracts/testing';
 import { decodeRaster, generatePhantom, type PhantomKind, type RasterImage, toGray } from '@cti/imaging';
 import { realScanVariants } from '@cti/models';
-import { createGrader, type Grader } from './grade-image.ts';
+import { createGrader, type Grader, GraderInputError } from './grade-image.ts';
 
 // The grader in-process (no database, no S3): decisions on the real reference scans and on the
 // phantom generator's negatives, pixel-spacing precedence, and the swappable view check.
@@ -125,7 +125,7 @@ describe('grading phantoms', () => {
     assert.ok(Math.abs(g.features.rea_cm2! / truth - 1) < 0.2, `${g.features.rea_cm2} vs ${truth}`);
   });
 
-  test('a sliver or an image under 32 px is refused with a RangeError naming its shape, as the worker and cti-models refuse it', async () => {
+  test('a sliver or an image under 32 px is refused with a GraderInputError (a RangeError) naming its shape, as the worker and cti-models refuse it', async () => {
     const { image } = generatePhantom({ seed: 42, width: 400, height: 300, layout: 'crop' });
     const g = toGray(image);
     const strip = (width: number, height: number): RasterImage => {
@@ -143,7 +143,8 @@ describe('grading phantoms', () => {
     ] as const)
       await assert.rejects(
         grade(strip(w, h)),
-        (err: Error) => err instanceof RangeError && says.test(err.message),
+        (err: Error) =>
+          err instanceof GraderInputError && err instanceof RangeError && says.test(err.message),
       );
   });
 

@@ -18,6 +18,15 @@ import { renderOverlay } from './overlay-caption.ts';
 import { resolvePixelSpacing } from './pixel-spacing.ts';
 import { boxIou, modelViewCheck, type ViewCheck } from './view-check.ts';
 
+/**
+ * The grader's own input check refused the image (a shape that is no scan, see scanShapeProblem). A
+ * RangeError, as it always was; the worker fails such a job at once as `model_refused`, like the
+ * models' ImageInputError.
+ */
+export class GraderInputError extends RangeError {
+  override name = 'GraderInputError';
+}
+
 /** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
 export const GRADING_RULES_VERSION = 'grading-rules-3';
 
@@ -86,7 +95,8 @@ function hintBoxFromMeta(meta: MetaJson | null): [number, number, number, number
 
 /**
  * Loads both models (refusing files whose sha256 differs from their cards) and returns the grader
- * (which throws a RangeError for an image whose shape is no scan, see scanShapeProblem):
+ * (which throws a GraderInputError, a RangeError, for an image whose shape is no scan, see
+ * scanShapeProblem; the models throw ImageInputError for input they cannot read):
  * scan area → pixel spacing → segmentation + hint → features → view check, image quality,
  * confidence → grade → overlay and mask PNGs. Pure apart from the models: the worker and
  * `pnpm eval:grading` call the same function.
@@ -115,7 +125,7 @@ export async function createGrader({
       // A sliver (32 × 4000) or a side under 32 px is no scan: refused, as the worker and cti-models
       // refuse it, rather than stretched to the models' square and searched for a ruler at length².
       const shape = scanShapeProblem(raster.width, raster.height);
-      if (shape) throw new RangeError(`image is ${raster.width}×${raster.height}: ${shape}`);
+      if (shape) throw new GraderInputError(`image is ${raster.width}×${raster.height}: ${shape}`);
       const timings: Record<string, number> = {};
       const cpuTimings: Record<string, number> = {};
       let t = performance.now();

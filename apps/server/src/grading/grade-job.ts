@@ -8,9 +8,9 @@ import {
   scanShapeProblem,
   toGray,
 } from '@cti/imaging';
-import type { Mask } from '@cti/models';
+import { ImageInputError, type Mask } from '@cti/models';
 import type { Sql } from 'postgres';
-import type { Grader } from './grade-image.ts';
+import { type GradedImage, type GradeImageInput, type Grader, GraderInputError } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
 import { type ObjectClient, putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
@@ -109,6 +109,25 @@ async function decodeImage(bytes: Uint8Array, where: string): Promise<RasterImag
 }
 
 /**
+ * The grading, its input refusals (the grader's shape check, the models' ImageInputError) made
+ * permanent: the same bytes are refused on every attempt, so retrying them as internal_error only
+ * delays the failure by max attempts.
+ */
+async function runGrader(grader: Grader, input: GradeImageInput, where: string): Promise<GradedImage> {
+  try {
+    return await grader.grade(input);
+  } catch (err) {
+    if (err instanceof GraderInputError || err instanceof ImageInputError) {
+      throw new GradingError('model_refused', `the model refused ${where}: ${err.message}`, {
+        permanent: true,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
  * The capture's own mask (0/255 PNG from the agent) as 0/1, when it decodes at the image's size; a
  * mask that does not is only noted (it is an extra, not what is graded).
  */
@@ -187,7 +206,7 @@ export async function gradeJob(
   const calibration = applicableCalibration(ctx.calibrations, raster.width, raster.height);
   const captureMask = maskBytes && ctx.mask ? await decodeCaptureMask(maskBytes, raster, ctx.mask) : null;
   cpuLap('decode');
-  const graded = await deps.grader.grade({ raster, meta, calibration, captureMask });
+  const graded = await runGrader(deps.grader, { raster, meta, calibration, captureMask }, where);
   cpuLap('grade');
   signal.throwIfAborted();
   const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);

@@ -9,6 +9,8 @@ export type GradingFailureCode =
   | 'no_image_asset'
   | 'bucket_not_accepted'
   | 'invalid_meta'
+  /** The grader's or the models' input check refused the decoded image (the reason in the message). */
+  | 'model_refused'
   /** Retried while attempts remain (an object may appear late on an eventually consistent store). */
   | 'image_missing'
   /** Infrastructure: retried without counting the attempt. */

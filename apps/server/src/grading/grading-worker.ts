@@ -22,6 +22,7 @@ export type GradingWorkerOptions = {
     | 'maxAttempts'
     | 'retryBaseMs'
     | 'retryCapMs'
+    | 'outageAllowanceSeconds'
     | 'pollMs'
     | 'jobTimeoutSeconds'
     | 's3Buckets'
@@ -65,8 +66,9 @@ const INFRA_BACKOFF = { baseMs: 250, capMs: 15_000 };
  * outcome. Idle slots sleep until a NOTIFY on GRADING_JOBS_CHANNEL (LISTEN, re-subscribed on every
  * reconnect) or the poll interval. A heartbeat keeps each job's lease; a reaper puts expired leases
  * back in the queue. Failures: permanent → failed at once; S3/database unavailable → requeued
- * without counting the attempt while the slot backs off; anything else → retried with capped,
- * full-jitter backoff until max attempts.
+ * without counting the attempt while the slot backs off, within the outage allowance of the job's
+ * first such failure (then failed); anything else → retried with capped, full-jitter backoff until
+ * max attempts.
  *
  * @example const worker = createGradingWorker({ sql, s3, grader, config, log, metrics }); await worker.start();
  */
@@ -123,13 +125,25 @@ export function createGradingWorker({
   let outages = 0;
   const outagePause = () => Math.max(100, backoffDelay(outages, INFRA_BACKOFF));
 
-  async function recordFailure(job: ClaimedJob, err: GradingError): Promise<void> {
-    metrics.failures.inc({ code: err.code });
-    if (err.infrastructure) {
-      metrics.infrastructureErrors.inc({ code: err.code });
-      outages++;
-      const delayMs = outagePause();
-      await queue.retryLater(job, { code: err.code, message: err.message, delayMs, refund: true });
+  async function failForGood(job: ClaimedJob, code: GradingError['code'], message: string): Promise<void> {
+    if (await writeGradingFailure(sql, { job, code, message, workerId: config.workerId })) {
+      metrics.jobs.inc({ outcome: 'failed' });
+      log.warn({ jobId: job.id, scanId: job.scanId, code, err: message }, 'grading failed for good');
+    }
+  }
+
+  async function recordOutage(job: ClaimedJob, err: GradingError): Promise<void> {
+    metrics.infrastructureErrors.inc({ code: err.code });
+    outages++;
+    const delayMs = outagePause();
+    const allowance = config.outageAllowanceSeconds;
+    const requeued = await queue.retryLater(job, {
+      code: err.code,
+      message: err.message,
+      delayMs,
+      outageAllowanceSeconds: allowance,
+    });
+    if (requeued) {
       metrics.jobs.inc({ outcome: 'retried' });
       log.warn(
         { jobId: job.id, code: err.code, err: err.message, delayMs },
@@ -137,18 +151,24 @@ export function createGradingWorker({
       );
       return;
     }
+    // Past the allowance (or no longer ours, which the failure's own "still mine" check finds too): an
+    // answer that has not changed for that long is taken as this job's, not a passing outage.
+    const since = job.outageSince ? ` since ${job.outageSince.toISOString()}` : '';
+    await failForGood(
+      job,
+      err.code,
+      `${err.message}; S3 or the database unavailable for this job${since}, longer than CTI_GRADING_OUTAGE_ALLOWANCE_S (${allowance} s)`,
+    );
+  }
+
+  async function recordFailure(job: ClaimedJob, err: GradingError): Promise<void> {
+    metrics.failures.inc({ code: err.code });
+    if (err.infrastructure) return recordOutage(job, err);
     if (err.permanent || job.attempts >= job.maxAttempts) {
       const message = err.permanent
         ? err.message
         : `${err.message} (attempt ${job.attempts} of ${job.maxAttempts})`;
-      if (await writeGradingFailure(sql, { job, code: err.code, message, workerId: config.workerId })) {
-        metrics.jobs.inc({ outcome: 'failed' });
-        log.warn(
-          { jobId: job.id, scanId: job.scanId, code: err.code, err: message },
-          'grading failed for good',
-        );
-      }
-      return;
+      return failForGood(job, err.code, message);
     }
     const delayMs = Math.max(
       config.retryBaseMs / 2,
@@ -162,31 +182,64 @@ export function createGradingWorker({
     );
   }
 
-  /** Renews the lease every third of it; aborts the job when the lease is lost or cannot be renewed in time. */
-  function keepLease(job: ClaimedJob, controller: AbortController): () => void {
+  /**
+   * When a claim or renewal answered at `answeredAt` after being sent at `sentAt` can have set the
+   * lease, at the earliest: Postgres ran it after it was sent, but a statement can wait long for a
+   * connection (the pool reconnecting after an outage) and then run at once — counting from the send
+   * would give such a job up for nothing. So from 0.1 lease before the answer when that is later: the
+   * answer's way back is assumed shorter than that (milliseconds, not seconds).
+   */
+  const leaseStart = (sentAt: number, answeredAt: number) =>
+    Math.max(sentAt, answeredAt - 0.1 * config.leaseSeconds * 1000);
+
+  /**
+   * Renews the lease every third of it, and gives the job up (aborts it) when the lease is lost or at
+   * 0.8 × lease after the last successful renewal (leaseStart) — a timer of its own, since a renewal
+   * stuck on a dead connection fails only after CTI_DB_REPLY_TIMEOUT_S, when the lease may have run out
+   * and another worker re-claimed the job (both would then PUT the same keys).
+   */
+  function keepLease(job: ClaimedJob, controller: AbortController, claimedAt: number): () => void {
     const leaseMs = config.leaseSeconds * 1000;
-    let renewedAt = Date.now();
+    const giveUpAfterMs = 0.8 * leaseMs;
+    const giveUp = () =>
+      controller.abort(
+        new LeaseLostError(
+          `lease of job ${job.id} could not be renewed within 80 % of CTI_GRADING_LEASE_S (${config.leaseSeconds} s)`,
+        ),
+      );
+    let lastRenewal = claimedAt;
+    let deadline = setTimeout(giveUp, Math.max(0, lastRenewal + giveUpAfterMs - Date.now()));
     const timer = setInterval(() => {
+      const sentAt = Date.now();
       queue.heartbeat(job).then(
         (mine) => {
-          if (mine) renewedAt = activity = Date.now();
-          else controller.abort(new LeaseLostError(`lease of job ${job.id} was lost`));
+          if (controller.signal.aborted) return;
+          if (!mine) {
+            controller.abort(new LeaseLostError(`lease of job ${job.id} was lost`));
+            return;
+          }
+          activity = Date.now();
+          const renewedAt = leaseStart(sentAt, activity);
+          if (renewedAt <= lastRenewal) return;
+          lastRenewal = renewedAt;
+          clearTimeout(deadline);
+          deadline = setTimeout(giveUp, Math.max(0, lastRenewal + giveUpAfterMs - Date.now()));
         },
-        () => {
-          // Database unreachable: keep trying; give the job up before the lease can run out.
-          if (Date.now() - renewedAt > 0.8 * leaseMs)
-            controller.abort(new LeaseLostError(`lease of job ${job.id} could not be renewed`));
-        },
+        // Database unreachable: the next renewal tries again; the deadline above gives the job up.
+        () => {},
       );
     }, leaseMs / 3);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+    };
   }
 
-  async function runJob(job: ClaimedJob): Promise<void> {
+  async function runJob(job: ClaimedJob, claimedAt: number): Promise<void> {
     const controller = new AbortController();
     jobs.set(job.id, controller);
     metrics.inFlight.inc();
-    const stopLease = keepLease(job, controller);
+    const stopLease = keepLease(job, controller, claimedAt);
     const deadline = setTimeout(
       () =>
         controller.abort(
@@ -238,6 +291,7 @@ export function createGradingWorker({
     while (!stopping) {
       activity = Date.now();
       let job: ClaimedJob | null;
+      const claimSentAt = Date.now();
       try {
         job = await queue.claim();
       } catch (err) {
@@ -252,7 +306,7 @@ export function createGradingWorker({
         await idle(config.pollMs);
         continue;
       }
-      await runJob(job);
+      await runJob(job, leaseStart(claimSentAt, Date.now()));
       // After an outage hit this job the slot pauses too, instead of claiming the next job at once.
       if (outages > 0 && !stopping) await pause(outagePause());
     }

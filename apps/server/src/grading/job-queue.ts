@@ -15,6 +15,8 @@ export type ClaimedJob = {
    * was linked by hand); undefined when not known. false spares gradeJob its own look.
    */
   hasResult?: boolean;
+  /** The job's first S3/database outage failure (grading_jobs.outage_since), null if none; for messages. */
+  outageSince?: Date | null;
 };
 
 /** One attempt of a job: its id and the attempt number its claim gave it. Every "still mine" check
@@ -56,6 +58,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
           reason: 'ingest' | 'regrade';
           model_version: string | null;
           has_result: boolean;
+          outage_since: Date | null;
         }[]
       >`
         UPDATE grading_jobs SET status = 'running', attempts = attempts + 1, max_attempts = ${maxAttempts},
@@ -68,7 +71,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
           ORDER BY run_after, id
           FOR UPDATE SKIP LOCKED
           LIMIT 1)
-        RETURNING id, scan_id, attempts, reason, model_version,
+        RETURNING id, scan_id, attempts, reason, model_version, outage_since,
           EXISTS (SELECT 1 FROM grading_results g WHERE g.grading_job_id = grading_jobs.id) AS has_result`;
       if (!row) return null;
       return {
@@ -79,6 +82,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
         reason: row.reason,
         modelVersion: row.model_version,
         hasResult: row.has_result,
+        outageSince: row.outage_since,
       };
     },
 
@@ -93,7 +97,10 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
 
     /**
      * A transient failure: back to the queue after `delayMs`, the failure kept in last_error. With
-     * `refund` the attempt is not counted (the infrastructure was down, not the job at fault).
+     * `outageAllowanceSeconds` it is an S3/database outage: the attempt is not counted (the
+     * infrastructure was down, not the job at fault) and the job's first outage is stamped
+     * (outage_since) — but only within that many seconds of the first one; past it nothing is written
+     * and false is returned, as when the job is no longer ours: the caller fails it for good.
      */
     async retryLater(
       job: JobLock,
@@ -101,15 +108,18 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
         code,
         message,
         delayMs,
-        refund = false,
-      }: { code: string; message: string; delayMs: number; refund?: boolean },
+        outageAllowanceSeconds,
+      }: { code: string; message: string; delayMs: number; outageAllowanceSeconds?: number },
     ): Promise<boolean> {
+      const outage = outageAllowanceSeconds !== undefined;
       const rows = await sql.begin(async (tx) => {
         const updated = await tx`
           UPDATE grading_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, lease_expires_at = NULL,
-            attempts = attempts - ${refund ? 1 : 0}, run_after = now() + ${`${Math.max(0, Math.round(delayMs))} milliseconds`}::interval,
+            attempts = attempts - ${outage ? 1 : 0}, run_after = now() + ${`${Math.max(0, Math.round(delayMs))} milliseconds`}::interval,
+            outage_since = ${outage ? tx`coalesce(outage_since, now())` : tx`outage_since`},
             last_error = ${message}, last_error_code = ${code}, updated_at = now()
           WHERE id = ${job.id} AND status = 'running' AND locked_by = ${workerId} AND attempts = ${job.attempts}
+            ${outage ? tx`AND (outage_since IS NULL OR outage_since >= now() - ${`${outageAllowanceSeconds} seconds`}::interval)` : tx``}
           RETURNING id`;
         if (updated.length > 0) await tx`SELECT pg_notify(${GRADING_JOBS_CHANNEL}, '')`;
         return updated;

@@ -37,6 +37,38 @@ test('CTI_DB_REPLY_TIMEOUT_S: half a short lease by default, 0 turns it off, nev
   );
 });
 
+test('CTI_GRADING_RETRY_CAP_MS under half of CTI_GRADING_RETRY_BASE_MS is refused, naming both (the first delay is never under half the base)', () => {
+  assert.equal(
+    loadWorkerConfig({ ...minimal, CTI_GRADING_RETRY_BASE_MS: '2000', CTI_GRADING_RETRY_CAP_MS: '1000' })
+      .retryCapMs,
+    1000,
+  );
+  assert.throws(
+    () =>
+      loadWorkerConfig({ ...minimal, CTI_GRADING_RETRY_BASE_MS: '2000', CTI_GRADING_RETRY_CAP_MS: '999' }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.setting === 'CTI_GRADING_RETRY_CAP_MS' &&
+      /^CTI_GRADING_RETRY_CAP_MS must be at least half of CTI_GRADING_RETRY_BASE_MS \(2000 ms\): got 999/.test(
+        err.message,
+      ),
+  );
+});
+
+test('CTI_GRADING_OUTAGE_ALLOWANCE_S: 6 h by default, whole seconds from 1 s to 7 days', () => {
+  assert.equal(loadWorkerConfig(minimal).outageAllowanceSeconds, 21_600);
+  assert.equal(
+    loadWorkerConfig({ ...minimal, CTI_GRADING_OUTAGE_ALLOWANCE_S: '30' }).outageAllowanceSeconds,
+    30,
+  );
+  for (const bad of ['0', '604801', '1.5', 'forever'])
+    assert.throws(
+      () => loadWorkerConfig({ ...minimal, CTI_GRADING_OUTAGE_ALLOWANCE_S: bad }),
+      (err: unknown) => err instanceof ConfigError && err.setting === 'CTI_GRADING_OUTAGE_ALLOWANCE_S',
+      bad,
+    );
+});
+
 test('bad settings are named', () => {
   const cases: [Record<string, string | undefined>, string][] = [
     [{ DATABASE_URL: undefined }, 'DATABASE_URL'],

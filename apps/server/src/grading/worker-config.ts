@@ -17,6 +17,11 @@ export type WorkerConfig = {
   /** First retry delay and cap of the capped, full-jitter backoff between a job's attempts. */
   retryBaseMs: number;
   retryCapMs: number;
+  /**
+   * S3/database outages do not count against a job's attempts within this long of the job's first
+   * such failure (grading_jobs.outage_since); past it the job fails for good (ADR 0003 §4).
+   */
+  outageAllowanceSeconds: number;
   /** A job still running after this long is aborted and retried (a hung S3 call, a runaway image). */
   jobTimeoutSeconds: number;
   /** Safety net under LISTEN/NOTIFY: claim at least this often. */
@@ -66,6 +71,26 @@ function replyTimeout(env: Env, leaseSeconds: number): number | undefined {
 }
 
 /**
+ * The retry backoff: never under half the base (a retry at once would find the same failure), so a cap
+ * below that would be exceeded on every retry — refused rather than silently ignored.
+ */
+function retryBackoff(env: Env): { retryBaseMs: number; retryCapMs: number } {
+  const retryBaseMs = integer(env, 'CTI_GRADING_RETRY_BASE_MS', { fallback: 2000, min: 10, max: 600_000 });
+  const retryCapMs = integer(env, 'CTI_GRADING_RETRY_CAP_MS', {
+    fallback: 300_000,
+    min: 10,
+    max: 86_400_000,
+  });
+  if (retryCapMs < retryBaseMs / 2) {
+    throw new ConfigError(
+      'CTI_GRADING_RETRY_CAP_MS',
+      `must be at least half of CTI_GRADING_RETRY_BASE_MS (${retryBaseMs} ms): got ${retryCapMs}; a retry never comes sooner than half the base, so the cap could not hold`,
+    );
+  }
+  return { retryBaseMs, retryCapMs };
+}
+
+/**
  * Read and validate the worker's settings; throws ConfigError naming the first bad setting.
  *
  * @example const config = loadWorkerConfig(process.env);
@@ -84,8 +109,12 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     concurrency,
     leaseSeconds,
     maxAttempts: integer(env, 'CTI_GRADING_MAX_ATTEMPTS', { fallback: 5, min: 1, max: 100 }),
-    retryBaseMs: integer(env, 'CTI_GRADING_RETRY_BASE_MS', { fallback: 2000, min: 10, max: 600_000 }),
-    retryCapMs: integer(env, 'CTI_GRADING_RETRY_CAP_MS', { fallback: 300_000, min: 10, max: 86_400_000 }),
+    ...retryBackoff(env),
+    outageAllowanceSeconds: integer(env, 'CTI_GRADING_OUTAGE_ALLOWANCE_S', {
+      fallback: 6 * 3600,
+      min: 1,
+      max: 7 * 86_400,
+    }),
     jobTimeoutSeconds: integer(env, 'CTI_GRADING_JOB_TIMEOUT_S', { fallback: 120, min: 1, max: 3600 }),
     pollMs: integer(env, 'CTI_WORKER_POLL_MS', { fallback: 2000, min: 20, max: 600_000 }),
     modelsDir: optional(env, 'CTI_MODELS_DIR'),

@@ -6,8 +6,8 @@ import { createGradingRig, type GradingRig, phantomPng, type SpawnedWorker } fro
 
 // Outages between a spawned worker and its peers, made with TCP proxies the test cuts and restores:
 // S3 unreachable (jobs retried without burning their attempts), the database going away with jobs in
-// flight for longer than their lease, and the database falling silent (connections left open, nothing
-// answered).
+// flight for longer than their lease, the database falling silent (connections left open, nothing
+// answered), and a job whose lease cannot be renewed given up before the lease can run out.
 
 let rig: GradingRig;
 let s3Proxy: TcpProxy;
@@ -207,6 +207,86 @@ describe('outages', () => {
     assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 1);
     worker.child.kill('SIGTERM');
     assert.equal(await worker.exit, 0);
+  });
+
+  test('the database unreachable mid-job: the worker gives the job up at 80 % of the lease since its last renewal, its S3 call aborted, before another worker could re-claim it', async (t) => {
+    const url = new URL(rig.db.url);
+    const dbLink = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    const s3Link = await startTcpProxy({ host: '127.0.0.1', port: rig.s3.port });
+    try {
+      url.port = String(dbLink.port);
+      const leaseMs = 10_000;
+      const worker = rig.spawnWorker({
+        CTI_WORKER_ID: 'w-deadline',
+        DATABASE_URL: url.toString(),
+        S3_ENDPOINT: `http://127.0.0.1:${s3Link.port}`,
+        CTI_GRADING_LEASE_S: String(leaseMs / 1000),
+        // A renewal on a dead connection fails only after this long: 9 s of a 10 s lease (12 s when it
+        // needs a new connection).
+        CTI_DB_REPLY_TIMEOUT_S: '9',
+        CTI_DB_CONNECT_TIMEOUT_S: '12',
+        // The LISTEN connection stays frozen after the thaw (idle, it owes nothing): polls find the job.
+        CTI_WORKER_POLL_MS: '1000',
+        // Its UNLISTEN at shutdown waits for the reply deadline (9 s), then sql.end's 5 s.
+        CTI_SHUTDOWN_TIMEOUT_MS: '30000',
+      });
+      workers.push(worker);
+      await worker.waitForLog('worker started');
+      // The job's GET of the image never answers: the job stays in flight until something aborts it.
+      s3Link.freeze();
+      const { scanId } = await rig.ingest({ image: await phantomPng(26, { width: 320, height: 240 }) });
+      await waitFor(
+        async () =>
+          (
+            await rig.db.sql`
+              SELECT 1 FROM grading_jobs WHERE scan_id = ${scanId} AND status = 'running' AND locked_by = 'w-deadline'`
+          ).length === 1,
+        { what: 'the job claimed', timeoutMs: 30_000 },
+      );
+      // Right after a heartbeat renewed the lease (locked_at moves), cut the worker off the database
+      // silently: the next renewal, a third of the lease later, hangs until CTI_DB_REPLY_TIMEOUT_S.
+      const lockedAt = async () =>
+        (
+          await rig.db.sql<
+            { locked_at: Date }[]
+          >`SELECT locked_at FROM grading_jobs WHERE scan_id = ${scanId}`
+        )[0]!.locked_at.getTime();
+      const claimedAt = await lockedAt();
+      await waitFor(async () => (await lockedAt()) > claimedAt, {
+        what: 'a heartbeat',
+        timeoutMs: 30_000,
+        intervalMs: 20,
+      });
+      dbLink.freeze();
+      const [held] = await rig.db.sql<{ lease_expires_at: Date }[]>`
+        SELECT lease_expires_at FROM grading_jobs WHERE scan_id = ${scanId}`;
+      const dropped = await worker.waitForLog('dropped a job whose lease was lost', 30_000);
+      const early = held!.lease_expires_at.getTime() - Date.parse(String(dropped.time));
+      // 0.8 of the lease after the last renewal was sent: 2 s before the row's lease runs out. Before
+      // the fix the job was dropped only when a renewal failed: up to 10/3 + 9 s after the last one, 2.3 s
+      // after the lease ran out, when another worker could have re-claimed it (never sooner than 9 s
+      // after a renewal sent once the path was dead: ≤ 1 s before it ran out).
+      t.diagnostic(`given up ${early} ms before the lease ran out`);
+      assert.ok(early >= 0.15 * leaseMs, `given up ${early} ms before its lease ran out`);
+      assert.match(String(dropped.err), /could not be renewed within 80 % of CTI_GRADING_LEASE_S/);
+      // The drop came while S3 was still frozen: the abort reached the GET in flight.
+      dbLink.thaw();
+      s3Link.thaw();
+      await rig.waitForStatus(scanId, 'graded', 90_000);
+      const logs = () => worker.lines.slice(-30).join('\n');
+      const [job] = await rig.db.sql`SELECT status, attempts FROM grading_jobs WHERE scan_id = ${scanId}`;
+      assert.deepEqual(
+        [job!.status, job!.attempts],
+        ['done', 2],
+        `the given-up attempt counts, as a lost lease does; the next one is not given up:\n${logs()}`,
+      );
+      assert.equal((await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length, 1);
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exit, 0, `exit status; stderr: ${worker.stderr().slice(-2000)}\n${logs()}`);
+    } finally {
+      await dbLink.close();
+      await s3Link.close();
+    }
   });
 
   test('a connection falls silent inside the result transaction (its row lock held by the database): the server ends it, the job is graded exactly once', async () => {

@@ -224,7 +224,7 @@ export function createApp({
   app.route(API_PREFIX, createApiRouter(routes));
   app.route('/', createAuthPageRoutes({ ...deps, assets: staticAssets }));
   app.route('/', createPageRoutes(pages));
-  app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir }));
+  app.route('/', createHealthRoutes({ sql, log, metrics, migrationsDir, metricsToken: config.metricsToken }));
   app.route('/', staticAssets.routes);
   app.route(
     '/',

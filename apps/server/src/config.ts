@@ -10,6 +10,7 @@ import {
   optional,
   secrets,
 } from './config-parsers.ts';
+import { metricsToken } from './http/metrics-token.ts';
 import { loadS3Settings, type S3Settings } from './storage/s3-settings.ts';
 
 export { ConfigError } from './config-parsers.ts';
@@ -37,6 +38,8 @@ export type ServerConfig = {
   retryAfterSeconds: number;
   shutdownTimeoutMs: number;
   logLevel: string;
+  /** CTI_METRICS_TOKEN: GET /metrics needs `Authorization: Bearer` with it; undefined = open (http/metrics-token.ts). */
+  metricsToken: string | undefined;
   devices: DeviceHealthConfig;
   auth: AuthConfig;
   api: ApiConfig;
@@ -129,7 +132,8 @@ export type AppConfig = Pick<
   | 'auth'
   | 'api'
   | 'web'
->;
+> &
+  Partial<Pick<ServerConfig, 'metricsToken'>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -164,6 +168,7 @@ export function loadConfig(env: Env): ServerConfig {
     retryAfterSeconds: integer(env, 'CTI_RETRY_AFTER_S', { fallback: 5, min: 1, max: 3600 }),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    metricsToken: metricsToken(env),
     devices: loadDeviceHealthConfig(env),
     auth: loadAuthConfig(env),
     api: loadApiConfig(env),

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { buckets, ConfigError, databaseUrl, type Env, integer, oneOf, optional } from '../config-parsers.ts';
+import { metricsToken } from '../http/metrics-token.ts';
 import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
 
 /** Everything `cti-server worker` reads from the environment, validated once at start-up (README). */
@@ -33,6 +34,8 @@ export type WorkerConfig = {
   host: string;
   port: number;
   workerId: string;
+  /** CTI_METRICS_TOKEN: /metrics needs `Authorization: Bearer` with it (undefined: open). */
+  metricsToken: string | undefined;
   dbPoolMax: number;
   dbConnectTimeoutSeconds: number;
   /**
@@ -122,6 +125,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     host: optional(env, 'CTI_WORKER_HOST') ?? '0.0.0.0',
     port: integer(env, 'CTI_WORKER_PORT', { fallback: 9464, min: 0, max: 65_535 }),
     workerId: optional(env, 'CTI_WORKER_ID') ?? `${hostname()}:${process.pid}`,
+    metricsToken: metricsToken(env),
     dbPoolMax: integer(env, 'CTI_DB_POOL_MAX', { fallback: concurrency + 3, min: 2, max: 500 }),
     dbConnectTimeoutSeconds: integer(env, 'CTI_DB_CONNECT_TIMEOUT_S', { fallback: 5, min: 1, max: 300 }),
     dbReplyTimeoutSeconds: replyTimeout(env, leaseSeconds),

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { requireBearer } from '../http/metrics-token.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export type WorkerHealthOptions = {
@@ -10,6 +11,8 @@ export type WorkerHealthOptions = {
   /** The last database connection closed for its silence (reply-deadline-socket.ts), if any. */
   lastSilentConnection?: () => { address: string; silentMs: number; at: number } | undefined;
   now?: () => number;
+  /** CTI_METRICS_TOKEN: /metrics answers only a scrape bearing it (undefined: open). */
+  metricsToken?: string | undefined;
 };
 
 /**
@@ -24,6 +27,7 @@ export function createWorkerHealthApp({
   staleAfterMs,
   lastSilentConnection = () => undefined,
   now = Date.now,
+  metricsToken,
 }: WorkerHealthOptions): Hono {
   const app = new Hono();
   app.get('/healthz', async (c) => {
@@ -46,7 +50,7 @@ export function createWorkerHealthApp({
     if (silentMs > staleAfterMs) return c.json({ status: 'stale', silent_ms: silentMs, database }, 503);
     return c.json({ status: 'ok', silent_ms: silentMs, database });
   });
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', requireBearer(metricsToken), async (c) => {
     c.header('Content-Type', metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   });

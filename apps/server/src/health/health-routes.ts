@@ -2,6 +2,7 @@ import { migrationStatus } from '@cti/db';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { requireBearer } from '../http/metrics-token.ts';
 import type { ServerMetrics } from '../metrics.ts';
 
 export type HealthRoutesOptions = {
@@ -10,6 +11,8 @@ export type HealthRoutesOptions = {
   metrics: ServerMetrics;
   /** Directory of migration files to compare with (default: @cti/db's own). */
   migrationsDir?: string;
+  /** CTI_METRICS_TOKEN: /metrics answers only a scrape bearing it (undefined: open). */
+  metricsToken?: string | undefined;
 };
 
 /**
@@ -17,7 +20,13 @@ export type HealthRoutesOptions = {
  * get the container restarted). GET /readyz: the database answers and every migration is applied
  * (readiness; take the instance out of the load balancer otherwise). GET /metrics: Prometheus text.
  */
-export function createHealthRoutes({ sql, log, metrics, migrationsDir }: HealthRoutesOptions): Hono {
+export function createHealthRoutes({
+  sql,
+  log,
+  metrics,
+  migrationsDir,
+  metricsToken,
+}: HealthRoutesOptions): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -41,7 +50,7 @@ export function createHealthRoutes({ sql, log, metrics, migrationsDir }: HealthR
       metrics.dbInFlight.dec();
     }
   });
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', requireBearer(metricsToken), async (c) => {
     c.header('Content-Type', metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   });

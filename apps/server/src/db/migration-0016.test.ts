@@ -68,7 +68,9 @@ const links = async () =>
 
 describe('migration 0016: farm links made in a role', () => {
   test('existing links keep the access they give: technicians write, owners keep owning', async () => {
-    assert.deepEqual(await migrate({ sql: db.sql }), { applied: ['0016_farm_link_role.sql'] });
+    // 0016 and whatever landed after it (the links are checked under the latest schema).
+    const { applied } = await migrate({ sql: db.sql });
+    assert.equal(applied[0], '0016_farm_link_role.sql');
     assert.deepEqual(await links(), [
       'admin South farmer',
       'both North farmer owner',

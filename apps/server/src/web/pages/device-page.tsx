@@ -549,7 +549,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     if (!done.value?.regrade) return redirectDone(c, `/fleet/${deviceId}`, 'calibration-set');
     return redirectDone(
       c,
-      `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}&kept=${done.value.regrade.keptCorrected}`,
+      `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}${done.value.regrade.keptCorrected > 0 ? `&kept=${done.value.regrade.keptCorrected}` : ''}`,
       'calibration-set-regraded',
     );
   });

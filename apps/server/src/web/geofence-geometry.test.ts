@@ -7,6 +7,7 @@ import {
   polygonOf,
   selfIntersects,
 } from './static/js/geofence-geometry.js';
+import { degreeLabel, graticuleStep } from './static/js/map-graticule.js';
 
 // The geofence editor's pure geometry (static/js/geofence-geometry.js): what it writes into the farm
 // form's textarea, what it reads back from it, and the warnings it shows before the server's check.
@@ -118,5 +119,17 @@ describe('geofence geometry', () => {
     assert.match(drawingProblem(TRIANGLE.slice(0, 2))!, /at least 3 corners \(2 so far\)/);
     assert.match(drawingProblem(BOWTIE)!, /edges of the geofence cross/);
     assert.equal(drawingProblem(TRIANGLE), null);
+  });
+
+  it('labels the graticule at a round step with as many decimals as the step needs', () => {
+    assert.equal(graticuleStep(0.012), 0.002, 'a 1 km paddock: lines every 0.002°');
+    assert.equal(graticuleStep(0.0005), 0.0001);
+    assert.equal(graticuleStep(40), 10);
+    assert.equal(graticuleStep(340), 30, 'the whole world');
+    assert.equal(degreeLabel(-79.386, 0.002, 'EW'), '79.386° W');
+    assert.equal(degreeLabel(43.65, 0.05, 'NS'), '43.65° N');
+    assert.equal(degreeLabel(-33.8, 0.1, 'NS'), '33.8° S');
+    assert.equal(degreeLabel(20, 10, 'EW'), '20° E');
+    assert.equal(degreeLabel(1e-12, 0.001, 'NS'), '0.000°', 'the equator has no hemisphere');
   });
 });

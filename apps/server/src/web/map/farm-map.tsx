@@ -168,7 +168,7 @@ export function FarmMap({
 function Tiles({ url, v }: { url: string; v: ReturnType<typeof fitViewport> }) {
   const { z, tiles } = tilesFor(v);
   return (
-    <g class="map-tiles">
+    <g class="map-tiles" data-url={url}>
       {tiles.map((t) => (
         <image
           href={url.replace('{z}', String(z)).replace('{x}', String(t.x)).replace('{y}', String(t.y))}

@@ -6,6 +6,8 @@
 import { createDraftLayer } from './geofence-draft.js';
 import { cornersOf, drawingProblem, geofenceText } from './geofence-geometry.js';
 import { createMapView } from './geofence-view.js';
+import { redrawGraticule } from './map-graticule.js';
+import { redrawTiles } from './map-tiles.js';
 
 const MAX_UNDO = 100;
 const DRAG_PX = 5; // a press that moves less than this is a click
@@ -240,6 +242,8 @@ function startEditor(root, svg, input) {
   });
 
   view.onChange(() => {
+    redrawTiles(svg, view);
+    redrawGraticule(svg, view);
     draft.draw(state);
     if (!gesture) showAt('Centre', view.centre());
   });

@@ -118,6 +118,19 @@ export function createMapView(svg) {
 
   return {
     viewport: v,
+    /** The part of the server's drawing (its SVG units) in view now. */
+    bounds: () => ({ ...box }),
+    /** The current view as a viewport of its own (W × H units), for tiles chosen at its zoom. */
+    currentViewport: () => ({
+      width: W,
+      height: H,
+      scale: (v.scale * W) / box.w,
+      originX: v.originX + box.x / v.scale,
+      originY: v.originY - box.y / v.scale,
+    }),
+    /** A point or length of `currentViewport` in the server's SVG units. */
+    fromCurrent: ([x, y]) => [box.x + (x * box.w) / W, box.y + (y * box.w) / W],
+    lengthFromCurrent: (n) => (n * box.w) / W,
     toSvgPoint,
     toLonLat: (clientX, clientY) => fromSvg(v, toSvgPoint(clientX, clientY)),
     toLonLatSvg: (point) => fromSvg(v, point),

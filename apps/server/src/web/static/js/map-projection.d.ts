@@ -28,3 +28,7 @@ export function toSvg(v: Viewport, lonLat: LonLat): [number, number];
 export function fromSvg(v: Viewport, xy: readonly [number, number]): [number, number];
 export function metresPerUnitAt(v: Viewport, lat: number): number;
 export function scaleBarLength(targetM: number): { metres: number; label: string };
+export function tilesFor(v: Viewport): {
+  z: number;
+  tiles: { x: number; y: number; svgX: number; svgY: number; size: number }[];
+};

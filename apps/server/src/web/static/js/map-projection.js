@@ -76,4 +76,28 @@ export function scaleBarLength(targetM) {
   return { metres, label: metres >= 1000 ? `${metres / 1000} km` : `${metres} m` };
 }
 
+/** Slippy-map tiles (z/x/y) covering the viewport, at the zoom whose pixels best match its scale. */
+export function tilesFor(v) {
+  const world = 2 * Math.PI * EARTH_RADIUS_M;
+  const z = Math.max(0, Math.min(19, Math.round(Math.log2((v.scale * world) / 256))));
+  const n = 2 ** z;
+  const tileM = world / n;
+  const toTile = (mx, my) => [Math.floor((mx + world / 2) / tileM), Math.floor((world / 2 - my) / tileM)];
+  const [x0, y0] = toTile(v.originX, v.originY);
+  const [x1, y1] = toTile(v.originX + v.width / v.scale, v.originY - v.height / v.scale);
+  const tiles = [];
+  for (let ty = Math.max(0, y0); ty <= Math.min(n - 1, y1); ty++) {
+    for (let tx = x0; tx <= x1; tx++) {
+      tiles.push({
+        x: ((tx % n) + n) % n,
+        y: ty,
+        svgX: round((tx * tileM - world / 2 - v.originX) * v.scale),
+        svgY: round((v.originY - (world / 2 - ty * tileM)) * v.scale),
+        size: round(tileM * v.scale),
+      });
+    }
+  }
+  return { z, tiles };
+}
+
 const round = (x) => Math.round(x * 100) / 100;

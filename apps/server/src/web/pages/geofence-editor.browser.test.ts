@@ -192,6 +192,7 @@ describe('drawing a geofence on the farm map', { timeout: 120_000 }, () => {
       4,
       'half-typed text: the map keeps the shape',
     );
+    assert.match((await warning.textContent()) ?? '', /not a polygon the map can show/);
     // The 422 page itself is logged by Chromium as a failed load; anything else is a problem.
     assert.deepEqual(
       (await watch.problems()).filter((p) => !/status of 422 .*\/farms\//.test(p)),

@@ -98,4 +98,66 @@ describe('the geofence editor’s map view', { timeout: 60_000 }, () => {
     assert.deepEqual(await watch.problems(), [], 'no CSP violation: the tile host is in img-src');
     await context.close();
   });
+
+  test('fingers and wheel: a pinch zooms and a one-finger drag pans without adding corners; the wheel zooms out', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      hasTouch: true,
+      isMobile: true,
+    });
+    const page = await context.newPage();
+    const watch = await watchPage(page);
+    await openEditor(page);
+    const corners = () => page.locator('.geofence-draft .corner').count();
+    const readout = () => page.locator('.geofence-readout').textContent();
+    assert.equal(await corners(), 4, 'the saved square');
+    const svg = page.locator('.geofence-stage svg');
+    await svg.scrollIntoViewIfNeeded();
+    const box = (await svg.boundingBox())!;
+    const cdp = await context.newCDPSession(page);
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: [number, number][]) =>
+      cdp.send('Input.dispatchTouchEvent', {
+        type,
+        touchPoints: points.map(([x, y], id) => ({ x: box.x + x, y: box.y + y, id })),
+      });
+    const [cx, cy] = [box.width / 2, box.height / 2];
+    const bar = await barMetres(page);
+    await touch('touchStart', [
+      [cx - 20, cy],
+      [cx + 20, cy],
+    ]);
+    for (const d of [60, 100, 140]) {
+      await touch('touchMove', [
+        [cx - d / 2, cy],
+        [cx + d / 2, cy],
+      ]);
+    }
+    await touch('touchEnd', []);
+    assert.ok((await barMetres(page)) < bar, `pinched: ${await barMetres(page)} m after ${bar} m`);
+    const centre = await readout();
+    await touch('touchStart', [[cx, cy]]);
+    for (const dx of [10, 30, 60]) await touch('touchMove', [[cx + dx, cy]]);
+    await touch('touchEnd', []);
+    assert.notEqual(await readout(), centre, 'panned');
+    assert.equal(await corners(), 4, 'no corner added by the pinch or the drag');
+    // A tap still adds one.
+    await page.touchscreen.tap(box.x + cx, box.y + cy);
+    assert.equal(await corners(), 5);
+
+    const desk = await browser.newContext({ viewport: { width: 1000, height: 1200 } });
+    const deskPage = await desk.newPage();
+    await openEditor(deskPage);
+    const deskSvg = (await deskPage.locator('.geofence-stage svg').boundingBox())!;
+    const before = await barMetres(deskPage);
+    await deskPage.mouse.move(deskSvg.x + deskSvg.width / 2, deskSvg.y + deskSvg.height / 2);
+    await deskPage.mouse.wheel(0, 400);
+    await deskPage.waitForFunction(() => true); // a round trip to the page, after the wheel event
+    assert.ok(
+      (await barMetres(deskPage)) > before,
+      `wheel: ${await barMetres(deskPage)} m after ${before} m`,
+    );
+    assert.deepEqual(await watch.problems(), []);
+    await desk.close();
+    await context.close();
+  });
 });

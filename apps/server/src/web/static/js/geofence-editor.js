@@ -13,6 +13,8 @@ const MAX_UNDO = 100;
 const DRAG_PX = 5; // a press that moves less than this is a click
 const PAN_PX = 80;
 const LOCATE_SPAN_M = 600;
+const UNREADABLE =
+  'The Geofence text below is not a polygon the map can show (the server names the problem on save); drawing on the map replaces it.';
 
 for (const root of document.querySelectorAll('[data-geofence-editor]')) {
   const svg = root.querySelector('svg.map-svg');
@@ -27,8 +29,8 @@ function startEditor(root, svg, input) {
   const status = root.querySelector('.geofence-status');
   const view = createMapView(svg);
   const draft = createDraftLayer(svg, view);
-  const parsed = cornersOf(input.value) ?? { corners: [], holes: [] };
-  const state = { corners: parsed.corners, holes: parsed.holes, selected: -1, here: null };
+  const parsed = cornersOf(input.value);
+  const state = { corners: [], holes: [], ...parsed, selected: -1, here: null, unreadable: !parsed };
   const undo = [];
   const pointers = new Map();
   let gesture = null;
@@ -43,7 +45,7 @@ function startEditor(root, svg, input) {
   };
   const render = () => {
     draft.draw(state);
-    const problem = drawingProblem(state.corners);
+    const problem = state.unreadable ? UNREADABLE : drawingProblem(state.corners);
     warning.hidden = !problem;
     warning.textContent = problem ?? '';
     for (const b of root.querySelectorAll('[data-action="remove"], [data-action="next"]')) {
@@ -58,6 +60,7 @@ function startEditor(root, svg, input) {
   };
   /** After an edit: the textarea holds the drawing, the map shows it, the person hears what changed. */
   const commit = (message) => {
+    state.unreadable = false;
     input.value = geofenceText(state.corners, state.holes);
     render();
     say(`${message} ${state.corners.length} ${state.corners.length === 1 ? 'corner' : 'corners'}.`);
@@ -233,8 +236,8 @@ function startEditor(root, svg, input) {
   // shape and the server names the problem on save.
   input.addEventListener('input', () => {
     const typed = cornersOf(input.value);
-    if (!typed)
-      return say('The map cannot show this text yet (not a GeoJSON Polygon); it keeps the last shape.');
+    state.unreadable = !typed;
+    if (!typed) return render(); // the map keeps the last shape and says why, beside it
     snapshot();
     Object.assign(state, typed, { selected: -1 });
     render();

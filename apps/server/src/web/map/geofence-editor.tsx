@@ -37,7 +37,8 @@ export function GeofenceEditor({ inputId, ...map }: GeofenceEditorProps) {
   const keys = `${map.id}-keys`;
   return (
     <div class="geofence-editor" data-geofence-editor data-input={inputId}>
-      <div class="geofence-toolbar" role="group" aria-label="Map drawing tools" hidden>
+      <fieldset class="geofence-toolbar" hidden>
+        <legend class="visually-hidden">Map drawing tools</legend>
         {TOOLS.map(([action, label, text]) => (
           <button
             type="button"
@@ -49,7 +50,7 @@ export function GeofenceEditor({ inputId, ...map }: GeofenceEditorProps) {
             {text ?? label}
           </button>
         ))}
-      </div>
+      </fieldset>
       {/* The script makes the stage focusable (tabindex=0): it takes keys only when the script runs. */}
       <div class="geofence-stage" aria-describedby={keys}>
         <FarmMap {...map} />

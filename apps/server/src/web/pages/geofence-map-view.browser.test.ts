@@ -93,6 +93,14 @@ describe('the geofence editor’s map view', { timeout: 60_000 }, () => {
       'fetched from the tile server',
     );
     assert.ok((await barMetres(page)) < bar, `scale bar ${await barMetres(page)} m after ${bar} m`);
+    // The tiles' attribution is still in the map's corner, the same size on screen.
+    const map = (await page.locator('.geofence-stage svg').boundingBox())!;
+    const credit = (await page.locator('.map-attribution').boundingBox())!;
+    assert.ok(
+      credit.x > map.x + map.width / 2 && credit.x + credit.width <= map.x + map.width + 1,
+      JSON.stringify({ map, credit }),
+    );
+    assert.ok(credit.y > map.y + map.height - 30 && credit.height < 20, JSON.stringify({ map, credit }));
     const after = await page.locator('.graticule text').allTextContents();
     assert.notDeepEqual(after, labels);
     assert.deepEqual(await watch.problems(), [], 'no CSP violation: the tile host is in img-src');

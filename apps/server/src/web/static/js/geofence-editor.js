@@ -189,6 +189,9 @@ function startEditor(root, svg, input) {
       commit(`Corner ${g.index + 1} moved to ${fmt(state.corners[g.index])}.`);
     } else if (g.kind === 'press') addCorner(view.toLonLat(e.clientX, e.clientY));
   };
+  svg.addEventListener('pointerleave', () => {
+    if (!gesture) showAt('Centre', view.centre());
+  });
   svg.addEventListener('pointerup', release);
   svg.addEventListener('pointercancel', release);
   svg.addEventListener('contextmenu', (e) => {

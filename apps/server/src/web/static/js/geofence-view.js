@@ -99,6 +99,7 @@ export function createMapView(svg) {
     const place = (el, x, y) =>
       el?.setAttribute('transform', `translate(${box.x + x * u} ${box.y + y * u}) scale(${u})`);
     place(svg.querySelector('.north-arrow'), W - 30, 20);
+    place(svg.querySelector('.map-attribution'), 0, 0); // the tiles' licence stays readable in the corner
     const bar = svg.querySelector('.scale-bar');
     if (!bar) return;
     place(bar, 16, H - 20);

@@ -115,7 +115,10 @@ describe('drawing a geofence on the farm map', { timeout: 120_000 }, () => {
   test('clicks draw a triangle, a drag moves a corner, Undo removes the last one; Save stores that polygon', async () => {
     const { context, page, watch } = await signedIn('tech@example.com', `/farms/${farm}`);
     const textarea = page.locator('#field-geofence');
+    const undo = page.getByRole('button', { name: 'Undo' });
+    assert.equal(await undo.getAttribute('aria-disabled'), 'true', 'nothing to undo yet');
     await page.getByRole('button', { name: 'Clear' }).click();
+    assert.equal(await undo.getAttribute('aria-disabled'), 'false');
     assert.equal(await textarea.inputValue(), '');
     const map = await mapGeometry(page);
     const [a, b, c, d] = [map.at(0.3, 0.3), map.at(0.7, 0.35), map.at(0.5, 0.75), map.at(0.2, 0.8)];

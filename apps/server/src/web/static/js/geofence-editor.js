@@ -48,14 +48,19 @@ function startEditor(root, svg, input) {
     const problem = state.unreadable ? UNREADABLE : drawingProblem(state.corners);
     warning.hidden = !problem;
     warning.textContent = problem ?? '';
-    for (const b of root.querySelectorAll('[data-action="remove"], [data-action="next"]')) {
-      b.disabled = b.dataset.action === 'remove' ? state.selected < 0 : state.corners.length === 0;
+    // aria-disabled, not disabled: a button that just did its last step keeps the keyboard focus.
+    const off = {
+      remove: state.selected < 0,
+      next: !state.corners.length,
+      undo: !undo.length,
+      clear: !state.corners.length,
+    };
+    for (const [action, disabled] of Object.entries(off)) {
+      root.querySelector(`[data-action="${action}"]`).setAttribute('aria-disabled', String(disabled));
     }
-    root.querySelector('[data-action="undo"]').disabled = undo.length === 0;
-    root.querySelector('[data-action="clear"]').disabled = state.corners.length === 0;
   };
   const snapshot = () => {
-    undo.push({ corners: state.corners.map((c) => [...c]), selected: state.selected });
+    undo.push({ corners: state.corners.map((c) => [...c]), holes: state.holes, selected: state.selected });
     if (undo.length > MAX_UNDO) undo.shift();
   };
   /** After an edit: the textarea holds the drawing, the map shows it, the person hears what changed. */
@@ -107,6 +112,7 @@ function startEditor(root, svg, input) {
     clear: () => {
       snapshot();
       state.corners = [];
+      state.holes = []; // a new outline starts without the old one's holes
       state.selected = -1;
       commit('Cleared: the geofence has no corners.');
     },
@@ -137,7 +143,7 @@ function startEditor(root, svg, input) {
 
   root.querySelector('.geofence-toolbar').addEventListener('click', (e) => {
     const button = e.target.closest('button[data-action]');
-    if (button && !button.disabled) actions[button.dataset.action]();
+    if (button && button.getAttribute('aria-disabled') !== 'true') actions[button.dataset.action]();
   });
 
   // Pointer input: a press on a corner drags it, a press elsewhere is a click (add a corner) unless it

@@ -230,6 +230,11 @@ describe('drawing a geofence on the farm map', { timeout: 120_000 }, () => {
     for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowRight'); // …moved 30 px east
     await page.keyboard.press('Enter'); // corner 2 at the centre…
     for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowDown'); // …moved 30 px south
+    await page.keyboard.press('Enter'); // a third corner at the centre, removed by Delete…
+    await page.keyboard.press('Delete');
+    await page.keyboard.press('Control+z'); // …back by Ctrl+Z, removed again by Delete
+    assert.equal(await page.locator('.geofence-draft .corner').count(), 3);
+    await page.keyboard.press('Delete');
     const map = await mapGeometry(page);
     const tap = map.at(0.25, 0.3);
     await page.touchscreen.tap(...tap); // corner 3 where the finger is

@@ -190,10 +190,10 @@ function startEditor(root, svg, input) {
     if (!pointers.delete(e.pointerId) || !gesture) return;
     const g = gesture;
     gesture = null;
-    if (e.type === 'pointercancel' || g.kind === 'pinch') return;
+    // A moved corner is kept even if the browser cancels the gesture: the map and the text agree.
     if (g.kind === 'corner' && g.moved) {
       commit(`Corner ${g.index + 1} moved to ${fmt(state.corners[g.index])}.`);
-    } else if (g.kind === 'press') addCorner(view.toLonLat(e.clientX, e.clientY));
+    } else if (g.kind === 'press' && e.type === 'pointerup') addCorner(view.toLonLat(e.clientX, e.clientY));
   };
   svg.addEventListener('pointerleave', () => {
     if (!gesture) showAt('Centre', view.centre());
@@ -226,7 +226,10 @@ function startEditor(root, svg, input) {
   stage.addEventListener('keydown', (e) => {
     const step = e.shiftKey ? 10 : 1;
     const arrows = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
-    if (arrows[e.key]) {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'z') actions.undo();
+    else if (e.ctrlKey || e.metaKey || e.altKey)
+      return; // the browser's own shortcuts (Ctrl + zooms the page)
+    else if (arrows[e.key]) {
       const [dx, dy] = arrows[e.key];
       if (state.selected >= 0) moveSelected(dx * step, dy * step);
       else view.panBy(-dx * PAN_PX, -dy * PAN_PX);
@@ -236,7 +239,6 @@ function startEditor(root, svg, input) {
     else if (e.key === 'Escape') select(-1);
     else if (e.key === '+' || e.key === '=') actions['zoom-in']();
     else if (e.key === '-' || e.key === '_') actions['zoom-out']();
-    else if ((e.ctrlKey || e.metaKey) && e.key === 'z') actions.undo();
     else return;
     e.preventDefault();
   });

@@ -26,6 +26,8 @@ export type FarmMapProps = {
   /** `https://tiles.example/{z}/{x}/{y}.png`: a background only when configured (CSP img-src must allow it). */
   tileUrl?: string | null;
   tileAttribution?: string;
+  /** More [lon, lat] the view must take in: the geofence editor's start when nothing is drawn yet. */
+  extent?: readonly LonLat[];
   width?: number;
   height?: number;
 };
@@ -43,6 +45,7 @@ export function FarmMap({
   timeZone,
   tileUrl,
   tileAttribution,
+  extent = [],
   width = 640,
   height = 420,
 }: FarmMapProps) {
@@ -56,7 +59,7 @@ export function FarmMap({
       : undefined;
   const title = `Map of ${farmName}`;
   const frame = { id, title, note, size: { width, height }, figureClass: 'farm-map', svgClass: 'map-svg' };
-  if (all.length === 0) {
+  if (all.length === 0 && extent.length === 0) {
     return (
       <ChartFrame
         {...frame}
@@ -65,7 +68,7 @@ export function FarmMap({
       />
     );
   }
-  const v = fitViewport(all, width, height);
+  const v = fitViewport(all.length > 0 ? all : extent, width, height);
   const outside = geofence ? located.filter((s) => !insidePolygon([s.lon, s.lat], geofence.coordinates)) : [];
   const description =
     `${geofence ? 'Geofence outline' : 'No geofence'}; ${located.length} scan ${located.length === 1 ? 'position' : 'positions'}` +
@@ -78,6 +81,8 @@ export function FarmMap({
   return (
     <ChartFrame {...frame} description={description}>
       <rect class="map-bg" x={0} y={0} width={width} height={height} fill="#eef3e8" />
+      {/* The viewport, so a page script (the geofence editor) maps the SVG back to lon/lat the same way. */}
+      <g class="map-view" data-scale={v.scale} data-origin-x={v.originX} data-origin-y={v.originY} />
       {tileUrl && <Tiles url={tileUrl} v={v} />}
       {path && (
         <path
@@ -163,7 +168,7 @@ export function FarmMap({
 function Tiles({ url, v }: { url: string; v: ReturnType<typeof fitViewport> }) {
   const { z, tiles } = tilesFor(v);
   return (
-    <g class="map-tiles">
+    <g class="map-tiles" data-url={url}>
       {tiles.map((t) => (
         <image
           href={url.replace('{z}', String(z)).replace('{x}', String(t.x)).replace('{y}', String(t.y))}

@@ -31,7 +31,9 @@ import {
   TextAreaField,
   TextField,
 } from '../components/form-field.tsx';
-import { FarmMap, type GeoJsonPolygon } from '../map/farm-map.tsx';
+import { FarmMap, type FarmMapProps, type GeoJsonPolygon } from '../map/farm-map.tsx';
+import { GeofenceEditor, WORLD_EXTENT } from '../map/geofence-editor.tsx';
+import type { LonLat } from '../map/projection.ts';
 import type { Grade } from '../view-types.ts';
 import {
   CREATE_TOKEN_FIELD,
@@ -63,8 +65,9 @@ const FARM_CREATE = farmBody(true);
 const FARM_PATCH = farmBody(false);
 const FARM_LABELS = { name: 'Name', geofence: 'Geofence', centroid: 'Centre' };
 const MEMBER_LABELS = { email: 'Email', user_id: 'Email', is_owner: 'Owner', linked_as: 'Linked as' };
+const EDITOR_SCRIPT = 'js/geofence-editor.js';
 const GEOFENCE_HINT =
-  'GeoJSON Polygon in WGS 84: {"type":"Polygon","coordinates":[[[lon,lat],…,[lon,lat]]]}, the first position repeated last. ' +
+  'Drawn on the map above (with JavaScript on), or typed or pasted here: a GeoJSON Polygon in WGS 84: {"type":"Polygon","coordinates":[[[lon,lat],…,[lon,lat]]]}, the first position repeated last. ' +
   'A Feature or a FeatureCollection holding one polygon (as geojson.io saves) is accepted too. Empty: no geofence.';
 
 type FarmForm = { values: { name?: string; geofence?: string }; errors: FieldErrors };
@@ -110,6 +113,11 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
   async function renderList(c: PageContext, create?: FarmForm, status: 409 | 422 = 422) {
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
+    const admin = isAdmin(principal);
+    // A new farm's map starts over the farms this admin already has, else over the world.
+    const centres: LonLat[] = farms.flatMap((f) =>
+      f.centroid ? [[f.centroid.lon, f.centroid.lat] as const] : [],
+    );
     const columns: Column<FarmRow>[] = [
       { header: 'Farm', primary: true, cell: (f) => <a href={`/farms/${f.id}`}>{f.name}</a> },
       { header: 'Geofence', cell: (f) => (f.geofence ? 'yes' : 'none') },
@@ -121,6 +129,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
       deps,
       {
         title: 'Farms',
+        scripts: admin ? [EDITOR_SCRIPT] : [],
         children: (
           <>
             {farms.length === 0 ? (
@@ -130,7 +139,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
             ) : (
               <DataTable id="farms" caption="Farms" captionHidden columns={columns} rows={farms} />
             )}
-            {isAdmin(principal) && (
+            {admin && (
               <FarmEditForm
                 title="New farm"
                 action="/farms"
@@ -138,6 +147,16 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
                 csrf={principal.csrfToken}
                 submit="Create farm"
                 createToken={newCreateToken()}
+                map={{
+                  id: 'new-farm-map',
+                  farmName: 'the new farm',
+                  geofence: null,
+                  scans: [],
+                  timeZone: 'UTC',
+                  tileUrl: deps.tiles?.url,
+                  tileAttribution: deps.tiles?.attribution,
+                  extent: centres.length > 0 ? centres : WORLD_EXTENT,
+                }}
               />
             )}
           </>
@@ -163,31 +182,47 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
     const zone = farmZone(farm.centroid);
     const owner = members?.some((m) => m.user_id === principal.userId && m.is_owner) ?? false;
     const manager: MemberManager = { admin: isAdmin(principal), owner };
+    const map: FarmMapProps = {
+      id: 'farm-map',
+      farmName: farm.name,
+      geofence: farm.geofence as GeoJsonPolygon | null,
+      timeZone: zone,
+      tileUrl: deps.tiles?.url,
+      tileAttribution: deps.tiles?.attribution,
+      extent: farm.centroid ? [[farm.centroid.lon, farm.centroid.lat]] : WORLD_EXTENT,
+      scans: scans.map((s) => ({
+        id: s.id,
+        lon: s.gps?.lon ?? null,
+        lat: s.gps?.lat ?? null,
+        capturedAt: s.captured_at,
+        grade: (s.grade as Grade | null) ?? null,
+        label: `Scan ${s.capture_id}`,
+        href: `/scans/${s.id}`,
+      })),
+    };
     return sendPage(
       c,
       deps,
       {
         title: farm.name,
+        scripts: farm.can_edit ? [EDITOR_SCRIPT] : [],
         children: (
           <>
             <ErrorSummary errors={state.page ?? {}} />
-            <FarmMap
-              id="farm-map"
-              farmName={farm.name}
-              geofence={farm.geofence as GeoJsonPolygon | null}
-              timeZone={zone}
-              tileUrl={deps.tiles?.url}
-              tileAttribution={deps.tiles?.attribution}
-              scans={scans.map((s) => ({
-                id: s.id,
-                lon: s.gps?.lon ?? null,
-                lat: s.gps?.lat ?? null,
-                capturedAt: s.captured_at,
-                grade: (s.grade as Grade | null) ?? null,
-                label: `Scan ${s.capture_id}`,
-                href: `/scans/${s.id}`,
-              }))}
-            />
+            {farm.can_edit ? (
+              <FarmEditForm
+                title="Edit farm"
+                action={`/farms/${farm.id}`}
+                state={
+                  state.edit ?? { values: { name: farm.name, geofence: pretty(farm.geofence) }, errors: {} }
+                }
+                csrf={principal.csrfToken}
+                submit="Save farm"
+                map={map}
+              />
+            ) : (
+              <FarmMap {...map} extent={[]} />
+            )}
             <Facts
               items={[
                 ['Local time zone', zone],
@@ -211,17 +246,6 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
               form={state.member ?? { values: {}, errors: {} }}
               removal={state.removal ?? {}}
             />
-            {farm.can_edit && (
-              <FarmEditForm
-                title="Edit farm"
-                action={`/farms/${farm.id}`}
-                state={
-                  state.edit ?? { values: { name: farm.name, geofence: pretty(farm.geofence) }, errors: {} }
-                }
-                csrf={principal.csrfToken}
-                submit="Save farm"
-              />
-            )}
             {isAdmin(principal) && (
               <section aria-labelledby="delete-title">
                 <h2 id="delete-title">Delete farm</h2>
@@ -326,6 +350,7 @@ function FarmEditForm({
   csrf,
   submit,
   createToken,
+  map,
 }: {
   title: string;
   action: string;
@@ -334,6 +359,8 @@ function FarmEditForm({
   submit: string;
   /** The create form's one-time token (create-token.ts): the same form sent twice makes one farm. */
   createToken?: string;
+  /** The farm map the geofence is drawn on (GeofenceEditor, writing into the textarea). */
+  map: FarmMapProps;
 }) {
   return (
     <section aria-labelledby="farm-form-title">
@@ -350,6 +377,7 @@ function FarmEditForm({
           error={state.errors.name}
           maxlength={200}
         />
+        <GeofenceEditor {...map} inputId="field-geofence" />
         <TextAreaField
           name="geofence"
           label="Geofence"

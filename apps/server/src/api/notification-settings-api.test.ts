@@ -56,8 +56,9 @@ describe('GET/PUT /api/v1/me/notification-settings', () => {
     assert.ok(admin.your_types.includes('registration_pending') && !admin.your_types.includes('scan_graded'));
   });
 
-  test("a farmer turns scan_graded off: saved for them only, read back, and obeyed when the farm's scan is graded", async () => {
+  test("a farmer turns scan_graded off: saved for them only, read back, and obeyed when the farm's scan is graded", async (t) => {
     const farmer = await as('farmer@example.com');
+    t.after(() => ctx.db.sql`DELETE FROM user_notification_settings WHERE user_id = ${f.farmer}`);
     const put = await farmer.request('PUT', '/api/v1/me/notification-settings', {
       body: { enabled: { scan_graded: false } },
     });

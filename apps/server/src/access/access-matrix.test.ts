@@ -206,6 +206,9 @@ const SPECS: Record<string, Spec> = {
       },
     }),
   },
+  'POST /account/notifications': {
+    build: (c) => form('/account/notifications', { shown: 'scan_rejected', enabled: 'scan_rejected' })(c),
+  },
   // Pages (src/web/pages): the same queries; forms carry `_csrf`.
   'GET /': get('/'),
   'GET /scans': {
@@ -432,6 +435,17 @@ const SPECS: Record<string, Spec> = {
       method: 'POST',
       path: '/api/v1/me/password',
       body: { current_password: TEST_PASSWORD, new_password: 'barley-field-north-7' },
+    }),
+  },
+  'GET /api/v1/me/notification-settings': get('/api/v1/me/notification-settings'),
+  'PUT /api/v1/me/notification-settings': {
+    build: () => ({
+      method: 'PUT',
+      path: '/api/v1/me/notification-settings',
+      body: { enabled: { scan_corrected: true } },
+      check: (res) => {
+        if (res.status === 200) assert.equal(res.body.enabled.scan_corrected, true);
+      },
     }),
   },
   'GET /api/v1/scans': {

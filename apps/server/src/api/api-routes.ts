@@ -19,6 +19,7 @@ import { farmMemberRoutes } from './farm-members.ts';
 import { farmRoutes, farmSchema } from './farms.ts';
 import { groupRoutes, groupSchema } from './groups.ts';
 import { meRoutes } from './me.ts';
+import { notificationSettingsRoutes, notificationSettingsSchema } from './notification-settings.ts';
 import { notificationRoutes, notificationSchema } from './notifications.ts';
 import { registrationRoutes, registrationSchema } from './registrations.ts';
 import { gradingResultSchema, scanDetailSchema, scanListItemSchema } from './scan-views.ts';
@@ -32,6 +33,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
   return [
     sessionRoutes,
     meRoutes,
+    notificationSettingsRoutes,
     scanRoutes,
     correctionRoutes,
     assetRoutes,
@@ -69,5 +71,6 @@ export const apiSchemas: Record<string, JsonSchema> = {
   Registration: registrationSchema,
   Announcement: announcementSchema,
   Notification: notificationSchema,
+  NotificationSettings: notificationSettingsSchema,
   Report: reportSchema,
 };

@@ -36,8 +36,8 @@ const ctx = useTestApp(
         audience: { farmId: f.north, roles: ['admin'] },
       });
       await notifyUsers(sql, {
-        type: 'account_note',
-        dedupeKey: 'account_note:1',
+        type: 'registration_pending',
+        dedupeKey: 'registration_pending:note-1',
         payload: { note: 'not about a farm' },
         audience: { roles: ['farmer', 'technician'] },
       });
@@ -79,16 +79,16 @@ const unlink = (userId: string, farmId: string) =>
 describe('notifications follow farm access at read time', () => {
   test('a farmer removed from the farm: its scan notification is gone from the list, count, mark-read and page', async () => {
     const farmer = await as('farmer@example.com');
-    assert.deepEqual(await types(farmer), ['account_note', 'scan_graded']);
+    assert.deepEqual(await types(farmer), ['registration_pending', 'scan_graded']);
     assert.equal(await unread(farmer), 2);
 
     await unlink(f.farmer, f.north);
-    assert.deepEqual(await types(farmer), ['account_note']);
+    assert.deepEqual(await types(farmer), ['registration_pending']);
     assert.deepEqual(
       (await farmer.request('GET', '/api/v1/notifications?unread=true')).body.items.map(
         (n: { type: string }) => n.type,
       ),
-      ['account_note'],
+      ['registration_pending'],
     );
     assert.equal(await unread(farmer), 1);
     const hidden = await idOf(f.farmer, 'scan_graded');
@@ -110,19 +110,24 @@ describe('notifications follow farm access at read time', () => {
     // Linked again: it is theirs to see again (decided at read time, nothing was deleted).
     await ctx.db
       .sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${f.farmer}, ${f.north}, 'farmer')`;
-    assert.deepEqual(await types(farmer), ['account_note', 'scan_graded']);
+    assert.deepEqual(await types(farmer), ['registration_pending', 'scan_graded']);
     assert.equal(await unread(farmer), 1);
     // The scan moved to a farm they are not on: its notification goes with it.
     await ctx.db.sql`UPDATE scans SET farm_id = ${f.south} WHERE id = ${f.scan}`;
-    assert.deepEqual(await types(farmer), ['account_note']);
+    assert.deepEqual(await types(farmer), ['registration_pending']);
     await ctx.db.sql`UPDATE scans SET farm_id = ${f.north} WHERE id = ${f.scan}`;
   });
 
   test("a technician unassigned from the farm loses its scan's and its devices' notifications, keeps the rest", async () => {
     const tech = await as('tech@example.com');
-    assert.deepEqual(await types(tech), ['account_note', 'device_silent', 'device_silent', 'scan_graded']);
+    assert.deepEqual(await types(tech), [
+      'device_silent',
+      'device_silent',
+      'registration_pending',
+      'scan_graded',
+    ]);
     await unlink(f.tech, f.north);
-    assert.deepEqual(await types(tech), ['account_note', 'device_silent']);
+    assert.deepEqual(await types(tech), ['device_silent', 'registration_pending']);
     const items = (await tech.request('GET', '/api/v1/notifications')).body.items as {
       payload: { device_code?: string };
     }[];
@@ -146,8 +151,8 @@ describe('notifications follow farm access at read time', () => {
     const sql = ctx.db.sql;
     for (let i = 0; i < 5; i++)
       await notifyUsers(sql, {
-        type: 'account_note',
-        dedupeKey: `account_note:cap:${i}`,
+        type: 'registration_pending',
+        dedupeKey: `registration_pending:cap:${i}`,
         payload: { note: `note ${i}` },
         audience: { roles: ['admin'] },
       });

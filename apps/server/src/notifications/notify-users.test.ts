@@ -105,7 +105,7 @@ describe('notifyUsers', () => {
 
   test('the same event again (a retry) notifies nobody twice, even concurrently', async () => {
     const input = {
-      type: 'scan_rejected',
+      type: 'scan_rejected' as const,
       dedupeKey: 'scan_rejected:r2',
       payload: { grade: 'R' },
       audience: { roles: ['admin', 'technician'] as const },
@@ -137,7 +137,7 @@ describe('notifyUsers', () => {
         await sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${u!.id}, ${west!.id}, 'farmer')`;
     }
     const event = (key: string) => ({
-      type: 'scan_rejected',
+      type: 'scan_rejected' as const,
       dedupeKey: key,
       payload: {},
       audience: { farmId: west!.id, roles: ['admin'] as const },
@@ -156,14 +156,17 @@ describe('notifyUsers', () => {
   });
 
   test('no farm and no roles: nobody, no error', async () => {
-    assert.equal(await notifyUsers(db.sql, { type: 't', dedupeKey: 'k', payload: {}, audience: {} }), 0);
+    assert.equal(
+      await notifyUsers(db.sql, { type: 'scan_graded', dedupeKey: 'k', payload: {}, audience: {} }),
+      0,
+    );
   });
 
   test('inside a rolled-back transaction nothing is kept', async () => {
     await assert.rejects(
       db.sql.begin(async (tx) => {
         await notifyUsers(tx, {
-          type: 't',
+          type: 'scan_graded',
           dedupeKey: 'rolled-back',
           payload: {},
           audience: { roles: ['admin'] },

@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { linkRoleHeld } from '../access/farm-access.ts';
+import type { NotificationType } from './notification-types.ts';
 
 /** A role from the spec's `roles` table (§10). */
 export type RoleName = 'admin' | 'technician' | 'farmer';
@@ -26,8 +27,8 @@ export type NotificationAudience = {
 };
 
 export type NotificationInput = {
-  /** Stable event type, e.g. `scan_graded`, `scan_rejected`, `grading_failed`, `device_silent`. */
-  type: string;
+  /** Stable event type, one of notification-types.ts (each is a setting a user can turn off). */
+  type: NotificationType;
   /** Names the event, not the recipient: the same key for every retry of the same event. */
   dedupeKey: string;
   payload: Record<string, unknown>;
@@ -42,7 +43,9 @@ export const NOTIFICATION_CHANNEL = 'cti_notifications';
  * is called (unique index from migration 0004; a retry inserts nothing). Run it inside the
  * transaction that records the event itself, so the notification exists exactly when the event does.
  * Disabled users are skipped: they cannot read it, and a pile of stale ones would greet them when an
- * admin re-enables the account (they get the events from then on). Returns the number of rows inserted by this call.
+ * admin re-enables the account (they get the events from then on). So are users who turned this type
+off in their notification settings (`user_notification_settings`, migration 0018; no row = on): they
+are left out here, in the insert, never hidden afterwards. Returns the number of rows inserted by this call.
  *
  * @example
  * await sql.begin((tx) => notifyUsers(tx, { type: 'scan_graded', dedupeKey: `scan_graded:${resultId}`,
@@ -76,6 +79,9 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
       SELECT r.user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey}
         FROM recipients r JOIN users u ON u.id = r.user_id AND u.status = 'active'
        WHERE r.user_id IS DISTINCT FROM ${except}::uuid
+         -- The recipient's own setting for this type; no row means on (nobody lost a notice by upgrading).
+         AND NOT EXISTS (SELECT 1 FROM user_notification_settings s
+                          WHERE s.user_id = r.user_id AND s.type = ${input.type} AND NOT s.enabled)
       ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
       RETURNING user_id
     )

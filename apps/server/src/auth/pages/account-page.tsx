@@ -1,13 +1,18 @@
+import type { NotificationSettings } from '../../notifications/notification-settings.ts';
+import { typesForRoles } from '../../notifications/notification-types.ts';
 import { ActionForm, Button } from '../../web/components/button.tsx';
 import { ErrorSummary, TextField } from '../../web/components/form-field.tsx';
 import { type AssetUrls, renderPage } from '../../web/layout.tsx';
 import type { Flash, Role } from '../../web/view-types.ts';
 import type { CurrentUser } from '../current-user.ts';
+import type { RoleName } from '../roles.ts';
+import { NotificationSettingsForm } from './notification-settings-form.tsx';
 
-/** Profile, password change and sign-out of the signed-in user. */
+/** Profile, notification settings, password change and sign-out of the signed-in user. */
 export function accountPage({
   assets,
   user,
+  notifications,
   csrfToken,
   unread,
   errors = {},
@@ -15,6 +20,8 @@ export function accountPage({
 }: {
   assets: AssetUrls;
   user: CurrentUser;
+  /** Which notification types the user receives (every type; the form shows those of their roles). */
+  notifications: NotificationSettings;
   csrfToken: string;
   unread: number;
   errors?: Record<string, string>;
@@ -58,6 +65,13 @@ export function accountPage({
           />
           <Button>Save name</Button>
         </form>
+        <h2>Notifications</h2>
+        <NotificationSettingsForm
+          types={typesForRoles(user.roles as RoleName[])}
+          enabled={notifications}
+          csrfToken={csrfToken}
+          error={errors.notifications}
+        />
         <h2>Change password</h2>
         <form method="post" action="/account/password" class="narrow-form">
           <input type="hidden" name="_csrf" value={csrfToken} />

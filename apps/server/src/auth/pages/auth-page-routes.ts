@@ -2,6 +2,12 @@ import { Hono } from 'hono';
 import { BADGE_COUNT_LIMIT, unreadCount } from '../../access/notification-queries.ts';
 import type { ApiDeps } from '../../api/api-deps.ts';
 import { HttpError } from '../../errors.ts';
+import {
+  loadNotificationSettings,
+  type NotificationSettings,
+  saveNotificationSettings,
+} from '../../notifications/notification-settings.ts';
+import { isNotificationType, type NotificationType } from '../../notifications/notification-types.ts';
 import type { AssetUrls } from '../../web/layout.tsx';
 import { flashFrom } from '../../web/pages/flash.ts';
 import { clientAddress } from '../client-address.ts';
@@ -21,6 +27,10 @@ export const HOME_PATH = '/';
 /** Only local paths: never `//host` or `/\host`, which browsers treat as another origin. */
 export const safeNext = (next: unknown): string =>
   typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : HOME_PATH;
+
+/** Every text value of a (repeated) form field. */
+const all = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
 
 const text = (form: Record<string, unknown>, name: string): string => {
   const v = form[name];
@@ -142,6 +152,7 @@ export function createAuthPageRoutes(
     accountPage({
       assets,
       user: await loadCurrentUser(sql, principal),
+      notifications: await loadNotificationSettings(sql, principal.userId),
       csrfToken: principal.csrfToken,
       unread: await unreadCount(sql, principal, { atMost: BADGE_COUNT_LIMIT }),
       errors: extra.errors,
@@ -168,6 +179,30 @@ export function createAuthPageRoutes(
     }
     await sql`UPDATE users SET full_name = ${name}, updated_at = now() WHERE id = ${principal.userId}`;
     return c.redirect('/account?done=name-saved', 303);
+  });
+
+  // Notification settings: every `shown` type is set to whether its `enabled` box came ticked (an
+  // unticked box is not sent). A name that is no notification type refuses the whole form, unsaved.
+  app.post('/account/notifications', async (c) => {
+    const principal = c.get('principal');
+    if (!principal) return c.redirect('/sign-in?next=/account', 303);
+    const form = await c.req.parseBody({ all: true });
+    checkCsrfField(all(form._csrf)[0], principal.csrfToken);
+    const enabled = all(form.enabled);
+    const named = [...new Set([...all(form.shown), ...enabled])];
+    const unknown = named.filter((t) => !isNotificationType(t));
+    if (unknown.length > 0 || named.length === 0) {
+      const error =
+        unknown.length > 0
+          ? `Not a notification type: ${unknown.map((t) => JSON.stringify(t.slice(0, 64))).join(', ')}. Nothing was saved.`
+          : 'The form named no notification type. Nothing was saved.';
+      return html(await account(principal, { errors: { notifications: error } }), 422);
+    }
+    const changes = Object.fromEntries(
+      (named as NotificationType[]).map((t) => [t, enabled.includes(t)]),
+    ) as Partial<NotificationSettings>;
+    await saveNotificationSettings(sql, principal.userId, changes);
+    return c.redirect('/account?done=notifications-saved', 303);
   });
 
   app.post('/account/password', async (c) => {

@@ -76,6 +76,14 @@ test('sign in, see the account, the token is out of reach of scripts, change pas
     );
     const csrf = await page.locator('meta[name=csrf-token]').getAttribute('content');
     assert.ok(csrf && !csrf.includes(session.value));
+    // Notification settings, as a browser sends the form: an unticked box turns its type off.
+    const graded = page.getByLabel('A scan was graded', { exact: true });
+    assert.equal(await graded.isChecked(), true, 'on by default');
+    await graded.uncheck();
+    await page.getByRole('button', { name: 'Save notification settings' }).click();
+    await page.waitForURL(/\/account\?done=notifications-saved$/);
+    assert.equal(await page.getByLabel('A scan was graded', { exact: true }).isChecked(), false);
+    assert.equal(await page.getByLabel('A scan was rejected (grade R)').isChecked(), true);
     // Password change: a weak one is refused beside the field, a good one works.
     await page.getByLabel('Current password').fill(TEST_PASSWORD);
     await page.getByLabel(/^New password/).fill('maple');

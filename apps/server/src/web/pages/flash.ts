@@ -47,6 +47,10 @@ const MESSAGES: Record<string, Flash> = {
   'signed-in': { kind: 'success', text: 'You are signed in.' },
   'password-changed': { kind: 'success', text: 'Your password was changed; other devices were signed out.' },
   'name-saved': { kind: 'success', text: 'Name saved.' },
+  'notifications-saved': {
+    kind: 'success',
+    text: 'Notification settings saved. They apply to new notifications; those you have stay.',
+  },
 };
 
 /** The flash message of a `?done=` code, if it is one of ours. */

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testConfig, useTestApp } from '../../test-helpers.ts';
 import { seedScan, seedUser } from '../../test-seed.ts';
-import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
+import { useDashboardApp } from './test-dashboard-seed.ts';
 import { type PageAnswer, pageClient, strip, textById } from './test-page-client.ts';
 
 // The scan page's "Farm and animal" form (POST /scans/{id}/assignment) on a real database: offered to
@@ -11,40 +10,23 @@ import { type PageAnswer, pageClient, strip, textById } from './test-page-client
 // rights on both farms, 422 beside the field, 403 for a farmer, 404 for another farm's scan, CSRF —
 // and a field left alone writes nothing.
 
-let w: DashboardWorld;
 const x: Record<string, string> = {};
-const ctx = useTestApp(
-  {
-    api: {
-      ...testConfig().api,
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
-    },
-  },
-  {
-    async seed({ db }) {
-      process.env.AWS_ACCESS_KEY_ID ??= 'pages';
-      process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
-      w = await seedDashboard(db.sql);
-      const sql = db.sql;
-      const animal = async (farm: string, tag: string) =>
-        (
-          await sql<
-            { id: string }[]
-          >`INSERT INTO animals (farm_id, tag_id) VALUES (${farm}, ${tag}) RETURNING id`
-        )[0]!.id;
-      x.a102 = await animal(w.farmA, 'A-102');
-      x.b201 = await animal(w.farmB, 'B-201');
-      // A technician of both farms; one who works on farm A and is only a farmer (reader) of farm B.
-      await seedUser(sql, 'both@example.com', ['technician'], { farms: [{ id: w.farmA }, { id: w.farmB }] });
-      await seedUser(sql, 'mixed@example.com', ['farmer', 'technician'], {
-        farms: [
-          { id: w.farmA, as: 'technician' },
-          { id: w.farmB, as: 'farmer' },
-        ],
-      });
-    },
-  },
-);
+const { ctx, w } = useDashboardApp(async (sql, w) => {
+  const animal = async (farm: string, tag: string) =>
+    (
+      await sql<{ id: string }[]>`INSERT INTO animals (farm_id, tag_id) VALUES (${farm}, ${tag}) RETURNING id`
+    )[0]!.id;
+  x.a102 = await animal(w.farmA, 'A-102');
+  x.b201 = await animal(w.farmB, 'B-201');
+  // A technician of both farms; one who works on farm A and is only a farmer (reader) of farm B.
+  await seedUser(sql, 'both@example.com', ['technician'], { farms: [{ id: w.farmA }, { id: w.farmB }] });
+  await seedUser(sql, 'mixed@example.com', ['farmer', 'technician'], {
+    farms: [
+      { id: w.farmA, as: 'technician' },
+      { id: w.farmB, as: 'farmer' },
+    ],
+  });
+});
 const as = (email: string) => pageClient(ctx.server.app, email);
 const tech = () => as(w.users.technician.email);
 const fresh = (animalId?: string) => seedScan(ctx.db.sql, { farmId: w.farmA, deviceId: w.deviceA, animalId });

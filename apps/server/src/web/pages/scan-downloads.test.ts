@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testConfig, useTestApp } from '../../test-helpers.ts';
-import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
+import { type DashboardWorld, useDashboardApp } from './test-dashboard-seed.ts';
 import { type PageClient, pageClient } from './test-page-client.ts';
 
 // The scans page's "Download CSV" / "Download GeoJSON" links on a real database: they carry the
 // filters the list applies (From/To as the farm's local days turned into instants, invalid filters
 // left out as the list leaves them out), and the files they fetch hold exactly the scans listed.
 
-let w: DashboardWorld;
-const ctx = useTestApp(
-  {
-    api: {
-      ...testConfig().api,
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
-    },
-  },
-  {
-    async seed({ db }) {
-      process.env.AWS_ACCESS_KEY_ID ??= 'pages';
-      process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
-      w = await seedDashboard(db.sql);
-    },
-  },
-);
+const { ctx, w } = useDashboardApp();
 const as = (who: keyof DashboardWorld['users']) => pageClient(ctx.server.app, w.users[who].email);
 const rowIds = (html: string) => [...html.matchAll(/<tr data-scan-id="([^"]+)"/g)].map((m) => m[1]!);
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createTestApp, testConfig, useTestApp } from '../../test-helpers.ts';
+import { createTestApp } from '../../test-helpers.ts';
 import { seedScan, seedUser } from '../../test-seed.ts';
-import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
+import { type DashboardWorld, useDashboardApp } from './test-dashboard-seed.ts';
 import { pageClient, strip, textById } from './test-page-client.ts';
 
 // The scans pages through app.request on a real database: who sees which scan (the API's queries),
@@ -10,23 +10,7 @@ import { pageClient, strip, textById } from './test-page-client.ts';
 // that are missing shown as "—" with the reason (never 0), the review form (errors beside the
 // fields, stored text escaped, CSRF), the mask editor for admins and technicians only.
 
-let w: DashboardWorld;
-const ctx = useTestApp(
-  {
-    api: {
-      ...testConfig().api,
-      // Signing is local: URLs for a server that is not there are enough to check where they point.
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
-    },
-  },
-  {
-    async seed({ db }) {
-      process.env.AWS_ACCESS_KEY_ID ??= 'pages';
-      process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
-      w = await seedDashboard(db.sql);
-    },
-  },
-);
+const { ctx, w } = useDashboardApp();
 const as = (who: keyof DashboardWorld['users']) => pageClient(ctx.server.app, w.users[who].email);
 const rowIds = (html: string) => [...html.matchAll(/<tr data-scan-id="([^"]+)"/g)].map((m) => m[1]);
 

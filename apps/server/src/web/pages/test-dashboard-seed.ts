@@ -3,6 +3,7 @@
 // with measurements, graded without pixel spacing, waiting, and one on the other farm.
 import { createHash } from 'node:crypto';
 import type { Sql } from 'postgres';
+import { type TestAppContext, testConfig, useTestApp } from '../../test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../../test-seed.ts';
 
 export const BUCKET = 'cti-dashboard-test';
@@ -170,4 +171,35 @@ export async function seedDashboard(
     users,
     keys,
   } satisfies DashboardWorld;
+}
+
+/**
+ * The pages' test app on the dashboard world (useTestApp + seedDashboard), presigning locally: image
+ * URLs point at a store that is not there, enough to check where they point. `more` seeds extra rows
+ * once the world exists. `w` is filled before the first test runs.
+ *
+ * @example const { ctx, w } = useDashboardApp(); test('…', async () => { await pageClient(ctx.server.app, w.users.farmer.email) });
+ */
+export function useDashboardApp(more?: (sql: Sql, w: DashboardWorld) => Promise<void>): {
+  ctx: TestAppContext;
+  w: DashboardWorld;
+} {
+  const w = {} as DashboardWorld;
+  const ctx = useTestApp(
+    {
+      api: {
+        ...testConfig().api,
+        s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
+      },
+    },
+    {
+      async seed({ db }) {
+        process.env.AWS_ACCESS_KEY_ID ??= 'pages';
+        process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
+        Object.assign(w, await seedDashboard(db.sql));
+        await more?.(db.sql, w);
+      },
+    },
+  );
+  return { ctx, w };
 }

@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { Sql } from 'postgres';
+import type { AppConfig } from '../config.ts';
 import { listen } from '../http-server.ts';
 import { createTestApp, listenTestApp, type TestApp, testConfig } from '../test-helpers.ts';
 
@@ -56,24 +57,21 @@ export async function watchPage(page: Page): Promise<{ problems(): Promise<strin
   };
 }
 
-/**
- * The dashboard on a seeded database, served on a real port, and Chromium: what the page-layout
- * browser tests share. Presigning is local, so thumbnails point at a store that is not there.
- */
-export async function startDashboardBrowser(sql: Sql): Promise<{
+export type BrowserApp = {
   app: TestApp;
   server: Awaited<ReturnType<typeof listenTestApp>>;
   browser: Browser;
   close(): Promise<void>;
-}> {
-  process.env.AWS_ACCESS_KEY_ID ??= 'pages';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
-  const app = createTestApp(sql, {
-    api: {
-      ...testConfig().api,
-      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
-    },
-  });
+};
+
+/**
+ * The app on `sql` with `overrides`, served on a real port, and Chromium: what the browser tests
+ * share. `close()` stops all three.
+ *
+ * @example const { server, browser, close } = await startBrowserApp(db.sql, { web: { mapTileUrl } });
+ */
+export async function startBrowserApp(sql: Sql, overrides: Partial<AppConfig> = {}): Promise<BrowserApp> {
+  const app = createTestApp(sql, overrides);
   const server = await listenTestApp(app);
   const browser = await launchBrowser();
   return {
@@ -87,4 +85,19 @@ export async function startDashboardBrowser(sql: Sql): Promise<{
       await app.close();
     },
   };
+}
+
+/**
+ * The dashboard on a seeded database in Chromium (startBrowserApp) with presigning local, so thumbnails
+ * point at a store that is not there: what the page-layout tests share.
+ */
+export function startDashboardBrowser(sql: Sql): Promise<BrowserApp> {
+  process.env.AWS_ACCESS_KEY_ID ??= 'pages';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'pages';
+  return startBrowserApp(sql, {
+    api: {
+      ...testConfig().api,
+      s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true },
+    },
+  });
 }

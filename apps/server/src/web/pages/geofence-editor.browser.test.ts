@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
-import { createTestApp, listenTestApp, type TestApp } from '../../test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from '../../test-seed.ts';
 import { distanceM, fromSvg, type LonLat, type Viewport } from '../map/projection.ts';
-import { launchBrowser, watchPage } from '../test-browser.ts';
+import { type BrowserApp, startBrowserApp, watchPage } from '../test-browser.ts';
 
 // Drawing a farm's geofence on its map in headless Chromium (static/js/geofence-editor.js on the real
 // farm pages, real app on a port, Postgres with the real migrations): clicks add corners, a drag moves
@@ -15,8 +14,8 @@ import { launchBrowser, watchPage } from '../test-browser.ts';
 // the server wrote on the map and the SVG's viewBox at that moment.
 
 let db: TestDatabase;
-let app: TestApp;
-let server: Awaited<ReturnType<typeof listenTestApp>>;
+let running: BrowserApp;
+let server: BrowserApp['server'];
 let browser: Browser;
 let farm: string;
 
@@ -30,15 +29,11 @@ before(async () => {
   await seedScan(db.sql, { deviceId: device, farmId: farm, gps: { lon: LON, lat: LAT } });
   await seedUser(db.sql, 'tech@example.com', ['technician'], { farms: [{ id: farm }] });
   await seedUser(db.sql, 'admin@example.com', ['admin']);
-  app = createTestApp(db.sql);
-  server = await listenTestApp(app);
-  browser = await launchBrowser();
+  running = await startBrowserApp(db.sql);
+  ({ server, browser } = running);
 });
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await app?.closeStreams();
-  await app?.close();
+  await running?.close();
   await db?.drop();
 });
 

@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { createTestApp, listenTestApp, type TestApp, testConfig } from '../../test-helpers.ts';
+import { testConfig } from '../../test-helpers.ts';
 import { seedFarm, seedUser, TEST_PASSWORD } from '../../test-seed.ts';
-import { launchBrowser, watchPage } from '../test-browser.ts';
+import { type BrowserApp, startBrowserApp, watchPage } from '../test-browser.ts';
 
 // The geofence editor's view in headless Chromium: zooming keeps a true scale bar and a graticule
 // labelled in degrees (the plain map, no tile server), and with CTI_MAP_TILE_URL set the tiles of the
@@ -15,8 +15,8 @@ import { launchBrowser, watchPage } from '../test-browser.ts';
 // by the page's CSP.
 
 let db: TestDatabase;
-let app: TestApp;
-let server: Awaited<ReturnType<typeof listenTestApp>>;
+let running: BrowserApp;
+let server: BrowserApp['server'];
 let tileServer: Server;
 let browser: Browser;
 let farm: string;
@@ -35,18 +35,14 @@ before(async () => {
   });
   await new Promise<void>((resolve) => tileServer.listen(0, '127.0.0.1', resolve));
   const tilePort = (tileServer.address() as AddressInfo).port;
-  app = createTestApp(db.sql, {
+  running = await startBrowserApp(db.sql, {
     web: { mapTileUrl: `http://127.0.0.1:${tilePort}/{z}/{x}/{y}.png`, mapTileAttribution: '© test tiles' },
   });
   assert.ok(testConfig().web.mapTileUrl === undefined, 'only this app has tiles');
-  server = await listenTestApp(app);
-  browser = await launchBrowser();
+  ({ server, browser } = running);
 });
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await app?.closeStreams();
-  await app?.close();
+  await running?.close();
   await new Promise((resolve) => tileServer?.close(resolve));
   await db?.drop();
 });

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID_RE } from '../text/uuid.ts';
 
 const INT8_MAX = 9223372036854775807n;
 

@@ -18,6 +18,7 @@ import { HttpError } from '../errors.ts';
 import { GRADING_RULES_VERSION } from '../grading/grade-image.ts';
 import { GradingError } from '../grading/grading-errors.ts';
 import { putObject, readVerifiedObject, type StoredObject, sha256Hex } from '../grading/object-store.ts';
+import { UUID_RE } from '../text/uuid.ts';
 import { CORRECTION_RULES_VERSION, gradeCorrection } from './correction-grading.ts';
 import { checkMaskSize, cleanMask, decodeMaskPng, maskPngSize } from './correction-mask.ts';
 import { renderCorrectionOverlay } from './correction-overlay.ts';
@@ -32,7 +33,6 @@ import {
 } from './correction-store.ts';
 import { parseFatLine } from './fat-line.ts';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FIELDS = ['mask', 'fat_line', 'based_on_result_id'];
 const SOURCES: readonly string[] = ['meta', 'device_calibration', 'ruler', 'none'];
 

@@ -9,11 +9,11 @@ import {
 } from '../grading/database-command.ts';
 import { createS3Client } from '../storage/s3-client.ts';
 import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
+import { UUID_RE } from '../text/uuid.ts';
 import { exportLabels, type LabelExportSummary, StorageUnavailableError } from './label-export.ts';
 import type { LabelSelection } from './label-query.ts';
 
 const USAGE = COMMAND_USAGE['export-labels'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Request = { out: string; selection: LabelSelection; dryRun: boolean; s3: S3Settings };
 
@@ -33,7 +33,7 @@ export function parseExportLabelsArgs(args: string[], env: NodeJS.ProcessEnv = p
   if (since !== undefined) selection.since = parseSince(since);
   const farm = values.farm as string | undefined;
   if (farm !== undefined) {
-    if (!UUID.test(farm))
+    if (!UUID_RE.test(farm))
       throw new UsageError(`--farm ${JSON.stringify(farm)} is not a farm uuid (farms.id)`);
     selection.farmId = farm.toLowerCase();
   }

@@ -1,5 +1,6 @@
 import { createDeviceKey, type NewDeviceKey } from '@cti/contracts';
 import type { Sql, TransactionSql } from 'postgres';
+import { UUID_RE } from '../text/uuid.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -50,8 +51,6 @@ export class DeviceKeyConflictError extends Error {
 export class DeviceFarmError extends Error {
   override name = 'DeviceFarmError';
 }
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The farm `ref` names: its id, or its exact name (names are not unique: two farms of one name are refused). */
 export async function farmByRef(sql: Db, ref: string): Promise<{ id: string; name: string }> {

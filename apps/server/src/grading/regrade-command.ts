@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
+import { UUID_RE } from '../text/uuid.ts';
 import {
   CommandError,
   databaseCommand,
@@ -13,7 +14,6 @@ import { cancelRegrades } from './regrade-cancel.ts';
 import { type LoadedModel, pinnedVersionWarnings, readLoadedModel } from './regrade-version-check.ts';
 
 const USAGE = COMMAND_USAGE.regrade;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Selection = Exclude<RegradeSelection, { calibrationId: string }>;
 type Parsed = {
@@ -52,7 +52,7 @@ export function parseRegradeArgs(args: string[]): Parsed {
   if (scan !== undefined) {
     if (device !== undefined || sinceText !== undefined || all)
       throw new UsageError('--scan cannot be combined with --device, --since or --all');
-    if (!UUID.test(scan))
+    if (!UUID_RE.test(scan))
       throw new UsageError(`--scan ${JSON.stringify(scan)} is not a scan uuid (scans.id)`);
     return { selection: { scanId: scan.toLowerCase() }, modelVersion, dryRun, cancel, includeCorrected };
   }

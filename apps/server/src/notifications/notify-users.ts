@@ -44,8 +44,8 @@ export const NOTIFICATION_CHANNEL = 'cti_notifications';
  * transaction that records the event itself, so the notification exists exactly when the event does.
  * Disabled users are skipped: they cannot read it, and a pile of stale ones would greet them when an
  * admin re-enables the account (they get the events from then on). So are users who turned this type
-off in their notification settings (`user_notification_settings`, migration 0018; no row = on): they
-are left out here, in the insert, never hidden afterwards. Returns the number of rows inserted by this call.
+ * off in their notification settings (`user_notification_settings`, migration 0018; no row = on): they
+ * are left out here, in the insert, never hidden afterwards. Returns the number of rows inserted by this call.
  *
  * @example
  * await sql.begin((tx) => notifyUsers(tx, { type: 'scan_graded', dedupeKey: `scan_graded:${resultId}`,

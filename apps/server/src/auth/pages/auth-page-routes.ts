@@ -24,9 +24,16 @@ import { signInPage } from './sign-in-page.tsx';
 /** Where to go after sign-in when no (safe) `next` was given: the dashboard's overview. */
 export const HOME_PATH = '/';
 
-/** Only local paths: never `//host` or `/\host`, which browsers treat as another origin. */
+/**
+ * Only local paths: never `//host` or `/\host`, which browsers treat as another origin, and nothing a
+ * `Location` header cannot carry — no space or control character (C0, DEL, C1: Node refuses them in a
+ * header, which made the sign-in a 500), no lone surrogate. Other non-ASCII characters are
+ * percent-encoded (UTF-8), so the header stays ASCII.
+ */
 export const safeNext = (next: unknown): string =>
-  typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : HOME_PATH;
+  typeof next === 'string' && next.isWellFormed() && /^\/(?![/\\])[^\s\p{Cc}]*$/u.test(next)
+    ? next.replace(/[^\x21-\x7e]+/gu, encodeURIComponent)
+    : HOME_PATH;
 
 /** Every text value of a (repeated) form field. */
 const all = (v: unknown): string[] =>

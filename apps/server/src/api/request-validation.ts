@@ -2,6 +2,7 @@ import { compileValidator, type Problem, unstorableTextProblems } from '@cti/con
 import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
+import { normalizeTypedNames } from './common-schemas.ts';
 
 export { UUID_RE } from '../text/uuid.ts';
 
@@ -42,7 +43,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The JSON body validated against `schema`: 415 if not JSON, 400 if not UTF-8 or unparsable, 422
- * naming each field.
+ * naming each field. Typed names (shortText fields) come back NFC-normalised.
  */
 export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
@@ -68,7 +69,7 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   const result = compileSchema(schema)(body);
   if (!result.ok) throw invalidRequest([...unstorable, ...result.problems]);
   if (unstorable.length > 0) throw invalidRequest(unstorable);
-  return result.value;
+  return normalizeTypedNames(schema, result.value);
 }
 
 /**

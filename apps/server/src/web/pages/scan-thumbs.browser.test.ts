@@ -96,6 +96,10 @@ describe('scan-list thumbnails in Chromium', () => {
     const { context, page, problems } = await phoneSession(w.users.farmer.email);
     try {
       await page.waitForSelector('table[data-live="ready"]');
+      // The page's own CSP: 'self' for the redirector, the store's origin for where it redirects to
+      // (a violation of either would also show in problems() below).
+      const csp = (await page.request.get(`${server.url}/scans`)).headers()['content-security-policy'] ?? '';
+      assert.match(csp, new RegExp(`img-src 'self'[^;]* ${new URL(proxy.endpoint).origin}`));
       const srcs = await page
         .locator('img.thumb')
         .evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')));

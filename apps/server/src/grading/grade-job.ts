@@ -231,6 +231,7 @@ export async function gradeJob(
   cpuLap('s3_put');
   const written = await writeGradingResult(deps.sql, {
     job,
+    reason: job.reason,
     workerId: deps.workerId,
     scan: { scanId: ctx.scanId, captureId: ctx.captureId, farmId: ctx.farmId },
     model: {

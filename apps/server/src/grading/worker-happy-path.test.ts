@@ -294,6 +294,69 @@ describe('grading a scan end to end', () => {
         ['regrade', 'done'],
       ],
     );
+    // The same model on the same bytes: the same outcome, so the farm is not told again (F9).
+    const told = (await notificationsOf('scan_graded')).filter((n) => n.payload.scan_id === scanId);
+    assert.deepEqual(
+      told.map((n) => [n.user_id, n.payload.grading_result_id]),
+      [rig.users.technician, rig.users.farmer].sort().map((u) => [u, String(results[0]!.id)]),
+      'one scan_graded per farm user, for the first result only',
+    );
+    const events = await rig.db
+      .sql`SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'graded' ORDER BY id`;
+    assert.deepEqual(
+      events.map((e) => [e.meta.job_reason, e.meta.notified, e.meta.notify_decision]),
+      [
+        ['ingest', true, 'first_result'],
+        ['regrade', false, 'regrade_unchanged'],
+      ],
+    );
+  });
+
+  test('a regrade whose figures moved tells the farm once more; an R regraded R sends no second scan_rejected', async () => {
+    const secondResult = async (scanId: string) => {
+      await enqueueRegrades(rig.db.sql, { selection: { scanId }, modelVersion: null });
+      await waitFor(
+        async () => (await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length === 2,
+        { what: 'second result', timeoutMs: 30_000 },
+      );
+    };
+    // A device of its own: its calibration applies to no other test's scans.
+    const { scanId } = await rig.ingest({ image: await phantomPng(6), deviceCode: 'dev-0077' });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [first] = await rig.db.sql<{ sp: number; rea: number }[]>`
+      SELECT (features_used->>'pixel_spacing_mm')::float8 AS sp, (features_used->>'rea_cm2')::float8 AS rea
+      FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.ok(first!.rea > 0, 'the first grading measured an REA');
+    // An admin's calibration 10 % coarser than the ruler: the REA moves by ≈ 21 %, far past the tolerance.
+    await rig.db.sql`
+      INSERT INTO device_calibrations (device_id, pixel_spacing_mm, valid_from)
+      SELECT device_id, ${Math.round(first!.sp * 1.1 * 1e5) / 1e5}, '2025-01-01' FROM scans WHERE id = ${scanId}`;
+    await secondResult(scanId);
+    const graded = (await notificationsOf('scan_graded')).filter((n) => n.payload.scan_id === scanId);
+    assert.equal(graded.length, 4, 'each farm user told of both results');
+    const [event] = await rig.db.sql`
+      SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'graded' ORDER BY id DESC LIMIT 1`;
+    assert.equal(event!.meta.notified, true);
+    assert.match(event!.meta.notify_decision, /^regrade_changed:rea_cm2\b/);
+
+    const { scanId: rejected } = await rig.ingest({
+      image: await phantomPng(12, { kind: 'backfat_longitudinal' }),
+      meta: { acquisition: { pixel_spacing_mm: 0.4 } },
+    });
+    await rig.waitForStatus(rejected, 'graded', 30_000);
+    await secondResult(rejected);
+    const grades = await rig.db
+      .sql`SELECT grade FROM grading_results WHERE scan_id = ${rejected} ORDER BY created_at, id`;
+    assert.deepEqual(
+      grades.map((g) => g.grade),
+      ['R', 'R'],
+    );
+    const told = (await notificationsOf('scan_rejected')).filter((n) => n.payload.scan_id === rejected);
+    assert.deepEqual(
+      told.map((n) => n.user_id).sort(),
+      [rig.users.admin, rig.users.technician, rig.users.farmer].sort(),
+      'scan_rejected once each, for the first R only: nobody is asked to rescan the animal again',
+    );
   });
 
   test('a capture with its own mask: it is read (sha256-checked) and its agreement with the segmentation recorded', async () => {

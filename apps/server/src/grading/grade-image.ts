@@ -33,6 +33,10 @@ export const GRADING_RULES_VERSION = 'grading-rules-3';
 export type GradeImageInput = {
   raster: RasterImage;
   meta: MetaJson | null;
+  /** Where `meta` came from (the store's hash-checked object, or the webhook's copy kept at ingest). */
+  metaSource?: 'store' | 'ingest_webhook' | null;
+  /** Why meta.json was not read, when it was not (null: read, or the capture has none). */
+  metaProblem?: string | null;
   calibration: { id: string; pixelSpacingMm: number } | null;
   /** The capture's own mask (0/1, image size), or why it could not be used; absent when it has none. */
   captureMask?: Mask | string | null;
@@ -121,7 +125,7 @@ export async function createGrader({
     close: async () => {
       await Promise.all([seg.close(), hint.close()]);
     },
-    async grade({ raster, meta, calibration, captureMask = null }) {
+    async grade({ raster, meta, metaSource = null, metaProblem = null, calibration, captureMask = null }) {
       // A sliver (32 × 4000) or a side under 32 px is no scan: refused, as the worker and cti-models
       // refuse it, rather than stretched to the models' square and searched for a ruler at length².
       const shape = scanShapeProblem(raster.width, raster.height);
@@ -140,7 +144,7 @@ export async function createGrader({
       };
       const gray = toGray(raster);
       const scanArea = findScanArea(gray);
-      const spacing = resolvePixelSpacing({ meta, calibration, raster, scanArea });
+      const spacing = resolvePixelSpacing({ meta, metaProblem, calibration, raster, scanArea });
       lap('spacing');
       // One scan area for the ruler, both models and the features; seg.run's whole-mask textures are
       // not used here (computeGradingFeatures measures its own inside the ribeye's box).
@@ -197,6 +201,8 @@ export async function createGrader({
           hint_box: h.ribeyeBbox,
           hint_score: h.score,
           capture_hint_box: hintBox,
+          meta_source: meta ? metaSource : null,
+          ...(metaProblem ? { meta_problem: metaProblem } : {}),
           grading_rules: GRADING_RULES_VERSION,
           pixel_spacing: spacing.detail,
         },

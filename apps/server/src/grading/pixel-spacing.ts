@@ -11,6 +11,8 @@ export type SpacingResolution = {
 
 export type SpacingInput = {
   meta: MetaJson | null;
+  /** Why meta.json was not read (then the reason never says it lacks the field). */
+  metaProblem?: string | null;
   /** The device calibration that applies to this image, if an admin set one. */
   calibration: { id: string; pixelSpacingMm: number } | null;
   raster: RasterImage;
@@ -41,6 +43,7 @@ function rulerDetail(r: RulerReading): Record<string, unknown> {
  */
 export function resolvePixelSpacing({
   meta,
+  metaProblem = null,
   calibration,
   raster,
   scanArea,
@@ -62,7 +65,7 @@ export function resolvePixelSpacing({
     mm: null,
     source: 'none',
     detail: {
-      reason: `no acquisition.pixel_spacing_mm in meta.json, no calibration for this device and image size, and no readable depth ruler (${ruler.reason}: ${ruler.detail})`,
+      reason: `${metaProblem ?? 'no acquisition.pixel_spacing_mm in meta.json'}, no calibration for this device and image size, and no readable depth ruler (${ruler.reason}: ${ruler.detail})`,
       ruler: rulerDetail(ruler),
     },
   };

@@ -16,6 +16,7 @@ import { decideGrade, type Grade, type GradeReason, withholdFigures } from './gr
 import { assessImageQuality } from './image-quality.ts';
 import { renderOverlay } from './overlay-caption.ts';
 import { resolvePixelSpacing } from './pixel-spacing.ts';
+import { checkFigures } from './spacing-plausibility.ts';
 import { boxIou, modelViewCheck, type ViewCheck } from './view-check.ts';
 
 /**
@@ -28,7 +29,7 @@ export class GraderInputError extends RangeError {
 }
 
 /** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
-export const GRADING_RULES_VERSION = 'grading-rules-3';
+export const GRADING_RULES_VERSION = 'grading-rules-4';
 
 export type GradeImageInput = {
   raster: RasterImage;
@@ -169,6 +170,9 @@ export async function createGrader({
         hint: { box: h.ribeyeBbox, score: h.score, view: h.view },
         segBox: s.ribeyeBbox,
       });
+      // The figures against the species' bounds (when the spacing passed its own checks).
+      const checked = checkFigures(spacing, measured, view.ribeyeView);
+      const spacingProblem = checked.problem;
       const quality = assessImageQuality(gray, { scanArea, mask: s.mask });
       const rejects = quality.findings.some((f) => f.severity === 'reject');
       const marginals = quality.findings.filter((f) => f.severity === 'marginal').length;
@@ -187,9 +191,10 @@ export async function createGrader({
         quality: quality.findings,
         features: measured,
         confidence,
+        spacingProblem: spacingProblem?.reason ?? null,
       });
       const features = {
-        ...withholdFigures(measured, reasons),
+        ...withholdFigures(measured, reasons, spacingProblem?.reason ?? null),
         scan_area: scanArea,
         view_check: view,
         image_quality: quality.metrics,
@@ -204,7 +209,11 @@ export async function createGrader({
           meta_source: meta ? metaSource : null,
           ...(metaProblem ? { meta_problem: metaProblem } : {}),
           grading_rules: GRADING_RULES_VERSION,
-          pixel_spacing: spacing.detail,
+          pixel_spacing: {
+            mm: spacing.mm === null ? null : Math.round(spacing.mm * 1e5) / 1e5,
+            source: spacing.source,
+            ...checked.detail,
+          },
         },
       };
       const [overlayPng, maskPng] = await Promise.all([

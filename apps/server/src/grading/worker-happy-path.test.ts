@@ -35,7 +35,10 @@ describe('grading a scan end to end', () => {
     const image = await phantomPng(3);
     const { scanId, captureId } = await rig.ingest({
       image,
-      meta: { acquisition: { pixel_spacing_mm: 0.4 } },
+    // The phantom's own spacing: its on-screen ruler must agree with meta.json's (within 3 %).
+    const truth = generatePhantom({ seed: 3, kind: 'ribeye', layout: 'screen', width: 480, height: 360 });
+    const sp = Math.round(truth.labels.pixelSpacingMm * 1e5) / 1e5;
+      meta: { acquisition: { pixel_spacing_mm: sp } },
     });
     await rig.waitForStatus(scanId, 'graded', 30_000);
     const card = await readModelCard(join(DEFAULT_MODELS_DIR, 'ribeye-seg.card.json'));
@@ -58,9 +61,9 @@ describe('grading a scan end to end', () => {
     assert.equal(breakdown.mask_iou, null, 'no hint box in this capture');
     const f = result!.features_used;
     assert.equal(f.pixel_spacing_source, 'meta');
-    assert.equal(f.pixel_spacing_mm, 0.4);
+    assert.equal(f.pixel_spacing_mm, sp);
     assert.ok(f.roi_area_px > 0);
-    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * 0.16) / 100) * 1000) / 1000);
+    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * sp * sp) / 100) * 1000) / 1000);
     for (const key of [
       'mean_intensity',
       'texture_glcm_contrast',

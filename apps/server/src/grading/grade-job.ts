@@ -13,7 +13,13 @@ import type { Sql } from 'postgres';
 import { type GradedImage, type GradeImageInput, type Grader, GraderInputError } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
-import { type ObjectClient, putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
+import {
+  IMAGE_BYTE_LIMIT,
+  type ObjectClient,
+  putObject,
+  readVerifiedObject,
+  type StoredObject,
+} from './object-store.ts';
 import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
 import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
 
@@ -225,7 +231,7 @@ export async function gradeJob(
   const where = `s3://${ctx.image.bucket}/${ctx.image.key}`;
   cpuLap('context');
   const [bytes, meta, maskBytes] = await Promise.all([
-    readVerifiedObject(deps.s3, ctx.image, { signal }),
+    readVerifiedObject(deps.s3, ctx.image, { signal, ...IMAGE_BYTE_LIMIT }),
     readMeta(deps, ctx, signal),
     ctx.mask ? readVerifiedObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
   ]);

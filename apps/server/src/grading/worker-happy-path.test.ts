@@ -4,6 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { decodeGray, decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
 import { DEFAULT_MODELS_DIR, readModelCard } from '@cti/models';
 import { waitFor } from '@cti/testkit';
+import type { GradingError } from './grading-errors.ts';
+import { IMAGE_BYTE_LIMIT, MAX_IMAGE_BYTES, readVerifiedObject } from './object-store.ts';
 import { enqueueRegrades } from './regrade.ts';
 import {
   createGradingRig,
@@ -33,11 +35,11 @@ const notificationsOf = (type: string) =>
 describe('grading a scan end to end', () => {
   test('scan → graded: result with lineage, overlay and mask byte-exact with their assets, event, notification', async () => {
     const image = await phantomPng(3);
-    const { scanId, captureId } = await rig.ingest({
-      image,
     // The phantom's own spacing: its on-screen ruler must agree with meta.json's (within 3 %).
     const truth = generatePhantom({ seed: 3, kind: 'ribeye', layout: 'screen', width: 480, height: 360 });
     const sp = Math.round(truth.labels.pixelSpacingMm * 1e5) / 1e5;
+    const { scanId, captureId } = await rig.ingest({
+      image,
       meta: { acquisition: { pixel_spacing_mm: sp } },
     });
     await rig.waitForStatus(scanId, 'graded', 30_000);
@@ -216,6 +218,54 @@ describe('grading a scan end to end', () => {
       assert.deepEqual([job!.status, job!.attempts, job!.last_error_code], ['failed', 1, 'image_too_large']);
       assert.match(job!.last_error, /image\.png declares 16000×16000, over 40000000 pixels/);
     }
+  });
+
+  test('a 69 MB 32-bit BMP of 17 MP (over the old 64 MiB cap, under the pixel limit) is graded; the byte cap follows from the pixel limit', async () => {
+    // A phantom screen blown up 10× (nearest), as a 32-bit BGRX BMP: 54 + 4800 × 3600 × 4 bytes.
+    const small = generatePhantom({ seed: 44, kind: 'ribeye', layout: 'screen', width: 480, height: 360 });
+    const gray = toGray(small.image);
+    const [w, h] = [gray.width * 10, gray.height * 10];
+    const bmp = Buffer.alloc(54 + w * h * 4);
+    bmp.write('BM', 0, 'latin1');
+    bmp.writeUInt32LE(bmp.length, 2);
+    bmp.writeUInt32LE(54, 10);
+    bmp.writeUInt32LE(40, 14);
+    bmp.writeInt32LE(w, 18);
+    bmp.writeInt32LE(-h, 22); // top-down
+    bmp.writeUInt16LE(1, 26);
+    bmp.writeUInt16LE(32, 28);
+    bmp.writeUInt32LE(w * h * 4, 34);
+    for (let y = 0; y < h; y++) {
+      const row = 54 + y * w * 4;
+      for (let x = 0; x < w; x++) {
+        const v = gray.data[Math.floor(y / 10) * gray.width + Math.floor(x / 10)]!;
+        bmp[row + 4 * x] = v;
+        bmp[row + 4 * x + 1] = v;
+        bmp[row + 4 * x + 2] = v;
+      }
+    }
+    assert.ok(bmp.length > 64 << 20 && bmp.length < MAX_IMAGE_BYTES, `${bmp.length} bytes`);
+    const { scanId } = await rig.ingest({ image: bmp });
+    await rig.waitForStatus(scanId, 'graded', 120_000);
+    const [r] = await rig.db.sql`SELECT features_used FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.ok(r!.features_used.roi_area_px > 0);
+    assert.equal(MAX_IMAGE_BYTES, 40_000_000 * 4 + (1 << 20));
+    // Over a limit, image_too_large says which limit and why (the worker's image limit is 161 MB: a
+    // smaller one stands in for it here, on the same store and the same function).
+    const [image] = await rig.db.sql<{ bucket: string; object_key: string; sha256: string }[]>`
+      SELECT a.bucket, a.object_key, a.sha256 FROM scans s JOIN assets a ON a.id = s.image_asset_id WHERE s.id = ${scanId}`;
+    await assert.rejects(
+      readVerifiedObject(
+        rig.s3.client,
+        { bucket: image!.bucket, key: image!.object_key, sha256: image!.sha256 },
+        { ...IMAGE_BYTE_LIMIT, maxBytes: 64 << 20 },
+      ),
+      (err: GradingError) =>
+        err.code === 'image_too_large' &&
+        /is 69120054 bytes, over the limit of 67108864 bytes \(40 MP × 4 bytes \+ 1 MiB: an uncompressed 8-bit RGBA frame at the pixel limit\)$/.test(
+          err.message,
+        ),
+    );
   });
 
   test('a sliver (4000×32, 33×2000) or a side under 32 px: failed undecodable_image naming the shape, no result — as cti-models says', async () => {

@@ -5,7 +5,13 @@ import type { Grade, ScanRow, ScanStatus } from '../view-types.ts';
 import { farmZone } from './page-kit.tsx';
 
 // Grade reasons that explain why no cm²/mm figure exists, in the order they are told.
-const MEASURE_BLOCKERS = ['no_spacing', 'not_a_ribeye_view', 'ribeye_cut_off'];
+const MEASURE_BLOCKERS = [
+  'no_spacing',
+  'spacing_implausible',
+  'spacing_conflict',
+  'not_a_ribeye_view',
+  'ribeye_cut_off',
+];
 
 /**
  * Why a measurement is missing ("—" is never shown without it): the grading result's own words when it

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -462,6 +470,69 @@ describe('cti-agent doctor', () => {
       assert.match(stdout, /\[FAIL\] s3 .*\n\s+fix: check network access to S3/);
       assert.match(stdout, /\[ OK \] disk/);
       assert.match(stdout, /\[FAIL\] service\s+not running\n\s+fix: start it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cti-agent doctor: the view gate (not_a_ribeye_view)', () => {
+  test('reports the hint with its view card and the threshold in effect; warns when the gate is off', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-view-'));
+    try {
+      const models = (await import('@cti/models')).DEFAULT_MODELS_DIR;
+      const view = JSON.parse(readFileSync(join(models, 'ribeye-view.card.json'), 'utf8'));
+      const hintCard = JSON.parse(readFileSync(join(models, 'ribeye-hint.card.json'), 'utf8'));
+      // A hint installed without its view card (what the .deb shipped before it kept the card).
+      const bare = join(dir, 'bare-models');
+      mkdirSync(bare);
+      for (const f of ['ribeye-hint.card.json', hintCard.file]) copyFileSync(join(models, f), join(bare, f));
+      const doctor = async (extra: object) => {
+        const file = join(dir, 'agent.json');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            device_code: 'dev-0001',
+            data_dir: dir,
+            source: { kind: 'simulated' },
+            upload: { bucket: 'cti-test', enabled: false },
+            outbox: { min_free_mb: 1 },
+            http: { host: '127.0.0.1', port: 1 },
+            ...extra,
+          }),
+        );
+        const { stdout } = await runCli(['--config', file, 'doctor'], process.env);
+        return stdout;
+      };
+      const own = await doctor({});
+      assert.match(own, /\[ OK \] hint\s+hint model ribeye-hint@\S+ loads\n/);
+      assert.match(
+        own,
+        new RegExp(
+          `\\[ OK \\] view gate\\s+ribeye-view@${view.version} threshold ${view.threshold} \\(the view card’s\\)\\n`,
+        ),
+      );
+      const configured = await doctor({ capture: { quality_gate: { min_ribeye_view: 0.9 } } });
+      assert.match(
+        configured,
+        /\[ OK \] view gate\s+ribeye-view@\S+ threshold 0\.9 \(capture\.quality_gate\.min_ribeye_view\)\n/,
+      );
+      const noCard = await doctor({ hint: { model_path: join(bare, 'ribeye-hint.card.json') } });
+      assert.match(noCard, /\[ OK \] hint\s+hint model ribeye-hint@\S+ loads\n/);
+      assert.match(
+        noCard,
+        /\[WARN\] view gate\s+off: the hint model has no view card beside it, so wrong views .* are captured\n\s+fix: put ribeye-view\.card\.json/,
+      );
+      const disabled = await doctor({
+        hint: { enabled: false },
+        capture: { quality_gate: { min_ribeye_view: 0.9 } },
+      });
+      assert.match(
+        disabled,
+        /\[WARN\] view gate\s+off: the hint is disabled in config, so wrong views are captured \(capture\.quality_gate\.min_ribeye_view 0\.9 has no effect\)\n\s+fix: /,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -65,7 +65,7 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
     await checkS3(config),
     checkDisk(config),
     await checkClock(),
-    await checkHint(config),
+    ...(await checkHint(config)),
     await checkService(config),
     await checkHeartbeat(config),
     checkEarTagReader(config),

@@ -142,6 +142,16 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   assert.equal(spacing.code, 2);
   assert.match(spacing.stderr, /--pixel-spacing-mm must be a positive number/);
   assert.equal((await cli(['hint'])).code, 2);
+  // --threads is bounded like the worker's CTI_ONNX_THREADS: 1000 ran for a minute, 9999 got killed.
+  for (const threads of ['1000', '65', '0', '2.5', 'two']) {
+    const r = await cli(['view', join(dir, 'scan.png'), '--threads', threads]);
+    assert.equal(r.code, 2, `--threads ${threads}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(`^cti-models: --threads must be an integer from 1 to 64, got "${threads}"\nusage:`),
+    );
+    assert.equal(r.stdout, '');
+  }
   // parseArgs' own refusals (a value starting with a dash, an option without its value) are usage
   // errors too, not exit 1 "model/internal failure"
   const negative = await cli(['segment', join(dir, 'scan.png'), '--pixel-spacing-mm', '-1']);

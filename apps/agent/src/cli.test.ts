@@ -596,4 +596,80 @@ describe('cti-agent hint <image>', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("prints beside the model's verdict the decision this agent's view gate takes (min_ribeye_view, gate off)", {
+    timeout: 120_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-hint-gate-'));
+    try {
+      const { createPhantomStream } = await import('@cti/imaging');
+      const { DEFAULT_MODELS_DIR: models } = await import('@cti/models');
+      const sharp = (await import('sharp')).default;
+      const frame = createPhantomStream({ seed: 3, width: 512, height: 384 }).next(0);
+      const png = join(dir, 'phantom.png');
+      await sharp(Buffer.from(frame.image.data), {
+        raw: { width: 512, height: 384, channels: frame.image.channels },
+      })
+        .png()
+        .toFile(png);
+      const bare = join(dir, 'bare-models');
+      mkdirSync(bare);
+      const hintCard = JSON.parse(readFileSync(join(models, 'ribeye-hint.card.json'), 'utf8'));
+      for (const f of ['ribeye-hint.card.json', hintCard.file]) copyFileSync(join(models, f), join(bare, f));
+      const hint = async (extra: object) => {
+        const file = join(dir, 'agent.json');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            device_code: 'dev-1',
+            data_dir: dir,
+            source: { kind: 'simulated' },
+            upload: { bucket: 'cti-test' },
+            ...extra,
+          }),
+        );
+        const { code, stdout, stderr } = await runCli(['--config', file, 'hint', png], process.env);
+        assert.equal(code, 0, stderr);
+        return JSON.parse(stdout);
+      };
+      const own = await hint({});
+      assert.ok(own.view.ribeyeView < 1, `ribeyeView ${own.view.ribeyeView}`);
+      assert.equal(own.gate.ok, own.view.accepted, 'same decision as the model with no override');
+      assert.equal(
+        own.gate.threshold,
+        own.view.threshold,
+        "the view card's threshold when none is configured",
+      );
+      // min_ribeye_view 1: the model still says what it says; the capture would be refused.
+      const strict = await hint({ capture: { quality_gate: { min_ribeye_view: 1 } } });
+      assert.equal(strict.view.ribeyeView, own.view.ribeyeView);
+      assert.equal(strict.gate.ok, false);
+      assert.equal(strict.gate.reason, 'not_a_ribeye_view');
+      assert.equal(strict.gate.threshold, 1);
+      assert.match(strict.gate.message, /^not a ribeye view \(ribeye_view [\d.]+ < 1\.00/);
+      const lax = await hint({ capture: { quality_gate: { min_ribeye_view: 0 } } });
+      assert.deepEqual(lax.gate, { ok: true, threshold: 0 });
+      for (const [extra, off] of [
+        [
+          { capture: { quality_gate: { enabled: false, min_ribeye_view: 1 } } },
+          /^capture\.quality_gate\.enabled is false$/,
+        ],
+        [
+          { hint: { enabled: false }, capture: { quality_gate: { min_ribeye_view: 1 } } },
+          /^hint\.enabled is false/,
+        ],
+        [
+          { hint: { model_path: join(bare, 'ribeye-hint.card.json') } },
+          /^no view card beside the hint model$/,
+        ],
+      ] as const) {
+        const out = await hint(extra);
+        assert.equal(out.gate.ok, true, JSON.stringify(extra));
+        assert.equal(out.gate.threshold, null);
+        assert.match(out.gate.off, off);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

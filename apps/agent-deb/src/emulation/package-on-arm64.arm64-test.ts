@@ -187,6 +187,11 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
     assert.match(a.view?.model ?? 'no view verdict', /^ribeye-view@\d+\.\d+\.\d+$/);
     assert.equal(a.view.model, x.view.model);
     assert.equal(a.view.accepted, x.view.accepted);
+    // This agent's gate decision on it (the template sets no min_ribeye_view: the card's threshold).
+    assert.deepEqual(
+      { ok: a.gate.ok, threshold: a.gate.threshold },
+      { ok: x.gate.ok, threshold: x.view.threshold },
+    );
   });
 
   test('systemd-analyze verify accepts the installed unit', async () => {

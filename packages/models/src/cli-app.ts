@@ -25,8 +25,9 @@ const USAGE = `usage:
   cti-models hint <image> [--threads N] [--models-dir DIR]
   cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
 --threads: onnxruntime threads, an integer from 1 to ${MAX_THREADS} (default 1).
-Images: PNG, JPEG or BMP, grayscale or RGB, up to 40 megapixels, at least 32 px on a side and at most 8:1
-(the grading worker's limits). Prints one JSON object on stdout; hint and segment include the view verdict
+Images: PNG, JPEG or BMP (WebP, TIFF, GIF and AVIF are read too, as the grading worker reads them; a
+multi-page TIFF or an animated GIF as its first page), grayscale or RGB, up to 40 megapixels, at least 32 px
+on a side and at most 8:1 (the grading worker's limits). Prints one JSON object on stdout; hint and segment include the view verdict
 ("view") and say on stderr when the view is rejected.
 Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error, unreadable image, one over
 40 MP, or one whose shape is no scan (a side under 32 px, a sliver longer than 8:1).`;

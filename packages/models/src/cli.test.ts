@@ -119,10 +119,40 @@ test('view prints the verdict; a rejected view is said on stderr by view, hint a
   }
 });
 
+test("WebP, TIFF and GIF are read on purpose (the grading worker's decoder), with the verdict the PNG gets", async () => {
+  const sharp = (await import('sharp')).default;
+  const png = await cli(['view', join(dir, 'scan.png')]);
+  assert.equal(png.code, 0, png.stderr);
+  const expected = JSON.parse(png.stdout) as { ribeye_view: number; accepted: boolean };
+  for (const [ext, encode] of [
+    ['webp', (i: ReturnType<typeof sharp>) => i.webp({ lossless: true })],
+    ['tiff', (i: ReturnType<typeof sharp>) => i.tiff({ compression: 'lzw' })],
+    ['gif', (i: ReturnType<typeof sharp>) => i.gif()],
+  ] as const) {
+    const file = join(dir, `scan.${ext}`);
+    await encode(sharp(join(dir, 'scan.png'))).toFile(file);
+    const r = await cli(['view', file]);
+    assert.equal(r.code, 0, `${ext}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { ribeye_view: number; accepted: boolean };
+    assert.ok(
+      Math.abs(out.ribeye_view - expected.ribeye_view) <= 0.01,
+      `${ext}: ${out.ribeye_view} vs ${expected.ribeye_view}`,
+    );
+    assert.equal(out.accepted, expected.accepted, ext);
+  }
+  const usage = await cli(['--help']);
+  assert.match(usage.stdout + usage.stderr, /WebP, TIFF, GIF and AVIF are read too/);
+});
+
 test('a non-image, a missing file and usage errors exit 2 with a clear message', async () => {
   const text = await cli(['hint', join(dir, 'notes.png')]);
   assert.equal(text.code, 2);
-  assert.match(text.stderr, /notes\.png: not a readable PNG\/JPEG\/BMP image/);
+  // One statement of what is read, not a PNG/JPEG/BMP prefix contradicting the decoder's own list.
+  assert.match(
+    text.stderr,
+    /notes\.png: not a decodable image: an unknown format, not a raster image \(PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF\)\n$/,
+  );
+  assert.doesNotMatch(text.stderr, /PNG\/JPEG\/BMP/);
   assert.equal(text.stdout, '');
   const missing = await cli(['segment', join(dir, 'nope.jpg')]);
   assert.equal(missing.code, 2);

@@ -71,3 +71,12 @@ export async function loadHint({
     return null;
   }
 }
+
+/**
+ * 'name@version' of each model a loaded hint runs: the hint and, when loaded beside it, its view card
+ * (the heartbeat lists them, so the fleet sees a Pi running without the view gate).
+ */
+export function loadedModels(hint: Hint | null): string[] {
+  if (!hint?.model) return [];
+  return hint.viewCard ? [hint.model, `${hint.viewCard.name}@${hint.viewCard.version}`] : [hint.model];
+}

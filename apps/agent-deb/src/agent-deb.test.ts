@@ -307,6 +307,8 @@ describe('cti-agent_<version>_arm64.deb', { timeout: 1_800_000 }, () => {
     assert.match(viewA?.model ?? 'no view verdict', /^ribeye-view@\d+\.\d+\.\d+$/);
     assert.equal(viewA.model, viewX.model);
     assert.equal(viewA.accepted, viewX.accepted);
+    // This agent's gate decision (cti-agent hint's `gate`) agrees too.
+    assert.equal(JSON.parse(arm64.stdout).gate.ok, JSON.parse(x86.stdout).gate.ok);
     assert.ok(
       Math.abs(viewA.ribeyeView - viewX.ribeyeView) <= 0.02,
       `${viewA.ribeyeView} vs ${viewX.ribeyeView}`,

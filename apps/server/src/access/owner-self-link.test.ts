@@ -17,7 +17,10 @@ const ctx = useTestApp(
       f.B = await seedFarm(db.sql, 'Beta Ranch', { lon: -81, lat: 44 });
       f.both = (
         await seedUser(db.sql, 'both@example.com', ['farmer', 'technician'], {
-          farms: [{ id: f.A, as: 'technician' }, { id: f.B, owner: true, as: 'farmer' }],
+          farms: [
+            { id: f.A, as: 'technician' },
+            { id: f.B, owner: true, as: 'farmer' },
+          ],
         })
       ).id;
       f.tech = (await seedUser(db.sql, 'tech@example.com', ['technician'])).id;

@@ -85,6 +85,7 @@ describe('farm assignment', () => {
       'smallest-area-wins would let a small fence take the other farm’s scans',
     );
     assert.equal(ingested.farm_source, null);
+    assert.equal(ingested.geofence_ambiguous, true);
     const events = await ctx.db
       .sql`SELECT meta FROM scan_events WHERE scan_id = ${scan.id} AND event = 'farm_ambiguous'`;
     assert.deepEqual(events[0]?.meta, {

@@ -187,6 +187,9 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
              WHEN farm_id = (SELECT meta_farm FROM farm) THEN 'meta'
              WHEN farm_id = (SELECT device_farm FROM farm) THEN 'device'
              ELSE 'geofence' END AS farm_source
+    ), flagged AS (
+      -- No farm named, none on the device, and several geofences hold the point (ADR 0001 §5).
+      SELECT coalesce((SELECT scan.farm_id IS NULL AND farm.geo_ambiguous FROM scan, farm), false) AS ambiguous
     ), events AS (
       INSERT INTO scan_events (scan_id, event, meta)
       SELECT scan.id, e.event, e.meta FROM scan CROSS JOIN (VALUES
@@ -195,10 +198,11 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
           'farm_source', (SELECT farm_source FROM scan),
           'unknown_meta_farm_id', CASE WHEN (SELECT meta_farm FROM farm) IS NULL THEN ${plan.metaFarmId}::text END,
           'operator_matched', (SELECT operator_id IS NOT NULL FROM scan),
-          'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END)),
+          'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END)
+          || CASE WHEN (SELECT ambiguous FROM flagged) THEN '{"geofence_ambiguous": true}'::jsonb ELSE '{}' END),
         (3, 'farm_ambiguous', jsonb_build_object('candidate_farms', (SELECT geo_farms FROM farm)))
       ) AS e(ord, event, meta)
-      WHERE e.event <> 'farm_ambiguous' OR (SELECT farm_id IS NULL AND geo_ambiguous FROM scan, farm)
+      WHERE e.event <> 'farm_ambiguous' OR (SELECT ambiguous FROM flagged)
       ORDER BY e.ord
     ), ambiguity_note AS (
       -- notifyUsers' rules for an admin-only audience (active, type not turned off, once per scan),
@@ -211,7 +215,7 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         FROM scan, farm, user_roles ur
         JOIN roles r ON r.id = ur.role_id AND r.name = 'admin'
         JOIN users u ON u.id = ur.user_id AND u.status = 'active'
-       WHERE scan.farm_id IS NULL AND farm.geo_ambiguous
+       WHERE (SELECT ambiguous FROM flagged)
          AND NOT EXISTS (SELECT 1 FROM user_notification_settings st
                           WHERE st.user_id = ur.user_id AND st.type = ${AMBIGUOUS_TYPE} AND NOT st.enabled)
       ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { Principal } from '../auth/principal.ts';
+import { isAdmin, type Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, farmRights, readableFarm, writableFarm } from './farm-access.ts';
@@ -93,12 +93,65 @@ export async function updateFarm(
       : g.geofence
         ? sql`ST_Centroid(${geom(sql, g.geofence)})`
         : sql`centroid`;
-  await sql`
+  const write = (tx: Db) => tx`
     UPDATE farms SET name = ${input.name === undefined ? sql`name` : input.name.trim()},
                      geofence = ${g.geofence === undefined ? sql`geofence` : geom(sql, g.geofence)},
                      centroid = ${centroid}, updated_at = now()
      WHERE id = ${id}`;
+  if (typeof g.geofence !== 'string') {
+    await write(sql);
+    return true;
+  }
+  const fence = g.geofence;
+  await inTransaction(sql, async (tx) => {
+    await lockGeofences(tx);
+    if (!isAdmin(principal)) await refuseOverlap(tx, principal, id, fence);
+    await write(tx);
+  });
   return true;
+}
+
+/**
+ * Geofence edits are serialised: SHARE ROW EXCLUSIVE conflicts with itself and with every row write on
+ * farms, so the overlap check below sees every fence committed before it and none can be written
+ * between the check and our UPDATE. Reads (ingest attribution, lists) and FK checks from scans are
+ * not blocked; the lock lasts one short transaction.
+ */
+const lockGeofences = (tx: Db) => tx`LOCK TABLE farms IN SHARE ROW EXCLUSIVE MODE`;
+
+const inTransaction = <T>(sql: Db, fn: (tx: Db) => Promise<T>): Promise<T> =>
+  'savepoint' in sql ? fn(sql) : (sql.begin(fn) as Promise<T>);
+
+/** Area (in square degrees) below which an overlap is rounding noise, not land: about 0.01 m². */
+const OVERLAP_NOISE_DEG2 = 1e-12;
+
+/**
+ * A non-admin's geofence must not cover land inside another farm's geofence that their old fence did
+ * not already cover: ingest attributes a point by the geofence containing it (ADR 0001 §5), so an
+ * overlapping fence would take the other farm's scans. Fences that only touch (a shared boundary) are
+ * fine; an overlap an admin drew may be kept or shrunk, not grown. The 422 names only the farms the
+ * caller may see; the others are counted, never named.
+ */
+async function refuseOverlap(tx: Db, principal: Principal, id: string, fence: string) {
+  const others = await tx<{ name: string; visible: boolean }[]>`
+    SELECT o.name, ${readableFarm(tx, principal, tx`o.id`)} AS visible
+      FROM farms o, (SELECT ${geom(tx, fence)} AS new, geofence AS old FROM farms WHERE id = ${id}) me
+     WHERE o.id <> ${id} AND o.geofence IS NOT NULL AND ST_Intersects(o.geofence, me.new)
+       AND ST_Area(ST_Difference(ST_Intersection(o.geofence, me.new),
+                                 COALESCE(ST_Intersection(o.geofence, me.old), 'SRID=4326;POLYGON EMPTY'::geometry)))
+           > ${OVERLAP_NOISE_DEG2}
+     ORDER BY o.name, o.id`;
+  if (others.length === 0) return;
+  const named = others.filter((o) => o.visible).map((o) => `"${o.name}"`);
+  const hidden = others.length - named.length;
+  const whose = [
+    ...named,
+    ...(hidden === 0 ? [] : [hidden === 1 ? 'another farm' : `${hidden} other farms`]),
+  ].join(', ');
+  const message = `overlaps the geofence of ${whose}: a scan taken there would go to one farm or the other, so only an admin may draw overlapping geofences; keep this farm's fence inside its own land`;
+  throw new HttpError(422, 'geofence_overlap', `/geofence ${message}`, {
+    problems: [{ pointer: '/geofence', message }],
+  });
 }
 
 /** Deletes a farm nothing refers to; 409 `farm_in_use` otherwise (spec §6: no accidental data loss). */

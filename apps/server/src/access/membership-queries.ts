@@ -44,7 +44,9 @@ async function standing(tx: Db, principal: Principal, farmId: string) {
     SELECT EXISTS (SELECT 1 FROM user_farms uf WHERE uf.farm_id = f.id AND uf.user_id = ${principal.userId}
                       AND uf.role = 'farmer' AND uf.is_owner) AS owner
       FROM farms f WHERE f.id = ${farmId} AND ${readableFarm(tx, principal, tx`f.id`)} FOR UPDATE OF f`;
-  return row === undefined ? undefined : { admin: isAdmin(principal), owner: row.owner };
+  return row === undefined
+    ? undefined
+    : { admin: isAdmin(principal), owner: row.owner, userId: principal.userId };
 }
 
 async function rolesOf(tx: Db, userId: string): Promise<string[] | undefined> {
@@ -61,18 +63,37 @@ async function linksOf(tx: Db, farmId: string, userId: string): Promise<Map<Link
   return new Map(rows.map((r) => [r.role, r.is_owner]));
 }
 
-/** A caller's standing on a farm's membership: an admin, an owner (a farmer link marked owner), or neither. */
-export type MemberManager = { admin: boolean; owner: boolean };
+/**
+ * A caller's standing on a farm's membership: an admin, an owner (a farmer link marked owner), or
+ * neither; `userId` is the caller's own id (an owner never manages their own links).
+ */
+export type MemberManager = { admin: boolean; owner: boolean; userId: string };
 
 /**
  * The one rule for who removes which link: of a member's links (`linkedAs`), those `me` may remove —
- * admins any, a farm's owners the technician link only, anyone else none. removeMember enforces it; the
- * farm page offers a Remove for exactly these.
+ * admins any, a farm's owners the technician link of anyone but themselves, anyone else none.
+ * removeMember enforces it; the farm page offers a Remove for exactly these.
  */
-export function removableLinks(me: MemberManager, linkedAs: readonly LinkRole[]): LinkRole[] {
+export function removableLinks(
+  me: MemberManager,
+  memberId: string,
+  linkedAs: readonly LinkRole[],
+): LinkRole[] {
   if (me.admin) return [...linkedAs];
-  return me.owner ? linkedAs.filter((r) => r === 'technician') : [];
+  return me.owner && memberId !== me.userId ? linkedAs.filter((r) => r === 'technician') : [];
 }
+
+/**
+ * An owner's own links are an admin's to make (review r1 F10): a farm owner holding the technician
+ * role could otherwise link themselves as technician and write on the farm, undoing an admin who made
+ * them read-only there. A 422 naming the field, so the page shows it beside the email.
+ */
+const selfLink = (pointer: string) =>
+  new HttpError(422, 'invalid_request', `${pointer} names you: only an admin changes your own links`, {
+    problems: [{ pointer, message: 'names you: only an admin changes your own links to this farm' }],
+  });
+
+const ownLinksAreAdmins = () => forbidden('only an admin changes your own links to this farm');
 
 const noSuchUser = (pointer: string) =>
   new HttpError(422, 'invalid_request', `${pointer} names no active user who can join this farm`, {
@@ -145,6 +166,7 @@ export async function addMember(
         >`SELECT id FROM users WHERE lower(email) = ${(email ?? '').trim().toLowerCase()}`;
     const roles = target ? await rolesOf(tx, target.id) : undefined;
     if (!target || !roles) throw noSuchUser(pointer);
+    if (!me.admin && target.id === principal.userId) throw selfLink(pointer);
     const links = await linksOf(tx, farmId, target.id);
     if (!me.admin && !roles.includes('technician')) {
       // An owner sees the farm's members (and may be told why one cannot be re-added), but must not
@@ -183,7 +205,8 @@ export async function removeMember(
     if (!me.admin && !me.owner) throw forbidden('only admins and the farm’s owners manage its members');
     const links = await linksOf(tx, farmId, userId);
     if (links.size === 0 || (linkedAs !== undefined && !links.has(linkedAs))) return false;
-    const allowed = removableLinks(me, [...links.keys()]);
+    if (!me.admin && userId === principal.userId) throw ownLinksAreAdmins();
+    const allowed = removableLinks(me, userId, [...links.keys()]);
     const which = linkedAs ? [linkedAs] : allowed;
     if (which.length === 0 || !which.every((r) => allowed.includes(r))) {
       throw forbidden('farm owners remove technicians only');

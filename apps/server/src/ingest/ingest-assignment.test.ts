@@ -9,7 +9,7 @@ const ctx = useTestApp();
 beforeEach(async () => {
   await ctx.server.ingestionLog.flush();
   await ctx.db
-    .sql`TRUNCATE scan_events, grading_jobs, scans, assets, devices, ingestion_log, user_farms, farms, users CASCADE`;
+    .sql`TRUNCATE notifications, scan_events, grading_jobs, scans, assets, devices, ingestion_log, user_farms, farms, users CASCADE`;
 });
 
 async function ingest(meta = exampleMeta(), extra: Record<string, unknown> = {}) {
@@ -58,15 +58,59 @@ describe('farm assignment', () => {
     assert.equal(device?.captures_count, 1);
   });
 
-  test('otherwise the smallest farm whose geofence contains the gps point', async () => {
-    await farmAround('Big', 1);
-    const small = await farmAround('Small', 0.01);
+  test('otherwise the one farm whose geofence contains the gps point', async () => {
+    const around = await farmAround('Around', 0.01);
     await ctx.db.sql`
       INSERT INTO farms (name, geofence)
       VALUES ('Elsewhere', ST_Expand(ST_SetSRID(ST_MakePoint(10, 10), 4326), 1)::geometry(Polygon, 4326))`;
     const { scan, ingested } = await ingest();
-    assert.equal(scan.farm_id, small);
+    assert.equal(scan.farm_id, around);
     assert.equal(ingested.farm_source, 'geofence');
+  });
+
+  test('a point inside several farms’ geofences gets no farm: an event names them, admins are notified', async () => {
+    const big = await farmAround('Big', 1);
+    const small = await farmAround('Small', 0.01);
+    const [admin] = await ctx.db.sql`INSERT INTO users (email) VALUES ('admin@example.com') RETURNING id`;
+    const [farmer] = await ctx.db.sql`INSERT INTO users (email) VALUES ('farmer@example.com') RETURNING id`;
+    await ctx.db.sql`INSERT INTO user_roles (user_id, role_id)
+                     SELECT ${admin!.id}::uuid, id FROM roles WHERE name = 'admin'
+                     UNION ALL SELECT ${farmer!.id}::uuid, id FROM roles WHERE name = 'farmer'`;
+    await ctx.db
+      .sql`INSERT INTO user_farms (user_id, farm_id, role) VALUES (${farmer!.id}, ${small}, 'farmer')`;
+    const { scan, ingested } = await ingest();
+    assert.equal(
+      scan.farm_id,
+      null,
+      'smallest-area-wins would let a small fence take the other farm’s scans',
+    );
+    assert.equal(ingested.farm_source, null);
+    assert.equal(ingested.geofence_ambiguous, true);
+    const events = await ctx.db
+      .sql`SELECT meta FROM scan_events WHERE scan_id = ${scan.id} AND event = 'farm_ambiguous'`;
+    assert.deepEqual(events[0]?.meta, {
+      candidate_farms: [
+        { id: big, name: 'Big' },
+        { id: small, name: 'Small' },
+      ],
+    });
+    const notes = await ctx.db.sql`SELECT user_id, type, payload FROM notifications`;
+    assert.deepEqual(
+      notes.map((n) => [n.user_id, n.type, n.payload.scan_id, n.payload.candidate_farms.length]),
+      [[admin!.id, 'scan_farm_ambiguous', scan.id, 2]],
+      'admins only: the farm’s users cannot see a scan without a farm',
+    );
+  });
+
+  test('the device’s farm still wins over ambiguous geofences, and then nothing is flagged', async () => {
+    await farmAround('Big', 1);
+    const small = await farmAround('Small', 0.01);
+    await ctx.db.sql`INSERT INTO devices (device_code, farm_id) VALUES ('dev-0001', ${small})`;
+    const { scan, ingested } = await ingest();
+    assert.equal(scan.farm_id, small);
+    assert.equal(ingested.farm_source, 'device');
+    const [n] = await ctx.db.sql`SELECT count(*)::int AS n FROM scan_events WHERE event = 'farm_ambiguous'`;
+    assert.equal(n!.n, 0);
   });
 
   test('no farm when nothing matches, or when there is no gps', async () => {

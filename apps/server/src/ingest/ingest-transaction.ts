@@ -1,5 +1,7 @@
 import type { Sql } from 'postgres';
 import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
+import type { NotificationType } from '../notifications/notification-types.ts';
+import { NOTIFICATION_CHANNEL } from '../notifications/notify-users.ts';
 import type { IngestPlan } from './ingest-plan.ts';
 
 export type FarmSource = 'meta' | 'device' | 'geofence' | null;
@@ -22,6 +24,9 @@ export type IngestResult =
     };
 
 export type IngestContext = { requestId: string };
+
+/** Sent to admins when a capture's point lies in several farms' geofences (no farm is chosen). */
+const AMBIGUOUS_TYPE: NotificationType = 'scan_farm_ambiguous';
 
 type Row = {
   existing_id: string | null;
@@ -144,14 +149,20 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       UNION ALL
       SELECT id, object_key FROM assets
       WHERE bucket = ${plan.bucket} AND object_key = ANY(${a.map((x) => x.objectKey)}::text[])
+    ), fenced AS (
+      -- Every farm whose geofence contains the point: one is the farm, several are ambiguous (ADR 0001 §5).
+      SELECT coalesce(array_agg(f.id ORDER BY f.name, f.id), '{}') AS ids,
+             coalesce(jsonb_agg(jsonb_build_object('id', f.id, 'name', f.name) ORDER BY f.name, f.id), '[]') AS farms
+        FROM farms f
+       WHERE ${lon}::float8 IS NOT NULL
+         AND ST_Contains(f.geofence, ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326))
     ), farm AS (
       SELECT
         (SELECT f.id FROM farms f WHERE f.id = ${plan.metaFarmId}::uuid) AS meta_farm,
         (SELECT farm_id FROM dev) AS device_farm,
-        (SELECT f.id FROM farms f
-          WHERE ${lon}::float8 IS NOT NULL
-            AND ST_Contains(f.geofence, ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326))
-          ORDER BY ST_Area(f.geofence), f.id LIMIT 1) AS geo_farm
+        CASE WHEN cardinality(fenced.ids) = 1 THEN fenced.ids[1] END AS geo_farm,
+        cardinality(fenced.ids) > 1 AS geo_ambiguous, fenced.farms AS geo_farms
+      FROM fenced
     ), op AS (
       SELECT (SELECT u.id FROM users u WHERE u.operator_code = ${plan.operatorCode}::text) AS id
     ), animal AS (
@@ -178,6 +189,9 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
              WHEN farm_id = (SELECT meta_farm FROM farm) THEN 'meta'
              WHEN farm_id = (SELECT device_farm FROM farm) THEN 'device'
              ELSE 'geofence' END AS farm_source
+    ), flagged AS (
+      -- No farm named, none on the device, and several geofences hold the point (ADR 0001 §5).
+      SELECT coalesce((SELECT scan.farm_id IS NULL AND farm.geo_ambiguous FROM scan, farm), false) AS ambiguous
     ), events AS (
       INSERT INTO scan_events (scan_id, event, meta)
       SELECT scan.id, e.event, e.meta FROM scan CROSS JOIN (VALUES
@@ -186,9 +200,32 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
           'farm_source', (SELECT farm_source FROM scan),
           'unknown_meta_farm_id', CASE WHEN (SELECT meta_farm FROM farm) IS NULL THEN ${plan.metaFarmId}::text END,
           'operator_matched', (SELECT operator_id IS NOT NULL FROM scan),
-          'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END))
+          'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END)
+          || CASE WHEN (SELECT ambiguous FROM flagged) THEN '{"geofence_ambiguous": true}'::jsonb ELSE '{}' END),
+        (3, 'farm_ambiguous', jsonb_build_object('candidate_farms', (SELECT geo_farms FROM farm)))
       ) AS e(ord, event, meta)
+      WHERE e.event <> 'farm_ambiguous' OR (SELECT ambiguous FROM flagged)
       ORDER BY e.ord
+    ), ambiguity_note AS (
+      -- notifyUsers' rules for an admin-only audience (active, type not turned off, once per scan),
+      -- written here so the notice exists exactly when the scan does: ingest is one statement.
+      INSERT INTO notifications (user_id, type, payload, dedupe_key)
+      SELECT DISTINCT ur.user_id, ${AMBIGUOUS_TYPE}::text,
+             jsonb_build_object('scan_id', scan.id, 'capture_id', ${plan.captureId}::text,
+                                'candidate_farms', farm.geo_farms),
+             ${`${AMBIGUOUS_TYPE}:`}::text || scan.id
+        FROM scan, farm, user_roles ur
+        JOIN roles r ON r.id = ur.role_id AND r.name = 'admin'
+        JOIN users u ON u.id = ur.user_id AND u.status = 'active'
+       WHERE (SELECT ambiguous FROM flagged)
+         AND NOT EXISTS (SELECT 1 FROM user_notification_settings st
+                          WHERE st.user_id = ur.user_id AND st.type = ${AMBIGUOUS_TYPE} AND NOT st.enabled)
+      ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+      RETURNING user_id
+    ), ambiguity_wake AS (
+      SELECT pg_notify(${NOTIFICATION_CHANNEL},
+                       json_build_object('type', ${AMBIGUOUS_TYPE}::text, 'user_ids', array_agg(user_id))::text)
+        FROM ambiguity_note HAVING count(*) > 0
     ), job AS (
       INSERT INTO grading_jobs (scan_id) SELECT id FROM scan RETURNING id
     ), wake AS (
@@ -206,6 +243,7 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
     )
     SELECT (SELECT id FROM existing) AS existing_id, (SELECT stored_content FROM existing) AS stored_content_sha256,
            scan.id AS new_id, scan.farm_id, scan.farm_source,
-           scan.operator_id, (SELECT count(*) FROM wake) AS woken
+           scan.operator_id, (SELECT count(*) FROM wake) AS woken,
+           (SELECT count(*) FROM ambiguity_wake) AS ambiguity_woken
     FROM (SELECT 1) AS one LEFT JOIN scan ON true`;
 }

@@ -50,6 +50,11 @@ export const NOTIFICATION_TYPES = {
     hint: 'Capture times from it may be wrong.',
     roles: ['admin', 'technician'],
   },
+  scan_farm_ambiguous: {
+    label: 'A scan lies in several farms’ geofences',
+    hint: 'Its farm was not chosen: assign it to the right farm.',
+    roles: ['admin'],
+  },
   registration_pending: {
     label: 'Someone asked for an account',
     hint: 'A registration waits for an admin’s decision.',

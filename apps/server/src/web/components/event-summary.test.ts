@@ -17,6 +17,19 @@ describe('eventSummary: the timeline in words', () => {
       'on no farm (no farm named, no device farm, outside every geofence), ear tag of no registered animal (kept on the scan)',
     );
     assert.equal(
+      eventSummary('ingested', { farm_source: null, geofence_ambiguous: true }),
+      'on no farm: its position is inside several farms’ geofences (an admin chooses)',
+    );
+    assert.equal(
+      eventSummary('farm_ambiguous', {
+        candidate_farms: [
+          { id: 'x', name: 'Big' },
+          { id: 'y', name: 'Small' },
+        ],
+      }),
+      'inside the geofences of Big, Small: no farm chosen; set the right one under Farm and animal',
+    );
+    assert.equal(
       eventSummary('graded', {
         grade: 'A',
         rea_cm2: 27.834,

@@ -43,13 +43,24 @@ export function eventSummary(event: string, meta: unknown): string | null {
       const source = typeof m.farm_source === 'string' ? FARM_SOURCES[m.farm_source] : undefined;
       const line = list([
         source && `on ${source}`,
-        m.farm_source === null && 'on no farm (no farm named, no device farm, outside every geofence)',
+        m.farm_source === null &&
+          (m.geofence_ambiguous === true
+            ? 'on no farm: its position is inside several farms’ geofences (an admin chooses)'
+            : 'on no farm (no farm named, no device farm, outside every geofence)'),
         m.animal_matched === true && 'animal found by its ear tag',
         m.animal_matched === false && 'ear tag of no registered animal (kept on the scan)',
         m.operator_matched === true && 'operator known',
         m.operator_matched === false && 'operator code of nobody registered',
       ]);
       return line || null;
+    }
+    case 'farm_ambiguous': {
+      const farms = Array.isArray(m.candidate_farms)
+        ? m.candidate_farms
+            .map((f) => (f && typeof f === 'object' ? (f as Meta).name : undefined))
+            .filter((n): n is string => typeof n === 'string')
+        : [];
+      return `inside the geofences of ${farms.length ? farms.join(', ') : 'several farms'}: no farm chosen; set the right one under Farm and animal`;
     }
     case 'graded':
       return `${gradeLine(m)}${typeof m.model === 'string' ? ` — ${m.model}` : ''}`;

@@ -17,7 +17,21 @@ export type LiveWatch = {
   end(): void;
 };
 
+/**
+ * Open live streams one user may hold at once, over all their sessions and tabs (review r1 F9): each
+ * stream with its own filters costs one query per scan change and delays every viewer's events, so one
+ * account must not open hundreds. Hidden tabs hold none (live-scans.js), so 8 is several visible
+ * windows and devices; the 9th is refused (429) rather than closing an older one, whose page would
+ * reconnect and push the next one out in turn.
+ */
+export const MAX_LIVE_STREAMS_PER_USER = 8;
+
 export type ScanLiveHub = {
+  /**
+   * Takes one of the user's stream slots before a stream opens: a release function (idempotent), or
+   * undefined when the user already holds `maxStreamsPerUser`.
+   */
+  claim(userId: string): (() => void) | undefined;
   /** Starts delivering to `watch`; resolves once the feed listens. Returns unsubscribe. */
   watch(watch: LiveWatch): Promise<() => void>;
   /** Open watches (for tests and metrics). */
@@ -56,13 +70,16 @@ export function createScanLiveHub({
   sessions,
   log,
   recheckMs = 15_000,
+  maxStreamsPerUser = MAX_LIVE_STREAMS_PER_USER,
 }: {
   sql: Sql;
   feed: ScanChangeFeed;
   sessions: Pick<SessionStore, 'check' | 'checkMany'>;
   log: Logger;
   recheckMs?: number;
+  maxStreamsPerUser?: number;
 }): ScanLiveHub {
+  const streamsOf = new Map<string, number>();
   const watches = new Map<LiveWatch, OpenedWith>();
   const queue = new Map<string, ScanChange>();
   let draining = false;
@@ -156,6 +173,19 @@ export function createScanLiveHub({
   }
 
   return {
+    claim(userId) {
+      const held = streamsOf.get(userId) ?? 0;
+      if (held >= maxStreamsPerUser) return undefined;
+      streamsOf.set(userId, held + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (streamsOf.get(userId) ?? 1) - 1;
+        if (left > 0) streamsOf.set(userId, left);
+        else streamsOf.delete(userId);
+      };
+    },
     async watch(w) {
       watches.set(w, await openedWith(w.principal));
       timer ??= setInterval(() => void recheck(), recheckMs).unref();

@@ -181,7 +181,7 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
     ]);
     const zone = farmZone(farm.centroid);
     const owner = members?.some((m) => m.user_id === principal.userId && m.is_owner) ?? false;
-    const manager: MemberManager = { admin: isAdmin(principal), owner };
+    const manager: MemberManager = { admin: isAdmin(principal), owner, userId: principal.userId };
     const map: FarmMapProps = {
       id: 'farm-map',
       farmName: farm.name,
@@ -434,7 +434,7 @@ function Members({
           {
             header: 'Remove',
             cell: (m: MemberRow) => {
-              const links = removableLinks(manager, m.linked_as);
+              const links = removableLinks(manager, m.user_id, m.linked_as);
               return links.length === 0 ? (
                 '—'
               ) : (

@@ -68,6 +68,15 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
       return { text: `Device ${device} is low on disk space`, href: deviceHref };
     case 'device_clock_unsynced':
       return { text: `Device ${device} has an unsynchronised clock`, href: deviceHref };
+    case 'scan_farm_ambiguous': {
+      const farms = Array.isArray(p.candidate_farms)
+        ? (p.candidate_farms as Payload[]).map((f) => str(f, 'name')).filter((n) => n !== undefined)
+        : [];
+      return {
+        text: `Scan ${capture} lies in the geofences of ${farms.length > 0 ? farms.join(', ') : 'several farms'}: no farm was chosen, assign it`,
+        href: scan && `/scans/${scan}`,
+      };
+    }
     case 'registration_pending':
       return { text: `${str(p, 'email') ?? 'Someone'} asked for an account`, href: '/admin/registrations' };
     default:

@@ -6,12 +6,14 @@ import { encodeScanCursor } from '../../access/scan-cursor.ts';
 import { GRADES, SCAN_FILTER_PARAMS, SCAN_STATUSES } from '../../access/scan-filters.ts';
 import { scanListQuery } from '../../access/scan-list-query.ts';
 import { readQuery } from '../../api/request-validation.ts';
+import { errorResponse, HttpError } from '../../errors.ts';
 import { exportHref } from '../../reports/export-links.ts';
 import { Button, LinkButton } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
 import { Pagination, pageHref } from '../components/pagination.tsx';
 import { ScansTable, scanRowEvent } from '../components/scans-table.tsx';
+import { MAX_LIVE_STREAMS_PER_USER } from '../live/scan-live-hub.ts';
 import { sseStream } from '../sse.ts';
 import type { ScanRow } from '../view-types.ts';
 import {
@@ -27,6 +29,15 @@ import { apiQueryOf, FILTER_LABELS, type FilterValues, parseScanPageQuery } from
 import { toScanRow } from './scan-rows.ts';
 
 const PAGE_SIZE = 50;
+
+/** The user already holds every live stream they may (scan-live-hub.ts): 429, before any stream opens. */
+const tooManyStreams = () =>
+  new HttpError(
+    429,
+    'too_many_streams',
+    `you already have ${MAX_LIVE_STREAMS_PER_USER} live scan lists open (in tabs, windows or other devices); close or hide one and this one connects`,
+    { headers: { 'Retry-After': '30' } },
+  );
 const STATUS_WORDS: Record<string, string> = {
   uploaded: 'uploaded',
   ingested: 'waiting for grading',
@@ -61,22 +72,33 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
       if (c.req.method === 'HEAD') {
         return c.body(null, 200, { 'content-type': 'text/event-stream' });
       }
+      const release = deps.live.claim(principal.userId);
+      if (release === undefined) return errorResponse(c, tooManyStreams());
       const ended = new AbortController();
       return sseStream(c, {
         heartbeatMs: 15_000,
         retryMs: 3_000,
         shutdown: AbortSignal.any([deps.shutdown, ended.signal]),
         subscribe: async (send) => {
-          const stop = await deps.live.watch({
-            principal,
-            filters,
-            deliver: async (row) => send(scanRowEvent(await toScanRow(row, signer))),
-            // The session ended or the viewer lost a farm: the page reloads (to sign-in, or to the
-            // list it may now see) instead of reconnecting and keeping rows it may no longer see.
-            end: () => void send({ event: 'reload', data: 'access changed' }).finally(() => ended.abort()),
-          });
+          let stop: () => void;
+          try {
+            stop = await deps.live.watch({
+              principal,
+              filters,
+              deliver: async (row) => send(scanRowEvent(await toScanRow(row, signer))),
+              // The session ended or the viewer lost a farm: the page reloads (to sign-in, or to the
+              // list it may now see) instead of reconnecting and keeping rows it may no longer see.
+              end: () => void send({ event: 'reload', data: 'access changed' }).finally(() => ended.abort()),
+            });
+          } catch (err) {
+            release();
+            throw err;
+          }
           await send({ event: 'ready', data: 'ok' });
-          return stop;
+          return () => {
+            stop();
+            release();
+          };
         },
       });
     },

@@ -97,7 +97,12 @@ async function runWorker(config: WorkerConfig): Promise<void> {
   });
   const http = await listen({ app: health, host: config.host, port: config.port });
   log.info(
-    { host: config.host, port: http.port, model: `${grader.modelName}@${grader.modelVersion}` },
+    {
+      host: config.host,
+      port: http.port,
+      model: `${grader.modelName}@${grader.modelVersion}`,
+      view: grader.viewModel,
+    },
     'listening',
   );
   let stopped = false;

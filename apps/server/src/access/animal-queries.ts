@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { and, type Db, type Fragment, farmRights, readableFarm, writableFarm } from './farm-access.ts';
+import { checkBirthDateInGroups } from './group-window.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type AnimalInput = {
@@ -158,6 +159,8 @@ export async function updateAnimal(
       await tx`DELETE FROM contemporary_group_animals cga USING contemporary_groups g
                 WHERE cga.animal_id = ${id} AND g.id = cga.group_id AND g.farm_id <> ${input.farm_id!}`;
     }
+    // A birth date (new, or filled in) must stay inside the windows of the animal's groups.
+    if ('birth_date' in input) await checkBirthDateInGroups(tx, id, input.birth_date ?? null);
     return true;
   });
 }

@@ -1,7 +1,9 @@
+import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { and, type Db, type Fragment, farmRights, readableFarm, writableFarm } from './farm-access.ts';
+import { checkJoiningAnimal, checkNewWindow } from './group-window.ts';
 
 export type GroupInput = {
   farm_id?: string;
@@ -81,35 +83,46 @@ export async function createGroup(
   }
 }
 
-/** The group's writability, or undefined when not visible. */
-async function groupRights(sql: Db, principal: Principal, id: string) {
+/** The group's writability and window, or undefined when not visible; `lock`: the row FOR UPDATE. */
+async function groupRights(sql: Db, principal: Principal, id: string, { lock = false } = {}) {
   const [row] = await sql<{ farm_id: string; writable: boolean; from: string | null; to: string | null }[]>`
     SELECT g.farm_id, ${writableFarm(sql, principal, sql`g.farm_id`)} AS writable,
            to_char(g.birth_date_from, 'YYYY-MM-DD') AS from, to_char(g.birth_date_to, 'YYYY-MM-DD') AS to
-      FROM contemporary_groups g WHERE g.id = ${id} AND ${readableFarm(sql, principal, sql`g.farm_id`)}`;
+      FROM contemporary_groups g WHERE g.id = ${id} AND ${readableFarm(sql, principal, sql`g.farm_id`)}
+      ${lock ? sql`FOR UPDATE OF g` : sql``}`;
   if (row && !row.writable) throw forbidden('you may not change groups of this farm');
   return row;
 }
 
+/**
+ * Renames a group or changes its window; a window that would leave out a current member is refused
+ * (422 naming the bound and the animals), checked and written with the group row locked.
+ */
 export async function updateGroup(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   id: string,
   input: GroupInput,
 ): Promise<boolean> {
-  if (!(await groupRights(sql, principal, id))) return false;
   try {
-    await sql`
-      UPDATE contemporary_groups g SET
-        name = ${input.name === undefined ? sql`g.name` : input.name.trim()},
-        birth_date_from = ${'birth_date_from' in input ? (input.birth_date_from ?? null) : (sql`g.birth_date_from` as never)},
-        birth_date_to = ${'birth_date_to' in input ? (input.birth_date_to ?? null) : (sql`g.birth_date_to` as never)},
-        updated_at = now()
-      WHERE g.id = ${id}`;
+    return await sql.begin(async (tx) => {
+      const group = await groupRights(tx, principal, id, { lock: true });
+      if (!group) return false;
+      const from = 'birth_date_from' in input ? (input.birth_date_from ?? null) : group.from;
+      const to = 'birth_date_to' in input ? (input.birth_date_to ?? null) : group.to;
+      if (from !== null && to !== null && to < from)
+        throw unprocessable('/birth_date_to', 'must not be before birth_date_from');
+      await checkNewWindow(tx, id, { from, to });
+      await tx`
+        UPDATE contemporary_groups g SET
+          name = ${input.name === undefined ? tx`g.name` : input.name.trim()},
+          birth_date_from = ${from}, birth_date_to = ${to}, updated_at = now()
+        WHERE g.id = ${id}`;
+      return true;
+    });
   } catch (err) {
     mapError(err);
   }
-  return true;
 }
 
 export async function deleteGroup(sql: Db, principal: Principal, id: string): Promise<boolean> {
@@ -120,31 +133,30 @@ export async function deleteGroup(sql: Db, principal: Principal, id: string): Pr
 
 /**
  * Adds an animal: it must be an animal of the group's farm, born inside the group's window when both
- * are known (an unknown birth date is accepted). false = group not visible.
+ * are known (an unknown birth date is accepted; filling it in later is checked by updateAnimal).
+ * Checked and written in one transaction, the animal row then the group row locked (group-window.ts).
+ * false = group not visible.
  */
 export async function addGroupAnimal(
-  sql: Db,
+  sql: Sql,
   principal: Principal,
   id: string,
   animalId: string,
 ): Promise<boolean> {
-  const group = await groupRights(sql, principal, id);
-  if (!group) return false;
-  const [animal] = await sql<{ farm_id: string; birth_date: string | null }[]>`
-    SELECT a.farm_id, to_char(a.birth_date, 'YYYY-MM-DD') AS birth_date FROM animals a
-     WHERE a.id = ${animalId} AND ${readableFarm(sql, principal, sql`a.farm_id`)}`;
-  if (!animal) throw unprocessable('/animal_id', 'is not an animal you can see');
-  if (animal.farm_id !== group.farm_id)
-    throw unprocessable('/animal_id', "is on another farm than the group's");
-  const born = animal.birth_date;
-  if (born && ((group.from && born < group.from) || (group.to && born > group.to))) {
-    throw unprocessable(
-      '/animal_id',
-      `was born ${born}, outside the group's window ${group.from ?? '…'} – ${group.to ?? '…'}`,
-    );
-  }
-  await sql`INSERT INTO contemporary_group_animals (group_id, animal_id) VALUES (${id}, ${animalId}) ON CONFLICT DO NOTHING`;
-  return true;
+  return sql.begin(async (tx) => {
+    if (!(await groupRights(tx, principal, id))) return false;
+    const [animal] = await tx<{ farm_id: string; birth_date: string | null }[]>`
+      SELECT a.farm_id, to_char(a.birth_date, 'YYYY-MM-DD') AS birth_date FROM animals a
+       WHERE a.id = ${animalId} AND ${readableFarm(tx, principal, tx`a.farm_id`)} FOR SHARE OF a`;
+    if (!animal) throw unprocessable('/animal_id', 'is not an animal you can see');
+    const group = await groupRights(tx, principal, id, { lock: true });
+    if (!group) return false;
+    if (animal.farm_id !== group.farm_id)
+      throw unprocessable('/animal_id', "is on another farm than the group's");
+    checkJoiningAnimal(animal.birth_date, group);
+    await tx`INSERT INTO contemporary_group_animals (group_id, animal_id) VALUES (${id}, ${animalId}) ON CONFLICT DO NOTHING`;
+    return true;
+  });
 }
 
 export async function removeGroupAnimal(

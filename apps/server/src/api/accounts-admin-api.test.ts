@@ -270,6 +270,33 @@ describe('users (admin)', () => {
     assert.equal(row!.full_name, 'Ann \u{1F404}');
   });
 
+  test('a JSON body that is not UTF-8 is a 400 saying so, never stored with U+FFFD; nothing written', async () => {
+    const user = await seedUser(ctx.db.sql, 'latin1@example.com', ['technician']);
+    const client = await admin();
+    for (const bytes of [
+      Buffer.from('{"full_name":"Ren\xe9"}', 'latin1'), // Latin-1 "é"
+      Buffer.from([...Buffer.from('{"full_name":"bad '), 0xff, ...Buffer.from(' utf8"}')]),
+      Buffer.from([...Buffer.from('{"full_name":"cut '), 0xe2, 0x82, ...Buffer.from('"}')]), // a truncated sequence
+    ]) {
+      const res = await client.request('PATCH', `/api/v1/users/${user.id}`, { body: new Uint8Array(bytes) });
+      assert.equal(res.status, 400, bytes.toString('latin1'));
+      assert.equal(res.body.error, 'invalid_json');
+      assert.match(res.body.message, /not UTF-8/);
+    }
+    const farms = await ctx.db.sql`SELECT count(*)::int AS n FROM farms`;
+    const farm = await client.request('POST', '/api/v1/farms', {
+      body: new Uint8Array(Buffer.from('{"name":"bad \xff utf8"}', 'latin1')),
+    });
+    assert.equal(farm.status, 400);
+    assert.deepEqual(await ctx.db.sql`SELECT count(*)::int AS n FROM farms`, farms);
+    const [row] = await ctx.db.sql`SELECT full_name FROM users WHERE id = ${user.id}`;
+    assert.doesNotMatch(row!.full_name ?? '', /\uFFFD/);
+    const good = await client.request('PATCH', `/api/v1/users/${user.id}`, {
+      body: new Uint8Array(Buffer.from('{"full_name":"René \uFFFD"}', 'utf8')),
+    });
+    assert.equal(good.status, 200, 'UTF-8 (a real U+FFFD included) is fine');
+  });
+
   test("a farm's only active owner cannot be disabled (409 last_owner, nothing written); re-enabling is fine", async () => {
     const farm3 = await seedFarm(ctx.db.sql, 'Farm three');
     const sole = await seedUser(ctx.db.sql, 'sole3@example.com', ['farmer'], {

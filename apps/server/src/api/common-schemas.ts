@@ -1,3 +1,4 @@
+import { normalizeTypedName, TYPED_NAME_PATTERN, TYPED_NAME_RULE } from '../text/typed-name.ts';
 import type { JsonSchema } from './api-route.ts';
 
 export const uuid: JsonSchema = { type: 'string', format: 'uuid' };
@@ -67,14 +68,46 @@ export const cursorParam = {
   description: 'next_cursor of the previous page.',
 };
 
-/** A short single-line text field (names, labels): trimmed length ≥ 1, no control characters. */
-export const shortText = (maxLength: number): JsonSchema => ({
-  type: 'string',
-  minLength: 1,
-  maxLength,
-  pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$',
-  'x-expected': `1–${maxLength} characters on one line, not only spaces`,
-});
+const typedNames = new WeakSet<object>();
+
+/**
+ * A typed name or label on one line (text/typed-name.ts): at least one visible character, no control,
+ * invisible or text-direction characters (422 naming the field). Bodies read through readJsonBody or
+ * a page's `validated` come back with such fields NFC-normalised (normalizeTypedNames), before any
+ * query compares them with stored names.
+ */
+export const shortText = (maxLength: number): JsonSchema => {
+  const schema: JsonSchema = {
+    type: 'string',
+    minLength: 1,
+    maxLength,
+    pattern: TYPED_NAME_PATTERN,
+    'x-expected': `1–${maxLength} characters ${TYPED_NAME_RULE}`,
+  };
+  typedNames.add(schema);
+  return schema;
+};
+
+/**
+ * `value` (valid against `schema`) with every string whose schema is a shortText NFC-normalised:
+ * properties of objects, items of arrays, and the members of an `anyOf` (shortText or null).
+ */
+export function normalizeTypedNames<T>(schema: JsonSchema, value: T): T {
+  if (typeof value === 'string') {
+    const named =
+      typedNames.has(schema) || (schema.anyOf as JsonSchema[] | undefined)?.some((s) => typedNames.has(s));
+    return (named ? normalizeTypedName(value) : value) as T;
+  }
+  if (Array.isArray(value) && schema.items && typeof schema.items === 'object')
+    return value.map((v) => normalizeTypedNames(schema.items as JsonSchema, v)) as T;
+  if (value && typeof value === 'object' && !Array.isArray(value) && schema.properties) {
+    const props = schema.properties as Record<string, JsonSchema>;
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(out)) if (props[k]) out[k] = normalizeTypedNames(props[k], v);
+    return out as T;
+  }
+  return value;
+}
 
 /** A PATCH body: only the listed properties, at least one of them. */
 export const patchBody = (properties: Record<string, JsonSchema>): JsonSchema => ({

@@ -392,6 +392,91 @@ describe('contemporary groups', () => {
     const scans = await tech.request('GET', `/api/v1/scans?group_id=${g.body.id}`);
     assert.equal(scans.status, 200);
   });
+
+  test('the window holds on every write: a narrower window or a birth date outside it is a 422 naming the field and the animals/group', async () => {
+    const tech = await as('techa@example.com');
+    const sql = ctx.db.sql;
+    const g = await tech.request('POST', '/api/v1/groups', {
+      body: { farm_id: f.A, name: 'W-2024', birth_date_from: '2024-01-01', birth_date_to: '2024-12-31' },
+    });
+    assert.equal(g.status, 201);
+    const animal = async (tag: string, born: string | null) =>
+      (
+        await tech.request('POST', '/api/v1/animals', {
+          body: { farm_id: f.A, tag_id: tag, birth_date: born },
+        })
+      ).body.id as string;
+    const june = await animal('WIN-1', '2024-06-01');
+    const unknown = await animal('WIN-2', null);
+    for (const id of [june, unknown])
+      assert.equal((await tech.request('PUT', `/api/v1/groups/${g.body.id}/animals/${id}`)).status, 200);
+    const window = () =>
+      sql`SELECT birth_date_from::text AS f, birth_date_to::text AS t FROM contemporary_groups WHERE id = ${g.body.id}`;
+    const born = async (id: string) =>
+      (await sql`SELECT birth_date::text AS b FROM animals WHERE id = ${id}`)[0]!.b;
+
+    const moved = await tech.request('PATCH', `/api/v1/animals/${june}`, {
+      body: { birth_date: '2020-01-01' },
+    });
+    assert.equal(moved.status, 422);
+    assert.deepEqual(pointers(moved), ['/birth_date']);
+    assert.match(
+      moved.body.message,
+      /outside the birth-date window of the animal's group "W-2024" \(2024-01-01 – 2024-12-31\)/,
+    );
+    assert.equal(await born(june), '2024-06-01', 'nothing written');
+
+    const filled = await tech.request('PATCH', `/api/v1/animals/${unknown}`, {
+      body: { birth_date: '2023-05-05' },
+    });
+    assert.equal(filled.status, 422, 'an unknown birth date filled in later is checked too');
+    assert.equal(await born(unknown), null);
+    const fine = await tech.request('PATCH', `/api/v1/animals/${unknown}`, {
+      body: { birth_date: '2024-03-03' },
+    });
+    assert.equal(fine.status, 200);
+
+    const narrower = await tech.request('PATCH', `/api/v1/groups/${g.body.id}`, {
+      body: { birth_date_from: '2024-04-01', birth_date_to: '2024-05-01' },
+    });
+    assert.equal(narrower.status, 422);
+    assert.deepEqual(pointers(narrower), ['/birth_date_from', '/birth_date_to']);
+    assert.match(narrower.body.message, /\/birth_date_from would leave out .*WIN-2 \(born 2024-03-03\)/);
+    assert.match(narrower.body.message, /\/birth_date_to would leave out .*WIN-1 \(born 2024-06-01\)/);
+    assert.deepEqual([...(await window())], [{ f: '2024-01-01', t: '2024-12-31' }], 'nothing written');
+    const renamed = await tech.request('PATCH', `/api/v1/groups/${g.body.id}`, {
+      body: { name: 'W-2024 spring', birth_date_to: '2024-06-30' },
+    });
+    assert.equal(renamed.status, 200, 'a window that still holds every member is fine');
+    assert.equal(renamed.body.birth_date_to, '2024-06-30');
+    const removed = await tech.request('DELETE', `/api/v1/groups/${g.body.id}/animals/${june}`);
+    assert.ok(removed.status < 300);
+    const moved2 = await tech.request('PATCH', `/api/v1/animals/${june}`, {
+      body: { birth_date: '2020-01-01' },
+    });
+    assert.equal(moved2.status, 200, 'out of the group, its birth date is its own');
+
+    // Locked, not only checked: while another transaction holds the group and narrows its window, a
+    // birth-date change waits for it and is then judged against the new window.
+    let narrowed!: () => void;
+    const held = sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM contemporary_groups WHERE id = ${g.body.id} FOR UPDATE`;
+      await tx`UPDATE contemporary_groups SET birth_date_to = '2024-03-31' WHERE id = ${g.body.id}`;
+      await new Promise<void>((r) => {
+        narrowed = r;
+      });
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const racing = tech.request('PATCH', `/api/v1/animals/${unknown}`, {
+      body: { birth_date: '2024-06-15' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    narrowed();
+    await held;
+    const raced = await racing;
+    assert.equal(raced.status, 422, 'judged against the window committed before it');
+    assert.equal(await born(unknown), '2024-03-03');
+  });
 });
 
 describe('farm membership', () => {

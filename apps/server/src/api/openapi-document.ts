@@ -3,7 +3,7 @@ import { API_PREFIX } from './api-router.ts';
 import { errorSchema } from './common-schemas.ts';
 
 const ERROR_STATUSES: Record<number, string> = {
-  400: 'Malformed JSON (or multipart body)',
+  400: 'Malformed JSON, a JSON body that is not UTF-8 (`invalid_json`), or a malformed multipart body',
   401: 'Not signed in (or the session ended)',
   403: 'Signed in, but the role or the CSRF check does not allow it',
   404: 'No such resource — or one the caller may not see (the same answer)',

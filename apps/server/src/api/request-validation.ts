@@ -2,6 +2,7 @@ import { compileValidator, type Problem, unstorableTextProblems } from '@cti/con
 import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
+import { normalizeTypedNames } from './common-schemas.ts';
 
 export { UUID_RE } from '../text/uuid.ts';
 
@@ -38,25 +39,37 @@ export function compileSchema(schema: object): Validator {
   return v;
 }
 
-/** The JSON body validated against `schema`: 415 if not JSON, 400 if unparsable, 422 naming each field. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The JSON body validated against `schema`: 415 if not JSON, 400 if not UTF-8 or unparsable, 422
+ * naming each field. Typed names (shortText fields) come back NFC-normalised.
+ */
 export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new HttpError(415, 'unsupported_media_type', 'send the body as Content-Type: application/json');
   }
+  let text: string;
+  try {
+    // Fatal: Request.text() would turn bytes that are not UTF-8 into U+FFFD and store them so.
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body is not UTF-8 (JSON must be sent as UTF-8)');
+  }
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   }
   // Text Postgres cannot store as sent (U+0000, an unpaired surrogate), named by pointer beside any
   // schema problems: refused here rather than failing in the query (500) or stored as U+FFFD.
-  const text = unstorableTextProblems(body);
+  const unstorable = unstorableTextProblems(body);
   const result = compileSchema(schema)(body);
-  if (!result.ok) throw invalidRequest([...text, ...result.problems]);
-  if (text.length > 0) throw invalidRequest(text);
-  return result.value;
+  if (!result.ok) throw invalidRequest([...unstorable, ...result.problems]);
+  if (unstorable.length > 0) throw invalidRequest(unstorable);
+  return normalizeTypedNames(schema, result.value);
 }
 
 /**

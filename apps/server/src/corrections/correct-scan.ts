@@ -17,7 +17,13 @@ import type { SessionStore } from '../auth/session-store.ts';
 import { HttpError } from '../errors.ts';
 import { GRADING_RULES_VERSION } from '../grading/grade-image.ts';
 import { GradingError } from '../grading/grading-errors.ts';
-import { putObject, readVerifiedObject, type StoredObject, sha256Hex } from '../grading/object-store.ts';
+import {
+  IMAGE_BYTE_LIMIT,
+  putObject,
+  readVerifiedObject,
+  type StoredObject,
+  sha256Hex,
+} from '../grading/object-store.ts';
 import { UUID_RE } from '../text/uuid.ts';
 import { CORRECTION_RULES_VERSION, gradeCorrection } from './correction-grading.ts';
 import { checkMaskSize, cleanMask, decodeMaskPng, maskPngSize } from './correction-mask.ts';
@@ -160,7 +166,7 @@ function scanAreaOf(features: Record<string, unknown> | null, gray: GrayImage): 
 async function readImage(s3: S3Client, image: StoredObject): Promise<GrayImage> {
   let bytes: Uint8Array;
   try {
-    bytes = await readVerifiedObject(s3, image);
+    bytes = await readVerifiedObject(s3, image, IMAGE_BYTE_LIMIT);
   } catch (err) {
     if (!(err instanceof GradingError)) throw err;
     if (err.code === 's3_unavailable') {

@@ -174,7 +174,7 @@ describe('cti-server device', () => {
         /--label must be 100 characters or fewer on one line/,
       ],
       [['add', 'pi-x', '--label', 'x'.repeat(101)], 2, /--label must be 100 characters/],
-      [['add', 'pi-x', '--label', '  '], 2, /not only spaces/],
+      [['add', 'pi-x', '--label', '  '], 2, /at least one visible character/],
       [['rotate-secret', 'pi-barn-1', '--overlap', '2y'], 2, /--overlap "2y" is not a duration/],
       [['rotate-secret', 'pi-nope'], 1, /no device pi-nope/],
     ];

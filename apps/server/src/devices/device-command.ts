@@ -3,6 +3,7 @@ import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
+import { isTypedName, normalizeTypedName, TYPED_NAME_RULE } from '../text/typed-name.ts';
 import {
   addDeviceKey,
   DeviceFarmError,
@@ -31,10 +32,8 @@ export function parseDuration(text: string): number | null {
 
 /** The API's rule for a device label (shortText(100) in api/devices.ts), so `add` stores none it would refuse. */
 const LABEL_MAX = 100;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL = /[\u0000-\u001f\u007f]/;
 function isShortLabel(label: string): boolean {
-  return label.trim().length > 0 && [...label].length <= LABEL_MAX && !CONTROL.test(label);
+  return [...label].length <= LABEL_MAX && isTypedName(label);
 }
 
 /** Options after the code: `--name value` pairs only. */
@@ -86,9 +85,10 @@ async function run(args: string[], io: Io, sql: ReturnType<typeof createDatabase
   if (typeof opts === 'string') return usage(io, opts);
   if (sub === 'add') {
     if (opts.label !== undefined && !isShortLabel(opts.label)) {
-      return usage(io, `--label must be ${LABEL_MAX} characters or fewer on one line, not only spaces`);
+      return usage(io, `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE}`);
     }
-    const key = await addDeviceKey(sql, code, { label: opts.label ?? null, farm: opts.farm ?? null });
+    const label = opts.label === undefined ? null : normalizeTypedName(opts.label);
+    const key = await addDeviceKey(sql, code, { label, farm: opts.farm ?? null });
     printSecret(io, code, key.secret, key.fingerprint, 'New key');
     if (key.farm) io.err(`Device ${code} works on farm ${JSON.stringify(key.farm.name)} (${key.farm.id}).\n`);
     return 0;

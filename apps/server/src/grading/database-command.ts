@@ -34,9 +34,16 @@ export function parseDeviceCode(text: string): string {
   return text;
 }
 
-/** `--since`: a date or an ISO instant (UTC unless it says otherwise); anything else is a UsageError. */
+/** A date-time without a zone (`2025-09-01T12:00`, `…12:00:30.5`, a space for the T). */
+const ZONELESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/;
+
+/**
+ * `--since`: a date or an ISO instant, UTC unless it says otherwise; anything else is a UsageError.
+ * `new Date` reads a date-time without a zone in the process's time zone (TZ) — a date alone as UTC —
+ * so a zoneless one is given its `Z` here: the same text selects the same window on every host.
+ */
 export function parseSince(text: string): Date {
-  const date = new Date(text);
+  const date = new Date(ZONELESS_DATE_TIME.test(text) ? `${text.slice(0, 10)}T${text.slice(11)}Z` : text);
   if (!startsWithCalendarDate(text) || Number.isNaN(date.getTime())) {
     throw new UsageError(
       `--since ${JSON.stringify(text)} is not a date such as 2025-09-01 or 2025-09-01T12:00:00Z`,

@@ -75,12 +75,13 @@ describe('grading the real reference scans', {
     const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`);
     const meta = exampleMeta({
       inference_summary: { ribeye_bbox: [165, 120, 690, 305], mask_iou_hint: 0.8 },
-      acquisition: { pixel_spacing_mm: 0.25 },
+      acquisition: { pixel_spacing_mm: 0.29 },
     });
+    // Both within 3 % of the ruler's 0.29586, so neither conflicts with it.
     const fromMeta = await grade(hzau, meta, { id: '7', pixelSpacingMm: 0.3 });
     assert.deepEqual(
       [fromMeta.features.pixel_spacing_source, fromMeta.features.pixel_spacing_mm],
-      ['meta', 0.25],
+      ['meta', 0.29],
     );
     assert.equal(typeof fromMeta.breakdown.mask_iou, 'number', 'the capture had a hint box');
     const calibrated = await grade(hzau, null, { id: '7', pixelSpacingMm: 0.3 });
@@ -92,6 +93,102 @@ describe('grading the real reference scans', {
       (calibrated.features.lineage.pixel_spacing as { calibration_id: string }).calibration_id,
       '7',
     );
+  });
+});
+
+describe('checking the pixel spacing (review r2 F2, F3)', {
+  skip: !haveReferences && 'reference scans not present',
+}, () => {
+  type Spacing = {
+    mm: number | null;
+    source: string;
+    problem?: { reason: string; source: string; calibration_id?: string; message: string };
+    ruler: { mm_per_px?: number };
+    rescaled_from?: unknown;
+    meta_rejected?: { reason: string };
+  };
+  const spacingOf = (g: Awaited<ReturnType<typeof grade>>) => g.features.lineage.pixel_spacing as Spacing;
+  const withMeta = (acquisition: Record<string, number>) =>
+    exampleMeta({ inference_summary: null, acquisition });
+  const withheld = (g: Awaited<ReturnType<typeof grade>>, reason: string) => {
+    assert.equal(g.grade, 'M');
+    for (const key of ['rea_cm2', 'fat_thickness_mm', 'ribeye_depth_mm'] as const) {
+      assert.equal(g.features[key], null, key);
+      assert.equal(g.features.missing_reasons[key], reason, key);
+    }
+    assert.equal(g.features.pixel_spacing_mm, null, 'not left for a correction to measure with');
+    assert.ok(g.features.roi_area_px > 0, 'the pixel measures stay');
+  };
+
+  test('a spacing 10× off (a mm/cm slip) is implausible: figures withheld, M spacing_implausible, the source named', async () => {
+    const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`);
+    for (const mm of [2.96, 0.0296]) {
+      const g = await grade(hzau, withMeta({ pixel_spacing_mm: mm }));
+      withheld(g, 'implausible_spacing');
+      assert.ok(
+        g.reasons.includes('spacing_implausible') && !g.reasons.includes('no_spacing'),
+        g.reasons.join(),
+      );
+      const sp = spacingOf(g);
+      assert.deepEqual([sp.mm, sp.source, sp.problem?.source], [mm, 'meta', 'meta']);
+      assert.match(sp.problem!.message, /makes the scan field \d+(\.\d+)? cm deep, outside 3–35 cm/);
+    }
+    // A crop of 103×71 px at the agent's 0.3 mm/px is a 2 cm deep field: no scanner shows that.
+    const full = toGray(await decodeRaster(`${REFERENCES}ustool-109A.bmp`)); // 309×213
+    const [w, h] = [Math.floor(full.width / 3), Math.floor(full.height / 3)];
+    const data = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) data[y * w + x] = full.data[3 * y * full.width + 3 * x]!;
+    const third = await grade(
+      { width: w, height: h, channels: 1, data },
+      withMeta({ pixel_spacing_mm: 0.3 }),
+    );
+    assert.equal(third.features.rea_cm2, null, 'no 1.3 cm² ribeye');
+    assert.equal(spacingOf(third).problem?.reason, 'implausible_spacing');
+  });
+
+  test('a meta/calibration spacing the readable ruler disagrees with by > 3 %: both recorded, M spacing_conflict, figures withheld', async () => {
+    const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`);
+    const fromMeta = await grade(hzau, withMeta({ pixel_spacing_mm: 0.25 }));
+    withheld(fromMeta, 'spacing_conflict');
+    assert.ok(fromMeta.reasons.includes('spacing_conflict'));
+    const sp = spacingOf(fromMeta);
+    assert.deepEqual([sp.mm, sp.source, sp.ruler.mm_per_px], [0.25, 'meta', 0.29586]);
+    assert.match(
+      sp.problem!.message,
+      /0\.25 mm\/px from meta\.json .* differs from the on-screen ruler's 0\.29586 mm\/px by 15\.5 %/,
+    );
+    const calibrated = await grade(hzau, null, { id: '9', pixelSpacingMm: 0.25 });
+    withheld(calibrated, 'spacing_conflict');
+    assert.deepEqual(
+      [spacingOf(calibrated).problem?.source, spacingOf(calibrated).problem?.calibration_id],
+      ['device_calibration', '9'],
+    );
+  });
+
+  test("meta.json's spacing for another frame size: rescaled when the aspect matches, else the next source", async () => {
+    const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`); // 940×720, ruler 0.29586
+    const rescaled = await grade(
+      hzau,
+      withMeta({ pixel_spacing_mm: 0.148, width_px: 1880, height_px: 1440 }),
+    );
+    assert.deepEqual(
+      [rescaled.features.pixel_spacing_source, rescaled.features.pixel_spacing_mm],
+      ['meta', 0.296],
+    );
+    assert.deepEqual(spacingOf(rescaled).rescaled_from, {
+      pixel_spacing_mm: 0.148,
+      width_px: 1880,
+      height_px: 1440,
+    });
+    assert.ok(
+      rescaled.features.rea_cm2! > 45 && rescaled.features.rea_cm2! < 60,
+      String(rescaled.features.rea_cm2),
+    );
+    const other = await grade(hzau, withMeta({ pixel_spacing_mm: 0.148, width_px: 1920, height_px: 1080 }));
+    assert.equal(other.features.pixel_spacing_source, 'ruler');
+    assert.equal(spacingOf(other).meta_rejected?.reason, 'size_mismatch');
+    assert.equal(other.features.pixel_spacing_mm, 0.29586);
   });
 });
 

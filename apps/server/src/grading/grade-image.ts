@@ -16,6 +16,7 @@ import { decideGrade, type Grade, type GradeReason, withholdFigures } from './gr
 import { assessImageQuality } from './image-quality.ts';
 import { renderOverlay } from './overlay-caption.ts';
 import { resolvePixelSpacing } from './pixel-spacing.ts';
+import { checkFigures } from './spacing-plausibility.ts';
 import { boxIou, modelViewCheck, type ViewCheck } from './view-check.ts';
 
 /**
@@ -28,11 +29,15 @@ export class GraderInputError extends RangeError {
 }
 
 /** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
-export const GRADING_RULES_VERSION = 'grading-rules-3';
+export const GRADING_RULES_VERSION = 'grading-rules-4';
 
 export type GradeImageInput = {
   raster: RasterImage;
   meta: MetaJson | null;
+  /** Where `meta` came from (the store's hash-checked object, or the webhook's copy kept at ingest). */
+  metaSource?: 'store' | 'ingest_webhook' | null;
+  /** Why meta.json was not read, when it was not (null: read, or the capture has none). */
+  metaProblem?: string | null;
   calibration: { id: string; pixelSpacingMm: number } | null;
   /** The capture's own mask (0/1, image size), or why it could not be used; absent when it has none. */
   captureMask?: Mask | string | null;
@@ -126,7 +131,7 @@ export async function createGrader({
     close: async () => {
       await Promise.all([seg.close(), hint.close()]);
     },
-    async grade({ raster, meta, calibration, captureMask = null }) {
+    async grade({ raster, meta, metaSource = null, metaProblem = null, calibration, captureMask = null }) {
       // A sliver (32 × 4000) or a side under 32 px is no scan: refused, as the worker and cti-models
       // refuse it, rather than stretched to the models' square and searched for a ruler at length².
       const shape = scanShapeProblem(raster.width, raster.height);
@@ -145,7 +150,7 @@ export async function createGrader({
       };
       const gray = toGray(raster);
       const scanArea = findScanArea(gray);
-      const spacing = resolvePixelSpacing({ meta, calibration, raster, scanArea });
+      const spacing = resolvePixelSpacing({ meta, metaProblem, calibration, raster, scanArea });
       lap('spacing');
       // One scan area for the ruler, both models and the features; seg.run's whole-mask textures are
       // not used here (computeGradingFeatures measures its own inside the ribeye's box).
@@ -170,6 +175,9 @@ export async function createGrader({
         hint: { box: h.ribeyeBbox, score: h.score, view: h.view },
         segBox: s.ribeyeBbox,
       });
+      // The figures against the species' bounds (when the spacing passed its own checks).
+      const checked = checkFigures(spacing, measured, view.ribeyeView);
+      const spacingProblem = checked.problem;
       const quality = assessImageQuality(gray, { scanArea, mask: s.mask });
       const rejects = quality.findings.some((f) => f.severity === 'reject');
       const marginals = quality.findings.filter((f) => f.severity === 'marginal').length;
@@ -188,9 +196,10 @@ export async function createGrader({
         quality: quality.findings,
         features: measured,
         confidence,
+        spacingProblem: spacingProblem?.reason ?? null,
       });
       const features = {
-        ...withholdFigures(measured, reasons),
+        ...withholdFigures(measured, reasons, spacingProblem?.reason ?? null),
         scan_area: scanArea,
         view_check: view,
         image_quality: quality.metrics,
@@ -202,8 +211,14 @@ export async function createGrader({
           hint_box: h.ribeyeBbox,
           hint_score: h.score,
           capture_hint_box: hintBox,
+          meta_source: meta ? metaSource : null,
+          ...(metaProblem ? { meta_problem: metaProblem } : {}),
           grading_rules: GRADING_RULES_VERSION,
-          pixel_spacing: spacing.detail,
+          pixel_spacing: {
+            mm: spacing.mm === null ? null : Math.round(spacing.mm * 1e5) / 1e5,
+            source: spacing.source,
+            ...checked.detail,
+          },
         },
       };
       const [overlayPng, maskPng] = await Promise.all([

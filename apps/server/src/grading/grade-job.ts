@@ -13,7 +13,13 @@ import type { Sql } from 'postgres';
 import { type GradedImage, type GradeImageInput, type Grader, GraderInputError } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
-import { type ObjectClient, putObject, readVerifiedObject, type StoredObject } from './object-store.ts';
+import {
+  IMAGE_BYTE_LIMIT,
+  type ObjectClient,
+  putObject,
+  readVerifiedObject,
+  type StoredObject,
+} from './object-store.ts';
 import { finishAlreadyGraded, writeGradingResult } from './result-writer.ts';
 import { applicableCalibration, loadScanContext, type ScanContext } from './scan-context.ts';
 
@@ -39,8 +45,36 @@ export type JobOutcome =
     }
   | { outcome: 'already_graded'; resultId: string };
 
-async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSignal): Promise<MetaJson | null> {
-  if (!ctx.meta) return null;
+/** meta.json as grading uses it, and where it came from (or why it was not read). */
+export type MetaRead = {
+  meta: MetaJson | null;
+  source: 'store' | 'ingest_webhook' | null;
+  problem: string | null;
+};
+
+/**
+ * meta.json: the store's object when ingest recorded its sha256 (checked against it); else the copy of
+ * the webhook's meta_json ingest validated and kept (a spec §5.3 body has no meta_sha256) — never the
+ * store's object unchecked, which anything allowed to write the capture's prefix could have replaced
+ * after ingest. Neither: not read, and `problem` says why (the spacing reason names it).
+ */
+async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSignal): Promise<MetaRead> {
+  if (!ctx.meta) {
+    if (ctx.ingestMeta !== null) {
+      const kept = validateMeta(ctx.ingestMeta);
+      if (kept.ok) return { meta: kept.value, source: 'ingest_webhook', problem: null };
+      return {
+        meta: null,
+        source: null,
+        problem: 'meta.json not read: the copy kept at ingest is not a valid meta.json v1',
+      };
+    }
+    return {
+      meta: null,
+      source: null,
+      problem: 'meta.json not read: ingest recorded no sha256 for it and kept no validated copy',
+    };
+  }
   const bytes = await readVerifiedObject(deps.s3, ctx.meta, { signal, maxBytes: 1 << 20 });
   let parsed: unknown;
   try {
@@ -64,7 +98,7 @@ async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSigna
       },
     );
   }
-  return checked.value;
+  return { meta: checked.value, source: 'store', problem: null };
 }
 
 function tooLarge(where: string, width: number, height: number, verb = 'is'): GradingError {
@@ -197,7 +231,7 @@ export async function gradeJob(
   const where = `s3://${ctx.image.bucket}/${ctx.image.key}`;
   cpuLap('context');
   const [bytes, meta, maskBytes] = await Promise.all([
-    readVerifiedObject(deps.s3, ctx.image, { signal }),
+    readVerifiedObject(deps.s3, ctx.image, { signal, ...IMAGE_BYTE_LIMIT }),
     readMeta(deps, ctx, signal),
     ctx.mask ? readVerifiedObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
   ]);
@@ -206,7 +240,11 @@ export async function gradeJob(
   const calibration = applicableCalibration(ctx.calibrations, raster.width, raster.height);
   const captureMask = maskBytes && ctx.mask ? await decodeCaptureMask(maskBytes, raster, ctx.mask) : null;
   cpuLap('decode');
-  const graded = await runGrader(deps.grader, { raster, meta, calibration, captureMask }, where);
+  const graded = await runGrader(
+    deps.grader,
+    { raster, meta: meta.meta, metaSource: meta.source, metaProblem: meta.problem, calibration, captureMask },
+    where,
+  );
   cpuLap('grade');
   signal.throwIfAborted();
   const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);
@@ -231,6 +269,7 @@ export async function gradeJob(
   cpuLap('s3_put');
   const written = await writeGradingResult(deps.sql, {
     job,
+    reason: job.reason,
     workerId: deps.workerId,
     scan: { scanId: ctx.scanId, captureId: ctx.captureId, farmId: ctx.farmId },
     model: {

@@ -8,6 +8,8 @@ export type GradeInput = {
   quality: QualityFinding[];
   features: GradingFeatures;
   confidence: number;
+  /** The spacing's figures are withheld (pixel-spacing.ts, spacing-plausibility.ts): grade at best M. */
+  spacingProblem?: 'implausible_spacing' | 'spacing_conflict' | null;
 };
 
 /** Machine-readable reasons, most serious first; the column `grading_results.grade_reasons`. */
@@ -20,6 +22,8 @@ export type GradeReason =
   | 'ribeye_cut_off'
   | 'view_uncertain'
   | 'no_spacing'
+  | 'spacing_implausible'
+  | 'spacing_conflict'
   | 'fat_not_measured'
   | 'low_confidence';
 
@@ -28,7 +32,13 @@ export type GradeReason =
  * a ribeye view or the image is unusable; M (marginal, usable with caution) for anything that limits a
  * figure; A otherwise. Every reason is listed, rejecting ones first.
  */
-export function decideGrade({ ribeyeView, quality, features, confidence }: GradeInput): {
+export function decideGrade({
+  ribeyeView,
+  quality,
+  features,
+  confidence,
+  spacingProblem = null,
+}: GradeInput): {
   grade: Grade;
   reasons: GradeReason[];
 } {
@@ -42,7 +52,10 @@ export function decideGrade({ ribeyeView, quality, features, confidence }: Grade
   const cut = features.ribeye_cut_off_detail?.severity;
   if (cut === 'cut') reject.push('ribeye_cut_off');
   else if (features.ribeye_cut_off) marginal.push('ribeye_cut_off');
-  if (features.pixel_spacing_mm === null) marginal.push('no_spacing');
+  // A spacing that was found but withheld says so, rather than "no spacing".
+  if (spacingProblem === 'implausible_spacing') marginal.push('spacing_implausible');
+  else if (spacingProblem === 'spacing_conflict') marginal.push('spacing_conflict');
+  else if (features.pixel_spacing_mm === null) marginal.push('no_spacing');
   if (features.roi_area_px > 0 && features.fat_thickness_px === null) marginal.push('fat_not_measured');
   if (confidence < 0.4) marginal.push('low_confidence');
   const reasons = [...new Set([...reject, ...marginal])];
@@ -54,16 +67,23 @@ const PHYSICAL = ['rea_cm2', 'fat_thickness_mm', 'ribeye_width_mm', 'ribeye_dept
 /**
  * A frame that is not a ribeye view, or a ribeye cut off through its middle, gets no physical figure:
  * its cm² and mm become null with the reason (never a confident area on the wrong view, nor the area of
- * a part of a ribeye); the pixel measures stay for the record.
+ * a part of a ribeye); the pixel measures stay for the record. So does a spacing withheld
+ * (`implausible_spacing`, `spacing_conflict`): then `pixel_spacing_mm` is null as well, so that nothing
+ * reusing it (a correction by hand) measures with it; lineage.pixel_spacing keeps the value and source.
  */
-export function withholdFigures(features: GradingFeatures, reasons: GradeReason[]): GradingFeatures {
+export function withholdFigures(
+  features: GradingFeatures,
+  reasons: GradeReason[],
+  spacingProblem: GradeInput['spacingProblem'] = null,
+): GradingFeatures {
   const why = reasons.includes('not_a_ribeye_view')
     ? 'not_a_ribeye_view'
     : features.ribeye_cut_off_detail?.severity === 'cut'
       ? 'ribeye_cut_off'
-      : null;
-  if (why === null) return features;
+      : spacingProblem;
   const out = { ...features, missing_reasons: { ...features.missing_reasons } };
+  if (spacingProblem) Object.assign(out, { pixel_spacing_mm: null, pixel_spacing_source: 'none' });
+  if (!why) return features;
   for (const key of PHYSICAL) {
     if (out[key] !== null || out.missing_reasons[key] === undefined) out.missing_reasons[key] = why;
     out[key] = null;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { MAX_IMAGE_PIXELS } from '@cti/imaging';
 import type { LeanS3Client } from '../storage/lean-s3-client.ts';
 import { GradingError, isS3Unavailable } from './grading-errors.ts';
 
@@ -30,6 +31,21 @@ async function openObject(
   return { body: out.Body as Readable, contentLength: out.ContentLength };
 }
 
+/**
+ * An image object's byte limit, derived from the pixel limit (MAX_IMAGE_PIXELS, 40 MP): an uncompressed
+ * 8-bit RGBA frame of that many pixels (4 bytes a pixel: a 32-bit BMP, the largest 8-bit export) plus
+ * 1 MiB of headers — 161,048,576 bytes. Any 8-bit export within the pixel limit fits (a 24 MP 24-bit
+ * BMP is 72 MB); only an uncompressed 16-bit one of over ≈ 20 MP is refused by its bytes. The worker
+ * and a correction by hand read images with it.
+ */
+export const MAX_IMAGE_BYTES = MAX_IMAGE_PIXELS * 4 + (1 << 20);
+
+/** readVerifiedObject's options for an image: the limit, and why it is that (in image_too_large's message). */
+export const IMAGE_BYTE_LIMIT = {
+  maxBytes: MAX_IMAGE_BYTES,
+  limitNote: ` (${MAX_IMAGE_PIXELS / 1e6} MP × 4 bytes + 1 MiB: an uncompressed 8-bit RGBA frame at the pixel limit)`,
+};
+
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
@@ -42,7 +58,16 @@ export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(byte
 export async function readVerifiedObject(
   s3: ObjectClient,
   object: StoredObject,
-  { signal, maxBytes = 64 << 20 }: { signal?: AbortSignal; maxBytes?: number } = {},
+  {
+    signal,
+    maxBytes = 64 << 20,
+    limitNote = '',
+  }: {
+    signal?: AbortSignal;
+    maxBytes?: number;
+    /** Why the limit is what it is, appended to image_too_large's message (e.g. ` (derived from …)`). */
+    limitNote?: string;
+  } = {},
 ): Promise<Uint8Array> {
   let body: { bytes: Uint8Array; sha256: string };
   try {
@@ -51,13 +76,13 @@ export async function readVerifiedObject(
       out.body?.destroy();
       throw new GradingError(
         'image_too_large',
-        `s3://${object.bucket}/${object.key} is ${out.contentLength} bytes (limit ${maxBytes})`,
+        `s3://${object.bucket}/${object.key} is ${out.contentLength} bytes, over the limit of ${maxBytes} bytes${limitNote}`,
         {
           permanent: true,
         },
       );
     }
-    body = await readHashedBody(out.body, out.contentLength, maxBytes, object);
+    body = await readHashedBody(out.body, out.contentLength, maxBytes, object, limitNote);
   } catch (err) {
     const name = (err as { name?: string }).name;
     if (name === 'NoSuchKey' || name === 'NotFound') {
@@ -88,6 +113,7 @@ async function readHashedBody(
   contentLength: number | undefined,
   maxBytes: number,
   object: StoredObject,
+  limitNote: string,
 ): Promise<{ bytes: Uint8Array; sha256: string }> {
   const hash = createHash('sha256');
   const where = `s3://${object.bucket}/${object.key}`;
@@ -98,7 +124,13 @@ async function readHashedBody(
       size += chunk.length;
       if (size > maxBytes) {
         stream.destroy();
-        throw new GradingError('image_too_large', `${where} is over ${maxBytes} bytes`, { permanent: true });
+        throw new GradingError(
+          'image_too_large',
+          `${where} is over the limit of ${maxBytes} bytes${limitNote}`,
+          {
+            permanent: true,
+          },
+        );
       }
       hash.update(chunk);
       chunks.push(chunk);

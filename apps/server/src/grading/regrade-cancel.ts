@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { type RegradeSelection, selectedScans } from './regrade.ts';
+import { type RegradeSelection, selectedScans, unknownSelection } from './regrade.ts';
 
 /** grading_jobs.last_error_code of a regrade job cancelled before any worker claimed it. */
 export const CANCELLED_CODE = 'cancelled';
@@ -26,6 +26,8 @@ export type CancelSummary = {
   held: number;
   /** Selected device codes that do not exist. */
   unknownDevice: boolean;
+  /** The selected scan id is no scan's. */
+  unknownScan: boolean;
 };
 
 /**
@@ -43,9 +45,7 @@ export type CancelSummary = {
 export async function cancelRegrades(sql: Sql, options: CancelOptions): Promise<CancelSummary> {
   const { selection, modelVersion, dryRun = false } = options;
   return sql.begin(async (tx) => {
-    const deviceCode = 'deviceCode' in selection ? (selection.deviceCode ?? null) : null;
-    const unknownDevice =
-      deviceCode !== null && (await tx`SELECT 1 FROM devices WHERE device_code = ${deviceCode}`).length === 0;
+    const unknown = await unknownSelection(tx, selection);
     const matching = tx`
       SELECT j.id FROM grading_jobs j JOIN (${selectedScans(tx, selection)}) s ON s.id = j.scan_id
       WHERE j.reason = 'regrade' AND (${modelVersion}::text IS NULL OR j.model_version = ${modelVersion}::text)`;
@@ -70,7 +70,7 @@ export async function cancelRegrades(sql: Sql, options: CancelOptions): Promise<
     return {
       cancelled: [...cancelled].sort((a, b) => Number(a.id) - Number(b.id)),
       held: held?.n ?? 0,
-      unknownDevice,
+      ...unknown,
     };
   });
 }

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
 import { distinctWebhook, SOURCE_NODE_ARGS } from '../test-helpers.ts';
+import { parseSince } from './database-command.ts';
 import { createJobQueue } from './job-queue.ts';
 import { enqueueRegrades } from './regrade.ts';
 import { parseRegradeArgs } from './regrade-command.ts';
@@ -167,9 +168,9 @@ describe('regrade', () => {
 
   test('cti-server regrade prints what it queued; usage errors exit 2', () => {
     const main = new URL('../main.ts', import.meta.url).pathname;
-    const run = (args: string[]) =>
+    const run = (args: string[], env: Record<string, string> = {}) =>
       spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'regrade', ...args], {
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, ...env },
         encoding: 'utf8',
       });
     const ok = run(['--scan', scans[0]!, '--dry-run']);
@@ -190,5 +191,40 @@ describe('regrade', () => {
     const unknown = run(['--device', 'dev-9999']);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /no device with code "dev-9999"/);
+    // A scan id of no scan (mistyped, another environment's) is not "nothing to do" either.
+    const ghost = '00000000-0000-4000-8000-000000000000';
+    for (const args of [
+      ['--scan', ghost],
+      ['--cancel', '--scan', ghost],
+    ]) {
+      const noScan = run(args);
+      assert.equal(noScan.status, 1, `${args.join(' ')}: ${noScan.stdout}`);
+      assert.match(noScan.stderr, new RegExp(`no scan with id ${ghost}`));
+    }
+  });
+
+  test("--since without a zone is UTC whatever the host's TZ (captures at 10:00Z each day)", () => {
+    const main = new URL('../main.ts', import.meta.url).pathname;
+    const matched = (since: string, tz: string) => {
+      const out = spawnSync(
+        process.execPath,
+        [...SOURCE_NODE_ARGS, main, 'regrade', '--since', since, '--dry-run'],
+        {
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, TZ: tz },
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(out.status, 0, out.stderr);
+      return Number(/for (\d+) matching scan/.exec(out.stdout)![1]);
+    };
+    const utc = matched('2025-09-03T12:00:00Z', 'UTC');
+    // Read in Tokyo time (UTC+9), 12:00 would be 03:00Z and take the 3 September capture in too.
+    assert.notEqual(matched('2025-09-03T03:00:00Z', 'UTC'), utc);
+    for (const tz of ['Asia/Tokyo', 'America/Los_Angeles']) {
+      assert.equal(matched('2025-09-03T12:00', tz), utc, tz);
+      assert.equal(matched('2025-09-03 12:00:00', tz), utc, tz);
+    }
+    assert.equal(parseSince('2025-09-03T12:00').toISOString(), '2025-09-03T12:00:00.000Z');
+    assert.equal(parseSince('2025-09-03T12:00+09:00').toISOString(), '2025-09-03T03:00:00.000Z');
   });
 });

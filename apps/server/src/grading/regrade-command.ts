@@ -84,13 +84,14 @@ export type RegradeEnvironment = {
 
 /**
  * Queues the jobs (or, with --cancel, cancels waiting ones) and says what it did; an unknown device
- * is a CommandError (exit 1). A pinned version no worker seems to run is warned about, not refused:
+ * or scan is a CommandError (exit 1). A pinned version no worker seems to run is warned about, not refused:
  * the workers for it may be starting.
  */
 export async function runRegrade(sql: Sql, parsed: Parsed, env: RegradeEnvironment): Promise<string[]> {
   if (parsed.cancel) return runCancel(sql, parsed);
   const summary = await enqueueRegrades(sql, parsed);
   if (summary.unknownDevice) throw unknownDevice(parsed);
+  if (summary.unknownScan) throw unknownScan(parsed);
   if (parsed.modelVersion !== null) {
     const cancelCommand = `cti-server regrade --cancel ${selectionArgs(parsed.selection)} --model-version ${parsed.modelVersion}`;
     const warnings = await pinnedVersionWarnings(sql, {
@@ -118,6 +119,7 @@ export async function runRegrade(sql: Sql, parsed: Parsed, env: RegradeEnvironme
 async function runCancel(sql: Sql, parsed: Parsed): Promise<string[]> {
   const summary = await cancelRegrades(sql, parsed);
   if (summary.unknownDevice) throw unknownDevice(parsed);
+  if (summary.unknownScan) throw unknownScan(parsed);
   const pin = parsed.modelVersion ? ` pinned to model version ${parsed.modelVersion}` : '';
   const verb = parsed.dryRun ? 'would cancel' : 'cancelled';
   return [
@@ -139,6 +141,11 @@ async function runCancel(sql: Sql, parsed: Parsed): Promise<string[]> {
 function unknownDevice(parsed: Parsed): CommandError {
   const device = 'deviceCode' in parsed.selection ? parsed.selection.deviceCode : '';
   return new CommandError(`no device with code ${JSON.stringify(device)}`);
+}
+
+function unknownScan(parsed: Parsed): CommandError {
+  const scan = 'scanId' in parsed.selection ? parsed.selection.scanId : '';
+  return new CommandError(`no scan with id ${scan}`);
 }
 
 /** The selection as command-line options again (for the cancel command a warning suggests). */

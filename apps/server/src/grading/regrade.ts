@@ -52,7 +52,23 @@ export type RegradeSummary = {
   keptCorrected: number;
   /** Selected device codes that do not exist (a typo should not look like "nothing to do"). */
   unknownDevice: boolean;
+  /** The selected scan id is no scan's (mistyped, or copied from another environment). */
+  unknownScan: boolean;
 };
+
+/** Whether the selection names a device or a scan that does not exist (regrade and its --cancel). */
+export async function unknownSelection(
+  tx: TransactionSql,
+  selection: RegradeSelection,
+): Promise<{ unknownDevice: boolean; unknownScan: boolean }> {
+  const deviceCode = 'deviceCode' in selection ? (selection.deviceCode ?? null) : null;
+  const scanId = 'scanId' in selection ? selection.scanId : null;
+  return {
+    unknownDevice:
+      deviceCode !== null && (await tx`SELECT 1 FROM devices WHERE device_code = ${deviceCode}`).length === 0,
+    unknownScan: scanId !== null && (await tx`SELECT 1 FROM scans WHERE id = ${scanId}::uuid`).length === 0,
+  };
+}
 
 /**
  * Queues a `regrade` job for every selected scan that has no job waiting or running (the partial
@@ -73,9 +89,7 @@ export async function enqueueRegrades(sql: Sql, options: RegradeOptions): Promis
  */
 export async function queueRegrades(tx: TransactionSql, options: RegradeOptions): Promise<RegradeSummary> {
   const { selection, maxJobs } = options;
-  const deviceCode = 'deviceCode' in selection ? (selection.deviceCode ?? null) : null;
-  const unknownDevice =
-    deviceCode !== null && (await tx`SELECT 1 FROM devices WHERE device_code = ${deviceCode}`).length === 0;
+  const unknown = await unknownSelection(tx, selection);
   if (maxJobs !== undefined && !options.dryRun) {
     const probe = await runQuery(tx, { ...options, dryRun: true });
     const jobs = probe.matched - probe.corrected - probe.pending;
@@ -88,7 +102,7 @@ export async function queueRegrades(tx: TransactionSql, options: RegradeOptions)
     enqueued: row.enqueued,
     alreadyPending: row.pending,
     keptCorrected: row.corrected,
-    unknownDevice,
+    ...unknown,
   };
 }
 

@@ -5,11 +5,14 @@ import type { GradingFailureCode } from './grading-errors.ts';
 import { LeaseLostError } from './grading-errors.ts';
 import type { JobLock } from './job-queue.ts';
 import type { StoredObject } from './object-store.ts';
+import { type ResultOutcome, resultNews } from './regrade-news.ts';
 
 export type ResultScan = { scanId: string; captureId: string; farmId: string | null };
 
 export type GradingResultInput = {
   job: JobLock;
+  /** The job's reason: a `regrade` notifies only when the outcome changed (resultNews). */
+  reason: 'ingest' | 'regrade';
   workerId: string;
   scan: ResultScan;
   model: { name: string; version: string; sha256: string };
@@ -25,11 +28,27 @@ export type WrittenResult = { resultId: string; createdAt: Date };
  * otherwise LeaseLostError and nothing is written), the `grading_results` row (one per job: the
  * UNIQUE grading_job_id), the overlay and mask assets and their links, the scan `graded`, a `graded`
  * scan event, and notifications (`scan_graded` to the farm; `scan_rejected` to admins and the farm's
- * users for grade R), each at most once per user per event.
+ * users for grade R), each at most once per user per event — for a regrade only when its outcome
+ * changed against the previous latest result (resultNews; the `graded` event records the decision).
  */
 export async function writeGradingResult(sql: Sql, input: GradingResultInput): Promise<WrittenResult> {
   return sql.begin(async (tx) => {
     const { graded, scan, model, overlay, mask } = input;
+    // The previous latest result as farm users saw it (migration 0010 keeps it on the scan row), read
+    // before this result's insert makes it the latest.
+    const [before] = await tx<
+      { grade: ResultOutcome['grade'] | null; rea: number | null; fat: number | null }[]
+    >`SELECT latest_grade AS grade, latest_rea_cm2 AS rea, latest_fat_thickness_mm AS fat
+      FROM scans WHERE id = ${scan.scanId} AND latest_grading_id IS NOT NULL`;
+    const news = resultNews(
+      input.reason,
+      before?.grade ? { grade: before.grade, reaCm2: before.rea, fatMm: before.fat } : null,
+      {
+        grade: graded.grade,
+        reaCm2: graded.features.rea_cm2 ?? null,
+        fatMm: graded.features.fat_thickness_mm ?? null,
+      },
+    );
     // The job finished and its result inserted in one statement: no row when the job is no longer
     // this attempt's (nothing is inserted, and the throw rolls the transaction back).
     const [result] = await tx<{ id: string; created_at: Date }[]>`
@@ -78,15 +97,17 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
     await tx`
       WITH marked AS (UPDATE scans SET status = 'graded' WHERE id = ${scan.scanId} RETURNING id)
       INSERT INTO scan_events (scan_id, event, meta)
-      SELECT marked.id, 'graded', ${tx.json({ ...summary, job_id: input.job.id, model: `${model.name}@${model.version}` } as never)}
+      SELECT marked.id, 'graded', ${tx.json({ ...summary, job_id: input.job.id, model: `${model.name}@${model.version}`, job_reason: input.reason, notified: news.scanGraded, notify_decision: news.why } as never)}
       FROM marked`;
-    await notifyUsers(tx, {
-      type: 'scan_graded',
-      dedupeKey: `scan_graded:${resultId}`,
-      payload: summary,
-      audience: { farmId: scan.farmId },
-    });
-    if (graded.grade === 'R') {
+    if (news.scanGraded) {
+      await notifyUsers(tx, {
+        type: 'scan_graded',
+        dedupeKey: `scan_graded:${resultId}`,
+        payload: summary,
+        audience: { farmId: scan.farmId },
+      });
+    }
+    if (news.scanRejected) {
       await notifyUsers(tx, {
         type: 'scan_rejected',
         dedupeKey: `scan_rejected:${resultId}`,

@@ -23,6 +23,11 @@ export type ScanContext = {
   mask: StoredObject | null;
   /** meta.json's asset, when ingest recorded its hash (the relay always sends it). */
   meta: StoredObject | null;
+  /**
+   * The webhook's meta_json as ingest validated it, kept on the `uploaded` event when meta.json got no
+   * asset row (a spec §5.3 body without meta_sha256); null otherwise, and for scans ingested before.
+   */
+  ingestMeta: unknown;
   /** The device's calibrations valid at capture time, newest first. */
   calibrations: CalibrationCandidate[];
 };
@@ -42,6 +47,7 @@ type Row = {
   mask_key: string | null;
   mask_sha256: string | null;
   meta_sha256: string | null;
+  ingest_meta: unknown;
   calibrations: { id: string; mm: string | null; w: number | null; h: number | null }[] | null;
 };
 
@@ -52,6 +58,8 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
            a.bucket AS image_bucket, a.object_key AS image_key, a.sha256 AS image_sha256, a.mime_type AS image_mime,
            m.bucket AS mask_bucket, m.object_key AS mask_key, m.sha256 AS mask_sha256,
            mj.sha256 AS meta_sha256,
+           (SELECT e.meta->'meta_json' FROM scan_events e WHERE e.scan_id = s.id AND e.event = 'uploaded'
+            ORDER BY e.id LIMIT 1) AS ingest_meta,
            (SELECT json_agg(json_build_object('id', c.id::text, 'mm', c.pixel_spacing_mm::text,
                                               'w', c.image_width, 'h', c.image_height)
                             ORDER BY c.valid_from DESC, c.id DESC)
@@ -98,6 +106,7 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
         ? { bucket: row.mask_bucket, key: row.mask_key, sha256: row.mask_sha256.trim() }
         : null,
     meta: meta ? { bucket, key: metaKey, sha256: meta.sha256.trim() } : null,
+    ingestMeta: row.ingest_meta ?? null,
     calibrations: (row.calibrations ?? []).map((c) => ({
       id: c.id,
       pixelSpacingMm: c.mm === null ? null : Number(c.mm),

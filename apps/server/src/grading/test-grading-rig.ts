@@ -69,6 +69,8 @@ export type IngestOptions = {
   stored?: Buffer;
   meta?: Partial<MetaJson>;
   deviceCode?: string;
+  /** Send the spec §5.3 body (no meta_sha256, meta_size_bytes, object_details, relay), not the relay's. */
+  specBody?: boolean;
 };
 
 /** The S3-compatible store a rig grades from: its client, the one accepted bucket, its port. */
@@ -213,9 +215,9 @@ export async function createGradingRig({
     app,
     farmId: farm!.id,
     users,
-    async ingest({ image, mask, stored = image, meta, deviceCode = 'dev-0001' }) {
+    async ingest({ image, mask, stored = image, meta, deviceCode = 'dev-0001', specBody = false }) {
       const captureId = `cap_${process.pid}_${++captureCounter}`;
-      const body = await uploadCapture(s3.client, {
+      let body: WebhookBody = await uploadCapture(s3.client, {
         bucket,
         image,
         mask,
@@ -225,6 +227,10 @@ export async function createGradingRig({
         captureId,
         farmId: farm!.id,
       });
+      if (specBody) {
+        const { meta_sha256, meta_size_bytes, object_details, relay, ...spec } = body;
+        body = spec;
+      }
       const res = await app.app.request('/ingest/webhook', signedInit(body));
       if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
       const { scan_id: scanId } = (await res.json()) as { scan_id: string };

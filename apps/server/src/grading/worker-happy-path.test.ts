@@ -4,6 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { decodeGray, decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
 import { DEFAULT_MODELS_DIR, readModelCard } from '@cti/models';
 import { waitFor } from '@cti/testkit';
+import type { GradingError } from './grading-errors.ts';
+import { IMAGE_BYTE_LIMIT, MAX_IMAGE_BYTES, readVerifiedObject } from './object-store.ts';
 import { enqueueRegrades } from './regrade.ts';
 import {
   createGradingRig,
@@ -33,9 +35,12 @@ const notificationsOf = (type: string) =>
 describe('grading a scan end to end', () => {
   test('scan → graded: result with lineage, overlay and mask byte-exact with their assets, event, notification', async () => {
     const image = await phantomPng(3);
+    // The phantom's own spacing: its on-screen ruler must agree with meta.json's (within 3 %).
+    const truth = generatePhantom({ seed: 3, kind: 'ribeye', layout: 'screen', width: 480, height: 360 });
+    const sp = Math.round(truth.labels.pixelSpacingMm * 1e5) / 1e5;
     const { scanId, captureId } = await rig.ingest({
       image,
-      meta: { acquisition: { pixel_spacing_mm: 0.4 } },
+      meta: { acquisition: { pixel_spacing_mm: sp } },
     });
     await rig.waitForStatus(scanId, 'graded', 30_000);
     const card = await readModelCard(join(DEFAULT_MODELS_DIR, 'ribeye-seg.card.json'));
@@ -58,9 +63,9 @@ describe('grading a scan end to end', () => {
     assert.equal(breakdown.mask_iou, null, 'no hint box in this capture');
     const f = result!.features_used;
     assert.equal(f.pixel_spacing_source, 'meta');
-    assert.equal(f.pixel_spacing_mm, 0.4);
+    assert.equal(f.pixel_spacing_mm, sp);
     assert.ok(f.roi_area_px > 0);
-    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * 0.16) / 100) * 1000) / 1000);
+    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * sp * sp) / 100) * 1000) / 1000);
     for (const key of [
       'mean_intensity',
       'texture_glcm_contrast',
@@ -215,6 +220,54 @@ describe('grading a scan end to end', () => {
     }
   });
 
+  test('a 69 MB 32-bit BMP of 17 MP (over the old 64 MiB cap, under the pixel limit) is graded; the byte cap follows from the pixel limit', async () => {
+    // A phantom screen blown up 10× (nearest), as a 32-bit BGRX BMP: 54 + 4800 × 3600 × 4 bytes.
+    const small = generatePhantom({ seed: 44, kind: 'ribeye', layout: 'screen', width: 480, height: 360 });
+    const gray = toGray(small.image);
+    const [w, h] = [gray.width * 10, gray.height * 10];
+    const bmp = Buffer.alloc(54 + w * h * 4);
+    bmp.write('BM', 0, 'latin1');
+    bmp.writeUInt32LE(bmp.length, 2);
+    bmp.writeUInt32LE(54, 10);
+    bmp.writeUInt32LE(40, 14);
+    bmp.writeInt32LE(w, 18);
+    bmp.writeInt32LE(-h, 22); // top-down
+    bmp.writeUInt16LE(1, 26);
+    bmp.writeUInt16LE(32, 28);
+    bmp.writeUInt32LE(w * h * 4, 34);
+    for (let y = 0; y < h; y++) {
+      const row = 54 + y * w * 4;
+      for (let x = 0; x < w; x++) {
+        const v = gray.data[Math.floor(y / 10) * gray.width + Math.floor(x / 10)]!;
+        bmp[row + 4 * x] = v;
+        bmp[row + 4 * x + 1] = v;
+        bmp[row + 4 * x + 2] = v;
+      }
+    }
+    assert.ok(bmp.length > 64 << 20 && bmp.length < MAX_IMAGE_BYTES, `${bmp.length} bytes`);
+    const { scanId } = await rig.ingest({ image: bmp });
+    await rig.waitForStatus(scanId, 'graded', 120_000);
+    const [r] = await rig.db.sql`SELECT features_used FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.ok(r!.features_used.roi_area_px > 0);
+    assert.equal(MAX_IMAGE_BYTES, 40_000_000 * 4 + (1 << 20));
+    // Over a limit, image_too_large says which limit and why (the worker's image limit is 161 MB: a
+    // smaller one stands in for it here, on the same store and the same function).
+    const [image] = await rig.db.sql<{ bucket: string; object_key: string; sha256: string }[]>`
+      SELECT a.bucket, a.object_key, a.sha256 FROM scans s JOIN assets a ON a.id = s.image_asset_id WHERE s.id = ${scanId}`;
+    await assert.rejects(
+      readVerifiedObject(
+        rig.s3.client,
+        { bucket: image!.bucket, key: image!.object_key, sha256: image!.sha256 },
+        { ...IMAGE_BYTE_LIMIT, maxBytes: 64 << 20 },
+      ),
+      (err: GradingError) =>
+        err.code === 'image_too_large' &&
+        /is 69120054 bytes, over the limit of 67108864 bytes \(40 MP × 4 bytes \+ 1 MiB: an uncompressed 8-bit RGBA frame at the pixel limit\)$/.test(
+          err.message,
+        ),
+    );
+  });
+
   test('a sliver (4000×32, 33×2000) or a side under 32 px: failed undecodable_image naming the shape, no result — as cti-models says', async () => {
     // A 4000×32 strip of a real phantom used to be graded (R); a 32 px wide one 1.25 million rows long
     // held a worker slot for most of an hour in the ruler search. The header alone is enough to refuse.
@@ -293,6 +346,69 @@ describe('grading a scan end to end', () => {
         ['ingest', 'done'],
         ['regrade', 'done'],
       ],
+    );
+    // The same model on the same bytes: the same outcome, so the farm is not told again (F9).
+    const told = (await notificationsOf('scan_graded')).filter((n) => n.payload.scan_id === scanId);
+    assert.deepEqual(
+      told.map((n) => [n.user_id, n.payload.grading_result_id]),
+      [rig.users.technician, rig.users.farmer].sort().map((u) => [u, String(results[0]!.id)]),
+      'one scan_graded per farm user, for the first result only',
+    );
+    const events = await rig.db
+      .sql`SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'graded' ORDER BY id`;
+    assert.deepEqual(
+      events.map((e) => [e.meta.job_reason, e.meta.notified, e.meta.notify_decision]),
+      [
+        ['ingest', true, 'first_result'],
+        ['regrade', false, 'regrade_unchanged'],
+      ],
+    );
+  });
+
+  test('a regrade whose figures moved tells the farm once more; an R regraded R sends no second scan_rejected', async () => {
+    const secondResult = async (scanId: string) => {
+      await enqueueRegrades(rig.db.sql, { selection: { scanId }, modelVersion: null });
+      await waitFor(
+        async () => (await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${scanId}`).length === 2,
+        { what: 'second result', timeoutMs: 30_000 },
+      );
+    };
+    // A device of its own: its calibration applies to no other test's scans.
+    const { scanId } = await rig.ingest({ image: await phantomPng(6), deviceCode: 'dev-0077' });
+    await rig.waitForStatus(scanId, 'graded', 30_000);
+    const [first] = await rig.db.sql<{ sp: number; rea: number }[]>`
+      SELECT (features_used->>'pixel_spacing_mm')::float8 AS sp, (features_used->>'rea_cm2')::float8 AS rea
+      FROM grading_results WHERE scan_id = ${scanId}`;
+    assert.ok(first!.rea > 0, 'the first grading measured an REA');
+    // An admin's calibration 10 % coarser than the ruler: the REA moves by ≈ 21 %, far past the tolerance.
+    await rig.db.sql`
+      INSERT INTO device_calibrations (device_id, pixel_spacing_mm, valid_from)
+      SELECT device_id, ${Math.round(first!.sp * 1.1 * 1e5) / 1e5}, '2025-01-01' FROM scans WHERE id = ${scanId}`;
+    await secondResult(scanId);
+    const graded = (await notificationsOf('scan_graded')).filter((n) => n.payload.scan_id === scanId);
+    assert.equal(graded.length, 4, 'each farm user told of both results');
+    const [event] = await rig.db.sql`
+      SELECT meta FROM scan_events WHERE scan_id = ${scanId} AND event = 'graded' ORDER BY id DESC LIMIT 1`;
+    assert.equal(event!.meta.notified, true);
+    assert.match(event!.meta.notify_decision, /^regrade_changed:rea_cm2\b/);
+
+    const { scanId: rejected } = await rig.ingest({
+      image: await phantomPng(12, { kind: 'backfat_longitudinal' }),
+      meta: { acquisition: { pixel_spacing_mm: 0.4 } },
+    });
+    await rig.waitForStatus(rejected, 'graded', 30_000);
+    await secondResult(rejected);
+    const grades = await rig.db
+      .sql`SELECT grade FROM grading_results WHERE scan_id = ${rejected} ORDER BY created_at, id`;
+    assert.deepEqual(
+      grades.map((g) => g.grade),
+      ['R', 'R'],
+    );
+    const told = (await notificationsOf('scan_rejected')).filter((n) => n.payload.scan_id === rejected);
+    assert.deepEqual(
+      told.map((n) => n.user_id).sort(),
+      [rig.users.admin, rig.users.technician, rig.users.farmer].sort(),
+      'scan_rejected once each, for the first R only: nobody is asked to rescan the animal again',
     );
   });
 

@@ -36,6 +36,11 @@ export type IngestPlan = {
   maskKey: string | null;
   /** Listed objects whose sha256 the webhook does not state: no asset row (sha256 is NOT NULL). */
   unhashedObjects: string[];
+  /**
+   * The webhook's meta_json (signed, schema-validated) when meta.json gets no asset row (a spec §5.3
+   * body has no meta_sha256): kept on the `uploaded` event as the copy grading reads (ADR 0003 §9).
+   */
+  validatedMeta: WebhookBody['meta_json'] | null;
   source: string;
   relayEventId: string | null;
   /** webhookContentSha256 of the body: kept on the `uploaded` event, compared on every replay. */
@@ -109,6 +114,7 @@ export function planIngest(body: WebhookBody, { source }: { source?: string } = 
     imageKey: body.ingest_key + meta.files.image_relpath,
     maskKey: meta.files.mask_relpath ? body.ingest_key + meta.files.mask_relpath : null,
     unhashedObjects,
+    validatedMeta: assets.some((x) => x.role === 'meta') ? null : meta,
     source: body.relay?.source ?? source ?? 'webhook',
     relayEventId: body.relay?.event_id ?? null,
     contentSha256: webhookContentSha256(body),

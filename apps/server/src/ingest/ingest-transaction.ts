@@ -89,6 +89,8 @@ function eventMeta(plan: IngestPlan, ctx: IngestContext) {
       objects: plan.objects,
       unhashed_objects: plan.unhashedObjects,
       content_sha256: plan.contentSha256,
+      // Grading's copy of meta.json when the store's object is not hash-checked (ADR 0003 §9).
+      ...(plan.validatedMeta ? { meta_json: plan.validatedMeta } : {}),
     },
     ingested: common,
     replayed: { ...common, content_sha256: plan.contentSha256 },
@@ -179,7 +181,7 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
     ), events AS (
       INSERT INTO scan_events (scan_id, event, meta)
       SELECT scan.id, e.event, e.meta FROM scan CROSS JOIN (VALUES
-        (1, 'uploaded', ${tx.json(meta.uploaded)}::jsonb),
+        (1, 'uploaded', ${tx.json(meta.uploaded as never)}::jsonb),
         (2, 'ingested', ${tx.json(meta.ingested)}::jsonb || jsonb_build_object(
           'farm_source', (SELECT farm_source FROM scan),
           'unknown_meta_farm_id', CASE WHEN (SELECT meta_farm FROM farm) IS NULL THEN ${plan.metaFarmId}::text END,

@@ -78,6 +78,7 @@ describe('farm-scoped notification recipients', () => {
     const stored = (key: string) => ({ bucket: 'b', key, sha256: 'c'.repeat(64), sizeBytes: 1 });
     await writeGradingResult(db.sql, {
       job: north.job,
+      reason: 'ingest',
       workerId: 'w1',
       scan: { scanId: north.scanId, captureId: captured!.capture_id, farmId: farm.north },
       model: { name: 'ribeye-seg', version: '1', sha256: 'd'.repeat(64) },

@@ -48,6 +48,7 @@ async function grade(grade: 'A' | 'R') {
   const stored = (key: string) => ({ bucket: 'b', key, sha256: 'c'.repeat(64), sizeBytes: 1 });
   await writeGradingResult(db.sql, {
     job,
+    reason: 'ingest',
     workerId: 'w1',
     scan: { scanId, captureId: scan!.capture_id, farmId: farm },
     model: { name: 'ribeye-seg', version: '1', sha256: 'd'.repeat(64) },

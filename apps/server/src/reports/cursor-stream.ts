@@ -14,6 +14,12 @@ export type CursorStreamOptions<T> = {
   tail?: string;
   /** Told about a failure after the first byte (the transfer is then aborted, see below). */
   onError?: (err: unknown) => void;
+  /**
+   * Called once when the body is done — its last byte handed over, the consumer gone, or a failure —
+   * which is before the transaction's COMMIT/ROLLBACK has come back (a client that read the whole file
+   * may already be asking for the next one).
+   */
+  onDone?: () => void;
   /** Called once when the transaction is over and its connection is back in the pool (however it ended). */
   onClose?: () => void;
 };
@@ -61,10 +67,18 @@ type Transaction<T> = {
 export async function cursorStream<T extends Row>(
   sql: Sql,
   query: (db: Db) => PendingQuery<T[]>,
-  { batchSize = 1000, head = '', line, tail = '', onError, onClose }: CursorStreamOptions<T>,
+  { batchSize = 1000, head = '', line, tail = '', onError, onDone, onClose }: CursorStreamOptions<T>,
 ): Promise<ReadableStream<Uint8Array>> {
   const size = Math.trunc(batchSize);
-  const tx = await openCursor(sql, query, size, onClose);
+  let done = false;
+  const finished = () => {
+    if (!done) onDone?.();
+    done = true;
+  };
+  const tx = await openCursor(sql, query, size, () => {
+    finished(); // a cursor that never opened, or a transaction lost without a pull to notice it
+    onClose?.();
+  });
   let index = 0;
   let stopped = false;
   const text = utf8Chunk(64 * 1024);
@@ -88,6 +102,7 @@ export async function cursorStream<T extends Row>(
     first = await read();
   } catch (err) {
     tx.end(false, err);
+    finished();
     throw err;
   }
   // The next batch, asked for as soon as the previous one arrived: Postgres reads it (and this process
@@ -104,6 +119,7 @@ export async function cursorStream<T extends Row>(
   const stop = (commit: boolean, failure?: unknown) => {
     stopped = true;
     tx.end(commit, failure);
+    finished();
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -135,6 +151,7 @@ export async function cursorStream<T extends Row>(
       async cancel() {
         const last = pending;
         stopped = true;
+        finished(); // the client is gone: its download no longer counts
         await last?.catch(() => {});
         tx.end(false);
       },

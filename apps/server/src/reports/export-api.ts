@@ -77,7 +77,10 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
       line: file.line,
       tail: file.tail,
       onError: (err) => log.error({ err, requestId: c.get('requestId') }, 'export failed mid-stream'),
-      onClose: release,
+      // The slot counts downloads in progress: freed when the body is done (last byte handed over or
+      // the client gone), not when COMMIT comes back a moment later — by then the client may already
+      // be asking for its next file. The connection's own return to the pool follows within moments.
+      onDone: release,
     });
     return c.body(body, 200, headers);
   }

@@ -1,11 +1,13 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { HttpError } from '../errors.ts';
+import { undecodableFormFields } from './form-utf8.ts';
 
 /**
  * Postgres text cannot hold U+0000, so a NUL in a page's query parameter or form field would fail in
  * the query (a 500). Pages refuse it up front: a 422 naming the parameter or field, as a page for
- * people and JSON for programs (`respond`). A form body that does not parse is a 400 `invalid_form`
- * the same way. The API checks its own query (readQuery) and bodies.
+ * people and JSON for programs (`respond`). A form field whose bytes are not UTF-8 is a 422 naming it
+ * too (it would be stored with U+FFFD in place of the bad bytes: form-utf8.ts). A form body that does
+ * not parse is a 400 `invalid_form` the same way. The API checks its own query (readQuery) and bodies.
  */
 export function refuseNul(
   respond: (c: Context, err: HttpError) => Response | Promise<Response>,
@@ -37,10 +39,13 @@ export function refuseNul(
         if (name.includes('\u0000') || values.some((v) => typeof v === 'string' && v.includes('\u0000')))
           problems.push({ pointer: `/form/${name.replaceAll('\u0000', '')}`, message: NUL });
       }
+      const body = new Uint8Array(await c.req.arrayBuffer()); // hono's cached copy, already read
+      for (const name of undecodableFormFields(type, body, form))
+        problems.push({ pointer: `/form/${name.replaceAll('\u0000', '')}`, message: NOT_UTF8 });
     }
     if (problems.length > 0) {
-      const named = problems.map((p) => p.pointer).join(', ');
-      return respond(c, new HttpError(422, 'invalid_request', `${named}: ${NUL}`, { problems }));
+      const named = problems.map((p) => `${p.pointer}: ${p.message}`).join('; ');
+      return respond(c, new HttpError(422, 'invalid_request', named, { problems }));
     }
     await next();
   };
@@ -50,3 +55,4 @@ export function refuseNul(
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
 const NUL = 'must not contain the NUL character (U+0000)';
+const NOT_UTF8 = 'is not UTF-8 text (send the form as UTF-8)';

@@ -111,6 +111,49 @@ test('a page form sent as multipart: a broken body is a 400 page, a NUL is a 422
   assert.equal(made.status, 303);
 });
 
+test('form values that are not UTF-8 (urlencoded or multipart) are a 422 naming the field, never stored with U+FFFD', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  const farms = async () => (await ctx.db.sql`SELECT count(*)::int AS n FROM farms`)[0]!.n as number;
+  const before = await farms();
+  const post = (body: Uint8Array | string, type = 'application/x-www-form-urlencoded') =>
+    ctx.server.app.request('/farms', {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': type,
+        origin: 'http://localhost',
+        accept: 'text/html',
+        cookie: admin.api.cookie!,
+      },
+    });
+  const csrf = `_csrf=${encodeURIComponent(admin.api.csrf!)}`;
+  for (const body of [
+    `${csrf}&name=form%FFfarm`,
+    `${csrf}&name=Ferme+B%E9langer`,
+    `${csrf}&name=cut%E2%82`,
+  ]) {
+    const res = await post(body);
+    assert.equal(res.status, 422, body);
+    assert.match(strip(await res.text()), /\/form\/name: is not UTF-8 text/, body);
+  }
+  const boundary = 'cti.form.boundary';
+  const multipart = Buffer.concat([
+    Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="_csrf"\r\n\r\n${admin.api.csrf}\r\n`),
+    Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="name"\r\n\r\nFerme B`),
+    Buffer.from([0xe9]),
+    Buffer.from(`langer\r\n--${boundary}--\r\n`),
+  ]);
+  const mp = await post(new Uint8Array(multipart), `multipart/form-data; boundary=${boundary}`);
+  assert.equal(mp.status, 422);
+  assert.match(strip(await mp.text()), /\/form\/name: is not UTF-8 text/);
+  assert.equal(await farms(), before, 'nothing written');
+  // UTF-8, a real U+FFFD included, is fine.
+  const ok = await post(`${csrf}&name=Ferme+B%C3%A9langer+%EF%BF%BD`);
+  assert.equal(ok.status, 303);
+  const [farm] = await ctx.db.sql`SELECT name FROM farms ORDER BY created_at DESC, id LIMIT 1`;
+  assert.equal(farm!.name, 'Ferme Bélanger \uFFFD');
+});
+
 test('a form body over the limit is a 413 before it is read, with or without Content-Length', async () => {
   const big = `email=a%40example.com&full_name=${'x'.repeat(PAGE_BODY_LIMIT_BYTES)}&requested_role=farmer`;
   const headers = {

@@ -27,7 +27,7 @@ export type ScanRow = {
   fatMm: number | null;
   missingReason?: string;
   confidence?: number | null;
-  /** Short-lived signed URL of a thumbnail (or the image); null while there is none. */
+  /** Where the thumbnail loads from (the access-checked redirector to a fresh presigned URL); null while there is none. */
   thumbUrl: string | null;
   farmName?: string;
   animalTag?: string | null;

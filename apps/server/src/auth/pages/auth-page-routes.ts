@@ -8,6 +8,7 @@ import {
   saveNotificationSettings,
 } from '../../notifications/notification-settings.ts';
 import { isNotificationType, type NotificationType } from '../../notifications/notification-types.ts';
+import { isTypedName, normalizeTypedName, TYPED_NAME_RULE } from '../../text/typed-name.ts';
 import type { AssetUrls } from '../../web/layout.tsx';
 import { flashFrom } from '../../web/pages/flash.ts';
 import { clientAddress } from '../client-address.ts';
@@ -24,9 +25,16 @@ import { signInPage } from './sign-in-page.tsx';
 /** Where to go after sign-in when no (safe) `next` was given: the dashboard's overview. */
 export const HOME_PATH = '/';
 
-/** Only local paths: never `//host` or `/\host`, which browsers treat as another origin. */
+/**
+ * Only local paths: never `//host` or `/\host`, which browsers treat as another origin, and nothing a
+ * `Location` header cannot carry — no space or control character (C0, DEL, C1: Node refuses them in a
+ * header, which made the sign-in a 500), no lone surrogate. Other non-ASCII characters are
+ * percent-encoded (UTF-8), so the header stays ASCII.
+ */
 export const safeNext = (next: unknown): string =>
-  typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : HOME_PATH;
+  typeof next === 'string' && next.isWellFormed() && /^\/(?![/\\])[^\s\p{Cc}]*$/u.test(next)
+    ? next.replace(/[^\x21-\x7e]+/gu, encodeURIComponent)
+    : HOME_PATH;
 
 /** Every text value of a (repeated) form field. */
 const all = (v: unknown): string[] =>
@@ -111,15 +119,15 @@ export function createAuthPageRoutes(
     const form = await c.req.parseBody();
     const values = {
       email: text(form, 'email').trim(),
-      full_name: text(form, 'full_name').trim(),
+      full_name: normalizeTypedName(text(form, 'full_name')),
       requested_role: text(form, 'requested_role'),
       message: text(form, 'message'),
     };
     const errors: Record<string, string> = {};
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email) || values.email.length > 254)
       errors.email = 'Enter a valid email address.';
-    if (values.full_name.length < 1 || values.full_name.length > 200)
-      errors.full_name = 'Enter your name (up to 200 characters).';
+    if (values.full_name.length < 1 || [...values.full_name].length > 200 || !isTypedName(values.full_name))
+      errors.full_name = `Enter your name: up to 200 characters ${TYPED_NAME_RULE}.`;
     if (values.requested_role !== 'farmer' && values.requested_role !== 'technician')
       errors.requested_role = 'Choose farmer or technician.';
     if (values.message.length > 1000) errors.message = 'At most 1000 characters.';
@@ -170,10 +178,12 @@ export function createAuthPageRoutes(
     if (!principal) return c.redirect('/sign-in?next=/account', 303);
     const form = await c.req.parseBody();
     checkCsrfField(form._csrf, principal.csrfToken);
-    const name = text(form, 'full_name').trim();
-    if (name.length < 1 || name.length > 200 || [...name].some((ch) => ch.charCodeAt(0) < 0x20)) {
+    const name = normalizeTypedName(text(form, 'full_name'));
+    if (name.length < 1 || [...name].length > 200 || !isTypedName(name)) {
       return html(
-        await account(principal, { errors: { full_name: 'Enter a name of 1–200 characters.' } }),
+        await account(principal, {
+          errors: { full_name: `Enter a name of 1–200 characters ${TYPED_NAME_RULE}.` },
+        }),
         422,
       );
     }

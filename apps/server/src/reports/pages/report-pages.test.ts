@@ -71,8 +71,8 @@ describe('GET /reports', () => {
     );
     const exportQuery = `farm_id=${seed.farm}&amp;from=2025-09-09T04%3A00%3A00.000Z&amp;to=2025-09-10T04%3A00%3A00.000Z`;
     assert.ok(
-      html.includes(`href="/api/v1/exports/scans.csv?${exportQuery}"`),
-      'CSV link with the UTC bounds',
+      html.includes(`href="/api/v1/exports/scans.csv?${exportQuery}&amp;bom=true"`),
+      'CSV link with the UTC bounds, asking for the BOM (Excel)',
     );
     assert.ok(html.includes(`href="/api/v1/exports/scans.geojson?${exportQuery}"`));
     assert.ok(html.includes(`href="/reports/farms/${seed.farm}/print?day=2025-09-09"`));

@@ -14,6 +14,7 @@ import {
   sendPage,
   userOf,
 } from '../../web/pages/page-kit.tsx';
+import { exportHref } from '../export-links.ts';
 import { buildReport, type Report } from '../report.ts';
 import type { ReportScan } from '../report-rows.ts';
 import { farmScope, groupScope, type ReportScope } from '../report-scope.ts';
@@ -162,10 +163,10 @@ function ReportBody({ report, scans, scope }: { report: Report; scans: ReportSca
       </h2>
       <p class="muted">Days and times in the farm's time zone, {report.scope.time_zone}.</p>
       <p class="report-downloads">
-        <LinkButton href={`/api/v1/exports/scans.csv?${exportQuery}`} download>
+        <LinkButton href={exportHref('csv', exportQuery)} download>
           Download CSV
         </LinkButton>{' '}
-        <LinkButton href={`/api/v1/exports/scans.geojson?${exportQuery}`} download>
+        <LinkButton href={exportHref('geojson', exportQuery)} download>
           Download GeoJSON (map)
         </LinkButton>
       </p>

@@ -58,10 +58,10 @@ test('a farmer downloads their farm’s CSV from the reports page and prints a d
       page.getByRole('link', { name: 'Download CSV' }).click(),
     ]);
     assert.match(download.suggestedFilename(), /^cti-scans-report-farm-\d{8}T\d{6}Z\.csv$/);
-    const rows = parse(await readFile((await download.path())!, 'utf8'), { columns: true }) as Record<
-      string,
-      string
-    >[];
+    const file = await readFile((await download.path())!);
+    // The page's link asks for the byte order mark, so Excel reads the file as UTF-8.
+    assert.deepEqual([...file.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'the downloaded CSV starts with a BOM');
+    const rows = parse(file.toString('utf8'), { columns: true, bom: true }) as Record<string, string>[];
     const own = await ctx.db.sql<{ id: string }[]>`SELECT id FROM scans WHERE farm_id = ${seed.farm}`;
     assert.equal(rows.length, own.length);
     assert.deepEqual(new Set(rows.map((r) => r.scan_id)), new Set(own.map((r) => r.id)));

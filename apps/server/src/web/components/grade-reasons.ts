@@ -8,6 +8,7 @@ import type { GradeReason } from '../../grading/grade-rules.ts';
 // compile error; a code from elsewhere (an older row) is still shown as words rather than hidden.
 type MissingReason =
   | 'no_ribeye'
+  | 'implausible_spacing'
   | Exclude<Extract<FatThickness, { ok: false }>['reason'], 'empty_mask'>
   | Extract<FatSpan, { ok: false }>['reason'];
 
@@ -20,6 +21,9 @@ const REASONS: Record<GradeReason | MissingReason, string> = {
   low_contrast: 'low contrast',
   view_uncertain: 'view uncertain (may not be a ribeye view)',
   no_spacing: 'no pixel spacing (no cm/mm)',
+  spacing_implausible: 'pixel spacing implausible (check meta.json or the device calibration)',
+  implausible_spacing: 'pixel spacing implausible (check meta.json or the device calibration)',
+  spacing_conflict: 'pixel spacing disagrees with the on-screen ruler',
   fat_not_measured: 'fat thickness not measured',
   low_confidence: 'low confidence',
   no_ribeye: 'no ribeye found',

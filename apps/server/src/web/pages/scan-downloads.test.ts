@@ -24,6 +24,10 @@ async function downloaded(client: PageClient, html: string) {
   assert.ok(csvHref && geoHref, 'both download links are on the page');
   const csv = await client.get(csvHref);
   assert.equal(csv.status, 200, csv.html);
+  // For Excel: the link asks for the UTF-8 byte order mark (Response.text() drops it, so read bytes).
+  assert.equal(new URL(csvHref, 'http://x').searchParams.get('bom'), 'true');
+  const raw = await ctx.server.app.request(csvHref, { headers: { cookie: client.api.cookie ?? '' } });
+  assert.deepEqual([...new Uint8Array(await raw.arrayBuffer()).subarray(0, 3)], [0xef, 0xbb, 0xbf]);
   assert.match(csv.headers.get('content-disposition') ?? '', /^attachment; filename="cti-scans-/);
   const geo = await client.get(geoHref);
   assert.equal(geo.status, 200, geo.html);
@@ -32,6 +36,7 @@ async function downloaded(client: PageClient, html: string) {
     geoHref,
     csv: csv.html
       .trim()
+      .replace(/^\ufeff/, '')
       .split('\r\n')
       .slice(1)
       .map((l) => l.split(',')[0]!)
@@ -50,11 +55,14 @@ describe('scans list downloads', () => {
     const listed = rowIds(page.html);
     assert.deepEqual(listed, [w.scanWaiting, w.scanNoSpacing]);
     const files = await downloaded(farmer, page.html);
-    const params = Object.fromEntries(new URL(files.csvHref, 'http://x').searchParams);
+    const params = Object.fromEntries(new URL(files.geoHref, 'http://x').searchParams);
     assert.deepEqual(params, { from: '2025-09-10T04:00:00.000Z', to: '2025-09-12T04:00:00.000Z' });
+    assert.deepEqual(Object.fromEntries(new URL(files.csvHref, 'http://x').searchParams), {
+      ...params,
+      bom: 'true',
+    });
     assert.equal(new URL(files.csvHref, 'http://x').pathname, '/api/v1/exports/scans.csv');
     assert.equal(new URL(files.geoHref, 'http://x').pathname, '/api/v1/exports/scans.geojson');
-    assert.equal(new URL(files.geoHref, 'http://x').search, new URL(files.csvHref, 'http://x').search);
     assert.deepEqual(files.csv, [...listed].sort());
     assert.deepEqual(files.geo, [...listed].sort());
   });
@@ -69,6 +77,7 @@ describe('scans list downloads', () => {
       farm_id: w.farmA,
       animal_id: w.animal,
       status: 'graded',
+      bom: 'true',
     });
     assert.deepEqual(files.csv, [...listed].sort());
     assert.deepEqual(files.geo, [...listed].sort());
@@ -78,7 +87,8 @@ describe('scans list downloads', () => {
     const admin = await as('admin');
     const page = await admin.get('/scans');
     const files = await downloaded(admin, page.html);
-    assert.equal(files.csvHref, '/api/v1/exports/scans.csv');
+    assert.equal(files.csvHref, '/api/v1/exports/scans.csv?bom=true');
+    assert.equal(files.geoHref, '/api/v1/exports/scans.geojson');
     assert.deepEqual(files.csv, [w.scanGraded, w.scanNoSpacing, w.scanWaiting, w.scanB].sort());
     const farmer = await as('farmer');
     const own = await downloaded(farmer, (await farmer.get('/scans')).html);

@@ -5,7 +5,13 @@ import type { Grade, ScanRow, ScanStatus } from '../view-types.ts';
 import { farmZone } from './page-kit.tsx';
 
 // Grade reasons that explain why no cm²/mm figure exists, in the order they are told.
-const MEASURE_BLOCKERS = ['no_spacing', 'not_a_ribeye_view', 'ribeye_cut_off'];
+const MEASURE_BLOCKERS = [
+  'no_spacing',
+  'spacing_implausible',
+  'spacing_conflict',
+  'not_a_ribeye_view',
+  'ribeye_cut_off',
+];
 
 /**
  * Why a measurement is missing ("—" is never shown without it): the grading result's own words when it
@@ -36,10 +42,17 @@ export function missingReason(
 
 const asGrade = (g: string | null): Grade | null => (g === 'A' || g === 'M' || g === 'R' ? g : null);
 
-/** A scans-list row for the page (and for a live event): local time of the farm, a presigned thumbnail. */
+/**
+ * Where a list thumbnail loads from: the access-checked redirector, which mints a fresh presigned URL
+ * on every request. Thumbnails are lazy-loaded (and live rows arrive later still), so a URL presigned
+ * at render (TTL ≤ 5 min) would often be expired by the time the browser asks for it.
+ */
+export const assetContentPath = (assetId: string) => `/api/v1/assets/${assetId}/content`;
+
+/** A scans-list row for the page (and for a live event): local time of the farm, a thumbnail via the redirector. */
 export async function toScanRow(row: ScanListRow, signer: UrlSigner | undefined): Promise<ScanRow> {
-  const thumb =
-    signer && row.image_bucket && row.image_key ? await signer.sign(row.image_bucket, row.image_key) : null;
+  // Without S3 settings the redirector answers 503: show "no image" rather than a broken one.
+  const thumb = signer && row.image_asset_id && row.image_key ? assetContentPath(row.image_asset_id) : null;
   const missing = row.rea_cm2 === null || row.fat_thickness_mm === null;
   return {
     id: row.id,
@@ -53,7 +66,7 @@ export async function toScanRow(row: ScanListRow, signer: UrlSigner | undefined)
     fatMm: row.fat_thickness_mm,
     missingReason: missing ? missingReason(row.status, row.grade_reasons) : undefined,
     confidence: row.confidence,
-    thumbUrl: thumb?.url ?? null,
+    thumbUrl: thumb,
     farmName: row.farm_name ?? undefined,
     animalTag: row.animal_tag_id,
     deviceCode: row.device_code,

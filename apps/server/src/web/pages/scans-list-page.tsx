@@ -6,6 +6,7 @@ import { encodeScanCursor } from '../../access/scan-cursor.ts';
 import { GRADES, SCAN_FILTER_PARAMS, SCAN_STATUSES } from '../../access/scan-filters.ts';
 import { scanListQuery } from '../../access/scan-list-query.ts';
 import { readQuery } from '../../api/request-validation.ts';
+import { exportHref } from '../../reports/export-links.ts';
 import { Button, LinkButton } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
@@ -156,15 +157,15 @@ type Option = { value: string; label: string };
 /**
  * The list's scans as files: the export API with the page's valid filters, as the list applies them
  * (local From/To days already turned into instants by parseScanPageQuery); every page, not only this one.
+ * The CSV with a byte order mark, for Excel (exportHref).
  */
 function Downloads({ query }: { query: string }) {
-  const q = query ? `?${query}` : '';
   return (
     <p class="report-downloads" id="scan-downloads">
-      <LinkButton href={`/api/v1/exports/scans.csv${q}`} download>
+      <LinkButton href={exportHref('csv', query)} download>
         Download CSV
       </LinkButton>{' '}
-      <LinkButton href={`/api/v1/exports/scans.geojson${q}`} download>
+      <LinkButton href={exportHref('geojson', query)} download>
         Download GeoJSON
       </LinkButton>{' '}
       <span class="muted">Every scan these filters show, on every page (times in UTC).</span>

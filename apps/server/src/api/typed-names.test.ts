@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { useTestApp } from '../test-helpers.ts';
+import { seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+import { pageClient, strip } from '../web/pages/test-page-client.ts';
+
+// Typed names (farms, tags, breeds, groups, labels, people, titles) through the API and the pages on a
+// real database: blank-looking, reversed or multi-line text is a 422 naming the field, and names are
+// NFC-normalised before the uniqueness checks, so a look-alike tag collides instead of being a second
+// animal. (Every answer is also checked against the OpenAPI document by the API client.)
+
+let farm: string;
+const ctx = useTestApp(
+  {},
+  {
+    async seed({ db }) {
+      farm = await seedFarm(db.sql, 'Names Farm');
+      await seedUser(db.sql, 'admin@example.com', ['admin']);
+      await seedUser(db.sql, 'tech@example.com', ['technician'], { farms: [{ id: farm }] });
+      await seedUser(db.sql, 'farmer@example.com', ['farmer'], { farms: [{ id: farm, owner: true }] });
+    },
+  },
+);
+const clients = new Map<string, ApiClient>();
+async function as(email: string) {
+  let c = clients.get(email);
+  if (!c) {
+    c = apiClient(ctx.server.app);
+    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
+    clients.set(email, c);
+  }
+  return c;
+}
+const pointers = (res: { body: { problems?: { pointer: string }[] } }) =>
+  (res.body.problems ?? []).map((p) => p.pointer);
+
+/** Text that must never be a typed name, with why. */
+const BAD: [string, string][] = [
+  ['\u200b', 'zero-width space only'],
+  ['\u3164', 'Hangul filler only'],
+  ['\u00ad', 'soft hyphen only'],
+  ['\u202e', 'right-to-left override only'],
+  ['\u0301', 'a combining mark alone'],
+  [' \u2060 ', 'word joiner and spaces'],
+  ['T-1\u200b', 'a zero-width space making a look-alike'],
+  ['\u202eevil\u202c', 'a bidi override'],
+  ['\u2066x\u2069', 'a bidi isolate'],
+  ['a\u200fb', 'a right-to-left mark'],
+  ['a\u2028b', 'a line separator'],
+  ['a\u2029b', 'a paragraph separator'],
+  ['a\u0085b', 'NEL (a C1 control)'],
+  ['a\u009bb', 'CSI (a C1 control)'],
+  ['\ufeffT-1', 'a byte order mark'],
+];
+
+describe('typed names', () => {
+  test('blank-looking, reversed or multi-line names are a 422 naming the field, for every kind of name', async () => {
+    const admin = await as('admin@example.com');
+    const tech = await as('tech@example.com');
+    const farmer = await as('farmer@example.com');
+    const before = await ctx.db
+      .sql`SELECT (SELECT count(*) FROM farms)::int AS f, (SELECT count(*) FROM animals)::int AS a`;
+    for (const [text, why] of BAD) {
+      const cases: [ApiClient, string, string, Record<string, unknown>, string][] = [
+        [admin, 'POST', '/api/v1/farms', { name: text }, '/name'],
+        [tech, 'POST', '/api/v1/animals', { farm_id: farm, tag_id: text }, '/tag_id'],
+        [
+          tech,
+          'POST',
+          '/api/v1/animals',
+          { farm_id: farm, tag_id: `B-${why.length}`, breed: text },
+          '/breed',
+        ],
+        [tech, 'POST', '/api/v1/groups', { farm_id: farm, name: text }, '/name'],
+        [farmer, 'PATCH', '/api/v1/me', { full_name: text }, '/full_name'],
+        [admin, 'POST', '/api/v1/announcements', { title: text, body: 'b' }, '/title'],
+      ];
+      for (const [client, method, path, body, pointer] of cases) {
+        const res = await client.request(method, path, { body });
+        assert.equal(res.status, 422, `${path} ${pointer}: ${why}`);
+        assert.ok(pointers(res).includes(pointer), `${path} names ${pointer}: ${why} (${pointers(res)})`);
+        assert.match(res.body.message, /at least one visible character/, why);
+      }
+    }
+    assert.deepEqual(
+      [
+        ...(await ctx.db
+          .sql`SELECT (SELECT count(*) FROM farms)::int AS f, (SELECT count(*) FROM animals)::int AS a`),
+      ],
+      [...before],
+      'nothing written',
+    );
+  });
+
+  test('names are NFC before the uniqueness checks: "é" and "e" + U+0301 are one tag', async () => {
+    const tech = await as('tech@example.com');
+    const first = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: farm, tag_id: 'R\u00e9-1' },
+    });
+    assert.equal(first.status, 201);
+    const lookalike = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: farm, tag_id: 'Re\u0301-1' },
+    });
+    assert.equal(lookalike.status, 409, 'the decomposed spelling is the same tag');
+    const decomposed = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: farm, tag_id: 'Ve\u0301-2', breed: 'Limousin  ' },
+    });
+    assert.equal(decomposed.status, 201);
+    const [row] = await ctx.db.sql`SELECT tag_id FROM animals WHERE id = ${decomposed.body.id}`;
+    assert.equal(row!.tag_id, 'V\u00e9-2', 'stored composed');
+    const renamed = await tech.request('PATCH', `/api/v1/animals/${decomposed.body.id}`, {
+      body: { tag_id: 'Re\u0301-1' },
+    });
+    assert.equal(renamed.status, 409, 'a rename to a look-alike collides too');
+  });
+
+  test('real names pass: accents, other scripts, emoji with joiners', async () => {
+    const admin = await as('admin@example.com');
+    for (const name of ['Ferme Bélanger – Müller', 'Nguyễn Văn An', 'مزرعة النخيل', '👨‍🌾 Farm', 'नमस्ते']) {
+      const res = await admin.request('POST', '/api/v1/farms', { body: { name } });
+      assert.equal(res.status, 201, name);
+      assert.equal(res.body.name, name.normalize('NFC'));
+    }
+  });
+
+  test('pages: the forms refuse the same text and store names NFC (registration and account included)', async () => {
+    const tech = await pageClient(ctx.server.app, 'tech@example.com');
+    const bad = await tech.post('/animals', { farm_id: farm, tag_id: 'T-9\u200b' });
+    assert.equal(bad.status, 422);
+    assert.match(strip(bad.html), /at least one visible character/);
+    const ok = await tech.post('/animals', { farm_id: farm, tag_id: 'Pe\u0301-3' });
+    assert.equal(ok.status, 303);
+    assert.equal(
+      (await ctx.db.sql`SELECT count(*)::int AS n FROM animals WHERE tag_id = 'P\u00e9-3'`)[0]!.n,
+      1,
+    );
+
+    const farmer = await pageClient(ctx.server.app, 'farmer@example.com');
+    const reversed = await farmer.post('/account', { full_name: '\u202eevil\u202c \u200b' });
+    assert.equal(reversed.status, 422);
+    assert.match(strip(reversed.html), /at least one visible character/);
+    const anon = await pageClient(ctx.server.app);
+    const blank = await anon.post('/register', {
+      email: 'blank@example.com',
+      full_name: '\u3164',
+      requested_role: 'farmer',
+      password: 'meadow-lark-river-9',
+    });
+    assert.equal(blank.status, 422);
+    assert.equal(
+      (
+        await ctx.db
+          .sql`SELECT count(*)::int AS n FROM registration_requests WHERE email = 'blank@example.com'`
+      )[0]!.n,
+      0,
+    );
+    const saved = await farmer.post('/account', { full_name: 'Zoe\u0301 Martin' });
+    assert.equal(saved.status, 303);
+    const [me] = await ctx.db.sql`SELECT full_name FROM users WHERE email = 'farmer@example.com'`;
+    assert.equal(me!.full_name, 'Zo\u00e9 Martin');
+  });
+});

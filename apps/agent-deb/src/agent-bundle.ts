@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadVerifiedModel } from '@cti/models';
+import { loadHintModel } from '@cti/models';
 import { run } from './run-command.ts';
 
 /**
- * The models the agent loads on the Pi: only the ribeye hint (apps/agent/src/capture/hint.ts →
- * loadHintModel). The segmentation model runs in the server's worker and stays out of the package.
+ * The models the agent loads on the Pi (apps/agent/src/capture/hint.ts → loadHintModel): the ribeye
+ * hint and the view card beside it, which is the agent's view gate (`not_a_ribeye_view`; without it
+ * every wrong view is captured). The segmentation model runs in the server's worker and stays out.
  */
-export const AGENT_MODELS = ['ribeye-hint'];
+export const AGENT_MODELS = { hint: 'ribeye-hint', view: 'ribeye-view' } as const;
 
 /** pnpm's bookkeeping in a deployed directory; it holds absolute build paths and nothing to run. */
 const DEPLOY_METADATA = [
@@ -126,26 +127,42 @@ export async function pruneBundle(bundleDir: string): Promise<void> {
 }
 
 /**
- * Keeps, of the models @cti/models ships, only the ones the agent uses (card, model file, and the
- * human-readable card), each checked against its card's sha256 as the agent will check it. Whatever
+ * Keeps, of the models @cti/models ships, only what the agent loads: the hint (card, model file,
+ * human-readable card) and its view card (+ its human-readable card). They are loaded from the bundle
+ * as the agent loads them, with the view card required: a model file that disagrees with its card's
+ * sha256, a missing view card, or a view card calibrated on another hint fails the build. Whatever
  * models are in packages/models/models at build time are the ones packaged.
  */
 export async function selectAgentModels(
   bundleDir: string,
 ): Promise<{ name: string; version: string; file: string }[]> {
   const modelsDir = join(bundleDir, 'node_modules/@cti/models/models');
-  const keep = new Set<string>();
-  const selected = [];
-  for (const name of AGENT_MODELS) {
-    const cardPath = join(modelsDir, `${name}.card.json`);
-    const { card } = await loadVerifiedModel({ cardPath }).catch((error: Error) => {
-      throw new BundleError(`model ${name} cannot be packaged: ${error.message}`);
-    });
-    keep.add(`${name}.card.json`).add(`${name}.card.md`).add(card.file);
-    selected.push({ name, version: card.version, file: card.file });
+  const { hint, view } = AGENT_MODELS;
+  const loaded = await loadHintModel({
+    cardPath: join(modelsDir, `${hint}.card.json`),
+    requireView: true,
+  }).catch((error: Error) => {
+    throw new BundleError(`model ${hint} cannot be packaged: ${error.message}`);
+  });
+  await loaded.close();
+  const { card, viewCard } = loaded;
+  if (viewCard?.name !== view) {
+    throw new BundleError(
+      `model ${hint} cannot be packaged: ${view}.card.json names itself "${viewCard?.name}"`,
+    );
   }
+  const keep = new Set([
+    `${hint}.card.json`,
+    `${hint}.card.md`,
+    card.file,
+    `${view}.card.json`,
+    `${view}.card.md`,
+  ]);
   for (const file of await readdir(modelsDir)) {
     if (!keep.has(file)) await rm(join(modelsDir, file));
   }
-  return selected;
+  return [
+    { name: hint, version: card.version, file: card.file },
+    { name: view, version: viewCard.version, file: `${view}.card.json` },
+  ];
 }

@@ -201,19 +201,34 @@ describe('cti-agent_<version>_arm64.deb', { timeout: 1_800_000 }, () => {
     assert.ok(checked.includes('@serialport/bindings-cpp'), `checked only ${checked.join(', ')}`);
   });
 
-  test('models: the hint the agent loads, as in packages/models/models; not the server-side model', () => {
+  test('models: the hint and its view card the agent loads, as in packages/models/models; not the server-side model', () => {
     const shipped = join(tree, 'opt/cti/agent/node_modules/@cti/models/models');
-    const card = JSON.parse(
-      readFileSync(join(REPO_ROOT, 'packages/models/models/ribeye-hint.card.json'), 'utf8'),
-    );
+    const source = join(REPO_ROOT, 'packages/models/models');
+    const card = JSON.parse(readFileSync(join(source, 'ribeye-hint.card.json'), 'utf8'));
+    const view = JSON.parse(readFileSync(join(source, 'ribeye-view.card.json'), 'utf8'));
     assert.deepEqual(
       readdirSync(shipped).sort(),
-      [card.file, 'ribeye-hint.card.json', 'ribeye-hint.card.md'].sort(),
+      [
+        card.file,
+        'ribeye-hint.card.json',
+        'ribeye-hint.card.md',
+        'ribeye-view.card.json',
+        'ribeye-view.card.md',
+      ].sort(),
     );
     const bytes = readFileSync(join(shipped, card.file));
     assert.equal(sha256(bytes), card.sha256);
-    assert.deepEqual(bytes, readFileSync(join(REPO_ROOT, 'packages/models/models', card.file)));
-    assert.deepEqual(pkg.models, [{ name: 'ribeye-hint', version: card.version, file: card.file }]);
+    assert.deepEqual(bytes, readFileSync(join(source, card.file)));
+    // The view gate's card, bound to the shipped hint.
+    assert.deepEqual(
+      readFileSync(join(shipped, 'ribeye-view.card.json')),
+      readFileSync(join(source, 'ribeye-view.card.json')),
+    );
+    assert.equal(view.hint.sha256, card.sha256);
+    assert.deepEqual(pkg.models, [
+      { name: 'ribeye-hint', version: card.version, file: card.file },
+      { name: 'ribeye-view', version: view.version, file: 'ribeye-view.card.json' },
+    ]);
   });
 
   test('no build machine paths inside; every Node shebang points at the packaged Node', async () => {
@@ -286,5 +301,17 @@ describe('cti-agent_<version>_arm64.deb', { timeout: 1_800_000 }, () => {
     );
     assert.ok(worst <= 3, `arm64 box [${boxA}] vs x86 [${boxX}]`);
     assert.equal(JSON.parse(arm64.stdout).model, JSON.parse(x86.stdout).model);
+    // The packaged view card is found beside the hint: the view gate is active on the Pi.
+    const viewA = JSON.parse(arm64.stdout).view;
+    const viewX = JSON.parse(x86.stdout).view;
+    assert.match(viewA?.model ?? 'no view verdict', /^ribeye-view@\d+\.\d+\.\d+$/);
+    assert.equal(viewA.model, viewX.model);
+    assert.equal(viewA.accepted, viewX.accepted);
+    // This agent's gate decision (cti-agent hint's `gate`) agrees too.
+    assert.equal(JSON.parse(arm64.stdout).gate.ok, JSON.parse(x86.stdout).gate.ok);
+    assert.ok(
+      Math.abs(viewA.ribeyeView - viewX.ribeyeView) <= 0.02,
+      `${viewA.ribeyeView} vs ${viewX.ribeyeView}`,
+    );
   });
 });

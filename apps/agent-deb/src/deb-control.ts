@@ -40,9 +40,10 @@ export function controlFile(f: ControlFields): string {
     ' the image and its meta.json to a durable outbox and uploads them to S3.',
     ' .',
     ` Self-contained under /opt/cti: Node.js ${f.nodeVersion} for arm64, the agent`,
-    ' with its dependencies (native addons built for arm64) and the hint model',
-    ` (${models}). Ships the cti-agent.service systemd unit, the udev`,
-    ' rule naming the probe /dev/cti-probe, and /etc/cti/agent.json.',
+    ' with its dependencies (native addons built for arm64), the hint model and',
+    ` its view card (${models}).`,
+    ' Ships the cti-agent.service systemd unit, the udev rule naming the probe',
+    ' /dev/cti-probe, and /etc/cti/agent.json.',
     '',
   ].join('\n');
 }

@@ -346,6 +346,8 @@ test('a view below capture.quality_gate.min_ribeye_view is refused as not_a_ribe
     assert.match(result.status === 'refused' ? result.message : '', /re-position|probe/);
     assert.deepEqual(shown, ['capturing', 'refused']);
     assert.equal(agent.status().captures.refused, 1);
+    // By result, as the heartbeat sends it to the fleet.
+    assert.deepEqual(agent.status().captures.by_result, { not_a_ribeye_view: 1 });
     assert.deepEqual(outbox.list(), []);
     const warn = lines.map((l) => JSON.parse(l)).find((l) => l.reason === 'not_a_ribeye_view');
     assert.ok(warn && warn.level === 40 && typeof warn.ribeyeView === 'number', lines.join(''));

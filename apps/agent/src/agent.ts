@@ -122,6 +122,12 @@ export function createAgent(deps: AgentDeps) {
         registers: [deps.metrics],
       })
     : null;
+  /** Attempts by result, as cti_agent_captures_total counts them (captured, each refusal reason, error, busy). */
+  const byResult: Record<string, number> = {};
+  const countResult = (result: string) => {
+    byResult[result] = (byResult[result] ?? 0) + 1;
+    results?.inc({ result });
+  };
 
   const pipeline: CapturePipeline = createCapturePipeline({
     config,
@@ -147,7 +153,7 @@ export function createAgent(deps: AgentDeps) {
       const result = await pipeline.capture(pressAt);
       lastCapture = { ...result, at: new Date().toISOString(), via };
       counts[result.status] += 1;
-      results?.inc({ result: result.status === 'captured' ? 'captured' : result.reason });
+      countResult(result.status === 'captured' ? 'captured' : result.reason);
       if (result.ribeyeView !== undefined) views?.observe(result.ribeyeView);
       if (result.status === 'captured') {
         latency?.observe(result.latencyMs / 1000);
@@ -160,7 +166,7 @@ export function createAgent(deps: AgentDeps) {
       return result;
     } catch (err) {
       counts.failed += 1;
-      results?.inc({ result: 'error' });
+      countResult('error');
       // An invalid meta.json is a bug: stay up (the button must keep answering) but show error loudly.
       if (err instanceof InvalidMetaError) fatal = err.message;
       lastFailure = { at: new Date().toISOString(), message: (err as Error).message };
@@ -180,7 +186,7 @@ export function createAgent(deps: AgentDeps) {
     const limit = config.capture.maxPending;
     if (pending >= limit) {
       counts.busy += 1;
-      results?.inc({ result: 'busy' });
+      countResult('busy');
       signals?.show('refused');
       log.warn({ via, pending, limit }, 'capture refused: queue full');
       return Promise.reject(new CaptureBusyError(limit));
@@ -305,7 +311,7 @@ export function createAgent(deps: AgentDeps) {
         hint: hint ? 'loaded' : 'absent',
         gps: gps?.status() ?? null,
         ear_tag_reader: earTags?.status() ?? null,
-        captures: { ...counts, pending },
+        captures: { ...counts, pending, by_result: { ...byResult } },
         last_error: lastFailure,
         last_capture: lastCapture && { ...lastCapture, meta: undefined },
         signal: signals?.current() ?? null,

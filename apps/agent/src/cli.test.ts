@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -468,6 +476,69 @@ describe('cti-agent doctor', () => {
   });
 });
 
+describe('cti-agent doctor: the view gate (not_a_ribeye_view)', () => {
+  test('reports the hint with its view card and the threshold in effect; warns when the gate is off', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-view-'));
+    try {
+      const models = (await import('@cti/models')).DEFAULT_MODELS_DIR;
+      const view = JSON.parse(readFileSync(join(models, 'ribeye-view.card.json'), 'utf8'));
+      const hintCard = JSON.parse(readFileSync(join(models, 'ribeye-hint.card.json'), 'utf8'));
+      // A hint installed without its view card (what the .deb shipped before it kept the card).
+      const bare = join(dir, 'bare-models');
+      mkdirSync(bare);
+      for (const f of ['ribeye-hint.card.json', hintCard.file]) copyFileSync(join(models, f), join(bare, f));
+      const doctor = async (extra: object) => {
+        const file = join(dir, 'agent.json');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            device_code: 'dev-0001',
+            data_dir: dir,
+            source: { kind: 'simulated' },
+            upload: { bucket: 'cti-test', enabled: false },
+            outbox: { min_free_mb: 1 },
+            http: { host: '127.0.0.1', port: 1 },
+            ...extra,
+          }),
+        );
+        const { stdout } = await runCli(['--config', file, 'doctor'], process.env);
+        return stdout;
+      };
+      const own = await doctor({});
+      assert.match(own, /\[ OK \] hint\s+hint model ribeye-hint@\S+ loads\n/);
+      assert.match(
+        own,
+        new RegExp(
+          `\\[ OK \\] view gate\\s+ribeye-view@${view.version} threshold ${view.threshold} \\(the view card’s\\)\\n`,
+        ),
+      );
+      const configured = await doctor({ capture: { quality_gate: { min_ribeye_view: 0.9 } } });
+      assert.match(
+        configured,
+        /\[ OK \] view gate\s+ribeye-view@\S+ threshold 0\.9 \(capture\.quality_gate\.min_ribeye_view\)\n/,
+      );
+      const noCard = await doctor({ hint: { model_path: join(bare, 'ribeye-hint.card.json') } });
+      assert.match(noCard, /\[ OK \] hint\s+hint model ribeye-hint@\S+ loads\n/);
+      assert.match(
+        noCard,
+        /\[WARN\] view gate\s+off: the hint model has no view card beside it, so wrong views .* are captured\n\s+fix: put ribeye-view\.card\.json/,
+      );
+      const disabled = await doctor({
+        hint: { enabled: false },
+        capture: { quality_gate: { min_ribeye_view: 0.9 } },
+      });
+      assert.match(
+        disabled,
+        /\[WARN\] view gate\s+off: the hint is disabled in config, so wrong views are captured \(capture\.quality_gate\.min_ribeye_view 0\.9 has no effect\)\n\s+fix: /,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('cti-agent hint <image>', () => {
   test('runs the on-device hint model on a phantom PNG and prints the inference_summary a capture would carry', {
     timeout: 90_000,
@@ -520,6 +591,82 @@ describe('cti-agent hint <image>', () => {
         assert.equal(bad.code, 2, bad.stderr);
         assert.match(bad.stderr, problem);
         assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("prints beside the model's verdict the decision this agent's view gate takes (min_ribeye_view, gate off)", {
+    timeout: 120_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-hint-gate-'));
+    try {
+      const { createPhantomStream } = await import('@cti/imaging');
+      const { DEFAULT_MODELS_DIR: models } = await import('@cti/models');
+      const sharp = (await import('sharp')).default;
+      const frame = createPhantomStream({ seed: 3, width: 512, height: 384 }).next(0);
+      const png = join(dir, 'phantom.png');
+      await sharp(Buffer.from(frame.image.data), {
+        raw: { width: 512, height: 384, channels: frame.image.channels },
+      })
+        .png()
+        .toFile(png);
+      const bare = join(dir, 'bare-models');
+      mkdirSync(bare);
+      const hintCard = JSON.parse(readFileSync(join(models, 'ribeye-hint.card.json'), 'utf8'));
+      for (const f of ['ribeye-hint.card.json', hintCard.file]) copyFileSync(join(models, f), join(bare, f));
+      const hint = async (extra: object) => {
+        const file = join(dir, 'agent.json');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            device_code: 'dev-1',
+            data_dir: dir,
+            source: { kind: 'simulated' },
+            upload: { bucket: 'cti-test' },
+            ...extra,
+          }),
+        );
+        const { code, stdout, stderr } = await runCli(['--config', file, 'hint', png], process.env);
+        assert.equal(code, 0, stderr);
+        return JSON.parse(stdout);
+      };
+      const own = await hint({});
+      assert.ok(own.view.ribeyeView < 1, `ribeyeView ${own.view.ribeyeView}`);
+      assert.equal(own.gate.ok, own.view.accepted, 'same decision as the model with no override');
+      assert.equal(
+        own.gate.threshold,
+        own.view.threshold,
+        "the view card's threshold when none is configured",
+      );
+      // min_ribeye_view 1: the model still says what it says; the capture would be refused.
+      const strict = await hint({ capture: { quality_gate: { min_ribeye_view: 1 } } });
+      assert.equal(strict.view.ribeyeView, own.view.ribeyeView);
+      assert.equal(strict.gate.ok, false);
+      assert.equal(strict.gate.reason, 'not_a_ribeye_view');
+      assert.equal(strict.gate.threshold, 1);
+      assert.match(strict.gate.message, /^not a ribeye view \(ribeye_view [\d.]+ < 1\.00/);
+      const lax = await hint({ capture: { quality_gate: { min_ribeye_view: 0 } } });
+      assert.deepEqual(lax.gate, { ok: true, threshold: 0 });
+      for (const [extra, off] of [
+        [
+          { capture: { quality_gate: { enabled: false, min_ribeye_view: 1 } } },
+          /^capture\.quality_gate\.enabled is false$/,
+        ],
+        [
+          { hint: { enabled: false }, capture: { quality_gate: { min_ribeye_view: 1 } } },
+          /^hint\.enabled is false/,
+        ],
+        [
+          { hint: { model_path: join(bare, 'ribeye-hint.card.json') } },
+          /^no view card beside the hint model$/,
+        ],
+      ] as const) {
+        const out = await hint(extra);
+        assert.equal(out.gate.ok, true, JSON.stringify(extra));
+        assert.equal(out.gate.threshold, null);
+        assert.match(out.gate.off, off);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

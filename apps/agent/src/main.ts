@@ -9,7 +9,7 @@ import {
 } from '@cti/runtime';
 import { serve } from '@hono/node-server';
 import { createAgent } from './agent.ts';
-import { loadHint } from './capture/hint.ts';
+import { loadedModels, loadHint } from './capture/hint.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import { createClockSyncMonitor } from './device/clock-sync.ts';
 import { readFirmware } from './device/firmware.ts';
@@ -126,7 +126,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     agent,
     lastCommittedAt: outbox.lastCommittedAt,
     agentVersion: firmware.app_version,
-    models: hint?.model ? [hint.model] : [],
+    models: loadedModels(hint),
     log: log.child({ mod: 'heartbeat' }),
   });
   heartbeat.start();

@@ -1,6 +1,7 @@
 // The built cti-relay, spawned: exit codes, stdout JSON, errors naming settings, status of a watch cursor.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ let receiver: Receiver;
 let dir: string;
 before(async () => {
   s3 = await startS3rver({ buckets: ['cti-cli'] });
-  receiver = await startReceiver({ secrets: ['cli-secret'] });
+  receiver = await startReceiver({ secrets: ['cli-secret-0123456789'] });
   dir = await mkdtemp(join(tmpdir(), 'relay-cli-'));
 });
 after(async () => {
@@ -31,7 +32,7 @@ function env(extra: Record<string, string> = {}) {
   return {
     PATH: process.env.PATH ?? '',
     CTI_WEBHOOK_URL: receiver.url,
-    CTI_WEBHOOK_SECRETS: 'cli-secret',
+    CTI_WEBHOOK_SECRETS: 'cli-secret-0123456789',
     S3_ENDPOINT: s3.endpoint,
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -91,6 +92,17 @@ test('bad configuration exits 1 naming the setting; bad usage exits 2 with the u
   const watchWithoutBucket = await run(['watch'], env());
   assert.equal(watchWithoutBucket.code, 1);
   assert.match(watchWithoutBucket.stderr, /CTI_RELAY_BUCKET: is required for watch/);
+  // The README's old local recipe: a secret the server refuses is refused at the relay's start too.
+  const shortSecret = await run(
+    ['watch', '--bucket', 'cti-cli', '--state', join(dir, 'short-secret.json')],
+    env({ CTI_WEBHOOK_SECRETS: 'dev-secret' }),
+  );
+  assert.equal(shortSecret.code, 1, shortSecret.stderr);
+  assert.match(
+    shortSecret.stderr,
+    /CTI_WEBHOOK_SECRETS: entry 1 is shorter than 16 characters; use a long random secret/,
+  );
+  assert.equal(existsSync(join(dir, 'short-secret.json')), false, 'nothing written');
 });
 
 test('status reads a cursor; a cursor of another bucket is refused', async () => {

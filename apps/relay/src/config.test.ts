@@ -4,14 +4,14 @@ import { ConfigError, loadRelayConfig, loadWatchConfig, secretsFromString } from
 
 const base = {
   CTI_WEBHOOK_URL: 'http://127.0.0.1:8080/ingest/webhook',
-  CTI_WEBHOOK_SECRETS: 'a,b',
+  CTI_WEBHOOK_SECRETS: 'new-secret-0123456789,old-secret-0123456789',
   AWS_REGION: 'ca-central-1',
 };
 
 test('a complete environment gives typed settings with defaults', () => {
   assert.deepEqual(loadRelayConfig(base), {
     webhookUrl: base.CTI_WEBHOOK_URL,
-    webhookSecrets: ['a', 'b'],
+    webhookSecrets: ['new-secret-0123456789', 'old-secret-0123456789'],
     webhookSecretsId: undefined,
     s3Endpoint: undefined,
     region: 'ca-central-1',
@@ -25,7 +25,11 @@ test('a complete environment gives typed settings with defaults', () => {
 test('every bad setting is named at once', () => {
   const error = (() => {
     try {
-      loadRelayConfig({ CTI_WEBHOOK_URL: 'ftp://x', CTI_WEBHOOK_SECRETS: 'a,,b', CTI_RELAY_BUDGET_MS: '-1' });
+      loadRelayConfig({
+        CTI_WEBHOOK_URL: 'ftp://x',
+        CTI_WEBHOOK_SECRETS: 'new-secret-0123456789,,old-secret-0123456789',
+        CTI_RELAY_BUDGET_MS: '-1',
+      });
     } catch (e) {
       return e;
     }
@@ -40,6 +44,32 @@ test('every bad setting is named at once', () => {
   assert.throws(
     () => loadRelayConfig({}),
     /CTI_WEBHOOK_URL: is required[\s\S]*CTI_WEBHOOK_SECRETS: is required/,
+  );
+});
+
+test('a webhook secret shorter than 16 characters is refused, as the server refuses it', () => {
+  for (const [secrets, entry] of [
+    ['dev-secret', 1],
+    ['long-enough-secret-0123, short', 2],
+    ['0123456789abcde', 1],
+  ] as const) {
+    assert.throws(
+      () => loadRelayConfig({ ...base, CTI_WEBHOOK_SECRETS: secrets }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.problems.includes(
+          `CTI_WEBHOOK_SECRETS: entry ${entry} is shorter than 16 characters; use a long random secret (the server refuses it too)`,
+        ),
+      secrets,
+    );
+  }
+  assert.deepEqual(loadRelayConfig({ ...base, CTI_WEBHOOK_SECRETS: '0123456789abcdef' }).webhookSecrets, [
+    '0123456789abcdef',
+  ]);
+  // The same rule for the list stored in Secrets Manager.
+  assert.throws(
+    () => secretsFromString('long-enough-secret-0123,old', 'secret x'),
+    /secret x: entry 2 is shorter than 16 characters/,
   );
 });
 
@@ -108,7 +138,10 @@ test('a Secrets Manager id replaces the inline secrets', () => {
     CTI_WEBHOOK_SECRETS_ID: 'arn:aws:secretsmanager:x',
   });
   assert.equal(config.webhookSecretsId, 'arn:aws:secretsmanager:x');
-  assert.deepEqual(secretsFromString(' new , old ', 'secret x'), ['new', 'old']);
+  assert.deepEqual(secretsFromString(' new-secret-0123456789 , old-secret-0123456789 ', 'secret x'), [
+    'new-secret-0123456789',
+    'old-secret-0123456789',
+  ]);
   assert.throws(() => secretsFromString('  ', 'secret x'), /secret x: holds no secret/);
 });
 

@@ -79,11 +79,24 @@ function collector(env: Env) {
   return { problems, get, url, int };
 }
 
+/** The server's rule for the same secrets (apps/server config-parsers.ts `secrets`). */
+export const MIN_SECRET_LENGTH = 16;
+
+/**
+ * Both sides of one shared secret validate it alike: a secret the server refuses at start-up is refused
+ * here too, rather than showing up later as 401 `bad_signature` on every capture.
+ */
 function parseSecrets(raw: string | undefined, problems: string[], name: string): string[] {
   if (raw === undefined) return [];
   const secrets = raw.split(',').map((s) => s.trim());
   if (secrets.some((s) => s.length === 0)) {
     problems.push(`${name}: comma-separated secrets must not be empty (check for stray commas)`);
+  }
+  const short = secrets.findIndex((s) => s.length > 0 && s.length < MIN_SECRET_LENGTH);
+  if (short !== -1) {
+    problems.push(
+      `${name}: entry ${short + 1} is shorter than ${MIN_SECRET_LENGTH} characters; use a long random secret (the server refuses it too)`,
+    );
   }
   return secrets.filter((s) => s.length > 0);
 }

@@ -28,7 +28,7 @@ try {
 test('the bundled handler relays an EventBridge event from a standalone file', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'relay-bundle-'));
   const s3 = await startS3rver({ buckets: ['cti-bundle'] });
-  const receiver = await startReceiver({ secrets: ['bundle-secret'] });
+  const receiver = await startReceiver({ secrets: ['bundle-secret-0123456789'] });
   t.after(async () => {
     await receiver.close();
     await s3.close();
@@ -44,7 +44,7 @@ test('the bundled handler relays an EventBridge event from a standalone file', a
   const env = {
     PATH: process.env.PATH,
     CTI_WEBHOOK_URL: receiver.url,
-    CTI_WEBHOOK_SECRETS: 'bundle-secret',
+    CTI_WEBHOOK_SECRETS: 'bundle-secret-0123456789',
     CTI_RELAY_BUDGET_MS: '1000',
     S3_ENDPOINT: s3.endpoint,
     AWS_REGION: 'ca-central-1',

@@ -44,8 +44,10 @@ test('inline secrets are used as given when no secret id is configured', async (
   assert.deepEqual(await source.get(), ['a', 'b']);
 });
 
+const [FIRST, OLD, SECOND] = ['first-secret-0123456', 'old-secret-01234567', 'second-secret-012345'];
+
 test('Secrets Manager values are cached for the TTL, then re-read (rotation)', async (t) => {
-  const endpoint = await startSecretsEndpoint(['first,old', 'second,first']);
+  const endpoint = await startSecretsEndpoint([`${FIRST},${OLD}`, `${SECOND},${FIRST}`]);
   t.after(() => {
     endpoint.client.destroy();
     return endpoint.close();
@@ -58,13 +60,13 @@ test('Secrets Manager values are cached for the TTL, then re-read (rotation)', a
     clock,
     ttlMs: 60_000,
   });
-  assert.deepEqual(await source.get(), ['first', 'old']);
-  assert.deepEqual(await source.get(), ['first', 'old']);
+  assert.deepEqual(await source.get(), [FIRST, OLD]);
+  assert.deepEqual(await source.get(), [FIRST, OLD]);
   assert.equal(endpoint.calls.length, 1);
   assert.equal(endpoint.calls[0]?.target, 'secretsmanager.GetSecretValue');
   assert.equal(endpoint.calls[0]?.body.SecretId, 'cti/webhook-secrets');
   await clock.sleep(60_000);
-  assert.deepEqual(await source.get(), ['second', 'first']);
+  assert.deepEqual(await source.get(), [SECOND, FIRST]);
   assert.equal(endpoint.calls.length, 2);
 });
 

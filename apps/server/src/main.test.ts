@@ -114,6 +114,68 @@ describe('configuration errors name the setting and exit 78', () => {
   });
 });
 
+describe('a listen failure is reported as such, in one line, not as a database failure', () => {
+  /** A port something already listens on (closed by the caller). */
+  async function busyPort() {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as { port: number }).port, close: () => server.close() };
+  }
+  const oneLine = (stderr: string) => {
+    assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
+    assert.doesNotMatch(stderr, /DATABASE_URL|database/, stderr);
+  };
+
+  test('serve: a HOST that does not resolve, a PORT in use', async () => {
+    const db = await createTestDatabase({ max: 1 });
+    databases.push(db);
+    const unresolvable = spawnServer({ ...validEnv(db.url), HOST: 'not_a_host', PORT: '18103' });
+    assert.equal(await unresolvable.exit, 1);
+    assert.match(
+      unresolvable.stderr(),
+      /^cti-server serve: cannot listen on not_a_host:18103 \(HOST, PORT\): host "not_a_host" does not resolve to an address \[(ENOTFOUND|EAI_AGAIN)\]\n$/,
+    );
+    oneLine(unresolvable.stderr());
+    const busy = await busyPort();
+    try {
+      const inUse = spawnServer({ ...validEnv(db.url), PORT: String(busy.port) });
+      assert.equal(await inUse.exit, 1);
+      assert.equal(
+        inUse.stderr(),
+        `cti-server serve: cannot listen on 127.0.0.1:${busy.port} (HOST, PORT): port ${busy.port} is already in use on 127.0.0.1 (another process listens there) [EADDRINUSE]\n`,
+      );
+      oneLine(inUse.stderr());
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('worker: CTI_WORKER_PORT in use, CTI_WORKER_HOST that does not resolve', async () => {
+    const db = await createTestDatabase({ max: 1 });
+    databases.push(db);
+    const env = workerEnvFor({ databaseUrl: db.url, s3Endpoint: 'http://127.0.0.1:9' });
+    const busy = await busyPort();
+    try {
+      const inUse = spawnServer({ ...env, CTI_WORKER_PORT: String(busy.port) }, ['worker']);
+      assert.equal(await inUse.exit, 1);
+      assert.equal(
+        inUse.stderr(),
+        `cti-server worker: cannot listen on 127.0.0.1:${busy.port} (CTI_WORKER_HOST, CTI_WORKER_PORT): port ${busy.port} is already in use on 127.0.0.1 (another process listens there) [EADDRINUSE]\n`,
+      );
+    } finally {
+      busy.close();
+    }
+    const unresolvable = spawnServer({ ...env, CTI_WORKER_HOST: 'not_a_host' }, ['worker']);
+    assert.equal(await unresolvable.exit, 1);
+    assert.match(
+      unresolvable.stderr(),
+      /^cti-server worker: cannot listen on not_a_host:0 \(CTI_WORKER_HOST, CTI_WORKER_PORT\): host "not_a_host" does not resolve/,
+    );
+    oneLine(unresolvable.stderr());
+  });
+});
+
 describe('--help and lazy command loading', () => {
   test('--help lists every command on stdout and exits 0, without any configuration', async () => {
     for (const flag of ['--help', '-h', 'help']) {

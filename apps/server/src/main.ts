@@ -42,10 +42,17 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   async (err: unknown) => {
+    const command = process.argv[2] ?? 'serve';
+    // HOST/PORT (CTI_WORKER_HOST/_PORT) unusable: one line naming them (http-server.ts ListenError).
+    // Checked first: a host that does not resolve fails with ENOTFOUND, a code the database shares.
+    if ((err as { code?: unknown } | null)?.code === 'listen_failed') {
+      console.error(`cti-server ${command}: ${(err as Error).message}`);
+      process.exit(1);
+    }
     // The database unreachable or not migrated: one line saying so, not a driver stack trace.
     const { describeDatabaseFailure } = await import('./db/database-errors.ts');
     const described = describeDatabaseFailure(err);
-    if (described) console.error(`cti-server ${process.argv[2] ?? 'serve'}: ${described}`);
+    if (described) console.error(`cti-server ${command}: ${described}`);
     else console.error('cti-server: failed to start:', err);
     process.exit(1);
   },

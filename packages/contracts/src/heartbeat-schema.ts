@@ -113,6 +113,17 @@ export const heartbeatSchema = {
       required: ['at', 'message'],
       properties: { at: utcTimestampSchema, message: text, source: label },
     },
+    /**
+     * Capture attempts since the agent process started (`uptime_s` ago), by result: `captured`, each
+     * refusal reason (`not_a_ribeye_view`, `off_animal`, `frozen`…), `error`, `busy` — the labels of the
+     * agent's `cti_agent_captures_total`. A restart starts again from zero.
+     */
+    captures_by_result: {
+      type: 'object',
+      maxProperties: 32,
+      propertyNames: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,63}$' },
+      additionalProperties: count,
+    },
     ear_tag_reader: {
       type: ['object', 'null'],
       required: ['connected'],

@@ -16,7 +16,10 @@ const minimal = (): HeartbeatBody => ({
 
 const full = (): HeartbeatBody => ({
   ...minimal(),
-  models: [{ name: 'ribeye-hint', version: '2.3.0' }],
+  models: [
+    { name: 'ribeye-hint', version: '3.0.0' },
+    { name: 'ribeye-view', version: '3.1.0' },
+  ],
   system_uptime_s: 86_400,
   outbox: { pending_captures: 3, pending_bytes: 1_500_000, oldest_pending_age_s: 620, quarantined: 1 },
   last_capture_at: '2026-12-05T09:59:10.120Z',
@@ -27,6 +30,7 @@ const full = (): HeartbeatBody => ({
   health: { ok: false, reason: 'disk below the floor' },
   last_error: { at: '2026-12-05T09:58:00Z', message: 'image.png: connect ETIMEDOUT', source: 'upload' },
   ear_tag_reader: { connected: true, last_read_at: '2026-12-05T09:59:01Z' },
+  captures_by_result: { captured: 41, not_a_ribeye_view: 6, off_animal: 1, error: 0, busy: 0 },
 });
 
 const problems = (data: unknown) => {
@@ -39,6 +43,19 @@ describe('device heartbeat body', () => {
     assert.deepEqual(problems(minimal()), []);
     assert.deepEqual(problems(full()), []);
     assert.deepEqual(problems({ ...minimal(), heartbeat_version: '1.3.0', later: { field: 1 } }), []);
+  });
+
+  test('captures_by_result: counts by result label, nothing else', () => {
+    assert.deepEqual(problems({ ...minimal(), captures_by_result: {} }), []);
+    assert.deepEqual(problems({ ...minimal(), captures_by_result: { not_a_ribeye_view: -1 } }), [
+      '/captures_by_result/not_a_ribeye_view: must be >= 0',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), captures_by_result: { captured: 1.5 } }), [
+      '/captures_by_result/captured: must be integer',
+    ]);
+    assert.notDeepEqual(problems({ ...minimal(), captures_by_result: { 'Not A Label': 1 } }), []);
+    const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`r${i}`, 1]));
+    assert.notDeepEqual(problems({ ...minimal(), captures_by_result: many }), []);
   });
 
   test('every problem is named with its pointer', () => {

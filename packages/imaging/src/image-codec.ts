@@ -58,11 +58,7 @@ export async function decodeRaster(
     return dropAlpha(await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ImageDecodeError(
-      'not_image',
-      `${name}: not a decodable image (PNG, JPEG or BMP expected): ${reason}`,
-      { cause: err },
-    );
+    throw new ImageDecodeError('not_image', `${name}: not a decodable image: ${reason}`, { cause: err });
   }
 }
 

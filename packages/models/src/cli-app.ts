@@ -14,12 +14,20 @@ export const EXIT_FAILURE = 1;
 /** Usage errors and unreadable / non-image input. */
 export const EXIT_BAD_INPUT = 2;
 
+/**
+ * onnxruntime's intra-op threads, bounded as the grading worker bounds CTI_ONNX_THREADS: a typo such as
+ * 1000 would start that many threads (a minute instead of a second; 9999 got the process killed).
+ */
+const MAX_THREADS = 64;
+
 const USAGE = `usage:
   cti-models view <image> [--threads N] [--models-dir DIR]
   cti-models hint <image> [--threads N] [--models-dir DIR]
   cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
-Images: PNG, JPEG or BMP, grayscale or RGB, up to 40 megapixels, at least 32 px on a side and at most 8:1
-(the grading worker's limits). Prints one JSON object on stdout; hint and segment include the view verdict
+--threads: onnxruntime threads, an integer from 1 to ${MAX_THREADS} (default 1).
+Images: PNG, JPEG or BMP (WebP, TIFF, GIF and AVIF are read too, as the grading worker reads them; a
+multi-page TIFF or an animated GIF as its first page), grayscale or RGB, up to 40 megapixels, at least 32 px
+on a side and at most 8:1 (the grading worker's limits). Prints one JSON object on stdout; hint and segment include the view verdict
 ("view") and say on stderr when the view is rejected.
 Exit codes: 0 ok (also for a rejected view), 1 model/internal failure, 2 usage error, unreadable image, one over
 40 MP, or one whose shape is no scan (a side under 32 px, a sliver longer than 8:1).`;
@@ -28,12 +36,20 @@ const COMMANDS = ['view', 'hint', 'segment'] as const;
 
 class UsageError extends Error {}
 
-function positive(value: string | undefined, flag: string, integer: boolean): number | undefined {
+function threadCount(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new UsageError(`--threads must be an integer from 1 to ${MAX_THREADS}, got "${value}"`);
   }
+  return n;
+}
+
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} must be a positive number, got "${value}"`);
   return n;
 }
 
@@ -58,8 +74,8 @@ function parse(argv: string[]) {
   if (command !== 'segment' && (values.mask || values.overlay || values['pixel-spacing-mm'])) {
     throw new UsageError('--mask, --overlay and --pixel-spacing-mm only apply to "segment"');
   }
-  const threads = positive(values.threads, '--threads', true);
-  const spacing = positive(values['pixel-spacing-mm'], '--pixel-spacing-mm', false);
+  const threads = threadCount(values.threads);
+  const spacing = positive(values['pixel-spacing-mm'], '--pixel-spacing-mm');
   const load = {
     ...(threads !== undefined ? { intraOpThreads: threads } : {}),
     ...(values['models-dir'] ? { modelsDir: values['models-dir'] } : {}),

@@ -119,10 +119,40 @@ test('view prints the verdict; a rejected view is said on stderr by view, hint a
   }
 });
 
+test("WebP, TIFF and GIF are read on purpose (the grading worker's decoder), with the verdict the PNG gets", async () => {
+  const sharp = (await import('sharp')).default;
+  const png = await cli(['view', join(dir, 'scan.png')]);
+  assert.equal(png.code, 0, png.stderr);
+  const expected = JSON.parse(png.stdout) as { ribeye_view: number; accepted: boolean };
+  for (const [ext, encode] of [
+    ['webp', (i: ReturnType<typeof sharp>) => i.webp({ lossless: true })],
+    ['tiff', (i: ReturnType<typeof sharp>) => i.tiff({ compression: 'lzw' })],
+    ['gif', (i: ReturnType<typeof sharp>) => i.gif()],
+  ] as const) {
+    const file = join(dir, `scan.${ext}`);
+    await encode(sharp(join(dir, 'scan.png'))).toFile(file);
+    const r = await cli(['view', file]);
+    assert.equal(r.code, 0, `${ext}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { ribeye_view: number; accepted: boolean };
+    assert.ok(
+      Math.abs(out.ribeye_view - expected.ribeye_view) <= 0.01,
+      `${ext}: ${out.ribeye_view} vs ${expected.ribeye_view}`,
+    );
+    assert.equal(out.accepted, expected.accepted, ext);
+  }
+  const usage = await cli(['--help']);
+  assert.match(usage.stdout + usage.stderr, /WebP, TIFF, GIF and AVIF are read too/);
+});
+
 test('a non-image, a missing file and usage errors exit 2 with a clear message', async () => {
   const text = await cli(['hint', join(dir, 'notes.png')]);
   assert.equal(text.code, 2);
-  assert.match(text.stderr, /notes\.png: not a readable PNG\/JPEG\/BMP image/);
+  // One statement of what is read, not a PNG/JPEG/BMP prefix contradicting the decoder's own list.
+  assert.match(
+    text.stderr,
+    /notes\.png: not a decodable image: an unknown format, not a raster image \(PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF\)\n$/,
+  );
+  assert.doesNotMatch(text.stderr, /PNG\/JPEG\/BMP/);
   assert.equal(text.stdout, '');
   const missing = await cli(['segment', join(dir, 'nope.jpg')]);
   assert.equal(missing.code, 2);
@@ -142,6 +172,16 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   assert.equal(spacing.code, 2);
   assert.match(spacing.stderr, /--pixel-spacing-mm must be a positive number/);
   assert.equal((await cli(['hint'])).code, 2);
+  // --threads is bounded like the worker's CTI_ONNX_THREADS: 1000 ran for a minute, 9999 got killed.
+  for (const threads of ['1000', '65', '0', '2.5', 'two']) {
+    const r = await cli(['view', join(dir, 'scan.png'), '--threads', threads]);
+    assert.equal(r.code, 2, `--threads ${threads}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(`^cti-models: --threads must be an integer from 1 to 64, got "${threads}"\nusage:`),
+    );
+    assert.equal(r.stdout, '');
+  }
   // parseArgs' own refusals (a value starting with a dash, an option without its value) are usage
   // errors too, not exit 1 "model/internal failure"
   const negative = await cli(['segment', join(dir, 'scan.png'), '--pixel-spacing-mm', '-1']);

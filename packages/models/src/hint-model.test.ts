@@ -105,7 +105,11 @@ test('non-images and unreadable paths are ImageInputError with a clear message',
   await writeFile(text, 'hello, not an image');
   await assert.rejects(
     model.run(text),
-    (err: Error) => err instanceof ImageInputError && /not a readable PNG\/JPEG\/BMP/.test(err.message),
+    (err: Error) =>
+      err instanceof ImageInputError &&
+      err.message.endsWith(
+        'notes.png: not a decodable image: an unknown format, not a raster image (PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF)',
+      ),
   );
   await assert.rejects(model.run(join(dir, 'missing.png')), /cannot read .*missing\.png: ENOENT/);
   await assert.rejects(model.run(new Uint8Array(0)), /empty file/);

@@ -9,10 +9,10 @@ import {
   toGray,
 } from '@cti/imaging';
 
-/** A path, encoded bytes (PNG/JPEG/BMP), or an already decoded 1-channel image. */
+/** A path, encoded bytes (PNG/JPEG/BMP; WebP/TIFF/GIF/AVIF are read too), or an already decoded 1-channel image. */
 export type ImageInput = string | Uint8Array | GrayImage;
 
-/** The input is not a readable PNG/JPEG/BMP image (CLI exit code 2). */
+/** The input is no readable image (CLI exit code 2). */
 export class ImageInputError extends Error {
   readonly code = 'unreadable_image';
 }
@@ -90,6 +90,9 @@ export async function toGrayImage(
     // imaging names buffer input 'image'; the label already says which input it was.
     const reason =
       err instanceof ImageDecodeError ? err.message.replace(/^image: /, '') : (err as Error).message;
-    throw new ImageInputError(`${label}: not a readable PNG/JPEG/BMP image (${reason})`, { cause: err });
+    // imaging's reason already says "not a decodable image: …" (and which formats it reads); no second
+    // format list here to contradict it.
+    const problem = reason.startsWith('not a') ? reason : `not a readable image: ${reason}`;
+    throw new ImageInputError(`${label}: ${problem}`, { cause: err });
   }
 }

@@ -147,6 +147,9 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
     const mark = (name: string) => lines.find((l) => l.slice(7).startsWith(name))?.slice(0, 6);
     assert.equal(mark('config'), '[ OK ]');
     assert.equal(mark('hint'), '[ OK ]', 'the hint model loads on arm64');
+    // The packaged view card sits beside the hint: the view gate (not_a_ribeye_view) is active.
+    assert.equal(mark('view gate'), '[ OK ]', 'the view gate is active');
+    assert.match(doctor.stdout, /view gate +ribeye-view@\d+\.\d+\.\d+ threshold [\d.]+ \(the view card’s\)/);
     assert.equal(mark('disk'), '[ OK ]');
     for (const failing of ['gpio led', 'probe', 's3', 'service'])
       assert.equal(mark(failing), '[FAIL]', failing);
@@ -180,6 +183,15 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
     assert.ok(worst <= 3, `arm64 [${a.ribeyeBbox}] vs x86 [${x.ribeyeBbox}]`);
     assert.equal(a.model, x.model);
     assert.equal(a.inference_summary.model.sha256, x.inference_summary.model.sha256);
+    // The view verdict is there (the view card was packaged) and agrees with x86's.
+    assert.match(a.view?.model ?? 'no view verdict', /^ribeye-view@\d+\.\d+\.\d+$/);
+    assert.equal(a.view.model, x.view.model);
+    assert.equal(a.view.accepted, x.view.accepted);
+    // This agent's gate decision on it (the template sets no min_ribeye_view: the card's threshold).
+    assert.deepEqual(
+      { ok: a.gate.ok, threshold: a.gate.threshold },
+      { ok: x.gate.ok, threshold: x.view.threshold },
+    );
   });
 
   test('systemd-analyze verify accepts the installed unit', async () => {
@@ -201,6 +213,10 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
           trigger: { kind: 'none' },
           led: null,
           hint: { enabled: true },
+          // Synthetic frames are no ribeye view: the (packaged, active) view gate refuses them. 0 keeps the
+          // verdict computed but never refusing, so this step proves capture and upload; the gate itself
+          // is proved by doctor and hint above.
+          capture: { quality_gate: { min_ribeye_view: 0 } },
           http: { port: 0 },
           upload: { bucket: 'cti-test', endpoint: s3.endpoint, region: 'us-east-1' },
           outbox: { min_free_mb: 1 },

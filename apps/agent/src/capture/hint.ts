@@ -28,6 +28,8 @@ export type Hint = {
   sha256?: string;
   /** 'name@version' of the loaded model (the heartbeat reports it). */
   model?: string;
+  /** The view card loaded beside the model (the view gate); null/absent = no view verdict. */
+  viewCard?: { name: string; version: string; threshold: number } | null;
   close?(): Promise<void>;
 };
 
@@ -50,16 +52,31 @@ export async function loadHint({
       | undefined;
     if (typeof load !== 'function') throw new Error('@cti/models has no loadHintModel');
     const model = await load(modelPath ? { cardPath: modelPath } : {});
-    const view = (model as { viewCard?: { name: string; version: string } | null }).viewCard;
-    log.info(
-      { model: (model as { model?: string }).model, view: view ? `${view.name}@${view.version}` : null },
-      view
-        ? 'hint model loaded with its view verdict'
-        : 'hint model loaded without a view card: no view gate',
-    );
+    const view = model.viewCard;
+    if (view) {
+      log.info(
+        { model: model.model, view: `${view.name}@${view.version}` },
+        'hint model loaded with its view verdict',
+      );
+    } else {
+      // Every wrong view would be captured: say so where the operator looks (journal, doctor).
+      log.warn(
+        { model: model.model, view: null },
+        'hint model loaded without a view card (ribeye-view.card.json beside the hint card): no view gate',
+      );
+    }
     return model;
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'hint model unavailable; captures carry no inference_summary');
     return null;
   }
+}
+
+/**
+ * 'name@version' of each model a loaded hint runs: the hint and, when loaded beside it, its view card
+ * (the heartbeat lists them, so the fleet sees a Pi running without the view gate).
+ */
+export function loadedModels(hint: Hint | null): string[] {
+  if (!hint?.model) return [];
+  return hint.viewCard ? [hint.model, `${hint.viewCard.name}@${hint.viewCard.version}`] : [hint.model];
 }

@@ -77,14 +77,19 @@ const VIEW_ADVICE: Record<string, string> = {
 };
 const DEFAULT_ADVICE = 're-position the probe across the back at the 12th–13th rib, ribeye in view';
 
+/** The view threshold a capture applies; null = no view gate (quality gate off, or no view verdict). */
+export function viewThreshold(view: ViewOutput | null | undefined, gate: QualityGateConfig): number | null {
+  if (!gate.enabled || !view) return null;
+  return gate.minRibeyeView ?? view.threshold;
+}
+
 /**
  * The view gate: refuse a frame whose view verdict is below `gate.minRibeyeView` (default: the
  * verdict's own threshold). No verdict (no hint or no view card) → no view gate.
  */
 export function checkView(view: ViewOutput | null | undefined, gate: QualityGateConfig): GateVerdict {
-  if (!gate.enabled || !view) return { ok: true };
-  const threshold = gate.minRibeyeView ?? view.threshold;
-  if (view.ribeyeView >= threshold) return { ok: true };
+  const threshold = viewThreshold(view, gate);
+  if (threshold === null || !view || view.ribeyeView >= threshold) return { ok: true };
   const details = view.reasons.filter((r) => r !== 'not_a_ribeye_view');
   const advice = VIEW_ADVICE[details[0] ?? ''] ?? DEFAULT_ADVICE;
   return {

@@ -1,4 +1,6 @@
 import { createLogger } from '@cti/runtime';
+import type { ViewOutput } from '../capture/hint.ts';
+import { checkView, viewThreshold } from '../capture/quality-gate.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createOutbox, outboxUsage, runOutboxCommand } from '../outbox/index.ts';
@@ -65,7 +67,7 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
     await checkS3(config),
     checkDisk(config),
     await checkClock(),
-    await checkHint(config),
+    ...(await checkHint(config)),
     await checkService(config),
     await checkHeartbeat(config),
     checkEarTagReader(config),
@@ -78,7 +80,27 @@ export async function doctorCommand(config: AgentConfig, io: Io): Promise<number
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 
-/** `cti-agent hint <image>`: the same hint call and inference_summary the capture pipeline makes. */
+/**
+ * What this agent's capture would decide on the view (quality-gate.ts checkView with this config), which
+ * is not the model's own `view.accepted` when `min_ribeye_view` or `quality_gate.enabled` say otherwise.
+ */
+function captureViewGate(config: AgentConfig, view: ViewOutput | null | undefined) {
+  const gate = config.capture.qualityGate;
+  const off = !config.hint.enabled
+    ? 'hint.enabled is false: captures run no hint, so no view verdict'
+    : !gate.enabled
+      ? 'capture.quality_gate.enabled is false'
+      : !view
+        ? 'no view card beside the hint model'
+        : null;
+  if (off) return { ok: true, threshold: null, off };
+  return { ...checkView(view, gate), threshold: viewThreshold(view, gate) };
+}
+
+/**
+ * `cti-agent hint <image>`: the same hint call and inference_summary the capture pipeline makes, the
+ * model's view verdict (`view`), and the decision this agent's view gate would take on it (`gate`).
+ */
 export async function hintCommand(config: AgentConfig, file: string | undefined, io: Io): Promise<number> {
   if (!file) {
     io.stderr.write('usage: cti-agent hint <image.png|jpg|bmp>\n');
@@ -89,7 +111,8 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
     import('../capture/hint.ts'),
     import('../capture/meta-builder.ts'),
   ]);
-  const log = createLogger({ name: 'cti-agent', level: 'warn' });
+  // Warnings on stderr: stdout is the JSON result.
+  const log = createLogger({ name: 'cti-agent', level: 'warn', destination: process.stderr });
   const hint = await loadHint({ log, modelPath: config.hint.modelPath });
   if (!hint) {
     io.stderr.write('hint model unavailable (see the warning above); install the @cti/models model files\n');
@@ -107,8 +130,9 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
     }
     const out = await hint.run(gray);
     const summary = inferenceSummary({ ...out, sha256: hint.sha256 });
+    const gate = captureViewGate(config, out.view);
     io.stdout.write(
-      `${JSON.stringify({ image: file, width: gray.width, height: gray.height, ...out, inference_summary: summary }, null, 2)}\n`,
+      `${JSON.stringify({ image: file, width: gray.width, height: gray.height, ...out, gate, inference_summary: summary }, null, 2)}\n`,
     );
     return 0;
   } finally {

@@ -193,19 +193,75 @@ export async function checkClock(): Promise<Check> {
       };
 }
 
-export async function checkHint(config: AgentConfig): Promise<Check> {
-  if (!config.hint.enabled) return { name: 'hint', ok: true, warn: true, detail: 'hint disabled in config' };
+/** The hint model, and the view gate it carries (`not_a_ribeye_view`), as the service would load them. */
+export async function checkHint(config: AgentConfig): Promise<Check[]> {
+  if (!config.hint.enabled) {
+    return [
+      { name: 'hint', ok: true, warn: true, detail: 'hint disabled in config' },
+      viewGateOff(config, 'the hint is disabled in config'),
+    ];
+  }
   const hint = await loadHint({ log: silentLogger(), modelPath: config.hint.modelPath });
   await hint?.close?.();
-  return hint
-    ? { name: 'hint', ok: true, detail: 'hint model loads' }
-    : {
+  if (!hint) {
+    return [
+      {
         name: 'hint',
         ok: true,
         warn: true,
         detail: 'hint model unavailable: captures carry no inference_summary',
         fix: 'install the model files of @cti/models',
-      };
+      },
+      viewGateOff(config, 'no hint model'),
+    ];
+  }
+  return [
+    { name: 'hint', ok: true, detail: `hint model ${hint.model} loads` },
+    checkViewGate(config, hint.viewCard ?? null),
+  ];
+}
+
+/** Which threshold the capture's view gate applies (quality-gate.ts checkView), and whether there is one. */
+function checkViewGate(
+  config: AgentConfig,
+  view: { name: string; version: string; threshold: number } | null,
+): Check {
+  const gate = config.capture.qualityGate;
+  if (!view) {
+    return {
+      name: 'view gate',
+      ok: true,
+      warn: true,
+      detail:
+        'off: the hint model has no view card beside it, so wrong views (backfat, wrong site, cut off) are captured',
+      fix: `put ribeye-view.card.json (and its .card.md) beside ${config.hint.modelPath ?? 'the hint card'}, or reinstall the package`,
+    };
+  }
+  if (!gate.enabled) return viewGateOff(config, 'capture.quality_gate.enabled is false');
+  const own = gate.minRibeyeView === null;
+  const threshold = gate.minRibeyeView ?? view.threshold;
+  return {
+    name: 'view gate',
+    ok: true,
+    ...(threshold === 0
+      ? {
+          warn: true,
+          fix: 'raise capture.quality_gate.min_ribeye_view, or remove it for the card’s threshold',
+        }
+      : {}),
+    detail: `${view.name}@${view.version} threshold ${threshold} (${own ? 'the view card’s' : 'capture.quality_gate.min_ribeye_view'})${threshold === 0 ? ': never refuses' : ''}`,
+  };
+}
+
+function viewGateOff(config: AgentConfig, why: string): Check {
+  const min = config.capture.qualityGate.minRibeyeView;
+  return {
+    name: 'view gate',
+    ok: true,
+    warn: true,
+    detail: `off: ${why}, so wrong views are captured${min !== null ? ` (capture.quality_gate.min_ribeye_view ${min} has no effect)` : ''}`,
+    fix: 'the view gate needs hint.enabled true, its model files and capture.quality_gate.enabled true',
+  };
 }
 
 export async function checkService(config: AgentConfig): Promise<Check> {

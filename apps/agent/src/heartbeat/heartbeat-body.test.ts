@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { validateHeartbeat } from '@cti/contracts';
+import { silentLogger } from '@cti/runtime';
 import type { Agent } from '../agent.ts';
+import { loadedModels, loadHint } from '../capture/hint.ts';
 import { createHeartbeatBody } from './heartbeat-body.ts';
 
 type Status = ReturnType<Agent['status']>;
@@ -35,6 +40,14 @@ function status(frames: number, errors: { capture?: string; upload?: number } = 
       uploadedTotal: 10,
     },
     last_error: errors.capture ? { at: errors.capture, message: 'EIO writing the spool' } : null,
+    captures: {
+      captured: 3,
+      refused: 2,
+      failed: 0,
+      busy: 0,
+      pending: 0,
+      by_result: { captured: 3, not_a_ribeye_view: 2 },
+    },
     ear_tag_reader: {
       path: '/dev/cti-eid',
       connected: false,
@@ -52,7 +65,7 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
   const build = createHeartbeatBody({
     status: () => current,
     agentVersion: '0.1.0',
-    models: ['ribeye-hint@2.3.0'],
+    models: ['ribeye-hint@3.0.0', 'ribeye-view@3.1.0'],
     lastCommittedAt: () => T - 5000,
     now: () => mono,
     wallClock: () => T,
@@ -66,7 +79,10 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
     device_code: 'dev-0001',
     sent_at: new Date(T).toISOString(),
     agent_version: '0.1.0',
-    models: [{ name: 'ribeye-hint', version: '2.3.0' }],
+    models: [
+      { name: 'ribeye-hint', version: '3.0.0' },
+      { name: 'ribeye-view', version: '3.1.0' },
+    ],
     uptime_s: 3600,
     system_uptime_s: 86_400,
     outbox: { pending_captures: 2, pending_bytes: 2_000_000, oldest_pending_age_s: 95, quarantined: 0 },
@@ -78,6 +94,7 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
     health: { ok: false, reason: 'disk below the floor' },
     last_error: null,
     ear_tag_reader: { connected: false, last_read_at: null },
+    captures_by_result: { captured: 3, not_a_ribeye_view: 2 },
   });
   mono += 60_000;
   current = status(100 + 60 * 15, { capture: new Date(T - 1000).toISOString(), upload: T - 2000 });
@@ -91,4 +108,30 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
   });
   current = status(2000, { capture: new Date(T - 3000).toISOString(), upload: T - 2000 });
   assert.equal(build({ clockOffsetMs: null }).last_error?.source, 'upload', 'the newer of the two');
+});
+
+test('models: the hint and its view card as loaded from @cti/models; the hint alone without a view card', async () => {
+  const { DEFAULT_MODELS_DIR } = await import('@cti/models');
+  const card = (name: string) =>
+    JSON.parse(readFileSync(join(DEFAULT_MODELS_DIR, `${name}.card.json`), 'utf8')) as {
+      version: string;
+      file?: string;
+    };
+  const hint = await loadHint({ log: silentLogger() });
+  await hint?.close?.();
+  assert.deepEqual(loadedModels(hint), [
+    `ribeye-hint@${card('ribeye-hint').version}`,
+    `ribeye-view@${card('ribeye-view').version}`,
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), 'cti-hb-models-'));
+  try {
+    for (const f of ['ribeye-hint.card.json', card('ribeye-hint').file!])
+      copyFileSync(join(DEFAULT_MODELS_DIR, f), join(dir, f));
+    const bare = await loadHint({ log: silentLogger(), modelPath: join(dir, 'ribeye-hint.card.json') });
+    await bare?.close?.();
+    assert.deepEqual(loadedModels(bare), [`ribeye-hint@${card('ribeye-hint').version}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(loadedModels(null), []);
 });

@@ -7,7 +7,7 @@ type Status = ReturnType<Agent['status']>;
 export type HeartbeatBodyOptions = {
   status: () => Status;
   agentVersion: string;
-  /** 'name@version' of each loaded model. */
+  /** 'name@version' of each loaded model (the hint and, when loaded beside it, its view card). */
   models: string[];
   /** ms since the epoch of the newest capture in the outbox, null when none. */
   lastCommittedAt: () => number | null;
@@ -95,6 +95,8 @@ export function createHeartbeatBody({
       ear_tag_reader: s.ear_tag_reader
         ? { connected: s.ear_tag_reader.connected, last_read_at: s.ear_tag_reader.last_read_at }
         : null,
+      // Refusals (a technician scanning the wrong site all day) reach the fleet, not only this Pi's /metrics.
+      captures_by_result: s.captures.by_result,
     };
   };
 }

@@ -122,6 +122,8 @@ describe('heartbeat: spawned agent → spawned server → Postgres', () => {
     assert.ok(Math.abs(row.clock_skew_ms) < 5000);
     assert.notEqual(row.clock_offset_ms, null, 'measured on the previous round trip');
     assert.deepEqual(row.last_seen_at, row.received_at);
+    // Capture attempts by result since the agent started, stored with the snapshot (device_health.body).
+    assert.deepEqual(row.body.captures_by_result, { captured: 1 });
     const [history] = await db.sql`SELECT count(*)::int AS n FROM device_heartbeats`;
     assert.ok(history!.n >= 3);
 

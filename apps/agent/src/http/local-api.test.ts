@@ -81,7 +81,14 @@ test('local API: session override reaches the next capture, bad input is a 400, 
     assert.match(text, /cti_agent_captures_total\{result="no_frames"\} 1/);
     assert.match(text, /cti_agent_capture_latency_seconds_count 1/);
     const status = (await (await app.request('/status')).json()) as { session: unknown; captures: unknown };
-    assert.deepEqual(status.captures, { captured: 1, refused: 1, failed: 0, busy: 0, pending: 0 });
+    assert.deepEqual(status.captures, {
+      captured: 1,
+      refused: 1,
+      failed: 0,
+      busy: 0,
+      pending: 0,
+      by_result: { no_frames: 1, captured: 1 },
+    });
   } finally {
     await agent.stop();
     outbox.close();
@@ -157,7 +164,14 @@ test('local API: the capture queue is bounded (capture.max_pending): past it a 4
     const [a, b] = await Promise.all([first, second]);
     assert.deepEqual([a.status, b.status], [201, 201]);
     const status = (await (await fetch(`${base}/status`)).json()) as { captures: unknown };
-    assert.deepEqual(status.captures, { captured: 2, refused: 0, failed: 0, busy: 3, pending: 0 });
+    assert.deepEqual(status.captures, {
+      captured: 2,
+      refused: 0,
+      failed: 0,
+      busy: 3,
+      pending: 0,
+      by_result: { busy: 3, captured: 2 },
+    });
     const text = await (await fetch(`${base}/metrics`)).text();
     assert.match(text, /cti_agent_captures_total\{result="busy"\} 3/);
     // The queue drained: a capture is accepted again.

@@ -87,6 +87,10 @@ export type DeviceHealthRow = {
   backlog_since: string | null;
   disk_low_since: string | null;
   clock_unsynced_since: string | null;
+  /** The models the agent runs (the hint and its view card), as its heartbeat lists them. */
+  models: { name: string; version: string }[];
+  /** Capture attempts since the agent started, by result (captured, refusal reasons, error, busy); null: not reported. */
+  captures_by_result: Record<string, number> | null;
 };
 
 /** Health snapshots of the devices the principal may see (the same rule as listDevices); `id`: one device. */
@@ -100,7 +104,8 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
            h.frame_rate_fps::float8 AS frame_rate_fps, h.health_ok, h.health_reason, h.last_error,
            ${isoUtc(sql, sql`h.last_error_at`)} AS last_error_at, ${isoUtc(sql, sql`h.silent_since`)} AS silent_since,
            ${isoUtc(sql, sql`h.backlog_since`)} AS backlog_since, ${isoUtc(sql, sql`h.disk_low_since`)} AS disk_low_since,
-           ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since
+           ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since,
+           h.models, h.body->'captures_by_result' AS captures_by_result
       FROM device_health h JOIN devices d ON d.id = h.device_id
      WHERE ${visibleDevice(sql, principal)} ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
 }

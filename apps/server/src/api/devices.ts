@@ -107,6 +107,18 @@ const latestHeartbeatSchema: JsonSchema = object({
   backlog_since: nullable(dateTime),
   disk_low_since: nullable(dateTime),
   clock_unsynced_since: nullable(dateTime),
+  models: {
+    type: 'array',
+    description:
+      'The models the agent runs, from its heartbeat: the ribeye hint and its view card (ribeye-view; absent = no view gate).',
+    items: object({ name: { type: 'string' }, version: { type: 'string' } }),
+  },
+  captures_by_result: {
+    type: ['object', 'null'],
+    additionalProperties: int,
+    description:
+      'Capture attempts since the agent last started, by result: captured, each refusal reason (not_a_ribeye_view, off_animal…), error, busy. null: the agent does not report them.',
+  },
 });
 
 /** The answer of GET /devices/{id}/health. */

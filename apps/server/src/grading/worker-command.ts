@@ -95,7 +95,12 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     lastSilentConnection: () => lastSilent,
     metricsToken: config.metricsToken,
   });
-  const http = await listen({ app: health, host: config.host, port: config.port });
+  const http = await listen({
+    app: health,
+    host: config.host,
+    port: config.port,
+    settings: 'CTI_WORKER_HOST, CTI_WORKER_PORT',
+  });
   log.info(
     {
       host: config.host,

@@ -11,6 +11,12 @@ import { pageClient, strip, textById } from './test-page-client.ts';
 // figures through GET /api/v1/devices/{id}/health (answers checked against the OpenAPI document).
 
 let w: DashboardWorld;
+const MODELS = [
+  { name: 'ribeye-hint', version: '3.0.0' },
+  { name: 'ribeye-view', version: '3.1.0' },
+];
+/** What the heartbeat body carries (device_health.body): attempts since the agent started, by result. */
+const CAPTURES = { captured: 41, not_a_ribeye_view: 6, off_animal: 1, error: 0, busy: 2 };
 /** The hour the heartbeats were seeded in (the chart runs to the current hour: a test crossing an hour has one more). */
 let seededHour: Date;
 const ctx = useTestApp(
@@ -45,10 +51,11 @@ const ctx = useTestApp(
         INSERT INTO device_health (device_id, heartbeat_id, received_at, sent_at, clock_skew_ms, agent_version,
                                    uptime_s, pending_captures, pending_bytes, oldest_pending_age_s, quarantined,
                                    disk_free_bytes, disk_floor_bytes, clock_synced, clock_source, clock_offset_ms,
-                                   probe_connected, probe_model, frame_rate_fps, health_ok, last_error, last_error_at, body)
+                                   probe_connected, probe_model, frame_rate_fps, health_ok, last_error, last_error_at,
+                                   models, body)
         VALUES (${w.deviceA}, 4, now(), now(), 0, '0.4.1', 7200, 1, 2097152, 300, 0, 7500000000, 209715200,
                 true, 'timesyncd', 12, true, 'Convex-3.5MHz', 15, true, 'image.png: connect ETIMEDOUT',
-                now() - interval '1 hour', '{}')`;
+                now() - interval '1 hour', ${sql.json(MODELS)}, ${sql.json({ captures_by_result: CAPTURES })})`;
     },
   },
 );
@@ -66,6 +73,11 @@ describe('device page: health', () => {
     assert.match(section, /Disk free 7\.0 GB \(captures stop below 200 MB\)/);
     assert.match(section, /Clock synchronised \(timesyncd\), offset 12 ms/);
     assert.match(section, /Last error image\.png: connect ETIMEDOUT/);
+    assert.match(section, /Models ribeye-hint@3\.0\.0, ribeye-view@3\.1\.0 /);
+    assert.match(
+      section,
+      /Captures since the agent started 41 captured, 7 refused \(not_a_ribeye_view 6, off_animal 1\), 2 refused as the queue was full /,
+    );
     const chart = /<figure[^>]*id="device-trend"[\s\S]*?<\/figure>/.exec(res.html)?.[0] ?? '';
     assert.match(chart, /<svg[^>]*role="img"/);
     // The two panels, in order: everything from one's data-quantity to the next's.
@@ -106,6 +118,21 @@ describe('device page: health', () => {
     }
   });
 
+  test('a hint without its view card is called out; an agent that reports no capture counts says so', async () => {
+    const sql = ctx.db.sql;
+    await sql`UPDATE device_health SET models = ${sql.json([MODELS[0]!])}, body = '{}' WHERE device_id = ${w.deviceA}`;
+    try {
+      const section = strip(
+        textById((await (await as('technician')).get(`/fleet/${w.deviceA}`)).html, 'device-health') ?? '',
+      );
+      assert.match(section, /Models ribeye-hint@3\.0\.0 — no view card: wrong views are not refused/);
+      assert.match(section, /Captures since the agent started not reported/);
+    } finally {
+      await sql`UPDATE device_health SET models = ${sql.json(MODELS)}, body = ${sql.json({ captures_by_result: CAPTURES })}
+                 WHERE device_id = ${w.deviceA}`;
+    }
+  });
+
   test('a device never heard says so and draws no chart; another farm’s device is 404', async () => {
     const admin = await (await as('admin')).get(`/fleet/${w.deviceB}`);
     assert.equal(admin.status, 200);
@@ -124,6 +151,8 @@ describe('GET /api/v1/devices/{id}/health', () => {
     assert.equal(res.body.device_id, w.deviceA);
     assert.equal(res.body.latest.agent_version, '0.4.1');
     assert.equal(res.body.latest.clock_source, 'timesyncd');
+    assert.deepEqual(res.body.latest.models, MODELS);
+    assert.deepEqual(res.body.latest.captures_by_result, CAPTURES);
     const hours = res.body.hours as { heartbeats: number; pending_captures: number | null }[];
     assert.ok(hours.length >= 6, `${hours.length} hours`);
     assert.deepEqual(

@@ -135,6 +135,32 @@ export function trendDays(raw: string | undefined, historyDays: number): number 
 const clockText = (h: DeviceHealthRow) =>
   `${{ synced: 'synchronised', unknown: 'synchronisation unknown', off: 'not synchronised' }[clockSync(h)]}${h.clock_source && h.clock_source !== 'unknown' ? ` (${h.clock_source})` : ''}${h.clock_offset_ms === null ? '' : `, offset ${h.clock_offset_ms} ms`}`;
 
+/** The models in words; a hint without its view card runs no view gate, so wrong views are captured. */
+function modelsText(h: DeviceHealthRow): string {
+  if (h.models.length === 0) return 'none reported';
+  const names = h.models.map((m) => `${m.name}@${m.version}`).join(', ');
+  const hint = h.models.some((m) => m.name === 'ribeye-hint');
+  const view = h.models.some((m) => m.name === 'ribeye-view');
+  return hint && !view ? `${names} — no view card: wrong views are not refused` : names;
+}
+
+/** Capture attempts since the agent started: captured, refused by reason, errors, queue-full presses. */
+function capturesText(h: DeviceHealthRow): string {
+  const counts = h.captures_by_result;
+  if (!counts) return 'not reported';
+  const { captured = 0, error = 0, busy = 0, ...refusals } = counts;
+  const reasons = Object.entries(refusals)
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  const refused = reasons.reduce((sum, [, n]) => sum + n, 0);
+  return [
+    `${captured} captured`,
+    `${refused} refused${reasons.length ? ` (${reasons.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`,
+    ...(error ? [`${error} failed`] : []),
+    ...(busy ? [`${busy} refused as the queue was full`] : []),
+  ].join(', ');
+}
+
 /** What the chart says to a screen reader: the extremes and the silent hours, not 168 points. */
 function describeTrend(hours: readonly HealthHour[]): string {
   const heard = hours.filter((h) => h.heartbeats > 0);
@@ -189,6 +215,8 @@ function HealthSection({
                 </>,
               ],
               ['Agent', `${health.agent_version}, up ${formatAge(health.uptime_s)}`],
+              ['Models', modelsText(health)],
+              ['Captures since the agent started', capturesText(health)],
               [
                 'Probe',
                 health.probe_connected

@@ -540,30 +540,43 @@ describe('cti-agent doctor: the view gate (not_a_ribeye_view)', () => {
 });
 
 describe('cti-agent hint <image>', () => {
+  /** A 512×384 frame of the simulated probe as a PNG in `dir`. */
+  async function phantomFramePng(dir: string): Promise<string> {
+    const { createPhantomStream } = await import('@cti/imaging');
+    const sharp = (await import('sharp')).default;
+    const frame = createPhantomStream({ seed: 3, width: 512, height: 384 }).next(0);
+    const png = join(dir, 'phantom.png');
+    await sharp(Buffer.from(frame.image.data), {
+      raw: { width: 512, height: 384, channels: frame.image.channels },
+    })
+      .png()
+      .toFile(png);
+    return png;
+  }
+
+  /** A minimal agent config in `dir` (with `extra` settings merged in); returns its path. */
+  function writeAgentConfig(dir: string, extra: object = {}): string {
+    const file = join(dir, 'agent.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        device_code: 'dev-1',
+        data_dir: dir,
+        source: { kind: 'simulated' },
+        upload: { bucket: 'cti-test' },
+        ...extra,
+      }),
+    );
+    return file;
+  }
+
   test('runs the on-device hint model on a phantom PNG and prints the inference_summary a capture would carry', {
     timeout: 90_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-hint-'));
     try {
-      const { createPhantomStream } = await import('@cti/imaging');
-      const sharp = (await import('sharp')).default;
-      const frame = createPhantomStream({ seed: 3, width: 512, height: 384 }).next(0);
-      const png = join(dir, 'phantom.png');
-      await sharp(Buffer.from(frame.image.data), {
-        raw: { width: 512, height: 384, channels: frame.image.channels },
-      })
-        .png()
-        .toFile(png);
-      const file = join(dir, 'agent.json');
-      writeFileSync(
-        file,
-        JSON.stringify({
-          device_code: 'dev-1',
-          data_dir: dir,
-          source: { kind: 'simulated' },
-          upload: { bucket: 'cti-test' },
-        }),
-      );
+      const png = await phantomFramePng(dir);
+      const file = writeAgentConfig(dir);
       const { code, stdout, stderr } = await runCli(['--config', file, 'hint', png], process.env);
       assert.equal(code, 0, stderr);
       const out = JSON.parse(stdout);
@@ -602,32 +615,14 @@ describe('cti-agent hint <image>', () => {
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-hint-gate-'));
     try {
-      const { createPhantomStream } = await import('@cti/imaging');
       const { DEFAULT_MODELS_DIR: models } = await import('@cti/models');
-      const sharp = (await import('sharp')).default;
-      const frame = createPhantomStream({ seed: 3, width: 512, height: 384 }).next(0);
-      const png = join(dir, 'phantom.png');
-      await sharp(Buffer.from(frame.image.data), {
-        raw: { width: 512, height: 384, channels: frame.image.channels },
-      })
-        .png()
-        .toFile(png);
+      const png = await phantomFramePng(dir);
       const bare = join(dir, 'bare-models');
       mkdirSync(bare);
       const hintCard = JSON.parse(readFileSync(join(models, 'ribeye-hint.card.json'), 'utf8'));
       for (const f of ['ribeye-hint.card.json', hintCard.file]) copyFileSync(join(models, f), join(bare, f));
       const hint = async (extra: object) => {
-        const file = join(dir, 'agent.json');
-        writeFileSync(
-          file,
-          JSON.stringify({
-            device_code: 'dev-1',
-            data_dir: dir,
-            source: { kind: 'simulated' },
-            upload: { bucket: 'cti-test' },
-            ...extra,
-          }),
-        );
+        const file = writeAgentConfig(dir, extra);
         const { code, stdout, stderr } = await runCli(['--config', file, 'hint', png], process.env);
         assert.equal(code, 0, stderr);
         return JSON.parse(stdout);

@@ -2,6 +2,7 @@
 // /api/v1 answer against the OpenAPI document the app serves.
 import type { Hono } from 'hono';
 import { createResponseValidator } from './test-openapi.ts';
+import { TEST_PASSWORD } from './test-seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are checked against the OpenAPI document, then read freely
 export type ApiAnswer = { status: number; body: any; headers: Headers; text: string };
@@ -97,3 +98,30 @@ export function signedInClients(app: () => AppLike, password: string): (email: s
     return client;
   };
 }
+
+/**
+ * `as(email)`: one client per email, signed in (with `password`) on first use and kept for the file.
+ * `app` is read when first needed, so it may be a test app started in `before`.
+ *
+ * @example const as = clientsByEmail(() => ctx.server.app); const res = await (await as('admin@example.com')).request('GET', '/api/v1/farms');
+ */
+export function clientsByEmail(
+  app: () => AppLike,
+  password: string = TEST_PASSWORD,
+): (email: string) => Promise<ApiClient> {
+  const clients = new Map<string, ApiClient>();
+  return async (email) => {
+    let client = clients.get(email);
+    if (!client) {
+      client = apiClient(app());
+      const res = await client.signIn(email, password);
+      if (res.status !== 200) throw new Error(`signing in as ${email} answered ${res.status}: ${res.text}`);
+      clients.set(email, client);
+    }
+    return client;
+  };
+}
+
+/** The JSON pointers a 4xx body's `problems` name, in order. */
+export const problemPointers = (res: { body: { problems?: { pointer: string }[] } }): string[] =>
+  (res.body.problems ?? []).map((p) => p.pointer);

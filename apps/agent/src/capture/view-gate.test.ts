@@ -32,7 +32,7 @@ describe('view gate (hint enabled)', () => {
       if (result.status !== 'refused') return;
       assert.equal(result.reason, 'not_a_ribeye_view');
       assert.ok(result.ribeyeView !== undefined && result.ribeyeView < 0.5, `${result.ribeyeView}`);
-      // The threshold printed is the view card's (ribeye-view 3.1.0: 0.5583, placed by the real references).
+      // The threshold printed is the view card's (ribeye-view 3.3.0: 0.5, see the models README).
       assert.match(result.message, /^not a ribeye view \(ribeye_view 0\.\d\d < 0\.\d\d.*\): .*probe/);
       assert.deepEqual(rig.outbox.summary().pendingCaptures, 0);
     } finally {

@@ -4,9 +4,9 @@ import { parseCalibrationArgs } from '../grading/calibration-command.ts';
 import { applicableCalibration, loadScanContext } from '../grading/scan-context.ts';
 import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { clientsByEmail } from '../test-api-client.ts';
 import { distinctWebhook, useTestApp } from '../test-helpers.ts';
-import { seedDevice, seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+import { seedDevice, seedFarm, seedUser } from '../test-seed.ts';
 
 // Per-device pixel spacing set by an admin through the API (the same rules and rows as
 // `cti-server calibration`), read by whoever may see the device, on a real database.
@@ -30,16 +30,7 @@ const ctx = useTestApp(
     },
   },
 );
-const clients = new Map<string, ApiClient>();
-async function as(email: string) {
-  let c = clients.get(email);
-  if (!c) {
-    c = apiClient(ctx.server.app);
-    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, c);
-  }
-  return c;
-}
+const as = clientsByEmail(() => ctx.server.app);
 const path = (device: string) => `/api/v1/devices/${device}/calibrations`;
 const rows = async (device: string) =>
   Number(

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedDevice, seedFarm, seedScan, seedUser, squareAround, TEST_PASSWORD } from '../test-seed.ts';
+import { seedDevice, seedFarm, seedScan, seedUser, squareAround } from '../test-seed.ts';
 
 // Farms with GeoJSON geofences (PostGIS-validated), animals (tags, EIDs, moves between farms),
 // contemporary groups and farm membership, through the API on a real database.
@@ -28,18 +28,8 @@ const ctx = useTestApp(
     },
   },
 );
-const clients = new Map<string, ApiClient>();
-async function as(email: string) {
-  let c = clients.get(email);
-  if (!c) {
-    c = apiClient(ctx.server.app);
-    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, c);
-  }
-  return c;
-}
-const pointers = (res: { body: { problems?: { pointer: string }[] } }) =>
-  (res.body.problems ?? []).map((p) => p.pointer);
+const as = clientsByEmail(() => ctx.server.app);
+const pointers = problemPointers;
 
 describe('farms and geofences', () => {
   test('a valid polygon is stored in SRID 4326 with its centroid; GeoJSON comes back', async () => {

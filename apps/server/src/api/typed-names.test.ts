@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { type ApiClient, clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+import { seedFarm, seedUser } from '../test-seed.ts';
 import { pageClient, strip } from '../web/pages/test-page-client.ts';
 
 // Typed names (farms, tags, breeds, groups, labels, people, titles) through the API and the pages on a
@@ -22,18 +22,8 @@ const ctx = useTestApp(
     },
   },
 );
-const clients = new Map<string, ApiClient>();
-async function as(email: string) {
-  let c = clients.get(email);
-  if (!c) {
-    c = apiClient(ctx.server.app);
-    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, c);
-  }
-  return c;
-}
-const pointers = (res: { body: { problems?: { pointer: string }[] } }) =>
-  (res.body.problems ?? []).map((p) => p.pointer);
+const as = clientsByEmail(() => ctx.server.app);
+const pointers = problemPointers;
 
 /** Text that must never be a typed name, with why. */
 const BAD: [string, string][] = [

@@ -157,7 +157,14 @@ describe("calibration set/clear --regrade (the API's regrade, in the same transa
       '--valid-from',
       '2024-01-01',
     );
-    assert.match(plain!, /regrade earlier scans with cti-server regrade --device dev-cli-rg/);
+    // The command it points at regrades what the row applies to (captured since its valid-from), not the
+    // device's whole history; a row from now on applies to no existing scan.
+    assert.match(
+      plain!,
+      /regrade the scans it applies to with cti-server regrade --device dev-cli-rg --since 2024-01-01T00:00:00\.000Z \(or add --regrade\)$/,
+    );
+    const [fromNow] = await run('set', '--device', 'dev-cli-rg', '--pixel-spacing-mm', '0.41');
+    assert.match(fromNow!, /it applies to scans captured from now on: no existing scan is affected$/);
   });
 
   test(`more than ${MAX_CALIBRATION_REGRADE_JOBS} jobs: refused naming the count and the command, nothing written`, async () => {

@@ -128,7 +128,9 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
   const what = request.action === 'set' ? `${request.pixelSpacingMm} mm/px` : 'no calibration';
   const regraded = row.regrade
     ? `queued ${row.regrade.enqueued} regrade job(s) for ${row.regrade.matched} scan(s) it applies to, ${row.regrade.alreadyPending} already had a job waiting or running${row.regrade.keptCorrected > 0 ? `, ${row.regrade.keptCorrected} corrected by hand left as they are (their figures keep the spacing of their correction: correct them again, or cti-server regrade --scan <id> --include-corrected)` : ''}`
-    : `regrade earlier scans with cti-server regrade --device ${request.deviceCode} (or add --regrade)`;
+    : request.validFrom === null
+      ? 'it applies to scans captured from now on: no existing scan is affected'
+      : `regrade the scans it applies to with cti-server regrade --device ${request.deviceCode} --since ${row.valid_from.toISOString()} (or add --regrade)`;
   return [
     `${request.deviceCode}: ${what}${request.imageSize ? ` for ${request.imageSize.join('x')} images` : ''} from ${row.valid_from.toISOString()} (#${row.id}); ${regraded}`,
   ];

@@ -68,6 +68,8 @@ export type GradedImage = {
 export type Grader = {
   modelName: string;
   modelVersion: string;
+  /** The view verdict's 'ribeye-view@version' (its card must sit beside the hint's). */
+  viewModel: string;
   /** sha256 of the segmentation model file, from its card (grading_results.inference_sha256). */
   inferenceSha256: string;
   grade(input: GradeImageInput): Promise<GradedImage>;
@@ -115,13 +117,16 @@ export async function createGrader({
 }: GraderOptions = {}): Promise<Grader> {
   const opts = { intraOpThreads, ...(modelsDir ? { modelsDir } : {}) };
   const seg: SegmentationModel = await loadSegmentationModel(opts);
-  const hint: HintModel = await loadHintModel(opts).catch(async (err: unknown) => {
+  // The view card is required: without it grading would fall back to rule v1 alone and grade wrong
+  // views (rump, mid-sweep, cut-off) M instead of R not_a_ribeye_view — silently (review r3 F2).
+  const hint: HintModel = await loadHintModel({ ...opts, requireView: true }).catch(async (err: unknown) => {
     await seg.close();
     throw err;
   });
   return {
     modelName: seg.card.name,
     modelVersion: seg.card.version,
+    viewModel: `${hint.viewCard!.name}@${hint.viewCard!.version}`,
     inferenceSha256: seg.sha256,
     close: async () => {
       await Promise.all([seg.close(), hint.close()]);

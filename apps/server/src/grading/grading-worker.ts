@@ -344,6 +344,7 @@ export function createGradingWorker({
           workerId: config.workerId,
           concurrency: config.concurrency,
           model: `${grader.modelName}@${grader.modelVersion}`,
+          view: grader.viewModel,
         },
         'worker started',
       );

@@ -111,12 +111,14 @@ export function verdictOnGradeScale(ribeyeView: number, threshold: number): numb
 
 /**
  * The models' view verdict (issue 13: `@cti/models` hint + `ribeye-view` card, the same verdict the
- * agent's quality gate uses at the chute) together with rule v1. A frame the verdict rejects grades R
- * `not_a_ribeye_view`: its view score is the verdict's probability on the grading scale (below 0.5),
- * with the verdict's reasons (`longitudinal_view`, `ribeye_cut_off`, …) first. A frame it accepts is
- * scored by rule v1 as before (so an accepted frame keeps rule v1's confidence, and rule v1 can still
- * reject it: on the real backfat scan cut at the bottom the verdict says 0.64, rule v1 0.4). Without a
- * verdict (no view card beside the hint) this is rule v1 alone.
+ * agent's quality gate uses at the chute) together with rule v1: the view score is the lower of rule
+ * v1's score and the verdict's probability on the grading scale. A frame the verdict rejects grades R
+ * `not_a_ribeye_view` (its score is below 0.5), with the verdict's reasons (`longitudinal_view`,
+ * `ribeye_cut_off`, …) first. A frame it accepts only just — up to half-way from its threshold to 1 —
+ * scores 0.5–0.75 and grades M `view_uncertain` (before, an accepted frame took rule v1's score alone,
+ * so a verdict 0.001 above the threshold graded A "without doubt" while 0.001 below graded R); rule v1
+ * can still reject a frame the verdict accepts (on the real backfat scan cut at the bottom the verdict
+ * said 0.64, rule v1 0.4). Without a verdict (no view card beside the hint) this is rule v1 alone.
  */
 export const modelViewCheck: ViewCheck = (input) => {
   const rule = ruleViewCheck(input);
@@ -127,9 +129,11 @@ export const modelViewCheck: ViewCheck = (input) => {
     model_verdict: { value: verdict.ribeyeView, score: verdict.accepted ? 1 : 0 },
   };
   const name = `${rule.rule}+${verdict.model}`;
-  if (verdict.accepted) return { ...rule, checks, rule: name };
+  const onGradeScale = verdictOnGradeScale(verdict.ribeyeView, verdict.threshold);
+  if (verdict.accepted)
+    return { ...rule, ribeyeView: round(Math.min(rule.ribeyeView, onGradeScale)), checks, rule: name };
   return {
-    ribeyeView: round(Math.min(rule.ribeyeView, verdictOnGradeScale(verdict.ribeyeView, verdict.threshold))),
+    ribeyeView: round(Math.min(rule.ribeyeView, onGradeScale)),
     reasons: [...verdict.reasons, ...rule.reasons],
     checks,
     rule: name,

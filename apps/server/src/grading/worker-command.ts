@@ -102,7 +102,12 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     settings: 'CTI_WORKER_HOST, CTI_WORKER_PORT',
   });
   log.info(
-    { host: config.host, port: http.port, model: `${grader.modelName}@${grader.modelVersion}` },
+    {
+      host: config.host,
+      port: http.port,
+      model: `${grader.modelName}@${grader.modelVersion}`,
+      view: grader.viewModel,
+    },
     'listening',
   );
   let stopped = false;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_MODELS_DIR as BUNDLED_MODELS } from '@cti/models';
 import { ConfigError } from '../config-parsers.ts';
 import { SOURCE_NODE_ARGS } from '../test-helpers.ts';
 import { loadWorkerConfig } from './worker-config.ts';
@@ -107,4 +111,16 @@ test('cti-server worker exits 78 naming the setting, and names CTI_MODELS_DIR wh
     noModels.stderr,
     /CTI_MODELS_DIR has no usable ribeye models: cannot read model card \/nonexistent\/models/,
   );
+  // A models directory without the view card would grade wrong views M, not R: refused too.
+  const noView = mkdtempSync(join(tmpdir(), 'cti-models-noview-'));
+  try {
+    for (const f of readdirSync(BUNDLED_MODELS)) {
+      if (!f.startsWith('ribeye-view.')) copyFileSync(join(BUNDLED_MODELS, f), join(noView, f));
+    }
+    const withoutView = run({ ...minimal, CTI_MODELS_DIR: noView });
+    assert.equal(withoutView.status, 78, withoutView.stderr);
+    assert.match(withoutView.stderr, /CTI_MODELS_DIR has no usable ribeye models: .*ribeye-view\.card\.json/);
+  } finally {
+    rmSync(noView, { recursive: true, force: true });
+  }
 });

@@ -134,6 +134,7 @@ test('the model refusing its input fails the job at once as model_refused, with 
   const grader = {
     modelName: 'ribeye-seg',
     modelVersion: '0.0.0-refusing',
+    viewModel: 'ribeye-view@0.0.0',
     inferenceSha256: '0'.repeat(64),
     async grade(): Promise<never> {
       calls++;

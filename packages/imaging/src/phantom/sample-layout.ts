@@ -40,9 +40,7 @@ export function sampleLayout(rng: Rng, preset: PhantomPreset, o: LayoutRequest):
     height = o.height;
   } else if (layout === 'crop') {
     width = rng.int(220, 640);
-    height = Math.round(
-      width / rng.range(preset === 'heldout' ? 1.0 : 1.2, preset === 'heldout' ? 1.3 : 1.7),
-    );
+    height = Math.round(width / rng.range(1.0, preset === 'heldout' ? 1.3 : 1.7));
   } else {
     const [w, h] = rng.pick(preset === 'heldout' ? HELDOUT_SCREENS : TRAINING_SCREENS);
     const s = rng.range(0.45, 1);
@@ -63,7 +61,7 @@ export function sampleLayout(rng: Rng, preset: PhantomPreset, o: LayoutRequest):
   ) {
     throw new RangeError(`phantom size must be integers between 32×32 and 8 MP, got ${width}×${height}`);
   }
-  const scanArea = sampleScanArea(rng, preset, layout, width, height);
+  const scanArea = sampleScanArea(rng, layout, width, height);
   // Drawn from a fork: the draws above (and every anatomy draw) stay what they were before these
   // layouts existed, so old seeds keep their anatomy.
   const extras = sampleExtras(rng.fork('screen-extras'), layout, width, height);
@@ -110,17 +108,17 @@ function makeRoom(area: Bbox, e: ScreenExtras, w: number, h: number): Bbox {
   return x1 - x0 >= 0.4 * w && y1 - area[1] >= 0.6 * h ? [x0, area[1], x1, y1] : area;
 }
 
-function sampleScanArea(rng: Rng, preset: PhantomPreset, layout: ScreenLayout, w: number, h: number): Bbox {
+function sampleScanArea(rng: Rng, layout: ScreenLayout, w: number, h: number): Bbox {
   if (layout === 'crop') {
     const top = rng.chance(0.3) ? Math.round(rng.range(0, 0.04) * h) : 0;
     const side = rng.chance(0.3) ? Math.round(rng.range(0, 0.03) * w) : 0;
     return [side, top, w - (rng.chance(0.5) ? side : 0), h];
   }
-  const shift = preset === 'heldout' ? 0.05 : 0;
-  const header = Math.round(rng.range(0.04, 0.08 + shift) * h);
-  const left = Math.round(rng.range(0.08, 0.2 + shift) * w);
+  // The held-out preset's wider furniture (taller header, wider left panel) is in training's range too.
+  const header = Math.round(rng.range(0.04, 0.13) * h);
+  const left = Math.round(rng.range(0.08, 0.25) * w);
   const right = Math.round(rng.range(0.08, 0.18) * w);
-  const bottom = Math.round(rng.range(0, 0.03 + shift) * h);
+  const bottom = Math.round(rng.range(0, 0.08) * h);
   return [left, header, Math.max(left + 16, w - right), Math.max(header + 16, h - bottom)];
 }
 

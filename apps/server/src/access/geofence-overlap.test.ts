@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { clientsByEmail } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedFarm, seedUser, squareAround, TEST_PASSWORD } from '../test-seed.ts';
+import { seedFarm, seedUser, squareAround } from '../test-seed.ts';
 import { pageClient, textById } from '../web/pages/test-page-client.ts';
 
 // Review r1 F12: a technician drew their farm's geofence inside another farm and so took that farm's
@@ -26,16 +26,7 @@ const ctx = useTestApp(
   },
 );
 
-const clients = new Map<string, ApiClient>();
-async function as(email: string) {
-  let c = clients.get(email);
-  if (!c) {
-    c = apiClient(ctx.server.app);
-    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, c);
-  }
-  return c;
-}
+const as = clientsByEmail(() => ctx.server.app);
 
 const fenceOf = async (id: string) =>
   (await ctx.db.sql`SELECT ST_AsText(geofence) AS t FROM farms WHERE id = ${id}`)[0]!.t as string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ApiClient, apiClient } from '../test-api-client.ts';
+import { clientsByEmail } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
+import { seedFarm, seedUser } from '../test-seed.ts';
 import { pageClient, textById } from '../web/pages/test-page-client.ts';
 
 // Review r1 F10: a farm owner who also holds the technician role linked themselves as technician and
@@ -29,16 +29,7 @@ const ctx = useTestApp(
   },
 );
 
-const clients = new Map<string, ApiClient>();
-async function as(email: string) {
-  let c = clients.get(email);
-  if (!c) {
-    c = apiClient(ctx.server.app);
-    assert.equal((await c.signIn(email, TEST_PASSWORD)).status, 200);
-    clients.set(email, c);
-  }
-  return c;
-}
+const as = clientsByEmail(() => ctx.server.app);
 const linksOnB = async (userId: string) =>
   (
     await ctx.db.sql`SELECT role FROM user_farms WHERE farm_id = ${f.B} AND user_id = ${userId} ORDER BY role`

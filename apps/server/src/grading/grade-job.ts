@@ -1,4 +1,4 @@
-import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
+import { type MetaJson, validateMeta } from '@cti/contracts';
 import {
   declaredImageSize,
   decodeRaster,
@@ -10,6 +10,7 @@ import {
 } from '@cti/imaging';
 import { ImageInputError, type Mask } from '@cti/models';
 import type { Sql } from 'postgres';
+import { jobOutputKeys } from './failed-job-outputs.ts';
 import { type GradedImage, type GradeImageInput, type Grader, GraderInputError } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
@@ -203,8 +204,8 @@ async function decodeCaptureMask(
  * Grades one claimed job end to end: a result this job already wrote is found and the job finished;
  * otherwise image (and meta.json) are read from S3 and checked against their sha256, decoded,
  * graded, the overlay and mask written to processed/{capture_id}/job-{id}-overlay.png / -mask.png
- * (deterministic keys: a retry rewrites the same objects), and everything recorded in one
- * transaction. Throws GradingError (classified) or LeaseLostError.
+ * (jobOutputKeys, deterministic: a retry rewrites the same objects; a job failed for good has them
+ * deleted, deleteFailedJobOutputs), and everything recorded in one transaction. Throws GradingError (classified) or LeaseLostError.
  */
 export async function gradeJob(
   deps: GradeJobDeps,
@@ -261,13 +262,13 @@ export async function gradeJob(
   );
   cpuLap('grade');
   signal.throwIfAborted();
-  const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);
+  const keys = jobOutputKeys(ctx.captureId, job.id);
   const [overlay, mask] = await Promise.all([
     putObject(
       deps.s3,
       {
         bucket: ctx.image.bucket,
-        key: key('overlay.png'),
+        key: keys.overlay,
         body: graded.overlayPng,
         contentType: 'image/png',
       },
@@ -275,7 +276,7 @@ export async function gradeJob(
     ),
     putObject(
       deps.s3,
-      { bucket: ctx.image.bucket, key: key('mask.png'), body: graded.maskPng, contentType: 'image/png' },
+      { bucket: ctx.image.bucket, key: keys.mask, body: graded.maskPng, contentType: 'image/png' },
       { signal },
     ),
   ]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MAX_IMAGE_PIXELS } from '@cti/imaging';
 import type { LeanS3Client } from '../storage/lean-s3-client.ts';
 import { GradingError, isS3Unavailable } from './grading-errors.ts';
@@ -221,4 +221,18 @@ export async function putObject(
     throw asS3Error(err, `PUT s3://${bucket}/${key}`);
   }
   return { bucket, key, sha256: hex, sizeBytes: body.length };
+}
+
+/** Deletes an object (a key that is not there is no error); S3 errors classified as for a GET. */
+export async function deleteObject(
+  s3: ObjectClient,
+  { bucket, key }: { bucket: string; key: string },
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<void> {
+  try {
+    if (isLean(s3)) await s3.deleteObject(bucket, key, { signal });
+    else await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  } catch (err) {
+    throw asS3Error(err, `DELETE s3://${bucket}/${key}`);
+  }
 }

@@ -249,6 +249,17 @@ describe('cti-agent config errors', () => {
       const env = await runCli(['--config', file, 'status'], { ...process.env, CTI_S3_BUCKET: 'Bad_Bucket' });
       assert.equal(env.code, 2, env.stderr);
       assert.match(env.stderr, /CTI_S3_BUCKET: must be an S3 bucket name \(overrides \/upload\/bucket\)/);
+      // LOG_LEVEL (the unit's Environment=, or agent.env): named, exit 2 — before, `run` died in pino
+      // with a stack trace and exit 1, which systemd restarted every 2 s for ever (review r3 F9).
+      for (const command of ['run', 'status']) {
+        const level = await runCli(['--config', file, command], { ...process.env, LOG_LEVEL: 'verbose' });
+        assert.equal(level.code, 2, `${command}: ${level.stderr}`);
+        assert.equal(
+          level.stderr,
+          `cti-agent: invalid agent config ${file} with its environment:\n  LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n`,
+          command,
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

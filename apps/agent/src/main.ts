@@ -87,7 +87,7 @@ async function openUploader(
 
 /** `cti-agent run`: build every part from the config, start, serve 127.0.0.1, notify systemd. */
 export async function runAgent(config: AgentConfig): Promise<void> {
-  const log = createLogger({ name: 'cti-agent' });
+  const log = createLogger({ name: 'cti-agent', level: config.logLevel });
   const metrics = createMetricsRegistry({ prefix: 'cti_agent_' });
   const notifier = createSystemdNotifier();
   makeDirectorySync(config.paths.spoolDir);

@@ -105,6 +105,30 @@ test('bad configuration exits 1 naming the setting; bad usage exits 2 with the u
   assert.equal(existsSync(join(dir, 'short-secret.json')), false, 'nothing written');
 });
 
+test('a LOG_LEVEL pino does not know is a configuration error naming it, for every command (review r3 F9)', async () => {
+  // Before: pino's "default level:verbose must be included in custom levels" with a stack, exit 1.
+  for (const args of [
+    ['watch', '--bucket', 'cti-cli', '--state', join(dir, 'log-level.json')],
+    ['once', 'cti-cli', 'raw/x/meta.json'],
+    ['status', '--bucket', 'cti-cli', '--state', join(dir, 'log-level.json')],
+  ]) {
+    const res = await run(args, env({ LOG_LEVEL: 'verbose' }));
+    assert.equal(res.code, 1, `${args[0]}: ${res.stderr}`);
+    assert.equal(
+      res.stderr,
+      'cti-relay: invalid relay configuration:\n  LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n',
+      args[0],
+    );
+  }
+  assert.equal(existsSync(join(dir, 'log-level.json')), false, 'nothing written');
+  // Unset or blank: the default (info), as on the server.
+  const blank = await run(
+    ['status', '--bucket', 'cti-cli', '--state', join(dir, 'log-level.json')],
+    env({ LOG_LEVEL: ' ' }),
+  );
+  assert.equal(blank.code, 0, blank.stderr);
+});
+
 test('status reads a cursor; a cursor of another bucket is refused', async () => {
   const stateFile = join(dir, 'missing.json');
   const fresh = await run(['status', '--bucket', 'cti-cli', '--state', stateFile], env());

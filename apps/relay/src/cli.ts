@@ -6,7 +6,7 @@ import { parseCliArgs } from '@cti/contracts/cli-args';
 import { createLogger, type Logger, onShutdown, startsWithCalendarDate } from '@cti/runtime';
 import { pino } from 'pino';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadRelayConfig, loadServeConfig, loadWatchConfig } from './config.ts';
+import { ConfigError, loadLogLevel, loadRelayConfig, loadServeConfig, loadWatchConfig } from './config.ts';
 import { loadState, StateFileError } from './local/watch-state.ts';
 import { createWatcher } from './local/watcher.ts';
 import { startNotifyServer } from './notify/notify-server.ts';
@@ -212,8 +212,10 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !flags.help ? 2 : 0;
   }
   // `watch`/`serve` log to stdout (journald/Docker); one-shot commands keep stdout for their JSON result.
+  // Checked before the logger is made: pino answers a bad level with a stack trace (exit 1 unexplained).
   const log = createLogger({
     name: 'cti-relay',
+    level: loadLogLevel(process.env),
     ...(command !== 'watch' && command !== 'serve' && { destination: pino.destination(2) }),
   });
   if (command === 'watch') return watch(flags, log);

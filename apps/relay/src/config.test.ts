@@ -17,6 +17,7 @@ test('a complete environment gives typed settings with defaults', () => {
     region: 'ca-central-1',
     budgetMs: 60_000,
     httpTimeoutMs: 10_000,
+    logLevel: 'info',
   });
   const local = loadRelayConfig({ ...base, AWS_REGION: undefined, S3_ENDPOINT: 'http://127.0.0.1:4568' });
   assert.equal(local.region, 'us-east-1', 'an S3-compatible endpoint accepts any signing region');
@@ -29,6 +30,7 @@ test('every bad setting is named at once', () => {
         CTI_WEBHOOK_URL: 'ftp://x',
         CTI_WEBHOOK_SECRETS: 'new-secret-0123456789,,old-secret-0123456789',
         CTI_RELAY_BUDGET_MS: '-1',
+        LOG_LEVEL: 'verbose',
       });
     } catch (e) {
       return e;
@@ -40,6 +42,7 @@ test('every bad setting is named at once', () => {
     'CTI_WEBHOOK_SECRETS: comma-separated secrets must not be empty (check for stray commas)',
     'AWS_REGION: is required when S3_ENDPOINT is not set',
     'CTI_RELAY_BUDGET_MS: must be an integer between 0 and 900000, got "-1"',
+    'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
   ]);
   assert.throws(
     () => loadRelayConfig({}),

@@ -1,4 +1,5 @@
 import { REGION_EXPECTED, REGION_PATTERN } from '@cti/contracts';
+import { type LogLevel, logLevelProblem } from '@cti/runtime';
 
 /** The relay's settings, read from the environment once at start-up (see README "Configuration"). */
 export interface RelayConfig {
@@ -15,6 +16,8 @@ export interface RelayConfig {
   budgetMs: number;
   /** Timeout of one HTTP attempt. */
   httpTimeoutMs: number;
+  /** LOG_LEVEL, checked against the server's list (pino answers a bad one with a stack trace). */
+  logLevel: LogLevel;
 }
 
 /** Settings only the local watcher (`cti-relay watch`) needs. */
@@ -76,7 +79,27 @@ function collector(env: Env) {
     problems.push(`${name}: must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
     return fallback;
   };
-  return { problems, get, url, int };
+  const logLevel = (): LogLevel => {
+    const value = get('LOG_LEVEL') ?? 'info';
+    const problem = logLevelProblem(value);
+    if (problem === null) return value as LogLevel;
+    problems.push(`LOG_LEVEL: ${problem}, got ${JSON.stringify(value)}`);
+    return 'info';
+  };
+  return { problems, get, url, int, logLevel };
+}
+
+/**
+ * LOG_LEVEL alone (default `info`), for the logger every command makes before its own settings are
+ * read (`status` reads no other). Throws ConfigError naming it.
+ *
+ * @example const log = createLogger({ name: 'cti-relay', level: loadLogLevel(process.env) });
+ */
+export function loadLogLevel(env: Env): LogLevel {
+  const { problems, logLevel } = collector(env);
+  const level = logLevel();
+  if (problems.length > 0) throw new ConfigError(problems);
+  return level;
 }
 
 /** The server's rule for the same secrets (apps/server config-parsers.ts `secrets`). */
@@ -136,7 +159,7 @@ function regionFrom(env: Env, hasEndpoint: boolean, problems: string[]): string 
  * const config = loadRelayConfig(process.env);
  */
 export function loadRelayConfig(env: Env): RelayConfig {
-  const { problems, get, url, int } = collector(env);
+  const { problems, get, url, int, logLevel } = collector(env);
   const webhookUrl = url('CTI_WEBHOOK_URL', get('CTI_WEBHOOK_URL'));
   if (get('CTI_WEBHOOK_URL') === undefined) problems.push('CTI_WEBHOOK_URL: is required');
   const webhookSecrets = parseSecrets(get('CTI_WEBHOOK_SECRETS'), problems, 'CTI_WEBHOOK_SECRETS');
@@ -150,6 +173,7 @@ export function loadRelayConfig(env: Env): RelayConfig {
   const region = regionFrom(env, s3Endpoint !== undefined, problems);
   const budgetMs = int('CTI_RELAY_BUDGET_MS', 60_000, 0, 15 * 60_000);
   const httpTimeoutMs = int('CTI_RELAY_HTTP_TIMEOUT_MS', 10_000, 100, 120_000);
+  const level = logLevel();
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     webhookUrl: webhookUrl as string,
@@ -159,6 +183,7 @@ export function loadRelayConfig(env: Env): RelayConfig {
     region: region as string,
     budgetMs,
     httpTimeoutMs,
+    logLevel: level,
   };
 }
 

@@ -85,8 +85,8 @@ export function createHandler({ getRelay, log, budgetMs, marginMs = 5000 }: Hand
 let production: ReturnType<typeof createHandler> | undefined;
 
 function productionHandler(): ReturnType<typeof createHandler> {
-  const log = createLogger({ name: 'cti-relay' });
   const config = loadRelayConfig(process.env);
+  const log = createLogger({ name: 'cti-relay', level: config.logLevel });
   const relays = createRelayFactory({ config, log, source: 'lambda' });
   return createHandler({ getRelay: relays.get, log, budgetMs: config.budgetMs });
 }

@@ -1,3 +1,4 @@
+import { LOG_LEVELS } from '@cti/runtime';
 import type { ScryptParams } from './auth/password-hash.ts';
 import {
   buckets,
@@ -135,8 +136,6 @@ export type AppConfig = Pick<
 > &
   Partial<Pick<ServerConfig, 'metricsToken'>>;
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /** CTI_DB_REPLY_TIMEOUT_S: 30 s by default, 0 = off. */
 function replyTimeout(env: Env): number | undefined {
   const seconds = integer(env, 'CTI_DB_REPLY_TIMEOUT_S', { fallback: 30, min: 0, max: 3600 });
@@ -167,7 +166,7 @@ export function loadConfig(env: Env): ServerConfig {
     }),
     retryAfterSeconds: integer(env, 'CTI_RETRY_AFTER_S', { fallback: 5, min: 1, max: 3600 }),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 20_000, min: 100, max: 600_000 }),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logLevel: oneOf(env, 'LOG_LEVEL', [...LOG_LEVELS], 'info'),
     metricsToken: metricsToken(env),
     devices: loadDeviceHealthConfig(env),
     auth: loadAuthConfig(env),

@@ -1,6 +1,14 @@
 export { type BackoffOptions, backoffDelay, sleep } from './backoff.ts';
 export { startsWithCalendarDate } from './calendar-date.ts';
-export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.ts';
+export {
+  createLogger,
+  LOG_LEVELS,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  logLevelProblem,
+  silentLogger,
+} from './logger.ts';
 export { makeDirectory, makeDirectorySync } from './make-directory.ts';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';
 export {

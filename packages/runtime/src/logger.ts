@@ -2,6 +2,21 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
+/** The levels a `LOG_LEVEL` setting may name (pino's), as every CTI program validates it at start. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * What is wrong with a `LOG_LEVEL` value, in the words the server, worker, agent and relay all use —
+ * or null when it is one of LOG_LEVELS. pino itself answers a bad level with a stack trace.
+ *
+ * @example const problem = logLevelProblem(env.LOG_LEVEL ?? 'info'); // 'must be one of fatal, …'
+ */
+export function logLevelProblem(value: string): string | null {
+  return (LOG_LEVELS as readonly string[]).includes(value) ? null : `must be one of ${LOG_LEVELS.join(', ')}`;
+}
+
 export interface LoggerOptions {
   /** Service name, added to every line as `name`. */
   name: string;

@@ -156,6 +156,27 @@ test('CTI_OPERATOR_ID empty is unset; over 128 characters is refused at start, n
   );
 });
 
+test("LOG_LEVEL: one of the server's levels (blank is info); anything else is listed with the file's problems (review r3 F9)", () => {
+  assert.equal(resolveConfig(minimal, {}).logLevel, 'info');
+  assert.equal(resolveConfig(minimal, { LOG_LEVEL: 'debug' }).logLevel, 'debug');
+  assert.equal(resolveConfig(minimal, { LOG_LEVEL: ' ' }).logLevel, 'info');
+  assert.throws(
+    () => resolveConfig(minimal, { LOG_LEVEL: 'verbose' }, 'agent.json'),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        'invalid agent config agent.json with its environment:\n  LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+  );
+  assert.throws(
+    () => resolveConfig({ ...minimal, device_code: 'Bad Code' }, { LOG_LEVEL: 'INFO' }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /\/device_code: must be a device code[\s\S]*\n {2}LOG_LEVEL: must be one of .*, got "INFO"$/.test(
+        e.message,
+      ),
+  );
+});
+
 test('an operator id of only spaces is unset in CTI_OPERATOR_ID and refused in the file, naming the key', () => {
   const file = { ...minimal, operator_id: 'tech-file' };
   assert.equal(resolveConfig(file, { CTI_OPERATOR_ID: '   ' }).operatorId, 'tech-file');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema, compileValidator, formatProblem, type Problem } from '@cti/contracts';
+import { type LogLevel, logLevelProblem } from '@cti/runtime';
 import { compileEidPattern, DEFAULT_EID_PATTERN, EidPatternError } from '../eid/eid-pattern.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/cti/agent.json';
@@ -105,6 +106,8 @@ export type AgentConfig = {
   eidReader: EidReaderConfig;
   /** Derived paths inside dataDir. */
   paths: { outboxDb: string; spoolDir: string; runtimeFile: string };
+  /** `LOG_LEVEL` from the environment (the unit sets `info`; agent.env may override it); `run`'s logger. */
+  logLevel: LogLevel;
 };
 
 export class ConfigError extends Error {
@@ -155,6 +158,18 @@ function operatorFromEnv(value: string | undefined): string | undefined {
   return value;
 }
 
+/**
+ * LOG_LEVEL as the server checks it (empty or only spaces is unset: `info`); a problem line when pino
+ * would not take it — unchecked, pino threw a stack trace at start (exit 1, a systemd restart loop).
+ */
+function logLevelFromEnv(value: string | undefined): { level: LogLevel; problem: string | null } {
+  const level = value?.trim() || 'info';
+  const problem = logLevelProblem(level);
+  return problem
+    ? { level: 'info', problem: `LOG_LEVEL: ${problem}, got ${JSON.stringify(value)}` }
+    : { level: level as LogLevel, problem: null };
+}
+
 /** Environment variables that override a key under `upload` in the file (the `agent.env` skeleton). */
 const UPLOAD_OVERRIDES = { CTI_S3_BUCKET: 'bucket', AWS_REGION: 'region', S3_ENDPOINT: 'endpoint' } as const;
 
@@ -197,11 +212,21 @@ function describeProblem(problem: Problem, from: Map<string, string>, merged: un
 export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin = 'config'): AgentConfig {
   const { merged, from } = applyOverrides(data, env);
   const result = validateFile(merged);
-  if (!result.ok) {
-    const overridden = result.problems.some((p) => from.has(p.pointer));
+  const logLevel = logLevelFromEnv(env.LOG_LEVEL);
+  if (!result.ok || logLevel.problem) {
+    const problems = result.ok ? [] : result.problems;
+    const overridden = problems.some((p) => from.has(p.pointer));
+    const envNote = overridden
+      ? ' with its environment overrides'
+      : logLevel.problem
+        ? ' with its environment'
+        : '';
     throw new ConfigError(
-      `invalid agent config ${origin}${overridden ? ' with its environment overrides' : ''}:\n  ` +
-        result.problems.map((p) => describeProblem(p, from, merged)).join('\n  '),
+      `invalid agent config ${origin}${envNote}:\n  ` +
+        [
+          ...problems.map((p) => describeProblem(p, from, merged)),
+          ...(logLevel.problem ? [logLevel.problem] : []),
+        ].join('\n  '),
     );
   }
   const f = result.value;
@@ -267,6 +292,7 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
       spoolDir: join(dataDir, 'spool'),
       runtimeFile: join(dataDir, 'agent-http.json'),
     },
+    logLevel: logLevel.level,
   };
 }
 

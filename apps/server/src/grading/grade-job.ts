@@ -1,4 +1,4 @@
-import { type MetaJson, processedObjectKey, validateMeta } from '@cti/contracts';
+import { type MetaJson, validateMeta } from '@cti/contracts';
 import {
   declaredImageSize,
   decodeRaster,
@@ -10,6 +10,7 @@ import {
 } from '@cti/imaging';
 import { ImageInputError, type Mask } from '@cti/models';
 import type { Sql } from 'postgres';
+import { jobOutputKeys } from './failed-job-outputs.ts';
 import { type GradedImage, type GradeImageInput, type Grader, GraderInputError } from './grade-image.ts';
 import { GradingError } from './grading-errors.ts';
 import type { ClaimedJob } from './job-queue.ts';
@@ -17,6 +18,7 @@ import {
   IMAGE_BYTE_LIMIT,
   type ObjectClient,
   putObject,
+  readOptionalObject,
   readVerifiedObject,
   type StoredObject,
 } from './object-store.ts';
@@ -56,7 +58,8 @@ export type MetaRead = {
  * meta.json: the store's object when ingest recorded its sha256 (checked against it); else the copy of
  * the webhook's meta_json ingest validated and kept (a spec §5.3 body has no meta_sha256) — never the
  * store's object unchecked, which anything allowed to write the capture's prefix could have replaced
- * after ingest. Neither: not read, and `problem` says why (the spacing reason names it).
+ * after ingest. Neither, or the object gone from the store since: not read, and `problem` says why (the
+ * spacing reason names it) — meta.json is optional input, so its absence never fails the job.
  */
 async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSignal): Promise<MetaRead> {
   if (!ctx.meta) {
@@ -75,7 +78,15 @@ async function readMeta(deps: GradeJobDeps, ctx: ScanContext, signal: AbortSigna
       problem: 'meta.json not read: ingest recorded no sha256 for it and kept no validated copy',
     };
   }
-  const bytes = await readVerifiedObject(deps.s3, ctx.meta, { signal, maxBytes: 1 << 20 });
+  const bytes = await readOptionalObject(deps.s3, ctx.meta, { signal, maxBytes: 1 << 20 });
+  // Gone since ingest (a clean-up or lifecycle rule): graded without it, as a capture without spacing.
+  if (bytes === null) {
+    return {
+      meta: null,
+      source: null,
+      problem: `meta.json missing from the store (s3://${ctx.meta.bucket}/${ctx.meta.key} does not exist)`,
+    };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -193,8 +204,8 @@ async function decodeCaptureMask(
  * Grades one claimed job end to end: a result this job already wrote is found and the job finished;
  * otherwise image (and meta.json) are read from S3 and checked against their sha256, decoded,
  * graded, the overlay and mask written to processed/{capture_id}/job-{id}-overlay.png / -mask.png
- * (deterministic keys: a retry rewrites the same objects), and everything recorded in one
- * transaction. Throws GradingError (classified) or LeaseLostError.
+ * (jobOutputKeys, deterministic: a retry rewrites the same objects; a job failed for good has them
+ * deleted, deleteFailedJobOutputs), and everything recorded in one transaction. Throws GradingError (classified) or LeaseLostError.
  */
 export async function gradeJob(
   deps: GradeJobDeps,
@@ -233,12 +244,16 @@ export async function gradeJob(
   const [bytes, meta, maskBytes] = await Promise.all([
     readVerifiedObject(deps.s3, ctx.image, { signal, ...IMAGE_BYTE_LIMIT }),
     readMeta(deps, ctx, signal),
-    ctx.mask ? readVerifiedObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
+    ctx.mask ? readOptionalObject(deps.s3, ctx.mask, { signal, maxBytes: 16 << 20 }) : null,
   ]);
   cpuLap('s3_get');
   const raster = await decodeImage(bytes, where);
   const calibration = applicableCalibration(ctx.calibrations, raster.width, raster.height);
-  const captureMask = maskBytes && ctx.mask ? await decodeCaptureMask(maskBytes, raster, ctx.mask) : null;
+  const captureMask = !ctx.mask
+    ? null
+    : maskBytes
+      ? await decodeCaptureMask(maskBytes, raster, ctx.mask)
+      : `s3://${ctx.mask.bucket}/${ctx.mask.key} is missing from the store`;
   cpuLap('decode');
   const graded = await runGrader(
     deps.grader,
@@ -247,13 +262,13 @@ export async function gradeJob(
   );
   cpuLap('grade');
   signal.throwIfAborted();
-  const key = (file: string) => processedObjectKey(ctx.captureId, `job-${job.id}-${file}`);
+  const keys = jobOutputKeys(ctx.captureId, job.id);
   const [overlay, mask] = await Promise.all([
     putObject(
       deps.s3,
       {
         bucket: ctx.image.bucket,
-        key: key('overlay.png'),
+        key: keys.overlay,
         body: graded.overlayPng,
         contentType: 'image/png',
       },
@@ -261,7 +276,7 @@ export async function gradeJob(
     ),
     putObject(
       deps.s3,
-      { bucket: ctx.image.bucket, key: key('mask.png'), body: graded.maskPng, contentType: 'image/png' },
+      { bucket: ctx.image.bucket, key: keys.mask, body: graded.maskPng, contentType: 'image/png' },
       { signal },
     ),
   ]);

@@ -1,5 +1,6 @@
 import { backoffDelay, type Logger } from '@cti/runtime';
 import type { Sql } from 'postgres';
+import { deleteFailedJobOutputs } from './failed-job-outputs.ts';
 import type { Grader } from './grade-image.ts';
 import { gradeJob } from './grade-job.ts';
 import { GRADING_JOBS_CHANNEL } from './grading-channel.ts';
@@ -129,6 +130,7 @@ export function createGradingWorker({
     if (await writeGradingFailure(sql, { job, code, message, workerId: config.workerId })) {
       metrics.jobs.inc({ outcome: 'failed' });
       log.warn({ jobId: job.id, scanId: job.scanId, code, err: message }, 'grading failed for good');
+      await deleteFailedJobOutputs({ sql, s3, log }, job.id);
     }
   }
 
@@ -323,6 +325,7 @@ export function createGradingWorker({
         if (await writeGradingFailure(sql, { job, code: 'lease_expired', message, workerId: null })) {
           metrics.leaseExpiries.inc();
           metrics.jobs.inc({ outcome: 'failed' });
+          await deleteFailedJobOutputs({ sql, s3, log }, job.id);
         }
       }
     } catch (err) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MAX_IMAGE_PIXELS } from '@cti/imaging';
 import type { LeanS3Client } from '../storage/lean-s3-client.ts';
 import { GradingError, isS3Unavailable } from './grading-errors.ts';
@@ -51,7 +51,8 @@ export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(byte
 /**
  * Reads a whole object and checks its sha256 against the one recorded at ingest. A mismatch is a
  * permanent failure (sha256_mismatch): the bytes in the store are not the ones the device hashed,
- * and grading them would attach a grade to the wrong image. A missing object is image_missing.
+ * and grading them would attach a grade to the wrong image. A missing object is image_missing (for an
+ * optional input, readOptionalObject says null instead).
  *
  * @example const bytes = await readVerifiedObject(s3, { bucket, key, sha256 }, { signal });
  */
@@ -100,6 +101,26 @@ export async function readVerifiedObject(
     );
   }
   return body.bytes;
+}
+
+/**
+ * readVerifiedObject for an input grading can do without (meta.json, the capture's mask): null when
+ * the object is not in the store — it is no image, so never image_missing. Bytes that are there but
+ * differ from the recorded sha256 are still sha256_mismatch (tampering), as for the image.
+ *
+ * @example const bytes = await readOptionalObject(s3, ctx.meta, { signal, maxBytes: 1 << 20 });
+ */
+export async function readOptionalObject(
+  s3: ObjectClient,
+  object: StoredObject,
+  options: Parameters<typeof readVerifiedObject>[2] = {},
+): Promise<Uint8Array | null> {
+  try {
+    return await readVerifiedObject(s3, object, options);
+  } catch (err) {
+    if (err instanceof GradingError && err.code === 'image_missing') return null;
+    throw err;
+  }
 }
 
 /**
@@ -200,4 +221,18 @@ export async function putObject(
     throw asS3Error(err, `PUT s3://${bucket}/${key}`);
   }
   return { bucket, key, sha256: hex, sizeBytes: body.length };
+}
+
+/** Deletes an object (a key that is not there is no error); S3 errors classified as for a GET. */
+export async function deleteObject(
+  s3: ObjectClient,
+  { bucket, key }: { bucket: string; key: string },
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<void> {
+  try {
+    if (isLean(s3)) await s3.deleteObject(bucket, key, { signal });
+    else await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  } catch (err) {
+    throw asS3Error(err, `DELETE s3://${bucket}/${key}`);
+  }
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { LOG_LEVELS } from '@cti/runtime';
 import { buckets, ConfigError, databaseUrl, type Env, integer, oneOf, optional } from '../config-parsers.ts';
 import { metricsToken } from '../http/metrics-token.ts';
 import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
@@ -50,8 +51,6 @@ export type WorkerConfig = {
 
 /** Slots per worker process when CTI_WORKER_CONCURRENCY is not set (the bench measures this by default). */
 export const DEFAULT_WORKER_CONCURRENCY = 2;
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
  * CTI_DB_REPLY_TIMEOUT_S: by default half the lease, at most 30 s. It must stay shorter than the lease:
@@ -130,6 +129,6 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     dbConnectTimeoutSeconds: integer(env, 'CTI_DB_CONNECT_TIMEOUT_S', { fallback: 5, min: 1, max: 300 }),
     dbReplyTimeoutSeconds: replyTimeout(env, leaseSeconds),
     shutdownTimeoutMs: integer(env, 'CTI_SHUTDOWN_TIMEOUT_MS', { fallback: 30_000, min: 100, max: 600_000 }),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logLevel: oneOf(env, 'LOG_LEVEL', [...LOG_LEVELS], 'info'),
   };
 }

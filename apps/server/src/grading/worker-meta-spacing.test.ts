@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { generatePhantom } from '@cti/imaging';
+import { waitFor } from '@cti/testkit';
 import type { Row } from 'postgres';
-import { createGradingRig, type GradingRig, phantomPng } from './test-grading-rig.ts';
+import { createGradingRig, type GradingRig, phantomPng, pngDeclaring } from './test-grading-rig.ts';
 
 // What grading takes from meta.json and how it settles the pixel spacing, through the real webhook,
 // s3rver and a spawned `cti-server worker` (one per test, started once the scans are prepared).
@@ -82,6 +84,87 @@ describe('meta.json from a spec §5.3 webhook (no meta_sha256)', () => {
     assert.doesNotMatch(
       JSON.stringify(o!.features_used.lineage.pixel_spacing),
       /no acquisition\.pixel_spacing_mm in meta/,
+    );
+  });
+});
+
+/** A capture's object (meta.json, mask.png) as its asset row names it. */
+async function assetOf(captureId: string, file: string): Promise<{ Bucket: string; Key: string }> {
+  const [a] = await rig.db.sql<{ bucket: string; object_key: string }[]>`
+    SELECT bucket, object_key FROM assets WHERE object_key LIKE ${`%/${captureId}/${file}`}`;
+  assert.ok(a, `${file} of ${captureId} has an asset row`);
+  return { Bucket: a.bucket, Key: a.object_key };
+}
+
+describe('meta.json or the capture mask gone from the store after ingest (review r2 F10)', () => {
+  test('graded without them, the reason naming the missing object, never image_missing; a meta.json whose bytes changed stays sha256_mismatch', async () => {
+    const truth = generatePhantom({ seed: 44, kind: 'ribeye', layout: 'screen', width: 480, height: 360 })
+      .labels.pixelSpacingMm;
+    const image = await phantomPng(44);
+    // meta.json states a spacing 10 % off the ruler's: used, it would make the scan spacing_conflict.
+    const meta = { acquisition: { pixel_spacing_mm: truth * 1.1 } } as never;
+    const gone = await rig.ingest({ image, meta });
+    const noMask = await rig.ingest({ image, mask: pngDeclaring(480, 360), meta });
+    const tampered = await rig.ingest({ image, meta });
+    const goneMeta = await assetOf(gone.captureId, 'meta.json');
+    await rig.s3.client.send(new DeleteObjectCommand(goneMeta));
+    await rig.s3.client.send(new DeleteObjectCommand(await assetOf(noMask.captureId, 'mask.png')));
+    const changed = await assetOf(tampered.captureId, 'meta.json');
+    await rig.s3.client.send(
+      new PutObjectCommand({
+        ...changed,
+        Body: JSON.stringify({ acquisition: { pixel_spacing_mm: 0.5 } }),
+      }),
+    );
+
+    const worker = rig.spawnWorker({ CTI_WORKER_POLL_MS: '200', CTI_GRADING_MAX_ATTEMPTS: '2' });
+    const ids = [gone.scanId, noMask.scanId, tampered.scanId];
+    try {
+      await waitFor(
+        async () =>
+          (
+            await rig.db.sql`
+              SELECT 1 FROM grading_jobs WHERE scan_id IN ${rig.db.sql(ids)} AND status IN ('done', 'failed')`
+          ).length === 3,
+        { what: 'the three jobs done or failed', timeoutMs: 60_000 },
+      );
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exit;
+    }
+    const jobs = await rig.db.sql`
+      SELECT scan_id, status, attempts, last_error_code, last_error FROM grading_jobs
+      WHERE scan_id IN ${rig.db.sql(ids)}`;
+    const job = (id: string) => jobs.find((j) => j.scan_id === id)!;
+    // Before the fix: failed after every attempt with image_missing ("…/meta.json does not exist").
+    assert.deepEqual(
+      [job(gone.scanId).status, job(gone.scanId).attempts, job(gone.scanId).last_error_code],
+      ['done', 1, null],
+    );
+    assert.deepEqual([job(noMask.scanId).status, job(noMask.scanId).attempts], ['done', 1]);
+    const [g] = await rig.db.sql`
+      SELECT grade, grade_reasons, features_used FROM grading_results WHERE scan_id = ${gone.scanId}`;
+    const lineage = g!.features_used.lineage;
+    assert.equal(lineage.meta_source, null);
+    assert.equal(
+      lineage.meta_problem,
+      `meta.json missing from the store (s3://${goneMeta.Bucket}/${goneMeta.Key} does not exist)`,
+    );
+    // The spacing fell through to the on-screen ruler: no conflict with the meta.json it did not read.
+    assert.equal(g!.features_used.pixel_spacing_source, 'ruler');
+    assert.ok(!g!.grade_reasons.includes('spacing_conflict'), g!.grade_reasons.join());
+    assert.ok(g!.features_used.rea_cm2 > 0);
+    const [m] = await rig.db.sql`
+      SELECT confidence_breakdown FROM grading_results WHERE scan_id = ${noMask.scanId}`;
+    assert.equal(m!.confidence_breakdown.capture_mask_iou, null);
+    assert.match(m!.confidence_breakdown.capture_mask_problem, /mask\.png is missing from the store$/);
+
+    const t = job(tampered.scanId);
+    assert.deepEqual([t.status, t.attempts, t.last_error_code], ['failed', 1, 'sha256_mismatch']);
+    assert.match(t.last_error, /meta\.json has sha256 [0-9a-f]{64}, but ingest recorded/);
+    assert.equal(
+      (await rig.db.sql`SELECT 1 FROM grading_results WHERE scan_id = ${tampered.scanId}`).length,
+      0,
     );
   });
 });

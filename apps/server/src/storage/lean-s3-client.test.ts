@@ -34,7 +34,7 @@ const body = (bytes: number, seed: number) =>
   Buffer.from(Array.from({ length: bytes }, (_, i) => (i * seed) & 255));
 
 withS3Peers(ALL_S3_PEERS, (peer) => {
-  test('PUT then GET: bytes, content type and sha256 metadata as the SDK sees them, awkward keys too', async (t) => {
+  test('PUT, GET and DELETE: bytes, content type and sha256 metadata as the SDK sees them, awkward keys too', async (t) => {
     const s3 = leanFor(peerSettings(peer()), peer().credentials);
     t.after(() => s3.destroy());
     const bucket = await peer().createBucket();
@@ -58,6 +58,14 @@ withS3Peers(ALL_S3_PEERS, (peer) => {
       assert.equal(sha256(await viaSdk.Body!.transformToByteArray()), hex, key);
       const got = await readVerifiedObject(s3, { bucket, key, sha256: hex });
       assert.equal(sha256(got), hex, key);
+      // DELETE (a failed job's outputs): gone for the SDK; a key that is not there is no error.
+      await s3.deleteObject(bucket, key);
+      await assert.rejects(
+        peer().client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+        (err: Error) => err.name === 'NotFound',
+        key,
+      );
+      await s3.deleteObject(bucket, key);
     }
   });
 

@@ -19,6 +19,7 @@ import type { Mask, ViewVerdict } from '@cti/models';
 import { createGrader, type Grader } from './grade-image.ts';
 import {
   modelViewCheck,
+  VIEW_MARGIN,
   type ViewCheckInput,
   type ViewCheckResult,
   verdictOnGradeScale,
@@ -82,21 +83,21 @@ describe('verdictOnGradeScale', () => {
 describe('modelViewCheck', () => {
   // The input is a clear lens for rule v1 (crisp, convex, the two boxes agree, flat texture, 22 % of
   // the scan area): rule v1 alone scores it 1.
-  test('an accepted verdict scores the lower of rule v1 and the verdict on the grading scale, recorded with both', () => {
+  test('an accepted verdict clear of its threshold leaves the score to rule v1, recorded with it', () => {
     const r = modelViewCheck(input(verdict(0.9)));
-    assert.equal(r.ribeyeView, 0.9);
+    assert.equal(r.ribeyeView, 1);
     assert.deepEqual(r.reasons, []);
     assert.equal(r.rule, 'view-rule-1+ribeye-view@9.9.9');
     assert.deepEqual(r.checks.model_verdict, { value: 0.9, score: 1 });
-    assert.equal(modelViewCheck(input(verdict(0.99, 0.4))).ribeyeView, 0.9917);
+    assert.equal(modelViewCheck(input(verdict(0.51 + VIEW_MARGIN))).ribeyeView, 1);
   });
 
-  test('a verdict just above its threshold is uncertain (0.5–0.75: M view_uncertain), not a confident A', () => {
-    const justAbove = modelViewCheck(input(verdict(0.5583, 0.5583)));
-    assert.equal(justAbove.ribeyeView, 0.5);
-    const band = modelViewCheck(input(verdict(0.7, 0.5583)));
+  test(`a verdict within ${VIEW_MARGIN} above its threshold is uncertain (0.5–0.75: M view_uncertain), not a confident A`, () => {
+    assert.equal(modelViewCheck(input(verdict(0.5583, 0.5583))).ribeyeView, 0.5);
+    assert.equal(modelViewCheck(input(verdict(0.55, 0.5))).ribeyeView, 0.625);
+    const band = modelViewCheck(input(verdict(0.6, 0.5583)));
     assert.ok(band.ribeyeView > 0.5 && band.ribeyeView < 0.75, String(band.ribeyeView));
-    assert.ok(modelViewCheck(input(verdict(0.78, 0.5583))).ribeyeView >= 0.75);
+    assert.deepEqual(band.reasons, [], 'not a failed check: decideGrade adds view_uncertain');
   });
 
   test("a rejected verdict is below 0.5 (R not_a_ribeye_view) with the verdict's reasons, whatever rule v1 says", () => {

@@ -110,15 +110,35 @@ export function verdictOnGradeScale(ribeyeView: number, threshold: number): numb
 }
 
 /**
+ * How far above its threshold an accepted verdict is still uncertain. Re-encoding, resizing or annotating
+ * one real scan moves its verdict by about this much (review r2's 50 variants of the real references:
+ * hzau-201615's copies span 0.576–0.674 under ribeye-view 3.3.0, 0.49–0.62 under 3.1.0), so a verdict
+ * closer to the threshold than that could as well have fallen below it.
+ */
+export const VIEW_MARGIN = 0.1;
+
+/**
+ * An accepted verdict on the grading scale: 0.5 at the threshold, 0.75 at threshold + VIEW_MARGIN,
+ * linear between, and 1 beyond (clear of the threshold, the verdict does not lower the score: how far
+ * above it a real scan lands says little — calibrated on phantoms, real ribeyes score 0.6–0.93 and real
+ * negatives below 0.24).
+ */
+export function acceptedVerdictScore(ribeyeView: number, threshold: number): number {
+  const above = ribeyeView - threshold;
+  return above >= VIEW_MARGIN ? 1 : 0.5 + (0.25 * Math.max(0, above)) / VIEW_MARGIN;
+}
+
+/**
  * The models' view verdict (issue 13: `@cti/models` hint + `ribeye-view` card, the same verdict the
- * agent's quality gate uses at the chute) together with rule v1: the view score is the lower of rule
- * v1's score and the verdict's probability on the grading scale. A frame the verdict rejects grades R
- * `not_a_ribeye_view` (its score is below 0.5), with the verdict's reasons (`longitudinal_view`,
- * `ribeye_cut_off`, …) first. A frame it accepts only just — up to half-way from its threshold to 1 —
- * scores 0.5–0.75 and grades M `view_uncertain` (before, an accepted frame took rule v1's score alone,
- * so a verdict 0.001 above the threshold graded A "without doubt" while 0.001 below graded R); rule v1
- * can still reject a frame the verdict accepts (on the real backfat scan cut at the bottom the verdict
- * said 0.64, rule v1 0.4). Without a verdict (no view card beside the hint) this is rule v1 alone.
+ * agent's quality gate uses at the chute) together with rule v1. A frame the verdict rejects grades R
+ * `not_a_ribeye_view`: its view score is the verdict's probability on the grading scale (below 0.5),
+ * or rule v1's where lower, with the verdict's reasons (`longitudinal_view`, `ribeye_cut_off`, …) first.
+ * A frame it accepts within VIEW_MARGIN of its threshold scores 0.5–0.75 (acceptedVerdictScore) and
+ * grades M `view_uncertain` with its confidence lowered to match — the verdict is no cliff with A
+ * "without doubt" 0.001 above it and R below (review r2 F4); clear of the threshold the score is rule
+ * v1's, which can still reject a frame the verdict accepts (on the real backfat scan cut at the bottom
+ * ribeye-view 3.0.0 said 0.64, rule v1 0.4). Without a verdict (no view card beside the hint) this is
+ * rule v1 alone.
  */
 export const modelViewCheck: ViewCheck = (input) => {
   const rule = ruleViewCheck(input);
@@ -129,11 +149,12 @@ export const modelViewCheck: ViewCheck = (input) => {
     model_verdict: { value: verdict.ribeyeView, score: verdict.accepted ? 1 : 0 },
   };
   const name = `${rule.rule}+${verdict.model}`;
-  const onGradeScale = verdictOnGradeScale(verdict.ribeyeView, verdict.threshold);
-  if (verdict.accepted)
-    return { ...rule, ribeyeView: round(Math.min(rule.ribeyeView, onGradeScale)), checks, rule: name };
+  if (verdict.accepted) {
+    const score = acceptedVerdictScore(verdict.ribeyeView, verdict.threshold);
+    return { ...rule, ribeyeView: round(Math.min(rule.ribeyeView, score)), checks, rule: name };
+  }
   return {
-    ribeyeView: round(Math.min(rule.ribeyeView, onGradeScale)),
+    ribeyeView: round(Math.min(rule.ribeyeView, verdictOnGradeScale(verdict.ribeyeView, verdict.threshold))),
     reasons: [...verdict.reasons, ...rule.reasons],
     checks,
     rule: name,

@@ -29,6 +29,17 @@ test('defaults and lists', () => {
     clockMaxOffsetMs: 5000,
     heartbeatsPerMinute: 120,
   });
+  assert.deepEqual(config.exports, { stallTimeoutSeconds: 60, maxDurationSeconds: 3600, perUser: 2 });
+});
+
+test('export limits', () => {
+  const config = loadConfig({
+    ...minimal,
+    CTI_EXPORT_STALL_TIMEOUT_S: '15',
+    CTI_EXPORT_MAX_DURATION_S: '900',
+    CTI_EXPORTS_PER_USER: '1',
+  });
+  assert.deepEqual(config.exports, { stallTimeoutSeconds: 15, maxDurationSeconds: 900, perUser: 1 });
 });
 
 test('fleet health thresholds', () => {
@@ -92,6 +103,10 @@ test('each bad setting is named', () => {
     [{ CTI_DEVICE_SILENT_AFTER_S: '10m' }, 'CTI_DEVICE_SILENT_AFTER_S'],
     [{ CTI_DEVICE_HISTORY_DAYS: '0' }, 'CTI_DEVICE_HISTORY_DAYS'],
     [{ CTI_DEVICE_DISK_LOW_MB: '-1' }, 'CTI_DEVICE_DISK_LOW_MB'],
+    [{ CTI_EXPORT_STALL_TIMEOUT_S: '0' }, 'CTI_EXPORT_STALL_TIMEOUT_S'],
+    [{ CTI_EXPORT_STALL_TIMEOUT_S: '1m' }, 'CTI_EXPORT_STALL_TIMEOUT_S'],
+    [{ CTI_EXPORT_MAX_DURATION_S: '30' }, 'CTI_EXPORT_MAX_DURATION_S'],
+    [{ CTI_EXPORTS_PER_USER: '0' }, 'CTI_EXPORTS_PER_USER'],
     [{ CTI_MAP_TILE_URL: 'https://tiles.example.org/{z}/{x}.png' }, 'CTI_MAP_TILE_URL'],
     [{ CTI_MAP_TILE_URL: 'ftp://tiles.example.org/{z}/{x}/{y}.png' }, 'CTI_MAP_TILE_URL'],
     [{ CTI_MAP_TILE_URL: 'tiles/{z}/{x}/{y}.png' }, 'CTI_MAP_TILE_URL'],

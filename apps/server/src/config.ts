@@ -44,7 +44,21 @@ export type ServerConfig = {
   devices: DeviceHealthConfig;
   auth: AuthConfig;
   api: ApiConfig;
+  exports: ExportConfig;
   web: WebConfig;
+};
+
+/** CSV/GeoJSON downloads (docs/exports.md, "Limits"). */
+export type ExportConfig = {
+  /**
+   * CTI_EXPORT_STALL_TIMEOUT_S: a download whose client has taken nothing for this long (its socket's
+   * buffers full) is cut: its transaction rolls back and its slot is free again.
+   */
+  stallTimeoutSeconds: number;
+  /** CTI_EXPORT_MAX_DURATION_S: a download still running after this long is cut, however it is read. */
+  maxDurationSeconds: number;
+  /** CTI_EXPORTS_PER_USER: downloads one user may have in progress at once; one more is 429. */
+  perUser: number;
 };
 
 /** The dashboard's pages. */
@@ -132,6 +146,7 @@ export type AppConfig = Pick<
   | 'devices'
   | 'auth'
   | 'api'
+  | 'exports'
   | 'web'
 > &
   Partial<Pick<ServerConfig, 'metricsToken'>>;
@@ -171,6 +186,7 @@ export function loadConfig(env: Env): ServerConfig {
     devices: loadDeviceHealthConfig(env),
     auth: loadAuthConfig(env),
     api: loadApiConfig(env),
+    exports: loadExportConfig(env),
     web: loadWebConfig(env),
   };
 }
@@ -241,6 +257,15 @@ export function loadApiConfig(env: Env): ApiConfig {
     signedUrlTtlSeconds: integer(env, 'CTI_SIGNED_URL_TTL_S', { fallback: 300, min: 5, max: 300 }),
     s3: configured === undefined ? undefined : loadS3Settings(env),
     s3PublicEndpoint: origin(env, 'CTI_S3_PUBLIC_ENDPOINT'),
+  };
+}
+
+/** The CTI_EXPORT* settings alone (tests take the defaults with `loadExportConfig({})`). */
+export function loadExportConfig(env: Env): ExportConfig {
+  return {
+    stallTimeoutSeconds: integer(env, 'CTI_EXPORT_STALL_TIMEOUT_S', { fallback: 60, min: 1, max: 3600 }),
+    maxDurationSeconds: integer(env, 'CTI_EXPORT_MAX_DURATION_S', { fallback: 3600, min: 60, max: DAY_S }),
+    perUser: integer(env, 'CTI_EXPORTS_PER_USER', { fallback: 2, min: 1, max: 100 }),
   };
 }
 

@@ -9,7 +9,13 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { type Logger, silentLogger } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { createApp, type ServerApp } from './app.ts';
-import { type AppConfig, type AuthConfig, loadAuthConfig, loadDeviceHealthConfig } from './config.ts';
+import {
+  type AppConfig,
+  type AuthConfig,
+  loadAuthConfig,
+  loadDeviceHealthConfig,
+  loadExportConfig,
+} from './config.ts';
 import { createDatabaseClient } from './db/database-client.ts';
 import { listen, type RunningServer } from './http-server.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
@@ -36,6 +42,7 @@ export const testConfig = (overrides: Partial<AppConfig> = {}): AppConfig => ({
   devices: loadDeviceHealthConfig({}),
   auth: testAuthConfig(),
   api: { signedUrlTtlSeconds: 300, s3: undefined, s3PublicEndpoint: undefined },
+  exports: loadExportConfig({}),
   web: { mapTileUrl: undefined, mapTileAttribution: undefined },
   ...overrides,
 });

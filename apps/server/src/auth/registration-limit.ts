@@ -1,12 +1,14 @@
 import type { Sql } from 'postgres';
 import type { AuthConfig } from '../config.ts';
 import { HttpError } from '../errors.ts';
+import { throttleAddress } from './address-bucket.ts';
 
-export const registrationKey = (address: string) => `registration:${address}`;
+/** IPv6 addresses count by their /64 (address-bucket.ts): `registration:2001:db8:1:2::/64`. */
+export const registrationKey = (address: string) => `registration:${throttleAddress(address)}`;
 
 /**
- * Counts an account request from `address` (table `auth_throttle`, key `registration:<address>`,
- * shared by every server container) and refuses the request past `registrationAddressLimit` within
+ * Counts an account request from `address` (table `auth_throttle`, key `registration:<address>` —
+ * an IPv6 address by its /64 —, shared by every server container) and refuses the request past `registrationAddressLimit` within
  * `registrationWindowSeconds`: 429 `too_many_registrations` with Retry-After (the end of the window).
  * Each request costs a scrypt hash, a row and a notification to every admin, so an anonymous caller
  * must not be able to make them at will. Refused requests count too (the window does not move).

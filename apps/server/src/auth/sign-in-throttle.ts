@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import type { AuthConfig } from '../config.ts';
+import { throttleAddress } from './address-bucket.ts';
 
 export type ThrottleKeys = { account: string; address: string };
 
@@ -15,10 +16,11 @@ export type SignInThrottle = {
 };
 
 export const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
-export const addressKey = (address: string) => `address:${address}`;
+/** IPv6 addresses count by their /64 (address-bucket.ts): `address:2001:db8:1:2::/64`. */
+export const addressKey = (address: string) => `address:${throttleAddress(address)}`;
 
 /**
- * Failed sign-ins counted per account and per client address in Postgres (table `auth_throttle`), so
+ * Failed sign-ins counted per account and per client address (an IPv6 client's /64) in Postgres (table `auth_throttle`), so
  * several server containers enforce one limit. After `accountFailureLimit` failures for one email (or
  * `addressFailureLimit` from one address) within `failureWindowSeconds`, that key is refused for
  * `lockoutSeconds`, even with the right password. The account key is the submitted email whether or

@@ -22,7 +22,28 @@ export type CursorStreamOptions<T> = {
   onDone?: () => void;
   /** Called once when the transaction is over and its connection is back in the pool (however it ended). */
   onClose?: () => void;
+  /**
+   * The consumer has not asked for the next chunk for this long (a client that stopped reading: the
+   * socket's buffers are full): the stream errors with StreamDeadlineError `stalled` and the
+   * transaction rolls back. Reset on every pull; the time a FETCH takes does not count. Default: none.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * The stream has been open this long, read or not: it errors with StreamDeadlineError `too_long`, so
+   * a slow reader cannot keep one snapshot (and the database's xmin horizon) for hours. Default: none.
+   */
+  maxDurationMs?: number;
 };
+
+/** A stream the server cut (stallTimeoutMs, maxDurationMs); the client sees a broken transfer. */
+export class StreamDeadlineError extends Error {
+  readonly reason: 'stalled' | 'too_long';
+  constructor(reason: 'stalled' | 'too_long', message: string) {
+    super(message);
+    this.name = 'StreamDeadlineError';
+    this.reason = reason;
+  }
+}
 
 const CURSOR = 'cti_stream';
 /** Thrown inside the transaction to end it with ROLLBACK (the stream stopped early). */
@@ -60,14 +81,26 @@ type Transaction<T> = {
  * The first batch is read before this resolves: a failure there (database unavailable, a bad query, a
  * row `line` throws on) rejects, so the route can still answer with a JSON error. A failure later —
  * including the connection being lost — errors the stream; the Node adapter then destroys the socket,
- * so the client sees a broken transfer, never a truncated file that looks complete.
+ * so the client sees a broken transfer, never a truncated file that looks complete. The same happens
+ * when a deadline passes (`stallTimeoutMs`: a consumer that stopped asking; `maxDurationMs`): a client
+ * that stops reading must not keep the transaction, its snapshot and its connection for ever.
  *
  * @example return c.body(await cursorStream(sql, (db) => db`SELECT …`, { head: 'a,b\r\n', line: (r) => … }));
  */
 export async function cursorStream<T extends Row>(
   sql: Sql,
   query: (db: Db) => PendingQuery<T[]>,
-  { batchSize = 1000, head = '', line, tail = '', onError, onDone, onClose }: CursorStreamOptions<T>,
+  {
+    batchSize = 1000,
+    head = '',
+    line,
+    tail = '',
+    onError,
+    onDone,
+    onClose,
+    stallTimeoutMs,
+    maxDurationMs,
+  }: CursorStreamOptions<T>,
 ): Promise<ReadableStream<Uint8Array>> {
   const size = Math.trunc(batchSize);
   let done = false;
@@ -116,14 +149,36 @@ export async function cursorStream<T extends Row>(
     pending = lost ? Promise.reject(lost) : read();
     pending.catch(() => {}); // awaited (and reported) by the next pull
   };
+  const timers = deadlines({ stallTimeoutMs, maxDurationMs, expire: (err) => void cut(err) });
   const stop = (commit: boolean, failure?: unknown) => {
     stopped = true;
+    timers.clear();
     tx.end(commit, failure);
     finished();
   };
+  let stream!: ReadableStreamDefaultController<Uint8Array>;
+  // A deadline passed while the stream waits for its consumer (or for a FETCH): error it now — the Node
+  // adapter then destroys the socket even while it waits for a drain that will never come — and end
+  // the transaction once the FETCH in flight, if any, has answered (one query at a time).
+  const cut = async (err: StreamDeadlineError) => {
+    if (stopped) return;
+    const last = pending;
+    stopped = true;
+    timers.clear();
+    finished();
+    onError?.(err);
+    stream.error(err);
+    await last?.catch(() => {});
+    tx.end(false, err);
+  };
   return new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        stream = controller;
+        timers.waiting();
+      },
       async pull(controller) {
+        timers.pulled();
         try {
           const rows: number = first ?? (await (pending ?? Promise.reject(new Error('no batch pending'))));
           first = undefined;
@@ -141,6 +196,7 @@ export async function cursorStream<T extends Row>(
           const chunk = text.take();
           prefetch();
           controller.enqueue(chunk);
+          timers.waiting();
         } catch (err) {
           if (stopped) return;
           stop(false, err);
@@ -151,6 +207,7 @@ export async function cursorStream<T extends Row>(
       async cancel() {
         const last = pending;
         stopped = true;
+        timers.clear();
         finished(); // the client is gone: its download no longer counts
         await last?.catch(() => {});
         tx.end(false);
@@ -158,6 +215,51 @@ export async function cursorStream<T extends Row>(
     },
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * The stream's two deadlines: `waiting` (re)arms the stall timer when a chunk was handed over,
+ * `pulled` disarms it when the consumer asks for the next; the duration timer runs from the start.
+ * Both are unref'd: a stalled download never keeps the process alive.
+ */
+function deadlines({
+  stallTimeoutMs,
+  maxDurationMs,
+  expire,
+}: {
+  stallTimeoutMs: number | undefined;
+  maxDurationMs: number | undefined;
+  expire: (err: StreamDeadlineError) => void;
+}) {
+  let stall: NodeJS.Timeout | undefined;
+  const total =
+    maxDurationMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            expire(
+              new StreamDeadlineError('too_long', `download still running after ${maxDurationMs / 1000} s`),
+            ),
+          maxDurationMs,
+        ).unref();
+  return {
+    waiting() {
+      if (stallTimeoutMs === undefined) return;
+      clearTimeout(stall);
+      stall = setTimeout(
+        () =>
+          expire(new StreamDeadlineError('stalled', `client read nothing for ${stallTimeoutMs / 1000} s`)),
+        stallTimeoutMs,
+      ).unref();
+    },
+    pulled() {
+      clearTimeout(stall);
+    },
+    clear() {
+      clearTimeout(stall);
+      clearTimeout(total);
+    },
+  };
 }
 
 /**
@@ -182,9 +284,10 @@ function openCursor<T extends Row>(
     sql
       .begin('read only', async (t: TransactionSql) => {
         await t`SET LOCAL jit = off`;
-        // The transaction waits, idle, while the client reads the previous batch, for as long as the
-        // client likes (a phone on a slow link): a pool's idle-in-transaction bound (CTI_DB_REPLY_TIMEOUT_S,
-        // meant for transactions a silent connection left behind) would cut the download.
+        // The transaction waits, idle, while the client reads the previous batch (a phone on a slow
+        // link): a pool's idle-in-transaction bound (CTI_DB_REPLY_TIMEOUT_S, meant for transactions a
+        // silent connection left behind) would cut the download. cursorStream's own deadlines
+        // (stallTimeoutMs, maxDurationMs) bound the wait instead.
         await t`SET LOCAL idle_in_transaction_session_timeout = 0`;
         await t`DECLARE ${t.unsafe(CURSOR)} NO SCROLL CURSOR FOR ${query(t)}`;
         resolve({

@@ -4,12 +4,12 @@ import type { ApiDeps } from '../api/api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from '../api/api-route.ts';
 import { nullable, object, uuid } from '../api/common-schemas.ts';
 import type { Principal } from '../auth/principal.ts';
-import { HttpError } from '../errors.ts';
 import { csvRecord } from './csv.ts';
-import { cursorStream } from './cursor-stream.ts';
+import { cursorStream, StreamDeadlineError } from './cursor-stream.ts';
 import { csvCells, csvHeader, EXPORT_COLUMNS, geoJsonFeature } from './export-columns.ts';
 import { type ExportRow, exportRowsQuery } from './export-query.ts';
 import { checkExportFilters, exportFileName } from './export-scope.ts';
+import { exportSlots } from './export-slots.ts';
 
 type CsvQuery = ScanFilters & { bom?: boolean };
 
@@ -43,11 +43,14 @@ export const featureCollectionSchema: JsonSchema = object({
  * scans list's filters, one row/feature per scan with its latest grading, streamed from a cursor.
  * Column list: docs/exports.md.
  */
-export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
+export function exportRoutes({ sql, log, config }: ApiDeps): ApiRoute[] {
   // A download holds a pool connection (its cursor's transaction) for as long as the client takes to
-  // read it, and a client may stop reading. At most half the pool streams at a time, so stalled
-  // downloads can never take every connection the rest of the server needs; beyond that, 503.
-  const slots = exportSlots(Math.max(1, Math.floor((sql.options.max ?? 10) / 2)));
+  // read it. At most half the pool streams at a time, so downloads can never take every connection the
+  // rest of the server needs, and one user at most `perUser` of those (export-slots.ts); a client
+  // that stops reading is cut after `stallTimeoutSeconds`, a download of any pace after
+  // `maxDurationSeconds` (cursor-stream.ts), so neither a slot nor a snapshot is held for ever.
+  const { stallTimeoutSeconds, maxDurationSeconds, perUser } = config.exports;
+  const slots = exportSlots({ max: Math.max(1, Math.floor((sql.options.max ?? 10) / 2)), perUser });
   // Errors up to here are JSON answers (validation, 404 for a farm you cannot see, a database that is
   // down while the first batch is read); after the first byte a failure aborts the transfer.
   async function respond(
@@ -70,13 +73,19 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
     // Hono answers HEAD by running the GET handler and dropping the body unread: never open a cursor
     // (and hold a pool connection) for a body nobody will read.
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
-    const release = slots.take();
+    const release = slots.take(principal.userId);
+    const requestId = c.get('requestId');
     const body = await cursorStream(sql, (db) => exportRowsQuery(db, principal, filters), {
       batchSize: BATCH,
       head: file.head,
       line: file.line,
       tail: file.tail,
-      onError: (err) => log.error({ err, requestId: c.get('requestId') }, 'export failed mid-stream'),
+      stallTimeoutMs: stallTimeoutSeconds * 1000,
+      maxDurationMs: maxDurationSeconds * 1000,
+      onError: (err) =>
+        err instanceof StreamDeadlineError
+          ? log.warn({ requestId, reason: err.reason, detail: err.message }, 'export cut')
+          : log.error({ err, requestId }, 'export failed mid-stream'),
       // The slot counts downloads in progress: freed when the body is done (last byte handed over or
       // the client gone), not when COMMIT comes back a moment later — by then the client may already
       // be asking for its next file. The connection's own return to the pool follows within moments.
@@ -96,6 +105,7 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
         'the caller cannot see is a 404. Columns: docs/exports.md. Text cells starting with = + - @ are prefixed ' +
         "with ' so spreadsheets never run them; missing measurements are empty cells, never 0.",
       access: 'user',
+      errors: [429],
       query: {
         ...SCAN_FILTER_PARAMS,
         bom: {
@@ -124,6 +134,7 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
         'A Point [longitude, latitude] per scan (null geometry without GPS); properties as the CSV columns, ' +
         'with null for missing values. Same filters and access rules as the CSV export.',
       access: 'user',
+      errors: [429],
       query: SCAN_FILTER_PARAMS,
       responses: {
         200: {
@@ -143,24 +154,4 @@ export function exportRoutes({ sql, log }: ApiDeps): ApiRoute[] {
       },
     }),
   ];
-}
-
-/** Counts downloads in progress; `take` throws 503 `exports_busy` when `max` are already streaming. */
-function exportSlots(max: number) {
-  let busy = 0;
-  return {
-    take(): () => void {
-      if (busy >= max) {
-        throw new HttpError(503, 'exports_busy', `${max} exports are being downloaded; try again shortly`, {
-          headers: { 'Retry-After': '10' },
-        });
-      }
-      busy++;
-      let released = false;
-      return () => {
-        if (!released) busy--;
-        released = true;
-      };
-    },
-  };
 }

@@ -185,6 +185,13 @@ describe('a fence at GIS precision, re-sent as the API and the page render it', 
         body: { name: 'Alpha Farm', geofence: got.body.geofence },
       });
       assert.equal(resaved.status, 200, resaved.text);
+      // The map editor writes 7 decimals: the north edge moves 2e-8° north, along 0.0057° inside Beta.
+      const mapped = box(-80.04567891264567, y0, -79.98765432109876, y1);
+      mapped.coordinates = mapped.coordinates.map((ring) =>
+        ring.map((p) => p.map((n) => Number(n.toFixed(7)))),
+      );
+      const edited = await tech.request('PATCH', `/api/v1/farms/${f.A}`, { body: { geofence: mapped } });
+      assert.equal(edited.status, 200, edited.text);
       // Growing that overlap by a strip 1 m wide (1.3e-5° of longitude) along its 2.7 km edge is a grab.
       const grown = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
         body: { geofence: box(-80.04569191264567, y0, -79.98765432109876, y1) },

@@ -11,6 +11,7 @@ import { COMMAND_USAGE, type CommandName } from './cli/command-usage.ts';
 const commands: Record<CommandName, () => Promise<ServerCommand>> = {
   serve: async () => (await import('./cli/serve-command.ts')).serveCommand,
   device: async () => (await import('./devices/device-command.ts')).deviceCommand,
+  farm: async () => (await import('./cli/farm-command.ts')).farmCommand,
   user: async () => (await import('./cli/user-command.ts')).userCommand,
   worker: async () => (await import('./grading/worker-command.ts')).workerCommand,
   regrade: async () => (await import('./grading/regrade-command.ts')).regradeCommand,

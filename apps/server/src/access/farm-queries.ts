@@ -4,6 +4,7 @@ import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, farmRights, readableFarm, writableFarm } from './farm-access.ts';
 import { validateCentroid, validateGeofence } from './geofence.ts';
+import { landTakenM2, OVERLAP_NOISE_M2 } from './geofence-overlaps.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type FarmRow = {
@@ -122,24 +123,21 @@ const lockGeofences = (tx: Db) => tx`LOCK TABLE farms IN SHARE ROW EXCLUSIVE MOD
 const inTransaction = <T>(sql: Db, fn: (tx: Db) => Promise<T>): Promise<T> =>
   'savepoint' in sql ? fn(sql) : (sql.begin(fn) as Promise<T>);
 
-/** Area (in square degrees) below which an overlap is rounding noise, not land: about 0.01 m². */
-const OVERLAP_NOISE_DEG2 = 1e-12;
-
 /**
- * A non-admin's geofence must not cover land inside another farm's geofence that their old fence did
+ * A non-admin's geofence must not cover land inside another farm's geofence that their stored fence did
  * not already cover: ingest attributes a point by the geofence containing it (ADR 0001 §5), so an
  * overlapping fence would take the other farm's scans. Fences that only touch (a shared boundary) are
- * fine; an overlap an admin drew may be kept or shrunk, not grown. The 422 names only the farms the
- * caller may see; the others are counted, never named.
+ * fine; an overlap an admin drew may be kept or shrunk, not grown. "Grown" is measured with the
+ * tolerances of geofence-overlaps.ts, so a fence re-sent as GET or the page rendered it (9 decimals)
+ * or as the map editor wrote it (7) is the same fence. The 422 names only the farms the caller may
+ * see; the others are counted, never named.
  */
 async function refuseOverlap(tx: Db, principal: Principal, id: string, fence: string) {
   const others = await tx<{ name: string; visible: boolean }[]>`
     SELECT o.name, ${readableFarm(tx, principal, tx`o.id`)} AS visible
       FROM farms o, (SELECT ${geom(tx, fence)} AS new, geofence AS old FROM farms WHERE id = ${id}) me
      WHERE o.id <> ${id} AND o.geofence IS NOT NULL AND ST_Intersects(o.geofence, me.new)
-       AND ST_Area(ST_Difference(ST_Intersection(o.geofence, me.new),
-                                 COALESCE(ST_Intersection(o.geofence, me.old), 'SRID=4326;POLYGON EMPTY'::geometry)))
-           > ${OVERLAP_NOISE_DEG2}
+       AND ${landTakenM2(tx, tx`o.geofence`, tx`me.new`, tx`me.old`)} > ${OVERLAP_NOISE_M2}
      ORDER BY o.name, o.id`;
   if (others.length === 0) return;
   const named = others.filter((o) => o.visible).map((o) => `"${o.name}"`);

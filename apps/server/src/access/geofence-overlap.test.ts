@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clientsByEmail } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
 import { seedFarm, seedUser, squareAround } from '../test-seed.ts';
-import { pageClient, textById } from '../web/pages/test-page-client.ts';
+import { type PageClient, pageClient, textById } from '../web/pages/test-page-client.ts';
 
 // Review r1 F12: a technician drew their farm's geofence inside another farm and so took that farm's
 // incoming scans (ingest attributes by geofence). A non-admin's fence may not cover another farm's
@@ -30,10 +30,10 @@ const as = clientsByEmail(() => ctx.server.app);
 
 const fenceOf = async (id: string) =>
   (await ctx.db.sql`SELECT ST_AsText(geofence) AS t FROM farms WHERE id = ${id}`)[0]!.t as string;
-const resetA = () =>
-  ctx.db.sql`UPDATE farms SET geofence = ST_SetSRID(ST_GeomFromGeoJSON(${JSON.stringify(
-    squareAround(-80, 44),
-  )}), 4326) WHERE id = ${f.A}`;
+const setFence = (id: string, fence: unknown) =>
+  ctx.db.sql`UPDATE farms SET geofence = ST_SetSRID(ST_GeomFromGeoJSON(${JSON.stringify(fence)}), 4326)
+              WHERE id = ${id}`;
+const resetA = () => setFence(f.A, squareAround(-80, 44));
 
 /** A small square inside farm B, where its scans are taken. */
 const insideB = squareAround(-80.05, 44, 0.001);
@@ -142,5 +142,96 @@ describe('a geofence over another farm’s land', () => {
     assert.equal(res.status, 422);
     assert.match(textById(res.html, 'field-geofence-error') ?? '', /overlaps the geofence of another farm/);
     assert.doesNotMatch(res.html, /Beta Ranch/);
+  });
+});
+
+// Review r5 F1: fences loaded from a GIS file carry 15–17 significant digits; GET /farms/{id} and the
+// farm page render 9 decimals, so a technician's save re-sends every vertex moved by up to 5e-10°. That
+// is the same fence: kept overlaps and shared boundaries stay allowed, a real grab does not.
+
+/** A rectangle [west, south, east, north] as a GeoJSON Polygon. */
+const box = (w: number, s: number, e: number, n: number) => ({
+  type: 'Polygon',
+  coordinates: [
+    [
+      [w, s],
+      [e, s],
+      [e, n],
+      [w, n],
+      [w, s],
+    ],
+  ],
+});
+/** The geofence the farm page's form holds, as the browser sends it back. */
+const renderedFence = async (page: PageClient, id: string) =>
+  textById((await page.get(`/farms/${id}`)).html, 'field-geofence') ?? '';
+
+describe('a fence at GIS precision, re-sent as the API and the page render it', () => {
+  const y0 = 43.98765432109876;
+  const y1 = 44.01234567890123;
+
+  test('an admin-drawn overlap: the technician renames the farm on the page and re-saves what GET returned', async () => {
+    // Reaches about 0.0057° into Beta Ranch (-80.06 … -80.04); its west edge rounds westwards, into Beta.
+    await setFence(f.A, box(-80.04567891264567, y0, -79.98765432109876, y1));
+    try {
+      const page = await pageClient(ctx.server.app, 'techa@example.com');
+      const rendered = await renderedFence(page, f.A);
+      assert.match(rendered, /-80\.045678913\b/, 'rendered with 9 decimals');
+      const renamed = await page.post(`/farms/${f.A}`, { name: 'Alpha Farm (north)', geofence: rendered });
+      assert.equal(renamed.status, 303, textById(renamed.html, 'field-geofence-error'));
+      const tech = await as('techa@example.com');
+      const got = await tech.request('GET', `/api/v1/farms/${f.A}`);
+      const resaved = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+        body: { name: 'Alpha Farm', geofence: got.body.geofence },
+      });
+      assert.equal(resaved.status, 200, resaved.text);
+      // The map editor writes 7 decimals: the north edge moves 2e-8° north, along 0.0057° inside Beta.
+      const mapped = box(-80.04567891264567, y0, -79.98765432109876, y1);
+      mapped.coordinates = mapped.coordinates.map((ring) =>
+        ring.map((p) => p.map((n) => Number(n.toFixed(7)))),
+      );
+      const edited = await tech.request('PATCH', `/api/v1/farms/${f.A}`, { body: { geofence: mapped } });
+      assert.equal(edited.status, 200, edited.text);
+      // Growing that overlap by a strip 1 m wide (1.3e-5° of longitude) along its 2.7 km edge is a grab.
+      const grown = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+        body: { geofence: box(-80.04569191264567, y0, -79.98765432109876, y1) },
+      });
+      assert.equal(grown.status, 422, grown.text);
+      assert.equal(grown.body.error, 'geofence_overlap');
+    } finally {
+      await resetA();
+    }
+  });
+
+  test('neighbours sharing a fence line exactly: the technician renames the farm on the page', async () => {
+    const x = -80.04012345678912; // the shared line, as a cadastral export writes it
+    await setFence(f.A, box(x, y0, -79.98765432109876, y1));
+    await setFence(f.B, box(-80.06, y0, x, y1));
+    try {
+      const [stored] = await ctx.db.sql`
+        SELECT ST_Area(ST_Intersection(a.geofence, b.geofence)) AS overlap FROM farms a, farms b
+         WHERE a.id = ${f.A} AND b.id = ${f.B}`;
+      assert.equal(stored!.overlap, 0);
+      const page = await pageClient(ctx.server.app, 'techa@example.com');
+      const renamed = await page.post(`/farms/${f.A}`, {
+        name: 'Alpha Farm (renamed)',
+        geofence: await renderedFence(page, f.A),
+      });
+      assert.equal(renamed.status, 303, textById(renamed.html, 'field-geofence-error'));
+      const tech = await as('techa@example.com');
+      const got = await tech.request('GET', `/api/v1/farms/${f.A}`);
+      const resaved = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+        body: { name: 'Alpha Farm', geofence: got.body.geofence },
+      });
+      assert.equal(resaved.status, 200, resaved.text);
+      // Moving the shared line 1 m into the neighbour's land is not rounding.
+      const grab = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+        body: { geofence: box(x - 1.3e-5, y0, -79.98765432109876, y1) },
+      });
+      assert.equal(grab.status, 422, grab.text);
+    } finally {
+      await resetA();
+      await setFence(f.B, squareAround(-80.05, 44));
+    }
   });
 });

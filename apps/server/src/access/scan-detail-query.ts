@@ -58,6 +58,21 @@ const assetJson = (sql: Db, alias: string) =>
       'sha256', ${sql(alias)}.sha256, 'size_bytes', ${sql(alias)}.size_bytes, 'mime_type', ${sql(alias)}.mime_type)`;
 
 /**
+ * An event's meta as this principal may read it. `farm_ambiguous` (ingest: the point lay in several
+ * farms' geofences) lists the candidate farms; a scan an admin then put on one farm is read by that
+ * farm's users, who must not learn the other candidates (review r5 F2): only the candidates the
+ * principal may read are kept, the rest are counted in `other_candidate_farms`.
+ */
+const eventMeta = (sql: Db, principal: Principal) => sql`
+  CASE WHEN e.event = 'farm_ambiguous' AND jsonb_typeof(e.meta->'candidate_farms') = 'array' THEN e.meta || (
+    SELECT jsonb_build_object(
+             'candidate_farms', coalesce(jsonb_agg(c.farm ORDER BY c.n) FILTER (WHERE c.readable), '[]'),
+             'other_candidate_farms', count(*) FILTER (WHERE NOT c.readable))
+      FROM (SELECT x.farm, x.n, ${readableFarm(sql, principal, sql`(x.farm->>'id')::uuid`)} AS readable
+              FROM jsonb_array_elements(e.meta->'candidate_farms') WITH ORDINALITY AS x(farm, n)) c)
+  ELSE e.meta END`;
+
+/**
  * One scan with everything the detail view shows — metadata, event timeline, every grading result
  * (newest first) with its lineage and output assets — in one statement; undefined when the scan does
  * not exist FOR THIS PRINCIPAL (another farm's scan is indistinguishable from a missing one).
@@ -80,7 +95,7 @@ export async function findScanDetail(
            CASE WHEN rv.id IS NULL THEN NULL ELSE json_build_object('id', rv.id, 'full_name', rv.full_name) END AS reviewed_by,
            CASE WHEN img.id IS NULL THEN NULL ELSE ${assetJson(sql, 'img')} END AS image,
            CASE WHEN msk.id IS NULL THEN NULL ELSE ${assetJson(sql, 'msk')} END AS mask,
-           (SELECT coalesce(json_agg(json_build_object('id', e.id, 'event', e.event, 'meta', e.meta,
+           (SELECT coalesce(json_agg(json_build_object('id', e.id, 'event', e.event, 'meta', ${eventMeta(sql, principal)},
                      'created_at', ${isoUtc(sql, sql`e.created_at`)}) ORDER BY e.created_at, e.id), '[]')
               FROM scan_events e WHERE e.scan_id = s.id) AS events,
            (SELECT coalesce(json_agg(json_build_object(

@@ -7,6 +7,7 @@ export const COMMAND_USAGE = {
   serve: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
   device:
     'device  add <code> [--label <text>] [--farm <id or name>] | rotate-secret <code> [--overlap 24h] | list   (device keys)',
+  farm: 'farm    overlaps   list the pairs of farms whose geofences overlap (a scan taken there gets no farm; ADR 0001 §5).',
   user: 'user add --email EMAIL --role admin|technician|farmer [--name "Full Name"]   (password: prompted, or first line of stdin)',
   worker:
     'worker  grade queued scans (segment, measure, grade, overlays) until SIGTERM; /healthz and /metrics on CTI_WORKER_PORT.',

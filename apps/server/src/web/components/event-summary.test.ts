@@ -18,7 +18,7 @@ describe('eventSummary: the timeline in words', () => {
     );
     assert.equal(
       eventSummary('ingested', { farm_source: null, geofence_ambiguous: true }),
-      'on no farm: its position is inside several farms’ geofences (an admin chooses)',
+      'on no farm: its position was inside several farms’ geofences (an admin chooses)',
     );
     assert.equal(
       eventSummary('farm_ambiguous', {
@@ -27,7 +27,14 @@ describe('eventSummary: the timeline in words', () => {
           { id: 'y', name: 'Small' },
         ],
       }),
-      'inside the geofences of Big, Small: no farm chosen; set the right one under Farm and animal',
+      'at ingest its position lay inside 2 farms’ geofences (Big, Small); no farm was chosen then (an admin sets it under Farm and animal)',
+    );
+    assert.equal(
+      eventSummary('farm_ambiguous', {
+        candidate_farms: [{ id: 'x', name: 'Big' }],
+        other_candidate_farms: 2,
+      }),
+      'at ingest its position lay inside 3 farms’ geofences (Big, 2 other farms); no farm was chosen then (an admin sets it under Farm and animal)',
     );
     assert.equal(
       eventSummary('graded', {

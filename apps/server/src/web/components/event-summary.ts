@@ -31,6 +31,24 @@ const FARM_SOURCES: Record<string, string> = {
   geofence: 'the farm whose geofence holds its position',
 };
 
+/**
+ * Past tense: the line stays true after an admin put the scan on a farm. The candidates are those the
+ * reader may see (scan-detail-query.ts drops the others and counts them in `other_candidate_farms`).
+ */
+function ambiguousLine(m: Meta): string {
+  const names = Array.isArray(m.candidate_farms)
+    ? m.candidate_farms
+        .map((f) => (f && typeof f === 'object' ? (f as Meta).name : undefined))
+        .filter((n): n is string => typeof n === 'string')
+    : [];
+  const others =
+    typeof m.other_candidate_farms === 'number' && m.other_candidate_farms > 0 ? m.other_candidate_farms : 0;
+  const count = names.length + others;
+  const which = list([...names, others > 0 && (others === 1 ? '1 other farm' : `${others} other farms`)]);
+  const farms = count > 1 ? `${count} farms’ geofences (${which})` : 'several farms’ geofences';
+  return `at ingest its position lay inside ${farms}; no farm was chosen then (an admin sets it under Farm and animal)`;
+}
+
 /** The timeline's words for one event, or null when there is nothing to add to its name. */
 export function eventSummary(event: string, meta: unknown): string | null {
   const m = (meta && typeof meta === 'object' ? meta : {}) as Meta;
@@ -45,7 +63,7 @@ export function eventSummary(event: string, meta: unknown): string | null {
         source && `on ${source}`,
         m.farm_source === null &&
           (m.geofence_ambiguous === true
-            ? 'on no farm: its position is inside several farms’ geofences (an admin chooses)'
+            ? 'on no farm: its position was inside several farms’ geofences (an admin chooses)'
             : 'on no farm (no farm named, no device farm, outside every geofence)'),
         m.animal_matched === true && 'animal found by its ear tag',
         m.animal_matched === false && 'ear tag of no registered animal (kept on the scan)',
@@ -54,14 +72,8 @@ export function eventSummary(event: string, meta: unknown): string | null {
       ]);
       return line || null;
     }
-    case 'farm_ambiguous': {
-      const farms = Array.isArray(m.candidate_farms)
-        ? m.candidate_farms
-            .map((f) => (f && typeof f === 'object' ? (f as Meta).name : undefined))
-            .filter((n): n is string => typeof n === 'string')
-        : [];
-      return `inside the geofences of ${farms.length ? farms.join(', ') : 'several farms'}: no farm chosen; set the right one under Farm and animal`;
-    }
+    case 'farm_ambiguous':
+      return ambiguousLine(m);
     case 'graded':
       return `${gradeLine(m)}${typeof m.model === 'string' ? ` — ${m.model}` : ''}`;
     case 'corrected':

@@ -136,8 +136,9 @@ export async function updateAnimal(
 ): Promise<boolean> {
   checkBirthDate(input.birth_date);
   return sql.begin(async (tx) => {
-    const [animal] = await tx<{ farm_id: string; writable: boolean }[]>`
-      SELECT a.farm_id, ${writableFarm(tx, principal, tx`a.farm_id`)} AS writable
+    const [animal] = await tx<{ farm_id: string; writable: boolean; birth_date: string | null }[]>`
+      SELECT a.farm_id, ${writableFarm(tx, principal, tx`a.farm_id`)} AS writable,
+             to_char(a.birth_date, 'YYYY-MM-DD') AS birth_date
         FROM animals a WHERE a.id = ${id} AND ${readableFarm(tx, principal, tx`a.farm_id`)} FOR UPDATE OF a`;
     if (!animal) return false;
     if (!animal.writable) throw forbidden('you may not change animals of this farm');
@@ -159,8 +160,10 @@ export async function updateAnimal(
       await tx`DELETE FROM contemporary_group_animals cga USING contemporary_groups g
                 WHERE cga.animal_id = ${id} AND g.id = cga.group_id AND g.farm_id <> ${input.farm_id!}`;
     }
-    // A birth date (new, or filled in) must stay inside the windows of the animal's groups.
-    if ('birth_date' in input) await checkBirthDateInGroups(tx, id, input.birth_date ?? null);
+    // A birth date changed (or filled in) must stay inside the windows of the animal's groups; the
+    // stored date re-sent (the animal page sends every field) is no change and is not judged again.
+    const born = input.birth_date ?? null;
+    if ('birth_date' in input && born !== animal.birth_date) await checkBirthDateInGroups(tx, id, born);
     return true;
   });
 }

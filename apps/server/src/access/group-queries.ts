@@ -24,6 +24,8 @@ export type GroupRow = {
     eid: string | null;
     sex: string | null;
     birth_date: string | null;
+    /** Born outside the group's window: data from before the window was enforced, to be fixed. */
+    outside_window: boolean;
   }[];
   can_edit: boolean;
 };
@@ -32,7 +34,9 @@ const columns = (sql: Db, principal: Principal) => sql`
   g.id, json_build_object('id', f.id, 'name', f.name) AS farm, g.name,
   to_char(g.birth_date_from, 'YYYY-MM-DD') AS birth_date_from, to_char(g.birth_date_to, 'YYYY-MM-DD') AS birth_date_to,
   (SELECT coalesce(json_agg(json_build_object('id', a.id, 'tag_id', a.tag_id, 'eid', a.eid, 'sex', a.sex,
-            'birth_date', to_char(a.birth_date, 'YYYY-MM-DD')) ORDER BY a.tag_id, a.id), '[]')
+            'birth_date', to_char(a.birth_date, 'YYYY-MM-DD'),
+            'outside_window', coalesce(a.birth_date < g.birth_date_from OR a.birth_date > g.birth_date_to, false))
+          ORDER BY a.tag_id, a.id), '[]')
      FROM contemporary_group_animals cga JOIN animals a ON a.id = cga.animal_id WHERE cga.group_id = g.id) AS animals,
   ${writableFarm(sql, principal, sql`g.farm_id`)} AS can_edit`;
 
@@ -95,8 +99,9 @@ async function groupRights(sql: Db, principal: Principal, id: string, { lock = f
 }
 
 /**
- * Renames a group or changes its window; a window that would leave out a current member is refused
- * (422 naming the bound and the animals), checked and written with the group row locked.
+ * Renames a group or changes its window; a window change that would leave out a current member is
+ * refused (422 naming the bound and the animals), checked against the stored window and written with
+ * the group row locked. A window sent unchanged (the page form re-sends it) is not checked.
  */
 export async function updateGroup(
   sql: Sql,
@@ -112,7 +117,7 @@ export async function updateGroup(
       const to = 'birth_date_to' in input ? (input.birth_date_to ?? null) : group.to;
       if (from !== null && to !== null && to < from)
         throw unprocessable('/birth_date_to', 'must not be before birth_date_from');
-      await checkNewWindow(tx, id, { from, to });
+      await checkNewWindow(tx, id, group, { from, to });
       await tx`
         UPDATE contemporary_groups g SET
           name = ${input.name === undefined ? tx`g.name` : input.name.trim()},

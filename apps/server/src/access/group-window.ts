@@ -2,7 +2,9 @@ import type { TransactionSql } from 'postgres';
 import { HttpError } from '../errors.ts';
 
 // A contemporary group's birth-date window holds for every member whose birth date is known, on
-// every write that can break it: adding an animal, changing the window, changing a birth date. Each
+// every write that can break it: adding an animal, changing the window, changing a birth date. A
+// value sent unchanged is no change: members already outside (data from before this was enforced)
+// are flagged on the group (`outside_window`) for an admin to fix, and never block other edits. Each
 // check runs in the writer's transaction with the rows locked in one order — the animal first, then
 // its groups — so two writers cannot each pass against the other's old value (and cannot deadlock).
 
@@ -25,17 +27,30 @@ function listAnimals(animals: { tag_id: string; birth_date: string }[]): string 
 }
 
 /**
- * Refuses a new window for group `id` that would leave out a current member (422 naming
- * `/birth_date_from` and/or `/birth_date_to` and the animals). The caller holds the group row
- * locked (FOR UPDATE) in the transaction that writes the window.
+ * Refuses a window change for group `id` that would leave out a current member (422 naming
+ * `/birth_date_from` and/or `/birth_date_to` and the animals). Only what the change itself leaves
+ * out counts: a bound that is unchanged or wider refuses nothing, and a member already outside the
+ * stored window (possible for data from before the window was enforced; the group shows it as
+ * `outside_window`) does not block a rename or another bound's change. The caller holds the group
+ * row locked (FOR UPDATE) in the transaction that writes the window.
  */
-export async function checkNewWindow(tx: TransactionSql, id: string, next: Window): Promise<void> {
+export async function checkNewWindow(
+  tx: TransactionSql,
+  id: string,
+  stored: Window,
+  next: Window,
+): Promise<void> {
+  if (stored.from === next.from && stored.to === next.to) return;
   const members = await tx<{ tag_id: string; birth_date: string }[]>`
     SELECT a.tag_id, to_char(a.birth_date, 'YYYY-MM-DD') AS birth_date
       FROM contemporary_group_animals cga JOIN animals a ON a.id = cga.animal_id
      WHERE cga.group_id = ${id} AND a.birth_date IS NOT NULL ORDER BY a.birth_date, a.tag_id`;
-  const before = members.filter((a) => next.from !== null && a.birth_date < next.from);
-  const after = members.filter((a) => next.to !== null && a.birth_date > next.to);
+  const earlier = (from: string | null, born: string) => from !== null && born < from;
+  const later = (to: string | null, born: string) => to !== null && born > to;
+  const before = members.filter(
+    (a) => earlier(next.from, a.birth_date) && !earlier(stored.from, a.birth_date),
+  );
+  const after = members.filter((a) => later(next.to, a.birth_date) && !later(stored.to, a.birth_date));
   const problems = [];
   if (before.length)
     problems.push({
@@ -52,7 +67,8 @@ export async function checkNewWindow(tx: TransactionSql, id: string, next: Windo
 
 /**
  * Refuses a birth date for animal `animalId` outside the window of a group it is in (422
- * `/birth_date`, naming the groups). The caller holds the animal row locked (FOR UPDATE); this
+ * `/birth_date`, naming the groups). Called only when the birth date changes (updateAnimal compares
+ * with the stored one), so a form re-sending an unchanged date never refuses. The caller holds the animal row locked (FOR UPDATE); this
  * locks its groups' rows (FOR SHARE) so a window change waits for it, or it for the window change.
  */
 export async function checkBirthDateInGroups(

@@ -1,4 +1,10 @@
-import { normalizeTypedName, TYPED_NAME_PATTERN, TYPED_NAME_RULE } from '../text/typed-name.ts';
+import type { Problem } from '@cti/contracts';
+import {
+  normalizeTypedName,
+  TYPED_NAME_PATTERN,
+  TYPED_NAME_RULE,
+  typedNameFault,
+} from '../text/typed-name.ts';
 import type { JsonSchema } from './api-route.ts';
 
 export const uuid: JsonSchema = { type: 'string', format: 'uuid' };
@@ -94,9 +100,7 @@ export const shortText = (maxLength: number): JsonSchema => {
  */
 export function normalizeTypedNames<T>(schema: JsonSchema, value: T): T {
   if (typeof value === 'string') {
-    const named =
-      typedNames.has(schema) || (schema.anyOf as JsonSchema[] | undefined)?.some((s) => typedNames.has(s));
-    return (named ? normalizeTypedName(value) : value) as T;
+    return (isTypedNameSchema(schema) ? normalizeTypedName(value) : value) as T;
   }
   if (Array.isArray(value) && schema.items && typeof schema.items === 'object')
     return value.map((v) => normalizeTypedNames(schema.items as JsonSchema, v)) as T;
@@ -107,6 +111,40 @@ export function normalizeTypedNames<T>(schema: JsonSchema, value: T): T {
     return out as T;
   }
   return value;
+}
+
+const isTypedNameSchema = (schema: JsonSchema) =>
+  typedNames.has(schema) || (schema.anyOf as JsonSchema[] | undefined)?.some((s) => typedNames.has(s));
+const pointerStep = (key: string | number) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
+
+/** JSON pointer → fault (typedNameFault) of every typed-name string of `value` that breaks the rule. */
+function typedNameFaults(schema: JsonSchema, value: unknown, at = '', out = new Map<string, string>()) {
+  if (typeof value === 'string') {
+    const fault = isTypedNameSchema(schema) ? typedNameFault(value) : undefined;
+    if (fault) out.set(at, fault);
+  } else if (Array.isArray(value) && schema.items && typeof schema.items === 'object') {
+    for (const [i, v] of value.entries())
+      typedNameFaults(schema.items as JsonSchema, v, at + pointerStep(i), out);
+  } else if (value && typeof value === 'object' && schema.properties) {
+    const props = schema.properties as Record<string, JsonSchema>;
+    for (const [k, v] of Object.entries(value))
+      if (props[k]) typedNameFaults(props[k], v, at + pointerStep(k), out);
+  }
+  return out;
+}
+
+/**
+ * `problems` (of `value` against `schema`) with each typed name's "must be …" message followed by
+ * what is wrong in it — the refused characters are invisible, so they are named with their position:
+ * "must be 1–200 characters on one line, …; it contains U+00AD (soft hyphen) at position 4: remove it".
+ */
+export function explainTypedNames(schema: JsonSchema, value: unknown, problems: Problem[]): Problem[] {
+  const faults = typedNameFaults(schema, value);
+  if (faults.size === 0) return problems;
+  return problems.map((p) => {
+    const fault = faults.get(p.pointer);
+    return fault && p.message.endsWith(TYPED_NAME_RULE) ? { ...p, message: `${p.message}; ${fault}` } : p;
+  });
 }
 
 /** A PATCH body: only the listed properties, at least one of them. */

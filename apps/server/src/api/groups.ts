@@ -29,6 +29,11 @@ export const groupSchema: JsonSchema = object({
       eid: { type: ['string', 'null'] },
       sex: { type: ['string', 'null'] },
       birth_date: date,
+      outside_window: {
+        type: 'boolean',
+        description:
+          "Born outside the group's window: recorded before the window was enforced. Correct the birth date or remove the animal from the group; it does not block other edits.",
+      },
     }),
   },
   can_edit: { type: 'boolean' },

@@ -2,7 +2,7 @@ import { compileValidator, type Problem, unstorableTextProblems } from '@cti/con
 import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
-import { normalizeTypedNames } from './common-schemas.ts';
+import { explainTypedNames, normalizeTypedNames } from './common-schemas.ts';
 
 export { UUID_RE } from '../text/uuid.ts';
 
@@ -67,7 +67,7 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   // schema problems: refused here rather than failing in the query (500) or stored as U+FFFD.
   const unstorable = unstorableTextProblems(body);
   const result = compileSchema(schema)(body);
-  if (!result.ok) throw invalidRequest([...unstorable, ...result.problems]);
+  if (!result.ok) throw invalidRequest([...unstorable, ...explainTypedNames(schema, body, result.problems)]);
   if (unstorable.length > 0) throw invalidRequest(unstorable);
   return normalizeTypedNames(schema, result.value);
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type ApiClient, clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedFarm, seedUser } from '../test-seed.ts';
+import { seedFarm, seedUser, squareAround } from '../test-seed.ts';
 import { pageClient, strip } from '../web/pages/test-page-client.ts';
 
 // Typed names (farms, tags, breeds, groups, labels, people, titles) through the API and the pages on a
@@ -11,13 +11,16 @@ import { pageClient, strip } from '../web/pages/test-page-client.ts';
 // animal. (Every answer is also checked against the OpenAPI document by the API client.)
 
 let farm: string;
+let legacy: string;
 const ctx = useTestApp(
   {},
   {
     async seed({ db }) {
       farm = await seedFarm(db.sql, 'Names Farm');
+      // Stored before the rule (the old pattern allowed a soft hyphen), as review r5 F5 found it.
+      legacy = await seedFarm(db.sql, 'Hof\u00adMüller', { lon: -81, lat: 44 });
       await seedUser(db.sql, 'admin@example.com', ['admin']);
-      await seedUser(db.sql, 'tech@example.com', ['technician'], { farms: [{ id: farm }] });
+      await seedUser(db.sql, 'tech@example.com', ['technician'], { farms: [{ id: farm }, { id: legacy }] });
       await seedUser(db.sql, 'farmer@example.com', ['farmer'], { farms: [{ id: farm, owner: true }] });
     },
   },
@@ -83,6 +86,62 @@ describe('typed names', () => {
     );
   });
 
+  test('the 422 names each refused character with its code point, name and position', async () => {
+    const admin = await as('admin@example.com');
+    const cases: [string, RegExp][] = [
+      ['Hof\u00adMüller', /; it contains U\+00AD \(soft hyphen\) at position 4: remove it$/],
+      [
+        '\u202eevil\u202c',
+        /; it contains U\+202E \(right-to-left override\) at position 1, U\+202C \(pop directional formatting\) at position 6: remove them$/,
+      ],
+      ['a\u0085b', /; it contains U\+0085 \(control character\) at position 2: remove it$/],
+      ['\u3164', /; it has no visible character$/],
+      [' \u2060 ', /; it has no visible character and contains U\+2060 \(word joiner\) at position 2$/],
+      [`T${'\u200b'.repeat(7)}`, /U\+200B \(zero-width space\) at position 6 and 2 more: remove them$/],
+    ];
+    for (const [name, fault] of cases) {
+      const res = await admin.request('PATCH', `/api/v1/farms/${farm}`, { body: { name } });
+      assert.equal(res.status, 422, JSON.stringify(name));
+      assert.deepEqual(pointers(res), ['/name']);
+      assert.match(res.body.problems[0].message, /^must be 1–200 characters on one line, .*characters; it/);
+      assert.match(res.body.problems[0].message, fault, JSON.stringify(name));
+      assert.match(res.body.message, fault);
+    }
+    const nested = await admin.request('POST', '/api/v1/animals', {
+      body: { farm_id: farm, tag_id: 'N-1', breed: 'Angus\u200b' },
+    });
+    assert.equal(nested.status, 422);
+    assert.match(
+      nested.body.message,
+      /\/breed must be .*; it contains U\+200B \(zero-width space\) at position 6/,
+    );
+  });
+
+  test('a stored name from before the rule is refused when a form re-sends it, naming the character; retyped, the edit is saved', async () => {
+    // Decision (review r5 F5): an unchanged stored name is not let through. The rule exists so that no
+    // record shows a look-alike or reversed name; letting a re-sent one pass would keep it for good,
+    // and the person editing the record is the one who can fix it — the message says what and where.
+    const tech = await pageClient(ctx.server.app, 'tech@example.com');
+    const page = await tech.get(`/farms/${legacy}`);
+    const rendered = /<input[^>]*name="name"[^>]*value="([^"]*)"/.exec(page.html)?.[1];
+    assert.equal(rendered, 'Hof\u00adMüller', 'the form carries the stored name');
+    const fence = JSON.stringify(squareAround(-81, 44, 0.005));
+    const refused = await tech.post(`/farms/${legacy}`, { name: rendered!, geofence: fence });
+    assert.equal(refused.status, 422);
+    assert.match(strip(refused.html), /U\+00AD \(soft hyphen\) at position 4: remove it/);
+    const area = async () =>
+      (
+        await ctx.db
+          .sql`SELECT round(ST_Area(geofence)::numeric, 6)::text AS a FROM farms WHERE id = ${legacy}`
+      )[0]!.a;
+    assert.equal(await area(), '0.000400', 'nothing written');
+    const saved = await tech.post(`/farms/${legacy}`, { name: 'HofMüller', geofence: fence });
+    assert.equal(saved.status, 303);
+    const [row] = await ctx.db.sql`SELECT name FROM farms WHERE id = ${legacy}`;
+    assert.equal(row!.name, 'HofMüller');
+    assert.equal(await area(), '0.000100');
+  });
+
   test('names are NFC before the uniqueness checks: "é" and "e" + U+0301 are one tag', async () => {
     const tech = await as('tech@example.com');
     const first = await tech.request('POST', '/api/v1/animals', {
@@ -130,6 +189,7 @@ describe('typed names', () => {
     const reversed = await farmer.post('/account', { full_name: '\u202eevil\u202c \u200b' });
     assert.equal(reversed.status, 422);
     assert.match(strip(reversed.html), /at least one visible character/);
+    assert.match(strip(reversed.html), /U\+202E \(right-to-left override\) at position 1/);
     const anon = await pageClient(ctx.server.app);
     const blank = await anon.post('/register', {
       email: 'blank@example.com',
@@ -138,6 +198,7 @@ describe('typed names', () => {
       password: 'meadow-lark-river-9',
     });
     assert.equal(blank.status, 422);
+    assert.match(strip(blank.html), /it has no visible character/);
     assert.equal(
       (
         await ctx.db

@@ -171,7 +171,7 @@ describe('cti-server device', () => {
       [
         ['add', 'pi-x', '--label', 'Barn \u001b[2J1'],
         2,
-        /--label must be 100 characters or fewer on one line/,
+        /--label must be 100 characters or fewer on one line.*; it contains U\+001B \(control character\) at position 6: remove it/,
       ],
       [['add', 'pi-x', '--label', 'x'.repeat(101)], 2, /--label must be 100 characters/],
       [['add', 'pi-x', '--label', '  '], 2, /at least one visible character/],

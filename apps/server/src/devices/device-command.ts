@@ -3,7 +3,7 @@ import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { ConfigError, databaseUrl } from '../config-parsers.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
-import { isTypedName, normalizeTypedName, TYPED_NAME_RULE } from '../text/typed-name.ts';
+import { isTypedName, normalizeTypedName, TYPED_NAME_RULE, typedNameFault } from '../text/typed-name.ts';
 import {
   addDeviceKey,
   DeviceFarmError,
@@ -85,7 +85,11 @@ async function run(args: string[], io: Io, sql: ReturnType<typeof createDatabase
   if (typeof opts === 'string') return usage(io, opts);
   if (sub === 'add') {
     if (opts.label !== undefined && !isShortLabel(opts.label)) {
-      return usage(io, `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE}`);
+      const fault = typedNameFault(opts.label);
+      return usage(
+        io,
+        `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE}${fault ? `; ${fault}` : ''}`,
+      );
     }
     const label = opts.label === undefined ? null : normalizeTypedName(opts.label);
     const key = await addDeviceKey(sql, code, { label, farm: opts.farm ?? null });

@@ -8,7 +8,7 @@ import {
   saveNotificationSettings,
 } from '../../notifications/notification-settings.ts';
 import { isNotificationType, type NotificationType } from '../../notifications/notification-types.ts';
-import { isTypedName, normalizeTypedName, TYPED_NAME_RULE } from '../../text/typed-name.ts';
+import { isTypedName, normalizeTypedName, TYPED_NAME_RULE, typedNameFault } from '../../text/typed-name.ts';
 import type { AssetUrls } from '../../web/layout.tsx';
 import { flashFrom } from '../../web/pages/flash.ts';
 import { clientAddress } from '../client-address.ts';
@@ -43,6 +43,12 @@ const all = (v: unknown): string[] =>
 const text = (form: Record<string, unknown>, name: string): string => {
   const v = form[name];
   return typeof v === 'string' ? v : '';
+};
+
+/** "; it contains U+00AD (soft hyphen) at position 4: remove it" when `name` breaks the typed-name rule. */
+const faultOf = (name: string): string => {
+  const fault = typedNameFault(name);
+  return fault ? `; ${fault}` : '';
 };
 
 /** Problems of an HttpError as `field → message` for the form (pointer '/new_password' → 'new_password'). */
@@ -127,7 +133,7 @@ export function createAuthPageRoutes(
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email) || values.email.length > 254)
       errors.email = 'Enter a valid email address.';
     if (values.full_name.length < 1 || [...values.full_name].length > 200 || !isTypedName(values.full_name))
-      errors.full_name = `Enter your name: up to 200 characters ${TYPED_NAME_RULE}.`;
+      errors.full_name = `Enter your name: up to 200 characters ${TYPED_NAME_RULE}${faultOf(values.full_name)}.`;
     if (values.requested_role !== 'farmer' && values.requested_role !== 'technician')
       errors.requested_role = 'Choose farmer or technician.';
     if (values.message.length > 1000) errors.message = 'At most 1000 characters.';
@@ -182,7 +188,7 @@ export function createAuthPageRoutes(
     if (name.length < 1 || [...name].length > 200 || !isTypedName(name)) {
       return html(
         await account(principal, {
-          errors: { full_name: `Enter a name of 1–200 characters ${TYPED_NAME_RULE}.` },
+          errors: { full_name: `Enter a name of 1–200 characters ${TYPED_NAME_RULE}${faultOf(name)}.` },
         }),
         422,
       );

@@ -148,7 +148,15 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
       { header: 'Tag', primary: true, cell: (a) => <a href={`/animals/${a.id}`}>{a.tag_id}</a> },
       { header: 'EID', cell: (a) => a.eid ?? '—' },
       { header: 'Sex', cell: (a) => a.sex ?? '—' },
-      { header: 'Born', cell: (a) => a.birth_date ?? '—' },
+      {
+        header: 'Born',
+        cell: (a) => (
+          <>
+            {a.birth_date ?? '—'}
+            {a.outside_window && <strong class="badge-text"> outside the window</strong>}
+          </>
+        ),
+      },
       ...(group.can_edit
         ? [
             {
@@ -175,6 +183,7 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
       errors: {},
     };
     const add = state.add ?? { values: {}, errors: {} };
+    const outside = group.animals.filter((a) => a.outside_window).length;
     return sendPage(
       c,
       deps,
@@ -194,6 +203,13 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
               <a href={`/scans?group_id=${group.id}`}>Scans of this group →</a>
             </p>
             <h2>Animals</h2>
+            {outside > 0 && (
+              <p class="flash flash-warning" id="outside-window">
+                {outside === 1 ? '1 animal is' : `${outside} animals are`} born outside the group's window
+                (recorded before the window was enforced): correct the birth date on the animal's page or
+                remove it from the group. Other edits are not blocked.
+              </p>
+            )}
             {group.animals.length === 0 ? (
               <EmptyState title="No animals in this group yet" />
             ) : (

@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BADGE_COUNT_LIMIT, unreadCount } from '../../access/notification-queries.ts';
 import type { ApiDeps } from '../../api/api-deps.ts';
 import type { JsonSchema } from '../../api/api-route.ts';
-import { normalizeTypedNames } from '../../api/common-schemas.ts';
+import { explainTypedNames, normalizeTypedNames } from '../../api/common-schemas.ts';
 import { compileSchema, invalidRequest, UUID_RE } from '../../api/request-validation.ts';
 import { checkCsrfField } from '../../auth/csrf-protection.ts';
 import type { AuthVariables, Principal } from '../../auth/principal.ts';
@@ -153,7 +153,7 @@ const sentence = (text: string) => {
  */
 export function validated<T>(schema: JsonSchema, body: T): T {
   const result = compileSchema(schema)(body);
-  if (!result.ok) throw invalidRequest(result.problems);
+  if (!result.ok) throw invalidRequest(explainTypedNames(schema, body, result.problems));
   return normalizeTypedNames(schema, body);
 }
 

@@ -127,6 +127,17 @@ function modelResult(target: CorrectionTarget, base: PriorResult): PriorResult |
   return older.find((r) => !isManual(r)) ?? null;
 }
 
+/** The problem for which the corrected result withheld its spacing (lineage.pixel_spacing.problem), if any. */
+function spacingProblemOf(
+  features: Record<string, unknown> | null,
+): { reason: 'implausible_spacing' | 'spacing_conflict'; [k: string]: unknown } | null {
+  const lineage = features?.lineage as { pixel_spacing?: { problem?: { reason?: unknown } } } | undefined;
+  const problem = lineage?.pixel_spacing?.problem;
+  return problem && (problem.reason === 'implausible_spacing' || problem.reason === 'spacing_conflict')
+    ? (problem as { reason: 'implausible_spacing' | 'spacing_conflict' })
+    : null;
+}
+
 /** The corrected result's pixel spacing, reused as it is (mm, source). */
 function spacingOf(features: Record<string, unknown> | null): {
   mm: number | null;
@@ -271,6 +282,7 @@ export async function correctScan(
   if (problems.length > 0 || !cleaned || fatLine === undefined) throw invalidCorrection(problems);
 
   const spacing = spacingOf(base.features_used);
+  const spacingProblem = spacingProblemOf(base.features_used);
   const graded = gradeCorrection({
     gray,
     mask: cleaned.mask,
@@ -278,6 +290,7 @@ export async function correctScan(
     pixelSpacingSource: spacing.source,
     scanArea: scanAreaOf(base.features_used, gray),
     fatLine,
+    spacingProblem: spacingProblem?.reason ?? null,
   });
   const root = modelResult(target, base);
   const modelVersion = root ? `${root.model_name}@${root.model_version}` : base.model_version;
@@ -316,7 +329,12 @@ export async function correctScan(
       model: root ? `${root.model_name}@${root.model_version}` : null,
       model_inference_sha256: root?.inference_sha256 ?? null,
       corrected_by: principal.userId,
-      pixel_spacing: { mm: spacing.mm, source: spacing.source, from_result_id: base.id },
+      pixel_spacing: {
+        mm: spacing.mm,
+        source: spacing.source,
+        from_result_id: base.id,
+        ...(spacingProblem ? { problem: spacingProblem } : {}),
+      },
       grading_rules: GRADING_RULES_VERSION,
       correction_rules: CORRECTION_RULES_VERSION,
     },

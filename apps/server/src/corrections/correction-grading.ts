@@ -23,6 +23,12 @@ export type CorrectionGradingInput = {
   pixelSpacingSource: PixelSpacingSource;
   scanArea: CropBox;
   fatLine: FatLine | null;
+  /**
+   * Why the corrected result withheld its spacing (`implausible_spacing`, `spacing_conflict`), if it did:
+   * the correction says the same instead of a bare `no_spacing` — the problem the operator has to fix
+   * (a calibration, meta.json's spacing) stays on the latest result, in lists and exports.
+   */
+  spacingProblem?: 'implausible_spacing' | 'spacing_conflict' | null;
 };
 
 export type ManualFeatures = GradingFeatures & {
@@ -81,18 +87,23 @@ function withDrawnFat(measured: GradingFeatures, line: FatLine, mm: number | nul
  * a manual result has no confidence (NULL).
  */
 export function gradeCorrection(input: CorrectionGradingInput): GradedCorrection {
-  const { gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea, fatLine } = input;
+  const { gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea, fatLine, spacingProblem = null } = input;
   const measured = computeGradingFeatures({ gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea });
-  const features: ManualFeatures = fatLine
+  const drawnOrMeasured: ManualFeatures = fatLine
     ? withDrawnFat(measured, fatLine, measured.pixel_spacing_mm)
     : { ...measured, fat_thickness_source: 'measured' };
+  const features = spacingProblem ? withSpacingProblem(drawnOrMeasured, spacingProblem) : drawnOrMeasured;
   const quality = assessImageQuality(gray, { scanArea, mask });
-  const { grade, reasons } = decideGrade({
+  const decided = decideGrade({
     ribeyeView: 1,
     quality: quality.findings,
     features,
     confidence: 1,
+    spacingProblem,
   });
+  const grade = decided.grade;
+  // The spacing was withheld for a reason, which the grade names; `no_spacing` would say there was none.
+  const reasons = spacingProblem ? decided.reasons.filter((r) => r !== 'no_spacing') : decided.reasons;
   const edge = edgeQuality(gray, mask);
   const snr = signalToNoise(gray, mask, scanArea);
   const rejects = quality.findings.some((f) => f.severity === 'reject');
@@ -116,4 +127,14 @@ export function gradeCorrection(input: CorrectionGradingInput): GradedCorrection
       image_quality: rejects ? 0 : Math.max(0.25, 1 - 0.25 * marginals),
     },
   };
+}
+
+/** The measures a withheld spacing left out name its problem, not `no_spacing`. */
+function withSpacingProblem(
+  features: ManualFeatures,
+  problem: 'implausible_spacing' | 'spacing_conflict',
+): ManualFeatures {
+  const missing = { ...features.missing_reasons };
+  for (const [key, why] of Object.entries(missing)) if (why === 'no_spacing') missing[key] = problem;
+  return { ...features, missing_reasons: missing };
 }

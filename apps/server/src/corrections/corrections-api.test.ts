@@ -682,6 +682,37 @@ describe('corrections at once (lost updates)', () => {
     assert.deepEqual(await snapshot(db.sql), before, 'refused before the upload: no row, no object');
   });
 
+  test('a correction of a result that withheld its spacing (spacing_conflict) says so too, not no_spacing', async () => {
+    const scan = await seedScan();
+    // What the worker writes when a device calibration disagrees with the screen's ruler (review r2 F2).
+    const problem = {
+      reason: 'spacing_conflict',
+      source: 'device_calibration',
+      message: 'the device calibration (0.33 mm/px) and the on-screen ruler (0.3 mm/px) disagree by 10 %',
+    };
+    await db.sql`
+      UPDATE grading_results
+         SET grade = 'M', grade_reasons = ${['spacing_conflict']}::text[],
+             features_used = jsonb_set(
+               jsonb_set(jsonb_set(jsonb_set(features_used, '{pixel_spacing_mm}', 'null'), '{pixel_spacing_source}', '"none"'),
+                         '{rea_cm2}', 'null'),
+               '{lineage,pixel_spacing}', ${db.sql.json({ mm: 0.33, source: 'device_calibration', problem })})
+       WHERE id = ${scan.resultId!}`;
+    const res = await correct('admin@example.com', scan.scanId, {
+      mask: await editorPng(frame.truth),
+      based_on_result_id: scan.resultId!,
+    });
+    assert.equal(res.status, 201, res.text);
+    const [row] =
+      await db.sql`SELECT grade, grade_reasons, features_used FROM grading_results WHERE id = ${res.body.grading_result.id}`;
+    assert.equal(row!.grade, 'M');
+    assert.ok(row!.grade_reasons.includes('spacing_conflict'), row!.grade_reasons.join());
+    assert.ok(!row!.grade_reasons.includes('no_spacing'), row!.grade_reasons.join());
+    assert.equal(row!.features_used.rea_cm2, null);
+    assert.equal(row!.features_used.missing_reasons.rea_cm2, 'spacing_conflict');
+    assert.deepEqual(row!.features_used.lineage.pixel_spacing.problem, problem);
+  });
+
   test('two corrections of the same result at once: one is recorded, the other 409 stale_base, no orphan asset', async () => {
     for (const basedOn of ['named', 'default'] as const) {
       const scan = await seedScan();

@@ -4,7 +4,7 @@ import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, farmRights, readableFarm, writableFarm } from './farm-access.ts';
 import { validateCentroid, validateGeofence } from './geofence.ts';
-import { landTakenM2, OVERLAP_NOISE_M2 } from './geofence-overlaps.ts';
+import { LAND_TAKEN_NOISE_M2, landTakenM2, snappedFence } from './geofence-overlaps.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type FarmRow = {
@@ -94,9 +94,15 @@ export async function updateFarm(
       : g.geofence
         ? sql`ST_Centroid(${geom(sql, g.geofence)})`
         : sql`centroid`;
+  // A non-admin's fence is stored snapped to the stored one (geofence-overlaps.ts): a round trip changes
+  // nothing, and the overlap check measures exactly what is written.
+  const newFence = (tx: Db, fence: string | null) =>
+    fence !== null && !isAdmin(principal)
+      ? snappedFence(tx, geom(tx, fence), tx`(SELECT geofence FROM farms WHERE id = ${id})`)
+      : geom(tx, fence);
   const write = (tx: Db) => tx`
     UPDATE farms SET name = ${input.name === undefined ? sql`name` : input.name.trim()},
-                     geofence = ${g.geofence === undefined ? sql`geofence` : geom(sql, g.geofence)},
+                     geofence = ${g.geofence === undefined ? sql`geofence` : newFence(tx, g.geofence)},
                      centroid = ${centroid}, updated_at = now()
      WHERE id = ${id}`;
   if (typeof g.geofence !== 'string') {
@@ -127,17 +133,18 @@ const inTransaction = <T>(sql: Db, fn: (tx: Db) => Promise<T>): Promise<T> =>
  * A non-admin's geofence must not cover land inside another farm's geofence that their stored fence did
  * not already cover: ingest attributes a point by the geofence containing it (ADR 0001 §5), so an
  * overlapping fence would take the other farm's scans. Fences that only touch (a shared boundary) are
- * fine; an overlap an admin drew may be kept or shrunk, not grown. "Grown" is measured with the
- * tolerances of geofence-overlaps.ts, so a fence re-sent as GET or the page rendered it (9 decimals)
- * or as the map editor wrote it (7) is the same fence. The 422 names only the farms the caller may
+ * fine; an overlap an admin drew may be kept or shrunk, not grown. The new fence is first snapped to the
+ * stored one (geofence-overlaps.ts), so a fence re-sent as GET or the page rendered it (9 decimals) or as
+ * the map editor wrote it (7) is the same fence, and growth is then measured exactly. The 422 names only the farms the caller may
  * see; the others are counted, never named.
  */
 async function refuseOverlap(tx: Db, principal: Principal, id: string, fence: string) {
   const others = await tx<{ name: string; visible: boolean }[]>`
     SELECT o.name, ${readableFarm(tx, principal, tx`o.id`)} AS visible
-      FROM farms o, (SELECT ${geom(tx, fence)} AS new, geofence AS old FROM farms WHERE id = ${id}) me
+      FROM farms o, (SELECT ${snappedFence(tx, geom(tx, fence), tx`geofence`)} AS new, geofence AS old
+                       FROM farms WHERE id = ${id}) me
      WHERE o.id <> ${id} AND o.geofence IS NOT NULL AND ST_Intersects(o.geofence, me.new)
-       AND ${landTakenM2(tx, tx`o.geofence`, tx`me.new`, tx`me.old`)} > ${OVERLAP_NOISE_M2}
+       AND ${landTakenM2(tx, tx`o.geofence`, tx`me.new`, tx`me.old`)} > ${LAND_TAKEN_NOISE_M2}
      ORDER BY o.name, o.id`;
   if (others.length === 0) return;
   const named = others.filter((o) => o.visible).map((o) => `"${o.name}"`);

@@ -229,6 +229,27 @@ describe('a fence at GIS precision, re-sent as the API and the page render it', 
         body: { geofence: box(x - 1.3e-5, y0, -79.98765432109876, y1) },
       });
       assert.equal(grab.status, 422, grab.text);
+      // Review r6 F1: one centimetre per save (under the 1e-7° slack) must not add up. Each save moves the
+      // stored line's west edge 0.8e-7° west (what GET returned, shifted); each is snapped back onto the
+      // stored line: accepted, and nothing of the neighbour's land is taken however often it is done.
+      const westOf = (fence: { coordinates: number[][][] }) =>
+        Math.min(...fence.coordinates[0]!.map((p) => p[0]!));
+      for (let step = 1; step <= 12; step++) {
+        const stored = (await tech.request('GET', `/api/v1/farms/${f.A}`)).body.geofence;
+        const crept = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+          body: { geofence: box(westOf(stored) - 0.8e-7, y0, -79.98765432109876, y1) },
+        });
+        assert.equal(crept.status, 200, crept.text);
+      }
+      const [taken] = await ctx.db.sql`
+        SELECT ST_Area(ST_Intersection(a.geofence, b.geofence)::geography) AS m2 FROM farms a, farms b
+         WHERE a.id = ${f.A} AND b.id = ${f.B}`;
+      assert.ok(taken!.m2 < 0.01, `${taken!.m2} m² of the neighbour taken by 12 one-centimetre saves`);
+      // The 12 steps at once (about 7.5 cm along the whole line) are a grab.
+      const jump = await tech.request('PATCH', `/api/v1/farms/${f.A}`, {
+        body: { geofence: box(x - 12 * 0.8e-7, y0, -79.98765432109876, y1) },
+      });
+      assert.equal(jump.status, 422, jump.text);
     } finally {
       await resetA();
       await setFence(f.B, squareAround(-80.05, 44));

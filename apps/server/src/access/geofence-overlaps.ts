@@ -1,10 +1,12 @@
 import type { Db, Fragment } from './farm-access.ts';
 
 /**
- * How far (in degrees, about 1 cm of latitude) a re-sent fence may lie from the stored one and still be
- * the same fence. Coordinates come back rounded: ST_AsGeoJSON (GET /farms/{id}, the farm page) writes 9
- * decimals (a vertex moves up to 5e-10° per axis), the map editor 7 (5e-8°); both stay well inside it.
- * Land is not taken by a centimetre: a real grab is wider than this.
+ * How far (in degrees, about 1 cm of latitude) a re-sent fence's vertex may lie from the stored fence and
+ * still be the same vertex. Coordinates come back rounded: ST_AsGeoJSON (GET /farms/{id}, the farm page)
+ * writes 9 decimals (a vertex moves up to 5e-10° per axis), the map editor 7 (5e-8°); both stay well
+ * inside it. A non-admin's fence is snapped to the stored one with it (snappedFence) and what is stored is
+ * the snapped fence, so a round trip stores the fence unchanged and a vertex moved by less than this does
+ * not move at all — nothing can creep into a neighbour a centimetre per save (review r6 F1).
  */
 export const FENCE_SLACK_DEG = 1e-7;
 
@@ -14,18 +16,33 @@ export const FENCE_SLACK_DEG = 1e-7;
  */
 export const OVERLAP_NOISE_M2 = 1;
 
+/**
+ * Land (m²) a snapped fence may add inside another farm's fence and still count as none: floating-point
+ * noise of exact geometry, far below any grab (a 1 m step along a 1 m edge is 1 m²).
+ */
+export const LAND_TAKEN_NOISE_M2 = 0.01;
+
 /** The geography area (m²) of the polygons of a geometry; 0 for lines, points, empty or NULL. */
 const areaM2 = (sql: Db, g: Fragment) => sql`COALESCE(ST_Area(ST_CollectionExtract(${g}, 3)::geography), 0)`;
 
 /**
- * Land inside `other` that the fence `next` covers and the stored fence `prev` (nullable) did not,
- * in m²: the part of their intersection farther than FENCE_SLACK_DEG from `prev`.
+ * `next` with its vertices within FENCE_SLACK_DEG of the stored fence `prev` moved onto it (ST_Snap); `next`
+ * as it is when there is no stored fence or snapping would make it invalid (then it is measured exactly).
+ */
+export function snappedFence(sql: Db, next: Fragment, prev: Fragment): Fragment {
+  return sql`(SELECT CASE WHEN s IS NOT NULL AND ST_IsValid(s) AND GeometryType(s) = 'POLYGON' THEN s ELSE n END
+                FROM (SELECT ${next} AS n) a,
+                     LATERAL (SELECT ST_Snap(a.n, ${prev}, ${FENCE_SLACK_DEG}) AS s) b)`;
+}
+
+/**
+ * Land inside `other` that the (snapped) fence `next` covers and the stored fence `prev` (nullable) did
+ * not, in m², measured exactly.
  */
 export function landTakenM2(sql: Db, other: Fragment, next: Fragment, prev: Fragment): Fragment {
   return areaM2(
     sql,
-    sql`ST_Difference(ST_Intersection(${other}, ${next}),
-                      COALESCE(ST_Buffer(${prev}, ${FENCE_SLACK_DEG}), 'SRID=4326;POLYGON EMPTY'::geometry))`,
+    sql`ST_Difference(ST_Intersection(${other}, ${next}), COALESCE(${prev}, 'SRID=4326;POLYGON EMPTY'::geometry))`,
   );
 }
 

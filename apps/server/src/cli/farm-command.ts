@@ -1,11 +1,7 @@
 import { type FenceOverlap, listFenceOverlaps } from '../access/geofence-overlaps.ts';
-import { ConfigError, databaseUrl } from '../config-parsers.ts';
-import { createDatabaseClient } from '../db/database-client.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
+import { commandDatabase, processIo } from './command-database.ts';
 import { COMMAND_USAGE } from './command-usage.ts';
-
-type Io = { out: (s: string) => void; err: (s: string) => void };
-const processIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 const farm = (f: { id: string; name: string }) => `${JSON.stringify(f.name)} (${f.id})`;
 const area = (m2: number) => (m2 >= 10_000 ? `${(m2 / 10_000).toFixed(2)} ha` : `${Math.round(m2)} m²`);
@@ -30,20 +26,8 @@ export function createFarmCommand({ io = processIo, env = process.env } = {}): S
         );
         return EXIT_USAGE;
       }
-      let url: string;
-      try {
-        url = databaseUrl(env, 'DATABASE_URL');
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        io.err(`cti-server: configuration error: ${err.message}\n`);
-        return EXIT_CONFIG;
-      }
-      const sql = createDatabaseClient({
-        url,
-        max: 1,
-        connectTimeoutSeconds: 10,
-        applicationName: 'cti-server farm',
-      });
+      const sql = commandDatabase(env, io, 'cti-server farm');
+      if (!sql) return EXIT_CONFIG;
       try {
         const overlaps = await listFenceOverlaps(sql);
         for (const o of overlaps) io.out(line(o));

@@ -1,8 +1,8 @@
 import { isValidDeviceCode } from '@cti/contracts';
+import type { Sql } from 'postgres';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
+import { type CommandIo, commandDatabase, processIo } from '../cli/command-database.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import { ConfigError, databaseUrl } from '../config-parsers.ts';
-import { createDatabaseClient } from '../db/database-client.ts';
 import { isTypedName, normalizeTypedName, TYPED_NAME_RULE, typedNameFault } from '../text/typed-name.ts';
 import {
   addDeviceKey,
@@ -18,8 +18,7 @@ const USAGE = `usage: cti-server device add <code> [--label <text>] [--farm <far
 
 const SECRET_FILE = '/etc/cti/device-secret';
 
-type Io = { out: (s: string) => void; err: (s: string) => void };
-const processIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+type Io = CommandIo;
 
 /** `90s`, `30m`, `24h`, `7d` or a bare number of seconds; null when malformed or over 30 days. */
 export function parseDuration(text: string): number | null {
@@ -59,7 +58,7 @@ function printSecret(io: Io, code: string, secret: string, fingerprint: string, 
   );
 }
 
-async function run(args: string[], io: Io, sql: ReturnType<typeof createDatabaseClient>): Promise<number> {
+async function run(args: string[], io: Io, sql: Sql): Promise<number> {
   const [sub, code, ...rest] = args;
   if (sub === 'list' && code === undefined) {
     for (const d of await listDevices(sql)) {
@@ -124,15 +123,8 @@ export function createDeviceCommand({ io = processIo, env = process.env } = {}):
   return {
     usage: COMMAND_USAGE.device,
     async run(args) {
-      let url: string;
-      try {
-        url = databaseUrl(env, 'DATABASE_URL');
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        io.err(`cti-server: configuration error: ${err.message}\n`);
-        return EXIT_CONFIG;
-      }
-      const sql = createDatabaseClient({ url, max: 1, connectTimeoutSeconds: 10 });
+      const sql = commandDatabase(env, io, 'cti-server device');
+      if (!sql) return EXIT_CONFIG;
       try {
         return await run(args, io, sql);
       } catch (err) {

@@ -33,6 +33,15 @@ const told = async (type: string, scanId: string) =>
        WHERE n.type = ${type} AND n.payload->>'scan_id' = ${scanId} ORDER BY u.email`
   ).map((r) => r.email);
 
+/** A running job failed for good (writeGradingFailure): who was told grading_failed of its scan. */
+async function toldOfFailedJob(): Promise<string[]> {
+  const { scanId, job } = await runningJob();
+  assert.ok(
+    await writeGradingFailure(db.sql, { job, code: 'decode_failed' as never, message: 'x', workerId: 'w1' }),
+  );
+  return told('grading_failed', scanId);
+}
+
 async function runningJob() {
   const device = await seedDevice(db.sql, `dev-${Math.random().toString(36).slice(2, 8)}`, farm);
   const scanId = await seedScan(db.sql, { farmId: farm, deviceId: device });
@@ -95,16 +104,7 @@ describe('notification settings, obeyed by every sender', () => {
       { count: number },
     ];
     assert.equal(count, 0, 'nothing stored for them');
-    const { scanId, job } = await runningJob();
-    assert.ok(
-      await writeGradingFailure(db.sql, {
-        job,
-        code: 'decode_failed' as never,
-        message: 'x',
-        workerId: 'w1',
-      }),
-    );
-    assert.deepEqual(await told('grading_failed', scanId), ['admin@x.test', 'tech@x.test']);
+    assert.deepEqual(await toldOfFailedJob(), ['admin@x.test', 'tech@x.test']);
   });
 
   test('each type is its own: an admin without scan_rejected still gets grading_failed; a technician without device_silent still gets device_backlog', async () => {
@@ -118,16 +118,7 @@ describe('notification settings, obeyed by every sender', () => {
         'quiet@x.test',
         'tech@x.test',
       ]);
-      const { scanId, job } = await runningJob();
-      assert.ok(
-        await writeGradingFailure(db.sql, {
-          job,
-          code: 'decode_failed' as never,
-          message: 'x',
-          workerId: 'w1',
-        }),
-      );
-      assert.deepEqual(await told('grading_failed', scanId), ['admin@x.test', 'tech@x.test']);
+      assert.deepEqual(await toldOfFailedJob(), ['admin@x.test', 'tech@x.test']);
 
       const device = await seedDevice(db.sql, 'dev-episodes', farm);
       const since = new Date('2026-12-01T00:00:00Z');

@@ -2,7 +2,14 @@ import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
-import { and, type Db, type Fragment, farmRights, readableFarm, writableFarm } from './farm-access.ts';
+import {
+  and,
+  type Db,
+  type Fragment,
+  readableFarm,
+  requireWritableFarm,
+  writableFarm,
+} from './farm-access.ts';
 import { checkBirthDateInGroups } from './group-window.ts';
 import { isoUtc } from './sql-fragments.ts';
 
@@ -97,12 +104,8 @@ function checkBirthDate(day: string | null | undefined, now = new Date()): void 
   }
 }
 
-/** The target farm must exist for the caller and be writable: 422 (unknown) / 403 (read-only). */
-async function requireWritableFarm(sql: Db, principal: Principal, farmId: string) {
-  const rights = await farmRights(sql, principal, farmId);
-  if (rights === null) throw problem(422, 'invalid_request', '/farm_id', 'is not a farm you can see');
-  if (!rights.writable) throw forbidden('you may not change animals of that farm');
-}
+/** An animal's farm (created on, or moved to) must be one the caller writes (requireWritableFarm). */
+const ANIMAL_FARM_REFUSAL = 'you may not change animals of that farm';
 
 export async function createAnimal(
   sql: Db,
@@ -110,7 +113,7 @@ export async function createAnimal(
   input: AnimalInput & { farm_id: string; tag_id: string },
 ) {
   checkBirthDate(input.birth_date);
-  await requireWritableFarm(sql, principal, input.farm_id);
+  await requireWritableFarm(sql, principal, input.farm_id, ANIMAL_FARM_REFUSAL);
   try {
     const [row] = await sql<{ id: string }[]>`
       INSERT INTO animals (farm_id, tag_id, eid, breed, sex, birth_date)
@@ -143,7 +146,7 @@ export async function updateAnimal(
     if (!animal) return false;
     if (!animal.writable) throw forbidden('you may not change animals of this farm');
     const moving = input.farm_id !== undefined && input.farm_id !== animal.farm_id;
-    if (moving) await requireWritableFarm(tx, principal, input.farm_id!);
+    if (moving) await requireWritableFarm(tx, principal, input.farm_id!, ANIMAL_FARM_REFUSAL);
     const keep = <K extends keyof AnimalInput>(k: K, column: Fragment) =>
       k in input ? (input[k] ?? null) : column;
     try {

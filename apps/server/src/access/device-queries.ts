@@ -1,6 +1,8 @@
+import type { Sql } from 'postgres';
 import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
+import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
-import { type Db, type Fragment, readableFarm } from './farm-access.ts';
+import { type Db, type Fragment, readableFarm, requireWritableFarm, writableFarm } from './farm-access.ts';
 import { capturedAhead, isoUtc, scanSortKey } from './sql-fragments.ts';
 
 export type DeviceRow = {
@@ -13,6 +15,8 @@ export type DeviceRow = {
   captures_count: number;
   scans_today: number;
   today_starts_at: string;
+  /** Whether the caller may label it and set its farm (editableDevice). */
+  can_edit: boolean;
 };
 
 /**
@@ -23,6 +27,18 @@ export function visibleDevice(sql: Db, principal: Principal): Fragment {
   if (isAdmin(principal)) return sql`TRUE`;
   const own = readableFarm(sql, principal, sql`d.farm_id`);
   return isTechnician(principal) ? sql`(${own} OR d.farm_id IS NULL)` : own;
+}
+
+/**
+ * Devices a principal may label and give a farm: admins all; technicians those of the farms they are
+ * technician of and unassigned ones (claiming a Pi being set up, or taking theirs from one of their
+ * farms to another, as a technician does going farm to farm); farmers none. A device's calibration
+ * stays an admin's (it changes how its scans are measured).
+ */
+export function editableDevice(sql: Db, principal: Principal): Fragment {
+  if (isAdmin(principal)) return sql`TRUE`;
+  if (!isTechnician(principal)) return sql`FALSE`;
+  return sql`(d.farm_id IS NULL OR ${writableFarm(sql, principal, sql`d.farm_id`)})`;
 }
 
 /**
@@ -45,7 +61,8 @@ export async function listDevices(
              (SELECT count(*)::int FROM scans s
                WHERE s.device_id = d.id AND ${scanSortKey(sql)} >= day.starts AND NOT ${capturedAhead(sql)}
                  AND ${readableFarm(sql, principal, sql`s.farm_id`)}) AS scans_today,
-             ${isoUtc(sql, sql`day.starts`)} AS today_starts_at
+             ${isoUtc(sql, sql`day.starts`)} AS today_starts_at,
+             ${editableDevice(sql, principal)} AS can_edit
         FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id
        WHERE ${visibleDevice(sql, principal)} ${id ? sql`AND d.id = ${id}` : sql``}
        ORDER BY d.device_code`;
@@ -110,22 +127,30 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
      WHERE ${visibleDevice(sql, principal)} ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
 }
 
-/** Admin: label and default farm of a device. false = no such device. */
+/**
+ * Label and default farm of a device, by whoever may edit it (editableDevice): a device the principal
+ * cannot see is false (404), one they see but may not change a 403; a new farm must be one they may
+ * write (422 when they cannot see it, 403 when they only read it) — moving a device needs rights on
+ * both farms, like moving an animal. One transaction, the device row locked.
+ */
 export async function updateDevice(
-  sql: Db,
+  sql: Sql,
+  principal: Principal,
   id: string,
   input: { label?: string | null; farm_id?: string | null },
 ): Promise<boolean> {
-  if (input.farm_id) {
-    const [farm] = await sql`SELECT 1 FROM farms WHERE id = ${input.farm_id}`;
-    if (!farm)
-      throw new HttpError(422, 'invalid_request', '/farm_id names no farm', {
-        problems: [{ pointer: '/farm_id', message: 'names no farm' }],
-      });
-  }
-  const rows = await sql`
-    UPDATE devices d SET label = ${'label' in input ? (input.label ?? null) : (sql`d.label` as never)},
-           farm_id = ${'farm_id' in input ? (input.farm_id ?? null) : (sql`d.farm_id` as never)}, updated_at = now()
-     WHERE d.id = ${id}`;
-  return rows.count > 0;
+  return sql.begin(async (tx) => {
+    const [device] = await tx<{ farm_id: string | null; can_edit: boolean }[]>`
+      SELECT d.farm_id, ${editableDevice(tx, principal)} AS can_edit
+        FROM devices d WHERE d.id = ${id} AND ${visibleDevice(tx, principal)} FOR UPDATE OF d`;
+    if (!device) return false;
+    if (!device.can_edit) throw forbidden('you may not change the devices of this farm');
+    if (input.farm_id && input.farm_id !== device.farm_id)
+      await requireWritableFarm(tx, principal, input.farm_id, 'you may not move devices to that farm');
+    await tx`
+      UPDATE devices d SET label = ${'label' in input ? (input.label ?? null) : (tx`d.label` as never)},
+             farm_id = ${'farm_id' in input ? (input.farm_id ?? null) : (tx`d.farm_id` as never)}, updated_at = now()
+       WHERE d.id = ${id}`;
+    return true;
+  });
 }

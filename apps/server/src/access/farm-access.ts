@@ -1,5 +1,7 @@
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
+import { forbidden } from '../auth/session-middleware.ts';
+import { HttpError } from '../errors.ts';
 
 export type Db = Sql | TransactionSql;
 export type Fragment = PendingQuery<Row[]>;
@@ -94,4 +96,17 @@ export async function farmRights(
     SELECT ${writableFarm(sql, principal, sql`f.id`)} AS writable
       FROM farms f WHERE f.id = ${farmId} AND ${readableFarm(sql, principal, sql`f.id`)}`;
   return row ?? null;
+}
+
+/**
+ * A farm named in a body (`/farm_id`) that the principal must be able to write: 422 when it is no
+ * farm they can see, 403 (`refusal`) when they only read it.
+ */
+export async function requireWritableFarm(sql: Db, principal: Principal, farmId: string, refusal: string) {
+  const rights = await farmRights(sql, principal, farmId);
+  if (rights === null)
+    throw new HttpError(422, 'invalid_request', '/farm_id is not a farm you can see', {
+      problems: [{ pointer: '/farm_id', message: 'is not a farm you can see' }],
+    });
+  if (!rights.writable) throw forbidden(refusal);
 }

@@ -1,5 +1,7 @@
 import type { TransactionSql } from 'postgres';
 import { listDeviceHealth, listDevices, updateDevice } from '../access/device-queries.ts';
+import { isAdmin, isTechnician } from '../auth/principal.ts';
+import { forbidden } from '../auth/session-middleware.ts';
 import { deviceHealthTrend } from '../devices/health-trend.ts';
 import { HttpError } from '../errors.ts';
 import {
@@ -35,6 +37,11 @@ export const deviceSchema: JsonSchema = object({
       'Scans captured since midnight in `tz` that the caller may see (not those captured more than 5 minutes ahead of the server clock: a device clock running fast).',
   },
   today_starts_at: dateTime,
+  can_edit: {
+    type: 'boolean',
+    description:
+      'Whether you may change its label and farm: admins; technicians for a device of a farm they are technician of, or an unassigned one.',
+  },
 });
 
 /** The body of PATCH /devices/{id} (the device page's label and farm form is checked with it too). */
@@ -283,7 +290,10 @@ function timeZone(tz: string | undefined): string {
   }
 }
 
-/** /devices: the fleet (every role sees the devices of its farms); admins label and assign them. */
+/**
+ * /devices: the fleet (every role sees the devices of its farms); admins and the technicians of a
+ * device's farm label and assign it (editableDevice); admins set calibrations.
+ */
 export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
   return [
     route<{ tz?: string }>({
@@ -318,12 +328,16 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       method: 'patch',
       path: '/devices/{id}',
       tag: 'devices',
-      summary: 'Label a device or set its default farm (admin)',
-      access: 'admin',
+      summary: 'Label a device or set its default farm (admins; technicians of its farm and of the new one)',
+      description:
+        "A technician may change a device of a farm they are technician of, or an unassigned one (a Pi being set up), and give it one of their farms or none: moving a device needs rights on both farms. A device the caller cannot see is a 404; one they see but may not change (a farmer's, a technician's farm they only read) a 403; a `farm_id` they cannot see a 422, one they only read a 403.",
+      access: 'user',
       body: DEVICE_PATCH_BODY,
       responses: { 200: { description: 'The device', schema: ref('Device') } },
       async handler({ c, principal, params, body }) {
-        if (!(await updateDevice(sql, params.id!, body))) throw notFound('device');
+        if (!isAdmin(principal) && !isTechnician(principal))
+          throw forbidden("only admins and technicians change a device's label and farm");
+        if (!(await updateDevice(sql, principal, params.id!, body))) throw notFound('device');
         const [device] = await listDevices(sql, principal, { id: params.id! });
         return c.json(device);
       },

@@ -312,8 +312,9 @@ function HealthSection({
 /**
  * GET /fleet/{id} — one device (whoever may see it: the same rule as the fleet): its health (the latest
  * heartbeat, the last days by the hour) and its pixel-spacing calibrations; admins set or clear the calibration here (POST /fleet/{id}/calibration, …/clear), the
- * same rules and rows as `cti-server calibration` and POST /api/v1/devices/{id}/calibrations, and set
- * its label and farm (POST /fleet/{id}: PATCH /api/v1/devices/{id}'s schema and updateDevice).
+ * same rules and rows as `cti-server calibration` and POST /api/v1/devices/{id}/calibrations; admins and
+ * the technicians who may edit the device (editableDevice) set its label and farm (POST /fleet/{id}:
+ * PATCH /api/v1/devices/{id}'s schema and updateDevice).
  */
 export function devicePages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
@@ -395,11 +396,11 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
               <a href="/fleet">Fleet →</a>
             </p>
-            {admin && (
+            {device.can_edit && (
               <DeviceSettingsSection
                 deviceId={device.id}
                 current={device}
-                farms={farms}
+                farms={admin ? farms : farms.filter((f) => f.can_edit || f.id === device.farm?.id)}
                 csrf={principal.csrfToken}
                 form={forms.settings}
               />
@@ -526,11 +527,15 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
   app.post('/fleet/:id', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
-    const deviceId = (await adminDevice(c, id, "change a device's label and farm")).id;
+    const principal = userOf(c);
+    const [device] = await listDevices(sql, principal, { id });
+    if (!device) throw pageNotFound();
+    if (!device.can_edit) throw forbidden("you may not change this device's label and farm");
+    const deviceId = device.id;
     const values = deviceSettingsValues(form);
     const done = await attempt(async () => {
       const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values));
-      if (!(await updateDevice(sql, deviceId, body))) throw pageNotFound();
+      if (!(await updateDevice(sql, principal, deviceId, body))) throw pageNotFound();
     }, DEVICE_SETTINGS_LABELS);
     if (!done.ok) return renderDevice(c, id, { settings: { values, errors: done.errors } }, done.status);
     return redirectDone(c, `/fleet/${deviceId}`, 'device-saved');

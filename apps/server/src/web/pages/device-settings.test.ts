@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useTestApp } from '../../test-helpers.ts';
-import { seedDevice } from '../../test-seed.ts';
+import { seedDevice, seedFarm, seedUser } from '../../test-seed.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 import { pageClient, strip, textById } from './test-page-client.ts';
 
-// The device page's "Label and farm" form (POST /fleet/{id}, admins) on a real database: the body of
-// PATCH /api/v1/devices/{id}, checked with its schema and written by the same updateDevice — errors
-// beside the field and nothing written, 403 for those who see the device but may not change it, 404
-// for those who do not see it, CSRF.
+// The device page's "Label and farm" form (POST /fleet/{id}; admins, and technicians of the device's
+// farm or of an unassigned device) on a real database: the body of PATCH /api/v1/devices/{id},
+// checked with its schema and written by the same updateDevice — errors beside the field and nothing
+// written, 403 for those who see the device but may not change it, 404 for those who do not see it,
+// CSRF.
 
 let w: DashboardWorld;
 const ctx = useTestApp(
@@ -28,18 +29,39 @@ const stored = async (id: string) =>
 const formAction = (id: string) => `<form method="post" action="/fleet/${id}"`;
 
 describe('device page: label and farm', () => {
-  test('admins get the form with the current label and farm; technicians and farmers of the farm do not', async () => {
+  test('admins and the farm’s technicians get the form with the current label and farm; farmers do not', async () => {
     await ctx.db.sql`UPDATE devices SET label = 'Chute Pi' WHERE id = ${w.deviceA}`;
     const admin = (await (await as('admin')).get(`/fleet/${w.deviceA}`)).html;
     assert.ok(admin.includes(formAction(w.deviceA)));
     assert.match(admin, /<input id="field-label" name="label" type="text" value="Chute Pi"/);
     assert.match(admin, new RegExp(`<option value="${w.farmA}" selected="">Maple Farm</option>`));
+    assert.match(admin, new RegExp(`<option value="${w.farmB}">Birch Farm</option>`));
     assert.match(admin, /<option value="">Unassigned<\/option>/);
-    for (const who of ['technician', 'farmer'] as const) {
-      const res = await (await as(who)).get(`/fleet/${w.deviceA}`);
-      assert.equal(res.status, 200, who);
-      assert.ok(!res.html.includes(formAction(w.deviceA)), `${who}: no form`);
-    }
+    const technician = (await (await as('technician')).get(`/fleet/${w.deviceA}`)).html;
+    assert.ok(technician.includes(formAction(w.deviceA)), 'technician of the farm: the form');
+    assert.match(technician, new RegExp(`<option value="${w.farmA}" selected="">Maple Farm</option>`));
+    assert.ok(!technician.includes(w.farmB), 'only the farms they are technician of are offered');
+    const farmer = await (await as('farmer')).get(`/fleet/${w.deviceA}`);
+    assert.equal(farmer.status, 200);
+    assert.ok(!farmer.html.includes(formAction(w.deviceA)), 'farmer: no form');
+  });
+
+  test('a technician claims an unassigned Pi for their farm, then releases it; a farm they cannot see is refused (422), nothing written', async () => {
+    const device = await seedDevice(ctx.db.sql, 'dev-claim', null);
+    const tech = await as('technician');
+    const page = (await tech.get(`/fleet/${device}`)).html;
+    assert.ok(page.includes(formAction(device)), 'an unassigned device: the form');
+    const claimed = await tech.post(`/fleet/${device}`, { label: 'Chute Pi', farm_id: w.farmA });
+    assert.equal(claimed.status, 303);
+    assert.deepEqual(await stored(device), { label: 'Chute Pi', farm_id: w.farmA });
+    // Birch Farm is not theirs: they cannot see it (422 beside the field), nothing written.
+    const away = await tech.post(`/fleet/${device}`, { label: 'Moved', farm_id: w.farmB });
+    assert.equal(away.status, 422);
+    assert.match(textById(away.html, 'field-farm_id-error') ?? '', /Farm is not a farm you can see/);
+    assert.deepEqual(await stored(device), { label: 'Chute Pi', farm_id: w.farmA });
+    const released = await tech.post(`/fleet/${device}`, { label: '', farm_id: '' });
+    assert.equal(released.status, 303);
+    assert.deepEqual(await stored(device), { label: null, farm_id: null });
   });
 
   test('an admin assigns a device to a farm and labels it (303), then clears both; the farm’s users see it', async () => {
@@ -78,22 +100,47 @@ describe('device page: label and farm', () => {
       farm_id: '00000000-0000-4000-8000-000000000000',
     });
     assert.equal(gone.status, 422);
-    assert.match(textById(gone.html, 'field-farm_id-error') ?? '', /^Error: Farm names no farm\.$/);
+    assert.match(
+      textById(gone.html, 'field-farm_id-error') ?? '',
+      /^Error: Farm is not a farm you can see\.$/,
+    );
     const garbage = await admin.post(`/fleet/${w.deviceA}`, { label: 'Chute Pi', farm_id: 'Maple Farm' });
     assert.equal(garbage.status, 422);
     assert.match(textById(garbage.html, 'field-farm_id-error') ?? '', /Farm must be/);
     assert.deepEqual(await stored(w.deviceA), { label: 'Chute Pi', farm_id: w.farmA });
   });
 
-  test('non-admins who see the device are refused (403), those who do not get a 404, CSRF is checked', async () => {
+  test('farmers and read-only members who see the device are refused (403), those who do not get a 404, CSRF is checked', async () => {
     const fields = { label: 'Mine', farm_id: w.farmA };
-    assert.equal((await (await as('technician')).post(`/fleet/${w.deviceA}`, fields)).status, 403);
     assert.equal((await (await as('farmer')).post(`/fleet/${w.deviceA}`, fields)).status, 403);
     assert.equal((await (await as('technician')).post(`/fleet/${w.deviceB}`, fields)).status, 404);
     assert.equal((await (await as('stranger')).post(`/fleet/${w.deviceA}`, fields)).status, 404);
+    // Both roles, farmer of Cedar Farm only: they see its device but do not write on Cedar Farm.
+    const cedar = await seedFarm(ctx.db.sql, 'Cedar Farm', { lon: -81, lat: 44 });
+    const cedarDevice = await seedDevice(ctx.db.sql, 'dev-cedar', cedar);
+    const both = await seedUser(ctx.db.sql, 'both@example.com', ['farmer', 'technician'], {
+      farms: [
+        { id: cedar, as: 'farmer' },
+        { id: w.farmA, as: 'technician' },
+      ],
+    });
+    const bothClient = await pageClient(ctx.server.app, both.email);
+    assert.equal((await bothClient.get(`/fleet/${cedarDevice}`)).status, 200);
+    assert.equal(
+      (await bothClient.post(`/fleet/${cedarDevice}`, fields)).status,
+      403,
+      'a farm they only read',
+    );
+    assert.equal(
+      (await bothClient.post(`/fleet/${w.deviceA}`, { label: 'Theirs', farm_id: cedar })).status,
+      403,
+      'moving to a farm they only read',
+    );
+    assert.deepEqual(await stored(cedarDevice), { label: null, farm_id: cedar });
     const admin = await as('admin');
     assert.equal((await admin.post(`/fleet/${w.deviceA}`, fields, { csrf: 'forged' })).status, 403);
     assert.equal((await admin.post(`/fleet/${w.deviceA}`, fields, { csrf: false })).status, 403);
     assert.notEqual((await stored(w.deviceA)).label, 'Mine');
+    assert.notEqual((await stored(w.deviceA)).label, 'Theirs');
   });
 });

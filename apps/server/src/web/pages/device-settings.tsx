@@ -3,7 +3,8 @@ import { Button } from '../components/button.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
 import { type FieldErrors, type FormValues, textOf } from './page-kit.tsx';
 
-// The device page's "Label and farm" form (POST /fleet/{id}, admins): the body of PATCH
+// The device page's "Label and farm" form (POST /fleet/{id}; admins, and technicians of the device's
+// farm or of an unassigned device, with their farms to choose from): the body of PATCH
 // /api/v1/devices/{id}, checked with its schema and written by the same updateDevice.
 
 export const DEVICE_SETTINGS_LABELS = { label: 'Label', farm_id: 'Farm' };

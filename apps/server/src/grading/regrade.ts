@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { scanSortKey } from '../access/sql-fragments.ts';
 import { GRADING_JOBS_CHANNEL } from './grading-channel.ts';
 
 /**
@@ -116,13 +117,13 @@ export function selectedScans(tx: TransactionSql, selection: RegradeSelection) {
     SELECT s.id FROM scans s JOIN devices d ON d.id = s.device_id
     WHERE (${scanId}::uuid IS NULL OR s.id = ${scanId}::uuid)
       AND (${deviceCode}::text IS NULL OR d.device_code = ${deviceCode}::text)
-      AND (${since}::timestamptz IS NULL OR s.captured_at >= ${since}::timestamptz)`;
+      AND (${since}::timestamptz IS NULL OR ${scanSortKey(tx)} >= ${since}::timestamptz)`;
 }
 
 /**
  * The scans a device calibration row applies to, as grading chooses it (scan-context's
  * loadScanContext + applicableCalibration): the row's device, captured at or after its valid_from (a
- * scan without a capture time counts as captured now), and no newer row of the device already valid
+ * scan without a capture time counts as captured when it arrived, scanSortKey), and no newer row of the device already valid
  * at that capture time for every size or for the row's own size. The database does not record a
  * scan's image size (grading reads it from the image), so a row for one image size selects the
  * device's scans of every size in its window: a scan of another size is regraded to the same figures.
@@ -131,11 +132,11 @@ function calibrationScans(tx: TransactionSql, calibrationId: string) {
   return tx`
     SELECT s.id FROM device_calibrations c JOIN scans s ON s.device_id = c.device_id
     WHERE c.id = ${calibrationId}::bigint
-      AND coalesce(s.captured_at, now()) >= c.valid_from
+      AND ${scanSortKey(tx)} >= c.valid_from
       AND NOT EXISTS (
         SELECT 1 FROM device_calibrations n
         WHERE n.device_id = c.device_id AND (n.valid_from, n.id) > (c.valid_from, c.id)
-          AND n.valid_from <= coalesce(s.captured_at, now())
+          AND n.valid_from <= ${scanSortKey(tx)}
           AND (n.image_width IS NULL OR (n.image_width = c.image_width AND n.image_height = c.image_height)))`;
 }
 

@@ -1,5 +1,6 @@
 import { fromIngestKeyUri, META_FILE } from '@cti/contracts';
 import type { Sql } from 'postgres';
+import { scanSortKey } from '../access/sql-fragments.ts';
 import type { StoredObject } from './object-store.ts';
 
 /** A device calibration row that may apply to a scan (chosen once the image size is known). */
@@ -64,7 +65,7 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
                                               'w', c.image_width, 'h', c.image_height)
                             ORDER BY c.valid_from DESC, c.id DESC)
             FROM device_calibrations c
-            WHERE c.device_id = s.device_id AND c.valid_from <= coalesce(s.captured_at, now())) AS calibrations
+            WHERE c.device_id = s.device_id AND c.valid_from <= ${scanSortKey(sql)}) AS calibrations
     FROM scans s
     JOIN devices d ON d.id = s.device_id
     LEFT JOIN assets a ON a.id = s.image_asset_id

@@ -1,4 +1,5 @@
 import { META_FILE, mimeTypeForFile, toIngestKeyUri, type WebhookBody } from '@cti/contracts';
+import { type CaptureTime, captureTime } from './capture-time.ts';
 import { webhookContentSha256 } from './ingest-content-hash.ts';
 
 export type AssetRole = 'image' | 'mask' | 'meta' | 'extra';
@@ -23,7 +24,10 @@ export type IngestPlan = {
   captureId: string;
   /** scans.scan_id, the human-readable public reference `{device_code}.{capture_id}`. */
   publicScanId: string;
-  capturedAt: string;
+  /** scans.captured_at: meta.json's time, or null when it cannot be one (captureTime). */
+  capturedAt: string | null;
+  /** The capture time as judged at ingest, kept on the `ingested` event. */
+  captureTime: CaptureTime;
   gps: { lon: number; lat: number } | null;
   metaFarmId: string | null;
   operatorCode: string | null;
@@ -77,8 +81,12 @@ function roleOf(body: WebhookBody, name: string): AssetRole {
  * Map a validated webhook body to the rows ingest writes. Pure: the transaction only executes it.
  * Assets are sorted by key so concurrent transactions touch index entries in the same order.
  */
-export function planIngest(body: WebhookBody, { source }: { source?: string } = {}): IngestPlan {
+export function planIngest(
+  body: WebhookBody,
+  { source, now = new Date() }: { source?: string; now?: Date } = {},
+): IngestPlan {
   const meta = body.meta_json;
+  const time = captureTime(meta, now);
   const known = knownObjects(body);
   const assets: PlannedAsset[] = [];
   const unhashedObjects: string[] = [];
@@ -104,7 +112,8 @@ export function planIngest(body: WebhookBody, { source }: { source?: string } = 
     s3PrefixHint: `raw/${body.device_code}/`,
     captureId: meta.capture_id,
     publicScanId: `${body.device_code}.${meta.capture_id}`,
-    capturedAt: meta.captured_at,
+    capturedAt: time.capturedAt,
+    captureTime: time,
     gps: meta.gps ? { lon: meta.gps.lon, lat: meta.gps.lat } : null,
     metaFarmId: meta.farm_id ?? null,
     operatorCode: meta.operator_id ?? null,

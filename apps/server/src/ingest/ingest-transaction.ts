@@ -85,6 +85,16 @@ export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestConte
   throw new IngestConflictError(`${plan.ingestKey} lost ${MAX_ATTEMPTS} races in a row; retry later`);
 }
 
+/** What the `ingested` event says of the capture time: only what is not plain (captureTime). */
+function captureTimeMeta(time: IngestPlan['captureTime']) {
+  return {
+    ...(time.untrusted ? { capture_time_untrusted: time.untrusted } : {}),
+    ...(time.clockSynced === false
+      ? { clock_unsynced: true, ...(time.clockSource ? { clock_source: time.clockSource } : {}) }
+      : {}),
+  };
+}
+
 function eventMeta(plan: IngestPlan, ctx: IngestContext) {
   const common = { source: plan.source, request_id: ctx.requestId, relay_event_id: plan.relayEventId };
   return {
@@ -97,7 +107,7 @@ function eventMeta(plan: IngestPlan, ctx: IngestContext) {
       // Grading's copy of meta.json when the store's object is not hash-checked (ADR 0003 §9).
       ...(plan.validatedMeta ? { meta_json: plan.validatedMeta } : {}),
     },
-    ingested: common,
+    ingested: { ...common, ...captureTimeMeta(plan.captureTime) },
     replayed: { ...common, content_sha256: plan.contentSha256 },
   };
 }

@@ -49,6 +49,16 @@ function ambiguousLine(m: Meta): string {
   return `at ingest its position lay inside ${farms}; no farm was chosen then (an admin sets it under Farm and animal)`;
 }
 
+/** The `ingested` event's capture_time_untrusted (ingest/capture-time.ts) in words. */
+function untrustedTimeLine(value: unknown): string | false {
+  if (!value || typeof value !== 'object') return false;
+  const u = value as Meta;
+  const said = typeof u.device_time === 'string' ? ` (${u.device_time})` : '';
+  const why =
+    u.reason === 'far_ahead' ? 'more than a day ahead of the server' : 'before 2020: a clock never set';
+  return `the device clock's time${said} was ${why}, so it is not the capture time — the arrival time stands in`;
+}
+
 /** The timeline's words for one event, or null when there is nothing to add to its name. */
 export function eventSummary(event: string, meta: unknown): string | null {
   const m = (meta && typeof meta === 'object' ? meta : {}) as Meta;
@@ -69,6 +79,10 @@ export function eventSummary(event: string, meta: unknown): string | null {
         m.animal_matched === false && 'ear tag of no registered animal (kept on the scan)',
         m.operator_matched === true && 'operator known',
         m.operator_matched === false && 'operator code of nobody registered',
+        untrustedTimeLine(m.capture_time_untrusted),
+        m.clock_unsynced === true &&
+          !m.capture_time_untrusted &&
+          'the device clock was not synchronised: the capture time may be off',
       ]);
       return line || null;
     }

@@ -1,13 +1,16 @@
 /**
  * node apps/server/scripts/view-features.ts -- --out FILE.jsonl
- *   (--preset heldout|training --seed S --count N [--negatives 0.4] [--realism] | --dir DIR | --reference-dir DIR)
+ *   (--preset heldout|training --seed S [--count 300] [--negatives 0.2] [--realism] [--final-report]
+ *    | --dir DIR | --reference-dir DIR)
  *
- * The evidence the grader's view decision can use, one JSON line per image, graded as the worker grades
- * (createGrader, no meta): the view verdict, rule v1's measured checks, the field-edge severity of the
- * mask, the image statistics, the grade and its reasons under the deployed rules. For fitting and
- * checking the view decision (docs/grading-view-decision.md): fit on phantoms of other seeds than the
- * held-out 9001 that `pnpm eval:grading` reports; `--dir` takes a folder of real images (files whose
- * name starts with `neg` are negatives), `--reference-dir` the reference scans and their variants.
+ * The evidence the grader's view decision can use, one JSON line per image (view-evidence.ts,
+ * EvidenceRow), graded as the worker grades (createGrader, no meta): the verdict, rule v1's measures,
+ * the deployed view score, the field-edge severity, the image statistics, and the grade the other rules
+ * give with the view accepted — so eval-view-evidence.ts can grade any other view decision without the
+ * models. Phantoms are exported now (the eval:grading code path, any seed and preset); seed 9001 is the
+ * held-out set and needs --final-report (read it once a decision is fixed: ADR 0003 §10). `--dir` takes a
+ * folder of real images (names starting `neg` are negatives), `--reference-dir` the reference scans and
+ * their 8 variants each.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

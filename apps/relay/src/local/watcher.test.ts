@@ -18,7 +18,7 @@ let s3: LocalS3;
 let receiver: Receiver;
 let dir: string;
 before(async () => {
-  s3 = await startS3rver({ buckets: Array.from({ length: 8 }, (_, i) => `cti-watch-${i}`) });
+  s3 = await startS3rver({ buckets: Array.from({ length: 12 }, (_, i) => `cti-watch-${i}`) });
   receiver = await startReceiver({ secrets });
   dir = await mkdtemp(join(tmpdir(), 'relay-watch-'));
 });
@@ -211,4 +211,38 @@ test('a capture the server rejected stays settled until the watcher is started w
   await fixed.watcher.pollOnce();
   assert.equal((await fixed.watcher.state()).settled[capture.metaKey]?.outcome, 'delivered');
   assert.equal(receiver.for(capture.dir).filter((r) => r.signatureOk).length, 1);
+});
+
+test('a burst is saved about once a second, not after every capture, and the last save holds every outcome', async () => {
+  const { clock } = fakeClock();
+  const bucket = freshBucket();
+  const stateFile = join(dir, `${bucket}-burst.json`);
+  let saves = 0;
+  const relay = createRelay({
+    s3: s3.client,
+    fetch: globalThis.fetch,
+    config: { webhookUrl: receiver.url, webhookSecrets: [secrets[0]!], budgetMs: 5000, httpTimeoutMs: 5000 },
+    log: silentLogger(),
+    clock,
+    source: 'local',
+    baseMs: 10,
+  });
+  const watcher = createWatcher({
+    s3: s3.client,
+    relay,
+    config: { bucket, prefix: 'raw/', stateFile, pollMs: 50, graceMs: 60_000 },
+    log: silentLogger(),
+    clock,
+    onSaved: () => saves++,
+  });
+  const captures = Array.from({ length: 40 }, () => makeCapture());
+  for (const capture of captures) await uploadCapture(s3.client, bucket, capture);
+  await watcher.pollOnce();
+  // The fake clock stands still during the poll: one save at the first outcome, one at the end.
+  assert.equal(saves, 2);
+  const saved = JSON.parse(await readFile(stateFile, 'utf8'));
+  for (const capture of captures) {
+    assert.equal(saved.settled[capture.metaKey]?.outcome, 'delivered');
+    assert.equal(receiver.for(capture.dir).length, 1);
+  }
 });

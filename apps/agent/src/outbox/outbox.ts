@@ -14,6 +14,7 @@ import type {
   CommittedObject,
   OutboxCapture,
   OutboxCaptureDetail,
+  OutboxLastError,
   OutboxSummary,
 } from './outbox-types.ts';
 import { removeCaptureDir, TEMP_PREFIX, writeCaptureDir } from './spool.ts';
@@ -210,14 +211,21 @@ export function createOutbox({
     }
   }
 
+  // The newest error that could not be written to the database (it was full); see noteError.
+  let unrecordedError: OutboxLastError | null = null;
+
   function summary(): OutboxSummary {
     const s = store.summaryRows();
+    const lastError =
+      unrecordedError && (s.lastError === null || unrecordedError.at >= s.lastError.at)
+        ? unrecordedError
+        : s.lastError;
     return {
       pendingCaptures: s.totals.captures,
       pendingBytes: s.totals.bytes,
       oldestPendingAgeMs: s.totals.oldest === null ? null : Math.max(0, clock() - s.totals.oldest),
       lastSuccessAt: s.lastSuccessAt,
-      lastError: s.lastError,
+      lastError,
       quarantined: s.quarantined,
       uploadedTotal: s.uploadedTotal,
     };
@@ -269,6 +277,13 @@ export function createOutbox({
     /** Puts a quarantined capture (or all, without id) back in the queue and clears backoff delays. */
     retry: (captureId?: string) => store.retry(captureId ?? null),
     prune,
+    /**
+     * An error the caller could not record in the database (the volume is full): shown as
+     * `summary().lastError` until a newer one is recorded; kept in memory only.
+     */
+    noteError: (error: OutboxLastError): void => {
+      unrecordedError = error;
+    },
     spoolPath: (captureId: string, name: string) => join(spoolDir, captureId, name),
     spoolDir,
     events,

@@ -68,6 +68,8 @@ export function createOutboxStore(db: OutboxDb) {
     insertObject: db.prepare(
       `INSERT INTO objects (capture_id, name, ord, key, sha256, size_bytes, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
     ),
+    // attempts > 0: the uploader HEADs each object first and skips what the store already holds.
+    markImported: db.prepare('UPDATE objects SET attempts = 1 WHERE capture_id = ?'),
     captureExists: db.prepare('SELECT 1 FROM captures WHERE capture_id = ?').pluck(),
     getCapture: db.prepare('SELECT * FROM captures WHERE capture_id = ?'),
     objectsOf: db.prepare('SELECT * FROM objects WHERE capture_id = ? ORDER BY ord, name'),
@@ -189,6 +191,18 @@ export function createOutboxStore(db: OutboxDb) {
         q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.now);
         for (const o of objects)
           q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+      },
+    ),
+    /** A capture rebuilt from its spool files into a new database: pending, checked before sending. */
+    importCapture: tx(
+      (
+        c: { captureId: string; deviceCode: string; capturedAt: string; committedAt: number },
+        objects: CommittedObject[],
+      ) => {
+        q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.committedAt);
+        for (const o of objects)
+          q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+        q.markImported.run(c.captureId);
       },
     ),
     captureExists: (id: string) => q.captureExists.get(id) !== undefined,

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isValidCaptureId, isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
+import { isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
 import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
-import { type OutboxAccess, openOutboxDb } from './outbox-db.ts';
+import { type OutboxAccess, openOutboxDb, type StatfsFn } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
+import { recoverAtOpen } from './outbox-recovery.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
   CommitCaptureInput,
@@ -17,10 +18,9 @@ import type {
   OutboxLastError,
   OutboxSummary,
 } from './outbox-types.ts';
-import { removeCaptureDir, TEMP_PREFIX, writeCaptureDir } from './spool.ts';
+import { removeCaptureDir, writeCaptureDir } from './spool.ts';
 
-/** Free bytes available to this user on the volume holding `path` (fs.statfs by default). */
-export type StatfsFn = (path: string) => { bavail: number | bigint; bsize: number | bigint };
+export type { StatfsFn };
 
 export interface OutboxHooks {
   /** Test seam used only by the crash harness: runs after the spool dir is durable, before the DB commit. */
@@ -51,18 +51,7 @@ export interface CreateOutboxOptions {
 }
 
 const DEFAULT_MIN_FREE = 200 * 1024 * 1024;
-/** More rowless capture dirs than a crash can leave: the database was lost, keep the files. */
-const MAX_CRASH_ORPHANS = 4;
 const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function validateInput(input: CommitCaptureInput): void {
   if (!Array.isArray(input.files) || input.files.length === 0) {
@@ -107,39 +96,12 @@ export function createOutbox({
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
-  const db = openOutboxDb(dbPath, access);
+  const { db, created } = openOutboxDb(dbPath, access, statfs);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
-  if (owner) recoverAtOpen();
-
-  /**
-   * Crash leftovers: temp dirs, and capture dirs whose DB commit never happened (never told
-   * "taken"). A crash leaves at most the few captures being committed at that instant; many dirs
-   * without rows mean the database was lost or replaced, and then nothing is deleted.
-   */
-  function recoverAtOpen(): void {
-    const known = store.knownIds();
-    const entries = readdirSync(spoolDir, { withFileTypes: true });
-    const temp = entries.filter((e) => e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
-    const orphans = entries
-      .filter((e) => e.isDirectory() && isValidCaptureId(e.name) && !known.has(e.name))
-      .map((e) => e.name);
-    const sweepOrphans = orphans.length <= MAX_CRASH_ORPHANS;
-    if (!sweepOrphans) {
-      log?.error(
-        { count: orphans.length, spoolDir },
-        'spool holds many captures the database does not know; left in place',
-      );
-    }
-    const removed = [...temp, ...(sweepOrphans ? orphans : [])];
-    for (const name of removed) rmSync(join(spoolDir, name), { recursive: true, force: true });
-    if (removed.length > 0) fsyncDirSync(spoolDir);
-    const interrupted = store.resetInterrupted(clock());
-    if (removed.length || interrupted)
-      log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
-  }
+  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log });
 
   function checkDiskFloor(neededBytes: number): void {
     const { bavail, bsize } = statfs(spoolDir);

@@ -1,3 +1,5 @@
+import type { OutboxHeld } from './outbox-types.ts';
+
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 /** Why the disk guard refused a capture: below the configured floor, or the disk filled mid-write. */
@@ -5,31 +7,69 @@ export type DiskFloorReason = 'below_floor' | 'disk_full';
 
 /**
  * Thrown by `commitCapture` when accepting the capture would push free space on the spool volume
- * below `minFreeBytes` (or the disk actually filled while writing). Nothing was written: the caller
- * signals "refused" (status, log, LED) instead of failing half-way.
+ * below `minFreeBytes` even after removing every capture already uploaded (or the disk actually
+ * filled while writing). Nothing was written: the caller signals "refused" (status, log, LED) instead
+ * of failing half-way. The message says what holds the space: the captures waiting to upload (or
+ * quarantined), or files that are not the outbox's.
  */
 export class DiskFloorError extends Error {
   readonly reason: DiskFloorReason;
   readonly freeBytes: number;
   readonly minFreeBytes: number;
   readonly neededBytes: number;
+  readonly held: OutboxHeld | null;
 
   constructor(
     reason: DiskFloorReason,
-    info: { freeBytes: number; minFreeBytes: number; neededBytes: number },
+    info: { freeBytes: number; minFreeBytes: number; neededBytes: number; held?: OutboxHeld },
   ) {
     super(
       reason === 'disk_full'
         ? `capture refused: the spool disk filled up while writing (${mb(info.freeBytes)} free)`
         : `capture refused: ${mb(info.freeBytes)} free on the spool disk, the floor is ${mb(info.minFreeBytes)} ` +
-            `and this capture needs ${mb(info.neededBytes)}; free space (let uploads drain) or lower outbox.min_free_mb in the agent config`,
+            `and this capture needs ${mb(info.neededBytes)}; ${whatHoldsTheSpace(info)}`,
     );
     this.name = 'DiskFloorError';
     this.reason = reason;
     this.freeBytes = info.freeBytes;
     this.minFreeBytes = info.minFreeBytes;
     this.neededBytes = info.neededBytes;
+    this.held = info.held ?? null;
   }
+}
+
+const captures = (n: number) => `${n} capture${n === 1 ? '' : 's'}`;
+
+function whatHoldsTheSpace(info: {
+  freeBytes: number;
+  minFreeBytes: number;
+  neededBytes: number;
+  held?: OutboxHeld;
+}): string {
+  const lower = 'or lower outbox.min_free_mb in the agent config';
+  const held = info.held;
+  if (!held) return `free space, ${lower}`;
+  const deficit = info.minFreeBytes + info.neededBytes - info.freeBytes;
+  const queued = held.pendingCaptures + held.quarantinedCaptures;
+  if (queued > 0 && held.pendingBytes + held.quarantinedBytes >= deficit) {
+    const parts = [];
+    if (held.pendingCaptures > 0)
+      parts.push(
+        `${captures(held.pendingCaptures)} waiting to upload hold ${mb(held.pendingBytes)} ` +
+          '(they leave as uploads drain: check the network and `cti-agent status`)',
+      );
+    if (held.quarantinedCaptures > 0)
+      parts.push(
+        `${captures(held.quarantinedCaptures)} quarantined hold ${mb(held.quarantinedBytes)} ` +
+          '(`cti-agent outbox quarantine`)',
+      );
+    return `${parts.join('; ')}; ${lower}`;
+  }
+  const outbox =
+    queued > 0
+      ? ` (the outbox's ${captures(queued)} not uploaded hold only ${mb(held.pendingBytes + held.quarantinedBytes)})`
+      : ' (the outbox holds no capture it could remove)';
+  return `other files fill the disk${outbox}: free space on it, ${lower}`;
 }
 
 /** Thrown by `commitCapture` when the capture id is already in the outbox (committed earlier). */

@@ -1,5 +1,11 @@
 import type { OutboxDb } from './outbox-db.ts';
-import type { CommittedObject, OutboxCapture, OutboxLastError, OutboxObject } from './outbox-types.ts';
+import type {
+  CommittedObject,
+  OutboxCapture,
+  OutboxHeld,
+  OutboxLastError,
+  OutboxObject,
+} from './outbox-types.ts';
 
 interface CaptureRow {
   seq: number;
@@ -149,6 +155,16 @@ export function createOutboxStore(db: OutboxDb) {
       )
       .pluck(),
     deleteCapture: db.prepare(`DELETE FROM captures WHERE capture_id = ? AND state = 'uploaded'`),
+    // Uploaded captures by upload time with the bytes their spool files hold: what the floor may reclaim.
+    reclaimable: db.prepare(
+      `SELECT c.capture_id AS captureId, sum(o.size_bytes) AS bytes FROM captures c JOIN objects o USING (capture_id)
+       WHERE c.state = 'uploaded' GROUP BY c.seq ORDER BY c.uploaded_at, c.seq LIMIT ?`,
+    ),
+    // What the captures not yet uploaded hold in the spool (all their files stay until uploaded).
+    held: db.prepare(
+      `SELECT c.state, count(DISTINCT c.capture_id) AS captures, sum(o.size_bytes) AS bytes
+       FROM captures c JOIN objects o USING (capture_id) WHERE c.state != 'uploaded' GROUP BY c.state`,
+    ),
     knownIds: db.prepare('SELECT capture_id FROM captures').pluck(),
     lastCommittedAt: db.prepare('SELECT committed_at FROM captures ORDER BY seq DESC LIMIT 1').pluck(),
   };
@@ -260,6 +276,18 @@ export function createOutboxStore(db: OutboxDb) {
     },
     expired: (before: number, limit: number) => q.expired.all(before, limit) as string[],
     deleteCapture: (id: string) => q.deleteCapture.run(id).changes,
+    deleteCaptures: tx((ids: string[]) => ids.reduce((n, id) => n + q.deleteCapture.run(id).changes, 0)),
+    reclaimable: (limit: number) => q.reclaimable.all(limit) as Array<{ captureId: string; bytes: number }>,
+    held: (): OutboxHeld => {
+      const rows = q.held.all() as Array<{ state: string; captures: number; bytes: number }>;
+      const of = (state: string) => rows.find((r) => r.state === state) ?? { captures: 0, bytes: 0 };
+      return {
+        pendingCaptures: of('pending').captures,
+        pendingBytes: of('pending').bytes,
+        quarantinedCaptures: of('quarantined').captures,
+        quarantinedBytes: of('quarantined').bytes,
+      };
+    },
     knownIds: () => new Set(q.knownIds.all() as string[]),
     lastCommittedAt: () => (q.lastCommittedAt.get() as number | undefined) ?? null,
   };

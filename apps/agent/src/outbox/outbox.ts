@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { statfsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
 import { makeDirectorySync } from '@cti/runtime';
@@ -18,7 +19,7 @@ import type {
   OutboxLastError,
   OutboxSummary,
 } from './outbox-types.ts';
-import { removeCaptureDir, writeCaptureDir } from './spool.ts';
+import { fsyncDir, removeCaptureDir, writeCaptureDir } from './spool.ts';
 
 export type { StatfsFn };
 
@@ -103,12 +104,49 @@ export function createOutbox({
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
   if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log });
 
-  function checkDiskFloor(neededBytes: number): void {
+  const freeBytes = () => {
     const { bavail, bsize } = statfs(spoolDir);
-    const freeBytes = Number(bavail) * Number(bsize);
-    if (freeBytes - neededBytes < minFreeBytes) {
-      throw new DiskFloorError('below_floor', { freeBytes, minFreeBytes, neededBytes });
+    return Number(bavail) * Number(bsize);
+  };
+
+  /**
+   * The disk floor. Uploaded captures are kept `retention_days` for convenience only: when a capture
+   * would not fit above the floor they are removed, oldest upload first, until it does. Refused only
+   * when what is left is the queue (pending, quarantined) or files that are not the outbox's.
+   */
+  async function makeRoom(neededBytes: number): Promise<void> {
+    let free = freeBytes();
+    let removed = 0;
+    while (free - neededBytes < minFreeBytes) {
+      const batch = pickReclaimable(minFreeBytes + neededBytes - free);
+      if (batch.length === 0) break;
+      // Files first: a crash in between leaves rows without files, never files without a row.
+      for (const id of batch) await rm(join(spoolDir, id), { recursive: true, force: true });
+      await fsyncDir(spoolDir);
+      removed += store.deleteCaptures(batch);
+      free = freeBytes();
     }
+    if (removed > 0)
+      log?.warn({ removed, freeBytes: free }, 'disk floor reached: removed uploaded captures to make room');
+    if (free - neededBytes < minFreeBytes)
+      throw new DiskFloorError('below_floor', {
+        freeBytes: free,
+        minFreeBytes,
+        neededBytes,
+        held: store.held(),
+      });
+  }
+
+  /** The oldest uploaded captures whose files add up to `bytes` (fewer when there are not enough). */
+  function pickReclaimable(bytes: number): string[] {
+    const picked: string[] = [];
+    let sum = 0;
+    for (const { captureId, bytes: size } of store.reclaimable(1000)) {
+      if (sum >= bytes) break;
+      picked.push(captureId);
+      sum += size;
+    }
+    return picked;
   }
 
   function describe(input: CommitCaptureInput): CommittedObject[] {
@@ -146,9 +184,9 @@ export function createOutbox({
     if (committing.has(captureId) || store.captureExists(captureId))
       throw new DuplicateCaptureError(captureId);
     const neededBytes = objects.reduce((n, o) => n + o.sizeBytes, 0);
-    checkDiskFloor(neededBytes);
     committing.add(captureId);
     try {
+      await makeRoom(neededBytes);
       const fsyncs = await writeFiles(input, neededBytes);
       await hooks.afterFilesWritten?.({ captureId, dir: join(spoolDir, captureId) });
       const capturedAt =

@@ -342,14 +342,19 @@ export function createUploader({
     const delay = backoffDelay(failures - 1, { baseMs: backoffBaseMs, capMs: backoffCapMs, random });
     pausedUntil = Math.max(pausedUntil, now + delay);
     const code = (error as { code?: unknown }).code;
-    const message = `outbox database: ${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`;
+    const database = typeof code === 'string' && code.startsWith('SQLITE_');
+    const message = database
+      ? `outbox database: ${code}: ${(error as Error).message}`
+      : `capture upload threw: ${String((error as Error)?.message ?? error)}`;
     outbox.noteError({ at: now, message, captureId });
     metrics?.errors.inc({ kind: 'transient' });
     if (now < nextThrowLogAt) return;
     nextThrowLogAt = pausedUntil;
     log?.error(
       { err: error, captureId, failures, retryInMs: pausedUntil - now },
-      'capture upload could not record its progress (data volume full?); pausing uploads',
+      database
+        ? 'capture upload could not record its progress (data volume full?); pausing uploads'
+        : 'uploader bug: capture upload threw; pausing uploads',
     );
   }
 

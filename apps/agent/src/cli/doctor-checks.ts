@@ -168,7 +168,11 @@ export function checkDisk(config: AgentConfig): Check {
           name: 'disk',
           ok: false,
           detail: `${mb(free)} free on ${dir}, below the floor ${mb(config.outbox.minFreeBytes)}`,
-          fix: 'free space, or let uploads drain (`cti-agent outbox list`)',
+          // `outbox list` and `status` read the queue on a full disk too (outbox-db.ts openOnFullDisk).
+          fix:
+            `free space on that volume (\`df -h ${dir}\`; files that are not the agent's: journal, apt cache). ` +
+            'Captures already uploaded are removed when a capture needs room; those waiting to upload ' +
+            '(`cti-agent outbox list --state pending`) leave as uploads drain. Do not delete outbox.db or the spool',
         };
   } catch (err) {
     return {

@@ -12,7 +12,9 @@ export {
   DiskFloorError,
   type DiskFloorReason,
   DuplicateCaptureError,
+  OutboxCorruptError,
   OutboxDbError,
+  OutboxDiskFullError,
   OutboxInputError,
   OutboxMissingError,
 } from './outbox-errors.ts';

@@ -1,6 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { OutboxDbError, OutboxMissingError } from './outbox-errors.ts';
+import {
+  OutboxCorruptError,
+  OutboxDbError,
+  OutboxDiskFullError,
+  OutboxMissingError,
+} from './outbox-errors.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -50,31 +56,124 @@ export type OutboxDb = Database.Database;
  */
 export type OutboxAccess = 'create' | 'existing' | 'readonly';
 
+/** Free bytes for this user and free inodes on the volume holding `path` (fs.statfs by default). */
+export type StatfsFn = (path: string) => {
+  bavail: number | bigint;
+  bsize: number | bigint;
+  ffree?: number | bigint;
+};
+
+/** An I/O error with less than this free on the volume is taken for a full disk. */
+const FULL_MARGIN_BYTES = 1024 * 1024;
+
+export interface OpenedOutboxDb {
+  db: OutboxDb;
+  /** The schema was made at this open: an empty or missing file, never a crash leftover. */
+  created: boolean;
+}
+
 /**
  * Opens the outbox database (creating it only with access `create`): WAL so readers (CLI, status)
  * never block the service, synchronous=FULL so a committed capture survives power loss, incremental
  * auto-vacuum so retention can give pages back without a full VACUUM.
+ *
+ * On a full volume a WAL database cannot be opened the usual way (SQLite must size its `-shm` file):
+ * a read-only open then reads it through a private wal-index instead (see openOnFullDisk), and any
+ * other open throws OutboxDiskFullError with the number of captures it holds. A damaged file is an
+ * OutboxCorruptError, anything else an OutboxDbError.
  */
-export function openOutboxDb(dbPath: string, access: OutboxAccess = 'create'): OutboxDb {
+export function openOutboxDb(
+  dbPath: string,
+  access: OutboxAccess = 'create',
+  statfs: StatfsFn = statfsSync,
+): OpenedOutboxDb {
   // better-sqlite3 says "directory does not exist" (a TypeError) or SQLITE_CANTOPEN: name the file.
   if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
   let db: OutboxDb | undefined;
   try {
     db = new Database(dbPath, { readonly: access === 'readonly', fileMustExist: access !== 'create' });
-    return access === 'readonly' ? checkVersion(db, dbPath) : initOutboxDb(db, dbPath);
+    if (access === 'readonly') return { db: checkVersion(db, dbPath), created: false };
+    return { db, created: initOutboxDb(db, dbPath) };
   } catch (err) {
     if (db?.open) db.close();
     // Removed between the check above and the open.
     if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
-    // better-sqlite3's SqliteError: SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_READONLY…
-    if (err instanceof Database.SqliteError) {
-      throw new OutboxDbError(dbPath, `cannot be opened: ${(err as Error).message}`, err);
+    if (!(err instanceof Database.SqliteError)) throw err;
+    const full = fullVolume(err, dbPath, statfs);
+    if (full && access === 'readonly') {
+      const reader = openOnFullDisk(dbPath);
+      if (reader) return { db: reader, created: false };
     }
-    throw err;
+    if (full) {
+      throw new OutboxDiskFullError(dbPath, { ...full, pendingCaptures: countPending(dbPath) }, err);
+    }
+    if (err.code === 'SQLITE_NOTADB' || err.code.startsWith('SQLITE_CORRUPT')) {
+      throw new OutboxCorruptError(dbPath, `cannot be opened: ${err.message}`, err);
+    }
+    // SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM, an I/O error on a volume with room…
+    throw new OutboxDbError(dbPath, `cannot be opened: ${err.message}`, { cause: err });
   }
 }
 
-function initOutboxDb(db: OutboxDb, dbPath: string): OutboxDb {
+/**
+ * The volume is full when SQLite says so (SQLITE_FULL), or when an I/O error (the `-shm` could not be
+ * sized or made) comes with almost nothing free, or no free inode, on the database's volume.
+ */
+function fullVolume(
+  err: { code: string },
+  dbPath: string,
+  statfs: StatfsFn,
+): { volume: string; freeBytes: number } | null {
+  const volume = dirname(dbPath);
+  let freeBytes = 0;
+  let noInode = false;
+  try {
+    const s = statfs(volume);
+    freeBytes = Number(s.bavail) * Number(s.bsize);
+    noInode = s.ffree !== undefined && Number(s.ffree) === 0;
+  } catch {
+    return err.code === 'SQLITE_FULL' ? { volume, freeBytes } : null;
+  }
+  if (err.code === 'SQLITE_FULL') return { volume, freeBytes };
+  const io = err.code.startsWith('SQLITE_IOERR') || err.code.startsWith('SQLITE_CANTOPEN');
+  return io && (freeBytes < FULL_MARGIN_BYTES || noInode) ? { volume, freeBytes } : null;
+}
+
+/**
+ * Reads a WAL database on a full volume: with `locking_mode = EXCLUSIVE` set before the first read,
+ * SQLite keeps the wal-index in memory and needs no `-shm` file (a read-only connection cannot take
+ * that lock, so this one is read-write with `query_only`: it writes nothing). It holds the lock until
+ * closed — the service cannot be running, since it could not open the database either. Null when even
+ * this fails.
+ */
+function openOnFullDisk(dbPath: string): OutboxDb | null {
+  let db: OutboxDb | undefined;
+  try {
+    db = new Database(dbPath, { fileMustExist: true });
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('query_only = ON');
+    return checkVersion(db, dbPath);
+  } catch {
+    if (db?.open) db.close();
+    return null;
+  }
+}
+
+/** Captures waiting to upload in a database on a full volume, null when it cannot be read. */
+function countPending(dbPath: string): number | null {
+  const db = openOnFullDisk(dbPath);
+  if (!db) return null;
+  try {
+    return db.prepare(`SELECT count(*) FROM captures WHERE state = 'pending'`).pluck().get() as number;
+  } catch {
+    return null;
+  } finally {
+    db.close();
+  }
+}
+
+/** Sets the connection up and makes the schema on an empty file; true when it did. */
+function initOutboxDb(db: OutboxDb, dbPath: string): boolean {
   db.pragma('busy_timeout = 5000');
   // auto_vacuum only takes effect before the first table exists.
   db.pragma('auto_vacuum = INCREMENTAL');
@@ -82,12 +181,16 @@ function initOutboxDb(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   // Re-checked inside the write lock: the CLI and the service may open a fresh file at once.
-  db.transaction(() => {
-    if (readVersion(db) !== 0) return;
-    db.exec(SCHEMA_V1);
-    db.pragma('user_version = 1');
-  }).immediate();
-  return checkVersion(db, dbPath);
+  const created = db
+    .transaction(() => {
+      if (readVersion(db) !== 0) return false;
+      db.exec(SCHEMA_V1);
+      db.pragma('user_version = 1');
+      return true;
+    })
+    .immediate();
+  checkVersion(db, dbPath);
+  return created;
 }
 
 const readVersion = (db: OutboxDb) => db.pragma('user_version', { simple: true }) as number;
@@ -96,7 +199,9 @@ function checkVersion(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('busy_timeout = 5000');
   const version = readVersion(db);
   if (version !== 1) {
-    throw new OutboxDbError(dbPath, `has schema version ${version}; this agent reads version 1`);
+    throw new OutboxDbError(dbPath, `has schema version ${version}; this agent reads version 1`, {
+      fix: 'run the agent version that made it (or a newer one); do not move it aside: it holds the upload queue',
+    });
   }
   return db;
 }

@@ -1,34 +1,75 @@
+import type { OutboxHeld } from './outbox-types.ts';
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
 /** Why the disk guard refused a capture: below the configured floor, or the disk filled mid-write. */
 export type DiskFloorReason = 'below_floor' | 'disk_full';
 
 /**
  * Thrown by `commitCapture` when accepting the capture would push free space on the spool volume
- * below `minFreeBytes` (or the disk actually filled while writing). Nothing was written: the caller
- * signals "refused" (status, log, LED) instead of failing half-way.
+ * below `minFreeBytes` even after removing every capture already uploaded (or the disk actually
+ * filled while writing). Nothing was written: the caller signals "refused" (status, log, LED) instead
+ * of failing half-way. The message says what holds the space: the captures waiting to upload (or
+ * quarantined), or files that are not the outbox's.
  */
 export class DiskFloorError extends Error {
   readonly reason: DiskFloorReason;
   readonly freeBytes: number;
   readonly minFreeBytes: number;
   readonly neededBytes: number;
+  readonly held: OutboxHeld | null;
 
   constructor(
     reason: DiskFloorReason,
-    info: { freeBytes: number; minFreeBytes: number; neededBytes: number },
+    info: { freeBytes: number; minFreeBytes: number; neededBytes: number; held?: OutboxHeld },
   ) {
-    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
     super(
       reason === 'disk_full'
         ? `capture refused: the spool disk filled up while writing (${mb(info.freeBytes)} free)`
         : `capture refused: ${mb(info.freeBytes)} free on the spool disk, the floor is ${mb(info.minFreeBytes)} ` +
-            `and this capture needs ${mb(info.neededBytes)}; free space (let uploads drain) or lower outbox.min_free_mb in the agent config`,
+            `and this capture needs ${mb(info.neededBytes)}; ${whatHoldsTheSpace(info)}`,
     );
     this.name = 'DiskFloorError';
     this.reason = reason;
     this.freeBytes = info.freeBytes;
     this.minFreeBytes = info.minFreeBytes;
     this.neededBytes = info.neededBytes;
+    this.held = info.held ?? null;
   }
+}
+
+const captures = (n: number) => `${n} capture${n === 1 ? '' : 's'}`;
+
+function whatHoldsTheSpace(info: {
+  freeBytes: number;
+  minFreeBytes: number;
+  neededBytes: number;
+  held?: OutboxHeld;
+}): string {
+  const lower = 'or lower outbox.min_free_mb in the agent config';
+  const held = info.held;
+  if (!held) return `free space, ${lower}`;
+  const deficit = info.minFreeBytes + info.neededBytes - info.freeBytes;
+  const queued = held.pendingCaptures + held.quarantinedCaptures;
+  if (queued > 0 && held.pendingBytes + held.quarantinedBytes >= deficit) {
+    const parts = [];
+    if (held.pendingCaptures > 0)
+      parts.push(
+        `${captures(held.pendingCaptures)} waiting to upload hold ${mb(held.pendingBytes)} ` +
+          '(they leave as uploads drain: check the network and `cti-agent status`)',
+      );
+    if (held.quarantinedCaptures > 0)
+      parts.push(
+        `${captures(held.quarantinedCaptures)} quarantined hold ${mb(held.quarantinedBytes)} ` +
+          '(`cti-agent outbox quarantine`)',
+      );
+    return `${parts.join('; ')}; ${lower}`;
+  }
+  const outbox =
+    queued > 0
+      ? ` (the outbox's ${captures(queued)} not uploaded hold only ${mb(held.pendingBytes + held.quarantinedBytes)})`
+      : ' (the outbox holds no capture it could remove)';
+  return `other files fill the disk${outbox}: free space on it, ${lower}`;
 }
 
 /** Thrown by `commitCapture` when the capture id is already in the outbox (committed earlier). */
@@ -51,18 +92,80 @@ export class OutboxInputError extends Error {
 }
 
 /**
- * The outbox database cannot be opened or is not this agent's (not SQLite, corrupt, unreadable, another
- * schema version). Its message names the file and what to do, so the CLI and the service print it
- * instead of a stack trace.
+ * The outbox database cannot be opened or is not this agent's (unreadable, another schema version).
+ * Its message names the file and the fix, so the CLI and the service print it instead of a stack
+ * trace. The two cases that need opposite advice have their own classes: OutboxCorruptError (the file
+ * is damaged: move it aside) and OutboxDiskFullError (nothing is wrong with it: never move it).
  */
 export class OutboxDbError extends Error {
-  constructor(dbPath: string, problem: string, cause?: unknown) {
-    super(
-      `outbox database ${dbPath} ${problem}. Fix: restore it, or move it aside (the agent then starts an empty ` +
-        'outbox; captures it listed stay in the spool directory but are no longer uploaded)',
-      { cause },
-    );
+  readonly dbPath: string;
+
+  constructor(
+    dbPath: string,
+    problem: string,
+    {
+      cause,
+      fix = "check that the agent's user (cti) can read and write the file and its directory, and that the " +
+        'data volume is mounted read-write; do not move the file aside: it holds the upload queue',
+    }: { cause?: unknown; fix?: string } = {},
+  ) {
+    super(`outbox database ${dbPath} ${problem}. Fix: ${fix}`, { cause });
     this.name = 'OutboxDbError';
+    this.dbPath = dbPath;
+  }
+}
+
+/**
+ * The database file is damaged (SQLITE_NOTADB, SQLITE_CORRUPT): the one case where moving it aside is
+ * right. A new database made at the next start re-imports the complete captures it finds in the spool
+ * directory (outbox-recovery.ts), so the queue is rebuilt from the files, not lost.
+ */
+export class OutboxCorruptError extends OutboxDbError {
+  constructor(dbPath: string, problem: string, cause?: unknown) {
+    super(dbPath, problem, {
+      cause,
+      fix:
+        `restore it from a backup, or move it aside (mv ${dbPath} ${dbPath}.damaged): the agent then starts a ` +
+        'new outbox and re-imports the complete captures in the spool directory, which are checked against ' +
+        'the store before sending, so none is stored twice',
+    });
+    this.name = 'OutboxCorruptError';
+  }
+}
+
+/**
+ * The outbox database cannot be opened or written because its volume is full (SQLITE_FULL, or an
+ * I/O error with no space left: SQLite cannot even make the `-shm` file a WAL database needs). The
+ * database is fine: moving it aside would drop every capture waiting to upload from the queue.
+ */
+export class OutboxDiskFullError extends OutboxDbError {
+  readonly freeBytes: number;
+  /** Captures waiting to upload that the database holds, null when they could not be counted. */
+  readonly pendingCaptures: number | null;
+
+  constructor(
+    dbPath: string,
+    info: { volume: string; freeBytes: number; pendingCaptures: number | null },
+    cause?: unknown,
+  ) {
+    const held =
+      info.pendingCaptures === null
+        ? 'the captures waiting to upload'
+        : `${info.pendingCaptures} capture${info.pendingCaptures === 1 ? '' : 's'} waiting to upload`;
+    super(
+      dbPath,
+      `cannot be opened: the data volume is full (${mb(info.freeBytes)} free on ${info.volume}). ` +
+        `It holds ${held}: do NOT move or delete it or the spool directory, or they are no longer uploaded`,
+      {
+        cause,
+        fix:
+          `free space on that volume (\`df -h ${info.volume}\`; e.g. \`sudo journalctl --vacuum-size=50M\`, ` +
+          "`sudo apt-get clean`, files that are not the agent's), then `sudo systemctl restart cti-agent`",
+      },
+    );
+    this.name = 'OutboxDiskFullError';
+    this.freeBytes = info.freeBytes;
+    this.pendingCaptures = info.pendingCaptures;
   }
 }
 

@@ -1,5 +1,11 @@
 import type { OutboxDb } from './outbox-db.ts';
-import type { CommittedObject, OutboxCapture, OutboxLastError, OutboxObject } from './outbox-types.ts';
+import type {
+  CommittedObject,
+  OutboxCapture,
+  OutboxHeld,
+  OutboxLastError,
+  OutboxObject,
+} from './outbox-types.ts';
 
 interface CaptureRow {
   seq: number;
@@ -68,6 +74,8 @@ export function createOutboxStore(db: OutboxDb) {
     insertObject: db.prepare(
       `INSERT INTO objects (capture_id, name, ord, key, sha256, size_bytes, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
     ),
+    // attempts > 0: the uploader HEADs each object first and skips what the store already holds.
+    markImported: db.prepare('UPDATE objects SET attempts = 1 WHERE capture_id = ?'),
     captureExists: db.prepare('SELECT 1 FROM captures WHERE capture_id = ?').pluck(),
     getCapture: db.prepare('SELECT * FROM captures WHERE capture_id = ?'),
     objectsOf: db.prepare('SELECT * FROM objects WHERE capture_id = ? ORDER BY ord, name'),
@@ -147,6 +155,16 @@ export function createOutboxStore(db: OutboxDb) {
       )
       .pluck(),
     deleteCapture: db.prepare(`DELETE FROM captures WHERE capture_id = ? AND state = 'uploaded'`),
+    // Uploaded captures by upload time with the bytes their spool files hold: what the floor may reclaim.
+    reclaimable: db.prepare(
+      `SELECT c.capture_id AS captureId, sum(o.size_bytes) AS bytes FROM captures c JOIN objects o USING (capture_id)
+       WHERE c.state = 'uploaded' GROUP BY c.seq ORDER BY c.uploaded_at, c.seq LIMIT ?`,
+    ),
+    // What the captures not yet uploaded hold in the spool (all their files stay until uploaded).
+    held: db.prepare(
+      `SELECT c.state, count(DISTINCT c.capture_id) AS captures, sum(o.size_bytes) AS bytes
+       FROM captures c JOIN objects o USING (capture_id) WHERE c.state != 'uploaded' GROUP BY c.state`,
+    ),
     knownIds: db.prepare('SELECT capture_id FROM captures').pluck(),
     lastCommittedAt: db.prepare('SELECT committed_at FROM captures ORDER BY seq DESC LIMIT 1').pluck(),
   };
@@ -189,6 +207,18 @@ export function createOutboxStore(db: OutboxDb) {
         q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.now);
         for (const o of objects)
           q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+      },
+    ),
+    /** A capture rebuilt from its spool files into a new database: pending, checked before sending. */
+    importCapture: tx(
+      (
+        c: { captureId: string; deviceCode: string; capturedAt: string; committedAt: number },
+        objects: CommittedObject[],
+      ) => {
+        q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.committedAt);
+        for (const o of objects)
+          q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+        q.markImported.run(c.captureId);
       },
     ),
     captureExists: (id: string) => q.captureExists.get(id) !== undefined,
@@ -246,6 +276,18 @@ export function createOutboxStore(db: OutboxDb) {
     },
     expired: (before: number, limit: number) => q.expired.all(before, limit) as string[],
     deleteCapture: (id: string) => q.deleteCapture.run(id).changes,
+    deleteCaptures: tx((ids: string[]) => ids.reduce((n, id) => n + q.deleteCapture.run(id).changes, 0)),
+    reclaimable: (limit: number) => q.reclaimable.all(limit) as Array<{ captureId: string; bytes: number }>,
+    held: (): OutboxHeld => {
+      const rows = q.held.all() as Array<{ state: string; captures: number; bytes: number }>;
+      const of = (state: string) => rows.find((r) => r.state === state) ?? { captures: 0, bytes: 0 };
+      return {
+        pendingCaptures: of('pending').captures,
+        pendingBytes: of('pending').bytes,
+        quarantinedCaptures: of('quarantined').captures,
+        quarantinedBytes: of('quarantined').bytes,
+      };
+    },
     knownIds: () => new Set(q.knownIds.all() as string[]),
     lastCommittedAt: () => (q.lastCommittedAt.get() as number | undefined) ?? null,
   };

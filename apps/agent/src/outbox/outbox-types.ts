@@ -72,3 +72,11 @@ export interface OutboxSummary {
   /** Captures fully uploaded since the outbox was created (survives retention). */
   uploadedTotal: number;
 }
+
+/** What the captures not yet uploaded hold in the spool (every file of each such capture). */
+export interface OutboxHeld {
+  pendingCaptures: number;
+  pendingBytes: number;
+  quarantinedCaptures: number;
+  quarantinedBytes: number;
+}

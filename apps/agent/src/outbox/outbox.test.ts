@@ -186,22 +186,63 @@ test('list filters by state in commit order', async () => {
   outbox.close();
 });
 
-test('a lost database does not make the sweep delete the spool; unknown directories are left alone', async () => {
+test('a database moved aside (or lost): the new one re-imports the complete spool captures as pending, in commit order, and deletes nothing', async () => {
   const { t, outbox } = tempOutbox();
-  for (const n of [31, 32, 33, 34, 35]) await outbox.commitCapture(fakeCapture(n));
+  const captures = [31, 32, 33].map((n) => fakeCapture(n)); // ≤ 4: the old sweep took them for a crash's
+  for (const c of captures) await outbox.commitCapture(c);
+  const before = captures.map((c) => outbox.show(c.captureId)!);
   outbox.close();
-  const { mkdirSync, rmSync } = await import('node:fs');
+  const { mkdirSync, renameSync, utimesSync, writeFileSync } = await import('node:fs');
+  // Commit order is the directories' time, not the ids: make 33 the oldest.
+  utimesSync(join(t.spoolDir, 'cap_t00033'), 1_700_000_000, 1_700_000_000);
   mkdirSync(join(t.spoolDir, 'lost+found'));
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${t.dbPath}${suffix}`, { force: true });
+  mkdirSync(join(t.spoolDir, 'cap_t00034')); // incomplete: no meta.json
+  writeFileSync(join(t.spoolDir, 'cap_t00034', 'image.png'), 'half');
+  renameSync(t.dbPath, `${t.dbPath}.damaged`); // what the corrupt-database fix says
   const reopened = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
-  assert.deepEqual(readdirSync(t.spoolDir).sort(), [
-    'cap_t00031',
-    'cap_t00032',
-    'cap_t00033',
-    'cap_t00034',
-    'cap_t00035',
-    'lost+found',
-  ]);
+  const spoolAfter = ['cap_t00031', 'cap_t00032', 'cap_t00033', 'lost+found', 'unimported-cap_t00034'];
+  assert.deepEqual(
+    readdirSync(t.spoolDir).sort(),
+    spoolAfter,
+    'nothing deleted; the incomplete one kept aside',
+  );
+  assert.equal(readFileSync(join(t.spoolDir, 'unimported-cap_t00034', 'image.png'), 'utf8'), 'half');
+  assert.deepEqual(
+    reopened.list().map((c) => [c.captureId, c.state]),
+    [
+      ['cap_t00033', 'pending'],
+      ['cap_t00031', 'pending'],
+      ['cap_t00032', 'pending'],
+    ],
+  );
+  for (const b of before) {
+    const again = reopened.show(b.captureId)!;
+    assert.equal(again.deviceCode, b.deviceCode);
+    assert.equal(again.capturedAt, b.capturedAt);
+    assert.deepEqual(
+      again.objects.map((o) => [o.name, o.key, o.sha256, o.sizeBytes, o.state, o.attempts]),
+      // attempts 1: the uploader HEADs first, so captures already in the store are not sent again
+      b.objects.map((o) => [o.name, o.key, o.sha256, o.sizeBytes, 'pending', 1]),
+    );
+  }
+  reopened.close();
+  // Opened again: the database is no longer new, and the incomplete directory is still kept.
+  const third = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.equal(third.summary().pendingCaptures, 3);
+  assert.deepEqual(readdirSync(t.spoolDir).sort(), spoolAfter);
+  third.close();
+});
+
+test('many capture directories without rows in an existing database are left in place, not swept', async () => {
+  const { t, outbox } = tempOutbox();
+  await outbox.commitCapture(fakeCapture(40));
+  outbox.close();
+  const { cpSync } = await import('node:fs');
+  for (const n of [41, 42, 43, 44, 45])
+    cpSync(join(t.spoolDir, 'cap_t00040'), join(t.spoolDir, `cap_t000${n}`), { recursive: true });
+  const reopened = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.equal(readdirSync(t.spoolDir).length, 6);
+  assert.equal(reopened.summary().pendingCaptures, 1);
   reopened.close();
 });
 

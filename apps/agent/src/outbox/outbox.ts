@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isValidCaptureId, isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
+import { isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
 import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
-import { type OutboxAccess, openOutboxDb } from './outbox-db.ts';
+import { type OutboxAccess, openOutboxDb, type StatfsFn } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
+import { recoverAtOpen } from './outbox-recovery.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
   CommitCaptureInput,
@@ -14,12 +16,12 @@ import type {
   CommittedObject,
   OutboxCapture,
   OutboxCaptureDetail,
+  OutboxLastError,
   OutboxSummary,
 } from './outbox-types.ts';
-import { removeCaptureDir, TEMP_PREFIX, writeCaptureDir } from './spool.ts';
+import { fsyncDir, removeCaptureDir, writeCaptureDir } from './spool.ts';
 
-/** Free bytes available to this user on the volume holding `path` (fs.statfs by default). */
-export type StatfsFn = (path: string) => { bavail: number | bigint; bsize: number | bigint };
+export type { StatfsFn };
 
 export interface OutboxHooks {
   /** Test seam used only by the crash harness: runs after the spool dir is durable, before the DB commit. */
@@ -50,18 +52,7 @@ export interface CreateOutboxOptions {
 }
 
 const DEFAULT_MIN_FREE = 200 * 1024 * 1024;
-/** More rowless capture dirs than a crash can leave: the database was lost, keep the files. */
-const MAX_CRASH_ORPHANS = 4;
 const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function validateInput(input: CommitCaptureInput): void {
   if (!Array.isArray(input.files) || input.files.length === 0) {
@@ -106,46 +97,56 @@ export function createOutbox({
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
-  const db = openOutboxDb(dbPath, access);
+  const { db, created } = openOutboxDb(dbPath, access, statfs);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
-  if (owner) recoverAtOpen();
+  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log });
+
+  const freeBytes = () => {
+    const { bavail, bsize } = statfs(spoolDir);
+    return Number(bavail) * Number(bsize);
+  };
 
   /**
-   * Crash leftovers: temp dirs, and capture dirs whose DB commit never happened (never told
-   * "taken"). A crash leaves at most the few captures being committed at that instant; many dirs
-   * without rows mean the database was lost or replaced, and then nothing is deleted.
+   * The disk floor. Uploaded captures are kept `retention_days` for convenience only: when a capture
+   * would not fit above the floor they are removed, oldest upload first, until it does. Refused only
+   * when what is left is the queue (pending, quarantined) or files that are not the outbox's.
    */
-  function recoverAtOpen(): void {
-    const known = store.knownIds();
-    const entries = readdirSync(spoolDir, { withFileTypes: true });
-    const temp = entries.filter((e) => e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
-    const orphans = entries
-      .filter((e) => e.isDirectory() && isValidCaptureId(e.name) && !known.has(e.name))
-      .map((e) => e.name);
-    const sweepOrphans = orphans.length <= MAX_CRASH_ORPHANS;
-    if (!sweepOrphans) {
-      log?.error(
-        { count: orphans.length, spoolDir },
-        'spool holds many captures the database does not know; left in place',
-      );
+  async function makeRoom(neededBytes: number): Promise<void> {
+    let free = freeBytes();
+    let removed = 0;
+    while (free - neededBytes < minFreeBytes) {
+      const batch = pickReclaimable(minFreeBytes + neededBytes - free);
+      if (batch.length === 0) break;
+      // Files first: a crash in between leaves rows without files, never files without a row.
+      for (const id of batch) await rm(join(spoolDir, id), { recursive: true, force: true });
+      await fsyncDir(spoolDir);
+      removed += store.deleteCaptures(batch);
+      free = freeBytes();
     }
-    const removed = [...temp, ...(sweepOrphans ? orphans : [])];
-    for (const name of removed) rmSync(join(spoolDir, name), { recursive: true, force: true });
-    if (removed.length > 0) fsyncDirSync(spoolDir);
-    const interrupted = store.resetInterrupted(clock());
-    if (removed.length || interrupted)
-      log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
+    if (removed > 0)
+      log?.warn({ removed, freeBytes: free }, 'disk floor reached: removed uploaded captures to make room');
+    if (free - neededBytes < minFreeBytes)
+      throw new DiskFloorError('below_floor', {
+        freeBytes: free,
+        minFreeBytes,
+        neededBytes,
+        held: store.held(),
+      });
   }
 
-  function checkDiskFloor(neededBytes: number): void {
-    const { bavail, bsize } = statfs(spoolDir);
-    const freeBytes = Number(bavail) * Number(bsize);
-    if (freeBytes - neededBytes < minFreeBytes) {
-      throw new DiskFloorError('below_floor', { freeBytes, minFreeBytes, neededBytes });
+  /** The oldest uploaded captures whose files add up to `bytes` (fewer when there are not enough). */
+  function pickReclaimable(bytes: number): string[] {
+    const picked: string[] = [];
+    let sum = 0;
+    for (const { captureId, bytes: size } of store.reclaimable(1000)) {
+      if (sum >= bytes) break;
+      picked.push(captureId);
+      sum += size;
     }
+    return picked;
   }
 
   function describe(input: CommitCaptureInput): CommittedObject[] {
@@ -183,9 +184,9 @@ export function createOutbox({
     if (committing.has(captureId) || store.captureExists(captureId))
       throw new DuplicateCaptureError(captureId);
     const neededBytes = objects.reduce((n, o) => n + o.sizeBytes, 0);
-    checkDiskFloor(neededBytes);
     committing.add(captureId);
     try {
+      await makeRoom(neededBytes);
       const fsyncs = await writeFiles(input, neededBytes);
       await hooks.afterFilesWritten?.({ captureId, dir: join(spoolDir, captureId) });
       const capturedAt =
@@ -210,14 +211,21 @@ export function createOutbox({
     }
   }
 
+  // The newest error that could not be written to the database (it was full); see noteError.
+  let unrecordedError: OutboxLastError | null = null;
+
   function summary(): OutboxSummary {
     const s = store.summaryRows();
+    const lastError =
+      unrecordedError && (s.lastError === null || unrecordedError.at >= s.lastError.at)
+        ? unrecordedError
+        : s.lastError;
     return {
       pendingCaptures: s.totals.captures,
       pendingBytes: s.totals.bytes,
       oldestPendingAgeMs: s.totals.oldest === null ? null : Math.max(0, clock() - s.totals.oldest),
       lastSuccessAt: s.lastSuccessAt,
-      lastError: s.lastError,
+      lastError,
       quarantined: s.quarantined,
       uploadedTotal: s.uploadedTotal,
     };
@@ -269,6 +277,13 @@ export function createOutbox({
     /** Puts a quarantined capture (or all, without id) back in the queue and clears backoff delays. */
     retry: (captureId?: string) => store.retry(captureId ?? null),
     prune,
+    /**
+     * An error the caller could not record in the database (the volume is full): shown as
+     * `summary().lastError` until a newer one is recorded; kept in memory only.
+     */
+    noteError: (error: OutboxLastError): void => {
+      unrecordedError = error;
+    },
     spoolPath: (captureId: string, name: string) => join(spoolDir, captureId, name),
     spoolDir,
     events,

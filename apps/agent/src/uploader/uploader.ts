@@ -104,6 +104,7 @@ export function createUploader({
   let retentionTimer: NodeJS.Timeout | null = null;
   let failures = 0; // consecutive transient failures, store-wide
   let pausedUntil = 0;
+  let nextThrowLogAt = 0; // uploadThrew logs once per backoff period
   const stopController = new AbortController();
   // Captures claimed beyond `concurrency` read and hash their files while the others send, so a
   // slot that frees up finds the next capture ready; the send slots keep `concurrency` on the wire.
@@ -160,9 +161,7 @@ export function createUploader({
 
   function launch(capture: OutboxCapture): void {
     const run = uploadCapture(capture)
-      .catch((error: unknown) =>
-        log?.error({ err: error, captureId: capture.captureId }, 'uploader bug: capture upload threw'),
-      )
+      .catch((error: unknown) => uploadThrew(capture.captureId, error))
       .finally(() => {
         inflight.delete(capture.captureId);
         pump();
@@ -328,6 +327,35 @@ export function createUploader({
     store.objectFailed(captureId, object.name, message, now, now + retryInMs);
     events.emit('upload-error', { captureId, name: object.name, kind, message, retryInMs });
     log?.warn({ captureId, object: object.name, err: message, retryInMs }, 'upload failed; will retry');
+  }
+
+  /**
+   * A capture upload threw instead of recording its outcome: the outbox database could not be written
+   * (SQLITE_FULL or SQLITE_IOERR — the data volume is full), or a bug. Re-claiming at once spun ~1 500
+   * times a second, so it counts as a store-wide transient failure with the same capped backoff. Its
+   * record would fail the same way: the outbox keeps it in memory for `summary().lastError`, and the
+   * log says it once per backoff period, not once per capture of a burst.
+   */
+  function uploadThrew(captureId: string, error: unknown): void {
+    const now = clock();
+    failures++;
+    const delay = backoffDelay(failures - 1, { baseMs: backoffBaseMs, capMs: backoffCapMs, random });
+    pausedUntil = Math.max(pausedUntil, now + delay);
+    const code = (error as { code?: unknown }).code;
+    const database = typeof code === 'string' && code.startsWith('SQLITE_');
+    const message = database
+      ? `outbox database: ${code}: ${(error as Error).message}`
+      : `capture upload threw: ${String((error as Error)?.message ?? error)}`;
+    outbox.noteError({ at: now, message, captureId });
+    metrics?.errors.inc({ kind: 'transient' });
+    if (now < nextThrowLogAt) return;
+    nextThrowLogAt = pausedUntil;
+    log?.error(
+      { err: error, captureId, failures, retryInMs: pausedUntil - now },
+      database
+        ? 'capture upload could not record its progress (data volume full?); pausing uploads'
+        : 'uploader bug: capture upload threw; pausing uploads',
+    );
   }
 
   function quarantine(captureId: string, object: OutboxObject, message: string): void {

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createOutbox } from './outbox/outbox.ts';
+import { fakeCapture } from './test-support/outbox-fixtures.ts';
+import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const cleanups: Array<() => unknown> = [];
+after(() => {
+  for (const fn of cleanups.reverse()) fn();
+});
+
+test('the SD card full: `run` names the full disk and what the outbox holds; `status`, `outbox list` and the command doctor points at still read the queue', {
+  skip: tmpfsSkip,
+  timeout: 120_000,
+}, async () => {
+  const volume = mountSmallVolume('3m');
+  cleanups.push(volume.unmount);
+  const dir = mkdtempSync(join(tmpdir(), 'cti-full-cfg-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'agent.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      device_code: 'dev-0001',
+      data_dir: volume.dir,
+      source: { kind: 'simulated', pattern: 'synthetic' },
+      trigger: { kind: 'none' },
+      hint: { enabled: false },
+      upload: { bucket: 'cti-test', enabled: false },
+      outbox: { min_free_mb: 1 },
+      http: { host: '127.0.0.1', port: 1 },
+    }),
+  );
+  const outbox = createOutbox({
+    dbPath: join(volume.dir, 'outbox.db'),
+    spoolDir: join(volume.dir, 'spool'),
+    minFreeBytes: 0,
+  });
+  for (const n of [1, 2, 3]) await outbox.commitCapture(fakeCapture(n, { imageBytes: 50_000 }));
+  outbox.close();
+  volume.fill();
+
+  const run = await runCli(['--config', config, 'run']);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    /^cti-agent: outbox database .*outbox\.db cannot be opened: the data volume is full \(0\.0 MB free on .*\)\. It holds 3 captures waiting to upload: do NOT move or delete it/,
+  );
+  assert.doesNotMatch(run.stderr, /move it aside|\n\s+at /);
+
+  const status = await runCli(['--config', config, 'status']);
+  assert.equal(status.code, 1, status.stderr); // 1: the service is not running
+  const offline = JSON.parse(status.stdout);
+  assert.equal(offline.outbox.pendingCaptures, 3);
+  assert.equal(offline.disk.ok, false);
+
+  const doctor = await runCli(['--config', config, 'doctor']);
+  const fix = /\[FAIL\] disk .*\n\s+fix: (.*)/.exec(doctor.stdout)?.[1] ?? doctor.stdout;
+  assert.match(fix, /free space on that volume/);
+  const command = /`cti-agent (outbox list[^`]*)`/.exec(fix)?.[1];
+  assert.ok(command, fix);
+  const list = await runCli(['--config', config, ...command.split(' ')]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(
+    list.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(/\s+/).slice(0, 2).join(' ')),
+    ['cap_t00001 pending', 'cap_t00002 pending', 'cap_t00003 pending'],
+  );
+});

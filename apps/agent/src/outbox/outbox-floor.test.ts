@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { startS3rver, waitFor } from '@cti/testkit';
+import { fakeCapture } from '../test-support/outbox-fixtures.ts';
+import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
+import { createUploader } from '../uploader/uploader.ts';
+import { createOutbox } from './outbox.ts';
+import { DiskFloorError } from './outbox-errors.ts';
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+const MiB = 1024 * 1024;
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => assert.fail('the capture was accepted'),
+    (e: unknown) => {
+      assert.ok(e instanceof DiskFloorError, String(e));
+      return e;
+    },
+  );
+
+test('at the disk floor, captures already uploaded make room (oldest first); once only the queue is left, the refusal says it holds the space', {
+  skip: tmpfsSkip,
+  timeout: 120_000,
+}, async () => {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  const outbox = createOutbox({
+    dbPath: join(volume.dir, 'outbox.db'),
+    spoolDir: join(volume.dir, 'spool'),
+    minFreeBytes: 2 * MiB,
+  });
+  cleanups.push(outbox.close);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, concurrency: 2 });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  uploader.start();
+  // ~0.2 MB each: about 28 fit above the floor. Before, the 24th was refused "let uploads drain".
+  for (let n = 0; n < 45; n++) {
+    await outbox.commitCapture(fakeCapture(n, { imageBytes: 180_000 }));
+    await waitFor(() => outbox.summary().pendingCaptures === 0, { what: `capture ${n} uploaded` });
+    // The check counts file bytes; blocks, directories and the WAL take a little more.
+    assert.ok(volume.free() >= 1.8 * MiB, `free ${volume.free()} after capture ${n}`);
+  }
+  await uploader.stop();
+  assert.equal(outbox.summary().uploadedTotal, 45);
+  const kept = readdirSync(join(volume.dir, 'spool')).sort();
+  assert.ok(kept.length > 10 && kept.length < 45, `${kept.length} kept`);
+  assert.equal(kept.at(-1), 'cap_t00044');
+  assert.equal(kept[0], `cap_t000${45 - kept.length}`, 'the oldest uploads went first');
+  assert.deepEqual(
+    outbox.list({ state: 'uploaded', limit: 100 }).map((c) => c.captureId),
+    kept,
+    'rows and files removed together',
+  );
+
+  // Uploads stopped: the queue grows until every uploaded capture is gone and the queue holds the space.
+  let n = 45;
+  const error = await refusal(
+    (async () => {
+      for (; ; n++) await outbox.commitCapture(fakeCapture(n, { imageBytes: 180_000 }));
+    })(),
+  );
+  const pending = n - 45;
+  assert.equal(outbox.list({ state: 'uploaded' }).length, 0);
+  assert.equal(outbox.summary().pendingCaptures, pending);
+  assert.equal(error.held?.pendingCaptures, pending);
+  assert.match(
+    error.message,
+    new RegExp(
+      `^capture refused: \\d\\.\\d MB free on the spool disk, the floor is 2\\.1 MB and this capture needs 0\\.2 MB; ${pending} captures waiting to upload hold \\d+\\.\\d MB \\(they leave as uploads drain`,
+    ),
+  );
+});
+
+test('at the disk floor with an empty outbox, the refusal says other files fill the disk', {
+  skip: tmpfsSkip,
+}, async () => {
+  const volume = mountSmallVolume('4m');
+  cleanups.push(volume.unmount);
+  const outbox = createOutbox({
+    dbPath: join(volume.dir, 'outbox.db'),
+    spoolDir: join(volume.dir, 'spool'),
+    minFreeBytes: 2 * MiB,
+  });
+  cleanups.push(outbox.close);
+  writeFileSync(join(volume.dir, 'journal'), Buffer.alloc(volume.free() - 2 * MiB - 50_000));
+  const error = await refusal(outbox.commitCapture(fakeCapture(1, { imageBytes: 180_000 })));
+  assert.match(
+    error.message,
+    /; other files fill the disk \(the outbox holds no capture it could remove\): free space on it, or lower outbox\.min_free_mb/,
+  );
+  assert.deepEqual(readdirSync(join(volume.dir, 'spool')), []);
+});

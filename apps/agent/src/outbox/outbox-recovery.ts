@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { isValidCaptureId, isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
+import type { Logger } from 'pino';
+import type { OutboxStore } from './outbox-store.ts';
+import type { CommittedObject } from './outbox-types.ts';
+import { TEMP_PREFIX } from './spool.ts';
+
+/** Where a new database's re-import keeps a capture directory it could not read as complete. */
+export const UNIMPORTED_PREFIX = 'unimported-';
+/** More rowless capture dirs than a crash can leave: the database was lost, keep the files. */
+const MAX_CRASH_ORPHANS = 4;
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface RecoverOptions {
+  store: OutboxStore;
+  spoolDir: string;
+  /** The database was made at this open (missing, empty, or moved aside), not found. */
+  created: boolean;
+  now: number;
+  log?: Logger;
+}
+
+/**
+ * What the owner does at open. Temp dirs are crash leftovers and go. Capture dirs without a row:
+ * - into a database that existed, at most the few a crash between the spool rename and the DB commit
+ *   leaves (the caller was never told "taken") are removed; more mean the database was replaced, and
+ *   then nothing is deleted;
+ * - into a database made at this open they are never crash leftovers (the database was lost or moved
+ *   aside): each complete capture is re-imported as pending; any other is renamed `unimported-{id}`
+ *   (kept, out of the sweep's way) and logged.
+ * Rows left 'uploading' by a process that died go back to pending.
+ */
+export function recoverAtOpen({ store, spoolDir, created, now, log }: RecoverOptions): void {
+  const known = store.knownIds();
+  const entries = readdirSync(spoolDir, { withFileTypes: true });
+  const temp = entries.filter((e) => e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
+  const orphans = entries
+    .filter((e) => e.isDirectory() && isValidCaptureId(e.name) && !known.has(e.name))
+    .map((e) => e.name);
+  const sweepOrphans = !created && orphans.length <= MAX_CRASH_ORPHANS;
+  if (created && orphans.length > 0) reimport(store, spoolDir, orphans, log);
+  else if (!sweepOrphans) {
+    log?.error(
+      { count: orphans.length, spoolDir },
+      'spool holds many captures the database does not know; left in place',
+    );
+  }
+  const removed = [...temp, ...(sweepOrphans ? orphans : [])];
+  for (const name of removed) rmSync(join(spoolDir, name), { recursive: true, force: true });
+  if (removed.length > 0) fsyncDirSync(spoolDir);
+  const interrupted = store.resetInterrupted(now);
+  if (removed.length || interrupted)
+    log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
+}
+
+function reimport(store: OutboxStore, spoolDir: string, ids: string[], log?: Logger): void {
+  const found = ids.map((id) => readSpoolCapture(spoolDir, id));
+  const complete = found.filter((c): c is SpoolCapture => !('problem' in c));
+  // In the order they were committed (the directory appeared at the commit's rename).
+  complete.sort((a, b) => a.committedAt - b.committedAt || a.captureId.localeCompare(b.captureId));
+  for (const capture of complete) store.importCapture(capture, capture.objects);
+  const left = found.filter((c): c is { captureId: string; problem: string } => 'problem' in c);
+  log?.warn(
+    { reimported: complete.length, left: left.length, spoolDir },
+    'new outbox database: re-imported the complete captures found in the spool as pending',
+  );
+  // Renamed out of the capture-id namespace, so no later open takes them for a crash's leftovers.
+  for (const { captureId, problem } of left) {
+    const kept = `${UNIMPORTED_PREFIX}${captureId}`;
+    renameSync(join(spoolDir, captureId), join(spoolDir, kept));
+    log?.error(
+      { captureId, problem, kept: join(spoolDir, kept) },
+      'spool capture not re-imported (incomplete); kept',
+    );
+  }
+  if (left.length > 0) fsyncDirSync(spoolDir);
+}
+
+interface SpoolCapture {
+  captureId: string;
+  deviceCode: string;
+  capturedAt: string;
+  committedAt: number;
+  objects: CommittedObject[];
+}
+
+/**
+ * A capture directory as the outbox would have committed it: meta.json naming this capture, its
+ * device and time (they make the S3 keys), plain file names, and the image and mask whose hashes
+ * meta.json gives present with those hashes. Anything else is a problem, named.
+ */
+export function readSpoolCapture(
+  spoolDir: string,
+  captureId: string,
+): SpoolCapture | { captureId: string; problem: string } {
+  const dir = join(spoolDir, captureId);
+  try {
+    const names = readdirSync(dir);
+    const bad = names.find((n) => !isValidFileName(n));
+    if (bad !== undefined) return { captureId, problem: `unexpected file ${JSON.stringify(bad)}` };
+    if (!names.includes(META_FILE)) return { captureId, problem: 'no meta.json' };
+    const meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as Record<string, unknown>;
+    if (meta?.capture_id !== captureId) return { captureId, problem: 'meta.json names another capture' };
+    const deviceCode = String(meta.device_code);
+    const capturedAt = String(meta.captured_at);
+    const objects = names.map((name) => {
+      const data = readFileSync(join(dir, name));
+      const key = rawObjectKey({ deviceCode, capturedAt, captureId, file: name });
+      return { name, key, sha256: createHash('sha256').update(data).digest('hex'), sizeBytes: data.length };
+    });
+    const files = (meta.files ?? {}) as Record<string, unknown>;
+    for (const [file, hash] of [
+      [files.image_relpath, meta.image_sha256],
+      [files.mask_relpath, meta.mask_sha256],
+    ]) {
+      if (typeof file !== 'string') continue;
+      const object = objects.find((o) => o.name === file);
+      if (!object) return { captureId, problem: `${file} missing` };
+      if (typeof hash === 'string' && hash !== object.sha256)
+        return { captureId, problem: `${file} does not match its sha256 in meta.json` };
+    }
+    return { captureId, deviceCode, capturedAt, committedAt: Math.round(statSync(dir).mtimeMs), objects };
+  } catch (error) {
+    return { captureId, problem: (error as Error).message };
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startS3rver, waitFor } from '@cti/testkit';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createOutbox } from '../outbox/outbox.ts';
+import { fakeCapture } from '../test-support/outbox-fixtures.ts';
+import { assertSameObjects, expected, readBucket } from '../test-support/outbox-store-check.ts';
+import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
+import { createUploader } from './uploader.ts';
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+/** A pino logger whose JSON lines are collected (a real stream, not a mock). */
+function collectingLog() {
+  const lines: Array<{ level: number; msg: string; err?: { message?: string } }> = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, stream), lines };
+}
+
+test('the data volume full: the uploader backs off (one burst per backoff period), status names the error, and it drains once space is freed', {
+  skip: tmpfsSkip,
+  timeout: 90_000,
+}, async (t) => {
+  const volume = mountSmallVolume('4m');
+  cleanups.push(volume.unmount);
+  const outbox = createOutbox({
+    dbPath: join(volume.dir, 'outbox.db'),
+    spoolDir: join(volume.dir, 'spool'),
+    minFreeBytes: 0,
+  });
+  cleanups.push(outbox.close);
+  const captures = Array.from({ length: 6 }, (_, i) => fakeCapture(i, { imageBytes: 100_000 }));
+  for (const c of captures) await outbox.commitCapture(c);
+  const fillers = volume.fill(); // SQLite can no longer grow its WAL: the first progress write fails
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const registry = new Registry();
+  const { log, lines } = collectingLog();
+  const uploader = createUploader({
+    outbox,
+    s3: s3.client,
+    bucket: s3.bucket,
+    concurrency: 2,
+    log,
+    metrics: registry,
+    backoffBaseMs: 200,
+    backoffCapMs: 1000,
+    random: () => 0.5, // delays 100, 200, 400, 500, 500 … ms
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  uploader.start();
+  await sleep(3000);
+
+  // Before: ~1 500 attempts and error lines (with a stack each) per second, lastError null.
+  const errors = lines.filter((l) => l.level >= 50);
+  assert.ok(errors.length >= 1 && errors.length <= 12, `${errors.length} error lines in 3 s`);
+  assert.match(errors[0]?.msg ?? '', /could not record its progress/);
+  const text = await registry.metrics();
+  const attempts = Number(/cti_agent_upload_errors_total\{kind="transient"\} (\d+)/.exec(text)?.[1]);
+  t.diagnostic(`full disk, 3 s: ${errors.length} error lines, ${attempts} failed capture attempts`);
+  assert.ok(attempts >= 1 && attempts <= 40, `${attempts} failed capture attempts in 3 s`);
+  const summary = outbox.summary();
+  assert.equal(summary.pendingCaptures, 6);
+  assert.match(summary.lastError?.message ?? 'null', /^outbox database: SQLITE_(FULL|IOERR)/);
+
+  for (const path of fillers) rmSync(path, { force: true });
+  await waitFor(() => outbox.summary().pendingCaptures === 0, {
+    what: 'drain after freeing space',
+    timeoutMs: 20_000,
+  });
+  await uploader.stop();
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
+});

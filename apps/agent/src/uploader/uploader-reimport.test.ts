@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { startS3rver, waitFor } from '@cti/testkit';
+import { createOutbox } from '../outbox/outbox.ts';
+import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
+import { assertSameObjects, expected, readBucket } from '../test-support/outbox-store-check.ts';
+import { createUploader } from './uploader.ts';
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+test('a damaged database moved aside: the re-imported spool captures go out, those already stored are not stored again', {
+  timeout: 60_000,
+}, async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const t = outboxTempDir();
+  cleanups.push(t.remove);
+  const captures = [1, 2, 3, 4].map((n) => fakeCapture(n));
+  let outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  for (const c of captures.slice(0, 3)) await outbox.commitCapture(c);
+  let uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the first three uploaded' });
+  await uploader.stop();
+  await outbox.commitCapture(captures[3]!); // committed, never uploaded
+  outbox.close();
+  const storedBefore = s3.events.length;
+
+  renameSync(t.dbPath, `${t.dbPath}.damaged`);
+  outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(outbox.close);
+  assert.equal(outbox.summary().pendingCaptures, 4);
+  uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  const outcomes: string[] = [];
+  uploader.events.on('object-uploaded', (e) => outcomes.push(`${e.captureId}/${e.name} ${e.outcome}`));
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the re-imported captures drained' });
+  await uploader.stop();
+  assert.deepEqual(
+    s3.events.slice(storedBefore).map((e) => e.key.split('/').slice(-2).join('/')),
+    ['cap_t00004/image.png', 'cap_t00004/mask.png', 'cap_t00004/meta.json'],
+    'only the capture never uploaded reached the store',
+  );
+  assert.equal(outcomes.filter((o) => o.endsWith('already_present')).length, 9);
+  assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
+});

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { OutboxDbError, OutboxMissingError } from './outbox-errors.ts';
+import { migrateOutboxDb, OUTBOX_SCHEMA_VERSION } from './outbox-migrations.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -87,6 +88,7 @@ function initOutboxDb(db: OutboxDb, dbPath: string): OutboxDb {
     db.exec(SCHEMA_V1);
     db.pragma('user_version = 1');
   }).immediate();
+  migrateOutboxDb(db); // v1 → current (outbox-migrations.ts); a fresh file goes through it too
   return checkVersion(db, dbPath);
 }
 
@@ -95,8 +97,13 @@ const readVersion = (db: OutboxDb) => db.pragma('user_version', { simple: true }
 function checkVersion(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('busy_timeout = 5000');
   const version = readVersion(db);
-  if (version !== 1) {
-    throw new OutboxDbError(dbPath, `has schema version ${version}; this agent reads version 1`);
+  if (version !== OUTBOX_SCHEMA_VERSION) {
+    // Older: a read-only open cannot upgrade it; the service (or a `retry`) does at its next open.
+    const fix = version < OUTBOX_SCHEMA_VERSION ? ': (re)start the service once to upgrade it' : '';
+    throw new OutboxDbError(
+      dbPath,
+      `has schema version ${version}; this agent reads version ${OUTBOX_SCHEMA_VERSION}${fix}`,
+    );
   }
   return db;
 }

@@ -7,6 +7,7 @@ import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
 import { type OutboxAccess, openOutboxDb } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
+import { type DiscardOptions, discardCapture, exportCapture } from './outbox-salvage.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
   CommitCaptureInput,
@@ -219,6 +220,7 @@ export function createOutbox({
       lastSuccessAt: s.lastSuccessAt,
       lastError: s.lastError,
       quarantined: s.quarantined,
+      discarded: s.discarded,
       uploadedTotal: s.uploadedTotal,
     };
   }
@@ -268,6 +270,11 @@ export function createOutbox({
     quarantined: (limit = 1000) => store.list('quarantined', limit),
     /** Puts a quarantined capture (or all, without id) back in the queue and clears backoff delays. */
     retry: (captureId?: string) => store.retry(captureId ?? null),
+    /** Gives a capture up for good, its files moved aside (outbox-salvage.ts; `cti-agent outbox discard`). */
+    discard: (captureId: string, options?: DiscardOptions) =>
+      discardCapture({ store, spoolDir, clock }, captureId, options),
+    /** Copies a capture's files and record to `{dir}/{captureId}/` (`cti-agent outbox export`). */
+    exportCapture: (captureId: string, dir: string) => exportCapture({ store, spoolDir }, captureId, dir),
     prune,
     spoolPath: (captureId: string, name: string) => join(spoolDir, captureId, name),
     spoolDir,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { OutboxDbError, OutboxMissingError } from './outbox-errors.ts';
-import { migrateOutboxDb, OUTBOX_SCHEMA_VERSION } from './outbox-migrations.ts';
+import { migrateOutboxDb, OUTBOX_SCHEMA_VERSION, OutboxSchemaOlderError } from './outbox-migrations.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -97,12 +97,12 @@ const readVersion = (db: OutboxDb) => db.pragma('user_version', { simple: true }
 function checkVersion(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('busy_timeout = 5000');
   const version = readVersion(db);
+  // Older: a read-only open cannot upgrade it; the service (or a `retry`) does at its next open.
+  if (version >= 1 && version < OUTBOX_SCHEMA_VERSION) throw new OutboxSchemaOlderError(dbPath, version);
   if (version !== OUTBOX_SCHEMA_VERSION) {
-    // Older: a read-only open cannot upgrade it; the service (or a `retry`) does at its next open.
-    const fix = version < OUTBOX_SCHEMA_VERSION ? ': (re)start the service once to upgrade it' : '';
     throw new OutboxDbError(
       dbPath,
-      `has schema version ${version}; this agent reads version ${OUTBOX_SCHEMA_VERSION}${fix}`,
+      `has schema version ${version}; this agent reads version ${OUTBOX_SCHEMA_VERSION}`,
     );
   }
   return db;

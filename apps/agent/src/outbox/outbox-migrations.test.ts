@@ -125,9 +125,9 @@ test('a v1 outbox is upgraded in place: rows, objects and progress kept, seq not
     () => createOutbox({ dbPath, spoolDir, owner: false, access: 'readonly' }),
     (err: Error) =>
       err instanceof OutboxDbError &&
-      /has schema version 1; this agent reads version 2: \(re\)start the service once to upgrade it/.test(
-        err.message,
-      ),
+      err.message ===
+        `outbox database ${dbPath} has schema version 1, older than this agent's 2; nothing was changed. ` +
+          'Fix: start the service once (`sudo systemctl restart cti-agent`): it upgrades it',
   );
   const outbox = createOutbox({ dbPath, spoolDir, clock: () => 5000 });
   assert.deepEqual(

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { OutboxDbError } from './outbox-errors.ts';
 
 /** The schema version this agent reads and writes (`PRAGMA user_version`). */
 export const OUTBOX_SCHEMA_VERSION = 2;
@@ -79,6 +80,20 @@ BEGIN
     SELECT coalesce(sum(size_bytes), 0) FROM objects WHERE capture_id = OLD.capture_id AND state != 'uploaded');
 END;
 `;
+
+/**
+ * A read-only process (list, show, offline status) found an outbox an older agent made: it cannot
+ * upgrade it, and nothing is wrong with it. (OutboxDbError's own advice — restore or move the file
+ * aside — is for damaged files, not this.)
+ */
+export class OutboxSchemaOlderError extends OutboxDbError {
+  constructor(dbPath: string, version: number) {
+    super(dbPath, `has schema version ${version}`);
+    this.message =
+      `outbox database ${dbPath} has schema version ${version}, older than this agent's ${OUTBOX_SCHEMA_VERSION}; ` +
+      'nothing was changed. Fix: start the service once (`sudo systemctl restart cti-agent`): it upgrades it';
+  }
+}
 
 const readVersion = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;
 

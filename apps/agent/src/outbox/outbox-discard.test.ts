@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
 import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
 import { createUploader } from '../uploader/uploader.ts';
 import { createOutbox } from './outbox.ts';
+import { discardCapture } from './outbox-salvage.ts';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.ts');
 const cleanups: Array<() => unknown> = [];
@@ -171,4 +172,40 @@ test('a pending capture is discarded only with --force; --delete-files removes i
   const keptBytes = kept.files.reduce((n, f) => n + f.data.byteLength, 0);
   assert.deepEqual([summary.pendingCaptures, summary.pendingBytes, summary.discarded], [1, keptBytes, 1]);
   assert.throws(() => cli.exportCapture(gone.captureId, t.dir), /files were deleted when it was discarded/);
+});
+
+test('discard completes one a crash interrupted after the move, and puts the files back when the capture changed meanwhile', async () => {
+  const t = outboxTempDir('outbox-discard-');
+  cleanups.push(t.remove);
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(outbox.close);
+  const [crashed, raced] = [fakeCapture(730), fakeCapture(731)];
+  for (const c of [crashed, raced]) await outbox.commitCapture(c);
+  for (const c of [crashed, raced])
+    outbox.store.quarantine(c.captureId, 'image.png', 'image.png: IntegrityError', 1);
+  // A crash between the move and the row update leaves the files aside and the row quarantined.
+  const aside = join(t.spoolDir, 'discarded', crashed.captureId);
+  mkdirSync(dirname(aside));
+  renameSync(join(t.spoolDir, crashed.captureId), aside);
+  assert.deepEqual(outbox.discard(crashed.captureId).filesAt, aside);
+  assert.equal(outbox.show(crashed.captureId)?.discardedDir, aside);
+
+  // The capture leaves 'quarantined' between the check and the update (an operator's retry, the
+  // service then uploading it): nothing is discarded and its files are back where the uploader reads.
+  const ctx = { store: outbox.store, spoolDir: t.spoolDir, clock: Date.now };
+  const racing = {
+    ...outbox.store,
+    discard: (c: Parameters<typeof outbox.store.discard>[0]) => {
+      outbox.retry(raced.captureId);
+      return outbox.store.discard(c);
+    },
+  };
+  assert.throws(
+    () => discardCapture({ ...ctx, store: racing }, raced.captureId),
+    new RegExp(`capture ${raced.captureId} changed to pending meanwhile; nothing was discarded`),
+  );
+  assert.equal(outbox.show(raced.captureId)?.state, 'pending');
+  assert.deepEqual(readFileSync(join(t.spoolDir, raced.captureId, 'meta.json')), raced.files.at(-1)?.data);
+  assert.equal(existsSync(join(t.spoolDir, 'discarded', raced.captureId)), false);
+  assert.deepEqual([outbox.summary().pendingCaptures, outbox.summary().discarded], [1, 1]);
 });

@@ -63,7 +63,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * Drains the outbox to S3: oldest captures first, `concurrency` captures at once, each capture's
- * objects in order with meta.json last. Transient failures back off (capped full jitter) and the
+ * objects in order with meta.json last. Transient failures back off (capped full jitter): one
+ * object failing while others succeed on its own, failures in a row store-wide, and after those the
  * whole backlog wakes as soon as a request succeeds again; permanent ones quarantine the capture.
  *
  * @example

@@ -8,17 +8,23 @@
 //    the median ratio with its spread, and this process's CPU per capture for each side.
 // 2. Where the outbox's extra time goes: its per-object and per-capture steps timed in isolation.
 // 3. Commit cost per capture (ms, fsyncs) over all timed rounds' commits.
-// 4. Memory: peak RSS of an agent-like process holding 10,000 pending captures while committing
-//    and draining them, next to a plain PutObject loop process, with default and tuned V8 flags.
+// 4. Backlog: what the LED's summary() (every 2 s) and the uploader's nextWake()/claim cost with
+//    1,000 / 10,000 / 50,000 pending rows, next to the full scans they replaced (schema v1).
+// 5. Memory: peak RSS of an agent-like process holding 10,000 pending captures while committing
+//    and draining them, next to a plain PutObject loop process, with default and tuned V8 flags;
+//    the drain rate and event-loop delay with that backlog pending.
 // s3rver runs in its own process so agent-side figures are not mixed with the store's.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { createOutbox, type Outbox } from '../src/outbox/outbox.ts';
+import { openOutboxDb } from '../src/outbox/outbox-db.ts';
+import { createOutboxStore } from '../src/outbox/outbox-store.ts';
 import type { CommitCaptureInput } from '../src/outbox/outbox-types.ts';
 import { readVerified, type TransferTarget } from '../src/uploader/object-transfer.ts';
 import { createUploadS3Client } from '../src/uploader/s3-client.ts';
@@ -329,6 +335,44 @@ async function breakdown(dir: string): Promise<void> {
   outbox.close();
 }
 
+/** The schema-v1 queries (full scans of the pending objects), timed beside their replacements. */
+const V1_SUMMARY = `SELECT count(DISTINCT c.capture_id), coalesce(sum(o.size_bytes), 0), min(c.committed_at)
+  FROM captures c JOIN objects o USING (capture_id) WHERE c.state = 'pending' AND o.state != 'uploaded'`;
+const V1_NEXT_WAKE = `SELECT min(o.next_attempt_at) FROM objects o JOIN captures c USING (capture_id)
+  WHERE c.state = 'pending' AND o.state != 'uploaded'`;
+
+function backlogQueries(dir: string): void {
+  const meanMs = (fn: () => unknown, times: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < times; i++) fn();
+    return fmt((performance.now() - t0) / times, 3);
+  };
+  for (const n of [1000, 10_000, 50_000]) {
+    const { db } = openOutboxDb(join(dir, `backlog-${n}.db`));
+    const store = createOutboxStore(db);
+    const insert = (i: number) =>
+      store.insertCapture(
+        { captureId: `cap_q${i}`, deviceCode: 'dev-bench', capturedAt: '2025-09-09T12:00:00Z', now: i },
+        [
+          { name: 'image.png', key: `k/${i}/image.png`, sha256: 'x', sizeBytes: 185_000 },
+          { name: 'meta.json', key: `k/${i}/meta.json`, sha256: 'y', sizeBytes: 1000 },
+        ],
+      );
+    // Rows only, in one transaction: the spool and the commit fsyncs play no part in these queries.
+    db.transaction(() => {
+      for (let i = 0; i < n; i++) insert(i);
+    })();
+    const v1Summary = db.prepare(V1_SUMMARY);
+    const v1Wake = db.prepare(V1_NEXT_WAKE);
+    console.log(
+      `${n} pending: summary() ${meanMs(store.summaryRows, 50)} ms (v1 scan ${meanMs(() => v1Summary.get(), 10)} ms), ` +
+        `nextWake ${meanMs(store.nextWake, 50)} ms (v1 ${meanMs(() => v1Wake.get(), 10)} ms), ` +
+        `claim ${meanMs(() => store.claimable(Date.now(), 2 * CONCURRENCY), 50)} ms`,
+    );
+    db.close();
+  }
+}
+
 async function memory(endpoint: string, bucket: string, dir: string): Promise<void> {
   // The children read the frames from files: sharp (which the capture pipeline loads anyway) stays
   // out of the figure, which is about the outbox and uploader.
@@ -353,7 +397,8 @@ async function memory(endpoint: string, bucket: string, dir: string): Promise<vo
       );
     }
     console.log(
-      `  agent draining ${Math.min(DRAIN_FOR_RSS, agent.pending ?? 0)} of ${agent.pending} pending: peak ${fmt(agent.drainPeakMb ?? 0)} MB at ${fmt(agent.rate ?? 0)} captures/s (target ≤ 150 MB)`,
+      `  agent draining ${Math.min(DRAIN_FOR_RSS, agent.pending ?? 0)} of ${agent.pending} pending: peak ${fmt(agent.drainPeakMb ?? 0)} MB at ${fmt(agent.rate ?? 0)} captures/s (target ≤ 150 MB); ` +
+        `event-loop delay p99 ${fmt(agent.loopP99Ms ?? 0)} ms, max ${fmt(agent.loopMaxMs ?? 0)} ms; summary() at that backlog ${fmt(agent.summaryMs ?? 0, 3)} ms`,
     );
     console.log(
       `  plain PutObject loop process, same ${DRAIN_FOR_RSS} captures: peak ${fmt(plain.drainPeakMb ?? 0)} MB at ${fmt(plain.rate ?? 0)} captures/s`,
@@ -371,6 +416,7 @@ async function main(): Promise<void> {
   try {
     if (ROUNDS > 0) await throughput(s3, dir);
     await breakdown(dir);
+    backlogQueries(dir);
     if (PENDING > 0) await memory(store.endpoint, store.bucket, dir);
   } finally {
     s3.destroy();
@@ -433,9 +479,16 @@ async function rssChild(): Promise<void> {
       result.commitSeconds = (performance.now() - t0) / 1000;
       result.commitPeakMb = sampler.reset();
     }
+    const t0 = performance.now();
     result.pending = outbox.summary().pendingCaptures; // the status query over the whole backlog
+    result.summaryMs = performance.now() - t0;
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const count = Math.min(DRAIN_FOR_RSS, result.pending);
     result.rate = count === 0 ? 0 : count / (await drain(outbox, s3, bucket as string, count));
+    loop.disable();
+    result.loopP99Ms = loop.percentile(99) / 1e6;
+    result.loopMaxMs = loop.max / 1e6;
     result.drainPeakMb = sampler.stop();
     outbox.close();
   }

@@ -20,7 +20,8 @@ const USAGE = `usage: cti-agent [--config <file>] <command>
   status              probe, trigger, clock, disk and outbox summary
   doctor              check GPIO, probe, S3, disk, clock, config; each failure with a fix
   hint <image>        run the on-device ribeye hint on an image file, print JSON
-  outbox <command>    list | show <id> | retry [<id>] | quarantine   (see \`cti-agent outbox\`)
+  outbox <command>    list | show <id> | retry [<id>] | quarantine | export <id> <dir> | discard <id>
+                      (see \`cti-agent outbox\`)
 config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
 `;
 

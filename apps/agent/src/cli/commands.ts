@@ -141,7 +141,8 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
 }
 
 /**
- * `cti-agent outbox …` on the outbox database: opened read-only except for `retry`, and never created
+ * `cti-agent outbox …` on the outbox database: opened read-only except for `retry` and `discard` (the
+ * running service sees their changes at its next read: the LED within 2 s), and never created
  * (a missing file is an OutboxMissingError). After a `retry` the running service is told to retry
  * now (it would otherwise wait for its next poll, or for a store-wide pause of up to 5 minutes).
  */
@@ -152,7 +153,7 @@ export async function outboxCommand(config: AgentConfig, argv: string[], io: Io)
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,
     owner: false,
-    access: argv[0] === 'retry' ? 'existing' : 'readonly',
+    access: argv[0] === 'retry' || argv[0] === 'discard' ? 'existing' : 'readonly',
   });
   let code: number;
   try {

@@ -18,4 +18,5 @@ export {
   OutboxInputError,
   OutboxMissingError,
 } from './outbox-errors.ts';
+export { type DiscardOptions, type ExportedFile, OutboxSalvageError } from './outbox-salvage.ts';
 export type * from './outbox-types.ts';

@@ -67,7 +67,10 @@ test('outbox command errors name the problem and return a non-zero code', () => 
     assert.equal(inherited.code, 2, name);
     assert.match(inherited.err, new RegExp(`unknown outbox command "${name}"\nusage: cti-agent outbox`));
   }
-  assert.match(run(cli, 'list', '--state', 'lost').err, /--state must be pending, uploaded or quarantined/);
+  assert.match(
+    run(cli, 'list', '--state', 'lost').err,
+    /--state must be pending, uploaded, quarantined or discarded, got "lost"/,
+  );
   assert.equal(run(cli, 'retry', 'cap_nope').code, 1);
   // A typo or a missing value is a usage error, not "list everything, exit 0".
   for (const [args, problem] of [
@@ -78,6 +81,11 @@ test('outbox command errors name the problem and return a non-zero code', () => 
     [['show', 'cap_a', 'cap_b'], /unexpected argument "cap_b"/],
     [['retry', '--all'], /unknown option "--all"/],
     [['quarantine', '--state', 'x'], /unknown option "--state"/],
+    [['discard', 'cap_a', '--keep'], /unknown option "--keep"/],
+    [['discard', 'cap_a', '--reason'], /--reason needs a value/],
+    [['discard', '--force'], /discard needs a capture id/],
+    [['export', 'cap_a'], /export needs a capture id and a directory/],
+    [['export', 'cap_a', '/tmp', 'x'], /unexpected argument "x"/],
   ] as const) {
     const res = run(cli, ...args);
     assert.equal(res.code, 2, args.join(' '));

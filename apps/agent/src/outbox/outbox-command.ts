@@ -1,4 +1,5 @@
 import type { Outbox } from './outbox.ts';
+import { OutboxSalvageError } from './outbox-salvage.ts';
 import type { OutboxCapture } from './outbox-types.ts';
 
 export interface OutboxCommandIo {
@@ -8,16 +9,25 @@ export interface OutboxCommandIo {
 }
 
 const USAGE = `usage: cti-agent outbox <command>
-  list [--state pending|uploaded|quarantined] [--limit N] [--json]   captures, oldest first
-  show <capture_id> [--json]                                       one capture and its objects
-  retry [<capture_id>]                                             requeue quarantined capture(s), retry now
-  quarantine [--json]                                              quarantined captures with reasons
+  list [--state pending|uploaded|quarantined|discarded] [--limit N] [--json]   captures, oldest first
+  show <capture_id> [--json]                              one capture and its objects
+  retry [<capture_id>]                                    requeue quarantined capture(s), retry now
+  quarantine [--json]                                     quarantined captures with reasons
+  export <capture_id> <dir> [--json]                      copy its files (checked against their sha256) to <dir>/<capture_id>/
+  discard <capture_id> [--reason TEXT] [--force] [--delete-files]
+                                                          give a quarantined capture up (--force: a pending one);
+                                                          its files go to spool/discarded/ unless --delete-files
 `;
+const STATES = ['pending', 'uploaded', 'quarantined', 'discarded'];
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
 function captureLine(c: OutboxCapture): string {
-  const reason = c.quarantineReason ? `  ${c.quarantineReason}` : '';
+  const discarded =
+    c.state === 'discarded'
+      ? `  discarded ${iso(c.discardedAt)}${c.discardReason ? `: ${c.discardReason}` : ''};`
+      : '';
+  const reason = `${discarded}${c.quarantineReason ? `  ${c.quarantineReason}` : ''}`;
   return `${c.captureId}  ${c.state.padEnd(11)}  committed ${iso(c.committedAt)}  captured ${c.capturedAt}${reason}\n`;
 }
 
@@ -53,8 +63,10 @@ function flag(argv: string[], name: string): string | undefined {
 function list(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
   checkArgs(argv, { values: ['--state', '--limit'], flags: ['--json'] });
   const state = flag(argv, '--state') ?? null;
-  if (state !== null && !['pending', 'uploaded', 'quarantined'].includes(state)) {
-    throw new UsageError(`--state must be pending, uploaded or quarantined, got ${JSON.stringify(state)}`);
+  if (state !== null && !STATES.includes(state)) {
+    throw new UsageError(
+      `--state must be pending, uploaded, quarantined or discarded, got ${JSON.stringify(state)}`,
+    );
   }
   const limit = Number(flag(argv, '--limit') ?? 100);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
@@ -75,6 +87,7 @@ function show(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
     return 0;
   }
   stdout.write(captureLine(detail));
+  if (detail.state === 'discarded') stdout.write(`  files: ${detail.discardedDir ?? 'deleted'}\n`);
   for (const o of detail.objects) {
     const error = o.lastError ? `  last error ${iso(o.lastErrorAt)}: ${o.lastError}` : '';
     stdout.write(
@@ -102,6 +115,47 @@ function quarantine(argv: string[], { outbox, stdout }: OutboxCommandIo): number
   return 0;
 }
 
+function exportCommand(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  checkArgs(argv, { flags: ['--json'], positionals: 2 });
+  const [id, dir] = argv.filter((a) => !a.startsWith('--'));
+  if (!id || !dir) throw new UsageError('export needs a capture id and a directory');
+  const result = outbox.exportCapture(id, dir);
+  if (argv.includes('--json')) {
+    stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  for (const f of result.files) {
+    const check =
+      f.check === 'ok'
+        ? 'ok (sha256 as recorded at capture)'
+        : f.check === 'missing'
+          ? 'MISSING from the spool'
+          : `CHANGED since capture: sha256 ${f.sha256}, expected ${f.expectedSha256}`;
+    stdout.write(`  ${f.name.padEnd(12)} ${f.sizeBytes ?? '-'} B  ${check}\n`);
+  }
+  stdout.write(`exported to ${result.target} (with outbox-record.json)\n`);
+  return 0;
+}
+
+function discard(argv: string[], { outbox, stdout }: OutboxCommandIo): number {
+  checkArgs(argv, { values: ['--reason'], flags: ['--force', '--delete-files'], positionals: 1 });
+  const reasonAt = argv.indexOf('--reason');
+  const id = argv.find((a, i) => !a.startsWith('--') && (reasonAt < 0 || i !== reasonAt + 1));
+  if (!id) throw new UsageError('discard needs a capture id');
+  const { capture, filesAt } = outbox.discard(id, {
+    reason: flag(argv, '--reason') ?? null,
+    force: argv.includes('--force'),
+    deleteFiles: argv.includes('--delete-files'),
+  });
+  stdout.write(captureLine(capture));
+  stdout.write(
+    filesAt
+      ? `its files are in ${filesAt}: delete them when no longer needed\n`
+      : 'its files were deleted (or there were none)\n',
+  );
+  return 0;
+}
+
 class UsageError extends Error {
   readonly exitCode: number;
   constructor(message: string, exitCode = 2) {
@@ -110,7 +164,7 @@ class UsageError extends Error {
   }
 }
 
-const commands = { list, show, retry, quarantine };
+const commands = { list, show, retry, quarantine, export: exportCommand, discard };
 
 /**
  * Answers `cti-agent outbox` without a sub-command it can run — none, `help`/`--help`/`-h`, an unknown
@@ -129,7 +183,7 @@ export function outboxUsage(argv: string[], io: Pick<OutboxCommandIo, 'stdout' |
 }
 
 /**
- * Implements `cti-agent outbox list|show <id>|retry [<id>]|quarantine` on an open outbox; returns
+ * Implements `cti-agent outbox list|show|retry|quarantine|export|discard` on an open outbox; returns
  * the exit code (0 ok, 1 not found, 2 usage). The CLI opens the outbox with `owner: false`.
  *
  * @example
@@ -144,6 +198,10 @@ export function runOutboxCommand(argv: string[], io: OutboxCommandIo): number {
   try {
     return command(rest, io);
   } catch (error) {
+    if (error instanceof OutboxSalvageError) {
+      stderr.write(`${error.message}\n`);
+      return error.exitCode;
+    }
     if (!(error instanceof UsageError)) throw error;
     stderr.write(`${error.message}\n${error.exitCode === 2 ? USAGE : ''}`);
     return error.exitCode;

@@ -7,6 +7,7 @@ import {
   OutboxDiskFullError,
   OutboxMissingError,
 } from './outbox-errors.ts';
+import { migrateOutboxDb, OUTBOX_SCHEMA_VERSION, OutboxSchemaOlderError } from './outbox-migrations.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -189,6 +190,7 @@ function initOutboxDb(db: OutboxDb, dbPath: string): boolean {
       return true;
     })
     .immediate();
+  migrateOutboxDb(db); // v1 → current (outbox-migrations.ts); a fresh file goes through it too
   checkVersion(db, dbPath);
   return created;
 }
@@ -198,10 +200,16 @@ const readVersion = (db: OutboxDb) => db.pragma('user_version', { simple: true }
 function checkVersion(db: OutboxDb, dbPath: string): OutboxDb {
   db.pragma('busy_timeout = 5000');
   const version = readVersion(db);
-  if (version !== 1) {
-    throw new OutboxDbError(dbPath, `has schema version ${version}; this agent reads version 1`, {
-      fix: 'run the agent version that made it (or a newer one); do not move it aside: it holds the upload queue',
-    });
+  // Older: a read-only open cannot upgrade it; the service (or a `retry`) does at its next open.
+  if (version >= 1 && version < OUTBOX_SCHEMA_VERSION) throw new OutboxSchemaOlderError(dbPath, version);
+  if (version !== OUTBOX_SCHEMA_VERSION) {
+    throw new OutboxDbError(
+      dbPath,
+      `has schema version ${version}; this agent reads version ${OUTBOX_SCHEMA_VERSION}`,
+      {
+        fix: 'run the agent version that made it (or a newer one); do not move it aside: it holds the upload queue',
+      },
+    );
   }
   return db;
 }

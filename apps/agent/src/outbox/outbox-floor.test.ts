@@ -51,7 +51,7 @@ test('at the disk floor, captures already uploaded make room (oldest first); onc
   await uploader.stop();
   assert.equal(outbox.summary().uploadedTotal, 45);
   const kept = readdirSync(join(volume.dir, 'spool')).sort();
-  assert.ok(kept.length > 10 && kept.length < 45, `${kept.length} kept`);
+  assert.ok(kept.length >= 5 && kept.length < 45, `${kept.length} kept`);
   assert.equal(kept.at(-1), 'cap_t00044');
   assert.equal(kept[0], `cap_t000${45 - kept.length}`, 'the oldest uploads went first');
   assert.deepEqual(

@@ -16,6 +16,9 @@ interface CaptureRow {
   state: OutboxCapture['state'];
   quarantine_reason: string | null;
   uploaded_at: number | null;
+  discarded_at: number | null;
+  discard_reason: string | null;
+  discarded_dir: string | null;
 }
 
 interface ObjectRow {
@@ -41,6 +44,9 @@ const toCapture = (r: CaptureRow): OutboxCapture => ({
   state: r.state,
   quarantineReason: r.quarantine_reason,
   uploadedAt: r.uploaded_at,
+  discardedAt: r.discarded_at,
+  discardReason: r.discard_reason,
+  discardedDir: r.discarded_dir,
 });
 
 const toObject = (r: ObjectRow): OutboxObject => ({
@@ -88,10 +94,13 @@ export function createOutboxStore(db: OutboxDb) {
          SELECT 1 FROM objects o WHERE o.capture_id = c.capture_id AND o.state != 'uploaded' AND o.next_attempt_at > ?
        ) ORDER BY c.seq LIMIT ?`,
     ),
+    // The earliest backoff of a pending capture's objects: walks objects_next_attempt from the
+    // start and stops at the first pending capture's object (not min(), which reads every row).
     nextWake: db
       .prepare(
-        `SELECT min(o.next_attempt_at) FROM objects o JOIN captures c USING (capture_id)
-         WHERE c.state = 'pending' AND o.state != 'uploaded'`,
+        `SELECT o.next_attempt_at FROM objects o WHERE o.state != 'uploaded'
+           AND (SELECT c.state FROM captures c WHERE c.capture_id = o.capture_id) = 'pending'
+         ORDER BY o.next_attempt_at LIMIT 1`,
       )
       .pluck(),
     beginObject: db.prepare(
@@ -125,6 +134,11 @@ export function createOutboxStore(db: OutboxDb) {
     retryAllObjects: db.prepare(
       `UPDATE objects SET state = 'pending', next_attempt_at = 0 WHERE state IN ('pending', 'quarantined')`,
     ),
+    // A quarantined capture (or, forced, a pending one) given up by an operator.
+    discardCapture: db.prepare(
+      `UPDATE captures SET state = 'discarded', discarded_at = @now, discard_reason = @reason, discarded_dir = @dir
+       WHERE capture_id = @id AND (state = 'quarantined' OR (@force AND state = 'pending'))`,
+    ),
     wakeAll: db.prepare(
       `UPDATE objects SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0`,
     ),
@@ -134,9 +148,10 @@ export function createOutboxStore(db: OutboxDb) {
       `UPDATE objects SET state = 'pending', last_error = 'interrupted: the agent stopped during this upload',
        last_error_at = ? WHERE state = 'uploading'`,
     ),
+    // Kept by triggers (outbox-migrations.ts); the oldest is the first in commit order.
     pendingTotals: db.prepare(
-      `SELECT count(DISTINCT c.capture_id) AS captures, coalesce(sum(o.size_bytes), 0) AS bytes, min(c.committed_at) AS oldest
-       FROM captures c JOIN objects o USING (capture_id) WHERE c.state = 'pending' AND o.state != 'uploaded'`,
+      `SELECT captures, bytes, (SELECT committed_at FROM captures WHERE state = 'pending' ORDER BY seq LIMIT 1) AS oldest
+       FROM pending_totals`,
     ),
     countState: db.prepare('SELECT count(*) FROM captures WHERE state = ?').pluck(),
     getStat: db.prepare('SELECT value FROM stats WHERE name = ?').pluck(),
@@ -261,6 +276,8 @@ export function createOutboxStore(db: OutboxDb) {
       q.retryObjects.run(id);
       return n;
     }),
+    discard: (c: { id: string; reason: string | null; dir: string | null; now: number; force: boolean }) =>
+      q.discardCapture.run({ ...c, force: c.force ? 1 : 0 }).changes,
     wakeAll: () => q.wakeAll.run().changes,
     resetInterrupted: (now: number) => q.resetInterrupted.run(now).changes,
     summaryRows: () => {
@@ -269,6 +286,7 @@ export function createOutboxStore(db: OutboxDb) {
       return {
         totals,
         quarantined: q.countState.get('quarantined') as number,
+        discarded: q.countState.get('discarded') as number,
         uploadedTotal: Number(stat('uploaded_total') ?? 0),
         lastSuccessAt: stat('last_success_at') === null ? null : Number(stat('last_success_at')),
         lastError: lastError === null ? null : (JSON.parse(lastError) as OutboxLastError),

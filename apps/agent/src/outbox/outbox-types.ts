@@ -1,4 +1,4 @@
-export type CaptureState = 'pending' | 'uploaded' | 'quarantined';
+export type CaptureState = 'pending' | 'uploaded' | 'quarantined' | 'discarded';
 export type ObjectState = 'pending' | 'uploading' | 'uploaded' | 'quarantined';
 
 export interface CaptureFileInput {
@@ -48,6 +48,10 @@ export interface OutboxCapture {
   state: CaptureState;
   quarantineReason: string | null;
   uploadedAt: number | null;
+  /** Given up by an operator (`cti-agent outbox discard`): when, why, and where its files went (null: deleted). */
+  discardedAt: number | null;
+  discardReason: string | null;
+  discardedDir: string | null;
 }
 
 export interface OutboxCaptureDetail extends OutboxCapture {
@@ -69,6 +73,8 @@ export interface OutboxSummary {
   lastSuccessAt: number | null;
   lastError: OutboxLastError | null;
   quarantined: number;
+  /** Captures an operator gave up (`cti-agent outbox discard`): neither pending nor quarantined. */
+  discarded: number;
   /** Captures fully uploaded since the outbox was created (survives retention). */
   uploadedTotal: number;
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { type OutboxAccess, openOutboxDb, type StatfsFn } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
 import { recoverAtOpen } from './outbox-recovery.ts';
+import { type DiscardOptions, discardCapture, exportCapture } from './outbox-salvage.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
   CommitCaptureInput,
@@ -227,6 +228,7 @@ export function createOutbox({
       lastSuccessAt: s.lastSuccessAt,
       lastError,
       quarantined: s.quarantined,
+      discarded: s.discarded,
       uploadedTotal: s.uploadedTotal,
     };
   }
@@ -276,6 +278,11 @@ export function createOutbox({
     quarantined: (limit = 1000) => store.list('quarantined', limit),
     /** Puts a quarantined capture (or all, without id) back in the queue and clears backoff delays. */
     retry: (captureId?: string) => store.retry(captureId ?? null),
+    /** Gives a capture up for good, its files moved aside (outbox-salvage.ts; `cti-agent outbox discard`). */
+    discard: (captureId: string, options?: DiscardOptions) =>
+      discardCapture({ store, spoolDir, clock }, captureId, options),
+    /** Copies a capture's files and record to `{dir}/{captureId}/` (`cti-agent outbox export`). */
+    exportCapture: (captureId: string, dir: string) => exportCapture({ store, spoolDir }, captureId, dir),
     prune,
     /**
      * An error the caller could not record in the database (the volume is full): shown as

@@ -28,6 +28,11 @@ export function createUploaderMetrics(registry: Registry | undefined, summary: (
     'Captures needing an operator (see cti-agent outbox quarantine)',
     (s) => s.quarantined,
   );
+  gauge(
+    'cti_agent_outbox_discarded_captures',
+    'Captures an operator gave up (cti-agent outbox discard; never uploaded)',
+    (s) => s.discarded,
+  );
   gauge('cti_agent_outbox_last_success_timestamp_seconds', 'Unix time of the last uploaded object', (s) =>
     s.lastSuccessAt === null ? 0 : s.lastSuccessAt / 1000,
   );

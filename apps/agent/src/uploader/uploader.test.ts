@@ -292,6 +292,62 @@ test('after an outage the first successful request wakes the whole backlog (no o
   assertSameObjects(await readBucket(store.client, bucket), expected([first, second]));
 });
 
+test('one key that keeps failing backs off on its own while the rest drains: successes elsewhere neither reset its backoff nor pause the others', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const captures = Array.from({ length: 40 }, (_, i) => fakeCapture(i + 800));
+  const poison = captures[0]!; // the oldest: claimed first whenever it is eligible
+  const poisonPut = (method: string, path: string) =>
+    method === 'PUT' && path.includes(`${poison.captureId}/image.png`);
+  const proxy = await startS3Proxy({ target: s3.endpoint, throttle: poisonPut });
+  cleanups.push(proxy.close);
+  const client = new S3Client(localClientConfig(proxy.endpoint)); // no SDK retries: the uploader's own
+  cleanups.push(() => client.destroy());
+  const outbox = tempOutbox();
+  for (const c of captures) await outbox.commitCapture(c);
+  const uploader = createUploader({
+    outbox,
+    s3: client,
+    bucket: s3.bucket,
+    concurrency: 2,
+    backoffBaseMs: 1000,
+    random: () => 0.999,
+  });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  const poisonErrors: number[] = [];
+  const othersErrors: string[] = [];
+  uploader.events.on('upload-error', (e) =>
+    e.captureId === poison.captureId ? poisonErrors.push(e.retryInMs) : othersErrors.push(e.message),
+  );
+  // At every success after the poison's second failure, its backoff as stored in the outbox. (Its
+  // first failure, before anything succeeded, is taken for an outage: the first success wakes it.)
+  const poisonNextAt: number[] = [];
+  uploader.events.on('object-uploaded', () => {
+    if (poisonErrors.length > 1)
+      poisonNextAt.push(outbox.show(poison.captureId)?.objects[0]?.nextAttemptAt ?? -1);
+  });
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 1, { what: 'every other capture uploaded' });
+  const attemptsWhileDraining = proxy.throttled.length;
+  await waitFor(() => poisonErrors.length >= 3, { what: 'the poison retried twice', timeoutMs: 20_000 });
+  await uploader.stop({ abandonAfterMs: 0 });
+  assert.deepEqual(othersErrors, [], 'no other object failed');
+  assert.ok(poisonNextAt.length > 10, `successes after the second failure (${poisonNextAt.length})`);
+  assert.ok(
+    poisonNextAt.every((at) => at > 0),
+    `no success elsewhere woke the failing object early: ${poisonNextAt.filter((at) => at === 0).length} resets`,
+  );
+  // Its own backoff doubles (0.999 × 1 s × 2^attempts) instead of ~0.7 s for ever.
+  assert.deepEqual(
+    poisonErrors.slice(0, 3).map((ms) => Math.round(ms / 100) * 100),
+    [1000, 2000, 4000],
+  );
+  assert.ok(attemptsWhileDraining <= 2, `tried ${attemptsWhileDraining} times while 39 captures drained`);
+  const stored = await readBucket(s3.client, s3.bucket);
+  assert.equal(stored.has(`${captureDir(poison.captureId)}meta.json`), false);
+  assert.equal(stored.size, 39 * 3, 'the others are all there');
+});
+
 test('the clock stepping back an hour during a backoff does not stall uploads for that hour', async () => {
   const storeDir = outboxTempDir('s3-');
   cleanups.push(storeDir.remove);

@@ -63,7 +63,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * Drains the outbox to S3: oldest captures first, `concurrency` captures at once, each capture's
- * objects in order with meta.json last. Transient failures back off (capped full jitter) and the
+ * objects in order with meta.json last. Transient failures back off (capped full jitter): one
+ * object failing while others succeed on its own, failures in a row store-wide, and after those the
  * whole backlog wakes as soon as a request succeeds again; permanent ones quarantine the capture.
  *
  * @example
@@ -105,6 +106,9 @@ export function createUploader({
   let failures = 0; // consecutive transient failures, store-wide
   let pausedUntil = 0;
   let nextThrowLogAt = 0; // uploadThrew logs once per backoff period
+  // Something succeeded since the last transient failure: the store answers, so the next failure is
+  // that object's own (a key answering 5xx, an unreadable file), not an outage.
+  let answeredSinceFailure = false;
   const stopController = new AbortController();
   // Captures claimed beyond `concurrency` read and hash their files while the others send, so a
   // slot that frees up finds the next capture ready; the send slots keep `concurrency` on the wire.
@@ -286,6 +290,9 @@ export function createUploader({
     headFailures.delete(objectId(captureId, object));
     metrics?.objects.inc({ outcome });
     if (outcome === 'sent') metrics?.bytes.inc(object.sizeBytes);
+    answeredSinceFailure = true;
+    // Only after store-wide failures: waking on every success reset a failing object's own backoff,
+    // so it was retried (and paused everything) after each success elsewhere (review r7 F4).
     if (failures > 0) {
       // The store answers again: retry the whole backlog now instead of at each item's backoff time.
       log?.info({ after: failures }, 'store reachable again; waking the backlog');
@@ -320,9 +327,14 @@ export function createUploader({
       quarantine(captureId, object, message);
       return;
     }
-    failures++;
     const options = { baseMs: backoffBaseMs, capMs: backoffCapMs, random };
-    pausedUntil = Math.max(pausedUntil, now + backoffDelay(failures - 1, options));
+    // A failure right after a success elsewhere backs off that object only; failures in a row with
+    // nothing succeeding in between are an outage: pause the whole backlog.
+    if (!answeredSinceFailure) {
+      failures++;
+      pausedUntil = Math.max(pausedUntil, now + backoffDelay(failures - 1, options));
+    }
+    answeredSinceFailure = false;
     const retryInMs = Math.max(pausedUntil - now, backoffDelay(object.attempts, options));
     store.objectFailed(captureId, object.name, message, now, now + retryInMs);
     events.emit('upload-error', { captureId, name: object.name, kind, message, retryInMs });

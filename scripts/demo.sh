@@ -98,7 +98,7 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-
 # The grading worker: same package as the server, its own command (a second service in production).
 DATABASE_URL="$demo_db_url" CTI_S3_BUCKETS="$bucket" S3_ENDPOINT="http://127.0.0.1:$s3_port" \
   CTI_WORKER_HOST=127.0.0.1 CTI_WORKER_PORT="$worker_port" CTI_WORKER_ID=demo-worker MALLOC_ARENA_MAX=2 \
-  start worker node --initial-old-space-size=64 --max-semi-space-size=4 apps/server/dist/main.js worker
+  start worker node --initial-old-space-size=64 --max-semi-space-size=4 --single-threaded apps/server/dist/main.js worker
 wait_http "http://127.0.0.1:$worker_port/healthz" "the grading worker"
 CTI_WEBHOOK_URL="http://127.0.0.1:$server_port/ingest/webhook" CTI_WEBHOOK_SECRETS="$secret" \
   S3_ENDPOINT="http://127.0.0.1:$s3_port" \

@@ -34,54 +34,55 @@ export type WrittenResult = { resultId: string; createdAt: Date };
 export async function writeGradingResult(sql: Sql, input: GradingResultInput): Promise<WrittenResult> {
   return sql.begin(async (tx) => {
     const { graded, scan, model, overlay, mask } = input;
-    // The previous latest result as farm users saw it (migration 0010 keeps it on the scan row), read
-    // before this result's insert makes it the latest.
-    const [before] = await tx<
-      { grade: ResultOutcome['grade'] | null; rea: number | null; fat: number | null }[]
-    >`SELECT latest_grade AS grade, latest_rea_cm2 AS rea, latest_fat_thickness_mm AS fat
-      FROM scans WHERE id = ${scan.scanId} AND latest_grading_id IS NOT NULL`;
+    // The job finished and its result inserted in one statement, which also reads the previous latest
+    // result as farm users saw it (migration 0010 keeps it on the scan row): the statement's snapshot
+    // predates its own insert, whose trigger makes this result the latest. No row when the job is no
+    // longer this attempt's (nothing is inserted, and the throw rolls the transaction back).
+    const [result] = await tx<
+      {
+        id: string;
+        created_at: Date;
+        before_grade: ResultOutcome['grade'] | null;
+        before_rea: number | null;
+        before_fat: number | null;
+      }[]
+    >`
+      WITH before AS (
+        SELECT latest_grade AS grade, latest_rea_cm2 AS rea, latest_fat_thickness_mm AS fat
+        FROM scans WHERE id = ${scan.scanId} AND latest_grading_id IS NOT NULL),
+      owned AS (
+        UPDATE grading_jobs SET status = 'done', finished_at = now(), locked_by = NULL, locked_at = NULL,
+          lease_expires_at = NULL, updated_at = now()
+        WHERE id = ${input.job.id} AND status = 'running' AND locked_by = ${input.workerId}
+          AND attempts = ${input.job.attempts}
+        RETURNING id),
+      inserted AS (
+        INSERT INTO grading_results (scan_id, model_name, model_version, inference_sha256, confidence,
+          confidence_breakdown, features_used, created_by, grade, grade_reasons, grading_job_id)
+        SELECT ${scan.scanId}, ${model.name}, ${model.version}, ${model.sha256}, ${graded.confidence},
+          ${tx.json(graded.breakdown as never)}, ${tx.json(graded.features as never)}, NULL, ${graded.grade},
+          ${graded.reasons}::text[], owned.id
+        FROM owned
+        RETURNING id, created_at)
+      SELECT inserted.id, inserted.created_at, before.grade AS before_grade, before.rea AS before_rea,
+             before.fat AS before_fat
+      FROM inserted LEFT JOIN before ON TRUE`;
+    if (!result)
+      throw new LeaseLostError(
+        `job ${input.job.id} (attempt ${input.job.attempts}) is no longer held by ${input.workerId}`,
+      );
+    const resultId = result.id;
     const news = resultNews(
       input.reason,
-      before?.grade ? { grade: before.grade, reaCm2: before.rea, fatMm: before.fat } : null,
+      result.before_grade
+        ? { grade: result.before_grade, reaCm2: result.before_rea, fatMm: result.before_fat }
+        : null,
       {
         grade: graded.grade,
         reaCm2: graded.features.rea_cm2 ?? null,
         fatMm: graded.features.fat_thickness_mm ?? null,
       },
     );
-    // The job finished and its result inserted in one statement: no row when the job is no longer
-    // this attempt's (nothing is inserted, and the throw rolls the transaction back).
-    const [result] = await tx<{ id: string; created_at: Date }[]>`
-      WITH owned AS (
-        UPDATE grading_jobs SET status = 'done', finished_at = now(), locked_by = NULL, locked_at = NULL,
-          lease_expires_at = NULL, updated_at = now()
-        WHERE id = ${input.job.id} AND status = 'running' AND locked_by = ${input.workerId}
-          AND attempts = ${input.job.attempts}
-        RETURNING id)
-      INSERT INTO grading_results (scan_id, model_name, model_version, inference_sha256, confidence,
-        confidence_breakdown, features_used, created_by, grade, grade_reasons, grading_job_id)
-      SELECT ${scan.scanId}, ${model.name}, ${model.version}, ${model.sha256}, ${graded.confidence},
-        ${tx.json(graded.breakdown as never)}, ${tx.json(graded.features as never)}, NULL, ${graded.grade},
-        ${graded.reasons}::text[], owned.id
-      FROM owned
-      RETURNING id, created_at`;
-    if (!result)
-      throw new LeaseLostError(
-        `job ${input.job.id} (attempt ${input.job.attempts}) is no longer held by ${input.workerId}`,
-      );
-    const resultId = result.id;
-    // Both assets and their links in one statement (one round trip instead of four).
-    await tx`
-      WITH stored AS (
-        INSERT INTO assets (bucket, object_key, sha256, size_bytes, mime_type)
-        VALUES (${overlay.bucket}, ${overlay.key}, ${overlay.sha256}, ${overlay.sizeBytes}, 'image/png'),
-               (${mask.bucket}, ${mask.key}, ${mask.sha256}, ${mask.sizeBytes}, 'image/png')
-        RETURNING id, bucket, object_key)
-      INSERT INTO grading_result_assets (grading_result_id, asset_id, role)
-      SELECT ${resultId}, stored.id,
-             CASE WHEN stored.bucket = ${overlay.bucket} AND stored.object_key = ${overlay.key}
-                  THEN 'overlay' ELSE 'mask' END
-      FROM stored`;
     const summary = {
       scan_id: scan.scanId,
       capture_id: scan.captureId,
@@ -93,9 +94,21 @@ export async function writeGradingResult(sql: Sql, input: GradingResultInput): P
       fat_thickness_mm: graded.features.fat_thickness_mm,
       confidence: graded.confidence,
     };
-    // The scan graded and its `graded` event, in one statement.
+    // Both assets and their links, the scan graded and its `graded` event: one statement (one round
+    // trip instead of five).
     await tx`
-      WITH marked AS (UPDATE scans SET status = 'graded' WHERE id = ${scan.scanId} RETURNING id)
+      WITH stored AS (
+        INSERT INTO assets (bucket, object_key, sha256, size_bytes, mime_type)
+        VALUES (${overlay.bucket}, ${overlay.key}, ${overlay.sha256}, ${overlay.sizeBytes}, 'image/png'),
+               (${mask.bucket}, ${mask.key}, ${mask.sha256}, ${mask.sizeBytes}, 'image/png')
+        RETURNING id, bucket, object_key),
+      linked AS (
+        INSERT INTO grading_result_assets (grading_result_id, asset_id, role)
+        SELECT ${resultId}, stored.id,
+               CASE WHEN stored.bucket = ${overlay.bucket} AND stored.object_key = ${overlay.key}
+                    THEN 'overlay' ELSE 'mask' END
+        FROM stored),
+      marked AS (UPDATE scans SET status = 'graded' WHERE id = ${scan.scanId} RETURNING id)
       INSERT INTO scan_events (scan_id, event, meta)
       SELECT marked.id, 'graded', ${tx.json({ ...summary, job_id: input.job.id, model: `${model.name}@${model.version}`, job_reason: input.reason, notified: news.scanGraded, notify_decision: news.why } as never)}
       FROM marked`;

@@ -69,3 +69,32 @@ test('renderGradingOverlay: the fat line in cyan with its end caps, the caption 
   const values = new Set(caption.map(([r, g, b]) => `${r},${g},${b}`));
   assert.deepEqual([...values].sort(), ['254,254,254', '60,60,60'], 'white text on 30 % of 200');
 });
+
+test('renderGradingOverlay: speckle alone (Huffman-coded) and speckle between black margins (run-length coded) both decode to the image, pixel for pixel', async () => {
+  const w = 160;
+  const h = 120;
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (const margin of [0, 40]) {
+    const gray = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = margin; x < w - margin; x++) gray[y * w + x] = 20 + Math.floor(next() * 200);
+    const mask = { data: new Uint8Array(w * h), width: w, height: h };
+    const png = await renderGradingOverlay({
+      gray: { data: gray, width: w, height: h },
+      mask,
+      fat: null,
+      lines: [],
+    });
+    const out = await decodeRaster(png);
+    for (let i = 0; i < w * h; i++)
+      assert.deepEqual(
+        [...out.data.subarray(i * 3, i * 3 + 3)],
+        [gray[i]!, gray[i]!, gray[i]!],
+        `margin ${margin}, pixel ${i}`,
+      );
+  }
+});

@@ -24,11 +24,9 @@ const refusal = (promise: Promise<unknown>) =>
     },
   );
 
-test('at the disk floor, captures already uploaded make room (oldest first); once only the queue is left, the refusal says it holds the space', {
-  skip: tmpfsSkip,
-  timeout: 120_000,
-}, async () => {
-  const volume = mountSmallVolume('8m');
+/** An outbox with a 2 MiB floor on a fresh tmpfs volume of `size`, both cleaned up after the test. */
+function floorOutbox(size: string) {
+  const volume = mountSmallVolume(size);
   cleanups.push(volume.unmount);
   const outbox = createOutbox({
     dbPath: join(volume.dir, 'outbox.db'),
@@ -36,6 +34,14 @@ test('at the disk floor, captures already uploaded make room (oldest first); onc
     minFreeBytes: 2 * MiB,
   });
   cleanups.push(outbox.close);
+  return { volume, outbox };
+}
+
+test('at the disk floor, captures already uploaded make room (oldest first); once only the queue is left, the refusal says it holds the space', {
+  skip: tmpfsSkip,
+  timeout: 120_000,
+}, async () => {
+  const { volume, outbox } = floorOutbox('8m');
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, concurrency: 2 });
@@ -82,14 +88,7 @@ test('at the disk floor, captures already uploaded make room (oldest first); onc
 test('at the disk floor with an empty outbox, the refusal says other files fill the disk', {
   skip: tmpfsSkip,
 }, async () => {
-  const volume = mountSmallVolume('4m');
-  cleanups.push(volume.unmount);
-  const outbox = createOutbox({
-    dbPath: join(volume.dir, 'outbox.db'),
-    spoolDir: join(volume.dir, 'spool'),
-    minFreeBytes: 2 * MiB,
-  });
-  cleanups.push(outbox.close);
+  const { volume, outbox } = floorOutbox('4m');
   writeFileSync(join(volume.dir, 'journal'), Buffer.alloc(volume.free() - 2 * MiB - 50_000));
   const error = await refusal(outbox.commitCapture(fakeCapture(1, { imageBytes: 180_000 })));
   assert.match(

@@ -213,16 +213,22 @@ export function createOutboxStore(db: OutboxDb) {
   const recordError = (now: number, message: string, captureId: string) =>
     q.setStat.run('last_error', JSON.stringify({ at: now, message, captureId } satisfies OutboxLastError));
 
+  const insertRows = (
+    c: { captureId: string; deviceCode: string; capturedAt: string },
+    committedAt: number,
+    objects: CommittedObject[],
+  ) => {
+    q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, committedAt);
+    for (const o of objects)
+      q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+  };
+
   return {
     insertCapture: tx(
       (
         c: { captureId: string; deviceCode: string; capturedAt: string; now: number },
         objects: CommittedObject[],
-      ) => {
-        q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.now);
-        for (const o of objects)
-          q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
-      },
+      ) => insertRows(c, c.now, objects),
     ),
     /** A capture rebuilt from its spool files into a new database: pending, checked before sending. */
     importCapture: tx(
@@ -230,9 +236,7 @@ export function createOutboxStore(db: OutboxDb) {
         c: { captureId: string; deviceCode: string; capturedAt: string; committedAt: number },
         objects: CommittedObject[],
       ) => {
-        q.insertCapture.run(c.captureId, c.deviceCode, c.capturedAt, c.committedAt);
-        for (const o of objects)
-          q.insertObject.run(c.captureId, o.name, objectOrder(o.name), o.key, o.sha256, o.sizeBytes);
+        insertRows(c, c.committedAt, objects);
         q.markImported.run(c.captureId);
       },
     ),

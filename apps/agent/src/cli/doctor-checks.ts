@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { silentLogger } from '@cti/runtime';
 import { loadHint } from '../capture/hint.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
@@ -125,6 +126,8 @@ export async function checkS3(config: AgentConfig): Promise<Check> {
     await s3.send(new HeadBucketCommand({ Bucket: config.upload.bucket }), {
       abortSignal: AbortSignal.timeout(8000),
     });
+    const imposter = await answersAnything(s3, config.upload.bucket);
+    if (imposter) return imposter;
     return {
       name: 's3',
       ok: true,
@@ -150,6 +153,30 @@ export async function checkS3(config: AgentConfig): Promise<Check> {
   } finally {
     s3.destroy();
   }
+}
+
+/**
+ * A captive portal, a transparent proxy or a wrong S3_ENDPOINT answers HeadBucket with 200 like the
+ * store: a HEAD of a key that cannot exist tells them apart (a store answers 404, or 403 without
+ * s3:ListBucket). A failed check, null when the endpoint behaves as a store.
+ */
+async function answersAnything(s3: ReturnType<typeof createS3Client>, bucket: string): Promise<Check | null> {
+  const key = `raw/.cti-doctor-${randomBytes(8).toString('hex')}`;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
+      abortSignal: AbortSignal.timeout(8000),
+    });
+  } catch {
+    return null;
+  }
+  return {
+    name: 's3',
+    ok: false,
+    detail: `the endpoint answers 200 for ${bucket}/${key}, which does not exist: not an S3 store`,
+    fix:
+      'a captive portal or proxy on this network, or a wrong S3_ENDPOINT / upload.endpoint: log the network ' +
+      'in (or use HTTPS to the store) and check the endpoint; uploads to it are not counted as stored',
+  };
 }
 
 export function checkDisk(config: AgentConfig): Check {

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { ALL_S3_PEERS, withS3Peers } from '@cti/testkit';
 import { loadConfig } from '../config/agent-config.ts';
-import { checkS3 } from './doctor-checks.ts';
+import { checkDataDir, checkS3 } from './doctor-checks.ts';
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -65,4 +65,23 @@ withS3Peers(ALL_S3_PEERS, (peer) => {
     assert.equal(check.ok, true, `${check.detail} ${check.fix ?? ''}`);
     assert.match(check.detail, new RegExp(`bucket ${bucket} reachable`));
   });
+});
+
+test('doctor data dir: outside /var/lib/cti it must be in the unit’s ReadWritePaths (systemctl show), else FAIL with the drop-in', () => {
+  const config = configFor('http://127.0.0.1:9', 'cti-test');
+  const dir = config.dataDir;
+  const missing = checkDataDir(config, () => ['/var/lib/cti']);
+  assert.equal(missing.ok, false);
+  assert.match(
+    missing.detail,
+    /is not in cti-agent\.service's ReadWritePaths \(\/var\/lib\/cti\): read-only for the service/,
+  );
+  assert.equal(
+    missing.fix,
+    `sudo systemctl edit cti-agent → [Service] ReadWritePaths=${dir}, then sudo systemctl restart cti-agent`,
+  );
+  assert.equal(checkDataDir(config, () => ['/var/lib/cti', dirname(dir)]).ok, true);
+  const noSystemd = checkDataDir(config, () => null);
+  assert.equal(noSystemd.ok, true);
+  assert.equal(noSystemd.warn, true);
 });

@@ -69,7 +69,7 @@ export function recoverAtOpen({ store, spoolDir, created, now, log }: RecoverOpt
     .map((e) => e.name);
   const sweepOrphans = !created && orphans.length <= MAX_CRASH_ORPHANS;
   if (created && orphans.length > 0) reimport(store, spoolDir, orphans, log);
-  else if (!sweepOrphans) {
+  else if (!sweepOrphans && orphans.length > 0) {
     log?.error(
       { count: orphans.length, spoolDir },
       'spool holds many captures the database does not know; left in place',

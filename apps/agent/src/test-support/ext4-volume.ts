@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 /**
- * Why an ext4 loop mount with `errors=remount-ro` cannot be made here (not root, no loop devices, no
- * mkfs.ext4), or false when it can: pass it as a test's `skip`.
+ * Why an ext4 loop mount with `errors=remount-ro` cannot be made and failed here (not root, no loop
+ * devices, no mkfs.ext4, no trigger_fs_error), or false when it can: pass it as a test's `skip`.
  */
 export const ext4Skip: string | false = (() => {
   try {
     const volume = mountExt4Volume(8);
-    volume.unmount();
+    try {
+      volume.failReadOnly(); // needs /sys/fs/ext4/<dev>/trigger_fs_error (Linux ≥ 6.x)
+    } finally {
+      volume.unmount();
+    }
     return false;
   } catch (error) {
     return `needs an ext4 loop mount (root): ${(error as Error).message.split('\n')[0]}`;

@@ -11,6 +11,7 @@ import {
 import { OutcomeUnknownError, ServiceUnavailableError } from './cli/local-client.ts';
 import { type AgentConfig, ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
 import { OutboxDbError, OutboxMissingError } from './outbox/index.ts';
+import { StartupError } from './startup/startup-errors.ts';
 import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 
 const USAGE = `usage: cti-agent [--config <file>] <command>
@@ -97,7 +98,14 @@ async function dispatch(config: AgentConfig, command: string, rest: string[], io
   switch (command) {
     case 'run': {
       const { runAgent } = await import('./main.ts');
-      await runAgent(config);
+      try {
+        await runAgent(config);
+      } catch (err) {
+        // runAgent stopped what it had started; should any handle still hold the event loop, the
+        // process must not linger as a headless second agent: exit anyway once the error is printed.
+        setTimeout(() => process.exit(process.exitCode ?? 1), 2000).unref();
+        throw err;
+      }
       return -1; // keeps running; exits through the shutdown handler
     }
     case 'capture':
@@ -130,8 +138,9 @@ main(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof ServiceUnavailableError ||
       err instanceof GpioUnavailableError;
-    // A damaged outbox database is a message naming the file (exit 1), not a stack trace.
-    const described = known || err instanceof OutboxDbError;
+    // A damaged outbox database, or a start-up refused for a named reason (another owner, a read-only
+    // data_dir, the port taken), is a message with its fix (exit 1), not a stack trace.
+    const described = known || err instanceof OutboxDbError || err instanceof StartupError;
     process.stderr.write(
       `cti-agent: ${described ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`,
     );

@@ -1,12 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import {
-  createLogger,
-  createMetricsRegistry,
-  type Logger,
-  makeDirectorySync,
-  onShutdown,
-} from '@cti/runtime';
+import { createLogger, createMetricsRegistry, type Logger, onShutdown } from '@cti/runtime';
 import { serve } from '@hono/node-server';
 import { createAgent } from './agent.ts';
 import { loadedModels, loadHint } from './capture/hint.ts';
@@ -18,7 +12,11 @@ import { createFramePool } from './frames/frame-pool.ts';
 import { openHeartbeat } from './heartbeat/open-heartbeat.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createOutbox } from './outbox/index.ts';
+import { openOutboxDb } from './outbox/outbox-db.ts';
 import { createStatusSignals, type StatusSignals } from './signals/status-signals.ts';
+import { ensureWritableDataDir } from './startup/data-dir.ts';
+import { acquireOwnerLock, OwnerLockError } from './startup/owner-lock.ts';
+import { StartupError } from './startup/startup-errors.ts';
 import { createSystemdNotifier, startWatchdog } from './systemd/systemd-notifier.ts';
 import { openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
@@ -85,22 +83,120 @@ async function openUploader(
   });
 }
 
-/** `cti-agent run`: build every part from the config, start, serve 127.0.0.1, notify systemd. */
+/** Stops what was started, last first; a failure to stop one part is logged and the rest still stop. */
+function createStopList(log: Logger) {
+  const parts: Array<{ name: string; stop: () => unknown }> = [];
+  return {
+    add(name: string, stop: () => unknown): void {
+      parts.push({ name, stop });
+    },
+    async stopAll(): Promise<void> {
+      for (let part = parts.pop(); part; part = parts.pop()) {
+        try {
+          await part.stop();
+        } catch (err) {
+          log.warn({ err, part: part.name }, 'stopping a part failed');
+        }
+      }
+    },
+  };
+}
+
+type Fetch = (request: Request) => Response | Promise<Response>;
+
+/**
+ * Binds the local API before anything else is opened, so a port in use ends the start-up before the
+ * outbox is touched. Until `ready(fetch)` every request is a 503 "starting".
+ */
+async function listenLocalApi(config: AgentConfig) {
+  let handler: Fetch | null = null;
+  const server = serve({
+    fetch: (request) =>
+      handler?.(request) ?? Response.json({ ok: false, reason: 'starting' }, { status: 503 }),
+    hostname: config.http.host,
+    port: config.http.port,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    server.close();
+    const where = `${config.http.host}:${config.http.port}`;
+    throw new StartupError(
+      `the local API cannot listen on ${where}: ${(err as Error).message}. Fix: another program holds the ` +
+        `port (\`ss -ltnp | grep ${config.http.port}\`), or set http.port in the agent config`,
+      { cause: err },
+    );
+  }
+  let closed: Promise<void> | null = null;
+  return {
+    port: (server.address() as AddressInfo).port,
+    ready: (fetch: Fetch) => {
+      handler = fetch;
+    },
+    close: () => {
+      closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return closed;
+    },
+  };
+}
+
+/**
+ * The data directory's owner lock. Should it fail because the volume is full (a lock file made at
+ * this start needs a page), the outbox's own open names the full disk and the captures it holds.
+ */
+function takeOwnerLock(config: AgentConfig) {
+  try {
+    return acquireOwnerLock(config.dataDir);
+  } catch (err) {
+    if (!(err instanceof OwnerLockError && err.volumeFull)) throw err;
+    openOutboxDb(config.paths.outboxDb, 'create').db.close(); // throws OutboxDiskFullError
+    throw err;
+  }
+}
+
+/**
+ * `cti-agent run`: take the data directory's owner lock, bind 127.0.0.1, open the outbox, build every
+ * part from the config, start, notify systemd. A start-up that fails stops what it had started and
+ * throws (the CLI prints it and exits non-zero) — it never lingers as a second, headless owner.
+ */
 export async function runAgent(config: AgentConfig): Promise<void> {
   const log = createLogger({ name: 'cti-agent', level: config.logLevel });
+  const parts = createStopList(log);
+  try {
+    await startAgent(config, log, parts);
+  } catch (err) {
+    await parts.stopAll();
+    throw err;
+  }
+}
+
+async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<typeof createStopList>) {
   const metrics = createMetricsRegistry({ prefix: 'cti_agent_' });
   const notifier = createSystemdNotifier();
-  makeDirectorySync(config.paths.spoolDir);
+  ensureWritableDataDir(config.dataDir);
+  const lock = takeOwnerLock(config);
+  parts.add('owner lock', lock.release);
+  const api = await listenLocalApi(config);
+  parts.add('local API', api.close);
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,
     log: log.child({ mod: 'outbox' }),
     minFreeBytes: config.outbox.minFreeBytes,
   });
+  parts.add('outbox', outbox.close);
   const clock = createClockSyncMonitor();
+  parts.add('clock', clock.stop);
   await clock.start();
   const { signals, outputs } = await openSignals(config);
+  parts.add('LED and buzzer', () => {
+    for (const o of outputs) o?.close();
+  });
   const button = await openButton(config, log);
+  parts.add('button', () => button?.close());
   const framePool = createFramePool();
   const hint = config.hint.enabled ? await loadHint({ log, modelPath: config.hint.modelPath }) : null;
   const firmware = readFirmware();
@@ -120,6 +216,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     metrics,
     log,
   });
+  parts.add('agent', agent.stop);
   await agent.start();
   const heartbeat = openHeartbeat({
     config,
@@ -129,20 +226,18 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     models: loadedModels(hint),
     log: log.child({ mod: 'heartbeat' }),
   });
+  parts.add('heartbeat', heartbeat.stop);
   heartbeat.start();
-  const server = serve({
-    fetch: createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
-    hostname: config.http.host,
-    port: config.http.port,
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  writeFileSync(config.paths.runtimeFile, JSON.stringify({ host: config.http.host, port, pid: process.pid }));
+  api.ready(
+    createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
+  );
+  writeFileSync(
+    config.paths.runtimeFile,
+    JSON.stringify({ host: config.http.host, port: api.port, pid: process.pid }),
+  );
+  parts.add('runtime file', () => rmSync(config.paths.runtimeFile, { force: true }));
   log.info(
-    { port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
+    { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
     'agent ready',
   );
   await notifier
@@ -156,19 +251,13 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     },
     onUnhealthy: (reason) => log.warn({ reason }, 'capture loop unhealthy: withholding watchdog ping'),
   });
+  parts.add('watchdog', stopWatchdog);
 
   onShutdown(
     async () => {
       await notifier.send('STOPPING=1').catch(() => {});
-      stopWatchdog();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await heartbeat.stop();
-      await agent.stop();
-      button?.close();
-      for (const o of outputs) o?.close();
-      clock.stop();
-      outbox.close();
-      rmSync(config.paths.runtimeFile, { force: true });
+      await api.close(); // no new request while the rest stops
+      await parts.stopAll();
     },
     { log, timeoutMs: 15_000 },
   );

@@ -56,15 +56,15 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
 
 /** `cti-agent doctor`: every check with a fix hint; exit 1 when any required check fails. */
 export async function doctorCommand(config: AgentConfig, io: Io): Promise<number> {
-  const { checkClock, checkDisk, checkGpio, checkHint, checkProbe, checkS3, checkService } = await import(
-    './doctor-checks.ts'
-  );
+  const { checkClock, checkDataDir, checkDisk, checkGpio, checkHint, checkProbe, checkS3, checkService } =
+    await import('./doctor-checks.ts');
   const { checkEarTagReader, checkHeartbeat } = await import('./doctor-device-checks.ts');
   const checks: Check[] = [
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
     ...checkGpio(config),
     await checkProbe(config),
     await checkS3(config),
+    checkDataDir(config),
     checkDisk(config),
     await checkClock(),
     ...(await checkHint(config)),

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { silentLogger } from '@cti/runtime';
 import { loadHint } from '../capture/hint.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createS3Client } from '../device/s3-client.ts';
+import { describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
 
@@ -125,6 +127,8 @@ export async function checkS3(config: AgentConfig): Promise<Check> {
     await s3.send(new HeadBucketCommand({ Bucket: config.upload.bucket }), {
       abortSignal: AbortSignal.timeout(8000),
     });
+    const imposter = await answersAnything(s3, config.upload.bucket);
+    if (imposter) return imposter;
     return {
       name: 's3',
       ok: true,
@@ -149,6 +153,101 @@ export async function checkS3(config: AgentConfig): Promise<Check> {
     };
   } finally {
     s3.destroy();
+  }
+}
+
+/**
+ * A captive portal, a transparent proxy or a wrong S3_ENDPOINT answers HeadBucket with 200 like the
+ * store: a HEAD of a key that cannot exist tells them apart (a store answers 404, or 403 without
+ * s3:ListBucket). A failed check, null when the endpoint behaves as a store.
+ */
+async function answersAnything(s3: ReturnType<typeof createS3Client>, bucket: string): Promise<Check | null> {
+  const key = `raw/.cti-doctor-${randomBytes(8).toString('hex')}`;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
+      abortSignal: AbortSignal.timeout(8000),
+    });
+  } catch {
+    return null;
+  }
+  return {
+    name: 's3',
+    ok: false,
+    detail: `the endpoint answers 200 for ${bucket}/${key}, which does not exist: not an S3 store`,
+    fix:
+      'a captive portal or proxy on this network, or a wrong S3_ENDPOINT / upload.endpoint: log the network ' +
+      'in (or use HTTPS to the store) and check the endpoint; uploads to it are not counted as stored',
+  };
+}
+
+/**
+ * `data_dir` must exist (or be makeable) and be writable: on a read-only file system (a card the
+ * kernel remounted read-only) or for another user the service cannot start. Anywhere but
+ * /var/lib/cti, the shipped unit (ProtectSystem=strict) needs a ReadWritePaths= drop-in for it,
+ * which is looked up with systemctl where there is one. Writability is checked as the user running
+ * doctor (root passes where only the owner matters).
+ */
+export function checkDataDir(config: AgentConfig, unitPaths = unitReadWritePaths): Check {
+  const dir = config.dataDir;
+  const name = 'data dir';
+  if (!existsSync(dir)) {
+    return {
+      name,
+      ok: false,
+      detail: `${dir} does not exist`,
+      fix: `sudo install -d -o cti -g cti ${dir}${underUnitDataDir(dir) ? '' : ` and add a drop-in: sudo systemctl edit cti-agent → [Service] ReadWritePaths=${dir}`}`,
+    };
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const described = describeUnwritable(dir, err);
+    return described
+      ? { name, ok: false, detail: described.problem, fix: described.fix }
+      : { name, ok: false, detail: `${dir}: ${(err as Error).message}` };
+  }
+  if (underUnitDataDir(dir)) return { name, ok: true, detail: `${dir} writable` };
+  const allowed = unitPaths();
+  if (allowed === null) {
+    return {
+      name,
+      ok: true,
+      warn: true,
+      detail: `${dir} writable here, but outside ${UNIT_DATA_DIR}: the shipped unit makes it read-only`,
+      fix: `sudo systemctl edit cti-agent → [Service] ReadWritePaths=${dir}`,
+    };
+  }
+  const covered = allowed.some((p) => dir === p || dir.startsWith(`${p.replace(/\/$/, '')}/`));
+  return covered
+    ? { name, ok: true, detail: `${dir} writable, and in the unit's ReadWritePaths` }
+    : {
+        name,
+        ok: false,
+        detail: `${dir} is not in cti-agent.service's ReadWritePaths (${allowed.join(' ') || 'none'}): read-only for the service`,
+        fix: `sudo systemctl edit cti-agent → [Service] ReadWritePaths=${dir}, then sudo systemctl restart cti-agent`,
+      };
+}
+
+const underUnitDataDir = (dir: string) => dir === UNIT_DATA_DIR || dir.startsWith(`${UNIT_DATA_DIR}/`);
+
+/** The installed unit's ReadWritePaths, null without systemd or without the unit. */
+function unitReadWritePaths(): string[] | null {
+  try {
+    const out = execFileSync('systemctl', ['show', 'cti-agent', '--property=LoadState,ReadWritePaths'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const props: Record<string, string> = Object.fromEntries(
+      out.split('\n').map((line) => [line.split('=')[0] ?? '', line.slice(line.indexOf('=') + 1)]),
+    );
+    if (props.LoadState !== 'loaded') return null;
+    return (props.ReadWritePaths ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((p: string) => p.replace(/^-/, ''));
+  } catch {
+    return null;
   }
 }
 

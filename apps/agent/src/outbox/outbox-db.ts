@@ -1,6 +1,7 @@
-import { existsSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { describeUnwritable } from '../startup/data-dir.ts';
 import {
   OutboxCorruptError,
   OutboxDbError,
@@ -111,6 +112,17 @@ export function openOutboxDb(
     if (err.code === 'SQLITE_NOTADB' || err.code.startsWith('SQLITE_CORRUPT')) {
       throw new OutboxCorruptError(dbPath, `cannot be opened: ${err.message}`, err);
     }
+    const readOnly = unwritable(dbPath); // a WAL database needs its -shm file even to be read
+    if (readOnly) {
+      throw new OutboxDbError(
+        dbPath,
+        `is read-only for the agent: ${readOnly.problem} (${err.code}: ${err.message})`,
+        {
+          cause: err,
+          fix: `${readOnly.fix}; do not move the file aside: it holds the upload queue`,
+        },
+      );
+    }
     // SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM, an I/O error on a volume with room…
     throw new OutboxDbError(dbPath, `cannot be opened: ${err.message}`, { cause: err });
   }
@@ -138,6 +150,20 @@ function fullVolume(
   if (err.code === 'SQLITE_FULL') return { volume, freeBytes };
   const io = err.code.startsWith('SQLITE_IOERR') || err.code.startsWith('SQLITE_CANTOPEN');
   return io && (freeBytes < FULL_MARGIN_BYTES || noInode) ? { volume, freeBytes } : null;
+}
+
+/** Why the database or its directory cannot be written (EROFS, EACCES), null when they can. */
+function unwritable(dbPath: string): { problem: string; fix: string } | null {
+  const dir = dirname(dbPath);
+  for (const path of [dir, dbPath]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (err) {
+      const described = describeUnwritable(dir, err, path);
+      if (described) return described;
+    }
+  }
+  return null;
 }
 
 /**

@@ -20,6 +20,12 @@ import { TEMP_PREFIX } from './spool.ts';
 export const UNIMPORTED_PREFIX = 'unimported-';
 /** More rowless capture dirs than a crash can leave: the database was lost, keep the files. */
 const MAX_CRASH_ORPHANS = 4;
+/**
+ * A directory changed less than this long ago may be a commit in progress (renamed into the spool,
+ * its row not yet inserted: the insert can wait out SQLite's 5 s busy timeout): never swept. One
+ * owner at a time is the rule (the owner lock); this keeps a breach of it from deleting a capture.
+ */
+export const YOUNG_DIR_MS = 10_000;
 
 function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -40,7 +46,8 @@ export interface RecoverOptions {
 }
 
 /**
- * What the owner does at open. Temp dirs are crash leftovers and go. Capture dirs without a row:
+ * What the owner does at open. Directories changed in the last YOUNG_DIR_MS are left alone (a commit
+ * may be in progress). Temp dirs are crash leftovers and go. Capture dirs without a row:
  * - into a database that existed, at most the few a crash between the spool rename and the DB commit
  *   leaves (the caller was never told "taken") are removed; more mean the database was replaced, and
  *   then nothing is deleted;
@@ -50,26 +57,45 @@ export interface RecoverOptions {
  * Rows left 'uploading' by a process that died go back to pending.
  */
 export function recoverAtOpen({ store, spoolDir, created, now, log }: RecoverOptions): void {
-  const known = store.knownIds();
+  // The spool first, the known ids after: a capture committed in between (dir renamed, then row
+  // inserted) is then known, never taken for a leftover.
   const entries = readdirSync(spoolDir, { withFileTypes: true });
+  const known = store.knownIds();
+  const wallNow = Date.now(); // compared with file times: the wall clock, not the injected one
+  const settled = (name: string) => !isYoung(join(spoolDir, name), wallNow);
   const temp = entries.filter((e) => e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
   const orphans = entries
     .filter((e) => e.isDirectory() && isValidCaptureId(e.name) && !known.has(e.name))
     .map((e) => e.name);
   const sweepOrphans = !created && orphans.length <= MAX_CRASH_ORPHANS;
   if (created && orphans.length > 0) reimport(store, spoolDir, orphans, log);
-  else if (!sweepOrphans) {
+  else if (!sweepOrphans && orphans.length > 0) {
     log?.error(
       { count: orphans.length, spoolDir },
       'spool holds many captures the database does not know; left in place',
     );
   }
-  const removed = [...temp, ...(sweepOrphans ? orphans : [])];
+  const leftovers = [...temp, ...(sweepOrphans ? orphans : [])];
+  const removed = leftovers.filter(settled);
   for (const name of removed) rmSync(join(spoolDir, name), { recursive: true, force: true });
   if (removed.length > 0) fsyncDirSync(spoolDir);
+  if (removed.length < leftovers.length)
+    log?.warn(
+      { left: leftovers.filter((name) => !removed.includes(name)) },
+      'spool entries without a row changed in the last seconds: left for the next start',
+    );
   const interrupted = store.resetInterrupted(now);
   if (removed.length || interrupted)
     log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
+}
+
+/** Changed within YOUNG_DIR_MS of `now`, or gone meanwhile (nothing to sweep then). */
+function isYoung(path: string, now: number): boolean {
+  try {
+    return now - statSync(path).mtimeMs < YOUNG_DIR_MS;
+  } catch {
+    return true;
+  }
 }
 
 function reimport(store: OutboxStore, spoolDir: string, ids: string[], log?: Logger): void {

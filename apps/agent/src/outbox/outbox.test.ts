@@ -130,14 +130,31 @@ test('opening sweeps temp dirs and capture dirs that never got a row; committed 
   await assert.rejects(outbox.commitCapture(fakeCapture(8)), /simulated crash/);
   outbox.close();
   // The in-process failure already cleans up; re-create the crash leftovers a killed process leaves.
-  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { mkdirSync, utimesSync, writeFileSync } = await import('node:fs');
   mkdirSync(join(t.spoolDir, 'cap_t00009'));
   writeFileSync(join(t.spoolDir, 'cap_t00009', 'image.png'), 'half');
   mkdirSync(join(t.spoolDir, '.tmp-cap_t00010-abcd'));
+  // Left by a process that died a while ago: a directory changed in the last seconds is left alone.
+  const before = new Date(Date.now() - 60_000);
+  for (const name of readdirSync(t.spoolDir)) utimesSync(join(t.spoolDir, name), before, before);
   outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   assert.deepEqual(readdirSync(t.spoolDir), ['cap_t00007']);
   assert.equal(outbox.show('cap_t00008'), null);
   assert.equal(outbox.summary().pendingCaptures, 1);
+  outbox.close();
+});
+
+test('a capture directory without a row changed in the last seconds is not swept: it may be a commit in progress', async () => {
+  const t = outboxTempDir();
+  dirs.push(t);
+  createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir }).close();
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  // What a commit leaves between its rename into the spool and its row: files, no row yet.
+  mkdirSync(join(t.spoolDir, 'cap_t00011'));
+  writeFileSync(join(t.spoolDir, 'cap_t00011', 'meta.json'), '{}');
+  mkdirSync(join(t.spoolDir, '.tmp-cap_t00012-abcd'));
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.deepEqual(readdirSync(t.spoolDir).sort(), ['.tmp-cap_t00012-abcd', 'cap_t00011']);
   outbox.close();
 });
 

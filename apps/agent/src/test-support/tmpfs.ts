@@ -25,6 +25,8 @@ export interface SmallVolume {
   free(): number;
   /** Fills the volume to the last byte with files `filler-*`; returns their paths. */
   fill(): string[];
+  /** Remounts it read-only, as the kernel does to a failing card (EROFS from then on). */
+  readOnly(): void;
   unmount(): void;
 }
 
@@ -57,6 +59,9 @@ export function mountSmallVolume(size: string): SmallVolume {
       }
       if (free() !== 0) throw new Error(`the volume still has ${free()} bytes free`);
       return paths;
+    },
+    readOnly() {
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
     },
     unmount() {
       execFileSync('umount', ['-l', dir]);

@@ -18,6 +18,7 @@ import {
   httpStatus,
   IntegrityError,
   isHeadServerError,
+  NotStoredError,
   StoreStepError,
 } from './s3-errors.ts';
 
@@ -285,12 +286,40 @@ async function putSmall(target: TransferTarget, options: TransferOptions): Promi
     Metadata: shaMetadata(target),
     IfNoneMatch: conditional ? '*' : undefined,
   });
+  let answer: { ETag?: string; ChecksumSHA256?: string };
   try {
-    await options.s3.send(command, { abortSignal: options.signal });
-    return 'sent';
+    answer = await options.s3.send(command, { abortSignal: options.signal });
   } catch (error) {
     if (conditional && isPreconditionFailed(error)) return confirmExisting(target, options, data);
     throw error;
+  }
+  checkStored(target, 'PutObject', answer);
+  return 'sent';
+}
+
+/**
+ * A store answers a write it performed with the object's ETag; one that echoes a checksum (real S3
+ * for a PutObject sent with ChecksumSHA256) echoes ours. A 2xx without them is not a store's answer:
+ * NotStoredError, retried like any transient failure, never counted as uploaded. (The ETag is not
+ * compared with an MD5: under SSE-KMS, S3's ETag is not one.)
+ */
+function checkStored(
+  target: TransferTarget,
+  request: 'PutObject' | 'CompleteMultipartUpload',
+  answer: { ETag?: string; ChecksumSHA256?: string },
+): void {
+  if (!answer.ETag) {
+    throw new NotStoredError(
+      `${request} ${target.key}: the endpoint answered success without an ETag: not an S3 store — ` +
+        'a captive portal, a proxy or a wrong S3_ENDPOINT (upload.endpoint)? Nothing counts as uploaded',
+    );
+  }
+  const ours = hexToBase64(target.sha256);
+  if (request === 'PutObject' && answer.ChecksumSHA256 && answer.ChecksumSHA256 !== ours) {
+    throw new NotStoredError(
+      `${request} ${target.key}: the store reports checksum ${answer.ChecksumSHA256}, ours is ${ours}: ` +
+        'something between the agent and the store changed the bytes',
+    );
   }
 }
 
@@ -366,9 +395,9 @@ async function putMultipart(target: TransferTarget, options: TransferOptions): P
   });
   const onAbort = () => void upload.abort();
   options.signal.addEventListener('abort', onAbort, { once: true });
+  let answer: { ETag?: string };
   try {
-    await upload.done();
-    return 'sent';
+    answer = await upload.done();
   } catch (error) {
     // lib-storage aborts on part failures itself, but not when aborted from outside: make sure.
     const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
@@ -378,6 +407,8 @@ async function putMultipart(target: TransferTarget, options: TransferOptions): P
   } finally {
     options.signal.removeEventListener('abort', onAbort);
   }
+  checkStored(target, 'CompleteMultipartUpload', answer);
+  return 'sent';
 }
 
 /**

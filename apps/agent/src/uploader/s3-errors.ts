@@ -18,6 +18,19 @@ export class ConflictError extends Error {
 }
 
 /**
+ * The endpoint answered a PutObject (or CompleteMultipartUpload) with success but not as an S3 store
+ * does: no ETag, or a checksum other than ours. A captive portal, a transparent proxy or a wrong
+ * S3_ENDPOINT answers 200 to anything; taking that for stored would let retention delete the only
+ * copy. Transient: the capture stays pending and is sent again once the endpoint is the store.
+ */
+export class NotStoredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotStoredError';
+  }
+}
+
+/**
  * A request to the store failed at a named step of an upload; the message says which and how
  * (`HEAD raw/…/image.png: 500 InternalError`). It keeps the cause's status and code, so it is
  * classified like the cause.

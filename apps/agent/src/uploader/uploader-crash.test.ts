@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startS3rver, waitFor } from '@cti/testkit';
@@ -59,6 +60,15 @@ async function assertStoreHoldsExactly(
   assert.deepEqual(twice, [], 'no object was uploaded twice');
 }
 
+/**
+ * Dates the spool's entries a minute back, as a restart that comes later finds them: the open leaves
+ * a directory changed in the last seconds alone (it may be a commit in progress).
+ */
+function ageSpool(spoolDir: string): void {
+  const before = new Date(Date.now() - 60_000);
+  for (const name of readdirSync(spoolDir)) utimesSync(join(spoolDir, name), before, before);
+}
+
 test('SIGKILL at random moments every 0.3-2 s until drained: every committed capture exactly once, nothing else', async (ctx) => {
   const s3 = await startS3rver();
   cleanups.push(s3.close);
@@ -103,6 +113,7 @@ test('SIGKILL at random moments every 0.3-2 s until drained: every committed cap
   }
   assert.ok(lifetimes.length >= 3, `the agent was killed several times (${lifetimes.length})`);
   ctx.diagnostic(`SIGKILLed ${lifetimes.length} times after ${lifetimes.join(', ')} ms`);
+  ageSpool(t.spoolDir);
   const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   cleanups.push(outbox.close);
   const summary = outbox.summary();
@@ -126,6 +137,7 @@ test('killed between the spool write and the DB commit: no row, and the files ar
   const reader = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, owner: false });
   assert.equal(reader.show(victim), null, 'nothing is visible before the commit');
   reader.close();
+  ageSpool(t.spoolDir);
   const owner = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   assert.equal(readdirSync(t.spoolDir).includes(victim), false, 'no orphan files after restart');
   assert.equal(owner.show(victim), null, 'no row after restart');

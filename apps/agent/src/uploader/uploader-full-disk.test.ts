@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
@@ -8,6 +10,7 @@ import { startS3rver, waitFor } from '@cti/testkit';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createOutbox } from '../outbox/outbox.ts';
+import { ext4Skip, mountExt4Volume } from '../test-support/ext4-volume.ts';
 import { fakeCapture } from '../test-support/outbox-fixtures.ts';
 import { assertSameObjects, expected, readBucket } from '../test-support/outbox-store-check.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
@@ -84,3 +87,69 @@ test('the data volume full: the uploader backs off (one burst per backoff period
   await uploader.stop();
   assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
 });
+
+/**
+ * Spool files ≤ 64 KiB are read synchronously: a capture upload that throws at its first progress
+ * write and is claimed again at once never yields, and the whole agent froze (no button, local API
+ * or watchdog ping). `random: () => 0` makes every backoff 0 ms, the worst case for a re-pump.
+ */
+for (const [volumeState, random] of [
+  ['full', () => 0.5],
+  ['full', () => 0],
+  ['read-only', () => 0.5],
+  ['read-only', () => 0],
+] as const) {
+  test(`small spool files on a ${volumeState} data volume (backoff jitter ${random()}): the event loop keeps turning — timers fire, an HTTP server answers`, {
+    skip: volumeState === 'full' ? tmpfsSkip : ext4Skip,
+    timeout: 60_000,
+  }, async (t) => {
+    const volume = volumeState === 'full' ? mountSmallVolume('4m') : mountExt4Volume(16);
+    cleanups.push(volume.unmount);
+    const outbox = createOutbox({
+      dbPath: join(volume.dir, 'outbox.db'),
+      spoolDir: join(volume.dir, 'spool'),
+      minFreeBytes: 0,
+    });
+    cleanups.push(outbox.close);
+    for (let i = 0; i < 6; i++) await outbox.commitCapture(fakeCapture(i, { imageBytes: 40_000 }));
+    if ('fill' in volume) volume.fill();
+    else volume.failReadOnly();
+    const s3 = await startS3rver();
+    cleanups.push(s3.close);
+    const registry = new Registry();
+    const uploader = createUploader({
+      outbox,
+      s3: s3.client,
+      bucket: s3.bucket,
+      concurrency: 2,
+      log: collectingLog().log,
+      metrics: registry,
+      backoffBaseMs: 200,
+      backoffCapMs: 1000,
+      random,
+    });
+    cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+    const http = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => http.close());
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/healthz`;
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 50);
+    cleanups.push(() => clearInterval(ticker));
+    uploader.start();
+    const answers: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      answers.push((await fetch(url, { signal: AbortSignal.timeout(5000) })).status);
+      await sleep(200);
+    }
+    clearInterval(ticker);
+    const text = await registry.metrics();
+    const attempts = Number(/cti_agent_upload_errors_total\{kind="transient"\} (\d+)/.exec(text)?.[1] ?? 0);
+    t.diagnostic(`${volumeState}: ${ticks} ticks of 50 ms in ~2 s, ${attempts} failed capture attempts`);
+    assert.deepEqual(answers, Array(10).fill(200));
+    assert.ok(ticks >= 10, `${ticks} ticks`);
+    assert.ok(attempts >= 1, 'the uploader did try');
+    assert.match(outbox.summary().lastError?.message ?? 'null', /^outbox database: SQLITE_/);
+    assert.equal(outbox.summary().pendingCaptures, 6);
+  });
+}

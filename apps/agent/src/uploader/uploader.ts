@@ -164,11 +164,19 @@ export function createUploader({
   }
 
   function launch(capture: OutboxCapture): void {
+    let threw = false;
     const run = uploadCapture(capture)
-      .catch((error: unknown) => uploadThrew(capture.captureId, error))
+      .catch((error: unknown) => {
+        threw = true;
+        uploadThrew(capture.captureId, error);
+      })
       .finally(() => {
         inflight.delete(capture.captureId);
-        pump();
+        // Never re-claim in the same turn after a throw: small files are read synchronously, so
+        // claim → read → throw → claim was one endless chain of microtasks whenever the backoff
+        // drew 0 ms (full jitter), and the agent froze. Through a timer, the event loop turns.
+        if (threw) schedule(pausedUntil - clock());
+        else pump();
       });
     inflight.set(capture.captureId, run);
   }

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createOutbox } from './outbox/outbox.ts';
+import { fakeCapture } from './test-support/outbox-fixtures.ts';
+import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const cleanups: Array<() => unknown> = [];
+after(() => {
+  for (const fn of cleanups.reverse()) fn();
+});
+
+function writeConfig(dir: string, dataDir: string): string {
+  const config = join(dir, `agent-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      device_code: 'dev-0001',
+      data_dir: dataDir,
+      source: { kind: 'simulated', pattern: 'synthetic' },
+      trigger: { kind: 'none' },
+      hint: { enabled: false },
+      upload: { bucket: 'cti-test', enabled: false },
+      outbox: { min_free_mb: 1 },
+      http: { host: '127.0.0.1', port: 0 },
+    }),
+  );
+  return config;
+}
+
+test('a read-only data_dir (the unit’s ProtectSystem=strict outside /var/lib/cti, a card remounted read-only): one line naming the fix, never a stack or "move it aside"', {
+  skip: tmpfsSkip,
+  timeout: 120_000,
+}, async () => {
+  const volume = mountSmallVolume('4m');
+  cleanups.push(volume.unmount);
+  const dir = mkdtempSync(join(tmpdir(), 'cti-ro-cfg-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dataDir = join(volume.dir, 'cti');
+  const outbox = createOutbox({
+    dbPath: join(dataDir, 'outbox.db'),
+    spoolDir: join(dataDir, 'spool'),
+    minFreeBytes: 0,
+  });
+  await outbox.commitCapture(fakeCapture(1));
+  outbox.close();
+  volume.readOnly();
+
+  for (const target of [dataDir, join(volume.dir, 'not-made-yet')]) {
+    const run = await runCli(['--config', writeConfig(dir, target), 'run']);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^cti-agent: data_dir ${target} is read-only for the agent \\(EROFS on ${target}\\)\\. Fix: under systemd .*ReadWritePaths=${target}.*\`dmesg\``,
+      ),
+    );
+    assert.doesNotMatch(run.stderr, /\n\s+at |move it aside/);
+  }
+
+  const config = writeConfig(dir, dataDir);
+  const doctor = await runCli(['--config', config, 'doctor']);
+  assert.match(
+    doctor.stdout,
+    new RegExp(
+      `\\[FAIL\\] data dir\\s+data_dir ${dataDir} is read-only for the agent \\(EROFS on ${dataDir}\\)\\n\\s+fix: under systemd`,
+    ),
+  );
+
+  for (const command of [
+    ['outbox', 'retry'],
+    ['outbox', 'list'],
+  ]) {
+    const { code, stderr } = await runCli(['--config', config, ...command]);
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /^cti-agent: outbox database .*outbox\.db is read-only for the agent: data_dir .* \(EROFS on /,
+    );
+    assert.doesNotMatch(stderr, /move it aside|\n\s+at /);
+  }
+});

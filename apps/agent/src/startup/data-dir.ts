@@ -1,0 +1,54 @@
+import { accessSync, constants } from 'node:fs';
+import { makeDirectorySync } from '@cti/runtime';
+import { StartupError } from './startup-errors.ts';
+
+/** The directory the shipped unit lets the service write (ReadWritePaths= in cti-agent.service). */
+export const UNIT_DATA_DIR = '/var/lib/cti';
+
+/**
+ * What is wrong and what to do when `dataDir` (or `path` inside it) cannot be written: on a read-only
+ * file system (EROFS) — the unit's ProtectSystem=strict for any data_dir but /var/lib/cti, or a card
+ * the kernel remounted read-only — and for a directory the agent's user may not write (EACCES,
+ * EPERM). Null for any other error.
+ */
+export function describeUnwritable(
+  dataDir: string,
+  err: unknown,
+  path = dataDir,
+): { problem: string; fix: string } | null {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EROFS') {
+    return {
+      problem: `data_dir ${dataDir} is read-only for the agent (EROFS on ${path})`,
+      fix:
+        `under systemd the unit makes everything but ${UNIT_DATA_DIR} read-only — add a drop-in ` +
+        `(\`sudo systemctl edit cti-agent\`: [Service] ReadWritePaths=${dataDir}) and restart; if the file ` +
+        'system itself went read-only (a failing SD card or disk is remounted read-only), check `dmesg` and ' +
+        '`findmnt` and replace the card',
+    };
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return {
+      problem: `data_dir ${dataDir} is not writable by the agent's user (${code} on ${path})`,
+      fix:
+        `\`sudo install -d -o cti -g cti ${dataDir}\` (files in it: \`sudo chown -R cti:cti ${dataDir}\`) and, ` +
+        `under systemd, a drop-in with ReadWritePaths=${dataDir} if it is not ${UNIT_DATA_DIR}`,
+    };
+  }
+  return null;
+}
+
+/**
+ * Makes `dataDir` if missing and checks this process may write it; a read-only or foreign
+ * directory is a StartupError with the fix instead of a raw `EROFS … mkdir` stack trace.
+ */
+export function ensureWritableDataDir(dataDir: string): void {
+  try {
+    makeDirectorySync(dataDir);
+    accessSync(dataDir, constants.W_OK);
+  } catch (err) {
+    const described = describeUnwritable(dataDir, err);
+    if (described) throw new StartupError(`${described.problem}. Fix: ${described.fix}`, { cause: err });
+    throw err;
+  }
+}

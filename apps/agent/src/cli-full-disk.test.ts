@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createOutbox } from './outbox/outbox.ts';
 import { fakeCapture } from './test-support/outbox-fixtures.ts';
+import { runAgentCli } from './test-support/run-cli.ts';
 import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const runCli = (args: string[]) => runAgentCli(args);
 
 const cleanups: Array<() => unknown> = [];
 after(() => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,25 +8,10 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@cti/testkit';
 import { createOutbox } from './outbox/outbox.ts';
+import { runAgentCli } from './test-support/run-cli.ts';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
-
-function runCli(
-  args: string[],
-  timeoutMs = 30_000,
-): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { timeout: timeoutMs, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => {
-        const e = err as { code?: number; killed?: boolean } | null;
-        resolve({ code: e ? (e.killed ? 'still running' : (e.code ?? 1)) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const runCli = (args: string[], timeoutMs = 30_000) => runAgentCli(args, { timeoutMs });
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -17,19 +17,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { rawObjectKey, validateMeta } from '@cti/contracts';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { startNotifySocket } from './test-support/notify-socket.ts';
+import { runAgentCli } from './test-support/run-cli.ts';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const runCli = (args: string[], env: NodeJS.ProcessEnv) => runAgentCli(args, { env });
 
 describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)', () => {
   let dir: string;

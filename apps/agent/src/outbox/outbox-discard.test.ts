@@ -1,37 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
 import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
+import { runAgentCli } from '../test-support/run-cli.ts';
 import { createUploader } from '../uploader/uploader.ts';
 import { createOutbox } from './outbox.ts';
 import { discardCapture } from './outbox-salvage.ts';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.ts');
+const runCli = (config: string, ...args: string[]) => runAgentCli(['--config', config, 'outbox', ...args]);
 const cleanups: Array<() => unknown> = [];
 after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
 /** The real `cti-agent` in its own process, as an operator runs it beside the service. */
-function runCli(
-  config: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, '--config', config, 'outbox', ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 test('a capture corrupted on the card: exported with the damage named, discarded while the service runs, gone from pending/quarantined/LED counts for good', {
   timeout: 120_000,

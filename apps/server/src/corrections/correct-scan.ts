@@ -138,6 +138,12 @@ function spacingProblemOf(
     : null;
 }
 
+/** The corrected result was graded without its capture's meta.json (lineage.meta_problem). */
+function metaUnavailableIn(features: Record<string, unknown> | null): boolean {
+  const lineage = features?.lineage as { meta_problem?: unknown } | undefined;
+  return typeof lineage?.meta_problem === 'string';
+}
+
 /** The corrected result's pixel spacing, reused as it is (mm, source). */
 function spacingOf(features: Record<string, unknown> | null): {
   mm: number | null;
@@ -291,6 +297,7 @@ export async function correctScan(
     scanArea: scanAreaOf(base.features_used, gray),
     fatLine,
     spacingProblem: spacingProblem?.reason ?? null,
+    metaUnavailable: metaUnavailableIn(base.features_used),
   });
   const root = modelResult(target, base);
   const modelVersion = root ? `${root.model_name}@${root.model_version}` : base.model_version;

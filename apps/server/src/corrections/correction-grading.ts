@@ -29,6 +29,8 @@ export type CorrectionGradingInput = {
    * (a calibration, meta.json's spacing) stays on the latest result, in lists and exports.
    */
   spacingProblem?: 'implausible_spacing' | 'spacing_conflict' | null;
+  /** The corrected result was graded without the capture's meta.json: the correction says so too. */
+  metaUnavailable?: boolean;
 };
 
 export type ManualFeatures = GradingFeatures & {
@@ -82,12 +84,22 @@ function withDrawnFat(measured: GradingFeatures, line: FatLine, mm: number | nul
  * ribeye view taken as certain and no confidence term — a person outlining the ribeye states that this
  * is a ribeye view (the model's not_a_ribeye_view / view_uncertain / low_confidence do not carry over),
  * while a dark, saturated, low-contrast or shadowed image, a ribeye cut off at the field's edge, no
- * pixel spacing and an unmeasurable fat thickness still lower the grade as for the model. The
+ * pixel spacing, an unmeasurable fat thickness and a meta.json graded without still lower the grade as for
+ * the model. The
  * breakdown records the outline's edge quality and SNR (the worker's functions) for the record;
  * a manual result has no confidence (NULL).
  */
 export function gradeCorrection(input: CorrectionGradingInput): GradedCorrection {
-  const { gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea, fatLine, spacingProblem = null } = input;
+  const {
+    gray,
+    mask,
+    pixelSpacingMm,
+    pixelSpacingSource,
+    scanArea,
+    fatLine,
+    spacingProblem = null,
+    metaUnavailable = false,
+  } = input;
   const measured = computeGradingFeatures({ gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea });
   const drawnOrMeasured: ManualFeatures = fatLine
     ? withDrawnFat(measured, fatLine, measured.pixel_spacing_mm)
@@ -100,6 +112,7 @@ export function gradeCorrection(input: CorrectionGradingInput): GradedCorrection
     features,
     confidence: 1,
     spacingProblem,
+    metaUnavailable,
   });
   const grade = decided.grade;
   // The spacing was withheld for a reason, which the grade names; `no_spacing` would say there was none.

@@ -29,7 +29,7 @@ export class GraderInputError extends RangeError {
 }
 
 /** Version of the grading rules (view check, quality, confidence, grade), recorded with every result. */
-export const GRADING_RULES_VERSION = 'grading-rules-4';
+export const GRADING_RULES_VERSION = 'grading-rules-5';
 
 export type GradeImageInput = {
   raster: RasterImage;
@@ -197,6 +197,7 @@ export async function createGrader({
         features: measured,
         confidence,
         spacingProblem: spacingProblem?.reason ?? null,
+        metaUnavailable: metaProblem !== null,
       });
       const features = {
         ...withholdFigures(measured, reasons, spacingProblem?.reason ?? null),

@@ -75,3 +75,20 @@ describe('decideGrade: a ribeye and the edge of the field', () => {
     assert.equal(f.ribeye_width_mm, null);
   });
 });
+
+describe('decideGrade: graded without the capture’s meta.json', () => {
+  it('an otherwise clean ribeye is M `meta_unavailable` — A without the flag', () => {
+    const features = computeGradingFeatures({
+      gray,
+      mask: { data: full, width, height },
+      pixelSpacingMm: spacing,
+      pixelSpacingSource: 'ruler',
+      scanArea: [0, 0, width, height],
+    });
+    const input = { ribeyeView: 1, quality: [], features, confidence: 0.9 };
+    const clean = decideGrade(input);
+    const without = decideGrade({ ...input, metaUnavailable: true });
+    assert.equal(without.grade, clean.grade === 'R' ? 'R' : 'M');
+    assert.deepEqual(without.reasons, [...clean.reasons, 'meta_unavailable']);
+  });
+});

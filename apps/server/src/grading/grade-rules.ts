@@ -10,6 +10,11 @@ export type GradeInput = {
   confidence: number;
   /** The spacing's figures are withheld (pixel-spacing.ts, spacing-plausibility.ts): grade at best M. */
   spacingProblem?: 'implausible_spacing' | 'spacing_conflict' | null;
+  /**
+   * The capture's meta.json was not read (gone from the store since ingest, or no valid copy kept): its
+   * spacing, hint box and acquisition settings are missing from this grade, so at best M.
+   */
+  metaUnavailable?: boolean;
 };
 
 /** Machine-readable reasons, most serious first; the column `grading_results.grade_reasons`. */
@@ -25,6 +30,7 @@ export type GradeReason =
   | 'spacing_implausible'
   | 'spacing_conflict'
   | 'fat_not_measured'
+  | 'meta_unavailable'
   | 'low_confidence';
 
 /**
@@ -38,6 +44,7 @@ export function decideGrade({
   features,
   confidence,
   spacingProblem = null,
+  metaUnavailable = false,
 }: GradeInput): {
   grade: Grade;
   reasons: GradeReason[];
@@ -57,6 +64,7 @@ export function decideGrade({
   else if (spacingProblem === 'spacing_conflict') marginal.push('spacing_conflict');
   else if (features.pixel_spacing_mm === null) marginal.push('no_spacing');
   if (features.roi_area_px > 0 && features.fat_thickness_px === null) marginal.push('fat_not_measured');
+  if (metaUnavailable) marginal.push('meta_unavailable');
   if (confidence < 0.4) marginal.push('low_confidence');
   const reasons = [...new Set([...reject, ...marginal])];
   return { grade: reject.length > 0 ? 'R' : marginal.length > 0 ? 'M' : 'A', reasons };

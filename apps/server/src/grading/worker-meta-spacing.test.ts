@@ -81,6 +81,9 @@ describe('meta.json from a spec §5.3 webhook (no meta_sha256)', () => {
       o!.features_used.lineage.meta_problem,
       'meta.json not read: ingest recorded no sha256 for it and kept no validated copy',
     );
+    assert.ok(o!.grade_reasons.includes('meta_unavailable'), o!.grade_reasons.join());
+    for (const g of [s!, r!])
+      assert.ok(!g.grade_reasons.includes('meta_unavailable'), g.grade_reasons.join());
     assert.doesNotMatch(
       JSON.stringify(o!.features_used.lineage.pixel_spacing),
       /no acquisition\.pixel_spacing_mm in meta/,
@@ -154,6 +157,9 @@ describe('meta.json or the capture mask gone from the store after ingest (review
     assert.equal(g!.features_used.pixel_spacing_source, 'ruler');
     assert.ok(!g!.grade_reasons.includes('spacing_conflict'), g!.grade_reasons.join());
     assert.ok(g!.features_used.rea_cm2 > 0);
+    // Graded without the meta.json ingest hashed: the grade says so (at best M), not only the lineage.
+    assert.ok(g!.grade_reasons.includes('meta_unavailable'), g!.grade_reasons.join());
+    assert.notEqual(g!.grade, 'A');
     const [m] = await rig.db.sql`
       SELECT confidence_breakdown FROM grading_results WHERE scan_id = ${noMask.scanId}`;
     assert.equal(m!.confidence_breakdown.capture_mask_iou, null);

@@ -25,6 +25,7 @@ const REASONS: Record<GradeReason | MissingReason, string> = {
   implausible_spacing: 'pixel spacing implausible (check meta.json or the device calibration)',
   spacing_conflict: 'pixel spacing disagrees with the on-screen ruler',
   fat_not_measured: 'fat thickness not measured',
+  meta_unavailable: 'capture metadata (meta.json) unavailable: graded without it',
   low_confidence: 'low confidence',
   no_ribeye: 'no ribeye found',
   skin_not_in_view: 'skin not in view',

@@ -74,6 +74,8 @@ export const heartbeatSchema = {
         pending_bytes: bigCount,
         oldest_pending_age_s: nullableCount,
         quarantined: count,
+        /** Captures an operator gave up on the device (`cti-agent outbox discard`); optional, additive. */
+        discarded: count,
       },
     },
     last_capture_at: nullableTime,

@@ -21,7 +21,13 @@ const full = (): HeartbeatBody => ({
     { name: 'ribeye-view', version: '3.1.0' },
   ],
   system_uptime_s: 86_400,
-  outbox: { pending_captures: 3, pending_bytes: 1_500_000, oldest_pending_age_s: 620, quarantined: 1 },
+  outbox: {
+    pending_captures: 3,
+    pending_bytes: 1_500_000,
+    oldest_pending_age_s: 620,
+    quarantined: 1,
+    discarded: 2,
+  },
   last_capture_at: '2026-12-05T09:59:10.120Z',
   last_upload_at: null,
   disk: { free_bytes: 9_000_000_000, floor_bytes: 209_715_200 },
@@ -56,6 +62,13 @@ describe('device heartbeat body', () => {
     assert.notDeepEqual(problems({ ...minimal(), captures_by_result: { 'Not A Label': 1 } }), []);
     const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`r${i}`, 1]));
     assert.notDeepEqual(problems({ ...minimal(), captures_by_result: many }), []);
+  });
+
+  test('outbox.discarded (optional, additive): a count', () => {
+    assert.deepEqual(problems({ ...minimal(), outbox: { ...minimal().outbox, discarded: 0 } }), []);
+    assert.deepEqual(problems({ ...minimal(), outbox: { ...minimal().outbox, discarded: -1 } }), [
+      '/outbox/discarded: must be >= 0',
+    ]);
   });
 
   test('every problem is named with its pointer', () => {

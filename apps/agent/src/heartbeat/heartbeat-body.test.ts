@@ -37,6 +37,7 @@ function status(frames: number, errors: { capture?: string; upload?: number } = 
           ? null
           : { at: errors.upload, message: 'image.png: ETIMEDOUT', captureId: 'cap_x' },
       quarantined: 0,
+      discarded: 1,
       uploadedTotal: 10,
     },
     last_error: errors.capture ? { at: errors.capture, message: 'EIO writing the spool' } : null,
@@ -85,7 +86,13 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
     ],
     uptime_s: 3600,
     system_uptime_s: 86_400,
-    outbox: { pending_captures: 2, pending_bytes: 2_000_000, oldest_pending_age_s: 95, quarantined: 0 },
+    outbox: {
+      pending_captures: 2,
+      pending_bytes: 2_000_000,
+      oldest_pending_age_s: 95,
+      quarantined: 0,
+      discarded: 1,
+    },
     last_capture_at: new Date(T - 5000).toISOString(),
     last_upload_at: new Date(T - 60_000).toISOString(),
     disk: { free_bytes: 150_000_000, floor_bytes: 209_715_200 },

@@ -79,6 +79,7 @@ export function createHeartbeatBody({
         oldest_pending_age_s:
           s.outbox.oldestPendingAgeMs === null ? null : Math.floor(s.outbox.oldestPendingAgeMs / 1000),
         quarantined: s.outbox.quarantined,
+        discarded: s.outbox.discarded,
       },
       last_capture_at: iso(lastCommittedAt()),
       last_upload_at: iso(s.outbox.lastSuccessAt),

@@ -88,6 +88,8 @@ export type DeviceHealthRow = {
   pending_bytes: number;
   oldest_pending_age_s: number | null;
   quarantined: number;
+  /** Captures given up on the device (heartbeat `outbox.discarded`); null when the agent does not report it. */
+  discarded: number | null;
   disk_free_bytes: number | null;
   disk_floor_bytes: number | null;
   clock_synced: boolean;
@@ -122,7 +124,9 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
            ${isoUtc(sql, sql`h.last_error_at`)} AS last_error_at, ${isoUtc(sql, sql`h.silent_since`)} AS silent_since,
            ${isoUtc(sql, sql`h.backlog_since`)} AS backlog_since, ${isoUtc(sql, sql`h.disk_low_since`)} AS disk_low_since,
            ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since,
-           h.models, h.body->'captures_by_result' AS captures_by_result
+           h.models, h.body->'captures_by_result' AS captures_by_result,
+           CASE WHEN jsonb_typeof(h.body->'outbox'->'discarded') = 'number'
+                THEN (h.body->'outbox'->>'discarded')::int END AS discarded
       FROM device_health h JOIN devices d ON d.id = h.device_id
      WHERE ${visibleDevice(sql, principal)} ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
 }

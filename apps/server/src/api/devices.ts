@@ -95,6 +95,11 @@ const latestHeartbeatSchema: JsonSchema = object({
   pending_bytes: { type: 'number' },
   oldest_pending_age_s: nullableInt,
   quarantined: int,
+  discarded: {
+    ...nullableInt,
+    description:
+      'Captures an operator gave up on the device (`cti-agent outbox discard`: never to be uploaded); null when the agent does not report it.',
+  },
   disk_free_bytes: nullableNumber,
   disk_floor_bytes: nullableNumber,
   clock_synced: { type: 'boolean' },

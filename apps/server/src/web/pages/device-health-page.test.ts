@@ -55,7 +55,7 @@ const ctx = useTestApp(
                                    models, body)
         VALUES (${w.deviceA}, 4, now(), now(), 0, '0.4.1', 7200, 1, 2097152, 300, 0, 7500000000, 209715200,
                 true, 'timesyncd', 12, true, 'Convex-3.5MHz', 15, true, 'image.png: connect ETIMEDOUT',
-                now() - interval '1 hour', ${sql.json(MODELS)}, ${sql.json({ captures_by_result: CAPTURES })})`;
+                now() - interval '1 hour', ${sql.json(MODELS)}, ${sql.json({ captures_by_result: CAPTURES, outbox: { discarded: 2 } })})`;
     },
   },
 );
@@ -69,7 +69,10 @@ describe('device page: health', () => {
     assert.match(section, /Healthy: OK/);
     assert.match(section, /Agent 0\.4\.1, up 2 h 0 min/);
     assert.match(section, /Probe Convex-3\.5MHz, 15\.0 frames\/s/);
-    assert.match(section, /Outbox 1 waiting \(2 MB\), oldest 5 min/);
+    assert.match(
+      section,
+      /Outbox 1 waiting \(2 MB\), oldest 5 min, 2 given up on the device \(never uploaded\)/,
+    );
     assert.match(section, /Disk free 7\.0 GB \(captures stop below 200 MB\)/);
     assert.match(section, /Clock synchronised \(timesyncd\), offset 12 ms/);
     assert.match(section, /Last error image\.png: connect ETIMEDOUT/);

@@ -225,7 +225,7 @@ function HealthSection({
               ],
               [
                 'Outbox',
-                `${health.pending_captures} waiting (${formatBytes(health.pending_bytes)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}`,
+                `${health.pending_captures} waiting (${formatBytes(health.pending_bytes)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}${health.discarded ? `, ${health.discarded} given up on the device (never uploaded)` : ''}`,
               ],
               [
                 'Disk free',

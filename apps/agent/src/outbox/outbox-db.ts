@@ -51,6 +51,9 @@ CREATE TABLE stats (
 
 export type OutboxDb = Database.Database;
 
+/** stats row set when the schema is made, deleted once the spool was re-imported (recoverAtOpen). */
+export const REIMPORT_PENDING_STAT = 'reimport_pending';
+
 /**
  * `create`: the service, which makes the database at its first start. `existing`: a process that
  * changes an outbox the service made (`cti-agent outbox retry`). `readonly`: one that only reads it
@@ -212,6 +215,9 @@ function initOutboxDb(db: OutboxDb, dbPath: string): boolean {
     .transaction(() => {
       if (readVersion(db) !== 0) return false;
       db.exec(SCHEMA_V1);
+      // Durable until every spool capture is re-imported (outbox-recovery.ts): an open interrupted
+      // after this commit must re-import again, not sweep the rest as crash leftovers.
+      db.prepare(`INSERT INTO stats (name, value) VALUES (?, '1')`).run(REIMPORT_PENDING_STAT);
       db.pragma('user_version = 1');
       return true;
     })

@@ -172,6 +172,14 @@ test('discard completes one a crash interrupted after the move, and puts the fil
   const aside = join(t.spoolDir, 'discarded', crashed.captureId);
   mkdirSync(dirname(aside));
   renameSync(join(t.spoolDir, crashed.captureId), aside);
+  // Export (what the docs say to do before a discard) finds the files where the discard moved them.
+  const out = join(t.dir, 'salvaged');
+  mkdirSync(out);
+  const exported = outbox.exportCapture(crashed.captureId, out);
+  assert.ok(
+    exported.files.every((f) => f.check === 'ok'),
+    JSON.stringify(exported.files),
+  );
   assert.deepEqual(outbox.discard(crashed.captureId).filesAt, aside);
   assert.equal(outbox.show(crashed.captureId)?.discardedDir, aside);
 

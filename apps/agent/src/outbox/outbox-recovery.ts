@@ -51,12 +51,16 @@ export interface RecoverOptions {
  * - into a database that existed, at most the few a crash between the spool rename and the DB commit
  *   leaves (the caller was never told "taken") are removed; more mean the database was replaced, and
  *   then nothing is deleted;
- * - into a database made at this open they are never crash leftovers (the database was lost or moved
- *   aside): each complete capture is re-imported as pending; any other is renamed `unimported-{id}`
- *   (kept, out of the sweep's way) and logged.
+ * - into a database made at this open — or one whose re-import did not finish (the `reimport_pending`
+ *   stats row, set with the schema, deleted once every directory is imported or set aside) — they are
+ *   never crash leftovers (the database was lost or moved aside): each complete capture is re-imported
+ *   as pending; any other is renamed `unimported-{id}` (kept, out of the sweep's way) and logged.
  * Rows left 'uploading' by a process that died go back to pending.
  */
-export function recoverAtOpen({ store, spoolDir, created, now, log }: RecoverOptions): void {
+export function recoverAtOpen({ store, spoolDir, created: made, now, log }: RecoverOptions): void {
+  // A database made at this open, or one whose re-import an earlier open began and did not finish
+  // (killed, power cut, a full volume): its row-less capture directories are captures to re-import.
+  const created = made || store.reimportPending();
   // The spool first, the known ids after: a capture committed in between (dir renamed, then row
   // inserted) is then known, never taken for a leftover.
   const entries = readdirSync(spoolDir, { withFileTypes: true });
@@ -68,8 +72,10 @@ export function recoverAtOpen({ store, spoolDir, created, now, log }: RecoverOpt
     .filter((e) => e.isDirectory() && isValidCaptureId(e.name) && !known.has(e.name))
     .map((e) => e.name);
   const sweepOrphans = !created && orphans.length <= MAX_CRASH_ORPHANS;
-  if (created && orphans.length > 0) reimport(store, spoolDir, orphans, log);
-  else if (!sweepOrphans && orphans.length > 0) {
+  if (created) {
+    if (orphans.length > 0) reimport(store, spoolDir, orphans, log);
+    store.reimportDone(); // every one imported or renamed aside: later leftovers are a crash's
+  } else if (!sweepOrphans && orphans.length > 0) {
     log?.error(
       { count: orphans.length, spoolDir },
       'spool holds many captures the database does not know; left in place',

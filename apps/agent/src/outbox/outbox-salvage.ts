@@ -134,7 +134,8 @@ export interface ExportedFile {
 }
 
 /**
- * Copies a capture's spool files (of any state; a discarded one's from where discard moved them)
+ * Copies a capture's spool files (of any state; a discarded one's from where discard moved them, and
+ * so a capture whose discard was interrupted after the move)
  * into `{dir}/{captureId}/` with `outbox-record.json` (its row, objects and what each file's bytes
  * hash to now against the sha256 recorded at capture). Written into a temp directory, fsynced and
  * renamed, so the target is complete or absent. `dir` must exist; an existing target is refused.
@@ -148,7 +149,10 @@ export function exportCapture(
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new OutboxSalvageError(`${dir} is not a directory (create it first)`, 2);
   }
-  const from = capture.state === 'discarded' ? capture.discardedDir : join(spoolDir, captureId);
+  let from = capture.state === 'discarded' ? capture.discardedDir : join(spoolDir, captureId);
+  // A discard killed between moving the files and marking the row left them aside (review r8 F4).
+  const aside = join(spoolDir, DISCARDED_DIR, captureId);
+  if (from !== null && !existsSync(from) && capture.state !== 'discarded' && existsSync(aside)) from = aside;
   if (from === null)
     throw new OutboxSalvageError(`capture ${captureId}'s files were deleted when it was discarded`);
   if (!existsSync(from)) throw new OutboxSalvageError(`capture ${captureId} has no files at ${from}`);

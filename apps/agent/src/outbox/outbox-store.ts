@@ -1,4 +1,4 @@
-import type { OutboxDb } from './outbox-db.ts';
+import { type OutboxDb, REIMPORT_PENDING_STAT } from './outbox-db.ts';
 import type {
   CommittedObject,
   OutboxCapture,
@@ -311,6 +311,10 @@ export function createOutboxStore(db: OutboxDb) {
       };
     },
     knownIds: () => new Set(q.knownIds.all() as string[]),
+    /** The database still owes the spool's re-import (made, or its re-import interrupted). */
+    reimportPending: () => stat(REIMPORT_PENDING_STAT) !== null,
+    /** Every spool capture was re-imported or set aside: from now on row-less directories are crash leftovers. */
+    reimportDone: () => void db.prepare('DELETE FROM stats WHERE name = ?').run(REIMPORT_PENDING_STAT),
     lastCommittedAt: () => (q.lastCommittedAt.get() as number | undefined) ?? null,
   };
 }

@@ -250,6 +250,34 @@ test('a database moved aside (or lost): the new one re-imports the complete spoo
   third.close();
 });
 
+test('a re-import cut short (killed after the new schema, or the volume filled) resumes at the next start: nothing swept as a crash leftover', async () => {
+  const { t, outbox } = tempOutbox();
+  const captures = [51, 52, 53].map((n) => fakeCapture(n)); // ≤ 4: what the sweep would delete
+  for (const c of captures) await outbox.commitCapture(c);
+  outbox.close();
+  const { renameSync, utimesSync } = await import('node:fs');
+  for (const c of captures) utimesSync(join(t.spoolDir, c.captureId), 1_700_000_000, 1_700_000_000);
+  renameSync(t.dbPath, `${t.dbPath}.lost`);
+  // The open that makes the new database dies before its re-import: the schema is committed, no row.
+  const { openOutboxDb } = await import('./outbox-db.ts');
+  openOutboxDb(t.dbPath).db.close();
+  const reopened = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.deepEqual(
+    reopened.list().map((c) => [c.captureId, c.state]),
+    captures.map((c) => [c.captureId, 'pending']),
+  );
+  assert.deepEqual(readdirSync(t.spoolDir).sort(), captures.map((c) => c.captureId).sort());
+  reopened.close();
+  // Done now: a later row-less directory is a crash's leftover again (swept when there are few).
+  const { cpSync } = await import('node:fs');
+  cpSync(join(t.spoolDir, 'cap_t00051'), join(t.spoolDir, 'cap_t00059'), { recursive: true });
+  utimesSync(join(t.spoolDir, 'cap_t00059'), 1_700_000_000, 1_700_000_000);
+  const third = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  assert.ok(!existsSync(join(t.spoolDir, 'cap_t00059')));
+  assert.equal(third.summary().pendingCaptures, 3);
+  third.close();
+});
+
 test('many capture directories without rows in an existing database are left in place, not swept', async () => {
   const { t, outbox } = tempOutbox();
   await outbox.commitCapture(fakeCapture(40));

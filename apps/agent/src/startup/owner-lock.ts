@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { OwnerLockedError, StartupError } from './startup-errors.ts';
@@ -50,6 +50,9 @@ export function acquireOwnerLock(dataDir: string, pid = process.pid): OwnerLock 
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: 0 });
+    // SQLite opens a file it may not write read-only without a word, and a read-only connection's
+    // BEGIN IMMEDIATE locks nothing: two runs would both "own" the data directory (review r8 F5).
+    requireWritable(path);
     recordPid(db, pid);
     db.exec('BEGIN IMMEDIATE');
   } catch (err) {
@@ -96,6 +99,22 @@ function recordPid(db: Database.Database, pid: number): void {
     if (isBusy(err)) throw err;
   } finally {
     db.pragma('busy_timeout = 0');
+  }
+}
+
+/** Throws when this process may not write the lock file (e.g. made by a root run: root-owned, 0644). */
+function requireWritable(path: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    throw Object.assign(
+      new Error(
+        `${path} is not writable by this user (uid ${process.getuid?.() ?? '?'}), so it cannot be locked — ` +
+          `was it made by a run as root? \`sudo chown cti:cti ${path}\``,
+        { cause: err },
+      ),
+      { code: 'EACCES' },
+    );
   }
 }
 

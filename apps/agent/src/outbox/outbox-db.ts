@@ -176,13 +176,13 @@ function unwritable(dbPath: string): { problem: string; fix: string } | null {
  * closed — the service cannot be running, since it could not open the database either. Null when even
  * this fails.
  */
-function openOnFullDisk(dbPath: string): OutboxDb | null {
+function openOnFullDisk(dbPath: string, { anyVersion = false } = {}): OutboxDb | null {
   let db: OutboxDb | undefined;
   try {
     db = new Database(dbPath, { fileMustExist: true });
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('query_only = ON');
-    return checkVersion(db, dbPath);
+    return anyVersion ? db : checkVersion(db, dbPath);
   } catch {
     if (db?.open) db.close();
     return null;
@@ -191,7 +191,9 @@ function openOnFullDisk(dbPath: string): OutboxDb | null {
 
 /** Captures waiting to upload in a database on a full volume, null when it cannot be read. */
 function countPending(dbPath: string): number | null {
-  const db = openOnFullDisk(dbPath);
+  // Any schema version: `captures` is v1's as well, and a card that filled up before the service
+  // upgraded an old outbox is the likeliest to hold one (review r8 F2).
+  const db = openOnFullDisk(dbPath, { anyVersion: true });
   if (!db) return null;
   try {
     return db.prepare(`SELECT count(*) FROM captures WHERE state = 'pending'`).pluck().get() as number;

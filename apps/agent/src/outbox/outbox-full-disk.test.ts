@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
+import { RELEASED_V1 } from '../test-support/outbox-v1-schema.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createOutbox } from './outbox.ts';
 import { OutboxCorruptError, OutboxDbError, OutboxDiskFullError } from './outbox-errors.ts';
@@ -98,4 +100,38 @@ test('a damaged database: "move it aside" with how the spool is recovered; a ful
         ),
     );
   }
+});
+
+test('a full volume holding an outbox the previous agent version made (schema v1): the error still counts what it holds', {
+  skip: tmpfsSkip,
+}, async () => {
+  const volume = mountSmallVolume('2m');
+  cleanups.push(volume.unmount);
+  const dbPath = join(volume.dir, 'outbox.db');
+  const v1 = new Database(dbPath);
+  v1.pragma('journal_mode = WAL');
+  v1.exec(RELEASED_V1);
+  v1.pragma('user_version = 1');
+  const insert = v1.prepare(
+    `INSERT INTO captures (capture_id, device_code, captured_at, committed_at, state)
+     VALUES (?, 'dev-test', '2025-09-09T14:00:00.000Z', 0, ?)`,
+  );
+  for (const [id, state] of [
+    ['cap_v1a', 'pending'],
+    ['cap_v1b', 'pending'],
+    ['cap_v1c', 'uploaded'],
+  ])
+    insert.run(id, state);
+  v1.close();
+  volume.fill();
+  const error = (() => {
+    try {
+      createOutbox({ dbPath, spoolDir: join(volume.dir, 'spool') }).close();
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof OutboxDiskFullError, String(error));
+  assert.equal(error.pendingCaptures, 2);
+  assert.match(error.message, /It holds 2 captures waiting to upload/);
 });

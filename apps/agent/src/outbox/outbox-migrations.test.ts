@@ -5,6 +5,7 @@ import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
 import { RELEASED_V1 } from '../test-support/outbox-v1-schema.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
 import { OutboxDbError } from './outbox-errors.ts';
+import { PARKED_AT } from './outbox-store.ts';
 
 const t = outboxTempDir('outbox-migrate-');
 after(() => t.remove());
@@ -133,6 +134,17 @@ test('a v1 outbox is upgraded in place: rows, objects and progress kept, seq not
   await outbox.commitCapture(fakeCapture(1));
   assert.equal(outbox.show('cap_t00001')?.seq, 10, 'seq continues above the v1 high-water mark');
   assert.equal(outbox.store.nextWake(), 0);
+  // The quarantined capture's objects were parked by the upgrade (nextWake stops before them).
+  assert.deepEqual(
+    outbox
+      .show('cap_v1c')
+      ?.objects.filter((o) => o.state !== 'uploaded')
+      .map((o) => o.nextAttemptAt),
+    outbox
+      .show('cap_v1c')
+      ?.objects.filter((o) => o.state !== 'uploaded')
+      .map(() => PARKED_AT),
+  );
   outbox.close();
   // Opening again is a no-op (already v2).
   const reopened = createOutbox({ dbPath, spoolDir, owner: false, access: 'readonly' });
@@ -184,4 +196,39 @@ test('the pending totals follow every change of state, from any connection, as a
   assert.deepEqual(totals(outbox).captures, 3); // 3, 7, 8
   cli.close();
   outbox.close();
+});
+
+test('objects of quarantined and discarded captures are parked out of the next-wake lookup; a retry takes them back', async () => {
+  const p = outboxTempDir('outbox-park-');
+  const outbox = createOutbox({ dbPath: p.dbPath, spoolDir: p.spoolDir });
+  try {
+    for (let n = 1; n <= 3; n++) await outbox.commitCapture(fakeCapture(n));
+    const { store } = outbox;
+    const times = (id: string) => outbox.show(id)?.objects.map((o) => o.nextAttemptAt);
+    store.quarantine('cap_t00001', 'image.png', 'image.png: IntegrityError', 1);
+    store.quarantine('cap_t00002', null, 'conflict', 1);
+    store.discard({ id: 'cap_t00002', reason: 'gone', dir: null, now: 2, force: false });
+    store.objectFailed('cap_t00003', 'image.png', 'ETIMEDOUT', 3, 60_000);
+    assert.ok(times('cap_t00001')?.every((t) => t === PARKED_AT));
+    assert.ok(times('cap_t00002')?.every((t) => t === PARKED_AT));
+    // The pending capture's backoff, not the parked objects' 0s or their end-of-index value.
+    assert.equal(store.nextWake(), 0, 'meta.json of cap_t00003 has no backoff');
+    store.wakeAll();
+    assert.ok(
+      times('cap_t00001')?.every((t) => t === PARKED_AT),
+      'a wake-up leaves parked objects',
+    );
+    outbox.retry();
+    assert.ok(
+      times('cap_t00001')?.every((t) => t === 0),
+      'retried: back in the queue',
+    );
+    assert.ok(
+      times('cap_t00002')?.every((t) => t === PARKED_AT),
+      'a retry of all leaves discarded ones',
+    );
+  } finally {
+    outbox.close();
+    p.remove();
+  }
 });

@@ -35,6 +35,23 @@ ALTER TABLE captures_v2 RENAME TO captures;
 CREATE INDEX captures_state_seq ON captures (state, seq);
 CREATE INDEX captures_uploaded_at ON captures (uploaded_at) WHERE state = 'uploaded';
 CREATE INDEX objects_next_attempt ON objects (next_attempt_at) WHERE state != 'uploaded';
+-- The objects of a capture that is not pending (quarantined, discarded) are parked at the end of
+-- objects_next_attempt (next_attempt_at = PARKED_AT), where nextWake stops before them: a pile of
+-- quarantined or discarded captures never slows the next-wake lookup. A capture made pending again
+-- (retry) takes its objects back to 0.
+UPDATE objects SET next_attempt_at = 9007199254740991
+ WHERE state != 'uploaded'
+   AND capture_id IN (SELECT capture_id FROM captures WHERE state IN ('quarantined', 'discarded'));
+CREATE TRIGGER objects_park AFTER UPDATE OF state ON captures
+WHEN NEW.state IN ('quarantined', 'discarded') AND OLD.state != NEW.state
+BEGIN
+  UPDATE objects SET next_attempt_at = 9007199254740991 WHERE capture_id = NEW.capture_id AND state != 'uploaded';
+END;
+CREATE TRIGGER objects_unpark AFTER UPDATE OF state ON captures
+WHEN NEW.state = 'pending' AND OLD.state != 'pending'
+BEGIN
+  UPDATE objects SET next_attempt_at = 0 WHERE capture_id = NEW.capture_id AND state != 'uploaded';
+END;
 
 CREATE TABLE pending_totals (
   id INTEGER PRIMARY KEY CHECK (id = 1),

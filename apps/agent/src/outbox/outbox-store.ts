@@ -1,4 +1,11 @@
 import { type OutboxDb, REIMPORT_PENDING_STAT } from './outbox-db.ts';
+
+/**
+ * next_attempt_at of the objects of a quarantined or discarded capture (triggers of schema v2,
+ * outbox-migrations.ts): after every real time, so the next-wake lookup stops before them.
+ */
+export const PARKED_AT = Number.MAX_SAFE_INTEGER;
+
 import type {
   CommittedObject,
   OutboxCapture,
@@ -98,7 +105,7 @@ export function createOutboxStore(db: OutboxDb) {
     // start and stops at the first pending capture's object (not min(), which reads every row).
     nextWake: db
       .prepare(
-        `SELECT o.next_attempt_at FROM objects o WHERE o.state != 'uploaded'
+        `SELECT o.next_attempt_at FROM objects o WHERE o.state != 'uploaded' AND o.next_attempt_at < ${PARKED_AT}
            AND (SELECT c.state FROM captures c WHERE c.capture_id = o.capture_id) = 'pending'
          ORDER BY o.next_attempt_at LIMIT 1`,
       )
@@ -132,7 +139,8 @@ export function createOutboxStore(db: OutboxDb) {
       `UPDATE captures SET state = 'pending', quarantine_reason = NULL WHERE state = 'quarantined'`,
     ),
     retryAllObjects: db.prepare(
-      `UPDATE objects SET state = 'pending', next_attempt_at = 0 WHERE state IN ('pending', 'quarantined')`,
+      `UPDATE objects SET state = 'pending', next_attempt_at = 0 WHERE state IN ('pending', 'quarantined')
+         AND capture_id IN (SELECT capture_id FROM captures WHERE state = 'pending')`,
     ),
     // A quarantined capture (or, forced, a pending one) given up by an operator.
     discardCapture: db.prepare(
@@ -140,7 +148,7 @@ export function createOutboxStore(db: OutboxDb) {
        WHERE capture_id = @id AND (state = 'quarantined' OR (@force AND state = 'pending'))`,
     ),
     wakeAll: db.prepare(
-      `UPDATE objects SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0`,
+      `UPDATE objects SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0 AND next_attempt_at < ${PARKED_AT}`,
     ),
     // A row left 'uploading' by a process that died: back to pending; attempts > 0 makes the
     // uploader HEAD the key before sending again.

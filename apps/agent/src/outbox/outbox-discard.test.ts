@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
 import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
 import { runAgentCli } from '../test-support/run-cli.ts';
+import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createUploader } from '../uploader/uploader.ts';
 import { createOutbox } from './outbox.ts';
 import { discardCapture } from './outbox-salvage.ts';
@@ -201,4 +202,26 @@ test('discard completes one a crash interrupted after the move, and puts the fil
   assert.deepEqual(readFileSync(join(t.spoolDir, raced.captureId, 'meta.json')), raced.files.at(-1)?.data);
   assert.equal(existsSync(join(t.spoolDir, 'discarded', raced.captureId)), false);
   assert.deepEqual([outbox.summary().pendingCaptures, outbox.summary().discarded], [1, 1]);
+});
+
+test('export into a full directory: one line naming it, nothing left there (it was a stack trace)', {
+  skip: tmpfsSkip,
+}, async () => {
+  const t = outboxTempDir('outbox-export-full-');
+  cleanups.push(t.remove);
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(outbox.close);
+  const capture = fakeCapture(740, { imageBytes: 200_000 });
+  await outbox.commitCapture(capture);
+  const volume = mountSmallVolume('1m');
+  cleanups.push(volume.unmount);
+  volume.fill();
+  const before = readdirSync(volume.dir).sort();
+  assert.throws(
+    () => outbox.exportCapture(capture.captureId, volume.dir),
+    (err: Error) =>
+      err.name === 'OutboxSalvageError' &&
+      err.message.startsWith(`cannot write the export into ${volume.dir}: its volume is full (ENOSPC)`),
+  );
+  assert.deepEqual(readdirSync(volume.dir).sort(), before, 'no partial export left');
 });

@@ -39,6 +39,7 @@ export class DiskFloorError extends Error {
 }
 
 const captures = (n: number) => `${n} capture${n === 1 ? '' : 's'}`;
+const holds = (n: number) => (n === 1 ? 'holds' : 'hold');
 
 function whatHoldsTheSpace(info: {
   freeBytes: number;
@@ -50,24 +51,30 @@ function whatHoldsTheSpace(info: {
   const held = info.held;
   if (!held) return `free space, ${lower}`;
   const deficit = info.minFreeBytes + info.neededBytes - info.freeBytes;
-  const queued = held.pendingCaptures + held.quarantinedCaptures;
-  if (queued > 0 && held.pendingBytes + held.quarantinedBytes >= deficit) {
+  const queued = held.pendingCaptures + held.quarantinedCaptures + held.discardedCaptures;
+  const heldBytes = held.pendingBytes + held.quarantinedBytes + held.discardedBytes;
+  if (queued > 0 && heldBytes >= deficit) {
     const parts = [];
     if (held.pendingCaptures > 0)
       parts.push(
-        `${captures(held.pendingCaptures)} waiting to upload hold ${mb(held.pendingBytes)} ` +
+        `${captures(held.pendingCaptures)} waiting to upload ${holds(held.pendingCaptures)} ${mb(held.pendingBytes)} ` +
           '(they leave as uploads drain: check the network and `cti-agent status`)',
       );
     if (held.quarantinedCaptures > 0)
       parts.push(
-        `${captures(held.quarantinedCaptures)} quarantined hold ${mb(held.quarantinedBytes)} ` +
+        `${captures(held.quarantinedCaptures)} quarantined ${holds(held.quarantinedCaptures)} ${mb(held.quarantinedBytes)} ` +
           '(`cti-agent outbox quarantine`)',
+      );
+    if (held.discardedCaptures > 0)
+      parts.push(
+        `${captures(held.discardedCaptures)} given up still ${holds(held.discardedCaptures)} ${mb(held.discardedBytes)} in spool/discarded ` +
+          '(safe to delete once salvaged: `cti-agent outbox list --state discarded`)',
       );
     return `${parts.join('; ')}; ${lower}`;
   }
   const outbox =
     queued > 0
-      ? ` (the outbox's ${captures(queued)} not uploaded hold only ${mb(held.pendingBytes + held.quarantinedBytes)})`
+      ? ` (the outbox's ${captures(queued)} not uploaded hold only ${mb(heldBytes)})`
       : ' (the outbox holds no capture it could remove)';
   return `other files fill the disk${outbox}: free space on it, ${lower}`;
 }

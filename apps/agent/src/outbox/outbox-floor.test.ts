@@ -97,3 +97,25 @@ test('at the disk floor with an empty outbox, the refusal says other files fill 
   );
   assert.deepEqual(readdirSync(join(volume.dir, 'spool')), []);
 });
+
+test('at the floor with captures given up but their files kept: the refusal says they hold the space, not "other files"', async () => {
+  const { outboxTempDir } = await import('../test-support/outbox-fixtures.ts');
+  const t = outboxTempDir('outbox-floor-discarded-');
+  cleanups.push(t.remove);
+  const outbox = createOutbox({ ...t, minFreeBytes: 0 });
+  cleanups.push(outbox.close);
+  for (const n of [1, 2]) await outbox.commitCapture(fakeCapture(n, { imageBytes: 180_000 }));
+  for (const n of [1, 2]) outbox.store.quarantine(`cap_t0000${n}`, 'image.png', 'IntegrityError', 1);
+  outbox.discard('cap_t00001'); // files kept in spool/discarded
+  outbox.discard('cap_t00002', { deleteFiles: true }); // files gone: holds nothing
+  const held = outbox.store.held();
+  assert.deepEqual([held.discardedCaptures, held.pendingCaptures, held.quarantinedCaptures], [1, 0, 0]);
+  const error = new DiskFloorError('below_floor', {
+    freeBytes: 1 * MiB,
+    minFreeBytes: 1 * MiB,
+    neededBytes: 100_000,
+    held,
+  });
+  assert.match(error.message, /1 capture given up still holds 0\.2 MB in spool\/discarded \(safe to delete/);
+  assert.doesNotMatch(error.message, /other files fill the disk/);
+});

@@ -161,7 +161,11 @@ export function exportCapture(
     throw new OutboxSalvageError(`${target} already exists: choose another directory`, 2);
   const objects = store.objectsOf(captureId);
   const temp = join(dir, `.${captureId}.partial-${randomBytes(4).toString('hex')}`);
-  mkdirSync(temp);
+  try {
+    mkdirSync(temp);
+  } catch (error) {
+    throw cannotWrite(dir, error);
+  }
   try {
     const files = objects.map((o): ExportedFile => {
       const path = join(from, o.name);
@@ -183,6 +187,26 @@ export function exportCapture(
     return { target, files };
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });
-    throw error;
+    throw cannotWrite(dir, error);
   }
+}
+
+/**
+ * A file-system error writing the export (a full or read-only target, no permission) as one line
+ * naming the directory (review r8 F10: it was a stack trace); anything else as it is.
+ */
+function cannotWrite(dir: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || !['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO'].includes(code)) return error;
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'its volume is full'
+      : code === 'EROFS'
+        ? 'its volume is read-only'
+        : code === 'EIO'
+          ? 'an I/O error (a failing disk?)'
+          : 'this user may not write there';
+  return new OutboxSalvageError(
+    `cannot write the export into ${dir}: ${why} (${code}); nothing was left there — choose another directory (a USB stick with room)`,
+  );
 }

@@ -186,7 +186,9 @@ export function createOutboxStore(db: OutboxDb) {
     // What the captures not yet uploaded hold in the spool (all their files stay until uploaded).
     held: db.prepare(
       `SELECT c.state, count(DISTINCT c.capture_id) AS captures, sum(o.size_bytes) AS bytes
-       FROM captures c JOIN objects o USING (capture_id) WHERE c.state != 'uploaded' GROUP BY c.state`,
+       FROM captures c JOIN objects o USING (capture_id)
+       WHERE c.state != 'uploaded' AND NOT (c.state = 'discarded' AND c.discarded_dir IS NULL)
+       GROUP BY c.state`,
     ),
     knownIds: db.prepare('SELECT capture_id FROM captures').pluck(),
     lastCommittedAt: db.prepare('SELECT committed_at FROM captures ORDER BY seq DESC LIMIT 1').pluck(),
@@ -316,6 +318,8 @@ export function createOutboxStore(db: OutboxDb) {
         pendingBytes: of('pending').bytes,
         quarantinedCaptures: of('quarantined').captures,
         quarantinedBytes: of('quarantined').bytes,
+        discardedCaptures: of('discarded').captures,
+        discardedBytes: of('discarded').bytes,
       };
     },
     knownIds: () => new Set(q.knownIds.all() as string[]),

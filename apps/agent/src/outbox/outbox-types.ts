@@ -85,4 +85,7 @@ export interface OutboxHeld {
   pendingBytes: number;
   quarantinedCaptures: number;
   quarantinedBytes: number;
+  /** Discarded captures whose files were moved to `spool/discarded/` (not deleted): safe to delete once salvaged. */
+  discardedCaptures: number;
+  discardedBytes: number;
 }

@@ -3,7 +3,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startS3rver, waitFor } from '@cti/testkit';
-import { fakeCapture } from '../test-support/outbox-fixtures.ts';
+import { fakeCapture, outboxIn } from '../test-support/outbox-fixtures.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createUploader } from '../uploader/uploader.ts';
 import { createOutbox } from './outbox.ts';
@@ -28,11 +28,7 @@ const refusal = (promise: Promise<unknown>) =>
 function floorOutbox(size: string) {
   const volume = mountSmallVolume(size);
   cleanups.push(volume.unmount);
-  const outbox = createOutbox({
-    dbPath: join(volume.dir, 'outbox.db'),
-    spoolDir: join(volume.dir, 'spool'),
-    minFreeBytes: 2 * MiB,
-  });
+  const outbox = outboxIn(volume.dir, { minFreeBytes: 2 * MiB });
   cleanups.push(outbox.close);
   return { volume, outbox };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type CreateOutboxOptions, createOutbox } from '../outbox/outbox.ts';
 import type { CommitCaptureInput } from '../outbox/outbox-types.ts';
 
 /** Deterministic pseudo-random bytes (xorshift) so a harness process and its test agree on content. */
@@ -47,4 +48,9 @@ export function outboxTempDir(prefix = 'outbox-') {
     spoolDir: join(dir, 'spool'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** An outbox with its database and spool in `dir` (a test volume): `outbox.db` and `spool/`. */
+export function outboxIn(dir: string, options: Omit<CreateOutboxOptions, 'dbPath' | 'spoolDir'> = {}) {
+  return createOutbox({ dbPath: join(dir, 'outbox.db'), spoolDir: join(dir, 'spool'), ...options });
 }

@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startS3rver, waitFor } from '@cti/testkit';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createOutbox } from '../outbox/outbox.ts';
 import { ext4Skip, mountExt4Volume } from '../test-support/ext4-volume.ts';
-import { fakeCapture } from '../test-support/outbox-fixtures.ts';
+import { fakeCapture, outboxIn } from '../test-support/outbox-fixtures.ts';
 import { assertSameObjects, expected, readBucket } from '../test-support/outbox-store-check.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createUploader } from './uploader.ts';
@@ -39,11 +37,7 @@ test('the data volume full: the uploader backs off (one burst per backoff period
 }, async (t) => {
   const volume = mountSmallVolume('4m');
   cleanups.push(volume.unmount);
-  const outbox = createOutbox({
-    dbPath: join(volume.dir, 'outbox.db'),
-    spoolDir: join(volume.dir, 'spool'),
-    minFreeBytes: 0,
-  });
+  const outbox = outboxIn(volume.dir, { minFreeBytes: 0 });
   cleanups.push(outbox.close);
   const captures = Array.from({ length: 6 }, (_, i) => fakeCapture(i, { imageBytes: 100_000 }));
   for (const c of captures) await outbox.commitCapture(c);
@@ -105,11 +99,7 @@ for (const [volumeState, random] of [
   }, async (t) => {
     const volume = volumeState === 'full' ? mountSmallVolume('4m') : mountExt4Volume(16);
     cleanups.push(volume.unmount);
-    const outbox = createOutbox({
-      dbPath: join(volume.dir, 'outbox.db'),
-      spoolDir: join(volume.dir, 'spool'),
-      minFreeBytes: 0,
-    });
+    const outbox = outboxIn(volume.dir, { minFreeBytes: 0 });
     cleanups.push(outbox.close);
     for (let i = 0; i < 6; i++) await outbox.commitCapture(fakeCapture(i, { imageBytes: 40_000 }));
     if ('fill' in volume) volume.fill();

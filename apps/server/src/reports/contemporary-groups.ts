@@ -48,10 +48,15 @@ export function latestUsableScan(scans: readonly ReportScan[]): ReportScan | und
   return best;
 }
 
-/** ratio = value ÷ mean × 100, to one decimal; null without a value or a positive mean. */
-export function ratio(value: number | null, groupMean: number | null): number | null {
+/**
+ * ratio = value ÷ mean × 100, rounded once to `decimals` (one in JSON; the pages print whole numbers
+ * from the value and the unrounded mean, never from the JSON's rounded ratio: 99.46 → 99, not 99.5 → 100);
+ * null without a value or a positive mean.
+ */
+export function ratio(value: number | null, groupMean: number | null, decimals = 1): number | null {
   if (value === null || groupMean === null || !(groupMean > 0)) return null;
-  return Math.round((value / groupMean) * 1000) / 10;
+  const scale = 10 ** decimals;
+  return Math.round((value / groupMean) * 100 * scale) / scale;
 }
 
 // `a.localeCompare(b, locales, options)` is `new Intl.Collator(locales, options).compare(a, b)`

@@ -8,7 +8,7 @@ import type { ReportScan } from './report-rows.ts';
 // graded yet are left out of them but counted in the grade mix. A usable scan without a value is
 // "not measured": counted, never averaged or binned as 0.
 
-export const isUsable = (s: Pick<ReportScan, 'grade'>): boolean => s.grade === 'A' || s.grade === 'M';
+export const isUsable = (s: { grade: string | null }): boolean => s.grade === 'A' || s.grade === 'M';
 
 export type GradeCounts = { A: number; M: number; R: number; no_grade: number; not_graded: number };
 

@@ -6,7 +6,7 @@ import { type Column, DataTable } from '../../web/components/data-table.tsx';
 import { GradeBadge } from '../../web/components/grade-badge.tsx';
 import { LocalTime } from '../../web/components/local-time.tsx';
 import { Measurement } from '../../web/components/measurement.tsx';
-import type { ContemporaryGroup, GroupMember } from '../contemporary-groups.ts';
+import { type ContemporaryGroup, type GroupMember, ratio } from '../contemporary-groups.ts';
 import type { Report } from '../report.ts';
 import { isUsable } from '../report-figures.ts';
 import type { ReportScan } from '../report-rows.ts';
@@ -112,6 +112,12 @@ export function ReportCharts({
   );
 }
 
+/**
+ * What a grade-mix bar counts: scans with a quality grade (A, M or R) — not the day's or device's scans,
+ * which also hold those without one (the table beside it and the summary count them apart).
+ */
+const MIX_NOUN = 'quality-graded scan';
+
 /** Image-quality grade mix per day and per device, and the devices' activity. */
 export function ReportActivity({ report, idPrefix = 'report' }: { report: Report; idPrefix?: string }) {
   const tz = report.scope.time_zone;
@@ -127,7 +133,9 @@ export function ReportActivity({ report, idPrefix = 'report' }: { report: Report
     { header: 'A', numeric: true, cell: (d) => d.grades.A },
     { header: 'M', numeric: true, cell: (d) => d.grades.M },
     { header: 'R', numeric: true, cell: (d) => d.grades.R },
-    { header: 'Not graded', numeric: true, cell: (d) => d.grades.not_graded + d.grades.no_grade },
+    // The summary's two categories, so that the row adds up to its Scans (A + M + R + these two).
+    { header: 'No quality grade', numeric: true, wideOnly: true, cell: (d) => d.grades.no_grade },
+    { header: 'Not graded yet', numeric: true, cell: (d) => d.grades.not_graded },
     { header: 'Days active', numeric: true, cell: (d) => d.days_active },
     { header: 'First scan', wideOnly: true, cell: (d) => <LocalTime utc={d.first_at} timeZone={tz} /> },
     { header: 'Last scan', cell: (d) => <LocalTime utc={d.last_at} timeZone={tz} /> },
@@ -141,6 +149,7 @@ export function ReportActivity({ report, idPrefix = 'report' }: { report: Report
             id={`${idPrefix}-mix-day`}
             title="Grade mix per day"
             keys={GRADE_KEYS}
+            noun={MIX_NOUN}
             bars={report.by_day.map((d) => ({ label: d.day ?? 'unknown day', counts: mix(d.grades) }))}
           />
         )}
@@ -148,6 +157,7 @@ export function ReportActivity({ report, idPrefix = 'report' }: { report: Report
           id={`${idPrefix}-mix-device`}
           title="Grade mix per device"
           keys={GRADE_KEYS}
+          noun={MIX_NOUN}
           bars={report.devices.map((d) => ({ label: d.device_code, counts: mix(d.grades) }))}
         />
       </div>
@@ -156,7 +166,11 @@ export function ReportActivity({ report, idPrefix = 'report' }: { report: Report
   );
 }
 
-const ratioText = (ratio: number | null) => (ratio === null ? '—' : formatNumber(Math.round(ratio), 0));
+/** A whole-number ratio as the labs print it, from the value and the unrounded group mean (rounded once). */
+const wholeRatio = (value: number | null, groupMean: number | null) => {
+  const whole = ratio(value, groupMean, 0);
+  return whole === null ? '—' : formatNumber(whole, 0);
+};
 
 /** One contemporary group: its means and a row per animal with its values and ratios. */
 export function GroupTable({
@@ -199,13 +213,17 @@ export function GroupTable({
       numeric: true,
       cell: (m) => <Measurement value={m.rea_cm2} unit="cm²" missingReason={missing(m)} />,
     },
-    { header: 'REA ratio', numeric: true, cell: (m) => ratioText(m.rea_ratio) },
+    { header: 'REA ratio', numeric: true, cell: (m) => wholeRatio(m.rea_cm2, group.rea_cm2.mean) },
     {
       header: 'Fat mm',
       numeric: true,
       cell: (m) => <Measurement value={m.fat_thickness_mm} unit="mm" missingReason={missing(m)} />,
     },
-    { header: 'Fat ratio', numeric: true, cell: (m) => ratioText(m.fat_ratio) },
+    {
+      header: 'Fat ratio',
+      numeric: true,
+      cell: (m) => wholeRatio(m.fat_thickness_mm, group.fat_thickness_mm.mean),
+    },
   ];
   const mean = (x: ContemporaryGroup['rea_cm2'], unit: string) =>
     x.mean === null ? 'no value' : `${x.mean.toFixed(1)} ${unit} over ${plural(x.measured, 'animal')}`;

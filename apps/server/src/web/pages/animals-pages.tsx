@@ -11,11 +11,13 @@ import { type FarmRow, listFarms } from '../../access/farm-queries.ts';
 import { scanListQuery } from '../../access/scan-list-query.ts';
 import { ANIMAL_SEXES, animalCreateSchema, animalPatchSchema } from '../../api/animals.ts';
 import { decodeAnimalCursor, encodeCursor } from '../../api/list-cursor.ts';
+import { isUsable } from '../../reports/report-figures.ts';
 import { TimeSeriesChart } from '../charts/time-series.tsx';
 import { Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
+import { reasonText } from '../components/grade-reasons.ts';
 import { Pagination, pageHref } from '../components/pagination.tsx';
 import { ScansTable } from '../components/scans-table.tsx';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
@@ -65,6 +67,20 @@ function animalInput(values: Values): AnimalInput {
 
 const readValues = (form: Awaited<ReturnType<typeof readForm>>): Values =>
   Object.fromEntries(Object.keys(LABELS).map((k) => [k, textOf(form, k)]));
+
+/** Why a graded scan's value is not drawn on the animal's chart: rejected, no quality grade, or missing. */
+function notAMeasurement(s: {
+  grade: string | null;
+  status: string;
+  grade_reasons: readonly string[] | null;
+}) {
+  if (s.grade === 'R') {
+    const why = s.grade_reasons?.length ? `: ${s.grade_reasons.map(reasonText).join(', ')}` : '';
+    return `R reject${why}`;
+  }
+  if (s.grade === null && s.status === 'graded') return 'no quality grade';
+  return missingReason(s.status, s.grade_reasons);
+}
 
 /**
  * GET /animals (search by tag or EID, per farm, keyset pages; the add form for those who may write),
@@ -165,11 +181,16 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
     const farm = farms.find((f) => f.id === animal.farm.id);
     const zone = farmZone(farm?.centroid);
     const measured = scans.filter((s) => s.grading_id !== null);
-    const point = (s: (typeof scans)[number], key: 'rea_cm2' | 'fat_thickness_mm') => ({
-      t: s.captured_at ?? s.created_at ?? new Date(0).toISOString(),
-      value: s[key],
-      missingReason: s[key] === null ? missingReason(s.status, s.grade_reasons) : undefined,
-    });
+    // Only an A or M result is a measurement (as in the reports): an R (reject) or a result without a
+    // quality grade is drawn as the missing-value marker with why, never as a value.
+    const point = (s: (typeof scans)[number], key: 'rea_cm2' | 'fat_thickness_mm') => {
+      const value = isUsable(s) ? s[key] : null;
+      return {
+        t: s.captured_at ?? s.created_at ?? new Date(0).toISOString(),
+        value,
+        missingReason: value === null ? notAMeasurement(s) : undefined,
+      };
+    };
     const rows = await Promise.all(scans.slice(0, 50).map((s) => toScanRow(s, signer)));
     const values: Values = edit?.values ?? {
       farm_id: animal.farm.id,

@@ -9,14 +9,20 @@ import type { JsonSchema } from './api-route.ts';
 
 export const uuid: JsonSchema = { type: 'string', format: 'uuid' };
 /**
- * An RFC 3339 date-time. RFC 3339 allows a leap second (`23:59:60`), which Postgres refuses with a
- * fraction and JavaScript's Date never parses: refused here as bad input rather than failing later.
+ * An RFC 3339 date-time that Postgres can hold as given. RFC 3339 allows a leap second (`23:59:60`),
+ * which Postgres refuses with a fraction and JavaScript's Date never parses; an offset beyond ±15:59
+ * (Postgres: "time zone displacement out of range"); and an instant outside the years 0001–9999 in
+ * UTC, e.g. `0001-01-01T00:00:00+00:01` (year 0 in UTC) — all refused here as bad input (422 naming the
+ * parameter), never a 500 later. formatMinimum/formatMaximum (ajv-formats) compare instants, offsets applied.
  */
 export const dateTime: JsonSchema = {
   type: 'string',
   format: 'date-time',
-  pattern: '^(?!\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:60)',
-  'x-expected': 'an RFC 3339 date-time without a leap second, e.g. 2025-09-09T14:18:32Z',
+  pattern: '^(?!\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:60)(?=.*(?:[Zz]|[+-](?:0\\d|1[0-5]):[0-5]\\d)$)',
+  formatMinimum: '0001-01-01T00:00:00Z',
+  formatMaximum: '9999-12-31T23:59:59.999Z',
+  'x-expected':
+    'an RFC 3339 date-time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, with an offset of at most ±15:59 and without a leap second, e.g. 2025-09-09T14:18:32Z',
 };
 export const nullable = (schema: JsonSchema): JsonSchema => {
   const type = schema.type;

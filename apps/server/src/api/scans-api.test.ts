@@ -190,6 +190,12 @@ describe('scans list', () => {
       ['review_label=%00', '/query/review_label'],
       ['from=2016-12-31T23:59:60Z', '/query/from'],
       ['to=0000-01-01T00:00:00Z', '/query/to'],
+      // Valid RFC 3339 that Postgres cannot hold: an offset beyond ±15:59, an instant in year 0 or
+      // 10000 in UTC (review r9 F6: these were 500s).
+      ['to=9999-12-31T23:59:59-23:59', '/query/to'],
+      ['from=9999-12-31T23:59:59-00:01', '/query/from'],
+      ['from=0001-01-01T00:00:00%2B00:01', '/query/from'],
+      ['from=2025-09-09T00:00:00%2B16:00', '/query/from'],
     ]) {
       const res = await farmer.request('GET', `/api/v1/scans?${q}`);
       assert.equal(res.status, 422, q);

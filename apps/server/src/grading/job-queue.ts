@@ -8,7 +8,7 @@ export type ClaimedJob = {
   /** This attempt's number (1 for the first). */
   attempts: number;
   maxAttempts: number;
-  reason: 'ingest' | 'regrade';
+  reason: JobReason;
   modelVersion: string | null;
   /**
    * Whether a result of this job existed when it was claimed (a worker died after committing it, or one
@@ -26,7 +26,15 @@ export type JobLock = { id: string; attempts: number };
 /** A running job whose lease ran out (its worker died, hung or lost the network). */
 export type ExpiredJob = { id: string; scanId: string; attempts: number; lockedBy: string | null };
 
-export type QueueStats = { queued: number; running: number; oldestQueuedSeconds: number };
+/** What a job is for: a capture's first grading, or a re-run of an earlier one (claimed after captures). */
+export type JobReason = 'ingest' | 'regrade';
+export const JOB_REASONS: readonly JobReason[] = ['ingest', 'regrade'];
+
+/** Per reason: jobs waiting, and the age of the oldest due one (0 when none). */
+export type QueueStats = {
+  running: number;
+  waiting: Record<JobReason, { queued: number; oldestQueuedSeconds: number }>;
+};
 
 export type JobQueueOptions = {
   sql: Sql;
@@ -48,14 +56,18 @@ export type JobQueueOptions = {
 export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, modelVersion }: JobQueueOptions) {
   const lease = `${leaseSeconds} seconds`;
   return {
-    /** The next due job (oldest first), or null. The attempt is counted now: a crash counts too. */
+    /**
+     * The next due job, or null: fresh captures (`ingest`) first, oldest first, then `regrade` jobs,
+     * oldest first — a bulk regrade never holds back a new scan (migration 0019, whose index serves this
+     * order). The attempt is counted now: a crash counts too.
+     */
     async claim(): Promise<ClaimedJob | null> {
       const [row] = await sql<
         {
           id: string;
           scan_id: string;
           attempts: number;
-          reason: 'ingest' | 'regrade';
+          reason: JobReason;
           model_version: string | null;
           has_result: boolean;
           outage_since: Date | null;
@@ -68,7 +80,7 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
           SELECT id FROM grading_jobs
           WHERE status = 'queued' AND run_after <= now()
             AND (model_version IS NULL OR model_version = ${modelVersion})
-          ORDER BY run_after, id
+          ORDER BY (reason <> 'ingest'), run_after, id
           FOR UPDATE SKIP LOCKED
           LIMIT 1)
         RETURNING id, scan_id, attempts, reason, model_version, outage_since,
@@ -175,14 +187,35 @@ export function createJobQueue({ sql, workerId, leaseSeconds, maxAttempts, model
       });
     },
 
-    /** Queue depth and the age of the oldest due job, for the metrics. */
+    /**
+     * Queue depth and the age of the oldest due job per reason, for the metrics: a regrade backlog
+     * waits by design (captures are claimed first), so only the ingest age says "add workers".
+     */
     async stats(): Promise<QueueStats> {
-      const [row] = await sql<{ queued: number; running: number; oldest: number | null }[]>`
-        SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued,
-               count(*) FILTER (WHERE status = 'running')::int AS running,
-               extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'queued' AND run_after <= now()))::float8 AS oldest
+      const [row] = await sql<
+        {
+          running: number;
+          ingest: number;
+          regrade: number;
+          ingest_oldest: number | null;
+          regrade_oldest: number | null;
+        }[]
+      >`
+        SELECT count(*) FILTER (WHERE status = 'running')::int AS running,
+               count(*) FILTER (WHERE status = 'queued' AND reason = 'ingest')::int AS ingest,
+               count(*) FILTER (WHERE status = 'queued' AND reason = 'regrade')::int AS regrade,
+               extract(epoch FROM now() - min(created_at) FILTER (
+                 WHERE status = 'queued' AND reason = 'ingest' AND run_after <= now()))::float8 AS ingest_oldest,
+               extract(epoch FROM now() - min(created_at) FILTER (
+                 WHERE status = 'queued' AND reason = 'regrade' AND run_after <= now()))::float8 AS regrade_oldest
         FROM grading_jobs WHERE status IN ('queued', 'running')`;
-      return { queued: row?.queued ?? 0, running: row?.running ?? 0, oldestQueuedSeconds: row?.oldest ?? 0 };
+      return {
+        running: row?.running ?? 0,
+        waiting: {
+          ingest: { queued: row?.ingest ?? 0, oldestQueuedSeconds: row?.ingest_oldest ?? 0 },
+          regrade: { queued: row?.regrade ?? 0, oldestQueuedSeconds: row?.regrade_oldest ?? 0 },
+        },
+      };
     },
   };
 }

@@ -1,6 +1,6 @@
 import { createMetricsRegistry } from '@cti/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { QueueStats } from './job-queue.ts';
+import { JOB_REASONS, type QueueStats } from './job-queue.ts';
 
 export type WorkerMetricsOptions = {
   /** Reads queue depth and the oldest job's age on each scrape (one small query). */
@@ -18,7 +18,13 @@ export type WorkerMetricsOptions = {
 export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetricsOptions = {}) {
   const registry: Registry = createMetricsRegistry({ prefix: 'cti_worker_', defaults });
   const registers = [registry];
-  let last: QueueStats = { queued: 0, running: 0, oldestQueuedSeconds: 0 };
+  let last: QueueStats = {
+    running: 0,
+    waiting: {
+      ingest: { queued: 0, oldestQueuedSeconds: 0 },
+      regrade: { queued: 0, oldestQueuedSeconds: 0 },
+    },
+  };
   const refresh = async () => {
     if (!queueStats) return last;
     try {
@@ -84,10 +90,12 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
     }),
     queueDepth: new Gauge({
       name: 'cti_grading_queue_depth',
-      help: 'Jobs waiting (queued), all workers',
+      help: 'Jobs waiting (queued), all workers, by reason: ingest (new captures, claimed first) or regrade',
+      labelNames: ['reason'] as const,
       registers,
       async collect() {
-        this.set((await refresh()).queued);
+        const { waiting } = await refresh();
+        for (const reason of JOB_REASONS) this.set({ reason }, waiting[reason].queued);
       },
     }),
     running: new Gauge({
@@ -100,10 +108,11 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
     }),
     oldestQueued: new Gauge({
       name: 'cti_grading_oldest_queued_seconds',
-      help: 'Age of the oldest due queued job (0 when none)',
+      help: 'Age of the oldest due queued job by reason (0 when none): a growing ingest age means add workers; a regrade backlog waits for spare time by design',
+      labelNames: ['reason'] as const,
       registers,
       collect() {
-        this.set(last.oldestQueuedSeconds);
+        for (const reason of JOB_REASONS) this.set({ reason }, last.waiting[reason].oldestQueuedSeconds);
       },
     }),
   };

@@ -27,6 +27,8 @@ export type { StatfsFn };
 export interface OutboxHooks {
   /** Test seam used only by the crash harness: runs after the spool dir is durable, before the DB commit. */
   afterFilesWritten?: (info: { captureId: string; dir: string }) => void | Promise<void>;
+  /** Test seam for the discard crash test: runs after the row records a discarded capture's files, before they are deleted. */
+  beforeDiscardedFilesDeleted?: (info: { captureId: string; dir: string }) => void;
 }
 
 export interface CreateOutboxOptions {
@@ -280,7 +282,11 @@ export function createOutbox({
     retry: (captureId?: string) => store.retry(captureId ?? null),
     /** Gives a capture up for good, its files moved aside (outbox-salvage.ts; `cti-agent outbox discard`). */
     discard: (captureId: string, options?: DiscardOptions) =>
-      discardCapture({ store, spoolDir, clock }, captureId, options),
+      discardCapture(
+        { store, spoolDir, clock, beforeDeleteFiles: hooks.beforeDiscardedFilesDeleted },
+        captureId,
+        options,
+      ),
     /** Copies a capture's files and record to `{dir}/{captureId}/` (`cti-agent outbox export`). */
     exportCapture: (captureId: string, dir: string) => exportCapture({ store, spoolDir }, captureId, dir),
     prune,

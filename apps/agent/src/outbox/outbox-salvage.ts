@@ -2,10 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   copyFileSync,
+  type Dirent,
   existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -145,6 +147,29 @@ function deleteDiscardedFiles(
   rmSync(dir, { recursive: true, force: true });
   fsyncPath(dirname(dir));
   store.filesDeleted(captureId);
+}
+
+/**
+ * The capture directories in `spool/discarded/` and the bytes of their files, as found on disk (also
+ * those an older agent's interrupted `--delete-files` left behind a row that says deleted).
+ */
+export function discardedOnDisk(spoolDir: string): { captures: number; bytes: number } {
+  const root = join(spoolDir, DISCARDED_DIR);
+  let captures = 0;
+  let bytes = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return { captures, bytes }; // none discarded yet (or unreadable: nothing to name)
+  }
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    captures++;
+    for (const file of readdirSync(join(root, entry.name), { withFileTypes: true })) {
+      if (file.isFile()) bytes += statSync(join(root, entry.name, file.name)).size;
+    }
+  }
+  return { captures, bytes };
 }
 
 export interface ExportedFile {

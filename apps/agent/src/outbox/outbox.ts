@@ -100,7 +100,7 @@ export function createOutbox({
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
-  const { db, created } = openOutboxDb(dbPath, access, statfs);
+  const { db, created, snapshot } = openOutboxDb(dbPath, access, statfs);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
@@ -303,8 +303,14 @@ export function createOutbox({
     /** Internal API for the uploader (same package). */
     store,
     clock,
+    /**
+     * Set when the database is on a read-only volume and this (read-only) outbox reads a copy of it:
+     * what to tell the operator. Null otherwise.
+     */
+    snapshotNote: snapshot?.note ?? null,
     close: (): void => {
       db.close();
+      snapshot?.remove();
     },
   };
 }

@@ -8,7 +8,7 @@ import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
 import { type OutboxAccess, openOutboxDb, type StatfsFn } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
-import { recoverAtOpen } from './outbox-recovery.ts';
+import { type ReimportProgress, recoverAtOpen } from './outbox-recovery.ts';
 import { type DiscardOptions, discardCapture, exportCapture } from './outbox-salvage.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
@@ -52,6 +52,11 @@ export interface CreateOutboxOptions {
    */
   access?: OutboxAccess;
   hooks?: OutboxHooks;
+  /**
+   * The owner's open of a new database re-imports the spool before it returns (outbox-recovery.ts):
+   * called before and after each capture, so the service can tell systemd it is making progress.
+   */
+  onReimportProgress?: ReimportProgress;
 }
 
 const DEFAULT_MIN_FREE = 200 * 1024 * 1024;
@@ -97,6 +102,7 @@ export function createOutbox({
   owner = true,
   access = 'create',
   hooks = {},
+  onReimportProgress,
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
@@ -105,7 +111,7 @@ export function createOutbox({
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
-  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log });
+  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log, onReimportProgress });
 
   const freeBytes = () => {
     const { bavail, bsize } = statfs(spoolDir);

@@ -48,8 +48,9 @@ test('`cti-agent outbox downgrade`: refused while a run owns the data dir; then 
   for (const n of [1, 2, 3, 4, 5, 6]) await outbox.commitCapture(fakeCapture(n));
   for (const id of ['cap_t00001', 'cap_t00006']) {
     const names = outbox.show(id)!.objects.map((o) => o.name);
-    names.forEach((name, i) => outbox.store.advance(id, i === 0 ? null : names[i - 1]!, name, 1));
-    outbox.store.advance(id, names.at(-1)!, null, 1);
+    // Each step marks the previous object uploaded and starts the next; the last marks meta.json.
+    for (const [i, name] of [...names, null].entries())
+      outbox.store.advance(id, names[i - 1] ?? null, name, 1);
   }
   outbox.store.deleteCapture('cap_t00006'); // retention: AUTOINCREMENT's high-water mark is above max(seq)
   for (const n of [3, 4, 5])

@@ -165,8 +165,12 @@ export function discardedOnDisk(spoolDir: string): { captures: number; bytes: nu
   }
   for (const entry of entries.filter((e) => e.isDirectory())) {
     captures++;
-    for (const file of readdirSync(join(root, entry.name), { withFileTypes: true })) {
-      if (file.isFile()) bytes += statSync(join(root, entry.name, file.name)).size;
+    try {
+      for (const file of readdirSync(join(root, entry.name), { withFileTypes: true })) {
+        if (file.isFile()) bytes += statSync(join(root, entry.name, file.name)).size;
+      }
+    } catch {
+      // Unreadable or removed meanwhile: counted, its bytes unknown.
     }
   }
   return { captures, bytes };

@@ -72,16 +72,16 @@ test('a read-only data_dir (the unit’s ProtectSystem=strict outside /var/lib/c
     ),
   );
 
-  for (const command of [
-    ['outbox', 'retry'],
-    ['outbox', 'list'],
-  ]) {
-    const { code, stderr } = await runCli(['--config', config, ...command]);
-    assert.equal(code, 1, stderr);
-    assert.match(
-      stderr,
-      /^cti-agent: outbox database .*outbox\.db is read-only for the agent: data_dir .* \(EROFS on /,
-    );
-    assert.doesNotMatch(stderr, /move it aside|\n\s+at /);
-  }
+  const retry = await runCli(['--config', config, 'outbox', 'retry']);
+  assert.equal(retry.code, 1, retry.stderr);
+  assert.match(
+    retry.stderr,
+    /^cti-agent: outbox database .*outbox\.db is read-only for the agent: data_dir .* \(EROFS on /,
+  );
+  assert.doesNotMatch(retry.stderr, /move it aside|\n\s+at /);
+  // Reading works on a snapshot, said so (cli-read-only-card.test.ts).
+  const list = await runCli(['--config', config, 'outbox', 'list']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^cap_t00001 {2}pending /);
+  assert.match(list.stderr, /is read-only .*: this is a snapshot copied from it/);
 });

@@ -22,6 +22,7 @@ const USAGE = `usage: cti-agent [--config <file>] <command>
   doctor              check GPIO, probe, S3, disk, clock, config; each failure with a fix
   hint <image>        run the on-device ribeye hint on an image file, print JSON
   outbox <command>    list | show <id> | retry [<id>] | quarantine | export <id> <dir> | discard <id>
+                      | downgrade
                       (see \`cti-agent outbox\`)
 config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
 `;

@@ -17,7 +17,7 @@ import { createStatusSignals, type StatusSignals } from './signals/status-signal
 import { ensureWritableDataDir } from './startup/data-dir.ts';
 import { acquireOwnerLock, OwnerLockError } from './startup/owner-lock.ts';
 import { StartupError } from './startup/startup-errors.ts';
-import { createSystemdNotifier, startWatchdog } from './systemd/systemd-notifier.ts';
+import { createSystemdNotifier, startupProgress, startWatchdog } from './systemd/systemd-notifier.ts';
 import { openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
 import { openCaptureButton } from './trigger/open-capture-button.ts';
@@ -186,6 +186,11 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     spoolDir: config.paths.spoolDir,
     log: log.child({ mod: 'outbox' }),
     minFreeBytes: config.outbox.minFreeBytes,
+    // A new database re-imports the spool before READY=1: keep systemd's start timeout from killing it.
+    onReimportProgress: startupProgress({
+      notifier,
+      onError: (err) => log.warn({ err }, 'sd_notify failed: the start timeout is not extended'),
+    }),
   });
   parts.add('outbox', outbox.close);
   const clock = createClockSyncMonitor();

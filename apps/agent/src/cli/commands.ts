@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createLogger } from '@cti/runtime';
 import type { ViewOutput } from '../capture/hint.ts';
 import { checkView, viewThreshold } from '../capture/quality-gate.ts';
@@ -45,6 +46,8 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
         clock,
         disk: checkDisk(config),
         outbox: outbox.summary(),
+        // A card remounted read-only is read through a copy (outbox-db.ts openSnapshot): say so.
+        ...(outbox.snapshotNote ? { outboxSnapshot: outbox.snapshotNote } : {}),
       };
       io.stdout.write(`${JSON.stringify(offline, null, 2)}\n`);
     } finally {
@@ -141,6 +144,39 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
 }
 
 /**
+ * `cti-agent outbox downgrade`: the outbox converted back to schema v1 for a rollback to an older
+ * agent (outbox-downgrade.ts), under the owner lock — refused while the service (a `run`) owns the
+ * data directory, which would write beside the rebuild and upgrade the file again at its start.
+ */
+async function downgradeCommand(config: AgentConfig, argv: string[], io: Io): Promise<number> {
+  if (argv.length > 0) {
+    io.stderr.write(`outbox downgrade takes no arguments: unexpected ${JSON.stringify(argv[0])}\n`);
+    return 2;
+  }
+  const [{ acquireOwnerLock }, { downgradeOutbox }, { OutboxMissingError }] = await Promise.all([
+    import('../startup/owner-lock.ts'),
+    import('../outbox/outbox-downgrade.ts'),
+    import('../outbox/index.ts'),
+  ]);
+  const dbPath = config.paths.outboxDb;
+  if (!existsSync(dbPath)) throw new OutboxMissingError(dbPath); // before the lock file is made
+  const lock = acquireOwnerLock(config.dataDir); // OwnerLockedError: the CLI prints it, exit 1
+  try {
+    const result = downgradeOutbox(dbPath);
+    io.stdout.write(
+      result.fromVersion === 1
+        ? `outbox database ${dbPath} is already schema version 1: nothing to do\n`
+        : `outbox database ${dbPath} converted to schema version 1: ${result.captures} captures kept, ` +
+            `${result.requarantined} discarded captures quarantined again (their files untouched). Install the ` +
+            'older cti-agent package before the service starts again: this agent would upgrade it back at its start\n',
+    );
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
  * `cti-agent outbox …` on the outbox database: opened read-only except for `retry` and `discard` (the
  * running service sees their changes at its next read: the LED within 2 s), and never created
  * (a missing file is an OutboxMissingError). After a `retry` the running service is told to retry
@@ -149,12 +185,15 @@ export async function hintCommand(config: AgentConfig, file: string | undefined,
 export async function outboxCommand(config: AgentConfig, argv: string[], io: Io): Promise<number> {
   const usage = outboxUsage(argv, io);
   if (usage !== null) return usage;
+  if (argv[0] === 'downgrade') return downgradeCommand(config, argv.slice(1), io);
   const outbox = createOutbox({
     dbPath: config.paths.outboxDb,
     spoolDir: config.paths.spoolDir,
     owner: false,
     access: argv[0] === 'retry' || argv[0] === 'discard' ? 'existing' : 'readonly',
   });
+  // On stderr: stdout may be JSON (--json) an operator pipes on.
+  if (outbox.snapshotNote) io.stderr.write(`cti-agent: ${outbox.snapshotNote}\n`);
   let code: number;
   try {
     code = runOutboxCommand(argv, { outbox, stdout: io.stdout, stderr: io.stderr });

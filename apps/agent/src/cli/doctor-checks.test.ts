@@ -7,7 +7,10 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { ALL_S3_PEERS, withS3Peers } from '@cti/testkit';
 import { loadConfig } from '../config/agent-config.ts';
-import { checkDataDir, checkS3 } from './doctor-checks.ts';
+import { createOutbox } from '../outbox/outbox.ts';
+import { fakeCapture } from '../test-support/outbox-fixtures.ts';
+import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
+import { checkDataDir, checkDisk, checkS3 } from './doctor-checks.ts';
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -84,4 +87,47 @@ test('doctor data dir: outside /var/lib/cti it must be in the unit’s ReadWrite
   const noSystemd = checkDataDir(config, () => null);
   assert.equal(noSystemd.ok, true);
   assert.equal(noSystemd.warn, true);
+});
+
+test('doctor disk: below the floor with captures given up whose files are kept, the fix names spool/discarded and what they hold (review r8 F7)', {
+  skip: tmpfsSkip,
+}, async () => {
+  const volume = mountSmallVolume('4m');
+  cleanups.push(volume.unmount);
+  const file = join(volume.dir, 'agent.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      device_code: 'dev-0001',
+      data_dir: volume.dir,
+      source: { kind: 'simulated' },
+      upload: { bucket: 'cti-test', enabled: false },
+      outbox: { min_free_mb: 1 },
+    }),
+  );
+  const config = loadConfig(file);
+  const outbox = createOutbox({
+    dbPath: config.paths.outboxDb,
+    spoolDir: config.paths.spoolDir,
+    minFreeBytes: 0,
+  });
+  for (const n of [1, 2, 3]) {
+    await outbox.commitCapture(fakeCapture(n, { imageBytes: 400_000 }));
+    outbox.store.quarantine(`cap_t0000${n}`, 'image.png', 'IntegrityError', 1);
+  }
+  outbox.discard('cap_t00001');
+  outbox.discard('cap_t00002');
+  outbox.close();
+  volume.fill();
+  const check = checkDisk(config);
+  assert.equal(check.ok, false);
+  const aside = join(config.paths.spoolDir, 'discarded');
+  // Worded as the floor's refusal (one helper): 2 × (400 000 + 50 000 + meta.json) bytes.
+  assert.match(
+    check.fix ?? '',
+    new RegExp(
+      `^2 captures given up still hold 0\\.9 MB in ${aside} \\(safe to delete once salvaged: \`cti-agent outbox list --state discarded\`, export what you need, then \`rm -r ${aside}/<capture_id>\`\\); free space on that volume`,
+    ),
+  );
+  assert.doesNotMatch(check.fix ?? '', /Do not delete outbox\.db or the spool$/);
 });

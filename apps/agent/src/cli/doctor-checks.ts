@@ -8,6 +8,8 @@ import { loadHint } from '../capture/hint.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createS3Client } from '../device/s3-client.ts';
+import { discardedFilesHold } from '../outbox/outbox-errors.ts';
+import { DISCARDED_DIR, discardedOnDisk } from '../outbox/outbox-salvage.ts';
 import { describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
@@ -257,22 +259,30 @@ export function checkDisk(config: AgentConfig): Check {
     const s = statfsSync(dir);
     const free = Number(s.bavail) * Number(s.bsize);
     const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
-    return free > config.outbox.minFreeBytes
-      ? {
-          name: 'disk',
-          ok: true,
-          detail: `${mb(free)} free on ${dir} (floor ${mb(config.outbox.minFreeBytes)})`,
-        }
-      : {
-          name: 'disk',
-          ok: false,
-          detail: `${mb(free)} free on ${dir}, below the floor ${mb(config.outbox.minFreeBytes)}`,
-          // `outbox list` and `status` read the queue on a full disk too (outbox-db.ts openOnFullDisk).
-          fix:
-            `free space on that volume (\`df -h ${dir}\`; files that are not the agent's: journal, apt cache). ` +
-            'Captures already uploaded are removed when a capture needs room; those waiting to upload ' +
-            '(`cti-agent outbox list --state pending`) leave as uploads drain. Do not delete outbox.db or the spool',
-        };
+    if (free > config.outbox.minFreeBytes)
+      return {
+        name: 'disk',
+        ok: true,
+        detail: `${mb(free)} free on ${dir} (floor ${mb(config.outbox.minFreeBytes)})`,
+      };
+    // Captures given up keep their files in spool/discarded until an operator deletes them (review
+    // r8 F7): when they hold space, that is the first thing to free, worded as the floor's refusal.
+    const discarded = discardedOnDisk(config.paths.spoolDir);
+    const aside =
+      discarded.captures > 0
+        ? `${discardedFilesHold(discarded.captures, discarded.bytes, join(config.paths.spoolDir, DISCARDED_DIR))}; `
+        : '';
+    return {
+      name: 'disk',
+      ok: false,
+      detail: `${mb(free)} free on ${dir}, below the floor ${mb(config.outbox.minFreeBytes)}`,
+      // `outbox list` and `status` read the queue on a full disk too (outbox-db.ts openOnFullDisk).
+      fix:
+        `${aside}free space on that volume (\`df -h ${dir}\`; files that are not the agent's: journal, apt cache). ` +
+        'Captures already uploaded are removed when a capture needs room; those waiting to upload ' +
+        '(`cti-agent outbox list --state pending`) leave as uploads drain. Do not delete outbox.db or the ' +
+        (aside ? 'capture directories in the spool (outside spool/discarded)' : 'spool'),
+    };
   } catch (err) {
     return {
       name: 'disk',

@@ -12,11 +12,17 @@ export {
   DiskFloorError,
   type DiskFloorReason,
   DuplicateCaptureError,
+  discardedFilesHold,
   OutboxCorruptError,
   OutboxDbError,
   OutboxDiskFullError,
   OutboxInputError,
   OutboxMissingError,
 } from './outbox-errors.ts';
-export { type DiscardOptions, type ExportedFile, OutboxSalvageError } from './outbox-salvage.ts';
+export {
+  type DiscardOptions,
+  discardedOnDisk,
+  type ExportedFile,
+  OutboxSalvageError,
+} from './outbox-salvage.ts';
 export type * from './outbox-types.ts';

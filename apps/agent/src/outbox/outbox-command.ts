@@ -17,6 +17,8 @@ const USAGE = `usage: cti-agent outbox <command>
   discard <capture_id> [--reason TEXT] [--force] [--delete-files]
                                                           give a quarantined capture up (--force: a pending one);
                                                           its files go to spool/discarded/ unless --delete-files
+  downgrade                                               convert the outbox to schema v1 for an older agent
+                                                          (service stopped; before installing the older package)
 `;
 const STATES = ['pending', 'uploaded', 'quarantined', 'discarded'];
 
@@ -173,7 +175,8 @@ const commands = { list, show, retry, quarantine, export: exportCommand, discard
  */
 export function outboxUsage(argv: string[], io: Pick<OutboxCommandIo, 'stdout' | 'stderr'>): number | null {
   const [name] = argv;
-  if (name !== undefined && Object.hasOwn(commands, name)) return null;
+  // downgrade is the CLI's own (cli/commands.ts): it takes the owner lock instead of opening an outbox.
+  if (name !== undefined && (Object.hasOwn(commands, name) || name === 'downgrade')) return null;
   if (name === 'help' || name === '--help' || name === '-h') {
     io.stdout.write(USAGE);
     return 0;
@@ -194,7 +197,12 @@ export function runOutboxCommand(argv: string[], io: OutboxCommandIo): number {
   const command = commands[name as keyof typeof commands];
   const stderr = io.stderr ?? io.stdout;
   const early = outboxUsage(argv, { stdout: io.stdout, stderr });
-  if (early !== null || !command) return early ?? 2;
+  if (early !== null) return early;
+  if (!command) {
+    // downgrade: not on an open outbox (it takes the owner lock and converts the file itself).
+    stderr.write(`outbox ${name} is run by \`cti-agent outbox ${name}\`, not on an open outbox\n`);
+    return 2;
+  }
   try {
     return command(rest, io);
   } catch (error) {

@@ -1,7 +1,9 @@
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeUnwritable } from '../startup/data-dir.ts';
+import { isReadOnlyMount } from '../startup/read-only-mount.ts';
 import {
   OutboxCorruptError,
   OutboxDbError,
@@ -75,6 +77,15 @@ export interface OpenedOutboxDb {
   db: OutboxDb;
   /** The schema was made at this open: an empty or missing file, never a crash leftover. */
   created: boolean;
+  /** A read-only open of a database on a read-only volume reads a copy of it (see openSnapshot). */
+  snapshot: OutboxSnapshot | null;
+}
+
+export interface OutboxSnapshot {
+  /** What the reader is looking at, for the operator (the CLI prints it). */
+  note: string;
+  /** Removes the copy (the outbox's close does). */
+  remove(): void;
 }
 
 /**
@@ -97,8 +108,8 @@ export function openOutboxDb(
   let db: OutboxDb | undefined;
   try {
     db = new Database(dbPath, { readonly: access === 'readonly', fileMustExist: access !== 'create' });
-    if (access === 'readonly') return { db: checkVersion(db, dbPath), created: false };
-    return { db, created: initOutboxDb(db, dbPath) };
+    if (access === 'readonly') return { db: checkVersion(db, dbPath), created: false, snapshot: null };
+    return { db, created: initOutboxDb(db, dbPath), snapshot: null };
   } catch (err) {
     if (db?.open) db.close();
     // Removed between the check above and the open.
@@ -107,8 +118,11 @@ export function openOutboxDb(
     const full = fullVolume(err, dbPath, statfs);
     if (full && access === 'readonly') {
       const reader = openOnFullDisk(dbPath);
-      if (reader) return { db: reader, created: false };
+      if (reader) return { db: reader, created: false, snapshot: null };
     }
+    // A card the kernel remounted read-only: list, show, export and status must still work (the fix
+    // is "export the pending captures, then replace the card"; review r8 F6).
+    if (access === 'readonly' && onReadOnlyVolume(dbPath)) return { ...openSnapshot(dbPath), created: false };
     if (full) {
       throw new OutboxDiskFullError(dbPath, { ...full, pendingCaptures: countPending(dbPath) }, err);
     }
@@ -166,7 +180,57 @@ function unwritable(dbPath: string): { problem: string; fix: string } | null {
       if (described) return described;
     }
   }
-  return null;
+  // An ext4 card in emergency_ro passes access(W_OK); only its writes fail with EROFS.
+  return isReadOnlyMount(dir) ? describeUnwritable(dir, { code: 'EROFS' }, dir) : null;
+}
+
+/** The database's volume is read-only (nothing can change the file: a copy of it is exact). */
+function onReadOnlyVolume(dbPath: string): boolean {
+  const dir = dirname(dbPath);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') return true;
+  }
+  return isReadOnlyMount(dir);
+}
+
+/**
+ * Reads a WAL database on a read-only volume. SQLite cannot open it there even to read (it must make
+ * the `-shm` file), and better-sqlite3 takes no `immutable=1` URI. So `outbox.db` and its `-wal` are
+ * copied into a private temp directory and the copy is read (query_only): nothing can write a
+ * read-only volume, so the copy is exactly what is on the card, and nothing is written there. Only on
+ * a read-only volume: a copy taken beside a running writer could be torn.
+ */
+function openSnapshot(dbPath: string): { db: OutboxDb; snapshot: OutboxSnapshot } {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-outbox-snapshot-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  let db: OutboxDb | undefined;
+  try {
+    const copy = join(dir, 'outbox.db');
+    copyFileSync(dbPath, copy);
+    if (existsSync(`${dbPath}-wal`)) copyFileSync(`${dbPath}-wal`, `${copy}-wal`);
+    db = new Database(copy, { fileMustExist: true });
+    db.pragma('query_only = ON');
+    checkVersion(db, dbPath);
+  } catch (err) {
+    if (db?.open) db.close();
+    remove();
+    if (err instanceof OutboxDbError) throw err;
+    throw new OutboxDbError(
+      dbPath,
+      `is on a read-only volume and could not be copied to read it (${(err as Error).message})`,
+      {
+        cause: err,
+        fix: `make room in ${tmpdir()} (or set TMPDIR to a directory with room) and run the command again; do not move the file aside: it holds the upload queue`,
+      },
+    );
+  }
+  const note =
+    `the data volume holding ${dbPath} is read-only (a failing card the kernel remounted read-only?): ` +
+    'this is a snapshot copied from it, nothing on it was changed. Fix: export the pending captures ' +
+    '(`cti-agent outbox export <capture_id> <dir>` to another volume), then replace the card (`dmesg`)';
+  return { db, snapshot: { note, remove } };
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -224,4 +225,64 @@ test('export into a full directory: one line naming it, nothing left there (it w
       err.message.startsWith(`cannot write the export into ${volume.dir}: its volume is full (ENOSPC)`),
   );
   assert.deepEqual(readdirSync(volume.dir).sort(), before, 'no partial export left');
+});
+
+test('discard --delete-files killed between the row update and the delete: the row still names the files, and discard --delete-files finishes it (review r8 F9)', {
+  timeout: 60_000,
+}, async () => {
+  const t = outboxTempDir('outbox-discard-kill-');
+  cleanups.push(t.remove);
+  const dataDir = join(t.dir, 'data');
+  const config = join(t.dir, 'agent.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      device_code: 'dev-test',
+      data_dir: dataDir,
+      source: { kind: 'simulated', pattern: 'synthetic' },
+      upload: { bucket: 'cti-test', enabled: false },
+      http: { host: '127.0.0.1', port: 1 },
+    }),
+  );
+  const outbox = createOutbox({ dbPath: join(dataDir, 'outbox.db'), spoolDir: join(dataDir, 'spool') });
+  cleanups.push(outbox.close);
+  const [killed, older] = [fakeCapture(750), fakeCapture(751)];
+  for (const c of [killed, older]) {
+    await outbox.commitCapture(c);
+    outbox.store.quarantine(c.captureId, 'image.png', 'image.png: IntegrityError', 1);
+  }
+  const aside = join(dataDir, 'spool', 'discarded', killed.captureId);
+
+  const harness = join(import.meta.dirname, '..', 'test-support', 'discard-kill-harness.ts');
+  const child = spawnSync(process.execPath, [harness, dataDir, killed.captureId], { encoding: 'utf8' });
+  assert.equal(child.signal, 'SIGKILL', child.stdout + child.stderr);
+  assert.ok(existsSync(join(aside, 'image.png')), 'killed before the delete: the files are still there');
+
+  const shown = await runCli(config, 'show', killed.captureId);
+  assert.match(shown.stdout, new RegExp(`^${killed.captureId} {2}discarded `));
+  assert.ok(shown.stdout.includes(`  files: ${aside}\n`), shown.stdout);
+  assert.equal(outbox.store.held().discardedCaptures, 1, 'the floor counts what they hold');
+  const plain = await runCli(config, 'discard', killed.captureId);
+  assert.equal(plain.code, 1);
+  assert.match(
+    plain.stderr,
+    /was already discarded at .*; its files are in .* \(--delete-files deletes them\)\n$/,
+  );
+
+  const finished = await runCli(config, 'discard', killed.captureId, '--delete-files');
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.match(finished.stdout, /its files were deleted/);
+  assert.equal(existsSync(aside), false);
+  assert.match((await runCli(config, 'show', killed.captureId)).stdout, /\n {2}files: deleted\n/);
+  assert.equal(outbox.store.held().discardedCaptures, 0);
+  const again = await runCli(config, 'discard', killed.captureId, '--delete-files');
+  assert.deepEqual([again.code, /was already discarded at [^;]*\n$/.test(again.stderr)], [1, true]);
+
+  // A row an older agent cleared before its delete was interrupted: the files aside are found too.
+  outbox.discard(older.captureId);
+  outbox.store.filesDeleted(older.captureId);
+  const olderAside = join(dataDir, 'spool', 'discarded', older.captureId);
+  assert.ok(existsSync(olderAside));
+  assert.equal((await runCli(config, 'discard', older.captureId, '--delete-files')).code, 0);
+  assert.equal(existsSync(olderAside), false);
 });

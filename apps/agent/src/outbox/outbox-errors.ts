@@ -38,6 +38,18 @@ export class DiskFloorError extends Error {
   }
 }
 
+/**
+ * What the files of captures given up (`cti-agent outbox discard`, kept in `spool/discarded/`) hold,
+ * and that deleting them frees it: the disk floor's refusal and doctor's disk check say it alike.
+ * `where` is that directory as the reader should find it (the full path, where known).
+ */
+export function discardedFilesHold(count: number, bytes: number, where = 'spool/discarded'): string {
+  return (
+    `${captures(count)} given up still ${holds(count)} ${mb(bytes)} in ${where} ` +
+    `(safe to delete once salvaged: \`cti-agent outbox list --state discarded\`, export what you need, then \`rm -r ${where}/<capture_id>\`)`
+  );
+}
+
 const captures = (n: number) => `${n} capture${n === 1 ? '' : 's'}`;
 const holds = (n: number) => (n === 1 ? 'holds' : 'hold');
 
@@ -66,10 +78,7 @@ function whatHoldsTheSpace(info: {
           '(`cti-agent outbox quarantine`)',
       );
     if (held.discardedCaptures > 0)
-      parts.push(
-        `${captures(held.discardedCaptures)} given up still ${holds(held.discardedCaptures)} ${mb(held.discardedBytes)} in spool/discarded ` +
-          '(safe to delete once salvaged: `cti-agent outbox list --state discarded`)',
-      );
+      parts.push(discardedFilesHold(held.discardedCaptures, held.discardedBytes));
     return `${parts.join('; ')}; ${lower}`;
   }
   const outbox =

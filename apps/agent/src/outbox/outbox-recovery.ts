@@ -43,7 +43,11 @@ export interface RecoverOptions {
   created: boolean;
   now: number;
   log?: Logger;
+  /** Called before the re-import of a new database and after each capture of it (systemd start timeout). */
+  onReimportProgress?: ReimportProgress;
 }
+
+export type ReimportProgress = (progress: { done: number; total: number }) => void;
 
 /**
  * What the owner does at open. Directories changed in the last YOUNG_DIR_MS are left alone (a commit
@@ -57,7 +61,14 @@ export interface RecoverOptions {
  *   as pending; any other is renamed `unimported-{id}` (kept, out of the sweep's way) and logged.
  * Rows left 'uploading' by a process that died go back to pending.
  */
-export function recoverAtOpen({ store, spoolDir, created: made, now, log }: RecoverOptions): void {
+export function recoverAtOpen({
+  store,
+  spoolDir,
+  created: made,
+  now,
+  log,
+  onReimportProgress,
+}: RecoverOptions): void {
   // A database made at this open, or one whose re-import an earlier open began and did not finish
   // (killed, power cut, a full volume): its row-less capture directories are captures to re-import.
   const created = made || store.reimportPending();
@@ -73,7 +84,7 @@ export function recoverAtOpen({ store, spoolDir, created: made, now, log }: Reco
     .map((e) => e.name);
   const sweepOrphans = !created && orphans.length <= MAX_CRASH_ORPHANS;
   if (created) {
-    if (orphans.length > 0) reimport(store, spoolDir, orphans, log);
+    if (orphans.length > 0) reimport(store, spoolDir, orphans, log, onReimportProgress);
     store.reimportDone(); // every one imported or renamed aside: later leftovers are a crash's
   } else if (!sweepOrphans && orphans.length > 0) {
     log?.error(
@@ -95,6 +106,14 @@ export function recoverAtOpen({ store, spoolDir, created: made, now, log }: Reco
     log?.warn({ removed, interrupted }, 'outbox recovered after an unclean stop');
 }
 
+const dirTime = (path: string) => {
+  try {
+    return Math.round(statSync(path).mtimeMs);
+  } catch {
+    return Number.POSITIVE_INFINITY; // gone: readSpoolCapture names the problem
+  }
+};
+
 /** Changed within YOUNG_DIR_MS of `now`, or gone meanwhile (nothing to sweep then). */
 function isYoung(path: string, now: number): boolean {
   try {
@@ -104,12 +123,26 @@ function isYoung(path: string, now: number): boolean {
   }
 }
 
-function reimport(store: OutboxStore, spoolDir: string, ids: string[], log?: Logger): void {
-  const found = ids.map((id) => readSpoolCapture(spoolDir, id));
-  const complete = found.filter((c): c is SpoolCapture => !('problem' in c));
-  // In the order they were committed (the directory appeared at the commit's rename).
-  complete.sort((a, b) => a.committedAt - b.committedAt || a.captureId.localeCompare(b.captureId));
-  for (const capture of complete) store.importCapture(capture, capture.objects);
+function reimport(
+  store: OutboxStore,
+  spoolDir: string,
+  ids: string[],
+  log?: Logger,
+  onProgress?: ReimportProgress,
+): void {
+  // In the order they were committed (the directory appeared at the commit's rename): sorted by the
+  // directories' times first, so each capture is read, hashed and imported in one pass with progress.
+  const made = new Map(ids.map((id) => [id, dirTime(join(spoolDir, id))]));
+  const ordered = [...ids].sort((a, b) => made.get(a)! - made.get(b)! || a.localeCompare(b));
+  const found: Array<SpoolCapture | { captureId: string; problem: string }> = [];
+  onProgress?.({ done: 0, total: ordered.length });
+  for (const id of ordered) {
+    const capture = readSpoolCapture(spoolDir, id);
+    if (!('problem' in capture)) store.importCapture(capture, capture.objects);
+    found.push(capture);
+    onProgress?.({ done: found.length, total: ordered.length });
+  }
+  const complete = found.filter((c) => !('problem' in c));
   const left = found.filter((c): c is { captureId: string; problem: string } => 'problem' in c);
   log?.warn(
     { reimported: complete.length, left: left.length, spoolDir },

@@ -2,17 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   copyFileSync,
+  type Dirent,
   existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { OutboxStore } from './outbox-store.ts';
 import type { OutboxCapture } from './outbox-types.ts';
 
@@ -34,6 +36,8 @@ interface SalvageContext {
   store: OutboxStore;
   spoolDir: string;
   clock: () => number;
+  /** Test seam for the crash test (outbox-discard.test.ts): runs once the row records the files, before they are deleted. */
+  beforeDeleteFiles?: (info: { captureId: string; dir: string }) => void;
 }
 
 function fsyncPath(path: string): void {
@@ -72,16 +76,29 @@ export interface DiscardResult {
  * have changed meanwhile (the service finished uploading a forced pending capture), the files go
  * back and nothing is discarded. A crash between the two leaves the row as it was and the files
  * moved aside; running discard again completes it.
+ *
+ * With `deleteFiles` the row records the directory first and forgets it only once it is deleted, so a
+ * crash in between leaves a row that still names the files (review r8 F9: it said "deleted" and kept
+ * them for ever); `discard --delete-files` on such an already discarded capture finishes the delete.
  */
 export function discardCapture(
-  { store, spoolDir, clock }: SalvageContext,
+  { store, spoolDir, clock, beforeDeleteFiles }: SalvageContext,
   captureId: string,
   { reason = null, force = false, deleteFiles = false }: DiscardOptions = {},
 ): DiscardResult {
   const capture = mustGet(store, captureId);
+  const asideRoot = join(spoolDir, DISCARDED_DIR);
+  const aside = join(asideRoot, captureId);
   if (capture.state === 'discarded') {
+    // Files an interrupted --delete-files left (recorded, or aside under a row an older agent cleared).
+    const left = [capture.discardedDir, aside].find((dir) => dir !== null && existsSync(dir));
+    if (deleteFiles && left) {
+      deleteDiscardedFiles(store, captureId, left, beforeDeleteFiles);
+      return { capture: mustGet(store, captureId), filesAt: null };
+    }
     throw new OutboxSalvageError(
-      `capture ${captureId} was already discarded at ${new Date(capture.discardedAt ?? 0).toISOString()}`,
+      `capture ${captureId} was already discarded at ${new Date(capture.discardedAt ?? 0).toISOString()}` +
+        (left ? `; its files are in ${left} (--delete-files deletes them)` : ''),
     );
   }
   if (capture.state === 'uploaded') {
@@ -96,8 +113,6 @@ export function discardCapture(
     );
   }
   const source = join(spoolDir, captureId);
-  const asideRoot = join(spoolDir, DISCARDED_DIR);
-  const aside = join(asideRoot, captureId);
   const moved = existsSync(source);
   if (moved) {
     if (existsSync(aside)) throw new OutboxSalvageError(`${aside} already exists: move it away first`);
@@ -108,7 +123,7 @@ export function discardCapture(
   }
   const filesAt = existsSync(aside) ? aside : null; // also a move an interrupted discard made
   const now = clock();
-  const changed = store.discard({ id: captureId, reason, dir: deleteFiles ? null : filesAt, now, force });
+  const changed = store.discard({ id: captureId, reason, dir: filesAt, now, force });
   if (changed === 0) {
     if (moved) {
       renameSync(aside, source);
@@ -117,11 +132,48 @@ export function discardCapture(
     const state = store.getCapture(captureId)?.state ?? 'gone';
     throw new OutboxSalvageError(`capture ${captureId} changed to ${state} meanwhile; nothing was discarded`);
   }
-  if (deleteFiles && filesAt) {
-    rmSync(filesAt, { recursive: true, force: true });
-    fsyncPath(asideRoot);
-  }
+  if (deleteFiles && filesAt) deleteDiscardedFiles(store, captureId, filesAt, beforeDeleteFiles);
   return { capture: mustGet(store, captureId), filesAt: deleteFiles ? null : filesAt };
+}
+
+/** Deletes a discarded capture's files, then (only then) clears the directory its row records. */
+function deleteDiscardedFiles(
+  store: OutboxStore,
+  captureId: string,
+  dir: string,
+  beforeDelete?: SalvageContext['beforeDeleteFiles'],
+): void {
+  beforeDelete?.({ captureId, dir });
+  rmSync(dir, { recursive: true, force: true });
+  fsyncPath(dirname(dir));
+  store.filesDeleted(captureId);
+}
+
+/**
+ * The capture directories in `spool/discarded/` and the bytes of their files, as found on disk (also
+ * those an older agent's interrupted `--delete-files` left behind a row that says deleted).
+ */
+export function discardedOnDisk(spoolDir: string): { captures: number; bytes: number } {
+  const root = join(spoolDir, DISCARDED_DIR);
+  let captures = 0;
+  let bytes = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return { captures, bytes }; // none discarded yet (or unreadable: nothing to name)
+  }
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    captures++;
+    try {
+      for (const file of readdirSync(join(root, entry.name), { withFileTypes: true })) {
+        if (file.isFile()) bytes += statSync(join(root, entry.name, file.name)).size;
+      }
+    } catch {
+      // Unreadable or removed meanwhile: counted, its bytes unknown.
+    }
+  }
+  return { captures, bytes };
 }
 
 export interface ExportedFile {

@@ -147,6 +147,10 @@ export function createOutboxStore(db: OutboxDb) {
       `UPDATE captures SET state = 'discarded', discarded_at = @now, discard_reason = @reason, discarded_dir = @dir
        WHERE capture_id = @id AND (state = 'quarantined' OR (@force AND state = 'pending'))`,
     ),
+    // A discarded capture's files are deleted: its row no longer names where they are.
+    filesDeleted: db.prepare(
+      `UPDATE captures SET discarded_dir = NULL WHERE capture_id = ? AND state = 'discarded'`,
+    ),
     wakeAll: db.prepare(
       `UPDATE objects SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0 AND next_attempt_at < ${PARKED_AT}`,
     ),
@@ -292,6 +296,7 @@ export function createOutboxStore(db: OutboxDb) {
     }),
     discard: (c: { id: string; reason: string | null; dir: string | null; now: number; force: boolean }) =>
       q.discardCapture.run({ ...c, force: c.force ? 1 : 0 }).changes,
+    filesDeleted: (id: string) => q.filesDeleted.run(id).changes,
     wakeAll: () => q.wakeAll.run().changes,
     resetInterrupted: (now: number) => q.resetInterrupted.run(now).changes,
     summaryRows: () => {

@@ -8,7 +8,7 @@ import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
 import { type OutboxAccess, openOutboxDb, type StatfsFn } from './outbox-db.ts';
 import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
-import { recoverAtOpen } from './outbox-recovery.ts';
+import { type ReimportProgress, recoverAtOpen } from './outbox-recovery.ts';
 import { type DiscardOptions, discardCapture, exportCapture } from './outbox-salvage.ts';
 import { createOutboxStore } from './outbox-store.ts';
 import type {
@@ -27,6 +27,8 @@ export type { StatfsFn };
 export interface OutboxHooks {
   /** Test seam used only by the crash harness: runs after the spool dir is durable, before the DB commit. */
   afterFilesWritten?: (info: { captureId: string; dir: string }) => void | Promise<void>;
+  /** Test seam for the discard crash test: runs after the row records a discarded capture's files, before they are deleted. */
+  beforeDiscardedFilesDeleted?: (info: { captureId: string; dir: string }) => void;
 }
 
 export interface CreateOutboxOptions {
@@ -50,6 +52,11 @@ export interface CreateOutboxOptions {
    */
   access?: OutboxAccess;
   hooks?: OutboxHooks;
+  /**
+   * The owner's open of a new database re-imports the spool before it returns (outbox-recovery.ts):
+   * called before and after each capture, so the service can tell systemd it is making progress.
+   */
+  onReimportProgress?: ReimportProgress;
 }
 
 const DEFAULT_MIN_FREE = 200 * 1024 * 1024;
@@ -95,15 +102,16 @@ export function createOutbox({
   owner = true,
   access = 'create',
   hooks = {},
+  onReimportProgress,
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
-  const { db, created } = openOutboxDb(dbPath, access, statfs);
+  const { db, created, snapshot } = openOutboxDb(dbPath, access, statfs);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
-  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log });
+  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log, onReimportProgress });
 
   const freeBytes = () => {
     const { bavail, bsize } = statfs(spoolDir);
@@ -280,7 +288,11 @@ export function createOutbox({
     retry: (captureId?: string) => store.retry(captureId ?? null),
     /** Gives a capture up for good, its files moved aside (outbox-salvage.ts; `cti-agent outbox discard`). */
     discard: (captureId: string, options?: DiscardOptions) =>
-      discardCapture({ store, spoolDir, clock }, captureId, options),
+      discardCapture(
+        { store, spoolDir, clock, beforeDeleteFiles: hooks.beforeDiscardedFilesDeleted },
+        captureId,
+        options,
+      ),
     /** Copies a capture's files and record to `{dir}/{captureId}/` (`cti-agent outbox export`). */
     exportCapture: (captureId: string, dir: string) => exportCapture({ store, spoolDir }, captureId, dir),
     prune,
@@ -297,8 +309,14 @@ export function createOutbox({
     /** Internal API for the uploader (same package). */
     store,
     clock,
+    /**
+     * Set when the database is on a read-only volume and this (read-only) outbox reads a copy of it:
+     * what to tell the operator. Null otherwise.
+     */
+    snapshotNote: snapshot?.note ?? null,
     close: (): void => {
       db.close();
+      snapshot?.remove();
     },
   };
 }

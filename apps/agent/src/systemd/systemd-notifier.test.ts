@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@cti/testkit';
-import { type Notifier, startWatchdog } from './systemd-notifier.ts';
+import { type Notifier, startupProgress, startWatchdog } from './systemd-notifier.ts';
 
 // systemd itself cannot run here; the notifier is the seam (the spawned-service test in cli.test.ts
 // covers the real systemd-notify binary against a notify socket).
@@ -15,6 +15,9 @@ function recordingNotifier(watchdogMs: number | null): Notifier & { sent: string
     send: (...assignments: string[]) => {
       sent.push(...assignments);
       return Promise.resolve();
+    },
+    sendSync: (...assignments: string[]) => {
+      sent.push(assignments.join('\n'));
     },
   };
 }
@@ -56,4 +59,37 @@ test('watchdog: without WATCHDOG_USEC nothing is scheduled', async () => {
   stop();
   assert.equal(asked, 0);
   assert.deepEqual(notifier.sent, []);
+});
+
+test('start-up progress: extends the start timeout at once, then at most every interval, with what it does', () => {
+  const notifier = recordingNotifier(null);
+  let now = 1000;
+  const progress = startupProgress({ notifier, intervalMs: 5000, extendMs: 60_000, now: () => now });
+  progress({ done: 0, total: 900 });
+  for (let done = 1; done <= 900; done++) {
+    now += 20; // 20 ms a capture: 18 s in all
+    progress({ done, total: 900 });
+  }
+  assert.deepEqual(
+    notifier.sent.map((m) => m.split('\n')[1]?.replace(/ \(.*/, '')),
+    [
+      'STATUS=re-importing 0 of 900 captures',
+      ...[250, 500, 750].map((n) => `STATUS=re-importing ${n} of 900 captures`),
+    ],
+  );
+  assert.ok(notifier.sent.every((m) => m.startsWith('EXTEND_TIMEOUT_USEC=60000000\n')));
+});
+
+test('start-up progress: a failing systemd-notify is reported once and the work goes on', () => {
+  const errors: unknown[] = [];
+  const notifier = {
+    ...recordingNotifier(null),
+    sendSync: () => {
+      throw new Error('spawn systemd-notify ENOENT');
+    },
+  };
+  let now = 0;
+  const progress = startupProgress({ notifier, now: () => (now += 10_000), onError: (e) => errors.push(e) });
+  for (let done = 0; done < 5; done++) progress({ done, total: 5 });
+  assert.equal(errors.length, 1);
 });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 
 export type Notifier = {
   /** True when running under systemd with a notify socket. */
@@ -6,6 +6,8 @@ export type Notifier = {
   /** Watchdog period systemd expects (WATCHDOG_USEC), or null. */
   watchdogMs: number | null;
   send(...assignments: string[]): Promise<void>;
+  /** The same, waiting for systemd-notify: for work that holds the event loop (the re-import at start). */
+  sendSync(...assignments: string[]): void;
 };
 
 /**
@@ -34,6 +36,53 @@ export function createSystemdNotifier({
         );
       });
     },
+    sendSync(...assignments) {
+      if (!socket) return;
+      execFileSync(binary, assignments, {
+        env: { ...env, NOTIFY_SOCKET: socket },
+        timeout: 5000,
+        stdio: 'ignore',
+      });
+    },
+  };
+}
+
+/**
+ * Keeps systemd from killing a start that is making progress: the unit is Type=notify with
+ * TimeoutStartSec=90, and a new outbox database re-imports the spool before READY=1, reading and
+ * hashing every file (a large backlog on an SD card takes longer than that; review r8 F1). The returned
+ * function, called with each capture done, sends at once and then every `intervalMs`
+ * `EXTEND_TIMEOUT_USEC` (each extends the start by `extendMs` from now) and a `STATUS=` line saying
+ * what the agent does. Synchronous, because the re-import holds the event loop. A failed send is
+ * reported once to `onError` and does not stop the work.
+ */
+export function startupProgress({
+  notifier,
+  intervalMs = 5_000,
+  extendMs = 60_000,
+  now = () => performance.now(),
+  onError,
+}: {
+  notifier: Notifier;
+  intervalMs?: number;
+  extendMs?: number;
+  now?: () => number;
+  onError?: (err: unknown) => void;
+}): (progress: { done: number; total: number }) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let failed = false;
+  return ({ done, total }) => {
+    if (!notifier.enabled || failed || now() - last < intervalMs) return;
+    last = now();
+    try {
+      notifier.sendSync(
+        `EXTEND_TIMEOUT_USEC=${extendMs * 1000}`,
+        `STATUS=re-importing ${done} of ${total} captures (a new outbox database; the spool files are checked)`,
+      );
+    } catch (err) {
+      failed = true;
+      onError?.(err);
+    }
   };
 }
 

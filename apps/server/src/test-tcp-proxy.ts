@@ -20,6 +20,12 @@ export type TcpProxy = {
    * that chunk on (the chunk itself is not forwarded).
    */
   freezeWhen(match: (chunk: Buffer) => boolean): void;
+  /**
+   * Freezes, now, every piped connection on which the client has sent a chunk that `match` accepts
+   * (within its first 64 KiB): one connection of a pool — its LISTEN connection, say — falls silent
+   * while the others and new ones go on working. Returns how many it froze.
+   */
+  freezeOpen(match: (chunk: Buffer) => boolean): number;
   /** New connections are piped again; frozen ones stay frozen. */
   thaw(): void;
   /** Connections frozen so far. */
@@ -27,7 +33,10 @@ export type TcpProxy = {
   close(): Promise<void>;
 };
 
-type Link = { frozen: boolean };
+/** What freezeOpen looks at: the first chunks a client sent on a connection. */
+const KEPT_BYTES = 64 * 1024;
+
+type Link = { frozen: boolean; sent: Buffer[]; sentBytes: number };
 
 export async function startTcpProxy({ host, port }: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
@@ -53,9 +62,13 @@ export async function startTcpProxy({ host, port }: { host: string; port: number
     }
     const upstream = connect({ host, port });
     track(upstream);
-    const link: Link = { frozen: false };
+    const link: Link = { frozen: false, sent: [], sentBytes: 0 };
     links.add(link);
     client.on('data', (chunk: Buffer) => {
+      if (link.sentBytes < KEPT_BYTES) {
+        link.sent.push(chunk);
+        link.sentBytes += chunk.length;
+      }
       if (!link.frozen && freezeOn?.(chunk)) {
         freezeOn = undefined;
         freezeLink(link);
@@ -99,6 +112,15 @@ export async function startTcpProxy({ host, port }: { host: string; port: number
     },
     freezeWhen(match) {
       freezeOn = match;
+    },
+    freezeOpen(match) {
+      let frozen = 0;
+      for (const link of links) {
+        if (link.frozen || !link.sent.some(match)) continue;
+        freezeLink(link);
+        frozen++;
+      }
+      return frozen;
     },
     thaw() {
       frozenAll = false;

@@ -1,5 +1,6 @@
 import { backoffDelay, type Logger } from '@cti/runtime';
 import type { Sql } from 'postgres';
+import { createWatchedListener, type WatchedListener } from '../db/watched-listener.ts';
 import { deleteFailedJobOutputs } from './failed-job-outputs.ts';
 import type { Grader } from './grade-image.ts';
 import { gradeJob } from './grade-job.ts';
@@ -25,6 +26,7 @@ export type GradingWorkerOptions = {
     | 'retryCapMs'
     | 'outageAllowanceSeconds'
     | 'pollMs'
+    | 'listenWatchdogMs'
     | 'jobTimeoutSeconds'
     | 's3Buckets'
   >;
@@ -39,6 +41,8 @@ export type GradingWorker = {
   /** Wall-clock ms of the last loop activity (claim attempt or idle wake-up), for liveness. */
   lastActivity(): number;
   inFlight(): number;
+  /** Whether the LISTEN connection is up (a new job wakes the slots at once). */
+  listening(): boolean;
 };
 
 /** The job queue as a worker with this configuration sees it (its id, lease and attempts), for the grading model's version. */
@@ -64,8 +68,9 @@ const INFRA_BACKOFF = { baseMs: 250, capMs: 15_000 };
 
 /**
  * The grading worker: `concurrency` slots each claim a job (SKIP LOCKED), grade it and record the
- * outcome. Idle slots sleep until a NOTIFY on GRADING_JOBS_CHANNEL (LISTEN, re-subscribed on every
- * reconnect) or the poll interval. A heartbeat keeps each job's lease; a reaper puts expired leases
+ * outcome. Idle slots sleep until a NOTIFY on GRADING_JOBS_CHANNEL or the poll interval; the LISTEN
+ * connection is watched (db/watched-listener.ts: made anew when it closes or dies silently) and every
+ * slot claims once each time it is (re-)established, for the jobs announced while it was deaf. A heartbeat keeps each job's lease; a reaper puts expired leases
  * back in the queue. Failures: permanent → failed at once; S3/database unavailable → requeued
  * without counting the attempt while the slot backs off, within the outage allowance of the job's
  * first such failure (then failed); anything else → retried with capped, full-jitter backoff until
@@ -91,7 +96,7 @@ export function createGradingWorker({
   const jobs = new Map<string, AbortController>();
   const slots: Promise<void>[] = [];
   let reaper: NodeJS.Timeout | undefined;
-  let unlisten: (() => Promise<void>) | undefined;
+  let listener: WatchedListener | undefined;
 
   /** A pause that only stopping cuts short (a NOTIFY during an outage must not end it). */
   const pause = (ms: number) =>
@@ -106,8 +111,11 @@ export function createGradingWorker({
       }, ms);
       stopSignal.addEventListener('abort', onStop, { once: true });
     });
+  /** Wake-ups so far: a slot busy claiming when one comes claims again instead of sleeping. */
+  let wakes = 0;
   /** Wakes every idle slot (a NOTIFY, a reconnect of the LISTEN connection, stopping). */
   const wake = () => {
+    wakes++;
     for (const w of [...wakers]) w();
   };
   /** Sleeps until woken or `ms` passed; either way it leaves no waker behind. */
@@ -293,6 +301,7 @@ export function createGradingWorker({
     while (!stopping) {
       activity = Date.now();
       let job: ClaimedJob | null;
+      const wakesBefore = wakes;
       const claimSentAt = Date.now();
       try {
         job = await queue.claim();
@@ -305,7 +314,8 @@ export function createGradingWorker({
         continue;
       }
       if (!job) {
-        await idle(config.pollMs);
+        // A NOTIFY that came during the claim may announce a job it did not see yet.
+        if (wakes === wakesBefore) await idle(config.pollMs);
         continue;
       }
       await runJob(job, leaseStart(claimSentAt, Date.now()));
@@ -336,8 +346,24 @@ export function createGradingWorker({
 
   return {
     async start() {
-      const listening = await sql.listen(GRADING_JOBS_CHANNEL, wake, wake);
-      unlisten = () => listening.unlisten();
+      metrics.listening.set(0);
+      listener = createWatchedListener({
+        sql,
+        channel: GRADING_JOBS_CHANNEL,
+        log,
+        watchdogMs: config.listenWatchdogMs,
+        onPayload: wake,
+        onUp: () => {
+          metrics.listening.set(1);
+          wake();
+        },
+        onDown: () => {
+          metrics.listening.set(0);
+          metrics.listenLost.inc();
+        },
+      });
+      // Not fatal: the listener tries again by itself, and the poll claims meanwhile.
+      await listener.ready().catch(() => {});
       const reapEvery = Math.max(500, Math.min(10_000, (config.leaseSeconds * 1000) / 4));
       reaper = setInterval(() => void reap(), reapEvery);
       await reap();
@@ -366,9 +392,10 @@ export function createGradingWorker({
         for (const controller of jobs.values()) controller.abort(new StopRequest('worker stopping'));
         await finished;
       }
-      await unlisten?.().catch(() => {});
+      await listener?.close();
     },
     lastActivity: () => activity,
     inFlight: () => jobs.size,
+    listening: () => listener?.listening() ?? false,
   };
 }

@@ -93,6 +93,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     lastActivity: () => Math.max(startedAt, worker.lastActivity()),
     staleAfterMs: Math.max(3 * config.pollMs, 2 * config.jobTimeoutSeconds * 1000, 30_000),
     lastSilentConnection: () => lastSilent,
+    listening: () => worker.listening(),
     metricsToken: config.metricsToken,
   });
   const http = await listen({

@@ -26,6 +26,7 @@ test('defaults: two jobs at a time, 60 s lease, 5 attempts, the committed models
   assert.deepEqual(c.s3, { endpoint: 'http://minio:9000', region: 'us-east-1', forcePathStyle: true });
   assert.match(c.workerId, /:\d+$/);
   assert.equal(c.dbReplyTimeoutSeconds, 30, 'half the lease, at most 30 s');
+  assert.equal(c.listenWatchdogMs, 30_000);
 });
 
 test('CTI_DB_REPLY_TIMEOUT_S: half a short lease by default, 0 turns it off, never as long as the lease', () => {
@@ -84,6 +85,7 @@ test('bad settings are named', () => {
     [{ CTI_GRADING_MAX_ATTEMPTS: 'five' }, 'CTI_GRADING_MAX_ATTEMPTS'],
     [{ CTI_WORKER_PORT: '70000' }, 'CTI_WORKER_PORT'],
     [{ CTI_DB_REPLY_TIMEOUT_S: '-1' }, 'CTI_DB_REPLY_TIMEOUT_S'],
+    [{ CTI_WORKER_LISTEN_WATCHDOG_MS: '99' }, 'CTI_WORKER_LISTEN_WATCHDOG_MS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   ];
   for (const [overrides, setting] of cases) {

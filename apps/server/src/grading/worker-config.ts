@@ -28,6 +28,11 @@ export type WorkerConfig = {
   jobTimeoutSeconds: number;
   /** Safety net under LISTEN/NOTIFY: claim at least this often. */
   pollMs: number;
+  /**
+   * The LISTEN connection's watchdog pings the jobs channel this often; a connection whose ping has not
+   * come back one period later (silently dead) is made anew, and the slots claim at once.
+   */
+  listenWatchdogMs: number;
   /** Directory with the model cards and ONNX files; undefined = the committed models of @cti/models. */
   modelsDir: string | undefined;
   onnxThreads: number;
@@ -119,6 +124,11 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     }),
     jobTimeoutSeconds: integer(env, 'CTI_GRADING_JOB_TIMEOUT_S', { fallback: 120, min: 1, max: 3600 }),
     pollMs: integer(env, 'CTI_WORKER_POLL_MS', { fallback: 2000, min: 20, max: 600_000 }),
+    listenWatchdogMs: integer(env, 'CTI_WORKER_LISTEN_WATCHDOG_MS', {
+      fallback: 30_000,
+      min: 100,
+      max: 3_600_000,
+    }),
     modelsDir: optional(env, 'CTI_MODELS_DIR'),
     onnxThreads: integer(env, 'CTI_ONNX_THREADS', { fallback: 1, min: 1, max: 64 }),
     host: optional(env, 'CTI_WORKER_HOST') ?? '0.0.0.0',

@@ -10,6 +10,8 @@ export type WorkerHealthOptions = {
   staleAfterMs: number;
   /** The last database connection closed for its silence (reply-deadline-socket.ts), if any. */
   lastSilentConnection?: () => { address: string; silentMs: number; at: number } | undefined;
+  /** Whether the worker LISTENs for new jobs (else they wait for the poll). */
+  listening?: () => boolean;
   now?: () => number;
   /** CTI_METRICS_TOKEN: /metrics answers only a scrape bearing it (undefined: open). */
   metricsToken?: string | undefined;
@@ -26,6 +28,7 @@ export function createWorkerHealthApp({
   lastActivity,
   staleAfterMs,
   lastSilentConnection = () => undefined,
+  listening = () => false,
   now = Date.now,
   metricsToken,
 }: WorkerHealthOptions): Hono {
@@ -36,6 +39,7 @@ export function createWorkerHealthApp({
     const closed = (await metrics.silentConnections.get()).values[0]?.value ?? 0;
     const last = lastSilentConnection();
     const database = {
+      listening: listening(),
       silent_connections_closed: closed,
       ...(last
         ? {

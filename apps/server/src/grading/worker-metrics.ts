@@ -83,6 +83,16 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       labelNames: ['code'] as const,
       registers,
     }),
+    listening: new Gauge({
+      name: 'cti_grading_listening',
+      help: 'Whether this process LISTENs on cti_grading_jobs (1), or is re-establishing that connection (0: new jobs wait for CTI_WORKER_POLL_MS)',
+      registers,
+    }),
+    listenLost: new Counter({
+      name: 'cti_grading_listen_lost_total',
+      help: 'LISTEN connections lost: closed, or silently dead (their watchdog ping did not come back within CTI_WORKER_LISTEN_WATCHDOG_MS)',
+      registers,
+    }),
     silentConnections: new Counter({
       name: 'cti_grading_db_silent_connections_total',
       help: 'Database connections closed because they owed a reply and sent nothing for CTI_DB_REPLY_TIMEOUT_S (frozen host, partition, hung proxy)',

@@ -225,9 +225,10 @@ describe('outages', () => {
         // needs a new connection).
         CTI_DB_REPLY_TIMEOUT_S: '9',
         CTI_DB_CONNECT_TIMEOUT_S: '12',
-        // The LISTEN connection stays frozen after the thaw (idle, it owes nothing): polls find the job.
+        // The LISTEN connection stays frozen after the thaw (idle, it owes nothing) until its watchdog
+        // (30 s) makes it anew: polls find the job.
         CTI_WORKER_POLL_MS: '1000',
-        // Its UNLISTEN at shutdown waits for the reply deadline (9 s), then sql.end's 5 s.
+        // sql.end at shutdown waits up to 5 s for connections still frozen.
         CTI_SHUTDOWN_TIMEOUT_MS: '30000',
       });
       workers.push(worker);

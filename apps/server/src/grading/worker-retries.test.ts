@@ -155,6 +155,7 @@ test('the model refusing its input fails the job at once as model_refused, with 
       retryBaseMs: 50,
       retryCapMs: 100,
       pollMs: 100,
+      listenWatchdogMs: 30_000,
       jobTimeoutSeconds: 30,
       outageAllowanceSeconds: 3600,
       s3Buckets: [rig.s3.bucket],

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { createWatchedListener, type WatchedListener } from '../../db/watched-listener.ts';
 
 /** The channel the `scans_notify_change` trigger (migration 0008) announces on. */
 export const SCAN_CHANNEL = 'cti_scans';
@@ -17,10 +17,9 @@ export type ScanChangeFeed = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function parseChange(payload: string): ScanChange | { ping: string } | undefined {
+function parseChange(payload: string): ScanChange | undefined {
   try {
     const value = JSON.parse(payload) as Record<string, unknown>;
-    if (typeof value.ping === 'string') return { ping: value.ping };
     if (typeof value.id === 'string' && UUID.test(value.id) && typeof value.status === 'string') {
       return { id: value.id, status: value.status };
     }
@@ -31,11 +30,11 @@ function parseChange(payload: string): ScanChange | { ping: string } | undefined
 }
 
 /**
- * One LISTEN connection per server process (postgres.js keeps it apart from the pool), started by the
- * first subscriber and shared by all of them. postgres.js re-issues LISTEN after a dropped connection
- * but gives up silently if the database is still down at that moment, so a watchdog pings the channel
- * every `watchdogMs` while anyone listens and re-subscribes when its own ping does not come back.
- * Changes made while the connection was down are not replayed: open lists catch up at their next load.
+ * One LISTEN connection per server process (db/watched-listener.ts: a connection of its own, apart
+ * from the pool), started by the first subscriber and shared by all of them. A watchdog pings the
+ * channel every `watchdogMs` and makes the connection anew when its ping does not come back (a silently
+ * dead connection, or postgres.js having given up reconnecting). Changes made while the connection was
+ * down are not replayed: open lists catch up at their next load.
  *
  * @example const feed = createScanChangeFeed({ sql, log }); const stop = await feed.subscribe(console.log);
  */
@@ -51,68 +50,33 @@ export function createScanChangeFeed({
   watchdogMs?: number;
 }): ScanChangeFeed {
   const listeners = new Set<(change: ScanChange) => void>();
-  let listening: Promise<{ unlisten(): Promise<void> }> | undefined;
-  let watchdog: NodeJS.Timeout | undefined;
-  let pendingPing: string | undefined;
+  let listener: WatchedListener | undefined;
   let closed = false;
 
   const onPayload = (payload: string) => {
-    const message = parseChange(payload);
-    if (message === undefined) return;
-    if ('ping' in message) {
-      if (message.ping === pendingPing) pendingPing = undefined;
-      return;
-    }
-    for (const listener of listeners) listener(message);
-  };
-
-  const start = () => {
-    const attempt = sql.listen(channel, onPayload, () => log.debug({ channel }, 'listening'));
-    listening = attempt;
-    attempt.catch((err: unknown) => {
-      if (listening === attempt) listening = undefined;
-      log.warn({ err: (err as Error).message, channel }, 'LISTEN failed; retrying at the next check');
-    });
-    return attempt;
-  };
-
-  const check = async () => {
-    if (closed || listeners.size === 0) return;
-    if (pendingPing !== undefined || listening === undefined) {
-      log.warn({ channel }, 'live scan feed lost its LISTEN connection; listening again');
-      pendingPing = undefined;
-      const old = listening;
-      listening = undefined;
-      await old?.then((l) => l.unlisten()).catch(() => {});
-      await start().catch(() => {});
-      return;
-    }
-    pendingPing = randomUUID();
-    await sql`SELECT pg_notify(${channel}, ${JSON.stringify({ ping: pendingPing })})`.catch(() => {});
+    const change = parseChange(payload);
+    if (change !== undefined) for (const l of listeners) l(change);
   };
 
   return {
-    async subscribe(listener) {
+    async subscribe(l) {
       if (closed) throw new Error('the live scan feed is closed');
-      listeners.add(listener);
+      listeners.add(l);
+      listener ??= createWatchedListener({ sql, channel, log, watchdogMs, onPayload });
       try {
-        await (listening ?? start());
+        await listener.ready();
       } catch (err) {
-        listeners.delete(listener);
+        listeners.delete(l);
         throw err;
       }
-      watchdog ??= setInterval(() => void check(), watchdogMs).unref();
       return () => {
-        listeners.delete(listener);
+        listeners.delete(l);
       };
     },
     async close() {
       closed = true;
       listeners.clear();
-      clearInterval(watchdog);
-      const current = listening;
-      listening = undefined;
-      await current?.then((l) => l.unlisten()).catch(() => {});
+      await listener?.close();
     },
   };
 }

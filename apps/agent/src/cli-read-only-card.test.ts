@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 import { createOutbox } from './outbox/outbox.ts';
 import { ext4Skip, mountExt4Volume } from './test-support/ext4-volume.ts';
 import { fakeCapture, outboxTempDir } from './test-support/outbox-fixtures.ts';
-import { runAgentCli } from './test-support/run-cli.ts';
+import { runAgentCli, writeOutboxOnlyConfig } from './test-support/run-cli.ts';
 import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
 const cleanups: Array<() => unknown> = [];
@@ -78,17 +78,7 @@ for (const volume of volumes) {
     const dir = mkdtempSync(join(tmpdir(), 'cti-ro-card-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const config = join(dir, 'agent.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        device_code: 'dev-test',
-        data_dir: dataDir,
-        source: { kind: 'simulated', pattern: 'synthetic' },
-        upload: { bucket: 'cti-test', enabled: false },
-        outbox: { min_free_mb: 1 },
-        http: { host: '127.0.0.1', port: 1 },
-      }),
-    );
+    writeOutboxOnlyConfig(config, dataDir, { outbox: { min_free_mb: 1 } });
     card.readOnly();
     const before = listing(card.dir);
     // The CLI's own temp directory, to see that the snapshot is removed afterwards.

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
 import { captureDir, readBucket } from '../test-support/outbox-store-check.ts';
-import { runAgentCli } from '../test-support/run-cli.ts';
+import { runAgentCli, writeOutboxOnlyConfig } from '../test-support/run-cli.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createUploader } from '../uploader/uploader.ts';
 import { createOutbox } from './outbox.ts';
@@ -30,16 +30,7 @@ test('a capture corrupted on the card: exported with the damage named, discarded
   const dataDir = join(t.dir, 'data');
   mkdirSync(dataDir);
   const config = join(t.dir, 'agent.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      device_code: 'dev-test',
-      data_dir: dataDir,
-      source: { kind: 'simulated', pattern: 'synthetic' },
-      upload: { bucket: 'cti-test', enabled: false },
-      http: { host: '127.0.0.1', port: 1 },
-    }),
-  );
+  writeOutboxOnlyConfig(config, dataDir);
   // The service's side: its own outbox connection and uploader, running throughout.
   const outbox = createOutbox({ dbPath: join(dataDir, 'outbox.db'), spoolDir: join(dataDir, 'spool') });
   cleanups.push(outbox.close);
@@ -234,16 +225,7 @@ test('discard --delete-files killed between the row update and the delete: the r
   cleanups.push(t.remove);
   const dataDir = join(t.dir, 'data');
   const config = join(t.dir, 'agent.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      device_code: 'dev-test',
-      data_dir: dataDir,
-      source: { kind: 'simulated', pattern: 'synthetic' },
-      upload: { bucket: 'cti-test', enabled: false },
-      http: { host: '127.0.0.1', port: 1 },
-    }),
-  );
+  writeOutboxOnlyConfig(config, dataDir);
   const outbox = createOutbox({ dbPath: join(dataDir, 'outbox.db'), spoolDir: join(dataDir, 'spool') });
   cleanups.push(outbox.close);
   const [killed, older] = [fakeCapture(750), fakeCapture(751)];

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { acquireOwnerLock } from '../startup/owner-lock.ts';
 import { fakeCapture, outboxIn, outboxTempDir } from '../test-support/outbox-fixtures.ts';
 import { RELEASED_V1 } from '../test-support/outbox-v1-schema.ts';
-import { runAgentCli } from '../test-support/run-cli.ts';
+import { runAgentCli, writeOutboxOnlyConfig } from '../test-support/run-cli.ts';
 import { PARKED_AT } from './outbox-store.ts';
 
 const cleanups: Array<() => unknown> = [];
@@ -34,16 +34,7 @@ test('`cti-agent outbox downgrade`: refused while a run owns the data dir; then 
   cleanups.push(t.remove);
   const dataDir = join(t.dir, 'data');
   const config = join(t.dir, 'agent.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      device_code: 'dev-test',
-      data_dir: dataDir,
-      source: { kind: 'simulated', pattern: 'synthetic' },
-      upload: { bucket: 'cti-test', enabled: false },
-      http: { host: '127.0.0.1', port: 1 },
-    }),
-  );
+  writeOutboxOnlyConfig(config, dataDir);
   const outbox = outboxIn(dataDir, { clock: () => Date.UTC(2026, 11, 6, 12) });
   for (const n of [1, 2, 3, 4, 5, 6]) await outbox.commitCapture(fakeCapture(n));
   for (const id of ['cap_t00001', 'cap_t00006']) {

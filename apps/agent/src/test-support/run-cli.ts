@@ -1,5 +1,6 @@
 // Test support (not built): runs `cti-agent` (src/cli.ts) in its own process, as an operator would.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,4 +29,27 @@ export function runAgentCli(
       },
     );
   });
+}
+
+/**
+ * Writes the config of an agent that only works on its outbox (a simulated probe, uploads off, its
+ * local API on an unused port) to `file`; `extra` keys replace the defaults.
+ *
+ * @example writeOutboxOnlyConfig(join(dir, 'agent.json'), dataDir, { outbox: { min_free_mb: 1 } });
+ */
+export function writeOutboxOnlyConfig(
+  file: string,
+  dataDir: string,
+  extra: Record<string, unknown> = {},
+): string {
+  const config = {
+    device_code: 'dev-test',
+    data_dir: dataDir,
+    source: { kind: 'simulated', pattern: 'synthetic' },
+    upload: { bucket: 'cti-test', enabled: false },
+    http: { host: '127.0.0.1', port: 1 },
+    ...extra,
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
 }

@@ -105,7 +105,7 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
     problem?: { reason: string; source: string; calibration_id?: string; message: string };
     ruler: { mm_per_px?: number };
     rescaled_from?: unknown;
-    meta_rejected?: { reason: string };
+    meta_rejected?: { reason: string; message?: string };
   };
   const spacingOf = (g: Awaited<ReturnType<typeof grade>>) => g.features.lineage.pixel_spacing as Spacing;
   const withMeta = (acquisition: Record<string, number>) =>
@@ -166,7 +166,7 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
     );
   });
 
-  test("meta.json's spacing for another frame size: rescaled when the aspect matches, else the next source", async () => {
+  test("meta.json's spacing for another frame size: rescaled per axis (a non-uniform resize gives non-square pixels); refused beyond the aspect range, then the next source", async () => {
     const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`); // 940×720, ruler 0.29586
     const rescaled = await grade(
       hzau,
@@ -185,10 +185,31 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
       rescaled.features.rea_cm2! > 45 && rescaled.features.rea_cm2! < 60,
       String(rescaled.features.rea_cm2),
     );
+    assert.deepEqual(
+      [rescaled.features.pixel_aspect, rescaled.features.pixel_aspect_source],
+      [1, 'assumed_square'],
+      'a uniform resize declares no aspect',
+    );
+    // 1920×1080 taken as resized to 940×720: vertical 0.148 × 1080/720, pixels (1920/940)/(1080/720) =
+    // 1.36 as wide as tall. That frame was no resize of this one: the ruler disagrees, figures withheld.
     const other = await grade(hzau, withMeta({ pixel_spacing_mm: 0.148, width_px: 1920, height_px: 1080 }));
-    assert.equal(other.features.pixel_spacing_source, 'ruler');
-    assert.equal(spacingOf(other).meta_rejected?.reason, 'size_mismatch');
-    assert.equal(other.features.pixel_spacing_mm, 0.29586);
+    assert.deepEqual([other.features.pixel_aspect, other.features.pixel_aspect_source], [1.3617, 'meta']);
+    assert.equal(spacingOf(other).mm, 0.222);
+    withheld(other, 'spacing_conflict');
+    const lineage = other.features.lineage.pixel_aspect as Record<string, unknown>;
+    assert.deepEqual(lineage, {
+      value: 1.3617,
+      source: 'meta',
+      field: 'acquisition.width_px/height_px',
+      rescaled_from: { pixel_spacing_mm: 0.148, width_px: 1920, height_px: 1080 },
+    });
+    // 4000×720: pixels 4.26 as wide as tall, outside 0.5–2: refused, the ruler's spacing used.
+    const wide = await grade(hzau, withMeta({ pixel_spacing_mm: 0.148, width_px: 4000, height_px: 720 }));
+    assert.equal(wide.features.pixel_spacing_source, 'ruler');
+    assert.equal(spacingOf(wide).meta_rejected?.reason, 'size_mismatch');
+    assert.match(String(spacingOf(wide).meta_rejected?.message), /4\.25532 as wide as tall, outside 0\.5–2/);
+    assert.equal(wide.features.pixel_spacing_mm, 0.29586);
+    assert.equal(wide.features.pixel_aspect_source, 'assumed_square');
   });
 });
 

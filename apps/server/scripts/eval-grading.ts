@@ -155,7 +155,13 @@ for (const s of manifest.samples) {
     const trueRea = (labels.ribeye_area_px * sp * sp) / 100;
     truths.push({ rea: trueRea, fat: labels.fat_thickness_mm });
     const rea = known.features.rea_cm2;
-    reaCases.push({ features: known.features, pixelSpacingMm: sp, trueReaCm2: trueRea });
+    reaCases.push({
+      features: known.features,
+      pixelSpacingMm: sp,
+      // The phantoms' pixels are square (the labels' areas are at sp²): 1, as graded.
+      pixelAspect: known.features.pixel_aspect,
+      trueReaCm2: trueRea,
+    });
     if (rea !== null) reaAbs.push(Math.abs(rea - trueRea));
     if (known.features.fat_thickness_mm === null) fatMissing++;
     else fatAbs.push(Math.abs(known.features.fat_thickness_mm - labels.fat_thickness_mm));

@@ -1,3 +1,4 @@
+import { pixelAspectSchema } from './meta-schema.ts';
 import {
   BUCKET_PATTERN,
   DEVICE_CODE_PATTERN,
@@ -165,6 +166,9 @@ export const agentConfigSchema = {
         // mm per image pixel for this probe at its depth setting: written to meta.json
         // (acquisition.pixel_spacing_mm) so grading can give cm² and mm.
         pixel_spacing_mm: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+        // The capture chain's pixel aspect (meta-schema.ts pixelAspectSchema), written to meta.json
+        // (acquisition.pixel_aspect): a frame grabber's 720×480 of a 4:3 picture is 0.889.
+        pixel_aspect: pixelAspectSchema,
       },
     },
     trigger,

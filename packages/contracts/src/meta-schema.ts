@@ -70,15 +70,35 @@ const inferenceSummary = {
   },
 } as const;
 
+/** The plausible range of `pixel_aspect` (pixelAspectSchema); outside it is a mistake, not a scanner. */
+export const PIXEL_ASPECT_RANGE = [0.5, 2] as const;
+
+/**
+ * `pixel_aspect`, defined here once (meta.json `acquisition.pixel_aspect`, agent config `probe.pixel_aspect`;
+ * the server's calibrations use PIXEL_ASPECT_RANGE): a pixel's physical width ÷ its physical height. 1 is
+ * square; a 4:3 picture captured at 720×480 (NTSC frame grabber) is 0.889, at 720×576 (PAL) 1.067. The
+ * pixel spacing (`pixel_spacing_mm`) is the vertical, depth-axis one; the horizontal spacing is
+ * pixel_spacing_mm × pixel_aspect.
+ */
+export const pixelAspectSchema = {
+  type: 'number',
+  minimum: PIXEL_ASPECT_RANGE[0],
+  maximum: PIXEL_ASPECT_RANGE[1],
+  description:
+    "A pixel's physical width ÷ its physical height (1 = square; 720×480 capture of a 4:3 picture = 0.889); the horizontal spacing is pixel_spacing_mm × pixel_aspect.",
+} as const;
+
 const acquisition = {
   type: 'object',
   properties: {
     source: label,
     frame_seq: { type: 'integer', minimum: 0 },
     depth_cm: { type: 'number', exclusiveMinimum: 0 },
-    // Millimetres per image pixel (square pixels) when the agent knows it (probe config, sidecar):
-    // the grading worker's first source of physical scale (cm², mm).
+    // Millimetres per image pixel along the vertical (depth) axis when the agent knows it (probe config,
+    // sidecar): the grading worker's first source of physical scale (cm², mm).
     pixel_spacing_mm: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+    // Non-square pixels (frame grabbers, stretched exports): see pixelAspectSchema.
+    pixel_aspect: pixelAspectSchema,
     gain_db: { type: 'number' },
     width_px: { type: 'integer', minimum: 1 },
     height_px: { type: 'integer', minimum: 1 },

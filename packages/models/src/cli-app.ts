@@ -19,11 +19,15 @@ export const EXIT_BAD_INPUT = 2;
  * 1000 would start that many threads (a minute instead of a second; 9999 got the process killed).
  */
 const MAX_THREADS = 64;
+/** @cti/contracts' PIXEL_ASPECT_RANGE (not imported: its index compiles Ajv schemas this CLI never uses). */
+const PIXEL_ASPECT_RANGE = [0.5, 2] as const;
 
 const USAGE = `usage:
   cti-models view <image> [--threads N] [--models-dir DIR]
   cti-models hint <image> [--threads N] [--models-dir DIR]
-  cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--threads N] [--models-dir DIR]
+  cti-models segment <image> [--mask out.png] [--overlay out.png] [--pixel-spacing-mm X] [--pixel-aspect A] [--threads N] [--models-dir DIR]
+--pixel-spacing-mm: mm per pixel along the depth (vertical) axis; --pixel-aspect: a pixel's width ÷ its height,
+${PIXEL_ASPECT_RANGE[0]}–${PIXEL_ASPECT_RANGE[1]} (default 1, square; 0.889 for 720×480 of a 4:3 picture): area_cm2 = area_px × spacing² × aspect.
 --threads: onnxruntime threads, an integer from 1 to ${MAX_THREADS} (default 1).
 Images: PNG, JPEG or BMP (WebP, TIFF, GIF and AVIF are read too, as the grading worker reads them; a
 multi-page TIFF or an animated GIF as its first page), grayscale or RGB, up to 40 megapixels, at least 32 px
@@ -53,6 +57,16 @@ function positive(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+function pixelAspect(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (!(n >= PIXEL_ASPECT_RANGE[0] && n <= PIXEL_ASPECT_RANGE[1]))
+    throw new UsageError(
+      `--pixel-aspect must be a pixel's width ÷ its height from ${PIXEL_ASPECT_RANGE[0]} to ${PIXEL_ASPECT_RANGE[1]}, got "${value}"`,
+    );
+  return n;
+}
+
 function parse(argv: string[]) {
   const { values, positionals } = parseCliArgs({
     args: argv,
@@ -61,6 +75,7 @@ function parse(argv: string[]) {
       mask: { type: 'string' },
       overlay: { type: 'string' },
       'pixel-spacing-mm': { type: 'string' },
+      'pixel-aspect': { type: 'string' },
       threads: { type: 'string' },
       'models-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -71,11 +86,15 @@ function parse(argv: string[]) {
   if (!COMMANDS.includes(command as (typeof COMMANDS)[number]))
     throw new UsageError(`unknown command "${command ?? ''}"`);
   if (!image || rest.length > 0) throw new UsageError(`${command} takes exactly one image path`);
-  if (command !== 'segment' && (values.mask || values.overlay || values['pixel-spacing-mm'])) {
-    throw new UsageError('--mask, --overlay and --pixel-spacing-mm only apply to "segment"');
+  if (
+    command !== 'segment' &&
+    (values.mask || values.overlay || values['pixel-spacing-mm'] || values['pixel-aspect'])
+  ) {
+    throw new UsageError('--mask, --overlay, --pixel-spacing-mm and --pixel-aspect only apply to "segment"');
   }
   const threads = threadCount(values.threads);
   const spacing = positive(values['pixel-spacing-mm'], '--pixel-spacing-mm');
+  const aspect = pixelAspect(values['pixel-aspect']);
   const load = {
     ...(threads !== undefined ? { intraOpThreads: threads } : {}),
     ...(values['models-dir'] ? { modelsDir: values['models-dir'] } : {}),
@@ -86,6 +105,7 @@ function parse(argv: string[]) {
     image,
     load,
     spacing,
+    aspect,
     mask: values.mask,
     overlay: values.overlay,
   };
@@ -145,7 +165,10 @@ async function runSegment(
   });
   try {
     const { view } = await hint.run(gray);
-    const r = await model.run(gray, args.spacing !== undefined ? { pixelSpacingMm: args.spacing } : {});
+    const r = await model.run(gray, {
+      ...(args.spacing !== undefined ? { pixelSpacingMm: args.spacing } : {}),
+      ...(args.aspect !== undefined ? { pixelAspect: args.aspect } : {}),
+    });
     const outputs: [string, string, Buffer][] = [];
     if (args.mask) outputs.push(['--mask', args.mask, await encodeMaskPng(r.mask)]);
     if (args.overlay) outputs.push(['--overlay', args.overlay, await encodeOverlayPng(gray, r.mask)]);

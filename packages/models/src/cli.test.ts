@@ -171,6 +171,12 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   const spacing = await cli(['segment', join(dir, 'scan.png'), '--pixel-spacing-mm', 'abc']);
   assert.equal(spacing.code, 2);
   assert.match(spacing.stderr, /--pixel-spacing-mm must be a positive number/);
+  const aspect = await cli(['segment', join(dir, 'scan.png'), '--pixel-aspect', '16:9']);
+  assert.equal(aspect.code, 2);
+  assert.match(
+    aspect.stderr,
+    /--pixel-aspect must be a pixel's width ÷ its height from 0\.5 to 2, got "16:9"/,
+  );
   assert.equal((await cli(['hint'])).code, 2);
   // --threads is bounded like the worker's CTI_ONNX_THREADS: 1000 ran for a minute, 9999 got killed.
   for (const threads of ['1000', '65', '0', '2.5', 'two']) {

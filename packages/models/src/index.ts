@@ -6,6 +6,7 @@ export {
   type FatPositionFeature,
   type GradingFeatureInput,
   type GradingFeatures,
+  type PixelAspectSource,
   type PixelSpacingSource,
 } from './grading/grading-features.ts';
 export { type OverlayInput, renderGradingOverlay } from './grading/grading-overlay.ts';

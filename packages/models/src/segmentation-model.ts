@@ -8,7 +8,10 @@ import { type CropBox, cropTensor, preprocess } from './preprocess.ts';
 import { glcmContrast, meanIntensity } from './texture-features.ts';
 
 export type SegmentOptions = {
+  /** mm per pixel along the vertical (depth) axis. */
   pixelSpacingMm?: number;
+  /** A pixel's width ÷ its height (packages/contracts/README.md, "Pixel aspect"); default 1 (square). */
+  pixelAspect?: number;
   /** The frame's scan area, when the caller already found it (`findScanArea` of the same image). */
   scanArea?: CropBox;
   /** false: skip the whole-mask mean intensity and GLCM contrast (null in the result). Default true. */
@@ -20,7 +23,7 @@ export type SegmentationResult = {
   mask: Mask;
   ribeyeBbox: [number, number, number, number] | null;
   areaPx: number;
-  /** Present when a pixel spacing was given (square pixels assumed). */
+  /** Present when a pixel spacing was given: area px × spacing² × pixel aspect. */
   areaCm2: number | null;
   meanIntensity: number | null;
   glcmContrast: number | null;
@@ -173,6 +176,15 @@ const boxUnion = (a: CropBox, b: CropBox): CropBox => [
   Math.max(a[3], b[3]),
 ];
 
+function validAspect(aspect: number | undefined): number {
+  if (aspect === undefined) return 1;
+  if (!Number.isFinite(aspect) || aspect <= 0)
+    throw new RangeError(
+      `pixelAspect must be a positive number (a pixel's width ÷ its height), got ${aspect}`,
+    );
+  return aspect;
+}
+
 function validSpacing(mm: number | undefined): number | undefined {
   if (mm === undefined) return undefined;
   if (!Number.isFinite(mm) || mm <= 0)
@@ -190,6 +202,7 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
     model: id,
     async run(image, runOpts = {}) {
       const spacing = validSpacing(runOpts.pixelSpacingMm);
+      const aspect = validAspect(runOpts.pixelAspect);
       const gray = await toGrayImage(image);
       const t0 = performance.now();
       const { prob, crop } = await segmentationProb(session, card, gray, runOpts.scanArea);
@@ -204,7 +217,7 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
         mask,
         ribeyeBbox: spans ? [...spans.bbox] : null,
         areaPx,
-        areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing) / 100, 3),
+        areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing * aspect) / 100, 3),
         meanIntensity: textures ? round(meanIntensity(gray, mask), 2) : null,
         glcmContrast: textures ? round(glcmContrast(gray, mask), 4) : null,
         score: areaPx === 0 ? 0 : Math.round(crispness(prob, threshold) * 10000) / 10000,

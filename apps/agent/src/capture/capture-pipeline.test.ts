@@ -105,9 +105,11 @@ describe('capture pipeline: press → committed outbox entry', () => {
   });
 });
 
-test('pixel spacing: none by default, the config probe value in meta.json, a frame value winning over it', async () => {
+test('pixel spacing and aspect: none by default, the config probe values in meta.json, a frame value winning over them', async () => {
   const plain = createCaptureRig();
-  const configured = createCaptureRig({ probe: { model: 'LV5-2', pixel_spacing_mm: 0.296 } });
+  const configured = createCaptureRig({
+    probe: { model: 'LV5-2', pixel_spacing_mm: 0.296, pixel_aspect: 0.889 },
+  });
   try {
     plain.push(synthetic(5));
     const a = await plain.pipeline.capture(plain.now());
@@ -117,15 +119,18 @@ test('pixel spacing: none by default, the config probe value in meta.json, a fra
       undefined,
       'unknown spacing is left out, never guessed',
     );
+    assert.equal(a.meta.acquisition.pixel_aspect, undefined, 'an unknown aspect is left out too');
     configured.push(synthetic(6));
     const b = await configured.pipeline.capture(configured.now());
     assert.ok(b.status === 'captured' && validateMeta(b.meta).ok);
     assert.equal(b.meta.acquisition?.pixel_spacing_mm, 0.296);
+    assert.equal(b.meta.acquisition?.pixel_aspect, 0.889);
     configured.advance(1500);
-    configured.push(synthetic(7), configured.now(), { pixelSpacingMm: 0.31 });
+    configured.push(synthetic(7), configured.now(), { pixelSpacingMm: 0.31, pixelAspect: 1.067 });
     const c = await configured.pipeline.capture(configured.now());
     assert.ok(c.status === 'captured');
     assert.equal(c.meta.acquisition?.pixel_spacing_mm, 0.31);
+    assert.equal(c.meta.acquisition?.pixel_aspect, 1.067);
   } finally {
     plain.close();
     configured.close();

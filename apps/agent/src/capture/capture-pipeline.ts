@@ -246,6 +246,7 @@ export function createCapturePipeline(options: CapturePipelineOptions) {
       hint: hintOut,
       animal: tag,
       configuredPixelSpacingMm: config.probe?.pixelSpacingMm,
+      configuredPixelAspect: config.probe?.pixelAspect,
     });
     const metaBytes = Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
     const tMeta = now();

@@ -26,6 +26,8 @@ export type MetaInput = {
   animal?: { eid: string; readAt: Date } | null;
   /** mm per pixel from the agent's config (probe.pixel_spacing_mm); a frame's own value wins. */
   configuredPixelSpacingMm?: number;
+  /** A pixel's width ÷ height from the config (probe.pixel_aspect); a frame's own value wins. */
+  configuredPixelAspect?: number;
 };
 
 /** An invalid meta.json is a bug in this agent, never the technician's fault: report it loudly. */
@@ -54,6 +56,7 @@ export function buildMeta(m: MetaInput): MetaJson {
   const frequency = m.probe?.frequencyMhz ?? frame.acquisition.frequencyMhz;
   const bbox = m.hint?.ribeyeBbox;
   const pixelSpacing = frame.acquisition.pixelSpacingMm ?? m.configuredPixelSpacingMm;
+  const pixelAspect = frame.acquisition.pixelAspect ?? m.configuredPixelAspect;
   const meta = {
     meta_version: META_VERSION,
     device_code: m.deviceCode,
@@ -80,6 +83,7 @@ export function buildMeta(m: MetaInput): MetaJson {
       height_px: frame.height,
       ...(frame.acquisition.depthCm ? { depth_cm: frame.acquisition.depthCm } : {}),
       ...(pixelSpacing ? { pixel_spacing_mm: pixelSpacing } : {}),
+      ...(pixelAspect ? { pixel_aspect: pixelAspect } : {}),
       ...(frame.acquisition.gainDb !== undefined ? { gain_db: frame.acquisition.gainDb } : {}),
       quality: {
         mean_intensity: r3(m.quality.meanIntensity),

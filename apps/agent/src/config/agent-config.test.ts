@@ -285,3 +285,22 @@ test('the installed template (infra/pi/agent.json.template) is a valid config', 
   assert.equal(c.heartbeat, null);
   assert.equal(c.eidReader, null);
 });
+
+test('probe.pixel_aspect: a frame grabber’s 0.889 is kept; outside 0.5–2 is refused at start, naming the key', () => {
+  const probe = { model: 'Aloka 500V', pixel_spacing_mm: 0.3, pixel_aspect: 0.889 };
+  assert.equal(resolveConfig({ ...minimal, probe }).probe?.pixelAspect, 0.889);
+  assert.equal(resolveConfig({ ...minimal, probe: { model: 'LV5-2' } }).probe?.pixelAspect, undefined);
+  for (const [aspect, problem] of [
+    [0.3, 'must be >= 0.5'],
+    [4 / 3, null],
+    [2.5, 'must be <= 2'],
+  ] as const) {
+    const run = () => resolveConfig({ ...minimal, probe: { ...probe, pixel_aspect: aspect } });
+    if (problem === null) assert.equal(run().probe?.pixelAspect, aspect);
+    else
+      assert.throws(
+        run,
+        (e: unknown) => e instanceof ConfigError && e.message.includes(`/probe/pixel_aspect: ${problem}`),
+      );
+  }
+});

@@ -71,7 +71,7 @@ export type AgentConfig = {
   farmId: string | null;
   dataDir: string;
   source: SourceConfig;
-  probe: { model: string; frequencyMhz?: number; pixelSpacingMm?: number } | null;
+  probe: { model: string; frequencyMhz?: number; pixelSpacingMm?: number; pixelAspect?: number } | null;
   trigger: TriggerConfig;
   gpioChipLabel: string | null;
   sysfsRoot: string;
@@ -244,6 +244,7 @@ export function resolveConfig(data: unknown, env: NodeJS.ProcessEnv = {}, origin
           model: f.probe.model,
           frequencyMhz: f.probe.frequency_mhz,
           pixelSpacingMm: f.probe.pixel_spacing_mm,
+          pixelAspect: f.probe.pixel_aspect,
         }
       : null,
     trigger: resolveTrigger(f.trigger ?? { kind: 'none' }),

@@ -86,7 +86,13 @@ describe('folder-drop frame source (chokidar)', () => {
     frames.length = 0;
     writeFileSync(
       join(dir, 'scan-1.json'),
-      JSON.stringify({ probe_model: 'Console-X', depth_cm: 16, gain_db: 40, pixel_spacing_mm: 0.237 }),
+      JSON.stringify({
+        probe_model: 'Console-X',
+        depth_cm: 16,
+        gain_db: 40,
+        pixel_spacing_mm: 0.237,
+        pixel_aspect: 0.889,
+      }),
     );
     writeFileSync(join(dir, 'scan-1.png'), await png(1));
     await waitFor(() => frames.length === 1, { what: 'one frame' });
@@ -99,6 +105,7 @@ describe('folder-drop frame source (chokidar)', () => {
       depthCm: 16,
       gainDb: 40,
       pixelSpacingMm: 0.237,
+      pixelAspect: 0.889,
     });
   });
 
@@ -108,8 +115,9 @@ describe('folder-drop frame source (chokidar)', () => {
     frames.length = 0;
     writeFileSync(
       join(dir, 'scan-4.json'),
-      // 1e400 parses as Infinity; meta.json allows depth_cm > 0, pixel_spacing_mm in (0, 10], model 1-128
-      '{"probe_model":"","frequency_mhz":7.5,"depth_cm":-3,"gain_db":1e400,"pixel_spacing_mm":12}',
+      // 1e400 parses as Infinity; meta.json allows depth_cm > 0, pixel_spacing_mm in (0, 10],
+      // pixel_aspect in [0.5, 2], model 1-128
+      '{"probe_model":"","frequency_mhz":7.5,"depth_cm":-3,"gain_db":1e400,"pixel_spacing_mm":12,"pixel_aspect":16}',
     );
     writeFileSync(join(dir, 'scan-4.png'), await png(4));
     await waitFor(() => frames.length === 1, { what: 'one frame' });
@@ -119,6 +127,7 @@ describe('folder-drop frame source (chokidar)', () => {
       depthCm: undefined,
       gainDb: undefined,
       pixelSpacingMm: undefined,
+      pixelAspect: undefined,
     });
     assert.deepEqual(sidecarAcquisition({ probe_model: 'x'.repeat(129), depth_cm: '16' }), {
       probeModel: undefined,
@@ -126,6 +135,7 @@ describe('folder-drop frame source (chokidar)', () => {
       depthCm: undefined,
       gainDb: undefined,
       pixelSpacingMm: undefined,
+      pixelAspect: undefined,
     });
   });
 

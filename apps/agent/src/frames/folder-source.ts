@@ -4,6 +4,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import { declaredImageSize, decodeGray } from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
@@ -69,6 +70,7 @@ const SIDECAR_FIELDS = {
   depth_cm: (v: number) => v > 0,
   gain_db: () => true,
   pixel_spacing_mm: (v: number) => v > 0 && v <= 10,
+  pixel_aspect: (v: number) => v >= PIXEL_ASPECT_RANGE[0] && v <= PIXEL_ASPECT_RANGE[1],
 } as const;
 
 /** The sidecar's acquisition fields that meta.json can hold; the others are dropped and named in `dropped`. */
@@ -94,6 +96,7 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
     depthCm: num('depth_cm'),
     gainDb: num('gain_db'),
     pixelSpacingMm: num('pixel_spacing_mm'),
+    pixelAspect: num('pixel_aspect'),
   };
 }
 
@@ -135,7 +138,7 @@ async function readUnchanged(path: string, settled: Stats): Promise<Uint8Array |
 
 /**
  * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, optional `<name>.json`
- * sidecar with probe_model, frequency_mhz, depth_cm, gain_db, pixel_spacing_mm). Only complete files are taken: temp
+ * sidecar with probe_model, frequency_mhz, depth_cm, gain_db, pixel_spacing_mm, pixel_aspect). Only complete files are taken: temp
  * names are ignored, a file must go `stableMs` without a write, and a file that still fails to decode
  * (a writer that paused mid-file) is skipped until its next change. A sidecar not there yet (written
  * after its image) is waited for up to `stableMs` more; another image's is never taken.

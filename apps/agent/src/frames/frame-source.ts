@@ -4,8 +4,10 @@ export type Acquisition = {
   frequencyMhz?: number;
   depthCm?: number;
   gainDb?: number;
-  /** Millimetres per pixel of this frame (square pixels), when the console states it. */
+  /** Millimetres per pixel of this frame along the vertical (depth) axis, when the console states it. */
   pixelSpacingMm?: number;
+  /** A pixel's width ÷ its height (contracts' pixelAspectSchema), when the console states it. */
+  pixelAspect?: number;
 };
 
 /** One 8-bit grayscale frame as delivered by a source. */

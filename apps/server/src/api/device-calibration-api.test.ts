@@ -55,6 +55,7 @@ describe('device calibration through the API', () => {
     assert.equal(set.status, 201, set.text);
     const [row] = set.body.items;
     assert.equal(row.pixel_spacing_mm, 0.29586);
+    assert.equal(row.pixel_aspect, null, 'no aspect declared');
     assert.deepEqual([row.image_width, row.image_height], [940, 720]);
     assert.equal(row.valid_from, '2025-01-01T00:00:00.000Z');
     assert.equal(row.note, 'LV5-2 at 20 cm');
@@ -67,16 +68,19 @@ describe('device calibration through the API', () => {
     const graded = await admin.request('POST', path(f.devScan), {
       body: {
         pixel_spacing_mm: 0.29586,
+        pixel_aspect: 0.8889,
         image_width: 940,
         image_height: 720,
         valid_from: '2025-01-01T00:00:00Z',
       },
     });
     assert.equal(graded.status, 201, graded.text);
+    assert.equal(graded.body.items[0].pixel_aspect, 0.8889);
     const ctxRow = await loadScanContext(ctx.db.sql, f.scan);
     assert.deepEqual(applicableCalibration(ctxRow!.calibrations, 940, 720), {
       id: graded.body.items[0].id,
       pixelSpacingMm: 0.29586,
+      pixelAspect: 0.8889,
     });
     assert.equal(applicableCalibration(ctxRow!.calibrations, 640, 480), null, 'another image size');
   });
@@ -151,6 +155,10 @@ describe('device calibration through the API', () => {
       [{ pixel_spacing_mm: 0.3, valid_from: '0000-01-01T00:00:00Z' }, '/valid_from'],
       [{ pixel_spacing_mm: 0.3, note: 'x'.repeat(501) }, '/note'],
       [{ pixel_spacing_mm: 0.3, spacing: 1 }, '/spacing'],
+      [{ pixel_spacing_mm: 0.3, pixel_aspect: 0.3 }, '/pixel_aspect'],
+      [{ pixel_spacing_mm: 0.3, pixel_aspect: 16 / 9 + 1 }, '/pixel_aspect'],
+      [{ pixel_spacing_mm: 0.3, pixel_aspect: '8:9' }, '/pixel_aspect'],
+      [{ pixel_spacing_mm: null, pixel_aspect: 0.889 }, '/pixel_aspect'],
     ];
     for (const [body, pointer] of cases) {
       const res = await admin.request('POST', path(f.devA), { body });

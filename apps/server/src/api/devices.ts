@@ -1,3 +1,4 @@
+import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
 import { listDeviceHealth, listDevices, updateDevice } from '../access/device-queries.ts';
 import { isAdmin, isTechnician } from '../auth/principal.ts';
@@ -56,7 +57,13 @@ export const calibrationSchema: JsonSchema = object({
   id: { type: 'string', description: 'Row id (rows are history, never edited).' },
   pixel_spacing_mm: {
     type: ['number', 'null'],
-    description: 'mm per pixel; null: this row withdrew the calibration (a clear).',
+    description:
+      'mm per pixel along the vertical (depth) axis; null: this row withdrew the calibration (a clear).',
+  },
+  pixel_aspect: {
+    type: ['number', 'null'],
+    description:
+      'A pixel\'s width ÷ its height (defined in packages/contracts/README.md, "Pixel aspect"); null: the row declares none (square unless meta.json says otherwise).',
   },
   image_width: { type: ['integer', 'null'], description: 'The image size it applies to; null: any size.' },
   image_height: { type: ['integer', 'null'] },
@@ -181,7 +188,13 @@ export const CALIBRATION_BODY: JsonSchema = {
       type: ['number', 'null'],
       minimum: MIN_SPACING_MM,
       maximum: MAX_SPACING_MM,
-      description: `mm per pixel in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM}) to set; null to clear (withdraw) the calibration.`,
+      description: `mm per pixel along the vertical (depth) axis, in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM}) to set; null to clear (withdraw) the calibration.`,
+    },
+    pixel_aspect: {
+      type: ['number', 'null'],
+      minimum: PIXEL_ASPECT_RANGE[0],
+      maximum: PIXEL_ASPECT_RANGE[1],
+      description: `A pixel's width ÷ its height, ${PIXEL_ASPECT_RANGE[0]}–${PIXEL_ASPECT_RANGE[1]} (packages/contracts/README.md, "Pixel aspect"): 0.889 for a 4:3 picture captured at 720×480. Absent or null: none declared (square unless meta.json says otherwise). Only with a spacing.`,
     },
     image_width: {
       type: 'integer',
@@ -205,6 +218,7 @@ export const CALIBRATION_BODY: JsonSchema = {
 
 export type CalibrationBody = {
   pixel_spacing_mm: number | null;
+  pixel_aspect?: number | null;
   image_width?: number;
   image_height?: number;
   valid_from?: string;
@@ -214,6 +228,7 @@ export type CalibrationBody = {
 
 const CALIBRATION_POINTERS = {
   pixel_spacing_mm: '/pixel_spacing_mm',
+  pixel_aspect: '/pixel_aspect',
   image_size: '/image_width',
   valid_from: '/valid_from',
   note: '/note',
@@ -233,6 +248,7 @@ export function calibrationInput(body: CalibrationBody): CalibrationInput {
   }
   const input: CalibrationInput = {
     pixelSpacingMm: body.pixel_spacing_mm,
+    pixelAspect: body.pixel_aspect ?? null,
     imageSize: body.image_width === undefined ? null : [body.image_width, body.image_height!],
     validFrom: body.valid_from === undefined ? null : new Date(body.valid_from),
     note: body.note?.trim() || null,

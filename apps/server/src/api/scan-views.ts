@@ -86,6 +86,7 @@ export const MEASUREMENT_KEYS = [
   'mean_intensity',
   'texture_glcm_contrast',
   'pixel_spacing_mm',
+  'pixel_aspect',
 ] as const;
 
 function measurements(features: Record<string, unknown> | null) {

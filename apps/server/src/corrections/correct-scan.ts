@@ -9,7 +9,13 @@ import {
   MAX_IMAGE_PIXELS,
   toGray,
 } from '@cti/imaging';
-import { type CropBox, encodeMaskPng, findScanArea, type PixelSpacingSource } from '@cti/models';
+import {
+  type CropBox,
+  encodeMaskPng,
+  findScanArea,
+  type PixelAspectSource,
+  type PixelSpacingSource,
+} from '@cti/models';
 import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden, unauthenticated } from '../auth/session-middleware.ts';
@@ -160,6 +166,28 @@ function spacingOf(features: Record<string, unknown> | null): {
   };
 }
 
+const ASPECT_SOURCES: readonly string[] = ['meta', 'device_calibration', 'assumed_square'];
+
+/**
+ * The corrected result's pixel aspect (features_used.pixel_aspect and its source), reused as it is; a
+ * result graded before aspects were recorded (none) was measured with square pixels: 1, assumed_square.
+ */
+function aspectOf(features: Record<string, unknown> | null): {
+  value: number;
+  source: PixelAspectSource;
+} {
+  const value = features?.pixel_aspect;
+  const source = features?.pixel_aspect_source;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    return { value: 1, source: 'assumed_square' };
+  return {
+    value,
+    source: (typeof source === 'string' && ASPECT_SOURCES.includes(source)
+      ? source
+      : 'unknown') as PixelAspectSource,
+  };
+}
+
 /** The corrected result's image field, else the worker's own finding on the image. */
 function scanAreaOf(features: Record<string, unknown> | null, gray: GrayImage): CropBox {
   const a = features?.scan_area;
@@ -288,12 +316,15 @@ export async function correctScan(
   if (problems.length > 0 || !cleaned || fatLine === undefined) throw invalidCorrection(problems);
 
   const spacing = spacingOf(base.features_used);
+  const aspect = aspectOf(base.features_used);
   const spacingProblem = spacingProblemOf(base.features_used);
   const graded = gradeCorrection({
     gray,
     mask: cleaned.mask,
     pixelSpacingMm: spacing.mm,
     pixelSpacingSource: spacing.source,
+    pixelAspect: aspect.value,
+    pixelAspectSource: aspect.source,
     scanArea: scanAreaOf(base.features_used, gray),
     fatLine,
     spacingProblem: spacingProblem?.reason ?? null,
@@ -342,6 +373,7 @@ export async function correctScan(
         from_result_id: base.id,
         ...(spacingProblem ? { problem: spacingProblem } : {}),
       },
+      pixel_aspect: { value: aspect.value, source: aspect.source, from_result_id: base.id },
       grading_rules: GRADING_RULES_VERSION,
       correction_rules: CORRECTION_RULES_VERSION,
     },

@@ -4,12 +4,13 @@ import {
   computeGradingFeatures,
   type GradingFeatures,
   type Mask,
+  type PixelAspectSource,
   type PixelSpacingSource,
 } from '@cti/models';
 import { edgeQuality, signalToNoise } from '../grading/confidence.ts';
 import { decideGrade, type Grade, type GradeReason } from '../grading/grade-rules.ts';
 import { assessImageQuality } from '../grading/image-quality.ts';
-import { type FatLine, fatLineLengthPx } from './fat-line.ts';
+import { type FatLine, fatLineLengthMm, fatLineLengthPx } from './fat-line.ts';
 
 /** Version of the rules below, recorded in every manual result's lineage. */
 export const CORRECTION_RULES_VERSION = 'correction-rules-1';
@@ -21,6 +22,9 @@ export type CorrectionGradingInput = {
   /** The corrected result's pixel spacing and its source, reused as they are. */
   pixelSpacingMm: number | null;
   pixelSpacingSource: PixelSpacingSource;
+  /** The corrected result's pixel aspect (width ÷ height) and its source, reused as they are (default square). */
+  pixelAspect?: number;
+  pixelAspectSource?: PixelAspectSource;
   scanArea: CropBox;
   fatLine: FatLine | null;
   /**
@@ -56,8 +60,13 @@ export type GradedCorrection = {
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** The measured features with the fat thickness replaced by the drawn line's length. */
-function withDrawnFat(measured: GradingFeatures, line: FatLine, mm: number | null): ManualFeatures {
+/** The measured features with the fat thickness replaced by the drawn line's length (physical, per axis). */
+function withDrawnFat(
+  measured: GradingFeatures,
+  line: FatLine,
+  mm: number | null,
+  aspect: number,
+): ManualFeatures {
   const px = round(fatLineLengthPx(line), 2);
   const missing = { ...measured.missing_reasons };
   delete missing.fat_thickness_mm;
@@ -65,7 +74,9 @@ function withDrawnFat(measured: GradingFeatures, line: FatLine, mm: number | nul
   return {
     ...measured,
     fat_thickness_px: px,
-    fat_thickness_mm: mm === null ? null : round(px * mm, 2),
+    // Square pixels: the rounded pixel length × spacing, as before aspects were recorded.
+    fat_thickness_mm:
+      mm === null ? null : round(aspect === 1 ? px * mm : fatLineLengthMm(line, mm, aspect), 2),
     // fat_position describes the automatic measurement; the drawn line is fat_line.
     fat_position: null,
     fat_thickness_source: 'drawn',
@@ -79,7 +90,7 @@ function withDrawnFat(measured: GradingFeatures, line: FatLine, mm: number | nul
 /**
  * The features, grade and breakdown of a correction by hand, with the worker's own code:
  * computeGradingFeatures on the corrected mask (same pixel spacing, source and field as the result it
- * corrects), then the drawn fat line's length (× spacing) instead of the measured thickness when one
+ * corrects, and its pixel aspect), then the drawn fat line's length (in mm per axis) instead of the measured thickness when one
  * was drawn. Grade: decideGrade with the image-quality findings recomputed on the corrected mask, a
  * ribeye view taken as certain and no confidence term — a person outlining the ribeye states that this
  * is a ribeye view (the model's not_a_ribeye_view / view_uncertain / low_confidence do not carry over),
@@ -95,14 +106,24 @@ export function gradeCorrection(input: CorrectionGradingInput): GradedCorrection
     mask,
     pixelSpacingMm,
     pixelSpacingSource,
+    pixelAspect = 1,
+    pixelAspectSource = 'assumed_square',
     scanArea,
     fatLine,
     spacingProblem = null,
     metaUnavailable = false,
   } = input;
-  const measured = computeGradingFeatures({ gray, mask, pixelSpacingMm, pixelSpacingSource, scanArea });
+  const measured = computeGradingFeatures({
+    gray,
+    mask,
+    pixelSpacingMm,
+    pixelSpacingSource,
+    pixelAspect,
+    pixelAspectSource,
+    scanArea,
+  });
   const drawnOrMeasured: ManualFeatures = fatLine
-    ? withDrawnFat(measured, fatLine, measured.pixel_spacing_mm)
+    ? withDrawnFat(measured, fatLine, measured.pixel_spacing_mm, pixelAspect)
     : { ...measured, fat_thickness_source: 'measured' };
   const features = spacingProblem ? withSpacingProblem(drawnOrMeasured, spacingProblem) : drawnOrMeasured;
   const quality = assessImageQuality(gray, { scanArea, mask });

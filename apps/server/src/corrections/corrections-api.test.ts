@@ -713,6 +713,31 @@ describe('corrections at once (lost updates)', () => {
     assert.deepEqual(row!.features_used.lineage.pixel_spacing.problem, problem);
   });
 
+  test('a correction of a result graded with non-square pixels measures with its aspect: the area, and a drawn line per axis', async () => {
+    const scan = await seedScan();
+    // What the worker writes for meta.json acquisition.pixel_aspect 0.889 (a 720×480 frame grabber).
+    await db.sql`
+      UPDATE grading_results
+         SET features_used = features_used || ${db.sql.json({ pixel_aspect: 0.889, pixel_aspect_source: 'meta' })}
+       WHERE id = ${scan.resultId!}`;
+    const line = { x1: 100, y1: 20, x2: 130, y2: 40 };
+    const res = await correct('admin@example.com', scan.scanId, {
+      mask: await editorPng(frame.truth),
+      fat_line: JSON.stringify(line),
+      based_on_result_id: scan.resultId!,
+    });
+    assert.equal(res.status, 201, res.text);
+    const [row] =
+      await db.sql`SELECT features_used FROM grading_results WHERE id = ${res.body.grading_result.id}`;
+    const f = row!.features_used;
+    const s = frame.spacingMm;
+    assert.deepEqual([f.pixel_aspect, f.pixel_aspect_source], [0.889, 'meta']);
+    assert.deepEqual(f.lineage.pixel_aspect, { value: 0.889, source: 'meta', from_result_id: scan.resultId });
+    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * s * s * 0.889) / 100) * 1000) / 1000);
+    assert.equal(f.fat_thickness_px, Math.round(Math.hypot(30, 20) * 100) / 100, 'pixels as drawn');
+    assert.equal(f.fat_thickness_mm, Math.round(Math.hypot(30 * s * 0.889, 20 * s) * 100) / 100);
+  });
+
   test('two corrections of the same result at once: one is recorded, the other 409 stale_base, no orphan asset', async () => {
     for (const basedOn of ['named', 'default'] as const) {
       const scan = await seedScan();

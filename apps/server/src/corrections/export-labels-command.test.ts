@@ -195,6 +195,7 @@ describe('cti-server export-labels', () => {
     assert.equal(label.model_result.model_version, '2.3.0');
     assert.equal(label.pixel_spacing_mm, frame.spacingMm);
     assert.equal(label.pixel_spacing_source, 'ruler');
+    assert.deepEqual([label.pixel_aspect, label.pixel_aspect_source], [1, 'assumed_square']);
     assert.deepEqual(label.fat_line, { x1: 60, y1: 20, x2: 60, y2: 44 });
     assert.equal(label.measurements.fat_thickness_px, 24);
     // The manifest: the lineage in brief and every file with its sha256 (as the files hold them).
@@ -210,6 +211,8 @@ describe('cti-server export-labels', () => {
       model: 'ribeye-seg@2.3.0',
       pixel_spacing_mm: frame.spacingMm,
       pixel_spacing_source: 'ruler',
+      pixel_aspect: 1,
+      pixel_aspect_source: 'assumed_square',
     });
     for (const [entry, name] of [
       [mImage, 'image.png'],

@@ -46,5 +46,12 @@ export function parseFatLine(text: string | null, image: { width: number; height
   return line;
 }
 
-/** Length of the line in pixels (square pixels, as grading assumes). */
+/** Length of the line in image pixels (its mm length is fatLineLengthMm: pixels need not be square). */
 export const fatLineLengthPx = (l: FatLine) => Math.hypot(l.x2 - l.x1, l.y2 - l.y1);
+
+/**
+ * Length of the line in mm: its horizontal run at mm × aspect, its vertical run at mm (the spacing is the
+ * vertical one; aspect = a pixel's width ÷ its height, packages/contracts/README.md "Pixel aspect").
+ */
+export const fatLineLengthMm = (l: FatLine, mm: number, aspect: number) =>
+  Math.hypot((l.x2 - l.x1) * mm * aspect, (l.y2 - l.y1) * mm);

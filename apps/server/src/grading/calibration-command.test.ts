@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { planIngest } from '../ingest/ingest-plan.ts';
 import { ingestCapture } from '../ingest/ingest-transaction.ts';
-import { distinctWebhook } from '../test-helpers.ts';
+import { distinctWebhook, SOURCE_NODE_ARGS } from '../test-helpers.ts';
 import { seedDevice, seedFarm } from '../test-seed.ts';
 import { parseCalibrationArgs, runCalibration } from './calibration-command.ts';
 import { CommandError } from './database-command.ts';
@@ -46,6 +47,13 @@ describe('device calibration', () => {
         ['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--note', 'x'.repeat(501)],
         /--note must be at most 500/,
       ],
+      [
+        ['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--pixel-aspect', '16:9'],
+        /--pixel-aspect must be a pixel's width ÷ its height from 0\.5 to 2 .*, got "16:9"/,
+      ],
+      [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--pixel-aspect', '2.5'], /from 0\.5 to 2/],
+      [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--pixel-aspect', ''], /--pixel-aspect must/],
+      [['clear', '--device', 'd', '--pixel-aspect', '0.889'], /clear takes no --pixel-aspect/],
     ] as const) {
       assert.throws(() => parseCalibrationArgs([...args]), problem);
     }
@@ -79,6 +87,60 @@ describe('device calibration', () => {
       runCalibration(db.sql, parseCalibrationArgs(['list', '--device', 'dev-9999'])),
       /no device with code/,
     );
+  });
+
+  test('--pixel-aspect is stored with the spacing, applies with it and is listed; a bad one exits 2 naming it, nothing written', async () => {
+    const main = new URL('../main.ts', import.meta.url).pathname;
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'calibration', ...args], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
+        encoding: 'utf8',
+      });
+    const count = async () =>
+      (await db.sql`SELECT count(*)::int AS n FROM device_calibrations`)[0]!.n as number;
+    const before = await count();
+    const bad = cli('set', '--device', 'dev-0000', '--pixel-spacing-mm', '0.3', '--pixel-aspect', '3');
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--pixel-aspect must be a pixel's width ÷ its height from 0\.5 to 2/);
+    assert.equal(await count(), before, 'nothing written');
+
+    const ok = cli(
+      'set',
+      '--device',
+      'dev-0000',
+      '--pixel-spacing-mm',
+      '0.3',
+      '--pixel-aspect',
+      '0.8889',
+      '--image-size',
+      '720x480',
+      '--valid-from',
+      '2025-08-15',
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /dev-0000: 0\.3 mm\/px, pixel aspect 0\.8889 for 720x480 images/);
+    const context = (await loadScanContext(db.sql, scanId))!;
+    assert.deepEqual(applicableCalibration(context.calibrations, 720, 480), {
+      id: context.calibrations[0]!.id,
+      pixelSpacingMm: 0.3,
+      pixelAspect: 0.8889,
+    });
+    const listed = cli('list', '--device', 'dev-0000');
+    assert.match(
+      listed.stdout,
+      /from 2025-08-15T00:00:00\.000Z: 0\.3 mm\/px, pixel aspect 0\.8889 for 720x480/,
+    );
+    // The table refuses an aspect outside the range or on a withdrawal, whatever wrote it.
+    for (const [mm, aspect] of [
+      [0.3, 2.5],
+      [null, 1],
+    ] as const)
+      await assert.rejects(
+        db.sql`INSERT INTO device_calibrations (device_id, pixel_spacing_mm, pixel_aspect)
+               SELECT device_id, ${mm}, ${aspect} FROM scans WHERE id = ${scanId}`,
+        (err: { code?: string; constraint_name?: string }) =>
+          err.code === '23514' && err.constraint_name === 'device_calibrations_aspect_check',
+      );
   });
 });
 

@@ -4,6 +4,8 @@ import type { Sql } from 'postgres';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
 import { CommandError, databaseCommand, parseDeviceCode, UsageError } from './database-command.ts';
 import {
+  ASPECT_MESSAGE,
+  aspectProblem,
   type CalibrationInput,
   calibrationProblems,
   listCalibrations,
@@ -21,6 +23,7 @@ export type CalibrationRequest =
       action: 'set' | 'clear';
       deviceCode: string;
       pixelSpacingMm: number | null;
+      pixelAspect: number | null;
       imageSize: [number, number] | null;
       validFrom: Date | null;
       note: string | null;
@@ -44,6 +47,7 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
       options: {
         device: { type: 'string' },
         'pixel-spacing-mm': { type: 'string' },
+        'pixel-aspect': { type: 'string' },
         'image-size': { type: 'string' },
         'valid-from': { type: 'string' },
         note: { type: 'string' },
@@ -62,14 +66,22 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
     return { action, deviceCode };
   }
   let pixelSpacingMm: number | null = null;
+  let pixelAspect: number | null = null;
   if (action === 'set') {
     const mm = values['pixel-spacing-mm'];
     pixelSpacingMm = mm === undefined || mm.trim() === '' ? Number.NaN : Number(mm);
     if (spacingProblem(pixelSpacingMm)) {
       throw new UsageError(`--pixel-spacing-mm ${SPACING_MESSAGE}, got ${JSON.stringify(mm ?? '')}`);
     }
-  } else if (values['pixel-spacing-mm'] !== undefined) {
-    throw new UsageError('clear takes no --pixel-spacing-mm');
+    const aspect = values['pixel-aspect'];
+    if (aspect !== undefined) {
+      pixelAspect = aspect.trim() === '' ? Number.NaN : Number(aspect);
+      if (aspectProblem(pixelAspect))
+        throw new UsageError(`--pixel-aspect ${ASPECT_MESSAGE}, got ${JSON.stringify(aspect)}`);
+    }
+  } else {
+    for (const flag of ['pixel-spacing-mm', 'pixel-aspect'])
+      if (values[flag] !== undefined) throw new UsageError(`clear takes no --${flag}`);
   }
   let imageSize: [number, number] | null = null;
   if (values['image-size'] !== undefined) {
@@ -96,10 +108,19 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
   const note = values.note ?? null;
   const noteProblem = calibrationProblems('clear', { ...NOTHING, note })[0];
   if (noteProblem) throw new UsageError(`--note ${noteProblem.message}`);
-  return { action, deviceCode, pixelSpacingMm, imageSize, validFrom, note, regrade };
+  return { action, deviceCode, pixelSpacingMm, pixelAspect, imageSize, validFrom, note, regrade };
 }
 
-const NOTHING: CalibrationInput = { pixelSpacingMm: null, imageSize: null, validFrom: null, note: null };
+const NOTHING: CalibrationInput = {
+  pixelSpacingMm: null,
+  pixelAspect: null,
+  imageSize: null,
+  validFrom: null,
+  note: null,
+};
+
+/** ", pixel aspect 0.889" for a declared aspect; nothing for none (square). */
+const aspectText = (aspect: number | null) => (aspect === null ? '' : `, pixel aspect ${aspect}`);
 
 /** Runs one request; returns the lines to print, or throws CommandError for an unknown device. */
 export async function runCalibration(sql: Sql, request: CalibrationRequest): Promise<string[]> {
@@ -113,7 +134,7 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
       return [`${request.deviceCode}: no calibration (grading uses meta.json or the on-screen ruler)`];
     return rows.map(
       (r) =>
-        `#${r.id} from ${r.valid_from}: ${r.pixel_spacing_mm === null ? 'withdrawn' : `${r.pixel_spacing_mm} mm/px`}` +
+        `#${r.id} from ${r.valid_from}: ${r.pixel_spacing_mm === null ? 'withdrawn' : `${r.pixel_spacing_mm} mm/px${aspectText(r.pixel_aspect)}`}` +
         `${r.image_width ? ` for ${r.image_width}x${r.image_height} images` : ''}${r.note ? ` — ${r.note}` : ''}` +
         `${r.created_by ? ` (by ${r.created_by.email})` : ''}`,
     );
@@ -125,7 +146,10 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
     if (!(err instanceof TooManyRegradesError)) throw err;
     throw new CommandError(tooManyRegradesAdvice(err, request.deviceCode, request.validFrom).message);
   }
-  const what = request.action === 'set' ? `${request.pixelSpacingMm} mm/px` : 'no calibration';
+  const what =
+    request.action === 'set'
+      ? `${request.pixelSpacingMm} mm/px${aspectText(request.pixelAspect)}`
+      : 'no calibration';
   const regraded = row.regrade
     ? `queued ${row.regrade.enqueued} regrade job(s) for ${row.regrade.matched} scan(s) it applies to, ${row.regrade.alreadyPending} already had a job waiting or running${row.regrade.keptCorrected > 0 ? `, ${row.regrade.keptCorrected} corrected by hand left as they are (their figures keep the spacing of their correction: correct them again, or cti-server regrade --scan <id> --include-corrected)` : ''}`
     : request.validFrom === null

@@ -1,16 +1,22 @@
+import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { Sql, TransactionSql } from 'postgres';
 import type { Db } from '../access/farm-access.ts';
 import { isoUtc } from '../access/sql-fragments.ts';
 import { queueRegrades, type RegradeSummary, type TooManyRegradesError } from './regrade.ts';
 
 /**
- * Per-device pixel spacing (device_calibrations, migration 0009): the rules and the reads/writes shared by
+ * Per-device pixel spacing (device_calibrations, migration 0009) and pixel aspect (migration 0020): the rules and the reads/writes shared by
  * `cti-server calibration` and the JSON API / dashboard (PUT/DELETE /api/v1/devices/{id}/calibration). Rows
  * are history, never edited: setting adds a row, clearing adds a row with no spacing (a withdrawal).
  */
 export type CalibrationInput = {
   /** mm per pixel; null withdraws the calibration (clear). */
   pixelSpacingMm: number | null;
+  /**
+   * A pixel's width ÷ its height (packages/contracts/README.md, "Pixel aspect"); null declares none
+   * (square unless meta.json says otherwise). Only with a spacing: a clear withdraws both.
+   */
+  pixelAspect: number | null;
   /** The image size [width, height] it applies to; null for any size. */
   imageSize: [number, number] | null;
   /** From when it applies; null = now. */
@@ -19,7 +25,7 @@ export type CalibrationInput = {
 };
 
 /** The fields a problem is about (the CLI names its flag, the API its JSON pointer). */
-export type CalibrationField = 'pixel_spacing_mm' | 'image_size' | 'valid_from' | 'note';
+export type CalibrationField = 'pixel_spacing_mm' | 'pixel_aspect' | 'image_size' | 'valid_from' | 'note';
 export type CalibrationProblem = { field: CalibrationField; message: string };
 
 /** The column is numeric(8, 5): a spacing under 0.00001 would be stored as 0, which the table refuses. */
@@ -34,6 +40,7 @@ export const MAX_NOTE_LENGTH = 500;
 export const MAX_CALIBRATION_REGRADE_JOBS = 10_000;
 
 export const SPACING_MESSAGE = `must be a number of mm per pixel in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM})`;
+export const ASPECT_MESSAGE = `must be a pixel's width ÷ its height from ${PIXEL_ASPECT_RANGE[0]} to ${PIXEL_ASPECT_RANGE[1]} (1 = square, 0.889 = 720×480 of a 4:3 picture)`;
 export const IMAGE_SIDE_MESSAGE = `must be a whole number of pixels from 1 to ${MAX_IMAGE_SIDE}`;
 
 /** The spacing problem of a set (null when fine). */
@@ -41,7 +48,14 @@ export function spacingProblem(mm: number): string | null {
   return Number.isFinite(mm) && mm >= MIN_SPACING_MM && mm <= MAX_SPACING_MM ? null : SPACING_MESSAGE;
 }
 
-/** Problems of a whole request, by field: spacing range, image size (both sides or none), valid-from. */
+/** The aspect problem of a set (null when fine). */
+export function aspectProblem(aspect: number): string | null {
+  return Number.isFinite(aspect) && aspect >= PIXEL_ASPECT_RANGE[0] && aspect <= PIXEL_ASPECT_RANGE[1]
+    ? null
+    : ASPECT_MESSAGE;
+}
+
+/** Problems of a whole request, by field: spacing and aspect range, image size (both sides or none), valid-from. */
 export function calibrationProblems(action: 'set' | 'clear', input: CalibrationInput): CalibrationProblem[] {
   const out: CalibrationProblem[] = [];
   if (action === 'set') {
@@ -49,6 +63,10 @@ export function calibrationProblems(action: 'set' | 'clear', input: CalibrationI
     if (p) out.push({ field: 'pixel_spacing_mm', message: p });
   } else if (input.pixelSpacingMm !== null) {
     out.push({ field: 'pixel_spacing_mm', message: 'must be left out to clear a calibration' });
+  }
+  if (input.pixelAspect !== null) {
+    const p = action === 'set' ? aspectProblem(input.pixelAspect) : 'must be left out to clear a calibration';
+    if (p) out.push({ field: 'pixel_aspect', message: p });
   }
   if (
     input.imageSize &&
@@ -70,6 +88,8 @@ export type CalibrationRow = {
   id: string;
   /** null: this row withdrew the calibration. */
   pixel_spacing_mm: number | null;
+  /** null: the row declares no aspect (square unless meta.json says otherwise). */
+  pixel_aspect: number | null;
   image_width: number | null;
   image_height: number | null;
   valid_from: string;
@@ -82,8 +102,14 @@ export type CalibrationRow = {
 
 /** A device's calibrations, newest first (as grading reads them: valid_from DESC, id DESC). */
 export async function listCalibrations(sql: Db, deviceId: string): Promise<CalibrationRow[]> {
-  const rows = await sql<(Omit<CalibrationRow, 'pixel_spacing_mm'> & { mm: string | null; due: boolean })[]>`
-    SELECT c.id::text AS id, c.pixel_spacing_mm::text AS mm, c.image_width, c.image_height,
+  const rows = await sql<
+    (Omit<CalibrationRow, 'pixel_spacing_mm' | 'pixel_aspect'> & {
+      mm: string | null;
+      aspect: string | null;
+      due: boolean;
+    })[]
+  >`
+    SELECT c.id::text AS id, c.pixel_spacing_mm::text AS mm, c.pixel_aspect::text AS aspect, c.image_width, c.image_height,
            ${isoUtc(sql, sql`c.valid_from`)} AS valid_from, c.note,
            CASE WHEN u.id IS NULL THEN NULL ELSE json_build_object('id', u.id, 'email', u.email) END AS created_by,
            ${isoUtc(sql, sql`c.created_at`)} AS created_at, c.valid_from <= now() AS due
@@ -92,7 +118,7 @@ export async function listCalibrations(sql: Db, deviceId: string): Promise<Calib
      ORDER BY c.valid_from DESC, c.id DESC`;
   const seen = new Set<string>();
   let anySize = false;
-  return rows.map(({ mm, due, ...r }) => {
+  return rows.map(({ mm, aspect, due, ...r }) => {
     // Grading takes the first due row whose size matches or that names none: a row is in effect
     // for its size unless a newer due row already covers that size (or every size).
     const size = r.image_width === null ? '*' : `${r.image_width}x${r.image_height}`;
@@ -101,7 +127,12 @@ export async function listCalibrations(sql: Db, deviceId: string): Promise<Calib
       if (size === '*') anySize = true;
       seen.add(size);
     }
-    return { ...r, pixel_spacing_mm: mm === null ? null : Number(mm), in_effect };
+    return {
+      ...r,
+      pixel_spacing_mm: mm === null ? null : Number(mm),
+      pixel_aspect: aspect === null ? null : Number(aspect),
+      in_effect,
+    };
   });
 }
 
@@ -113,8 +144,8 @@ export async function recordCalibration(
   createdBy: string | null,
 ): Promise<{ id: string; valid_from: Date }> {
   const [row] = await sql<{ id: string; valid_from: Date }[]>`
-    INSERT INTO device_calibrations (device_id, pixel_spacing_mm, image_width, image_height, valid_from, note, created_by)
-    VALUES (${deviceId}, ${input.pixelSpacingMm}, ${input.imageSize?.[0] ?? null}, ${input.imageSize?.[1] ?? null},
+    INSERT INTO device_calibrations (device_id, pixel_spacing_mm, pixel_aspect, image_width, image_height, valid_from, note, created_by)
+    VALUES (${deviceId}, ${input.pixelSpacingMm}, ${input.pixelAspect}, ${input.imageSize?.[0] ?? null}, ${input.imageSize?.[1] ?? null},
             coalesce(${input.validFrom}::timestamptz, now()), ${input.note}, ${createdBy})
     RETURNING id::text AS id, valid_from`;
   return row!;

@@ -105,7 +105,7 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
     problem?: { reason: string; source: string; calibration_id?: string; message: string };
     ruler: { mm_per_px?: number };
     rescaled_from?: unknown;
-    meta_rejected?: { reason: string };
+    meta_rejected?: { reason: string; message?: string };
   };
   const spacingOf = (g: Awaited<ReturnType<typeof grade>>) => g.features.lineage.pixel_spacing as Spacing;
   const withMeta = (acquisition: Record<string, number>) =>
@@ -166,7 +166,7 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
     );
   });
 
-  test("meta.json's spacing for another frame size: rescaled when the aspect matches, else the next source", async () => {
+  test("meta.json's spacing for another frame size: rescaled when the shape matches, else the next source", async () => {
     const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`); // 940×720, ruler 0.29586
     const rescaled = await grade(
       hzau,
@@ -185,10 +185,22 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
       rescaled.features.rea_cm2! > 45 && rescaled.features.rea_cm2! < 60,
       String(rescaled.features.rea_cm2),
     );
+    assert.deepEqual(
+      [rescaled.features.pixel_aspect, rescaled.features.pixel_aspect_source],
+      [1, 'assumed_square'],
+      'a uniform resize declares no aspect',
+    );
+    // 1920×1080 is another shape than 940×720: a crop cannot be told from a stretch, so meta.json's
+    // spacing is refused and the next source (the ruler) is used; no aspect is taken from the sizes.
     const other = await grade(hzau, withMeta({ pixel_spacing_mm: 0.148, width_px: 1920, height_px: 1080 }));
     assert.equal(other.features.pixel_spacing_source, 'ruler');
     assert.equal(spacingOf(other).meta_rejected?.reason, 'size_mismatch');
+    assert.match(String(spacingOf(other).meta_rejected?.message), /of another shape/);
     assert.equal(other.features.pixel_spacing_mm, 0.29586);
+    assert.deepEqual(
+      [other.features.pixel_aspect, other.features.pixel_aspect_source],
+      [1, 'assumed_square'],
+    );
   });
 });
 

@@ -38,7 +38,8 @@ export type GradeImageInput = {
   metaSource?: 'store' | 'ingest_webhook' | null;
   /** Why meta.json was not read, when it was not (null: read, or the capture has none). */
   metaProblem?: string | null;
-  calibration: { id: string; pixelSpacingMm: number } | null;
+  /** The device calibration that applies (scan-context.ts applicableCalibration); its aspect null = none. */
+  calibration: { id: string; pixelSpacingMm: number; pixelAspect?: number | null } | null;
   /** The capture's own mask (0/1, image size), or why it could not be used; absent when it has none. */
   captureMask?: Mask | string | null;
 };
@@ -163,6 +164,8 @@ export async function createGrader({
         mask: s.mask,
         pixelSpacingMm: spacing.mm,
         pixelSpacingSource: spacing.source,
+        pixelAspect: spacing.aspect.value,
+        pixelAspectSource: spacing.aspect.source,
         scanArea,
       });
       lap('features');
@@ -219,6 +222,11 @@ export async function createGrader({
             mm: spacing.mm === null ? null : Math.round(spacing.mm * 1e5) / 1e5,
             source: spacing.source,
             ...checked.detail,
+          },
+          pixel_aspect: {
+            value: spacing.aspect.value,
+            source: spacing.aspect.source,
+            ...spacing.aspect.detail,
           },
         },
       };

@@ -16,6 +16,12 @@ export function captionLines(features: GradingFeatures, grade: Grade, confidence
     spacing === null
       ? 'NO SPACING: PIXELS ONLY'
       : `${spacing} MM/PX ${features.pixel_spacing_source.toUpperCase().replace('_', ' ')}`,
+    // Non-square pixels change every area: shown whenever declared (never for assumed square).
+    ...(features.pixel_aspect === 1
+      ? []
+      : [
+          `PIXEL ASPECT ${fixed(features.pixel_aspect, 3)} ${features.pixel_aspect_source.toUpperCase().replace('_', ' ')}`,
+        ]),
   ];
 }
 

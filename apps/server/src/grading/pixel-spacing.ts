@@ -1,6 +1,7 @@
-import type { MetaJson } from '@cti/contracts';
+import { type MetaJson, PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import { type RasterImage, type RulerReading, readDepthRuler } from '@cti/imaging';
-import type { PixelSpacingSource } from '@cti/models';
+import type { PixelAspectSource, PixelSpacingSource } from '@cti/models';
+import type { AppliedCalibration } from './scan-context.ts';
 import { FIELD_DEPTH_RANGE_MM, implausibleFieldDepth } from './spacing-plausibility.ts';
 
 /**
@@ -15,21 +16,33 @@ export type SpacingProblem = {
   message: string;
 };
 
+/**
+ * The pixel aspect grading uses (a pixel's width ÷ its height, packages/contracts/README.md "Pixel aspect"):
+ * meta.json's, else the applied calibration's, else 1 (`assumed_square`); `detail` says which field or row.
+ */
+export type AspectResolution = {
+  value: number;
+  source: PixelAspectSource;
+  detail: Record<string, unknown>;
+};
+
 /** The pixel spacing grading uses, where it came from, and what was tried (recorded in features_used). */
 export type SpacingResolution = {
+  /** The vertical (depth-axis) spacing; the horizontal one is mm × aspect.value. */
   mm: number | null;
   source: PixelSpacingSource;
   detail: Record<string, unknown>;
   /** The spacing is resolved but its figures must be withheld (grade at best M); null when fine. */
   problem: SpacingProblem | null;
+  aspect: AspectResolution;
 };
 
 export type SpacingInput = {
   meta: MetaJson | null;
   /** Why meta.json was not read (then the reason never says it lacks the field). */
   metaProblem?: string | null;
-  /** The device calibration that applies to this image, if an admin set one. */
-  calibration: { id: string; pixelSpacingMm: number } | null;
+  /** The device calibration that applies to this image, if an admin set one (its aspect: null = none). */
+  calibration: (Omit<AppliedCalibration, 'pixelAspect'> & { pixelAspect?: number | null }) | null;
   raster: RasterImage;
   scanArea: [number, number, number, number];
 };
@@ -56,40 +69,81 @@ function rulerDetail(r: RulerReading): Record<string, unknown> {
   };
 }
 
-type MetaSpacing =
-  | { mm: number; detail: Record<string, unknown> }
+/** meta.json's spacing and aspect for this image (each null when meta.json has none), or why refused. */
+type MetaScale =
+  | { mm: number | null; aspect: number | null; detail: Record<string, unknown> }
   | { rejected: Record<string, unknown> }
   | null;
 
+const inAspectRange = (a: number) => a >= PIXEL_ASPECT_RANGE[0] && a <= PIXEL_ASPECT_RANGE[1];
+
 /**
- * meta.json's spacing for this image: as is when its width_px/height_px are absent or the image's; rescaled
- * when they name another size of the same aspect (a capture device that changed output resolution);
- * refused (`size_mismatch`) when the aspect differs too — then the next source is tried.
+ * meta.json's spacing and aspect for this image: as they are when its width_px/height_px are absent or the
+ * image's; rescaled when they name another size of the same shape (the two ratios within 1 %: a capture
+ * device that changed its output resolution) — the vertical spacing × height_px / image height, the
+ * aspect unchanged. Refused (`size_mismatch`; then the next source is tried) when only one side is given,
+ * or the shapes differ: a crop of that frame cannot be told from a stretch of it, and taking one for the
+ * other would print wrong cm² where no ruler can catch it. A stretched capture declares its aspect
+ * instead (`acquisition.pixel_aspect`, or the device's calibration).
  */
-function metaSpacing(meta: MetaJson | null, raster: RasterImage): MetaSpacing {
+function metaScale(meta: MetaJson | null, raster: RasterImage): MetaScale {
   const acq = meta?.acquisition;
-  const mm = acq?.pixel_spacing_mm;
-  if (typeof mm !== 'number' || !(mm > 0)) return null;
-  const field = { field: 'acquisition.pixel_spacing_mm' };
+  const rawMm = acq?.pixel_spacing_mm;
+  const rawAspect = acq?.pixel_aspect;
+  const mm = typeof rawMm === 'number' && rawMm > 0 ? rawMm : null;
+  const aspect = typeof rawAspect === 'number' && inAspectRange(rawAspect) ? rawAspect : null;
+  if (mm === null && aspect === null) return null;
+  const fields = {
+    ...(mm !== null ? { field: 'acquisition.pixel_spacing_mm' } : {}),
+    ...(aspect !== null ? { aspect_field: 'acquisition.pixel_aspect' } : {}),
+  };
   const w = acq?.width_px;
   const h = acq?.height_px;
   if ((w === undefined || w === raster.width) && (h === undefined || h === raster.height))
-    return { mm, detail: field };
-  const stated = { pixel_spacing_mm: mm, width_px: w ?? null, height_px: h ?? null };
-  if (
-    w !== undefined &&
-    h !== undefined &&
-    Math.abs((w / h) * (raster.height / raster.width) - 1) <= ASPECT_TOLERANCE
-  )
-    return { mm: round5((mm * w) / raster.width), detail: { ...field, rescaled_from: stated } };
-  return {
+    return { mm, aspect, detail: fields };
+  const stated = {
+    ...(mm !== null ? { pixel_spacing_mm: mm } : {}),
+    ...(aspect !== null ? { pixel_aspect: aspect } : {}),
+    width_px: w ?? null,
+    height_px: h ?? null,
+  };
+  const rejected = (why: string) => ({
     rejected: {
       reason: 'size_mismatch',
       ...stated,
       image: [raster.width, raster.height],
-      message: `meta.json's spacing is for a ${w ?? '?'}×${h ?? '?'} frame, the image is ${raster.width}×${raster.height} of another aspect`,
+      message: `meta.json's spacing is for a ${w ?? '?'}×${h ?? '?'} frame, the image is ${raster.width}×${raster.height}: ${why}`,
     },
+  });
+  if (w === undefined || h === undefined) return rejected('only one side of that frame is given');
+  const sx = w / raster.width;
+  const sy = h / raster.height;
+  if (Math.abs(sx / sy - 1) > ASPECT_TOLERANCE)
+    return rejected('of another shape (a crop cannot be told from a stretch)');
+  return {
+    mm: mm === null ? null : round5(mm * sy),
+    aspect,
+    detail: { ...fields, rescaled_from: stated },
   };
+}
+
+/** The aspect in the documented order: meta.json's, the applied calibration's, else square. */
+function resolveAspect(fromMeta: MetaScale, calibration: SpacingInput['calibration']): AspectResolution {
+  if (fromMeta && 'aspect' in fromMeta && fromMeta.aspect !== null) {
+    const { aspect_field, rescaled_from } = fromMeta.detail;
+    return {
+      value: fromMeta.aspect,
+      source: 'meta',
+      detail: { field: aspect_field, ...(rescaled_from ? { rescaled_from } : {}) },
+    };
+  }
+  if (calibration?.pixelAspect != null)
+    return {
+      value: calibration.pixelAspect,
+      source: 'device_calibration',
+      detail: { calibration_id: calibration.id },
+    };
+  return { value: 1, source: 'assumed_square', detail: {} };
 }
 
 /** The chosen spacing's problem: an implausible field depth first, then a disagreeing ruler. */
@@ -137,6 +191,9 @@ function spacingProblem(
  * measures are given, and `detail.reason` says why cm² and mm are missing. The ruler is read in every
  * case (≈ 3 ms): a meta/calibration value it disagrees with by more than 3 % is a `spacing_conflict`
  * (both recorded). A spacing at which the scan field is no B-mode depth is `implausible_spacing`.
+ * Every one of them is the vertical (depth-axis) spacing — the ruler only measures that axis. The
+ * pixel aspect is settled beside it (`aspect`: meta.json's `acquisition.pixel_aspect`, else the
+ * calibration's, else 1 `assumed_square`); the horizontal spacing is mm × aspect.
  *
  * @example const spacing = resolvePixelSpacing({ meta, calibration, raster, scanArea });
  */
@@ -147,7 +204,8 @@ export function resolvePixelSpacing({
   raster,
   scanArea,
 }: SpacingInput): SpacingResolution {
-  const fromMeta = metaSpacing(meta, raster);
+  const fromMeta = metaScale(meta, raster);
+  const aspect = resolveAspect(fromMeta, calibration);
   const ruler = readDepthRuler(raster, { scanArea });
   const tried: Record<string, unknown> = {
     ruler: rulerDetail(ruler),
@@ -164,9 +222,18 @@ export function resolvePixelSpacing({
       ruler,
       scanArea,
     );
-    return { mm, source, detail: { ...detail, ...tried, ...(problem ? { problem } : {}) }, problem };
+    return {
+      mm,
+      source,
+      detail: { ...detail, ...tried, ...(problem ? { problem } : {}) },
+      problem,
+      aspect,
+    };
   };
-  if (fromMeta && 'mm' in fromMeta) return resolved(fromMeta.mm, 'meta', fromMeta.detail);
+  if (fromMeta && 'mm' in fromMeta && fromMeta.mm !== null) {
+    const { aspect_field, ...detail } = fromMeta.detail;
+    return resolved(fromMeta.mm, 'meta', detail);
+  }
   if (calibration)
     return resolved(
       calibration.pixelSpacingMm,
@@ -177,7 +244,7 @@ export function resolvePixelSpacing({
   if (ruler.found) return resolved(ruler.mmPerPixel, 'ruler', {});
   const noMeta =
     metaProblem ??
-    (fromMeta
+    (fromMeta && 'rejected' in fromMeta
       ? 'meta.json acquisition.pixel_spacing_mm is for another image size'
       : 'no acquisition.pixel_spacing_mm in meta.json');
   return {
@@ -188,5 +255,6 @@ export function resolvePixelSpacing({
       ...tried,
     },
     problem: null,
+    aspect,
   };
 }

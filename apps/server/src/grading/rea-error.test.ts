@@ -26,3 +26,16 @@ test('a withheld REA with an empty mask is a 100 % error in the measured figure'
   assert.deepEqual(e.reported, []);
   assert.equal(e.withheld, 1);
 });
+
+test('a withheld REA of non-square pixels is scored with its aspect (pixels × spacing² × aspect)', () => {
+  // 0.8 as wide as tall: 500 px = 1 cm².
+  const e = reaErrors([
+    {
+      features: { rea_cm2: null, roi_area_px: 5000 },
+      pixelSpacingMm: spacing,
+      pixelAspect: 0.8,
+      trueReaCm2: 10,
+    },
+  ]);
+  assert.deepEqual(e.measured, [0]);
+});

@@ -4,6 +4,8 @@ import type { GradingFeatures } from '@cti/models';
 export type ReaCase = {
   features: Pick<GradingFeatures, 'rea_cm2' | 'roi_area_px'>;
   pixelSpacingMm: number;
+  /** A pixel's width ÷ its height the case was graded with (default 1, square). */
+  pixelAspect?: number;
   trueReaCm2: number;
 };
 
@@ -25,7 +27,7 @@ export type ReaErrors = {
 export function reaErrors(cases: ReaCase[]): ReaErrors {
   const out: ReaErrors = { measured: [], reported: [], withheld: 0 };
   for (const c of cases) {
-    const fromMask = (c.features.roi_area_px * c.pixelSpacingMm ** 2) / 100;
+    const fromMask = (c.features.roi_area_px * c.pixelSpacingMm ** 2 * (c.pixelAspect ?? 1)) / 100;
     out.measured.push(Math.abs(fromMask - c.trueReaCm2) / c.trueReaCm2);
     if (c.features.rea_cm2 === null) out.withheld++;
     else out.reported.push(Math.abs(c.features.rea_cm2 - c.trueReaCm2) / c.trueReaCm2);

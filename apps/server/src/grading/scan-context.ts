@@ -8,6 +8,8 @@ export type CalibrationCandidate = {
   id: string;
   /** null: the calibration was withdrawn from valid_from on. */
   pixelSpacingMm: number | null;
+  /** A pixel's width ÷ its height the row declares; null: none (square unless meta.json says otherwise). */
+  pixelAspect: number | null;
   imageWidth: number | null;
   imageHeight: number | null;
 };
@@ -49,7 +51,9 @@ type Row = {
   mask_sha256: string | null;
   meta_sha256: string | null;
   ingest_meta: unknown;
-  calibrations: { id: string; mm: string | null; w: number | null; h: number | null }[] | null;
+  calibrations:
+    | { id: string; mm: string | null; aspect: string | null; w: number | null; h: number | null }[]
+    | null;
 };
 
 /** Loads the scan, its device, its image asset, meta.json's asset and the device's calibrations (one query). */
@@ -62,6 +66,7 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
            (SELECT e.meta->'meta_json' FROM scan_events e WHERE e.scan_id = s.id AND e.event = 'uploaded'
             ORDER BY e.id LIMIT 1) AS ingest_meta,
            (SELECT json_agg(json_build_object('id', c.id::text, 'mm', c.pixel_spacing_mm::text,
+                                              'aspect', c.pixel_aspect::text,
                                               'w', c.image_width, 'h', c.image_height)
                             ORDER BY c.valid_from DESC, c.id DESC)
             FROM device_calibrations c
@@ -111,20 +116,26 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
     calibrations: (row.calibrations ?? []).map((c) => ({
       id: c.id,
       pixelSpacingMm: c.mm === null ? null : Number(c.mm),
+      pixelAspect: c.aspect === null ? null : Number(c.aspect),
       imageWidth: c.w,
       imageHeight: c.h,
     })),
   };
 }
 
+/** The calibration grading applies: its row id, spacing and the aspect it declares (null: none). */
+export type AppliedCalibration = { id: string; pixelSpacingMm: number; pixelAspect: number | null };
+
 /** The calibration for an image of this size: the newest row whose size matches or names none. */
 export function applicableCalibration(
   candidates: CalibrationCandidate[],
   width: number,
   height: number,
-): { id: string; pixelSpacingMm: number } | null {
+): AppliedCalibration | null {
   const row = candidates.find(
     (c) => c.imageWidth === null || (c.imageWidth === width && c.imageHeight === height),
   );
-  return row && row.pixelSpacingMm !== null ? { id: row.id, pixelSpacingMm: row.pixelSpacingMm } : null;
+  return row && row.pixelSpacingMm !== null
+    ? { id: row.id, pixelSpacingMm: row.pixelSpacingMm, pixelAspect: row.pixelAspect }
+    : null;
 }

@@ -17,6 +17,8 @@ const phantom = generatePhantom({
 const gray = toGray(phantom.image);
 const mask = { data: phantom.labels.ribeyeMask!, width: gray.width, height: gray.height };
 
+const SQUARE = { value: 1, source: 'assumed_square' as const, detail: {} };
+
 function graded(mm: number) {
   const features = computeGradingFeatures({
     gray,
@@ -29,6 +31,7 @@ function graded(mm: number) {
     source: 'device_calibration' as const,
     detail: { calibration_id: '12' },
     problem: null,
+    aspect: SQUARE,
   };
   const checked = checkFigures(spacing, features, 1);
   const decided = decideGrade({
@@ -64,7 +67,7 @@ test('figures inside the species bounds pass; 4× the spacing (16× the area) is
 
 test('a frame that is no ribeye view is not checked (its figures are withheld as not_a_ribeye_view)', () => {
   const features = computeGradingFeatures({ gray, mask, pixelSpacingMm: 5, pixelSpacingSource: 'ruler' });
-  const spacing = { mm: 5, source: 'ruler' as const, detail: {}, problem: null };
+  const spacing = { mm: 5, source: 'ruler' as const, detail: {}, problem: null, aspect: SQUARE };
   assert.equal(checkFigures(spacing, features, 0.2).problem, null);
 });
 

@@ -69,7 +69,7 @@ export function checkFigures(
     reason: 'implausible_spacing' as const,
     source: spacing.source,
     ...(typeof calibrationId === 'string' ? { calibration_id: calibrationId } : {}),
-    message: `${spacing.mm} mm/px from ${spacing.source} gives ${out
+    message: `${spacing.mm} mm/px${spacing.aspect.value === 1 ? '' : ` (pixel aspect ${spacing.aspect.value})`} from ${spacing.source} gives ${out
       .map((o) => `${o.figure} ${o.value}, outside ${o.bounds[0]}–${o.bounds[1]}`)
       .join('; ')}`,
   };

@@ -56,6 +56,38 @@ describe('computeGradingFeatures', () => {
     assert.ok(f.roi_area_px > 0 && f.fat_thickness_px! > 0);
   });
 
+  it('non-square pixels: area and width scale by the aspect, fat and depth (vertical) do not', () => {
+    const square = computeGradingFeatures({
+      gray,
+      mask,
+      pixelSpacingMm: spacing,
+      pixelSpacingSource: 'meta',
+      scanArea: field,
+    });
+    const f = computeGradingFeatures({
+      gray,
+      mask,
+      pixelSpacingMm: spacing,
+      pixelSpacingSource: 'meta',
+      pixelAspect: 0.889,
+      pixelAspectSource: 'meta',
+      scanArea: field,
+    });
+    assert.deepEqual(
+      [square.pixel_aspect, square.pixel_aspect_source, f.pixel_aspect, f.pixel_aspect_source],
+      [1, 'assumed_square', 0.889, 'meta'],
+    );
+    assert.equal(f.rea_cm2, Math.round(((f.roi_area_px * spacing * spacing * 0.889) / 100) * 1000) / 1000);
+    assert.equal(f.ribeye_width_mm, Math.round(f.ribeye_width_px! * spacing * 0.889 * 10) / 10);
+    assert.equal(f.ribeye_depth_mm, square.ribeye_depth_mm);
+    assert.equal(f.fat_thickness_mm, square.fat_thickness_mm);
+    assert.throws(
+      () =>
+        computeGradingFeatures({ gray, mask, pixelSpacingMm: 1, pixelSpacingSource: 'meta', pixelAspect: 0 }),
+      /pixelAspect must be a positive number/,
+    );
+  });
+
   it('an empty mask: area 0 px, every measure null with no_ribeye', () => {
     const empty = { data: new Uint8Array(mask.data.length), width: gray.width, height: gray.height };
     const f = computeGradingFeatures({

@@ -13,14 +13,22 @@ import { assessRibeyeCutOff, type RibeyeCutOff } from './ribeye-cut-off.ts';
 
 /** Where the pixel spacing came from, in the order grading tries them. */
 export type PixelSpacingSource = 'meta' | 'device_calibration' | 'ruler' | 'none';
+/** Where the pixel aspect came from: declared in meta.json, by the device's calibration, or none (square). */
+export type PixelAspectSource = 'meta' | 'device_calibration' | 'assumed_square';
 
 export type GradingFeatureInput = {
   /** The image (8-bit gray) and the ribeye mask (0/1) of the same size: the model's or a person's. */
   gray: GrayImage;
   mask: Mask;
-  /** Millimetres per pixel (square pixels), or null: then only pixel measures are given. */
+  /** Millimetres per pixel along the vertical (depth) axis, or null: then only pixel measures are given. */
   pixelSpacingMm: number | null;
   pixelSpacingSource: PixelSpacingSource;
+  /**
+   * A pixel's physical width ÷ its height (packages/contracts/README.md, "Pixel aspect"; default 1,
+   * square): the horizontal spacing is pixelSpacingMm × pixelAspect, so areas and widths scale by it.
+   */
+  pixelAspect?: number;
+  pixelAspectSource?: PixelAspectSource;
   /** The image field; its sides tell a ribeye cut off by the field edge (default: the whole image). */
   scanArea?: CropBox;
 };
@@ -66,6 +74,9 @@ export type GradingFeatures = {
   ribeye_cut_off_detail: RibeyeCutOff;
   pixel_spacing_mm: number | null;
   pixel_spacing_source: PixelSpacingSource;
+  /** A pixel's width ÷ its height the areas and widths were measured with (1: square). */
+  pixel_aspect: number;
+  pixel_aspect_source: PixelAspectSource;
   /** Measure name → reason it is null: 'no_spacing', 'no_ribeye', 'ribeye_cut_off', 'skin_not_in_view', … */
   missing_reasons: Record<string, string>;
 };
@@ -100,7 +111,14 @@ function fatPosition(fat: FatThickness, span: FatSpan | null): FatPositionFeatur
  * f.rea_cm2; // 58.4
  */
 export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatures {
-  const { gray, mask, pixelSpacingMm: mm, pixelSpacingSource } = input;
+  const {
+    gray,
+    mask,
+    pixelSpacingMm: mm,
+    pixelSpacingSource,
+    pixelAspect: aspect = 1,
+    pixelAspectSource = 'assumed_square',
+  } = input;
   if (mask.width !== gray.width || mask.height !== gray.height) {
     throw new RangeError(
       `mask is ${mask.width}×${mask.height} but the image is ${gray.width}×${gray.height}`,
@@ -108,6 +126,11 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   }
   if (mm !== null && !(Number.isFinite(mm) && mm > 0)) {
     throw new RangeError(`pixelSpacingMm must be a positive number or null, got ${mm}`);
+  }
+  if (!(Number.isFinite(aspect) && aspect > 0)) {
+    throw new RangeError(
+      `pixelAspect must be a positive number (a pixel's width ÷ its height), got ${aspect}`,
+    );
   }
   const field = input.scanArea ?? [0, 0, gray.width, gray.height];
   const missing_reasons: Record<string, string> = {};
@@ -121,13 +144,14 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   // found come from measureFatThickness; the thickness is read along a span around it.
   const fat = measureFatThickness(gray, mask, { scanArea: field });
   const span = measureFatAlongSpan(gray, mask, fat, field);
-  const inMm = (px: number | null, key: string, digits: number) => {
+  // Vertical lengths (fat, depth) at the spacing; horizontal ones (width) at spacing × aspect.
+  const inMm = (px: number | null, key: string, digits: number, axis: 'vertical' | 'horizontal') => {
     if (px === null) return null;
     if (mm === null) {
       missing_reasons[key] = 'no_spacing';
       return null;
     }
-    return round(px * mm, digits);
+    return round(px * mm * (axis === 'horizontal' ? aspect : 1), digits);
   };
   if (area === 0) {
     for (const key of [
@@ -142,7 +166,7 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
   }
   let reaCm2: number | null = null;
   if (area > 0 && mm === null) missing_reasons.rea_cm2 = 'no_spacing';
-  if (area > 0 && mm !== null) reaCm2 = round((area * mm * mm) / 100, 3);
+  if (area > 0 && mm !== null) reaCm2 = round((area * mm * mm * aspect) / 100, 3);
   const widthPx = dims && !cutOff ? dims.widthPx : null;
   if (dims && cutOff) missing_reasons.ribeye_width_mm = 'ribeye_cut_off';
   const fatPx = span?.ok ? span.thicknessPx : null;
@@ -155,11 +179,11 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
     texture_glcm_contrast: round(texture?.contrast, 5),
     texture_glcm_homogeneity: round(texture?.homogeneity, 4),
     texture_glcm_entropy: round(texture?.entropy, 4),
-    fat_thickness_mm: inMm(fatPx, 'fat_thickness_mm', 2),
+    fat_thickness_mm: inMm(fatPx, 'fat_thickness_mm', 2, 'vertical'),
     fat_thickness_px: round(fatPx, 2),
     fat_position: fatPosition(fat, span),
-    ribeye_width_mm: inMm(widthPx, 'ribeye_width_mm', 1),
-    ribeye_depth_mm: inMm(dims?.depthPx ?? null, 'ribeye_depth_mm', 1),
+    ribeye_width_mm: inMm(widthPx, 'ribeye_width_mm', 1, 'horizontal'),
+    ribeye_depth_mm: inMm(dims?.depthPx ?? null, 'ribeye_depth_mm', 1, 'vertical'),
     ribeye_width_px: widthPx,
     ribeye_depth_px: dims?.depthPx ?? null,
     ribeye_bbox: spans ? spans.bbox : null,
@@ -167,6 +191,8 @@ export function computeGradingFeatures(input: GradingFeatureInput): GradingFeatu
     ribeye_cut_off_detail: cutOffDetail,
     pixel_spacing_mm: mm === null ? null : round(mm, 5),
     pixel_spacing_source: mm === null ? 'none' : pixelSpacingSource,
+    pixel_aspect: round(aspect, 5)!,
+    pixel_aspect_source: pixelAspectSource,
     missing_reasons,
   };
 }

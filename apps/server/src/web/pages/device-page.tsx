@@ -1,3 +1,4 @@
+import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
 import {
   type DeviceHealthRow,
@@ -65,6 +66,7 @@ import {
 
 type CalibrationValues = {
   pixel_spacing_mm?: string;
+  pixel_aspect?: string;
   image_width?: string;
   image_height?: string;
   valid_from?: string;
@@ -78,6 +80,7 @@ type Forms = { calibration?: CalibrationForm; settings?: DeviceSettingsForm };
 
 const CALIBRATION_LABELS = {
   pixel_spacing_mm: 'Pixel spacing',
+  pixel_aspect: 'Pixel aspect',
   image_width: 'Image width',
   image_height: 'Image height',
   valid_from: 'Valid from',
@@ -99,6 +102,8 @@ function calibrationBody(values: CalibrationValues): CalibrationBody {
   const mm = numberOf(values.pixel_spacing_mm);
   if (mm === undefined) throw emptyField('pixel_spacing_mm', 'must not be empty');
   const body: Record<string, unknown> = { pixel_spacing_mm: mm };
+  const aspect = numberOf(values.pixel_aspect);
+  if (aspect !== undefined) body.pixel_aspect = aspect;
   const width = numberOf(values.image_width);
   const height = numberOf(values.image_height);
   if (width !== undefined) body.image_width = width;
@@ -340,6 +345,11 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
         cell: (r) => (r.pixel_spacing_mm === null ? 'withdrawn (cleared)' : `${r.pixel_spacing_mm} mm/px`),
       },
       {
+        header: 'Pixel aspect',
+        cell: (r) =>
+          r.pixel_spacing_mm === null ? '' : r.pixel_aspect === null ? 'square' : `${r.pixel_aspect}`,
+      },
+      {
         header: 'Images',
         cell: (r) => (r.image_width === null ? 'any size' : `${r.image_width}×${r.image_height}`),
       },
@@ -418,8 +428,8 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <h2 id="calibration-title">Pixel-spacing calibration</h2>
               <p class="muted">
                 Grading takes pixel spacing from the device's meta.json first, then from this calibration,
-                then from the scanner's on-screen depth ruler. Rows are history: setting or clearing adds one.
-                Times in {zone}.
+                then from the scanner's on-screen depth ruler; the pixel aspect from meta.json, then from this
+                calibration, else square. Rows are history: setting or clearing adds one. Times in {zone}.
               </p>
               {calibrations.length === 0 ? (
                 <p id="calibration-none">No calibration: grading uses meta.json or the on-screen ruler.</p>
@@ -451,7 +461,15 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                     inputmode="decimal"
                     value={form.values.pixel_spacing_mm}
                     error={form.errors.pixel_spacing_mm}
-                    hint={`Millimetres per pixel, more than 0 and at most ${MAX_SPACING_MM} (at least ${MIN_SPACING_MM}; stored to 5 decimals), e.g. 0.29586.`}
+                    hint={`Millimetres per pixel along the depth (vertical) axis, more than 0 and at most ${MAX_SPACING_MM} (at least ${MIN_SPACING_MM}; stored to 5 decimals), e.g. 0.29586.`}
+                  />
+                  <TextField
+                    name="pixel_aspect"
+                    label="Pixel aspect"
+                    inputmode="decimal"
+                    value={form.values.pixel_aspect}
+                    error={form.errors.pixel_aspect}
+                    hint={`A pixel's width ÷ its height, ${PIXEL_ASPECT_RANGE[0]} to ${PIXEL_ASPECT_RANGE[1]}: 0.889 for a 4:3 picture captured at 720×480 (frame grabber), 1.067 at 720×576. Leave empty for square pixels (unless meta.json states one). The depth ruler cannot see it; every area is multiplied by it.`}
                   />
                   <TextField
                     name="image_width"
@@ -548,6 +566,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const deviceId = device.id;
     const values: CalibrationValues = {
       pixel_spacing_mm: textOf(form, 'pixel_spacing_mm'),
+      pixel_aspect: textOf(form, 'pixel_aspect'),
       image_width: textOf(form, 'image_width'),
       image_height: textOf(form, 'image_height'),
       valid_from: textOf(form, 'valid_from'),

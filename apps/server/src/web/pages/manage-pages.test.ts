@@ -392,10 +392,22 @@ describe('device page and calibration', () => {
       textById(when.html, 'field-valid_from-error') ?? '',
       /Valid from must be a date such as 2025-09-01/,
     );
+    const aspect = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: '0.3',
+      pixel_aspect: '4:3',
+    });
+    assert.equal(aspect.status, 422);
+    assert.match(textById(aspect.html, 'field-pixel_aspect-error') ?? '', /Pixel aspect must be number/);
+    const wide = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: '0.3',
+      pixel_aspect: '2.4',
+    });
+    assert.match(textById(wide.html, 'field-pixel_aspect-error') ?? '', /Pixel aspect must be <= 2/);
     assert.equal(await count(), 0, 'nothing written');
 
     const set = await admin.post(`/fleet/${w.deviceA}/calibration`, {
       pixel_spacing_mm: '0.29586',
+      pixel_aspect: '0.8889',
       image_width: '940',
       image_height: '720',
       valid_from: '2025-01-01',
@@ -404,12 +416,13 @@ describe('device page and calibration', () => {
     assert.equal(set.status, 303, set.html);
     assert.equal(set.location, `/fleet/${w.deviceA}?done=calibration-set`);
     const [row] = await sql()`
-      SELECT pixel_spacing_mm::float8 AS mm, image_width, image_height, valid_from, note, created_by
+      SELECT pixel_spacing_mm::float8 AS mm, pixel_aspect::float8 AS aspect, image_width, image_height, valid_from, note, created_by
         FROM device_calibrations WHERE device_id = ${w.deviceA}`;
     assert.deepEqual(
       { ...row },
       {
         mm: 0.29586,
+        aspect: 0.8889,
         image_width: 940,
         image_height: 720,
         valid_from: new Date('2025-01-01T00:00:00Z'),
@@ -420,6 +433,7 @@ describe('device page and calibration', () => {
     const shown = await (await as('technician')).get(`/fleet/${w.deviceA}`);
     const table = textById(shown.html, 'calibrations') ?? '';
     assert.match(table, /0\.29586 mm\/px/);
+    assert.match(table, /0\.8889/);
     assert.match(table, /940×720/);
     assert.match(table, new RegExp(w.users.admin.email));
 

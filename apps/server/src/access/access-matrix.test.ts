@@ -415,6 +415,12 @@ const SPECS: Record<string, Spec> = {
   'GET /reports/farms/{id}/print': {
     build: (c) => ({ method: 'GET', path: `/reports/farms/${farmOf(c.scope)}/print?day=2025-09-09` }),
   },
+  'GET /reports/groups/{id}/print': {
+    build: async (c) => ({
+      method: 'GET',
+      path: `/reports/groups/${await freshGroup(farmOf(c.scope))}/print?day=2025-09-09`,
+    }),
+  },
   'POST /api/v1/session': {
     fresh: true,
     build: (c) => ({

@@ -13,7 +13,7 @@ export type ScanFilters = {
   farm_id?: string;
   device_id?: string;
   animal_id?: string;
-  /** Scans of the animals in this contemporary group. */
+  /** Scans of the animals in this contemporary group taken on the group's farm. */
   group_id?: string;
   capture_id?: string;
   /** Capture time (arrival time when unknown) >= from. */
@@ -35,7 +35,10 @@ export const SCAN_FILTER_PARAMS: Record<keyof ScanFilters, QueryParam> = {
   farm_id: { schema: uuid, description: 'Only scans of this farm.' },
   device_id: { schema: uuid, description: 'Only scans taken by this device.' },
   animal_id: { schema: uuid, description: 'Only scans linked to this animal.' },
-  group_id: { schema: uuid, description: 'Only scans of animals in this contemporary group.' },
+  group_id: {
+    schema: uuid,
+    description: "Only scans of animals in this contemporary group, taken on the group's farm.",
+  },
   capture_id: { schema: { type: 'string', minLength: 1, maxLength: 200 }, description: 'Exact capture id.' },
   from: { schema: dateTime, description: 'Captured at or after (RFC 3339).' },
   to: { schema: dateTime, description: 'Captured before (RFC 3339).' },

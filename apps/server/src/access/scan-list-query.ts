@@ -65,10 +65,15 @@ function filterConditions(sql: Db, principal: Principal, filters: ScanFilters): 
   if (filters.farm_id) c.push(sql`s.farm_id = ${filters.farm_id}`);
   if (filters.device_id) c.push(sql`s.device_id = ${filters.device_id}`);
   if (filters.animal_id) c.push(sql`s.animal_id = ${filters.animal_id}`);
-  if (filters.group_id)
+  if (filters.group_id) {
+    // A group is one farm's animals: only the scans taken on the group's farm. A member that came from
+    // another farm keeps its scans from there linked to it, but they are that farm's data (and the
+    // group's figures must not depend on whether the reader may see that farm too).
+    c.push(sql`s.farm_id = (SELECT g.farm_id FROM contemporary_groups g WHERE g.id = ${filters.group_id})`);
     c.push(
       sql`s.animal_id IN (SELECT cga.animal_id FROM contemporary_group_animals cga WHERE cga.group_id = ${filters.group_id})`,
     );
+  }
   if (filters.capture_id) c.push(sql`s.capture_id = ${filters.capture_id}`);
   if (filters.from) c.push(sql`${key} >= ${filters.from}::timestamptz`);
   if (filters.to) c.push(sql`${key} < ${filters.to}::timestamptz`);

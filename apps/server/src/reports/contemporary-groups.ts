@@ -15,7 +15,12 @@ export type GroupKey =
   | { kind: 'group'; group_id: string; name: string };
 
 export type GroupMember = {
-  animal: { id: string; tag_id: string; sex: string | null };
+  /**
+   * The animal. `on_other_farm`: it lives on another farm now than the one its scans were taken on
+   * (it moved): still counted here, with the scans it left. Its `id` and `tag_id` are null for a
+   * reader who may not see its new farm — the figures are the same for every reader, the identity not.
+   */
+  animal: { id: string | null; tag_id: string | null; sex: string | null; on_other_farm: boolean };
   /** Scans of the animal in the group's period, and how many of them are usable (A/M). */
   scans: number;
   usable_scans: number;
@@ -37,6 +42,12 @@ export type ContemporaryGroup = {
 };
 
 type Animal = GroupMember['animal'];
+/** An animal of a group with its scans; `key` identifies it whoever reads (default: its id). */
+type AnimalScans = {
+  animal: Omit<Animal, 'on_other_farm'> & { on_other_farm?: boolean };
+  key?: string;
+  scans: readonly ReportScan[];
+};
 
 const newer = (a: ReportScan, b: ReportScan): boolean =>
   (a.at ?? '') > (b.at ?? '') || ((a.at ?? '') === (b.at ?? '') && a.id > b.id);
@@ -64,19 +75,29 @@ export function ratio(value: number | null, groupMean: number | null, decimals =
 const tagOrder = new Intl.Collator('en', { numeric: true });
 const defaultOrder = new Intl.Collator();
 
-const byTag = (a: GroupMember, b: GroupMember) =>
-  tagOrder.compare(a.animal.tag_id, b.animal.tag_id) || defaultOrder.compare(a.animal.id, b.animal.id);
+const keyOf = (a: AnimalScans): string => a.key ?? a.animal.id ?? '';
+
+/**
+ * The members' order, the same for every reader: the farm's own animals by tag (numeric), then id;
+ * then the animals now on another farm (whose tag some readers may not see) by their key.
+ */
+function memberOrder(a: AnimalScans, b: AnimalScans): number {
+  const away = Number(a.animal.on_other_farm ?? false) - Number(b.animal.on_other_farm ?? false);
+  if (away !== 0) return away;
+  const byTag = a.animal.on_other_farm ? 0 : tagOrder.compare(a.animal.tag_id ?? '', b.animal.tag_id ?? '');
+  return byTag || defaultOrder.compare(keyOf(a), keyOf(b));
+}
 
 /** A group of `animals` (with their scans in the period): each animal's value and its ratios. */
 export function contemporaryGroup(
   key: GroupKey,
   label: string,
-  animals: readonly { animal: Animal; scans: readonly ReportScan[] }[],
+  animals: readonly AnimalScans[],
 ): ContemporaryGroup {
-  const values = animals.map(({ animal, scans }) => {
+  const values = [...animals].sort(memberOrder).map(({ animal, scans }) => {
     const best = latestUsableScan(scans);
     return {
-      animal,
+      animal: { ...animal, on_other_farm: animal.on_other_farm ?? false },
       scans: scans.length,
       usable_scans: scans.filter(isUsable).length,
       scan: best ? { id: best.id, at: best.at, grade: best.grade as Grade } : null,
@@ -106,7 +127,7 @@ export function contemporaryGroup(
     animals: members.length,
     rea_cm2: { measured: reas.length, mean: reaMean },
     fat_thickness_mm: { measured: fats.length, mean: fatMean },
-    members: members.sort(byTag),
+    members,
   };
 }
 
@@ -114,23 +135,27 @@ export function contemporaryGroup(
 const nullsLast = (a: string | null, b: string | null): number =>
   a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
 
-const animalOf = (s: ReportScan): Animal => ({
-  id: s.animal_id!,
-  tag_id: s.animal_tag_id ?? '',
+const animalOf = (s: ReportScan): AnimalScans['animal'] => ({
+  id: s.animal_id,
+  tag_id: s.animal_tag_id,
   sex: s.animal_sex,
+  on_other_farm: s.animal_on_other_farm,
 });
 
 /**
- * The breed associations' contemporary groups of a farm's scans: animals of the farm scanned on the
+ * The breed associations' contemporary groups of a farm's scans: animals scanned on the farm on the
  * same local day and of the same sex (an animal without a recorded sex is grouped with the others
- * without one). Scans not linked to an animal are in no group. Ordered by day, then sex.
+ * without one). An animal that moved to another farm since is still in its group with the scans taken
+ * here (the reader may not see who it is, but every reader gets the same groups and ratios). Scans not
+ * linked to an animal are in no group. Ordered by day, then sex.
  */
 export function groupsByScanDateAndSex(scans: readonly ReportScan[]): ContemporaryGroup[] {
-  const linked = scans.filter((s) => s.animal_id !== null);
+  const linked = scans.filter((s) => s.animal_key !== null);
   const groups = groupBy(linked, (s) => `${s.day ?? ''}\u0000${s.animal_sex ?? ''}`);
   const out = [...groups.values()].map((list) => {
     const { day, animal_sex: sex } = list[0]!;
-    const animals = [...groupBy(list, (s) => s.animal_id).values()].map((own) => ({
+    const animals = [...groupBy(list, (s) => s.animal_key!)].map(([key, own]) => ({
+      key,
       animal: animalOf(own[0]!),
       scans: own,
     }));
@@ -155,8 +180,8 @@ export function explicitGroup(
   scans: readonly ReportScan[],
 ): ContemporaryGroup {
   const byAnimal = groupBy(
-    scans.filter((s) => s.animal_id !== null),
-    (s) => s.animal_id!,
+    scans.filter((s) => s.animal_key !== null),
+    (s) => s.animal_key!,
   );
   return contemporaryGroup(
     { kind: 'group', group_id: group.id, name: group.name },

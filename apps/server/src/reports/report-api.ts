@@ -110,7 +110,16 @@ export const reportSchema: JsonSchema = object({
       members: {
         type: 'array',
         items: object({
-          animal: object({ id: uuid, tag_id: { type: 'string' }, sex: { type: ['string', 'null'] } }),
+          animal: object({
+            id: { ...nullable(uuid), description: 'null: the animal is on a farm the caller cannot see.' },
+            tag_id: { type: ['string', 'null'], description: 'null like id.' },
+            sex: { type: ['string', 'null'] },
+            on_other_farm: {
+              type: 'boolean',
+              description:
+                'The animal lives on another farm now than the one these scans were taken on; its scans here still count.',
+            },
+          }),
           scans: count,
           usable_scans: count,
           scan: nullable(object({ id: uuid, at: nullable(dateTime), grade: { enum: ['A', 'M'] } })),

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  type ContemporaryGroup,
   contemporaryGroup,
   explicitGroup,
   groupsByScanDateAndSex,
   latestUsableScan,
   ratio,
 } from './contemporary-groups.ts';
-import { gradeCounts, measureStats } from './report-figures.ts';
+import { gradeCounts, measureStats, scanFigures } from './report-figures.ts';
 import type { ReportScan } from './report-rows.ts';
 
 // The pure parts of a report: ratios, "the animal's value", group definitions, statistics — on small
@@ -23,6 +24,8 @@ const scan = (o: Partial<ReportScan>): ReportScan => ({
   device_id: 'd1',
   device_code: 'dev-1',
   device_label: null,
+  animal_key: o.animal_id ?? null,
+  animal_on_other_farm: false,
   animal_id: null,
   animal_tag_id: null,
   animal_sex: null,
@@ -108,6 +111,47 @@ describe('group definitions', () => {
       ],
       'by day, then sex (none last); animals by tag in numeric order',
     );
+  });
+
+  test('an animal that moved to another farm: in its group for every reader, only its identity hidden', () => {
+    const here = [
+      { animal_id: 'b', animal_tag_id: '9', animal_sex: 'steer' },
+      { animal_id: 'c', animal_tag_id: '11', animal_sex: 'steer' },
+    ];
+    const moved = { animal_key: 'a', animal_sex: 'steer', animal_on_other_farm: true };
+    // The same scans read by someone who may see the animal's new farm, and by someone who may not.
+    const seen = { ...moved, animal_id: 'a', animal_tag_id: '1' };
+    const hidden = { ...moved, animal_id: null, animal_tag_id: null };
+    const taken = [
+      scan({ ...here[0], rea_cm2: 70 }),
+      scan({ rea_cm2: 90 }),
+      scan({ ...here[1], rea_cm2: 80 }),
+    ];
+    const scans = (m: Partial<ReportScan>) => taken.map((s, i) => (i === 1 ? { ...s, ...m } : s));
+    const [forAdmin] = groupsByScanDateAndSex(scans(seen));
+    const [forFarmer] = groupsByScanDateAndSex(scans(hidden));
+    assert.deepEqual(
+      forAdmin!.members.map((m) => [m.animal.tag_id, m.animal.on_other_farm, m.rea_cm2, m.rea_ratio]),
+      [
+        ['9', false, 70, 87.5],
+        ['11', false, 80, 100],
+        ['1', true, 90, 112.5],
+      ],
+      'ratios over the three animals; the moved one last, whatever its tag',
+    );
+    const figures = (g: ContemporaryGroup) => ({
+      ...g,
+      members: g.members.map(({ animal: { id: _, tag_id: __, ...rest }, ...m }) => ({ ...m, animal: rest })),
+    });
+    assert.deepEqual(figures(forFarmer!), figures(forAdmin!));
+    assert.deepEqual(forFarmer!.members[2]!.animal, {
+      id: null,
+      tag_id: null,
+      sex: 'steer',
+      on_other_farm: true,
+    });
+    assert.deepEqual(scanFigures(scans(hidden)).counts, scanFigures(scans(seen)).counts);
+    assert.equal(scanFigures(scans(hidden)).counts.animals, 3);
   });
 
   test('an explicit group lists every member, scanned or not, and ignores scans of other animals', () => {

@@ -136,8 +136,9 @@ export function scanFigures(scans: readonly ReportScan[]) {
   for (const s of scans) {
     byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
     countGrade(grades, s);
-    if (s.animal_id === null) notLinked++;
-    else animals.add(s.animal_id);
+    // animal_key, not animal_id: an animal that moved to a farm the reader cannot see is still one animal.
+    if (s.animal_key === null) notLinked++;
+    else animals.add(s.animal_key);
     if (isUsable(s)) {
       rea.push(s.rea_cm2);
       fat.push(s.fat_thickness_mm);

@@ -4,7 +4,7 @@ import { LocalTime } from '../../web/components/local-time.tsx';
 import { idParam, type PageContext, type PageDeps, pageNotFound } from '../../web/pages/page-kit.tsx';
 import { dayProblem } from '../../web/time/format-local.ts';
 import { buildReport } from '../report.ts';
-import { farmScope } from '../report-scope.ts';
+import { farmScope, groupScope, type ReportScope } from '../report-scope.ts';
 import {
   ReportActivity,
   ReportCharts,
@@ -17,15 +17,19 @@ import {
  * GET /reports/farms/{id}/print?day=YYYY-MM-DD — one farm, one local day, as one clean document to print
  * or save as PDF: no site navigation at all (not merely hidden), the shared stylesheet (its print rules
  * hide the toolbar), server-drawn SVG charts, a table of animals with their ratios per contemporary
- * group, and every scan of the day.
+ * group (scan day + sex), and every scan of the day.
+ *
+ * GET /reports/groups/{id}/print?day=YYYY-MM-DD — the same document for an explicit contemporary group:
+ * its scans of the day, one table of its animals with their ratios within the group (the figures of
+ * the group report of that day), with the group report's access rules.
  */
 export async function printReportPage(
   deps: Pick<PageDeps, 'sql' | 'assets'>,
   c: PageContext,
   principal: Principal,
-  { now = new Date() }: { now?: Date } = {},
+  { now = new Date(), kind = 'farm' }: { now?: Date; kind?: 'farm' | 'group' } = {},
 ): Promise<Response> {
-  const farmId = idParam(c);
+  const id = idParam(c);
   const day = c.req.query('day') ?? '';
   const problem = dayProblem(day);
   if (problem) {
@@ -33,12 +37,31 @@ export async function printReportPage(
       problems: [{ pointer: '/query/day', message: problem }],
     });
   }
-  const scope = await farmScope(deps.sql, principal, farmId, { from: day, to: day }).catch((err: unknown) => {
+  const range = { from: day, to: day };
+  const scope = await (kind === 'group'
+    ? groupScope(deps.sql, principal, id, range)
+    : farmScope(deps.sql, principal, id, range)
+  ).catch((err: unknown) => {
     throw err instanceof HttpError && err.status === 404 ? pageNotFound() : err;
   });
+  return printDocument(deps, c, principal, scope, day, now);
+}
+
+async function printDocument(
+  deps: Pick<PageDeps, 'sql' | 'assets'>,
+  c: PageContext,
+  principal: Principal,
+  scope: ReportScope,
+  day: string,
+  now: Date,
+): Promise<Response> {
   const { report, scans } = await buildReport(deps.sql, principal, scope);
   const tz = report.scope.time_zone;
-  const title = `Ultrasound scan report — ${scope.farm.name} — ${day}`;
+  const group = scope.group;
+  const title = group
+    ? `Ultrasound scan report — ${group.name} (${scope.farm.name}) — ${day}`
+    : `Ultrasound scan report — ${scope.farm.name} — ${day}`;
+  const back = group ? `group_id=${group.id}` : `farm_id=${scope.farm.id}`;
   c.header('Cache-Control', 'no-store');
   return c.html(
     `<!doctype html>${String(
@@ -54,7 +77,7 @@ export async function printReportPage(
         <body class="print-document">
           <main id="main">
             <p class="print-toolbar no-print">
-              <a href={`/reports?farm_id=${farmId}&from=${day}&to=${day}`}>Back to the reports page</a>{' '}
+              <a href={`/reports?${back}&from=${day}&to=${day}`}>Back to the reports page</a>{' '}
               <button type="button" class="button button-primary" data-print-button hidden>
                 Print or save as PDF
               </button>
@@ -62,12 +85,20 @@ export async function printReportPage(
             <header class="print-header">
               <h1>{title}</h1>
               <p>
+                {group && (
+                  <>
+                    Contemporary group <strong>{group.name}</strong> (
+                    {group.animals.length === 1 ? '1 animal' : `${group.animals.length} animals`}),{' '}
+                  </>
+                )}
                 Farm <strong>{scope.farm.name}</strong>, scans of <strong>{day}</strong> (times in {tz}). Made{' '}
                 <LocalTime utc={now} timeZone={tz} /> for {principal.fullName ?? principal.email}.
               </p>
             </header>
             {report.counts.scans === 0 ? (
-              <p>No scans on this farm on {day}.</p>
+              <p>
+                No scans {group ? 'of this group' : 'on this farm'} on {day}.
+              </p>
             ) : (
               <>
                 <ReportSummary report={report} />

@@ -87,6 +87,9 @@ describe('GET /reports', () => {
     assert.match(res.text, /Spring calves — Report Farm/);
     assert.match(res.text, /The animals of this group\./);
     assert.equal([...res.text.matchAll(/class="report-group"/g)].length, 1);
+    // Its printable day report is the group's, not the farm's (review r9 F7).
+    assert.ok(res.text.includes(`href="/reports/groups/${seed.group}/print?day=2025-09-09"`));
+    assert.ok(!res.text.includes(`/reports/farms/${seed.farm}/print`));
   });
 
   test('bad filters: 422 with the error beside the field; another farm or group: a 404 page', async () => {
@@ -170,5 +173,59 @@ describe('GET /reports/farms/{id}/print', () => {
     const empty = await page('admin@example.com', `/reports/farms/${seed.farm}/print?day=2025-01-01`);
     assert.equal(empty.status, 200);
     assert.match(empty.text, /No scans on this farm on 2025-01-01\./);
+  });
+});
+
+describe('GET /reports/groups/{id}/print', () => {
+  const ratios = (html: string) =>
+    [...html.matchAll(/data-label="REA ratio" class="num">([^<]*)</g)].map((m) => m[1]);
+
+  test("one group, one day: the group's animals and ratios, not the farm's scan-day + sex groups", async () => {
+    const res = await page('tech@example.com', `/reports/groups/${seed.group}/print?day=2025-09-09`);
+    assert.equal(res.status, 200);
+    const html = res.text;
+    assert.match(html, /<title>Ultrasound scan report — Spring calves \(Report Farm\) — 2025-09-09<\/title>/);
+    assert.doesNotMatch(html, /class="site-header"|class="site-nav"|aria-label="Main"/);
+    assert.match(html, /Contemporary group <strong>Spring calves<\/strong> \(4 animals\)/);
+    assert.match(
+      html,
+      new RegExp(`href="/reports\\?group_id=${seed.group}&amp;from=2025-09-09&amp;to=2025-09-09"`),
+    );
+    // One table: the group (101, 102, 201 and 401, not scanned), with the group report's ratios —
+    // S1 (101) is 110 here (84 ÷ 76.67), 106 in the farm's steer group.
+    assert.equal([...html.matchAll(/class="report-group"/g)].length, 1);
+    assert.match(
+      html,
+      /<caption>Animals of Spring calves, with ratios to the group mean \(100 = average\)<\/caption>/,
+    );
+    assert.deepEqual(ratios(html), ['110', '99', '91', '—']);
+    const farm = await page('tech@example.com', `/reports/farms/${seed.farm}/print?day=2025-09-09`);
+    assert.deepEqual(ratios(farm.text), ['100', '—', '106', '96', '98', '100']);
+    // Only the group's scans of the day: S1 a1 a2 a3, S2 b1 b2, H1 d1.
+    assert.match(html, /<caption>Scans \(6\)<\/caption>/);
+    assert.doesNotMatch(html, /2025-09-09 · steer/);
+  });
+
+  test('the group report’s access: another farm’s group or a missing one → 404 page; a bad day → 422', async () => {
+    for (const [email, group] of [
+      ['farmer@example.com', seed.otherGroup],
+      ['othertech@example.com', seed.group],
+      ['farmer@example.com', '00000000-0000-4000-8000-000000000000'],
+      ['farmer@example.com', 'not-a-group'],
+    ] as const) {
+      const res = await page(email, `/reports/groups/${group}/print?day=2025-09-09`);
+      assert.equal(res.status, 404, `${email} ${group}`);
+      assert.doesNotMatch(res.text, /Theirs|Spring calves/);
+    }
+    for (const q of ['', '?day=2025-02-30']) {
+      const res = await page('farmer@example.com', `/reports/groups/${seed.group}/print${q}`);
+      assert.equal(res.status, 422, q);
+      assert.match(res.text, /The day parameter must be a day written YYYY-MM-DD/);
+    }
+    const empty = await page('admin@example.com', `/reports/groups/${seed.group}/print?day=2025-01-01`);
+    assert.equal(empty.status, 200);
+    assert.match(empty.text, /No scans of this group on 2025-01-01\./);
+    const anonymous = await page(null, `/reports/groups/${seed.group}/print?day=2025-09-09`);
+    assert.equal(anonymous.status, 303);
   });
 });

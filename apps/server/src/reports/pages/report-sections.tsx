@@ -184,11 +184,7 @@ export function GroupTable({
 }) {
   const missing = (m: GroupMember) => (m.scan ? 'not measured' : m.scans ? 'no usable scan' : 'not scanned');
   const columns: Column<GroupMember>[] = [
-    {
-      header: 'Animal',
-      primary: true,
-      cell: (m) => <a href={`/animals/${m.animal.id}`}>{m.animal.tag_id}</a>,
-    },
+    { header: 'Animal', primary: true, cell: (m) => <MemberAnimal animal={m.animal} /> },
     { header: 'Sex', cell: (m) => m.animal.sex ?? '—' },
     {
       header: 'Scan used',
@@ -244,6 +240,23 @@ export function GroupTable({
   );
 }
 
+const ELSEWHERE = 'an animal now on another farm';
+
+/**
+ * A group member's tag, linked to its page; an animal that moved to another farm since is said to be
+ * there (its tag too when the reader may see that farm, else nothing that identifies it).
+ */
+function MemberAnimal({ animal }: { animal: GroupMember['animal'] }) {
+  if (animal.id === null) return <span class="muted">{ELSEWHERE}</span>;
+  const link = <a href={`/animals/${animal.id}`}>{animal.tag_id}</a>;
+  if (!animal.on_other_farm) return link;
+  return (
+    <>
+      {link} <span class="muted">(now on another farm)</span>
+    </>
+  );
+}
+
 /** Every contemporary group of the report, with how ratios are computed. */
 export function ReportGroups({ report, idPrefix = 'report' }: { report: Report; idPrefix?: string }) {
   return (
@@ -282,7 +295,14 @@ export function ScansOfReport({ scans, timeZone }: { scans: readonly ReportScan[
     { header: 'Capture', wideOnly: true, cell: (s) => s.capture_id },
     {
       header: 'Animal',
-      cell: (s) => (s.animal_id ? <a href={`/animals/${s.animal_id}`}>{s.animal_tag_id}</a> : '—'),
+      cell: (s) =>
+        s.animal_id ? (
+          <a href={`/animals/${s.animal_id}`}>{s.animal_tag_id}</a>
+        ) : s.animal_key ? (
+          <span class="muted">{ELSEWHERE}</span>
+        ) : (
+          '—'
+        ),
     },
     { header: 'Device', cell: (s) => s.device_code },
     {

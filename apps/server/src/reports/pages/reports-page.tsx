@@ -23,12 +23,14 @@ import { ReportActivity, ReportCharts, ReportGroups, ReportSummary } from './rep
 
 /**
  * The reports pages, behind the dashboard's sign-in guard: GET /reports (filters as a GET form, the
- * report, downloads) and GET /reports/farms/:id/print?day= (the printable day report). A farm or group
- * the viewer cannot see is the dashboard's "Not found" page, like a missing one.
+ * report, downloads) and the printable day reports of a farm (GET /reports/farms/:id/print?day=) and
+ * of a group (GET /reports/groups/:id/print?day=). A farm or group the viewer cannot see is the
+ * dashboard's "Not found" page, like a missing one.
  */
 export function reportPages(app: PageRouter, deps: PageDeps) {
   app.get('/reports', (c) => reportsPage(deps, c, userOf(c)));
   app.get('/reports/farms/:id/print', (c) => printReportPage(deps, c, userOf(c)));
+  app.get('/reports/groups/:id/print', (c) => printReportPage(deps, c, userOf(c), { kind: 'group' }));
 }
 
 type Filters = { farm_id: string; group_id: string; from: string; to: string };
@@ -156,6 +158,10 @@ function ReportBody({ report, scans, scope }: { report: Report; scans: ReportSca
     scope.from || scope.to ? `${scope.from ?? 'the first scan'} to ${scope.to ?? 'today'}` : 'every scan';
   const exportQuery = new URLSearchParams(scope.filters as Record<string, string>).toString();
   const days = report.by_day.filter((d) => d.day !== null).map((d) => d.day!);
+  // A group report prints the group (its animals, its ratios), not the farm's day.
+  const printPath = scope.group
+    ? `/reports/groups/${scope.group.id}/print`
+    : `/reports/farms/${scope.farm.id}/print`;
   return (
     <article class="report" aria-labelledby="report-title">
       <h2 id="report-title">
@@ -178,7 +184,7 @@ function ReportBody({ report, scans, scope }: { report: Report; scans: ReportSca
           <ul>
             {days.map((d) => (
               <li>
-                <a href={`/reports/farms/${scope.farm.id}/print?day=${d}`}>{d}</a>
+                <a href={`${printPath}?day=${d}`}>{d}</a>
               </li>
             ))}
           </ul>

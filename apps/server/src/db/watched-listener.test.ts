@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
 import pino from 'pino';
-import type { Sql } from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import { startTcpProxy, type TcpProxy } from '../test-tcp-proxy.ts';
 import { createDatabaseClient } from './database-client.ts';
 import { createWatchedListener, isWatchdogPing, type WatchedListener } from './watched-listener.ts';
@@ -112,6 +113,39 @@ describe('watched listener', () => {
     assert.ok(attempts >= 3 && attempts <= 12, `${attempts} attempts in 1.5 s`);
     await waitFor(() => seen.ups === 2, { what: 'up again', timeoutMs: 5_000 });
     assert.ok(await hears(seen));
+  });
+
+  test('an address that accepts and closes at once (a pooler in front of a down database): retried with the back-off, not in a hot loop (review r10 F4)', async (t) => {
+    let accepted = 0;
+    const server = createServer((socket: Socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const pool = postgres({ host: '127.0.0.1', port, user: 'cti', database: 'nowhere', connect_timeout: 1 });
+    const logs: { msg: string }[] = [];
+    const listener = createWatchedListener({
+      sql: pool,
+      channel: CHANNEL,
+      log: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+      watchdogMs: 10_000,
+      retryBaseMs: 200,
+      onPayload: () => {},
+    });
+    try {
+      await sleep(2_000);
+    } finally {
+      await listener.close();
+      await pool.end({ timeout: 0 });
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const retries = logs.filter((l) => l.msg === 'could not LISTEN; trying again').length;
+    // Attempts at about 0, 0.2, 0.6 and 1.4 s (the delay doubling from 200 ms), two connections each
+    // (the one that closed, and the one postgres.js asked for next); without the count, thousands.
+    t.diagnostic(`${accepted} connections, ${retries} logged retries in 2 s`);
+    assert.ok(accepted <= 16, `${accepted} connections in 2 s`);
+    assert.ok(retries >= 2, `${retries} retries logged`);
   });
 
   test('close: no more notifications, hooks or connections', async () => {

@@ -1,6 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import postgres, { type Options, type Sql } from 'postgres';
+
+/** postgres.js's `socket` option: its connection options in, a (connecting) socket out. */
+type SocketFactory = (target: {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}) => Socket | Promise<Socket>;
+
+/** What postgres.js does without a `socket` option: a TCP (or Unix socket) connection to the first host. */
+const plainSocket: SocketFactory = ({ host, port, path }) => {
+  const p = port[0] ?? 5432;
+  const socket = path ? netConnect(path) : netConnect(p, host[0]);
+  // postgres.js names the peer in its connection errors from these.
+  return Object.assign(socket, { host: path || host[0], port: p });
+};
 
 /** How every watchdog ping begins (`{"ping":"<uuid>"}`): listeners never pass one on, whoever sent it. */
 const PING_PREFIX = '{"ping":';
@@ -40,7 +56,8 @@ export type WatchedListener = {
  * database is still down at that moment, and a connection dropped without a RST (a NAT or firewall
  * forgetting it, a VM migrated, a partition) looks alive for as long as TCP keepalive allows while no
  * notification arrives. So: a close is reported at once (`onDown`) and a new connection is made at once;
- * a failed attempt is retried after 0.5 s, 1 s, 2 s … up to `watchdogMs` (no hot loop); and every
+ * a failed attempt — refused, or closed before LISTEN answered (postgres.js would reconnect silently, in
+ * a hot loop) — is retried after 0.5 s, 1 s, 2 s … up to `watchdogMs`; and every
  * `watchdogMs` a unique ping is NOTIFYed through the pool — a connection whose ping has not come back by
  * the next period (or whose LISTEN has not answered by then) is dropped and made anew. `onUp` follows
  * every established LISTEN: what was announced while deaf is lost, and the consumer catches up.
@@ -99,9 +116,23 @@ export function createWatchedListener({
     if (closed) return Promise.reject(new Error(`LISTEN ${channel}: closed`));
     if (attempt) return attempt;
     clearTimeout(retry);
+    // postgres.js reconnects by itself for the LISTEN it still has to send, and reports neither the
+    // failed attempt (no onclose, the LISTEN neither answered nor rejected) nor the next one: against an
+    // address that accepts and closes at once (a pooler or load balancer in front of a down database)
+    // that is hundreds of connections a second. So each connection this attempt asks for is counted: a
+    // second one before LISTEN answered means the first closed before it could — the attempt failed,
+    // and it is dropped and retried with the back-off below (review r10 F4).
+    const baseSocket = (sql.options as { socket?: SocketFactory }).socket ?? plainSocket;
+    let sockets = 0;
+    const socket: SocketFactory = (target) => {
+      if (++sockets > 1 && conn === client && !up)
+        queueMicrotask(() => drop(conn, 'the connection closed before LISTEN was answered'));
+      return baseSocket(target);
+    };
     // The pool's own parsed options, as postgres.js's sql.listen passes them (taken as they are).
     const options = {
       ...sql.options,
+      socket,
       max: 1,
       idle_timeout: null,
       max_lifetime: null,

@@ -2,6 +2,9 @@ import { createMetricsRegistry } from '@cti/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JOB_REASONS, type QueueStats } from './job-queue.ts';
 
+/** Gauges collected within this long of each other share one read of the queue (one scrape). */
+const SCRAPE_SHARE_MS = 250;
+
 export type WorkerMetricsOptions = {
   /** Reads queue depth and the oldest job's age on each scrape (one small query). */
   queueStats?: () => Promise<QueueStats>;
@@ -25,7 +28,7 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       regrade: { queued: 0, oldestQueuedSeconds: 0 },
     },
   };
-  const refresh = async () => {
+  const read = async () => {
     if (!queueStats) return last;
     try {
       last = await queueStats();
@@ -33,6 +36,17 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       // keep the last known values; cti_grading_infrastructure_errors_total says why
     }
     return last;
+  };
+  // One query per scrape, shared by the three queue gauges (each awaits it): the depth, the running
+  // count and the ages then come from the same moment (review r10 F6: two of them lagged one scrape).
+  let reading: Promise<QueueStats> | undefined;
+  const refresh = () => {
+    reading ??= read().finally(() => {
+      setTimeout(() => {
+        reading = undefined;
+      }, SCRAPE_SHARE_MS).unref();
+    });
+    return reading;
   };
   return {
     registry,
@@ -112,8 +126,8 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       name: 'cti_grading_jobs_running',
       help: 'Jobs being graded, all workers',
       registers,
-      collect() {
-        this.set(last.running);
+      async collect() {
+        this.set((await refresh()).running);
       },
     }),
     oldestQueued: new Gauge({
@@ -121,8 +135,9 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       help: 'Age of the oldest due queued job by reason (0 when none): a growing ingest age means add workers; a regrade backlog waits for spare time by design',
       labelNames: ['reason'] as const,
       registers,
-      collect() {
-        for (const reason of JOB_REASONS) this.set({ reason }, last.waiting[reason].oldestQueuedSeconds);
+      async collect() {
+        const { waiting } = await refresh();
+        for (const reason of JOB_REASONS) this.set({ reason }, waiting[reason].oldestQueuedSeconds);
       },
     }),
   };

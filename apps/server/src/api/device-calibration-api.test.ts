@@ -136,6 +136,51 @@ describe('device calibration through the API', () => {
     assert.equal(applicableCalibration(scanCtx!.calibrations, 940, 720), null, 'grading skips it now');
   });
 
+  test('the pixel aspect alone (pixel_spacing_mm absent or null): a row with no spacing that grading applies for its aspect; clearing withdraws both', async () => {
+    const admin = await as('admin@example.com');
+    const set = await admin.request('POST', path(f.devScan), {
+      body: { pixel_aspect: 0.889, valid_from: '2025-08-20T00:00:00Z', note: 'frame grabber 720×480' },
+    });
+    assert.equal(set.status, 201, set.text);
+    const row = set.body.items[0];
+    assert.deepEqual(
+      [row.pixel_spacing_mm, row.pixel_aspect, row.image_width, row.note, row.in_effect],
+      [null, 0.889, null, 'frame grabber 720×480', true],
+    );
+    const applied = async (w: number, h: number) =>
+      applicableCalibration((await loadScanContext(ctx.db.sql, f.scan))!.calibrations, w, h);
+    assert.deepEqual(await applied(940, 720), { id: row.id, pixelSpacingMm: null, pixelAspect: 0.889 });
+    // An explicit null spacing beside an aspect is the same kind of row.
+    const explicit = await admin.request('POST', path(f.devScan), {
+      body: { pixel_spacing_mm: null, pixel_aspect: 1.0667, valid_from: '2025-08-21T00:00:00Z' },
+    });
+    assert.equal(explicit.status, 201, explicit.text);
+    assert.deepEqual(await applied(720, 480), {
+      id: explicit.body.items[0].id,
+      pixelSpacingMm: null,
+      pixelAspect: 1.0667,
+    });
+    const listed = await admin.request('GET', path(f.devScan));
+    assert.deepEqual(
+      listed.body.items
+        .slice(0, 2)
+        .map((r: { pixel_spacing_mm: null; pixel_aspect: number }) => [r.pixel_spacing_mm, r.pixel_aspect]),
+      [
+        [null, 1.0667],
+        [null, 0.889],
+      ],
+    );
+    const cleared = await admin.request('POST', path(f.devScan), {
+      body: { pixel_spacing_mm: null, valid_from: '2025-08-22T00:00:00Z' },
+    });
+    assert.equal(cleared.status, 201, cleared.text);
+    assert.deepEqual(
+      [cleared.body.items[0].pixel_spacing_mm, cleared.body.items[0].pixel_aspect],
+      [null, null],
+    );
+    assert.equal(await applied(720, 480), null, 'spacing and aspect withdrawn');
+  });
+
   test('bad values are 422 naming the field, and nothing is written', async () => {
     const admin = await as('admin@example.com');
     const before = await rows(f.devA);
@@ -145,7 +190,11 @@ describe('device calibration through the API', () => {
       [{ pixel_spacing_mm: 5.01 }, '/pixel_spacing_mm'],
       [{ pixel_spacing_mm: 0.000001 }, '/pixel_spacing_mm'],
       [{ pixel_spacing_mm: '0.3' }, '/pixel_spacing_mm'],
+      // Neither a spacing nor an aspect: nothing to set (a clear says pixel_spacing_mm: null).
       [{}, '/pixel_spacing_mm'],
+      [{}, '/pixel_aspect'],
+      [{ pixel_aspect: null, note: 'x' }, '/pixel_spacing_mm'],
+      [{ pixel_aspect: null }, '/pixel_aspect'],
       [{ pixel_spacing_mm: 0.3, image_width: 940 }, '/image_height'],
       [{ pixel_spacing_mm: 0.3, image_height: 720 }, '/image_width'],
       [{ pixel_spacing_mm: 0.3, image_width: 0, image_height: 720 }, '/image_width'],
@@ -158,7 +207,9 @@ describe('device calibration through the API', () => {
       [{ pixel_spacing_mm: 0.3, pixel_aspect: 0.3 }, '/pixel_aspect'],
       [{ pixel_spacing_mm: 0.3, pixel_aspect: 16 / 9 + 1 }, '/pixel_aspect'],
       [{ pixel_spacing_mm: 0.3, pixel_aspect: '8:9' }, '/pixel_aspect'],
-      [{ pixel_spacing_mm: null, pixel_aspect: 0.889 }, '/pixel_aspect'],
+      [{ pixel_aspect: 0.3 }, '/pixel_aspect'],
+      [{ pixel_spacing_mm: null, pixel_aspect: 2.5 }, '/pixel_aspect'],
+      [{ pixel_aspect: 0.889, pixel_spacing_mm: 0 }, '/pixel_spacing_mm'],
     ];
     for (const [body, pointer] of cases) {
       const res = await admin.request('POST', path(f.devA), { body });
@@ -170,6 +221,11 @@ describe('device calibration through the API', () => {
       );
     }
     assert.equal(await rows(f.devA), before);
+    const neither = await admin.request('POST', path(f.devA), { body: { note: 'no values' } });
+    assert.match(
+      neither.body.message,
+      /give pixel_spacing_mm, pixel_aspect or both to set a calibration, or pixel_spacing_mm: null to clear it/,
+    );
     // The same spacing rule as the command line (one module).
     assert.throws(
       () => parseCalibrationArgs(['set', '--device', 'd', '--pixel-spacing-mm', '0.000001']),

@@ -14,6 +14,7 @@ import {
   MAX_NOTE_LENGTH,
   MAX_SPACING_MM,
   MIN_SPACING_MM,
+  NEITHER_MESSAGES,
   type RecordedCalibration,
   recordCalibrationAndRegrades,
   tooManyRegradesAdvice,
@@ -58,7 +59,7 @@ export const calibrationSchema: JsonSchema = object({
   pixel_spacing_mm: {
     type: ['number', 'null'],
     description:
-      'mm per pixel along the vertical (depth) axis; null: this row withdrew the calibration (a clear).',
+      'mm per pixel along the vertical (depth) axis; null: the row fixes no spacing — with a pixel_aspect, an aspect-only row (the spacing comes from meta.json or the on-screen ruler), without one a withdrawal of the calibration (a clear).',
   },
   pixel_aspect: {
     type: ['number', 'null'],
@@ -182,19 +183,18 @@ export const calibrationChangeSchema: JsonSchema = object({
 export const CALIBRATION_BODY: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['pixel_spacing_mm'],
   properties: {
     pixel_spacing_mm: {
       type: ['number', 'null'],
       minimum: MIN_SPACING_MM,
       maximum: MAX_SPACING_MM,
-      description: `mm per pixel along the vertical (depth) axis, in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM}) to set; null to clear (withdraw) the calibration.`,
+      description: `mm per pixel along the vertical (depth) axis, in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM}). Absent or null with a pixel_aspect: the row declares the aspect only (the spacing comes from meta.json or the on-screen ruler). null without a pixel_aspect: clear (withdraw) the calibration. A body with neither is 422.`,
     },
     pixel_aspect: {
       type: ['number', 'null'],
       minimum: PIXEL_ASPECT_RANGE[0],
       maximum: PIXEL_ASPECT_RANGE[1],
-      description: `A pixel's width ÷ its height, ${PIXEL_ASPECT_RANGE[0]}–${PIXEL_ASPECT_RANGE[1]} (packages/contracts/README.md, "Pixel aspect"): 0.889 for a 4:3 picture captured at 720×480. Absent or null: none declared (square unless meta.json says otherwise). Only with a spacing.`,
+      description: `A pixel's width ÷ its height, ${PIXEL_ASPECT_RANGE[0]}–${PIXEL_ASPECT_RANGE[1]} (packages/contracts/README.md, "Pixel aspect"): 0.889 for a 4:3 picture captured at 720×480. Absent or null: none declared (square unless meta.json says otherwise). With or without a pixel_spacing_mm.`,
     },
     image_width: {
       type: 'integer',
@@ -217,7 +217,7 @@ export const CALIBRATION_BODY: JsonSchema = {
 };
 
 export type CalibrationBody = {
-  pixel_spacing_mm: number | null;
+  pixel_spacing_mm?: number | null;
   pixel_aspect?: number | null;
   image_width?: number;
   image_height?: number;
@@ -236,9 +236,19 @@ const CALIBRATION_POINTERS = {
 
 /**
  * A checked body as the shared calibration input (the same rules as `cti-server calibration`); a 422
- * naming the field otherwise, e.g. image_width without image_height.
+ * naming the field otherwise, e.g. image_width without image_height. A spacing, an aspect or both set;
+ * `pixel_spacing_mm: null` alone clears; a body naming neither is refused, naming both fields.
  */
 export function calibrationInput(body: CalibrationBody): CalibrationInput {
+  if (body.pixel_spacing_mm === undefined && (body.pixel_aspect ?? null) === null) {
+    throw invalidRequest(
+      [
+        { pointer: '/pixel_spacing_mm', message: NEITHER_MESSAGES.pixel_spacing_mm },
+        { pointer: '/pixel_aspect', message: NEITHER_MESSAGES.pixel_aspect },
+      ],
+      'give pixel_spacing_mm, pixel_aspect or both to set a calibration, or pixel_spacing_mm: null to clear it',
+    );
+  }
   if ((body.image_width === undefined) !== (body.image_height === undefined)) {
     const missing = body.image_width === undefined ? 'image_width' : 'image_height';
     throw invalidRequest(
@@ -247,13 +257,14 @@ export function calibrationInput(body: CalibrationBody): CalibrationInput {
     );
   }
   const input: CalibrationInput = {
-    pixelSpacingMm: body.pixel_spacing_mm,
+    pixelSpacingMm: body.pixel_spacing_mm ?? null,
     pixelAspect: body.pixel_aspect ?? null,
     imageSize: body.image_width === undefined ? null : [body.image_width, body.image_height!],
     validFrom: body.valid_from === undefined ? null : new Date(body.valid_from),
     note: body.note?.trim() || null,
   };
-  const problems = calibrationProblems(input.pixelSpacingMm === null ? 'clear' : 'set', input);
+  const clear = input.pixelSpacingMm === null && input.pixelAspect === null;
+  const problems = calibrationProblems(clear ? 'clear' : 'set', input);
   if (problems.length > 0) {
     throw invalidRequest(
       problems.map((p) => ({ pointer: CALIBRATION_POINTERS[p.field], message: p.message })),
@@ -392,9 +403,10 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       method: 'get',
       path: '/devices/{id}/calibrations',
       tag: 'devices',
-      summary: "The device's pixel-spacing calibrations, newest first (whoever may see the device)",
+      summary:
+        "The device's pixel-spacing and pixel-aspect calibrations, newest first (whoever may see the device)",
       description:
-        'Per-device pixel spacing, the second source grading tries (after meta.json, before the on-screen ruler). Rows are history: setting or clearing adds one.',
+        "Per-device pixel spacing, the second source grading tries (after meta.json, before the on-screen ruler), and pixel aspect (after meta.json's). A row may declare the aspect only: its pixel_spacing_mm is null and the spacing comes from meta.json or the ruler. Rows are history: setting or clearing adds one.",
       access: 'user',
       responses: { 200: { description: 'Calibrations', schema: ref('DeviceCalibrations') } },
       async handler({ c, principal, params }) {
@@ -407,7 +419,7 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       path: '/devices/{id}/calibrations',
       tag: 'devices',
       summary:
-        'Set (pixel_spacing_mm) or clear (null) the calibration of a device, optionally regrading its scans (admin)',
+        'Set (pixel_spacing_mm, pixel_aspect or both) or clear (pixel_spacing_mm: null) the calibration of a device, optionally regrading its scans (admin)',
       description: `Adds a row to the history, recorded with the admin and the time. Scans already graded keep their result unless \`regrade: true\` queues a regrade of the scans the row applies to, with the row in one transaction (no second job for a scan with one waiting or running). Over ${MAX_CALIBRATION_REGRADE_JOBS} jobs: 422 \`too_many_regrades\`, nothing written; queue them with \`cti-server regrade --device <code> --since <valid_from>\`.`,
       access: 'admin',
       body: CALIBRATION_BODY,

@@ -20,11 +20,13 @@ export const COMMAND_USAGE = {
     "          --cancel: cancel the selection's waiting (unclaimed) regrade jobs, only those pinned to\n" +
     '          --model-version if given; a job a worker holds is left alone; prints each job cancelled.',
   calibration:
-    'calibration set --device <code> --pixel-spacing-mm <mm> [--pixel-aspect <w/h>] [--image-size WxH]\n' +
+    'calibration set --device <code> [--pixel-spacing-mm <mm>] [--pixel-aspect <w/h>] [--image-size WxH]\n' +
     '          [--valid-from <date>] [--note <text>] [--regrade]\n' +
     '          | clear --device <code> [--image-size WxH] [--valid-from <date>] [--regrade] | list --device <code>\n' +
-    "          a device's pixel spacing (mm per image pixel, vertical) for grading when meta.json does not carry one;\n" +
+    "          a device's pixel spacing (mm per image pixel, vertical) for grading when meta.json does not carry one,\n" +
+    '          its pixel aspect, or both (set needs at least one; clear withdraws both);\n' +
     "          --pixel-aspect: a pixel's width ÷ its height, 0.5–2 (0.889 for 720×480 of a 4:3 picture; default square);\n" +
+    '          alone, the spacing comes from meta.json or the on-screen ruler (a scanner whose depth changes);\n' +
     '          --regrade also queues, in the same step, a regrade of each scan the row applies to (at most 10000).',
   'export-labels':
     'export-labels --out <dir> [--since <date>] [--farm <farm uuid>] [--all-corrections] [--dry-run]\n' +

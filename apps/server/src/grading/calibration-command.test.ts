@@ -54,6 +54,9 @@ describe('device calibration', () => {
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--pixel-aspect', '2.5'], /from 0\.5 to 2/],
       [['set', '--device', 'd', '--pixel-spacing-mm', '0.3', '--pixel-aspect', ''], /--pixel-aspect must/],
       [['clear', '--device', 'd', '--pixel-aspect', '0.889'], /clear takes no --pixel-aspect/],
+      [['set', '--device', 'd'], /set needs --pixel-spacing-mm <mm>, --pixel-aspect <w\/h> or both/],
+      [['set', '--device', 'd', '--pixel-aspect', '0.889', '--pixel-spacing-mm', ''], /mm per pixel/],
+      [['set', '--device', 'd', '--pixel-aspect', '0.4'], /--pixel-aspect must/],
     ] as const) {
       assert.throws(() => parseCalibrationArgs([...args]), problem);
     }
@@ -130,10 +133,10 @@ describe('device calibration', () => {
       listed.stdout,
       /from 2025-08-15T00:00:00\.000Z: 0\.3 mm\/px, pixel aspect 0\.8889 for 720x480/,
     );
-    // The table refuses an aspect outside the range or on a withdrawal, whatever wrote it.
+    // The table refuses an aspect outside the range, whatever wrote it.
     for (const [mm, aspect] of [
       [0.3, 2.5],
-      [null, 1],
+      [null, 0.3],
     ] as const)
       await assert.rejects(
         db.sql`INSERT INTO device_calibrations (device_id, pixel_spacing_mm, pixel_aspect)
@@ -141,6 +144,53 @@ describe('device calibration', () => {
         (err: { code?: string; constraint_name?: string }) =>
           err.code === '23514' && err.constraint_name === 'device_calibrations_aspect_check',
       );
+  });
+});
+
+describe('a calibration that declares only the pixel aspect (a scanner whose spacing the ruler reads)', () => {
+  test('set --pixel-aspect without --pixel-spacing-mm adds an aspect-only row that applies with no spacing; list says where the spacing comes from; clear withdraws both', async () => {
+    const main = new URL('../main.ts', import.meta.url).pathname;
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [...SOURCE_NODE_ARGS, main, 'calibration', ...args], {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
+        encoding: 'utf8',
+      });
+    const ok = cli('set', '--device', 'dev-0000', '--pixel-aspect', '0.889', '--valid-from', '2025-08-20');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(
+      ok.stdout,
+      /dev-0000: spacing from meta\.json or the ruler, pixel aspect 0\.889 from 2025-08-20T00:00:00\.000Z \(#\d+\)/,
+    );
+    const [row] = await db.sql`
+      SELECT id::text AS id, pixel_spacing_mm, pixel_aspect::float8 AS aspect FROM device_calibrations
+       WHERE valid_from = '2025-08-20T00:00:00Z'`;
+    assert.deepEqual([row!.pixel_spacing_mm, row!.aspect], [null, 0.889]);
+    // The newest row valid at the capture applies, to every size: its aspect, and no spacing of its own.
+    const calibrations = async () => (await loadScanContext(db.sql, scanId))!.calibrations;
+    for (const [w, h] of [
+      [940, 720],
+      [720, 480],
+    ] as const)
+      assert.deepEqual(applicableCalibration(await calibrations(), w, h), {
+        id: row!.id,
+        pixelSpacingMm: null,
+        pixelAspect: 0.889,
+      });
+    const listed = cli('list', '--device', 'dev-0000');
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(
+      listed.stdout,
+      /^#\d+ from 2025-08-20T00:00:00\.000Z: spacing from meta\.json or the ruler, pixel aspect 0\.889$/m,
+    );
+
+    const cleared = cli('clear', '--device', 'dev-0000', '--valid-from', '2025-08-25');
+    assert.equal(cleared.status, 0, cleared.stderr);
+    assert.match(cleared.stdout, /dev-0000: no calibration from 2025-08-25/);
+    assert.equal(applicableCalibration(await calibrations(), 720, 480), null, 'spacing and aspect withdrawn');
+    assert.match(
+      cli('list', '--device', 'dev-0000').stdout,
+      /^#\d+ from 2025-08-25T00:00:00\.000Z: withdrawn$/m,
+    );
   });
 });
 

@@ -69,11 +69,15 @@ export function parseCalibrationArgs(args: string[]): CalibrationRequest {
   let pixelAspect: number | null = null;
   if (action === 'set') {
     const mm = values['pixel-spacing-mm'];
-    pixelSpacingMm = mm === undefined || mm.trim() === '' ? Number.NaN : Number(mm);
-    if (spacingProblem(pixelSpacingMm)) {
-      throw new UsageError(`--pixel-spacing-mm ${SPACING_MESSAGE}, got ${JSON.stringify(mm ?? '')}`);
-    }
     const aspect = values['pixel-aspect'];
+    // The aspect alone is a row too: the spacing then comes from meta.json or the on-screen ruler.
+    if (mm === undefined && aspect === undefined)
+      throw new UsageError('set needs --pixel-spacing-mm <mm>, --pixel-aspect <w/h> or both');
+    if (mm !== undefined) {
+      pixelSpacingMm = mm.trim() === '' ? Number.NaN : Number(mm);
+      if (spacingProblem(pixelSpacingMm))
+        throw new UsageError(`--pixel-spacing-mm ${SPACING_MESSAGE}, got ${JSON.stringify(mm)}`);
+    }
     if (aspect !== undefined) {
       pixelAspect = aspect.trim() === '' ? Number.NaN : Number(aspect);
       if (aspectProblem(pixelAspect))
@@ -122,6 +126,12 @@ const NOTHING: CalibrationInput = {
 /** ", pixel aspect 0.889" for a declared aspect; nothing for none (square). */
 const aspectText = (aspect: number | null) => (aspect === null ? '' : `, pixel aspect ${aspect}`);
 
+/** What a row declares: "0.3 mm/px, pixel aspect 0.889", "spacing from meta.json or the ruler, pixel aspect 0.889", or `cleared`. */
+function rowText(mm: number | null, aspect: number | null, cleared: string): string {
+  if (mm !== null) return `${mm} mm/px${aspectText(aspect)}`;
+  return aspect === null ? cleared : `spacing from meta.json or the ruler${aspectText(aspect)}`;
+}
+
 /** Runs one request; returns the lines to print, or throws CommandError for an unknown device. */
 export async function runCalibration(sql: Sql, request: CalibrationRequest): Promise<string[]> {
   const [device] = await sql<
@@ -134,7 +144,7 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
       return [`${request.deviceCode}: no calibration (grading uses meta.json or the on-screen ruler)`];
     return rows.map(
       (r) =>
-        `#${r.id} from ${r.valid_from}: ${r.pixel_spacing_mm === null ? 'withdrawn' : `${r.pixel_spacing_mm} mm/px${aspectText(r.pixel_aspect)}`}` +
+        `#${r.id} from ${r.valid_from}: ${rowText(r.pixel_spacing_mm, r.pixel_aspect, 'withdrawn')}` +
         `${r.image_width ? ` for ${r.image_width}x${r.image_height} images` : ''}${r.note ? ` — ${r.note}` : ''}` +
         `${r.created_by ? ` (by ${r.created_by.email})` : ''}`,
     );
@@ -146,10 +156,7 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
     if (!(err instanceof TooManyRegradesError)) throw err;
     throw new CommandError(tooManyRegradesAdvice(err, request.deviceCode, request.validFrom).message);
   }
-  const what =
-    request.action === 'set'
-      ? `${request.pixelSpacingMm} mm/px${aspectText(request.pixelAspect)}`
-      : 'no calibration';
+  const what = rowText(request.pixelSpacingMm, request.pixelAspect, 'no calibration');
   const regraded = row.regrade
     ? `queued ${row.regrade.enqueued} regrade job(s) for ${row.regrade.matched} scan(s) it applies to, ${row.regrade.alreadyPending} already had a job waiting or running${row.regrade.keptCorrected > 0 ? `, ${row.regrade.keptCorrected} corrected by hand left as they are (their figures keep the spacing of their correction: correct them again, or cti-server regrade --scan <id> --include-corrected)` : ''}`
     : request.validFrom === null
@@ -160,7 +167,7 @@ export async function runCalibration(sql: Sql, request: CalibrationRequest): Pro
   ];
 }
 
-/** `cti-server calibration`: per-device pixel spacing, the second source grading tries. */
+/** `cti-server calibration`: per-device pixel spacing (the second source grading tries) and pixel aspect. */
 export const calibrationCommand = databaseCommand({
   name: 'calibration',
   usage: USAGE,

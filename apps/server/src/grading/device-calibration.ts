@@ -5,16 +5,20 @@ import { isoUtc } from '../access/sql-fragments.ts';
 import { queueRegrades, type RegradeSummary, type TooManyRegradesError } from './regrade.ts';
 
 /**
- * Per-device pixel spacing (device_calibrations, migration 0009) and pixel aspect (migration 0020): the rules and the reads/writes shared by
- * `cti-server calibration` and the JSON API / dashboard (PUT/DELETE /api/v1/devices/{id}/calibration). Rows
- * are history, never edited: setting adds a row, clearing adds a row with no spacing (a withdrawal).
+ * Per-device pixel spacing (device_calibrations, migration 0009) and pixel aspect (migrations 0020, 0021):
+ * the rules and the reads/writes shared by `cti-server calibration` and the JSON API / dashboard
+ * (POST /api/v1/devices/{id}/calibrations, the device page). Rows are history, never edited: setting adds
+ * a row with a spacing, an aspect or both; clearing adds a row with neither (a withdrawal of both).
  */
 export type CalibrationInput = {
-  /** mm per pixel; null withdraws the calibration (clear). */
+  /**
+   * mm per pixel (vertical); null: the row fixes no spacing — with an aspect, "aspect only: the spacing
+   * comes from meta.json or the ruler"; without one, a withdrawal (clear).
+   */
   pixelSpacingMm: number | null;
   /**
    * A pixel's width ÷ its height (packages/contracts/README.md, "Pixel aspect"); null declares none
-   * (square unless meta.json says otherwise). Only with a spacing: a clear withdraws both.
+   * (square unless meta.json says otherwise). With or without a spacing; a clear withdraws both.
    */
   pixelAspect: number | null;
   /** The image size [width, height] it applies to; null for any size. */
@@ -42,6 +46,16 @@ export const MAX_CALIBRATION_REGRADE_JOBS = 10_000;
 export const SPACING_MESSAGE = `must be a number of mm per pixel in (0, ${MAX_SPACING_MM}] (at least ${MIN_SPACING_MM})`;
 export const ASPECT_MESSAGE = `must be a pixel's width ÷ its height from ${PIXEL_ASPECT_RANGE[0]} to ${PIXEL_ASPECT_RANGE[1]} (1 = square, 0.889 = 720×480 of a 4:3 picture)`;
 export const IMAGE_SIDE_MESSAGE = `must be a whole number of pixels from 1 to ${MAX_IMAGE_SIDE}`;
+/**
+ * A set that declares neither, by field (each reads after its field's name: "Pixel spacing or the pixel
+ * aspect must be given…"): a calibration row sets one of them or both.
+ */
+export const NEITHER_MESSAGES = {
+  pixel_spacing_mm:
+    'or the pixel aspect must be given: a calibration sets a spacing, an aspect or both (a clear withdraws both)',
+  pixel_aspect:
+    'or the pixel spacing must be given: a calibration sets a spacing, an aspect or both (a clear withdraws both)',
+} as const;
 
 /** The spacing problem of a set (null when fine). */
 export function spacingProblem(mm: number): string | null {
@@ -55,18 +69,26 @@ export function aspectProblem(aspect: number): string | null {
     : ASPECT_MESSAGE;
 }
 
-/** Problems of a whole request, by field: spacing and aspect range, image size (both sides or none), valid-from. */
+/**
+ * Problems of a whole request, by field: a set declares a spacing, an aspect or both (each in range), a
+ * clear neither; image size (both sides or none), valid-from, note.
+ */
 export function calibrationProblems(action: 'set' | 'clear', input: CalibrationInput): CalibrationProblem[] {
   const out: CalibrationProblem[] = [];
-  if (action === 'set') {
-    const p = input.pixelSpacingMm === null ? SPACING_MESSAGE : spacingProblem(input.pixelSpacingMm);
-    if (p) out.push({ field: 'pixel_spacing_mm', message: p });
-  } else if (input.pixelSpacingMm !== null) {
-    out.push({ field: 'pixel_spacing_mm', message: 'must be left out to clear a calibration' });
+  const { pixelSpacingMm: mm, pixelAspect: aspect } = input;
+  if (action === 'set' && mm === null && aspect === null) {
+    out.push(
+      { field: 'pixel_spacing_mm', message: NEITHER_MESSAGES.pixel_spacing_mm },
+      { field: 'pixel_aspect', message: NEITHER_MESSAGES.pixel_aspect },
+    );
   }
-  if (input.pixelAspect !== null) {
-    const p = action === 'set' ? aspectProblem(input.pixelAspect) : 'must be left out to clear a calibration';
-    if (p) out.push({ field: 'pixel_aspect', message: p });
+  for (const [field, value, problem] of [
+    ['pixel_spacing_mm', mm, spacingProblem],
+    ['pixel_aspect', aspect, aspectProblem],
+  ] as const) {
+    if (value === null) continue;
+    const p = action === 'set' ? problem(value) : 'must be left out to clear a calibration';
+    if (p) out.push({ field, message: p });
   }
   if (
     input.imageSize &&
@@ -86,7 +108,7 @@ export function calibrationProblems(action: 'set' | 'clear', input: CalibrationI
 
 export type CalibrationRow = {
   id: string;
-  /** null: this row withdrew the calibration. */
+  /** null: the row fixes no spacing (meta.json or the ruler) — with no aspect either, it withdrew the calibration. */
   pixel_spacing_mm: number | null;
   /** null: the row declares no aspect (square unless meta.json says otherwise). */
   pixel_aspect: number | null;
@@ -136,7 +158,7 @@ export async function listCalibrations(sql: Db, deviceId: string): Promise<Calib
   });
 }
 
-/** Adds a row (set, or clear when pixelSpacingMm is null); returns its id and valid_from. */
+/** Adds a row (set, or clear when it has neither spacing nor aspect); returns its id and valid_from. */
 export async function recordCalibration(
   sql: Db,
   deviceId: string,

@@ -166,6 +166,49 @@ describe('checking the pixel spacing (review r2 F2, F3)', {
     );
   });
 
+  test('a calibration that declares only the aspect is no spacing source: meta.json, else the ruler, else none (saying so); its aspect applies to each', async () => {
+    const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`); // ruler 0.29586
+    const calibration = { id: '5', pixelSpacingMm: null, pixelAspect: 0.889 };
+    const aspectOf = (g: Awaited<ReturnType<typeof grade>>) => g.features.lineage.pixel_aspect;
+    const fromCalibration = { value: 0.889, source: 'device_calibration', calibration_id: '5' };
+    const ruled = await grader.grade({ raster: hzau, meta: null, calibration });
+    assert.deepEqual(
+      [ruled.features.pixel_spacing_source, ruled.features.pixel_spacing_mm, spacingOf(ruled).problem],
+      ['ruler', 0.29586, undefined],
+    );
+    assert.ok(!ruled.reasons.includes('spacing_conflict'), ruled.reasons.join());
+    assert.deepEqual(aspectOf(ruled), fromCalibration);
+    const square = await grade(hzau);
+    assert.equal(ruled.features.roi_area_px, square.features.roi_area_px);
+    assert.ok(
+      Math.abs(ruled.features.rea_cm2! - square.features.rea_cm2! * 0.889) <= 0.001,
+      `${ruled.features.rea_cm2} vs ${square.features.rea_cm2} × 0.889`,
+    );
+
+    const fromMeta = await grader.grade({
+      raster: hzau,
+      meta: withMeta({ pixel_spacing_mm: 0.29 }),
+      calibration,
+    });
+    assert.deepEqual(
+      [fromMeta.features.pixel_spacing_source, fromMeta.features.pixel_spacing_mm],
+      ['meta', 0.29],
+    );
+    assert.deepEqual(aspectOf(fromMeta), fromCalibration);
+
+    const noRuler = await grader.grade({
+      raster: await decodeRaster(`${REFERENCES}ustool-109A.bmp`),
+      meta: null,
+      calibration,
+    });
+    assert.deepEqual([noRuler.features.pixel_spacing_source, noRuler.features.rea_cm2], ['none', null]);
+    assert.match(
+      String((noRuler.features.lineage.pixel_spacing as { reason: string }).reason),
+      /no acquisition\.pixel_spacing_mm in meta\.json, device calibration #5 declares only the pixel aspect, and no readable depth ruler/,
+    );
+    assert.deepEqual(aspectOf(noRuler), fromCalibration);
+  });
+
   test("meta.json's spacing for another frame size: rescaled when the shape matches, else the next source", async () => {
     const hzau = await decodeRaster(`${REFERENCES}hzau-201615.png`); // 940×720, ruler 0.29586
     const rescaled = await grade(

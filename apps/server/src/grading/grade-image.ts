@@ -38,8 +38,11 @@ export type GradeImageInput = {
   metaSource?: 'store' | 'ingest_webhook' | null;
   /** Why meta.json was not read, when it was not (null: read, or the capture has none). */
   metaProblem?: string | null;
-  /** The device calibration that applies (scan-context.ts applicableCalibration); its aspect null = none. */
-  calibration: { id: string; pixelSpacingMm: number; pixelAspect?: number | null } | null;
+  /**
+   * The device calibration that applies (scan-context.ts applicableCalibration): its spacing null = an
+   * aspect-only row (the spacing from meta.json or the ruler), its aspect null = none.
+   */
+  calibration: { id: string; pixelSpacingMm: number | null; pixelAspect?: number | null } | null;
   /** The capture's own mask (0/1, image size), or why it could not be used; absent when it has none. */
   captureMask?: Mask | string | null;
 };

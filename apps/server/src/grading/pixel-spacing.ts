@@ -41,7 +41,10 @@ export type SpacingInput = {
   meta: MetaJson | null;
   /** Why meta.json was not read (then the reason never says it lacks the field). */
   metaProblem?: string | null;
-  /** The device calibration that applies to this image, if an admin set one (its aspect: null = none). */
+  /**
+   * The device calibration that applies to this image, if an admin set one: its spacing (null: an
+   * aspect-only row, no spacing calibration) and its aspect (null or absent: none).
+   */
   calibration: (Omit<AppliedCalibration, 'pixelAspect'> & { pixelAspect?: number | null }) | null;
   raster: RasterImage;
   scanArea: [number, number, number, number];
@@ -187,7 +190,8 @@ function spacingProblem(
 /**
  * Pixel spacing in the issue's order: (a) meta.json `acquisition.pixel_spacing_mm` from the agent
  * (rescaled, or refused, when its width_px/height_px are not the image's), (b) the device's
- * calibration set by an admin, (c) the scanner's on-screen depth ruler, (d) none — then only pixel
+ * calibration set by an admin, when it fixes a spacing (an aspect-only row does not: the ruler reads
+ * the spacing of each frame), (c) the scanner's on-screen depth ruler, (d) none — then only pixel
  * measures are given, and `detail.reason` says why cm² and mm are missing. The ruler is read in every
  * case (≈ 3 ms): a meta/calibration value it disagrees with by more than 3 % is a `spacing_conflict`
  * (both recorded). A spacing at which the scan field is no B-mode depth is `implausible_spacing`.
@@ -234,7 +238,8 @@ export function resolvePixelSpacing({
     const { aspect_field, ...detail } = fromMeta.detail;
     return resolved(fromMeta.mm, 'meta', detail);
   }
-  if (calibration)
+  // An aspect-only row fixes no spacing: it is no spacing source (nor checked against the ruler).
+  if (calibration && calibration.pixelSpacingMm !== null)
     return resolved(
       calibration.pixelSpacingMm,
       'device_calibration',
@@ -251,7 +256,7 @@ export function resolvePixelSpacing({
     mm: null,
     source: 'none',
     detail: {
-      reason: `${noMeta}, no calibration for this device and image size, and no readable depth ruler (${ruler.reason}: ${ruler.detail})`,
+      reason: `${noMeta}, ${calibration ? `device calibration #${calibration.id} declares only the pixel aspect` : 'no calibration for this device and image size'}, and no readable depth ruler (${ruler.reason}: ${ruler.detail})`,
       ...tried,
     },
     problem: null,

@@ -6,7 +6,7 @@ import type { StoredObject } from './object-store.ts';
 /** A device calibration row that may apply to a scan (chosen once the image size is known). */
 export type CalibrationCandidate = {
   id: string;
-  /** null: the calibration was withdrawn from valid_from on. */
+  /** null: the row fixes no spacing (aspect only, or with no aspect either a withdrawal from valid_from on). */
   pixelSpacingMm: number | null;
   /** A pixel's width ÷ its height the row declares; null: none (square unless meta.json says otherwise). */
   pixelAspect: number | null;
@@ -123,10 +123,18 @@ export async function loadScanContext(sql: Sql, scanId: string): Promise<ScanCon
   };
 }
 
-/** The calibration grading applies: its row id, spacing and the aspect it declares (null: none). */
-export type AppliedCalibration = { id: string; pixelSpacingMm: number; pixelAspect: number | null };
+/**
+ * The calibration grading applies: its row id, the spacing it fixes (null: an aspect-only row — the
+ * spacing comes from meta.json or the ruler, and the row is no spacing calibration) and the aspect it
+ * declares (null: none). Never both null: a withdrawal applies as no calibration.
+ */
+export type AppliedCalibration = { id: string; pixelSpacingMm: number | null; pixelAspect: number | null };
 
-/** The calibration for an image of this size: the newest row whose size matches or names none. */
+/**
+ * The calibration for an image of this size: the newest row whose size matches or names none. That row
+ * alone applies (an aspect-only row supersedes an older spacing, a withdrawal both); null when it is a
+ * withdrawal or there is none.
+ */
 export function applicableCalibration(
   candidates: CalibrationCandidate[],
   width: number,
@@ -135,7 +143,7 @@ export function applicableCalibration(
   const row = candidates.find(
     (c) => c.imageWidth === null || (c.imageWidth === width && c.imageHeight === height),
   );
-  return row && row.pixelSpacingMm !== null
+  return row && (row.pixelSpacingMm !== null || row.pixelAspect !== null)
     ? { id: row.id, pixelSpacingMm: row.pixelSpacingMm, pixelAspect: row.pixelAspect }
     : null;
 }

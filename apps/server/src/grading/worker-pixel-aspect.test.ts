@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeGray, encodePng, generatePhantom } from '@cti/imaging';
@@ -9,7 +9,7 @@ import { recordCalibration } from './device-calibration.ts';
 import { createGradingRig, type GradingRig, phantomPng } from './test-grading-rig.ts';
 
 // Non-square pixels (issue 11): the declared pixel aspect (a pixel's width ÷ its height) through the real
-// webhook, s3rver, Postgres with the real migrations (0020) and a spawned `cti-server worker`.
+// webhook, s3rver, Postgres with the real migrations (0020, 0021) and a spawned `cti-server worker`.
 
 const REFERENCES = fileURLToPath(new URL('../../../../../shared/reference-scans/', import.meta.url));
 
@@ -122,6 +122,62 @@ describe('a declared pixel aspect', () => {
     // meta.json declares its own: it wins.
     assert.deepEqual([w.pixel_aspect, w.pixel_aspect_source], [1.067, 'meta']);
     assert.equal(w.rea_cm2, rea(w, 1.067));
+  });
+
+  test('a calibration that declares only the aspect: the spacing is read off each frame’s ruler (REA = pixels × ruler spacing² × aspect), no spacing_conflict, an older spacing row superseded', async () => {
+    // A frame grabber's scanner whose depth changes from animal to animal: no spacing fixed anywhere,
+    // the on-screen ruler gives it on every frame. Seed 44's phantom and the real hzau-201615 (940×720,
+    // ruler 0.29586 mm/px; read at test time, never copied into the repository) both show a ruler.
+    const hzau = `${REFERENCES}hzau-201615.png`;
+    const ruled = await rig.ingest({ image: await phantomPng(44), deviceCode: 'dev-grabber-ruler' });
+    const real = existsSync(hzau)
+      ? await rig.ingest({ image: readFileSync(hzau), deviceCode: 'dev-grabber-ruler' })
+      : null;
+    const [device] = await rig.db.sql<{ id: string }[]>`
+      SELECT id FROM devices WHERE device_code = 'dev-grabber-ruler'`;
+    const calibrate = (pixelSpacingMm: number | null, pixelAspect: number | null, validFrom: string) =>
+      recordCalibration(
+        rig.db.sql,
+        device!.id,
+        { pixelSpacingMm, pixelAspect, imageSize: null, validFrom: new Date(validFrom), note: null },
+        null,
+      );
+    // A spacing fixed at one depth, wrong at the depth of these frames: were it applied, the ruler
+    // would disagree with it (spacing_conflict, figures withheld). The aspect-only row supersedes it.
+    await calibrate(0.5, null, '2024-01-01T00:00:00Z');
+    const aspectOnly = await calibrate(null, 0.889, '2025-01-01T00:00:00Z');
+    const results = await gradeAll(real ? [ruled.scanId, real.scanId] : [ruled.scanId]);
+    for (const [label, r] of results.map((r, i) => [i === 0 ? 'phantom 44' : 'hzau-201615', r!] as const)) {
+      const f = r.features_used;
+      console.log(
+        `${label}: ${r.grade} (${r.grade_reasons}) ${f.roi_area_px} px × ${f.pixel_spacing_mm}² mm × ${f.pixel_aspect} = ${f.rea_cm2} cm²`,
+      );
+      assert.equal(f.pixel_spacing_source, 'ruler', label);
+      assert.equal(f.lineage.pixel_spacing.source, 'ruler', label);
+      assert.equal(f.lineage.pixel_spacing.calibration_id, undefined, `${label}: no spacing calibration`);
+      assert.equal(
+        f.lineage.pixel_spacing.problem,
+        undefined,
+        `${label}: ${JSON.stringify(f.lineage.pixel_spacing.problem)}`,
+      );
+      assert.equal(f.lineage.pixel_spacing.ruler.found, true, label);
+      assert.equal(f.pixel_spacing_mm, f.lineage.pixel_spacing.ruler.mm_per_px, label);
+      assert.ok(!r.grade_reasons.includes('spacing_conflict'), `${label}: ${r.grade_reasons}`);
+      assert.deepEqual(
+        f.lineage.pixel_aspect,
+        { value: 0.889, source: 'device_calibration', calibration_id: aspectOnly.id },
+        label,
+      );
+      assert.equal(f.pixel_aspect_source, 'device_calibration', label);
+      assert.ok(f.rea_cm2 > 0, `${label}: ${JSON.stringify(f.missing_reasons)}`);
+      // features_used keeps the ruler's spacing to 5 decimals; the area was computed unrounded.
+      assert.ok(Math.abs(f.rea_cm2 - rea(f, 0.889)) <= 0.002, `${label}: ${f.rea_cm2} vs ${rea(f, 0.889)}`);
+    }
+    if (real)
+      assert.ok(
+        Math.abs(results[1]!.features_used.pixel_spacing_mm / 0.29586 - 1) < 0.01,
+        `hzau ruler ${results[1]!.features_used.pixel_spacing_mm}`,
+      );
   });
 
   test('a real scan stretched to 1.25× its width and declared 0.8: its REA within 3 % of the original’s (square pixels assumed: 25 % over)', {

@@ -47,7 +47,6 @@ import { Badges, clockSync, formatAge, formatBytes, healthFlags } from './fleet-
 import {
   attempt,
   commonZone,
-  emptyField,
   Facts,
   type FieldErrors,
   idParam,
@@ -97,11 +96,14 @@ const numberOf = (text: string | undefined): number | string | undefined => {
   return NUMBER_RE.test(t) ? Number(t) : t;
 };
 
-/** The set form as the body of POST /api/v1/devices/{id}/calibrations (checked with the same schema). */
+/**
+ * The set form as the body of POST /api/v1/devices/{id}/calibrations (checked with the same schema): an
+ * empty spacing is left out (an aspect-only row; with no aspect either, calibrationInput names both fields).
+ */
 function calibrationBody(values: CalibrationValues): CalibrationBody {
+  const body: Record<string, unknown> = {};
   const mm = numberOf(values.pixel_spacing_mm);
-  if (mm === undefined) throw emptyField('pixel_spacing_mm', 'must not be empty');
-  const body: Record<string, unknown> = { pixel_spacing_mm: mm };
+  if (mm !== undefined) body.pixel_spacing_mm = mm;
   const aspect = numberOf(values.pixel_aspect);
   if (aspect !== undefined) body.pixel_aspect = aspect;
   const width = numberOf(values.image_width);
@@ -342,12 +344,17 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
       {
         header: 'Pixel spacing',
         primary: true,
-        cell: (r) => (r.pixel_spacing_mm === null ? 'withdrawn (cleared)' : `${r.pixel_spacing_mm} mm/px`),
+        cell: (r) =>
+          r.pixel_spacing_mm !== null
+            ? `${r.pixel_spacing_mm} mm/px`
+            : r.pixel_aspect === null
+              ? 'withdrawn (cleared)'
+              : 'from meta.json or the ruler',
       },
       {
         header: 'Pixel aspect',
         cell: (r) =>
-          r.pixel_spacing_mm === null ? '' : r.pixel_aspect === null ? 'square' : `${r.pixel_aspect}`,
+          r.pixel_aspect !== null ? `${r.pixel_aspect}` : r.pixel_spacing_mm === null ? '' : 'square',
       },
       {
         header: 'Images',
@@ -429,7 +436,8 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
               <p class="muted">
                 Grading takes pixel spacing from the device's meta.json first, then from this calibration,
                 then from the scanner's on-screen depth ruler; the pixel aspect from meta.json, then from this
-                calibration, else square. Rows are history: setting or clearing adds one. Times in {zone}.
+                calibration, else square. A row may set the aspect only: the spacing then comes from meta.json
+                or the ruler. Rows are history: setting or clearing adds one. Times in {zone}.
               </p>
               {calibrations.length === 0 ? (
                 <p id="calibration-none">No calibration: grading uses meta.json or the on-screen ruler.</p>
@@ -457,11 +465,10 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                   <TextField
                     name="pixel_spacing_mm"
                     label="Pixel spacing"
-                    required
                     inputmode="decimal"
                     value={form.values.pixel_spacing_mm}
                     error={form.errors.pixel_spacing_mm}
-                    hint={`Millimetres per pixel along the depth (vertical) axis, more than 0 and at most ${MAX_SPACING_MM} (at least ${MIN_SPACING_MM}; stored to 5 decimals), e.g. 0.29586.`}
+                    hint={`Millimetres per pixel along the depth (vertical) axis, more than 0 and at most ${MAX_SPACING_MM} (at least ${MIN_SPACING_MM}; stored to 5 decimals), e.g. 0.29586. Leave empty with a pixel aspect below to take the spacing from meta.json or the on-screen ruler (a scanner whose depth changes from animal to animal).`}
                   />
                   <TextField
                     name="pixel_aspect"
@@ -513,7 +520,8 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 </form>
                 <h2 id="calibration-clear-title">Clear the calibration</h2>
                 <p class="muted">
-                  From now on, grading of this device's scans skips the calibration (meta.json or the ruler).
+                  From now on, grading of this device's scans skips the calibration, spacing and aspect
+                  (meta.json or the ruler; square pixels unless meta.json declares an aspect).
                 </p>
                 <ActionForm
                   action={`/fleet/${device.id}/calibration/clear`}

@@ -368,12 +368,25 @@ describe('device page and calibration', () => {
       /name="note"[^>]*value="x"|value="x"[^>]*name="note"/,
       'the values stay in the form',
     );
-    const empty = await admin.post(`/fleet/${w.deviceA}/calibration`, { pixel_spacing_mm: '' });
+    // Neither a spacing nor an aspect: both fields say one of them is needed.
+    const empty = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: '',
+      pixel_aspect: ' ',
+    });
     assert.equal(empty.status, 422);
     assert.match(
       textById(empty.html, 'field-pixel_spacing_mm-error') ?? '',
-      /Pixel spacing must not be empty/,
+      /Pixel spacing or the pixel aspect must be given: a calibration sets a spacing, an aspect or both/,
     );
+    assert.match(
+      textById(empty.html, 'field-pixel_aspect-error') ?? '',
+      /Pixel aspect or the pixel spacing must be given/,
+    );
+    // An aspect alone with a bad one: the error sits beside the aspect, none beside the empty spacing.
+    const onlyBad = await admin.post(`/fleet/${w.deviceA}/calibration`, { pixel_aspect: '3' });
+    assert.equal(onlyBad.status, 422);
+    assert.match(textById(onlyBad.html, 'field-pixel_aspect-error') ?? '', /Pixel aspect must be <= 2/);
+    assert.equal(textById(onlyBad.html, 'field-pixel_spacing_mm-error'), undefined);
     const half = await admin.post(`/fleet/${w.deviceA}/calibration`, {
       pixel_spacing_mm: '0.3',
       image_width: '940',
@@ -445,13 +458,29 @@ describe('device page and calibration', () => {
     assert.equal((await tech.post(`/fleet/${w.deviceA}/calibration/clear`, {})).status, 403);
     assert.equal((await tech.post(`/fleet/${w.deviceB}/calibration/clear`, {})).status, 404);
 
+    // The aspect alone (a grabber whose depth changes): the spacing column says where it comes from.
+    const aspectOnly = await admin.post(`/fleet/${w.deviceA}/calibration`, {
+      pixel_spacing_mm: ' ',
+      pixel_aspect: '0.889',
+      note: 'grabber',
+    });
+    assert.equal(aspectOnly.status, 303, aspectOnly.html);
+    const [stored] = await sql()`
+      SELECT pixel_spacing_mm, pixel_aspect::float8 AS aspect FROM device_calibrations
+       WHERE device_id = ${w.deviceA} AND note = 'grabber'`;
+    assert.deepEqual({ ...stored }, { pixel_spacing_mm: null, aspect: 0.889 });
+    const rowOf = (html: string, text: string) =>
+      (html.match(/<tr[^>]*>[\s\S]*?<\/tr>/g) ?? []).map(strip).find((r) => r.includes(text)) ?? '';
+    const listed = (await (await as('technician')).get(`/fleet/${w.deviceA}`)).html;
+    assert.match(rowOf(listed, 'grabber'), /from meta\.json or the ruler\s*0\.889/);
+
     const clear = await admin.post(`/fleet/${w.deviceA}/calibration/clear`, {});
     assert.equal(clear.status, 303);
     assert.equal(clear.location, `/fleet/${w.deviceA}?done=calibration-cleared`);
     const after = await admin.get(`/fleet/${w.deviceA}?done=calibration-cleared`);
     assert.match(strip(after.html), /Calibration cleared/);
     assert.match(textById(after.html, 'calibrations') ?? '', /withdrawn \(cleared\)/);
-    assert.equal(await count(), 2);
+    assert.equal(await count(), 3);
   });
 
   test('the checkbox "Regrade this device\'s scans" queues, with the row, one job per scan it applies to', async () => {

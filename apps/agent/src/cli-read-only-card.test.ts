@@ -135,7 +135,7 @@ const cases: Array<{
 ];
 
 for (const c of cases) {
-  test(`a card that went read-only (${c.name}): status, outbox list, show and export read it ${c.reads === 'snapshot' ? 'through a snapshot' : 'in place'} and say so, doctor fails the data dir; nothing is written to the card`, {
+  test(`a card that went read-only (${c.name}): status, outbox list, show and export read it ${c.reads === 'snapshot' ? 'through a snapshot' : 'in place'} and say so, run and doctor fail on the data dir; nothing is written to the card`, {
     skip: c.skip,
     timeout: 120_000,
   }, async () => {
@@ -206,7 +206,14 @@ for (const c of cases) {
     assert.match(retry.stderr, /outbox\.db is read-only for the agent: data_dir .* \(EROFS on /);
     assert.doesNotMatch(retry.stderr, /move it aside|\n\s+at /);
 
-    // Said as `retry` says it, also where access(W_OK) passes (emergency_ro).
+    // Said as `retry` says it, also where access(W_OK) passes (emergency_ro): by a restarted service
+    // at its start, and by doctor.
+    const run = await runAgentCli(['--config', config, 'run'], { env, timeoutMs: 20_000 });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^cti-agent: data_dir .*cti is read-only for the agent \(EROFS on .*cti\)\. Fix: .*replace the card\n$/,
+    );
     const doctor = await cli('doctor');
     assert.match(
       doctor.stdout,

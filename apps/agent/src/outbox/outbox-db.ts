@@ -132,8 +132,9 @@ export function openOutboxDb(
     if (full) {
       throw new OutboxDiskFullError(dbPath, { ...full, pendingCaptures: countPending(dbPath) }, err);
     }
-    if (damaged(err))
+    if (damaged(err)) {
       throw new OutboxCorruptError(dbPath, `cannot be opened: ${err.message}`, { cause: err });
+    }
     const readOnly = unwritable(dbPath); // a WAL database needs its -shm file even to be read
     if (readOnly) {
       throw new OutboxDbError(

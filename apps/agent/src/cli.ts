@@ -125,6 +125,25 @@ async function dispatch(config: AgentConfig, command: string, rest: string[], io
   }
 }
 
+/** What a shell reports for a program killed by SIGPIPE (128 + 13). */
+const EXIT_OUTPUT_CLOSED = 141;
+
+/**
+ * A reader that closed our output (`cti-agent outbox list | head`) ends the command quietly, as git
+ * and coreutils do: they die of SIGPIPE at the next write, which shells report as 141 (git exits
+ * 141 itself where it cannot). Node ignores SIGPIPE and raises EPIPE on the stream instead, which
+ * was an unhandled 'error' with a stack; exiting 141 keeps `$?`, PIPESTATUS and `pipefail` as for
+ * those tools. The error is emitted after the write's synchronous caller returned, so an outbox's
+ * close (and the removal of a snapshot copy) has run by then. The service logs through pino's own
+ * fd 1 destination, not these streams.
+ */
+function endOnClosedOutput(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(EXIT_OUTPUT_CLOSED);
+  throw err;
+}
+process.stdout.on('error', endOnClosedOutput);
+process.stderr.on('error', endOnClosedOutput);
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;

@@ -46,8 +46,8 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
         clock,
         disk: checkDisk(config),
         outbox: outbox.summary(),
-        // A card remounted read-only is read through a copy (outbox-db.ts openSnapshot): say so.
-        ...(outbox.snapshotNote ? { outboxSnapshot: outbox.snapshotNote } : {}),
+        // A card the kernel remounted read-only (outbox-db.ts openOnReadOnlyVolume): say so.
+        ...(outbox.readOnlyNote ? { outboxReadOnly: outbox.readOnlyNote } : {}),
       };
       io.stdout.write(`${JSON.stringify(offline, null, 2)}\n`);
     } finally {
@@ -193,7 +193,7 @@ export async function outboxCommand(config: AgentConfig, argv: string[], io: Io)
     access: argv[0] === 'retry' || argv[0] === 'discard' ? 'existing' : 'readonly',
   });
   // On stderr: stdout may be JSON (--json) an operator pipes on.
-  if (outbox.snapshotNote) io.stderr.write(`cti-agent: ${outbox.snapshotNote}\n`);
+  if (outbox.readOnlyNote) io.stderr.write(`cti-agent: ${outbox.readOnlyNote}\n`);
   let code: number;
   try {
     code = runOutboxCommand(argv, { outbox, stdout: io.stdout, stderr: io.stderr });

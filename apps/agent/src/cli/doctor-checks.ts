@@ -11,6 +11,7 @@ import { createS3Client } from '../device/s3-client.ts';
 import { discardedFilesHold } from '../outbox/outbox-errors.ts';
 import { DISCARDED_DIR, discardedOnDisk } from '../outbox/outbox-salvage.ts';
 import { describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
+import { isReadOnlyMount } from '../startup/read-only-mount.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
 
@@ -184,7 +185,7 @@ async function answersAnything(s3: ReturnType<typeof createS3Client>, bucket: st
 
 /**
  * `data_dir` must exist (or be makeable) and be writable: on a read-only file system (a card the
- * kernel remounted read-only) or for another user the service cannot start. Anywhere but
+ * kernel remounted read-only, also as ext4's `emergency_ro`) or for another user the service cannot start. Anywhere but
  * /var/lib/cti, the shipped unit (ProtectSystem=strict) needs a ReadWritePaths= drop-in for it,
  * which is looked up with systemctl where there is one. Writability is checked as the user running
  * doctor (root passes where only the owner matters).
@@ -207,6 +208,12 @@ export function checkDataDir(config: AgentConfig, unitPaths = unitReadWritePaths
     return described
       ? { name, ok: false, detail: described.problem, fix: described.fix }
       : { name, ok: false, detail: `${dir}: ${(err as Error).message}` };
+  }
+  // An ext4 card in emergency_ro passes access(W_OK); only its writes fail with EROFS. Said as the
+  // write commands (`outbox retry`) say it (review r10 F1).
+  if (isReadOnlyMount(dir)) {
+    const { problem, fix } = describeUnwritable(dir, { code: 'EROFS' })!;
+    return { name, ok: false, detail: problem, fix };
   }
   if (underUnitDataDir(dir)) return { name, ok: true, detail: `${dir} writable` };
   const allowed = unitPaths();

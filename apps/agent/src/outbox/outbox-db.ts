@@ -1,6 +1,5 @@
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeUnwritable } from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
@@ -11,6 +10,12 @@ import {
   OutboxMissingError,
 } from './outbox-errors.ts';
 import { migrateOutboxDb, OUTBOX_SCHEMA_VERSION, OutboxSchemaOlderError } from './outbox-migrations.ts';
+import {
+  copyToTemp,
+  damagedOnReadOnlyVolume,
+  onReadOnlyVolume,
+  readOnlyVolumeNote,
+} from './read-only-volume.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -77,15 +82,15 @@ export interface OpenedOutboxDb {
   db: OutboxDb;
   /** The schema was made at this open: an empty or missing file, never a crash leftover. */
   created: boolean;
-  /** A read-only open of a database on a read-only volume reads a copy of it (see openSnapshot). */
-  snapshot: OutboxSnapshot | null;
+  /** A read-only open of a database on a read-only volume (see openOnReadOnlyVolume). */
+  readOnlyVolume: ReadOnlyVolumeRead | null;
 }
 
-export interface OutboxSnapshot {
+export interface ReadOnlyVolumeRead {
   /** What the reader is looking at, for the operator (the CLI prints it). */
   note: string;
-  /** Removes the copy (the outbox's close does). */
-  remove(): void;
+  /** Removes the copy read, if one was made (the outbox's close does). */
+  release(): void;
 }
 
 /**
@@ -95,7 +100,8 @@ export interface OutboxSnapshot {
  *
  * On a full volume a WAL database cannot be opened the usual way (SQLite must size its `-shm` file):
  * a read-only open then reads it through a private wal-index instead (see openOnFullDisk), and any
- * other open throws OutboxDiskFullError with the number of captures it holds. A damaged file is an
+ * other open throws OutboxDiskFullError with the number of captures it holds. A read-only open on a
+ * read-only volume reads it and says so (openOnReadOnlyVolume). A damaged file is an
  * OutboxCorruptError, anything else an OutboxDbError.
  */
 export function openOutboxDb(
@@ -105,11 +111,14 @@ export function openOutboxDb(
 ): OpenedOutboxDb {
   // better-sqlite3 says "directory does not exist" (a TypeError) or SQLITE_CANTOPEN: name the file.
   if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
+  // Asked up front (review r10 F1): with the `-shm` a running service (or a crash) leaves on the card,
+  // SQLite reads it in place without an error, and the operator must still be told.
+  if (access === 'readonly' && onReadOnlyVolume(dbPath)) return openOnReadOnlyVolume(dbPath);
   let db: OutboxDb | undefined;
   try {
     db = new Database(dbPath, { readonly: access === 'readonly', fileMustExist: access !== 'create' });
-    if (access === 'readonly') return { db: checkVersion(db, dbPath), created: false, snapshot: null };
-    return { db, created: initOutboxDb(db, dbPath), snapshot: null };
+    if (access === 'readonly') return { db: checkVersion(db, dbPath), created: false, readOnlyVolume: null };
+    return { db, created: initOutboxDb(db, dbPath), readOnlyVolume: null };
   } catch (err) {
     if (db?.open) db.close();
     // Removed between the check above and the open.
@@ -118,16 +127,13 @@ export function openOutboxDb(
     const full = fullVolume(err, dbPath, statfs);
     if (full && access === 'readonly') {
       const reader = openOnFullDisk(dbPath);
-      if (reader) return { db: reader, created: false, snapshot: null };
+      if (reader) return { db: reader, created: false, readOnlyVolume: null };
     }
-    // A card the kernel remounted read-only: list, show, export and status must still work (the fix
-    // is "export the pending captures, then replace the card"; review r8 F6).
-    if (access === 'readonly' && onReadOnlyVolume(dbPath)) return { ...openSnapshot(dbPath), created: false };
     if (full) {
       throw new OutboxDiskFullError(dbPath, { ...full, pendingCaptures: countPending(dbPath) }, err);
     }
-    if (err.code === 'SQLITE_NOTADB' || err.code.startsWith('SQLITE_CORRUPT')) {
-      throw new OutboxCorruptError(dbPath, `cannot be opened: ${err.message}`, err);
+    if (damaged(err)) {
+      throw new OutboxCorruptError(dbPath, `cannot be opened: ${err.message}`, { cause: err });
     }
     const readOnly = unwritable(dbPath); // a WAL database needs its -shm file even to be read
     if (readOnly) {
@@ -184,53 +190,49 @@ function unwritable(dbPath: string): { problem: string; fix: string } | null {
   return isReadOnlyMount(dir) ? describeUnwritable(dir, { code: 'EROFS' }, dir) : null;
 }
 
-/** The database's volume is read-only (nothing can change the file: a copy of it is exact). */
-function onReadOnlyVolume(dbPath: string): boolean {
-  const dir = dirname(dbPath);
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EROFS') return true;
-  }
-  return isReadOnlyMount(dir);
-}
+const damaged = (err: { code: string }) =>
+  err.code === 'SQLITE_NOTADB' || err.code.startsWith('SQLITE_CORRUPT');
 
 /**
- * Reads a WAL database on a read-only volume. SQLite cannot open it there even to read (it must make
- * the `-shm` file), and better-sqlite3 takes no `immutable=1` URI. So `outbox.db` and its `-wal` are
- * copied into a private temp directory and the copy is read (query_only): nothing can write a
- * read-only volume, so the copy is exactly what is on the card, and nothing is written there. Only on
- * a read-only volume: a copy taken beside a running writer could be torn.
+ * Reads a database on a read-only volume (a card the kernel remounted read-only: list, show, export
+ * and status must still work; review r8 F6) and says so. In place when SQLite can: with the `-shm`
+ * file a running service or a crash leaves. Without it SQLite cannot open a WAL database even to
+ * read (it must make the `-shm`), and better-sqlite3 takes no `immutable=1` URI: then `outbox.db`
+ * and its `-wal` are copied to a private temp directory (copyToTemp) and the copy is read
+ * (query_only). Nothing can write a read-only volume, so the copy is exactly what is on the card;
+ * only there: a copy taken beside a running writer could be torn.
  */
-function openSnapshot(dbPath: string): { db: OutboxDb; snapshot: OutboxSnapshot } {
-  const dir = mkdtempSync(join(tmpdir(), 'cti-outbox-snapshot-'));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
+function openOnReadOnlyVolume(dbPath: string): OpenedOutboxDb {
   let db: OutboxDb | undefined;
   try {
-    const copy = join(dir, 'outbox.db');
-    copyFileSync(dbPath, copy);
-    if (existsSync(`${dbPath}-wal`)) copyFileSync(`${dbPath}-wal`, `${copy}-wal`);
-    db = new Database(copy, { fileMustExist: true });
-    db.pragma('query_only = ON');
-    checkVersion(db, dbPath);
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    const note = readOnlyVolumeNote(dbPath, 'in place');
+    return { db: checkVersion(db, dbPath), created: false, readOnlyVolume: { note, release() {} } };
   } catch (err) {
     if (db?.open) db.close();
-    remove();
-    if (err instanceof OutboxDbError) throw err;
+    if (!(err instanceof Database.SqliteError)) throw err;
+    if (damaged(err)) throw damagedOnReadOnlyVolume(dbPath, err);
+  }
+  const copy = copyToTemp(dbPath);
+  try {
+    db = new Database(copy.path, { fileMustExist: true });
+    db.pragma('query_only = ON');
+    const note = readOnlyVolumeNote(dbPath, 'snapshot');
+    return { db: checkVersion(db, dbPath), created: false, readOnlyVolume: { note, release: copy.remove } };
+  } catch (err) {
+    if (db?.open) db.close();
+    copy.remove();
+    if (!(err instanceof Database.SqliteError)) throw err;
+    if (damaged(err)) throw damagedOnReadOnlyVolume(dbPath, err);
     throw new OutboxDbError(
       dbPath,
-      `is on a read-only volume and could not be copied to read it (${(err as Error).message})`,
+      `is on a read-only volume and its copy in ${dirname(copy.path)} cannot be opened (${err.code}: ${err.message})`,
       {
         cause: err,
-        fix: `make room in ${tmpdir()} (or set TMPDIR to a directory with room) and run the command again; do not move the file aside: it holds the upload queue`,
+        fix: 'run the command again with TMPDIR=<a writable directory off the card, with room for the copy>',
       },
     );
   }
-  const note =
-    `the data volume holding ${dbPath} is read-only (a failing card the kernel remounted read-only?): ` +
-    'this is a snapshot copied from it, nothing on it was changed. Fix: export the pending captures ' +
-    '(`cti-agent outbox export <capture_id> <dir>` to another volume), then replace the card (`dmesg`)';
-  return { db, snapshot: { note, remove } };
 }
 
 /**

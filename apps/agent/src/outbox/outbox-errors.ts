@@ -137,13 +137,15 @@ export class OutboxDbError extends Error {
  * directory (outbox-recovery.ts), so the queue is rebuilt from the files, not lost.
  */
 export class OutboxCorruptError extends OutboxDbError {
-  constructor(dbPath: string, problem: string, cause?: unknown) {
+  /** `fix` replaces the usual one where moving the file is not possible (a read-only card). */
+  constructor(dbPath: string, problem: string, { cause, fix }: { cause?: unknown; fix?: string } = {}) {
     super(dbPath, problem, {
       cause,
       fix:
+        fix ??
         `restore it from a backup, or move it aside (mv ${dbPath} ${dbPath}.damaged): the agent then starts a ` +
-        'new outbox and re-imports the complete captures in the spool directory, which are checked against ' +
-        'the store before sending, so none is stored twice',
+          'new outbox and re-imports the complete captures in the spool directory, which are checked against ' +
+          'the store before sending, so none is stored twice',
     });
     this.name = 'OutboxCorruptError';
   }

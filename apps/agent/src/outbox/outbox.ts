@@ -106,7 +106,7 @@ export function createOutbox({
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
-  const { db, created, snapshot } = openOutboxDb(dbPath, access, statfs);
+  const { db, created, readOnlyVolume } = openOutboxDb(dbPath, access, statfs);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
@@ -310,13 +310,13 @@ export function createOutbox({
     store,
     clock,
     /**
-     * Set when the database is on a read-only volume and this (read-only) outbox reads a copy of it:
-     * what to tell the operator. Null otherwise.
+     * Set when this (read-only) outbox reads a database on a read-only volume (in place, or a copy of
+     * it): what to tell the operator. Null otherwise.
      */
-    snapshotNote: snapshot?.note ?? null,
+    readOnlyNote: readOnlyVolume?.note ?? null,
     close: (): void => {
       db.close();
-      snapshot?.remove();
+      readOnlyVolume?.release();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { makeDirectorySync } from '@cti/runtime';
+import { isReadOnlyMount } from './read-only-mount.ts';
 import { StartupError } from './startup-errors.ts';
 
 /** The directory the shipped unit lets the service write (ReadWritePaths= in cti-agent.service). */
@@ -39,8 +40,9 @@ export function describeUnwritable(
 }
 
 /**
- * Makes `dataDir` if missing and checks this process may write it; a read-only or foreign
- * directory is a StartupError with the fix instead of a raw `EROFS … mkdir` stack trace.
+ * Makes `dataDir` if missing and checks this process may write it, on a mount that is not read-only
+ * (isReadOnlyMount); a read-only or foreign directory is a StartupError with the fix instead of a
+ * raw `EROFS … mkdir` stack trace.
  */
 export function ensureWritableDataDir(dataDir: string): void {
   try {
@@ -50,5 +52,10 @@ export function ensureWritableDataDir(dataDir: string): void {
     const described = describeUnwritable(dataDir, err);
     if (described) throw new StartupError(`${described.problem}. Fix: ${described.fix}`, { cause: err });
     throw err;
+  }
+  // An ext4 card in emergency_ro passes access(W_OK); only its writes fail (review r10 F1).
+  if (isReadOnlyMount(dataDir)) {
+    const { problem, fix } = describeUnwritable(dataDir, { code: 'EROFS' })!;
+    throw new StartupError(`${problem}. Fix: ${fix}`);
   }
 }

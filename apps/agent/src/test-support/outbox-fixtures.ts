@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CreateOutboxOptions, createOutbox } from '../outbox/outbox.ts';
@@ -53,4 +53,25 @@ export function outboxTempDir(prefix = 'outbox-') {
 /** An outbox with its database and spool in `dir` (a test volume): `outbox.db` and `spool/`. */
 export function outboxIn(dir: string, options: Omit<CreateOutboxOptions, 'dbPath' | 'spoolDir'> = {}) {
   return createOutbox({ dbPath: join(dir, 'outbox.db'), spoolDir: join(dir, 'spool'), ...options });
+}
+
+/**
+ * Writes to `dataDir` (made here) an outbox as a running service leaves it when the card fails under
+ * it: captures 1–3 pending and 4 quarantined, all still in the `-wal` — copied while the connection
+ * is open, so no checkpoint folded them into outbox.db — and no `-shm`; their spool files beside it.
+ */
+export async function outboxWithWalIn(dataDir: string): Promise<void> {
+  const t = outboxTempDir('cti-outbox-wal-src-');
+  try {
+    const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+    for (const n of [1, 2, 3, 4]) await outbox.commitCapture(fakeCapture(n));
+    outbox.store.quarantine('cap_t00004', 'image.png', 'image.png: IntegrityError', Date.now());
+    mkdirSync(dataDir);
+    for (const name of ['outbox.db', 'outbox.db-wal']) cpSync(join(t.dir, name), join(dataDir, name));
+    cpSync(t.spoolDir, join(dataDir, 'spool'), { recursive: true });
+    outbox.close();
+    if (statSync(join(dataDir, 'outbox.db-wal')).size === 0) throw new Error('the -wal is empty');
+  } finally {
+    t.remove();
+  }
 }

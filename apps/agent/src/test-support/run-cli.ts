@@ -10,24 +10,33 @@ const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.ts');
 export type CliRun = { code: number | 'still running'; stdout: string; stderr: string };
 
 /**
- * Runs `cti-agent …args` and resolves when it exits (or is SIGKILLed after `timeoutMs`).
+ * Runs `cti-agent …args` and resolves when it exits (or is SIGKILLed after `timeoutMs`). `wrapper`
+ * runs it through another program (`['unshare', '--mount', …]`: the CLI is appended to it);
+ * `stdoutClosed` closes the reading end of its stdout at once, as `cti-agent … | head -0` would.
  *
  * @example const { code, stderr } = await runAgentCli(['--config', file, 'status']);
  */
 export function runAgentCli(
   args: string[],
-  { env, timeoutMs = 60_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  {
+    env,
+    timeoutMs = 60_000,
+    wrapper = [],
+    stdoutClosed = false,
+  }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; wrapper?: string[]; stdoutClosed?: boolean } = {},
 ): Promise<CliRun> {
+  const [file, ...before] = [...wrapper, process.execPath];
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
+    const child = execFile(
+      file!,
+      [...before, cli, ...args],
       { env, timeout: timeoutMs, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
         const e = err as { code?: number; killed?: boolean } | null;
         resolve({ code: e ? (e.killed ? 'still running' : (e.code ?? 1)) : 0, stdout, stderr });
       },
     );
+    if (stdoutClosed) child.stdout?.destroy();
   });
 }
 

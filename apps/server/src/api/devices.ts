@@ -55,7 +55,7 @@ export const deviceSchema: JsonSchema = object({
       last_at: { ...dateTime, description: 'The newest refusal (its status, code, reason and fix below).' },
       last_hour: {
         type: 'integer',
-        description: `Refusals naming the device in the last hour, counted up to ${REFUSALS_COUNTED}.`,
+        description: `Refusals naming the device in the last hour (any code, replays too), counted up to ${REFUSALS_COUNTED}.`,
       },
       http_status: { type: 'integer' },
       error_code: {

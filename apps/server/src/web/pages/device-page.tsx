@@ -47,15 +47,7 @@ import {
   deviceSettingsBody,
   deviceSettingsValues,
 } from './device-settings.tsx';
-import {
-  Badges,
-  clockRefused,
-  clockSync,
-  formatAge,
-  formatBytes,
-  healthFlags,
-  WithCode,
-} from './fleet-page.tsx';
+import { Badges, clockRefused, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
 import {
   attempt,
   commonZone,
@@ -223,9 +215,9 @@ function HealthSection({
       {refused && (
         <p id="heartbeat-refusals">
           Heartbeats naming this device have been refused since {time(refused.since)}, the last at{' '}
-          {time(refused.last_at)}: {refused.http_status} <code>{refused.error_code}</code> — {refused.reason}.
-          Fix: <WithCode text={refused.fix} />. Until one is accepted, the figures below are those of the last
-          accepted heartbeat.
+          {time(refused.last_at)}: {refused.http_status} <code>{refused.error_code}</code> — {refused.reason}{' '}
+          (the fix is under the badges).
+          {health && ' Until one is accepted, the figures below are those of the last accepted heartbeat.'}
         </p>
       )}
       {!health ? (

@@ -28,6 +28,7 @@ test('defaults and lists', () => {
     diskLowBytes: 1024 * 1024 * 1024,
     clockMaxOffsetMs: 5000,
     heartbeatsPerMinute: 120,
+    uploadArrivalSeconds: 900,
   });
   assert.deepEqual(config.exports, { stallTimeoutSeconds: 60, maxDurationSeconds: 3600, perUser: 2 });
 });
@@ -53,6 +54,7 @@ test('fleet health thresholds', () => {
     CTI_DEVICE_DISK_LOW_MB: '500',
     CTI_DEVICE_CLOCK_MAX_OFFSET_MS: '2000',
     CTI_DEVICE_HEARTBEATS_PER_MINUTE: '0',
+    CTI_DEVICE_UPLOAD_ARRIVAL_S: '1800',
   });
   assert.deepEqual(config.devices, {
     silentAfterSeconds: 120,
@@ -63,6 +65,7 @@ test('fleet health thresholds', () => {
     diskLowBytes: 500 * 1024 * 1024,
     clockMaxOffsetMs: 2000,
     heartbeatsPerMinute: 0,
+    uploadArrivalSeconds: 1800,
   });
 });
 
@@ -102,6 +105,7 @@ test('each bad setting is named', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CTI_DEVICE_SILENT_AFTER_S: '10m' }, 'CTI_DEVICE_SILENT_AFTER_S'],
     [{ CTI_DEVICE_HISTORY_DAYS: '0' }, 'CTI_DEVICE_HISTORY_DAYS'],
+    [{ CTI_DEVICE_UPLOAD_ARRIVAL_S: '30' }, 'CTI_DEVICE_UPLOAD_ARRIVAL_S'],
     [{ CTI_DEVICE_DISK_LOW_MB: '-1' }, 'CTI_DEVICE_DISK_LOW_MB'],
     [{ CTI_EXPORT_STALL_TIMEOUT_S: '0' }, 'CTI_EXPORT_STALL_TIMEOUT_S'],
     [{ CTI_EXPORT_STALL_TIMEOUT_S: '1m' }, 'CTI_EXPORT_STALL_TIMEOUT_S'],

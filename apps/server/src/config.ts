@@ -133,6 +133,11 @@ export type DeviceHealthConfig = {
    * a 429 with Retry-After and writes nothing (0 = no limit). An agent sends one a minute by default.
    */
   heartbeatsPerMinute: number;
+  /**
+   * CTI_DEVICE_UPLOAD_ARRIVAL_S: a Pi that reports an upload this long ago (its clock corrected by its
+   * measured offset) while no capture of it arrived here since is flagged "uploads not arriving".
+   */
+  uploadArrivalSeconds: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
@@ -212,6 +217,11 @@ export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
       fallback: 120,
       min: 0,
       max: 60_000,
+    }),
+    uploadArrivalSeconds: integer(env, 'CTI_DEVICE_UPLOAD_ARRIVAL_S', {
+      fallback: 900,
+      min: 60,
+      max: 7 * DAY_S,
     }),
   };
 }

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
+import { refusalWords } from '../devices/refusal-words.ts';
 import { HttpError } from '../errors.ts';
 import { type Db, type Fragment, readableFarm, requireWritableFarm, writableFarm } from './farm-access.ts';
 import { capturedAhead, isoUtc, scanSortKey } from './sql-fragments.ts';
@@ -17,7 +18,55 @@ export type DeviceRow = {
   today_starts_at: string;
   /** Whether the caller may label it and set its farm (editableDevice). */
   can_edit: boolean;
+  /** Heartbeats naming this device refused since its last accepted one (device_request_rejections); null: none. */
+  heartbeats_refused: HeartbeatRefusal | null;
+  /** What the Pi says of its own captures and uploads in its latest accepted heartbeat; null: never heard. */
+  reported: ReportedUploads | null;
+  /**
+   * The Pi reported an upload more than `uploadArrivalSeconds` ago (its clock corrected by its measured
+   * offset) and no capture of it arrived here since: the relay, the bucket or the webhook is broken.
+   */
+  uploads_not_arriving: boolean;
 };
+
+export type HeartbeatRefusal = {
+  /** The first refusal after the last accepted heartbeat (within the kept history). */
+  since: string;
+  /** The newest refusal; its status and code below. */
+  last_at: string;
+  /** Refusals naming the device in the last hour (any code), counted up to REFUSALS_COUNTED ("1000 or more"). */
+  last_hour: number;
+  http_status: number;
+  error_code: string;
+  /** The newest refusal's cause in words, and what fixes it (devices/refusal-words.ts). */
+  reason: string;
+  fix: string;
+};
+
+export type ReportedUploads = {
+  /** The Pi's last successful upload, by its own clock. */
+  last_upload_at: string | null;
+  last_capture_at: string | null;
+  /** Captures since the agent started (`captures_by_result.captured`); null: not reported. */
+  captured: number | null;
+  /** When the agent started: the heartbeat's arrival minus its uptime. */
+  agent_started_at: string;
+};
+
+/** The hour's refusals are counted up to this many: a flood of forged requests costs a bounded index read. */
+export const REFUSALS_COUNTED = 1000;
+/** Slack between the Pi's corrected upload time and an arrival here (offset measurement, replica clocks). */
+const ARRIVAL_SLACK_S = 60;
+/** What listDevices judges devices by (the server's config); the defaults serve the lists that show no health (scan filters, exports). */
+export type DeviceReadSettings = { uploadArrivalSeconds: number; signatureToleranceSeconds: number };
+const DEFAULTS: DeviceReadSettings = { uploadArrivalSeconds: 900, signatureToleranceSeconds: 300 };
+export const deviceReadSettings = (config: {
+  devices: { uploadArrivalSeconds: number };
+  signatureToleranceSeconds: number;
+}): DeviceReadSettings => ({
+  uploadArrivalSeconds: config.devices.uploadArrivalSeconds,
+  signatureToleranceSeconds: config.signatureToleranceSeconds,
+});
 
 /**
  * Devices a principal may see: admins all; technicians those of their farms and unassigned ones (a Pi
@@ -49,10 +98,15 @@ export function editableDevice(sql: Db, principal: Principal): Fragment {
 export async function listDevices(
   sql: Db,
   principal: Principal,
-  { timeZone = 'UTC', id }: { timeZone?: string; id?: string } = {},
+  {
+    timeZone = 'UTC',
+    id,
+    settings = DEFAULTS,
+  }: { timeZone?: string; id?: string; settings?: DeviceReadSettings } = {},
 ) {
+  const { uploadArrivalSeconds, signatureToleranceSeconds } = settings;
   try {
-    return await sql<DeviceRow[]>`
+    const rows = await sql<DeviceRow[]>`
       WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone} AS starts)
       SELECT d.id, d.device_code, d.label,
              CASE WHEN f.id IS NULL THEN NULL ELSE json_build_object('id', f.id, 'name', f.name) END AS farm,
@@ -62,10 +116,32 @@ export async function listDevices(
                WHERE s.device_id = d.id AND ${scanSortKey(sql)} >= day.starts AND NOT ${capturedAhead(sql)}
                  AND ${readableFarm(sql, principal, sql`s.farm_id`)}) AS scans_today,
              ${isoUtc(sql, sql`day.starts`)} AS today_starts_at,
-             ${editableDevice(sql, principal)} AS can_edit
+             ${editableDevice(sql, principal)} AS can_edit,
+             CASE WHEN rf.last_at IS NOT NULL THEN json_build_object(
+               'since', ${isoUtc(sql, sql`rf.since`)}, 'last_at', ${isoUtc(sql, sql`rf.last_at`)},
+               'last_hour', rf.last_hour, 'http_status', rf.http_status, 'error_code', rf.error_code) END AS heartbeats_refused,
+             CASE WHEN h.device_id IS NOT NULL THEN json_build_object(
+               'last_upload_at', ${isoUtc(sql, sql`h.last_upload_at`)}, 'last_capture_at', ${isoUtc(sql, sql`h.last_capture_at`)},
+               'captured', CASE WHEN jsonb_typeof(h.body->'captures_by_result'->'captured') = 'number'
+                                THEN (h.body->'captures_by_result'->>'captured')::int END,
+               'agent_started_at', ${isoUtc(sql, sql`(h.received_at - make_interval(secs => h.uptime_s))`)}) END AS reported,
+             coalesce(up.at < now() - make_interval(secs => ${uploadArrivalSeconds})
+                      AND (d.last_upload_at IS NULL OR d.last_upload_at < up.at - make_interval(secs => ${ARRIVAL_SLACK_S})),
+                      false) AS uploads_not_arriving
         FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id
+        LEFT JOIN device_health h ON h.device_id = d.id
+        -- The Pi's last upload on the server's clock (its offset: the agent's measurement, else the skew).
+        CROSS JOIN LATERAL (
+          SELECT h.last_upload_at - make_interval(secs => coalesce(h.clock_offset_ms, h.clock_skew_ms)::float8 / 1000) AS at) up
+        ${refusalJoin(sql)}
        WHERE ${visibleDevice(sql, principal)} ${id ? sql`AND d.id = ${id}` : sql``}
        ORDER BY d.device_code`;
+    for (const row of rows) {
+      const refused = row.heartbeats_refused;
+      if (refused)
+        Object.assign(refused, refusalWords(refused.error_code, row.device_code, signatureToleranceSeconds));
+    }
+    return rows;
   } catch (err) {
     if ((err as { code?: string }).code === '22023') {
       throw new HttpError(422, 'invalid_request', 'unknown time zone', {
@@ -74,6 +150,47 @@ export async function listDevices(
     }
     throw err;
   }
+}
+
+/**
+ * `rf`: the newest refused heartbeat naming device `d` since its last accepted one (`h`), the first of
+ * them, and the last hour's count (every refusal naming it, replays too) — three probes of
+ * idx_device_request_rejections_device, never a scan of the table. A replayed request (409) alone
+ * shows nothing: the heartbeat it repeats was recorded. Also
+ * `cti-server device list`'s.
+ */
+export const refusalJoin = (sql: Db): Fragment => sql`
+  LEFT JOIN LATERAL (
+    SELECT r.created_at AS last_at, r.http_status, r.error_code,
+           (SELECT min(r2.created_at) FROM device_request_rejections r2
+             WHERE r2.device_code = d.device_code AND r2.created_at > coalesce(h.received_at, '-infinity')
+               AND r2.error_code <> 'replayed_request') AS since,
+           -- Index-only, so it stops at the limit: with a filter on error_code the planner takes a bitmap
+           -- scan that reads a flood whole (100,000 rows of one device: 140 ms against 1–6 ms).
+           (SELECT count(*)::int FROM (
+              SELECT 1 FROM device_request_rejections r3
+               WHERE r3.device_code = d.device_code AND r3.created_at > now() - interval '1 hour'
+               LIMIT ${REFUSALS_COUNTED}) n) AS last_hour
+      FROM device_request_rejections r
+     WHERE r.device_code = d.device_code AND r.created_at > coalesce(h.received_at, '-infinity')
+       AND r.error_code <> 'replayed_request'
+     ORDER BY r.created_at DESC LIMIT 1) rf ON true`;
+
+/**
+ * Scans of a device captured at or after `since` on farms the principal may see (the device page sets
+ * them beside the Pi's "captured since the agent started"). One range of idx_scans_device_captured.
+ */
+export async function countDeviceScansSince(
+  sql: Db,
+  principal: Principal,
+  deviceId: string,
+  since: string,
+): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM scans s
+     WHERE s.device_id = ${deviceId} AND s.captured_at >= ${since}
+       AND ${readableFarm(sql, principal, sql`s.farm_id`)}`;
+  return row!.n;
 }
 
 /** The latest heartbeat snapshot of a device (`device_health`, migration 0006) as the fleet page shows it. */

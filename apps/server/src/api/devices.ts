@@ -1,6 +1,12 @@
 import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
-import { listDeviceHealth, listDevices, updateDevice } from '../access/device-queries.ts';
+import {
+  deviceReadSettings,
+  listDeviceHealth,
+  listDevices,
+  REFUSALS_COUNTED,
+  updateDevice,
+} from '../access/device-queries.ts';
 import { isAdmin, isTechnician } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { deviceHealthTrend } from '../devices/health-trend.ts';
@@ -43,6 +49,43 @@ export const deviceSchema: JsonSchema = object({
     type: 'boolean',
     description:
       'Whether you may change its label and farm: admins; technicians for a device of a farm they are technician of, or an unassigned one.',
+  },
+  heartbeats_refused: nullable(
+    object({
+      since: { ...dateTime, description: 'The first refusal after its last accepted heartbeat.' },
+      last_at: { ...dateTime, description: 'The newest refusal (its status, code, reason and fix below).' },
+      last_hour: {
+        type: 'integer',
+        description: `Refusals naming the device in the last hour (any code, replays too), counted up to ${REFUSALS_COUNTED}.`,
+      },
+      http_status: { type: 'integer' },
+      error_code: {
+        type: 'string',
+        description:
+          "The heartbeat route's code: stale_timestamp, future_timestamp, bad_signature, no_device_key…",
+      },
+      reason: { type: 'string', description: 'The cause in words.' },
+      fix: { type: 'string', description: 'What fixes it.' },
+    }),
+  ),
+  reported: nullable(
+    object({
+      last_upload_at: {
+        ...nullable(dateTime),
+        description: "The Pi's last successful upload to the bucket, by its own clock.",
+      },
+      last_capture_at: nullable(dateTime),
+      captured: {
+        type: ['integer', 'null'],
+        description: 'Captures since the agent started (null: not reported).',
+      },
+      agent_started_at: dateTime,
+    }),
+  ),
+  uploads_not_arriving: {
+    type: 'boolean',
+    description:
+      'The Pi reported an upload more than CTI_DEVICE_UPLOAD_ARRIVAL_S ago (its clock corrected by its measured offset) and none of its captures arrived here since: the relay, the bucket (CTI_S3_BUCKETS) or the webhook secret is wrong.',
   },
 });
 
@@ -327,6 +370,7 @@ function timeZone(tz: string | undefined): string {
  * device's farm label and assign it (editableDevice); admins set calibrations.
  */
 export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
+  const settings = deviceReadSettings(config);
   return [
     route<{ tz?: string }>({
       method: 'get',
@@ -339,7 +383,9 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         200: { description: 'Devices', schema: object({ items: { type: 'array', items: ref('Device') } }) },
       },
       async handler({ c, principal, query }) {
-        return c.json({ items: await listDevices(sql, principal, { timeZone: timeZone(query.tz) }) });
+        return c.json({
+          items: await listDevices(sql, principal, { timeZone: timeZone(query.tz), settings }),
+        });
       },
     }),
     route<{ tz?: string }>({
@@ -351,7 +397,11 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       query: { tz: tzParam },
       responses: { 200: { description: 'The device', schema: ref('Device') } },
       async handler({ c, principal, params, query }) {
-        const [device] = await listDevices(sql, principal, { timeZone: timeZone(query.tz), id: params.id! });
+        const [device] = await listDevices(sql, principal, {
+          timeZone: timeZone(query.tz),
+          id: params.id!,
+          settings,
+        });
         if (!device) throw notFound('device');
         return c.json(device);
       },
@@ -370,7 +420,7 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         if (!isAdmin(principal) && !isTechnician(principal))
           throw forbidden("only admins and technicians change a device's label and farm");
         if (!(await updateDevice(sql, principal, params.id!, body))) throw notFound('device');
-        const [device] = await listDevices(sql, principal, { id: params.id! });
+        const [device] = await listDevices(sql, principal, { id: params.id!, settings });
         return c.json(device);
       },
     }),

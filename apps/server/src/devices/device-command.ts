@@ -1,5 +1,6 @@
 import { isValidDeviceCode } from '@cti/contracts';
 import type { Sql } from 'postgres';
+import { REFUSALS_COUNTED } from '../access/device-queries.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { type CommandIo, commandDatabase, processIo } from '../cli/command-database.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
@@ -8,9 +9,11 @@ import {
   addDeviceKey,
   DeviceFarmError,
   DeviceKeyConflictError,
+  type DeviceListing,
   listDevices,
   rotateDeviceKey,
 } from './device-keys.ts';
+import { refusalWords } from './refusal-words.ts';
 
 const USAGE = `usage: cti-server device add <code> [--label <text>] [--farm <farm id or exact name>]
        cti-server device rotate-secret <code> [--overlap <duration: 0, 90s, 30m, 24h, 7d>]   (default 24h)
@@ -64,6 +67,7 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
     for (const d of await listDevices(sql)) {
       const heard = d.last_heard_at ? d.last_heard_at.toISOString() : 'never';
       io.out(`${d.device_code}${d.label ? ` (${d.label})` : ''}  last heartbeat ${heard}\n`);
+      if (d.refused) io.out(refusalLines(d.device_code, d.refused));
       for (const k of d.keys) {
         const state = k.expires_at ? `expires ${k.expires_at}` : 'current';
         io.out(
@@ -107,6 +111,21 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
       : `The previous key stays valid for ${opts.overlap ?? '24h'} or until the device first signs with the new one.\n`,
   );
   return 0;
+}
+
+const iso = (t: string) => new Date(t).toISOString();
+
+/** The fleet's "heartbeats refused since …" in two lines: what, and the fix. */
+function refusalLines(code: string, r: NonNullable<DeviceListing['refused']>): string {
+  const words = refusalWords(r.error_code, code, null);
+  const count =
+    r.last_hour === 0
+      ? `the last at ${iso(r.last_at)}`
+      : `${r.last_hour >= REFUSALS_COUNTED ? `${REFUSALS_COUNTED} or more` : r.last_hour} in the last hour`;
+  return (
+    `  heartbeats refused since ${iso(r.since)}: ${r.http_status} ${r.error_code}, ${words.reason} (${count})\n` +
+    `  fix: ${words.fix}\n`
+  );
 }
 
 function usage(io: Io, problem?: string): number {

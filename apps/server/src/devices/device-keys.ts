@@ -1,5 +1,6 @@
 import { createDeviceKey, type NewDeviceKey } from '@cti/contracts';
 import type { Sql, TransactionSql } from 'postgres';
+import { refusalJoin } from '../access/device-queries.ts';
 import { UUID_RE } from '../text/uuid.ts';
 
 type Db = Sql | TransactionSql;
@@ -164,6 +165,14 @@ export type DeviceListing = {
   device_code: string;
   label: string | null;
   last_heard_at: Date | null;
+  /** The newest heartbeat naming it refused since the last accepted one (null: none), as the fleet shows it. */
+  refused: {
+    since: string;
+    last_at: string;
+    last_hour: number;
+    http_status: number;
+    error_code: string;
+  } | null;
   keys: { fingerprint: string; created_at: string; expires_at: string | null; last_used_at: string | null }[];
 };
 
@@ -171,9 +180,12 @@ export type DeviceListing = {
 export function listDevices(sql: Sql) {
   return sql<DeviceListing[]>`
     SELECT d.device_code, d.label, h.received_at AS last_heard_at,
+      CASE WHEN rf.last_at IS NOT NULL THEN jsonb_build_object('since', rf.since, 'last_at', rf.last_at,
+        'last_hour', rf.last_hour, 'http_status', rf.http_status, 'error_code', rf.error_code) END AS refused,
       COALESCE((SELECT jsonb_agg(jsonb_build_object('fingerprint', k.fingerprint, 'created_at', k.created_at,
           'expires_at', k.expires_at, 'last_used_at', k.last_used_at) ORDER BY k.created_at DESC, k.id DESC)
         FROM device_keys k WHERE k.device_id = d.id), '[]') AS keys
     FROM devices d LEFT JOIN device_health h ON h.device_id = d.id
+    ${refusalJoin(sql)}
     ORDER BY d.device_code`;
 }

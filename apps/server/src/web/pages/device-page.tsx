@@ -1,7 +1,10 @@
 import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
 import {
+  countDeviceScansSince,
   type DeviceHealthRow,
+  type DeviceRow,
+  deviceReadSettings,
   listDeviceHealth,
   listDevices,
   updateDevice,
@@ -35,6 +38,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { formatLocal } from '../time/format-local.ts';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import {
   DEVICE_SETTINGS_LABELS,
@@ -43,7 +47,7 @@ import {
   deviceSettingsBody,
   deviceSettingsValues,
 } from './device-settings.tsx';
-import { Badges, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
+import { Badges, clockRefused, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
 import {
   attempt,
   commonZone,
@@ -186,6 +190,7 @@ function describeTrend(hours: readonly HealthHour[]): string {
 /** The device's latest heartbeat and its last days by the hour (fleet health, in detail). */
 function HealthSection({
   deviceId,
+  device,
   health,
   hours,
   days,
@@ -194,6 +199,7 @@ function HealthSection({
   time,
 }: {
   deviceId: string;
+  device: DeviceRow;
   health: DeviceHealthRow | undefined;
   hours: readonly HealthHour[];
   days: number;
@@ -202,66 +208,84 @@ function HealthSection({
   time: (utc: string | null) => unknown;
 }) {
   const GB = 1024 ** 3;
+  const refused = device.heartbeats_refused;
+  const clockOff = clockRefused(device);
   return (
     <section aria-labelledby="health-title" id="device-health">
       <h2 id="health-title">Health</h2>
+      {(health || refused) && <Badges flags={healthFlags(health, config, { device, timeZone: zone })} />}
+      {refused && (
+        <p id="heartbeat-refusals">
+          Heartbeats naming this device have been refused since {time(refused.since)}, the last at{' '}
+          {time(refused.last_at)}: {refused.http_status} <code>{refused.error_code}</code> — {refused.reason}{' '}
+          (the fix is under the badges).
+          {health && ' Until one is accepted, the figures below are those of the last accepted heartbeat.'}
+        </p>
+      )}
       {!health ? (
         <p id="health-none">
           No heartbeat yet: the agent sends one when <code>heartbeat.server_url</code> is set and the device's
           key (<code>cti-server device add</code>) is installed on the Pi.
         </p>
       ) : (
-        <>
-          <Badges flags={healthFlags(health, config)} />
-          <Facts
-            items={[
-              [
-                'Last heartbeat',
+        <Facts
+          items={[
+            [
+              'Last heartbeat',
+              <>
+                {time(health.received_at)} <span class="muted">({formatAge(health.age_s)} ago)</span>
+              </>,
+            ],
+            ['Agent', `${health.agent_version}, up ${formatAge(health.uptime_s)}`],
+            ['Models', modelsText(health)],
+            ['Captures since the agent started', capturesText(health)],
+            [
+              'Probe',
+              health.probe_connected
+                ? `${health.probe_model ?? 'connected'}${health.frame_rate_fps === null ? '' : `, ${health.frame_rate_fps.toFixed(1)} frames/s`}`
+                : 'not connected',
+            ],
+            [
+              'Outbox',
+              `${health.pending_captures} waiting (${formatBytes(health.pending_bytes)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}${health.discarded ? `, ${health.discarded} given up on the device (never uploaded)` : ''}`,
+            ],
+            [
+              'Disk free',
+              health.disk_free_bytes === null
+                ? 'not reported'
+                : `${formatBytes(health.disk_free_bytes)}${health.disk_floor_bytes ? ` (captures stop below ${formatBytes(health.disk_floor_bytes)})` : ''}`,
+            ],
+            [
+              'Clock',
+              clockOff ? (
                 <>
-                  {time(health.received_at)} <span class="muted">({formatAge(health.age_s)} ago)</span>
-                </>,
-              ],
-              ['Agent', `${health.agent_version}, up ${formatAge(health.uptime_s)}`],
-              ['Models', modelsText(health)],
-              ['Captures since the agent started', capturesText(health)],
-              [
-                'Probe',
-                health.probe_connected
-                  ? `${health.probe_model ?? 'connected'}${health.frame_rate_fps === null ? '' : `, ${health.frame_rate_fps.toFixed(1)} frames/s`}`
-                  : 'not connected',
-              ],
-              [
-                'Outbox',
-                `${health.pending_captures} waiting (${formatBytes(health.pending_bytes)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}${health.discarded ? `, ${health.discarded} given up on the device (never uploaded)` : ''}`,
-              ],
-              [
-                'Disk free',
-                health.disk_free_bytes === null
-                  ? 'not reported'
-                  : `${formatBytes(health.disk_free_bytes)}${health.disk_floor_bytes ? ` (captures stop below ${formatBytes(health.disk_floor_bytes)})` : ''}`,
-              ],
-              ['Clock', clockText(health)],
-              [
-                'Capture loop',
-                health.health_ok === null
-                  ? '—'
-                  : health.health_ok
-                    ? 'healthy'
-                    : (health.health_reason ?? 'unhealthy'),
-              ],
-              [
-                'Last error',
-                health.last_error ? (
-                  <>
-                    {health.last_error} <span class="muted">{time(health.last_error_at)}</span>
-                  </>
-                ) : (
-                  'none'
-                ),
-              ],
-            ]}
-          />
-        </>
+                  {clockOff.reason} (heartbeats refused since {time(clockOff.since)}){' '}
+                  <span class="muted">— last accepted heartbeat: {clockText(health)}</span>
+                </>
+              ) : (
+                clockText(health)
+              ),
+            ],
+            [
+              'Capture loop',
+              health.health_ok === null
+                ? '—'
+                : health.health_ok
+                  ? 'healthy'
+                  : (health.health_reason ?? 'unhealthy'),
+            ],
+            [
+              'Last error',
+              health.last_error ? (
+                <>
+                  {health.last_error} <span class="muted">{time(health.last_error_at)}</span>
+                </>
+              ) : (
+                'none'
+              ),
+            ],
+          ]}
+        />
       )}
       {hours.length > 0 && (
         <p class="trend-spans">
@@ -331,13 +355,19 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
     const zone = commonZone(farms);
-    const [device] = await listDevices(sql, principal, { id, timeZone: zone });
+    const [device] = await listDevices(sql, principal, {
+      id,
+      timeZone: zone,
+      settings: deviceReadSettings(deps.config),
+    });
     if (!device) throw pageNotFound();
     const days = trendDays(c.req.query('days'), deps.config.devices.historyDays);
-    const [calibrations, [health], hours] = await Promise.all([
+    const started = device.reported?.agent_started_at;
+    const [calibrations, [health], hours, arrivedSinceStart] = await Promise.all([
       listCalibrations(sql, device.id),
       listDeviceHealth(sql, principal, { id: device.id }),
       deviceHealthTrend(sql, device.id, days),
+      started ? countDeviceScansSince(sql, principal, device.id, started) : null,
     ]);
     const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
     const columns: Column<CalibrationRow>[] = [
@@ -405,8 +435,27 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                   device.farm ? <a href={`/farms/${device.farm.id}`}>{device.farm.name}</a> : 'unassigned',
                 ],
                 ['Last seen', time(device.last_seen_at)],
-                ['Last upload', time(device.last_upload_at)],
-                ['Captures', String(device.captures_count)],
+                [
+                  'Last upload',
+                  <>
+                    arrived here {device.last_upload_at ? time(device.last_upload_at) : 'never'}
+                    {device.reported && (
+                      <>
+                        ; the Pi reports{' '}
+                        {device.reported.last_upload_at ? time(device.reported.last_upload_at) : 'none'}{' '}
+                        <span class="muted">(its clock)</span>
+                      </>
+                    )}
+                  </>,
+                ],
+                [
+                  'Captures',
+                  `${device.captures_count} arrived here${
+                    device.reported?.captured != null && arrivedSinceStart !== null
+                      ? `; the Pi reports ${device.reported.captured} captured since its agent started at ${formatLocal(device.reported.agent_started_at, zone)}, and ${arrivedSinceStart} captured since then arrived here`
+                      : ''
+                  }`,
+                ],
               ]}
             />
             <p>
@@ -424,6 +473,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
             )}
             <HealthSection
               deviceId={device.id}
+              device={device}
               health={health}
               hours={hours}
               days={days}

@@ -1,18 +1,24 @@
 import {
   type DeviceHealthRow,
   type DeviceRow,
+  deviceReadSettings,
+  type HeartbeatRefusal,
   listDeviceHealth,
   listDevices,
+  REFUSALS_COUNTED,
 } from '../../access/device-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import type { DeviceHealthConfig } from '../../config.ts';
+import { isClockRefusal } from '../../devices/refusal-words.ts';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { formatLocal } from '../time/format-local.ts';
 import { commonZone, type PageDeps, type PageRouter, sendPage, userOf } from './page-kit.tsx';
 
 type Level = 'ok' | 'warn' | 'bad' | 'unknown';
-export type Flag = { level: Level; text: string };
+/** A badge; `fix`: what to do about it, shown under the badges (`backquoted` parts are commands). */
+export type Flag = { level: Level; text: string; fix?: string };
 type FleetRow = DeviceRow & { health: DeviceHealthRow | undefined; flags: Flag[] };
 
 const MB = 1024 * 1024;
@@ -39,15 +45,55 @@ export const clockSync = (
 ): 'synced' | 'unknown' | 'off' =>
   h.clock_synced ? 'synced' : h.clock_source === 'unknown' ? 'unknown' : 'off';
 
+/** What healthFlags reads of the device row (listDevices) besides the snapshot. */
+export type DeviceTroubles = Pick<
+  DeviceRow,
+  'heartbeats_refused' | 'uploads_not_arriving' | 'reported' | 'last_upload_at'
+>;
+
+/** "12 refusals in the last hour" (counted up to REFUSALS_COUNTED), or when the last one was. */
+function refusalCount(r: HeartbeatRefusal, when: (utc: string) => string): string {
+  if (r.last_hour === 0) return `the last at ${when(r.last_at)}`;
+  const n = r.last_hour >= REFUSALS_COUNTED ? `${REFUSALS_COUNTED} or more` : String(r.last_hour);
+  return `${n} in the last hour`;
+}
+
 /**
- * The badges of a device, worst first, from its latest heartbeat and the open episodes the server
- * recorded (device_health.*_since): never heard, silent, backlog, disk low, clock, probe, capture loop.
+ * The badges of a device, worst first, from its latest heartbeat, the open episodes the server
+ * recorded (device_health.*_since) and what listDevices found beside them: heartbeats refused since
+ * the last accepted one, uploads the Pi reports that never arrived here; then never heard, silent,
+ * backlog, disk low, clock, probe, capture loop.
  */
-export function healthFlags(h: DeviceHealthRow | undefined, config: DeviceHealthConfig): Flag[] {
-  if (!h) return [{ level: 'unknown', text: 'no heartbeat yet' }];
+export function healthFlags(
+  h: DeviceHealthRow | undefined,
+  config: DeviceHealthConfig,
+  {
+    device,
+    timeZone = 'UTC',
+    now = Date.now(),
+  }: { device?: DeviceTroubles; timeZone?: string; now?: number } = {},
+): Flag[] {
+  const when = (utc: string) => formatLocal(utc, timeZone);
   const flags: Flag[] = [];
-  if (h.silent_since || h.age_s > config.silentAfterSeconds)
-    flags.push({ level: 'bad', text: `silent for ${formatAge(h.age_s)}` });
+  const silent = !h || h.silent_since !== null || h.age_s > config.silentAfterSeconds;
+  const refused = device?.heartbeats_refused;
+  if (refused)
+    flags.push({
+      level: silent ? 'bad' : 'warn',
+      text: `heartbeats refused since ${when(refused.since)}: ${refused.reason} (${refusalCount(refused, when)})`,
+      fix: refused.fix,
+    });
+  if (device?.uploads_not_arriving && device.reported?.last_upload_at) {
+    const arrived = device.last_upload_at;
+    const captured = device.reported.captured;
+    flags.push({
+      level: 'bad',
+      text: `uploads not arriving: the Pi reports an upload at ${when(device.reported.last_upload_at)}${captured === null ? '' : ` (${captured} captured since its agent started at ${when(device.reported.agent_started_at)})`}; ${arrived ? `none arrived here for ${formatAge((now - Date.parse(arrived)) / 1000)} (the last at ${when(arrived)})` : 'none has ever arrived here'}`,
+      fix: 'check the relay (its log, `cti-relay status`), that the bucket the Pi uploads to is in CTI_S3_BUCKETS, and that the relay signs with a secret in CTI_WEBHOOK_SECRETS',
+    });
+  }
+  if (!h) return [...flags, { level: 'unknown', text: 'no heartbeat yet' }];
+  if (silent) flags.push({ level: 'bad', text: `silent for ${formatAge(h.age_s)}` });
   if (h.backlog_since || h.quarantined > 0)
     flags.push({
       level: 'bad',
@@ -69,22 +115,45 @@ export function healthFlags(h: DeviceHealthRow | undefined, config: DeviceHealth
   if (!h.probe_connected) flags.push({ level: 'warn', text: 'probe not connected' });
   if (h.health_ok === false)
     flags.push({ level: 'warn', text: `capture loop: ${h.health_reason ?? 'unhealthy'}` });
+  flags.sort((a, b) => RANK[a.level] - RANK[b.level]);
   return flags.length ? flags : [{ level: 'ok', text: 'OK' }];
+}
+
+const RANK: Record<Level, number> = { bad: 0, warn: 1, unknown: 2, ok: 3 };
+
+/** Text whose `backquoted` parts are commands, shown as code. */
+export function WithCode({ text }: { text: string }) {
+  return <>{text.split('`').map((part, i) => (i % 2 ? <code>{part}</code> : part))}</>;
 }
 
 export function Badges({ flags }: { flags: readonly Flag[] }) {
   return (
-    <ul class="health-badges">
-      {flags.map((f) => (
-        <li class={`health health-${f.level}`}>
-          <span class="visually-hidden">
-            {f.level === 'ok' ? 'Healthy: ' : f.level === 'unknown' ? 'Unknown: ' : 'Problem: '}
-          </span>
-          {f.text}
-        </li>
-      ))}
-    </ul>
+    <>
+      <ul class="health-badges">
+        {flags.map((f) => (
+          <li class={`health health-${f.level}`}>
+            <span class="visually-hidden">
+              {f.level === 'ok' ? 'Healthy: ' : f.level === 'unknown' ? 'Unknown: ' : 'Problem: '}
+            </span>
+            {f.text}
+          </li>
+        ))}
+      </ul>
+      {flags
+        .filter((f) => f.fix)
+        .map((f) => (
+          <p class="health-fix">
+            Fix: <WithCode text={f.fix!} />
+          </p>
+        ))}
+    </>
   );
+}
+
+/** The clock as its last accepted heartbeat said, unless heartbeats are refused for the clock since. */
+export function clockRefused(d: DeviceTroubles): HeartbeatRefusal | null {
+  const r = d.heartbeats_refused;
+  return r && isClockRefusal(r.error_code) ? r : null;
 }
 
 /**
@@ -99,19 +168,18 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
     const farms = await listFarms(sql, principal);
     const zone = commonZone(farms);
     const [devices, health] = await Promise.all([
-      listDevices(sql, principal, { timeZone: zone }),
+      listDevices(sql, principal, { timeZone: zone, settings: deviceReadSettings(config) }),
       listDeviceHealth(sql, principal),
     ]);
     const byDevice = new Map(health.map((h) => [h.device_id, h]));
-    const rank: Record<Level, number> = { bad: 0, warn: 1, unknown: 2, ok: 3 };
     const rows: FleetRow[] = devices
       .map((d) => {
         const h = byDevice.get(d.id);
-        return { ...d, health: h, flags: healthFlags(h, config.devices) };
+        return { ...d, health: h, flags: healthFlags(h, config.devices, { device: d, timeZone: zone }) };
       })
       .sort(
         (a, b) =>
-          rank[a.flags[0]!.level] - rank[b.flags[0]!.level] || a.device_code.localeCompare(b.device_code),
+          RANK[a.flags[0]!.level] - RANK[b.flags[0]!.level] || a.device_code.localeCompare(b.device_code),
       );
     const time = (utc: string | null | undefined) => <LocalTime utc={utc ?? null} timeZone={zone} />;
     const columns: Column<FleetRow>[] = [
@@ -145,7 +213,19 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       },
       // On a tablet the row keeps what says whether a device is well; the device's page has the rest
       // (last upload, captures, clock, agent).
-      { header: 'Last upload', tabletHidden: true, cell: (d) => time(d.last_upload_at) },
+      {
+        header: 'Last upload',
+        tabletHidden: true,
+        // Arrived here (ingest); the Pi's own account beside it when it has one that never arrived.
+        cell: (d) => (
+          <>
+            {d.last_upload_at ? time(d.last_upload_at) : 'never'}
+            {d.uploads_not_arriving && d.reported?.last_upload_at && (
+              <span class="muted"> (the Pi: {time(d.reported.last_upload_at)})</span>
+            )}
+          </>
+        ),
+      },
       { header: 'Captures', numeric: true, tabletHidden: true, cell: (d) => String(d.captures_count) },
       {
         header: 'Scans today',
@@ -170,9 +250,11 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         wideOnly: true,
         tabletHidden: true,
         cell: (d) =>
-          d.health
-            ? `${{ synced: 'synced', unknown: 'sync unknown', off: 'not synced' }[clockSync(d.health)]}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
-            : '—',
+          clockRefused(d)
+            ? 'off (heartbeats refused)'
+            : d.health
+              ? `${{ synced: 'synced', unknown: 'sync unknown', off: 'not synced' }[clockSync(d.health)]}${d.health.clock_offset_ms === null ? '' : `, ${d.health.clock_offset_ms} ms`}`
+              : '—',
       },
       { header: 'Agent', wideOnly: true, tabletHidden: true, cell: (d) => d.health?.agent_version ?? '—' },
     ];

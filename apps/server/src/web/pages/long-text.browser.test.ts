@@ -8,7 +8,7 @@ import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 
 // Text people type — farm, animal, group, device and user names, capture ids, review labels,
 // announcements, account requests — at its worst: one word of thousands of letters, markup, an RTL
-// override, emoji and combining marks. In Chromium at a 360 px phone width every page still fits
+// override, emoji and combining marks (and the fleet's longest badge, a refused heartbeat with its fix). In Chromium at a 360 px phone width every page still fits
 // (no sideways scrolling: one long word widened the page to 50,000 px) and nothing becomes markup.
 // At a tablet's 700 px, just above the phone layout, the tables' rows are rows again: a wide one
 // scrolls in its own box (the scans list widened the page to 785 px).
@@ -28,6 +28,9 @@ before(async () => {
             WHERE id = ${w.animal}`;
   await sql`UPDATE contemporary_groups SET name = ${`\u202Eevil ${'G'.repeat(500)} 🐄‍🌾 é̃̃̃`} WHERE id = ${w.group}`;
   await sql`UPDATE devices SET label = ${'D'.repeat(500)} WHERE id = ${w.deviceA}`;
+  // The longest badge and fix line the fleet and device page draw (review r11 F5).
+  await sql`INSERT INTO device_request_rejections (device_code, http_status, error_code)
+            VALUES ('dev-a', 401, 'bad_signature')`;
   await sql`UPDATE users SET full_name = ${'F'.repeat(500)} WHERE id = ${w.users.farmer.id}`;
   await sql`UPDATE scans SET review_label = ${'R'.repeat(64)}, capture_id = ${'C'.repeat(200)}
             WHERE id = ${w.scanGraded}`;

@@ -119,6 +119,60 @@ describe('heartbeats arriving out of order', () => {
   });
 });
 
+describe('a sent_at ahead of its own signature cannot freeze the snapshot (review r11 F2)', () => {
+  const backlog = { pending_captures: 500, pending_bytes: 9e8, oldest_pending_age_s: 7200, quarantined: 0 };
+
+  test('a body whose sent_at is 20 days after its signed timestamp is refused at /sent_at; later heartbeats count', async () => {
+    const ahead = heartbeatBody('dev-a', new Date(now + 20 * 86_400_000));
+    const res = await post(signedHeartbeat(secretA, ahead, { timestamp: Math.floor(now / 1000) }));
+    const answer = (await res.json()) as { error: string; problems: { pointer: string; message: string }[] };
+    assert.equal(res.status, 422, JSON.stringify(answer));
+    assert.equal(answer.error, 'invalid_heartbeat');
+    assert.deepEqual(
+      answer.problems.map((p) => p.pointer),
+      ['/sent_at'],
+    );
+    assert.match(
+      answer.problems[0]!.message,
+      /within 300 s \(CTI_SIGNATURE_TOLERANCE_S\) of the signed X-CTI-Timestamp/,
+    );
+    assert.equal((await state()).health, 0, 'nothing stored');
+    now += 60_000;
+    const next = await beat(secretA, 'dev-a', { outbox: backlog });
+    assert.equal(((await next.json()) as { superseded: boolean }).superseded, false);
+    const [row] = await fleet.db.sql`SELECT pending_captures, backlog_since FROM device_health`;
+    assert.deepEqual(row, { pending_captures: 500, backlog_since: new Date(now) });
+  });
+
+  test('within the tolerance either way is accepted (a clock read a little apart)', async () => {
+    for (const apartS of [-300, 300]) {
+      const body = heartbeatBody('dev-a', new Date(now + apartS * 1000));
+      const res = await post(signedHeartbeat(secretA, body, { timestamp: Math.floor(now / 1000) }));
+      assert.equal(res.status, 200, await res.clone().text());
+      now += 1000;
+    }
+    const late = heartbeatBody('dev-a', new Date(now + 301_000));
+    assert.equal(
+      (await post(signedHeartbeat(secretA, late, { timestamp: Math.floor(now / 1000) }))).status,
+      422,
+    );
+  });
+
+  test('a snapshot stored with a future sent_at (before this check) holds later heartbeats back no longer than the tolerance', async () => {
+    assert.equal((await beat(secretA, 'dev-a')).status, 200);
+    await fleet.db.sql`UPDATE device_health SET sent_at = received_at + interval '20 days'`;
+    now += 60_000;
+    const res = await beat(secretA, 'dev-a', { outbox: backlog });
+    assert.equal(((await res.json()) as { superseded: boolean }).superseded, true, 'within 300 s of it');
+    now += 300_000;
+    const later = await beat(secretA, 'dev-a', { outbox: backlog });
+    assert.equal(((await later.json()) as { superseded: boolean }).superseded, false);
+    const [row] = await fleet.db.sql`SELECT pending_captures, sent_at FROM device_health`;
+    assert.deepEqual(row, { pending_captures: 500, sent_at: new Date(now) });
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_backlog')).length, 2);
+  });
+});
+
 describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () => {
   const refused = async (res: Response, status: number, error: string, device: string) => {
     assert.equal(res.status, status, await res.clone().text());

@@ -29,6 +29,12 @@ export type HeartbeatInput = {
   /** The raw signature bytes (replay detection). */
   signature: Uint8Array;
   receivedAt: Date;
+  /**
+   * A stored `sent_at` counts as at most this far after its `received_at` when deciding whether a new
+   * heartbeat is older (superseded): a snapshot stored with a future `sent_at` (before the route
+   * refused those) cannot hold later heartbeats back for longer.
+   */
+  sentAtToleranceSeconds: number;
   thresholds: Thresholds;
   /** At most this many recorded in any 60 s per device (0: no limit); one more is a HeartbeatRateError. */
   perMinute?: number;
@@ -104,7 +110,8 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
     await refuseOverRate(tx, deviceId, receivedAt, input.perMinute ?? 0);
     const [previous] = await tx<(EpisodeState & { sent_at: Date })[]>`
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
-             clock_unsynced_since AS device_clock_unsynced, sent_at
+             clock_unsynced_since AS device_clock_unsynced,
+             least(sent_at, received_at + make_interval(secs => ${input.sentAtToleranceSeconds})) AS sent_at
       FROM device_health WHERE device_id = ${deviceId}`;
     const heartbeatId = await insertHistory(tx, input);
     const seen = async () => {

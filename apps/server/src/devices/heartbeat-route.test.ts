@@ -349,6 +349,81 @@ describe('figures beyond what the columns hold are a 422 naming them (each was a
   }
 });
 
+describe('tiny, huge and negative-zero figures: stored as the columns hold them or a 422 naming them, never a 500 (review r11 F4)', () => {
+  const outbox = { pending_captures: 0, pending_bytes: 0, oldest_pending_age_s: null, quarantined: 0 };
+  const accepted: [string, Record<string, unknown>, string, unknown][] = [
+    ['frame_rate_fps 1e-50', { probe: { connected: true, frame_rate_fps: 1e-50 } }, 'frame_rate_fps', 0],
+    ['frame_rate_fps 5e-324', { probe: { connected: true, frame_rate_fps: 5e-324 } }, 'frame_rate_fps', 0],
+    ['frame_rate_fps -0', { probe: { connected: true, frame_rate_fps: -0 } }, 'frame_rate_fps', 0],
+    [
+      'frame_rate_fps 14.987',
+      { probe: { connected: true, frame_rate_fps: 14.987 } },
+      'frame_rate_fps',
+      14.99,
+    ],
+    [
+      'frame_rate_fps 100000',
+      { probe: { connected: true, frame_rate_fps: 100000 } },
+      'frame_rate_fps',
+      100000,
+    ],
+    ['offset_ms 1e-50', { clock: { synced: true, offset_ms: 1e-50 } }, 'clock_offset_ms', 0],
+    ['offset_ms -1e-300', { clock: { synced: true, offset_ms: -1e-300 } }, 'clock_offset_ms', 0],
+    [
+      'offset_ms -2147483646.6',
+      { clock: { synced: true, offset_ms: -2147483646.6 } },
+      'clock_offset_ms',
+      -2147483647,
+    ],
+    ['pending_captures -0', { outbox: { ...outbox, pending_captures: -0 } }, 'pending_captures', 0],
+    ['disk free_bytes -0', { disk: { free_bytes: -0 } }, 'disk_free_bytes', '0'],
+  ];
+  for (const [name, patch, column, stored] of accepted) {
+    test(`${name}: accepted, stored as ${JSON.stringify(stored)}`, async () => {
+      const body = { ...heartbeatBody('dev-a', new Date(now)), ...patch };
+      const res = await post(signedHeartbeat(secretA, body as never, { timestamp: Math.floor(now / 1000) }));
+      assert.equal(res.status, 200, await res.clone().text());
+      const [health] = await fleet.db.sql`SELECT ${fleet.db.sql(column)} AS v FROM device_health`;
+      const [history] = await fleet.db.sql`SELECT ${fleet.db.sql(column)} AS v FROM device_heartbeats`;
+      assert.deepEqual([health!.v, history!.v], [stored, stored]);
+    });
+  }
+  const refused: [string, Record<string, unknown>, string][] = [
+    [
+      'pending_captures 1e-50',
+      { outbox: { ...outbox, pending_captures: 1e-50 } },
+      '/outbox/pending_captures',
+    ],
+    [
+      'oldest_pending_age_s 5e-324',
+      { outbox: { ...outbox, oldest_pending_age_s: 5e-324 } },
+      '/outbox/oldest_pending_age_s',
+    ],
+    ['uptime_s 1e-50', { uptime_s: 1e-50 }, '/uptime_s'],
+    ['system_uptime_s 1e300', { system_uptime_s: 1e300 }, '/system_uptime_s'],
+    ['disk floor_bytes 1e-50', { disk: { free_bytes: 1, floor_bytes: 1e-50 } }, '/disk/floor_bytes'],
+    [
+      'frame_rate_fps -1e-50',
+      { probe: { connected: true, frame_rate_fps: -1e-50 } },
+      '/probe/frame_rate_fps',
+    ],
+    ['captures_by_result 1e-50', { captures_by_result: { captured: 1e-50 } }, '/captures_by_result/captured'],
+  ];
+  for (const [name, patch, pointer] of refused) {
+    test(`${name}: 422 at ${pointer}`, async () => {
+      const body = { ...heartbeatBody('dev-a', new Date(now)), ...patch };
+      const res = await post(signedHeartbeat(secretA, body as never, { timestamp: Math.floor(now / 1000) }));
+      const answer = (await res.json()) as { problems?: { pointer: string }[] };
+      assert.equal(res.status, 422, JSON.stringify(answer));
+      assert.deepEqual(
+        answer.problems?.map((p) => p.pointer),
+        [pointer],
+      );
+      assert.equal((await state()).health, 0);
+    });
+  }
+});
+
 describe('key rotation', () => {
   test('during the overlap both keys work; the first use of the new key retires the old one', async () => {
     const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 3600);

@@ -46,7 +46,13 @@ const EPISODE_COLUMNS: Record<EpisodeType, 'backlog_since' | 'disk_low_since' | 
   device_clock_unsynced: 'clock_unsynced_since',
 };
 
-const int = (n: number | null | undefined) => (n === null || n === undefined ? null : Math.round(n));
+const int = (n: number | null | undefined) => (n === null || n === undefined ? null : Math.round(n) || 0);
+/**
+ * Frames per second to 0.01, as the reference agent sends them: the column is a `real`, and a
+ * schema-valid tiny rate (1e-50) was "out of range for type real" at insert, a 500 (review r11 F4).
+ */
+const fps = (n: number | null | undefined) =>
+  n === null || n === undefined ? null : Math.round(n * 100) / 100 || 0;
 const time = (iso: string | null | undefined) => (iso ? new Date(iso) : null);
 
 /** The figures a trend chart reads, as columns of both device_heartbeats and device_health. */
@@ -60,7 +66,7 @@ function trendColumns(b: HeartbeatBody) {
     clock_synced: b.clock.synced,
     clock_offset_ms: int(b.clock.offset_ms),
     probe_connected: b.probe.connected,
-    frame_rate_fps: b.probe.frame_rate_fps ?? null,
+    frame_rate_fps: fps(b.probe.frame_rate_fps),
   };
 }
 

@@ -424,6 +424,51 @@ describe('tiny, huge and negative-zero figures: stored as the columns hold them 
   }
 });
 
+describe('what a heartbeat stores is bounded by the schema (review r11 F11)', () => {
+  test('unknown fields are dropped, not refused: a newer agent is still heard, but 20 KB of padding is not kept', async () => {
+    const body = {
+      ...heartbeatBody('dev-a', new Date(now)),
+      padding: 'x'.repeat(20_000),
+      outbox: { pending_captures: 2, pending_bytes: 10, oldest_pending_age_s: 5, quarantined: 0, later: 'y' },
+      models: [{ name: 'ribeye-hint', version: '2.3.0', extra: 'z'.repeat(500) }],
+    };
+    const res = await post(signedHeartbeat(secretA, body, { timestamp: Math.floor(now / 1000) }));
+    assert.equal(res.status, 200, await res.clone().text());
+    const expected = {
+      ...heartbeatBody('dev-a', new Date(now)),
+      outbox: { pending_captures: 2, pending_bytes: 10, oldest_pending_age_s: 5, quarantined: 0 },
+    };
+    const [health] = await fleet.db.sql`SELECT body, models FROM device_health`;
+    const [history] = await fleet.db.sql`SELECT body FROM device_heartbeats`;
+    assert.deepEqual(health!.body, expected);
+    assert.deepEqual(history!.body, expected);
+    assert.deepEqual(health!.models, [{ name: 'ribeye-hint', version: '2.3.0' }]);
+  });
+
+  test('a body at every bound of the schema is accepted; over 24 KiB is a 413', async () => {
+    const label = (c: string) => c.repeat(128);
+    const widest = heartbeatBody('dev-a', new Date(now), {
+      agent_version: label('a'),
+      models: Array.from({ length: 16 }, () => ({ name: label('n'), version: label('v') })),
+      health: { ok: false, reason: '\u0001'.repeat(1000) },
+      last_error: { at: new Date(now).toISOString(), message: '\u0001'.repeat(1000), source: label('s') },
+      captures_by_result: Object.fromEntries(
+        Array.from({ length: 32 }, (_, i) => [`r${String(i).padStart(2, '0')}${'x'.repeat(61)}`, 2147483647]),
+      ),
+    });
+    const init = signedHeartbeat(secretA, widest, { timestamp: Math.floor(now / 1000) });
+    assert.ok(init.body.length > 19_000, String(init.body.length));
+    const res = await post(init);
+    assert.equal(res.status, 200, await res.clone().text());
+    now += 1000;
+    const over = heartbeatBody('dev-a', new Date(now), { padding: 'x'.repeat(24 * 1024) } as never);
+    const refused = await post(signedHeartbeat(secretA, over, { timestamp: Math.floor(now / 1000) }));
+    assert.equal(refused.status, 413);
+    assert.equal(((await refused.json()) as { error: string }).error, 'body_too_large');
+    assert.equal((await state()).heartbeats, 1);
+  });
+});
+
 describe('key rotation', () => {
   test('during the overlap both keys work; the first use of the new key retires the old one', async () => {
     const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 3600);

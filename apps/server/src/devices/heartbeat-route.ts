@@ -1,4 +1,11 @@
-import { DEVICE_HEADER, type HeartbeatBody, TIMESTAMP_HEADER, validateHeartbeat } from '@cti/contracts';
+import {
+  DEVICE_HEADER,
+  type HeartbeatBody,
+  heartbeatSchema,
+  TIMESTAMP_HEADER,
+  validateHeartbeat,
+  withoutUnknownFields,
+} from '@cti/contracts';
 import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -18,8 +25,14 @@ import { authenticateDevice } from './heartbeat-auth.ts';
 import { DuplicateHeartbeatError, HeartbeatRateError, recordHeartbeat } from './heartbeat-store.ts';
 import { logRejection } from './rejection-log.ts';
 
-/** A heartbeat is a few hundred bytes; anything near this is not one. */
-export const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * A heartbeat is about 1.3 KB; one with every field at the schema's bounds (16 models with 128-character
+ * names, 32 capture results, 1000-character reason and error) is 10.5 KB, 20.5 KB if both texts are
+ * control characters JSON escapes as \u00XX. A larger body is not a heartbeat. Unknown fields are
+ * dropped before storage, so this bounds what a device key makes the server read, and the schema
+ * what it stores (review r11 F11).
+ */
+export const HEARTBEAT_BODY_LIMIT_BYTES = 24 * 1024;
 
 export type HeartbeatRouteOptions = {
   sql: Sql;
@@ -142,7 +155,10 @@ function checkHeartbeatBody(
   if (problems.length > 0) {
     throw new HttpError(422, 'invalid_heartbeat', describeProblems(problems, 'heartbeat body'), { problems });
   }
-  return (result as { value: HeartbeatBody }).value;
+  // Known fields only: what is stored (twice, for CTI_DEVICE_HISTORY_DAYS) is bounded by the schema,
+  // not by what a sender adds. Unknown fields are dropped, not refused: an agent newer than the server
+  // may send fields of a later 1.x, and must still be heard (review r11 F11).
+  return withoutUnknownFields(heartbeatSchema, (result as { value: HeartbeatBody }).value);
 }
 
 function toHttpError(err: unknown, { config, log, metrics }: HeartbeatRouteOptions): HttpError {

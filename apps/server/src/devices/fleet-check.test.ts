@@ -3,6 +3,7 @@ import { beforeEach, describe, test } from 'node:test';
 import { LOCK_FLEET_CHECK, LOCK_NAMESPACE } from '@cti/db';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { startTcpProxy } from '../test-tcp-proxy.ts';
+import type { DeafPeriod } from './deaf-periods.ts';
 import { createFleetCheck, runFleetCheck } from './fleet-check.ts';
 import { heartbeatBody, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
 
@@ -27,9 +28,8 @@ async function beat() {
   const res = await fleet.server.app.request('/devices/heartbeat', init);
   assert.equal(res.status, 200, await res.clone().text());
 }
-/** A process listening for days: only the device's own silence counts. */
-const LISTENING_LONG_AGO = new Date('2026-01-01T00:00:00Z');
-const check = (c = config) => runFleetCheck(fleet.db.sql, { config: c, listeningSince: LISTENING_LONG_AGO });
+/** By default a process that has heard everything: only the device's own silence counts. */
+const check = (c = config, deaf: DeafPeriod[] = []) => runFleetCheck(fleet.db.sql, { config: c, deaf });
 const silentKey = (heardAt: number) => `device_silent:${deviceId}:${new Date(heardAt).toISOString()}`;
 /** The app receives heartbeats at `now` (its clock); the check measures on the database's clock. */
 const heardSecondsAgo = (s: number) => {
@@ -136,6 +136,31 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
     await sleep(1100);
     assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
     assert.equal((await notificationsOf(fleet.db.sql, 'device_silent')).length, 2);
+  });
+
+  test('deaf periods after the last heartbeat are taken off its silence, those before it are not', async () => {
+    heardSecondsAgo(100);
+    await beat();
+    const [{ db }] = (await fleet.db.sql`SELECT now() AS db`) as unknown as [{ db: Date }];
+    const ago = (s: number) => new Date(db.getTime() - s * 1000);
+    const oneMinute = { ...config, silentAfterSeconds: 60 };
+    const silentWith = async (deaf: DeafPeriod[]) => {
+      const result = await check(oneMinute, deaf);
+      return result.skipped ? 'skipped' : result.silent;
+    };
+    // 100 s unheard: 60 of them deaf leaves 40 s of listening; 10 deaf leaves 90; two of 25 leave 50.
+    assert.deepEqual(await silentWith([{ from: ago(90), to: ago(30) }]), []);
+    assert.deepEqual(await silentWith([{ from: null, to: ago(50) }]), []);
+    assert.deepEqual(
+      await silentWith([
+        { from: ago(90), to: ago(65) },
+        { from: ago(60), to: ago(35) },
+      ]),
+      [],
+    );
+    assert.deepEqual(await silentWith([{ from: ago(500), to: ago(101) }]), ['dev-a'], 'before it');
+    await fleet.db.sql`UPDATE device_health SET silent_since = NULL`;
+    assert.deepEqual(await silentWith([{ from: ago(90), to: ago(80) }]), ['dev-a']);
   });
 
   test('after a database outage longer than the threshold: no device is silent until the threshold passed again', async () => {

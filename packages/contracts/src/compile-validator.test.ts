@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileValidator, formatProblem, metaSchema, unknownFields, webhookBodySchema } from './index.ts';
+import {
+  compileValidator,
+  formatProblem,
+  heartbeatSchema,
+  metaSchema,
+  unknownFields,
+  webhookBodySchema,
+  withoutUnknownFields,
+} from './index.ts';
 import { exampleMeta, exampleWebhookBody } from './testing.ts';
 
 // A config-like schema of the kind other packages compile: closed objects, enums, consts.
@@ -137,5 +145,43 @@ describe('unknownFields', () => {
   test('ignores values of the wrong shape (validation reports those)', () => {
     assert.deepEqual(unknownFields(metaSchema, 'text'), []);
     assert.deepEqual(unknownFields(metaSchema, { gps: [1, 2] }), []);
+  });
+});
+
+describe('withoutUnknownFields', () => {
+  test('drops undeclared properties at any depth; keeps declared ones, nulls, array items and typed additionalProperties', () => {
+    const heartbeat = {
+      heartbeat_version: '1.0.0',
+      device_code: 'dev-0001',
+      sent_at: '2026-12-05T10:00:00.000Z',
+      agent_version: '0.1.0',
+      uptime_s: 1,
+      models: [{ name: 'ribeye-hint', version: '3.0.0', sha: 'x' }],
+      outbox: { pending_captures: 0, pending_bytes: 0, oldest_pending_age_s: null, quarantined: 0, later: 1 },
+      disk: { free_bytes: null },
+      clock: { synced: true },
+      probe: { connected: true },
+      last_error: null,
+      captures_by_result: { captured: 3, not_a_ribeye_view: 1 },
+      padding: 'x'.repeat(1000),
+      ['__proto__']: { polluted: true },
+    };
+    const kept = withoutUnknownFields(heartbeatSchema, JSON.parse(JSON.stringify(heartbeat)));
+    assert.deepEqual(unknownFields(heartbeatSchema, kept), []);
+    assert.deepEqual(kept, {
+      heartbeat_version: '1.0.0',
+      device_code: 'dev-0001',
+      sent_at: '2026-12-05T10:00:00.000Z',
+      agent_version: '0.1.0',
+      uptime_s: 1,
+      models: [{ name: 'ribeye-hint', version: '3.0.0' }],
+      outbox: { pending_captures: 0, pending_bytes: 0, oldest_pending_age_s: null, quarantined: 0 },
+      disk: { free_bytes: null },
+      clock: { synced: true },
+      probe: { connected: true },
+      last_error: null,
+      captures_by_result: { captured: 3, not_a_ribeye_view: 1 },
+    });
+    assert.equal(Object.getPrototypeOf(kept), Object.prototype);
   });
 });

@@ -3,7 +3,7 @@ import { DEVICE_CODE_PATTERN } from './patterns.ts';
 
 // The body of POST /devices/heartbeat: what a capture agent says about itself every minute. Objects are
 // open like meta.json's (an agent updated before the server must not be refused); the server stores
-// the whole document beside the columns it reads. Figures an agent cannot know are null, never guessed.
+// the declared fields (withoutUnknownFields) beside the columns it reads. Figures an agent cannot know are null, never guessed.
 
 // Upper bounds are what the server's columns hold (int, bigint, real): beyond them a heartbeat was a
 // 500 at insert instead of a 422 naming the field. Counts and ages are int columns, bytes and uptimes

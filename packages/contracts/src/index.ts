@@ -48,7 +48,7 @@ export {
   rawObjectKey,
   toIngestKeyUri,
 } from './s3-layout.ts';
-export { unknownFields } from './unknown-fields.ts';
+export { unknownFields, withoutUnknownFields } from './unknown-fields.ts';
 export { unstorableTextProblems } from './unstorable-text.ts';
 export {
   validateWebhookBody,

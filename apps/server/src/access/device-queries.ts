@@ -91,8 +91,8 @@ export function editableDevice(sql: Db, principal: Principal): Fragment {
 }
 
 /**
- * The fleet: last seen, last upload, captures, and scans captured "today" in `timeZone` (IANA name,
- * default UTC) — only scans on farms the caller may see are counted, and not those captured ahead of
+ * The fleet: last seen, last upload, captures, and scans captured "today" in `timeZone` (a zone as
+ * Postgres reads it: an IANA name, or the POSIX form api/devices.ts makes of an ISO offset; default UTC) — only scans on farms the caller may see are counted, and not those captured ahead of
  * the server clock (sql-fragments' capturedAhead: a device clock running fast).
  */
 export async function listDevices(

@@ -263,4 +263,29 @@ describe('devices', () => {
     assert.equal(all.scans_today, 2, 'admins also count the scan without a farm');
     assert.equal((await farmer.request('GET', '/api/v1/devices?tz=Mars/Olympus')).status, 422);
   });
+
+  test('an ISO offset is east of UTC when positive, as in ISO 8601 (review r11 F3)', async () => {
+    await seedDevice(ctx.db.sql, 'dev-offset', f.farm);
+    const farmer = await as('farmer@example.com');
+    const day = 86_400_000;
+    /** UTC midnight of today in a zone `minutes` east of UTC, computed by hand. */
+    const midnight = (minutes: number) => {
+      const local = Date.now() + minutes * 60_000;
+      return new Date(Math.floor(local / day) * day - minutes * 60_000).toISOString();
+    };
+    for (const [tz, minutes] of [
+      ['%2B05:00', 300],
+      ['-03:30', -210],
+      ['%2B0545', 345],
+      ['Asia/Karachi', 300], // UTC+5 all year
+    ] as const) {
+      const res = await farmer.request('GET', `/api/v1/devices?tz=${tz}`);
+      assert.equal(res.status, 200, tz);
+      const d = res.body.items.find((x: { device_code: string }) => x.device_code === 'dev-offset');
+      assert.equal(d.today_starts_at, midnight(minutes), tz);
+    }
+    const bad = await farmer.request('GET', '/api/v1/devices?tz=%2B25:00');
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.problems[0].pointer, '/query/tz');
+  });
 });

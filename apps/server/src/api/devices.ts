@@ -350,19 +350,32 @@ async function visibleDevice(sql: ApiDeps['sql'], principal: Parameters<typeof l
 
 const tzParam = {
   schema: { type: 'string', minLength: 1, maxLength: 64 },
-  description: 'IANA time zone that defines "today" (default UTC), e.g. America/Toronto.',
+  description:
+    'Time zone that defines "today" (default UTC): an IANA name, e.g. America/Toronto, or an ISO offset, e.g. +05:00 (UTC+5; `+` encoded as %2B in a URL).',
 };
 
+/**
+ * The zone as Postgres must read it. Node accepts ISO offsets ("+05:00", "+0530", "-03"), which
+ * Postgres would read as POSIX zones, where positive is WEST of Greenwich ("+05:00" would be UTC−5):
+ * they are handed over as a POSIX zone with the sign turned and the ISO offset as its abbreviation
+ * ("<+0500>-05:00", UTC+5).
+ */
 function timeZone(tz: string | undefined): string {
   if (tz === undefined) return 'UTC';
+  let resolved: string;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return tz;
+    resolved = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
     throw new HttpError(422, 'invalid_request', `unknown time zone ${JSON.stringify(tz)}`, {
-      problems: [{ pointer: '/query/tz', message: 'is not an IANA time zone name' }],
+      problems: [
+        { pointer: '/query/tz', message: 'is not an IANA time zone name or an ISO offset (+05:00)' },
+      ],
     });
   }
+  const offset = /^([+-])(\d{2}):(\d{2})$/.exec(resolved);
+  if (!offset) return tz;
+  const [, sign, hours, minutes] = offset;
+  return `<${sign}${hours}${minutes}>${sign === '+' ? '-' : '+'}${hours}:${minutes}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { startPeriodicTask } from '../background/periodic-task.ts';
 import { ConfigError, loadConfig, type ServerConfig } from '../config.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { createServePools } from '../db/serve-pools.ts';
-import { runFleetCheck } from '../devices/fleet-check.ts';
+import { createFleetCheck } from '../devices/fleet-check.ts';
 import { listen } from '../http-server.ts';
 import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
 import { createServerMetrics } from '../metrics.ts';
@@ -81,13 +81,14 @@ function startBackgroundTasks(
 ) {
   const intervalMs = config.devices.checkIntervalSeconds * 1000;
   const fleetLog = log.child({ mod: 'fleet-check' });
+  const fleet = createFleetCheck({ sql, config: config.devices });
   return [
     startPeriodicTask({
       name: 'fleet-check',
       intervalMs,
       log: fleetLog,
       run: async () => {
-        const result = await runFleetCheck(sql, { config: config.devices, now: new Date() });
+        const result = await fleet.run();
         if (!result.skipped && (result.silent.length > 0 || result.pruned > 0))
           fleetLog.info(result, 'fleet check');
       },

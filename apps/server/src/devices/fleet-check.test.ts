@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { LOCK_FLEET_CHECK, LOCK_NAMESPACE } from '@cti/db';
-import { runFleetCheck } from './fleet-check.ts';
+import { createDatabaseClient } from '../db/database-client.ts';
+import { startTcpProxy } from '../test-tcp-proxy.ts';
+import type { DeafPeriod } from './deaf-periods.ts';
+import { createFleetCheck, runFleetCheck } from './fleet-check.ts';
 import { heartbeatBody, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
 
 // The periodic fleet check on a real database: silence episodes (once each, even with several replicas
@@ -25,16 +28,23 @@ async function beat() {
   const res = await fleet.server.app.request('/devices/heartbeat', init);
   assert.equal(res.status, 200, await res.clone().text());
 }
-const check = (at = now) => runFleetCheck(fleet.db.sql, { config, now: new Date(at) });
+/** By default a process that has heard everything: only the device's own silence counts. */
+const check = (c = config, deaf: DeafPeriod[] = []) => runFleetCheck(fleet.db.sql, { config: c, deaf });
 const silentKey = (heardAt: number) => `device_silent:${deviceId}:${new Date(heardAt).toISOString()}`;
+/** The app receives heartbeats at `now` (its clock); the check measures on the database's clock. */
+const heardSecondsAgo = (s: number) => {
+  now = Date.now() - s * 1000;
+  return now;
+};
 
 describe('silence', () => {
   test('a device not heard for the configured time: admins and technicians told once per episode', async () => {
-    const heardAt = now;
+    const heardAt = heardSecondsAgo(601);
     await beat();
-    assert.deepEqual(await check(heardAt + 599_000), { skipped: false, silent: [], pruned: 0 });
-    assert.deepEqual(await check(heardAt + 601_000), { skipped: false, silent: ['dev-a'], pruned: 0 });
-    for (const minutes of [11, 12, 30]) await check(heardAt + minutes * 60_000);
+    const notYet = await check({ ...config, silentAfterSeconds: 610 });
+    assert.deepEqual(notYet, { skipped: false, silent: [], pruned: 0 });
+    assert.deepEqual(await check(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+    for (let i = 0; i < 3; i++) await check();
     assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), [
       `admin@fleet.test ${silentKey(heardAt)}`,
       `technician@fleet.test ${silentKey(heardAt)}`,
@@ -42,16 +52,20 @@ describe('silence', () => {
     const [health] = await fleet.db.sql`SELECT silent_since FROM device_health`;
     assert.deepEqual(health!.silent_since, new Date(heardAt));
     // Heard again: the episode ends. Silent again later: a new episode, a new notification.
-    now = heardAt + 40 * 60_000;
+    const again = heardSecondsAgo(1);
     await beat();
     const [back] = await fleet.db.sql`SELECT silent_since FROM device_health`;
     assert.equal(back!.silent_since, null);
-    await check(now + 601_000);
+    assert.deepEqual(await check({ ...config, silentAfterSeconds: 1 }), {
+      skipped: false,
+      silent: ['dev-a'],
+      pruned: 0,
+    });
     assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), [
       `admin@fleet.test ${silentKey(heardAt)}`,
       `technician@fleet.test ${silentKey(heardAt)}`,
-      `admin@fleet.test ${silentKey(now)}`,
-      `technician@fleet.test ${silentKey(now)}`,
+      `admin@fleet.test ${silentKey(again)}`,
+      `technician@fleet.test ${silentKey(again)}`,
     ]);
     const [payload] = await fleet.db
       .sql`SELECT payload FROM notifications WHERE type = 'device_silent' ORDER BY id LIMIT 1`;
@@ -59,15 +73,32 @@ describe('silence', () => {
     assert.equal(payload!.payload.silent_after_s, 600);
   });
 
+  test("silence is measured on the database clock, not the checking replica's (review r11 F13)", async () => {
+    // A device heard 5 s ago by the database's clock is not silent after 60 s, whatever this
+    // process's clock says; before, the check compared received_at with its own `new Date()`.
+    heardSecondsAgo(5);
+    await beat();
+    assert.deepEqual(await check({ ...config, silentAfterSeconds: 60 }), {
+      skipped: false,
+      silent: [],
+      pruned: 0,
+    });
+    const [row] = await fleet.db.sql<
+      { age: number }[]
+    >`SELECT extract(epoch FROM now() - received_at)::float AS age FROM device_health`;
+    assert.ok(row!.age >= 5 && row!.age < 60, String(row!.age));
+  });
+
   test('a device that never sent a heartbeat is not "silent"', async () => {
     await fleet.db
       .sql`INSERT INTO devices (device_code, last_seen_at) VALUES ('dev-old', now() - interval '30 days')`;
-    assert.deepEqual(await check(now + 3_600_000), { skipped: false, silent: [], pruned: 0 });
+    assert.deepEqual(await check(), { skipped: false, silent: [], pruned: 0 });
   });
 
   test('replicas checking at the same moment: one works, the others skip; still one notification each', async () => {
+    heardSecondsAgo(700);
     await beat();
-    const results = await Promise.all([1, 2, 3, 4].map(() => check(now + 700_000)));
+    const results = await Promise.all([1, 2, 3, 4].map(() => check()));
     assert.equal(results.filter((r) => !r.skipped).length >= 1, true);
     assert.deepEqual(
       results.flatMap((r) => (r.skipped ? [] : r.silent)),
@@ -77,18 +108,84 @@ describe('silence', () => {
   });
 
   test('while another session holds the lock the check skips; without the lock the row claim still holds', async () => {
+    heardSecondsAgo(700);
     await beat();
     const holder = await fleet.db.sql.reserve();
     try {
       await holder`BEGIN`;
       await holder`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${LOCK_FLEET_CHECK})`;
-      assert.deepEqual(await check(now + 700_000), { skipped: true });
+      assert.deepEqual(await check(), { skipped: true });
       await holder`COMMIT`;
     } finally {
       holder.release();
     }
-    assert.equal((await check(now + 700_000)).skipped, false);
+    assert.equal((await check()).skipped, false);
     assert.equal((await notificationsOf(fleet.db.sql, 'device_silent')).length, 2);
+  });
+});
+
+describe('silence counts only while the server could hear (review r11 F1)', () => {
+  const quick = { silentAfterSeconds: 1, historyDays: 7 };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('at start-up a device last heard an hour ago gets the whole threshold again, then is silent', async () => {
+    heardSecondsAgo(3600);
+    await beat();
+    const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: quick });
+    assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
+    await sleep(1100);
+    assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_silent')).length, 2);
+  });
+
+  test('deaf periods after the last heartbeat are taken off its silence, those before it are not', async () => {
+    heardSecondsAgo(100);
+    await beat();
+    const [{ db }] = (await fleet.db.sql`SELECT now() AS db`) as unknown as [{ db: Date }];
+    const ago = (s: number) => new Date(db.getTime() - s * 1000);
+    const oneMinute = { ...config, silentAfterSeconds: 60 };
+    const silentWith = async (deaf: DeafPeriod[]) => {
+      const result = await check(oneMinute, deaf);
+      return result.skipped ? 'skipped' : result.silent;
+    };
+    // 100 s unheard: 60 of them deaf leaves 40 s of listening; 10 deaf leaves 90; two of 25 leave 50.
+    assert.deepEqual(await silentWith([{ from: ago(90), to: ago(30) }]), []);
+    assert.deepEqual(await silentWith([{ from: null, to: ago(50) }]), []);
+    assert.deepEqual(
+      await silentWith([
+        { from: ago(90), to: ago(65) },
+        { from: ago(60), to: ago(35) },
+      ]),
+      [],
+    );
+    assert.deepEqual(await silentWith([{ from: ago(500), to: ago(101) }]), ['dev-a'], 'before it');
+    await fleet.db.sql`UPDATE device_health SET silent_since = NULL`;
+    assert.deepEqual(await silentWith([{ from: ago(90), to: ago(80) }]), ['dev-a']);
+  });
+
+  test('after a database outage longer than the threshold: no device is silent until the threshold passed again', async () => {
+    heardSecondsAgo(3600);
+    await beat();
+    const url = new URL(fleet.db.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.host = `127.0.0.1:${proxy.port}`;
+    const sql = createDatabaseClient({ url: url.href, max: 2, connectTimeoutSeconds: 1 });
+    try {
+      const fleetCheck = createFleetCheck({ sql, config: quick });
+      assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
+      await proxy.cut();
+      await sleep(1100);
+      await assert.rejects(fleetCheck.run(), (err: { code?: string }) => err.code === 'ECONNREFUSED');
+      await proxy.restore();
+      // Without the outage the device would be silent now (heard an hour ago, listened for > 1 s).
+      assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
+      assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), []);
+      await sleep(1100);
+      assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+    } finally {
+      await sql.end({ timeout: 1 });
+      await proxy.close();
+    }
   });
 });
 

@@ -119,6 +119,60 @@ describe('heartbeats arriving out of order', () => {
   });
 });
 
+describe('a sent_at ahead of its own signature cannot freeze the snapshot (review r11 F2)', () => {
+  const backlog = { pending_captures: 500, pending_bytes: 9e8, oldest_pending_age_s: 7200, quarantined: 0 };
+
+  test('a body whose sent_at is 20 days after its signed timestamp is refused at /sent_at; later heartbeats count', async () => {
+    const ahead = heartbeatBody('dev-a', new Date(now + 20 * 86_400_000));
+    const res = await post(signedHeartbeat(secretA, ahead, { timestamp: Math.floor(now / 1000) }));
+    const answer = (await res.json()) as { error: string; problems: { pointer: string; message: string }[] };
+    assert.equal(res.status, 422, JSON.stringify(answer));
+    assert.equal(answer.error, 'invalid_heartbeat');
+    assert.deepEqual(
+      answer.problems.map((p) => p.pointer),
+      ['/sent_at'],
+    );
+    assert.match(
+      answer.problems[0]!.message,
+      /within 300 s \(CTI_SIGNATURE_TOLERANCE_S\) of the signed X-CTI-Timestamp/,
+    );
+    assert.equal((await state()).health, 0, 'nothing stored');
+    now += 60_000;
+    const next = await beat(secretA, 'dev-a', { outbox: backlog });
+    assert.equal(((await next.json()) as { superseded: boolean }).superseded, false);
+    const [row] = await fleet.db.sql`SELECT pending_captures, backlog_since FROM device_health`;
+    assert.deepEqual(row, { pending_captures: 500, backlog_since: new Date(now) });
+  });
+
+  test('within the tolerance either way is accepted (a clock read a little apart)', async () => {
+    for (const apartS of [-300, 300]) {
+      const body = heartbeatBody('dev-a', new Date(now + apartS * 1000));
+      const res = await post(signedHeartbeat(secretA, body, { timestamp: Math.floor(now / 1000) }));
+      assert.equal(res.status, 200, await res.clone().text());
+      now += 1000;
+    }
+    const late = heartbeatBody('dev-a', new Date(now + 301_000));
+    assert.equal(
+      (await post(signedHeartbeat(secretA, late, { timestamp: Math.floor(now / 1000) }))).status,
+      422,
+    );
+  });
+
+  test('a snapshot stored with a future sent_at (before this check) holds later heartbeats back no longer than the tolerance', async () => {
+    assert.equal((await beat(secretA, 'dev-a')).status, 200);
+    await fleet.db.sql`UPDATE device_health SET sent_at = received_at + interval '20 days'`;
+    now += 60_000;
+    const res = await beat(secretA, 'dev-a', { outbox: backlog });
+    assert.equal(((await res.json()) as { superseded: boolean }).superseded, true, 'within 300 s of it');
+    now += 300_000;
+    const later = await beat(secretA, 'dev-a', { outbox: backlog });
+    assert.equal(((await later.json()) as { superseded: boolean }).superseded, false);
+    const [row] = await fleet.db.sql`SELECT pending_captures, sent_at FROM device_health`;
+    assert.deepEqual(row, { pending_captures: 500, sent_at: new Date(now) });
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_backlog')).length, 2);
+  });
+});
+
 describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () => {
   const refused = async (res: Response, status: number, error: string, device: string) => {
     assert.equal(res.status, status, await res.clone().text());
@@ -293,6 +347,126 @@ describe('figures beyond what the columns hold are a 422 naming them (each was a
       assert.equal((await state()).health, 0);
     });
   }
+});
+
+describe('tiny, huge and negative-zero figures: stored as the columns hold them or a 422 naming them, never a 500 (review r11 F4)', () => {
+  const outbox = { pending_captures: 0, pending_bytes: 0, oldest_pending_age_s: null, quarantined: 0 };
+  const accepted: [string, Record<string, unknown>, string, unknown][] = [
+    ['frame_rate_fps 1e-50', { probe: { connected: true, frame_rate_fps: 1e-50 } }, 'frame_rate_fps', 0],
+    ['frame_rate_fps 5e-324', { probe: { connected: true, frame_rate_fps: 5e-324 } }, 'frame_rate_fps', 0],
+    ['frame_rate_fps -0', { probe: { connected: true, frame_rate_fps: -0 } }, 'frame_rate_fps', 0],
+    [
+      'frame_rate_fps 14.987',
+      { probe: { connected: true, frame_rate_fps: 14.987 } },
+      'frame_rate_fps',
+      14.99,
+    ],
+    [
+      'frame_rate_fps 100000',
+      { probe: { connected: true, frame_rate_fps: 100000 } },
+      'frame_rate_fps',
+      100000,
+    ],
+    ['offset_ms 1e-50', { clock: { synced: true, offset_ms: 1e-50 } }, 'clock_offset_ms', 0],
+    ['offset_ms -1e-300', { clock: { synced: true, offset_ms: -1e-300 } }, 'clock_offset_ms', 0],
+    [
+      'offset_ms -2147483646.6',
+      { clock: { synced: true, offset_ms: -2147483646.6 } },
+      'clock_offset_ms',
+      -2147483647,
+    ],
+    ['pending_captures -0', { outbox: { ...outbox, pending_captures: -0 } }, 'pending_captures', 0],
+    ['disk free_bytes -0', { disk: { free_bytes: -0 } }, 'disk_free_bytes', '0'],
+  ];
+  for (const [name, patch, column, stored] of accepted) {
+    test(`${name}: accepted, stored as ${JSON.stringify(stored)}`, async () => {
+      const body = { ...heartbeatBody('dev-a', new Date(now)), ...patch };
+      const res = await post(signedHeartbeat(secretA, body as never, { timestamp: Math.floor(now / 1000) }));
+      assert.equal(res.status, 200, await res.clone().text());
+      const [health] = await fleet.db.sql`SELECT ${fleet.db.sql(column)} AS v FROM device_health`;
+      const [history] = await fleet.db.sql`SELECT ${fleet.db.sql(column)} AS v FROM device_heartbeats`;
+      assert.deepEqual([health!.v, history!.v], [stored, stored]);
+    });
+  }
+  const refused: [string, Record<string, unknown>, string][] = [
+    [
+      'pending_captures 1e-50',
+      { outbox: { ...outbox, pending_captures: 1e-50 } },
+      '/outbox/pending_captures',
+    ],
+    [
+      'oldest_pending_age_s 5e-324',
+      { outbox: { ...outbox, oldest_pending_age_s: 5e-324 } },
+      '/outbox/oldest_pending_age_s',
+    ],
+    ['uptime_s 1e-50', { uptime_s: 1e-50 }, '/uptime_s'],
+    ['system_uptime_s 1e300', { system_uptime_s: 1e300 }, '/system_uptime_s'],
+    ['disk floor_bytes 1e-50', { disk: { free_bytes: 1, floor_bytes: 1e-50 } }, '/disk/floor_bytes'],
+    [
+      'frame_rate_fps -1e-50',
+      { probe: { connected: true, frame_rate_fps: -1e-50 } },
+      '/probe/frame_rate_fps',
+    ],
+    ['captures_by_result 1e-50', { captures_by_result: { captured: 1e-50 } }, '/captures_by_result/captured'],
+  ];
+  for (const [name, patch, pointer] of refused) {
+    test(`${name}: 422 at ${pointer}`, async () => {
+      const body = { ...heartbeatBody('dev-a', new Date(now)), ...patch };
+      const res = await post(signedHeartbeat(secretA, body as never, { timestamp: Math.floor(now / 1000) }));
+      const answer = (await res.json()) as { problems?: { pointer: string }[] };
+      assert.equal(res.status, 422, JSON.stringify(answer));
+      assert.deepEqual(
+        answer.problems?.map((p) => p.pointer),
+        [pointer],
+      );
+      assert.equal((await state()).health, 0);
+    });
+  }
+});
+
+describe('what a heartbeat stores is bounded by the schema (review r11 F11)', () => {
+  test('unknown fields are dropped, not refused: a newer agent is still heard, but 20 KB of padding is not kept', async () => {
+    const body = {
+      ...heartbeatBody('dev-a', new Date(now)),
+      padding: 'x'.repeat(20_000),
+      outbox: { pending_captures: 2, pending_bytes: 10, oldest_pending_age_s: 5, quarantined: 0, later: 'y' },
+      models: [{ name: 'ribeye-hint', version: '2.3.0', extra: 'z'.repeat(500) }],
+    };
+    const res = await post(signedHeartbeat(secretA, body, { timestamp: Math.floor(now / 1000) }));
+    assert.equal(res.status, 200, await res.clone().text());
+    const expected = {
+      ...heartbeatBody('dev-a', new Date(now)),
+      outbox: { pending_captures: 2, pending_bytes: 10, oldest_pending_age_s: 5, quarantined: 0 },
+    };
+    const [health] = await fleet.db.sql`SELECT body, models FROM device_health`;
+    const [history] = await fleet.db.sql`SELECT body FROM device_heartbeats`;
+    assert.deepEqual(health!.body, expected);
+    assert.deepEqual(history!.body, expected);
+    assert.deepEqual(health!.models, [{ name: 'ribeye-hint', version: '2.3.0' }]);
+  });
+
+  test('a body at every bound of the schema is accepted; over 24 KiB is a 413', async () => {
+    const label = (c: string) => c.repeat(128);
+    const widest = heartbeatBody('dev-a', new Date(now), {
+      agent_version: label('a'),
+      models: Array.from({ length: 16 }, () => ({ name: label('n'), version: label('v') })),
+      health: { ok: false, reason: '\u0001'.repeat(1000) },
+      last_error: { at: new Date(now).toISOString(), message: '\u0001'.repeat(1000), source: label('s') },
+      captures_by_result: Object.fromEntries(
+        Array.from({ length: 32 }, (_, i) => [`r${String(i).padStart(2, '0')}${'x'.repeat(61)}`, 2147483647]),
+      ),
+    });
+    const init = signedHeartbeat(secretA, widest, { timestamp: Math.floor(now / 1000) });
+    assert.ok(init.body.length > 19_000, String(init.body.length));
+    const res = await post(init);
+    assert.equal(res.status, 200, await res.clone().text());
+    now += 1000;
+    const over = heartbeatBody('dev-a', new Date(now), { padding: 'x'.repeat(24 * 1024) } as never);
+    const refused = await post(signedHeartbeat(secretA, over, { timestamp: Math.floor(now / 1000) }));
+    assert.equal(refused.status, 413);
+    assert.equal(((await refused.json()) as { error: string }).error, 'body_too_large');
+    assert.equal((await state()).heartbeats, 1);
+  });
 });
 
 describe('key rotation', () => {

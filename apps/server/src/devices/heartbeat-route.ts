@@ -1,4 +1,11 @@
-import { DEVICE_HEADER, type HeartbeatBody, validateHeartbeat } from '@cti/contracts';
+import {
+  DEVICE_HEADER,
+  type HeartbeatBody,
+  heartbeatSchema,
+  TIMESTAMP_HEADER,
+  validateHeartbeat,
+  withoutUnknownFields,
+} from '@cti/contracts';
 import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -18,8 +25,14 @@ import { authenticateDevice } from './heartbeat-auth.ts';
 import { DuplicateHeartbeatError, HeartbeatRateError, recordHeartbeat } from './heartbeat-store.ts';
 import { logRejection } from './rejection-log.ts';
 
-/** A heartbeat is a few hundred bytes; anything near this is not one. */
-export const HEARTBEAT_BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * A heartbeat is about 1.3 KB; one with every field at the schema's bounds (16 models with 128-character
+ * names, 32 capture results, 1000-character reason and error) is 10.5 KB, 20.5 KB if both texts are
+ * control characters JSON escapes as \u00XX. A larger body is not a heartbeat. Unknown fields are
+ * dropped before storage, so this bounds what a device key makes the server read, and the schema
+ * what it stores (review r11 F11).
+ */
+export const HEARTBEAT_BODY_LIMIT_BYTES = 24 * 1024;
 
 export type HeartbeatRouteOptions = {
   sql: Sql;
@@ -56,13 +69,18 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       now: receivedAt,
       toleranceSeconds: o.config.signatureToleranceSeconds,
     });
-    const body = checkHeartbeatBody(parseJson(raw), device.deviceCode, receivedAt);
+    const body = checkHeartbeatBody(parseJson(raw), {
+      deviceCode: device.deviceCode,
+      signedAtMs: Number(c.req.header(TIMESTAMP_HEADER)) * 1000,
+      toleranceSeconds: o.config.signatureToleranceSeconds,
+    });
     const result = await recordHeartbeat(o.sql, {
       deviceId: device.deviceId,
       key: device.key,
       body,
       signature: device.signature,
       receivedAt,
+      sentAtToleranceSeconds: o.config.signatureToleranceSeconds,
       thresholds: o.config.devices,
       perMinute: o.config.devices.heartbeatsPerMinute,
     });
@@ -102,21 +120,30 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
 }
 
 /**
- * device_health.clock_skew_ms (sent_at − received_at) is an int: a sent_at more than ~24.8 days from
- * the server's clock (the signature's timestamp is within minutes, so the body contradicts it) was a
- * 500 at insert. Refused as a problem at /sent_at instead.
+ * `sent_at` is the agent's clock when it built the body, which it also signs as X-CTI-Timestamp (the
+ * reference agent reads its clock once for both). A body whose `sent_at` disagrees with its own
+ * signature by more than CTI_SIGNATURE_TOLERANCE_S is refused: stored, a `sent_at` days ahead made
+ * every later heartbeat "superseded" (the snapshot frozen) until the wall clock caught up (review r11
+ * F2). It also keeps `clock_skew_ms` (an int) within range: the timestamp is within the tolerance of
+ * the server's clock.
  */
-const MAX_SKEW_MS = 2147483647;
-
-function checkHeartbeatBody(data: unknown, deviceCode: string, receivedAt: Date): HeartbeatBody {
+function checkHeartbeatBody(
+  data: unknown,
+  {
+    deviceCode,
+    signedAtMs,
+    toleranceSeconds,
+  }: { deviceCode: string; signedAtMs: number; toleranceSeconds: number },
+): HeartbeatBody {
   const problems = [...bodyTextProblems(data)];
   const result = problems.length === 0 ? validateHeartbeat(data) : null;
   if (result && !result.ok) problems.push(...result.problems);
-  const skewMs = result?.ok ? new Date(result.value.sent_at).getTime() - receivedAt.getTime() : 0;
-  if (Math.abs(skewMs) > MAX_SKEW_MS) {
+  const apartMs = result?.ok ? new Date(result.value.sent_at).getTime() - signedAtMs : 0;
+  // The signed timestamp is whole seconds: a sent_at up to 1 s after it is the same clock read.
+  if (apartMs < -toleranceSeconds * 1000 || apartMs >= (toleranceSeconds + 1) * 1000) {
     problems.push({
       pointer: '/sent_at',
-      message: `must be within ${Math.floor(MAX_SKEW_MS / 86_400_000)} days of the server's clock (${receivedAt.toISOString()})`,
+      message: `must be within ${toleranceSeconds} s (CTI_SIGNATURE_TOLERANCE_S) of the signed ${TIMESTAMP_HEADER} (${new Date(signedAtMs).toISOString()}): the agent builds both from one reading of its clock`,
     });
   }
   if (result?.ok && result.value.device_code !== deviceCode) {
@@ -128,7 +155,10 @@ function checkHeartbeatBody(data: unknown, deviceCode: string, receivedAt: Date)
   if (problems.length > 0) {
     throw new HttpError(422, 'invalid_heartbeat', describeProblems(problems, 'heartbeat body'), { problems });
   }
-  return (result as { value: HeartbeatBody }).value;
+  // Known fields only: what is stored (twice, for CTI_DEVICE_HISTORY_DAYS) is bounded by the schema,
+  // not by what a sender adds. Unknown fields are dropped, not refused: an agent newer than the server
+  // may send fields of a later 1.x, and must still be heard (review r11 F11).
+  return withoutUnknownFields(heartbeatSchema, (result as { value: HeartbeatBody }).value);
 }
 
 function toHttpError(err: unknown, { config, log, metrics }: HeartbeatRouteOptions): HttpError {

@@ -29,6 +29,12 @@ export type HeartbeatInput = {
   /** The raw signature bytes (replay detection). */
   signature: Uint8Array;
   receivedAt: Date;
+  /**
+   * A stored `sent_at` counts as at most this far after its `received_at` when deciding whether a new
+   * heartbeat is older (superseded): a snapshot stored with a future `sent_at` (before the route
+   * refused those) cannot hold later heartbeats back for longer.
+   */
+  sentAtToleranceSeconds: number;
   thresholds: Thresholds;
   /** At most this many recorded in any 60 s per device (0: no limit); one more is a HeartbeatRateError. */
   perMinute?: number;
@@ -40,7 +46,13 @@ const EPISODE_COLUMNS: Record<EpisodeType, 'backlog_since' | 'disk_low_since' | 
   device_clock_unsynced: 'clock_unsynced_since',
 };
 
-const int = (n: number | null | undefined) => (n === null || n === undefined ? null : Math.round(n));
+const int = (n: number | null | undefined) => (n === null || n === undefined ? null : Math.round(n) || 0);
+/**
+ * Frames per second to 0.01, as the reference agent sends them: the column is a `real`, and a
+ * schema-valid tiny rate (1e-50) was "out of range for type real" at insert, a 500 (review r11 F4).
+ */
+const fps = (n: number | null | undefined) =>
+  n === null || n === undefined ? null : Math.round(n * 100) / 100 || 0;
 const time = (iso: string | null | undefined) => (iso ? new Date(iso) : null);
 
 /** The figures a trend chart reads, as columns of both device_heartbeats and device_health. */
@@ -54,7 +66,7 @@ function trendColumns(b: HeartbeatBody) {
     clock_synced: b.clock.synced,
     clock_offset_ms: int(b.clock.offset_ms),
     probe_connected: b.probe.connected,
-    frame_rate_fps: b.probe.frame_rate_fps ?? null,
+    frame_rate_fps: fps(b.probe.frame_rate_fps),
   };
 }
 
@@ -104,7 +116,8 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
     await refuseOverRate(tx, deviceId, receivedAt, input.perMinute ?? 0);
     const [previous] = await tx<(EpisodeState & { sent_at: Date })[]>`
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
-             clock_unsynced_since AS device_clock_unsynced, sent_at
+             clock_unsynced_since AS device_clock_unsynced,
+             least(sent_at, received_at + make_interval(secs => ${input.sentAtToleranceSeconds})) AS sent_at
       FROM device_health WHERE device_id = ${deviceId}`;
     const heartbeatId = await insertHistory(tx, input);
     const seen = async () => {

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import type { DeafPeriod } from './deaf-periods.ts';
 import { type DeviceRef, notifyDeviceEpisode } from './device-notifications.ts';
 
 /**
@@ -6,16 +7,25 @@ import { type DeviceRef, notifyDeviceEpisode } from './device-notifications.ts';
  * episode: `device_health.silent_since` = their last heartbeat, and one `device_silent` notification
  * (keyed by that time). The UPDATE claims each episode under its row lock, so concurrent checks on
  * several replicas, or a heartbeat arriving meanwhile, never notify twice; the next heartbeat ends it.
+ *
+ * Only time in which the server could have heard a device counts: the parts of `deaf` periods after
+ * its last heartbeat are taken off (while this process was down or its database away, every heartbeat
+ * failed, so a device's last heartbeat is old without the device being quiet). Times are the
+ * database's (`now()`), the clock every replica shares, never a replica's own.
  */
 export async function checkSilentDevices(
   sql: Sql | TransactionSql,
-  { silentAfterSeconds, now }: { silentAfterSeconds: number; now: Date },
+  { silentAfterSeconds, deaf }: { silentAfterSeconds: number; deaf: DeafPeriod[] },
 ): Promise<string[]> {
+  const periods = deaf.map((p) => ({ from: p.from?.toISOString() ?? null, to: p.to.toISOString() }));
   const silent = await sql<(DeviceRef & { received_at: Date })[]>`
     UPDATE device_health h SET silent_since = h.received_at
     FROM devices d
     WHERE d.id = h.device_id AND h.silent_since IS NULL
-      AND h.received_at < ${now}::timestamptz - make_interval(secs => ${silentAfterSeconds})
+      AND now() - h.received_at - coalesce((
+            SELECT sum(greatest(p."to" - greatest(p."from", h.received_at), interval '0'))
+              FROM jsonb_to_recordset(${sql.json(periods)}) AS p("from" timestamptz, "to" timestamptz)
+          ), interval '0') > make_interval(secs => ${silentAfterSeconds})
     RETURNING d.id, d.device_code, d.label, h.received_at`;
   for (const device of silent) {
     await notifyDeviceEpisode(sql, {

@@ -75,8 +75,18 @@ export const limitParam = {
   schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
   description: 'Page size (1–200, default 50).',
 };
+/**
+ * The longest `cursor` accepted, derived from the longest any list can hand out, with room to spare
+ * (≈ 1.9×). The animals list's cursor is base64url(JSON [tag_id, id]): a tag of 64 code points (shortText(64))
+ * can grow under NFC to 192 (U+1D160 → three code points) and 768 bytes of UTF-8, so
+ * `["<768 bytes>","<uuid>"]` is 811 bytes, 1,082 characters encoded (list-cursor.test.ts checks it).
+ * The scans cursor (`s1|<µs>|<uuid>`) is at most 80 characters, the notifications one 32. It was
+ * 200, below what a 64-character CJK tag mints: paging through such an animal stopped at a 422.
+ */
+export const CURSOR_MAX_LENGTH = 2048;
+
 export const cursorParam = {
-  schema: { type: 'string', minLength: 1, maxLength: 200 },
+  schema: { type: 'string', minLength: 1, maxLength: CURSOR_MAX_LENGTH },
   description: 'next_cursor of the previous page.',
 };
 

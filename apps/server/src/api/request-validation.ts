@@ -1,12 +1,17 @@
 import { compileValidator, type Problem, unstorableTextProblems } from '@cti/contracts';
 import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
+import { readRequestBody } from '../ingest/read-body.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
 import { explainTypedNames, normalizeTypedNames } from './common-schemas.ts';
 
 export { UUID_RE } from '../text/uuid.ts';
 
 const INT8_MAX = 9223372036854775807n;
+
+/** The largest JSON or multipart body of an /api/v1 request (413 body_too_large beyond it). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+const bodyLimit = { limitBytes: BODY_LIMIT_BYTES, onBytes: () => {} };
 
 /**
  * A bigserial key as decimal text: 1 to 2^63 - 1, no sign, no leading zero. Kept as text end to end
@@ -53,8 +58,9 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   let text: string;
   try {
     // Fatal: Request.text() would turn bytes that are not UTF-8 into U+FFFD and store them so.
-    text = utf8.decode(await c.req.arrayBuffer());
-  } catch {
+    text = utf8.decode(await readRequestBody(c, bodyLimit));
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
     throw new HttpError(400, 'invalid_json', 'the body is not UTF-8 (JSON must be sent as UTF-8)');
   }
   let body: unknown;
@@ -85,8 +91,9 @@ export async function readFormBody(c: Context): Promise<FormData> {
       'send the body as Content-Type: multipart/form-data (with its boundary)',
     );
   }
+  const bytes = await readRequestBody(c, bodyLimit);
   try {
-    return await c.req.formData();
+    return await new Response(bytes, { headers: { 'content-type': type } }).formData();
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, 'invalid_multipart', 'the multipart/form-data body could not be parsed', {

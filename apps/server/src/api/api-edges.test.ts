@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { clientsByEmail } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedFarm, seedUser } from '../test-seed.ts';
+import { seedDevice, seedFarm, seedScan, seedUser } from '../test-seed.ts';
+import { pageClient } from '../web/pages/test-page-client.ts';
 
 // Review r12: the JSON API keeps its own contract at the edges — what it hands out it takes back.
 
@@ -47,5 +48,60 @@ describe('the animals list pages through the longest tags it accepts (r12 F1)', 
       cursor = page.body.next_cursor;
     } while (cursor !== null && seen.length < 20);
     assert.deepEqual(seen.sort(), tags.map((t) => t.normalize('NFC')).sort());
+  });
+});
+
+describe('upper-case uuids are the same ids (r12 F5)', () => {
+  const up = (id: string) => id.toUpperCase();
+
+  test('a scan moves with its new animal and stays on its farm when the ids are sent in upper case', async () => {
+    const sql = ctx.db.sql;
+    const device = await seedDevice(sql, 'dev-f5', f.A);
+    const [onA] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.A}, 'F5-A') RETURNING id`;
+    const [onB] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'F5-B') RETURNING id`;
+    const scan = await seedScan(sql, { farmId: f.A, deviceId: device, animalId: onA!.id });
+    const tech = await as('techa@example.com');
+    const same = await tech.request('PATCH', `/api/v1/scans/${up(scan)}`, { body: { farm_id: up(f.A) } });
+    assert.equal(same.status, 200, same.text);
+    const admin = await as('admin@example.com');
+    const moved = await admin.request('PATCH', `/api/v1/scans/${scan}`, {
+      body: { farm_id: up(f.B), animal_id: up(onB!.id) },
+    });
+    assert.equal(moved.status, 200, moved.text);
+    const [row] = await sql`SELECT farm_id, animal_id FROM scans WHERE id = ${scan}`;
+    assert.deepEqual({ ...row }, { farm_id: f.B, animal_id: onB!.id });
+    const [edit] = await sql`
+      SELECT meta FROM scan_events WHERE scan_id = ${scan} AND event = 'edited' ORDER BY id DESC LIMIT 1`;
+    assert.equal(
+      JSON.stringify(edit!.meta).includes(up(onB!.id)),
+      false,
+      'the event stores the ids in lower case',
+    );
+  });
+
+  test('an owner’s own link is an admin’s to remove, whatever the case of the id (403, nothing removed)', async () => {
+    const me = await as('both@example.com');
+    const links = () =>
+      ctx.db.sql`SELECT role FROM user_farms WHERE farm_id = ${f.A} AND user_id = ${f.both} ORDER BY role`;
+    const before = (await links()).map((r) => r.role);
+    assert.deepEqual(before, ['farmer', 'technician']);
+    for (const id of [f.both, up(f.both)]) {
+      const res = await me.request('DELETE', `/api/v1/farms/${up(f.A)}/members/${id}?linked_as=technician`);
+      assert.equal(res.status, 403, `${id}: ${res.text}`);
+    }
+    assert.deepEqual(
+      (await links()).map((r) => r.role),
+      before,
+    );
+  });
+
+  test('the reports page takes a farm id in upper case with a group of that farm', async () => {
+    const [group] = await ctx.db.sql`
+      INSERT INTO contemporary_groups (farm_id, name) VALUES (${f.A}, 'F5 group') RETURNING id`;
+    const page = await pageClient(ctx.server.app, 'admin@example.com');
+    const res = await page.get(`/reports?farm_id=${up(f.A)}&group_id=${up(group!.id)}`);
+    assert.equal(res.status, 200);
+    assert.doesNotMatch(res.html, /This group is on another farm/);
+    assert.match(res.html, /F5 group/);
   });
 });

@@ -58,10 +58,12 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
           : r.access === 'user'
             ? requirePrincipal(c)
             : c.get('principal');
-      const params = c.req.param() as Record<string, string>;
-      for (const [name, value] of Object.entries(params)) {
-        const ok = r.params?.[name] === 'integer' ? isInt8Id(value) : UUID_RE.test(value);
-        if (!ok) throw notFound(r.tag.replace(/s$/, ''));
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) {
+        const integer = r.params?.[name] === 'integer';
+        if (!(integer ? isInt8Id(value) : UUID_RE.test(value))) throw notFound(r.tag.replace(/s$/, ''));
+        // Uuids as Postgres prints them, so no handler compares differently-cased text (review r12 F5).
+        params[name] = integer ? value : value.toLowerCase();
       }
       const query = readQuery(c, r.query ?? NO_QUERY);
       const body = r.body ? await readJsonBody(c, r.body) : r.form ? await readFormBody(c) : undefined;

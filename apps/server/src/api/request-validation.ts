@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
 import { readRequestBody } from '../ingest/read-body.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
-import { explainTypedNames, normalizeTypedNames } from './common-schemas.ts';
+import { explainTypedNames, normalizeInput } from './common-schemas.ts';
 
 export { UUID_RE } from '../text/uuid.ts';
 
@@ -75,7 +75,7 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   const result = compileSchema(schema)(body);
   if (!result.ok) throw invalidRequest([...unstorable, ...explainTypedNames(schema, body, result.problems)]);
   if (unstorable.length > 0) throw invalidRequest(unstorable);
-  return normalizeTypedNames(schema, result.value);
+  return normalizeInput(schema, result.value);
 }
 
 /**
@@ -126,18 +126,25 @@ export function readQuery(c: Context, params: Record<string, QueryParam>): Recor
     out[name] = coerce(values[0]!, spec.schema);
   }
   if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');
-  const result = compileQuerySchema(params)(out);
+  const schema = querySchemaOf(params);
+  const result = compileSchema(schema)(out);
   if (!result.ok) {
     throw invalidRequest(
       result.problems.map((p) => ({ pointer: `/query${p.pointer}`, message: p.message })),
       'invalid query parameters',
     );
   }
-  return out;
+  // Uuids in lower case, typed names (shortText) NFC-normalised and trimmed, as in bodies.
+  return normalizeInput(schema, out);
 }
 
 /** The validator of a route's query parameters (as one object schema), compiled once. */
 export function compileQuerySchema(params: Record<string, QueryParam>): Validator {
+  return compileSchema(querySchemaOf(params));
+}
+
+/** A route's query parameters as one object schema, made once per parameter table. */
+function querySchemaOf(params: Record<string, QueryParam>): JsonSchema {
   let schema = querySchemas.get(params);
   if (schema === undefined) {
     schema = {
@@ -149,7 +156,7 @@ export function compileQuerySchema(params: Record<string, QueryParam>): Validato
     };
     querySchemas.set(params, schema);
   }
-  return compileSchema(schema);
+  return schema;
 }
 
 function coerce(value: string, schema: JsonSchema): unknown {

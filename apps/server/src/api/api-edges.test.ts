@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clientsByEmail } from '../test-api-client.ts';
+import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../test-seed.ts';
 import { pageClient } from '../web/pages/test-page-client.ts';
@@ -103,5 +103,46 @@ describe('upper-case uuids are the same ids (r12 F5)', () => {
     assert.equal(res.status, 200);
     assert.doesNotMatch(res.html, /This group is on another farm/);
     assert.match(res.html, /F5 group/);
+  });
+});
+
+describe('a farm read with GET can be sent back with PATCH (r12 F4)', () => {
+  test('centroid as {lat, lon} (what answers give) or as a GeoJSON Point; out of range is a 422 naming it', async () => {
+    const admin = await as('admin@example.com');
+    const farm = (await admin.request('GET', `/api/v1/farms/${f.B}`)).body;
+    assert.deepEqual(farm.centroid, { lat: 44, lon: -81 });
+    const back = await admin.request('PATCH', `/api/v1/farms/${f.B}`, {
+      body: { name: farm.name, geofence: farm.geofence, centroid: farm.centroid },
+    });
+    assert.equal(back.status, 200, back.text);
+    assert.deepEqual(back.body.centroid, farm.centroid);
+    const moved = await admin.request('PATCH', `/api/v1/farms/${f.B}`, {
+      body: { centroid: { lat: 45.5, lon: -80.25 } },
+    });
+    assert.equal(moved.status, 200, moved.text);
+    assert.deepEqual(moved.body.centroid, { lat: 45.5, lon: -80.25 });
+    const [row] = await ctx.db
+      .sql`SELECT ST_X(centroid) AS lon, ST_Y(centroid) AS lat FROM farms WHERE id = ${f.B}`;
+    assert.deepEqual({ ...row }, { lon: -80.25, lat: 45.5 });
+    const point = await admin.request('PATCH', `/api/v1/farms/${f.B}`, {
+      body: { centroid: { type: 'Point', coordinates: [-81, 44] } },
+    });
+    assert.deepEqual(point.body.centroid, { lat: 44, lon: -81 });
+    const cases: [unknown, string][] = [
+      [{ lat: 91, lon: 0 }, '/centroid/lat'],
+      [{ lat: 1 }, '/centroid/lon'],
+      [{ lat: 1, lon: 2, alt: 3 }, '/centroid/alt'],
+      [{ lat: '1', lon: 2 }, '/centroid/lat'],
+      [{ type: 'Point', coordinates: [200, 0] }, '/centroid/coordinates/0'],
+    ];
+    for (const [centroid, pointer] of cases) {
+      const bad = await admin.request('PATCH', `/api/v1/farms/${f.B}`, { body: { centroid } });
+      assert.equal(bad.status, 422, JSON.stringify(centroid));
+      assert.deepEqual(problemPointers(bad), [pointer], bad.text);
+    }
+    assert.deepEqual((await admin.request('GET', `/api/v1/farms/${f.B}`)).body.centroid, {
+      lat: 44,
+      lon: -81,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { isAdmin, type Principal } from '../auth/principal.ts';
+import { normalizeTypedName } from '../text/typed-name.ts';
 import {
   and,
   type Db,
@@ -80,7 +81,8 @@ function filterConditions(sql: Db, principal: Principal, filters: ScanFilters): 
   if (filters.status) c.push(sql`s.status = ${filters.status}::scan_status`);
   // The scan row carries its latest result's grade (migration 0010): no lookup per candidate scan.
   if (filters.grade) c.push(sql`s.latest_grade = ${filters.grade}`);
-  if (filters.review_label) c.push(sql`s.review_label = ${filters.review_label}`);
+  // Stored labels are NFC-normalised and trimmed (shortText): the filter is too (review r12 F10).
+  if (filters.review_label) c.push(sql`s.review_label = ${normalizeTypedName(filters.review_label)}`);
   if (filters.in_geofence_of) {
     c.push(sql`ST_Contains((SELECT f2.geofence FROM farms f2 WHERE f2.id = ${filters.in_geofence_of}
                              AND ${readableFarm(sql, principal, sql`f2.id`)}), s.gps)`);

@@ -146,3 +146,44 @@ describe('a farm read with GET can be sent back with PATCH (r12 F4)', () => {
     });
   });
 });
+
+describe('text filters are normalised like the stored text (r12 F10)', () => {
+  test('review_label and the animals q find what was stored, sent decomposed or with spaces', async () => {
+    const sql = ctx.db.sql;
+    const device = await seedDevice(sql, 'dev-f10', f.A);
+    const scan = await seedScan(sql, { farmId: f.A, deviceId: device });
+    const tech = await as('techa@example.com');
+    const label = await tech.request('PATCH', `/api/v1/scans/${scan}`, {
+      body: { review_label: ' Cafe\u0301 ' },
+    });
+    assert.equal(label.status, 200, label.text);
+    const [row] = await sql`SELECT review_label FROM scans WHERE id = ${scan}`;
+    assert.equal(row!.review_label, 'Caf\u00e9');
+    for (const sent of [' Cafe\u0301 ', 'Cafe\u0301', 'Caf\u00e9']) {
+      const q = `farm_id=${f.A}&review_label=${encodeURIComponent(sent)}`;
+      const list = await tech.request('GET', `/api/v1/scans?${q}`);
+      assert.deepEqual(
+        list.body.items.map((s: { id: string }) => s.id),
+        [scan],
+        JSON.stringify(sent),
+      );
+      assert.equal(
+        (await tech.request('GET', `/api/v1/scans/counts?${q}`)).body.total,
+        1,
+        JSON.stringify(sent),
+      );
+    }
+    const animal = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: ' Ame\u0301lie ' },
+    });
+    assert.equal(animal.body.tag_id, 'Am\u00e9lie');
+    for (const sent of ['Ame\u0301', ' Ame\u0301lie', 'Am\u00e9l']) {
+      const list = await tech.request('GET', `/api/v1/animals?farm_id=${f.A}&q=${encodeURIComponent(sent)}`);
+      assert.deepEqual(
+        list.body.items.map((a: { id: string }) => a.id),
+        [animal.body.id],
+        JSON.stringify(sent),
+      );
+    }
+  });
+});

@@ -187,3 +187,48 @@ describe('text filters are normalised like the stored text (r12 F10)', () => {
     }
   });
 });
+
+describe('a method a path does not take (r12 F11)', () => {
+  test('405 naming the methods in Allow; OPTIONS 204 with the same Allow and no CORS grant; unknown paths stay 404', async () => {
+    const admin = await as('admin@example.com');
+    const cases: [string, string, string][] = [
+      ['PUT', '/api/v1/scans', 'GET, HEAD, OPTIONS'],
+      ['POST', '/api/v1/scans', 'GET, HEAD, OPTIONS'],
+      ['DELETE', `/api/v1/scans/${f.A}`, 'GET, HEAD, PATCH, OPTIONS'],
+      ['PUT', `/api/v1/farms/${f.A}`, 'GET, HEAD, PATCH, DELETE, OPTIONS'],
+      ['POST', '/api/v1/scans/counts', 'GET, HEAD, OPTIONS'],
+    ];
+    // Not through the client: it checks answers against the document, which has no such operation.
+    const headers = {
+      cookie: admin.cookie!,
+      'x-csrf-token': admin.csrf!,
+      'content-type': 'application/json',
+    };
+    for (const [method, path, allow] of cases) {
+      const res = await ctx.server.app.request(path, {
+        method,
+        headers,
+        body: method === 'DELETE' ? null : '{}',
+      });
+      const text = await res.text();
+      assert.equal(res.status, 405, `${method} ${path}: ${text}`);
+      assert.equal(JSON.parse(text).error, 'method_not_allowed');
+      assert.equal(res.headers.get('allow'), allow, `${method} ${path}`);
+    }
+    const anonymous = await ctx.server.app.request('/api/v1/scans', { method: 'PUT' });
+    assert.equal(anonymous.status, 405);
+    const options = await ctx.server.app.request('/api/v1/scans', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'GET' },
+    });
+    assert.equal(options.status, 204);
+    assert.equal(options.headers.get('allow'), 'GET, HEAD, OPTIONS');
+    assert.equal(options.headers.get('access-control-allow-origin'), null);
+    assert.equal((await ctx.server.app.request('/api/v1/scanz', { headers })).status, 404);
+    assert.equal(
+      (await admin.request('GET', `/api/v1/scans/${f.A}`)).status,
+      404,
+      'a right method still finds no row',
+    );
+  });
+});

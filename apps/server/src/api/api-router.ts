@@ -70,5 +70,38 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
       return r.handler({ c, principal: principal!, params, query, body });
     });
   }
+  // A path the API has, asked with a method it does not take: 405 with the methods it does (RFC 9110
+  // §15.5.6), and OPTIONS 204 with the same Allow. No CORS headers: a cross-site preflight stays
+  // ungranted. Registered after the routes, so it only answers what none of them matched (review r12 F11).
+  for (const [path, methods] of methodsByPath(routes)) {
+    api.all(honoPath(path), (c) => {
+      const allow = methods.join(', ');
+      if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
+      throw new HttpError(
+        405,
+        'method_not_allowed',
+        `${c.req.method} is not a method of ${API_PREFIX}${path}; it takes ${allow}`,
+        { headers: { Allow: allow } },
+      );
+    });
+  }
   return api;
+}
+
+/** Each path template with the methods its routes take (HEAD with GET, OPTIONS always). */
+function methodsByPath(routes: readonly ApiRoute[]): Map<string, string[]> {
+  const byPath = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const methods = byPath.get(r.path) ?? new Set<string>();
+    methods.add(r.method.toUpperCase());
+    if (r.method === 'get') methods.add('HEAD');
+    byPath.set(r.path, methods);
+  }
+  // Fixed paths first: `/scans/counts` answers for itself, not as `/scans/{id}`.
+  const params = (path: string) => path.split('{').length;
+  return new Map(
+    [...byPath]
+      .sort(([a], [b]) => params(a) - params(b))
+      .map(([path, methods]) => [path, [...methods, 'OPTIONS']]),
+  );
 }

@@ -35,6 +35,7 @@ const centroidField: JsonSchema = {
     "The farm's centre: a GeoJSON Point [longitude, latitude] (WGS 84), or {lat, lon} as answers give it; null removes it. Defaults to the centroid of the geofence.",
   // if/then/else rather than anyOf: a mistake is named in the shape the client meant, not in both.
   if: { properties: { type: true }, required: ['type'] },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword, not a thenable
   then: {
     title: 'GeoJSON Point',
     required: ['type', 'coordinates'],

@@ -10,7 +10,7 @@ import { seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
 // failed with ECONNRESET. Real port, Node's keep-alive agent with one socket.
 
 let farmId = '';
-const ctx = useTestApp(
+useTestApp(
   {},
   {
     async seed({ db, server: app }) {

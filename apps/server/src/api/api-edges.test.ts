@@ -232,3 +232,35 @@ describe('a method a path does not take (r12 F11)', () => {
     );
   });
 });
+
+describe('from/to are honoured to the microsecond (r12 F9)', () => {
+  test('a bound past the millisecond is not truncated; digits past the microsecond round up', async () => {
+    const sql = ctx.db.sql;
+    const device = await seedDevice(sql, 'dev-f9', f.B);
+    const scan = await seedScan(sql, {
+      farmId: f.B,
+      deviceId: device,
+      capturedAt: '2025-09-09T14:00:00.000Z',
+    });
+    const admin = await as('admin@example.com');
+    const ids = async (from: string, to: string) => {
+      const q = `farm_id=${f.B}&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+      const list = await admin.request('GET', `/api/v1/scans?${q}`);
+      assert.equal(list.status, 200, list.text);
+      const counts = await admin.request('GET', `/api/v1/scans/counts?${q}`);
+      assert.equal(counts.body.total, list.body.items.length, `${from} ${to}: counts agree`);
+      return list.body.items.map((s: { id: string }) => s.id);
+    };
+    assert.deepEqual(
+      await ids('2025-09-09T14:00:00.0005Z', '2025-09-09T14:00:01Z'),
+      [],
+      'captured before from',
+    );
+    assert.deepEqual(await ids('2025-09-09T14:00:00.000001Z', '2025-09-09T14:00:01Z'), []);
+    assert.deepEqual(await ids('2025-09-09T13:59:59.999999Z', '2025-09-09T14:00:00.000001Z'), [scan]);
+    assert.deepEqual(await ids('2025-09-09T13:59:59.9999999Z', '2025-09-09T14:00:00.0000001Z'), [scan]);
+    assert.deepEqual(await ids('2025-09-09T14:00:00.0000001Z', '2025-09-09T14:00:01Z'), [], '0.1 µs after');
+    assert.deepEqual(await ids('2025-09-09T16:00:00.000000+02:00', '2025-09-09T14:00:00.0000000Z'), []);
+    assert.deepEqual(await ids('2025-09-09T16:00:00.000000+02:00', '2025-09-09T14:00:00.0000001Z'), [scan]);
+  });
+});

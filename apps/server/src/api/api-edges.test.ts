@@ -264,3 +264,39 @@ describe('from/to are honoured to the microsecond (r12 F9)', () => {
     assert.deepEqual(await ids('2025-09-09T16:00:00.000000+02:00', '2025-09-09T14:00:00.0000001Z'), [scan]);
   });
 });
+
+describe('a scan moved in from another farm (r12 F13)', () => {
+  test('its events show the new farm’s readers none of the old farm’s ids; admins see them all', async () => {
+    const sql = ctx.db.sql;
+    const techB = await seedUser(sql, 'techb@example.com', ['technician'], { farms: [{ id: f.B }] });
+    const device = await seedDevice(sql, 'dev-f13', f.B);
+    const [animalB] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'F13-B') RETURNING id`;
+    const scan = await seedScan(sql, { farmId: f.B, deviceId: device, animalId: animalB!.id });
+    const byB = await (await as('techb@example.com')).request('PATCH', `/api/v1/scans/${scan}`, {
+      body: { review_label: 'seen on B' },
+    });
+    assert.equal(byB.status, 200, byB.text);
+    const admin = await as('admin@example.com');
+    const moved = await admin.request('PATCH', `/api/v1/scans/${scan}`, {
+      body: { farm_id: f.A, animal_id: null },
+    });
+    assert.equal(moved.status, 200, moved.text);
+    const hidden = [f.B, animalB!.id, techB.id];
+    for (const email of ['techa@example.com', 'both@example.com']) {
+      const detail = await (await as(email)).request('GET', `/api/v1/scans/${scan}`);
+      assert.equal(detail.status, 200, detail.text);
+      const events = JSON.stringify(detail.body.events);
+      for (const id of hidden)
+        assert.equal(events.includes(id), false, `${email} must not see ${id}: ${events}`);
+      const move = detail.body.events.findLast((e: { event: string }) => e.event === 'edited');
+      assert.deepEqual(move.meta.previous, { farm_id: null, animal_id: null });
+      assert.deepEqual(move.meta.changes, { farm_id: f.A, animal_id: null });
+      assert.equal(move.meta.by, f.admin);
+      const page = await pageClient(ctx.server.app, email);
+      const html = (await page.get(`/scans/${scan}`)).html;
+      for (const id of hidden) assert.equal(html.includes(id), false, `${email}'s page must not show ${id}`);
+    }
+    const all = JSON.stringify((await admin.request('GET', `/api/v1/scans/${scan}`)).body.events);
+    for (const id of hidden) assert.ok(all.includes(id), `the admin sees ${id}`);
+  });
+});

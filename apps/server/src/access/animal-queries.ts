@@ -2,6 +2,7 @@ import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
+import { normalizeTypedName } from '../text/typed-name.ts';
 import {
   and,
   type Db,
@@ -60,7 +61,9 @@ export function listAnimals(sql: Db, principal: Principal, f: AnimalListFilters)
     conds.push(
       sql`a.id IN (SELECT animal_id FROM contemporary_group_animals WHERE group_id = ${f.group_id})`,
     );
-  if (f.q) conds.push(sql`(a.tag_id ILIKE ${`${f.q.replace(/[\\%_]/g, '\\$&')}%`} OR a.eid = ${f.q})`);
+  // Stored tags are NFC-normalised and trimmed (shortText): the prefix is too (review r12 F10).
+  const q = f.q === undefined ? '' : normalizeTypedName(f.q);
+  if (q) conds.push(sql`(a.tag_id ILIKE ${`${q.replace(/[\\%_]/g, '\\$&')}%`} OR a.eid = ${q})`);
   if (f.after) conds.push(sql`(a.tag_id, a.id) > (${f.after.tag}, ${f.after.id}::uuid)`);
   return sql<AnimalRow[]>`
     SELECT ${columns(sql, principal)} FROM animals a JOIN farms f ON f.id = a.farm_id

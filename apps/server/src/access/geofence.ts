@@ -138,7 +138,30 @@ export async function validateGeofence(sql: Db, geo: unknown, pointer = '/geofen
   return text;
 }
 
+/** Problems of a centre written `{lat, lon}`, the shape the API answers with. */
+function latLonProblems(geo: Record<string, unknown>, pointer: string): Problem[] {
+  const out: Problem[] = Object.keys(geo)
+    .filter((k) => k !== 'lat' && k !== 'lon')
+    .map((k) => ({ pointer: `${pointer}/${k}`, message: 'is not a property of {lat, lon}' }));
+  const number = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!number(geo.lat) || (geo.lat as number) < -90 || (geo.lat as number) > 90)
+    out.push({ pointer: `${pointer}/lat`, message: 'latitude must be a number between -90 and 90' });
+  if (!number(geo.lon) || (geo.lon as number) < -180 || (geo.lon as number) > 180)
+    out.push({ pointer: `${pointer}/lon`, message: 'longitude must be a number between -180 and 180' });
+  return out;
+}
+
+/**
+ * A farm's centre as GeoJSON text to store: a GeoJSON Point, or `{lat, lon}` as the API answers it
+ * (review r12 F4: a farm read with GET is sent back with PATCH). 422 `invalid_geometry` naming the problem.
+ */
 export function validateCentroid(geo: unknown, pointer = '/centroid'): string {
+  if (geo !== null && typeof geo === 'object' && !Array.isArray(geo) && !('type' in geo)) {
+    const problems = latLonProblems(geo as Record<string, unknown>, pointer);
+    if (problems.length > 0) throw invalid(problems);
+    const { lat, lon } = geo as { lat: number; lon: number };
+    return JSON.stringify({ type: 'Point', coordinates: [lon, lat] });
+  }
   const problems = pointProblems(geo, pointer);
   if (problems.length > 0) throw invalid(problems);
   const [lon, lat] = (geo as { coordinates: number[] }).coordinates;

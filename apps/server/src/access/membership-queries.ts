@@ -196,9 +196,11 @@ export async function removeMember(
   sql: Sql,
   principal: Principal,
   farmId: string,
-  userId: string,
+  memberId: string,
   linkedAs?: LinkRole,
 ): Promise<boolean> {
+  // Compared with the principal's id as text below: an upper-case id is the same user (review r12 F5).
+  const userId = memberId.toLowerCase();
   return sql.begin(async (tx) => {
     const me = await standing(tx, principal, farmId);
     if (me === undefined) return false;

@@ -1,5 +1,5 @@
-import type { Principal } from '../auth/principal.ts';
-import { type Db, readableFarm, visibleAnimalJoin, writableFarm } from './farm-access.ts';
+import { isAdmin, type Principal } from '../auth/principal.ts';
+import { type Db, type Fragment, readableFarm, visibleAnimalJoin, writableFarm } from './farm-access.ts';
 import { isoUtc } from './sql-fragments.ts';
 
 export type AssetRow = {
@@ -70,7 +70,45 @@ const eventMeta = (sql: Db, principal: Principal) => sql`
              'other_candidate_farms', count(*) FILTER (WHERE NOT c.readable))
       FROM (SELECT x.farm, x.n, ${readableFarm(sql, principal, sql`(x.farm->>'id')::uuid`)} AS readable
               FROM jsonb_array_elements(e.meta->'candidate_farms') WITH ORDINALITY AS x(farm, n)) c)
+  ${isAdmin(principal) ? sql`` : movedScanEventMeta(sql, principal)}
   ELSE e.meta END`;
+
+/**
+ * A scan moved in from another farm keeps the events of its time there: for a non-admin, the ids in
+ * them of what they may not see — `edited`'s `previous`/`changes` farm and animal, its `by`, and
+ * `corrected`'s `corrected_by` — read null (review r12 F13: the new farm's readers saw the old farm's
+ * id, its animal's and its technician's). A user is visible when linked to a farm the reader reads, an
+ * admin, or the reader.
+ */
+const movedScanEventMeta = (sql: Db, principal: Principal) => {
+  const farm = (v: Fragment) =>
+    sql`CASE WHEN ${readableFarm(sql, principal, sql`(${v} #>> '{}')::uuid`)} THEN ${v} ELSE 'null'::jsonb END`;
+  const animal = (v: Fragment) =>
+    sql`CASE WHEN ${readableFarm(
+      sql,
+      principal,
+      sql`(SELECT a.farm_id FROM animals a WHERE a.id = (${v} #>> '{}')::uuid)`,
+    )} THEN ${v} ELSE 'null'::jsonb END`;
+  const user = (v: Fragment) => sql`CASE WHEN (${v} #>> '{}')::uuid = ${principal.userId}
+      OR EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                  WHERE ur.user_id = (${v} #>> '{}')::uuid AND r.name = 'admin')
+      OR EXISTS (SELECT 1 FROM user_farms uf WHERE uf.user_id = (${v} #>> '{}')::uuid
+                    AND ${readableFarm(sql, principal, sql`uf.farm_id`)})
+    THEN ${v} ELSE 'null'::jsonb END`;
+  // Each key only where the event has it: `changes` holds only what was changed.
+  const ids = (o: Fragment) => sql`(${o}
+      || CASE WHEN ${o} ? 'farm_id' THEN jsonb_build_object('farm_id', ${farm(sql`${o}->'farm_id'`)}) ELSE '{}' END
+      || CASE WHEN ${o} ? 'animal_id' THEN jsonb_build_object('animal_id', ${animal(sql`${o}->'animal_id'`)}) ELSE '{}' END)`;
+  return sql`
+    WHEN e.event = 'edited' AND jsonb_typeof(e.meta) = 'object' THEN e.meta
+      || CASE WHEN e.meta ? 'by' THEN jsonb_build_object('by', ${user(sql`e.meta->'by'`)}) ELSE '{}' END
+      || CASE WHEN jsonb_typeof(e.meta->'previous') = 'object'
+              THEN jsonb_build_object('previous', ${ids(sql`(e.meta->'previous')`)}) ELSE '{}' END
+      || CASE WHEN jsonb_typeof(e.meta->'changes') = 'object'
+              THEN jsonb_build_object('changes', ${ids(sql`(e.meta->'changes')`)}) ELSE '{}' END
+    WHEN e.event = 'corrected' AND e.meta ? 'corrected_by' THEN
+      e.meta || jsonb_build_object('corrected_by', ${user(sql`e.meta->'corrected_by'`)})`;
+};
 
 /**
  * One scan with everything the detail view shows — metadata, event timeline, every grading result

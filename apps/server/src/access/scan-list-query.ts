@@ -1,4 +1,5 @@
 import { isAdmin, type Principal } from '../auth/principal.ts';
+import { normalizeTypedName } from '../text/typed-name.ts';
 import {
   and,
   type Db,
@@ -54,6 +55,20 @@ export type ScanListRow = {
 };
 
 /** The WHERE conditions of `filters` for scans `s`, INCLUDING the caller's farm scope. */
+/**
+ * An RFC 3339 bound as SQL, exact to the microsecond times are stored with. Sent as text for Postgres
+ * to parse: a `::timestamptz` parameter went through a JavaScript Date in postgres.js, which dropped
+ * every digit past the millisecond (review r12 F9: `from=…14:00:00.0005Z` returned a scan of 14:00:00.000).
+ * Digits past the microsecond round up (Postgres would round to nearest), so for the stored
+ * microsecond values `>= from` and `< to` mean exactly what the client sent.
+ * `instant(sql, '2025-09-09T14:00:00.0000001Z')` → `'2025-09-09T14:00:00.000000Z'::timestamptz + 1 µs`.
+ */
+function instant(sql: Db, text: string): Fragment {
+  const m = /^(.*[Tt]\d{2}:\d{2}:\d{2}\.\d{6})(\d+)(.*)$/.exec(text);
+  if (m === null || /^0+$/.test(m[2]!)) return sql`${text}::text::timestamptz`;
+  return sql`(${m[1]! + m[3]!}::text::timestamptz + interval '1 microsecond')`;
+}
+
 export function scanFilterConditions(sql: Db, principal: Principal, filters: ScanFilters): Fragment[] {
   return [readableFarm(sql, principal, sql`s.farm_id`), ...filterConditions(sql, principal, filters)];
 }
@@ -75,12 +90,13 @@ function filterConditions(sql: Db, principal: Principal, filters: ScanFilters): 
     );
   }
   if (filters.capture_id) c.push(sql`s.capture_id = ${filters.capture_id}`);
-  if (filters.from) c.push(sql`${key} >= ${filters.from}::timestamptz`);
-  if (filters.to) c.push(sql`${key} < ${filters.to}::timestamptz`);
+  if (filters.from) c.push(sql`${key} >= ${instant(sql, filters.from)}`);
+  if (filters.to) c.push(sql`${key} < ${instant(sql, filters.to)}`);
   if (filters.status) c.push(sql`s.status = ${filters.status}::scan_status`);
   // The scan row carries its latest result's grade (migration 0010): no lookup per candidate scan.
   if (filters.grade) c.push(sql`s.latest_grade = ${filters.grade}`);
-  if (filters.review_label) c.push(sql`s.review_label = ${filters.review_label}`);
+  // Stored labels are NFC-normalised and trimmed (shortText): the filter is too (review r12 F10).
+  if (filters.review_label) c.push(sql`s.review_label = ${normalizeTypedName(filters.review_label)}`);
   if (filters.in_geofence_of) {
     c.push(sql`ST_Contains((SELECT f2.geofence FROM farms f2 WHERE f2.id = ${filters.in_geofence_of}
                              AND ${readableFarm(sql, principal, sql`f2.id`)}), s.gps)`);

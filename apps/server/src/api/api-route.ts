@@ -24,7 +24,7 @@ export type HandlerInput<Q, B> = {
   c: Context;
   /** Set for 'user' and 'admin' routes. */
   principal: Principal;
-  /** Path parameters (already checked to be uuids where the path says `{…id}`). */
+  /** Path parameters (already checked to be uuids where the path says `{…id}`, in lower case). */
   params: Record<string, string>;
   query: Q;
   body: B;

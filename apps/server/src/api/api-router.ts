@@ -1,11 +1,13 @@
+import { DRAIN_FACTOR } from '@cti/runtime';
 import { Hono } from 'hono';
 import { requireCsrfHeader } from '../auth/csrf-protection.ts';
 import type { AuthVariables } from '../auth/principal.ts';
 import { requireAdmin, requirePrincipal } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
-import { requestBodyLimit } from '../http/request-body-limit.ts';
+import { settleUnreadBody } from '../http/unread-body.ts';
 import { type ApiRoute, honoPath, type QueryParam } from './api-route.ts';
 import {
+  BODY_LIMIT_BYTES,
   compileQuerySchema,
   compileSchema,
   isInt8Id,
@@ -17,7 +19,6 @@ import {
 } from './request-validation.ts';
 
 export const API_PREFIX = '/api/v1';
-const BODY_LIMIT_BYTES = 1024 * 1024;
 /**
  * The query parameters of a route that takes none: one object, so its validator is compiled once (the
  * validators are cached by schema object; a fresh `{}` per request compiled an Ajv schema every time,
@@ -26,21 +27,25 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 const NO_QUERY: Record<string, QueryParam> = {};
 
 /**
- * Mounts `routes` under /api/v1: 1 MiB body limit, the CSRF header check for cookie sessions, the
+ * Mounts `routes` under /api/v1: 1 MiB body limit (an unread body drained or the connection closed), the CSRF header check for cookie sessions, the
  * route's access level, uuid path parameters (anything else is a 404, like a missing row), query and
  * body validation. Expects the principal to have been loaded by the app (session middleware), which
  * also makes every answer `Cache-Control: no-store` (answers are private and may hold presigned URLs).
  */
 export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: AuthVariables }> {
   const api = new Hono<{ Variables: AuthVariables }>();
-  api.use(
-    requestBodyLimit({
-      maxSize: BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new HttpError(413, 'body_too_large', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-  );
+  // An answer given before the body was read leaves the connection usable (or says it closes).
+  api.use(settleUnreadBody({ drainBytes: BODY_LIMIT_BYTES * DRAIN_FACTOR }));
+  // A declared length over the limit is refused unread; a chunked body is counted as it is read
+  // (readJsonBody, readFormBody). hono/body-limit turned the body into a web stream first, which
+  // stopped an unread body from ever being drained (review r12 F2).
+  api.use(async (c, next) => {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number(declared) > BODY_LIMIT_BYTES) {
+      throw new HttpError(413, 'body_too_large', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
+    }
+    await next();
+  });
   api.use(requireCsrfHeader());
   for (const r of routes) {
     // Compile every schema now: a schema Ajv refuses fails at start-up, not on the first request.
@@ -53,15 +58,50 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
           : r.access === 'user'
             ? requirePrincipal(c)
             : c.get('principal');
-      const params = c.req.param() as Record<string, string>;
-      for (const [name, value] of Object.entries(params)) {
-        const ok = r.params?.[name] === 'integer' ? isInt8Id(value) : UUID_RE.test(value);
-        if (!ok) throw notFound(r.tag.replace(/s$/, ''));
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) {
+        const integer = r.params?.[name] === 'integer';
+        if (!(integer ? isInt8Id(value) : UUID_RE.test(value))) throw notFound(r.tag.replace(/s$/, ''));
+        // Uuids as Postgres prints them, so no handler compares differently-cased text (review r12 F5).
+        params[name] = integer ? value : value.toLowerCase();
       }
       const query = readQuery(c, r.query ?? NO_QUERY);
       const body = r.body ? await readJsonBody(c, r.body) : r.form ? await readFormBody(c) : undefined;
       return r.handler({ c, principal: principal!, params, query, body });
     });
   }
+  // A path the API has, asked with a method it does not take: 405 with the methods it does (RFC 9110
+  // §15.5.6), and OPTIONS 204 with the same Allow. No CORS headers: a cross-site preflight stays
+  // ungranted. Registered after the routes, so it only answers what none of them matched (review r12 F11).
+  for (const [path, methods] of methodsByPath(routes)) {
+    api.all(honoPath(path), (c) => {
+      const allow = methods.join(', ');
+      if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
+      throw new HttpError(
+        405,
+        'method_not_allowed',
+        `${c.req.method} is not a method of ${API_PREFIX}${path}; it takes ${allow}`,
+        { headers: { Allow: allow } },
+      );
+    });
+  }
   return api;
+}
+
+/** Each path template with the methods its routes take (HEAD with GET, OPTIONS always). */
+function methodsByPath(routes: readonly ApiRoute[]): Map<string, string[]> {
+  const byPath = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const methods = byPath.get(r.path) ?? new Set<string>();
+    methods.add(r.method.toUpperCase());
+    if (r.method === 'get') methods.add('HEAD');
+    byPath.set(r.path, methods);
+  }
+  // Fixed paths first: `/scans/counts` answers for itself, not as `/scans/{id}`.
+  const params = (path: string) => path.split('{').length;
+  return new Map(
+    [...byPath]
+      .sort(([a], [b]) => params(a) - params(b))
+      .map(([path, methods]) => [path, [...methods, 'OPTIONS']]),
+  );
 }

@@ -75,8 +75,18 @@ export const limitParam = {
   schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
   description: 'Page size (1–200, default 50).',
 };
+/**
+ * The longest `cursor` accepted, derived from the longest any list can hand out, with room to spare
+ * (≈ 1.9×). The animals list's cursor is base64url(JSON [tag_id, id]): a tag of 64 code points (shortText(64))
+ * can grow under NFC to 192 (U+1D160 → three code points) and 768 bytes of UTF-8, so
+ * `["<768 bytes>","<uuid>"]` is 811 bytes, 1,082 characters encoded (list-cursor.test.ts checks it).
+ * The scans cursor (`s1|<µs>|<uuid>`) is at most 80 characters, the notifications one 32. It was
+ * 200, below what a 64-character CJK tag mints: paging through such an animal stopped at a 422.
+ */
+export const CURSOR_MAX_LENGTH = 2048;
+
 export const cursorParam = {
-  schema: { type: 'string', minLength: 1, maxLength: 200 },
+  schema: { type: 'string', minLength: 1, maxLength: CURSOR_MAX_LENGTH },
   description: 'next_cursor of the previous page.',
 };
 
@@ -85,7 +95,7 @@ const typedNames = new WeakSet<object>();
 /**
  * A typed name or label on one line (text/typed-name.ts): at least one visible character, no control,
  * invisible or text-direction characters (422 naming the field). Bodies read through readJsonBody or
- * a page's `validated` come back with such fields NFC-normalised (normalizeTypedNames), before any
+ * a page's `validated` come back with such fields NFC-normalised (normalizeInput), before any
  * query compares them with stored names.
  */
 export const shortText = (maxLength: number): JsonSchema => {
@@ -101,19 +111,23 @@ export const shortText = (maxLength: number): JsonSchema => {
 };
 
 /**
- * `value` (valid against `schema`) with every string whose schema is a shortText NFC-normalised:
- * properties of objects, items of arrays, and the members of an `anyOf` (shortText or null).
+ * `value` (valid against `schema`) with every string whose schema is a shortText NFC-normalised and
+ * trimmed, and every `format: uuid` string in lower case (as Postgres prints uuids, so no handler
+ * compares an upper-case id sent by a client with a stored one as text — review r12 F5): properties of
+ * objects, items of arrays, and the members of an `anyOf` (shortText or null). Bodies and query
+ * parameters of the API and the pages' validated forms all pass here.
  */
-export function normalizeTypedNames<T>(schema: JsonSchema, value: T): T {
+export function normalizeInput<T>(schema: JsonSchema, value: T): T {
   if (typeof value === 'string') {
-    return (isTypedNameSchema(schema) ? normalizeTypedName(value) : value) as T;
+    if (isTypedNameSchema(schema)) return normalizeTypedName(value) as T;
+    return (isUuidSchema(schema) ? value.toLowerCase() : value) as T;
   }
   if (Array.isArray(value) && schema.items && typeof schema.items === 'object')
-    return value.map((v) => normalizeTypedNames(schema.items as JsonSchema, v)) as T;
+    return value.map((v) => normalizeInput(schema.items as JsonSchema, v)) as T;
   if (value && typeof value === 'object' && !Array.isArray(value) && schema.properties) {
     const props = schema.properties as Record<string, JsonSchema>;
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(out)) if (props[k]) out[k] = normalizeTypedNames(props[k], v);
+    for (const [k, v] of Object.entries(out)) if (props[k]) out[k] = normalizeInput(props[k], v);
     return out as T;
   }
   return value;
@@ -121,6 +135,8 @@ export function normalizeTypedNames<T>(schema: JsonSchema, value: T): T {
 
 const isTypedNameSchema = (schema: JsonSchema) =>
   typedNames.has(schema) || (schema.anyOf as JsonSchema[] | undefined)?.some((s) => typedNames.has(s));
+const isUuidSchema = (schema: JsonSchema): boolean =>
+  schema.format === 'uuid' || ((schema.anyOf as JsonSchema[] | undefined)?.some(isUuidSchema) ?? false);
 const pointerStep = (key: string | number) => `/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
 
 /** JSON pointer → fault (typedNameFault) of every typed-name string of `value` that breaks the rule. */

@@ -24,6 +24,37 @@ export const farmSchema: JsonSchema = object({
 // Geometry is checked by validateGeofence (structure, then PostGIS) so that every problem is named
 // precisely; the schema only asks for an object or null.
 const geometryField = (what: string) => ({ type: ['object', 'null'], description: what });
+/**
+ * A farm's centre in either shape: the GeoJSON Point, or `{lat, lon}` as every answer gives it, so a
+ * farm read with GET can be sent back with PATCH (review r12 F4). validateCentroid checks it again and
+ * names the problem as `invalid_geometry`.
+ */
+const centroidField: JsonSchema = {
+  type: ['object', 'null'],
+  description:
+    "The farm's centre: a GeoJSON Point [longitude, latitude] (WGS 84), or {lat, lon} as answers give it; null removes it. Defaults to the centroid of the geofence.",
+  // if/then/else rather than anyOf: a mistake is named in the shape the client meant, not in both.
+  if: { properties: { type: true }, required: ['type'] },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword, not a thenable
+  then: {
+    title: 'GeoJSON Point',
+    required: ['type', 'coordinates'],
+    properties: {
+      type: { const: 'Point' },
+      coordinates: { type: 'array', minItems: 2, maxItems: 3, items: { type: 'number' } },
+    },
+  },
+  else: {
+    title: 'Latitude and longitude',
+    additionalProperties: false,
+    required: ['lat', 'lon'],
+    properties: {
+      lat: { type: 'number', minimum: -90, maximum: 90 },
+      lon: { type: 'number', minimum: -180, maximum: 180 },
+    },
+  },
+};
+
 export const farmBody = (required: boolean): JsonSchema => ({
   type: 'object',
   additionalProperties: false,
@@ -33,7 +64,7 @@ export const farmBody = (required: boolean): JsonSchema => ({
     geofence: geometryField(
       'GeoJSON Polygon, WGS 84 (SRID 4326), [longitude, latitude] positions, closed rings; checked with PostGIS ST_IsValid. null removes it.',
     ),
-    centroid: geometryField('GeoJSON Point [longitude, latitude]; defaults to the centroid of the geofence.'),
+    centroid: centroidField,
   },
 });
 

@@ -97,7 +97,8 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
         'Role-scoped access to scans, grading results, farms, animals, groups, devices, users and notifications. ' +
         'Sign in with POST /api/v1/session; the session lives in an HttpOnly cookie. Every POST/PATCH/PUT/DELETE ' +
         'made with the cookie must send the X-CSRF-Token header (from the sign-in answer or GET /api/v1/session). ' +
-        'Who may call what: docs/access-matrix.md. Timestamps are RFC 3339 in UTC.',
+        'Who may call what: docs/access-matrix.md. Timestamps are RFC 3339 in UTC. ' +
+        'A method a path does not take is a 405 `method_not_allowed` with an Allow header; OPTIONS answers 204 with Allow (no CORS).',
     },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     servers: [{ url: '/' }],

@@ -1,12 +1,17 @@
 import { compileValidator, type Problem, unstorableTextProblems } from '@cti/contracts';
 import type { Context } from 'hono';
 import { HttpError } from '../errors.ts';
+import { readRequestBody } from '../ingest/read-body.ts';
 import type { JsonSchema, QueryParam } from './api-route.ts';
-import { explainTypedNames, normalizeTypedNames } from './common-schemas.ts';
+import { explainTypedNames, normalizeInput } from './common-schemas.ts';
 
 export { UUID_RE } from '../text/uuid.ts';
 
 const INT8_MAX = 9223372036854775807n;
+
+/** The largest JSON or multipart body of an /api/v1 request (413 body_too_large beyond it). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+const bodyLimit = { limitBytes: BODY_LIMIT_BYTES, onBytes: () => {} };
 
 /**
  * A bigserial key as decimal text: 1 to 2^63 - 1, no sign, no leading zero. Kept as text end to end
@@ -53,8 +58,9 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   let text: string;
   try {
     // Fatal: Request.text() would turn bytes that are not UTF-8 into U+FFFD and store them so.
-    text = utf8.decode(await c.req.arrayBuffer());
-  } catch {
+    text = utf8.decode(await readRequestBody(c, bodyLimit));
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
     throw new HttpError(400, 'invalid_json', 'the body is not UTF-8 (JSON must be sent as UTF-8)');
   }
   let body: unknown;
@@ -69,7 +75,7 @@ export async function readJsonBody(c: Context, schema: JsonSchema): Promise<unkn
   const result = compileSchema(schema)(body);
   if (!result.ok) throw invalidRequest([...unstorable, ...explainTypedNames(schema, body, result.problems)]);
   if (unstorable.length > 0) throw invalidRequest(unstorable);
-  return normalizeTypedNames(schema, result.value);
+  return normalizeInput(schema, result.value);
 }
 
 /**
@@ -85,8 +91,9 @@ export async function readFormBody(c: Context): Promise<FormData> {
       'send the body as Content-Type: multipart/form-data (with its boundary)',
     );
   }
+  const bytes = await readRequestBody(c, bodyLimit);
   try {
-    return await c.req.formData();
+    return await new Response(bytes, { headers: { 'content-type': type } }).formData();
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, 'invalid_multipart', 'the multipart/form-data body could not be parsed', {
@@ -119,18 +126,25 @@ export function readQuery(c: Context, params: Record<string, QueryParam>): Recor
     out[name] = coerce(values[0]!, spec.schema);
   }
   if (problems.length > 0) throw invalidRequest(problems, 'invalid query parameters');
-  const result = compileQuerySchema(params)(out);
+  const schema = querySchemaOf(params);
+  const result = compileSchema(schema)(out);
   if (!result.ok) {
     throw invalidRequest(
       result.problems.map((p) => ({ pointer: `/query${p.pointer}`, message: p.message })),
       'invalid query parameters',
     );
   }
-  return out;
+  // Uuids in lower case, typed names (shortText) NFC-normalised and trimmed, as in bodies.
+  return normalizeInput(schema, out);
 }
 
 /** The validator of a route's query parameters (as one object schema), compiled once. */
 export function compileQuerySchema(params: Record<string, QueryParam>): Validator {
+  return compileSchema(querySchemaOf(params));
+}
+
+/** A route's query parameters as one object schema, made once per parameter table. */
+function querySchemaOf(params: Record<string, QueryParam>): JsonSchema {
   let schema = querySchemas.get(params);
   if (schema === undefined) {
     schema = {
@@ -142,7 +156,7 @@ export function compileQuerySchema(params: Record<string, QueryParam>): Validato
     };
     querySchemas.set(params, schema);
   }
-  return compileSchema(schema);
+  return schema;
 }
 
 function coerce(value: string, schema: JsonSchema): unknown {

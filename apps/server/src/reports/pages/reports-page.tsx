@@ -37,7 +37,13 @@ type Filters = { farm_id: string; group_id: string; from: string; to: string };
 
 const readFilters = (c: PageContext): Filters => {
   const q = (name: string) => (c.req.query(name) ?? '').trim();
-  return { farm_id: q('farm_id'), group_id: q('group_id'), from: q('from'), to: q('to') };
+  // Ids in lower case, as Postgres prints them: they are compared with the scope's (review r12 F5).
+  return {
+    farm_id: q('farm_id').toLowerCase(),
+    group_id: q('group_id').toLowerCase(),
+    from: q('from'),
+    to: q('to'),
+  };
 };
 
 /** Problems of a 422 as `field → sentence` for the form (pointer `/query/from` → `from`). */

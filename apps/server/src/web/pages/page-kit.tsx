@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BADGE_COUNT_LIMIT, unreadCount } from '../../access/notification-queries.ts';
 import type { ApiDeps } from '../../api/api-deps.ts';
 import type { JsonSchema } from '../../api/api-route.ts';
-import { explainTypedNames, normalizeTypedNames } from '../../api/common-schemas.ts';
+import { explainTypedNames, normalizeInput } from '../../api/common-schemas.ts';
 import { compileSchema, invalidRequest, UUID_RE } from '../../api/request-validation.ts';
 import { checkCsrfField } from '../../auth/csrf-protection.ts';
 import type { AuthVariables, Principal } from '../../auth/principal.ts';
@@ -149,12 +149,12 @@ const sentence = (text: string) => {
 
 /**
  * `body` checked against one of the API's JSON schemas (422 naming each field otherwise), its typed
- * names NFC-normalised as the API's are (normalizeTypedNames).
+ * names NFC-normalised as the API's are (normalizeInput).
  */
 export function validated<T>(schema: JsonSchema, body: T): T {
   const result = compileSchema(schema)(body);
   if (!result.ok) throw invalidRequest(explainTypedNames(schema, body, result.problems));
-  return normalizeTypedNames(schema, body);
+  return normalizeInput(schema, body);
 }
 
 /** Runs a form action; an expected refusal (422/409) becomes field errors, anything else is thrown. */

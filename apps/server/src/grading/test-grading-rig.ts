@@ -1,6 +1,7 @@
 // Shared by the grading tests (excluded from the build): a migrated test database, s3rver, the real
 // ingest app, captures uploaded and ingested through the real webhook, and spawned `cti-server worker`
 // processes.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,7 @@ import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { encodePng, generatePhantom, type PhantomKind, toGray } from '@cti/imaging';
 import { handWrittenPng, type S3Peer, type S3PeerKind, startS3Peer, waitFor } from '@cti/testkit';
+import type { Row } from 'postgres';
 import { createTestApp, SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, type TestApp } from '../test-helpers.ts';
 
 const MAIN = new URL('../main.ts', import.meta.url).pathname;
@@ -91,8 +93,16 @@ export type GradingRig = {
   workerEnv(extra?: Record<string, string>): Record<string, string>;
   spawnWorker(extra?: Record<string, string>): SpawnedWorker;
   waitForStatus(scanId: string, status: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Grades `scanIds` with a worker of their own (started now, stopped once all are graded) and returns
+   * each one's result: grade, grade_reasons, features_used.
+   */
+  gradeWithOwnWorker(scanIds: string[], timeoutMs?: number): Promise<GradedRow[]>;
   close(): Promise<void>;
 };
+
+/** A grading result as the rig's gradeWithOwnWorker reads it (grade, grade_reasons, features_used). */
+export type GradedRow = Row;
 
 let captureCounter = 0;
 
@@ -298,6 +308,22 @@ export async function createGradingRig({
             .length === 1,
         { what: `scan ${scanId} ${status}`, timeoutMs, intervalMs: 50 },
       );
+    },
+    async gradeWithOwnWorker(scanIds, timeoutMs = 60_000) {
+      const worker = this.spawnWorker({ CTI_WORKER_POLL_MS: '200' });
+      try {
+        for (const id of scanIds) await this.waitForStatus(id, 'graded', timeoutMs);
+      } finally {
+        worker.child.kill('SIGTERM');
+        await worker.exit;
+      }
+      const out: GradedRow[] = [];
+      for (const id of scanIds) {
+        const [r] = await db.sql`
+          SELECT grade, grade_reasons, features_used FROM grading_results WHERE scan_id = ${id}`;
+        out.push(r!);
+      }
+      return out;
     },
     async close() {
       for (const child of children)

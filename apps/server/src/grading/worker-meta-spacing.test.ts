@@ -3,7 +3,6 @@ import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { generatePhantom } from '@cti/imaging';
 import { waitFor } from '@cti/testkit';
-import type { Row } from 'postgres';
 import { createGradingRig, type GradingRig, phantomPng, pngDeclaring } from './test-grading-rig.ts';
 
 // What grading takes from meta.json and how it settles the pixel spacing, through the real webhook,
@@ -16,22 +15,7 @@ before(async () => {
 after(() => rig.close());
 
 /** Grades the scans with a worker of their own, then returns each one's result. */
-async function gradeAll(scanIds: string[]): Promise<Row[]> {
-  const worker = rig.spawnWorker({ CTI_WORKER_POLL_MS: '200' });
-  try {
-    for (const id of scanIds) await rig.waitForStatus(id, 'graded', 60_000);
-  } finally {
-    worker.child.kill('SIGTERM');
-    await worker.exit;
-  }
-  const out: Row[] = [];
-  for (const id of scanIds) {
-    const [r] = await rig.db.sql`
-      SELECT grade, grade_reasons, features_used FROM grading_results WHERE scan_id = ${id}`;
-    out.push(r!);
-  }
-  return out;
-}
+const gradeAll = (scanIds: string[]) => rig.gradeWithOwnWorker(scanIds, 60_000);
 
 describe('meta.json from a spec §5.3 webhook (no meta_sha256)', () => {
   test('the meta_json ingest validated is used (spacing, hint box); a scan without it says meta.json was not read', async () => {

@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeGray, encodePng, generatePhantom } from '@cti/imaging';
-import type { Row } from 'postgres';
 import sharp from 'sharp';
 import { recordCalibration } from './device-calibration.ts';
 import { createGradingRig, type GradingRig, phantomPng } from './test-grading-rig.ts';
@@ -20,22 +19,7 @@ before(async () => {
 after(() => rig.close());
 
 /** Grades the scans with a worker of their own, then returns each one's result. */
-async function gradeAll(scanIds: string[]): Promise<Row[]> {
-  const worker = rig.spawnWorker({ CTI_WORKER_POLL_MS: '200' });
-  try {
-    for (const id of scanIds) await rig.waitForStatus(id, 'graded', 90_000);
-  } finally {
-    worker.child.kill('SIGTERM');
-    await worker.exit;
-  }
-  const out: Row[] = [];
-  for (const id of scanIds) {
-    const [r] = await rig.db.sql`
-      SELECT grade, grade_reasons, features_used FROM grading_results WHERE scan_id = ${id}`;
-    out.push(r!);
-  }
-  return out;
-}
+const gradeAll = (scanIds: string[]) => rig.gradeWithOwnWorker(scanIds, 90_000);
 
 /** REA as grading rounds it: pixels × spacing² × aspect, in cm² to 3 decimals. */
 const rea = (f: Record<string, number>, aspect: number) =>

@@ -82,6 +82,20 @@ export const deviceSchema: JsonSchema = object({
       agent_started_at: dateTime,
     }),
   ),
+  retired: {
+    ...nullable(
+      object({
+        at: dateTime,
+        by: {
+          type: 'string',
+          description: "Who retired it: an admin's email, or the OS user who ran the command.",
+        },
+        reason: { type: ['string', 'null'] },
+      }),
+    ),
+    description:
+      'Set when an admin retired the device (`cti-server device retire`): its keys are revoked and its heartbeats refused; it is never silent, notified or on /metrics. Null: in service.',
+  },
   uploads_not_arriving: {
     type: 'boolean',
     description:

@@ -47,7 +47,15 @@ import {
   deviceSettingsBody,
   deviceSettingsValues,
 } from './device-settings.tsx';
-import { Badges, clockRefused, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
+import {
+  Badges,
+  clockRefused,
+  clockSync,
+  formatAge,
+  formatBytes,
+  healthFlags,
+  RetiredNote,
+} from './fleet-page.tsx';
 import {
   attempt,
   commonZone,
@@ -213,7 +221,10 @@ function HealthSection({
   return (
     <section aria-labelledby="health-title" id="device-health">
       <h2 id="health-title">Health</h2>
-      {(health || refused) && <Badges flags={healthFlags(health, config, { device, timeZone: zone })} />}
+      {(health || refused || device.retired) && (
+        <Badges flags={healthFlags(health, config, { device, timeZone: zone })} />
+      )}
+      {device.retired && <RetiredNote r={device.retired} timeZone={zone} id="device-retired" />}
       {refused && (
         <p id="heartbeat-refusals">
           Heartbeats naming this device have been refused since {time(refused.since)}, the last at{' '}

@@ -98,7 +98,7 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
   if (typeof opts === 'string') return usage(io, opts);
   if (sub === 'retire') return retire(io, sql, code, opts.reason);
   if (sub === 'unretire') {
-    await unretireDevice(sql, code);
+    await unretireDevice(sql, { code });
     io.err(
       `Device ${code} is in service again, without a key: \`cti-server device add ${code}\` issues one. It shows "no heartbeat yet" until its first heartbeat.\n`,
     );
@@ -144,10 +144,14 @@ async function retire(io: Io, sql: Sql, code: string, reason: string | undefined
       `--reason must be ${RETIRED_REASON_MAX} characters or fewer ${TYPED_NAME_RULE}${fault ? `; ${fault}` : ''}`,
     );
   }
-  const done = await retireDevice(sql, code, {
-    by: commandUser(),
-    reason: reason === undefined ? null : normalizeTypedName(reason),
-  });
+  const done = await retireDevice(
+    sql,
+    { code },
+    {
+      by: commandUser(),
+      reason: reason === undefined ? null : normalizeTypedName(reason),
+    },
+  );
   io.err(
     `Device ${code} retired at ${done.retiredAt.toISOString()}; ${done.keysRevoked} key(s) revoked: its heartbeats are refused (401 device_retired). ` +
       'It is no longer silent, notified or on /metrics; the fleet lists it under "Retired", its page and scans stay.\n',

@@ -1,5 +1,22 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { DeviceKeyConflictError } from './device-keys.ts';
+
+/** Refused, nothing written: no such device, or it is already retired / not retired (`code`). */
+export class DeviceRetirementError extends DeviceKeyConflictError {
+  override name = 'DeviceRetirementError';
+  readonly code: 'no_device' | 'already_retired' | 'not_retired';
+  constructor(code: DeviceRetirementError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** A device by its code (the command) or its id (the API and the device page). */
+export type DeviceWhich = { code: string } | { id: string };
+
+const which = (tx: TransactionSql, d: DeviceWhich) =>
+  'code' in d ? tx`device_code = ${d.code}` : tx`id = ${d.id}`;
+const named = (d: DeviceWhich) => ('code' in d ? d.code : d.id);
 
 /** A retirement reason: one line of typed text, at most this long (devices_retired_reason_length). */
 export const RETIRED_REASON_MAX = 500;
@@ -13,28 +30,30 @@ export type Retirement = { retiredAt: Date; keysRevoked: number };
  * fleet; its page, heartbeat history and scans stay. Refused (DeviceKeyConflictError, nothing written)
  * for no such device or one already retired.
  *
- * @example await retireDevice(sql, 'pi-barn-1', { by: 'root (command line)', reason: 'replaced by pi-barn-2' });
+ * @example await retireDevice(sql, { code: 'pi-barn-1' }, { by: 'root (command line)', reason: 'replaced by pi-barn-2' });
  */
 export async function retireDevice(
   sql: Sql,
-  deviceCode: string,
+  device: DeviceWhich,
   { by, reason = null }: { by: string; reason?: string | null },
 ): Promise<Retirement> {
   return sql.begin(async (tx) => {
-    const [device] = await tx<{ id: string; retired_at: Date | null; retired_by: string | null }[]>`
-      SELECT id, retired_at, retired_by FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;
-    if (!device) throw new DeviceKeyConflictError(`no device ${deviceCode}`);
-    if (device.retired_at)
-      throw new DeviceKeyConflictError(
-        `device ${deviceCode} was already retired at ${device.retired_at.toISOString()} by ${device.retired_by ?? 'unknown'}`,
+    const [row] = await tx<
+      { id: string; device_code: string; retired_at: Date | null; retired_by: string | null }[]
+    >`SELECT id, device_code, retired_at, retired_by FROM devices WHERE ${which(tx, device)} FOR UPDATE`;
+    if (!row) throw new DeviceRetirementError('no_device', `no device ${named(device)}`);
+    if (row.retired_at)
+      throw new DeviceRetirementError(
+        'already_retired',
+        `device ${row.device_code} was already retired at ${row.retired_at.toISOString()} by ${row.retired_by ?? 'unknown'}`,
       );
     const revoked = await tx`
       UPDATE device_keys SET expires_at = now()
-       WHERE device_id = ${device.id} AND (expires_at IS NULL OR expires_at > now())`;
-    const [row] = await tx<{ retired_at: Date }[]>`
+       WHERE device_id = ${row.id} AND (expires_at IS NULL OR expires_at > now())`;
+    const [done] = await tx<{ retired_at: Date }[]>`
       UPDATE devices SET retired_at = now(), retired_by = ${by}, retired_reason = ${reason}, updated_at = now()
-       WHERE id = ${device.id} RETURNING retired_at`;
-    return { retiredAt: row!.retired_at, keysRevoked: revoked.count };
+       WHERE id = ${row.id} RETURNING retired_at`;
+    return { retiredAt: done!.retired_at, keysRevoked: revoked.count };
   });
 }
 
@@ -43,12 +62,13 @@ export async function retireDevice(
  * is dropped, so it is "no heartbeat yet" rather than silent since its retirement until the Pi's first
  * heartbeat; the heartbeat history stays (pruned as usual). Refused for no such device or one in service.
  */
-export async function unretireDevice(sql: Sql, deviceCode: string): Promise<void> {
+export async function unretireDevice(sql: Sql, which_: DeviceWhich): Promise<void> {
   await sql.begin(async (tx) => {
-    const [device] = await tx<{ id: string; retired_at: Date | null }[]>`
-      SELECT id, retired_at FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;
-    if (!device) throw new DeviceKeyConflictError(`no device ${deviceCode}`);
-    if (!device.retired_at) throw new DeviceKeyConflictError(`device ${deviceCode} is not retired`);
+    const [device] = await tx<{ id: string; device_code: string; retired_at: Date | null }[]>`
+      SELECT id, device_code, retired_at FROM devices WHERE ${which(tx, which_)} FOR UPDATE`;
+    if (!device) throw new DeviceRetirementError('no_device', `no device ${named(which_)}`);
+    if (!device.retired_at)
+      throw new DeviceRetirementError('not_retired', `device ${device.device_code} is not retired`);
     await tx`DELETE FROM device_health WHERE device_id = ${device.id}`;
     await tx`
       UPDATE devices SET retired_at = NULL, retired_by = NULL, retired_reason = NULL, updated_at = now()

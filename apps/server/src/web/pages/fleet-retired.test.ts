@@ -4,6 +4,8 @@ import { createDeviceCommand } from '../../devices/device-command.ts';
 import { addDeviceKey } from '../../devices/device-keys.ts';
 import { runFleetCheck } from '../../devices/fleet-check.ts';
 import { heartbeatBody, signedHeartbeat } from '../../devices/test-heartbeats.ts';
+import { apiClient } from '../../test-api-client.ts';
+import { TEST_PASSWORD } from '../../test-seed.ts';
 import { useDashboardApp } from './test-dashboard-seed.ts';
 import { type PageClient, pageClient, strip, textById } from './test-page-client.ts';
 
@@ -139,6 +141,61 @@ describe('retiring a device (r11 F7)', () => {
     secrets['dev-a'] = (await addDeviceKey(ctx.db.sql, 'dev-a')).secret;
     assert.equal((await beat('dev-a')).status, 200);
     assert.equal((await device('unretire', 'dev-a')).code, 1);
+  });
+});
+
+describe('retiring from the device page and the API (admins)', () => {
+  test('the page form: a bad reason is shown beside the field, nothing written; retired by the admin, then brought back', async () => {
+    const admin = await as('admin');
+    const page = await admin.get(`/fleet/${w.deviceA}`);
+    assert.match(textById(page.html, 'device-retire') ?? '', /Retire this device/);
+    assert.equal(
+      textById((await (await as('technician')).get(`/fleet/${w.deviceA}`)).html, 'device-retire'),
+      undefined,
+    );
+
+    const bad = await admin.post(`/fleet/${w.deviceA}/retire`, { reason: 'a\u202eb' });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'device-retire') ?? '', /Reason.*U\+202E/);
+    const [still] = await ctx.db.sql`SELECT retired_at FROM devices WHERE id = ${w.deviceA}`;
+    assert.equal(still!.retired_at, null);
+
+    const done = await admin.post(`/fleet/${w.deviceA}/retire`, { reason: 'stolen from the barn' });
+    assert.equal(done.status, 303);
+    const [row] = await ctx.db.sql`SELECT retired_by, retired_reason FROM devices WHERE id = ${w.deviceA}`;
+    assert.deepEqual({ ...row }, { retired_by: w.users.admin.email, retired_reason: 'stolen from the barn' });
+    assert.equal((await beat('dev-a')).body.error, 'device_retired');
+    const retired = await admin.get(`/fleet/${w.deviceA}`);
+    assert.match(
+      textById(retired.html, 'device-retired') ?? '',
+      new RegExp(`by ${w.users.admin.email}: stolen from the barn`),
+    );
+    assert.match(textById(retired.html, 'device-retire') ?? '', /Bring back into service/);
+    assert.equal((await admin.post(`/fleet/${w.deviceA}/unretire`)).status, 303);
+    const [back] = await ctx.db.sql`SELECT retired_at FROM devices WHERE id = ${w.deviceA}`;
+    assert.equal(back!.retired_at, null);
+  });
+
+  test('the API (checked against the OpenAPI document): retire, 409 when already retired, unretire, 409 when in service', async () => {
+    const api = apiClient(ctx.server.app);
+    assert.equal((await api.signIn(w.users.admin.email, TEST_PASSWORD)).status, 200);
+    const retired = await api.request('POST', `/api/v1/devices/${w.deviceB}/retire`, {
+      body: { reason: null },
+    });
+    assert.equal(retired.status, 200, retired.text);
+    assert.equal(retired.body.retired.by, w.users.admin.email);
+    assert.equal(retired.body.retired.reason, null);
+    const again = await api.request('POST', `/api/v1/devices/${w.deviceB}/retire`, { body: {} });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error, 'already_retired');
+    const list = await api.request('GET', '/api/v1/devices');
+    assert.equal(list.status, 200);
+    const back = await api.request('POST', `/api/v1/devices/${w.deviceB}/unretire`);
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.body.retired, null);
+    const twice = await api.request('POST', `/api/v1/devices/${w.deviceB}/unretire`);
+    assert.equal(twice.status, 409);
+    assert.equal(twice.body.error, 'not_retired');
   });
 });
 

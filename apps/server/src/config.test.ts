@@ -29,6 +29,7 @@ test('defaults and lists', () => {
     clockMaxOffsetMs: 5000,
     heartbeatsPerMinute: 120,
     uploadArrivalSeconds: 900,
+    silentRenotifySeconds: 3600,
   });
   assert.deepEqual(config.exports, { stallTimeoutSeconds: 60, maxDurationSeconds: 3600, perUser: 2 });
 });
@@ -55,6 +56,7 @@ test('fleet health thresholds', () => {
     CTI_DEVICE_CLOCK_MAX_OFFSET_MS: '2000',
     CTI_DEVICE_HEARTBEATS_PER_MINUTE: '0',
     CTI_DEVICE_UPLOAD_ARRIVAL_S: '1800',
+    CTI_DEVICE_SILENT_RENOTIFY_S: '0',
   });
   assert.deepEqual(config.devices, {
     silentAfterSeconds: 120,
@@ -66,6 +68,7 @@ test('fleet health thresholds', () => {
     clockMaxOffsetMs: 2000,
     heartbeatsPerMinute: 0,
     uploadArrivalSeconds: 1800,
+    silentRenotifySeconds: 0,
   });
 });
 

@@ -138,6 +138,11 @@ export type DeviceHealthConfig = {
    * measured offset) while no capture of it arrived here since is flagged "uploads not arriving".
    */
   uploadArrivalSeconds: number;
+  /**
+   * CTI_DEVICE_SILENT_RENOTIFY_S: a device back from a notified silence is not notified silent again
+   * within this long of its return unless the new silence lasts longer than this (0: no hysteresis).
+   */
+  silentRenotifySeconds: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
@@ -221,6 +226,11 @@ export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
     uploadArrivalSeconds: integer(env, 'CTI_DEVICE_UPLOAD_ARRIVAL_S', {
       fallback: 900,
       min: 60,
+      max: 7 * DAY_S,
+    }),
+    silentRenotifySeconds: integer(env, 'CTI_DEVICE_SILENT_RENOTIFY_S', {
+      fallback: 3600,
+      min: 0,
       max: 7 * DAY_S,
     }),
   };

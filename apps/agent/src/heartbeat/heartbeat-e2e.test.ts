@@ -49,6 +49,9 @@ before(async () => {
     CTI_S3_BUCKETS: 'cti-test',
     CTI_DEVICE_SILENT_AFTER_S: '4', // heartbeats come every second
     CTI_DEVICE_CHECK_INTERVAL_S: '1',
+    // The silence hysteresis (default 1 h): a device back for less than this and quiet again is told
+    // only once quiet for longer than it — 6 s here, so the second silence below comes after ≈ 6 s.
+    CTI_DEVICE_SILENT_RENOTIFY_S: '6',
     CTI_DEVICE_BACKLOG_CAPTURES: '1',
     CTI_DEVICE_DISK_LOW_MB: String(16 * 1024 * 1024), // 16 TiB: this machine's disk is "low"
   });

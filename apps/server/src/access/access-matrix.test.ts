@@ -109,6 +109,12 @@ async function freshUser(role: Role) {
   const farms = role === 'farmer' ? [{ id: f.A!, owner: true }] : role === 'technician' ? [{ id: f.A! }] : [];
   return seedUser(sql(), `${role}-${n}@example.com`, [role as 'farmer'], { farms });
 }
+/** A device of the scope's farm of its own (retiring dev-a or dev-b would change the other rows); `retired`: already retired. */
+const freshDevice = async (scope: Scope, retired = false) => {
+  const id = await seedDevice(sql(), `dev-r${++freshCount}`, farmOf(scope));
+  if (retired) await sql()`UPDATE devices SET retired_at = now(), retired_by = 'matrix' WHERE id = ${id}`;
+  return id;
+};
 const freshAnimal = async (farm: string) =>
   (
     await sql()`INSERT INTO animals (farm_id, tag_id) VALUES (${farm}, ${`T-${++freshCount}`}) RETURNING id`
@@ -304,6 +310,12 @@ const SPECS: Record<string, Spec> = {
   },
   'POST /fleet/{id}/calibration/clear': {
     build: (c) => form(`/fleet/${f[`device${X(c.scope)}`]}/calibration/clear`)(c),
+  },
+  'POST /fleet/{id}/retire': {
+    build: async (c) => form(`/fleet/${await freshDevice(c.scope)}/retire`, { reason: 'replaced' })(c),
+  },
+  'POST /fleet/{id}/unretire': {
+    build: async (c) => form(`/fleet/${await freshDevice(c.scope, true)}/unretire`)(c),
   },
   'GET /groups': {
     build: async (c) => {
@@ -528,6 +540,19 @@ const SPECS: Record<string, Spec> = {
       method: 'POST',
       path: `/api/v1/devices/${f[`device${X(c.scope)}`]}/calibrations`,
       body: { pixel_spacing_mm: 0.3 },
+    }),
+  },
+  'POST /api/v1/devices/{id}/retire': {
+    build: async (c) => ({
+      method: 'POST',
+      path: `/api/v1/devices/${await freshDevice(c.scope)}/retire`,
+      body: { reason: 'replaced' },
+    }),
+  },
+  'POST /api/v1/devices/{id}/unretire': {
+    build: async (c) => ({
+      method: 'POST',
+      path: `/api/v1/devices/${await freshDevice(c.scope, true)}/unretire`,
     }),
   },
   'GET /api/v1/farms': {

@@ -27,7 +27,11 @@ export type DeviceRow = {
    * offset) and no capture of it arrived here since: the relay, the bucket or the webhook is broken.
    */
   uploads_not_arriving: boolean;
+  /** Retired by an admin (`cti-server device retire`, migration 0022): listed apart, never silent; null: in service. */
+  retired: DeviceRetirement | null;
 };
+
+export type DeviceRetirement = { at: string; by: string; reason: string | null };
 
 export type HeartbeatRefusal = {
   /** The first refusal after the last accepted heartbeat (within the kept history). */
@@ -127,7 +131,10 @@ export async function listDevices(
                'agent_started_at', ${isoUtc(sql, sql`(h.received_at - make_interval(secs => h.uptime_s))`)}) END AS reported,
              coalesce(up.at < now() - make_interval(secs => ${uploadArrivalSeconds})
                       AND (d.last_upload_at IS NULL OR d.last_upload_at < up.at - make_interval(secs => ${ARRIVAL_SLACK_S})),
-                      false) AS uploads_not_arriving
+                      false) AS uploads_not_arriving,
+             CASE WHEN d.retired_at IS NOT NULL THEN json_build_object(
+               'at', ${isoUtc(sql, sql`d.retired_at`)}, 'by', coalesce(d.retired_by, 'unknown'),
+               'reason', d.retired_reason) END AS retired
         FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id
         LEFT JOIN device_health h ON h.device_id = d.id
         -- The Pi's last upload on the server's clock (its offset: the agent's measurement, else the skew).

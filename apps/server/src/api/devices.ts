@@ -9,6 +9,12 @@ import {
 } from '../access/device-queries.ts';
 import { isAdmin, isTechnician } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
+import {
+  DeviceRetirementError,
+  RETIRED_REASON_MAX,
+  retireDevice,
+  unretireDevice,
+} from '../devices/device-retirement.ts';
 import { deviceHealthTrend } from '../devices/health-trend.ts';
 import { HttpError } from '../errors.ts';
 import {
@@ -28,7 +34,7 @@ import {
 import { TooManyRegradesError } from '../grading/regrade.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, type JsonSchema, route } from './api-route.ts';
-import { dateTime, nullable, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
+import { createBody, dateTime, nullable, object, patchBody, ref, shortText, uuid } from './common-schemas.ts';
 import { invalidRequest, notFound } from './request-validation.ts';
 
 export const deviceSchema: JsonSchema = object({
@@ -82,12 +88,51 @@ export const deviceSchema: JsonSchema = object({
       agent_started_at: dateTime,
     }),
   ),
+  retired: {
+    ...nullable(
+      object({
+        at: dateTime,
+        by: {
+          type: 'string',
+          description: "Who retired it: an admin's email, or the OS user who ran the command.",
+        },
+        reason: { type: ['string', 'null'] },
+      }),
+    ),
+    description:
+      'Set when an admin retired the device (`cti-server device retire`): its keys are revoked and its heartbeats refused; it is never silent, notified or on /metrics. Null: in service.',
+  },
   uploads_not_arriving: {
     type: 'boolean',
     description:
       'The Pi reported an upload more than CTI_DEVICE_UPLOAD_ARRIVAL_S ago (its clock corrected by its measured offset) and none of its captures arrived here since: the relay, the bucket (CTI_S3_BUCKETS) or the webhook secret is wrong.',
   },
 });
+
+/** The body of POST /devices/{id}/retire (the device page's retire form is checked with it too). */
+export const DEVICE_RETIRE_BODY: JsonSchema = createBody(
+  { reason: { anyOf: [shortText(RETIRED_REASON_MAX), { type: 'null' }] } },
+  [],
+);
+
+/**
+ * Retire (`retire: true`) or bring back a device the admin may see, answering 409 (nothing written)
+ * when it already is / is not retired. The command's twin (README, "Retiring a Pi").
+ */
+export async function setDeviceRetired(
+  sql: ApiDeps['sql'],
+  id: string,
+  change: { retire: true; by: string; reason: string | null } | { retire: false },
+): Promise<void> {
+  try {
+    if (change.retire) await retireDevice(sql, { id }, { by: change.by, reason: change.reason });
+    else await unretireDevice(sql, { id });
+  } catch (err) {
+    if (!(err instanceof DeviceRetirementError)) throw err;
+    if (err.code === 'no_device') throw notFound('device');
+    throw new HttpError(409, err.code, err.message);
+  }
+}
 
 /** The body of PATCH /devices/{id} (the device page's label and farm form is checked with it too). */
 export const DEVICE_PATCH_BODY: JsonSchema = patchBody({
@@ -460,6 +505,43 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
           deviceHealthTrend(sql, device.id, days),
         ]);
         return c.json({ device_id: device.id, latest: latest ?? null, hours });
+      },
+    }),
+    route<Record<string, never>, { reason?: string | null }>({
+      method: 'post',
+      path: '/devices/{id}/retire',
+      tag: 'devices',
+      summary: 'Retire a device: revoke its keys; it is no longer watched (admin)',
+      description:
+        'Records when, by whom (your email) and why. Its heartbeats are then refused (401 `device_retired`); it is never silent, notified or on /metrics, and the fleet lists it apart; its page, history and scans stay. 409 `already_retired` (nothing written) when it is. Bring it back with POST /devices/{id}/unretire, then `cti-server device add` for a key.',
+      access: 'admin',
+      body: DEVICE_RETIRE_BODY,
+      responses: { 200: { description: 'The device, retired', schema: ref('Device') } },
+      async handler({ c, principal, params, body }) {
+        const device = await visibleDevice(sql, principal, params.id!);
+        await setDeviceRetired(sql, device.id, {
+          retire: true,
+          by: principal.email,
+          reason: body.reason ?? null,
+        });
+        const [after] = await listDevices(sql, principal, { id: device.id, settings });
+        return c.json(after);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/devices/{id}/unretire',
+      tag: 'devices',
+      summary: 'Bring a retired device back into service, without a key (admin)',
+      description:
+        'Its old health snapshot is dropped ("no heartbeat yet" until its first heartbeat); its keys stay revoked: issue one with `cti-server device add`. 409 `not_retired` when it is in service.',
+      access: 'admin',
+      responses: { 200: { description: 'The device, in service', schema: ref('Device') } },
+      async handler({ c, principal, params }) {
+        const device = await visibleDevice(sql, principal, params.id!);
+        await setDeviceRetired(sql, device.id, { retire: false });
+        const [after] = await listDevices(sql, principal, { id: device.id, settings });
+        return c.json(after);
       },
     }),
     route({

@@ -6,7 +6,8 @@
 export const COMMAND_USAGE = {
   serve: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
   device:
-    'device  add <code> [--label <text>] [--farm <id or name>] | rotate-secret <code> [--overlap 24h] | list   (device keys)',
+    'device  add <code> [--label <text>] [--farm <id or name>] | rotate-secret <code> [--overlap 24h]\n' +
+    '          | retire <code> [--reason <text>] | unretire <code> | list   (device keys; retiring revokes them)',
   farm: 'farm    overlaps   list the pairs of farms whose geofences overlap (a scan taken there gets no farm; ADR 0001 §5).',
   user: 'user add --email EMAIL --role admin|technician|farmer [--name "Full Name"]   (password: prompted, or first line of stdin)',
   worker:

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { isValidDeviceCode } from '@cti/contracts';
 import type { Sql } from 'postgres';
 import { REFUSALS_COUNTED } from '../access/device-queries.ts';
@@ -13,10 +14,13 @@ import {
   listDevices,
   rotateDeviceKey,
 } from './device-keys.ts';
+import { RETIRED_REASON_MAX, retireDevice, unretireDevice } from './device-retirement.ts';
 import { refusalWords } from './refusal-words.ts';
 
 const USAGE = `usage: cti-server device add <code> [--label <text>] [--farm <farm id or exact name>]
        cti-server device rotate-secret <code> [--overlap <duration: 0, 90s, 30m, 24h, 7d>]   (default 24h)
+       cti-server device retire <code> [--reason <text>]   (revokes its keys; no longer watched)
+       cti-server device unretire <code>
        cti-server device list`;
 
 const SECRET_FILE = '/etc/cti/device-secret';
@@ -67,6 +71,10 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
     for (const d of await listDevices(sql)) {
       const heard = d.last_heard_at ? d.last_heard_at.toISOString() : 'never';
       io.out(`${d.device_code}${d.label ? ` (${d.label})` : ''}  last heartbeat ${heard}\n`);
+      if (d.retired_at)
+        io.out(
+          `  retired ${iso(d.retired_at)} by ${d.retired_by ?? 'unknown'}${d.retired_reason ? `: ${d.retired_reason}` : ''}\n`,
+        );
       if (d.refused) io.out(refusalLines(d.device_code, d.refused));
       for (const k of d.keys) {
         const state = k.expires_at ? `expires ${k.expires_at}` : 'current';
@@ -77,15 +85,25 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
     }
     return 0;
   }
-  if ((sub !== 'add' && sub !== 'rotate-secret') || code === undefined) return usage(io);
+  if (!['add', 'rotate-secret', 'retire', 'unretire'].includes(sub ?? '') || code === undefined)
+    return usage(io);
   if (!isValidDeviceCode(code)) {
     io.err(
       `cti-server device: ${JSON.stringify(code)} is not a device code (1-63 of a-z 0-9 _ -, as in the agent's device_code)\n`,
     );
     return EXIT_USAGE;
   }
-  const opts = options(rest, sub === 'add' ? ['label', 'farm'] : ['overlap']);
+  const allowed = { add: ['label', 'farm'], 'rotate-secret': ['overlap'], retire: ['reason'], unretire: [] };
+  const opts = options(rest, allowed[sub as keyof typeof allowed]);
   if (typeof opts === 'string') return usage(io, opts);
+  if (sub === 'retire') return retire(io, sql, code, opts.reason);
+  if (sub === 'unretire') {
+    await unretireDevice(sql, { code });
+    io.err(
+      `Device ${code} is in service again, without a key: \`cti-server device add ${code}\` issues one. It shows "no heartbeat yet" until its first heartbeat.\n`,
+    );
+    return 0;
+  }
   if (sub === 'add') {
     if (opts.label !== undefined && !isShortLabel(opts.label)) {
       const fault = typedNameFault(opts.label);
@@ -115,6 +133,32 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
 
 const iso = (t: string) => new Date(t).toISOString();
 
+/** Who ran the command: the admin behind sudo, else the OS user. */
+const commandUser = () => `${process.env.SUDO_USER || userInfo().username} (command line)`;
+
+async function retire(io: Io, sql: Sql, code: string, reason: string | undefined): Promise<number> {
+  if (reason !== undefined && !([...reason].length <= RETIRED_REASON_MAX && isTypedName(reason))) {
+    const fault = typedNameFault(reason);
+    return usage(
+      io,
+      `--reason must be ${RETIRED_REASON_MAX} characters or fewer ${TYPED_NAME_RULE}${fault ? `; ${fault}` : ''}`,
+    );
+  }
+  const done = await retireDevice(
+    sql,
+    { code },
+    {
+      by: commandUser(),
+      reason: reason === undefined ? null : normalizeTypedName(reason),
+    },
+  );
+  io.err(
+    `Device ${code} retired at ${done.retiredAt.toISOString()}; ${done.keysRevoked} key(s) revoked: its heartbeats are refused (401 device_retired). ` +
+      'It is no longer silent, notified or on /metrics; the fleet lists it under "Retired", its page and scans stay.\n',
+  );
+  return 0;
+}
+
 /** The fleet's "heartbeats refused since …" in two lines: what, and the fix. */
 function refusalLines(code: string, r: NonNullable<DeviceListing['refused']>): string {
   const words = refusalWords(r.error_code, code, null);
@@ -134,9 +178,9 @@ function usage(io: Io, problem?: string): number {
 }
 
 /**
- * `cti-server device add|rotate-secret|list`: per-device keys for the heartbeat (README, "Devices").
- * Reads only DATABASE_URL. Exit 0 done, 1 refused (the device already has a key, `--farm` names no
- * farm or several), 2 usage, 78 config.
+ * `cti-server device add|rotate-secret|retire|unretire|list`: per-device keys for the heartbeat
+ * (README, "Devices"). Reads only DATABASE_URL. Exit 0 done, 1 refused (the device already has a key,
+ * `--farm` names no farm or several, no such device, already retired / not retired), 2 usage, 78 config.
  */
 export function createDeviceCommand({ io = processIo, env = process.env } = {}): ServerCommand {
   return {

@@ -52,7 +52,8 @@ const SERIES: [string, string, (r: Row, silentAfterS: number) => number | null][
 /**
  * Per-device gauges on `/metrics`, read from device_health when scraped (one query per scrape, shared
  * by all series), so every replica reports the whole fleet whichever replica received a heartbeat.
- * A scrape during a database outage reports no device series rather than failing.
+ * A scrape during a database outage reports no device series rather than failing. Retired devices
+ * (`cti-server device retire`) have no series.
  */
 export function registerDeviceGauges({
   registry,
@@ -106,7 +107,9 @@ async function query(sql: Sql, log: Logger): Promise<Row[]> {
         h.uptime_s, h.pending_captures, h.pending_bytes, h.oldest_pending_age_s, h.quarantined,
         h.disk_free_bytes, h.clock_synced, COALESCE(h.clock_offset_ms, h.clock_skew_ms) AS offset_ms,
         h.probe_connected, h.frame_rate_fps
-      FROM device_health h JOIN devices d ON d.id = h.device_id`;
+      FROM device_health h JOIN devices d ON d.id = h.device_id
+      -- A retired device is no longer watched: no series, so no alert rule fires on it for ever.
+      WHERE d.retired_at IS NULL`;
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'device gauges unavailable for this scrape');
     return [];

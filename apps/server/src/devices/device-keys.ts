@@ -10,14 +10,20 @@ type Db = Sql | TransactionSql;
 /** A key the device may sign with now, newest first. */
 export type CurrentKey = { keyId: string; publicKey: Buffer; createdAt: Date };
 
-export type DeviceKeys = { deviceId: string; keys: CurrentKey[] } | null;
+export type DeviceKeys = { deviceId: string; retiredAt: Date | null; keys: CurrentKey[] } | null;
 
 /** The named device and its current keys (unexpired at `at`); null when no such device exists. */
 export async function currentKeys(sql: Sql, deviceCode: string, at: Date): Promise<DeviceKeys> {
   const rows = await sql<
-    { device_id: string; key_id: string | null; public_key: Buffer | null; created_at: Date | null }[]
+    {
+      device_id: string;
+      retired_at: Date | null;
+      key_id: string | null;
+      public_key: Buffer | null;
+      created_at: Date | null;
+    }[]
   >`
-    SELECT d.id AS device_id, k.id AS key_id, k.public_key, k.created_at
+    SELECT d.id AS device_id, d.retired_at, k.id AS key_id, k.public_key, k.created_at
     FROM devices d
     LEFT JOIN device_keys k ON k.device_id = d.id AND (k.expires_at IS NULL OR k.expires_at > ${at})
     WHERE d.device_code = ${deviceCode}
@@ -29,7 +35,7 @@ export async function currentKeys(sql: Sql, deviceCode: string, at: Date): Promi
       ? [{ keyId: r.key_id, publicKey: r.public_key, createdAt: r.created_at }]
       : [],
   );
-  return { deviceId: first.device_id, keys };
+  return { deviceId: first.device_id, retiredAt: first.retired_at, keys };
 }
 
 /**
@@ -165,6 +171,9 @@ export type DeviceListing = {
   device_code: string;
   label: string | null;
   last_heard_at: Date | null;
+  retired_at: string | null;
+  retired_by: string | null;
+  retired_reason: string | null;
   /** The newest heartbeat naming it refused since the last accepted one (null: none), as the fleet shows it. */
   refused: {
     since: string;
@@ -179,7 +188,7 @@ export type DeviceListing = {
 /** `device list`: every device with its keys (newest first) and when it was last heard. */
 export function listDevices(sql: Sql) {
   return sql<DeviceListing[]>`
-    SELECT d.device_code, d.label, h.received_at AS last_heard_at,
+    SELECT d.device_code, d.label, h.received_at AS last_heard_at, d.retired_at, d.retired_by, d.retired_reason,
       CASE WHEN rf.last_at IS NOT NULL THEN jsonb_build_object('since', rf.since, 'last_at', rf.last_at,
         'last_hour', rf.last_hour, 'http_status', rf.http_status, 'error_code', rf.error_code) END AS refused,
       COALESCE((SELECT jsonb_agg(jsonb_build_object('fingerprint', k.fingerprint, 'created_at', k.created_at,

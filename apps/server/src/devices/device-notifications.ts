@@ -3,6 +3,7 @@ import { notifyUsers } from '../notifications/notify-users.ts';
 
 export type DeviceNotificationType =
   | 'device_silent'
+  | 'device_back'
   | 'device_backlog'
   | 'device_disk_low'
   | 'device_clock_unsynced';
@@ -14,6 +15,8 @@ export type DeviceRef = { id: string; device_code: string; label: string | null 
  * unassigned device), that a device health episode started. Keyed by the episode
  * (`<type>:<device id>:<episode start>`), so however often it is called — a retried transaction, two
  * replicas — each user gets it once per episode. Call inside the transaction that records the episode.
+ * A retired device (devices.retired_at) notifies nobody. The payload carries `device_id`: the
+ * notification links to the device's page (`/fleet/{device_id}`).
  *
  * @example await notifyDeviceEpisode(tx, { type: 'device_silent', device, since: lastHeard, details: {} });
  */
@@ -27,7 +30,9 @@ export async function notifyDeviceEpisode(
   }: { type: DeviceNotificationType; device: DeviceRef; since: Date; details: Record<string, unknown> },
 ): Promise<number> {
   // The device's farm now, as the read-time rule (visibleDevice) will judge it.
-  const [row] = await sql<{ farm_id: string | null }[]>`SELECT farm_id FROM devices WHERE id = ${device.id}`;
+  const [row] = await sql<{ farm_id: string | null; retired: boolean }[]>`
+    SELECT farm_id, retired_at IS NOT NULL AS retired FROM devices WHERE id = ${device.id}`;
+  if (row?.retired) return 0;
   return notifyUsers(sql, {
     type,
     dedupeKey: `${type}:${device.id}:${since.toISOString()}`,

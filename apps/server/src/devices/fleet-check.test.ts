@@ -29,7 +29,13 @@ async function beat() {
   assert.equal(res.status, 200, await res.clone().text());
 }
 /** By default a process that has heard everything: only the device's own silence counts. */
-const check = (c = config, deaf: DeafPeriod[] = []) => runFleetCheck(fleet.db.sql, { config: c, deaf });
+const check = (c: Parameters<typeof runFleetCheck>[1]['config'] = config, deaf: DeafPeriod[] = []) =>
+  runFleetCheck(fleet.db.sql, { config: c, deaf });
+/** The devices a check (that took the lock) found silent. */
+const silentNow = async (c: Parameters<typeof check>[0] = config) => {
+  const result = await check(c);
+  return result.skipped ? null : result.silent;
+};
 const silentKey = (heardAt: number) => `device_silent:${deviceId}:${new Date(heardAt).toISOString()}`;
 /** The app receives heartbeats at `now` (its clock); the check measures on the database's clock. */
 const heardSecondsAgo = (s: number) => {
@@ -121,6 +127,63 @@ describe('silence', () => {
     }
     assert.equal((await check()).skipped, false);
     assert.equal((await notificationsOf(fleet.db.sql, 'device_silent')).length, 2);
+  });
+});
+
+describe('back online, and hysteresis (review r11 F8)', () => {
+  const backKey = (heardAt: number) => `device_back:${deviceId}:${new Date(heardAt).toISOString()}`;
+
+  test('the heartbeat that ends a notified silence writes device_back (same audience, the episode key, how long)', async () => {
+    const heardAt = heardSecondsAgo(700);
+    await beat();
+    await check();
+    const backAt = heardSecondsAgo(0);
+    await beat();
+    now += 1000;
+    await beat();
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_back'), [
+      `admin@fleet.test ${backKey(heardAt)}`,
+      `technician@fleet.test ${backKey(heardAt)}`,
+    ]);
+    const [row] = await fleet.db.sql`SELECT payload FROM notifications WHERE type = 'device_back' LIMIT 1`;
+    assert.equal(row!.payload.device_id, deviceId);
+    assert.equal(row!.payload.last_heard_at, new Date(heardAt).toISOString());
+    assert.ok(Math.abs(row!.payload.silent_for_s - 700) <= 1, String(row!.payload.silent_for_s));
+    const [health] = await fleet.db.sql`SELECT silent_since, silence_ended_at FROM device_health`;
+    assert.equal(health!.silent_since, null);
+    assert.deepEqual(health!.silence_ended_at, new Date(backAt));
+  });
+
+  test('a device back from a notified silence is not notified again within the renotify period unless the new silence outlasts it', async () => {
+    heardSecondsAgo(7200);
+    await beat();
+    await check();
+    const back = heardSecondsAgo(30); // back 30 s ago, quiet since: a Wi-Fi drop just past the threshold
+    await beat();
+    const flaky = { silentAfterSeconds: 10, historyDays: 7, silentRenotifySeconds: 3600 };
+    assert.deepEqual(await silentNow(flaky), [], 'quiet 30 s > 10 s, but back only 30 s ago');
+    assert.deepEqual(await silentNow({ ...flaky, silentRenotifySeconds: 0 }), ['dev-a'], 'no hysteresis');
+    await fleet.db.sql`UPDATE device_health SET silent_since = NULL`;
+    assert.deepEqual(
+      await silentNow({ ...flaky, silentRenotifySeconds: 20 }),
+      ['dev-a'],
+      'quiet longer than it',
+    );
+    // Two episodes, two users each: the one after 2 h and the one since `back` (told once, however
+    // many checks claimed it).
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_silent')).length, 4);
+    // Back and steady for the whole period before going quiet: a new episode, notified at the threshold.
+    await fleet.db.sql`UPDATE device_health SET silent_since = NULL,
+      silence_ended_at = ${new Date(back - 3600_000)}`;
+    assert.deepEqual(await silentNow(flaky), ['dev-a']);
+  });
+
+  test('a retired device is never silent', async () => {
+    heardSecondsAgo(7200);
+    await beat();
+    await fleet.db.sql`UPDATE devices SET retired_at = now(), retired_by = 'admin@fleet.test'`;
+    assert.deepEqual(await silentNow(), []);
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), []);
   });
 });
 

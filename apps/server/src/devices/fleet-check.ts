@@ -11,7 +11,8 @@ const PRUNE_BATCHES = 10;
 
 export type FleetCheckResult = { skipped: true } | { skipped: false; silent: string[]; pruned: number };
 
-type FleetCheckConfig = Pick<DeviceHealthConfig, 'silentAfterSeconds' | 'historyDays'>;
+type FleetCheckConfig = Pick<DeviceHealthConfig, 'silentAfterSeconds' | 'historyDays'> &
+  Partial<Pick<DeviceHealthConfig, 'silentRenotifySeconds'>>;
 
 /**
  * One fleet check, run periodically by every `cti-server serve`: silence episodes (notifications) and
@@ -28,7 +29,11 @@ export async function runFleetCheck(
     const [lock] = await tx<{ locked: boolean }[]>`
       SELECT pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, ${LOCK_FLEET_CHECK}) AS locked`;
     if (!lock?.locked) return { skipped: true as const };
-    const silent = await checkSilentDevices(tx, { silentAfterSeconds: config.silentAfterSeconds, deaf });
+    const silent = await checkSilentDevices(tx, {
+      silentAfterSeconds: config.silentAfterSeconds,
+      renotifySeconds: config.silentRenotifySeconds ?? 0,
+      deaf,
+    });
     const pruned =
       (await prune(tx, 'device_heartbeats', 'received_at', config.historyDays)) +
       (await prune(tx, 'device_request_rejections', 'created_at', config.historyDays));

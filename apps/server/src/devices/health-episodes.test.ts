@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HeartbeatBody } from '@cti/contracts';
-import { type EpisodeState, evaluateEpisodes, type Thresholds } from './health-episodes.ts';
+import {
+  CLOCK_SYNC_BOOT_GRACE_S,
+  type EpisodeState,
+  evaluateEpisodes,
+  type Thresholds,
+} from './health-episodes.ts';
 
 const MB = 1024 * 1024;
 const thresholds: Thresholds = {
@@ -117,6 +122,22 @@ describe('health episodes', () => {
     const open = { ...none, device_clock_unsynced: t0 };
     assert.deepEqual(run(body({ offset: 2600 }), open).state, open);
     assert.deepEqual(run(body({ offset: 2400 }), open).state, none);
+  });
+
+  test('a Pi just booted: synced false alone starts no clock episode before CLOCK_SYNC_BOOT_GRACE_S of system uptime (review r11 F9)', () => {
+    const booted = (s: number, o: Parameters<typeof body>[0]) => ({ ...body(o), system_uptime_s: s });
+    const unsynced = { synced: false, source: 'unsynchronized', offset: 40 };
+    assert.deepEqual(run(booted(21, unsynced)).started, []);
+    assert.deepEqual(run(booted(CLOCK_SYNC_BOOT_GRACE_S - 1, unsynced)).started, []);
+    assert.equal(run(booted(CLOCK_SYNC_BOOT_GRACE_S, unsynced)).started[0]?.type, 'device_clock_unsynced');
+    assert.equal(
+      run(booted(21, { ...unsynced, offset: -5001 })).started[0]?.type,
+      'device_clock_unsynced',
+      'an offset past the limit is told at once, booting or not',
+    );
+    assert.equal(run(body(unsynced)).started[0]?.type, 'device_clock_unsynced', 'no system uptime: no grace');
+    const open = { ...none, device_clock_unsynced: t0 };
+    assert.deepEqual(run(booted(21, unsynced), open).state, open, 'a reboot does not end an open episode');
   });
 
   test('several conditions start several episodes at once', () => {

@@ -25,12 +25,23 @@ type Check = {
   details(): Record<string, unknown>;
 };
 
+/**
+ * A Pi's first minutes after boot: NTP has not synchronised yet (time-sync.target is reached when
+ * timesyncd starts, not when it has synced), so `synced: false` alone — the measured offset within the
+ * limit — starts no clock episode while the system has been up for less than this (review r11 F9).
+ * Ten minutes: timesyncd's first sync on a Pi with a network takes seconds to a minute; a Pi still
+ * unsynchronised after ten has no NTP server it can reach, and is told then.
+ */
+export const CLOCK_SYNC_BOOT_GRACE_S = 600;
+
 function checks(body: HeartbeatBody, skewMs: number, t: Thresholds): Record<EpisodeType, Check> {
   const { outbox, disk, clock } = body;
   const age = outbox.oldest_pending_age_s ?? 0;
   const diskLimit = Math.max(t.diskLowBytes, disk.floor_bytes ?? 0);
   // The device's own round-trip measurement when it has one, else what the server saw on arrival.
   const offset = clock.offset_ms ?? skewMs;
+  const bootedS = body.system_uptime_s;
+  const justBooted = typeof bootedS === 'number' && bootedS < CLOCK_SYNC_BOOT_GRACE_S;
   return {
     device_backlog: {
       holds: (open) => {
@@ -54,9 +65,11 @@ function checks(body: HeartbeatBody, skewMs: number, t: Thresholds): Record<Epis
     },
     device_clock_unsynced: {
       // Not synchronised by the device's own account — unless it cannot tell (source 'unknown': no
-      // timedatectl, e.g. no systemd): then the measured offset alone decides.
+      // timedatectl, e.g. no systemd): then the measured offset alone decides. A Pi just booted is
+      // given CLOCK_SYNC_BOOT_GRACE_S for its first sync before `synced: false` alone starts an
+      // episode (an open one is not ended by it); an offset past the limit starts one at once.
       holds: (open) =>
-        (!clock.synced && clock.source !== 'unknown') ||
+        (!clock.synced && clock.source !== 'unknown' && (open || !justBooted)) ||
         Math.abs(offset) > t.clockMaxOffsetMs * (open ? 0.5 : 1),
       details: () => ({ synced: clock.synced, source: clock.source ?? null, offset_ms: Math.round(offset) }),
     },

@@ -9,6 +9,7 @@ import {
 import type { Sql } from 'postgres';
 import { HttpError } from '../errors.ts';
 import { type CurrentKey, currentKeys } from './device-keys.ts';
+import { retiredError } from './heartbeat-store.ts';
 
 export type AuthenticatedDevice = {
   deviceId: string;
@@ -54,6 +55,8 @@ export async function authenticateDevice({
       `no device ${deviceCode}; an admin creates it with \`cti-server device add\``,
     );
   }
+  // Before the keys: a retired device has none, and its refusal should say why (review r11 F7).
+  if (device.retiredAt) throw retiredError(deviceCode, device.retiredAt);
   if (device.keys.length === 0) {
     throw new HttpError(
       401,

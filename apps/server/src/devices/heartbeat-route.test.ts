@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { createTestApp, testConfig } from '../test-helpers.ts';
 import { rotateDeviceKey } from './device-keys.ts';
+import { CLOCK_SYNC_BOOT_GRACE_S } from './health-episodes.ts';
 import { heartbeatBody, MB, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
 
 // POST /devices/heartbeat through app.request() on a real migrated database, with the app's clock
@@ -548,6 +549,33 @@ describe('health episodes raise one notification per episode', () => {
     assert.equal((await notificationsOf(fleet.db.sql, 'device_backlog')).length, 2);
     assert.equal((await notificationsOf(fleet.db.sql, 'device_clock_unsynced')).length, 2);
     assert.equal((await notificationsOf(fleet.db.sql, 'device_disk_low')).length, 0);
+  });
+
+  test('a reboot: the first heartbeats before NTP syncs start no clock episode; still unsynced 10 min after boot, one (review r11 F9)', async () => {
+    // The reviewer's t15: the agent's start-up heartbeat (system up 21 s, timesyncd not synced yet),
+    // then one 60 ms later, synced. On main that notified every admin and technician.
+    const booting = (systemUptime: number, synced: boolean) =>
+      beat(secretA, 'dev-a', {
+        uptime_s: 4,
+        system_uptime_s: systemUptime,
+        clock: synced
+          ? { synced: true, source: 'timesyncd', offset_ms: 3 }
+          : { synced: false, source: 'unsynchronized', offset_ms: 40 },
+      });
+    assert.equal((await booting(21, false)).status, 200);
+    now += 60;
+    assert.equal((await booting(21, true)).status, 200);
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_clock_unsynced'), []);
+
+    // A Pi with no NTP server it can reach: told once the boot grace (CLOCK_SYNC_BOOT_GRACE_S) is over.
+    now += 60_000;
+    assert.equal((await booting(300, false)).status, 200);
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_clock_unsynced'), []);
+    now += 60_000;
+    assert.equal((await booting(CLOCK_SYNC_BOOT_GRACE_S, false)).status, 200);
+    assert.equal((await notificationsOf(fleet.db.sql, 'device_clock_unsynced')).length, 2);
+    const [row] = await fleet.db.sql`SELECT clock_unsynced_since FROM device_health`;
+    assert.deepEqual(row!.clock_unsynced_since, new Date(now));
   });
 
   test('a clock the device believes synced but that is minutes off is unsynced (server-measured skew)', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { HeartbeatBody } from '@cti/contracts';
 import type { Sql, TransactionSql } from 'postgres';
+import { HttpError } from '../errors.ts';
 import { type CurrentKey, keyUsed } from './device-keys.ts';
 import { type DeviceRef, notifyDeviceEpisode } from './device-notifications.ts';
 import { type EpisodeState, type EpisodeType, evaluateEpisodes, type Thresholds } from './health-episodes.ts';
@@ -111,12 +112,14 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
   const { deviceId, key, body, receivedAt } = input;
   const skewMs = new Date(body.sent_at).getTime() - receivedAt.getTime();
   return sql.begin(async (tx) => {
-    const [device] = await tx<DeviceRef[]>`
-      SELECT id, device_code, label FROM devices WHERE id = ${deviceId} FOR UPDATE`;
+    const [device] = await tx<(DeviceRef & { retired_at: Date | null })[]>`
+      SELECT id, device_code, label, retired_at FROM devices WHERE id = ${deviceId} FOR UPDATE`;
+    // Retired between the key check and this lock (retireDevice locks the row too): still refused.
+    if (device?.retired_at) throw retiredError(device.device_code, device.retired_at);
     await refuseOverRate(tx, deviceId, receivedAt, input.perMinute ?? 0);
-    const [previous] = await tx<(EpisodeState & { sent_at: Date })[]>`
+    const [previous] = await tx<(EpisodeState & { sent_at: Date; silent_since: Date | null })[]>`
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
-             clock_unsynced_since AS device_clock_unsynced,
+             clock_unsynced_since AS device_clock_unsynced, silent_since,
              least(sent_at, received_at + make_interval(secs => ${input.sentAtToleranceSeconds})) AS sent_at
       FROM device_health WHERE device_id = ${deviceId}`;
     const heartbeatId = await insertHistory(tx, input);
@@ -125,6 +128,7 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
         UPDATE devices SET last_seen_at = GREATEST(last_seen_at, ${receivedAt}), updated_at = now()
         WHERE id = ${deviceId}`;
       await keyUsed(tx, deviceId, key, receivedAt);
+      if (previous?.silent_since) await silenceEnded(tx, device!, previous.silent_since, receivedAt);
     };
     if (previous && new Date(body.sent_at).getTime() < previous.sent_at.getTime()) {
       // Still "last heard" (received_at, which silence is measured from) and the end of a silence.
@@ -157,6 +161,34 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
     await seen();
     for (const episode of started) await notifyDeviceEpisode(tx, { ...episode, device: device! });
     return { heartbeatId, started: started.map((e) => e.type), skewMs, superseded: false };
+  });
+}
+
+/** The 401 a retired device's heartbeat gets (also from authenticateDevice). */
+export function retiredError(deviceCode: string, retiredAt: Date): HttpError {
+  return new HttpError(
+    401,
+    'device_retired',
+    `device ${deviceCode} was retired at ${retiredAt.toISOString()}: its heartbeats are refused; an admin brings it back with \`cti-server device unretire ${deviceCode}\` and a new key (\`cti-server device add ${deviceCode}\`)`,
+  );
+}
+
+/**
+ * The heartbeat that ends a notified silence (`silent_since` was set by the fleet check, which notified
+ * it): a `device_back` notification keyed by the same episode, saying how long the device was not heard,
+ * and `silence_ended_at`, from which the fleet check's hysteresis counts (CTI_DEVICE_SILENT_RENOTIFY_S).
+ */
+async function silenceEnded(tx: TransactionSql, device: DeviceRef, since: Date, backAt: Date) {
+  await tx`UPDATE device_health SET silence_ended_at = ${backAt} WHERE device_id = ${device.id}`;
+  await notifyDeviceEpisode(tx, {
+    type: 'device_back',
+    device,
+    since,
+    details: {
+      last_heard_at: since.toISOString(),
+      back_at: backAt.toISOString(),
+      silent_for_s: Math.max(0, Math.round((backAt.getTime() - since.getTime()) / 1000)),
+    },
   });
 }
 

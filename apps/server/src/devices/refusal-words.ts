@@ -39,6 +39,11 @@ export function refusalWords(
         reason: 'the device has no current key (revoked, or every key expired)',
         fix: `issue one with ${rotate} and install it on the Pi`,
       };
+    case 'device_retired':
+      return {
+        reason: 'the device is retired (its keys are revoked)',
+        fix: `if it is back in service: \`cti-server device unretire ${deviceCode}\`, then \`cti-server device add ${deviceCode}\` and install the secret it prints; otherwise switch the Pi off`,
+      };
     case 'unknown_device':
       return {
         reason: 'the server had no such device when it was sent',

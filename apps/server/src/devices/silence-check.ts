@@ -12,20 +12,34 @@ import { type DeviceRef, notifyDeviceEpisode } from './device-notifications.ts';
  * its last heartbeat are taken off (while this process was down or its database away, every heartbeat
  * failed, so a device's last heartbeat is old without the device being quiet). Times are the
  * database's (`now()`), the clock every replica shares, never a replica's own.
+ *
+ * Hysteresis (review r11 F8): a device back from a notified silence (`silence_ended_at`) that goes
+ * quiet again before it has been back for `renotifySeconds` is notified only once the new silence
+ * lasts longer than `renotifySeconds` too — a Pi on flaky barn Wi-Fi notifies once, not at every drop.
+ * Retired devices (devices.retired_at) are never silent.
  */
 export async function checkSilentDevices(
   sql: Sql | TransactionSql,
-  { silentAfterSeconds, deaf }: { silentAfterSeconds: number; deaf: DeafPeriod[] },
+  {
+    silentAfterSeconds,
+    renotifySeconds = 0,
+    deaf,
+  }: { silentAfterSeconds: number; renotifySeconds?: number; deaf: DeafPeriod[] },
 ): Promise<string[]> {
   const periods = deaf.map((p) => ({ from: p.from?.toISOString() ?? null, to: p.to.toISOString() }));
+  // How long the device has not been heard while the server could have heard it.
+  const heardNot = sql`(now() - h.received_at - coalesce((
+      SELECT sum(greatest(p."to" - greatest(p."from", h.received_at), interval '0'))
+        FROM jsonb_to_recordset(${sql.json(periods)}) AS p("from" timestamptz, "to" timestamptz)
+    ), interval '0'))`;
   const silent = await sql<(DeviceRef & { received_at: Date })[]>`
     UPDATE device_health h SET silent_since = h.received_at
     FROM devices d
-    WHERE d.id = h.device_id AND h.silent_since IS NULL
-      AND now() - h.received_at - coalesce((
-            SELECT sum(greatest(p."to" - greatest(p."from", h.received_at), interval '0'))
-              FROM jsonb_to_recordset(${sql.json(periods)}) AS p("from" timestamptz, "to" timestamptz)
-          ), interval '0') > make_interval(secs => ${silentAfterSeconds})
+    WHERE d.id = h.device_id AND h.silent_since IS NULL AND d.retired_at IS NULL
+      AND ${heardNot} > make_interval(secs => ${silentAfterSeconds})
+      AND (h.silence_ended_at IS NULL
+           OR h.received_at >= h.silence_ended_at + make_interval(secs => ${renotifySeconds})
+           OR ${heardNot} > make_interval(secs => ${renotifySeconds}))
     RETURNING d.id, d.device_code, d.label, h.received_at`;
   for (const device of silent) {
     await notifyDeviceEpisode(sql, {

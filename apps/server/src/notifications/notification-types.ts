@@ -35,6 +35,11 @@ export const NOTIFICATION_TYPES = {
     hint: 'No heartbeat from a probe station for a while.',
     roles: ['admin', 'technician'],
   },
+  device_back: {
+    label: 'A silent device is back',
+    hint: 'A device you were told went silent sends heartbeats again (how long it was silent).',
+    roles: ['admin', 'technician'],
+  },
   device_backlog: {
     label: 'A device has a backlog',
     hint: 'Captures wait on the device for upload, or some were given up.',

@@ -15,7 +15,9 @@ import {
   type CalibrationBody,
   calibrationInput,
   DEVICE_PATCH_BODY,
+  DEVICE_RETIRE_BODY,
   setCalibration,
+  setDeviceRetired,
 } from '../../api/devices.ts';
 import { invalidRequest } from '../../api/request-validation.ts';
 import { isAdmin } from '../../auth/principal.ts';
@@ -40,6 +42,7 @@ import { CheckboxField, ErrorSummary, TextField } from '../components/form-field
 import { LocalTime } from '../components/local-time.tsx';
 import { formatLocal } from '../time/format-local.ts';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
+import { RETIRE_LABELS, type RetireForm, RetireSection } from './device-retire-form.tsx';
 import {
   DEVICE_SETTINGS_LABELS,
   type DeviceSettingsForm,
@@ -47,7 +50,15 @@ import {
   deviceSettingsBody,
   deviceSettingsValues,
 } from './device-settings.tsx';
-import { Badges, clockRefused, clockSync, formatAge, formatBytes, healthFlags } from './fleet-page.tsx';
+import {
+  Badges,
+  clockRefused,
+  clockSync,
+  formatAge,
+  formatBytes,
+  healthFlags,
+  RetiredNote,
+} from './fleet-page.tsx';
 import {
   attempt,
   commonZone,
@@ -79,7 +90,7 @@ type CalibrationValues = {
 };
 type CalibrationForm = { values: CalibrationValues; errors: FieldErrors };
 /** A form shown again with its errors. */
-type Forms = { calibration?: CalibrationForm; settings?: DeviceSettingsForm };
+type Forms = { calibration?: CalibrationForm; settings?: DeviceSettingsForm; retire?: RetireForm };
 
 const CALIBRATION_LABELS = {
   pixel_spacing_mm: 'Pixel spacing',
@@ -213,7 +224,10 @@ function HealthSection({
   return (
     <section aria-labelledby="health-title" id="device-health">
       <h2 id="health-title">Health</h2>
-      {(health || refused) && <Badges flags={healthFlags(health, config, { device, timeZone: zone })} />}
+      {(health || refused || device.retired) && (
+        <Badges flags={healthFlags(health, config, { device, timeZone: zone })} />
+      )}
+      {device.retired && <RetiredNote r={device.retired} timeZone={zone} id="device-retired" />}
       {refused && (
         <p id="heartbeat-refusals">
           Heartbeats naming this device have been refused since {time(refused.since)}, the last at{' '}
@@ -582,6 +596,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 </ActionForm>
               </section>
             )}
+            {admin && <RetireSection device={device} csrfToken={principal.csrfToken} form={forms.retire} />}
           </>
         ),
       },
@@ -662,6 +677,32 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
       `/fleet/${deviceId}?queued=${done.value.regrade.enqueued}${done.value.regrade.keptCorrected > 0 ? `&kept=${done.value.regrade.keptCorrected}` : ''}`,
       'calibration-set-regraded',
     );
+  });
+
+  app.post('/fleet/:id/retire', async (c) => {
+    const id = idParam(c);
+    const form = await readForm(c);
+    const device = await adminDevice(c, id, 'retire a device');
+    const values = { reason: optionalText(form, 'reason') ?? '' };
+    const done = await attempt(async () => {
+      const body = validated(DEVICE_RETIRE_BODY, { reason: values.reason === '' ? null : values.reason });
+      await setDeviceRetired(sql, device.id, {
+        retire: true,
+        by: userOf(c).email,
+        reason: body.reason ?? null,
+      });
+    }, RETIRE_LABELS);
+    if (!done.ok) return renderDevice(c, id, { retire: { values, errors: done.errors } }, done.status);
+    return redirectDone(c, `/fleet/${device.id}`, 'device-retired');
+  });
+
+  app.post('/fleet/:id/unretire', async (c) => {
+    const id = idParam(c);
+    await readForm(c);
+    const device = await adminDevice(c, id, 'bring a device back into service');
+    const done = await attempt(() => setDeviceRetired(sql, device.id, { retire: false }), RETIRE_LABELS);
+    if (!done.ok) return renderDevice(c, id, { retire: { values: {}, errors: done.errors } }, done.status);
+    return redirectDone(c, `/fleet/${device.id}`, 'device-unretired');
   });
 
   app.post('/fleet/:id/calibration/clear', async (c) => {

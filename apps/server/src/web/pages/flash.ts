@@ -16,6 +16,14 @@ const MESSAGES: Record<string, Flash> = {
   'farm-saved': { kind: 'success', text: 'Farm saved.' },
   'farm-deleted': { kind: 'success', text: 'Farm deleted.' },
   'device-saved': { kind: 'success', text: 'Device label and farm saved.' },
+  'device-retired': {
+    kind: 'success',
+    text: 'Device retired: its keys are revoked and it is no longer watched.',
+  },
+  'device-unretired': {
+    kind: 'success',
+    text: 'Device back in service, without a key: issue one with cti-server device add.',
+  },
   'calibration-set': {
     kind: 'success',
     text: 'Calibration set. Scans already graded keep their result until they are regraded.',

@@ -1,5 +1,6 @@
 import {
   type DeviceHealthRow,
+  type DeviceRetirement,
   type DeviceRow,
   deviceReadSettings,
   type HeartbeatRefusal,
@@ -49,7 +50,8 @@ export const clockSync = (
 export type DeviceTroubles = Pick<
   DeviceRow,
   'heartbeats_refused' | 'uploads_not_arriving' | 'reported' | 'last_upload_at'
->;
+> &
+  Partial<Pick<DeviceRow, 'retired'>>;
 
 /** "12 refusals in the last hour" (counted up to REFUSALS_COUNTED), or when the last one was. */
 function refusalCount(r: HeartbeatRefusal, when: (utc: string) => string): string {
@@ -74,6 +76,8 @@ export function healthFlags(
   }: { device?: DeviceTroubles; timeZone?: string; now?: number } = {},
 ): Flag[] {
   const when = (utc: string) => formatLocal(utc, timeZone);
+  // No longer watched: its old silence and episodes are no problem of anyone's (review r11 F7).
+  if (device?.retired) return [{ level: 'unknown', text: `retired ${when(device.retired.at)}` }];
   const flags: Flag[] = [];
   const silent = !h || h.silent_since !== null || h.age_s > config.silentAfterSeconds;
   const refused = device?.heartbeats_refused;
@@ -156,10 +160,22 @@ export function clockRefused(d: DeviceTroubles): HeartbeatRefusal | null {
   return r && isClockRefusal(r.error_code) ? r : null;
 }
 
+/** "Retired 6 Dec 15:40 by root (command line): replaced by pi-barn-2". */
+export function RetiredNote({ r, timeZone, id }: { r: DeviceRetirement; timeZone: string; id?: string }) {
+  return (
+    <p class="muted" id={id}>
+      Retired <LocalTime utc={r.at} timeZone={timeZone} /> by {r.by}
+      {r.reason ? `: ${r.reason}` : ''}. Its keys are revoked and its heartbeats refused; it is not watched
+      (never silent, no notifications). Its history and scans stay.
+    </p>
+  );
+}
+
 /**
  * GET /fleet — the fleet the viewer may see (listDevices: last seen, last upload, captures, scans
  * today in the viewer's time) with each device's health from its latest heartbeat: status badges,
- * backlog, disk, clock, agent version. Devices with problems first.
+ * backlog, disk, clock, agent version. Devices with problems first; retired devices apart, in a
+ * collapsed "Retired" section under the table (review r11 F7).
  */
 export function fleetPages(app: PageRouter, deps: PageDeps) {
   const { sql, config } = deps;
@@ -181,6 +197,8 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         (a, b) =>
           RANK[a.flags[0]!.level] - RANK[b.flags[0]!.level] || a.device_code.localeCompare(b.device_code),
       );
+    const retired = rows.filter((d) => d.retired);
+    const watched = rows.filter((d) => !d.retired);
     const time = (utc: string | null | undefined) => <LocalTime utc={utc ?? null} timeZone={zone} />;
     const columns: Column<FleetRow>[] = [
       {
@@ -266,8 +284,8 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
             Times in {zone}. A device is silent after {formatAge(config.devices.silentAfterSeconds)} without a
             heartbeat.
           </p>
-          {rows.length === 0 ? (
-            <EmptyState title="No devices yet">
+          {watched.length === 0 ? (
+            <EmptyState title={retired.length ? 'No devices in service' : 'No devices yet'}>
               <p>A device appears here with its first upload or heartbeat.</p>
             </EmptyState>
           ) : (
@@ -276,8 +294,28 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
               caption="Devices, problems first"
               captionHidden
               columns={columns}
-              rows={rows}
+              rows={watched}
             />
+          )}
+          {retired.length > 0 && (
+            <details id="fleet-retired">
+              <summary>Retired ({retired.length}): not watched, heartbeats refused</summary>
+              <ul>
+                {retired.map((d) => (
+                  <li>
+                    <a href={`/fleet/${d.id}`}>
+                      <strong>{d.device_code}</strong>
+                    </a>
+                    {d.label && <span class="muted"> {d.label}</span>}
+                    {' — '}
+                    {d.farm ? d.farm.name : 'unassigned'}; last heard{' '}
+                    {time(d.health?.received_at ?? d.last_seen_at)}; retired {time(d.retired!.at)} by{' '}
+                    {d.retired!.by}
+                    {d.retired!.reason ? `: ${d.retired!.reason}` : ''}
+                  </li>
+                ))}
+              </ul>
+            </details>
           )}
         </>
       ),

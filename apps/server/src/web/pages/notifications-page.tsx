@@ -10,6 +10,7 @@ import { ActionForm } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { LocalTime } from '../components/local-time.tsx';
 import { Pagination, pageHref } from '../components/pagination.tsx';
+import { formatAge } from './fleet-page.tsx';
 import {
   commonZone,
   type PageDeps,
@@ -37,7 +38,9 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
   const scan = id(p, 'scan_id');
   const capture = str(p, 'capture_id') ?? 'a scan';
   const device = str(p, 'device_code') ?? 'a device';
-  const deviceHref = '/fleet';
+  // The device's own page (review r11 F8); the fleet for an old payload without a device id.
+  const deviceId = id(p, 'device_id');
+  const deviceHref = deviceId ? `/fleet/${deviceId}` : '/fleet';
   switch (n.type) {
     case 'scan_graded': {
       const rea = str(p, 'rea_cm2');
@@ -62,6 +65,13 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
       };
     case 'device_silent':
       return { text: `Device ${device} went silent`, href: deviceHref };
+    case 'device_back': {
+      const lasted = Number(str(p, 'silent_for_s'));
+      return {
+        text: `Device ${device} is back${Number.isFinite(lasted) ? ` after ${formatAge(lasted)} without a heartbeat` : ''}`,
+        href: deviceHref,
+      };
+    }
     case 'device_backlog':
       return { text: `Device ${device} has an upload backlog`, href: deviceHref };
     case 'device_disk_low':

@@ -172,9 +172,17 @@ export async function findVisibleAsset(
   sql: Db,
   principal: Principal,
   id: string,
-): Promise<AssetRow | undefined> {
-  const [row] = await sql<AssetRow[]>`
-    SELECT a.id, a.bucket, a.object_key, a.sha256, a.size_bytes, a.mime_type FROM assets a
+): Promise<(AssetRow & { role: string }) | undefined> {
+  // Its role as the scan detail names it (review r12 F6): a scan's image or capture mask, else the
+  // grading output's link role (overlay, mask).
+  const [row] = await sql<(AssetRow & { role: string })[]>`
+    SELECT a.id, a.bucket, a.object_key, a.sha256, a.size_bytes, a.mime_type,
+           COALESCE(
+             (SELECT CASE WHEN s.image_asset_id = a.id THEN 'image' ELSE 'mask' END FROM scans s
+               WHERE s.image_asset_id = a.id OR s.mask_asset_id = a.id LIMIT 1),
+             (SELECT gra.role FROM grading_result_assets gra WHERE gra.asset_id = a.id LIMIT 1),
+             'asset') AS role
+      FROM assets a
      WHERE a.id = ${id} AND (
        EXISTS (SELECT 1 FROM scans s WHERE (s.image_asset_id = a.id OR s.mask_asset_id = a.id)
                  AND ${readableFarm(sql, principal, sql`s.farm_id`)})

@@ -22,7 +22,8 @@ export function assetRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
       access: 'user',
       responses: { 200: { description: 'The asset', schema: ref('Asset') } },
       async handler({ c, principal, params }) {
-        return c.json(await assetView(await visible(principal, params.id!), 'asset', signer));
+        const asset = await visible(principal, params.id!);
+        return c.json(await assetView(asset, asset.role, signer));
       },
     }),
     route({

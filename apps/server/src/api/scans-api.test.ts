@@ -323,6 +323,23 @@ describe('scan detail', () => {
     }
   });
 
+  test('an asset is named by the role the scan detail gives it: image, mask, overlay (review r12 F6)', async () => {
+    const farmer = await as('farmer@example.com');
+    const scanId = scansOfNorth[0]!;
+    const [image] = await db.sql`SELECT image_asset_id AS id FROM scans WHERE id = ${scanId}`;
+    assert.equal((await farmer.request('GET', `/api/v1/assets/${image!.id}`)).body.role, 'image');
+    // A grading output: an overlay linked to the scan's latest result.
+    const [overlay] = await db.sql`
+      INSERT INTO assets (bucket, object_key, sha256, size_bytes, mime_type)
+      VALUES (${BUCKET}, 'processed/cap_1/job-1-overlay.png', ${'e'.repeat(64)}, 10, 'image/png') RETURNING id`;
+    await db.sql`
+      INSERT INTO grading_result_assets (grading_result_id, asset_id, role)
+      SELECT latest_grading_id, ${overlay!.id}, 'overlay' FROM scans WHERE id = ${scanId}`;
+    const res = await farmer.request('GET', `/api/v1/assets/${overlay!.id}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.role, 'overlay');
+  });
+
   test('the asset redirect sends a fresh presigned URL', async () => {
     const farmer = await as('farmer@example.com');
     const [asset] = await db.sql`SELECT image_asset_id AS id FROM scans WHERE id = ${scansOfNorth[0]!}`;

@@ -31,3 +31,19 @@ test('the document and the router list the same /api/v1 operations', async () =>
     .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
   assert.deepEqual([...new Set(documented)].sort(), [...new Set(served)].sort());
 });
+
+test('bigint path ids are documented as the decimal strings the answers carry (review r12 F7)', async () => {
+  const doc = (await (await ctx.server.app.request('/api/openapi.json')).json()) as {
+    paths: Record<
+      string,
+      Record<string, { parameters?: { name: string; in: string; schema: { type: string } }[] }>
+    >;
+  };
+  const read = doc.paths['/api/v1/notifications/{id}/read']?.post;
+  assert.ok(read, 'POST /notifications/{id}/read is documented');
+  const id = read.parameters!.find((p) => p.in === 'path' && p.name === 'id')!;
+  assert.deepEqual(
+    [id.schema.type, (id.schema as { pattern?: string }).pattern],
+    ['string', '^[1-9][0-9]{0,18}$'],
+  );
+});

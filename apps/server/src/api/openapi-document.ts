@@ -38,7 +38,13 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
       required: true,
       schema:
         r.params?.[m[1]!] === 'integer'
-          ? { type: 'integer', minimum: 1 }
+          ? // A bigint id as the decimal string the answers carry (a JSON integer read into a
+            // JavaScript number is not exact past 2^53; generated clients would round it: review r12 F7).
+            {
+              type: 'string',
+              pattern: '^[1-9][0-9]{0,18}$',
+              description: 'A positive 64-bit integer id, as the decimal string the answers give.',
+            }
           : { type: 'string', format: 'uuid' },
     }));
     const query = Object.entries(r.query ?? {}).map(([name, p]) => ({

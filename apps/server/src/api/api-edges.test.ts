@@ -30,8 +30,19 @@ const as = clientsByEmail(() => ctx.server.app);
 describe('the animals list pages through the longest tags it accepts (r12 F1)', () => {
   test('a 64-character CJK tag and 64 characters that grow under NFC: every next_cursor is taken back', async () => {
     const tech = await as('techa@example.com');
-    // The JSON escapes of `"` and `\` double them too; U+1D160 is three code points (12 bytes) in NFC.
-    const tags = ['牛'.repeat(63), '牛'.repeat(64), '\u{1D160}'.repeat(64), `${'"'.repeat(63)}\\`, 'ZZ-last'];
+    // The JSON escapes of `"` and `\` double them too; U+1D160 is three code points (12 bytes) in NFC,
+    // and the 64 are counted after it (review r13 F8): 21 of them and one more character are the longest.
+    const tags = [
+      '牛'.repeat(63),
+      '牛'.repeat(64),
+      `${'\u{1D160}'.repeat(21)}x`,
+      `${'"'.repeat(63)}\\`,
+      'ZZ-last',
+    ];
+    const grown = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: '\u{1D160}'.repeat(22) },
+    });
+    assert.equal(grown.status, 422, 'U+1D160 × 22 is 66 code points once normalised');
     for (const tag_id of tags) {
       const res = await tech.request('POST', '/api/v1/animals', { body: { farm_id: f.A, tag_id } });
       assert.equal(res.status, 201, res.text);

@@ -78,8 +78,9 @@ export const limitParam = {
 };
 /**
  * The longest `cursor` accepted, derived from the longest any list can hand out, with room to spare
- * (≈ 1.9×). The animals list's cursor is base64url(JSON [tag_id, id]): a tag of 64 code points (shortText(64))
- * can grow under NFC to 192 (U+1D160 → three code points) and 768 bytes of UTF-8, so
+ * (≈ 1.9×). The animals list's cursor is base64url(JSON [tag_id, id]): a tag of 64 code points (shortText(64),
+ * counted after NFC since review r13 F8; before, 64 U+1D160 grew to 192) is at most 256 bytes of UTF-8 — the
+ * bound below was made for 192 code points and 768 bytes:
  * `["<768 bytes>","<uuid>"]` is 811 bytes, 1,082 characters encoded (list-cursor.test.ts checks it).
  * The scans cursor (`s1|<µs>|<uuid>`) is at most 80 characters, the notifications one 32. It was
  * 200, below what a 64-character CJK tag mints: paging through such an animal stopped at a 422.

@@ -285,6 +285,15 @@ describe('a scan moved in from another farm (r12 F13)', () => {
     const device = await seedDevice(sql, 'dev-f13', f.B);
     const [animalB] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'F13-B') RETURNING id`;
     const scan = await seedScan(sql, { farmId: f.B, deviceId: device, animalId: animalB!.id });
+    // What ingest keeps for a spec §5.3 body (ADR 0003 §9): the signed meta.json on `uploaded` (r13 F10).
+    const metaJson = {
+      farm_id: f.B,
+      operator_id: 'techb-op',
+      animal: { eid: '982000123456789', read_at: '2026-01-01T00:00:00Z' },
+      gps: { lat: 44.1, lon: -81.2 },
+    };
+    await sql`INSERT INTO scan_events (scan_id, event, meta)
+              VALUES (${scan}, 'uploaded', ${sql.json({ source: 'webhook', meta_json: metaJson })})`;
     const byB = await (await as('techb@example.com')).request('PATCH', `/api/v1/scans/${scan}`, {
       body: { review_label: 'seen on B' },
     });
@@ -294,7 +303,7 @@ describe('a scan moved in from another farm (r12 F13)', () => {
       body: { farm_id: f.A, animal_id: null },
     });
     assert.equal(moved.status, 200, moved.text);
-    const hidden = [f.B, animalB!.id, techB.id];
+    const hidden = [f.B, animalB!.id, techB.id, 'techb-op', '982000123456789'];
     for (const email of ['techa@example.com', 'both@example.com']) {
       const detail = await (await as(email)).request('GET', `/api/v1/scans/${scan}`);
       assert.equal(detail.status, 200, detail.text);
@@ -305,6 +314,13 @@ describe('a scan moved in from another farm (r12 F13)', () => {
       assert.deepEqual(move.meta.previous, { farm_id: null, animal_id: null });
       assert.deepEqual(move.meta.changes, { farm_id: f.A, animal_id: null });
       assert.equal(move.meta.by, f.admin);
+      const uploaded = detail.body.events.find((e: { event: string }) => e.event === 'uploaded');
+      assert.deepEqual(uploaded.meta.meta_json, {
+        farm_id: null,
+        operator_id: null,
+        animal: null,
+        gps: metaJson.gps,
+      });
       const page = await pageClient(ctx.server.app, email);
       const html = (await page.get(`/scans/${scan}`)).html;
       for (const id of hidden) assert.equal(html.includes(id), false, `${email}'s page must not show ${id}`);

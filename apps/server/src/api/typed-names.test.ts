@@ -166,6 +166,12 @@ describe('typed names', () => {
     const [row] = await ctx.db.sql`
       SELECT d.label, d.retired_at, f.name FROM devices d, farms f WHERE d.id = ${device} AND f.id = ${farm}`;
     assert.deepEqual(row, { label: null, retired_at: null, name: 'Names Farm' }, 'nothing written');
+    const page = await pageClient(ctx.server.app, 'admin@example.com');
+    const form = await page.post(`/fleet/${device}/retire`, { reason: '\u0958'.repeat(500) });
+    assert.equal(form.status, 422, 'the device page refuses it beside the field');
+    assert.match(strip(form.html), /must be at most 500 characters once Unicode-normalised/);
+    const [after] = await ctx.db.sql`SELECT retired_at FROM devices WHERE id = ${device}`;
+    assert.equal(after!.retired_at, null, 'not retired');
     const fits = await admin.request('PATCH', `/api/v1/devices/${device}`, {
       body: { label: '\u0958'.repeat(50) },
     });

@@ -78,7 +78,9 @@ const eventMeta = (sql: Db, principal: Principal) => sql`
  * them of what they may not see — `edited`'s `previous`/`changes` farm and animal, its `by`, and
  * `corrected`'s `corrected_by` — read null (review r12 F13: the new farm's readers saw the old farm's
  * id, its animal's and its technician's). A user is visible when linked to a farm the reader reads, an
- * admin, or the reader.
+ * admin, or the reader. The `uploaded` event of a spec §5.3 body keeps the whole meta.json (ADR 0003
+ * §9): where it names a farm the reader may not read, or the scan was moved from one, its `farm_id`,
+ * `operator_id` and `animal` (the ear tag read) read null too (review r13 F10).
  */
 const movedScanEventMeta = (sql: Db, principal: Principal) => {
   const farm = (v: Fragment) =>
@@ -107,8 +109,24 @@ const movedScanEventMeta = (sql: Db, principal: Principal) => {
       || CASE WHEN jsonb_typeof(e.meta->'changes') = 'object'
               THEN jsonb_build_object('changes', ${ids(sql`(e.meta->'changes')`)}) ELSE '{}' END
     WHEN e.event = 'corrected' AND e.meta ? 'corrected_by' THEN
-      e.meta || jsonb_build_object('corrected_by', ${user(sql`e.meta->'corrected_by'`)})`;
+      e.meta || jsonb_build_object('corrected_by', ${user(sql`e.meta->'corrected_by'`)})
+    WHEN e.event = 'uploaded' AND jsonb_typeof(e.meta->'meta_json') = 'object' AND (
+           ${unreadableFarmText(sql, principal, sql`e.meta->'meta_json'->'farm_id'`)}
+           OR EXISTS (SELECT 1 FROM scan_events p WHERE p.scan_id = e.scan_id AND p.event = 'edited'
+                         AND ${unreadableFarmText(sql, principal, sql`p.meta->'previous'->'farm_id'`)}))
+      THEN e.meta || jsonb_build_object('meta_json', e.meta->'meta_json' || (
+        SELECT coalesce(jsonb_object_agg(k, NULL::jsonb), '{}') FROM unnest(${UPLOADED_HIDDEN}::text[]) k
+         WHERE e.meta->'meta_json' ? k))`;
 };
+
+/** What a moved-in scan's meta.json must not tell the new farm's readers. */
+const UPLOADED_HIDDEN = ['farm_id', 'operator_id', 'animal'];
+
+/** A jsonb farm id (a uuid string) of a farm the principal may not read; false for null or no id. */
+const unreadableFarmText = (sql: Db, principal: Principal, v: Fragment) => sql`(
+  jsonb_typeof(${v}) = 'string'
+  AND (${v} #>> '{}') ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  AND NOT ${readableFarm(sql, principal, sql`(${v} #>> '{}')::uuid`)})`;
 
 /**
  * One scan with everything the detail view shows — metadata, event timeline, every grading result

@@ -30,8 +30,19 @@ const as = clientsByEmail(() => ctx.server.app);
 describe('the animals list pages through the longest tags it accepts (r12 F1)', () => {
   test('a 64-character CJK tag and 64 characters that grow under NFC: every next_cursor is taken back', async () => {
     const tech = await as('techa@example.com');
-    // The JSON escapes of `"` and `\` double them too; U+1D160 is three code points (12 bytes) in NFC.
-    const tags = ['牛'.repeat(63), '牛'.repeat(64), '\u{1D160}'.repeat(64), `${'"'.repeat(63)}\\`, 'ZZ-last'];
+    // The JSON escapes of `"` and `\` double them too; U+1D160 is three code points (12 bytes) in NFC,
+    // and the 64 are counted after it (review r13 F8): 21 of them and one more character are the longest.
+    const tags = [
+      '牛'.repeat(63),
+      '牛'.repeat(64),
+      `${'\u{1D160}'.repeat(21)}x`,
+      `${'"'.repeat(63)}\\`,
+      'ZZ-last',
+    ];
+    const grown = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: '\u{1D160}'.repeat(22) },
+    });
+    assert.equal(grown.status, 422, 'U+1D160 × 22 is 66 code points once normalised');
     for (const tag_id of tags) {
       const res = await tech.request('POST', '/api/v1/animals', { body: { farm_id: f.A, tag_id } });
       assert.equal(res.status, 201, res.text);
@@ -197,6 +208,8 @@ describe('a method a path does not take (r12 F11)', () => {
       ['DELETE', `/api/v1/scans/${f.A}`, 'GET, HEAD, PATCH, OPTIONS'],
       ['PUT', `/api/v1/farms/${f.A}`, 'GET, HEAD, PATCH, DELETE, OPTIONS'],
       ['POST', '/api/v1/scans/counts', 'GET, HEAD, OPTIONS'],
+      // matched by PATCH /scans/{id} first ("counts" is no uuid): still this path's 405 (review r13 F5)
+      ['PATCH', '/api/v1/scans/counts', 'GET, HEAD, OPTIONS'],
     ];
     // Not through the client: it checks answers against the document, which has no such operation.
     const headers = {
@@ -272,6 +285,15 @@ describe('a scan moved in from another farm (r12 F13)', () => {
     const device = await seedDevice(sql, 'dev-f13', f.B);
     const [animalB] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'F13-B') RETURNING id`;
     const scan = await seedScan(sql, { farmId: f.B, deviceId: device, animalId: animalB!.id });
+    // What ingest keeps for a spec §5.3 body (ADR 0003 §9): the signed meta.json on `uploaded` (r13 F10).
+    const metaJson = {
+      farm_id: f.B,
+      operator_id: 'techb-op',
+      animal: { eid: '982000123456789', read_at: '2026-01-01T00:00:00Z' },
+      gps: { lat: 44.1, lon: -81.2 },
+    };
+    await sql`INSERT INTO scan_events (scan_id, event, meta)
+              VALUES (${scan}, 'uploaded', ${sql.json({ source: 'webhook', meta_json: metaJson })})`;
     const byB = await (await as('techb@example.com')).request('PATCH', `/api/v1/scans/${scan}`, {
       body: { review_label: 'seen on B' },
     });
@@ -281,7 +303,7 @@ describe('a scan moved in from another farm (r12 F13)', () => {
       body: { farm_id: f.A, animal_id: null },
     });
     assert.equal(moved.status, 200, moved.text);
-    const hidden = [f.B, animalB!.id, techB.id];
+    const hidden = [f.B, animalB!.id, techB.id, 'techb-op', '982000123456789'];
     for (const email of ['techa@example.com', 'both@example.com']) {
       const detail = await (await as(email)).request('GET', `/api/v1/scans/${scan}`);
       assert.equal(detail.status, 200, detail.text);
@@ -292,6 +314,13 @@ describe('a scan moved in from another farm (r12 F13)', () => {
       assert.deepEqual(move.meta.previous, { farm_id: null, animal_id: null });
       assert.deepEqual(move.meta.changes, { farm_id: f.A, animal_id: null });
       assert.equal(move.meta.by, f.admin);
+      const uploaded = detail.body.events.find((e: { event: string }) => e.event === 'uploaded');
+      assert.deepEqual(uploaded.meta.meta_json, {
+        farm_id: null,
+        operator_id: null,
+        animal: null,
+        gps: metaJson.gps,
+      });
       const page = await pageClient(ctx.server.app, email);
       const html = (await page.get(`/scans/${scan}`)).html;
       for (const id of hidden) assert.equal(html.includes(id), false, `${email}'s page must not show ${id}`);

@@ -47,11 +47,16 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
     await next();
   });
   api.use(requireCsrfHeader());
+  const allowed = methodsByPath(routes);
   for (const r of routes) {
     // Compile every schema now: a schema Ajv refuses fails at start-up, not on the first request.
     if (r.body) compileSchema(r.body);
     if (r.query) compileQuerySchema(r.query);
     api.on(r.method.toUpperCase(), honoPath(r.path), async (c) => {
+      // `PATCH /scans/counts` matches `PATCH /scans/{id}` first; a fixed path answers for itself with
+      // its 405 (the catch-alls below only see what no route matched — review r13 F5).
+      const fixed = r.path.includes('{') ? allowed.get(c.req.path.slice(API_PREFIX.length)) : undefined;
+      if (fixed) throw methodNotAllowed(c.req.method, c.req.path, fixed);
       const principal =
         r.access === 'admin'
           ? requireAdmin(c)
@@ -73,20 +78,21 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
   // A path the API has, asked with a method it does not take: 405 with the methods it does (RFC 9110
   // §15.5.6), and OPTIONS 204 with the same Allow. No CORS headers: a cross-site preflight stays
   // ungranted. Registered after the routes, so it only answers what none of them matched (review r12 F11).
-  for (const [path, methods] of methodsByPath(routes)) {
+  for (const [path, methods] of allowed) {
     api.all(honoPath(path), (c) => {
-      const allow = methods.join(', ');
-      if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
-      throw new HttpError(
-        405,
-        'method_not_allowed',
-        `${c.req.method} is not a method of ${API_PREFIX}${path}; it takes ${allow}`,
-        { headers: { Allow: allow } },
-      );
+      if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: methods.join(', ') });
+      throw methodNotAllowed(c.req.method, `${API_PREFIX}${path}`, methods);
     });
   }
   return api;
 }
+
+const methodNotAllowed = (method: string, path: string, methods: string[]) => {
+  const allow = methods.join(', ');
+  return new HttpError(405, 'method_not_allowed', `${method} is not a method of ${path}; it takes ${allow}`, {
+    headers: { Allow: allow },
+  });
+};
 
 /** Each path template with the methods its routes take (HEAD with GET, OPTIONS always). */
 function methodsByPath(routes: readonly ApiRoute[]): Map<string, string[]> {

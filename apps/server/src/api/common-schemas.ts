@@ -1,4 +1,5 @@
 import type { Problem } from '@cti/contracts';
+import { HttpError } from '../errors.ts';
 import {
   normalizeTypedName,
   TYPED_NAME_PATTERN,
@@ -77,8 +78,9 @@ export const limitParam = {
 };
 /**
  * The longest `cursor` accepted, derived from the longest any list can hand out, with room to spare
- * (≈ 1.9×). The animals list's cursor is base64url(JSON [tag_id, id]): a tag of 64 code points (shortText(64))
- * can grow under NFC to 192 (U+1D160 → three code points) and 768 bytes of UTF-8, so
+ * (≈ 1.9×). The animals list's cursor is base64url(JSON [tag_id, id]): a tag of 64 code points (shortText(64),
+ * counted after NFC since review r13 F8; before, 64 U+1D160 grew to 192) is at most 256 bytes of UTF-8 — the
+ * bound below was made for 192 code points and 768 bytes:
  * `["<768 bytes>","<uuid>"]` is 811 bytes, 1,082 characters encoded (list-cursor.test.ts checks it).
  * The scans cursor (`s1|<µs>|<uuid>`) is at most 80 characters, the notifications one 32. It was
  * 200, below what a 64-character CJK tag mints: paging through such an animal stopped at a 422.
@@ -116,22 +118,54 @@ export const shortText = (maxLength: number): JsonSchema => {
  * compares an upper-case id sent by a client with a stored one as text — review r12 F5): properties of
  * objects, items of arrays, and the members of an `anyOf` (shortText or null). Bodies and query
  * parameters of the API and the pages' validated forms all pass here.
+ *
+ * NFC can lengthen text (U+0958 is two code points in NFC), so a typed name's maxLength is checked
+ * again on the normalised text — what is stored and what the database's length CHECK counts: over it
+ * is a 422 naming the field and the limit, never a 500 or a label stored past its limit (review r13
+ * F8). `at` prefixes the pointers (`/query` for query parameters).
  */
-export function normalizeInput<T>(schema: JsonSchema, value: T): T {
+export function normalizeInput<T>(schema: JsonSchema, value: T, at = ''): T {
+  const problems: Problem[] = [];
+  const out = normalizeAt(schema, value, at, problems);
+  if (problems.length > 0) {
+    const what = problems.map((p) => `${p.pointer} ${p.message}`).join('; ');
+    throw new HttpError(422, 'invalid_request', `the request has invalid fields: ${what}`, { problems });
+  }
+  return out;
+}
+
+function normalizeAt<T>(schema: JsonSchema, value: T, at: string, problems: Problem[]): T {
   if (typeof value === 'string') {
-    if (isTypedNameSchema(schema)) return normalizeTypedName(value) as T;
-    return (isUuidSchema(schema) ? value.toLowerCase() : value) as T;
+    if (!isTypedNameSchema(schema)) return (isUuidSchema(schema) ? value.toLowerCase() : value) as T;
+    const normal = normalizeTypedName(value);
+    const max = typedNameMaxLength(schema);
+    const length = [...normal].length;
+    if (max !== undefined && length > max) {
+      problems.push({
+        pointer: at,
+        message: `must be at most ${max} characters once Unicode-normalised (NFC), as it is stored: it is ${length}`,
+      });
+    }
+    return normal as T;
   }
   if (Array.isArray(value) && schema.items && typeof schema.items === 'object')
-    return value.map((v) => normalizeInput(schema.items as JsonSchema, v)) as T;
+    return value.map((v, i) =>
+      normalizeAt(schema.items as JsonSchema, v, at + pointerStep(i), problems),
+    ) as T;
   if (value && typeof value === 'object' && !Array.isArray(value) && schema.properties) {
     const props = schema.properties as Record<string, JsonSchema>;
     const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(out)) if (props[k]) out[k] = normalizeInput(props[k], v);
+    for (const [k, v] of Object.entries(out))
+      if (props[k]) out[k] = normalizeAt(props[k], v, at + pointerStep(k), problems);
     return out as T;
   }
   return value;
 }
+
+const typedNameMaxLength = (schema: JsonSchema): number | undefined => {
+  const own = typedNames.has(schema) ? schema : (schema.anyOf as JsonSchema[]).find((s) => typedNames.has(s));
+  return own?.maxLength as number | undefined;
+};
 
 const isTypedNameSchema = (schema: JsonSchema) =>
   typedNames.has(schema) || (schema.anyOf as JsonSchema[] | undefined)?.some((s) => typedNames.has(s));

@@ -135,7 +135,7 @@ export function readQuery(c: Context, params: Record<string, QueryParam>): Recor
     );
   }
   // Uuids in lower case, typed names (shortText) NFC-normalised and trimmed, as in bodies.
-  return normalizeInput(schema, out);
+  return normalizeInput(schema, out, '/query');
 }
 
 /** The validator of a route's query parameters (as one object schema), compiled once. */

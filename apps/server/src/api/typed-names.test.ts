@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type ApiClient, clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
-import { seedFarm, seedUser, squareAround } from '../test-seed.ts';
+import { seedDevice, seedFarm, seedUser, squareAround } from '../test-seed.ts';
 import { pageClient, strip } from '../web/pages/test-page-client.ts';
 
 // Typed names (farms, tags, breeds, groups, labels, people, titles) through the API and the pages on a
@@ -140,6 +140,42 @@ describe('typed names', () => {
     const [row] = await ctx.db.sql`SELECT name FROM farms WHERE id = ${legacy}`;
     assert.equal(row!.name, 'HofMüller');
     assert.equal(await area(), '0.000100');
+  });
+
+  test('limits count the text as stored, after NFC (which can lengthen it): a 422 naming the field and the limit', async () => {
+    // U+0958 (क़) is a composition exclusion: NFC makes it two code points, so 500 pass a 500-character
+    // schema check and then broke the database's CHECK (a 500), or were stored at twice a label's limit (review r13 F8).
+    const admin = await as('admin@example.com');
+    const device = await seedDevice(ctx.db.sql, 'pi-nfc');
+    const cases: [string, string, Record<string, unknown>, string, number][] = [
+      ['POST', `/api/v1/devices/${device}/retire`, { reason: '\u0958'.repeat(500) }, '/reason', 500],
+      ['PATCH', `/api/v1/devices/${device}`, { label: '\u0958'.repeat(100) }, '/label', 100],
+      ['PATCH', `/api/v1/farms/${farm}`, { name: '\u0958'.repeat(101) }, '/name', 200],
+    ];
+    for (const [method, path, body, pointer, max] of cases) {
+      const res = await admin.request(method, path, { body });
+      assert.equal(res.status, 422, `${path}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(pointers(res), [pointer]);
+      assert.match(
+        res.body.message,
+        new RegExp(
+          `${pointer} must be at most ${max} characters once Unicode-normalised \\(NFC\\), as it is stored: it is ${2 * (body[pointer.slice(1)] as string).length}`,
+        ),
+      );
+    }
+    const [row] = await ctx.db.sql`
+      SELECT d.label, d.retired_at, f.name FROM devices d, farms f WHERE d.id = ${device} AND f.id = ${farm}`;
+    assert.deepEqual(row, { label: null, retired_at: null, name: 'Names Farm' }, 'nothing written');
+    const page = await pageClient(ctx.server.app, 'admin@example.com');
+    const form = await page.post(`/fleet/${device}/retire`, { reason: '\u0958'.repeat(500) });
+    assert.equal(form.status, 422, 'the device page refuses it beside the field');
+    assert.match(strip(form.html), /must be at most 500 characters once Unicode-normalised/);
+    const [after] = await ctx.db.sql`SELECT retired_at FROM devices WHERE id = ${device}`;
+    assert.equal(after!.retired_at, null, 'not retired');
+    const fits = await admin.request('PATCH', `/api/v1/devices/${device}`, {
+      body: { label: '\u0958'.repeat(50) },
+    });
+    assert.equal(fits.status, 200);
   });
 
   test('names are NFC before the uniqueness checks: "é" and "e" + U+0301 are one tag', async () => {

@@ -175,6 +175,13 @@ describe('cti-server device', () => {
       ],
       [['add', 'pi-x', '--label', 'x'.repeat(101)], 2, /--label must be 100 characters/],
       [['add', 'pi-x', '--label', '  '], 2, /at least one visible character/],
+      // NFC lengthens U+0958 to two code points: counted as stored, not as typed (review r13 F8)
+      [['add', 'pi-x', '--label', '\u0958'.repeat(100)], 2, /--label must be 100 characters .*normalised/],
+      [
+        ['retire', 'pi-x', '--reason', '\u0958'.repeat(500)],
+        2,
+        /--reason must be 500 characters .*normalised/,
+      ],
       [['rotate-secret', 'pi-barn-1', '--overlap', '2y'], 2, /--overlap "2y" is not a duration/],
       [['rotate-secret', 'pi-nope'], 1, /no device pi-nope/],
     ];

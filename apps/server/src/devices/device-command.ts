@@ -5,7 +5,13 @@ import { REFUSALS_COUNTED } from '../access/device-queries.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from '../cli/command.ts';
 import { type CommandIo, commandDatabase, processIo } from '../cli/command-database.ts';
 import { COMMAND_USAGE } from '../cli/command-usage.ts';
-import { isTypedName, normalizeTypedName, TYPED_NAME_RULE, typedNameFault } from '../text/typed-name.ts';
+import {
+  isTypedName,
+  normalizeTypedName,
+  storedLength,
+  TYPED_NAME_RULE,
+  typedNameFault,
+} from '../text/typed-name.ts';
 import {
   addDeviceKey,
   DeviceFarmError,
@@ -39,7 +45,7 @@ export function parseDuration(text: string): number | null {
 /** The API's rule for a device label (shortText(100) in api/devices.ts), so `add` stores none it would refuse. */
 const LABEL_MAX = 100;
 function isShortLabel(label: string): boolean {
-  return [...label].length <= LABEL_MAX && isTypedName(label);
+  return storedLength(label) <= LABEL_MAX && isTypedName(label);
 }
 
 /** Options after the code: `--name value` pairs only. */
@@ -109,7 +115,7 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
       const fault = typedNameFault(opts.label);
       return usage(
         io,
-        `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE}${fault ? `; ${fault}` : ''}`,
+        `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE} (counted once Unicode-normalised, as stored)${fault ? `; ${fault}` : ''}`,
       );
     }
     const label = opts.label === undefined ? null : normalizeTypedName(opts.label);
@@ -137,11 +143,11 @@ const iso = (t: string) => new Date(t).toISOString();
 const commandUser = () => `${process.env.SUDO_USER || userInfo().username} (command line)`;
 
 async function retire(io: Io, sql: Sql, code: string, reason: string | undefined): Promise<number> {
-  if (reason !== undefined && !([...reason].length <= RETIRED_REASON_MAX && isTypedName(reason))) {
+  if (reason !== undefined && !(storedLength(reason) <= RETIRED_REASON_MAX && isTypedName(reason))) {
     const fault = typedNameFault(reason);
     return usage(
       io,
-      `--reason must be ${RETIRED_REASON_MAX} characters or fewer ${TYPED_NAME_RULE}${fault ? `; ${fault}` : ''}`,
+      `--reason must be ${RETIRED_REASON_MAX} characters or fewer ${TYPED_NAME_RULE} (counted once Unicode-normalised, as stored)${fault ? `; ${fault}` : ''}`,
     );
   }
   const done = await retireDevice(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   checkDeviceSignatureHeaders,
   DEVICE_HEADER,
@@ -21,8 +22,15 @@ export type AuthenticatedDevice = {
 /**
  * Who sent this request: the device named by X-CTI-Device, proven by a signature over the raw body
  * with one of ITS current keys (so one Pi's key can never speak for another). Cheap checks first
- * (header shapes, the ±tolerance timestamp window) so stale or malformed requests cost no database
- * round trip. Every failure is a 401 whose code says what was wrong.
+ * (header shapes) so malformed requests cost no database round trip. Every failure is a 401 whose
+ * code says what was wrong.
+ *
+ * A timestamp outside the ±tolerance window is still refused, but only called the Pi's clock
+ * (stale_timestamp / future_timestamp, which the fleet words as "set the Pi's clock") when the
+ * signature over it verifies with the device's current key: the signature covers the timestamp, so
+ * only the Pi can have made it. Unsigned, it is the refusal the signature earns (bad_signature, "or
+ * another device using its name"): anyone can send a stale timestamp with a made-up signature
+ * (review r13 F3). A verified one whose signature was already accepted is a replay (409), not a clock.
  */
 export async function authenticateDevice({
   sql,
@@ -46,7 +54,15 @@ export async function authenticateDevice({
   const signature = header(SIGNATURE_HEADER);
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const shape = checkDeviceSignatureHeaders({ timestamp, signature, now: nowSeconds, toleranceSeconds });
-  if (shape) throw new HttpError(401, shape.reason, shape.message);
+  const clockProblem =
+    shape?.reason === 'stale_timestamp' || shape?.reason === 'future_timestamp' ? shape : null;
+  if (shape && !clockProblem) throw new HttpError(401, shape.reason, shape.message);
+  // Out of the window: the signature is checked as of its own timestamp, then the window refuses it.
+  const checkedAt = clockProblem ? Number(timestamp) : nowSeconds;
+  if (clockProblem) {
+    const sigShape = checkDeviceSignatureHeaders({ timestamp, signature, now: checkedAt, toleranceSeconds });
+    if (sigShape) throw new HttpError(401, sigShape.reason, sigShape.message);
+  }
   const device = await currentKeys(sql, deviceCode, now);
   if (!device) {
     throw new HttpError(
@@ -69,14 +85,36 @@ export async function authenticateDevice({
     timestamp,
     signature,
     publicKeys: device.keys.map((k) => k.publicKey),
-    now: nowSeconds,
+    now: checkedAt,
     toleranceSeconds,
   });
-  if (!verified.ok) throw new HttpError(401, verified.reason, verified.message);
+  if (!verified.ok) {
+    const when = clockProblem ? ` (and ${clockProblem.message})` : '';
+    throw new HttpError(401, verified.reason, `${verified.message}${when}`);
+  }
+  const signatureBytes = Buffer.from(signature!.trim().slice('ed25519='.length), 'hex');
+  if (clockProblem) {
+    if (await wasAccepted(sql, device.deviceId, signatureBytes)) {
+      throw new HttpError(
+        409,
+        'replayed_request',
+        `this signed heartbeat was already received (a replay); ${clockProblem.message}`,
+      );
+    }
+    throw new HttpError(401, clockProblem.reason, clockProblem.message);
+  }
   return {
     deviceId: device.deviceId,
     deviceCode,
     key: device.keys[verified.keyIndex]!,
-    signature: Buffer.from(signature!.trim().slice('ed25519='.length), 'hex'),
+    signature: signatureBytes,
   };
+}
+
+/** A heartbeat with this signature is in the device's history (device_heartbeats' replay key). */
+async function wasAccepted(sql: Sql, deviceId: string, signature: Buffer): Promise<boolean> {
+  const digest = createHash('sha256').update(signature).digest();
+  const [row] = await sql`
+    SELECT 1 FROM device_heartbeats WHERE device_id = ${deviceId} AND signature_sha256 = ${digest} LIMIT 1`;
+  return row !== undefined;
 }

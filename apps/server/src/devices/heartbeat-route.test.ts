@@ -212,6 +212,48 @@ describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () 
     );
   });
 
+  test("an out-of-window timestamp is the Pi's clock only when the device's key signed it (review r13 F3)", async () => {
+    const stale = Math.floor(now / 1000) - 100_000;
+    const forged = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(stale * 1000)), {
+      timestamp: stale,
+    });
+    const bogus = {
+      ...forged,
+      headers: { ...forged.headers, 'X-CTI-Signature': `ed25519=${'ab'.repeat(64)}` },
+    };
+    await refused(await post(bogus), 401, 'bad_signature', 'dev-a');
+    await refused(
+      await beat(secretB, 'dev-a', {}, { timestamp: stale, device: 'dev-a' }),
+      401,
+      'bad_signature',
+      'dev-a',
+    );
+    await refused(
+      await beat(secretA, 'dev-a', {}, { timestamp: Math.floor(now / 1000) + 100_000 }),
+      401,
+      'future_timestamp',
+      'dev-a',
+    );
+    const short = { ...forged, headers: { ...forged.headers, 'X-CTI-Signature': 'v1=AAAA' } };
+    await refused(await post(short), 401, 'malformed_signature', 'dev-a');
+  });
+
+  test('an accepted heartbeat sent again after the window is a replay (409), not a clock problem', async () => {
+    const init = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
+      timestamp: Math.floor(now / 1000),
+    });
+    assert.equal((await post(init)).status, 200);
+    now += 3_600_000;
+    const again = await post(init);
+    assert.equal(again.status, 409, await again.clone().text());
+    assert.equal(((await again.json()) as { error: string }).error, 'replayed_request');
+    assert.deepEqual(await lastRejection(), {
+      device_code: 'dev-a',
+      http_status: 409,
+      error_code: 'replayed_request',
+    });
+  });
+
   test('missing or malformed authentication headers', async () => {
     const good = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
       timestamp: Math.floor(now / 1000),

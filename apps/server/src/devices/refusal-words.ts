@@ -54,7 +54,8 @@ export function refusalWords(
     case 'missing_timestamp':
     case 'malformed_timestamp':
       return {
-        reason: 'sent without a valid signature or timestamp header',
+        reason:
+          'sent without a valid signature or timestamp header (an old agent, or something else using its name)',
         fix: "check the Pi's agent version and its secret file /etc/cti/device-secret",
       };
     case 'invalid_heartbeat':

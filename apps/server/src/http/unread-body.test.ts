@@ -117,3 +117,64 @@ describe('a refusal sent before the body was read', () => {
     }
   });
 });
+
+describe('a page form refused before it was read (review r13 F4)', () => {
+  const form = (n: number) => Buffer.from(`email=${'x'.repeat(n)}&password=p`);
+  const formHeaders = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'sec-fetch-site': 'same-origin',
+  };
+  const cases: [string, number, Record<string, string>, Buffer][] = [
+    ['form over the limit', 413, formHeaders, form(3_000_000)],
+    ['cross-site form', 403, { ...formHeaders, 'sec-fetch-site': 'cross-site' }, form(500_000)],
+  ];
+  for (const [what, status, headers, body] of cases) {
+    test(`${what} (${status}, ${body.length} bytes): the next request on the same keep-alive agent is answered`, async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const refused = await send(agent, 'POST', '/sign-in', headers, body);
+        assert.equal(refused.status, status, refused.body.slice(0, 300));
+        assert.equal(refused.connection, 'keep-alive', 'the body was drained');
+        const next = await send(agent, 'GET', '/sign-in', {});
+        assert.equal(next.status, 200);
+        assert.equal(next.socket, refused.socket, 'on the same connection');
+      } finally {
+        agent.destroy();
+      }
+    });
+  }
+
+  test('a chunked form over the limit is refused as it is read, with Connection: close; the client reconnects', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const refused = await new Promise<Answer>((resolve, reject) => {
+        const req = http.request(
+          `${server!.url}/sign-in`,
+          { method: 'POST', agent, headers: formHeaders },
+          (res) => {
+            res.resume();
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode!,
+                connection: res.headers.connection,
+                socket: req.socket,
+                body: '',
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        const chunk = Buffer.alloc(256 * 1024, 'x');
+        for (let i = 0; i < 12; i++) req.write(chunk);
+        req.end();
+      });
+      assert.equal(refused.status, 413);
+      assert.equal(refused.connection, 'close');
+      const next = await send(agent, 'GET', '/sign-in', {});
+      assert.equal(next.status, 200);
+      assert.notEqual(next.socket, refused.socket, 'a new connection');
+    } finally {
+      agent.destroy();
+    }
+  });
+});

@@ -90,3 +90,12 @@ export function typedNameFault(text: string): string | undefined {
  * @example normalizeTypedName(' Ferme Be\u0301langer ') // 'Ferme Bélanger' (one code point for é)
  */
 export const normalizeTypedName = (text: string): string => text.normalize('NFC').trim();
+
+/**
+ * The length of `text` as stored: code points after normalizeTypedName, what a database length CHECK
+ * counts. NFC can lengthen text (U+0958 becomes two code points), so limits are checked on this, not
+ * on the text as typed (review r13 F8).
+ *
+ * @example storedLength('\u0958') // 2
+ */
+export const storedLength = (text: string): number => [...normalizeTypedName(text)].length;

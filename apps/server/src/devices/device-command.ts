@@ -180,7 +180,8 @@ function usage(io: Io, problem?: string): number {
 /**
  * `cti-server device add|rotate-secret|retire|unretire|list`: per-device keys for the heartbeat
  * (README, "Devices"). Reads only DATABASE_URL. Exit 0 done, 1 refused (the device already has a key,
- * `--farm` names no farm or several, no such device, already retired / not retired), 2 usage, 78 config.
+ * `--farm` names no farm or several, no such device, already retired / not retired, a key for a
+ * retired device), 2 usage, 78 config.
  */
 export function createDeviceCommand({ io = processIo, env = process.env } = {}): ServerCommand {
   return {

@@ -117,7 +117,7 @@ describe('retiring a device (r11 F7)', () => {
     assert.ok(scans!.n > 0);
   });
 
-  test('retire refuses an unknown or already retired device, and bad reasons, writing nothing; unretire brings it back without a key', async () => {
+  test('retire refuses an unknown or already retired device, and bad reasons, writing nothing; a retired device gets no key; unretire brings it back without a key', async () => {
     assert.deepEqual(
       { ...(await device('retire', 'dev-zz')), out: '' },
       { code: 1, out: '', err: 'cti-server device: no device dev-zz\n' },
@@ -134,6 +134,28 @@ describe('retiring a device (r11 F7)', () => {
     assert.match(again.err, /device dev-a was already retired at \S+Z by/);
 
     assert.equal((await beat('dev-a')).status, 401);
+    // No key for a retired device (review r13 F2): add and rotate-secret refused, nothing written.
+    const keysBefore = await ctx.db.sql`SELECT k.* FROM device_keys k JOIN devices d ON d.id = k.device_id
+      WHERE d.device_code = 'dev-a' ORDER BY k.id`;
+    for (const args of [
+      ['add', 'dev-a', '--label', 'Renamed'],
+      ['rotate-secret', 'dev-a', '--overlap', '0'],
+    ]) {
+      const refusedKey = await device(...args);
+      assert.equal(refusedKey.code, 1, args.join(' '));
+      assert.equal(refusedKey.out, '', 'no secret printed');
+      assert.match(
+        refusedKey.err,
+        /^cti-server device: device dev-a is retired since \S+Z \(by \S+ \(command line\)\): unretire it first \(`cti-server device unretire dev-a`\)/,
+      );
+    }
+    assert.deepEqual(
+      await ctx.db.sql`SELECT k.* FROM device_keys k JOIN devices d ON d.id = k.device_id
+        WHERE d.device_code = 'dev-a' ORDER BY k.id`,
+      keysBefore,
+    );
+    const [label] = await ctx.db.sql`SELECT label FROM devices WHERE device_code = 'dev-a'`;
+    assert.notEqual(label!.label, 'Renamed');
     const back = await device('unretire', 'dev-a');
     assert.equal(back.code, 0, back.err);
     assert.match(back.err, /without a key: `cti-server device add dev-a` issues one/);

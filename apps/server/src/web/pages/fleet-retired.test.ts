@@ -159,6 +159,16 @@ describe('retiring a device (r11 F7)', () => {
     const back = await device('unretire', 'dev-a');
     assert.equal(back.code, 0, back.err);
     assert.match(back.err, /without a key: `cti-server device add dev-a` issues one/);
+    // In service again: no "refused: the device is retired — fix: unretire" left (review r13 F9).
+    const api = await (await as('admin')).api.request('GET', '/api/v1/devices');
+    // biome-ignore lint/suspicious/noExplicitAny: checked against the OpenAPI document by the client
+    const item = (api.body.items as any[]).find((d) => d.device_code === 'dev-a');
+    assert.equal(item.retired, null);
+    assert.equal(item.heartbeats_refused, null);
+    const row = textById((await (await as('admin')).get('/fleet')).html, 'fleet') ?? '';
+    assert.match(row, /dev-a/);
+    assert.doesNotMatch(row, /retired/);
+    assert.doesNotMatch((await device('list')).out, /device_retired/);
     assert.equal((await beat('dev-a')).body.error, 'no_device_key', 'its old key stays revoked');
     secrets['dev-a'] = (await addDeviceKey(ctx.db.sql, 'dev-a')).secret;
     assert.equal((await beat('dev-a')).status, 200);

@@ -265,6 +265,27 @@ describe('back online (r11 F8)', () => {
     assert.equal(n!.n, 2);
   });
 
+  test('device_back goes only to those told of the silence: not to a technician who turned device_silent off (review r13 F12)', async () => {
+    await ctx.db.sql`
+      INSERT INTO user_notification_settings (user_id, type, enabled)
+      VALUES (${w.users.technician.id}, 'device_silent', false)`;
+    try {
+      assert.equal((await beat('dev-a')).status, 200);
+      await ctx.db.sql`UPDATE device_health SET received_at = now() - interval '47 minutes'`;
+      assert.deepEqual(await check(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+      assert.equal((await beat('dev-a')).status, 200);
+      const told = await ctx.db.sql<{ type: string; email: string }[]>`
+        SELECT n.type, u.email FROM notifications n JOIN users u ON u.id = n.user_id
+         WHERE n.type IN ('device_silent', 'device_back') ORDER BY n.type, u.email`;
+      assert.deepEqual(
+        told.map((r) => `${r.type} ${r.email}`),
+        [`device_back ${w.users.admin.email}`, `device_silent ${w.users.admin.email}`],
+      );
+    } finally {
+      await ctx.db.sql`DELETE FROM user_notification_settings WHERE user_id = ${w.users.technician.id}`;
+    }
+  });
+
   test('a device quiet for the threshold without a notification (none sent) is not told back', async () => {
     assert.equal((await beat('dev-a')).status, 200);
     await ctx.db.sql`UPDATE device_health SET received_at = now() - interval '11 minutes'`;

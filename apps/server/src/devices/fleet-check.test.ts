@@ -154,6 +154,48 @@ describe('back online, and hysteresis (review r11 F8)', () => {
     assert.deepEqual(health!.silence_ended_at, new Date(backAt));
   });
 
+  test('a check while the returning heartbeat is in flight: either no silence, or a silence and its device_back (review r13 F13)', async () => {
+    heardSecondsAgo(700);
+    await beat();
+    // Widen the window: the heartbeat stops at its history INSERT, after reading the device's health.
+    const blocker = createDatabaseClient({ url: fleet.db.url, max: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let blocking!: Promise<unknown>;
+    await new Promise<void>((locked) => {
+      blocking = blocker.begin(async (tx) => {
+        await tx`LOCK TABLE device_heartbeats IN SHARE MODE`;
+        locked();
+        await held;
+      });
+    });
+    try {
+      heardSecondsAgo(0);
+      const returning = beat();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const checking = check();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      await returning;
+      const result = await checking;
+      const silent = await notificationsOf(fleet.db.sql, 'device_silent');
+      const back = await notificationsOf(fleet.db.sql, 'device_back');
+      const [health] = await fleet.db.sql`SELECT silent_since FROM device_health`;
+      assert.equal(health!.silent_since, null, 'the heartbeat ended any silence');
+      assert.equal(
+        back.length,
+        silent.length,
+        `silent ${silent.length}, back ${back.length}, check ${JSON.stringify(result)}`,
+      );
+    } finally {
+      release();
+      await blocking;
+      await blocker.end({ timeout: 1 });
+    }
+  });
+
   test('a device back from a notified silence is not notified again within the renotify period unless the new silence outlasts it', async () => {
     heardSecondsAgo(7200);
     await beat();

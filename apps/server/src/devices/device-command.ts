@@ -133,8 +133,21 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
 
 const iso = (t: string) => new Date(t).toISOString();
 
-/** Who ran the command: the admin behind sudo, else the OS user. */
-const commandUser = () => `${process.env.SUDO_USER || userInfo().username} (command line)`;
+/**
+ * Who ran the command: the admin behind sudo, else the OS user, else (a uid without a passwd entry:
+ * `docker run --user N`, k8s `runAsUser`, OpenShift; review r13 F11) `uid N`.
+ */
+function commandUser(): string {
+  let who = process.env.SUDO_USER;
+  if (!who) {
+    try {
+      who = userInfo().username;
+    } catch {
+      who = `uid ${process.getuid?.() ?? 'unknown'}`;
+    }
+  }
+  return `${who} (command line)`;
+}
 
 async function retire(io: Io, sql: Sql, code: string, reason: string | undefined): Promise<number> {
   if (reason !== undefined && !([...reason].length <= RETIRED_REASON_MAX && isTypedName(reason))) {

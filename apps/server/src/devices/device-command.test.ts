@@ -196,6 +196,39 @@ describe('cti-server device', () => {
     assert.match(noDb.stderr, /configuration error: DATABASE_URL is not set/);
   });
 
+  test('retire run by a uid without a passwd entry records "uid N (command line)" (review r13 F11)', {
+    skip: process.getuid?.() !== 0 && 'needs root, to run the command as a uid without a passwd entry',
+  }, async () => {
+    await device(['add', 'pi-barn-9']);
+    const uid = 54321; // no passwd entry: os.userInfo() throws ENOENT for it
+    const run = await new Promise<Run>((resolve) => {
+      execFile(
+        'setpriv',
+        [
+          '--reuid',
+          String(uid),
+          '--regid',
+          String(uid),
+          '--clear-groups',
+          process.execPath,
+          ...SOURCE_NODE_ARGS,
+          MAIN,
+          'device',
+          'retire',
+          'pi-barn-9',
+          '--reason',
+          'test',
+        ],
+        { env: { PATH: process.env.PATH, DATABASE_URL: db.url } },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const [row] = await db.sql`SELECT retired_by FROM devices WHERE device_code = 'pi-barn-9'`;
+    assert.equal(row!.retired_by, `uid ${uid} (command line)`);
+  });
+
   test('durations', () => {
     assert.equal(parseDuration('0'), 0);
     assert.equal(parseDuration('90s'), 90);

@@ -139,8 +139,21 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
 
 const iso = (t: string) => new Date(t).toISOString();
 
-/** Who ran the command: the admin behind sudo, else the OS user. */
-const commandUser = () => `${process.env.SUDO_USER || userInfo().username} (command line)`;
+/**
+ * Who ran the command: the admin behind sudo, else the OS user, else (a uid without a passwd entry:
+ * `docker run --user N`, k8s `runAsUser`, OpenShift; review r13 F11) `uid N`.
+ */
+function commandUser(): string {
+  let who = process.env.SUDO_USER;
+  if (!who) {
+    try {
+      who = userInfo().username;
+    } catch {
+      who = `uid ${process.getuid?.() ?? 'unknown'}`;
+    }
+  }
+  return `${who} (command line)`;
+}
 
 async function retire(io: Io, sql: Sql, code: string, reason: string | undefined): Promise<number> {
   if (reason !== undefined && !(storedLength(reason) <= RETIRED_REASON_MAX && isTypedName(reason))) {
@@ -186,7 +199,8 @@ function usage(io: Io, problem?: string): number {
 /**
  * `cti-server device add|rotate-secret|retire|unretire|list`: per-device keys for the heartbeat
  * (README, "Devices"). Reads only DATABASE_URL. Exit 0 done, 1 refused (the device already has a key,
- * `--farm` names no farm or several, no such device, already retired / not retired), 2 usage, 78 config.
+ * `--farm` names no farm or several, no such device, already retired / not retired, a key for a
+ * retired device), 2 usage, 78 config.
  */
 export function createDeviceCommand({ io = processIo, env = process.env } = {}): ServerCommand {
   return {

@@ -84,8 +84,8 @@ type Options = { label?: string | null; farm?: string | null };
 /**
  * `device add`: the device (created when it does not exist yet — ingest may have created it from a
  * capture) gets its first key, and with `farm` (a farm's id or exact name) that default farm. Refused
- * when it already has a current key (that is a rotation) or `farm` names no farm, or several: then
- * nothing is written. Returns the key and the farm set, if any.
+ * when it already has a current key (that is a rotation), is retired, or `farm` names no farm, or
+ * several: then nothing is written. Returns the key and the farm set, if any.
  */
 export async function addDeviceKey(
   sql: Sql,
@@ -97,6 +97,7 @@ export async function addDeviceKey(
   await sql.begin(async (tx) => {
     target = farm === null ? null : await farmByRef(tx, farm);
     const deviceId = await lockDevice(tx, deviceCode, label, target?.id ?? null);
+    await refuseRetired(tx, deviceId, deviceCode);
     const [current] = await tx<{ fingerprint: string; created_at: Date }[]>`
       SELECT fingerprint, created_at FROM device_keys
       WHERE device_id = ${deviceId} AND (expires_at IS NULL OR expires_at > now())
@@ -114,7 +115,8 @@ export async function addDeviceKey(
 
 /**
  * `device rotate-secret`: a new key for an existing device; its current keys stay valid for
- * `overlapSeconds` (0 = revoked now, e.g. a stolen Pi), or until the new key is first used.
+ * `overlapSeconds` (0 = revoked now, e.g. a stolen Pi), or until the new key is first used. Refused
+ * (nothing written) for no such device or a retired one.
  */
 export async function rotateDeviceKey(
   sql: Sql,
@@ -131,6 +133,7 @@ export async function rotateDeviceKey(
       throw new DeviceKeyConflictError(
         `no device ${deviceCode}; create it with \`cti-server device add ${deviceCode}\``,
       );
+    await refuseRetired(tx, device.id, deviceCode);
     const expired = await tx`
       UPDATE device_keys SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => ${overlapSeconds}))
       WHERE device_id = ${device.id} AND (expires_at IS NULL OR expires_at > now())`;
@@ -138,6 +141,20 @@ export async function rotateDeviceKey(
     await insertKey(tx, device.id, key);
   });
   return { ...key, expiring };
+}
+
+/**
+ * A retired device gets no key (review r13 F2: its heartbeats are refused anyway, and the key would be
+ * live at once after `unretire`): refused, in the caller's transaction, which holds its row lock.
+ */
+async function refuseRetired(sql: Db, deviceId: string, deviceCode: string): Promise<void> {
+  const [row] = await sql<{ retired_at: Date | null; retired_by: string | null }[]>`
+    SELECT retired_at, retired_by FROM devices WHERE id = ${deviceId}`;
+  if (row?.retired_at)
+    throw new DeviceKeyConflictError(
+      `device ${deviceCode} is retired since ${row.retired_at.toISOString()} (by ${row.retired_by ?? 'unknown'}): ` +
+        `unretire it first (\`cti-server device unretire ${deviceCode}\`), then issue its key`,
+    );
 }
 
 async function lockDevice(

@@ -16,7 +16,9 @@ export type DeviceRef = { id: string; device_code: string; label: string | null 
  * (`<type>:<device id>:<episode start>`), so however often it is called — a retried transaction, two
  * replicas — each user gets it once per episode. Call inside the transaction that records the episode.
  * A retired device (devices.retired_at) notifies nobody. The payload carries `device_id`: the
- * notification links to the device's page (`/fleet/{device_id}`).
+ * notification links to the device's page (`/fleet/{device_id}`). `device_back` goes only to those of
+ * that audience who received the episode's `device_silent` (and have `device_back` on): nobody is told
+ * "back" of a silence they were never told of.
  *
  * @example await notifyDeviceEpisode(tx, { type: 'device_silent', device, since: lastHeard, details: {} });
  */
@@ -43,6 +45,13 @@ export async function notifyDeviceEpisode(
       since: since.toISOString(),
       ...details,
     },
-    audience: { roles: ['admin'], technicians: { farmId: row?.farm_id ?? null } },
+    audience: {
+      roles: ['admin'],
+      technicians: { farmId: row?.farm_id ?? null },
+      // The end of a silence goes only to those told of it who may still see the device (review r13 F12).
+      ...(type === 'device_back'
+        ? { recipientsOf: `device_silent:${device.id}:${since.toISOString()}` }
+        : {}),
+    },
   });
 }

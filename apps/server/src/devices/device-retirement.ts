@@ -60,7 +60,8 @@ export async function retireDevice(
 /**
  * `device unretire`: back in service, without a key (`device add` issues one). Its old health snapshot
  * is dropped, so it is "no heartbeat yet" rather than silent since its retirement until the Pi's first
- * heartbeat; the heartbeat history stays (pruned as usual). Refused for no such device or one in service.
+ * heartbeat, and so are its heartbeats refused as retired (`device_retired`); the heartbeat history
+ * stays (pruned as usual). Refused for no such device or one in service.
  */
 export async function unretireDevice(sql: Sql, which_: DeviceWhich): Promise<void> {
   await sql.begin(async (tx) => {
@@ -70,6 +71,11 @@ export async function unretireDevice(sql: Sql, which_: DeviceWhich): Promise<voi
     if (!device.retired_at)
       throw new DeviceRetirementError('not_retired', `device ${device.device_code} is not retired`);
     await tx`DELETE FROM device_health WHERE device_id = ${device.id}`;
+    // Its heartbeats refused as retired describe the retirement that ends here: without them the fleet
+    // does not say "refused: the device is retired — fix: unretire" of a device in service (review r13 F9).
+    await tx`
+      DELETE FROM device_request_rejections
+       WHERE device_code = ${device.device_code} AND error_code = 'device_retired'`;
     await tx`
       UPDATE devices SET retired_at = NULL, retired_by = NULL, retired_reason = NULL, updated_at = now()
        WHERE id = ${device.id}`;

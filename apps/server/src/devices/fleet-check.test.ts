@@ -154,6 +154,48 @@ describe('back online, and hysteresis (review r11 F8)', () => {
     assert.deepEqual(health!.silence_ended_at, new Date(backAt));
   });
 
+  test('a check while the returning heartbeat is in flight: either no silence, or a silence and its device_back (review r13 F13)', async () => {
+    heardSecondsAgo(700);
+    await beat();
+    // Widen the window: the heartbeat stops at its history INSERT, after reading the device's health.
+    const blocker = createDatabaseClient({ url: fleet.db.url, max: 1, connectTimeoutSeconds: 5 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let blocking!: Promise<unknown>;
+    await new Promise<void>((locked) => {
+      blocking = blocker.begin(async (tx) => {
+        await tx`LOCK TABLE device_heartbeats IN SHARE MODE`;
+        locked();
+        await held;
+      });
+    });
+    try {
+      heardSecondsAgo(0);
+      const returning = beat();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const checking = check();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      await returning;
+      const result = await checking;
+      const silent = await notificationsOf(fleet.db.sql, 'device_silent');
+      const back = await notificationsOf(fleet.db.sql, 'device_back');
+      const [health] = await fleet.db.sql`SELECT silent_since FROM device_health`;
+      assert.equal(health!.silent_since, null, 'the heartbeat ended any silence');
+      assert.equal(
+        back.length,
+        silent.length,
+        `silent ${silent.length}, back ${back.length}, check ${JSON.stringify(result)}`,
+      );
+    } finally {
+      release();
+      await blocking;
+      await blocker.end({ timeout: 1 });
+    }
+  });
+
   test('a device back from a notified silence is not notified again within the renotify period unless the new silence outlasts it', async () => {
     heardSecondsAgo(7200);
     await beat();
@@ -191,14 +233,55 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
   const quick = { silentAfterSeconds: 1, historyDays: 7 };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  test('at start-up a device last heard an hour ago gets the whole threshold again, then is silent', async () => {
-    heardSecondsAgo(3600);
+  test('at start-up a device heard just before has its deaf time (up to one threshold) taken off, then is silent', async () => {
+    const twoSeconds = { ...quick, silentAfterSeconds: 2 };
+    heardSecondsAgo(3);
     await beat();
-    const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: quick });
+    const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: twoSeconds });
     assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
     await sleep(1100);
     assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
     assert.equal((await notificationsOf(fleet.db.sql, 'device_silent')).length, 2);
+  });
+
+  test('deaf time taken off a silence is at most one threshold: a device heard an hour ago is silent at start-up (review r13 F1)', async () => {
+    heardSecondsAgo(3600);
+    await beat();
+    const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: quick });
+    assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+  });
+
+  test('a crash loop (a new process every 0.5 s, threshold 1 s) still reports a silence, once 2 thresholds passed (review r13 F1)', async () => {
+    const started = heardSecondsAgo(0);
+    await beat();
+    let silentAfterMs: number | null = null;
+    while (silentAfterMs === null && Date.now() - started < 6000) {
+      const result = await createFleetCheck({ sql: fleet.db.sql, config: quick }).run();
+      if (!result.skipped && result.silent.includes('dev-a')) silentAfterMs = Date.now() - started;
+      else await sleep(500);
+    }
+    // Told, 2 thresholds after the heartbeat (1 s of deaf time taken off); before, never.
+    assert.ok(silentAfterMs !== null && silentAfterMs >= 2000, `silent after ${silentAfterMs} ms`);
+  });
+
+  test('a check that loses its connection every other round still reports a silence, once 2 thresholds passed (review r13 F1)', async () => {
+    const started = heardSecondsAgo(0);
+    await beat();
+    let calls = 0;
+    const lost = Object.assign(new Error('connection lost'), { code: 'CONNECTION_CLOSED' });
+    const flaky = new Proxy(fleet.db.sql, {
+      apply: (target, self, args) =>
+        ++calls % 2 === 0 ? Promise.reject(lost) : Reflect.apply(target as never, self, args),
+    });
+    const fleetCheck = createFleetCheck({ sql: flaky, config: quick });
+    let silentAfterMs: number | null = null;
+    while (silentAfterMs === null && Date.now() - started < 6000) {
+      const result = await fleetCheck.run().catch(() => null);
+      if (result && !result.skipped && result.silent.includes('dev-a')) silentAfterMs = Date.now() - started;
+      else await sleep(300);
+    }
+    // Told, 2 thresholds after the heartbeat (1 s of deaf time taken off); before, never.
+    assert.ok(silentAfterMs !== null && silentAfterMs >= 2000, `silent after ${silentAfterMs} ms`);
   });
 
   test('deaf periods after the last heartbeat are taken off its silence, those before it are not', async () => {
@@ -227,23 +310,24 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
   });
 
   test('after a database outage longer than the threshold: no device is silent until the threshold passed again', async () => {
-    heardSecondsAgo(3600);
+    const twoSeconds = { ...quick, silentAfterSeconds: 2 };
+    heardSecondsAgo(0);
     await beat();
     const url = new URL(fleet.db.url);
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.host = `127.0.0.1:${proxy.port}`;
     const sql = createDatabaseClient({ url: url.href, max: 2, connectTimeoutSeconds: 1 });
     try {
-      const fleetCheck = createFleetCheck({ sql, config: quick });
+      const fleetCheck = createFleetCheck({ sql, config: twoSeconds });
       assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
       await proxy.cut();
-      await sleep(1100);
+      await sleep(2200);
       await assert.rejects(fleetCheck.run(), (err: { code?: string }) => err.code === 'ECONNREFUSED');
       await proxy.restore();
-      // Without the outage the device would be silent now (heard an hour ago, listened for > 1 s).
+      // Without the outage the device would be silent now (heard > 2 s ago).
       assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
       assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), []);
-      await sleep(1100);
+      await sleep(2100);
       assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
     } finally {
       await sql.end({ timeout: 1 });

@@ -44,11 +44,11 @@ export async function runFleetCheck(
 /**
  * The fleet check as `serve` runs it, keeping the periods in which this process could not hear devices
  * (database times): before its first check, and from the last check that reached the database to the
- * first that reached it again after one found it unreachable. After a start-up or an outage longer than
- * CTI_DEVICE_SILENT_AFTER_S every device's last heartbeat is old only because nobody listened; those
- * periods do not count as silence, so each device is told once it has been quiet for the threshold
- * while the server could hear it. A short outage delays a real silence by its own length (about one
- * check interval), never by a whole threshold.
+ * first that reached it again after one found it unreachable. After a start-up or an outage every
+ * device's last heartbeat is old only because nobody listened; those periods do not count as silence,
+ * up to one threshold per silence (checkSilentDevices), so a device is told once it has been quiet for
+ * the threshold while the server could hear it, and at the latest 2 × the threshold after its last
+ * heartbeat however often the process restarts or the check loses its database (review r13 F1).
  *
  * @example const fleet = createFleetCheck({ sql, config: config.devices }); await fleet.run();
  */

@@ -101,7 +101,10 @@ function healthColumns(b: HeartbeatBody, receivedAt: Date, skewMs: number) {
  * same signed request was seen before), the device's latest snapshot and episode state,
  * `devices.last_seen_at`, the key's use (which ends a rotation overlap), and one notification per
  * health episode this heartbeat starts. The device row is locked first, so heartbeats of one device
- * evaluate episodes one after another even across server replicas.
+ * evaluate episodes one after another even across server replicas; then its health row, which the
+ * fleet check's silence claim locks too (review r13 F13): a check that marked the device silent first
+ * is seen here (and ended with `device_back`), and a check after this heartbeat re-reads its
+ * `received_at` and finds no silence — never a silence announced that no "back" ends.
  *
  * A heartbeat sent before the one the snapshot holds (delayed on the way, or an older signed request
  * replayed inside the timestamp window, or a device clock stepped back by NTP) is `superseded`: kept
@@ -121,7 +124,7 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
              clock_unsynced_since AS device_clock_unsynced, silent_since,
              least(sent_at, received_at + make_interval(secs => ${input.sentAtToleranceSeconds})) AS sent_at
-      FROM device_health WHERE device_id = ${deviceId}`;
+      FROM device_health WHERE device_id = ${deviceId} FOR UPDATE`;
     const heartbeatId = await insertHistory(tx, input);
     const seen = async () => {
       await tx`

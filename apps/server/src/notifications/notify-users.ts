@@ -24,6 +24,11 @@ export type NotificationAudience = {
   technicians?: { farmId: string | null };
   /** Left out of the audience: the person whose own action it is (a correction by hand). */
   exceptUserId?: string | null;
+  /**
+   * Only those of the audience who received the notification with this dedupe key (the end of an
+   * episode goes to those told of its start, review r13 F12).
+   */
+  recipientsOf?: string;
 };
 
 export type NotificationInput = {
@@ -79,6 +84,12 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
       SELECT r.user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey}
         FROM recipients r JOIN users u ON u.id = r.user_id AND u.status = 'active'
        WHERE r.user_id IS DISTINCT FROM ${except}::uuid
+         ${
+           input.audience.recipientsOf === undefined
+             ? sql``
+             : sql`AND EXISTS (SELECT 1 FROM notifications told
+                                WHERE told.user_id = r.user_id AND told.dedupe_key = ${input.audience.recipientsOf})`
+         }
          -- The recipient's own setting for this type; no row means on (nobody lost a notice by upgrading).
          AND NOT EXISTS (SELECT 1 FROM user_notification_settings s
                           WHERE s.user_id = r.user_id AND s.type = ${input.type} AND NOT s.enabled)

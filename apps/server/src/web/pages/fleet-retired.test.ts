@@ -117,7 +117,7 @@ describe('retiring a device (r11 F7)', () => {
     assert.ok(scans!.n > 0);
   });
 
-  test('retire refuses an unknown or already retired device, and bad reasons, writing nothing; unretire brings it back without a key', async () => {
+  test('retire refuses an unknown or already retired device, and bad reasons, writing nothing; a retired device gets no key; unretire brings it back without a key', async () => {
     assert.deepEqual(
       { ...(await device('retire', 'dev-zz')), out: '' },
       { code: 1, out: '', err: 'cti-server device: no device dev-zz\n' },
@@ -134,9 +134,41 @@ describe('retiring a device (r11 F7)', () => {
     assert.match(again.err, /device dev-a was already retired at \S+Z by/);
 
     assert.equal((await beat('dev-a')).status, 401);
+    // No key for a retired device (review r13 F2): add and rotate-secret refused, nothing written.
+    const keysBefore = await ctx.db.sql`SELECT k.* FROM device_keys k JOIN devices d ON d.id = k.device_id
+      WHERE d.device_code = 'dev-a' ORDER BY k.id`;
+    for (const args of [
+      ['add', 'dev-a', '--label', 'Renamed'],
+      ['rotate-secret', 'dev-a', '--overlap', '0'],
+    ]) {
+      const refusedKey = await device(...args);
+      assert.equal(refusedKey.code, 1, args.join(' '));
+      assert.equal(refusedKey.out, '', 'no secret printed');
+      assert.match(
+        refusedKey.err,
+        /^cti-server device: device dev-a is retired since \S+Z \(by \S+ \(command line\)\): unretire it first \(`cti-server device unretire dev-a`\)/,
+      );
+    }
+    assert.deepEqual(
+      await ctx.db.sql`SELECT k.* FROM device_keys k JOIN devices d ON d.id = k.device_id
+        WHERE d.device_code = 'dev-a' ORDER BY k.id`,
+      keysBefore,
+    );
+    const [label] = await ctx.db.sql`SELECT label FROM devices WHERE device_code = 'dev-a'`;
+    assert.notEqual(label!.label, 'Renamed');
     const back = await device('unretire', 'dev-a');
     assert.equal(back.code, 0, back.err);
     assert.match(back.err, /without a key: `cti-server device add dev-a` issues one/);
+    // In service again: no "refused: the device is retired — fix: unretire" left (review r13 F9).
+    const api = await (await as('admin')).api.request('GET', '/api/v1/devices');
+    // biome-ignore lint/suspicious/noExplicitAny: checked against the OpenAPI document by the client
+    const item = (api.body.items as any[]).find((d) => d.device_code === 'dev-a');
+    assert.equal(item.retired, null);
+    assert.equal(item.heartbeats_refused, null);
+    const row = textById((await (await as('admin')).get('/fleet')).html, 'fleet') ?? '';
+    assert.match(row, /dev-a/);
+    assert.doesNotMatch(row, /retired/);
+    assert.doesNotMatch((await device('list')).out, /device_retired/);
     assert.equal((await beat('dev-a')).body.error, 'no_device_key', 'its old key stays revoked');
     secrets['dev-a'] = (await addDeviceKey(ctx.db.sql, 'dev-a')).secret;
     assert.equal((await beat('dev-a')).status, 200);
@@ -231,6 +263,27 @@ describe('back online (r11 F8)', () => {
     assert.equal((await beat('dev-a')).status, 200);
     const [n] = await ctx.db.sql`SELECT count(*)::int AS n FROM notifications WHERE type = 'device_back'`;
     assert.equal(n!.n, 2);
+  });
+
+  test('device_back goes only to those told of the silence: not to a technician who turned device_silent off (review r13 F12)', async () => {
+    await ctx.db.sql`
+      INSERT INTO user_notification_settings (user_id, type, enabled)
+      VALUES (${w.users.technician.id}, 'device_silent', false)`;
+    try {
+      assert.equal((await beat('dev-a')).status, 200);
+      await ctx.db.sql`UPDATE device_health SET received_at = now() - interval '47 minutes'`;
+      assert.deepEqual(await check(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+      assert.equal((await beat('dev-a')).status, 200);
+      const told = await ctx.db.sql<{ type: string; email: string }[]>`
+        SELECT n.type, u.email FROM notifications n JOIN users u ON u.id = n.user_id
+         WHERE n.type IN ('device_silent', 'device_back') ORDER BY n.type, u.email`;
+      assert.deepEqual(
+        told.map((r) => `${r.type} ${r.email}`),
+        [`device_back ${w.users.admin.email}`, `device_silent ${w.users.admin.email}`],
+      );
+    } finally {
+      await ctx.db.sql`DELETE FROM user_notification_settings WHERE user_id = ${w.users.technician.id}`;
+    }
   });
 
   test('a device quiet for the threshold without a notification (none sent) is not told back', async () => {

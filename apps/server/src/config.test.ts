@@ -30,6 +30,7 @@ test('defaults and lists', () => {
     heartbeatsPerMinute: 120,
     uploadArrivalSeconds: 900,
     silentRenotifySeconds: 3600,
+    deafAllowanceSeconds: 3600,
   });
   assert.deepEqual(config.exports, { stallTimeoutSeconds: 60, maxDurationSeconds: 3600, perUser: 2 });
 });
@@ -57,6 +58,7 @@ test('fleet health thresholds', () => {
     CTI_DEVICE_HEARTBEATS_PER_MINUTE: '0',
     CTI_DEVICE_UPLOAD_ARRIVAL_S: '1800',
     CTI_DEVICE_SILENT_RENOTIFY_S: '0',
+    CTI_DEVICE_DEAF_ALLOWANCE_S: '900',
   });
   assert.deepEqual(config.devices, {
     silentAfterSeconds: 120,
@@ -69,6 +71,7 @@ test('fleet health thresholds', () => {
     heartbeatsPerMinute: 0,
     uploadArrivalSeconds: 1800,
     silentRenotifySeconds: 0,
+    deafAllowanceSeconds: 900,
   });
 });
 

@@ -143,6 +143,13 @@ export type DeviceHealthConfig = {
    * within this long of its return unless the new silence lasts longer than this (0: no hysteresis).
    */
   silentRenotifySeconds: number;
+  /**
+   * CTI_DEVICE_DEAF_ALLOWANCE_S: at most this much of the time the server could not hear (down, or its
+   * database away) is taken off a device's silence. A maintenance window or outage up to this long
+   * raises no burst of false "went silent"; a crash-looping server or a flapping database still reports
+   * a silent device, at most this much late.
+   */
+  deafAllowanceSeconds: number;
 };
 
 /** The settings the HTTP app (ingest route, health) reads; the rest are for main.ts's process setup. */
@@ -229,6 +236,11 @@ export function loadDeviceHealthConfig(env: Env): DeviceHealthConfig {
       max: 7 * DAY_S,
     }),
     silentRenotifySeconds: integer(env, 'CTI_DEVICE_SILENT_RENOTIFY_S', {
+      fallback: 3600,
+      min: 0,
+      max: 7 * DAY_S,
+    }),
+    deafAllowanceSeconds: integer(env, 'CTI_DEVICE_DEAF_ALLOWANCE_S', {
       fallback: 3600,
       min: 0,
       max: 7 * DAY_S,

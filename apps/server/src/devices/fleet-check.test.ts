@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { LOCK_FLEET_CHECK, LOCK_NAMESPACE } from '@cti/db';
+import { loadDeviceHealthConfig } from '../config.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { startTcpProxy } from '../test-tcp-proxy.ts';
 import type { DeafPeriod } from './deaf-periods.ts';
@@ -248,6 +249,17 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
     heardSecondsAgo(3600);
     await beat();
     const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: quick });
+    assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
+  });
+
+  test('with the allowance of the configuration (CTI_DEVICE_DEAF_ALLOWANCE_S, 1 h), a start-up after a long outage raises nothing (review r13 F1)', async () => {
+    heardSecondsAgo(600);
+    await beat();
+    const config = { ...loadDeviceHealthConfig({}), silentAfterSeconds: 1 };
+    assert.equal(config.deafAllowanceSeconds, 3600);
+    const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config });
+    assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
+    await sleep(1100);
     assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
   });
 

@@ -12,7 +12,7 @@ const PRUNE_BATCHES = 10;
 export type FleetCheckResult = { skipped: true } | { skipped: false; silent: string[]; pruned: number };
 
 type FleetCheckConfig = Pick<DeviceHealthConfig, 'silentAfterSeconds' | 'historyDays'> &
-  Partial<Pick<DeviceHealthConfig, 'silentRenotifySeconds'>>;
+  Partial<Pick<DeviceHealthConfig, 'silentRenotifySeconds' | 'deafAllowanceSeconds'>>;
 
 /**
  * One fleet check, run periodically by every `cti-server serve`: silence episodes (notifications) and
@@ -32,6 +32,8 @@ export async function runFleetCheck(
     const silent = await checkSilentDevices(tx, {
       silentAfterSeconds: config.silentAfterSeconds,
       renotifySeconds: config.silentRenotifySeconds ?? 0,
+      // Absent (tests): one threshold, the tightest bound.
+      deafAllowanceSeconds: config.deafAllowanceSeconds ?? config.silentAfterSeconds,
       deaf,
     });
     const pruned =

@@ -10,8 +10,8 @@ import { type DeviceRef, notifyDeviceEpisode } from './device-notifications.ts';
  *
  * Only time in which the server could have heard a device counts: the parts of `deaf` periods after
  * its last heartbeat are taken off (while this process was down or its database away, every heartbeat
- * failed, so a device's last heartbeat is old without the device being quiet), at most one threshold
- * of it per silence: a silence is notified at most 2 × `silentAfterSeconds` after the last heartbeat
+ * failed, so a device's last heartbeat is old without the device being quiet), at most
+ * `deafAllowanceSeconds` of it per silence: a silence is notified at most that much later than without
  * (plus one check interval), however often the server restarts or loses its database. Times are the
  * database's (`now()`), the clock every replica shares, never a replica's own.
  *
@@ -25,17 +25,25 @@ export async function checkSilentDevices(
   {
     silentAfterSeconds,
     renotifySeconds = 0,
+    deafAllowanceSeconds = silentAfterSeconds,
     deaf,
-  }: { silentAfterSeconds: number; renotifySeconds?: number; deaf: DeafPeriod[] },
+  }: {
+    silentAfterSeconds: number;
+    renotifySeconds?: number;
+    /** At most this much deaf time is taken off a silence (CTI_DEVICE_DEAF_ALLOWANCE_S). */
+    deafAllowanceSeconds?: number;
+    deaf: DeafPeriod[];
+  },
 ): Promise<string[]> {
   const periods = deaf.map((p) => ({ from: p.from?.toISOString() ?? null, to: p.to.toISOString() }));
   // How long the device has not been heard while the server could have heard it; the deaf time taken
-  // off is at most one threshold (review r13 F1), so a crash-looping server or a check that loses its
-  // connection every other round still reports a silence, at most one threshold late.
+  // off is at most `deafAllowanceSeconds` (review r13 F1), so a crash-looping server or a check that
+  // loses its connection every other round still reports a silence, at most that much late, while an
+  // outage or maintenance window up to that long raises no burst of false alerts.
   const heardNot = sql`(now() - h.received_at - least(coalesce((
       SELECT sum(greatest(p."to" - greatest(p."from", h.received_at), interval '0'))
         FROM jsonb_to_recordset(${sql.json(periods)}) AS p("from" timestamptz, "to" timestamptz)
-    ), interval '0'), make_interval(secs => ${silentAfterSeconds})))`;
+    ), interval '0'), make_interval(secs => ${deafAllowanceSeconds})))`;
   const silent = await sql<(DeviceRef & { received_at: Date })[]>`
     UPDATE device_health h SET silent_since = h.received_at
     FROM devices d

@@ -15,7 +15,7 @@ export type ReplyDeadlineOptions = {
 };
 
 /** postgres.js's connection options as its `socket` function receives them. */
-type SocketTarget = { host: string[]; port: number[]; path?: string | false };
+export type SocketTarget = { host: string[]; port: number[]; path?: string | false };
 
 /** The code of the error a silent connection is destroyed with (database-errors.ts: connection lost). */
 export const REPLY_TIMEOUT = 'REPLY_TIMEOUT';
@@ -36,16 +36,35 @@ export const REPLY_TIMEOUT = 'REPLY_TIMEOUT';
  * @example postgres(url, { socket: replyDeadlineSocket({ replyTimeoutMs: 30_000, onSilent: log }) })
  */
 export function replyDeadlineSocket({ replyTimeoutMs, onSilent }: ReplyDeadlineOptions) {
+  const open = rotatingSocket();
+  return (target: SocketTarget): Socket => {
+    const socket = open(target);
+    watchReplies(socket, {
+      replyTimeoutMs,
+      onSilent,
+      address: target.path || `${socket.host}:${socket.port}`,
+    });
+    return socket;
+  };
+}
+
+/** A socket postgres.js takes from its `socket` option, named as its own are (host, port: its errors say them). */
+export type PostgresSocket = Socket & { host: string; port: number };
+
+/**
+ * What postgres.js does without a `socket` option, as a `socket` option: a TCP (or Unix socket)
+ * connection to its hosts in turn (postgres.js rotates through the hosts itself only for sockets it
+ * makes), named as postgres.js names its own peers. The base of every custom socket here.
+ *
+ * @example const open = rotatingSocket(); postgres(url, { socket: (t) => open(t) })
+ */
+export function rotatingSocket(): (target: SocketTarget) => PostgresSocket {
   let next = 0;
-  return ({ host, port, path }: SocketTarget): Socket => {
-    // postgres.js rotates through the hosts itself only for sockets it makes.
+  return ({ host, port, path }) => {
     const i = next++ % host.length;
     const p = port[i] ?? port[0] ?? 5432;
     const socket = path ? connect(path) : connect(p, host[i]);
-    // postgres.js names the peer in its connection errors from these.
-    Object.assign(socket, { host: path || host[i], port: p });
-    watchReplies(socket, { replyTimeoutMs, onSilent, address: path || `${host[i]}:${p}` });
-    return socket;
+    return Object.assign(socket, { host: path || host[i]!, port: p });
   };
 }
 

@@ -1,22 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import postgres, { type Options, type Sql } from 'postgres';
+import { rotatingSocket, type SocketTarget } from './reply-deadline-socket.ts';
 
 /** postgres.js's `socket` option: its connection options in, a (connecting) socket out. */
-type SocketFactory = (target: {
-  host: string[];
-  port: number[];
-  path?: string | false;
-}) => Socket | Promise<Socket>;
-
-/** What postgres.js does without a `socket` option: a TCP (or Unix socket) connection to the first host. */
-const plainSocket: SocketFactory = ({ host, port, path }) => {
-  const p = port[0] ?? 5432;
-  const socket = path ? netConnect(path) : netConnect(p, host[0]);
-  // postgres.js names the peer in its connection errors from these.
-  return Object.assign(socket, { host: path || host[0], port: p });
-};
+type SocketFactory = (target: SocketTarget) => Socket | Promise<Socket>;
 
 /** How every watchdog ping begins (`{"ping":"<uuid>"}`): listeners never pass one on, whoever sent it. */
 const PING_PREFIX = '{"ping":';
@@ -86,6 +75,8 @@ export function createWatchedListener({
   let retry: NodeJS.Timeout | undefined;
   let lostAt: number | undefined;
   const quoted = `"${channel.replace(/"/g, '""')}"`;
+  /** Without the pool's own socket option: postgres.js's plain connections, its hosts in turn across attempts. */
+  const ownSocket = rotatingSocket();
 
   const heard = (payload: string) => {
     if (!isWatchdogPing(payload)) onPayload(payload);
@@ -122,7 +113,7 @@ export function createWatchedListener({
     // that is hundreds of connections a second. So each connection this attempt asks for is counted: a
     // second one before LISTEN answered means the first closed before it could — the attempt failed,
     // and it is dropped and retried with the back-off below (review r10 F4).
-    const baseSocket = (sql.options as { socket?: SocketFactory }).socket ?? plainSocket;
+    const baseSocket = (sql.options as { socket?: SocketFactory }).socket ?? ownSocket;
     let sockets = 0;
     const socket: SocketFactory = (target) => {
       if (++sockets > 1 && conn === client && !up)

@@ -25,13 +25,13 @@ export async function checkSilentDevices(
   {
     silentAfterSeconds,
     renotifySeconds = 0,
-    deafAllowanceSeconds = silentAfterSeconds,
+    deafAllowanceSeconds,
     deaf,
   }: {
     silentAfterSeconds: number;
     renotifySeconds?: number;
     /** At most this much deaf time is taken off a silence (CTI_DEVICE_DEAF_ALLOWANCE_S). */
-    deafAllowanceSeconds?: number;
+    deafAllowanceSeconds: number;
     deaf: DeafPeriod[];
   },
 ): Promise<string[]> {

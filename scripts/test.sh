@@ -10,6 +10,45 @@ bash scripts/setup.sh
 source scripts/lib/env.sh
 
 log_file="$(mktemp -t cti-test-XXXXXX.log)"
+
+# Runs a command in its own session with its output appended to $log_file and shown as it comes,
+# within a time limit: a test that hangs (or a process a test left behind holding the output open)
+# must end the run with its name, not use up CI's time. Past the limit it prints what is still
+# running (each node test file is named in its command line), stops the session and sets
+# limited_status=124. Whatever the command leaves running in its session is stopped and named too.
+run_limited() {
+  local limit=$1 what=$2 offset pid tail_pid waited=0 leftover
+  shift 2
+  offset=$(stat -c %s "$log_file")
+  setsid "$@" >>"$log_file" 2>&1 </dev/null &
+  pid=$!
+  tail -c +$((offset + 1)) -f --pid="$pid" "$log_file" &
+  tail_pid=$!
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$limit" ]; do
+    sleep 5
+    waited=$((waited + 5))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    {
+      echo "TIME LIMIT: $what still running after $limit s (CTI_TEST_TIME_LIMIT_S / CTI_CONTAINER_TIME_LIMIT_S)."
+      echo "Still running (elapsed s, command):"
+      ps --sid "$pid" -o pid=,etimes=,args= --forest | cut -c1-400
+    } >>"$log_file" # shown by the tail, which ends once the session's leader is gone
+    pkill -TERM -s "$pid" 2>/dev/null || true
+    sleep 10
+    pkill -KILL -s "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    limited_status=124
+  else
+    wait "$pid" && limited_status=0 || limited_status=$?
+  fi
+  wait "$tail_pid" 2>/dev/null || true
+  leftover="$(ps --sid "$pid" -o pid=,etimes=,args= 2>/dev/null || true)"
+  if [ -n "$leftover" ]; then
+    printf 'left running by %s (stopped now):\n%s\n' "$what" "$leftover" | tee -a "$log_file" >&2
+    pkill -KILL -s "$pid" 2>/dev/null || true
+  fi
+}
 start=$(date +%s)
 log "build, typecheck, lint"
 pnpm exec turbo run build typecheck lint --output-logs=errors-only
@@ -17,13 +56,14 @@ log "tests (log: $log_file)"
 set +e
 # Test suites hit Postgres, s3rver, PTYs and spawned processes on 2 cores: limit parallel packages.
 # --continue: one package's failure must not cancel the others' tests (their counts would be lost).
-pnpm exec turbo run test --continue --concurrency="${CTI_TEST_CONCURRENCY:-3}" --output-logs=full "$@" 2>&1 | tee "$log_file"
-status=${PIPESTATUS[0]}
+run_limited "${CTI_TEST_TIME_LIMIT_S:-2700}" "the package tests" \
+  pnpm exec turbo run test --continue --concurrency="${CTI_TEST_CONCURRENCY:-3}" --output-logs=full "$@"
+status=$limited_status
 # The server image, built with podman and run (issue 14; `pnpm test:container`).
 log "container test (scripts/test-container.sh)"
 container_start=$(date +%s)
-bash scripts/test-container.sh 2>&1 | tee -a "$log_file"
-container_status=${PIPESTATUS[0]}
+run_limited "${CTI_CONTAINER_TIME_LIMIT_S:-1200}" "the container test" bash scripts/test-container.sh
+container_status=$limited_status
 log "container test took $(( $(date +%s) - container_start )) s"
 [ "$container_status" -eq 0 ] || status=$container_status
 set -e

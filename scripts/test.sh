@@ -43,7 +43,8 @@ run_limited() {
     wait "$pid" && limited_status=0 || limited_status=$?
   fi
   wait "$tail_pid" 2>/dev/null || true
-  leftover="$(ps --sid "$pid" -o pid=,etimes=,args= 2>/dev/null || true)"
+  # Zombies (state Z) are only waiting for their parent to read their status: not left running.
+  leftover="$(ps --sid "$pid" -o stat=,pid=,etimes=,args= 2>/dev/null | awk '$1 !~ /^Z/' | cut -c1-400 || true)"
   if [ -n "$leftover" ]; then
     printf 'left running by %s (stopped now):\n%s\n' "$what" "$leftover" | tee -a "$log_file" >&2
     pkill -KILL -s "$pid" 2>/dev/null || true

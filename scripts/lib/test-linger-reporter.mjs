@@ -1,12 +1,13 @@
-// A `node --test` reporter that prints nothing while the tests run. It stops one way a finished test
-// run can hang for ever: a process a test left running that still holds a test file's stdout or
-// stderr (spawned with stdio 'inherit', say). The runner prints its summary and then waits for that
-// pipe to close, which never happens. Each test script in the workspace lists this reporter after
-// `spec` (see README, "The tests").
+// A `node --test` reporter that prints nothing while the tests run. It stops one way a test run can
+// hang for ever: a process a test left running that still holds a test file's stdout or stderr
+// (spawned with stdio 'inherit', say). The runner waits for that stream to close before it finishes
+// the file (stdout) or exits after its summary (stderr), which never happens. Each test script in
+// the workspace lists this reporter after `spec` (see README, "The tests").
 //
-// LINGER_MS (CTI_TEST_LINGER_MS, default 30 s) after the run's summary, if the runner is still alive,
-// this names every other process holding one of the runner's pipes, kills it, and the runner exits
-// with its own status. Timers are unref'd, so a clean run exits at once.
+// Every 10 s it looks at the streams the runner made for its test files. Once one has been held open
+// for CTI_TEST_LINGER_MS (default 30 s) only by processes that are not the runner's own children (the
+// test file's process is gone), it names those processes and kills them; the runner then goes on and
+// exits with its own status. Its timer is unref'd: a clean run exits at once.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -54,52 +55,71 @@ function commandLine(pid) {
 }
 
 /**
- * The processes at the other end of the streams the runner made for its test files (held by it, by
- * none of its ancestors): pipes by inode, socketpairs through `ss -xp` (their two ends differ).
+ * The streams the runner made for its test files (held by it, by none of its ancestors), each with the
+ * processes at their other end: socketpairs through `ss -xp` (their two ends differ), pipes by inode.
  */
 function streamHolders() {
   const ancestry = selfAndAncestors();
   const mine = streamsOf(process.pid);
   for (const pid of ancestry) if (pid !== process.pid) for (const s of streamsOf(pid)) mine.delete(s);
-  const holders = new Set();
+  const holders = new Map();
+  const add = (stream, pid) => {
+    if (ancestry.has(pid)) return;
+    if (!holders.has(stream)) holders.set(stream, new Set());
+    holders.get(stream).add(pid);
+  };
   const sockets = new Set([...mine].filter((s) => s.startsWith('socket:')).map((s) => s.slice(8, -1)));
   const ss = spawnSync('ss', ['-xpnH'], { encoding: 'utf8' });
   for (const line of (ss.stdout ?? '').split('\n')) {
     // u_str ESTAB 0 0 * <inode> * <peer inode> users:(("sleep",pid=123,fd=2),…)
     const m = /^\S+\s+\S+\s+\d+\s+\d+\s+\S+\s+(\d+)\s+\S+\s+(\d+)\s+users:(.*)$/.exec(line);
     if (!m || !sockets.has(m[2]) || sockets.has(m[1])) continue;
-    for (const [, pid] of m[3].matchAll(/pid=(\d+)/g)) holders.add(Number(pid));
+    for (const [, pid] of m[3].matchAll(/pid=(\d+)/g)) add(`socket:[${m[2]}]`, Number(pid));
   }
   const pipes = new Set([...mine].filter((s) => s.startsWith('pipe:')));
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || ancestry.has(Number(entry))) continue;
-    if ([...streamsOf(entry)].some((s) => pipes.has(s))) holders.add(Number(entry));
+    if (!/^\d+$/.test(entry)) continue;
+    for (const s of streamsOf(entry)) if (pipes.has(s)) add(s, Number(entry));
   }
-  for (const pid of ancestry) holders.delete(pid);
-  return [...holders];
+  return holders;
 }
 
-/** Every process holding the runner's test-file streams, killed; a line for each. */
-function killStreamHolders() {
-  return streamHolders().map((pid) => {
-    const line = `  pid ${pid}: ${commandLine(pid)}`;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-    return line;
-  });
+/**
+ * Streams whose test file is gone — none of their holders is the runner's own child (a test file's
+ * process, or what the global setup started) — but that something still holds open.
+ */
+function orphanedStreams() {
+  const orphaned = new Map();
+  for (const [stream, pids] of streamHolders())
+    if (![...pids].some((pid) => parentOf(pid) === process.pid)) orphaned.set(stream, pids);
+  return orphaned;
 }
+
+const SWEEP_MS = Math.min(10_000, LINGER_MS);
 
 export default async function* lingerReporter(source) {
-  for await (const event of source) {
-    if (event.type !== 'test:summary' || event.data.file !== undefined) continue;
-    setTimeout(() => {
-      const lines = killStreamHolders();
+  const orphanedSince = new Map();
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    const orphaned = orphanedStreams();
+    for (const stream of orphanedSince.keys()) if (!orphaned.has(stream)) orphanedSince.delete(stream);
+    const lines = [];
+    for (const [stream, pids] of orphaned) {
+      if (!orphanedSince.has(stream)) orphanedSince.set(stream, now);
+      if (now - orphanedSince.get(stream) < LINGER_MS) continue;
+      orphanedSince.delete(stream);
+      for (const pid of pids) {
+        lines.push(`  pid ${pid}: ${commandLine(pid)}`);
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+    if (lines.length > 0)
       process.stderr.write(
-        lines.length === 0
-          ? `test runner: still running ${LINGER_MS} ms after its summary; no process holds its pipes\n`
-          : `test runner: still running ${LINGER_MS} ms after its summary, held open by processes a test left running (killed now):\n${lines.join('\n')}\n`,
+        `test runner: processes a test left running held a finished test file's output open for ${LINGER_MS} ms (killed now):\n${lines.join('\n')}\n`,
       );
-    }, LINGER_MS).unref();
-  }
+  }, SWEEP_MS);
+  sweep.unref();
+  for await (const _event of source);
 }

@@ -330,7 +330,8 @@ process.stdin.once('end', () => {
   process.stdout.write('paused\\n');
   process.on('SIGUSR2', () => { fs.writeSync(fd, all.subarray(+split)); fs.closeSync(fd); process.exit(0); });
 });
-setInterval(() => {}, 1 << 30);`;
+// Never outlives the test that forgot to resume it: it holds the runner's stderr (inherited).
+setTimeout(() => process.exit(3), 120_000);`;
   const child = spawn(process.execPath, ['-e', script, path, String(split)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

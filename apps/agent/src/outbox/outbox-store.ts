@@ -173,6 +173,11 @@ export function createOutboxStore(db: OutboxDb) {
        ON CONFLICT (name) DO UPDATE SET value =
          CASE name WHEN 'uploaded_total' THEN CAST(value AS INTEGER) + 1 ELSE excluded.value END`,
     ),
+    // A capture found already stored: counted, but its arrival was when it was first stored.
+    countUploaded: db.prepare(
+      `INSERT INTO stats (name, value) VALUES ('uploaded_total', '1')
+       ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1`,
+    ),
     setStat: db.prepare(
       'INSERT INTO stats (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
     ),
@@ -264,17 +269,26 @@ export function createOutboxStore(db: OutboxDb) {
       (q.list.all({ state, limit }) as CaptureRow[]).map(toCapture),
     claimable: (now: number, limit: number) => (q.claimable.all(now, limit) as CaptureRow[]).map(toCapture),
     nextWake: () => (q.nextWake.get() as number | null) ?? null,
-    /** Marks `name` uploaded and, in the same transaction, `next` as starting (attempts + 1). */
-    advance: relaxedTx((id: string, name: string | null, next: string | null, now: number) => {
-      if (name !== null) {
-        q.objectUploaded.run(now, id, name);
-        if (name === 'meta.json') {
-          q.captureUploaded.run(now, id);
-          bumpUploaded(now);
+    /**
+     * Marks `name` uploaded and, in the same transaction, `next` as starting (attempts + 1). meta.json
+     * completes the capture. `storedEarlier`: the store already held it (a re-check after an
+     * interruption, a re-imported spool), so it arrived when it was first stored — it is counted, but
+     * the last upload time (the heartbeat's `last_upload_at`, which the server compares with what
+     * reached it) does not move.
+     */
+    advance: relaxedTx(
+      (id: string, name: string | null, next: string | null, now: number, storedEarlier = false) => {
+        if (name !== null) {
+          q.objectUploaded.run(now, id, name);
+          if (name === 'meta.json') {
+            q.captureUploaded.run(now, id);
+            if (storedEarlier) q.countUploaded.run();
+            else bumpUploaded(now);
+          }
         }
-      }
-      if (next !== null) q.beginObject.run(id, next);
-    }),
+        if (next !== null) q.beginObject.run(id, next);
+      },
+    ),
     objectFailed: relaxedTx((id: string, name: string, message: string, now: number, nextAt: number) => {
       q.objectFailed.run(message, now, nextAt, id, name);
       recordError(now, `${name}: ${message}`, id);

@@ -49,3 +49,42 @@ test('a damaged database moved aside: the re-imported spool captures go out, tho
   assert.equal(outcomes.filter((o) => o.endsWith('already_present')).length, 9);
   assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
 });
+
+test('captures found already stored count as uploaded but leave the last upload time alone: they arrived when first stored (review r13 F6)', {
+  timeout: 60_000,
+}, async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const t = outboxTempDir();
+  cleanups.push(t.remove);
+  let outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  for (const n of [1, 2]) await outbox.commitCapture(fakeCapture(n));
+  let uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'both uploaded' });
+  await uploader.stop();
+  outbox.close();
+
+  // Its database lost: the spool is re-imported, and each capture is found already in the store.
+  renameSync(t.dbPath, `${t.dbPath}.damaged`);
+  outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  cleanups.push(outbox.close);
+  uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  uploader.start();
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the re-imported captures checked' });
+  const checked = outbox.summary();
+  assert.equal(checked.uploadedTotal, 2, 'both counted as uploaded');
+  assert.equal(checked.lastSuccessAt, null, 'no upload time: nothing reached the store now');
+
+  // A new capture sent now moves it.
+  const before = Date.now();
+  await outbox.commitCapture(fakeCapture(3));
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the new capture uploaded' });
+  const sent = outbox.summary();
+  assert.equal(sent.uploadedTotal, 3);
+  assert.ok(
+    sent.lastSuccessAt !== null && sent.lastSuccessAt >= before,
+    `lastSuccessAt ${sent.lastSuccessAt}`,
+  );
+});

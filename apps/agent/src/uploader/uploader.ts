@@ -218,15 +218,17 @@ export function createUploader({
   ): Promise<void> {
     const id = capture.captureId;
     let previous: string | null = null;
+    let outcome: TransferOutcome | null = null;
     for (const [i, object] of objects.entries()) {
       if (stopping) break;
       store.advance(id, previous, object.name, clock());
       previous = null;
       const target = targets[i] as TransferTarget;
-      if (!(await uploadObject(capture, object, target, reads.get(object.name)))) return;
+      outcome = await uploadObject(capture, object, target, reads.get(object.name));
+      if (outcome === null) return;
       previous = object.name;
     }
-    if (previous !== null) store.advance(id, previous, null, clock());
+    if (previous !== null) store.advance(id, previous, null, clock(), outcome === 'already_present');
     if (previous === 'meta.json') captureDone(capture);
   }
 
@@ -253,7 +255,7 @@ export function createUploader({
     object: OutboxObject,
     target: TransferTarget,
     prefetched: Promise<Buffer> | undefined,
-  ): Promise<boolean> {
+  ): Promise<TransferOutcome | null> {
     const timeoutMs = requestTimeoutMs + Math.ceil(object.sizeBytes / 50);
     // One controller aborted by the stop or the timeout (cheaper per object than AbortSignal.any of
     // AbortSignal.timeout, which also leaves a dependent signal on the long-lived stop signal).
@@ -280,14 +282,14 @@ export function createUploader({
       const verifyFirst = object.attempts > 0;
       const outcome = await transferObject(target, { ...options, data, verifyFirst, skipCheck });
       succeeded(capture.captureId, object, outcome);
-      return true;
+      return outcome;
     } catch (error) {
       failed(
         capture.captureId,
         object,
         timedOut && !stopController.signal.aborted ? timeoutError(timeoutMs, error) : error,
       );
-      return false;
+      return null;
     } finally {
       clearTimeout(timer);
       stopController.signal.removeEventListener('abort', onStop);

@@ -322,8 +322,37 @@ function LatestResult({ detail, latest }: { detail: Detail; latest: Result | und
             : `Graded by ${latest.model_name}@${latest.model_version}`}
         </p>
       )}
+      {latest && <p class="muted">Scale: {scaleText(latest.features_used)}</p>}
     </section>
   );
+}
+
+const SCALE_SOURCES: Record<string, string> = {
+  meta: 'meta.json',
+  device_calibration: 'the device calibration',
+  ruler: 'the on-screen ruler',
+};
+
+/**
+ * How a result's pixels became millimetres (features_used, as the overlay caption says it): the pixel
+ * spacing and where it came from, and the pixel aspect, which enters every area and horizontal length.
+ * A result graded before aspects were recorded was measured with square pixels.
+ */
+export function scaleText(features: Record<string, unknown> | null): string {
+  const from = (source: unknown) =>
+    typeof source === 'string' && SCALE_SOURCES[source] ? `, from ${SCALE_SOURCES[source]}` : '';
+  const mm = features?.pixel_spacing_mm;
+  const spacing =
+    typeof mm === 'number' && Number.isFinite(mm) && mm > 0
+      ? `${mm.toFixed(3)} mm per pixel${from(features?.pixel_spacing_source)}`
+      : 'no pixel spacing (measured in pixels only)';
+  const aspect = features?.pixel_aspect;
+  const source = features?.pixel_aspect_source;
+  if (typeof aspect !== 'number' || source === 'assumed_square' || source === undefined)
+    return `${spacing}; square pixels assumed`;
+  return aspect === 1
+    ? `${spacing}; square pixels${from(source)}`
+    : `${spacing}; pixels ${aspect.toFixed(3)} as wide as tall${from(source)}`;
 }
 
 function Review({

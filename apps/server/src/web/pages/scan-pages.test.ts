@@ -203,6 +203,10 @@ describe('scan detail', () => {
     assert.match(text, /Fat thickness 6\.2 mm/);
     assert.match(text, /Image grade A Grade A, usable/);
     assert.match(text, /Confidence 87 %/);
+    assert.match(
+      text,
+      /Scale: 0\.180 mm per pixel, from the device calibration; pixels 0\.889 as wide as tall, from meta\.json/,
+    );
     for (const part of [/mask IoU 0\.84/, /edge quality 0\.78/, /SNR 18\.30/]) assert.match(text, part);
     assert.match(
       textById(res.html, 'history') ?? '',
@@ -225,6 +229,7 @@ describe('scan detail', () => {
       /Ribeye area — no value \(no pixel spacing\) Fat thickness — no value \(no pixel spacing\)/,
     );
     assert.ok(!/Ribeye area 0/.test(result ?? ''));
+    assert.match(result ?? '', /Scale: no pixel spacing \(measured in pixels only\); square pixels assumed/);
     const waiting = strip((await (await as('farmer')).get(`/scans/${w.scanWaiting}`)).html);
     assert.match(waiting, /Ribeye area — no value \(not graded yet\)/);
     assert.match(waiting, /Not graded yet\./);

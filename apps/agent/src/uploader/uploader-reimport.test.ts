@@ -12,20 +12,28 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-test('a damaged database moved aside: the re-imported spool captures go out, those already stored are not stored again', {
-  timeout: 60_000,
-}, async () => {
+/** An s3rver and an outbox whose `captures` were committed and all uploaded (the uploader stopped). */
+async function uploadedOutbox(captures: ReturnType<typeof fakeCapture>[]) {
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const t = outboxTempDir();
   cleanups.push(t.remove);
-  const captures = [1, 2, 3, 4].map((n) => fakeCapture(n));
-  let outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
-  for (const c of captures.slice(0, 3)) await outbox.commitCapture(c);
-  let uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  for (const c of captures) await outbox.commitCapture(c);
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
   uploader.start();
-  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the first three uploaded' });
+  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the captures uploaded' });
   await uploader.stop();
+  return { s3, t, outbox };
+}
+
+test('a damaged database moved aside: the re-imported spool captures go out, those already stored are not stored again', {
+  timeout: 60_000,
+}, async () => {
+  const captures = [1, 2, 3, 4].map((n) => fakeCapture(n));
+  const first = await uploadedOutbox(captures.slice(0, 3));
+  const { s3, t } = first;
+  let outbox = first.outbox;
   await outbox.commitCapture(captures[3]!); // committed, never uploaded
   outbox.close();
   const storedBefore = s3.events.length;
@@ -34,7 +42,7 @@ test('a damaged database moved aside: the re-imported spool captures go out, tho
   outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   cleanups.push(outbox.close);
   assert.equal(outbox.summary().pendingCaptures, 4);
-  uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
   cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
   const outcomes: string[] = [];
   uploader.events.on('object-uploaded', (e) => outcomes.push(`${e.captureId}/${e.name} ${e.outcome}`));
@@ -53,23 +61,15 @@ test('a damaged database moved aside: the re-imported spool captures go out, tho
 test('captures found already stored count as uploaded but leave the last upload time alone: they arrived when first stored (review r13 F6)', {
   timeout: 60_000,
 }, async () => {
-  const s3 = await startS3rver();
-  cleanups.push(s3.close);
-  const t = outboxTempDir();
-  cleanups.push(t.remove);
-  let outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
-  for (const n of [1, 2]) await outbox.commitCapture(fakeCapture(n));
-  let uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
-  uploader.start();
-  await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'both uploaded' });
-  await uploader.stop();
-  outbox.close();
+  const first = await uploadedOutbox([1, 2].map((n) => fakeCapture(n)));
+  const { s3, t } = first;
+  first.outbox.close();
 
   // Its database lost: the spool is re-imported, and each capture is found already in the store.
   renameSync(t.dbPath, `${t.dbPath}.damaged`);
-  outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
+  const outbox = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir });
   cleanups.push(outbox.close);
-  uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket, retentionDays: null });
   cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
   uploader.start();
   await waitFor(() => outbox.summary().pendingCaptures === 0, { what: 'the re-imported captures checked' });

@@ -69,15 +69,16 @@ function streamHolders() {
     holders.get(stream).add(pid);
   };
   const sockets = new Set([...mine].filter((s) => s.startsWith('socket:')).map((s) => s.slice(8, -1)));
-  const ss = spawnSync('ss', ['-xpnH'], { encoding: 'utf8' });
-  for (const line of (ss.stdout ?? '').split('\n')) {
+  // Only when there is something to match: every sweep would otherwise list every socket and fd.
+  const ss = sockets.size > 0 ? spawnSync('ss', ['-xpnH'], { encoding: 'utf8' }).stdout : '';
+  for (const line of (ss ?? '').split('\n')) {
     // u_str ESTAB 0 0 * <inode> * <peer inode> users:(("sleep",pid=123,fd=2),…)
     const m = /^\S+\s+\S+\s+\d+\s+\d+\s+\S+\s+(\d+)\s+\S+\s+(\d+)\s+users:(.*)$/.exec(line);
     if (!m || !sockets.has(m[2]) || sockets.has(m[1])) continue;
     for (const [, pid] of m[3].matchAll(/pid=(\d+)/g)) add(`socket:[${m[2]}]`, Number(pid));
   }
   const pipes = new Set([...mine].filter((s) => s.startsWith('pipe:')));
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of pipes.size > 0 ? readdirSync('/proc') : []) {
     if (!/^\d+$/.test(entry)) continue;
     for (const s of streamsOf(entry)) if (pipes.has(s)) add(s, Number(entry));
   }

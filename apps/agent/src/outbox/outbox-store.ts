@@ -167,13 +167,7 @@ export function createOutboxStore(db: OutboxDb) {
     ),
     countState: db.prepare('SELECT count(*) FROM captures WHERE state = ?').pluck(),
     getStat: db.prepare('SELECT value FROM stats WHERE name = ?').pluck(),
-    // One statement per uploaded capture for both counters (value is TEXT: the sum is stored as '2').
-    bumpUploaded: db.prepare(
-      `INSERT INTO stats (name, value) VALUES ('uploaded_total', '1'), ('last_success_at', ?)
-       ON CONFLICT (name) DO UPDATE SET value =
-         CASE name WHEN 'uploaded_total' THEN CAST(value AS INTEGER) + 1 ELSE excluded.value END`,
-    ),
-    // A capture found already stored: counted, but its arrival was when it was first stored.
+    // uploaded_total (value is TEXT: the sum is stored as '2'); last_success_at is set beside it (advance).
     countUploaded: db.prepare(
       `INSERT INTO stats (name, value) VALUES ('uploaded_total', '1')
        ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1`,
@@ -228,7 +222,6 @@ export function createOutboxStore(db: OutboxDb) {
     };
   };
   const stat = (name: string): string | null => (q.getStat.get(name) as string | undefined) ?? null;
-  const bumpUploaded = (now: number) => q.bumpUploaded.run(String(now));
   const recordError = (now: number, message: string, captureId: string) =>
     q.setStat.run('last_error', JSON.stringify({ at: now, message, captureId } satisfies OutboxLastError));
 
@@ -282,8 +275,8 @@ export function createOutboxStore(db: OutboxDb) {
           q.objectUploaded.run(now, id, name);
           if (name === 'meta.json') {
             q.captureUploaded.run(now, id);
-            if (storedEarlier) q.countUploaded.run();
-            else bumpUploaded(now);
+            q.countUploaded.run();
+            if (!storedEarlier) q.setStat.run('last_success_at', String(now));
           }
         }
         if (next !== null) q.beginObject.run(id, next);

@@ -97,21 +97,29 @@ export function editableDevice(sql: Db, principal: Principal): Fragment {
 /**
  * The fleet: last seen, last upload, captures, and scans captured "today" in `timeZone` (a zone as
  * Postgres reads it: an IANA name, or the POSIX form api/devices.ts makes of an ISO offset; default UTC) — only scans on farms the caller may see are counted, and not those captured ahead of
- * the server clock (sql-fragments' capturedAhead: a device clock running fast).
+ * the server clock (sql-fragments' capturedAhead: a device clock running fast). `farmZones` (farm id →
+ * zone): a device on one of those farms counts its "today" from midnight in its farm's zone instead
+ * (the pages: each device in its farm's local time, review r11 F10); `today_starts_at` says which.
  */
 export async function listDevices(
   sql: Db,
   principal: Principal,
   {
     timeZone = 'UTC',
+    farmZones = new Map(),
     id,
     settings = DEFAULTS,
-  }: { timeZone?: string; id?: string; settings?: DeviceReadSettings } = {},
+  }: {
+    timeZone?: string;
+    farmZones?: ReadonlyMap<string, string>;
+    id?: string;
+    settings?: DeviceReadSettings;
+  } = {},
 ) {
   const { uploadArrivalSeconds, signatureToleranceSeconds } = settings;
   try {
     const rows = await sql<DeviceRow[]>`
-      WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone} AS starts)
+      WITH zones AS (SELECT * FROM unnest(${[...farmZones.keys()]}::uuid[], ${[...farmZones.values()]}::text[]) AS z(farm_id, zone))
       SELECT d.id, d.device_code, d.label,
              CASE WHEN f.id IS NULL THEN NULL ELSE json_build_object('id', f.id, 'name', f.name) END AS farm,
              ${isoUtc(sql, sql`d.last_seen_at`)} AS last_seen_at, ${isoUtc(sql, sql`d.last_upload_at`)} AS last_upload_at,
@@ -135,7 +143,9 @@ export async function listDevices(
              CASE WHEN d.retired_at IS NOT NULL THEN json_build_object(
                'at', ${isoUtc(sql, sql`d.retired_at`)}, 'by', coalesce(d.retired_by, 'unknown'),
                'reason', d.retired_reason) END AS retired
-        FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id
+        FROM devices d LEFT JOIN farms f ON f.id = d.farm_id
+        CROSS JOIN LATERAL (SELECT coalesce((SELECT z.zone FROM zones z WHERE z.farm_id = d.farm_id), ${timeZone}) AS zone) tz
+        CROSS JOIN LATERAL (SELECT date_trunc('day', now() AT TIME ZONE tz.zone) AT TIME ZONE tz.zone AS starts) day
         LEFT JOIN device_health h ON h.device_id = d.id
         -- The Pi's last upload on the server's clock (its offset: the agent's measurement, else the skew).
         CROSS JOIN LATERAL (

@@ -61,9 +61,10 @@ import {
 } from './fleet-page.tsx';
 import {
   attempt,
-  commonZone,
+  deviceZone,
   Facts,
   type FieldErrors,
+  farmZones,
   idParam,
   optionalText,
   type PageContext,
@@ -368,13 +369,15 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const form = forms.calibration ?? { values: {}, errors: {} };
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
-    const zone = commonZone(farms);
+    const zones = farmZones(farms);
     const [device] = await listDevices(sql, principal, {
       id,
-      timeZone: zone,
+      farmZones: zones,
       settings: deviceReadSettings(deps.config),
     });
     if (!device) throw pageNotFound();
+    // Its farm's local time, whoever looks (issue 12; an admin's farms span zones: review r11 F10).
+    const zone = deviceZone(device, zones);
     const days = trendDays(c.req.query('days'), deps.config.devices.historyDays);
     const started = device.reported?.agent_started_at;
     const [calibrations, [health], hours, arrivedSinceStart] = await Promise.all([
@@ -472,6 +475,11 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 ],
               ]}
             />
+            <p class="muted" id="device-zone">
+              {device.farm
+                ? `Times in ${zone}, the local time of ${device.farm.name}.`
+                : 'Times in UTC: the device has no farm.'}
+            </p>
             <p>
               <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
               <a href="/fleet">Fleet →</a>

@@ -239,8 +239,14 @@ function HealthSection({
       )}
       {!health ? (
         <p id="health-none">
-          No heartbeat yet: the agent sends one when <code>heartbeat.server_url</code> is set and the device's
-          key (<code>cti-server device add</code>) is installed on the Pi.
+          {device.history_from ? (
+            <>No heartbeat since it came here ({time(device.history_from)}).</>
+          ) : (
+            <>
+              No heartbeat yet: the agent sends one when <code>heartbeat.server_url</code> is set and the
+              device's key (<code>cti-server device add</code>) is installed on the Pi.
+            </>
+          )}
         </p>
       ) : (
         <Facts
@@ -383,7 +389,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const [calibrations, [health], hours, arrivedSinceStart] = await Promise.all([
       listCalibrations(sql, device.id),
       listDeviceHealth(sql, principal, { id: device.id }),
-      deviceHealthTrend(sql, device.id, days),
+      deviceHealthTrend(sql, device.id, days, { from: device.history_from }),
       started ? countDeviceScansSince(sql, principal, device.id, started) : null,
     ]);
     const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
@@ -480,6 +486,13 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 ? `Times in ${zone}, the local time of ${device.farm.name}.`
                 : 'Times in UTC: the device has no farm.'}
             </p>
+            {device.history_from && (
+              <p class="muted" id="device-history-from">
+                It came here on {time(device.history_from)} from a farm you cannot see: its heartbeats, health
+                and last seen from before are not shown, and its captures and last upload are those of the
+                scans you may see.
+              </p>
+            )}
             <p>
               <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
               <a href="/fleet">Fleet →</a>

@@ -60,7 +60,7 @@ export type DeviceTroubles = Pick<
   DeviceRow,
   'heartbeats_refused' | 'uploads_not_arriving' | 'reported' | 'last_upload_at'
 > &
-  Partial<Pick<DeviceRow, 'retired'>>;
+  Partial<Pick<DeviceRow, 'retired' | 'history_from'>>;
 
 /** "12 refusals in the last hour" (counted up to REFUSALS_COUNTED), or when the last one was. */
 function refusalCount(r: HeartbeatRefusal, when: (utc: string) => string): string {
@@ -105,7 +105,17 @@ export function healthFlags(
       fix: 'check the relay (its log, `cti-relay status`), that the bucket the Pi uploads to is in CTI_S3_BUCKETS, and that the relay signs with a secret in CTI_WEBHOOK_SECRETS',
     });
   }
-  if (!h) return [...flags, { level: 'unknown', text: 'no heartbeat yet' }];
+  if (!h) {
+    // Its snapshot is older than its move from a farm the viewer cannot read (review r11 F12).
+    const since = device?.history_from;
+    return [
+      ...flags,
+      {
+        level: 'unknown',
+        text: since ? `no heartbeat since it came here (${when(since)})` : 'no heartbeat yet',
+      },
+    ];
+  }
   if (silent) flags.push({ level: 'bad', text: `silent for ${formatAge(h.age_s)}` });
   if (h.backlog_since || h.quarantined > 0)
     flags.push({

@@ -29,6 +29,11 @@ export type DeviceRow = {
   uploads_not_arriving: boolean;
   /** Retired by an admin (`cti-server device retire`, migration 0022): listed apart, never silent; null: in service. */
   retired: DeviceRetirement | null;
+  /**
+   * Its heartbeats, last seen and snapshot are shown to the caller only from this time: the device came
+   * from a farm they cannot read (historyFrom); null: all of them.
+   */
+  history_from: string | null;
 };
 
 export type DeviceRetirement = { at: string; by: string; reason: string | null };
@@ -83,6 +88,39 @@ export function visibleDevice(sql: Db, principal: Principal): Fragment {
 }
 
 /**
+ * Since when a principal may see device `device`'s own activity: its heartbeats (snapshot, trend,
+ * refusals) and last seen. A Pi moved between farms (a technician going farm to farm) does not carry
+ * another farm's activity to the new farm's people (review r11 F12): for a non-admin, the latest move
+ * away from a farm they cannot read (device_farm_moves, migration 0023) cuts it. '-infinity' when
+ * nothing does: admins, a device never moved, moved only from farms they read or from unassigned.
+ * One probe of idx_device_farm_moves_device.
+ */
+export function historyFrom(sql: Db, principal: Principal, device: Fragment = sql`d.id`): Fragment {
+  if (isAdmin(principal)) return sql`'-infinity'::timestamptz`;
+  return sql`coalesce((
+    SELECT max(m.moved_at) FROM device_farm_moves m
+     WHERE m.device_id = ${device} AND m.from_farm_id IS NOT NULL
+       AND NOT ${readableFarm(sql, principal, sql`m.from_farm_id`)}), '-infinity'::timestamptz)`;
+}
+
+/**
+ * The captures of `d` and the last that arrived, as the caller may know them: the device's own counts
+ * for admins; for others the scans of it on farms they may read (a Pi moved between farms does not
+ * tell one farm's farmer how much was captured on another, review r11 F12) — one pass over the covering
+ * idx_scans_farm_sort of their farms, grouped by device, not a heap visit per scan. `mine.n` (null:
+ * none), `mine.last`. `id`: only that device's scans.
+ */
+function capturesSeen(sql: Db, principal: Principal, id: string | undefined): Fragment {
+  if (isAdmin(principal))
+    return sql`CROSS JOIN LATERAL (SELECT d.captures_count AS n, d.last_upload_at AS last) mine`;
+  return sql`
+    LEFT JOIN (
+      SELECT s.device_id, count(*)::int AS n, max(s.created_at) AS last FROM scans s
+       WHERE ${readableFarm(sql, principal, sql`s.farm_id`)} ${id ? sql`AND s.device_id = ${id}` : sql``}
+       GROUP BY s.device_id) mine ON mine.device_id = d.id`;
+}
+
+/**
  * Devices a principal may label and give a farm: admins all; technicians those of the farms they are
  * technician of and unassigned ones (claiming a Pi being set up, or taking theirs from one of their
  * farms to another, as a technician does going farm to farm); farmers none. A device's calibration
@@ -95,27 +133,36 @@ export function editableDevice(sql: Db, principal: Principal): Fragment {
 }
 
 /**
- * The fleet: last seen, last upload, captures, and scans captured "today" in `timeZone` (a zone as
+ * The fleet: last seen, last upload, captures (for a non-admin those of the scans they may read, and
+ * last seen and the heartbeat snapshot from historyFrom: review r11 F12), and scans captured "today" in `timeZone` (a zone as
  * Postgres reads it: an IANA name, or the POSIX form api/devices.ts makes of an ISO offset; default UTC) — only scans on farms the caller may see are counted, and not those captured ahead of
- * the server clock (sql-fragments' capturedAhead: a device clock running fast).
+ * the server clock (sql-fragments' capturedAhead: a device clock running fast). `farmZones` (farm id →
+ * zone): a device on one of those farms counts its "today" from midnight in its farm's zone instead
+ * (the pages: each device in its farm's local time, review r11 F10); `today_starts_at` says which.
  */
 export async function listDevices(
   sql: Db,
   principal: Principal,
   {
     timeZone = 'UTC',
+    farmZones = new Map(),
     id,
     settings = DEFAULTS,
-  }: { timeZone?: string; id?: string; settings?: DeviceReadSettings } = {},
+  }: {
+    timeZone?: string;
+    farmZones?: ReadonlyMap<string, string>;
+    id?: string;
+    settings?: DeviceReadSettings;
+  } = {},
 ) {
   const { uploadArrivalSeconds, signatureToleranceSeconds } = settings;
   try {
     const rows = await sql<DeviceRow[]>`
-      WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE ${timeZone}) AT TIME ZONE ${timeZone} AS starts)
+      WITH zones AS (SELECT * FROM unnest(${[...farmZones.keys()]}::uuid[], ${[...farmZones.values()]}::text[]) AS z(farm_id, zone))
       SELECT d.id, d.device_code, d.label,
              CASE WHEN f.id IS NULL THEN NULL ELSE json_build_object('id', f.id, 'name', f.name) END AS farm,
-             ${isoUtc(sql, sql`d.last_seen_at`)} AS last_seen_at, ${isoUtc(sql, sql`d.last_upload_at`)} AS last_upload_at,
-             coalesce(d.captures_count, 0) AS captures_count,
+             ${isoUtc(sql, sql`CASE WHEN d.last_seen_at >= cut.at THEN d.last_seen_at END`)} AS last_seen_at,
+             ${isoUtc(sql, sql`mine.last`)} AS last_upload_at, coalesce(mine.n, 0) AS captures_count,
              (SELECT count(*)::int FROM scans s
                WHERE s.device_id = d.id AND ${scanSortKey(sql)} >= day.starts AND NOT ${capturedAhead(sql)}
                  AND ${readableFarm(sql, principal, sql`s.farm_id`)}) AS scans_today,
@@ -134,13 +181,19 @@ export async function listDevices(
                       false) AS uploads_not_arriving,
              CASE WHEN d.retired_at IS NOT NULL THEN json_build_object(
                'at', ${isoUtc(sql, sql`d.retired_at`)}, 'by', coalesce(d.retired_by, 'unknown'),
-               'reason', d.retired_reason) END AS retired
-        FROM devices d CROSS JOIN day LEFT JOIN farms f ON f.id = d.farm_id
-        LEFT JOIN device_health h ON h.device_id = d.id
+               'reason', d.retired_reason) END AS retired,
+             CASE WHEN cut.at > '-infinity' THEN ${isoUtc(sql, sql`cut.at`)} END AS history_from
+        FROM devices d LEFT JOIN farms f ON f.id = d.farm_id
+        -- OFFSET 0: evaluated once per device, not copied into each of its uses.
+        CROSS JOIN LATERAL (SELECT ${historyFrom(sql, principal)} AS at OFFSET 0) cut
+        ${capturesSeen(sql, principal, id)}
+        CROSS JOIN LATERAL (SELECT coalesce((SELECT z.zone FROM zones z WHERE z.farm_id = d.farm_id), ${timeZone}) AS zone) tz
+        CROSS JOIN LATERAL (SELECT date_trunc('day', now() AT TIME ZONE tz.zone) AT TIME ZONE tz.zone AS starts) day
+        LEFT JOIN device_health h ON h.device_id = d.id AND h.received_at >= cut.at
         -- The Pi's last upload on the server's clock (its offset: the agent's measurement, else the skew).
         CROSS JOIN LATERAL (
           SELECT h.last_upload_at - make_interval(secs => coalesce(h.clock_offset_ms, h.clock_skew_ms)::float8 / 1000) AS at) up
-        ${refusalJoin(sql)}
+        ${refusalJoin(sql, sql`cut.at`)}
        WHERE ${visibleDevice(sql, principal)} ${id ? sql`AND d.id = ${id}` : sql``}
        ORDER BY d.device_code`;
     for (const row of rows) {
@@ -163,23 +216,23 @@ export async function listDevices(
  * `rf`: the newest refused heartbeat naming device `d` since its last accepted one (`h`), the first of
  * them, and the last hour's count (every refusal naming it, replays too) — three probes of
  * idx_device_request_rejections_device, never a scan of the table. A replayed request (409) alone
- * shows nothing: the heartbeat it repeats was recorded. Also
+ * shows nothing: the heartbeat it repeats was recorded. None before `from` (historyFrom). Also
  * `cti-server device list`'s.
  */
-export const refusalJoin = (sql: Db): Fragment => sql`
+export const refusalJoin = (sql: Db, from: Fragment = sql`'-infinity'::timestamptz`): Fragment => sql`
   LEFT JOIN LATERAL (
     SELECT r.created_at AS last_at, r.http_status, r.error_code,
            (SELECT min(r2.created_at) FROM device_request_rejections r2
-             WHERE r2.device_code = d.device_code AND r2.created_at > coalesce(h.received_at, '-infinity')
+             WHERE r2.device_code = d.device_code AND r2.created_at > greatest(coalesce(h.received_at, '-infinity'), ${from})
                AND r2.error_code <> 'replayed_request') AS since,
            -- Index-only, so it stops at the limit: with a filter on error_code the planner takes a bitmap
            -- scan that reads a flood whole (100,000 rows of one device: 140 ms against 1–6 ms).
            (SELECT count(*)::int FROM (
               SELECT 1 FROM device_request_rejections r3
-               WHERE r3.device_code = d.device_code AND r3.created_at > now() - interval '1 hour'
+               WHERE r3.device_code = d.device_code AND r3.created_at > greatest(now() - interval '1 hour', ${from})
                LIMIT ${REFUSALS_COUNTED}) n) AS last_hour
       FROM device_request_rejections r
-     WHERE r.device_code = d.device_code AND r.created_at > coalesce(h.received_at, '-infinity')
+     WHERE r.device_code = d.device_code AND r.created_at > greatest(coalesce(h.received_at, '-infinity'), ${from})
        AND r.error_code <> 'replayed_request'
      ORDER BY r.created_at DESC LIMIT 1) rf ON true`;
 
@@ -236,7 +289,10 @@ export type DeviceHealthRow = {
   captures_by_result: Record<string, number> | null;
 };
 
-/** Health snapshots of the devices the principal may see (the same rule as listDevices); `id`: one device. */
+/**
+ * Health snapshots of the devices the principal may see (the same rule as listDevices); `id`: one
+ * device. A snapshot older than historyFrom (heard on a farm the caller cannot read) is left out.
+ */
 export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: string } = {}) {
   return sql<DeviceHealthRow[]>`
     SELECT h.device_id, ${isoUtc(sql, sql`h.received_at`)} AS received_at,
@@ -252,7 +308,8 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
            CASE WHEN jsonb_typeof(h.body->'outbox'->'discarded') = 'number'
                 THEN (h.body->'outbox'->>'discarded')::int END AS discarded
       FROM device_health h JOIN devices d ON d.id = h.device_id
-     WHERE ${visibleDevice(sql, principal)} ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
+     WHERE ${visibleDevice(sql, principal)} AND h.received_at >= ${historyFrom(sql, principal)}
+       ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
 }
 
 /**

@@ -42,9 +42,21 @@ export const deviceSchema: JsonSchema = object({
   device_code: { type: 'string' },
   label: { type: ['string', 'null'] },
   farm: nullable(object({ id: uuid, name: { type: 'string' } })),
-  last_seen_at: nullable(dateTime),
-  last_upload_at: nullable(dateTime),
-  captures_count: { type: 'integer' },
+  last_seen_at: {
+    ...nullable(dateTime),
+    description:
+      'Its last heartbeat or capture; null for a non-admin when that was before `history_from` (heard on a farm they cannot read).',
+  },
+  last_upload_at: {
+    ...nullable(dateTime),
+    description:
+      'When its last capture arrived here; for a non-admin, the last of its scans on farms they may read.',
+  },
+  captures_count: {
+    type: 'integer',
+    description:
+      'Its captures that arrived here; for a non-admin, its scans on farms they may read (a Pi moved between farms does not tell one farm what was captured on another).',
+  },
   scans_today: {
     type: 'integer',
     description:
@@ -101,6 +113,11 @@ export const deviceSchema: JsonSchema = object({
     ),
     description:
       'Set when an admin retired the device (`cti-server device retire`): its keys are revoked and its heartbeats refused; it is never silent, notified or on /metrics. Null: in service.',
+  },
+  history_from: {
+    ...nullable(dateTime),
+    description:
+      'The device came here from a farm you cannot read (a Pi moved between farms): its heartbeats, snapshot, refusals and last seen before this time are not shown to you (GET /devices/{id}/health neither). Null: all of them (always for admins).',
   },
   uploads_not_arriving: {
     type: 'boolean',
@@ -502,7 +519,7 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         const days = Math.min(query.days ?? 7, config.devices.historyDays);
         const [[latest], hours] = await Promise.all([
           listDeviceHealth(sql, principal, { id: device.id }),
-          deviceHealthTrend(sql, device.id, days),
+          deviceHealthTrend(sql, device.id, days, { from: device.history_from }),
         ]);
         return c.json({ device_id: device.id, latest: latest ?? null, hours });
       },

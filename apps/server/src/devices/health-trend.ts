@@ -19,18 +19,27 @@ export type HealthHour = {
  * `CTI_DEVICE_HISTORY_DAYS`), from the hour of its first heartbeat in that window to the current hour;
  * hours without a heartbeat are rows with `heartbeats: 0`, so silence shows as a gap. Empty when the
  * device sent nothing in the window. The caller has already checked that the principal may see the
- * device. One index range scan (idx_device_heartbeats_device_time).
+ * device. Hours are UTC hours whatever the session's TimeZone (the server sets none, so it is the
+ * database's default, which may be half an hour off UTC: Adelaide, India). One index range scan
+ * (idx_device_heartbeats_device_time). `from`: no heartbeat before it (the caller's listDevices row's
+ * `history_from`: the device came from a farm the caller cannot read, review r11 F12).
  *
- * @example const hours = await deviceHealthTrend(sql, deviceId, 7);
+ * @example const hours = await deviceHealthTrend(sql, deviceId, 7, { from: device.history_from });
  */
-export async function deviceHealthTrend(sql: Db, deviceId: string, days: number): Promise<HealthHour[]> {
+export async function deviceHealthTrend(
+  sql: Db,
+  deviceId: string,
+  days: number,
+  { from = null }: { from?: string | null } = {},
+): Promise<HealthHour[]> {
   return sql<HealthHour[]>`
     WITH beats AS (
-      SELECT date_trunc('hour', received_at) AS hour, pending_captures, disk_free_bytes, clock_offset_ms
+      SELECT date_trunc('hour', received_at, 'UTC') AS hour, pending_captures, disk_free_bytes, clock_offset_ms
         FROM device_heartbeats
        WHERE device_id = ${deviceId} AND received_at > now() - make_interval(days => ${days})
+         AND received_at >= coalesce(${from}::timestamptz, '-infinity')
     ), hours AS (
-      SELECT generate_series(min(hour), date_trunc('hour', now()), interval '1 hour') AS hour FROM beats
+      SELECT generate_series(min(hour), date_trunc('hour', now(), 'UTC'), interval '1 hour') AS hour FROM beats
     )
     SELECT to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t,
            count(b.hour)::int AS heartbeats,

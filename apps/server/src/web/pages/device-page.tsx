@@ -61,9 +61,10 @@ import {
 } from './fleet-page.tsx';
 import {
   attempt,
-  commonZone,
+  deviceZone,
   Facts,
   type FieldErrors,
+  farmZones,
   idParam,
   optionalText,
   type PageContext,
@@ -238,8 +239,14 @@ function HealthSection({
       )}
       {!health ? (
         <p id="health-none">
-          No heartbeat yet: the agent sends one when <code>heartbeat.server_url</code> is set and the device's
-          key (<code>cti-server device add</code>) is installed on the Pi.
+          {device.history_from ? (
+            <>No heartbeat since it came here ({time(device.history_from)}).</>
+          ) : (
+            <>
+              No heartbeat yet: the agent sends one when <code>heartbeat.server_url</code> is set and the
+              device's key (<code>cti-server device add</code>) is installed on the Pi.
+            </>
+          )}
         </p>
       ) : (
         <Facts
@@ -368,19 +375,21 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const form = forms.calibration ?? { values: {}, errors: {} };
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
-    const zone = commonZone(farms);
+    const zones = farmZones(farms);
     const [device] = await listDevices(sql, principal, {
       id,
-      timeZone: zone,
+      farmZones: zones,
       settings: deviceReadSettings(deps.config),
     });
     if (!device) throw pageNotFound();
+    // Its farm's local time, whoever looks (issue 12; an admin's farms span zones: review r11 F10).
+    const zone = deviceZone(device, zones);
     const days = trendDays(c.req.query('days'), deps.config.devices.historyDays);
     const started = device.reported?.agent_started_at;
     const [calibrations, [health], hours, arrivedSinceStart] = await Promise.all([
       listCalibrations(sql, device.id),
       listDeviceHealth(sql, principal, { id: device.id }),
-      deviceHealthTrend(sql, device.id, days),
+      deviceHealthTrend(sql, device.id, days, { from: device.history_from }),
       started ? countDeviceScansSince(sql, principal, device.id, started) : null,
     ]);
     const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
@@ -472,6 +481,18 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 ],
               ]}
             />
+            <p class="muted" id="device-zone">
+              {device.farm
+                ? `Times in ${zone}, the local time of ${device.farm.name}.`
+                : 'Times in UTC: the device has no farm.'}
+            </p>
+            {device.history_from && (
+              <p class="muted" id="device-history-from">
+                It came here on {time(device.history_from)} from a farm you cannot see: its heartbeats, health
+                and last seen from before are not shown, and its captures and last upload are those of the
+                scans you may see.
+              </p>
+            )}
             <p>
               <a href={`/scans?device_id=${device.id}`}>Scans of this device →</a>{' '}
               <a href="/fleet">Fleet →</a>

@@ -15,12 +15,21 @@ import { type Column, DataTable } from '../components/data-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { LocalTime } from '../components/local-time.tsx';
 import { formatLocal } from '../time/format-local.ts';
-import { commonZone, type PageDeps, type PageRouter, sendPage, userOf } from './page-kit.tsx';
+import {
+  commonZone,
+  deviceZone,
+  farmZones,
+  type PageDeps,
+  type PageRouter,
+  sendPage,
+  userOf,
+} from './page-kit.tsx';
 
 type Level = 'ok' | 'warn' | 'bad' | 'unknown';
 /** A badge; `fix`: what to do about it, shown under the badges (`backquoted` parts are commands). */
 export type Flag = { level: Level; text: string; fix?: string };
-type FleetRow = DeviceRow & { health: DeviceHealthRow | undefined; flags: Flag[] };
+/** `zone`: the device's farm's local time zone (UTC without a farm): its times and its "today". */
+type FleetRow = DeviceRow & { health: DeviceHealthRow | undefined; flags: Flag[]; zone: string };
 
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
@@ -51,7 +60,7 @@ export type DeviceTroubles = Pick<
   DeviceRow,
   'heartbeats_refused' | 'uploads_not_arriving' | 'reported' | 'last_upload_at'
 > &
-  Partial<Pick<DeviceRow, 'retired'>>;
+  Partial<Pick<DeviceRow, 'retired' | 'history_from'>>;
 
 /** "12 refusals in the last hour" (counted up to REFUSALS_COUNTED), or when the last one was. */
 function refusalCount(r: HeartbeatRefusal, when: (utc: string) => string): string {
@@ -96,7 +105,17 @@ export function healthFlags(
       fix: 'check the relay (its log, `cti-relay status`), that the bucket the Pi uploads to is in CTI_S3_BUCKETS, and that the relay signs with a secret in CTI_WEBHOOK_SECRETS',
     });
   }
-  if (!h) return [...flags, { level: 'unknown', text: 'no heartbeat yet' }];
+  if (!h) {
+    // Its snapshot is older than its move from a farm the viewer cannot read (review r11 F12).
+    const since = device?.history_from;
+    return [
+      ...flags,
+      {
+        level: 'unknown',
+        text: since ? `no heartbeat since it came here (${when(since)})` : 'no heartbeat yet',
+      },
+    ];
+  }
   if (silent) flags.push({ level: 'bad', text: `silent for ${formatAge(h.age_s)}` });
   if (h.backlog_since || h.quarantined > 0)
     flags.push({
@@ -173,9 +192,11 @@ export function RetiredNote({ r, timeZone, id }: { r: DeviceRetirement; timeZone
 
 /**
  * GET /fleet — the fleet the viewer may see (listDevices: last seen, last upload, captures, scans
- * today in the viewer's time) with each device's health from its latest heartbeat: status badges,
+ * today) with each device's health from its latest heartbeat: status badges,
  * backlog, disk, clock, agent version. Devices with problems first; retired devices apart, in a
- * collapsed "Retired" section under the table (review r11 F7).
+ * collapsed "Retired" section under the table (review r11 F7). Each row is in its device's farm's local
+ * time (issue 12; UTC without a farm): its times, and "scans today" from the farm's midnight; a row
+ * whose zone is not the page's (the viewer's farms' common zone) names it (review r11 F10).
  */
 export function fleetPages(app: PageRouter, deps: PageDeps) {
   const { sql, config } = deps;
@@ -183,15 +204,22 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
     const zone = commonZone(farms);
+    const zones = farmZones(farms);
     const [devices, health] = await Promise.all([
-      listDevices(sql, principal, { timeZone: zone, settings: deviceReadSettings(config) }),
+      listDevices(sql, principal, { farmZones: zones, settings: deviceReadSettings(config) }),
       listDeviceHealth(sql, principal),
     ]);
     const byDevice = new Map(health.map((h) => [h.device_id, h]));
     const rows: FleetRow[] = devices
       .map((d) => {
         const h = byDevice.get(d.id);
-        return { ...d, health: h, flags: healthFlags(h, config.devices, { device: d, timeZone: zone }) };
+        const own = deviceZone(d, zones);
+        return {
+          ...d,
+          health: h,
+          zone: own,
+          flags: healthFlags(h, config.devices, { device: d, timeZone: own }),
+        };
       })
       .sort(
         (a, b) =>
@@ -199,7 +227,11 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       );
     const retired = rows.filter((d) => d.retired);
     const watched = rows.filter((d) => !d.retired);
-    const time = (utc: string | null | undefined) => <LocalTime utc={utc ?? null} timeZone={zone} />;
+    const time = (d: FleetRow, utc: string | null | undefined) => (
+      <LocalTime utc={utc ?? null} timeZone={d.zone} />
+    );
+    /** The row's zone when it is not the page's: " (Pacific/Auckland)". */
+    const ownZone = (d: FleetRow) => d.zone !== zone && <span class="muted row-zone"> ({d.zone})</span>;
     const columns: Column<FleetRow>[] = [
       {
         header: 'Device',
@@ -216,17 +248,22 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       { header: 'Health', cell: (d) => <Badges flags={d.flags} /> },
       {
         header: 'Farm',
-        cell: (d) => (d.farm ? <a href={`/farms/${d.farm.id}`}>{d.farm.name}</a> : 'unassigned'),
+        cell: (d) => (
+          <>
+            {d.farm ? <a href={`/farms/${d.farm.id}`}>{d.farm.name}</a> : 'unassigned'}
+            {ownZone(d)}
+          </>
+        ),
       },
       {
         header: 'Last heard',
         cell: (d) =>
           d.health ? (
             <>
-              {time(d.health.received_at)} <span class="muted">({formatAge(d.health.age_s)} ago)</span>
+              {time(d, d.health.received_at)} <span class="muted">({formatAge(d.health.age_s)} ago)</span>
             </>
           ) : (
-            time(d.last_seen_at)
+            time(d, d.last_seen_at)
           ),
       },
       // On a tablet the row keeps what says whether a device is well; the device's page has the rest
@@ -237,9 +274,9 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         // Arrived here (ingest); the Pi's own account beside it when it has one that never arrived.
         cell: (d) => (
           <>
-            {d.last_upload_at ? time(d.last_upload_at) : 'never'}
+            {d.last_upload_at ? time(d, d.last_upload_at) : 'never'}
             {d.uploads_not_arriving && d.reported?.last_upload_at && (
-              <span class="muted"> (the Pi: {time(d.reported.last_upload_at)})</span>
+              <span class="muted"> (the Pi: {time(d, d.reported.last_upload_at)})</span>
             )}
           </>
         ),
@@ -280,9 +317,10 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       title: 'Fleet',
       children: (
         <>
-          <p class="muted">
-            Times in {zone}. A device is silent after {formatAge(config.devices.silentAfterSeconds)} without a
-            heartbeat.
+          <p class="muted" id="fleet-zone">
+            Times and scans today in each device's farm's local time: {zone}, unless a row names another (a
+            device without a farm: UTC). A device is silent after{' '}
+            {formatAge(config.devices.silentAfterSeconds)} without a heartbeat.
           </p>
           {watched.length === 0 ? (
             <EmptyState title={retired.length ? 'No devices in service' : 'No devices yet'}>
@@ -308,9 +346,9 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
                     </a>
                     {d.label && <span class="muted"> {d.label}</span>}
                     {' — '}
-                    {d.farm ? d.farm.name : 'unassigned'}; last heard{' '}
-                    {time(d.health?.received_at ?? d.last_seen_at)}; retired {time(d.retired!.at)} by{' '}
-                    {d.retired!.by}
+                    {d.farm ? d.farm.name : 'unassigned'}
+                    {ownZone(d)}; last heard {time(d, d.health?.received_at ?? d.last_seen_at)}; retired{' '}
+                    {time(d, d.retired!.at)} by {d.retired!.by}
                     {d.retired!.reason ? `: ${d.retired!.reason}` : ''}
                   </li>
                 ))}

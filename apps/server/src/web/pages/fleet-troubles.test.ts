@@ -23,6 +23,8 @@ beforeEach(async () => {
   const sql = ctx.db.sql;
   await sql`TRUNCATE device_heartbeats, device_health, device_request_rejections`;
   await sql`UPDATE devices SET last_upload_at = now() - interval '2 hours'`;
+  // …as their scans say: a non-admin's "last upload" is that of the scans they may read (review r11 F12).
+  await sql`UPDATE scans SET created_at = now() - interval '2 hours'`;
 });
 
 /** A heartbeat of dev-a (or `code`), signed with its own key at the Pi's clock `at` (default now). */
@@ -169,9 +171,10 @@ describe('uploads not arriving (r11 F14)', () => {
     assert.doesNotMatch(row, /Healthy: OK/);
     const page = strip((await (await as('technician')).get(`/fleet/${w.deviceA}`)).html);
     assert.match(page, /Last upload arrived here .*; the Pi reports .* \(its clock\)/);
+    // The technician's count: the scans of dev-a they may read (the world's three on Maple Farm).
     assert.match(
       page,
-      /Captures 0 arrived here; the Pi reports 37 captured since its agent started at .*, and 0 captured since then arrived here/,
+      /Captures 3 arrived here; the Pi reports 37 captured since its agent started at .*, and 0 captured since then arrived here/,
     );
 
     const meta = exampleMeta({

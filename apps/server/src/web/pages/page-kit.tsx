@@ -192,6 +192,15 @@ export const pageNotFound = () =>
 export const farmZone = (location: { lat: number; lon: number } | null | undefined): string =>
   location ? timeZoneAt(location) : FALLBACK_TIME_ZONE;
 
+/** Farm id → its local time zone (farmZone), for listDevices' `farmZones` and deviceZone. */
+export const farmZones = (
+  farms: readonly { id: string; centroid: { lat: number; lon: number } | null }[],
+): Map<string, string> => new Map(farms.map((f) => [f.id, farmZone(f.centroid)]));
+
+/** A device's times are its farm's local time (issue 12), UTC for a device without a farm. */
+export const deviceZone = (device: { farm: { id: string } | null }, zones: ReadonlyMap<string, string>) =>
+  (device.farm && zones.get(device.farm.id)) || FALLBACK_TIME_ZONE;
+
 /** The zone shared by all these farms (a viewer's "own" time), else UTC. */
 export function commonZone(farms: readonly { centroid: { lat: number; lon: number } | null }[]): string {
   const zones = new Set(farms.map((f) => farmZone(f.centroid)));

@@ -504,7 +504,9 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
           listDeviceHealth(sql, principal, { id: device.id }),
           deviceHealthTrend(sql, device.id, days),
         ]);
-        return c.json({ device_id: device.id, latest: latest ?? null, hours });
+        // Each hour's start with milliseconds, like every other timestamp of the API (review r12 F12).
+        const hourly = hours.map((h) => ({ ...h, t: new Date(h.t).toISOString() }));
+        return c.json({ device_id: device.id, latest: latest ?? null, hours: hourly });
       },
     }),
     route<Record<string, never>, { reason?: string | null }>({

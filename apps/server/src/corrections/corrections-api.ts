@@ -53,7 +53,9 @@ export function correctionRoutes({ sql, signer, s3, sessions }: ApiDeps): ApiRou
       form: { schema: correctionFormSchema, encoding: { mask: { contentType: 'image/png' } } },
       responses: {
         201: {
-          description: 'The new grading result; `redirect` is the scan page (the mask editor goes there)',
+          description:
+            'The new grading result; `redirect` is the scan page (the mask editor goes there); Location is the scan in the API, whose detail now lists the result',
+          headers: ['Location'],
           schema: object({
             scan_id: uuid,
             redirect: { type: 'string' },

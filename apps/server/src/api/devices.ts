@@ -137,7 +137,7 @@ export async function setDeviceRetired(
 /** The body of PATCH /devices/{id} (the device page's label and farm form is checked with it too). */
 export const DEVICE_PATCH_BODY: JsonSchema = patchBody({
   label: { anyOf: [shortText(100), { type: 'null' }] },
-  farm_id: { type: ['string', 'null'], format: 'uuid' },
+  farm_id: nullable(uuid),
 });
 
 export type DevicePatch = { label?: string | null; farm_id?: string | null };

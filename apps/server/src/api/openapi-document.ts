@@ -1,6 +1,6 @@
 import type { ApiRoute, JsonSchema, ResponseHeader } from './api-route.ts';
 import { API_PREFIX } from './api-router.ts';
-import { errorSchema } from './common-schemas.ts';
+import { errorSchema, uuid } from './common-schemas.ts';
 
 const ERROR_STATUSES: Record<number, string> = {
   400: 'Malformed JSON, a JSON body that is not UTF-8 (`invalid_json`), or a malformed multipart body',
@@ -83,7 +83,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
               pattern: '^[1-9][0-9]{0,18}$',
               description: 'A positive 64-bit integer id, as the decimal string the answers give.',
             }
-          : { type: 'string', format: 'uuid' },
+          : uuid,
     }));
     const query = Object.entries(r.query ?? {}).map(([name, p]) => ({
       name,

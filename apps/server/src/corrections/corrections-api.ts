@@ -27,8 +27,7 @@ export const correctionFormSchema = {
         'then the fat thickness is measured on the corrected mask as the worker measures it.',
     },
     based_on_result_id: {
-      type: 'string',
-      format: 'uuid',
+      ...uuid,
       description:
         'The grading result the correction starts from (the editor sends the one it showed); default the latest.',
     },

@@ -39,15 +39,13 @@ export function createResponseValidator(doc: Doc) {
     compare: dateTime.compare,
   });
   ajv.addSchema(doc as object, 'openapi.json');
-  const headerValidators = new Map<string, ReturnType<typeof ajv.compile>>();
-  /** The response object, its `$ref` followed, and its headers by lower-case name, each `$ref` followed. */
-  const declaredHeaders = (response: ResponseObject): Map<string, HeaderObject & { pointer: string }> => {
+  const headerValidators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
+  /** The headers a response declares, by lower-case name (its `$ref` and theirs followed). */
+  const declaredHeaders = (response: ResponseObject): Map<string, HeaderObject> => {
     const resolved = response.$ref ? componentOf<ResponseObject>(doc, response.$ref) : response;
-    const out = new Map<string, HeaderObject & { pointer: string }>();
-    for (const [name, h] of Object.entries(resolved.headers ?? {})) {
-      const header = h.$ref ? componentOf<HeaderObject>(doc, h.$ref) : h;
-      out.set(name.toLowerCase(), { ...header, pointer: h.$ref ?? name });
-    }
+    const out = new Map<string, HeaderObject>();
+    for (const [name, h] of Object.entries(resolved.headers ?? {}))
+      out.set(name.toLowerCase(), h.$ref ? componentOf<HeaderObject>(doc, h.$ref) : h);
     return out;
   };
   function checkHeaders(what: string, response: ResponseObject, headers: Headers): void {
@@ -61,10 +59,10 @@ export function createResponseValidator(doc: Doc) {
       }
       assert.ok(header, `${what} sends ${name} (${value}), which the document does not declare`);
       if (!header.schema) continue;
-      let validate = headerValidators.get(header.pointer);
+      let validate = headerValidators.get(header.schema);
       if (!validate) {
         validate = ajv.compile(header.schema);
-        headerValidators.set(header.pointer, validate);
+        headerValidators.set(header.schema, validate);
       }
       const typed =
         (header.schema as { type?: string }).type === 'integer' && /^\d+$/.test(value)

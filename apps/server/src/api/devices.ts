@@ -394,7 +394,7 @@ async function visibleDevice(sql: ApiDeps['sql'], principal: Parameters<typeof l
 }
 
 const tzParam = {
-  schema: { type: 'string', minLength: 1, maxLength: 64 },
+  schema: { type: 'string', minLength: 1, maxLength: 64, default: 'UTC' },
   description:
     'Time zone that defines "today" (default UTC): an IANA name, e.g. America/Toronto, or an ISO offset, e.g. +05:00 (UTC+5; `+` encoded as %2B in a URL).',
 };
@@ -492,7 +492,7 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       access: 'user',
       query: {
         days: {
-          schema: { type: 'integer', minimum: 1, maximum: 366 },
+          schema: { type: 'integer', minimum: 1, maximum: 366, default: 7 },
           description: 'How many days back (default 7; at most CTI_DEVICE_HISTORY_DAYS are kept).',
         },
       },

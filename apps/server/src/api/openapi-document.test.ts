@@ -126,6 +126,8 @@ test('page sizes carry their defaults, report days their bounds, in the schema (
   assert.equal(param('/animals', 'limit').default, 100);
   assert.equal(param('/notifications', 'limit').default, 50);
   assert.equal(param('/scans', 'limit').default, 50);
+  assert.equal(param('/devices/{id}/health', 'days').default, 7);
+  assert.equal(param('/devices', 'tz').default, 'UTC');
   for (const path of ['/reports/farms/{id}', '/reports/groups/{id}']) {
     for (const name of ['from', 'to']) {
       const schema = param(path, name);

@@ -68,6 +68,7 @@ export function apiClient(app: AppLike, { validate = true }: { validate?: boolea
           res.status,
           res.status === 204 || method === 'HEAD' ? undefined : parsed,
           res.headers.get('content-type') ?? undefined,
+          res.headers,
         );
       }
       return { status: res.status, body: parsed, headers: res.headers, text };

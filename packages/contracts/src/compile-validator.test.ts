@@ -111,6 +111,28 @@ describe('compileValidator', () => {
     assert.deepEqual(problems({ d: '2025-02-29' }), ['/d must be a valid date']);
   });
 
+  test('a date outside formatMinimum/formatMaximum reads like the other messages, or as its x-expected', () => {
+    const validate = compileValidator({
+      type: 'object',
+      properties: {
+        d: { type: 'string', format: 'date', formatMinimum: '0100-01-01', formatMaximum: '9999-12-30' },
+        e: { type: 'string', format: 'date', formatExclusiveMinimum: '2000-01-01' },
+        x: {
+          type: 'string',
+          format: 'date',
+          formatMinimum: '0100-01-01',
+          'x-expected': 'a day from 0100-01-01',
+        },
+      },
+    });
+    const r = validate({ d: '9999-12-31', e: '2000-01-01', x: '0099-12-31' });
+    assert.deepEqual(r.ok ? [] : r.problems.map((p) => `${p.pointer} ${p.message}`), [
+      '/d must be <= 9999-12-30',
+      '/e must be > 2000-01-01',
+      '/x must be a day from 0100-01-01',
+    ]);
+  });
+
   test('formatProblem renders the root as (root)', () => {
     assert.equal(formatProblem({ pointer: '', message: 'must be object' }), '(root): must be object');
   });

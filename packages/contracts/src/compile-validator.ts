@@ -71,6 +71,11 @@ const messages: Record<string, (e: AjvError, p: Record<string, unknown>) => stri
   },
   minProperties: (_e, p) => `must have at least ${plural(Number(p.limit), 'property')}`,
   maxProperties: (_e, p) => `must have at most ${plural(Number(p.limit), 'property')}`,
+  // ajv-formats' bounds on a date or date-time ("should be >= …" otherwise, unlike every other message).
+  formatMinimum: (e, p) => expectedHint(e) ?? `must be ${String(p.comparison)} ${String(p.limit)}`,
+  formatMaximum: (e, p) => expectedHint(e) ?? `must be ${String(p.comparison)} ${String(p.limit)}`,
+  formatExclusiveMinimum: (e, p) => expectedHint(e) ?? `must be ${String(p.comparison)} ${String(p.limit)}`,
+  formatExclusiveMaximum: (e, p) => expectedHint(e) ?? `must be ${String(p.comparison)} ${String(p.limit)}`,
 };
 
 /** Convert one Ajv error into a Problem whose pointer names the offending value itself. */
@@ -115,7 +120,7 @@ export function problemsFromAjvErrors(errors: readonly AjvError[] | null | undef
 /**
  * Compile a JSON Schema (draft 2020-12) once and return a validator producing `ValidationResult<T>`
  * with readable, pointer-named problems. The schema may use formats from ajv-formats, the `x-expected`
- * annotation (message used for pattern/format/contains failures) and `$ref` to meta.json's `$id`.
+ * annotation (message used for pattern/format/contains and format bound failures) and `$ref` to meta.json's `$id`.
  *
  * @example
  * const validateConfig = compileValidator<AgentConfig>(agentConfigSchema); // once, at module scope

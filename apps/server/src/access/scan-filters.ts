@@ -1,5 +1,5 @@
 import type { QueryParam } from '../api/api-route.ts';
-import { dateTime } from '../api/common-schemas.ts';
+import { dateTime, uuid } from '../api/common-schemas.ts';
 
 export const SCAN_STATUSES = ['uploaded', 'ingested', 'graded', 'error'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
@@ -27,8 +27,6 @@ export type ScanFilters = {
   /** Scans whose GPS point lies inside this farm's geofence (a farm the caller can see). */
   in_geofence_of?: string;
 };
-
-const uuid = { type: 'string', format: 'uuid' };
 
 /** The query parameters of ScanFilters, for every route that filters scans (list, counts, exports). */
 export const SCAN_FILTER_PARAMS: Record<keyof ScanFilters, QueryParam> = {

@@ -62,6 +62,9 @@ export const animalPatchSchema = patchBody(fields);
 
 type ListQuery = { farm_id?: string; group_id?: string; q?: string; limit?: number; cursor?: string };
 
+/** The page size a list query may ask for; `default` is also the size without one. */
+const PAGE_SIZE = { type: 'integer', minimum: 1, maximum: 500, default: 100 } as const;
+
 /** /animals: read on visible farms; create/edit/delete by admins and the farm's technicians. */
 export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
   return [
@@ -79,14 +82,14 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
           description: 'Ear tag prefix, or an exact EID.',
         },
         limit: {
-          schema: { type: 'integer', minimum: 1, maximum: 500 },
-          description: 'Page size (default 100).',
+          schema: PAGE_SIZE,
+          description: 'Page size (1–500, default 100).',
         },
         cursor: cursorParam,
       },
       responses: { 200: { description: 'A page of animals', schema: pageOf(ref('Animal')) } },
       async handler({ c, principal, query }) {
-        const limit = query.limit ?? 100;
+        const limit = query.limit ?? PAGE_SIZE.default;
         const after = query.cursor ? decodeAnimalCursor(query.cursor) : undefined;
         const rows = await listAnimals(sql, principal, { ...query, limit: limit + 1, after });
         return c.json(

@@ -11,7 +11,16 @@ export type RouteAccess = 'public' | 'user' | 'admin';
 
 export type QueryParam = { schema: JsonSchema; description: string; required?: boolean };
 
-export type RouteResponse = { description: string; schema?: JsonSchema; contentType?: string };
+/** A response header a client reads, declared under components/headers of the OpenAPI document. */
+export type ResponseHeader = 'Location' | 'Content-Disposition';
+
+export type RouteResponse = {
+  description: string;
+  schema?: JsonSchema;
+  contentType?: string;
+  /** Headers this answer carries (Retry-After comes with the shared 429/503 answers). */
+  headers?: readonly ResponseHeader[];
+};
 
 /**
  * A `multipart/form-data` body (the one route that takes a file: a mask correction). The router checks

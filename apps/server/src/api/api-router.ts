@@ -5,6 +5,7 @@ import type { AuthVariables } from '../auth/principal.ts';
 import { requireAdmin, requirePrincipal } from '../auth/session-middleware.ts';
 import { HttpError } from '../errors.ts';
 import { settleUnreadBody } from '../http/unread-body.ts';
+import { canonicalUuid } from '../text/uuid.ts';
 import { type ApiRoute, honoPath, type QueryParam } from './api-route.ts';
 import {
   BODY_LIMIT_BYTES,
@@ -15,7 +16,6 @@ import {
   readFormBody,
   readJsonBody,
   readQuery,
-  UUID_RE,
 } from './request-validation.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -65,10 +65,11 @@ export function createApiRouter(routes: readonly ApiRoute[]): Hono<{ Variables: 
             : c.get('principal');
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) {
-        const integer = r.params?.[name] === 'integer';
-        if (!(integer ? isInt8Id(value) : UUID_RE.test(value))) throw notFound(r.tag.replace(/s$/, ''));
         // Uuids as Postgres prints them, so no handler compares differently-cased text (review r12 F5).
-        params[name] = integer ? value : value.toLowerCase();
+        const id =
+          r.params?.[name] === 'integer' ? (isInt8Id(value) ? value : undefined) : canonicalUuid(value);
+        if (id === undefined) throw notFound(r.tag.replace(/s$/, ''));
+        params[name] = id;
       }
       const query = readQuery(c, r.query ?? NO_QUERY);
       const body = r.body ? await readJsonBody(c, r.body) : r.form ? await readFormBody(c) : undefined;

@@ -33,7 +33,7 @@ export function assetRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
       summary: 'Redirect (302) to a fresh presigned URL — usable as <img src> by pages',
       access: 'user',
       errors: [503],
-      responses: { 302: { description: 'To the presigned URL (Location)' } },
+      responses: { 302: { description: 'To the presigned URL (Location)', headers: ['Location'] } },
       async handler({ c, principal, params }) {
         const asset = await visible(principal, params.id!);
         if (!signer)

@@ -6,9 +6,19 @@ import {
   TYPED_NAME_RULE,
   typedNameFault,
 } from '../text/typed-name.ts';
+import { canonicalUuid, UUID_PATTERN } from '../text/uuid.ts';
 import type { JsonSchema } from './api-route.ts';
 
-export const uuid: JsonSchema = { type: 'string', format: 'uuid' };
+/**
+ * A uuid as Postgres prints it (either case; read in lower case, normalizeInput). The pattern as well
+ * as the format: ajv-formats' uuid also takes a "urn:uuid:" prefix, which Postgres refuses.
+ */
+export const uuid: JsonSchema = {
+  type: 'string',
+  format: 'uuid',
+  pattern: UUID_PATTERN,
+  'x-expected': 'a valid uuid',
+};
 /**
  * An RFC 3339 date-time that Postgres can hold as given. RFC 3339 allows a leap second (`23:59:60`),
  * which Postgres refuses with a fraction and JavaScript's Date never parses; an offset beyond ±15:59
@@ -136,7 +146,8 @@ export function normalizeInput<T>(schema: JsonSchema, value: T, at = ''): T {
 
 function normalizeAt<T>(schema: JsonSchema, value: T, at: string, problems: Problem[]): T {
   if (typeof value === 'string') {
-    if (!isTypedNameSchema(schema)) return (isUuidSchema(schema) ? value.toLowerCase() : value) as T;
+    if (!isTypedNameSchema(schema))
+      return (isUuidSchema(schema) ? (canonicalUuid(value) ?? value) : value) as T;
     const normal = normalizeTypedName(value);
     const max = typedNameMaxLength(schema);
     const length = [...normal].length;

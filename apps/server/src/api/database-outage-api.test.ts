@@ -4,9 +4,11 @@ import { silentLogger } from '@cti/runtime';
 import { createApp } from '../app.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { createServerMetrics } from '../metrics.ts';
+import { apiClient } from '../test-api-client.ts';
 import { testConfig } from '../test-helpers.ts';
 
-// With the database unreachable, API and pages answer 503 + Retry-After (retry later), not 500.
+// With the database unreachable, API and pages answer 503 + Retry-After (retry later), not 500. The
+// API's answers are checked against the OpenAPI document, Retry-After included (review r12 F12).
 
 test('database unreachable → 503 database_unavailable with Retry-After, for sign-in and signed-in calls', async () => {
   const sql = createDatabaseClient({
@@ -21,16 +23,16 @@ test('database unreachable → 503 database_unavailable with Retry-After, for si
     metrics: createServerMetrics({ dbPoolMax: 1, defaults: false }),
   });
   try {
-    const signIn = await app.request('/api/v1/session', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'a@example.com', password: 'whatever-it-is-1' }),
-    });
+    const api = apiClient(app);
+    const signIn = await api.signIn('a@example.com', 'whatever-it-is-1');
     assert.equal(signIn.status, 503);
     assert.equal(signIn.headers.get('retry-after'), '7');
-    assert.equal(((await signIn.json()) as { error: string }).error, 'database_unavailable');
-    const me = await app.request('/api/v1/me', { headers: { cookie: `cti_session=${'a'.repeat(43)}` } });
+    assert.equal(signIn.body.error, 'database_unavailable');
+    const me = await api.request('GET', '/api/v1/me', {
+      headers: { cookie: `cti_session=${'a'.repeat(43)}` },
+    });
     assert.equal(me.status, 503);
+    assert.equal(me.headers.get('retry-after'), '7');
     const page = await app.request('/account', { headers: { cookie: `cti_session=${'a'.repeat(43)}` } });
     assert.equal(page.status, 503);
   } finally {

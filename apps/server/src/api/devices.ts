@@ -154,7 +154,7 @@ export async function setDeviceRetired(
 /** The body of PATCH /devices/{id} (the device page's label and farm form is checked with it too). */
 export const DEVICE_PATCH_BODY: JsonSchema = patchBody({
   label: { anyOf: [shortText(100), { type: 'null' }] },
-  farm_id: { type: ['string', 'null'], format: 'uuid' },
+  farm_id: nullable(uuid),
 });
 
 export type DevicePatch = { label?: string | null; farm_id?: string | null };
@@ -411,7 +411,7 @@ async function visibleDevice(sql: ApiDeps['sql'], principal: Parameters<typeof l
 }
 
 const tzParam = {
-  schema: { type: 'string', minLength: 1, maxLength: 64 },
+  schema: { type: 'string', minLength: 1, maxLength: 64, default: 'UTC' },
   description:
     'Time zone that defines "today" (default UTC): an IANA name, e.g. America/Toronto, or an ISO offset, e.g. +05:00 (UTC+5; `+` encoded as %2B in a URL).',
 };
@@ -509,7 +509,7 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       access: 'user',
       query: {
         days: {
-          schema: { type: 'integer', minimum: 1, maximum: 366 },
+          schema: { type: 'integer', minimum: 1, maximum: 366, default: 7 },
           description: 'How many days back (default 7; at most CTI_DEVICE_HISTORY_DAYS are kept).',
         },
       },
@@ -521,7 +521,9 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
           listDeviceHealth(sql, principal, { id: device.id }),
           deviceHealthTrend(sql, device.id, days, { from: device.history_from }),
         ]);
-        return c.json({ device_id: device.id, latest: latest ?? null, hours });
+        // Each hour's start with milliseconds, like every other timestamp of the API (review r12 F12).
+        const hourly = hours.map((h) => ({ ...h, t: new Date(h.t).toISOString() }));
+        return c.json({ device_id: device.id, latest: latest ?? null, hours: hourly });
       },
     }),
     route<Record<string, never>, { reason?: string | null }>({

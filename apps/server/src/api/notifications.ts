@@ -22,6 +22,9 @@ export const notificationSchema: JsonSchema = object({
   created_at: nullable(dateTime),
 });
 
+/** The page size a list query may ask for; `default` is also the size without one. */
+const PAGE_SIZE = { type: 'integer', minimum: 1, maximum: 200, default: 50 } as const;
+
 /** /notifications: each user's own — list, unread count, mark read. */
 export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
   return [
@@ -34,14 +37,14 @@ export function notificationRoutes({ sql }: ApiDeps): ApiRoute[] {
       query: {
         unread: { schema: { type: 'boolean' }, description: 'Only unread ones.' },
         limit: {
-          schema: { type: 'integer', minimum: 1, maximum: 200 },
-          description: 'Page size (default 50).',
+          schema: PAGE_SIZE,
+          description: 'Page size (1–200, default 50).',
         },
         cursor: cursorParam,
       },
       responses: { 200: { description: 'A page of notifications', schema: pageOf(ref('Notification')) } },
       async handler({ c, principal, query }) {
-        const limit = query.limit ?? 50;
+        const limit = query.limit ?? PAGE_SIZE.default;
         const beforeId = query.cursor ? String(decodeCursor(query.cursor, ['id'])[0]) : undefined;
         const rows = await listNotifications(sql, principal, {
           unread: query.unread,

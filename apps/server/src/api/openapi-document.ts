@@ -1,6 +1,6 @@
-import type { ApiRoute, JsonSchema } from './api-route.ts';
+import type { ApiRoute, JsonSchema, ResponseHeader } from './api-route.ts';
 import { API_PREFIX } from './api-router.ts';
-import { errorSchema } from './common-schemas.ts';
+import { errorSchema, uuid } from './common-schemas.ts';
 
 const ERROR_STATUSES: Record<number, string> = {
   400: 'Malformed JSON, a JSON body that is not UTF-8 (`invalid_json`), or a malformed multipart body',
@@ -8,19 +8,57 @@ const ERROR_STATUSES: Record<number, string> = {
   403: 'Signed in, but the role or the CSRF check does not allow it',
   404: 'No such resource — or one the caller may not see (the same answer)',
   409: 'Conflicts with existing data (duplicate, still referenced, last owner/admin)',
-  413: 'Body larger than 1 MiB',
+  413: 'A body declared (Content-Length) larger than 1 MiB: refused before the route runs, whatever the method and whether or not the route reads a body, so nothing was done',
   415: 'Body is not application/json (multipart/form-data for a mask correction)',
   422: 'Invalid fields or parameters; `problems` names each one',
   429: 'Too many requests (failed sign-ins, account requests from one address, more exports of one user at once: `too_many_exports`); see Retry-After',
   503: 'The database is unavailable (retry after Retry-After), S3 is not configured (assets/{id}/content), or too many exports are streaming at once (`exports_busy`, exports only; retry after Retry-After)',
 };
 
+/**
+ * The response headers a client reads, as components/headers. Retry-After comes with every 429 and
+ * with the 503s a retry can cure (database unavailable, exports busy, image store unavailable); the
+ * 503 `storage_not_configured` has none: waiting does not configure S3.
+ */
+const HEADERS: Record<ResponseHeader | 'Retry-After', { component: string; header: JsonSchema }> = {
+  Location: {
+    component: 'Location',
+    header: {
+      description: 'Where the answer points (an absolute URL, or a path on this server).',
+      required: true,
+      schema: { type: 'string', format: 'uri-reference' },
+    },
+  },
+  'Content-Disposition': {
+    component: 'ContentDisposition',
+    header: {
+      description:
+        'A download: `attachment; filename="cti-scans-<farm or all>-<UTC time>.<ext>"` (the farm name reduced to lower-case ASCII letters, digits and dashes).',
+      required: true,
+      schema: { type: 'string', pattern: '^attachment; filename="[A-Za-z0-9._-]+"$' },
+    },
+  },
+  'Retry-After': {
+    component: 'RetryAfter',
+    header: {
+      description:
+        'Seconds to wait before trying again (RFC 9110 §10.2.3): sent with every 429 and with each 503 a retry can cure — not with `storage_not_configured`.',
+      schema: { type: 'integer', minimum: 1 },
+    },
+  },
+};
+
+const headerRefs = (names: readonly (ResponseHeader | 'Retry-After')[]) =>
+  Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${HEADERS[n].component}` }]));
+
 /** Which error answers a route can give, from its access level and inputs. */
 function errorStatuses(r: ApiRoute): number[] {
-  const out = [422, 503];
+  // 413 for every route: the body limit is checked on a declared length before any route runs, also
+  // where the route reads no body (review r12 F12).
+  const out = [413, 422, 503];
   if (r.access !== 'public') out.push(401, 404);
   if (r.access === 'admin' || r.method !== 'get') out.push(403, 409);
-  if (r.body || r.form) out.push(400, 413, 415);
+  if (r.body || r.form) out.push(400, 415);
   for (const status of r.errors ?? []) if (!out.includes(status)) out.push(status);
   return out.sort();
 }
@@ -45,7 +83,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
               pattern: '^[1-9][0-9]{0,18}$',
               description: 'A positive 64-bit integer id, as the decimal string the answers give.',
             }
-          : { type: 'string', format: 'uuid' },
+          : uuid,
     }));
     const query = Object.entries(r.query ?? {}).map(([name, p]) => ({
       name,
@@ -58,6 +96,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {
         description: res.description,
+        ...(res.headers ? { headers: headerRefs(res.headers) } : {}),
         ...(res.schema
           ? { content: { [res.contentType ?? 'application/json']: { schema: res.schema } } }
           : {}),
@@ -115,11 +154,13 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], schemas: Recor
         sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-cti_session' },
       },
       schemas: { Error: errorSchema, ...schemas },
+      headers: Object.fromEntries(Object.values(HEADERS).map((h) => [h.component, h.header])),
       responses: Object.fromEntries(
         Object.entries(ERROR_STATUSES).map(([status, description]) => [
           `E${status}`,
           {
             description,
+            ...(status === '429' || status === '503' ? { headers: headerRefs(['Retry-After']) } : {}),
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
           },
         ]),

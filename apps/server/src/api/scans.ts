@@ -5,7 +5,7 @@ import { scanCountsQuery, scanListJsonQuery } from '../access/scan-list-query.ts
 import { type ScanChanges, updateScan } from '../access/scan-update.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
-import { cursorParam, limitParam, object, pageOf, ref, shortText, uuid } from './common-schemas.ts';
+import { cursorParam, limitParam, nullable, object, pageOf, ref, shortText, uuid } from './common-schemas.ts';
 import { notFound } from './request-validation.ts';
 import { scanListItemJson, toScanDetail } from './scan-views.ts';
 
@@ -21,7 +21,7 @@ export const scanPatchSchema = {
     review_label: { anyOf: [shortText(64), { type: 'null' }] },
     review_clarity: { type: ['integer', 'null'], minimum: 1, maximum: 5 },
     review_usability: { type: ['string', 'null'], enum: ['usable', 'marginal', 'unusable', null] },
-    animal_id: { type: ['string', 'null'], format: 'uuid' },
+    animal_id: nullable(uuid),
     farm_id: uuid,
   },
 };

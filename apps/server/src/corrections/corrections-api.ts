@@ -27,8 +27,7 @@ export const correctionFormSchema = {
         'then the fat thickness is measured on the corrected mask as the worker measures it.',
     },
     based_on_result_id: {
-      type: 'string',
-      format: 'uuid',
+      ...uuid,
       description:
         'The grading result the correction starts from (the editor sends the one it showed); default the latest.',
     },
@@ -53,7 +52,9 @@ export function correctionRoutes({ sql, signer, s3, sessions }: ApiDeps): ApiRou
       form: { schema: correctionFormSchema, encoding: { mask: { contentType: 'image/png' } } },
       responses: {
         201: {
-          description: 'The new grading result; `redirect` is the scan page (the mask editor goes there)',
+          description:
+            'The new grading result; `redirect` is the scan page (the mask editor goes there); Location is the scan in the API, whose detail now lists the result',
+          headers: ['Location'],
           schema: object({
             scan_id: uuid,
             redirect: { type: 'string' },

@@ -113,7 +113,14 @@ export function exportRoutes({ sql, log, config }: ApiDeps): ApiRoute[] {
           description: 'Start with a UTF-8 byte order mark (helps older Excel read accents).',
         },
       },
-      responses: { 200: { description: 'CSV file', schema: { type: 'string' }, contentType: 'text/csv' } },
+      responses: {
+        200: {
+          description: 'CSV file',
+          schema: { type: 'string' },
+          contentType: 'text/csv',
+          headers: ['Content-Disposition'],
+        },
+      },
       async handler({ c, principal, query }) {
         const { bom = false, ...filters } = query;
         return respond(c, principal, filters, {
@@ -141,6 +148,7 @@ export function exportRoutes({ sql, log, config }: ApiDeps): ApiRoute[] {
           description: 'GeoJSON FeatureCollection',
           schema: featureCollectionSchema,
           contentType: 'application/geo+json',
+          headers: ['Content-Disposition'],
         },
       },
       async handler({ c, principal, query }) {

@@ -5,14 +5,27 @@ import { buildReport } from './report.ts';
 import { farmScope, groupScope, type ReportRange } from './report-scope.ts';
 
 const day: JsonSchema = { type: 'string', format: 'date' };
+/**
+ * A period's day: the days a report can count (localDayBounds: years below 100 are not computed as
+ * written, the end of 9999-12-31 is in year 10000), bounded in the document as the scans' from/to are.
+ */
+const periodDay: JsonSchema = {
+  ...day,
+  formatMinimum: '0100-01-01',
+  formatMaximum: '9999-12-30',
+  'x-expected': 'a day from 0100-01-01 to 9999-12-30 (YYYY-MM-DD)',
+};
 const num = { type: 'number' };
 const count = { type: 'integer', minimum: 0 };
 const measure = { type: ['number', 'null'], description: 'null when missing — never 0' };
 
 export const REPORT_PARAMS: Record<keyof ReportRange, QueryParam> = {
-  from: { schema: day, description: "First day of the period (YYYY-MM-DD, the farm's local calendar)." },
+  from: {
+    schema: periodDay,
+    description: "First day of the period (YYYY-MM-DD, the farm's local calendar).",
+  },
   to: {
-    schema: day,
+    schema: periodDay,
     description: "Last day of the period, inclusive (YYYY-MM-DD, the farm's local calendar).",
   },
 };

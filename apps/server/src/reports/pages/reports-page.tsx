@@ -3,6 +3,7 @@ import { listGroups } from '../../access/group-queries.ts';
 import { UUID_RE } from '../../api/request-validation.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { HttpError } from '../../errors.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { Button, LinkButton } from '../../web/components/button.tsx';
 import { EmptyState } from '../../web/components/empty-state.tsx';
 import { ErrorSummary, type FieldErrors, SelectField, TextField } from '../../web/components/form-field.tsx';
@@ -37,10 +38,12 @@ type Filters = { farm_id: string; group_id: string; from: string; to: string };
 
 const readFilters = (c: PageContext): Filters => {
   const q = (name: string) => (c.req.query(name) ?? '').trim();
-  // Ids in lower case, as Postgres prints them: they are compared with the scope's (review r12 F5).
+  // Ids as the API reads them (lower case): they are compared with the scope's (review r12 F5); any
+  // other text stays as typed, for the form's error.
+  const id = (name: string) => canonicalUuid(q(name)) ?? q(name);
   return {
-    farm_id: q('farm_id').toLowerCase(),
-    group_id: q('group_id').toLowerCase(),
+    farm_id: id('farm_id'),
+    group_id: id('group_id'),
     from: q('from'),
     to: q('to'),
   };

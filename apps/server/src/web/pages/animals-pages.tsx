@@ -12,6 +12,7 @@ import { scanListQuery } from '../../access/scan-list-query.ts';
 import { ANIMAL_SEXES, animalCreateSchema, animalPatchSchema } from '../../api/animals.ts';
 import { decodeAnimalCursor, encodeCursor } from '../../api/list-cursor.ts';
 import { isUsable } from '../../reports/report-figures.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { TimeSeriesChart } from '../charts/time-series.tsx';
 import { Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
@@ -92,7 +93,8 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
 
   async function renderList(c: PageContext, create?: FormState) {
     const principal = userOf(c);
-    const farmId = c.req.query('farm_id') || undefined;
+    // Read as the API reads it: an upper-case id filters like its lower-case spelling.
+    const farmId = canonicalUuid(c.req.query('farm_id'));
     const q = c.req.query('q')?.trim() || undefined;
     const cursor = c.req.query('cursor');
     const after = cursor ? decodeAnimalCursor(cursor) : undefined;

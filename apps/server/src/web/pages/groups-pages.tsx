@@ -14,6 +14,7 @@ import {
 } from '../../access/group-queries.ts';
 import { groupCreateSchema, groupPatchSchema } from '../../api/groups.ts';
 import { UUID_RE } from '../../api/request-validation.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
@@ -68,7 +69,8 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
   async function renderList(c: PageContext, create?: FormState) {
     const principal = userOf(c);
     const farms = await listFarms(sql, principal);
-    const farmId = c.req.query('farm_id');
+    // Read as the API reads it: an upper-case id filters like its lower-case spelling.
+    const farmId = canonicalUuid(c.req.query('farm_id'));
     const groups = await listGroups(sql, principal, farms.some((f) => f.id === farmId) ? farmId : undefined);
     const writable = farms.filter((f) => f.can_edit);
     const columns: Column<GroupRow>[] = [

@@ -4,12 +4,13 @@ import { BADGE_COUNT_LIMIT, unreadCount } from '../../access/notification-querie
 import type { ApiDeps } from '../../api/api-deps.ts';
 import type { JsonSchema } from '../../api/api-route.ts';
 import { explainTypedNames, normalizeInput } from '../../api/common-schemas.ts';
-import { compileSchema, invalidRequest, UUID_RE } from '../../api/request-validation.ts';
+import { compileSchema, invalidRequest } from '../../api/request-validation.ts';
 import { checkCsrfField } from '../../auth/csrf-protection.ts';
 import type { AuthVariables, Principal } from '../../auth/principal.ts';
 import { unauthenticated } from '../../auth/session-middleware.ts';
 import { HttpError } from '../../errors.ts';
 import type { ImageSizeReader } from '../../storage/image-size.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { type LayoutProps, renderPage } from '../layout.tsx';
 import type { ScanLiveHub } from '../live/scan-live-hub.ts';
 import type { StaticAssets } from '../static-routes.ts';
@@ -180,9 +181,9 @@ export const emptyField = (name: string, message = 'must be chosen') =>
 
 /** A path parameter that must be a uuid: anything else is the same 404 as a missing row. */
 export function idParam(c: PageContext, name = 'id'): string {
-  const value = c.req.param(name);
-  if (!value || !UUID_RE.test(value)) throw pageNotFound();
-  return value.toLowerCase();
+  const id = canonicalUuid(c.req.param(name));
+  if (id === undefined) throw pageNotFound();
+  return id;
 }
 
 export const pageNotFound = () =>

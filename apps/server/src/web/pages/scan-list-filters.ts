@@ -2,6 +2,7 @@ import { decodeScanCursor, type ScanCursor } from '../../access/scan-cursor.ts';
 import { SCAN_FILTER_PARAMS, type ScanFilters } from '../../access/scan-filters.ts';
 import { compileQuerySchema } from '../../api/request-validation.ts';
 import { HttpError } from '../../errors.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { dayProblem, localDayBounds, outOfDayRange } from '../time/format-local.ts';
 import type { FieldErrors } from './page-kit.tsx';
 
@@ -19,6 +20,12 @@ export const FILTER_FIELDS = [
   'review_label',
   'in_geofence_of',
 ] as const;
+/** The filters that name a row by its uuid (farm, device, animal, group, geofence's farm). */
+const UUID_FIELDS = new Set(
+  Object.entries(SCAN_FILTER_PARAMS)
+    .filter(([, p]) => p.schema.format === 'uuid')
+    .map(([name]) => name),
+);
 export type FilterValues = Partial<Record<(typeof FILTER_FIELDS)[number], string>>;
 
 export const FILTER_LABELS: Record<string, string> = {
@@ -54,7 +61,9 @@ export function parseScanPageQuery(query: URLSearchParams, zone: string): Parsed
   const values: FilterValues = {};
   for (const name of FILTER_FIELDS) {
     const v = query.get(name)?.trim();
-    if (v) values[name] = v;
+    // An id as the API reads it (lower case), so the form shows it chosen and the list filters on it;
+    // any other text stays as typed, for its error.
+    if (v) values[name] = UUID_FIELDS.has(name) ? (canonicalUuid(v) ?? v) : v;
   }
   const errors: FieldErrors = {};
   const api: Record<string, string> = {};

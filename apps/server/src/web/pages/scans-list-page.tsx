@@ -8,6 +8,7 @@ import { scanListQuery } from '../../access/scan-list-query.ts';
 import { readQuery } from '../../api/request-validation.ts';
 import { errorResponse, HttpError } from '../../errors.ts';
 import { exportHref } from '../../reports/export-links.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { Button, LinkButton } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
@@ -114,7 +115,7 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
       listGroups(sql, principal),
       listAnimals(sql, principal, { limit: 500 }),
     ]);
-    const zone = filterZone(farms, query.get('farm_id') ?? undefined);
+    const zone = filterZone(farms, canonicalUuid(query.get('farm_id')?.trim()));
     const { filters, values, errors, after, before } = parseScanPageQuery(query, zone);
     const fetched = await scanListQuery(sql, principal, filters, { limit: PAGE_SIZE + 1, after, before });
     const page = fetched.slice(0, PAGE_SIZE);

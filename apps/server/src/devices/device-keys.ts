@@ -12,8 +12,11 @@ export type CurrentKey = { keyId: string; publicKey: Buffer; createdAt: Date };
 
 export type DeviceKeys = { deviceId: string; retiredAt: Date | null; keys: CurrentKey[] } | null;
 
-/** The named device and its current keys (unexpired at `at`); null when no such device exists. */
-export async function currentKeys(sql: Sql, deviceCode: string, at: Date): Promise<DeviceKeys> {
+/**
+ * The named device and its current keys (unexpired by the database's clock, which set their expiry: a
+ * replica whose clock is behind must not take a revoked key); null when no such device exists.
+ */
+export async function currentKeys(sql: Sql, deviceCode: string): Promise<DeviceKeys> {
   const rows = await sql<
     {
       device_id: string;
@@ -25,7 +28,7 @@ export async function currentKeys(sql: Sql, deviceCode: string, at: Date): Promi
   >`
     SELECT d.id AS device_id, d.retired_at, k.id AS key_id, k.public_key, k.created_at
     FROM devices d
-    LEFT JOIN device_keys k ON k.device_id = d.id AND (k.expires_at IS NULL OR k.expires_at > ${at})
+    LEFT JOIN device_keys k ON k.device_id = d.id AND (k.expires_at IS NULL OR k.expires_at > now())
     WHERE d.device_code = ${deviceCode}
     ORDER BY k.created_at DESC, k.id DESC`;
   const first = rows[0];

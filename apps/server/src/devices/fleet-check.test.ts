@@ -3,10 +3,17 @@ import { beforeEach, describe, test } from 'node:test';
 import { LOCK_FLEET_CHECK, LOCK_NAMESPACE } from '@cti/db';
 import { loadDeviceHealthConfig } from '../config.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
+import { createTestApp } from '../test-helpers.ts';
 import { startTcpProxy } from '../test-tcp-proxy.ts';
 import type { DeafPeriod } from './deaf-periods.ts';
 import { createFleetCheck, runFleetCheck } from './fleet-check.ts';
-import { heartbeatBody, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
+import {
+  backdateHeartbeat,
+  heartbeatBody,
+  notificationsOf,
+  signedHeartbeat,
+  useFleetTestApp,
+} from './test-heartbeats.ts';
 
 // The periodic fleet check on a real database: silence episodes (once each, even with several replicas
 // checking at once) and pruning of the bounded history.
@@ -22,12 +29,14 @@ beforeEach(async () => {
   [{ id: deviceId }] = (await fleet.db.sql`SELECT id FROM devices`) as unknown as [{ id: string }];
 });
 
-async function beat() {
+/** A heartbeat signed (and sent) at `now`, received now by the database's clock: its id. */
+async function beat(): Promise<string> {
   const init = signedHeartbeat(secret, heartbeatBody('dev-a', new Date(now)), {
     timestamp: Math.floor(now / 1000),
   });
   const res = await fleet.server.app.request('/devices/heartbeat', init);
   assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { heartbeat_id: string }).heartbeat_id;
 }
 /** By default a process that has heard everything: only the device's own silence counts. */
 const check = (c: Parameters<typeof runFleetCheck>[1]['config'] = config, deaf: DeafPeriod[] = []) =>
@@ -38,16 +47,18 @@ const silentNow = async (c: Parameters<typeof check>[0] = config) => {
   return result.skipped ? null : result.silent;
 };
 const silentKey = (heardAt: number) => `device_silent:${deviceId}:${new Date(heardAt).toISOString()}`;
-/** The app receives heartbeats at `now` (its clock); the check measures on the database's clock. */
-const heardSecondsAgo = (s: number) => {
+/**
+ * A heartbeat the Pi sent, and the database received, `s` seconds ago (it is recorded on the database's
+ * clock, so its times are moved back): its received_at in ms.
+ */
+async function beatSecondsAgo(s: number): Promise<number> {
   now = Date.now() - s * 1000;
-  return now;
-};
+  return (await backdateHeartbeat(fleet.db.sql, await beat(), s)).getTime();
+}
 
 describe('silence', () => {
   test('a device not heard for the configured time: admins and technicians told once per episode', async () => {
-    const heardAt = heardSecondsAgo(601);
-    await beat();
+    const heardAt = await beatSecondsAgo(601);
     const notYet = await check({ ...config, silentAfterSeconds: 610 });
     assert.deepEqual(notYet, { skipped: false, silent: [], pruned: 0 });
     assert.deepEqual(await check(), { skipped: false, silent: ['dev-a'], pruned: 0 });
@@ -59,8 +70,7 @@ describe('silence', () => {
     const [health] = await fleet.db.sql`SELECT silent_since FROM device_health`;
     assert.deepEqual(health!.silent_since, new Date(heardAt));
     // Heard again: the episode ends. Silent again later: a new episode, a new notification.
-    const again = heardSecondsAgo(1);
-    await beat();
+    const again = await beatSecondsAgo(1);
     const [back] = await fleet.db.sql`SELECT silent_since FROM device_health`;
     assert.equal(back!.silent_since, null);
     assert.deepEqual(await check({ ...config, silentAfterSeconds: 1 }), {
@@ -83,8 +93,7 @@ describe('silence', () => {
   test("silence is measured on the database clock, not the checking replica's (review r11 F13)", async () => {
     // A device heard 5 s ago by the database's clock is not silent after 60 s, whatever this
     // process's clock says; before, the check compared received_at with its own `new Date()`.
-    heardSecondsAgo(5);
-    await beat();
+    await beatSecondsAgo(5);
     assert.deepEqual(await check({ ...config, silentAfterSeconds: 60 }), {
       skipped: false,
       silent: [],
@@ -103,8 +112,7 @@ describe('silence', () => {
   });
 
   test('replicas checking at the same moment: one works, the others skip; still one notification each', async () => {
-    heardSecondsAgo(700);
-    await beat();
+    await beatSecondsAgo(700);
     const results = await Promise.all([1, 2, 3, 4].map(() => check()));
     assert.equal(results.filter((r) => !r.skipped).length >= 1, true);
     assert.deepEqual(
@@ -115,8 +123,7 @@ describe('silence', () => {
   });
 
   test('while another session holds the lock the check skips; without the lock the row claim still holds', async () => {
-    heardSecondsAgo(700);
-    await beat();
+    await beatSecondsAgo(700);
     const holder = await fleet.db.sql.reserve();
     try {
       await holder`BEGIN`;
@@ -131,15 +138,69 @@ describe('silence', () => {
   });
 });
 
+describe("a replica's own clock moves no device time (review r13 F7, review r11 F13)", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A heartbeat of a Pi whose clock is right, received by a replica whose clock is `offsetMs` off. */
+  async function beatThrough(offsetMs: number) {
+    const replica = createTestApp(fleet.db.sql, {}, { clock: () => Date.now() + offsetMs });
+    try {
+      const sentAt = Date.now();
+      const init = signedHeartbeat(secret, heartbeatBody('dev-a', new Date(sentAt)), {
+        timestamp: Math.floor(sentAt / 1000),
+      });
+      const res = await replica.app.request('/devices/heartbeat', init);
+      assert.equal(res.status, 200, await res.clone().text());
+      return (await res.json()) as { received_at: string; server_time_ms: number };
+    } finally {
+      await replica.close();
+    }
+  }
+
+  test('a replica 20 s behind, threshold 10 s: a Pi it heard just now is neither silent nor "back", round after round', async () => {
+    const tenSeconds = { ...config, silentAfterSeconds: 10 };
+    for (let round = 0; round < 3; round++) {
+      const answer = await beatThrough(-20_000);
+      assert.deepEqual(await check(tenSeconds), { skipped: false, silent: [], pruned: 0 }, `round ${round}`);
+      const [row] = await fleet.db.sql<{ received_at: Date; last_seen_at: Date; clock_skew_ms: number }[]>`
+        SELECT h.received_at, d.last_seen_at, h.clock_skew_ms FROM device_health h JOIN devices d ON d.id = h.device_id`;
+      // The database's time, answered as it was stored; the Pi's clock is right, so its skew is transit only.
+      assert.deepEqual(row!.received_at, new Date(answer.received_at));
+      assert.deepEqual(row!.last_seen_at, row!.received_at);
+      assert.ok(Math.abs(row!.clock_skew_ms) < 1000, `clock_skew_ms ${row!.clock_skew_ms}`);
+      assert.ok(Math.abs(Date.now() - row!.received_at.getTime()) < 1000, row!.received_at.toISOString());
+      // The agent measures its offset from server_time_ms: the database's clock too, not the replica's.
+      assert.ok(
+        Math.abs(answer.server_time_ms - Date.now()) < 1000,
+        `server_time_ms ${answer.server_time_ms}`,
+      );
+      await sleep(50);
+    }
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), []);
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_back'), []);
+  });
+
+  test('a replica 60 s ahead does not delay a real silence', async () => {
+    const answer = await beatThrough(60_000);
+    await sleep(1100);
+    assert.deepEqual(await check({ ...config, silentAfterSeconds: 1 }), {
+      skipped: false,
+      silent: ['dev-a'],
+      pruned: 0,
+    });
+    assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), [
+      `admin@fleet.test ${silentKey(Date.parse(answer.received_at))}`,
+      `technician@fleet.test ${silentKey(Date.parse(answer.received_at))}`,
+    ]);
+  });
+});
+
 describe('back online, and hysteresis (review r11 F8)', () => {
   const backKey = (heardAt: number) => `device_back:${deviceId}:${new Date(heardAt).toISOString()}`;
 
   test('the heartbeat that ends a notified silence writes device_back (same audience, the episode key, how long)', async () => {
-    const heardAt = heardSecondsAgo(700);
-    await beat();
+    const heardAt = await beatSecondsAgo(700);
     await check();
-    const backAt = heardSecondsAgo(0);
-    await beat();
+    const backAt = await beatSecondsAgo(0);
     now += 1000;
     await beat();
     assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_back'), [
@@ -156,8 +217,7 @@ describe('back online, and hysteresis (review r11 F8)', () => {
   });
 
   test('a check while the returning heartbeat is in flight: either no silence, or a silence and its device_back (review r13 F13)', async () => {
-    heardSecondsAgo(700);
-    await beat();
+    await beatSecondsAgo(700);
     // Widen the window: the heartbeat stops at its history INSERT, after reading the device's health.
     const blocker = createDatabaseClient({ url: fleet.db.url, max: 1, connectTimeoutSeconds: 5 });
     let release!: () => void;
@@ -173,7 +233,7 @@ describe('back online, and hysteresis (review r11 F8)', () => {
       });
     });
     try {
-      heardSecondsAgo(0);
+      now = Date.now();
       const returning = beat();
       await new Promise((resolve) => setTimeout(resolve, 300));
       const checking = check();
@@ -198,11 +258,9 @@ describe('back online, and hysteresis (review r11 F8)', () => {
   });
 
   test('a device back from a notified silence is not notified again within the renotify period unless the new silence outlasts it', async () => {
-    heardSecondsAgo(7200);
-    await beat();
+    await beatSecondsAgo(7200);
     await check();
-    const back = heardSecondsAgo(30); // back 30 s ago, quiet since: a Wi-Fi drop just past the threshold
-    await beat();
+    const back = await beatSecondsAgo(30); // back 30 s ago, quiet since: a Wi-Fi drop just past the threshold
     const flaky = { silentAfterSeconds: 10, historyDays: 7, silentRenotifySeconds: 3600 };
     assert.deepEqual(await silentNow(flaky), [], 'quiet 30 s > 10 s, but back only 30 s ago');
     assert.deepEqual(await silentNow({ ...flaky, silentRenotifySeconds: 0 }), ['dev-a'], 'no hysteresis');
@@ -222,8 +280,7 @@ describe('back online, and hysteresis (review r11 F8)', () => {
   });
 
   test('a retired device is never silent', async () => {
-    heardSecondsAgo(7200);
-    await beat();
+    await beatSecondsAgo(7200);
     await fleet.db.sql`UPDATE devices SET retired_at = now(), retired_by = 'admin@fleet.test'`;
     assert.deepEqual(await silentNow(), []);
     assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_silent'), []);
@@ -236,8 +293,7 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
 
   test('at start-up a device heard just before has its deaf time (up to one threshold) taken off, then is silent', async () => {
     const twoSeconds = { ...quick, silentAfterSeconds: 2 };
-    heardSecondsAgo(3);
-    await beat();
+    await beatSecondsAgo(3);
     const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: twoSeconds });
     assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: [], pruned: 0 });
     await sleep(1100);
@@ -246,15 +302,13 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
   });
 
   test('deaf time taken off a silence is at most one threshold: a device heard an hour ago is silent at start-up (review r13 F1)', async () => {
-    heardSecondsAgo(3600);
-    await beat();
+    await beatSecondsAgo(3600);
     const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config: quick });
     assert.deepEqual(await fleetCheck.run(), { skipped: false, silent: ['dev-a'], pruned: 0 });
   });
 
   test('with the allowance of the configuration (CTI_DEVICE_DEAF_ALLOWANCE_S, 1 h), a start-up after a long outage raises nothing (review r13 F1)', async () => {
-    heardSecondsAgo(600);
-    await beat();
+    await beatSecondsAgo(600);
     const config = { ...loadDeviceHealthConfig({}), silentAfterSeconds: 1 };
     assert.equal(config.deafAllowanceSeconds, 3600);
     const fleetCheck = createFleetCheck({ sql: fleet.db.sql, config });
@@ -264,8 +318,7 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
   });
 
   test('a crash loop (a new process every 0.5 s, threshold 1 s) still reports a silence, once 2 thresholds passed (review r13 F1)', async () => {
-    const started = heardSecondsAgo(0);
-    await beat();
+    const started = await beatSecondsAgo(0);
     let silentAfterMs: number | null = null;
     while (silentAfterMs === null && Date.now() - started < 6000) {
       const result = await createFleetCheck({ sql: fleet.db.sql, config: quick }).run();
@@ -277,8 +330,7 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
   });
 
   test('a check that loses its connection every other round still reports a silence, once 2 thresholds passed (review r13 F1)', async () => {
-    const started = heardSecondsAgo(0);
-    await beat();
+    const started = await beatSecondsAgo(0);
     let calls = 0;
     const lost = Object.assign(new Error('connection lost'), { code: 'CONNECTION_CLOSED' });
     const flaky = new Proxy(fleet.db.sql, {
@@ -297,8 +349,7 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
   });
 
   test('deaf periods after the last heartbeat are taken off its silence, those before it are not', async () => {
-    heardSecondsAgo(100);
-    await beat();
+    await beatSecondsAgo(100);
     const [{ db }] = (await fleet.db.sql`SELECT now() AS db`) as unknown as [{ db: Date }];
     const ago = (s: number) => new Date(db.getTime() - s * 1000);
     const oneMinute = { ...config, silentAfterSeconds: 60 };
@@ -323,8 +374,7 @@ describe('silence counts only while the server could hear (review r11 F1)', () =
 
   test('after a database outage longer than the threshold: no device is silent until the threshold passed again', async () => {
     const twoSeconds = { ...quick, silentAfterSeconds: 2 };
-    heardSecondsAgo(0);
-    await beat();
+    await beatSecondsAgo(0);
     const url = new URL(fleet.db.url);
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     url.host = `127.0.0.1:${proxy.port}`;
@@ -353,7 +403,7 @@ describe('history', () => {
     const day = 86_400_000;
     for (const age of [9, 8, 1, 0]) {
       now = Date.now() - age * day;
-      await beat();
+      await backdateHeartbeat(fleet.db.sql, await beat(), age * 86_400);
       await fleet.db
         .sql`INSERT INTO device_request_rejections (created_at, device_code, http_status, error_code)
         VALUES (${new Date(now)}, 'dev-x', 401, 'unknown_device')`;

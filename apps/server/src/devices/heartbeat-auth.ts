@@ -63,7 +63,7 @@ export async function authenticateDevice({
     const sigShape = checkDeviceSignatureHeaders({ timestamp, signature, now: checkedAt, toleranceSeconds });
     if (sigShape) throw new HttpError(401, sigShape.reason, sigShape.message);
   }
-  const device = await currentKeys(sql, deviceCode, now);
+  const device = await currentKeys(sql, deviceCode);
   if (!device) {
     throw new HttpError(
       401,

@@ -3,10 +3,19 @@ import { beforeEach, describe, test } from 'node:test';
 import { createTestApp, testConfig } from '../test-helpers.ts';
 import { rotateDeviceKey } from './device-keys.ts';
 import { CLOCK_SYNC_BOOT_GRACE_S } from './health-episodes.ts';
-import { heartbeatBody, MB, notificationsOf, signedHeartbeat, useFleetTestApp } from './test-heartbeats.ts';
+import {
+  backdateHeartbeat,
+  heartbeatBody,
+  MB,
+  notificationsOf,
+  signedHeartbeat,
+  useFleetTestApp,
+} from './test-heartbeats.ts';
 
 // POST /devices/heartbeat through app.request() on a real migrated database, with the app's clock
-// under the test's control (it is the time heartbeats are received at and signatures checked against).
+// under the test's control: signatures are checked against it, and the Pi's clock (sent_at, the signed
+// timestamp) follows it. What the server records is on the database's clock (review r13 F7): the
+// answer's received_at says which time it was.
 
 let now = Date.now();
 const fleet = useFleetTestApp(() => now, [['dev-a', 'North barn'], ['dev-b']]);
@@ -38,6 +47,12 @@ async function state() {
   return row!;
 }
 
+/** The database's time the server recorded an accepted heartbeat at (its answer's received_at). */
+const receivedAt = async (res: Response) => {
+  assert.equal(res.status, 200, await res.clone().text());
+  return new Date(((await res.clone().json()) as { received_at: string }).received_at);
+};
+
 const lastRejection = async () => {
   const [row] = await fleet.db.sql`
     SELECT device_code, http_status, error_code FROM device_request_rejections ORDER BY id DESC LIMIT 1`;
@@ -49,17 +64,19 @@ describe('an accepted heartbeat', () => {
     const res = await beat(secretA, 'dev-a', {
       outbox: { pending_captures: 3, pending_bytes: 4_500_000, oldest_pending_age_s: 95, quarantined: 0 },
     });
-    assert.equal(res.status, 200, await res.clone().text());
+    const at = await receivedAt(res);
     const answer = (await res.json()) as Record<string, unknown>;
     assert.equal(answer.accepted, true);
-    assert.equal(answer.server_time_ms, now);
+    // The database's clock (the same host's as this test's), where received_at is from.
+    assert.ok(Math.abs((answer.server_time_ms as number) - Date.now()) < 1000, String(answer.server_time_ms));
+    assert.ok(Math.abs(at.getTime() - Date.now()) < 1000, at.toISOString());
     const [health] = await fleet.db.sql`
       SELECT h.received_at, h.agent_version, h.models, h.pending_captures, h.pending_bytes, h.oldest_pending_age_s,
              h.disk_free_bytes, h.clock_synced, h.clock_offset_ms, h.probe_connected, h.frame_rate_fps,
              h.heartbeats_total, h.body->>'device_code' AS body_device, d.last_seen_at
       FROM device_health h JOIN devices d ON d.id = h.device_id WHERE d.device_code = 'dev-a'`;
     assert.deepEqual(health, {
-      received_at: new Date(now),
+      received_at: at,
       agent_version: '0.1.0',
       models: [{ name: 'ribeye-hint', version: '2.3.0' }],
       pending_captures: 3,
@@ -72,14 +89,15 @@ describe('an accepted heartbeat', () => {
       frame_rate_fps: 14.9,
       heartbeats_total: '1',
       body_device: 'dev-a',
-      last_seen_at: new Date(now),
+      last_seen_at: at,
     });
     const [key] = await fleet.db
       .sql`SELECT last_used_at FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE d.device_code = 'dev-a'`;
-    assert.deepEqual(key!.last_used_at, new Date(now));
+    assert.deepEqual(key!.last_used_at, at);
     now += 60_000;
-    assert.equal((await beat(secretA, 'dev-a')).status, 200);
-    assert.deepEqual(await state(), { heartbeats: 2, health: 1, seen: new Date(now), rejections: 0 });
+    const next = await receivedAt(await beat(secretA, 'dev-a'));
+    assert.ok(next > at);
+    assert.deepEqual(await state(), { heartbeats: 2, health: 1, seen: next, rejections: 0 });
   });
 });
 
@@ -99,14 +117,14 @@ describe('heartbeats arriving out of order', () => {
     now += 1000;
     await fleet.db.sql`UPDATE device_health SET silent_since = received_at`; // the fleet check ran meanwhile
     const res = await post(older);
-    assert.equal(res.status, 200, await res.clone().text());
+    const at = await receivedAt(res);
     const answer = (await res.json()) as Record<string, unknown>;
     assert.equal(answer.accepted, true);
     const [health] = await fleet.db.sql`
       SELECT received_at, silent_since, sent_at, pending_captures, probe_connected, backlog_since, heartbeats_total
       FROM device_health`;
     assert.deepEqual(health, {
-      received_at: new Date(now),
+      received_at: at,
       silent_since: null,
       sent_at: new Date(sentNew),
       pending_captures: 0,
@@ -116,7 +134,7 @@ describe('heartbeats arriving out of order', () => {
     });
     assert.equal(answer.superseded, true, 'the answer says the snapshot was newer');
     assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_backlog'), [], 'no episode from stale news');
-    assert.deepEqual(await state(), { heartbeats: 2, health: 1, seen: new Date(now), rejections: 0 });
+    assert.deepEqual(await state(), { heartbeats: 2, health: 1, seen: at, rejections: 0 });
   });
 });
 
@@ -140,9 +158,10 @@ describe('a sent_at ahead of its own signature cannot freeze the snapshot (revie
     assert.equal((await state()).health, 0, 'nothing stored');
     now += 60_000;
     const next = await beat(secretA, 'dev-a', { outbox: backlog });
+    const at = await receivedAt(next);
     assert.equal(((await next.json()) as { superseded: boolean }).superseded, false);
     const [row] = await fleet.db.sql`SELECT pending_captures, backlog_since FROM device_health`;
-    assert.deepEqual(row, { pending_captures: 500, backlog_since: new Date(now) });
+    assert.deepEqual(row, { pending_captures: 500, backlog_since: at });
   });
 
   test('within the tolerance either way is accepted (a clock read a little apart)', async () => {
@@ -291,11 +310,11 @@ describe('refused heartbeats: 401/409/4xx, one rejection row, nothing else', () 
     const init = signedHeartbeat(secretA, heartbeatBody('dev-a', new Date(now)), {
       timestamp: Math.floor(now / 1000),
     });
-    assert.equal((await post(init)).status, 200);
+    const at = await receivedAt(await post(init));
     const again = await post(init);
     assert.equal(again.status, 409);
     assert.equal(((await again.json()) as { error: string }).error, 'replayed_request');
-    assert.deepEqual(await state(), { heartbeats: 1, health: 1, seen: new Date(now), rejections: 1 });
+    assert.deepEqual(await state(), { heartbeats: 1, health: 1, seen: at, rejections: 1 });
   });
 
   test('a signed body for another device, bad JSON, schema problems, wrong type, too large', async () => {
@@ -528,6 +547,9 @@ describe('key rotation', () => {
   test('an old key not replaced in time stops at the end of the overlap', async () => {
     await rotateDeviceKey(fleet.db.sql, 'dev-a', 60);
     assert.equal((await beat(secretA, 'dev-a')).status, 200);
+    // 61 s later, by the database's clock (which set the expiry and judges it) and the Pi's.
+    await fleet.db
+      .sql`UPDATE device_keys SET expires_at = expires_at - interval '61 seconds' WHERE expires_at IS NOT NULL`;
     now += 61_000;
     assert.equal((await beat(secretA, 'dev-a')).status, 401);
     assert.equal((await lastRejection())?.error_code, 'bad_signature');
@@ -535,19 +557,37 @@ describe('key rotation', () => {
 
   test('--overlap 0 revokes at once (a stolen Pi)', async () => {
     const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 0);
-    now = Date.now() + 1; // the expiry is the database's now(); the test clock was frozen before it
     assert.equal((await beat(secretA, 'dev-a')).status, 401);
     assert.equal((await beat(next, 'dev-a')).status, 200);
     assert.equal((await beat(secretB, 'dev-b')).status, 200, 'other devices are not affected');
+  });
+
+  test("a revoked key is refused by a replica whose clock is behind: expiry is on the database's clock (review r13 F7)", async () => {
+    const behind = createTestApp(fleet.db.sql, {}, { clock: () => Date.now() - 20_000 });
+    try {
+      const { secret: next } = await rotateDeviceKey(fleet.db.sql, 'dev-a', 0);
+      const sent = (secret: string) =>
+        behind.app.request(
+          '/devices/heartbeat',
+          signedHeartbeat(secret, heartbeatBody('dev-a', new Date(now)), {
+            timestamp: Math.floor(now / 1000),
+          }),
+        );
+      const stolen = await sent(secretA);
+      assert.equal(stolen.status, 401, await stolen.clone().text());
+      assert.equal(((await stolen.json()) as { error: string }).error, 'bad_signature');
+      assert.equal((await sent(next)).status, 200);
+    } finally {
+      await behind.close();
+    }
   });
 });
 
 describe('health episodes raise one notification per episode', () => {
   test('disk low: admins and technicians once; again only after it was clearly over', async () => {
     const id = await deviceId('dev-a');
-    const key = (since: number) => `device_disk_low:${id}:${new Date(since).toISOString()}`;
-    const lowAt = now;
-    assert.equal((await beat(secretA, 'dev-a', { disk: { free_bytes: 300 * MB } })).status, 200);
+    const key = (since: Date) => `device_disk_low:${id}:${since.toISOString()}`;
+    const lowAt = await receivedAt(await beat(secretA, 'dev-a', { disk: { free_bytes: 300 * MB } }));
     for (let i = 0; i < 3; i++) {
       now += 60_000;
       await beat(secretA, 'dev-a', { disk: { free_bytes: 1050 * MB } }); // above the limit, within the 10 %
@@ -561,8 +601,7 @@ describe('health episodes raise one notification per episode', () => {
     const [open] = await fleet.db.sql`SELECT disk_low_since FROM device_health`;
     assert.equal(open!.disk_low_since, null, 'episode over');
     now += 60_000;
-    const againAt = now;
-    await beat(secretA, 'dev-a', { disk: { free_bytes: 100 * MB } });
+    const againAt = await receivedAt(await beat(secretA, 'dev-a', { disk: { free_bytes: 100 * MB } }));
     assert.equal((await notificationsOf(fleet.db.sql, 'device_disk_low')).length, 4);
     assert.ok(
       (await notificationsOf(fleet.db.sql, 'device_disk_low')).includes(`admin@fleet.test ${key(againAt)}`),
@@ -573,7 +612,7 @@ describe('health episodes raise one notification per episode', () => {
       device_id: await deviceId('dev-a'),
       device_code: 'dev-a',
       label: 'North barn',
-      since: new Date(lowAt).toISOString(),
+      since: lowAt.toISOString(),
       free_bytes: 300 * MB,
       floor_bytes: 200 * MB,
       limit_bytes: 1024 * MB,
@@ -614,10 +653,10 @@ describe('health episodes raise one notification per episode', () => {
     assert.equal((await booting(300, false)).status, 200);
     assert.deepEqual(await notificationsOf(fleet.db.sql, 'device_clock_unsynced'), []);
     now += 60_000;
-    assert.equal((await booting(CLOCK_SYNC_BOOT_GRACE_S, false)).status, 200);
+    const at = await receivedAt(await booting(CLOCK_SYNC_BOOT_GRACE_S, false));
     assert.equal((await notificationsOf(fleet.db.sql, 'device_clock_unsynced')).length, 2);
     const [row] = await fleet.db.sql`SELECT clock_unsynced_since FROM device_health`;
-    assert.deepEqual(row!.clock_unsynced_since, new Date(now));
+    assert.deepEqual(row!.clock_unsynced_since, at);
   });
 
   test('a clock the device believes synced but that is minutes off is unsynced (server-measured skew)', async () => {
@@ -626,10 +665,12 @@ describe('health episodes raise one notification per episode', () => {
       clock: { synced: true, source: 'kernel', offset_ms: null },
     });
     const res = await post(signedHeartbeat(secretB, body, { timestamp: Math.floor(now / 1000) + 120 }));
-    assert.equal(res.status, 200);
+    const at = await receivedAt(res);
     const [row] = await fleet.db.sql`SELECT clock_skew_ms, clock_unsynced_since FROM device_health`;
-    assert.equal(row!.clock_skew_ms, 120_000);
-    assert.deepEqual(row!.clock_unsynced_since, new Date(now));
+    // Against the database's time it was received at (this test's clock is that clock, read a little earlier).
+    assert.equal(row!.clock_skew_ms, sentAt.getTime() - at.getTime());
+    assert.ok(Math.abs(row!.clock_skew_ms - 120_000) < 1000, String(row!.clock_skew_ms));
+    assert.deepEqual(row!.clock_unsynced_since, at);
   });
 });
 
@@ -680,16 +721,21 @@ describe('per-device rate limit (CTI_DEVICE_HEARTBEATS_PER_MINUTE)', () => {
         signedHeartbeat(secret, heartbeatBody(code, new Date(at)), { timestamp: Math.floor(at / 1000) }),
       );
     try {
+      // Three received 10, 9 and 8 s ago (on the database's clock, which the window is judged on).
       const start = now;
+      const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
         now = start + i * 1000;
-        assert.equal((await send(secretA, 'dev-a', now)).status, 200);
+        const res = await send(secretA, 'dev-a', now);
+        assert.equal(res.status, 200);
+        ids.push(((await res.json()) as { heartbeat_id: string }).heartbeat_id);
       }
+      for (const [i, id] of ids.entries()) await backdateHeartbeat(fleet.db.sql, id, 10 - i);
       const before = await state();
       now = start + 10_000;
       const refused = await send(secretA, 'dev-a', now);
       assert.equal(refused.status, 429);
-      // The oldest of the three (at start) leaves the window at start + 60 s: 50 s from now.
+      // The oldest of the three (10 s ago) leaves the window 50 s from now.
       assert.equal(refused.headers.get('retry-after'), '50');
       const body = (await refused.json()) as { error: string; message: string };
       assert.equal(body.error, 'rate_limited');
@@ -697,7 +743,8 @@ describe('per-device rate limit (CTI_DEVICE_HEARTBEATS_PER_MINUTE)', () => {
       assert.match(body.message, /CTI_DEVICE_HEARTBEATS_PER_MINUTE/);
       assert.deepEqual(await state(), before, 'nothing written, not even a rejection row');
       assert.equal((await send(secretB, 'dev-b', now)).status, 200, 'another device is not limited');
-      now = start + 60_001;
+      for (const id of ids) await backdateHeartbeat(fleet.db.sql, id, 51); // 51 s later
+      now = start + 61_000;
       assert.equal((await send(secretA, 'dev-a', now)).status, 200, 'the oldest left the window');
       const counted = (await app.metrics.deviceHeartbeats.get()).values.find(
         (v) => v.labels.reason === 'rate_limited',

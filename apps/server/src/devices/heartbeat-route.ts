@@ -39,7 +39,10 @@ export type HeartbeatRouteOptions = {
   config: AppConfig;
   log: Logger;
   metrics: ServerMetrics;
-  /** Milliseconds since the epoch; the time a heartbeat is received at and signatures are checked against. */
+  /**
+   * Milliseconds since the epoch: this replica's clock, which signatures' timestamps are checked against.
+   * What is recorded for a device is on the database's clock (recordHeartbeat).
+   */
   clock: () => number;
 };
 
@@ -58,7 +61,10 @@ export function createHeartbeatRoute(options: HeartbeatRouteOptions): Hono {
 
 async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
   const requestId: string = c.get('requestId');
-  const receivedAt = new Date(o.clock());
+  // The signature window (±CTI_SIGNATURE_TOLERANCE_S, minutes) is checked on this replica's clock: before
+  // any database round trip, so a malformed or forged request costs none. Only a replica off by about the
+  // tolerance would refuse Pis for it; every time recorded or compared is the database's (recordHeartbeat).
+  const localNow = new Date(o.clock());
   try {
     checkContentType(c.req.header('content-type'));
     const raw = await readRequestBody(c, { limitBytes: HEARTBEAT_BODY_LIMIT_BYTES, onBytes: () => {} });
@@ -66,7 +72,7 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       sql: o.sql,
       body: raw,
       header: (name) => c.req.header(name),
-      now: receivedAt,
+      now: localNow,
       toleranceSeconds: o.config.signatureToleranceSeconds,
     });
     const body = checkHeartbeatBody(parseJson(raw), {
@@ -79,10 +85,10 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       key: device.key,
       body,
       signature: device.signature,
-      receivedAt,
       sentAtToleranceSeconds: o.config.signatureToleranceSeconds,
       thresholds: o.config.devices,
       perMinute: o.config.devices.heartbeatsPerMinute,
+      clock: o.clock,
     });
     o.metrics.deviceHeartbeats.inc({ outcome: 'accepted', reason: 'ok' });
     if (result.started.length > 0)
@@ -91,9 +97,11 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
       accepted: true,
       device_code: device.deviceCode,
       heartbeat_id: result.heartbeatId,
-      received_at: receivedAt.toISOString(),
+      received_at: result.receivedAt.toISOString(),
       superseded: result.superseded,
-      server_time_ms: o.clock(),
+      // The database's clock, which received_at and clock_skew_ms are on: the agent's measured offset
+      // agrees with them whichever replica answers.
+      server_time_ms: o.clock() + result.databaseAheadMs,
       request_id: requestId,
     });
   } catch (err) {
@@ -124,8 +132,8 @@ async function handleHeartbeat(c: Context, o: HeartbeatRouteOptions) {
  * reference agent reads its clock once for both). A body whose `sent_at` disagrees with its own
  * signature by more than CTI_SIGNATURE_TOLERANCE_S is refused: stored, a `sent_at` days ahead made
  * every later heartbeat "superseded" (the snapshot frozen) until the wall clock caught up (review r11
- * F2). It also keeps `clock_skew_ms` (an int) within range: the timestamp is within the tolerance of
- * the server's clock.
+ * F2). It also keeps `clock_skew_ms` (an int, against the database's clock) within range: the timestamp
+ * is within the tolerance of this replica's clock, which is not weeks off the database's.
  */
 function checkHeartbeatBody(
   data: unknown,

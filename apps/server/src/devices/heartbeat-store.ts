@@ -29,7 +29,6 @@ export type HeartbeatInput = {
   body: HeartbeatBody;
   /** The raw signature bytes (replay detection). */
   signature: Uint8Array;
-  receivedAt: Date;
   /**
    * A stored `sent_at` counts as at most this far after its `received_at` when deciding whether a new
    * heartbeat is older (superseded): a snapshot stored with a future `sent_at` (before the route
@@ -39,6 +38,8 @@ export type HeartbeatInput = {
   thresholds: Thresholds;
   /** At most this many recorded in any 60 s per device (0: no limit); one more is a HeartbeatRateError. */
   perMinute?: number;
+  /** This process's clock (ms since the epoch), only to tell how far the database's runs ahead of it. */
+  clock?: () => number;
 };
 
 const EPISODE_COLUMNS: Record<EpisodeType, 'backlog_since' | 'disk_low_since' | 'clock_unsynced_since'> = {
@@ -106,32 +107,45 @@ function healthColumns(b: HeartbeatBody, receivedAt: Date, skewMs: number) {
  * is seen here (and ended with `device_back`), and a check after this heartbeat re-reads its
  * `received_at` and finds no silence — never a silence announced that no "back" ends.
  *
+ * Every time recorded (`received_at`, `last_seen_at`, episode starts, `silence_ended_at`, the key's use)
+ * and compared (the rate window, the superseded rule, `clock_skew_ms`) is the database's: the
+ * transaction's `now()`, read with the device's lock (no extra round trip), the clock the fleet check
+ * measures silence on. A replica's own clock, behind by more than the silence threshold, made a Pi heard
+ * a second ago "silent" then "back" at every check; one ahead delayed real silences (review r13 F7,
+ * review r11 F13). `databaseAheadMs` says how far the database's clock is ahead of `clock`'s, so the
+ * answer's `server_time_ms` (the agent's offset measurement) is on the same clock.
+ *
  * A heartbeat sent before the one the snapshot holds (delayed on the way, or an older signed request
  * replayed inside the timestamp window, or a device clock stepped back by NTP) is `superseded`: kept
  * in the history, counted, and it is "last heard" (received_at, so it ends a silence), but it neither
  * overwrites the newer figures nor opens or closes a health episode.
  */
 export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
-  const { deviceId, key, body, receivedAt } = input;
-  const skewMs = new Date(body.sent_at).getTime() - receivedAt.getTime();
+  const { deviceId, key, body, clock = Date.now } = input;
   return sql.begin(async (tx) => {
-    const [device] = await tx<(DeviceRef & { retired_at: Date | null })[]>`
-      SELECT id, device_code, label, retired_at FROM devices WHERE id = ${deviceId} FOR UPDATE`;
+    // The callback starts once BEGIN is done: `now()` (the transaction's start) is about this instant.
+    const local = clock();
+    const [device] = await tx<(DeviceRef & { retired_at: Date | null; received_at: Date })[]>`
+      SELECT id, device_code, label, retired_at, now() AS received_at FROM devices WHERE id = ${deviceId} FOR UPDATE`;
+    if (!device) throw unknownDevice(deviceId);
     // Retired between the key check and this lock (retireDevice locks the row too): still refused.
-    if (device?.retired_at) throw retiredError(device.device_code, device.retired_at);
+    if (device.retired_at) throw retiredError(device.device_code, device.retired_at);
+    const receivedAt = device.received_at;
+    const databaseAheadMs = receivedAt.getTime() - local;
+    const skewMs = new Date(body.sent_at).getTime() - receivedAt.getTime();
     await refuseOverRate(tx, deviceId, receivedAt, input.perMinute ?? 0);
     const [previous] = await tx<(EpisodeState & { sent_at: Date; silent_since: Date | null })[]>`
       SELECT backlog_since AS device_backlog, disk_low_since AS device_disk_low,
              clock_unsynced_since AS device_clock_unsynced, silent_since,
              least(sent_at, received_at + make_interval(secs => ${input.sentAtToleranceSeconds})) AS sent_at
       FROM device_health WHERE device_id = ${deviceId} FOR UPDATE`;
-    const heartbeatId = await insertHistory(tx, input);
+    const heartbeatId = await insertHistory(tx, input, receivedAt);
     const seen = async () => {
       await tx`
         UPDATE devices SET last_seen_at = GREATEST(last_seen_at, ${receivedAt}), updated_at = now()
         WHERE id = ${deviceId}`;
       await keyUsed(tx, deviceId, key, receivedAt);
-      if (previous?.silent_since) await silenceEnded(tx, device!, previous.silent_since, receivedAt);
+      if (previous?.silent_since) await silenceEnded(tx, device, previous.silent_since, receivedAt);
     };
     if (previous && new Date(body.sent_at).getTime() < previous.sent_at.getTime()) {
       // Still "last heard" (received_at, which silence is measured from) and the end of a silence.
@@ -140,7 +154,14 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
           received_at = GREATEST(received_at, ${receivedAt}), updated_at = ${receivedAt}
         WHERE device_id = ${deviceId}`;
       await seen();
-      return { heartbeatId, started: [] as EpisodeType[], skewMs, superseded: true };
+      return {
+        heartbeatId,
+        started: [] as EpisodeType[],
+        skewMs,
+        superseded: true,
+        receivedAt,
+        databaseAheadMs,
+      };
     }
     const { state, started } = evaluateEpisodes({
       body,
@@ -162,9 +183,25 @@ export async function recordHeartbeat(sql: Sql, input: HeartbeatInput) {
       INSERT INTO device_health ${tx({ device_id: deviceId, ...row })}
       ON CONFLICT (device_id) DO UPDATE SET ${tx(row)}, heartbeats_total = device_health.heartbeats_total + 1`;
     await seen();
-    for (const episode of started) await notifyDeviceEpisode(tx, { ...episode, device: device! });
-    return { heartbeatId, started: started.map((e) => e.type), skewMs, superseded: false };
+    for (const episode of started) await notifyDeviceEpisode(tx, { ...episode, device });
+    return {
+      heartbeatId,
+      started: started.map((e) => e.type),
+      skewMs,
+      superseded: false,
+      receivedAt,
+      databaseAheadMs,
+    };
   });
+}
+
+/** Deleted (psql) between the key check and the lock: refused as authenticateDevice refuses a device it does not know. */
+function unknownDevice(deviceId: string): HttpError {
+  return new HttpError(
+    401,
+    'unknown_device',
+    `no device with id ${deviceId}: it was deleted as its heartbeat arrived`,
+  );
 }
 
 /** The 401 a retired device's heartbeat gets (also from authenticateDevice). */
@@ -214,7 +251,8 @@ async function refuseOverRate(tx: TransactionSql, deviceId: string, receivedAt: 
 
 async function insertHistory(
   tx: TransactionSql,
-  { deviceId, key, body, signature, receivedAt }: HeartbeatInput,
+  { deviceId, key, body, signature }: HeartbeatInput,
+  receivedAt: Date,
 ) {
   const [row] = await tx<{ id: string }[]>`
     INSERT INTO device_heartbeats ${tx({

@@ -62,6 +62,32 @@ export function signedHeartbeat(
   return { method: 'POST', body: raw, headers };
 }
 
+/**
+ * What the server recorded for heartbeat `heartbeatId` moved `seconds` into the past, as if the database
+ * had received it then: the server stamps heartbeats with the database's clock (review r13 F7), which a
+ * test cannot set. The history row, and the device's `received_at`, `silence_ended_at` and
+ * `last_seen_at` where they are that heartbeat's time. Returns its new `received_at`.
+ */
+export async function backdateHeartbeat(sql: Sql, heartbeatId: string, seconds: number): Promise<Date> {
+  const [row] = await sql<{ received_at: Date }[]>`
+    WITH hb AS (
+      SELECT device_id, received_at AS at, received_at - make_interval(secs => ${seconds}) AS moved
+        FROM device_heartbeats WHERE id = ${heartbeatId}
+    ), history AS (
+      UPDATE device_heartbeats SET received_at = hb.moved FROM hb WHERE id = ${heartbeatId}
+    ), health AS (
+      UPDATE device_health h SET
+        received_at = CASE WHEN h.received_at = hb.at THEN hb.moved ELSE h.received_at END,
+        silence_ended_at = CASE WHEN h.silence_ended_at = hb.at THEN hb.moved ELSE h.silence_ended_at END
+        FROM hb WHERE h.device_id = hb.device_id
+    ), device AS (
+      UPDATE devices d SET last_seen_at = hb.moved FROM hb WHERE d.id = hb.device_id AND d.last_seen_at = hb.at
+    )
+    SELECT moved AS received_at FROM hb`;
+  if (!row) throw new Error(`no heartbeat ${heartbeatId}`);
+  return row.received_at;
+}
+
 /** An admin, a technician and a farmer; device notifications go to the first two only. */
 export async function createStaff(sql: Sql): Promise<Record<'admin' | 'technician' | 'farmer', string>> {
   const ids = {} as Record<'admin' | 'technician' | 'farmer', string>;

@@ -82,8 +82,12 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
       const farms = Array.isArray(p.candidate_farms)
         ? (p.candidate_farms as Payload[]).map((f) => str(f, 'name')).filter((n) => n !== undefined)
         : [];
+      const named = farms.length > 0 ? farms.join(', ') : 'several farms';
       return {
-        text: `Scan ${capture} lies in the geofences of ${farms.length > 0 ? farms.join(', ') : 'several farms'}: no farm was chosen, assign it`,
+        text:
+          p.reason === 'device_moved'
+            ? `Scan ${capture} was taken about when its device moved between ${named}, by a clock that cannot tell which side: no farm was chosen, assign it`
+            : `Scan ${capture} lies in the geofences of ${named}: no farm was chosen, assign it`,
         href: scan && `/scans/${scan}`,
       };
     }

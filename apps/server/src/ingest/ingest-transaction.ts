@@ -175,17 +175,21 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         FROM device_farm_moves m
        WHERE m.device_id = (SELECT id FROM dev)
          AND (${w.from}::timestamptz IS NULL OR m.moved_at > ${w.from}::timestamptz)
+    ), first_move AS (
+      SELECT from_farm_id FROM later_moves ORDER BY moved_at, id LIMIT 1
+    ), held_farms AS (
+      -- Each farm the device was on from the window's start: the one it left first, each it moved to
+      -- (NULL: unassigned). None when it did not move since.
+      SELECT from_farm_id AS farm_id FROM first_move UNION ALL SELECT to_farm_id FROM later_moves
     ), held AS (
-      -- The device's farm at the window's start: the first later move's from_farm_id (NULL: it was
-      -- unassigned then), else its farm now; and every farm it held during the window.
-      SELECT CASE WHEN f.id IS NULL THEN (SELECT farm_id FROM dev) ELSE f.from_farm_id END AS at_start,
+      -- Its farm at the window's start: the one the first later move left (NULL: it was unassigned
+      -- then, and the geofence decides — not today's farm), else its farm now.
+      SELECT CASE WHEN EXISTS (SELECT 1 FROM first_move) THEN (SELECT from_farm_id FROM first_move)
+                  ELSE (SELECT farm_id FROM dev) END AS at_start,
              ${w.uncertain}::boolean AND EXISTS (SELECT 1 FROM later_moves) AS unplaced,
-             (SELECT coalesce(array_agg(DISTINCT x.farm_id) FILTER (WHERE x.farm_id IS NOT NULL), '{}')
-                FROM (SELECT f.from_farm_id AS farm_id UNION ALL SELECT to_farm_id FROM later_moves) x) AS farms,
-             EXISTS (SELECT 1 FROM (SELECT f.from_farm_id AS farm_id UNION ALL SELECT to_farm_id FROM later_moves) x
-                      WHERE x.farm_id IS NULL AND f.id IS NOT NULL) AS unassigned_in_window
-        FROM (SELECT 1) one
-        LEFT JOIN (SELECT id, from_farm_id FROM later_moves ORDER BY moved_at, id LIMIT 1) f ON true
+             (SELECT coalesce(array_agg(DISTINCT farm_id) FILTER (WHERE farm_id IS NOT NULL), '{}')
+                FROM held_farms) AS farms,
+             EXISTS (SELECT 1 FROM held_farms WHERE farm_id IS NULL) AS unassigned_in_window
     ), farm_choice AS (
       SELECT
         (SELECT f.id FROM farms f WHERE f.id = ${plan.metaFarmId}::uuid) AS meta_farm,

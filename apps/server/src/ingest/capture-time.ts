@@ -53,3 +53,25 @@ export function captureTime(meta: WebhookBody['meta_json'], now: Date): CaptureT
     clockSource,
   };
 }
+
+/**
+ * How far behind the real capture time an unsynchronised clock's time is taken to be at most, when
+ * placing a capture against its device's farm moves: the day a plausible time may be ahead.
+ */
+export const UNSYNCED_CLOCK_AHEAD_HOURS = CAPTURE_AHEAD_LIMIT_HOURS;
+
+/**
+ * When the capture may have been taken, to find the farm its device was on then (review r14 F1): from
+ * `from` up to its arrival. A synchronised clock (or one the capture says nothing about) places it at
+ * captured_at exactly (`uncertain` false). An unsynchronised clock may be behind by however long the
+ * Pi was off (fake-hwclock restores the last saved time) and ahead by up to a day: from a day before
+ * captured_at. A time the server did not take (1970, 2099) places it nowhere: `from` null, any time.
+ *
+ * @example placeWindow(plan.captureTime) // { from: '2026-12-05T08:00:00.000Z', uncertain: true }
+ */
+export function placeWindow(time: CaptureTime): { from: string | null; uncertain: boolean } {
+  if (time.capturedAt === null) return { from: null, uncertain: true };
+  if (time.clockSynced !== false) return { from: time.capturedAt, uncertain: false };
+  const from = Date.parse(time.capturedAt) - UNSYNCED_CLOCK_AHEAD_HOURS * 3_600_000;
+  return { from: new Date(from).toISOString(), uncertain: true };
+}

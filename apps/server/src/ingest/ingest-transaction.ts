@@ -2,6 +2,7 @@ import type { Sql } from 'postgres';
 import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
 import type { NotificationType } from '../notifications/notification-types.ts';
 import { NOTIFICATION_CHANNEL } from '../notifications/notify-users.ts';
+import { placeWindow } from './capture-time.ts';
 import type { IngestPlan } from './ingest-plan.ts';
 
 export type FarmSource = 'meta' | 'device' | 'geofence' | null;
@@ -117,6 +118,7 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
   const a = plan.assets;
   const lon = plan.gps?.lon ?? null;
   const lat = plan.gps?.lat ?? null;
+  const w = placeWindow(plan.captureTime);
   return tx<Row[]>`
     WITH existing AS (
       -- The content hash of the first delivery (on its 'uploaded' event), to tell a retry from a conflict.
@@ -166,26 +168,63 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         FROM farms f
        WHERE ${lon}::float8 IS NOT NULL
          AND ST_Contains(f.geofence, ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326))
-    ), farm AS (
+    ), later_moves AS (
+      -- The device's farm moves (migration 0023) after the earliest time the capture may have been
+      -- taken: after captured_at when the clock places it, else after the window of placeWindow().
+      SELECT m.id, m.from_farm_id, m.to_farm_id, m.moved_at
+        FROM device_farm_moves m
+       WHERE m.device_id = (SELECT id FROM dev)
+         AND (${w.from}::timestamptz IS NULL OR m.moved_at > ${w.from}::timestamptz)
+    ), first_move AS (
+      SELECT from_farm_id FROM later_moves ORDER BY moved_at, id LIMIT 1
+    ), held_farms AS (
+      -- Each farm the device was on from the window's start: the one it left first, each it moved to
+      -- (NULL: unassigned). None when it did not move since.
+      SELECT from_farm_id AS farm_id FROM first_move UNION ALL SELECT to_farm_id FROM later_moves
+    ), held AS (
+      -- Its farm at the window's start: the one the first later move left (NULL: it was unassigned
+      -- then, and the geofence decides — not today's farm), else its farm now.
+      SELECT CASE WHEN EXISTS (SELECT 1 FROM first_move) THEN (SELECT from_farm_id FROM first_move)
+                  ELSE (SELECT farm_id FROM dev) END AS at_start,
+             ${w.uncertain}::boolean AND EXISTS (SELECT 1 FROM later_moves) AS unplaced,
+             (SELECT coalesce(array_agg(DISTINCT farm_id) FILTER (WHERE farm_id IS NOT NULL), '{}')
+                FROM held_farms) AS farms,
+             EXISTS (SELECT 1 FROM held_farms WHERE farm_id IS NULL) AS unassigned_in_window
+    ), farm_choice AS (
       SELECT
         (SELECT f.id FROM farms f WHERE f.id = ${plan.metaFarmId}::uuid) AS meta_farm,
-        (SELECT farm_id FROM dev) AS device_farm,
-        CASE WHEN cardinality(fenced.ids) = 1 THEN fenced.ids[1] END AS geo_farm,
-        cardinality(fenced.ids) > 1 AS geo_ambiguous, fenced.farms AS geo_farms
-      FROM fenced
+        CASE WHEN NOT held.unplaced THEN held.at_start END AS device_farm,
+        -- A capture the clock cannot place on one side of a move: the one geofence settles it when it
+        -- is a farm the device held then (or the device was unassigned for part of it, when the
+        -- geofence would have chosen); otherwise no farm, ambiguous between those it held.
+        CASE WHEN cardinality(fenced.ids) = 1
+              AND (NOT held.unplaced OR fenced.ids[1] = ANY(held.farms) OR held.unassigned_in_window)
+             THEN fenced.ids[1] END AS geo_farm,
+        cardinality(fenced.ids) > 1 AS geo_ambiguous, fenced.farms AS geo_farms,
+        held.unplaced,
+        CASE WHEN held.unplaced THEN held.farms
+               || CASE WHEN held.unassigned_in_window THEN fenced.ids ELSE '{}' END END AS moved_ids
+      FROM fenced, held
+    ), farm AS (
+      SELECT c.*, COALESCE(c.meta_farm, c.device_farm, c.geo_farm) AS chosen,
+        CASE WHEN c.unplaced THEN
+          (SELECT coalesce(jsonb_agg(jsonb_build_object('id', f.id, 'name', f.name) ORDER BY f.name, f.id), '[]')
+             FROM farms f WHERE f.id = ANY(c.moved_ids))
+        ELSE c.geo_farms END AS candidate_farms
+      FROM farm_choice c
     ), op AS (
       SELECT (SELECT u.id FROM users u WHERE u.operator_code = ${plan.operatorCode}::text) AS id
     ), animal AS (
       -- The animal with the tag read at the chute, on the scan's farm only; an unknown tag waits on the
       -- scan (animal_eid) for the animals trigger of migration 0006 to link it.
       SELECT (SELECT a.id FROM animals a WHERE a.eid = ${plan.animalEid}::text
-                AND a.farm_id = COALESCE(farm.meta_farm, farm.device_farm, farm.geo_farm)) AS id
+                AND a.farm_id = farm.chosen) AS id
       FROM farm
     ), scan AS (
       INSERT INTO scans (scan_id, capture_id, ingest_key, device_id, farm_id, operator_id, operator_code,
                          animal_id, animal_eid, gps, captured_at, status, image_asset_id, mask_asset_id)
       SELECT ${plan.publicScanId}, ${plan.captureId}, ${plan.ingestKey}, dev.id,
-        COALESCE(farm.meta_farm, farm.device_farm, farm.geo_farm), op.id, ${plan.operatorCode}::text,
+        farm.chosen, op.id, ${plan.operatorCode}::text,
         animal.id, ${plan.animalEid}::text,
         CASE WHEN ${lon}::float8 IS NULL THEN NULL
              ELSE ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326) END,
@@ -200,8 +239,10 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
              WHEN farm_id = (SELECT device_farm FROM farm) THEN 'device'
              ELSE 'geofence' END AS farm_source
     ), flagged AS (
-      -- No farm named, none on the device, and several geofences hold the point (ADR 0001 §5).
-      SELECT coalesce((SELECT scan.farm_id IS NULL AND farm.geo_ambiguous FROM scan, farm), false) AS ambiguous
+      -- No farm chosen, and several geofences hold the point or the device moved between farms when the
+      -- capture may have been taken (ADR 0001 §5).
+      SELECT coalesce((SELECT scan.farm_id IS NULL AND (farm.geo_ambiguous OR farm.unplaced) FROM scan, farm),
+                      false) AS ambiguous
     ), events AS (
       INSERT INTO scan_events (scan_id, event, meta)
       SELECT scan.id, e.event, e.meta FROM scan CROSS JOIN (VALUES
@@ -211,8 +252,11 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
           'unknown_meta_farm_id', CASE WHEN (SELECT meta_farm FROM farm) IS NULL THEN ${plan.metaFarmId}::text END,
           'operator_matched', (SELECT operator_id IS NOT NULL FROM scan),
           'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END)
-          || CASE WHEN (SELECT ambiguous FROM flagged) THEN '{"geofence_ambiguous": true}'::jsonb ELSE '{}' END),
-        (3, 'farm_ambiguous', jsonb_build_object('candidate_farms', (SELECT geo_farms FROM farm)))
+          || CASE WHEN NOT (SELECT ambiguous FROM flagged) THEN '{}'::jsonb
+                  WHEN (SELECT unplaced FROM farm) THEN '{"device_farm_ambiguous": true}'::jsonb
+                  ELSE '{"geofence_ambiguous": true}'::jsonb END),
+        (3, 'farm_ambiguous', jsonb_build_object('candidate_farms', (SELECT candidate_farms FROM farm))
+          || CASE WHEN (SELECT unplaced FROM farm) THEN '{"reason": "device_moved"}'::jsonb ELSE '{}' END)
       ) AS e(ord, event, meta)
       WHERE e.event <> 'farm_ambiguous' OR (SELECT ambiguous FROM flagged)
       ORDER BY e.ord
@@ -222,7 +266,8 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       INSERT INTO notifications (user_id, type, payload, dedupe_key)
       SELECT DISTINCT ur.user_id, ${AMBIGUOUS_TYPE}::text,
              jsonb_build_object('scan_id', scan.id, 'capture_id', ${plan.captureId}::text,
-                                'candidate_farms', farm.geo_farms),
+                                'candidate_farms', farm.candidate_farms)
+               || CASE WHEN farm.unplaced THEN '{"reason": "device_moved"}'::jsonb ELSE '{}' END,
              ${`${AMBIGUOUS_TYPE}:`}::text || scan.id
         FROM scan, farm, user_roles ur
         JOIN roles r ON r.id = ur.role_id AND r.name = 'admin'

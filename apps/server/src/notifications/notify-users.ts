@@ -24,6 +24,10 @@ export type NotificationAudience = {
   technicians?: { farmId: string | null };
   /** Left out of the audience: the person whose own action it is (a correction by hand). */
   exceptUserId?: string | null;
+  /** Left out of the audience (those who get another wording of the same event). */
+  exceptUserIds?: readonly string[];
+  /** Only these of the audience (one wording of an event for some of its audience). */
+  onlyUserIds?: readonly string[];
   /**
    * Only those of the audience who received the notification with this dedupe key (the end of an
    * episode goes to those told of its start, review r13 F12).
@@ -60,6 +64,8 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
   const farmId = input.audience.farmId ?? null;
   const roles = [...(input.audience.roles ?? [])];
   const except = input.audience.exceptUserId ?? null;
+  const exceptIds = [...(input.audience.exceptUserIds ?? [])];
+  const only = input.audience.onlyUserIds ? [...input.audience.onlyUserIds] : null;
   const techs = input.audience.technicians;
   const techScope =
     techs === undefined
@@ -84,6 +90,8 @@ export async function notifyUsers(sql: Sql | TransactionSql, input: Notification
       SELECT r.user_id, ${input.type}, ${sql.json(input.payload as never)}, ${input.dedupeKey}
         FROM recipients r JOIN users u ON u.id = r.user_id AND u.status = 'active'
        WHERE r.user_id IS DISTINCT FROM ${except}::uuid
+         AND NOT r.user_id = ANY(${exceptIds}::uuid[])
+         AND (${only}::uuid[] IS NULL OR r.user_id = ANY(${only}::uuid[]))
          ${
            input.audience.recipientsOf === undefined
              ? sql``

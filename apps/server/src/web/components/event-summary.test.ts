@@ -10,7 +10,7 @@ describe('eventSummary: the timeline in words', () => {
     );
     assert.equal(
       eventSummary('ingested', { farm_source: 'device', animal_matched: null, operator_matched: true }),
-      "on the device's farm, operator known",
+      "on the device's farm when it was taken, operator known",
     );
     assert.equal(
       eventSummary('ingested', { farm_source: null, animal_matched: false }),
@@ -35,6 +35,14 @@ describe('eventSummary: the timeline in words', () => {
         other_candidate_farms: 2,
       }),
       'at ingest its position lay inside 3 farms’ geofences (Big, 2 other farms); no farm was chosen then (an admin sets it under Farm and animal)',
+    );
+    assert.equal(
+      eventSummary('farm_ambiguous', {
+        candidate_farms: [{ id: 'x', name: 'Maple' }],
+        other_candidate_farms: 1,
+        reason: 'device_moved',
+      }),
+      'at ingest its device had moved between 2 farms (Maple, 1 other farm) about when it was taken and its clock could not tell on which side of the move; no farm was chosen then (an admin sets it under Farm and animal)',
     );
     assert.equal(
       eventSummary('graded', {

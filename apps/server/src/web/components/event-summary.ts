@@ -27,7 +27,7 @@ function gradeLine(m: Meta): string {
 
 const FARM_SOURCES: Record<string, string> = {
   meta: 'the farm named in meta.json',
-  device: "the device's farm",
+  device: "the device's farm when it was taken",
   geofence: 'the farm whose geofence holds its position',
 };
 
@@ -45,8 +45,14 @@ function ambiguousLine(m: Meta): string {
     typeof m.other_candidate_farms === 'number' && m.other_candidate_farms > 0 ? m.other_candidate_farms : 0;
   const count = names.length + others;
   const which = list([...names, others > 0 && (others === 1 ? '1 other farm' : `${others} other farms`)]);
+  const then = 'no farm was chosen then (an admin sets it under Farm and animal)';
+  if (m.reason === 'device_moved') {
+    const farms =
+      count > 1 ? `${count} farms (${which})` : count === 1 ? `farms (${which} and another)` : 'farms';
+    return `at ingest its device had moved between ${farms} about when it was taken and its clock could not tell on which side of the move; ${then}`;
+  }
   const farms = count > 1 ? `${count} farms’ geofences (${which})` : 'several farms’ geofences';
-  return `at ingest its position lay inside ${farms}; no farm was chosen then (an admin sets it under Farm and animal)`;
+  return `at ingest its position lay inside ${farms}; ${then}`;
 }
 
 /** The `ingested` event's capture_time_untrusted (ingest/capture-time.ts) in words. */
@@ -72,9 +78,11 @@ export function eventSummary(event: string, meta: unknown): string | null {
       const line = list([
         source && `on ${source}`,
         m.farm_source === null &&
-          (m.geofence_ambiguous === true
-            ? 'on no farm: its position was inside several farms’ geofences (an admin chooses)'
-            : 'on no farm (no farm named, no device farm, outside every geofence)'),
+          (m.device_farm_ambiguous === true
+            ? 'on no farm: its device moved between farms about when it was taken and its clock could not place it (an admin chooses)'
+            : m.geofence_ambiguous === true
+              ? 'on no farm: its position was inside several farms’ geofences (an admin chooses)'
+              : 'on no farm (no farm named, no device farm, outside every geofence)'),
         m.animal_matched === true && 'animal found by its ear tag',
         m.animal_matched === false && 'ear tag of no registered animal (kept on the scan)',
         m.operator_matched === true && 'operator known',

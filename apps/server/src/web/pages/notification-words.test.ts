@@ -21,4 +21,20 @@ test('an ambiguous-farm notice names the candidate farms and links the scan', ()
       href: `/scans/${scan}`,
     },
   );
+  const moved = words({
+    type: 'scan_farm_ambiguous',
+    payload: {
+      scan_id: scan,
+      capture_id: 'cap_2',
+      reason: 'device_moved',
+      candidate_farms: [
+        { id: 'a', name: 'Birch' },
+        { id: 'b', name: 'Maple' },
+      ],
+    },
+  });
+  assert.equal(
+    moved.text,
+    'Scan cap_2 was taken about when its device moved between Birch, Maple, by a clock that cannot tell which side: no farm was chosen, assign it',
+  );
 });

@@ -63,12 +63,17 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
         text: `Grading of scan ${capture} failed${str(p, 'reason') ? `: ${str(p, 'reason')}` : ''}`,
         href: scan && `/scans/${scan}`,
       };
+    // came_here_at: told as of the device's arrival from a farm the reader cannot see (review r14 F3).
     case 'device_silent':
-      return { text: `Device ${device} went silent`, href: deviceHref };
+      return {
+        text: `Device ${device} went silent${str(p, 'came_here_at') ? ': not heard since it came here' : ''}`,
+        href: deviceHref,
+      };
     case 'device_back': {
       const lasted = Number(str(p, 'silent_for_s'));
+      const here = str(p, 'came_here_at') ? ' since it came here' : '';
       return {
-        text: `Device ${device} is back${Number.isFinite(lasted) ? ` after ${formatAge(lasted)} without a heartbeat` : ''}`,
+        text: `Device ${device} is back${Number.isFinite(lasted) ? ` after ${formatAge(lasted)} without a heartbeat${here}` : ''}`,
         href: deviceHref,
       };
     }
@@ -82,8 +87,12 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
       const farms = Array.isArray(p.candidate_farms)
         ? (p.candidate_farms as Payload[]).map((f) => str(f, 'name')).filter((n) => n !== undefined)
         : [];
+      const named = farms.length > 0 ? farms.join(', ') : 'several farms';
       return {
-        text: `Scan ${capture} lies in the geofences of ${farms.length > 0 ? farms.join(', ') : 'several farms'}: no farm was chosen, assign it`,
+        text:
+          p.reason === 'device_moved'
+            ? `Scan ${capture} was taken about when its device moved between ${named}, by a clock that cannot tell which side: no farm was chosen, assign it`
+            : `Scan ${capture} lies in the geofences of ${named}: no farm was chosen, assign it`,
         href: scan && `/scans/${scan}`,
       };
     }

@@ -5,8 +5,8 @@
 -- server counted them from `scans` on every device list, device page and /api/v1/devices/{id}* call
 -- (a technician with 600,000 readable scans: 230–310 ms a list, 514 ms one device). `device_farm_captures`
 -- holds, per device and farm, the scans that device has on that farm and the newest one's `created_at`,
--- kept exact by the triggers below on every insert, delete and change of a scan's farm, device or
--- created_at (ingest, the scan assignment form, psql); a caller's figure is the sum over the farms they read.
+-- kept exact by the triggers below on every insert, delete (TRUNCATE too) and change of a scan's farm,
+-- device or created_at (ingest, the scan assignment form, psql); a caller's figure is the sum over the farms they read.
 -- Scans without a farm have no row: only admins read them, and admins are given
 -- `devices.captures_count`. Under concurrent ingests of one device the upsert waits on the row lock
 -- as ingest's update of `devices.captures_count` already does.
@@ -88,6 +88,15 @@ END $$;
 
 CREATE TRIGGER scans_uncount_device_farm AFTER DELETE ON scans
   REFERENCING OLD TABLE AS old_scans FOR EACH STATEMENT EXECUTE FUNCTION uncount_device_farm_captures();
+
+CREATE FUNCTION clear_device_farm_captures() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM device_farm_captures;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER scans_clear_device_farm AFTER TRUNCATE ON scans
+  FOR EACH STATEMENT EXECUTE FUNCTION clear_device_farm_captures();
 
 -- The triggers exist (and hold scans' lock) before the count is taken: a scan written meanwhile waits
 -- for this transaction and is then counted by them.

@@ -37,7 +37,7 @@ async function farmsAndDevice(sql: Sql, code: string, on: 'a' | 'b' = 'b') {
 }
 
 describe('migration 0024: device_farm_captures and moves', () => {
-  test('kept exact by insert, a change of farm, device or created_at, and deletes (one scan, a farm’s scans)', async (t) => {
+  test('kept exact by insert, a change of farm, device or created_at, and deletes (one scan, a farm’s scans, TRUNCATE)', async (t) => {
     const db = await createTestDatabase();
     t.after(() => db.drop());
     const { sql } = db;
@@ -70,6 +70,8 @@ describe('migration 0024: device_farm_captures and moves', () => {
     s = await stored(sql);
     assert.deepEqual(s.stored, s.counted, 'after deleting a farm’s scans: no row left at 0');
     assert.ok(s.stored.every((r) => r.farm_id !== b));
+    await sql`TRUNCATE scans CASCADE`;
+    assert.deepEqual((await stored(sql)).stored, [], 'TRUNCATE empties it');
   });
 
   test('two ingests of one device at once are both counted', async (t) => {

@@ -1,5 +1,5 @@
--- Migration 24: a stored count of each device's scans per farm; moves recorded at the clock's time;
--- moves made before migration 0023 inferred (review r14 F9, F5, F7, F8).
+-- Migration 24: a stored count of each device's scans per farm; moves recorded at the clock's time
+-- (review r14 F9, F5, F7, F8).
 --
 -- Since migration 0023 a non-admin is told of a device only the captures on farms they may read; the
 -- server counted them from `scans` on every device list, device page and /api/v1/devices/{id}* call
@@ -22,13 +22,11 @@
 -- here too (the triggers see them).
 --
 -- Also not as 0023's header says: a device moved before 0023 has no row in device_farm_moves, though
--- it was moved (review r14 F8). For each device this infers, from its scans created before its first
--- recorded move (every scan when it has none), one move per farm it left: its farms ordered by their
--- newest scan of it, a move from each to the next at that newest scan's `created_at`, the last to the
--- farm it was on at its first recorded move (its farm now when none). The true moment is unknown: the
--- newest scan left behind is the earliest it can have been. A device whose scans lie on several farms
--- without being moved (scans filed by geofence) is counted as moved too — its history shown to fewer,
--- never to more.
+-- it was moved (review r14 F8). Nothing is inferred here: scans on several farms do not tell a move
+-- from scans filed by geofence or by meta.json's farm_id (an unassigned contractor's Pi), and an
+-- invented move would change where ingest files a late capture. Such a device is treated as never
+-- moved, as before 0023; an operator who knows a past move records it by hand (apps/server/README.md,
+-- "Upgrading").
 CREATE TABLE device_farm_captures (
   device_id uuid NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
   farm_id uuid NOT NULL,
@@ -110,27 +108,3 @@ BEGIN
   VALUES (NEW.id, OLD.farm_id, NEW.farm_id, clock_timestamp());
   RETURN NULL;
 END $$;
-
-WITH firsts AS (
-  SELECT DISTINCT ON (device_id) device_id, moved_at, from_farm_id FROM device_farm_moves
-   ORDER BY device_id, moved_at, id
-), ends AS (
-  SELECT d.id AS device_id, coalesce(f.moved_at, 'infinity') AS before,
-         CASE WHEN f.device_id IS NULL THEN d.farm_id ELSE f.from_farm_id END AS farm_id
-    FROM devices d LEFT JOIN firsts f ON f.device_id = d.id
-), stays AS (
-  SELECT s.device_id, s.farm_id, max(s.created_at) AS last_at
-    FROM scans s JOIN ends e ON e.device_id = s.device_id
-   WHERE s.farm_id IS NOT NULL AND s.created_at < e.before
-   GROUP BY s.device_id, s.farm_id
-), chain AS (
-  SELECT device_id, farm_id, last_at,
-         lead(farm_id) OVER (PARTITION BY device_id ORDER BY last_at, farm_id) AS next_farm_id,
-         lead(device_id) OVER (PARTITION BY device_id ORDER BY last_at, farm_id) IS NULL AS last_stay
-    FROM stays
-)
-INSERT INTO device_farm_moves (device_id, from_farm_id, to_farm_id, moved_at)
-SELECT c.device_id, c.farm_id, CASE WHEN c.last_stay THEN e.farm_id ELSE c.next_farm_id END, c.last_at
-  FROM chain c JOIN ends e ON e.device_id = c.device_id
- WHERE c.farm_id IS DISTINCT FROM (CASE WHEN c.last_stay THEN e.farm_id ELSE c.next_farm_id END)
- ORDER BY c.last_at;

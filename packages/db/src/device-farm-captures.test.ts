@@ -8,8 +8,9 @@ import { MIGRATIONS_DIR, migrate } from './index.ts';
 import { createTestDatabase } from './testing.ts';
 
 // Migration 0024 (review r14 F9, F5, F8) on real Postgres: device_farm_captures stays equal to a
-// count of the scans whatever writes them, the backfill of a database that has scans, moves made
-// before 0023 inferred, and a move stamped with the clock's time, not its transaction's start.
+// count of the scans whatever writes them, the backfill of a database that has scans (moves made
+// before 0023 are not invented from them), and a move stamped with the clock's time, not its
+// transaction's start.
 
 /** device_farm_captures as rows, and what a GROUP BY of scans says it must hold. */
 async function stored(sql: Sql) {
@@ -112,7 +113,7 @@ describe('migration 0024: device_farm_captures and moves', () => {
     );
   });
 
-  test('applied to a database with scans: counts back-filled, a move made before 0023 inferred (F8)', async (t) => {
+  test('applied to a database with scans: counts back-filled; no move invented for one made before 0023 (F8: scans on two farms do not tell a move from geofence filing)', async (t) => {
     const db = await createTestDatabase({ migrated: false });
     t.after(() => db.drop());
     const before23 = mkdtempSync(join(tmpdir(), 'cti-db-0022-'));
@@ -140,8 +141,8 @@ describe('migration 0024: device_farm_captures and moves', () => {
     const moves = await sql`SELECT device_id, from_farm_id, to_farm_id, moved_at FROM device_farm_moves`;
     assert.deepEqual(
       moves.map((m) => [m.device_id, m.from_farm_id, m.to_farm_id, m.moved_at.toISOString()]),
-      [[device, b, a, '2026-01-02T10:00:00.000Z']],
-      'one inferred move of dev-1 at its newest scan on B; none for dev-2',
+      [],
+      'no move of dev-1 made up from its scans on two farms; none for dev-2',
     );
   });
 });

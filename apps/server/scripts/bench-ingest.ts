@@ -5,7 +5,9 @@
 // 2. http: the same number of distinct signed webhooks against a spawned `cti-server` process
 //    (real HTTP, keep-alive, body limit, HMAC, schema, consistency, transaction, ingestion_log).
 // 3. replays of both, which must be at least as fast.
-// Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10).
+// Settings: BENCH_N (default 4000), BENCH_CONCURRENCY (16), BENCH_POOL (server and direct pool, 10),
+// BENCH_FARM=1: the 64 devices are made beforehand on one farm, so every scan has a farm (and pays the
+// per-farm count's upsert, migration 0024; without it the scans have none).
 import { Agent } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createTestDatabase } from '@cti/db/testing';
@@ -19,6 +21,7 @@ import { postWebhook, spawnServer } from './bench-server.ts';
 const N = Number(process.env.BENCH_N ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const POOL = Number(process.env.BENCH_POOL ?? 10);
+const FARM = process.env.BENCH_FARM === '1';
 
 type Figures = { label: string; ok: number; failed: number; seconds: number; p50: number; p99: number };
 
@@ -85,9 +88,14 @@ const startServer = (url: string) =>
 async function main() {
   const db = await createTestDatabase({ max: 1 });
   const direct = postgres(db.url, { max: POOL, onnotice: () => {} });
+  if (FARM)
+    await db.sql`
+      WITH farm AS (INSERT INTO farms (name) VALUES ('Bench Farm') RETURNING id)
+      INSERT INTO devices (device_code, farm_id)
+      SELECT 'dev-' || lpad(i::text, 4, '0'), farm.id FROM farm, generate_series(0, 63) i`;
   try {
     console.log(
-      `ingest benchmark: N=${N} concurrency=${CONCURRENCY} pool=${POOL} cpus=${availableParallelism()} ` +
+      `ingest benchmark: N=${N} concurrency=${CONCURRENCY} pool=${POOL} farm=${FARM} cpus=${availableParallelism()} ` +
         `load average ${loadavg()
           .map((l) => l.toFixed(1))
           .join(' ')}`,

@@ -31,7 +31,8 @@ export type DeviceRow = {
   retired: DeviceRetirement | null;
   /**
    * Its heartbeats, last seen and snapshot are shown to the caller only from this time: the device came
-   * from a farm they cannot read (historyFrom); null: all of them.
+   * from a farm they cannot read: the end of its latest stay hidden from them (hiddenStays; earlier
+   * stays on their farms are shown); null: nothing hidden.
    */
   history_from: string | null;
 };
@@ -53,13 +54,15 @@ export type HeartbeatRefusal = {
 };
 
 export type ReportedUploads = {
-  /** The Pi's last successful upload, by its own clock. */
+  /** The Pi's last successful upload, by its own clock; null also when that was in a stay hidden from the caller. */
   last_upload_at: string | null;
   last_capture_at: string | null;
-  /** Captures since the agent started (`captures_by_result.captured`); null: not reported. */
+  /** Captures since the agent started (`captures_by_result.captured`); null: not reported, or withheld. */
   captured: number | null;
-  /** When the agent started: the heartbeat's arrival minus its uptime. */
-  agent_started_at: string;
+  /** When the agent started: the heartbeat's arrival minus its uptime; null: withheld. */
+  agent_started_at: string | null;
+  /** The agent ran or held its backlog through a stay on a farm the caller cannot read (carriedOver): its counters are null. */
+  withheld: boolean;
 };
 
 /** The hour's refusals are counted up to this many: a flood of forged requests costs a bounded index read. */
@@ -88,36 +91,44 @@ export function visibleDevice(sql: Db, principal: Principal): Fragment {
 }
 
 /**
- * Since when a principal may see device `device`'s own activity: its heartbeats (snapshot, trend,
- * refusals) and last seen. A Pi moved between farms (a technician going farm to farm) does not carry
- * another farm's activity to the new farm's people (review r11 F12): for a non-admin, the latest move
- * away from a farm they cannot read (device_farm_moves, migration 0023) cuts it. '-infinity' when
- * nothing does: admins, a device never moved, moved only from farms they read or from unassigned.
- * One probe of idx_device_farm_moves_device.
+ * The times of device `device`'s activity hidden from a principal, as a tstzmultirange: its stays on
+ * farms they cannot read (review r11 F12, r14 F4, F6). A stay runs from a move into a farm
+ * (device_farm_moves, migrations 0023/0024) to the next move; the stay before its first move is on
+ * that move's `from_farm_id`. An unassigned stay is readable by technicians (they see unassigned
+ * devices), not by farmers. Empty for admins and for a device never moved. A heartbeat, last seen or
+ * reported time inside it is not shown; what a viewer sees is the device's time on farms they read —
+ * A → B → A shows A both stays, B → unassigned → A shows A's farmer neither B nor the unassigned stay.
+ * One range of idx_device_farm_moves_device.
  */
-export function historyFrom(sql: Db, principal: Principal, device: Fragment = sql`d.id`): Fragment {
-  if (isAdmin(principal)) return sql`'-infinity'::timestamptz`;
-  return sql`coalesce((
-    SELECT max(m.moved_at) FROM device_farm_moves m
-     WHERE m.device_id = ${device} AND m.from_farm_id IS NOT NULL
-       AND NOT ${readableFarm(sql, principal, sql`m.from_farm_id`)}), '-infinity'::timestamptz)`;
+export function hiddenStays(sql: Db, principal: Principal, device: Fragment = sql`d.id`): Fragment {
+  if (isAdmin(principal)) return sql`'{}'::tstzmultirange`;
+  const unassigned = isTechnician(principal) ? sql`TRUE` : sql`FALSE`;
+  return sql`(
+    SELECT coalesce(range_agg(tstzrange(st.since, st.until)), '{}'::tstzmultirange) FROM (
+      SELECT m.to_farm_id AS farm_id, m.moved_at AS since,
+             coalesce(lead(m.moved_at) OVER (ORDER BY m.moved_at, m.id), 'infinity') AS until
+        FROM device_farm_moves m WHERE m.device_id = ${device}
+      UNION ALL
+      (SELECT m.from_farm_id, '-infinity', m.moved_at FROM device_farm_moves m
+        WHERE m.device_id = ${device} ORDER BY m.moved_at, m.id LIMIT 1)) st
+     WHERE NOT CASE WHEN st.farm_id IS NULL THEN ${unassigned}
+                    ELSE ${readableFarm(sql, principal, sql`st.farm_id`)} END)`;
 }
 
 /**
  * The captures of `d` and the last that arrived, as the caller may know them: the device's own counts
- * for admins; for others the scans of it on farms they may read (a Pi moved between farms does not
- * tell one farm's farmer how much was captured on another, review r11 F12) — one pass over the covering
- * idx_scans_farm_sort of their farms, grouped by device, not a heap visit per scan. `mine.n` (null:
- * none), `mine.last`. `id`: only that device's scans.
+ * for admins; for others the sum of its stored per-farm counts (device_farm_captures, migration 0024)
+ * over the farms they may read (a Pi moved between farms does not tell one farm's farmer how much was
+ * captured on another, review r11 F12) — a probe per farm of the device, not a pass over the scans
+ * (review r14 F9). `mine.n` (null: none), `mine.last`.
  */
-function capturesSeen(sql: Db, principal: Principal, id: string | undefined): Fragment {
+function capturesSeen(sql: Db, principal: Principal): Fragment {
   if (isAdmin(principal))
     return sql`CROSS JOIN LATERAL (SELECT d.captures_count AS n, d.last_upload_at AS last) mine`;
   return sql`
-    LEFT JOIN (
-      SELECT s.device_id, count(*)::int AS n, max(s.created_at) AS last FROM scans s
-       WHERE ${readableFarm(sql, principal, sql`s.farm_id`)} ${id ? sql`AND s.device_id = ${id}` : sql``}
-       GROUP BY s.device_id) mine ON mine.device_id = d.id`;
+    CROSS JOIN LATERAL (
+      SELECT sum(c.n)::int AS n, max(c.last_created_at) AS last FROM device_farm_captures c
+       WHERE c.device_id = d.id AND ${readableFarm(sql, principal, sql`c.farm_id`)}) mine`;
 }
 
 /**
@@ -132,9 +143,24 @@ export function editableDevice(sql: Db, principal: Principal): Fragment {
   return sql`(d.farm_id IS NULL OR ${writableFarm(sql, principal, sql`d.farm_id`)})`;
 }
 
+/** `t` (a time of device `d`'s activity) when it lies outside the caller's hidden stays (`cut.hidden`), else null. */
+const shown = (sql: Db, t: Fragment): Fragment => sql`CASE WHEN NOT cut.hidden @> ${t} THEN ${t} END`;
+
+/**
+ * `carried.over`: the snapshot `h`'s since-start counters (uptime, captures by result, discarded) or
+ * outbox backlog (pending, oldest, quarantined) cover time in one of the caller's hidden stays — a Pi
+ * carried to their farm without restarting its agent, its first heartbeats here still counting what it
+ * did on the other farm (review r14 F2). Those figures are then withheld, not cut: the heartbeat says
+ * no more than the totals.
+ */
+const carriedOver = (sql: Db): Fragment => sql`
+  CROSS JOIN LATERAL (SELECT coalesce(h.device_id IS NOT NULL AND (
+    cut.hidden && tstzrange(h.received_at - make_interval(secs => h.uptime_s), h.received_at)
+    OR cut.hidden && tstzrange(h.received_at - make_interval(secs => coalesce(h.oldest_pending_age_s, 0)), h.received_at)), false) AS over) carried`;
+
 /**
  * The fleet: last seen, last upload, captures (for a non-admin those of the scans they may read, and
- * last seen and the heartbeat snapshot from historyFrom: review r11 F12), and scans captured "today" in `timeZone` (a zone as
+ * last seen and the heartbeat snapshot outside hiddenStays: review r11 F12, r14 F4, F6), and scans captured "today" in `timeZone` (a zone as
  * Postgres reads it: an IANA name, or the POSIX form api/devices.ts makes of an ISO offset; default UTC) — only scans on farms the caller may see are counted, and not those captured ahead of
  * the server clock (sql-fragments' capturedAhead: a device clock running fast). `farmZones` (farm id →
  * zone): a device on one of those farms counts its "today" from midnight in its farm's zone instead
@@ -148,11 +174,14 @@ export async function listDevices(
     farmZones = new Map(),
     id,
     settings = DEFAULTS,
+    counts = true,
   }: {
     timeZone?: string;
     farmZones?: ReadonlyMap<string, string>;
     id?: string;
     settings?: DeviceReadSettings;
+    /** false: captures_count 0 and last_upload_at null, not computed (lists that show names only). */
+    counts?: boolean;
   } = {},
 ) {
   const { uploadArrivalSeconds, signatureToleranceSeconds } = settings;
@@ -161,7 +190,7 @@ export async function listDevices(
       WITH zones AS (SELECT * FROM unnest(${[...farmZones.keys()]}::uuid[], ${[...farmZones.values()]}::text[]) AS z(farm_id, zone))
       SELECT d.id, d.device_code, d.label,
              CASE WHEN f.id IS NULL THEN NULL ELSE json_build_object('id', f.id, 'name', f.name) END AS farm,
-             ${isoUtc(sql, sql`CASE WHEN d.last_seen_at >= cut.at THEN d.last_seen_at END`)} AS last_seen_at,
+             ${isoUtc(sql, sql`CASE WHEN NOT cut.hidden @> d.last_seen_at THEN d.last_seen_at END`)} AS last_seen_at,
              ${isoUtc(sql, sql`mine.last`)} AS last_upload_at, coalesce(mine.n, 0) AS captures_count,
              (SELECT count(*)::int FROM scans s
                WHERE s.device_id = d.id AND ${scanSortKey(sql)} >= day.starts AND NOT ${capturedAhead(sql)}
@@ -172,28 +201,31 @@ export async function listDevices(
                'since', ${isoUtc(sql, sql`rf.since`)}, 'last_at', ${isoUtc(sql, sql`rf.last_at`)},
                'last_hour', rf.last_hour, 'http_status', rf.http_status, 'error_code', rf.error_code) END AS heartbeats_refused,
              CASE WHEN h.device_id IS NOT NULL THEN json_build_object(
-               'last_upload_at', ${isoUtc(sql, sql`h.last_upload_at`)}, 'last_capture_at', ${isoUtc(sql, sql`h.last_capture_at`)},
-               'captured', CASE WHEN jsonb_typeof(h.body->'captures_by_result'->'captured') = 'number'
+               'last_upload_at', ${isoUtc(sql, shown(sql, sql`h.last_upload_at`))},
+               'last_capture_at', ${isoUtc(sql, shown(sql, sql`h.last_capture_at`))},
+               'captured', CASE WHEN jsonb_typeof(h.body->'captures_by_result'->'captured') = 'number' AND NOT carried.over
                                 THEN (h.body->'captures_by_result'->>'captured')::int END,
-               'agent_started_at', ${isoUtc(sql, sql`(h.received_at - make_interval(secs => h.uptime_s))`)}) END AS reported,
+               'agent_started_at', CASE WHEN NOT carried.over THEN ${isoUtc(sql, sql`(h.received_at - make_interval(secs => h.uptime_s))`)} END,
+               'withheld', carried.over) END AS reported,
              coalesce(up.at < now() - make_interval(secs => ${uploadArrivalSeconds})
                       AND (d.last_upload_at IS NULL OR d.last_upload_at < up.at - make_interval(secs => ${ARRIVAL_SLACK_S})),
                       false) AS uploads_not_arriving,
              CASE WHEN d.retired_at IS NOT NULL THEN json_build_object(
                'at', ${isoUtc(sql, sql`d.retired_at`)}, 'by', coalesce(d.retired_by, 'unknown'),
                'reason', d.retired_reason) END AS retired,
-             CASE WHEN cut.at > '-infinity' THEN ${isoUtc(sql, sql`cut.at`)} END AS history_from
+             ${isoUtc(sql, sql`upper(cut.hidden)`)} AS history_from
         FROM devices d LEFT JOIN farms f ON f.id = d.farm_id
         -- OFFSET 0: evaluated once per device, not copied into each of its uses.
-        CROSS JOIN LATERAL (SELECT ${historyFrom(sql, principal)} AS at OFFSET 0) cut
-        ${capturesSeen(sql, principal, id)}
+        CROSS JOIN LATERAL (SELECT ${hiddenStays(sql, principal)} AS hidden OFFSET 0) cut
+        ${counts ? capturesSeen(sql, principal) : sql`CROSS JOIN LATERAL (SELECT NULL::int AS n, NULL::timestamptz AS last) mine`}
         CROSS JOIN LATERAL (SELECT coalesce((SELECT z.zone FROM zones z WHERE z.farm_id = d.farm_id), ${timeZone}) AS zone) tz
         CROSS JOIN LATERAL (SELECT date_trunc('day', now() AT TIME ZONE tz.zone) AT TIME ZONE tz.zone AS starts) day
-        LEFT JOIN device_health h ON h.device_id = d.id AND h.received_at >= cut.at
+        LEFT JOIN device_health h ON h.device_id = d.id AND NOT cut.hidden @> h.received_at
+        ${carriedOver(sql)}
         -- The Pi's last upload on the server's clock (its offset: the agent's measurement, else the skew).
         CROSS JOIN LATERAL (
-          SELECT h.last_upload_at - make_interval(secs => coalesce(h.clock_offset_ms, h.clock_skew_ms)::float8 / 1000) AS at) up
-        ${refusalJoin(sql, sql`cut.at`)}
+          SELECT ${shown(sql, sql`h.last_upload_at`)} - make_interval(secs => coalesce(h.clock_offset_ms, h.clock_skew_ms)::float8 / 1000) AS at) up
+        ${refusalJoin(sql, sql`coalesce(upper(cut.hidden), '-infinity')`)}
        WHERE ${visibleDevice(sql, principal)} ${id ? sql`AND d.id = ${id}` : sql``}
        ORDER BY d.device_code`;
     for (const row of rows) {
@@ -216,7 +248,7 @@ export async function listDevices(
  * `rf`: the newest refused heartbeat naming device `d` since its last accepted one (`h`), the first of
  * them, and the last hour's count (every refusal naming it, replays too) — three probes of
  * idx_device_request_rejections_device, never a scan of the table. A replayed request (409) alone
- * shows nothing: the heartbeat it repeats was recorded. None before `from` (historyFrom). Also
+ * shows nothing: the heartbeat it repeats was recorded. None before `from` (the end of the caller's latest hidden stay). Also
  * `cti-server device list`'s.
  */
 export const refusalJoin = (sql: Db, from: Fragment = sql`'-infinity'::timestamptz`): Fragment => sql`
@@ -260,11 +292,12 @@ export type DeviceHealthRow = {
   /** Seconds since the last heartbeat, by the database clock. */
   age_s: number;
   agent_version: string;
-  uptime_s: number;
-  pending_captures: number;
-  pending_bytes: number;
+  /** null (with the outbox figures below): counters_withheld. */
+  uptime_s: number | null;
+  pending_captures: number | null;
+  pending_bytes: number | null;
   oldest_pending_age_s: number | null;
-  quarantined: number;
+  quarantined: number | null;
   /** Captures given up on the device (heartbeat `outbox.discarded`); null when the agent does not report it. */
   discarded: number | null;
   disk_free_bytes: number | null;
@@ -287,28 +320,45 @@ export type DeviceHealthRow = {
   models: { name: string; version: string }[];
   /** Capture attempts since the agent started, by result (captured, refusal reasons, error, busy); null: not reported. */
   captures_by_result: Record<string, number> | null;
+  /**
+   * The agent ran, or held its backlog, through a stay of the device on a farm the caller cannot read
+   * (carriedOver, review r14 F2): uptime, captures by result, discarded and the outbox figures are null.
+   */
+  counters_withheld: boolean;
 };
 
 /**
  * Health snapshots of the devices the principal may see (the same rule as listDevices); `id`: one
- * device. A snapshot older than historyFrom (heard on a farm the caller cannot read) is left out.
+ * device. A snapshot heard in a stay hidden from the caller (hiddenStays: on a farm they cannot read) is
+ * left out; times in such a stay are null, and counters that cover one withheld (carriedOver).
  */
 export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: string } = {}) {
+  const unlessCarried = (v: Fragment) => sql`CASE WHEN NOT carried.over THEN ${v} END`;
   return sql<DeviceHealthRow[]>`
     SELECT h.device_id, ${isoUtc(sql, sql`h.received_at`)} AS received_at,
-           extract(epoch FROM now() - h.received_at)::float8 AS age_s, h.agent_version, h.uptime_s::float8 AS uptime_s,
-           h.pending_captures, h.pending_bytes::float8 AS pending_bytes, h.oldest_pending_age_s, h.quarantined,
+           extract(epoch FROM now() - h.received_at)::float8 AS age_s, h.agent_version,
+           ${unlessCarried(sql`h.uptime_s::float8`)} AS uptime_s,
+           ${unlessCarried(sql`h.pending_captures`)} AS pending_captures,
+           ${unlessCarried(sql`h.pending_bytes::float8`)} AS pending_bytes,
+           ${unlessCarried(sql`h.oldest_pending_age_s`)} AS oldest_pending_age_s,
+           ${unlessCarried(sql`h.quarantined`)} AS quarantined,
            h.disk_free_bytes::float8 AS disk_free_bytes, h.disk_floor_bytes::float8 AS disk_floor_bytes,
            h.clock_synced, h.clock_source, h.clock_offset_ms, h.probe_connected, h.probe_model,
-           h.frame_rate_fps::float8 AS frame_rate_fps, h.health_ok, h.health_reason, h.last_error,
-           ${isoUtc(sql, sql`h.last_error_at`)} AS last_error_at, ${isoUtc(sql, sql`h.silent_since`)} AS silent_since,
-           ${isoUtc(sql, sql`h.backlog_since`)} AS backlog_since, ${isoUtc(sql, sql`h.disk_low_since`)} AS disk_low_since,
-           ${isoUtc(sql, sql`h.clock_unsynced_since`)} AS clock_unsynced_since,
-           h.models, h.body->'captures_by_result' AS captures_by_result,
-           CASE WHEN jsonb_typeof(h.body->'outbox'->'discarded') = 'number'
-                THEN (h.body->'outbox'->>'discarded')::int END AS discarded
+           h.frame_rate_fps::float8 AS frame_rate_fps, h.health_ok, h.health_reason,
+           CASE WHEN NOT cut.hidden @> h.last_error_at THEN h.last_error END AS last_error,
+           ${isoUtc(sql, shown(sql, sql`h.last_error_at`))} AS last_error_at,
+           ${isoUtc(sql, shown(sql, sql`h.silent_since`))} AS silent_since,
+           ${isoUtc(sql, shown(sql, sql`h.backlog_since`))} AS backlog_since,
+           ${isoUtc(sql, shown(sql, sql`h.disk_low_since`))} AS disk_low_since,
+           ${isoUtc(sql, shown(sql, sql`h.clock_unsynced_since`))} AS clock_unsynced_since,
+           h.models, ${unlessCarried(sql`h.body->'captures_by_result'`)} AS captures_by_result,
+           CASE WHEN jsonb_typeof(h.body->'outbox'->'discarded') = 'number' AND NOT carried.over
+                THEN (h.body->'outbox'->>'discarded')::int END AS discarded,
+           carried.over AS counters_withheld
       FROM device_health h JOIN devices d ON d.id = h.device_id
-     WHERE ${visibleDevice(sql, principal)} AND h.received_at >= ${historyFrom(sql, principal)}
+      CROSS JOIN LATERAL (SELECT ${hiddenStays(sql, principal)} AS hidden OFFSET 0) cut
+      ${carriedOver(sql)}
+     WHERE ${visibleDevice(sql, principal)} AND NOT cut.hidden @> h.received_at
        ${opts.id ? sql`AND h.device_id = ${opts.id}` : sql``}`;
 }
 

@@ -2,6 +2,7 @@ import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
 import {
   deviceReadSettings,
+  hiddenStays,
   listDeviceHealth,
   listDevices,
   REFUSALS_COUNTED,
@@ -45,7 +46,7 @@ export const deviceSchema: JsonSchema = object({
   last_seen_at: {
     ...nullable(dateTime),
     description:
-      'Its last heartbeat or capture; null for a non-admin when that was before `history_from` (heard on a farm they cannot read).',
+      'Its last heartbeat or capture; null for a non-admin when that was during a stay on a farm they cannot read (see `history_from`).',
   },
   last_upload_at: {
     ...nullable(dateTime),
@@ -95,9 +96,14 @@ export const deviceSchema: JsonSchema = object({
       last_capture_at: nullable(dateTime),
       captured: {
         type: ['integer', 'null'],
-        description: 'Captures since the agent started (null: not reported).',
+        description: 'Captures since the agent started (null: not reported, or withheld).',
       },
-      agent_started_at: dateTime,
+      agent_started_at: { ...nullable(dateTime), description: 'null: withheld.' },
+      withheld: {
+        type: 'boolean',
+        description:
+          'The agent has run since before the device came here from a farm you cannot read: captured and agent_started_at are null (they count its time there); last_upload_at and last_capture_at are null when they fall in its time there.',
+      },
     }),
   ),
   retired: {
@@ -117,7 +123,7 @@ export const deviceSchema: JsonSchema = object({
   history_from: {
     ...nullable(dateTime),
     description:
-      'The device came here from a farm you cannot read (a Pi moved between farms): its heartbeats, snapshot, refusals and last seen before this time are not shown to you (GET /devices/{id}/health neither). Null: all of them (always for admins).',
+      'The device came here from a farm you cannot read (a Pi moved between farms): the end of its latest stay on a farm you cannot read (for a farmer an unassigned stay is one). Its heartbeats, snapshot and last seen from its stays on such farms, and its refusals before this time, are not shown to you (GET /devices/{id}/health neither); its stays on farms you read are. Null: nothing hidden (always for admins).',
   },
   uploads_not_arriving: {
     type: 'boolean',
@@ -203,11 +209,14 @@ const latestHeartbeatSchema: JsonSchema = object({
   received_at: dateTime,
   age_s: { type: 'number', description: 'Seconds since the heartbeat arrived, by the database clock.' },
   agent_version: { type: 'string' },
-  uptime_s: { type: 'number' },
-  pending_captures: int,
-  pending_bytes: { type: 'number' },
+  uptime_s: { ...nullableNumber, description: 'null: counters_withheld.' },
+  pending_captures: {
+    ...nullableInt,
+    description: 'null: counters_withheld (as pending_bytes, quarantined).',
+  },
+  pending_bytes: nullableNumber,
   oldest_pending_age_s: nullableInt,
-  quarantined: int,
+  quarantined: nullableInt,
   discarded: {
     ...nullableInt,
     description:
@@ -237,6 +246,11 @@ const latestHeartbeatSchema: JsonSchema = object({
     description:
       'The models the agent runs, from its heartbeat: the ribeye hint and its view card (ribeye-view; absent = no view gate).',
     items: object({ name: { type: 'string' }, version: { type: 'string' } }),
+  },
+  counters_withheld: {
+    type: 'boolean',
+    description:
+      'The agent has run, or held its outbox backlog, since before the device came here from a farm you cannot read (a Pi carried between farms): uptime_s, captures_by_result, discarded and the outbox figures are null, as they count its time there. Times of its time there (last_error_at, *_since) are null too. Always false for admins.',
   },
   captures_by_result: {
     type: ['object', 'null'],
@@ -405,7 +419,8 @@ export async function setCalibration<R = RecordedCalibration>(
 
 /** A device the principal may see, or a 404. */
 async function visibleDevice(sql: ApiDeps['sql'], principal: Parameters<typeof listDevices>[1], id: string) {
-  const [device] = await listDevices(sql, principal, { id });
+  // Its counts are not shown by the routes that look it up (review r14 F9).
+  const [device] = await listDevices(sql, principal, { id, counts: false });
   if (!device) throw notFound('device');
   return device;
 }
@@ -519,7 +534,9 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         const days = Math.min(query.days ?? 7, config.devices.historyDays);
         const [[latest], hours] = await Promise.all([
           listDeviceHealth(sql, principal, { id: device.id }),
-          deviceHealthTrend(sql, device.id, days, { from: device.history_from }),
+          deviceHealthTrend(sql, device.id, days, {
+            hidden: hiddenStays(sql, principal, sql`${device.id}::uuid`),
+          }),
         ]);
         // Each hour's start with milliseconds, like every other timestamp of the API (review r12 F12).
         const hourly = hours.map((h) => ({ ...h, t: new Date(h.t).toISOString() }));

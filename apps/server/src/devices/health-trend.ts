@@ -1,4 +1,4 @@
-import type { Db } from '../access/farm-access.ts';
+import type { Db, Fragment } from '../access/farm-access.ts';
 
 /** One hour of a device's heartbeat history: the worst of what its heartbeats said in that hour. */
 export type HealthHour = {
@@ -21,23 +21,24 @@ export type HealthHour = {
  * device sent nothing in the window. The caller has already checked that the principal may see the
  * device. Hours are UTC hours whatever the session's TimeZone (the server sets none, so it is the
  * database's default, which may be half an hour off UTC: Adelaide, India). One index range scan
- * (idx_device_heartbeats_device_time). `from`: no heartbeat before it (the caller's listDevices row's
- * `history_from`: the device came from a farm the caller cannot read, review r11 F12).
+ * (idx_device_heartbeats_device_time). `hidden`: a tstzmultirange of times none of whose heartbeats
+ * count (device-queries' hiddenStays: the device's stays on farms the caller cannot read, review r11
+ * F12, r14 F6).
  *
- * @example const hours = await deviceHealthTrend(sql, deviceId, 7, { from: device.history_from });
+ * @example const hours = await deviceHealthTrend(sql, id, 7, { hidden: hiddenStays(sql, principal, sql`${id}::uuid`) });
  */
 export async function deviceHealthTrend(
   sql: Db,
   deviceId: string,
   days: number,
-  { from = null }: { from?: string | null } = {},
+  { hidden = null }: { hidden?: Fragment | null } = {},
 ): Promise<HealthHour[]> {
   return sql<HealthHour[]>`
     WITH beats AS (
       SELECT date_trunc('hour', received_at, 'UTC') AS hour, pending_captures, disk_free_bytes, clock_offset_ms
         FROM device_heartbeats
        WHERE device_id = ${deviceId} AND received_at > now() - make_interval(days => ${days})
-         AND received_at >= coalesce(${from}::timestamptz, '-infinity')
+         AND NOT ${hidden ?? sql`'{}'::tstzmultirange`} @> received_at
     ), hours AS (
       SELECT generate_series(min(hour), date_trunc('hour', now(), 'UTC'), interval '1 hour') AS hour FROM beats
     )

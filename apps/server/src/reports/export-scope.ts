@@ -23,7 +23,7 @@ export async function checkExportFilters(
     filters.in_geofence_of ? findFarm(sql, principal, filters.in_geofence_of) : null,
     filters.group_id ? findGroup(sql, principal, filters.group_id) : null,
     filters.animal_id ? findAnimal(sql, principal, filters.animal_id) : null,
-    filters.device_id ? listDevices(sql, principal, { id: filters.device_id }) : null,
+    filters.device_id ? listDevices(sql, principal, { id: filters.device_id, counts: false }) : null,
   ]);
   if (filters.farm_id && !farm) throw notFound('farm');
   if (filters.in_geofence_of && !geofenceFarm) throw notFound('farm');

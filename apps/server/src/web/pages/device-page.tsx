@@ -5,6 +5,7 @@ import {
   type DeviceHealthRow,
   type DeviceRow,
   deviceReadSettings,
+  hiddenStays,
   listDeviceHealth,
   listDevices,
   updateDevice,
@@ -167,8 +168,12 @@ function modelsText(h: DeviceHealthRow): string {
   return hint && !view ? `${names} — no view card: wrong views are not refused` : names;
 }
 
+/** What replaces counters that cover a stay on a farm the viewer cannot read (review r14 F2). */
+const WITHHELD = 'not shown: its agent has run since before it came here from a farm you cannot see';
+
 /** Capture attempts since the agent started: captured, refused by reason, errors, queue-full presses. */
 function capturesText(h: DeviceHealthRow): string {
+  if (h.counters_withheld) return WITHHELD;
   const counts = h.captures_by_result;
   if (!counts) return 'not reported';
   const { captured = 0, error = 0, busy = 0, ...refusals } = counts;
@@ -257,7 +262,10 @@ function HealthSection({
                 {time(health.received_at)} <span class="muted">({formatAge(health.age_s)} ago)</span>
               </>,
             ],
-            ['Agent', `${health.agent_version}, up ${formatAge(health.uptime_s)}`],
+            [
+              'Agent',
+              `${health.agent_version}, ${health.uptime_s === null ? `uptime ${WITHHELD}` : `up ${formatAge(health.uptime_s)}`}`,
+            ],
             ['Models', modelsText(health)],
             ['Captures since the agent started', capturesText(health)],
             [
@@ -268,7 +276,9 @@ function HealthSection({
             ],
             [
               'Outbox',
-              `${health.pending_captures} waiting (${formatBytes(health.pending_bytes)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}${health.discarded ? `, ${health.discarded} given up on the device (never uploaded)` : ''}`,
+              health.counters_withheld
+                ? WITHHELD
+                : `${health.pending_captures} waiting (${formatBytes(health.pending_bytes ?? 0)})${health.oldest_pending_age_s ? `, oldest ${formatAge(health.oldest_pending_age_s)}` : ''}${health.quarantined ? `, ${health.quarantined} quarantined` : ''}${health.discarded ? `, ${health.discarded} given up on the device (never uploaded)` : ''}`,
             ],
             [
               'Disk free',
@@ -384,12 +394,16 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     if (!device) throw pageNotFound();
     // Its farm's local time, whoever looks (issue 12; an admin's farms span zones: review r11 F10).
     const zone = deviceZone(device, zones);
+    // UTC also stands in for a farm without a location: say which (review r14 F10).
+    const located = farms.some((f) => f.id === device.farm?.id && f.centroid !== null);
     const days = trendDays(c.req.query('days'), deps.config.devices.historyDays);
     const started = device.reported?.agent_started_at;
     const [calibrations, [health], hours, arrivedSinceStart] = await Promise.all([
       listCalibrations(sql, device.id),
       listDeviceHealth(sql, principal, { id: device.id }),
-      deviceHealthTrend(sql, device.id, days, { from: device.history_from }),
+      deviceHealthTrend(sql, device.id, days, {
+        hidden: hiddenStays(sql, principal, sql`${device.id}::uuid`),
+      }),
       started ? countDeviceScansSince(sql, principal, device.id, started) : null,
     ]);
     const time = (utc: string | null) => <LocalTime utc={utc} timeZone={zone} />;
@@ -474,23 +488,29 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
                 [
                   'Captures',
                   `${device.captures_count} arrived here${
-                    device.reported?.captured != null && arrivedSinceStart !== null
+                    device.reported?.captured != null &&
+                    device.reported.agent_started_at &&
+                    arrivedSinceStart !== null
                       ? `; the Pi reports ${device.reported.captured} captured since its agent started at ${formatLocal(device.reported.agent_started_at, zone)}, and ${arrivedSinceStart} captured since then arrived here`
-                      : ''
+                      : device.reported?.withheld
+                        ? "; the Pi's own counts include its time on a farm you cannot see: not shown"
+                        : ''
                   }`,
                 ],
               ]}
             />
             <p class="muted" id="device-zone">
-              {device.farm
-                ? `Times in ${zone}, the local time of ${device.farm.name}.`
-                : 'Times in UTC: the device has no farm.'}
+              {!device.farm
+                ? 'Times in UTC: the device has no farm.'
+                : located
+                  ? `Times in ${zone}, the local time of ${device.farm.name}.`
+                  : `Times in UTC: ${device.farm.name} has no location yet (set its geofence).`}
             </p>
             {device.history_from && (
               <p class="muted" id="device-history-from">
                 It came here on {time(device.history_from)} from a farm you cannot see: its heartbeats, health
-                and last seen from before are not shown, and its captures and last upload are those of the
-                scans you may see.
+                and last seen from its time on farms you cannot see are not shown, and its captures and last
+                upload are those of the scans you may see.
               </p>
             )}
             <p>

@@ -101,7 +101,7 @@ export function healthFlags(
     const captured = device.reported.captured;
     flags.push({
       level: 'bad',
-      text: `uploads not arriving: the Pi reports an upload at ${when(device.reported.last_upload_at)}${captured === null ? '' : ` (${captured} captured since its agent started at ${when(device.reported.agent_started_at)})`}; ${arrived ? `none arrived here for ${formatAge((now - Date.parse(arrived)) / 1000)} (the last at ${when(arrived)})` : 'none has ever arrived here'}`,
+      text: `uploads not arriving: the Pi reports an upload at ${when(device.reported.last_upload_at)}${captured === null || !device.reported.agent_started_at ? '' : ` (${captured} captured since its agent started at ${when(device.reported.agent_started_at)})`}; ${arrived ? `none arrived here for ${formatAge((now - Date.parse(arrived)) / 1000)} (the last at ${when(arrived)})` : 'none has ever arrived here'}`,
       fix: 'check the relay (its log, `cti-relay status`), that the bucket the Pi uploads to is in CTI_S3_BUCKETS, and that the relay signs with a secret in CTI_WEBHOOK_SECRETS',
     });
   }
@@ -117,10 +117,13 @@ export function healthFlags(
     ];
   }
   if (silent) flags.push({ level: 'bad', text: `silent for ${formatAge(h.age_s)}` });
-  if (h.backlog_since || h.quarantined > 0)
+  if (h.backlog_since || (h.quarantined ?? 0) > 0)
     flags.push({
       level: 'bad',
-      text: `backlog: ${h.pending_captures} waiting${h.quarantined ? `, ${h.quarantined} quarantined` : ''}`,
+      // Counts carried from a farm the viewer cannot see are withheld (review r14 F2).
+      text: h.counters_withheld
+        ? 'backlog (its size is not shown: it dates from before the Pi came here from a farm you cannot see)'
+        : `backlog: ${h.pending_captures} waiting${h.quarantined ? `, ${h.quarantined} quarantined` : ''}`,
     });
   if (h.disk_low_since)
     flags.push({
@@ -291,9 +294,11 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
         header: 'Backlog',
         numeric: true,
         cell: (d) =>
-          d.health
-            ? `${d.health.pending_captures}${d.health.oldest_pending_age_s ? ` (oldest ${formatAge(d.health.oldest_pending_age_s)})` : ''}`
-            : '—',
+          d.health?.counters_withheld
+            ? 'not shown'
+            : d.health
+              ? `${d.health.pending_captures}${d.health.oldest_pending_age_s ? ` (oldest ${formatAge(d.health.oldest_pending_age_s)})` : ''}`
+              : '—',
       },
       {
         header: 'Disk free',

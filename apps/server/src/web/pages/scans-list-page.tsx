@@ -111,7 +111,8 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
     const query = new URL(c.req.url).searchParams;
     const [farms, devices, groups, animals] = await Promise.all([
       listFarms(sql, principal),
-      listDevices(sql, principal),
+      // Names for the filter: no capture counts (review r14 F9).
+      listDevices(sql, principal, { counts: false }),
       listGroups(sql, principal),
       listAnimals(sql, principal, { limit: 500 }),
     ]);

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Sql } from 'postgres';
+import { MIGRATIONS_DIR, migrate } from './index.ts';
+import { createTestDatabase } from './testing.ts';
+
+// Migration 0024 (review r14 F9, F5, F8) on real Postgres: device_farm_captures stays equal to a
+// count of the scans whatever writes them, the backfill of a database that has scans (moves made
+// before 0023 are not invented from them), and a move stamped with the clock's time, not its
+// transaction's start.
+
+/** device_farm_captures as rows, and what a GROUP BY of scans says it must hold. */
+async function stored(sql: Sql) {
+  const [a, b] = await Promise.all([
+    sql`SELECT device_id, farm_id, n, last_created_at FROM device_farm_captures ORDER BY device_id, farm_id`,
+    sql`SELECT device_id, farm_id, count(*)::int AS n, max(created_at) AS last_created_at FROM scans
+         WHERE farm_id IS NOT NULL GROUP BY device_id, farm_id ORDER BY device_id, farm_id`,
+  ]);
+  return { stored: [...a], counted: [...b] };
+}
+
+let serial = 0;
+const scan = (sql: Sql, device: string, farm: string | null, createdAt = 'now()') => {
+  const key = `cap-${++serial}`;
+  return sql`INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, created_at)
+             VALUES (${key}, ${key}, ${device}, ${farm}, ${sql.unsafe(createdAt)}) RETURNING id`;
+};
+
+async function farmsAndDevice(sql: Sql, code: string, on: 'a' | 'b' = 'b') {
+  const [a] = await sql<{ id: string }[]>`INSERT INTO farms (name) VALUES (${`A ${code}`}) RETURNING id`;
+  const [b] = await sql<{ id: string }[]>`INSERT INTO farms (name) VALUES (${`B ${code}`}) RETURNING id`;
+  const [d] = await sql<{ id: string }[]>`
+    INSERT INTO devices (device_code, farm_id) VALUES (${code}, ${on === 'a' ? a!.id : b!.id}) RETURNING id`;
+  return { a: a!.id, b: b!.id, device: d!.id };
+}
+
+describe('migration 0024: device_farm_captures and moves', () => {
+  test('kept exact by insert, a change of farm, device or created_at, and deletes (one scan, a farm’s scans, TRUNCATE)', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql, 'dev-1');
+    const other = (await farmsAndDevice(sql, 'dev-2')).device;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++)
+      ids.push((await scan(sql, device, b, `now() - interval '${i} hours'`))[0]!.id);
+    await scan(sql, device, null);
+    await scan(sql, other, a);
+    let s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted);
+    assert.equal(s.stored.length, 2);
+
+    // The newest scan of B moves to A (the scan assignment form), another to the other device.
+    await sql`UPDATE scans SET farm_id = ${a} WHERE id = ${ids[0]!}`;
+    await sql`UPDATE scans SET device_id = ${other} WHERE id = ${ids[1]!}`;
+    await sql`UPDATE scans SET farm_id = ${b} WHERE farm_id IS NULL`;
+    await sql`UPDATE scans SET capture_id = 'renamed' WHERE id = ${ids[2]!}`;
+    await sql`UPDATE scans SET created_at = created_at - interval '1 day' WHERE id = ${ids[0]!}`;
+    await sql`UPDATE scans SET created_at = now() + interval '1 hour' WHERE id = ${ids[3]!}`;
+    s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted);
+    assert.equal(s.stored.length, 4);
+
+    await sql`DELETE FROM scans WHERE id = ${ids[2]!}`;
+    s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted, 'after deleting one scan');
+    await sql`DELETE FROM scans WHERE farm_id = ${b}`;
+    s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted, 'after deleting a farm’s scans: no row left at 0');
+    assert.ok(s.stored.every((r) => r.farm_id !== b));
+    await sql`TRUNCATE scans CASCADE`;
+    assert.deepEqual((await stored(sql)).stored, [], 'TRUNCATE empties it');
+  });
+
+  test('two ingests of one device at once are both counted', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { b, device } = await farmsAndDevice(sql, 'dev-1');
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        sql.begin(async (tx) => {
+          await scan(tx as unknown as Sql, device, b);
+          await tx`UPDATE devices SET captures_count = captures_count + 1 WHERE id = ${device}`;
+          await tx`SELECT pg_sleep(${i % 2 ? 0.05 : 0})`;
+        }),
+      ),
+    );
+    const [row] = await sql`SELECT n FROM device_farm_captures WHERE device_id = ${device}`;
+    assert.equal(row!.n, 8);
+  });
+
+  test('a move is stamped when it is made, not when its transaction began (F5)', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, device } = await farmsAndDevice(sql, 'dev-1');
+    const began = await sql.begin(async (tx) => {
+      const [{ now }] = (await tx`SELECT now()`) as unknown as [{ now: Date }];
+      await tx`SELECT pg_sleep(0.2)`;
+      await tx`UPDATE devices SET farm_id = ${a} WHERE id = ${device}`;
+      return now;
+    });
+    const [move] = await sql<
+      { moved_at: Date }[]
+    >`SELECT moved_at FROM device_farm_moves WHERE device_id = ${device}`;
+    assert.ok(
+      move!.moved_at.getTime() - began.getTime() >= 200,
+      `${move!.moved_at.toISOString()} vs ${began.toISOString()}`,
+    );
+  });
+
+  test('applied to a database with scans: counts back-filled; no move invented for one made before 0023 (F8: scans on two farms do not tell a move from geofence filing)', async (t) => {
+    const db = await createTestDatabase({ migrated: false });
+    t.after(() => db.drop());
+    const before23 = mkdtempSync(join(tmpdir(), 'cti-db-0022-'));
+    t.after(() => rmSync(before23, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, before23, {
+      recursive: true,
+      filter: (src) => !/00(2[3-9]|[3-9]\d)_/.test(src),
+    });
+    const { sql } = db;
+    await migrate({ sql, dir: before23 });
+    // dev-1: captures on B, moved to A by the older code (no move recorded), a capture on A.
+    const { a, b, device } = await farmsAndDevice(sql, 'dev-1');
+    await scan(sql, device, b, `'2026-01-01T10:00:00Z'`);
+    await scan(sql, device, b, `'2026-01-02T10:00:00Z'`);
+    await sql`UPDATE devices SET farm_id = ${a} WHERE id = ${device}`;
+    await scan(sql, device, a, `'2026-01-03T10:00:00Z'`);
+    // dev-2: never moved.
+    const still = await farmsAndDevice(sql, 'dev-2', 'a');
+    await scan(sql, still.device, still.a, `'2026-01-01T10:00:00Z'`);
+
+    await migrate({ sql });
+    const s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted);
+    assert.equal(s.stored.length, 3);
+    const moves = await sql`SELECT device_id, from_farm_id, to_farm_id, moved_at FROM device_farm_moves`;
+    assert.deepEqual(
+      moves.map((m) => [m.device_id, m.from_farm_id, m.to_farm_id, m.moved_at.toISOString()]),
+      [],
+      'no move of dev-1 made up from its scans on two farms; none for dev-2',
+    );
+  });
+});

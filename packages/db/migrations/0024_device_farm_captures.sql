@@ -30,7 +30,7 @@
 CREATE TABLE device_farm_captures (
   device_id uuid NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
   farm_id uuid NOT NULL,
-  n integer NOT NULL CHECK (n > 0),
+  n integer NOT NULL CHECK (n >= 0), -- 0 only inside the statement that then deletes the row
   last_created_at timestamptz,
   PRIMARY KEY (device_id, farm_id)
 );
@@ -40,14 +40,17 @@ CREATE TABLE device_farm_captures (
 CREATE FUNCTION count_device_farm_capture() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD.farm_id IS NOT NULL THEN
+    -- Decrement unconditionally, then drop the row only if it is at 0 once locked: a conditional
+    -- `WHERE n > 1` skips a row whose committed n is 1 without waiting for an ingest raising it to 2,
+    -- and the key-only DELETE after it then removed that ingest's count for good (review r15 F3). The
+    -- UPDATE waits for such an ingest and re-reads n and last_created_at after it commits.
     UPDATE device_farm_captures c SET n = c.n - 1,
            last_created_at = CASE WHEN OLD.created_at IS NOT NULL AND OLD.created_at >= c.last_created_at
              THEN (SELECT max(s.created_at) FROM scans s WHERE s.device_id = OLD.device_id AND s.farm_id = OLD.farm_id)
              ELSE c.last_created_at END
-     WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id AND c.n > 1;
-    IF NOT FOUND THEN
-      DELETE FROM device_farm_captures c WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id;
-    END IF;
+     WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id;
+    DELETE FROM device_farm_captures c
+     WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id AND c.n <= 0;
   END IF;
   IF NEW.farm_id IS NOT NULL THEN
     INSERT INTO device_farm_captures AS c (device_id, farm_id, n, last_created_at)
@@ -77,10 +80,11 @@ BEGIN
            THEN (SELECT max(s.created_at) FROM scans s WHERE s.device_id = c.device_id AND s.farm_id = c.farm_id)
            ELSE c.last_created_at END
     FROM gone
-   WHERE c.device_id = gone.device_id AND c.farm_id = gone.farm_id AND c.n > gone.n;
-  DELETE FROM device_farm_captures c USING old_scans o
-   WHERE c.device_id = o.device_id AND c.farm_id = o.farm_id
-     AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.device_id = c.device_id AND s.farm_id = c.farm_id);
+   WHERE c.device_id = gone.device_id AND c.farm_id = gone.farm_id;
+  -- Rows at 0 once decremented (and locked): not a NOT EXISTS over scans, whose snapshot misses a scan
+  -- an ingest committed meanwhile (review r15 F3).
+  DELETE FROM device_farm_captures c USING (SELECT DISTINCT device_id, farm_id FROM old_scans) o
+   WHERE c.device_id = o.device_id AND c.farm_id = o.farm_id AND c.n <= 0;
   RETURN NULL;
 END $$;
 

@@ -93,6 +93,46 @@ describe('migration 0024: device_farm_captures and moves', () => {
     assert.equal(row!.n, 8);
   });
 
+  test('a device’s only scan on a farm moved away while an ingest to that farm is open: no count lost (review r15 F3)', async (t) => {
+    const db = await createTestDatabase({ max: 4 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql, 'dev-1');
+    const [only] = await scan(sql, device, b, `now() - interval '1 hour'`);
+    // Ingest of a newer scan on B, its transaction held open; meanwhile the only older scan on B is
+    // moved to A (the scan assignment form), which must wait for it and then count it.
+    let ingestOpen!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      ingestOpen = resolve;
+    });
+    const ingest = sql.begin(async (tx) => {
+      await scan(tx as unknown as Sql, device, b);
+      ingestOpen();
+      await tx`SELECT pg_sleep(0.5)`;
+    });
+    await opened;
+    await sql`UPDATE scans SET farm_id = ${a} WHERE id = ${only!.id}`;
+    await ingest;
+    let s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted, 'a scan moved out while an ingest to its farm was open');
+    // The other order: the move holds the row at 0 while an ingest to B arrives.
+    const [again] = await sql`SELECT id FROM scans WHERE farm_id = ${b}`;
+    let moveOpen!: () => void;
+    const moving = new Promise<void>((resolve) => {
+      moveOpen = resolve;
+    });
+    const move = sql.begin(async (tx) => {
+      await tx`UPDATE scans SET farm_id = ${a} WHERE id = ${again!.id}`;
+      moveOpen();
+      await tx`SELECT pg_sleep(0.5)`;
+    });
+    await moving;
+    await scan(sql, device, b);
+    await move;
+    s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted, 'an ingest while the move held the row');
+  });
+
   test('a move is stamped when it is made, not when its transaction began (F5)', async (t) => {
     const db = await createTestDatabase();
     t.after(() => db.drop());

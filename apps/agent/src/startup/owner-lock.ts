@@ -56,7 +56,10 @@ export function acquireOwnerLock(dataDir: string, pid = process.pid): OwnerLock 
     recordPid(db, pid);
     db.exec('BEGIN IMMEDIATE');
   } catch (err) {
-    const owner = db?.open && isBusy(err) ? readOwnerPid(db) : null;
+    const recorded = db?.open && isBusy(err) ? readOwnerPid(db) : null;
+    // Two runs started in the same instant: this one may have committed its pid after the winner did
+    // (the winner had not yet taken the lock), and would then name itself. Its own pid names nobody.
+    const owner = recorded === pid ? null : recorded;
     if (db?.open) db.close();
     if (isBusy(err)) throw new OwnerLockedError(dataDir, owner);
     throw new OwnerLockError(

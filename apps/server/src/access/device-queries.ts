@@ -94,7 +94,9 @@ export function visibleDevice(sql: Db, principal: Principal): Fragment {
  * The times of device `device`'s activity hidden from a principal, as a tstzmultirange: its stays on
  * farms they cannot read (review r11 F12, r14 F4, F6). A stay runs from a move into a farm
  * (device_farm_moves, migrations 0023/0024) to the next move; the stay before its first move is on
- * that move's `from_farm_id`. An unassigned stay is readable by technicians (they see unassigned
+ * that move's `from_farm_id` — or, when the device was unassigned until then (a Pi registered without a
+ * farm, then claimed), on the first farm it was given: setting a Pi up is no stay of its own (review r15
+ * F4), so its first farm's people see it whole. A later unassigned stay is readable by technicians (they see unassigned
  * devices), not by farmers. Empty for admins and for a device never moved. A heartbeat, last seen or
  * reported time inside it is not shown; what a viewer sees is the device's time on farms they read —
  * A → B → A shows A both stays, B → unassigned → A shows A's farmer neither B nor the unassigned stay.
@@ -109,7 +111,7 @@ export function hiddenStays(sql: Db, principal: Principal, device: Fragment = sq
              coalesce(lead(m.moved_at) OVER (ORDER BY m.moved_at, m.id), 'infinity') AS until
         FROM device_farm_moves m WHERE m.device_id = ${device}
       UNION ALL
-      (SELECT m.from_farm_id, '-infinity', m.moved_at FROM device_farm_moves m
+      (SELECT coalesce(m.from_farm_id, m.to_farm_id), '-infinity', m.moved_at FROM device_farm_moves m
         WHERE m.device_id = ${device} ORDER BY m.moved_at, m.id LIMIT 1)) st
      WHERE NOT CASE WHEN st.farm_id IS NULL THEN ${unassigned}
                     ELSE ${readableFarm(sql, principal, sql`st.farm_id`)} END)`;

@@ -123,7 +123,7 @@ export const deviceSchema: JsonSchema = object({
   history_from: {
     ...nullable(dateTime),
     description:
-      'The device came here from a farm you cannot read (a Pi moved between farms): the end of its latest stay on a farm you cannot read (for a farmer an unassigned stay is one). Its heartbeats, snapshot and last seen from its stays on such farms, and its refusals before this time, are not shown to you (GET /devices/{id}/health neither); its stays on farms you read are. Null: nothing hidden (always for admins).',
+      'The device came here from a farm you cannot read (a Pi moved between farms): the end of its latest stay on a farm you cannot read (for a farmer an unassigned stay is one, but not the time before its first farm, which is that farm’s). Its heartbeats, snapshot and last seen from its stays on such farms, and its refusals before this time, are not shown to you (GET /devices/{id}/health neither); its stays on farms you read are. Null: nothing hidden (always for admins).',
   },
   uploads_not_arriving: {
     type: 'boolean',

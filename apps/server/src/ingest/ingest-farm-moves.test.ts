@@ -4,6 +4,7 @@ import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { sha256, signedInit, useTestApp, withRelayFields } from '../test-helpers.ts';
 import { seedUser } from '../test-seed.ts';
 import { eventSummary } from '../web/components/event-summary.ts';
+import { describe as noticeText } from '../web/pages/notifications-page.tsx';
 
 // A Pi carried from farm Birch to farm Maple while its outbox still holds Birch's captures (review r14
 // F1): each capture goes to the farm the device was on when it was taken (device_farm_moves, migration
@@ -112,14 +113,19 @@ describe('a capture goes to the farm its device was on when it was taken', () =>
     const [oak] = await ctx.db.sql`INSERT INTO farms (name) VALUES ('Oak') RETURNING id`;
     await moveDevice(null, birch, 10);
     await moveDevice(birch, oak!.id, 6);
-    await moveDevice(oak!.id, maple, 2);
+    await moveDevice(oak!.id, null, 4);
+    await moveDevice(null, maple, 2);
     assert.equal((await ingest({ capturedAt: ago(7) })).scan.farm_id, birch);
-    assert.equal((await ingest({ capturedAt: ago(4) })).scan.farm_id, oak!.id);
-    const unassigned = await ingest({ capturedAt: ago(12), gps: BIRCH_GATE });
+    assert.equal((await ingest({ capturedAt: ago(5) })).scan.farm_id, oak!.id);
+    const unassigned = await ingest({ capturedAt: ago(3), gps: BIRCH_GATE });
     assert.equal(unassigned.scan.farm_id, birch);
     assert.equal(unassigned.ingested.farm_source, 'geofence');
-    const nowhere = await ingest({ capturedAt: ago(12) });
+    const nowhere = await ingest({ capturedAt: ago(3) });
     assert.equal(nowhere.scan.farm_id, null, 'unassigned and outside every fence: no farm, not Maple');
+    // Before its first farm it was being set up: that time is Birch's (review r15 F2).
+    const setup = await ingest({ capturedAt: ago(12), gps: MAPLE_GATE });
+    assert.equal(setup.scan.farm_id, birch);
+    assert.equal(setup.ingested.farm_source, 'device');
   });
 
   test('meta.json’s farm_id still wins, however the clock stands', async () => {
@@ -214,5 +220,89 @@ describe('a clock that cannot place the capture on one side of a move', () => {
     assert.equal(epoch.scan.farm_id, maple);
     assert.equal(epoch.ingested.farm_source, 'device');
     assert.notEqual(epoch.scan.farm_id, birch);
+  });
+});
+
+describe('review r15: a new Pi’s first farm, a farm deleted since, one farm and no farm', () => {
+  test('F2: a Pi registered by its first upload, then claimed for Alder: every capture from before the claim is Alder’s', async () => {
+    const alder = await farm('Alder', BIRCH_GATE);
+    await farm('Maple', MAPLE_GATE);
+    const first = await ingest({ capturedAt: ago(0.5) });
+    assert.equal(first.scan.farm_id, null, 'unassigned, outside every fence');
+    // What PATCH /api/v1/devices/{id} and the device page do; the 0023 trigger records NULL → Alder.
+    await ctx.db.sql`UPDATE devices SET farm_id = ${alder} WHERE device_code = 'dev-0001'`;
+    await ctx.db.sql`UPDATE device_farm_moves SET moved_at = now() - interval '2 hours'`;
+    const cases: [string, Capture][] = [
+      ['synced backlog from before the claim, no GPS', { capturedAt: ago(3), gps: null }],
+      ['synced, before the claim, in another farm’s fence', { capturedAt: ago(3), gps: MAPLE_GATE }],
+      ['unsynced near the claim', { capturedAt: ago(1), clock: { synced: false, source: 'fake-hwclock' } }],
+      ['a 1970 clock, no GPS', { capturedAt: '1970-01-01T00:00:42Z', clock: { synced: false }, gps: null }],
+    ];
+    for (const [what, c] of cases) {
+      const { scan, ingested, ambiguous } = await ingest(c);
+      assert.equal(scan.farm_id, alder, what);
+      assert.equal(ingested.farm_source, 'device', what);
+      assert.equal(ambiguous, undefined, what);
+    }
+    assert.equal((await ctx.db.sql`SELECT 1 FROM notifications`).length, 0, 'no admin notice');
+  });
+
+  test('F1: a capture taken on a farm the device left, deleted since: filed by the geofence, else on no farm saying why — never a 500', async () => {
+    const birch = await farm('Birch', BIRCH_GATE);
+    const maple = await farm('Maple', { lon: 20, lat: 20 });
+    const oak = await farm('Oak', MAPLE_GATE);
+    await seedUser(ctx.db.sql, 'admin@example.com', ['admin']);
+    await moveDevice(birch, maple, 2);
+    await ctx.db.sql`DELETE FROM farms WHERE id = ${birch}`;
+
+    const nowhere = await ingest({ capturedAt: ago(3) });
+    assert.equal(nowhere.scan.farm_id, null);
+    assert.equal(nowhere.ingested.farm_source, null);
+    assert.equal(nowhere.ingested.device_farm_deleted, true);
+    assert.equal(nowhere.ambiguous, undefined);
+    assert.match(eventSummary('ingested', nowhere.ingested) ?? '', /has been deleted since/);
+
+    const fenced = await ingest({ capturedAt: ago(3), gps: MAPLE_GATE });
+    assert.equal(fenced.scan.farm_id, oak);
+    assert.equal(fenced.ingested.farm_source, 'geofence');
+    assert.equal(fenced.ingested.device_farm_deleted, true);
+
+    const after = await ingest({ capturedAt: ago(1) });
+    assert.equal(after.scan.farm_id, maple, 'after the move: its farm now');
+    assert.equal(after.ingested.device_farm_deleted, undefined);
+
+    const unsynced = await ingest({ capturedAt: ago(1), clock: { synced: false } });
+    assert.equal(unsynced.scan.farm_id, null);
+    assert.deepEqual(unsynced.ambiguous, {
+      candidate_farms: [{ id: maple, name: 'Maple' }],
+      reason: 'device_moved',
+      farm_deleted: true,
+    });
+    assert.match(
+      eventSummary('farm_ambiguous', unsynced.ambiguous) ?? '',
+      /between Maple and a farm deleted since/,
+    );
+  });
+
+  test('F5: moved from Birch to no farm, a clock that cannot tell: “between Birch and no farm (unassigned)”', async () => {
+    const birch = await farm('Birch', BIRCH_GATE);
+    await seedUser(ctx.db.sql, 'admin@example.com', ['admin']);
+    await moveDevice(birch, null, 2);
+    const { scan, ambiguous } = await ingest({ capturedAt: ago(1), clock: { synced: false } });
+    assert.equal(scan.farm_id, null);
+    assert.deepEqual(ambiguous, {
+      candidate_farms: [{ id: birch, name: 'Birch' }],
+      reason: 'device_moved',
+      unassigned: true,
+    });
+    assert.match(
+      eventSummary('farm_ambiguous', ambiguous) ?? '',
+      /moved between Birch and no farm \(unassigned\) about/,
+    );
+    const [note] = await ctx.db.sql`SELECT type, payload FROM notifications`;
+    assert.match(
+      noticeText({ type: note!.type, payload: note!.payload }).text,
+      /when its device moved between Birch and no farm \(unassigned\), by a clock/,
+    );
   });
 });

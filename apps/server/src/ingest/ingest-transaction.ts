@@ -119,6 +119,12 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
   const lon = plan.gps?.lon ?? null;
   const lat = plan.gps?.lat ?? null;
   const w = placeWindow(plan.captureTime);
+  // What a device_moved ambiguity says besides its candidates (event and admin notice): the device was
+  // unassigned, or on a farm deleted since, for part of the window (review r15 F5).
+  const movedMeta = tx`CASE WHEN farm.unplaced THEN '{"reason": "device_moved"}'::jsonb
+    || CASE WHEN farm.unassigned_in_window THEN '{"unassigned": true}'::jsonb ELSE '{}' END
+    || CASE WHEN farm.farm_deleted THEN '{"farm_deleted": true}'::jsonb ELSE '{}' END
+    ELSE '{}'::jsonb END`;
   return tx<Row[]>`
     WITH existing AS (
       -- The content hash of the first delivery (on its 'uploaded' event), to tell a retry from a conflict.
@@ -171,39 +177,56 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
     ), later_moves AS (
       -- The device's farm moves (migration 0023) after the earliest time the capture may have been
       -- taken: after captured_at when the clock places it, else after the window of placeWindow().
-      SELECT m.id, m.from_farm_id, m.to_farm_id, m.moved_at
+      -- Its first-ever assignment (a Pi unassigned since it was registered, then claimed) is no move:
+      -- the time before it belongs to the first farm it was given (review r15 F2). A farm deleted since
+      -- (no foreign key on moves) counts as no farm: the geofence decides (review r15 F1).
+      SELECT m.id, m.moved_at, ff.id AS from_farm_id, tf.id AS to_farm_id,
+             (m.from_farm_id IS NOT NULL AND ff.id IS NULL) AS from_deleted,
+             (m.to_farm_id IS NOT NULL AND tf.id IS NULL) AS to_deleted
         FROM device_farm_moves m
+        LEFT JOIN farms ff ON ff.id = m.from_farm_id
+        LEFT JOIN farms tf ON tf.id = m.to_farm_id
        WHERE m.device_id = (SELECT id FROM dev)
          AND (${w.from}::timestamptz IS NULL OR m.moved_at > ${w.from}::timestamptz)
+         AND NOT (m.from_farm_id IS NULL AND NOT EXISTS (
+               SELECT 1 FROM device_farm_moves p
+                WHERE p.device_id = m.device_id AND (p.moved_at, p.id) < (m.moved_at, m.id)))
     ), first_move AS (
-      SELECT from_farm_id FROM later_moves ORDER BY moved_at, id LIMIT 1
+      SELECT from_farm_id, from_deleted FROM later_moves ORDER BY moved_at, id LIMIT 1
     ), held_farms AS (
       -- Each farm the device was on from the window's start: the one it left first, each it moved to
-      -- (NULL: unassigned). None when it did not move since.
-      SELECT from_farm_id AS farm_id FROM first_move UNION ALL SELECT to_farm_id FROM later_moves
+      -- (NULL: unassigned, or a farm deleted since). None when it did not move since.
+      SELECT from_farm_id AS farm_id, from_deleted AS deleted FROM first_move
+      UNION ALL SELECT to_farm_id, to_deleted FROM later_moves
     ), held AS (
       -- Its farm at the window's start: the one the first later move left (NULL: it was unassigned
-      -- then, and the geofence decides — not today's farm), else its farm now.
+      -- then, or that farm is deleted, and the geofence decides — not today's farm), else its farm now.
       SELECT CASE WHEN EXISTS (SELECT 1 FROM first_move) THEN (SELECT from_farm_id FROM first_move)
                   ELSE (SELECT farm_id FROM dev) END AS at_start,
              ${w.uncertain}::boolean AND EXISTS (SELECT 1 FROM later_moves) AS unplaced,
              (SELECT coalesce(array_agg(DISTINCT farm_id) FILTER (WHERE farm_id IS NOT NULL), '{}')
                 FROM held_farms) AS farms,
-             EXISTS (SELECT 1 FROM held_farms WHERE farm_id IS NULL) AS unassigned_in_window
+             EXISTS (SELECT 1 FROM held_farms WHERE farm_id IS NULL AND NOT deleted) AS unassigned_in_window,
+             -- A farm it held that no longer exists: at the capture's time, or (unplaced) in the window.
+             CASE WHEN ${w.uncertain}::boolean AND EXISTS (SELECT 1 FROM later_moves)
+                  THEN EXISTS (SELECT 1 FROM held_farms WHERE deleted)
+                  ELSE coalesce((SELECT from_deleted FROM first_move), false) END AS farm_deleted
     ), farm_choice AS (
       SELECT
         (SELECT f.id FROM farms f WHERE f.id = ${plan.metaFarmId}::uuid) AS meta_farm,
         CASE WHEN NOT held.unplaced THEN held.at_start END AS device_farm,
-        -- A capture the clock cannot place on one side of a move: the one geofence settles it when it
-        -- is a farm the device held then (or the device was unassigned for part of it, when the
-        -- geofence would have chosen); otherwise no farm, ambiguous between those it held.
+        -- A capture the clock cannot place on one side of a move: the one geofence settles it when it is
+        -- a farm the device held then (or the device was unassigned, or on a farm deleted since, for part
+        -- of it, when the geofence would have chosen); otherwise no farm, ambiguous between those it held.
         CASE WHEN cardinality(fenced.ids) = 1
-              AND (NOT held.unplaced OR fenced.ids[1] = ANY(held.farms) OR held.unassigned_in_window)
+              AND (NOT held.unplaced OR fenced.ids[1] = ANY(held.farms) OR held.unassigned_in_window
+                   OR held.farm_deleted)
              THEN fenced.ids[1] END AS geo_farm,
         cardinality(fenced.ids) > 1 AS geo_ambiguous, fenced.farms AS geo_farms,
-        held.unplaced,
+        held.unplaced, held.unassigned_in_window, held.farm_deleted,
         CASE WHEN held.unplaced THEN held.farms
-               || CASE WHEN held.unassigned_in_window THEN fenced.ids ELSE '{}' END END AS moved_ids
+               || CASE WHEN held.unassigned_in_window OR held.farm_deleted THEN fenced.ids ELSE '{}' END
+          END AS moved_ids
       FROM fenced, held
     ), farm AS (
       SELECT c.*, COALESCE(c.meta_farm, c.device_farm, c.geo_farm) AS chosen,
@@ -252,11 +275,13 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
           'unknown_meta_farm_id', CASE WHEN (SELECT meta_farm FROM farm) IS NULL THEN ${plan.metaFarmId}::text END,
           'operator_matched', (SELECT operator_id IS NOT NULL FROM scan),
           'animal_matched', CASE WHEN ${plan.animalEid}::text IS NOT NULL THEN (SELECT animal_id IS NOT NULL FROM scan) END)
+          || CASE WHEN (SELECT meta_farm IS NULL AND farm_deleted FROM farm)
+                  THEN '{"device_farm_deleted": true}'::jsonb ELSE '{}' END
           || CASE WHEN NOT (SELECT ambiguous FROM flagged) THEN '{}'::jsonb
                   WHEN (SELECT unplaced FROM farm) THEN '{"device_farm_ambiguous": true}'::jsonb
                   ELSE '{"geofence_ambiguous": true}'::jsonb END),
         (3, 'farm_ambiguous', jsonb_build_object('candidate_farms', (SELECT candidate_farms FROM farm))
-          || CASE WHEN (SELECT unplaced FROM farm) THEN '{"reason": "device_moved"}'::jsonb ELSE '{}' END)
+          || (SELECT ${movedMeta} FROM farm))
       ) AS e(ord, event, meta)
       WHERE e.event <> 'farm_ambiguous' OR (SELECT ambiguous FROM flagged)
       ORDER BY e.ord
@@ -267,7 +292,7 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
       SELECT DISTINCT ur.user_id, ${AMBIGUOUS_TYPE}::text,
              jsonb_build_object('scan_id', scan.id, 'capture_id', ${plan.captureId}::text,
                                 'candidate_farms', farm.candidate_farms)
-               || CASE WHEN farm.unplaced THEN '{"reason": "device_moved"}'::jsonb ELSE '{}' END,
+               || ${movedMeta},
              ${`${AMBIGUOUS_TYPE}:`}::text || scan.id
         FROM scan, farm, user_roles ur
         JOIN roles r ON r.id = ur.role_id AND r.name = 'admin'

@@ -10,7 +10,8 @@ describe('eventSummary: the timeline in words', () => {
     );
     assert.equal(
       eventSummary('ingested', { farm_source: 'device', animal_matched: null, operator_matched: true }),
-      "on the device's farm when it was taken, operator known",
+      "on the device's farm, operator known",
+      'true of events before review r14 F1’s fix (its farm at upload) and after (its farm then): review r15 F6',
     );
     assert.equal(
       eventSummary('ingested', { farm_source: null, animal_matched: false }),
@@ -43,6 +44,27 @@ describe('eventSummary: the timeline in words', () => {
         reason: 'device_moved',
       }),
       'at ingest its device had moved between 2 farms (Maple, 1 other farm) about when it was taken and its clock could not tell on which side of the move; no farm was chosen then (an admin sets it under Farm and animal)',
+    );
+    const moved = (m: object) =>
+      eventSummary('farm_ambiguous', { reason: 'device_moved', ...m })?.replace(/ about when.*/, '');
+    const alder = [{ id: 'x', name: 'Alder' }];
+    assert.equal(
+      moved({ candidate_farms: alder, unassigned: true }),
+      'at ingest its device had moved between Alder and no farm (unassigned)',
+      'review r15 F5: one farm and no farm',
+    );
+    assert.equal(
+      moved({ candidate_farms: alder, farm_deleted: true }),
+      'at ingest its device had moved between Alder and a farm deleted since',
+    );
+    assert.equal(
+      moved({ candidate_farms: alder }),
+      'at ingest its device had moved between Alder and another farm or no farm',
+      'an event written before review r15 says neither',
+    );
+    assert.equal(
+      eventSummary('ingested', { farm_source: null, device_farm_deleted: true }),
+      'on no farm: the device’s farm when it was taken has been deleted since, and no geofence holds its position',
     );
     assert.equal(
       eventSummary('graded', {

@@ -27,7 +27,9 @@ function gradeLine(m: Meta): string {
 
 const FARM_SOURCES: Record<string, string> = {
   meta: 'the farm named in meta.json',
-  device: "the device's farm when it was taken",
+  // Events before review r14 F1's fix meant the device's farm at upload, later ones its farm when the
+  // capture was taken: the words are true of both (review r15 F6).
+  device: "the device's farm",
   geofence: 'the farm whose geofence holds its position',
 };
 
@@ -47,12 +49,29 @@ function ambiguousLine(m: Meta): string {
   const which = list([...names, others > 0 && (others === 1 ? '1 other farm' : `${others} other farms`)]);
   const then = 'no farm was chosen then (an admin sets it under Farm and animal)';
   if (m.reason === 'device_moved') {
-    const farms =
-      count > 1 ? `${count} farms (${which})` : count === 1 ? `farms (${which} and another)` : 'farms';
-    return `at ingest its device had moved between ${farms} about when it was taken and its clock could not tell on which side of the move; ${then}`;
+    const farms = count > 1 ? `${count} farms (${which})` : which;
+    return `at ingest its device had moved between ${movedBetween(farms, count, m)} about when it was taken and its clock could not tell on which side of the move; ${then}`;
   }
   const farms = count > 1 ? `${count} farms’ geofences (${which})` : 'several farms’ geofences';
   return `at ingest its position lay inside ${farms}; ${then}`;
+}
+
+/**
+ * The sides of a device_moved ambiguity (event or notice): `farms`, the `count` candidate farms in
+ * words, then no farm when the device was unassigned in the window (`unassigned`) and a farm deleted
+ * since (`farm_deleted`), both written by ingest since review r15 F5. An older record with fewer than
+ * two candidates says neither: its other side was no farm or a farm the reader cannot name.
+ */
+export function movedBetween(farms: string, count: number, m: Meta): string {
+  const sides = [
+    count > 0 && farms,
+    m.unassigned === true && 'no farm (unassigned)',
+    m.farm_deleted === true && 'a farm deleted since',
+  ].filter((x): x is string => typeof x === 'string');
+  if (sides.length > 1) return `${sides.slice(0, -1).join(', ')} and ${sides.at(-1)}`;
+  if (count > 1) return farms;
+  if (count === 1) return `${farms} and another farm or no farm`;
+  return sides.length === 1 ? `farms and ${sides[0]}` : 'farms';
 }
 
 /** The `ingested` event's capture_time_untrusted (ingest/capture-time.ts) in words. */
@@ -82,7 +101,12 @@ export function eventSummary(event: string, meta: unknown): string | null {
             ? 'on no farm: its device moved between farms about when it was taken and its clock could not place it (an admin chooses)'
             : m.geofence_ambiguous === true
               ? 'on no farm: its position was inside several farms’ geofences (an admin chooses)'
-              : 'on no farm (no farm named, no device farm, outside every geofence)'),
+              : m.device_farm_deleted === true
+                ? 'on no farm: the device’s farm when it was taken has been deleted since, and no geofence holds its position'
+                : 'on no farm (no farm named, no device farm, outside every geofence)'),
+        m.farm_source !== null &&
+          m.device_farm_deleted === true &&
+          'the device’s farm when it was taken has been deleted since',
         m.animal_matched === true && 'animal found by its ear tag',
         m.animal_matched === false && 'ear tag of no registered animal (kept on the scan)',
         m.operator_matched === true && 'operator known',

@@ -18,7 +18,7 @@ const { ctx, w } = useDashboardApp(async (sql, world) => {
   secrets['dev-b'] = (await addDeviceKey(sql, 'dev-b', { farm: world.farmB })).secret;
 });
 
-async function beat(code: 'dev-a' | 'dev-b', patch: object = {}) {
+async function beat(code: string, patch: object = {}) {
   const body = heartbeatBody(code, new Date(), { uptime_s: 60, ...patch } as never);
   const res = await ctx.server.app.request('/devices/heartbeat', signedHeartbeat(secrets[code]!, body));
   assert.ok(res.status < 300, `heartbeat ${res.status}`);
@@ -149,6 +149,52 @@ describe('a moved Pi: each viewer sees its time on farms they read (review r14)'
     assert.equal(tech.latest.probe_model, 'heard-unassigned');
     assert.equal(tech.latest.counters_withheld, true, 'its agent ran on B: its counters are withheld');
     assert.equal(Date.parse(tech.row.history_from), intoNull!.moved_at.getTime(), 'cut at the move out of B');
+  });
+
+  test('review r15 F4: a new Pi, heard while unassigned, then claimed for A: A’s people see it whole, nothing withheld', async () => {
+    const sql = ctx.db.sql;
+    const added = await addDeviceKey(sql, 'dev-new');
+    secrets['dev-new'] = added.secret;
+    const [device] = await sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = 'dev-new'`;
+    const run = { captures_by_result: { captured: 4 } };
+    await beat('dev-new', {
+      ...run,
+      uptime_s: 600,
+      outbox: { pending_captures: 3, oldest_pending_age_s: 300 },
+    });
+    const tech = await signedIn(w.users.technician.email);
+    const claim = await tech.request('PATCH', `/api/v1/devices/${device!.id}`, {
+      body: { farm_id: w.farmA },
+    });
+    assert.equal(claim.status, 200);
+    const moves =
+      await sql`SELECT from_farm_id, to_farm_id FROM device_farm_moves WHERE device_id = ${device!.id}`;
+    assert.deepEqual([...moves], [{ from_farm_id: null, to_farm_id: w.farmA }], 'its claim is recorded');
+    // The same agent run, its backlog from before the claim still pending.
+    await beat('dev-new', {
+      ...run,
+      uptime_s: 660,
+      outbox: { pending_captures: 3, oldest_pending_age_s: 360 },
+    });
+
+    for (const who of [w.users.farmer.email, w.users.technician.email]) {
+      const { row, latest, beats } = await seen(who, device!.id);
+      assert.equal(row.history_from, null, `${who}: nothing hidden`);
+      assert.deepEqual([row.reported.withheld, row.reported.captured], [false, 4], who);
+      assert.deepEqual(
+        [latest.counters_withheld, latest.pending_captures, latest.uptime_s],
+        [false, 3, 660],
+        who,
+      );
+      assert.equal(beats, 2, `${who}: its heartbeat while being set up is shown too`);
+      const page = strip((await (await pageClient(ctx.server.app, who)).get(`/fleet/${device!.id}`)).html);
+      assert.ok(!page.includes('from a farm you cannot see'), `${who}: ${page}`);
+    }
+    // Then a trip to B and back: A keeps the setup time, B's time alone is hidden.
+    await moveTo(device!.id, w.farmB);
+    await moveTo(device!.id, w.farmA);
+    const back = await seen(w.users.farmer.email, device!.id);
+    assert.equal(back.beats, 2, 'the setup heartbeat stays A’s after a trip to B');
   });
 
   test('F6: A → B → A: A’s people keep A’s own history; B’s heartbeat alone is hidden', async () => {

@@ -8,6 +8,7 @@ import {
 import { isInt8Id, UUID_RE } from '../../api/request-validation.ts';
 import { ActionForm } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
+import { movedBetween } from '../components/event-summary.ts';
 import { LocalTime } from '../components/local-time.tsx';
 import { Pagination, pageHref } from '../components/pagination.tsx';
 import { formatAge } from './fleet-page.tsx';
@@ -91,7 +92,7 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
       return {
         text:
           p.reason === 'device_moved'
-            ? `Scan ${capture} was taken about when its device moved between ${named}, by a clock that cannot tell which side: no farm was chosen, assign it`
+            ? `Scan ${capture} was taken about when its device moved between ${movedBetween(farms.join(', '), farms.length, p)}, by a clock that cannot tell which side: no farm was chosen, assign it`
             : `Scan ${capture} lies in the geofences of ${named}: no farm was chosen, assign it`,
         href: scan && `/scans/${scan}`,
       };

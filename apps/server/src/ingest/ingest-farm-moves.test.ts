@@ -122,10 +122,14 @@ describe('a capture goes to the farm its device was on when it was taken', () =>
     assert.equal(unassigned.ingested.farm_source, 'geofence');
     const nowhere = await ingest({ capturedAt: ago(3) });
     assert.equal(nowhere.scan.farm_id, null, 'unassigned and outside every fence: no farm, not Maple');
-    // Before its first farm it was being set up: that time is Birch's (review r15 F2).
-    const setup = await ingest({ capturedAt: ago(12), gps: MAPLE_GATE });
+    // Before its first farm it was being set up: that time is Birch's (review r15 F2) — unless one
+    // geofence holds the point, as for any unassigned time (review r16 G1).
+    const setup = await ingest({ capturedAt: ago(12), gps: null });
     assert.equal(setup.scan.farm_id, birch);
     assert.equal(setup.ingested.farm_source, 'device');
+    const setupFenced = await ingest({ capturedAt: ago(12), gps: MAPLE_GATE });
+    assert.equal(setupFenced.scan.farm_id, maple);
+    assert.equal(setupFenced.ingested.farm_source, 'geofence');
   });
 
   test('meta.json’s farm_id still wins, however the clock stands', async () => {
@@ -224,9 +228,9 @@ describe('a clock that cannot place the capture on one side of a move', () => {
 });
 
 describe('review r15: a new Pi’s first farm, a farm deleted since, one farm and no farm', () => {
-  test('F2: a Pi registered by its first upload, then claimed for Alder: every capture from before the claim is Alder’s', async () => {
+  test('F2: a Pi registered by its first upload, then claimed for Alder: a capture from before the claim is Alder’s, unless one geofence holds it (r16 G1)', async () => {
     const alder = await farm('Alder', BIRCH_GATE);
-    await farm('Maple', MAPLE_GATE);
+    const maple = await farm('Maple', MAPLE_GATE);
     const first = await ingest({ capturedAt: ago(0.5) });
     assert.equal(first.scan.farm_id, null, 'unassigned, outside every fence');
     // What PATCH /api/v1/devices/{id} and the device page do; the 0023 trigger records NULL → Alder.
@@ -234,7 +238,6 @@ describe('review r15: a new Pi’s first farm, a farm deleted since, one farm an
     await ctx.db.sql`UPDATE device_farm_moves SET moved_at = now() - interval '2 hours'`;
     const cases: [string, Capture][] = [
       ['synced backlog from before the claim, no GPS', { capturedAt: ago(3), gps: null }],
-      ['synced, before the claim, in another farm’s fence', { capturedAt: ago(3), gps: MAPLE_GATE }],
       ['unsynced near the claim', { capturedAt: ago(1), clock: { synced: false, source: 'fake-hwclock' } }],
       ['a 1970 clock, no GPS', { capturedAt: '1970-01-01T00:00:42Z', clock: { synced: false }, gps: null }],
     ];
@@ -244,7 +247,30 @@ describe('review r15: a new Pi’s first farm, a farm deleted since, one farm an
       assert.equal(ingested.farm_source, 'device', what);
       assert.equal(ambiguous, undefined, what);
     }
+    // Tried out on Maple before it was claimed (or claimed for the wrong farm first): the GPS inside
+    // Maple's fence places it there, as for any unassigned time (review r16 G1).
+    const tried = await ingest({ capturedAt: ago(3), gps: MAPLE_GATE });
+    assert.equal(tried.scan.farm_id, maple, 'before the claim, in Maple’s fence');
+    assert.equal(tried.ingested.farm_source, 'geofence');
+    // After the claim the device's farm wins over another farm's fence, as always.
+    const after = await ingest({ capturedAt: ago(1), gps: MAPLE_GATE });
+    assert.equal(after.scan.farm_id, alder, 'after the claim');
     assert.equal((await ctx.db.sql`SELECT 1 FROM notifications`).length, 0, 'no admin notice');
+  });
+
+  test('r16 G1: claimed for the wrong farm and corrected a minute later: the backlog from before either goes by its geofence, else to the first farm', async () => {
+    const alder = await farm('Alder', BIRCH_GATE);
+    const beech = await farm('Beech', MAPLE_GATE);
+    await moveDevice(null, alder, 2);
+    await ctx.db.sql`UPDATE devices SET farm_id = ${beech} WHERE device_code = 'dev-0001'`;
+    await ctx.db
+      .sql`UPDATE device_farm_moves SET moved_at = now() - interval '119 minutes' WHERE to_farm_id = ${beech}`;
+    const inBeech = await ingest({ capturedAt: ago(3), gps: MAPLE_GATE });
+    assert.equal(inBeech.scan.farm_id, beech, 'GPS inside Beech: Beech, not the mistaken first farm');
+    const nowhere = await ingest({ capturedAt: ago(3), gps: null });
+    assert.equal(nowhere.scan.farm_id, alder, 'no GPS: the first farm, as before');
+    const taken = await ingest({ capturedAt: ago(1), gps: null });
+    assert.equal(taken.scan.farm_id, beech, 'after the correction: Beech');
   });
 
   test('F1: a capture taken on a farm the device left, deleted since: filed by the geofence, else on no farm saying why — never a 500', async () => {

@@ -191,6 +191,17 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
          AND NOT (m.from_farm_id IS NULL AND NOT EXISTS (
                SELECT 1 FROM device_farm_moves p
                 WHERE p.device_id = m.device_id AND (p.moved_at, p.id) < (m.moved_at, m.id)))
+    ), pre_claim AS (
+      -- The capture may have been taken before the device's first-ever assignment (review r16 G1): a
+      -- Pi tried out on one farm, or claimed for the wrong farm and corrected, before it was given its
+      -- farm. Its place then is the one geofence holding the point, as for any unassigned time; only
+      -- without one does it fall to the first farm (review r15 F2).
+      SELECT EXISTS (
+        SELECT 1 FROM device_farm_moves m
+         WHERE m.device_id = (SELECT id FROM dev) AND m.from_farm_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM device_farm_moves p
+                            WHERE p.device_id = m.device_id AND (p.moved_at, p.id) < (m.moved_at, m.id))
+           AND (${w.from}::timestamptz IS NULL OR ${w.from}::timestamptz < m.moved_at)) AS maybe
     ), first_move AS (
       SELECT from_farm_id, from_deleted FROM later_moves ORDER BY moved_at, id LIMIT 1
     ), held_farms AS (
@@ -229,7 +240,9 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
           END AS moved_ids
       FROM fenced, held
     ), farm AS (
-      SELECT c.*, COALESCE(c.meta_farm, c.device_farm, c.geo_farm) AS chosen,
+      SELECT c.*,
+        COALESCE(c.meta_farm, CASE WHEN (SELECT maybe FROM pre_claim) THEN c.geo_farm END, c.device_farm, c.geo_farm)
+          AS chosen,
         CASE WHEN c.unplaced THEN
           (SELECT coalesce(jsonb_agg(jsonb_build_object('id', f.id, 'name', f.name) ORDER BY f.name, f.id), '[]')
              FROM farms f WHERE f.id = ANY(c.moved_ids))

@@ -273,6 +273,27 @@ describe('review r15: a new Pi’s first farm, a farm deleted since, one farm an
     assert.equal(taken.scan.farm_id, beech, 'after the correction: Beech');
   });
 
+  test('r16 G2: the farm a capture belongs to deleted while its ingest waits on it: filed as for a farm deleted since, not a 500', async () => {
+    const birch = await farm('Birch', BIRCH_GATE);
+    const maple = await farm('Maple', { lon: 20, lat: 20 });
+    await moveDevice(birch, maple, 2);
+    // An admin's delete of Birch, open while the capture taken on Birch arrives, committed after.
+    let deleting!: () => void;
+    const held = new Promise<void>((resolve) => {
+      deleting = resolve;
+    });
+    const deletion = ctx.db.sql.begin(async (tx) => {
+      await tx`DELETE FROM farms WHERE id = ${birch}`;
+      deleting();
+      await tx`SELECT pg_sleep(0.4)`;
+    });
+    await held;
+    const late = await ingest({ capturedAt: ago(3) });
+    await deletion;
+    assert.equal(late.scan.farm_id, null);
+    assert.equal(late.ingested.device_farm_deleted, true);
+  });
+
   test('F1: a capture taken on a farm the device left, deleted since: filed by the geofence, else on no farm saying why — never a 500', async () => {
     const birch = await farm('Birch', BIRCH_GATE);
     const maple = await farm('Maple', { lon: 20, lat: 20 });

@@ -63,7 +63,16 @@ export class IngestConflictError extends Error {
  */
 export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestContext): Promise<IngestResult> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const [row] = await writeCapture(sql, plan, ctx);
+    let row: Row | undefined;
+    try {
+      [row] = await writeCapture(sql, plan, ctx);
+    } catch (err) {
+      // The farm (or animal) chosen from this snapshot was deleted by a transaction that committed
+      // while the insert waited on its row (review r16 G2): the statement wrote nothing; a fresh
+      // snapshot no longer sees it and chooses again (ADR 0001 §5: a farm deleted since).
+      if (attempt < MAX_ATTEMPTS && lostReferenceRace(err)) continue;
+      throw err;
+    }
     if (row?.existing_id) {
       const stored = row.stored_content_sha256;
       return {
@@ -84,6 +93,12 @@ export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestConte
     }
   }
   throw new IngestConflictError(`${plan.ingestKey} lost ${MAX_ATTEMPTS} races in a row; retry later`);
+}
+
+/** A foreign-key failure of the scan's own references (farm, animal): a row deleted under the insert. */
+function lostReferenceRace(err: unknown): boolean {
+  const e = err as { code?: string; table_name?: string; constraint_name?: string };
+  return e.code === '23503' && e.table_name === 'scans';
 }
 
 /** What the `ingested` event says of the capture time: only what is not plain (captureTime). */

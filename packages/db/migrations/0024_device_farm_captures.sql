@@ -44,13 +44,18 @@ BEGIN
     -- `WHERE n > 1` skips a row whose committed n is 1 without waiting for an ingest raising it to 2,
     -- and the key-only DELETE after it then removed that ingest's count for good (review r15 F3). The
     -- UPDATE waits for such an ingest and re-reads n and last_created_at after it commits.
-    UPDATE device_farm_captures c SET n = c.n - 1,
-           last_created_at = CASE WHEN OLD.created_at IS NOT NULL AND OLD.created_at >= c.last_created_at
-             THEN (SELECT max(s.created_at) FROM scans s WHERE s.device_id = OLD.device_id AND s.farm_id = OLD.farm_id)
-             ELSE c.last_created_at END
+    UPDATE device_farm_captures c SET n = c.n - 1
      WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id;
     DELETE FROM device_farm_captures c
      WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id AND c.n <= 0;
+    -- The newest arrival again when the scan moved away was it: in a statement of its own, so its
+    -- snapshot is taken with the row locked and sees every scan a writer that held the row before it
+    -- committed (in the UPDATE above it would be the snapshot from before the lock wait; review r16 G3).
+    UPDATE device_farm_captures c
+       SET last_created_at = (SELECT max(s.created_at) FROM scans s
+                               WHERE s.device_id = OLD.device_id AND s.farm_id = OLD.farm_id)
+     WHERE c.device_id = OLD.device_id AND c.farm_id = OLD.farm_id
+       AND OLD.created_at IS NOT NULL AND OLD.created_at >= c.last_created_at;
   END IF;
   IF NEW.farm_id IS NOT NULL THEN
     INSERT INTO device_farm_captures AS c (device_id, farm_id, n, last_created_at)
@@ -75,16 +80,21 @@ BEGIN
   WITH gone AS (
     SELECT device_id, farm_id, count(*)::int AS n, max(created_at) AS last FROM old_scans
      WHERE farm_id IS NOT NULL GROUP BY device_id, farm_id)
-  UPDATE device_farm_captures c SET n = c.n - gone.n,
-         last_created_at = CASE WHEN gone.last >= c.last_created_at
-           THEN (SELECT max(s.created_at) FROM scans s WHERE s.device_id = c.device_id AND s.farm_id = c.farm_id)
-           ELSE c.last_created_at END
+  UPDATE device_farm_captures c SET n = c.n - gone.n
     FROM gone
    WHERE c.device_id = gone.device_id AND c.farm_id = gone.farm_id;
   -- Rows at 0 once decremented (and locked): not a NOT EXISTS over scans, whose snapshot misses a scan
   -- an ingest committed meanwhile (review r15 F3).
   DELETE FROM device_farm_captures c USING (SELECT DISTINCT device_id, farm_id FROM old_scans) o
    WHERE c.device_id = o.device_id AND c.farm_id = o.farm_id AND c.n <= 0;
+  -- The newest arrival of the pairs that lost theirs, in a statement of its own (see above, r16 G3).
+  WITH gone AS (
+    SELECT device_id, farm_id, max(created_at) AS last FROM old_scans
+     WHERE farm_id IS NOT NULL GROUP BY device_id, farm_id)
+  UPDATE device_farm_captures c
+     SET last_created_at = (SELECT max(s.created_at) FROM scans s WHERE s.device_id = c.device_id AND s.farm_id = c.farm_id)
+    FROM gone
+   WHERE c.device_id = gone.device_id AND c.farm_id = gone.farm_id AND gone.last >= c.last_created_at;
   RETURN NULL;
 END $$;
 

@@ -133,6 +133,30 @@ describe('migration 0024: device_farm_captures and moves', () => {
     assert.deepEqual(s.stored, s.counted, 'an ingest while the move held the row');
   });
 
+  test('the newest scan of a farm moved away while an older one is moved in: the newest arrival is the one that stays (review r16 G3)', async (t) => {
+    const db = await createTestDatabase({ max: 4 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql, 'dev-1');
+    const [newest] = await scan(sql, device, b, `now() - interval '1 hour'`);
+    const [older] = await scan(sql, device, a, `now() - interval '2 hours'`);
+    // The older scan is moved A → B, its transaction held open; meanwhile the newest of B moves to A.
+    let movingIn!: () => void;
+    const inFlight = new Promise<void>((resolve) => {
+      movingIn = resolve;
+    });
+    const moveIn = sql.begin(async (tx) => {
+      await tx`UPDATE scans SET farm_id = ${b} WHERE id = ${older!.id}`;
+      movingIn();
+      await tx`SELECT pg_sleep(0.5)`;
+    });
+    await inFlight;
+    await sql`UPDATE scans SET farm_id = ${a} WHERE id = ${newest!.id}`;
+    await moveIn;
+    const s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted, 'B keeps the older scan as its newest arrival, not none');
+  });
+
   test('a move is stamped when it is made, not when its transaction began (F5)', async (t) => {
     const db = await createTestDatabase();
     t.after(() => db.drop());

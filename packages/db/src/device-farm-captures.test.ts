@@ -37,6 +37,23 @@ async function farmsAndDevice(sql: Sql, code: string, on: 'a' | 'b' = 'b') {
   return { a: a!.id, b: b!.id, device: d!.id };
 }
 
+/**
+ * Runs `work` in a transaction held open for 0.5 s after it (a concurrent writer's view): `opened`
+ * once `work` is done (its row locks held), `done` at commit.
+ */
+function heldOpen(sql: Sql, work: (tx: Sql) => Promise<unknown>) {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const done = sql.begin(async (tx) => {
+    await work(tx as unknown as Sql);
+    open();
+    await tx`SELECT pg_sleep(0.5)`;
+  });
+  return { opened, done };
+}
+
 describe('migration 0024: device_farm_captures and moves', () => {
   test('kept exact by insert, a change of farm, device or created_at, and deletes (one scan, a farm’s scans, TRUNCATE)', async (t) => {
     const db = await createTestDatabase();
@@ -101,34 +118,18 @@ describe('migration 0024: device_farm_captures and moves', () => {
     const [only] = await scan(sql, device, b, `now() - interval '1 hour'`);
     // Ingest of a newer scan on B, its transaction held open; meanwhile the only older scan on B is
     // moved to A (the scan assignment form), which must wait for it and then count it.
-    let ingestOpen!: () => void;
-    const opened = new Promise<void>((resolve) => {
-      ingestOpen = resolve;
-    });
-    const ingest = sql.begin(async (tx) => {
-      await scan(tx as unknown as Sql, device, b);
-      ingestOpen();
-      await tx`SELECT pg_sleep(0.5)`;
-    });
-    await opened;
+    const ingest = heldOpen(sql, (tx) => scan(tx, device, b));
+    await ingest.opened;
     await sql`UPDATE scans SET farm_id = ${a} WHERE id = ${only!.id}`;
-    await ingest;
+    await ingest.done;
     let s = await stored(sql);
     assert.deepEqual(s.stored, s.counted, 'a scan moved out while an ingest to its farm was open');
     // The other order: the move holds the row at 0 while an ingest to B arrives.
     const [again] = await sql`SELECT id FROM scans WHERE farm_id = ${b}`;
-    let moveOpen!: () => void;
-    const moving = new Promise<void>((resolve) => {
-      moveOpen = resolve;
-    });
-    const move = sql.begin(async (tx) => {
-      await tx`UPDATE scans SET farm_id = ${a} WHERE id = ${again!.id}`;
-      moveOpen();
-      await tx`SELECT pg_sleep(0.5)`;
-    });
-    await moving;
+    const move = heldOpen(sql, (tx) => tx`UPDATE scans SET farm_id = ${a} WHERE id = ${again!.id}`);
+    await move.opened;
     await scan(sql, device, b);
-    await move;
+    await move.done;
     s = await stored(sql);
     assert.deepEqual(s.stored, s.counted, 'an ingest while the move held the row');
   });
@@ -141,18 +142,10 @@ describe('migration 0024: device_farm_captures and moves', () => {
     const [newest] = await scan(sql, device, b, `now() - interval '1 hour'`);
     const [older] = await scan(sql, device, a, `now() - interval '2 hours'`);
     // The older scan is moved A → B, its transaction held open; meanwhile the newest of B moves to A.
-    let movingIn!: () => void;
-    const inFlight = new Promise<void>((resolve) => {
-      movingIn = resolve;
-    });
-    const moveIn = sql.begin(async (tx) => {
-      await tx`UPDATE scans SET farm_id = ${b} WHERE id = ${older!.id}`;
-      movingIn();
-      await tx`SELECT pg_sleep(0.5)`;
-    });
-    await inFlight;
+    const moveIn = heldOpen(sql, (tx) => tx`UPDATE scans SET farm_id = ${b} WHERE id = ${older!.id}`);
+    await moveIn.opened;
     await sql`UPDATE scans SET farm_id = ${a} WHERE id = ${newest!.id}`;
-    await moveIn;
+    await moveIn.done;
     const s = await stored(sql);
     assert.deepEqual(s.stored, s.counted, 'B keeps the older scan as its newest arrival, not none');
   });

@@ -189,12 +189,19 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         FROM farms f
        WHERE ${lon}::float8 IS NOT NULL
          AND ST_Contains(f.geofence, ST_SetSRID(ST_MakePoint(${lon}::float8, ${lat}::float8), 4326))
+    ), first_claim AS (
+      -- The device's first-ever assignment, when it was one (a Pi unassigned since it was registered,
+      -- then claimed): no move — the time before it belongs to the first farm it was given (review r15
+      -- F2), unless a geofence places a capture of that time (pre_claim).
+      SELECT id, moved_at FROM (
+        SELECT m.id, m.moved_at, m.from_farm_id FROM device_farm_moves m
+         WHERE m.device_id = (SELECT id FROM dev) ORDER BY m.moved_at, m.id LIMIT 1) f
+       WHERE f.from_farm_id IS NULL
     ), later_moves AS (
       -- The device's farm moves (migration 0023) after the earliest time the capture may have been
-      -- taken: after captured_at when the clock places it, else after the window of placeWindow().
-      -- Its first-ever assignment (a Pi unassigned since it was registered, then claimed) is no move:
-      -- the time before it belongs to the first farm it was given (review r15 F2). A farm deleted since
-      -- (no foreign key on moves) counts as no farm: the geofence decides (review r15 F1).
+      -- taken: after captured_at when the clock places it, else after the window of placeWindow();
+      -- its first claim is none. A farm deleted since (no foreign key on moves) counts as no farm: the
+      -- geofence decides (review r15 F1).
       SELECT m.id, m.moved_at, ff.id AS from_farm_id, tf.id AS to_farm_id,
              (m.from_farm_id IS NOT NULL AND ff.id IS NULL) AS from_deleted,
              (m.to_farm_id IS NOT NULL AND tf.id IS NULL) AS to_deleted
@@ -203,20 +210,14 @@ function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
         LEFT JOIN farms tf ON tf.id = m.to_farm_id
        WHERE m.device_id = (SELECT id FROM dev)
          AND (${w.from}::timestamptz IS NULL OR m.moved_at > ${w.from}::timestamptz)
-         AND NOT (m.from_farm_id IS NULL AND NOT EXISTS (
-               SELECT 1 FROM device_farm_moves p
-                WHERE p.device_id = m.device_id AND (p.moved_at, p.id) < (m.moved_at, m.id)))
+         AND m.id IS DISTINCT FROM (SELECT id FROM first_claim)
     ), pre_claim AS (
-      -- The capture may have been taken before the device's first-ever assignment (review r16 G1): a
-      -- Pi tried out on one farm, or claimed for the wrong farm and corrected, before it was given its
-      -- farm. Its place then is the one geofence holding the point, as for any unassigned time; only
-      -- without one does it fall to the first farm (review r15 F2).
-      SELECT EXISTS (
-        SELECT 1 FROM device_farm_moves m
-         WHERE m.device_id = (SELECT id FROM dev) AND m.from_farm_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM device_farm_moves p
-                            WHERE p.device_id = m.device_id AND (p.moved_at, p.id) < (m.moved_at, m.id))
-           AND (${w.from}::timestamptz IS NULL OR ${w.from}::timestamptz < m.moved_at)) AS maybe
+      -- The capture may have been taken before that first claim (review r16 G1): a Pi tried out on one
+      -- farm, or claimed for the wrong farm and corrected, before it was given its farm. Its place then
+      -- is the one geofence holding the point, as for any unassigned time; only without one does it
+      -- fall to the first farm.
+      SELECT EXISTS (SELECT 1 FROM first_claim c
+                      WHERE ${w.from}::timestamptz IS NULL OR ${w.from}::timestamptz < c.moved_at) AS maybe
     ), first_move AS (
       SELECT from_farm_id, from_deleted FROM later_moves ORDER BY moved_at, id LIMIT 1
     ), held_farms AS (

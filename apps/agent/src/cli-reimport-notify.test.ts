@@ -13,7 +13,7 @@ after(() => {
   for (const fn of cleanups.reverse()) fn();
 });
 
-test('a new outbox database re-importing the spool at start tells systemd it makes progress (EXTEND_TIMEOUT_USEC, STATUS) before READY=1 (review r8 F1)', {
+test('a new outbox database re-importing the spool at start tells systemd it makes progress (EXTEND_TIMEOUT_USEC, STATUS) before READY=1 (review r8 F1); SIGTERM the instant READY=1 arrives stops it with 0', {
   timeout: 90_000,
 }, async () => {
   const t = outboxTempDir('cti-reimport-notify-');
@@ -25,7 +25,14 @@ test('a new outbox database re-importing the spool at start tells systemd it mak
   for (const name of ['outbox.db', 'outbox.db-wal', 'outbox.db-shm'])
     rmSync(join(dataDir, name), { force: true });
 
-  const notify = await startNotifySocket(join(t.dir, 'notify.sock'));
+  // Like systemd stopping a unit that has just started: SIGTERM as soon as READY=1 is read. Before the
+  // fix the agent installed its signal handlers after READY=1, and this killed it (exit code null).
+  let agent: ReturnType<typeof spawn> | null = null;
+  const notify = await startNotifySocket(join(t.dir, 'notify.sock'), {
+    onMessage: (m) => {
+      if (m.split('\n').includes('READY=1')) agent?.kill('SIGTERM');
+    },
+  });
   cleanups.push(notify.close);
   const config = join(t.dir, 'agent.json');
   writeFileSync(
@@ -41,15 +48,16 @@ test('a new outbox database re-importing the spool at start tells systemd it mak
       outbox: { min_free_mb: 1 },
     }),
   );
-  const agent = spawn(process.execPath, [cli, '--config', config, 'run'], {
+  const spawned = spawn(process.execPath, [cli, '--config', config, 'run'], {
     env: { ...process.env, NOTIFY_SOCKET: notify.path, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  agent.stdout.on('data', (c: Buffer) => logs.push(c.toString()));
-  agent.stderr.on('data', (c: Buffer) => logs.push(c.toString()));
-  const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
-  cleanups.push(() => agent.exitCode === null && agent.kill('SIGKILL'));
+  agent = spawned;
+  spawned.stdout.on('data', (c: Buffer) => logs.push(c.toString()));
+  spawned.stderr.on('data', (c: Buffer) => logs.push(c.toString()));
+  const exited = new Promise<number | null>((resolve) => spawned.once('exit', (code) => resolve(code)));
+  cleanups.push(() => spawned.exitCode === null && spawned.kill('SIGKILL'));
 
   const ready = () => notify.messages.findIndex((m) => m.split('\n').includes('READY=1'));
   await waitFor(() => ready() >= 0, { what: 'READY=1', timeoutMs: 60_000 });
@@ -60,6 +68,5 @@ test('a new outbox database re-importing the spool at start tells systemd it mak
     /\nSTATUS=re-importing 0 of 5 captures \(a new outbox database; the spool files are checked\)$/,
   );
   assert.match(logs.join(''), /re-imported the complete captures found in the spool as pending/);
-  agent.kill('SIGTERM');
   assert.equal(await exited, 0, logs.join(''));
 });

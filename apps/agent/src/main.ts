@@ -245,9 +245,6 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
     'agent ready',
   );
-  await notifier
-    .send('READY=1', `--status=capturing from ${config.source.kind}`)
-    .catch((err) => log.warn({ err }, 'sd_notify failed'));
   const stopWatchdog = startWatchdog({
     notifier,
     healthy: () => {
@@ -257,7 +254,8 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     onUnhealthy: (reason) => log.warn({ reason }, 'capture loop unhealthy: withholding watchdog ping'),
   });
   parts.add('watchdog', stopWatchdog);
-
+  // Before READY=1: systemd (or an operator) may send SIGTERM the moment it reads READY=1, and a
+  // signal without a handler would kill the agent mid-write instead of stopping it.
   onShutdown(
     async () => {
       await notifier.send('STOPPING=1').catch(() => {});
@@ -266,4 +264,7 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     },
     { log, timeoutMs: 15_000 },
   );
+  await notifier
+    .send('READY=1', `--status=capturing from ${config.source.kind}`)
+    .catch((err) => log.warn({ err }, 'sd_notify failed'));
 }

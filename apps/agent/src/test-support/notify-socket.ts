@@ -4,9 +4,13 @@ import { waitFor } from '@cti/testkit';
 
 /**
  * A stand-in for systemd's notify socket: Node cannot bind a unix datagram socket, so a tiny Python
- * process does and prints each sd_notify message as one JSON line.
+ * process does and prints each sd_notify message as one JSON line. `onMessage` sees each one as it
+ * arrives (to act on READY=1 at once, as systemd may).
  */
-export async function startNotifySocket(path: string) {
+export async function startNotifySocket(
+  path: string,
+  { onMessage }: { onMessage?: (message: string) => void } = {},
+) {
   const messages: string[] = [];
   const script = [
     'import socket, sys, json, os',
@@ -29,7 +33,12 @@ export async function startNotifySocket(path: string) {
     buffer += chunk.toString();
     const lines = buffer.split('\n');
     buffer = lines.pop()!;
-    for (const line of lines) if (line) messages.push(JSON.parse(line) as string);
+    for (const line of lines) {
+      if (!line) continue;
+      const message = JSON.parse(line) as string;
+      messages.push(message);
+      onMessage?.(message);
+    }
   });
   await waitFor(() => existsSync(path), { what: 'notify socket bound' });
   return {

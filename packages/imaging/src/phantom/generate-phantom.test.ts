@@ -16,6 +16,19 @@ describe('generatePhantom', () => {
     assert.notEqual(digest(a.image.data), digest(c.image.data));
   });
 
+  it('redraws a cut-off ribeye that fell outside a convex sector until one is in view (held-out seed that failed after 8 draws)', () => {
+    // Sample seed of `cti-phantom export --count 600 --seed 5501 --preset heldout --negatives 0.5`:
+    // its first eight draws put the ribeye (almost) wholly outside the field.
+    const { labels } = generatePhantom({
+      seed: 1091256796,
+      preset: 'heldout',
+      kind: 'ribeye_cut_off',
+      maxSide: 256,
+    });
+    assert.ok(labels.ribeyeAreaPx > 0, 'a visible part of the ribeye');
+    assert.equal(labels.params.kind, 'ribeye_cut_off');
+  });
+
   it('labels ribeyes with a mask whose bounds and sum are the bbox and area', () => {
     for (let seed = 0; seed < 12; seed++) {
       const { image, labels } = generatePhantom({ seed, maxSide: 256 });

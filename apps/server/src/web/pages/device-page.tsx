@@ -41,6 +41,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { FALLBACK_TIME_ZONE } from '../time/farm-time-zone.ts';
 import { formatLocal } from '../time/format-local.ts';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import { RETIRE_LABELS, type RetireForm, RetireSection } from './device-retire-form.tsx';
@@ -665,8 +666,10 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     if (!device.can_edit) throw forbidden("you may not change this device's label and farm");
     const deviceId = device.id;
     const values = deviceSettingsValues(form);
+    // "Moved on" is the new farm's local time (UTC for no farm or one without a location).
+    const zone = farmZones(await listFarms(sql, principal)).get(values.farm_id) ?? FALLBACK_TIME_ZONE;
     const done = await attempt(async () => {
-      const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values));
+      const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values, zone));
       if (!(await updateDevice(sql, principal, deviceId, body))) throw pageNotFound();
     }, DEVICE_SETTINGS_LABELS);
     if (!done.ok) return renderDevice(c, id, { settings: { values, errors: done.errors } }, done.status);

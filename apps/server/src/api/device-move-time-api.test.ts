@@ -92,6 +92,11 @@ describe('a move recorded late, at the time it happened', () => {
     // The outbox uploads after the move was recorded: taken on B, and on A before the move.
     assert.equal((await scanRow(await ingest('dev-late-1', ago(40)))).farm_id, w.farmB);
     assert.equal((await scanRow(await ingest('dev-late-1', ago(50)))).farm_id, w.farmA);
+    assert.equal(
+      (await scanRow(await ingest('dev-late-1', carried))).farm_id,
+      w.farmB,
+      'taken at the move’s very instant: the new farm’s (strict >, as for a move recorded on time)',
+    );
 
     // B's farmer: the heartbeat heard on B (36 h ago), not the one on A (60 h ago); history from the move.
     assert.equal(await beatsSeen(w.users.stranger.email, device), 1);

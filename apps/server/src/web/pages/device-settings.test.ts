@@ -163,6 +163,12 @@ describe('device page: label and farm', () => {
     assert.equal(same.status, 422);
     assert.match(textById(same.html, 'field-moved_at-error') ?? '', /only with a change of farm_id/);
     assert.equal((await stored(device)).farm_id, w.farmA);
+    // Uploaded before the move was recorded: taken on Birch an hour after it, filed on Maple by the device's farm.
+    const [scan] = await ctx.db.sql<{ id: string }[]>`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+      VALUES ('cap-carried', 'cap-carried', ${device}, ${w.farmA}, ${`${local.slice(0, 10)}T14:30:00Z`}) RETURNING id`;
+    await ctx.db.sql`INSERT INTO scan_events (scan_id, event, meta)
+                     VALUES (${scan!.id}, 'ingested', '{"farm_source": "device"}')`;
     const moved = await admin.post(`/fleet/${device}`, {
       label: '',
       farm_id: w.farmB,
@@ -170,6 +176,11 @@ describe('device page: label and farm', () => {
       refile_scans: 'on',
     });
     assert.equal(moved.status, 303, moved.html);
+    assert.equal(moved.location, `/fleet/${device}?candidates=1&refiled=1&done=device-moved-late`);
+    const after = strip((await admin.get(moved.location!)).html);
+    assert.match(after, /1 scan captured since then moved from the old farm to the new one/);
+    const [refiled] = await ctx.db.sql`SELECT farm_id FROM scans WHERE id = ${scan!.id}`;
+    assert.equal(refiled!.farm_id, w.farmB);
     const [move] = await ctx.db.sql<{ moved_at: Date }[]>`
       SELECT moved_at FROM device_farm_moves WHERE device_id = ${device}`;
     assert.equal(move!.moved_at.toISOString(), `${local}:00.000Z`.replace('T08:30', 'T13:30'));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
+import { MAX_REFILE_SCANS } from '../access/device-move.ts';
 import { addDeviceKey } from '../devices/device-keys.ts';
 import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
 import { clientsByEmail, problemPointers } from '../test-api-client.ts';
@@ -194,6 +195,28 @@ describe('a move recorded late, at the time it happened', () => {
     assert.deepEqual(await counted(refiled), { [w.farmA]: 2, [w.farmB]: 3 }, 'per-farm counts follow');
     const bFarmer = await (await as(w.users.stranger.email)).request('GET', `/api/v1/devices/${refiled}`);
     assert.equal(bFarmer.body.captures_count, 3);
+  });
+
+  test('more scans to refile than one request moves: 422 naming refile_scans, nothing written (no move, no scan moved)', async () => {
+    const sql = ctx.db.sql;
+    const device = await pi('dev-late-many');
+    await sql`
+      WITH s AS (
+        INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+        SELECT 'many-' || i, 'many-' || i, ${device}, ${w.farmA}, now() - make_interval(secs => i)
+          FROM generate_series(1, ${MAX_REFILE_SCANS + 1}) i RETURNING id)
+      INSERT INTO scan_events (scan_id, event, meta) SELECT id, 'ingested', '{"farm_source": "device"}' FROM s`;
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+    assert.equal(res.status, 422, res.text);
+    assert.equal(res.body.error, 'too_many_scans');
+    assert.deepEqual(problemPointers(res), ['/refile_scans']);
+    assert.match(res.text, new RegExp(`would move ${MAX_REFILE_SCANS + 1} scans`));
+    const [left] =
+      await sql`SELECT count(*)::int AS n FROM scans WHERE device_id = ${device} AND farm_id = ${w.farmA}`;
+    assert.equal(left!.n, MAX_REFILE_SCANS + 1);
+    assert.equal((await sql`SELECT 1 FROM device_farm_moves WHERE device_id = ${device}`).length, 0);
+    const counted = await patch(device, { farm_id: w.farmB, moved_at: ago(48) });
+    assert.equal(counted.body.refile_candidates, MAX_REFILE_SCANS + 1, 'without refile_scans: counted only');
   });
 
   test('every refusal is a 422 naming moved_at or refile_scans, and changes nothing', async () => {

@@ -1,6 +1,6 @@
 import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
-import { MOVE_BACKDATE_MAX_DAYS } from '../access/device-move.ts';
+import { MAX_REFILE_SCANS, MOVE_BACKDATE_MAX_DAYS } from '../access/device-move.ts';
 import {
   deviceReadSettings,
   hiddenStays,
@@ -169,8 +169,7 @@ export const DEVICE_PATCH_BODY: JsonSchema = patchBody({
   refile_scans: {
     type: 'boolean',
     default: false,
-    description:
-      'Only with `moved_at`: also move to the new farm, in the same transaction, the scans counted in `refile_candidates` (each as PATCH /scans/{id} with farm_id would, its animal link following its ear tag). Default false: nothing is moved without being asked.',
+    description: `Only with \`moved_at\`: also move to the new farm, in the same transaction, the scans counted in \`refile_candidates\` (each as PATCH /scans/{id} with farm_id would, its animal link following its ear tag); more than ${MAX_REFILE_SCANS}: 422 \`too_many_scans\`, nothing written. Default false: nothing is moved without being asked.`,
   },
 });
 

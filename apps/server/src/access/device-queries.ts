@@ -3,6 +3,7 @@ import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { refusalWords } from '../devices/refusal-words.ts';
 import { HttpError } from '../errors.ts';
+import { moveTimeRefusal, type Refile, refileScans, setMoveTime } from './device-move.ts';
 import { type Db, type Fragment, readableFarm, requireWritableFarm, writableFarm } from './farm-access.ts';
 import { capturedAhead, isoUtc, scanSortKey } from './sql-fragments.ts';
 
@@ -366,28 +367,39 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
 
 /**
  * Label and default farm of a device, by whoever may edit it (editableDevice): a device the principal
- * cannot see is false (404), one they see but may not change a 403; a new farm must be one they may
+ * cannot see is null (404), one they see but may not change a 403; a new farm must be one they may
  * write (422 when they cannot see it, 403 when they only read it) — moving a device needs rights on
- * both farms, like moving an animal. One transaction, the device row locked.
+ * both farms, like moving an animal. A move may be dated when it happened (`moved_at`) and take along
+ * the scans filed on the farm it left since then (`refile_scans`; device-move.ts). One transaction, the
+ * device row locked. Returns the scans that a dated move found on the old farm, and those moved.
  */
 export async function updateDevice(
   sql: Sql,
   principal: Principal,
   id: string,
-  input: { label?: string | null; farm_id?: string | null },
-): Promise<boolean> {
+  input: { label?: string | null; farm_id?: string | null; moved_at?: string; refile_scans?: boolean },
+): Promise<Refile | null> {
   return sql.begin(async (tx) => {
     const [device] = await tx<{ farm_id: string | null; can_edit: boolean }[]>`
       SELECT d.farm_id, ${editableDevice(tx, principal)} AS can_edit
         FROM devices d WHERE d.id = ${id} AND ${visibleDevice(tx, principal)} FOR UPDATE OF d`;
-    if (!device) return false;
+    if (!device) return null;
     if (!device.can_edit) throw forbidden('you may not change the devices of this farm');
-    if (input.farm_id && input.farm_id !== device.farm_id)
-      await requireWritableFarm(tx, principal, input.farm_id, 'you may not move devices to that farm');
-    await tx`
-      UPDATE devices d SET label = ${'label' in input ? (input.label ?? null) : (tx`d.label` as never)},
-             farm_id = ${'farm_id' in input ? (input.farm_id ?? null) : (tx`d.farm_id` as never)}, updated_at = now()
-       WHERE d.id = ${id}`;
-    return true;
+    const to = 'farm_id' in input ? (input.farm_id ?? null) : device.farm_id;
+    if (to && to !== device.farm_id)
+      await requireWritableFarm(tx, principal, to, 'you may not move devices to that farm');
+    const time = { movedAt: input.moved_at, refile: input.refile_scans };
+    await setMoveTime(tx, time, { farmChanged: to !== device.farm_id, to });
+    try {
+      await tx`
+        UPDATE devices d SET label = ${'label' in input ? (input.label ?? null) : (tx`d.label` as never)},
+               farm_id = ${to}, updated_at = now()
+         WHERE d.id = ${id}`;
+    } catch (err) {
+      throw moveTimeRefusal(err) ?? err;
+    }
+    if (input.moved_at === undefined) return { candidates: 0, refiled: 0 };
+    const move = { deviceId: id, from: device.farm_id, to, movedAt: input.moved_at };
+    return refileScans(tx, principal, move, input.refile_scans === true);
   });
 }

@@ -1,5 +1,6 @@
 import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
+import { MAX_REFILE_SCANS, MOVE_BACKDATE_MAX_DAYS } from '../access/device-move.ts';
 import {
   deviceReadSettings,
   hiddenStays,
@@ -161,9 +162,37 @@ export async function setDeviceRetired(
 export const DEVICE_PATCH_BODY: JsonSchema = patchBody({
   label: { anyOf: [shortText(100), { type: 'null' }] },
   farm_id: nullable(uuid),
+  moved_at: {
+    ...dateTime,
+    description: `Only with a change of \`farm_id\`: when the device really moved (default now), for a move recorded late. Its captures from then on are the new farm's (ingest files a late upload by it), and its history is cut there for each farm's people. 422 when in the future, not after the device's previous move (moves stay in time order), more than ${MOVE_BACKDATE_MAX_DAYS} days ago, or without a farm change.`,
+  },
+  refile_scans: {
+    type: 'boolean',
+    default: false,
+    description: `Only with \`moved_at\`: also move to the new farm, in the same transaction, the scans counted in \`refile_candidates\` (each as PATCH /scans/{id} with farm_id would, its animal link following its ear tag); more than ${MAX_REFILE_SCANS}: 422 \`too_many_scans\`, nothing written. Default false: nothing is moved without being asked.`,
+  },
 });
 
-export type DevicePatch = { label?: string | null; farm_id?: string | null };
+export type DevicePatch = {
+  label?: string | null;
+  farm_id?: string | null;
+  moved_at?: string;
+  refile_scans?: boolean;
+};
+
+/** The answer of PATCH /devices/{id}: the device, and what a dated move found on the farm it left. */
+export const deviceChangeSchema: JsonSchema = object({
+  ...(deviceSchema.properties as Record<string, JsonSchema>),
+  refile_candidates: {
+    type: 'integer',
+    description:
+      "With `moved_at`: the device's scans still on the farm it left that were captured at or after that time, filed there by the device's farm (not by meta.json or a geofence) and not reassigned by hand — uploaded while the move was not recorded. 0 without `moved_at`.",
+  },
+  scans_refiled: {
+    type: 'integer',
+    description: 'Of those, moved to the new farm by this request (`refile_scans: true`); 0 otherwise.',
+  },
+});
 
 export const calibrationSchema: JsonSchema = object({
   id: { type: 'string', description: 'Row id (rows are history, never edited).' },
@@ -502,16 +531,19 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
       tag: 'devices',
       summary: 'Label a device or set its default farm (admins; technicians of its farm and of the new one)',
       description:
-        "A technician may change a device of a farm they are technician of, or an unassigned one (a Pi being set up), and give it one of their farms or none: moving a device needs rights on both farms. A device the caller cannot see is a 404; one they see but may not change (a farmer's, a technician's farm they only read) a 403; a `farm_id` they cannot see a 422, one they only read a 403.",
+        "A technician may change a device of a farm they are technician of, or an unassigned one (a Pi being set up), and give it one of their farms or none: moving a device needs rights on both farms. A device the caller cannot see is a 404; one they see but may not change (a farmer's, a technician's farm they only read) a 403; a `farm_id` they cannot see a 422, one they only read a 403. A move recorded late is given the time it happened with `moved_at`; the scans it leaves on the old farm are counted (`refile_candidates`) and moved only with `refile_scans: true`.",
       access: 'user',
       body: DEVICE_PATCH_BODY,
-      responses: { 200: { description: 'The device', schema: ref('Device') } },
+      responses: {
+        200: { description: 'The device, and the scans a dated move found', schema: ref('DeviceChange') },
+      },
       async handler({ c, principal, params, body }) {
         if (!isAdmin(principal) && !isTechnician(principal))
           throw forbidden("only admins and technicians change a device's label and farm");
-        if (!(await updateDevice(sql, principal, params.id!, body))) throw notFound('device');
+        const refile = await updateDevice(sql, principal, params.id!, body);
+        if (!refile) throw notFound('device');
         const [device] = await listDevices(sql, principal, { id: params.id!, settings });
-        return c.json(device);
+        return c.json({ ...device, refile_candidates: refile.candidates, scans_refiled: refile.refiled });
       },
     }),
     route<{ days?: number }>({

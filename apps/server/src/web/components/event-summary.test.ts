@@ -103,6 +103,13 @@ describe('eventSummary: the timeline in words', () => {
       eventSummary('edited', { changes: { farm_id: 'x', animal_id: 'y' } }),
       'changed: farm, animal',
     );
+    assert.equal(
+      eventSummary('edited', {
+        changes: { farm_id: 'x' },
+        device_move: { device_id: 'd', moved_at: '2026-12-05T08:00:00Z', recorded_late: true },
+      }),
+      'changed: farm, with its device’s move recorded late',
+    );
   });
 
   test('an unknown event or a malformed record is shown by name only, never a crash', () => {

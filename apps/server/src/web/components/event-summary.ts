@@ -129,8 +129,10 @@ export function eventSummary(event: string, meta: unknown): string | null {
     case 'edited': {
       const changes = m.changes && typeof m.changes === 'object' ? Object.keys(m.changes) : [];
       const words: Record<string, string> = { farm_id: 'farm', animal_id: 'animal' };
+      // Refiled with its device's move recorded late (PATCH /devices/{id} refile_scans).
+      const why = m.device_move ? ', with its device’s move recorded late' : '';
       return changes.length
-        ? `changed: ${changes.map((c) => words[c] ?? c.replace(/_/g, ' ')).join(', ')}`
+        ? `changed: ${changes.map((c) => words[c] ?? c.replace(/_/g, ' ')).join(', ')}${why}`
         : null;
     }
     default:

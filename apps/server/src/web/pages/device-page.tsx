@@ -41,6 +41,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { type Column, DataTable } from '../components/data-table.tsx';
 import { CheckboxField, ErrorSummary, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { FALLBACK_TIME_ZONE } from '../time/farm-time-zone.ts';
 import { formatLocal } from '../time/format-local.ts';
 import { CREATE_TOKEN_FIELD, createOnce, createTokenOf, newCreateToken } from './create-token.ts';
 import { RETIRE_LABELS, type RetireForm, RetireSection } from './device-retire-form.tsx';
@@ -447,15 +448,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
       kept > 0
         ? ` ${kept} scan${kept === 1 ? '' : 's'} corrected by hand ${kept === 1 ? 'was' : 'were'} left as ${kept === 1 ? 'it is' : 'they are'} (the model would replace the correction; ${kept === 1 ? 'its' : 'their'} figures keep the spacing of the correction — correct again to use the new one).`
         : '';
-    const flash =
-      queued !== undefined && /^\d{1,9}$/.test(queued)
-        ? [
-            {
-              kind: 'success' as const,
-              text: `${Number(queued)} regrade job${Number(queued) === 1 ? '' : 's'} queued for the scans it applies to (a scan that already had one waiting or running is not queued twice).${keptText}`,
-            },
-          ]
-        : [];
+    const flash = [...movedLateFlash(c), ...regradeFlash(queued, keptText)];
     return sendPage(
       c,
       deps,
@@ -665,12 +658,23 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     if (!device.can_edit) throw forbidden("you may not change this device's label and farm");
     const deviceId = device.id;
     const values = deviceSettingsValues(form);
+    // "Moved on" is the new farm's local time (UTC for no farm or one without a location).
+    const zone = farmZones(await listFarms(sql, principal)).get(values.farm_id) ?? FALLBACK_TIME_ZONE;
     const done = await attempt(async () => {
-      const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values));
-      if (!(await updateDevice(sql, principal, deviceId, body))) throw pageNotFound();
+      const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values, zone));
+      const refile = await updateDevice(sql, principal, deviceId, body);
+      if (!refile) throw pageNotFound();
+      return body.moved_at === undefined ? undefined : refile;
     }, DEVICE_SETTINGS_LABELS);
     if (!done.ok) return renderDevice(c, id, { settings: { values, errors: done.errors } }, done.status);
-    return redirectDone(c, `/fleet/${deviceId}`, 'device-saved');
+    if (!done.value) return redirectDone(c, `/fleet/${deviceId}`, 'device-saved');
+    // A dated move: what it found on the old farm and moved (digits only, shown as numbers).
+    const { candidates, refiled } = done.value;
+    return redirectDone(
+      c,
+      `/fleet/${deviceId}?candidates=${candidates}&refiled=${refiled}`,
+      'device-moved-late',
+    );
   });
 
   app.post('/fleet/:id/calibration', async (c) => {
@@ -754,4 +758,41 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     await recordCalibration(sql, deviceId, input, userOf(c).userId);
     return redirectDone(c, `/fleet/${deviceId}`, 'calibration-cleared');
   });
+}
+
+/** After "Set calibration" with the regrade ticked: how many jobs it queued. */
+function regradeFlash(queued: string | undefined, keptText: string) {
+  return queued !== undefined && /^\d{1,9}$/.test(queued)
+    ? [
+        {
+          kind: 'success' as const,
+          text: `${Number(queued)} regrade job${Number(queued) === 1 ? '' : 's'} queued for the scans it applies to (a scan that already had one waiting or running is not queued twice).${keptText}`,
+        },
+      ]
+    : [];
+}
+
+/**
+ * After a move dated with "Moved on": the scans captured since then that were still filed on the old
+ * farm, and those moved with it (`?candidates=&refiled=`, digits only).
+ */
+function movedLateFlash(c: PageContext) {
+  if (c.req.query('done') !== 'device-moved-late') return [];
+  const count = (name: string) => {
+    const v = c.req.query(name) ?? '';
+    return /^\d{1,9}$/.test(v) ? Number(v) : 0;
+  };
+  const [found, moved] = [count('candidates'), count('refiled')];
+  const scans = (n: number) => `${n} scan${n === 1 ? '' : 's'}`;
+  const left = found - moved;
+  return [
+    {
+      kind: 'success' as const,
+      text:
+        `Move recorded at the time you gave. ${moved > 0 ? `${scans(moved)} captured since then moved from the old farm to the new one. ` : ''}` +
+        (left > 0
+          ? `${scans(left)} captured since then ${left === 1 ? 'is' : 'are'} still on the old farm (uploaded before the move was recorded): move ${left === 1 ? 'it' : 'them'} on ${left === 1 ? 'its page' : 'their pages'} if taken on the new farm.`
+          : ''),
+    },
+  ];
 }

@@ -143,4 +143,46 @@ describe('device page: label and farm', () => {
     assert.notEqual((await stored(w.deviceA)).label, 'Mine');
     assert.notEqual((await stored(w.deviceA)).label, 'Theirs');
   });
+
+  test('“Moved on” dates a move recorded late in the new farm’s local time; its refusals are shown beside the field, nothing written', async () => {
+    const device = await seedDevice(ctx.db.sql, 'dev-carried', w.farmA);
+    const admin = await as('admin');
+    const page = (await admin.get(`/fleet/${device}`)).html;
+    assert.match(page, /<input id="field-moved_at" name="moved_at" type="datetime-local"/);
+    // Birch Farm is in Toronto's zone (UTC−5 in December): two days ago at its local 08:30.
+    const day = new Date(Date.now() - 2 * 86_400_000);
+    const local = `${day.toISOString().slice(0, 10)}T08:30`;
+    const future = `${new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10)}T08:30`;
+    const ahead = await admin.post(`/fleet/${device}`, { label: '', farm_id: w.farmB, moved_at: future });
+    assert.equal(ahead.status, 422);
+    assert.match(textById(ahead.html, 'field-moved_at-error') ?? '', /Moved on is in the future/);
+    const bad = await admin.post(`/fleet/${device}`, { label: '', farm_id: w.farmB, moved_at: 'soon' });
+    assert.equal(bad.status, 422);
+    assert.match(textById(bad.html, 'field-moved_at-error') ?? '', /Moved on must be a date and time/);
+    const same = await admin.post(`/fleet/${device}`, { label: '', farm_id: w.farmA, moved_at: local });
+    assert.equal(same.status, 422);
+    assert.match(textById(same.html, 'field-moved_at-error') ?? '', /only with a change of farm_id/);
+    assert.equal((await stored(device)).farm_id, w.farmA);
+    // Uploaded before the move was recorded: taken on Birch an hour after it, filed on Maple by the device's farm.
+    const [scan] = await ctx.db.sql<{ id: string }[]>`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+      VALUES ('cap-carried', 'cap-carried', ${device}, ${w.farmA}, ${`${local.slice(0, 10)}T14:30:00Z`}) RETURNING id`;
+    await ctx.db.sql`INSERT INTO scan_events (scan_id, event, meta)
+                     VALUES (${scan!.id}, 'ingested', '{"farm_source": "device"}')`;
+    const moved = await admin.post(`/fleet/${device}`, {
+      label: '',
+      farm_id: w.farmB,
+      moved_at: local,
+      refile_scans: 'on',
+    });
+    assert.equal(moved.status, 303, moved.html);
+    assert.equal(moved.location, `/fleet/${device}?candidates=1&refiled=1&done=device-moved-late`);
+    const after = strip((await admin.get(moved.location!)).html);
+    assert.match(after, /1 scan captured since then moved from the old farm to the new one/);
+    const [refiled] = await ctx.db.sql`SELECT farm_id FROM scans WHERE id = ${scan!.id}`;
+    assert.equal(refiled!.farm_id, w.farmB);
+    const [move] = await ctx.db.sql<{ moved_at: Date }[]>`
+      SELECT moved_at FROM device_farm_moves WHERE device_id = ${device}`;
+    assert.equal(move!.moved_at.toISOString(), `${local}:00.000Z`.replace('T08:30', 'T13:30'));
+  });
 });

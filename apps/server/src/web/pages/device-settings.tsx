@@ -1,25 +1,44 @@
+import { MOVE_BACKDATE_MAX_DAYS } from '../../access/device-move.ts';
 import type { DevicePatch } from '../../api/devices.ts';
 import { Button } from '../components/button.tsx';
-import { ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
-import { type FieldErrors, type FormValues, textOf } from './page-kit.tsx';
+import { CheckboxField, ErrorSummary, SelectField, TextField } from '../components/form-field.tsx';
+import { utcOfLocal } from '../time/format-local.ts';
+import { emptyField, type FieldErrors, type FormValues, textOf } from './page-kit.tsx';
 
 // The device page's "Label and farm" form (POST /fleet/{id}; admins, and technicians of the device's
 // farm or of an unassigned device, with their farms to choose from): the body of PATCH
 // /api/v1/devices/{id}, checked with its schema and written by the same updateDevice.
 
-export const DEVICE_SETTINGS_LABELS = { label: 'Label', farm_id: 'Farm' };
+export const DEVICE_SETTINGS_LABELS = {
+  label: 'Label',
+  farm_id: 'Farm',
+  moved_at: 'Moved on',
+  refile_scans: 'Also move its scans',
+};
 
-export type DeviceSettingsValues = { label: string; farm_id: string };
+export type DeviceSettingsValues = { label: string; farm_id: string; moved_at: string; refile_scans: string };
 export type DeviceSettingsForm = { values: DeviceSettingsValues; errors: FieldErrors };
 
 export const deviceSettingsValues = (form: FormValues): DeviceSettingsValues => ({
   label: textOf(form, 'label'),
   farm_id: textOf(form, 'farm_id').trim(),
+  moved_at: textOf(form, 'moved_at').trim(),
+  refile_scans: textOf(form, 'refile_scans') === 'on' ? 'on' : '',
 });
 
-/** The form as the API's PATCH body: an empty label clears it, no farm unassigns the device. */
-export function deviceSettingsBody(values: DeviceSettingsValues): DevicePatch {
-  return { label: values.label.trim() || null, farm_id: values.farm_id || null };
+/**
+ * The form as the API's PATCH body: an empty label clears it, no farm unassigns the device; "Moved on"
+ * is read in `zone` (the new farm's local time) and, like "Also move its scans", sent only when given.
+ */
+export function deviceSettingsBody(values: DeviceSettingsValues, zone: string): DevicePatch {
+  const body: DevicePatch = { label: values.label.trim() || null, farm_id: values.farm_id || null };
+  if (values.moved_at) {
+    const utc = utcOfLocal(values.moved_at, zone);
+    if (utc === undefined) throw emptyField('moved_at', 'must be a date and time such as 2026-12-05 08:30');
+    body.moved_at = utc;
+  }
+  if (values.refile_scans === 'on') body.refile_scans = true;
+  return body;
 }
 
 export function DeviceSettingsSection({
@@ -35,7 +54,12 @@ export function DeviceSettingsSection({
   csrf: string;
   form?: DeviceSettingsForm;
 }) {
-  const values = form?.values ?? { label: current.label ?? '', farm_id: current.farm?.id ?? '' };
+  const values = form?.values ?? {
+    label: current.label ?? '',
+    farm_id: current.farm?.id ?? '',
+    moved_at: '',
+    refile_scans: '',
+  };
   const errors = form?.errors ?? {};
   return (
     <section id="device-settings" aria-labelledby="device-settings-title">
@@ -61,7 +85,22 @@ export function DeviceSettingsSection({
             error={errors.farm_id}
             hint="New scans from this device go to this farm unless the capture names one (then its GPS position in a geofence); the farm's technicians and farmers see the device."
           />
+          <TextField
+            name="moved_at"
+            label="Moved on"
+            type="datetime-local"
+            value={values.moved_at}
+            error={errors.moved_at}
+            hint={`Only when you record a move late: when the Pi was taken to its new farm, in that farm's local time (at most ${MOVE_BACKDATE_MAX_DAYS} days ago, after its previous move). Its captures from then on are the new farm's. Empty: now.`}
+          />
         </div>
+        <CheckboxField
+          name="refile_scans"
+          label="Also move its scans filed on the old farm since then"
+          checked={values.refile_scans === 'on'}
+          error={errors.refile_scans}
+          hint="With “Moved on”: the scans it uploaded before the move was recorded, captured since that time and filed on the old farm by the device's farm, go to the new farm (as if moved one by one on their pages). Unticked, they stay where they are."
+        />
         <Button>Save label and farm</Button>
       </form>
     </section>

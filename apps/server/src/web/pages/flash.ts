@@ -16,6 +16,7 @@ const MESSAGES: Record<string, Flash> = {
   'farm-saved': { kind: 'success', text: 'Farm saved.' },
   'farm-deleted': { kind: 'success', text: 'Farm deleted.' },
   'device-saved': { kind: 'success', text: 'Device label and farm saved.' },
+  'device-moved-late': { kind: 'success', text: 'Device label and farm saved.' },
   'device-retired': {
     kind: 'success',
     text: 'Device retired: its keys are revoked and it is no longer watched.',

@@ -173,3 +173,33 @@ function toDate(value: Date | string | number): Date {
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * A form's `datetime-local` value ("2026-12-05T08:30", seconds optional) read as the wall clock of
+ * `timeZone`, as a UTC RFC 3339 time; undefined when it is not such a value. In a gap of a clock change
+ * the time an hour on; in an overlap the earlier.
+ *
+ * @example utcOfLocal('2026-07-01T08:30', 'America/Toronto') // "2026-07-01T12:30:00.000Z"
+ */
+export function utcOfLocal(local: string, timeZone: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(wall);
+  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
+    return undefined;
+  let t = wall;
+  for (let i = 0; i < 2; i++) {
+    const p = localParts(t, timeZone);
+    t += wall - Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  }
+  return new Date(t).toISOString();
+}

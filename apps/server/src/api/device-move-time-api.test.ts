@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
+import { MAX_REFILE_SCANS } from '../access/device-move.ts';
+import { addDeviceKey } from '../devices/device-keys.ts';
+import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
+import { clientsByEmail, problemPointers } from '../test-api-client.ts';
+import { sha256, signedInit, withRelayFields } from '../test-helpers.ts';
+import { useDashboardApp } from '../web/pages/test-dashboard-seed.ts';
+
+// A move recorded late, given the time it happened (review r15, design note; migration 0025), through
+// PATCH /api/v1/devices/{id} on a real database (responses checked against the OpenAPI document), real
+// webhooks and signed heartbeats. Maple Farm (A): farmer@, technician@; Birch Farm (B): stranger@ (its
+// farmer). The Pi is carried from A to B two days ago and the move recorded now.
+
+const { ctx, w } = useDashboardApp();
+const as = clientsByEmail(() => ctx.server.app);
+const ADMIN = 'admin@example.com';
+const HOUR = 3_600_000;
+const ago = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString().replace(/\.\d+Z$/, 'Z');
+/** Away from both farms' geofences: the device's farm alone decides. */
+const NOWHERE = { lon: 150, lat: -30 };
+
+let n = 0;
+/** A capture of `code` taken at `capturedAt`, through the real webhook: its scan's farm and animal. */
+async function ingest(code: string, capturedAt: string, extra: { eid?: string; farmId?: string } = {}) {
+  n++;
+  const meta = exampleMeta({
+    device_code: code,
+    capture_id: `cap_${1765200000 + n}`,
+    captured_at: capturedAt,
+    image_sha256: sha256(`late move ${n}`),
+    gps: NOWHERE,
+    ...(extra.farmId ? { farm_id: extra.farmId } : {}),
+    ...(extra.eid ? { animal: { eid: extra.eid, read_at: capturedAt } } : {}),
+  });
+  const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `late-${n}`);
+  const res = await ctx.server.app.request('/ingest/webhook', signedInit(body));
+  assert.equal(res.status, 201, await res.clone().text());
+  const { scan_id } = (await res.json()) as { scan_id: string };
+  return scan_id;
+}
+
+const scanRow = async (id: string) =>
+  (
+    await ctx.db.sql<{ farm_id: string; animal_id: string | null }[]>`
+    SELECT farm_id, animal_id FROM scans WHERE id = ${id}`
+  )[0]!;
+
+/** A Pi on Maple with a key (no move recorded), heard `hoursAgo` (one heartbeat each). */
+async function pi(code: string, heardHoursAgo: number[] = []) {
+  const { secret } = await addDeviceKey(ctx.db.sql, code, { farm: w.farmA });
+  const [d] = await ctx.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
+  for (const h of heardHoursAgo) {
+    const body = heartbeatBody(code, new Date(), { uptime_s: 60 });
+    const res = await ctx.server.app.request('/devices/heartbeat', signedHeartbeat(secret, body));
+    assert.ok(res.status < 300, `heartbeat ${res.status}`);
+    const shift = `${h} hours`;
+    await ctx.db.sql`UPDATE device_heartbeats SET received_at = now() - ${shift}::interval
+                      WHERE device_id = ${d!.id} AND received_at > now() - interval '1 minute'`;
+    await ctx.db
+      .sql`UPDATE device_health SET received_at = now() - ${shift}::interval WHERE device_id = ${d!.id}`;
+  }
+  return d!.id;
+}
+
+/** The heartbeats `email` is shown of `device` over three days (404: not shown the device). */
+async function beatsSeen(email: string, device: string): Promise<number | 'not shown'> {
+  const res = await (await as(email)).request('GET', `/api/v1/devices/${device}/health?days=3`);
+  if (res.status === 404) return 'not shown';
+  assert.equal(res.status, 200, res.text);
+  return (res.body.hours as { heartbeats: number }[]).reduce((s, h) => s + h.heartbeats, 0);
+}
+
+const patch = async (device: string, body: object, email = ADMIN) =>
+  (await as(email)).request('PATCH', `/api/v1/devices/${device}`, { body });
+
+describe('a move recorded late, at the time it happened', () => {
+  test('backdated A → B two days: the backlog taken since files on B; B’s farmer sees those two days of heartbeats, A’s does not', async () => {
+    const device = await pi('dev-late-1', [60, 36]);
+    const carried = ago(48);
+    const moved = await patch(device, { farm_id: w.farmB, moved_at: carried });
+    assert.equal(moved.status, 200, moved.text);
+    assert.deepEqual(
+      [moved.body.farm.id, moved.body.refile_candidates, moved.body.scans_refiled],
+      [w.farmB, 0, 0],
+    );
+    const [move] = await ctx.db.sql<{ moved_at: Date; recorded_at: Date }[]>`
+      SELECT moved_at, recorded_at FROM device_farm_moves WHERE device_id = ${device}`;
+    assert.equal(move!.moved_at.toISOString(), new Date(carried).toISOString());
+    assert.ok(Date.now() - move!.recorded_at.getTime() < 60_000, 'recorded now');
+
+    // The outbox uploads after the move was recorded: taken on B, and on A before the move.
+    assert.equal((await scanRow(await ingest('dev-late-1', ago(40)))).farm_id, w.farmB);
+    assert.equal((await scanRow(await ingest('dev-late-1', ago(50)))).farm_id, w.farmA);
+    assert.equal(
+      (await scanRow(await ingest('dev-late-1', carried))).farm_id,
+      w.farmB,
+      'taken at the move’s very instant: the new farm’s (strict >, as for a move recorded on time)',
+    );
+
+    // B's farmer: the heartbeat heard on B (36 h ago), not the one on A (60 h ago); history from the move.
+    assert.equal(await beatsSeen(w.users.stranger.email, device), 1);
+    const seenByB = await (await as(w.users.stranger.email)).request('GET', `/api/v1/devices/${device}`);
+    assert.equal(seenByB.body.history_from, new Date(carried).toISOString());
+    // Back on A (recorded now): A's farmer sees its time on A, not the two days on B.
+    assert.equal((await patch(device, { farm_id: w.farmA })).status, 200);
+    assert.equal(await beatsSeen(w.users.farmer.email, device), 1);
+    const trend = await (await as(w.users.farmer.email)).request(
+      'GET',
+      `/api/v1/devices/${device}/health?days=3`,
+    );
+    const heard = (trend.body.hours as { t: string; heartbeats: number }[]).filter((h) => h.heartbeats > 0);
+    assert.ok(
+      Date.now() - Date.parse(heard[0]!.t) > 59 * HOUR,
+      `A's farmer is shown A's hour only: ${heard[0]!.t}`,
+    );
+  });
+
+  test('scans filed on A since the move: counted, moved only with refile_scans, through the scan path (events, counts, animal by ear tag)', async () => {
+    const sql = ctx.db.sql;
+    const [cowA] = await sql<{ id: string }[]>`
+      INSERT INTO animals (farm_id, tag_id, eid) VALUES (${w.farmA}, 'A-9', '982000000000909') RETURNING id`;
+    const [cowB] = await sql<{ id: string }[]>`
+      INSERT INTO animals (farm_id, tag_id, eid) VALUES (${w.farmB}, 'B-9', '982000000000910') RETURNING id`;
+    const counted = async (device: string) =>
+      Object.fromEntries(
+        (
+          await sql<{ farm_id: string; n: number }[]>`
+          SELECT farm_id, n FROM device_farm_captures WHERE device_id = ${device}`
+        ).map((r) => [r.farm_id, r.n]),
+      );
+    const carried = ago(48);
+    const backlog = async (code: string) => ({
+      before: await ingest(code, ago(50)),
+      at: await ingest(code, carried),
+      tagged: await ingest(code, ago(40), { eid: '982000000000909' }),
+      taggedB: await ingest(code, ago(39), { eid: '982000000000910' }),
+      named: await ingest(code, ago(30), { farmId: w.farmA }),
+    });
+
+    const kept = await pi('dev-late-2');
+    const k = await backlog('dev-late-2');
+    assert.equal(
+      (await scanRow(k.tagged)).animal_id,
+      cowA!.id,
+      'filed on A with A’s cow while the move was unrecorded',
+    );
+    assert.equal((await scanRow(k.taggedB)).animal_id, null, 'B’s cow is not A’s');
+    const told = await patch(kept, { farm_id: w.farmB, moved_at: carried });
+    assert.equal(told.status, 200, told.text);
+    assert.deepEqual(
+      [told.body.refile_candidates, told.body.scans_refiled],
+      [3, 0],
+      'taken at and after the move, by the device’s farm',
+    );
+    for (const id of Object.values(k))
+      assert.equal((await scanRow(id)).farm_id, w.farmA, 'nothing moved silently');
+
+    const refiled = await pi('dev-late-3');
+    const r = await backlog('dev-late-3');
+    const done = await patch(refiled, { farm_id: w.farmB, moved_at: carried, refile_scans: true });
+    assert.equal(done.status, 200, done.text);
+    assert.deepEqual([done.body.refile_candidates, done.body.scans_refiled], [3, 3]);
+    const after = [];
+    for (const id of [r.before, r.at, r.tagged, r.taggedB, r.named]) {
+      const row = await scanRow(id);
+      after.push([row.farm_id, row.animal_id]);
+    }
+    assert.deepEqual(
+      after,
+      [
+        [w.farmA, null],
+        [w.farmB, null],
+        [w.farmB, null],
+        [w.farmB, cowB!.id],
+        [w.farmA, null],
+      ],
+      'a capture at the move’s instant is B’s (as ingest files it); the animal follows its tag; meta.json’s farm is kept',
+    );
+    const [edited] = await sql<
+      {
+        meta: {
+          changes: object;
+          previous: { farm_id: string; animal_id: string };
+          device_move: { recorded_late: boolean };
+        };
+      }[]
+    >`
+      SELECT meta FROM scan_events WHERE scan_id = ${r.tagged} AND event = 'edited'`;
+    assert.deepEqual(edited!.meta.changes, { farm_id: w.farmB, animal_id: null });
+    assert.equal(edited!.meta.previous.farm_id, w.farmA);
+    assert.equal(edited!.meta.previous.animal_id, cowA!.id);
+    assert.equal(edited!.meta.device_move.recorded_late, true);
+    assert.deepEqual(await counted(refiled), { [w.farmA]: 2, [w.farmB]: 3 }, 'per-farm counts follow');
+    const bFarmer = await (await as(w.users.stranger.email)).request('GET', `/api/v1/devices/${refiled}`);
+    assert.equal(bFarmer.body.captures_count, 3);
+  });
+
+  test('more scans to refile than one request moves: 422 naming refile_scans, nothing written (no move, no scan moved)', async () => {
+    const sql = ctx.db.sql;
+    const device = await pi('dev-late-many');
+    await sql`
+      WITH s AS (
+        INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+        SELECT 'many-' || i, 'many-' || i, ${device}, ${w.farmA}, now() - make_interval(secs => i)
+          FROM generate_series(1, ${MAX_REFILE_SCANS + 1}) i RETURNING id)
+      INSERT INTO scan_events (scan_id, event, meta) SELECT id, 'ingested', '{"farm_source": "device"}' FROM s`;
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+    assert.equal(res.status, 422, res.text);
+    assert.equal(res.body.error, 'too_many_scans');
+    assert.deepEqual(problemPointers(res), ['/refile_scans']);
+    assert.match(res.text, new RegExp(`would move ${MAX_REFILE_SCANS + 1} scans`));
+    const [left] =
+      await sql`SELECT count(*)::int AS n FROM scans WHERE device_id = ${device} AND farm_id = ${w.farmA}`;
+    assert.equal(left!.n, MAX_REFILE_SCANS + 1);
+    assert.equal((await sql`SELECT 1 FROM device_farm_moves WHERE device_id = ${device}`).length, 0);
+    const counted = await patch(device, { farm_id: w.farmB, moved_at: ago(48) });
+    assert.equal(counted.body.refile_candidates, MAX_REFILE_SCANS + 1, 'without refile_scans: counted only');
+  });
+
+  test('every refusal is a 422 naming moved_at or refile_scans, and changes nothing', async () => {
+    const device = await pi('dev-late-4');
+    const previous = ago(10);
+    assert.equal((await patch(device, { farm_id: w.farmB, moved_at: previous })).status, 200);
+    const cases: [object, string, RegExp][] = [
+      [{ farm_id: w.farmA, moved_at: ago(-1) }, '/moved_at', /in the future/],
+      [{ farm_id: w.farmA, moved_at: ago(11) }, '/moved_at', /not after the device's previous move \(.+\)/],
+      [{ farm_id: w.farmA, moved_at: previous }, '/moved_at', /not after the device's previous move/],
+      [{ farm_id: w.farmA, moved_at: ago(24 * 31) }, '/moved_at', /more than 30 days ago/],
+      [{ farm_id: w.farmB, moved_at: ago(5) }, '/moved_at', /only with a change of farm_id/],
+      [{ label: 'x', moved_at: ago(5) }, '/moved_at', /only with a change of farm_id/],
+      [{ farm_id: w.farmA, moved_at: '2026-12-05T10:00:00' }, '/moved_at', /date-time|offset/],
+      [{ farm_id: w.farmA, moved_at: 'yesterday' }, '/moved_at', /date-time/],
+      [{ farm_id: w.farmA, refile_scans: true }, '/refile_scans', /only with moved_at/],
+      [{ farm_id: null, moved_at: ago(5), refile_scans: true }, '/refile_scans', /needs a farm_id/],
+    ];
+    for (const [body, pointer, words] of cases) {
+      const res = await patch(device, body);
+      assert.equal(res.status, 422, `${JSON.stringify(body)}: ${res.text}`);
+      assert.deepEqual(problemPointers(res), [pointer], JSON.stringify(body));
+      assert.match(res.text, words, JSON.stringify(body));
+    }
+    const rows = await ctx.db.sql`SELECT to_farm_id FROM device_farm_moves WHERE device_id = ${device}`;
+    assert.deepEqual(
+      rows.map((m) => m.to_farm_id),
+      [w.farmB],
+    );
+    const [d] = await ctx.db.sql`SELECT farm_id FROM devices WHERE id = ${device}`;
+    assert.equal(d!.farm_id, w.farmB);
+    // Same rights as any move: Maple's technician cannot take it from Birch.
+    const tech = await patch(device, { farm_id: w.farmA, moved_at: ago(5) }, w.users.technician.email);
+    assert.equal(tech.status, 404, tech.text);
+  });
+
+  test('two dated moves of one device at once: the second is checked against the first; no out-of-order rows', async () => {
+    for (const code of ['dev-late-5', 'dev-late-6', 'dev-late-7']) {
+      const device = await pi(code);
+      // Whichever locks the device first is recorded; the other is checked against it once it commits:
+      // to Birch 5 h ago then unassigned 3 h ago is a history, unassigned 3 h ago then Birch 5 h ago is not.
+      const answers = await Promise.all([
+        patch(device, { farm_id: w.farmB, moved_at: ago(5) }),
+        patch(device, { farm_id: null, moved_at: ago(3) }),
+      ]);
+      const statuses = answers.map((a) => a.status);
+      assert.ok(statuses.includes(200), answers.map((a) => a.text).join(' '));
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        assert.equal(a.status, 422, a.text);
+        assert.deepEqual(problemPointers(a), ['/moved_at'], a.text);
+      }
+      const moves = await ctx.db.sql<{ moved_at: Date }[]>`
+        SELECT moved_at FROM device_farm_moves WHERE device_id = ${device} ORDER BY id`;
+      const times = moves.map((m) => m.moved_at.getTime());
+      assert.equal(moves.length, statuses.filter((s) => s === 200).length);
+      assert.deepEqual(
+        times,
+        [...times].sort((x, y) => x - y),
+        'rows in time order',
+      );
+    }
+  });
+});

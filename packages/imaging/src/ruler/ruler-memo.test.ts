@@ -93,4 +93,13 @@ describe('createRulerMemo', () => {
     );
     assert.throws(() => createRulerMemo({ maxEntries: 0 }), /maxEntries must be a positive integer, got 0/);
   });
+
+  it('searches a frame whose margins are over 4 MiB every time, keeping no copy of them', () => {
+    const memo = createRulerMemo();
+    const width = 3000;
+    const height = 1500;
+    const big = { data: new Uint8Array(width * height), width, height };
+    for (let i = 0; i < 2; i++) memo.read(big, { scanArea: [100, 0, 200, height] });
+    assert.deepEqual(memo.stats, { hits: 0, misses: 0 });
+  });
 });

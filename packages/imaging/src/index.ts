@@ -73,12 +73,14 @@ export type {
 export { PHANTOM_KINDS } from './phantom/phantom-types.ts';
 export type { PhantomOverrides } from './phantom/sample-params.ts';
 export { createRng, deriveSeed, type Rng } from './prng.ts';
+export { createRulerMemo, type RulerMemo } from './ruler/ruler-memo.ts';
 export {
   type RulerFound,
   type RulerNotFound,
   type RulerOptions,
   type RulerReading,
   readDepthRuler,
+  rulerMargins,
   type TickUnitSource,
 } from './ruler/ruler-reading.ts';
 export { MAX_SCAN_ASPECT, MIN_SCAN_SIDE, scanShapeProblem } from './scan-shape.ts';

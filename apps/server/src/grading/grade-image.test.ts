@@ -277,6 +277,47 @@ describe('grading phantoms', () => {
     assert.ok(Math.abs(g.features.rea_cm2! / truth - 1) < 0.2, `${g.features.rea_cm2} vs ${truth}`);
   });
 
+  test("a device's depth setting changed between two frames: the second frame gets its own ruler's spacing, and every grading is the one without the ruler memo", async () => {
+    const searching = await createGrader({ rulerMemoEntries: 0 });
+    try {
+      const frame = (depthCm: number) =>
+        gray(
+          generatePhantom({
+            seed: 503,
+            width: 640,
+            height: 480,
+            layout: 'screen',
+            preset: 'heldout',
+            depthCm,
+          }).image,
+        );
+      const spacings: unknown[] = [];
+      for (const raster of [frame(12), frame(12), frame(16), frame(12)]) {
+        const [remembered, searched] = [
+          await grade(raster),
+          await searching.grade({ raster, meta: null, calibration: null }),
+        ];
+        for (const key of [
+          'grade',
+          'reasons',
+          'confidence',
+          'breakdown',
+          'features',
+          'overlayPng',
+          'maskPng',
+        ] as const)
+          assert.deepEqual(remembered[key], searched[key], key);
+        assert.equal(remembered.features.pixel_spacing_source, 'ruler');
+        spacings.push(remembered.features.lineage.pixel_spacing);
+      }
+      assert.deepEqual(spacings[1], spacings[0]);
+      assert.deepEqual(spacings[3], spacings[0]);
+      assert.notDeepEqual(spacings[2], spacings[0]);
+    } finally {
+      await searching.close();
+    }
+  });
+
   test('a sliver or an image under 32 px is refused with a GraderInputError (a RangeError) naming its shape, as the worker and cti-models refuse it', async () => {
     const { image } = generatePhantom({ seed: 42, width: 400, height: 300, layout: 'crop' });
     const g = toGray(image);

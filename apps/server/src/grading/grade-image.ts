@@ -1,5 +1,5 @@
 import type { MetaJson } from '@cti/contracts';
-import { type RasterImage, scanShapeProblem, toGray } from '@cti/imaging';
+import { createRulerMemo, type RasterImage, scanShapeProblem, toGray } from '@cti/imaging';
 import {
   computeGradingFeatures,
   encodeMaskPng,
@@ -84,6 +84,11 @@ export type GraderOptions = {
   modelsDir?: string;
   intraOpThreads?: number;
   viewCheck?: ViewCheck;
+  /**
+   * How many rulers the grader remembers by their margins' bytes (createRulerMemo: a frame whose margins
+   * match an earlier one's gets that reading without the search, the same reading); 0 searches every time.
+   */
+  rulerMemoEntries?: number;
 };
 
 /** Pixel IoU of two 0/1 masks of the same size (0 when both are empty). */
@@ -118,8 +123,12 @@ export async function createGrader({
   modelsDir,
   intraOpThreads = 1,
   viewCheck = modelViewCheck,
+  rulerMemoEntries = 64,
 }: GraderOptions = {}): Promise<Grader> {
   const opts = { intraOpThreads, ...(modelsDir ? { modelsDir } : {}) };
+  // A device's screen layout rarely changes: a frame whose margins are byte for byte an earlier frame's
+  // gets that frame's ruler reading without the search (createRulerMemo).
+  const readRuler = rulerMemoEntries > 0 ? createRulerMemo({ maxEntries: rulerMemoEntries }).read : undefined;
   const seg: SegmentationModel = await loadSegmentationModel(opts);
   // The view card is required: without it grading would fall back to rule v1 alone and grade wrong
   // views (rump, mid-sweep, cut-off) M instead of R not_a_ribeye_view — silently (review r3 F2).
@@ -154,7 +163,14 @@ export async function createGrader({
       };
       const gray = toGray(raster);
       const scanArea = findScanArea(gray);
-      const spacing = resolvePixelSpacing({ meta, metaProblem, calibration, raster, scanArea });
+      const spacing = resolvePixelSpacing({
+        meta,
+        metaProblem,
+        calibration,
+        raster,
+        scanArea,
+        ...(readRuler ? { readRuler } : {}),
+      });
       lap('spacing');
       // One scan area for the ruler, both models and the features; seg.run's whole-mask textures are
       // not used here (computeGradingFeatures measures its own inside the ribeye's box).

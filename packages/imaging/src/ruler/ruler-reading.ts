@@ -194,6 +194,16 @@ function decideUnit({ c, majors, search }: LabelPlan, options: RulerOptions): Un
 }
 
 /**
+ * The scan area whose margins readDepthRuler searches, or null when it searches every column (no scan
+ * area, or one as wide as the image, which leaves no margin). With one, the reading depends on nothing
+ * but the image's size and channels, this box and the pixels of the columns outside it (the ticks, their
+ * ink threshold and the labels are all read there): what RulerMemo keys on.
+ */
+export function rulerMargins(image: { width: number }, { scanArea }: RulerOptions): Box | null {
+  return scanArea && scanArea[2] - scanArea[0] < 0.95 * image.width ? scanArea : null;
+}
+
+/**
  * Reads the scanner's on-screen depth ruler: a column of evenly spaced ticks beside the image, longer
  * every few ticks, with depth labels. Returns millimetres per pixel, or `found: false` with the reason
  * rather than a guess: no regular tick column, a tick unit the labels do not settle, or two rulers
@@ -204,9 +214,8 @@ function decideUnit({ c, majors, search }: LabelPlan, options: RulerOptions): Un
  * if (r.found) areaCm2 = areaPx * (r.mmPerPixel / 10) ** 2;
  */
 export function readDepthRuler(image: RasterImage | GrayImage, options: RulerOptions = {}): RulerReading {
-  // A scan area as wide as the image leaves no margin to search: then every column is searched.
-  const sa = options.scanArea;
-  const margins = sa && sa[2] - sa[0] < 0.95 * image.width ? options : {};
+  const sa = rulerMargins(image, options);
+  const margins = sa ? { scanArea: sa } : {};
   const { plane, threshold, ticks } = findTickMarks(image, margins);
   // A depth ruler spans most of the field; a short run of aligned marks is something else.
   const fieldPx = margins.scanArea ? margins.scanArea[3] - margins.scanArea[1] : plane.height;

@@ -19,7 +19,10 @@ import { DEFAULT_MODELS_DIR } from '../src/model-card.ts';
 import { type CropBox, cropTensor, findScanArea } from '../src/preprocess.ts';
 import { probToMask, roiBox, segmentationProb } from '../src/segmentation-model.ts';
 
+// `pnpm … diagnose:seg -- --data X` forwards the literal "--"; drop it.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     data: { type: 'string' },
     models: { type: 'string', default: DEFAULT_MODELS_DIR },

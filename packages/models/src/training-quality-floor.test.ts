@@ -24,9 +24,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function floor(models: string): Promise<{ code: number; out: string }> {
+async function floor(models: string, ...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run(PYTHON, [SCRIPT, models]);
+    const { stdout, stderr } = await run(PYTHON, [SCRIPT, models, ...args]);
     return { code: 0, out: stdout + stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -86,4 +86,24 @@ test('a view head that calls everything a ribeye, and a missing card, fail the f
   assert.match(r.out, /ribeye-hint: val_view_negatives_p_lt_0_5 0 < 0\.8/);
   assert.match(r.out, /ribeye-view: rocAuc 0\.5 < 0\.9/);
   assert.match(r.out, /ribeye-view: ribeyes accepted 10\/100 < 0\.8/);
+});
+
+test("a run of one net (train-models.sh passes --only seg|hint) is checked for that net's cards only", async () => {
+  const d = await mkdtemp(join(dir, 'only-'));
+  await copyFile(join(MODELS, 'ribeye-seg.card.json'), join(d, 'ribeye-seg.card.json'));
+  const all = await floor(d);
+  assert.equal(all.code, 1, all.out);
+  assert.match(all.out, /ribeye-hint: no card at/);
+  const seg = await floor(d, '--only', 'seg');
+  assert.equal(seg.code, 0, seg.out);
+  const hint = await floor(d, '--only', 'hint');
+  assert.equal(hint.code, 1, hint.out);
+  assert.match(hint.out, /ribeye-hint: no card at/);
+  assert.match(hint.out, /ribeye-view: no card at/);
+  await editCard(join(d, 'ribeye-seg.card.json'), (c) => {
+    c.metrics = { val_dice_at_input_res: 0, val_area_error_at_input_res: 1, val_roi_dice_at_input_res: 0 };
+  });
+  const collapsed = await floor(d, '--only', 'seg');
+  assert.equal(collapsed.code, 1, collapsed.out);
+  assert.match(collapsed.out, /ribeye-seg: val_dice_at_input_res 0 < 0\.7/);
 });

@@ -110,17 +110,24 @@ case " ${CTI_TRAIN_ARGS:-} " in
     } ;;
 esac
 # The segmentation mask threshold, calibrated on the validation split through the inference pipeline.
-echo "train-models: calibrating the mask threshold"
-time node "$pkg/scripts/calibrate-seg-threshold.ts" --data "$data" --models "$scratch"
+# (`--only hint` / `--only seg` train one net: each step runs when its net was trained.)
+if [ -f "$scratch/ribeye-seg.card.json" ]; then
+  echo "train-models: calibrating the mask threshold"
+  time node "$pkg/scripts/calibrate-seg-threshold.ts" --data "$data" --models "$scratch"
+fi
 # The view verdict's logistic calibration over the new hint's outputs.
-echo "train-models: calibrating the view verdict"
-time node "$pkg/scripts/calibrate-view.ts" --data "$view_data" --models "$scratch" --version "$version" \
-  --command "cti-phantom export --count $view_count --seed $view_seed --preset training --negatives 0.5 --max-side 640${realism:+ $realism} (@cti/imaging $commit)"
+if [ -f "$scratch/ribeye-hint.card.json" ]; then
+  echo "train-models: calibrating the view verdict"
+  time node "$pkg/scripts/calibrate-view.ts" --data "$view_data" --models "$scratch" --version "$version" \
+    --command "cti-phantom export --count $view_count --seed $view_seed --preset training --negatives 0.5 --max-side 640${realism:+ $realism} (@cti/imaging $commit)"
+fi
 case " ${CTI_TRAIN_ARGS:-} " in *" --no-quality-floor "*)
   echo "train-models: --no-quality-floor: models left in $scratch, not copied to $out" >&2
   exit 0 ;;
 esac
-"$py" "$here/quality_floor.py" "$scratch" || { echo "train-models: models left in $scratch" >&2; exit 1; }
+# A run of one net (--only seg|hint) is checked for that net's cards only.
+only=$(printf '%s\n' " ${CTI_TRAIN_ARGS:-} " | sed -n 's/.* --only \(seg\|hint\) .*/\1/p')
+"$py" "$here/quality_floor.py" "$scratch" ${only:+--only "$only"} || { echo "train-models: models left in $scratch" >&2; exit 1; }
 mkdir -p "$out"
 cp "$scratch"/*.onnx "$scratch"/*.card.json "$scratch"/*.card.md "$out"/
 (cd "$root" && pnpm exec biome format --write "$out" >/dev/null) # cards in the repo's JSON style

@@ -245,7 +245,8 @@ for (const [command, args, announcement] of [
         output += chunk.toString();
         if (output.includes(`"msg":"${announcement}"`) && child.signalCode === null) child.kill('SIGTERM');
       });
-    const [code, signal] = await once(child, 'exit');
+    // 'close', not 'exit': the output is asserted on, and 'exit' may come before the last of it is read.
+    const [code, signal] = await once(child, 'close');
     assert.equal(signal, null, `killed by the SIGTERM itself (no handler yet):\n${output}`);
     assert.equal(code, 0, output);
     assert.match(output, /"msg":"stopped"/);

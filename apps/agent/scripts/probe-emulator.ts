@@ -71,9 +71,6 @@ const emulator = createProbeEmulator({
   model: values.model,
 });
 await emulator.start();
-process.stdout.write(
-  `${JSON.stringify({ ready: true, link: values.link ?? null, devicePath, pid: process.pid })}\n`,
-);
 
 const stop = async () => {
   await emulator.stop();
@@ -81,5 +78,10 @@ const stop = async () => {
   process.stderr.write(`probe emulator stopped: ${JSON.stringify(emulator.stats())}\n`);
   process.exit(0);
 };
+// Before "ready": whoever reads it may stop the emulator at once, and a SIGTERM without a handler
+// would kill it without stopping socat.
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+process.stdout.write(
+  `${JSON.stringify({ ready: true, link: values.link ?? null, devicePath, pid: process.pid })}\n`,
+);

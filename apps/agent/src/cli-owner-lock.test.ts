@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -102,6 +111,37 @@ test('a second `cti-agent run` beside the service exits 1 naming the owner, dele
   } finally {
     outbox.close();
   }
+});
+
+// Tests, `cti-agent` subcommands and operators act the moment the runtime file exists: it must be
+// whole then (not an empty file being written), and a SIGTERM then must stop the service, not kill it.
+test('the instant the runtime file appears it is whole, and a SIGTERM sent then stops `run` with 0', {
+  timeout: 90_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-runtime-file-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir);
+  const runtimeFile = join(dataDir, 'agent-http.json');
+  const config = writeConfig(dir, 0);
+  let service: ReturnType<typeof startService> | undefined;
+  let seen: string | undefined;
+  const watcher = watch(dataDir, (_event, name) => {
+    if (name !== 'agent-http.json' || seen !== undefined || !existsSync(runtimeFile)) return;
+    seen = readFileSync(runtimeFile, 'utf8');
+    service?.child.kill('SIGTERM');
+  });
+  cleanups.push(() => watcher.close());
+  service = startService(config);
+  cleanups.push(() => service.child.kill('SIGKILL'));
+  const code = await service.exited;
+  assert.equal(service.child.signalCode, null, 'killed by the SIGTERM itself: no handler yet');
+  assert.equal(code, 0);
+  assert.notEqual(seen, undefined, 'the runtime file was written');
+  const { port, pid } = JSON.parse(seen!) as { port: number; pid: number };
+  assert.ok(port > 0, seen);
+  assert.equal(pid, service.child.pid);
+  assert.equal(existsSync(runtimeFile), false, 'removed on stop');
 });
 
 test('the owner lock dies with its process (kill -9): the next `run` starts', {

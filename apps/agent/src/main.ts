@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createLogger, createMetricsRegistry, type Logger, onShutdown } from '@cti/runtime';
 import { serve } from '@hono/node-server';
@@ -233,18 +233,6 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   });
   parts.add('heartbeat', heartbeat.stop);
   heartbeat.start();
-  api.ready(
-    createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
-  );
-  writeFileSync(
-    config.paths.runtimeFile,
-    JSON.stringify({ host: config.http.host, port: api.port, pid: process.pid }),
-  );
-  parts.add('runtime file', () => rmSync(config.paths.runtimeFile, { force: true }));
-  log.info(
-    { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
-    'agent ready',
-  );
   const stopWatchdog = startWatchdog({
     notifier,
     healthy: () => {
@@ -254,8 +242,9 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     onUnhealthy: (reason) => log.warn({ reason }, 'capture loop unhealthy: withholding watchdog ping'),
   });
   parts.add('watchdog', stopWatchdog);
-  // Before READY=1: systemd (or an operator) may send SIGTERM the moment it reads READY=1, and a
-  // signal without a handler would kill the agent mid-write instead of stopping it.
+  // Before anything announces the agent (the local API answering, the runtime file, "agent ready",
+  // READY=1): systemd, an operator or a test may send SIGTERM the moment it sees one, and a signal
+  // without a handler would kill the agent mid-write instead of stopping it.
   onShutdown(
     async () => {
       await notifier.send('STOPPING=1').catch(() => {});
@@ -264,7 +253,26 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     },
     { log, timeoutMs: 15_000 },
   );
+  api.ready(
+    createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
+  );
+  parts.add('runtime file', () => rmSync(config.paths.runtimeFile, { force: true }));
+  writeRuntimeFile(config.paths.runtimeFile, { host: config.http.host, port: api.port, pid: process.pid });
+  log.info(
+    { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
+    'agent ready',
+  );
   await notifier
     .send('READY=1', `--status=capturing from ${config.source.kind}`)
     .catch((err) => log.warn({ err }, 'sd_notify failed'));
+}
+
+/**
+ * Written whole or not at all (a temporary file renamed over it): `cti-agent` subcommands and tests
+ * read it the moment it exists, and a half-written file would send them to the configured port.
+ */
+function writeRuntimeFile(path: string, contents: { host: string; port: number; pid: number }): void {
+  const partial = `${path}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify(contents));
+  renameSync(partial, path);
 }

@@ -1,6 +1,7 @@
 // The built cti-relay, spawned: exit codes, stdout JSON, errors naming settings, status of a watch cursor.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -221,3 +222,33 @@ test('replay re-runs a dead-letter message (Lambda on-failure record) and prints
     assert.match(res.stderr, /--since must be an ISO-8601 time/);
   }
 });
+
+// systemd (or a test) may send SIGTERM the instant the start is announced: the handler must be in
+// place by then, or the signal kills the process outright (exit code null, the cursor not saved).
+for (const [command, args, announcement] of [
+  ['watch', ['--bucket', 'cti-cli', '--state', 'instant-watch.json'], 'watching'],
+  ['serve', ['--port', '0'], 'listening for bucket notifications on POST /notify'],
+] as const) {
+  test(`${command}: a SIGTERM the instant "${announcement}" is logged stops it with 0`, async () => {
+    const child = spawn(process.execPath, [cli, command, ...args], {
+      cwd: dir,
+      env: env({
+        LOG_LEVEL: 'info',
+        CTI_RELAY_NOTIFY_SECRETS: 'cli-notify-secret-0123456',
+        CTI_RELAY_DEAD_LETTER_DIR: join(dir, 'dead-letters'),
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const stream of [child.stdout, child.stderr])
+      stream.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes(`"msg":"${announcement}"`) && child.signalCode === null) child.kill('SIGTERM');
+      });
+    // 'close', not 'exit': the output is asserted on, and 'exit' may come before the last of it is read.
+    const [code, signal] = await once(child, 'close');
+    assert.equal(signal, null, `killed by the SIGTERM itself (no handler yet):\n${output}`);
+    assert.equal(code, 0, output);
+    assert.match(output, /"msg":"stopped"/);
+  });
+}

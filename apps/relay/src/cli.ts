@@ -76,8 +76,10 @@ async function watch(flags: Flags, log: Logger): Promise<number> {
     clock: systemClock,
     retryRejected: flags['retry-rejected'] === true,
   });
-  await watcher.start();
+  // Before start() logs "watching": a signal that arrives once it is announced must stop the watcher
+  // (state saved), not kill the process outright. A stop before start() ends is a no-op.
   onShutdown(() => watcher.stop(), { log });
+  await watcher.start();
   return new Promise<number>(() => {});
 }
 
@@ -176,11 +178,12 @@ async function serve(flags: Flags, log: Logger): Promise<number> {
       (await relays.get()).relayObject(...args),
   };
   const server = await startNotifyServer({ relay, config: serveConfig, log, clock: systemClock });
+  // Handler first, then the announcement: SIGTERM may come the moment "listening" is read.
+  onShutdown(() => server.close(), { log });
   log.info(
     { host: serveConfig.host, port: server.port },
     'listening for bucket notifications on POST /notify',
   );
-  onShutdown(() => server.close(), { log });
   return new Promise<number>(() => {});
 }
 

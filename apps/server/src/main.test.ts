@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -292,6 +293,41 @@ function refused(port: number): Promise<boolean> {
     socket.once('error', () => resolve(true));
   });
 }
+
+// A supervisor (or a test) may send SIGTERM the instant it reads "listening": the handler must be in
+// place by then, or the signal kills the process outright (exit code null, nothing flushed).
+describe('SIGTERM the instant "listening" is printed: a graceful stop, exit 0', () => {
+  for (const command of ['serve', 'worker'] as const) {
+    test(command, async () => {
+      const db = await createTestDatabase();
+      databases.push(db);
+      const env =
+        command === 'serve'
+          ? validEnv(db.url)
+          : workerEnvFor({ databaseUrl: db.url, s3Endpoint: 'http://127.0.0.1:9' });
+      const spawned = spawnServer(env, [command]);
+      let pending = '';
+      spawned.child.stdout!.on('data', (chunk: Buffer) => {
+        pending += chunk.toString();
+        if (pending.includes('"msg":"listening"') && spawned.child.signalCode === null)
+          spawned.child.kill('SIGTERM');
+      });
+      const code = await spawned.exit;
+      // 'exit' may come before the last output is read (Node's docs): the log is asserted on 'close'.
+      if (spawned.child.stdout!.readable) await once(spawned.child, 'close');
+      assert.equal(
+        spawned.child.signalCode,
+        null,
+        `killed by the signal itself; stderr: ${spawned.stderr()}`,
+      );
+      assert.equal(code, 0, spawned.stderr());
+      assert.ok(
+        spawned.lines.some((l) => l.includes('"msg":"stopped"')),
+        spawned.lines.join('\n'),
+      );
+    });
+  }
+});
 
 test('SIGTERM: stops accepting, finishes the in-flight webhook, writes its log row, exits 0', async () => {
   const db = await createTestDatabase();

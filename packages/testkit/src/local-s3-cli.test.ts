@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -43,4 +47,23 @@ test('a port already in use: one line naming it, exit 1, no stack trace', async 
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`^cti-local-s3: cannot start: .*EADDRINUSE.*${port}`));
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+// demo.sh (or a test) may stop it the moment it reads "local S3 listening": the handler must be in place
+// by then, or the SIGTERM kills it outright instead of closing the server (exit code null).
+test('a SIGTERM the instant "local S3 listening" is printed stops it with 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-local-s3-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [CLI, '--port', '0', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr])
+    stream.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"msg":"local S3 listening"') && child.signalCode === null) child.kill('SIGTERM');
+    });
+  const [code, signal] = await once(child, 'close');
+  assert.equal(signal, null, `killed by the SIGTERM itself (no handler yet):\n${output}`);
+  assert.equal(code, 0, output);
 });

@@ -80,6 +80,12 @@ async function main(argv: string[]): Promise<number | undefined> {
     return 1;
   }
   await allowOrigins(s3, args.buckets, args.origins);
+  const stop = () => {
+    s3.close().then(() => process.exit(0));
+  };
+  // Before "listening" is printed: a script may send SIGTERM the moment it reads the line.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   console.log(
     JSON.stringify({
       msg: 'local S3 listening',
@@ -89,11 +95,6 @@ async function main(argv: string[]): Promise<number | undefined> {
       dir: s3.directory,
     }),
   );
-  const stop = () => {
-    s3.close().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
   return undefined; // keeps running until a signal
 }
 

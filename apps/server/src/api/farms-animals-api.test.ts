@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { waitFor } from '@cti/testkit';
 import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { useTestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedScan, seedUser, squareAround } from '../test-seed.ts';
@@ -448,19 +449,31 @@ describe('contemporary groups', () => {
 
     // Locked, not only checked: while another transaction holds the group and narrows its window, a
     // birth-date change waits for it and is then judged against the new window.
+    // Each step waits for the one before it (not a fixed sleep): the group locked and narrowed, then
+    // the PATCH waiting on that lock — on a loaded machine 100 ms did not always see the lock taken.
     let narrowed!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
     const held = sql.begin(async (tx) => {
       await tx`SELECT 1 FROM contemporary_groups WHERE id = ${g.body.id} FOR UPDATE`;
       await tx`UPDATE contemporary_groups SET birth_date_to = '2024-03-31' WHERE id = ${g.body.id}`;
       await new Promise<void>((r) => {
         narrowed = r;
+        locked();
       });
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await isLocked;
     const racing = tech.request('PATCH', `/api/v1/animals/${unknown}`, {
       body: { birth_date: '2024-06-15' },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(
+      async () =>
+        (
+          await sql`SELECT count(*)::int AS n FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        )[0]!.n > 0,
+      { what: 'the PATCH waiting on the locked group' },
+    );
     narrowed();
     await held;
     const raced = await racing;

@@ -29,7 +29,6 @@ async function serve(config: ServerConfig): Promise<void> {
   const { sql, plannedSql } = createServePools({ config, log, metrics });
   const server = createApp({ sql, plannedSql, config, log, metrics });
   const http = await listen({ app: server.app, host: config.host, port: config.port });
-  log.info({ host: config.host, port: http.port }, 'listening');
   const tasks = startBackgroundTasks(config, sql, log);
   // Expired sessions and spent throttle rows are already refused by their queries; this only keeps
   // the tables small. Every container sweeps; the DELETEs are idempotent.
@@ -52,6 +51,9 @@ async function serve(config: ServerConfig): Promise<void> {
     },
     { log, timeoutMs: config.shutdownTimeoutMs },
   );
+  // Announced only now that SIGTERM stops it gracefully: a supervisor or a test may send SIGTERM the
+  // moment it reads this line, and before onShutdown a signal kills the process outright.
+  log.info({ host: config.host, port: http.port }, 'listening');
 }
 
 /**

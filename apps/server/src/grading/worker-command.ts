@@ -102,15 +102,6 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     port: config.port,
     settings: 'CTI_WORKER_HOST, CTI_WORKER_PORT',
   });
-  log.info(
-    {
-      host: config.host,
-      port: http.port,
-      model: `${grader.modelName}@${grader.modelVersion}`,
-      view: grader.viewModel,
-    },
-    'listening',
-  );
   let stopped = false;
   onShutdown(
     async () => {
@@ -124,6 +115,17 @@ async function runWorker(config: WorkerConfig): Promise<void> {
       await new Promise<void>((resolve) => log.flush(() => resolve()));
     },
     { log, timeoutMs: config.shutdownTimeoutMs },
+  );
+  // Announced only now that SIGTERM stops it gracefully: a supervisor or a test may send SIGTERM the
+  // moment it reads this line, and before onShutdown a signal kills the process outright.
+  log.info(
+    {
+      host: config.host,
+      port: http.port,
+      model: `${grader.modelName}@${grader.modelVersion}`,
+      view: grader.viewModel,
+    },
+    'listening',
   );
   await waitForSchema(sql, log, () => {
     startedAt = Date.now();

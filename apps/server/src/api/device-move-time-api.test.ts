@@ -6,6 +6,7 @@ import { addDeviceKey } from '../devices/device-keys.ts';
 import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
 import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { sha256, signedInit, withRelayFields } from '../test-helpers.ts';
+import { seedFarm } from '../test-seed.ts';
 import { useDashboardApp } from '../web/pages/test-dashboard-seed.ts';
 
 // A move recorded late, given the time it happened (review r15, design note; migration 0025), through
@@ -23,7 +24,11 @@ const NOWHERE = { lon: 150, lat: -30 };
 
 let n = 0;
 /** A capture of `code` taken at `capturedAt`, through the real webhook: its scan's farm and animal. */
-async function ingest(code: string, capturedAt: string, extra: { eid?: string; farmId?: string } = {}) {
+async function ingest(
+  code: string,
+  capturedAt: string,
+  extra: { eid?: string; farmId?: string; clock?: { synced: boolean; source?: string } } = {},
+) {
   n++;
   const meta = exampleMeta({
     device_code: code,
@@ -33,6 +38,7 @@ async function ingest(code: string, capturedAt: string, extra: { eid?: string; f
     gps: NOWHERE,
     ...(extra.farmId ? { farm_id: extra.farmId } : {}),
     ...(extra.eid ? { animal: { eid: extra.eid, read_at: capturedAt } } : {}),
+    ...(extra.clock ? { clock: extra.clock } : {}),
   });
   const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `late-${n}`);
   const res = await ctx.server.app.request('/ingest/webhook', signedInit(body));
@@ -278,5 +284,132 @@ describe('a move recorded late, at the time it happened', () => {
         'rows in time order',
       );
     }
+  });
+});
+
+describe('review r17: a move recorded late, against the other writers', () => {
+  const farmOf = async (id: string) => (await scanRow(id)).farm_id;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('two legs recorded late, oldest first: the second refiles what the first moved (F7); a hand move still wins', async () => {
+    const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm', { lon: 10, lat: 10 });
+    const device = await pi('dev-two-legs');
+    const onB = await ingest('dev-two-legs', ago(40));
+    const onC = await ingest('dev-two-legs', ago(20));
+    const handB = await ingest('dev-two-legs', ago(19));
+    const first = await patch(device, { farm_id: w.farmB, moved_at: ago(45), refile_scans: true });
+    assert.deepEqual([first.body.refile_candidates, first.body.scans_refiled], [3, 3], first.text);
+    // A farmer puts one back on B by hand after the first refile: not the device's to move again.
+    const hand = await (await as(ADMIN)).request('PATCH', `/api/v1/scans/${handB}`, {
+      body: { farm_id: w.farmA },
+    });
+    assert.equal(hand.status, 200, hand.text);
+    assert.equal(
+      (await (await as(ADMIN)).request('PATCH', `/api/v1/scans/${handB}`, { body: { farm_id: w.farmB } }))
+        .status,
+      200,
+    );
+    const second = await patch(device, { farm_id: farmC, moved_at: ago(30), refile_scans: true });
+    assert.deepEqual([second.body.refile_candidates, second.body.scans_refiled], [1, 1], second.text);
+    assert.deepEqual(
+      [await farmOf(onB), await farmOf(onC), await farmOf(handB)],
+      [w.farmB, farmC, w.farmB],
+      'each leg on its farm, as ingest files them; the hand-moved one stays',
+    );
+    assert.equal(await farmOf(await ingest('dev-two-legs', ago(21))), farmC, 'ingest agrees');
+  });
+
+  test('a Pi whose clock was not synced: scans the move falls inside the window of are left and counted apart (F2)', async () => {
+    const device = await pi('dev-unsynced');
+    const unsynced = { clock: { synced: false, source: 'fake-hwclock' } };
+    const near = await ingest('dev-unsynced', ago(40), unsynced); // window 64 h … now: holds the move
+    const before = await ingest('dev-unsynced', ago(50), unsynced); // window 74 h … now: holds it too
+    const far = await ingest('dev-unsynced', ago(10), unsynced); // window 34 h … now: after the move
+    const synced = await ingest('dev-unsynced', ago(40));
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(45), refile_scans: true });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(
+      [res.body.refile_candidates, res.body.scans_refiled, res.body.refile_unsynced],
+      [2, 2, 2],
+      res.text,
+    );
+    assert.deepEqual(
+      [await farmOf(near), await farmOf(before), await farmOf(far), await farmOf(synced)],
+      [w.farmA, w.farmA, w.farmB, w.farmB],
+    );
+    // What ingest does with the same captures uploaded now: no farm for the two the move falls inside.
+    const again = await ingest('dev-unsynced', ago(40), { clock: { synced: false } });
+    assert.equal(await farmOf(again), null);
+    assert.equal(await farmOf(await ingest('dev-unsynced', ago(10), unsynced)), w.farmB);
+  });
+
+  test('a capture ingested while a refiling move runs waits for it and files on the new farm (F1)', async () => {
+    const sql = ctx.db.sql;
+    const device = await pi('dev-race');
+    const first = await ingest('dev-race', ago(40));
+    // A session holding the first candidate keeps the PATCH inside its refile (as a long refile would).
+    const hold = await sql.reserve();
+    try {
+      await hold`BEGIN`;
+      await hold`SELECT 1 FROM scans WHERE id = ${first} FOR UPDATE`;
+      const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+      await sleep(500);
+      const racing = ingest('dev-race', ago(30));
+      await sleep(500);
+      await hold`COMMIT`;
+      const [moved, raced] = await Promise.all([moving, racing]);
+      assert.deepEqual([moved.status, moved.body.scans_refiled], [200, 1], moved.text);
+      assert.deepEqual([await farmOf(first), await farmOf(raced)], [w.farmB, w.farmB]);
+    } finally {
+      hold.release();
+    }
+  });
+
+  test('a scan edited while its device’s move refiles: one waits for the other, no deadlock (F6)', async () => {
+    const sql = ctx.db.sql;
+    const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm 2', { lon: 11, lat: 11 });
+    const device = await pi('dev-edit-race');
+    await ingest('dev-edit-race', ago(44), { farmId: farmC }); // its (device, C) counter exists
+    const s1 = await ingest('dev-edit-race', ago(40));
+    const s2 = await ingest('dev-edit-race', ago(30));
+    const hold = await sql.reserve();
+    try {
+      await hold`BEGIN`;
+      await hold`SELECT 1 FROM scans WHERE id = ${s1} FOR UPDATE`;
+      const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+      await sleep(500);
+      const edit = (await as(ADMIN)).request('PATCH', `/api/v1/scans/${s2}`, { body: { farm_id: farmC } });
+      await sleep(500);
+      await hold`COMMIT`;
+      const [moved, edited] = await Promise.all([moving, edit]);
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(edited.status, 200, edited.text);
+      assert.equal(await farmOf(s2), farmC, 'the hand edit, made after the refile, wins');
+    } finally {
+      hold.release();
+    }
+  });
+
+  test('a plain farm change right after a move dated a little ahead is no 422 (F4)', async () => {
+    const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm 3', { lon: 12, lat: 12 });
+    const device = await pi('dev-ahead');
+    const ahead = new Date(Date.now() + 50_000).toISOString();
+    assert.equal((await patch(device, { farm_id: w.farmB, moved_at: ahead })).status, 200);
+    const plain = await patch(device, { farm_id: farmC });
+    assert.equal(plain.status, 200, plain.text);
+    const [order] = await ctx.db.sql<{ after: boolean; to: string }[]>`
+      SELECT m2.moved_at > m1.moved_at AS after, m2.to_farm_id AS to
+        FROM device_farm_moves m1 JOIN device_farm_moves m2 ON m2.device_id = m1.device_id AND m2.id > m1.id
+       WHERE m1.device_id = ${device}`;
+    assert.deepEqual([order!.after, order!.to], [true, farmC], 'stamped after the dated one');
+  });
+
+  test('claiming an unassigned Pi with a date and refile: 0 candidates, its farmless scan left for an admin (F8, as documented)', async () => {
+    await addDeviceKey(ctx.db.sql, 'dev-claim', {});
+    const [d] = await ctx.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = 'dev-claim'`;
+    const early = await ingest('dev-claim', ago(30));
+    const res = await patch(d!.id, { farm_id: w.farmB, moved_at: ago(40), refile_scans: true });
+    assert.deepEqual([res.status, res.body.refile_candidates, res.body.scans_refiled], [200, 0, 0]);
+    assert.equal(await farmOf(early), null, 'left for an admin to place');
   });
 });

@@ -672,7 +672,7 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const { candidates, refiled, unsynced, claim } = done.value;
     return redirectDone(
       c,
-      `/fleet/${deviceId}?candidates=${candidates}&refiled=${refiled}&unsynced=${unsynced}${claim ? '&claim=1' : ''}`,
+      `/fleet/${deviceId}?candidates=${candidates}&refiled=${refiled}${unsynced > 0 ? `&unsynced=${unsynced}` : ''}${claim ? '&claim=1' : ''}`,
       'device-moved-late',
     );
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { MAX_REFILE_SCANS } from '../access/device-move.ts';
@@ -412,4 +413,59 @@ describe('review r17: a move recorded late, against the other writers', () => {
     assert.deepEqual([res.status, res.body.refile_candidates, res.body.scans_refiled], [200, 0, 0]);
     assert.equal(await farmOf(early), null, 'left for an admin to place');
   });
+});
+
+test('README’s psql refile moves exactly the scans the API counts, each with its edited event (review r17 F5)', async () => {
+  const sql = ctx.db.sql;
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('WITH moved AS (');
+  const statement = readme.slice(start, readme.indexOf('```', start));
+  const device = await pi('dev-psql');
+  const moved = ago(48);
+  const scan = async (name: string, hoursAgo: number, ingested: object, edits: object[] = []) => {
+    const [s] = await sql<{ id: string }[]>`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+      VALUES (${name}, ${name}, ${device}, ${w.farmA}, ${ago(hoursAgo)}) RETURNING id`;
+    for (const meta of [ingested, ...edits])
+      await sql`INSERT INTO scan_events (scan_id, event, meta)
+                VALUES (${s!.id}, ${meta === ingested ? 'ingested' : 'edited'}, ${sql.json(meta as never)})`;
+    return s!.id;
+  };
+  const byDevice = { farm_source: 'device' };
+  const expected = [
+    await scan('psql-device', 40, byDevice),
+    await scan('psql-refiled-before', 30, byDevice, [{ changes: { farm_id: w.farmA }, device_move: {} }]),
+    await scan('psql-far-unsynced', 10, { ...byDevice, clock_unsynced: true }),
+  ];
+  const left = [
+    await scan('psql-before', 50, byDevice),
+    await scan('psql-meta', 40, { farm_source: 'meta' }),
+    await scan('psql-geofence', 40, { farm_source: 'geofence' }),
+    await scan('psql-hand', 40, byDevice, [{ changes: { farm_id: w.farmA } }]),
+    await scan('psql-unsynced', 40, { ...byDevice, clock_unsynced: true }),
+  ];
+  const told = await patch(device, { farm_id: w.farmB, moved_at: moved });
+  assert.deepEqual([told.body.refile_candidates, told.body.refile_unsynced], [expected.length, 1], told.text);
+  const filled = statement
+    .replaceAll("'<new farm id>'", `'${w.farmB}'`)
+    .replaceAll("'<old farm id>'", `'${w.farmA}'`)
+    .replaceAll("'<device id>'", `'${device}'`)
+    .replaceAll("'<moved_at>'", `'${moved}'`);
+  await sql.unsafe(filled);
+  const onB = await sql<
+    { id: string }[]
+  >`SELECT id FROM scans WHERE device_id = ${device} AND farm_id = ${w.farmB}`;
+  assert.deepEqual(onB.map((r) => r.id).sort(), [...expected].sort());
+  const events = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM scan_events
+     WHERE scan_id = ANY(${expected}::uuid[]) AND event = 'edited' AND meta->'device_move'->>'psql' = 'true'`;
+  assert.equal(events[0]!.n, expected.length);
+  const onA = await sql<
+    { id: string }[]
+  >`SELECT id FROM scans WHERE device_id = ${device} AND farm_id = ${w.farmA}`;
+  assert.deepEqual(
+    onA.map((r) => r.id).sort(),
+    [...left].sort(),
+    'meta.json, geofence, by hand, before, unsynced: left',
+  );
 });

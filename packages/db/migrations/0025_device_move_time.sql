@@ -13,6 +13,8 @@
 -- filing read the moves in moved_at order and take the farm left by the first later move — a move
 -- placed before an earlier one would make the from/to chain lie. It may not lie in the future beyond
 -- the replicas' clock skew (60 s): a move not yet made would file today's captures on the new farm.
+-- A move without a time right after one dated within that skew is stamped a microsecond after it, not
+-- refused: correcting a farm chosen wrong is not a move back in time (review r17 F4).
 -- The device's row is locked by the UPDATE that fires this trigger, so two moves of one device are
 -- checked one after the other, each against the other's row. The API bounds how far back (30 days);
 -- an operator in psql is not bounded, only ordered.
@@ -41,6 +43,10 @@ BEGIN
     END IF;
   END IF;
   SELECT max(m.moved_at) INTO previous FROM device_farm_moves m WHERE m.device_id = NEW.id;
+  IF given IS NULL AND previous IS NOT NULL THEN
+    -- A move without a time is "now", and now is after a previous move dated within the clock skew.
+    at := greatest(recorded, previous + interval '1 microsecond');
+  END IF;
   IF previous IS NOT NULL AND at <= previous THEN
     RAISE EXCEPTION 'device move time % is not after the device''s previous move (%)', at, previous
       USING ERRCODE = 'CTIM3',

@@ -1,6 +1,7 @@
 import type { TransactionSql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
+import { placeWindow, UNSYNCED_CLOCK_AHEAD_HOURS } from '../ingest/capture-time.ts';
 import { changeScan } from './scan-update.ts';
 
 // A device's move between farms recorded with the time it happened (review r15, design note): the
@@ -82,15 +83,37 @@ export function moveTimeRefusal(err: unknown): HttpError | undefined {
  */
 export const MAX_REFILE_SCANS = 5000;
 
-export type Refile = { candidates: number; refiled: number };
+/**
+ * What a dated move found on the farm it left: `candidates` (moved when asked: `refiled`), and
+ * `unsynced`, the scans ingest could not place on either side of the move because the Pi's clock was not
+ * synchronised (placeWindow), which are left where they are. `claim`: the device had no farm before, so
+ * there is no farm to move scans from (its earlier scans were filed without a farm or by a geofence).
+ */
+export type Refile = { candidates: number; refiled: number; unsynced: number; claim: boolean };
+
+export const NO_REFILE: Refile = { candidates: 0, refiled: 0, unsynced: 0, claim: false };
+
+type FiledScan = {
+  id: string;
+  animal_id: string | null;
+  to_animal: string | null;
+  captured_at: Date | null;
+  created_at: Date | null;
+  clock_unsynced: boolean;
+  untrusted: boolean;
+};
 
 /**
  * After a move dated `movedAt` from farm `from` to `to`: the device's scans still filed on `from` that
  * were captured at or after that time (a capture at the move's very instant is the new farm's, as in
  * ingest and the stays), filed there by the device's farm (not by meta.json or a geofence) and not
- * reassigned by hand since — the backlog uploaded while the move was not recorded. With `refile` each is
- * moved to `to` through changeScan (the scan form's checks, counts and `edited` event), its animal link
- * following its ear tag to `to`'s animal (none when `to` has no such animal).
+ * reassigned by hand since (a refile of an earlier late move is no hand edit: review r17 F7) — the
+ * backlog uploaded while the move was not recorded. A scan whose capture time ingest would not place
+ * against the move (placeWindow: the Pi's clock was not synchronised and its window holds the move) is
+ * neither: ingest would have left it to an admin (review r17 F2), so it stays, counted in `unsynced`.
+ * With `refile` each candidate is moved to `to` through changeScan (the scan form's checks, counts and
+ * `edited` event), its animal link following its ear tag to `to`'s animal (none when `to` has no such
+ * animal). The candidates are locked in id order before the first is changed (review r17 F6).
  */
 export async function refileScans(
   tx: TransactionSql,
@@ -98,19 +121,29 @@ export async function refileScans(
   move: { deviceId: string; from: string | null; to: string | null; movedAt: string },
   refile: boolean,
 ): Promise<Refile> {
-  if (move.from === null) return { candidates: 0, refiled: 0 };
-  const scans = await tx<{ id: string; animal_id: string | null; to_animal: string | null }[]>`
-    SELECT s.id, s.animal_id,
-           (SELECT a.id FROM animals a WHERE a.eid = s.animal_eid AND a.farm_id = ${move.to}::uuid) AS to_animal
+  if (move.from === null) return { ...NO_REFILE, claim: true };
+  const earliest = new Date(Date.parse(move.movedAt) - UNSYNCED_CLOCK_AHEAD_HOURS * 3_600_000);
+  const filed = await tx<FiledScan[]>`
+    SELECT s.id, s.animal_id, s.captured_at, s.created_at,
+           (SELECT a.id FROM animals a WHERE a.eid = s.animal_eid AND a.farm_id = ${move.to}::uuid) AS to_animal,
+           coalesce((i.meta->>'clock_unsynced')::boolean, false) AS clock_unsynced,
+           i.meta ? 'capture_time_untrusted' AS untrusted
       FROM scans s
+      JOIN scan_events i ON i.scan_id = s.id AND i.event = 'ingested' AND i.meta->>'farm_source' = 'device'
      WHERE s.device_id = ${move.deviceId} AND s.farm_id = ${move.from}
-       AND s.captured_at >= ${move.movedAt}::timestamptz
-       AND EXISTS (SELECT 1 FROM scan_events e WHERE e.scan_id = s.id AND e.event = 'ingested'
-                     AND e.meta->>'farm_source' = 'device')
-       AND NOT EXISTS (SELECT 1 FROM scan_events e WHERE e.scan_id = s.id AND e.event = 'edited'
-                         AND e.meta->'changes' ? 'farm_id')
+       AND (s.captured_at IS NULL OR s.captured_at >= ${earliest})
+       AND ${notMovedByHand(tx)}
      ORDER BY s.captured_at, s.id`;
-  if (!refile || move.to === null) return { candidates: scans.length, refiled: 0 };
+  const movedAt = Date.parse(move.movedAt);
+  const scans: FiledScan[] = [];
+  let unsynced = 0;
+  for (const s of filed) {
+    const placed = placedAgainst(s, movedAt);
+    if (placed === 'unplaced') unsynced++;
+    else if (placed === 'after') scans.push(s);
+  }
+  const found = { candidates: scans.length, refiled: 0, unsynced, claim: false };
+  if (!refile || move.to === null) return found;
   if (scans.length > MAX_REFILE_SCANS)
     throw new HttpError(
       422,
@@ -125,14 +158,41 @@ export async function refileScans(
         ],
       },
     );
+  await tx`SELECT 1 FROM scans WHERE id = ANY(${scans.map((s) => s.id)}::uuid[]) ORDER BY id FOR UPDATE`;
   const why = { device_move: { device_id: move.deviceId, moved_at: move.movedAt, recorded_late: true } };
-  let refiled = 0;
   for (const s of scans) {
     const changes = {
       farm_id: move.to,
       ...(s.animal_id !== s.to_animal ? { animal_id: s.to_animal } : {}),
     };
-    if (await changeScan(tx, principal, s.id, changes, why)) refiled++;
+    if (await changeScan(tx, principal, s.id, changes, why)) found.refiled++;
   }
-  return { candidates: scans.length, refiled };
+  return found;
+}
+
+/**
+ * A scan whose farm nobody set by hand: no `edited` event changed its farm_id, or the newest that did
+ * was a refile of a move recorded late (its meta carries `device_move`). README's psql statement for a
+ * refile past MAX_REFILE_SCANS uses this same condition.
+ */
+const notMovedByHand = (tx: TransactionSql) => tx`
+  coalesce((SELECT e.meta ? 'device_move' FROM scan_events e
+             WHERE e.scan_id = s.id AND e.event = 'edited' AND e.meta->'changes' ? 'farm_id'
+             ORDER BY e.id DESC LIMIT 1), true)`;
+
+/**
+ * Where ingest's rule (placeWindow, the one it files a capture by) puts a stored scan against a move at
+ * `movedAt`: 'unplaced' when its clock was not synchronised (or its time not taken) and its window —
+ * from placeWindow's start up to the scan's arrival — holds the move; else after or before it.
+ */
+function placedAgainst(s: FiledScan, movedAt: number): 'after' | 'before' | 'unplaced' {
+  const capturedAt = s.untrusted || s.captured_at === null ? null : s.captured_at.toISOString();
+  const w = placeWindow({ capturedAt, untrusted: null, clockSynced: !s.clock_unsynced, clockSource: null });
+  if (
+    w.uncertain &&
+    (w.from === null || movedAt > Date.parse(w.from)) &&
+    movedAt <= (s.created_at?.getTime() ?? Number.POSITIVE_INFINITY)
+  )
+    return 'unplaced';
+  return capturedAt !== null && Date.parse(capturedAt) >= movedAt ? 'after' : 'before';
 }

@@ -3,7 +3,7 @@ import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
 import { refusalWords } from '../devices/refusal-words.ts';
 import { HttpError } from '../errors.ts';
-import { moveTimeRefusal, type Refile, refileScans, setMoveTime } from './device-move.ts';
+import { moveTimeRefusal, NO_REFILE, type Refile, refileScans, setMoveTime } from './device-move.ts';
 import { type Db, type Fragment, readableFarm, requireWritableFarm, writableFarm } from './farm-access.ts';
 import { capturedAhead, isoUtc, scanSortKey } from './sql-fragments.ts';
 
@@ -398,7 +398,7 @@ export async function updateDevice(
     } catch (err) {
       throw moveTimeRefusal(err) ?? err;
     }
-    if (input.moved_at === undefined) return { candidates: 0, refiled: 0 };
+    if (input.moved_at === undefined) return NO_REFILE;
     const move = { deviceId: id, from: device.farm_id, to, movedAt: input.moved_at };
     return refileScans(tx, principal, move, input.refile_scans === true);
   });

@@ -27,7 +27,13 @@ export async function updateScan(
   id: string,
   changes: ScanChanges,
 ): Promise<boolean> {
-  return sql.begin((tx) => changeScan(tx, principal, id, changes));
+  return sql.begin(async (tx) => {
+    // The scan's device first, as a device's move refiling its scans takes them (device, then scans):
+    // the farm counter this update writes holds the device row too, and in the other order an edit during
+    // a refile deadlocked (review r17 F6).
+    await tx`SELECT 1 FROM devices d JOIN scans s ON s.device_id = d.id WHERE s.id = ${id} FOR KEY SHARE OF d`;
+    return changeScan(tx, principal, id, changes);
+  });
 }
 
 /**

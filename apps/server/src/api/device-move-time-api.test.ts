@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { MAX_REFILE_SCANS } from '../access/device-move.ts';
@@ -6,6 +7,7 @@ import { addDeviceKey } from '../devices/device-keys.ts';
 import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
 import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { sha256, signedInit, withRelayFields } from '../test-helpers.ts';
+import { seedFarm } from '../test-seed.ts';
 import { useDashboardApp } from '../web/pages/test-dashboard-seed.ts';
 
 // A move recorded late, given the time it happened (review r15, design note; migration 0025), through
@@ -23,7 +25,11 @@ const NOWHERE = { lon: 150, lat: -30 };
 
 let n = 0;
 /** A capture of `code` taken at `capturedAt`, through the real webhook: its scan's farm and animal. */
-async function ingest(code: string, capturedAt: string, extra: { eid?: string; farmId?: string } = {}) {
+async function ingest(
+  code: string,
+  capturedAt: string,
+  extra: { eid?: string; farmId?: string; clock?: { synced: boolean; source?: string } } = {},
+) {
   n++;
   const meta = exampleMeta({
     device_code: code,
@@ -33,6 +39,7 @@ async function ingest(code: string, capturedAt: string, extra: { eid?: string; f
     gps: NOWHERE,
     ...(extra.farmId ? { farm_id: extra.farmId } : {}),
     ...(extra.eid ? { animal: { eid: extra.eid, read_at: capturedAt } } : {}),
+    ...(extra.clock ? { clock: extra.clock } : {}),
   });
   const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `late-${n}`);
   const res = await ctx.server.app.request('/ingest/webhook', signedInit(body));
@@ -279,4 +286,186 @@ describe('a move recorded late, at the time it happened', () => {
       );
     }
   });
+});
+
+describe('review r17: a move recorded late, against the other writers', () => {
+  const farmOf = async (id: string) => (await scanRow(id)).farm_id;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('two legs recorded late, oldest first: the second refiles what the first moved (F7); a hand move still wins', async () => {
+    const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm', { lon: 10, lat: 10 });
+    const device = await pi('dev-two-legs');
+    const onB = await ingest('dev-two-legs', ago(40));
+    const onC = await ingest('dev-two-legs', ago(20));
+    const handB = await ingest('dev-two-legs', ago(19));
+    const first = await patch(device, { farm_id: w.farmB, moved_at: ago(45), refile_scans: true });
+    assert.deepEqual([first.body.refile_candidates, first.body.scans_refiled], [3, 3], first.text);
+    // A farmer puts one back on B by hand after the first refile: not the device's to move again.
+    const hand = await (await as(ADMIN)).request('PATCH', `/api/v1/scans/${handB}`, {
+      body: { farm_id: w.farmA },
+    });
+    assert.equal(hand.status, 200, hand.text);
+    assert.equal(
+      (await (await as(ADMIN)).request('PATCH', `/api/v1/scans/${handB}`, { body: { farm_id: w.farmB } }))
+        .status,
+      200,
+    );
+    const second = await patch(device, { farm_id: farmC, moved_at: ago(30), refile_scans: true });
+    assert.deepEqual([second.body.refile_candidates, second.body.scans_refiled], [1, 1], second.text);
+    assert.deepEqual(
+      [await farmOf(onB), await farmOf(onC), await farmOf(handB)],
+      [w.farmB, farmC, w.farmB],
+      'each leg on its farm, as ingest files them; the hand-moved one stays',
+    );
+    assert.equal(await farmOf(await ingest('dev-two-legs', ago(21))), farmC, 'ingest agrees');
+  });
+
+  test('a Pi whose clock was not synced: scans the move falls inside the window of are left and counted apart (F2)', async () => {
+    const device = await pi('dev-unsynced');
+    const unsynced = { clock: { synced: false, source: 'fake-hwclock' } };
+    const near = await ingest('dev-unsynced', ago(40), unsynced); // window 64 h … now: holds the move
+    const before = await ingest('dev-unsynced', ago(50), unsynced); // window 74 h … now: holds it too
+    const far = await ingest('dev-unsynced', ago(10), unsynced); // window 34 h … now: after the move
+    const synced = await ingest('dev-unsynced', ago(40));
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(45), refile_scans: true });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(
+      [res.body.refile_candidates, res.body.scans_refiled, res.body.refile_unsynced],
+      [2, 2, 2],
+      res.text,
+    );
+    assert.deepEqual(
+      [await farmOf(near), await farmOf(before), await farmOf(far), await farmOf(synced)],
+      [w.farmA, w.farmA, w.farmB, w.farmB],
+    );
+    // What ingest does with the same captures uploaded now: no farm for the two the move falls inside.
+    const again = await ingest('dev-unsynced', ago(40), { clock: { synced: false } });
+    assert.equal(await farmOf(again), null);
+    assert.equal(await farmOf(await ingest('dev-unsynced', ago(10), unsynced)), w.farmB);
+  });
+
+  test('a capture ingested while a refiling move runs waits for it and files on the new farm (F1)', async () => {
+    const sql = ctx.db.sql;
+    const device = await pi('dev-race');
+    const first = await ingest('dev-race', ago(40));
+    // A session holding the first candidate keeps the PATCH inside its refile (as a long refile would).
+    const hold = await sql.reserve();
+    try {
+      await hold`BEGIN`;
+      await hold`SELECT 1 FROM scans WHERE id = ${first} FOR UPDATE`;
+      const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+      await sleep(500);
+      const racing = ingest('dev-race', ago(30));
+      await sleep(500);
+      await hold`COMMIT`;
+      const [moved, raced] = await Promise.all([moving, racing]);
+      assert.deepEqual([moved.status, moved.body.scans_refiled], [200, 1], moved.text);
+      assert.deepEqual([await farmOf(first), await farmOf(raced)], [w.farmB, w.farmB]);
+    } finally {
+      hold.release();
+    }
+  });
+
+  test('a scan edited while its device’s move refiles: one waits for the other, no deadlock (F6)', async () => {
+    const sql = ctx.db.sql;
+    const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm 2', { lon: 11, lat: 11 });
+    const device = await pi('dev-edit-race');
+    await ingest('dev-edit-race', ago(44), { farmId: farmC }); // its (device, C) counter exists
+    const s1 = await ingest('dev-edit-race', ago(40));
+    const s2 = await ingest('dev-edit-race', ago(30));
+    const hold = await sql.reserve();
+    try {
+      await hold`BEGIN`;
+      await hold`SELECT 1 FROM scans WHERE id = ${s1} FOR UPDATE`;
+      const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+      await sleep(500);
+      const edit = (await as(ADMIN)).request('PATCH', `/api/v1/scans/${s2}`, { body: { farm_id: farmC } });
+      await sleep(500);
+      await hold`COMMIT`;
+      const [moved, edited] = await Promise.all([moving, edit]);
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(edited.status, 200, edited.text);
+      assert.equal(await farmOf(s2), farmC, 'the hand edit, made after the refile, wins');
+    } finally {
+      hold.release();
+    }
+  });
+
+  test('a plain farm change right after a move dated a little ahead is no 422 (F4)', async () => {
+    const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm 3', { lon: 12, lat: 12 });
+    const device = await pi('dev-ahead');
+    const ahead = new Date(Date.now() + 50_000).toISOString();
+    assert.equal((await patch(device, { farm_id: w.farmB, moved_at: ahead })).status, 200);
+    const plain = await patch(device, { farm_id: farmC });
+    assert.equal(plain.status, 200, plain.text);
+    const [order] = await ctx.db.sql<{ after: boolean; to: string }[]>`
+      SELECT m2.moved_at > m1.moved_at AS after, m2.to_farm_id AS to
+        FROM device_farm_moves m1 JOIN device_farm_moves m2 ON m2.device_id = m1.device_id AND m2.id > m1.id
+       WHERE m1.device_id = ${device}`;
+    assert.deepEqual([order!.after, order!.to], [true, farmC], 'stamped after the dated one');
+  });
+
+  test('claiming an unassigned Pi with a date and refile: 0 candidates, its farmless scan left for an admin (F8, as documented)', async () => {
+    await addDeviceKey(ctx.db.sql, 'dev-claim', {});
+    const [d] = await ctx.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = 'dev-claim'`;
+    const early = await ingest('dev-claim', ago(30));
+    const res = await patch(d!.id, { farm_id: w.farmB, moved_at: ago(40), refile_scans: true });
+    assert.deepEqual([res.status, res.body.refile_candidates, res.body.scans_refiled], [200, 0, 0]);
+    assert.equal(await farmOf(early), null, 'left for an admin to place');
+  });
+});
+
+test('README’s psql refile moves exactly the scans the API counts, each with its edited event (review r17 F5)', async () => {
+  const sql = ctx.db.sql;
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('WITH moved AS (');
+  const statement = readme.slice(start, readme.indexOf('```', start));
+  const device = await pi('dev-psql');
+  const moved = ago(48);
+  const scan = async (name: string, hoursAgo: number, ingested: object, edits: object[] = []) => {
+    const [s] = await sql<{ id: string }[]>`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+      VALUES (${name}, ${name}, ${device}, ${w.farmA}, ${ago(hoursAgo)}) RETURNING id`;
+    for (const meta of [ingested, ...edits])
+      await sql`INSERT INTO scan_events (scan_id, event, meta)
+                VALUES (${s!.id}, ${meta === ingested ? 'ingested' : 'edited'}, ${sql.json(meta as never)})`;
+    return s!.id;
+  };
+  const byDevice = { farm_source: 'device' };
+  const expected = [
+    await scan('psql-device', 40, byDevice),
+    await scan('psql-refiled-before', 30, byDevice, [{ changes: { farm_id: w.farmA }, device_move: {} }]),
+    await scan('psql-far-unsynced', 10, { ...byDevice, clock_unsynced: true }),
+  ];
+  const left = [
+    await scan('psql-before', 50, byDevice),
+    await scan('psql-meta', 40, { farm_source: 'meta' }),
+    await scan('psql-geofence', 40, { farm_source: 'geofence' }),
+    await scan('psql-hand', 40, byDevice, [{ changes: { farm_id: w.farmA } }]),
+    await scan('psql-unsynced', 40, { ...byDevice, clock_unsynced: true }),
+  ];
+  const told = await patch(device, { farm_id: w.farmB, moved_at: moved });
+  assert.deepEqual([told.body.refile_candidates, told.body.refile_unsynced], [expected.length, 1], told.text);
+  const filled = statement
+    .replaceAll("'<new farm id>'", `'${w.farmB}'`)
+    .replaceAll("'<old farm id>'", `'${w.farmA}'`)
+    .replaceAll("'<device id>'", `'${device}'`)
+    .replaceAll("'<moved_at>'", `'${moved}'`);
+  await sql.unsafe(filled);
+  const onB = await sql<
+    { id: string }[]
+  >`SELECT id FROM scans WHERE device_id = ${device} AND farm_id = ${w.farmB}`;
+  assert.deepEqual(onB.map((r) => r.id).sort(), [...expected].sort());
+  const events = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM scan_events
+     WHERE scan_id = ANY(${expected}::uuid[]) AND event = 'edited' AND meta->'device_move'->>'psql' = 'true'`;
+  assert.equal(events[0]!.n, expected.length);
+  const onA = await sql<
+    { id: string }[]
+  >`SELECT id FROM scans WHERE device_id = ${device} AND farm_id = ${w.farmA}`;
+  assert.deepEqual(
+    onA.map((r) => r.id).sort(),
+    [...left].sort(),
+    'meta.json, geofence, by hand, before, unsynced: left',
+  );
 });

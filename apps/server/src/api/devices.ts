@@ -186,7 +186,12 @@ export const deviceChangeSchema: JsonSchema = object({
   refile_candidates: {
     type: 'integer',
     description:
-      "With `moved_at`: the device's scans still on the farm it left that were captured at or after that time, filed there by the device's farm (not by meta.json or a geofence) and not reassigned by hand — uploaded while the move was not recorded. 0 without `moved_at`.",
+      "With `moved_at`: the device's scans still on the farm it left that were captured at or after that time, filed there by the device's farm (not by meta.json or a geofence) and not reassigned by hand (a refile of an earlier move recorded late is no hand edit) — uploaded while the move was not recorded. 0 without `moved_at`, and 0 for a device that had no farm before (a claim): its earlier scans were filed without a farm (an admin's to place, on each scan's page) or by a geofence, and a claim moves none of them.",
+  },
+  refile_unsynced: {
+    type: 'integer',
+    description:
+      "With `moved_at`: the device's scans on the farm it left, filed there by its farm, that its clock cannot place on either side of the move — not synchronised (meta.json `clock.synced` false, or a time not taken), with the move inside the time ingest allows for such a capture (from a day before its captured_at up to its arrival). Ingest would have filed none of them on a farm; they are not moved (not in `refile_candidates`): an admin's or farmer's call on each scan's page.",
   },
   scans_refiled: {
     type: 'integer',
@@ -543,7 +548,12 @@ export function deviceRoutes({ sql, config }: ApiDeps): ApiRoute[] {
         const refile = await updateDevice(sql, principal, params.id!, body);
         if (!refile) throw notFound('device');
         const [device] = await listDevices(sql, principal, { id: params.id!, settings });
-        return c.json({ ...device, refile_candidates: refile.candidates, scans_refiled: refile.refiled });
+        return c.json({
+          ...device,
+          refile_candidates: refile.candidates,
+          scans_refiled: refile.refiled,
+          refile_unsynced: refile.unsynced,
+        });
       },
     }),
     route<{ days?: number }>({

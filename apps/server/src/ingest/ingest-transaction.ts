@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
 import type { NotificationType } from '../notifications/notification-types.ts';
 import { NOTIFICATION_CHANNEL } from '../notifications/notify-users.ts';
@@ -47,8 +47,9 @@ export class IngestConflictError extends Error {
 }
 
 /**
- * Ingest one capture in ONE transaction: a single data-modifying CTE statement (one round trip, its
- * own implicit transaction) that either records a `replayed` event for the existing scan or writes
+ * Ingest one capture in ONE transaction: the device's row locked (FOR KEY SHARE, so a move of the
+ * device being recorded is committed before the farm is chosen), then a single data-modifying CTE
+ * statement that either records a `replayed` event for the existing scan or writes
  * device, assets, scan, `uploaded` + `ingested` events and the grading job, and wakes the grading
  * workers (NOTIFY on GRADING_JOBS_CHANNEL, delivered at commit).
  *
@@ -65,7 +66,14 @@ export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestConte
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     let row: Row | undefined;
     try {
-      [row] = await writeCapture(sql, plan, ctx);
+      [row] = await sql.begin(async (tx) => {
+        // The device row first (review r17 F1): a move being recorded holds it (FOR UPDATE) while it
+        // refiles the device's scans, so this capture waits for the move and the statement below, in a
+        // fresh snapshot, files it by the move; or the move waits for it and counts it. KEY SHARE, the
+        // lock the scan's foreign key takes anyway: ingests of one device do not wait on each other.
+        await tx`SELECT 1 FROM devices WHERE device_code = ${plan.deviceCode} FOR KEY SHARE`;
+        return writeCapture(tx, plan, ctx);
+      });
     } catch (err) {
       // The farm (or animal) chosen from this snapshot was deleted by a transaction that committed
       // while the insert waited on its row (review r16 G2): the statement wrote nothing; a fresh
@@ -128,7 +136,7 @@ function eventMeta(plan: IngestPlan, ctx: IngestContext) {
   };
 }
 
-function writeCapture(tx: Sql, plan: IngestPlan, ctx: IngestContext) {
+function writeCapture(tx: TransactionSql, plan: IngestPlan, ctx: IngestContext) {
   const meta = eventMeta(plan, ctx);
   const a = plan.assets;
   const lon = plan.gps?.lon ?? null;

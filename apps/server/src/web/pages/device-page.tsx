@@ -669,10 +669,10 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     if (!done.ok) return renderDevice(c, id, { settings: { values, errors: done.errors } }, done.status);
     if (!done.value) return redirectDone(c, `/fleet/${deviceId}`, 'device-saved');
     // A dated move: what it found on the old farm and moved (digits only, shown as numbers).
-    const { candidates, refiled } = done.value;
+    const { candidates, refiled, unsynced, claim } = done.value;
     return redirectDone(
       c,
-      `/fleet/${deviceId}?candidates=${candidates}&refiled=${refiled}`,
+      `/fleet/${deviceId}?candidates=${candidates}&refiled=${refiled}${unsynced > 0 ? `&unsynced=${unsynced}` : ''}${claim ? '&claim=1' : ''}`,
       'device-moved-late',
     );
   });
@@ -774,7 +774,8 @@ function regradeFlash(queued: string | undefined, keptText: string) {
 
 /**
  * After a move dated with "Moved on": the scans captured since then that were still filed on the old
- * farm, and those moved with it (`?candidates=&refiled=`, digits only).
+ * farm, those moved with it, those its unsynchronised clock cannot place (`?candidates=&refiled=&unsynced=`,
+ * digits only), and `claim=1` when the device had no farm to move them from.
  */
 function movedLateFlash(c: PageContext) {
   if (c.req.query('done') !== 'device-moved-late') return [];
@@ -782,17 +783,24 @@ function movedLateFlash(c: PageContext) {
     const v = c.req.query(name) ?? '';
     return /^\d{1,9}$/.test(v) ? Number(v) : 0;
   };
-  const [found, moved] = [count('candidates'), count('refiled')];
+  const [found, moved, unsynced] = [count('candidates'), count('refiled'), count('unsynced')];
   const scans = (n: number) => `${n} scan${n === 1 ? '' : 's'}`;
   const left = found - moved;
   return [
     {
       kind: 'success' as const,
-      text:
+      text: (
         `Move recorded at the time you gave. ${moved > 0 ? `${scans(moved)} captured since then moved from the old farm to the new one. ` : ''}` +
         (left > 0
-          ? `${scans(left)} captured since then ${left === 1 ? 'is' : 'are'} still on the old farm (uploaded before the move was recorded): move ${left === 1 ? 'it' : 'them'} on ${left === 1 ? 'its page' : 'their pages'} if taken on the new farm.`
-          : ''),
+          ? `${scans(left)} captured since then ${left === 1 ? 'is' : 'are'} still on the old farm (uploaded before the move was recorded): move ${left === 1 ? 'it' : 'them'} on ${left === 1 ? 'its page' : 'their pages'} if taken on the new farm. `
+          : '') +
+        (unsynced > 0
+          ? `${scans(unsynced)} not moved: the Pi's clock was not synced, so ${unsynced === 1 ? 'its time does' : 'their times do'} not tell which side of the move ${unsynced === 1 ? 'it was' : 'they were'} taken; move ${unsynced === 1 ? 'it on its page' : 'them on their pages'} if taken on the new farm. `
+          : '') +
+        (c.req.query('claim') === '1'
+          ? 'The device had no farm before, so no scans were moved: its earlier scans were filed without a farm (an admin places them on their pages) or by a geofence.'
+          : '')
+      ).trim(),
     },
   ];
 }

@@ -185,4 +185,45 @@ describe('device page: label and farm', () => {
       SELECT moved_at FROM device_farm_moves WHERE device_id = ${device}`;
     assert.equal(move!.moved_at.toISOString(), `${local}:00.000Z`.replace('T08:30', 'T13:30'));
   });
+
+  test('after “Moved on”, the page says what it left: scans an unsynced clock cannot place, and a claim’s none (review r17 F2, F8)', async () => {
+    const admin = await as('admin');
+    const local = `${new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10)}T08:30`;
+    const device = await seedDevice(ctx.db.sql, 'dev-fake-clock', w.farmA);
+    // Taken (by its unsynchronised clock) an hour after the move: the day ingest allows holds the move.
+    const [scan] = await ctx.db.sql<{ id: string }[]>`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, captured_at)
+      VALUES ('cap-fake', 'cap-fake', ${device}, ${w.farmA}, ${`${local.slice(0, 10)}T14:30:00Z`}) RETURNING id`;
+    await ctx.db.sql`INSERT INTO scan_events (scan_id, event, meta)
+                     VALUES (${scan!.id}, 'ingested', '{"farm_source": "device", "clock_unsynced": true}')`;
+    const moved = await admin.post(`/fleet/${device}`, {
+      label: '',
+      farm_id: w.farmB,
+      moved_at: local,
+      refile_scans: 'on',
+    });
+    assert.equal(moved.location, `/fleet/${device}?candidates=0&refiled=0&unsynced=1&done=device-moved-late`);
+    assert.match(
+      strip((await admin.get(moved.location!)).html),
+      /1 scan not moved: the Pi.s clock was not synced/,
+    );
+    const [kept] = await ctx.db.sql`SELECT farm_id FROM scans WHERE id = ${scan!.id}`;
+    assert.equal(kept!.farm_id, w.farmA);
+
+    const unassigned = await seedDevice(ctx.db.sql, 'dev-unclaimed', null);
+    const claimed = await admin.post(`/fleet/${unassigned}`, {
+      label: '',
+      farm_id: w.farmB,
+      moved_at: local,
+      refile_scans: 'on',
+    });
+    assert.equal(
+      claimed.location,
+      `/fleet/${unassigned}?candidates=0&refiled=0&claim=1&done=device-moved-late`,
+    );
+    assert.match(
+      strip((await admin.get(claimed.location!)).html),
+      /The device had no farm before, so no scans were moved: its earlier scans were filed without a farm/,
+    );
+  });
 });

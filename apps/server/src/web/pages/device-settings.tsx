@@ -99,7 +99,7 @@ export function DeviceSettingsSection({
           label="Also move its scans filed on the old farm since then"
           checked={values.refile_scans === 'on'}
           error={errors.refile_scans}
-          hint="With “Moved on”: the scans it uploaded before the move was recorded, captured since that time and filed on the old farm by the device's farm, go to the new farm (as if moved one by one on their pages). Unticked, they stay where they are."
+          hint="With “Moved on”: the scans it uploaded before the move was recorded, captured since that time and filed on the old farm by the device's farm, go to the new farm (as if moved one by one on their pages). Not those moved by hand, nor those whose time the Pi's unsynced clock leaves in doubt. Unticked, they stay where they are."
         />
         <Button>Save label and farm</Button>
       </form>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { formatLocal, localDayBounds, offsetMinutes, toUtcIso } from './format-local.ts';
+import { formatLocal, localDayBounds, offsetMinutes, toUtcIso, utcOfLocal } from './format-local.ts';
 
 describe('formatLocal', () => {
   it('formats the spec example in the farm zone, with the zone name', () => {
@@ -138,5 +138,25 @@ describe('toUtcIso', () => {
   it('writes UTC with a Z, milliseconds only when present', () => {
     assert.equal(toUtcIso('2025-09-09T10:18:32-04:00'), '2025-09-09T14:18:32Z');
     assert.equal(toUtcIso(Date.UTC(2025, 0, 1, 0, 0, 0, 5)), '2025-01-01T00:00:00.005Z');
+  });
+});
+
+describe('utcOfLocal', () => {
+  it('reads a wall time in a gap an hour on and in an overlap the earlier, west and east of UTC (review r17 F3)', () => {
+    const cases: [string, string, string][] = [
+      ['2026-07-01T08:30', 'America/Toronto', '2026-07-01T12:30:00.000Z'],
+      ['2026-03-08T02:30', 'America/Toronto', '2026-03-08T07:30:00.000Z'], // gap: 03:30 EDT
+      ['2026-03-08T03:30', 'America/Toronto', '2026-03-08T07:30:00.000Z'],
+      ['2026-03-08T01:30', 'America/Toronto', '2026-03-08T06:30:00.000Z'],
+      ['2026-11-01T01:30', 'America/Toronto', '2026-11-01T05:30:00.000Z'], // overlap: 01:30 EDT
+      ['2026-03-29T02:30', 'Europe/Berlin', '2026-03-29T01:30:00.000Z'], // gap: 03:30 CEST
+      ['2026-10-25T02:30', 'Europe/Berlin', '2026-10-25T00:30:00.000Z'], // overlap: 02:30 CEST
+      ['2026-10-04T02:30', 'Australia/Sydney', '2026-10-03T16:30:00.000Z'], // gap: 03:30 AEDT
+      ['2026-04-05T02:30', 'Australia/Sydney', '2026-04-04T15:30:00.000Z'], // overlap: 02:30 AEDT
+      ['2026-12-05T08:30:15', 'UTC', '2026-12-05T08:30:15.000Z'],
+    ];
+    for (const [local, zone, utc] of cases) assert.equal(utcOfLocal(local, zone), utc, `${local} ${zone}`);
+    assert.equal(utcOfLocal('2026-02-30T10:00', 'UTC'), undefined);
+    assert.equal(utcOfLocal('2026-12-05', 'UTC'), undefined);
   });
 });

@@ -176,8 +176,9 @@ const pad = (n: number) => String(n).padStart(2, '0');
 
 /**
  * A form's `datetime-local` value ("2026-12-05T08:30", seconds optional) read as the wall clock of
- * `timeZone`, as a UTC RFC 3339 time; undefined when it is not such a value. In a gap of a clock change
- * the time an hour on; in an overlap the earlier.
+ * `timeZone`, as a UTC RFC 3339 time; undefined when it is not such a value. In a gap of a spring clock
+ * change the time an hour on (02:30 → 03:30 in the new offset), in an autumn overlap the earlier of the
+ * two, in every zone.
  *
  * @example utcOfLocal('2026-07-01T08:30', 'America/Toronto') // "2026-07-01T12:30:00.000Z"
  */
@@ -196,10 +197,18 @@ export function utcOfLocal(local: string, timeZone: string): string | undefined 
   const back = new Date(wall);
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
     return undefined;
-  let t = wall;
-  for (let i = 0; i < 2; i++) {
+  // The zone's offset a day either side (a clock change lies between them, or none): the instant is
+  // `wall` read with one of them. Both fit: an overlap (or no change), the earlier. Neither fits: a gap,
+  // read with the offset before it, which is the wall time an hour on in the offset after it, east or
+  // west of UTC alike (review r17 F3).
+  const offsetAt = (t: number) => {
     const p = localParts(t, timeZone);
-    t += wall - Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  }
-  return new Date(t).toISOString();
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t;
+  };
+  const before = wall - offsetAt(wall - DAY_MS);
+  const after = wall - offsetAt(wall + DAY_MS);
+  const fits = [before, after].filter((t) => offsetAt(t) === wall - t);
+  return new Date(fits.length > 0 ? Math.min(...fits) : before).toISOString();
 }
+
+const DAY_MS = 86_400_000;

@@ -35,6 +35,7 @@ import {
   type RecordedCalibration,
   recordCalibration,
 } from '../../grading/device-calibration.ts';
+import { canonicalUuid } from '../../text/uuid.ts';
 import { plural } from '../charts/summary.ts';
 import { TimeSeriesChart } from '../charts/time-series.tsx';
 import { ActionForm, Button } from '../components/button.tsx';
@@ -659,7 +660,9 @@ export function devicePages(app: PageRouter, deps: PageDeps) {
     const deviceId = device.id;
     const values = deviceSettingsValues(form);
     // "Moved on" is the new farm's local time (UTC for no farm or one without a location).
-    const zone = farmZones(await listFarms(sql, principal)).get(values.farm_id) ?? FALLBACK_TIME_ZONE;
+    const zone =
+      farmZones(await listFarms(sql, principal)).get(canonicalUuid(values.farm_id) ?? '') ??
+      FALLBACK_TIME_ZONE;
     const done = await attempt(async () => {
       const body = validated(DEVICE_PATCH_BODY, deviceSettingsBody(values, zone));
       const refile = await updateDevice(sql, principal, deviceId, body);

@@ -186,6 +186,22 @@ describe('device page: label and farm', () => {
     assert.equal(move!.moved_at.toISOString(), `${local}:00.000Z`.replace('T08:30', 'T13:30'));
   });
 
+  test('“Moved on” written as its error suggests (a space, not “T”) with an upper-case farm id is read in that farm’s zone (review r18 F3, F4)', async () => {
+    const device = await seedDevice(ctx.db.sql, 'dev-typed', w.farmA);
+    const admin = await as('admin');
+    const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+    const moved = await admin.post(`/fleet/${device}`, {
+      label: '',
+      farm_id: w.farmB.toUpperCase(),
+      moved_at: `${day} 08:30`,
+    });
+    assert.equal(moved.status, 303, moved.html);
+    const [move] = await ctx.db.sql<{ moved_at: Date }[]>`
+      SELECT moved_at FROM device_farm_moves WHERE device_id = ${device}`;
+    // Birch Farm is in Toronto's zone (UTC−5 in December).
+    assert.equal(move!.moved_at.toISOString(), `${day}T13:30:00.000Z`);
+  });
+
   test('after “Moved on”, the page says what it left: scans an unsynced clock cannot place, and a claim’s none (review r17 F2, F8)', async () => {
     const admin = await as('admin');
     const local = `${new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10)}T08:30`;

@@ -159,4 +159,10 @@ describe('utcOfLocal', () => {
     assert.equal(utcOfLocal('2026-02-30T10:00', 'UTC'), undefined);
     assert.equal(utcOfLocal('2026-12-05', 'UTC'), undefined);
   });
+
+  it('takes a space for the "T", as people type it and as the form\'s error shows it (review r18 F3)', () => {
+    assert.equal(utcOfLocal('2026-12-05 08:30', 'America/Toronto'), '2026-12-05T13:30:00.000Z');
+    assert.equal(utcOfLocal(' 2026-12-05 08:30 ', 'UTC'), '2026-12-05T08:30:00.000Z');
+    assert.equal(utcOfLocal('2026-12-05  08:30', 'UTC'), undefined);
+  });
 });

@@ -175,7 +175,8 @@ function toDate(value: Date | string | number): Date {
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /**
- * A form's `datetime-local` value ("2026-12-05T08:30", seconds optional) read as the wall clock of
+ * A form's `datetime-local` value ("2026-12-05T08:30", seconds optional; a space for the "T" as people
+ * type it where the browser shows a plain text box) read as the wall clock of
  * `timeZone`, as a UTC RFC 3339 time; undefined when it is not such a value. In a gap of a spring clock
  * change the time an hour on (02:30 → 03:30 in the new offset), in an autumn overlap the earlier of the
  * two, in every zone.
@@ -183,7 +184,7 @@ const pad = (n: number) => String(n).padStart(2, '0');
  * @example utcOfLocal('2026-07-01T08:30', 'America/Toronto') // "2026-07-01T12:30:00.000Z"
  */
 export function utcOfLocal(local: string, timeZone: string): string | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local);
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [
     number,

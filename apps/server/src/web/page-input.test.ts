@@ -195,3 +195,45 @@ test('the largest geofence allowed, pasted indented at full precision, fits the 
   const res = await admin.post('/farms', { name: 'Round farm', geofence });
   assert.equal(res.status, 303, strip(res.html).slice(0, 300));
 });
+
+test('a file part where a page form expects text is a 422 naming the field; nothing is cleared (r18 F5)', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  await ctx.db.sql`UPDATE devices SET label = 'keep me' WHERE id = ${w.deviceA}`;
+  const form = new FormData();
+  form.append('_csrf', admin.api.csrf!);
+  form.append('farm_id', w.farmA);
+  form.append('label', new File(['x'], 'label.txt', { type: 'text/plain' }));
+  const res = await ctx.server.app.request(`/fleet/${w.deviceA}`, {
+    method: 'POST',
+    body: form,
+    headers: { origin: 'http://localhost', accept: 'text/html', cookie: admin.api.cookie! },
+  });
+  assert.equal(res.status, 422);
+  assert.match(strip(await res.text()), /\/form\/label: expected text, not a file/);
+  const [device] = await ctx.db.sql`SELECT label FROM devices WHERE id = ${w.deviceA}`;
+  assert.equal(device!.label, 'keep me');
+});
+
+test('a page POST that is not a form (JSON, text, no body) is a 415 naming the form types, not a "stale form" (r18 F6)', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  for (const [type, body] of [
+    ['application/json', JSON.stringify({ _csrf: admin.api.csrf, label: 'json' })],
+    ['text/plain', `_csrf=${admin.api.csrf}&label=text`],
+    [undefined, undefined],
+  ] as const) {
+    const res = await ctx.server.app.request(`/fleet/${w.deviceA}`, {
+      method: 'POST',
+      ...(body === undefined ? {} : { body }),
+      headers: {
+        ...(type ? { 'content-type': type } : {}),
+        origin: 'http://localhost',
+        accept: 'text/html',
+        cookie: admin.api.cookie!,
+      },
+    });
+    assert.equal(res.status, 415, String(type));
+    const text = strip(await res.text());
+    assert.match(text, /application\/x-www-form-urlencoded or multipart\/form-data/, String(type));
+    assert.doesNotMatch(text, /stale/);
+  }
+});

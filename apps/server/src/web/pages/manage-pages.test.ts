@@ -708,8 +708,77 @@ describe('admin pages', () => {
     );
     const tech = await pageClient(ctx.server.app, 'ask2@example.com', 'meadow-lark-river-9');
     assert.match(strip((await tech.get('/scans')).html), /cap_graded/);
+    // The same admin pressing Approve again (double submit) gets the first answer.
     const again = await admin.post(`/admin/registrations/${r2!.id}/approve`, { role: 'technician' });
-    assert.equal(again.status, 409);
+    assert.equal(again.status, 303);
+    assert.equal(again.location, '/admin/registrations?done=registration-approved');
+  });
+
+  test('account requests decided already: the page says by whom and when; an email now taken is named with the ways out (r18 F1, F2)', async () => {
+    const anon = await pageClient(ctx.server.app);
+    for (const email of ['dec-a@example.com', 'dec-b@example.com', 'dec-c@example.com']) {
+      const asked = await anon.post(
+        '/register',
+        { email, full_name: 'Decided', requested_role: 'farmer', password: 'meadow-lark-river-9' },
+        { csrf: false },
+      );
+      assert.equal(asked.status, 200);
+    }
+    const ids = Object.fromEntries(
+      (await sql()`SELECT id, email FROM registration_requests WHERE email LIKE 'dec-%@example.com'`).map(
+        (r) => [r.email.slice(4, 5), r.id as string],
+      ),
+    );
+    const admin = await as('admin');
+    await seedUser(sql(), 'second-admin@example.com', ['admin']);
+    const other = await pageClient(ctx.server.app, 'second-admin@example.com');
+    assert.equal((await admin.post(`/admin/registrations/${ids.a}/approve`, { role: 'farmer' })).status, 303);
+    assert.equal((await admin.post(`/admin/registrations/${ids.c}/reject`, { reason: 'no' })).status, 303);
+    const refusals = [
+      [
+        other,
+        `${ids.a}/approve`,
+        { role: 'farmer' },
+        /dec-a@example\.com was already approved by admin at \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+      ],
+      [admin, `${ids.a}/reject`, { reason: 'no' }, /dec-a@example\.com was already approved by admin/],
+      [
+        admin,
+        `${ids.c}/approve`,
+        { role: 'farmer' },
+        /dec-c@example\.com was already rejected by admin at .* UTC \(reason: no\)/,
+      ],
+      [other, `${ids.c}/reject`, { reason: 'no' }, /already rejected by admin/],
+    ] as const;
+    for (const [who, path, fields, message] of refusals) {
+      const res = await who.post(`/admin/registrations/${path}`, fields);
+      assert.equal(res.status, 409, path);
+      assert.match(strip(res.html), message, path);
+    }
+    // Same admin, same decision: the first answer again.
+    const twice = await admin.post(`/admin/registrations/${ids.c}/reject`, { reason: 'no' });
+    assert.equal(twice.location, '/admin/registrations?done=registration-rejected');
+    const [row] = await sql()`SELECT status, decision_reason FROM registration_requests WHERE id = ${ids.c}`;
+    assert.deepEqual({ ...row }, { status: 'rejected', decision_reason: 'no' }, 'the first decision stays');
+
+    // The email became an account meanwhile: named, with the ways out, the account one click away.
+    const made = await admin.post('/admin/users', {
+      email: 'dec-b@example.com',
+      full_name: 'Made by hand',
+      roles: 'farmer',
+      password: 'meadow-lark-river-9',
+    });
+    assert.equal(made.status, 303, strip(made.html).slice(0, 300));
+    const taken = await admin.post(`/admin/registrations/${ids.b}/approve`, { role: 'farmer' });
+    assert.equal(taken.status, 409);
+    assert.match(
+      strip(taken.html),
+      /An account with this email exists: dec-b@example\.com\. Reject this request, or link that account to a farm on its user page/,
+    );
+    const [user] = await sql()`SELECT id FROM users WHERE email = 'dec-b@example.com'`;
+    assert.ok(taken.html.includes(`href="/admin/users/${user!.id}"`));
+    const rejected = await admin.post(`/admin/registrations/${ids.b}/reject`, { reason: 'has an account' });
+    assert.equal(rejected.status, 303);
   });
 
   test('announcements: errors beside fields, published on the home page, a script stays text, expired goes away', async () => {

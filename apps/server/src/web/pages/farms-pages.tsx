@@ -90,13 +90,36 @@ export function parseGeofenceText(text: string): unknown | null {
       problems: [{ pointer: '/geofence', message: `is not valid JSON (${(err as Error).message})` }],
     });
   }
-  const v = value as { type?: string; geometry?: unknown; features?: { geometry?: unknown }[] };
-  if (v?.type === 'Feature') return v.geometry ?? null;
-  if (v?.type === 'FeatureCollection' && Array.isArray(v.features) && v.features.length === 1) {
-    return v.features[0]?.geometry ?? null;
+  const v = value as { type?: string; features?: unknown };
+  if (v?.type === 'Feature') return geometryOf(v, 'the Feature');
+  if (v?.type === 'FeatureCollection') {
+    const n = Array.isArray(v.features) ? v.features.length : 0;
+    if (n !== 1)
+      throw noGeometry(
+        `is a FeatureCollection with ${n === 0 ? 'no features' : `${n} features`}: give one Feature whose geometry is the farm's Polygon`,
+      );
+    const [feature] = v.features as unknown[];
+    if ((feature as { type?: unknown } | null)?.type !== 'Feature')
+      throw noGeometry('holds something that is not a Feature: give one Feature whose geometry is a Polygon');
+    return geometryOf(feature as object, "the FeatureCollection's Feature");
   }
   return value;
 }
+
+// Only an empty box clears the geofence (the map editor empties it): a Feature without a geometry was
+// read as "no geofence" and deleted the farm's fence with a "saved" (review r18 F7).
+function geometryOf(feature: { geometry?: unknown }, what: string): unknown {
+  if (feature.geometry === undefined || feature.geometry === null)
+    throw noGeometry(
+      `has no geometry in ${what}: a Feature needs a geometry, the farm's Polygon (to remove the geofence, empty this box)`,
+    );
+  return feature.geometry;
+}
+
+const noGeometry = (message: string) =>
+  new HttpError(422, 'invalid_geometry', `the geofence ${message}`, {
+    problems: [{ pointer: '/geofence', message }],
+  });
 
 const pretty = (geo: unknown) => (geo ? JSON.stringify(geo) : '');
 

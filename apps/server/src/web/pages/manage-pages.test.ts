@@ -156,6 +156,34 @@ describe('farms', () => {
     );
   });
 
+  test('a geofence text without a geometry is refused beside the field, the fence kept; only an empty box removes it (r18 F7)', async () => {
+    const tech = await as('technician');
+    const geofence = async () =>
+      (await sql()`SELECT ST_AsText(geofence) AS g FROM farms WHERE id = ${w.farmA}`)[0]!.g as string | null;
+    await sql()`UPDATE farms SET geofence = ST_GeomFromText('POLYGON((-79.39 43.64,-79.37 43.64,-79.37 43.66,-79.39 43.64))', 4326) WHERE id = ${w.farmA}`;
+    const before = await geofence();
+    assert.ok(before);
+    for (const [text, message] of [
+      ['{"type":"Feature"}', /Geofence has no geometry in the Feature: a Feature needs a geometry/],
+      ['{"type":"Feature","geometry":null}', /Geofence has no geometry in the Feature/],
+      ['{"type":"FeatureCollection","features":[]}', /Geofence is a FeatureCollection with no features/],
+      ['{"type":"FeatureCollection","features":[{}]}', /Geofence holds something that is not a Feature/],
+      [
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{}}]}',
+        /Geofence has no geometry in the FeatureCollection's Feature/,
+      ],
+    ] as const) {
+      const res = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: text });
+      assert.equal(res.status, 422, text);
+      assert.match(textById(res.html, 'field-geofence-error') ?? '', message, text);
+      assert.equal(await geofence(), before, `${text}: the geofence is kept`);
+    }
+    // What the map editor sends to remove the geofence: the box emptied.
+    const cleared = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: '' });
+    assert.equal(cleared.status, 303);
+    assert.equal(await geofence(), null);
+  });
+
   test('admins create farms (errors beside fields) and cannot delete one still in use', async () => {
     const admin = await as('admin');
     const bad = await admin.post('/farms', { name: '  ', geofence: '' });

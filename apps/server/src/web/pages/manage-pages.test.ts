@@ -809,6 +809,42 @@ describe('admin pages', () => {
     assert.equal(rejected.status, 303);
   });
 
+  test('announcements: a "Show until" that does not exist (Feb 30, Apr 31, 24:00) is refused beside the field, never rolled over (r18 F8)', async () => {
+    const admin = await as('admin');
+    const count = async () =>
+      (await sql()`SELECT count(*)::int AS n FROM announcements WHERE title = 'Rolled'`)[0]!.n as number;
+    for (const expires_at of [
+      '2027-02-30T10:00',
+      '2027-02-31T10:00',
+      '2027-04-31T10:00',
+      '2027-01-01T24:00',
+      '2027-01-01T10:60',
+    ]) {
+      const res = await admin.post('/admin/announcements', {
+        title: 'Rolled',
+        body: 'b',
+        format: 'plain',
+        expires_at,
+      });
+      assert.equal(res.status, 422, expires_at);
+      assert.match(
+        textById(res.html, 'field-expires_at-error') ?? '',
+        /Show until must be a date and time that exists/,
+        expires_at,
+      );
+    }
+    assert.equal(await count(), 0, 'nothing written');
+    const ok = await admin.post('/admin/announcements', {
+      title: 'Rolled',
+      body: 'b',
+      format: 'plain',
+      expires_at: '2027-02-28T23:59',
+    });
+    assert.equal(ok.status, 303);
+    const [row] = await sql()`SELECT expires_at FROM announcements WHERE title = 'Rolled'`;
+    assert.equal((row!.expires_at as Date).toISOString(), '2027-02-28T23:59:00.000Z');
+  });
+
   test('announcements: errors beside fields, published on the home page, a script stays text, expired goes away', async () => {
     const admin = await as('admin');
     const bad = await admin.post('/admin/announcements', {

@@ -53,6 +53,7 @@ import {
   type PageDeps,
   type PageRouter,
   pageNotFound,
+  presentTexts,
   readForm,
   redirectDone,
   sendPage,
@@ -91,7 +92,7 @@ export function parseGeofenceText(text: string): unknown | null {
     });
   }
   const v = value as { type?: string; features?: unknown };
-  if (v?.type === 'Feature') return geometryOf(v, 'the Feature');
+  if (v?.type === 'Feature') return geometryOf(v as { geometry?: unknown }, 'the Feature');
   if (v?.type === 'FeatureCollection') {
     const n = Array.isArray(v.features) ? v.features.length : 0;
     if (n !== 1)
@@ -236,9 +237,10 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
               <FarmEditForm
                 title="Edit farm"
                 action={`/farms/${farm.id}`}
-                state={
-                  state.edit ?? { values: { name: farm.name, geofence: pretty(farm.geofence) }, errors: {} }
-                }
+                state={{
+                  values: { name: farm.name, geofence: pretty(farm.geofence), ...state.edit?.values },
+                  errors: state.edit?.errors ?? {},
+                }}
                 csrf={principal.csrfToken}
                 submit="Save farm"
                 map={map}
@@ -314,11 +316,15 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
   app.post('/farms/:id', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
-    const values = { name: textOf(form, 'name'), geofence: textOf(form, 'geofence') };
-    const done = await attempt(
-      async () => updateFarm(sql, userOf(c), id, validated(FARM_PATCH, farmInput(values))),
-      FARM_LABELS,
-    );
+    // A field absent from the form keeps the farm's (a form without `geofence` removed it: r18 F9).
+    const values = presentTexts(form, ['name', 'geofence'] as const);
+    const done = await attempt(async () => {
+      const patch = {
+        ...(values.name !== undefined ? { name: values.name } : {}),
+        ...(values.geofence !== undefined ? { geofence: parseGeofenceText(values.geofence) } : {}),
+      };
+      return updateFarm(sql, userOf(c), id, validated(FARM_PATCH, patch));
+    }, FARM_LABELS);
     if (!done.ok) return renderFarm(c, id, { edit: { values, errors: done.errors } }, 422);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/farms/${id}`, 'farm-saved');

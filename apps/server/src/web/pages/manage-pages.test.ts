@@ -56,6 +56,7 @@ describe('animals', () => {
       farm_id: w.farmA,
       tag_id: 'A-202',
       breed: 'Hereford',
+      sex: '',
     });
     assert.equal(edited.status, 303);
     const [row] = await sql()`SELECT breed, sex FROM animals WHERE id = ${id}`;
@@ -182,6 +183,72 @@ describe('farms', () => {
     const cleared = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: '' });
     assert.equal(cleared.status, 303);
     assert.equal(await geofence(), null);
+  });
+
+  test('edit forms: a field absent from the form keeps the stored value, only a field sent empty clears it (r18 F9)', async () => {
+    const tech = await as('technician');
+    const admin = await as('admin');
+    // Animal: only the farm and tag sent.
+    const animal = async () =>
+      ({
+        ...(
+          await sql()`SELECT tag_id, eid, breed, sex, to_char(birth_date, 'YYYY-MM-DD') AS birth_date
+                        FROM animals WHERE id = ${w.animal}`
+        )[0],
+      }) as Record<string, unknown>;
+    const before = await animal();
+    assert.ok(before.eid && before.breed && before.sex && before.birth_date, 'the seed fills them');
+    const tagOnly = await tech.post(`/animals/${w.animal}`, {
+      farm_id: w.farmA,
+      tag_id: before.tag_id as string,
+    });
+    assert.equal(tagOnly.status, 303);
+    assert.deepEqual(await animal(), before);
+    const breedCleared = await tech.post(`/animals/${w.animal}`, {
+      farm_id: w.farmA,
+      tag_id: 'A-101',
+      breed: '',
+    });
+    assert.equal(breedCleared.status, 303);
+    assert.deepEqual(await animal(), { ...before, breed: null });
+    await sql()`UPDATE animals SET breed = ${before.breed as string} WHERE id = ${w.animal}`;
+
+    // Farm: only the name sent, the geofence stays.
+    await sql()`UPDATE farms SET geofence = ST_GeomFromText('POLYGON((-79.39 43.64,-79.37 43.64,-79.37 43.66,-79.39 43.64))', 4326) WHERE id = ${w.farmA}`;
+    const nameOnly = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm' });
+    assert.equal(nameOnly.status, 303);
+    const [farm] = await sql()`SELECT name, geofence IS NOT NULL AS fenced FROM farms WHERE id = ${w.farmA}`;
+    assert.deepEqual({ ...farm }, { name: 'Maple Farm', fenced: true });
+
+    // Group: only the name sent, the birth-date window stays.
+    const group = async () =>
+      ({
+        ...(
+          await sql()`SELECT name, birth_date_from::text AS f, birth_date_to::text AS t
+                        FROM contemporary_groups WHERE id = ${w.group}`
+        )[0],
+      }) as Record<string, unknown>;
+    const window = await group();
+    assert.ok(window.f && window.t, 'the seed fills the window');
+    const renamed = await tech.post(`/groups/${w.group}`, { name: 'Renamed heifers' });
+    assert.equal(renamed.status, 303);
+    assert.deepEqual(await group(), { ...window, name: 'Renamed heifers' });
+    await tech.post(`/groups/${w.group}`, { name: window.name as string });
+
+    // User: roles only (checkboxes, as a browser sends them); name, status and operator code stay.
+    await sql()`UPDATE users SET full_name = 'Spare Tech', operator_code = 'OP-7' WHERE id = ${w.users.spareTech.id}`;
+    const rolesOnly = await admin.post(`/admin/users/${w.users.spareTech.id}`, { roles: 'technician' });
+    assert.equal(rolesOnly.status, 303, strip(rolesOnly.html).slice(0, 300));
+    const [user] =
+      await sql()`SELECT full_name, status, operator_code FROM users WHERE id = ${w.users.spareTech.id}`;
+    assert.deepEqual({ ...user }, { full_name: 'Spare Tech', status: 'active', operator_code: 'OP-7' });
+    const codeCleared = await admin.post(`/admin/users/${w.users.spareTech.id}`, {
+      roles: 'technician',
+      operator_code: '',
+    });
+    assert.equal(codeCleared.status, 303);
+    const [after] = await sql()`SELECT operator_code FROM users WHERE id = ${w.users.spareTech.id}`;
+    assert.equal(after!.operator_code, null);
   });
 
   test('admins create farms (errors beside fields) and cannot delete one still in use', async () => {

@@ -103,6 +103,21 @@ const first = (v: FormValues[string] | undefined): string | undefined => {
 /** A single text field of a form ('' when absent). */
 export const textOf = (form: FormValues, name: string): string => first(form[name]) ?? '';
 
+/**
+ * The text of each of `names` that the form carries, the absent ones left out: on an edit form an
+ * absent field keeps the stored value and only a field sent empty clears it (a stale cached form, or a
+ * client sending only what changed, wiped the rest: review r18 F9). Not for checkboxes, which a
+ * browser leaves out when unchecked.
+ */
+export function presentTexts<K extends string>(
+  form: FormValues,
+  names: readonly K[],
+): Partial<Record<K, string>> {
+  return Object.fromEntries(names.filter((n) => n in form).map((n) => [n, textOf(form, n)])) as Partial<
+    Record<K, string>
+  >;
+}
+
 /** Every value of a repeated field (checkboxes). */
 export const valuesOf = (form: FormValues, name: string): string[] => {
   const v = form[name];

@@ -71,6 +71,6 @@ export function refuseNul(
 /** What browsers send forms as; both reach the handlers' parseBody(). */
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
-const FILE = 'expected text, not a file';
+const FILE = 'is a file where text is expected (no page form takes a file)';
 const NUL = 'must not contain the NUL character (U+0000)';
 const NOT_UTF8 = 'is not UTF-8 text (send the form as UTF-8)';

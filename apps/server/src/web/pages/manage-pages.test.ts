@@ -956,3 +956,58 @@ describe('account', () => {
     assert.match(strip((await farmer.get('/account?done=name-saved')).html), /Done: Name saved\./);
   });
 });
+
+describe("messages in the form's words (r18 F10)", () => {
+  test('other fields, pointers and parameters are named by their labels, never by their API names', async () => {
+    const tech = await as('technician');
+    const reversed = await tech.post(`/groups/${w.group}`, {
+      name: 'Spring heifers',
+      birth_date_from: '2024-06-30',
+      birth_date_to: '2024-01-01',
+    });
+    assert.equal(reversed.status, 422);
+    assert.match(
+      textById(reversed.html, 'field-birth_date_to-error') ?? '',
+      /Born until must not be before Born from\.$/,
+    );
+
+    const report = await (await as('farmer')).get(
+      `/reports?farm_id=${w.farmA}&from=2025-09-10&to=2025-09-01`,
+    );
+    assert.match(strip(report.html), /To must not be before From\./);
+    assert.doesNotMatch(strip(report.html), /This date|before from/);
+
+    const anon = await pageClient(ctx.server.app);
+    await anon.post(
+      '/register',
+      {
+        email: 'words@example.com',
+        full_name: 'Words',
+        requested_role: 'farmer',
+        password: 'meadow-lark-river-9',
+      },
+      { csrf: false },
+    );
+    const [r] = await sql()`SELECT id FROM registration_requests WHERE email = 'words@example.com'`;
+    const admin = await as('admin');
+    const noFarm = await admin.post(`/admin/registrations/${r!.id}/approve`, {
+      role: 'farmer',
+      farm_id: '00000000-0000-4000-8000-000000000001',
+    });
+    assert.equal(noFarm.status, 422);
+    assert.match(textById(noFarm.html, `farm-${r!.id}-error`) ?? '', /Farm names no farm\.$/);
+
+    const nul = await admin.post(`/admin/registrations/${r!.id}/reject`, { reason: 'a\u0000b' });
+    assert.equal(nul.status, 422);
+    assert.match(
+      strip(nul.html),
+      /The form's “reason” field must not contain the NUL character \(U\+0000\)\./,
+    );
+    assert.doesNotMatch(strip(nul.html), /\/form\//);
+
+    const days = await admin.get(`/fleet/${w.deviceA}?days=0`);
+    assert.equal(days.status, 422);
+    assert.match(strip(days.html), /The address's “days” value must be/);
+    assert.doesNotMatch(strip(days.html), /\/query\//);
+  });
+});

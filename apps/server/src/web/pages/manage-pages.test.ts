@@ -249,6 +249,21 @@ describe('farms', () => {
     assert.equal(codeCleared.status, 303);
     const [after] = await sql()`SELECT operator_code FROM users WHERE id = ${w.users.spareTech.id}`;
     assert.equal(after!.operator_code, null);
+
+    // Device "Label and farm": only the label sent, the farm stays (it was unassigned); only the farm
+    // sent, the label stays.
+    await sql()`UPDATE devices SET label = 'Chute Pi' WHERE id = ${w.deviceA}`;
+    const device = async () =>
+      ({ ...(await sql()`SELECT label, farm_id FROM devices WHERE id = ${w.deviceA}`)[0] }) as Record<
+        string,
+        unknown
+      >;
+    assert.equal((await admin.post(`/fleet/${w.deviceA}`, { label: 'Barn Pi' })).status, 303);
+    assert.deepEqual(await device(), { label: 'Barn Pi', farm_id: w.farmA });
+    assert.equal((await admin.post(`/fleet/${w.deviceA}`, { farm_id: w.farmA })).status, 303);
+    assert.deepEqual(await device(), { label: 'Barn Pi', farm_id: w.farmA });
+    assert.equal((await admin.post(`/fleet/${w.deviceA}`, { label: '', farm_id: w.farmA })).status, 303);
+    assert.deepEqual(await device(), { label: null, farm_id: w.farmA });
   });
 
   test('admins create farms (errors beside fields) and cannot delete one still in use', async () => {

@@ -366,6 +366,27 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
 }
 
 /**
+ * The device's latest move when it is the one `movedAt` asks for again: to the farm it is on now
+ * (`to`, unchanged), recorded at that very instant. Undefined otherwise (no time given, a farm change,
+ * another time).
+ */
+async function recordedMove(
+  tx: Db,
+  deviceId: string,
+  to: string | null,
+  current: string | null,
+  movedAt: string | undefined,
+): Promise<{ from_farm_id: string | null } | undefined> {
+  if (movedAt === undefined || to !== current) return undefined;
+  // Compared here, not cast in SQL: a time Postgres cannot read must reach setMoveTime's refusal.
+  const [last] = await tx<{ from_farm_id: string | null; to_farm_id: string | null; moved_at: Date }[]>`
+    SELECT from_farm_id, to_farm_id, moved_at
+      FROM device_farm_moves WHERE device_id = ${deviceId} ORDER BY moved_at DESC, id DESC LIMIT 1`;
+  const same = last && last.to_farm_id === to && last.moved_at.getTime() === Date.parse(movedAt);
+  return same ? { from_farm_id: last.from_farm_id } : undefined;
+}
+
+/**
  * Label and default farm of a device, by whoever may edit it (editableDevice): a device the principal
  * cannot see is null (404), one they see but may not change a 403; a new farm must be one they may
  * write (422 when they cannot see it, 403 when they only read it) — moving a device needs rights on
@@ -388,6 +409,16 @@ export async function updateDevice(
     const to = 'farm_id' in input ? (input.farm_id ?? null) : device.farm_id;
     if (to && to !== device.farm_id)
       await requireWritableFarm(tx, principal, to, 'you may not move devices to that farm');
+    const repeat = await recordedMove(tx, id, to, device.farm_id, input.moved_at);
+    if (repeat) {
+      // The dated move sent again (a double submit, a retried POST): it is recorded already, so it is
+      // answered as done, not refused as "no change of farm" (review r18 F1). The label is written as
+      // sent; the scans still on the farm it left are counted (and moved, if asked) as the first did.
+      if ('label' in input)
+        await tx`UPDATE devices SET label = ${input.label ?? null}, updated_at = now() WHERE id = ${id}`;
+      const move = { deviceId: id, from: repeat.from_farm_id, to, movedAt: input.moved_at! };
+      return refileScans(tx, principal, move, input.refile_scans === true);
+    }
     const time = { movedAt: input.moved_at, refile: input.refile_scans };
     await setMoveTime(tx, time, { farmChanged: to !== device.farm_id, to });
     try {

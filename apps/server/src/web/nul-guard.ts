@@ -7,7 +7,9 @@ import { undecodableFormFields } from './form-utf8.ts';
  * the query (a 500). Pages refuse it up front: a 422 naming the parameter or field, as a page for
  * people and JSON for programs (`respond`). A form field whose bytes are not UTF-8 is a 422 naming it
  * too (it would be stored with U+FFFD in place of the bad bytes: form-utf8.ts). A form body that does
- * not parse is a 400 `invalid_form` the same way. The API checks its own query (readQuery) and bodies.
+ * not parse is a 400 `invalid_form` the same way, a file part (no page form takes one) a 422 naming its
+ * field, and a POST that is not a form at all (JSON, text, no body) a 415 naming the form types. The API
+ * checks its own query (readQuery) and bodies.
  */
 export function refuseNul(
   respond: (c: Context, err: HttpError) => Response | Promise<Response>,
@@ -20,7 +22,18 @@ export function refuseNul(
         problems.push({ pointer: `/query/${name.replaceAll('\u0000', '')}`, message: NUL });
     }
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (c.req.method === 'POST' && FORM_TYPES.includes(type)) {
+    // A page POST is a form: JSON, text or no body at all would fail later as a "stale form" (the
+    // CSRF field is not found), which reloading cannot cure (review r18 F6).
+    if (c.req.method === 'POST' && !FORM_TYPES.includes(type))
+      return respond(
+        c,
+        new HttpError(
+          415,
+          'unsupported_media_type',
+          `send the form as ${FORM_TYPES.join(' or ')} (this request's content type is ${type || 'missing'})`,
+        ),
+      );
+    if (c.req.method === 'POST') {
       // Parsed once here; hono keeps the parsed form for the handler's own parseBody(). A body that
       // does not parse (a broken multipart boundary) would throw in the handler: a 500.
       let form: Awaited<ReturnType<typeof c.req.parseBody>>;
@@ -38,6 +51,10 @@ export function refuseNul(
         const values = Array.isArray(value) ? value : [value];
         if (name.includes('\u0000') || values.some((v) => typeof v === 'string' && v.includes('\u0000')))
           problems.push({ pointer: `/form/${name.replaceAll('\u0000', '')}`, message: NUL });
+        // No page form takes a file (the mask editor posts to the API); a file part where text is
+        // expected was read as an empty field, clearing it (review r18 F5).
+        if (values.some((v) => typeof v !== 'string'))
+          problems.push({ pointer: `/form/${name.replaceAll('\u0000', '')}`, message: FILE });
       }
       const body = new Uint8Array(await c.req.arrayBuffer()); // hono's cached copy, already read
       for (const name of undecodableFormFields(type, body, form))
@@ -54,5 +71,6 @@ export function refuseNul(
 /** What browsers send forms as; both reach the handlers' parseBody(). */
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
+const FILE = 'is a file where text is expected (no page form takes a file)';
 const NUL = 'must not contain the NUL character (U+0000)';
 const NOT_UTF8 = 'is not UTF-8 text (send the form as UTF-8)';

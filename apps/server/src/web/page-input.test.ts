@@ -25,7 +25,7 @@ test('anonymous forms: sign-in and registration with a NUL are a 422 page naming
   const anon = await pageClient(ctx.server.app);
   const signIn = await anon.post('/sign-in', { email: `farmer${NUL}@example.com`, password: 'x' });
   assert.equal(signIn.status, 422);
-  assert.match(strip(signIn.html), /\/form\/email: must not contain the NUL character \(U\+0000\)/);
+  assert.match(strip(signIn.html), /The form's “email” field must not contain the NUL character \(U\+0000\)/);
   const register = await anon.post('/register', {
     email: 'nul@example.com',
     full_name: `Nul${NUL}Person`,
@@ -33,7 +33,7 @@ test('anonymous forms: sign-in and registration with a NUL are a 422 page naming
     password: 'meadow-lark-river-9',
   });
   assert.equal(register.status, 422);
-  assert.match(strip(register.html), /\/form\/full_name/);
+  assert.match(strip(register.html), /The form's “full name” field must not contain the NUL/);
   const [n] = await ctx.db
     .sql`SELECT count(*)::int AS n FROM registration_requests WHERE email = 'nul@example.com'`;
   assert.equal(n!.n, 0);
@@ -51,13 +51,17 @@ test('signed-in forms and page filters with a NUL: 422 naming it, nothing writte
   ] as const) {
     const res = await admin.post(path, fields);
     assert.equal(res.status, 422, `${path}: ${strip(res.html).slice(0, 200)}`);
-    assert.match(strip(res.html), new RegExp(`/form/${name}: must not contain the NUL`), path);
+    assert.match(
+      strip(res.html),
+      new RegExp(`The form's “${name.replaceAll('_', ' ')}” field must not contain the NUL`),
+      path,
+    );
   }
   assert.deepEqual(await ctx.db.sql`SELECT count(*)::int AS n FROM farms`, before);
   for (const query of ['capture_id=cap%00', 'review_label=%00x']) {
     const res = await admin.get(`/scans?${query}`);
     assert.equal(res.status, 422, query);
-    assert.match(strip(res.html), /\/query\/\w+: must not contain the NUL/);
+    assert.match(strip(res.html), /The address's “[\w ]+” value must not contain the NUL/);
   }
   const json = await ctx.server.app.request('/scans?capture_id=cap%00', {
     headers: { cookie: admin.api.cookie!, accept: 'application/json' },
@@ -102,7 +106,7 @@ test('a page form sent as multipart: a broken body is a 400 page, a NUL is a 422
     `${part('_csrf', admin.api.csrf!)}${part('name', `Nul${NUL}farm`)}--${boundary}--\r\n`,
   );
   assert.equal(nul.status, 422);
-  assert.match(strip(await nul.text()), /\/form\/name: must not contain the NUL/);
+  assert.match(strip(await nul.text()), /The form's “name” field must not contain the NUL/);
   assert.deepEqual(await ctx.db.sql`SELECT count(*)::int AS n FROM farms`, before);
   // A well-formed multipart form is read like an urlencoded one.
   const made = await send(
@@ -134,7 +138,7 @@ test('form values that are not UTF-8 (urlencoded or multipart) are a 422 naming 
   ]) {
     const res = await post(body);
     assert.equal(res.status, 422, body);
-    assert.match(strip(await res.text()), /\/form\/name: is not UTF-8 text/, body);
+    assert.match(strip(await res.text()), /The form's “name” field is not UTF-8 text/, body);
   }
   const boundary = 'cti.form.boundary';
   const multipart = Buffer.concat([
@@ -145,7 +149,7 @@ test('form values that are not UTF-8 (urlencoded or multipart) are a 422 naming 
   ]);
   const mp = await post(new Uint8Array(multipart), `multipart/form-data; boundary=${boundary}`);
   assert.equal(mp.status, 422);
-  assert.match(strip(await mp.text()), /\/form\/name: is not UTF-8 text/);
+  assert.match(strip(await mp.text()), /The form's “name” field is not UTF-8 text/);
   assert.equal(await farms(), before, 'nothing written');
   // UTF-8, a real U+FFFD included, is fine.
   const ok = await post(`${csrf}&name=Ferme+B%C3%A9langer+%EF%BF%BD`);
@@ -194,4 +198,46 @@ test('the largest geofence allowed, pasted indented at full precision, fits the 
   const geofence = JSON.stringify({ type: 'Polygon', coordinates: [ring] }, null, 2);
   const res = await admin.post('/farms', { name: 'Round farm', geofence });
   assert.equal(res.status, 303, strip(res.html).slice(0, 300));
+});
+
+test('a file part where a page form expects text is a 422 naming the field; nothing is cleared (r18 F5)', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  await ctx.db.sql`UPDATE devices SET label = 'keep me' WHERE id = ${w.deviceA}`;
+  const form = new FormData();
+  form.append('_csrf', admin.api.csrf!);
+  form.append('farm_id', w.farmA);
+  form.append('label', new File(['x'], 'label.txt', { type: 'text/plain' }));
+  const res = await ctx.server.app.request(`/fleet/${w.deviceA}`, {
+    method: 'POST',
+    body: form,
+    headers: { origin: 'http://localhost', accept: 'text/html', cookie: admin.api.cookie! },
+  });
+  assert.equal(res.status, 422);
+  assert.match(strip(await res.text()), /The form's “label” field is a file where text is expected/);
+  const [device] = await ctx.db.sql`SELECT label FROM devices WHERE id = ${w.deviceA}`;
+  assert.equal(device!.label, 'keep me');
+});
+
+test('a page POST that is not a form (JSON, text, no body) is a 415 naming the form types, not a "stale form" (r18 F6)', async () => {
+  const admin = await pageClient(ctx.server.app, w.users.admin.email);
+  for (const [type, body] of [
+    ['application/json', JSON.stringify({ _csrf: admin.api.csrf, label: 'json' })],
+    ['text/plain', `_csrf=${admin.api.csrf}&label=text`],
+    [undefined, undefined],
+  ] as const) {
+    const res = await ctx.server.app.request(`/fleet/${w.deviceA}`, {
+      method: 'POST',
+      ...(body === undefined ? {} : { body }),
+      headers: {
+        ...(type ? { 'content-type': type } : {}),
+        origin: 'http://localhost',
+        accept: 'text/html',
+        cookie: admin.api.cookie!,
+      },
+    });
+    assert.equal(res.status, 415, String(type));
+    const text = strip(await res.text());
+    assert.match(text, /application\/x-www-form-urlencoded or multipart\/form-data/, String(type));
+    assert.doesNotMatch(text, /stale/);
+  }
 });

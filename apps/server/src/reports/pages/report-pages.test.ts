@@ -98,7 +98,7 @@ describe('GET /reports', () => {
       `/reports?farm_id=${seed.farm}&from=2025-09-10&to=2025-09-09`,
     );
     assert.equal(bad.status, 422);
-    assert.match(bad.text, /id="field-to-error"[^>]*>.*must not be before from/s);
+    assert.match(bad.text, /id="field-to-error"[^>]*>.*To must not be before From\./s);
     const lastDay = await page('farmer@example.com', `/reports?farm_id=${seed.farm}&to=9999-12-31`);
     assert.equal(lastDay.status, 422);
     assert.match(lastDay.text, /id="field-to-error"[^>]*>.*from 0100-01-01 to 9999-12-30/s);

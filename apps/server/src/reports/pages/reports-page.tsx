@@ -49,10 +49,22 @@ const readFilters = (c: PageContext): Filters => {
   };
 };
 
-/** Problems of a 422 as `field → sentence` for the form (pointer `/query/from` → `from`). */
+const DATE_LABELS: Record<string, string> = { from: 'From', to: 'To' };
+
+/**
+ * Problems of a 422 as `field → sentence` for the form (pointer `/query/from` → `from`), the API's
+ * parameter names worded as the form's labels ("To must not be before From": r18 F10).
+ */
 function fieldErrors(err: HttpError): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of err.problems ?? []) out[p.pointer.split('/').at(-1)!] ??= `This date ${p.message}.`;
+  for (const p of err.problems ?? []) {
+    const name = p.pointer.split('/').at(-1)!;
+    const message = p.message.replace(
+      /\b(before|after) (from|to)\b/,
+      (_, w: string, f: string) => `${w} ${DATE_LABELS[f]}`,
+    );
+    out[name] ??= `${DATE_LABELS[name] ?? 'This date'} ${message}.`;
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@ import { ActionForm, Button } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ErrorSummary, SelectField, TextAreaField, TextField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import { utcOfLocal } from '../time/format-local.ts';
 import {
   CREATE_TOKEN_FIELD,
   createdIdFrom,
@@ -46,14 +47,20 @@ const LABELS = {
 };
 type Values = { title?: string; body?: string; format?: string; expires_at?: string };
 
-/** A `datetime-local` value read as UTC (the form says so) → RFC 3339, '' → null. */
+/**
+ * A `datetime-local` value read as UTC (the form says so) → RFC 3339, '' → null. Read by utcOfLocal,
+ * which refuses a day or hour that does not exist (2027-02-30, 24:00) instead of rolling it over into
+ * the next month or day as `new Date()` does (review r18 F8).
+ */
 function utcInstant(local: string): string | null {
   if (!local.trim()) return null;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(local))
-    throw emptyField('expires_at', 'must be a date and time');
-  const t = new Date(`${local}Z`);
-  if (Number.isNaN(t.getTime())) throw emptyField('expires_at', 'must be a date and time');
-  return t.toISOString();
+  const utc = utcOfLocal(local.trim(), 'UTC');
+  if (utc === undefined)
+    throw emptyField(
+      'expires_at',
+      'must be a date and time that exists, such as 2027-03-01T10:00 (a day of that month, hours 00–23)',
+    );
+  return utc;
 }
 
 /**

@@ -1,15 +1,19 @@
 import { listFarms } from '../../access/farm-queries.ts';
 import {
   approveRegistration,
+  findRegistration,
   listRegistrations,
   type RegistrationRow,
   rejectRegistration,
 } from '../../access/registration-queries.ts';
 import { UUID_RE } from '../../api/request-validation.ts';
+import { normalizeEmail } from '../../auth/user-accounts.ts';
+import { HttpError } from '../../errors.ts';
 import { Button } from '../components/button.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { CheckboxField, SelectField, TextAreaField } from '../components/form-field.tsx';
 import { LocalTime } from '../components/local-time.tsx';
+import type { Flash } from '../view-types.ts';
 import {
   attempt,
   emptyField,
@@ -29,7 +33,15 @@ import {
 
 const LABELS = { reason: 'Reason', role: 'Role', farms: 'Farm', farm_id: 'Farm', is_owner: 'Owner' };
 const STATUSES = ['pending', 'approved', 'rejected'] as const;
-type Failed = { id: string; form: 'approve' | 'reject'; values: Record<string, string>; errors: FieldErrors };
+type Failed = {
+  id: string;
+  form: 'approve' | 'reject';
+  values: Record<string, string>;
+  errors: FieldErrors;
+  /** The account that already holds the request's email (approve refused): linked beside the error. */
+  existingUser?: string;
+};
+type Decision = 'approved' | 'rejected';
 
 /**
  * Account requests (admins): GET /admin/registrations (pending first), POST …/:id/approve (the
@@ -39,7 +51,12 @@ type Failed = { id: string; form: 'approve' | 'reject'; values: Record<string, s
 export function adminRegistrationPages(app: PageRouter, deps: PageDeps) {
   const { sql } = deps;
 
-  async function render(c: PageContext, failed?: Failed, status: 200 | 409 | 422 = 200) {
+  async function render(
+    c: PageContext,
+    failed?: Failed,
+    status: 200 | 409 | 422 = 200,
+    flash: readonly Flash[] = [],
+  ) {
     const principal = userOf(c);
     const shown = STATUSES.find((s) => s === (c.req.query('status') ?? 'pending'));
     const [requests, farms] = await Promise.all([listRegistrations(sql, shown), listFarms(sql, principal)]);
@@ -49,6 +66,7 @@ export function adminRegistrationPages(app: PageRouter, deps: PageDeps) {
       deps,
       {
         title: 'Account requests',
+        flash,
         children: (
           <>
             <nav aria-label="Request status">
@@ -83,6 +101,40 @@ export function adminRegistrationPages(app: PageRouter, deps: PageDeps) {
 
   app.get('/admin/registrations', (c) => render(c));
 
+  /**
+   * A request decided meanwhile (a double submit, another admin) is no longer in the pending list, so
+   * the refusal is said at the top of the page: who decided what, and when (review r18 F1). The same
+   * admin sending the same decision again gets the answer of the first (idempotent double submit).
+   */
+  async function alreadyDecided(c: PageContext, id: string, wanted: Decision) {
+    const r = await findRegistration(sql, id);
+    if (!r || r.status === 'pending') return undefined;
+    if (r.status === wanted && r.decided_by === userOf(c).userId)
+      return redirectDone(c, '/admin/registrations', `registration-${wanted}`);
+    const [by] = r.decided_by
+      ? await sql<{ name: string }[]>`
+          SELECT coalesce(nullif(btrim(full_name), ''), email) AS name FROM users WHERE id = ${r.decided_by}`
+      : [];
+    const at = r.decided_at ? ` at ${r.decided_at.slice(0, 16).replace('T', ' ')} UTC` : '';
+    const reason = r.decision_reason ? ` (reason: ${r.decision_reason})` : '';
+    const text = `Nothing was done: the request from ${r.email} was already ${r.status} by ${by?.name ?? 'an admin'}${at}${reason}.`;
+    return render(c, undefined, 409, [{ kind: 'error', text }]);
+  }
+
+  /** Approving a request whose email became an account meanwhile: say whose, and the ways out (F2). */
+  async function emailTaken(id: string) {
+    const r = await findRegistration(sql, id);
+    const [user] = r
+      ? await sql<{ id: string }[]>`SELECT id FROM users WHERE email = ${normalizeEmail(r.email)}`
+      : [];
+    const err = new HttpError(
+      409,
+      'email_taken',
+      `an account with this email exists: ${r?.email ?? 'this one'}. Reject this request, or link that account to a farm on its user page`,
+    );
+    return { err, existingUser: user?.id };
+  }
+
   app.post('/admin/registrations/:id/approve', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
@@ -91,13 +143,26 @@ export function adminRegistrationPages(app: PageRouter, deps: PageDeps) {
       farm_id: textOf(form, 'farm_id'),
       is_owner: textOf(form, 'is_owner'),
     };
+    let existingUser: string | undefined;
     const done = await attempt(async () => {
       if (values.role !== 'farmer' && values.role !== 'technician') throw emptyField('role');
       if (values.farm_id && !UUID_RE.test(values.farm_id)) throw emptyField('farm_id', 'names no farm');
       const farms = values.farm_id ? [{ farm_id: values.farm_id, is_owner: values.is_owner === 'on' }] : [];
-      return approveRegistration(sql, userOf(c).userId, id, { role: values.role, farms });
+      try {
+        return await approveRegistration(sql, userOf(c).userId, id, { role: values.role, farms });
+      } catch (err) {
+        if (!(err instanceof HttpError) || err.code !== 'email_taken') throw err;
+        const taken = await emailTaken(id);
+        existingUser = taken.existingUser;
+        throw taken.err;
+      }
     }, LABELS);
-    if (!done.ok) return render(c, { id, form: 'approve', values, errors: done.errors }, done.status);
+    if (!done.ok && done.status === 409) {
+      const decided = await alreadyDecided(c, id, 'approved');
+      if (decided) return decided;
+    }
+    if (!done.ok)
+      return render(c, { id, form: 'approve', values, errors: done.errors, existingUser }, done.status);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, '/admin/registrations', 'registration-approved');
   });
@@ -111,6 +176,10 @@ export function adminRegistrationPages(app: PageRouter, deps: PageDeps) {
       if (values.reason.length > 1000) throw emptyField('reason', 'must be at most 1000 characters long');
       return rejectRegistration(sql, userOf(c).userId, id, values.reason);
     }, LABELS);
+    if (!done.ok && done.status === 409) {
+      const decided = await alreadyDecided(c, id, 'rejected');
+      if (decided) return decided;
+    }
     if (!done.ok) return render(c, { id, form: 'reject', values, errors: done.errors }, done.status);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, '/admin/registrations', 'registration-rejected');
@@ -149,7 +218,17 @@ function Request({
         <div class="decision">
           <form method="post" action={`/admin/registrations/${r.id}/approve`} novalidate>
             <input type="hidden" name="_csrf" value={csrf} />
-            {approve?.errors._form && <p class="field-error">{approve.errors._form}</p>}
+            {approve?.errors._form && (
+              <p class="field-error" role="alert">
+                {approve.errors._form}
+                {approve.existingUser && (
+                  <>
+                    {' '}
+                    <a href={`/admin/users/${approve.existingUser}`}>Open that account</a>
+                  </>
+                )}
+              </p>
+            )}
             <SelectField
               id={idFor('role')}
               name="role"

@@ -26,6 +26,7 @@ import {
   type PageDeps,
   type PageRouter,
   pageNotFound,
+  presentTexts,
   readForm,
   redirectDone,
   sendPage,
@@ -195,14 +196,15 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
     const farms = await listFarms(sql, principal);
     // The roles this user can be linked to a farm in: those of farmer and technician they hold.
     const linkRoles = LINK_ROLES.filter((r) => user.roles.includes(r));
-    const edit = state.edit ?? {
+    const edit = {
       values: {
         full_name: user.full_name ?? '',
         roles: user.roles,
         status: user.status,
         operator_code: user.operator_code ?? '',
+        ...state.edit?.values,
       },
-      errors: {},
+      errors: state.edit?.errors ?? {},
     };
     const farmForm = state.farm ?? { values: {}, errors: {} };
     const csrf = principal.csrfToken;
@@ -365,17 +367,17 @@ export function adminUserPages(app: PageRouter, deps: PageDeps) {
   app.post('/admin/users/:id', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
+    // A text or select field absent from the form keeps the user's (r18 F9); the role checkboxes are
+    // read as a browser sends them (none ticked = no role, refused by the schema).
     const values: Values = {
-      full_name: textOf(form, 'full_name'),
+      ...presentTexts(form, ['full_name', 'status', 'operator_code'] as const),
       roles: valuesOf(form, 'roles'),
-      status: textOf(form, 'status'),
-      operator_code: textOf(form, 'operator_code').trim(),
     };
     const body = {
-      full_name: values.full_name,
+      ...(values.full_name !== undefined ? { full_name: values.full_name } : {}),
       roles: values.roles as RoleName[],
-      status: values.status as 'active' | 'disabled',
-      operator_code: values.operator_code || null,
+      ...(values.status !== undefined ? { status: values.status as 'active' | 'disabled' } : {}),
+      ...(values.operator_code !== undefined ? { operator_code: values.operator_code.trim() || null } : {}),
     };
     const done = await attempt(async () => updateUser(sql, id, validated(userPatchSchema, body)), LABELS);
     if (!done.ok) return renderUser(c, id, { edit: { values, errors: done.errors } }, done.status);

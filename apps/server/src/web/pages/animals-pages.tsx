@@ -32,10 +32,10 @@ import {
   type PageDeps,
   type PageRouter,
   pageNotFound,
+  presentTexts,
   readForm,
   redirectDone,
   sendPage,
-  textOf,
   userOf,
   validated,
 } from './page-kit.tsx';
@@ -53,21 +53,26 @@ const LABELS = {
 type Values = Partial<Record<keyof typeof LABELS, string>>;
 type FormState = { values: Values; errors: FieldErrors };
 
-/** The form's fields → an animal body; empty optional fields are null (cleared). */
+const OPTIONAL = ['eid', 'breed', 'sex', 'birth_date'] as const;
+
+/**
+ * The form's fields → an animal body: empty optional fields are null (cleared), absent ones are left
+ * out (kept as they are on an edit: review r18 F9).
+ */
 function animalInput(values: Values): AnimalInput {
-  const opt = (v: string | undefined) => (v?.trim() ? v.trim() : null);
-  return {
+  const input: AnimalInput = {
     ...(values.farm_id ? { farm_id: values.farm_id } : {}),
-    tag_id: values.tag_id?.trim() ?? '',
-    eid: opt(values.eid),
-    breed: opt(values.breed),
-    sex: opt(values.sex),
-    birth_date: opt(values.birth_date),
+    ...(values.tag_id !== undefined ? { tag_id: values.tag_id.trim() } : {}),
   };
+  for (const k of OPTIONAL) {
+    const v = values[k];
+    if (v !== undefined) input[k] = v.trim() || null;
+  }
+  return input;
 }
 
 const readValues = (form: Awaited<ReturnType<typeof readForm>>): Values =>
-  Object.fromEntries(Object.keys(LABELS).map((k) => [k, textOf(form, k)]));
+  presentTexts(form, Object.keys(LABELS) as (keyof typeof LABELS)[]);
 
 /** Why a graded scan's value is not drawn on the animal's chart: rejected, no quality grade, or missing. */
 function notAMeasurement(s: {
@@ -194,13 +199,14 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
       };
     };
     const rows = await Promise.all(scans.slice(0, 50).map((s) => toScanRow(s, signer)));
-    const values: Values = edit?.values ?? {
+    const values: Values = {
       farm_id: animal.farm.id,
       tag_id: animal.tag_id,
       eid: animal.eid ?? '',
       breed: animal.breed ?? '',
       sex: animal.sex ?? '',
       birth_date: animal.birth_date ?? '',
+      ...edit?.values,
     };
     return sendPage(
       c,
@@ -279,7 +285,7 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
     const form = await readForm(c);
     const values = readValues(form);
     const done = await attempt(async () => {
-      const input = validated(animalCreateSchema, animalInput(values));
+      const input = validated(animalCreateSchema, animalInput({ tag_id: '', ...values }));
       const claim = {
         form: 'animal',
         userId: principal.userId,

@@ -117,7 +117,11 @@ describe('device page: health', () => {
     for (const bad of ['0', '8', 'abc', '1.5', '-1']) {
       const res = await tech.get(`/fleet/${w.deviceA}?days=${bad}`);
       assert.equal(res.status, 422, bad);
-      assert.match(strip(res.html), /\/query\/days must be a whole number of days from 1 to 7/, bad);
+      assert.match(
+        strip(res.html),
+        /The address's “days” value must be a whole number of days from 1 to 7/,
+        bad,
+      );
     }
   });
 

@@ -26,6 +26,8 @@ export function RetireSection({
     return (
       <section aria-labelledby="retire-title" id="device-retire">
         <h2 id="retire-title">Back into service</h2>
+        {/* A retire sent again (double submit, another admin): "already retired at … by …" (r18 F1). */}
+        <ErrorSummary errors={form.errors} />
         <p class="muted">
           Clears the retirement: the device is watched again, without a key — issue one with{' '}
           <code>cti-server device add {device.device_code}</code> and install it on the Pi. It shows "no

@@ -16,7 +16,14 @@ export const DEVICE_SETTINGS_LABELS = {
   refile_scans: 'Also move its scans',
 };
 
-export type DeviceSettingsValues = { label: string; farm_id: string; moved_at: string; refile_scans: string };
+export type DeviceSettingsValues = {
+  label: string;
+  farm_id: string;
+  moved_at: string;
+  refile_scans: string;
+  /** Fields the form did not carry at all: kept as stored, never read as "clear" (review r18 F9). */
+  missing?: readonly ('label' | 'farm_id')[];
+};
 export type DeviceSettingsForm = { values: DeviceSettingsValues; errors: FieldErrors };
 
 export const deviceSettingsValues = (form: FormValues): DeviceSettingsValues => ({
@@ -24,14 +31,18 @@ export const deviceSettingsValues = (form: FormValues): DeviceSettingsValues => 
   farm_id: textOf(form, 'farm_id').trim(),
   moved_at: textOf(form, 'moved_at').trim(),
   refile_scans: textOf(form, 'refile_scans') === 'on' ? 'on' : '',
+  missing: (['label', 'farm_id'] as const).filter((name) => !(name in form)),
 });
 
 /**
- * The form as the API's PATCH body: an empty label clears it, no farm unassigns the device; "Moved on"
+ * The form as the API's PATCH body: an empty label clears it, no farm unassigns the device (a field
+ * absent from the form is left out: kept); "Moved on"
  * is read in `zone` (the new farm's local time) and, like "Also move its scans", sent only when given.
  */
 export function deviceSettingsBody(values: DeviceSettingsValues, zone: string): DevicePatch {
-  const body: DevicePatch = { label: values.label.trim() || null, farm_id: values.farm_id || null };
+  const body: DevicePatch = {};
+  if (!values.missing?.includes('label')) body.label = values.label.trim() || null;
+  if (!values.missing?.includes('farm_id')) body.farm_id = values.farm_id || null;
   if (values.moved_at) {
     const utc = utcOfLocal(values.moved_at, zone);
     if (utc === undefined) throw emptyField('moved_at', 'must be a date and time such as 2026-12-05 08:30');
@@ -54,12 +65,10 @@ export function DeviceSettingsSection({
   csrf: string;
   form?: DeviceSettingsForm;
 }) {
-  const values = form?.values ?? {
-    label: current.label ?? '',
-    farm_id: current.farm?.id ?? '',
-    moved_at: '',
-    refile_scans: '',
-  };
+  const stored = { label: current.label ?? '', farm_id: current.farm?.id ?? '' };
+  const values = form
+    ? { ...form.values, ...Object.fromEntries((form.values.missing ?? []).map((n) => [n, stored[n]])) }
+    : { ...stored, moved_at: '', refile_scans: '' };
   const errors = form?.errors ?? {};
   return (
     <section id="device-settings" aria-labelledby="device-settings-title">

@@ -53,6 +53,7 @@ import {
   type PageDeps,
   type PageRouter,
   pageNotFound,
+  presentTexts,
   readForm,
   redirectDone,
   sendPage,
@@ -90,13 +91,36 @@ export function parseGeofenceText(text: string): unknown | null {
       problems: [{ pointer: '/geofence', message: `is not valid JSON (${(err as Error).message})` }],
     });
   }
-  const v = value as { type?: string; geometry?: unknown; features?: { geometry?: unknown }[] };
-  if (v?.type === 'Feature') return v.geometry ?? null;
-  if (v?.type === 'FeatureCollection' && Array.isArray(v.features) && v.features.length === 1) {
-    return v.features[0]?.geometry ?? null;
+  const v = value as { type?: string; features?: unknown };
+  if (v?.type === 'Feature') return geometryOf(v as { geometry?: unknown }, 'the Feature');
+  if (v?.type === 'FeatureCollection') {
+    const n = Array.isArray(v.features) ? v.features.length : 0;
+    if (n !== 1)
+      throw noGeometry(
+        `is a FeatureCollection with ${n === 0 ? 'no features' : `${n} features`}: give one Feature whose geometry is the farm's Polygon`,
+      );
+    const [feature] = v.features as unknown[];
+    if ((feature as { type?: unknown } | null)?.type !== 'Feature')
+      throw noGeometry('holds something that is not a Feature: give one Feature whose geometry is a Polygon');
+    return geometryOf(feature as object, "the FeatureCollection's Feature");
   }
   return value;
 }
+
+// Only an empty box clears the geofence (the map editor empties it): a Feature without a geometry was
+// read as "no geofence" and deleted the farm's fence with a "saved" (review r18 F7).
+function geometryOf(feature: { geometry?: unknown }, what: string): unknown {
+  if (feature.geometry === undefined || feature.geometry === null)
+    throw noGeometry(
+      `has no geometry in ${what}: a Feature needs a geometry, the farm's Polygon (to remove the geofence, empty this box)`,
+    );
+  return feature.geometry;
+}
+
+const noGeometry = (message: string) =>
+  new HttpError(422, 'invalid_geometry', `the geofence ${message}`, {
+    problems: [{ pointer: '/geofence', message }],
+  });
 
 const pretty = (geo: unknown) => (geo ? JSON.stringify(geo) : '');
 
@@ -213,9 +237,10 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
               <FarmEditForm
                 title="Edit farm"
                 action={`/farms/${farm.id}`}
-                state={
-                  state.edit ?? { values: { name: farm.name, geofence: pretty(farm.geofence) }, errors: {} }
-                }
+                state={{
+                  values: { name: farm.name, geofence: pretty(farm.geofence), ...state.edit?.values },
+                  errors: state.edit?.errors ?? {},
+                }}
                 csrf={principal.csrfToken}
                 submit="Save farm"
                 map={map}
@@ -291,11 +316,15 @@ export function farmPages(app: PageRouter, deps: PageDeps) {
   app.post('/farms/:id', async (c) => {
     const id = idParam(c);
     const form = await readForm(c);
-    const values = { name: textOf(form, 'name'), geofence: textOf(form, 'geofence') };
-    const done = await attempt(
-      async () => updateFarm(sql, userOf(c), id, validated(FARM_PATCH, farmInput(values))),
-      FARM_LABELS,
-    );
+    // A field absent from the form keeps the farm's (a form without `geofence` removed it: r18 F9).
+    const values = presentTexts(form, ['name', 'geofence'] as const);
+    const done = await attempt(async () => {
+      const patch = {
+        ...(values.name !== undefined ? { name: values.name } : {}),
+        ...(values.geofence !== undefined ? { geofence: parseGeofenceText(values.geofence) } : {}),
+      };
+      return updateFarm(sql, userOf(c), id, validated(FARM_PATCH, patch));
+    }, FARM_LABELS);
     if (!done.ok) return renderFarm(c, id, { edit: { values, errors: done.errors } }, 422);
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/farms/${id}`, 'farm-saved');

@@ -203,9 +203,21 @@ describe('retiring from the device page and the API (admins)', () => {
       new RegExp(`by ${w.users.admin.email}: stolen from the barn`),
     );
     assert.match(textById(retired.html, 'device-retire') ?? '', /Bring back into service/);
+    // Retire pressed again (a double submit, another admin): the page says it was already done (r18 F1).
+    const twice = await admin.post(`/fleet/${w.deviceA}/retire`, { reason: 'again' });
+    assert.equal(twice.status, 409);
+    assert.match(
+      textById(twice.html, 'device-retire') ?? '',
+      new RegExp(`already retired at \\S+ by ${w.users.admin.email}`),
+    );
+    const [kept] = await ctx.db.sql`SELECT retired_reason FROM devices WHERE id = ${w.deviceA}`;
+    assert.equal(kept!.retired_reason, 'stolen from the barn');
     assert.equal((await admin.post(`/fleet/${w.deviceA}/unretire`)).status, 303);
     const [back] = await ctx.db.sql`SELECT retired_at FROM devices WHERE id = ${w.deviceA}`;
     assert.equal(back!.retired_at, null);
+    const inService = await admin.post(`/fleet/${w.deviceA}/unretire`);
+    assert.equal(inService.status, 409);
+    assert.match(textById(inService.html, 'device-retire') ?? '', /not retired/);
   });
 
   test('the API (checked against the OpenAPI document): retire, 409 when already retired, unretire, 409 when in service', async () => {

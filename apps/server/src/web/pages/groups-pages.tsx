@@ -30,6 +30,7 @@ import {
   type PageDeps,
   type PageRouter,
   pageNotFound,
+  presentTexts,
   readForm,
   redirectDone,
   sendPage,
@@ -48,11 +49,12 @@ type GroupState = {
   page?: FieldErrors;
 };
 
+/** The form's fields → a group body: an empty date clears it, an absent field is left out (kept: r18 F9). */
 const groupInput = (v: Values): GroupInput => ({
   ...(v.farm_id !== undefined ? { farm_id: v.farm_id } : {}),
-  name: v.name?.trim() ?? '',
-  birth_date_from: v.birth_date_from || null,
-  birth_date_to: v.birth_date_to || null,
+  ...(v.name !== undefined ? { name: v.name.trim() } : {}),
+  ...(v.birth_date_from !== undefined ? { birth_date_from: v.birth_date_from || null } : {}),
+  ...(v.birth_date_to !== undefined ? { birth_date_to: v.birth_date_to || null } : {}),
 });
 const window = (g: Pick<GroupRow, 'birth_date_from' | 'birth_date_to'>) =>
   g.birth_date_from || g.birth_date_to ? `${g.birth_date_from ?? '…'} – ${g.birth_date_to ?? '…'}` : 'any';
@@ -176,13 +178,14 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
           ]
         : []),
     ];
-    const edit = state.edit ?? {
+    const edit = {
       values: {
         name: group.name,
         birth_date_from: group.birth_date_from ?? '',
         birth_date_to: group.birth_date_to ?? '',
+        ...state.edit?.values,
       },
-      errors: {},
+      errors: state.edit?.errors ?? {},
     };
     const add = state.add ?? { values: {}, errors: {} };
     const outside = group.animals.filter((a) => a.outside_window).length;
@@ -272,10 +275,8 @@ export function groupPages(app: PageRouter, deps: PageDeps) {
   }
 
   const readValues = (form: Awaited<ReturnType<typeof readForm>>, withFarm: boolean): Values => ({
-    ...(withFarm ? { farm_id: textOf(form, 'farm_id') } : {}),
-    name: textOf(form, 'name'),
-    birth_date_from: textOf(form, 'birth_date_from'),
-    birth_date_to: textOf(form, 'birth_date_to'),
+    ...(withFarm ? { farm_id: textOf(form, 'farm_id'), name: '' } : {}),
+    ...presentTexts(form, ['name', 'birth_date_from', 'birth_date_to'] as const),
   });
 
   app.get('/groups', (c) => renderList(c));

@@ -56,6 +56,7 @@ describe('animals', () => {
       farm_id: w.farmA,
       tag_id: 'A-202',
       breed: 'Hereford',
+      sex: '',
     });
     assert.equal(edited.status, 303);
     const [row] = await sql()`SELECT breed, sex FROM animals WHERE id = ${id}`;
@@ -154,6 +155,115 @@ describe('farms', () => {
       (await (await as('farmer')).post(`/farms/${w.farmA}`, { name: 'Mine', geofence: '' })).status,
       403,
     );
+  });
+
+  test('a geofence text without a geometry is refused beside the field, the fence kept; only an empty box removes it (r18 F7)', async () => {
+    const tech = await as('technician');
+    const geofence = async () =>
+      (await sql()`SELECT ST_AsText(geofence) AS g FROM farms WHERE id = ${w.farmA}`)[0]!.g as string | null;
+    await sql()`UPDATE farms SET geofence = ST_GeomFromText('POLYGON((-79.39 43.64,-79.37 43.64,-79.37 43.66,-79.39 43.64))', 4326) WHERE id = ${w.farmA}`;
+    const before = await geofence();
+    assert.ok(before);
+    for (const [text, message] of [
+      ['{"type":"Feature"}', /Geofence has no geometry in the Feature: a Feature needs a geometry/],
+      ['{"type":"Feature","geometry":null}', /Geofence has no geometry in the Feature/],
+      ['{"type":"FeatureCollection","features":[]}', /Geofence is a FeatureCollection with no features/],
+      ['{"type":"FeatureCollection","features":[{}]}', /Geofence holds something that is not a Feature/],
+      [
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{}}]}',
+        /Geofence has no geometry in the FeatureCollection's Feature/,
+      ],
+    ] as const) {
+      const res = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: text });
+      assert.equal(res.status, 422, text);
+      assert.match(textById(res.html, 'field-geofence-error') ?? '', message, text);
+      assert.equal(await geofence(), before, `${text}: the geofence is kept`);
+    }
+    // What the map editor sends to remove the geofence: the box emptied.
+    const cleared = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm', geofence: '' });
+    assert.equal(cleared.status, 303);
+    assert.equal(await geofence(), null);
+  });
+
+  test('edit forms: a field absent from the form keeps the stored value, only a field sent empty clears it (r18 F9)', async () => {
+    const tech = await as('technician');
+    const admin = await as('admin');
+    // Animal: only the farm and tag sent.
+    const animal = async () =>
+      ({
+        ...(
+          await sql()`SELECT tag_id, eid, breed, sex, to_char(birth_date, 'YYYY-MM-DD') AS birth_date
+                        FROM animals WHERE id = ${w.animal}`
+        )[0],
+      }) as Record<string, unknown>;
+    const before = await animal();
+    assert.ok(before.eid && before.breed && before.sex && before.birth_date, 'the seed fills them');
+    const tagOnly = await tech.post(`/animals/${w.animal}`, {
+      farm_id: w.farmA,
+      tag_id: before.tag_id as string,
+    });
+    assert.equal(tagOnly.status, 303);
+    assert.deepEqual(await animal(), before);
+    const breedCleared = await tech.post(`/animals/${w.animal}`, {
+      farm_id: w.farmA,
+      tag_id: 'A-101',
+      breed: '',
+    });
+    assert.equal(breedCleared.status, 303);
+    assert.deepEqual(await animal(), { ...before, breed: null });
+    await sql()`UPDATE animals SET breed = ${before.breed as string} WHERE id = ${w.animal}`;
+
+    // Farm: only the name sent, the geofence stays.
+    await sql()`UPDATE farms SET geofence = ST_GeomFromText('POLYGON((-79.39 43.64,-79.37 43.64,-79.37 43.66,-79.39 43.64))', 4326) WHERE id = ${w.farmA}`;
+    const nameOnly = await tech.post(`/farms/${w.farmA}`, { name: 'Maple Farm' });
+    assert.equal(nameOnly.status, 303);
+    const [farm] = await sql()`SELECT name, geofence IS NOT NULL AS fenced FROM farms WHERE id = ${w.farmA}`;
+    assert.deepEqual({ ...farm }, { name: 'Maple Farm', fenced: true });
+
+    // Group: only the name sent, the birth-date window stays.
+    const group = async () =>
+      ({
+        ...(
+          await sql()`SELECT name, birth_date_from::text AS f, birth_date_to::text AS t
+                        FROM contemporary_groups WHERE id = ${w.group}`
+        )[0],
+      }) as Record<string, unknown>;
+    const window = await group();
+    assert.ok(window.f && window.t, 'the seed fills the window');
+    const renamed = await tech.post(`/groups/${w.group}`, { name: 'Renamed heifers' });
+    assert.equal(renamed.status, 303);
+    assert.deepEqual(await group(), { ...window, name: 'Renamed heifers' });
+    await tech.post(`/groups/${w.group}`, { name: window.name as string });
+
+    // User: roles only (checkboxes, as a browser sends them); name, status and operator code stay.
+    await sql()`UPDATE users SET full_name = 'Spare Tech', operator_code = 'OP-7' WHERE id = ${w.users.spareTech.id}`;
+    const rolesOnly = await admin.post(`/admin/users/${w.users.spareTech.id}`, { roles: 'technician' });
+    assert.equal(rolesOnly.status, 303, strip(rolesOnly.html).slice(0, 300));
+    const [user] =
+      await sql()`SELECT full_name, status, operator_code FROM users WHERE id = ${w.users.spareTech.id}`;
+    assert.deepEqual({ ...user }, { full_name: 'Spare Tech', status: 'active', operator_code: 'OP-7' });
+    const codeCleared = await admin.post(`/admin/users/${w.users.spareTech.id}`, {
+      roles: 'technician',
+      operator_code: '',
+    });
+    assert.equal(codeCleared.status, 303);
+    const [after] = await sql()`SELECT operator_code FROM users WHERE id = ${w.users.spareTech.id}`;
+    assert.equal(after!.operator_code, null);
+
+    // Device "Label and farm": only the label sent, the farm stays (it was unassigned); only the farm
+    // sent, the label stays.
+    await sql()`UPDATE devices SET label = 'Chute Pi' WHERE id = ${w.deviceA}`;
+    const device = async () =>
+      ({ ...(await sql()`SELECT label, farm_id FROM devices WHERE id = ${w.deviceA}`)[0] }) as Record<
+        string,
+        unknown
+      >;
+    assert.equal((await admin.post(`/fleet/${w.deviceA}`, { label: 'Barn Pi' })).status, 303);
+    assert.deepEqual(await device(), { label: 'Barn Pi', farm_id: w.farmA });
+    assert.equal((await admin.post(`/fleet/${w.deviceA}`, { farm_id: w.farmA })).status, 303);
+    assert.deepEqual(await device(), { label: 'Barn Pi', farm_id: w.farmA });
+    assert.equal((await admin.post(`/fleet/${w.deviceA}`, { label: '', farm_id: w.farmA })).status, 303);
+    assert.deepEqual(await device(), { label: null, farm_id: w.farmA });
   });
 
   test('admins create farms (errors beside fields) and cannot delete one still in use', async () => {
@@ -708,8 +818,113 @@ describe('admin pages', () => {
     );
     const tech = await pageClient(ctx.server.app, 'ask2@example.com', 'meadow-lark-river-9');
     assert.match(strip((await tech.get('/scans')).html), /cap_graded/);
+    // The same admin pressing Approve again (double submit) gets the first answer.
     const again = await admin.post(`/admin/registrations/${r2!.id}/approve`, { role: 'technician' });
-    assert.equal(again.status, 409);
+    assert.equal(again.status, 303);
+    assert.equal(again.location, '/admin/registrations?done=registration-approved');
+  });
+
+  test('account requests decided already: the page says by whom and when; an email now taken is named with the ways out (r18 F1, F2)', async () => {
+    const anon = await pageClient(ctx.server.app);
+    for (const email of ['dec-a@example.com', 'dec-b@example.com', 'dec-c@example.com']) {
+      const asked = await anon.post(
+        '/register',
+        { email, full_name: 'Decided', requested_role: 'farmer', password: 'meadow-lark-river-9' },
+        { csrf: false },
+      );
+      assert.equal(asked.status, 200);
+    }
+    const ids = Object.fromEntries(
+      (await sql()`SELECT id, email FROM registration_requests WHERE email LIKE 'dec-%@example.com'`).map(
+        (r) => [r.email.slice(4, 5), r.id as string],
+      ),
+    );
+    const admin = await as('admin');
+    await seedUser(sql(), 'second-admin@example.com', ['admin']);
+    const other = await pageClient(ctx.server.app, 'second-admin@example.com');
+    assert.equal((await admin.post(`/admin/registrations/${ids.a}/approve`, { role: 'farmer' })).status, 303);
+    assert.equal((await admin.post(`/admin/registrations/${ids.c}/reject`, { reason: 'no' })).status, 303);
+    const refusals = [
+      [
+        other,
+        `${ids.a}/approve`,
+        { role: 'farmer' },
+        /dec-a@example\.com was already approved by admin at \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+      ],
+      [admin, `${ids.a}/reject`, { reason: 'no' }, /dec-a@example\.com was already approved by admin/],
+      [
+        admin,
+        `${ids.c}/approve`,
+        { role: 'farmer' },
+        /dec-c@example\.com was already rejected by admin at .* UTC \(reason: no\)/,
+      ],
+      [other, `${ids.c}/reject`, { reason: 'no' }, /already rejected by admin/],
+    ] as const;
+    for (const [who, path, fields, message] of refusals) {
+      const res = await who.post(`/admin/registrations/${path}`, fields);
+      assert.equal(res.status, 409, path);
+      assert.match(strip(res.html), message, path);
+    }
+    // Same admin, same decision: the first answer again.
+    const twice = await admin.post(`/admin/registrations/${ids.c}/reject`, { reason: 'no' });
+    assert.equal(twice.location, '/admin/registrations?done=registration-rejected');
+    const [row] = await sql()`SELECT status, decision_reason FROM registration_requests WHERE id = ${ids.c}`;
+    assert.deepEqual({ ...row }, { status: 'rejected', decision_reason: 'no' }, 'the first decision stays');
+
+    // The email became an account meanwhile: named, with the ways out, the account one click away.
+    const made = await admin.post('/admin/users', {
+      email: 'dec-b@example.com',
+      full_name: 'Made by hand',
+      roles: 'farmer',
+      password: 'meadow-lark-river-9',
+    });
+    assert.equal(made.status, 303, strip(made.html).slice(0, 300));
+    const taken = await admin.post(`/admin/registrations/${ids.b}/approve`, { role: 'farmer' });
+    assert.equal(taken.status, 409);
+    assert.match(
+      strip(taken.html),
+      /An account with this email exists: dec-b@example\.com\. Reject this request, or link that account to a farm on its user page/,
+    );
+    const [user] = await sql()`SELECT id FROM users WHERE email = 'dec-b@example.com'`;
+    assert.ok(taken.html.includes(`href="/admin/users/${user!.id}"`));
+    const rejected = await admin.post(`/admin/registrations/${ids.b}/reject`, { reason: 'has an account' });
+    assert.equal(rejected.status, 303);
+  });
+
+  test('announcements: a "Show until" that does not exist (Feb 30, Apr 31, 24:00) is refused beside the field, never rolled over (r18 F8)', async () => {
+    const admin = await as('admin');
+    const count = async () =>
+      (await sql()`SELECT count(*)::int AS n FROM announcements WHERE title = 'Rolled'`)[0]!.n as number;
+    for (const expires_at of [
+      '2027-02-30T10:00',
+      '2027-02-31T10:00',
+      '2027-04-31T10:00',
+      '2027-01-01T24:00',
+      '2027-01-01T10:60',
+    ]) {
+      const res = await admin.post('/admin/announcements', {
+        title: 'Rolled',
+        body: 'b',
+        format: 'plain',
+        expires_at,
+      });
+      assert.equal(res.status, 422, expires_at);
+      assert.match(
+        textById(res.html, 'field-expires_at-error') ?? '',
+        /Show until must be a date and time that exists/,
+        expires_at,
+      );
+    }
+    assert.equal(await count(), 0, 'nothing written');
+    const ok = await admin.post('/admin/announcements', {
+      title: 'Rolled',
+      body: 'b',
+      format: 'plain',
+      expires_at: '2027-02-28T23:59',
+    });
+    assert.equal(ok.status, 303);
+    const [row] = await sql()`SELECT expires_at FROM announcements WHERE title = 'Rolled'`;
+    assert.equal((row!.expires_at as Date).toISOString(), '2027-02-28T23:59:00.000Z');
   });
 
   test('announcements: errors beside fields, published on the home page, a script stays text, expired goes away', async () => {
@@ -754,5 +969,60 @@ describe('account', () => {
     const saved = await farmer.post('/account', { full_name: 'Fran Farmer' });
     assert.equal(saved.location, '/account?done=name-saved');
     assert.match(strip((await farmer.get('/account?done=name-saved')).html), /Done: Name saved\./);
+  });
+});
+
+describe("messages in the form's words (r18 F10)", () => {
+  test('other fields, pointers and parameters are named by their labels, never by their API names', async () => {
+    const tech = await as('technician');
+    const reversed = await tech.post(`/groups/${w.group}`, {
+      name: 'Spring heifers',
+      birth_date_from: '2024-06-30',
+      birth_date_to: '2024-01-01',
+    });
+    assert.equal(reversed.status, 422);
+    assert.match(
+      textById(reversed.html, 'field-birth_date_to-error') ?? '',
+      /Born until must not be before Born from\.$/,
+    );
+
+    const report = await (await as('farmer')).get(
+      `/reports?farm_id=${w.farmA}&from=2025-09-10&to=2025-09-01`,
+    );
+    assert.match(strip(report.html), /To must not be before From\./);
+    assert.doesNotMatch(strip(report.html), /This date|before from/);
+
+    const anon = await pageClient(ctx.server.app);
+    await anon.post(
+      '/register',
+      {
+        email: 'words@example.com',
+        full_name: 'Words',
+        requested_role: 'farmer',
+        password: 'meadow-lark-river-9',
+      },
+      { csrf: false },
+    );
+    const [r] = await sql()`SELECT id FROM registration_requests WHERE email = 'words@example.com'`;
+    const admin = await as('admin');
+    const noFarm = await admin.post(`/admin/registrations/${r!.id}/approve`, {
+      role: 'farmer',
+      farm_id: '00000000-0000-4000-8000-000000000001',
+    });
+    assert.equal(noFarm.status, 422);
+    assert.match(textById(noFarm.html, `farm-${r!.id}-error`) ?? '', /Farm names no farm\.$/);
+
+    const nul = await admin.post(`/admin/registrations/${r!.id}/reject`, { reason: 'a\u0000b' });
+    assert.equal(nul.status, 422);
+    assert.match(
+      strip(nul.html),
+      /The form's “reason” field must not contain the NUL character \(U\+0000\)\./,
+    );
+    assert.doesNotMatch(strip(nul.html), /\/form\//);
+
+    const days = await admin.get(`/fleet/${w.deviceA}?days=0`);
+    assert.equal(days.status, 422);
+    assert.match(strip(days.html), /The address's “days” value must be/);
+    assert.doesNotMatch(strip(days.html), /\/query\//);
   });
 });

@@ -103,6 +103,21 @@ const first = (v: FormValues[string] | undefined): string | undefined => {
 /** A single text field of a form ('' when absent). */
 export const textOf = (form: FormValues, name: string): string => first(form[name]) ?? '';
 
+/**
+ * The text of each of `names` that the form carries, the absent ones left out: on an edit form an
+ * absent field keeps the stored value and only a field sent empty clears it (a stale cached form, or a
+ * client sending only what changed, wiped the rest: review r18 F9). Not for checkboxes, which a
+ * browser leaves out when unchecked.
+ */
+export function presentTexts<K extends string>(
+  form: FormValues,
+  names: readonly K[],
+): Partial<Record<K, string>> {
+  return Object.fromEntries(names.filter((n) => n in form).map((n) => [n, textOf(form, n)])) as Partial<
+    Record<K, string>
+  >;
+}
+
 /** Every value of a repeated field (checkboxes). */
 export const valuesOf = (form: FormValues, name: string): string[] => {
   const v = form[name];
@@ -132,16 +147,22 @@ export type FieldErrors = Record<string, string>;
 export function fieldErrors(err: HttpError, labels: Record<string, string>): FieldErrors {
   const errors: FieldErrors = {};
   for (const p of err.problems ?? []) {
-    const root = p.pointer.replace(/^\/(query\/)?/, '').split('/')[0] ?? '';
-    const name = root in labels ? root : '_form';
-    const where =
-      name === '_form' || p.pointer === `/${root}` ? '' : ` (at ${p.pointer.slice(root.length + 2)})`;
+    const segments = p.pointer.replace(/^\/(query\/|form\/)?/, '').split('/');
+    const root = segments[0] ?? '';
+    // `/farms/0/farm_id`: the form's own field is the last part (its label, no "(at 0/farm_id)").
+    const last = segments.at(-1) ?? '';
+    const name = segments.length > 1 && last in labels ? last : root in labels ? root : '_form';
+    const where = name !== root || segments.length === 1 ? '' : ` (at ${segments.slice(1).join('/')})`;
     const label = labels[name] ?? 'This form';
-    errors[name] ??= `${label} ${p.message}${where}.`;
+    errors[name] ??= `${label} ${labelled(p.message, labels)}${where}.`;
   }
-  if (Object.keys(errors).length === 0) errors._form = sentence(err.message);
+  if (Object.keys(errors).length === 0) errors._form = sentence(labelled(err.message, labels));
   return errors;
 }
+
+/** The API's words for other fields in a message (`before birth_date_from`) → the form's labels (r18 F10). */
+const labelled = (message: string, labels: Record<string, string>) =>
+  message.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (name) => labels[name] ?? name);
 
 const sentence = (text: string) => {
   const t = text.trim();

@@ -78,7 +78,7 @@ export function errorPage(c: PageContext, err: unknown, deps: Pick<PageDeps, 'as
   let message = 'Something went wrong on our side. The error is logged; please try again.';
   if (err instanceof HttpError) {
     status = err.status;
-    message = err.message;
+    message = plainWords(err);
     for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   } else if (isRetryableDatabaseError(err)) {
     status = 503;
@@ -107,6 +107,24 @@ export function errorPage(c: PageContext, err: unknown, deps: Pick<PageDeps, 'as
     }),
     status as 500,
   );
+}
+
+/**
+ * An error page speaks of the address's values and the form's fields by name, never by JSON pointer
+ * ("/query/days must be …", "/form/reason: must not …" read as developer words: review r18 F10).
+ */
+function plainWords(err: HttpError): string {
+  const named = (err.problems ?? []).map((p) => {
+    const m = /^\/(query|form)\/([^/]+)$/.exec(p.pointer);
+    if (!m) return undefined;
+    const name = m[2]!.replaceAll('_', ' ');
+    return m[1] === 'query'
+      ? `the address's “${name}” value ${p.message}`
+      : `the form's “${name}” field ${p.message}`;
+  });
+  const pointered = /(^|\s)\/(query|form)\//.test(err.message);
+  if (!pointered || named.length === 0 || named.some((n) => n === undefined)) return err.message;
+  return named.join('; ');
 }
 
 const sentence = (t: string) => `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;

@@ -26,6 +26,7 @@ import {
   type PageDeps,
   type PageRouter,
   pageNotFound,
+  presentTexts,
   readForm,
   redirectDone,
   sendPage,
@@ -216,15 +217,14 @@ export function scanDetailPages(app: PageRouter, deps: PageDeps) {
     const id = idParam(c);
     const principal = userOf(c);
     const form = await readForm(c);
-    const values = {
-      review_label: textOf(form, 'review_label').trim(),
-      review_clarity: textOf(form, 'review_clarity'),
-      review_usability: textOf(form, 'review_usability'),
-    };
+    // Only the fields the form carries: an absent one keeps the scan's (r18 F9), an empty one clears it.
+    const values = presentTexts(form, ['review_label', 'review_clarity', 'review_usability'] as const);
     const changes = {
-      review_label: values.review_label || null,
-      review_clarity: values.review_clarity === '' ? null : Number(values.review_clarity),
-      review_usability: values.review_usability || null,
+      ...(values.review_label !== undefined ? { review_label: values.review_label.trim() || null } : {}),
+      ...(values.review_clarity !== undefined
+        ? { review_clarity: values.review_clarity === '' ? null : Number(values.review_clarity) }
+        : {}),
+      ...(values.review_usability !== undefined ? { review_usability: values.review_usability || null } : {}),
     };
     const done = await attempt(async () => {
       return updateScan(sql, principal, id, validated(scanPatchSchema, changes) as ScanChanges);
@@ -367,10 +367,11 @@ function Review({
   review?: ReviewForm;
 }) {
   const r = detail.review;
-  const v = review?.values ?? {
+  const v: Record<string, string> = {
     review_label: r.label ?? '',
     review_clarity: r.clarity === null ? '' : String(r.clarity),
     review_usability: r.usability ?? '',
+    ...review?.values,
   };
   const errors = review?.errors ?? {};
   return (

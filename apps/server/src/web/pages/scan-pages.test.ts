@@ -284,6 +284,32 @@ describe('scan detail', () => {
       403,
     );
   });
+
+  test('review: a field absent from the form keeps its value, a field sent empty clears it (r18 F9)', async () => {
+    const tech = await as('technician');
+    const review = async () =>
+      ({
+        ...(
+          await ctx.db.sql`
+          SELECT review_label, review_clarity, review_usability FROM scans WHERE id = ${w.scanGraded}`
+        )[0],
+      }) as Record<string, unknown>;
+    const set = await tech.post(`/scans/${w.scanGraded}/review`, {
+      review_label: 'ok',
+      review_clarity: '4',
+      review_usability: 'usable',
+    });
+    assert.equal(set.status, 303);
+    const only = await tech.post(`/scans/${w.scanGraded}/review`, { review_clarity: '3' });
+    assert.equal(only.status, 303);
+    assert.deepEqual(await review(), { review_label: 'ok', review_clarity: 3, review_usability: 'usable' });
+    const cleared = await tech.post(`/scans/${w.scanGraded}/review`, {
+      review_label: '',
+      review_usability: '',
+    });
+    assert.equal(cleared.status, 303);
+    assert.deepEqual(await review(), { review_label: null, review_clarity: 3, review_usability: null });
+  });
 });
 
 describe('home page', () => {

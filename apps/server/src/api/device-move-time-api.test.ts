@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
+import { waitFor } from '@cti/testkit';
 import { MAX_REFILE_SCANS } from '../access/device-move.ts';
 import { addDeviceKey } from '../devices/device-keys.ts';
 import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
@@ -290,7 +291,16 @@ describe('a move recorded late, at the time it happened', () => {
 
 describe('review r17: a move recorded late, against the other writers', () => {
   const farmOf = async (id: string) => (await scanRow(id)).farm_id;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Until `n` sessions of this database wait on a lock: the order of the racers, not a sleep's guess. */
+  const lockWaiters = (n: number, what: string) =>
+    waitFor(
+      async () =>
+        (
+          await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        )[0]!.n >= n,
+      { what },
+    );
 
   test('two legs recorded late, oldest first: the second refiles what the first moved (F7); a hand move still wins', async () => {
     const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm', { lon: 10, lat: 10 });
@@ -354,9 +364,9 @@ describe('review r17: a move recorded late, against the other writers', () => {
       await hold`BEGIN`;
       await hold`SELECT 1 FROM scans WHERE id = ${first} FOR UPDATE`;
       const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
-      await sleep(500);
+      await lockWaiters(1, 'the PATCH waiting on the held candidate');
       const racing = ingest('dev-race', ago(30));
-      await sleep(500);
+      await lockWaiters(2, 'the ingest waiting on the device the PATCH moves');
       await hold`COMMIT`;
       const [moved, raced] = await Promise.all([moving, racing]);
       assert.deepEqual([moved.status, moved.body.scans_refiled], [200, 1], moved.text);
@@ -378,9 +388,9 @@ describe('review r17: a move recorded late, against the other writers', () => {
       await hold`BEGIN`;
       await hold`SELECT 1 FROM scans WHERE id = ${s1} FOR UPDATE`;
       const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
-      await sleep(500);
+      await lockWaiters(1, 'the PATCH waiting on the held candidate');
       const edit = (await as(ADMIN)).request('PATCH', `/api/v1/scans/${s2}`, { body: { farm_id: farmC } });
-      await sleep(500);
+      await lockWaiters(2, 'the scan edit waiting on the device the PATCH moves');
       await hold`COMMIT`;
       const [moved, edited] = await Promise.all([moving, edit]);
       assert.equal(moved.status, 200, moved.text);

@@ -86,6 +86,15 @@ test('a phantom screen with a gray background, settings panel and rulers: same r
   assert.fail('no phantom with a gray background, a panel backdrop, a ruler and a gray bar in 300 seeds');
 });
 
+test('a deep narrow field kept and a narrow part of a field refused: same result', async () => {
+  // Held-out phantoms (seed 5417 00131: a 147 px field on a 616 px screen; seed 9001 00094).
+  for (const seed of [1315630031, 1752278251]) {
+    const { image } = generatePhantom({ seed, kind: 'ribeye', preset: 'heldout' });
+    const raw = { width: image.width, height: image.height, channels: image.channels };
+    await compare(`deep-${seed}.png`, await sharp(image.data, { raw }).png().toBuffer(), 96);
+  }
+});
+
 test('8-bit palette BMP and 24-bit BMP with row padding: same result', async () => {
   const img = syntheticScan({ width: 309, height: 213, seed: 5 });
   await compare('crop8.bmp', encodeBmp8(img), 128);

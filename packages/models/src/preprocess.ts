@@ -15,7 +15,9 @@ const ROW_LIT_PCT = 20; // a row (within the chosen columns) when >= 20 % of its
 const COL_GAP_PCT = 6; // dark columns (probe lift-off) narrower than 6 % of the width are bridged
 const ROW_GAP_PCT = 1; // dark rows narrower than 1 % of the height are bridged
 const ROW_RUN_PCT = 6; // row runs shorter than 6 % of the height (text, ticks) are not part of the scan
-const MIN_CROP_FRACTION = 4; // a crop narrower/shorter than 1/4 of the image falls back to the whole image
+const MIN_CROP_FRACTION = 4; // a crop narrower/shorter than 1/4 of the image falls back to the whole image...
+const DEEP_FIELD_HEIGHT_PCT = 50; // ...except a narrow one >= 50 % of the image tall
+const DEEP_FIELD_SHARE_PCT = 65; // holding >= 65 % of the frame's active pixels (a deep field)
 
 /** [x0, y0, x1, y1] with exclusive ends, in pixels. */
 export type CropBox = [number, number, number, number];
@@ -115,13 +117,44 @@ function activePixels(image: GrayImage): { active: Uint8Array; colCounts: Int32A
 
 /**
  * The scan area: drops black or gray margins and backgrounds, header and settings text, panel
- * backdrops, gray bars and rulers; the whole image if none is found.
+ * backdrops, gray bars and rulers; the whole image if none is found or it is under 1/4 of the image
+ * either way, unless a narrow crop is a deep field (isDeepField).
+ *
+ * @example const [x0, y0, x1, y1] = findScanArea(await decodeGray('frame.png'));
  */
 export function findScanArea(image: GrayImage): CropBox {
   const { width: w, height: h } = image;
+  const found = scanAreaCandidate(image);
+  if (!found) return [0, 0, w, h];
+  const [x0, y0, x1, y1] = found.crop;
+  if ((y1 - y0) * MIN_CROP_FRACTION < h) return [0, 0, w, h];
+  if ((x1 - x0) * MIN_CROP_FRACTION < w && !isDeepField(found, h)) return [0, 0, w, h];
+  return [x0, y0, x1, y1];
+}
+
+/**
+ * A narrow crop is a deep field (22-28 cm: tall and narrow on the screen) when it is at least half
+ * the image tall and holds at least 65 % of the frame's active pixels: beside it is text and rulers,
+ * not speckle. A narrow run cut out of a wider field (the bright far side of a linear field whose near
+ * side under the fat is dark, a convex sector's middle) leaves more of the speckle outside (held-out
+ * phantoms: 0.38-0.62 of it inside against 0.66-0.99 for deep fields). A refused field costs nothing
+ * against the plain 1/4 rule; an accepted wrong run hides the ribeye, hence the high bar.
+ */
+function isDeepField({ crop, activeInside, activeTotal }: Candidate, h: number): boolean {
+  return (
+    (crop[3] - crop[1]) * 100 >= DEEP_FIELD_HEIGHT_PCT * h &&
+    activeInside * 100 >= DEEP_FIELD_SHARE_PCT * activeTotal
+  );
+}
+
+type Candidate = { crop: CropBox; activeInside: number; activeTotal: number };
+
+/** The column and row runs of the scan, before findScanArea's size check (null: none found). */
+function scanAreaCandidate(image: GrayImage): Candidate | null {
+  const { width: w, height: h } = image;
   const { active, colCounts } = activePixels(image);
   const cols = bestRun(colCounts, columnRuns(colCounts, w, h));
-  if (!cols) return [0, 0, w, h];
+  if (!cols) return null;
   const [x0, x1] = cols;
   const rowCounts = new Int32Array(h);
   for (let y = 0; y < h; y++) {
@@ -135,10 +168,12 @@ export function findScanArea(image: GrayImage): CropBox {
   // split it, while short runs (header text, ruler ticks) fall away.
   const tall = rowRuns.filter(([a, b]) => (b - a) * 100 >= ROW_RUN_PCT * h);
   const rows: Run | null = tall.length > 0 ? [tall[0]![0], tall.at(-1)![1]] : bestRun(rowCounts, rowRuns);
-  if (!rows) return [0, 0, w, h];
+  if (!rows) return null;
   const [y0, y1] = rows;
-  if ((x1 - x0) * MIN_CROP_FRACTION < w || (y1 - y0) * MIN_CROP_FRACTION < h) return [0, 0, w, h];
-  return [x0, y0, x1, y1];
+  let activeInside = 0;
+  for (let y = y0; y < y1; y++) activeInside += rowCounts[y]!;
+  const activeTotal = colCounts.reduce((a, n) => a + n, 0);
+  return { crop: [x0, y0, x1, y1], activeInside, activeTotal };
 }
 
 type AreaWeights = { start: Int32Array; weights: Float64Array[] };

@@ -91,3 +91,36 @@ test('on screen phantoms with every layout, the crop is the one of the same fram
     `crop IoU ≥ 0.9 with the clean frame's crop in ${good}/40: ${ious.map((v) => v.toFixed(2))}`,
   );
 });
+
+test('a deep field, tall and narrow between a settings panel and a ruler, is the crop, not the whole screen', () => {
+  // A 100 px wide field on a 500 px screen (under 1/4 of the width): the 1/4 rule alone fell back.
+  const img = padGray(syntheticScan({ width: 100, height: 360, seed: 16 }), 250, 30, 150, 30);
+  for (let line = 0; line < 12; line++) textLine(img, 40 + line * 28, 10, 200);
+  for (let cm = 0; cm < 13; cm++)
+    for (let x = 380; x < 392; x++) img.data[(30 + cm * 28) * img.width + x] = 200;
+  assert.deepEqual(findScanArea(img), [250, 30, 350, 390]);
+});
+
+// Held-out phantoms of `cti-phantom export --preset heldout` (seed 5417 00131, 00183, 00297): screens
+// with a 26.7 / 27.6 / 26.2 cm field, 147 / 83 / 201 px wide on 616 / 336 / 947 px screens.
+test('held-out deep-field screens: the crop is the narrow field and holds the ribeye', () => {
+  for (const seed of [1315630031, 1600654442, 1667975481]) {
+    const { image, labels } = generatePhantom({ seed, kind: 'ribeye', preset: 'heldout' });
+    const [x0, y0, x1, y1] = findScanArea(toGray(image));
+    const [bx0, by0, bx1, by1] = labels.ribeyeBbox!;
+    const where = `seed ${seed}: crop ${[x0, y0, x1, y1]} in ${image.width}×${image.height}, ribeye ${labels.ribeyeBbox}`;
+    assert.ok((x1 - x0) * 4 < image.width, `${where}: not the narrow field`);
+    assert.ok(x0 <= bx0 + 1 && x1 >= bx1 - 1 && y0 <= by0 && y1 >= by1, `${where}: ribeye cut`);
+  }
+});
+
+// A narrow run cut out of a wider field must still fall back: the bright far side of a linear field
+// whose near side under the fat is dark or shadowed (seed 9001 00094, 00303 of the 400-image export,
+// 5417 00149, 00011: the ribeye outside the run) and the middle of a convex sector (5417 00049).
+// Accepting them cost 9001 00094 +2 % -> -69 % and 00303 +2 % -> -49 % area error.
+test('a narrow run that is only part of the field still falls back to the whole image', () => {
+  for (const seed of [1752278251, 836216554, 1546739702, 1018738311, 1924436502]) {
+    const { image } = generatePhantom({ seed, kind: 'ribeye', preset: 'heldout' });
+    assert.deepEqual(findScanArea(toGray(image)), [0, 0, image.width, image.height], `seed ${seed}`);
+  }
+});

@@ -6,7 +6,9 @@
    its right or lower neighbour, as speckle does and flat backgrounds and glyph interiors do not;
    columns: the run with the most active pixels; rows: from the first to the last active run at
    least 6 % of the height tall, so a dark band inside the scan -- low-gain tissue -- does not split
-   it while short runs -- text lines, ruler ticks -- fall away);
+   it while short runs -- text lines, ruler ticks -- fall away; a crop under 1/4 of the image either
+   way falls back to the whole image, except a narrow one at least half the image tall that holds at
+   least 65 % of the frame's active pixels -- a deep field, tall and narrow on the screen);
 3. area-average resize of that crop to S x S (non-uniform: the aspect is not kept) and scale to [0,1].
 
 A parity test (src/preprocess-parity.test.ts) runs a fixture through this file and through the
@@ -27,7 +29,9 @@ ROW_LIT_PCT = 20  # a row (within the chosen columns) when >= 20 % of its pixels
 COL_GAP_PCT = 6  # dark columns (probe lift-off) narrower than 6 % of the width are bridged
 ROW_GAP_PCT = 1  # dark rows narrower than 1 % of the height are bridged
 ROW_RUN_PCT = 6  # row runs shorter than 6 % of the height (text, ticks) are not part of the scan
-MIN_CROP_FRACTION = 4  # a crop narrower/shorter than 1/4 of the image falls back to the whole image
+MIN_CROP_FRACTION = 4  # a crop narrower/shorter than 1/4 of the image falls back to the whole image...
+DEEP_FIELD_HEIGHT_PCT = 50  # ...except a narrow one >= 50 % of the image tall
+DEEP_FIELD_SHARE_PCT = 65  # holding >= 65 % of the frame's active pixels (a deep field)
 
 
 def decode_gray(path: str) -> np.ndarray:
@@ -110,22 +114,42 @@ def active_pixels(gray: np.ndarray) -> np.ndarray:
 def find_scan_area(gray: np.ndarray) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1), exclusive end, of the active scan area; the whole image when none is found."""
     h, w = gray.shape
+    found = _scan_area_candidate(gray)
+    if found is None:
+        return (0, 0, w, h)
+    (x0, y0, x1, y1), active_inside, active_total = found
+    if (y1 - y0) * MIN_CROP_FRACTION < h:
+        return (0, 0, w, h)
+    if (x1 - x0) * MIN_CROP_FRACTION < w and not _is_deep_field(y1 - y0, h, active_inside, active_total):
+        return (0, 0, w, h)
+    return (x0, y0, x1, y1)
+
+
+def _is_deep_field(crop_h: int, h: int, active_inside: int, active_total: int) -> bool:
+    """A narrow crop is a deep field (22-28 cm: tall and narrow on the screen) when it is at least half
+    the image tall and holds at least 65 % of the frame's active pixels (beside it is text and rulers,
+    not speckle); a narrow run cut out of a wider field leaves more of the speckle outside."""
+    return (crop_h * 100 >= DEEP_FIELD_HEIGHT_PCT * h
+            and active_inside * 100 >= DEEP_FIELD_SHARE_PCT * active_total)
+
+
+def _scan_area_candidate(gray: np.ndarray):
+    """((x0, y0, x1, y1), active pixels inside, active pixels in the frame) before the size check, or None."""
+    h, w = gray.shape
     lit = active_pixels(gray)
     col_counts = lit.sum(axis=0).astype(np.int64)
     cols = _best_run(col_counts, _column_runs(col_counts, w, h))
     if cols is None:
-        return (0, 0, w, h)
+        return None
     x0, x1 = cols
     row_counts = lit[:, x0:x1].sum(axis=1).astype(np.int64)
     row_runs = _runs(row_counts * 100 >= ROW_LIT_PCT * (x1 - x0), h * ROW_GAP_PCT // 100)
     tall = [r for r in row_runs if (r[1] - r[0]) * 100 >= ROW_RUN_PCT * h]
     rows = (tall[0][0], tall[-1][1]) if tall else _best_run(row_counts, row_runs)
     if rows is None:
-        return (0, 0, w, h)
+        return None
     y0, y1 = rows
-    if (x1 - x0) * MIN_CROP_FRACTION < w or (y1 - y0) * MIN_CROP_FRACTION < h:
-        return (0, 0, w, h)
-    return (x0, y0, x1, y1)
+    return (x0, y0, x1, y1), int(row_counts[y0:y1].sum()), int(col_counts.sum())
 
 
 def area_weights(n_in: int, n_out: int) -> np.ndarray:

@@ -479,3 +479,65 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
     'meta.json, geofence, by hand, before, unsynced: left',
   );
 });
+
+describe('review r19: a Pi’s uploads against its move, heartbeat and the pool', () => {
+  /** One Pi's backlog streamed through the webhook `concurrency` at a time until `stop()` or `cap` captures. */
+  function stream(code: string, concurrency: number, cap: number) {
+    const state = { done: 0, statuses: new Set<number>(), stopped: false, ended: false };
+    let k = 0;
+    const worker = async () => {
+      while (!state.stopped && k < cap) {
+        k++;
+        n++;
+        const meta = exampleMeta({
+          device_code: code,
+          capture_id: `cap_${1766200000 + n}`,
+          captured_at: new Date().toISOString(),
+          image_sha256: sha256(`backlog ${n}`),
+          gps: NOWHERE,
+        });
+        const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `backlog-${n}`);
+        const res = await ctx.server.app.request('/ingest/webhook', signedInit(body));
+        state.statuses.add(res.status);
+        state.done++;
+      }
+    };
+    const all = Promise.all(Array.from({ length: concurrency }, worker)).then(() => {
+      state.ended = true;
+    });
+    const stop = () => {
+      state.stopped = true;
+      return all;
+    };
+    return { state, stop };
+  }
+
+  test('while the Pi streams its backlog, its heartbeat and a move of it go through before the stream ends (F2)', async () => {
+    const code = 'dev-streaming';
+    const { secret } = await addDeviceKey(ctx.db.sql, code, { farm: w.farmA });
+    const [d] = await ctx.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
+    const s = stream(code, 6, 1500);
+    try {
+      await waitFor(() => s.state.done >= 20, { what: 'the backlog streaming', timeoutMs: 60_000 });
+      const beat = await ctx.server.app.request(
+        '/devices/heartbeat',
+        signedHeartbeat(secret, heartbeatBody(code, new Date(), { uptime_s: 60 })),
+      );
+      assert.ok(beat.status < 300, `heartbeat ${beat.status}`);
+      assert.equal(s.state.ended, false, `the heartbeat waited for the whole backlog (${s.state.done})`);
+      const moved = await patch(d!.id, { farm_id: w.farmB });
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(s.state.ended, false, `the move waited for the whole backlog (${s.state.done})`);
+      const atMove = s.state.done;
+      await waitFor(() => s.state.done >= atMove + 12, { what: 'uploads after the move', timeoutMs: 60_000 });
+    } finally {
+      await s.stop();
+    }
+    assert.deepEqual([...s.state.statuses], [201], 'every upload filed');
+    const [counts] = await ctx.db.sql<{ a: number; b: number }[]>`
+      SELECT count(*) FILTER (WHERE farm_id = ${w.farmA})::int AS a, count(*) FILTER (WHERE farm_id = ${w.farmB})::int AS b
+        FROM scans WHERE device_id = ${d!.id}`;
+    assert.equal(counts!.a + counts!.b, s.state.done);
+    assert.ok(counts!.b > 0, 'uploads after the move file on the new farm');
+  });
+});

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { lockDeviceForIngest } from '../devices/device-lock.ts';
 import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
 import type { NotificationType } from '../notifications/notification-types.ts';
 import { NOTIFICATION_CHANNEL } from '../notifications/notify-users.ts';
@@ -47,8 +48,8 @@ export class IngestConflictError extends Error {
 }
 
 /**
- * Ingest one capture in ONE transaction: the device's row locked (FOR KEY SHARE, so a move of the
- * device being recorded is committed before the farm is chosen), then a single data-modifying CTE
+ * Ingest one capture in ONE transaction: the device's lock taken (shared, device-lock.ts, so a move of
+ * the device being recorded is committed before the farm is chosen), then a single data-modifying CTE
  * statement that either records a `replayed` event for the existing scan or writes
  * device, assets, scan, `uploaded` + `ingested` events and the grading job, and wakes the grading
  * workers (NOTIFY on GRADING_JOBS_CHANNEL, delivered at commit).
@@ -67,11 +68,11 @@ export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestConte
     let row: Row | undefined;
     try {
       [row] = await sql.begin(async (tx) => {
-        // The device row first (review r17 F1): a move being recorded holds it (FOR UPDATE) while it
+        // The device's lock first (review r17 F1, r19 F2): a move being recorded holds it while it
         // refiles the device's scans, so this capture waits for the move and the statement below, in a
-        // fresh snapshot, files it by the move; or the move waits for it and counts it. KEY SHARE, the
-        // lock the scan's foreign key takes anyway: ingests of one device do not wait on each other.
-        await tx`SELECT 1 FROM devices WHERE device_code = ${plan.deviceCode} FOR KEY SHARE`;
+        // fresh snapshot, files it by the move; or the move waits for it and counts it. Shared: ingests
+        // of one device do not wait on each other. A wait past INGEST_DEVICE_LOCK_WAIT_MS is a 503.
+        await lockDeviceForIngest(tx, plan.deviceCode);
         return writeCapture(tx, plan, ctx);
       });
     } catch (err) {

@@ -5,6 +5,7 @@ import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { waitFor } from '@cti/testkit';
 import { MAX_REFILE_SCANS } from '../access/device-move.ts';
 import { addDeviceKey } from '../devices/device-keys.ts';
+import { INGEST_DEVICE_LOCK_WAIT_MS } from '../devices/device-lock.ts';
 import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
 import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { sha256, signedInit, withRelayFields } from '../test-helpers.ts';
@@ -481,6 +482,16 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
 });
 
 describe('review r19: a Pi’s uploads against its move, heartbeat and the pool', () => {
+  const farmOf = async (id: string) => (await scanRow(id)).farm_id;
+  const lockWaiters = (n: number, what: string) =>
+    waitFor(
+      async () =>
+        (
+          await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        )[0]!.n >= n,
+      { what },
+    );
   /** One Pi's backlog streamed through the webhook `concurrency` at a time until `stop()` or `cap` captures. */
   function stream(code: string, concurrency: number, cap: number) {
     const state = { done: 0, statuses: new Set<number>(), stopped: false, ended: false };
@@ -539,5 +550,52 @@ describe('review r19: a Pi’s uploads against its move, heartbeat and the pool'
         FROM scans WHERE device_id = ${d!.id}`;
     assert.equal(counts!.a + counts!.b, s.state.done);
     assert.ok(counts!.b > 0, 'uploads after the move file on the new farm');
+  });
+
+  test('an upload behind a move that refiles: 503 + Retry-After after INGEST_DEVICE_LOCK_WAIT_MS, nothing written; its retry files on the new farm (F1)', async () => {
+    const sql = ctx.db.sql;
+    const device = await pi('dev-held');
+    const first = await ingest('dev-held', ago(40));
+    n++;
+    const meta = exampleMeta({
+      device_code: 'dev-held',
+      capture_id: `cap_${1765200000 + n}`,
+      captured_at: ago(30),
+      image_sha256: sha256(`late move ${n}`),
+      gps: NOWHERE,
+    });
+    const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `late-${n}`);
+    const hold = await sql.reserve();
+    let held = true;
+    try {
+      await hold`BEGIN`;
+      await hold`SELECT 1 FROM scans WHERE id = ${first} FOR UPDATE`;
+      const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+      await lockWaiters(1, 'the PATCH waiting on the held candidate (the device locked)');
+      let answer: Response | undefined;
+      const started = Date.now();
+      void Promise.resolve(ctx.server.app.request('/ingest/webhook', signedInit(body))).then((r) => {
+        answer = r;
+      });
+      await waitFor(() => answer, { what: 'the upload giving up its wait', timeoutMs: 15_000 });
+      const waited = Date.now() - started;
+      assert.equal(answer!.status, 503, await answer!.clone().text());
+      assert.ok(Number(answer!.headers.get('retry-after')) > 0, 'Retry-After');
+      assert.ok(waited >= INGEST_DEVICE_LOCK_WAIT_MS - 100, `gave up after ${waited} ms`);
+      const [written] = await sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM scans WHERE ingest_key LIKE ${`%${meta.capture_id}%`}`;
+      assert.equal(written!.n, 0, 'nothing written');
+      await hold`COMMIT`;
+      held = false;
+      const moved = await moving;
+      assert.deepEqual([moved.status, moved.body.scans_refiled], [200, 1], moved.text);
+      const retry = await ctx.server.app.request('/ingest/webhook', signedInit(body));
+      assert.equal(retry.status, 201, await retry.clone().text());
+      const { scan_id } = (await retry.json()) as { scan_id: string };
+      assert.deepEqual([await farmOf(first), await farmOf(scan_id)], [w.farmB, w.farmB]);
+    } finally {
+      if (held) await hold`ROLLBACK`;
+      hold.release();
+    }
   });
 });

@@ -454,7 +454,9 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
     await scan('psql-geofence', 40, { farm_source: 'geofence' }),
     await scan('psql-hand', 40, byDevice, [{ changes: { farm_id: w.farmA } }]),
     await scan('psql-unsynced', 40, { ...byDevice, clock_unsynced: true }),
+    await scan('psql-arrived-before', 40, byDevice), // uploaded before the move (r19 F5), below
   ];
+  await sql`UPDATE scans SET created_at = now() - interval '50 hours' WHERE id = ${left.at(-1)!}`;
   const told = await patch(device, { farm_id: w.farmB, moved_at: moved });
   assert.deepEqual([told.body.refile_candidates, told.body.refile_unsynced], [expected.length, 1], told.text);
   const filled = statement
@@ -477,7 +479,7 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
   assert.deepEqual(
     onA.map((r) => r.id).sort(),
     [...left].sort(),
-    'meta.json, geofence, by hand, before, unsynced: left',
+    'meta.json, geofence, by hand, before, unsynced, uploaded before: left',
   );
 });
 
@@ -550,6 +552,41 @@ describe('review r19: a Pi’s uploads against its move, heartbeat and the pool'
         FROM scans WHERE device_id = ${d!.id}`;
     assert.equal(counts!.a + counts!.b, s.state.done);
     assert.ok(counts!.b > 0, 'uploads after the move file on the new farm');
+  });
+
+  test('an unsynced clock far behind (stamped two days before the move, uploaded after it) is counted in refile_unsynced and left (F3)', async () => {
+    const device = await pi('dev-behind');
+    const unsynced = { clock: { synced: false, source: 'fake-hwclock' } };
+    const behind = await ingest('dev-behind', ago(45 + 48), unsynced);
+    const near = await ingest('dev-behind', ago(40), unsynced);
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(45), refile_scans: true });
+    assert.deepEqual(
+      [res.status, res.body.refile_candidates, res.body.scans_refiled, res.body.refile_unsynced],
+      [200, 0, 0, 2],
+      res.text,
+    );
+    assert.deepEqual([await farmOf(behind), await farmOf(near)], [w.farmA, w.farmA]);
+    // Ingest, given the same capture now, files it on no farm: the refile's count agrees.
+    assert.equal(await farmOf(await ingest('dev-behind', ago(45 + 48), unsynced)), null);
+  });
+
+  test('a scan uploaded before the move stays on the old farm even when its clock ran ahead past the move (F5)', async () => {
+    const device = await pi('dev-ahead-clock');
+    const unsynced = await ingest('dev-ahead-clock', ago(1), { clock: { synced: false } });
+    const plain = await ingest('dev-ahead-clock', ago(1));
+    await ctx.db.sql`UPDATE scans SET created_at = now() - interval '5 hours'
+                      WHERE id = ANY(${[unsynced, plain]}::uuid[])`;
+    const later = await ingest('dev-ahead-clock', ago(1)); // uploaded after the move, not recorded yet
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(2), refile_scans: true });
+    assert.deepEqual(
+      [res.status, res.body.refile_candidates, res.body.scans_refiled, res.body.refile_unsynced],
+      [200, 1, 1, 0],
+      res.text,
+    );
+    assert.deepEqual(
+      [await farmOf(unsynced), await farmOf(plain), await farmOf(later)],
+      [w.farmA, w.farmA, w.farmB],
+    );
   });
 
   test('an upload behind a move that refiles: 503 + Retry-After after INGEST_DEVICE_LOCK_WAIT_MS, nothing written; its retry files on the new farm (F1)', async () => {

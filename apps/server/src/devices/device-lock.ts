@@ -18,16 +18,18 @@ export const INGEST_DEVICE_LOCK_WAIT_MS = 2000;
 
 /**
  * Ingest's share of the lock of the device `deviceCode` (none when the device does not exist yet: ingest
- * creates it, and no move of it can be recorded before that commits). Waits at most
- * INGEST_DEVICE_LOCK_WAIT_MS; the three statements are sent at once (one round trip).
+ * creates it, and no move of it can be recorded before that commits), waiting at most
+ * INGEST_DEVICE_LOCK_WAIT_MS. The statements, not run: the caller sends them at once with its own, in
+ * one round trip (Postgres runs them in order; the caller's statement takes its snapshot when it starts,
+ * after the lock is granted).
  */
-export async function lockDeviceForIngest(tx: TransactionSql, deviceCode: string): Promise<void> {
-  await Promise.all([
+export function deviceLockForIngest(tx: TransactionSql, deviceCode: string) {
+  return [
     tx`SELECT set_config('lock_timeout', ${`${INGEST_DEVICE_LOCK_WAIT_MS}ms`}, true)`,
     tx`SELECT pg_advisory_xact_lock_shared(${LOCK_DEVICE_CLASS}, hashtext(d.id::text))
          FROM devices d WHERE d.device_code = ${deviceCode}`,
     tx`SET LOCAL lock_timeout TO DEFAULT`,
-  ]);
+  ] as const;
 }
 
 /** A hand scan edit's share of the lock of the scan's device (none for a scan without one). */

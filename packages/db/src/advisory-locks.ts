@@ -12,3 +12,13 @@ export const LOCK_TEST_TEMPLATE = 2;
  * pruning), so several replicas do not repeat the same work; correctness does not depend on it.
  */
 export const LOCK_FLEET_CHECK = 3;
+/**
+ * Class (first int) of the per-device lock; the second int is `hashtext(devices.id::text)`. Ingest and
+ * a hand scan edit hold it shared (transaction-level), a move of the device between farms exclusive,
+ * before they touch the device's row or scans: a waiting move queues later uploads behind it (a
+ * heavyweight lock is granted in order, a row lock's shared holders are not), and the move gets in
+ * after the uploads in flight (review r19 F2). Its own class, not LOCK_NAMESPACE: a device's hash
+ * could be 1–3 and take the locks above. Two-int keys never meet one-bigint keys
+ * (`pg_advisory_xact_lock(hashtext('cti:user-admin-changes'))`, pg_locks.objsubid 1 vs 2). Spells "CTDV".
+ */
+export const LOCK_DEVICE_CLASS = 0x43544456;

@@ -1,7 +1,7 @@
 import type { TransactionSql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { HttpError } from '../errors.ts';
-import { placeWindow, UNSYNCED_CLOCK_AHEAD_HOURS } from '../ingest/capture-time.ts';
+import { placeWindow } from '../ingest/capture-time.ts';
 import { changeScan } from './scan-update.ts';
 
 // A device's move between farms recorded with the time it happened (review r15, design note): the
@@ -78,10 +78,12 @@ export function moveTimeRefusal(err: unknown): HttpError | undefined {
 }
 
 /**
- * Scans one request refiles at most (1,000 took 1.5 s here, at load 11, the device row locked and its
- * ingest waiting meanwhile); more is a 422, nothing written.
+ * Scans one request refiles at most; more is a 422, nothing written. The device is locked meanwhile: its
+ * uploads give up after INGEST_DEVICE_LOCK_WAIT_MS (503, the relay retries) and its heartbeats wait (the
+ * agent's timeout is 10 s). 1,000 took 1.4 s here at load 3, 4.6 s at load 11 (review r19 F1; 5,000
+ * took 23 s).
  */
-export const MAX_REFILE_SCANS = 5000;
+export const MAX_REFILE_SCANS = 1000;
 
 /**
  * What a dated move found on the farm it left: `candidates` (moved when asked: `refiled`), and
@@ -108,8 +110,10 @@ type FiledScan = {
  * were captured at or after that time (a capture at the move's very instant is the new farm's, as in
  * ingest and the stays), filed there by the device's farm (not by meta.json or a geofence) and not
  * reassigned by hand since (a refile of an earlier late move is no hand edit: review r17 F7) — the
- * backlog uploaded while the move was not recorded. A scan whose capture time ingest would not place
- * against the move (placeWindow: the Pi's clock was not synchronised and its window holds the move) is
+ * backlog uploaded while the move was not recorded. Only scans that arrived at or after the move are
+ * looked at: one uploaded before it was taken before it, whatever its clock said (review r19 F5). A scan
+ * whose capture time ingest would not place against the move (placeWindow: the Pi's clock was not
+ * synchronised and its window holds the move, however far behind the clock was: review r19 F3) is
  * neither: ingest would have left it to an admin (review r17 F2), so it stays, counted in `unsynced`.
  * With `refile` each candidate is moved to `to` through changeScan (the scan form's checks, counts and
  * `edited` event), its animal link following its ear tag to `to`'s animal (none when `to` has no such
@@ -122,7 +126,6 @@ export async function refileScans(
   refile: boolean,
 ): Promise<Refile> {
   if (move.from === null) return { ...NO_REFILE, claim: true };
-  const earliest = new Date(Date.parse(move.movedAt) - UNSYNCED_CLOCK_AHEAD_HOURS * 3_600_000);
   const filed = await tx<FiledScan[]>`
     SELECT s.id, s.animal_id, s.captured_at, s.created_at,
            (SELECT a.id FROM animals a WHERE a.eid = s.animal_eid AND a.farm_id = ${move.to}::uuid) AS to_animal,
@@ -131,7 +134,7 @@ export async function refileScans(
       FROM scans s
       JOIN scan_events i ON i.scan_id = s.id AND i.event = 'ingested' AND i.meta->>'farm_source' = 'device'
      WHERE s.device_id = ${move.deviceId} AND s.farm_id = ${move.from}
-       AND (s.captured_at IS NULL OR s.captured_at >= ${earliest})
+       AND coalesce(s.created_at, 'infinity') >= ${move.movedAt}::timestamptz
        AND ${notMovedByHand(tx)}
      ORDER BY s.captured_at, s.id`;
   const movedAt = Date.parse(move.movedAt);
@@ -186,6 +189,8 @@ const notMovedByHand = (tx: TransactionSql) => tx`
  * from placeWindow's start up to the scan's arrival — holds the move; else after or before it.
  */
 function placedAgainst(s: FiledScan, movedAt: number): 'after' | 'before' | 'unplaced' {
+  // Uploaded before the move: taken before it, whatever its clock said (review r19 F5).
+  if (s.created_at !== null && s.created_at.getTime() < movedAt) return 'before';
   const capturedAt = s.untrusted || s.captured_at === null ? null : s.captured_at.toISOString();
   const w = placeWindow({ capturedAt, untrusted: null, clockSynced: !s.clock_unsynced, clockSource: null });
   if (

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import { isAdmin, isTechnician, type Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
+import { lockDeviceForMove } from '../devices/device-lock.ts';
 import { refusalWords } from '../devices/refusal-words.ts';
 import { HttpError } from '../errors.ts';
 import { moveTimeRefusal, NO_REFILE, type Refile, refileScans, setMoveTime } from './device-move.ts';
@@ -401,6 +402,9 @@ export async function updateDevice(
   input: { label?: string | null; farm_id?: string | null; moved_at?: string; refile_scans?: boolean },
 ): Promise<Refile | null> {
   return sql.begin(async (tx) => {
+    // A move takes the device's lock (exclusive) before its row: uploads in flight end first, later
+    // ones wait for the move and file by it (device-lock.ts; review r17 F1, r19 F2).
+    if ('farm_id' in input) await lockDeviceForMove(tx, id);
     const [device] = await tx<{ farm_id: string | null; can_edit: boolean }[]>`
       SELECT d.farm_id, ${editableDevice(tx, principal)} AS can_edit
         FROM devices d WHERE d.id = ${id} AND ${visibleDevice(tx, principal)} FOR UPDATE OF d`;

@@ -1,6 +1,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
+import { lockScanDevice } from '../devices/device-lock.ts';
 import { HttpError } from '../errors.ts';
 import { farmRights, readableFarm, writableFarm } from './farm-access.ts';
 
@@ -28,10 +29,11 @@ export async function updateScan(
   changes: ScanChanges,
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
-    // The scan's device first, as a device's move refiling its scans takes them (device, then scans):
-    // the farm counter this update writes holds the device row too, and in the other order an edit during
-    // a refile deadlocked (review r17 F6).
-    await tx`SELECT 1 FROM devices d JOIN scans s ON s.device_id = d.id WHERE s.id = ${id} FOR KEY SHARE OF d`;
+    // The scan's device's lock first, as a device's move refiling its scans takes them (device, then
+    // scans): the farm counter this update writes holds the device row too, and in the other order an
+    // edit during a refile deadlocked (review r17 F6). Shared (device-lock.ts): edits do not wait on
+    // uploads, only on a move.
+    await lockScanDevice(tx, id);
     return changeScan(tx, principal, id, changes);
   });
 }

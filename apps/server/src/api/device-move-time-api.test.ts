@@ -5,6 +5,7 @@ import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
 import { waitFor } from '@cti/testkit';
 import { MAX_REFILE_SCANS } from '../access/device-move.ts';
 import { addDeviceKey } from '../devices/device-keys.ts';
+import { INGEST_DEVICE_LOCK_WAIT_MS } from '../devices/device-lock.ts';
 import { heartbeatBody, signedHeartbeat } from '../devices/test-heartbeats.ts';
 import { clientsByEmail, problemPointers } from '../test-api-client.ts';
 import { sha256, signedInit, withRelayFields } from '../test-helpers.ts';
@@ -453,7 +454,9 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
     await scan('psql-geofence', 40, { farm_source: 'geofence' }),
     await scan('psql-hand', 40, byDevice, [{ changes: { farm_id: w.farmA } }]),
     await scan('psql-unsynced', 40, { ...byDevice, clock_unsynced: true }),
+    await scan('psql-arrived-before', 40, byDevice), // uploaded before the move (r19 F5), below
   ];
+  await sql`UPDATE scans SET created_at = now() - interval '50 hours' WHERE id = ${left.at(-1)!}`;
   const told = await patch(device, { farm_id: w.farmB, moved_at: moved });
   assert.deepEqual([told.body.refile_candidates, told.body.refile_unsynced], [expected.length, 1], told.text);
   const filled = statement
@@ -476,6 +479,160 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
   assert.deepEqual(
     onA.map((r) => r.id).sort(),
     [...left].sort(),
-    'meta.json, geofence, by hand, before, unsynced: left',
+    'meta.json, geofence, by hand, before, unsynced, uploaded before: left',
   );
+});
+
+describe('review r19: a Pi’s uploads against its move, heartbeat and the pool', () => {
+  const farmOf = async (id: string) => (await scanRow(id)).farm_id;
+  const lockWaiters = (n: number, what: string) =>
+    waitFor(
+      async () =>
+        (
+          await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
+        )[0]!.n >= n,
+      { what },
+    );
+  /** One Pi's backlog streamed through the webhook `concurrency` at a time until `stop()` or `cap` captures. */
+  function stream(code: string, concurrency: number, cap: number) {
+    const state = { done: 0, statuses: new Set<number>(), stopped: false, ended: false };
+    let k = 0;
+    const worker = async () => {
+      while (!state.stopped && k < cap) {
+        k++;
+        n++;
+        const meta = exampleMeta({
+          device_code: code,
+          capture_id: `cap_${1766200000 + n}`,
+          captured_at: new Date().toISOString(),
+          image_sha256: sha256(`backlog ${n}`),
+          gps: NOWHERE,
+        });
+        const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `backlog-${n}`);
+        const res = await ctx.server.app.request('/ingest/webhook', signedInit(body));
+        state.statuses.add(res.status);
+        state.done++;
+      }
+    };
+    const all = Promise.all(Array.from({ length: concurrency }, worker)).then(() => {
+      state.ended = true;
+    });
+    const stop = () => {
+      state.stopped = true;
+      return all;
+    };
+    return { state, stop };
+  }
+
+  test('while the Pi streams its backlog, its heartbeat and a move of it go through before the stream ends (F2)', async () => {
+    const code = 'dev-streaming';
+    const { secret } = await addDeviceKey(ctx.db.sql, code, { farm: w.farmA });
+    const [d] = await ctx.db.sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${code}`;
+    const s = stream(code, 6, 1500);
+    try {
+      await waitFor(() => s.state.done >= 20, { what: 'the backlog streaming', timeoutMs: 60_000 });
+      const beat = await ctx.server.app.request(
+        '/devices/heartbeat',
+        signedHeartbeat(secret, heartbeatBody(code, new Date(), { uptime_s: 60 })),
+      );
+      assert.ok(beat.status < 300, `heartbeat ${beat.status}`);
+      assert.equal(s.state.ended, false, `the heartbeat waited for the whole backlog (${s.state.done})`);
+      const moved = await patch(d!.id, { farm_id: w.farmB });
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(s.state.ended, false, `the move waited for the whole backlog (${s.state.done})`);
+      const atMove = s.state.done;
+      await waitFor(() => s.state.done >= atMove + 12, { what: 'uploads after the move', timeoutMs: 60_000 });
+    } finally {
+      await s.stop();
+    }
+    assert.deepEqual([...s.state.statuses], [201], 'every upload filed');
+    const [counts] = await ctx.db.sql<{ a: number; b: number }[]>`
+      SELECT count(*) FILTER (WHERE farm_id = ${w.farmA})::int AS a, count(*) FILTER (WHERE farm_id = ${w.farmB})::int AS b
+        FROM scans WHERE device_id = ${d!.id}`;
+    assert.equal(counts!.a + counts!.b, s.state.done);
+    assert.ok(counts!.b > 0, 'uploads after the move file on the new farm');
+  });
+
+  test('an unsynced clock far behind (stamped two days before the move, uploaded after it) is counted in refile_unsynced and left (F3)', async () => {
+    const device = await pi('dev-behind');
+    const unsynced = { clock: { synced: false, source: 'fake-hwclock' } };
+    const behind = await ingest('dev-behind', ago(45 + 48), unsynced);
+    const near = await ingest('dev-behind', ago(40), unsynced);
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(45), refile_scans: true });
+    assert.deepEqual(
+      [res.status, res.body.refile_candidates, res.body.scans_refiled, res.body.refile_unsynced],
+      [200, 0, 0, 2],
+      res.text,
+    );
+    assert.deepEqual([await farmOf(behind), await farmOf(near)], [w.farmA, w.farmA]);
+    // Ingest, given the same capture now, files it on no farm: the refile's count agrees.
+    assert.equal(await farmOf(await ingest('dev-behind', ago(45 + 48), unsynced)), null);
+  });
+
+  test('a scan uploaded before the move stays on the old farm even when its clock ran ahead past the move (F5)', async () => {
+    const device = await pi('dev-ahead-clock');
+    const unsynced = await ingest('dev-ahead-clock', ago(1), { clock: { synced: false } });
+    const plain = await ingest('dev-ahead-clock', ago(1));
+    await ctx.db.sql`UPDATE scans SET created_at = now() - interval '5 hours'
+                      WHERE id = ANY(${[unsynced, plain]}::uuid[])`;
+    const later = await ingest('dev-ahead-clock', ago(1)); // uploaded after the move, not recorded yet
+    const res = await patch(device, { farm_id: w.farmB, moved_at: ago(2), refile_scans: true });
+    assert.deepEqual(
+      [res.status, res.body.refile_candidates, res.body.scans_refiled, res.body.refile_unsynced],
+      [200, 1, 1, 0],
+      res.text,
+    );
+    assert.deepEqual(
+      [await farmOf(unsynced), await farmOf(plain), await farmOf(later)],
+      [w.farmA, w.farmA, w.farmB],
+    );
+  });
+
+  test('an upload behind a move that refiles: 503 + Retry-After after INGEST_DEVICE_LOCK_WAIT_MS, nothing written; its retry files on the new farm (F1)', async () => {
+    const sql = ctx.db.sql;
+    const device = await pi('dev-held');
+    const first = await ingest('dev-held', ago(40));
+    n++;
+    const meta = exampleMeta({
+      device_code: 'dev-held',
+      capture_id: `cap_${1765200000 + n}`,
+      captured_at: ago(30),
+      image_sha256: sha256(`late move ${n}`),
+      gps: NOWHERE,
+    });
+    const body = withRelayFields(exampleWebhookBody({ meta_json: meta }), `late-${n}`);
+    const hold = await sql.reserve();
+    let held = true;
+    try {
+      await hold`BEGIN`;
+      await hold`SELECT 1 FROM scans WHERE id = ${first} FOR UPDATE`;
+      const moving = patch(device, { farm_id: w.farmB, moved_at: ago(48), refile_scans: true });
+      await lockWaiters(1, 'the PATCH waiting on the held candidate (the device locked)');
+      let answer: Response | undefined;
+      const started = Date.now();
+      void Promise.resolve(ctx.server.app.request('/ingest/webhook', signedInit(body))).then((r) => {
+        answer = r;
+      });
+      await waitFor(() => answer, { what: 'the upload giving up its wait', timeoutMs: 15_000 });
+      const waited = Date.now() - started;
+      assert.equal(answer!.status, 503, await answer!.clone().text());
+      assert.ok(Number(answer!.headers.get('retry-after')) > 0, 'Retry-After');
+      assert.ok(waited >= INGEST_DEVICE_LOCK_WAIT_MS - 100, `gave up after ${waited} ms`);
+      const [written] = await sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM scans WHERE ingest_key LIKE ${`%${meta.capture_id}%`}`;
+      assert.equal(written!.n, 0, 'nothing written');
+      await hold`COMMIT`;
+      held = false;
+      const moved = await moving;
+      assert.deepEqual([moved.status, moved.body.scans_refiled], [200, 1], moved.text);
+      const retry = await ctx.server.app.request('/ingest/webhook', signedInit(body));
+      assert.equal(retry.status, 201, await retry.clone().text());
+      const { scan_id } = (await retry.json()) as { scan_id: string };
+      assert.deepEqual([await farmOf(first), await farmOf(scan_id)], [w.farmB, w.farmB]);
+    } finally {
+      if (held) await hold`ROLLBACK`;
+      hold.release();
+    }
+  });
 });

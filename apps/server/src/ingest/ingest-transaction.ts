@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { deviceLockForIngest } from '../devices/device-lock.ts';
 import { GRADING_JOBS_CHANNEL } from '../grading/grading-channel.ts';
 import type { NotificationType } from '../notifications/notification-types.ts';
 import { NOTIFICATION_CHANNEL } from '../notifications/notify-users.ts';
@@ -47,8 +48,8 @@ export class IngestConflictError extends Error {
 }
 
 /**
- * Ingest one capture in ONE transaction: the device's row locked (FOR KEY SHARE, so a move of the
- * device being recorded is committed before the farm is chosen), then a single data-modifying CTE
+ * Ingest one capture in ONE transaction: the device's lock taken (shared, device-lock.ts, so a move of
+ * the device being recorded is committed before the farm is chosen), then a single data-modifying CTE
  * statement that either records a `replayed` event for the existing scan or writes
  * device, assets, scan, `uploaded` + `ingested` events and the grading job, and wakes the grading
  * workers (NOTIFY on GRADING_JOBS_CHANNEL, delivered at commit).
@@ -66,14 +67,16 @@ export async function ingestCapture(sql: Sql, plan: IngestPlan, ctx: IngestConte
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     let row: Row | undefined;
     try {
-      [row] = await sql.begin(async (tx) => {
-        // The device row first (review r17 F1): a move being recorded holds it (FOR UPDATE) while it
-        // refiles the device's scans, so this capture waits for the move and the statement below, in a
-        // fresh snapshot, files it by the move; or the move waits for it and counts it. KEY SHARE, the
-        // lock the scan's foreign key takes anyway: ingests of one device do not wait on each other.
-        await tx`SELECT 1 FROM devices WHERE device_code = ${plan.deviceCode} FOR KEY SHARE`;
-        return writeCapture(tx, plan, ctx);
-      });
+      // The device's lock first (review r17 F1, r19 F2): a move being recorded holds it while it
+      // refiles the device's scans, so this capture waits for the move and the statement, in a fresh
+      // snapshot, files it by the move; or the move waits for it and counts it. Shared: ingests of one
+      // device do not wait on each other. A wait past INGEST_DEVICE_LOCK_WAIT_MS is a 503. Sent with
+      // the statement in one round trip (review r19 F4).
+      const results = await sql.begin((tx) => [
+        ...deviceLockForIngest(tx, plan.deviceCode),
+        writeCapture(tx, plan, ctx),
+      ]);
+      [row] = results[results.length - 1] as Row[];
     } catch (err) {
       // The farm (or animal) chosen from this snapshot was deleted by a transaction that committed
       // while the insert waited on its row (review r16 G2): the statement wrote nothing; a fresh

@@ -58,11 +58,23 @@ async function ingest(
   return scan_id;
 }
 
+/** Until `n` sessions of this database wait on a lock: the order of the racers, not a sleep's guess. */
+const lockWaiters = (n: number, what: string) =>
+  waitFor(
+    async () =>
+      (
+        await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
+      )[0]!.n >= n,
+    { what },
+  );
+
 const scanRow = async (id: string) =>
   (
     await ctx.db.sql<{ farm_id: string; animal_id: string | null }[]>`
     SELECT farm_id, animal_id FROM scans WHERE id = ${id}`
   )[0]!;
+const farmOf = async (id: string) => (await scanRow(id)).farm_id;
 
 /** A Pi on Maple with a key (no move recorded), heard `hoursAgo` (one heartbeat each). */
 async function pi(code: string, heardHoursAgo: number[] = []) {
@@ -299,18 +311,6 @@ describe('a move recorded late, at the time it happened', () => {
 });
 
 describe('review r17: a move recorded late, against the other writers', () => {
-  const farmOf = async (id: string) => (await scanRow(id)).farm_id;
-  /** Until `n` sessions of this database wait on a lock: the order of the racers, not a sleep's guess. */
-  const lockWaiters = (n: number, what: string) =>
-    waitFor(
-      async () =>
-        (
-          await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
-                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
-        )[0]!.n >= n,
-      { what },
-    );
-
   test('two legs recorded late, oldest first: the second refiles what the first moved (F7); a hand move still wins', async () => {
     const farmC = await seedFarm(ctx.db.sql, 'Cedar Farm', { lon: 10, lat: 10 });
     const device = await pi('dev-two-legs');
@@ -493,16 +493,6 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
 });
 
 describe('review r19: a Pi’s uploads against its move, heartbeat and the pool', () => {
-  const farmOf = async (id: string) => (await scanRow(id)).farm_id;
-  const lockWaiters = (n: number, what: string) =>
-    waitFor(
-      async () =>
-        (
-          await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
-                     WHERE datname = current_database() AND wait_event_type = 'Lock'`
-        )[0]!.n >= n,
-      { what },
-    );
   /** One Pi's backlog streamed through the webhook `concurrency` at a time until `stop()` or `cap` captures. */
   function stream(code: string, concurrency: number, cap: number) {
     const state = { done: 0, statuses: new Set<number>(), stopped: false, ended: false };

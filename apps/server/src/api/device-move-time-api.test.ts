@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { exampleMeta, exampleWebhookBody } from '@cti/contracts/testing';
+import { LOCK_DEVICE_CLASS } from '@cti/db';
 import { waitFor } from '@cti/testkit';
 import { MAX_REFILE_SCANS } from '../access/device-move.ts';
 import { addDeviceKey } from '../devices/device-keys.ts';
@@ -493,6 +494,25 @@ test('README’s psql refile moves exactly the scans the API counts, each with i
 });
 
 describe('review r19: a Pi’s uploads against its move, heartbeat and the pool', () => {
+  test('`cti-server device add --farm` is a move too: it waits for an upload holding the device and files after it', async () => {
+    // A Pi known from its uploads (no key yet), given its farm at the command line while one uploads.
+    const scan = await ingest('dev-cli-claim', ago(1));
+    const [d] = await ctx.db.sql<{ id: string }[]>`SELECT device_id AS id FROM scans WHERE id = ${scan}`;
+    const upload = await ctx.db.sql.reserve();
+    try {
+      await upload`BEGIN`;
+      await upload`SELECT pg_advisory_xact_lock_shared(${LOCK_DEVICE_CLASS}, hashtext(${d!.id}::text))`;
+      const adding = addDeviceKey(ctx.db.sql, 'dev-cli-claim', { farm: w.farmB });
+      await lockWaiters(1, 'the farm change waiting on the upload in flight');
+      assert.equal((await ctx.db.sql`SELECT farm_id FROM devices WHERE id = ${d!.id}`)[0]!.farm_id, null);
+      await upload`COMMIT`;
+      await adding;
+    } finally {
+      upload.release();
+    }
+    assert.equal((await ctx.db.sql`SELECT farm_id FROM devices WHERE id = ${d!.id}`)[0]!.farm_id, w.farmB);
+  });
+
   /** One Pi's backlog streamed through the webhook `concurrency` at a time until `stop()` or `cap` captures. */
   function stream(code: string, concurrency: number, cap: number) {
     const state = { done: 0, statuses: new Set<number>(), stopped: false, ended: false };

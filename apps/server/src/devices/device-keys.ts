@@ -1,4 +1,5 @@
 import { createDeviceKey, type NewDeviceKey } from '@cti/contracts';
+import { LOCK_DEVICE_CLASS } from '@cti/db';
 import type { Sql, TransactionSql } from 'postgres';
 import { refusalJoin } from '../access/device-queries.ts';
 import { UUID_RE } from '../text/uuid.ts';
@@ -171,6 +172,11 @@ async function lockDevice(
     VALUES (${deviceCode}, ${label}, ${farmId}, ${`raw/${deviceCode}/`}, 0)
     ON CONFLICT (device_code) DO NOTHING RETURNING id`;
   if (created) return created.id;
+  // A new farm is a move: it waits for the device's uploads in flight and they for it, as a move
+  // through the API does (device-lock.ts; the advisory lock before the row, in that order everywhere).
+  if (farmId !== null)
+    await sql`SELECT pg_advisory_xact_lock(${LOCK_DEVICE_CLASS}, hashtext(d.id::text))
+                FROM devices d WHERE d.device_code = ${deviceCode}`;
   const [device] = await sql<
     { id: string }[]
   >`SELECT id FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;

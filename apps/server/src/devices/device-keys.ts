@@ -1,8 +1,8 @@
 import { createDeviceKey, type NewDeviceKey } from '@cti/contracts';
-import { LOCK_DEVICE_CLASS } from '@cti/db';
 import type { Sql, TransactionSql } from 'postgres';
 import { refusalJoin } from '../access/device-queries.ts';
 import { UUID_RE } from '../text/uuid.ts';
+import { lockDeviceForMove } from './device-lock.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -162,7 +162,7 @@ async function refuseRetired(sql: Db, deviceId: string, deviceCode: string): Pro
 }
 
 async function lockDevice(
-  sql: Db,
+  sql: TransactionSql,
   deviceCode: string,
   label: string | null,
   farmId: string | null,
@@ -174,9 +174,10 @@ async function lockDevice(
   if (created) return created.id;
   // A new farm is a move: it waits for the device's uploads in flight and they for it, as a move
   // through the API does (device-lock.ts; the advisory lock before the row, in that order everywhere).
-  if (farmId !== null)
-    await sql`SELECT pg_advisory_xact_lock(${LOCK_DEVICE_CLASS}, hashtext(d.id::text))
-                FROM devices d WHERE d.device_code = ${deviceCode}`;
+  if (farmId !== null) {
+    const [known] = await sql<{ id: string }[]>`SELECT id FROM devices WHERE device_code = ${deviceCode}`;
+    await lockDeviceForMove(sql, known!.id);
+  }
   const [device] = await sql<
     { id: string }[]
   >`SELECT id FROM devices WHERE device_code = ${deviceCode} FOR UPDATE`;

@@ -194,7 +194,7 @@ export function utcOfLocal(local: string, timeZone: string): string | undefined 
     number,
     number,
   ];
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const wall = utcTime(y, mo - 1, d, h, mi, s);
   const back = new Date(wall);
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
     return undefined;
@@ -202,10 +202,7 @@ export function utcOfLocal(local: string, timeZone: string): string | undefined 
   // `wall` read with one of them. Both fit: an overlap (or no change), the earlier. Neither fits: a gap,
   // read with the offset before it, which is the wall time an hour on in the offset after it, east or
   // west of UTC alike (review r17 F3).
-  const offsetAt = (t: number) => {
-    const p = localParts(t, timeZone);
-    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t;
-  };
+  const offsetAt = (t: number) => offsetMinutes(t, timeZone) * 60_000;
   const before = wall - offsetAt(wall - DAY_MS);
   const after = wall - offsetAt(wall + DAY_MS);
   const fits = [before, after].filter((t) => offsetAt(t) === wall - t);

@@ -1,6 +1,12 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createMetricsRegistry, type Logger, onShutdown } from '@cti/runtime';
+import {
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  onShutdown,
+  writeFileAtomically,
+} from '@cti/runtime';
 import { serve } from '@hono/node-server';
 import { createAgent } from './agent.ts';
 import { loadedModels, loadHint } from './capture/hint.ts';
@@ -257,7 +263,12 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
   );
   parts.add('runtime file', () => rmSync(config.paths.runtimeFile, { force: true }));
-  writeRuntimeFile(config.paths.runtimeFile, { host: config.http.host, port: api.port, pid: process.pid });
+  // Written whole or not at all: `cti-agent` subcommands and tests read it the moment it exists, and a
+  // half-written file would send them to the configured port.
+  await writeFileAtomically(
+    config.paths.runtimeFile,
+    JSON.stringify({ host: config.http.host, port: api.port, pid: process.pid }),
+  );
   log.info(
     { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
     'agent ready',
@@ -265,14 +276,4 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   await notifier
     .send('READY=1', `--status=capturing from ${config.source.kind}`)
     .catch((err) => log.warn({ err }, 'sd_notify failed'));
-}
-
-/**
- * Written whole or not at all (a temporary file renamed over it): `cti-agent` subcommands and tests
- * read it the moment it exists, and a half-written file would send them to the configured port.
- */
-function writeRuntimeFile(path: string, contents: { host: string; port: number; pid: number }): void {
-  const partial = `${path}.${process.pid}.tmp`;
-  writeFileSync(partial, JSON.stringify(contents));
-  renameSync(partial, path);
 }

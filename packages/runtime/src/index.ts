@@ -20,3 +20,4 @@ export {
 } from './read-body.ts';
 export { RetryExhaustedError, type RetryOptions, retry } from './retry.ts';
 export { onShutdown, type ShutdownOptions } from './shutdown.ts';
+export { writeFileAtomically } from './write-file-atomically.ts';

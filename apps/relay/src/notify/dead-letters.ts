@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeDirectory } from '@cti/runtime';
+import { makeDirectory, writeFileAtomically } from '@cti/runtime';
 import type { RelayOutcome } from '../relay-core.ts';
 
 /**
@@ -19,7 +18,6 @@ export async function writeDeadLetter(
   const name = `${now.toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.json`;
   const file = join(dir, name);
   const body = { requestPayload: { Records: [record] }, responsePayload: { outcome } };
-  await writeFile(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomically(file, `${JSON.stringify(body, null, 2)}\n`);
   return file;
 }

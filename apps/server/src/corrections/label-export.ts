@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { makeDirectory } from '@cti/runtime';
+import { makeDirectory, writeFileAtomically } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { GradingError } from '../grading/grading-errors.ts';
 import { readVerifiedObject } from '../grading/object-store.ts';
@@ -40,18 +40,6 @@ const TMP = /\.tmp-\d+$/;
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
-/** Writes a file so that a reader (or a killed export) never sees it half-written: temp file, then rename. */
-async function writeAtomically(path: string, data: Uint8Array | string) {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 async function fileSha256(path: string): Promise<string | null> {
   try {
     return sha256(await readFile(path));
@@ -81,10 +69,10 @@ async function writePair(s3: S3Client, dir: string, r: ExportableRow, label: str
   await makeDirectory(dir);
   // Temp files a killed run left behind in this pair's directory.
   for (const entry of await readdir(dir)) if (TMP.test(entry)) await rm(join(dir, entry), { force: true });
-  await writeAtomically(join(dir, imageFileName(r.image.key)), image);
-  await writeAtomically(join(dir, 'mask.png'), mask);
+  await writeFileAtomically(join(dir, imageFileName(r.image.key)), image);
+  await writeFileAtomically(join(dir, 'mask.png'), mask);
   // Last: a label.json is only there when its image and mask are.
-  await writeAtomically(join(dir, 'label.json'), label);
+  await writeFileAtomically(join(dir, 'label.json'), label);
 }
 
 /** The operator's words for a pair that failed for a reason of its own (not an outage). */
@@ -158,7 +146,7 @@ export async function exportLabels({
       manifest.push(manifestLine(row, labelSha));
     }
   }
-  if (!dryRun) await writeAtomically(join(out, 'manifest.jsonl'), manifest.map((l) => `${l}\n`).join(''));
+  if (!dryRun) await writeFileAtomically(join(out, 'manifest.jsonl'), manifest.map((l) => `${l}\n`).join(''));
   summary.notSelected = await pairsNotSelected(out, selected);
   return summary;
 }

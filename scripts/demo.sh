@@ -117,7 +117,7 @@ cat >"$demo/agent.json" <<JSON
   "operator_id": "tech-abc",
   "data_dir": "$demo/agent",
   "source": { "kind": "simulated", "fps": 15 },
-  "probe": { "model": "Convex-3.5MHz", "frequency_mhz": 3.5 },
+  "probe": { "model": "Linear-3.5MHz", "frequency_mhz": 3.5 },
   "trigger": { "kind": "none" },
   "gps": { "kind": "fixed", "lat": 43.6532, "lon": -79.3832 },
   "http": { "host": "127.0.0.1", "port": $agent_port },

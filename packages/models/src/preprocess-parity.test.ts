@@ -86,12 +86,21 @@ test('a phantom screen with a gray background, settings panel and rulers: same r
   assert.fail('no phantom with a gray background, a panel backdrop, a ruler and a gray bar in 300 seeds');
 });
 
-test('a deep narrow field kept and a narrow part of a field refused: same result', async () => {
+test('a deep narrow field kept and a narrow part of a field not taken: same result', async () => {
   // Held-out phantoms (seed 5417 00131: a 147 px field on a 616 px screen; seed 9001 00094).
   for (const seed of [1315630031, 1752278251]) {
     const { image } = generatePhantom({ seed, kind: 'ribeye', preset: 'heldout' });
     const raw = { width: image.width, height: image.height, channels: image.channels };
     await compare(`deep-${seed}.png`, await sharp(image.data, { raw }).png().toBuffer(), 96);
+  }
+});
+
+test('the weak pass (a dark screen field, a shadow-split crop) and a weak region refused: same result', async () => {
+  // Held-out phantoms (seed 5417 00239, 9001 00032, 9001 00092; scan-area.test.ts).
+  for (const seed of [1152507589, 1105214005, 436027156]) {
+    const { image } = generatePhantom({ seed, kind: 'ribeye', preset: 'heldout' });
+    const raw = { width: image.width, height: image.height, channels: image.channels };
+    await compare(`weak-${seed}.png`, await sharp(image.data, { raw }).png().toBuffer(), 96);
   }
 });
 

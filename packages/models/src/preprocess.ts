@@ -18,6 +18,13 @@ const ROW_RUN_PCT = 6; // row runs shorter than 6 % of the height (text, ticks) 
 const MIN_CROP_FRACTION = 4; // a crop narrower/shorter than 1/4 of the image falls back to the whole image...
 const DEEP_FIELD_HEIGHT_PCT = 50; // ...except a narrow one >= 50 % of the image tall
 const DEEP_FIELD_SHARE_PCT = 65; // holding >= 65 % of the frame's active pixels (a deep field)
+// The second, weak pass (dark fields: shadowed, low gain, a dark near side), tried when the first finds
+// nothing, is refused, or keeps under RETRY_SHARE_PCT % of the frame's active pixels:
+const RETRY_SHARE_PCT = 65;
+const WEAK_COL_PCT = 10; // columns with >= 10 % active pixels...
+const WEAK_COL_GAP_PCT = 1; // ...gaps under 1 % of the width bridged (a ruler beside the field stays out)
+const WEAK_ROW_PCT = 5; // rows with >= 5 % of the columns' pixels active
+const WEAK_SHARE_PCT = 80; // kept only when it holds >= 80 % of the active pixels (and the first crop)
 
 /** [x0, y0, x1, y1] with exclusive ends, in pixels. */
 export type CropBox = [number, number, number, number];
@@ -44,16 +51,16 @@ function runs(length: number, active: (i: number) => boolean, maxGap: number): R
 }
 
 /**
- * Column runs of the scan: columns with >= COL_LIT_PCT % active pixels, runs narrower than
+ * Column runs of the scan: columns with >= pass.colPct % active pixels, runs narrower than
  * COL_MIN_RUN_PCT % of the width dropped (the long vertical edge of a panel backdrop or a gray bar
- * is one active column), then gaps narrower than COL_GAP_PCT % bridged.
+ * is one active column), then gaps narrower than pass.colGapPct % of the width bridged.
  */
-function columnRuns(colCounts: Int32Array, w: number, h: number): Run[] {
+function columnRuns(colCounts: Int32Array, w: number, h: number, pass: Pass): Run[] {
   const minWidth = Math.max(3, Math.floor((w * COL_MIN_RUN_PCT) / 100));
-  const wide = runs(w, (x) => colCounts[x]! * 100 >= COL_LIT_PCT * h, 0).filter(
+  const wide = runs(w, (x) => colCounts[x]! * 100 >= pass.colPct * h, 0).filter(
     ([a, b]) => b - a >= minWidth,
   );
-  const maxGap = Math.floor((w * COL_GAP_PCT) / 100);
+  const maxGap = Math.floor((w * pass.colGapPct) / 100);
   const merged: Run[] = [];
   for (const r of wide) {
     const prev = merged.at(-1);
@@ -84,7 +91,9 @@ function bestRun(counts: Int32Array, candidates: Run[]): Run | null {
  * backgrounds (black or gray), panel backdrops and the inside of glyphs are not. Also counted per
  * column as they are found (findScanArea's first question), rather than in a second pass over the frame.
  */
-function activePixels(image: GrayImage): { active: Uint8Array; colCounts: Int32Array } {
+type ActivePixels = { active: Uint8Array; colCounts: Int32Array };
+
+function activePixels(image: GrayImage): ActivePixels {
   const { data, width: w, height: h } = image;
   const active = new Uint8Array(w * h);
   const colCounts = new Int32Array(w);
@@ -118,19 +127,58 @@ function activePixels(image: GrayImage): { active: Uint8Array; colCounts: Int32A
 /**
  * The scan area: drops black or gray margins and backgrounds, header and settings text, panel
  * backdrops, gray bars and rulers; the whole image if none is found or it is under 1/4 of the image
- * either way, unless a narrow crop is a deep field (isDeepField).
+ * either way, unless a narrow crop is a deep field (isDeepField). A dark field (shadowed, low gain,
+ * a dark near side) has too few active columns for the first pass: a second, weak pass (weakPass)
+ * is tried when the first finds nothing, is refused, or keeps under 65 % of the active pixels.
  *
  * @example const [x0, y0, x1, y1] = findScanArea(await decodeGray('frame.png'));
  */
 export function findScanArea(image: GrayImage): CropBox {
   const { width: w, height: h } = image;
-  const found = scanAreaCandidate(image);
-  if (!found) return [0, 0, w, h];
-  const [x0, y0, x1, y1] = found.crop;
-  if ((y1 - y0) * MIN_CROP_FRACTION < h) return [0, 0, w, h];
-  if ((x1 - x0) * MIN_CROP_FRACTION < w && !isDeepField(found, h)) return [0, 0, w, h];
-  return [x0, y0, x1, y1];
+  const pixels = activePixels(image);
+  const found = scanAreaCandidate(image, pixels, STRICT);
+  const ok = found !== null && acceptable(found, w, h);
+  if (ok && found.activeInside * 100 >= RETRY_SHARE_PCT * found.activeTotal) return found.crop;
+  const weak = weakPass(image, pixels, ok ? found : null, found);
+  if (weak) return weak;
+  return ok ? found.crop : [0, 0, w, h];
 }
+
+type Pass = { colPct: number; colGapPct: number; rowPct: number };
+const STRICT: Pass = { colPct: COL_LIT_PCT, colGapPct: COL_GAP_PCT, rowPct: ROW_LIT_PCT };
+const WEAK: Pass = { colPct: WEAK_COL_PCT, colGapPct: WEAK_COL_GAP_PCT, rowPct: WEAK_ROW_PCT };
+
+/** Not under 1/4 of the image either way, unless a narrow crop is a deep field. */
+function acceptable(found: Candidate, w: number, h: number): boolean {
+  const [x0, y0, x1, y1] = found.crop;
+  if ((y1 - y0) * MIN_CROP_FRACTION < h) return false;
+  return (x1 - x0) * MIN_CROP_FRACTION >= w || isDeepField(found, h);
+}
+
+/**
+ * The weak pass: columns with >= 10 % active pixels (small gaps only, so rulers and text beside the
+ * field stay out), rows with >= 5 %; the run holding the first pass's candidate (`seed`) and at least
+ * its rows. Its crop is kept only when it passes the size checks, holds >= 80 % of the frame's active
+ * pixels (a frame of furniture or a run that is not the field does not) and contains the accepted
+ * first crop (`kept`), if any; null otherwise. Held-out phantoms (issue 13, w111): fields split by a
+ * shadow (9001 00032: a 157 of 594 px run, -86 % area error) and screens whose field the first pass
+ * missed (5417 00239: +337 %) — see packages/models/README.md.
+ */
+function weakPass(
+  image: GrayImage,
+  pixels: ActivePixels,
+  kept: Candidate | null,
+  seed: Candidate | null,
+): CropBox | null {
+  const { width: w, height: h } = image;
+  const weak = scanAreaCandidate(image, pixels, WEAK, seed);
+  if (!weak || !acceptable(weak, w, h)) return null;
+  if (weak.activeInside * 100 < WEAK_SHARE_PCT * weak.activeTotal) return null;
+  if (kept && !contains(weak.crop, kept.crop)) return null;
+  return weak.crop;
+}
+
+const contains = (a: CropBox, b: CropBox) => a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
 
 /**
  * A narrow crop is a deep field (22-28 cm: tall and narrow on the screen) when it is at least half
@@ -149,11 +197,20 @@ function isDeepField({ crop, activeInside, activeTotal }: Candidate, h: number):
 
 type Candidate = { crop: CropBox; activeInside: number; activeTotal: number };
 
-/** The column and row runs of the scan, before findScanArea's size check (null: none found). */
-function scanAreaCandidate(image: GrayImage): Candidate | null {
+/**
+ * The column and row runs of one pass, before findScanArea's size check (null: none found). With a
+ * `seed` (the first pass's candidate), the column run holding its middle and at least its rows.
+ */
+function scanAreaCandidate(
+  image: GrayImage,
+  { active, colCounts }: ActivePixels,
+  pass: Pass,
+  seed: Candidate | null = null,
+): Candidate | null {
   const { width: w, height: h } = image;
-  const { active, colCounts } = activePixels(image);
-  const cols = bestRun(colCounts, columnRuns(colCounts, w, h));
+  const colRuns = columnRuns(colCounts, w, h, pass);
+  const mid = seed ? (seed.crop[0] + seed.crop[2]) >> 1 : -1;
+  const cols = seed ? (colRuns.find(([a, b]) => a <= mid && mid < b) ?? null) : bestRun(colCounts, colRuns);
   if (!cols) return null;
   const [x0, x1] = cols;
   const rowCounts = new Int32Array(h);
@@ -162,14 +219,15 @@ function scanAreaCandidate(image: GrayImage): Candidate | null {
     for (let i = y * w + x0, end = y * w + x1; i < end; i++) n += active[i]!;
     rowCounts[y] = n;
   }
-  const minRow = ROW_LIT_PCT * (x1 - x0);
+  const minRow = pass.rowPct * (x1 - x0);
   const rowRuns = runs(h, (y) => rowCounts[y]! * 100 >= minRow, Math.floor((h * ROW_GAP_PCT) / 100));
   // From the first to the last tall run: a dark band inside the scan (low-gain tissue) must not
   // split it, while short runs (header text, ruler ticks) fall away.
   const tall = rowRuns.filter(([a, b]) => (b - a) * 100 >= ROW_RUN_PCT * h);
   const rows: Run | null = tall.length > 0 ? [tall[0]![0], tall.at(-1)![1]] : bestRun(rowCounts, rowRuns);
   if (!rows) return null;
-  const [y0, y1] = rows;
+  const y0 = seed ? Math.min(rows[0], seed.crop[1]) : rows[0];
+  const y1 = seed ? Math.max(rows[1], seed.crop[3]) : rows[1];
   let activeInside = 0;
   for (let y = y0; y < y1; y++) activeInside += rowCounts[y]!;
   const activeTotal = colCounts.reduce((a, n) => a + n, 0);

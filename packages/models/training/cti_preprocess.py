@@ -8,7 +8,10 @@
    least 6 % of the height tall, so a dark band inside the scan -- low-gain tissue -- does not split
    it while short runs -- text lines, ruler ticks -- fall away; a crop under 1/4 of the image either
    way falls back to the whole image, except a narrow one at least half the image tall that holds at
-   least 65 % of the frame's active pixels -- a deep field, tall and narrow on the screen);
+   least 65 % of the frame's active pixels -- a deep field, tall and narrow on the screen; a dark field
+   -- shadowed, low gain, a dark near side -- gets a second, weak pass: columns >= 10 % active, rows
+   >= 5 %, kept when it holds >= 80 % of the active pixels and the first pass's accepted crop, tried
+   when the first pass finds nothing, is refused or keeps under 65 % of the active pixels);
 3. area-average resize of that crop to S x S (non-uniform: the aspect is not kept) and scale to [0,1].
 
 A parity test (src/preprocess-parity.test.ts) runs a fixture through this file and through the
@@ -32,6 +35,15 @@ ROW_RUN_PCT = 6  # row runs shorter than 6 % of the height (text, ticks) are not
 MIN_CROP_FRACTION = 4  # a crop narrower/shorter than 1/4 of the image falls back to the whole image...
 DEEP_FIELD_HEIGHT_PCT = 50  # ...except a narrow one >= 50 % of the image tall
 DEEP_FIELD_SHARE_PCT = 65  # holding >= 65 % of the frame's active pixels (a deep field)
+# The second, weak pass (dark fields: shadowed, low gain, a dark near side), tried when the first finds
+# nothing, is refused, or keeps under RETRY_SHARE_PCT % of the frame's active pixels:
+RETRY_SHARE_PCT = 65
+WEAK_COL_PCT = 10  # columns with >= 10 % active pixels...
+WEAK_COL_GAP_PCT = 1  # ...gaps under 1 % of the width bridged (a ruler beside the field stays out)
+WEAK_ROW_PCT = 5  # rows with >= 5 % of the columns' pixels active
+WEAK_SHARE_PCT = 80  # kept only when it holds >= 80 % of the active pixels (and the first crop)
+STRICT = (COL_LIT_PCT, COL_GAP_PCT, ROW_LIT_PCT)  # (column %, column gap %, row %) of a pass
+WEAK = (WEAK_COL_PCT, WEAK_COL_GAP_PCT, WEAK_ROW_PCT)
 
 
 def decode_gray(path: str) -> np.ndarray:
@@ -76,12 +88,12 @@ def _runs(active: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _column_runs(col_counts: np.ndarray, w: int, h: int) -> list[tuple[int, int]]:
-    """Columns with >= COL_LIT_PCT % active pixels; runs narrower than COL_MIN_RUN_PCT % of the width
-    dropped (a panel backdrop's or a gray bar's long vertical edge), then gaps < COL_GAP_PCT % bridged."""
+def _column_runs(col_counts: np.ndarray, w: int, h: int, col_pct: int, gap_pct: int) -> list[tuple[int, int]]:
+    """Columns with >= col_pct % active pixels; runs narrower than COL_MIN_RUN_PCT % of the width
+    dropped (a panel backdrop's or a gray bar's long vertical edge), then gaps <= gap_pct % bridged."""
     min_width = max(3, w * COL_MIN_RUN_PCT // 100)
-    wide = [r for r in _runs(col_counts * 100 >= COL_LIT_PCT * h, 0) if r[1] - r[0] >= min_width]
-    max_gap = w * COL_GAP_PCT // 100
+    wide = [r for r in _runs(col_counts * 100 >= col_pct * h, 0) if r[1] - r[0] >= min_width]
+    max_gap = w * gap_pct // 100
     merged: list[list[int]] = []
     for a, b in wide:
         if merged and a - merged[-1][1] <= max_gap:
@@ -114,15 +126,40 @@ def active_pixels(gray: np.ndarray) -> np.ndarray:
 def find_scan_area(gray: np.ndarray) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1), exclusive end, of the active scan area; the whole image when none is found."""
     h, w = gray.shape
-    found = _scan_area_candidate(gray)
-    if found is None:
-        return (0, 0, w, h)
+    lit = active_pixels(gray)
+    col_counts = lit.sum(axis=0).astype(np.int64)
+    found = _scan_area_candidate(lit, col_counts, STRICT)
+    ok = found is not None and _acceptable(found, w, h)
+    if ok and found[1] * 100 >= RETRY_SHARE_PCT * found[2]:
+        return found[0]
+    weak = _weak_pass(lit, col_counts, found if ok else None, found)
+    if weak is not None:
+        return weak
+    return found[0] if ok else (0, 0, w, h)
+
+
+def _acceptable(found, w: int, h: int) -> bool:
+    """Not under 1/4 of the image either way, unless a narrow crop is a deep field."""
     (x0, y0, x1, y1), active_inside, active_total = found
     if (y1 - y0) * MIN_CROP_FRACTION < h:
-        return (0, 0, w, h)
-    if (x1 - x0) * MIN_CROP_FRACTION < w and not _is_deep_field(y1 - y0, h, active_inside, active_total):
-        return (0, 0, w, h)
-    return (x0, y0, x1, y1)
+        return False
+    return (x1 - x0) * MIN_CROP_FRACTION >= w or _is_deep_field(y1 - y0, h, active_inside, active_total)
+
+
+def _weak_pass(lit: np.ndarray, col_counts: np.ndarray, kept, seed):
+    """The weak pass's crop (the run holding the seed's middle, at least its rows) when it passes the size
+    checks, holds >= WEAK_SHARE_PCT % of the active pixels and contains the kept crop; else None."""
+    h, w = lit.shape
+    weak = _scan_area_candidate(lit, col_counts, WEAK, seed)
+    if weak is None or not _acceptable(weak, w, h):
+        return None
+    if weak[1] * 100 < WEAK_SHARE_PCT * weak[2]:
+        return None
+    if kept is not None:
+        a, b = weak[0], kept[0]
+        if not (a[0] <= b[0] and a[1] <= b[1] and a[2] >= b[2] and a[3] >= b[3]):
+            return None
+    return weak[0]
 
 
 def _is_deep_field(crop_h: int, h: int, active_inside: int, active_total: int) -> bool:
@@ -133,22 +170,30 @@ def _is_deep_field(crop_h: int, h: int, active_inside: int, active_total: int) -
             and active_inside * 100 >= DEEP_FIELD_SHARE_PCT * active_total)
 
 
-def _scan_area_candidate(gray: np.ndarray):
-    """((x0, y0, x1, y1), active pixels inside, active pixels in the frame) before the size check, or None."""
-    h, w = gray.shape
-    lit = active_pixels(gray)
-    col_counts = lit.sum(axis=0).astype(np.int64)
-    cols = _best_run(col_counts, _column_runs(col_counts, w, h))
+def _scan_area_candidate(lit: np.ndarray, col_counts: np.ndarray, pass_, seed=None):
+    """((x0, y0, x1, y1), active pixels inside, active pixels in the frame) of one pass before the size
+    check, or None; with a seed (the first pass's candidate), the column run holding its middle and at
+    least its rows."""
+    h, w = lit.shape
+    col_pct, gap_pct, row_pct = pass_
+    col_runs = _column_runs(col_counts, w, h, col_pct, gap_pct)
+    if seed is not None:
+        mid = (seed[0][0] + seed[0][2]) >> 1
+        cols = next((r for r in col_runs if r[0] <= mid < r[1]), None)
+    else:
+        cols = _best_run(col_counts, col_runs)
     if cols is None:
         return None
     x0, x1 = cols
     row_counts = lit[:, x0:x1].sum(axis=1).astype(np.int64)
-    row_runs = _runs(row_counts * 100 >= ROW_LIT_PCT * (x1 - x0), h * ROW_GAP_PCT // 100)
+    row_runs = _runs(row_counts * 100 >= row_pct * (x1 - x0), h * ROW_GAP_PCT // 100)
     tall = [r for r in row_runs if (r[1] - r[0]) * 100 >= ROW_RUN_PCT * h]
     rows = (tall[0][0], tall[-1][1]) if tall else _best_run(row_counts, row_runs)
     if rows is None:
         return None
     y0, y1 = rows
+    if seed is not None:
+        y0, y1 = min(y0, seed[0][1]), max(y1, seed[0][3])
     return (x0, y0, x1, y1), int(row_counts[y0:y1].sum()), int(col_counts.sum())
 
 

@@ -46,6 +46,19 @@ export type ServerConfig = {
   api: ApiConfig;
   exports: ExportConfig;
   web: WebConfig;
+  ingestionLog: IngestionLogConfig;
+};
+
+/** ingestion_log's growth (README, "ingestion_log: what is kept and for how long"). */
+export type IngestionLogConfig = {
+  /** CTI_INGESTION_LOG_DAYS: rows older than this are deleted (hourly, by every `serve`). */
+  retentionDays: number;
+  /**
+   * CTI_INGESTION_LOG_UNVERIFIED_PER_MIN: rows per minute and process for requests whose signature was not
+   * verified (no timestamp, a bad signature, a wrong content type, too large); beyond that they are counted
+   * (`cti_ingestion_log_unverified_skipped_total`), not written. Requests with a valid signature always get one.
+   */
+  unverifiedPerMinute: number;
 };
 
 /** CSV/GeoJSON downloads (docs/exports.md, "Limits"). */
@@ -166,7 +179,7 @@ export type AppConfig = Pick<
   | 'exports'
   | 'web'
 > &
-  Partial<Pick<ServerConfig, 'metricsToken'>>;
+  Partial<Pick<ServerConfig, 'metricsToken' | 'ingestionLog'>>;
 
 /** CTI_DB_REPLY_TIMEOUT_S: 30 s by default, 0 = off. */
 function replyTimeout(env: Env): number | undefined {
@@ -205,6 +218,26 @@ export function loadConfig(env: Env): ServerConfig {
     api: loadApiConfig(env),
     exports: loadExportConfig(env),
     web: loadWebConfig(env),
+    ingestionLog: loadIngestionLogConfig(env),
+  };
+}
+
+/** The CTI_INGESTION_LOG_* defaults (also what an app built without the settings uses). */
+export const INGESTION_LOG_DEFAULTS: IngestionLogConfig = { retentionDays: 90, unverifiedPerMinute: 60 };
+
+/** The CTI_INGESTION_LOG_* settings alone. */
+export function loadIngestionLogConfig(env: Env): IngestionLogConfig {
+  return {
+    retentionDays: integer(env, 'CTI_INGESTION_LOG_DAYS', {
+      fallback: INGESTION_LOG_DEFAULTS.retentionDays,
+      min: 1,
+      max: 3650,
+    }),
+    unverifiedPerMinute: integer(env, 'CTI_INGESTION_LOG_UNVERIFIED_PER_MIN', {
+      fallback: INGESTION_LOG_DEFAULTS.unverifiedPerMinute,
+      min: 0,
+      max: 1_000_000,
+    }),
   };
 }
 

@@ -78,6 +78,11 @@ export function createServerMetrics({ dbPoolMax, defaults = true }: ServerMetric
       labelNames: ['outcome', 'reason'] as const,
       registers,
     }),
+    ingestionLogUnverifiedSkipped: new Counter({
+      name: 'cti_ingestion_log_unverified_skipped_total',
+      help: 'ingestion_log rows not written for requests whose signature was not verified, over CTI_INGESTION_LOG_UNVERIFIED_PER_MIN',
+      registers,
+    }),
     ingestionLogDropped: new Counter({
       name: 'cti_ingestion_log_dropped_total',
       help: 'ingestion_log rows dropped because the buffer was full during a long database outage',

@@ -9,6 +9,7 @@ import { createServePools } from '../db/serve-pools.ts';
 import { createFleetCheck } from '../devices/fleet-check.ts';
 import { listen } from '../http-server.ts';
 import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
+import { pruneIngestionLog } from '../ingest/ingestion-log-retention.ts';
 import { createServerMetrics } from '../metrics.ts';
 import { sweepFormSubmissions } from '../web/pages/create-token.ts';
 import { EXIT_CONFIG, EXIT_USAGE, type ServerCommand } from './command.ts';
@@ -93,6 +94,16 @@ function startBackgroundTasks(
         const result = await fleet.run();
         if (!result.skipped && (result.silent.length > 0 || result.pruned > 0))
           fleetLog.info(result, 'fleet check');
+      },
+    }),
+    startPeriodicTask({
+      name: 'ingestion-log-retention',
+      intervalMs: 3_600_000,
+      log: log.child({ mod: 'ingestion-log-retention' }),
+      run: async () => {
+        const pruned = await pruneIngestionLog(sql, { days: config.ingestionLog.retentionDays });
+        if (pruned > 0)
+          log.info({ pruned, days: config.ingestionLog.retentionDays }, 'ingestion_log rows pruned');
       },
     }),
     startPeriodicTask({

@@ -2,14 +2,15 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { AppConfig } from '../config.ts';
+import { type AppConfig, INGESTION_LOG_DEFAULTS } from '../config.ts';
 import { databaseErrorCode, isRetryableDatabaseError } from '../db/database-errors.ts';
 import { errorResponse, HttpError, internalError } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { planIngest } from './ingest-plan.ts';
 import { type IngestResult, ingestCapture } from './ingest-transaction.ts';
-import type { IngestionLogWriter } from './ingestion-log-writer.ts';
+import type { IngestionLogRow, IngestionLogWriter } from './ingestion-log-writer.ts';
 import { readRequestBody } from './read-body.ts';
+import { createUnverifiedLogGate } from './unverified-log-gate.ts';
 import {
   checkContentType,
   checkSignature,
@@ -32,23 +33,51 @@ export type IngestRouteOptions = {
 /** ingestion_log.bytes_in is an int: a lying Content-Length must not make the row unwritable. */
 const MAX_INT4 = 2 ** 31 - 1;
 
-/** What one request revealed about itself, for its ingestion_log row. */
-type Seen = { bytesIn: number; captureId: string; ingestKey: string };
+/** What one request revealed about itself, for its ingestion_log row; `verified`: its signature was. */
+type Seen = { bytesIn: number; captureId: string; ingestKey: string; verified: boolean };
+
+/** How often, at most, the log says how many unverified requests' rows were not written. */
+const SKIPPED_NOTICE_MS = 60_000;
 
 /**
  * POST /ingest/webhook: content type (415), size limit (413), signature (401), JSON (400), schema and
  * consistency (422), then the ingest transaction: 201 for a new scan, 200 for a replay, 503 with
- * Retry-After when the database is unavailable. Every request leaves exactly one ingestion_log row.
+ * Retry-After when the database is unavailable. Every request whose signature is verified leaves exactly
+ * one ingestion_log row; the others at most CTI_INGESTION_LOG_UNVERIFIED_PER_MIN a minute (the rest are
+ * counted in metrics and summed in a log line a minute).
  */
 export function createIngestRoute(options: IngestRouteOptions): Hono {
   const app = new Hono();
-  app.post('/ingest/webhook', (c) => handleWebhook(c, options));
+  const gate = createUnverifiedLogGate({
+    perMinute: (options.config.ingestionLog ?? INGESTION_LOG_DEFAULTS).unverifiedPerMinute,
+    clock: options.clock,
+  });
+  let skipped = 0;
+  let noticedAt = Number.NEGATIVE_INFINITY;
+  const logRow = (row: IngestionLogRow, verified: boolean) => {
+    if (verified || gate.take()) return options.logWriter.write(row);
+    options.metrics.ingestionLogUnverifiedSkipped.inc();
+    skipped++;
+    const now = options.clock();
+    if (now - noticedAt < SKIPPED_NOTICE_MS) return;
+    options.log.warn(
+      { skipped, lastErrorCode: row.errorCode },
+      'requests without a verified signature over CTI_INGESTION_LOG_UNVERIFIED_PER_MIN: counted, not written to ingestion_log',
+    );
+    noticedAt = now;
+    skipped = 0;
+  };
+  app.post('/ingest/webhook', (c) => handleWebhook(c, options, logRow));
   return app;
 }
 
-async function handleWebhook(c: Context, options: IngestRouteOptions) {
+async function handleWebhook(
+  c: Context,
+  options: IngestRouteOptions,
+  logRow: (row: IngestionLogRow, verified: boolean) => void,
+) {
   const started = performance.now();
-  const seen: Seen = { bytesIn: 0, captureId: '', ingestKey: '' };
+  const seen: Seen = { bytesIn: 0, captureId: '', ingestKey: '', verified: false };
   const requestId: string = c.get('requestId');
   let status = 500;
   let failure: HttpError | undefined;
@@ -78,14 +107,18 @@ async function handleWebhook(c: Context, options: IngestRouteOptions) {
     countFailure(options, failure);
     return errorResponse(c, failure);
   } finally {
-    options.logWriter.write({
-      ...seen,
-      httpStatus: status,
-      ms: Math.round(performance.now() - started),
-      error: failure ? failure.message : null,
-      errorCode: failure ? failure.code : null,
-      requestId,
-    });
+    const { verified, ...revealed } = seen;
+    logRow(
+      {
+        ...revealed,
+        httpStatus: status,
+        ms: Math.round(performance.now() - started),
+        error: failure ? failure.message : null,
+        errorCode: failure ? failure.code : null,
+        requestId,
+      },
+      verified,
+    );
   }
 }
 
@@ -108,6 +141,7 @@ async function ingestWebhook(
     nowSeconds: Math.floor(clock() / 1000),
     toleranceSeconds: config.signatureToleranceSeconds,
   });
+  seen.verified = true;
   const data = parseJson(raw);
   Object.assign(seen, identify(data));
   const body = checkWebhookBody(data, config.s3Buckets);

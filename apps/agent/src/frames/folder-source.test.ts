@@ -250,6 +250,25 @@ describe('folder source: a sidecar written after its image', () => {
     assert.equal(frames[1]!.acquisition.depthCm, 18);
   });
 
+  test('after the clock steps back, a reused name’s new sidecar (older mtime than the last) is still its own', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    // Export 1 written while the clock ran an hour ahead: its sidecar carries that mtime.
+    const ahead = new Date(Date.now() + 3_600_000);
+    writeFileSync(join(dir, 'stepped.json'), JSON.stringify({ depth_cm: 10, pixel_spacing_mm: 0.2 }));
+    utimesSync(join(dir, 'stepped.json'), ahead, ahead);
+    writeFileSync(join(dir, 'stepped.png'), await png(9));
+    await waitFor(() => frames.length === 1, { what: 'the first frame' });
+    assert.equal(frames[0]!.acquisition.pixelSpacingMm, 0.2);
+    // NTP steps the clock back an hour; export 2, sidecar then image, at the right time.
+    writeFileSync(join(dir, 'stepped.json'), JSON.stringify({ depth_cm: 18, pixel_spacing_mm: 0.35 }));
+    writeFileSync(join(dir, 'stepped.png'), await png(10));
+    await waitFor(() => frames.length === 2, { what: 'the second frame' });
+    assert.equal(frames[1]!.acquisition.pixelSpacingMm, 0.35, 'not taken without its sidecar as "stale"');
+    assert.equal(frames[1]!.acquisition.depthCm, 18);
+  });
+
   test('a sidecar that never comes: the frame is taken without one after the stability window', {
     timeout: 90_000,
   }, async () => {

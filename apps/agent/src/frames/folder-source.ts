@@ -177,10 +177,11 @@ export function createFolderSource(
   let lastFrameAt: number | null = null;
   let lastFile: string | null = null;
 
-  // Per base name, the mtime (ns) of the sidecar the last frame of that name took: a console that
-  // reuses one name and writes the image first would otherwise give the new image the old sidecar.
-  // Bounded like `taken` (rememberRecent).
-  const usedSidecars = new Map<string, bigint>();
+  // Per base name, the identity (inode, size, mtime) of the sidecar the last frame of that name took: a
+  // console that reuses one name and writes the image first would otherwise give the new image the old
+  // sidecar. By identity, not by order: after a clock step back, a new sidecar's mtime is older than the
+  // one it replaces (review r20 F6), as for frames (sameFile). Bounded like `taken` (rememberRecent).
+  const usedSidecars = new Map<string, string>();
   /** Per file name, the last frame taken from it. */
   const taken = new Map<string, Taken>();
   /** Per file name, its write events so far; a file waiting to settle is in `settling`. */
@@ -191,15 +192,15 @@ export function createFolderSource(
   const readSidecar = async (
     base: string,
     sidecar: string,
-  ): Promise<{ acquisition: Acquisition; mtime: bigint } | { missing: string }> => {
+  ): Promise<{ acquisition: Acquisition; identity: string } | { missing: string }> => {
     try {
-      const { mtimeNs } = await stat(sidecar, { bigint: true });
-      const used = usedSidecars.get(base);
-      if (used !== undefined && mtimeNs <= used) return { missing: 'stale' };
+      const { ino, size, mtimeNs } = await stat(sidecar, { bigint: true });
+      const identity = `${ino}:${size}:${mtimeNs}`;
+      if (usedSidecars.get(base) === identity) return { missing: 'stale' };
       const dropped: string[] = [];
       const acquisition = sidecarAcquisition(JSON.parse(await readFile(sidecar, 'utf8')), dropped);
       if (dropped.length > 0) log.warn({ sidecar, dropped }, 'ignoring sidecar values meta.json cannot hold');
-      return { acquisition, mtime: mtimeNs };
+      return { acquisition, identity };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       return { missing: code === 'ENOENT' ? 'missing' : `unreadable: ${(err as Error).message}` };
@@ -208,8 +209,8 @@ export function createFolderSource(
 
   /**
    * The image's own `<name>.json`: one written before the image is there at once; one written after
-   * it (or still being written) is waited for, polling, up to the stability window. A sidecar older
-   * than the one the previous frame of this name took is another image's and is never used.
+   * it (or still being written) is waited for, polling, up to the stability window. The very sidecar
+   * the previous frame of this name took (same inode, size and mtime) is another image's and is never used.
    */
   const awaitSidecar = async (path: string): Promise<Acquisition> => {
     const base = basename(path, extname(path));
@@ -226,7 +227,7 @@ export function createFolderSource(
         log.warn({ sidecar, why: found.missing }, 'taking the frame without its sidecar');
       return {};
     }
-    rememberRecent(usedSidecars, base, found.mtime, rememberNames);
+    rememberRecent(usedSidecars, base, found.identity, rememberNames);
     return found.acquisition;
   };
 

@@ -52,3 +52,22 @@ test('encodeMaskPng: an 8-bit gray PNG whose pixels are the mask as 0/255, as sh
   assert.ok(empty.length < 2048, `an empty 640×480 mask takes ${empty.length} bytes`);
   assert.ok((await decodeGray(empty)).data.every((v) => v === 0));
 });
+
+test('encodeMaskPng: one mask after another has only its own pixels (the scanlines are a kept buffer), rows of odd widths included', async () => {
+  for (const [w, h, seed] of [
+    [640, 480, 5],
+    [640, 480, 6],
+    [97, 33, 7],
+    [640, 480, 8],
+    [101, 7, 9],
+  ] as const) {
+    const mask = sampleMask(w, h, seed);
+    const plane = Uint8Array.from(mask.data, (v) => (v === 1 ? 255 : 0));
+    assert.deepEqual((await decodeGray(await encodeMaskPng(mask))).data, plane, `${w}×${h} seed ${seed}`);
+  }
+  const empty = await encodeMaskPng({ data: new Uint8Array(640 * 480), width: 640, height: 480 });
+  assert.ok(
+    (await decodeGray(empty)).data.every((v) => v === 0),
+    'an empty mask after a full one',
+  );
+});

@@ -2,7 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import type { GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from './mask-ops.ts';
-import { encodeEightBitPng, Z_RLE } from './png-writer.ts';
+import { createScanlineBuffer, encodeEightBitPng, Z_RLE } from './png-writer.ts';
+
+/** The mask PNG's scanlines, kept from one mask to the next (encodeMaskPng never awaits). */
+const scanlineBuffer = createScanlineBuffer();
 
 /**
  * The mask as an 8-bit grayscale PNG (0 / 255), written directly: each row is filter byte 0 and the
@@ -10,20 +13,26 @@ import { encodeEightBitPng, Z_RLE } from './png-writer.ts';
  * as encoding a 0/255 plane with sharp, without building that plane and handing it to libvips. `Z_RLE`
  * takes ~0.13 ms per 640×480 mask against ~0.6 ms for level 4's match search, and its output is smaller
  * (~0.8 KB against ~1.2 KB); at that cost it runs on the calling thread, which spares the zlib stream's
- * hand-off to libuv's pool (~0.5 ms of JavaScript per call). Only the rows from the first to the last foreground pixel are read
- * (found with native `indexOf` / `lastIndexOf`): a ribeye covers a fifth to a half of the rows.
+ * hand-off to libuv's pool (~0.5 ms of JavaScript per call). Only the rows from the first to the last
+ * foreground pixel are copied (found with native `indexOf` / `lastIndexOf`: a ribeye covers a fifth to
+ * a half of the rows), natively, then turned from 0/1 to 0/255 four bytes at a time (a word of 0/1
+ * bytes times 255 carries nothing from byte to byte); the scanlines are a kept buffer, cleared first.
  */
 export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
   const { data, width: w, height: h } = mask;
-  const rows = new Uint8Array((w + 1) * h);
+  const rows = scanlineBuffer.take((w + 1) * h).fill(0);
   const first = data.indexOf(1);
-  const last = data.lastIndexOf(1);
   if (first !== -1) {
-    for (let y = Math.floor(first / w), yEnd = Math.floor(last / w); y <= yEnd; y++) {
-      for (let i = y * w, p = y * (w + 1) + 1, end = i + w; i < end; i++, p++) {
-        if (data[i] === 1) rows[p] = 255;
-      }
-    }
+    const y0 = Math.floor(first / w);
+    const y1 = Math.floor(data.lastIndexOf(1) / w);
+    const source = Buffer.from(data.buffer, data.byteOffset, data.length);
+    for (let y = y0; y <= y1; y++) source.copy(rows, y * (w + 1) + 1, y * w, y * w + w);
+    // Whole words over those rows (their filter bytes are 0, and 0 × 255 is 0), then the bytes past them.
+    const start = (y0 * (w + 1)) >>> 2;
+    const end = Math.min(rows.length, (y1 + 1) * (w + 1)) >>> 2;
+    const words = new Uint32Array(rows.buffer, rows.byteOffset, end);
+    for (let k = start; k < end; k++) words[k] = Math.imul(words[k]!, 255);
+    for (let p = end * 4; p < (y1 + 1) * (w + 1); p++) rows[p] = rows[p]! * 255;
   }
   return encodeEightBitPng({ width: w, height: h, rows, strategy: Z_RLE });
 }

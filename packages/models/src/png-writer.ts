@@ -47,3 +47,55 @@ export function encodeEightBitPng({ width, height, rows, palette, strategy }: Ei
 }
 
 export const { Z_RLE, Z_HUFFMAN_ONLY } = constants;
+
+/**
+ * A buffer for an encoder's scanlines kept from one image to the next: a new zeroed 300 kB plane per
+ * 640×480 PNG cost ~0.1 ms (fresh pages from the allocator) and one more buffer for the scavenger to
+ * free. `take(size)` returns `size` bytes of it, starting 4-byte aligned and holding whatever the last
+ * image left there, so the caller writes every byte it encodes. Only for an encoder that is done with
+ * the bytes before it returns (no await in between: the next call gets the same memory). Larger than
+ * `maxBytes`, a buffer of its own each time, so one huge frame leaves nothing behind.
+ *
+ * @example const rows = take((width + 1) * height); // then write all of it, deflate it, return
+ */
+export function createScanlineBuffer({ maxBytes = 4 << 20 }: { maxBytes?: number } = {}): {
+  take(size: number): Uint8Array;
+} {
+  let kept = new Uint8Array(0);
+  return {
+    take(size) {
+      if (size > maxBytes) return new Uint8Array(size);
+      if (kept.length < size) kept = new Uint8Array(size);
+      return kept.subarray(0, size);
+    },
+  };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const HIGH_BITS = 0x80808080 | 0;
+
+/**
+ * PNG's Sub filter (each byte minus its left neighbour) on scanlines whose filter-type bytes are still
+ * 0, in place, and the filter-type bytes set to 1 (Sub). The whole buffer is one stream: a row's first
+ * pixel loses the 0 before it (the filter-type byte), which is the filter's own rule, and each
+ * filter-type byte's garbage is overwritten. Four bytes at a time in 32-bit words (byte-wise subtraction
+ * without borrows between them: `((a | H) - (b & ~H)) ^ ((a ^ ~b) & H)`, Hacker's Delight 2-18), where
+ * the bytes are a little-endian word's (every platform Node runs on here); ~0.09 ms instead of ~0.23 ms
+ * for a 640×480 image.
+ */
+export function subFilterRows(rows: Uint8Array, width: number, height: number): void {
+  const words = LITTLE_ENDIAN && rows.byteOffset % 4 === 0 ? rows.length >>> 2 : 0;
+  // The tail after the last whole word first, right to left: its left neighbours are still unfiltered.
+  for (let p = rows.length - 1; p >= Math.max(1, words * 4); p--) rows[p] = (rows[p]! - rows[p - 1]!) & 255;
+  if (words > 0) {
+    const u = new Uint32Array(rows.buffer, rows.byteOffset, words);
+    let prev = 0;
+    for (let k = 0; k < words; k++) {
+      const a = u[k]! | 0;
+      const b = (a << 8) | (prev >>> 24);
+      u[k] = ((a | HIGH_BITS) - (b & ~HIGH_BITS)) ^ ((a ^ ~b) & HIGH_BITS);
+      prev = a;
+    }
+  }
+  for (let y = 0; y < height; y++) rows[y * (width + 1)] = 1;
+}

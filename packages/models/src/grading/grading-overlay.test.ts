@@ -98,3 +98,23 @@ test('renderGradingOverlay: speckle alone (Huffman-coded) and speckle between bl
       );
   }
 });
+
+test('renderGradingOverlay: one overlay after another shows only its own image (the scanlines are a kept buffer), at sizes whose rows are and are not whole 32-bit words', async () => {
+  for (const [w, h] of [
+    [64, 48],
+    [97, 33],
+    [64, 48],
+    [3, 5],
+  ] as const) {
+    for (const level of [40, 180]) {
+      const gray = { data: new Uint8Array(w * h).fill(level), width: w, height: h };
+      gray.data[w + 1] = 255;
+      const mask = { data: new Uint8Array(w * h), width: w, height: h };
+      const out = await decodeRaster(await renderGradingOverlay({ gray, mask, fat: null, lines: [] }));
+      const want = Uint8Array.from({ length: w * h * 3 }, (_, i) =>
+        Math.floor(i / 3) === w + 1 ? 254 : level,
+      );
+      assert.deepEqual(out.data, want, `${w}×${h} at level ${level}`);
+    }
+  }
+});

@@ -1,6 +1,12 @@
 import { columnSpans, drawText, type GrayImage, textWidth } from '@cti/imaging';
 import type { Mask } from '../mask-ops.ts';
-import { encodeEightBitPng, Z_HUFFMAN_ONLY, Z_RLE } from '../png-writer.ts';
+import {
+  createScanlineBuffer,
+  encodeEightBitPng,
+  subFilterRows,
+  Z_HUFFMAN_ONLY,
+  Z_RLE,
+} from '../png-writer.ts';
 import type { FatPositionFeature } from './grading-features.ts';
 
 export type OverlayInput = {
@@ -34,15 +40,23 @@ const INDEX_OF_GRAY = Uint8Array.from({ length: 256 }, (_, g) => Math.min(g, 253
 /** The gray shown for palette index `i` (a gray index: below OUTLINE). */
 const grayOfIndex = (i: number) => PALETTE[i * 3]!;
 
+/** The overlay's scanlines, kept from one overlay to the next (renderGradingOverlay never awaits). */
+const scanlineBuffer = createScanlineBuffer();
+
 /**
- * The image as PNG scanlines before filtering: per row a filter-type byte (0 until subFilter sets it)
- * and the row's palette indices. Each row is copied natively, then the few pixels brighter than WHITE
- * (found natively too) are set to it: no pass of JavaScript over every pixel.
+ * The image as PNG scanlines before filtering: per row a filter-type byte (0 until subFilterRows sets
+ * it) and the row's palette indices, in the kept buffer (every byte written here). Each row is copied
+ * natively, then the few pixels brighter than WHITE (found natively too) are set to it: no pass of
+ * JavaScript over every pixel.
  */
 function scanlines(gray: GrayImage): Uint8Array {
   const { data, width: w, height: h } = gray;
-  const rows = new Uint8Array((w + 1) * h);
-  for (let y = 0; y < h; y++) rows.set(data.subarray(y * w, y * w + w), y * (w + 1) + 1);
+  const rows = scanlineBuffer.take((w + 1) * h);
+  const source = Buffer.from(data.buffer, data.byteOffset, data.length);
+  for (let y = 0; y < h; y++) {
+    rows[y * (w + 1)] = 0;
+    source.copy(rows, y * (w + 1) + 1, y * w, y * w + w);
+  }
   for (const bright of [WHITE + 1, WHITE + 2]) {
     for (let i = rows.indexOf(bright); i !== -1; i = rows.indexOf(bright, i + 1)) rows[i] = WHITE;
   }
@@ -120,18 +134,6 @@ function drawCaption(s: Scanlines, gray: Uint8Array, lines: string[], scale: num
 }
 
 /**
- * The Sub filter, in place (each byte minus its left neighbour, right to left so that neighbour is still
- * unfiltered): on speckle, where neighbours are alike, that makes the coder's alphabet narrow.
- */
-function subFilter({ rows, w, h }: Scanlines): void {
-  for (let y = 0; y < h; y++) {
-    const start = y * (w + 1);
-    for (let p = start + w; p > start + 1; p--) rows[p] = (rows[p]! - rows[p - 1]!) & 255;
-    rows[start] = 1;
-  }
-}
-
-/**
  * The zlib strategy for the filtered scanlines. A screen export's flat margins, panels and bars filter to
  * long runs of one byte, which `Z_RLE` codes as a few length/distance pairs where Huffman-only codes
  * every byte; on speckle alone its many short runs cost more than they save. Measured at 640×480: with
@@ -168,7 +170,7 @@ export async function renderGradingOverlay({ gray, mask, fat, lines }: OverlayIn
   drawOutline(s, mask);
   if (fat) drawFatLine(s, fat, scale);
   drawCaption(s, gray.data, lines, scale);
-  subFilter(s);
+  subFilterRows(s.rows, w, h);
   return encodeEightBitPng({
     width: w,
     height: h,

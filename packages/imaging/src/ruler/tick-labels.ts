@@ -38,25 +38,51 @@ function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): nu
   const { half, reach } = window(s);
   const top = Math.max(0, Math.round(y) - half);
   const bottom = Math.min(height - 1, Math.round(y) + half);
+  const rows = bottom - top + 1;
   const step = side === 'right' ? 1 : -1;
   const first = side === 'right' ? s.ticksX1 : s.ticksX0 - 1;
-  let inkTop = height;
-  let inkBottom = -1;
-  const inked: boolean[] = [];
+  // Which window rows each column inks (column i at i · rows), so the label's rows are known once its
+  // columns are.
+  const ink = new Uint8Array(reach * rows);
+  const inkedColumns: boolean[] = [];
   for (let i = 0; i < reach; i++) {
     const x = first + i * step;
     if (x < 0 || x >= width || (s.forbidden && x >= s.forbidden[0] && x < s.forbidden[1])) break;
     let any = false;
     for (let yy = top; yy <= bottom; yy++) {
       if (data[yy * width + x]! < s.threshold) continue;
+      ink[i * rows + yy - top] = 1;
       any = true;
-      if (yy < inkTop) inkTop = yy;
-      if (yy > inkBottom) inkBottom = yy;
     }
-    inked.push(any);
+    inkedColumns.push(any);
   }
-  // Glyph runs from the tick outwards: the label must start near the tick, and a gap wider than two
-  // glyph widths ends it (whatever lies beyond belongs to something else).
+  const runs = glyphRuns(inkedColumns);
+  if (runs.length === 0) return 0;
+  // The label's rows: the block of rows its glyphs ink without a break that holds the tick's row (a label
+  // is centred on its tick, within a third of the tick spacing). Ink only in rows above or below it is something else: a marker beside the
+  // label, or — beside an unlabelled tick half way between two labelled ones — the edges of their labels,
+  // which together would centre on this tick. The glyphs are then counted in those rows alone.
+  const inked = new Uint8Array(rows);
+  for (const [a, b] of runs) for (let i = a * rows; i < b * rows; i++) inked[i % rows]! |= ink[i]!;
+  const tickRow = Math.round(y) - top;
+  if (!inked[tickRow]) return 0;
+  let blockTop = tickRow;
+  let blockBottom = tickRow;
+  while (blockTop > 0 && inked[blockTop - 1]) blockTop--;
+  while (blockBottom < rows - 1 && inked[blockBottom + 1]) blockBottom++;
+  if (Math.abs(top + (blockTop + blockBottom) / 2 - y) > Math.max(2, s.period / 3)) return 0;
+  const inBlock = inkedColumns.map((_, i) => {
+    for (let r = blockTop; r <= blockBottom; r++) if (ink[i * rows + r]) return true;
+    return false;
+  });
+  return glyphRuns(inBlock).length;
+}
+
+/**
+ * Glyph runs (inked columns) from the tick outwards: the label must start near the tick, and a gap
+ * wider than two glyph widths ends it (whatever lies beyond belongs to something else).
+ */
+function glyphRuns(inked: boolean[]): [number, number][] {
   const runs: [number, number][] = [];
   let i = 0;
   while (i < inked.length) {
@@ -71,10 +97,7 @@ function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): nu
     if (gap > 2 * glyph + 2) break;
     runs.push([start, i]);
   }
-  if (runs.length === 0) return 0;
-  // A label is centred on its tick (within a third of the tick spacing).
-  if (Math.abs((inkTop + inkBottom) / 2 - y) > Math.max(2, s.period / 3)) return 0;
-  return runs.length;
+  return runs;
 }
 
 /**

@@ -81,6 +81,20 @@ describe('readDepthRuler on real screens', { skip: !haveReferences && 'reference
 });
 
 describe('readDepthRuler on phantoms', () => {
+  it('training seed 7301 #114: a focus marker beside the "5" label is not a second glyph (read 2 cm ticks, 1.0036 for 0.5010 mm/px)', () => {
+    const { image, labels } = generatePhantom({
+      seed: 142931180,
+      kind: 'backfat_longitudinal',
+      preset: 'training',
+    });
+    for (const scanArea of [labels.params.scanArea, [165, 48, 422, 320] as const]) {
+      const r = readDepthRuler(image, { scanArea: [...scanArea] });
+      assert.ok(r.found, JSON.stringify(r));
+      assert.equal(r.tickUnitMm, 10);
+      assert.ok(Math.abs(r.mmPerPixel / labels.pixelSpacingMm - 1) < 0.02, `${r.mmPerPixel}`);
+    }
+  });
+
   it('reads screen phantoms within 2 % of their pixel spacing and finds nothing on crops', () => {
     let read = 0;
     let screens = 0;

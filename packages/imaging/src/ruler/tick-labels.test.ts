@@ -59,4 +59,13 @@ describe('readTickLabels', () => {
     for (let y = 70; y < 75; y++) plane.data.fill(255, y * width + markerX, y * width + markerX + 5);
     assert.deepEqual(readTickLabels(search(plane, [{ index: 0, y: 80 }], 20)), [{ index: 0, characters: 2 }]);
   });
+
+  it('ends a label at a mark beside it that reaches below its glyphs (a focus marker beside "5")', () => {
+    // A 5×10 block (the marker's triangle) 4 px left of "5", from two rows below the label's top to three
+    // below its bottom: the rows run on without a break, so only the glyphs' height tells them apart.
+    const plane = labelled([{ text: '5', y: 80 }]);
+    const markerX = 58 - textWidth('5', 1) - 9;
+    for (let y = 79; y < 87; y++) plane.data.fill(255, y * width + markerX, y * width + markerX + 5);
+    assert.deepEqual(readTickLabels(search(plane, [{ index: 0, y: 80 }], 20)), [{ index: 0, characters: 1 }]);
+  });
 });

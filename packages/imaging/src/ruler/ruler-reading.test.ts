@@ -81,6 +81,20 @@ describe('readDepthRuler on real screens', { skip: !haveReferences && 'reference
 });
 
 describe('readDepthRuler on phantoms', () => {
+  it('training seed 7301 #114: a focus marker beside the "5" label is not a second glyph (read 2 cm ticks, 1.0036 for 0.5010 mm/px)', () => {
+    const { image, labels } = generatePhantom({
+      seed: 142931180,
+      kind: 'backfat_longitudinal',
+      preset: 'training',
+    });
+    for (const scanArea of [labels.params.scanArea, [165, 48, 422, 320] as const]) {
+      const r = readDepthRuler(image, { scanArea: [...scanArea] });
+      assert.ok(r.found, JSON.stringify(r));
+      assert.equal(r.tickUnitMm, 10);
+      assert.ok(Math.abs(r.mmPerPixel / labels.pixelSpacingMm - 1) < 0.02, `${r.mmPerPixel}`);
+    }
+  });
+
   it('reads screen phantoms within 2 % of their pixel spacing and finds nothing on crops', () => {
     let read = 0;
     let screens = 0;
@@ -103,6 +117,45 @@ describe('readDepthRuler on phantoms', () => {
       assert.ok(error < 0.02, `seed ${seed}: ${r.mmPerPixel} vs ${labels.pixelSpacingMm}`);
     }
     assert.ok(read >= screens - 1, `read ${read} of ${screens} rulers`);
+  });
+});
+
+describe('readDepthRuler on crops close to the field', () => {
+  // Held-out export samples (seed, image) whose ruler was read with the whole screen as the scan area but
+  // refused on the weak scan-area pass's tighter crop (packages/models "The weak pass"): every 2nd tick
+  // labelled 0…20, so the labels also fit 2 cm ticks with "6" and "8" taken as misread — implausible
+  // below the whole screen's height, plausible over the shorter crop — and a column of the unlabelled
+  // ticks alone read its neighbours' label edges as labels, at half the spacing.
+  const cases = [
+    { sample: 'seed 9001 #120', seed: 245570394, crop: [320, 99, 688, 516] },
+    { sample: 'seed 9377 #24', seed: 887503050, crop: [117, 23, 300, 266] },
+    { sample: 'seed 5417 #289', seed: 902952162, crop: [174, 116, 550, 441] },
+  ] as const;
+
+  for (const { sample, seed, crop } of cases) {
+    it(`${sample}: the weak pass's crop ${crop.join(',')} reads the ruler as the whole screen does`, () => {
+      const { image, labels } = generatePhantom({ seed, kind: 'ribeye', preset: 'heldout' });
+      const whole = readDepthRuler(image, { scanArea: [0, 0, image.width, image.height] });
+      const tight = readDepthRuler(image, { scanArea: [...crop] });
+      assert.ok(whole.found && tight.found, `${JSON.stringify(whole)} ${JSON.stringify(tight)}`);
+      assert.equal(tight.mmPerPixel, whole.mmPerPixel);
+      assert.ok(Math.abs(tight.mmPerPixel / labels.pixelSpacingMm - 1) < 0.02, `${tight.mmPerPixel}`);
+    });
+  }
+
+  it('reads the same whichever rows of the field the crop holds (its top or bottom moved by up to 40 px)', () => {
+    const { image, labels } = generatePhantom({ seed: cases[0].seed, kind: 'ribeye', preset: 'heldout' });
+    const [x0, y0, x1, y1] = labels.params.scanArea;
+    const read = (scanArea: [number, number, number, number]) => {
+      const r = readDepthRuler(image, { scanArea });
+      return r.found ? r.mmPerPixel.toFixed(5) : `${r.reason}: ${r.detail}`;
+    };
+    const field = read([x0, y0, x1, y1]);
+    assert.ok(Math.abs(Number(field) / labels.pixelSpacingMm - 1) < 0.02, field);
+    for (const dy of [-40, -20, 20, 40]) {
+      assert.equal(read([x0, y0 + dy, x1, y1]), field, `top moved by ${dy}`);
+      assert.equal(read([x0, y0, x1, y1 + dy]), field, `bottom moved by ${dy}`);
+    }
   });
 });
 

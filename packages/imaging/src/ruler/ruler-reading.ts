@@ -115,12 +115,16 @@ function majorIndices(c: Candidate): number[] | null {
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const stepOf = (indices: number[]) => indices.slice(1).reduce((g, k, i) => gcd(g, k - indices[i]!), 0);
 
+/** A tick unit the labels fit, and how many of them it takes as misread. */
+type LabelFit = { unit: number; misreads: number };
+
 /**
  * Tick units (cm) under which the labels read as consecutive depths: label j shows v0 + j·Δ with the
  * right number of characters, where the first label read is the ruler's zero or — when ticks above
- * it carry no label (a zero hidden by the header or clipped) — the next one. One label in five may be misread (text beside it).
+ * it carry no label (a zero hidden by the header or clipped) — the next one. One label in five may be
+ * misread (text beside it); each fit says how many it takes as misread.
  */
-function unitsFromLabels(labels: TickLabel[]): number[] {
+function unitsFromLabels(labels: TickLabel[]): LabelFit[] {
   // Two labels ("0", "5") fit too many units to be evidence; three or more are.
   if (labels.length < 3) return [];
   const step = stepOf(labels.map((l) => l.index));
@@ -132,13 +136,26 @@ function unitsFromLabels(labels: TickLabel[]): number[] {
   // A label on the ruler's topmost tick is its zero; only a ruler whose first ticks carry no label may
   // start counting at the next label.
   const starts = (unit: number) => (first.index === 0 ? [0] : [0, unit * step]);
-  return TICK_UNITS_CM.filter((unit) =>
-    starts(unit).some(
-      (v0) =>
-        labels.filter((l) => labelCharacters(v0 + (l.index - first.index) * unit) !== l.characters).length <=
-        allowedMisreads,
-    ),
-  );
+  const misreads = (unit: number, v0: number) =>
+    labels.filter((l) => labelCharacters(v0 + (l.index - first.index) * unit) !== l.characters).length;
+  return TICK_UNITS_CM.map((unit) => ({
+    unit,
+    misreads: Math.min(...starts(unit).map((v0) => misreads(unit, v0))),
+  })).filter((f) => f.misreads <= allowedMisreads);
+}
+
+/**
+ * The units the labels settle on: the one that fits clearly best — at least two labels fewer taken as
+ * misread than any other, and at most half as many (0…20 every 2nd tick of a 1 cm ruler fit 2 cm ticks
+ * too, with "6" and "8" taken as misread "12" and "16"); else every fitting unit, which is then no
+ * reading unless the long ticks settle it. One label alone decides nothing: marks in noise read as
+ * labels "0 1 3 4 5" fit 1 cm exactly and 2 cm with "5" taken as "10".
+ */
+function settledUnits(fits: LabelFit[]): number[] {
+  const [best, ...others] = [...fits].sort((a, b) => a.misreads - b.misreads);
+  const clearly = (f: LabelFit) => f.misreads >= Math.max(2 * best!.misreads, best!.misreads + 2);
+  if (best && others.every(clearly)) return [best.unit];
+  return fits.map((f) => f.unit);
 }
 
 type UnitDecision = { unit: number; source: TickUnitSource; labels: TickLabel[] } | { reason: string };
@@ -174,7 +191,7 @@ function decideUnit({ c, majors, search }: LabelPlan, options: RulerOptions): Un
     const depthMm = (fieldPx * unit * 10) / c.progression.period;
     return depthMm >= MIN_DEPTH_MM && depthMm <= MAX_DEPTH_MM;
   };
-  const fromLabels = unitsFromLabels(labels).filter(plausible);
+  const fromLabels = settledUnits(unitsFromLabels(labels).filter((f) => plausible(f.unit)));
   // Two long ticks always have a step; a pattern needs three (as labels do), else noise shows one.
   const majorStep = majors && majors.length >= 3 ? stepOf(majors) : 0;
   const conventional = (majorStep === 5 || majorStep === 10) && plausible(1);

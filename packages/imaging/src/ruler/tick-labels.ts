@@ -32,31 +32,96 @@ export function labelSearchCost(s: Pick<LabelSearch, 'plane' | 'ticks' | 'period
   return s.ticks.length * 2 * Math.min(reach, s.plane.width) * Math.min(2 * half + 1, s.plane.height);
 }
 
-/** Characters in the label beside one tick on one side (0: none), counted as runs of inked columns. */
-function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): number {
+/** The ink in a tick's label window on one side: window row r of column i (from the tick out) at i · rows + r. */
+type InkWindow = { ink: Uint8Array; rows: number; top: number; columns: number };
+
+function inkWindow(s: LabelSearch, y: number, side: 'left' | 'right'): InkWindow {
   const { data, width, height } = s.plane;
   const { half, reach } = window(s);
   const top = Math.max(0, Math.round(y) - half);
-  const bottom = Math.min(height - 1, Math.round(y) + half);
+  const rows = Math.min(height - 1, Math.round(y) + half) - top + 1;
   const step = side === 'right' ? 1 : -1;
   const first = side === 'right' ? s.ticksX1 : s.ticksX0 - 1;
-  let inkTop = height;
-  let inkBottom = -1;
-  const inked: boolean[] = [];
-  for (let i = 0; i < reach; i++) {
-    const x = first + i * step;
+  const ink = new Uint8Array(reach * rows);
+  let columns = 0;
+  for (; columns < reach; columns++) {
+    const x = first + columns * step;
     if (x < 0 || x >= width || (s.forbidden && x >= s.forbidden[0] && x < s.forbidden[1])) break;
-    let any = false;
-    for (let yy = top; yy <= bottom; yy++) {
-      if (data[yy * width + x]! < s.threshold) continue;
-      any = true;
-      if (yy < inkTop) inkTop = yy;
-      if (yy > inkBottom) inkBottom = yy;
-    }
-    inked.push(any);
+    for (let r = 0; r < rows; r++)
+      if (data[(top + r) * width + x]! >= s.threshold) ink[columns * rows + r] = 1;
   }
-  // Glyph runs from the tick outwards: the label must start near the tick, and a gap wider than two
-  // glyph widths ends it (whatever lies beyond belongs to something else).
+  return { ink, rows, top, columns };
+}
+
+/** First and last window row each column inks within rows [lo, hi] (first > last: none). */
+function inkedRows(
+  { ink, rows, columns }: InkWindow,
+  lo: number,
+  hi: number,
+): { first: Int32Array; last: Int32Array } {
+  const first = new Int32Array(columns).fill(hi + 1);
+  const last = new Int32Array(columns).fill(lo - 1);
+  for (let i = 0; i < columns; i++) {
+    for (let r = lo; r <= hi; r++) {
+      if (!ink[i * rows + r]) continue;
+      if (first[i] === hi + 1) first[i] = r;
+      last[i] = r;
+    }
+  }
+  return { first, last };
+}
+
+/**
+ * The label's rows: the block of rows its glyphs ink without a break that holds the tick's row (a label
+ * is centred on its tick, within a third of the tick spacing); null when there is none. Ink only in rows
+ * above or below it is something else: a marker beside the label, or — beside an unlabelled tick half
+ * way between two labelled ones — the edges of their labels, which together would centre on this tick.
+ */
+function labelRows(w: InkWindow, y: number, period: number): [number, number] | null {
+  const inkedColumns = Array.from(inkedRows(w, 0, w.rows - 1).first, (r) => r < w.rows);
+  const inked = new Uint8Array(w.rows);
+  for (const [a, b] of glyphRuns(inkedColumns))
+    for (let i = a * w.rows; i < b * w.rows; i++) inked[i % w.rows]! |= w.ink[i]!;
+  const tickRow = Math.round(y) - w.top;
+  if (!inked[tickRow]) return null;
+  let lo = tickRow;
+  let hi = tickRow;
+  while (lo > 0 && inked[lo - 1]) lo--;
+  while (hi < w.rows - 1 && inked[hi + 1]) hi++;
+  return Math.abs(w.top + (lo + hi) / 2 - y) > Math.max(2, period / 3) ? null : [lo, hi];
+}
+
+/**
+ * Characters in the label beside one tick on one side (0: none): runs of columns inked in the label's
+ * rows, as long as they share the first glyph's rows (digits are one height; a decimal point sits low in
+ * them) — a mark beside it that reaches further up or down, a focus marker's triangle beside "5", ends it.
+ */
+function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): number {
+  const w = inkWindow(s, y, side);
+  const block = labelRows(w, y, s.period);
+  if (!block) return 0;
+  const [lo, hi] = block;
+  const { first, last } = inkedRows(w, lo, hi);
+  const glyphs = glyphRuns(Array.from(first, (r) => r <= hi));
+  const span = ([from, to]: [number, number]): [number, number] => [
+    Math.min(...first.subarray(from, to)),
+    Math.max(...last.subarray(from, to)),
+  ];
+  if (glyphs.length === 0) return 0;
+  const [firstTop, firstBottom] = span(glyphs[0]!);
+  let characters = 1;
+  for (; characters < glyphs.length; characters++) {
+    const [a, b] = span(glyphs[characters]!);
+    if (a < firstTop - 1 || b > firstBottom + 1) break;
+  }
+  return characters;
+}
+
+/**
+ * Glyph runs (inked columns) from the tick outwards: the label must start near the tick, and a gap
+ * wider than two glyph widths ends it (whatever lies beyond belongs to something else).
+ */
+function glyphRuns(inked: boolean[]): [number, number][] {
   const runs: [number, number][] = [];
   let i = 0;
   while (i < inked.length) {
@@ -71,10 +136,7 @@ function charactersBeside(s: LabelSearch, y: number, side: 'left' | 'right'): nu
     if (gap > 2 * glyph + 2) break;
     runs.push([start, i]);
   }
-  if (runs.length === 0) return 0;
-  // A label is centred on its tick (within a third of the tick spacing).
-  if (Math.abs((inkTop + inkBottom) / 2 - y) > Math.max(2, s.period / 3)) return 0;
-  return runs.length;
+  return runs;
 }
 
 /**

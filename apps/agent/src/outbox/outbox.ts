@@ -256,17 +256,17 @@ export function createOutbox({
   }
 
   /**
-   * After each uploaded capture (the uploader calls it): the disk floor applies here too, so the
-   * captures just uploaded leave a card that something else filled, and the space reserve is made
-   * again once there is room. Never throws: the upload is recorded whatever happens here.
+   * After each uploaded capture (the uploader calls it): the space reserve is made again once there
+   * is room, and the disk floor applies here too, so the captures just uploaded leave a card that
+   * something else filled. Never throws: the upload is recorded whatever happens here.
    */
   async function keepFloor(): Promise<void> {
+    reserve?.ensure(); // first: the floor then counts it as used space
     try {
       await applyFloor(0);
     } catch (error) {
       log?.warn({ err: error }, 'disk floor after an upload failed');
     }
-    reserve?.ensure();
   }
 
   /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
@@ -320,4 +320,20 @@ test('a spool directory that cannot be made is refused at once naming it (recurs
     code: 'ENOENT',
     message: /mkdir '\/proc\/cti-x'/,
   });
+});
+
+test('the WAL stays small while captures are committed and uploaded: checkpointed early and cut back (review r20 F1: at ~4 MB it took a nearly full card)', async () => {
+  const { t, outbox } = tempOutbox({ minFreeBytes: 0 });
+  let largest = 0;
+  for (let n = 1; n <= 150; n++) {
+    const { captureId } = await outbox.commitCapture(fakeCapture(n, { imageBytes: 1000 }));
+    const steps = ['image.png', 'mask.png', 'meta.json'];
+    for (const [i, name] of [null, ...steps].entries())
+      outbox.store.advance(captureId, name, steps[i] ?? null, Date.now());
+    largest = Math.max(largest, statSync(`${t.dbPath}-wal`).size);
+  }
+  assert.equal(outbox.summary().uploadedTotal, 150);
+  // 64 pages of 4 KB, plus the transaction that crosses the mark; SQLite's default let it reach 4 MB.
+  assert.ok(largest < 400_000, `the WAL reached ${largest} bytes`);
+  outbox.close();
 });

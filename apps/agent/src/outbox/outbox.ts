@@ -41,6 +41,11 @@ export interface CreateOutboxOptions {
   dbPath: string;
   spoolDir: string;
   clock?: () => number;
+  /**
+   * A clock that never steps (ms): how long a capture committed by this process has been waiting is
+   * measured on it (review r20 F5). Defaults to performance.now, or to `clock` when one is given.
+   */
+  monotonic?: () => number;
   log?: Logger;
   /** Refuse captures that would leave less than this free on the spool volume (default 200 MB). */
   minFreeBytes?: number;
@@ -102,6 +107,7 @@ export function createOutbox({
   dbPath,
   spoolDir,
   clock = Date.now,
+  monotonic = clock === Date.now ? () => performance.now() : clock,
   log,
   minFreeBytes = DEFAULT_MIN_FREE,
   statfs = statfsSync,
@@ -247,6 +253,7 @@ export function createOutbox({
           neededBytes,
         });
       }
+      committedAtMono.set(captureId, monotonic());
       log?.debug({ captureId, bytes: neededBytes }, 'capture committed to outbox');
       events.emit('committed', { captureId });
       return { captureId, objects, fsyncs: fsyncs + 1 };
@@ -311,6 +318,27 @@ export function createOutbox({
     }
   }
 
+  // When each capture this process committed was committed, on the monotonic clock, in commit order.
+  const committedAtMono = new Map<string, number>();
+
+  /**
+   * How long the oldest pending capture has waited. Wall-clock `committed_at` jumps with the clock:
+   * NTP stepping a late Pi forward made a capture taken seconds ago wait for days (a backlog episode
+   * on the server; review r20 F5), and a step back hid a real backlog. Measured on the monotonic
+   * clock for a capture this process committed, on the wall clock for older ones only.
+   */
+  function oldestPendingAge(oldestId: string | null, oldestAt: number | null): number | null {
+    if (oldestId === null || oldestAt === null) return null;
+    const mono = committedAtMono.get(oldestId);
+    if (mono === undefined) return Math.max(0, clock() - oldestAt);
+    // Captures committed before the oldest pending one are no longer waiting: forget them.
+    for (const id of committedAtMono.keys()) {
+      if (id === oldestId) break;
+      committedAtMono.delete(id);
+    }
+    return Math.max(0, monotonic() - mono);
+  }
+
   // The newest error that could not be written to the database (it was full); see noteError.
   let unrecordedError: OutboxLastError | null = null;
 
@@ -323,7 +351,7 @@ export function createOutbox({
     return {
       pendingCaptures: s.totals.captures,
       pendingBytes: s.totals.bytes,
-      oldestPendingAgeMs: s.totals.oldest === null ? null : Math.max(0, clock() - s.totals.oldest),
+      oldestPendingAgeMs: oldestPendingAge(s.totals.oldestId, s.totals.oldest),
       lastSuccessAt: s.lastSuccessAt,
       lastError,
       quarantined: s.quarantined,

@@ -461,9 +461,9 @@ export interface FreeAtStartOptions {
 /**
  * A start on a volume too full to open the outbox (or take its lock) frees what the agent may free
  * (review r20 F1, F3): the floor rule — uploaded captures' spool files, oldest upload first, until
- * the floor is free again; their rows stay, without files, which every reader tolerates — then the
- * space reserve. The uploaded list is read through the full-disk reader, whose exclusive lock also
- * proves no other process has the database open. Returns what it did; nothing when nothing was freed.
+ * the floor (at least 1 MB) is free again; their rows stay, without files, which every reader
+ * tolerates — then the space reserve. The uploaded list is read through the full-disk reader, whose
+ * exclusive lock also proves no other process has the database open. Returns what it did.
  */
 export function freeSpaceAtStart({
   dbPath,
@@ -476,9 +476,11 @@ export function freeSpaceAtStart({
     const { bavail, bsize } = statfs(dirname(dbPath));
     return Number(bavail) * Number(bsize);
   };
+  // At least room for the database and a reserve, whatever the floor (min_free_mb may be 0).
+  const wanted = Math.max(minFreeBytes, 2 * RESERVE_BYTES);
   let removedUploaded = 0;
   for (const id of existsSync(dbPath) ? (uploadedOnFullDisk(dbPath) ?? []) : []) {
-    if (freeBytes() >= minFreeBytes) break;
+    if (freeBytes() >= wanted) break;
     const dir = join(spoolDir, id);
     if (!existsSync(dir)) continue;
     rmSync(dir, { recursive: true, force: true });

@@ -176,7 +176,7 @@ test('a card left with 64 KB free and no space reserve (made by an older agent):
 
   // Before: exit 1 with `ENOSPC … at writeFileAtomically` after the uploader had begun, at every restart.
   const agent = startAgent(writeConfig(volume.dir, s3));
-  await waitFor(() => agent.exited() || /outbox database full/.test(agent.output.join('')), {
+  await waitFor(() => agent.exited() || /could not record its progress/.test(agent.output.join('')), {
     what: 'the agent meeting the full volume',
     timeoutMs: 30_000,
   });

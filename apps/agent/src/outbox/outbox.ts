@@ -301,10 +301,10 @@ export function createOutbox({
       releasedReserve = true;
       checkpointed = checkpoint();
     }
-    log?.warn(
-      { freedFloor, releasedReserve, checkpointed, freeBytes: freeBytes() },
-      'outbox database full: made room for it',
-    );
+    // A warning when it freed something; otherwise the uploader's backoff line (once per period) says it.
+    const done = { freedFloor, releasedReserve, checkpointed, freeBytes: freeBytes() };
+    if (freedFloor || releasedReserve) log?.warn(done, 'outbox database full: made room for it');
+    else log?.debug(done, 'outbox database full: nothing left to free');
     return { freedFloor, releasedReserve, checkpointed };
   }
 

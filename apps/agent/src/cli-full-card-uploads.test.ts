@@ -83,6 +83,13 @@ function fillLeaving(volume: SmallVolume, leaveBytes: number): void {
   writeFileSync(join(volume.dir, 'foreign-file'), Buffer.alloc(Math.max(0, volume.free() - leaveBytes)));
 }
 
+/** An outbox in `dir` with `count` pending captures of ~112 KB, made by a process now stopped. */
+async function backlogIn(dir: string, count: number): Promise<void> {
+  const outbox = outboxIn(dir, { minFreeBytes: 0 });
+  for (let n = 1; n <= count; n++) await outbox.commitCapture(fakeCapture(n, { imageBytes: 100_000 }));
+  outbox.close();
+}
+
 const pendingIn = (dataDir: string) => {
   const outbox = createOutbox({
     dbPath: join(dataDir, 'outbox.db'),
@@ -123,13 +130,6 @@ test('a card left with ~1 MB free and 40 captures pending: `run` drains the whol
   assert.equal(pendingIn(volume.dir), 0);
   assert.equal(existsSync(join(volume.dir, 'outbox.db')), true);
 });
-
-/** An outbox in `dir` with `count` pending captures of ~112 KB, made by a process now stopped. */
-async function backlogIn(dir: string, count: number): Promise<void> {
-  const outbox = outboxIn(dir, { minFreeBytes: 0 });
-  for (let n = 1; n <= count; n++) await outbox.commitCapture(fakeCapture(n, { imageBytes: 100_000 }));
-  outbox.close();
-}
 
 for (const freeKb of [40, 64]) {
   test(`a card left with ${freeKb} KB free: \`run\` neither dies with a stack trace nor loops, it spends the space reserve and drains the backlog`, {

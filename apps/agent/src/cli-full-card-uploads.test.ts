@@ -162,6 +162,32 @@ for (const freeKb of [40, 64]) {
   });
 }
 
+test('outbox.db moved aside on a nearly full card: the re-import spends the space reserve and the backlog drains, no stack trace', {
+  skip: tmpfsSkip,
+  timeout: 180_000,
+}, async () => {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  await backlogIn(volume.dir, 37);
+  rmSync(join(volume.dir, 'outbox.db')); // "should it happen anyway, the new database re-imports"
+  fillLeaving(volume, 200 * 1024);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+
+  // Before: exit 1, `SqliteError: database or disk is full at Object.importCapture`, 2 of 37 imported.
+  const agent = startAgent(writeConfig(volume.dir, s3));
+  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
+    what: 'the 37 re-imported captures in the bucket',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
+  const output = agent.output.join('');
+  assert.equal(agent.exited(), false, output.slice(-3000));
+  assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  assert.equal(await agent.stop(), 0, output.slice(-3000));
+  assert.equal(pendingIn(volume.dir), 0);
+});
+
 test('a card left with 64 KB free and no space reserve (made by an older agent): `run` stays up, says the volume is full, and drains once space is freed, without a restart', {
   skip: tmpfsSkip,
   timeout: 180_000,

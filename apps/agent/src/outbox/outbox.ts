@@ -128,7 +128,17 @@ export function createOutbox({
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
-  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log, onReimportProgress });
+  if (owner) {
+    const recover = () => recoverAtOpen({ store, spoolDir, created, now: clock(), log, onReimportProgress });
+    try {
+      recover();
+    } catch (error) {
+      // A re-import on a nearly full card (review r20 F2): it resumes where it stopped.
+      if (!(diskFull(error) && reserve?.release())) throw error;
+      log?.warn({ err: error }, 'data volume full during the recovery: released the space reserve, resuming');
+      recover();
+    }
+  }
   reserve?.ensure();
 
   const freeBytes = () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createOutbox } from './outbox/outbox.ts';
-import { fakeCapture } from './test-support/outbox-fixtures.ts';
+import { fakeCapture, spendSpaceReserve } from './test-support/outbox-fixtures.ts';
 import { runAgentCli } from './test-support/run-cli.ts';
 import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
@@ -44,6 +44,7 @@ test('the SD card full: `run` names the full disk and what the outbox holds; `st
   });
   for (const n of [1, 2, 3]) await outbox.commitCapture(fakeCapture(n, { imageBytes: 50_000 }));
   outbox.close();
+  spendSpaceReserve(volume.dir); // nothing left the agent may free (cli-full-card-uploads.test.ts has the rest)
   volume.fill();
 
   const run = await runCli(['--config', config, 'run']);

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statfsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import {
   createLogger,
@@ -17,7 +17,7 @@ import { createFrameSource } from './frames/create-frame-source.ts';
 import { createFramePool } from './frames/frame-pool.ts';
 import { openHeartbeat } from './heartbeat/open-heartbeat.ts';
 import { createLocalApi } from './http/local-api.ts';
-import { createOutbox } from './outbox/index.ts';
+import { createOutbox, freeSpaceAtStart, OutboxDbError, OutboxDiskFullError } from './outbox/index.ts';
 import { openOutboxDb } from './outbox/outbox-db.ts';
 import { createStatusSignals, type StatusSignals } from './signals/status-signals.ts';
 import { ensureWritableDataDir } from './startup/data-dir.ts';
@@ -151,16 +151,61 @@ async function listenLocalApi(config: AgentConfig) {
 
 /**
  * The data directory's owner lock. Should it fail because the volume is full (a lock file made at
- * this start needs a page), the outbox's own open names the full disk and the captures it holds.
+ * this start needs a page), what the agent may remove is removed and it is tried once more
+ * (freeSpaceAtStart); failing that, the outbox's own open names the full disk and what it holds.
  */
-function takeOwnerLock(config: AgentConfig) {
+function takeOwnerLock(config: AgentConfig, log: Logger) {
   try {
     return acquireOwnerLock(config.dataDir);
   } catch (err) {
     if (!(err instanceof OwnerLockError && err.volumeFull)) throw err;
-    openOutboxDb(config.paths.outboxDb, 'create').db.close(); // throws OutboxDiskFullError
+    const { outboxDb: dbPath, spoolDir } = config.paths;
+    const freed = freeSpaceAtStart({ dbPath, spoolDir, minFreeBytes: config.outbox.minFreeBytes, log });
+    if (freed.removedUploaded > 0 || freed.releasedReserve) return acquireOwnerLock(config.dataDir);
+    openOutboxDb(dbPath, 'create').db.close(); // throws OutboxDiskFullError
     throw err;
   }
+}
+
+/**
+ * Where `cti-agent` subcommands find the local API. Written whole or not at all: they (and tests)
+ * read it the moment it exists, and a half-written file would send them to the configured port. On
+ * a full data volume it is left out (review r20 F2: a 43-byte file ended a start whose outbox had
+ * opened, and the restart loop never drained): the subcommands then use the configured port.
+ */
+async function writeRuntimeFile(config: AgentConfig, port: number, log: Logger): Promise<void> {
+  try {
+    await writeFileAtomically(
+      config.paths.runtimeFile,
+      JSON.stringify({ host: config.http.host, port, pid: process.pid }),
+    );
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+    log.warn(
+      { err, file: config.paths.runtimeFile, port },
+      'data volume full: runtime file not written; cti-agent commands use the configured http.port',
+    );
+  }
+}
+
+/**
+ * A start-up that failed for want of space after the outbox opened (SQLITE_FULL, ENOSPC): said as
+ * the full-disk case (free space, never move the outbox), not as a stack trace. Others unchanged.
+ */
+function asDiskFull(err: unknown, config: AgentConfig): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof OutboxDbError || (code !== 'SQLITE_FULL' && code !== 'ENOSPC')) return err;
+  let freeBytes = 0;
+  try {
+    const s = statfsSync(config.dataDir);
+    freeBytes = Number(s.bavail) * Number(s.bsize);
+  } catch {}
+  return new OutboxDiskFullError(
+    config.paths.outboxDb,
+    { volume: config.dataDir, freeBytes, pendingCaptures: null, failed: 'written' },
+    err,
+  );
 }
 
 /**
@@ -175,7 +220,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
     await startAgent(config, log, parts);
   } catch (err) {
     await parts.stopAll();
-    throw err;
+    throw asDiskFull(err, config);
   }
 }
 
@@ -183,7 +228,7 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   const metrics = createMetricsRegistry({ prefix: 'cti_agent_' });
   const notifier = createSystemdNotifier();
   ensureWritableDataDir(config.dataDir);
-  const lock = takeOwnerLock(config);
+  const lock = takeOwnerLock(config, log);
   parts.add('owner lock', lock.release);
   const api = await listenLocalApi(config);
   parts.add('local API', api.close);
@@ -263,12 +308,7 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     createLocalApi({ agent, metrics, statusExtras: () => ({ heartbeat: heartbeat.status() }) }).fetch,
   );
   parts.add('runtime file', () => rmSync(config.paths.runtimeFile, { force: true }));
-  // Written whole or not at all: `cti-agent` subcommands and tests read it the moment it exists, and a
-  // half-written file would send them to the configured port.
-  await writeFileAtomically(
-    config.paths.runtimeFile,
-    JSON.stringify({ host: config.http.host, port: api.port, pid: process.pid }),
-  );
+  await writeRuntimeFile(config, api.port, log);
   log.info(
     { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
     'agent ready',

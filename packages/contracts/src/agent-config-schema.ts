@@ -224,7 +224,14 @@ export const agentConfigSchema = {
       properties: {
         bucket: { type: 'string', pattern: BUCKET_PATTERN, 'x-expected': 'an S3 bucket name' },
         region: { type: 'string', pattern: REGION_PATTERN, 'x-expected': REGION_EXPECTED },
-        endpoint: { type: ['string', 'null'], format: 'uri' },
+        // A URI with a scheme, a host and a port: `localhost:8722` is a valid URI (scheme `localhost`), so
+        // `minio:9000` in agent.env passed and every upload then failed locally, for ever (review r20 F4).
+        endpoint: {
+          type: ['string', 'null'],
+          format: 'uri',
+          pattern: '^https?://[^/?#]',
+          'x-expected': 'an http(s) URL, e.g. http://minio.local:9000',
+        },
         force_path_style: { type: 'boolean' },
         concurrency: { type: 'integer', minimum: 1, maximum: 16 },
         // S3's smallest multipart part is 5 MiB; below the threshold an object is one PUT.

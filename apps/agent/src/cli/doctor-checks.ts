@@ -286,7 +286,7 @@ export function checkDisk(config: AgentConfig): Check {
       // `outbox list` and `status` read the queue on a full disk too (outbox-db.ts openOnFullDisk).
       fix:
         `${aside}free space on that volume (\`df -h ${dir}\`; files that are not the agent's: journal, apt cache). ` +
-        'Captures already uploaded are removed when a capture needs room; those waiting to upload ' +
+        'The agent removes captures already uploaded itself (at start, after each upload, when a capture needs room); those waiting to upload ' +
         '(`cti-agent outbox list --state pending`) leave as uploads drain. Do not delete outbox.db or the ' +
         (aside ? 'capture directories in the spool (outside spool/discarded)' : 'spool'),
     };

@@ -69,6 +69,23 @@ test('environment overrides for deployment secrets and endpoints win over the fi
   assert.equal(c.operatorId, 'tech-env');
 });
 
+test('an S3 endpoint without a scheme in the file is refused naming the setting (review r20 F4)', () => {
+  for (const endpoint of ['localhost:8722', 'minio.local:9000', 'http://']) {
+    assert.throws(
+      () => resolveConfig({ ...minimal, upload: { bucket: 'cti-dev', endpoint } }, {}, '/etc/cti/agent.json'),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes('/upload/endpoint: must be an http(s) URL, e.g. http://minio.local:9000'),
+      endpoint,
+    );
+  }
+  const ok = resolveConfig({
+    ...minimal,
+    upload: { bucket: 'cti-dev', endpoint: 'https://s3.example:443/' },
+  });
+  assert.equal(ok.upload.endpoint, 'https://s3.example:443/');
+});
+
 test('an empty S3 override (an uncommented `CTI_S3_BUCKET=` skeleton line) is unset, not ""', () => {
   const file = {
     ...minimal,
@@ -89,7 +106,10 @@ test('a bad S3 override fails the schema check like the file would, naming the v
   for (const [name, value, message] of [
     ['CTI_S3_BUCKET', 'My_Bucket', 'must be an S3 bucket name'],
     ['CTI_S3_BUCKET', 'x', 'must be an S3 bucket name'],
-    ['S3_ENDPOINT', 'not a url', 'must be a valid uri'],
+    ['S3_ENDPOINT', 'not a url', 'must be an http(s) URL, e.g. http://minio.local:9000'],
+    // A host and port without a scheme is a valid URI (scheme `minio`): every upload failed locally.
+    ['S3_ENDPOINT', 'minio:9000', 'must be an http(s) URL, e.g. http://minio.local:9000'],
+    ['S3_ENDPOINT', 'ftp://minio:9000', 'must be an http(s) URL, e.g. http://minio.local:9000'],
   ] as const) {
     assert.throws(
       () => resolveConfig(minimal, { [name]: value }, '/etc/cti/agent.json'),
@@ -106,7 +126,7 @@ test('a bad S3 override fails the schema check like the file would, naming the v
     (e: unknown) =>
       e instanceof ConfigError &&
       /\/farm_id: must be a farm uuid/.test(e.message) &&
-      /S3_ENDPOINT: must be a valid uri/.test(e.message),
+      /S3_ENDPOINT: must be an http\(s\) URL/.test(e.message),
   );
 });
 

@@ -2,6 +2,8 @@
 export {
   type CreateOutboxOptions,
   createOutbox,
+  type FreeAtStartOptions,
+  freeSpaceAtStart,
   type Outbox,
   type OutboxHooks,
   type StatfsFn,

@@ -75,6 +75,11 @@ export type StatfsFn = (path: string) => {
   ffree?: number | bigint;
 };
 
+/** WAL pages after which a commit checkpoints (SQLite's default is 1000, ~4 MB). */
+export const WAL_AUTOCHECKPOINT_PAGES = 64;
+/** Size the WAL file is cut back to when it restarts after a checkpoint. */
+export const WAL_SIZE_LIMIT_BYTES = 512 * 1024;
+
 /** An I/O error with less than this free on the volume is taken for a full disk. */
 const FULL_MARGIN_BYTES = 1024 * 1024;
 
@@ -270,6 +275,26 @@ function countPending(dbPath: string): number | null {
   }
 }
 
+/**
+ * The uploaded captures of a database on a full volume, oldest upload first (what the disk floor may
+ * remove); null when it cannot be read. Read through openOnFullDisk: its exclusive lock also proves
+ * that no other process has the database open.
+ */
+export function uploadedOnFullDisk(dbPath: string): string[] | null {
+  const db = openOnFullDisk(dbPath, { anyVersion: true });
+  if (!db) return null;
+  try {
+    return db
+      .prepare(`SELECT capture_id FROM captures WHERE state = 'uploaded' ORDER BY uploaded_at, seq`)
+      .pluck()
+      .all() as string[];
+  } catch {
+    return null;
+  } finally {
+    db.close();
+  }
+}
+
 /** Sets the connection up and makes the schema on an empty file; true when it did. */
 function initOutboxDb(db: OutboxDb, dbPath: string): boolean {
   db.pragma('busy_timeout = 5000');
@@ -277,6 +302,11 @@ function initOutboxDb(db: OutboxDb, dbPath: string): boolean {
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  // Checkpoint early and keep the WAL file small (review r20 F1): with SQLite's default of 1000
+  // pages (~4 MB) the WAL took a nearly full card's last free space before its first checkpoint, and
+  // from then on no upload could be recorded. Measured: see docs/agent-outbox.md § The SD card is full.
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   db.pragma('foreign_keys = ON');
   // Re-checked inside the write lock: the CLI and the service may open a fresh file at once.
   const created = db

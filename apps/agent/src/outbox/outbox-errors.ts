@@ -163,7 +163,13 @@ export class OutboxDiskFullError extends OutboxDbError {
 
   constructor(
     dbPath: string,
-    info: { volume: string; freeBytes: number; pendingCaptures: number | null },
+    info: {
+      volume: string;
+      freeBytes: number;
+      pendingCaptures: number | null;
+      /** 'written': the database opened, then a write (the service's start-up) failed. */
+      failed?: 'opened' | 'written';
+    },
     cause?: unknown,
   ) {
     const held =
@@ -172,7 +178,7 @@ export class OutboxDiskFullError extends OutboxDbError {
         : `${info.pendingCaptures} capture${info.pendingCaptures === 1 ? '' : 's'} waiting to upload`;
     super(
       dbPath,
-      `cannot be opened: the data volume is full (${mb(info.freeBytes)} free on ${info.volume}). ` +
+      `cannot be ${info.failed ?? 'opened'}: the data volume is full (${mb(info.freeBytes)} free on ${info.volume}). ` +
         `It holds ${held}: do NOT move or delete it or the spool directory, or they are no longer uploaded`,
       {
         cause,

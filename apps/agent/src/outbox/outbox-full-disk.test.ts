@@ -3,7 +3,7 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { fakeCapture, outboxTempDir } from '../test-support/outbox-fixtures.ts';
+import { fakeCapture, outboxTempDir, spendSpaceReserve } from '../test-support/outbox-fixtures.ts';
 import { RELEASED_V1 } from '../test-support/outbox-v1-schema.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createOutbox } from './outbox.ts';
@@ -24,6 +24,7 @@ test('a full data volume: opening for writing says so with the pending count (ne
   for (const n of [1, 2, 3]) await outbox.commitCapture(fakeCapture(n, { imageBytes: 50_000 }));
   outbox.store.advance('cap_t00001', null, 'image.png', Date.now()); // an upload under way…
   outbox.close(); // …and the agent restarts: the clean close removed the -shm a WAL open must remake
+  spendSpaceReserve(volume.dir); // nothing left that the agent may free (cli-full-card-uploads.test.ts starts with one)
   const fillers = volume.fill();
 
   for (const access of ['create', 'existing'] as const) {

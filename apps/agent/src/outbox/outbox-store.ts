@@ -162,8 +162,8 @@ export function createOutboxStore(db: OutboxDb) {
     ),
     // Kept by triggers (outbox-migrations.ts); the oldest is the first in commit order.
     pendingTotals: db.prepare(
-      `SELECT captures, bytes, (SELECT committed_at FROM captures WHERE state = 'pending' ORDER BY seq LIMIT 1) AS oldest
-       FROM pending_totals`,
+      `SELECT captures, bytes, o.committed_at AS oldest, o.capture_id AS oldestId
+       FROM pending_totals LEFT JOIN (SELECT committed_at, capture_id FROM captures WHERE state = 'pending' ORDER BY seq LIMIT 1) o`,
     ),
     countState: db.prepare('SELECT count(*) FROM captures WHERE state = ?').pluck(),
     getStat: db.prepare('SELECT value FROM stats WHERE name = ?').pluck(),
@@ -307,7 +307,12 @@ export function createOutboxStore(db: OutboxDb) {
     wakeAll: () => q.wakeAll.run().changes,
     resetInterrupted: (now: number) => q.resetInterrupted.run(now).changes,
     summaryRows: () => {
-      const totals = q.pendingTotals.get() as { captures: number; bytes: number; oldest: number | null };
+      const totals = q.pendingTotals.get() as {
+        captures: number;
+        bytes: number;
+        oldest: number | null;
+        oldestId: string | null;
+      };
       const lastError = stat('last_error');
       return {
         totals,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fakeCapture, outboxTempDir, sha256 } from '../test-support/outbox-fixtures.ts';
@@ -320,4 +320,52 @@ test('a spool directory that cannot be made is refused at once naming it (recurs
     code: 'ENOENT',
     message: /mkdir '\/proc\/cti-x'/,
   });
+});
+
+test('the WAL stays small while captures are committed and uploaded: checkpointed early and cut back (review r20 F1: at ~4 MB it took a nearly full card)', async () => {
+  const { t, outbox } = tempOutbox({ minFreeBytes: 0 });
+  let largest = 0;
+  for (let n = 1; n <= 150; n++) {
+    const { captureId } = await outbox.commitCapture(fakeCapture(n, { imageBytes: 1000 }));
+    const steps = ['image.png', 'mask.png', 'meta.json'];
+    for (const [i, name] of [null, ...steps].entries())
+      outbox.store.advance(captureId, name, steps[i] ?? null, Date.now());
+    largest = Math.max(largest, statSync(`${t.dbPath}-wal`).size);
+  }
+  assert.equal(outbox.summary().uploadedTotal, 150);
+  // 64 pages of 4 KB, plus the transaction that crosses the mark; SQLite's default let it reach 4 MB.
+  assert.ok(largest < 400_000, `the WAL reached ${largest} bytes`);
+  outbox.close();
+});
+
+test('the oldest pending age is measured on a clock that does not step: NTP stepping the wall clock days forward or back leaves it right (review r20 F5)', async () => {
+  let wall = Date.UTC(2026, 11, 1, 6, 0, 0); // a Pi with fake-hwclock, booted without network
+  let mono = 1_000;
+  const { t, outbox } = tempOutbox({ clock: () => wall, monotonic: () => mono, minFreeBytes: 0 });
+  await outbox.commitCapture(fakeCapture(1));
+  wall += 2_000;
+  mono += 2_000;
+  assert.equal(outbox.summary().oldestPendingAgeMs, 2_000);
+  wall += 6 * 86_400_000 + 3_000; // NTP steps it to the real time
+  mono += 3_000;
+  assert.equal(outbox.summary().oldestPendingAgeMs, 5_000, 'not 6 days');
+  wall -= 10 * 86_400_000; // a clock that ran ahead stepped back
+  mono += 1_000;
+  assert.equal(outbox.summary().oldestPendingAgeMs, 6_000, 'not 0');
+  // A later capture pending behind an uploaded first one: its own commit time counts.
+  await outbox.commitCapture(fakeCapture(2));
+  for (const [name, next] of [
+    [null, 'image.png'],
+    ['image.png', 'mask.png'],
+    ['mask.png', 'meta.json'],
+    ['meta.json', null],
+  ] as const)
+    outbox.store.advance('cap_t00001', name, next, wall);
+  mono += 500;
+  assert.equal(outbox.summary().oldestPendingAgeMs, 500);
+  outbox.close();
+  // Committed by an earlier process: only the wall clock knows when.
+  const again = createOutbox({ dbPath: t.dbPath, spoolDir: t.spoolDir, clock: () => wall + 7_000 });
+  assert.equal(again.summary().oldestPendingAgeMs, 7_000);
+  again.close();
 });

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { statfsSync } from 'node:fs';
+import { existsSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isValidFileName, META_FILE, rawObjectKey } from '@cti/contracts';
 import { makeDirectorySync } from '@cti/runtime';
 import type { Logger } from 'pino';
-import { type OutboxAccess, openOutboxDb, type StatfsFn } from './outbox-db.ts';
-import { DiskFloorError, DuplicateCaptureError, OutboxInputError } from './outbox-errors.ts';
+import { type OutboxAccess, openOutboxDb, type StatfsFn, uploadedOnFullDisk } from './outbox-db.ts';
+import {
+  DiskFloorError,
+  DuplicateCaptureError,
+  OutboxDiskFullError,
+  OutboxInputError,
+} from './outbox-errors.ts';
 import { type ReimportProgress, recoverAtOpen } from './outbox-recovery.ts';
 import { type DiscardOptions, discardCapture, exportCapture } from './outbox-salvage.ts';
 import { createOutboxStore } from './outbox-store.ts';
@@ -20,6 +25,7 @@ import type {
   OutboxLastError,
   OutboxSummary,
 } from './outbox-types.ts';
+import { createSpaceReserve, RESERVE_BYTES, RESERVE_FILE } from './space-reserve.ts';
 import { fsyncDir, removeCaptureDir, writeCaptureDir } from './spool.ts';
 
 export type { StatfsFn };
@@ -35,6 +41,11 @@ export interface CreateOutboxOptions {
   dbPath: string;
   spoolDir: string;
   clock?: () => number;
+  /**
+   * A clock that never steps (ms): how long a capture committed by this process has been waiting is
+   * measured on it (review r20 F5). Defaults to performance.now, or to `clock` when one is given.
+   */
+  monotonic?: () => number;
   log?: Logger;
   /** Refuse captures that would leave less than this free on the spool volume (default 200 MB). */
   minFreeBytes?: number;
@@ -96,6 +107,7 @@ export function createOutbox({
   dbPath,
   spoolDir,
   clock = Date.now,
+  monotonic = clock === Date.now ? () => performance.now() : clock,
   log,
   minFreeBytes = DEFAULT_MIN_FREE,
   statfs = statfsSync,
@@ -106,12 +118,28 @@ export function createOutbox({
 }: CreateOutboxOptions) {
   // Not mkdir's recursive: it spins forever where the kernel refuses the level (a spool_dir under /proc).
   if (access === 'create') makeDirectorySync(spoolDir);
-  const { db, created, readOnlyVolume } = openOutboxDb(dbPath, access, statfs);
+  // The service's way out of a card filled to the last byte (space-reserve.ts); only the owner keeps one.
+  const reserve =
+    owner && access === 'create' ? createSpaceReserve(join(dirname(dbPath), RESERVE_FILE), statfs) : null;
+  const { db, created, readOnlyVolume } = reserve
+    ? openOnFullCard({ dbPath, spoolDir, minFreeBytes, statfs, log })
+    : openOutboxDb(dbPath, access, statfs);
   const store = createOutboxStore(db);
   const committing = new Set<string>();
   // 'committed' lets an uploader in the same process start at once instead of at its next poll.
   const events = new EventEmitter<{ committed: [{ captureId: string }] }>();
-  if (owner) recoverAtOpen({ store, spoolDir, created, now: clock(), log, onReimportProgress });
+  if (owner) {
+    const recover = () => recoverAtOpen({ store, spoolDir, created, now: clock(), log, onReimportProgress });
+    try {
+      recover();
+    } catch (error) {
+      // A re-import on a nearly full card (review r20 F2): it resumes where it stopped.
+      if (!(diskFull(error) && reserve?.release())) throw error;
+      log?.warn({ err: error }, 'data volume full during the recovery: released the space reserve, resuming');
+      recover();
+    }
+  }
+  reserve?.ensure();
 
   const freeBytes = () => {
     const { bavail, bsize } = statfs(spoolDir);
@@ -119,24 +147,46 @@ export function createOutbox({
   };
 
   /**
-   * The disk floor. Uploaded captures are kept `retention_days` for convenience only: when a capture
-   * would not fit above the floor they are removed, oldest upload first, until it does. Refused only
-   * when what is left is the queue (pending, quarantined) or files that are not the outbox's.
+   * The disk floor. Uploaded captures are kept `retention_days` for convenience only: when free space
+   * is under the floor (plus what a capture about to be written needs) they are removed, oldest upload
+   * first, until it is not. Files first: a crash in between leaves rows without files, never files
+   * without a row; rows that cannot be deleted (the database cannot grow either) stay, without files,
+   * until a later pass. Returns the free bytes left.
    */
-  async function makeRoom(neededBytes: number): Promise<void> {
+  let floorTurn: Promise<unknown> = Promise.resolve();
+  function applyFloor(neededBytes: number): Promise<number> {
+    // One pass at a time: a commit and the uploader's keepFloor would otherwise pick the same captures.
+    const pass = floorTurn.then(() => applyFloorNow(neededBytes));
+    floorTurn = pass.catch(() => {});
+    return pass;
+  }
+
+  async function applyFloorNow(neededBytes: number): Promise<number> {
     let free = freeBytes();
     let removed = 0;
+    const gone = new Set<string>(); // files removed whose rows could not be deleted
     while (free - neededBytes < minFreeBytes) {
-      const batch = pickReclaimable(minFreeBytes + neededBytes - free);
+      const batch = pickReclaimable(minFreeBytes + neededBytes - free, gone);
       if (batch.length === 0) break;
-      // Files first: a crash in between leaves rows without files, never files without a row.
       for (const id of batch) await rm(join(spoolDir, id), { recursive: true, force: true });
       await fsyncDir(spoolDir);
-      removed += store.deleteCaptures(batch);
+      try {
+        removed += store.deleteCaptures(batch);
+      } catch (error) {
+        if (!diskFull(error)) throw error;
+        for (const id of batch) gone.add(id);
+        removed += batch.length;
+      }
       free = freeBytes();
     }
     if (removed > 0)
       log?.warn({ removed, freeBytes: free }, 'disk floor reached: removed uploaded captures to make room');
+    return free;
+  }
+
+  /** Refuses a capture that would not fit above the floor even after applyFloor. */
+  async function makeRoom(neededBytes: number): Promise<void> {
+    const free = await applyFloor(neededBytes);
     if (free - neededBytes < minFreeBytes)
       throw new DiskFloorError('below_floor', {
         freeBytes: free,
@@ -147,11 +197,12 @@ export function createOutbox({
   }
 
   /** The oldest uploaded captures whose files add up to `bytes` (fewer when there are not enough). */
-  function pickReclaimable(bytes: number): string[] {
+  function pickReclaimable(bytes: number, skip: ReadonlySet<string> = new Set()): string[] {
     const picked: string[] = [];
     let sum = 0;
-    for (const { captureId, bytes: size } of store.reclaimable(1000)) {
+    for (const { captureId, bytes: size } of store.reclaimable(1000 + skip.size)) {
       if (sum >= bytes) break;
+      if (skip.has(captureId)) continue;
       picked.push(captureId);
       sum += size;
     }
@@ -212,12 +263,90 @@ export function createOutbox({
           neededBytes,
         });
       }
+      committedAtMono.set(captureId, monotonic());
       log?.debug({ captureId, bytes: neededBytes }, 'capture committed to outbox');
       events.emit('committed', { captureId });
       return { captureId, objects, fsyncs: fsyncs + 1 };
     } finally {
       committing.delete(captureId);
     }
+  }
+
+  /**
+   * After each uploaded capture (the uploader calls it): the space reserve is made again once there
+   * is room, and the disk floor applies here too, so the captures just uploaded leave a card that
+   * something else filled. Never throws: the upload is recorded whatever happens here.
+   */
+  async function keepFloor(): Promise<void> {
+    reserve?.ensure(); // first: the floor then counts it as used space
+    try {
+      await applyFloor(0);
+    } catch (error) {
+      log?.warn({ err: error }, 'disk floor after an upload failed');
+    }
+  }
+
+  /**
+   * The database could not be written because the volume is full (SQLITE_FULL, SQLITE_IOERR): the
+   * floor removes uploaded captures' files; then the WAL is checkpointed and truncated, which needs a
+   * few free pages — when there are none the space reserve is released first. The uploader calls this
+   * before it backs off, so the next attempt finds room. Says what it did.
+   */
+  async function relieveFullDisk(): Promise<{
+    freedFloor: boolean;
+    releasedReserve: boolean;
+    checkpointed: boolean;
+  }> {
+    const before = freeBytes();
+    let freedFloor = false;
+    try {
+      freedFloor = (await applyFloor(0)) > before;
+    } catch (error) {
+      log?.warn({ err: error }, 'disk floor on a full volume failed');
+    }
+    let checkpointed = checkpoint();
+    let releasedReserve = false;
+    // A checkpoint of an empty WAL succeeds and frees nothing: what counts is the room left.
+    if ((!checkpointed || freeBytes() < RESERVE_BYTES) && reserve?.release()) {
+      releasedReserve = true;
+      checkpointed = checkpoint();
+    }
+    // A warning when it freed something; otherwise the uploader's backoff line (once per period) says it.
+    const done = { freedFloor, releasedReserve, checkpointed, freeBytes: freeBytes() };
+    if (freedFloor || releasedReserve) log?.warn(done, 'outbox database full: made room for it');
+    else log?.debug(done, 'outbox database full: nothing left to free');
+    return { freedFloor, releasedReserve, checkpointed };
+  }
+
+  /** wal_checkpoint(TRUNCATE): true when the whole WAL was written back and the file emptied. */
+  function checkpoint(): boolean {
+    try {
+      const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      return row?.busy === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  // When each capture this process committed was committed, on the monotonic clock, in commit order.
+  const committedAtMono = new Map<string, number>();
+
+  /**
+   * How long the oldest pending capture has waited. Wall-clock `committed_at` jumps with the clock:
+   * NTP stepping a late Pi forward made a capture taken seconds ago wait for days (a backlog episode
+   * on the server; review r20 F5), and a step back hid a real backlog. Measured on the monotonic
+   * clock for a capture this process committed, on the wall clock for older ones only.
+   */
+  function oldestPendingAge(oldestId: string | null, oldestAt: number | null): number | null {
+    if (oldestId === null || oldestAt === null) return null;
+    const mono = committedAtMono.get(oldestId);
+    if (mono === undefined) return Math.max(0, clock() - oldestAt);
+    // Captures committed before the oldest pending one are no longer waiting: forget them.
+    for (const id of committedAtMono.keys()) {
+      if (id === oldestId) break;
+      committedAtMono.delete(id);
+    }
+    return Math.max(0, monotonic() - mono);
   }
 
   // The newest error that could not be written to the database (it was full); see noteError.
@@ -232,7 +361,7 @@ export function createOutbox({
     return {
       pendingCaptures: s.totals.captures,
       pendingBytes: s.totals.bytes,
-      oldestPendingAgeMs: s.totals.oldest === null ? null : Math.max(0, clock() - s.totals.oldest),
+      oldestPendingAgeMs: oldestPendingAge(s.totals.oldestId, s.totals.oldest),
       lastSuccessAt: s.lastSuccessAt,
       lastError,
       quarantined: s.quarantined,
@@ -296,6 +425,8 @@ export function createOutbox({
     /** Copies a capture's files and record to `{dir}/{captureId}/` (`cti-agent outbox export`). */
     exportCapture: (captureId: string, dir: string) => exportCapture({ store, spoolDir }, captureId, dir),
     prune,
+    keepFloor,
+    relieveFullDisk,
     /**
      * An error the caller could not record in the database (the volume is full): shown as
      * `summary().lastError` until a newer one is recorded; kept in memory only.
@@ -322,3 +453,66 @@ export function createOutbox({
 }
 
 export type Outbox = ReturnType<typeof createOutbox>;
+
+/** The database could not be written for want of space (what relieveFullDisk is for). */
+export function diskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+}
+
+export interface FreeAtStartOptions {
+  dbPath: string;
+  spoolDir: string;
+  minFreeBytes?: number;
+  statfs?: StatfsFn;
+  log?: Logger;
+}
+
+/**
+ * A start on a volume too full to open the outbox (or take its lock) frees what the agent may free
+ * (review r20 F1, F3): the floor rule — uploaded captures' spool files, oldest upload first, until
+ * the floor (at least 1 MB) is free again; their rows stay, without files, which every reader
+ * tolerates — then the space reserve. The uploaded list is read through the full-disk reader, whose
+ * exclusive lock also proves no other process has the database open. Returns what it did.
+ */
+export function freeSpaceAtStart({
+  dbPath,
+  spoolDir,
+  minFreeBytes = DEFAULT_MIN_FREE,
+  statfs = statfsSync,
+  log,
+}: FreeAtStartOptions): { removedUploaded: number; releasedReserve: boolean } {
+  const freeBytes = () => {
+    const { bavail, bsize } = statfs(dirname(dbPath));
+    return Number(bavail) * Number(bsize);
+  };
+  // At least room for the database and a reserve, whatever the floor (min_free_mb may be 0).
+  const wanted = Math.max(minFreeBytes, 2 * RESERVE_BYTES);
+  let removedUploaded = 0;
+  for (const id of existsSync(dbPath) ? (uploadedOnFullDisk(dbPath) ?? []) : []) {
+    if (freeBytes() >= wanted) break;
+    const dir = join(spoolDir, id);
+    if (!existsSync(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removedUploaded++;
+  }
+  const releasedReserve = createSpaceReserve(join(dirname(dbPath), RESERVE_FILE), statfs).release();
+  if (removedUploaded > 0 || releasedReserve)
+    log?.warn(
+      { removedUploaded, releasedReserve, freeBytes: freeBytes() },
+      'data volume full at start: removed what the agent may remove (uploaded captures, the space reserve)',
+    );
+  return { removedUploaded, releasedReserve };
+}
+
+/** The owner's open: on a full volume, freeSpaceAtStart and one more try before OutboxDiskFullError. */
+function openOnFullCard(options: Required<Omit<FreeAtStartOptions, 'log'>> & { log?: Logger }) {
+  try {
+    return openOutboxDb(options.dbPath, 'create', options.statfs);
+  } catch (error) {
+    if (!(error instanceof OutboxDiskFullError)) throw error;
+    const freed = freeSpaceAtStart(options);
+    if (freed.removedUploaded === 0 && !freed.releasedReserve) throw error;
+    return openOutboxDb(options.dbPath, 'create', options.statfs);
+  }
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CreateOutboxOptions, createOutbox } from '../outbox/outbox.ts';
 import type { CommitCaptureInput } from '../outbox/outbox-types.ts';
+import { RESERVE_FILE } from '../outbox/space-reserve.ts';
 
 /** Deterministic pseudo-random bytes (xorshift) so a harness process and its test agree on content. */
 export function fakeBytes(seed: number, size: number): Buffer {
@@ -74,4 +75,12 @@ export async function outboxWithWalIn(dataDir: string): Promise<void> {
   } finally {
     t.remove();
   }
+}
+
+/**
+ * Deletes the outbox's space reserve in `dataDir` (outbox/space-reserve.ts), as if the agent had
+ * already spent it: a volume filled after this leaves the outbox nothing it can free.
+ */
+export function spendSpaceReserve(dataDir: string): void {
+  rmSync(join(dataDir, RESERVE_FILE), { force: true });
 }

@@ -9,7 +9,7 @@ import { startS3rver, waitFor } from '@cti/testkit';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ext4Skip, mountExt4Volume } from '../test-support/ext4-volume.ts';
-import { fakeCapture, outboxIn } from '../test-support/outbox-fixtures.ts';
+import { fakeCapture, outboxIn, spendSpaceReserve } from '../test-support/outbox-fixtures.ts';
 import { assertSameObjects, expected, readBucket } from '../test-support/outbox-store-check.ts';
 import { mountSmallVolume, tmpfsSkip } from '../test-support/tmpfs.ts';
 import { createUploader } from './uploader.ts';
@@ -31,16 +31,28 @@ function collectingLog() {
   return { log: pino({ level: 'info' }, stream), lines };
 }
 
+/**
+ * An outbox in `dir` holding `captures` (floor 0), reopened with an empty WAL and its space reserve
+ * spent: once the volume is filled, nothing the agent may free is left and every write fails.
+ */
+async function fullOutbox(dir: string, captures: ReturnType<typeof fakeCapture>[]) {
+  const first = outboxIn(dir, { minFreeBytes: 0 });
+  for (const c of captures) await first.commitCapture(c);
+  first.close(); // checkpoints and removes the WAL: a checkpoint cannot free its space later
+  const outbox = outboxIn(dir, { minFreeBytes: 0 });
+  spendSpaceReserve(dir);
+  return outbox;
+}
+
 test('the data volume full: the uploader backs off (one burst per backoff period), status names the error, and it drains once space is freed', {
   skip: tmpfsSkip,
   timeout: 90_000,
 }, async (t) => {
   const volume = mountSmallVolume('4m');
   cleanups.push(volume.unmount);
-  const outbox = outboxIn(volume.dir, { minFreeBytes: 0 });
-  cleanups.push(outbox.close);
   const captures = Array.from({ length: 6 }, (_, i) => fakeCapture(i, { imageBytes: 100_000 }));
-  for (const c of captures) await outbox.commitCapture(c);
+  const outbox = await fullOutbox(volume.dir, captures);
+  cleanups.push(outbox.close);
   const fillers = volume.fill(); // SQLite can no longer grow its WAL: the first progress write fails
   const s3 = await startS3rver();
   cleanups.push(s3.close);
@@ -99,9 +111,9 @@ for (const [volumeState, random] of [
   }, async (t) => {
     const volume = volumeState === 'full' ? mountSmallVolume('4m') : mountExt4Volume(16);
     cleanups.push(volume.unmount);
-    const outbox = outboxIn(volume.dir, { minFreeBytes: 0 });
+    const captures = Array.from({ length: 6 }, (_, i) => fakeCapture(i, { imageBytes: 40_000 }));
+    const outbox = await fullOutbox(volume.dir, captures);
     cleanups.push(outbox.close);
-    for (let i = 0; i < 6; i++) await outbox.commitCapture(fakeCapture(i, { imageBytes: 40_000 }));
     if ('fill' in volume) volume.fill();
     else volume.failReadOnly();
     const s3 = await startS3rver();

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { backoffDelay } from '@cti/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Outbox } from '../outbox/outbox.ts';
+import { diskFull, type Outbox } from '../outbox/outbox.ts';
 import type { OutboxCapture, OutboxObject } from '../outbox/outbox-types.ts';
 import {
   installKnownPayloadHash,
@@ -135,7 +135,7 @@ export function createUploader({
         'the clock stepped back: retrying now, not at backoff times set before the step',
       );
       pausedUntil = 0;
-      store.wakeAll();
+      wakeBacklog();
     }
     if (now < pausedUntil) {
       schedule(pausedUntil - now);
@@ -244,6 +244,7 @@ export function createUploader({
   }
 
   function captureDone(capture: OutboxCapture): void {
+    void outbox.keepFloor(); // on a card under the floor, the files just uploaded make room
     metrics?.captures.inc();
     metrics?.delivery.observe(Math.max(0, clock() - capture.committedAt) / 1000);
     events.emit('capture-uploaded', { captureId: capture.captureId });
@@ -358,7 +359,7 @@ export function createUploader({
    * record would fail the same way: the outbox keeps it in memory for `summary().lastError`, and the
    * log says it once per backoff period, not once per capture of a burst.
    */
-  function uploadThrew(captureId: string, error: unknown): void {
+  function uploadThrew(captureId: string | null, error: unknown): void {
     const now = clock();
     failures++;
     const delay = backoffDelay(failures - 1, { baseMs: backoffBaseMs, capMs: backoffCapMs, random });
@@ -370,6 +371,8 @@ export function createUploader({
       : `capture upload threw: ${String((error as Error)?.message ?? error)}`;
     outbox.noteError({ at: now, message, captureId });
     metrics?.errors.inc({ kind: 'transient' });
+    // Backing off alone never ended it (review r20 F1): nothing else frees the space the database needs.
+    if (diskFull(error)) relieveFullDisk();
     if (now < nextThrowLogAt) return;
     nextThrowLogAt = pausedUntil;
     log?.error(
@@ -378,6 +381,29 @@ export function createUploader({
         ? 'capture upload could not record its progress (data volume full?); pausing uploads'
         : 'uploader bug: capture upload threw; pausing uploads',
     );
+  }
+
+  /**
+   * Clears every stored backoff. On a full data volume this write fails like any progress write
+   * (review r20 F2: it ended the start with a stack trace): it counts as one, and the pump retries.
+   */
+  function wakeBacklog(): void {
+    try {
+      store.wakeAll();
+    } catch (error) {
+      uploadThrew(null, error);
+    }
+  }
+
+  let relieving: Promise<unknown> | null = null;
+  function relieveFullDisk(): void {
+    if (relieving) return; // one at a time: the captures of a burst fail together
+    relieving = outbox
+      .relieveFullDisk()
+      .catch((err: unknown) => log?.error({ err }, 'could not make room for the outbox database'))
+      .finally(() => {
+        relieving = null;
+      });
   }
 
   function quarantine(captureId: string, object: OutboxObject, message: string): void {
@@ -404,7 +430,7 @@ export function createUploader({
       running = true;
       // A (re)start is often the fix someone tried: retry everything now rather than at the backoff
       // times a previous run stored. Concurrency and the store-wide pause still bound the burst.
-      store.wakeAll();
+      wakeBacklog();
       outbox.events.on('committed', pump);
       runRetention();
       retentionTimer = setInterval(runRetention, retentionIntervalMs);
@@ -416,7 +442,7 @@ export function createUploader({
       log?.info({ pausedForMs: Math.max(0, pausedUntil - clock()) }, 'retry now: waking the backlog');
       failures = 0;
       pausedUntil = 0;
-      store.wakeAll();
+      wakeBacklog();
       pump();
     },
     /**

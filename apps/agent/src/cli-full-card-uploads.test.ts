@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { createOutbox } from './outbox/outbox.ts';
+import { fakeCapture, outboxIn, spendSpaceReserve } from './test-support/outbox-fixtures.ts';
+import { mountSmallVolume, type SmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
+
+// A card that something else filled while the agent held a backlog (review r20 F1–F3): real small
+// volumes (tmpfs), a real `cti-agent run` process, a real S3 peer (s3rver).
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+/** The agent's config for `dataDir`, uploading to `s3` (floor 1 MB); returns the file. */
+function writeConfig(dataDir: string, s3: LocalS3): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-full-card-cfg-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'agent.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      device_code: 'dev-test',
+      data_dir: dataDir,
+      source: { kind: 'simulated', pattern: 'synthetic' },
+      trigger: { kind: 'none' },
+      hint: { enabled: false },
+      http: { host: '127.0.0.1', port: 0 },
+      upload: { bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1' },
+      outbox: { min_free_mb: 1 },
+    }),
+  );
+  return file;
+}
+
+/** `cti-agent run` in its own process; `stop()` sends SIGTERM and resolves with its exit code. */
+function startAgent(config: string) {
+  const output: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, [cli, '--config', config, 'run'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exited = false;
+  void exit.then(() => {
+    exited = true;
+  });
+  const stop = async () => {
+    if (!exited) child.kill('SIGTERM');
+    return exit;
+  };
+  cleanups.push(stop);
+  return { output, exit, stop, exited: () => exited };
+}
+
+/** Captures whose meta.json (the commit marker, sent last) is in the bucket. */
+async function metaCount(s3: LocalS3): Promise<number> {
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.client.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, ContinuationToken: token }),
+    );
+    count += (page.Contents ?? []).filter((o) => o.Key?.endsWith('/meta.json')).length;
+    token = page.NextContinuationToken;
+  } while (token);
+  return count;
+}
+
+/** Fills `volume` up to `leaveBytes` free with one foreign file (a journal, a copied video…). */
+function fillLeaving(volume: SmallVolume, leaveBytes: number): void {
+  writeFileSync(join(volume.dir, 'foreign-file'), Buffer.alloc(Math.max(0, volume.free() - leaveBytes)));
+}
+
+/** An outbox in `dir` with `count` pending captures of ~112 KB, made by a process now stopped. */
+async function backlogIn(dir: string, count: number): Promise<void> {
+  const outbox = outboxIn(dir, { minFreeBytes: 0 });
+  for (let n = 1; n <= count; n++) await outbox.commitCapture(fakeCapture(n, { imageBytes: 100_000 }));
+  outbox.close();
+}
+
+const pendingIn = (dataDir: string) => {
+  const outbox = createOutbox({
+    dbPath: join(dataDir, 'outbox.db'),
+    spoolDir: join(dataDir, 'spool'),
+    access: 'readonly',
+    owner: false,
+  });
+  try {
+    return outbox.summary().pendingCaptures;
+  } finally {
+    outbox.close();
+  }
+};
+
+test('a card left with ~1 MB free and 40 captures pending: `run` drains the whole backlog (the WAL does not take the last space)', {
+  skip: tmpfsSkip,
+  timeout: 180_000,
+}, async (t) => {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  await backlogIn(volume.dir, 40);
+  fillLeaving(volume, 1_000_000);
+  t.diagnostic(`free before the start: ${volume.free()} bytes`);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+
+  const agent = startAgent(writeConfig(volume.dir, s3));
+  // Before the fix: ~18 captures, then SQLITE_FULL on every progress write and backoff for ever.
+  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 40, {
+    what: 'the 40 captures in the bucket',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  }).catch((err) => {
+    throw new Error(`${(err as Error).message}; agent output:\n${agent.output.join('').slice(-3000)}`);
+  });
+  assert.equal(agent.exited(), false, agent.output.join(''));
+  assert.equal(await agent.stop(), 0, agent.output.join('').slice(-3000));
+  assert.equal(pendingIn(volume.dir), 0);
+  assert.equal(existsSync(join(volume.dir, 'outbox.db')), true);
+});
+
+for (const freeKb of [40, 64]) {
+  test(`a card left with ${freeKb} KB free: \`run\` neither dies with a stack trace nor loops, it spends the space reserve and drains the backlog`, {
+    skip: tmpfsSkip,
+    timeout: 180_000,
+  }, async () => {
+    const volume = mountSmallVolume('8m');
+    cleanups.push(volume.unmount);
+    await backlogIn(volume.dir, 37);
+    assert.equal(existsSync(join(volume.dir, 'outbox.reserve')), true, 'the first open made the reserve');
+    fillLeaving(volume, freeKb * 1024);
+    const s3 = await startS3rver();
+    cleanups.push(s3.close);
+
+    // Before: exit 1 with `SqliteError … at Object.wakeAll` (40 KB) or `ENOSPC … at writeFileAtomically`
+    // (64 KB), the same at every restart, with 2 objects in the store.
+    const agent = startAgent(writeConfig(volume.dir, s3));
+    await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
+      what: 'the 37 captures in the bucket',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    }).catch((err) => {
+      throw new Error(`${(err as Error).message}; agent output:\n${agent.output.join('').slice(-6000)}`);
+    });
+    const output = agent.output.join('');
+    assert.equal(agent.exited(), false, output.slice(-3000));
+    assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+    assert.equal(await agent.stop(), 0, output.slice(-3000));
+    assert.equal(pendingIn(volume.dir), 0);
+  });
+}
+
+test('outbox.db moved aside on a nearly full card: the re-import spends the space reserve and the backlog drains, no stack trace', {
+  skip: tmpfsSkip,
+  timeout: 180_000,
+}, async () => {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  await backlogIn(volume.dir, 37);
+  rmSync(join(volume.dir, 'outbox.db')); // "should it happen anyway, the new database re-imports"
+  fillLeaving(volume, 200 * 1024);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+
+  // Before: exit 1, `SqliteError: database or disk is full at Object.importCapture`, 2 of 37 imported.
+  const agent = startAgent(writeConfig(volume.dir, s3));
+  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
+    what: 'the 37 re-imported captures in the bucket',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
+  const output = agent.output.join('');
+  assert.equal(agent.exited(), false, output.slice(-3000));
+  assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  assert.equal(await agent.stop(), 0, output.slice(-3000));
+  assert.equal(pendingIn(volume.dir), 0);
+});
+
+test('a card left with 64 KB free and no space reserve (made by an older agent): `run` stays up, says the volume is full, and drains once space is freed, without a restart', {
+  skip: tmpfsSkip,
+  timeout: 180_000,
+}, async () => {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  await backlogIn(volume.dir, 37);
+  spendSpaceReserve(volume.dir);
+  fillLeaving(volume, 64 * 1024);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+
+  // Before: exit 1 with `ENOSPC … at writeFileAtomically` after the uploader had begun, at every restart.
+  const agent = startAgent(writeConfig(volume.dir, s3));
+  await waitFor(() => agent.exited() || /could not record its progress/.test(agent.output.join('')), {
+    what: 'the agent meeting the full volume',
+    timeoutMs: 30_000,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const output = agent.output.join('');
+  assert.equal(agent.exited(), false, output.slice(-3000));
+  assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  assert.match(output, /capture upload could not record its progress \(data volume full\?\)/);
+
+  rmSync(join(volume.dir, 'foreign-file'));
+  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
+    what: 'the 37 captures in the bucket once space was freed',
+    timeoutMs: 120_000, // the backoff reached before the space was freed (up to ~30 s here)
+    intervalMs: 500,
+  });
+  assert.equal(await agent.stop(), 0, agent.output.join('').slice(-3000));
+  assert.equal(pendingIn(volume.dir), 0);
+});
+
+test('a full card mostly holding uploaded captures: `run` removes them under the floor (oldest upload first) and starts, instead of refusing for ever', {
+  skip: tmpfsSkip,
+  timeout: 120_000,
+}, async () => {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  const outbox = outboxIn(volume.dir, { minFreeBytes: 0 });
+  const ids: string[] = [];
+  for (let n = 1; n <= 30; n++) {
+    const capture = fakeCapture(n, { imageBytes: 150_000 });
+    await outbox.commitCapture(capture);
+    ids.push(capture.captureId);
+  }
+  // All 30 uploaded (as a run with S3 up leaves them, kept retention_days), in commit order.
+  for (const [i, id] of ids.entries()) {
+    const at = Date.now() - 86_400_000 + i * 1000;
+    outbox.store.advance(id, null, 'image.png', at);
+    outbox.store.advance(id, 'image.png', 'mask.png', at);
+    outbox.store.advance(id, 'mask.png', 'meta.json', at);
+    outbox.store.advance(id, 'meta.json', null, at);
+  }
+  await outbox.commitCapture(fakeCapture(31, { imageBytes: 10_000 })); // one still waiting
+  outbox.close();
+  spendSpaceReserve(volume.dir); // the uploaded captures alone must be enough
+  volume.fill();
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+
+  // Before: exit 1, "It holds 0 captures waiting to upload: do NOT move or delete it or the spool
+  // directory", on every start.
+  const agent = startAgent(writeConfig(volume.dir, s3));
+  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 1, {
+    what: 'the pending capture in the bucket',
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
+  const output = agent.output.join('');
+  assert.equal(agent.exited(), false, output.slice(-3000));
+  assert.match(output, /data volume full at start: removed what the agent may remove/);
+  assert.equal(await agent.stop(), 0, output.slice(-3000));
+  const left = readdirSync(join(volume.dir, 'spool')).filter((d) => d.startsWith('cap_'));
+  // The oldest uploads went first, only as many as the 1 MB floor needed; the newest stay.
+  assert.ok(left.length > 0 && left.length < 31, `${left.length} capture dirs left`);
+  assert.ok(!left.includes('cap_t00001'), 'the oldest upload was removed');
+  assert.ok(left.includes('cap_t00030'), 'the newest upload is kept');
+  assert.ok(volume.free() >= 1_000_000, `${volume.free()} bytes free`);
+  assert.equal(pendingIn(volume.dir), 0);
+});

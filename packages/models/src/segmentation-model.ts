@@ -56,6 +56,22 @@ export function crispness(prob: Float32Array, threshold: number): number {
   return union === 0 ? 0 : inter / union;
 }
 
+/**
+ * How unsure a probability map is of its own mask: the cells it puts between 0.3 and 0.7 per cell it
+ * calls foreground (p >= 0.5), i.e. uncertain ÷ max(1, foreground). The median held-out map: 0.06.
+ * `uncertainShare(map) > 0.5` is where the segmentation distrusts its refine pass.
+ */
+export function uncertainShare(prob: Float32Array): number {
+  let unsure = 0;
+  let fore = 0;
+  for (let i = 0; i < prob.length; i++) {
+    const p = prob[i]!;
+    if (p > 0.3 && p < 0.7) unsure++;
+    if (p >= 0.5) fore++;
+  }
+  return unsure / Math.max(1, fore);
+}
+
 /** The crop's thresholded probability map, resized to the crop, largest component only (crop-sized). */
 function largestInCrop(prob: Float32Array, size: number, crop: CropBox, t: number): Mask {
   const cw = crop[2] - crop[0];
@@ -125,22 +141,26 @@ export function roiBox(box: CropBox, area: CropBox, spec: RefineSpec): CropBox {
 /**
  * The segmentation up to its probability map: the coarse pass on the scan-area crop, then, when the
  * card has `refine` and the coarse mask is not empty, the refine pass on the coarse mask's box with
- * margins. Returns the map (size×size) and the image region it covers. `scanArea`: the frame's scan
- * area when the caller already found it.
+ * margins — unless the refine map is unsure of its mask (`uncertainShare` over 0.5) and its mask's
+ * area is more than 1.4× but at most 4× off the coarse mask's either way: then the coarse map stands. Returns the map (size×size) and the image region it covers, and
+ * `certain`: the map whose crispness is the segmentation's score — the last refine map even when it
+ * was set aside, so a pass that hesitated still lowers the certainty the grader sees. `scanArea`: the
+ * frame's scan area when the caller already found it.
  */
 export async function segmentationProb(
   session: OnnxSession,
   card: ModelCard,
   gray: GrayImage,
   scanArea?: CropBox,
-): Promise<{ prob: Float32Array; crop: CropBox; coarseCrop: CropBox }> {
+): Promise<{ prob: Float32Array; crop: CropBox; coarseCrop: CropBox; certain: Float32Array }> {
   const size = card.preprocessing.size;
   const pre = preprocess(gray, size, scanArea);
   const coarse = await session.run(pre.tensor, [1, 1, size, size]);
   const spec = card.refine;
-  if (!spec) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
+  const coarseOnly = { prob: coarse, crop: pre.crop, coarseCrop: pre.crop, certain: coarse };
+  if (!spec) return coarseOnly;
   let box = probToMaskBox(coarse, size, pre.crop, spec.coarseThreshold);
-  if (!box) return { prob: coarse, crop: pre.crop, coarseCrop: pre.crop };
+  if (!box) return coarseOnly;
   let roi = roiBox(box, pre.crop, spec);
   let prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
   // The refine pass learnt on boxes that hold the whole ribeye, and cannot draw past its crop: a mask
@@ -153,8 +173,35 @@ export async function segmentationProb(
     roi = roiBox(box, pre.crop, spec);
     prob = await session.run(cropTensor(gray, roi, size), [1, 1, size, size]);
   }
-  return { prob, crop: roi, coarseCrop: pre.crop };
+  // Up close, on a faint outline, the refine pass can hesitate over much of the ribeye (a wide band
+  // of 0.3–0.7 around a small sure core) and its thresholded mask then keeps the core only (held-out
+  // 5417 00130: −63 %, the coarse mask +27 %): where it hesitates and its area is far from the coarse
+  // pass's, the coarse pass, which saw the whole field, is the answer (packages/models/README.md,
+  // "When the refine pass is distrusted"). Hesitant maps of the same area are kept: nothing to gain.
+  // Masks more than 4× apart do not outline the same thing, and the coarse one is no better: a coarse
+  // pass that took in a screen's settings panel, the refine pass hesitating over the panel only
+  // (eval:models seed 9377, 00307: refined −4 %, coarse +375 %), or a near-empty coarse mask.
+  const t = card.maskThreshold ?? 0.5;
+  if (uncertainShare(prob) > MAX_UNCERTAIN_SHARE) {
+    const ratio = maskArea(prob, size, roi, t) / Math.max(1, maskArea(coarse, size, pre.crop, t));
+    const off = Math.max(ratio, 1 / ratio);
+    if (off > MIN_AREA_RATIO && off <= MAX_AREA_RATIO) return { ...coarseOnly, certain: prob };
+  }
+  return { prob, crop: roi, coarseCrop: pre.crop, certain: prob };
 }
+
+/**
+ * A refine map more unsure than this (`uncertainShare`) whose mask's area is more than MIN and at
+ * most MAX times off the coarse mask's (either way) is set aside. Share and MIN chosen on exports
+ * 5502 and 7301; MAX on eval:models' seed 9377 (packages/models/README.md).
+ */
+const MAX_UNCERTAIN_SHARE = 0.5;
+const MIN_AREA_RATIO = 1.4;
+const MAX_AREA_RATIO = 4;
+
+/** `probToMask(…)`'s area, counted in the crop. */
+const maskArea = (prob: Float32Array, size: number, crop: CropBox, t: number): number =>
+  fillHoles(largestInCrop(prob, size, crop, t)).data.reduce((a, v) => a + v, 0);
 
 /** At most this many extra refine passes when the mask reaches its crop's side (each widens it). */
 const MAX_WIDENINGS = 2;
@@ -205,7 +252,7 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
       const aspect = validAspect(runOpts.pixelAspect);
       const gray = await toGrayImage(image);
       const t0 = performance.now();
-      const { prob, crop } = await segmentationProb(session, card, gray, runOpts.scanArea);
+      const { prob, crop, certain } = await segmentationProb(session, card, gray, runOpts.scanArea);
       const mask = probToMask(prob, size, crop, gray, threshold);
       const textures = runOpts.textures ?? true;
       // Area and box from the mask's column spans: one pass over its rows with foreground only, not
@@ -220,7 +267,7 @@ export async function loadSegmentationModel(opts: LoadModelOptions = {}): Promis
         areaCm2: spacing === undefined ? null : round((areaPx * spacing * spacing * aspect) / 100, 3),
         meanIntensity: textures ? round(meanIntensity(gray, mask), 2) : null,
         glcmContrast: textures ? round(glcmContrast(gray, mask), 4) : null,
-        score: areaPx === 0 ? 0 : Math.round(crispness(prob, threshold) * 10000) / 10000,
+        score: areaPx === 0 ? 0 : Math.round(crispness(certain, threshold) * 10000) / 10000,
         model: id,
         sha256,
         ms: Math.round((performance.now() - t0) * 100) / 100,

@@ -4,7 +4,13 @@ import type { GrayImage } from '@cti/imaging';
 import { maskBbox } from './mask-ops.ts';
 import type { ModelCard } from './model-card.ts';
 import type { OnnxSession } from './onnx-session.ts';
-import { probToMask, probToMaskBox, reachesInnerSide, segmentationProb } from './segmentation-model.ts';
+import {
+  probToMask,
+  probToMaskBox,
+  reachesInnerSide,
+  segmentationProb,
+  uncertainShare,
+} from './segmentation-model.ts';
 
 const size = 64;
 const card = {
@@ -55,6 +61,73 @@ test('the refine pass widens its box when its mask reaches a side of the crop in
   const got = mask.data.reduce((a, v) => a + v, 0);
   assert.ok(session.calls > 2, `refined ${session.calls - 1} time(s)`);
   assert.ok(Math.abs(got / area - 1) < 0.05, `mask ${got} px, ellipse ${area} px`);
+});
+
+// An ellipse with a bright core (255) inside a dimmer rim (160), the core `core` of its radii.
+function rimmedEllipseScan(core = 0.6): { gray: GrayImage; area: number } {
+  const { gray, area } = ellipseScan();
+  for (let y = 0; y < gray.height; y++)
+    for (let x = 0; x < gray.width; x++)
+      if (gray.data[y * gray.width + x] && ((x - 120) / (70 * core)) ** 2 + ((y - 60) / (30 * core)) ** 2 > 1)
+        gray.data[y * gray.width + x] = 160;
+  return { gray, area };
+}
+
+// A stand-in network whose coarse pass sees the whole ribeye (core and rim) and whose refine passes
+// are sure of the core only and hesitate over the rim (0.45), as on a faint outline seen up close.
+function hesitantRefineSession(rim = 0.45): OnnxSession & { calls: number } {
+  const s = {
+    inputName: 'x',
+    outputName: 'y',
+    calls: 0,
+    async run(input: Float32Array) {
+      s.calls++;
+      if (s.calls === 1) return Float32Array.from(input, (v) => (v > 0.5 ? 1 : 0));
+      return Float32Array.from(input, (v) => (v > 0.9 ? 0.95 : v > 0.5 ? rim : 0));
+    },
+    async close() {},
+  };
+  return s;
+}
+
+test('a refine map unsure of most of its ribeye gives way to the coarse map', async () => {
+  const { gray, area } = rimmedEllipseScan();
+  const session = hesitantRefineSession();
+  const { prob, crop, certain } = await segmentationProb(session, card, gray, [4, 2, 236, 118]);
+  const got = probToMask(prob, size, crop, gray, 0.6).data.reduce((a, v) => a + v, 0);
+  assert.ok(session.calls >= 2, 'the refine pass ran');
+  // The refine mask alone would be the core: 0.36 of the ellipse.
+  assert.ok(Math.abs(got / area - 1) < 0.05, `mask ${got} px, ellipse ${area} px`);
+  assert.deepEqual(crop, [4, 2, 236, 118], 'the coarse crop');
+  // The score still comes from the refine map that hesitated, not from the crisp coarse map.
+  assert.ok(uncertainShare(certain) > 0.5 && certain !== prob);
+});
+
+test('a hesitant refine map whose mask agrees with the coarse one in area is kept', async () => {
+  const { gray } = rimmedEllipseScan();
+  const { prob, crop, certain } = await segmentationProb(
+    hesitantRefineSession(0.55),
+    card,
+    gray,
+    [4, 2, 236, 118],
+  );
+  assert.ok(uncertainShare(prob) > 0.5, `uncertain share ${uncertainShare(prob)}`);
+  assert.notDeepEqual(crop, [4, 2, 236, 118], 'the refine crop');
+  assert.equal(certain, prob);
+});
+
+test('a hesitant refine mask under a quarter of the coarse one is kept (they outline different things)', async () => {
+  const { gray } = rimmedEllipseScan(0.4);
+  const { prob, crop } = await segmentationProb(hesitantRefineSession(), card, gray, [4, 2, 236, 118]);
+  assert.ok(uncertainShare(prob) > 0.5, `uncertain share ${uncertainShare(prob)}`);
+  assert.notDeepEqual(crop, [4, 2, 236, 118], 'the refine crop');
+});
+
+test('uncertainShare: uncertain cells per foreground cell', () => {
+  assert.equal(uncertainShare(Float32Array.from([0, 1, 1, 1, 0.9, 0.1])), 0);
+  assert.equal(uncertainShare(Float32Array.from([0.6, 0.4, 1, 1, 0.5, 0])), 3 / 4);
+  assert.equal(uncertainShare(Float32Array.from([0.45, 0, 0])), 1, 'no foreground: uncertain cells over 1');
+  assert.equal(uncertainShare(new Float32Array(4)), 0);
 });
 
 test('a mask on the scan area edge is not widened past it', () => {

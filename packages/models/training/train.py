@@ -187,8 +187,14 @@ def main() -> None:
                               "refine.marginY of its height above and below (inside the scan area), area-resized "
                               "to the input; its map back to that box the same way, thresholded at "
                               "maskThreshold (calibrated on the validation split for the smallest area error "
-                              "through this pipeline: scripts/calibrate-seg-threshold.ts). An empty coarse mask "
-                              "is the answer.",
+                              "through this pipeline: scripts/calibrate-seg-threshold.ts). When the refine mask "
+                              "(at refine.coarseThreshold) reaches a side of its box that lies inside the scan "
+                              "area, the box is widened to the union of the coarse box and that mask (same "
+                              "margins) and refined again, at most twice. When the last refine map is unsure of "
+                              "its mask (more cells between 0.3 and 0.7 than half its cells at 0.5 or more) and "
+                              "that mask's area (at maskThreshold) is more than 1.4 but at most 4 times off the "
+                              "coarse mask's either way, the coarse map is the answer; the score stays the refine "
+                              "map's crispness. An empty coarse mask is the answer.",
             "refine": {"marginX": pp.ROI_MARGIN_X, "marginY": pp.ROI_MARGIN_Y, "coarseThreshold": 0.5,
                        "minSide": pp.ROI_MIN_SIDE},
             "maskThreshold": 0.5, "selfCheck": seg_check,  # calibrate-seg-threshold.ts sets it next

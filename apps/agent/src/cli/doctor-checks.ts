@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { silentLogger } from '@cti/runtime';
@@ -10,6 +10,7 @@ import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createS3Client } from '../device/s3-client.ts';
 import { discardedFilesHold } from '../outbox/outbox-errors.ts';
 import { DISCARDED_DIR, discardedOnDisk } from '../outbox/outbox-salvage.ts';
+import { describeFree, freeInodesFix, inodesShort, volumeSpace } from '../outbox/volume-space.ts';
 import { describeNotADirectory, describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
@@ -283,9 +284,17 @@ function unitReadWritePaths(): string[] | null {
 export function checkDisk(config: AgentConfig): Check {
   const dir = existsSync(config.paths.spoolDir) ? config.paths.spoolDir : config.dataDir;
   try {
-    const s = statfsSync(dir);
-    const free = Number(s.bavail) * Number(s.bsize);
+    const space = volumeSpace(dir);
+    const free = space.freeBytes;
     const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+    // Bytes free but no inode: every new file fails with ENOSPC all the same (review r20 F7).
+    if (inodesShort(space))
+      return {
+        name: 'disk',
+        ok: false,
+        detail: `${describeFree(space)} on ${dir}`,
+        fix: `${freeInodesFix(dir)}. The agent removes captures already uploaded itself; do not delete outbox.db or the spool`,
+      };
     if (free > config.outbox.minFreeBytes)
       return {
         name: 'disk',

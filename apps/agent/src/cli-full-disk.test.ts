@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createOutbox } from './outbox/outbox.ts';
+import { acquireOwnerLock } from './startup/owner-lock.ts';
 import { fakeCapture, spendSpaceReserve } from './test-support/outbox-fixtures.ts';
 import { runAgentCli } from './test-support/run-cli.ts';
 import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
@@ -74,5 +75,56 @@ test('the SD card full: `run` names the full disk and what the outbox holds; `st
       .filter(Boolean)
       .map((line) => line.split(/\s+/).slice(0, 2).join(' ')),
     ['cap_t00001 pending', 'cap_t00002 pending', 'cap_t00003 pending'],
+  );
+});
+
+test('no free inodes but megabytes free: `run` and `doctor` say inodes and `df -i`, not a full disk with MB free (review r20 F7)', {
+  skip: tmpfsSkip,
+  timeout: 120_000,
+}, async () => {
+  const volume = mountSmallVolume('16m', { inodes: 200 });
+  cleanups.push(volume.unmount);
+  const dir = mkdtempSync(join(tmpdir(), 'cti-inodes-cfg-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'agent.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      device_code: 'dev-0001',
+      data_dir: volume.dir,
+      source: { kind: 'simulated', pattern: 'synthetic' },
+      trigger: { kind: 'none' },
+      hint: { enabled: false },
+      upload: { bucket: 'cti-test', enabled: false },
+      outbox: { min_free_mb: 1 },
+      http: { host: '127.0.0.1', port: 0 },
+    }),
+  );
+  const outbox = createOutbox({
+    dbPath: join(volume.dir, 'outbox.db'),
+    spoolDir: join(volume.dir, 'spool'),
+    minFreeBytes: 0,
+  });
+  for (const n of [1, 2, 3]) await outbox.commitCapture(fakeCapture(n));
+  outbox.close();
+  acquireOwnerLock(volume.dir).release(); // the service ran here before: its lock file is there
+  volume.fillInodes(0); // a console export folder on the same card: small files, megabytes left
+  assert.ok(volume.free() > 5_000_000);
+
+  // Before: "the data volume is full (10.9 MB free on …)" and "free space … (`df -h …`)".
+  const run = await runCli(['--config', config, 'run']);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    /^cti-agent: outbox database .*outbox\.db cannot be opened: the data volume is full \(no free inodes \(0 left, \d+\.\d MB free\) on .*\)\. It holds 3 captures waiting to upload/,
+  );
+  assert.match(run.stderr, new RegExp(`Fix: free inodes on that volume \\(\`df -i ${volume.dir}\`: `));
+  assert.doesNotMatch(run.stderr, /free space on that volume|\n\s+at /);
+
+  // Before: "[ OK ] disk  9 MB free on …/spool (floor 1 MB)".
+  const doctor = await runCli(['--config', config, 'doctor']);
+  assert.match(
+    doctor.stdout,
+    /\[FAIL\] disk +no free inodes \(\d+ left, \d+\.\d MB free\) on .*\/spool\n\s+fix: free inodes on that volume \(`df -i /,
   );
 });

@@ -85,3 +85,21 @@ test('a read-only data_dir (the unit’s ProtectSystem=strict outside /var/lib/c
   assert.match(list.stdout, /^cap_t00001 {2}pending /);
   assert.match(list.stderr, /is read-only .*: this is a snapshot copied from it/);
 });
+
+test('a data_dir that is a file, or lies under one: exit 2 naming data_dir and the fix, never an EEXIST/ENOTDIR stack (review r20 F8)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-file-cfg-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'outbox.db');
+  writeFileSync(file, 'not a directory');
+  for (const target of [file, join(file, 'sub')]) {
+    const run = await runCli(['--config', writeConfig(dir, target), 'run']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(
+      run.stderr,
+      `cti-agent: data_dir ${target} is not a directory (a file is there). Fix: point "data_dir" in the agent config at a directory (default /var/lib/cti), or move that file away\n`,
+    );
+  }
+  const relative = await runCli(['--config', writeConfig(dir, 'relative/dir'), 'run']);
+  assert.equal(relative.code, 2, relative.stderr);
+  assert.match(relative.stderr, /\/data_dir: must be an absolute path \(starting with \/\)/);
+});

@@ -1,4 +1,4 @@
-import { rmSync, statfsSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import {
   createLogger,
@@ -19,6 +19,7 @@ import { openHeartbeat } from './heartbeat/open-heartbeat.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createOutbox, freeSpaceAtStart, OutboxDbError, OutboxDiskFullError } from './outbox/index.ts';
 import { openOutboxDb } from './outbox/outbox-db.ts';
+import { type VolumeSpace, volumeSpace } from './outbox/volume-space.ts';
 import { createStatusSignals, type StatusSignals } from './signals/status-signals.ts';
 import { ensureWritableDataDir } from './startup/data-dir.ts';
 import { acquireOwnerLock, OwnerLockError } from './startup/owner-lock.ts';
@@ -196,14 +197,13 @@ async function writeRuntimeFile(config: AgentConfig, port: number, log: Logger):
 function asDiskFull(err: unknown, config: AgentConfig): unknown {
   const code = (err as { code?: unknown })?.code;
   if (err instanceof OutboxDbError || (code !== 'SQLITE_FULL' && code !== 'ENOSPC')) return err;
-  let freeBytes = 0;
+  let space: VolumeSpace = { freeBytes: 0, freeInodes: null };
   try {
-    const s = statfsSync(config.dataDir);
-    freeBytes = Number(s.bavail) * Number(s.bsize);
+    space = volumeSpace(config.dataDir);
   } catch {}
   return new OutboxDiskFullError(
     config.paths.outboxDb,
-    { volume: config.dataDir, freeBytes, pendingCaptures: null, failed: 'written' },
+    { volume: config.dataDir, ...space, pendingCaptures: null, failed: 'written' },
     err,
   );
 }

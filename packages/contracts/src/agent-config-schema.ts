@@ -15,7 +15,10 @@ import {
 
 const ms = { type: 'integer', minimum: 0, maximum: 3_600_000 } as const;
 const bcm = { type: 'integer', minimum: 0, maximum: 63, 'x-expected': 'a BCM GPIO number (0-63)' } as const;
-const path = { type: 'string', minLength: 1 } as const;
+// Absolute: a relative data_dir (or device, folder, secret file) resolved against the working directory,
+// which is `/` under systemd, and the agent then wrote its outbox there (review r20 F8).
+const ABSOLUTE_PATH = { pattern: '^/', 'x-expected': 'an absolute path (starting with /)' } as const;
+const path = { type: 'string', minLength: 1, ...ABSOLUTE_PATH } as const;
 const fraction = { type: 'number', minimum: 0, maximum: 1 } as const;
 
 const kindIs = (kind: string) => ({ properties: { kind: { const: kind } }, required: ['kind'] }) as const;
@@ -105,7 +108,7 @@ const heartbeat = {
     // (CTI_DEVICE_SILENT_AFTER_S) must stay well above the interval.
     interval_s: { type: 'integer', minimum: 1, maximum: 3600 },
     timeout_s: { type: 'integer', minimum: 1, maximum: 120 },
-    secret_file: { type: ['string', 'null'], minLength: 1 },
+    secret_file: { type: ['string', 'null'], minLength: 1, ...ABSOLUTE_PATH },
   },
 } as const;
 
@@ -207,7 +210,10 @@ export const agentConfigSchema = {
     hint: {
       type: 'object',
       additionalProperties: false,
-      properties: { enabled: { type: 'boolean' }, model_path: { type: ['string', 'null'], minLength: 1 } },
+      properties: {
+        enabled: { type: 'boolean' },
+        model_path: { type: ['string', 'null'], minLength: 1, ...ABSOLUTE_PATH },
+      },
     },
     http: {
       type: 'object',

@@ -89,6 +89,23 @@ test('doctor data dir: outside /var/lib/cti it must be in the unit’s ReadWrite
   assert.equal(noSystemd.warn, true);
 });
 
+test('doctor data dir: a file where data_dir should be (or above it) is a FAIL naming the setting (review r20 F8)', () => {
+  const config = configFor('http://127.0.0.1:9', 'cti-test');
+  const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-file-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'outbox.db');
+  writeFileSync(file, '');
+  for (const dataDir of [file, join(file, 'sub')]) {
+    const check = checkDataDir({ ...config, dataDir }, () => ['/var/lib/cti']);
+    assert.equal(check.ok, false, dataDir);
+    assert.equal(check.detail, `data_dir ${dataDir} is not a directory (a file is there)`);
+    assert.match(
+      check.fix ?? '',
+      /point "data_dir" in the agent config at a directory \(default \/var\/lib\/cti\)/,
+    );
+  }
+});
+
 test('doctor disk: below the floor with captures given up whose files are kept, the fix names spool/discarded and what they hold (review r8 F7)', {
   skip: tmpfsSkip,
 }, async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { silentLogger } from '@cti/runtime';
@@ -10,7 +10,8 @@ import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createS3Client } from '../device/s3-client.ts';
 import { discardedFilesHold } from '../outbox/outbox-errors.ts';
 import { DISCARDED_DIR, discardedOnDisk } from '../outbox/outbox-salvage.ts';
-import { describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
+import { describeFree, freeInodesFix, inodesShort, volumeSpace } from '../outbox/volume-space.ts';
+import { describeNotADirectory, describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
@@ -110,6 +111,13 @@ export async function checkProbe(config: AgentConfig): Promise<Check> {
         };
   }
   if (s.kind === 'folder') {
+    if (notADirectory(s.dir))
+      return {
+        name: 'probe',
+        ok: false,
+        detail: `drop folder ${s.dir} is not a directory (a file is there)`,
+        fix: 'point "source": { "dir" } in the agent config at the folder the console exports to',
+      };
     return existsSync(s.dir)
       ? { name: 'probe', ok: true, detail: `drop folder ${s.dir} exists` }
       : {
@@ -183,6 +191,15 @@ async function answersAnything(s3: ReturnType<typeof createS3Client>, bucket: st
   };
 }
 
+/** `dir` is a file, or lies under one (the start would refuse it: review r20 F8). */
+function notADirectory(dir: string): boolean {
+  try {
+    return !statSync(dir).isDirectory();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
 /**
  * `data_dir` must exist (or be makeable) and be writable: on a read-only file system (a card the
  * kernel remounted read-only, also as ext4's `emergency_ro`) or for another user the service cannot start. Anywhere but
@@ -193,6 +210,10 @@ async function answersAnything(s3: ReturnType<typeof createS3Client>, bucket: st
 export function checkDataDir(config: AgentConfig, unitPaths = unitReadWritePaths): Check {
   const dir = config.dataDir;
   const name = 'data dir';
+  if (notADirectory(dir)) {
+    const { problem, fix } = describeNotADirectory(dir);
+    return { name, ok: false, detail: problem, fix };
+  }
   if (!existsSync(dir)) {
     return {
       name,
@@ -263,9 +284,17 @@ function unitReadWritePaths(): string[] | null {
 export function checkDisk(config: AgentConfig): Check {
   const dir = existsSync(config.paths.spoolDir) ? config.paths.spoolDir : config.dataDir;
   try {
-    const s = statfsSync(dir);
-    const free = Number(s.bavail) * Number(s.bsize);
+    const space = volumeSpace(dir);
+    const free = space.freeBytes;
     const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+    // Bytes free but no inode: every new file fails with ENOSPC all the same (review r20 F7).
+    if (inodesShort(space))
+      return {
+        name: 'disk',
+        ok: false,
+        detail: `${describeFree(space)} on ${dir}`,
+        fix: `${freeInodesFix(dir)}. The agent removes captures already uploaded itself; do not delete outbox.db or the spool`,
+      };
     if (free > config.outbox.minFreeBytes)
       return {
         name: 'disk',

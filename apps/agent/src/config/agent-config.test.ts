@@ -224,6 +224,41 @@ test('gpio trigger defaults: active-low, 30 ms debounce, 1.5 s lockout, 3 s long
   });
 });
 
+test('path settings must be absolute: a relative data_dir would land in the working directory (review r20 F8)', () => {
+  const relative = {
+    ...minimal,
+    data_dir: 'relative/dir',
+    source: { kind: 'folder', dir: 'exports' },
+    sysfs_root: 'sys',
+    gps: { kind: 'nmea', path: 'ttyGPS' },
+    hint: { model_path: 'ribeye-view.card.json' },
+    heartbeat: { server_url: 'https://cti.example', secret_file: 'device-secret' },
+    eid_reader: { path: 'ttyEID' },
+  };
+  assert.throws(
+    () => resolveConfig(relative, {}, '/etc/cti/agent.json'),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      for (const pointer of [
+        '/data_dir',
+        '/source/dir',
+        '/sysfs_root',
+        '/gps/path',
+        '/hint/model_path',
+        '/heartbeat/secret_file',
+        '/eid_reader/path',
+      ])
+        assert.match(
+          e.message,
+          new RegExp(`${pointer}: must be an absolute path \\(starting with /\\)`),
+          pointer,
+        );
+      return true;
+    },
+  );
+  assert.equal(resolveConfig({ ...minimal, data_dir: '/mnt/ssd/cti' }).paths.spoolDir, '/mnt/ssd/cti/spool');
+});
+
 test('a farm_id that is not a uuid is refused with its pointer', () => {
   assert.throws(
     () => resolveConfig({ ...minimal, farm_id: 'north-barn' }),

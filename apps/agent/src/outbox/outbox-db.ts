@@ -16,6 +16,7 @@ import {
   onReadOnlyVolume,
   readOnlyVolumeNote,
 } from './read-only-volume.ts';
+import { inodesShort, type StatfsFn, type VolumeSpace, volumeSpace } from './volume-space.ts';
 
 /**
  * Schema v1. `seq` gives the commit order the uploader drains in (oldest first) — not `captured_at`,
@@ -68,12 +69,7 @@ export const REIMPORT_PENDING_STAT = 'reimport_pending';
  */
 export type OutboxAccess = 'create' | 'existing' | 'readonly';
 
-/** Free bytes for this user and free inodes on the volume holding `path` (fs.statfs by default). */
-export type StatfsFn = (path: string) => {
-  bavail: number | bigint;
-  bsize: number | bigint;
-  ffree?: number | bigint;
-};
+export type { StatfsFn };
 
 /** WAL pages after which a commit checkpoints (SQLite's default is 1000, ~4 MB). */
 export const WAL_AUTOCHECKPOINT_PAGES = 64;
@@ -164,20 +160,17 @@ function fullVolume(
   err: { code: string },
   dbPath: string,
   statfs: StatfsFn,
-): { volume: string; freeBytes: number } | null {
+): ({ volume: string } & VolumeSpace) | null {
   const volume = dirname(dbPath);
-  let freeBytes = 0;
-  let noInode = false;
+  let space: VolumeSpace;
   try {
-    const s = statfs(volume);
-    freeBytes = Number(s.bavail) * Number(s.bsize);
-    noInode = s.ffree !== undefined && Number(s.ffree) === 0;
+    space = volumeSpace(volume, statfs);
   } catch {
-    return err.code === 'SQLITE_FULL' ? { volume, freeBytes } : null;
+    return err.code === 'SQLITE_FULL' ? { volume, freeBytes: 0, freeInodes: null } : null;
   }
-  if (err.code === 'SQLITE_FULL') return { volume, freeBytes };
+  if (err.code === 'SQLITE_FULL') return { volume, ...space };
   const io = err.code.startsWith('SQLITE_IOERR') || err.code.startsWith('SQLITE_CANTOPEN');
-  return io && (freeBytes < FULL_MARGIN_BYTES || noInode) ? { volume, freeBytes } : null;
+  return io && (space.freeBytes < FULL_MARGIN_BYTES || inodesShort(space)) ? { volume, ...space } : null;
 }
 
 /** Why the database or its directory cannot be written (EROFS, EACCES), null when they can. */

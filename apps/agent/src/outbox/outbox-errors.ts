@@ -1,4 +1,5 @@
 import type { OutboxHeld } from './outbox-types.ts';
+import { describeFree, freeInodesFix, inodesShort } from './volume-space.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -18,17 +19,31 @@ export class DiskFloorError extends Error {
   readonly minFreeBytes: number;
   readonly neededBytes: number;
   readonly held: OutboxHeld | null;
+  /** Free inodes on the spool volume, null where the file system does not count them. */
+  readonly freeInodes: number | null;
 
   constructor(
     reason: DiskFloorReason,
-    info: { freeBytes: number; minFreeBytes: number; neededBytes: number; held?: OutboxHeld },
+    info: {
+      freeBytes: number;
+      minFreeBytes: number;
+      neededBytes: number;
+      held?: OutboxHeld;
+      freeInodes?: number | null;
+      /** The spool directory, named in the inode fix. */
+      volume?: string;
+    },
   ) {
+    const space = { freeBytes: info.freeBytes, freeInodes: info.freeInodes ?? null };
     super(
-      reason === 'disk_full'
-        ? `capture refused: the spool disk filled up while writing (${mb(info.freeBytes)} free)`
-        : `capture refused: ${mb(info.freeBytes)} free on the spool disk, the floor is ${mb(info.minFreeBytes)} ` +
+      inodesShort(space)
+        ? `capture refused: the spool disk has ${describeFree(space)}. Fix: ${freeInodesFix(info.volume ?? 'the data volume')}`
+        : reason === 'disk_full'
+          ? `capture refused: the spool disk filled up while writing (${mb(info.freeBytes)} free)`
+          : `capture refused: ${mb(info.freeBytes)} free on the spool disk, the floor is ${mb(info.minFreeBytes)} ` +
             `and this capture needs ${mb(info.neededBytes)}; ${whatHoldsTheSpace(info)}`,
     );
+    this.freeInodes = space.freeInodes;
     this.name = 'DiskFloorError';
     this.reason = reason;
     this.freeBytes = info.freeBytes;
@@ -166,6 +181,8 @@ export class OutboxDiskFullError extends OutboxDbError {
     info: {
       volume: string;
       freeBytes: number;
+      /** Free inodes, null (or absent) where the file system does not count them. */
+      freeInodes?: number | null;
       pendingCaptures: number | null;
       /** 'written': the database opened, then a write (the service's start-up) failed. */
       failed?: 'opened' | 'written';
@@ -176,15 +193,19 @@ export class OutboxDiskFullError extends OutboxDbError {
       info.pendingCaptures === null
         ? 'the captures waiting to upload'
         : `${info.pendingCaptures} capture${info.pendingCaptures === 1 ? '' : 's'} waiting to upload`;
+    const space = { freeBytes: info.freeBytes, freeInodes: info.freeInodes ?? null };
     super(
       dbPath,
-      `cannot be ${info.failed ?? 'opened'}: the data volume is full (${mb(info.freeBytes)} free on ${info.volume}). ` +
+      `cannot be ${info.failed ?? 'opened'}: the data volume is full (${describeFree(space)} on ${info.volume}). ` +
         `It holds ${held}: do NOT move or delete it or the spool directory, or they are no longer uploaded`,
       {
         cause,
-        fix:
-          `free space on that volume (\`df -h ${info.volume}\`; e.g. \`sudo journalctl --vacuum-size=50M\`, ` +
-          "`sudo apt-get clean`, files that are not the agent's), then `sudo systemctl restart cti-agent`",
+        fix: `${
+          inodesShort(space)
+            ? freeInodesFix(info.volume)
+            : `free space on that volume (\`df -h ${info.volume}\`; e.g. \`sudo journalctl --vacuum-size=50M\`, ` +
+              "`sudo apt-get clean`, files that are not the agent's)"
+        }, then \`sudo systemctl restart cti-agent\``,
       },
     );
     this.name = 'OutboxDiskFullError';

@@ -115,3 +115,39 @@ test('at the floor with captures given up but their files kept: the refusal says
   assert.match(error.message, /1 capture given up still holds 0\.2 MB in spool\/discarded \(safe to delete/);
   assert.doesNotMatch(error.message, /other files fill the disk/);
 });
+
+test('no free inodes but megabytes free: uploaded captures go, then the refusal says inodes and `df -i`, not "filled up" with MB free (review r20 F7)', {
+  skip: tmpfsSkip,
+  timeout: 60_000,
+}, async () => {
+  const volume = mountSmallVolume('16m', { inodes: 300 });
+  cleanups.push(volume.unmount);
+  const outbox = outboxIn(volume.dir, { minFreeBytes: MiB });
+  cleanups.push(outbox.close);
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const uploader = createUploader({ outbox, s3: s3.client, bucket: s3.bucket });
+  cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));
+  uploader.start();
+  for (const n of [1, 2]) await outbox.commitCapture(fakeCapture(n));
+  await waitFor(() => outbox.summary().uploadedTotal === 2, { what: 'two captures uploaded' });
+  await uploader.stop();
+  await outbox.commitCapture(fakeCapture(3)); // waiting to upload: never removed
+  volume.fillInodes(5);
+  assert.ok(volume.free() > 10 * MiB);
+
+  // Before: written until ENOSPC, then "capture refused: the spool disk filled up while writing (… MB free)".
+  const error = await refusal(outbox.commitCapture(fakeCapture(4)));
+  assert.match(
+    error.message,
+    new RegExp(
+      `^capture refused: the spool disk has no free inodes \\(\\d+ left, \\d+\\.\\d MB free\\)\\. Fix: free inodes on that volume \\(\`df -i ${volume.dir}/spool\`: `,
+    ),
+  );
+  assert.equal(
+    outbox.list({ state: 'uploaded' }).length,
+    0,
+    'the uploaded captures made what room they could',
+  );
+  assert.deepEqual(readdirSync(join(volume.dir, 'spool')), ['cap_t00003']);
+});

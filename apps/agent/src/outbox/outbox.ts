@@ -27,6 +27,7 @@ import type {
 } from './outbox-types.ts';
 import { createSpaceReserve, RESERVE_BYTES, RESERVE_FILE } from './space-reserve.ts';
 import { fsyncDir, removeCaptureDir, writeCaptureDir } from './spool.ts';
+import { inodesShort, volumeSpace } from './volume-space.ts';
 
 export type { StatfsFn };
 
@@ -141,10 +142,8 @@ export function createOutbox({
   }
   reserve?.ensure();
 
-  const freeBytes = () => {
-    const { bavail, bsize } = statfs(spoolDir);
-    return Number(bavail) * Number(bsize);
-  };
+  const space = () => volumeSpace(spoolDir, statfs);
+  const freeBytes = () => space().freeBytes;
 
   /**
    * The disk floor. Uploaded captures are kept `retention_days` for convenience only: when free space
@@ -165,8 +164,9 @@ export function createOutbox({
     let free = freeBytes();
     let removed = 0;
     const gone = new Set<string>(); // files removed whose rows could not be deleted
-    while (free - neededBytes < minFreeBytes) {
-      const batch = pickReclaimable(minFreeBytes + neededBytes - free, gone);
+    // Out of inodes (review r20 F7), uploaded captures go too: each gives back its directory and files.
+    while (free - neededBytes < minFreeBytes || inodesShort(space())) {
+      const batch = pickReclaimable(Math.max(1, minFreeBytes + neededBytes - free), gone);
       if (batch.length === 0) break;
       for (const id of batch) await rm(join(spoolDir, id), { recursive: true, force: true });
       await fsyncDir(spoolDir);
@@ -187,12 +187,15 @@ export function createOutbox({
   /** Refuses a capture that would not fit above the floor even after applyFloor. */
   async function makeRoom(neededBytes: number): Promise<void> {
     const free = await applyFloor(neededBytes);
-    if (free - neededBytes < minFreeBytes)
+    const left = space();
+    if (free - neededBytes < minFreeBytes || inodesShort(left))
       throw new DiskFloorError('below_floor', {
         freeBytes: free,
+        freeInodes: left.freeInodes,
         minFreeBytes,
         neededBytes,
         held: store.held(),
+        volume: spoolDir,
       });
   }
 
@@ -228,12 +231,7 @@ export function createOutbox({
       return await writeCaptureDir(spoolDir, input.captureId, input.files);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      const { bavail, bsize } = statfs(spoolDir);
-      throw new DiskFloorError('disk_full', {
-        freeBytes: Number(bavail) * Number(bsize),
-        minFreeBytes,
-        neededBytes,
-      });
+      throw new DiskFloorError('disk_full', { ...space(), minFreeBytes, neededBytes, volume: spoolDir });
     }
   }
 
@@ -256,12 +254,7 @@ export function createOutbox({
       } catch (error) {
         await removeCaptureDir(spoolDir, captureId);
         if ((error as { code?: string }).code !== 'SQLITE_FULL') throw error;
-        const { bavail, bsize } = statfs(spoolDir);
-        throw new DiskFloorError('disk_full', {
-          freeBytes: Number(bavail) * Number(bsize),
-          minFreeBytes,
-          neededBytes,
-        });
+        throw new DiskFloorError('disk_full', { ...space(), minFreeBytes, neededBytes, volume: spoolDir });
       }
       committedAtMono.set(captureId, monotonic());
       log?.debug({ captureId, bytes: neededBytes }, 'capture committed to outbox');

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { makeDirectorySync } from '@cti/runtime';
+import { ConfigError } from '../config/agent-config.ts';
 import { isReadOnlyMount } from './read-only-mount.ts';
 import { StartupError } from './startup-errors.ts';
 
@@ -40,15 +41,31 @@ export function describeUnwritable(
 }
 
 /**
+ * The problem and fix when `dataDir` is a file, or lies under one (mkdir gives EEXIST or ENOTDIR): a
+ * config mistake such as "data_dir": "/var/lib/cti/outbox.db" (review r20 F8), so said as one.
+ */
+export function describeNotADirectory(dataDir: string): { problem: string; fix: string } {
+  return {
+    problem: `data_dir ${dataDir} is not a directory (a file is there)`,
+    fix: `point "data_dir" in the agent config at a directory (default ${UNIT_DATA_DIR}), or move that file away`,
+  };
+}
+
+/**
  * Makes `dataDir` if missing and checks this process may write it, on a mount that is not read-only
  * (isReadOnlyMount); a read-only or foreign directory is a StartupError with the fix instead of a
- * raw `EROFS … mkdir` stack trace.
+ * raw `EROFS … mkdir` stack trace; a file where the directory should be is a ConfigError (exit 2).
  */
 export function ensureWritableDataDir(dataDir: string): void {
   try {
     makeDirectorySync(dataDir);
     accessSync(dataDir, constants.W_OK);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      const { problem, fix } = describeNotADirectory(dataDir);
+      throw new ConfigError(`${problem}. Fix: ${fix}`, { cause: err });
+    }
     const described = describeUnwritable(dataDir, err);
     if (described) throw new StartupError(`${described.problem}. Fix: ${described.fix}`, { cause: err });
     throw err;

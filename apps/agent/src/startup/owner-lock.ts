@@ -1,6 +1,7 @@
 import { accessSync, constants, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { describeFree, inodesShort, volumeSpace } from '../outbox/volume-space.ts';
 import { OwnerLockedError, StartupError } from './startup-errors.ts';
 
 /**
@@ -64,7 +65,7 @@ export function acquireOwnerLock(dataDir: string, pid = process.pid): OwnerLock 
     if (isBusy(err)) throw new OwnerLockedError(dataDir, owner);
     throw new OwnerLockError(
       `cannot take the owner lock ${path}: ${(err as Error).message}. Fix: check that the agent's user ` +
-        `(cti) can write ${dataDir}, that its volume is mounted read-write and not full (\`df -h ${dataDir}\`); ` +
+        `(cti) can write ${dataDir}, that its volume is mounted read-write and not full (${fullCheck(dataDir)}); ` +
         'do not move or delete outbox.db or the spool: they hold the upload queue',
       { cause: err, volumeFull: volumeFull(dataDir, err) },
     );
@@ -129,6 +130,15 @@ function readOwnerPid(db: Database.Database): number | null {
   } catch {
     return null;
   }
+}
+
+/** `df -h`, or `df -i` when inodes are what ran out (review r20 F7: bytes free, no inode). */
+function fullCheck(dataDir: string): string {
+  try {
+    const space = volumeSpace(dataDir);
+    if (inodesShort(space)) return `\`df -i ${dataDir}\`: ${describeFree(space)}`;
+  } catch {}
+  return `\`df -h ${dataDir}\``;
 }
 
 function volumeFull(dataDir: string, err: unknown): boolean {

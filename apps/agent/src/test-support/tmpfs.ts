@@ -25,18 +25,21 @@ export interface SmallVolume {
   free(): number;
   /** Fills the volume to the last byte with files `filler-*`; returns their paths. */
   fill(): string[];
+  /** Uses inodes with empty files `inode-*` until `leave` are free (a card full of small files). */
+  fillInodes(leave: number): void;
   /** Remounts it read-only, as the kernel does to a failing card (EROFS from then on). */
   readOnly(): void;
   unmount(): void;
 }
 
 /**
- * Mounts a tmpfs of `size` (e.g. '2m') on a fresh directory under the temp dir: a real disk that
- * fills up, with ENOSPC from the kernel. `unmount()` (in `after`) detaches and removes it.
+ * Mounts a tmpfs of `size` (e.g. '2m'), and at most `inodes` files, on a fresh directory under the
+ * temp dir: a real disk that fills up, with ENOSPC from the kernel. `unmount()` (in `after`) detaches and removes it.
  */
-export function mountSmallVolume(size: string): SmallVolume {
+export function mountSmallVolume(size: string, { inodes }: { inodes?: number } = {}): SmallVolume {
   const dir = mkdtempSync(join(tmpdir(), 'cti-small-volume-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  const options = inodes === undefined ? `size=${size}` : `size=${size},nr_inodes=${inodes}`;
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
   const free = () => {
     const s = statfsSync(dir);
     return Number(s.bavail) * Number(s.bsize);
@@ -59,6 +62,10 @@ export function mountSmallVolume(size: string): SmallVolume {
       }
       if (free() !== 0) throw new Error(`the volume still has ${free()} bytes free`);
       return paths;
+    },
+    fillInodes(leave) {
+      let n = 0;
+      while (Number(statfsSync(dir).ffree) > leave) writeFileSync(join(dir, `inode-${n++}`), '');
     },
     readOnly() {
       execFileSync('mount', ['-o', 'remount,ro', dir]);

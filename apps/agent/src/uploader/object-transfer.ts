@@ -18,6 +18,7 @@ import {
   httpStatus,
   IntegrityError,
   isHeadServerError,
+  MissingSpoolFileError,
   NotStoredError,
   StoreStepError,
 } from './s3-errors.ts';
@@ -164,8 +165,7 @@ async function readSpoolFile(path: string, sizeBytes: number, into: Buffer | und
   try {
     return data.subarray(0, await fill(path, data));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new IntegrityError(`spool file ${path} is missing`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingSpoolFileError(path);
     throw error;
   }
 }
@@ -351,7 +351,7 @@ function verifyingStream(target: TransferTarget): { body: PassThrough; failure: 
   const body = new PassThrough();
   pipeline(createReadStream(target.path), check, body).catch((error: unknown) => {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    failure = missing ? new IntegrityError(`spool file ${target.path} is missing`) : (error as Error);
+    failure = missing ? new MissingSpoolFileError(target.path) : (error as Error);
     body.destroy(failure);
   });
   return { body, failure: () => failure };

@@ -9,6 +9,16 @@ export class IntegrityError extends Error {
   }
 }
 
+/**
+ * A spool file is not there (ENOENT). Permanent like any integrity failure when the data volume is
+ * there; the uploader first checks that it is (spool-volume.ts, review r20 F11).
+ */
+export class MissingSpoolFileError extends IntegrityError {
+  constructor(path: string) {
+    super(`spool file ${path} is missing`);
+  }
+}
+
 /** An object at the capture's key holds other bytes than ours, and conditional writes refused ours. */
 export class ConflictError extends Error {
   constructor(message: string) {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { dirname } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { backoffDelay } from '@cti/runtime';
 import type { Logger } from 'pino';
@@ -12,8 +13,15 @@ import {
   transferObject,
 } from './object-transfer.ts';
 import { type CaptureReads, createReadBuffers, readAhead, readAheadBytes } from './read-ahead.ts';
-import { classifyError, describeError, type ErrorKind, isHeadServerError } from './s3-errors.ts';
+import {
+  classifyError,
+  describeError,
+  type ErrorKind,
+  isHeadServerError,
+  MissingSpoolFileError,
+} from './s3-errors.ts';
 import { createSendSlots } from './send-slots.ts';
+import { createSpoolVolume } from './spool-volume.ts';
 import { createUploaderMetrics } from './uploader-metrics.ts';
 
 export interface CreateUploaderOptions {
@@ -119,6 +127,9 @@ export function createUploader({
   // Consecutive failed HEAD checks per object (`captureId/name`); in memory: a restart re-counts.
   const headFailures = new Map<string, number>();
   const objectId = (captureId: string, object: OutboxObject) => `${captureId}/${object.name}`;
+  // Why the spool's volume is not there (unmounted, renamed away), or null: the pump waits for it.
+  const volume = createSpoolVolume(outbox.spoolDir);
+  let volumeAway: string | null = null;
 
   function schedule(delayMs: number): void {
     if (timer) clearTimeout(timer);
@@ -137,6 +148,10 @@ export function createUploader({
       pausedUntil = 0;
       wakeBacklog();
     }
+    if (volumeAway !== null && !volumeBack()) {
+      schedule(pollIntervalMs);
+      return;
+    }
     if (now < pausedUntil) {
       schedule(pausedUntil - now);
       return;
@@ -150,6 +165,36 @@ export function createUploader({
     // Idle slots: sleep until the earliest backoff expires, or poll for work from other processes.
     const wake = store.nextWake();
     schedule(Math.min(pollIntervalMs, wake !== null && wake > now ? wake - now : pollIntervalMs));
+  }
+
+  /** The data volume is there again: the backlog is retried now, not at backoff times. */
+  function volumeBack(): boolean {
+    const away = volume.away();
+    if (away !== null) {
+      volumeAway = away;
+      return false;
+    }
+    log?.info({ was: volumeAway }, 'the data volume is back: waking the backlog');
+    volumeAway = null;
+    failures = 0;
+    pausedUntil = 0;
+    wakeBacklog();
+    return true;
+  }
+
+  /**
+   * A spool file was missing because its volume is not there (review r20 F11): transient, not an
+   * integrity failure. Every capture would fail the same way, so the whole backlog waits (a
+   * store-wide pause the pump lifts when the volume is back); the reason is the outbox's lastError.
+   */
+  function volumeGone(captureId: string, object: OutboxObject, away: string, now: number): void {
+    if (volumeAway === null)
+      log?.warn({ captureId, object: object.name, reason: away }, 'data volume away; uploads wait for it');
+    volumeAway = away;
+    const message = `${away}; uploads wait for it`;
+    metrics?.errors.inc({ kind: 'transient' });
+    store.objectFailed(captureId, object.name, message, now, now);
+    events.emit('upload-error', { captureId, name: object.name, kind: 'transient', message, retryInMs: 0 });
   }
 
   /**
@@ -328,6 +373,13 @@ export function createUploader({
       metrics?.errors.inc({ kind: 'abandoned' });
       events.emit('upload-error', { captureId, name: object.name, kind: 'abandoned', message, retryInMs: 0 });
       return;
+    }
+    if (error instanceof MissingSpoolFileError) {
+      const away = volume.away(dirname(outbox.spoolPath(captureId, object.name)));
+      if (away !== null) {
+        volumeGone(captureId, object, away, now);
+        return;
+      }
     }
     const kind = classifyError(error);
     metrics?.errors.inc({ kind });

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { startS3rver, waitFor } from '@cti/testkit';
 import { fakeCapture, outboxIn } from './test-support/outbox-fixtures.ts';
+import { metaCount, startAgentRun } from './test-support/spawned-agent.ts';
 
 // The data volume going away under a running agent (review r20 F11): a USB SSD unmounted, an
 // automount cleaned up. A directory renamed away and back does to the spool root what an unmount
 // does (its path no longer resolves) and needs no privileges. A real `cti-agent run`, real s3rver.
-
-const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -22,31 +18,7 @@ after(async () => {
 
 type OutboxStatus = { pendingCaptures: number; quarantined: number; lastError: { message: string } | null };
 
-function startAgent(config: string) {
-  const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [cli, '--config', config, 'run'], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
-  const stop = async () => {
-    if (!exited) child.kill('SIGTERM');
-    return exit;
-  };
-  cleanups.push(stop);
-  return { output: () => output.join(''), stop };
-}
-
-async function metaCount(s3: LocalS3): Promise<number> {
-  const page = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
-  return (page.Contents ?? []).filter((o) => o.Key?.endsWith('/meta.json')).length;
-}
+const startAgent = (config: string) => startAgentRun(config, cleanups);
 
 test('the data volume away for a moment (renamed, unmounted): uploads wait for it, saying so, and nothing is quarantined; the backlog drains when it is back', {
   timeout: 120_000,

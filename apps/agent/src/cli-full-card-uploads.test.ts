@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { createOutbox } from './outbox/outbox.ts';
 import { fakeCapture, outboxIn, spendSpaceReserve } from './test-support/outbox-fixtures.ts';
+import { metaCount, startAgentRun } from './test-support/spawned-agent.ts';
 import { mountSmallVolume, type SmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
 // A card that something else filled while the agent held a backlog (review r20 F1–F3): real small
 // volumes (tmpfs), a real `cti-agent run` process, a real S3 peer (s3rver).
-
-const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -41,42 +38,7 @@ function writeConfig(dataDir: string, s3: LocalS3): string {
   return file;
 }
 
-/** `cti-agent run` in its own process; `stop()` sends SIGTERM and resolves with its exit code. */
-function startAgent(config: string) {
-  const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [cli, '--config', config, 'run'], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
-  const stop = async () => {
-    if (!exited) child.kill('SIGTERM');
-    return exit;
-  };
-  cleanups.push(stop);
-  return { output, exit, stop, exited: () => exited };
-}
-
-/** Captures whose meta.json (the commit marker, sent last) is in the bucket. */
-async function metaCount(s3: LocalS3): Promise<number> {
-  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.client.send(
-      new ListObjectsV2Command({ Bucket: s3.bucket, ContinuationToken: token }),
-    );
-    count += (page.Contents ?? []).filter((o) => o.Key?.endsWith('/meta.json')).length;
-    token = page.NextContinuationToken;
-  } while (token);
-  return count;
-}
+const startAgent = (config: string) => startAgentRun(config, cleanups);
 
 /** Fills `volume` up to `leaveBytes` free with one foreign file (a journal, a copied video…). */
 function fillLeaving(volume: SmallVolume, leaveBytes: number): void {
@@ -123,10 +85,10 @@ test('a card left with ~1 MB free and 40 captures pending: `run` drains the whol
     timeoutMs: 90_000,
     intervalMs: 500,
   }).catch((err) => {
-    throw new Error(`${(err as Error).message}; agent output:\n${agent.output.join('').slice(-3000)}`);
+    throw new Error(`${(err as Error).message}; agent output:\n${agent.output().slice(-3000)}`);
   });
-  assert.equal(agent.exited(), false, agent.output.join(''));
-  assert.equal(await agent.stop(), 0, agent.output.join('').slice(-3000));
+  assert.equal(agent.exited(), false, agent.output());
+  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
   assert.equal(pendingIn(volume.dir), 0);
   assert.equal(existsSync(join(volume.dir, 'outbox.db')), true);
 });
@@ -152,9 +114,9 @@ for (const freeKb of [40, 64]) {
       timeoutMs: 90_000,
       intervalMs: 500,
     }).catch((err) => {
-      throw new Error(`${(err as Error).message}; agent output:\n${agent.output.join('').slice(-6000)}`);
+      throw new Error(`${(err as Error).message}; agent output:\n${agent.output().slice(-6000)}`);
     });
-    const output = agent.output.join('');
+    const output = agent.output();
     assert.equal(agent.exited(), false, output.slice(-3000));
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
     assert.equal(await agent.stop(), 0, output.slice(-3000));
@@ -181,7 +143,7 @@ test('outbox.db moved aside on a nearly full card: the re-import spends the spac
     timeoutMs: 90_000,
     intervalMs: 500,
   });
-  const output = agent.output.join('');
+  const output = agent.output();
   assert.equal(agent.exited(), false, output.slice(-3000));
   assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
   assert.equal(await agent.stop(), 0, output.slice(-3000));
@@ -202,12 +164,12 @@ test('a card left with 64 KB free and no space reserve (made by an older agent):
 
   // Before: exit 1 with `ENOSPC … at writeFileAtomically` after the uploader had begun, at every restart.
   const agent = startAgent(writeConfig(volume.dir, s3));
-  await waitFor(() => agent.exited() || /could not record its progress/.test(agent.output.join('')), {
+  await waitFor(() => agent.exited() || /could not record its progress/.test(agent.output()), {
     what: 'the agent meeting the full volume',
     timeoutMs: 30_000,
   });
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  const output = agent.output.join('');
+  const output = agent.output();
   assert.equal(agent.exited(), false, output.slice(-3000));
   assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
   assert.match(output, /capture upload could not record its progress \(data volume full\?\)/);
@@ -218,7 +180,7 @@ test('a card left with 64 KB free and no space reserve (made by an older agent):
     timeoutMs: 120_000, // the backoff reached before the space was freed (up to ~30 s here)
     intervalMs: 500,
   });
-  assert.equal(await agent.stop(), 0, agent.output.join('').slice(-3000));
+  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
   assert.equal(pendingIn(volume.dir), 0);
 });
 
@@ -258,7 +220,7 @@ test('a full card mostly holding uploaded captures: `run` removes them under the
     timeoutMs: 60_000,
     intervalMs: 500,
   });
-  const output = agent.output.join('');
+  const output = agent.output();
   assert.equal(agent.exited(), false, output.slice(-3000));
   assert.match(output, /data volume full at start: removed what the agent may remove/);
   assert.equal(await agent.stop(), 0, output.slice(-3000));

@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { LocalS3 } from '@cti/testkit';
+
+const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'cli.ts');
+
+export type SpawnedAgent = {
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  exit: Promise<number | null>;
+  exited(): boolean;
+  /** SIGTERM (unless it has exited) and its exit code. */
+  stop(): Promise<number | null>;
+};
+
+/**
+ * `cti-agent --config <config> run` in its own process, with s3rver's credentials; its `stop` is pushed
+ * onto `cleanups` so a failed test leaves no agent behind.
+ *
+ * @example const agent = startAgentRun(configFile, cleanups); await agent.stop();
+ */
+export function startAgentRun(config: string, cleanups: Array<() => unknown>): SpawnedAgent {
+  const chunks: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, [cli, '--config', config, 'run'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => chunks.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => chunks.push(c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exited = false;
+  void exit.then(() => {
+    exited = true;
+  });
+  const stop = async () => {
+    if (!exited) child.kill('SIGTERM');
+    return exit;
+  };
+  cleanups.push(stop);
+  return { output: () => chunks.join(''), exit, exited: () => exited, stop };
+}
+
+/** Captures whose meta.json (the commit marker, sent last) is in the bucket. */
+export async function metaCount(s3: LocalS3): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.client.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, ContinuationToken: token }),
+    );
+    count += (page.Contents ?? []).filter((o) => o.Key?.endsWith('/meta.json')).length;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}

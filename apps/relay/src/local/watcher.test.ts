@@ -213,6 +213,48 @@ test('a capture the server rejected stays settled until the watcher is started w
   assert.equal(receiver.for(capture.dir).filter((r) => r.signatureOk).length, 1);
 });
 
+test('retryRejected relays a rejection older than watermark − grace, and status lists it until then', async () => {
+  const { clock } = fakeClock();
+  const wrong = watcherFor({ clock, graceMs: 0, secret: 'not-the-receiver-secret' });
+  const { bucket, stateFile } = wrong;
+  const old = makeCapture();
+  await uploadCapture(s3.client, bucket, old);
+  await wrong.watcher.pollOnce();
+  const oldModified = Date.parse((await wrong.watcher.state()).settled[old.metaKey]?.lastModified ?? '');
+  // A newer upload moves the watermark past the rejection (grace 0): the rejection is now "old".
+  const fresh = makeCapture();
+  await waitFor(
+    async () => {
+      await uploadCapture(s3.client, bucket, fresh);
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: fresh.metaKey }));
+      return (head.LastModified?.getTime() ?? 0) > oldModified;
+    },
+    { intervalMs: 200, what: 'a strictly newer LastModified' },
+  );
+  await wrong.watcher.pollOnce();
+  const before = await wrong.watcher.state();
+  assert.ok(Date.parse(before.watermark ?? '') > oldModified, 'the rejection is older than the floor');
+  assert.deepEqual(
+    [old, fresh].map((c) => before.settled[c.metaKey]?.outcome),
+    ['rejected', 'rejected'],
+  );
+  // Requeued but not yet polled: listed as pending, so an interrupted redrive loses nothing.
+  const fixed = watcherFor({ bucket, stateFile, clock, graceMs: 0, retryRejected: true });
+  assert.deepEqual(
+    Object.keys((await fixed.watcher.state()).pending).sort(),
+    [old.metaKey, fresh.metaKey].sort(),
+  );
+  await fixed.watcher.pollOnce();
+  const after = JSON.parse(await readFile(stateFile, 'utf8'));
+  assert.deepEqual(after.pending, {});
+  assert.equal(after.settled[fresh.metaKey]?.outcome, 'delivered');
+  assert.deepEqual(
+    [old, fresh].map((c) => receiver.for(c.dir).filter((r) => r.signatureOk).length),
+    [1, 1],
+    'both rejections were relayed again',
+  );
+});
+
 test('a burst is saved about once a second, not after every capture, and the last save holds every outcome', async () => {
   const { clock } = fakeClock();
   const bucket = freshBucket();

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { WatchConfig } from '../config.ts';
 import type { Relay, RelayOutcome } from '../relay-core.ts';
 import { listMetaObjects, type MetaObject } from '../s3-objects.ts';
-import { loadState, saveState, type WatchState } from './watch-state.ts';
+import { loadState, type SettledEntry, saveState, type WatchState } from './watch-state.ts';
 
 export interface WatcherOptions {
   s3: S3Client;
@@ -102,10 +102,18 @@ export function createWatcher({
     state = await loadState(config.stateFile, config.bucket, config.prefix);
     if (retryRejected) {
       // The local dead-letter redrive: e.g. after fixing a secret that made the server answer 401.
+      // Each becomes a pending entry, due at once whatever its age: with the settled entry merely
+      // deleted, a rejection older than watermark − grace was not due at all, and the poll's save
+      // dropped it from the cursor (review r21 F1). Pending, it stays listed by `status` until it is
+      // delivered or rejected again (or its key disappears).
       const requeued = Object.keys(state.settled).filter(
         (key) => state?.settled[key]?.outcome === 'rejected',
       );
-      for (const key of requeued) delete state.settled[key];
+      for (const key of requeued) {
+        const { etag, lastModified } = state.settled[key] as SettledEntry;
+        delete state.settled[key];
+        state.pending[key] = { etag, lastModified, attempts: 0, nextAttemptAt: 0, last: 'retry-rejected' };
+      }
       if (requeued.length > 0) log.info({ requeued }, 'rejected captures will be relayed again');
     }
     return state;

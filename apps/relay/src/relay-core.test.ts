@@ -157,7 +157,10 @@ test('without a completion wait an incomplete capture reports what is missing', 
     { bucket: s3.bucket, key: capture.metaKey },
     { completionWaitMs: 0 },
   );
-  assert.deepEqual(outcome, { kind: 'incomplete', ingestKey: capture.dir, missing: ['image.png'] });
+  const { metaLastModified, ...rest } = outcome as { metaLastModified?: string };
+  assert.deepEqual(rest, { kind: 'incomplete', ingestKey: capture.dir, missing: ['image.png'] });
+  // meta.json's LastModified: how long the capture has been waiting (serve gives up after a bound).
+  assert.ok(Math.abs(Date.now() - Date.parse(metaLastModified ?? '')) < 60_000, metaLastModified);
   assert.equal(receiver.requests.length, 0);
 });
 

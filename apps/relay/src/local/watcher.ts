@@ -27,6 +27,14 @@ export interface WatcherOptions {
   saveEveryMs?: number;
   /** Called after each cursor save (how often the cursor is written; tests and debugging). */
   onSaved?: () => void;
+  /**
+   * A listed LastModified further than this ahead of the relay's clock is warned about (once per key):
+   * the store's clock is wrong. Whatever the skew, the watermark never goes past the relay's clock:
+   * one meta.json stamped in the future (a store clock ahead for a while) used to move it ahead for
+   * good, and every capture uploaded after it was skipped as "older than watermark − grace" (review
+   * r21 F8).
+   */
+  clockSkewMs?: number;
 }
 
 /** Runs `work` over items, `concurrency` at a time; takes no new item once `halt` aborted. Returns whether all ran. */
@@ -68,6 +76,7 @@ export function createWatcher({
   retryRejected = false,
   saveEveryMs = 1_000,
   onSaved,
+  clockSkewMs = 60_000,
 }: WatcherOptions) {
   let state: WatchState | undefined;
   let stopping: AbortController | undefined;
@@ -77,6 +86,7 @@ export function createWatcher({
   let poked = false;
   let saving: Promise<void> = Promise.resolve();
   let lastSaveAt = Number.NEGATIVE_INFINITY;
+  const warnedFuture = new Set<string>();
 
   /** Saves one after another, each writing the state as it is when its turn comes. */
   function persist(s: WatchState): Promise<void> {
@@ -144,10 +154,37 @@ export function createWatcher({
     s.pending[object.key] = { ...base, attempts, nextAttemptAt: clock.now() + delay, last };
   }
 
+  /**
+   * The oldest LastModified still worth relaying: watermark − grace, the watermark bounded by the
+   * relay's clock (not clock + skew: with a grace shorter than the skew, a capture uploaded now would
+   * fall below the floor).
+   */
+  function floorOf(s: WatchState): number {
+    if (!s.watermark) return Number.NEGATIVE_INFINITY;
+    return Math.min(Date.parse(s.watermark), clock.now()) - config.graceMs;
+  }
+
+  /** Warns once per key about a LastModified ahead of this relay's clock: a store clock to fix. */
+  function warnFuture(listing: MetaObject[]): void {
+    const limit = clock.now() + clockSkewMs;
+    for (const { key, lastModified } of listing) {
+      if (lastModified.getTime() <= limit || warnedFuture.has(key)) continue;
+      warnedFuture.add(key);
+      log.warn(
+        { key, lastModified: lastModified.toISOString(), relayNow: new Date(clock.now()).toISOString() },
+        "meta.json LastModified is ahead of the relay's clock: check the store's clock (NTP); the watermark does not follow it",
+      );
+    }
+  }
+
   function advance(s: WatchState, listing: MetaObject[]): void {
-    const newest = Math.max(
-      Date.parse(s.watermark ?? '1970-01-01T00:00:00Z'),
-      ...listing.map((o) => o.lastModified.getTime()),
+    // Bounded by the relay's clock: also lowers a watermark an earlier version let run ahead.
+    const newest = Math.min(
+      Math.max(
+        Date.parse(s.watermark ?? '1970-01-01T00:00:00Z'),
+        ...listing.map((o) => o.lastModified.getTime()),
+      ),
+      clock.now(),
     );
     s.watermark = new Date(newest).toISOString();
     const floor = newest - config.graceMs;
@@ -172,7 +209,8 @@ export function createWatcher({
   } = {}): Promise<{ relayed: number }> {
     const s = await current();
     const listing = await listMetaObjects(s3, config.bucket, config.prefix);
-    const floor = s.watermark ? Date.parse(s.watermark) - config.graceMs : Number.NEGATIVE_INFINITY;
+    warnFuture(listing);
+    const floor = floorOf(s);
     const due = listing.filter((o) => isDue(o, s, floor)).sort((a, b) => +a.lastModified - +b.lastModified);
     const finished = await runPool(due, { concurrency, halt }, async (object) => {
       const outcome = await relay.relayObject(

@@ -21,13 +21,14 @@ async function setup(
   t: { after: (fn: () => Promise<void>) => void },
   options: Partial<ReceiverOptions> = {},
   clock?: Clock,
+  log = silentLogger(),
 ) {
   const receiver = await startReceiver({ secrets, ...options });
   t.after(() => receiver.close());
   const relay = createRelay({
     s3: s3.client,
     config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 30_000, httpTimeoutMs: 5000 },
-    log: silentLogger(),
+    log,
     clock: clock ?? fakeClock().clock,
     source: 'test',
     baseMs: 10,
@@ -119,15 +120,38 @@ test('keys that are not a capture meta.json are ignored without a request', asyn
   const { receiver, relay } = await setup(t);
   const capture = makeCapture();
   await uploadCapture(s3.client, s3.bucket, capture);
-  for (const key of [
-    `${capture.dir}image.png`,
-    'raw/meta.json',
-    'processed/cap_1/meta.json',
-    'raw/dev 1/x/meta.json',
-  ]) {
+  for (const key of [`${capture.dir}image.png`, 'processed/cap_1/meta.json', 'raw/dev-1/notes.txt']) {
     const outcome = await relay.relayObject({ bucket: s3.bucket, key });
     assert.equal(outcome.kind, 'ignored', key);
   }
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('a meta.json under raw/ outside the capture layout is rejected with the reason and a warning naming the key', async (t) => {
+  const lines: { level: number; key?: string; reason?: string; msg: string }[] = [];
+  const log = createLogger({
+    name: 'relay-test',
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  const { receiver, relay } = await setup(t, {}, undefined, log);
+  const keys = [
+    'raw/DEV-UPPER/2026/12/06/cap_1/meta.json',
+    'raw/dev-x/2026/12/6/cap_x/meta.json',
+    'raw/dev-x/2026/12/06/cap_x/sub/meta.json',
+    'raw/meta.json',
+  ];
+  for (const key of keys) {
+    const outcome = await relay.relayObject({ bucket: s3.bucket, key });
+    assert.equal(outcome.kind, 'rejected', key);
+    assert.match(outcome.kind === 'rejected' ? outcome.reason : '', /^outside the raw capture layout: /);
+  }
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.deepEqual(
+    warnings.map((l) => l.key),
+    keys,
+  );
+  assert.match(warnings[0]?.reason ?? '', /invalid device_code "DEV-UPPER"/);
   assert.equal(receiver.requests.length, 0);
 });
 

@@ -116,6 +116,16 @@ function dated(outcome: RelayOutcome, loaded: Loaded): RelayOutcome {
   return { ...outcome, metaLastModified: loaded.lastModified.toISOString() };
 }
 
+/**
+ * A meta.json key under `raw/`: the EventBridge rule (raw/, suffix meta.json) and the watcher's listing
+ * hand these to the relay as captures. One that does not parse as the layout (an upper-case device code
+ * typed by hand, a nested directory) is someone's capture directory, so it is rejected — the DLQ, a
+ * dead letter, `status` — not ignored without a trace (review r21 F3).
+ */
+export function isRawMetaKey(key: string): boolean {
+  return key.startsWith('raw/') && key.endsWith(`/${META_FILE}`);
+}
+
 /** The capture directory whose meta.json `key` is, or why the key is not one. */
 export function captureOfKey(key: string): RawKeyParts | string {
   if (!key.endsWith(`/${META_FILE}`)) return `not a ${META_FILE} key`;
@@ -320,8 +330,15 @@ export function createRelay({
     const objectLog = log.child({ bucket: target.bucket, key: target.key });
     const capture = captureOfKey(target.key);
     if (typeof capture === 'string') {
-      objectLog.debug({ reason: capture }, 'ignored');
-      return { kind: 'ignored', reason: capture };
+      if (!isRawMetaKey(target.key)) {
+        objectLog.debug({ reason: capture }, 'ignored');
+        return { kind: 'ignored', reason: capture };
+      }
+      objectLog.warn(
+        { reason: capture },
+        'relay rejected: a meta.json under raw/ outside the capture layout',
+      );
+      return { kind: 'rejected', ingestKey: target.key, status: null, reason: capture };
     }
     let outcome: RelayOutcome;
     try {

@@ -298,6 +298,16 @@ test('a meta.json stamped in the future (store clock ahead) does not move the wa
   assert.match(warnings[0]?.msg ?? '', /ahead of the relay's clock/);
 });
 
+test('a meta.json under raw/ outside the capture layout is settled as rejected (listed by status)', async () => {
+  const { watcher, bucket } = watcherFor();
+  const key = 'raw/DEV-UPPER/2026/12/06/cap_1/meta.json';
+  await putObject(s3.client, bucket, key, Buffer.from('{}'));
+  await watcher.pollOnce();
+  const settled = (await watcher.state()).settled[key];
+  assert.equal(settled?.outcome, 'rejected');
+  assert.match(settled?.reason ?? '', /^outside the raw capture layout: invalid device_code "DEV-UPPER"/);
+});
+
 test('a burst is saved about once a second, not after every capture, and the last save holds every outcome', async () => {
   const { clock } = fakeClock();
   const bucket = freshBucket();

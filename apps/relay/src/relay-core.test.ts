@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { validateWebhookBody } from '@cti/contracts';
+import { MAX_EXTRA_FILES, validateWebhookBody } from '@cti/contracts';
 import { createLogger, silentLogger } from '@cti/runtime';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import type { Clock } from './clock.ts';
@@ -114,6 +114,16 @@ test('an ordinary replay (content_differs false or absent) is not flagged', asyn
   const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
   assert.equal(outcome.kind === 'delivered' && outcome.replayed, true);
   assert.equal(outcome.kind === 'delivered' && outcome.contentDiffers, false);
+});
+
+test('a capture with a mask and the 64 extra files meta.json v1 allows is delivered (the body holds 67 objects)', async (t) => {
+  const { receiver, relay } = await setup(t);
+  const extra = Array.from({ length: MAX_EXTRA_FILES }, (_, i) => `extra-${i}.txt`);
+  const capture = makeCapture({ withMask: true, extra });
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(outcome.kind, 'delivered', JSON.stringify(outcome));
+  assert.equal((receiver.for(capture.dir)[0]!.body.objects as string[]).length, MAX_EXTRA_FILES + 3);
 });
 
 test('keys that are not a capture meta.json are ignored without a request', async (t) => {

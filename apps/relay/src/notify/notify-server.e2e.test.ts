@@ -193,7 +193,7 @@ test('a gap (objects stored with no notification) is covered by `cti-relay repla
   assert.equal(await scanCount(gap, QUIET_BUCKET), 2);
 });
 
-test('a meta.json whose image never comes is dead-lettered after CTI_RELAY_INCOMPLETE_MAX_AGE_S: the captures queued behind it are delivered once, and `replay FILE` ingests it once the image is there', async () => {
+test('a meta.json whose image never comes is dead-lettered after CTI_RELAY_INCOMPLETE_MAX_AGE_S: the captures queued behind it get one scan each and stop being re-sent; `replay FILE` ingests it once the image is there', async (t) => {
   const stuck = makeCapture({ deviceCode: 'dev-stuck' });
   await uploadMeta(s3, BUCKET, stuck);
   const behind = Array.from({ length: 4 }, (_, i) => makeCapture({ deviceCode: `dev-behind-${i}` }));
@@ -217,6 +217,9 @@ test('a meta.json whose image never comes is dead-lettered after CTI_RELAY_INCOM
     return row?.n as number;
   };
   const replaysAtLetter = await replays();
+  t.diagnostic(
+    `stuck capture relayed ${handledAtLetter}× before its dead letter; ${replaysAtLetter} replays of the ${behind.length} behind it`,
+  );
   // Captures uploaded after the dead letter are acknowledged in their turn: once the last is a scan,
   // RGW's queue has moved past the stuck entry, which is neither relayed nor re-sent again.
   const after = Array.from({ length: 2 }, (_, i) => makeCapture({ deviceCode: `dev-after-${i}` }));

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadRelayConfig, loadWatchConfig, secretsFromString } from './config.ts';
+import {
+  ConfigError,
+  loadRelayConfig,
+  loadServeConfig,
+  loadWatchConfig,
+  secretsFromString,
+} from './config.ts';
 
 const base = {
   CTI_WEBHOOK_URL: 'http://127.0.0.1:8080/ingest/webhook',
@@ -163,5 +169,15 @@ test('watch settings: flags win over the environment, bucket is required', () =>
   assert.throws(
     () => loadWatchConfig({ CTI_RELAY_BUCKET: 'b', CTI_RELAY_PREFIX: 'raw' }),
     /CTI_RELAY_PREFIX: must end with "\/"/,
+  );
+});
+
+test('serve settings: an incomplete capture is given up on after CTI_RELAY_INCOMPLETE_MAX_AGE_S (300 s)', () => {
+  const env = { CTI_RELAY_NOTIFY_SECRETS: 'notify-secret-0123456789' };
+  assert.equal(loadServeConfig(env).incompleteMaxAgeMs, 300_000);
+  assert.equal(loadServeConfig({ ...env, CTI_RELAY_INCOMPLETE_MAX_AGE_S: '60' }).incompleteMaxAgeMs, 60_000);
+  assert.throws(
+    () => loadServeConfig({ ...env, CTI_RELAY_INCOMPLETE_MAX_AGE_S: '5m' }),
+    /CTI_RELAY_INCOMPLETE_MAX_AGE_S: must be an integer between 0 and 604800, got "5m"/,
   );
 });

@@ -42,6 +42,12 @@ export interface ServeConfig {
   budgetMs: number;
   /** Where notifications the server rejected for good are kept, one replayable file each. */
   deadLetterDir: string;
+  /**
+   * A capture still incomplete (or whose meta.json does not exist) once its meta.json is this old is
+   * dead-lettered and answered 200: a persistent queue (Ceph RGW) re-sends everything behind a 503'd
+   * entry, so a capture that never completes must not be answered 503 for ever.
+   */
+  incompleteMaxAgeMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -244,6 +250,15 @@ export function loadServeConfig(env: Env, overrides: { host?: string; port?: str
   const maxBodyBytes = int('CTI_RELAY_NOTIFY_MAX_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
   const budgetMs = int('CTI_RELAY_NOTIFY_BUDGET_MS', 20_000, 1000, 15 * 60_000);
   const deadLetterDir = get('CTI_RELAY_DEAD_LETTER_DIR') ?? '.cti/relay-dead-letters';
+  const incompleteMaxAgeS = int('CTI_RELAY_INCOMPLETE_MAX_AGE_S', 300, 0, 7 * 24 * 3600);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { host, port, notifySecrets, maxBodyBytes, budgetMs, deadLetterDir };
+  return {
+    host,
+    port,
+    notifySecrets,
+    maxBodyBytes,
+    budgetMs,
+    deadLetterDir,
+    incompleteMaxAgeMs: incompleteMaxAgeS * 1000,
+  };
 }

@@ -78,10 +78,22 @@ test('a batch with one incomplete capture relays the rest, then throws naming th
 
 test('non-capture keys (URL-encoded spaces and +) are ignored without failing the invocation', async (t) => {
   const { receiver, handle } = await setup(t);
-  const result = await handle({ Records: [s3NotificationRecord(s3.bucket, 'raw/dev+1/a%2Bb/meta.json')] });
+  const result = await handle({ Records: [s3NotificationRecord(s3.bucket, 'raw/dev+1/a%2Bb/notes.txt')] });
   assert.deepEqual(
     result.results.map((r) => [r.key, r.outcome.kind]),
-    [['raw/dev 1/a+b/meta.json', 'ignored']],
+    [['raw/dev 1/a+b/notes.txt', 'ignored']],
+  );
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('a meta.json under raw/ outside the capture layout fails the invocation (so it reaches the DLQ), naming why', async (t) => {
+  const { receiver, handle } = await setup(t);
+  const key = 'raw/DEV-UPPER/2026/12/06/cap_1/meta.json';
+  const error = await handle({ Records: [s3NotificationRecord(s3.bucket, key)] }).catch((e: unknown) => e);
+  assert.ok(error instanceof RelayBatchError);
+  assert.match(
+    error.message,
+    /^1 of 1 record\(s\) not relayed:\n.*DEV-UPPER.*meta\.json: rejected: outside the raw capture layout: invalid device_code "DEV-UPPER"/,
   );
   assert.equal(receiver.requests.length, 0);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { validateWebhookBody } from '@cti/contracts';
+import { MAX_EXTRA_FILES, validateWebhookBody } from '@cti/contracts';
 import { createLogger, silentLogger } from '@cti/runtime';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import type { Clock } from './clock.ts';
@@ -21,13 +21,14 @@ async function setup(
   t: { after: (fn: () => Promise<void>) => void },
   options: Partial<ReceiverOptions> = {},
   clock?: Clock,
+  log = silentLogger(),
 ) {
   const receiver = await startReceiver({ secrets, ...options });
   t.after(() => receiver.close());
   const relay = createRelay({
     s3: s3.client,
     config: { webhookUrl: receiver.url, webhookSecrets: secrets, budgetMs: 30_000, httpTimeoutMs: 5000 },
-    log: silentLogger(),
+    log,
     clock: clock ?? fakeClock().clock,
     source: 'test',
     baseMs: 10,
@@ -115,19 +116,52 @@ test('an ordinary replay (content_differs false or absent) is not flagged', asyn
   assert.equal(outcome.kind === 'delivered' && outcome.contentDiffers, false);
 });
 
+test('a capture with a mask and the 64 extra files meta.json v1 allows is delivered (the body holds 67 objects)', async (t) => {
+  const { receiver, relay } = await setup(t);
+  const extra = Array.from({ length: MAX_EXTRA_FILES }, (_, i) => `extra-${i}.txt`);
+  const capture = makeCapture({ withMask: true, extra });
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const outcome = await relay.relayObject({ bucket: s3.bucket, key: capture.metaKey });
+  assert.equal(outcome.kind, 'delivered', JSON.stringify(outcome));
+  assert.equal((receiver.for(capture.dir)[0]!.body.objects as string[]).length, MAX_EXTRA_FILES + 3);
+});
+
 test('keys that are not a capture meta.json are ignored without a request', async (t) => {
   const { receiver, relay } = await setup(t);
   const capture = makeCapture();
   await uploadCapture(s3.client, s3.bucket, capture);
-  for (const key of [
-    `${capture.dir}image.png`,
-    'raw/meta.json',
-    'processed/cap_1/meta.json',
-    'raw/dev 1/x/meta.json',
-  ]) {
+  for (const key of [`${capture.dir}image.png`, 'processed/cap_1/meta.json', 'raw/dev-1/notes.txt']) {
     const outcome = await relay.relayObject({ bucket: s3.bucket, key });
     assert.equal(outcome.kind, 'ignored', key);
   }
+  assert.equal(receiver.requests.length, 0);
+});
+
+test('a meta.json under raw/ outside the capture layout is rejected with the reason and a warning naming the key', async (t) => {
+  const lines: { level: number; key?: string; reason?: string; msg: string }[] = [];
+  const log = createLogger({
+    name: 'relay-test',
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  const { receiver, relay } = await setup(t, {}, undefined, log);
+  const keys = [
+    'raw/DEV-UPPER/2026/12/06/cap_1/meta.json',
+    'raw/dev-x/2026/12/6/cap_x/meta.json',
+    'raw/dev-x/2026/12/06/cap_x/sub/meta.json',
+    'raw/meta.json',
+  ];
+  for (const key of keys) {
+    const outcome = await relay.relayObject({ bucket: s3.bucket, key });
+    assert.equal(outcome.kind, 'rejected', key);
+    assert.match(outcome.kind === 'rejected' ? outcome.reason : '', /^outside the raw capture layout: /);
+  }
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.deepEqual(
+    warnings.map((l) => l.key),
+    keys,
+  );
+  assert.match(warnings[0]?.reason ?? '', /invalid device_code "DEV-UPPER"/);
   assert.equal(receiver.requests.length, 0);
 });
 
@@ -157,7 +191,10 @@ test('without a completion wait an incomplete capture reports what is missing', 
     { bucket: s3.bucket, key: capture.metaKey },
     { completionWaitMs: 0 },
   );
-  assert.deepEqual(outcome, { kind: 'incomplete', ingestKey: capture.dir, missing: ['image.png'] });
+  const { metaLastModified, ...rest } = outcome as { metaLastModified?: string };
+  assert.deepEqual(rest, { kind: 'incomplete', ingestKey: capture.dir, missing: ['image.png'] });
+  // meta.json's LastModified: how long the capture has been waiting (serve gives up after a bound).
+  assert.ok(Math.abs(Date.now() - Date.parse(metaLastModified ?? '')) < 60_000, metaLastModified);
   assert.equal(receiver.requests.length, 0);
 });
 

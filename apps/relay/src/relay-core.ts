@@ -40,8 +40,21 @@ export type RelayOutcome =
       attempts: number;
     }
   | { kind: 'rejected'; ingestKey: string; status: number | null; reason: string }
-  | { kind: 'incomplete'; ingestKey: string; missing: string[] }
-  | { kind: 'failed'; ingestKey: string; status: number | null; reason: string };
+  | {
+      kind: 'incomplete';
+      ingestKey: string;
+      missing: string[];
+      /** meta.json's LastModified (ISO): `serve` gives up on a capture incomplete for too long. */
+      metaLastModified?: string;
+    }
+  | {
+      kind: 'failed';
+      ingestKey: string;
+      status: number | null;
+      reason: string;
+      /** The meta.json itself does not exist (deleted after the event, or not yet visible). */
+      metaMissing?: true;
+    };
 
 export interface RelayTarget {
   bucket: string;
@@ -94,8 +107,24 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-type Loaded = { meta: MetaJson; sha256: string; size: number };
+type Loaded = { meta: MetaJson; sha256: string; size: number; lastModified: Date | undefined };
 type Step<T> = { ok: T } | { outcome: RelayOutcome };
+
+/** An incomplete outcome with the meta.json's LastModified, which tells how long it has been waiting. */
+function dated(outcome: RelayOutcome, loaded: Loaded): RelayOutcome {
+  if (outcome.kind !== 'incomplete' || loaded.lastModified === undefined) return outcome;
+  return { ...outcome, metaLastModified: loaded.lastModified.toISOString() };
+}
+
+/**
+ * A meta.json key under `raw/`: the EventBridge rule (raw/, suffix meta.json) and the watcher's listing
+ * hand these to the relay as captures. One that does not parse as the layout (an upper-case device code
+ * typed by hand, a nested directory) is someone's capture directory, so it is rejected — the DLQ, a
+ * dead letter, `status` — not ignored without a trace (review r21 F3).
+ */
+export function isRawMetaKey(key: string): boolean {
+  return key.startsWith('raw/') && key.endsWith(`/${META_FILE}`);
+}
 
 /** The capture directory whose meta.json `key` is, or why the key is not one. */
 export function captureOfKey(key: string): RawKeyParts | string {
@@ -158,7 +187,7 @@ export function createRelay({
     const got = await readSmallObject(s3, { bucket, key, maxBytes: MAX_META_BYTES });
     if (got === null) {
       const reason = `${key} does not exist (deleted after the event, or not yet visible)`;
-      return { outcome: { kind: 'failed', ingestKey, status: null, reason } };
+      return { outcome: { kind: 'failed', ingestKey, status: null, reason, metaMissing: true } };
     }
     if ('tooLarge' in got)
       return rejected(`meta.json is ${got.tooLarge} bytes, over the ${MAX_META_BYTES} limit`);
@@ -173,7 +202,7 @@ export function createRelay({
     const valid = validateMeta(data);
     if (!valid.ok) return rejected(`invalid meta.json: ${valid.problems.map(formatProblem).join('; ')}`);
     const sha256 = createHash('sha256').update(got.bytes).digest('hex');
-    return { ok: { meta: valid.value, sha256, size: got.bytes.length } };
+    return { ok: { meta: valid.value, sha256, size: got.bytes.length, lastModified: got.lastModified } };
   }
 
   async function awaitFiles(
@@ -267,9 +296,9 @@ export function createRelay({
     const loaded = await loadMeta(target.bucket, target.key, capture.dir);
     if ('outcome' in loaded) return loaded.outcome;
     const files = await awaitFiles(target.bucket, capture.dir, loaded.ok.meta, waitUntil, options.signal);
-    if ('outcome' in files) return files.outcome;
+    if ('outcome' in files) return dated(files.outcome, loaded.ok);
     const details = await describeObjects(target.bucket, capture.dir, loaded.ok);
-    if ('outcome' in details) return details.outcome;
+    if ('outcome' in details) return dated(details.outcome, loaded.ok);
     const body = buildBody(target.bucket, capture, loaded.ok, details.ok, target.eventId);
     if ('outcome' in body) return body.outcome;
     const delivery = await webhook.deliver(body.ok, { deadline, signal: options.signal });
@@ -301,8 +330,15 @@ export function createRelay({
     const objectLog = log.child({ bucket: target.bucket, key: target.key });
     const capture = captureOfKey(target.key);
     if (typeof capture === 'string') {
-      objectLog.debug({ reason: capture }, 'ignored');
-      return { kind: 'ignored', reason: capture };
+      if (!isRawMetaKey(target.key)) {
+        objectLog.debug({ reason: capture }, 'ignored');
+        return { kind: 'ignored', reason: capture };
+      }
+      objectLog.warn(
+        { reason: capture },
+        'relay rejected: a meta.json under raw/ outside the capture layout',
+      );
+      return { kind: 'rejected', ingestKey: target.key, status: null, reason: capture };
     }
     let outcome: RelayOutcome;
     try {

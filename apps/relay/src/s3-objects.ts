@@ -37,7 +37,9 @@ export function isNotFound(error: unknown): boolean {
 export async function readSmallObject(
   s3: S3Client,
   { bucket, key, maxBytes }: { bucket: string; key: string; maxBytes: number },
-): Promise<{ bytes: Buffer; etag: string | undefined } | { tooLarge: number } | null> {
+): Promise<
+  { bytes: Buffer; etag: string | undefined; lastModified: Date | undefined } | { tooLarge: number } | null
+> {
   try {
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if ((got.ContentLength ?? 0) > maxBytes) {
@@ -45,7 +47,7 @@ export async function readSmallObject(
       return { tooLarge: got.ContentLength ?? 0 };
     }
     const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
-    return { bytes, etag: got.ETag };
+    return { bytes, etag: got.ETag, lastModified: got.LastModified };
   } catch (error) {
     if (isNotFound(error)) return null;
     throw error;

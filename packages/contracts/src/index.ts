@@ -22,7 +22,7 @@ export { HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './hear
 export { heartbeatSchema } from './heartbeat-schema.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';
-export { metaSchema, PIXEL_ASPECT_RANGE } from './meta-schema.ts';
+export { MAX_CAPTURE_OBJECTS, MAX_EXTRA_FILES, metaSchema, PIXEL_ASPECT_RANGE } from './meta-schema.ts';
 export { mimeTypeForFile } from './mime-types.ts';
 export {
   EID_PATTERN,

@@ -125,6 +125,16 @@ const animal = {
  * Objects are open: unknown properties are accepted within major version 1 (additive evolution).
  * Cross-field rules (bbox order, mask hash iff mask file) are enforced by `validateMeta`, not here.
  */
+/** meta.json v1 `files.extra`: at most this many names. */
+export const MAX_EXTRA_FILES = 64;
+
+/**
+ * A webhook body's `objects` / `object_details`: every file a valid meta.json can name (image, mask,
+ * MAX_EXTRA_FILES extras) plus meta.json itself. The body allowed 64 in all, so a valid capture with
+ * 62+ extra files could never be relayed (review r21 F6).
+ */
+export const MAX_CAPTURE_OBJECTS = MAX_EXTRA_FILES + 3;
+
 export const metaSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://cti.example/schemas/meta-1.json',
@@ -189,7 +199,7 @@ export const metaSchema = {
           pattern: MASK_FILE_PATTERN,
           'x-expected': 'null or a plain file name ending in .png (no slashes)',
         },
-        extra: { type: 'array', items: fileName, maxItems: 64, uniqueItems: true },
+        extra: { type: 'array', items: fileName, maxItems: MAX_EXTRA_FILES, uniqueItems: true },
       },
     },
     inference_summary: inferenceSummary,

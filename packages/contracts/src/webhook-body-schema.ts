@@ -1,4 +1,4 @@
-import { utcTimestampSchema } from './meta-schema.ts';
+import { MAX_CAPTURE_OBJECTS, utcTimestampSchema } from './meta-schema.ts';
 import {
   BUCKET_PATTERN,
   DEVICE_CODE_PATTERN,
@@ -74,13 +74,13 @@ export const webhookBodySchema = {
       type: 'array',
       items: fileName,
       minItems: 1,
-      maxItems: 64,
+      maxItems: MAX_CAPTURE_OBJECTS,
       uniqueItems: true,
       contains: { const: 'meta.json' },
       'x-expected': 'a list that includes "meta.json"',
     },
     meta_json: { $ref: 'https://cti.example/schemas/meta-1.json' },
-    object_details: { type: 'array', items: objectDetail, maxItems: 64 },
+    object_details: { type: 'array', items: objectDetail, maxItems: MAX_CAPTURE_OBJECTS },
     meta_sha256: sha256,
     meta_size_bytes: sizeBytes,
     relay: {

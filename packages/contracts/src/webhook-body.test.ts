@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatProblem, type MetaJson, validateWebhookBody, type WebhookBody } from './index.ts';
+import {
+  formatProblem,
+  MAX_CAPTURE_OBJECTS,
+  MAX_EXTRA_FILES,
+  type MetaJson,
+  validateMeta,
+  validateWebhookBody,
+  type WebhookBody,
+} from './index.ts';
 import { EXAMPLE_IMAGE_SHA256, EXAMPLE_MASK_SHA256, exampleMeta, exampleWebhookBody } from './testing.ts';
 
 const META_SHA = '7f589ba16b5458db9b8d3154422615273470a3ab0caa0f867e7fb45a7636d205';
@@ -239,6 +247,50 @@ const invalid: [string, unknown, string[]][] = [
     ['/relay/emitted_at: must be an ISO-8601 UTC timestamp ending in Z, e.g. "2025-09-09T14:18:32Z"'],
   ],
 ];
+
+describe('the largest capture meta.json v1 allows (image, mask, 64 extras) fits a webhook body', () => {
+  // Longest names the pattern allows (128 characters), so the body is as large as it gets.
+  const extras = (n: number) =>
+    Array.from({ length: n }, (_, i) => `${`extra-${String(i).padStart(3, '0')}`.padEnd(124, 'x')}.bin`);
+  const metaWith = (n: number) =>
+    exampleMeta({
+      mask_sha256: EXAMPLE_MASK_SHA256,
+      files: { image_relpath: 'image.jpg', mask_relpath: 'mask.png', extra: extras(n) },
+    });
+  const bodyFor = (meta: MetaJson) => {
+    const names = ['image.jpg', 'mask.png', ...(meta.files.extra ?? []), 'meta.json'];
+    const hashes: Record<string, string> = {
+      'image.jpg': EXAMPLE_IMAGE_SHA256,
+      'mask.png': EXAMPLE_MASK_SHA256,
+      'meta.json': META_SHA,
+    };
+    const object_details = names.map((name) => ({
+      name,
+      size_bytes: 4096,
+      sha256: hashes[name] ?? 'a'.repeat(64),
+    }));
+    return exampleWebhookBody({ meta_json: meta, object_details });
+  };
+
+  test('the meta.json is valid with 64 extras and invalid with 65', () => {
+    assert.equal(validateMeta(metaWith(MAX_EXTRA_FILES)).ok, true);
+    const over = validateMeta(metaWith(MAX_EXTRA_FILES + 1));
+    assert.equal(over.ok, false);
+  });
+
+  test('its body (67 objects and details) validates', () => {
+    const body = bodyFor(metaWith(MAX_EXTRA_FILES));
+    assert.equal(body.objects.length, MAX_CAPTURE_OBJECTS);
+    assert.equal(body.object_details?.length, MAX_CAPTURE_OBJECTS);
+    assert.deepEqual(problemLines(body), []);
+  });
+
+  test('one object more than a capture can name is refused, naming the limit', () => {
+    const body = bodyFor(metaWith(MAX_EXTRA_FILES));
+    const objects = [...body.objects, 'one-more.txt'];
+    assert.deepEqual(problemLines({ ...body, objects }), ['/objects: must have at most 67 items']);
+  });
+});
 
 describe('invalid webhook bodies are rejected with the specific problem', () => {
   for (const [name, doc, expected] of invalid) {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { silentLogger } from '@cti/runtime';
+import { createLogger, silentLogger } from '@cti/runtime';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { type Clock, systemClock } from '../clock.ts';
 import { createRelay } from '../relay-core.ts';
@@ -34,6 +34,17 @@ function freshBucket(): string {
   return `cti-watch-${buckets++}`;
 }
 
+/**
+ * A fake clock 5 s ahead, so no LastModified stored during a (short) test is ahead of it: the
+ * watermark is bounded by the relay's clock, and a frozen clock would hold it below the uploads that
+ * a grace-0 test needs it to pass.
+ */
+async function clockAhead(): Promise<Clock> {
+  const { clock } = fakeClock();
+  await clock.sleep(5_000);
+  return clock;
+}
+
 function watcherFor({
   bucket = freshBucket(),
   stateFile = join(dir, `${bucket}-${Math.random()}.json`),
@@ -42,6 +53,7 @@ function watcherFor({
   fetch = globalThis.fetch,
   secret = secrets[0] as string,
   retryRejected = false,
+  log = silentLogger(),
 } = {}) {
   const relay = createRelay({
     s3: s3.client,
@@ -54,7 +66,7 @@ function watcherFor({
   });
   const config = { bucket, prefix: 'raw/', stateFile, pollMs: 50, graceMs };
   return {
-    watcher: createWatcher({ s3: s3.client, relay, config, log: silentLogger(), clock, retryRejected }),
+    watcher: createWatcher({ s3: s3.client, relay, config, log, clock, retryRejected }),
     stateFile,
     bucket,
   };
@@ -135,7 +147,7 @@ test('an overwritten meta.json (new ETag) is relayed again; a rejected one is se
 });
 
 test('the cursor forgets settled keys older than watermark − grace without re-relaying them', async () => {
-  const { watcher, stateFile, bucket } = watcherFor({ graceMs: 0 });
+  const { watcher, stateFile, bucket } = watcherFor({ clock: await clockAhead(), graceMs: 0 });
   const old = makeCapture();
   await uploadCapture(s3.client, bucket, old);
   await watcher.pollOnce();
@@ -152,7 +164,7 @@ test('the cursor forgets settled keys older than watermark − grace without re-
   );
   await watcher.pollOnce();
   assert.deepEqual(Object.keys((await watcher.state()).settled), [fresh.metaKey], 'the old key was pruned');
-  const restarted = watcherFor({ bucket, stateFile, graceMs: 0 });
+  const restarted = watcherFor({ bucket, stateFile, clock: await clockAhead(), graceMs: 0 });
   await restarted.watcher.pollOnce();
   assert.deepEqual(
     [old, fresh].map((c) => receiver.for(c.dir).length),
@@ -211,6 +223,89 @@ test('a capture the server rejected stays settled until the watcher is started w
   await fixed.watcher.pollOnce();
   assert.equal((await fixed.watcher.state()).settled[capture.metaKey]?.outcome, 'delivered');
   assert.equal(receiver.for(capture.dir).filter((r) => r.signatureOk).length, 1);
+});
+
+test('retryRejected relays a rejection older than watermark − grace, and status lists it until then', async () => {
+  const clock = await clockAhead();
+  const wrong = watcherFor({ clock, graceMs: 0, secret: 'not-the-receiver-secret' });
+  const { bucket, stateFile } = wrong;
+  const old = makeCapture();
+  await uploadCapture(s3.client, bucket, old);
+  await wrong.watcher.pollOnce();
+  const oldModified = Date.parse((await wrong.watcher.state()).settled[old.metaKey]?.lastModified ?? '');
+  // A newer upload moves the watermark past the rejection (grace 0): the rejection is now "old".
+  const fresh = makeCapture();
+  await waitFor(
+    async () => {
+      await uploadCapture(s3.client, bucket, fresh);
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: fresh.metaKey }));
+      return (head.LastModified?.getTime() ?? 0) > oldModified;
+    },
+    { intervalMs: 200, what: 'a strictly newer LastModified' },
+  );
+  await wrong.watcher.pollOnce();
+  const before = await wrong.watcher.state();
+  assert.ok(Date.parse(before.watermark ?? '') > oldModified, 'the rejection is older than the floor');
+  assert.deepEqual(
+    [old, fresh].map((c) => before.settled[c.metaKey]?.outcome),
+    ['rejected', 'rejected'],
+  );
+  // Requeued but not yet polled: listed as pending, so an interrupted redrive loses nothing.
+  const fixed = watcherFor({ bucket, stateFile, clock, graceMs: 0, retryRejected: true });
+  assert.deepEqual(
+    Object.keys((await fixed.watcher.state()).pending).sort(),
+    [old.metaKey, fresh.metaKey].sort(),
+  );
+  await fixed.watcher.pollOnce();
+  const after = JSON.parse(await readFile(stateFile, 'utf8'));
+  assert.deepEqual(after.pending, {});
+  assert.equal(after.settled[fresh.metaKey]?.outcome, 'delivered');
+  assert.deepEqual(
+    [old, fresh].map((c) => receiver.for(c.dir).filter((r) => r.signatureOk).length),
+    [1, 1],
+    'both rejections were relayed again',
+  );
+});
+
+test('a meta.json stamped in the future (store clock ahead) does not move the watermark past the relay clock: later captures are relayed; one warning', async () => {
+  const { clock } = fakeClock();
+  const lines: { level: number; msg: string; key?: string }[] = [];
+  const log = createLogger({
+    name: 'watch-test',
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  const { watcher, bucket } = watcherFor({ clock, log });
+  const ahead = makeCapture();
+  await uploadCapture(s3.client, bucket, ahead);
+  // s3rver's LastModified is the object file's mtime: the store's clock was a day ahead for this one.
+  const tomorrow = new Date(clock.now() + 86_400_000);
+  await utimes(join(s3.directory, bucket, `${ahead.metaKey}._S3rver_object`), tomorrow, tomorrow);
+  await watcher.pollOnce();
+  assert.equal(receiver.for(ahead.dir).length, 1);
+  assert.ok(Date.parse((await watcher.state()).watermark ?? '') <= clock.now(), 'bounded by the relay clock');
+  const later = makeCapture();
+  await uploadCapture(s3.client, bucket, later);
+  await watcher.pollOnce();
+  assert.equal(receiver.for(later.dir).length, 1, 'uploaded after the future one, still relayed');
+  assert.equal(receiver.for(ahead.dir).length, 1, 'the future one stays settled');
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.deepEqual(
+    warnings.map((l) => l.key),
+    [ahead.metaKey],
+    'one warning naming the key, not one per poll',
+  );
+  assert.match(warnings[0]?.msg ?? '', /ahead of the relay's clock/);
+});
+
+test('a meta.json under raw/ outside the capture layout is settled as rejected (listed by status)', async () => {
+  const { watcher, bucket } = watcherFor();
+  const key = 'raw/DEV-UPPER/2026/12/06/cap_1/meta.json';
+  await putObject(s3.client, bucket, key, Buffer.from('{}'));
+  await watcher.pollOnce();
+  const settled = (await watcher.state()).settled[key];
+  assert.equal(settled?.outcome, 'rejected');
+  assert.match(settled?.reason ?? '', /^outside the raw capture layout: invalid device_code "DEV-UPPER"/);
 });
 
 test('a burst is saved about once a second, not after every capture, and the last save holds every outcome', async () => {

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { WatchConfig } from '../config.ts';
 import type { Relay, RelayOutcome } from '../relay-core.ts';
 import { listMetaObjects, type MetaObject } from '../s3-objects.ts';
-import { loadState, saveState, type WatchState } from './watch-state.ts';
+import { loadState, type SettledEntry, saveState, type WatchState } from './watch-state.ts';
 
 export interface WatcherOptions {
   s3: S3Client;
@@ -27,6 +27,14 @@ export interface WatcherOptions {
   saveEveryMs?: number;
   /** Called after each cursor save (how often the cursor is written; tests and debugging). */
   onSaved?: () => void;
+  /**
+   * A listed LastModified further than this ahead of the relay's clock is warned about (once per key):
+   * the store's clock is wrong. Whatever the skew, the watermark never goes past the relay's clock:
+   * one meta.json stamped in the future (a store clock ahead for a while) used to move it ahead for
+   * good, and every capture uploaded after it was skipped as "older than watermark − grace" (review
+   * r21 F8).
+   */
+  clockSkewMs?: number;
 }
 
 /** Runs `work` over items, `concurrency` at a time; takes no new item once `halt` aborted. Returns whether all ran. */
@@ -68,6 +76,7 @@ export function createWatcher({
   retryRejected = false,
   saveEveryMs = 1_000,
   onSaved,
+  clockSkewMs = 60_000,
 }: WatcherOptions) {
   let state: WatchState | undefined;
   let stopping: AbortController | undefined;
@@ -77,6 +86,7 @@ export function createWatcher({
   let poked = false;
   let saving: Promise<void> = Promise.resolve();
   let lastSaveAt = Number.NEGATIVE_INFINITY;
+  const warnedFuture = new Set<string>();
 
   /** Saves one after another, each writing the state as it is when its turn comes. */
   function persist(s: WatchState): Promise<void> {
@@ -102,10 +112,18 @@ export function createWatcher({
     state = await loadState(config.stateFile, config.bucket, config.prefix);
     if (retryRejected) {
       // The local dead-letter redrive: e.g. after fixing a secret that made the server answer 401.
+      // Each becomes a pending entry, due at once whatever its age: with the settled entry merely
+      // deleted, a rejection older than watermark − grace was not due at all, and the poll's save
+      // dropped it from the cursor (review r21 F1). Pending, it stays listed by `status` until it is
+      // delivered or rejected again (or its key disappears).
       const requeued = Object.keys(state.settled).filter(
         (key) => state?.settled[key]?.outcome === 'rejected',
       );
-      for (const key of requeued) delete state.settled[key];
+      for (const key of requeued) {
+        const { etag, lastModified } = state.settled[key] as SettledEntry;
+        delete state.settled[key];
+        state.pending[key] = { etag, lastModified, attempts: 0, nextAttemptAt: 0, last: 'retry-rejected' };
+      }
       if (requeued.length > 0) log.info({ requeued }, 'rejected captures will be relayed again');
     }
     return state;
@@ -136,10 +154,37 @@ export function createWatcher({
     s.pending[object.key] = { ...base, attempts, nextAttemptAt: clock.now() + delay, last };
   }
 
+  /**
+   * The oldest LastModified still worth relaying: watermark − grace, the watermark bounded by the
+   * relay's clock (not clock + skew: with a grace shorter than the skew, a capture uploaded now would
+   * fall below the floor).
+   */
+  function floorOf(s: WatchState): number {
+    if (!s.watermark) return Number.NEGATIVE_INFINITY;
+    return Math.min(Date.parse(s.watermark), clock.now()) - config.graceMs;
+  }
+
+  /** Warns once per key about a LastModified ahead of this relay's clock: a store clock to fix. */
+  function warnFuture(listing: MetaObject[]): void {
+    const limit = clock.now() + clockSkewMs;
+    for (const { key, lastModified } of listing) {
+      if (lastModified.getTime() <= limit || warnedFuture.has(key)) continue;
+      warnedFuture.add(key);
+      log.warn(
+        { key, lastModified: lastModified.toISOString(), relayNow: new Date(clock.now()).toISOString() },
+        "meta.json LastModified is ahead of the relay's clock: check the store's clock (NTP); the watermark does not follow it",
+      );
+    }
+  }
+
   function advance(s: WatchState, listing: MetaObject[]): void {
-    const newest = Math.max(
-      Date.parse(s.watermark ?? '1970-01-01T00:00:00Z'),
-      ...listing.map((o) => o.lastModified.getTime()),
+    // Bounded by the relay's clock: also lowers a watermark an earlier version let run ahead.
+    const newest = Math.min(
+      Math.max(
+        Date.parse(s.watermark ?? '1970-01-01T00:00:00Z'),
+        ...listing.map((o) => o.lastModified.getTime()),
+      ),
+      clock.now(),
     );
     s.watermark = new Date(newest).toISOString();
     const floor = newest - config.graceMs;
@@ -164,7 +209,8 @@ export function createWatcher({
   } = {}): Promise<{ relayed: number }> {
     const s = await current();
     const listing = await listMetaObjects(s3, config.bucket, config.prefix);
-    const floor = s.watermark ? Date.parse(s.watermark) - config.graceMs : Number.NEGATIVE_INFINITY;
+    warnFuture(listing);
+    const floor = floorOf(s);
     const due = listing.filter((o) => isDue(o, s, floor)).sort((a, b) => +a.lastModified - +b.lastModified);
     const finished = await runPool(due, { concurrency, halt }, async (object) => {
       const outcome = await relay.relayObject(

@@ -3,7 +3,7 @@
 // cti-server (spawned) on a fresh migrated database. Assertions are on scan rows.
 // A cluster of its own (not the run's shared one): the tests kill and restart its gateway.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,7 +17,7 @@ import {
   startRgw,
   waitFor,
 } from '@cti/testkit';
-import { makeCapture, type TestCapture, uploadCapture } from '../test-captures.ts';
+import { makeCapture, type TestCapture, uploadCapture, uploadFiles, uploadMeta } from '../test-captures.ts';
 import { type CtiServer, type Spawned, startCtiServer, startRelayCli } from '../test-processes.ts';
 
 const WEBHOOK_SECRET = 'e2e-webhook-secret-0123';
@@ -59,6 +59,9 @@ before(async () => {
     AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey,
     CTI_RELAY_NOTIFY_SECRETS: NOTIFY_SECRET,
     CTI_RELAY_DEAD_LETTER_DIR: join(dir, 'dead-letters'),
+    // Short, so the stuck-capture test below sees a 503 round or two and then the dead letter.
+    CTI_RELAY_NOTIFY_BUDGET_MS: '3000',
+    CTI_RELAY_INCOMPLETE_MAX_AGE_S: '5',
     LOG_LEVEL: 'info',
   };
   relay = await startServe(0);
@@ -114,7 +117,8 @@ test('captures stored in RGW become scans through its notifications, once each',
 /** Run `cti-relay replay …` to the end; its stdout result lines (log lines carry a level). */
 async function replay(args: string[]) {
   const run = startRelayCli(['replay', ...args], relayEnv);
-  const code = await new Promise<number | null>((resolve) => run.child.once('exit', resolve));
+  // 'close', not 'exit': the exit can come before the last stdout chunk was read.
+  const code = await new Promise<number | null>((resolve) => run.child.once('close', resolve));
   const results = run.lines.filter(
     (l) => typeof l === 'object' && l !== null && 'outcome' in l && !('level' in l),
   );
@@ -187,4 +191,47 @@ test('a gap (objects stored with no notification) is covered by `cti-relay repla
     'a second replay changes nothing',
   );
   assert.equal(await scanCount(gap, QUIET_BUCKET), 2);
+});
+
+test('a meta.json whose image never comes is dead-lettered after CTI_RELAY_INCOMPLETE_MAX_AGE_S: the captures queued behind it get one scan each and stop being re-sent; `replay FILE` ingests it once the image is there', async (t) => {
+  const stuck = makeCapture({ deviceCode: 'dev-stuck' });
+  await uploadMeta(s3, BUCKET, stuck);
+  const behind = Array.from({ length: 4 }, (_, i) => makeCapture({ deviceCode: `dev-behind-${i}` }));
+  for (const c of behind) await uploadCapture(s3, BUCKET, c);
+  const deadLetters = join(dir, 'dead-letters');
+  const letter = await waitFor(
+    async () => (await readdir(deadLetters).catch(() => [])).find((f) => f.includes('dev-stuck')),
+    // RGW re-sends a 503'd entry every few seconds; the capture is given up on once 5 s old.
+    { what: 'the stuck capture to be dead-lettered', timeoutMs: 120_000, intervalMs: 250 },
+  );
+  await allScans(behind);
+  const stuckKey = (l: unknown) => (l as { key?: string }).key === stuck.metaKey;
+  const handled = () =>
+    relay.lines.filter((l) => stuckKey(l) && (l as { msg?: string }).msg?.startsWith('relay ')).length;
+  const handledAtLetter = handled();
+  const replays = async () => {
+    const keys = behind.map((c) => `s3://${BUCKET}/${c.dir}`);
+    const [row] = await db.sql`
+      select count(*)::int as n from scan_events e join scans s on s.id = e.scan_id
+      where s.ingest_key = any(${keys}) and e.event = 'replayed'`;
+    return row?.n as number;
+  };
+  const replaysAtLetter = await replays();
+  t.diagnostic(
+    `stuck capture relayed ${handledAtLetter}× before its dead letter; ${replaysAtLetter} replays of the ${behind.length} behind it`,
+  );
+  // Captures uploaded after the dead letter are acknowledged in their turn: once the last is a scan,
+  // RGW's queue has moved past the stuck entry, which is neither relayed nor re-sent again.
+  const after = Array.from({ length: 2 }, (_, i) => makeCapture({ deviceCode: `dev-after-${i}` }));
+  for (const c of after) await uploadCapture(s3, BUCKET, c);
+  await allScans(after);
+  assert.equal(await scanCount(behind), behind.length, 'one scan each');
+  assert.equal(handled(), handledAtLetter, 'the dead-lettered notification is not re-sent');
+  assert.equal(await replays(), replaysAtLetter, 'the captures behind it are no longer re-sent');
+  assert.equal(await scanCount([stuck]), 0);
+  // The operator's way out (docs/self-hosted-storage.md): upload the missing file, replay the letter.
+  await uploadFiles(s3, BUCKET, stuck);
+  // One record: replay prints its bare outcome; exit 0 = delivered (or ignored), the scan says which.
+  assert.equal((await replay([join(deadLetters, letter)])).code, 0);
+  assert.equal(await scanCount([stuck]), 1);
 });

@@ -52,6 +52,7 @@ before(async () => {
     // its own server below.
     budgetMs: 30_000,
     deadLetterDir,
+    incompleteMaxAgeMs: 300_000,
   };
   relay = createRelay({
     s3: s3.client,
@@ -170,11 +171,9 @@ test('meta.json without its image: 503 after the budget, so the store re-sends; 
   const early = await post('/notify', notification, {}, `http://127.0.0.1:${impatient.port}`);
   const answer = (await early.json()) as { results: { outcome: { kind: string; missing?: string[] } }[] };
   assert.equal(early.status, 503);
-  assert.deepEqual(answer.results[0]?.outcome, {
-    kind: 'incomplete',
-    ingestKey: capture.dir,
-    missing: ['image.png'],
-  });
+  const { metaLastModified, ...outcome } = answer.results[0]!.outcome as { metaLastModified?: string };
+  assert.deepEqual(outcome, { kind: 'incomplete', ingestKey: capture.dir, missing: ['image.png'] });
+  assert.ok(Math.abs(Date.now() - Date.parse(metaLastModified ?? '')) < 60_000, 'meta.json just stored');
   await uploadCapture(s3.client, 'cti-notify', capture);
   const again = await post('/notify', notification);
   assert.equal(again.status, 200);
@@ -194,6 +193,80 @@ test('a capture the server rejects for good: 200 (no re-send) and a dead letter 
   assert.equal(letter.requestPayload.Records[0].s3.object.key, capture.metaKey);
   assert.equal(letter.responsePayload.outcome.kind, 'rejected');
   assert.match(letter.responsePayload.outcome.reason, /^HTTP 422 validation_failed/);
+});
+
+/** A notify server of its own (dead letters in a fresh directory), its clock `aheadMs` ahead. */
+async function separateServer(t: { after(fn: () => unknown): void }, aheadMs: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-dead-'));
+  const ahead = { ...systemClock, now: () => Date.now() + aheadMs };
+  const notify = await startNotifyServer({
+    relay,
+    config: { ...config, budgetMs: 1500, deadLetterDir: dir },
+    log: silentLogger(),
+    clock: ahead,
+  });
+  t.after(async () => {
+    await notify.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const send = (body: unknown) => post('/notify', body, {}, `http://127.0.0.1:${notify.port}`);
+  return { dir, send };
+}
+
+test('a capture incomplete longer than incompleteMaxAgeMs: 200 and one dead letter naming what is missing', async (t) => {
+  const capture = makeCapture({ deviceCode: 'dev-stuck' });
+  await uploadMeta(s3.client, 'cti-notify', capture);
+  const notification = { Records: [cephNotificationRecord('cti-notify', capture.metaKey, SECRET)] };
+  // The same meta.json, seen 5 min + 1 s after it was stored (the max age is 300 s).
+  const { dir, send } = await separateServer(t, 301_000);
+  for (const round of [1, 2, 3]) {
+    const res = await send(notification);
+    assert.equal(res.status, 200, `re-send ${round}: ${await res.text()}`);
+  }
+  const files = await readdir(dir);
+  assert.equal(files.length, 1, 'a re-send overwrites its dead letter');
+  assert.match(files[0] ?? '', /^cti-notify_raw_dev-stuck_.*_meta\.json-[0-9a-f]{16}\.json$/);
+  const letter = JSON.parse(await readFile(join(dir, files[0]!), 'utf8'));
+  assert.equal(letter.requestPayload.Records[0].s3.object.key, capture.metaKey);
+  assert.equal(letter.responsePayload.outcome.kind, 'incomplete');
+  assert.deepEqual(letter.responsePayload.outcome.missing, ['image.png']);
+  assert.equal(receiver.for(capture.dir).length, 0);
+});
+
+test('a meta.json that does not exist: 503 while its event is recent, a dead letter once it is old', async (t) => {
+  const capture = makeCapture({ deviceCode: 'dev-vanished' });
+  const record = cephNotificationRecord('cti-notify', capture.metaKey, SECRET);
+  const { dir, send } = await separateServer(t, 0);
+  const recent = await send({ Records: [{ ...record, eventTime: new Date().toISOString() }] });
+  assert.equal(recent.status, 503);
+  assert.deepEqual(await readdir(dir), []);
+  const old = await send({
+    Records: [{ ...record, eventTime: new Date(Date.now() - 301_000).toISOString() }],
+  });
+  assert.equal(old.status, 200);
+  const [file, ...more] = await readdir(dir);
+  assert.equal(more.length, 0);
+  const { outcome } = JSON.parse(await readFile(join(dir, file!), 'utf8')).responsePayload;
+  assert.equal(outcome.kind, 'failed');
+  assert.match(outcome.reason, /meta\.json does not exist/);
+});
+
+test('a notification with a rejected and an incomplete record, re-sent 3 times: 503 each time, one dead letter', async (t) => {
+  const refused = makeCapture({ deviceCode: 'dev-refused' });
+  const early = makeCapture({ deviceCode: 'dev-early-2' });
+  await uploadCapture(s3.client, 'cti-notify', refused);
+  await uploadMeta(s3.client, 'cti-notify', early);
+  const { dir, send } = await separateServer(t, 0);
+  const notification = {
+    Records: [
+      cephNotificationRecord('cti-notify', refused.metaKey, SECRET),
+      cephNotificationRecord('cti-notify', early.metaKey, SECRET),
+    ],
+  };
+  for (const round of [1, 2, 3]) assert.equal((await send(notification)).status, 503, `round ${round}`);
+  const files = await readdir(dir);
+  assert.equal(files.length, 1, files.join(', '));
+  assert.match(files[0] ?? '', /^cti-notify_raw_dev-refused_/);
 });
 
 test('a store hanging up mid-body is a quiet client abort, not a 500 logged as an error', async (t) => {

@@ -43,7 +43,9 @@ const SETTLED = new Set<RelayOutcome['kind']>(['ignored', 'delivered', 'rejected
  * acts only on `raw/…/meta.json`, checks the capture's objects exist and retries the server with
  * backoff. The answer tells the store what to do: 200 when every record is settled (delivered,
  * ignored, or rejected for good and kept as a dead letter), 503 when one is incomplete or failed —
- * a persistent notification is then re-sent later. Re-sending a delivered record is a replay.
+ * a persistent notification is then re-sent later. Re-sending a delivered record is a replay. A capture
+ * still incomplete once its meta.json is `incompleteMaxAgeMs` old is dead-lettered and answered 200 too:
+ * a persistent queue re-sends everything behind an entry it was answered 503 for (review r21 F2).
  *
  * @example
  * const server = await startNotifyServer({ relay, config: serveConfig, log, clock: systemClock });
@@ -57,7 +59,26 @@ export async function startNotifyServer({
   const stopping = new AbortController();
   const inflight = new Set<Promise<unknown>>();
 
-  /** Relays every object-created record at once; a record the server rejected for good is dead-lettered. */
+  /**
+   * When an unsettled outcome has waited long enough to be given up on (the store then stops
+   * re-sending it and everything queued behind it): incomplete once meta.json's LastModified is older
+   * than `incompleteMaxAgeMs`, a meta.json that does not exist once the record's eventTime is.
+   */
+  function givenUp(outcome: RelayOutcome, record: unknown): number | null {
+    const since =
+      outcome.kind === 'incomplete'
+        ? outcome.metaLastModified
+        : outcome.kind === 'failed' && outcome.metaMissing
+          ? (record as { eventTime?: unknown }).eventTime
+          : undefined;
+    const age = clock.now() - Date.parse(typeof since === 'string' ? since : '');
+    return age > config.incompleteMaxAgeMs ? age : null;
+  }
+
+  /**
+   * Relays every object-created record at once. A record the server rejected for good, or one
+   * incomplete for too long (givenUp), is dead-lettered: it counts as settled.
+   */
   async function relayAll(records: unknown[]) {
     const results = await Promise.all(
       records.map(async (record) => {
@@ -69,14 +90,24 @@ export async function startNotifyServer({
             if (!stopping.signal.aborted) throw error;
             return { kind: 'failed', ingestKey: target.key, status: null, reason: 'relay stopping' };
           });
-        if (outcome.kind === 'rejected') {
-          const file = await writeDeadLetter(config.deadLetterDir, record, outcome, new Date(clock.now()));
-          log.error(
-            { key: target.key, reason: outcome.reason, deadLetter: file },
-            'notification dead-lettered',
-          );
-        }
-        return [{ key: target.key, outcome }];
+        const ageMs = outcome.kind === 'rejected' ? null : givenUp(outcome, record);
+        if (outcome.kind !== 'rejected' && ageMs === null) return [{ key: target.key, outcome }];
+        const etag = (record as { s3?: { object?: { eTag?: unknown } } }).s3?.object?.eTag;
+        const id = { bucket: target.bucket, key: target.key, etag: typeof etag === 'string' ? etag : '' };
+        const file = await writeDeadLetter(config.deadLetterDir, id, record, outcome, new Date(clock.now()));
+        log.error(
+          {
+            key: target.key,
+            ...(outcome.kind === 'incomplete' && { missing: outcome.missing }),
+            ...('reason' in outcome && { reason: outcome.reason }),
+            ...(ageMs !== null && { ageS: Math.round(ageMs / 1000) }),
+            deadLetter: file,
+          },
+          ageMs === null
+            ? 'notification dead-lettered'
+            : 'notification dead-lettered: the capture stayed incomplete too long (replay the file once it is complete)',
+        );
+        return [{ key: target.key, outcome, deadLetter: file }];
       }),
     );
     return results.flat();
@@ -106,7 +137,7 @@ export async function startNotifyServer({
       if (error instanceof TypeError) throw new HttpProblem(400, error.message);
       throw error;
     }
-    const settled = results.every((r) => SETTLED.has(r.outcome.kind));
+    const settled = results.every((r) => SETTLED.has(r.outcome.kind) || 'deadLetter' in r);
     answer(res, settled ? 200 : 503, { results });
   }
 

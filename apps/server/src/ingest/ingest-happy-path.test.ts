@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { EXAMPLE_IMAGE_SHA256, exampleWebhookBody } from '@cti/contracts/testing';
+import { MAX_CAPTURE_OBJECTS, MAX_EXTRA_FILES } from '@cti/contracts';
+import {
+  EXAMPLE_IMAGE_SHA256,
+  EXAMPLE_MASK_SHA256,
+  exampleMeta,
+  exampleWebhookBody,
+} from '@cti/contracts/testing';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import {
   countRows,
   createTestApp,
   listenTestApp,
   OLD_SECRET,
+  sha256,
   signedInit,
   type TestApp,
   withRelayFields,
@@ -143,6 +150,38 @@ describe('the spec example (§5.3 body) through app.request()', () => {
     assert.equal(uploaded?.meta.source, 'test-relay');
     assert.equal(uploaded?.meta.relay_event_id, 'evt-spec');
     assert.deepEqual(uploaded?.meta.unhashed_objects, []);
+  });
+
+  test('the largest capture meta.json v1 allows (image, mask, 64 extras of 128-character names): 201, an asset per object', async () => {
+    const extra = Array.from(
+      { length: MAX_EXTRA_FILES },
+      (_, i) => `${`extra-${String(i).padStart(3, '0')}`.padEnd(124, 'x')}.bin`,
+    );
+    const meta = exampleMeta({
+      mask_sha256: EXAMPLE_MASK_SHA256,
+      files: { image_relpath: 'image.jpg', mask_relpath: 'mask.png', extra },
+    });
+    const metaHash = sha256('largest meta.json');
+    const hashes: Record<string, string> = {
+      'image.jpg': EXAMPLE_IMAGE_SHA256,
+      'mask.png': EXAMPLE_MASK_SHA256,
+      'meta.json': metaHash,
+    };
+    const names = ['image.jpg', 'mask.png', ...extra, 'meta.json'];
+    const body = exampleWebhookBody({
+      meta_json: meta,
+      objects: names,
+      object_details: names.map((name) => ({
+        name,
+        size_bytes: 4096,
+        sha256: hashes[name] ?? sha256(name),
+      })),
+      meta_sha256: metaHash,
+      meta_size_bytes: 4096,
+    });
+    const res = await post(body);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal((await countRows(db.sql)).assets, MAX_CAPTURE_OBJECTS);
   });
 
   test('a replay answers 200 with the same scan id, adds a replayed event and changes nothing else', async () => {

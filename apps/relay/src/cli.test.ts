@@ -74,6 +74,23 @@ test('once exits 1 for an incomplete capture and 0 for an ignored key', async ()
   assert.equal(JSON.parse(ignored.stdout).kind, 'ignored');
 });
 
+test('once takes the object as s3://bucket/key too; a key that is such a URL is refused, not ignored (review r21 F3)', async () => {
+  const capture = makeCapture();
+  await uploadCapture(s3.client, s3.bucket, capture);
+  const url = `s3://${s3.bucket}/${capture.metaKey}`;
+  const byUrl = await run(['once', url], env());
+  assert.equal(byUrl.code, 0, byUrl.stderr);
+  assert.equal(JSON.parse(byUrl.stdout).kind, 'delivered');
+  // Before: exit 0 and {"kind":"ignored"}, nothing relayed.
+  const urlAsKey = await run(['once', s3.bucket, url], env());
+  assert.equal(urlAsKey.code, 2);
+  assert.match(
+    urlAsKey.stderr,
+    /once: the key "s3:\/\/.+" is a URL; give <bucket> <key> or one s3:\/\/<bucket>\/<key>/,
+  );
+  assert.equal(urlAsKey.stdout, '');
+});
+
 test('bad configuration exits 1 naming the setting; bad usage exits 2 with the usage', async () => {
   const bad = await run(
     ['once', 'b', 'k'],

@@ -19,7 +19,7 @@ const USAGE = `Usage:
   cti-relay watch [--bucket B] [--state FILE] [--poll-ms N] [--retry-rejected]
       Poll the bucket for new raw/**/meta.json and relay each finished capture (local mode).
       --retry-rejected relays captures the server rejected before again (e.g. after fixing a secret).
-  cti-relay once <bucket> <key> [--budget-ms N]
+  cti-relay once <bucket> <key> [--budget-ms N]    (or: cti-relay once s3://<bucket>/<key>)
       Relay one object now (ops replay, e.g. from the dead-letter queue). Prints the outcome as JSON;
       exit 0 when delivered or ignored, 1 when rejected, incomplete or failed.
   cti-relay replay <file|-> [--budget-ms N]
@@ -104,9 +104,23 @@ async function relayTargets(targets: RelayTarget[], flags: Flags, log: Logger): 
 }
 
 async function once(positionals: string[], flags: Flags, log: Logger): Promise<number> {
-  const [bucket, key] = positionals;
-  if (!bucket || !key || positionals.length > 2) throw new UsageError('once needs exactly <bucket> <key>');
+  const target = positionals.length === 1 ? s3Url(positionals[0]!) : null;
+  const [bucket, key] = target ? [target.bucket, target.key] : positionals;
+  if (!bucket || !key || positionals.length > 2)
+    throw new UsageError('once needs exactly <bucket> <key>, or one s3://<bucket>/<key>');
+  // A DLQ message names the object as s3://bucket/key: given as the key, it would name no object under
+  // raw/ and be "ignored" with exit 0, relaying nothing (review r21 F3).
+  if (key.startsWith('s3://'))
+    throw new UsageError(
+      `once: the key ${JSON.stringify(key)} is a URL; give <bucket> <key> or one s3://<bucket>/<key>`,
+    );
   return relayTargets([{ bucket, key }], flags, log);
+}
+
+/** `s3://bucket/key` → its parts (null for anything else). */
+function s3Url(value: string): { bucket: string; key: string } | null {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);
+  return match ? { bucket: match[1]!, key: match[2]! } : null;
 }
 
 /**

@@ -91,6 +91,7 @@ export function createOutboxStore(db: OutboxDb) {
     markImported: db.prepare('UPDATE objects SET attempts = 1 WHERE capture_id = ?'),
     captureExists: db.prepare('SELECT 1 FROM captures WHERE capture_id = ?').pluck(),
     getCapture: db.prepare('SELECT * FROM captures WHERE capture_id = ?'),
+    captureState: db.prepare('SELECT state FROM captures WHERE capture_id = ?').pluck(),
     objectsOf: db.prepare('SELECT * FROM objects WHERE capture_id = ? ORDER BY ord, name'),
     list: db.prepare(
       'SELECT * FROM captures WHERE (@state IS NULL OR state = @state) ORDER BY seq LIMIT @limit',
@@ -267,10 +268,13 @@ export function createOutboxStore(db: OutboxDb) {
      * completes the capture. `storedEarlier`: the store already held it (a re-check after an
      * interruption, a re-imported spool), so it arrived when it was first stored — it is counted, but
      * the last upload time (the heartbeat's `last_upload_at`, which the server compares with what
-     * reached it) does not move.
+     * reached it) does not move. Returns false, starting nothing, when `next` is due but the capture
+     * is no longer pending (given up with `outbox discard --force` while it was being sent, review r20
+     * F9): the sender stops there, so a given-up capture's meta.json — the relay's commit marker —
+     * never follows.
      */
     advance: relaxedTx(
-      (id: string, name: string | null, next: string | null, now: number, storedEarlier = false) => {
+      (id: string, name: string | null, next: string | null, now: number, storedEarlier = false): boolean => {
         if (name !== null) {
           q.objectUploaded.run(now, id, name);
           if (name === 'meta.json') {
@@ -279,7 +283,10 @@ export function createOutboxStore(db: OutboxDb) {
             if (!storedEarlier) q.setStat.run('last_success_at', String(now));
           }
         }
-        if (next !== null) q.beginObject.run(id, next);
+        if (next === null) return true;
+        if (q.captureState.get(id) !== 'pending') return false;
+        q.beginObject.run(id, next);
+        return true;
       },
     ),
     objectFailed: relaxedTx((id: string, name: string, message: string, now: number, nextAt: number) => {

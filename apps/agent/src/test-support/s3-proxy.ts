@@ -10,6 +10,8 @@ export interface S3Proxy {
   denied: string[];
   /** Requests held open without an answer (a stalled link), as "METHOD /path". */
   held: string[];
+  /** Requests `pauseUntil` paused (forwarded once its promise settles), as "METHOD /path". */
+  paused: string[];
   /** Requests answered 503 SlowDown by `throttle`. */
   throttled: string[];
   /** Writes refused with 412 because `If-None-Match: *` met an existing key (by the proxy or the store). */
@@ -31,6 +33,8 @@ export interface S3ProxyOptions {
   deny?: Select;
   /** Never answer (a stalled upload). */
   hold?: Select;
+  /** A promise to wait for before forwarding the request (a slow link a test lets through), or undefined. */
+  pauseUntil?: (method: string, path: string) => Promise<void> | undefined;
   /** Answer 503 SlowDown (S3 throttling) while this returns true. */
   throttle?: Select;
   /** Answer 500 InternalError to HEAD (a store whose bookkeeping for one key is damaged). */
@@ -78,6 +82,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
   const state: Omit<S3Proxy, 'endpoint' | 'close'> = {
     denied: [],
     held: [],
+    paused: [],
     throttled: [],
     preconditionFailed: [],
     failedHeads: [],
@@ -171,6 +176,12 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3Proxy> {
       return answer(res, 403, 'AccessDenied', 'Access Denied');
     }
     if (hold(method, path)) return record(state.held);
+    const paused = options.pauseUntil?.(method, path);
+    if (paused) {
+      state.paused.push(`${method} ${path}`);
+      void paused.then(() => forward(req, res, null));
+      return;
+    }
     if (method === 'HEAD' && failHead(method, path)) {
       record(state.failedHeads);
       return void res.writeHead(500, { 'x-amz-request-id': 's3-proxy' }).end();

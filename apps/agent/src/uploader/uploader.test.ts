@@ -431,3 +431,47 @@ test('stop while captures wait for a send slot: the stalled one is abandoned, th
   assertSameObjects(await readBucket(s3.client, s3.bucket), expected(captures));
   assertMetaLastOnce(s3.events, captures);
 });
+
+test('a capture given up (outbox discard --force) while its image is on the wire: the sender stops there, meta.json never follows, it stays discarded (review r20 F9)', async () => {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  const capture = fakeCapture(800);
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const proxy = await startS3Proxy({
+    target: s3.endpoint,
+    pauseUntil: (method, path) =>
+      method === 'PUT' && path.includes(`${capture.captureId}/image.png`) ? released : undefined,
+  });
+  cleanups.push(proxy.close);
+  const client = createLocalS3Client({ endpoint: proxy.endpoint });
+  cleanups.push(() => client.destroy());
+  const outbox = tempOutbox();
+  await outbox.commitCapture(capture);
+  const uploader = createUploader({ outbox, s3: client, bucket: s3.bucket, concurrency: 1 });
+  uploader.start();
+  cleanups.push(() => uploader.stop());
+  await waitFor(() => proxy.paused.length === 1, { what: 'the image PUT on the wire' });
+  outbox.discard(capture.captureId, { force: true, reason: 'wrong animal' });
+  release();
+  await waitFor(
+    () =>
+      outbox.show(capture.captureId)?.objects.some((o) => o.name === 'image.png' && o.state === 'uploaded'),
+    {
+      what: 'the image PUT answered',
+    },
+  );
+  await uploader.stop();
+  // Before: the sender went on to mask.png and meta.json (the relay's commit marker: ingested, graded,
+  // on the farm's list) and the row flipped from discarded to uploaded.
+  assert.equal(outbox.show(capture.captureId)?.state, 'discarded');
+  const keys = [...(await readBucket(s3.client, s3.bucket)).keys()];
+  assert.deepEqual(
+    keys.filter((k) => k.endsWith('/meta.json')),
+    [],
+    'no commit marker for a capture given up',
+  );
+  assert.equal(keys.filter((k) => k.endsWith('/mask.png')).length, 0, 'nothing after the object on the wire');
+});

@@ -266,7 +266,13 @@ export function createUploader({
     let outcome: TransferOutcome | null = null;
     for (const [i, object] of objects.entries()) {
       if (stopping) break;
-      store.advance(id, previous, object.name, clock());
+      if (!store.advance(id, previous, object.name, clock())) {
+        log?.warn(
+          { captureId: id, next: object.name },
+          'capture given up while it was being sent (outbox discard --force): stopped before its next object, so it is never ingested',
+        );
+        return;
+      }
       previous = null;
       const target = targets[i] as TransferTarget;
       outcome = await uploadObject(capture, object, target, reads.get(object.name));

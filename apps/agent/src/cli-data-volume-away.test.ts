@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { fakeCapture, outboxIn } from './test-support/outbox-fixtures.ts';
-import { metaCount, startAgentRun } from './test-support/spawned-agent.ts';
+import { metaCount, startAgentRun, writeAgentConfig } from './test-support/spawned-agent.ts';
 
 // The data volume going away under a running agent (review r20 F11): a USB SSD unmounted, an
 // automount cleaned up. A directory renamed away and back does to the spool root what an unmount
@@ -34,20 +34,7 @@ test('the data volume away for a moment (renamed, unmounted): uploads wait for i
   const probe = await startS3rver();
   const { port, endpoint, bucket } = probe;
   await probe.close();
-  const config = join(root, 'agent.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      device_code: 'dev-test',
-      data_dir: dataDir,
-      source: { kind: 'simulated', pattern: 'synthetic' },
-      trigger: { kind: 'none' },
-      hint: { enabled: false },
-      http: { host: '127.0.0.1', port: 0 },
-      upload: { bucket, endpoint, region: 'us-east-1' },
-      outbox: { min_free_mb: 0 },
-    }),
-  );
+  const config = writeAgentConfig(join(root, 'agent.json'), { dataDir, bucket, endpoint, minFreeMb: 0 });
   const agent = startAgent(config);
   await waitFor(() => agent.output().includes('upload failed; will retry'), {
     what: 'a first failed upload',

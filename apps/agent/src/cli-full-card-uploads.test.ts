@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { createOutbox } from './outbox/outbox.ts';
 import { fakeCapture, outboxIn, spendSpaceReserve } from './test-support/outbox-fixtures.ts';
-import { metaCount, startAgentRun } from './test-support/spawned-agent.ts';
+import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 import { mountSmallVolume, type SmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
 // A card that something else filled while the agent held a backlog (review r20 F1–F3): real small
@@ -21,21 +21,12 @@ after(async () => {
 function writeConfig(dataDir: string, s3: LocalS3): string {
   const dir = mkdtempSync(join(tmpdir(), 'cti-full-card-cfg-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'agent.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      device_code: 'dev-test',
-      data_dir: dataDir,
-      source: { kind: 'simulated', pattern: 'synthetic' },
-      trigger: { kind: 'none' },
-      hint: { enabled: false },
-      http: { host: '127.0.0.1', port: 0 },
-      upload: { bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1' },
-      outbox: { min_free_mb: 1 },
-    }),
-  );
-  return file;
+  return writeAgentConfig(join(dir, 'agent.json'), {
+    dataDir,
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    minFreeMb: 1,
+  });
 }
 
 const startAgent = (config: string) => startAgentRun(config, cleanups);
@@ -80,14 +71,7 @@ test('a card left with ~1 MB free and 40 captures pending: `run` drains the whol
 
   const agent = startAgent(writeConfig(volume.dir, s3));
   // Before the fix: ~18 captures, then SQLITE_FULL on every progress write and backoff for ever.
-  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 40, {
-    what: 'the 40 captures in the bucket',
-    timeoutMs: 90_000,
-    intervalMs: 500,
-  }).catch((err) => {
-    throw new Error(`${(err as Error).message}; agent output:\n${agent.output().slice(-3000)}`);
-  });
-  assert.equal(agent.exited(), false, agent.output());
+  await waitForUploads(agent, s3, 40, { what: 'the 40 captures in the bucket' });
   assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
   assert.equal(pendingIn(volume.dir), 0);
   assert.equal(existsSync(join(volume.dir, 'outbox.db')), true);
@@ -109,15 +93,8 @@ for (const freeKb of [40, 64]) {
     // Before: exit 1 with `SqliteError … at Object.wakeAll` (40 KB) or `ENOSPC … at writeFileAtomically`
     // (64 KB), the same at every restart, with 2 objects in the store.
     const agent = startAgent(writeConfig(volume.dir, s3));
-    await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
-      what: 'the 37 captures in the bucket',
-      timeoutMs: 90_000,
-      intervalMs: 500,
-    }).catch((err) => {
-      throw new Error(`${(err as Error).message}; agent output:\n${agent.output().slice(-6000)}`);
-    });
+    await waitForUploads(agent, s3, 37, { what: 'the 37 captures in the bucket' });
     const output = agent.output();
-    assert.equal(agent.exited(), false, output.slice(-3000));
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
     assert.equal(await agent.stop(), 0, output.slice(-3000));
     assert.equal(pendingIn(volume.dir), 0);
@@ -138,13 +115,8 @@ test('outbox.db moved aside on a nearly full card: the re-import spends the spac
 
   // Before: exit 1, `SqliteError: database or disk is full at Object.importCapture`, 2 of 37 imported.
   const agent = startAgent(writeConfig(volume.dir, s3));
-  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
-    what: 'the 37 re-imported captures in the bucket',
-    timeoutMs: 90_000,
-    intervalMs: 500,
-  });
+  await waitForUploads(agent, s3, 37, { what: 'the 37 re-imported captures in the bucket' });
   const output = agent.output();
-  assert.equal(agent.exited(), false, output.slice(-3000));
   assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
   assert.equal(await agent.stop(), 0, output.slice(-3000));
   assert.equal(pendingIn(volume.dir), 0);
@@ -175,10 +147,10 @@ test('a card left with 64 KB free and no space reserve (made by an older agent):
   assert.match(output, /capture upload could not record its progress \(data volume full\?\)/);
 
   rmSync(join(volume.dir, 'foreign-file'));
-  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 37, {
+  // The backoff reached before the space was freed is up to ~30 s here.
+  await waitForUploads(agent, s3, 37, {
     what: 'the 37 captures in the bucket once space was freed',
-    timeoutMs: 120_000, // the backoff reached before the space was freed (up to ~30 s here)
-    intervalMs: 500,
+    timeoutMs: 120_000,
   });
   assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
   assert.equal(pendingIn(volume.dir), 0);
@@ -215,13 +187,8 @@ test('a full card mostly holding uploaded captures: `run` removes them under the
   // Before: exit 1, "It holds 0 captures waiting to upload: do NOT move or delete it or the spool
   // directory", on every start.
   const agent = startAgent(writeConfig(volume.dir, s3));
-  await waitFor(async () => agent.exited() || (await metaCount(s3)) === 1, {
-    what: 'the pending capture in the bucket',
-    timeoutMs: 60_000,
-    intervalMs: 500,
-  });
+  await waitForUploads(agent, s3, 1, { what: 'the pending capture in the bucket', timeoutMs: 60_000 });
   const output = agent.output();
-  assert.equal(agent.exited(), false, output.slice(-3000));
   assert.match(output, /data volume full at start: removed what the agent may remove/);
   assert.equal(await agent.stop(), 0, output.slice(-3000));
   const left = readdirSync(join(volume.dir, 'spool')).filter((d) => d.startsWith('cap_'));

@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { LocalS3 } from '@cti/testkit';
+import { type LocalS3, waitFor } from '@cti/testkit';
 
 const cli = join(fileURLToPath(new URL('..', import.meta.url)), 'cli.ts');
 
@@ -54,4 +56,53 @@ export async function metaCount(s3: LocalS3): Promise<number> {
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return count;
+}
+
+/**
+ * Writes `file`: an agent config for `dataDir` with a synthetic probe, no trigger and no hint, its local
+ * API on a free port, uploading to `bucket` at `endpoint`, with the disk floor `minFreeMb`.
+ */
+export function writeAgentConfig(
+  file: string,
+  {
+    dataDir,
+    bucket,
+    endpoint,
+    minFreeMb,
+  }: { dataDir: string; bucket: string; endpoint: string; minFreeMb: number },
+): string {
+  writeFileSync(
+    file,
+    JSON.stringify({
+      device_code: 'dev-test',
+      data_dir: dataDir,
+      source: { kind: 'simulated', pattern: 'synthetic' },
+      trigger: { kind: 'none' },
+      hint: { enabled: false },
+      http: { host: '127.0.0.1', port: 0 },
+      upload: { bucket, endpoint, region: 'us-east-1' },
+      outbox: { min_free_mb: minFreeMb },
+    }),
+  );
+  return file;
+}
+
+/**
+ * Waits until `count` captures' meta.json are in the bucket (the agent's output in the error when they
+ * are not), then asserts the agent is still running.
+ */
+export async function waitForUploads(
+  agent: SpawnedAgent,
+  s3: LocalS3,
+  count: number,
+  { what, timeoutMs = 90_000 }: { what: string; timeoutMs?: number },
+): Promise<void> {
+  await waitFor(async () => agent.exited() || (await metaCount(s3)) === count, {
+    what,
+    timeoutMs,
+    intervalMs: 500,
+  }).catch((err) => {
+    throw new Error(`${(err as Error).message}; agent output:\n${agent.output().slice(-6000)}`);
+  });
+  assert.equal(agent.exited(), false, agent.output().slice(-3000));
 }

@@ -12,6 +12,7 @@ import {
   UTC_TIMESTAMP_PATTERN,
   UUID_PATTERN,
 } from './patterns.ts';
+import { PIXEL_ASPECT_RANGE } from './pixel-aspect.ts';
 
 // `x-expected` is an annotation keyword registered with Ajv (see compile-validator.ts): it replaces
 // Ajv's "must match pattern ^[0-9a-f]{64}$" with a sentence an operator can act on.
@@ -70,8 +71,7 @@ const inferenceSummary = {
   },
 } as const;
 
-/** The plausible range of `pixel_aspect` (pixelAspectSchema); outside it is a mistake, not a scanner. */
-export const PIXEL_ASPECT_RANGE = [0.5, 2] as const;
+export { PIXEL_ASPECT_RANGE };
 
 /**
  * `pixel_aspect`, defined here once (meta.json `acquisition.pixel_aspect`, agent config `probe.pixel_aspect`;

@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { parseCliArgs } from '@cti/contracts/cli-args';
+import { PIXEL_ASPECT_RANGE } from '@cti/contracts/pixel-aspect';
 import { loadHintModel } from './hint-model.ts';
 import { ImageInputError, toGrayImage } from './image-input.ts';
 import { encodeMaskPng, encodeOverlayPng } from './mask-images.ts';
@@ -19,8 +20,6 @@ export const EXIT_BAD_INPUT = 2;
  * 1000 would start that many threads (a minute instead of a second; 9999 got the process killed).
  */
 const MAX_THREADS = 64;
-/** @cti/contracts' PIXEL_ASPECT_RANGE (not imported: its index compiles Ajv schemas this CLI never uses). */
-const PIXEL_ASPECT_RANGE = [0.5, 2] as const;
 
 const USAGE = `usage:
   cti-models view <image> [--threads N] [--models-dir DIR]

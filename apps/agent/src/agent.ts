@@ -256,12 +256,11 @@ export function createAgent(deps: AgentDeps) {
     }
     // Last: a restart cannot open it sooner than the button's own retries, and the faults above that
     // a restart does fix must still reach the watchdog.
-    const b = button?.state?.();
-    if (b && !b.up) {
-      const why = (b.error ?? 'not opened yet').split(' Fix:')[0];
+    // Why, and the fix, are in status/heartbeat `capture_button.error`: the reason stays short.
+    if (button?.state && !button.state().up) {
       return {
         ok: false,
-        reason: `capture button down (retrying; \`cti-agent capture\` still captures): ${why}`,
+        reason: 'capture button down: retrying (`cti-agent capture` still captures)',
         restartable: false,
       };
     }

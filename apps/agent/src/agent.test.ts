@@ -312,7 +312,7 @@ test('a capture button that cannot be opened: health not ok naming it (not resta
     await waitFor(() => agent.ring.size() > 0, { what: 'frames', timeoutMs: 10_000 });
     assert.deepEqual(agent.health(), {
       ok: false,
-      reason: 'capture button down: retrying (`cti-agent capture` still captures)',
+      reason: 'capture button down: retrying (cti-agent capture still captures)',
       restartable: false,
     });
     const status = agent.status().capture_button;

@@ -260,7 +260,7 @@ export function createAgent(deps: AgentDeps) {
     if (button?.state && !button.state().up) {
       return {
         ok: false,
-        reason: 'capture button down: retrying (`cti-agent capture` still captures)',
+        reason: 'capture button down: retrying (cti-agent capture still captures)',
         restartable: false,
       };
     }

@@ -131,7 +131,7 @@ test('gpio trigger with no GPIO and no gpiomon: `run` stays up, drains the backl
     /no-sysfs\/class\/gpio does not exist, and gpiodetect is not installed .*Fix: install libgpiod tools/,
   );
   assert.equal(status.health.ok, false);
-  assert.equal(status.health.reason, 'capture button down: retrying (`cti-agent capture` still captures)');
+  assert.equal(status.health.reason, 'capture button down: retrying (cti-agent capture still captures)');
   const healthz = await api.get('/healthz');
   assert.equal(healthz.status, 503);
   assert.equal(await api.gauge(), '0');

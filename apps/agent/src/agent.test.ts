@@ -18,6 +18,7 @@ import { createProbeEmulator } from './probe-emulator/probe-emulator.ts';
 import { createStatusSignals } from './signals/status-signals.ts';
 import { createPtyPair } from './test-support/pty-pair.ts';
 import { createButton, type Level } from './trigger/button.ts';
+import { createRetryingButton } from './trigger/retrying-button.ts';
 
 /**
  * A temp data_dir, the config resolved into it (simulated synthetic source unless `file` says
@@ -273,6 +274,65 @@ test('health: an unplugged probe or a full disk is not restartable, a connected 
     assert.equal(h.restartable, false);
     assert.match(h.reason ?? '', /^disk below the floor .*: captures are refused$/);
   } finally {
+    await agent.stop();
+    remove();
+  }
+});
+
+test('a capture button that cannot be opened: health not ok naming it (not restartable, the LED error pattern), status says why; up again: healthy, a press captures', {
+  timeout: 60_000,
+}, async () => {
+  const { config, outbox, remove } = testbed('cti-button-down-');
+  let present = false;
+  let level: Level = 1;
+  const hardware = createButton({ pressedLevel: 0, readLevel: () => level, debounceMs: 5, lockoutMs: 0 });
+  const button = createRetryingButton({
+    open: async () => {
+      if (!present)
+        throw new Error('no GPIO controller labelled nope under /sys/class/gpio. Fix: set "gpio_chip_label"');
+      return { ...hardware, close: () => {} };
+    },
+    initialDelayMs: 50,
+    maxDelayMs: 50,
+  });
+  await button.start();
+  const { signals } = recordedSignals();
+  const source = createSimulatedSource({ fps: 20, width: 256, height: 192 });
+  const agent = createAgent({
+    config,
+    source,
+    outbox,
+    button,
+    signals,
+    clockStatus: () => ({ synced: true, source: 'timesyncd' }),
+    firmware: { pi_os: 'test', app_version: '0.1.0' },
+  });
+  try {
+    await agent.start();
+    await waitFor(() => agent.ring.size() > 0, { what: 'frames', timeoutMs: 10_000 });
+    assert.deepEqual(agent.health(), {
+      ok: false,
+      reason: 'capture button down: retrying (cti-agent capture still captures)',
+      restartable: false,
+    });
+    const status = agent.status().capture_button;
+    assert.equal(status?.up, false);
+    assert.match(status?.error ?? '', /Fix: set "gpio_chip_label"/);
+    await waitFor(() => signals.base() === 'error', { what: 'the LED error pattern', timeoutMs: 5000 });
+    assert.equal((await agent.capture()).status, 'captured', 'the local API trigger still captures');
+
+    present = true;
+    await waitFor(() => agent.health().ok, { what: 'healthy once the button opens', timeoutMs: 5000 });
+    assert.equal(agent.status().capture_button?.up, true);
+    level = 0;
+    hardware.edge();
+    await waitFor(() => agent.status().last_capture?.via === 'button', {
+      what: 'a press captured',
+      timeoutMs: 5000,
+    });
+    assert.equal(agent.status().captures.captured, 2);
+  } finally {
+    button.close();
     await agent.stop();
     remove();
   }

@@ -22,6 +22,7 @@ import type { GpsSource } from './gps/gps-source.ts';
 import type { Outbox } from './outbox/index.ts';
 import type { StatusSignals } from './signals/status-signals.ts';
 import type { Button } from './trigger/button.ts';
+import type { CaptureButtonState } from './trigger/retrying-button.ts';
 
 const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
@@ -51,7 +52,15 @@ export type AgentDeps = {
     stop(opts?: { abandonAfterMs?: number }): Promise<void>;
     wakeNow(): void;
   } | null;
-  button?: Button | null;
+  /**
+   * The capture button; `state` (the retrying GPIO button of `run`) says whether it is open: down, it
+   * makes health not ok (LED error pattern, heartbeat) while everything else runs on.
+   */
+  button?:
+    | (Pick<Button, 'onPress' | 'onLongPress' | 'isPressed' | 'stats' | 'stop'> & {
+        state?: () => CaptureButtonState;
+      })
+    | null;
   signals?: StatusSignals | null;
   hint?: Hint | null;
   gps?: GpsSource | null;
@@ -245,6 +254,16 @@ export function createAgent(deps: AgentDeps) {
         };
       }
     }
+    // Last: a restart cannot open it sooner than the button's own retries, and the faults above that
+    // a restart does fix must still reach the watchdog.
+    // Why, and the fix, are in status/heartbeat `capture_button.error`: the reason stays short.
+    if (button?.state && !button.state().up) {
+      return {
+        ok: false,
+        reason: 'capture button down: retrying (cti-agent capture still captures)',
+        restartable: false,
+      };
+    }
     return { ok: true, reason: null, restartable: false };
   };
 
@@ -311,6 +330,7 @@ export function createAgent(deps: AgentDeps) {
         hint: hint ? 'loaded' : 'absent',
         gps: gps?.status() ?? null,
         ear_tag_reader: earTags?.status() ?? null,
+        capture_button: button?.state?.() ?? null,
         captures: { ...counts, pending, by_result: { ...byResult } },
         last_error: lastFailure,
         last_capture: lastCapture && { ...lastCapture, meta: undefined },

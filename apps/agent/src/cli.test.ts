@@ -403,36 +403,42 @@ describe('cti-agent config errors', () => {
   });
 });
 
-describe('cti-agent run without sysfs GPIO', () => {
-  test('exits 2 with a message naming the fix, not a stack trace', { timeout: 90_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cti-nogpio-'));
-    try {
-      const file = join(dir, 'agent.json');
-      writeFileSync(
-        file,
-        JSON.stringify({
-          device_code: 'dev-0001',
-          data_dir: dir,
-          source: { kind: 'simulated', pattern: 'synthetic' },
-          trigger: { kind: 'gpio', bcm: 17 },
-          sysfs_root: join(dir, 'sys'),
-          hint: { enabled: false },
-          upload: { bucket: 'cti-test', enabled: false },
-          outbox: { min_free_mb: 1 },
-        }),
-      );
-      // PATH without libgpiod's tools, so the gpiomon fallback is not there either.
-      const { code, stderr } = await runCli(['--config', file, 'run'], { ...process.env, PATH: dir });
-      assert.equal(code, 2);
-      assert.match(
-        stderr,
-        /cti-agent: GPIO sysfs interface .*sys\/class\/gpio does not exist, and gpiodetect is not installed \(or not on PATH\)\. Fix: install libgpiod tools/,
-      );
-      assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+// A button the agent cannot open no longer ends `run` (review r20 F10, cli-button-down.test.ts); a
+// trigger config that is invalid still does, at once, before anything is opened.
+describe('cti-agent run with an invalid capture trigger', () => {
+  for (const [trigger, problem] of [
+    [{ kind: 'gpio', bcm: 64 }, /invalid agent config .*agent\.json:\n\s+\/trigger\/bcm: must be <= 63/],
+    [{ kind: 'gpio' }, /\/trigger\/bcm: is required/],
+  ] as const) {
+    test(`${JSON.stringify(trigger)}: exits 2 naming the setting, no stack trace, nothing written`, {
+      timeout: 90_000,
+    }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cti-bad-trigger-'));
+      try {
+        const file = join(dir, 'agent.json');
+        const dataDir = join(dir, 'data');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            device_code: 'dev-0001',
+            data_dir: dataDir,
+            source: { kind: 'simulated', pattern: 'synthetic' },
+            trigger,
+            sysfs_root: join(dir, 'sys'),
+            hint: { enabled: false },
+            upload: { bucket: 'cti-test', enabled: false },
+          }),
+        );
+        const { code, stderr } = await runCli(['--config', file, 'run'], { ...process.env, PATH: dir });
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, problem);
+        assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+        assert.equal(existsSync(join(dataDir, 'outbox.db')), false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe('cti-agent doctor', () => {

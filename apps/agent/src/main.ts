@@ -28,6 +28,7 @@ import { createSystemdNotifier, startupProgress, startWatchdog } from './systemd
 import { openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
 import { openCaptureButton } from './trigger/open-capture-button.ts';
+import { createRetryingButton } from './trigger/retrying-button.ts';
 
 async function openSignals(config: AgentConfig) {
   const line = (bcm: number) =>
@@ -56,13 +57,31 @@ async function openEarTags(config: AgentConfig, log: Logger, signals: StatusSign
   });
 }
 
-async function openButton(config: AgentConfig, log: Logger) {
-  if (config.trigger.kind !== 'gpio') return null;
-  return openCaptureButton(config.trigger, {
-    sysfsRoot: config.sysfsRoot,
-    chipLabel: config.gpioChipLabel ?? undefined,
-    log,
+/**
+ * The GPIO capture button. One that cannot be opened (no sysfs GPIO nor gpiomon, wrong chip label, no
+ * permission, line busy) does not end the start-up: the backlog still uploads, heartbeats and
+ * `cti-agent capture` still work, health says the button is down, and it is retried in the background
+ * (review r20 F10). An invalid trigger config never gets here: it exits 2 at config load.
+ */
+async function openButton(
+  config: AgentConfig,
+  log: Logger,
+  metrics: ReturnType<typeof createMetricsRegistry>,
+) {
+  const trigger = config.trigger;
+  if (trigger.kind !== 'gpio') return null;
+  const button = createRetryingButton({
+    open: () =>
+      openCaptureButton(trigger, {
+        sysfsRoot: config.sysfsRoot,
+        chipLabel: config.gpioChipLabel ?? undefined,
+        log,
+      }),
+    log: log.child({ mod: 'button' }),
+    metrics,
   });
+  await button.start();
+  return button;
 }
 
 // The uploader (AWS SDK) and the GPS reader are imported only when configured: unused, they would
@@ -251,7 +270,7 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   parts.add('LED and buzzer', () => {
     for (const o of outputs) o?.close();
   });
-  const button = await openButton(config, log);
+  const button = await openButton(config, log, metrics);
   parts.add('button', () => button?.close());
   const framePool = createFramePool();
   const hint = config.hint.enabled ? await loadHint({ log, modelPath: config.hint.modelPath }) : null;
@@ -310,10 +329,17 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   parts.add('runtime file', () => rmSync(config.paths.runtimeFile, { force: true }));
   await writeRuntimeFile(config, api.port, log);
   log.info(
-    { port: api.port, device: config.deviceCode, source: config.source.kind, trigger: config.trigger.kind },
+    {
+      port: api.port,
+      device: config.deviceCode,
+      source: config.source.kind,
+      trigger: config.trigger.kind,
+      ...(button ? { captureButton: button.state().up ? 'up' : 'down' } : {}),
+    },
     'agent ready',
   );
+  const buttonDown = button && !button.state().up ? ' (capture button down: retrying)' : '';
   await notifier
-    .send('READY=1', `--status=capturing from ${config.source.kind}`)
+    .send('READY=1', `--status=capturing from ${config.source.kind}${buttonDown}`)
     .catch((err) => log.warn({ err }, 'sd_notify failed'));
 }

@@ -131,5 +131,20 @@ export const heartbeatSchema = {
       required: ['connected'],
       properties: { connected: { type: 'boolean' }, last_read_at: nullableTime },
     },
+    /**
+     * The GPIO capture button (`trigger.kind: gpio`); null or absent: none configured. `up: false`: it
+     * could not be opened (no sysfs GPIO nor gpiomon, wrong chip label, no permission, line busy) and
+     * the agent keeps retrying while everything else runs; `error` is the last failure with its fix,
+     * `down_since` when it went down (the agent's clock). Optional, additive.
+     */
+    capture_button: {
+      type: ['object', 'null'],
+      required: ['up'],
+      properties: {
+        up: { type: 'boolean' },
+        down_since: nullableTime,
+        error: { ...text, type: ['string', 'null'] },
+      },
+    },
   },
 } as const;

@@ -36,6 +36,11 @@ const full = (): HeartbeatBody => ({
   health: { ok: false, reason: 'disk below the floor' },
   last_error: { at: '2026-12-05T09:58:00Z', message: 'image.png: connect ETIMEDOUT', source: 'upload' },
   ear_tag_reader: { connected: true, last_read_at: '2026-12-05T09:59:01Z' },
+  capture_button: {
+    up: false,
+    down_since: '2026-12-05T09:00:00.000Z',
+    error: 'GPIO sysfs interface /sys/class/gpio does not exist. Fix: …',
+  },
   captures_by_result: { captured: 41, not_a_ribeye_view: 6, off_animal: 1, error: 0, busy: 0 },
 });
 
@@ -69,6 +74,20 @@ describe('device heartbeat body', () => {
     assert.deepEqual(problems({ ...minimal(), outbox: { ...minimal().outbox, discarded: -1 } }), [
       '/outbox/discarded: must be >= 0',
     ]);
+  });
+
+  test('capture_button (optional, additive): up, and when down since when and why', () => {
+    assert.deepEqual(problems({ ...minimal(), capture_button: null }), []);
+    assert.deepEqual(problems({ ...minimal(), capture_button: { up: true } }), []);
+    assert.deepEqual(problems({ ...minimal(), capture_button: {} }), ['/capture_button/up: is required']);
+    assert.equal(
+      problems({ ...minimal(), capture_button: { up: false, down_since: 'yesterday' } }).length,
+      1,
+    );
+    assert.equal(
+      problems({ ...minimal(), capture_button: { up: false, error: 'x'.repeat(1001) } }).length,
+      1,
+    );
   });
 
   test('every problem is named with its pointer', () => {

@@ -101,6 +101,7 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
     health: { ok: false, reason: 'disk below the floor' },
     last_error: null,
     ear_tag_reader: { connected: false, last_read_at: null },
+    capture_button: null,
     captures_by_result: { captured: 3, not_a_ribeye_view: 2 },
   });
   mono += 60_000;
@@ -115,6 +116,37 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
   });
   current = status(2000, { capture: new Date(T - 3000).toISOString(), upload: T - 2000 });
   assert.equal(build({ clockOffsetMs: null }).last_error?.source, 'upload', 'the newer of the two');
+});
+
+test('a capture button the agent cannot open: capture_button down, since when and why (valid, the error bounded)', () => {
+  const down = {
+    up: false,
+    down_since: new Date(T - 600_000).toISOString(),
+    error: `GPIO sysfs interface /sys/class/gpio does not exist. Fix: ${'x'.repeat(2000)}`,
+    failed_attempts: 14,
+    next_attempt_in_s: 51.2,
+  };
+  const body = (button: unknown) =>
+    createHeartbeatBody({
+      status: () => ({ ...status(10), capture_button: button }) as Status,
+      agentVersion: '0.1.0',
+      models: [],
+      lastCommittedAt: () => null,
+    })({ clockOffsetMs: null });
+  const sent = body(down);
+  assert.ok(validateHeartbeat(sent).ok);
+  assert.equal(sent.capture_button?.up, false);
+  assert.equal(sent.capture_button?.down_since, down.down_since);
+  assert.equal(sent.capture_button?.error?.length, 1000);
+  assert.match(
+    sent.capture_button?.error ?? '',
+    /^GPIO sysfs interface \/sys\/class\/gpio does not exist\. Fix: /,
+  );
+  assert.deepEqual(body({ ...down, up: true, down_since: null, error: null }).capture_button, {
+    up: true,
+    down_since: null,
+    error: null,
+  });
 });
 
 test('models: the hint and its view card as loaded from @cti/models; the hint alone without a view card', async () => {

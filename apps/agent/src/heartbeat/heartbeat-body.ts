@@ -96,6 +96,13 @@ export function createHeartbeatBody({
       ear_tag_reader: s.ear_tag_reader
         ? { connected: s.ear_tag_reader.connected, last_read_at: s.ear_tag_reader.last_read_at }
         : null,
+      capture_button: s.capture_button
+        ? {
+            up: s.capture_button.up,
+            down_since: s.capture_button.down_since,
+            error: s.capture_button.error?.slice(0, 1000) ?? null,
+          }
+        : null,
       // Refusals (a technician scanning the wrong site all day) reach the fleet, not only this Pi's /metrics.
       captures_by_result: s.captures.by_result,
     };

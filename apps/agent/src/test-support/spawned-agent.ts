@@ -19,14 +19,27 @@ export type SpawnedAgent = {
 
 /**
  * `cti-agent --config <config> run` in its own process, with s3rver's credentials; its `stop` is pushed
- * onto `cleanups` so a failed test leaves no agent behind.
+ * onto `cleanups` so a failed test leaves no agent behind. `wrap` turns the node command line into
+ * another one that ends by exec'ing it (e.g. in a private mount namespace): the process signalled is
+ * then the agent itself.
  *
  * @example const agent = startAgentRun(configFile, cleanups); await agent.stop();
  */
-export function startAgentRun(config: string, cleanups: Array<() => unknown>): SpawnedAgent {
+export function startAgentRun(
+  config: string,
+  cleanups: Array<() => unknown>,
+  { env = {}, wrap = (argv) => argv }: { env?: NodeJS.ProcessEnv; wrap?: (argv: string[]) => string[] } = {},
+): SpawnedAgent & { pid: number } {
   const chunks: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [cli, '--config', config, 'run'], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', LOG_LEVEL: 'info' },
+  const [file, ...args] = wrap([process.execPath, cli, '--config', config, 'run']);
+  const child: ChildProcess = spawn(file!, args, {
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (c: Buffer) => chunks.push(c.toString()));
@@ -41,7 +54,7 @@ export function startAgentRun(config: string, cleanups: Array<() => unknown>): S
     return exit;
   };
   cleanups.push(stop);
-  return { output: () => chunks.join(''), exit, exited: () => exited, stop };
+  return { pid: child.pid!, output: () => chunks.join(''), exit, exited: () => exited, stop };
 }
 
 /** Captures whose meta.json (the commit marker, sent last) is in the bucket. */
@@ -60,7 +73,8 @@ export async function metaCount(s3: LocalS3): Promise<number> {
 
 /**
  * Writes `file`: an agent config for `dataDir` with a synthetic probe, no trigger and no hint, its local
- * API on a free port, uploading to `bucket` at `endpoint`, with the disk floor `minFreeMb`.
+ * API on a free port, uploading to `bucket` at `endpoint`, with the disk floor `minFreeMb`; `extra`
+ * keys (a trigger, sysfs_root, heartbeat…) replace those.
  */
 export function writeAgentConfig(
   file: string,
@@ -69,7 +83,14 @@ export function writeAgentConfig(
     bucket,
     endpoint,
     minFreeMb,
-  }: { dataDir: string; bucket: string; endpoint: string; minFreeMb: number },
+    extra = {},
+  }: {
+    dataDir: string;
+    bucket: string;
+    endpoint: string;
+    minFreeMb: number;
+    extra?: Record<string, unknown>;
+  },
 ): string {
   writeFileSync(
     file,
@@ -82,6 +103,7 @@ export function writeAgentConfig(
       http: { host: '127.0.0.1', port: 0 },
       upload: { bucket, endpoint, region: 'us-east-1' },
       outbox: { min_free_mb: minFreeMb },
+      ...extra,
     }),
   );
   return file;

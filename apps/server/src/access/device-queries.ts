@@ -325,11 +325,30 @@ export type DeviceHealthRow = {
   /** Capture attempts since the agent started, by result (captured, refusal reasons, error, busy); null: not reported. */
   captures_by_result: Record<string, number> | null;
   /**
+   * The GPIO capture button (heartbeat `capture_button`): down = the agent cannot open it and retries,
+   * since when (null in a stay hidden from the caller) and why. null: no GPIO button, or not reported.
+   */
+  capture_button: { up: boolean; down_since: string | null; error: string | null } | null;
+  /**
    * The agent ran, or held its backlog, through a stay of the device on a farm the caller cannot read
    * (carriedOver, review r14 F2): uptime, captures by result, discarded and the outbox figures are null.
    */
   counters_withheld: boolean;
 };
+
+/**
+ * The heartbeat's capture_button as DeviceHealthRow's. The route checked `down_since` to be a UTC
+ * date-time; year 0000, which that allows and Postgres has not, is left out rather than failing the read.
+ */
+function captureButton(sql: Db): Fragment {
+  const b = sql`h.body->'capture_button'`;
+  const downSince = sql`(CASE WHEN jsonb_typeof(${b}->'down_since') = 'string' AND ${b}->>'down_since' NOT LIKE '0000%'
+                              THEN (${b}->>'down_since')::timestamptz END)`;
+  return sql`CASE WHEN jsonb_typeof(${b}->'up') = 'boolean' THEN jsonb_build_object(
+    'up', (${b}->>'up')::boolean,
+    'down_since', ${isoUtc(sql, shown(sql, downSince))},
+    'error', CASE WHEN jsonb_typeof(${b}->'error') = 'string' THEN ${b}->>'error' END) END`;
+}
 
 /**
  * Health snapshots of the devices the principal may see (the same rule as listDevices); `id`: one
@@ -358,6 +377,7 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
            h.models, ${unlessCarried(sql`h.body->'captures_by_result'`)} AS captures_by_result,
            CASE WHEN jsonb_typeof(h.body->'outbox'->'discarded') = 'number' AND NOT carried.over
                 THEN (h.body->'outbox'->>'discarded')::int END AS discarded,
+           ${captureButton(sql)} AS capture_button,
            carried.over AS counters_withheld
       FROM device_health h JOIN devices d ON d.id = h.device_id
       CROSS JOIN LATERAL (SELECT ${hiddenStays(sql, principal)} AS hidden OFFSET 0) cut

@@ -286,6 +286,18 @@ const latestHeartbeatSchema: JsonSchema = object({
     description:
       'The agent has run, or held its outbox backlog, since before the device came here from a farm you cannot read (a Pi carried between farms): uptime_s, captures_by_result, discarded and the outbox figures are null, as they count its time there. Times of its time there (last_error_at, *_since) are null too. Always false for admins.',
   },
+  capture_button: {
+    anyOf: [
+      object({
+        up: { type: 'boolean' },
+        down_since: { ...nullable(dateTime), description: 'null while up.' },
+        error: { ...nullableText, description: 'Why the agent cannot open it, with the fix; null while up.' },
+      }),
+      { type: 'null' },
+    ],
+    description:
+      'The GPIO capture button, from the heartbeat: up: false while the agent cannot open it (no sysfs GPIO nor gpiomon, a wrong chip label, no permission, the line held) and retries; uploads, heartbeats and `cti-agent capture` go on meanwhile. null: no GPIO button, or an agent that does not report it.',
+  },
   captures_by_result: {
     type: ['object', 'null'],
     additionalProperties: int,

@@ -300,6 +300,19 @@ function HealthSection({
               ),
             ],
             [
+              'Capture button',
+              health.capture_button === null ? (
+                '—'
+              ) : health.capture_button.up ? (
+                'up'
+              ) : (
+                <>
+                  down: {health.capture_button.error ?? 'the agent cannot open it'}{' '}
+                  <span class="muted">since {time(health.capture_button.down_since)}</span>
+                </>
+              ),
+            ],
+            [
               'Capture loop',
               health.health_ok === null
                 ? '—'

@@ -42,3 +42,36 @@ describe('fleet health badges: the clock', () => {
       ['clock off (9.0 s)'],
     ));
 });
+
+describe('fleet health badges: the capture button', () => {
+  const flags = (capture_button: DeviceHealthRow['capture_button']) =>
+    healthFlags({ ...healthy, capture_button }, config, { timeZone: 'UTC' });
+  test('up, or not reported: no badge', () => {
+    assert.deepEqual(texts({ capture_button: { up: true, down_since: null, error: null } }), ['OK']);
+    assert.deepEqual(texts({ capture_button: null }), ['OK']);
+  });
+  test('down: a problem with since when and why, the fix split off the agent’s error', () => {
+    assert.deepEqual(
+      flags({
+        up: false,
+        down_since: '2026-12-07T06:00:00.000Z',
+        error: 'no permission to use sysfs GPIO 529 (EACCES). Fix: add the service user to the gpio group',
+      }),
+      [
+        {
+          level: 'bad',
+          text: 'capture button down since 2026-12-07 06:00 UTC: no permission to use sysfs GPIO 529 (EACCES). — presses capture nothing; the agent retries, and cti-agent capture still captures',
+          fix: 'add the service user to the gpio group',
+        },
+      ],
+    );
+  });
+  test('down without an error or a time (a time in a stay hidden from the viewer): still a problem, doctor as the fix', () => {
+    const [flag] = flags({ up: false, down_since: null, error: null });
+    assert.equal(
+      flag?.text,
+      'capture button down: the agent cannot open it — presses capture nothing; the agent retries, and cti-agent capture still captures',
+    );
+    assert.match(flag?.fix ?? '', /cti-agent doctor/);
+  });
+});

@@ -73,7 +73,7 @@ function refusalCount(r: HeartbeatRefusal, when: (utc: string) => string): strin
  * The badges of a device, worst first, from its latest heartbeat, the open episodes the server
  * recorded (device_health.*_since) and what listDevices found beside them: heartbeats refused since
  * the last accepted one, uploads the Pi reports that never arrived here; then never heard, silent,
- * backlog, disk low, clock, probe, capture loop.
+ * backlog, disk low, clock, probe, capture button, capture loop.
  */
 export function healthFlags(
   h: DeviceHealthRow | undefined,
@@ -139,10 +139,29 @@ export function healthFlags(
       text: `clock ${ntpOff ? 'not synchronised' : 'off'}${h.clock_offset_ms === null ? '' : ` (${(h.clock_offset_ms / 1000).toFixed(1)} s)`}`,
     });
   if (!h.probe_connected) flags.push({ level: 'warn', text: 'probe not connected' });
+  const button = h.capture_button;
+  if (button && !button.up) flags.push(buttonDown(button, when));
   if (h.health_ok === false)
     flags.push({ level: 'warn', text: `capture loop: ${h.health_reason ?? 'unhealthy'}` });
   flags.sort((a, b) => RANK[a.level] - RANK[b.level]);
   return flags.length ? flags : [{ level: 'ok', text: 'OK' }];
+}
+
+/**
+ * The agent cannot open its GPIO capture button and retries (heartbeat `capture_button`): presses do
+ * nothing, though uploads and `cti-agent capture` go on. The agent's error names its fix after "Fix:".
+ */
+function buttonDown(
+  button: NonNullable<DeviceHealthRow['capture_button']>,
+  when: (utc: string) => string,
+): Flag {
+  const [why, fix] = (button.error ?? '').split(/ Fix: /, 2);
+  const since = button.down_since ? ` since ${when(button.down_since)}` : '';
+  return {
+    level: 'bad',
+    text: `capture button down${since}: ${why?.trim() || 'the agent cannot open it'} — presses capture nothing; the agent retries, and cti-agent capture still captures`,
+    fix: fix?.trim() || 'run `cti-agent doctor` on the Pi: its gpio button line names the fix',
+  };
 }
 
 const RANK: Record<Level, number> = { bad: 0, warn: 1, unknown: 2, ok: 3 };

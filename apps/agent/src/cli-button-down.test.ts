@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createDeviceKey, type HeartbeatBody } from '@cti/contracts';
+import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { fakeCapture, outboxIn } from './test-support/outbox-fixtures.ts';
+import {
+  type SpawnedAgent,
+  startAgentRun,
+  waitForUploads,
+  writeAgentConfig,
+} from './test-support/spawned-agent.ts';
+
+// Review r20 F10: a capture button that cannot be opened at start no longer ends `cti-agent run`. Real
+// spawned agents, a real S3 peer (s3rver), heartbeats to a real HTTP server; the GPIO "hardware" is a
+// sysfs tree that is missing, then appears (onoff's real sysfs code in a private mount namespace).
+
+const cleanups: Array<() => unknown> = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
+
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+/** A PATH holding nothing: no gpiomon/gpiodetect whatever this machine has installed. */
+const emptyPath = () => tempDir('cti-empty-path-');
+
+async function backlogIn(dataDir: string, count: number): Promise<void> {
+  const outbox = outboxIn(dataDir, { minFreeBytes: 0 });
+  for (let n = 1; n <= count; n++) await outbox.commitCapture(fakeCapture(n));
+  outbox.close();
+}
+
+/** The running agent's local API (its port from the runtime file), as `cti-agent status` reads it. */
+async function localApi(agent: SpawnedAgent, dataDir: string) {
+  const runtime = join(dataDir, 'agent-http.json');
+  let port = 0;
+  await waitFor(
+    () => {
+      if (agent.exited()) return true;
+      try {
+        port = (JSON.parse(readFileSync(runtime, 'utf8')) as { port: number }).port;
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { what: 'the agent ready', timeoutMs: 60_000 },
+  );
+  assert.equal(agent.exited(), false, `the agent exited at start:\n${agent.output().slice(-4000)}`);
+  const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
+  return {
+    get,
+    // biome-ignore lint/suspicious/noExplicitAny: the status document, read field by field
+    status: async (): Promise<any> => (await get('/status')).json(),
+    post: (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST' }),
+    gauge: async () => /^cti_agent_capture_button_up (\d)$/m.exec(await (await get('/metrics')).text())?.[1],
+  };
+}
+
+/** An HTTP server that accepts every heartbeat and keeps its body (signature checks are the e2e test's). */
+async function heartbeatRecorder() {
+  const bodies: HeartbeatBody[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => {
+      raw += c.toString();
+    });
+    req.on('end', () => {
+      bodies.push(JSON.parse(raw) as HeartbeatBody);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ accepted: true, server_time_ms: Date.now() }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
+}
+
+function startS3(): Promise<LocalS3> {
+  return startS3rver().then((s3) => {
+    cleanups.push(s3.close);
+    return s3;
+  });
+}
+
+test('gpio trigger with no GPIO and no gpiomon: `run` stays up, drains the backlog, heartbeats and status say the button is down and why, `cti-agent capture` still captures, SIGTERM stops it at once with 0', {
+  timeout: 180_000,
+}, async () => {
+  const dir = tempDir('cti-button-down-');
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir);
+  await backlogIn(dataDir, 6);
+  const s3 = await startS3();
+  const hb = await heartbeatRecorder();
+  const secretFile = join(dir, 'device-secret');
+  writeFileSync(secretFile, createDeviceKey('dev-test').secret);
+  chmodSync(secretFile, 0o600);
+  const config = writeAgentConfig(join(dir, 'agent.json'), {
+    dataDir,
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    minFreeMb: 1,
+    extra: {
+      trigger: { kind: 'gpio', bcm: 17 },
+      sysfs_root: join(dir, 'no-sysfs'),
+      heartbeat: { server_url: hb.url, interval_s: 1, timeout_s: 3, secret_file: secretFile },
+    },
+  });
+
+  // Before: exit 1 at start with "GPIO sysfs interface … does not exist, and gpiodetect is not
+  // installed", nothing uploaded, no heartbeat, at every restart.
+  const agent = startAgentRun(config, cleanups, { env: { PATH: emptyPath() } });
+  const api = await localApi(agent, dataDir);
+  await waitForUploads(agent, s3, 6, { what: 'the 6 backlog captures in the bucket' });
+
+  const status = await api.status();
+  assert.equal(status.capture_button.up, false);
+  assert.match(status.capture_button.down_since, /^\d{4}-\d\d-\d\dT/);
+  assert.match(
+    status.capture_button.error,
+    /no-sysfs\/class\/gpio does not exist, and gpiodetect is not installed .*Fix: install libgpiod tools/,
+  );
+  assert.equal(status.health.ok, false);
+  assert.equal(status.health.reason, 'capture button down: retrying (cti-agent capture still captures)');
+  const healthz = await api.get('/healthz');
+  assert.equal(healthz.status, 503);
+  assert.equal(await api.gauge(), '0');
+
+  await waitFor(() => hb.bodies.some((b) => b.capture_button), { what: 'a heartbeat', timeoutMs: 30_000 });
+  const sent = hb.bodies.at(-1)!;
+  assert.equal(sent.capture_button?.up, false);
+  assert.match(sent.capture_button?.error ?? '', /Fix: install libgpiod tools/);
+  assert.equal(sent.health?.ok, false);
+  assert.match(sent.health?.reason ?? '', /capture button down/);
+
+  const captured = await api.post('/capture');
+  assert.equal(captured.status, 201, await captured.text());
+  await waitForUploads(agent, s3, 7, { what: 'the capture taken through the local API in the bucket' });
+
+  const output = agent.output();
+  assert.equal(output.match(/capture button cannot be opened/g)?.length, 1, 'one error line, no flood');
+  assert.match(output, /"level":50.*Fix: install libgpiod tools.*"msg":"capture button cannot be opened/);
+  assert.match(output, /"msg":"agent ready"/);
+
+  // Stopped while a retry is pending: the onShutdown timeout (15 s) is far away.
+  const stopping = Date.now();
+  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+  assert.ok(Date.now() - stopping < 5000, `stopped in ${Date.now() - stopping} ms`);
+});
+
+const namespaceSkip = (() => {
+  try {
+    execFileSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs /sys/class'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return 'needs `unshare -m` and mount (root): onoff uses /sys/class/gpio itself';
+  }
+})();
+
+/**
+ * A Raspberry Pi 5's sysfs GPIO tree (pinctrl-rp1 at base 571, BCM 17 = line 588, already exported)
+ * under `classDir`, built beside it and renamed in whole: the agent never sees half a tree.
+ */
+function piSysfsAppears(classDir: string): string {
+  const staged = join(classDir, 'gpio.new');
+  const write = (path: string, text: string) => {
+    mkdirSync(join(staged, path, '..'), { recursive: true });
+    writeFileSync(join(staged, path), text);
+  };
+  for (const [base, label, ngpio] of [
+    [512, 'gpio-brcmstb@107d508500', 32],
+    [571, 'pinctrl-rp1', 54],
+  ] as const) {
+    write(`gpiochip${base}/label`, `${label}\n`);
+    write(`gpiochip${base}/base`, `${base}\n`);
+    write(`gpiochip${base}/ngpio`, `${ngpio}\n`);
+  }
+  for (const [file, value] of Object.entries({ value: '1', direction: 'in', edge: 'none', active_low: '0' }))
+    write(`gpio588/${file}`, `${value}\n`);
+  write('export', '');
+  write('unexport', '');
+  renameSync(staged, join(classDir, 'gpio'));
+  return join(classDir, 'gpio', 'gpio588', 'value');
+}
+
+test('the GPIO tree appears after the start: the agent opens the button by itself, logs it, status says up, and a press captures and uploads', {
+  skip: namespaceSkip,
+  timeout: 180_000,
+}, async () => {
+  const dir = tempDir('cti-button-back-');
+  const dataDir = join(dir, 'data');
+  const s3 = await startS3();
+  const config = writeAgentConfig(join(dir, 'agent.json'), {
+    dataDir,
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    minFreeMb: 1,
+    extra: { trigger: { kind: 'gpio', bcm: 17, debounce_ms: 20, lockout_ms: 500 } },
+  });
+  // The agent in its own mount namespace with an empty tmpfs over /sys/class: no sysfs GPIO, and no
+  // gpiomon on its PATH. This test reaches that /sys/class through /proc/<pid>/root.
+  const agent = startAgentRun(config, cleanups, {
+    wrap: (argv) => [
+      'unshare',
+      '-m',
+      'sh',
+      '-c',
+      `mount -t tmpfs tmpfs /sys/class && export PATH=${emptyPath()} && exec "$@"`,
+      'sh',
+      ...argv,
+    ],
+  });
+  const api = await localApi(agent, dataDir);
+  let status = await api.status();
+  assert.equal(status.capture_button.up, false, JSON.stringify(status.capture_button));
+  assert.match(status.capture_button.error, /\/sys\/class\/gpio does not exist/);
+
+  const value = piSysfsAppears(`/proc/${agent.pid}/root/sys/class`);
+  await waitFor(async () => agent.exited() || (await api.status()).capture_button.up, {
+    what: 'the button opened by a retry',
+    timeoutMs: 60_000,
+  });
+  status = await api.status();
+  assert.equal(status.capture_button.up, true, agent.output().slice(-3000));
+  assert.equal(status.capture_button.error, null);
+  assert.equal(status.health.ok, true, status.health.reason);
+  assert.equal(await api.gauge(), '1');
+  assert.match(
+    agent.output(),
+    /"level":30.*"downForS":\d+.*"msg":"capture button up again: presses capture"/,
+  );
+
+  writeFileSync(value, '0'); // pressed (active low)
+  await waitFor(async () => (await api.status()).last_capture?.via === 'button', {
+    what: 'a capture from the button',
+    timeoutMs: 20_000,
+  });
+  writeFileSync(value, '1');
+  status = await api.status();
+  assert.equal(status.last_capture.status, 'captured', JSON.stringify(status.last_capture));
+  assert.equal(status.trigger.presses, 1);
+  await waitForUploads(agent, s3, 1, { what: 'the pressed capture in the bucket' });
+  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+});

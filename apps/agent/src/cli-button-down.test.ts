@@ -93,7 +93,7 @@ function startS3(): Promise<LocalS3> {
   });
 }
 
-test('gpio trigger with no GPIO and no gpiomon: `run` stays up, drains the backlog, heartbeats and status say the button is down and why, `cti-agent capture` still captures, SIGTERM stops it at once with 0', {
+test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains the backlog, heartbeats and status say the button is down and why, `cti-agent capture` still captures, SIGTERM stops it at once with 0', {
   timeout: 180_000,
 }, async () => {
   const dir = tempDir('cti-button-down-');
@@ -112,6 +112,8 @@ test('gpio trigger with no GPIO and no gpiomon: `run` stays up, drains the backl
     minFreeMb: 1,
     extra: {
       trigger: { kind: 'gpio', bcm: 17 },
+      // The LED on the same missing GPIO: it has no gpiomon-like fallback and used to end the start too.
+      led: { bcm: 27 },
       sysfs_root: join(dir, 'no-sysfs'),
       heartbeat: { server_url: hb.url, interval_s: 1, timeout_s: 3, secret_file: secretFile },
     },
@@ -151,6 +153,7 @@ test('gpio trigger with no GPIO and no gpiomon: `run` stays up, drains the backl
   assert.equal(output.match(/capture button cannot be opened/g)?.length, 1, 'one error line, no flood');
   assert.match(output, /"level":50.*Fix: install libgpiod tools.*"msg":"capture button cannot be opened/);
   assert.match(output, /"msg":"agent ready"/);
+  assert.equal(output.match(/the LED cannot be driven: the agent runs without it/g)?.length, 1, output);
 
   // Stopped while a retry is pending: the onShutdown timeout (15 s) is far away.
   const stopping = Date.now();

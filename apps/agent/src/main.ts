@@ -30,11 +30,30 @@ import { resolveGpioLine } from './trigger/gpio-lines.ts';
 import { openCaptureButton } from './trigger/open-capture-button.ts';
 import { createRetryingButton } from './trigger/retrying-button.ts';
 
-async function openSignals(config: AgentConfig) {
-  const line = (bcm: number) =>
-    resolveGpioLine(bcm, { sysfsRoot: config.sysfsRoot, chipLabel: config.gpioChipLabel ?? undefined }).line;
-  const led = config.led ? await openGpioOutput(line(config.led.bcm)) : undefined;
-  const buzzer = config.buzzer ? await openGpioOutput(line(config.buzzer.bcm)) : undefined;
+/**
+ * The LED and buzzer. One that cannot be driven (no sysfs GPIO — there is no gpiomon-like fallback for
+ * outputs —, a wrong chip label, no permission) is logged with its fix and left out: the technician
+ * loses that signal, but captures, uploads and heartbeats go on (as with the capture button, review r20
+ * F10). `cti-agent doctor` reports the line as FAIL.
+ */
+async function openSignals(config: AgentConfig, log: Logger) {
+  const open = async (name: 'LED' | 'buzzer', bcm: number) => {
+    try {
+      const { line } = resolveGpioLine(bcm, {
+        sysfsRoot: config.sysfsRoot,
+        chipLabel: config.gpioChipLabel ?? undefined,
+      });
+      return await openGpioOutput(line);
+    } catch (err) {
+      log.error(
+        { err: (err as Error).message, bcm },
+        `the ${name} cannot be driven: the agent runs without it (\`cti-agent doctor\` checks the line)`,
+      );
+      return undefined;
+    }
+  };
+  const led = config.led ? await open('LED', config.led.bcm) : undefined;
+  const buzzer = config.buzzer ? await open('buzzer', config.buzzer.bcm) : undefined;
   return { signals: led || buzzer ? createStatusSignals({ led, buzzer }) : null, outputs: [led, buzzer] };
 }
 
@@ -266,7 +285,7 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   const clock = createClockSyncMonitor();
   parts.add('clock', clock.stop);
   await clock.start();
-  const { signals, outputs } = await openSignals(config);
+  const { signals, outputs } = await openSignals(config, log);
   parts.add('LED and buzzer', () => {
     for (const o of outputs) o?.close();
   });

@@ -66,6 +66,24 @@ describe('fleet health badges: the capture button', () => {
       ],
     );
   });
+  test('down, and the agent’s health not ok because of it: one badge, not a second "capture loop" one', () => {
+    const down = { up: false, down_since: null, error: 'no permission (EACCES). Fix: add the user to gpio' };
+    const reason = 'capture button down: retrying (cti-agent capture still captures)';
+    const both = healthFlags(
+      { ...healthy, capture_button: down, health_ok: false, health_reason: reason },
+      config,
+      { timeZone: 'UTC' },
+    ).map((f) => f.text);
+    assert.equal(both.length, 1, both.join(' | '));
+    assert.match(both[0]!, /^capture button down/);
+    // Health not ok for another reason while the button is down: both say their part.
+    const other = healthFlags(
+      { ...healthy, capture_button: down, health_ok: false, health_reason: 'probe source failed' },
+      config,
+      { timeZone: 'UTC' },
+    ).map((f) => f.text);
+    assert.deepEqual(other.slice(1), ['capture loop: probe source failed']);
+  });
   test('down without an error or a time (a time in a stay hidden from the viewer): still a problem, doctor as the fix', () => {
     const [flag] = flags({ up: false, down_since: null, error: null });
     assert.equal(

@@ -141,7 +141,9 @@ export function healthFlags(
   if (!h.probe_connected) flags.push({ level: 'warn', text: 'probe not connected' });
   const button = h.capture_button;
   if (button && !button.up) flags.push(buttonDown(button, when));
-  if (h.health_ok === false)
+  // The agent's health names the button when that is what is wrong: its own badge above says it.
+  const buttonIsTheReason = button?.up === false && h.health_reason?.startsWith('capture button down');
+  if (h.health_ok === false && !buttonIsTheReason)
     flags.push({ level: 'warn', text: `capture loop: ${h.health_reason ?? 'unhealthy'}` });
   flags.sort((a, b) => RANK[a.level] - RANK[b.level]);
   return flags.length ? flags : [{ level: 'ok', text: 'OK' }];

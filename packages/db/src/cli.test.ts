@@ -90,6 +90,16 @@ test('usage and configuration errors exit 2 with a message', async () => {
   assert.equal(unset.code, 2);
   assert.match(unset.stderr, /DATABASE_URL is not set/);
 
+  const lockTimeout = await cli(['migrate'], {
+    DATABASE_URL: 'postgres://cti:secret@127.0.0.1:1/cti',
+    CTI_MIGRATE_LOCK_TIMEOUT_MS: '5s',
+  });
+  assert.equal(lockTimeout.code, 2);
+  assert.equal(
+    lockTimeout.stderr,
+    'cti-db: CTI_MIGRATE_LOCK_TIMEOUT_MS must be an integer from 0 to 600000 (milliseconds; 0 = wait for ever), got "5s"\n',
+  );
+
   const unreachable = await cli(['status'], { DATABASE_URL: 'postgres://cti:secret@127.0.0.1:1/cti' });
   assert.equal(unreachable.code, 2);
   assert.match(

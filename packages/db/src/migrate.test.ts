@@ -42,7 +42,10 @@ describe('migrate', () => {
       rows.map((r) => [r.name, r.checksum]),
       listMigrations().map((m) => [m.file, m.checksum]),
     );
-    assert.ok(lines.some((l) => l.includes(`applied ${FIRST}`)));
+    // Each migration's start is logged, not only its end: a long one is visibly in progress.
+    assert.equal(lines[0], `migrations: applying ${FIRST}`);
+    assert.match(lines[1]!, new RegExp(`^migrations: applied ${FIRST} in \\d+ ms$`));
+    assert.equal(lines.filter((l) => l.startsWith('migrations: applying ')).length, ALL.length);
   });
 
   test('two runners at once: the second waits for the lock, then finds nothing to do', async (t) => {
@@ -54,8 +57,14 @@ describe('migrate', () => {
     t.after(() => Promise.all(clients.map((c) => c.end())));
     const holder = await sql.reserve();
     await holder`SELECT pg_advisory_lock(${LOCK_NAMESPACE}, ${LOCK_MIGRATE})`;
-    const runs = clients.map((c) => migrate({ sql: c }));
+    const lines: string[][] = [[], []];
+    const runs = clients.map((c, i) => migrate({ sql: c, log: (m) => lines[i]!.push(m) }));
     await waitForLockWaiters(sql, 2);
+    // Each says at once why it does nothing (review r22 F1: a replica waited in silence).
+    assert.deepEqual(lines, [
+      ['migrations: another process is migrating: waiting for its lock'],
+      ['migrations: another process is migrating: waiting for its lock'],
+    ]);
     await holder`SELECT pg_advisory_unlock(${LOCK_NAMESPACE}, ${LOCK_MIGRATE})`;
     holder.release();
     const results = await Promise.all(runs);

@@ -96,6 +96,7 @@ describe('migrate', () => {
     unlinkSync(join(dir, '9000_extra.sql'));
     const status = await migrationStatus(sql, { dir });
     assert.deepEqual(status.pending, []);
+    assert.deepEqual(status.unknown, ['9000_extra.sql']);
     assert.equal(status.current, false);
     assert.match(
       status.problems[0] ?? '',

@@ -37,6 +37,11 @@ export type MigrationStatus = {
   pending: string[];
   applied: string[];
   problems: string[];
+  /**
+   * Applied in the database but missing on disk (also among `problems`): this code is older than the
+   * database schema — deploy the newer release; migrating cannot help.
+   */
+  unknown: string[];
 };
 
 /**
@@ -103,12 +108,13 @@ async function takeMigrationLock(conn: Sql, log: (message: string) => void): Pro
 export async function migrationStatus(sql: Sql, { dir }: { dir?: string } = {}): Promise<MigrationStatus> {
   const migrations = listMigrations(dir);
   const applied = (await migrationsTableExists(sql)) ? await readApplied(sql) : [];
-  const { pending, problems } = planMigrations(migrations, applied);
+  const { pending, problems, unknown } = planMigrations(migrations, applied);
   return {
     current: pending.length === 0 && problems.length === 0,
     pending: pending.map((m) => m.file),
     applied: applied.map((r) => r.name),
     problems,
+    unknown: unknown.map((r) => r.name),
   };
 }
 

@@ -3,7 +3,12 @@ import type { Migration } from './migration-files.ts';
 /** A row of `schema_migrations`. */
 export type AppliedMigration = { version: number; name: string; checksum: string; appliedAt: Date };
 
-export type MigrationPlan = { pending: Migration[]; problems: string[] };
+export type MigrationPlan = {
+  pending: Migration[];
+  problems: string[];
+  /** Applied in the database but not on disk: the code is older than the database schema. */
+  unknown: AppliedMigration[];
+};
 
 /**
  * Compares the files on disk with the rows in `schema_migrations`. Pure, so `migrate` (under the lock)
@@ -15,6 +20,7 @@ export function planMigrations(
 ): MigrationPlan {
   const byVersion = new Map(onDisk.map((m) => [m.version, m]));
   const problems: string[] = [];
+  const unknown = applied.filter((row) => !byVersion.has(row.version));
   for (const row of applied) {
     const file = byVersion.get(row.version);
     const problem = file ? checkApplied(file, row) : missingProblem(row);
@@ -34,7 +40,7 @@ export function planMigrations(
       );
     }
   }
-  return { pending, problems };
+  return { pending, problems, unknown };
 }
 
 function checkApplied(file: Migration, row: AppliedMigration): string | undefined {

@@ -62,6 +62,7 @@ describe('createTestDatabase', () => {
       pending: listMigrations().map((m) => m.file),
       applied: [],
       problems: [],
+      unknown: [],
     });
   });
 

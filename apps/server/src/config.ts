@@ -1,3 +1,4 @@
+import { DEFAULT_MIGRATE_LOCK_TIMEOUT_MS } from '@cti/db';
 import { LOG_LEVELS } from '@cti/runtime';
 import type { ScryptParams } from './auth/password-hash.ts';
 import {
@@ -26,6 +27,8 @@ export type ServerConfig = {
   host: string;
   port: number;
   migrateOnStart: boolean;
+  /** CTI_MIGRATE_LOCK_TIMEOUT_MS: lock_timeout of each migration file when migrating on start (@cti/db). */
+  migrateLockTimeoutMs: number;
   dbPoolMax: number;
   dbConnectTimeoutSeconds: number;
   /**
@@ -200,6 +203,11 @@ export function loadConfig(env: Env): ServerConfig {
     host: optional(env, 'HOST') ?? '0.0.0.0',
     port: integer(env, 'PORT', { fallback: 8080, min: 0, max: 65_535 }),
     migrateOnStart: flag(env, 'CTI_MIGRATE_ON_START'),
+    migrateLockTimeoutMs: integer(env, 'CTI_MIGRATE_LOCK_TIMEOUT_MS', {
+      fallback: DEFAULT_MIGRATE_LOCK_TIMEOUT_MS,
+      min: 0,
+      max: 600_000,
+    }),
     dbPoolMax: integer(env, 'CTI_DB_POOL_MAX', { fallback: 10, min: 1, max: 500 }),
     dbConnectTimeoutSeconds: integer(env, 'CTI_DB_CONNECT_TIMEOUT_S', { fallback: 5, min: 1, max: 300 }),
     dbReplyTimeoutSeconds: replyTimeout(env),

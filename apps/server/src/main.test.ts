@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { signWebhook } from '@cti/contracts';
-import { listMigrations } from '@cti/db';
+import { LOCK_NAMESPACE, listMigrations } from '@cti/db';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { waitFor } from '@cti/testkit';
 import { COMMAND_USAGE } from './cli/command-usage.ts';
@@ -94,6 +94,11 @@ describe('configuration errors name the setting and exit 78', () => {
       'CTI_MIGRATE_ON_START not a flag',
       { CTI_MIGRATE_ON_START: 'yes please' },
       /CTI_MIGRATE_ON_START must be 1\/true or 0\/false/,
+    ],
+    [
+      'CTI_MIGRATE_LOCK_TIMEOUT_MS not a number',
+      { CTI_MIGRATE_LOCK_TIMEOUT_MS: '5s' },
+      /CTI_MIGRATE_LOCK_TIMEOUT_MS must be an integer from 0 to 600000/,
     ],
   ];
   for (const [name, overrides, message] of cases) {
@@ -268,6 +273,50 @@ describe('CTI_MIGRATE_ON_START', () => {
     assert.equal(await stopAndWait(spawned), 0);
   });
 
+  // Review r22 F1: nothing listened while it migrated or waited for another replica's migration, so the
+  // image's liveness check (/healthz) failed for as long as that took. The test holds the migration
+  // lock as another replica would.
+  test('=1 while another process holds the migration lock: /healthz 200, /readyz 503 migrating, the rest 503; ready after', async () => {
+    const db = await createTestDatabase({ migrated: false });
+    databases.push(db);
+    const other = await db.sql.reserve();
+    await other`SELECT pg_advisory_lock(${LOCK_NAMESPACE}, 1)`;
+    const spawned = spawnServer({ ...validEnv(db.url), CTI_MIGRATE_ON_START: '1', CTI_RETRY_AFTER_S: '7' });
+    const { port } = (await spawned.waitForLog(
+      'listening while migrating: /healthz 200, /readyz and every other route 503 until the migrations are done',
+    )) as { port: number };
+    await spawned.waitForLog('migrations: another process is migrating: waiting for its lock');
+    const base = `http://127.0.0.1:${port}`;
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(await ready.json(), { status: 'not_ready', reason: 'migrating' });
+    for (const [method, path] of [
+      ['GET', '/api/v1/scans'],
+      ['POST', '/ingest/webhook'],
+      ['GET', '/'],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, { method });
+      assert.equal(res.status, 503, `${method} ${path}`);
+      assert.equal(res.headers.get('retry-after'), '7');
+      assert.equal(((await res.json()) as { error: string }).error, 'migrating');
+    }
+    assert.ok(!spawned.lines.some((l) => l.includes('"msg":"listening"')), 'announced ready while migrating');
+
+    await other`SELECT pg_advisory_unlock(${LOCK_NAMESPACE}, 1)`;
+    other.release();
+    await spawned.waitForLog('listening');
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    assert.equal((await fetch(`${base}/api/v1/scans`)).status, 401, 'the full app answers');
+    assert.ok(
+      spawned.lines.some((l) => l.includes(`"msg":"migrations: applying ${listMigrations()[0]!.file}"`)),
+      'each migration logged as it starts',
+    );
+    assert.equal(await stopAndWait(spawned), 0);
+  });
+
   test('unset, a bare database is not ready and names the pending migrations', async () => {
     const db = await createTestDatabase({ migrated: false });
     databases.push(db);
@@ -281,6 +330,26 @@ describe('CTI_MIGRATE_ON_START', () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal(await stopAndWait(spawned), 0);
   });
+});
+
+// Review r22 F3: on a database a newer release migrated, the worker told the operator to run
+// `cti-db migrate`, which refuses there (the code is older than the schema).
+test('worker on a database migrated by a newer release: says to deploy the new image, keeps waiting', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  await db.sql`
+    INSERT INTO schema_migrations(version, name, checksum) VALUES (9999, '9999_from_a_newer_release.sql', ${'a'.repeat(64)})`;
+  const spawned = spawnServer(workerEnvFor({ databaseUrl: db.url, s3Endpoint: 'http://127.0.0.1:9' }), [
+    'worker',
+  ]);
+  const entry = await spawned.waitForLog(
+    'this worker is older than the database schema: deploy the new image (waiting)',
+  );
+  assert.deepEqual(entry.unknown, ['9999_from_a_newer_release.sql']);
+  assert.ok(!spawned.lines.some((l) => l.includes('waiting for migrations')), spawned.lines.join('\n'));
+  const { port } = (await spawned.waitForLog('listening')) as { port: number };
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  assert.equal(await stopAndWait(spawned), 0);
 });
 
 function refused(port: number): Promise<boolean> {

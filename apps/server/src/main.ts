@@ -10,6 +10,7 @@ import { COMMAND_USAGE, type CommandName } from './cli/command-usage.ts';
  */
 const commands: Record<CommandName, () => Promise<ServerCommand>> = {
   serve: async () => (await import('./cli/serve-command.ts')).serveCommand,
+  migrate: async () => (await import('./cli/migrate-command.ts')).migrateCommand,
   device: async () => (await import('./devices/device-command.ts')).deviceCommand,
   farm: async () => (await import('./cli/farm-command.ts')).farmCommand,
   user: async () => (await import('./cli/user-command.ts')).userCommand,

@@ -4,7 +4,11 @@
  * worker never loads the dashboard's pages and the server never loads the models).
  */
 export const COMMAND_USAGE = {
-  serve: 'serve   (default) run migrations when CTI_MIGRATE_ON_START=1, then serve HTTP on PORT.',
+  serve:
+    'serve   (default) serve HTTP on PORT; with CTI_MIGRATE_ON_START=1 migrate first (meanwhile only /healthz answers 200).',
+  migrate:
+    'migrate [status]   apply pending migrations to DATABASE_URL (idempotent; the one-off job of an upgrade),\n' +
+    '          or list applied/pending migrations and problems (exit 1 unless current); as `cti-db migrate|status`.',
   device:
     'device  add <code> [--label <text>] [--farm <id or name>] | rotate-secret <code> [--overlap 24h]\n' +
     '          | retire <code> [--reason <text>] | unretire <code> | list   (device keys; retiring revokes them)',

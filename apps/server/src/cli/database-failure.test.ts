@@ -53,7 +53,7 @@ test('unreachable database, wrong password, unmigrated schema: one line naming t
   );
   assertOneLine(
     run(['device', 'list'], empty.url),
-    /^cti-server device: the database at DATABASE_URL is not migrated to this version \(.*\); run `cti-db migrate`/m,
+    /^cti-server device: the database at DATABASE_URL is not migrated to this version \(.*\); run `cti-server migrate` \(or `cti-db migrate`\)$/m,
   );
 });
 

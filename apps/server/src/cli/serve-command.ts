@@ -1,5 +1,6 @@
 import { migrate } from '@cti/db';
 import { createLogger, onShutdown } from '@cti/runtime';
+import type { Hono } from 'hono';
 import { type Logger, pino } from 'pino';
 import { createApp } from '../app.ts';
 import { startPeriodicTask } from '../background/periodic-task.ts';
@@ -7,7 +8,8 @@ import { ConfigError, loadConfig, type ServerConfig } from '../config.ts';
 import { createDatabaseClient } from '../db/database-client.ts';
 import { createServePools } from '../db/serve-pools.ts';
 import { createFleetCheck } from '../devices/fleet-check.ts';
-import { listen } from '../http-server.ts';
+import { createMigratingApp } from '../health/migrating-app.ts';
+import { listen, type RunningServer } from '../http-server.ts';
 import { linkWaitingScans } from '../ingest/animal-link-sweep.ts';
 import { pruneIngestionLog } from '../ingest/ingestion-log-retention.ts';
 import { createServerMetrics } from '../metrics.ts';
@@ -26,10 +28,12 @@ async function serve(config: ServerConfig): Promise<void> {
     destination: pino.destination({ dest: 1, sync: false }),
   });
   const metrics = createServerMetrics({ dbPoolMax: config.dbPoolMax });
-  if (config.migrateOnStart) await migrateOnStart(config, log);
+  const migrating = config.migrateOnStart ? await listenWhileMigrating(config, log) : undefined;
   const { sql, plannedSql } = createServePools({ config, log, metrics });
   const server = createApp({ sql, plannedSql, config, log, metrics });
-  const http = await listen({ app: server.app, host: config.host, port: config.port });
+  const http = migrating
+    ? migrating.serve(server.app)
+    : await listen({ app: server.app, host: config.host, port: config.port });
   const tasks = startBackgroundTasks(config, sql, log);
   // Expired sessions and spent throttle rows are already refused by their queries; this only keeps
   // the tables small. Every container sweeps; the DELETEs are idempotent.
@@ -57,19 +61,54 @@ async function serve(config: ServerConfig): Promise<void> {
   log.info({ host: config.host, port: http.port }, 'listening');
 }
 
+type Fetch = Hono['fetch'];
+
+/**
+ * CTI_MIGRATE_ON_START: listen first, answering as createMigratingApp says, then migrate; `serve(app)`
+ * hands the same listener to the full app. A migration that fails throws (main.ts: one line, exit 1);
+ * SIGTERM meanwhile ends the process at once (Postgres rolls back the file in progress).
+ */
+async function listenWhileMigrating(
+  config: ServerConfig,
+  log: Logger,
+): Promise<{ serve(app: { fetch: Fetch }): RunningServer }> {
+  let current: { fetch: Fetch } = createMigratingApp({ retryAfterSeconds: config.retryAfterSeconds });
+  const http = await listen({
+    app: { fetch: (request, env, ctx) => current.fetch(request, env, ctx) },
+    host: config.host,
+    port: config.port,
+  });
+  log.info(
+    { host: config.host, port: http.port },
+    'listening while migrating: /healthz 200, /readyz and every other route 503 until the migrations are done',
+  );
+  await migrateOnStart(config, log);
+  return {
+    serve(app) {
+      current = app;
+      return http;
+    },
+  };
+}
+
 /**
  * CTI_MIGRATE_ON_START, on a client of its own without reply deadline or statement timeout: a migration
  * may build an index for minutes, and a replica waits on the migration lock while another migrates.
  */
 async function migrateOnStart(config: ServerConfig, log: Logger): Promise<void> {
+  // Two connections: one applies the files, the other names who holds a lock the first waits for.
   const sql = createDatabaseClient({
     url: config.databaseUrl,
-    max: 1,
+    max: 2,
     connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
     applicationName: 'cti-server-migrate',
   });
   try {
-    const { applied } = await migrate({ sql, log: (message) => log.info(message) });
+    const { applied } = await migrate({
+      sql,
+      log: (message) => log.info(message),
+      lockTimeoutMs: config.migrateLockTimeoutMs,
+    });
     log.info({ applied }, 'migrations done');
   } finally {
     await sql.end({ timeout: 5 });
@@ -126,7 +165,7 @@ function startBackgroundTasks(
   ];
 }
 
-/** `cti-server serve`: the HTTP server (migrations first when CTI_MIGRATE_ON_START=1). */
+/** `cti-server serve`: the HTTP server (with CTI_MIGRATE_ON_START=1, /healthz only until migrated). */
 export const serveCommand: ServerCommand = {
   usage: COMMAND_USAGE.serve,
   async run(args) {

@@ -87,7 +87,7 @@ export function describeDatabaseFailure(err: unknown): string | undefined {
     return `cannot use the database at DATABASE_URL: ${message}`;
   }
   if (code === '42P01' || code === '42703' || code === '42883') {
-    return `the database at DATABASE_URL is not migrated to this version (${message}); run \`cti-db migrate\``;
+    return `the database at DATABASE_URL is not migrated to this version (${message}); run \`cti-server migrate\` (or \`cti-db migrate\`)`;
   }
   return undefined;
 }

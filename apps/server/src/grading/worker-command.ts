@@ -18,7 +18,11 @@ import { createWorkerHealthApp } from './worker-health.ts';
 import { createWorkerMetrics } from './worker-metrics.ts';
 import { missingWorkerNodeFlags } from './worker-node-flags.ts';
 
-/** Waits until the database answers and every migration is applied (the server may still be migrating). */
+/**
+ * Waits until the database answers and every migration is applied (the server may still be migrating).
+ * A database with migrations this code does not know was migrated by a newer release: migrating cannot
+ * help, so the log says to deploy the new image instead (review r22 F3).
+ */
 async function waitForSchema(sql: Sql, log: Logger, alive: () => void): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     alive();
@@ -26,8 +30,10 @@ async function waitForSchema(sql: Sql, log: Logger, alive: () => void): Promise<
       const status = await migrationStatus(sql);
       if (status.current) return;
       log.warn(
-        { pending: status.pending, problems: status.problems },
-        'waiting for migrations (cti-db migrate or CTI_MIGRATE_ON_START=1)',
+        { pending: status.pending, problems: status.problems, unknown: status.unknown },
+        status.unknown.length > 0
+          ? 'this worker is older than the database schema: deploy the new image (waiting)'
+          : 'waiting for migrations (cti-server migrate, or CTI_MIGRATE_ON_START=1 on the server)',
       );
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'waiting for the database');

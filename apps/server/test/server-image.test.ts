@@ -114,6 +114,39 @@ test('migrates the fresh database on start and answers /readyz', async () => {
   assert.equal(health.status, 200);
 });
 
+// Review r22 F2: the documented one-off migration job could not run from the image.
+test('the one-off job `<image> migrate` (read-only root) migrates a fresh database; `migrate status` says current', async () => {
+  const fresh = await createTestDatabase({ migrated: false });
+  try {
+    const job = (...args: string[]) =>
+      podmanStatus(
+        'run',
+        '--rm',
+        '--read-only',
+        '--network=host',
+        '-e',
+        `DATABASE_URL=${fresh.url}`,
+        IMAGE,
+        ...args,
+      );
+    const before = await job('migrate', 'status');
+    assert.equal(before.code, 1, before.out);
+    assert.match(before.out, /^pending {2}0001_spec_schema\.sql$/m);
+    const first = await job('migrate');
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /^migrations: applying 0001_spec_schema\.sql$/m);
+    assert.match(first.out, /migrations: applied \d+, database is at /);
+    const again = await job('migrate');
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /^migrations: database is up to date \(\d+ applied\)$/);
+    const after = await job('migrate', 'status');
+    assert.equal(after.code, 0, after.out);
+    assert.match(after.out, /\ncurrent$/);
+  } finally {
+    await fresh.drop();
+  }
+});
+
 test('ingests a webhook signed on the host: one scan row', async () => {
   const body = Buffer.from(JSON.stringify(exampleWebhookBody()));
   const res = await fetch(`${base}/ingest/webhook`, {

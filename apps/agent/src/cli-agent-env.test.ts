@@ -127,7 +127,9 @@ function runAsLoginUser(args: string[]) {
 }
 
 describe('the CLI as the login user (no sudo)', { skip: asLoginUserSkip }, () => {
-  test('outbox list: "run it with sudo", not "does not exist"', { timeout: 60_000 }, async () => {
+  test('outbox list: "run it with sudo", retry: as the service user; not "does not exist"', {
+    timeout: 60_000,
+  }, async () => {
     const list = await runAsLoginUser(['--config', config, 'outbox', 'list']);
     assert.equal(list.code, 1, list.stderr);
     assert.match(
@@ -135,6 +137,12 @@ describe('the CLI as the login user (no sudo)', { skip: asLoginUserSkip }, () =>
       /^cti-agent: outbox database \S+\/data\/outbox\.db cannot be read as nobody \(EACCES\): \S+\/data is the service's\. Fix: run it with sudo/,
     );
     assert.doesNotMatch(list.stderr, /does not exist/);
+    const retry = await runAsLoginUser(['--config', config, 'outbox', 'retry']);
+    assert.equal(retry.code, 1, retry.stderr);
+    assert.match(
+      retry.stderr,
+      /cannot be read as nobody \(EACCES\).*\. Fix: run it as the service user: sudo -u cti cti-agent …\n$/,
+    );
   });
 
   test('doctor: says whom it checks as, that agent.env needs sudo, and no false data-dir failure', {

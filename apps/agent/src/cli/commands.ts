@@ -172,7 +172,7 @@ async function downgradeCommand(config: AgentConfig, argv: string[], io: Io): Pr
     import('../outbox/outbox-downgrade.ts'),
   ]);
   const dbPath = config.paths.outboxDb;
-  requireOutboxFile(dbPath); // before the lock file is made
+  requireOutboxFile(dbPath, true); // before the lock file is made
   const lock = acquireOwnerLock(config.dataDir); // OwnerLockedError: the CLI prints it, exit 1
   try {
     const result = downgradeOutbox(dbPath);

@@ -95,11 +95,13 @@ export interface ReadOnlyVolumeRead {
 }
 
 /**
- * Throws OutboxMissingError when `dbPath` does not exist, and an OutboxDbError saying to use sudo when
- * this user may not look (data_dir is 0750 cti:cti: `cti-agent outbox list` as the login user got
- * "does not exist" from existsSync's false on EACCES — review r22 F16).
+ * Throws OutboxMissingError when `dbPath` does not exist, and an OutboxDbError saying how to run the
+ * command when this user may not look (data_dir is 0750 cti:cti: `cti-agent outbox list` as the login
+ * user got "does not exist" from existsSync's false on EACCES — review r22 F16). A command that writes
+ * (`writes`: retry, discard, downgrade) is to run as the service user, so that what SQLite or the
+ * command creates stays the service's; a reader may run as root.
  */
-export function requireOutboxFile(dbPath: string): void {
+export function requireOutboxFile(dbPath: string, writes = false): void {
   try {
     statSync(dbPath);
   } catch (err) {
@@ -110,7 +112,9 @@ export function requireOutboxFile(dbPath: string): void {
         `cannot be read as ${invokingUser()} (${code}): ${dirname(dbPath)} is the service's`,
         {
           cause: err,
-          fix: 'run it with sudo (or as the service user: sudo -u cti cti-agent …)',
+          fix: writes
+            ? 'run it as the service user: sudo -u cti cti-agent …'
+            : 'run it with sudo (or as the service user: sudo -u cti cti-agent …)',
         },
       );
     }
@@ -135,7 +139,7 @@ export function openOutboxDb(
   statfs: StatfsFn = statfsSync,
 ): OpenedOutboxDb {
   // better-sqlite3 says "directory does not exist" (a TypeError) or SQLITE_CANTOPEN: name the file.
-  if (access !== 'create') requireOutboxFile(dbPath);
+  if (access !== 'create') requireOutboxFile(dbPath, access !== 'readonly');
   // Asked up front (review r10 F1): with the `-shm` a running service (or a crash) leaves on the card,
   // SQLite reads it in place without an error, and the operator must still be told.
   if (access === 'readonly' && onReadOnlyVolume(dbPath)) return openOnReadOnlyVolume(dbPath);
@@ -147,7 +151,7 @@ export function openOutboxDb(
   } catch (err) {
     if (db?.open) db.close();
     // Removed between the check above and the open.
-    if (access !== 'create') requireOutboxFile(dbPath);
+    if (access !== 'create') requireOutboxFile(dbPath, access !== 'readonly');
     if (!(err instanceof Database.SqliteError)) throw err;
     const full = fullVolume(err, dbPath, statfs);
     if (full && access === 'readonly') {

@@ -68,7 +68,7 @@ const readVersion = (db: Database.Database) => db.pragma('user_version', { simpl
  * to do for a version it does not know or a re-import that has not finished.
  */
 export function downgradeOutbox(dbPath: string): DowngradeResult {
-  requireOutboxFile(dbPath);
+  requireOutboxFile(dbPath, true);
   const db = new Database(dbPath, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');

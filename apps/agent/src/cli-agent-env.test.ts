@@ -163,7 +163,7 @@ describe('the CLI as the login user (no sudo)', { skip: asLoginUserSkip }, () =>
     );
     assert.match(
       doctor.stdout,
-      /\[WARN\] data dir\s+\S+\/data is not writable by nobody, who runs this check \(EACCES\); the service runs as its owner\n\s+fix: run `sudo cti-agent doctor`/,
+      /\[WARN\] data dir\s+\S+\/data is not writable by nobody, who runs this check \(EACCES\): not checked for the service's user\n\s+fix: run `sudo cti-agent doctor`/,
     );
     assert.doesNotMatch(doctor.stdout, /not writable by the agent's user/);
   });

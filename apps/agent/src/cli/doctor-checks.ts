@@ -242,7 +242,7 @@ export function checkDataDir(config: AgentConfig, unitPaths = unitReadWritePaths
         name,
         ok: true,
         warn: true,
-        detail: `${dir} is not writable by ${invokingUser()}, who runs this check (${code}); the service runs as its owner`,
+        detail: `${dir} is not writable by ${invokingUser()}, who runs this check (${code}): not checked for the service's user`,
         fix: 'run `sudo cti-agent doctor` to check it',
       };
     }

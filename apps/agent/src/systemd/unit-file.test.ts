@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEVICE_SECRET_CREDENTIAL, DEVICE_SECRET_FILE, resolveConfig } from '../config/agent-config.ts';
+import { DEFAULT_AGENT_ENV_FILE } from '../config/agent-env-file.ts';
 import { SECRET_PLACEHOLDER } from '../heartbeat/device-secret-file.ts';
 import { runAgentCli } from '../test-support/run-cli.ts';
 
@@ -20,6 +21,11 @@ const section = (name: string) =>
   (unit.split(/^\[/m).find((s) => s.startsWith(`${name}]`)) ?? '')
     .split('\n')
     .filter((line) => /^\w+=/.test(line));
+
+test('the CLI reads by default the environment file the unit hands the service', () => {
+  // `-`: optional, as the CLI treats a missing file.
+  assert.deepEqual(settings('EnvironmentFile'), [`-${DEFAULT_AGENT_ENV_FILE}`]);
+});
 
 test('a bad config (exit 2) is not restarted; other crash loops end at the start limit', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cti-unit-'));

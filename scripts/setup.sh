@@ -30,6 +30,8 @@ apt_pkgs+=(podman buildah runc mmdebstrap uidmap fuse-overlayfs slirp4netns rado
 # under qemu-user, building an arm64 Debian root, and checking the package (lintian, shellcheck, groff).
 apt_pkgs+=(crossbuild-essential-arm64 make qemu-user-static binfmt-support mmdebstrap arch-test
   lintian shellcheck groff-base)
+# setfacl: the agent's device secret as systemd's LoadCredential= leaves it on tmpfs (an ACL entry).
+apt_pkgs+=(acl)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

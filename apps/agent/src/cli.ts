@@ -10,7 +10,9 @@ import {
 } from './cli/commands.ts';
 import { OutcomeUnknownError, ServiceUnavailableError } from './cli/local-client.ts';
 import { type AgentConfig, ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
+import { type AgentEnvFile, DEFAULT_AGENT_ENV_FILE, loadAgentEnvFile } from './config/agent-env-file.ts';
 import { OutboxDbError, OutboxMissingError } from './outbox/index.ts';
+import { invokingUser } from './startup/data-dir.ts';
 import { StartupError } from './startup/startup-errors.ts';
 import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 
@@ -24,7 +26,9 @@ const USAGE = `usage: cti-agent [--config <file>] <command>
   outbox <command>    list | show <id> | retry [<id>] | quarantine | export <id> <dir> | discard <id>
                       | downgrade
                       (see \`cti-agent outbox\`)
-config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given
+config: ${DEFAULT_CONFIG_PATH} unless --config or CTI_AGENT_CONFIG is given; every command but
+  run also reads ${DEFAULT_AGENT_ENV_FILE} (S3 credentials, overrides) as the service gets it, unless
+  CTI_AGENT_ENV_FILE names another (empty: none); variables already set win
 `;
 
 /** Commands that take nothing after their name (`--config` aside). */
@@ -82,8 +86,11 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     );
     return 2;
   }
+  // The service gets agent.env from the unit's EnvironmentFile=; the other commands read it here, so
+  // doctor checks the credentials and overrides the service uses (review r22 F7).
+  const envFile = command === 'run' ? null : loadEnvFile();
   try {
-    return await dispatch(loadConfig(configPath), command, rest, io);
+    return await dispatch(loadConfig(configPath), command, rest, io, envFile);
   } catch (err) {
     if (!(err instanceof OutboxMissingError)) throw err;
     // Most often a typo in data_dir, or the wrong config: name where the path comes from.
@@ -95,7 +102,19 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   }
 }
 
-async function dispatch(config: AgentConfig, command: string, rest: string[], io: Io): Promise<number> {
+/** agent.env (or CTI_AGENT_ENV_FILE's file; set but empty: none) into process.env, below what is set. */
+function loadEnvFile(): AgentEnvFile | null {
+  const path = process.env.CTI_AGENT_ENV_FILE ?? DEFAULT_AGENT_ENV_FILE;
+  return path === '' ? null : loadAgentEnvFile(path, process.env, invokingUser());
+}
+
+async function dispatch(
+  config: AgentConfig,
+  command: string,
+  rest: string[],
+  io: Io,
+  envFile: AgentEnvFile | null,
+): Promise<number> {
   switch (command) {
     case 'run': {
       const { runAgent } = await import('./main.ts');
@@ -114,7 +133,7 @@ async function dispatch(config: AgentConfig, command: string, rest: string[], io
     case 'status':
       return statusCommand(config, io);
     case 'doctor':
-      return doctorCommand(config, io);
+      return doctorCommand(config, io, envFile);
     case 'hint':
       return hintCommand(config, rest[0], io);
     case 'outbox':

@@ -146,6 +146,9 @@ describe('cti-agent .deb in an arm64 Debian root under qemu', { timeout: 3_600_0
     const lines = doctor.stdout.split('\n');
     const mark = (name: string) => lines.find((l) => l.slice(7).startsWith(name))?.slice(0, 6);
     assert.equal(mark('config'), '[ OK ]');
+    // postinst's agent.env skeleton (all comments), read as systemd's EnvironmentFile= reads it.
+    assert.match(doctor.stdout, /\[ OK \] agent\.env +\/etc\/cti\/agent\.env read as the service reads it/);
+    assert.equal(mark('user'), undefined, 'run as root: no "checking as" warning');
     assert.equal(mark('hint'), '[ OK ]', 'the hint model loads on arm64');
     // The packaged view card sits beside the hint: the view gate (not_a_ribeye_view) is active.
     assert.equal(mark('view gate'), '[ OK ]', 'the view gate is active');

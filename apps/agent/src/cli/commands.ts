@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { createLogger } from '@cti/runtime';
 import type { ViewOutput } from '../capture/hint.ts';
 import { checkView, viewThreshold } from '../capture/quality-gate.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
+import type { AgentEnvFile } from '../config/agent-env-file.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
-import { createOutbox, outboxUsage, runOutboxCommand } from '../outbox/index.ts';
+import { createOutbox, outboxUsage, requireOutboxFile, runOutboxCommand } from '../outbox/index.ts';
 import type { Check } from './doctor-checks.ts';
 import { callService } from './local-client.ts';
 
@@ -58,15 +58,29 @@ export async function statusCommand(config: AgentConfig, io: Io): Promise<number
 }
 
 /** `cti-agent doctor`: every check with a fix hint; exit 1 when any required check fails. */
-export async function doctorCommand(config: AgentConfig, io: Io): Promise<number> {
-  const { checkClock, checkDataDir, checkDisk, checkGpio, checkHint, checkProbe, checkS3, checkService } =
-    await import('./doctor-checks.ts');
+export async function doctorCommand(
+  config: AgentConfig,
+  io: Io,
+  envFile: AgentEnvFile | null = null,
+): Promise<number> {
+  const {
+    checkClock,
+    checkDataDir,
+    checkDisk,
+    checkGpio,
+    checkHint,
+    checkInvocation,
+    checkProbe,
+    checkS3,
+    checkService,
+  } = await import('./doctor-checks.ts');
   const { checkEarTagReader, checkHeartbeat } = await import('./doctor-device-checks.ts');
   const checks: Check[] = [
+    ...checkInvocation(envFile),
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
     ...checkGpio(config),
     await checkProbe(config),
-    await checkS3(config),
+    await checkS3(config, envFile?.problem ?? null),
     checkDataDir(config),
     checkDisk(config),
     await checkClock(),
@@ -153,13 +167,12 @@ async function downgradeCommand(config: AgentConfig, argv: string[], io: Io): Pr
     io.stderr.write(`outbox downgrade takes no arguments: unexpected ${JSON.stringify(argv[0])}\n`);
     return 2;
   }
-  const [{ acquireOwnerLock }, { downgradeOutbox }, { OutboxMissingError }] = await Promise.all([
+  const [{ acquireOwnerLock }, { downgradeOutbox }] = await Promise.all([
     import('../startup/owner-lock.ts'),
     import('../outbox/outbox-downgrade.ts'),
-    import('../outbox/index.ts'),
   ]);
   const dbPath = config.paths.outboxDb;
-  if (!existsSync(dbPath)) throw new OutboxMissingError(dbPath); // before the lock file is made
+  requireOutboxFile(dbPath, true); // before the lock file is made
   const lock = acquireOwnerLock(config.dataDir); // OwnerLockedError: the CLI prints it, exit 1
   try {
     const result = downgradeOutbox(dbPath);

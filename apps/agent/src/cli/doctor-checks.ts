@@ -6,12 +6,18 @@ import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { silentLogger } from '@cti/runtime';
 import { loadHint } from '../capture/hint.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
+import type { AgentEnvFile } from '../config/agent-env-file.ts';
 import { createClockSyncMonitor } from '../device/clock-sync.ts';
 import { createS3Client } from '../device/s3-client.ts';
 import { discardedFilesHold } from '../outbox/outbox-errors.ts';
 import { DISCARDED_DIR, discardedOnDisk } from '../outbox/outbox-salvage.ts';
 import { describeFree, freeInodesFix, inodesShort, volumeSpace } from '../outbox/volume-space.ts';
-import { describeNotADirectory, describeUnwritable, UNIT_DATA_DIR } from '../startup/data-dir.ts';
+import {
+  describeNotADirectory,
+  describeUnwritable,
+  invokingUser,
+  UNIT_DATA_DIR,
+} from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
@@ -130,7 +136,8 @@ export async function checkProbe(config: AgentConfig): Promise<Check> {
   return { name: 'probe', ok: true, warn: true, detail: 'simulated probe (demo mode)' };
 }
 
-export async function checkS3(config: AgentConfig): Promise<Check> {
+/** `envFileProblem`: agent.env could not be read (doctor without sudo), so the fix for missing credentials is sudo. */
+export async function checkS3(config: AgentConfig, envFileProblem: string | null = null): Promise<Check> {
   if (!config.upload.enabled)
     return { name: 's3', ok: true, warn: true, detail: 'upload disabled in config' };
   const s3 = createS3Client(config);
@@ -149,13 +156,15 @@ export async function checkS3(config: AgentConfig): Promise<Check> {
     const e = err as Error & { $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
     const fix =
-      e.name === 'CredentialsProviderError'
-        ? 'set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in /etc/cti/agent.env (or an instance profile)'
-        : status === 403
-          ? `the credentials lack access: allow s3:PutObject, s3:GetObject (HEAD) on ${config.upload.bucket}/raw/*`
-          : status === 404
-            ? `bucket ${config.upload.bucket} does not exist: check upload.bucket / CTI_S3_BUCKET`
-            : 'check network access to S3 (or S3_ENDPOINT) and the region';
+      e.name === 'CredentialsProviderError' && envFileProblem
+        ? `${envFileProblem} (sudo cti-agent doctor): the service's credentials are there`
+        : e.name === 'CredentialsProviderError'
+          ? 'set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in /etc/cti/agent.env (or an instance profile)'
+          : status === 403
+            ? `the credentials lack access: allow s3:PutObject, s3:GetObject (HEAD) on ${config.upload.bucket}/raw/*`
+            : status === 404
+              ? `bucket ${config.upload.bucket} does not exist: check upload.bucket / CTI_S3_BUCKET`
+              : 'check network access to S3 (or S3_ENDPOINT) and the region';
     return {
       name: 's3',
       ok: false,
@@ -225,6 +234,18 @@ export function checkDataDir(config: AgentConfig, unitPaths = unitReadWritePaths
   try {
     accessSync(dir, constants.W_OK);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'EACCES' || code === 'EPERM') && !runsAsOwnerOrRoot(dir)) {
+      // The login user (docs/agent.md: `sudo cti-agent doctor`) may not write the service's 0750 cti
+      // directory; that says nothing about the service (review r22 F16).
+      return {
+        name,
+        ok: true,
+        warn: true,
+        detail: `${dir} is not writable by ${invokingUser()}, who runs this check (${code}): not checked for the service's user`,
+        fix: 'run `sudo cti-agent doctor` to check it',
+      };
+    }
     const described = describeUnwritable(dir, err);
     return described
       ? { name, ok: false, detail: described.problem, fix: described.fix }
@@ -256,6 +277,17 @@ export function checkDataDir(config: AgentConfig, unitPaths = unitReadWritePaths
         detail: `${dir} is not in cti-agent.service's ReadWritePaths (${allowed.join(' ') || 'none'}): read-only for the service`,
         fix: `sudo systemctl edit cti-agent → [Service] ReadWritePaths=${dir}, then sudo systemctl restart cti-agent`,
       };
+}
+
+/** This process is root, or owns `dir`: its write access stands for the service's. */
+function runsAsOwnerOrRoot(dir: string): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid === 0) return true;
+  try {
+    return statSync(dir).uid === uid;
+  } catch {
+    return false;
+  }
 }
 
 const underUnitDataDir = (dir: string) => dir === UNIT_DATA_DIR || dir.startsWith(`${UNIT_DATA_DIR}/`);
@@ -430,4 +462,43 @@ export async function checkService(config: AgentConfig): Promise<Check> {
       fix: (err as Error).message.split('Fix: ')[1],
     };
   }
+}
+
+/**
+ * Who runs doctor, and agent.env as the service gets it (the unit's EnvironmentFile=): a WARN when not
+ * root (the data directory, agent.env and the device secret are the service's and root's), a FAIL
+ * when agent.env exists but cannot be read.
+ */
+export function checkInvocation(envFile: AgentEnvFile | null): Check[] {
+  const uid = process.getuid?.();
+  const user: Check[] =
+    uid === undefined || uid === 0
+      ? []
+      : [
+          {
+            name: 'user',
+            ok: true,
+            warn: true,
+            detail: `checking as ${invokingUser()}, not as root: files only the service and root may read are not checked`,
+            fix: 'sudo cti-agent doctor',
+          },
+        ];
+  if (!envFile)
+    return [...user, { name: 'agent.env', ok: true, detail: 'not read (CTI_AGENT_ENV_FILE is empty)' }];
+  const env: Check = envFile.problem
+    ? { name: 'agent.env', ok: false, detail: envFile.problem, fix: 'sudo cti-agent doctor' }
+    : !envFile.present
+      ? {
+          name: 'agent.env',
+          ok: true,
+          warn: true,
+          detail: `${envFile.path} does not exist: S3 credentials only from the environment or an instance profile`,
+          fix: `the package makes it (0640 root:cti); put AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY there`,
+        }
+      : {
+          name: 'agent.env',
+          ok: true,
+          detail: `${envFile.path} read as the service reads it${envFile.applied.length ? `: ${envFile.applied.join(', ')}` : ' (nothing set in it that is not set here already)'}`,
+        };
+  return [...user, env];
 }

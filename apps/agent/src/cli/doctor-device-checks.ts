@@ -31,7 +31,7 @@ export async function checkHeartbeat(config: AgentConfig): Promise<Check> {
     };
   }
   try {
-    readDeviceSecretFile(hb.secretFile, config.deviceCode);
+    readDeviceSecretFile(hb.secretFile, config.deviceCode, hb.credentialsDir);
   } catch (err) {
     if (!(err instanceof DeviceSecretFileError)) throw err;
     const unreadable = err.message.includes('permission denied');

@@ -274,12 +274,14 @@ test('heartbeat: off unless configured; the secret from systemd credentials, els
     intervalMs: 60_000,
     timeoutMs: 10_000,
     secretFile: '/etc/cti/device-secret',
+    credentialsDir: null,
   });
   const underSystemd = resolveConfig(
     { ...minimal, ...hb },
     { CREDENTIALS_DIRECTORY: '/run/credentials/cti-agent.service' },
   );
   assert.equal(underSystemd.heartbeat?.secretFile, '/run/credentials/cti-agent.service/device-secret');
+  assert.equal(underSystemd.heartbeat?.credentialsDir, '/run/credentials/cti-agent.service');
   const custom = resolveConfig({
     ...minimal,
     heartbeat: {
@@ -294,6 +296,7 @@ test('heartbeat: off unless configured; the secret from systemd credentials, els
     intervalMs: 30_000,
     timeoutMs: 5000,
     secretFile: '/srv/secret',
+    credentialsDir: null,
   });
   for (const [heartbeat, pointer] of [
     [{ server_url: 'ftp://x' }, /\/heartbeat\/server_url: must be the server base URL/],

@@ -36,6 +36,8 @@ export type HeartbeatConfig = {
   timeoutMs: number;
   /** The device secret: systemd's credential, else /etc/cti/device-secret, unless configured. */
   secretFile: string;
+  /** $CREDENTIALS_DIRECTORY: systemd's copies for this service, whose permissions systemd sets (device-secret-file.ts). */
+  credentialsDir: string | null;
 } | null;
 
 /** Ear-tag reader on a serial line (src/eid); null when there is none. */
@@ -345,6 +347,7 @@ function resolveHeartbeat(h: Raw | null, env: NodeJS.ProcessEnv): HeartbeatConfi
     timeoutMs: (h.timeout_s ?? 10) * 1000,
     secretFile:
       h.secret_file ?? (credentials ? join(credentials, DEVICE_SECRET_CREDENTIAL) : DEVICE_SECRET_FILE),
+    credentialsDir: credentials || null,
   };
 }
 

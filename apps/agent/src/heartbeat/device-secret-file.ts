@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { type DeviceSecret, DeviceSecretError, parseDeviceSecret } from '@cti/contracts';
 import { DEVICE_SECRET_FILE } from '../config/agent-config.ts';
 
@@ -14,14 +15,19 @@ const INSTALL = `an admin runs \`cti-server device add <device_code>\` and on th
 
 /**
  * Read this device's secret from `path`: on a Pi systemd's copy of the root-only /etc/cti/device-secret
- * in $CREDENTIALS_DIRECTORY (LoadCredential=). Refused when missing, empty, readable by group or others,
- * malformed, or made for another device — each with the fix.
+ * in $CREDENTIALS_DIRECTORY (LoadCredential=; `credentialsDir`), elsewhere the file itself. Refused when
+ * missing, empty, open to others than its owner (see permissionProblem), malformed, or made for another
+ * device — each with the fix.
  */
-export function readDeviceSecretFile(path: string, deviceCode: string): DeviceSecret {
-  let mode: number;
+export function readDeviceSecretFile(
+  path: string,
+  deviceCode: string,
+  credentialsDir: string | null = null,
+): DeviceSecret {
+  let stats: Stats;
   let text: string;
   try {
-    mode = statSync(path).mode;
+    stats = statSync(path);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -33,11 +39,8 @@ export function readDeviceSecretFile(path: string, deviceCode: string): DeviceSe
     }
     throw new DeviceSecretFileError(`cannot read the device secret ${path}: ${(err as Error).message}`);
   }
-  if ((mode & 0o077) !== 0) {
-    throw new DeviceSecretFileError(
-      `the device secret ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}). Fix: sudo chmod 600 ${path} and, as it may have leaked, have an admin run \`cti-server device rotate-secret ${deviceCode}\``,
-    );
-  }
+  const problem = permissionProblem(path, stats, credentialsDir, deviceCode);
+  if (problem) throw new DeviceSecretFileError(problem);
   if (text.trim() === '' || text.trim() === SECRET_PLACEHOLDER) {
     throw new DeviceSecretFileError(
       `no device secret installed: ${path} is ${text.trim() === '' ? 'empty' : `systemd's placeholder (${DEVICE_SECRET_FILE} does not exist)`}. Fix: ${INSTALL}`,
@@ -56,4 +59,44 @@ export function readDeviceSecretFile(path: string, deviceCode: string): DeviceSe
     );
   }
   return secret;
+}
+
+const octal = (mode: number) => (mode & 0o777).toString(8);
+
+/**
+ * What is wrong with the file's permissions, or null. The file itself must be 0600 or stricter (no
+ * bit for group or others). systemd's copy in $CREDENTIALS_DIRECTORY is judged as systemd makes it:
+ * where the directory's file system has ACLs (tmpfs: systemd ≥ 256 on a kernel ≥ 6.4, or its /run fallback),
+ * it writes the file 0400 root and grants the service user read with an ACL entry, and `stat` shows the
+ * ACL mask in the group bits (0440); on ramfs it chowns it to the service user, 0400. Both are
+ * accepted: a regular file directly in that directory, owned by root or this process's user, without
+ * write bits and without bits for others. The group bits are not judged there: they are the ACL mask,
+ * and the directory itself is private to the service (systemd mounts it for this unit alone).
+ */
+function permissionProblem(
+  path: string,
+  stats: Stats,
+  credentialsDir: string | null,
+  deviceCode: string,
+): string | null {
+  const leaked = `as it may have leaked, have an admin run \`cti-server device rotate-secret ${deviceCode}\``;
+  if (credentialsDir && dirname(resolve(path)) === resolve(credentialsDir)) {
+    const owners = [0, process.getuid?.() ?? 0];
+    const wrong = !lstatSync(path).isFile()
+      ? 'is not a regular file'
+      : !owners.includes(stats.uid)
+        ? `is owned by uid ${stats.uid}, neither root nor the service's user`
+        : (stats.mode & 0o007) !== 0
+          ? `is readable by other users (mode ${octal(stats.mode)})`
+          : (stats.mode & 0o222) !== 0
+            ? `is writable (mode ${octal(stats.mode)})`
+            : null;
+    return wrong
+      ? `systemd's copy of the device secret ${path} ${wrong}, unlike what LoadCredential= makes. Fix: sudo chmod 600 ${DEVICE_SECRET_FILE} && sudo chown root:root ${DEVICE_SECRET_FILE}, check the unit's LoadCredential= (\`systemctl cat cti-agent\`), sudo systemctl restart cti-agent and, ${leaked}`
+      : null;
+  }
+  if ((stats.mode & 0o077) !== 0) {
+    return `the device secret ${path} is readable by other users (mode ${octal(stats.mode)}). Fix: sudo chmod 600 ${path} and, ${leaked}`;
+  }
+  return null;
 }

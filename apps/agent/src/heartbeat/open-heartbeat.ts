@@ -35,7 +35,7 @@ export function openHeartbeat({
   const hb = config.heartbeat;
   if (!hb) return disabled('not configured: set heartbeat.server_url in the agent config');
   try {
-    const secret = readDeviceSecretFile(hb.secretFile, config.deviceCode);
+    const secret = readDeviceSecretFile(hb.secretFile, config.deviceCode, hb.credentialsDir);
     log.info({ url: hb.url, key: secret.fingerprint, intervalS: hb.intervalMs / 1000 }, 'heartbeat enabled');
     return createHeartbeatSender({
       url: hb.url,

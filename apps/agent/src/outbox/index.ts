@@ -9,7 +9,7 @@ export {
   type StatfsFn,
 } from './outbox.ts';
 export { type OutboxCommandIo, outboxUsage, runOutboxCommand } from './outbox-command.ts';
-export type { OutboxAccess } from './outbox-db.ts';
+export { type OutboxAccess, requireOutboxFile } from './outbox-db.ts';
 export {
   DiskFloorError,
   type DiskFloorReason,

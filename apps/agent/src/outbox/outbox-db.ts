@@ -1,7 +1,7 @@
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { describeUnwritable } from '../startup/data-dir.ts';
+import { describeUnwritable, invokingUser } from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
 import {
   OutboxCorruptError,
@@ -95,6 +95,34 @@ export interface ReadOnlyVolumeRead {
 }
 
 /**
+ * Throws OutboxMissingError when `dbPath` does not exist, and an OutboxDbError saying how to run the
+ * command when this user may not look (data_dir is 0750 cti:cti: `cti-agent outbox list` as the login
+ * user got "does not exist" from existsSync's false on EACCES — review r22 F16). A command that writes
+ * (`writes`: retry, discard, downgrade) is to run as the service user, so that what SQLite or the
+ * command creates stays the service's; a reader may run as root.
+ */
+export function requireOutboxFile(dbPath: string, writes = false): void {
+  try {
+    statSync(dbPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new OutboxDbError(
+        dbPath,
+        `cannot be read as ${invokingUser()} (${code}): ${dirname(dbPath)} is the service's`,
+        {
+          cause: err,
+          fix: writes
+            ? 'run it as the service user: sudo -u cti cti-agent …'
+            : 'run it with sudo (or as the service user: sudo -u cti cti-agent …)',
+        },
+      );
+    }
+    throw new OutboxMissingError(dbPath);
+  }
+}
+
+/**
  * Opens the outbox database (creating it only with access `create`): WAL so readers (CLI, status)
  * never block the service, synchronous=FULL so a committed capture survives power loss, incremental
  * auto-vacuum so retention can give pages back without a full VACUUM.
@@ -111,7 +139,7 @@ export function openOutboxDb(
   statfs: StatfsFn = statfsSync,
 ): OpenedOutboxDb {
   // better-sqlite3 says "directory does not exist" (a TypeError) or SQLITE_CANTOPEN: name the file.
-  if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
+  if (access !== 'create') requireOutboxFile(dbPath, access !== 'readonly');
   // Asked up front (review r10 F1): with the `-shm` a running service (or a crash) leaves on the card,
   // SQLite reads it in place without an error, and the operator must still be told.
   if (access === 'readonly' && onReadOnlyVolume(dbPath)) return openOnReadOnlyVolume(dbPath);
@@ -123,7 +151,7 @@ export function openOutboxDb(
   } catch (err) {
     if (db?.open) db.close();
     // Removed between the check above and the open.
-    if (access !== 'create' && !existsSync(dbPath)) throw new OutboxMissingError(dbPath);
+    if (access !== 'create') requireOutboxFile(dbPath, access !== 'readonly');
     if (!(err instanceof Database.SqliteError)) throw err;
     const full = fullVolume(err, dbPath, statfs);
     if (full && access === 'readonly') {

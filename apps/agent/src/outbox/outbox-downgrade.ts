@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { REIMPORT_PENDING_STAT } from './outbox-db.ts';
-import { OutboxDbError, OutboxMissingError } from './outbox-errors.ts';
+import { REIMPORT_PENDING_STAT, requireOutboxFile } from './outbox-db.ts';
+import { OutboxDbError } from './outbox-errors.ts';
 import { OUTBOX_SCHEMA_VERSION } from './outbox-migrations.ts';
 import { PARKED_AT } from './outbox-store.ts';
 
@@ -69,7 +68,7 @@ const readVersion = (db: Database.Database) => db.pragma('user_version', { simpl
  * to do for a version it does not know or a re-import that has not finished.
  */
 export function downgradeOutbox(dbPath: string): DowngradeResult {
-  if (!existsSync(dbPath)) throw new OutboxMissingError(dbPath);
+  requireOutboxFile(dbPath, true);
   const db = new Database(dbPath, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');

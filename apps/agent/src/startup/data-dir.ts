@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { userInfo } from 'node:os';
 import { makeDirectorySync } from '@cti/runtime';
 import { ConfigError } from '../config/agent-config.ts';
 import { isReadOnlyMount } from './read-only-mount.ts';
@@ -6,6 +7,15 @@ import { StartupError } from './startup-errors.ts';
 
 /** The directory the shipped unit lets the service write (ReadWritePaths= in cti-agent.service). */
 export const UNIT_DATA_DIR = '/var/lib/cti';
+
+/** Who runs this process, for messages ("cannot read … as pi"): the login name, else the uid. */
+export function invokingUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.()}`;
+  }
+}
 
 /**
  * What is wrong and what to do when `dataDir` (or `path` inside it) cannot be written: on a read-only

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEVICE_SECRET_CREDENTIAL, DEVICE_SECRET_FILE, resolveConfig } from '../config/agent-config.ts';
+import { DEFAULT_AGENT_ENV_FILE } from '../config/agent-env-file.ts';
 import { SECRET_PLACEHOLDER } from '../heartbeat/device-secret-file.ts';
+import { runAgentCli } from '../test-support/run-cli.ts';
 
 // infra/systemd/cti-agent.service hands the root-only device secret to the agent as a systemd
 // credential; the names in the unit and in the agent must agree.
@@ -14,6 +16,42 @@ import { SECRET_PLACEHOLDER } from '../heartbeat/device-secret-file.ts';
 const unitPath = fileURLToPath(new URL('../../../../infra/systemd/cti-agent.service', import.meta.url));
 const unit = readFileSync(unitPath, 'utf8');
 const settings = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]);
+/** The `key=value` lines of one `[section]` of the unit. */
+const section = (name: string) =>
+  (unit.split(/^\[/m).find((s) => s.startsWith(`${name}]`)) ?? '')
+    .split('\n')
+    .filter((line) => /^\w+=/.test(line));
+
+test('the CLI reads by default the environment file the unit hands the service', () => {
+  // `-`: optional, as the CLI treats a missing file.
+  assert.deepEqual(settings('EnvironmentFile'), [`-${DEFAULT_AGENT_ENV_FILE}`]);
+});
+
+test('a bad config (exit 2) is not restarted; other crash loops end at the start limit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-unit-'));
+  try {
+    // The exit code of `cti-agent run` on a bad config is the one the unit does not restart.
+    const config = join(dir, 'agent.json');
+    writeFileSync(config, JSON.stringify({ device_code: 'dev-1', source: { kind: 'nope' } }));
+    const bad = await runAgentCli(['--config', config, 'run'], { env: { PATH: process.env.PATH } });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /invalid agent config/);
+    assert.deepEqual(settings('Restart'), ['always']);
+    assert.deepEqual(settings('RestartPreventExitStatus'), ['2']);
+    // Exit 1 (a full data volume, data_dir owned by another run) may clear: it stays restarted.
+    assert.ok(!settings('RestartPreventExitStatus')[0]!.split(/\s+/).includes('1'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The start limit belongs to [Unit] (systemd ignores it in [Service] since v230). Sized so the
+  // loop of an exit-1 fault ends within minutes, while a crash or watchdog restart now and then
+  // (each after RestartSec) stays far below it.
+  const unitSection = section('Unit');
+  assert.ok(unitSection.includes('StartLimitIntervalSec=300'), unitSection.join('\n'));
+  assert.ok(unitSection.includes('StartLimitBurst=10'), unitSection.join('\n'));
+  const restartSec = Number(settings('RestartSec')[0]);
+  assert.ok(10 * restartSec < 300, 'a loop of ten fast failures falls inside the interval');
+});
 
 test('the device secret: LoadCredential from /etc/cti/device-secret, a placeholder while it is missing', () => {
   assert.deepEqual(settings('LoadCredential'), [`${DEVICE_SECRET_CREDENTIAL}:${DEVICE_SECRET_FILE}`]);

@@ -420,3 +420,65 @@ test('SIGTERM with a live scans stream open: the stream delivered a new scan, th
     `stopped in ${Date.now() - stopAt} ms, not at the shutdown timeout`,
   );
 });
+
+test('serve with S3 configured but no credentials (review r22 F15): one warning at start naming the settings; scan detail (API and page) 200 with null URLs; asset content 503 storage_unavailable with Retry-After', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const farm = await seedFarm(db.sql, 'Keyless Farm');
+  const device = await seedDevice(db.sql, 'dev-keyless', farm);
+  await seedUser(db.sql, 'keyless@example.com', ['farmer'], { farms: [{ id: farm }] });
+  const scan = await seedScan(db.sql, {
+    farmId: farm,
+    deviceId: device,
+    image: { bucket: TEST_BUCKET, key: 'raw/dev-keyless/image.png', sha256: 'a'.repeat(64), size: 10 },
+  });
+  // No AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (spawnServer passes only PATH and these), no profile
+  // file, no instance role: the SDK's chain finds nothing. Signing is local: no S3 needs to answer.
+  const spawned = spawnServer({
+    ...validEnv(db.url),
+    S3_ENDPOINT: 'http://127.0.0.1:9',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/cti-test-credentials',
+    AWS_CONFIG_FILE: '/nonexistent/cti-test-config',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const { port } = (await spawned.waitForLog('listening')) as { port: number };
+  const warning = await spawned.waitForLog(
+    'S3 credentials not found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE), or a container/instance role; until then asset URLs are null and /api/v1/assets/{id}/content answers 503 storage_unavailable',
+  );
+  assert.equal(warning.level, 40);
+  const base = `http://127.0.0.1:${port}`;
+  const signIn = await fetch(`${base}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'keyless@example.com', password: TEST_PASSWORD }),
+  });
+  assert.equal(signIn.status, 200);
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+  for (let i = 0; i < 3; i++) {
+    const detail = await fetch(`${base}/api/v1/scans/${scan}`, { headers: { cookie } });
+    assert.equal(detail.status, 200);
+    const body = (await detail.json()) as { image: { id: string; url: null; url_expires_at: null } };
+    assert.equal(body.image.url, null);
+    assert.equal(body.image.url_expires_at, null);
+    const asset = await fetch(`${base}/api/v1/assets/${body.image.id}`, { headers: { cookie } });
+    assert.equal(asset.status, 200);
+    assert.equal(((await asset.json()) as { url: null }).url, null);
+    const content = await fetch(`${base}/api/v1/assets/${body.image.id}/content`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    assert.equal(content.status, 503);
+    assert.equal(content.headers.get('retry-after'), '5');
+    assert.equal(((await content.json()) as { error: string }).error, 'storage_unavailable');
+    const page = await fetch(`${base}/scans/${scan}`, { headers: { cookie, accept: 'text/html' } });
+    assert.equal(page.status, 200);
+  }
+  assert.equal(
+    spawned.lines.filter((l) => l.includes('S3 credentials not found')).length,
+    1,
+    'logged once, not per request',
+  );
+  assert.ok(!spawned.lines.some((l) => l.includes('"level":50')), 'no error logged (no 500)');
+  spawned.child.kill('SIGTERM');
+  assert.equal(await spawned.exit, 0);
+});

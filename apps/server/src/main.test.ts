@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { signWebhook } from '@cti/contracts';
@@ -481,4 +484,76 @@ test('serve with S3 configured but no credentials (review r22 F15): one warning 
   assert.ok(!spawned.lines.some((l) => l.includes('"level":50')), 'no error logged (no 500)');
   spawned.child.kill('SIGTERM');
   assert.equal(await spawned.exit, 0);
+});
+
+describe('secrets from files and the published placeholder, at process level (review r22 F11)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-main-secrets-'));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content, { mode: 0o600 });
+    return path;
+  };
+  const refusals: [string, Record<string, string | undefined>, RegExp][] = [
+    [
+      'the placeholder of compose.yaml, not a local stack',
+      { CTI_WEBHOOK_SECRETS: 'local-dev-webhook-secret-change-me' },
+      /CTI_WEBHOOK_SECRETS entry 1 is the placeholder published in infra\/docker\/compose\.yaml.*CTI_INSECURE_LOCALHOST_COOKIES=1/,
+    ],
+    [
+      'DATABASE_URL and DATABASE_URL_FILE both set',
+      { DATABASE_URL_FILE: file('db', 'postgres://cti:cti@127.0.0.1:1/none\n') },
+      /DATABASE_URL and DATABASE_URL_FILE are both set/,
+    ],
+    [
+      'CTI_WEBHOOK_SECRETS_FILE unreadable',
+      { CTI_WEBHOOK_SECRETS: undefined, CTI_WEBHOOK_SECRETS_FILE: join(dir, 'absent') },
+      /CTI_WEBHOOK_SECRETS_FILE names a file that cannot be read: .*absent \(ENOENT\)/,
+    ],
+  ];
+  for (const [name, overrides, message] of refusals) {
+    for (const command of ['serve', 'worker']) {
+      // The worker reads no webhook secret: only the database URL's refusal applies to it.
+      if (command === 'worker' && !name.startsWith('DATABASE_URL')) continue;
+      test(`${command}: ${name} → exit 78 naming the setting`, async () => {
+        const env = { ...validEnv('postgres://cti:cti@127.0.0.1:1/none'), S3_ENDPOINT: 'http://127.0.0.1:9' };
+        const spawned = spawnServer({ ...env, ...overrides }, [command]);
+        // Bounded: a process that accepts the setting runs on (its database is unreachable) instead.
+        const code = await Promise.race([
+          spawned.exit,
+          new Promise((resolve) => setTimeout(resolve, 20_000, 'still running after 20 s')),
+        ]);
+        assert.equal(code, 78);
+        assert.match(spawned.stderr(), /configuration error: /);
+        assert.match(spawned.stderr(), message);
+      });
+    }
+  }
+
+  test("serve with DATABASE_URL_FILE, CTI_WEBHOOK_SECRETS_FILE and CTI_METRICS_TOKEN_FILE: a webhook signed with the file's secret is accepted; /metrics needs the file's token", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const token = 'metrics-token-from-a-secret-file-0123';
+    const { DATABASE_URL, CTI_WEBHOOK_SECRETS, ...env } = validEnv(db.url);
+    const spawned = spawnServer({
+      ...env,
+      DATABASE_URL_FILE: file('db-ok', `${db.url}\n`),
+      CTI_WEBHOOK_SECRETS_FILE: file('webhook-ok', `${TEST_SECRET}\n`),
+      CTI_METRICS_TOKEN_FILE: file('metrics-ok', `${token}\n`),
+    });
+    const { port } = (await spawned.waitForLog('listening')) as { port: number };
+    const body = JSON.stringify(distinctWebhook(7));
+    const res = await fetch(`http://127.0.0.1:${port}/ingest/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signWebhook({ body, secret: TEST_SECRET }) },
+      body,
+    });
+    assert.equal(res.status, 201, await res.text());
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401);
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(scrape.status, 200);
+    spawned.child.kill('SIGTERM');
+    assert.equal(await spawned.exit, 0);
+  });
 });

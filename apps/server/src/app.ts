@@ -84,6 +84,11 @@ export type ServerApp = {
   close(options?: { timeoutMs?: number }): Promise<void>;
   /** Deletes expired sessions and spent sign-in throttle rows; main.ts runs it every few minutes. */
   sweep(): Promise<{ sessions: number; throttle: number }>;
+  /**
+   * Resolves the S3 credential chain once (serve runs it at start): a warning naming the settings when
+   * S3 is configured but no credentials are found. Never throws.
+   */
+  checkStorage(): Promise<void>;
 };
 
 /**
@@ -143,6 +148,7 @@ export function createApp({
         publicEndpoint: api.s3PublicEndpoint,
         ttlSeconds: api.signedUrlTtlSeconds,
         clock,
+        log: log.child({ mod: 's3' }),
       })
     : undefined;
   const sessionCache =
@@ -284,5 +290,8 @@ export function createApp({
     },
     close: (options) => ingestionLog.close(options),
     sweep: async () => ({ sessions: await sessions.sweep(), throttle: await throttle.sweep() }),
+    checkStorage: async () => {
+      await signer?.check();
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isValidBucketName } from '@cti/contracts';
 
 /** Parsers for environment settings, shared by every command's config (serve, worker, …). */
@@ -26,18 +27,50 @@ export function required(env: Env, name: string, what: string): string {
   return value;
 }
 
+/**
+ * A secret setting, from `NAME` or from the file `NAME_FILE` names (compose, Swarm and Kubernetes
+ * secrets are files, e.g. /run/secrets/cti_webhook_secrets): the file's content with surrounding
+ * whitespace (its trailing newline) trimmed. `setting` is what an error about the value should name.
+ * Both set, an unreadable or empty file: ConfigError naming them.
+ *
+ * @example secretSetting({ DATABASE_URL_FILE: '/run/secrets/db' }, 'DATABASE_URL') // { value: 'postgres://…', setting: 'DATABASE_URL_FILE' }
+ */
+export function secretSetting(env: Env, name: string): { value: string | undefined; setting: string } {
+  const fileSetting = `${name}_FILE`;
+  const path = optional(env, fileSetting);
+  if (path === undefined) return { value: optional(env, name), setting: name };
+  if (optional(env, name) !== undefined)
+    throw new ConfigError(name, `and ${fileSetting} are both set; set only one of them`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? (err as Error).message;
+    throw new ConfigError(fileSetting, `names a file that cannot be read: ${path} (${code})`);
+  }
+  const value = text.trim();
+  if (value === '') throw new ConfigError(fileSetting, `names an empty file: ${path}`);
+  return { value, setting: fileSetting };
+}
+
 export function databaseUrl(env: Env, name: string): string {
-  const value = required(env, name, 'a postgres:// URL, e.g. postgres://cti:cti@127.0.0.1:5432/cti');
+  const { value: given, setting } = secretSetting(env, name);
+  if (given === undefined)
+    throw new ConfigError(
+      name,
+      `is not set (nor ${name}_FILE); expected a postgres:// URL, e.g. postgres://cti:cti@127.0.0.1:5432/cti`,
+    );
+  const value = given;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(name, 'is not a URL; expected postgres://user:password@host:port/database');
+    throw new ConfigError(setting, 'is not a URL; expected postgres://user:password@host:port/database');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `must start with postgres:// (got ${url.protocol}//)`);
+    throw new ConfigError(setting, `must start with postgres:// (got ${url.protocol}//)`);
   }
-  if (url.pathname.replace(/^\//, '') === '') throw new ConfigError(name, 'names no database');
+  if (url.pathname.replace(/^\//, '') === '') throw new ConfigError(setting, 'names no database');
   return value;
 }
 
@@ -49,11 +82,33 @@ export function list(env: Env, name: string, what: string): string[] {
   return [...new Set(items)];
 }
 
-export function secrets(env: Env, name: string): string[] {
-  const values = list(env, name, 'one or more comma-separated webhook signing secrets');
+/**
+ * Webhook secrets published in this repository (infra/docker/compose.yaml's default): anyone can sign
+ * with them. Refused unless the process is told it serves a local stack (review r22 F11).
+ */
+export const PUBLISHED_PLACEHOLDER_SECRETS: readonly string[] = ['local-dev-webhook-secret-change-me'];
+
+/**
+ * Comma-separated webhook secrets, from `name` or `name_FILE`; each ≥ 16 characters, and none of the
+ * published placeholders unless `localStack` (CTI_INSECURE_LOCALHOST_COOKIES=1: compose, the demo).
+ */
+export function secrets(env: Env, name: string, { localStack = false } = {}): string[] {
+  const { value, setting } = secretSetting(env, name);
+  const what = 'one or more comma-separated webhook signing secrets';
+  const values = list({ [setting]: value }, setting, what);
   const short = values.findIndex((s) => s.length < 16);
   if (short !== -1) {
-    throw new ConfigError(name, `entry ${short + 1} is shorter than 16 characters; use a long random secret`);
+    throw new ConfigError(
+      setting,
+      `entry ${short + 1} is shorter than 16 characters; use a long random secret`,
+    );
+  }
+  const placeholder = values.findIndex((s) => PUBLISHED_PLACEHOLDER_SECRETS.includes(s));
+  if (placeholder !== -1 && !localStack) {
+    throw new ConfigError(
+      setting,
+      `entry ${placeholder + 1} is the placeholder published in infra/docker/compose.yaml: anyone could sign webhooks with it; set a long random secret (e.g. openssl rand -hex 32), or CTI_INSECURE_LOCALHOST_COOKIES=1 for a local stack`,
+    );
   }
   return values;
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from './config.ts';
+import { loadWorkerConfig } from './grading/worker-config.ts';
 
 const minimal = {
   DATABASE_URL: 'postgres://cti:cti@db:5432/cti',
@@ -142,4 +146,108 @@ test('dashboard map tiles: unset by default, a {z}/{x}/{y} URL and its attributi
     mapTileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
     mapTileAttribution: '© OpenStreetMap contributors',
   });
+});
+
+describe('secrets from files: DATABASE_URL_FILE, CTI_WEBHOOK_SECRETS_FILE, CTI_METRICS_TOKEN_FILE (review r22 F11)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-secrets-'));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content, { mode: 0o600 });
+    return path;
+  };
+  const { DATABASE_URL, CTI_WEBHOOK_SECRETS, ...rest } = minimal;
+
+  test('read from the files, the trailing newline trimmed', () => {
+    const config = loadConfig({
+      ...rest,
+      DATABASE_URL_FILE: file('db', 'postgres://cti:s3cret@db:5432/cti\n'),
+      CTI_WEBHOOK_SECRETS_FILE: file('webhook', 'file-secret-0123456789,old-file-secret-0123\r\n'),
+      CTI_METRICS_TOKEN_FILE: file('metrics', 'metrics-token-from-a-file-0123456789\n'),
+    });
+    assert.equal(config.databaseUrl, 'postgres://cti:s3cret@db:5432/cti');
+    assert.deepEqual(config.webhookSecrets, ['file-secret-0123456789', 'old-file-secret-0123']);
+    assert.equal(config.metricsToken, 'metrics-token-from-a-file-0123456789');
+    assert.equal(
+      loadWorkerConfig({
+        ...rest,
+        S3_ENDPOINT: 'http://minio:9000',
+        DATABASE_URL_FILE: file('db2', 'postgres://w:pw@db/cti\n'),
+      }).databaseUrl,
+      'postgres://w:pw@db/cti',
+      'the worker reads them the same way',
+    );
+  });
+
+  test('both set, an unreadable or empty file, a bad value in a file: refused naming the settings', () => {
+    const refused: [Record<string, string>, string, RegExp][] = [
+      [
+        { ...minimal, DATABASE_URL_FILE: file('db3', 'postgres://x@db/cti') },
+        'DATABASE_URL',
+        /^DATABASE_URL and DATABASE_URL_FILE are both set; set only one of them$/,
+      ],
+      [
+        { ...minimal, CTI_WEBHOOK_SECRETS_FILE: file('w2', 'file-secret-0123456789') },
+        'CTI_WEBHOOK_SECRETS',
+        /^CTI_WEBHOOK_SECRETS and CTI_WEBHOOK_SECRETS_FILE are both set/,
+      ],
+      [
+        { ...rest, CTI_WEBHOOK_SECRETS, DATABASE_URL_FILE: join(dir, 'missing') },
+        'DATABASE_URL_FILE',
+        new RegExp(`^DATABASE_URL_FILE names a file that cannot be read: ${dir}/missing \\(ENOENT\\)$`),
+      ],
+      [
+        { ...rest, CTI_WEBHOOK_SECRETS, DATABASE_URL_FILE: dir },
+        'DATABASE_URL_FILE',
+        /cannot be read: .* \(EISDIR\)$/,
+      ],
+      [
+        { ...rest, DATABASE_URL, CTI_WEBHOOK_SECRETS_FILE: file('empty', '\n') },
+        'CTI_WEBHOOK_SECRETS_FILE',
+        /^CTI_WEBHOOK_SECRETS_FILE names an empty file/,
+      ],
+      [
+        { ...rest, DATABASE_URL, CTI_WEBHOOK_SECRETS_FILE: file('short', 'short\n') },
+        'CTI_WEBHOOK_SECRETS_FILE',
+        /^CTI_WEBHOOK_SECRETS_FILE entry 1 is shorter than 16 characters/,
+      ],
+      [
+        { ...rest, CTI_WEBHOOK_SECRETS, DATABASE_URL_FILE: file('mysql', 'mysql://x@y/z\n') },
+        'DATABASE_URL_FILE',
+        /^DATABASE_URL_FILE must start with postgres:\/\//,
+      ],
+      [
+        { ...minimal, CTI_METRICS_TOKEN_FILE: file('m2', 'too-short\n') },
+        'CTI_METRICS_TOKEN_FILE',
+        /^CTI_METRICS_TOKEN_FILE must be at least 24 characters/,
+      ],
+    ];
+    for (const [env, setting, message] of refused) {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.setting === setting && message.test(err.message),
+        setting,
+      );
+    }
+  });
+});
+
+test("compose's published placeholder webhook secret is refused unless CTI_INSECURE_LOCALHOST_COOKIES=1 says this is a local stack (review r22 F11)", () => {
+  const placeholder = {
+    ...minimal,
+    CTI_WEBHOOK_SECRETS: 'new-secret-0123456789,local-dev-webhook-secret-change-me',
+  };
+  assert.throws(
+    () => loadConfig(placeholder),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.setting === 'CTI_WEBHOOK_SECRETS' &&
+      /^CTI_WEBHOOK_SECRETS entry 2 is the placeholder published in infra\/docker\/compose\.yaml/.test(
+        err.message,
+      ) &&
+      !err.message.includes('local-dev-webhook-secret-change-me'),
+  );
+  assert.deepEqual(loadConfig({ ...placeholder, CTI_INSECURE_LOCALHOST_COOKIES: '1' }).webhookSecrets, [
+    'new-secret-0123456789',
+    'local-dev-webhook-secret-change-me',
+  ]);
 });

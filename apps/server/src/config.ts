@@ -198,7 +198,9 @@ function replyTimeout(env: Env): number | undefined {
 export function loadConfig(env: Env): ServerConfig {
   return {
     databaseUrl: databaseUrl(env, 'DATABASE_URL'),
-    webhookSecrets: secrets(env, 'CTI_WEBHOOK_SECRETS'),
+    webhookSecrets: secrets(env, 'CTI_WEBHOOK_SECRETS', {
+      localStack: flag(env, 'CTI_INSECURE_LOCALHOST_COOKIES'),
+    }),
     s3Buckets: buckets(env, 'CTI_S3_BUCKETS'),
     host: optional(env, 'HOST') ?? '0.0.0.0',
     port: integer(env, 'PORT', { fallback: 8080, min: 0, max: 65_535 }),

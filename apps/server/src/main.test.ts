@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { signWebhook } from '@cti/contracts';
@@ -488,4 +491,138 @@ test('SIGTERM with a live scans stream open: the stream delivered a new scan, th
     Date.now() - stopAt < 30_000,
     `stopped in ${Date.now() - stopAt} ms, not at the shutdown timeout`,
   );
+});
+
+test('serve with S3 configured but no credentials (review r22 F15): one warning at start naming the settings; scan detail (API and page) 200 with null URLs; asset content 503 storage_unavailable with Retry-After', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const farm = await seedFarm(db.sql, 'Keyless Farm');
+  const device = await seedDevice(db.sql, 'dev-keyless', farm);
+  await seedUser(db.sql, 'keyless@example.com', ['farmer'], { farms: [{ id: farm }] });
+  const scan = await seedScan(db.sql, {
+    farmId: farm,
+    deviceId: device,
+    image: { bucket: TEST_BUCKET, key: 'raw/dev-keyless/image.png', sha256: 'a'.repeat(64), size: 10 },
+  });
+  // No AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (spawnServer passes only PATH and these), no profile
+  // file, no instance role: the SDK's chain finds nothing. Signing is local: no S3 needs to answer.
+  const spawned = spawnServer({
+    ...validEnv(db.url),
+    S3_ENDPOINT: 'http://127.0.0.1:9',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/cti-test-credentials',
+    AWS_CONFIG_FILE: '/nonexistent/cti-test-config',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const { port } = (await spawned.waitForLog('listening')) as { port: number };
+  const warning = await spawned.waitForLog(
+    'S3 credentials not found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE), or a container/instance role; until then asset URLs are null and /api/v1/assets/{id}/content answers 503 storage_unavailable',
+  );
+  assert.equal(warning.level, 40);
+  const base = `http://127.0.0.1:${port}`;
+  const signIn = await fetch(`${base}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'keyless@example.com', password: TEST_PASSWORD }),
+  });
+  assert.equal(signIn.status, 200);
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+  for (let i = 0; i < 3; i++) {
+    const detail = await fetch(`${base}/api/v1/scans/${scan}`, { headers: { cookie } });
+    assert.equal(detail.status, 200);
+    const body = (await detail.json()) as { image: { id: string; url: null; url_expires_at: null } };
+    assert.equal(body.image.url, null);
+    assert.equal(body.image.url_expires_at, null);
+    const asset = await fetch(`${base}/api/v1/assets/${body.image.id}`, { headers: { cookie } });
+    assert.equal(asset.status, 200);
+    assert.equal(((await asset.json()) as { url: null }).url, null);
+    const content = await fetch(`${base}/api/v1/assets/${body.image.id}/content`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    assert.equal(content.status, 503);
+    assert.equal(content.headers.get('retry-after'), '5');
+    assert.equal(((await content.json()) as { error: string }).error, 'storage_unavailable');
+    const page = await fetch(`${base}/scans/${scan}`, { headers: { cookie, accept: 'text/html' } });
+    assert.equal(page.status, 200);
+  }
+  assert.equal(
+    spawned.lines.filter((l) => l.includes('S3 credentials not found')).length,
+    1,
+    'logged once, not per request',
+  );
+  assert.ok(!spawned.lines.some((l) => l.includes('"level":50')), 'no error logged (no 500)');
+  spawned.child.kill('SIGTERM');
+  assert.equal(await spawned.exit, 0);
+});
+
+describe('secrets from files and the published placeholder, at process level (review r22 F11)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-main-secrets-'));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content, { mode: 0o600 });
+    return path;
+  };
+  const refusals: [string, Record<string, string | undefined>, RegExp][] = [
+    [
+      'the placeholder of compose.yaml, not a local stack',
+      { CTI_WEBHOOK_SECRETS: 'local-dev-webhook-secret-change-me' },
+      /CTI_WEBHOOK_SECRETS entry 1 is the placeholder published in infra\/docker\/compose\.yaml.*CTI_INSECURE_LOCALHOST_COOKIES=1/,
+    ],
+    [
+      'DATABASE_URL and DATABASE_URL_FILE both set',
+      { DATABASE_URL_FILE: file('db', 'postgres://cti:cti@127.0.0.1:1/none\n') },
+      /DATABASE_URL and DATABASE_URL_FILE are both set/,
+    ],
+    [
+      'CTI_WEBHOOK_SECRETS_FILE unreadable',
+      { CTI_WEBHOOK_SECRETS: undefined, CTI_WEBHOOK_SECRETS_FILE: join(dir, 'absent') },
+      /CTI_WEBHOOK_SECRETS_FILE names a file that cannot be read: .*absent \(ENOENT\)/,
+    ],
+  ];
+  for (const [name, overrides, message] of refusals) {
+    for (const command of ['serve', 'worker']) {
+      // The worker reads no webhook secret: only the database URL's refusal applies to it.
+      if (command === 'worker' && !name.startsWith('DATABASE_URL')) continue;
+      test(`${command}: ${name} → exit 78 naming the setting`, async () => {
+        const env = { ...validEnv('postgres://cti:cti@127.0.0.1:1/none'), S3_ENDPOINT: 'http://127.0.0.1:9' };
+        const spawned = spawnServer({ ...env, ...overrides }, [command]);
+        // Bounded: a process that accepts the setting runs on (its database is unreachable) instead.
+        const code = await Promise.race([
+          spawned.exit,
+          new Promise((resolve) => setTimeout(resolve, 20_000, 'still running after 20 s')),
+        ]);
+        assert.equal(code, 78);
+        assert.match(spawned.stderr(), /configuration error: /);
+        assert.match(spawned.stderr(), message);
+      });
+    }
+  }
+
+  test("serve with DATABASE_URL_FILE, CTI_WEBHOOK_SECRETS_FILE and CTI_METRICS_TOKEN_FILE: a webhook signed with the file's secret is accepted; /metrics needs the file's token", async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const token = 'metrics-token-from-a-secret-file-0123';
+    const { DATABASE_URL, CTI_WEBHOOK_SECRETS, ...env } = validEnv(db.url);
+    const spawned = spawnServer({
+      ...env,
+      DATABASE_URL_FILE: file('db-ok', `${db.url}\n`),
+      CTI_WEBHOOK_SECRETS_FILE: file('webhook-ok', `${TEST_SECRET}\n`),
+      CTI_METRICS_TOKEN_FILE: file('metrics-ok', `${token}\n`),
+    });
+    const { port } = (await spawned.waitForLog('listening')) as { port: number };
+    const body = JSON.stringify(distinctWebhook(7));
+    const res = await fetch(`http://127.0.0.1:${port}/ingest/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signWebhook({ body, secret: TEST_SECRET }) },
+      body,
+    });
+    assert.equal(res.status, 201, await res.text());
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401);
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(scrape.status, 200);
+    spawned.child.kill('SIGTERM');
+    assert.equal(await spawned.exit, 0);
+  });
 });

@@ -1,5 +1,5 @@
 import type { AssetRow } from '../access/scan-detail-query.ts';
-import type { UrlSigner } from '../storage/url-signer.ts';
+import { type SignedUrl, StorageUnavailableError, type UrlSigner } from '../storage/url-signer.ts';
 import type { JsonSchema } from './api-route.ts';
 
 export type AssetView = {
@@ -12,13 +12,26 @@ export type AssetView = {
   url_expires_at: string | null;
 };
 
-/** An asset with a fresh presigned URL (null when S3 is not configured on this server). */
+/** A presigned URL, or undefined while no URL can be signed (no S3 credentials: the signer logs it once). */
+async function signedUrl(signer: UrlSigner, asset: AssetRow): Promise<SignedUrl | undefined> {
+  try {
+    return await signer.sign(asset.bucket, asset.object_key);
+  } catch (err) {
+    if (err instanceof StorageUnavailableError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * An asset with a fresh presigned URL: null when S3 is not configured on this server, or while it has
+ * no S3 credentials (review r22 F15: the detail still answers).
+ */
 export async function assetView(
   asset: AssetRow,
   role: string,
   signer: UrlSigner | undefined,
 ): Promise<AssetView> {
-  const signed = signer ? await signer.sign(asset.bucket, asset.object_key) : undefined;
+  const signed = signer ? await signedUrl(signer, asset) : undefined;
   return {
     id: asset.id,
     role,

@@ -1,5 +1,6 @@
 import { findVisibleAsset } from '../access/scan-detail-query.ts';
 import { HttpError } from '../errors.ts';
+import { StorageUnavailableError } from '../storage/url-signer.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
 import { assetView } from './asset-views.ts';
@@ -7,7 +8,7 @@ import { ref } from './common-schemas.ts';
 import { notFound } from './request-validation.ts';
 
 /** /assets/{id}: a fresh presigned URL for an image, mask or overlay of a scan the caller may see. */
-export function assetRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
+export function assetRoutes({ sql, signer, config }: ApiDeps): ApiRoute[] {
   const visible = async (principal: Parameters<typeof findVisibleAsset>[1], id: string) => {
     const asset = await findVisibleAsset(sql, principal, id);
     if (!asset) throw notFound('asset');
@@ -42,8 +43,18 @@ export function assetRoutes({ sql, signer }: ApiDeps): ApiRoute[] {
             'storage_not_configured',
             'this server has no S3 settings (S3_ENDPOINT / AWS_REGION)',
           );
-        const { url } = await signer.sign(asset.bucket, asset.object_key);
-        return c.redirect(url, 302);
+        try {
+          const { url } = await signer.sign(asset.bucket, asset.object_key);
+          return c.redirect(url, 302);
+        } catch (err) {
+          if (!(err instanceof StorageUnavailableError)) throw err;
+          throw new HttpError(
+            503,
+            'storage_unavailable',
+            'the image store cannot be used now (this server has no S3 credentials); try again shortly',
+            { headers: { 'Retry-After': String(config.retryAfterSeconds) }, cause: err },
+          );
+        }
       },
     }),
   ];

@@ -12,7 +12,7 @@ const ERROR_STATUSES: Record<number, string> = {
   415: 'Body is not application/json (multipart/form-data for a mask correction)',
   422: 'Invalid fields or parameters; `problems` names each one',
   429: 'Too many requests (failed sign-ins, account requests from one address, more exports of one user at once: `too_many_exports`); see Retry-After',
-  503: 'The database is unavailable (retry after Retry-After), S3 is not configured (assets/{id}/content), or too many exports are streaming at once (`exports_busy`, exports only; retry after Retry-After)',
+  503: 'The database is unavailable (retry after Retry-After), S3 is not configured (`storage_not_configured`) or the server has no S3 credentials (`storage_unavailable`, retry after Retry-After) for assets/{id}/content, or too many exports are streaming at once (`exports_busy`, exports only; retry after Retry-After)',
 };
 
 /**

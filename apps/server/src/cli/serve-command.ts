@@ -35,6 +35,7 @@ async function serve(config: ServerConfig): Promise<void> {
     ? migrating.serve(server.app)
     : await listen({ app: server.app, host: config.host, port: config.port });
   const tasks = startBackgroundTasks(config, sql, log);
+  void server.checkStorage(); // warns, naming the settings, when S3 is configured without credentials
   // Expired sessions and spent throttle rows are already refused by their queries; this only keeps
   // the tables small. Every container sweeps; the DELETEs are idempotent.
   const sweeper = setInterval(() => {

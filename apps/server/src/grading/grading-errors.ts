@@ -1,4 +1,5 @@
 import { isRetryableDatabaseError } from '../db/database-errors.ts';
+import { isCredentialsError } from '../storage/s3-credentials.ts';
 
 /** Stable failure codes recorded in grading_jobs.last_error_code and the grading_failed event. */
 export type GradingFailureCode =
@@ -75,12 +76,17 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
 ]);
 
-/** True for errors of the S3 client that say "the store is unreachable, overloaded or misconfigured". */
+/**
+ * True for errors of the S3 client that say "the store is unreachable, overloaded or misconfigured" —
+ * including no credentials at all (the SDK's credential chain found none, or a role endpoint failed):
+ * like wrong keys (403), a configuration fixed in minutes, not a fault of the job (review r22 F6).
+ */
 export function isS3Unavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } } | null;
   if (!e) return false;
   const status = e.$metadata?.httpStatusCode;
   return (
+    isCredentialsError(e) ||
     S3_UNAVAILABLE_NAMES.has(e.name ?? '') ||
     NETWORK_CODES.has(e.code ?? '') ||
     (status !== undefined && (status >= 500 || status === 403 || status === 429)) ||

@@ -3,12 +3,15 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MAX_IMAGE_PIXELS } from '@cti/imaging';
 import type { LeanS3Client } from '../storage/lean-s3-client.ts';
+import { isCredentialsError, S3_CREDENTIAL_SETTINGS } from '../storage/s3-credentials.ts';
 import { GradingError, isS3Unavailable } from './grading-errors.ts';
 
 /** S3 errors that mean "the store is unreachable or refusing us" become s3_unavailable (infrastructure). */
 function asS3Error(err: unknown, what: string): unknown {
   if (err instanceof GradingError || !isS3Unavailable(err)) return err;
-  return new GradingError('s3_unavailable', `S3 unavailable (${what}): ${(err as Error).message}`, {
+  // No credentials: the job's last_error names what to set, not only the SDK's "any providers".
+  const fix = isCredentialsError(err) ? ` (set ${S3_CREDENTIAL_SETTINGS})` : '';
+  return new GradingError('s3_unavailable', `S3 unavailable (${what}): ${(err as Error).message}${fix}`, {
     infrastructure: true,
     cause: err,
   });

@@ -91,7 +91,8 @@ export type GradingRig = {
   /** An object's bytes as the store holds them. */
   objectBytes(bucket: string, key: string): Promise<Buffer>;
   workerEnv(extra?: Record<string, string>): Record<string, string>;
-  spawnWorker(extra?: Record<string, string>): SpawnedWorker;
+  /** A `cti-server worker` with the rig's environment; an `extra` value undefined removes that variable. */
+  spawnWorker(extra?: Record<string, string | undefined>): SpawnedWorker;
   waitForStatus(scanId: string, status: string, timeoutMs?: number): Promise<void>;
   /**
    * Grades `scanIds` with a worker of their own (started now, stopped once all are graded) and returns
@@ -266,8 +267,11 @@ export async function createGradingRig({
       };
     },
     spawnWorker(extra = {}) {
+      const env = Object.fromEntries(
+        Object.entries({ ...rig.workerEnv(), ...extra }).filter(([, v]) => v !== undefined),
+      );
       const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN, 'worker'], {
-        env: rig.workerEnv(extra),
+        env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

@@ -11,6 +11,7 @@ import { createDatabaseClient, serverTimeoutsFor } from '../db/database-client.t
 import { listen } from '../http-server.ts';
 import { createLeanS3Client } from '../storage/lean-s3-client.ts';
 import { createS3Client } from '../storage/s3-client.ts';
+import { watchS3Credentials } from '../storage/s3-credentials.ts';
 import { createGrader, type Grader } from './grade-image.ts';
 import { createGradingWorker, createWorkerQueue } from './grading-worker.ts';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
@@ -89,9 +90,24 @@ async function runWorker(config: WorkerConfig): Promise<void> {
   });
   // The SDK client resolves endpoints and credentials; the lean one makes the job's GETs and PUTs.
   const sdk = createS3Client(config.s3);
-  const s3 = createLeanS3Client({ sdk, settings: config.s3 });
+  // No credentials is an S3 outage (jobs released, attempts not counted): said once, shown on /healthz.
+  const credentials = watchS3Credentials({
+    log,
+    consequence: 'jobs wait in the queue (s3_unavailable, attempts not counted)',
+  });
+  const s3 = createLeanS3Client({
+    sdk,
+    settings: config.s3,
+    credentials: credentials.watched(sdk.config.credentials),
+  });
   const queue = createWorkerQueue(sql, config, grader.modelVersion);
-  const metrics = createWorkerMetrics({ queueStats: queue.stats });
+  const metrics = createWorkerMetrics({
+    queueStats: queue.stats,
+    s3Credentials: () => {
+      const { status } = credentials.state();
+      return status === 'unchecked' ? undefined : status === 'found';
+    },
+  });
   let startedAt = Date.now();
   const worker = createGradingWorker({ sql, s3, grader, config, log, metrics });
   const health = createWorkerHealthApp({
@@ -100,6 +116,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     staleAfterMs: Math.max(3 * config.pollMs, 2 * config.jobTimeoutSeconds * 1000, 30_000),
     lastSilentConnection: () => lastSilent,
     listening: () => worker.listening(),
+    s3Credentials: credentials.state,
     metricsToken: config.metricsToken,
   });
   const http = await listen({
@@ -133,6 +150,8 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     },
     'listening',
   );
+  // Resolved once now, beside the wait for the schema: a warning at start, not at the first job.
+  void credentials.check(sdk.config.credentials);
   await waitForSchema(sql, log, () => {
     startedAt = Date.now();
   });

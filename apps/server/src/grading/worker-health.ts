@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { requireBearer } from '../http/metrics-token.ts';
+import type { S3CredentialsState } from '../storage/s3-credentials.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export type WorkerHealthOptions = {
@@ -12,6 +13,8 @@ export type WorkerHealthOptions = {
   lastSilentConnection?: () => { address: string; silentMs: number; at: number } | undefined;
   /** Whether the worker LISTENs for new jobs (else they wait for the poll). */
   listening?: () => boolean;
+  /** Whether the S3 credential chain found credentials (s3-credentials.ts). */
+  s3Credentials?: () => S3CredentialsState;
   now?: () => number;
   /** CTI_METRICS_TOKEN: /metrics answers only a scrape bearing it (undefined: open). */
   metricsToken?: string | undefined;
@@ -19,7 +22,8 @@ export type WorkerHealthOptions = {
 
 /**
  * The worker's small HTTP surface: GET /healthz (liveness: the claim loop is turning; a database
- * outage does NOT make it fail, since a restart cannot fix that) and GET /metrics (Prometheus text).
+ * outage does NOT make it fail, since a restart cannot fix that; nor do S3 credentials missing, shown
+ * in `s3.credentials`) and GET /metrics (Prometheus text).
  *
  * @example const app = createWorkerHealthApp({ metrics, lastActivity: worker.lastActivity, staleAfterMs: 60_000 });
  */
@@ -29,6 +33,7 @@ export function createWorkerHealthApp({
   staleAfterMs,
   lastSilentConnection = () => undefined,
   listening = () => false,
+  s3Credentials = () => ({ status: 'unchecked' }),
   now = Date.now,
   metricsToken,
 }: WorkerHealthOptions): Hono {
@@ -51,8 +56,15 @@ export function createWorkerHealthApp({
           }
         : {}),
     };
-    if (silentMs > staleAfterMs) return c.json({ status: 'stale', silent_ms: silentMs, database }, 503);
-    return c.json({ status: 'ok', silent_ms: silentMs, database });
+    // Informational too: credentials missing is a configuration a restart does not fix (jobs wait).
+    const creds = s3Credentials();
+    const s3 = {
+      credentials: creds.status,
+      ...(creds.status === 'unchecked' ? {} : { since: new Date(creds.since).toISOString() }),
+      ...(creds.status === 'missing' ? { message: creds.message } : {}),
+    };
+    if (silentMs > staleAfterMs) return c.json({ status: 'stale', silent_ms: silentMs, database, s3 }, 503);
+    return c.json({ status: 'ok', silent_ms: silentMs, database, s3 });
   });
   app.get('/metrics', requireBearer(metricsToken), async (c) => {
     c.header('Content-Type', metrics.registry.contentType);

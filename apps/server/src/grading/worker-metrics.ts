@@ -8,6 +8,8 @@ const SCRAPE_SHARE_MS = 250;
 export type WorkerMetricsOptions = {
   /** Reads queue depth and the oldest job's age on each scrape (one small query). */
   queueStats?: () => Promise<QueueStats>;
+  /** Whether the S3 credential chain found credentials when last used (undefined: not yet asked). */
+  s3Credentials?: () => boolean | undefined;
   defaults?: boolean;
 };
 
@@ -18,7 +20,11 @@ export type WorkerMetricsOptions = {
  *
  * @example const metrics = createWorkerMetrics({ queueStats: queue.stats });
  */
-export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetricsOptions = {}) {
+export function createWorkerMetrics({
+  queueStats,
+  s3Credentials = () => undefined,
+  defaults = true,
+}: WorkerMetricsOptions = {}) {
   const registry: Registry = createMetricsRegistry({ prefix: 'cti_worker_', defaults });
   const registers = [registry];
   let last: QueueStats = {
@@ -106,6 +112,16 @@ export function createWorkerMetrics({ queueStats, defaults = true }: WorkerMetri
       name: 'cti_grading_listen_lost_total',
       help: 'LISTEN connections lost: closed, or silently dead (their watchdog ping did not come back within CTI_WORKER_LISTEN_WATCHDOG_MS)',
       registers,
+    }),
+    s3Credentials: new Gauge({
+      name: 'cti_grading_s3_credentials',
+      help: 'Whether the AWS credential chain found S3 credentials when last used (1) or none (0: jobs wait as s3_unavailable); absent until first asked',
+      registers,
+      collect() {
+        const found = s3Credentials();
+        if (found === undefined) this.reset();
+        else this.set(found ? 1 : 0);
+      },
     }),
     silentConnections: new Counter({
       name: 'cti_grading_db_silent_connections_total',

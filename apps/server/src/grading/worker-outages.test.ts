@@ -68,6 +68,76 @@ describe('outages', () => {
     assert.equal(await worker.exit, 0);
   });
 
+  test('no S3 credentials at all (review r22 F6): a warning at start naming the settings, jobs released as s3_unavailable and never failed, /healthz 200 saying so; graded once a worker has them', async () => {
+    const worker = rig.spawnWorker({
+      CTI_WORKER_ID: 'w-nocreds',
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      // Nothing else in the chain may find any: no profile files, no instance role endpoint to wait for.
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/cti-test-credentials',
+      AWS_CONFIG_FILE: '/nonexistent/cti-test-config',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      // Before the fix each attempt counted: two failures ended a job for good within a second.
+      CTI_GRADING_MAX_ATTEMPTS: '2',
+    });
+    workers.push(worker);
+    const warning = await worker.waitForLog(
+      'S3 credentials not found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE), or a container/instance role; until then jobs wait in the queue (s3_unavailable, attempts not counted)',
+    );
+    assert.equal(warning.level, 40);
+    await worker.waitForLog('worker started');
+    const image = await phantomPng(24, { width: 320, height: 240 });
+    const scanIds: string[] = [];
+    for (let i = 0; i < 3; i++) scanIds.push((await rig.ingest({ image })).scanId);
+    const port = await worker.port();
+    const s3Errors = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(
+        /cti_grading_infrastructure_errors_total\{code="s3_unavailable"\} (\d+)/.exec(text)?.[1] ?? 0,
+      );
+    };
+    // Well past what CTI_GRADING_MAX_ATTEMPTS would allow each of the three jobs.
+    await waitFor(async () => (await s3Errors()) >= 8, {
+      what: 'eight attempts released as s3_unavailable',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    const jobs = await rig.db.sql<{ status: string; last_error_code: string; last_error: string }[]>`
+      SELECT status, last_error_code, last_error FROM grading_jobs WHERE scan_id = ANY(${scanIds}::uuid[])`;
+    assert.equal(jobs.length, 3);
+    for (const job of jobs) {
+      assert.notEqual(job.status, 'failed', 'no job fails for want of credentials');
+      assert.equal(job.last_error_code, 's3_unavailable');
+      assert.match(job.last_error, /Could not load credentials[\s\S]*AWS_ACCESS_KEY_ID/);
+    }
+    const statuses = await rig.db.sql`SELECT DISTINCT status FROM scans WHERE id = ANY(${scanIds}::uuid[])`;
+    assert.deepEqual(
+      statuses.map((r) => r.status),
+      ['ingested'],
+    );
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200, 'liveness: a restart would not bring credentials');
+    const body = (await health.json()) as { s3: { credentials: string; message: string } };
+    assert.equal(body.s3.credentials, 'missing');
+    assert.match(body.s3.message, /Could not load credentials/);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /cti_grading_s3_credentials 0/);
+    const warnings = worker.lines.filter((l) => l.includes('S3 credentials not found'));
+    assert.equal(warnings.length, 1, 'said once, not per job');
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exit, 0);
+    // The operator adds the keys: a worker that has them grades every one of them.
+    const fixed = rig.spawnWorker({ CTI_WORKER_ID: 'w-creds' });
+    workers.push(fixed);
+    for (const id of scanIds) await rig.waitForStatus(id, 'graded', 60_000);
+    const fixedHealth = (await (await fetch(`http://127.0.0.1:${await fixed.port()}/healthz`)).json()) as {
+      s3: { credentials: string };
+    };
+    assert.equal(fixedHealth.s3.credentials, 'found');
+    fixed.child.kill('SIGTERM');
+    assert.equal(await fixed.exit, 0);
+  });
+
   test('the database goes away while jobs are in flight, for longer than their lease: re-claimed after it, every scan graded exactly once', async (t) => {
     const url = new URL(rig.db.url);
     url.port = String(dbProxy.port);

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { exampleWebhookBody } from '@cti/contracts/testing';
 import { listMigrations } from '@cti/db';
 import { silentLogger } from '@cti/runtime';
+import { pino } from 'pino';
 import { createApp } from '../app.ts';
+import { createDatabaseClient } from '../db/database-client.ts';
 import { createServerMetrics } from '../metrics.ts';
 import { signedInit, testConfig, useTestApp } from '../test-helpers.ts';
 
@@ -42,6 +44,34 @@ test('/readyz is 503 when the code ships a migration the database lacks', async 
     problems: [],
   });
   await app.close();
+});
+
+test("/readyz with the database unreachable: reason only, the driver's message (address, user) in the log only (review r22 F12)", async () => {
+  const sql = createDatabaseClient({
+    url: 'postgres://cti-secret-user:pw@127.0.0.1:1/nowhere',
+    max: 1,
+    connectTimeoutSeconds: 1,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const app = createApp({
+    sql,
+    config: testConfig(),
+    log,
+    metrics: createServerMetrics({ dbPoolMax: 1, defaults: false }),
+  });
+  try {
+    const ready = await app.app.request('/readyz');
+    assert.equal(ready.status, 503);
+    const text = await ready.text();
+    assert.deepEqual(JSON.parse(text), { status: 'not_ready', reason: 'database' });
+    assert.doesNotMatch(text, /127\.0\.0\.1|ECONNREFUSED|cti-secret-user/);
+    const logged = logs.find((l) => l.msg === 'readiness: database unreachable');
+    assert.match(JSON.stringify(logged?.err), /ECONNREFUSED/, 'the operator still sees why');
+  } finally {
+    await app.close();
+    await sql.end({ timeout: 1 });
+  }
 });
 
 test('/metrics counts requests by route and status, and ingest outcomes by reason', async () => {

@@ -45,7 +45,9 @@ export function createHealthRoutes({
         { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
         'readiness: database unreachable',
       );
-      return c.json({ status: 'not_ready', reason: 'database', message: (err as Error).message }, 503);
+      // The driver's message (the database's address, the user) goes to the log only: /readyz is
+      // unauthenticated on the public port (review r22 F12).
+      return c.json({ status: 'not_ready', reason: 'database' }, 503);
     } finally {
       metrics.dbInFlight.dec();
     }

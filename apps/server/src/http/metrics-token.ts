@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { ConfigError, type Env, optional } from '../config-parsers.ts';
+import { ConfigError, type Env, secretSetting } from '../config-parsers.ts';
 
 /** The shortest CTI_METRICS_TOKEN taken: a scrape credential, not a password a person types. */
 export const METRICS_TOKEN_MIN_LENGTH = 24;
@@ -8,13 +8,14 @@ export const METRICS_TOKEN_MIN_LENGTH = 24;
 /**
  * `CTI_METRICS_TOKEN`: when set, GET /metrics (server and worker) answers only a scrape with
  * `Authorization: Bearer <token>`; unset, /metrics is open and must be kept off public networks
- * (it names devices and agent versions). Throws ConfigError for a token too short to be a secret.
+ * (it names devices and agent versions). Also read from the file CTI_METRICS_TOKEN_FILE names (a
+ * mounted secret). Throws ConfigError for a token too short to be a secret.
  */
 export function metricsToken(env: Env): string | undefined {
-  const token = optional(env, 'CTI_METRICS_TOKEN');
+  const { value: token, setting } = secretSetting(env, 'CTI_METRICS_TOKEN');
   if (token !== undefined && token.length < METRICS_TOKEN_MIN_LENGTH) {
     throw new ConfigError(
-      'CTI_METRICS_TOKEN',
+      setting,
       `must be at least ${METRICS_TOKEN_MIN_LENGTH} characters (e.g. openssl rand -hex 24), got ${token.length}`,
     );
   }

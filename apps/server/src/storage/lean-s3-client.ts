@@ -188,11 +188,14 @@ async function responseError(res: IncomingMessage, method: string): Promise<S3Re
 export function createLeanS3Client({
   sdk,
   settings,
+  credentials = sdk.config.credentials,
   maxAttempts = 3,
   maxSockets = 50,
 }: {
   sdk: S3Client;
   settings: S3Settings;
+  /** What signs: the SDK client's own chain by default (the worker passes it watched, s3-credentials.ts). */
+  credentials?: S3Client['config']['credentials'];
   maxAttempts?: number;
   maxSockets?: number;
 }): LeanS3Client {
@@ -203,7 +206,7 @@ export function createLeanS3Client({
   const signer = new SignatureV4({
     service: 's3',
     region: settings.region,
-    credentials: sdk.config.credentials,
+    credentials,
     sha256: NodeSha256,
     uriEscapePath: false,
   });

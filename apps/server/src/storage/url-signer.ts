@@ -1,12 +1,26 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
+import { type Logger, pino } from 'pino';
 import { createS3Client } from './s3-client.ts';
+import { isCredentialsError, watchS3Credentials } from './s3-credentials.ts';
 import type { S3Settings } from './s3-settings.ts';
 
 export type SignedUrl = { url: string; expires_at: string };
 
-/** Presigns GET URLs for assets; `undefined` signer = S3 not configured (URLs are then null). */
-export type UrlSigner = { sign(bucket: string, key: string): Promise<SignedUrl> };
+/**
+ * Presigns GET URLs for assets; `undefined` signer = S3 not configured (URLs are then null). `sign`
+ * throws StorageUnavailableError while the SDK's credential chain finds no credentials.
+ */
+export type UrlSigner = {
+  sign(bucket: string, key: string): Promise<SignedUrl>;
+  /** Resolves the credential chain once (start-up), warning when it finds nothing; never throws. */
+  check(): Promise<boolean>;
+};
+
+/** No URL can be signed now (no S3 credentials); asset URLs are null, `/content` answers 503. */
+export class StorageUnavailableError extends Error {
+  override name = 'StorageUnavailableError';
+}
 
 /** Where a bucket's objects live, as the SDK resolved it once (see bucketTemplate). */
 type BucketTemplate = {
@@ -47,13 +61,20 @@ export function createUrlSigner({
   publicEndpoint,
   ttlSeconds,
   clock = Date.now,
+  log,
 }: {
   settings: S3Settings;
   publicEndpoint?: string | undefined;
   ttlSeconds: number;
   clock?: () => number;
+  /** Where the credentials' warning goes (once, when they go missing); silent without. */
+  log?: Logger;
 }): UrlSigner {
   if (ttlSeconds > 300) throw new Error('presigned URLs live at most 300 s');
+  const credentials = watchS3Credentials({
+    log: log ?? pino({ enabled: false }),
+    consequence: 'asset URLs are null and /api/v1/assets/{id}/content answers 503 storage_unavailable',
+  });
   const client = createS3Client({ ...settings, endpoint: publicEndpoint ?? settings.endpoint });
   // The client's own credential provider (the SDK's default chain, memoised and refreshed by the SDK).
   const presigner = new S3RequestPresigner({
@@ -92,30 +113,43 @@ export function createUrlSigner({
     return t;
   }
 
+  async function sign(bucket: string, key: string): Promise<SignedUrl> {
+    const t = await templateOf(bucket);
+    const signingDate = new Date(clock());
+    const expires = new Date(signingDate.getTime() + ttlSeconds * 1000);
+    const path = `${t.prefix}/${keyPath(key)}`;
+    const signed = await presigner.presign(
+      {
+        method: 'GET',
+        protocol: t.protocol,
+        hostname: t.hostname,
+        port: t.port,
+        path,
+        query: { 'x-id': 'GetObject' },
+        headers: { host: t.host },
+      },
+      { expiresIn: ttlSeconds, signingDate, signingRegion: t.signingRegion },
+    );
+    const q = signed.query ?? {};
+    const query = Object.keys(q)
+      .sort()
+      .map((k) => `${escapeUri(k)}=${escapeUri(String(q[k]))}`)
+      .join('&');
+    return { url: `${t.protocol}//${t.host}${path}?${query}`, expires_at: expires.toISOString() };
+  }
+
   return {
+    check: () => credentials.check(client.config.credentials),
     async sign(bucket, key) {
-      const t = await templateOf(bucket);
-      const signingDate = new Date(clock());
-      const expires = new Date(signingDate.getTime() + ttlSeconds * 1000);
-      const path = `${t.prefix}/${keyPath(key)}`;
-      const signed = await presigner.presign(
-        {
-          method: 'GET',
-          protocol: t.protocol,
-          hostname: t.hostname,
-          port: t.port,
-          path,
-          query: { 'x-id': 'GetObject' },
-          headers: { host: t.host },
-        },
-        { expiresIn: ttlSeconds, signingDate, signingRegion: t.signingRegion },
-      );
-      const q = signed.query ?? {};
-      const query = Object.keys(q)
-        .sort()
-        .map((k) => `${escapeUri(k)}=${escapeUri(String(q[k]))}`)
-        .join('&');
-      return { url: `${t.protocol}//${t.host}${path}?${query}`, expires_at: expires.toISOString() };
+      try {
+        const signed = await sign(bucket, key);
+        credentials.observe();
+        return signed;
+      } catch (err) {
+        if (!isCredentialsError(err)) throw err;
+        credentials.observe(err);
+        throw new StorageUnavailableError(`no S3 credentials: ${(err as Error).message}`, { cause: err });
+      }
     },
   };
 }

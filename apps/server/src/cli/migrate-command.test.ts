@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listMigrations } from '@cti/db';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
@@ -67,6 +70,28 @@ test('a database migrated by a newer release: migrate refuses with exit 1, statu
     assert.match(status.stdout, /^problem {2}9999_from_a_newer_release\.sql is applied/m);
   } finally {
     await newer.drop();
+  }
+});
+
+test('DATABASE_URL from the file DATABASE_URL_FILE names, as serve and worker take it; both set or unreadable: exit 2 naming them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cti-migrate-secret-'));
+  try {
+    const file = join(dir, 'database_url');
+    writeFileSync(file, `${db.url}\n`);
+    const fromFile = run(['migrate', 'status'], { DATABASE_URL_FILE: file });
+    assert.ok(fromFile.status === 0 || fromFile.status === 1, fromFile.stderr);
+    assert.match(fromFile.stdout, /current\n$/);
+    const both = run(['migrate'], { DATABASE_URL: db.url, DATABASE_URL_FILE: file });
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /^cti-server: DATABASE_URL and DATABASE_URL_FILE are both set/);
+    const missing = run(['migrate'], { DATABASE_URL_FILE: join(dir, 'nope') });
+    assert.equal(missing.status, 2);
+    assert.match(
+      missing.stderr,
+      /^cti-server: DATABASE_URL_FILE names a file that cannot be read: .*nope \(ENOENT\)/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

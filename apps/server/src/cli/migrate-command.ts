@@ -1,4 +1,5 @@
 import { runMigrateCommand } from '@cti/db';
+import { ConfigError, secretSetting } from '../config-parsers.ts';
 import { EXIT_USAGE, type ServerCommand } from './command.ts';
 import { COMMAND_USAGE } from './command-usage.ts';
 
@@ -19,8 +20,19 @@ export const migrateCommand: ServerCommand = {
       return EXIT_USAGE;
     }
     const label = status ? 'cti-server migrate status' : 'cti-server migrate';
+    // DATABASE_URL_FILE as serve and worker take it (a compose/Kubernetes secret), handed on as
+    // DATABASE_URL: the one-off job runs with the same secrets as the services.
+    let env: NodeJS.ProcessEnv;
+    try {
+      const { value } = secretSetting(process.env, 'DATABASE_URL');
+      env = { ...process.env, DATABASE_URL: value };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(`cti-server: ${err.message}`);
+      return EXIT_USAGE;
+    }
     return runMigrateCommand(status ? 'status' : 'migrate', {
-      env: process.env,
+      env,
       io: { out: (line) => console.log(line), err: (line) => console.error(line) },
       program: 'cti-server',
       label,

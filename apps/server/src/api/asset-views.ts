@@ -1,5 +1,6 @@
 import type { AssetRow } from '../access/scan-detail-query.ts';
-import { type SignedUrl, StorageUnavailableError, type UrlSigner } from '../storage/url-signer.ts';
+import { StorageUnavailableError } from '../storage/storage-unavailable.ts';
+import type { SignedUrl, UrlSigner } from '../storage/url-signer.ts';
 import type { JsonSchema } from './api-route.ts';
 
 export type AssetView = {

@@ -1,6 +1,6 @@
 import { findVisibleAsset } from '../access/scan-detail-query.ts';
 import { HttpError } from '../errors.ts';
-import { StorageUnavailableError } from '../storage/url-signer.ts';
+import { StorageUnavailableError } from '../storage/storage-unavailable.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';
 import { assetView } from './asset-views.ts';

@@ -9,12 +9,13 @@ import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import { type LocalS3, startS3rver } from '@cti/testkit';
 import sharp from 'sharp';
 import { createS3Client } from '../storage/s3-client.ts';
+import { StorageUnavailableError } from '../storage/storage-unavailable.ts';
 import { apiClient } from '../test-api-client.ts';
 import { createTestApp, SOURCE_NODE_ARGS, type TestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedUser, TEST_PASSWORD } from '../test-seed.ts';
 import { startTcpProxy } from '../test-tcp-proxy.ts';
 import { parseExportLabelsArgs } from './export-labels-command.ts';
-import { exportLabels, StorageUnavailableError } from './label-export.ts';
+import { exportLabels } from './label-export.ts';
 import {
   editorPng,
   type PhantomScan,

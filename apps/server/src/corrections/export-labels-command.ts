@@ -9,8 +9,9 @@ import {
 } from '../grading/database-command.ts';
 import { createS3Client } from '../storage/s3-client.ts';
 import { loadS3Settings, type S3Settings } from '../storage/s3-settings.ts';
+import { StorageUnavailableError } from '../storage/storage-unavailable.ts';
 import { UUID_RE } from '../text/uuid.ts';
-import { exportLabels, type LabelExportSummary, StorageUnavailableError } from './label-export.ts';
+import { exportLabels, type LabelExportSummary } from './label-export.ts';
 import type { LabelSelection } from './label-query.ts';
 
 const USAGE = COMMAND_USAGE['export-labels'];

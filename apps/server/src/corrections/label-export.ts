@@ -6,6 +6,7 @@ import { makeDirectory, writeFileAtomically } from '@cti/runtime';
 import type { Sql } from 'postgres';
 import { GradingError } from '../grading/grading-errors.ts';
 import { readVerifiedObject } from '../grading/object-store.ts';
+import { StorageUnavailableError } from '../storage/storage-unavailable.ts';
 import { type LabelSelection, selectCorrections } from './label-query.ts';
 import { type ExportableRow, imageFileName, labelJson, manifestLine } from './label-record.ts';
 
@@ -30,9 +31,6 @@ export type LabelExportOptions = {
   /** One line per pair that could not be exported (the command prints them on stderr). */
   problem: (line: string) => void;
 };
-
-/** An S3 outage ends the export (every further pair would fail the same way); re-run when it is back. */
-export class StorageUnavailableError extends Error {}
 
 const BATCH = 100;
 const MAX_OBJECT_BYTES = 256 << 20;

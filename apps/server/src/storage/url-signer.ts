@@ -4,6 +4,7 @@ import { type Logger, pino } from 'pino';
 import { createS3Client } from './s3-client.ts';
 import { isCredentialsError, watchS3Credentials } from './s3-credentials.ts';
 import type { S3Settings } from './s3-settings.ts';
+import { StorageUnavailableError } from './storage-unavailable.ts';
 
 export type SignedUrl = { url: string; expires_at: string };
 
@@ -16,11 +17,6 @@ export type UrlSigner = {
   /** Resolves the credential chain once (start-up), warning when it finds nothing; never throws. */
   check(): Promise<boolean>;
 };
-
-/** No URL can be signed now (no S3 credentials); asset URLs are null, `/content` answers 503. */
-export class StorageUnavailableError extends Error {
-  override name = 'StorageUnavailableError';
-}
 
 /** Where a bucket's objects live, as the SDK resolved it once (see bucketTemplate). */
 type BucketTemplate = {

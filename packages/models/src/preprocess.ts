@@ -85,67 +85,42 @@ function bestRun(counts: Int32Array, candidates: Run[]): Run | null {
   return best;
 }
 
-type ActivePixels = { active: Uint8Array; colCounts: Int32Array };
-
-/**
- * The active-pixel plane, kept from one frame to the next: findScanArea is synchronous and never lets
- * it out, and activePixels writes every byte of it. A new zeroed plane per 640×480 frame cost ~0.08 ms
- * and one more buffer for the scavenger; over 4 MiB a plane of its own, so a huge frame leaves nothing.
- */
-let keptPlane = new Uint8Array(0);
-const KEPT_PLANE_MAX = 4 << 20;
-
-function activePlane(size: number): Uint8Array {
-  if (size > KEPT_PLANE_MAX) return new Uint8Array(size);
-  if (keptPlane.length < size) keptPlane = new Uint8Array(size);
-  return keptPlane.subarray(0, size);
-}
-
-const LIT_BELOW = LIT_THRESHOLD; // v > LIT_THRESHOLD  ⇔  LIT_BELOW - v < 0
-const STEP_BELOW = TEXTURE_STEP * TEXTURE_STEP - 1; // d² >= TEXTURE_STEP²  ⇔  STEP_BELOW - d² < 0
-
-/**
- * 1 when a pixel of gray `v` with differences `dx`, `dy` to its neighbours is active: v > LIT_THRESHOLD
- * and dx² or dy² >= TEXTURE_STEP², read from sign bits (each test is "a small constant minus the value
- * is negative"; every operand is within ±65,025) without branches, which speckle makes unpredictable.
- */
-const isActive = (v: number, dx: number, dy: number) =>
-  ((LIT_BELOW - v) & ((STEP_BELOW - dx * dx) | (STEP_BELOW - dy * dy))) >>> 31;
-
 /**
  * Active pixels: lit (gray > LIT_THRESHOLD) and textured (differs by >= TEXTURE_STEP from the pixel
- * to its right or below; the last column only from the one below, the last row only from the one to
- * its right). Speckle is textured; flat backgrounds (black or gray), panel backdrops and the inside of
- * glyphs are not. Also counted per column as they are found (findScanArea's first question), rather
- * than in a second pass over the frame. Same values as the Python twin's per-pixel test.
+ * to its right or below; the last column / row compare with nothing). Speckle is textured; flat
+ * backgrounds (black or gray), panel backdrops and the inside of glyphs are not. Also counted per
+ * column as they are found (findScanArea's first question), rather than in a second pass over the frame.
  */
+type ActivePixels = { active: Uint8Array; colCounts: Int32Array };
+
 function activePixels(image: GrayImage): ActivePixels {
   const { data, width: w, height: h } = image;
-  const active = activePlane(w * h);
+  const active = new Uint8Array(w * h);
   const colCounts = new Int32Array(w);
+  const step2 = TEXTURE_STEP * TEXTURE_STEP;
+  const test = (i: number, x: number, dx: number, dy: number) => {
+    if (data[i]! > LIT_THRESHOLD && (dx * dx >= step2 || dy * dy >= step2)) {
+      active[i] = 1;
+      colCounts[x]!++;
+    }
+  };
   for (let y = 0; y < h - 1; y++) {
     const row = y * w;
     for (let x = 0; x < w - 1; x++) {
       const i = row + x;
       const v = data[i]!;
-      const a = isActive(v, data[i + 1]! - v, data[i + w]! - v);
-      active[i] = a;
-      colCounts[x]! += a;
+      if (v <= LIT_THRESHOLD) continue;
+      const dx = data[i + 1]! - v;
+      const dy = data[i + w]! - v;
+      if (dx * dx >= step2 || dy * dy >= step2) {
+        active[i] = 1;
+        colCounts[x]!++;
+      }
     }
-    // The last column compares with the pixel below only.
-    const i = row + w - 1;
-    const a = isActive(data[i]!, 0, data[i + w]! - data[i]!);
-    active[i] = a;
-    colCounts[w - 1]! += a;
+    test(row + w - 1, w - 1, 0, data[row + 2 * w - 1]! - data[row + w - 1]!);
   }
-  // The last row compares with the pixel to its right only; its last pixel with nothing.
   const last = (h - 1) * w;
-  for (let x = 0; x < w - 1; x++) {
-    const a = isActive(data[last + x]!, data[last + x + 1]! - data[last + x]!, 0);
-    active[last + x] = a;
-    colCounts[x]! += a;
-  }
-  active[last + w - 1] = 0;
+  for (let x = 0; x < w - 1; x++) test(last + x, x, data[last + x + 1]! - data[last + x]!, 0);
   return { active, colCounts };
 }
 
@@ -279,92 +254,39 @@ export function areaWeights(nIn: number, nOut: number): AreaWeights {
   return { start, weights };
 }
 
-/** areaWeights flat: cell i takes the taps weights[offset[i] … offset[i + 1]) from input start[i] on. */
-type FlatWeights = { start: Int32Array; offset: Int32Array; weights: Float64Array };
-
-/** The same weights as areaWeights (the same arithmetic), in one array instead of one per cell. */
-function flatAreaWeights(nIn: number, nOut: number): FlatWeights {
-  const scale = nIn / nOut;
-  const start = new Int32Array(nOut);
-  const offset = new Int32Array(nOut + 1);
-  const weights = new Float64Array(nOut * (Math.ceil(scale) + 1));
-  let n = 0;
-  for (let i = 0; i < nOut; i++) {
-    const a = i * scale;
-    const b = (i + 1) * scale;
-    const j0 = Math.floor(a);
-    const j1 = Math.min(Math.ceil(b), nIn);
-    for (let j = j0; j < j1; j++) weights[n++] = (Math.min(b, j + 1) - Math.max(a, j)) / scale;
-    start[i] = j0;
-    offset[i + 1] = n;
-  }
-  return { start, offset, weights };
-}
-
-/**
- * The vertical pass's rows, kept from one resize to the next (areaResize is synchronous and writes
- * every value it reads); over 4 MiB a buffer of its own, so a huge frame leaves nothing behind.
- */
-let keptRows = new Float64Array(0);
-
-function rowsBuffer(size: number): Float64Array {
-  if (size * 8 > KEPT_PLANE_MAX) return new Float64Array(size);
-  if (keptRows.length < size) keptRows = new Float64Array(size);
-  return keptRows;
-}
-
-/**
- * Area-average resize of the crop into `out` (outW×outH), each value divided by `divisor` as it is
- * stored. Rows first; each sum is accumulated in the order of areaWeights' taps starting from 0, as a
- * running `+=` over a zeroed plane did, so every value is the same float64 (dividing by 1 is exact).
- */
-function areaResize(
-  image: GrayImage,
-  crop: CropBox,
-  outW: number,
-  outH: number,
-  out: Float64Array | Float32Array,
-  divisor: number,
-): void {
-  const { data, width: stride } = image;
-  const [x0, y0, x1, y1] = crop;
-  const cw = x1 - x0;
-  const ry = flatAreaWeights(y1 - y0, outH);
-  const rx = flatAreaWeights(cw, outW);
-  const rows = rowsBuffer(outH * cw); // vertical pass: outH rows of the crop width
-  for (let i = 0; i < outH; i++) {
-    const k0 = ry.offset[i]!;
-    const k1 = ry.offset[i + 1]!;
-    const src = (y0 + ry.start[i]!) * stride + x0;
-    const base = i * cw;
-    for (let x = 0; x < cw; x++) {
-      let acc = 0;
-      for (let k = k0, p = src + x; k < k1; k++, p += stride) acc += ry.weights[k]! * data[p]!;
-      rows[base + x] = acc;
-    }
-  }
-  for (let i = 0; i < outH; i++) {
-    for (let o = 0; o < outW; o++) {
-      const base = i * cw + rx.start[o]! - rx.offset[o]!;
-      let acc = 0;
-      for (let k = rx.offset[o]!, k1 = rx.offset[o + 1]!; k < k1; k++)
-        acc += rx.weights[k]! * rows[base + k]!;
-      out[i * outW + o] = acc / divisor;
-    }
-  }
-}
-
 /** Area-average resize of the crop of `image` to outW×outH, float64 in gray units (rows first). */
 export function areaResizeCrop(image: GrayImage, crop: CropBox, outW: number, outH: number): Float64Array {
+  const [x0, y0, x1, y1] = crop;
+  const cw = x1 - x0;
+  const ry = areaWeights(y1 - y0, outH);
+  const rx = areaWeights(cw, outW);
+  const rows = new Float64Array(outH * cw); // vertical pass: outH rows of the crop width
+  for (let i = 0; i < outH; i++) {
+    const wts = ry.weights[i]!;
+    for (let k = 0; k < wts.length; k++) {
+      const src = (y0 + ry.start[i]! + k) * image.width + x0;
+      const wk = wts[k]!;
+      for (let x = 0; x < cw; x++) rows[i * cw + x]! += wk * image.data[src + x]!;
+    }
+  }
   const out = new Float64Array(outW * outH);
-  areaResize(image, crop, outW, outH, out, 1);
+  for (let i = 0; i < outH; i++) {
+    for (let o = 0; o < outW; o++) {
+      const wts = rx.weights[o]!;
+      const base = i * cw + rx.start[o]!;
+      let acc = 0;
+      for (let k = 0; k < wts.length; k++) acc += wts[k]! * rows[base + k]!;
+      out[i * outW + o] = acc;
+    }
+  }
   return out;
 }
 
 /** The crop of `image` area-resized to size×size, float32 in [0,1] (the model input). */
 export function cropTensor(image: GrayImage, crop: CropBox, size: number): Float32Array {
+  const resized = areaResizeCrop(image, crop, size, size);
   const tensor = new Float32Array(size * size);
-  areaResize(image, crop, size, size, tensor, 255);
+  for (let i = 0; i < tensor.length; i++) tensor[i] = resized[i]! / 255;
   return tensor;
 }
 

@@ -85,3 +85,4 @@ export {
 } from './ruler/ruler-reading.ts';
 export { MAX_SCAN_ASPECT, MIN_SCAN_SIDE, scanShapeProblem } from './scan-shape.ts';
 export { findRoot } from './union-find.ts';
+export { deflateReleased, inflateReleased } from './zlib-released.ts';

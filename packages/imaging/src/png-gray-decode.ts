@@ -1,6 +1,7 @@
-import { crc32, inflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import type { RasterImage } from './gray-image.ts';
 import { PNG_SIGNATURE } from './png-header.ts';
+import { inflateReleased } from './zlib-released.ts';
 
 /**
  * Ancillary chunks that change no pixel (physical size, time): a PNG with only these is decoded here.
@@ -62,7 +63,8 @@ export function decodePlainGrayPng(bytes: Uint8Array): RasterImage | null {
   try {
     // One output buffer a byte larger than the image: zlib then never grows it chunk by chunk and
     // concatenates (a 260 kB file declaring 16383×16383 cost ~3× its pixels that way, sharp ~1.3×).
-    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), {
+    // Released: the raster lives in this buffer, which node's engine would otherwise keep to a full GC.
+    raw = inflateReleased(idat.length === 1 ? idat[0]! : Buffer.concat(idat), {
       chunkSize: Math.max(64, stride * height + 1),
       maxOutputLength: stride * height,
     });

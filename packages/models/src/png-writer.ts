@@ -1,4 +1,5 @@
-import { constants, crc32, deflateSync } from 'node:zlib';
+import { constants, crc32 } from 'node:zlib';
+import { deflateReleased } from '@cti/imaging';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -41,7 +42,7 @@ export function encodeEightBitPng({ width, height, rows, palette, strategy }: Ei
     PNG_SIGNATURE,
     pngChunk('IHDR', header),
     ...(palette ? [pngChunk('PLTE', palette)] : []),
-    pngChunk('IDAT', deflateSync(rows, { level: 1, strategy })),
+    pngChunk('IDAT', deflateReleased(rows, { level: 1, strategy })),
     pngChunk('IEND', new Uint8Array(0)),
   ]);
 }

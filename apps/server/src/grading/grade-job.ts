@@ -213,11 +213,12 @@ export async function gradeJob(
   signal: AbortSignal,
 ): Promise<JobOutcome> {
   const cpuMs: Record<string, number> = {};
+  // One CPU reading per phase boundary: each ends one phase and starts the next.
   let cpuMark = process.cpuUsage();
   const cpuLap = (phase: string) => {
-    const used = process.cpuUsage(cpuMark);
-    cpuMs[phase] = Math.round((used.user + used.system) / 10) / 100;
-    cpuMark = process.cpuUsage();
+    const now = process.cpuUsage();
+    cpuMs[phase] = Math.round((now.user - cpuMark.user + now.system - cpuMark.system) / 10) / 100;
+    cpuMark = now;
   };
   // The claim says whether a result existed (one statement fewer per job); without it, look.
   const existing = job.hasResult === false ? null : await finishAlreadyGraded(deps.sql, job, deps.workerId);

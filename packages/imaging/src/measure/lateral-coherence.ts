@@ -1,31 +1,50 @@
 import type { GrayImage } from '../gray-image.ts';
 import { type BinaryMask, columnSpans } from './mask-geometry.ts';
 
-/** Summed-area table of `src` (w×h), (w+1)×(h+1) entries. */
-function integralOf(src: Float32Array, w: number, h: number): Float64Array {
+/**
+ * Summed-area table of the w×h window of `gray` at (bx, by), (w+1)×(h+1) entries. Sums of bytes, so
+ * every entry is an integer held exactly (below 2^53) whatever the order it was added in.
+ */
+function integralOf(gray: GrayImage, bx: number, by: number, w: number, h: number): Float64Array {
   const integral = new Float64Array((w + 1) * (h + 1));
+  const { data, width: stride } = gray;
   for (let y = 0; y < h; y++) {
+    const src = (y + by) * stride + bx;
+    const above = y * (w + 1) + 1;
+    const at = above + w + 1;
     let row = 0;
     for (let x = 0; x < w; x++) {
-      row += src[y * w + x]!;
-      integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1]! + row;
+      row += data[src + x]!;
+      integral[at + x] = integral[above + x]! + row;
     }
   }
   return integral;
 }
 
-/** Box mean at (x, y) with radius r from a summed-area table; edges use the pixels available. */
-function boxMeanAt(integral: Float64Array, w: number, h: number, x: number, y: number, r: number): number {
-  const ya = Math.max(0, y - r);
-  const yb = Math.min(h, y + r + 1);
-  const xa = Math.max(0, x - r);
-  const xb = Math.min(w, x + r + 1);
-  const sum =
-    integral[yb * (w + 1) + xb]! -
-    integral[ya * (w + 1) + xb]! -
-    integral[yb * (w + 1) + xa]! +
-    integral[ya * (w + 1) + xa]!;
-  return sum / ((yb - ya) * (xb - xa));
+/** Box sum over rows [ya, yb) and columns [xa, xb) from a summed-area table of row length w + 1. */
+function boxSum(integral: Float64Array, w: number, ya: number, yb: number, xa: number, xb: number): number {
+  const top = ya * (w + 1);
+  const bottom = yb * (w + 1);
+  return integral[bottom + xb]! - integral[top + xb]! - integral[bottom + xa]! + integral[top + xa]!;
+}
+
+/**
+ * Texture at (x, y): the 3×3 box mean minus the box mean over radius r, both clipped to the w×h
+ * window (edges use the pixels available).
+ */
+function textureAt(integral: Float64Array, w: number, h: number, x: number, y: number, r: number): number {
+  const ya = Math.max(0, y - 1);
+  const yb = Math.min(h, y + 2);
+  const xa = Math.max(0, x - 1);
+  const xb = Math.min(w, x + 2);
+  const Ya = Math.max(0, y - r);
+  const Yb = Math.min(h, y + r + 1);
+  const Xa = Math.max(0, x - r);
+  const Xb = Math.min(w, x + r + 1);
+  return (
+    boxSum(integral, w, ya, yb, xa, xb) / ((yb - ya) * (xb - xa)) -
+    boxSum(integral, w, Ya, Yb, Xa, Xb) / ((Yb - Ya) * (Xb - Xa))
+  );
 }
 
 /**
@@ -51,14 +70,7 @@ export function lateralCoherence(gray: GrayImage, mask: BinaryMask): number | nu
   const by1 = Math.min(gray.height, y1 + r);
   const w = bx1 - bx0;
   const h = by1 - by0;
-  const region = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) region[y * w + x] = gray.data[(y + by0) * gray.width + x + bx0]!;
-  }
-  const integral = integralOf(region, w, h);
-  // Texture at (x, y): 3×3 mean minus the local mean over radius r, evaluated where needed.
-  const texture = (x: number, y: number) =>
-    boxMeanAt(integral, w, h, x, y, 1) - boxMeanAt(integral, w, h, x, y, r);
+  const integral = integralOf(gray, bx0, by0, w, h);
   const lag = Math.max(1, Math.round(0.08 * mw));
   let cross = 0;
   let energy = 0;
@@ -68,7 +80,8 @@ export function lateralCoherence(gray: GrayImage, mask: BinaryMask): number | nu
   const rowTexture = new Float64Array(w);
   for (let y = 0; y < h; y++) {
     const row = (y + by0) * gray.width + bx0;
-    for (let x = 0; x < w; x++) if (mask.data[row + x] === 1) rowTexture[x] = texture(x, y);
+    for (let x = 0; x < w; x++)
+      if (mask.data[row + x] === 1) rowTexture[x] = textureAt(integral, w, h, x, y, r);
     for (let x = 0; x + lag < w; x++) {
       const ia = row + x;
       if (mask.data[ia] !== 1 || mask.data[ia + lag] !== 1) continue;

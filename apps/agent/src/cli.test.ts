@@ -197,7 +197,7 @@ describe('cti-agent capture when the service dies mid-request', () => {
       assert.equal(died.code, 4, died.stderr);
       assert.match(
         died.stderr,
-        /took the request but gave no answer .*outcome unknown — check `cti-agent outbox list`/,
+        /took the request but gave no answer .*outcome unknown — check `sudo cti-agent outbox list`/,
       );
       // The same command with nothing listening any more: "not running", exit 2.
       const down = await runCli(['--config', file, 'capture'], process.env);

@@ -19,7 +19,7 @@ import { GpioUnavailableError } from './trigger/gpio-lines.ts';
 const USAGE = `usage: cti-agent [--config <file>] <command>
   run                 run the capture service (systemd runs this)
   capture             take a capture through the running service (exit 0 taken, 3 refused,
-                      2 service not running, 4 outcome unknown: check \`cti-agent outbox list\`)
+                      2 service not running, 4 outcome unknown: check \`sudo cti-agent outbox list\`)
   status              probe, trigger, clock, disk and outbox summary
   doctor              check GPIO, probe, S3, disk, clock, config; each failure with a fix
   hint <image>        run the on-device ribeye hint on an image file, print JSON

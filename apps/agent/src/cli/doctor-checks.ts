@@ -348,7 +348,7 @@ export function checkDisk(config: AgentConfig): Check {
       fix:
         `${aside}free space on that volume (\`df -h ${dir}\`; files that are not the agent's: journal, apt cache). ` +
         'The agent removes captures already uploaded itself (at start, after each upload, when a capture needs room); those waiting to upload ' +
-        '(`cti-agent outbox list --state pending`) leave as uploads drain. Do not delete outbox.db or the ' +
+        '(`sudo cti-agent outbox list --state pending`) leave as uploads drain. Do not delete outbox.db or the ' +
         (aside ? 'capture directories in the spool (outside spool/discarded)' : 'spool'),
     };
   } catch (err) {

@@ -64,7 +64,7 @@ export async function callService(
     if (method !== 'GET' && !NOT_CONNECTED.has(code ?? '')) {
       throw new OutcomeUnknownError(
         `the cti-agent service at ${url} took the request but gave no answer (${code ?? (err as Error).name}): ` +
-          `outcome unknown — check \`cti-agent outbox list\` before trying again.`,
+          `outcome unknown — check \`sudo cti-agent outbox list\` before trying again.`,
       );
     }
     throw new ServiceUnavailableError(

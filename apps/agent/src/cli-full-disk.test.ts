@@ -65,7 +65,7 @@ test('the SD card full: `run` names the full disk and what the outbox holds; `st
   const doctor = await runCli(['--config', config, 'doctor']);
   const fix = /\[FAIL\] disk .*\n\s+fix: (.*)/.exec(doctor.stdout)?.[1] ?? doctor.stdout;
   assert.match(fix, /free space on that volume/);
-  const command = /`cti-agent (outbox list[^`]*)`/.exec(fix)?.[1];
+  const command = /`(?:sudo )?cti-agent (outbox list[^`]*)`/.exec(fix)?.[1];
   assert.ok(command, fix);
   const list = await runCli(['--config', config, ...command.split(' ')]);
   assert.equal(list.code, 0, list.stderr);

@@ -43,6 +43,27 @@ async function backlogIn(dir: string, count: number): Promise<void> {
   outbox.close();
 }
 
+/** An 8 MB card (tmpfs, unmounted after this file) holding an outbox with `count` pending captures. */
+async function cardWithBacklog(count: number): Promise<SmallVolume> {
+  const volume = mountSmallVolume('8m');
+  cleanups.push(volume.unmount);
+  await backlogIn(volume.dir, count);
+  return volume;
+}
+
+/** A local S3 peer (s3rver), closed after this file. */
+async function localS3(): Promise<LocalS3> {
+  const s3 = await startS3rver();
+  cleanups.push(s3.close);
+  return s3;
+}
+
+/** `run` stops with 0 (its output's tail otherwise) and nothing is left pending on the card. */
+async function stopsWithNothingPending(agent: ReturnType<typeof startAgent>, volume: SmallVolume) {
+  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
+  assert.equal(pendingIn(volume.dir), 0);
+}
+
 const pendingIn = (dataDir: string) => {
   const outbox = createOutbox({
     dbPath: join(dataDir, 'outbox.db'),
@@ -61,19 +82,15 @@ test('a card left with ~1 MB free and 40 captures pending: `run` drains the whol
   skip: tmpfsSkip,
   timeout: 180_000,
 }, async (t) => {
-  const volume = mountSmallVolume('8m');
-  cleanups.push(volume.unmount);
-  await backlogIn(volume.dir, 40);
+  const volume = await cardWithBacklog(40);
   fillLeaving(volume, 1_000_000);
   t.diagnostic(`free before the start: ${volume.free()} bytes`);
-  const s3 = await startS3rver();
-  cleanups.push(s3.close);
+  const s3 = await localS3();
 
   const agent = startAgent(writeConfig(volume.dir, s3));
   // Before the fix: ~18 captures, then SQLITE_FULL on every progress write and backoff for ever.
   await waitForUploads(agent, s3, 40, { what: 'the 40 captures in the bucket' });
-  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
-  assert.equal(pendingIn(volume.dir), 0);
+  await stopsWithNothingPending(agent, volume);
   assert.equal(existsSync(join(volume.dir, 'outbox.db')), true);
 });
 
@@ -82,13 +99,10 @@ for (const freeKb of [40, 64]) {
     skip: tmpfsSkip,
     timeout: 180_000,
   }, async () => {
-    const volume = mountSmallVolume('8m');
-    cleanups.push(volume.unmount);
-    await backlogIn(volume.dir, 37);
+    const volume = await cardWithBacklog(37);
     assert.equal(existsSync(join(volume.dir, 'outbox.reserve')), true, 'the first open made the reserve');
     fillLeaving(volume, freeKb * 1024);
-    const s3 = await startS3rver();
-    cleanups.push(s3.close);
+    const s3 = await localS3();
 
     // Before: exit 1 with `SqliteError … at Object.wakeAll` (40 KB) or `ENOSPC … at writeFileAtomically`
     // (64 KB), the same at every restart, with 2 objects in the store.
@@ -96,8 +110,7 @@ for (const freeKb of [40, 64]) {
     await waitForUploads(agent, s3, 37, { what: 'the 37 captures in the bucket' });
     const output = agent.output();
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
-    assert.equal(await agent.stop(), 0, output.slice(-3000));
-    assert.equal(pendingIn(volume.dir), 0);
+    await stopsWithNothingPending(agent, volume);
   });
 }
 
@@ -105,34 +118,27 @@ test('outbox.db moved aside on a nearly full card: the re-import spends the spac
   skip: tmpfsSkip,
   timeout: 180_000,
 }, async () => {
-  const volume = mountSmallVolume('8m');
-  cleanups.push(volume.unmount);
-  await backlogIn(volume.dir, 37);
+  const volume = await cardWithBacklog(37);
   rmSync(join(volume.dir, 'outbox.db')); // "should it happen anyway, the new database re-imports"
   fillLeaving(volume, 200 * 1024);
-  const s3 = await startS3rver();
-  cleanups.push(s3.close);
+  const s3 = await localS3();
 
   // Before: exit 1, `SqliteError: database or disk is full at Object.importCapture`, 2 of 37 imported.
   const agent = startAgent(writeConfig(volume.dir, s3));
   await waitForUploads(agent, s3, 37, { what: 'the 37 re-imported captures in the bucket' });
   const output = agent.output();
   assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
-  assert.equal(await agent.stop(), 0, output.slice(-3000));
-  assert.equal(pendingIn(volume.dir), 0);
+  await stopsWithNothingPending(agent, volume);
 });
 
 test('a card left with 64 KB free and no space reserve (made by an older agent): `run` stays up, says the volume is full, and drains once space is freed, without a restart', {
   skip: tmpfsSkip,
   timeout: 180_000,
 }, async () => {
-  const volume = mountSmallVolume('8m');
-  cleanups.push(volume.unmount);
-  await backlogIn(volume.dir, 37);
+  const volume = await cardWithBacklog(37);
   spendSpaceReserve(volume.dir);
   fillLeaving(volume, 64 * 1024);
-  const s3 = await startS3rver();
-  cleanups.push(s3.close);
+  const s3 = await localS3();
 
   // Before: exit 1 with `ENOSPC … at writeFileAtomically` after the uploader had begun, at every restart.
   const agent = startAgent(writeConfig(volume.dir, s3));
@@ -152,8 +158,7 @@ test('a card left with 64 KB free and no space reserve (made by an older agent):
     what: 'the 37 captures in the bucket once space was freed',
     timeoutMs: 120_000,
   });
-  assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
-  assert.equal(pendingIn(volume.dir), 0);
+  await stopsWithNothingPending(agent, volume);
 });
 
 test('a full card mostly holding uploaded captures: `run` removes them under the floor (oldest upload first) and starts, instead of refusing for ever', {
@@ -181,8 +186,7 @@ test('a full card mostly holding uploaded captures: `run` removes them under the
   outbox.close();
   spendSpaceReserve(volume.dir); // the uploaded captures alone must be enough
   volume.fill();
-  const s3 = await startS3rver();
-  cleanups.push(s3.close);
+  const s3 = await localS3();
 
   // Before: exit 1, "It holds 0 captures waiting to upload: do NOT move or delete it or the spool
   // directory", on every start.

@@ -111,8 +111,10 @@ describe('migration 0025: a move recorded at the time it happened', () => {
     await opened;
     // Earlier than the first, made while the first is open: it must see the first once it commits.
     const second = move(sql, device, c, iso(3 * HOUR));
+    // Its refusal is awaited from now on: it may arrive before `first` is seen to commit.
+    const secondRefused = refused(second, 'CTIM3', /not after the device's previous move/);
     await first;
-    await refused(second, 'CTIM3', /not after the device's previous move/);
+    await secondRefused;
     assert.deepEqual(
       (await moves(sql, device)).map((m) => m.to_farm_id),
       [b],

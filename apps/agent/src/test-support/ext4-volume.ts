@@ -50,6 +50,12 @@ export function mountExt4Volume(sizeMb: number): Ext4Volume {
   return {
     dir,
     failReadOnly() {
+      // First the journal is checkpointed (a freeze flushes it to the blocks' places). The error
+      // aborts the journal: what was committed but not yet checkpointed stays only in the page cache,
+      // and once memory pressure evicts it a directory reads back as garbage (EBADMSG, seen in CI),
+      // a lost card rather than a read-only one — not what these tests are about.
+      execFileSync('fsfreeze', ['--freeze', dir]);
+      execFileSync('fsfreeze', ['--unfreeze', dir]);
       writeFileSync(`/sys/fs/ext4/${basename(device)}/trigger_fs_error`, '1');
       const options = execFileSync('findmnt', ['-n', '-o', 'OPTIONS', dir], { encoding: 'utf8' });
       // Recent kernels keep `rw` and add `emergency_ro`; older ones remount `ro`.

@@ -14,6 +14,7 @@
 // BENCH_REQUESTS (2000) requests per scenario (closed loop; a paced run sends min(BENCH_REQUESTS,
 // 10 s × rate)). BENCH_RATE (50,100,200): the paced rates, requests/s of all clients together ('' =
 // closed loop only). New scenarios: add to `scenarios` below.
+// BENCH_WARMUP (200): requests of each scenario sent first and not measured (JIT, plans, shared buffers).
 // BENCH_ONLY: comma-separated words; only scenarios whose label contains one run ("report,export").
 // The server runs as the container runs it: `dist/main.js serve` (built by `pnpm bench:api`) with
 // BENCH_SERVER_NODE_FLAGS, default none as the image's ENTRYPOINT gives `serve` (e.g. the worker's
@@ -50,6 +51,8 @@ const FARMS = Number(process.env.BENCH_FARMS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const DEPTH = Number(process.env.BENCH_DEPTH ?? 10_000);
+/** Requests of each scenario sent before its closed-loop run, not measured (BENCH_WARMUP, 0 = none). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
 /** Paced runs: the 50 clients together send this many requests per second, one run per rate ('' = skip). */
 const RATES = (process.env.BENCH_RATE ?? '50,100,200')
   .split(',')
@@ -129,6 +132,7 @@ async function signIn(port: number, email: string): Promise<string> {
  * k + 2C, … at index / rate seconds); latency counts from the scheduled time (no coordinated omission).
  */
 async function run(admin: Sql, server: Server, s: Scenario, rate = 0): Promise<RunResult> {
+  if (rate === 0) await warmUp(server, s);
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
@@ -171,6 +175,23 @@ async function run(admin: Sql, server: Server, s: Scenario, rate = 0): Promise<R
   );
   const p95 = pct(0.95);
   return { label: s.label, rate, p50: pct(0.5), p95, perSecond: total / seconds, cpu, load: loadavg()[0]! };
+}
+
+/**
+ * WARMUP requests of the scenario, closed loop, not measured: the first scenario of a run used to pay
+ * the server's JIT and Postgres's first plans and reads of its tables (scan detail read 2× the CPU per
+ * request as the farmer's, the first scenario, as the admin's right after it).
+ */
+async function warmUp(server: Server, s: Scenario) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, client) => {
+      for (let index = next++; index < WARMUP; index = next++)
+        await call(server.port, 'GET', s.path(client, index), {
+          cookie: s.cookies[client % s.cookies.length]!,
+        });
+    }),
+  );
 }
 
 /** Walks the API's cursor DEPTH rows deep (pages of 200) and returns the query string of the next page. */

@@ -63,6 +63,10 @@ withS3Peers(ALL_S3_PEERS, (peer) => {
       backoffBaseMs: 20,
       backoffCapMs: 200,
       metrics: registry,
+      // Well inside drain()'s 60 s: a request RGW leaves unanswered under CI load (seen once, the
+      // throttling case hung 60 s) is retried as the product retries it, instead of waiting out the
+      // default 120 s allowance past the test's patience.
+      requestTimeoutMs: 10_000,
       ...uploaderOptions,
     });
     cleanups.push(() => uploader.stop({ abandonAfterMs: 0 }));

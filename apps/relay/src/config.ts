@@ -43,9 +43,10 @@ export interface ServeConfig {
   /** Where notifications the server rejected for good are kept, one replayable file each. */
   deadLetterDir: string;
   /**
-   * A capture still incomplete (or whose meta.json does not exist) once its meta.json is this old is
-   * dead-lettered and answered 200: a persistent queue (Ceph RGW) re-sends everything behind a 503'd
-   * entry, so a capture that never completes must not be answered 503 for ever.
+   * A capture still incomplete (or whose meta.json does not exist) this long — the younger of its age by
+   * the store's clock and by the relay's (since it first saw the record) — is dead-lettered and answered
+   * 200: a persistent queue (Ceph RGW) re-sends everything behind a 503'd entry, so a capture that never
+   * completes must not be answered 503 for ever. 0: at once.
    */
   incompleteMaxAgeMs: number;
 }

@@ -195,30 +195,65 @@ test('a capture the server rejects for good: 200 (no re-send) and a dead letter 
   assert.match(letter.responsePayload.outcome.reason, /^HTTP 422 validation_failed/);
 });
 
-/** A notify server of its own (dead letters in a fresh directory), its clock `aheadMs` ahead. */
-async function separateServer(t: { after(fn: () => unknown): void }, aheadMs: number) {
+type LogLine = { level: number; msg: string; key?: string; ageBy?: string; field?: string };
+
+/** A logger whose JSON lines land in `lines`. */
+function capturedLog(level = 'info') {
+  const lines: LogLine[] = [];
+  const log = createLogger({
+    name: 'relay-test',
+    level,
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
+  return { log, lines };
+}
+
+/**
+ * A notify server of its own (dead letters in a fresh directory, its log captured) whose clock starts
+ * `aheadMs` ahead of the system's (the store's) and moves on by `advance(ms)`: the relay's wait for an
+ * unsettled record without waiting.
+ */
+async function separateServer(
+  t: { after(fn: () => unknown): void },
+  { aheadMs = 0, incompleteMaxAgeMs = config.incompleteMaxAgeMs, unsettledLimit = 10_000 } = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), 'relay-dead-'));
-  const ahead = { ...systemClock, now: () => Date.now() + aheadMs };
+  let offsetMs = aheadMs;
+  const clock = { ...systemClock, now: () => Date.now() + offsetMs };
+  const { log, lines } = capturedLog();
   const notify = await startNotifyServer({
     relay,
-    config: { ...config, budgetMs: 1500, deadLetterDir: dir },
-    log: silentLogger(),
-    clock: ahead,
+    config: { ...config, budgetMs: 1500, deadLetterDir: dir, incompleteMaxAgeMs },
+    log,
+    clock,
+    unsettledLimit,
   });
   t.after(async () => {
     await notify.close();
     await rm(dir, { recursive: true, force: true });
   });
   const send = (body: unknown) => post('/notify', body, {}, `http://127.0.0.1:${notify.port}`);
-  return { dir, send };
+  const advance = (ms: number) => {
+    offsetMs += ms;
+  };
+  const letters = async () => {
+    const files = await readdir(dir);
+    return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8'))));
+  };
+  return { dir, send, advance, lines, letters };
 }
 
-test('a capture incomplete longer than incompleteMaxAgeMs: 200 and one dead letter naming what is missing', async (t) => {
+const deadLettered = (lines: LogLine[]) =>
+  lines.filter((l) => l.msg.startsWith('notification dead-lettered'));
+
+test('a capture incomplete longer than incompleteMaxAgeMs (by the relay’s clock too): 200 and one dead letter naming what is missing', async (t) => {
   const capture = makeCapture({ deviceCode: 'dev-stuck' });
   await uploadMeta(s3.client, 'cti-notify', capture);
   const notification = { Records: [cephNotificationRecord('cti-notify', capture.metaKey, SECRET)] };
-  // The same meta.json, seen 5 min + 1 s after it was stored (the max age is 300 s).
-  const { dir, send } = await separateServer(t, 301_000);
+  const { dir, send, advance } = await separateServer(t);
+  const first = await send(notification);
+  assert.equal(first.status, 503, 'just stored, just seen');
+  advance(301_000); // the max age is 300 s, and both clocks agree it has passed
   for (const round of [1, 2, 3]) {
     const res = await send(notification);
     assert.equal(res.status, 200, `re-send ${round}: ${await res.text()}`);
@@ -233,22 +268,132 @@ test('a capture incomplete longer than incompleteMaxAgeMs: 200 and one dead lett
   assert.equal(receiver.for(capture.dir).length, 0);
 });
 
-test('a meta.json that does not exist: 503 while its event is recent, a dead letter once it is old', async (t) => {
+test('a store clock behind the relay’s: a meta.json whose image is still on the wire is answered 503, not dead-lettered, and delivered once the image lands', async (t) => {
+  const capture = makeCapture({ deviceCode: 'dev-skewed' });
+  await uploadMeta(s3.client, 'cti-notify', capture);
+  const notification = { Records: [cephNotificationRecord('cti-notify', capture.metaKey, SECRET)] };
+  // meta.json's LastModified reads 10 min old to the relay: its clock is ahead, the store's behind.
+  const { send, lines, letters } = await separateServer(t, { aheadMs: 600_000 });
+  const early = await send(notification);
+  assert.equal(early.status, 503, await early.text());
+  assert.deepEqual(await letters(), []);
+  await uploadCapture(s3.client, 'cti-notify', capture);
+  const done = await send(notification);
+  const body = (await done.json()) as { results: { outcome: { kind: string } }[] };
+  assert.equal(done.status, 200);
+  assert.equal(body.results[0]?.outcome.kind, 'delivered');
+  assert.equal(receiver.for(capture.dir).length, 1);
+  assert.deepEqual(await letters(), []);
+  assert.deepEqual(deadLettered(lines), []);
+});
+
+test('a meta.json that does not exist: 503 while the relay has seen it for less than the max age (however old its eventTime), then a dead letter', async (t) => {
   const capture = makeCapture({ deviceCode: 'dev-vanished' });
   const record = cephNotificationRecord('cti-notify', capture.metaKey, SECRET);
-  const { dir, send } = await separateServer(t, 0);
-  const recent = await send({ Records: [{ ...record, eventTime: new Date().toISOString() }] });
-  assert.equal(recent.status, 503);
-  assert.deepEqual(await readdir(dir), []);
-  const old = await send({
-    Records: [{ ...record, eventTime: new Date(Date.now() - 301_000).toISOString() }],
-  });
+  const notification = { Records: [{ ...record, eventTime: new Date(Date.now() - 301_000).toISOString() }] };
+  const { send, advance, letters } = await separateServer(t);
+  const fresh = await send(notification);
+  assert.equal(fresh.status, 503, 'an old event the relay has only just seen');
+  assert.deepEqual(await letters(), []);
+  advance(301_000);
+  const old = await send(notification);
   assert.equal(old.status, 200);
-  const [file, ...more] = await readdir(dir);
+  const [letter, ...more] = await letters();
   assert.equal(more.length, 0);
-  const { outcome } = JSON.parse(await readFile(join(dir, file!), 'utf8')).responsePayload;
+  const { outcome } = letter.responsePayload;
   assert.equal(outcome.kind, 'failed');
   assert.match(outcome.reason, /meta\.json does not exist/);
+});
+
+test('a meta.json that does not exist, in a record without an eventTime: 503 (one warning naming it), then a dead letter by the relay’s clock', async (t) => {
+  const capture = makeCapture({ deviceCode: 'dev-timeless' });
+  const { eventTime: _, ...record } = cephNotificationRecord('cti-notify', capture.metaKey, SECRET);
+  const notification = { Records: [record] };
+  const { send, advance, lines, letters } = await separateServer(t);
+  assert.equal((await send(notification)).status, 503, 'first seen');
+  advance(200_000);
+  assert.equal((await send(notification)).status, 503, 'seen 200 s ago: younger than the max age');
+  assert.deepEqual(await letters(), []);
+  advance(101_000);
+  assert.equal((await send(notification)).status, 200, 'the queue behind it is no longer held');
+  const [letter, ...more] = await letters();
+  assert.equal(more.length, 0);
+  assert.equal(letter.requestPayload.Records[0].s3.object.key, capture.metaKey);
+  assert.equal(letter.responsePayload.outcome.kind, 'failed');
+  assert.equal(letter.responsePayload.outcome.metaMissing, true);
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.deepEqual(
+    warnings.map((l) => [l.key, l.field, l.msg]),
+    [
+      [
+        capture.metaKey,
+        'eventTime',
+        "notification record without a usable store time: its age is measured by the relay's clock alone",
+      ],
+    ],
+    'warned once, not on every re-send',
+  );
+  assert.deepEqual(
+    deadLettered(lines).map((l) => [l.key, l.ageBy]),
+    [[capture.metaKey, 'relay']],
+  );
+});
+
+test('a store clock ahead of the relay’s delays the give-up until the store’s clock says so too (a warning says by how much)', async (t) => {
+  const capture = makeCapture({ deviceCode: 'dev-ahead' });
+  const record = cephNotificationRecord('cti-notify', capture.metaKey, SECRET);
+  const notification = { Records: [{ ...record, eventTime: new Date(Date.now() + 600_000).toISOString() }] };
+  const { send, advance, lines, letters } = await separateServer(t);
+  assert.equal((await send(notification)).status, 503);
+  advance(301_000);
+  assert.equal((await send(notification)).status, 503, 'the relay has waited, the store’s time has not');
+  advance(600_000);
+  assert.equal((await send(notification)).status, 200);
+  assert.equal((await letters()).length, 1);
+  assert.deepEqual(
+    lines
+      .filter((l) => l.level === 40)
+      .map((l) => [l.key, l.field, (l as { aheadS?: number }).aheadS! > 590]),
+    [[capture.metaKey, 'eventTime', true]],
+  );
+  assert.deepEqual(
+    deadLettered(lines).map((l) => l.ageBy),
+    ['store'],
+  );
+});
+
+test('incompleteMaxAgeMs 0 gives up at once, a record with a garbled eventTime too', async (t) => {
+  const capture = makeCapture({ deviceCode: 'dev-impatient' });
+  const record = cephNotificationRecord('cti-notify', capture.metaKey, SECRET);
+  const { send, letters } = await separateServer(t, { incompleteMaxAgeMs: 0 });
+  const res = await send({ Records: [{ ...record, eventTime: 'last tuesday' }] });
+  assert.equal(res.status, 200, await res.text());
+  const [letter, ...more] = await letters();
+  assert.equal(more.length, 0);
+  assert.equal(letter.responsePayload.outcome.kind, 'failed');
+});
+
+test('beyond unsettledLimit records the relay forgets the least recently re-sent one (a warning names it): its wait starts over', async (t) => {
+  const a = makeCapture({ deviceCode: 'dev-crowd-a' });
+  const b = makeCapture({ deviceCode: 'dev-crowd-b' });
+  // No eventTime (and no meta.json): only the relay's clock ages these.
+  const only = (capture: typeof a) => {
+    const { eventTime: _, ...record } = cephNotificationRecord('cti-notify', capture.metaKey, SECRET);
+    return { Records: [record] };
+  };
+  const { send, advance, lines, letters } = await separateServer(t, { unsettledLimit: 1 });
+  assert.equal((await send(only(a))).status, 503);
+  advance(200_000);
+  assert.equal((await send(only(b))).status, 503, 'b pushes a out');
+  advance(101_000);
+  assert.equal((await send(only(a))).status, 503, 'a seen again: 0 s, not 301 s');
+  assert.equal((await send(only(b))).status, 503, 'b in turn pushed out by a');
+  assert.deepEqual(await letters(), []);
+  const forgot = lines.filter((l) => l.msg.startsWith('too many unsettled notification records'));
+  assert.deepEqual(
+    forgot.map((l) => l.key),
+    [a.metaKey, b.metaKey, a.metaKey],
+  );
 });
 
 test('a notification with a rejected and an incomplete record, re-sent 3 times: 503 each time, one dead letter', async (t) => {
@@ -256,7 +401,7 @@ test('a notification with a rejected and an incomplete record, re-sent 3 times: 
   const early = makeCapture({ deviceCode: 'dev-early-2' });
   await uploadCapture(s3.client, 'cti-notify', refused);
   await uploadMeta(s3.client, 'cti-notify', early);
-  const { dir, send } = await separateServer(t, 0);
+  const { dir, send } = await separateServer(t);
   const notification = {
     Records: [
       cephNotificationRecord('cti-notify', refused.metaKey, SECRET),
@@ -270,12 +415,7 @@ test('a notification with a rejected and an incomplete record, re-sent 3 times: 
 });
 
 test('a store hanging up mid-body is a quiet client abort, not a 500 logged as an error', async (t) => {
-  const lines: { level: number; msg: string }[] = [];
-  const log = createLogger({
-    name: 'relay-test',
-    level: 'debug',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
-  });
+  const { log, lines } = capturedLog('debug');
   const quiet = await startNotifyServer({ relay, config, log, clock: systemClock });
   t.after(() => quiet.close());
   const socket = connect(quiet.port, '127.0.0.1');

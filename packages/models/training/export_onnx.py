@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from nets import HintExport, mirror
+from weights_unsigned import store_weights_unsigned
 
 OPSET = 13
 
@@ -44,6 +45,7 @@ def export_hint(qat_net: nn.Module, size: int, int8_path: str, fp32_path: str) -
     qat_net.apply(torch.ao.quantization.disable_observer)
     _export(HintExport(qat_net), size, int8_path, "box_score")
     fold_weight_quantization(int8_path)
+    store_weights_unsigned(int8_path)  # exact sums on every CPU (see weights_unsigned.py)
     int8_check = _self_check(HintExport(qat_net), size)
     qat_net.apply(torch.ao.quantization.disable_fake_quant)
     _export(HintExport(qat_net), size, fp32_path, "box_score")

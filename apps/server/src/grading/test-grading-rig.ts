@@ -306,12 +306,21 @@ export async function createGradingRig({
       };
     },
     async waitForStatus(scanId, status, timeoutMs = 60_000) {
-      await waitFor(
-        async () =>
-          (await db.sql`SELECT 1 FROM scans WHERE id = ${scanId} AND status = ${status}::scan_status`)
-            .length === 1,
-        { what: `scan ${scanId} ${status}`, timeoutMs, intervalMs: 50 },
-      );
+      try {
+        await waitFor(
+          async () =>
+            (await db.sql`SELECT 1 FROM scans WHERE id = ${scanId} AND status = ${status}::scan_status`)
+              .length === 1,
+          { what: `scan ${scanId} ${status}`, timeoutMs, intervalMs: 50 },
+        );
+      } catch (error) {
+        // Where it stopped instead: the scan's status and its jobs, to tell a slow grading from a stuck one.
+        const jobs = await db.sql`
+          SELECT s.status AS scan_status, j.status, j.attempts, j.last_error_code, j.last_error,
+                 j.lease_expires_at, now() AS now
+            FROM scans s LEFT JOIN grading_jobs j ON j.scan_id = s.id WHERE s.id = ${scanId}`;
+        throw new Error(`${(error as Error).message}; now: ${JSON.stringify(jobs)}`, { cause: error });
+      }
     },
     async gradeWithOwnWorker(scanIds, timeoutMs = 60_000) {
       const worker = this.spawnWorker({ CTI_WORKER_POLL_MS: '200' });

@@ -17,13 +17,20 @@ import {
 } from './test-grading-rig.ts';
 
 // One spawned `cti-server worker` grades captures ingested through the real webhook. Its poll interval
-// is a minute: a scan graded within the test's patience was woken by the ingest's NOTIFY.
+// is a minute: a scan graded within the test's patience was woken by the ingest's NOTIFY. Its lease is
+// the default minute, not the rig's 6 s: the 17 MP BMP below keeps the worker's one thread busy for
+// seconds (decode, gray, scan area), and on a loaded CI machine the lease ran out before the heartbeat
+// could renew it, five times, failing the job `lease_expired` (no test here is about leases).
 
 let rig: GradingRig;
 let worker: SpawnedWorker;
 before(async () => {
   rig = await createGradingRig();
-  worker = rig.spawnWorker({ CTI_WORKER_ID: 'w-happy', CTI_WORKER_POLL_MS: '60000' });
+  worker = rig.spawnWorker({
+    CTI_WORKER_ID: 'w-happy',
+    CTI_WORKER_POLL_MS: '60000',
+    CTI_GRADING_LEASE_S: '60',
+  });
   await worker.waitForLog('worker started');
 });
 after(() => rig.close());

@@ -158,7 +158,7 @@ describe('scan page: farm and animal', () => {
     const other = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal: 'B-201' }));
     assert.equal(other.status, 422);
     assert.equal(errorOf(other, 'animal'), 'Error: No animal with ear tag or EID “B-201” on Maple Farm.');
-    // Farm B's animal by its id (a form from before the field was typed posts the select's id).
+    // Farm B's animal by its id (ids are looked up too, as links and old forms carry them): not found either.
     const byId = await t.post(`/scans/${scan}/assignment`, {
       ...formOf(page, {}),
       animal: x.b201!,

@@ -228,14 +228,18 @@ const SPECS: Record<string, Spec> = {
     build: (c) =>
       form(`/scans/${f[`scan${X(c.scope)}`]}/review`, { review_label: 'ok', review_clarity: '3' })(c),
   },
-  // The scan's farm kept (the other rows read these scans on their farms), a fresh animal of it linked.
+  // The scan's farm kept (the other rows read these scans on their farms), a fresh animal of it linked
+  // by its ear tag, typed as the form's Animal field.
   'POST /scans/{id}/assignment': {
-    build: async (c) =>
-      form(`/scans/${f[`scan${X(c.scope)}`]}/assignment`, {
+    build: async (c) => {
+      const animal = await freshAnimal(farmOf(c.scope));
+      const [row] = await sql()<{ tag_id: string }[]>`SELECT tag_id FROM animals WHERE id = ${animal}`;
+      return form(`/scans/${f[`scan${X(c.scope)}`]}/assignment`, {
         farm_was: farmOf(c.scope),
-        animal_was: '',
-        animal_id: await freshAnimal(farmOf(c.scope)),
-      })(c),
+        animal_shown: '',
+        animal: row!.tag_id,
+      })(c);
+    },
   },
   'GET /animals': {
     build: (c) => ({ method: 'GET', path: `/animals?farm_id=${farmOf(c.scope)}` }),

@@ -70,6 +70,30 @@ describe('form fields', () => {
     assert.ok('checked' in elements(box, 'input')[0]!.attrs);
   });
 
+  it('offers suggestions through a datalist tied to the input, and none for an empty list', () => {
+    const html = String(
+      TextField({
+        name: 'animal',
+        label: 'Animal',
+        value: 'A-1',
+        suggestions: [{ value: 'A-1' }, { value: '<b>', label: 'EID 982000000000001' }],
+      }),
+    );
+    const input = elements(html, 'input')[0]!.attrs;
+    assert.equal(input.list, 'field-animal-suggestions');
+    assert.equal(elements(html, 'datalist')[0]!.attrs.id, 'field-animal-suggestions');
+    assert.deepEqual(
+      elements(html, 'option').map((o) => [o.attrs.value, o.text]),
+      [
+        ['A-1', ''],
+        ['<b>', 'EID 982000000000001'],
+      ],
+    );
+    assert.ok(html.includes('value="&lt;b&gt;"'), 'a suggestion is text, never markup');
+    const none = String(TextField({ name: 'animal', label: 'Animal', suggestions: [] }));
+    assert.ok(!none.includes('<datalist') && !('list' in elements(none, 'input')[0]!.attrs));
+  });
+
   it('summarises errors with links to their fields, and renders nothing without errors', () => {
     const html = String(
       ErrorSummary({ errors: { email: 'Enter your email', password: undefined, tag: 'Tag taken' } }),

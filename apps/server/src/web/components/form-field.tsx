@@ -21,6 +21,11 @@ export type TextFieldProps = FieldBase & {
   step?: string | number;
   pattern?: string;
   maxlength?: number;
+  /**
+   * Values the browser offers while the field is typed in or tapped (a `<datalist>`, label shown
+   * beside each); the field still takes any text. An empty list renders none.
+   */
+  suggestions?: readonly { value: string; label?: string }[];
 };
 
 // Ids for the hint and the error, named in aria-describedby so screen readers read them with the field.
@@ -89,8 +94,10 @@ export function TextField(props: TextFieldProps) {
     step,
     pattern,
     maxlength,
+    suggestions = [],
   } = props;
   const id = props.id ?? `field-${name}`;
+  const list = suggestions.length > 0 ? `${id}-suggestions` : undefined;
   return (
     <FieldShell {...props} id={id}>
       <input
@@ -106,9 +113,17 @@ export function TextField(props: TextFieldProps) {
         step={step}
         pattern={pattern}
         maxlength={maxlength}
+        list={list}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={described(id, props)}
       />
+      {list && (
+        <datalist id={list}>
+          {suggestions.map((o) => (
+            <option value={o.value}>{o.label}</option>
+          ))}
+        </datalist>
+      )}
     </FieldShell>
   );
 }

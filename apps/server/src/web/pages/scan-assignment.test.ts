@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { seedScan, seedUser } from '../../test-seed.ts';
+import { elements } from '../test-svg.ts';
 import { useDashboardApp } from './test-dashboard-seed.ts';
-import { type PageAnswer, pageClient, strip, textById } from './test-page-client.ts';
+import { animalFieldOf, type PageAnswer, pageClient, strip, textById } from './test-page-client.ts';
 
 // The scan page's "Farm and animal" form (POST /scans/{id}/assignment) on a real database: offered to
-// those who may write the scan's farm, a Farm select only to those who may write more than one farm;
+// those who may write the scan's farm, a Farm select only to those who may write more than one farm,
+// the animal typed (its ear tag or EID, looked up on the form's farm; a small herd's tags offered);
 // posts go through the API's updateScan, so its rules hold — the animal on the scan's (new) farm,
 // rights on both farms, 422 beside the field, 403 for a farmer, 404 for another farm's scan, CSRF —
-// and a field left alone writes nothing.
+// and a field left alone writes nothing. Herds of thousands: animal-field.test.ts.
 
 const x: Record<string, string> = {};
 const { ctx, w } = useDashboardApp(async (sql, w) => {
@@ -53,25 +55,28 @@ function options(html: string, name: string): [string, string, boolean][] {
 function formOf(html: string, changes: Record<string, string>): Record<string, string> {
   const form = /<form method="post" action="[^"]*\/assignment"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
   const fields: Record<string, string> = {};
-  for (const m of form.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"/g)) fields[m[1]!] = m[2]!;
-  for (const name of ['farm_id', 'animal_id']) {
-    const chosen = options(form, name).find(([, , selected]) => selected);
-    if (form.includes(`name="${name}"`)) fields[name] = chosen?.[0] ?? '';
-  }
+  for (const i of elements(form, 'input'))
+    if (i.attrs.type === 'hidden') fields[i.attrs.name!] = i.attrs.value!;
+  if (form.includes('name="farm_id"'))
+    fields.farm_id = options(form, 'farm_id').find(([, , s]) => s)?.[0] ?? '';
+  fields.animal = animalFieldOf(form)?.value ?? '';
   delete fields._csrf;
   return { ...fields, ...changes };
 }
 const errorOf = (res: PageAnswer, name: string) => textById(res.html, `field-${name}-error`) ?? '';
 
 describe('scan page: farm and animal', () => {
-  test("offered to the farm's technicians (animals of the farm, no Farm select with one farm) and admins (a Farm select), never to farmers", async () => {
+  test("offered to the farm's technicians (the animal's tag, the farm's tags offered, no Farm select with one farm) and admins (a Farm select), never to farmers", async () => {
     const scan = await fresh(w.animal);
     const techPage = (await (await tech()).get(`/scans/${scan}`)).html;
-    assert.deepEqual(options(techPage, 'animal_id'), [
-      ['', 'None', false],
-      [w.animal, 'A-101', true],
-      [x.a102!, 'A-102', false],
-    ]);
+    assert.deepEqual(animalFieldOf(techPage), {
+      value: 'A-101',
+      offered: [
+        ['A-101', 'EID 982000000000101'],
+        ['A-102', ''],
+      ],
+    });
+    assert.match(strip(techPage), /Animal \(ear tag or EID\) \(optional\) Type or pick its ear tag/);
     assert.ok(!techPage.includes('name="farm_id"'), 'one writable farm: no Farm select');
     assert.match(techPage, new RegExp(`<form method="post" action="/scans/${scan}/assignment"`));
     const adminPage = (await (await as(w.users.admin.email)).get(`/scans/${scan}`)).html;
@@ -102,15 +107,16 @@ describe('scan page: farm and animal', () => {
     const bothPage = (await (await as('both@example.com')).get(`/scans/${scan}`)).html;
     assert.equal(options(bothPage, 'farm_id').length, 2);
     const farmerPage = (await (await as(w.users.farmer.email)).get(`/scans/${scan}`)).html;
-    assert.ok(!farmerPage.includes('/assignment') && !farmerPage.includes('id="field-animal_id"'));
+    assert.ok(!farmerPage.includes('/assignment') && animalFieldOf(farmerPage) === undefined);
     assert.match(strip(farmerPage), /Animal A-101/, 'the farmer still reads the link');
   });
 
-  test('a technician links a scan to an animal and unlinks it: 303 back to the form, the change recorded', async () => {
+  test('a technician links a scan to an animal by typing its tag and unlinks it by clearing the field: 303 back to the form, the change recorded', async () => {
     const scan = await fresh();
     const t = await tech();
     const page = (await t.get(`/scans/${scan}`)).html;
-    const linked = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal_id: x.a102! }));
+    assert.equal(animalFieldOf(page)?.value, '', 'no animal: an empty field');
+    const linked = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal: ' A-102 ' }));
     assert.equal(linked.status, 303);
     assert.equal(linked.location, `/scans/${scan}?done=scan-assigned#assignment`);
     assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: x.a102 });
@@ -121,43 +127,78 @@ describe('scan page: farm and animal', () => {
       SELECT meta FROM scan_events WHERE scan_id = ${scan} AND event = 'edited'`;
     assert.equal(event!.meta.by, w.users.technician.id);
     assert.deepEqual(event!.meta.changes, { animal_id: x.a102 });
-    const unlinked = await t.post(`/scans/${scan}/assignment`, formOf(after.html, { animal_id: '' }));
+    assert.equal(animalFieldOf(after.html)?.value, 'A-102');
+    // Its EID, as a reader prints it (a space after the country code), names A-101.
+    const byEid = await t.post(
+      `/scans/${scan}/assignment`,
+      formOf(after.html, { animal: '982 000000000101' }),
+    );
+    assert.equal(byEid.status, 303);
+    assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: w.animal });
+    const again = (await t.get(byEid.location!)).html;
+    assert.equal(animalFieldOf(again)?.value, 'A-101', 'the field shows the tag');
+    const unlinked = await t.post(`/scans/${scan}/assignment`, formOf(again, { animal: '' }));
     assert.equal(unlinked.status, 303);
     assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: null });
   });
 
-  test('an animal of another farm, or no animal id at all, is named beside Animal (422) and nothing is written', async () => {
+  test("an unknown tag, and another farm's animal (the same words), are named beside Animal (422) with the typed values kept, and nothing is written", async () => {
     const scan = await fresh(w.animal);
     const t = await tech();
     const page = (await t.get(`/scans/${scan}`)).html;
-    const other = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal_id: x.b201! }));
+    const unknown = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal: 'A-999' }));
+    assert.equal(unknown.status, 422);
+    assert.equal(errorOf(unknown, 'animal'), 'Error: No animal with ear tag or EID “A-999” on Maple Farm.');
+    assert.equal(animalFieldOf(unknown.html)?.value, 'A-999', 'the typed text is kept');
+    assert.match(
+      unknown.html,
+      /<div class="error-summary"[\s\S]*?<a href="#field-animal">No animal with ear tag/,
+    );
+    // B-201 lives on farm B, which this technician cannot see: "not found", not "not yours".
+    const other = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal: 'B-201' }));
     assert.equal(other.status, 422);
-    assert.match(errorOf(other, 'animal_id'), /^Error: Animal is not an animal you can see\.$/);
-    const garbage = await t.post(`/scans/${scan}/assignment`, formOf(page, { animal_id: 'A-102' }));
-    assert.equal(garbage.status, 422);
-    assert.match(errorOf(garbage, 'animal_id'), /Animal must be/);
+    assert.equal(errorOf(other, 'animal'), 'Error: No animal with ear tag or EID “B-201” on Maple Farm.');
+    // Farm B's animal by its id (ids are looked up too, as links and old forms carry them): not found either.
+    const byId = await t.post(`/scans/${scan}/assignment`, {
+      ...formOf(page, {}),
+      animal: x.b201!,
+    });
+    assert.equal(byId.status, 422);
+    assert.equal(errorOf(byId, 'animal'), `Error: No animal with id “${x.b201}” on Maple Farm.`);
     assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: w.animal });
     assert.equal(await edits(scan), 0);
+  });
+
+  test('a form from before the field was typed (an animal_id select) still links and unlinks as it meant', async () => {
+    const scan = await fresh();
+    const t = await tech();
+    const old = { farm_was: w.farmA, animal_was: '', animal_id: x.a102! };
+    const linked = await t.post(`/scans/${scan}/assignment`, old);
+    assert.equal(linked.status, 303);
+    assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: x.a102 });
+    const left = await t.post(`/scans/${scan}/assignment`, { ...old, animal_was: x.a102! });
+    assert.equal(left.location, `/scans/${scan}?done=scan-unchanged#assignment`);
+    const cleared = await t.post(`/scans/${scan}/assignment`, { ...old, animal_was: x.a102!, animal_id: '' });
+    assert.equal(cleared.status, 303);
+    assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: null });
   });
 
   test('moving a scan needs rights on both farms and an animal of the new farm', async () => {
     const scan = await fresh(w.animal);
     const both = await as('both@example.com');
     const page = (await both.get(`/scans/${scan}`)).html;
-    // The old farm's animal kept: named beside Animal, and the form shown again lists the new farm's animals.
+    // The old farm's tag kept: looked up on the new farm, where no animal has it — named beside Animal,
+    // and the form shown again offers the new farm's tags.
     const kept = await both.post(`/scans/${scan}/assignment`, formOf(page, { farm_id: w.farmB }));
     assert.equal(kept.status, 422);
-    assert.match(errorOf(kept, 'animal_id'), /Animal belongs to another farm than the scan's\./);
-    assert.deepEqual(options(kept.html, 'animal_id'), [
-      ['', 'None', false],
-      [x.b201!, 'B-201', false],
-    ]);
+    assert.equal(errorOf(kept, 'animal'), 'Error: No animal with ear tag or EID “A-101” on Birch Farm.');
+    assert.deepEqual(animalFieldOf(kept.html), { value: 'A-101', offered: [['B-201', '']] });
     assert.deepEqual(
       options(kept.html, 'farm_id').find(([, , s]) => s),
       [w.farmB, 'Birch Farm', true],
     );
     assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: w.animal });
-    const moved = await both.post(`/scans/${scan}/assignment`, formOf(kept.html, { animal_id: x.b201! }));
+    const moved = await both.post(`/scans/${scan}/assignment`, formOf(kept.html, { animal: 'B-201' }));
     assert.equal(moved.status, 303);
     assert.deepEqual(await stored(scan), { farm_id: w.farmB, animal_id: x.b201 });
     // A technician of farm A only: farm B does not exist for them (422 beside Farm); one who only reads
@@ -165,15 +206,15 @@ describe('scan page: farm and animal', () => {
     const second = await fresh();
     const onlyA = await (await tech()).post(`/scans/${second}/assignment`, {
       farm_was: w.farmA,
-      animal_was: '',
+      animal_shown: '',
       farm_id: w.farmB,
-      animal_id: '',
+      animal: '',
     });
     assert.equal(onlyA.status, 422);
     // They have no Farm select: the problem is in the summary at the top of the form.
     assert.match(
       onlyA.html,
-      /<div class="error-summary"[\s\S]*?<a href="#field-animal_id">Farm is not a farm you can see\.<\/a>/,
+      /<div class="error-summary"[\s\S]*?<a href="#field-animal">Farm is not a farm you can see\.<\/a>/,
     );
     const mixed = await as('mixed@example.com');
     const readOnly = await mixed.post(`/scans/${second}/assignment`, {
@@ -195,8 +236,14 @@ describe('scan page: farm and animal', () => {
     const t = await tech();
     assert.equal((await t.post(`/scans/${scan}/assignment`, fields, { csrf: 'forged' })).status, 403);
     assert.equal((await t.post(`/scans/${scan}/assignment`, fields, { csrf: false })).status, 403);
+    // A typed tag, found or not: the same refusals, before any lookup is shown.
+    for (const animal of ['A-101', 'A-999']) {
+      const typed = { farm_was: w.farmA, animal_shown: '', animal };
+      assert.equal((await farmer.post(`/scans/${scan}/assignment`, typed)).status, 403, animal);
+      assert.equal((await farmer.post(`/scans/${w.scanB}/assignment`, typed)).status, 404, animal);
+    }
     // Nothing chosen anew: still the same refusals.
-    const untouched = { farm_was: w.farmA, animal_was: '', animal_id: '' };
+    const untouched = { farm_was: w.farmA, animal_shown: '', animal: '' };
     assert.equal((await farmer.post(`/scans/${scan}/assignment`, untouched)).status, 403);
     assert.equal((await farmer.post(`/scans/${w.scanB}/assignment`, untouched)).status, 404);
     assert.deepEqual(await stored(scan), { farm_id: w.farmA, animal_id: null });
@@ -212,11 +259,7 @@ describe('scan page: farm and animal', () => {
       const t = await tech();
       const page = (await t.get(`/scans/${scan}`)).html;
       assert.ok(!page.includes(x.a102!), 'the moved animal is not shown');
-      assert.deepEqual(
-        options(page, 'animal_id').find(([, , s]) => s),
-        undefined,
-        'None (the placeholder) is what the form shows',
-      );
+      assert.deepEqual(animalFieldOf(page), { value: '', offered: [['A-101', 'EID 982000000000101']] });
       const res = await t.post(`/scans/${scan}/assignment`, formOf(page, {}));
       assert.equal(res.status, 303);
       assert.equal(res.location, `/scans/${scan}?done=scan-unchanged#assignment`);

@@ -238,20 +238,27 @@ export function scanDetailPages(app: PageRouter, deps: PageDeps) {
     const id = idParam(c);
     const principal = userOf(c);
     const form = await readForm(c);
-    const values = { farm_id: textOf(form, 'farm_id').trim(), animal_id: textOf(form, 'animal_id').trim() };
-    const changes = assignmentChanges(form);
-    if (Object.keys(changes).length === 0) {
-      // Nothing chosen anew: the refusals a change would get (404, 403), and nothing written.
+    const values = { farm_id: textOf(form, 'farm_id').trim(), animal: textOf(form, 'animal').trim() };
+    const plan = await assignmentChanges(sql, principal, form);
+    if (!plan.ok || Object.keys(plan.changes).length === 0) {
+      // Nothing chosen anew, or an animal not found: the refusals a change would get (404, 403) first,
+      // and nothing written.
       const row = await findScanDetail(sql, principal, id);
       if (row === undefined) throw pageNotFound();
       if (!row.can_write) throw forbidden('you may not change scans of this farm');
+      if (!plan.ok) return render(c, id, { assignment: { values, errors: plan.errors } });
       return redirectDone(c, `/scans/${id}#assignment`, 'scan-unchanged');
     }
     const done = await attempt(
-      async () => updateScan(sql, principal, id, validated(scanPatchSchema, changes) as ScanChanges),
+      async () => updateScan(sql, principal, id, validated(scanPatchSchema, plan.changes) as ScanChanges),
       ASSIGNMENT_LABELS,
     );
-    if (!done.ok) return render(c, id, { assignment: { values, errors: done.errors } });
+    if (!done.ok) {
+      // updateScan names the API's `animal_id`: the form's field is `animal`.
+      const { animal_id, ...errors } = done.errors;
+      const named = animal_id === undefined ? errors : { ...errors, animal: animal_id };
+      return render(c, id, { assignment: { values, errors: named } });
+    }
     if (!done.value) throw pageNotFound();
     return redirectDone(c, `/scans/${id}#assignment`, 'scan-assigned');
   });

@@ -6,11 +6,14 @@ import { canonicalUuid } from '../../text/uuid.ts';
 import { dayProblem, localDayBounds, outOfDayRange } from '../time/format-local.ts';
 import type { FieldErrors } from './page-kit.tsx';
 
-/** The filter fields of the scans page, as typed in its form (dates are local calendar days). */
+/**
+ * The filter fields of the scans page, as typed in its form (dates are local calendar days; the
+ * animal is its ear tag or EID, resolved to the API's `animal_id` by the page: animalFilterOf).
+ */
 export const FILTER_FIELDS = [
   'farm_id',
   'device_id',
-  'animal_id',
+  'animal',
   'group_id',
   'capture_id',
   'from',
@@ -20,7 +23,7 @@ export const FILTER_FIELDS = [
   'review_label',
   'in_geofence_of',
 ] as const;
-/** The filters that name a row by its uuid (farm, device, animal, group, geofence's farm). */
+/** The filters that name a row by its uuid (farm, device, group, geofence's farm; an animal's: animalFilterOf). */
 const UUID_FIELDS = new Set(
   Object.entries(SCAN_FILTER_PARAMS)
     .filter(([, p]) => p.schema.format === 'uuid')
@@ -31,7 +34,7 @@ export type FilterValues = Partial<Record<(typeof FILTER_FIELDS)[number], string
 export const FILTER_LABELS: Record<string, string> = {
   farm_id: 'Farm',
   device_id: 'Device',
-  animal_id: 'Animal',
+  animal: 'Animal',
   group_id: 'Group',
   capture_id: 'Capture id',
   from: 'From',
@@ -48,9 +51,27 @@ export type ParsedFilters = {
   /** What was typed, to show in the form again. */
   values: FilterValues;
   errors: FieldErrors;
+  /** The animal to look up (animalFilterOf); the page sets `filters.animal_id` from it. */
+  animal?: AnimalFilter;
   after?: ScanCursor;
   before?: ScanCursor;
 };
+
+/** The Animal filter's text (ear tag, EID, or an animal's id) and the animal it named before. */
+export type AnimalFilter = { text: string; prefer?: string };
+
+/**
+ * The Animal filter of the query: the form's `animal` text when present (sent empty: no filter), else
+ * the `animal_id=<uuid>` of a link (the animal page's "All scans"), looked up like typed text. The
+ * form sends `animal_id` beside the text too: the animal the text named last time, which it keeps
+ * naming while the text is unchanged even if that ear tag is on several of the viewer's farms.
+ */
+export function animalFilterOf(query: URLSearchParams): AnimalFilter | undefined {
+  const id = query.get('animal_id')?.trim() || undefined;
+  const prefer = canonicalUuid(id);
+  const text = query.has('animal') ? query.get('animal')?.trim() : (prefer ?? id);
+  return text ? { text, ...(prefer ? { prefer } : {}) } : undefined;
+}
 
 /**
  * The scans page's query string → the same `ScanFilters` the API validates with the same schemas
@@ -59,8 +80,9 @@ export type ParsedFilters = {
  */
 export function parseScanPageQuery(query: URLSearchParams, zone: string): ParsedFilters {
   const values: FilterValues = {};
+  const animal = animalFilterOf(query);
   for (const name of FILTER_FIELDS) {
-    const v = query.get(name)?.trim();
+    const v = name === 'animal' ? animal?.text : query.get(name)?.trim();
     // An id as the API reads it (lower case), so the form shows it chosen and the list filters on it;
     // any other text stays as typed, for its error.
     if (v) values[name] = UUID_FIELDS.has(name) ? (canonicalUuid(v) ?? v) : v;
@@ -68,7 +90,7 @@ export function parseScanPageQuery(query: URLSearchParams, zone: string): Parsed
   const errors: FieldErrors = {};
   const api: Record<string, string> = {};
   for (const [name, v] of Object.entries(values)) {
-    if (name !== 'from' && name !== 'to') api[name] = v;
+    if (name !== 'from' && name !== 'to' && name !== 'animal') api[name] = v;
   }
   for (const [name, edge] of [
     ['from', 'start'],
@@ -103,7 +125,7 @@ export function parseScanPageQuery(query: URLSearchParams, zone: string): Parsed
   for (const [name, v] of Object.entries(api)) {
     if (!errors[name]) (filters as Record<string, string>)[name] = v;
   }
-  return { filters, values, errors, ...cursors(query, errors) };
+  return { filters, values, errors, ...(animal ? { animal } : {}), ...cursors(query, errors) };
 }
 
 function cursors(query: URLSearchParams, errors: FieldErrors) {

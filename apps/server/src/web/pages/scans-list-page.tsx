@@ -1,4 +1,3 @@
-import { listAnimals } from '../../access/animal-queries.ts';
 import { listDevices } from '../../access/device-queries.ts';
 import { type FarmRow, listFarms } from '../../access/farm-queries.ts';
 import { listGroups } from '../../access/group-queries.ts';
@@ -17,6 +16,7 @@ import { ScansTable, scanRowEvent } from '../components/scans-table.tsx';
 import { MAX_LIVE_STREAMS_PER_USER } from '../live/scan-live-hub.ts';
 import { sseStream } from '../sse.ts';
 import type { ScanRow } from '../view-types.ts';
+import { AnimalField, animalFieldSuggestions, lookUpAnimal } from './animal-field.tsx';
 import {
   commonZone,
   type FieldErrors,
@@ -109,15 +109,24 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
   app.get('/scans', async (c) => {
     const principal = userOf(c);
     const query = new URL(c.req.url).searchParams;
-    const [farms, devices, groups, animals] = await Promise.all([
+    const [farms, devices, groups] = await Promise.all([
       listFarms(sql, principal),
       // Names for the filter: no capture counts (review r14 F9).
       listDevices(sql, principal, { counts: false }),
       listGroups(sql, principal),
-      listAnimals(sql, principal, { limit: 500 }),
     ]);
     const zone = filterZone(farms, canonicalUuid(query.get('farm_id')?.trim()));
-    const { filters, values, errors, after, before } = parseScanPageQuery(query, zone);
+    const { filters, values, errors, animal, after, before } = parseScanPageQuery(query, zone);
+    // The animal typed (or linked) on the chosen farm, else on any of the viewer's: one indexed lookup.
+    const [found, suggestions] = await Promise.all([
+      animal && lookUpAnimal(sql, principal, animal.text, { farmId: filters.farm_id, prefer: animal.prefer }),
+      animalFieldSuggestions(sql, principal, filters.farm_id),
+    ]);
+    if (found?.ok) {
+      filters.animal_id = found.animal.id;
+      // A link's id is shown as the animal's tag; typed text as typed.
+      if (canonicalUuid(animal?.text)) values.animal = found.animal.tag_id;
+    } else if (found) errors.animal = found.error;
     const fetched = await scanListQuery(sql, principal, filters, { limit: PAGE_SIZE + 1, after, before });
     const page = fetched.slice(0, PAGE_SIZE);
     const more = fetched.length > PAGE_SIZE;
@@ -139,14 +148,14 @@ export function scanListPages(app: PageRouter, deps: PageDeps) {
         label: d.label ? `${d.device_code} (${d.label})` : d.device_code,
       })),
       groups: groups.map((g) => ({ value: g.id, label: `${g.name} (${g.farm.name})` })),
-      animals: animals.map((a) => ({ value: a.id, label: `${a.tag_id} (${a.farm.name})` })),
     };
+    const animalChoice = { id: filters.animal_id, suggestions };
     return sendPage(c, deps, {
       title: 'Scans',
       scripts: firstPage ? ['js/live-scans.js'] : [],
       children: (
         <>
-          <FilterForm values={values} errors={errors} options={options} zone={zone} />
+          <FilterForm values={values} errors={errors} options={options} animal={animalChoice} zone={zone} />
           {rows.length > 0 && <Downloads query={apiQueryOf(filters)} />}
           {rows.length === 0 && (
             <div data-live-empty="">
@@ -201,11 +210,14 @@ function FilterForm({
   values,
   errors,
   options,
+  animal,
   zone,
 }: {
   values: FilterValues;
   errors: FieldErrors;
-  options: Record<'farms' | 'fenced' | 'devices' | 'groups' | 'animals', Option[]>;
+  options: Record<'farms' | 'fenced' | 'devices' | 'groups', Option[]>;
+  /** The animal the filter found (kept beside its text, see animalFilterOf), the tags offered. */
+  animal: { id: string | undefined; suggestions: { value: string; label?: string }[] | null };
   zone: string;
 }) {
   const select = (name: keyof FilterValues, opts: Option[], placeholder: string) => (
@@ -229,7 +241,13 @@ function FilterForm({
         <div class="filters">
           {select('farm_id', options.farms, 'Any farm')}
           {select('device_id', options.devices, 'Any device')}
-          {select('animal_id', options.animals, 'Any animal')}
+          <AnimalField
+            value={values.animal}
+            error={errors.animal}
+            suggestions={animal.suggestions}
+            hint="Its ear tag or 15-digit EID: on the chosen farm, or on any of yours. Empty: any animal."
+          />
+          {animal.id && <input type="hidden" name="animal_id" value={animal.id} />}
           {select('group_id', options.groups, 'Any group')}
           <TextField
             name="capture_id"

@@ -4,6 +4,7 @@
 import type { Hono } from 'hono';
 import { type ApiClient, apiClient } from '../../test-api-client.ts';
 import { TEST_PASSWORD } from '../../test-seed.ts';
+import { elements } from '../test-svg.ts';
 
 export type PageAnswer = { status: number; html: string; headers: Headers; location: string | null };
 
@@ -91,3 +92,22 @@ export const strip = (html: string) =>
     .replace(/&#39;/g, "'")
     .replace(/\s+/g, ' ')
     .trim();
+
+/**
+ * The Animal field of a page (animal-field.tsx): its text, and the tags it offers as [value, label]
+ * (null: no list, the herd is too big); undefined when the page has none.
+ */
+export function animalFieldOf(
+  html: string,
+): { value: string; offered: [string, string][] | null } | undefined {
+  const input = elements(html, 'input').find((i) => i.attrs.name === 'animal');
+  if (!input) return undefined;
+  const list = input.attrs.list
+    ? new RegExp(`<datalist id="${input.attrs.list}">([\\s\\S]*?)</datalist>`).exec(html)?.[1]
+    : undefined;
+  const offered =
+    list === undefined
+      ? null
+      : elements(list, 'option').map((o): [string, string] => [o.attrs.value!, o.text]);
+  return { value: input.attrs.value ?? '', offered };
+}

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from nets import HintExport, mirror
-from weights_unsigned import store_weights_unsigned
+from weights_unsigned import resolve_initializer as _resolve, store_weights_unsigned
 
 OPSET = 13
 
@@ -64,15 +64,6 @@ def count_ops(path: str) -> dict:
     for node in onnx.load(path).graph.node:
         counts[node.op_type] = counts.get(node.op_type, 0) + 1
     return counts
-
-
-def _resolve(graph, name: str):
-    """Initializer behind `name`, following Identity nodes that torch emits for shared constants."""
-    inits = {i.name: i for i in graph.initializer}
-    idents = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
-    while name not in inits and name in idents:
-        name = idents[name]
-    return inits.get(name)
 
 
 def fold_weight_quantization(path: str) -> int:

@@ -17,7 +17,7 @@ import onnx
 from onnx import numpy_helper
 
 
-def _resolve(graph, name: str):
+def resolve_initializer(graph, name: str):
     """Initializer behind `name`, following Identity nodes that torch emits for shared constants."""
     inits = {i.name: i for i in graph.initializer}
     idents = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
@@ -36,10 +36,10 @@ def store_weights_unsigned(path: str, out: str | None = None) -> int:
     for n in g.node:
         if n.op_type != "DequantizeLinear" or len(n.input) < 3:
             continue
-        w = _resolve(g, n.input[0])
+        w = resolve_initializer(g, n.input[0])
         if w is None or w.data_type != onnx.TensorProto.INT8 or len(w.dims) < 2:
             continue
-        zp = numpy_helper.to_array(_resolve(g, n.input[2]))
+        zp = numpy_helper.to_array(resolve_initializer(g, n.input[2]))
         if np.any(zp != 0):
             raise ValueError(f"{w.name}: zero point not 0 (asymmetric int8 weights): refusing to shift by 128")
         wv = numpy_helper.to_array(w).astype(np.int16)

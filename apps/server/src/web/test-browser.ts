@@ -1,11 +1,12 @@
 // Test helper (excluded from the build): Debian's Chromium driven by playwright-core, and a test Hono
 // app served on a real port, under the CSP the dashboard will have (no inline script or style).
 import { Hono } from 'hono';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Sql } from 'postgres';
 import type { AppConfig } from '../config.ts';
 import { listen } from '../http-server.ts';
 import { createTestApp, listenTestApp, type TestApp, testConfig } from '../test-helpers.ts';
+import { TEST_PASSWORD } from '../test-seed.ts';
 
 const FLAGS = [
   '--headless',
@@ -36,6 +37,25 @@ export async function serveWithCsp(app: Hono): Promise<{ url: string; close(): P
   outer.route('/', app);
   const server = await listen({ app: outer, host: '127.0.0.1', port: 0 });
   return { url: `http://127.0.0.1:${server.port}`, close: () => server.close() };
+}
+
+/**
+ * Signs `email` in through the sign-in page in a page of `context` (whose cookies the test's later pages
+ * then carry), waits for the home page and closes that page.
+ */
+export async function signInThroughPage(
+  context: BrowserContext,
+  url: string,
+  email: string,
+  password = TEST_PASSWORD,
+): Promise<void> {
+  const page = await context.newPage();
+  await page.goto(`${url}/sign-in`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${url}/`);
+  await page.close();
 }
 
 /** Records CSP violations and page errors so a test can assert there were none. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
 import type { BrowserContext, Page } from 'playwright-core';
-import { seedDevice, seedFarm, seedScan, seedUser, TEST_PASSWORD } from '../../test-seed.ts';
-import { startDashboardBrowser, watchPage } from '../test-browser.ts';
+import { seedDevice, seedFarm, seedScan, seedUser } from '../../test-seed.ts';
+import { signInThroughPage, startDashboardBrowser, watchPage } from '../test-browser.ts';
 
 // The Animal field on a phone, in headless Chromium against the real app and database: a technician
 // of a 1,200-head feedlot types the 1,150th animal's tag into the scan's "Farm and animal" form and
@@ -38,13 +38,7 @@ before(async () => {
     hasTouch: true,
     isMobile: true,
   });
-  const page = await context.newPage();
-  await page.goto(`${url}/sign-in`);
-  await page.getByLabel('Email').fill(tech.email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${url}/`);
-  await page.close();
+  await signInThroughPage(context, url, tech.email);
 });
 after(async () => {
   await context?.close();

@@ -5,8 +5,8 @@ import { Hono } from 'hono';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { listen } from '../../http-server.ts';
 import { createTestApp, type TestApp } from '../../test-helpers.ts';
-import { seedUser, TEST_PASSWORD } from '../../test-seed.ts';
-import { launchBrowser, watchPage } from '../test-browser.ts';
+import { seedUser } from '../../test-seed.ts';
+import { launchBrowser, signInThroughPage, watchPage } from '../test-browser.ts';
 
 // A double-click on a page form's submit button in headless Chromium sends the form once
 // (static/js/submit-once.js). The create POSTs are held at a gate in front of the app until the
@@ -46,13 +46,7 @@ before(async () => {
   url = `http://127.0.0.1:${server.port}`;
   browser = await launchBrowser();
   context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`${url}/sign-in`);
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${url}/`);
-  await page.close();
+  await signInThroughPage(context, url, admin.email);
 });
 after(async () => {
   await context?.close();

@@ -18,6 +18,7 @@ export {
   signDeviceRequest,
   verifyDeviceSignature,
 } from './device-signature.ts';
+export { parseEidLine } from './eid-line.ts';
 export { HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './heartbeat.ts';
 export { heartbeatSchema } from './heartbeat-schema.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
@@ -25,6 +26,7 @@ export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from 
 export { MAX_CAPTURE_OBJECTS, MAX_EXTRA_FILES, metaSchema, PIXEL_ASPECT_RANGE } from './meta-schema.ts';
 export { mimeTypeForFile } from './mime-types.ts';
 export {
+  EID_LINE_PATTERN,
   EID_PATTERN,
   OPERATOR_ID_EXPECTED,
   OPERATOR_ID_PATTERN,

@@ -64,3 +64,13 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * (ISO 3166 numeric) or manufacturer code, then the 12-digit national id. Same rule as animals.eid.
  */
 export const EID_PATTERN = '^[0-9]{15}$';
+
+/**
+ * The EID in a reader's line as the common stick and panel readers print it: 15 digits, optionally
+ * with a space (or . _ -) after the 3-digit country code, anywhere in the line, so prefixes and
+ * suffixes ("LA 982 000123456789", "$982000123456789#", "982 000123456789 FDX-B") do not matter;
+ * digits directly before or after would make it a different number and do not match. Its capture
+ * groups joined are the EID (parseEidLine). The agent's default `eid_reader.pattern`; the server reads
+ * text typed or pasted into an Animal field with it.
+ */
+export const EID_LINE_PATTERN = '(?<![0-9])([0-9]{3})[ ._-]?([0-9]{12})(?![0-9])';

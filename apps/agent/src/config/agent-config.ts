@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentConfigSchema, compileValidator, formatProblem, type Problem } from '@cti/contracts';
+import {
+  agentConfigSchema,
+  compileValidator,
+  EID_LINE_PATTERN,
+  formatProblem,
+  type Problem,
+} from '@cti/contracts';
 import { type LogLevel, logLevelProblem } from '@cti/runtime';
-import { compileEidPattern, DEFAULT_EID_PATTERN, EidPatternError } from '../eid/eid-pattern.ts';
+import { compileEidPattern, EidPatternError } from '../eid/eid-pattern.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/cti/agent.json';
 
@@ -355,7 +361,7 @@ function resolveEidReader(e: Raw | null, origin: string): EidReaderConfig {
   if (!e) return null;
   let pattern: RegExp;
   try {
-    pattern = compileEidPattern(e.pattern ?? DEFAULT_EID_PATTERN);
+    pattern = compileEidPattern(e.pattern ?? EID_LINE_PATTERN);
   } catch (err) {
     if (!(err instanceof EidPatternError)) throw err;
     throw new ConfigError(`invalid agent config ${origin}:\n  /eid_reader/pattern: ${err.message}`);

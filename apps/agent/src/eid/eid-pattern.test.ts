@@ -1,37 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileEidPattern, DEFAULT_EID_PATTERN, EidPatternError, parseEidLine } from './eid-pattern.ts';
+import { EID_LINE_PATTERN, parseEidLine } from '@cti/contracts';
+import { compileEidPattern, EidPatternError } from './eid-pattern.ts';
 
-const byDefault = compileEidPattern(DEFAULT_EID_PATTERN);
+// The line formats themselves are @cti/contracts' (eid-line.test.ts): the default pattern is the one
+// the server reads pasted reader lines with. Here: what the agent does with eid_reader.pattern.
 
-describe('ear-tag lines', () => {
-  test('the formats of common readers give the 15 digits', () => {
-    const cases: [string, string][] = [
-      ['982000123456789', 'bare 15 digits'],
-      ['982 000123456789', 'a space after the country code'],
-      ['LA 982 000123456789', 'a prefix'],
-      ['982000123456789 FDX-B', 'a suffix'],
-      ['$982000123456789#', 'framing characters'],
-      ['EID:982.000123456789;W=452', 'a dot after the country code, fields around it'],
-      ['  982-000123456789  ', 'a dash, blanks'],
-      ['HDX 982_000123456789', 'an underscore'],
-    ];
-    for (const [line, what] of cases) assert.equal(parseEidLine(line, byDefault), '982000123456789', what);
-  });
-
-  test('garbage and near-misses are no tag', () => {
-    for (const line of [
-      '',
-      'NO TAG',
-      '\u0000\u00ff\u0013garbage',
-      '98200012345678', // 14 digits
-      '0982000123456789', // 16 digits: not a tag, nor is any 15 of them
-      '982  000123456789', // two blanks
-      '000 000000000000', // a reader's "nothing read"
-      '982 00012345678x9',
-    ]) {
-      assert.equal(parseEidLine(line, byDefault), null, JSON.stringify(line));
-    }
+describe('eid_reader.pattern', () => {
+  test('the default compiles and reads a reader line with its prefix and suffix', () => {
+    const byDefault = compileEidPattern(EID_LINE_PATTERN);
+    assert.equal(parseEidLine('LA 982 000123456789 FDX-B\r', byDefault), '982000123456789');
+    assert.equal(parseEidLine('000 000000000000', byDefault), null, "a reader's nothing read");
   });
 
   test('a configured pattern: its capture groups joined are the tag', () => {

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { EID_LINE_PATTERN } from '@cti/contracts';
 import { waitFor } from '@cti/testkit';
 import { SerialPort } from 'serialport';
 import { createPtyPair, type PtyPair } from '../test-support/pty-pair.ts';
-import { compileEidPattern, DEFAULT_EID_PATTERN } from './eid-pattern.ts';
+import { compileEidPattern } from './eid-pattern.ts';
 import { createEarTagReader, type EarTagReader } from './eid-reader.ts';
 
 // An emulated ear-tag reader on a socat PTY pair writes lines the way real readers do: several line
@@ -24,7 +25,7 @@ before(async () => {
   reader = createEarTagReader({
     path: pty.hostPath,
     baudRate: 9600,
-    pattern: compileEidPattern(DEFAULT_EID_PATTERN),
+    pattern: compileEidPattern(EID_LINE_PATTERN),
     windowMs: 120_000,
     onRead: (eid, outcome) => reads.push([eid, outcome]),
     now: () => mono,

@@ -1,7 +1,7 @@
+import { parseEidLine } from '@cti/contracts';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { createSerialLines } from '../serial/serial-lines.ts';
 import { createEarTagHolder, type EarTag, type ReadOutcome } from './ear-tag-holder.ts';
-import { parseEidLine } from './eid-pattern.ts';
 
 export type EarTagReaderOptions = {
   path: string;

@@ -1,3 +1,4 @@
+import { parseEidLine } from '@cti/contracts';
 import type { Sql } from 'postgres';
 import type { Principal } from '../auth/principal.ts';
 import { forbidden } from '../auth/session-middleware.ts';
@@ -61,9 +62,13 @@ export function listAnimals(sql: Db, principal: Principal, f: AnimalListFilters)
     conds.push(
       sql`a.id IN (SELECT animal_id FROM contemporary_group_animals WHERE group_id = ${f.group_id})`,
     );
-  // Stored tags are NFC-normalised and trimmed (shortText): the prefix is too (review r12 F10).
+  // Stored tags are NFC-normalised and trimmed (shortText): the prefix is too (review r12 F10). The
+  // prefix matches in any case (ILIKE), as the Animal field's tag does when no tag is exact; the EID
+  // as the Animal field reads it: alone (`982 000123456789`) or in a pasted reader line.
   const q = f.q === undefined ? '' : normalizeTypedName(f.q);
-  if (q) conds.push(sql`(a.tag_id ILIKE ${`${q.replace(/[\\%_]/g, '\\$&')}%`} OR a.eid = ${q})`);
+  const eid = q ? parseEidLine(q) : null;
+  const byEid = eid ? sql` OR a.eid = ${eid}` : sql``;
+  if (q) conds.push(sql`(a.tag_id ILIKE ${`${q.replace(/[\\%_]/g, '\\$&')}%`}${byEid})`);
   if (f.after) conds.push(sql`(a.tag_id, a.id) > (${f.after.tag}, ${f.after.id}::uuid)`);
   return sql<AnimalRow[]>`
     SELECT ${columns(sql, principal)} FROM animals a JOIN farms f ON f.id = a.farm_id

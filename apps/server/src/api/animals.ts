@@ -79,7 +79,8 @@ export function animalRoutes({ sql }: ApiDeps): ApiRoute[] {
         group_id: { schema: uuid, description: 'Only members of this contemporary group.' },
         q: {
           schema: { type: 'string', minLength: 1, maxLength: 64 },
-          description: 'Ear tag prefix, or an exact EID.',
+          description:
+            'Ear tag prefix, in any case (`a-1` lists `A-101`), or an EID: its 15 digits, also as a reader prints them (`982 000123456789`, `LA 982000123456789 FDX-B`).',
         },
         limit: {
           schema: PAGE_SIZE,

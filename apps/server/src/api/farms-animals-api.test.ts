@@ -250,6 +250,29 @@ describe('animals', () => {
     assert.deepEqual(pointers(later), ['/birth_date']);
   });
 
+  test('q: a tag prefix in any case, or an EID as typed or as a reader prints it', async () => {
+    const tech = await as('techab@example.com');
+    const made = await tech.request('POST', '/api/v1/animals', {
+      body: { farm_id: f.A, tag_id: 'QZ-17', eid: '124000000000717' },
+    });
+    assert.equal(made.status, 201);
+    const found = async (q: string) =>
+      (await tech.request('GET', `/api/v1/animals?q=${encodeURIComponent(q)}`)).body.items.map(
+        (a: { id: string }) => a.id,
+      );
+    for (const q of [
+      'QZ-1',
+      'qz-17',
+      'Qz',
+      '124000000000717',
+      '124 000000000717',
+      'LA 124.000000000717 FDX-B',
+    ]) {
+      assert.deepEqual(await found(q), [made.body.id], q);
+    }
+    for (const q of ['Z-17', '124000000000718', '24000000000717']) assert.deepEqual(await found(q), [], q);
+  });
+
   test('moving an animal needs rights on both farms (the closest system let a farmer move any animal)', async () => {
     const sql = ctx.db.sql;
     const [animalB] = await sql`INSERT INTO animals (farm_id, tag_id) VALUES (${f.B}, 'B-MOVE') RETURNING id`;

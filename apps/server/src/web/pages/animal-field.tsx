@@ -52,11 +52,37 @@ export type AnimalLookup = { ok: true; animal: AnimalMatch } | { ok: false; erro
 const quoted = (text: string) => `“${text.length > 40 ? `${text.slice(0, 39)}…` : text}”`;
 
 /**
- * The one animal `text` names (animalNameOf: id, EID, ear tag — in that order of precedence) on
- * `farmId`, else on any farm the viewer reads. An ear tag on several of the viewer's farms is the
- * `prefer`red one when it is among them (the animal the same text meant before), else an error asking
- * to choose the farm that says how many of the viewer's farms have it. An animal the viewer may not
- * see is "not found", in the same words as one that does not exist.
+ * The one animal of `tagged` (matches of one kind: the exact tag, or the tag in any case): the only
+ * one, else the `prefer`red one when it is among them, else the error saying why there is no one.
+ */
+function oneTagged(tagged: AnimalMatch[], text: string, prefer: string | undefined): AnimalLookup {
+  const one = tagged.length === 1 ? tagged[0] : tagged.find((m) => m.id === prefer);
+  if (one) return { ok: true, animal: one };
+  const farms = [...new Map(tagged.map((m) => [m.farm.id, m.farm.name])).values()];
+  if (farms.length > 1) {
+    const more = farms.length > 3 ? ` and ${farms.length - 3} more` : '';
+    return {
+      ok: false,
+      error: `Ear tag ${quoted(text)} is on ${farms.length} of your farms (${farms.slice(0, 3).join(', ')}${more}): choose the farm, or type the EID.`,
+    };
+  }
+  // One farm, two tags that differ from the text and from each other only in case.
+  const tags = tagged.map((m) => quoted(m.tag_id)).join(' and ');
+  return {
+    ok: false,
+    error: `Ear tag ${quoted(text)} matches ${tags} on ${farms[0]} when case is ignored: type the tag as printed, or type the EID.`,
+  };
+}
+
+/**
+ * The one animal `text` names (animalNameOf) on `farmId`, else on any farm the viewer reads, in this
+ * order of precedence: its id; its EID (the whole text); its ear tag exactly as typed (as before
+ * ear tags were matched in any case, so no tag stops naming its animal); its ear tag when case is
+ * ignored, only when no farm has the exact tag (two on one farm, `A-101` and `a-101` for `a-101`: an
+ * error, not a guess); the EID in a pasted reader line (`LA 982 000123456789`). A tag on several of
+ * the viewer's farms is the `prefer`red one when it is among them (the animal the same text meant
+ * before), else an error asking to choose the farm that says how many of the viewer's farms have it.
+ * An animal the viewer may not see is "not found", in the same words as one that does not exist.
  */
 export async function lookUpAnimal(
   sql: Db,
@@ -66,21 +92,14 @@ export async function lookUpAnimal(
 ): Promise<AnimalLookup> {
   const name = animalNameOf(text);
   const matches = await findAnimalsNamed(sql, principal, name, { farmId });
-  for (const by of ['id', 'eid'] as const) {
-    const found = matches.find((m) => m.by === by);
-    if (found) return { ok: true, animal: found };
+  const found = matches.find((m) => m.by === 'id') ?? matches.find((m) => m.by === 'eid');
+  if (found) return { ok: true, animal: found };
+  for (const by of ['tag', 'tag_any_case'] as const) {
+    const tagged = matches.filter((m) => m.by === by);
+    if (tagged.length > 0) return oneTagged(tagged, name.tag, prefer);
   }
-  const tagged = matches.filter((m) => m.by === 'tag');
-  const one = tagged.length === 1 ? tagged[0] : tagged.find((m) => m.id === prefer);
-  if (one) return { ok: true, animal: one };
-  if (tagged.length > 1) {
-    const names = tagged.slice(0, 3).map((m) => m.farm.name);
-    const more = tagged.length > 3 ? ` and ${tagged.length - 3} more` : '';
-    return {
-      ok: false,
-      error: `Ear tag ${quoted(name.tag)} is on ${tagged.length} of your farms (${names.join(', ')}${more}): choose the farm, or type the EID.`,
-    };
-  }
+  const read = matches.find((m) => m.by === 'line_eid');
+  if (read) return { ok: true, animal: read };
   const farm = farmId ? ((await findFarm(sql, principal, farmId))?.name ?? 'that farm') : 'your farms';
   const what = name.id ? 'with id' : 'with ear tag or EID';
   return { ok: false, error: `No animal ${what} ${quoted(name.tag)} on ${farm}.` };

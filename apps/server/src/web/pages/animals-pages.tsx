@@ -140,7 +140,7 @@ export function animalPages(app: PageRouter, deps: PageDeps) {
                 label="Tag or EID"
                 type="search"
                 value={q}
-                hint="The start of a tag, or a whole EID"
+                hint="The start of a tag (any case), or a whole EID — typed or pasted from a reader"
               />
               <p>
                 <Button>Find</Button>

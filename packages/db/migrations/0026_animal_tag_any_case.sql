@@ -1,0 +1,14 @@
+-- Migration 26: an ear tag found whatever its case, in one index probe per farm.
+-- Visual ear tags are printed in capitals and typed on phones in lower case: the dashboard's Animal
+-- field (apps/server findAnimalsNamed) takes the tag as typed first and, on a farm without that exact
+-- tag, the animal whose tag differs only in case (`a-101` finds `A-101`; two such animals on one farm,
+-- `A-101` and `a-101`, both allowed by UNIQUE (farm_id, tag_id), make the text ambiguous there). It
+-- probes every farm the viewer reads (an admin: hundreds) with
+--   lower(tag_id) = lower($tag) AND farm_id = f.id … LIMIT 2,
+-- which without this index reads the farm's whole herd each time. The exact tag is found through it
+-- too. lower() follows the database's collation (C.UTF-8 here: any script); the text is NFC already
+-- (stored and typed names are normalised by the server).
+-- A plain CREATE INDEX, as every migration: each file runs in one transaction, where CONCURRENTLY is
+-- refused. It holds a SHARE lock on animals (writes wait, reads go on) while it builds: one row per
+-- animal, seconds for a million.
+CREATE INDEX idx_animals_farm_tag_lower ON animals (farm_id, lower(tag_id));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../../test-seed.ts';
 import { useDashboardApp } from './test-dashboard-seed.ts';
-import { animalFieldOf, pageClient, textById } from './test-page-client.ts';
+import { animalFieldOf, assignmentTyped, pageClient, textById } from './test-page-client.ts';
 
 // What the Animal field (animal-field.tsx) takes for an animal besides the tag and EID as stored
 // (scan-animal-field.test.ts): a reader's line pasted whole, its EID read by the agent's parser
@@ -73,12 +73,6 @@ async function filterFor(email: string, text: string, farmId?: string) {
   const id = /<input type="hidden" name="animal_id" value="([^"]*)"/.exec(res.html)?.[1];
   return id ?? errorOf(res.html);
 }
-/** The scan page's "Farm and animal" form as shown, with the Animal field typed in. */
-const typed = (page: string, animal: string) => ({
-  farm_was: /name="farm_was" value="([^"]*)"/.exec(page)![1]!,
-  animal_shown: /name="animal_shown" value="([^"]*)"/.exec(page)![1]!,
-  animal,
-});
 const animalOf = async (scan: string) =>
   (await ctx.db.sql<{ animal_id: string | null }[]>`SELECT animal_id FROM scans WHERE id = ${scan}`)[0]!
     .animal_id;
@@ -100,7 +94,7 @@ describe('a reader line pasted into the Animal field', () => {
     const t = await as('hill-tech@example.com');
     const scan = await seedScan(ctx.db.sql, { farmId: x.feedlot, deviceId: x.hillDevice });
     const page = (await t.get(`/scans/${scan}`)).html;
-    const res = await t.post(`/scans/${scan}/assignment`, typed(page, 'LA 826 000000000018 FDX-B'));
+    const res = await t.post(`/scans/${scan}/assignment`, assignmentTyped(page, 'LA 826 000000000018 FDX-B'));
     assert.equal(res.status, 303);
     assert.equal(await animalOf(scan), x.f0018);
   });
@@ -142,7 +136,7 @@ describe('ear tags typed in another case', () => {
     const scan = await seedScan(ctx.db.sql, { farmId: x.hill, deviceId: x.hillDevice });
     const res = await t.post(
       `/scans/${scan}/assignment`,
-      typed((await t.get(`/scans/${scan}`)).html, 'AB-7'),
+      assignmentTyped((await t.get(`/scans/${scan}`)).html, 'AB-7'),
     );
     assert.equal(res.status, 422);
     assert.equal(errorOf(res.html), question.replace('ab-7', 'AB-7'));

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../../test-seed.ts';
 import { ANIMAL_SUGGESTIONS } from './animal-field.tsx';
 import { useDashboardApp } from './test-dashboard-seed.ts';
-import { animalFieldOf, pageClient, strip, textById } from './test-page-client.ts';
+import { animalFieldOf, assignmentTyped, pageClient, strip, textById } from './test-page-client.ts';
 
 // The Animal field of the scan page's "Farm and animal" form and of the scans filter, for herds of
 // thousands (real Postgres, the real migrations, the pages through app.request): an animal is named by
@@ -52,12 +52,6 @@ const errorOf = (html: string) => textById(html, 'field-animal-error') ?? '';
 const animalOf = async (scan: string) =>
   (await ctx.db.sql<{ animal_id: string | null }[]>`SELECT animal_id FROM scans WHERE id = ${scan}`)[0]!
     .animal_id;
-/** The scan page's form as shown, with the Animal field typed in. */
-const typed = (page: string, animal: string) => ({
-  farm_was: /name="farm_was" value="([^"]*)"/.exec(page)![1]!,
-  animal_shown: /name="animal_shown" value="([^"]*)"/.exec(page)![1]!,
-  animal,
-});
 /** The hidden animal_id the scans filter keeps beside the text. */
 const keptId = (html: string) => /<input type="hidden" name="animal_id" value="([^"]*)"/.exec(html)?.[1];
 
@@ -68,14 +62,14 @@ describe('the scan page on a farm of 1,200 animals', () => {
     const page = (await t.get(`/scans/${byTag}`)).html;
     assert.deepEqual(animalFieldOf(page), { value: '', offered: null }, 'too many to offer: typed only');
     assert.match(strip(page), /the farm has over 200 animals, too many to list/);
-    const linked = await t.post(`/scans/${byTag}/assignment`, typed(page, 'F-1150'));
+    const linked = await t.post(`/scans/${byTag}/assignment`, assignmentTyped(page, 'F-1150'));
     assert.equal(linked.status, 303);
     assert.equal(await animalOf(byTag), x.f1150);
     assert.match(strip((await t.get(linked.location!)).html), /Animal F-1150/);
     const byEid = await seedScan(ctx.db.sql, { farmId: x.feedlot, deviceId: x.device });
     const eidPage = (await t.get(`/scans/${byEid}`)).html;
     // As a stick reader prints it: a space after the country code.
-    const pasted = await t.post(`/scans/${byEid}/assignment`, typed(eidPage, '826 000000001150'));
+    const pasted = await t.post(`/scans/${byEid}/assignment`, assignmentTyped(eidPage, '826 000000001150'));
     assert.equal(pasted.status, 303);
     assert.equal(await animalOf(byEid), x.f1150);
   });
@@ -84,7 +78,7 @@ describe('the scan page on a farm of 1,200 animals', () => {
     const t = await feedlotTech();
     const scan = await seedScan(ctx.db.sql, { farmId: x.feedlot, deviceId: x.device });
     const page = (await t.get(`/scans/${scan}`)).html;
-    const res = await t.post(`/scans/${scan}/assignment`, typed(page, 'F-1201'));
+    const res = await t.post(`/scans/${scan}/assignment`, assignmentTyped(page, 'F-1201'));
     assert.equal(res.status, 422);
     assert.equal(errorOf(res.html), 'Error: No animal with ear tag or EID “F-1201” on Big Feedlot.');
     assert.equal(animalFieldOf(res.html)?.value, 'F-1201');
@@ -113,7 +107,7 @@ describe(`tags offered up to ${ANIMAL_SUGGESTIONS} animals`, () => {
       // Typed, the 201st is found all the same.
       const res = await t.post(
         `/scans/${scan}/assignment`,
-        typed((await t.get(`/scans/${scan}`)).html, 'S-201'),
+        assignmentTyped((await t.get(`/scans/${scan}`)).html, 'S-201'),
       );
       assert.equal(res.status, 303);
     } finally {

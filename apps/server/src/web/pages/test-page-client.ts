@@ -111,3 +111,10 @@ export function animalFieldOf(
       : elements(list, 'option').map((o): [string, string] => [o.attrs.value!, o.text]);
   return { value: input.attrs.value ?? '', offered };
 }
+
+/** The scan page's "Farm and animal" form as shown (farm_was, animal_shown), with the Animal field typed in. */
+export const assignmentTyped = (page: string, animal: string) => ({
+  farm_was: /name="farm_was" value="([^"]*)"/.exec(page)![1]!,
+  animal_shown: /name="animal_shown" value="([^"]*)"/.exec(page)![1]!,
+  animal,
+});

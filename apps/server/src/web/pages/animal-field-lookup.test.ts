@@ -25,7 +25,8 @@ const x = {} as Record<
   | 'holdsEid'
   | 'digits'
   | 'feedlotGh1'
-  | 'hillGh1',
+  | 'hillGh1'
+  | 'ecole',
   string
 >;
 const { ctx, w } = useDashboardApp(async (sql) => {
@@ -57,6 +58,7 @@ const { ctx, w } = useDashboardApp(async (sql) => {
   x.holdsEid = await add(x.hill, 'T 826 000000000005');
   x.digits = await add(x.hill, '124000000000042');
   x.hillGh1 = await add(x.hill, 'gH-1');
+  x.ecole = await add(x.hill, 'ÉCOLE-9');
   await seedUser(sql, 'feedlot-farmer@example.com', ['farmer'], { farms: [{ id: x.feedlot }] });
   await seedUser(sql, 'hill-tech@example.com', ['technician'], {
     farms: [{ id: x.feedlot }, { id: x.hill }],
@@ -118,6 +120,9 @@ describe('ear tags typed in another case', () => {
     assert.equal(await filterFor(tech, 'F-0042'), x.f0042, "the feedlot's exact F-0042");
     assert.equal(await filterFor(tech, 'F-0042', x.hill), x.hillF0042, 'on Hill Farm: its f-0042');
     assert.equal(await filterFor(tech, 'gh-1', x.hill), x.hillGh1);
+    // Not only ASCII: É in lower case, typed precomposed or as e + U+0301 (NFC makes them one).
+    assert.equal(await filterFor(tech, 'école-9'), x.ecole);
+    assert.equal(await filterFor(tech, 'e\u0301cole-9'), x.ecole);
     assert.equal(
       await filterFor(tech, 'gh-1'),
       'Error: Ear tag “gh-1” is on 2 of your farms (Big Feedlot, Hill Farm): choose the farm, or type the EID.',

@@ -204,7 +204,7 @@ describe('migration 0024: device_farm_captures and moves', () => {
   });
 });
 
-describe('migration 0026: scans inserted together are counted once per statement', () => {
+describe('migration 0027: scans inserted together are counted once per statement', () => {
   /** One INSERT of `count` scans of `device` on `farm` (null: no farm), created `hoursAgo` + i hours ago. */
   const bulk = (sql: Sql, device: string, farm: string | null, count: number, tag: string, hoursAgo = 0) =>
     sql`INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, created_at)

@@ -1,4 +1,4 @@
--- Migration 26: scans inserted together are counted into device_farm_captures once per statement.
+-- Migration 27: scans inserted together are counted into device_farm_captures once per statement.
 --
 -- Migration 0024 counted an inserted scan row by row: an upsert of its (device, farm) row per scan. One
 -- scan a statement (ingest) is unchanged by this migration, but a statement inserting many scans of one

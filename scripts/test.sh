@@ -10,6 +10,10 @@ bash scripts/setup.sh
 source scripts/lib/env.sh
 
 log_file="$(mktemp -t cti-test-XXXXXX.log)"
+# Node's on-disk compile cache (V8 code and type-stripped TypeScript) for every process the tests start:
+# each test file and each server, worker, relay or agent a test spawns from source imports the same
+# modules; with the cache a process after the first loads them in about a third of the CPU.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$CTI_ROOT/node_modules/.cache/node-compile-cache}"
 
 # Runs a command in its own session with its output appended to $log_file and shown as it comes,
 # within a time limit: a test that hangs (or a process a test left behind holding the output open)

@@ -232,7 +232,7 @@ async function explain(
 
 async function main() {
   const external = process.env.BENCH_DATABASE_URL;
-  const db = external ? undefined : await createTestDatabase({ max: 2 });
+  const db = external ? undefined : await createTestDatabase({ max: 2, asyncCommit: false });
   const url = external ?? db!.url;
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   try {

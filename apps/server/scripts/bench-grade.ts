@@ -204,7 +204,7 @@ async function main() {
       )} (stages' CPU ms; spacing = gray, scan area and ruler, checks = view, quality, confidence, images = overlay + mask PNGs)`,
   );
 
-  const db = await createTestDatabase({ max: 2 });
+  const db = await createTestDatabase({ max: 2, asyncCommit: false });
   const s3 = await startS3rver({ buckets: [TEST_BUCKET] });
   const workerEnv = {
     ...workerEnvFor({ databaseUrl: db.url, s3Endpoint: s3.endpoint }),

@@ -11,7 +11,7 @@ import { heartbeatBody, signedHeartbeat } from '../src/devices/test-heartbeats.t
 import { createTestApp } from '../src/test-helpers.ts';
 
 const n = Number(process.argv[2] ?? 200);
-const db = await createTestDatabase();
+const db = await createTestDatabase({ asyncCommit: false });
 let statements = 0;
 const sql = postgres(db.url, { max: 4, onnotice: () => {}, debug: () => void statements++ });
 const app = createTestApp(sql);

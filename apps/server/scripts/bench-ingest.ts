@@ -86,7 +86,7 @@ const startServer = (url: string) =>
   });
 
 async function main() {
-  const db = await createTestDatabase({ max: 1 });
+  const db = await createTestDatabase({ max: 1, asyncCommit: false });
   const direct = postgres(db.url, { max: POOL, onnotice: () => {} });
   if (FARM)
     await db.sql`

@@ -13,7 +13,7 @@ import { seedFarm, seedUser } from '../src/test-seed.ts';
 const STREAMS = Number(process.env.STREAMS ?? 200);
 const TICKS = 300;
 
-const db = await createTestDatabase();
+const db = await createTestDatabase({ asyncCommit: false });
 try {
   const sql = db.sql;
   const sessions = createSessionStore({ sql, config: testAuthConfig() });

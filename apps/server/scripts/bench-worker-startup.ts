@@ -69,7 +69,7 @@ registerHooks({ load(url, context, next) { if (url.startsWith('file:')) process.
   return urls;
 }
 
-const db = await createTestDatabase({ max: 1 });
+const db = await createTestDatabase({ max: 1, asyncCommit: false });
 try {
   const env = {
     DATABASE_URL: db.url,

@@ -133,6 +133,15 @@ describe('compileValidator', () => {
     ]);
   });
 
+  test('a schema is compiled on the first call: a schema Ajv refuses throws there and on every later call', () => {
+    const validate = compileValidator({ type: 'object', properties: { a: { type: 'strnig' } } });
+    assert.throws(() => validate({ a: 1 }), /schema is invalid: data\/properties\/a\/type/);
+    assert.throws(() => validate({ a: 1 }), /strnig/); // not a validator that passes everything after
+    const calls = compileValidator<{ a: number }>({ type: 'object', properties: { a: { type: 'integer' } } });
+    assert.deepEqual(calls({ a: 1 }), { ok: true, value: { a: 1 } });
+    assert.equal(calls({ a: 1.5 }).ok, false);
+  });
+
   test('formatProblem renders the root as (root)', () => {
     assert.equal(formatProblem({ pointer: '', message: 'must be object' }), '(root): must be object');
   });

@@ -1,4 +1,4 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { metaSchema } from './meta-schema.ts';
 import { joinPointer, type Problem, uniqueProblems, type ValidationResult } from './problems.ts';
@@ -119,7 +119,11 @@ export function problemsFromAjvErrors(errors: readonly AjvError[] | null | undef
 
 /**
  * Compile a JSON Schema (draft 2020-12) once and return a validator producing `ValidationResult<T>`
- * with readable, pointer-named problems. The schema may use formats from ajv-formats, the `x-expected`
+ * with readable, pointer-named problems. The schema is compiled on the validator's first call, not
+ * here: the package's validators are made at module scope, and compiling them all cost every process
+ * that imports the package ~0.3 s (a CLI command, each test file, a spawned server) whether it
+ * validated anything or not. The contract tests call every validator, so a schema Ajv refuses still
+ * fails the build's tests, not a first request. The schema may use formats from ajv-formats, the `x-expected`
  * annotation (message used for pattern/format/contains and format bound failures) and `$ref` to meta.json's `$id`.
  *
  * @example
@@ -128,8 +132,9 @@ export function problemsFromAjvErrors(errors: readonly AjvError[] | null | undef
  * if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
  */
 export function compileValidator<T>(schema: object): (data: unknown) => ValidationResult<T> {
-  const validate = ajv.compile(schema);
+  let validate: ValidateFunction | undefined;
   return (data: unknown): ValidationResult<T> => {
+    validate ??= ajv.compile(schema);
     if (validate(data)) return { ok: true, value: data as T };
     return { ok: false, problems: problemsFromAjvErrors(validate.errors as AjvError[]) };
   };

@@ -203,3 +203,78 @@ describe('migration 0024: device_farm_captures and moves', () => {
     );
   });
 });
+
+describe('migration 0027: scans inserted together are counted once per statement', () => {
+  /** One INSERT of `count` scans of `device` on `farm` (null: no farm), created `hoursAgo` + i hours ago. */
+  const bulk = (sql: Sql, device: string, farm: string | null, count: number, tag: string, hoursAgo = 0) =>
+    sql`INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, created_at)
+        SELECT ${tag} || i, ${tag} || i, ${device}, ${farm}, now() - (${hoursAgo} + i) * interval '1 hour'
+          FROM generate_series(1, ${count}) i`;
+
+  test('one statement over several pairs, pairs already counted and scans without a farm stays exact', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const one = await farmsAndDevice(sql, 'dev-1');
+    const two = await farmsAndDevice(sql, 'dev-2');
+    await scan(sql, one.device, one.a, `now() - interval '1000 hours'`); // counted before, older
+    await scan(sql, two.device, two.b, `now() + interval '1 hour'`); // counted before, newer than the bulk
+    await sql`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, created_at)
+      SELECT 'm' || i, 'm' || i, CASE WHEN i % 2 = 0 THEN ${one.device}::uuid ELSE ${two.device}::uuid END,
+             CASE i % 3 WHEN 0 THEN ${one.a}::uuid WHEN 1 THEN ${two.b}::uuid END, now() - i * interval '1 minute'
+        FROM generate_series(1, 600) i`;
+    const s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted);
+    assert.equal(
+      s.stored.reduce((n, r) => n + r.n, 0),
+      2 + 400,
+    ); // a third of the 600 have no farm
+    assert.equal(s.stored.length, 4);
+  });
+
+  test('an INSERT … ON CONFLICT DO NOTHING counts only the scans it inserted', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, device } = await farmsAndDevice(sql, 'dev-1');
+    await bulk(sql, device, a, 10, 'dup-');
+    await sql`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id)
+      SELECT 'dup-' || i, 'dup-' || i, ${device}, ${a} FROM generate_series(5, 20) i
+      ON CONFLICT DO NOTHING`;
+    const s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted);
+    assert.equal(s.stored[0]?.n, 20);
+  });
+
+  test('concurrent bulk inserts over the same pairs, their rows in opposite orders, all count without a deadlock', async (t) => {
+    const db = await createTestDatabase({ max: 6 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const one = await farmsAndDevice(sql, 'dev-1');
+    const two = await farmsAndDevice(sql, 'dev-2');
+    await Promise.all(
+      Array.from({ length: 6 }, (_, k) =>
+        sql.begin(async (tx) => {
+          // One statement a writer, both pairs in it, rows of dev-1 first or of dev-2 first: counted row
+          // by row, the writers took the two counter rows in opposite orders; per statement, in
+          // (device, farm) order.
+          await tx`
+            INSERT INTO scans (capture_id, ingest_key, device_id, farm_id)
+            SELECT ${`w${k}-`} || i, ${`w${k}-`} || i,
+                   CASE WHEN (i <= 50) = ${k % 2 === 0} THEN ${one.device}::uuid ELSE ${two.device}::uuid END,
+                   CASE WHEN (i <= 50) = ${k % 2 === 0} THEN ${one.a}::uuid ELSE ${two.a}::uuid END
+              FROM generate_series(1, 100) i ORDER BY i`;
+          await tx`SELECT pg_sleep(0.05)`;
+        }),
+      ),
+    );
+    const s = await stored(sql);
+    assert.deepEqual(s.stored, s.counted);
+    assert.deepEqual(
+      s.stored.map((r) => r.n),
+      [300, 300],
+    );
+  });
+});

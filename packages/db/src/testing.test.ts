@@ -39,6 +39,23 @@ describe('createTestDatabase', () => {
     assert.equal(fromUrl?.name, other.name);
   });
 
+  test('sessions on a test database commit asynchronously; asyncCommit: false (benchmarks) keeps the server default', async (t) => {
+    const durable = await createTestDatabase({ asyncCommit: false });
+    t.after(() => durable.drop());
+    const other = connect(db.url); // a new session, as a spawned server's would be
+    t.after(() => other.end());
+    const [fast] = await other`SELECT current_setting('synchronous_commit') AS v`;
+    assert.equal(fast?.v, 'off');
+    const settings = async (name: string) =>
+      (
+        await db.sql<{ setconfig: string[] }[]>`
+          SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+           WHERE d.datname = ${name} AND s.setrole = 0`
+      ).flatMap((r) => r.setconfig);
+    assert.deepEqual(await settings(db.name), ['synchronous_commit=off']);
+    assert.deepEqual(await settings(durable.name), []);
+  });
+
   test('drop() closes the client and removes the database; a second drop() is harmless', async () => {
     const doomed = await createTestDatabase();
     assert.deepEqual(await databases(db.sql, doomed.name), [doomed.name]);

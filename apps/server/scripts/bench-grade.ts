@@ -8,7 +8,8 @@
 //    V8 flags (WORKER_NODE_FLAGS) so both sides collect garbage alike;
 // 1. throughput: BENCH_N scans queued first, then the workers start and drain them; scans/s per
 //    worker process, per worker CPU-second, CPU ms per scan (and per phase of a job, as the workers
-//    log it), peak RSS;
+//    log it), peak RSS; then the model alone once more, the ratio against it and against the mean of
+//    both (a shared machine's load drifts in the minutes between);
 // 2. latency: scans ingested at a steady BENCH_RATE per second for BENCH_SECONDS while the workers
 //    wait; ingest → graded p50/p95 from the database's own timestamps.
 // Settings: BENCH_N (300), BENCH_WORKERS (2), BENCH_CONCURRENCY slots per worker (the worker's default,
@@ -168,18 +169,23 @@ async function main() {
   const grader = await createGrader({ intraOpThreads: ONNX_THREADS });
   for (const g of grays) await seg.run(g);
   const reps = Math.max(3, Math.ceil(120 / grays.length));
-  let cpu0 = process.cpuUsage();
-  let t0 = performance.now();
-  for (let r = 0; r < reps; r++) for (const g of grays) await seg.run(g);
-  const segSeconds = (performance.now() - t0) / 1000;
-  const segCpu = process.cpuUsage(cpu0);
-  const segRate = (reps * grays.length) / segSeconds;
-  const segCpuMs = (segCpu.user + segCpu.system) / 1000 / (reps * grays.length);
+  /** The model alone: images/s and CPU ms per image over `reps` rounds of the images. */
+  const modelAlone = async () => {
+    const cpuStart = process.cpuUsage();
+    const tStart = performance.now();
+    for (let r = 0; r < reps; r++) for (const g of grays) await seg.run(g);
+    const cpuUsed = process.cpuUsage(cpuStart);
+    return {
+      rate: (reps * grays.length) / ((performance.now() - tStart) / 1000),
+      cpuMs: (cpuUsed.user + cpuUsed.system) / 1000 / (reps * grays.length),
+    };
+  };
+  const { rate: segRate, cpuMs: segCpuMs } = await modelAlone();
   // Decoded as the worker decodes (grade-job.ts: a gray capture stays one channel).
   const rasters = await Promise.all(images.map((png) => decodeRaster(png, { keepGray: true })));
   for (const r of rasters) await grader.grade({ raster: r, meta: null, calibration: null });
-  cpu0 = process.cpuUsage();
-  t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   const stageCpu: Record<string, number> = {};
   for (let r = 0; r < reps; r++) {
     for (const raster of rasters) {
@@ -190,7 +196,8 @@ async function main() {
   const gradeRate = (reps * rasters.length) / ((performance.now() - t0) / 1000);
   const gradeCpu = process.cpuUsage(cpu0);
   const gradeCpuMs = (gradeCpu.user + gradeCpu.system) / 1000 / (reps * rasters.length);
-  await Promise.all([seg.close(), grader.close()]);
+  // The segmentation model stays loaded: the model alone is measured again after the throughput phase.
+  await grader.close();
   console.log(
     `model alone (seg.run, ${ONNX_THREADS} thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
   );
@@ -306,6 +313,14 @@ async function main() {
     console.log(
       `  worker CPU ms per job by phase (mean, as logged, after the warm-up${CONCURRENCY > 1 ? `; ${CONCURRENCY} slots overlap, so each phase also holds the others' work: exact with BENCH_CONCURRENCY=1` : ''}): ${phases.map((k) => `${k} ${phaseMean(k).toFixed(2)}`).join(', ')}${CONCURRENCY === 1 ? `; claim, log, loop and heartbeats ${(workerMs - inPhases).toFixed(2)}` : ''}`,
     );
+    // The model alone again, now that the queue is drained (the workers idle): on a shared machine the
+    // load changes in the minutes between the first measurement and the workers' run, and the ratio with it.
+    const again = await modelAlone();
+    const ratioThen = perCpuSecond / (1000 / segCpuMs);
+    const ratioNow = perCpuSecond / (1000 / again.cpuMs);
+    console.log(
+      `  model alone again, after the throughput phase: CPU ${again.cpuMs.toFixed(1)} ms/image (${segCpuMs.toFixed(1)} before it)   [load ${load()}]; ratio per worker CPU-second against it ${ratioNow.toFixed(2)}, against the mean of both ${((ratioThen + ratioNow) / 2).toFixed(2)}`,
+    );
 
     // 2. Latency at a steady rate, the workers idle and listening.
     const before = await graded(db.sql);
@@ -333,6 +348,7 @@ async function main() {
     console.log(`  peak RSS:         ${workers.map((w) => `${w.peakRss.toFixed(0)} MiB`).join(', ')}`);
     await Promise.all(workers.map((w) => w.stop()));
   } finally {
+    await seg.close();
     await server.stop();
     agent.destroy();
     await s3.close();

@@ -64,7 +64,7 @@ export function resizeThreshold(
 
 /**
  * Keeps only the largest 8-connected foreground component (the first in raster order on a tie).
- * Labels runs, not pixels: each row's runs of 1s (found with native indexOf) are joined to the
+ * Labels runs, not pixels: each row's runs of 1s (found with Buffer#indexOf, memchr) are joined to the
  * previous row's runs they touch, diagonals included, in a union-find whose root is a component's
  * first run in raster order; the winner's runs are then filled natively. A segmentation crop is a few
  * runs per row: ~0.2 ms per 520×400 crop instead of ~2 ms flooding every pixel through a stack
@@ -83,7 +83,9 @@ export function largestComponent(mask: Mask): Mask {
   let prevEnd = 0;
   let j = 0;
   // One native indexOf per run, from the end of the last one: empty rows cost nothing in JavaScript.
-  for (let s = data.indexOf(1); s !== -1; ) {
+  // Buffer#indexOf is memchr; Uint8Array's is V8's byte-at-a-time loop (~30× slower on empty rows).
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+  for (let s = bytes.indexOf(1); s !== -1; ) {
     if (s >= row + w) {
       const next = s - (s % w);
       // The runs of the row just finished are the row above only when it is the next row.
@@ -121,7 +123,7 @@ export function largestComponent(mask: Mask): Mask {
       else if (b < a) parent[a] = b;
     }
     n++;
-    s = e < data.length ? data.indexOf(1, e) : -1;
+    s = e < data.length ? bytes.indexOf(1, e) : -1;
   }
   const out = new Uint8Array(data.length);
   if (n === 0) return { ...mask, data: out };
@@ -191,10 +193,12 @@ export function fillHoles(mask: Mask): Mask {
  */
 export function maskBbox(mask: Mask): [number, number, number, number] | null {
   const { data, width: w } = mask;
-  const first = data.indexOf(1);
+  // Through a Buffer view: its indexOf / lastIndexOf search natively, Uint8Array's byte by byte in V8.
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+  const first = bytes.indexOf(1);
   if (first < 0) return null;
   const y0 = Math.floor(first / w);
-  const y1 = Math.floor(data.lastIndexOf(1) / w) + 1;
+  const y1 = Math.floor(bytes.lastIndexOf(1) / w) + 1;
   let x0 = w;
   let x1 = -1;
   for (let y = y0; y < y1; y++) {

@@ -44,9 +44,11 @@ function computeSpans(mask: BinaryMask): ColumnSpans | null {
   let area = 0;
   let y0 = -1;
   let y1 = -1;
+  // Most rows are empty: jump natively to the next set byte before looking at pixels — through a
+  // Buffer view, whose indexOf is memchr (Uint8Array's is V8's byte-at-a-time loop, ~30× slower).
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
   for (let y = 0; y < height; y++) {
-    // Most rows are empty: jump natively to the next set byte before looking at pixels.
-    const first = data.indexOf(1, y * width);
+    const first = bytes.indexOf(1, y * width);
     if (first === -1) break;
     y = Math.floor(first / width);
     const row = y * width;

@@ -46,8 +46,8 @@ const scanlineBuffer = createScanlineBuffer();
 /**
  * The image as PNG scanlines before filtering: per row a filter-type byte (0 until subFilterRows sets
  * it) and the row's palette indices, in the kept buffer (every byte written here). Each row is copied
- * natively, then the few pixels brighter than WHITE (found natively too) are set to it: no pass of
- * JavaScript over every pixel.
+ * natively, then the few pixels brighter than WHITE (found with memchr, Buffer#indexOf) are set to it:
+ * no pass of JavaScript over every pixel.
  */
 function scanlines(gray: GrayImage): Uint8Array {
   const { data, width: w, height: h } = gray;
@@ -57,8 +57,11 @@ function scanlines(gray: GrayImage): Uint8Array {
     rows[y * (w + 1)] = 0;
     source.copy(rows, y * (w + 1) + 1, y * w, y * w + w);
   }
+  // Searched through a Buffer view: Buffer#indexOf is memchr (~5 µs over 300 kB here), where
+  // Uint8Array#indexOf is V8's byte-at-a-time loop (~190 µs, on every frame, found or not).
+  const bytes = Buffer.from(rows.buffer, rows.byteOffset, rows.length);
   for (const bright of [WHITE + 1, WHITE + 2]) {
-    for (let i = rows.indexOf(bright); i !== -1; i = rows.indexOf(bright, i + 1)) rows[i] = WHITE;
+    for (let i = bytes.indexOf(bright); i !== -1; i = bytes.indexOf(bright, i + 1)) rows[i] = WHITE;
   }
   return rows;
 }

@@ -5,7 +5,9 @@
 // 0. the segmentation model alone (seg.run on the decoded images, one onnxruntime thread, in this
 //    process) and the grader alone (no database, no S3; images decoded as the worker decodes them):
 //    the ceiling the worker is compared with. `pnpm bench:grade` runs this process with the worker's
-//    V8 flags (WORKER_NODE_FLAGS) so both sides collect garbage alike;
+//    V8 flags (WORKER_NODE_FLAGS) so both sides collect garbage alike; with BENCH_WORKERS > 1 also
+//    the model alone in that many processes at once (bench-model-alone.ts), the cores as busy as the
+//    workers keep them;
 // 1. throughput: BENCH_N scans queued first, then the workers start and drain them; scans/s per
 //    worker process, per worker CPU-second, CPU ms per scan (and per phase of a job, as the workers
 //    log it), peak RSS; then the model alone once more, the ratio against it and against the mean of
@@ -62,6 +64,41 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
+
+const MODEL_ALONE = new URL('./bench-model-alone.ts', import.meta.url).pathname;
+
+/**
+ * The model alone in `n` processes started together (bench-model-alone.ts, the worker's V8 flags): the
+ * mean CPU ms per image and images/s of each. With n = BENCH_WORKERS the cores are as busy as the
+ * workers keep them, which on a 2-vCPU VM (often one core's two hyperthreads) slows each model run;
+ * the model alone in this process runs on an otherwise idle machine.
+ */
+async function modelAloneInParallel(n: number, rounds: number): Promise<{ cpuMs: number; rate: number }> {
+  const children = Array.from({ length: n }, () =>
+    spawn(process.execPath, [...WORKER_FLAGS, MODEL_ALONE, String(W), String(H), String(rounds)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  const lines = children.map((child) => {
+    const rl = createInterface({ input: child.stdout! });
+    const next: ((line: string) => void)[] = [];
+    rl.on('line', (line) => next.shift()?.(line));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`bench-model-alone.ts exited with ${code}`))),
+    );
+    return () => Promise.race([new Promise<string>((resolve) => next.push(resolve)), exited]);
+  });
+  const readLines = lines.map((read) => [read(), read()] as const);
+  await Promise.all(readLines.map(([ready]) => ready));
+  for (const child of children) child.stdin!.end('go\n');
+  const results = await Promise.all(
+    readLines.map(async ([, result]) => JSON.parse(await result) as { cpuMs: number; rate: number }),
+  );
+  return {
+    cpuMs: results.reduce((sum, r) => sum + r.cpuMs, 0) / n,
+    rate: results.reduce((sum, r) => sum + r.rate, 0) / n,
+  };
+}
 const rssMiB = (pid: number) => {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -201,6 +238,12 @@ async function main() {
   console.log(
     `model alone (seg.run, ${ONNX_THREADS} thread):   ${segRate.toFixed(1)} images/s, CPU ${segCpuMs.toFixed(1)} ms/image   [load ${load()}]`,
   );
+  const parallel = WORKERS > 1 ? await modelAloneInParallel(WORKERS, reps) : undefined;
+  if (parallel) {
+    console.log(
+      `model alone in ${WORKERS} processes at once: ${parallel.rate.toFixed(1)} images/s each, CPU ${parallel.cpuMs.toFixed(1)} ms/image   [load ${load()}]`,
+    );
+  }
   console.log(
     `grader alone (no DB, no S3):       ${gradeRate.toFixed(1)} images/s, CPU ${gradeCpuMs.toFixed(1)} ms/image: ${Object.entries(
       stageCpu,
@@ -321,6 +364,11 @@ async function main() {
     console.log(
       `  model alone again, after the throughput phase: CPU ${again.cpuMs.toFixed(1)} ms/image (${segCpuMs.toFixed(1)} before it)   [load ${load()}]; ratio per worker CPU-second against it ${ratioNow.toFixed(2)}, against the mean of both ${((ratioThen + ratioNow) / 2).toFixed(2)}`,
     );
+    if (parallel) {
+      console.log(
+        `  ratio per worker CPU-second against the model alone in ${WORKERS} processes at once (the cores as busy as ${WORKERS} workers keep them): ${(perCpuSecond / (1000 / parallel.cpuMs)).toFixed(2)} (${parallel.cpuMs.toFixed(1)} ms/image)`,
+      );
+    }
 
     // 2. Latency at a steady rate, the workers idle and listening.
     const before = await graded(db.sql);

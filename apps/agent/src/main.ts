@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { compileAllValidators } from '@cti/contracts';
 import {
   createLogger,
   createMetricsRegistry,
@@ -264,6 +265,7 @@ export async function runAgent(config: AgentConfig): Promise<void> {
 
 async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<typeof createStopList>) {
   const metrics = createMetricsRegistry({ prefix: 'cti_agent_' });
+  compileAllValidators(); // meta.json's schema: now, not on the first capture (~0.2 s more on a Pi)
   const notifier = createSystemdNotifier();
   ensureWritableDataDir(config.dataDir);
   const lock = takeOwnerLock(config, log);

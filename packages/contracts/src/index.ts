@@ -1,5 +1,5 @@
 export { agentConfigSchema } from './agent-config-schema.ts';
-export { compileValidator } from './compile-validator.ts';
+export { compileAllValidators, compileValidator } from './compile-validator.ts';
 export {
   createDeviceKey,
   DEVICE_SECRET_PREFIX,

@@ -1,3 +1,4 @@
+import { compileAllValidators } from '@cti/contracts';
 import { migrate } from '@cti/db';
 import { createLogger, onShutdown } from '@cti/runtime';
 import type { Hono } from 'hono';
@@ -31,6 +32,7 @@ async function serve(config: ServerConfig): Promise<void> {
   const migrating = config.migrateOnStart ? await listenWhileMigrating(config, log) : undefined;
   const { sql, plannedSql } = createServePools({ config, log, metrics });
   const server = createApp({ sql, plannedSql, config, log, metrics });
+  compileAllValidators(); // the webhook, meta.json and heartbeat schemas: now, not on the first request
   const http = migrating
     ? migrating.serve(server.app)
     : await listen({ app: server.app, host: config.host, port: config.port });

@@ -1,3 +1,4 @@
+import { compileAllValidators } from '@cti/contracts';
 import { migrationStatus } from '@cti/db';
 import { setImageCache } from '@cti/imaging';
 import { ModelCardError, ModelIntegrityError } from '@cti/models';
@@ -109,6 +110,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     },
   });
   let startedAt = Date.now();
+  compileAllValidators(); // meta.json's schema: now, not on the first job
   const worker = createGradingWorker({ sql, s3, grader, config, log, metrics });
   const health = createWorkerHealthApp({
     metrics,

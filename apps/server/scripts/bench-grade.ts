@@ -27,7 +27,7 @@ import { Agent } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createTestDatabase } from '@cti/db/testing';
-import { decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
+import { decodeRaster, toGray } from '@cti/imaging';
 import { loadSegmentationModel } from '@cti/models';
 import { startS3rver } from '@cti/testkit';
 import type { Sql } from 'postgres';
@@ -37,6 +37,7 @@ import { DEFAULT_WORKER_CONCURRENCY } from '../src/grading/worker-config.ts';
 import { missingWorkerNodeFlags, WORKER_NODE_FLAGS } from '../src/grading/worker-node-flags.ts';
 import { SOURCE_NODE_ARGS, signedInit, TEST_BUCKET, TEST_SECRET } from '../src/test-helpers.ts';
 import { cpuPerOp, cpuSnapshot, processCpuSeconds } from './bench-cpu.ts';
+import { benchScreens } from './bench-images.ts';
 import { postWebhook, spawnServer } from './bench-server.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -190,15 +191,7 @@ async function main() {
   console.log(
     `this process (model alone, grader alone): ${missing.length === 0 ? `the worker's V8 flags (${WORKER_NODE_FLAGS.join(' ')})` : `WITHOUT ${missing.join(' ')}: start it as \`pnpm bench:grade\` does`}`,
   );
-  const images = await Promise.all(
-    Array.from({ length: 8 }, (_, i) =>
-      encodePng(
-        toGray(
-          generatePhantom({ seed: 500 + i, width: W, height: H, layout: 'screen', preset: 'heldout' }).image,
-        ),
-      ),
-    ),
-  );
+  const images = await benchScreens(W, H);
 
   // 0. The model alone and the grader alone, on the same images, in this process.
   const grays = await Promise.all(images.map(async (png) => toGray(await decodeRaster(png))));

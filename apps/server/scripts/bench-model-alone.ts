@@ -1,19 +1,15 @@
 // The segmentation model alone in a process of its own, for `pnpm bench:grade`: it starts BENCH_WORKERS
 // of these at once to measure the model with the cores as busy as that many worker processes keep
-// them (on a 2-vCPU VM the two are often one core's hyperthreads, and a model running beside another is
-// slower than on an idle machine). Prints one JSON line: {"cpuMs": CPU ms per image, "rate": images/s}.
-// Usage: node bench-model-alone.ts <width> <height> <rounds> (the bench's images: 8 heldout screens).
-import { decodeRaster, encodePng, generatePhantom, toGray } from '@cti/imaging';
+// them (two vCPUs may be one core's two hyperthreads, and a model then runs slower beside another than
+// on an idle machine). Prints one JSON line: {"cpuMs": CPU ms per image, "rate": images/s}.
+// Usage: node bench-model-alone.ts <width> <height> <rounds> (the bench's images, bench-images.ts).
+import { decodeRaster, toGray } from '@cti/imaging';
 import { loadSegmentationModel } from '@cti/models';
+import { benchScreens } from './bench-images.ts';
 
 const [width, height, rounds] = process.argv.slice(2).map(Number) as [number, number, number];
 const grays = await Promise.all(
-  Array.from({ length: 8 }, async (_, i) => {
-    const png = await encodePng(
-      toGray(generatePhantom({ seed: 500 + i, width, height, layout: 'screen', preset: 'heldout' }).image),
-    );
-    return toGray(await decodeRaster(png));
-  }),
+  (await benchScreens(width, height)).map(async (png) => toGray(await decodeRaster(png))),
 );
 const seg = await loadSegmentationModel({ intraOpThreads: 1 });
 for (const g of grays) await seg.run(g); // warm-up, as the bench's own measurement

@@ -156,7 +156,7 @@ export function compileValidator<T>(schema: object): (data: unknown) => Validati
   };
   uncompiled.push(compile);
   return (data: unknown): ValidationResult<T> => {
-    validate ??= compile();
+    const validate = compile();
     if (validate(data)) return { ok: true, value: data as T };
     return { ok: false, problems: problemsFromAjvErrors(validate.errors as AjvError[]) };
   };

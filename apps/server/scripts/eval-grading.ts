@@ -139,6 +139,11 @@ for (const s of manifest.samples) {
     kind: s.kind,
     grade: deployed.grade,
     reasons: deployed.reasons,
+    // As deployed (no meta): what each rule saw, for --json readers studying where the grade comes from.
+    confidence: deployed.confidence,
+    breakdown: deployed.breakdown,
+    viewCheck: deployed.features.view_check,
+    cutOff: deployed.features.ribeye_cut_off_detail,
   };
   const brow: BreakdownRow = {
     index: s.index,

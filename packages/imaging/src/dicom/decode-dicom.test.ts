@@ -343,13 +343,36 @@ describe('decodeDicom: hostile and unsupported files are clear errors', () => {
       /65535×65535 = 4294836225 pixels, over the 40000000 limit/,
     );
     let nested: DicomElementSpec = dcm.str(t(0x10, 0x10), 'PN', 'X');
-    for (let i = 0; i < 300; i++)
-      nested = dcm.sq(t(0x40, 0xa730), [[nested]], { undefinedLength: i % 2 === 0 });
+    for (let i = 0; i < 300; i++) nested = dcm.sq(t(0x40, 0xa730), [[nested]], { undefinedLength: true });
     await refuses(
       file(DICOM_SYNTAX.explicit, { width, height, pixels: gray.data }, [nested]),
       'not_image',
       /nested deeper than 16 levels/,
     );
+  });
+
+  test('a JPEG frame larger than the dataset says is refused before sharp decodes it', async () => {
+    const big = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#000' } })
+      .jpeg()
+      .toBuffer();
+    const lying = file(DICOM_SYNTAX.jpegBaseline, {
+      width,
+      height,
+      pixels: { fragments: [new Uint8Array(), big] },
+    });
+    await refuses(lying, 'not_image', /JPEG frame declares 2000×2000, the dataset says 940×720/);
+  });
+
+  test('a malformed private sequence of defined length is passed over, not read', async () => {
+    const garbage: DicomElementSpec = {
+      tag: t(0x0009, 0x1010),
+      vr: 'SQ',
+      encode: () => Buffer.from('not items at all'),
+    };
+    const decoded = await decodeRaster(
+      file(DICOM_SYNTAX.explicit, { width, height, pixels: gray.data }, [garbage]),
+    );
+    assert.ok(Buffer.from(decoded.data).equals(gray.data));
   });
 
   test('big endian, JPEG 2000 and unknown syntaxes are named', async () => {

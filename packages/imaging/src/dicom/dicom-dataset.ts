@@ -23,10 +23,11 @@ const UNDEFINED = 0xffffffff;
 /** VRs with a 4-byte length (after 2 reserved bytes) in explicit-VR data. */
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 /**
- * Sequences read in implicit-VR data when their length is defined (an undefined length always is):
- * implicit VR does not say an element is a sequence, and these are the ones calibration reads.
+ * Sequences of defined length that are read into items: the ones calibration needs. Any other keeps its
+ * bytes unread (a vendor's private sequence that is malformed, or encoded in the other VR mode, must not
+ * cost the image); a sequence of undefined length is always read, to find where it ends.
  */
-const IMPLICIT_SEQUENCES = new Set([tag(0x0018, 0x6011)]);
+const READ_SEQUENCES = new Set([tag(0x0018, 0x6011)]);
 /** Deeper nesting is refused: an image never needs it, and a crafted file could nest without end. */
 export const MAX_SEQUENCE_DEPTH = 16;
 
@@ -105,7 +106,7 @@ export function readElement(
   }
   need(r, start, length, end, `element ${hex(t)}'s value of ${length} bytes`);
   const next = start + length;
-  if (vr === 'SQ' || (!r.explicit && IMPLICIT_SEQUENCES.has(t))) {
+  if (READ_SEQUENCES.has(t)) {
     const { items } = readItems(r, start, next, next, depth + 1);
     return { element: { tag: t, vr, value: empty, items }, next };
   }

@@ -1,5 +1,6 @@
 import sharp, { type OutputInfo } from 'sharp';
 import type { RasterImage } from '../gray-image.ts';
+import { imageHeaderSize } from '../image-header-size.ts';
 import { type DicomDataset, dicomError, PIXEL_DATA } from './dicom-dataset.ts';
 import { decodeRleFrame } from './dicom-rle.ts';
 import { nativeFrameBytes, type PixelFormat } from './pixel-format.ts';
@@ -101,9 +102,19 @@ async function fromJpeg(jpeg: Buffer, f: PixelFormat, name: string): Promise<Ras
       name,
       `DICOM JPEG with ${f.bitsStored}-bit samples is not supported (8-bit only)`,
     );
+  // The JPEG's own header must agree with the dataset before sharp allocates what it declares.
+  const declared = imageHeaderSize(jpeg);
+  if (!declared || declared.width !== f.columns || declared.height !== f.rows) {
+    const says = declared ? `${declared.width}×${declared.height}` : 'no readable size';
+    throw dicomError(
+      'not_image',
+      name,
+      `DICOM JPEG frame declares ${says}, the dataset says ${f.columns}×${f.rows}`,
+    );
+  }
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(jpeg, { failOn: 'error' })
+    decoded = await sharp(jpeg, { failOn: 'error', limitInputPixels: f.rows * f.columns })
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {

@@ -82,28 +82,30 @@ function window16(bytes: Uint8Array, f: PixelFormat, ds: DicomDataset): Uint8Arr
   const slope = decimals(ds, T.rescaleSlope)[0] ?? 1;
   const intercept = decimals(ds, T.rescaleIntercept)[0] ?? 0;
   const shift = 32 - f.bitsStored;
-  const values = new Float64Array(count);
-  let [min, max] = [Infinity, -Infinity];
-  for (let i = 0; i < count; i++) {
+  // Computed twice rather than kept: a Float64Array of a 40-megapixel frame would be 320 MB.
+  const value = (i: number) => {
     const raw = view.getUint16(2 * i, true) << shift;
-    const v = (f.signed ? raw >> shift : raw >>> shift) * slope + intercept;
-    values[i] = v;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
+    return (f.signed ? raw >> shift : raw >>> shift) * slope + intercept;
+  };
   const center = decimals(ds, T.windowCenter)[0];
   const width = decimals(ds, T.windowWidth)[0];
   const out = new Uint8Array(count);
   if (center !== undefined && width !== undefined && width >= 1) {
     const [low, high] = [center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2];
     for (let i = 0; i < count; i++) {
-      const v = values[i]!;
+      const v = value(i);
       out[i] = v <= low ? 0 : v > high ? 255 : clamp8(((v - (center - 0.5)) / (width - 1) + 0.5) * 255);
     }
     return out;
   }
+  let [min, max] = [Infinity, -Infinity];
+  for (let i = 0; i < count; i++) {
+    const v = value(i);
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
   const span = max - min;
-  for (let i = 0; i < count; i++) out[i] = span > 0 ? clamp8(((values[i]! - min) / span) * 255) : 0;
+  for (let i = 0; i < count; i++) out[i] = span > 0 ? clamp8(((value(i) - min) / span) * 255) : 0;
   return out;
 }
 

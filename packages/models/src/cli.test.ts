@@ -164,7 +164,7 @@ test('a non-image, a missing file and usage errors exit 2 with a clear message',
   // One statement of what is read, not a PNG/JPEG/BMP prefix contradicting the decoder's own list.
   assert.match(
     text.stderr,
-    /notes\.png: not a decodable image: an unknown format, not a raster image \(PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF\)\n$/,
+    /notes\.png: not a decodable image: an unknown format, not a raster image \(PNG, JPEG, BMP, DICOM, WebP, TIFF, GIF or AVIF\)\n$/,
   );
   assert.doesNotMatch(text.stderr, /PNG\/JPEG\/BMP/);
   assert.equal(text.stdout, '');

@@ -182,6 +182,20 @@ function rememberRecent<V>(map: Map<string, V>, key: string, value: V, limit: nu
 /** Same file, same size, same mtime: nothing was written between the two looks. */
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
+/** A DICOM file's preamble and "DICM": what tells it from any other file named like no image. */
+const DICOM_HEAD = 132;
+
+/** The first `length` bytes of the file (fewer if it is shorter). */
+async function readHead(path: string, length: number): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(length), 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
 /**
  * The file's bytes, or null when it changed while (or just before) it was read: its size or mtime
  * differs from `settled` (the look that found it stable) or moved during the read.
@@ -330,11 +344,12 @@ export function createFolderSource(
   const take = async (name: string, settled: Stats, writesSeen: number) => {
     const path = join(dir, name);
     try {
+      // Only the preamble of a file named like no image is read first: it may be anything, of any size.
+      if (dicomByContent(name) && !isDicom(await readHead(path, DICOM_HEAD)))
+        return log.debug({ file: name }, 'file without an image extension is not DICOM: not a frame');
       const bytes = await readUnchanged(path, settled);
       if (!bytes)
         return log.debug({ file: name }, 'frame file changed as it was read; waiting for it to settle');
-      if (dicomByContent(name) && !isDicom(bytes))
-        return log.debug({ file: name }, 'file without an image extension is not DICOM: not a frame');
       const { image, fromFile, dicom, dropped } = await decodeFrameFile(name, bytes, maxPixels);
       const entry = { length: bytes.length, bytes: sha256(bytes), pixels: sha256(image.data), file: settled };
       if (unwritten(name, entry))

@@ -363,6 +363,18 @@ describe('decodeDicom: hostile and unsupported files are clear errors', () => {
     await refuses(lying, 'not_image', /JPEG frame declares 2000×2000, the dataset says 940×720/);
   });
 
+  test('a deflated dataset is inflated only up to a bound set by the pixel limit', async () => {
+    const padding = dcm.bytes(t(0x0009, 0x1011), 'OB', Buffer.alloc(20 << 20)); // 20 MiB of zeros: ~20 kB deflated
+    const bomb = file(DICOM_SYNTAX.deflated, { width: 8, height: 8, pixels: new Uint8Array(64) }, [padding]);
+    assert.ok(bomb.length < 100_000);
+    await assert.rejects(decodeDicom(bomb, { name: 'bomb.dcm', maxPixels: 1000 }), (err: unknown) => {
+      assert.ok(err instanceof ImageDecodeError);
+      assert.match(err.message, /^bomb\.dcm: DICOM deflated dataset inflates past 16781216 bytes$/);
+      return true;
+    });
+    assert.equal((await decodeDicom(bomb)).image.width, 8, 'within the default bound it decodes');
+  });
+
   test('a malformed private sequence of defined length is passed over, not read', async () => {
     const garbage: DicomElementSpec = {
       tag: t(0x0009, 0x1010),

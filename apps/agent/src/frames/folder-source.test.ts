@@ -647,6 +647,20 @@ describe('folder source: DICOM exports (the scanner’s own pixel spacing)', () 
     assert.ok(Buffer.from(frames[0]!.gray).equals(toGray(hzau).data));
   });
 
+  test('a DICOM declaring more than 4096 × 4096 pixels is refused from its dataset, before any pixel is read', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const huge = dicomBytes({
+      syntax: DICOM_SYNTAX.explicit,
+      elements: dicomImageElements({ width: 5000, height: 5000, pixels: new Uint8Array(16) }),
+    });
+    writeFileSync(join(dir, 'huge.dcm'), huge);
+    await waitFor(() => refused('huge.dcm'), { what: 'the oversized DICOM refused' });
+    assert.ok(lines.some((l) => l.includes('"file":"huge.dcm"') && l.includes('over the 16777216 limit')));
+    assert.equal(frames.length, 0);
+  });
+
   test('a cine clip (RLE) gives its last frame, logged; an extension-less file that is not DICOM is no frame', {
     timeout: 90_000,
   }, async () => {

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
+import { dicomImageSize } from './dicom/dicom-image-size.ts';
 import { type ImageSize, imageHeaderSize } from './image-header-size.ts';
-import { isRasterFormat } from './raster-format.ts';
+import { isDicom, isRasterFormat } from './raster-format.ts';
 
 /**
  * 40 megapixels: above any B-mode export. The grading worker, the mask editor and cti-models refuse
@@ -10,6 +11,7 @@ export const MAX_IMAGE_PIXELS = 40_000_000;
 
 /**
  * The size an image declares, read without decoding a pixel: imageHeaderSize for PNG, JPEG and BMP,
+ * the dataset's Columns × Rows for DICOM (one frame's),
  * sharp's metadata for the other raster formats decodeRaster decodes (WebP, TIFF, GIF, AVIF); undefined
  * when no header can be read or the bytes are no raster image, an SVG above all (the decoder then names
  * what is wrong). Every pixel limit checks this, not
@@ -21,6 +23,7 @@ export const MAX_IMAGE_PIXELS = 40_000_000;
 export async function declaredImageSize(bytes: Uint8Array): Promise<ImageSize | undefined> {
   const fromHeader = imageHeaderSize(bytes);
   if (fromHeader) return fromHeader;
+  if (isDicom(bytes)) return dicomImageSize(bytes);
   // An SVG (or any non-raster input) is never handed to sharp: librsvg parses the whole document just
   // to say its size (1.8 GB for 56 MB of <rect>s), and decodeRaster refuses it anyway.
   if (!isRasterFormat(bytes)) return undefined;

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { decodeBmpRaster, isBmp } from './bmp-decode.ts';
+import { decodeDicom } from './dicom/decode-dicom.ts';
 import { assertGrayImage, type GrayImage, type RasterImage, toGray } from './gray-image.ts';
 import { ImageDecodeError } from './image-decode-error.ts';
 import { decodePlainGrayPng } from './png-gray-decode.ts';
 import { pngIsPlainGray } from './png-header.ts';
-import { isRasterFormat, looksLikeText } from './raster-format.ts';
+import { isDicom, isRasterFormat, looksLikeText } from './raster-format.ts';
 
 export type DecodeOptions = {
   /**
@@ -24,11 +25,13 @@ export type DecodeOptions = {
 };
 
 /**
- * Decode any PNG/JPEG/BMP (also WebP/TIFF/GIF/AVIF through sharp; nothing else, SVG above all), gray or RGB(A), from bytes or a file
+ * Decode any PNG/JPEG/BMP/DICOM (also WebP/TIFF/GIF/AVIF through sharp; nothing else, SVG above all), gray or RGB(A), from bytes or a file
  * path, to an 8-bit raster with 1 (gray) or 3 (RGB) channels, turned as its EXIF orientation says
  * (as every viewer shows it, and as the Python trainer's decode_gray does with exif_transpose).
+ * A DICOM file (recognised by "DICM" after its preamble, whatever its name) gives its last frame
+ * (decodeDicom; its calibration is there too).
  * Alpha is dropped, not composited, exactly as PIL's convert('RGB') in the Python trainer does. Throws ImageDecodeError with code
- * 'unreadable' (path cannot be read), 'not_image', 'unsupported_bmp' or 'truncated'.
+ * 'unreadable' (path cannot be read), 'not_image', 'unsupported_bmp', 'unsupported_dicom' or 'truncated'.
  *
  * @example
  * const { data, channels } = await decodeRaster('capture.png');
@@ -40,11 +43,12 @@ export async function decodeRaster(
   const bytes = typeof input === 'string' ? await readInput(input) : input;
   if (bytes.length === 0) throw new ImageDecodeError('not_image', `${name}: empty input, not an image`);
   if (isBmp(bytes)) return decodeBmpRaster(bytes, name);
+  if (isDicom(bytes)) return (await decodeDicom(bytes, { name })).image;
   if (!isRasterFormat(bytes)) {
     const what = looksLikeText(bytes) ? 'an SVG or other text document' : 'an unknown format';
     throw new ImageDecodeError(
       'not_image',
-      `${name}: not a decodable image: ${what}, not a raster image (PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF)`,
+      `${name}: not a decodable image: ${what}, not a raster image (PNG, JPEG, BMP, DICOM, WebP, TIFF, GIF or AVIF)`,
     );
   }
   // The probes' plain 8-bit gray PNG without sharp (the same pixels, less CPU); anything else below.

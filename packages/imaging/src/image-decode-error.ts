@@ -1,4 +1,9 @@
-export type ImageDecodeErrorCode = 'unreadable' | 'not_image' | 'unsupported_bmp' | 'truncated';
+export type ImageDecodeErrorCode =
+  | 'unreadable'
+  | 'not_image'
+  | 'unsupported_bmp'
+  | 'unsupported_dicom'
+  | 'truncated';
 
 /**
  * Input that is not a decodable image. `code` is stable for branching (CLIs map it to exit 2);

@@ -1,5 +1,8 @@
 export { decodeBmp, decodeBmpRaster, encodeBmp8, isBmp } from './bmp-decode.ts';
 export { declaredImageSize, MAX_IMAGE_PIXELS } from './declared-image-size.ts';
+export { type DecodeDicomOptions, type DicomImage, decodeDicom } from './dicom/decode-dicom.ts';
+export type { DicomCalibration } from './dicom/dicom-calibration.ts';
+export { SUPPORTED_TRANSFER_SYNTAXES } from './dicom/transfer-syntax.ts';
 export { type ExportOptions, exportDataset, type Manifest } from './export/export-dataset.ts';
 export type { ExportPlan } from './export/sample-plan.ts';
 export { NEGATIVE_MIX } from './export/sample-plan.ts';
@@ -73,6 +76,7 @@ export type {
 export { PHANTOM_KINDS } from './phantom/phantom-types.ts';
 export type { PhantomOverrides } from './phantom/sample-params.ts';
 export { createRng, deriveSeed, type Rng } from './prng.ts';
+export { isDicom } from './raster-format.ts';
 export { createRulerMemo, type RulerMemo } from './ruler/ruler-memo.ts';
 export {
   type RulerFound,
@@ -85,4 +89,4 @@ export {
 } from './ruler/ruler-reading.ts';
 export { MAX_SCAN_ASPECT, MIN_SCAN_SIDE, scanShapeProblem } from './scan-shape.ts';
 export { findRoot } from './union-find.ts';
-export { deflateReleased, inflateReleased } from './zlib-released.ts';
+export { deflateReleased, inflateRawReleased, inflateReleased } from './zlib-released.ts';

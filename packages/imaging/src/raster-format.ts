@@ -27,3 +27,13 @@ export function looksLikeText(b: Uint8Array): boolean {
     .trimStart();
   return /^[<{[]/.test(head);
 }
+
+/**
+ * A DICOM Part 10 file: a 128-byte preamble, then "DICM" (what every console's export starts with,
+ * whatever its name: `.dcm`, or no extension at all).
+ *
+ * @example if (isDicom(bytes)) return decodeDicom(bytes);
+ */
+export function isDicom(b: Uint8Array): boolean {
+  return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
+}

@@ -1,4 +1,4 @@
-import { deflateSync, inflateSync, type ZlibOptions } from 'node:zlib';
+import { deflateSync, inflateRawSync, inflateSync, type ZlibOptions } from 'node:zlib';
 
 /**
  * node's one-shot zlib calls keep their last output chunk on the engine they make (`_outBuffer`), and
@@ -22,6 +22,16 @@ function released(result: unknown): Buffer {
  */
 export function inflateReleased(input: Uint8Array, options: ZlibOptions = {}): Buffer {
   return released(inflateSync(input, { ...options, info: true }));
+}
+
+/**
+ * `zlib.inflateRawSync` (raw deflate, no zlib header: DICOM's deflated transfer syntax), its output
+ * not held past its last use (see released above).
+ *
+ * @example const dataset = inflateRawReleased(rest, { maxOutputLength: 64 << 20 });
+ */
+export function inflateRawReleased(input: Uint8Array, options: ZlibOptions = {}): Buffer {
+  return released(inflateRawSync(input, { ...options, info: true }));
 }
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { handWrittenPng } from '@cti/testkit';
+import { DICOM_SYNTAX, dicomBytes, dicomImageElements, handWrittenPng } from '@cti/testkit';
 import { toGrayImage } from './image-input.ts';
 import { encodeBmp24, encodePng, padGray, syntheticScan, tintedRgb } from './test-fixtures.ts';
 
@@ -144,13 +144,27 @@ test("WebP, TIFF and GIF are read on purpose (the grading worker's decoder), wit
   assert.match(usage.stdout + usage.stderr, /WebP, TIFF, GIF and AVIF are read too/);
 });
 
+test('a DICOM export is read too (decodeRaster knows it by its bytes), with the verdict the PNG gets', async () => {
+  const gray = await toGrayImage(join(dir, 'scan.png'));
+  const pixels = dicomImageElements({ width: gray.width, height: gray.height, pixels: gray.data });
+  // No extension: consoles often write none; the bytes decide.
+  await writeFile(join(dir, 'IM0001'), dicomBytes({ syntax: DICOM_SYNTAX.explicit, elements: pixels }));
+  const [png, dicom] = [await cli(['view', join(dir, 'scan.png')]), await cli(['view', join(dir, 'IM0001')])];
+  assert.equal(dicom.code, 0, dicom.stderr);
+  const verdict = (r: Run) => {
+    const { ms: _ms, ...rest } = JSON.parse(r.stdout) as { ms: number };
+    return rest;
+  };
+  assert.deepEqual(verdict(dicom), verdict(png), 'the same pixels, the same verdict');
+});
+
 test('a non-image, a missing file and usage errors exit 2 with a clear message', async () => {
   const text = await cli(['hint', join(dir, 'notes.png')]);
   assert.equal(text.code, 2);
   // One statement of what is read, not a PNG/JPEG/BMP prefix contradicting the decoder's own list.
   assert.match(
     text.stderr,
-    /notes\.png: not a decodable image: an unknown format, not a raster image \(PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF\)\n$/,
+    /notes\.png: not a decodable image: an unknown format, not a raster image \(PNG, JPEG, BMP, DICOM, WebP, TIFF, GIF or AVIF\)\n$/,
   );
   assert.doesNotMatch(text.stderr, /PNG\/JPEG\/BMP/);
   assert.equal(text.stdout, '');

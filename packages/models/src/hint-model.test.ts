@@ -108,7 +108,7 @@ test('non-images and unreadable paths are ImageInputError with a clear message',
     (err: Error) =>
       err instanceof ImageInputError &&
       err.message.endsWith(
-        'notes.png: not a decodable image: an unknown format, not a raster image (PNG, JPEG, BMP, WebP, TIFF, GIF or AVIF)',
+        'notes.png: not a decodable image: an unknown format, not a raster image (PNG, JPEG, BMP, DICOM, WebP, TIFF, GIF or AVIF)',
       ),
   );
   await assert.rejects(model.run(join(dir, 'missing.png')), /cannot read .*missing\.png: ENOENT/);

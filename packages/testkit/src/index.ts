@@ -1,3 +1,18 @@
+export {
+  DICOM_SYNTAX,
+  type DicomElementSpec,
+  type DicomFileSpec,
+  dcm,
+  dicomBytes,
+  dicomTag,
+} from './dicom-bytes.ts';
+export {
+  type DicomImageSpec,
+  dicomImageElements,
+  type UltrasoundRegionSpec,
+  ultrasoundRegion,
+} from './dicom-image-elements.ts';
+export { packBits, rleEncodeFrame } from './dicom-rle-encode.ts';
 export { createNotificationSink, type NotificationSink } from './notification-sink.ts';
 export { type HandWrittenPngOptions, handWrittenPng } from './png-bytes.ts';
 export { type Rgw, RgwStartError, type StartRgwOptions, startRgw } from './rgw.ts';

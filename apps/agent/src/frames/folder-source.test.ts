@@ -16,10 +16,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { encodeBmp8, encodeJpeg } from '@cti/imaging';
+import { decodeRaster, encodeBmp8, encodeJpeg, toGray } from '@cti/imaging';
 import { createLogger } from '@cti/runtime';
-import { waitFor } from '@cti/testkit';
+import {
+  DICOM_SYNTAX,
+  type DicomElementSpec,
+  dcm,
+  dicomBytes,
+  dicomImageElements,
+  dicomTag,
+  rleEncodeFrame,
+  ultrasoundRegion,
+  waitFor,
+} from '@cti/testkit';
 import sharp from 'sharp';
+import { createCaptureRig } from '../test-support/capture-rig.ts';
 import { createFolderSource, isFrameFileName, sidecarAcquisition } from './folder-source.ts';
 import type { Frame } from './frame-source.ts';
 import { createSyntheticFrames } from './synthetic-frames.ts';
@@ -78,6 +89,12 @@ describe('folder-drop frame source (chokidar)', () => {
       assert.equal(isFrameFileName(n), false, n);
     }
     for (const n of ['frame.png', 'F.JPG', 'a.jpeg', 'scan-1.bmp']) assert.equal(isFrameFileName(n), true, n);
+    // DICOM: by extension, or (taken only if the bytes are DICOM) no extension or a UID's numeric tail.
+    for (const n of ['scan.dcm', 'SCAN.DICOM', 'IM0001', '1.2.840.113619.2.55.3'])
+      assert.equal(isFrameFileName(n), true, n);
+    for (const n of ['DICOMDIR', 'IM0001.tmp', '.IM0001', 'IM0001~', 'IM0001.json', 'IM0001.part']) {
+      assert.equal(isFrameFileName(n), false, n);
+    }
   });
 
   test('a PNG with a sidecar arrives once, pixel-exact, with the acquisition parameters', {
@@ -503,5 +520,172 @@ describe('folder source: a console writing a new name for every frame', () => {
       await source.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('folder source: DICOM exports (the scanner’s own pixel spacing)', () => {
+  let dir: string;
+  const frames: Frame[] = [];
+  const lines: string[] = [];
+  let source: ReturnType<typeof createFolderSource>;
+  let hzau: Awaited<ReturnType<typeof decodeRaster>>;
+  const logged = (text: string, name: string) =>
+    lines.some((l) => l.includes(text) && l.includes(`"file":"${name}"`));
+  const refused = (name: string) => logged('skipping incomplete or unreadable', name);
+  /** hzau-201615.png as the console would export it: RGB, explicit VR, one 2D tissue region. */
+  const hzauDicom = (
+    region: DicomElementSpec[][] | null,
+    extra: DicomElementSpec[] = [],
+    syntax: string = DICOM_SYNTAX.explicit,
+  ) =>
+    dicomBytes({
+      syntax,
+      elements: [
+        ...dicomImageElements({ width: hzau.width, height: hzau.height, samples: 3, pixels: hzau.data }),
+        ...(region ? [dcm.sq(dicomTag(0x18, 0x6011), region, { undefinedLength: true })] : []),
+        dcm.str(dicomTag(0x08, 0x70), 'LO', 'Hitachi Aloka'),
+        dcm.str(dicomTag(0x18, 0x5010), 'LO', 'UST-5820-5'),
+        ...extra,
+      ],
+    });
+  // 0.29586 mm a pixel: what hzau-201615.png's own cm ruler says.
+  const ruler = (over: Partial<Parameters<typeof ultrasoundRegion>[0]> = {}) =>
+    ultrasoundRegion({
+      box: [0, 0, hzau.width - 1, hzau.height - 1],
+      deltaX: 0.029586,
+      deltaY: 0.029586,
+      frequencyKhz: 3500,
+      referenceY: { pixel: 0, value: 0 },
+      ...over,
+    });
+  before(async () => {
+    hzau = await decodeRaster('/work/shared/reference-scans/hzau-201615.png');
+    dir = mkdtempSync(join(tmpdir(), 'cti-folder-dicom-'));
+    source = await startRecordedSource(dir, frames, lines);
+  });
+  after(async () => {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('an extension-less DICOM: the frame, and its region calibration in meta.json through a capture', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    writeFileSync(join(dir, 'IM0001'), hzauDicom([ruler()]));
+    await waitFor(() => frames.length === 1, { what: 'the DICOM frame' });
+    const [f] = frames;
+    assert.equal(f!.origin, 'folder:IM0001');
+    assert.deepEqual([f!.width, f!.height], [940, 720]);
+    assert.ok(Buffer.from(f!.gray).equals(toGray(hzau).data), 'the PNG’s pixels');
+    assert.ok(
+      Math.abs(f!.acquisition.pixelSpacingMm! - 0.29586) < 1e-9,
+      String(f!.acquisition.pixelSpacingMm),
+    );
+    assert.equal(f!.acquisition.probeModel, 'Hitachi Aloka UST-5820-5');
+    assert.equal(f!.acquisition.frequencyMhz, 3.5);
+    assert.ok(Math.abs(f!.acquisition.depthCm! - 720 * 0.029586) < 1e-9);
+    assert.equal(f!.acquisition.pixelAspect, 1);
+    const rig = createCaptureRig({ gate: { enabled: false } });
+    try {
+      rig.pushFrame(f!);
+      const result = await rig.pipeline.capture(rig.now());
+      assert.equal(result.status, 'captured', JSON.stringify(result));
+      if (result.status !== 'captured') return;
+      assert.ok(Math.abs(result.meta.acquisition!.pixel_spacing_mm! - 0.29586) < 1e-9);
+      assert.equal(result.meta.acquisition!.pixel_aspect, 1);
+      assert.deepEqual([result.meta.acquisition!.width_px, result.meta.acquisition!.height_px], [940, 720]);
+    } finally {
+      rig.close();
+    }
+  });
+
+  test('the sidecar wins field by field over the DICOM’s own values', { timeout: 90_000 }, async () => {
+    frames.length = 0;
+    writeFileSync(
+      join(dir, 'scan-7.json'),
+      JSON.stringify({ probe_model: 'Operator says', pixel_spacing_mm: 0.3 }),
+    );
+    writeFileSync(join(dir, 'scan-7.dcm'), hzauDicom([ruler()]));
+    await waitFor(() => frames.length === 1, { what: 'the DICOM frame with its sidecar' });
+    const { acquisition } = frames[0]!;
+    assert.equal(acquisition.pixelSpacingMm, 0.3);
+    assert.equal(acquisition.probeModel, 'Operator says');
+    assert.equal(acquisition.frequencyMhz, 3.5, 'the DICOM’s value where the sidecar says nothing');
+    assert.equal(acquisition.pixelAspect, 1);
+  });
+
+  test('DICOM values meta.json cannot hold are dropped and logged; no calibration: the frame, no spacing', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    writeFileSync(join(dir, 'wide.dcm'), hzauDicom([ruler({ deltaX: 0.15, deltaY: 0.03 })]));
+    await waitFor(() => frames.length === 1, { what: 'the frame with an impossible aspect' });
+    assert.equal(frames[0]!.acquisition.pixelAspect, undefined);
+    assert.ok(Math.abs(frames[0]!.acquisition.pixelSpacingMm! - 0.3) < 1e-9);
+    assert.ok(logged('ignoring DICOM values meta.json cannot hold', 'wide.dcm'));
+    assert.ok(lines.some((l) => l.includes('"file":"wide.dcm"') && l.includes('pixel_aspect=5')));
+    writeFileSync(join(dir, 'bare.dcm'), hzauDicom(null, [], DICOM_SYNTAX.implicit));
+    await waitFor(() => frames.length === 2, { what: 'the frame without calibration' });
+    assert.equal(frames[1]!.acquisition.pixelSpacingMm, undefined);
+    assert.equal(frames[1]!.acquisition.probeModel, 'Hitachi Aloka UST-5820-5');
+    assert.ok(Buffer.from(frames[1]!.gray).equals(toGray(hzau).data));
+  });
+
+  test('a half-written DICOM is refused as incomplete; the completed file is taken', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const bytes = hzauDicom([ruler()]);
+    const path = join(dir, '1.2.840.113619.2.55.3');
+    writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
+    await waitFor(() => refused('1.2.840.113619.2.55.3'), { what: 'the half-written DICOM refused' });
+    assert.ok(lines.some((l) => l.includes('DICOM truncated')));
+    assert.equal(frames.length, 0);
+    appendFileSync(path, bytes.subarray(bytes.length >> 1));
+    await waitFor(() => frames.length === 1, { what: 'the completed DICOM' });
+    assert.ok(Buffer.from(frames[0]!.gray).equals(toGray(hzau).data));
+  });
+
+  test('a DICOM declaring more than 4096 × 4096 pixels is refused from its dataset, before any pixel is read', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const huge = dicomBytes({
+      syntax: DICOM_SYNTAX.explicit,
+      elements: dicomImageElements({ width: 5000, height: 5000, pixels: new Uint8Array(16) }),
+    });
+    writeFileSync(join(dir, 'huge.dcm'), huge);
+    await waitFor(() => refused('huge.dcm'), { what: 'the oversized DICOM refused' });
+    assert.ok(lines.some((l) => l.includes('"file":"huge.dcm"') && l.includes('over the 16777216 limit')));
+    assert.equal(frames.length, 0);
+  });
+
+  test('a cine clip (RLE) gives its last frame, logged; an extension-less file that is not DICOM is no frame', {
+    timeout: 90_000,
+  }, async () => {
+    frames.length = 0;
+    const gray = toGray(hzau).data;
+    const other = gray.map((v) => 255 - v);
+    const clip = dicomBytes({
+      syntax: DICOM_SYNTAX.rle,
+      elements: [
+        ...dicomImageElements({
+          width: hzau.width,
+          height: hzau.height,
+          frames: 2,
+          pixels: { fragments: [new Uint8Array(), rleEncodeFrame([other]), rleEncodeFrame([gray])] },
+        }),
+        dcm.sq(dicomTag(0x18, 0x6011), [ruler()]),
+      ],
+    });
+    writeFileSync(join(dir, 'notes'), 'not an image at all, but long enough to hold a preamble '.repeat(4));
+    writeFileSync(join(dir, 'CINE01'), clip);
+    await waitFor(() => frames.length === 1, { what: 'the clip’s frame' });
+    assert.ok(Buffer.from(frames[0]!.gray).equals(gray), 'the last frame');
+    assert.ok(logged('DICOM cine clip: took its last frame', 'CINE01'));
+    await waitFor(() => logged('not DICOM: not a frame', 'notes'), { what: 'the text file passed over' });
+    assert.equal(refused('notes'), false, 'a non-DICOM file without an extension is not an error');
+    assert.equal(frames.length, 1);
   });
 });

@@ -5,7 +5,15 @@ import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
-import { declaredImageSize, decodeGray } from '@cti/imaging';
+import {
+  type DicomImage,
+  declaredImageSize,
+  decodeDicom,
+  decodeGray,
+  type GrayImage,
+  isDicom,
+  toGray,
+} from '@cti/imaging';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { type FSWatcher, watch } from 'chokidar';
 import { type Acquisition, createFrameListeners, type FrameSource, metaProbeModel } from './frame-source.ts';
@@ -51,13 +59,29 @@ async function folderId(dir: string): Promise<string | null> {
   }
 }
 
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.dcm', '.dicom']);
 // Names that writers use while a file is still being produced; only the final rename counts.
 const TEMP_NAME = /(^\.|~$|\.(tmp|temp|part|partial|crdownload|swp|download)$)/i;
 
-/** True for a file name the folder source takes as a frame. */
+/**
+ * Names consoles give DICOM files without a DICOM extension: none at all ("IM0001"), or a UID whose
+ * last part looks like one ("1.2.840.113619.2.55.3"). Such a file is a frame only if its bytes are
+ * DICOM ("DICM" after the preamble); DICOMDIR (the export's index, no image) never is.
+ */
+function dicomByContent(name: string): boolean {
+  const ext = extname(name);
+  return name.toUpperCase() !== 'DICOMDIR' && (ext === '' || /^\.\d+$/.test(ext));
+}
+
+/** True for a file name the folder source takes as a frame (an extension-less one if it is DICOM). */
 export function isFrameFileName(name: string): boolean {
-  return !TEMP_NAME.test(name) && IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+  return !TEMP_NAME.test(name) && (IMAGE_EXTENSIONS.has(extname(name).toLowerCase()) || dicomByContent(name));
+}
+
+/** The name a frame's sidecar shares: without its image extension ("scan.dcm", "IM0001" → "scan", "IM0001"). */
+function frameBaseName(name: string): string {
+  const ext = extname(name);
+  return IMAGE_EXTENSIONS.has(ext.toLowerCase()) ? basename(name, ext) : name;
 }
 
 /**
@@ -100,6 +124,44 @@ export function sidecarAcquisition(data: unknown, dropped: string[] = []): Acqui
   };
 }
 
+/** A frame file decoded: its pixels, and for DICOM what the file states about acquisition. */
+type Decoded = { image: GrayImage; fromFile: Acquisition; dicom?: DicomImage; dropped: string[] };
+
+/**
+ * PNG/JPEG/BMP after the size guard; DICOM by its own reader (bounded by `maxPixels` before it allocates),
+ * its calibration put through the sidecar's rules (SIDECAR_FIELDS: out of range → in `dropped`).
+ */
+async function decodeFrameFile(name: string, bytes: Uint8Array, maxPixels: number): Promise<Decoded> {
+  if (!isDicom(bytes)) {
+    const pixels = await declaredPixels(bytes);
+    if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
+    // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
+    return { image: await decodeGray(bytes), fromFile: {}, dropped: [] };
+  }
+  // decodeDicom refuses a DICOM cut short (every length is checked), like a truncated PNG.
+  const dicom = await decodeDicom(bytes, { name, maxPixels });
+  const c = dicom.calibration;
+  const dropped: string[] = [];
+  const fromFile = sidecarAcquisition(
+    {
+      probe_model: c.probeModel,
+      frequency_mhz: c.frequencyMhz,
+      depth_cm: c.depthCm,
+      pixel_spacing_mm: c.pixelSpacingMm,
+      pixel_aspect: c.pixelAspect,
+    },
+    dropped,
+  );
+  return { image: toGray(dicom.image), fromFile, dicom, dropped };
+}
+
+/** `base` with every field `over` states replaced by it (the sidecar over the DICOM's own values). */
+function overlay(base: Acquisition, over: Acquisition): Acquisition {
+  const merged: Record<string, unknown> = { ...base, ...over };
+  for (const [key, value] of Object.entries(base)) merged[key] ??= value;
+  return merged as Acquisition;
+}
+
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** What the last frame taken from a file name was: to tell a writer that resumed from a new export. */
@@ -120,6 +182,20 @@ function rememberRecent<V>(map: Map<string, V>, key: string, value: V, limit: nu
 /** Same file, same size, same mtime: nothing was written between the two looks. */
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
+/** A DICOM file's preamble and "DICM": what tells it from any other file named like no image. */
+const DICOM_HEAD = 132;
+
+/** The first `length` bytes of the file (fewer if it is shorter). */
+async function readHead(path: string, length: number): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(length), 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
 /**
  * The file's bytes, or null when it changed while (or just before) it was read: its size or mtime
  * differs from `settled` (the look that found it stable) or moved during the read.
@@ -137,8 +213,9 @@ async function readUnchanged(path: string, settled: Stats): Promise<Uint8Array |
 }
 
 /**
- * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, optional `<name>.json`
- * sidecar with probe_model, frequency_mhz, depth_cm, gain_db, pixel_spacing_mm, pixel_aspect). Only complete files are taken: temp
+ * Frames exported by an ultrasound console into a directory (PNG/JPEG/BMP, DICOM as `.dcm`/`.dicom` or
+ * with no extension; optional `<name>.json` sidecar with probe_model, frequency_mhz, depth_cm, gain_db,
+ * pixel_spacing_mm, pixel_aspect, each of which wins over what a DICOM file states). Only complete files are taken: temp
  * names are ignored, a file must go `stableMs` without a write, and a file that still fails to decode
  * (a writer that paused mid-file) is skipped until its next change. A sidecar not there yet (written
  * after its image) is waited for up to `stableMs` more; another image's is never taken.
@@ -213,7 +290,7 @@ export function createFolderSource(
    * the previous frame of this name took (same inode, size and mtime) is another image's and is never used.
    */
   const awaitSidecar = async (path: string): Promise<Acquisition> => {
-    const base = basename(path, extname(path));
+    const base = frameBaseName(basename(path));
     const sidecar = join(dir, `${base}.json`);
     const polls = Math.max(1, Math.ceil(stableMs / pollMs));
     let found = await readSidecar(base, sidecar);
@@ -248,19 +325,32 @@ export function createFolderSource(
     return last !== undefined && last.bytes === entry.bytes && sameFile(last.file, entry.file);
   };
 
+  /** What a DICOM frame's log says: a clip's frame taken, calibration choices, values meta.json cannot hold. */
+  const logDicom = (file: string, dicom: DicomImage, dropped: string[]) => {
+    const { frames: count, transferSyntax, calibration } = dicom;
+    if (count > 1)
+      log.info({ file, frames: count }, 'DICOM cine clip: took its last frame (the frozen image)');
+    const source = calibration.spacingSource ?? 'none';
+    log.info(
+      { file, transferSyntax: transferSyntax.name, spacingSource: source, notes: calibration.notes },
+      'DICOM frame',
+    );
+    if (dropped.length > 0) log.warn({ file, dropped }, 'ignoring DICOM values meta.json cannot hold');
+  };
+
   const remember = (name: string, entry: Taken) => rememberRecent(taken, name, entry, rememberNames);
 
   /** Reads, decodes and emits `name` once it has settled (`settled`: the look that found it so). */
   const take = async (name: string, settled: Stats, writesSeen: number) => {
     const path = join(dir, name);
     try {
+      // Only the preamble of a file named like no image is read first: it may be anything, of any size.
+      if (dicomByContent(name) && !isDicom(await readHead(path, DICOM_HEAD)))
+        return log.debug({ file: name }, 'file without an image extension is not DICOM: not a frame');
       const bytes = await readUnchanged(path, settled);
       if (!bytes)
         return log.debug({ file: name }, 'frame file changed as it was read; waiting for it to settle');
-      const pixels = await declaredPixels(bytes);
-      if (pixels > maxPixels) throw new Error(`declares ${pixels} pixels, over the ${maxPixels} limit`);
-      // decodeGray refuses truncated PNG/JPEG/BMP, which is what keeps half-written exports out.
-      const image = await decodeGray(bytes);
+      const { image, fromFile, dicom, dropped } = await decodeFrameFile(name, bytes, maxPixels);
       const entry = { length: bytes.length, bytes: sha256(bytes), pixels: sha256(image.data), file: settled };
       if (unwritten(name, entry))
         return log.debug({ file: name }, 'frame file’s attributes changed, not its bytes: not a new frame');
@@ -271,11 +361,13 @@ export function createFolderSource(
           'frame file completed late by its writer: same frame, not taken again',
         );
       }
-      const acquisition = await awaitSidecar(path);
+      // The sidecar is the operator's own word: each field it states wins over the DICOM's.
+      const acquisition = overlay(fromFile, await awaitSidecar(path));
       // Written again meanwhile: the wait that write started takes the file.
       if (writes.get(name) !== writesSeen)
         return log.debug({ file: name }, 'frame file written again as it was read; waiting for it to settle');
       remember(name, entry);
+      if (dicom) logDicom(name, dicom, dropped);
       frames += 1;
       lastFrameAt = now();
       lastFile = name;

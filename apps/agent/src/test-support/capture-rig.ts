@@ -91,6 +91,8 @@ export function createCaptureRig({
     outbox,
     pipeline,
     push,
+    /** Hands a source's own frame (a folder source's) to the pipeline as the frame seen now. */
+    pushFrame: (frame: Frame) => ring.push({ ...frame, receivedAt: mono }),
     advance: (ms: number) => {
       mono += ms;
     },

@@ -28,7 +28,7 @@ const USAGE = `usage:
 --pixel-spacing-mm: mm per pixel along the depth (vertical) axis; --pixel-aspect: a pixel's width ÷ its height,
 ${PIXEL_ASPECT_RANGE[0]}–${PIXEL_ASPECT_RANGE[1]} (default 1, square; 0.889 for 720×480 of a 4:3 picture): area_cm2 = area_px × spacing² × aspect.
 --threads: onnxruntime threads, an integer from 1 to ${MAX_THREADS} (default 1).
-Images: PNG, JPEG or BMP (WebP, TIFF, GIF and AVIF are read too, as the grading worker reads them; a
+Images: PNG, JPEG, BMP or DICOM (WebP, TIFF, GIF and AVIF are read too, as the grading worker reads them; a
 multi-page TIFF or an animated GIF as its first page), grayscale or RGB, up to 40 megapixels, at least 32 px
 on a side and at most 8:1 (the grading worker's limits). Prints one JSON object on stdout; hint and segment include the view verdict
 ("view") and say on stderr when the view is rejected.

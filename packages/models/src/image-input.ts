@@ -9,7 +9,7 @@ import {
   toGray,
 } from '@cti/imaging';
 
-/** A path, encoded bytes (PNG/JPEG/BMP; WebP/TIFF/GIF/AVIF are read too), or an already decoded 1-channel image. */
+/** A path, encoded bytes (PNG/JPEG/BMP/DICOM; WebP/TIFF/GIF/AVIF are read too), or an already decoded 1-channel image. */
 export type ImageInput = string | Uint8Array | GrayImage;
 
 /** The input is no readable image (CLI exit code 2). */

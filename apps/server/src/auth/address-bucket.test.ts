@@ -8,7 +8,7 @@ import { throttleAddress } from './address-bucket.ts';
 // /64 got a fresh sign-in bucket per address). IPv4 and IPv4-mapped addresses count as they are.
 // Through the real app and database: one trusted proxy hop makes X-Forwarded-For the client address.
 
-test('IPv6 addresses become their /64; IPv4, IPv4-mapped and anything else stay as they are', () => {
+test('IPv6 addresses become their /64 (NAT64 its IPv4 host, 6to4 its /48); IPv4, IPv4-mapped and anything else stay as they are', () => {
   const cases: [string, string][] = [
     ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
     ['2001:0db8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
@@ -17,7 +17,13 @@ test('IPv6 addresses become their /64; IPv4, IPv4-mapped and anything else stay 
     ['2001:db8:0:0:1::', '2001:db8:0:0::/64'],
     ['::1', '0:0:0:0::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
-    ['64:ff9b::192.0.2.33', '64:ff9b:0:0::/64'],
+    // NAT64 (RFC 6052 well-known prefix): the IPv4 client it stands for, alone.
+    ['64:ff9b::192.0.2.33', '64:ff9b::192.0.2.33'],
+    ['64:ff9b::c000:222', '64:ff9b::192.0.2.34'],
+    ['64:ff9b:0:0:1::c000:222', '64:ff9b:0:0::/64'], // not /96-embedded: an ordinary /64
+    // 6to4: the IPv4 host's /48, whatever /64 of it.
+    ['2002:c000:221:1::5', '2002:c000:221::/48'],
+    ['2002:c000:221:ffff::9', '2002:c000:221::/48'],
     ['203.0.113.7', '203.0.113.7'],
     ['::ffff:203.0.113.7', '::ffff:203.0.113.7'],
     ['::ffff:cb00:7107', '::ffff:cb00:7107'],
@@ -74,6 +80,12 @@ describe('failed sign-ins per address (limit 3)', () => {
     for (let i = 0; i < 3; i++) assert.equal(await failSignIn('::ffff:198.51.100.9'), 401);
     assert.equal(await failSignIn('::ffff:198.51.100.9'), 429);
     assert.equal(await failSignIn('::ffff:198.51.100.10'), 401, 'the next IPv4-mapped address');
+  });
+
+  test('IPv4 clients behind a NAT64 translator each count alone (all share one /64)', async () => {
+    for (let i = 0; i < 3; i++) assert.equal(await failSignIn('64:ff9b::198.51.100.20'), 401);
+    assert.equal(await failSignIn('64:ff9b::c633:6414'), 429, 'the same client, written in hex');
+    assert.equal(await failSignIn('64:ff9b::198.51.100.21'), 401, 'another IPv4 client of the /64');
   });
 });
 

@@ -156,4 +156,17 @@ describe('dicomCalibration', () => {
     });
     close((await calibrationOf([dcm.sq(REGIONS, many.slice(1))])).pixelSpacingMm, 0.29586);
   });
+
+  test('an item and a sequence of defined length that also end with their delimiters (some writers)', async () => {
+    // The region item's elements as a writer lays them out: a file's dataset, after its meta group.
+    const written = dicomBytes({ syntax: DICOM_SYNTAX.explicit, elements: hzau });
+    const body = written.subarray(144 + written.readUInt32LE(140));
+    const delimiter = (element: number) =>
+      Buffer.from([0xfe, 0xff, element & 0xff, element >> 8, 0, 0, 0, 0]);
+    const itemHeader = Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]);
+    itemHeader.writeUInt32LE(body.length + 8, 4);
+    const value = Buffer.concat([itemHeader, body, delimiter(0xe00d), delimiter(0xe0dd)]);
+    const c = await calibrationOf([{ tag: REGIONS, vr: 'SQ', encode: () => value }]);
+    close(c.pixelSpacingMm, 0.29586);
+  });
 });

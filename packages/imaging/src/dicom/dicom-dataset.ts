@@ -140,8 +140,10 @@ export function readDataset(
 ): { dataset: DicomDataset; next: number } {
   const dataset: DicomDataset = new Map();
   while (at < end) {
-    if (itemEnd) {
+    if (itemEnd || at + 8 === end) {
       need(r, at, 8, end, 'an element header');
+      // An item delimiter closes an item of undefined length; some writers also end an item of
+      // defined length with one, counted in that length.
       if (readTag(r, at) === ITEM_END) return { dataset, next: at + 8 };
     }
     const { element, next } = readElement(r, at, end, depth);
@@ -177,7 +179,9 @@ function readItems(
     need(r, at, 8, stop, 'a sequence item');
     const itemTag = readTag(r, at);
     const length = r.view.getUint32(at + 4, true);
-    if (itemTag === SEQUENCE_END && end === undefined) return { items, next: at + 8 };
+    // A sequence delimiter closes a sequence of undefined length; some writers also end one of defined
+    // length with it, counted in that length.
+    if (itemTag === SEQUENCE_END && (end === undefined || at + 8 === end)) return { items, next: at + 8 };
     if (itemTag !== ITEM)
       throw dicomError(
         'not_image',

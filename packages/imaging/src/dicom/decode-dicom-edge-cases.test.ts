@@ -68,6 +68,21 @@ describe('decodeDicom: file meta groups and encodings older writers produce', ()
     }
   });
 
+  test('a DICOM with no image (a report exported beside the scans) is refused as such, naming its class', async () => {
+    const report = dicomBytes({
+      syntax: DICOM_SYNTAX.explicit,
+      elements: [
+        dcm.ui(t(0x0008, 0x0016), '1.2.840.10008.5.1.4.1.1.88.33'),
+        dcm.str(t(0x0008, 0x0060), 'CS', 'SR'),
+      ],
+    });
+    await rejects(
+      report,
+      'not_image',
+      /^scan\.dcm: DICOM file holds no image \(no Rows, Columns or Pixel Data; SOP Class UID 1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.33\)$/,
+    );
+  });
+
   test('a raw dataset (no preamble, no "DICM") is refused, saying what is missing', async () => {
     const raw = dicomBytes({ syntax: DICOM_SYNTAX.explicit, elements: image(), preamble: false });
     await rejects(

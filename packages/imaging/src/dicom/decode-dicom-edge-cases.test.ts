@@ -218,6 +218,28 @@ describe('decodeDicom: encapsulated frames', () => {
   });
 });
 
+describe('decodeDicom: JPEG colour', () => {
+  test('a JPEG with no JFIF or Adobe marker is taken as YCbCr even when the dataset says RGB', async () => {
+    // PS3.5 allows RGB components in a JPEG, but a JPEG labelled RGB is far more often a YCbCr one whose
+    // writer named the decompressed colour space (dcmtk's and GDCM's experience): libjpeg's default stays.
+    const rgbFrame = Uint8Array.from({ length: 3 * W * H }, (_, i) => 40 + ((i * 7 + (i % 3) * 19) % 170));
+    const jpeg = await sharp(rgbFrame, { raw: { width: W, height: H, channels: 3 } })
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toBuffer();
+    assert.ok(jpeg[2] === 0xff && jpeg[3] === 0xdb, 'sharp writes no JFIF/Adobe marker: straight to DQT');
+    for (const photometric of ['RGB', 'YBR_FULL_422']) {
+      const { image: decoded } = await decodeDicom(
+        dicomBytes({
+          syntax: DICOM_SYNTAX.jpegBaseline,
+          elements: image([], { samples: 3, photometric, pixels: { fragments: [new Uint8Array(), jpeg] } }),
+        }),
+      );
+      const diff = decoded.data.reduce((s, v, i) => s + Math.abs(v - rgbFrame[i]!), 0) / decoded.data.length;
+      assert.ok(diff < 2, `${photometric}: mean difference ${diff}`);
+    }
+  });
+});
+
 describe('decodeDicom: sizes that do not add up', () => {
   test('2^31 − 1 frames, or 16-bit pixels in 8-bit room: refused as cut short, nothing allocated', async () => {
     const frames = dcm.str(t(0x0028, 0x0008), 'IS', '2147483647');

@@ -1,11 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { describe, test } from 'node:test';
 import {
   DICOM_SYNTAX,
   type DicomElementSpec,
@@ -158,6 +152,60 @@ describe('decodeDicom: gray sample layouts', () => {
     assert.ok(inverted.equals(clean.map((v) => 255 - v)));
   });
 
+  test('RLE: segments are byte planes whatever Planar Configuration says; 16-bit high bytes first', async () => {
+    const rgb = Uint8Array.from({ length: 3 * W * H }, (_, i) => (i * 13) % 256);
+    const planes = [0, 1, 2].map((c) => rgb.filter((_, i) => i % 3 === c));
+    for (const planar of [0, 1] as const) {
+      const colour = dicomBytes({
+        syntax: DICOM_SYNTAX.rle,
+        elements: image([], {
+          samples: 3,
+          planar,
+          pixels: { fragments: [new Uint8Array(), rleEncodeFrame(planes)] },
+        }),
+      });
+      assert.ok((await pixelsOf(colour)).equals(rgb), `Planar Configuration ${planar}`);
+    }
+    // 16-bit value = gray × 256 + noise: high bytes carry the picture, so a swapped order shows as noise.
+    const noise = gray.map((v) => (v * 101) % 256);
+    const window = [dcm.str(t(0x28, 0x1050), 'DS', '32768'), dcm.str(t(0x28, 0x1051), 'DS', '65536')];
+    const sixteen = dicomBytes({
+      syntax: DICOM_SYNTAX.rle,
+      elements: image(window, {
+        bitsAllocated: 16,
+        pixels: { fragments: [new Uint8Array(), rleEncodeFrame([gray, noise])] },
+      }),
+    });
+    const decoded = await pixelsOf(sixteen);
+    assert.ok(
+      decoded.every((v, i) => Math.abs(v - gray[i]!) <= 1),
+      'the high byte is the picture',
+    );
+  });
+
+  test('Rescale Slope/Intercept apply before the window, which is in rescaled units', async () => {
+    const stored = [...gray].map((v) => v * 16); // rescaled: 2 × stored − 1000
+    const withRescale = (center: number, width: number, rescale: boolean) =>
+      dicomBytes({
+        syntax: DICOM_SYNTAX.explicit,
+        elements: image(
+          [
+            dcm.str(t(0x28, 0x1050), 'DS', String(center)),
+            dcm.str(t(0x28, 0x1051), 'DS', String(width)),
+            ...(rescale
+              ? [dcm.str(t(0x28, 0x1052), 'DS', '-1000'), dcm.str(t(0x28, 0x1053), 'DS', '2')]
+              : []),
+          ],
+          { bitsAllocated: 16, pixels: words(stored) },
+        ),
+      });
+    const plain = await pixelsOf(withRescale(2048, 2048, false));
+    // Within one level: the linear function's ½ and −1 offsets (C.11.2.1.2) do not scale with the values.
+    const near = (a: Buffer) => a.every((v, i) => Math.abs(v - plain[i]!) <= 1);
+    assert.ok(near(await pixelsOf(withRescale(2 * 2048 - 1000, 2 * 2048, true))));
+    assert.ok(!near(await pixelsOf(withRescale(2048, 2048, true))), 'the window is not in stored units');
+  });
+
   test('YBR_FULL_422 that says Planar Configuration 1 is read as the Y Y Cb Cr pairs it must hold', async () => {
     const pairs = Uint8Array.from({ length: 2 * W * H }, (_, i) =>
       i % 4 < 2 ? gray[2 * (i >> 2) + (i % 4)]! : 128,
@@ -272,78 +320,5 @@ describe('decodeDicom: sizes that do not add up', () => {
       'not_image',
       /RLE frame has 1 segments, the image needs 2/,
     );
-  });
-});
-
-describe('decodeDicom: crafted files stay within bounded memory', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cti-dicom-'));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-  const decoder = pathToFileURL(join(import.meta.dirname, 'decode-dicom.ts')).href;
-  /** Decodes `bytes` in a node of its own with a `heapMiB` heap: out of memory is a crash, not a slow test. */
-  const decodeInChild = async (bytes: Uint8Array, heapMiB: number) => {
-    const file = join(dir, `${Math.random().toString(36).slice(2)}.dcm`);
-    await writeFile(file, bytes);
-    const script = `
-      import { readFileSync } from 'node:fs';
-      import { decodeDicom } from ${JSON.stringify(decoder)};
-      const { image } = await decodeDicom(readFileSync(${JSON.stringify(file)}));
-      // VmHWM: this process's own peak (getrusage's maxRSS starts from the parent's at the fork).
-      const hwm = readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\\s+(\\d+) kB/);
-      const peak = hwm ? Number(hwm[1]) >> 10 : process.resourceUsage().maxRSS >> 10;
-      console.log(JSON.stringify({ width: image.width, height: image.height, peakRssMiB: peak }));`;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [`--max-old-space-size=${heapMiB}`, '--input-type=module', '-e', script],
-      { maxBuffer: 1 << 20 },
-    );
-    await rm(file);
-    return JSON.parse(stdout) as { width: number; height: number; peakRssMiB: number };
-  };
-
-  test('a million empty fragments before the frame (8 MB) decode within a 64 MiB heap', async (ctx) => {
-    const jpeg = await sharp(gray, { raw: { width: W, height: H, channels: 1 } })
-      .jpeg()
-      .toBuffer();
-    const empties = Array.from({ length: 1_000_000 }, () => new Uint8Array());
-    const bytes = dicomBytes({
-      syntax: DICOM_SYNTAX.jpegBaseline,
-      elements: image([], { pixels: { fragments: [new Uint8Array(), jpeg, ...empties] } }),
-    });
-    const decoded = await decodeInChild(bytes, 64);
-    ctx.diagnostic(`${bytes.length} bytes, peak RSS ${decoded.peakRssMiB} MiB`);
-    assert.deepEqual([decoded.width, decoded.height], [W, H]);
-  });
-
-  test('a private sequence of 300 000 items (undefined length) is read past within a 64 MiB heap', async (ctx) => {
-    const item = [dcm.str(t(0x0009, 0x1011), 'LO', 'x'), dcm.us(t(0x0009, 0x1012), 1, 2, 3)];
-    const bytes = dicomBytes({
-      syntax: DICOM_SYNTAX.explicit,
-      elements: image([
-        dcm.sq(
-          t(0x0009, 0x1010),
-          Array.from({ length: 300_000 }, () => item),
-          { undefinedLength: true },
-        ),
-      ]),
-    });
-    const decoded = await decodeInChild(bytes, 64);
-    ctx.diagnostic(`${bytes.length} bytes, peak RSS ${decoded.peakRssMiB} MiB`);
-    assert.deepEqual([decoded.width, decoded.height], [W, H]);
-  });
-
-  test('a 40-megapixel 16-bit frame decodes; its peak RSS is logged', async (ctx) => {
-    const [w, h] = [8000, 5000];
-    const pixels = Buffer.alloc(2 * w * h);
-    for (let i = 0; i < w * h; i += 997) pixels.writeUInt16LE(i & 0xffff, 2 * i);
-    const bytes = dicomBytes({
-      syntax: DICOM_SYNTAX.explicit,
-      elements: dicomImageElements({ width: w, height: h, bitsAllocated: 16, pixels }),
-    });
-    const decoded = await decodeInChild(bytes, 128);
-    ctx.diagnostic(`40 MP 16-bit (${bytes.length} bytes): peak RSS ${decoded.peakRssMiB} MiB`);
-    assert.deepEqual([decoded.width, decoded.height], [w, h]);
   });
 });

@@ -12,6 +12,7 @@ import {
 import sharp from 'sharp';
 import { ImageDecodeError } from '../image-decode-error.ts';
 import { decodeDicom } from './decode-dicom.ts';
+import { dicomImageSize } from './dicom-image-size.ts';
 
 // What vendors' files do that the PS3.10 happy path does not, and what a crafted file can try.
 
@@ -289,6 +290,14 @@ describe('decodeDicom: JPEG colour', () => {
 });
 
 describe('decodeDicom: sizes that do not add up', () => {
+  test('dicomImageSize inflates a deflated dataset only as far as decodeDicom would', async () => {
+    const padding = dcm.bytes(t(0x0009, 0x1011), 'OB', Buffer.alloc(20 << 20)); // 20 MiB of zeros
+    const bomb = dicomBytes({ syntax: DICOM_SYNTAX.deflated, elements: image([padding]) });
+    await assert.rejects(decodeDicom(bomb, { maxPixels: 1000 }), /inflates past 16781216 bytes/);
+    assert.equal(dicomImageSize(bomb, { maxPixels: 1000 }), undefined);
+    assert.deepEqual(dicomImageSize(bomb), { width: W, height: H });
+  });
+
   test('2^31 − 1 frames, or 16-bit pixels in 8-bit room: refused as cut short, nothing allocated', async () => {
     const frames = dcm.str(t(0x0028, 0x0008), 'IS', '2147483647');
     await rejects(

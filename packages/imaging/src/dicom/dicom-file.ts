@@ -21,6 +21,13 @@ export type ParseDicomOptions = {
 };
 
 const TRANSFER_SYNTAX_UID = tag(0x0002, 0x0010);
+
+/**
+ * What a deflated dataset may inflate to when its image may have `maxPixels`: 4 bytes a pixel (16-bit
+ * gray with room, or 8-bit RGB) plus 16 MiB for everything else. decodeDicom and dicomImageSize share it,
+ * so the size a file declares is read under the same bound its decode is.
+ */
+export const inflateBoundFor = (maxPixels: number) => 4 * maxPixels + (16 << 20);
 const PREAMBLE = 132;
 
 /**

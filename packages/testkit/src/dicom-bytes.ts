@@ -15,7 +15,8 @@ export const DICOM_SYNTAX = {
 /**
  * One element to write: `encode` gives its value bytes in the file's byte order; a sequence has `items`
  * instead, encapsulated pixel data `fragments` (offset table first). `undefinedLength` writes a
- * sequence (and each of its items) with delimiters instead of lengths.
+ * sequence (and each of its items) with delimiters instead of lengths; a sequence whose `vr` is 'UN'
+ * has its items written in implicit VR, as a converter that did not know the tag writes them.
  */
 export type DicomElementSpec = {
   tag: number;
@@ -115,8 +116,10 @@ function encodeElement(e: DicomElementSpec, mode: Mode): Buffer {
     return Buffer.concat([header(e.tag, e.vr, UNDEFINED, mode), ...items, itemTag(0xe0dd, 0, mode.le)]);
   }
   if (e.items) {
+    // A sequence written as UN (a gateway that did not know the tag) holds implicit VR LE (PS3.5 6.2.2).
+    const inner = e.vr === 'UN' ? { explicit: false, le: true } : mode;
     const items = e.items.map((item) => {
-      const body = encodeElements(item, mode);
+      const body = encodeElements(item, inner);
       return e.undefinedLength
         ? Buffer.concat([itemTag(0xe000, UNDEFINED, mode.le), body, itemTag(0xe00d, 0, mode.le)])
         : Buffer.concat([itemTag(0xe000, body.length, mode.le), body]);
@@ -137,18 +140,33 @@ export type DicomFileSpec = {
   /** Transfer syntax UID (DICOM_SYNTAX); the dataset is written in it (deflated, big endian, implicit…). */
   syntax: string;
   elements: DicomElementSpec[];
+  /**
+   * How the file meta group is written: explicit VR with its group length (0002,0000) by default, as
+   * PS3.10 says; `implicitVr` and `groupLength: false` write what some old writers do instead.
+   */
+  meta?: { implicitVr?: boolean; groupLength?: boolean };
+  /** false: no 128-byte preamble and no "DICM" (a raw dataset, as some old devices store it). */
+  preamble?: boolean;
+  /** Write the dataset in implicit or explicit VR whatever `syntax` says (a mislabelled file). */
+  datasetExplicitVr?: boolean;
 };
 
 /**
  * A DICOM Part 10 file written byte by byte: 128-byte preamble, "DICM", the file meta group (explicit
- * VR little endian, with its group length), then `elements` sorted by tag in `syntax`'s encoding:
+ * VR little endian, with its group length, unless `meta` says otherwise), then `elements` sorted by tag in `syntax`'s encoding:
  * implicit or explicit VR, little or big endian, the whole dataset raw-deflated for the deflated syntax.
  * Pixel data and its compression are the caller's (rleEncodeFrame, a JPEG from sharp).
  *
  * @example const file = dicomBytes({ syntax: DICOM_SYNTAX.explicit, elements: [dcm.us(dicomTag(0x28, 0x10), 64), …] });
  */
-export function dicomBytes({ syntax, elements }: DicomFileSpec): Buffer {
-  const metaMode = { explicit: true, le: true };
+export function dicomBytes({
+  syntax,
+  elements,
+  meta: { implicitVr = false, groupLength = true } = {},
+  preamble = true,
+  datasetExplicitVr = syntax !== DICOM_SYNTAX.implicit,
+}: DicomFileSpec): Buffer {
+  const metaMode = { explicit: !implicitVr, le: true };
   const meta = encodeElements(
     [
       dcm.bytes(dicomTag(2, 1), 'OB', Uint8Array.of(0, 1)),
@@ -159,13 +177,12 @@ export function dicomBytes({ syntax, elements }: DicomFileSpec): Buffer {
     ],
     metaMode,
   );
-  const groupLength = encodeElement(dcm.ul(dicomTag(2, 0), meta.length), metaMode);
-  const mode = { explicit: syntax !== DICOM_SYNTAX.implicit, le: syntax !== DICOM_SYNTAX.bigEndian };
+  const metaLength = encodeElement(dcm.ul(dicomTag(2, 0), meta.length), metaMode);
+  const mode = { explicit: datasetExplicitVr, le: syntax !== DICOM_SYNTAX.bigEndian };
   const dataset = encodeElements(elements, mode);
   return Buffer.concat([
-    Buffer.alloc(128),
-    Buffer.from('DICM'),
-    groupLength,
+    ...(preamble ? [Buffer.alloc(128), Buffer.from('DICM')] : []),
+    ...(groupLength ? [metaLength] : []),
     meta,
     syntax === DICOM_SYNTAX.deflated ? deflateRawSync(dataset) : dataset,
   ]);

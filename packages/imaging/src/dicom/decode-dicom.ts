@@ -1,7 +1,7 @@
 import { MAX_IMAGE_PIXELS } from '../declared-image-size.ts';
 import type { RasterImage } from '../gray-image.ts';
 import { type DicomCalibration, dicomCalibration } from './dicom-calibration.ts';
-import { parseDicomFile } from './dicom-file.ts';
+import { inflateBoundFor, parseDicomFile } from './dicom-file.ts';
 import { lastFrame } from './last-frame.ts';
 import { pixelFormat } from './pixel-format.ts';
 import { storedToRaster } from './stored-to-raster.ts';
@@ -36,7 +36,7 @@ export async function decodeDicom(
   bytes: Uint8Array,
   { name = 'image', maxPixels = MAX_IMAGE_PIXELS }: DecodeDicomOptions = {},
 ): Promise<DicomImage> {
-  const { syntax, dataset } = parseDicomFile(bytes, { name, maxInflatedBytes: 4 * maxPixels + (16 << 20) });
+  const { syntax, dataset } = parseDicomFile(bytes, { name, maxInflatedBytes: inflateBoundFor(maxPixels) });
   const format = pixelFormat(dataset, name, maxPixels);
   const stored = await lastFrame(dataset, syntax, format, name);
   return {

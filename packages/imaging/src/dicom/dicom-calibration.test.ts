@@ -9,6 +9,7 @@ import {
   dicomTag as t,
   ultrasoundRegion,
 } from '@cti/testkit';
+import { ImageDecodeError } from '../image-decode-error.ts';
 import { decodeDicom } from './decode-dicom.ts';
 
 const [W, H] = [64, 48];
@@ -109,5 +110,63 @@ describe('dicomCalibration', () => {
     );
     const none = await calibrationOf([]);
     assert.deepEqual(none, { probeModel: undefined, notes: [] });
+  });
+
+  test('a region whose box lies outside the frame is passed over, however large, and noted', async () => {
+    const outside = ultrasoundRegion({ box: [0, 0, 4 * W, 4 * H], deltaX: 0.5, deltaY: 0.5 });
+    const inverted = ultrasoundRegion({ box: [W - 1, H - 1, 0, 0], deltaX: 0.5, deltaY: 0.5 });
+    const c = await calibrationOf([dcm.sq(REGIONS, [outside, inverted, hzau])]);
+    close(c.pixelSpacingMm, 0.29586);
+    assert.match(c.notes.join(), /2 2D tissue region\(s\) not within the 64×48 frame passed over/);
+  });
+
+  test('a zero, negative or non-finite PhysicalDelta makes a region unusable', async () => {
+    for (const [deltaX, deltaY] of [
+      [0.03, 0],
+      [0.03, -0.03],
+      [-0.03, 0.03],
+      [Number.NaN, 0.03],
+      [0.03, Number.POSITIVE_INFINITY],
+    ]) {
+      const c = await calibrationOf([
+        dcm.sq(REGIONS, [ultrasoundRegion({ box: [0, 0, W - 1, H - 1], deltaX: deltaX!, deltaY: deltaY! })]),
+      ]);
+      assert.equal(c.pixelSpacingMm, undefined, `${deltaX}, ${deltaY}`);
+    }
+  });
+
+  test('a region sequence written as UN (a converter that did not know it) is read in implicit VR', async () => {
+    for (const undefinedLength of [false, true]) {
+      const asUn = { ...dcm.sq(REGIONS, [hzau], { undefinedLength }), vr: 'UN' };
+      const c = await calibrationOf([asUn]);
+      close(c.pixelSpacingMm, 0.29586);
+    }
+  });
+
+  test('a region sequence of more than 256 items is refused by name, not held in memory', async () => {
+    const many = Array.from({ length: 257 }, () => hzau);
+    await assert.rejects(calibrationOf([dcm.sq(REGIONS, many)]), (err: unknown) => {
+      assert.ok(err instanceof ImageDecodeError);
+      assert.equal(err.code, 'not_image');
+      assert.match(
+        err.message,
+        /^image: DICOM sequence \(0018,6011\) holds more than 256 items, at byte \d+$/,
+      );
+      return true;
+    });
+    close((await calibrationOf([dcm.sq(REGIONS, many.slice(1))])).pixelSpacingMm, 0.29586);
+  });
+
+  test('an item and a sequence of defined length that also end with their delimiters (some writers)', async () => {
+    // The region item's elements as a writer lays them out: a file's dataset, after its meta group.
+    const written = dicomBytes({ syntax: DICOM_SYNTAX.explicit, elements: hzau });
+    const body = written.subarray(144 + written.readUInt32LE(140));
+    const delimiter = (element: number) =>
+      Buffer.from([0xfe, 0xff, element & 0xff, element >> 8, 0, 0, 0, 0]);
+    const itemHeader = Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]);
+    itemHeader.writeUInt32LE(body.length + 8, 4);
+    const value = Buffer.concat([itemHeader, body, delimiter(0xe00d), delimiter(0xe0dd)]);
+    const c = await calibrationOf([{ tag: REGIONS, vr: 'SQ', encode: () => value }]);
+    close(c.pixelSpacingMm, 0.29586);
   });
 });

@@ -24,7 +24,8 @@ type Region = { box: [number, number, number, number]; dx: number; dy: number; i
 /**
  * The acquisition a DICOM image states. Pixel spacing and aspect come from the Sequence of Ultrasound
  * Regions (0018,6011): its 2D (RegionSpatialFormat 1) tissue (RegionDataType 1) regions in cm
- * (PhysicalUnitsX/YDirection 3); several that disagree → the largest, noted. Spacing = PhysicalDeltaY
+ * (PhysicalUnitsX/YDirection 3) whose box lies within the frame (others noted); several that disagree →
+ * the largest, noted. Spacing = PhysicalDeltaY
  * × 10, aspect = DeltaX ÷ DeltaY, frequency = the region's TransducerFrequency (kHz) ÷ 1000. Depth =
  * the region's height × DeltaY, only when the region's top row is the skin: its reference pixel
  * (0018,6022 / 602A) puts physical depth 0 on that row (within half a pixel), or, with no reference
@@ -38,7 +39,13 @@ export function dicomCalibration(ds: DicomDataset): DicomCalibration {
   const probeModel = probe(ds);
   const regionSequence = ds.get(REGIONS)?.items;
   if (!regionSequence) return { ...fallbackSpacing(ds), probeModel, notes };
-  const regions = regionSequence.flatMap((item) => tissueRegion(item) ?? []);
+  const frame = { columns: uint16(ds, tag(0x0028, 0x0011)) ?? 0, rows: uint16(ds, tag(0x0028, 0x0010)) ?? 0 };
+  const tissue = regionSequence.flatMap((item) => tissueRegion(item) ?? []);
+  const regions = tissue.filter((r) => insideFrame(r, frame));
+  if (regions.length < tissue.length)
+    notes.push(
+      `${tissue.length - regions.length} 2D tissue region(s) not within the ${frame.columns}×${frame.rows} frame passed over`,
+    );
   if (regions.length === 0) {
     notes.push('ultrasound regions hold no 2D tissue region calibrated in cm: no pixel spacing');
     return { probeModel, notes };
@@ -60,6 +67,10 @@ export function dicomCalibration(ds: DicomDataset): DicomCalibration {
     notes,
   };
 }
+
+/** A region's box is in the frame's pixels (PS3.3 C.8.5.5.1.1): one outside it, or inverted, is not the image's. */
+const insideFrame = ({ box: [x0, y0, x1, y1] }: Region, frame: { columns: number; rows: number }) =>
+  x0 <= x1 && y0 <= y1 && x1 < frame.columns && y1 < frame.rows;
 
 const near = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 

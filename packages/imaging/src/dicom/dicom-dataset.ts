@@ -8,8 +8,18 @@ export type DicomElement = {
   value: Uint8Array;
   items?: DicomDataset[];
   /** Encapsulated Pixel Data: the Basic Offset Table item first, then every fragment, in file order. */
-  fragments?: Uint8Array[];
+  fragments?: Fragments;
 };
+
+/**
+ * Encapsulated pixel data items as positions in `source`, not as one view each: a crafted file of a
+ * million empty items (8 MB) would otherwise cost ~200 MB of views.
+ */
+export type Fragments = { source: Uint8Array; starts: number[]; lengths: number[] };
+
+/** Item `index` of `fragments` (0 is the Basic Offset Table). */
+export const fragmentAt = (f: Fragments, index: number): Uint8Array =>
+  f.source.subarray(f.starts[index]!, f.starts[index]! + f.lengths[index]!);
 
 /** Elements by tag (group << 16 | element). */
 export type DicomDataset = Map<number, DicomElement>;
@@ -23,13 +33,16 @@ const UNDEFINED = 0xffffffff;
 /** VRs with a 4-byte length (after 2 reserved bytes) in explicit-VR data. */
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 /**
- * Sequences of defined length that are read into items: the ones calibration needs. Any other keeps its
+ * Sequences whose items are kept: the ones calibration needs. Any other of defined length keeps its
  * bytes unread (a vendor's private sequence that is malformed, or encoded in the other VR mode, must not
- * cost the image); a sequence of undefined length is always read, to find where it ends.
+ * cost the image); one of undefined length is read to find where it ends, its items let go as read
+ * (a million of them would otherwise hold gigabytes).
  */
 const READ_SEQUENCES = new Set([tag(0x0018, 0x6011)]);
 /** Deeper nesting is refused: an image never needs it, and a crafted file could nest without end. */
 export const MAX_SEQUENCE_DEPTH = 16;
+/** A kept sequence with more items is refused: a console writes a handful of regions, never thousands. */
+export const MAX_KEPT_ITEMS = 256;
 
 /** The reading position over one buffer, in one VR mode; errors name `name`. */
 type Reader = { bytes: Uint8Array; view: DataView; explicit: boolean; name: string };
@@ -99,19 +112,23 @@ export function readElement(
       const { fragments, next } = readFragments(r, start, end);
       return { element: { tag: t, vr, value: empty, fragments }, next };
     }
-    // A sequence (SQ, or UN of undefined length, whose content is implicit VR by definition).
-    const inner = vr === 'UN' ? { ...r, explicit: false } : r;
-    const { items, next } = readItems(inner, start, undefined, end, depth + 1);
+    const { items, next } = readItems(sequenceReader(r, vr), t, start, undefined, end, depth + 1);
     return { element: { tag: t, vr, value: empty, items }, next };
   }
   need(r, start, length, end, `element ${hex(t)}'s value of ${length} bytes`);
   const next = start + length;
   if (READ_SEQUENCES.has(t)) {
-    const { items } = readItems(r, start, next, next, depth + 1);
+    const { items } = readItems(sequenceReader(r, vr), t, start, next, next, depth + 1);
     return { element: { tag: t, vr, value: empty, items }, next };
   }
   return { element: { tag: t, vr, value: r.bytes.subarray(start, next) }, next };
 }
+
+/**
+ * How a sequence's items are read: a sequence written as UN (by a converter that did not know the tag)
+ * holds implicit VR little endian whatever the file's syntax (PS3.5 6.2.2), defined length or not.
+ */
+const sequenceReader = (r: Reader, vr: string): Reader => (vr === 'UN' ? { ...r, explicit: false } : r);
 
 /** Elements from `at` to `end`, or (`itemEnd`) to an item delimiter, which is consumed. */
 export function readDataset(
@@ -123,8 +140,10 @@ export function readDataset(
 ): { dataset: DicomDataset; next: number } {
   const dataset: DicomDataset = new Map();
   while (at < end) {
-    if (itemEnd) {
+    if (itemEnd || at + 8 === end) {
       need(r, at, 8, end, 'an element header');
+      // An item delimiter closes an item of undefined length; some writers also end an item of
+      // defined length with one, counted in that length.
       if (readTag(r, at) === ITEM_END) return { dataset, next: at + 8 };
     }
     const { element, next } = readElement(r, at, end, depth);
@@ -135,9 +154,13 @@ export function readDataset(
   return { dataset, next: at };
 }
 
-/** A sequence's items: up to `end` when its length is defined, else up to its delimiter (within `limit`). */
+/**
+ * Sequence `t`'s items: up to `end` when its length is defined, else up to its delimiter (within
+ * `limit`); kept only for READ_SEQUENCES (at most MAX_KEPT_ITEMS), others only read past.
+ */
 function readItems(
   r: Reader,
+  t: number,
   at: number,
   end: number | undefined,
   limit: number,
@@ -150,34 +173,44 @@ function readItems(
       `DICOM sequences nested deeper than ${MAX_SEQUENCE_DEPTH} levels, at byte ${at}`,
     );
   const items: DicomDataset[] = [];
+  const keep = READ_SEQUENCES.has(t);
   const stop = end ?? limit;
   while (end === undefined || at < end) {
     need(r, at, 8, stop, 'a sequence item');
-    const t = readTag(r, at);
+    const itemTag = readTag(r, at);
     const length = r.view.getUint32(at + 4, true);
-    if (t === SEQUENCE_END && end === undefined) return { items, next: at + 8 };
-    if (t !== ITEM)
+    // A sequence delimiter closes a sequence of undefined length; some writers also end one of defined
+    // length with it, counted in that length.
+    if (itemTag === SEQUENCE_END && (end === undefined || at + 8 === end)) return { items, next: at + 8 };
+    if (itemTag !== ITEM)
       throw dicomError(
         'not_image',
         r.name,
-        `DICOM sequence holds ${hex(t)} where an item was expected, at byte ${at}`,
+        `DICOM sequence ${hex(t)} holds ${hex(itemTag)} where an item was expected, at byte ${at}`,
       );
+    if (keep && items.length === MAX_KEPT_ITEMS)
+      throw dicomError(
+        'not_image',
+        r.name,
+        `DICOM sequence ${hex(t)} holds more than ${MAX_KEPT_ITEMS} items, at byte ${at}`,
+      );
+    let item: DicomDataset;
     if (length === UNDEFINED) {
-      const { dataset, next } = readDataset(r, at + 8, stop, depth, true);
-      items.push(dataset);
-      at = next;
+      const read = readDataset(r, at + 8, stop, depth, true);
+      [item, at] = [read.dataset, read.next];
     } else {
       need(r, at + 8, length, stop, `an item of ${length} bytes`);
-      items.push(readDataset(r, at + 8, at + 8 + length, depth).dataset);
+      item = readDataset(r, at + 8, at + 8 + length, depth).dataset;
       at += 8 + length;
     }
+    if (keep) items.push(item);
   }
   return { items, next: at };
 }
 
 /** Encapsulated pixel data: the offset table and fragments, up to the sequence delimiter. */
-function readFragments(r: Reader, at: number, end: number): { fragments: Uint8Array[]; next: number } {
-  const fragments: Uint8Array[] = [];
+function readFragments(r: Reader, at: number, end: number): { fragments: Fragments; next: number } {
+  const fragments: Fragments = { source: r.bytes, starts: [], lengths: [] };
   for (;;) {
     need(r, at, 8, end, 'a pixel data fragment');
     const t = readTag(r, at);
@@ -190,7 +223,8 @@ function readFragments(r: Reader, at: number, end: number): { fragments: Uint8Ar
         `DICOM encapsulated pixel data holds ${hex(t)} at byte ${at}, not a fragment`,
       );
     need(r, at + 8, length, end, `a pixel data fragment of ${length} bytes`);
-    fragments.push(r.bytes.subarray(at + 8, at + 8 + length));
+    fragments.starts.push(at + 8);
+    fragments.lengths.push(length);
     at += 8 + length;
   }
 }

@@ -1,10 +1,19 @@
 import sharp, { type OutputInfo } from 'sharp';
 import type { RasterImage } from '../gray-image.ts';
 import { imageHeaderSize } from '../image-header-size.ts';
-import { type DicomDataset, dicomError, PIXEL_DATA } from './dicom-dataset.ts';
+import {
+  type DicomDataset,
+  dicomError,
+  type Fragments,
+  fragmentAt,
+  PIXEL_DATA,
+  tag,
+} from './dicom-dataset.ts';
 import { decodeRleFrame } from './dicom-rle.ts';
 import { nativeFrameBytes, type PixelFormat } from './pixel-format.ts';
 import type { TransferSyntax } from './transfer-syntax.ts';
+
+const EXTENDED_OFFSET_TABLE = tag(0x7fe0, 0x0001);
 
 /** The frame's samples as stored uncompressed (`planar` as in the file), or a JPEG already decoded. */
 export type StoredFrame =
@@ -39,52 +48,92 @@ export async function lastFrame(
         name,
         `DICOM pixel data holds ${pixels.value.length} bytes, ${format.frames} frame(s) of ${format.columns}×${format.rows} need ${need}`,
       );
-    return { kind: 'native', bytes: pixels.value.subarray(need - size, need), planar: format.planar };
+    // YBR_FULL_422 is always stored as Y1 Y2 Cb Cr pairs (PS3.3 C.7.6.3.1.3: its Planar Configuration
+    // shall be 0); a file saying 1 is read as the pairs it holds, not as planes it cannot hold.
+    const planar = format.photometric === 'YBR_FULL_422' ? 0 : format.planar;
+    return { kind: 'native', bytes: pixels.value.subarray(need - size, need), planar };
   }
   if (!pixels.fragments)
     throw dicomError('not_image', name, `DICOM ${syntax.name} without encapsulated pixel data`);
-  const fragments = lastFrameFragments(pixels.fragments, format.frames, syntax.pixels === 'jpeg', name);
-  if (syntax.pixels === 'rle') return { kind: 'native', bytes: fromRle(fragments, format, name), planar: 1 };
-  return { kind: 'decoded', image: await fromJpeg(Buffer.concat(fragments), format, name) };
+  const frame = lastFrameBytes(pixels.fragments, ds, format.frames, syntax.pixels === 'jpeg', name);
+  if (syntax.pixels === 'rle') return { kind: 'native', bytes: fromRle(frame, format, name), planar: 1 };
+  return { kind: 'decoded', image: await fromJpeg(frame, format, name) };
 }
 
 /**
- * The fragments of the last frame: by the Basic Offset Table when it has one entry a frame, else one
- * fragment a frame, else (JPEG) each frame starting where a fragment starts with a JPEG SOI marker.
+ * The last frame's encapsulated bytes, its fragments joined: the frame starts where the Extended
+ * Offset Table (7FE0,0001), else the Basic Offset Table, says when it has one entry a frame; else each
+ * frame is one fragment; else (JPEG) each frame starts at a fragment that starts with a JPEG SOI marker.
  */
-function lastFrameFragments(all: Uint8Array[], frames: number, jpeg: boolean, name: string): Uint8Array[] {
-  const [table, ...data] = all;
-  if (data.length === 0)
-    throw dicomError('truncated', name, 'DICOM encapsulated pixel data holds no fragment');
-  if (frames === 1) return data;
-  if (table && table.length >= 4 * frames) {
-    const last = new DataView(table.buffer, table.byteOffset, table.byteLength).getUint32(
-      4 * (frames - 1),
-      true,
-    );
-    for (let i = 0, at = 0; i < data.length; at += 8 + data[i]!.length, i++)
-      if (at === last) return data.slice(i);
-    throw dicomError(
-      'not_image',
-      name,
-      `DICOM offset table points at byte ${last}, where no fragment starts`,
-    );
+function lastFrameBytes(
+  fragments: Fragments,
+  ds: DicomDataset,
+  frames: number,
+  jpeg: boolean,
+  name: string,
+): Buffer {
+  const count = fragments.starts.length - 1; // item 0 is the Basic Offset Table
+  if (count === 0) throw dicomError('truncated', name, 'DICOM encapsulated pixel data holds no fragment');
+  const join = (first: number) => {
+    // Copied one by one, not gathered into an array of views: there may be a million of them.
+    let length = 0;
+    for (let i = first; i <= count; i++) length += fragments.lengths[i]!;
+    const out = Buffer.allocUnsafe(length);
+    for (let i = first, at = 0; i <= count; at += fragments.lengths[i]!, i++)
+      out.set(fragmentAt(fragments, i), at);
+    return out;
+  };
+  if (frames === 1) return join(1);
+  const offset = lastFrameOffset(fragmentAt(fragments, 0), ds.get(EXTENDED_OFFSET_TABLE)?.value, frames);
+  if (offset !== undefined) {
+    // Offsets count from the first fragment's item tag; each item is 8 bytes of tag and length, then its data.
+    const first = fragments.starts[1]! - 8;
+    const index = fragments.starts.indexOf(first + offset + 8, 1);
+    if (index < 1)
+      throw dicomError(
+        'not_image',
+        name,
+        `DICOM offset table points at byte ${offset}, where no fragment starts`,
+      );
+    return join(index);
   }
-  if (data.length === frames) return [data[frames - 1]!];
-  const starts = data.flatMap((f, i) => (jpeg && f[0] === 0xff && f[1] === 0xd8 ? [i] : []));
-  if (starts.length === frames) return data.slice(starts[frames - 1]);
+  if (count === frames) return Buffer.from(fragmentAt(fragments, count));
+  let lastStart = -1;
+  let starts = 0;
+  for (let i = 1; jpeg && i <= count; i++) {
+    const f = fragmentAt(fragments, i);
+    if (f[0] === 0xff && f[1] === 0xd8) [lastStart, starts] = [i, starts + 1];
+  }
+  if (starts === frames) return join(lastStart);
   throw dicomError(
     'not_image',
     name,
-    `DICOM pixel data: ${data.length} fragments for ${frames} frames and no offset table`,
+    `DICOM pixel data: ${count} fragments for ${frames} frames and no offset table`,
   );
 }
 
+/**
+ * Where the last frame starts (bytes from the first fragment's item tag): the Extended Offset Table's
+ * 64-bit entry (PS3.5 A.4: the Basic Offset Table is then empty), else the Basic Offset Table's 32-bit
+ * one; undefined when neither has an entry a frame.
+ */
+function lastFrameOffset(
+  basic: Uint8Array,
+  extended: Uint8Array | undefined,
+  frames: number,
+): number | undefined {
+  const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (extended && extended.length >= 8 * frames)
+    return Number(view(extended).getBigUint64(8 * (frames - 1), true));
+  if (basic.length >= 4 * frames) return view(basic).getUint32(4 * (frames - 1), true);
+  return undefined;
+}
+
 /** RLE segments to uncompressed samples: planes for 8-bit (planar 1), little-endian words for 16-bit gray. */
-function fromRle(fragments: Uint8Array[], f: PixelFormat, name: string): Uint8Array {
+function fromRle(frame: Uint8Array, f: PixelFormat, name: string): Uint8Array {
   const bytesPerSample = f.bitsAllocated / 8;
   const count = f.rows * f.columns;
-  const segments = decodeRleFrame(Buffer.concat(fragments), f.samples * bytesPerSample, count, name);
+  const segments = decodeRleFrame(frame, f.samples * bytesPerSample, count, name);
   if (bytesPerSample === 1) return segments.length === 1 ? segments[0]! : Buffer.concat(segments);
   const [high, low] = segments as [Uint8Array, Uint8Array];
   const out = new Uint8Array(2 * count);

@@ -1,4 +1,4 @@
-import { type DicomDataset, decimals, dicomError, tag, text, uint16 } from './dicom-dataset.ts';
+import { type DicomDataset, decimals, dicomError, PIXEL_DATA, tag, text, uint16 } from './dicom-dataset.ts';
 
 /** The Image Pixel module's description of the pixels, checked. */
 export type PixelFormat = {
@@ -44,6 +44,15 @@ const PHOTOMETRICS = ['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL
 export function pixelFormat(ds: DicomDataset, name: string, maxPixels: number): PixelFormat {
   const rows = uint16(ds, T.rows) ?? 0;
   const columns = uint16(ds, T.columns) ?? 0;
+  if (rows === 0 && columns === 0 && !ds.has(PIXEL_DATA)) {
+    // A report, a presentation state, a raw data object: consoles export them beside the images.
+    const sopClass = text(ds, tag(0x0008, 0x0016)) ?? 'not stated';
+    throw dicomError(
+      'not_image',
+      name,
+      `DICOM file holds no image (no Rows, Columns or Pixel Data; SOP Class UID ${sopClass})`,
+    );
+  }
   if (rows === 0 || columns === 0)
     throw dicomError('not_image', name, `DICOM image has no size (Rows ${rows}, Columns ${columns})`);
   if (rows * columns > maxPixels)

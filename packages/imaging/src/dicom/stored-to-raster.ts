@@ -4,8 +4,9 @@ import type { StoredFrame } from './last-frame.ts';
 import { type PixelFormat, T } from './pixel-format.ts';
 
 /**
- * A stored frame as an 8-bit raster: gray (MONOCHROME2; MONOCHROME1 inverted; 16-bit windowed by the
- * file's first Window Center/Width, else stretched over the frame's own range, after any rescale),
+ * A stored frame as an 8-bit raster: gray (MONOCHROME2; MONOCHROME1 inverted; 16-bit — or 8-bit with
+ * fewer Bits Stored, or signed — masked to Bits Stored, rescaled, and windowed by the file's first
+ * Window Center/Width, else stretched over the frame's own range),
  * RGB (interleaved or planar), YBR_FULL / YBR_FULL_422 converted to RGB (JFIF full-range formula),
  * PALETTE COLOR through its red, green and blue tables.
  *
@@ -27,7 +28,9 @@ export function storedToRaster(
   const { bytes, planar } = stored;
   const count = width * height;
   if (f.photometric.startsWith('MONOCHROME')) {
-    const gray = f.bitsAllocated === 8 ? bytes.slice(0, count) : window16(bytes, f, ds);
+    // 8-bit as stored unless its bits need masking or sign (then it goes the 16-bit way: its range, or its window).
+    const plain = f.bitsAllocated === 8 && f.bitsStored === 8 && !f.signed;
+    const gray = plain ? bytes.slice(0, count) : windowGray(bytes, f, ds);
     return { data: f.photometric === 'MONOCHROME1' ? invert(gray) : gray, width, height, channels: 1 };
   }
   if (f.photometric === 'PALETTE COLOR')
@@ -72,19 +75,21 @@ function ybr422ToRgb(bytes: Uint8Array, count: number): Uint8Array {
 }
 
 /**
- * 16-bit gray to 8 bits: stored value (masked to Bits Stored, sign-extended when signed) × Rescale
+ * Gray samples (16-bit, or 8-bit with fewer bits stored or signed) to 8 bits: stored value (masked to Bits Stored, sign-extended when signed) × Rescale
  * Slope + Intercept, then the linear VOI window of PS3.3 C.11.2.1.2 when the file gives one, else the
  * frame's own minimum to maximum.
  */
-function window16(bytes: Uint8Array, f: PixelFormat, ds: DicomDataset): Uint8Array {
+function windowGray(bytes: Uint8Array, f: PixelFormat, ds: DicomDataset): Uint8Array {
   const count = f.rows * f.columns;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sample =
+    f.bitsAllocated === 8 ? (i: number) => bytes[i]! : (i: number) => view.getUint16(2 * i, true);
   const slope = decimals(ds, T.rescaleSlope)[0] ?? 1;
   const intercept = decimals(ds, T.rescaleIntercept)[0] ?? 0;
   const shift = 32 - f.bitsStored;
   // Computed twice rather than kept: a Float64Array of a 40-megapixel frame would be 320 MB.
   const value = (i: number) => {
-    const raw = view.getUint16(2 * i, true) << shift;
+    const raw = sample(i) << shift;
     return (f.signed ? raw >> shift : raw >>> shift) * slope + intercept;
   };
   const center = decimals(ds, T.windowCenter)[0];

@@ -1,3 +1,4 @@
+import { MAX_IMAGE_PIXELS } from '../declared-image-size.ts';
 import { isDicom } from '../raster-format.ts';
 import { inflateRawReleased } from '../zlib-released.ts';
 import {
@@ -16,7 +17,10 @@ export type DicomFile = { syntax: TransferSyntax; meta: DicomDataset; dataset: D
 export type ParseDicomOptions = {
   /** What error messages call the input. */
   name?: string;
-  /** A deflated dataset that inflates past this many bytes is refused (default 256 MiB). */
+  /**
+   * A deflated dataset that inflates past this many bytes is refused (default: the bound for an image of
+   * MAX_IMAGE_PIXELS, inflateBoundFor — the one decodeDicom and dicomImageSize use by default).
+   */
   maxInflatedBytes?: number;
 };
 
@@ -40,7 +44,7 @@ const PREAMBLE = 132;
  */
 export function parseDicomFile(
   bytes: Uint8Array,
-  { name = 'image', maxInflatedBytes = 256 * 1024 * 1024 }: ParseDicomOptions = {},
+  { name = 'image', maxInflatedBytes = inflateBoundFor(MAX_IMAGE_PIXELS) }: ParseDicomOptions = {},
 ): DicomFile {
   if (!isDicom(bytes)) {
     const code = bytes.length < PREAMBLE ? 'truncated' : 'not_image';

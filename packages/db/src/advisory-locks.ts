@@ -13,6 +13,12 @@ export const LOCK_TEST_TEMPLATE = 2;
  */
 export const LOCK_FLEET_CHECK = 3;
 /**
+ * Held (transaction-level, try-lock) by migration 0028's `compact_scan_status_counts()` (the key is
+ * written in that SQL), so two replicas' compactions do not queue on each other's rows; correctness
+ * does not depend on it.
+ */
+export const LOCK_SCAN_COUNTS_COMPACT = 4;
+/**
  * Class (first int) of the per-device lock; the second int is `hashtext(devices.id::text)`. Ingest and
  * a hand scan edit hold it shared (transaction-level), a move of the device between farms exclusive,
  * before they touch the device's row or scans: a waiting move queues later uploads behind it (a

@@ -1,4 +1,9 @@
-export { LOCK_DEVICE_CLASS, LOCK_FLEET_CHECK, LOCK_NAMESPACE } from './advisory-locks.ts';
+export {
+  LOCK_DEVICE_CLASS,
+  LOCK_FLEET_CHECK,
+  LOCK_NAMESPACE,
+  LOCK_SCAN_COUNTS_COMPACT,
+} from './advisory-locks.ts';
 export {
   DEFAULT_MIGRATE_LOCK_TIMEOUT_MS,
   type MigrateOptions,

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Sql } from 'postgres';
+import { LOCK_NAMESPACE, LOCK_SCAN_COUNTS_COMPACT, MIGRATIONS_DIR, migrate } from './index.ts';
+import { createTestDatabase } from './testing.ts';
+
+// Migration 0028 on real Postgres: scan_status_counts sums to a count(*) of the scans by farm and
+// status whatever writes them (inserts, changes of status or farm, deletes, TRUNCATE, scans without a
+// farm or a status, a rolled-back transaction, writers at once), its compaction loses nothing while
+// writers are open, and writers do not wait for one another on it.
+
+/** What the deltas sum to, and what a GROUP BY of the scans says they must. */
+async function counts(sql: Sql) {
+  const [stored, counted] = await Promise.all([
+    sql`SELECT farm_id, status::text, sum(n)::int AS n FROM scan_status_counts
+         GROUP BY farm_id, status HAVING sum(n) <> 0 ORDER BY farm_id NULLS FIRST, status NULLS FIRST`,
+    sql`SELECT farm_id, status::text, count(*)::int AS n FROM scans
+         GROUP BY farm_id, status ORDER BY farm_id NULLS FIRST, status NULLS FIRST`,
+  ]);
+  return { stored: [...stored], counted: [...counted] };
+}
+
+async function assertExact(sql: Sql, message: string) {
+  const c = await counts(sql);
+  assert.deepEqual(c.stored, c.counted, message);
+  return c.counted;
+}
+
+const deltaRows = async (sql: Sql) =>
+  Number((await sql`SELECT count(*)::int AS n FROM scan_status_counts`)[0]!.n);
+
+async function farmsAndDevice(sql: Sql) {
+  const [a] = await sql<{ id: string }[]>`INSERT INTO farms (name) VALUES ('A') RETURNING id`;
+  const [b] = await sql<{ id: string }[]>`INSERT INTO farms (name) VALUES ('B') RETURNING id`;
+  const [d] = await sql<{ id: string }[]>`
+    INSERT INTO devices (device_code, farm_id) VALUES ('dev-1', ${a!.id}) RETURNING id`;
+  return { a: a!.id, b: b!.id, device: d!.id };
+}
+
+let serial = 0;
+/** One INSERT of `count` scans of `device` on `farm` (null: none) with `status` (null: none). */
+const scans = (sql: Sql, device: string, farm: string | null, status: string | null, count = 1) => {
+  const tag = `cap-${++serial}-`;
+  return sql<{ id: string }[]>`
+    INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, status)
+    SELECT ${tag} || i, ${tag} || i, ${device}, ${farm}, ${status}::scan_status FROM generate_series(1, ${count}) i
+    RETURNING id`;
+};
+
+/**
+ * Runs `work` in a transaction held open until `release()`: `opened` once `work` is done (its
+ * rows and locks held), `done` at commit (or rollback, when `work` or release's `fail` throws).
+ */
+function heldOpen<T>(sql: Sql, work: (tx: Sql) => Promise<T>) {
+  let open!: () => void;
+  let release!: (fail?: boolean) => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const released = new Promise<boolean>((resolve) => {
+    release = (fail = false) => resolve(fail);
+  });
+  const done = sql.begin(async (tx): Promise<T> => {
+    const result = await work(tx as unknown as Sql);
+    open();
+    if (await released) throw new Error('rolled back on purpose');
+    return result;
+  }) as Promise<T>;
+  return { opened, done, release };
+}
+
+/** Returns once a session running `query` (its start) waits for a lock. */
+async function waitingOnLock(sql: Sql, query: string) {
+  for (;;) {
+    const [row] = await sql`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ${`${query}%`}`;
+    if (row!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A writer that must not wait for another transaction: a lock wait fails it instead of hanging. */
+const noWait = <T>(sql: Sql, work: (tx: Sql) => Promise<T>) =>
+  sql.begin(async (tx): Promise<T> => {
+    await tx`SET LOCAL lock_timeout = '10s'`;
+    return work(tx as unknown as Sql);
+  }) as Promise<T>;
+
+describe('migration 0028: scan_status_counts', () => {
+  test('equals count(*) by farm and status after inserts, changes of status and farm, deletes and TRUNCATE', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    const [one] = await scans(sql, device, a, 'uploaded');
+    await scans(sql, device, a, 'ingested', 40);
+    await scans(sql, device, b, 'graded', 25);
+    await scans(sql, device, null, 'uploaded', 3);
+    const [noStatus] = await scans(sql, device, b, null);
+    assert.equal((await assertExact(sql, 'after inserts')).length, 5);
+
+    // The grading worker, one scan at a time; a regrade of a farm, one statement.
+    await sql`UPDATE scans SET status = 'graded' WHERE id = ${one!.id}`;
+    await sql`UPDATE scans SET status = 'error' WHERE farm_id = ${a} AND status = 'ingested' AND capture_id LIKE '%-1_'`;
+    await sql`UPDATE scans SET status = 'ingested' WHERE id = ${noStatus!.id}`;
+    await assertExact(sql, 'after status changes');
+    // Moves: farm to farm (with a change of status in the same statement), farm to none, none to farm.
+    await sql`UPDATE scans SET farm_id = ${b} WHERE id = ${one!.id}`;
+    await sql`UPDATE scans SET farm_id = ${a}, status = 'graded' WHERE farm_id = ${b} AND status = 'graded' AND capture_id LIKE '%-2'`;
+    await sql`UPDATE scans SET farm_id = NULL WHERE farm_id = ${a} AND status = 'error'`;
+    await sql`UPDATE scans SET farm_id = ${b} WHERE farm_id IS NULL AND capture_id LIKE '%-1'`;
+    await assertExact(sql, 'after moves');
+    // An upsert that updates an existing scan's status, an update of neither farm nor status.
+    const [existing] = await sql`SELECT ingest_key FROM scans WHERE id = ${one!.id}`;
+    await sql`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, status)
+      VALUES ('x', ${existing!.ingest_key}, ${device}, ${a}, 'uploaded')
+      ON CONFLICT (ingest_key) DO UPDATE SET status = 'error'`;
+    await assertExact(sql, 'after INSERT … ON CONFLICT DO UPDATE');
+    const rows = await deltaRows(sql);
+    await sql`UPDATE scans SET capture_id = capture_id || '-renamed', status = status, farm_id = farm_id`;
+    assert.equal(await deltaRows(sql), rows, 'an update changing neither farm nor status appends nothing');
+
+    await sql`DELETE FROM scans WHERE id = ${one!.id}`;
+    await sql`DELETE FROM scans WHERE farm_id = ${b}`;
+    await assertExact(sql, 'after deletes');
+    await sql`TRUNCATE scans CASCADE`;
+    assert.equal(await deltaRows(sql), 0, 'TRUNCATE empties it');
+  });
+
+  test('compaction folds the deltas into one row per farm and status, dropping those at 0', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    for (let i = 0; i < 5; i++) {
+      const [s] = await scans(sql, device, a, 'uploaded');
+      await sql`UPDATE scans SET status = 'graded' WHERE id = ${s!.id}`;
+    }
+    await scans(sql, device, b, 'error', 2);
+    await sql`DELETE FROM scans WHERE farm_id = ${b}`;
+    await scans(sql, device, null, null);
+    const before = await deltaRows(sql);
+    assert.ok(before > 10);
+    const [{ folded }] = (await sql`SELECT compact_scan_status_counts()::int AS folded`) as unknown as [
+      { folded: number },
+    ];
+    assert.equal(folded, before);
+    const left =
+      await sql`SELECT farm_id, status::text, n::int FROM scan_status_counts ORDER BY farm_id NULLS FIRST`;
+    assert.deepEqual(
+      left.map((r) => [r.farm_id, r.status, r.n]),
+      [
+        [null, null, 1],
+        [a, 'graded', 5],
+      ],
+      "uploaded at 0 and farm B's errors at 0 are gone",
+    );
+    await assertExact(sql, 'after compaction');
+  });
+
+  test('a rolled-back transaction leaves no count', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    const [s] = await scans(sql, device, a, 'ingested');
+    const rows = await deltaRows(sql);
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        await scans(tx as unknown as Sql, device, a, 'uploaded', 10);
+        await tx`UPDATE scans SET status = 'graded', farm_id = ${b} WHERE id = ${s!.id}`;
+        await tx`DELETE FROM scans WHERE farm_id = ${a}`;
+        throw new Error('the ingest failed');
+      }),
+      /the ingest failed/,
+    );
+    assert.equal(await deltaRows(sql), rows);
+    await assertExact(sql, 'after a rollback');
+  });
+
+  test('writers of one farm at once do not wait for one another, and all count', async (t) => {
+    const db = await createTestDatabase({ max: 6 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, device } = await farmsAndDevice(sql);
+    // Two devices: one device's ingests already queue on its device_farm_captures row (migration 0024).
+    const [two] = await sql<{ id: string }[]>`
+      INSERT INTO devices (device_code, farm_id) VALUES ('dev-2', ${a}) RETURNING id`;
+    const graded = await scans(sql, two!.id, a, 'ingested', 4);
+    // An ingest and a grading of farm A held open; meanwhile another ingest, grading, move and delete
+    // on farm A commit (a counter row per farm and status would make each wait for the open ones).
+    const ingest = heldOpen(sql, (tx) => scans(tx, device, a, 'uploaded'));
+    const grading = heldOpen(sql, (tx) => tx`UPDATE scans SET status = 'graded' WHERE id = ${graded[0]!.id}`);
+    await Promise.all([ingest.opened, grading.opened]);
+    await noWait(sql, (tx) => scans(tx, two!.id, a, 'uploaded'));
+    await noWait(sql, (tx) => tx`UPDATE scans SET status = 'graded' WHERE id = ${graded[1]!.id}`);
+    await noWait(sql, (tx) => tx`UPDATE scans SET farm_id = NULL WHERE id = ${graded[2]!.id}`);
+    await noWait(sql, (tx) => tx`DELETE FROM scans WHERE id = ${graded[3]!.id}`);
+    ingest.release();
+    grading.release(true); // this one rolls back
+    await ingest.done;
+    await assert.rejects(grading.done, /rolled back on purpose/);
+    const counted = await assertExact(sql, 'after concurrent writers');
+    assert.deepEqual(
+      counted.map((r) => [r.farm_id, r.status, r.n]),
+      [
+        [null, 'ingested', 1],
+        [a, 'graded', 1],
+        [a, 'ingested', 1],
+        [a, 'uploaded', 2],
+      ],
+    );
+  });
+
+  test('a compaction while writers are open loses nothing; a second one at once does nothing', async (t) => {
+    const db = await createTestDatabase({ max: 6 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    const [s] = await scans(sql, device, a, 'ingested', 3);
+    // Open: an ingest that commits after the compaction and a grading that rolls back after it.
+    const ingest = heldOpen(sql, (tx) => scans(tx, device, b, 'uploaded', 2));
+    const grading = heldOpen(sql, (tx) => tx`UPDATE scans SET status = 'graded' WHERE id = ${s!.id}`);
+    await Promise.all([ingest.opened, grading.opened]);
+    const compact = (tx: Sql) => tx<{ folded: number }[]>`SELECT compact_scan_status_counts()::int AS folded`;
+    const first = heldOpen(sql, compact);
+    await first.opened;
+    const [second] = await noWait(sql, compact);
+    assert.equal(second!.folded, 0, 'the second compaction skips');
+    const [held] = await sql`
+      SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted
+         AND classid = ${LOCK_NAMESPACE} AND objid = ${LOCK_SCAN_COUNTS_COMPACT} AND objsubid = 2`;
+    assert.equal(held!.n, 1, 'the first holds the lock advisory-locks.ts names');
+    first.release();
+    const [folded] = await first.done;
+    assert.equal(folded!.folded, 1, 'only the committed delta was folded');
+    ingest.release();
+    grading.release(true);
+    await ingest.done;
+    await assert.rejects(grading.done);
+    await assertExact(sql, 'after a compaction with writers open');
+    await sql`SELECT compact_scan_status_counts()`;
+    assert.equal(await deltaRows(sql), 2);
+    await assertExact(sql, 'after the next compaction');
+  });
+
+  test('a TRUNCATE of scans during a compaction leaves no count behind', async (t) => {
+    const db = await createTestDatabase({ max: 4 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, device } = await farmsAndDevice(sql);
+    await scans(sql, device, a, 'ingested', 3);
+    await scans(sql, device, a, 'uploaded');
+    const compaction = heldOpen(sql, (tx) => tx`SELECT compact_scan_status_counts()`);
+    await compaction.opened;
+    // The TRUNCATE waits for the compaction: a DELETE would not see the sums it committed.
+    const truncate = sql`TRUNCATE scans CASCADE`.execute();
+    await waitingOnLock(sql, 'TRUNCATE scans');
+    compaction.release();
+    await compaction.done;
+    await truncate;
+    assert.equal(await deltaRows(sql), 0);
+  });
+
+  test('applied to a database with scans: back-filled from them', async (t) => {
+    const db = await createTestDatabase({ migrated: false });
+    t.after(() => db.drop());
+    const before28 = mkdtempSync(join(tmpdir(), 'cti-db-0027-'));
+    t.after(() => rmSync(before28, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, before28, {
+      recursive: true,
+      filter: (src) => !/00(2[89]|[3-9]\d)_/.test(src),
+    });
+    const { sql } = db;
+    await migrate({ sql, dir: before28 });
+    const { a, b, device } = await farmsAndDevice(sql);
+    await scans(sql, device, a, 'graded', 30);
+    await scans(sql, device, a, 'error', 2);
+    await scans(sql, device, b, 'ingested', 5);
+    await scans(sql, device, null, 'uploaded', 4);
+    await scans(sql, device, null, null);
+    await migrate({ sql });
+    const counted = await assertExact(sql, 'back-filled');
+    assert.equal(counted.length, 5);
+    assert.equal(await deltaRows(sql), 5, 'one row per farm and status');
+  });
+});

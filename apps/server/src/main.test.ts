@@ -401,6 +401,25 @@ describe('SIGTERM the instant "listening" is printed: a graceful stop, exit 0', 
   }
 });
 
+test('serve folds scan_status_counts (migration 0028) into one row per farm and status as it starts', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const farm = await seedFarm(db.sql, 'Maple');
+  const deviceId = await seedDevice(db.sql, 'dev-1', farm);
+  for (const status of ['uploaded', 'ingested', 'graded'] as const)
+    await seedScan(db.sql, { farmId: farm, deviceId, status });
+  await db.sql`UPDATE scans SET status = 'graded'`;
+  const rows = async () => [
+    ...(await db.sql`SELECT farm_id, status::text, n::int FROM scan_status_counts ORDER BY status`),
+  ];
+  assert.equal((await rows()).length, 6, 'three inserts, then −uploaded, −ingested, +2 graded');
+  const spawned = spawnServer(validEnv(db.url));
+  await spawned.waitForLog('listening');
+  await waitFor(async () => (await rows()).length === 1, { what: 'the deltas folded' });
+  assert.deepEqual(await rows(), [{ farm_id: farm, status: 'graded', n: 3 }]);
+  assert.equal(await stopAndWait(spawned), 0);
+});
+
 test('SIGTERM: stops accepting, finishes the in-flight webhook, writes its log row, exits 0', async () => {
   const db = await createTestDatabase();
   databases.push(db);

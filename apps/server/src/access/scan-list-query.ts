@@ -10,7 +10,7 @@ import {
 } from './farm-access.ts';
 import type { ScanCursor } from './scan-cursor.ts';
 import type { ScanFilters } from './scan-filters.ts';
-import { capturedAhead, featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
+import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from './sql-fragments.ts';
 
 /** One row of the scans list (see scanColumns); the API maps it with toScanListItem(). */
 export type ScanListRow = {
@@ -270,19 +270,4 @@ export async function findScanListRow(
     SELECT ${scanColumns(sql)} FROM scans s ${detailJoins(sql, principal)} ${latestGradingJoin(sql)}
      WHERE ${and(sql, conditions)}`;
   return row;
-}
-
-/**
- * Counts of the filtered scans by status: overall, captured in the last 24 hours (never later than
- * now + the clock tolerance), and captured ahead of the server clock (a device clock running fast).
- */
-export function scanCountsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
-  return sql<{ status: string; total: number; last_24h: number; ahead: number }[]>`
-    SELECT s.status::text AS status, count(*)::int AS total,
-           count(*) FILTER (WHERE ${scanSortKey(sql)} >= now() - interval '24 hours'
-                              AND NOT ${capturedAhead(sql)})::int AS last_24h,
-           count(*) FILTER (WHERE ${capturedAhead(sql)})::int AS ahead
-      FROM scans s
-     WHERE ${and(sql, scanFilterConditions(sql, principal, filters))}
-     GROUP BY s.status`;
 }

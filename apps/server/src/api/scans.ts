@@ -1,7 +1,8 @@
+import { scanCountsQuery } from '../access/scan-counts-query.ts';
 import { decodeScanCursor, encodeScanCursor } from '../access/scan-cursor.ts';
 import { findScanDetail } from '../access/scan-detail-query.ts';
 import { SCAN_FILTER_PARAMS, SCAN_STATUSES, type ScanFilters } from '../access/scan-filters.ts';
-import { scanCountsQuery, scanListJsonQuery } from '../access/scan-list-query.ts';
+import { scanListJsonQuery } from '../access/scan-list-query.ts';
 import { type ScanChanges, updateScan } from '../access/scan-update.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { type ApiRoute, route } from './api-route.ts';

@@ -3,6 +3,7 @@ import { migrate } from '@cti/db';
 import { createLogger, onShutdown } from '@cti/runtime';
 import type { Hono } from 'hono';
 import { type Logger, pino } from 'pino';
+import { compactScanStatusCounts } from '../access/scan-counts-query.ts';
 import { createApp } from '../app.ts';
 import { startPeriodicTask } from '../background/periodic-task.ts';
 import { ConfigError, loadConfig, type ServerConfig } from '../config.ts';
@@ -154,6 +155,14 @@ function startBackgroundTasks(
       log: log.child({ mod: 'form-token-sweep' }),
       run: async () => {
         await sweepFormSubmissions(sql);
+      },
+    }),
+    startPeriodicTask({
+      name: 'scan-counts-compaction',
+      intervalMs: 60_000,
+      log: log.child({ mod: 'scan-counts-compaction' }),
+      run: async () => {
+        await compactScanStatusCounts(sql);
       },
     }),
     startPeriodicTask({

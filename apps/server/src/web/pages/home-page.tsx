@@ -1,8 +1,9 @@
 import { listAnnouncements } from '../../access/announcement-queries.ts';
 import { listFarms } from '../../access/farm-queries.ts';
 import { listRegistrations } from '../../access/registration-queries.ts';
+import { scanCountsQuery } from '../../access/scan-counts-query.ts';
 import { SCAN_STATUSES } from '../../access/scan-filters.ts';
-import { scanCountsQuery, scanListQuery } from '../../access/scan-list-query.ts';
+import { scanListQuery } from '../../access/scan-list-query.ts';
 import { isAdmin } from '../../auth/principal.ts';
 import { safeHtml } from '../../text/safe-markdown.ts';
 import { Announcements } from '../components/announcements.tsx';

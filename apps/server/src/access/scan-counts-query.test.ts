@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { testPrincipal } from '../auth/test-principal.ts';
+import { seedDevice, seedFarm, seedScan, seedUser } from '../test-seed.ts';
+import { compactScanStatusCounts, type ScanCountsRow, scanCountsQuery } from './scan-counts-query.ts';
+import type { ScanFilters } from './scan-filters.ts';
+
+// scanCountsQuery on real Postgres with the real migrations: with no filter but a farm, the totals come
+// from scan_status_counts (migration 0028) over the farms the caller may read, and equal what a pass over
+// the scans gives (a `from` at the start of time makes the same question take that path), after
+// inserts, status changes, moves, deletes and compaction; a farmer's counts cover only their farms.
+
+const HOUR = 3_600_000;
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+/** A filter that matches every scan with a capture or arrival time: it takes the pass over the scans. */
+const EVERYTHING = { from: '0001-01-01T00:00:00Z' };
+
+let db: TestDatabase;
+const ids = {} as Record<'own' | 'other' | 'devOwn' | 'devOther' | 'farmer' | 'tech' | 'exFarmer', string>;
+const admin = () => testPrincipal('00000000-0000-0000-0000-000000000000', ['admin']);
+const farmer = () => testPrincipal(ids.farmer, ['farmer']);
+const tech = () => testPrincipal(ids.tech, ['technician']);
+
+const sorted = (rows: readonly ScanCountsRow[]) =>
+  [...rows].map((r) => ({ ...r })).sort((a, b) => String(a.status).localeCompare(String(b.status)));
+const counts = async (p = admin(), filters: ScanFilters = {}) =>
+  sorted(await scanCountsQuery(db.sql, p, filters));
+
+/** The stored totals' answer equals the pass's for every principal, with and without a farm. */
+async function assertSameAsPass(message: string) {
+  for (const p of [admin(), farmer(), tech()]) {
+    for (const farm of [{}, { farm_id: ids.own }, { farm_id: ids.other }]) {
+      assert.deepEqual(
+        await counts(p, farm),
+        await counts(p, { ...farm, ...EVERYTHING }),
+        `${message}: ${p.roles[0]} ${JSON.stringify(farm)}`,
+      );
+    }
+  }
+}
+
+before(async () => {
+  db = await createTestDatabase();
+  const sql = db.sql;
+  ids.own = await seedFarm(sql, 'Own');
+  ids.other = await seedFarm(sql, 'Other', { lon: -80, lat: 42 });
+  ids.devOwn = await seedDevice(sql, 'dev-own', ids.own);
+  ids.devOther = await seedDevice(sql, 'dev-other', ids.other);
+  ids.farmer = (await seedUser(sql, 'farmer@example.com', ['farmer'], { farms: [{ id: ids.own }] })).id;
+  ids.tech = (
+    await seedUser(sql, 'tech@example.com', ['technician'], { farms: [{ id: ids.own }, { id: ids.other }] })
+  ).id;
+  // Linked as farmer but no longer holding the role: reads nothing.
+  ids.exFarmer = (
+    await seedUser(sql, 'ex@example.com', ['technician'], { farms: [{ id: ids.own, as: 'farmer' }] })
+  ).id;
+  const own = { farmId: ids.own, deviceId: ids.devOwn };
+  await seedScan(sql, { ...own, capturedAt: ago(10 * 60_000), status: 'graded' });
+  await seedScan(sql, { ...own, capturedAt: ago(23 * HOUR), status: 'ingested' });
+  await seedScan(sql, { ...own, capturedAt: ago(30 * 24 * HOUR), status: 'error' });
+  await seedScan(sql, { ...own, capturedAt: ago(-26 * HOUR), status: 'graded' }); // a device clock ahead
+  const other = { farmId: ids.other, deviceId: ids.devOther };
+  await seedScan(sql, { ...other, capturedAt: ago(HOUR), status: 'graded' });
+  await seedScan(sql, { ...other, capturedAt: ago(48 * HOUR), status: 'uploaded' });
+  await seedScan(sql, { farmId: null, deviceId: ids.devOther, capturedAt: ago(2 * HOUR), status: 'error' });
+});
+after(() => db.drop());
+
+describe('scan counts from the stored totals', () => {
+  test('by status, last 24 hours and ahead, each caller only over the farms they read', async () => {
+    assert.deepEqual(await counts(admin()), [
+      { status: 'error', total: 2, last_24h: 1, ahead: 0 },
+      { status: 'graded', total: 3, last_24h: 2, ahead: 1 },
+      { status: 'ingested', total: 1, last_24h: 1, ahead: 0 },
+      { status: 'uploaded', total: 1, last_24h: 0, ahead: 0 },
+    ]);
+    assert.deepEqual(await counts(farmer()), [
+      { status: 'error', total: 1, last_24h: 0, ahead: 0 },
+      { status: 'graded', total: 2, last_24h: 1, ahead: 1 },
+      { status: 'ingested', total: 1, last_24h: 1, ahead: 0 },
+    ]);
+    assert.deepEqual(
+      await counts(farmer(), { farm_id: ids.other }),
+      [],
+      "the other farm's scans do not exist for them",
+    );
+    assert.deepEqual(
+      await counts(testPrincipal(ids.exFarmer, ['technician'])),
+      [],
+      'a link of a role they lost',
+    );
+    assert.deepEqual(
+      await counts(tech(), { farm_id: ids.other }),
+      [
+        { status: 'graded', total: 1, last_24h: 1, ahead: 0 },
+        { status: 'uploaded', total: 1, last_24h: 0, ahead: 0 },
+      ],
+      'no scan without a farm for a technician',
+    );
+    await assertSameAsPass('as seeded');
+  });
+
+  test('the same as a pass over the scans after status changes, moves, deletes and compaction', async () => {
+    const sql = db.sql;
+    const fresh = await seedScan(sql, { farmId: ids.own, deviceId: ids.devOwn, status: 'uploaded' });
+    await sql`UPDATE scans SET status = 'graded' WHERE id = ${fresh}`;
+    await sql`UPDATE scans SET farm_id = ${ids.other} WHERE farm_id = ${ids.own} AND status = 'error'`;
+    await sql`UPDATE scans SET farm_id = ${ids.own} WHERE farm_id IS NULL`;
+    await assertSameAsPass('after changes');
+    assert.ok((await compactScanStatusCounts(sql)) > 0);
+    await sql`DELETE FROM scan_events WHERE scan_id IN (SELECT id FROM scans WHERE status = 'uploaded')`;
+    await sql`DELETE FROM scans WHERE status = 'uploaded'`;
+    await assertSameAsPass('after compaction and a delete');
+    assert.deepEqual(
+      (await counts()).map((r) => r.status),
+      ['error', 'graded', 'ingested'],
+      'a status whose scans are all gone is left out, as the pass leaves it out',
+    );
+  });
+
+  test('the unfiltered counts come from scan_status_counts, a filtered one from the scans', async () => {
+    const sql = db.sql;
+    const graded = (rows: ScanCountsRow[]) => rows.find((r) => r.status === 'graded')!.total;
+    const before = graded(await counts(farmer()));
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        // A delta no scan backs, seen only inside this transaction (rolled back).
+        await tx`INSERT INTO scan_status_counts (farm_id, status, n) VALUES (${ids.own}, 'graded', 1000)`;
+        assert.equal(graded(await scanCountsQuery(tx, farmer(), {})), before + 1000);
+        assert.equal(graded(await scanCountsQuery(tx, farmer(), { farm_id: ids.own })), before + 1000);
+        assert.equal(graded(await scanCountsQuery(tx, farmer(), { status: 'graded' })), before);
+        throw new Error('undone');
+      }),
+      /undone/,
+    );
+    assert.equal(graded(await counts(farmer())), before);
+  });
+});

@@ -26,6 +26,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { migrate } from '@cti/db';
 import { createTestDatabase } from '@cti/db/testing';
 import postgres, { type Sql } from 'postgres';
+import { scanCountsQuery } from '../src/access/scan-counts-query.ts';
 import { encodeScanCursor } from '../src/access/scan-cursor.ts';
 import { findScanDetail } from '../src/access/scan-detail-query.ts';
 import { scanListJsonQuery, scanListQuery } from '../src/access/scan-list-query.ts';
@@ -273,6 +274,9 @@ async function main() {
       const ids = await sql<{ farm: number; id: string }[]>`
         SELECT f AS farm, md5('scan' || (((g * 7919) % ${Math.floor(SCANS / FARMS)}) * ${FARMS} + f))::uuid::text AS id
           FROM generate_series(0, ${FARMS - 1}) f, generate_series(1, 20) g WHERE ((g * 7919) % ${Math.floor(SCANS / FARMS)}) * ${FARMS} + f > 0`;
+      const farmUuids = await sql<{ id: string }[]>`
+        SELECT md5('farm' || f)::uuid::text AS id FROM generate_series(0, ${FARMS - 1}) f ORDER BY f`;
+      const farmUuid = (f: number) => farmUuids[f]!.id;
       const byFarm = new Map<number, string[]>();
       for (const r of ids) byFarm.set(r.farm, [...(byFarm.get(r.farm) ?? []), r.id]);
       const scenarios: Scenario[] = [
@@ -328,6 +332,19 @@ async function main() {
           cookies: admins,
           path: (c, i) => `/api/v1/scans/${byFarm.get((c * 3 + i) % FARMS)![i % 20]}`,
         },
+        // Counts by status (the overview's table, GET /scans/counts): the admin's are over every scan.
+        // Fewer requests and no paced runs: a pass over 1,000,000 scans took ~0.7 s before migration 0028.
+        ...[
+          { label: 'counts (admin, all scans)', cookies: admins, path: () => '/api/v1/scans/counts' },
+          {
+            label: 'counts, farm filter (admin)',
+            cookies: admins,
+            path: (c: number) => `/api/v1/scans/counts?farm_id=${farmUuid(c % FARMS)}`,
+          },
+          { label: 'counts (technician, 10 farms)', cookies: techs, path: () => '/api/v1/scans/counts' },
+          { label: 'counts (farmer, 1 farm)', cookies: farmers, path: () => '/api/v1/scans/counts' },
+          { label: 'overview page, counts (admin)', cookies: admins, path: () => '/' },
+        ].map((s) => ({ ...s, requests: 200, rates: [] })),
       ];
       // Reports of farms whose scans are graded (the seed leaves farms 0, 10, 20… ungraded: cheaper
       // reports), each asked for by its own farmer.
@@ -392,6 +409,18 @@ async function main() {
           exportFrom: await fromForRows(sql, EXPORT_ROWS[0] ?? 100_000),
           exportRows: EXPORT_ROWS[0] ?? 100_000,
         });
+      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
+      const techP = principal(tech0!.id, ['technician']);
+      const explainCounts = async () => {
+        await explain(sql, 'counts, admin (all scans)', scanCountsQuery(sql, adminP, {}));
+        await explain(
+          sql,
+          'counts, admin, farm filter',
+          scanCountsQuery(sql, adminP, { farm_id: farmUuid(7) }),
+        );
+        await explain(sql, 'counts, technician (10 farms)', scanCountsQuery(sql, techP, {}));
+        await explain(sql, 'counts, farmer', scanCountsQuery(sql, farmerP, {}));
+      };
       const cursorAt = async (p: Principal, depth: number) => {
         const rows = await scanListQuery(sql, p, {}, { limit: depth });
         const last = rows.at(-1)!;
@@ -406,6 +435,7 @@ async function main() {
       if (ONLY) {
         console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
         await explainReportSql();
+        if (wanted('counts')) await explainCounts();
         await breakdown();
         printVerdict(results, { clients: CONCURRENCY });
         printExportVerdict(exports);
@@ -423,8 +453,6 @@ async function main() {
       );
 
       console.log('Postgres execution time of the same SQL (EXPLAIN ANALYZE, load-robust):');
-      const [tech0] = await sql<{ id: string }[]>`SELECT md5('tech0')::uuid::text AS id`;
-      const techP = principal(tech0!.id, ['technician']);
       await explain(
         sql,
         'first page, farmer',
@@ -474,6 +502,7 @@ async function main() {
         ),
       );
       await explainReportSql();
+      await explainCounts();
       const t0 = performance.now();
       for (let i = 0; i < 20; i++) await findScanDetail(sql, farmerP, detailId);
       console.log(

@@ -3,14 +3,17 @@ import { deflateReleased } from '@cti/imaging';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** One PNG chunk: length, type, data, CRC-32 of type and data. */
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
+/**
+ * One PNG chunk written into `out` at `at` (length, type, data, CRC-32 of type and data); returns the
+ * offset after it. The whole file goes into one buffer of its final size: no zeroed buffer per chunk
+ * and no second copy of the IDAT to join them.
+ */
+function writeChunk(out: Buffer, at: number, type: string, data: Uint8Array): number {
+  out.writeUInt32BE(data.length, at);
+  out.write(type, at + 4, 'latin1');
+  out.set(data, at + 8);
+  out.writeUInt32BE(crc32(out.subarray(at + 4, at + 8 + data.length)), at + 8 + data.length);
+  return at + 12 + data.length;
 }
 
 export type EightBitPng = {
@@ -38,13 +41,14 @@ export function encodeEightBitPng({ width, height, rows, palette, strategy }: Ei
   header.writeUInt32BE(height, 4);
   header[8] = 8; // bit depth; compression, filter method and interlace are all 0
   header[9] = palette ? 3 : 0;
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    pngChunk('IHDR', header),
-    ...(palette ? [pngChunk('PLTE', palette)] : []),
-    pngChunk('IDAT', deflateReleased(rows, { level: 1, strategy })),
-    pngChunk('IEND', new Uint8Array(0)),
-  ]);
+  const idat = deflateReleased(rows, { level: 1, strategy });
+  const chunks: [string, Uint8Array][] = [['IHDR', header]];
+  if (palette) chunks.push(['PLTE', palette]);
+  chunks.push(['IDAT', idat], ['IEND', new Uint8Array(0)]);
+  const out = Buffer.allocUnsafe(chunks.reduce((n, [, data]) => n + 12 + data.length, PNG_SIGNATURE.length));
+  let at = PNG_SIGNATURE.copy(out, 0);
+  for (const [type, data] of chunks) at = writeChunk(out, at, type, data);
+  return out;
 }
 
 export const { Z_RLE, Z_HUFFMAN_ONLY } = constants;

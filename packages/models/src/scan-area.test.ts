@@ -172,3 +172,13 @@ test('a weak-pass region that holds too little of the frame stays refused', () =
   const { image } = generatePhantom({ seed: 436027156, kind: 'ribeye', preset: 'heldout' });
   assert.deepEqual(findScanArea(toGray(image)), [0, 0, image.width, image.height]);
 });
+
+test('the crop of a frame does not depend on the frames found before it (the active plane is kept between calls)', () => {
+  const img = padGray(syntheticScan({ width: 500, height: 400, seed: 11 }), 120, 60, 140, 50);
+  const first = findScanArea(img);
+  // A larger frame lit everywhere, then a smaller one: each plane is cleared before it is filled.
+  findScanArea(padGray(syntheticScan({ width: 900, height: 700, seed: 12 }), 0, 0, 0, 0));
+  findScanArea(syntheticScan({ width: 200, height: 150, seed: 13 }));
+  assert.deepEqual(findScanArea(img), first);
+  assert.deepEqual(first, [120, 60, 620, 460]);
+});

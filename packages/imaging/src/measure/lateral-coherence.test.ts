@@ -34,6 +34,25 @@ describe('lateralCoherence', () => {
     assert.ok(b < 0.3, `blobs ${b}`);
   });
 
+  it('measures the same after a larger or a smaller window (its summed-area table is kept between calls)', () => {
+    const streaks = textured('streaks');
+    const blobs = textured('blobs');
+    // A flat-topped mask: its top row's pairs read the table's first row and column.
+    const box = new Uint8Array(W * H);
+    for (let y = 60; y < 160; y++) box.fill(1, y * W + 20, y * W + 300);
+    const boxMask = { data: box, width: W, height: H };
+    const narrow = new Uint8Array(W * H);
+    for (let i = 0; i < narrow.length; i++) narrow[i] = streaks.mask.data[i]! & (i % W < 120 ? 1 : 0);
+    const narrowMask = { data: narrow, width: W, height: H };
+    const wide = { data: new Uint8Array(4 * W * H).fill(90), width: 2 * W, height: 2 * H };
+    const wideMask = { data: new Uint8Array(4 * W * H).fill(1), width: 2 * W, height: 2 * H };
+    const first = lateralCoherence(blobs.gray, boxMask);
+    const narrowFirst = lateralCoherence(streaks.gray, narrowMask);
+    lateralCoherence(wide, wideMask);
+    assert.equal(lateralCoherence(streaks.gray, narrowMask), narrowFirst);
+    assert.equal(lateralCoherence(blobs.gray, boxMask), first);
+  });
+
   it('is null for an empty or a sliver mask', () => {
     const { gray } = textured('blobs');
     assert.equal(lateralCoherence(gray, { data: new Uint8Array(W * H), width: W, height: H }), null);

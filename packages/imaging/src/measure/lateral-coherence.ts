@@ -1,17 +1,39 @@
 import type { GrayImage } from '../gray-image.ts';
 import { type BinaryMask, columnSpans } from './mask-geometry.ts';
 
+/** Entries of the summed-area table kept from one call to the next (4 MiB); larger ones are made per call. */
+const KEPT_ENTRIES = 1 << 19;
+let keptIntegral = new Float64Array(0);
+
 /**
  * Summed-area table of the w×h window of `gray` at (bx, by), (w+1)×(h+1) entries. Sums of bytes, so
- * every entry is an integer held exactly (below 2^53) whatever the order it was added in.
+ * every entry is an integer held exactly (below 2^53) whatever the order it was added in. In a table
+ * kept from one call to the next (lateralCoherence reads it only before it returns, and every entry is
+ * written: row 0 and column 0 are the zeros): a fresh ~270 kB one per grading was one more buffer
+ * outside V8's heap to allocate, zero and collect.
  */
 function integralOf(gray: GrayImage, bx: number, by: number, w: number, h: number): Float64Array {
-  const integral = new Float64Array((w + 1) * (h + 1));
+  const entries = (w + 1) * (h + 1);
+  if (entries > KEPT_ENTRIES) return fillIntegral(new Float64Array(entries), gray, bx, by, w, h);
+  if (keptIntegral.length < entries) keptIntegral = new Float64Array(entries);
+  return fillIntegral(keptIntegral.subarray(0, entries), gray, bx, by, w, h);
+}
+
+function fillIntegral(
+  integral: Float64Array,
+  gray: GrayImage,
+  bx: number,
+  by: number,
+  w: number,
+  h: number,
+): Float64Array {
   const { data, width: stride } = gray;
+  integral.fill(0, 0, w + 1);
   for (let y = 0; y < h; y++) {
     const src = (y + by) * stride + bx;
     const above = y * (w + 1) + 1;
     const at = above + w + 1;
+    integral[at - 1] = 0;
     let row = 0;
     for (let x = 0; x < w; x++) {
       row += data[src + x]!;

@@ -3,6 +3,8 @@ import type { ScanFilters } from '../access/scan-filters.ts';
 import { scanFilterConditions } from '../access/scan-list-query.ts';
 import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
 import type { Principal } from '../auth/principal.ts';
+import { sqlCsvLines } from './csv-sql.ts';
+import { sqlCsvCells } from './export-columns.ts';
 
 /** One exported scan with its latest grading result (see export-columns.ts for what each field means). */
 export type ExportRow = {
@@ -46,9 +48,29 @@ export type ExportRow = {
  * grading result. Meant to be read with `.cursor(n)`: the rows are never all in memory.
  */
 export function exportRowsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  return sql<ExportRow[]>`${exportStatement(sql, principal, filters)}`;
+}
+
+/** A CSV export's row: its record written by Postgres, or (rarely) its ExportRow as JSON for csv.ts. */
+export type ExportCsvLine = { line: string; row: null } | { line: null; row: string };
+
+/**
+ * The CSV export's rows: exportRowsQuery's rows in the same order, each as its CSV record without the
+ * CRLF written by Postgres (`line`; csv-sql.ts), or as its ExportRow's JSON when Postgres cannot write
+ * it exactly as csv.ts would (`row`: a cell to quote, a number out of range). The stream then decodes
+ * one or two columns per row instead of some thirty, and formats next to nothing.
+ */
+export function exportCsvLinesQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  return sql<
+    ExportCsvLine[]
+  >`${sqlCsvLines(sql, exportStatement(sql, principal, filters), sqlCsvCells(sql))}`;
+}
+
+/** The export's SELECT of ExportRow's columns, newest first. */
+function exportStatement(sql: Db, principal: Principal, filters: ScanFilters): Fragment {
   const key = scanSortKey(sql);
   const conditions: Fragment[] = scanFilterConditions(sql, principal, filters);
-  return sql<ExportRow[]>`
+  return sql`
     SELECT s.id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
            ${isoUtc(sql, sql`s.created_at`)} AS received_at, s.status::text AS status,
            s.farm_id, f.name AS farm_name, s.device_id, d.device_code, d.label AS device_label,

@@ -1,49 +1,66 @@
+import type { Db, Fragment } from '../access/farm-access.ts';
 import { booleanCell, numberCell, textCell } from './csv.ts';
+import { sqlBooleanCell, sqlListCell, sqlNumberCell, sqlNumberWritable, sqlTextCell } from './csv-sql.ts';
 import type { ExportRow } from './export-query.ts';
 
-type Kind = 'text' | 'number' | 'time' | 'boolean' | 'list';
+/** `id`: a uuid — text that never starts like a formula nor needs quoting. */
+type Kind = 'id' | 'text' | 'number' | 'time' | 'boolean' | 'list';
 
 /** One column of the CSV export (and one property of each GeoJSON feature): docs/exports.md lists them. */
 export type ExportColumn = {
   name: string;
   kind: Kind;
   value: (r: ExportRow) => string | number | boolean | readonly string[] | null;
+  /** The same value in SQL, from the export statement's row `r` (exportRowsQuery's columns). */
+  sqlValue: (sql: Db) => Fragment;
 };
 
-const col = (name: string, kind: Kind, value: ExportColumn['value']): ExportColumn => ({ name, kind, value });
+/** A column whose value is the row's `field` as it is. */
+const col = (name: string, kind: Kind, field: keyof ExportRow): ExportColumn => ({
+  name,
+  kind,
+  value: (r) => r[field],
+  sqlValue: (sql) => sql`r.${sql(field)}`,
+});
 
 /** The exported columns, in file order. Renaming or removing one breaks people's spreadsheets: only add. */
 export const EXPORT_COLUMNS: readonly ExportColumn[] = [
-  col('scan_id', 'text', (r) => r.id),
-  col('scan_ref', 'text', (r) => r.scan_ref),
-  col('capture_id', 'text', (r) => r.capture_id),
-  col('captured_at', 'time', (r) => r.captured_at),
-  col('received_at', 'time', (r) => r.received_at),
-  col('status', 'text', (r) => r.status),
-  col('farm_id', 'text', (r) => r.farm_id),
-  col('farm_name', 'text', (r) => r.farm_name),
-  col('device_code', 'text', (r) => r.device_code),
-  col('device_label', 'text', (r) => r.device_label),
-  col('animal_id', 'text', (r) => r.animal_id),
-  col('animal_tag_id', 'text', (r) => r.animal_tag_id),
-  col('animal_eid', 'text', (r) => r.animal_eid),
-  col('animal_sex', 'text', (r) => r.animal_sex),
-  col('animal_breed', 'text', (r) => r.animal_breed),
-  col('animal_birth_date', 'text', (r) => r.animal_birth_date),
-  col('latitude', 'number', (r) => r.latitude),
-  col('longitude', 'number', (r) => r.longitude),
-  col('grade', 'text', (r) => r.grade),
-  col('grade_reasons', 'list', (r) => (r.grading_id === null ? null : (r.grade_reasons ?? []))),
-  col('rea_cm2', 'number', (r) => r.rea_cm2),
-  col('fat_thickness_mm', 'number', (r) => r.fat_thickness_mm),
-  col('confidence', 'number', (r) => r.confidence),
-  col('model_name', 'text', (r) => r.model_name),
-  col('model_version', 'text', (r) => r.model_version),
-  col('graded_at', 'time', (r) => r.graded_at),
-  col('corrected_by_hand', 'boolean', (r) => r.manual),
-  col('review_label', 'text', (r) => r.review_label),
-  col('review_clarity', 'number', (r) => r.review_clarity),
-  col('review_usability', 'text', (r) => r.review_usability),
+  col('scan_id', 'id', 'id'),
+  col('scan_ref', 'text', 'scan_ref'),
+  col('capture_id', 'text', 'capture_id'),
+  col('captured_at', 'time', 'captured_at'),
+  col('received_at', 'time', 'received_at'),
+  col('status', 'text', 'status'),
+  col('farm_id', 'id', 'farm_id'),
+  col('farm_name', 'text', 'farm_name'),
+  col('device_code', 'text', 'device_code'),
+  col('device_label', 'text', 'device_label'),
+  col('animal_id', 'id', 'animal_id'),
+  col('animal_tag_id', 'text', 'animal_tag_id'),
+  col('animal_eid', 'text', 'animal_eid'),
+  col('animal_sex', 'text', 'animal_sex'),
+  col('animal_breed', 'text', 'animal_breed'),
+  col('animal_birth_date', 'text', 'animal_birth_date'),
+  col('latitude', 'number', 'latitude'),
+  col('longitude', 'number', 'longitude'),
+  col('grade', 'text', 'grade'),
+  {
+    name: 'grade_reasons',
+    kind: 'list',
+    // A graded scan's reasons, none as an empty cell; no cell without a grading result.
+    value: (r) => (r.grading_id === null ? null : (r.grade_reasons ?? [])),
+    sqlValue: (sql) => sql`CASE WHEN r.grading_id IS NOT NULL THEN coalesce(r.grade_reasons, '{}') END`,
+  },
+  col('rea_cm2', 'number', 'rea_cm2'),
+  col('fat_thickness_mm', 'number', 'fat_thickness_mm'),
+  col('confidence', 'number', 'confidence'),
+  col('model_name', 'text', 'model_name'),
+  col('model_version', 'text', 'model_version'),
+  col('graded_at', 'time', 'graded_at'),
+  col('corrected_by_hand', 'boolean', 'manual'),
+  col('review_label', 'text', 'review_label'),
+  col('review_clarity', 'number', 'review_clarity'),
+  col('review_usability', 'text', 'review_usability'),
 ];
 
 /** A cell for a value of `kind`: text neutralised against formulas, numbers as numbers, empty when missing. */
@@ -65,6 +82,30 @@ function cell(kind: Kind, value: ReturnType<ExportColumn['value']>): string {
 export const csvHeader = (): string[] => EXPORT_COLUMNS.map((c) => c.name);
 
 export const csvCells = (row: ExportRow): string[] => EXPORT_COLUMNS.map((c) => cell(c.kind, c.value(row)));
+
+const SQL_CELLS: Record<Kind, (sql: Db, value: Fragment) => Fragment> = {
+  // textCell leaves a uuid's text as it is: no test per row (uuid_out twice) for what cannot happen.
+  id: (sql, value) => sql`${value}::text`,
+  text: sqlTextCell,
+  time: sqlTextCell,
+  number: sqlNumberCell,
+  boolean: sqlBooleanCell,
+  list: sqlListCell,
+};
+
+/**
+ * `csvCells` in SQL (csv-sql.ts): each column's cell from the export statement's row `r`, and whether
+ * every number of the row is one Postgres writes as csv.ts does.
+ */
+export function sqlCsvCells(sql: Db): { cells: Fragment[]; writable: Fragment } {
+  const numbers = EXPORT_COLUMNS.filter((c) => c.kind === 'number').map((c) =>
+    sqlNumberWritable(sql, c.sqlValue(sql)),
+  );
+  return {
+    cells: EXPORT_COLUMNS.map((c) => SQL_CELLS[c.kind](sql, c.sqlValue(sql))),
+    writable: numbers.reduce((acc, n) => sql`${acc} AND ${n}`),
+  };
+}
 
 /**
  * One RFC 7946 Feature: a Point [longitude, latitude] (WGS 84), or a null geometry for a scan without

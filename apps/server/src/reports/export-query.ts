@@ -1,8 +1,10 @@
 import { and, type Db, type Fragment, visibleAnimalJoin } from '../access/farm-access.ts';
 import type { ScanFilters } from '../access/scan-filters.ts';
 import { scanFilterConditions } from '../access/scan-list-query.ts';
-import { featureNumber, isoUtc, latestGradingJoin, scanSortKey } from '../access/sql-fragments.ts';
+import { isoUtc, scanSortKey } from '../access/sql-fragments.ts';
 import type { Principal } from '../auth/principal.ts';
+import { sqlCsvLines } from './csv-sql.ts';
+import { sqlCsvCells } from './export-columns.ts';
 
 /** One exported scan with its latest grading result (see export-columns.ts for what each field means). */
 export type ExportRow = {
@@ -43,30 +45,50 @@ export type ExportRow = {
 /**
  * Every scan the principal may see that matches the scans list's filters (the same
  * `scanFilterConditions`, so the same access rules), in the list's order (newest first), with its latest
- * grading result. Meant to be read with `.cursor(n)`: the rows are never all in memory.
+ * grading result — read from the scan row (`scans.latest_*`, kept by a trigger on grading_results,
+ * migrations 0010 and 0029), not looked up per scan. Meant to be read through a cursor: the rows are
+ * never all in memory.
  */
 export function exportRowsQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  return sql<ExportRow[]>`${exportStatement(sql, principal, filters)}`;
+}
+
+/** A CSV export's row: its record written by Postgres, or (rarely) its ExportRow as JSON for csv.ts. */
+export type ExportCsvLine = { line: string; row: null } | { line: null; row: string };
+
+/**
+ * The CSV export's rows: exportRowsQuery's rows in the same order, each as its CSV record without the
+ * CRLF written by Postgres (`line`; csv-sql.ts), or as its ExportRow's JSON when Postgres cannot write
+ * it exactly as csv.ts would (`row`: a cell to quote, a number out of range). The stream then decodes
+ * one or two columns per row instead of some thirty, and formats next to nothing.
+ */
+export function exportCsvLinesQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  return sql<
+    ExportCsvLine[]
+  >`${sqlCsvLines(sql, exportStatement(sql, principal, filters), sqlCsvCells(sql))}`;
+}
+
+/** The export's SELECT of ExportRow's columns, newest first. */
+function exportStatement(sql: Db, principal: Principal, filters: ScanFilters): Fragment {
   const key = scanSortKey(sql);
   const conditions: Fragment[] = scanFilterConditions(sql, principal, filters);
-  return sql<ExportRow[]>`
+  return sql`
     SELECT s.id, s.scan_id AS scan_ref, s.capture_id, ${isoUtc(sql, sql`s.captured_at`)} AS captured_at,
            ${isoUtc(sql, sql`s.created_at`)} AS received_at, s.status::text AS status,
            s.farm_id, f.name AS farm_name, s.device_id, d.device_code, d.label AS device_label,
            a.id AS animal_id, a.tag_id AS animal_tag_id, coalesce(a.eid, s.animal_eid) AS animal_eid,
            a.sex AS animal_sex, a.breed AS animal_breed, to_char(a.birth_date, 'YYYY-MM-DD') AS animal_birth_date,
            ST_Y(s.gps) AS latitude, ST_X(s.gps) AS longitude,
-           lg.id AS grading_id, lg.grade, lg.grade_reasons,
-           ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')} AS rea_cm2,
-           ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')} AS fat_thickness_mm,
-           lg.confidence::float8 AS confidence, lg.model_name, lg.model_version,
-           ${isoUtc(sql, sql`lg.created_at`)} AS graded_at,
-           CASE WHEN lg.id IS NULL THEN NULL ELSE lg.created_by IS NOT NULL END AS manual,
+           s.latest_grading_id AS grading_id, s.latest_grade AS grade, s.latest_grade_reasons AS grade_reasons,
+           s.latest_rea_cm2 AS rea_cm2, s.latest_fat_thickness_mm AS fat_thickness_mm,
+           s.latest_confidence::float8 AS confidence, s.latest_model_name AS model_name,
+           s.latest_model_version AS model_version, ${isoUtc(sql, sql`s.latest_graded_at`)} AS graded_at,
+           CASE WHEN s.latest_grading_id IS NULL THEN NULL ELSE s.latest_graded_by IS NOT NULL END AS manual,
            s.review_label, s.review_clarity::int AS review_clarity, s.review_usability
       FROM scans s
       JOIN devices d ON d.id = s.device_id
       LEFT JOIN farms f ON f.id = s.farm_id
       ${visibleAnimalJoin(sql, principal, 'a')}
-      ${latestGradingJoin(sql)}
      WHERE ${and(sql, conditions)}
      ORDER BY ${key} DESC, s.id DESC`;
 }

@@ -12,7 +12,8 @@ import { createTestApp, type TestApp } from '../test-helpers.ts';
 import { seedDevice, seedFarm, seedGrading, seedScan, seedUser, TEST_PASSWORD } from '../test-seed.ts';
 
 // scans.latest_* (migration "scan_latest_grading") hold the latest grading result's id, grade and
-// measurements for reports. They must equal, for every scan and after every kind of write, what the
+// measurements for reports, and (migration "scan_latest_grading_for_exports") its reasons, confidence,
+// model, time and author for exports. They must equal, for every scan and after every kind of write, what the
 // per-scan lookup the list uses (latestGradingJoin) finds: ingest, a model result, a regrade, a
 // correction by hand, results written out of order or in one statement, edits and deletions of
 // results, a scan moved to another farm — and the migration's backfill of scans graded before it.
@@ -21,11 +22,16 @@ import { seedDevice, seedFarm, seedGrading, seedScan, seedUser, TEST_PASSWORD } 
 async function drift(sql: Sql) {
   return sql`
     SELECT s.id, s.latest_grading_id, lg.id AS lookup_id, s.latest_grade, lg.grade AS lookup_grade,
-           s.latest_rea_cm2, s.latest_fat_thickness_mm
+           s.latest_rea_cm2, s.latest_fat_thickness_mm, s.latest_grade_reasons, s.latest_confidence,
+           s.latest_model_name, s.latest_model_version, s.latest_graded_at, s.latest_graded_by
       FROM scans s ${latestGradingJoin(sql)}
-     WHERE (s.latest_grading_id, s.latest_grade, s.latest_rea_cm2, s.latest_fat_thickness_mm)
+     WHERE (s.latest_grading_id, s.latest_grade, s.latest_rea_cm2, s.latest_fat_thickness_mm,
+            s.latest_grade_reasons, s.latest_confidence, s.latest_model_name, s.latest_model_version,
+            s.latest_graded_at, s.latest_graded_by)
            IS DISTINCT FROM (lg.id, lg.grade, ${featureNumber(sql, sql`lg.features_used`, 'rea_cm2')},
-                             ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')})`;
+                             ${featureNumber(sql, sql`lg.features_used`, 'fat_thickness_mm')},
+                             lg.grade_reasons, lg.confidence, lg.model_name, lg.model_version, lg.created_at,
+                             lg.created_by)`;
 }
 const assertExact = async (sql: Sql, when: string) => assert.deepEqual([...(await drift(sql))], [], when);
 const latestOf = async (sql: Sql, scan: string) =>
@@ -127,6 +133,15 @@ describe('scans.latest_* follow every write to grading_results', () => {
       { id: manual, grade: 'M', rea: 90, fat: 7 },
       'an edited result',
     );
+    // Columns only exports read: any edit of the latest result reaches the scan row.
+    await sql`UPDATE grading_results SET grade_reasons = '{too_dark}', confidence = 0.5, model_version = '2' WHERE id = ${manual}`;
+    assert.deepEqual(
+      (
+        await sql`SELECT latest_grade_reasons, latest_confidence::float8 AS c, latest_model_version FROM scans WHERE id = ${s0}`
+      )[0],
+      { latest_grade_reasons: ['too_dark'], c: 0.5, latest_model_version: '2' },
+    );
+    await assertExact(sql, 'after an edit of what exports show');
     await sql`UPDATE grading_results SET created_at = '2025-09-09T16:00:00Z' WHERE id = ${model}`;
     assert.equal((await latestOf(sql, s0)).id, model, 'a result re-dated to the newest');
     await sql`UPDATE grading_results SET scan_id = ${s2} WHERE id = ${model}`;
@@ -162,38 +177,53 @@ describe('scans.latest_* follow every write to grading_results', () => {
   });
 });
 
-test('the migration fills scans.latest_* for results written before it', async () => {
-  const all = listMigrations();
-  const at = all.findIndex((m) => m.name === 'scan_latest_grading');
-  assert.ok(at > 0, 'the migration exists');
-  const earlier = mkdtempSync(join(tmpdir(), 'cti-migrations-'));
-  const db = await createTestDatabase({ migrated: false });
-  try {
-    for (const m of all.slice(0, at)) copyFileSync(join(MIGRATIONS_DIR, m.file), join(earlier, m.file));
-    await migrate({ sql: db.sql, dir: earlier });
-    const farm = await seedFarm(db.sql, 'North');
-    const dev = await seedDevice(db.sql, 'dev-1', farm);
-    const a = await seedScan(db.sql, { farmId: farm, deviceId: dev });
-    const b = await seedScan(db.sql, { farmId: farm, deviceId: dev });
-    await seedScan(db.sql, { farmId: farm, deviceId: dev }); // never graded
-    await seedGrading(db.sql, a, { grade: 'M', createdAt: '2025-09-09T13:00:00Z' });
-    const newest = await seedGrading(db.sql, a, {
-      grade: 'A',
-      features: { rea_cm2: 81.5, fat_thickness_mm: null },
-      createdAt: '2025-09-09T14:00:00Z',
-    });
-    await seedGrading(db.sql, b, { grade: null, features: {} });
-    const { applied } = await migrate({ sql: db.sql });
-    assert.deepEqual(
-      applied,
-      all.slice(at).map((m) => m.file),
-    );
-    assert.deepEqual(await latestOf(db.sql, a), { id: newest, grade: 'A', rea: 81.5, fat: null });
-    assert.equal((await latestOf(db.sql, b)).grade, null);
-    assert.notEqual((await latestOf(db.sql, b)).id, null, 'graded without a grade is still graded');
-    await assertExact(db.sql, 'after the backfill');
-  } finally {
-    rmSync(earlier, { recursive: true, force: true });
-    await db.drop();
-  }
-});
+for (const [migration, filled] of [
+  ['scan_latest_grading', 'id, grade and measurements'],
+  ['scan_latest_grading_for_exports', 'reasons, confidence, model, time and author'],
+] as const) {
+  test(`migration ${migration} fills the latest result's ${filled} in for results written before it`, async () => {
+    const all = listMigrations();
+    const at = all.findIndex((m) => m.name === migration);
+    assert.ok(at > 0, 'the migration exists');
+    const earlier = mkdtempSync(join(tmpdir(), 'cti-migrations-'));
+    const db = await createTestDatabase({ migrated: false });
+    try {
+      for (const m of all.slice(0, at)) copyFileSync(join(MIGRATIONS_DIR, m.file), join(earlier, m.file));
+      await migrate({ sql: db.sql, dir: earlier });
+      const farm = await seedFarm(db.sql, 'North');
+      const dev = await seedDevice(db.sql, 'dev-1', farm);
+      const a = await seedScan(db.sql, { farmId: farm, deviceId: dev });
+      const b = await seedScan(db.sql, { farmId: farm, deviceId: dev });
+      await seedScan(db.sql, { farmId: farm, deviceId: dev }); // never graded
+      await seedGrading(db.sql, a, { grade: 'M', createdAt: '2025-09-09T13:00:00Z' });
+      const newest = await seedGrading(db.sql, a, {
+        grade: 'A',
+        features: { rea_cm2: 81.5, fat_thickness_mm: null },
+        confidence: 0.8732,
+        createdAt: '2025-09-09T14:00:00Z',
+      });
+      await db.sql`UPDATE grading_results SET grade_reasons = '{ribeye_cut_off}' WHERE id = ${newest}`;
+      await seedGrading(db.sql, b, { grade: null, features: {} });
+      const { applied } = await migrate({ sql: db.sql });
+      assert.deepEqual(
+        applied,
+        all.slice(at).map((m) => m.file),
+      );
+      assert.deepEqual(await latestOf(db.sql, a), { id: newest, grade: 'A', rea: 81.5, fat: null });
+      assert.equal((await latestOf(db.sql, b)).grade, null);
+      assert.notEqual((await latestOf(db.sql, b)).id, null, 'graded without a grade is still graded');
+      const [exported] = await db.sql`
+        SELECT latest_grade_reasons, latest_confidence::float8 AS confidence, latest_graded_at IS NOT NULL AS dated
+          FROM scans WHERE id = ${a}`;
+      assert.deepEqual(exported, {
+        latest_grade_reasons: ['ribeye_cut_off'],
+        confidence: 0.8732,
+        dated: true,
+      });
+      await assertExact(db.sql, 'after the backfill');
+    } finally {
+      rmSync(earlier, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+}

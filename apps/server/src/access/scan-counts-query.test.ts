@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { waitFor } from '@cti/testkit';
 import { testPrincipal } from '../auth/test-principal.ts';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../test-seed.ts';
 import { compactScanStatusCounts, type ScanCountsRow, scanCountsQuery } from './scan-counts-query.ts';
@@ -135,5 +136,45 @@ describe('scan counts from the stored totals', () => {
       /undone/,
     );
     assert.equal(graded(await counts(farmer())), before);
+  });
+});
+
+describe('a TRUNCATE of scans while a read of the counts waits for it', () => {
+  test('no deadlock: the read locks scans before scan_status_counts, in the order the TRUNCATE does', async (t) => {
+    const own = await createTestDatabase({ max: 4 });
+    t.after(() => own.drop());
+    const farm = await seedFarm(own.sql, 'Reset');
+    await seedScan(own.sql, { farmId: farm, deviceId: await seedDevice(own.sql, 'dev-r', farm) });
+    // An operator's TRUNCATE (a reset): it holds scans, then its trigger truncates scan_status_counts.
+    // A read that had locked scan_status_counts first and waited for scans closed the cycle (40P01).
+    let truncate!: () => void;
+    const go = new Promise<void>((resolve) => {
+      truncate = resolve;
+    });
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const operator = own.sql.begin(async (tx) => {
+      await tx`LOCK TABLE scans IN ACCESS EXCLUSIVE MODE`;
+      locked();
+      await go;
+      await tx`TRUNCATE scans CASCADE`;
+    });
+    operator.catch(() => {}); // awaited below
+    await holding;
+    const read = scanCountsQuery(own.sql, admin(), {}).execute();
+    read.catch(() => {}); // awaited below
+    await waitFor(
+      async () =>
+        (
+          await own.sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                          AND wait_event_type = 'Lock' AND query LIKE '%scan_status_counts%'`
+        ).length > 0,
+      { what: 'the read to wait for the lock on scans' },
+    );
+    truncate();
+    await operator;
+    assert.deepEqual([...(await read)], [], 'the read waited, then saw the scans truncated');
   });
 });

@@ -44,16 +44,18 @@ function storedCounts(sql: Db, principal: Principal, farmId: string | undefined)
     sql`${scanSortKey(sql)} >= now() - interval '24 hours'`,
   ];
   // A status whose scans are all gone sums to 0 (its deltas not yet compacted): left out, as a GROUP BY
-  // of the scans would.
+  // of the scans would. `scans` is named first (the WITH list and the FROM): Postgres locks the tables
+  // in that order, the order a TRUNCATE of scans takes them (its trigger truncates scan_status_counts),
+  // so a read waiting for that TRUNCATE holds nothing it needs (the other order deadlocked, 40P01).
   return sql<ScanCountsRow[]>`
-    WITH totals AS (
+    WITH recent AS (
+      SELECT s.status, ${recentColumns(sql)} FROM scans s WHERE ${and(sql, recent)} GROUP BY s.status),
+    totals AS (
       SELECT c.status, sum(c.n) AS total FROM scan_status_counts c
-       WHERE ${and(sql, scope)} GROUP BY c.status HAVING sum(c.n) <> 0),
-    recent AS (
-      SELECT s.status, ${recentColumns(sql)} FROM scans s WHERE ${and(sql, recent)} GROUP BY s.status)
+       WHERE ${and(sql, scope)} GROUP BY c.status HAVING sum(c.n) <> 0)
     SELECT t.status::text AS status, t.total::int AS total, coalesce(r.last_24h, 0) AS last_24h,
            coalesce(r.ahead, 0) AS ahead
-      FROM totals t LEFT JOIN recent r ON r.status IS NOT DISTINCT FROM t.status`;
+      FROM recent r RIGHT JOIN totals t ON r.status IS NOT DISTINCT FROM t.status`;
 }
 
 function countedCounts(sql: Db, principal: Principal, filters: ScanFilters) {

@@ -272,6 +272,30 @@ describe('migration 0028: scan_status_counts', () => {
     assert.equal(await deltaRows(sql), 0);
   });
 
+  test('a backlog is folded in statements of at most max_rows rows, oldest first (migration 0030)', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    for (let i = 0; i < 12; i++) await scans(sql, device, a, 'ingested');
+    for (let i = 0; i < 13; i++) await scans(sql, device, i % 2 ? b : null, 'graded');
+    assert.equal(await deltaRows(sql), 25);
+    const compact = async (max: number) =>
+      (await sql<{ folded: number }[]>`SELECT compact_scan_status_counts(${max}::int)::int AS folded`)[0]!
+        .folded;
+    // Each statement folds at most 10 rows (a backlog never needs one statement longer than serve's
+    // statement_timeout); the sums it writes go last, folded again by a later statement.
+    const folded = [await compact(10), await compact(10)];
+    assert.deepEqual(folded, [10, 10]);
+    await assertExact(sql, 'after two bounded compactions');
+    const [first] = await sql`SELECT min(id)::int AS id FROM scan_status_counts`;
+    assert.ok(first!.id > 20, 'the oldest rows went first');
+    while ((await compact(10)) === 10);
+    await assertExact(sql, 'after the backlog');
+    assert.equal(await deltaRows(sql), 3, 'one row per farm and status');
+    await assert.rejects(compact(0), /compact_scan_status_counts: max_rows must be at least 1, not 0/);
+  });
+
   test('COPY into scans is counted like an INSERT', async (t) => {
     const db = await createTestDatabase();
     t.after(() => db.drop());

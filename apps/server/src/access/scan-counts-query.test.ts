@@ -116,6 +116,16 @@ describe('scan counts from the stored totals', () => {
     await sql`UPDATE scans SET farm_id = ${ids.own} WHERE farm_id IS NULL`;
     await assertSameAsPass('after changes');
     assert.ok((await compactScanStatusCounts(sql)) > 0);
+    await assertSameAsPass('after compaction');
+    // A backlog folded in statements of 10 rows (more than this database's farm × status pairs): all
+    // of it, in one call.
+    for (let i = 0; i < 6; i++)
+      for (const status of ['uploaded', 'graded'] as const)
+        await sql`UPDATE scans SET status = ${status} WHERE id = ${fresh}`;
+    assert.ok((await compactScanStatusCounts(sql, { batchRows: 10 })) > 24);
+    const [left] = await sql`
+      SELECT count(*)::int AS rows, count(DISTINCT (farm_id, status))::int AS pairs FROM scan_status_counts`;
+    assert.equal(left!.rows, left!.pairs, 'one row per farm and status');
     await sql`DELETE FROM scan_events WHERE scan_id IN (SELECT id FROM scans WHERE status = 'uploaded')`;
     await sql`DELETE FROM scans WHERE status = 'uploaded'`;
     await assertSameAsPass('after compaction and a delete');

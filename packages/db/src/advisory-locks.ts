@@ -13,7 +13,7 @@ export const LOCK_TEST_TEMPLATE = 2;
  */
 export const LOCK_FLEET_CHECK = 3;
 /**
- * Held (transaction-level, try-lock) by migration 0028's `compact_scan_status_counts()` (the key is
+ * Held (transaction-level, try-lock) by `compact_scan_status_counts()` (migrations 0028, 0030: the key is
  * written in that SQL), so two replicas' compactions do not queue on each other's rows; correctness
  * does not depend on it.
  */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { waitFor } from '@cti/testkit';
 import { testPrincipal } from '../auth/test-principal.ts';
 import { seedDevice, seedFarm, seedScan, seedUser } from '../test-seed.ts';
 import { compactScanStatusCounts, type ScanCountsRow, scanCountsQuery } from './scan-counts-query.ts';
@@ -13,11 +14,17 @@ import type { ScanFilters } from './scan-filters.ts';
 
 const HOUR = 3_600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-/** A filter that matches every scan with a capture or arrival time: it takes the pass over the scans. */
-const EVERYTHING = { from: '0001-01-01T00:00:00Z' };
+/**
+ * A filter that matches every scan, even one with neither a capture nor an arrival time (sort key
+ * -infinity; a `from` would leave it out): it takes the pass over the scans.
+ */
+const EVERYTHING = { to: '9999-12-31T23:59:59Z' };
 
 let db: TestDatabase;
-const ids = {} as Record<'own' | 'other' | 'devOwn' | 'devOther' | 'farmer' | 'tech' | 'exFarmer', string>;
+const ids = {} as Record<
+  'own' | 'other' | 'devOwn' | 'devOther' | 'farmer' | 'tech' | 'exFarmer' | 'both' | 'exTech',
+  string
+>;
 const admin = () => testPrincipal('00000000-0000-0000-0000-000000000000', ['admin']);
 const farmer = () => testPrincipal(ids.farmer, ['farmer']);
 const tech = () => testPrincipal(ids.tech, ['technician']);
@@ -28,8 +35,8 @@ const counts = async (p = admin(), filters: ScanFilters = {}) =>
   sorted(await scanCountsQuery(db.sql, p, filters));
 
 /** The stored totals' answer equals the pass's for every principal, with and without a farm. */
-async function assertSameAsPass(message: string) {
-  for (const p of [admin(), farmer(), tech()]) {
+async function assertSameAsPass(message: string, principals = [admin(), farmer(), tech()]) {
+  for (const p of principals) {
     for (const farm of [{}, { farm_id: ids.own }, { farm_id: ids.other }]) {
       assert.deepEqual(
         await counts(p, farm),
@@ -109,6 +116,16 @@ describe('scan counts from the stored totals', () => {
     await sql`UPDATE scans SET farm_id = ${ids.own} WHERE farm_id IS NULL`;
     await assertSameAsPass('after changes');
     assert.ok((await compactScanStatusCounts(sql)) > 0);
+    await assertSameAsPass('after compaction');
+    // A backlog folded in statements of 10 rows (more than this database's farm × status pairs): all
+    // of it, in one call.
+    for (let i = 0; i < 6; i++)
+      for (const status of ['uploaded', 'graded'] as const)
+        await sql`UPDATE scans SET status = ${status} WHERE id = ${fresh}`;
+    assert.ok((await compactScanStatusCounts(sql, { batchRows: 10 })) > 24);
+    const [left] = await sql`
+      SELECT count(*)::int AS rows, count(DISTINCT (farm_id, status))::int AS pairs FROM scan_status_counts`;
+    assert.equal(left!.rows, left!.pairs, 'one row per farm and status');
     await sql`DELETE FROM scan_events WHERE scan_id IN (SELECT id FROM scans WHERE status = 'uploaded')`;
     await sql`DELETE FROM scans WHERE status = 'uploaded'`;
     await assertSameAsPass('after compaction and a delete');
@@ -135,5 +152,112 @@ describe('scan counts from the stored totals', () => {
       /undone/,
     );
     assert.equal(graded(await counts(farmer())), before);
+  });
+
+  test('every filter but farm_id counts the scans (a filter added to ScanFilters must be listed here)', async () => {
+    const sql = db.sql;
+    const none = '00000000-0000-0000-0000-00000000abcd';
+    // Each value a filter may take; a new ScanFilters field fails the type check until it is here.
+    const others: Required<Omit<ScanFilters, 'farm_id'>> = {
+      device_id: ids.devOwn,
+      animal_id: none,
+      group_id: none,
+      capture_id: 'cap',
+      from: '0001-01-01T00:00:00Z',
+      to: '9999-12-31T23:59:59Z',
+      status: 'graded',
+      grade: 'A',
+      review_label: 'blurry',
+      in_geofence_of: ids.own,
+    };
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        await tx`INSERT INTO scan_status_counts (farm_id, status, n) VALUES (${ids.own}, 'graded', 1000)`;
+        for (const [name, value] of Object.entries(others)) {
+          for (const farm of [{}, { farm_id: ids.own }]) {
+            const rows = await scanCountsQuery(tx, admin(), { ...farm, [name]: value });
+            const graded = rows.find((r) => r.status === 'graded')?.total ?? 0;
+            assert.ok(graded < 1000, `${name} ${JSON.stringify(farm)}: ${graded} includes the stored delta`);
+          }
+        }
+        throw new Error('undone');
+      }),
+      /undone/,
+    );
+  });
+
+  test('the same as the pass for scans with no time or no status, users linked in two roles or in one they lost', async () => {
+    const sql = db.sql;
+    // Sort key -infinity (neither capture nor arrival time): in total, never in the last 24 hours.
+    await sql`
+      INSERT INTO scans (capture_id, ingest_key, device_id, farm_id, status, captured_at, created_at)
+      VALUES ('no-time', 'no-time', ${ids.devOwn}, ${ids.own}, NULL, NULL, NULL),
+             ('no-time-2', 'no-time-2', ${ids.devOwn}, ${ids.own}, 'graded', NULL, NULL),
+             ('arrived', 'arrived', ${ids.devOwn}, ${ids.own}, NULL, NULL, now() - interval '1 hour'),
+             ('no-farm', 'no-farm', ${ids.devOther}, NULL, NULL, NULL, now())`;
+    ids.both = (
+      await seedUser(sql, 'both@example.com', ['farmer', 'technician'], {
+        farms: [{ id: ids.own, owner: true }],
+      })
+    ).id;
+    ids.exTech = (
+      await seedUser(sql, 'ex-tech@example.com', ['farmer'], { farms: [{ id: ids.other, as: 'technician' }] })
+    ).id;
+    const both = testPrincipal(ids.both, ['farmer', 'technician']);
+    const exTech = testPrincipal(ids.exTech, ['farmer']);
+    const [links] = await sql`SELECT count(*)::int AS n FROM user_farms WHERE user_id = ${ids.both}`;
+    assert.equal(links!.n, 2, 'linked to the farm as farmer and as technician');
+    await assertSameAsPass('no time, no status, two links, a lost role', [
+      admin(),
+      farmer(),
+      tech(),
+      both,
+      exTech,
+    ]);
+    const nullStatus = (await counts(admin())).find((r) => r.status === null);
+    assert.deepEqual(nullStatus, { status: null, total: 3, last_24h: 2, ahead: 0 });
+    assert.deepEqual(await counts(both), await counts(farmer()), 'each scan once, not once a link');
+    assert.deepEqual(await counts(exTech), [], 'a technician link of a role taken away reads nothing');
+    assert.deepEqual(await counts(exTech, { farm_id: ids.other }), []);
+  });
+});
+
+describe('a TRUNCATE of scans while a read of the counts waits for it', () => {
+  test('no deadlock: the read locks scans before scan_status_counts, in the order the TRUNCATE does', async (t) => {
+    const own = await createTestDatabase({ max: 4 });
+    t.after(() => own.drop());
+    const farm = await seedFarm(own.sql, 'Reset');
+    await seedScan(own.sql, { farmId: farm, deviceId: await seedDevice(own.sql, 'dev-r', farm) });
+    // An operator's TRUNCATE (a reset): it holds scans, then its trigger truncates scan_status_counts.
+    // A read that had locked scan_status_counts first and waited for scans closed the cycle (40P01).
+    let truncate!: () => void;
+    const go = new Promise<void>((resolve) => {
+      truncate = resolve;
+    });
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const operator = own.sql.begin(async (tx) => {
+      await tx`LOCK TABLE scans IN ACCESS EXCLUSIVE MODE`;
+      locked();
+      await go;
+      await tx`TRUNCATE scans CASCADE`;
+    });
+    operator.catch(() => {}); // awaited below
+    await holding;
+    const read = scanCountsQuery(own.sql, admin(), {}).execute();
+    read.catch(() => {}); // awaited below
+    await waitFor(
+      async () =>
+        (
+          await own.sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                          AND wait_event_type = 'Lock' AND query LIKE '%scan_status_counts%'`
+        ).length > 0,
+      { what: 'the read to wait for the lock on scans' },
+    );
+    truncate();
+    await operator;
+    assert.deepEqual([...(await read)], [], 'the read waited, then saw the scans truncated');
   });
 });

@@ -44,16 +44,18 @@ function storedCounts(sql: Db, principal: Principal, farmId: string | undefined)
     sql`${scanSortKey(sql)} >= now() - interval '24 hours'`,
   ];
   // A status whose scans are all gone sums to 0 (its deltas not yet compacted): left out, as a GROUP BY
-  // of the scans would.
+  // of the scans would. `scans` is named first (the WITH list and the FROM): Postgres locks the tables
+  // in that order, the order a TRUNCATE of scans takes them (its trigger truncates scan_status_counts),
+  // so a read waiting for that TRUNCATE holds nothing it needs (the other order deadlocked, 40P01).
   return sql<ScanCountsRow[]>`
-    WITH totals AS (
+    WITH recent AS (
+      SELECT s.status, ${recentColumns(sql)} FROM scans s WHERE ${and(sql, recent)} GROUP BY s.status),
+    totals AS (
       SELECT c.status, sum(c.n) AS total FROM scan_status_counts c
-       WHERE ${and(sql, scope)} GROUP BY c.status HAVING sum(c.n) <> 0),
-    recent AS (
-      SELECT s.status, ${recentColumns(sql)} FROM scans s WHERE ${and(sql, recent)} GROUP BY s.status)
+       WHERE ${and(sql, scope)} GROUP BY c.status HAVING sum(c.n) <> 0)
     SELECT t.status::text AS status, t.total::int AS total, coalesce(r.last_24h, 0) AS last_24h,
            coalesce(r.ahead, 0) AS ahead
-      FROM totals t LEFT JOIN recent r ON r.status IS NOT DISTINCT FROM t.status`;
+      FROM recent r RIGHT JOIN totals t ON r.status IS NOT DISTINCT FROM t.status`;
 }
 
 function countedCounts(sql: Db, principal: Principal, filters: ScanFilters) {
@@ -65,14 +67,26 @@ function countedCounts(sql: Db, principal: Principal, filters: ScanFilters) {
 }
 
 /**
- * Folds `scan_status_counts`' deltas into one row per farm and status (migration 0028's
- * compact_scan_status_counts: one statement, writers never wait for it, a second caller at once skips).
- * Returns how many rows it folded. `cti-server serve` runs it every minute, so a read sums a few rows
- * per farm plus the last minute's changes.
+ * Folds `scan_status_counts`' deltas into one row per farm and status (compact_scan_status_counts,
+ * migrations 0028 and 0030): statements of at most `batchRows` rows, oldest first, until one folds
+ * fewer (a backlog of millions never needs one statement longer than serve's statement_timeout), at
+ * most `maxBatches` of them a call. `batchRows` must exceed the number of (farm, status) pairs, or a
+ * statement may write back as many sums as it folded rows. Writers never wait for it; while another session compacts, a
+ * statement folds nothing and the call ends. Returns how many rows it folded. `cti-server serve` runs
+ * it every minute, so a read sums a few rows per farm plus the last minute's changes.
  *
  * @example const folded = await compactScanStatusCounts(sql);
  */
-export async function compactScanStatusCounts(sql: Db): Promise<number> {
-  const [row] = await sql<{ folded: number }[]>`SELECT compact_scan_status_counts()::int AS folded`;
-  return row!.folded;
+export async function compactScanStatusCounts(
+  sql: Db,
+  { batchRows = 100_000, maxBatches = 100 }: { batchRows?: number; maxBatches?: number } = {},
+): Promise<number> {
+  let folded = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const [row] = await sql<{ folded: number }[]>`
+      SELECT compact_scan_status_counts(${batchRows}::int)::int AS folded`;
+    folded += row!.folded;
+    if (row!.folded < batchRows) break;
+  }
+  return folded;
 }

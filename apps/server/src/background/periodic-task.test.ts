@@ -45,6 +45,34 @@ describe('the scan counts compaction as a periodic task', () => {
     }
   });
 
+  test('a statement past its timeout: a warning that says so, not "database unavailable"; runs go on', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { lines, log } = capture();
+    let runs = 0;
+    const task = startPeriodicTask({
+      name: 'slow-task',
+      intervalMs: 5,
+      log,
+      run: async () => {
+        runs++;
+        await db.sql.begin(async (tx) => {
+          await tx`SET LOCAL statement_timeout = 20`;
+          await tx`SELECT pg_sleep(1)`;
+        });
+      },
+    });
+    await waitFor(() => lines.length >= 2, { what: 'two cancelled runs logged' });
+    await task.stop();
+    assert.ok(runs >= 2);
+    for (const line of lines.slice(0, 2)) {
+      assert.equal(line.level, 40);
+      assert.match(String(line.msg), /^periodic task: statement cancelled \(statement_timeout/);
+      assert.equal(line.task, 'slow-task');
+      assert.match(String(line.err), /statement timeout/);
+    }
+  });
+
   test('a statement the database refuses: an error each run, runs go on', async (t) => {
     const db = await createTestDatabase();
     t.after(() => db.drop());

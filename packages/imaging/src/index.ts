@@ -88,5 +88,6 @@ export {
   type TickUnitSource,
 } from './ruler/ruler-reading.ts';
 export { MAX_SCAN_ASPECT, MIN_SCAN_SIDE, scanShapeProblem } from './scan-shape.ts';
+export { createScratchBuffer } from './scratch-buffer.ts';
 export { findRoot } from './union-find.ts';
 export { deflateReleased, inflateRawReleased, inflateReleased } from './zlib-released.ts';

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
-import type { GrayImage } from '@cti/imaging';
+import { createScratchBuffer, type GrayImage } from '@cti/imaging';
 import sharp from 'sharp';
 import type { Mask } from './mask-ops.ts';
-import { createScanlineBuffer, encodeEightBitPng, Z_RLE } from './png-writer.ts';
+import { encodeEightBitPng, Z_RLE } from './png-writer.ts';
 
 /** The mask PNG's scanlines, kept from one mask to the next (encodeMaskPng never awaits). */
-const scanlineBuffer = createScanlineBuffer();
+const scanlineBuffer = createScratchBuffer(Uint8Array);
 
 /**
  * The mask as an 8-bit grayscale PNG (0 / 255), written directly: each row is filter byte 0 and the

@@ -53,29 +53,6 @@ export function encodeEightBitPng({ width, height, rows, palette, strategy }: Ei
 
 export const { Z_RLE, Z_HUFFMAN_ONLY } = constants;
 
-/**
- * A buffer for an encoder's scanlines kept from one image to the next: a new zeroed 300 kB plane per
- * 640×480 PNG cost ~0.1 ms (fresh pages from the allocator) and one more buffer for the scavenger to
- * free. `take(size)` returns `size` bytes of it, starting 4-byte aligned and holding whatever the last
- * image left there, so the caller writes every byte it encodes. Only for an encoder that is done with
- * the bytes before it returns (no await in between: the next call gets the same memory). Larger than
- * `maxBytes`, a buffer of its own each time, so one huge frame leaves nothing behind.
- *
- * @example const rows = take((width + 1) * height); // then write all of it, deflate it, return
- */
-export function createScanlineBuffer({ maxBytes = 4 << 20 }: { maxBytes?: number } = {}): {
-  take(size: number): Uint8Array;
-} {
-  let kept = new Uint8Array(0);
-  return {
-    take(size) {
-      if (size > maxBytes) return new Uint8Array(size);
-      if (kept.length < size) kept = new Uint8Array(size);
-      return kept.subarray(0, size);
-    },
-  };
-}
-
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 const HIGH_BITS = 0x80808080 | 0;
 

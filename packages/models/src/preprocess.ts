@@ -3,8 +3,7 @@
  * (preprocess-parity.test.ts runs both on the same fixtures). Change both together and bump
  * PREPROCESSING_ID; the model cards name the id they were trained with.
  */
-import type { GrayImage } from '@cti/imaging';
-import { createScanlineBuffer } from './png-writer.ts';
+import { createScratchBuffer, type GrayImage } from '@cti/imaging';
 
 export const PREPROCESSING_ID = 'gray601-scanarea-v3-area';
 
@@ -99,7 +98,7 @@ type ActivePixels = { active: Uint8Array; colCounts: Int32Array };
  * never awaits), and it is cleared first. A fresh 300 kB plane per 640×480 frame is one more buffer
  * outside V8's heap to allocate, zero and collect per grading; over 4 MiB a plane of its own each time.
  */
-const activePlane = createScanlineBuffer();
+const activePlane = createScratchBuffer(Uint8Array);
 
 function activePixels(image: GrayImage): ActivePixels {
   const { data, width: w, height: h } = image;

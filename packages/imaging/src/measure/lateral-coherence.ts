@@ -1,22 +1,19 @@
 import type { GrayImage } from '../gray-image.ts';
+import { createScratchBuffer } from '../scratch-buffer.ts';
 import { type BinaryMask, columnSpans } from './mask-geometry.ts';
 
-/** Entries of the summed-area table kept from one call to the next (4 MiB); larger ones are made per call. */
-const KEPT_ENTRIES = 1 << 19;
-let keptIntegral = new Float64Array(0);
+/** The summed-area table's memory, kept from one call to the next (up to 4 MiB). */
+const integralScratch = createScratchBuffer(Float64Array);
 
 /**
  * Summed-area table of the w×h window of `gray` at (bx, by), (w+1)×(h+1) entries. Sums of bytes, so
- * every entry is an integer held exactly (below 2^53) whatever the order it was added in. In a table
- * kept from one call to the next (lateralCoherence reads it only before it returns, and every entry is
- * written: row 0 and column 0 are the zeros): a fresh ~270 kB one per grading was one more buffer
- * outside V8's heap to allocate, zero and collect.
+ * every entry is an integer held exactly (below 2^53) whatever the order it was added in. In kept
+ * memory (lateralCoherence reads it only before it returns, and every entry is written: row 0 and
+ * column 0 are the zeros): a fresh ~270 kB table per grading was one more buffer outside V8's heap to
+ * allocate, zero and collect.
  */
 function integralOf(gray: GrayImage, bx: number, by: number, w: number, h: number): Float64Array {
-  const entries = (w + 1) * (h + 1);
-  if (entries > KEPT_ENTRIES) return fillIntegral(new Float64Array(entries), gray, bx, by, w, h);
-  if (keptIntegral.length < entries) keptIntegral = new Float64Array(entries);
-  return fillIntegral(keptIntegral.subarray(0, entries), gray, bx, by, w, h);
+  return fillIntegral(integralScratch.take((w + 1) * (h + 1)), gray, bx, by, w, h);
 }
 
 function fillIntegral(

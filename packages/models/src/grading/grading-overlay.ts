@@ -1,12 +1,6 @@
-import { columnSpans, drawText, type GrayImage, textWidth } from '@cti/imaging';
+import { columnSpans, createScratchBuffer, drawText, type GrayImage, textWidth } from '@cti/imaging';
 import type { Mask } from '../mask-ops.ts';
-import {
-  createScanlineBuffer,
-  encodeEightBitPng,
-  subFilterRows,
-  Z_HUFFMAN_ONLY,
-  Z_RLE,
-} from '../png-writer.ts';
+import { encodeEightBitPng, subFilterRows, Z_HUFFMAN_ONLY, Z_RLE } from '../png-writer.ts';
 import type { FatPositionFeature } from './grading-features.ts';
 
 export type OverlayInput = {
@@ -41,7 +35,7 @@ const INDEX_OF_GRAY = Uint8Array.from({ length: 256 }, (_, g) => Math.min(g, 253
 const grayOfIndex = (i: number) => PALETTE[i * 3]!;
 
 /** The overlay's scanlines, kept from one overlay to the next (renderGradingOverlay never awaits). */
-const scanlineBuffer = createScanlineBuffer();
+const scanlineBuffer = createScratchBuffer(Uint8Array);
 
 /**
  * The image as PNG scanlines before filtering: per row a filter-type byte (0 until subFilterRows sets

@@ -11,7 +11,7 @@ export type Column<Row> = {
   /** Hidden on narrow screens (still in the markup and for screen readers). */
   wideOnly?: boolean;
   /**
-   * Hidden on a tablet (41–64rem wide: 768 and 1024 px iPads, 800 px Android tablets), where every
+   * Hidden on a tablet (48–64rem wide: 768 and 1024 px iPads, 800 px Android tablets), where every
    * visible column must fit the width without sideways scrolling. Still in the markup (a desktop shows
    * it; a phone's card too, unless `wideOnly`): give only what the row's detail page also shows.
    */
@@ -32,9 +32,10 @@ export type DataTableProps<Row> = {
 };
 
 /**
- * A real table (headers, scope, caption). On a narrow screen app.css turns each row into a card, each
+ * A real table (headers, scope, caption). On a screen under 48rem (768 px: a phone, upright or on its
+ * side, a small tablet) app.css turns each row into a card, each
  * cell prefixed by its column name from `data-label` — readable on a phone without sideways scrolling.
- * On a tablet (41–64rem) the table stays a table: columns marked `tabletHidden` are hidden by a media
+ * On a tablet (48–64rem) the table stays a table: columns marked `tabletHidden` are hidden by a media
  * query and cells are tighter, so the columns that matter fit without sideways scrolling. Whatever
  * still does not fit (a pasted word of hundreds of letters) scrolls in the table's own box
  * (`.table-scroll`) instead of widening the page.

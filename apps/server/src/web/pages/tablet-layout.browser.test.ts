@@ -6,9 +6,11 @@ import { TEST_PASSWORD } from '../../test-seed.ts';
 import { startDashboardBrowser } from '../test-browser.ts';
 import { type DashboardWorld, seedDashboard } from './test-dashboard-seed.ts';
 
-// Every page with a table on a tablet (portrait and landscape iPad, an 800 px Android tablet), in
-// Chromium against the real app and database: the tables stay tables but no longer scroll sideways
-// (the scans list kept all nine columns and put grade and REA out of view; the fleet kept eleven).
+// Every page with a table on a tablet (portrait and landscape iPad, an 800 px Android tablet) and on the
+// screens between a phone and a tablet (641–767 px: a phone on its side, a small tablet), in Chromium
+// against the real app and database: nothing scrolls sideways. From 768 px the tables stay tables (the
+// scans list kept all nine columns and put grade and REA out of view; the fleet kept eleven); below
+// 768 px they are cards, as on a phone (as tables they needed up to 720 px in a 607 px box).
 // Realistic names, not worst cases: a farm word of twelve letters, a device with a backlog and a note.
 // Lower-priority columns are hidden on a tablet and still there on a desktop.
 
@@ -70,7 +72,7 @@ const overflowing = (p: Page) =>
     .map((e) => (e === document.documentElement ? 'page' : '#' + e.querySelector('table').id)
       + ': ' + e.scrollWidth + '/' + e.clientWidth + ' px')`) as Promise<string[]>;
 
-for (const width of [768, 800, 1024]) {
+for (const width of [641, 680, 720, 767, 768, 800, 1024]) {
   test(`${width} px: every table fits the width, no sideways scrolling`, async () => {
     await page.setViewportSize({ width, height: 1000 });
     const wide: string[] = [];
@@ -83,6 +85,33 @@ for (const width of [768, 800, 1024]) {
     assert.deepEqual(wide, []);
   });
 }
+
+test('641–767 px: the rows are cards, each with its grade and ribeye area in view', async () => {
+  for (const width of [641, 720, 767]) {
+    await page.setViewportSize({ width, height: 1000 });
+    await page.goto(`${server.url}/scans`);
+    const rows = page.locator('#scans tbody tr');
+    assert.ok((await rows.count()) > 0);
+    assert.equal(await rows.first().evaluate((tr) => getComputedStyle(tr).display), 'block', `${width} px`);
+    for (const label of ['Grade', 'Ribeye area']) {
+      const cell = rows.first().locator(`td[data-label="${label}"]`);
+      const box = (await cell.boundingBox())!;
+      assert.ok(box.width > 0 && box.x >= 0 && box.x + box.width <= width, `${width} px: ${label} in view`);
+    }
+  }
+  // The same width printed keeps the table (print rules; a printed page is about 680 px wide).
+  await page.emulateMedia({ media: 'print' });
+  await page.setViewportSize({ width: 680, height: 1000 });
+  await page.goto(`${server.url}/scans`);
+  assert.equal(
+    await page
+      .locator('#scans tbody tr')
+      .first()
+      .evaluate((tr) => getComputedStyle(tr).display),
+    'table-row',
+  );
+  await page.emulateMedia({ media: 'screen' });
+});
 
 test('the columns hidden on a tablet are in the page, and shown on a desktop', async () => {
   const headers = (id: string) =>

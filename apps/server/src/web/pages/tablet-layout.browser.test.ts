@@ -86,13 +86,17 @@ for (const width of [641, 680, 720, 767, 768, 800, 1024]) {
   });
 }
 
+/** How the scans list's first row is laid out: 'block' (a card) or 'table-row'. */
+const firstRowDisplay = () =>
+  page.evaluate(`getComputedStyle(document.querySelector('#scans tbody tr')).display`) as Promise<string>;
+
 test('641–767 px: the rows are cards, each with its grade and ribeye area in view', async () => {
   for (const width of [641, 720, 767]) {
     await page.setViewportSize({ width, height: 1000 });
     await page.goto(`${server.url}/scans`);
     const rows = page.locator('#scans tbody tr');
     assert.ok((await rows.count()) > 0);
-    assert.equal(await rows.first().evaluate((tr) => getComputedStyle(tr).display), 'block', `${width} px`);
+    assert.equal(await firstRowDisplay(), 'block', `${width} px`);
     for (const label of ['Grade', 'Ribeye area']) {
       const cell = rows.first().locator(`td[data-label="${label}"]`);
       const box = (await cell.boundingBox())!;
@@ -103,13 +107,7 @@ test('641–767 px: the rows are cards, each with its grade and ribeye area in v
   await page.emulateMedia({ media: 'print' });
   await page.setViewportSize({ width: 680, height: 1000 });
   await page.goto(`${server.url}/scans`);
-  assert.equal(
-    await page
-      .locator('#scans tbody tr')
-      .first()
-      .evaluate((tr) => getComputedStyle(tr).display),
-    'table-row',
-  );
+  assert.equal(await firstRowDisplay(), 'table-row');
   await page.emulateMedia({ media: 'screen' });
 });
 

@@ -21,3 +21,21 @@ test('genericPlans pools plan each statement once; the ordinary pool lets Postgr
     await Promise.all([planned.end({ timeout: 5 }), ordinary.end({ timeout: 5 })]);
   }
 });
+
+test('every float8 reaches Node exactly, whatever extra_float_digits the database or role sets', async () => {
+  // A DBA's `ALTER DATABASE … SET extra_float_digits = 0` (older tools' habit) rounds float8 output to
+  // 15 digits: measurements would lose their last bits and the CSV/GeoJSON lines Postgres writes would
+  // no longer be the bytes csv.ts writes (csv-sql.ts). The pool asks for the shortest exact digits.
+  const name = db.url.slice(db.url.lastIndexOf('/') + 1).split('?')[0]!;
+  await db.sql.unsafe(`ALTER DATABASE "${name}" SET extra_float_digits = 0`);
+  const sql = createDatabaseClient({ url: db.url, max: 1, connectTimeoutSeconds: 5 });
+  try {
+    const [row] = await sql<{ sum: number; text: string }[]>`
+      SELECT 0.1::float8 + 0.2::float8 AS sum, (0.1::float8 + 0.2::float8)::text AS text`;
+    assert.equal(row!.sum, 0.1 + 0.2);
+    assert.equal(row!.text, String(0.1 + 0.2));
+  } finally {
+    await sql.end({ timeout: 5 });
+    await db.sql.unsafe(`ALTER DATABASE "${name}" RESET extra_float_digits`);
+  }
+});

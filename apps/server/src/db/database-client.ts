@@ -78,6 +78,10 @@ export function createDatabaseClient({
     onnotice: () => {},
     connection: {
       application_name: applicationName,
+      // Shortest exact digits for every float8, whatever the database or role sets (a DBA's
+      // extra_float_digits = 0 rounds to 15 digits: measurements would lose their last bits and the
+      // export lines Postgres writes would differ from csv.ts's, csv-sql.ts).
+      extra_float_digits: 1,
       ...(genericPlans ? { plan_cache_mode: 'force_generic_plan' } : {}),
       ...(idleInTransactionTimeoutMs === undefined
         ? {}

@@ -13,7 +13,8 @@ import { createTestDatabase, type TestDatabase } from './testing.ts';
 // database WITHOUT --disable-triggers (the triggers' functions find their tables although pg_restore
 // empties search_path), and the counts tables then equal a GROUP BY of the restored scans — by the
 // procedure apps/server/README.md documents ("Restoring data into a migrated database"): the
-// migrations' own rows and the counts tables left out of the list, the triggers counting the scans.
+// migrations' own rows and the counts tables left out of the list, the triggers counting the scans;
+// a plain-format dump (those tables left out by pg_dump) through psql, then the rebuilds.
 
 const run = promisify(execFile);
 
@@ -21,7 +22,7 @@ const run = promisify(execFile);
  * The client binaries of the server's major version, where Debian's postgresql-client-NN puts them
  * (scripts/setup.sh installs postgresql-15, which depends on it); else whatever `PATH` has.
  */
-async function pgBinary(sql: Sql, name: 'pg_dump' | 'pg_restore') {
+async function pgBinary(sql: Sql, name: 'pg_dump' | 'pg_restore' | 'psql') {
   const [row] = await sql<{ major: number }[]>`
     SELECT current_setting('server_version_num')::int / 10000 AS major`;
   const path = `/usr/lib/postgresql/${row!.major}/bin/${name}`;
@@ -212,6 +213,52 @@ describe('migration 0031: a data-only restore with the triggers on', () => {
     await target.sql`SELECT compact_scan_status_counts()`;
     const after = await counts(target.sql);
     assert.deepEqual(after.statuses, after.byStatus);
+  });
+
+  test('a plain-format data-only dump through psql, then the rebuilds: exact', async (t) => {
+    const source = await createTestDatabase();
+    t.after(() => source.drop());
+    await seed(source.sql);
+    const expected = await content(source.sql);
+    const dir = mkdtempSync(join(tmpdir(), 'cti-db-restore-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'cti.sql');
+    // As the README says: the same tables left out, on pg_dump's side (a plain dump has no list).
+    const excluded = [
+      'schema_migrations',
+      'roles',
+      'spatial_ref_sys',
+      'scan_status_counts',
+      'device_farm_captures',
+    ];
+    await run(await pgBinary(source.sql, 'pg_dump'), [
+      '--data-only',
+      ...excluded.map((table) => `--exclude-table-data=${table}`),
+      '-f',
+      file,
+      source.url,
+    ]);
+    const target = await createTestDatabase();
+    t.after(() => target.drop());
+    await run(await pgBinary(target.sql, 'psql'), [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '--single-transaction',
+      '-f',
+      file,
+      target.url,
+    ]);
+    assert.deepEqual(await content(target.sql), expected);
+    await target.sql`SELECT rebuild_scan_status_counts(), rebuild_device_farm_captures()`;
+    const c = await counts(target.sql);
+    assert.deepEqual(c.statuses, c.byStatus);
+    assert.deepEqual(c.captures, c.byDevice);
+    await target.sql`UPDATE scans SET status = 'graded' WHERE status = 'ingested'`;
+    await target.sql`SELECT compact_scan_status_counts()`;
+    const after = await counts(target.sql);
+    assert.deepEqual(after.statuses, after.byStatus, 'writes and the compaction go on after it');
   });
 
   test('every function of the schema that names a table has its own search_path', async (t) => {

@@ -228,6 +228,7 @@ describe('migration 0028: scan_status_counts', () => {
     const { sql } = db;
     const { a, b, device } = await farmsAndDevice(sql);
     const [s] = await scans(sql, device, a, 'ingested', 3);
+    await scans(sql, device, a, 'ingested'); // two rows of one pair: something to fold (0031)
     // Open: an ingest that commits after the compaction and a grading that rolls back after it.
     const ingest = heldOpen(sql, (tx) => scans(tx, device, b, 'uploaded', 2));
     const grading = heldOpen(sql, (tx) => tx`UPDATE scans SET status = 'graded' WHERE id = ${s!.id}`);
@@ -243,7 +244,7 @@ describe('migration 0028: scan_status_counts', () => {
     assert.equal(held!.n, 1, 'the first holds the lock advisory-locks.ts names');
     first.release();
     const [folded] = await first.done;
-    assert.equal(folded!.folded, 1, 'only the committed delta was folded');
+    assert.equal(folded!.folded, 2, 'only the committed deltas were folded');
     ingest.release();
     grading.release(true);
     await ingest.done;
@@ -395,5 +396,108 @@ describe('migration 0028: scan_status_counts', () => {
     const counted = await assertExact(sql, 'back-filled');
     assert.equal(counted.length, 5);
     assert.equal(await deltaRows(sql), 5, 'one row per farm and status');
+  });
+});
+
+describe('migration 0031: an idle compaction, and the rebuilds', () => {
+  const compact = async (sql: Sql, max = 100_000) =>
+    (await sql<{ folded: number }[]>`SELECT compact_scan_status_counts(${max}::int)::int AS folded`)[0]!
+      .folded;
+  /** Every row with its version (xmin) and place (ctid): a rewrite changes both. */
+  const versions = (sql: Sql) =>
+    sql`SELECT id::int, xmin::text, ctid::text, farm_id, status::text, n::int FROM scan_status_counts ORDER BY id`;
+
+  test('a compaction with nothing to fold writes nothing; one after new deltas folds exactly', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    const [s] = await scans(sql, device, a, 'ingested', 4);
+    await scans(sql, device, b, 'graded', 2);
+    await scans(sql, device, null, null);
+    await sql`UPDATE scans SET status = 'graded' WHERE id = ${s!.id}`;
+    assert.equal(await compact(sql), 5);
+    const folded = [...(await versions(sql))];
+    assert.equal(folded.length, 4, 'one row per farm and status');
+
+    // Nothing to fold: nothing deleted or inserted (the rows keep their version and place), and it
+    // says it folded nothing — also when max_rows just covers the rows, as serve's batch does.
+    assert.equal(await compact(sql), 0);
+    assert.equal(await compact(sql, 5), 0);
+    assert.deepEqual([...(await versions(sql))], folded);
+    await assertExact(sql, 'after the idle compactions');
+
+    // New deltas of a pair already folded, and one of a new pair: folded with theirs, exactly.
+    await scans(sql, device, a, 'graded', 3);
+    await scans(sql, device, b, 'uploaded');
+    await sql`DELETE FROM scans WHERE farm_id = ${b} AND status = 'graded'`;
+    assert.equal(await compact(sql), 7);
+    const [row] = await sql`SELECT count(*)::int AS rows, count(DISTINCT (farm_id, status))::int AS pairs
+                              FROM scan_status_counts`;
+    assert.deepEqual({ ...row }, { rows: 4, pairs: 4 }, "one row per pair, farm B's graded at 0 gone");
+    await assertExact(sql, 'after new deltas and a compaction');
+    assert.equal(await compact(sql), 0);
+
+    // A row at 0 alone (written by hand) is something to fold: it goes.
+    await sql`INSERT INTO scan_status_counts (farm_id, status, n) VALUES (${b}, 'error', 0)`;
+    assert.equal(await compact(sql), 5);
+    assert.equal(await deltaRows(sql), 4);
+  });
+
+  test('a full window of distinct pairs: folded while the table has a pair twice, left alone once it has not', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    await scans(sql, device, a, 'ingested');
+    await scans(sql, device, b, 'ingested');
+    await scans(sql, device, null, 'ingested');
+    await scans(sql, device, a, 'ingested'); // the first row's pair again, outside a window of 3
+    // More rows than max_rows of distinct pairs (serve's batch exceeds the pairs: not serve's case).
+    assert.equal(await compact(sql, 3), 3, 'the oldest three, all distinct, folded as before 0031');
+    assert.equal(await compact(sql, 10), 4);
+    await assertExact(sql, 'after the windows');
+    const folded = [...(await versions(sql))];
+    assert.equal(folded.length, 3);
+    // As many pairs as max_rows, each one row: a full window, and nothing to fold anywhere.
+    assert.equal(await compact(sql, 3), 0);
+    assert.deepEqual([...(await versions(sql))], folded);
+  });
+
+  test('the rebuilds recount both tables from the scans, after an open writer commits', async (t) => {
+    const db = await createTestDatabase({ max: 4 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, b, device } = await farmsAndDevice(sql);
+    await scans(sql, device, a, 'graded', 5);
+    await scans(sql, device, b, 'ingested', 2);
+    await scans(sql, device, null, 'error');
+    // Counts gone wrong (rows loaded with triggers off, a hand edit): a delta no scan backs, a pair
+    // missing, a device's count off.
+    await sql`INSERT INTO scan_status_counts (farm_id, status, n) VALUES (${a}, 'graded', 1000)`;
+    await sql`DELETE FROM scan_status_counts WHERE farm_id = ${b}`;
+    await sql`UPDATE device_farm_captures SET n = 99 WHERE farm_id = ${a}`;
+    await sql`DELETE FROM device_farm_captures WHERE farm_id = ${b}`;
+
+    // An ingest held open: the rebuild waits for it (writes to scans wait for the rebuild, and the
+    // rebuild for them), then counts its scans once.
+    const ingest = heldOpen(sql, (tx) => scans(tx, device, a, 'uploaded', 2));
+    await ingest.opened;
+    const rebuild = sql<{ n: number }[]>`SELECT rebuild_scan_status_counts()::int AS n`.execute();
+    await waitingOnLock(sql, 'SELECT rebuild_scan_status_counts');
+    ingest.release();
+    await ingest.done;
+    assert.deepEqual([...(await rebuild)], [{ n: 4 }]);
+    await assertExact(sql, 'after the rebuild');
+    assert.equal(await deltaRows(sql), 4, 'one row per farm and status');
+
+    const [captures] = await sql`SELECT rebuild_device_farm_captures()::int AS n`;
+    assert.equal(captures!.n, 2);
+    const [stored, counted] = await Promise.all([
+      sql`SELECT device_id, farm_id, n, last_created_at FROM device_farm_captures ORDER BY farm_id`,
+      sql`SELECT device_id, farm_id, count(*)::int AS n, max(created_at) AS last_created_at FROM scans
+           WHERE farm_id IS NOT NULL GROUP BY device_id, farm_id ORDER BY farm_id`,
+    ]);
+    assert.deepEqual([...stored], [...counted]);
   });
 });

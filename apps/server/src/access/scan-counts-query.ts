@@ -72,8 +72,9 @@ function countedCounts(sql: Db, principal: Principal, filters: ScanFilters) {
  * fewer (a backlog of millions never needs one statement longer than serve's statement_timeout), at
  * most `maxBatches` of them a call. `batchRows` must exceed the number of (farm, status) pairs, or a
  * statement may write back as many sums as it folded rows. Writers never wait for it; while another session compacts, a
- * statement folds nothing and the call ends. Returns how many rows it folded. `cti-server serve` runs
- * it every minute, so a read sums a few rows per farm plus the last minute's changes.
+ * statement folds nothing and the call ends. Returns how many rows it folded: 0 also when there is
+ * nothing to fold (each farm and status already one row; migration 0031), which then writes nothing.
+ * `cti-server serve` runs it every minute, so a read sums a few rows per farm plus the last minute's changes.
  *
  * @example const folded = await compactScanStatusCounts(sql);
  */

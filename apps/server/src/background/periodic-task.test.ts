@@ -77,7 +77,9 @@ describe('the scan counts compaction as a periodic task', () => {
     const db = await createTestDatabase();
     t.after(() => db.drop());
     // What migration 0030 fixed, made again: a published table without a replica identity refuses
-    // the compaction's DELETE (55000), a statement error, not a database outage.
+    // the compaction's DELETE (55000), a statement error, not a database outage. Two deltas of one
+    // farm and status: something to fold, so each run tries the DELETE (migration 0031).
+    await db.sql`INSERT INTO scan_status_counts (farm_id, status, n) VALUES (NULL, 'graded', 2), (NULL, 'graded', -1)`;
     await db.sql`ALTER TABLE scan_status_counts REPLICA IDENTITY NOTHING`;
     await db.sql`CREATE PUBLICATION cti_refused_test FOR TABLE scan_status_counts`;
     const { lines, log } = capture();

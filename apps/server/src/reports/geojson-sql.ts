@@ -8,7 +8,9 @@ import { sqlNumberText } from './export-sql.ts';
 // Postgres's escape_json (to_json of a text) escapes exactly as JSON.stringify does — `"` and `\` with a
 // backslash, \b \f \n \r \t, every other character below U+0020 as \u00xx in lowercase hex, everything
 // else as it is (DEL, U+2028/2029, emoji); JSON.stringify also escapes lone surrogates, which a UTF-8
-// database cannot hold. geojson-sql.test.ts compares both ways over awkward values.
+// database cannot hold. (In a SQL_ASCII one, bytes that are not UTF-8 would pass as they are where Node
+// decodes U+FFFD: the CSV's lines assume UTF-8 too.) geojson-sql.test.ts compares both ways over every
+// character and awkward values.
 
 /** A text as a JSON string (`null` when missing). */
 export const sqlJsonString = (sql: Db, value: Fragment): Fragment =>
@@ -30,9 +32,11 @@ export const sqlJsonBoolean = (sql: Db, value: Fragment): Fragment =>
   sql`(CASE WHEN ${value} THEN 'true' WHEN NOT ${value} THEN 'false' ELSE 'null' END)`;
 
 /**
- * A text[] as a JSON array of strings, a NULL item as `null` (`null` when missing). array_to_json
- * ignores an array's bounds (`'[2:3]={a,b}'` is `["a","b"]`), as postgres.js does; the export's lists
- * are one-dimensional.
+ * A text[] as a JSON array of strings (`null` when missing), a NULL item as `null`. Two cases where this
+ * is not what the Node writer wrote from postgres.js's rows, neither made by any writer of the export's
+ * one list (grade_reasons: reason codes from the grader and from corrections, 1-based, never NULL):
+ * postgres.js decodes a NULL item as the text `NULL`, and an array with other bounds (`[2:3]={a,b}`) as
+ * a list in a list, where array_to_json drops the bounds. geojson-sql.test.ts pins both.
  */
 export const sqlJsonList = (sql: Db, value: Fragment): Fragment =>
   sql`coalesce(array_to_json(${value}::text[])::text, 'null')`;

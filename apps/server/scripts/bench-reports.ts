@@ -1,6 +1,7 @@
 // The reports' and exports' part of `pnpm bench:api` (apps/server/README.md "API benchmark"): farm
 // report scenarios for the shared runner, streamed CSV/GeoJSON exports measured for time and the
 // server's resident memory, and Postgres execution times of their SQL. Prints figures, asserts nothing.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg } from 'node:os';
@@ -105,11 +106,14 @@ export async function measureExport(
   let firstByte = 0;
   let bytes = 0;
   let lines = 0;
+  // The body's SHA-256: a change to how the file is written must leave its bytes as they were.
+  const hash = createHash('sha256');
   const status = await new Promise<number>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, path, headers: { cookie } }, (res) => {
       res.on('data', (chunk: Buffer) => {
         if (bytes === 0) firstByte = performance.now() - started;
         bytes += chunk.length;
+        hash.update(chunk);
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
       });
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -127,7 +131,8 @@ export async function measureExport(
     `${label.padEnd(42)} ${status} ${String(rows).padStart(8)} rows ${(bytes / 2 ** 20).toFixed(1).padStart(6)} MiB ` +
       `first byte ${firstByte.toFixed(0).padStart(5)} ms, total ${seconds.toFixed(2)} s (${(rows / seconds).toFixed(0)} rows/s) | ` +
       `server RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB (growth ${(peak - before).toFixed(1)} MiB) | ` +
-      `CPU server ${(used.server / 1000).toFixed(2)} s, pg ${(used.postgres / 1000).toFixed(2)} s | load ${load()}`,
+      `CPU server ${(used.server / 1000).toFixed(2)} s, pg ${(used.postgres / 1000).toFixed(2)} s | load ${load()} | ` +
+      `sha256 ${hash.digest('hex').slice(0, 16)}`,
   );
   return { label, status, rows, seconds, growthMiB: peak - before };
 }

@@ -9,7 +9,7 @@ import type { Principal } from '../auth/principal.ts';
 import { csvRecord } from './csv.ts';
 import { cursorStream, StreamDeadlineError } from './cursor-stream.ts';
 import { csvCells, csvHeader, EXPORT_COLUMNS, geoJsonFeature } from './export-columns.ts';
-import { type ExportRow, exportCsvLinesQuery, exportRowsQuery } from './export-query.ts';
+import { exportCsvLinesQuery, exportGeoJsonLinesQuery, parseExportRow } from './export-query.ts';
 import { checkExportFilters, exportFileName } from './export-scope.ts';
 import { exportSlots } from './export-slots.ts';
 
@@ -133,7 +133,7 @@ export function exportRoutes({ sql, log, config }: ApiDeps): ApiRoute[] {
           // Postgres writes the records (csv-sql.ts); the rare row it cannot write exactly comes as JSON.
           query: exportCsvLinesQuery,
           head: (bom ? UTF8_BOM : '') + csvRecord(csvHeader()),
-          line: (r) => (r.line === null ? csvRecord(csvCells(JSON.parse(r.row))) : `${r.line}\r\n`),
+          line: (r) => (r.line === null ? csvRecord(csvCells(parseExportRow(r.row))) : `${r.line}\r\n`),
           tail: '',
         });
       },
@@ -161,9 +161,12 @@ export function exportRoutes({ sql, log, config }: ApiDeps): ApiRoute[] {
         return respond(c, principal, query, {
           ext: 'geojson',
           type: 'application/geo+json',
-          query: exportRowsQuery,
+          // Postgres writes the features (geojson-sql.ts); the rare row it cannot write exactly comes as JSON.
+          query: exportGeoJsonLinesQuery,
           head: '{"type":"FeatureCollection","features":[\n',
-          line: (r: ExportRow, i) => `${i === 0 ? '' : ',\n'}${JSON.stringify(geoJsonFeature(r))}`,
+          line: (r, i) =>
+            (i === 0 ? '' : ',\n') +
+            (r.line === null ? JSON.stringify(geoJsonFeature(parseExportRow(r.row))) : r.line),
           tail: '\n]}\n',
         });
       },

@@ -1,7 +1,16 @@
 import type { Db, Fragment } from '../access/farm-access.ts';
 import { booleanCell, numberCell, textCell } from './csv.ts';
-import { sqlBooleanCell, sqlListCell, sqlNumberCell, sqlNumberWritable, sqlTextCell } from './csv-sql.ts';
+import { sqlBooleanCell, sqlListCell, sqlTextCell } from './csv-sql.ts';
 import type { ExportRow } from './export-query.ts';
+import { sqlNumberText, sqlNumberWritable } from './export-sql.ts';
+import {
+  sqlJsonBoolean,
+  sqlJsonList,
+  sqlJsonNumber,
+  sqlJsonObject,
+  sqlJsonPlainString,
+  sqlJsonString,
+} from './geojson-sql.ts';
 
 /** `id`: a uuid — text that never starts like a formula nor needs quoting. */
 type Kind = 'id' | 'text' | 'number' | 'time' | 'boolean' | 'list';
@@ -88,23 +97,64 @@ const SQL_CELLS: Record<Kind, (sql: Db, value: Fragment) => Fragment> = {
   id: (sql, value) => sql`${value}::text`,
   text: sqlTextCell,
   time: sqlTextCell,
-  number: sqlNumberCell,
+  number: sqlNumberText,
   boolean: sqlBooleanCell,
   list: sqlListCell,
 };
+
+/** Whether every number of the export statement's row `r` is one Postgres writes as JavaScript does. */
+function sqlNumbersWritable(sql: Db): Fragment {
+  return EXPORT_COLUMNS.filter((c) => c.kind === 'number')
+    .map((c) => sqlNumberWritable(sql, c.sqlValue(sql)))
+    .reduce((acc, n) => sql`${acc} AND ${n}`);
+}
 
 /**
  * `csvCells` in SQL (csv-sql.ts): each column's cell from the export statement's row `r`, and whether
  * every number of the row is one Postgres writes as csv.ts does.
  */
 export function sqlCsvCells(sql: Db): { cells: Fragment[]; writable: Fragment } {
-  const numbers = EXPORT_COLUMNS.filter((c) => c.kind === 'number').map((c) =>
-    sqlNumberWritable(sql, c.sqlValue(sql)),
-  );
   return {
     cells: EXPORT_COLUMNS.map((c) => SQL_CELLS[c.kind](sql, c.sqlValue(sql))),
-    writable: numbers.reduce((acc, n) => sql`${acc} AND ${n}`),
+    writable: sqlNumbersWritable(sql),
   };
+}
+
+/** Columns a feature has as its geometry, not among its properties. */
+const IN_GEOMETRY = new Set(['latitude', 'longitude']);
+
+const SQL_JSON: Record<Kind, (sql: Db, value: Fragment) => Fragment> = {
+  id: sqlJsonPlainString,
+  text: sqlJsonString,
+  // isoUtc's text: digits, `-`, `:`, `.`, `T` and `Z`.
+  time: sqlJsonPlainString,
+  number: sqlJsonNumber,
+  boolean: sqlJsonBoolean,
+  list: sqlJsonList,
+};
+
+/**
+ * `JSON.stringify(geoJsonFeature(r))` in SQL (geojson-sql.ts), from the export statement's row `r`,
+ * or NULL when a number of the row is one Postgres writes otherwise (the row then goes to Node).
+ */
+export function sqlGeoJsonFeature(sql: Db): Fragment {
+  const lon = sql`r.longitude`;
+  const lat = sql`r.latitude`;
+  const point = sql`CASE WHEN ${lon} IS NULL OR ${lat} IS NULL THEN 'null'
+    ELSE concat('{"type":"Point","coordinates":[', ${sqlJsonNumber(sql, lon)}, ',', ${sqlJsonNumber(sql, lat)}, ']}') END`;
+  const properties = sqlJsonObject(
+    sql,
+    EXPORT_COLUMNS.filter((c) => !IN_GEOMETRY.has(c.name)).map(
+      (c) => [c.name, SQL_JSON[c.kind](sql, c.sqlValue(sql))] as const,
+    ),
+  );
+  const feature = sqlJsonObject(sql, [
+    ['type', sql`'"Feature"'`],
+    ['id', sqlJsonPlainString(sql, sql`r.id`)],
+    ['geometry', point],
+    ['properties', properties],
+  ]);
+  return sql`CASE WHEN ${sqlNumbersWritable(sql)} THEN ${feature} END`;
 }
 
 /**
@@ -115,7 +165,7 @@ export function sqlCsvCells(sql: Db): { cells: Fragment[]; writable: Fragment } 
 export function geoJsonFeature(row: ExportRow) {
   const properties: Record<string, unknown> = {};
   for (const c of EXPORT_COLUMNS) {
-    if (c.name === 'latitude' || c.name === 'longitude') continue;
+    if (IN_GEOMETRY.has(c.name)) continue;
     properties[c.name] = c.value(row) ?? null;
   }
   const point =

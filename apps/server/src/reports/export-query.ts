@@ -4,7 +4,8 @@ import { scanFilterConditions } from '../access/scan-list-query.ts';
 import { isoUtc, scanSortKey } from '../access/sql-fragments.ts';
 import type { Principal } from '../auth/principal.ts';
 import { sqlCsvLines } from './csv-sql.ts';
-import { sqlCsvCells } from './export-columns.ts';
+import { sqlCsvCells, sqlGeoJsonFeature } from './export-columns.ts';
+import { sqlLinesOrRows } from './export-sql.ts';
 
 /** One exported scan with its latest grading result (see export-columns.ts for what each field means). */
 export type ExportRow = {
@@ -53,8 +54,11 @@ export function exportRowsQuery(sql: Db, principal: Principal, filters: ScanFilt
   return sql<ExportRow[]>`${exportStatement(sql, principal, filters)}`;
 }
 
-/** A CSV export's row: its record written by Postgres, or (rarely) its ExportRow as JSON for csv.ts. */
-export type ExportCsvLine = { line: string; row: null } | { line: null; row: string };
+/**
+ * A streamed export's row: its text written by Postgres (`line`), or, rarely, its ExportRow as JSON
+ * (`row`, for parseExportRow) when Postgres cannot write it exactly as the Node writer would.
+ */
+export type ExportLine = { line: string; row: null } | { line: null; row: string };
 
 /**
  * The CSV export's rows: exportRowsQuery's rows in the same order, each as its CSV record without the
@@ -63,9 +67,44 @@ export type ExportCsvLine = { line: string; row: null } | { line: null; row: str
  * one or two columns per row instead of some thirty, and formats next to nothing.
  */
 export function exportCsvLinesQuery(sql: Db, principal: Principal, filters: ScanFilters) {
-  return sql<
-    ExportCsvLine[]
-  >`${sqlCsvLines(sql, exportStatement(sql, principal, filters), sqlCsvCells(sql))}`;
+  return sql<ExportLine[]>`${sqlCsvLines(sql, exportStatement(sql, principal, filters), sqlCsvCells(sql))}`;
+}
+
+/**
+ * The GeoJSON export's rows: exportRowsQuery's rows in the same order, each as its Feature's JSON
+ * written by Postgres (`line`: `JSON.stringify(geoJsonFeature(row))`, byte for byte; geojson-sql.ts),
+ * or as its ExportRow's JSON when a number of it is one Postgres writes otherwise (`row`).
+ */
+export function exportGeoJsonLinesQuery(sql: Db, principal: Principal, filters: ScanFilters) {
+  return sql<ExportLine[]>`${sqlLinesOrRows(sql, exportStatement(sql, principal, filters), {
+    line: sqlGeoJsonFeature(sql),
+  })}`;
+}
+
+/** ExportRow's fields that hold numbers (a Record, so that adding a number field means adding it here). */
+const NUMBER_FIELDS: Record<
+  { [K in keyof ExportRow]: ExportRow[K] extends number | null ? K : never }[keyof ExportRow],
+  true
+> = {
+  latitude: true,
+  longitude: true,
+  rea_cm2: true,
+  fat_thickness_mm: true,
+  confidence: true,
+  review_clarity: true,
+};
+
+/**
+ * An ExportRow from its row_to_json text (ExportLine's `row`), as postgres.js decodes the row itself:
+ * row_to_json writes a float8 NaN or ±Infinity, which JSON cannot hold, as the string `"NaN"`,
+ * `"Infinity"`, `"-Infinity"`; postgres.js gives the number.
+ */
+export function parseExportRow(json: string): ExportRow {
+  const row = JSON.parse(json) as Record<string, unknown>;
+  for (const field of Object.keys(NUMBER_FIELDS)) {
+    if (typeof row[field] === 'string') row[field] = Number(row[field]);
+  }
+  return row as ExportRow;
 }
 
 /** The export's SELECT of ExportRow's columns, newest first. */

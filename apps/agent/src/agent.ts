@@ -331,6 +331,8 @@ export function createAgent(deps: AgentDeps) {
         gps: gps?.status() ?? null,
         ear_tag_reader: earTags?.status() ?? null,
         capture_button: button?.state?.() ?? null,
+        // The LED and buzzer lines: down (failed or never opened) they are retried; health stays as it is.
+        status_signals: signals?.outputs() ?? null,
         captures: { ...counts, pending, by_result: { ...byResult } },
         last_error: lastFailure,
         last_capture: lastCapture && { ...lastCapture, meta: undefined },

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createDeviceKey, type HeartbeatBody } from '@cti/contracts';
+import { createDeviceKey } from '@cti/contracts';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
+import { agentLocalApi, heartbeatRecorder } from './test-support/agent-local-api.ts';
 import { fakeCapture, outboxIn } from './test-support/outbox-fixtures.ts';
-import {
-  type SpawnedAgent,
-  startAgentRun,
-  waitForUploads,
-  writeAgentConfig,
-} from './test-support/spawned-agent.ts';
+import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 
 // Review r20 F10: a capture button that cannot be opened at start no longer ends `cti-agent run`. Real
 // spawned agents, a real S3 peer (s3rver), heartbeats to a real HTTP server; the GPIO "hardware" is a
@@ -40,52 +34,6 @@ async function backlogIn(dataDir: string, count: number): Promise<void> {
   outbox.close();
 }
 
-/** The running agent's local API (its port from the runtime file), as `cti-agent status` reads it. */
-async function localApi(agent: SpawnedAgent, dataDir: string) {
-  const runtime = join(dataDir, 'agent-http.json');
-  let port = 0;
-  await waitFor(
-    () => {
-      if (agent.exited()) return true;
-      try {
-        port = (JSON.parse(readFileSync(runtime, 'utf8')) as { port: number }).port;
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { what: 'the agent ready', timeoutMs: 60_000 },
-  );
-  assert.equal(agent.exited(), false, `the agent exited at start:\n${agent.output().slice(-4000)}`);
-  const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
-  return {
-    get,
-    // biome-ignore lint/suspicious/noExplicitAny: the status document, read field by field
-    status: async (): Promise<any> => (await get('/status')).json(),
-    post: (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST' }),
-    gauge: async () => /^cti_agent_capture_button_up (\d)$/m.exec(await (await get('/metrics')).text())?.[1],
-  };
-}
-
-/** An HTTP server that accepts every heartbeat and keeps its body (signature checks are the e2e test's). */
-async function heartbeatRecorder() {
-  const bodies: HeartbeatBody[] = [];
-  const server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => {
-      raw += c.toString();
-    });
-    req.on('end', () => {
-      bodies.push(JSON.parse(raw) as HeartbeatBody);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ accepted: true, server_time_ms: Date.now() }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
-}
-
 function startS3(): Promise<LocalS3> {
   return startS3rver().then((s3) => {
     cleanups.push(s3.close);
@@ -101,7 +49,7 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   mkdirSync(dataDir);
   await backlogIn(dataDir, 6);
   const s3 = await startS3();
-  const hb = await heartbeatRecorder();
+  const hb = await heartbeatRecorder(cleanups);
   const secretFile = join(dir, 'device-secret');
   writeFileSync(secretFile, createDeviceKey('dev-test').secret);
   chmodSync(secretFile, 0o600);
@@ -122,7 +70,7 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   // Before: exit 1 at start with "GPIO sysfs interface … does not exist, and gpiodetect is not
   // installed", nothing uploaded, no heartbeat, at every restart.
   const agent = startAgentRun(config, cleanups, { env: { PATH: emptyPath() } });
-  const api = await localApi(agent, dataDir);
+  const api = await agentLocalApi(agent, dataDir);
   await waitForUploads(agent, s3, 6, { what: 'the 6 backlog captures in the bucket' });
 
   const status = await api.status();
@@ -136,7 +84,7 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   assert.equal(status.health.reason, 'capture button down: retrying (cti-agent capture still captures)');
   const healthz = await api.get('/healthz');
   assert.equal(healthz.status, 503);
-  assert.equal(await api.gauge(), '0');
+  assert.equal(await api.metric('cti_agent_capture_button_up'), '0');
 
   await waitFor(() => hb.bodies.some((b) => b.capture_button), { what: 'a heartbeat', timeoutMs: 30_000 });
   const sent = hb.bodies.at(-1)!;
@@ -153,7 +101,12 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   assert.equal(output.match(/capture button cannot be opened/g)?.length, 1, 'one error line, no flood');
   assert.match(output, /"level":50.*Fix: install libgpiod tools.*"msg":"capture button cannot be opened/);
   assert.match(output, /"msg":"agent ready"/);
-  assert.equal(output.match(/the LED cannot be driven: the agent runs without it/g)?.length, 1, output);
+  assert.equal(output.match(/the LED cannot be driven: the agent runs on without it/g)?.length, 1, output);
+  assert.equal(status.status_signals.led.up, false);
+  assert.match(status.status_signals.led.error, /no-sysfs\/class\/gpio does not exist/);
+  assert.equal(status.status_signals.buzzer, null);
+  assert.equal(sent.status_signals?.led?.up, false);
+  assert.match(sent.status_signals?.led?.down_since ?? '', /^\d{4}-\d\d-\d\dT/);
 
   // Stopped while a retry is pending: the onShutdown timeout (15 s) is far away.
   const stopping = Date.now();
@@ -223,7 +176,7 @@ test('the GPIO tree appears after the start: the agent opens the button by itsel
       ...argv,
     ],
   });
-  const api = await localApi(agent, dataDir);
+  const api = await agentLocalApi(agent, dataDir);
   let status = await api.status();
   assert.equal(status.capture_button.up, false, JSON.stringify(status.capture_button));
   assert.match(status.capture_button.error, /\/sys\/class\/gpio does not exist/);
@@ -237,7 +190,7 @@ test('the GPIO tree appears after the start: the agent opens the button by itsel
   assert.equal(status.capture_button.up, true, agent.output().slice(-3000));
   assert.equal(status.capture_button.error, null);
   assert.equal(status.health.ok, true, status.health.reason);
-  assert.equal(await api.gauge(), '1');
+  assert.equal(await api.metric('cti_agent_capture_button_up'), '1');
   assert.match(
     agent.output(),
     /"level":30.*"downForS":\d+.*"msg":"capture button up again: presses capture"/,

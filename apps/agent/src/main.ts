@@ -21,6 +21,7 @@ import { createLocalApi } from './http/local-api.ts';
 import { createOutbox, freeSpaceAtStart, OutboxDbError, OutboxDiskFullError } from './outbox/index.ts';
 import { openOutboxDb } from './outbox/outbox-db.ts';
 import { type VolumeSpace, volumeSpace } from './outbox/volume-space.ts';
+import { createRetryingOutput } from './signals/retrying-output.ts';
 import { createStatusSignals, type StatusSignals } from './signals/status-signals.ts';
 import { ensureWritableDataDir } from './startup/data-dir.ts';
 import { acquireOwnerLock, OwnerLockError } from './startup/owner-lock.ts';
@@ -33,25 +34,32 @@ import { createRetryingButton } from './trigger/retrying-button.ts';
 
 /**
  * The LED and buzzer. One that cannot be driven (no sysfs GPIO — there is no gpiomon-like fallback for
- * outputs —, a wrong chip label, no permission) is logged with its fix and left out: the technician
- * loses that signal, but captures, uploads and heartbeats go on (as with the capture button, review r20
- * F10). `cti-agent doctor` reports the line as FAIL.
+ * outputs —, a wrong chip label, no permission), or whose writes start failing later (EIO, the line
+ * unexported or taken, a loose HAT), is logged once with the reason, reported down in status and the
+ * heartbeat (`status_signals`) and re-opened in the background: the technician loses that signal
+ * meanwhile, but captures, uploads and heartbeats go on (as with the capture button, review r20 F10).
+ * `cti-agent doctor` reports the line as FAIL.
  */
-async function openSignals(config: AgentConfig, log: Logger) {
+async function openSignals(
+  config: AgentConfig,
+  log: Logger,
+  metrics: ReturnType<typeof createMetricsRegistry>,
+) {
   const open = async (name: 'LED' | 'buzzer', bcm: number) => {
-    try {
-      const { line } = resolveGpioLine(bcm, {
-        sysfsRoot: config.sysfsRoot,
-        chipLabel: config.gpioChipLabel ?? undefined,
-      });
-      return await openGpioOutput(line);
-    } catch (err) {
-      log.error(
-        { err: (err as Error).message, bcm },
-        `the ${name} cannot be driven: the agent runs without it (\`cti-agent doctor\` checks the line)`,
-      );
-      return undefined;
-    }
+    const output = createRetryingOutput({
+      name,
+      open: async () => {
+        const { line } = resolveGpioLine(bcm, {
+          sysfsRoot: config.sysfsRoot,
+          chipLabel: config.gpioChipLabel ?? undefined,
+        });
+        return openGpioOutput(line);
+      },
+      log: log.child({ mod: 'signals', output: name.toLowerCase(), bcm }),
+      metrics,
+    });
+    await output.start();
+    return output;
   };
   const led = config.led ? await open('LED', config.led.bcm) : undefined;
   const buzzer = config.buzzer ? await open('buzzer', config.buzzer.bcm) : undefined;
@@ -287,7 +295,7 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
   const clock = createClockSyncMonitor();
   parts.add('clock', clock.stop);
   await clock.start();
-  const { signals, outputs } = await openSignals(config, log);
+  const { signals, outputs } = await openSignals(config, log, metrics);
   parts.add('LED and buzzer', () => {
     for (const o of outputs) o?.close();
   });
@@ -356,6 +364,8 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
       source: config.source.kind,
       trigger: config.trigger.kind,
       ...(button ? { captureButton: button.state().up ? 'up' : 'down' } : {}),
+      ...(outputs[0] ? { led: outputs[0].state().up ? 'up' : 'down' } : {}),
+      ...(outputs[1] ? { buzzer: outputs[1].state().up ? 'up' : 'down' } : {}),
     },
     'agent ready',
   );

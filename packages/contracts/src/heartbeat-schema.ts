@@ -16,6 +16,16 @@ const nullableBigCount = { ...bigCount, type: ['integer', 'null'] } as const;
 const label = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const text = { type: 'string', maxLength: 1000 } as const;
 const nullableTime = { ...utcTimestampSchema, type: ['string', 'null'] } as const;
+/** A GPIO line the agent retries while it is down: the capture button, the LED, the buzzer. */
+const lineHealth = {
+  type: ['object', 'null'],
+  required: ['up'],
+  properties: {
+    up: { type: 'boolean' },
+    down_since: nullableTime,
+    error: { ...text, type: ['string', 'null'] },
+  },
+} as const;
 
 /**
  * JSON Schema (draft 2020-12) of a device heartbeat, version 1.x. Figures in seconds, bytes and
@@ -137,14 +147,17 @@ export const heartbeatSchema = {
      * the agent keeps retrying while everything else runs; `error` is the last failure with its fix,
      * `down_since` when it went down (the agent's clock). Optional, additive.
      */
-    capture_button: {
+    capture_button: lineHealth,
+    /**
+     * The status LED and buzzer (`led`, `buzzer`; null: not configured), each like `capture_button`:
+     * `up: false` while the agent cannot drive the line — it failed a write (EIO, unexported, a loose
+     * HAT) or could not be opened at start-up — and re-opens it in the background; the technician sees
+     * or hears nothing from it meanwhile, captures go on. null or absent: neither configured (or an
+     * older agent). Optional, additive.
+     */
+    status_signals: {
       type: ['object', 'null'],
-      required: ['up'],
-      properties: {
-        up: { type: 'boolean' },
-        down_since: nullableTime,
-        error: { ...text, type: ['string', 'null'] },
-      },
+      properties: { led: lineHealth, buzzer: lineHealth },
     },
   },
 } as const;

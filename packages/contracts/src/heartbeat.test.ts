@@ -41,6 +41,10 @@ const full = (): HeartbeatBody => ({
     down_since: '2026-12-05T09:00:00.000Z',
     error: 'GPIO sysfs interface /sys/class/gpio does not exist. Fix: …',
   },
+  status_signals: {
+    led: { up: false, down_since: '2026-12-05T09:30:00.000Z', error: 'EIO: i/o error, write' },
+    buzzer: null,
+  },
   captures_by_result: { captured: 41, not_a_ribeye_view: 6, off_animal: 1, error: 0, busy: 0 },
 });
 
@@ -88,6 +92,21 @@ describe('device heartbeat body', () => {
       problems({ ...minimal(), capture_button: { up: false, error: 'x'.repeat(1001) } }).length,
       1,
     );
+  });
+
+  test('status_signals (optional, additive): the LED and the buzzer, each up or down since when and why', () => {
+    const led = (v: unknown) => problems({ ...minimal(), status_signals: { led: v, buzzer: null } });
+    assert.deepEqual(problems({ ...minimal(), status_signals: null }), []);
+    assert.deepEqual(problems({ ...minimal(), status_signals: {} }), []);
+    assert.deepEqual(led({ up: true, down_since: null, error: null }), []);
+    assert.deepEqual(led(null), []);
+    assert.deepEqual(led({}), ['/status_signals/led/up: is required']);
+    assert.deepEqual(problems({ ...minimal(), status_signals: { buzzer: { up: 'no' } } }), [
+      '/status_signals/buzzer/up: must be boolean',
+    ]);
+    assert.equal(led({ up: false, down_since: 'yesterday' }).length, 1);
+    assert.equal(led({ up: false, error: 'x'.repeat(1001) }).length, 1);
+    assert.equal(problems({ ...minimal(), status_signals: 'down' }).length, 1);
   });
 
   test('every problem is named with its pointer', () => {

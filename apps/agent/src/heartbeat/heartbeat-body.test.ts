@@ -102,6 +102,7 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
     last_error: null,
     ear_tag_reader: { connected: false, last_read_at: null },
     capture_button: null,
+    status_signals: null,
     captures_by_result: { captured: 3, not_a_ribeye_view: 2 },
   });
   mono += 60_000;
@@ -147,6 +148,36 @@ test('a capture button the agent cannot open: capture_button down, since when an
     down_since: null,
     error: null,
   });
+});
+
+test('an LED whose writes fail, no buzzer configured: status_signals.led down, since when and why (valid, bounded); up again', () => {
+  const down = {
+    up: false,
+    down_since: new Date(T - 120_000).toISOString(),
+    error: `EIO: i/o error, write ${'x'.repeat(2000)}`,
+    failed_attempts: 3,
+    next_attempt_in_s: 7.5,
+  };
+  const body = (led: unknown) =>
+    createHeartbeatBody({
+      status: () => ({ ...status(10), status_signals: { led, buzzer: null } }) as Status,
+      agentVersion: '0.1.0',
+      models: [],
+      lastCommittedAt: () => null,
+    })({ clockOffsetMs: null });
+  const sent = body(down);
+  assert.ok(validateHeartbeat(sent).ok);
+  assert.equal(sent.status_signals?.led?.up, false);
+  assert.equal(sent.status_signals?.led?.down_since, down.down_since);
+  assert.equal(sent.status_signals?.led?.error?.length, 1000);
+  assert.equal(sent.status_signals?.buzzer, null);
+  assert.deepEqual(
+    body({ ...down, up: true, down_since: null, error: null, failed_attempts: 0 }).status_signals,
+    {
+      led: { up: true, down_since: null, error: null },
+      buzzer: null,
+    },
+  );
 });
 
 test('models: the hint and its view card as loaded from @cti/models; the hint alone without a view card', async () => {

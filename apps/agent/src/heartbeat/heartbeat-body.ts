@@ -44,6 +44,13 @@ function lastError(status: Status): HeartbeatBody['last_error'] {
   return capture ? { at: capture.at, message: capture.message.slice(0, 1000), source: 'capture' } : null;
 }
 
+/** A GPIO line's health as the heartbeat sends it (the capture button, the LED, the buzzer). */
+function lineHealth(line: { up: boolean; down_since: string | null; error: string | null } | null) {
+  return line
+    ? { up: line.up, down_since: line.down_since, error: line.error?.slice(0, 1000) ?? null }
+    : null;
+}
+
 /**
  * Builds the heartbeat from the agent's current state each time it is called — never a queued old
  * one. Frame rate: frames received since the previous call over the time between the calls.
@@ -96,12 +103,9 @@ export function createHeartbeatBody({
       ear_tag_reader: s.ear_tag_reader
         ? { connected: s.ear_tag_reader.connected, last_read_at: s.ear_tag_reader.last_read_at }
         : null,
-      capture_button: s.capture_button
-        ? {
-            up: s.capture_button.up,
-            down_since: s.capture_button.down_since,
-            error: s.capture_button.error?.slice(0, 1000) ?? null,
-          }
+      capture_button: lineHealth(s.capture_button),
+      status_signals: s.status_signals
+        ? { led: lineHealth(s.status_signals.led), buzzer: lineHealth(s.status_signals.buzzer) }
         : null,
       // Refusals (a technician scanning the wrong site all day) reach the fleet, not only this Pi's /metrics.
       captures_by_result: s.captures.by_result,

@@ -1,4 +1,5 @@
 import { type Level, realTimers, type Timers } from '../trigger/button.ts';
+import type { SignalOutputState } from './retrying-output.ts';
 
 /** Steady states shown until something changes. */
 export type BaseSignal = 'ready' | 'offline_backlog' | 'error';
@@ -62,7 +63,12 @@ export const BUZZER_PATTERNS: Partial<Record<SignalName, Step[]>> = {
   tag_read: pulses(2, 40, 1),
 };
 
-export type SignalOutput = { write(level: Level): void };
+/**
+ * A line the player drives. `write` runs in timer callbacks, where a throw would end the agent: a GPIO
+ * line is given wrapped in createRetryingOutput (retrying-output.ts), whose write never throws and whose
+ * `state` says whether the line is up.
+ */
+export type SignalOutput = { write(level: Level): void; state?(): SignalOutputState };
 
 function createPlayer(output: SignalOutput, timers: Timers) {
   let handle: unknown = null;
@@ -136,6 +142,8 @@ export function createStatusSignals({
       if (beep) buzzerPlayer?.play(beep, false);
     },
     start: showBase,
+    /** Each output's health (status and heartbeat `status_signals`); null: not configured or not reporting. */
+    outputs: () => ({ led: led?.state?.() ?? null, buzzer: buzzer?.state?.() ?? null }),
     current: () => current,
     base: () => base,
     stop() {

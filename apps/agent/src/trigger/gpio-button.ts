@@ -102,9 +102,13 @@ export async function openGpioOutput(line: number): Promise<{ write(level: Level
   }
   return {
     write: (level) => gpio.writeSync(level),
+    // A line whose write fails (EIO, unexported under it) is still let go: its fd closed, unexported.
     close: () => {
-      gpio.writeSync(0);
-      gpio.unexport();
+      try {
+        gpio.writeSync(0);
+      } finally {
+        gpio.unexport();
+      }
     },
   };
 }

@@ -27,7 +27,7 @@ export type RetryTimers = {
   clearTimeout(handle: unknown): void;
 };
 
-const realTimers: RetryTimers = {
+export const realRetryTimers: RetryTimers = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -47,6 +47,18 @@ export type RetryingButtonOptions = {
   timers?: RetryTimers;
   wallClock?: () => number;
 };
+
+/** The wait before retry number `failures`: `initialDelayMs` doubling, ±25% jitter, capped at `maxDelayMs`. */
+export function retryDelayMs(
+  failures: number,
+  {
+    initialDelayMs,
+    maxDelayMs,
+    random,
+  }: { initialDelayMs: number; maxDelayMs: number; random: () => number },
+): number {
+  return Math.round(Math.min(maxDelayMs, initialDelayMs * 2 ** (failures - 1) * (0.75 + random() * 0.5)));
+}
 
 const NO_PRESSES: ButtonStats = { presses: 0, longPresses: 0, lockedOut: 0, bounces: 0 };
 
@@ -68,7 +80,7 @@ export function createRetryingButton({
   maxDelayMs = 60_000,
   repeatLogMs = 300_000,
   random = Math.random,
-  timers = realTimers,
+  timers = realRetryTimers,
   wallClock = Date.now,
 }: RetryingButtonOptions) {
   const pressListeners = new Set<(pressAt: number) => void>();
@@ -112,9 +124,7 @@ export function createRetryingButton({
   const failed = (err: unknown) => {
     error = err instanceof Error ? err.message : String(err);
     failures += 1;
-    const delayMs = Math.round(
-      Math.min(maxDelayMs, initialDelayMs * 2 ** (failures - 1) * (0.75 + random() * 0.5)),
-    );
+    const delayMs = retryDelayMs(failures, { initialDelayMs, maxDelayMs, random });
     const fields = { err: error, failedAttempts: failures, retryInS: Math.round(delayMs / 100) / 10 };
     if (downSince === null) {
       downSince = wallClock();

@@ -328,7 +328,13 @@ export type DeviceHealthRow = {
    * The GPIO capture button (heartbeat `capture_button`): down = the agent cannot open it and retries,
    * since when (null in a stay hidden from the caller) and why. null: no GPIO button, or not reported.
    */
-  capture_button: { up: boolean; down_since: string | null; error: string | null } | null;
+  capture_button: LineHealth | null;
+  /**
+   * The status LED and buzzer (heartbeat `status_signals`), each like capture_button: down = the agent
+   * cannot drive the line (a write failed, or it never opened) and re-opens it; null: not configured.
+   * null in whole: neither configured, or an agent that does not report them.
+   */
+  status_signals: { led: LineHealth | null; buzzer: LineHealth | null } | null;
   /**
    * The agent ran, or held its backlog, through a stay of the device on a farm the caller cannot read
    * (carriedOver, review r14 F2): uptime, captures by result, discarded and the outbox figures are null.
@@ -336,12 +342,15 @@ export type DeviceHealthRow = {
   counters_withheld: boolean;
 };
 
+/** A GPIO line the agent retries while it is down (the capture button, the LED, the buzzer). */
+export type LineHealth = { up: boolean; down_since: string | null; error: string | null };
+
 /**
- * The heartbeat's capture_button as DeviceHealthRow's. The route checked `down_since` to be a UTC
- * date-time; year 0000, which that allows and Postgres has not, is left out rather than failing the read.
+ * A line's health in the heartbeat (`b`: its jsonb) as DeviceHealthRow's; null unless it has a boolean
+ * `up`. The route checked `down_since` to be a UTC date-time; year 0000, which that allows and Postgres
+ * has not, is left out rather than failing the read.
  */
-function captureButton(sql: Db): Fragment {
-  const b = sql`h.body->'capture_button'`;
+function lineHealth(sql: Db, b: Fragment): Fragment {
   const downSince = sql`(CASE WHEN jsonb_typeof(${b}->'down_since') = 'string' AND ${b}->>'down_since' NOT LIKE '0000%'
                               THEN (${b}->>'down_since')::timestamptz END)`;
   return sql`CASE WHEN jsonb_typeof(${b}->'up') = 'boolean' THEN jsonb_build_object(
@@ -377,7 +386,10 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
            h.models, ${unlessCarried(sql`h.body->'captures_by_result'`)} AS captures_by_result,
            CASE WHEN jsonb_typeof(h.body->'outbox'->'discarded') = 'number' AND NOT carried.over
                 THEN (h.body->'outbox'->>'discarded')::int END AS discarded,
-           ${captureButton(sql)} AS capture_button,
+           ${lineHealth(sql, sql`h.body->'capture_button'`)} AS capture_button,
+           CASE WHEN jsonb_typeof(h.body->'status_signals') = 'object' THEN jsonb_build_object(
+             'led', ${lineHealth(sql, sql`h.body->'status_signals'->'led'`)},
+             'buzzer', ${lineHealth(sql, sql`h.body->'status_signals'->'buzzer'`)}) END AS status_signals,
            carried.over AS counters_withheld
       FROM device_health h JOIN devices d ON d.id = h.device_id
       CROSS JOIN LATERAL (SELECT ${hiddenStays(sql, principal)} AS hidden OFFSET 0) cut

@@ -236,6 +236,13 @@ const int: JsonSchema = { type: 'integer' };
 const nullableInt: JsonSchema = { type: ['integer', 'null'] };
 const nullableNumber: JsonSchema = { type: ['number', 'null'] };
 const nullableText: JsonSchema = { type: ['string', 'null'] };
+/** A GPIO line the agent retries while it is down: the capture button, the LED, the buzzer. */
+const lineHealth = (why: string): JsonSchema =>
+  object({
+    up: { type: 'boolean' },
+    down_since: { ...nullable(dateTime), description: 'null while up.' },
+    error: { ...nullableText, description: why },
+  });
 
 /** The latest heartbeat snapshot (`device_health`), as the fleet and device pages read it. */
 const latestHeartbeatSchema: JsonSchema = object({
@@ -287,16 +294,26 @@ const latestHeartbeatSchema: JsonSchema = object({
       'The agent has run, or held its outbox backlog, since before the device came here from a farm you cannot read (a Pi carried between farms): uptime_s, captures_by_result, discarded and the outbox figures are null, as they count its time there. Times of its time there (last_error_at, *_since) are null too. Always false for admins.',
   },
   capture_button: {
+    anyOf: [lineHealth('Why the agent cannot open it, with the fix; null while up.'), { type: 'null' }],
+    description:
+      'The GPIO capture button, from the heartbeat: up: false while the agent cannot open it (no sysfs GPIO nor gpiomon, a wrong chip label, no permission, the line held) and retries; uploads, heartbeats and `cti-agent capture` go on meanwhile. null: no GPIO button, or an agent that does not report it.',
+  },
+  status_signals: {
     anyOf: [
       object({
-        up: { type: 'boolean' },
-        down_since: { ...nullable(dateTime), description: 'null while up.' },
-        error: { ...nullableText, description: 'Why the agent cannot open it, with the fix; null while up.' },
+        led: {
+          anyOf: [lineHealth('Why the agent cannot drive the LED line; null while up.'), { type: 'null' }],
+          description: 'The status LED; null: not configured.',
+        },
+        buzzer: {
+          anyOf: [lineHealth('Why the agent cannot drive the buzzer line; null while up.'), { type: 'null' }],
+          description: 'The buzzer; null: not configured.',
+        },
       }),
       { type: 'null' },
     ],
     description:
-      'The GPIO capture button, from the heartbeat: up: false while the agent cannot open it (no sysfs GPIO nor gpiomon, a wrong chip label, no permission, the line held) and retries; uploads, heartbeats and `cti-agent capture` go on meanwhile. null: no GPIO button, or an agent that does not report it.',
+      'The status LED and buzzer, from the heartbeat: up: false while the agent cannot drive the line (a write failed: EIO, the line unexported or taken, a loose HAT; or it could not be opened at start-up) and re-opens it in the background; the technician sees or hears nothing from it meanwhile, captures go on. null: neither configured, or an agent that does not report them.',
   },
   captures_by_result: {
     type: ['object', 'null'],

@@ -6,6 +6,7 @@ import {
   type DeviceRow,
   deviceReadSettings,
   hiddenStays,
+  type LineHealth,
   listDeviceHealth,
   listDevices,
   updateDevice,
@@ -170,6 +171,20 @@ function modelsText(h: DeviceHealthRow): string {
   return hint && !view ? `${names} — no view card: wrong views are not refused` : names;
 }
 
+/**
+ * A GPIO line the agent retries while it is down (the capture button, the LED, the buzzer): '—' not
+ * configured or not reported, 'up', or down with the agent's reason (its fix included) and since when.
+ */
+function lineCell(line: LineHealth | null, unknownWhy: string, time: (utc: string | null) => unknown) {
+  if (line === null) return '—';
+  if (line.up) return 'up';
+  return (
+    <>
+      down: {line.error ?? unknownWhy} <span class="muted">since {time(line.down_since)}</span>
+    </>
+  );
+}
+
 /** What replaces counters that cover a stay on a farm the viewer cannot read (review r14 F2). */
 const WITHHELD = 'not shown: its agent has run since before it came here from a farm you cannot see';
 
@@ -299,19 +314,9 @@ function HealthSection({
                 clockText(health)
               ),
             ],
-            [
-              'Capture button',
-              health.capture_button === null ? (
-                '—'
-              ) : health.capture_button.up ? (
-                'up'
-              ) : (
-                <>
-                  down: {health.capture_button.error ?? 'the agent cannot open it'}{' '}
-                  <span class="muted">since {time(health.capture_button.down_since)}</span>
-                </>
-              ),
-            ],
+            ['Capture button', lineCell(health.capture_button, 'the agent cannot open it', time)],
+            ['Status LED', lineCell(health.status_signals?.led ?? null, 'the agent cannot drive it', time)],
+            ['Buzzer', lineCell(health.status_signals?.buzzer ?? null, 'the agent cannot drive it', time)],
             [
               'Capture loop',
               health.health_ok === null

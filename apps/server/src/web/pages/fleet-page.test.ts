@@ -93,3 +93,37 @@ describe('fleet health badges: the capture button', () => {
     assert.match(flag?.fix ?? '', /cti-agent doctor/);
   });
 });
+
+describe('fleet health badges: the status LED and buzzer', () => {
+  const flags = (status_signals: DeviceHealthRow['status_signals']) =>
+    healthFlags({ ...healthy, status_signals }, config, { timeZone: 'UTC' });
+  test('up, not configured or not reported: no badge', () => {
+    const up = { up: true, down_since: null, error: null };
+    assert.deepEqual(texts({ status_signals: { led: up, buzzer: null } }), ['OK']);
+    assert.deepEqual(texts({ status_signals: null }), ['OK']);
+  });
+  test('down: a warning each, since when and why; captures go on; the fix split off the agent’s error or doctor', () => {
+    assert.deepEqual(
+      flags({
+        led: { up: false, down_since: '2026-12-07T06:00:00.000Z', error: 'EIO: i/o error, write' },
+        buzzer: {
+          up: false,
+          down_since: null,
+          error: 'no permission to use sysfs GPIO 593 (EACCES). Fix: add the service user to the gpio group',
+        },
+      }),
+      [
+        {
+          level: 'warn',
+          text: 'LED down since 2026-12-07 06:00 UTC: EIO: i/o error, write — the technician sees no status light; captures go on and the agent retries',
+          fix: "check the LED's wiring and HAT, then run `cti-agent doctor` on the Pi: its gpio led line names the fix",
+        },
+        {
+          level: 'warn',
+          text: 'buzzer down: no permission to use sysfs GPIO 593 (EACCES). — the technician hears no beeps; captures go on and the agent retries',
+          fix: 'add the service user to the gpio group',
+        },
+      ],
+    );
+  });
+});

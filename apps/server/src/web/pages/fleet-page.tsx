@@ -141,6 +141,11 @@ export function healthFlags(
   if (!h.probe_connected) flags.push({ level: 'warn', text: 'probe not connected' });
   const button = h.capture_button;
   if (button && !button.up) flags.push(buttonDown(button, when));
+  for (const [name, line] of [
+    ['LED', h.status_signals?.led],
+    ['buzzer', h.status_signals?.buzzer],
+  ] as const)
+    if (line && !line.up) flags.push(signalDown(name, line, when));
   // The agent's health names the button when that is what is wrong: its own badge above says it.
   const buttonIsTheReason = button?.up === false && h.health_reason?.startsWith('capture button down');
   if (h.health_ok === false && !buttonIsTheReason)
@@ -163,6 +168,27 @@ function buttonDown(
     level: 'bad',
     text: `capture button down${since}: ${why?.trim() || 'the agent cannot open it'} — presses capture nothing; the agent retries, and cti-agent capture still captures`,
     fix: fix?.trim() || 'run `cti-agent doctor` on the Pi: its gpio button line names the fix',
+  };
+}
+
+/**
+ * The agent cannot drive its status LED or buzzer line (heartbeat `status_signals`): a write failed or
+ * it never opened, and the agent re-opens it. Captures go on; the technician only loses that signal.
+ */
+function signalDown(
+  name: 'LED' | 'buzzer',
+  line: NonNullable<DeviceHealthRow['capture_button']>,
+  when: (utc: string) => string,
+): Flag {
+  const [why, fix] = (line.error ?? '').split(/ Fix: /, 2);
+  const since = line.down_since ? ` since ${when(line.down_since)}` : '';
+  const lost = name === 'LED' ? 'the technician sees no status light' : 'the technician hears no beeps';
+  return {
+    level: 'warn',
+    text: `${name} down${since}: ${why?.trim() || 'the agent cannot drive it'} — ${lost}; captures go on and the agent retries`,
+    fix:
+      fix?.trim() ||
+      `check the ${name}'s wiring and HAT, then run \`cti-agent doctor\` on the Pi: its gpio ${name.toLowerCase()} line names the fix`,
   };
 }
 

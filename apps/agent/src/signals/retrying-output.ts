@@ -1,0 +1,190 @@
+import { type Logger, silentLogger } from '@cti/runtime';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Level } from '../trigger/button.ts';
+import {
+  type CaptureButtonState,
+  type RetryTimers,
+  realRetryTimers,
+  retryDelayMs,
+} from '../trigger/retrying-button.ts';
+
+/** An opened output line (LED, buzzer): `write` throws when the line fails (EIO, unexported, gone). */
+export type OpenedOutput = { write(level: Level): void; close(): void };
+
+/** What `status` and the heartbeat say about the LED or the buzzer: the capture button's shape. */
+export type SignalOutputState = CaptureButtonState;
+
+export type RetryingOutputOptions = {
+  /** 'LED' or 'buzzer': named in the log lines and the metric label (lower case). */
+  name: 'LED' | 'buzzer';
+  /** Opens the line, starting low; throws when it cannot (the error names the fix). */
+  open(): Promise<OpenedOutput>;
+  log?: Logger;
+  metrics?: Registry;
+  /** Backoff as the capture button's: about `initialDelayMs`, doubling, ±25% jitter, capped at `maxDelayMs`. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** An output still down is logged again at most this often. */
+  repeatLogMs?: number;
+  random?: () => number;
+  timers?: RetryTimers;
+  wallClock?: () => number;
+};
+
+/** One gauge and one counter per registry, labelled by output (the LED and the buzzer share them). */
+function outputMetrics(registry: Registry) {
+  const up =
+    (registry.getSingleMetric('cti_agent_signal_output_up') as Gauge<'output'> | undefined) ??
+    new Gauge({
+      name: 'cti_agent_signal_output_up',
+      help: '1 while the status LED/buzzer line is driven, 0 while it is down (failed or never opened) and retried',
+      labelNames: ['output'],
+      registers: [registry],
+    });
+  const failures =
+    (registry.getSingleMetric('cti_agent_signal_output_failures_total') as Counter<'output'> | undefined) ??
+    new Counter({
+      name: 'cti_agent_signal_output_failures_total',
+      help: 'Times the status LED/buzzer line went down: a write that failed, or an open that failed at start-up',
+      labelNames: ['output'],
+      registers: [registry],
+    });
+  return { up, failures };
+}
+
+/**
+ * The LED or the buzzer of `cti-agent run`, kept apart from the line under it. `write` never throws:
+ * a write that fails (EIO, the line unexported or taken, sysfs gone, a loose HAT) marks the output
+ * down, logs it once, lets the line go and re-opens it in the background with the capture button's
+ * capped backoff. The level last asked for is kept and written when the line is back, so the pattern
+ * player goes on as if nothing happened. A line that cannot be opened at start-up is down the same way.
+ *
+ * @example const led = createRetryingOutput({ name: 'LED', open: () => openGpioOutput(line), log });
+ * await led.start(); // never throws; led.state().up says whether it is driven
+ */
+export function createRetryingOutput({
+  name,
+  open,
+  log = silentLogger(),
+  metrics,
+  initialDelayMs = 2000,
+  maxDelayMs = 60_000,
+  repeatLogMs = 300_000,
+  random = Math.random,
+  timers = realRetryTimers,
+  wallClock = Date.now,
+}: RetryingOutputOptions) {
+  const label = { output: name.toLowerCase() };
+  const gauges = metrics ? outputMetrics(metrics) : null;
+  let inner: OpenedOutput | null = null;
+  let wanted: Level = 0;
+  let stopped = false;
+  let timer: unknown = null;
+  let nextAt: number | null = null;
+  let downSince: number | null = null;
+  let error: string | null = null;
+  let failures = 0;
+  let lastLogAt = Number.NEGATIVE_INFINITY;
+
+  const schedule = () => {
+    const delayMs = retryDelayMs(Math.max(1, failures), { initialDelayMs, maxDelayMs, random });
+    nextAt = timers.now() + delayMs;
+    timer = timers.setTimeout(() => void attempt(), delayMs);
+    return delayMs;
+  };
+
+  /** The line failed (`how`: at open or at a write): down since now, one error line per outage. */
+  const wentDown = (err: unknown, how: 'open' | 'write') => {
+    error = err instanceof Error ? err.message : String(err);
+    failures += 1;
+    const retryInS = Math.round(schedule() / 100) / 10;
+    const fields = { err: error, failedAttempts: failures, retryInS };
+    if (downSince === null) {
+      downSince = wallClock();
+      lastLogAt = timers.now();
+      gauges?.up.set(label, 0);
+      gauges?.failures.inc(label);
+      log.error(
+        fields,
+        how === 'write'
+          ? `the ${name} stopped working: the agent runs on without it (captures, uploads, heartbeat) and re-opens it`
+          : `the ${name} cannot be driven: the agent runs on without it and retries (\`cti-agent doctor\` checks the line)`,
+      );
+    } else if (timers.now() - lastLogAt >= repeatLogMs) {
+      lastLogAt = timers.now();
+      log.warn(fields, `the ${name} is still down: retrying`);
+    }
+  };
+
+  /** Lets a failed line go without throwing: its fd is closed and it is unexported where that works. */
+  const release = (output: OpenedOutput) => {
+    try {
+      output.close();
+    } catch {
+      // Expected: the line that just failed a write usually fails the last write of close too.
+    }
+  };
+
+  const drive = (output: OpenedOutput, level: Level): boolean => {
+    try {
+      output.write(level);
+      return true;
+    } catch (err) {
+      inner = null;
+      release(output);
+      if (!stopped) wentDown(err, 'write');
+      return false;
+    }
+  };
+
+  const attempt = async (): Promise<void> => {
+    timer = nextAt = null;
+    if (stopped) return;
+    let output: OpenedOutput;
+    try {
+      output = await open();
+    } catch (err) {
+      if (!stopped) wentDown(err, 'open');
+      return;
+    }
+    if (stopped) return release(output);
+    inner = output;
+    // Show what the player asked for meanwhile. After an outage it is written even when low (the line
+    // opens low): a line that opens but cannot be written stays down, rather than flapping up and down.
+    if ((downSince !== null || wanted === 1) && !drive(output, wanted)) return;
+    gauges?.up.set(label, 1);
+    if (downSince !== null) {
+      const downForS = Math.round((wallClock() - downSince) / 1000);
+      log.info({ downForS, failedAttempts: failures }, `the ${name} works again`);
+    }
+    downSince = error = null;
+    failures = 0;
+  };
+
+  return {
+    /** The first open; on failure the retries go on in the background. Never throws. */
+    start: attempt,
+    /** Never throws: a failed line is down and retried, and `level` is shown when it is back. */
+    write(level: Level): void {
+      wanted = level;
+      if (inner) drive(inner, level);
+    },
+    state: (): SignalOutputState => ({
+      up: inner !== null,
+      down_since: downSince === null ? null : new Date(downSince).toISOString(),
+      error,
+      failed_attempts: failures,
+      next_attempt_in_s: nextAt === null ? null : Math.max(0, Math.round((nextAt - timers.now()) / 100) / 10),
+    }),
+    /** No more retries; the line is left low and let go (the agent stopping). */
+    close(): void {
+      stopped = true;
+      if (timer !== null) timers.clearTimeout(timer);
+      timer = nextAt = null;
+      if (inner) release(inner);
+      inner = null;
+    },
+  };
+}
+
+export type RetryingOutput = ReturnType<typeof createRetryingOutput>;

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, test } from 'node:test';
+import { addDeviceKey } from '../../devices/device-keys.ts';
+import { heartbeatBody, signedHeartbeat } from '../../devices/test-heartbeats.ts';
+import { useDashboardApp } from './test-dashboard-seed.ts';
+import { type PageClient, pageClient, strip, textById } from './test-page-client.ts';
+
+// On a real database, with heartbeats signed like the agent's: a Pi whose status LED line failed (a
+// write got EIO) keeps capturing and says so in its heartbeat (`status_signals`); the fleet, the device
+// page and the API show it until a heartbeat says the LED is up again.
+
+const secrets: Record<string, string> = {};
+const { ctx, w } = useDashboardApp(async (sql) => {
+  secrets['dev-a'] = (await addDeviceKey(sql, 'dev-a')).secret;
+});
+
+beforeEach(async () => {
+  await ctx.db.sql`TRUNCATE device_heartbeats, device_health, device_request_rejections`;
+});
+
+const EIO = 'EIO: i/o error, write';
+
+/** A heartbeat of dev-a sent now, signed with its key. */
+async function beat(patch: Parameters<typeof heartbeatBody>[2]): Promise<void> {
+  const at = Date.now();
+  const init = signedHeartbeat(secrets['dev-a']!, heartbeatBody('dev-a', new Date(at), patch), {
+    timestamp: Math.floor(at / 1000),
+    device: 'dev-a',
+  });
+  const res = await ctx.server.app.request('/devices/heartbeat', init);
+  assert.equal(res.status, 200, await res.text());
+}
+
+const as = (who: keyof typeof w.users): Promise<PageClient> => pageClient(ctx.server.app, w.users[who].email);
+const fleetRow = async () => {
+  const { html } = await (await as('technician')).get('/fleet');
+  return strip(html.split('<tr').find((row) => row.includes('<strong>dev-a</strong>')) ?? '');
+};
+const deviceHealth = async () =>
+  strip(textById((await (await as('technician')).get(`/fleet/${w.deviceA}`)).html, 'device-health') ?? '');
+async function latest() {
+  const res = await (await as('technician')).api.request('GET', `/api/v1/devices/${w.deviceA}/health`);
+  assert.equal(res.status, 200);
+  // biome-ignore lint/suspicious/noExplicitAny: checked against the OpenAPI document by the client
+  return (res.body as any).latest;
+}
+
+describe('a Pi whose status LED line failed', () => {
+  test('the fleet row, the device page and the API say since when and why; captures are not said to stop; a heartbeat with the LED up clears it', async () => {
+    const downSince = new Date(Date.now() - 600_000).toISOString();
+    await beat({
+      status_signals: { led: { up: false, down_since: downSince, error: EIO }, buzzer: { up: true } },
+    });
+
+    const row = await fleetRow();
+    assert.match(
+      row,
+      /Problem: LED down since \d{4}-\d\d-\d\d \d\d:\d\d \S+: EIO: i\/o error, write — the technician sees no status light; captures go on and the agent retries/,
+    );
+    assert.match(row, /Fix: check the LED's wiring and HAT, then run cti-agent doctor on the Pi/);
+    assert.doesNotMatch(row, /buzzer down/);
+
+    const section = await deviceHealth();
+    assert.match(section, /Status LED down: EIO: i\/o error, write since \d{4}-\d\d-\d\d/);
+    assert.match(section, /Buzzer up/);
+
+    assert.deepEqual((await latest()).status_signals, {
+      led: { up: false, down_since: downSince, error: EIO },
+      buzzer: { up: true, down_since: null, error: null },
+    });
+
+    await beat({ status_signals: { led: { up: true, down_since: null, error: null }, buzzer: null } });
+    assert.doesNotMatch(await fleetRow(), /LED down/);
+    assert.deepEqual((await latest()).status_signals, {
+      led: { up: true, down_since: null, error: null },
+      buzzer: null,
+    });
+    const after = await deviceHealth();
+    assert.match(after, /Status LED up/);
+    assert.match(after, /Buzzer —/);
+  });
+
+  test('an agent without LED and buzzer (or one that does not report them): no badge, status_signals null', async () => {
+    await beat({});
+    assert.doesNotMatch(await fleetRow(), /LED|buzzer/);
+    assert.equal((await latest()).status_signals, null);
+    assert.match(await deviceHealth(), /Status LED —/);
+    await beat({ status_signals: null });
+    assert.equal((await latest()).status_signals, null);
+  });
+});

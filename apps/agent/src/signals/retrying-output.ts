@@ -1,34 +1,21 @@
-import { type Logger, silentLogger } from '@cti/runtime';
+import { silentLogger } from '@cti/runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Level } from '../trigger/button.ts';
-import {
-  type CaptureButtonState,
-  type RetryTimers,
-  realRetryTimers,
-  retryDelayMs,
-} from '../trigger/retrying-button.ts';
+import { createLineOutage, type LineRetryOptions, type LineState } from '../trigger/line-outage.ts';
 
 /** An opened output line (LED, buzzer): `write` throws when the line fails (EIO, unexported, gone). */
 export type OpenedOutput = { write(level: Level): void; close(): void };
 
 /** What `status` and the heartbeat say about the LED or the buzzer: the capture button's shape. */
-export type SignalOutputState = CaptureButtonState;
+export type SignalOutputState = LineState;
 
-export type RetryingOutputOptions = {
+/** Backoff and logging as the capture button's (LineRetryOptions). */
+export type RetryingOutputOptions = LineRetryOptions & {
   /** 'LED' or 'buzzer': named in the log lines and the metric label (lower case). */
   name: 'LED' | 'buzzer';
   /** Opens the line, starting low; throws when it cannot (the error names the fix). */
   open(): Promise<OpenedOutput>;
-  log?: Logger;
   metrics?: Registry;
-  /** Backoff as the capture button's: about `initialDelayMs`, doubling, ±25% jitter, capped at `maxDelayMs`. */
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  /** An output still down is logged again at most this often. */
-  repeatLogMs?: number;
-  random?: () => number;
-  timers?: RetryTimers;
-  wallClock?: () => number;
 };
 
 /** One gauge and one counter per registry, labelled by output (the LED and the buzzer share them). */
@@ -65,54 +52,29 @@ function outputMetrics(registry: Registry) {
 export function createRetryingOutput({
   name,
   open,
-  log = silentLogger(),
   metrics,
-  initialDelayMs = 2000,
-  maxDelayMs = 60_000,
-  repeatLogMs = 300_000,
-  random = Math.random,
-  timers = realRetryTimers,
-  wallClock = Date.now,
+  log = silentLogger(),
+  ...retry
 }: RetryingOutputOptions) {
   const label = { output: name.toLowerCase() };
   const gauges = metrics ? outputMetrics(metrics) : null;
   let inner: OpenedOutput | null = null;
   let wanted: Level = 0;
   let stopped = false;
-  let timer: unknown = null;
-  let nextAt: number | null = null;
-  let downSince: number | null = null;
-  let error: string | null = null;
-  let failures = 0;
-  let lastLogAt = Number.NEGATIVE_INFINITY;
-
-  const schedule = () => {
-    const delayMs = retryDelayMs(Math.max(1, failures), { initialDelayMs, maxDelayMs, random });
-    nextAt = timers.now() + delayMs;
-    timer = timers.setTimeout(() => void attempt(), delayMs);
-    return delayMs;
-  };
+  const outage = createLineOutage(() => void attempt(), { ...retry, log });
 
   /** The line failed (`how`: at open or at a write): down since now, one error line per outage. */
   const wentDown = (err: unknown, how: 'open' | 'write') => {
-    error = err instanceof Error ? err.message : String(err);
-    failures += 1;
-    const retryInS = Math.round(schedule() / 100) / 10;
-    const fields = { err: error, failedAttempts: failures, retryInS };
-    if (downSince === null) {
-      downSince = wallClock();
-      lastLogAt = timers.now();
-      gauges?.up.set(label, 0);
-      gauges?.failures.inc(label);
-      log.error(
-        fields,
+    const started = outage.failed(err, {
+      first:
         how === 'write'
           ? `the ${name} stopped working: the agent runs on without it (captures, uploads, heartbeat) and re-opens it`
           : `the ${name} cannot be driven: the agent runs on without it and retries (\`cti-agent doctor\` checks the line)`,
-      );
-    } else if (timers.now() - lastLogAt >= repeatLogMs) {
-      lastLogAt = timers.now();
-      log.warn(fields, `the ${name} is still down: retrying`);
+      repeat: `the ${name} is still down: retrying`,
+    });
+    if (started) {
+      gauges?.up.set(label, 0);
+      gauges?.failures.inc(label);
     }
   };
 
@@ -138,7 +100,7 @@ export function createRetryingOutput({
   };
 
   const attempt = async (): Promise<void> => {
-    timer = nextAt = null;
+    outage.attempting();
     if (stopped) return;
     let output: OpenedOutput;
     try {
@@ -151,14 +113,9 @@ export function createRetryingOutput({
     inner = output;
     // Show what the player asked for meanwhile. After an outage it is written even when low (the line
     // opens low): a line that opens but cannot be written stays down, rather than flapping up and down.
-    if ((downSince !== null || wanted === 1) && !drive(output, wanted)) return;
+    if ((outage.isDown() || wanted === 1) && !drive(output, wanted)) return;
     gauges?.up.set(label, 1);
-    if (downSince !== null) {
-      const downForS = Math.round((wallClock() - downSince) / 1000);
-      log.info({ downForS, failedAttempts: failures }, `the ${name} works again`);
-    }
-    downSince = error = null;
-    failures = 0;
+    outage.recovered(`the ${name} works again`);
   };
 
   return {
@@ -169,18 +126,11 @@ export function createRetryingOutput({
       wanted = level;
       if (inner) drive(inner, level);
     },
-    state: (): SignalOutputState => ({
-      up: inner !== null,
-      down_since: downSince === null ? null : new Date(downSince).toISOString(),
-      error,
-      failed_attempts: failures,
-      next_attempt_in_s: nextAt === null ? null : Math.max(0, Math.round((nextAt - timers.now()) / 100) / 10),
-    }),
+    state: (): SignalOutputState => outage.state(inner !== null),
     /** No more retries; the line is left low and let go (the agent stopping). */
     close(): void {
       stopped = true;
-      if (timer !== null) timers.clearTimeout(timer);
-      timer = nextAt = null;
+      outage.halt();
       if (inner) release(inner);
       inner = null;
     },

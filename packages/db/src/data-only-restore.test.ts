@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { createTestDatabase, type TestDatabase } from './testing.ts';
 
 // Migration 0031 on real Postgres with the real pg_dump and pg_restore: a data-only dump of a
@@ -281,15 +281,94 @@ describe('migration 0031: a data-only restore with the triggers on', () => {
       .map((r) => r.name);
     assert.deepEqual(missing, [], 'functions without search_path = public, pg_temp');
     assert.ok(rows.length >= 18, `the migrations' functions were found (${rows.length})`);
-    // And one of them at work with an empty search_path, as pg_restore runs it.
-    await db.sql.begin(async (tx) => {
+    // And every trigger at work with an empty search_path, as pg_restore runs them: the name list above
+    // trusts the notify_* functions to name no table, this proves it (a later CREATE OR REPLACE of one
+    // that reads a table fails here), and a trigger added later must be fired here too.
+    const triggers = await db.sql<{ fn: string }[]>`
+      SELECT DISTINCT p.proname AS fn FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+       WHERE NOT t.tgisinternal ORDER BY 1`;
+    assert.deepEqual(
+      triggers.map((r) => r.fn),
+      [...FIRED_WITHOUT_SEARCH_PATH].sort(),
+      'every trigger function is fired by fireEveryTrigger',
+    );
+    const moves = await db.sql.begin(async (tx) => {
       await tx`SELECT set_config('search_path', '', true)`;
-      const [farm] = await tx`INSERT INTO public.farms (name) VALUES ('E') RETURNING id`;
-      const [device] = await tx`
-        INSERT INTO public.devices (device_code, farm_id) VALUES ('dev-e', ${farm!.id}) RETURNING id`;
-      await tx`INSERT INTO public.scans (capture_id, ingest_key, device_id, farm_id)
-               VALUES ('e', 'e', ${device!.id}, ${farm!.id})`;
-      await tx`DELETE FROM public.scans`;
+      return fireEveryTrigger(tx);
     });
+    assert.equal(moves, 1, 'the device move was recorded');
+    const c = await counts(db.sql);
+    assert.equal(c.byStatus.length, 1, 'one scan left');
+    assert.deepEqual(c.statuses, c.byStatus, 'counted and compacted without a search_path');
+    assert.deepEqual(c.captures, c.byDevice);
+    const [rebuilt] = await db.sql.begin(async (tx) => {
+      await tx`SELECT set_config('search_path', '', true)`;
+      return tx<{ statuses: number; captures: number }[]>`
+        SELECT public.rebuild_scan_status_counts()::int AS statuses,
+               public.rebuild_device_farm_captures()::int AS captures`;
+    });
+    assert.deepEqual(rebuilt, { statuses: 1, captures: 1 });
+    assert.deepEqual((await counts(db.sql)).statuses, c.statuses);
   });
 });
+
+/** The trigger functions fireEveryTrigger fires (each of the schema's triggers at least once). */
+const FIRED_WITHOUT_SEARCH_PATH = [
+  'clear_device_farm_captures',
+  'clear_scan_status_counts',
+  'count_device_farm_capture',
+  'count_device_farm_captures_inserted',
+  'count_scan_status_deleted',
+  'count_scan_status_inserted',
+  'count_scan_status_updated',
+  'cti_link_scans_to_animal',
+  'grading_results_refresh_scan',
+  'notify_scan_change',
+  'notify_session_everyone',
+  'notify_session_user',
+  'record_device_farm_move',
+  'uncount_device_farm_captures',
+];
+
+/**
+ * Writes that fire every trigger of the schema — rows of `scans`, `animals`, `grading_results`,
+ * `devices`, the session tables, TRUNCATEs — with names qualified as pg_restore's are, then a
+ * compaction; leaves farm E with one scan. Returns the device moves recorded.
+ */
+async function fireEveryTrigger(tx: TransactionSql) {
+  const [user] = await tx<
+    { id: string }[]
+  >`INSERT INTO public.users (email) VALUES ('e@example.com') RETURNING id`;
+  await tx`INSERT INTO public.user_roles (user_id, role_id) SELECT ${user!.id}, id FROM public.roles WHERE name = 'farmer'`;
+  await tx`INSERT INTO public.sessions (token_hash, user_id, csrf_token, expires_at)
+           VALUES (sha256('e'), ${user!.id}, 'c', now() + interval '1 hour')`;
+  await tx`UPDATE public.sessions SET csrf_token = 'd'`;
+  await tx`UPDATE public.users SET email = 'f@example.com'`;
+  await tx`UPDATE public.roles SET name = name WHERE false`;
+  await tx`DELETE FROM public.sessions`;
+  await tx`DELETE FROM public.user_roles`;
+  await tx`TRUNCATE public.sessions, public.user_roles, public.users CASCADE`; // scans reference users
+  const [e, f] = await tx<{ id: string }[]>`INSERT INTO public.farms (name) VALUES ('E'), ('F') RETURNING id`;
+  const [device] = await tx<{ id: string }[]>`
+    INSERT INTO public.devices (device_code, farm_id) VALUES ('dev-e', ${e!.id}) RETURNING id`;
+  const scan = (tag: string) => tx`
+    INSERT INTO public.scans (capture_id, ingest_key, device_id, farm_id, status, animal_eid)
+    VALUES (${tag}, ${tag}, ${device!.id}, ${e!.id}, 'uploaded', '982000000000009') RETURNING id`;
+  await scan('e1');
+  await tx`TRUNCATE public.scans CASCADE`;
+  const [s] = await scan('e2');
+  await scan('e3');
+  const [animal] = await tx<{ id: string }[]>`
+    INSERT INTO public.animals (farm_id, tag_id, eid) VALUES (${e!.id}, 'cow-e', '982000000000009') RETURNING id`;
+  await tx`UPDATE public.animals SET eid = '982000000000008' WHERE id = ${animal!.id}`;
+  await tx`INSERT INTO public.grading_results (scan_id, model_name, model_version, grade)
+           VALUES (${s!.id}, 'm', '1', 'A')`;
+  await tx`UPDATE public.scans SET status = 'graded', farm_id = ${f!.id} WHERE id = ${s!.id}`;
+  await tx`UPDATE public.scans SET farm_id = ${e!.id} WHERE id = ${s!.id}`;
+  await tx`DELETE FROM public.grading_results`;
+  await tx`DELETE FROM public.scans WHERE capture_id = 'e3'`;
+  await tx`UPDATE public.devices SET farm_id = ${f!.id} WHERE id = ${device!.id}`;
+  await tx`SELECT public.compact_scan_status_counts()`;
+  const [moves] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM public.device_farm_moves`;
+  return moves!.n;
+}

@@ -500,4 +500,45 @@ describe('migration 0031: an idle compaction, and the rebuilds', () => {
     ]);
     assert.deepEqual([...stored], [...counted]);
   });
+
+  test('a rebuild in a REPEATABLE READ or SERIALIZABLE transaction is refused: its snapshot would miss scans committed before its lock (migration 0032)', async (t) => {
+    const db = await createTestDatabase({ max: 4 });
+    t.after(() => db.drop());
+    const { sql } = db;
+    const { a, device } = await farmsAndDevice(sql);
+    await scans(sql, device, a, 'graded', 2);
+    const captures = () =>
+      Promise.all([
+        sql`SELECT device_id, farm_id, n, last_created_at FROM device_farm_captures ORDER BY farm_id`,
+        sql`SELECT device_id, farm_id, count(*)::int AS n, max(created_at) AS last_created_at FROM scans
+             WHERE farm_id IS NOT NULL GROUP BY device_id, farm_id ORDER BY farm_id`,
+      ]).then(([stored, counted]) => ({ stored: [...stored], counted: [...counted] }));
+    for (const isolation of ['repeatable read', 'serializable']) {
+      for (const rebuild of ['rebuild_scan_status_counts', 'rebuild_device_farm_captures']) {
+        const failure = await sql
+          .begin(`isolation level ${isolation}`, async (tx) => {
+            await tx`SELECT count(*) FROM scans`; // the transaction's snapshot, taken here
+            await scans(sql, device, a, 'uploaded'); // an ingest on another connection, committed after it
+            await tx.unsafe(`SELECT ${rebuild}()`);
+          })
+          .then(
+            () => undefined,
+            (err: { code?: string; message?: string }) => err,
+          );
+        await assertExact(sql, `${isolation}, ${rebuild}: every scan counted`);
+        const c = await captures();
+        assert.deepEqual(c.stored, c.counted, `${isolation}, ${rebuild}: device_farm_captures`);
+        assert.equal(failure?.code, '25000', `${isolation}, ${rebuild}: refused`);
+        assert.match(
+          failure.message ?? '',
+          new RegExp(`^${rebuild}: run it in a READ COMMITTED transaction`),
+        );
+      }
+    }
+    // In READ COMMITTED (psql's and the server's default) each runs, and recounts every scan.
+    const [rebuilt] =
+      await sql`SELECT rebuild_scan_status_counts()::int AS s, rebuild_device_farm_captures()::int AS d`;
+    assert.deepEqual(rebuilt, { s: 2, d: 1 });
+    await assertExact(sql, 'read committed');
+  });
 });

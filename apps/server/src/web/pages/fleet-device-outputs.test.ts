@@ -5,9 +5,10 @@ import { heartbeatBody, signedHeartbeat } from '../../devices/test-heartbeats.ts
 import { useDashboardApp } from './test-dashboard-seed.ts';
 import { type PageClient, pageClient, strip, textById } from './test-page-client.ts';
 
-// On a real database, with heartbeats signed like the agent's: a Pi whose status LED line failed (a
-// write got EIO) keeps capturing and says so in its heartbeat (`status_signals`); the fleet, the device
-// page and the API show it until a heartbeat says the LED is up again.
+// On a real database, with heartbeats signed like the agent's: a Pi whose capture button cannot be opened
+// (review r20 F10, `capture_button`) or whose status LED or buzzer line failed (a write got EIO,
+// `status_signals`) keeps running and says so in its heartbeat; the fleet, the device page and the API
+// show it, with the agent's fix, until a heartbeat says the line is up again.
 
 const secrets: Record<string, string> = {};
 const { ctx, w } = useDashboardApp(async (sql) => {
@@ -19,6 +20,8 @@ beforeEach(async () => {
 });
 
 const EIO = 'EIO: i/o error, write';
+const NO_GPIO =
+  'GPIO sysfs interface /sys/class/gpio does not exist, and gpiodetect is not installed (or not on PATH). Fix: install libgpiod tools (`sudo apt install gpiod`) for the gpiomon fallback';
 
 /** A heartbeat of dev-a sent now, signed with its key. */
 async function beat(patch: Parameters<typeof heartbeatBody>[2]): Promise<void> {
@@ -44,6 +47,48 @@ async function latest() {
   // biome-ignore lint/suspicious/noExplicitAny: checked against the OpenAPI document by the client
   return (res.body as any).latest;
 }
+
+describe('a Pi whose capture button is down (r20 F10)', () => {
+  test('the fleet row, the device page and the API say since when, why and the fix; a heartbeat with the button up clears it', async () => {
+    const downSince = new Date(Date.now() - 3_600_000).toISOString();
+    await beat({
+      capture_button: { up: false, down_since: downSince, error: NO_GPIO },
+      health: { ok: false, reason: 'capture button down: retrying (cti-agent capture still captures)' },
+    });
+
+    const row = await fleetRow();
+    assert.match(
+      row,
+      /Problem: capture button down since \d{4}-\d\d-\d\d \d\d:\d\d \S+: GPIO sysfs interface \/sys\/class\/gpio does not exist, and gpiodetect is not installed \(or not on PATH\)\. — presses capture nothing; the agent retries, and cti-agent capture still captures/,
+    );
+    assert.match(row, /Fix: install libgpiod tools \( ?sudo apt install gpiod ?\) for the gpiomon fallback/);
+
+    const section = await deviceHealth();
+    assert.match(
+      section,
+      /Capture button down: GPIO sysfs interface \/sys\/class\/gpio does not exist.*Fix: install libgpiod tools.* since \d{4}-\d\d-\d\d/,
+    );
+
+    assert.deepEqual((await latest()).capture_button, {
+      up: false,
+      down_since: downSince,
+      error: NO_GPIO,
+    });
+
+    await beat({ capture_button: { up: true, down_since: null, error: null } });
+    assert.doesNotMatch(await fleetRow(), /capture button/);
+    assert.deepEqual((await latest()).capture_button, { up: true, down_since: null, error: null });
+    assert.match(await deviceHealth(), /Capture button up/);
+  });
+
+  test('an agent without a GPIO button (or one that does not report it): no badge, capture_button null', async () => {
+    await beat({});
+    assert.doesNotMatch(await fleetRow(), /capture button/);
+    assert.equal((await latest()).capture_button, null);
+    await beat({ capture_button: null });
+    assert.equal((await latest()).capture_button, null);
+  });
+});
 
 describe('a Pi whose status LED line failed', () => {
   test('the fleet row, the device page and the API say since when and why; captures are not said to stop; a heartbeat with the LED up clears it', async () => {

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createDeviceKey } from '@cti/contracts';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { agentLocalApi, heartbeatRecorder } from './test-support/agent-local-api.ts';
+import { startNotifySocket, statusLines } from './test-support/notify-socket.ts';
 import { fakeCapture, outboxIn } from './test-support/outbox-fixtures.ts';
+import { inMountNamespace, namespaceSkip, PI5_LINE, writePiGpioTree } from './test-support/pi-gpio-tree.ts';
+import { runAgentCli } from './test-support/run-cli.ts';
 import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 
 // Review r20 F10: a capture button that cannot be opened at start no longer ends `cti-agent run`. Real
@@ -25,8 +28,16 @@ const tempDir = (prefix: string) => {
   return dir;
 };
 
-/** A PATH holding nothing: no gpiomon/gpiodetect whatever this machine has installed. */
-const emptyPath = () => tempDir('cti-empty-path-');
+/**
+ * A PATH holding systemd-notify only (the agent's sd_notify): no gpiomon/gpiodetect whatever this
+ * machine has installed.
+ */
+const pathWithoutGpiod = () => {
+  const dir = tempDir('cti-no-gpiod-path-');
+  const notify = execFileSync('sh', ['-c', 'command -v systemd-notify'], { encoding: 'utf8' }).trim();
+  symlinkSync(notify, join(dir, 'systemd-notify'));
+  return dir;
+};
 
 async function backlogIn(dataDir: string, count: number): Promise<void> {
   const outbox = outboxIn(dataDir, { minFreeBytes: 0 });
@@ -41,7 +52,7 @@ function startS3(): Promise<LocalS3> {
   });
 }
 
-test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains the backlog, heartbeats and status say the button is down and why, `cti-agent capture` still captures, SIGTERM stops it at once with 0', {
+test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains the backlog, heartbeats and status say the button is down and why, systemd’s status line names the button and the LED, doctor reports both as the agent sees them, `cti-agent capture` still captures, SIGTERM stops it at once with 0', {
   timeout: 180_000,
 }, async () => {
   const dir = tempDir('cti-button-down-');
@@ -69,7 +80,11 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
 
   // Before: exit 1 at start with "GPIO sysfs interface … does not exist, and gpiodetect is not
   // installed", nothing uploaded, no heartbeat, at every restart.
-  const agent = startAgentRun(config, cleanups, { env: { PATH: emptyPath() } });
+  const notify = await startNotifySocket(join(dir, 'notify.sock'));
+  cleanups.push(notify.close);
+  const agent = startAgentRun(config, cleanups, {
+    env: { PATH: pathWithoutGpiod(), NOTIFY_SOCKET: notify.path },
+  });
   const api = await agentLocalApi(agent, dataDir);
   await waitForUploads(agent, s3, 6, { what: 'the 6 backlog captures in the bucket' });
 
@@ -108,48 +123,33 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   assert.equal(sent.status_signals?.led?.up, false);
   assert.match(sent.status_signals?.led?.down_since ?? '', /^\d{4}-\d\d-\d\dT/);
 
+  // systemd's status line names both (it named the button only, the LED going unmentioned).
+  await waitFor(() => statusLines(notify.messages).length > 0, { what: 'READY=1 with the status line' });
+  assert.deepEqual(statusLines(notify.messages), [
+    'capturing from simulated (capture button and LED down: retrying)',
+  ]);
+  // `doctor` reports both lines as the agent sees them: down since when, why, and the fix its error
+  // names (it used to check the lines itself, whatever the running agent had).
+  const doctor = await runAgentCli(['--config', config, 'doctor'], { env: process.env });
+  assert.equal(doctor.code, 1, doctor.stdout + doctor.stderr);
+  assert.match(
+    doctor.stdout,
+    /\[FAIL\] gpio button\s+down since \d{4}-\d\d-\d\dT[\d:.]+Z — GPIO sysfs interface \S+\/no-sysfs\/class\/gpio does not exist, and gpiodetect is not installed[^\n]*\(the running agent's view: \d+ failed attempts?, next in [\d.]+ s\)\n\s+fix: install libgpiod tools/,
+    doctor.stdout,
+  );
+  assert.match(
+    doctor.stdout,
+    /\[FAIL\] gpio led\s+down since \d{4}-\d\d-\d\dT[\d:.]+Z — GPIO sysfs interface \S+\/no-sysfs\/class\/gpio does not exist\.[^\n]*\(the running agent's view[^\n]*\n\s+fix: use a kernel with CONFIG_GPIO_SYSFS/,
+    doctor.stdout,
+  );
+
   // Stopped while a retry is pending: the onShutdown timeout (15 s) is far away.
   const stopping = Date.now();
   assert.equal(await agent.stop(), 0, agent.output().slice(-3000));
   assert.ok(Date.now() - stopping < 5000, `stopped in ${Date.now() - stopping} ms`);
 });
 
-const namespaceSkip = (() => {
-  try {
-    execFileSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs /sys/class'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs `unshare -m` and mount (root): onoff uses /sys/class/gpio itself';
-  }
-})();
-
-/**
- * A Raspberry Pi 5's sysfs GPIO tree (pinctrl-rp1 at base 571, BCM 17 = line 588, already exported)
- * under `classDir`, built beside it and renamed in whole: the agent never sees half a tree.
- */
-function piSysfsAppears(classDir: string): string {
-  const staged = join(classDir, 'gpio.new');
-  const write = (path: string, text: string) => {
-    mkdirSync(join(staged, path, '..'), { recursive: true });
-    writeFileSync(join(staged, path), text);
-  };
-  for (const [base, label, ngpio] of [
-    [512, 'gpio-brcmstb@107d508500', 32],
-    [571, 'pinctrl-rp1', 54],
-  ] as const) {
-    write(`gpiochip${base}/label`, `${label}\n`);
-    write(`gpiochip${base}/base`, `${base}\n`);
-    write(`gpiochip${base}/ngpio`, `${ngpio}\n`);
-  }
-  for (const [file, value] of Object.entries({ value: '1', direction: 'in', edge: 'none', active_low: '0' }))
-    write(`gpio588/${file}`, `${value}\n`);
-  write('export', '');
-  write('unexport', '');
-  renameSync(staged, join(classDir, 'gpio'));
-  return join(classDir, 'gpio', 'gpio588', 'value');
-}
-
-test('the GPIO tree appears after the start: the agent opens the button by itself, logs it, status says up, and a press captures and uploads', {
+test('the GPIO tree appears after the start: the agent opens the button by itself, logs it, status and systemd’s status line say up, and a press captures and uploads', {
   skip: namespaceSkip,
   timeout: 180_000,
 }, async () => {
@@ -165,23 +165,23 @@ test('the GPIO tree appears after the start: the agent opens the button by itsel
   });
   // The agent in its own mount namespace with an empty tmpfs over /sys/class: no sysfs GPIO, and no
   // gpiomon on its PATH. This test reaches that /sys/class through /proc/<pid>/root.
+  const notify = await startNotifySocket(join(dir, 'notify.sock'));
+  cleanups.push(notify.close);
   const agent = startAgentRun(config, cleanups, {
-    wrap: (argv) => [
-      'unshare',
-      '-m',
-      'sh',
-      '-c',
-      `mount -t tmpfs tmpfs /sys/class && export PATH=${emptyPath()} && exec "$@"`,
-      'sh',
-      ...argv,
-    ],
+    env: { NOTIFY_SOCKET: notify.path },
+    wrap: inMountNamespace(`mount -t tmpfs tmpfs /sys/class && export PATH=${pathWithoutGpiod()}`),
   });
   const api = await agentLocalApi(agent, dataDir);
   let status = await api.status();
   assert.equal(status.capture_button.up, false, JSON.stringify(status.capture_button));
   assert.match(status.capture_button.error, /\/sys\/class\/gpio does not exist/);
 
-  const value = piSysfsAppears(`/proc/${agent.pid}/root/sys/class`);
+  // BCM 17 exported as an input, released (active low), built beside the tree and renamed in whole.
+  const [value] = writePiGpioTree(
+    `/proc/${agent.pid}/root/sys/class`,
+    { [PI5_LINE.button]: { direction: 'in', value: '1' } },
+    { staged: true },
+  );
   await waitFor(async () => agent.exited() || (await api.status()).capture_button.up, {
     what: 'the button opened by a retry',
     timeoutMs: 60_000,
@@ -195,13 +195,20 @@ test('the GPIO tree appears after the start: the agent opens the button by itsel
     agent.output(),
     /"level":30.*"downForS":\d+.*"msg":"capture button up again: presses capture"/,
   );
+  await waitFor(() => statusLines(notify.messages).length >= 2, {
+    what: 'the status line without the button',
+  });
+  assert.deepEqual(statusLines(notify.messages), [
+    'capturing from simulated (capture button down: retrying)',
+    'capturing from simulated',
+  ]);
 
-  writeFileSync(value, '0'); // pressed (active low)
+  writeFileSync(value!, '0'); // pressed (active low)
   await waitFor(async () => (await api.status()).last_capture?.via === 'button', {
     what: 'a capture from the button',
     timeoutMs: 20_000,
   });
-  writeFileSync(value, '1');
+  writeFileSync(value!, '1');
   status = await api.status();
   assert.equal(status.last_capture.status, 'captured', JSON.stringify(status.last_capture));
   assert.equal(status.trigger.presses, 1);

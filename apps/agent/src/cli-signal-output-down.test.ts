@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createDeviceKey } from '@cti/contracts';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { agentLocalApi, heartbeatRecorder } from './test-support/agent-local-api.ts';
+import { startNotifySocket, statusLines } from './test-support/notify-socket.ts';
+import { inMountNamespace, PI5_LINE, writePiGpioTree } from './test-support/pi-gpio-tree.ts';
+import { runAgentCli } from './test-support/run-cli.ts';
 import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
@@ -34,28 +29,7 @@ const tempDir = (prefix: string) => {
   return dir;
 };
 
-/** A Pi 5's sysfs GPIO tree under `classDir` with BCM 27 (pinctrl-rp1 base 571: line 598) exported. */
-function piSysfs(classDir: string): string {
-  const write = (path: string, text: string) => {
-    mkdirSync(join(classDir, path, '..'), { recursive: true });
-    writeFileSync(join(classDir, path), text);
-  };
-  for (const [base, label, ngpio] of [
-    [512, 'gpio-brcmstb@107d508500', 32],
-    [571, 'pinctrl-rp1', 54],
-  ] as const) {
-    write(`gpio/gpiochip${base}/label`, `${label}\n`);
-    write(`gpio/gpiochip${base}/base`, `${base}\n`);
-    write(`gpio/gpiochip${base}/ngpio`, `${ngpio}\n`);
-  }
-  for (const [file, value] of Object.entries({ value: '0', direction: 'out', edge: 'none', active_low: '0' }))
-    write(`gpio/gpio598/${file}`, `${value}\n`);
-  write('gpio/export', '');
-  write('gpio/unexport', '');
-  return join(classDir, 'gpio', 'gpio598', 'value');
-}
-
-test('the LED line fails after the start: the agent stays up and captures, status/heartbeat/metrics say the LED is down since when and why (one log line), and when the line works again it shows the ready light', {
+test('the LED line fails after the start: the agent stays up and captures, status/heartbeat/metrics, systemd’s status line and doctor (the agent’s view) say the LED is down since when and why (one log line), and when the line works again it shows the ready light and the status line drops it', {
   skip: tmpfsSkip,
   timeout: 180_000,
 }, async () => {
@@ -63,7 +37,7 @@ test('the LED line fails after the start: the agent stays up and captures, statu
   const dataDir = join(dir, 'data');
   const sysClass = mountSmallVolume('256k');
   cleanups.push(() => sysClass.unmount()); // after the agent (cleanups run in reverse)
-  const value = piSysfs(sysClass.dir);
+  const [value] = writePiGpioTree(sysClass.dir, { [PI5_LINE.led]: { direction: 'out', value: '0' } });
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const hb = await heartbeatRecorder(cleanups);
@@ -80,19 +54,14 @@ test('the LED line fails after the start: the agent stays up and captures, statu
       heartbeat: { server_url: hb.url, interval_s: 1, timeout_s: 3, secret_file: secretFile },
     },
   });
+  const notify = await startNotifySocket(join(dir, 'notify.sock'));
+  cleanups.push(notify.close);
   const agent = startAgentRun(config, cleanups, {
-    wrap: (argv) => [
-      'unshare',
-      '-m',
-      'sh',
-      '-c',
-      `mount --bind ${sysClass.dir} /sys/class && exec "$@"`,
-      'sh',
-      ...argv,
-    ],
+    env: { NOTIFY_SOCKET: notify.path },
+    wrap: inMountNamespace(`mount --bind ${sysClass.dir} /sys/class`),
   });
   const api = await agentLocalApi(agent, dataDir);
-  await waitFor(() => readFileSync(value, 'utf8').startsWith('1'), {
+  await waitFor(() => readFileSync(value!, 'utf8').startsWith('1'), {
     what: 'the ready light on',
     timeoutMs: 10_000,
   });
@@ -103,7 +72,7 @@ test('the LED line fails after the start: the agent stays up and captures, statu
   });
 
   // The line fails: every later write of the agent's open value fd gets ENOSPC from the kernel.
-  truncateSync(value, 0);
+  truncateSync(value!, 0);
   const fillers = sysClass.fill();
   assert.throws(() => writeFileSync(join(sysClass.dir, 'probe'), '1'), { code: 'ENOSPC' });
 
@@ -135,6 +104,26 @@ test('the LED line fails after the start: the agent stays up and captures, statu
   assert.match(sent.status_signals?.led?.error ?? '', /ENOSPC/);
   const downLines = agent.output().match(/"msg":"the LED stopped working[^"]*"/g) ?? [];
   assert.equal(downLines.length, 1, 'one error line for the outage, not one per blink');
+  // systemd's status line (`systemctl status`) says so once: the failed retries change nothing.
+  await waitFor(() => statusLines(notify.messages).length >= 2, {
+    what: 'the status line naming the LED',
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual(statusLines(notify.messages), [
+    'capturing from simulated',
+    'capturing from simulated (LED down: retrying)',
+  ]);
+  // `doctor` reports the LED as the agent sees it, with its error. (Its own line check could not:
+  // the agent holds the line, here in a namespace doctor does not see, where it finds no sysfs GPIO.)
+  const doctor = await runAgentCli(['--config', config, 'doctor'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+  });
+  assert.equal(doctor.code, 1, doctor.stdout + doctor.stderr);
+  assert.match(
+    doctor.stdout,
+    /\[FAIL\] gpio led\s+down since \d{4}-\d\d-\d\dT[\d:.]+Z — ENOSPC[^\n]* \(the running agent's view: \d+ failed attempts?, next in [\d.]+ s\)\n\s+fix: check the wiring and the HAT/,
+    doctor.stdout,
+  );
 
   // The line works again: the retry re-opens it and the LED shows the steady ready light.
   for (const f of fillers) rmSync(f);
@@ -146,9 +135,18 @@ test('the LED line fails after the start: the agent stays up and captures, statu
   assert.equal(status.status_signals.led.up, true, agent.output().slice(-3000));
   assert.equal(status.status_signals.led.error, null);
   assert.equal(status.signal, 'ready');
-  assert.equal(readFileSync(value, 'utf8'), '1', 'the ready light on again');
+  assert.equal(readFileSync(value!, 'utf8'), '1', 'the ready light on again');
   assert.equal(await api.metric('cti_agent_signal_output_up{output="led"}'), '1');
   assert.match(agent.output(), /"level":30.*"downForS":\d+.*"msg":"the LED works again"/);
+  await waitFor(() => statusLines(notify.messages).length >= 3, {
+    what: 'the status line without the LED',
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual(statusLines(notify.messages).slice(2), ['capturing from simulated']);
+  const again = await runAgentCli(['--config', config, 'doctor'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+  });
+  assert.match(again.stdout, /\[ OK \] gpio led\s+BCM 27 driven by the running agent\n/, again.stdout);
   await waitFor(() => hb.bodies.at(-1)?.status_signals?.led?.up === true, {
     what: 'a heartbeat with the LED up',
     timeoutMs: 30_000,

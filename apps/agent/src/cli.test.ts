@@ -148,6 +148,23 @@ describe('spawned `cti-agent run` (simulated probe, s3rver, fake notify socket)'
     });
   });
 
+  test('`cti-agent doctor` with a config whose LED the running agent does not use: checks the line itself and says to restart', {
+    timeout: 90_000,
+  }, async () => {
+    const withLed = join(dir, 'agent-led.json');
+    const sysfs = join(dirname(cli), '..', 'test-fixtures', 'sysfs', 'pi5-kernel-6.6');
+    writeFileSync(
+      withLed,
+      JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), led: { bcm: 27 }, sysfs_root: sysfs }),
+    );
+    const { stdout } = await runCli(['--config', withLed, 'doctor'], env);
+    assert.match(
+      stdout,
+      /\[WARN\] gpio led\s+BCM 27 = sysfs line 598 on pinctrl-rp1 \(base 571\); checked by doctor: the running agent does not use this line\n\s+fix: restart the agent for the config to take effect: sudo systemctl restart cti-agent\n/,
+      stdout,
+    );
+  });
+
   test('SIGTERM: STOPPING=1, exit code 0, runtime file removed', { timeout: 90_000 }, async () => {
     agent.kill('SIGTERM');
     const { code, signal } = await exit;
@@ -442,7 +459,7 @@ describe('cti-agent run with an invalid capture trigger', () => {
 });
 
 describe('cti-agent doctor', () => {
-  test('reports each check with a fix: Pi 5 GPIO lines resolved, S3 unreachable, service down', {
+  test('reports each check with a fix: Pi 5 GPIO lines resolved by doctor itself (no agent running), S3 unreachable, service down', {
     timeout: 90_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-doctor-'));
@@ -472,8 +489,15 @@ describe('cti-agent doctor', () => {
       });
       assert.equal(code, 1);
       assert.match(stdout, /\[ OK \] config/);
-      assert.match(stdout, /\[ OK \] gpio button\s+BCM 17 = sysfs line 588 on pinctrl-rp1 \(base 571\)/);
-      assert.match(stdout, /\[ OK \] gpio led\s+BCM 27 = sysfs line 598/);
+      // No agent answers: doctor checks the lines itself, and says so.
+      assert.match(
+        stdout,
+        /\[ OK \] gpio button\s+BCM 17 = sysfs line 588 on pinctrl-rp1 \(base 571\); checked by doctor itself: no agent is running\n/,
+      );
+      assert.match(
+        stdout,
+        /\[ OK \] gpio led\s+BCM 27 = sysfs line 598 on pinctrl-rp1 \(base 571\); checked by doctor itself: no agent is running\n/,
+      );
       assert.match(stdout, /\[FAIL\] probe .*no-probe does not exist\n\s+fix: plug in the probe/);
       assert.match(stdout, /\[FAIL\] s3 .*\n\s+fix: check network access to S3/);
       assert.match(stdout, /\[ OK \] disk/);

@@ -21,16 +21,17 @@ import { createLocalApi } from './http/local-api.ts';
 import { createOutbox, freeSpaceAtStart, OutboxDbError, OutboxDiskFullError } from './outbox/index.ts';
 import { openOutboxDb } from './outbox/outbox-db.ts';
 import { type VolumeSpace, volumeSpace } from './outbox/volume-space.ts';
-import { createRetryingOutput } from './signals/retrying-output.ts';
+import { createRetryingOutput, type RetryingOutput } from './signals/retrying-output.ts';
 import { createStatusSignals, type StatusSignals } from './signals/status-signals.ts';
 import { ensureWritableDataDir } from './startup/data-dir.ts';
 import { acquireOwnerLock, OwnerLockError } from './startup/owner-lock.ts';
 import { StartupError } from './startup/startup-errors.ts';
+import { createStatusLine, type WatchedLine } from './systemd/status-line.ts';
 import { createSystemdNotifier, startupProgress, startWatchdog } from './systemd/systemd-notifier.ts';
 import { openGpioOutput } from './trigger/gpio-button.ts';
 import { resolveGpioLine } from './trigger/gpio-lines.ts';
 import { openCaptureButton } from './trigger/open-capture-button.ts';
-import { createRetryingButton } from './trigger/retrying-button.ts';
+import { createRetryingButton, type RetryingButton } from './trigger/retrying-button.ts';
 
 /**
  * The LED and buzzer. One that cannot be driven (no sysfs GPIO — there is no gpiomon-like fallback for
@@ -38,7 +39,8 @@ import { createRetryingButton } from './trigger/retrying-button.ts';
  * unexported or taken, a loose HAT), is logged once with the reason, reported down in status and the
  * heartbeat (`status_signals`) and re-opened in the background: the technician loses that signal
  * meanwhile, but captures, uploads and heartbeats go on (as with the capture button, review r20 F10).
- * `cti-agent doctor` reports the line as FAIL.
+ * systemd's status line names it while it is down; `cti-agent doctor` reports it as FAIL, as the
+ * agent sees it.
  */
 async function openSignals(
   config: AgentConfig,
@@ -341,11 +343,21 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     onUnhealthy: (reason) => log.warn({ reason }, 'capture loop unhealthy: withholding watchdog ping'),
   });
   parts.add('watchdog', stopWatchdog);
+  // systemd's status line: READY=1 below, then again whenever the button, LED or buzzer goes down or
+  // comes back; nothing after STOPPING=1.
+  const statusLine = createStatusLine({
+    notifier,
+    source: config.source.kind,
+    lines: watchedLines(button, outputs),
+    onError: (err) => log.warn({ err }, 'sd_notify failed'),
+  });
+  parts.add('status line', statusLine.stop);
   // Before anything announces the agent (the local API answering, the runtime file, "agent ready",
   // READY=1): systemd, an operator or a test may send SIGTERM the moment it sees one, and a signal
   // without a handler would kill the agent mid-write instead of stopping it.
   onShutdown(
     async () => {
+      statusLine.stop();
       await notifier.send('STOPPING=1').catch(() => {});
       await api.close(); // no new request while the rest stops
       await parts.stopAll();
@@ -369,8 +381,20 @@ async function startAgent(config: AgentConfig, log: Logger, parts: ReturnType<ty
     },
     'agent ready',
   );
-  const buttonDown = button && !button.state().up ? ' (capture button down: retrying)' : '';
-  await notifier
-    .send('READY=1', `--status=capturing from ${config.source.kind}${buttonDown}`)
-    .catch((err) => log.warn({ err }, 'sd_notify failed'));
+  await statusLine.ready();
+}
+
+/** The retried GPIO lines systemd's status line names while they are down (only the configured ones). */
+function watchedLines(
+  button: RetryingButton | null,
+  [led, buzzer]: Array<RetryingOutput | undefined>,
+): WatchedLine[] {
+  const named = [
+    { name: 'capture button', line: button ?? undefined },
+    { name: 'LED', line: led },
+    { name: 'buzzer', line: buzzer },
+  ];
+  return named.flatMap(({ name, line }) =>
+    line ? [{ name, state: line.state, onStateChange: line.onStateChange }] : [],
+  );
 }

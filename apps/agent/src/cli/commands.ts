@@ -67,7 +67,6 @@ export async function doctorCommand(
     checkClock,
     checkDataDir,
     checkDisk,
-    checkGpio,
     checkHint,
     checkInvocation,
     checkProbe,
@@ -75,10 +74,11 @@ export async function doctorCommand(
     checkService,
   } = await import('./doctor-checks.ts');
   const { checkEarTagReader, checkHeartbeat } = await import('./doctor-device-checks.ts');
+  const { checkGpioLines } = await import('./doctor-gpio-checks.ts');
   const checks: Check[] = [
     ...checkInvocation(envFile),
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
-    ...checkGpio(config),
+    ...(await checkGpioLines(config)),
     await checkProbe(config),
     await checkS3(config, envFile?.problem ?? null),
     checkDataDir(config),

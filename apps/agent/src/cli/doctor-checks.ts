@@ -19,12 +19,11 @@ import {
   UNIT_DATA_DIR,
 } from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
-import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import { callService } from './local-client.ts';
 
 export type Check = { name: string; ok: boolean; warn?: boolean; detail: string; fix?: string };
 
-const writable = (path: string) => {
+export const writable = (path: string) => {
   try {
     accessSync(path, constants.W_OK);
     return true;
@@ -32,55 +31,6 @@ const writable = (path: string) => {
     return false;
   }
 };
-
-export function checkGpio(config: AgentConfig): Check[] {
-  const wanted = [
-    ...(config.trigger.kind === 'gpio' ? [['button', config.trigger.bcm] as const] : []),
-    ...(config.led ? [['led', config.led.bcm] as const] : []),
-    ...(config.buzzer ? [['buzzer', config.buzzer.bcm] as const] : []),
-  ];
-  if (wanted.length === 0)
-    return [{ name: 'gpio', ok: true, detail: 'no GPIO configured (trigger kind none)' }];
-  return wanted.map(([what, bcm]) => {
-    try {
-      const { line, chip } = resolveGpioLine(bcm, {
-        sysfsRoot: config.sysfsRoot,
-        chipLabel: config.gpioChipLabel ?? undefined,
-      });
-      const exportFile = join(config.sysfsRoot, 'class/gpio/export');
-      if (!writable(exportFile) && !existsSync(join(config.sysfsRoot, `class/gpio/gpio${line}`))) {
-        return {
-          name: `gpio ${what}`,
-          ok: false,
-          detail: `cannot write ${exportFile}`,
-          fix: 'add the service user to the gpio group: sudo usermod -aG gpio cti',
-        };
-      }
-      return {
-        name: `gpio ${what}`,
-        ok: true,
-        detail: `BCM ${bcm} = sysfs line ${line} on ${chip.label} (base ${chip.base})`,
-      };
-    } catch (err) {
-      const fallback = what === 'button' && isNoSysfs(err) ? gpiomonVersion() : null;
-      if (fallback) {
-        return { name: `gpio ${what}`, ok: true, detail: `no sysfs GPIO: the button uses ${fallback}` };
-      }
-      return { name: `gpio ${what}`, ok: false, detail: (err as Error).message };
-    }
-  });
-}
-
-const isNoSysfs = (err: unknown) => err instanceof GpioUnavailableError && err.code === 'no_sysfs_gpio';
-
-/** libgpiod's gpiomon version line when it is installed (the button's fallback), else null. */
-function gpiomonVersion(): string | null {
-  try {
-    return execFileSync('gpiomon', ['--version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0]!.trim();
-  } catch {
-    return null;
-  }
-}
 
 export async function checkProbe(config: AgentConfig): Promise<Check> {
   const s = config.source;

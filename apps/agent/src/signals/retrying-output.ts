@@ -127,6 +127,8 @@ export function createRetryingOutput({
       if (inner) drive(inner, level);
     },
     state: (): SignalOutputState => outage.state(inner !== null),
+    /** Runs `listener` when the output goes down or comes back; returns the unsubscribe. */
+    onStateChange: outage.onChange,
     /** No more retries; the line is left low and let go (the agent stopping). */
     close(): void {
       stopped = true;

@@ -1,40 +1,20 @@
 // Runs inside `unshare -m` with a tmpfs over /sys/class (see gpio-sysfs.test.ts): builds a fake
 // Raspberry Pi 5 sysfs GPIO tree, then drives onoff's real sysfs code through the agent's button and
 // LED modules and prints what happened as one JSON line.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { waitFor } from '@cti/testkit';
 import { openGpioButton, openGpioOutput } from '../trigger/gpio-button.ts';
 import { resolveGpioLine } from '../trigger/gpio-lines.ts';
+import { PI5_LINE, writePiGpioTree } from './pi-gpio-tree.ts';
 
 const root = '/sys/class/gpio';
-function chip(base: number, label: string, ngpio: number) {
-  mkdirSync(`${root}/gpiochip${base}`, { recursive: true });
-  writeFileSync(`${root}/gpiochip${base}/label`, `${label}\n`);
-  writeFileSync(`${root}/gpiochip${base}/base`, `${base}\n`);
-  writeFileSync(`${root}/gpiochip${base}/ngpio`, `${ngpio}\n`);
-}
 // The kernel would create gpioN on export; here the exported line directories exist up front.
-function exported(line: number, value: string) {
-  mkdirSync(`${root}/gpio${line}`, { recursive: true });
-  for (const [f, v] of [
-    ['value', value],
-    ['direction', 'in'],
-    ['edge', 'none'],
-    ['active_low', '0'],
-  ]) {
-    writeFileSync(`${root}/gpio${line}/${f}`, `${v}\n`);
-  }
-}
-
-mkdirSync(root, { recursive: true });
-writeFileSync(`${root}/export`, '');
-writeFileSync(`${root}/unexport`, '');
-chip(512, 'gpio-brcmstb@107d508500', 32);
-chip(571, 'pinctrl-rp1', 54);
+writePiGpioTree('/sys/class', {
+  [PI5_LINE.button]: { direction: 'in', value: '1' },
+  [PI5_LINE.led]: { direction: 'in', value: '0' },
+});
 const button = resolveGpioLine(17).line;
 const led = resolveGpioLine(27).line;
-exported(button, '1');
-exported(led, '0');
 
 const out: Record<string, unknown> = { buttonLine: button, ledLine: led };
 const b = await openGpioButton({

@@ -49,3 +49,13 @@ export async function startNotifySocket(
     },
   };
 }
+
+/** The sd_notify STATUS= values in `messages` (one datagram may carry READY=1 and STATUS=), in order. */
+export function statusLines(messages: string[]): string[] {
+  return messages.flatMap((m) =>
+    m
+      .split('\n')
+      .filter((l) => l.startsWith('STATUS='))
+      .map((l) => l.slice('STATUS='.length)),
+  );
+}

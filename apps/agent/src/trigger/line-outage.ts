@@ -78,6 +78,10 @@ export function createLineOutage(
   let error: string | null = null;
   let failures = 0;
   let lastLogAt = Number.NEGATIVE_INFINITY;
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
 
   return {
     /** The scheduled attempt is running now (call first in it): none is pending. */
@@ -100,6 +104,7 @@ export function createLineOutage(
         downSince = wallClock();
         lastLogAt = timers.now();
         log.error(fields, messages.first);
+        changed();
         return true;
       }
       if (timers.now() - lastLogAt >= repeatLogMs) {
@@ -110,12 +115,22 @@ export function createLineOutage(
     },
     /** The line works (again): logs `message` with the outage's length if there was one. */
     recovered(message: string): void {
-      if (downSince !== null) {
-        const downForS = Math.round((wallClock() - downSince) / 1000);
+      const since = downSince;
+      if (since !== null) {
+        const downForS = Math.round((wallClock() - since) / 1000);
         log.info({ downForS, failedAttempts: failures }, message);
       }
       downSince = error = null;
       failures = 0;
+      if (since !== null) changed();
+    },
+    /**
+     * `listener` runs when an outage starts and when it ends (not at each retry): systemd's status
+     * line follows it. The caller's `state()` already says the new state then. Returns the unsubscribe.
+     */
+    onChange(listener: () => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     /** Whether an outage is going on (a failure not followed by a recovery). */
     isDown: (): boolean => downSince !== null,

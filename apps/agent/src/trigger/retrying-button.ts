@@ -102,6 +102,8 @@ export function createRetryingButton({
     isPressed: () => inner?.isPressed() ?? false,
     stats: () => inner?.stats() ?? { ...NO_PRESSES },
     state: (): CaptureButtonState => outage.state(inner !== null),
+    /** Runs `listener` when the button goes down or comes back; returns the unsubscribe. */
+    onStateChange: outage.onChange,
     /** No more retries; the open button's timers stop (the agent stopping). */
     stop(): void {
       halt();

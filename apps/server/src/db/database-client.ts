@@ -1,5 +1,6 @@
 import postgres, { type Sql } from 'postgres';
 import { type ReplyDeadlineOptions, replyDeadlineSocket } from './reply-deadline-socket.ts';
+import { textArrayType } from './text-array.ts';
 
 export type DatabaseClientOptions = {
   url: string;
@@ -51,7 +52,8 @@ export function serverTimeoutsFor(
 /**
  * The server's postgres.js pool. Reconnect backoff is short and capped (postgres.js defaults to up to
  * 20 s): during an outage a webhook should get its 503 within about a second, so the relay's own
- * backoff, not a request parked inside the server, decides when to try again.
+ * backoff, not a request parked inside the server, decides when to try again. text[] and varchar[]
+ * are read by text-array.ts: a NULL item is null (postgres.js alone reads it as 'NULL').
  *
  * @example const sql = createDatabaseClient({ url, max: 10, connectTimeoutSeconds: 5 });
  */
@@ -76,6 +78,9 @@ export function createDatabaseClient({
     connect_timeout: connectTimeoutSeconds,
     backoff: (retries: number) => Math.min(0.02 * 2 ** retries, 0.5),
     onnotice: () => {},
+    // A NULL item of a text[] or varchar[] read as null, not as the string 'NULL' (text-array.ts,
+    // porsager/postgres#1124).
+    types: { textArray: textArrayType },
     connection: {
       application_name: applicationName,
       // Shortest exact digits for every float8, whatever the database or role sets (a DBA's

@@ -12,6 +12,13 @@ const body = (overrides: Partial<WebhookBody> & Record<string, unknown> = {}) =>
 const meta = exampleMeta;
 const raw = () => JSON.stringify(body());
 
+/** The body as JSON text with meta_json.gps's lat and lon written as given (numbers JSON.stringify cannot write). */
+const gpsJson = (lat: string, lon: string) =>
+  JSON.stringify(body({ meta_json: meta({ gps: { lat: 12.5, lon: 34.5 } }) })).replace(
+    '"gps":{"lat":12.5,"lon":34.5}',
+    `"gps":{"lat":${lat},"lon":${lon}}`,
+  );
+
 /** Signed, then one header replaced or removed. */
 function withHeader(name: string, value: string | null, payload = raw()): RequestInit {
   const headers = { ...(signedInit(payload).headers as Record<string, string>) };
@@ -190,6 +197,50 @@ const cases: Case[] = [
   {
     name: 'gps lat 91',
     init: () => signedInit(body({ meta_json: meta({ gps: { lat: 91, lon: 0 } }) })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/gps/lat',
+  },
+  // coordinates the database refuses (migration 0033's constraints) are refused here first: 422, not a 500
+  {
+    name: 'gps lat 95',
+    init: () => signedInit(body({ meta_json: meta({ gps: { lat: 95, lon: 0 } }) })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/gps/lat',
+  },
+  {
+    name: 'gps lon 400',
+    init: () => signedInit(body({ meta_json: meta({ gps: { lat: 0, lon: 400 } }) })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/gps/lon',
+  },
+  {
+    name: 'gps lat 1e308 (huge, finite)',
+    init: () => signedInit(body({ meta_json: meta({ gps: { lat: 1e308, lon: 0 } }) })),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/gps/lat',
+  },
+  {
+    // JSON.parse reads 1e400 as Infinity
+    name: 'gps lon 1e400 (Infinity once parsed)',
+    init: () => signedInit(gpsJson('0', '1e400')),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/gps/lon',
+  },
+  {
+    name: 'gps lat -1e400 (-Infinity once parsed)',
+    init: () => signedInit(gpsJson('-1e400', '0')),
+    status: 422,
+    error: 'invalid_webhook',
+    pointer: '/meta_json/gps/lat',
+  },
+  {
+    name: 'gps lat "NaN" (a string)',
+    init: () => signedInit(gpsJson('"NaN"', '0')),
     status: 422,
     error: 'invalid_webhook',
     pointer: '/meta_json/gps/lat',

@@ -91,18 +91,23 @@ export function useTestApp(
 ): TestAppContext {
   let db: TestDatabase | undefined;
   let server: TestApp | undefined;
+  let appSql: Sql | undefined;
   let plannedSql: Sql | undefined;
   // One hook: node:test starts a file's root-level before() hooks concurrently, so seeding in a second
   // hook could run before the database exists.
   before(async () => {
     db = await createTestDatabase();
-    // As in production (serve-command.ts): the hot reads on a pool that plans each statement once.
+    // As in production (serve-command.ts): the app's pools are the server's own client (its parsers
+    // and connection parameters: text[] items, extra_float_digits), the hot reads on one that plans
+    // each statement once. `db.sql` stays the test's own connection for seeding and checking.
+    appSql = createDatabaseClient({ url: db.url, max: 5, connectTimeoutSeconds: 5 });
     plannedSql = createDatabaseClient({ url: db.url, max: 2, connectTimeoutSeconds: 5, genericPlans: true });
-    server = createTestApp(db.sql, overrides, { plannedSql });
+    server = createTestApp(appSql, overrides, { plannedSql });
     await seed?.({ db, server });
   });
   after(async () => {
     await server?.close();
+    await appSql?.end({ timeout: 5 });
     await plannedSql?.end({ timeout: 5 });
     await db?.drop();
   });

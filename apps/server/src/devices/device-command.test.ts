@@ -194,6 +194,18 @@ describe('cti-server device', () => {
     const noDb = await spawned(['list'], {});
     assert.equal(noDb.code, 78);
     assert.match(noDb.stderr, /configuration error: DATABASE_URL is not set/);
+    // A mistyped command line gets its usage, not a configuration error, whether or not the database is
+    // configured (review r25: it got 78 naming DATABASE_URL).
+    for (const [args, message] of [
+      [['ad', 'pi-x'], /^usage: cti-server device add/],
+      [['rotate-secret', 'pi-x', '--overlap', '2y'], /--overlap "2y" is not a duration/],
+      [['retire', 'Pi 5'], /"Pi 5" is not a device code/],
+    ] as const) {
+      const r = await spawned([...args], {});
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /configuration error/);
+    }
   });
 
   test('retire run by a uid without a passwd entry records "uid N (command line)" (review r13 F11)', {

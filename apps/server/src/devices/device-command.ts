@@ -71,9 +71,61 @@ function printSecret(io: Io, code: string, secret: string, fingerprint: string, 
   );
 }
 
-async function run(args: string[], io: Io, sql: Sql): Promise<number> {
+/** What a `cti-server device` command line asks for, checked before any database is opened. */
+type DeviceRequest =
+  | { sub: 'list' }
+  | { sub: 'add'; code: string; label: string | null; farm: string | null }
+  | { sub: 'rotate-secret'; code: string; overlapSeconds: number; overlapText: string }
+  | { sub: 'retire'; code: string; reason: string | null }
+  | { sub: 'unretire'; code: string };
+
+/**
+ * The command line read and checked whole — sub-command, device code, options, label, reason, overlap —
+ * so a mistyped command gets its usage (exit 2) even without DATABASE_URL. A string is the problem
+ * (printed above the usage lines; '' for the usage alone).
+ */
+export function parseDeviceArgs(args: string[]): DeviceRequest | { problem: string } {
   const [sub, code, ...rest] = args;
-  if (sub === 'list' && code === undefined) {
+  if (sub === 'list' && code === undefined) return { sub: 'list' };
+  if (!['add', 'rotate-secret', 'retire', 'unretire'].includes(sub ?? '') || code === undefined)
+    return { problem: '' };
+  if (!isValidDeviceCode(code))
+    return {
+      problem: `${JSON.stringify(code)} is not a device code (1-63 of a-z 0-9 _ -, as in the agent's device_code)`,
+    };
+  const allowed = { add: ['label', 'farm'], 'rotate-secret': ['overlap'], retire: ['reason'], unretire: [] };
+  const opts = options(rest, allowed[sub as keyof typeof allowed]);
+  if (typeof opts === 'string') return { problem: opts };
+  if (sub === 'unretire') return { sub, code };
+  if (sub === 'retire') {
+    const { reason } = opts;
+    if (reason !== undefined && !(storedLength(reason) <= RETIRED_REASON_MAX && isTypedName(reason))) {
+      const fault = typedNameFault(reason);
+      return {
+        problem: `--reason must be ${RETIRED_REASON_MAX} characters or fewer ${TYPED_NAME_RULE} (counted once Unicode-normalised, as stored)${fault ? `; ${fault}` : ''}`,
+      };
+    }
+    return { sub, code, reason: reason === undefined ? null : normalizeTypedName(reason) };
+  }
+  if (sub === 'add') {
+    if (opts.label !== undefined && !isShortLabel(opts.label)) {
+      const fault = typedNameFault(opts.label);
+      return {
+        problem: `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE} (counted once Unicode-normalised, as stored)${fault ? `; ${fault}` : ''}`,
+      };
+    }
+    const label = opts.label === undefined ? null : normalizeTypedName(opts.label);
+    return { sub, code, label, farm: opts.farm ?? null };
+  }
+  const overlapText = opts.overlap ?? '24h';
+  const overlapSeconds = parseDuration(overlapText);
+  if (overlapSeconds === null)
+    return { problem: `--overlap ${JSON.stringify(opts.overlap)} is not a duration up to 30d` };
+  return { sub: 'rotate-secret', code, overlapSeconds, overlapText };
+}
+
+async function run(request: DeviceRequest, io: Io, sql: Sql): Promise<number> {
+  if (request.sub === 'list') {
     for (const d of await listDevices(sql)) {
       const heard = d.last_heard_at ? d.last_heard_at.toISOString() : 'never';
       io.out(`${d.device_code}${d.label ? ` (${d.label})` : ''}  last heartbeat ${heard}\n`);
@@ -91,48 +143,27 @@ async function run(args: string[], io: Io, sql: Sql): Promise<number> {
     }
     return 0;
   }
-  if (!['add', 'rotate-secret', 'retire', 'unretire'].includes(sub ?? '') || code === undefined)
-    return usage(io);
-  if (!isValidDeviceCode(code)) {
-    io.err(
-      `cti-server device: ${JSON.stringify(code)} is not a device code (1-63 of a-z 0-9 _ -, as in the agent's device_code)\n`,
-    );
-    return EXIT_USAGE;
-  }
-  const allowed = { add: ['label', 'farm'], 'rotate-secret': ['overlap'], retire: ['reason'], unretire: [] };
-  const opts = options(rest, allowed[sub as keyof typeof allowed]);
-  if (typeof opts === 'string') return usage(io, opts);
-  if (sub === 'retire') return retire(io, sql, code, opts.reason);
-  if (sub === 'unretire') {
+  const { code } = request;
+  if (request.sub === 'retire') return retire(io, sql, code, request.reason);
+  if (request.sub === 'unretire') {
     await unretireDevice(sql, { code });
     io.err(
       `Device ${code} is in service again, without a key: \`cti-server device add ${code}\` issues one. It shows "no heartbeat yet" until its first heartbeat.\n`,
     );
     return 0;
   }
-  if (sub === 'add') {
-    if (opts.label !== undefined && !isShortLabel(opts.label)) {
-      const fault = typedNameFault(opts.label);
-      return usage(
-        io,
-        `--label must be ${LABEL_MAX} characters or fewer ${TYPED_NAME_RULE} (counted once Unicode-normalised, as stored)${fault ? `; ${fault}` : ''}`,
-      );
-    }
-    const label = opts.label === undefined ? null : normalizeTypedName(opts.label);
-    const key = await addDeviceKey(sql, code, { label, farm: opts.farm ?? null });
+  if (request.sub === 'add') {
+    const key = await addDeviceKey(sql, code, { label: request.label, farm: request.farm });
     printSecret(io, code, key.secret, key.fingerprint, 'New key');
     if (key.farm) io.err(`Device ${code} works on farm ${JSON.stringify(key.farm.name)} (${key.farm.id}).\n`);
     return 0;
   }
-  const overlap = parseDuration(opts.overlap ?? '24h');
-  if (overlap === null)
-    return usage(io, `--overlap ${JSON.stringify(opts.overlap)} is not a duration up to 30d`);
-  const key = await rotateDeviceKey(sql, code, overlap);
+  const key = await rotateDeviceKey(sql, code, request.overlapSeconds);
   printSecret(io, code, key.secret, key.fingerprint, 'Rotated');
   io.err(
     key.expiring === 0
       ? 'The device had no current key.\n'
-      : `The previous key stays valid for ${opts.overlap ?? '24h'} or until the device first signs with the new one.\n`,
+      : `The previous key stays valid for ${request.overlapText} or until the device first signs with the new one.\n`,
   );
   return 0;
 }
@@ -155,20 +186,13 @@ function commandUser(): string {
   return `${who} (command line)`;
 }
 
-async function retire(io: Io, sql: Sql, code: string, reason: string | undefined): Promise<number> {
-  if (reason !== undefined && !(storedLength(reason) <= RETIRED_REASON_MAX && isTypedName(reason))) {
-    const fault = typedNameFault(reason);
-    return usage(
-      io,
-      `--reason must be ${RETIRED_REASON_MAX} characters or fewer ${TYPED_NAME_RULE} (counted once Unicode-normalised, as stored)${fault ? `; ${fault}` : ''}`,
-    );
-  }
+async function retire(io: Io, sql: Sql, code: string, reason: string | null): Promise<number> {
   const done = await retireDevice(
     sql,
     { code },
     {
       by: commandUser(),
-      reason: reason === undefined ? null : normalizeTypedName(reason),
+      reason,
     },
   );
   io.err(
@@ -206,10 +230,12 @@ export function createDeviceCommand({ io = processIo, env = process.env } = {}):
   return {
     usage: COMMAND_USAGE.device,
     async run(args) {
+      const request = parseDeviceArgs(args);
+      if ('problem' in request) return usage(io, request.problem);
       const sql = commandDatabase(env, io, 'cti-server device');
       if (!sql) return EXIT_CONFIG;
       try {
-        return await run(args, io, sql);
+        return await run(request, io, sql);
       } catch (err) {
         if (!(err instanceof DeviceKeyConflictError || err instanceof DeviceFarmError)) throw err;
         io.err(`cti-server device: ${err.message}\n`);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@cti/db/testing';
+import { waitFor } from '@cti/testkit';
 import { createDatabaseClient } from './database-client.ts';
+import { isConnectionLost } from './database-errors.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -37,5 +39,48 @@ test('every float8 reaches Node exactly, whatever extra_float_digits the databas
   } finally {
     await sql.end({ timeout: 5 });
     await db.sql.unsafe(`ALTER DATABASE "${name}" RESET extra_float_digits`);
+  }
+});
+
+test('a backend terminated mid-query fails that query only: the reconnected connection runs the next one', async () => {
+  // pg_terminate_backend on a busy backend: Postgres sends FATAL 57P01 (an ErrorResponse, kept until
+  // the ReadyForQuery that never comes) and closes. postgres.js failed the query as CONNECTION_CLOSED
+  // but kept that ErrorResponse, and its reconnected connection replayed it onto the first query it ran
+  // (porsager/postgres#1223): a healthy connection answered one more 503. One pooled connection here,
+  // so the next query must be the reconnected one.
+  const sql = createDatabaseClient({
+    url: db.url,
+    max: 1,
+    connectTimeoutSeconds: 5,
+    applicationName: 'terminated-mid-query',
+  });
+  try {
+    const sleeping = sql`SELECT pg_sleep(60)`.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const [busy] = await waitFor(
+      async () => {
+        const rows = await db.sql<{ pid: number }[]>`
+          SELECT pid FROM pg_stat_activity
+          WHERE application_name = 'terminated-mid-query' AND state = 'active' AND query LIKE '%pg_sleep%'`;
+        return rows.length > 0 ? rows : undefined;
+      },
+      { what: 'the pg_sleep backend', timeoutMs: 10_000 },
+    );
+    const [terminated] = await db.sql<{ ok: boolean }[]>`SELECT pg_terminate_backend(${busy!.pid}) AS ok`;
+    assert.equal(terminated!.ok, true);
+    const lost = await sleeping;
+    assert.ok(
+      isConnectionLost(lost),
+      `the terminated query failed as a lost connection, got ${String(lost)}`,
+    );
+
+    const [row] = await sql<{ one: number }[]>`SELECT 1 AS one`;
+    assert.equal(row!.one, 1);
+    const [pid] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    assert.notEqual(pid!.pid, busy!.pid, 'a new backend');
+  } finally {
+    await sql.end({ timeout: 5 });
   }
 });

@@ -91,7 +91,9 @@ async function openEarTags(config: AgentConfig, log: Logger, signals: StatusSign
  * The GPIO capture button. One that cannot be opened (no sysfs GPIO nor gpiomon, wrong chip label, no
  * permission, line busy) does not end the start-up: the backlog still uploads, heartbeats and
  * `cti-agent capture` still work, health says the button is down, and it is retried in the background
- * (review r20 F10). An invalid trigger config never gets here: it exits 2 at config load.
+ * (review r20 F10). One that opened and then stops working (its sysfs line unexported or failing, gpiomon
+ * exiting for good) is down and re-opened the same way. An invalid trigger config never gets here: it
+ * exits 2 at config load.
  */
 async function openButton(
   config: AgentConfig,

@@ -56,6 +56,20 @@ export function writePiGpioTree(
 }
 
 /**
+ * Exports `line` in a tree made by writePiGpioTree, as the kernel would at `echo N > export`: its
+ * directory appears whole (built beside it and renamed), so a reader never sees it half made. Returns
+ * its value file. (Unexporting is removing that directory.)
+ */
+export function exportPiGpioLine(classDir: string, line: number, { direction, value }: ExportedLine): string {
+  const staging = join(classDir, 'gpio', `.gpio${line}.new`);
+  mkdirSync(staging, { recursive: true });
+  for (const [file, text] of Object.entries({ value, direction, edge: 'none', active_low: '0' }))
+    writeFileSync(join(staging, file), `${text}\n`);
+  renameSync(staging, join(classDir, 'gpio', `gpio${line}`));
+  return join(classDir, 'gpio', `gpio${line}`, 'value');
+}
+
+/**
  * A `wrap` for startAgentRun: the agent in its own mount namespace, after `setup` (shell commands that
  * e.g. mount a tmpfs or bind a directory over /sys/class). The process signalled is the agent itself.
  *

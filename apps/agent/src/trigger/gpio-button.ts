@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { type Logger, silentLogger } from '@cti/runtime';
 import type { Gpio } from 'onoff';
 import { type Button, createButton, type Level, type Timers } from './button.ts';
-import { explainGpioAccessError } from './gpio-lines.ts';
+import { explainGpioAccessError, explainGpioLineError } from './gpio-lines.ts';
 
 export type GpioButtonOptions = {
   /** sysfs GPIO number (already resolved from the chip base, see gpio-lines.ts). */
@@ -13,38 +14,96 @@ export type GpioButtonOptions = {
   /** 'interrupt' uses sysfs edge interrupts (epoll); 'poll' reads the value file every pollMs. */
   mode?: 'interrupt' | 'poll' | 'auto';
   pollMs?: number;
+  /** How often the line is checked to be still there (its value file read by path). */
+  checkMs?: number;
   log?: Logger;
   timers?: Timers;
 };
 
-export type GpioButton = Button & { mode(): 'interrupt' | 'poll'; close(): void };
+export type GpioButton = Button & {
+  mode(): 'interrupt' | 'poll';
+  /**
+   * Runs `listener` once when the line stops working (unexported, EIO, sysfs gone), with the error
+   * that says why and the fix; the button is dead from then on and waits for `close`.
+   */
+  onFailure(listener: (err: Error) => void): () => void;
+  close(): void;
+};
+
+/** Where onoff finds the lines (it does not take another root). */
+const SYSFS_GPIO = '/sys/class/gpio';
 
 /**
  * The capture button on a sysfs GPIO line via onoff. Edges come from onoff's epoll-based `watch`
  * (mode 'interrupt'); where interrupts are unavailable ('auto' falls back, or 'poll') the value file is
  * read every `pollMs` and level changes are fed to the same debouncer.
+ *
+ * A line that stops working is reported through `onFailure`, never thrown: a read of the held value
+ * file that fails (EIO, ENODEV once the kernel unexported it), and a check every `checkMs` that its
+ * value file is still there (unexported by another program, sysfs gone — with interrupts nothing else
+ * would tell: the edges just stop, and every press would be lost in silence).
  */
 export async function openGpioButton(options: GpioButtonOptions): Promise<GpioButton> {
-  const { line, mode = 'auto', pollMs = 5 } = options;
+  const { line, mode = 'auto', pollMs = 5, checkMs = 2000 } = options;
   const log = options.log ?? silentLogger();
   const { Gpio } = await import('onoff');
   let gpio: Gpio;
   try {
     gpio = new Gpio(line, 'in', 'both');
   } catch (err) {
-    throw explainGpioAccessError(err, line);
+    throw explainGpioLineError(err, line);
   }
-  const read = () => gpio.readSync() as Level;
-  const button = createButton({ ...options, readLevel: read });
+  const failureListeners = new Set<(err: Error) => void>();
+  let failure: Error | null = null;
+  let last: Level = options.pressedLevel === 1 ? 0 : 1;
   let active: 'interrupt' | 'poll' = 'poll';
   let poller: NodeJS.Timeout | null = null;
 
+  // onoff's epoll handler calls readSync before our watch callback, and a throw there would be
+  // uncaught (the end of the agent): this instance's readSync reports the failure instead and returns
+  // the last level, so a dead line reads as released.
+  const readFd = gpio.readSync.bind(gpio);
+  const read = (): Level => {
+    if (failure) return last;
+    try {
+      last = readFd() as Level;
+    } catch (err) {
+      fail(err);
+    }
+    return last;
+  };
+  gpio.readSync = read;
+  const button = createButton({ ...options, readLevel: read });
+
+  const fail = (err: unknown) => {
+    if (failure) return;
+    const explained = explainGpioLineError(err, line);
+    failure = explained instanceof Error ? explained : new Error(String(explained));
+    stopTimers();
+    for (const listener of failureListeners) listener(failure);
+  };
+  // By path, in a file of its own: a read of onoff's fd would clear an edge epoll has not reported yet.
+  // It fails as the held fd would (EIO), and also when the line was unexported (ENOENT).
+  const check = setInterval(() => {
+    try {
+      readFileSync(`${SYSFS_GPIO}/gpio${line}/value`);
+    } catch (err) {
+      fail(err);
+    }
+  }, checkMs);
+  const stopTimers = () => {
+    button.stop();
+    clearInterval(check);
+    if (poller) clearInterval(poller);
+    poller = null;
+  };
+
   const startPolling = () => {
-    let last = read();
+    let was = read();
     poller = setInterval(() => {
       const level = read();
-      if (level !== last) {
-        last = level;
+      if (level !== was && !failure) {
+        was = level;
         button.edge();
       }
     }, pollMs);
@@ -55,13 +114,17 @@ export async function openGpioButton(options: GpioButtonOptions): Promise<GpioBu
   else {
     try {
       gpio.watch((err) => {
-        if (err) log.error({ err: err.message, line }, 'button interrupt error');
-        else button.edge();
+        // epoll itself failed (its fd, not the line): the line is re-opened like any failed one.
+        if (err) fail(err);
+        else if (!failure) button.edge();
       });
       active = 'interrupt';
     } catch (err) {
       forgetFailedWatch(gpio);
-      if (mode === 'interrupt') throw err;
+      if (mode === 'interrupt') {
+        clearInterval(check);
+        throw err;
+      }
       log.warn({ line, err: (err as Error).message }, 'GPIO edge interrupts unavailable; polling the button');
       startPolling();
     }
@@ -70,9 +133,13 @@ export async function openGpioButton(options: GpioButtonOptions): Promise<GpioBu
   return {
     ...button,
     mode: () => active,
+    onFailure(listener) {
+      failureListeners.add(listener);
+      if (failure) listener(failure);
+      return () => failureListeners.delete(listener);
+    },
     close() {
-      button.stop();
-      if (poller) clearInterval(poller);
+      stopTimers();
       if (active === 'interrupt') gpio.unwatchAll();
       gpio.unexport();
     },

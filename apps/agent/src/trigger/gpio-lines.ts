@@ -8,7 +8,20 @@ export const PI_HEADER_CHIP_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl
 
 export class GpioUnavailableError extends Error {
   override name = 'GpioUnavailableError';
-  readonly code: 'no_sysfs_gpio' | 'no_gpiomon' | 'no_chip' | 'line_out_of_range' | 'no_access';
+  readonly code:
+    | 'no_sysfs_gpio'
+    | 'no_gpiomon'
+    | 'no_chip'
+    | 'line_out_of_range'
+    | 'no_access'
+    /** The sysfs line is not there (unexported under the agent, sysfs gone): ENOENT, ENODEV. */
+    | 'line_gone'
+    /** Another driver or program holds the line (EBUSY at export). */
+    | 'line_busy'
+    /** The GPIO controller fails reads (EIO: a HAT or expander fault). */
+    | 'line_io_error'
+    /** gpiomon (the fallback) exited and did not stay up. */
+    | 'gpiomon_exited';
   constructor(code: GpioUnavailableError['code'], message: string) {
     super(message);
     this.code = code;
@@ -107,4 +120,39 @@ export function explainGpioAccessError(err: unknown, line: number): unknown {
       '(sudo usermod -aG gpio cti; the unit sets SupplementaryGroups=gpio) and check the udev rule that ' +
       'gives /sys/class/gpio to that group.',
   );
+}
+
+/**
+ * A sysfs line that fails at open or later (a read of its value file): onoff's raw errno turned into an
+ * error that says what happened and the fix, for the journal, `status` and `doctor`. The raw message
+ * stays in it (the path, the errno). Errors with other codes pass through.
+ */
+export function explainGpioLineError(err: unknown, line: number): unknown {
+  const access = explainGpioAccessError(err, line);
+  if (access !== err) return access;
+  const code = (err as NodeJS.ErrnoException).code;
+  const raw = (err as Error).message;
+  const again = 'the agent re-opens the line by itself (about every 2-60 s), no restart needed.';
+  if (code === 'ENOENT' || code === 'ENODEV') {
+    return new GpioUnavailableError(
+      'line_gone',
+      `sysfs GPIO ${line} is not there (${raw}): it was unexported (by another program, or a script ` +
+        `writing /sys/class/gpio/unexport) or sysfs GPIO went away. Fix: stop whatever unexports it; ${again}`,
+    );
+  }
+  if (code === 'EBUSY') {
+    return new GpioUnavailableError(
+      'line_busy',
+      `sysfs GPIO ${line} is held by another driver or program (${raw}). Fix: free the line (a ` +
+        `device-tree overlay or another GPIO program using it; \`gpioinfo\` names the consumer); ${again}`,
+    );
+  }
+  if (code === 'EIO') {
+    return new GpioUnavailableError(
+      'line_io_error',
+      `sysfs GPIO ${line} fails with an I/O error (${raw}): the GPIO controller reports a fault (a HAT or ` +
+        `GPIO expander, a loose connector). Fix: check the HAT and its connector; ${again}`,
+    );
+  }
+  return err;
 }

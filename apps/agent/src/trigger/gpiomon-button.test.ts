@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import {
-  appendFileSync,
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { silentLogger } from '@cti/runtime';
+import { createLogger, silentLogger } from '@cti/runtime';
 import { waitFor } from '@cti/testkit';
 import { resolveConfig } from '../config/agent-config.ts';
+import { type FakeGpiod, fakeGpiod } from '../test-support/fake-gpiod.ts';
 import { GpioUnavailableError } from './gpio-lines.ts';
 import {
   gpiomonInvocation,
@@ -22,50 +15,13 @@ import {
   parseGpiomonVersion,
 } from './gpiomon-button.ts';
 import { openCaptureButton } from './open-capture-button.ts';
+import { type CaptureButtonState, createRetryingButton } from './retrying-button.ts';
 
-// The one thing that cannot exist here is a GPIO character device, so libgpiod's tools are fakes:
-// shell scripts passed as parameters. The fake gpiomon records its arguments and prints whatever the
-// test appends to an events file (as gpiomon prints edges; read from the start, so nothing emitted
-// before it runs is lost), exiting once first when asked to.
-function fakeTools(version: string, { exitFirst = false } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'cti-gpiomon-'));
-  const events = join(dir, 'events');
-  writeFileSync(events, '');
-  const gpiodetect = join(dir, 'gpiodetect');
-  writeFileSync(
-    gpiodetect,
-    '#!/bin/sh\necho "gpiochip0 [pinctrl-bcm2711] (58 lines)"\necho "gpiochip1 [raspberrypi-exp-gpio] (8 lines)"\n',
-  );
-  const gpiomon = join(dir, 'gpiomon');
-  writeFileSync(
-    gpiomon,
-    `#!/bin/sh
-if [ "$1" = "--version" ]; then echo "gpiomon (libgpiod) ${version}"; echo "Copyright (C) 2017-2023"; exit 0; fi
-echo "$@" >> "${dir}/args"
-if [ ${exitFirst ? 1 : 0} = 1 ] && [ ! -e "${dir}/ran" ]; then touch "${dir}/ran"; echo "line busy" >&2; exit 1; fi
-exec tail -n +1 -f "${events}"
-`,
-  );
-  chmodSync(gpiodetect, 0o755);
-  chmodSync(gpiomon, 0o755);
-  return {
-    dir,
-    gpiomon,
-    gpiodetect,
-    emit: (line: string) => appendFileSync(events, `${line}\n`),
-    // The script's `>>` creates the file before echo writes the line: an empty file is no call yet.
-    args: () =>
-      existsSync(join(dir, 'args'))
-        ? readFileSync(join(dir, 'args'), 'utf8')
-            .split('\n')
-            .filter((line) => line.trim() !== '')
-        : [],
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
+// The one thing that cannot exist here is a GPIO character device, so libgpiod's tools are fakes
+// (test-support/fake-gpiod.ts): shell scripts passed as parameters.
 
 /** The button on BCM 17 (active low, 5 ms debounce, no lockout) through the fake tools, and its presses. */
-async function openTestButton(tools: ReturnType<typeof fakeTools>) {
+async function openTestButton(tools: FakeGpiod) {
   const button = await openGpiomonButton({
     bcm: 17,
     pressedLevel: 0,
@@ -78,6 +34,60 @@ async function openTestButton(tools: ReturnType<typeof fakeTools>) {
   const presses: number[] = [];
   button.onPress((at) => presses.push(at));
   return { button, presses };
+}
+
+/**
+ * The gpiomon button as `cti-agent run` holds it: in the retrying button (fast real-time backoff), with
+ * the log lines, the state at each change, and the presses that reach its listeners.
+ */
+function retryingGpiomon(tools: FakeGpiod, extra: { blipWindowMs?: number } = {}) {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createLogger({
+    name: 'test',
+    level: 'info',
+    destination: { write: (s: string) => lines.push(JSON.parse(s)) },
+  });
+  const button = createRetryingButton({
+    open: () =>
+      openGpiomonButton({
+        bcm: 17,
+        pressedLevel: 0,
+        debounceMs: 5,
+        lockoutMs: 0,
+        gpiomonPath: tools.gpiomon,
+        gpiodetectPath: tools.gpiodetect,
+        log,
+        ...extra,
+      }),
+    log,
+    initialDelayMs: 200,
+    maxDelayMs: 400,
+  });
+  const presses: number[] = [];
+  button.onPress((at) => presses.push(at));
+  const changes: boolean[] = [];
+  const r = {
+    button,
+    lines,
+    presses,
+    changes,
+    downState: null as CaptureButtonState | null,
+    logged: (msg: string) => lines.some((l) => String(l.msg).startsWith(msg)),
+    /** A press (the falling edge given) and its release, through the running gpiomon. */
+    press: async (falling: string) => {
+      const before = presses.length;
+      tools.emit(falling);
+      await waitFor(() => presses.length > before, { what: 'a press through gpiomon' });
+      tools.emit('1 17');
+      await waitFor(() => !button.isPressed(), { what: 'the release' });
+    },
+  };
+  button.onStateChange(() => {
+    const state = button.state();
+    changes.push(state.up);
+    if (!state.up) r.downState = state;
+  });
+  return r;
 }
 
 describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }, () => {
@@ -99,7 +109,7 @@ describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }
     ['v2.1.3', '--chip gpiochip0 --format=%e %o 17', '2 17'],
   ] as const) {
     test(`libgpiod ${version}: edges from gpiomon drive the debounced button on the header chip`, async () => {
-      const tools = fakeTools(version);
+      const tools = fakeGpiod(version);
       const { button, presses } = await openTestButton(tools);
       try {
         await waitFor(() => tools.args().length === 1, { what: 'gpiomon started' });
@@ -117,21 +127,99 @@ describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }
     });
   }
 
-  test('gpiomon exiting (line busy) is restarted and the button keeps working', async () => {
-    const tools = fakeTools('v1.6.3', { exitFirst: true });
-    const { button, presses } = await openTestButton(tools);
+  test('a gpiomon that exits at once (line busy) fails the open with its exit code, stderr and the fix', async () => {
+    const tools = fakeGpiod('v1.6.3');
+    tools.busy(true);
     try {
-      await waitFor(() => tools.args().length === 2, { what: 'gpiomon restarted' });
-      tools.emit('0 17');
-      await waitFor(() => presses.length === 1, { what: 'a press after the restart' });
+      await assert.rejects(openTestButton(tools), (err: unknown) => {
+        assert.ok(err instanceof GpioUnavailableError);
+        assert.equal(err.code, 'gpiomon_exited');
+        assert.match(
+          err.message,
+          /^gpiomon watching BCM 17 on gpiochip0 exited with code 1: "gpiomon: error requesting GPIO lines: Device or resource busy" \(at start\)\. Fix: free the line if another program holds it \(`gpioinfo gpiochip0` names line 17's consumer\)/,
+        );
+        return true;
+      });
     } finally {
-      button.close();
+      tools.remove();
+    }
+  });
+
+  test('gpiomon exiting after it started: restarted at once and holding, a blip (still up, presses capture); exiting again within a minute, down with its exit code and stderr; re-opened on the backoff, up, presses capture', async () => {
+    const tools = fakeGpiod('v2.1.3');
+    const r = retryingGpiomon(tools);
+    try {
+      await r.button.start();
+      assert.equal(r.button.state().up, true);
+      await r.press('2 17');
+      assert.equal(r.presses.length, 1);
+
+      tools.kill();
+      await waitFor(() => r.logged('gpiomon running again after a blip: presses capture'), {
+        what: 'the restart holding',
+      });
+      assert.equal(tools.args().length, 2);
+      assert.match(
+        JSON.stringify(r.lines.find((l) => l.level === 40)),
+        /"code":2.*"stderr":"gpiomon: error waiting for events: No such device".*"msg":"gpiomon exited: restarting it at once/,
+      );
+      assert.equal(r.button.state().up, true);
+      assert.deepEqual(r.changes, [], 'a blip is no outage');
+      await r.press('2 17');
+      assert.equal(r.presses.length, 2);
+
+      tools.kill();
+      await waitFor(() => r.changes.length === 1, { what: 'the button down' });
+      const down = r.downState!;
+      assert.equal(down.up, false);
+      assert.match(down.down_since ?? '', /^\d{4}-\d\d-\d\dT/);
+      assert.match(
+        down.error ?? '',
+        /^gpiomon watching BCM 17 on gpiochip0 exited with code 2: "gpiomon: error waiting for events: No such device" \(again, \d+ s after its last exit\)\. Fix: free the line/,
+      );
+      assert.ok(r.logged('capture button stopped working: presses capture nothing until it is back'));
+
+      await waitFor(() => r.button.state().up, { what: 'gpiomon started again by a retry' });
+      assert.deepEqual(r.changes, [false, true]);
+      assert.equal(tools.args().length, 3);
+      await r.press('2 17');
+      assert.equal(r.presses.length, 3);
+    } finally {
+      r.button.close();
+      tools.remove();
+    }
+  });
+
+  test('a restart that does not hold (the line busy by then) is an outage at once; the retries fail while it stays busy, and it is up once it is free', async () => {
+    const tools = fakeGpiod('v1.6.3');
+    // No window: every exit gets a restart, so this is the restart that fails, not the second exit.
+    const r = retryingGpiomon(tools, { blipWindowMs: 0 });
+    try {
+      await r.button.start();
+      tools.busy(true);
+      tools.kill();
+      await waitFor(() => r.changes.length === 1, { what: 'the button down' });
+      assert.match(
+        r.downState!.error ?? '',
+        /exited with code 1: "gpiomon: error requesting GPIO lines: Device or resource busy" \(restarted after an exit\)/,
+      );
+      await waitFor(() => r.button.state().failed_attempts >= 2, { what: 'a retry failing' });
+      assert.match(r.button.state().error ?? '', /Device or resource busy" \(at start\)/);
+      assert.equal(r.button.state().up, false);
+
+      tools.busy(false);
+      await waitFor(() => r.button.state().up, { what: 'up once the line is free' });
+      assert.deepEqual(r.changes, [false, true]);
+      await r.press('0 17');
+      assert.equal(r.presses.length, 1);
+    } finally {
+      r.button.close();
       tools.remove();
     }
   });
 
   test('no controller with the header label: the error lists the chips and names gpio_chip_label', async () => {
-    const tools = fakeTools('v2.1.3');
+    const tools = fakeGpiod('v2.1.3');
     try {
       await assert.rejects(
         openGpiomonButton({
@@ -188,7 +276,7 @@ describe('libgpiod gpiomon fallback for the capture button', { timeout: 60_000 }
   });
 
   test('no sysfs GPIO but gpiomon present: openCaptureButton falls back to it', async () => {
-    const tools = fakeTools('v1.6.3');
+    const tools = fakeGpiod('v1.6.3');
     const config = resolveConfig({
       device_code: 'dev-0001',
       data_dir: tools.dir,

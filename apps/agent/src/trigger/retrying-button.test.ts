@@ -28,14 +28,23 @@ function rig({ random = () => 0.5 }: { random?: () => number } = {}) {
   let attempts = 0;
   let closed = 0;
   let hardware: ReturnType<typeof createButton> | null = null;
+  let failureListeners = new Set<(err: Error) => void>();
   const open = async (): Promise<OpenedButton> => {
     attempts += 1;
     if (!present) throw NO_GPIO;
-    hardware = createButton({ pressedLevel: 0, readLevel: () => level, debounceMs: 10, timers });
+    const opened = createButton({ pressedLevel: 0, readLevel: () => level, debounceMs: 10, timers });
+    hardware = opened;
+    const listeners = new Set<(err: Error) => void>();
+    failureListeners = listeners;
     return {
-      ...hardware,
+      ...opened,
+      onFailure: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       close: () => {
         closed += 1;
+        opened.stop();
       },
     };
   };
@@ -68,6 +77,11 @@ function rig({ random = () => 0.5 }: { random?: () => number } = {}) {
     closed: () => closed,
     appear: () => {
       present = true;
+    },
+    /** The open line stops working (as gpiomon exiting for good, or an unexported sysfs line, reports it). */
+    lose: (err: Error) => {
+      present = false;
+      for (const listener of failureListeners) listener(err);
     },
   };
 }
@@ -131,6 +145,67 @@ describe('the capture button retried in the background', () => {
     assert.equal(r.attempts(), attempts, 'no attempt once it is up');
   });
 
+  test('up, then its line fails: let go, down since then with the reason, re-opened on the same backoff (2 s, 4 s …); up again: presses still reach the listeners', async () => {
+    const r = rig();
+    const presses: number[] = [];
+    r.button.onPress((at) => presses.push(at));
+    const changes: boolean[] = [];
+    r.button.onStateChange(() => changes.push(r.button.state().up));
+    r.appear();
+    await r.button.start();
+    await r.advance(10_000);
+    assert.equal(r.button.state().up, true);
+
+    r.lose(
+      new GpioUnavailableError(
+        'gpiomon_exited',
+        'gpiomon watching BCM 17 on gpiochip0 exited with code 1: "line busy" (restarted after an exit). Fix: free the line',
+      ),
+    );
+    const down = r.button.state();
+    assert.deepEqual(
+      { up: down.up, since: down.down_since, attempts: down.failed_attempts, next: down.next_attempt_in_s },
+      { up: false, since: '2026-12-07T06:00:10.000Z', attempts: 1, next: 2 },
+    );
+    assert.match(down.error ?? '', /exited with code 1: "line busy".*Fix: free the line/);
+    assert.equal(r.closed(), 1, 'the failed button is let go');
+    assert.equal(await r.gauge(), '0');
+    assert.deepEqual(changes, [false]);
+    assert.equal(r.lines.length, 1);
+    assert.equal(r.lines[0]!.level, 50);
+    assert.match(
+      String(r.lines[0]!.msg),
+      /^capture button stopped working: presses capture nothing until it is back/,
+    );
+    assert.match(String(r.lines[0]!.err), /line busy/);
+
+    // Still gone at the retry 2 s later (the open fails now), then back before the one 4 s after that.
+    await r.advance(2000);
+    assert.equal(r.attempts(), 2);
+    assert.equal(r.button.state().failed_attempts, 2);
+    assert.match(r.button.state().error ?? '', /does not exist/, 'the latest reason');
+    r.appear();
+    await r.advance(4000);
+    assert.equal(r.attempts(), 3);
+    const up = r.button.state();
+    assert.deepEqual(
+      { up: up.up, error: up.error, since: up.down_since },
+      { up: true, error: null, since: null },
+    );
+    assert.deepEqual(changes, [false, true]);
+    assert.equal(await r.gauge(), '1');
+    assert.equal(r.lines.at(-1)!.msg, 'capture button up again: presses capture');
+    assert.equal(r.lines.at(-1)!.downForS, 6);
+
+    r.press(0);
+    await r.advance(50);
+    assert.equal(presses.length, 1);
+    r.lose(new Error('EIO'));
+    assert.equal(r.button.stats().presses, 1, 'the presses of the lost button still count');
+    r.button.close();
+    assert.equal(r.timers.pending(), 0, 'nothing scheduled once closed');
+  });
+
   test('jitter spreads the retries (±25%) and never past 60 s', async () => {
     const low = rig({ random: () => 0 });
     await low.button.start();
@@ -169,7 +244,11 @@ describe('the capture button retried in the background', () => {
     });
     const starting = slow.start();
     slow.stop();
-    finish({ ...createButton({ pressedLevel: 0, readLevel: () => 1 }), close: () => (closed += 1) });
+    finish({
+      ...createButton({ pressedLevel: 0, readLevel: () => 1 }),
+      onFailure: () => () => {},
+      close: () => (closed += 1),
+    });
     await starting;
     assert.equal(closed, 1);
     assert.equal(slow.state().up, false);

@@ -373,6 +373,23 @@ describe('cti-agent config errors', () => {
       assert.match(stdout, /^usage: cti-agent \[--config <file>\] <command>/, flag);
       assert.equal(stderr, '', flag);
     }
+    // The outbox's usage too, and a sub-command's --help (review r25: a missing config gave exit 2
+    // "cannot read agent config", `outbox list --help` looked for the database and exited 1).
+    for (const [args, exit] of [
+      [['outbox', '--help'], 0],
+      [['outbox', 'list', '--help'], 0],
+      [['outbox', 'show', '-h'], 0],
+      [['outbox'], 2],
+      [['outbox', 'frobnicate'], 2],
+    ] as const) {
+      const { code, stdout, stderr } = await runCli(
+        ['--config', '/nonexistent/agent.json', ...args],
+        process.env,
+      );
+      assert.equal(code, exit, `${args.join(' ')}: ${stderr}`);
+      assert.match(exit === 0 ? stdout : stderr, /usage: cti-agent outbox <command>/, args.join(' '));
+      assert.doesNotMatch(stderr, /agent config|outbox database/, args.join(' '));
+    }
   });
 
   test('an unknown option is a usage error (exit 2) reported before the config is read', {

@@ -11,7 +11,7 @@ import {
 import { OutcomeUnknownError, ServiceUnavailableError } from './cli/local-client.ts';
 import { type AgentConfig, ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from './config/agent-config.ts';
 import { type AgentEnvFile, DEFAULT_AGENT_ENV_FILE, loadAgentEnvFile } from './config/agent-env-file.ts';
-import { OutboxDbError, OutboxMissingError } from './outbox/index.ts';
+import { OutboxDbError, OutboxMissingError, outboxUsage } from './outbox/index.ts';
 import { invokingUser } from './startup/data-dir.ts';
 import { StartupError } from './startup/startup-errors.ts';
 import { GpioUnavailableError } from './trigger/gpio-lines.ts';
@@ -85,6 +85,11 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       `cti-agent: ${command} takes no arguments: unknown ${what} ${JSON.stringify(rest[0])}\n${USAGE}`,
     );
     return 2;
+  }
+  // The outbox's usage and help need neither the config nor the database (as the top-level --help).
+  if (command === 'outbox') {
+    const usage = outboxUsage(rest, io);
+    if (usage !== null) return usage;
   }
   // The service gets agent.env from the unit's EnvironmentFile=; the other commands read it here, so
   // doctor checks the credentials and overrides the service uses (review r22 F7).

@@ -169,18 +169,21 @@ class UsageError extends Error {
 const commands = { list, show, retry, quarantine, export: exportCommand, discard };
 
 /**
- * Answers `cti-agent outbox` without a sub-command it can run — none, `help`/`--help`/`-h`, an unknown
- * one — with the usage and returns the exit code (0 help, 2 usage); null when argv names a sub-command.
+ * Answers `cti-agent outbox` without a sub-command it can run — none, `help`/`--help`/`-h` (also after a
+ * sub-command), an unknown one — with the usage and returns the exit code (0 help, 2 usage); null when
+ * argv names a sub-command to run.
  * The CLI asks first, so the usage never waits on (or reports) a missing outbox database.
  */
 export function outboxUsage(argv: string[], io: Pick<OutboxCommandIo, 'stdout' | 'stderr'>): number | null {
   const [name] = argv;
-  // downgrade is the CLI's own (cli/commands.ts): it takes the owner lock instead of opening an outbox.
-  if (name !== undefined && (Object.hasOwn(commands, name) || name === 'downgrade')) return null;
-  if (name === 'help' || name === '--help' || name === '-h') {
+  const help = (arg: string | undefined) => arg === 'help' || arg === '--help' || arg === '-h';
+  // `outbox --help`, and `outbox list --help` as well: the usage, never a look for the database.
+  if (help(name) || argv.slice(1).some((arg) => arg === '--help' || arg === '-h')) {
     io.stdout.write(USAGE);
     return 0;
   }
+  // downgrade is the CLI's own (cli/commands.ts): it takes the owner lock instead of opening an outbox.
+  if (name !== undefined && (Object.hasOwn(commands, name) || name === 'downgrade')) return null;
   (io.stderr ?? io.stdout).write(name ? `unknown outbox command ${JSON.stringify(name)}\n${USAGE}` : USAGE);
   return 2;
 }

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createDeviceKey } from '@cti/contracts';
 import { type LocalS3, startS3rver, waitFor } from '@cti/testkit';
 import { agentLocalApi, heartbeatRecorder } from './test-support/agent-local-api.ts';
 import { startNotifySocket, statusLines } from './test-support/notify-socket.ts';
 import { fakeCapture, outboxIn } from './test-support/outbox-fixtures.ts';
 import { inMountNamespace, namespaceSkip, PI5_LINE, writePiGpioTree } from './test-support/pi-gpio-tree.ts';
 import { runAgentCli } from './test-support/run-cli.ts';
+import { pathWithoutGpiod, scratchDir, writeDeviceSecret } from './test-support/scratch.ts';
 import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 
 // Review r20 F10: a capture button that cannot be opened at start no longer ends `cti-agent run`. Real
@@ -22,22 +20,7 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
-
-/**
- * A PATH holding systemd-notify only (the agent's sd_notify): no gpiomon/gpiodetect whatever this
- * machine has installed.
- */
-const pathWithoutGpiod = () => {
-  const dir = tempDir('cti-no-gpiod-path-');
-  const notify = execFileSync('sh', ['-c', 'command -v systemd-notify'], { encoding: 'utf8' }).trim();
-  symlinkSync(notify, join(dir, 'systemd-notify'));
-  return dir;
-};
+const tempDir = (prefix: string) => scratchDir(cleanups, prefix);
 
 async function backlogIn(dataDir: string, count: number): Promise<void> {
   const outbox = outboxIn(dataDir, { minFreeBytes: 0 });
@@ -61,9 +44,7 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   await backlogIn(dataDir, 6);
   const s3 = await startS3();
   const hb = await heartbeatRecorder(cleanups);
-  const secretFile = join(dir, 'device-secret');
-  writeFileSync(secretFile, createDeviceKey('dev-test').secret);
-  chmodSync(secretFile, 0o600);
+  const secretFile = writeDeviceSecret(dir);
   const config = writeAgentConfig(join(dir, 'agent.json'), {
     dataDir,
     bucket: s3.bucket,
@@ -83,7 +64,7 @@ test('gpio trigger and LED with no GPIO and no gpiomon: `run` stays up, drains t
   const notify = await startNotifySocket(join(dir, 'notify.sock'));
   cleanups.push(notify.close);
   const agent = startAgentRun(config, cleanups, {
-    env: { PATH: pathWithoutGpiod(), NOTIFY_SOCKET: notify.path },
+    env: { PATH: pathWithoutGpiod(cleanups), NOTIFY_SOCKET: notify.path },
   });
   const api = await agentLocalApi(agent, dataDir);
   await waitForUploads(agent, s3, 6, { what: 'the 6 backlog captures in the bucket' });
@@ -169,7 +150,7 @@ test('the GPIO tree appears after the start: the agent opens the button by itsel
   cleanups.push(notify.close);
   const agent = startAgentRun(config, cleanups, {
     env: { NOTIFY_SOCKET: notify.path },
-    wrap: inMountNamespace(`mount -t tmpfs tmpfs /sys/class && export PATH=${pathWithoutGpiod()}`),
+    wrap: inMountNamespace(`mount -t tmpfs tmpfs /sys/class && export PATH=${pathWithoutGpiod(cleanups)}`),
   });
   const api = await agentLocalApi(agent, dataDir);
   let status = await api.status();

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createDeviceKey } from '@cti/contracts';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { agentLocalApi, heartbeatRecorder } from './test-support/agent-local-api.ts';
 import { fakeGpiod } from './test-support/fake-gpiod.ts';
@@ -17,6 +14,7 @@ import {
   writePiGpioTree,
 } from './test-support/pi-gpio-tree.ts';
 import { runAgentCli } from './test-support/run-cli.ts';
+import { pathWithoutGpiod, scratchDir, writeDeviceSecret } from './test-support/scratch.ts';
 import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 
 // A capture button that opened and then stopped working used to be reported up for ever: presses
@@ -31,19 +29,7 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
-
-/** A PATH holding systemd-notify only: no gpiomon/gpiodetect whatever this machine has installed. */
-const pathWithoutGpiod = () => {
-  const dir = tempDir('cti-no-gpiod-path-');
-  const notify = execFileSync('sh', ['-c', 'command -v systemd-notify'], { encoding: 'utf8' }).trim();
-  symlinkSync(notify, join(dir, 'systemd-notify'));
-  return dir;
-};
+const tempDir = (prefix: string) => scratchDir(cleanups, prefix);
 
 test('the button line unexported under a running agent: down with the reason and the fix in status, heartbeat, metric, health, systemd’s status line and doctor; exported again: re-opened by itself, up, a press captures', {
   skip: namespaceSkip,
@@ -57,9 +43,7 @@ test('the button line unexported under a running agent: down with the reason and
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const hb = await heartbeatRecorder(cleanups);
-  const secretFile = join(dir, 'device-secret');
-  writeFileSync(secretFile, createDeviceKey('dev-test').secret);
-  chmodSync(secretFile, 0o600);
+  const secretFile = writeDeviceSecret(dir);
   const config = writeAgentConfig(join(dir, 'agent.json'), {
     dataDir,
     bucket: s3.bucket,
@@ -74,7 +58,9 @@ test('the button line unexported under a running agent: down with the reason and
   cleanups.push(notify.close);
   const agent = startAgentRun(config, cleanups, {
     env: { NOTIFY_SOCKET: notify.path },
-    wrap: inMountNamespace(`mount --bind ${classDir} /sys/class && export PATH=${pathWithoutGpiod()}`),
+    wrap: inMountNamespace(
+      `mount --bind ${classDir} /sys/class && export PATH=${pathWithoutGpiod(cleanups)}`,
+    ),
   });
   const api = await agentLocalApi(agent, dataDir);
   const pressCaptures = async (n: number) => {
@@ -155,7 +141,7 @@ test('gpiomon (no sysfs GPIO) exiting under a running agent: one exit is a blip 
   const tools = fakeGpiod('v1.6.3');
   cleanups.push(tools.remove);
   // The fake gpiomon and gpiodetect are the agent's, found on its PATH beside systemd-notify.
-  const path = pathWithoutGpiod();
+  const path = pathWithoutGpiod(cleanups);
   symlinkSync(tools.gpiomon, join(path, 'gpiomon'));
   symlinkSync(tools.gpiodetect, join(path, 'gpiodetect'));
   const s3 = await startS3rver();

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createDeviceKey } from '@cti/contracts';
 import { startS3rver, waitFor } from '@cti/testkit';
 import { agentLocalApi, heartbeatRecorder } from './test-support/agent-local-api.ts';
 import { startNotifySocket, statusLines } from './test-support/notify-socket.ts';
 import { inMountNamespace, PI5_LINE, writePiGpioTree } from './test-support/pi-gpio-tree.ts';
 import { runAgentCli } from './test-support/run-cli.ts';
+import { scratchDir, writeDeviceSecret } from './test-support/scratch.ts';
 import { startAgentRun, waitForUploads, writeAgentConfig } from './test-support/spawned-agent.ts';
 import { mountSmallVolume, tmpfsSkip } from './test-support/tmpfs.ts';
 
@@ -23,11 +22,7 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+const tempDir = (prefix: string) => scratchDir(cleanups, prefix);
 
 test('the LED line fails after the start: the agent stays up and captures, status/heartbeat/metrics, systemd’s status line and doctor (the agent’s view) say the LED is down since when and why (one log line), and when the line works again it shows the ready light and the status line drops it', {
   skip: tmpfsSkip,
@@ -41,9 +36,7 @@ test('the LED line fails after the start: the agent stays up and captures, statu
   const s3 = await startS3rver();
   cleanups.push(s3.close);
   const hb = await heartbeatRecorder(cleanups);
-  const secretFile = join(dir, 'device-secret');
-  writeFileSync(secretFile, createDeviceKey('dev-test').secret);
-  chmodSync(secretFile, 0o600);
+  const secretFile = writeDeviceSecret(dir);
   const config = writeAgentConfig(join(dir, 'agent.json'), {
     dataDir,
     bucket: s3.bucket,

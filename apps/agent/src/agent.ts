@@ -1,4 +1,3 @@
-import { statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { type Logger, silentLogger } from '@cti/runtime';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -20,6 +19,7 @@ import type { FramePool } from './frames/frame-pool.ts';
 import type { FrameSource } from './frames/frame-source.ts';
 import type { GpsSource } from './gps/gps-source.ts';
 import type { Outbox } from './outbox/index.ts';
+import { inodesShort, type VolumeSpace, volumeSpace } from './outbox/volume-space.ts';
 import type { StatusSignals } from './signals/status-signals.ts';
 import type { Button } from './trigger/button.ts';
 import type { CaptureButtonState } from './trigger/retrying-button.ts';
@@ -35,6 +35,15 @@ function memoryFigures() {
     heap_total_mib: mib(m.heapTotal),
     external_mib: mib(m.external),
     array_buffers_mib: mib(m.arrayBuffers),
+  };
+}
+
+/** `status`'s disk: free bytes and inodes (each null when unknown: statfs failed, or no inode count). */
+function diskFigures(space: VolumeSpace | null, floorBytes: number) {
+  return {
+    free_bytes: space?.freeBytes ?? null,
+    free_inodes: space?.freeInodes ?? null,
+    floor_bytes: floorBytes,
   };
 }
 
@@ -215,10 +224,10 @@ export function createAgent(deps: AgentDeps) {
     return last === null ? null : now() - last;
   };
 
-  const diskFree = () => {
+  /** Bytes and inodes left on the spool volume; null when statfs fails (the volume went away). */
+  const diskSpace = (): VolumeSpace | null => {
     try {
-      const s = statfsSync(config.paths.spoolDir);
-      return Number(s.bavail) * Number(s.bsize);
+      return volumeSpace(config.paths.spoolDir);
     } catch {
       return null;
     }
@@ -233,12 +242,20 @@ export function createAgent(deps: AgentDeps) {
    */
   const health = (): { ok: boolean; reason: string | null; restartable: boolean } => {
     if (fatal) return { ok: false, reason: fatal, restartable: true };
-    const free = diskFree();
-    if (free !== null && free < config.outbox.minFreeBytes) {
-      const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+    const space = diskSpace();
+    const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+    if (space && space.freeBytes < config.outbox.minFreeBytes) {
       return {
         ok: false,
-        reason: `disk below the floor (${mb(free)} free < ${mb(config.outbox.minFreeBytes)}): captures are refused`,
+        reason: `disk below the floor (${mb(space.freeBytes)} free < ${mb(config.outbox.minFreeBytes)}): captures are refused`,
+        restartable: false,
+      };
+    }
+    // Bytes free but no inodes (review r20 F7): the outbox refuses every capture all the same.
+    if (space && inodesShort(space)) {
+      return {
+        ok: false,
+        reason: `disk out of inodes (${space.freeInodes} left, ${mb(space.freeBytes)} free): captures are refused`,
         restartable: false,
       };
     }
@@ -325,7 +342,7 @@ export function createAgent(deps: AgentDeps) {
           ? { kind: 'gpio', pressed: button.isPressed(), ...button.stats() }
           : { kind: config.trigger.kind },
         clock: deps.clockStatus(),
-        disk: { free_bytes: diskFree(), floor_bytes: config.outbox.minFreeBytes },
+        disk: diskFigures(diskSpace(), config.outbox.minFreeBytes),
         outbox: outbox.summary(),
         hint: hint ? 'loaded' : 'absent',
         gps: gps?.status() ?? null,

@@ -93,7 +93,16 @@ export const heartbeatSchema = {
     disk: {
       type: 'object',
       required: ['free_bytes'],
-      properties: { free_bytes: nullableBigCount, floor_bytes: bigCount },
+      properties: {
+        free_bytes: nullableBigCount,
+        floor_bytes: bigCount,
+        /**
+         * Free inodes on the data volume: below 64 (DISK_INODES_SHORT) the agent refuses captures however many
+         * bytes are free (a card full of small files). null: the file system does not count them
+         * (btrfs, vfat); absent: an older agent. Optional, additive.
+         */
+        free_inodes: nullableBigCount,
+      },
     },
     clock: {
       type: 'object',

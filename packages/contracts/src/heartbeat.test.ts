@@ -30,7 +30,7 @@ const full = (): HeartbeatBody => ({
   },
   last_capture_at: '2026-12-05T09:59:10.120Z',
   last_upload_at: null,
-  disk: { free_bytes: 9_000_000_000, floor_bytes: 209_715_200 },
+  disk: { free_bytes: 9_000_000_000, floor_bytes: 209_715_200, free_inodes: 480_211 },
   clock: { synced: false, source: 'unsynchronized', offset_ms: -1234.5 },
   probe: { connected: true, kind: 'serial', model: 'Convex-3.5MHz', frame_rate_fps: 14.9 },
   health: { ok: false, reason: 'disk below the floor' },
@@ -78,6 +78,19 @@ describe('device heartbeat body', () => {
     assert.deepEqual(problems({ ...minimal(), outbox: { ...minimal().outbox, discarded: -1 } }), [
       '/outbox/discarded: must be >= 0',
     ]);
+  });
+
+  test('disk.free_inodes (optional, additive): a count, or null where the file system does not count them', () => {
+    const disk = (v: unknown) =>
+      problems({ ...minimal(), disk: { free_bytes: 12_000_000_000, free_inodes: v } });
+    assert.deepEqual(problems(minimal()), [], 'an older agent without it');
+    assert.deepEqual(disk(10), []);
+    assert.deepEqual(disk(0), []);
+    assert.deepEqual(disk(null), []);
+    assert.deepEqual(disk(-1), ['/disk/free_inodes: must be >= 0']);
+    assert.deepEqual(disk(1.5), ['/disk/free_inodes: must be integer or null']);
+    assert.deepEqual(disk('10'), ['/disk/free_inodes: must be integer or null']);
+    assert.equal(disk(2 ** 53).length, 1, 'beyond what JSON holds exactly');
   });
 
   test('capture_button (optional, additive): up, and when down since when and why', () => {

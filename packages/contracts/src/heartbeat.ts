@@ -6,6 +6,13 @@ import type { ValidationResult } from './problems.ts';
 /** The heartbeat version this build writes; the server reads any 1.x.y. */
 export const HEARTBEAT_VERSION = '1.0.0';
 
+/**
+ * Free inodes (heartbeat `disk.free_inodes`) under which a device's data volume counts as out of them:
+ * the agent refuses captures — each takes a handful of files — however many bytes `df -h` shows free,
+ * and the server's disk badge says "out of inodes".
+ */
+export const DISK_INODES_SHORT = 64;
+
 /** A valid device heartbeat, derived from `heartbeatSchema`. */
 export type HeartbeatBody = FromSchema<typeof heartbeatSchema>;
 

@@ -19,7 +19,7 @@ export {
   verifyDeviceSignature,
 } from './device-signature.ts';
 export { parseEidLine } from './eid-line.ts';
-export { HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './heartbeat.ts';
+export { DISK_INODES_SHORT, HEARTBEAT_VERSION, type HeartbeatBody, validateHeartbeat } from './heartbeat.ts';
 export { heartbeatSchema } from './heartbeat-schema.ts';
 export { LayoutError, type LayoutErrorCode } from './layout-error.ts';
 export { META_VERSION, type MetaJson, SUPPORTED_META_MAJOR, validateMeta } from './meta.ts';

@@ -26,7 +26,7 @@ function status(frames: number, errors: { capture?: string; upload?: number } = 
       identity: { model: 'Convex-3.5MHz' },
     },
     clock: { synced: false, source: 'unsynchronized' },
-    disk: { free_bytes: 150_000_000, floor_bytes: 209_715_200 },
+    disk: { free_bytes: 150_000_000, free_inodes: 480_211, floor_bytes: 209_715_200 },
     outbox: {
       pendingCaptures: 2,
       pendingBytes: 2_000_000,
@@ -95,7 +95,7 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
     },
     last_capture_at: new Date(T - 5000).toISOString(),
     last_upload_at: new Date(T - 60_000).toISOString(),
-    disk: { free_bytes: 150_000_000, floor_bytes: 209_715_200 },
+    disk: { free_bytes: 150_000_000, floor_bytes: 209_715_200, free_inodes: 480_211 },
     clock: { synced: false, source: 'unsynchronized', offset_ms: null },
     probe: { connected: true, kind: 'serial', model: 'Convex-3.5MHz', frame_rate_fps: null },
     health: { ok: false, reason: 'disk below the floor' },
@@ -117,6 +117,35 @@ test('the heartbeat from the agent status: figures, frame rate between calls, th
   });
   current = status(2000, { capture: new Date(T - 3000).toISOString(), upload: T - 2000 });
   assert.equal(build({ clockOffsetMs: null }).last_error?.source, 'upload', 'the newer of the two');
+});
+
+test('a card out of inodes: disk.free_inodes and the health reason reach the heartbeat (valid); null where the file system does not count them; a count past 2^53 - 1 is bounded', () => {
+  const body = (
+    free_inodes: number | null,
+    health: { ok: boolean; reason: string | null } = { ok: true, reason: null },
+  ) =>
+    createHeartbeatBody({
+      status: () =>
+        ({
+          ...status(10),
+          health: { ...health, restartable: false },
+          disk: { free_bytes: 11_000_000, free_inodes, floor_bytes: 1_000_000 },
+        }) as Status,
+      agentVersion: '0.1.0',
+      models: [],
+      lastCommittedAt: () => null,
+    })({ clockOffsetMs: null });
+  const reason = 'disk out of inodes (10 left, 11 MB free): captures are refused';
+  const short = body(10, { ok: false, reason });
+  assert.deepEqual(validateHeartbeat(short).ok, true);
+  assert.deepEqual(short.disk, { free_bytes: 11_000_000, floor_bytes: 1_000_000, free_inodes: 10 });
+  assert.deepEqual(short.health, { ok: false, reason });
+  const uncounted = body(null);
+  assert.ok(validateHeartbeat(uncounted).ok);
+  assert.equal(uncounted.disk.free_inodes, null);
+  const huge = body(2 ** 64);
+  assert.ok(validateHeartbeat(huge).ok);
+  assert.equal(huge.disk.free_inodes, Number.MAX_SAFE_INTEGER);
 });
 
 test('a capture button the agent cannot open: capture_button down, since when and why (valid, the error bounded)', () => {

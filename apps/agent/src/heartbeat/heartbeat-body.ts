@@ -90,7 +90,13 @@ export function createHeartbeatBody({
       },
       last_capture_at: iso(lastCommittedAt()),
       last_upload_at: iso(s.outbox.lastSuccessAt),
-      disk: { free_bytes: s.disk.free_bytes, floor_bytes: s.disk.floor_bytes },
+      disk: {
+        free_bytes: s.disk.free_bytes,
+        floor_bytes: s.disk.floor_bytes,
+        // The contract's bound: a file system counting more (some report 2^64 - 1) has plenty.
+        free_inodes:
+          s.disk.free_inodes === null ? null : Math.min(s.disk.free_inodes, Number.MAX_SAFE_INTEGER),
+      },
       clock: { synced: s.clock.synced, source: s.clock.source, offset_ms: clockOffsetMs },
       probe: {
         connected: s.source.connected,

@@ -1,4 +1,5 @@
 import { statfsSync } from 'node:fs';
+import { DISK_INODES_SHORT } from '@cti/contracts';
 
 /** Free bytes for this user and free inodes on the volume holding `path` (fs.statfs by default). */
 export type StatfsFn = (path: string) => {
@@ -10,9 +11,10 @@ export type StatfsFn = (path: string) => {
 
 /**
  * Free inodes under which a volume counts as out of them: a capture takes a handful (its directory,
- * a temporary one, its files), and SQLite's `-wal`/`-shm` and the runtime file one each.
+ * a temporary one, its files), and SQLite's `-wal`/`-shm` and the runtime file one each. The
+ * contract's figure: the server's fleet page reads the heartbeat's `disk.free_inodes` against it.
  */
-export const INODE_MARGIN = 64;
+export const INODE_MARGIN = DISK_INODES_SHORT;
 
 /** What is left on a volume: bytes, and inodes (null on file systems that do not count them: btrfs, vfat). */
 export interface VolumeSpace {

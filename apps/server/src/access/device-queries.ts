@@ -306,6 +306,11 @@ export type DeviceHealthRow = {
   discarded: number | null;
   disk_free_bytes: number | null;
   disk_floor_bytes: number | null;
+  /**
+   * Free inodes on the data volume (heartbeat `disk.free_inodes`): under DISK_INODES_SHORT the agent
+   * refuses captures with bytes free. null: its file system does not count them, or an older agent.
+   */
+  disk_free_inodes: number | null;
   clock_synced: boolean;
   clock_source: string | null;
   clock_offset_ms: number | null;
@@ -375,6 +380,8 @@ export function listDeviceHealth(sql: Db, principal: Principal, opts: { id?: str
            ${unlessCarried(sql`h.oldest_pending_age_s`)} AS oldest_pending_age_s,
            ${unlessCarried(sql`h.quarantined`)} AS quarantined,
            h.disk_free_bytes::float8 AS disk_free_bytes, h.disk_floor_bytes::float8 AS disk_floor_bytes,
+           CASE WHEN jsonb_typeof(h.body->'disk'->'free_inodes') = 'number'
+                THEN (h.body->'disk'->>'free_inodes')::float8 END AS disk_free_inodes,
            h.clock_synced, h.clock_source, h.clock_offset_ms, h.probe_connected, h.probe_model,
            h.frame_rate_fps::float8 AS frame_rate_fps, h.health_ok, h.health_reason,
            CASE WHEN NOT cut.hidden @> h.last_error_at THEN h.last_error END AS last_error,

@@ -265,6 +265,11 @@ const latestHeartbeatSchema: JsonSchema = object({
   },
   disk_free_bytes: nullableNumber,
   disk_floor_bytes: nullableNumber,
+  disk_free_inodes: {
+    ...nullableNumber,
+    description:
+      'Free inodes on the data volume, from the heartbeat: under 64 the agent refuses every capture however many bytes are free (a card full of small files; `df -i` on the Pi). null: its file system does not count inodes (btrfs, vfat), or an agent that does not report them.',
+  },
   clock_synced: { type: 'boolean' },
   clock_source: {
     ...nullableText,

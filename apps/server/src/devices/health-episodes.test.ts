@@ -25,6 +25,7 @@ function body(o: {
   quarantined?: number;
   free?: number | null;
   floor?: number;
+  inodes?: number | null;
   synced?: boolean;
   source?: string;
   offset?: number | null;
@@ -41,7 +42,11 @@ function body(o: {
       oldest_pending_age_s: o.age ?? null,
       quarantined: o.quarantined ?? 0,
     },
-    disk: { free_bytes: o.free === undefined ? 50_000 * MB : o.free, floor_bytes: o.floor ?? 200 * MB },
+    disk: {
+      free_bytes: o.free === undefined ? 50_000 * MB : o.free,
+      floor_bytes: o.floor ?? 200 * MB,
+      ...(o.inodes === undefined ? {} : { free_inodes: o.inodes }),
+    },
     clock: {
       synced: o.synced ?? true,
       ...(o.source ? { source: o.source } : {}),
@@ -96,6 +101,22 @@ describe('health episodes', () => {
     assert.deepEqual(run(body({ free: 1200 * MB }), open).state, none);
     assert.deepEqual(run(body({ free: null }), open).state, open);
     assert.deepEqual(run(body({ free: null })).started, []);
+  });
+
+  test('disk out of inodes (fewer than 64) with gigabytes free: a disk episode naming them; it ends only at twice that; null or absent inodes: by bytes alone', () => {
+    const short = run(body({ inodes: 63 }));
+    assert.deepEqual(short.started[0], {
+      type: 'device_disk_low',
+      since: t1,
+      details: { free_bytes: 50_000 * MB, floor_bytes: 200 * MB, limit_bytes: 1024 * MB, free_inodes: 63 },
+    });
+    assert.deepEqual(run(body({ inodes: 64 })).started, []);
+    assert.deepEqual(run(body({ inodes: null })).started, [], 'a file system that does not count them');
+    const open = { ...none, device_disk_low: t0 };
+    assert.deepEqual(run(body({ inodes: 127 }), open).state, open, 'still short of twice the margin');
+    assert.deepEqual(run(body({ inodes: 128 }), open).state, none);
+    assert.deepEqual(run(body({ free: null, inodes: 10 })).started[0]?.type, 'device_disk_low');
+    assert.deepEqual(run(body({ free: null, inodes: 500 }), open).state, open, 'bytes unknown: not over');
   });
 
   test("clock: not synchronised, or off by more than the limit (the device's measurement, else the server's)", () => {

@@ -1,4 +1,4 @@
-import type { HeartbeatBody } from '@cti/contracts';
+import { DISK_INODES_SHORT, type HeartbeatBody } from '@cti/contracts';
 import type { DeviceHealthConfig } from '../config.ts';
 
 // Health conditions a heartbeat can show, as episodes: an episode starts on the first heartbeat that
@@ -55,12 +55,19 @@ function checks(body: HeartbeatBody, skewMs: number, t: Thresholds): Record<Epis
       details: () => ({ ...outbox }),
     },
     device_disk_low: {
+      // Bytes under the limit, or fewer free inodes than a capture needs (review r20 F7: the agent
+      // refuses every press with bytes free); an open episode ends only at twice DISK_INODES_SHORT.
       // Unknown free space (statfs failed) neither starts nor ends an episode.
-      holds: (open) => (disk.free_bytes === null ? null : disk.free_bytes < diskLimit * (open ? 1.1 : 1)),
+      holds: (open) => {
+        const inodes = disk.free_inodes;
+        if (typeof inodes === 'number' && inodes < DISK_INODES_SHORT * (open ? 2 : 1)) return true;
+        return disk.free_bytes === null ? null : disk.free_bytes < diskLimit * (open ? 1.1 : 1);
+      },
       details: () => ({
         free_bytes: disk.free_bytes,
         floor_bytes: disk.floor_bytes ?? null,
         limit_bytes: diskLimit,
+        ...(typeof disk.free_inodes === 'number' ? { free_inodes: disk.free_inodes } : {}),
       }),
     },
     device_clock_unsynced: {

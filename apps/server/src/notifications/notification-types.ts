@@ -47,7 +47,7 @@ export const NOTIFICATION_TYPES = {
   },
   device_disk_low: {
     label: 'A device is low on disk',
-    hint: 'The device may soon be unable to keep captures.',
+    hint: 'The device may soon be unable to keep captures, or is out of inodes and refuses them already.',
     roles: ['admin', 'technician'],
   },
   device_clock_unsynced: {

@@ -1,4 +1,4 @@
-import { PIXEL_ASPECT_RANGE } from '@cti/contracts';
+import { DISK_INODES_SHORT, PIXEL_ASPECT_RANGE } from '@cti/contracts';
 import type { TransactionSql } from 'postgres';
 import {
   countDeviceScansSince,
@@ -61,6 +61,7 @@ import {
   formatAge,
   formatBytes,
   healthFlags,
+  outOfInodes,
   RetiredNote,
 } from './fleet-page.tsx';
 import {
@@ -206,6 +207,15 @@ function capturesText(h: DeviceHealthRow): string {
   ].join(', ');
 }
 
+/** Free inodes beside free disk: a card full of small files refuses captures with bytes free. */
+function inodesText(h: DeviceHealthRow): string {
+  if (h.disk_free_inodes === null) return 'free inodes not reported';
+  const n = h.disk_free_inodes.toLocaleString('en-US');
+  return outOfInodes(h)
+    ? `${n} free inodes — out of inodes: captures are refused below ${DISK_INODES_SHORT}`
+    : `${n} free inodes`;
+}
+
 /** What the chart says to a screen reader: the extremes and the silent hours, not 168 points. */
 function describeTrend(hours: readonly HealthHour[]): string {
   const heard = hours.filter((h) => h.heartbeats > 0);
@@ -299,9 +309,11 @@ function HealthSection({
             ],
             [
               'Disk free',
-              health.disk_free_bytes === null
-                ? 'not reported'
-                : `${formatBytes(health.disk_free_bytes)}${health.disk_floor_bytes ? ` (captures stop below ${formatBytes(health.disk_floor_bytes)})` : ''}`,
+              `${
+                health.disk_free_bytes === null
+                  ? 'not reported'
+                  : `${formatBytes(health.disk_free_bytes)}${health.disk_floor_bytes ? ` (captures stop below ${formatBytes(health.disk_floor_bytes)})` : ''}`
+              }; ${inodesText(health)}`,
             ],
             [
               'Clock',

@@ -43,6 +43,45 @@ describe('fleet health badges: the clock', () => {
     ));
 });
 
+describe('fleet health badges: the disk out of inodes', () => {
+  const outOfInodes = {
+    disk_free_bytes: 11 * 1024 * 1024,
+    disk_free_inodes: 10,
+    health_ok: false,
+    health_reason: 'disk out of inodes (10 left, 11 MB free): captures are refused',
+  };
+  test('fewer than 64 free inodes: one disk problem saying so with megabytes free, the df -i fix; the agent’s matching health reason is not repeated', () => {
+    const flags = healthFlags({ ...healthy, ...outOfInodes }, config);
+    assert.deepEqual(
+      flags.map((f) => [f.level, f.text]),
+      [['bad', 'disk out of inodes: 10 left (11 MB free) — every capture is refused']],
+    );
+    assert.match(flags[0]?.fix ?? '', /`df -i \/var\/lib\/cti`.*small files/);
+  });
+  test('with a disk-low episode open as well: the disk badge says inodes, once', () =>
+    assert.deepEqual(texts({ ...outOfInodes, disk_low_since: '2026-12-07T06:00:00Z' }), [
+      'disk out of inodes: 10 left (11 MB free) — every capture is refused',
+    ]));
+  test('64 or more, null (not counted) or absent (an older agent): no inode badge', () => {
+    for (const disk_free_inodes of [64, 480_211, null, undefined])
+      assert.deepEqual(texts({ disk_free_inodes } as Partial<DeviceHealthRow>), ['OK']);
+    assert.deepEqual(texts({ disk_free_inodes: null, disk_low_since: '2026-12-07T06:00:00Z' }), [
+      'disk low: 46.6 GB free',
+    ]);
+  });
+  test('the bytes floor is what the agent names: its reason stays beside the inode badge', () =>
+    assert.deepEqual(
+      texts({
+        ...outOfInodes,
+        health_reason: 'disk below the floor (11 MB free < 210 MB): captures are refused',
+      }),
+      [
+        'disk out of inodes: 10 left (11 MB free) — every capture is refused',
+        'capture loop: disk below the floor (11 MB free < 210 MB): captures are refused',
+      ],
+    ));
+});
+
 describe('fleet health badges: the capture button', () => {
   const flags = (capture_button: DeviceHealthRow['capture_button']) =>
     healthFlags({ ...healthy, capture_button }, config, { timeZone: 'UTC' });

@@ -1,3 +1,4 @@
+import { DISK_INODES_SHORT } from '@cti/contracts';
 import {
   type DeviceHealthRow,
   type DeviceRetirement,
@@ -125,11 +126,14 @@ export function healthFlags(
         ? 'backlog (its size is not shown: it dates from before the Pi came here from a farm you cannot see)'
         : `backlog: ${h.pending_captures} waiting${h.quarantined ? `, ${h.quarantined} quarantined` : ''}`,
     });
-  if (h.disk_low_since)
+  const freeText = h.disk_free_bytes === null ? '?' : formatBytes(h.disk_free_bytes);
+  if (outOfInodes(h))
     flags.push({
       level: 'bad',
-      text: `disk low: ${h.disk_free_bytes === null ? '?' : formatBytes(h.disk_free_bytes)} free`,
+      text: `disk out of inodes: ${h.disk_free_inodes} left (${freeText} free) — every capture is refused`,
+      fix: "on the Pi, `df -i /var/lib/cti` shows it: the card is full of small files (a console export folder, runaway logs); remove those that are not the agent's — it is healthy again at its next check, no restart",
     });
+  else if (h.disk_low_since) flags.push({ level: 'bad', text: `disk low: ${freeText} free` });
   // A device that cannot tell whether NTP runs (source 'unknown') is judged by its measured offset:
   // the server's clock episode says when that is past the limit.
   const ntpOff = clockSync(h) === 'off';
@@ -146,13 +150,22 @@ export function healthFlags(
     ['buzzer', h.status_signals?.buzzer],
   ] as const)
     if (line && !line.up) flags.push(signalDown(name, line, when));
-  // The agent's health names the button when that is what is wrong: its own badge above says it.
-  const buttonIsTheReason = button?.up === false && h.health_reason?.startsWith('capture button down');
-  if (h.health_ok === false && !buttonIsTheReason)
+  // The agent's health names the button or the inodes when that is what is wrong: its own badge above says it.
+  const saidAbove =
+    (button?.up === false && h.health_reason?.startsWith('capture button down')) ||
+    (outOfInodes(h) && h.health_reason?.startsWith('disk out of inodes'));
+  if (h.health_ok === false && !saidAbove)
     flags.push({ level: 'warn', text: `capture loop: ${h.health_reason ?? 'unhealthy'}` });
   flags.sort((a, b) => RANK[a.level] - RANK[b.level]);
   return flags.length ? flags : [{ level: 'ok', text: 'OK' }];
 }
+
+/**
+ * The agent reports fewer free inodes than it needs to write a capture (heartbeat `disk.free_inodes`):
+ * it refuses every press while `df -h` — and the free bytes — show room.
+ */
+export const outOfInodes = (h: Pick<DeviceHealthRow, 'disk_free_inodes'>): boolean =>
+  h.disk_free_inodes != null && h.disk_free_inodes < DISK_INODES_SHORT;
 
 /**
  * The agent cannot open its GPIO capture button and retries (heartbeat `capture_button`): presses do
@@ -350,7 +363,10 @@ export function fleetPages(app: PageRouter, deps: PageDeps) {
       {
         header: 'Disk free',
         numeric: true,
-        cell: (d) => (d.health?.disk_free_bytes == null ? '—' : formatBytes(d.health.disk_free_bytes)),
+        cell: (d) =>
+          d.health?.disk_free_bytes == null
+            ? '—'
+            : `${formatBytes(d.health.disk_free_bytes)}${outOfInodes(d.health) ? ', no inodes' : ''}`,
       },
       {
         header: 'Clock',

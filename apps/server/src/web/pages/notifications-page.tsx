@@ -1,3 +1,4 @@
+import { DISK_INODES_SHORT } from '@cti/contracts';
 import { listFarms } from '../../access/farm-queries.ts';
 import {
   listNotifications,
@@ -80,8 +81,16 @@ export function describe(n: Pick<NotificationRow, 'type' | 'payload'>): { text: 
     }
     case 'device_backlog':
       return { text: `Device ${device} has an upload backlog`, href: deviceHref };
-    case 'device_disk_low':
-      return { text: `Device ${device} is low on disk space`, href: deviceHref };
+    case 'device_disk_low': {
+      const inodes = typeof p.free_inodes === 'number' ? p.free_inodes : null;
+      return {
+        text:
+          inodes !== null && inodes < DISK_INODES_SHORT
+            ? `Device ${device} is out of inodes on its disk (${inodes} left): it refuses every capture`
+            : `Device ${device} is low on disk space`,
+        href: deviceHref,
+      };
+    }
     case 'device_clock_unsynced':
       return { text: `Device ${device} has an unsynchronised clock`, href: deviceHref };
     case 'scan_farm_ambiguous': {

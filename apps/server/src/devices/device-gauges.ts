@@ -12,6 +12,7 @@ type Row = {
   oldest_pending_age_s: number | null;
   quarantined: number;
   disk_free_bytes: string | null;
+  disk_free_inodes: number | null;
   clock_synced: boolean;
   offset_ms: number;
   probe_connected: boolean;
@@ -39,6 +40,11 @@ const SERIES: [string, string, (r: Row, silentAfterS: number) => number | null][
   ],
   ['cti_device_outbox_quarantined_captures', 'Captures the uploader gave up on', (r) => r.quarantined],
   ['cti_device_disk_free_bytes', 'Free space on the data disk', (r) => num(r.disk_free_bytes)],
+  [
+    'cti_device_disk_free_inodes',
+    'Free inodes on the data disk (no sample where its file system does not count them; under 64 the agent refuses captures)',
+    (r) => r.disk_free_inodes,
+  ],
   ['cti_device_clock_synced', '1 when the device clock is NTP-synchronised', (r) => bool(r.clock_synced)],
   ['cti_device_clock_offset_seconds', 'Device clock minus server clock', (r) => r.offset_ms / 1000],
   ['cti_device_probe_connected', '1 when the probe is connected', (r) => bool(r.probe_connected)],
@@ -105,7 +111,10 @@ async function query(sql: Sql, log: Logger): Promise<Row[]> {
     return await sql<Row[]>`
       SELECT d.device_code, h.agent_version, EXTRACT(EPOCH FROM now() - h.received_at)::float8 AS age_s,
         h.uptime_s, h.pending_captures, h.pending_bytes, h.oldest_pending_age_s, h.quarantined,
-        h.disk_free_bytes, h.clock_synced, COALESCE(h.clock_offset_ms, h.clock_skew_ms) AS offset_ms,
+        h.disk_free_bytes,
+        CASE WHEN jsonb_typeof(h.body->'disk'->'free_inodes') = 'number'
+             THEN (h.body->'disk'->>'free_inodes')::float8 END AS disk_free_inodes,
+        h.clock_synced, COALESCE(h.clock_offset_ms, h.clock_skew_ms) AS offset_ms,
         h.probe_connected, h.frame_rate_fps
       FROM device_health h JOIN devices d ON d.id = h.device_id
       -- A retired device is no longer watched: no series, so no alert rule fires on it for ever.

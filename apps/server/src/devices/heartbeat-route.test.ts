@@ -679,8 +679,15 @@ describe('/metrics: per-device gauges from the latest snapshots', () => {
     await beat(secretA, 'dev-a', {
       outbox: { pending_captures: 7, pending_bytes: 1234, oldest_pending_age_s: 300, quarantined: 2 },
     });
-    await beat(secretB, 'dev-b', { probe: { connected: false, frame_rate_fps: 0 } });
+    await beat(secretB, 'dev-b', {
+      probe: { connected: false, frame_rate_fps: 0 },
+      disk: { free_bytes: 20_000 * MB, floor_bytes: 200 * MB, free_inodes: 10 },
+    });
     const text = await (await fleet.server.app.request('/metrics')).text();
+    // Free inodes: dev-b's card is out of them; dev-a's heartbeat does not say (a file system that does
+    // not count inodes, or an older agent): no sample rather than a 0 an alert would take for empty.
+    assert.ok(text.includes('cti_device_disk_free_inodes{device="dev-b"} 10'), text);
+    assert.doesNotMatch(text, /cti_device_disk_free_inodes\{device="dev-a"\}/);
     for (const line of [
       'cti_device_outbox_pending_captures{device="dev-a"} 7',
       'cti_device_outbox_pending_bytes{device="dev-a"} 1234',

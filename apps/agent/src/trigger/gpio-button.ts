@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Logger, silentLogger } from '@cti/runtime';
 import type { Gpio } from 'onoff';
 import { type Button, createButton, type Level, type Timers } from './button.ts';
-import { explainGpioAccessError, explainGpioLineError } from './gpio-lines.ts';
+import { explainGpioLineError } from './gpio-lines.ts';
 
 export type GpioButtonOptions = {
   /** sysfs GPIO number (already resolved from the chip base, see gpio-lines.ts). */
@@ -158,17 +158,34 @@ function forgetFailedWatch(gpio: Gpio): void {
   }
 }
 
-/** An output line (LED, buzzer) via onoff, starting low. */
-export async function openGpioOutput(line: number): Promise<{ write(level: Level): void; close(): void }> {
-  const { Gpio } = await import('onoff');
-  let gpio: Gpio;
+/** The part of onoff's `Gpio` an output drives (a parameter only so a test can make a write fail). */
+export type GpioOutputLine = Pick<Gpio, 'writeSync' | 'unexport'>;
+
+/**
+ * An output line (LED, buzzer) via onoff, starting low. Errors at open and at a write name what happened
+ * and the fix (explainGpioLineError); `makeLine` is onoff's `new Gpio(line, 'low')` but for tests.
+ */
+export async function openGpioOutput(
+  line: number,
+  makeLine: (line: number) => Promise<GpioOutputLine> = async (n) =>
+    new (await import('onoff')).Gpio(n, 'low'),
+): Promise<{ write(level: Level): void; close(): void }> {
+  let gpio: GpioOutputLine;
   try {
-    gpio = new Gpio(line, 'low');
+    gpio = await makeLine(line);
   } catch (err) {
-    throw explainGpioAccessError(err, line);
+    throw explainGpioLineError(err, line);
   }
   return {
-    write: (level) => gpio.writeSync(level),
+    // A failed write says what happened and the fix, as the capture button's reads do (the LED's or
+    // buzzer's `status_signals` error, the journal, doctor): EIO, the line unexported, taken, no access.
+    write: (level) => {
+      try {
+        gpio.writeSync(level);
+      } catch (err) {
+        throw explainGpioLineError(err, line);
+      }
+    },
     // A line whose write fails (EIO, unexported under it) is still let go: its fd closed, unexported.
     close: () => {
       try {

@@ -75,18 +75,21 @@ export async function doctorCommand(
   } = await import('./doctor-checks.ts');
   const { checkEarTagReader, checkHeartbeat } = await import('./doctor-device-checks.ts');
   const { checkGpioLines } = await import('./doctor-gpio-checks.ts');
+  const { fetchRunningStatus } = await import('./running-status.ts');
+  // One question to the running agent for every check that reports what it sees.
+  const running = await fetchRunningStatus(config);
   const checks: Check[] = [
     ...checkInvocation(envFile),
     { name: 'config', ok: true, detail: `valid (device ${config.deviceCode}, source ${config.source.kind})` },
-    ...(await checkGpioLines(config)),
-    await checkProbe(config),
+    ...(await checkGpioLines(config, running)),
+    await checkProbe(config, running),
     await checkS3(config, envFile?.problem ?? null),
     checkDataDir(config),
     checkDisk(config),
     await checkClock(),
     ...(await checkHint(config)),
     await checkService(config),
-    await checkHeartbeat(config),
+    await checkHeartbeat(config, running),
     checkEarTagReader(config),
   ];
   for (const c of checks) {

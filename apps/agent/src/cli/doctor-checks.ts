@@ -19,7 +19,8 @@ import {
   UNIT_DATA_DIR,
 } from '../startup/data-dir.ts';
 import { isReadOnlyMount } from '../startup/read-only-mount.ts';
-import { callService } from './local-client.ts';
+import { callService, ServiceNotAnsweringError } from './local-client.ts';
+import { fetchRunningStatus, type RunningStatus, runningStatusBody } from './running-status.ts';
 
 export type Check = { name: string; ok: boolean; warn?: boolean; detail: string; fix?: string };
 
@@ -32,11 +33,15 @@ export const writable = (path: string) => {
   }
 };
 
-export async function checkProbe(config: AgentConfig): Promise<Check> {
+export async function checkProbe(
+  config: AgentConfig,
+  running: RunningStatus | Promise<RunningStatus> = fetchRunningStatus(config),
+): Promise<Check> {
   const s = config.source;
-  try {
-    const { json } = await callService(config, 'GET', '/status', { timeoutMs: 3000 });
-    const src = (json as { source: { connected: boolean; frames: number; droppedFrames: number } }).source;
+  const src = runningStatusBody(await running)?.source as
+    | { connected: boolean; frames: number; droppedFrames: number }
+    | undefined;
+  if (src) {
     return {
       name: 'probe',
       ok: src.connected && src.frames > 0,
@@ -45,9 +50,8 @@ export async function checkProbe(config: AgentConfig): Promise<Check> {
         ? undefined
         : 'check the probe cable and `ls -l /dev/cti-probe` (udev rule 99-cti-probe.rules)',
     };
-  } catch {
-    // Service not running: check what can be checked offline.
   }
+  // Service not running (or not answering): check what can be checked offline.
   if (s.kind === 'serial') {
     if (!existsSync(s.path)) {
       return {
@@ -408,7 +412,7 @@ export async function checkService(config: AgentConfig): Promise<Check> {
     return {
       name: 'service',
       ok: false,
-      detail: 'not running',
+      detail: err instanceof ServiceNotAnsweringError ? 'running but not answering (hung?)' : 'not running',
       fix: (err as Error).message.split('Fix: ')[1],
     };
   }

@@ -3,7 +3,7 @@ import type { AgentConfig } from '../config/agent-config.ts';
 import { DeviceSecretFileError, readDeviceSecretFile } from '../heartbeat/device-secret-file.ts';
 import type { HeartbeatAttempt } from '../heartbeat/heartbeat-sender.ts';
 import type { Check } from './doctor-checks.ts';
-import { callService } from './local-client.ts';
+import { fetchRunningStatus, type RunningStatus } from './running-status.ts';
 
 /** What to do about a heartbeat the server refused or never got, by the server's error code. */
 function fixFor(error: string, config: AgentConfig): string {
@@ -19,7 +19,10 @@ function fixFor(error: string, config: AgentConfig): string {
 }
 
 /** Heartbeat: configured, the secret usable (readable as root only), and the service's last one accepted. */
-export async function checkHeartbeat(config: AgentConfig): Promise<Check> {
+export async function checkHeartbeat(
+  config: AgentConfig,
+  running: RunningStatus | Promise<RunningStatus> = fetchRunningStatus(config),
+): Promise<Check> {
   const hb = config.heartbeat;
   if (!hb) {
     return {
@@ -43,18 +46,21 @@ export async function checkHeartbeat(config: AgentConfig): Promise<Check> {
       fix: unreadable ? 'run `sudo cti-agent doctor` to check the secret' : undefined,
     };
   }
-  let status: { heartbeat?: { enabled: boolean; reason?: string; last: HeartbeatAttempt | null } };
-  try {
-    status = (await callService(config, 'GET', '/status', { timeoutMs: 3000 })).json as typeof status;
-  } catch {
-    return {
-      name: 'heartbeat',
-      ok: true,
-      warn: true,
-      detail: 'secret OK; service not running, so no heartbeat was sent',
-    };
+  const answer = await running;
+  if (!answer.answered) {
+    return answer.running
+      ? { name: 'heartbeat', ok: false, detail: `secret OK; ${answer.why}, so its heartbeat is unknown` }
+      : {
+          name: 'heartbeat',
+          ok: true,
+          warn: true,
+          detail: 'secret OK; service not running, so no heartbeat was sent',
+        };
   }
-  const beat = status.heartbeat;
+  const status = answer.json as {
+    heartbeat?: { enabled: boolean; reason?: string; last: HeartbeatAttempt | null };
+  } | null;
+  const beat = status?.heartbeat;
   if (!beat?.enabled)
     return { name: 'heartbeat', ok: false, detail: `disabled in the running service: ${beat?.reason}` };
   if (!beat.last) return { name: 'heartbeat', ok: true, warn: true, detail: 'enabled; none sent yet' };

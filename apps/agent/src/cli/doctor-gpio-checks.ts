@@ -5,7 +5,7 @@ import type { AgentConfig } from '../config/agent-config.ts';
 import { GpioUnavailableError, resolveGpioLine } from '../trigger/gpio-lines.ts';
 import type { LineState } from '../trigger/line-outage.ts';
 import { type Check, writable } from './doctor-checks.ts';
-import { callService, ServiceUnavailableError } from './local-client.ts';
+import { fetchRunningStatus, type RunningStatus } from './running-status.ts';
 
 type LineKind = 'button' | 'led' | 'buzzer';
 type Wanted = { what: LineKind; bcm: number };
@@ -25,20 +25,14 @@ type AgentLines = Record<LineKind, LineState | null>;
  * The lines as the running agent sees them (`GET /status`: `capture_button`, `status_signals`), or
  * why it could not say: no agent answers, or it answered something else (starting: HTTP 503).
  */
-async function agentLines(config: AgentConfig): Promise<{ lines: AgentLines } | { why: string }> {
-  let answer: { status: number; json: unknown };
-  try {
-    answer = await callService(config, 'GET', '/status', { timeoutMs: 3000 });
-  } catch (err) {
-    if (err instanceof ServiceUnavailableError) return { why: 'no agent is running' };
-    return { why: `the agent did not answer (${(err as Error).message})` };
-  }
+function agentLines(answer: RunningStatus): { lines: AgentLines } | { why: string } {
+  if (!answer.answered) return { why: answer.why };
   const status = answer.json as {
     capture_button?: LineState | null;
     status_signals?: { led: LineState | null; buzzer: LineState | null } | null;
   } | null;
-  if (answer.status !== 200 || !status || !('capture_button' in status))
-    return { why: `the running agent's status is not available (HTTP ${answer.status})` };
+  if (answer.httpStatus !== 200 || !status || !('capture_button' in status))
+    return { why: `the running agent's status is not available (HTTP ${answer.httpStatus})` };
   return {
     lines: {
       button: status.capture_button ?? null,
@@ -83,11 +77,14 @@ function fromAgent({ what, bcm }: Wanted, state: LineState): Check {
  * `status_signals`) — rather than checked again here; with no agent running doctor checks each line
  * itself (resolved on the header controller, export writable). Each check says which it did.
  */
-export async function checkGpioLines(config: AgentConfig): Promise<Check[]> {
+export async function checkGpioLines(
+  config: AgentConfig,
+  running: RunningStatus | Promise<RunningStatus> = fetchRunningStatus(config),
+): Promise<Check[]> {
   const wanted = wantedLines(config);
   if (wanted.length === 0)
     return [{ name: 'gpio', ok: true, detail: 'no GPIO configured (trigger kind none)' }];
-  const agent = await agentLines(config);
+  const agent = agentLines(await running);
   return wanted.map((line) => {
     if ('lines' in agent) {
       const state = agent.lines[line.what];

@@ -7,6 +7,15 @@ export class ServiceUnavailableError extends Error {
 }
 
 /**
+ * A read (GET) that reached the service, or found its port taken, but got no answer in time (a hung
+ * agent, a stuck event loop): it is running, just not answering. Still a ServiceUnavailableError for
+ * callers that only need "no answer".
+ */
+export class ServiceNotAnsweringError extends ServiceUnavailableError {
+  override name = 'ServiceNotAnsweringError';
+}
+
+/**
  * The request reached the service but no answer came back (it died or hung mid-request): a POST
  * may or may not have taken effect, e.g. a capture may well have been committed to the outbox.
  */
@@ -22,6 +31,15 @@ const NOT_CONNECTED = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+// Failures after the connection was taken: the service is there but gave no answer (besides a timeout).
+const NO_ANSWER = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 function failureCode(err: unknown): string | undefined {
@@ -65,6 +83,13 @@ export async function callService(
       throw new OutcomeUnknownError(
         `the cti-agent service at ${url} took the request but gave no answer (${code ?? (err as Error).name}): ` +
           `outcome unknown — check \`sudo cti-agent outbox list\` before trying again.`,
+      );
+    }
+    if ((err as Error).name === 'TimeoutError' || NO_ANSWER.has(code ?? '')) {
+      throw new ServiceNotAnsweringError(
+        `the cti-agent service at ${url} took the connection but did not answer (${code ?? (err as Error).name}, ` +
+          `${timeoutMs} ms): it may be hung. Fix: see \`journalctl -u cti-agent\`; \`sudo systemctl restart cti-agent\` ` +
+          '(its watchdog restarts a stuck agent by itself).',
       );
     }
     throw new ServiceUnavailableError(

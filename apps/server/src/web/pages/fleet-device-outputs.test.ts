@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { addDeviceKey } from '../../devices/device-keys.ts';
-import { heartbeatBody, signedHeartbeat } from '../../devices/test-heartbeats.ts';
-import { useDashboardApp } from './test-dashboard-seed.ts';
-import { type PageClient, pageClient, strip, textById } from './test-page-client.ts';
+import { useDeviceHeartbeats } from './test-device-heartbeats.ts';
 
 // On a real database, with heartbeats signed like the agent's: a Pi whose capture button cannot be opened
 // (review r20 F10, `capture_button`) or whose status LED or buzzer line failed (a write got EIO,
 // `status_signals`) keeps running and says so in its heartbeat; the fleet, the device page and the API
 // show it, with the agent's fix, until a heartbeat says the line is up again.
 
-const secrets: Record<string, string> = {};
-const { ctx, w } = useDashboardApp(async (sql) => {
-  secrets['dev-a'] = (await addDeviceKey(sql, 'dev-a')).secret;
-});
+const { ctx, beat, fleetRow, deviceHealth, latest } = useDeviceHeartbeats();
 
 beforeEach(async () => {
   await ctx.db.sql`TRUNCATE device_heartbeats, device_health, device_request_rejections`;
@@ -22,31 +16,6 @@ beforeEach(async () => {
 const EIO = 'EIO: i/o error, write';
 const NO_GPIO =
   'GPIO sysfs interface /sys/class/gpio does not exist, and gpiodetect is not installed (or not on PATH). Fix: install libgpiod tools (`sudo apt install gpiod`) for the gpiomon fallback';
-
-/** A heartbeat of dev-a sent now, signed with its key. */
-async function beat(patch: Parameters<typeof heartbeatBody>[2]): Promise<void> {
-  const at = Date.now();
-  const init = signedHeartbeat(secrets['dev-a']!, heartbeatBody('dev-a', new Date(at), patch), {
-    timestamp: Math.floor(at / 1000),
-    device: 'dev-a',
-  });
-  const res = await ctx.server.app.request('/devices/heartbeat', init);
-  assert.equal(res.status, 200, await res.text());
-}
-
-const as = (who: keyof typeof w.users): Promise<PageClient> => pageClient(ctx.server.app, w.users[who].email);
-const fleetRow = async () => {
-  const { html } = await (await as('technician')).get('/fleet');
-  return strip(html.split('<tr').find((row) => row.includes('<strong>dev-a</strong>')) ?? '');
-};
-const deviceHealth = async () =>
-  strip(textById((await (await as('technician')).get(`/fleet/${w.deviceA}`)).html, 'device-health') ?? '');
-async function latest() {
-  const res = await (await as('technician')).api.request('GET', `/api/v1/devices/${w.deviceA}/health`);
-  assert.equal(res.status, 200);
-  // biome-ignore lint/suspicious/noExplicitAny: checked against the OpenAPI document by the client
-  return (res.body as any).latest;
-}
 
 describe('a Pi whose capture button is down (r20 F10)', () => {
   test('the fleet row, the device page and the API say since when, why and the fix; a heartbeat with the button up clears it', async () => {

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { addDeviceKey } from '../../devices/device-keys.ts';
-import { heartbeatBody, MB, signedHeartbeat } from '../../devices/test-heartbeats.ts';
-import { useDashboardApp } from './test-dashboard-seed.ts';
-import { type PageClient, pageClient, strip, textById } from './test-page-client.ts';
+import { MB } from '../../devices/test-heartbeats.ts';
+import { useDeviceHeartbeats } from './test-device-heartbeats.ts';
+import { strip } from './test-page-client.ts';
 
 // On a real database, with heartbeats signed like the agent's: a Pi whose card is out of inodes (review
 // r20 F7: full of small files, gigabytes free) refuses every capture. Its heartbeat says
 // `disk.free_inodes`; the fleet, the device page, the API and the disk notification say "out of inodes"
 // instead of plenty of disk, until a heartbeat says they are back.
 
-const secrets: Record<string, string> = {};
-const { ctx, w } = useDashboardApp(async (sql) => {
-  secrets['dev-a'] = (await addDeviceKey(sql, 'dev-a')).secret;
-});
+const { ctx, w, beat, as, fleetRow, deviceHealth, latest } = useDeviceHeartbeats();
 
 beforeEach(async () => {
   await ctx.db.sql`TRUNCATE device_heartbeats, device_health, device_request_rejections, notifications`;
@@ -21,31 +17,6 @@ beforeEach(async () => {
 
 const REASON = 'disk out of inodes (10 left, 9000 MB free): captures are refused';
 const FREE = 9000 * MB;
-
-/** A heartbeat of dev-a sent now, signed with its key. */
-async function beat(patch: Parameters<typeof heartbeatBody>[2]): Promise<void> {
-  const at = Date.now();
-  const init = signedHeartbeat(secrets['dev-a']!, heartbeatBody('dev-a', new Date(at), patch), {
-    timestamp: Math.floor(at / 1000),
-    device: 'dev-a',
-  });
-  const res = await ctx.server.app.request('/devices/heartbeat', init);
-  assert.equal(res.status, 200, await res.text());
-}
-
-const as = (who: keyof typeof w.users): Promise<PageClient> => pageClient(ctx.server.app, w.users[who].email);
-const fleetRow = async () => {
-  const { html } = await (await as('technician')).get('/fleet');
-  return strip(html.split('<tr').find((row) => row.includes('<strong>dev-a</strong>')) ?? '');
-};
-const deviceHealth = async () =>
-  strip(textById((await (await as('technician')).get(`/fleet/${w.deviceA}`)).html, 'device-health') ?? '');
-async function latest() {
-  const res = await (await as('technician')).api.request('GET', `/api/v1/devices/${w.deviceA}/health`);
-  assert.equal(res.status, 200);
-  // biome-ignore lint/suspicious/noExplicitAny: checked against the OpenAPI document by the client
-  return (res.body as any).latest;
-}
 
 describe('a Pi whose card is out of inodes with gigabytes free', () => {
   test('the fleet row, the device page, the API and the disk notification say out of inodes; a heartbeat with inodes back clears the badge and ends the episode', async () => {
